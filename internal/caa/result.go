@@ -1,0 +1,54 @@
+package caa
+
+import "github.com/dcvhq/dcv/internal/dnsclient"
+
+// Result is the outcome of a CAA evaluation for one domain, with the trace
+// of every name looked at. It is evidence; diagnose turns it into findings.
+type Result struct {
+	// Domain is the domain evaluated (without a "*." prefix).
+	Domain string `json:"domain"`
+	// Wildcard is true when the certificate name is "*.<Domain>".
+	Wildcard bool `json:"wildcard,omitempty"`
+	// Identity is the issuer domain name the evaluation was for.
+	Identity string `json:"identity"`
+	// Permitted is true when issuance by Identity is allowed.
+	Permitted bool `json:"permitted"`
+	// RelevantName is the name whose CAA set decided; empty when no name
+	// up the tree has CAA records (then issuance is permitted).
+	RelevantName string `json:"relevant_name,omitempty"`
+	// Records is the relevant CAA set.
+	Records []dnsclient.Record `json:"records,omitempty"`
+	// Reason is a machine-readable reason when not permitted:
+	// "not_listed" (issue/issuewild tags name other issuers only),
+	// "empty_issuer" (";" forbids all issuance),
+	// "critical_unknown" (an unknown tag with the critical flag),
+	// "lookup_failed" (a lookup failed; fail closed).
+	Reason string `json:"reason,omitempty"`
+	// Tag is "issue" or "issuewild": the tag that governed the decision.
+	Tag string `json:"tag,omitempty"`
+	// Allowed lists the issuer domain names the relevant set allows (for
+	// the governing tag).
+	Allowed []string `json:"allowed,omitempty"`
+	// FailedName and Failure describe the lookup that failed when Reason is
+	// "lookup_failed".
+	FailedName  string           `json:"failed_name,omitempty"`
+	Failure     *dnsclient.Error `json:"failure,omitempty"`
+	FailedRcode string           `json:"failed_rcode,omitempty"`
+	// Trace holds one step per name looked at, in order.
+	Trace []Step `json:"trace"`
+}
+
+// Step is one CAA lookup of the tree climb.
+type Step struct {
+	Name     string              `json:"name"`
+	Response *dnsclient.Response `json:"response,omitempty"`
+	Err      *dnsclient.Error    `json:"error,omitempty"`
+}
+
+// Reasons a Result is not permitted.
+const (
+	ReasonNotListed       = "not_listed"
+	ReasonEmptyIssuer     = "empty_issuer"
+	ReasonCriticalUnknown = "critical_unknown"
+	ReasonLookupFailed    = "lookup_failed"
+)

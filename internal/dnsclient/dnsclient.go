@@ -1,0 +1,135 @@
+// Package dnsclient speaks DNS on the wire for dcv: it looks names up through
+// configured recursive resolvers (forward mode) and, in later releases, by
+// iterating from the root. Every answer carries the server that gave it, so
+// that validation can keep it as evidence.
+package dnsclient
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Resolver looks up one name and type. Implementations MUST honour ctx's
+// deadline and MUST be safe for concurrent use.
+//
+// A lookup that reached a server returns a non-nil *Response whatever its
+// rcode (NXDOMAIN and SERVFAIL are answers, not errors). A lookup that got no
+// usable answer from any server returns a *Error whose Kind says why.
+type Resolver interface {
+	Lookup(ctx context.Context, name string, qtype uint16) (*Response, error)
+}
+
+// Response is one DNS answer as observed on the wire.
+type Response struct {
+	// Name is the queried name, lowercase, fully qualified (trailing dot).
+	Name string `json:"name"`
+	// Type is the query type in presentation form ("TXT", "A", ...).
+	Type string `json:"type"`
+	// Server is the host:port that gave this answer.
+	Server string `json:"server"`
+	// Rcode in presentation form: "NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", ...
+	Rcode string `json:"rcode"`
+	// Answer holds the answer section's records of the queried type at the
+	// end of any CNAME chain.
+	Answer []Record `json:"answer,omitempty"`
+	// CNAMEs is the CNAME chain followed from Name, in order (targets, fully qualified).
+	CNAMEs []string `json:"cnames,omitempty"`
+	// Other holds answer-section records of other types found at the end of
+	// the chain (for example an A record where TXT was asked).
+	Other []Record `json:"other,omitempty"`
+	// AD is the Authenticated Data bit of the answer.
+	AD bool `json:"ad,omitempty"`
+	// NegativeTTL is the TTL of the SOA in the authority section of a
+	// negative answer (RFC 2308), when present.
+	NegativeTTL uint32 `json:"negative_ttl,omitempty"`
+	// Duration is the time spent on this lookup, all tries included.
+	Duration time.Duration `json:"duration_ns"`
+}
+
+// Record is one resource record in a form fit for evidence and diagnosis.
+type Record struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+	TTL  uint32 `json:"ttl"`
+	// Data is the record's data in presentation form (for TXT: the strings
+	// concatenated without quotes, see Strings).
+	Data string `json:"data"`
+	// Strings holds a TXT record's character-strings as they were sent.
+	Strings []string `json:"strings,omitempty"`
+	// CAA fields, set for CAA records.
+	Flag  uint8  `json:"flag,omitempty"`
+	Tag   string `json:"tag,omitempty"`
+	Value string `json:"value,omitempty"`
+}
+
+// Kind classifies a lookup that produced no answer.
+type Kind int
+
+// Kinds of lookup failure. The numbers are stored; they never change.
+const (
+	KindUnknown Kind = iota
+	// KindTimeout: no server answered before the deadline.
+	KindTimeout
+	// KindNetwork: the servers could not be reached (refused, unreachable).
+	KindNetwork
+	// KindMalformed: a server answered with something that is not valid DNS,
+	// or that does not match the question.
+	KindMalformed
+	// KindTooLarge: the answer exceeded a size or count limit.
+	KindTooLarge
+	// KindLoop: a CNAME chain looped or was too long.
+	KindLoop
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindTimeout:
+		return "timeout"
+	case KindNetwork:
+		return "network"
+	case KindMalformed:
+		return "malformed"
+	case KindTooLarge:
+		return "too_large"
+	case KindLoop:
+		return "loop"
+	default:
+		return "unknown"
+	}
+}
+
+// MarshalText renders the kind by name.
+func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText parses a kind name.
+func (k *Kind) UnmarshalText(b []byte) error {
+	for c := KindUnknown; c <= KindLoop; c++ {
+		if c.String() == string(b) {
+			*k = c
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown dns error kind %q", b)
+}
+
+// Error is a lookup that produced no answer.
+type Error struct {
+	Kind   Kind   `json:"kind"`
+	Name   string `json:"name"`
+	Type   string `json:"type"`
+	Server string `json:"server,omitempty"`
+	// Detail is a short technical description for logs and evidence.
+	Detail string `json:"detail,omitempty"`
+}
+
+func (e *Error) Error() string {
+	s := fmt.Sprintf("dns %s %s: %s", e.Type, e.Name, e.Kind)
+	if e.Server != "" {
+		s += " from " + e.Server
+	}
+	if e.Detail != "" {
+		s += ": " + e.Detail
+	}
+	return s
+}

@@ -1,0 +1,143 @@
+// Package store defines dcv's persistence: the records it keeps and the
+// repository interface its backends implement (store/sqlite is the embedded
+// default). Only package order talks to a Store.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned when a record does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrConflict is returned when a write conflicts with the current state (a
+// duplicate key, or a state that is no longer the expected one).
+var ErrConflict = errors.New("store: conflict")
+
+// Account is a tenant of the API.
+type Account struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Admin     bool      `json:"admin"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Order is a certificate order: its domains' authorizations and its state.
+type Order struct {
+	ID        string
+	AccountID string
+	Method    string // "dns" | "file"
+	// Status: "pending", "approved", "issued", "expired", "invalid".
+	Status string
+	// CSRPEM is the applicant's CSR, when one was given.
+	CSRPEM string
+	// KeyPEM is the private key dcv generated when no CSR was given; it is
+	// handed out once with the certificate, then erased (see OrderTakeKey).
+	KeyPEM string
+	// KeyDelivered is true once KeyPEM was handed out and erased.
+	KeyDelivered bool
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	// LastCheckAt is when the last check ran; NextCheckAt is the earliest
+	// time the next check may run (the throttle). Zero when never checked.
+	LastCheckAt time.Time
+	NextCheckAt time.Time
+	// Error holds an issuance failure, for the applicant and the operator.
+	Error string
+	// Authorizations, one per domain, in the order's domain order.
+	Authorizations []Authorization
+}
+
+// Authorization is the state of one domain of an order.
+type Authorization struct {
+	Domain string
+	// Status: "pending", "approved", "issued", "expired", "invalid".
+	Status      string
+	Value       string
+	ExpiresAt   time.Time
+	LastCheckAt time.Time
+	// Findings is the JSON array of the last check's findings for this domain.
+	Findings []byte
+}
+
+// Check is one stored check of an order, kept for audit whatever its
+// outcome.
+type Check struct {
+	ID        string
+	OrderID   string
+	CheckedAt time.Time
+	// Result is the JSON check result as returned to the client, evidence included.
+	Result []byte
+}
+
+// Certificate is an issued certificate.
+type Certificate struct {
+	Serial    string // lowercase hex
+	OrderID   string
+	ChainPEM  string // leaf first, then intermediates
+	NotBefore time.Time
+	NotAfter  time.Time
+	CreatedAt time.Time
+}
+
+// CheckRecordParams is what one check writes, atomically.
+type CheckRecordParams struct {
+	Check Check
+	// Authorizations are the new states of the checked domains (matched by
+	// Domain); domains not listed are unchanged.
+	Authorizations []Authorization
+	// OrderStatus is the order's new status.
+	OrderStatus string
+}
+
+// Store is the repository. Implementations MUST be safe for concurrent use
+// and MUST make each method atomic.
+type Store interface {
+	// AccountCreate stores a new account and the SHA-256 hash of its API key.
+	AccountCreate(ctx context.Context, a Account, keyHash []byte) error
+	// AccountGetByKeyHash returns the account owning an API key hash, or ErrNotFound.
+	AccountGetByKeyHash(ctx context.Context, keyHash []byte) (*Account, error)
+	// AccountAdminExists reports whether an admin account exists.
+	AccountAdminExists(ctx context.Context) (bool, error)
+
+	// OrderCreate stores a new order with its authorizations.
+	OrderCreate(ctx context.Context, o *Order) error
+	// OrderGet returns an order with its authorizations, or ErrNotFound.
+	OrderGet(ctx context.Context, id string) (*Order, error)
+	// OrderListByAccount returns an account's orders, newest first, at most limit.
+	OrderListByAccount(ctx context.Context, accountID string, limit int) ([]*Order, error)
+	// OrderListIDsByStatus returns the ids of orders in a status, oldest first, at most limit.
+	OrderListIDsByStatus(ctx context.Context, status string, limit int) ([]string, error)
+	// OrderReserveCheck takes the order's check slot: if NextCheckAt is zero
+	// or not after now, it sets LastCheckAt = now and NextCheckAt = next and
+	// returns ok. Otherwise it changes nothing and returns the current
+	// NextCheckAt.
+	OrderReserveCheck(ctx context.Context, id string, now, next time.Time) (ok bool, retryAt time.Time, err error)
+	// OrderSetStatus sets an order's status (and the status of its pending
+	// authorizations when authzStatus is not empty) and its error text.
+	OrderSetStatus(ctx context.Context, id, status, authzStatus, errText string) error
+	// OrderTakeKey returns the generated private key of an issued order and
+	// erases it; ErrNotFound when there is none (given a CSR, or already taken).
+	OrderTakeKey(ctx context.Context, id string) (string, error)
+
+	// CheckRecord stores a check and the states it produced, atomically.
+	CheckRecord(ctx context.Context, p CheckRecordParams) error
+	// CheckListByOrder returns an order's checks, newest first, at most limit.
+	CheckListByOrder(ctx context.Context, orderID string, limit int) ([]Check, error)
+
+	// CertificateIssue issues an order's certificate exactly once. Inside
+	// one write transaction it loads the order; if its status is "approved"
+	// and it has no certificate, it calls sign, stores the certificate, sets
+	// the order and its authorizations to "issued" and commits. If the order
+	// already has a certificate, it returns that one without calling sign. If
+	// the order is in another status, it returns ErrConflict. An error from
+	// sign rolls back and is returned as is.
+	CertificateIssue(ctx context.Context, orderID string, sign func(*Order) (*Certificate, error)) (*Certificate, error)
+	// CertificateGetByOrder returns an order's certificate, or ErrNotFound.
+	CertificateGetByOrder(ctx context.Context, orderID string) (*Certificate, error)
+
+	// Close releases the store.
+	Close() error
+}

@@ -1,0 +1,94 @@
+package validation
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/webfetch"
+)
+
+// Clock tells the time. It is injected so tests control it.
+type Clock interface{ Now() time.Time }
+
+// Config configures a Validator. The zero value of each field is its
+// documented default.
+type Config struct {
+	// Perspective names the vantage point in evidence. If empty, "primary".
+	Perspective string
+	// Resolver answers every DNS lookup. Required.
+	Resolver dnsclient.Resolver
+	// Fetcher fetches validation files. Required for file validation.
+	Fetcher *webfetch.Fetcher
+	// CAAIdentity is the issuer domain name matched against CAA records. If
+	// empty, CAA is not checked.
+	CAAIdentity string
+	// Timeout bounds one observation. If zero, DefaultTimeout.
+	Timeout time.Duration
+	// Clock; if nil, the wall clock.
+	Clock Clock
+}
+
+// DefaultTimeout bounds one observation of one domain, all lookups and
+// fetches included.
+const DefaultTimeout = 30 * time.Second
+
+// Validator observes domains. It is safe for concurrent use.
+type Validator struct {
+	cfg Config
+}
+
+type wallClock struct{}
+
+func (wallClock) Now() time.Time { return time.Now() }
+
+// New returns a Validator for cfg.
+func New(cfg Config) (*Validator, error) {
+	if cfg.Resolver == nil {
+		return nil, fmt.Errorf("validation: a resolver is required")
+	}
+	if cfg.Perspective == "" {
+		cfg.Perspective = "primary"
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = wallClock{}
+	}
+	return &Validator{cfg: cfg}, nil
+}
+
+// Observe observes one domain by its method and, when a CAA identity is
+// configured, its CAA records. It always returns an Observation: failures
+// are part of what was observed. It returns an error only for a request it
+// cannot serve (unknown method).
+func (v *Validator) Observe(ctx context.Context, req Request) (Observation, error) {
+	ctx, cancel := context.WithTimeout(ctx, v.cfg.Timeout)
+	defer cancel()
+	obs := Observation{
+		Perspective: v.cfg.Perspective,
+		Domain:      req.Domain,
+		Method:      req.Method,
+		Expected:    req.Value,
+		StartedAt:   v.cfg.Clock.Now(),
+	}
+	start := time.Now()
+	switch req.Method {
+	case MethodDNS:
+		obs.DNS = v.observeDNSAuth(ctx, req)
+	case MethodFile:
+		if v.cfg.Fetcher == nil {
+			return obs, fmt.Errorf("validation: file validation needs a fetcher")
+		}
+		obs.File = v.observeFile(ctx, req)
+	default:
+		return obs, fmt.Errorf("validation: unknown method %q", req.Method)
+	}
+	if v.cfg.CAAIdentity != "" {
+		obs.CAA = v.observeCAA(ctx, req)
+	}
+	obs.Duration = time.Since(start)
+	return obs, nil
+}
