@@ -1,0 +1,181 @@
+// Package ca runs dcv's private certificate hierarchy: a root, one
+// intermediate and the TLS server (subscriber) certificates the intermediate
+// signs. It signs, lints every certificate with zlint before returning it,
+// and produces CRLs. It keeps no state besides its key and certificate files;
+// serial numbers, revocation status and issued chains are the caller's to
+// store.
+//
+// A CA is safe for concurrent use by multiple goroutines.
+package ca
+
+import (
+	"cmp"
+	"crypto"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+)
+
+// MaxValidity is the longest leaf validity the package accepts: CA/B Forum
+// Baseline Requirements §6.3.2, for Subscriber Certificates issued on or
+// after 15 March 2026 and before 15 March 2027, "MUST NOT have a Validity
+// Period greater than 200 days". The same table says they "SHOULD NOT" exceed
+// 199 days, and zlint reports that as a warning, which the pre-issuance lint
+// treats as a refusal: in practice a leaf may last at most 199 days.
+const MaxValidity = 200 * 24 * time.Hour
+
+// DefaultValidity is the leaf validity used when Config.Validity is zero.
+const DefaultValidity = 90 * 24 * time.Hour
+
+// Names of the files a CA keeps in Config.Dir.
+const (
+	RootKeyFile          = "root.key"
+	RootCertFile         = "root.pem"
+	IntermediateKeyFile  = "intermediate.key"
+	IntermediateCertFile = "intermediate.pem"
+)
+
+// Config configures LoadOrCreate. The zero value of every field but Dir is a
+// documented default.
+type Config struct {
+	// Dir is where keys and certificates live. It is created with mode 0700
+	// if missing. Required.
+	Dir string
+	// Validity is the default leaf validity. If zero, DefaultValidity (90
+	// days). Negative or more than MaxValidity is an error.
+	Validity time.Duration
+	// AIAIssuerURL, if set, is put in every leaf as the id-ad-caIssuers
+	// access location (where the intermediate certificate can be fetched).
+	// It must be an http:// URL (BRs §7.1.2.7.7). Although optional here,
+	// the BRs require it in every subscriber certificate: without it each
+	// leaf fails lint (e_sub_cert_aia_missing,
+	// w_sub_cert_aia_does_not_contain_issuing_ca_url) and Issue refuses.
+	AIAIssuerURL string
+	// CRLURL, if set, is put in every leaf as its CRL distribution point. It
+	// must be an http:// URL (BRs §7.1.2.11.2). A leaf valid for more than 7
+	// days with neither CRLURL nor OCSPURL fails lint (e_missing_crl_distrib_point)
+	// and is not issued.
+	CRLURL string
+	// OCSPURL, if set, is put in every leaf as the id-ad-ocsp access
+	// location. It must be an http:// URL.
+	OCSPURL string
+	// Organization is the subject O of the root and the intermediate. If
+	// empty, "dcv".
+	Organization string
+	// Now returns the current time. If nil, time.Now.
+	Now func() time.Time
+}
+
+// CA is a loaded hierarchy: a root and an intermediate with its private key.
+// The root key is read and checked by LoadOrCreate but not kept in memory.
+type CA struct {
+	cfg     Config
+	waivers map[string]string
+
+	root         *x509.Certificate
+	rootPEM      []byte
+	inter        *x509.Certificate
+	interPEM     []byte
+	interKey     crypto.Signer
+	roots        *x509.CertPool
+	intermediate *x509.CertPool
+}
+
+// LoadOrCreate opens the hierarchy kept in cfg.Dir, or creates it if the
+// directory holds none of its four files (RootKeyFile, RootCertFile,
+// IntermediateKeyFile, IntermediateCertFile).
+//
+// Loading checks that each key matches its certificate, that both
+// certificates are CA certificates, that the root is self-signed and that the
+// intermediate chains to the root at cfg.Now(); private keys must not be
+// readable by group or others. Creating makes a P-256 root (10 years,
+// pathlen 1) and a P-256 intermediate (5 years, pathlen 0, EKU serverAuth);
+// keys are written as PKCS#8 PEM with mode 0600, certificates with mode
+// 0644, each through a synced temporary file that is then linked into place,
+// so an existing file is never replaced.
+//
+// A directory holding some but not all four files is an error naming the
+// missing ones: LoadOrCreate never generates a key over a partial hierarchy.
+func LoadOrCreate(cfg Config) (*CA, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("ca: config: Dir is required")
+	}
+	switch {
+	case cfg.Validity < 0:
+		return nil, fmt.Errorf("ca: config: negative validity %s", cfg.Validity)
+	case cfg.Validity > MaxValidity:
+		return nil, fmt.Errorf("ca: config: validity %s exceeds the maximum of %s (CA/B Forum BRs §6.3.2)", cfg.Validity, MaxValidity)
+	}
+	cfg.Validity = cmp.Or(cfg.Validity, DefaultValidity)
+	cfg.Organization = cmp.Or(cfg.Organization, "dcv")
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	for _, u := range []struct{ name, url string }{
+		{"AIAIssuerURL", cfg.AIAIssuerURL}, {"CRLURL", cfg.CRLURL}, {"OCSPURL", cfg.OCSPURL},
+	} {
+		if err := checkHTTPURL(u.url); err != nil {
+			return nil, fmt.Errorf("ca: config: %s: %w", u.name, err)
+		}
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("ca: creating directory: %w", err)
+	}
+
+	present, missing, err := inventory(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	var c *CA
+	switch {
+	case len(missing) == 0:
+		c, err = load(cfg)
+	case len(present) == 0:
+		c, err = create(cfg)
+	default:
+		return nil, fmt.Errorf("ca: incomplete hierarchy in %s: missing %v (present %v); refusing to create keys over it, restore the missing files or empty the directory", cfg.Dir, missing, present)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.waivers = lintWaivers(cfg)
+	c.roots = x509.NewCertPool()
+	c.roots.AddCert(c.root)
+	c.intermediate = x509.NewCertPool()
+	c.intermediate.AddCert(c.inter)
+	return c, nil
+}
+
+// RootPEM returns the root certificate, PEM-encoded. The caller must not
+// modify the slice.
+func (c *CA) RootPEM() []byte { return c.rootPEM }
+
+// IntermediatePEM returns the intermediate certificate, PEM-encoded. The
+// caller must not modify the slice.
+func (c *CA) IntermediatePEM() []byte { return c.interPEM }
+
+// IntermediateDER returns the intermediate certificate, DER-encoded (what an
+// id-ad-caIssuers URL serves as application/pkix-cert, RFC 5280 §4.2.2.1).
+// The caller must not modify the slice.
+func (c *CA) IntermediateDER() []byte { return c.inter.Raw }
+
+// Root returns the parsed root certificate. The caller must not modify it.
+func (c *CA) Root() *x509.Certificate { return c.root }
+
+// Intermediate returns the parsed intermediate certificate. The caller must
+// not modify it.
+func (c *CA) Intermediate() *x509.Certificate { return c.inter }
+
+// Roots returns a new pool holding only the root, for x509.VerifyOptions.
+func (c *CA) Roots() *x509.CertPool { return c.roots.Clone() }
+
+// Intermediates returns a new pool holding only the intermediate, for
+// x509.VerifyOptions.
+func (c *CA) Intermediates() *x509.CertPool { return c.intermediate.Clone() }
+
+func pemCert(der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}

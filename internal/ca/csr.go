@@ -1,0 +1,134 @@
+package ca
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// MaxCSRSize is the largest CSR, PEM or DER, that ParseCSR reads. An RSA 8192
+// CSR with a hundred names is under 8 KiB; 64 KiB bounds the work an
+// untrusted client can ask for while leaving generous room.
+const MaxCSRSize = 64 << 10
+
+// Key size limits for subscriber keys. BRs §6.1.5: RSA modulus at least 2048
+// bits and divisible by 8; ECDSA on P-256, P-384 or P-521 (this CA accepts
+// P-256 and P-384, the curves the WebPKI root programs allow). RSA moduli
+// above 8192 bits are refused to bound signature verification cost.
+const (
+	MinRSABits = 2048
+	MaxRSABits = 8192
+)
+
+// Codes of CSRError. They are stable API.
+const (
+	CSRMalformed      = "CSR_MALFORMED"
+	CSRBadSignature   = "CSR_BAD_SIGNATURE"
+	CSRKeyTooWeak     = "CSR_KEY_TOO_WEAK"
+	CSRKeyUnsupported = "CSR_KEY_UNSUPPORTED"
+	CSRTooLarge       = "CSR_TOO_LARGE"
+)
+
+// CSRError is why a CSR or a public key was refused. Code is one of the CSR*
+// constants; Message is a lowercase sentence fit to show the applicant.
+type CSRError struct {
+	Code    string
+	Message string
+}
+
+func (e *CSRError) Error() string { return "invalid csr: " + e.Code + ": " + e.Message }
+
+// ParseCSR parses a PKCS#10 certificate request given as PEM ("CERTIFICATE
+// REQUEST" or "NEW CERTIFICATE REQUEST") or DER, checks its public key
+// against CheckPublicKey and verifies its self-signature. Every error is a
+// *CSRError. The names in the CSR are not checked (see CSRNames).
+func ParseCSR(pemOrDER []byte) (*x509.CertificateRequest, error) {
+	if len(pemOrDER) > MaxCSRSize {
+		return nil, &CSRError{CSRTooLarge, fmt.Sprintf("the csr is %d bytes, more than the limit of %d", len(pemOrDER), MaxCSRSize)}
+	}
+	der := pemOrDER
+	if trimmed := bytes.TrimSpace(pemOrDER); bytes.HasPrefix(trimmed, []byte("-----BEGIN")) {
+		block, _ := pem.Decode(trimmed)
+		if block == nil {
+			return nil, &CSRError{CSRMalformed, "the pem encoding is not valid"}
+		}
+		if block.Type != "CERTIFICATE REQUEST" && block.Type != "NEW CERTIFICATE REQUEST" {
+			return nil, &CSRError{CSRMalformed, fmt.Sprintf("the pem block is %q, want \"CERTIFICATE REQUEST\"", block.Type)}
+		}
+		der = block.Bytes
+	}
+	csr, err := x509.ParseCertificateRequest(der)
+	if err != nil {
+		return nil, &CSRError{CSRMalformed, "the csr is not a valid pkcs#10 request: " + err.Error()}
+	}
+	if err := CheckPublicKey(csr.PublicKey); err != nil {
+		return nil, err
+	}
+	if err := csr.CheckSignature(); err != nil {
+		return nil, &CSRError{CSRBadSignature, "the csr signature does not verify with its own public key: " + err.Error()}
+	}
+	return csr, nil
+}
+
+// CheckPublicKey reports, as a *CSRError, whether pub may be certified: RSA
+// with a modulus of MinRSABits to MaxRSABits bits divisible by 8 and an odd
+// exponent of at least 3, or ECDSA on P-256 or P-384 (BRs §6.1.5, §6.1.6).
+// Ed25519, DSA and all other keys are CSRKeyUnsupported.
+func CheckPublicKey(pub crypto.PublicKey) error {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		bits := k.N.BitLen()
+		switch {
+		case bits < MinRSABits:
+			return &CSRError{CSRKeyTooWeak, fmt.Sprintf("the rsa key has %d bits; at least %d are required", bits, MinRSABits)}
+		case bits > MaxRSABits:
+			return &CSRError{CSRKeyUnsupported, fmt.Sprintf("the rsa key has %d bits; at most %d are accepted", bits, MaxRSABits)}
+		case bits%8 != 0:
+			return &CSRError{CSRKeyUnsupported, fmt.Sprintf("the rsa key has %d bits, which is not a multiple of 8", bits)}
+		case k.E < 3 || k.E%2 == 0:
+			return &CSRError{CSRKeyUnsupported, fmt.Sprintf("the rsa public exponent %d is not an odd number of at least 3", k.E)}
+		}
+		return nil
+	case *ecdsa.PublicKey:
+		switch k.Curve {
+		case elliptic.P256(), elliptic.P384():
+			return nil
+		}
+		return &CSRError{CSRKeyUnsupported, fmt.Sprintf("the ecdsa curve %s is not accepted; use P-256 or P-384", k.Curve.Params().Name)}
+	case nil:
+		return &CSRError{CSRKeyUnsupported, "the public key algorithm is not recognised; use ECDSA P-256 or P-384, or RSA"}
+	default:
+		return &CSRError{CSRKeyUnsupported, fmt.Sprintf("%s keys are not allowed by the baseline requirements; use ECDSA P-256 or P-384, or RSA", keyTypeName(pub))}
+	}
+}
+
+func keyTypeName(pub crypto.PublicKey) string {
+	s := fmt.Sprintf("%T", pub)
+	s = strings.TrimPrefix(s, "*")
+	if i := strings.IndexByte(s, '.'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// CSRNames returns the names a CSR asks for: its DNS subjectAltNames and its
+// subject common name if non-empty, lowercased, deduplicated and sorted.
+// It does not validate them; that is package ident's job.
+func CSRNames(csr *x509.CertificateRequest) []string {
+	names := make([]string, 0, len(csr.DNSNames)+1)
+	for _, n := range csr.DNSNames {
+		names = append(names, strings.ToLower(n))
+	}
+	if cn := csr.Subject.CommonName; cn != "" {
+		names = append(names, strings.ToLower(cn))
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}

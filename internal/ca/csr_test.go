@@ -1,0 +1,158 @@
+package ca
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func makeCSR(t *testing.T, key crypto.Signer, cn string, names ...string) []byte {
+	t.Helper()
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
+		Subject:  pkix.Name{CommonName: cn},
+		DNSNames: names,
+	}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+func pemCSR(der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
+}
+
+func TestParseCSR(t *testing.T) {
+	t.Parallel()
+	ks := testKeys()
+	good := makeCSR(t, ks.p256, "", "example.com")
+	tampered := slices.Clone(good)
+	tampered[len(tampered)-5] ^= 0x01 // inside the signature BIT STRING
+
+	tests := []struct {
+		name     string
+		input    []byte
+		wantCode string // "" for success
+		want     string // words of the message
+	}{
+		{"good p256 pem", pemCSR(good), "", ""},
+		{"good p256 der", good, "", ""},
+		{"good p256 pem with leading whitespace", append([]byte("\n  "), pemCSR(good)...), "", ""},
+		{"good p384", pemCSR(makeCSR(t, ks.p384, "example.com")), "", ""},
+		{"good rsa 2048", pemCSR(makeCSR(t, ks.rsa2048, "", "example.com")), "", ""},
+		{"new certificate request pem type", pem.EncodeToMemory(&pem.Block{Type: "NEW CERTIFICATE REQUEST", Bytes: good}), "", ""},
+		{"rsa 1024", pemCSR(makeCSR(t, ks.rsa1024, "", "example.com")), CSRKeyTooWeak, "1024 bits; at least 2048"},
+		{"p521", pemCSR(makeCSR(t, ks.p521, "", "example.com")), CSRKeyUnsupported, "P-521 is not accepted"},
+		{"ed25519", pemCSR(makeCSR(t, ks.ed, "", "example.com")), CSRKeyUnsupported, "ed25519 keys are not allowed"},
+		{"tampered signature", tampered, CSRBadSignature, "signature does not verify"},
+		{"garbage", []byte("hello, this is not a csr"), CSRMalformed, "not a valid pkcs#10"},
+		{"empty", nil, CSRMalformed, "not a valid pkcs#10"},
+		{"broken pem", []byte("-----BEGIN CERTIFICATE REQUEST-----\n!!!\n"), CSRMalformed, "pem encoding is not valid"},
+		{"certificate pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: good}), CSRMalformed, `"CERTIFICATE", want "CERTIFICATE REQUEST"`},
+		{"too large", make([]byte, MaxCSRSize+1), CSRTooLarge, "65537 bytes, more than the limit of 65536"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			csr, err := ParseCSR(tc.input)
+			if tc.wantCode == "" {
+				if err != nil || csr == nil {
+					t.Fatalf("ParseCSR = %v, %v; want a CSR", csr, err)
+				}
+				return
+			}
+			var ce *CSRError
+			if !errors.As(err, &ce) {
+				t.Fatalf("error = %v, want a *CSRError", err)
+			}
+			if ce.Code != tc.wantCode || !strings.Contains(ce.Message, tc.want) {
+				t.Errorf("CSRError = %s / %q, want %s / containing %q", ce.Code, ce.Message, tc.wantCode, tc.want)
+			}
+			if want := "invalid csr: " + tc.wantCode + ": "; !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("Error() = %q, want prefix %q", err, want)
+			}
+		})
+	}
+}
+
+func TestCheckPublicKeyRSABounds(t *testing.T) {
+	t.Parallel()
+	// Keys built from their numbers: generating an 8200-bit key is slow and
+	// the check looks only at N and E.
+	modulus := func(bits int) *big.Int {
+		n := new(big.Int).Lsh(big.NewInt(1), uint(bits-1))
+		return n.SetBit(n, 0, 1)
+	}
+	tests := []struct {
+		name     string
+		key      *rsa.PublicKey
+		wantCode string
+	}{
+		{"2048", &rsa.PublicKey{N: modulus(2048), E: 65537}, ""},
+		{"8192", &rsa.PublicKey{N: modulus(8192), E: 65537}, ""},
+		{"2040", &rsa.PublicKey{N: modulus(2040), E: 65537}, CSRKeyTooWeak},
+		{"8200", &rsa.PublicKey{N: modulus(8200), E: 65537}, CSRKeyUnsupported},
+		{"2049 not multiple of 8", &rsa.PublicKey{N: modulus(2049), E: 65537}, CSRKeyUnsupported},
+		{"even exponent", &rsa.PublicKey{N: modulus(2048), E: 65536}, CSRKeyUnsupported},
+		{"exponent 1", &rsa.PublicKey{N: modulus(2048), E: 1}, CSRKeyUnsupported},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := CheckPublicKey(tc.key)
+			var ce *CSRError
+			switch {
+			case tc.wantCode == "" && err != nil:
+				t.Errorf("CheckPublicKey = %v, want nil", err)
+			case tc.wantCode != "" && (!errors.As(err, &ce) || ce.Code != tc.wantCode):
+				t.Errorf("CheckPublicKey = %v, want code %s", err, tc.wantCode)
+			}
+		})
+	}
+}
+
+func TestCSRNames(t *testing.T) {
+	t.Parallel()
+	key := testKeys().p256
+	tests := []struct {
+		name  string
+		cn    string
+		sans  []string
+		wantN []string
+	}{
+		{"sans sorted and lowercased", "", []string{"WWW.Example.com", "a.example.com"}, []string{"a.example.com", "www.example.com"}},
+		{"cn duplicate of a san", "Example.COM", []string{"example.com", "www.example.com"}, []string{"example.com", "www.example.com"}},
+		{"cn only", "only.example.com", nil, []string{"only.example.com"}},
+		{"nothing", "", nil, []string{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			csr, err := ParseCSR(makeCSR(t, key, tc.cn, tc.sans...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := CSRNames(csr); !slices.Equal(got, tc.wantN) {
+				t.Errorf("CSRNames = %q, want %q", got, tc.wantN)
+			}
+		})
+	}
+}
+
+func ExampleCSRNames() {
+	csr := &x509.CertificateRequest{
+		Subject:  pkix.Name{CommonName: "WWW.Example.com"},
+		DNSNames: []string{"www.example.com", "Example.com"},
+	}
+	fmt.Println(CSRNames(csr))
+	// Output: [example.com www.example.com]
+}

@@ -1,0 +1,414 @@
+package ca
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	zx509 "github.com/zmap/zcrypto/x509"
+	"github.com/zmap/zlint/v3"
+	"github.com/zmap/zlint/v3/lint"
+)
+
+type keySet struct {
+	p256, p384, p521 *ecdsa.PrivateKey
+	rsa2048, rsa1024 *rsa.PrivateKey
+	ed               ed25519.PrivateKey
+}
+
+// testKeys are generated once per test binary (RSA generation is slow) and
+// only read afterwards.
+var testKeys = sync.OnceValue(func() keySet {
+	var ks keySet
+	var err error
+	must := func() {
+		if err != nil {
+			panic(err)
+		}
+	}
+	ks.p256, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	must()
+	ks.p384, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	must()
+	ks.p521, err = ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+	must()
+	ks.rsa2048, err = rsa.GenerateKey(rand.Reader, 2048)
+	must()
+	ks.rsa1024, err = rsa.GenerateKey(rand.Reader, 1024)
+	must()
+	_, ks.ed, err = ed25519.GenerateKey(rand.Reader)
+	must()
+	return ks
+})
+
+var oidDV = asn1.ObjectIdentifier{2, 23, 140, 1, 2, 1}
+
+func TestIssueProfileVerifiesAndLintsClean(t *testing.T) {
+	t.Parallel()
+	ks := testKeys()
+	tests := []struct {
+		name     string
+		cfg      func(dir string) Config
+		key      crypto.PublicKey
+		names    []string
+		validity time.Duration
+		wantKU   x509.KeyUsage
+	}{
+		{
+			name:   "loopback urls p256",
+			cfg:    loopbackURLs,
+			key:    ks.p256.Public(),
+			names:  []string{"www.example.com", "example.com", "*.api.example.org"},
+			wantKU: x509.KeyUsageDigitalSignature,
+		},
+		{
+			name:   "loopback urls rsa2048",
+			cfg:    loopbackURLs,
+			key:    ks.rsa2048.Public(),
+			names:  []string{"example.net"},
+			wantKU: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		},
+		{
+			name: "public host urls with ocsp p384 199 days",
+			cfg: func(dir string) Config {
+				return Config{
+					Dir:          dir,
+					AIAIssuerURL: "http://ca.example.com/intermediate.der",
+					CRLURL:       "http://ca.example.com/intermediate.crl",
+					OCSPURL:      "http://ocsp.example.com/",
+					Now:          fixedNow,
+				}
+			},
+			key:      ks.p384.Public(),
+			names:    []string{"b.example.com", "a.example.com"},
+			validity: 199 * 24 * time.Hour,
+			wantKU:   x509.KeyUsageDigitalSignature,
+		},
+		{
+			name: "short-lived without crl",
+			cfg: func(dir string) Config {
+				return Config{Dir: dir, AIAIssuerURL: "http://127.0.0.1:8080/ca/intermediate.der", Now: fixedNow}
+			},
+			key:      ks.p256.Public(),
+			names:    []string{"example.com"},
+			validity: 7 * 24 * time.Hour,
+			wantKU:   x509.KeyUsageDigitalSignature,
+		},
+		{
+			name:   "first name longer than 64 characters",
+			cfg:    loopbackURLs,
+			key:    ks.p256.Public(),
+			names:  []string{strings.Repeat("a", 63) + "." + strings.Repeat("b", 20) + ".example.com", "example.com"},
+			wantKU: x509.KeyUsageDigitalSignature,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := tc.cfg(t.TempDir())
+			c := newTestCA(t, cfg)
+			iss, err := c.Issue(IssueRequest{DNSNames: tc.names, PublicKey: tc.key, Validity: tc.validity})
+			if err != nil {
+				t.Fatalf("Issue: %v", err)
+			}
+			leaf, err := x509.ParseCertificate(iss.DER)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range tc.names {
+				host := strings.Replace(name, "*", "wild", 1)
+				if _, err := leaf.Verify(x509.VerifyOptions{
+					Roots: c.Roots(), Intermediates: c.Intermediates(), CurrentTime: testNow, DNSName: host,
+				}); err != nil {
+					t.Errorf("Verify(%s): %v", host, err)
+				}
+			}
+
+			validity := tc.validity
+			if validity == 0 {
+				validity = DefaultValidity
+			}
+			wantNB := testNow.Add(-time.Minute)
+			if !leaf.NotBefore.Equal(wantNB) || !iss.NotBefore.Equal(wantNB) {
+				t.Errorf("NotBefore = %v (Issued %v), want %v", leaf.NotBefore, iss.NotBefore, wantNB)
+			}
+			if wantNA := wantNB.Add(validity - time.Second); !leaf.NotAfter.Equal(wantNA) || !iss.NotAfter.Equal(wantNA) {
+				t.Errorf("NotAfter = %v (Issued %v), want %v", leaf.NotAfter, iss.NotAfter, wantNA)
+			}
+			if got := strings.ToLower(leaf.SerialNumber.Text(16)); got != iss.Serial || len(iss.Serial) != 32 {
+				t.Errorf("Serial = %q, certificate has %q", iss.Serial, got)
+			}
+			if !slices.Equal(leaf.DNSNames, tc.names) {
+				t.Errorf("DNSNames = %v, want %v (order kept)", leaf.DNSNames, tc.names)
+			}
+			if leaf.Subject.String() != "" {
+				t.Errorf("subject = %q, want empty (BRs §7.1.2.7.1)", leaf.Subject)
+			}
+			if leaf.KeyUsage != tc.wantKU {
+				t.Errorf("KeyUsage = %b, want %b", leaf.KeyUsage, tc.wantKU)
+			}
+			if !slices.Equal(leaf.ExtKeyUsage, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}) || len(leaf.UnknownExtKeyUsage) != 0 {
+				t.Errorf("ExtKeyUsage = %v + %v, want serverAuth only", leaf.ExtKeyUsage, leaf.UnknownExtKeyUsage)
+			}
+			if !leaf.BasicConstraintsValid || leaf.IsCA {
+				t.Errorf("basicConstraints valid %v, IsCA %v", leaf.BasicConstraintsValid, leaf.IsCA)
+			}
+			if len(leaf.SubjectKeyId) != 0 {
+				t.Error("leaf has a subjectKeyIdentifier")
+			}
+			if !slices.Equal(leaf.AuthorityKeyId, c.Intermediate().SubjectKeyId) || len(leaf.AuthorityKeyId) == 0 {
+				t.Error("authorityKeyIdentifier is not the intermediate's key id")
+			}
+			if !slices.EqualFunc(leaf.PolicyIdentifiers, []asn1.ObjectIdentifier{oidDV}, asn1.ObjectIdentifier.Equal) {
+				t.Errorf("policies = %v, want [%v]", leaf.PolicyIdentifiers, oidDV)
+			}
+			for _, ext := range leaf.Extensions {
+				switch {
+				case ext.Id.Equal(asn1.ObjectIdentifier{2, 5, 29, 19}) && !ext.Critical:
+					t.Error("basicConstraints not critical")
+				case ext.Id.Equal(asn1.ObjectIdentifier{2, 5, 29, 17}) && !ext.Critical:
+					t.Error("subjectAltName not critical with an empty subject")
+				}
+			}
+			checkURLs(t, "IssuingCertificateURL", leaf.IssuingCertificateURL, cfg.AIAIssuerURL)
+			checkURLs(t, "CRLDistributionPoints", leaf.CRLDistributionPoints, cfg.CRLURL)
+			checkURLs(t, "OCSPServer", leaf.OCSPServer, cfg.OCSPURL)
+			if leaf.SignatureAlgorithm != x509.ECDSAWithSHA256 {
+				t.Errorf("signature algorithm %v", leaf.SignatureAlgorithm)
+			}
+
+			var blocks []string
+			rest := []byte(iss.ChainPEM)
+			for {
+				var b *pem.Block
+				b, rest = pem.Decode(rest)
+				if b == nil {
+					break
+				}
+				blocks = append(blocks, string(b.Bytes))
+			}
+			if len(blocks) != 2 || blocks[0] != string(iss.DER) || blocks[1] != string(c.Intermediate().Raw) {
+				t.Errorf("ChainPEM holds %d blocks, want leaf then intermediate", len(blocks))
+			}
+
+			// Independently of Issue's own gate, run every zlint lint (no
+			// source excluded) and require no warning, error or fatal but
+			// the documented waivers.
+			zc, err := zx509.ParseCertificate(iss.DER)
+			if err != nil {
+				t.Fatal(err)
+			}
+			waived := lintWaivers(cfg)
+			for name, r := range zlint.LintCertificate(zc).Results {
+				if _, ok := waived[name]; !ok && r.Status >= lint.Warn {
+					t.Errorf("zlint %s: %s %s", name, r.Status, r.Details)
+				}
+			}
+		})
+	}
+}
+
+func checkURLs(t *testing.T, field string, got []string, want string) {
+	t.Helper()
+	var w []string
+	if want != "" {
+		w = []string{want}
+	}
+	if !slices.Equal(got, w) {
+		t.Errorf("%s = %v, want %v", field, got, w)
+	}
+}
+
+func TestIssueLintRefusals(t *testing.T) {
+	t.Parallel()
+	ks := testKeys()
+	tests := []struct {
+		name     string
+		cfg      func(dir string) Config
+		names    []string
+		validity time.Duration
+		want     []string // lint names, sorted
+	}{
+		{
+			name:  "no urls configured",
+			cfg:   func(dir string) Config { return Config{Dir: dir, Now: fixedNow} },
+			names: []string{"example.com"},
+			want:  []string{"e_missing_crl_distrib_point", "e_sub_cert_aia_missing", "w_sub_cert_aia_does_not_contain_issuing_ca_url"},
+		},
+		{
+			name: "crl but no caIssuers",
+			cfg: func(dir string) Config {
+				return Config{Dir: dir, CRLURL: "http://127.0.0.1:8080/ca/intermediate.crl", Now: fixedNow}
+			},
+			names: []string{"example.com"},
+			want:  []string{"e_sub_cert_aia_missing", "w_sub_cert_aia_does_not_contain_issuing_ca_url"},
+		},
+		{
+			name: "caIssuers but no crl, not short-lived",
+			cfg: func(dir string) Config {
+				return Config{Dir: dir, AIAIssuerURL: "http://127.0.0.1:8080/ca/i.der", Now: fixedNow}
+			},
+			names: []string{"example.com"},
+			want:  []string{"e_missing_crl_distrib_point"},
+		},
+		{
+			name: "internal host name in aia",
+			cfg: func(dir string) Config {
+				return Config{Dir: dir, AIAIssuerURL: "http://localhost:8080/ca/i.der", CRLURL: "http://localhost:8080/ca/i.crl", Now: fixedNow}
+			},
+			names: []string{"example.com"},
+			want:  []string{"w_sub_cert_aia_contains_internal_names"},
+		},
+		{
+			name:     "200 days is past the SHOULD NOT of 199",
+			cfg:      loopbackURLs,
+			names:    []string{"example.com"},
+			validity: MaxValidity,
+			want:     []string{"w_server_cert_valid_time_longer_than_199_days"},
+		},
+		{
+			name:  "name under a reserved tld",
+			cfg:   loopbackURLs,
+			names: []string{"example.com", "host.invalid"},
+			want:  []string{"e_dnsname_not_valid_tld"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := newTestCA(t, tc.cfg(t.TempDir()))
+			iss, err := c.Issue(IssueRequest{DNSNames: tc.names, PublicKey: ks.p256.Public(), Validity: tc.validity})
+			if iss != nil {
+				t.Error("Issue returned a certificate with an error")
+			}
+			var le *LintError
+			if !errors.As(err, &le) {
+				t.Fatalf("error = %v, want a *LintError", err)
+			}
+			var got []string
+			for _, r := range le.Results {
+				got = append(got, r.Lint)
+				if r.Status != "warn" && r.Status != "error" && r.Status != "fatal" {
+					t.Errorf("%s has status %q", r.Lint, r.Status)
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("lints = %v, want %v", got, tc.want)
+			}
+			if msg := err.Error(); !strings.Contains(msg, "certificate failed lint: "+tc.want[0]+" (") {
+				t.Errorf("message %q does not start the lint list with %s", msg, tc.want[0])
+			}
+		})
+	}
+}
+
+func TestIssueRefusesRequest(t *testing.T) {
+	t.Parallel()
+	ks := testKeys()
+	c := newTestCA(t, loopbackURLs(t.TempDir()))
+	many := make([]string, maxDNSNames+1)
+	for i := range many {
+		many[i] = "n" + big.NewInt(int64(i)).String() + ".example.com"
+	}
+	tests := []struct {
+		name     string
+		req      IssueRequest
+		wantCode string // CSRError code, if the key is the problem
+		want     string
+	}{
+		{"validity above maximum", IssueRequest{DNSNames: []string{"example.com"}, PublicKey: ks.p256.Public(), Validity: MaxValidity + time.Second}, "", "exceeds the maximum of 4800h0m0s"},
+		{"negative validity", IssueRequest{DNSNames: []string{"example.com"}, PublicKey: ks.p256.Public(), Validity: -time.Hour}, "", "negative validity"},
+		{"no names", IssueRequest{PublicKey: ks.p256.Public()}, "", "no DNS names"},
+		{"empty name", IssueRequest{DNSNames: []string{"example.com", ""}, PublicKey: ks.p256.Public()}, "", "DNS name 1 is empty"},
+		{"too many names", IssueRequest{DNSNames: many, PublicKey: ks.p256.Public()}, "", "101 DNS names, at most 100"},
+		{"rsa 1024", IssueRequest{DNSNames: []string{"example.com"}, PublicKey: ks.rsa1024.Public()}, CSRKeyTooWeak, "1024 bits"},
+		{"ed25519", IssueRequest{DNSNames: []string{"example.com"}, PublicKey: ks.ed.Public()}, CSRKeyUnsupported, "ed25519 keys are not allowed"},
+		{"nil key", IssueRequest{DNSNames: []string{"example.com"}}, CSRKeyUnsupported, "not recognised"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			iss, err := c.Issue(tc.req)
+			if err == nil || iss != nil {
+				t.Fatalf("Issue = %v, %v; want an error", iss, err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not contain %q", err, tc.want)
+			}
+			var ce *CSRError
+			if tc.wantCode != "" && (!errors.As(err, &ce) || ce.Code != tc.wantCode) {
+				t.Errorf("error %v is not a *CSRError with code %s", err, tc.wantCode)
+			}
+		})
+	}
+}
+
+func TestSerialEntropy(t *testing.T) {
+	t.Parallel()
+	c := newTestCA(t, loopbackURLs(t.TempDir()))
+	key := testKeys().p256.Public()
+	seen := map[string]bool{}
+	for range 100 {
+		iss, err := c.Issue(IssueRequest{DNSNames: []string{"example.com"}, PublicKey: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaf, err := x509.ParseCertificate(iss.DER)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 127 bits: top bit clear (positive), next bit set, 126 random.
+		if n := leaf.SerialNumber.BitLen(); n != 127 {
+			t.Fatalf("serial %s has %d bits, want 127 (>= 64 random bits)", iss.Serial, n)
+		}
+		if leaf.SerialNumber.Sign() <= 0 {
+			t.Fatalf("serial %s is not positive", iss.Serial)
+		}
+		if seen[iss.Serial] {
+			t.Fatalf("serial %s repeated", iss.Serial)
+		}
+		seen[iss.Serial] = true
+	}
+	// The 126 free bits vary: across 100 serials every one of them should
+	// have been both 0 and 1 (probability of failure about 126 * 2^-99).
+	var or, and big.Int
+	and.Lsh(big.NewInt(1), 127)
+	and.Sub(&and, big.NewInt(1))
+	for s := range seen {
+		v, _ := new(big.Int).SetString(s, 16)
+		or.Or(&or, v)
+		and.And(&and, v)
+	}
+	for bit := range 126 {
+		if or.Bit(bit) == 0 || and.Bit(bit) == 1 {
+			t.Errorf("serial bit %d never changed", bit)
+		}
+	}
+}
+
+func BenchmarkIssue(b *testing.B) {
+	c, err := LoadOrCreate(loopbackURLs(b.TempDir()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := IssueRequest{DNSNames: []string{"www.example.com", "example.com"}, PublicKey: testKeys().p256.Public()}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Issue(req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
