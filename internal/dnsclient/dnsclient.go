@@ -55,7 +55,8 @@ type Record struct {
 	// Data is the record's data in presentation form (for TXT: the strings
 	// concatenated without quotes, see Strings).
 	Data string `json:"data"`
-	// Strings holds a TXT record's character-strings as they were sent.
+	// Strings holds a TXT record's character-strings in RFC 1035 §5.1
+	// escaped form (\", \\, \DDD), so any byte survives JSON.
 	Strings []string `json:"strings,omitempty"`
 	// CAA fields, set for CAA records.
 	Flag  uint8  `json:"flag,omitempty"`

@@ -1,0 +1,461 @@
+package dnsclient
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+const (
+	// DefaultForwardTimeout bounds one query to one server when
+	// ForwarderConfig.Timeout is zero.
+	DefaultForwardTimeout = 3 * time.Second
+
+	// ednsUDPSize is the EDNS0 UDP payload size we advertise: 1232 octets
+	// fit the IPv6 minimum MTU without fragmentation (DNS Flag Day 2020).
+	ednsUDPSize = 1232
+
+	// maxCNAMEChain bounds the CNAMEs followed for one lookup, in the answer
+	// sections and across lookups of the chain's target. Real chains are a
+	// few links long; eight is what Unbound and BIND allow for, roughly.
+	maxCNAMEChain = 8
+
+	// maxAnswerRecords bounds the records of one answer section. The
+	// answers dcv needs (TXT, CAA, A) have a handful of records; more is a
+	// misconfiguration or an attempt to bloat the evidence we keep.
+	maxAnswerRecords = 256
+
+	// maxTXTBytes bounds the TXT data of one answer section, counted in
+	// the presentation form that goes into evidence, so that one response
+	// cannot bloat the evidence stored for a check.
+	maxTXTBytes = 64 << 10
+
+	// maxServers bounds the resolvers of one Forwarder: they are tried in
+	// order, so each adds a timeout to the worst case of every lookup.
+	maxServers = 8
+
+	// maxResolvConfSize bounds how much of a resolv.conf is read; real ones
+	// are a few hundred bytes.
+	maxResolvConfSize = 64 << 10
+
+	// DefaultResolvConf is the file SystemServers reads when given "".
+	DefaultResolvConf = "/etc/resolv.conf"
+)
+
+// ForwarderConfig configures a Forwarder.
+type ForwarderConfig struct {
+	// Servers are the host:port addresses of recursive resolvers, tried in
+	// order. Required; hosts are IP addresses (see ParseServers).
+	Servers []string
+	// Timeout bounds one query to one server. If zero,
+	// DefaultForwardTimeout.
+	Timeout time.Duration
+}
+
+// Forwarder is a Resolver that forwards queries to recursive resolvers
+// (forward mode). It sets RD=1 and AD=1 (RFC 6840 §5.7) and advertises EDNS0;
+// it trusts the resolvers' AD bit and does not validate DNSSEC itself. It
+// is safe for concurrent use.
+type Forwarder struct {
+	servers []string
+	timeout time.Duration
+}
+
+var _ Resolver = (*Forwarder)(nil)
+
+// NewForwarder returns a Forwarder for cfg. It returns an error when no
+// server is given, more than 8 are, or one is not an ip:port.
+func NewForwarder(cfg ForwarderConfig) (*Forwarder, error) {
+	if len(cfg.Servers) == 0 {
+		return nil, errors.New("dnsclient: forwarder needs at least one server")
+	}
+	if len(cfg.Servers) > maxServers {
+		return nil, fmt.Errorf("dnsclient: %d servers given, at most %d allowed", len(cfg.Servers), maxServers)
+	}
+	for _, s := range cfg.Servers {
+		if _, err := netip.ParseAddrPort(s); err != nil {
+			return nil, fmt.Errorf("dnsclient: server %q is not an ip:port: %w", s, err)
+		}
+	}
+	if cfg.Timeout < 0 {
+		return nil, fmt.Errorf("dnsclient: negative timeout %v", cfg.Timeout)
+	}
+	return &Forwarder{
+		servers: append([]string(nil), cfg.Servers...),
+		timeout: cmp.Or(cfg.Timeout, DefaultForwardTimeout),
+	}, nil
+}
+
+// Lookup looks name up with type qtype, following the CNAME chain (see
+// Response). A response from a server is returned whatever its rcode. A
+// server that does not answer in time, cannot be reached, answers SERVFAIL or
+// REFUSED, or sends a malformed answer is skipped for the next one; when
+// every server failed, Lookup returns the last SERVFAIL or REFUSED Response
+// if there was one, else a *Error. Lookup also returns a *Error of
+// KindTooLarge when an answer exceeds 256 records or 64 KiB of TXT data, and
+// of KindLoop when the CNAME chain loops or has more than 8 links.
+func (f *Forwarder) Lookup(ctx context.Context, name string, qtype uint16) (*Response, error) {
+	start := time.Now()
+	name = strings.ToLower(dns.Fqdn(name))
+	typ := typeString(qtype)
+	if _, ok := dns.IsDomainName(name); !ok {
+		return nil, &Error{Kind: KindUnknown, Name: name, Type: typ, Detail: "invalid domain name"}
+	}
+	resp := &Response{Name: name, Type: typ}
+	seen := map[string]bool{name: true}
+	target := name
+	for {
+		msg, server, err := f.exchange(ctx, target, qtype)
+		if err != nil {
+			err.Name, err.Type = name, typ
+			if target != name {
+				err.Detail = "following cname to " + target + ": " + err.Detail
+			}
+			return nil, err
+		}
+		resp.Server = server
+		resp.Rcode = rcodeString(msg.Rcode)
+		resp.AD = msg.AuthenticatedData
+		resp.Answer, resp.Other, resp.NegativeTTL = nil, nil, 0
+		end, lerr := f.fill(resp, msg, target, qtype, seen)
+		if lerr != nil {
+			lerr.Name, lerr.Type, lerr.Server = name, typ, server
+			return nil, lerr
+		}
+		// A resolver may stop at a CNAME whose target it did not resolve
+		// (a partial answer). Look the target up ourselves, unless the
+		// response is negative for it (NXDOMAIN, or NODATA with a SOA).
+		if end == target || len(resp.Answer) > 0 || len(resp.Other) > 0 ||
+			msg.Rcode != dns.RcodeSuccess || hasSOA(msg.Ns) {
+			break
+		}
+		target = end
+	}
+	resp.Duration = time.Since(start)
+	return resp, nil
+}
+
+// fill follows the CNAME chain of msg's answer section from target, and sets
+// resp's CNAMEs, Answer, Other and NegativeTTL. It returns the chain's end.
+func (f *Forwarder) fill(resp *Response, msg *dns.Msg, target string, qtype uint16, seen map[string]bool) (string, *Error) {
+	if len(msg.Answer) > maxAnswerRecords {
+		return "", &Error{Kind: KindTooLarge, Detail: fmt.Sprintf("%d answer records, at most %d accepted", len(msg.Answer), maxAnswerRecords)}
+	}
+	end := target
+	if qtype != dns.TypeCNAME {
+		for {
+			var next string
+			for _, rr := range msg.Answer {
+				if c, ok := rr.(*dns.CNAME); ok && strings.EqualFold(c.Hdr.Name, end) {
+					next = strings.ToLower(c.Target)
+					break
+				}
+			}
+			if next == "" {
+				break
+			}
+			if seen[next] {
+				return "", &Error{Kind: KindLoop, Detail: "cname chain loops at " + next}
+			}
+			if len(resp.CNAMEs) >= maxCNAMEChain {
+				return "", &Error{Kind: KindLoop, Detail: fmt.Sprintf("cname chain longer than %d", maxCNAMEChain)}
+			}
+			seen[next] = true
+			resp.CNAMEs = append(resp.CNAMEs, next)
+			end = next
+		}
+	}
+	txtBytes := 0
+	for _, rr := range msg.Answer {
+		h := rr.Header()
+		if !strings.EqualFold(h.Name, end) || (h.Rrtype == dns.TypeCNAME && qtype != dns.TypeCNAME) {
+			continue
+		}
+		rec := toRecord(rr)
+		if h.Rrtype == dns.TypeTXT {
+			txtBytes += len(rec.Data)
+			if txtBytes > maxTXTBytes {
+				return "", &Error{Kind: KindTooLarge, Detail: fmt.Sprintf("more than %d bytes of txt data", maxTXTBytes)}
+			}
+		}
+		if h.Rrtype == qtype {
+			resp.Answer = append(resp.Answer, rec)
+		} else {
+			resp.Other = append(resp.Other, rec)
+		}
+	}
+	if len(resp.Answer) == 0 {
+		// RFC 2308 §5: the negative TTL is the minimum of the SOA record's
+		// TTL and its MINIMUM field.
+		for _, rr := range msg.Ns {
+			if soa, ok := rr.(*dns.SOA); ok {
+				resp.NegativeTTL = min(soa.Hdr.Ttl, soa.Minttl)
+				break
+			}
+		}
+	}
+	return end, nil
+}
+
+// exchange asks each server in turn for name/qtype. It returns the first
+// answer that is neither SERVFAIL nor REFUSED; failing that the last such
+// answer; failing that an *Error describing the last failure.
+func (f *Forwarder) exchange(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, *Error) {
+	q := new(dns.Msg)
+	q.SetQuestion(name, qtype)
+	q.RecursionDesired = true
+	// RFC 6840 §5.7: "setting the AD bit in a query [...] signal[s] that
+	// the requester understands and is interested in the value of the AD
+	// bit in the response".
+	q.AuthenticatedData = true
+	q.SetEdns0(ednsUDPSize, false)
+
+	var (
+		lastMsg     *dns.Msg
+		lastMsgSrv  string
+		lastErr     *Error
+		allTimeouts = true
+	)
+	for _, srv := range f.servers {
+		if err := ctx.Err(); err != nil {
+			lastErr = &Error{Kind: KindTimeout, Server: srv, Detail: "not tried: " + err.Error()}
+			break
+		}
+		msg, err := f.query(ctx, srv, q)
+		if err != nil {
+			lastErr = err
+			if err.Kind != KindTimeout {
+				allTimeouts = false
+			}
+			continue
+		}
+		if msg.Rcode == dns.RcodeServerFailure || msg.Rcode == dns.RcodeRefused {
+			lastMsg, lastMsgSrv = msg, srv
+			continue
+		}
+		return msg, srv, nil
+	}
+	if lastMsg != nil {
+		return lastMsg, lastMsgSrv, nil
+	}
+	if lastErr.Kind == KindTimeout && !allTimeouts {
+		lastErr.Kind = KindNetwork
+	}
+	return nil, "", lastErr
+}
+
+// query sends q to one server over UDP and, when the answer is truncated,
+// again over TCP (RFC 7766 §5).
+func (f *Forwarder) query(ctx context.Context, server string, q *dns.Msg) (*dns.Msg, *Error) {
+	msg, err := f.queryNet(ctx, "udp", server, q)
+	if err == nil && msg.Truncated {
+		msg, err = f.queryNet(ctx, "tcp", server, q)
+		if err == nil && msg.Truncated {
+			return nil, &Error{Kind: KindMalformed, Server: server, Detail: "truncated answer over tcp"}
+		}
+	}
+	return msg, err
+}
+
+func (f *Forwarder) queryNet(ctx context.Context, network, server string, q *dns.Msg) (*dns.Msg, *Error) {
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	c := &dns.Client{Net: network, Timeout: f.timeout, UDPSize: ednsUDPSize}
+	conn, err := c.DialContext(ctx, server)
+	if err != nil {
+		return nil, classify(ctx, network, server, err)
+	}
+	defer conn.Close()
+	// miekg/dns reads until its deadline even when ctx is canceled early:
+	// cut the read short on cancellation.
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+	defer stop()
+	msg, _, err := c.ExchangeWithConnContext(ctx, q, conn)
+	if err != nil {
+		return nil, classify(ctx, network, server, err)
+	}
+	if d := mismatch(q, msg); d != "" {
+		return nil, &Error{Kind: KindMalformed, Server: server, Detail: network + ": " + d}
+	}
+	return msg, nil
+}
+
+// mismatch returns why msg is not an answer to q, or "".
+func mismatch(q, msg *dns.Msg) string {
+	switch {
+	case msg.Id != q.Id:
+		return fmt.Sprintf("answer id %d does not match query id %d", msg.Id, q.Id)
+	case !msg.Response:
+		return "answer does not have the QR bit"
+	case len(msg.Question) != 1:
+		return fmt.Sprintf("answer has %d questions, want 1", len(msg.Question))
+	}
+	got, want := msg.Question[0], q.Question[0]
+	if !strings.EqualFold(got.Name, want.Name) || got.Qtype != want.Qtype || got.Qclass != want.Qclass {
+		return fmt.Sprintf("answer is for %s %s, asked %s %s",
+			got.Name, typeString(got.Qtype), want.Name, typeString(want.Qtype))
+	}
+	return ""
+}
+
+// classify turns the error of one exchange into an *Error.
+func classify(ctx context.Context, network, server string, err error) *Error {
+	e := &Error{Server: server, Detail: network + ": " + err.Error()}
+	var netErr net.Error
+	var dnsErr *dns.Error
+	switch {
+	case ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) ||
+		(errors.As(err, &netErr) && netErr.Timeout()):
+		e.Kind = KindTimeout
+	case errors.As(err, &dnsErr) || errors.Is(err, io.ErrUnexpectedEOF):
+		// miekg/dns reports unpacking failures as *dns.Error.
+		e.Kind = KindMalformed
+	default:
+		e.Kind = KindNetwork
+	}
+	return e
+}
+
+func hasSOA(rrs []dns.RR) bool {
+	for _, rr := range rrs {
+		if rr.Header().Rrtype == dns.TypeSOA {
+			return true
+		}
+	}
+	return false
+}
+
+// toRecord converts rr for evidence. TXT strings keep miekg/dns's RFC 1035
+// §5.1 escaped form (\" \\ and \DDD for unprintable octets), so that any
+// octet survives JSON.
+func toRecord(rr dns.RR) Record {
+	h := rr.Header()
+	rec := Record{Name: strings.ToLower(h.Name), Type: typeString(h.Rrtype), TTL: h.Ttl}
+	switch v := rr.(type) {
+	case *dns.TXT:
+		rec.Data = strings.Join(v.Txt, "")
+		rec.Strings = append([]string(nil), v.Txt...)
+		return rec
+	case *dns.CAA:
+		rec.Flag, rec.Tag, rec.Value = v.Flag, v.Tag, v.Value
+	}
+	rec.Data = strings.TrimPrefix(rr.String(), h.String())
+	return rec
+}
+
+func typeString(t uint16) string {
+	if s, ok := dns.TypeToString[t]; ok {
+		return s
+	}
+	return "TYPE" + strconv.Itoa(int(t))
+}
+
+func rcodeString(rc int) string {
+	if s, ok := dns.RcodeToString[rc]; ok {
+		return s
+	}
+	return "RCODE" + strconv.Itoa(rc)
+}
+
+// ParseServers parses the value of a --resolver flag: a comma-separated
+// list of ip[:port], IPv6 addresses in brackets ("[2001:db8::1]:53"); the
+// port is 53 when absent. It returns host:port strings fit for
+// ForwarderConfig.Servers, or an error naming the bad entry.
+func ParseServers(s string) ([]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, errors.New("no resolver given")
+	}
+	var out []string
+	for entry := range strings.SplitSeq(s, ",") {
+		entry = strings.TrimSpace(entry)
+		srv, err := parseServer(entry)
+		if err != nil {
+			return nil, fmt.Errorf("resolver %q: %w", entry, err)
+		}
+		out = append(out, srv)
+	}
+	if len(out) > maxServers {
+		return nil, fmt.Errorf("%d resolvers given, at most %d allowed", len(out), maxServers)
+	}
+	return out, nil
+}
+
+func parseServer(entry string) (string, error) {
+	if entry == "" {
+		return "", errors.New("empty address")
+	}
+	host, port := entry, "53"
+	switch {
+	case strings.HasPrefix(entry, "["):
+		end := strings.Index(entry, "]")
+		if end < 0 {
+			return "", errors.New("missing ] after IPv6 address")
+		}
+		host = entry[1:end]
+		if rest := entry[end+1:]; rest != "" {
+			p, ok := strings.CutPrefix(rest, ":")
+			if !ok {
+				return "", errors.New("expected :port after ]")
+			}
+			port = p
+		}
+	case strings.Count(entry, ":") > 1:
+		return "", errors.New("IPv6 address must be in brackets, e.g. [2001:db8::1]:53")
+	case strings.Contains(entry, ":"):
+		host, port, _ = strings.Cut(entry, ":")
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return "", fmt.Errorf("host %q is not an IP address", host)
+	}
+	if strings.HasPrefix(entry, "[") && !ip.Is6() {
+		return "", errors.New("only IPv6 addresses go in brackets")
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil || n == 0 {
+		return "", fmt.Errorf("port %q is not a number from 1 to 65535", port)
+	}
+	return netip.AddrPortFrom(ip, uint16(n)).String(), nil
+}
+
+// SystemServers returns the nameservers of the resolv.conf at path (if empty,
+// DefaultResolvConf) as host:port strings. It reads at most 64 KiB and
+// returns an error when the file cannot be read or lists no nameserver.
+func SystemServers(path string) ([]string, error) {
+	path = cmp.Or(path, DefaultResolvConf)
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading resolver configuration: %w", err)
+	}
+	defer file.Close()
+	cfg, err := dns.ClientConfigFromReader(io.LimitReader(file, maxResolvConfSize))
+	if err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", path, err)
+	}
+	var out []string
+	for _, s := range cfg.Servers {
+		ip, err := netip.ParseAddr(s)
+		if err != nil {
+			continue // not an address: ignored, as the C library does
+		}
+		port, _ := strconv.ParseUint(cfg.Port, 10, 16)
+		out = append(out, netip.AddrPortFrom(ip, uint16(cmp.Or(port, 53))).String())
+		if len(out) == maxServers {
+			break
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no nameserver in %s", path)
+	}
+	return out, nil
+}
