@@ -1,0 +1,507 @@
+// Package webfetch fetches validation URLs the hardened way: it resolves the
+// host through dcv's own resolver, refuses special-purpose addresses, dials
+// each resolved address itself (pinned, never re-resolved), speaks HTTP/1.1
+// only, never follows redirects, bounds every read in size and time, and
+// records one Attempt per address in a Trace. It observes; it does not judge.
+package webfetch
+
+import (
+	"cmp"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/dnsclient"
+)
+
+// MaxBodyKept is the number of body bytes an Attempt keeps and that
+// validation compares. A validation file holds one random value of well under
+// a hundred bytes; 4 KiB also keeps the start of whatever a misconfigured
+// server returns instead (an HTML error page, a login form) as evidence,
+// while bounding what one attempt stores. At most MaxBodyKept+1 bytes are
+// ever read, the extra byte telling a full body from a longer one.
+const MaxBodyKept = 4 << 10
+
+// Limits on untrusted input.
+const (
+	// maxHeaderBytes bounds the response status line and headers. A file or
+	// redirect response needs a few hundred bytes; 16 KiB tolerates verbose
+	// servers (cookies, CSPs) and stops a header flood early (net/http's
+	// default is 1 MiB).
+	maxHeaderBytes = 16 << 10
+	// maxHeaderKeys and maxHeaderValues bound the headers kept as evidence.
+	maxHeaderKeys   = 32
+	maxHeaderValues = 4
+	// maxAddresses bounds the addresses tried for one host: more than a
+	// handful of A/AAAA records only multiplies the time a fetch can take.
+	maxAddresses = 16
+	// maxURLLen bounds the URL accepted; ours are a host plus a short path.
+	maxURLLen = 2048
+	// headLen is the number of first bytes of a plain-HTTP reply kept to
+	// recognise another protocol (a TLS record, an HTTP/2 frame header).
+	headLen = 24
+	// maxDetail bounds an Error's Detail.
+	maxDetail = 256
+)
+
+// DNS query types (RFC 1035 §3.2.2, RFC 3596 §2.1).
+const (
+	qtypeA    uint16 = 1
+	qtypeAAAA uint16 = 28
+)
+
+// Config configures a Fetcher. The zero value of each field but Resolver is
+// its documented default.
+type Config struct {
+	// Resolver resolves the URL's host. Required.
+	Resolver dnsclient.Resolver
+	// HTTPPort is the port dialled for http URLs. If zero, 80.
+	HTTPPort int
+	// HTTPSPort is the port dialled for https URLs. If zero, 443.
+	HTTPSPort int
+	// AllowLoopback permits 127.0.0.0/8 and ::1 targets. It exists for tests
+	// only; every other special-purpose range stays refused.
+	AllowLoopback bool
+	// ConnectTimeout bounds the TCP and TLS handshakes with one address. If
+	// zero, 5s.
+	ConnectTimeout time.Duration
+	// Timeout bounds one attempt, from dial to the end of the body read. If
+	// zero, 10s.
+	Timeout time.Duration
+	// UserAgent is sent with every request. If empty,
+	// "dcv-validation/1 (+perspective <Perspective>)".
+	UserAgent string
+	// Perspective names the vantage point in the default User-Agent. If
+	// empty, "primary".
+	Perspective string
+}
+
+// Fetcher fetches URLs under a fixed policy. It is safe for concurrent use;
+// it keeps no connection between fetches.
+type Fetcher struct {
+	cfg Config
+}
+
+// New returns a Fetcher for cfg, or an error when cfg is invalid (no
+// resolver, a port out of range, a negative timeout).
+func New(cfg Config) (*Fetcher, error) {
+	if cfg.Resolver == nil {
+		return nil, errors.New("webfetch: a resolver is required")
+	}
+	for _, p := range []int{cfg.HTTPPort, cfg.HTTPSPort} {
+		if p < 0 || p > 65535 {
+			return nil, fmt.Errorf("webfetch: port %d out of range", p)
+		}
+	}
+	if cfg.ConnectTimeout < 0 || cfg.Timeout < 0 {
+		return nil, errors.New("webfetch: timeouts must not be negative")
+	}
+	cfg.HTTPPort = cmp.Or(cfg.HTTPPort, 80)
+	cfg.HTTPSPort = cmp.Or(cfg.HTTPSPort, 443)
+	cfg.ConnectTimeout = cmp.Or(cfg.ConnectTimeout, 5*time.Second)
+	cfg.Timeout = cmp.Or(cfg.Timeout, 10*time.Second)
+	cfg.Perspective = cmp.Or(cfg.Perspective, "primary")
+	cfg.UserAgent = cmp.Or(cfg.UserAgent, "dcv-validation/1 (+perspective "+cfg.Perspective+")")
+	return &Fetcher{cfg: cfg}, nil
+}
+
+// target is a parsed, accepted URL.
+type target struct {
+	url   string // the URL as requested
+	host  string // lowercase DNS name without trailing dot
+	https bool
+	port  int // the port dialled
+}
+
+// Fetch fetches rawURL with one GET per resolved address (IPv6 first, then
+// IPv4) until one of them returns an HTTP response, and returns the Trace of
+// what happened. It never returns nil and never follows redirects: a 3xx is
+// recorded with its Location. Failures are in the Trace: ResolveError when
+// the URL is invalid or its host has no address, Attempt.Err per address.
+// ctx bounds the whole fetch.
+func (f *Fetcher) Fetch(ctx context.Context, rawURL string) *Trace {
+	start := time.Now()
+	tr := &Trace{URL: rawURL}
+	defer func() { tr.Duration = time.Since(start) }()
+
+	t, perr := f.parse(rawURL)
+	if perr != nil {
+		tr.ResolveError = perr
+		return tr
+	}
+	tr.Host = t.host
+	addrs, rerr := f.resolve(ctx, t.host)
+	for _, a := range addrs {
+		tr.Addresses = append(tr.Addresses, a.String())
+	}
+	if rerr != nil {
+		tr.ResolveError = rerr
+		return tr
+	}
+	for _, a := range addrs {
+		att := f.attempt(ctx, t, a)
+		tr.Attempts = append(tr.Attempts, att)
+		if att.Status != 0 || expired(ctx) {
+			break
+		}
+	}
+	return tr
+}
+
+// expired reports whether ctx is done or its deadline has passed (a
+// connection deadline set from it can fire before ctx's own timer).
+func expired(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ctx.Err() != nil || ok && !time.Now().Before(dl)
+}
+
+// parse accepts http and https URLs whose host is a DNS name.
+func (f *Fetcher) parse(raw string) (*target, *Error) {
+	bad := func(format string, args ...any) (*target, *Error) {
+		return nil, &Error{Kind: ErrInvalidURL, Detail: truncate(fmt.Sprintf(format, args...))}
+	}
+	if len(raw) > maxURLLen {
+		return bad("url longer than %d bytes", maxURLLen)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return bad("parsing url: %v", err)
+	}
+	t := &target{url: raw}
+	switch u.Scheme {
+	case "http":
+		t.port = f.cfg.HTTPPort
+	case "https":
+		t.https, t.port = true, f.cfg.HTTPSPort
+	default:
+		return bad("scheme %q is not http or https", u.Scheme)
+	}
+	if u.Opaque != "" || u.User != nil {
+		return bad("url must not carry userinfo or an opaque part")
+	}
+	if p := u.Port(); p != "" {
+		// Only the scheme's own port is accepted (CA/B BR 3.2.2.4.18 and
+		// 3.2.2.4.19 allow ports 80 and 443 only); the configured port is
+		// dialled either way.
+		n, err := strconv.Atoi(p)
+		def := map[bool]int{false: 80, true: 443}[t.https]
+		if err != nil || (n != def && n != t.port) {
+			return bad("port %s not allowed for %s", p, u.Scheme)
+		}
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	if _, err := netip.ParseAddr(host); err == nil || strings.HasPrefix(u.Host, "[") {
+		return bad("host %q is an ip address, not a dns name", u.Hostname())
+	}
+	if err := checkDNSName(host); err != nil {
+		return bad("host %q: %v", u.Hostname(), err)
+	}
+	t.host = host
+	return t, nil
+}
+
+// checkDNSName accepts a lowercase ASCII DNS name (letters, digits, hyphen
+// and underscore; labels of 1 to 63 octets; at most 253 octets, RFC 1035
+// §2.3.4) whose last label is not all digits (so no numeric IP form).
+func checkDNSName(h string) error {
+	if h == "" || len(h) > 253 {
+		return errors.New("name empty or longer than 253 octets")
+	}
+	labels := strings.Split(h, ".")
+	for _, l := range labels {
+		if l == "" || len(l) > 63 {
+			return errors.New("empty label or label longer than 63 octets")
+		}
+		if l[0] == '-' || l[len(l)-1] == '-' {
+			return errors.New("label starts or ends with a hyphen")
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return fmt.Errorf("invalid character %q", c)
+			}
+		}
+	}
+	if strings.Trim(labels[len(labels)-1], "0123456789") == "" {
+		return errors.New("numeric top label")
+	}
+	return nil
+}
+
+// lookupResult is one of the two address lookups.
+type lookupResult struct {
+	qtype string
+	resp  *dnsclient.Response
+	err   error
+}
+
+// resolve looks AAAA and A up in parallel and returns the addresses, IPv6
+// first, deduplicated, at most maxAddresses; or the resolution error when
+// there is no address at all.
+func (f *Fetcher) resolve(ctx context.Context, host string) ([]netip.Addr, *Error) {
+	fqdn := host + "."
+	res := [2]lookupResult{{qtype: "AAAA"}, {qtype: "A"}}
+	var wg sync.WaitGroup
+	for i, qt := range []uint16{qtypeAAAA, qtypeA} {
+		wg.Go(func() { res[i].resp, res[i].err = f.cfg.Resolver.Lookup(ctx, fqdn, qt) })
+	}
+	wg.Wait()
+
+	var addrs []netip.Addr
+	seen := map[netip.Addr]bool{}
+	for _, r := range res {
+		if r.err != nil || r.resp == nil || r.resp.Rcode != "NOERROR" {
+			continue
+		}
+		for _, rr := range r.resp.Answer {
+			if rr.Type != r.qtype {
+				continue
+			}
+			a, err := netip.ParseAddr(rr.Data)
+			if err != nil || seen[a] || len(addrs) == maxAddresses {
+				continue
+			}
+			seen[a] = true
+			addrs = append(addrs, a)
+		}
+	}
+	if len(addrs) > 0 {
+		return addrs, nil
+	}
+	// No address: report the most telling failure of the two lookups.
+	var worst *Error
+	rank := map[ErrorKind]int{ErrDNSNXDomain: 4, ErrDNSServfail: 3, ErrDNSTimeout: 2, ErrDNSError: 1}
+	for _, r := range res {
+		if e := lookupError(r); e != nil && (worst == nil || rank[e.Kind] > rank[worst.Kind]) {
+			worst = e
+		}
+	}
+	if worst == nil {
+		worst = &Error{Kind: ErrNoAddress, Detail: "no A or AAAA record for " + host}
+	}
+	return nil, worst
+}
+
+// lookupError classifies one address lookup; nil for a NOERROR answer.
+func lookupError(r lookupResult) *Error {
+	if r.err != nil {
+		kind := ErrDNSError
+		var de *dnsclient.Error
+		switch {
+		case errors.As(r.err, &de) && de.Kind == dnsclient.KindTimeout,
+			errors.Is(r.err, context.DeadlineExceeded):
+			kind = ErrDNSTimeout
+		}
+		return &Error{Kind: kind, Detail: truncate(r.err.Error())}
+	}
+	if r.resp == nil {
+		return &Error{Kind: ErrDNSError, Detail: r.qtype + " lookup returned no response"}
+	}
+	detail := fmt.Sprintf("%s %s: %s from %s", r.qtype, r.resp.Name, r.resp.Rcode, r.resp.Server)
+	switch r.resp.Rcode {
+	case "NOERROR":
+		return nil
+	case "NXDOMAIN":
+		return &Error{Kind: ErrDNSNXDomain, Detail: detail}
+	case "SERVFAIL":
+		return &Error{Kind: ErrDNSServfail, Detail: detail}
+	default:
+		return &Error{Kind: ErrDNSError, Detail: detail}
+	}
+}
+
+// attemptState is what the dialer learns about one attempt's connection.
+type attemptState struct {
+	tcp     atomic.Bool  // the TCP handshake completed
+	tlsDone atomic.Bool  // the TLS handshake completed
+	connect atomic.Int64 // time.Duration of TCP (+TLS) establishment
+	conn    atomic.Pointer[recordingConn]
+}
+
+// attempt makes one GET to one pinned address.
+func (f *Fetcher) attempt(ctx context.Context, t *target, ip netip.Addr) (att Attempt) {
+	addr := netip.AddrPortFrom(ip, uint16(t.port)).String()
+	att = Attempt{URL: t.url, Address: addr}
+	if IsReserved(ip) && !(f.cfg.AllowLoopback && isLoopback(ip)) {
+		att.Err = &Error{Kind: ErrReservedAddress, Address: addr, Detail: "address in a special-purpose range; not dialled"}
+		return att
+	}
+	start := time.Now()
+	defer func() { att.Duration = time.Since(start) }()
+
+	// Layered deadlines: actx (Timeout) bounds the attempt; the dialer adds
+	// ConnectTimeout for TCP+TLS; ctx bounds both.
+	actx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
+	defer cancel()
+	st := &attemptState{}
+	dial := func(context.Context, string, string) (net.Conn, error) {
+		// addr is an ip:port literal: the transport's host:port, which would
+		// be resolved again, is ignored (resolve once, then pin).
+		return f.dial(actx, addr, t, st)
+	}
+	var protos http.Protocols
+	protos.SetHTTP1(true) // HTTP/1.1 only, also over TLS: no h2
+	tr := &http.Transport{
+		Proxy:                  nil,
+		DialContext:            dial,
+		DialTLSContext:         dial,
+		DisableKeepAlives:      true,
+		DisableCompression:     true, // keep the body as sent
+		MaxResponseHeaderBytes: maxHeaderBytes,
+		Protocols:              &protos,
+	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{
+		Transport: tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+	req, err := http.NewRequestWithContext(actx, http.MethodGet, t.url, nil)
+	if err != nil {
+		att.Err = &Error{Kind: ErrInvalidURL, Address: addr, Detail: truncate(err.Error())}
+		return att
+	}
+	req.Host = t.host
+	req.Header.Set("User-Agent", f.cfg.UserAgent)
+	req.Header.Set("Accept", "*/*")
+
+	resp, err := client.Do(req)
+	att.ConnectDuration = time.Duration(st.connect.Load())
+	if err != nil {
+		att.Err = classify(err, addr, st.phase(t.https, stageHTTP))
+		return att
+	}
+	defer resp.Body.Close() // before the whole body is read: closes the connection
+	att.Status = resp.StatusCode
+	att.Proto = resp.Proto
+	att.Header = capHeader(resp.Header)
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		att.Location = resp.Header.Get("Location")
+	}
+	buf := make([]byte, MaxBodyKept+1)
+	n, err := readUpTo(resp.Body, buf)
+	if n > MaxBodyKept {
+		n, att.BodyTruncated = MaxBodyKept, true
+	}
+	if n > 0 {
+		att.Body = buf[:n:n]
+	}
+	if err != nil {
+		att.Err = classify(err, addr, st.phase(t.https, stageBody))
+	}
+	return att
+}
+
+// readUpTo reads until buf is full or the body ends; io.EOF is not an error.
+func readUpTo(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := r.Read(buf[n:])
+		n += m
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// dial connects to the pinned addr and, for https, completes the TLS
+// handshake with SNI = the URL host. Certificates are not verified: a CA
+// validating control of a domain ignores certificate errors on it.
+func (f *Fetcher) dial(actx context.Context, addr string, t *target, st *attemptState) (net.Conn, error) {
+	cctx, cancel := context.WithTimeout(actx, f.cfg.ConnectTimeout)
+	defer cancel()
+	start := time.Now()
+	var d net.Dialer
+	c, err := d.DialContext(cctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	st.tcp.Store(true)
+	st.connect.Store(int64(time.Since(start)))
+	if dl, ok := actx.Deadline(); ok {
+		c.SetDeadline(dl) // every later read and write ends with the attempt
+	}
+	rc := &recordingConn{Conn: c}
+	st.conn.Store(rc)
+	if !t.https {
+		return rc, nil
+	}
+	tc := tls.Client(rc, &tls.Config{
+		ServerName:         t.host,
+		InsecureSkipVerify: true,
+		NextProtos:         []string{"http/1.1"},
+	})
+	if err := tc.HandshakeContext(cctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	st.tlsDone.Store(true)
+	st.connect.Store(int64(time.Since(start)))
+	return tc, nil
+}
+
+// recordingConn keeps the first headLen bytes the server sent.
+type recordingConn struct {
+	net.Conn
+	mu   sync.Mutex
+	head []byte
+}
+
+func (c *recordingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.mu.Lock()
+		if k := headLen - len(c.head); k > 0 {
+			c.head = append(c.head, p[:min(k, n)]...)
+		}
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+func (c *recordingConn) firstBytes() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.head)
+}
+
+// capHeader keeps at most maxHeaderKeys keys (in sorted order) and
+// maxHeaderValues values per key.
+func capHeader(h http.Header) http.Header {
+	if len(h) == 0 {
+		return nil
+	}
+	keys := slices.Sorted(maps.Keys(h))
+	keys = keys[:min(len(keys), maxHeaderKeys)]
+	out := make(http.Header, len(keys))
+	for _, k := range keys {
+		v := h[k]
+		out[k] = slices.Clone(v[:min(len(v), maxHeaderValues)])
+	}
+	return out
+}
+
+func truncate(s string) string {
+	if len(s) <= maxDetail {
+		return s
+	}
+	return s[:maxDetail] + "..."
+}
