@@ -53,6 +53,9 @@ type Order struct {
 // Authorization is the state of one domain of an order.
 type Authorization struct {
 	Domain string
+	// Method is the domain's validation method ("dns" | "file"); the
+	// order's Method is the default the applicant chose.
+	Method string
 	// Status: "pending", "approved", "issued", "expired", "invalid".
 	Status      string
 	Value       string

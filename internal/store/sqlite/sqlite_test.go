@@ -1,0 +1,373 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/store"
+	"github.com/dcvhq/dcv/internal/store/storetest"
+)
+
+// openTemp opens a new database in t's temporary directory.
+func openTemp(t testing.TB) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "dcv.db")
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s, path
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, _ := openTemp(t)
+		return s
+	})
+}
+
+// rawDB opens path without Open's migrations, for tests that inspect or
+// tamper with the file.
+func rawDB(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestReopen(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "dcv.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	a := store.Account{ID: "acct", Name: "Acct", Admin: true, CreatedAt: time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)}
+	if err := s.AccountCreate(ctx, a, []byte("hash")); err != nil {
+		t.Fatalf("AccountCreate: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	for i := range 2 {
+		s, err := Open(ctx, path)
+		if err != nil {
+			t.Fatalf("reopen %d: %v", i, err)
+		}
+		got, err := s.AccountGetByKeyHash(ctx, []byte("hash"))
+		if err != nil {
+			t.Fatalf("reopen %d: AccountGetByKeyHash: %v", i, err)
+		}
+		if *got != a {
+			t.Errorf("reopen %d: account %+v, want %+v", i, *got, a)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatalf("reopen %d: Close: %v", i, err)
+		}
+	}
+
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n, max int
+	if err := rawDB(t, path).QueryRow(`SELECT count(*), max(version) FROM dcv_migration`).Scan(&n, &max); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(ms) || max != len(ms) {
+		t.Errorf("dcv_migration has %d rows up to version %d, want %d up to %d", n, max, len(ms), len(ms))
+	}
+}
+
+func TestFileMode(t *testing.T) {
+	t.Parallel()
+	s, path := openTemp(t)
+	// A write makes SQLite create the -wal file (and -shm) beside the database.
+	if err := s.AccountCreate(t.Context(), store.Account{ID: "a"}, []byte("h")); err != nil {
+		t.Fatalf("AccountCreate: %v", err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatalf("stat: %v", err)
+		}
+		if fi.Mode().Perm() != fileMode {
+			t.Errorf("%s has mode %v, want %v", filepath.Base(p), fi.Mode().Perm(), os.FileMode(fileMode))
+		}
+	}
+}
+
+func TestPragmas(t *testing.T) {
+	t.Parallel()
+	s, _ := openTemp(t)
+	tests := []struct {
+		pragma string
+		want   string
+	}{
+		{"journal_mode", "wal"},
+		{"synchronous", "2"}, // FULL
+		{"foreign_keys", "1"},
+		{"busy_timeout", "10000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pragma, func(t *testing.T) {
+			t.Parallel()
+			var got string
+			if err := s.db.QueryRow("PRAGMA " + tt.pragma).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("PRAGMA %s = %s, want %s", tt.pragma, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestOpenRefuses(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		setup  func(t *testing.T, path string) // prepares the file at path
+		path   func(dir string) string
+		target error // when not nil, errors.Is must hold
+		words  []string
+	}{
+		{
+			name: "newer schema",
+			setup: func(t *testing.T, path string) {
+				s, err := Open(t.Context(), path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s.Close()
+				if _, err := rawDB(t, path).Exec(`INSERT INTO dcv_migration (version, name) VALUES (999, 'future')`); err != nil {
+					t.Fatal(err)
+				}
+			},
+			target: ErrSchemaNewer,
+			words:  []string{"newer than this binary", "version 999", "up to 1"},
+		},
+		{
+			name: "not a database",
+			setup: func(t *testing.T, path string) {
+				if err := os.WriteFile(path, []byte(strings.Repeat("not sqlite\n", 500)), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			},
+			words: []string{"not a database"},
+		},
+		{
+			name:  "question mark in path",
+			path:  func(dir string) string { return filepath.Join(dir, "a?b.db") },
+			words: []string{"must not contain '?'"},
+		},
+		{
+			name:   "missing directory",
+			path:   func(dir string) string { return filepath.Join(dir, "no", "such", "dir.db") },
+			target: os.ErrNotExist,
+		},
+		{
+			name:  "empty path",
+			path:  func(string) string { return "" },
+			words: []string{"empty path"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			path := filepath.Join(dir, "dcv.db")
+			if tt.path != nil {
+				path = tt.path(dir)
+			}
+			if tt.setup != nil {
+				tt.setup(t, path)
+			}
+			s, err := Open(t.Context(), path)
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded")
+			}
+			if tt.target != nil && !errors.Is(err, tt.target) {
+				t.Errorf("Open error %v, want %v", err, tt.target)
+			}
+			for _, w := range tt.words {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Open error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestMigrationsDown checks that each down migration undoes its up
+// migration: after all ups and then all downs in reverse, only the
+// bookkeeping table is left.
+func TestMigrationsDown(t *testing.T) {
+	t.Parallel()
+	_, path := openTemp(t)
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := rawDB(t, path)
+	for i := len(ms) - 1; i >= 0; i-- {
+		if _, err := db.Exec(ms[i].down); err != nil {
+			t.Fatalf("down %03d_%s: %v", ms[i].version, ms[i].name, err)
+		}
+	}
+	rows, err := db.Query(`SELECT type || ' ' || name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var left []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		left = append(left, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if want := "table dcv_migration"; len(left) != 1 || left[0] != want {
+		t.Errorf("after all down migrations the schema holds %q, want only %q", left, want)
+	}
+}
+
+func TestLoadMigrations(t *testing.T) {
+	t.Parallel()
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatalf("loadMigrations: %v", err)
+	}
+	if len(ms) == 0 || ms[0].version != 1 || ms[0].name != "init" {
+		t.Fatalf("loadMigrations = %+v, want 001_init first", ms)
+	}
+}
+
+func TestTimeEncoding(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		in      time.Time
+		want    string // stored text; "" for NULL
+		wantErr string
+	}{
+		{"zero", time.Time{}, "", ""},
+		{"utc nanos", time.Date(2031, 3, 14, 15, 9, 26, 535897932, time.UTC), "2031-03-14T15:09:26.535897932Z", ""},
+		{"zone converted", time.Date(2031, 3, 14, 0, 0, 0, 1, time.FixedZone("", -5*3600)), "2031-03-14T05:00:00.000000001Z", ""},
+		{"whole second keeps the fraction width", time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC), "2031-01-01T00:00:00.000000000Z", ""},
+		{"year 10000", time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), "", "out of range"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ns, err := encodeTime(tt.in)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("encodeTime error %v, want one mentioning %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ns.Valid != (tt.want != "") || ns.String != tt.want {
+				t.Errorf("encodeTime = %+v, want %q", ns, tt.want)
+			}
+			back, err := decodeTime(ns)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !back.Equal(tt.in) || back.Location() != time.UTC {
+				t.Errorf("decodeTime = %v, want %v in UTC", back, tt.in)
+			}
+		})
+	}
+}
+
+// benchTime is the benchmarks' clock.
+var benchTime = time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// benchOrder stores an approved order with n domains.
+func benchOrder(b *testing.B, s *Store, id string, n int) {
+	b.Helper()
+	ctx := b.Context()
+	o := &store.Order{ID: id, AccountID: "acct", Method: "dns", Status: "approved", CreatedAt: benchTime}
+	for i := range n {
+		o.Authorizations = append(o.Authorizations, store.Authorization{
+			Domain: fmt.Sprintf("d%d.example", i), Status: "approved", Value: "v",
+		})
+	}
+	if err := s.OrderCreate(ctx, o); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func BenchmarkCheckRecord(b *testing.B) {
+	s, _ := openTemp(b)
+	ctx := b.Context()
+	if err := s.AccountCreate(ctx, store.Account{ID: "acct"}, []byte("h")); err != nil {
+		b.Fatal(err)
+	}
+	benchOrder(b, s, "o", 3)
+	result := []byte(`{"domains":[{"domain":"d0.example","status":"pending","findings":[{"code":"DNS_TXT_MISSING"}]}]}`)
+	findings := []byte(`[{"code":"DNS_TXT_MISSING"}]`)
+	now := benchTime
+	i := 0
+	for b.Loop() {
+		i++
+		err := s.CheckRecord(ctx, store.CheckRecordParams{
+			Check: store.Check{ID: fmt.Sprintf("c%d", i), OrderID: "o", CheckedAt: now.Add(time.Duration(i)), Result: result},
+			Authorizations: []store.Authorization{
+				{Domain: "d0.example", Status: "pending", LastCheckAt: now, Findings: findings},
+				{Domain: "d1.example", Status: "pending", LastCheckAt: now, Findings: findings},
+			},
+			OrderStatus: "pending",
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCertificateIssue(b *testing.B) {
+	s, _ := openTemp(b)
+	ctx := b.Context()
+	if err := s.AccountCreate(ctx, store.Account{ID: "acct"}, []byte("h")); err != nil {
+		b.Fatal(err)
+	}
+	for i := range b.N {
+		benchOrder(b, s, fmt.Sprintf("o%d", i), 2)
+	}
+	sign := func(o *store.Order) (*store.Certificate, error) {
+		return &store.Certificate{Serial: fmt.Sprintf("%x", o.ID), ChainPEM: "chain"}, nil
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := s.CertificateIssue(ctx, fmt.Sprintf("o%d", i), sign); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,1097 @@
+// Package storetest is the conformance suite of store.Store: every backend
+// runs it from its own tests, so all backends behave alike.
+package storetest
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/store"
+)
+
+// Run runs the conformance suite against a backend, as parallel subtests of
+// t. open must return a new, empty store each time it is called, and close it
+// when its test ends (t.Cleanup).
+//
+// Beyond the store.Store documentation, the suite requires that times
+// round-trip to the nanosecond (compared with time.Time.Equal; the zero time
+// stays zero), that JSON round-trips as the same JSON value (key order and
+// spacing may change), and these refinements of the contract:
+//   - a duplicate key is store.ErrConflict and a reference to a missing
+//     account or order is store.ErrNotFound;
+//   - CheckRecord sets Status, LastCheckAt and Findings of the listed
+//     authorizations (not Value or ExpiresAt), fails with store.ErrNotFound
+//     for a domain the order lacks, and leaves the order's status alone when
+//     OrderStatus is empty;
+//   - OrderTakeKey is store.ErrConflict for an order that holds a key but is
+//     not issued;
+//   - CertificateIssue clears the order's error text;
+//   - list methods return nothing for limit < 1 or an unknown owner.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, open func(t *testing.T) store.Store)
+	}{
+		{"AccountCreate", testAccountCreate},
+		{"AccountAdminExists", testAccountAdminExists},
+		{"OrderCreate", testOrderCreate},
+		{"OrderCreateErrors", testOrderCreateErrors},
+		{"OrderGetNotFound", testOrderGetNotFound},
+		{"OrderListByAccount", testOrderListByAccount},
+		{"OrderListIDsByStatus", testOrderListIDsByStatus},
+		{"OrderReserveCheck", testOrderReserveCheck},
+		{"OrderReserveCheckConcurrent", testOrderReserveCheckConcurrent},
+		{"OrderSetStatus", testOrderSetStatus},
+		{"OrderTakeKey", testOrderTakeKey},
+		{"OrderTakeKeyConcurrent", testOrderTakeKeyConcurrent},
+		{"CheckRecord", testCheckRecord},
+		{"CheckRecordAtomic", testCheckRecordAtomic},
+		{"CheckListByOrder", testCheckListByOrder},
+		{"CertificateIssue", testCertificateIssue},
+		{"CertificateIssueRefused", testCertificateIssueRefused},
+		{"CertificateIssueSignError", testCertificateIssueSignError},
+		{"CertificateIssueBadCertificate", testCertificateIssueBadCertificate},
+		{"CertificateIssueConcurrent", testCertificateIssueConcurrent},
+		{"ContextCanceled", testContextCanceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.fn(t, open)
+		})
+	}
+}
+
+// t0 is the suite's reference time: nanoseconds set, and a zone other than
+// UTC, so that a backend dropping either fails.
+var t0 = time.Date(2031, 3, 14, 15, 9, 26, 535897932, time.FixedZone("UTC+9", 9*60*60))
+
+// concurrency is how many goroutines race in the concurrency tests.
+const concurrency = 8
+
+// fixture is a fresh store with helpers that fill it.
+type fixture struct {
+	t   *testing.T
+	s   store.Store
+	ctx context.Context
+}
+
+func setup(t *testing.T, open func(t *testing.T) store.Store) *fixture {
+	t.Helper()
+	return &fixture{t: t, s: open(t), ctx: t.Context()}
+}
+
+// account stores an account whose API key hash is "key-"+id.
+func (f *fixture) account(id string, admin bool) store.Account {
+	f.t.Helper()
+	a := store.Account{ID: id, Name: "Account " + id, Admin: admin, CreatedAt: t0}
+	if err := f.s.AccountCreate(f.ctx, a, []byte("key-"+id)); err != nil {
+		f.t.Fatalf("AccountCreate(%s): %v", id, err)
+	}
+	return a
+}
+
+// newOrder returns an order with every field set and one pending
+// authorization per domain; it does not store it.
+func newOrder(id, accountID, status string, created time.Time, domains ...string) *store.Order {
+	o := &store.Order{
+		ID:          id,
+		AccountID:   accountID,
+		Method:      "dns",
+		Status:      status,
+		CSRPEM:      "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n",
+		CreatedAt:   created,
+		ExpiresAt:   created.Add(30 * 24 * time.Hour),
+		LastCheckAt: created.Add(time.Minute + 1),
+		NextCheckAt: created.Add(2*time.Minute + 2),
+		Error:       "",
+	}
+	for i, d := range domains {
+		method := "dns"
+		if i%2 == 1 {
+			method = "file"
+		}
+		o.Authorizations = append(o.Authorizations, store.Authorization{
+			Domain:      d,
+			Method:      method,
+			Status:      "pending",
+			Value:       fmt.Sprintf("value-%d-%s", i, d),
+			ExpiresAt:   created.Add(30*24*time.Hour + time.Duration(i)),
+			LastCheckAt: created.Add(time.Minute + time.Duration(i)),
+			Findings:    []byte(fmt.Sprintf(`[{"code":"DNS_TXT_MISSING","domain":%q}]`, d)),
+		})
+	}
+	return o
+}
+
+// order stores o.
+func (f *fixture) order(o *store.Order) *store.Order {
+	f.t.Helper()
+	if err := f.s.OrderCreate(f.ctx, o); err != nil {
+		f.t.Fatalf("OrderCreate(%s): %v", o.ID, err)
+	}
+	return o
+}
+
+// get returns the stored order id.
+func (f *fixture) get(id string) *store.Order {
+	f.t.Helper()
+	o, err := f.s.OrderGet(f.ctx, id)
+	if err != nil {
+		f.t.Fatalf("OrderGet(%s): %v", id, err)
+	}
+	return o
+}
+
+// wantOrder fails t unless got and want are the same order.
+func wantOrder(t *testing.T, got, want *store.Order) {
+	t.Helper()
+	g, w := normOrder(t, got), normOrder(t, want)
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("order %s:\n got %s\nwant %s", want.ID, dump(g), dump(w))
+	}
+}
+
+// wantErr fails t unless err is target (by errors.Is) and its text holds
+// each of words.
+func wantErr(t *testing.T, what string, err, target error, words ...string) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("%s: error %v, want %v", what, err, target)
+	}
+	for _, w := range words {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("%s: error %q does not mention %q", what, err, w)
+		}
+	}
+}
+
+func normTime(tm time.Time) time.Time {
+	if tm.IsZero() {
+		return time.Time{}
+	}
+	return tm.UTC()
+}
+
+// normJSON returns b as canonical JSON (sorted keys, no spaces), nil for
+// empty.
+func normJSON(t *testing.T, b []byte) []byte {
+	t.Helper()
+	if len(b) == 0 {
+		return nil
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("stored JSON %q: %v", b, err)
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func normOrder(t *testing.T, o *store.Order) store.Order {
+	t.Helper()
+	n := *o
+	n.CreatedAt, n.ExpiresAt = normTime(o.CreatedAt), normTime(o.ExpiresAt)
+	n.LastCheckAt, n.NextCheckAt = normTime(o.LastCheckAt), normTime(o.NextCheckAt)
+	n.Authorizations = nil
+	for _, az := range o.Authorizations {
+		az.ExpiresAt, az.LastCheckAt = normTime(az.ExpiresAt), normTime(az.LastCheckAt)
+		az.Findings = normJSON(t, az.Findings)
+		n.Authorizations = append(n.Authorizations, az)
+	}
+	return n
+}
+
+func normCheck(t *testing.T, c store.Check) store.Check {
+	t.Helper()
+	c.CheckedAt = normTime(c.CheckedAt)
+	c.Result = normJSON(t, c.Result)
+	return c
+}
+
+func normCert(c *store.Certificate) store.Certificate {
+	n := *c
+	n.NotBefore, n.NotAfter, n.CreatedAt = normTime(c.NotBefore), normTime(c.NotAfter), normTime(c.CreatedAt)
+	return n
+}
+
+func dump(v any) string {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Sprintf("%+v", v)
+	}
+	return string(b)
+}
+
+// race runs fn in concurrency goroutines released together and waits.
+func race(fn func(i int)) {
+	var (
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+	)
+	for i := range concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			fn(i)
+		}()
+	}
+	close(start)
+	wg.Wait()
+}
+
+func testAccountCreate(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		acct store.Account
+	}{
+		{"admin", store.Account{ID: "acct-admin", Name: "Operator", Admin: true, CreatedAt: t0}},
+		{"not admin", store.Account{ID: "acct-user", Name: "Ünïcode Ltd.", CreatedAt: t0.Add(1)}},
+		{"zero time", store.Account{ID: "acct-zero", Name: ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, open)
+			hash := bytes.Repeat([]byte{0xa5, 0x00}, 16) // 32 bytes like SHA-256, with NULs
+			if err := f.s.AccountCreate(f.ctx, tt.acct, hash); err != nil {
+				t.Fatalf("AccountCreate: %v", err)
+			}
+			got, err := f.s.AccountGetByKeyHash(f.ctx, hash)
+			if err != nil {
+				t.Fatalf("AccountGetByKeyHash: %v", err)
+			}
+			want := tt.acct
+			want.CreatedAt = normTime(want.CreatedAt)
+			got.CreatedAt = normTime(got.CreatedAt)
+			if *got != want {
+				t.Errorf("AccountGetByKeyHash = %+v, want %+v", *got, want)
+			}
+
+			_, err = f.s.AccountGetByKeyHash(f.ctx, hash[:31])
+			wantErr(t, "AccountGetByKeyHash(unknown)", err, store.ErrNotFound)
+
+			other := store.Account{ID: "other", Name: "Other", CreatedAt: t0}
+			err = f.s.AccountCreate(f.ctx, tt.acct, []byte("fresh key"))
+			wantErr(t, "AccountCreate(duplicate id)", err, store.ErrConflict)
+			err = f.s.AccountCreate(f.ctx, other, hash)
+			wantErr(t, "AccountCreate(duplicate key)", err, store.ErrConflict)
+			// The failed create stored nothing: the id is still free.
+			if err := f.s.AccountCreate(f.ctx, other, []byte("other key")); err != nil {
+				t.Fatalf("AccountCreate(other) after a failed create: %v", err)
+			}
+			if got, err := f.s.AccountGetByKeyHash(f.ctx, []byte("other key")); err != nil || got.ID != "other" {
+				t.Errorf("AccountGetByKeyHash(other key) = %+v, %v; want account other", got, err)
+			}
+		})
+	}
+}
+
+func testAccountAdminExists(t *testing.T, open func(t *testing.T) store.Store) {
+	f := setup(t, open)
+	check := func(step string, want bool) {
+		t.Helper()
+		got, err := f.s.AccountAdminExists(f.ctx)
+		if err != nil {
+			t.Fatalf("%s: AccountAdminExists: %v", step, err)
+		}
+		if got != want {
+			t.Errorf("%s: AccountAdminExists = %v, want %v", step, got, want)
+		}
+	}
+	check("empty store", false)
+	f.account("user", false)
+	check("one user", false)
+	f.account("admin", true)
+	check("with an admin", true)
+}
+
+func testOrderCreate(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name  string
+		order func() *store.Order
+	}{
+		{"every field", func() *store.Order {
+			o := newOrder("o1", "acct", "pending", t0, "b.example", "a.example", "c.example")
+			o.KeyPEM = "-----BEGIN PRIVATE KEY-----\nMC4C\n-----END PRIVATE KEY-----\n"
+			o.KeyDelivered = true
+			o.Error = "signing failed: hsm offline"
+			o.Method = "file"
+			o.Authorizations[1].Status = "approved"
+			return o
+		}},
+		{"zero times and no findings", func() *store.Order {
+			o := newOrder("o2", "acct", "pending", time.Time{}, "x.example")
+			o.ExpiresAt, o.LastCheckAt, o.NextCheckAt = time.Time{}, time.Time{}, time.Time{}
+			o.Authorizations[0].ExpiresAt, o.Authorizations[0].LastCheckAt = time.Time{}, time.Time{}
+			o.Authorizations[0].Findings = nil
+			return o
+		}},
+		{"empty findings array", func() *store.Order {
+			o := newOrder("o3", "acct", "approved", t0, "x.example")
+			o.Authorizations[0].Findings = []byte(`[]`)
+			return o
+		}},
+		{"findings with nesting and unicode", func() *store.Order {
+			o := newOrder("o4", "acct", "pending", t0, "xn--bcher-kva.example")
+			o.Authorizations[0].Findings = []byte(`[{"code":"CAA_FORBIDS","eta":null,"detail":{"seen":["0 issue \"ca.example\""],"n":1.5},"msg":"bücher ✓"}]`)
+			return o
+		}},
+		{"no authorizations", func() *store.Order {
+			o := newOrder("o5", "acct", "invalid", t0)
+			return o
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, open)
+			f.account("acct", false)
+			o := tt.order()
+			f.order(o)
+			wantOrder(t, f.get(o.ID), o)
+		})
+	}
+}
+
+func testOrderCreateErrors(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name   string
+		order  *store.Order
+		target error
+	}{
+		{"duplicate id", newOrder("exists", "acct", "pending", t0, "new.example"), store.ErrConflict},
+		{"duplicate domain", newOrder("dup-domain", "acct", "pending", t0, "a.example", "b.example", "a.example"), store.ErrConflict},
+		{"unknown account", newOrder("no-account", "nobody", "pending", t0, "a.example"), store.ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, open)
+			f.account("acct", false)
+			existing := f.order(newOrder("exists", "acct", "pending", t0, "old.example"))
+
+			err := f.s.OrderCreate(f.ctx, tt.order)
+			wantErr(t, "OrderCreate", err, tt.target)
+
+			// Nothing of the failed order was stored.
+			wantOrder(t, f.get("exists"), existing)
+			if tt.order.ID != "exists" {
+				_, err := f.s.OrderGet(f.ctx, tt.order.ID)
+				wantErr(t, "OrderGet(failed order)", err, store.ErrNotFound)
+			}
+		})
+	}
+}
+
+func testOrderGetNotFound(t *testing.T, open func(t *testing.T) store.Store) {
+	f := setup(t, open)
+	_, err := f.s.OrderGet(f.ctx, "missing")
+	wantErr(t, "OrderGet(missing)", err, store.ErrNotFound)
+}
+
+func testOrderListByAccount(t *testing.T, open func(t *testing.T) store.Store) {
+	f := setup(t, open)
+	f.account("a", false)
+	f.account("b", false)
+	o1 := f.order(newOrder("o1", "a", "pending", t0, "one.example", "two.example"))
+	o2 := f.order(newOrder("o2", "a", "issued", t0.Add(2*time.Second), "three.example"))
+	o3 := f.order(newOrder("o3", "a", "pending", t0.Add(time.Second), "four.example", "five.example"))
+	o4 := f.order(newOrder("o4", "b", "pending", t0.Add(3*time.Second), "six.example"))
+
+	tests := []struct {
+		name    string
+		account string
+		limit   int
+		want    []*store.Order
+	}{
+		{"newest first", "a", 10, []*store.Order{o2, o3, o1}},
+		{"limit", "a", 2, []*store.Order{o2, o3}},
+		{"limit one", "a", 1, []*store.Order{o2}},
+		{"other account", "b", 10, []*store.Order{o4}},
+		{"unknown account", "c", 10, nil},
+		{"zero limit", "a", 0, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := f.s.OrderListByAccount(f.ctx, tt.account, tt.limit)
+			if err != nil {
+				t.Fatalf("OrderListByAccount: %v", err)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("OrderListByAccount returned %d orders, want %d", len(got), len(tt.want))
+			}
+			for i := range got {
+				wantOrder(t, got[i], tt.want[i])
+			}
+		})
+	}
+}
+
+func testOrderListIDsByStatus(t *testing.T, open func(t *testing.T) store.Store) {
+	f := setup(t, open)
+	f.account("a", false)
+	f.account("b", false)
+	f.order(newOrder("p-late", "a", "pending", t0.Add(time.Hour), "1.example"))
+	f.order(newOrder("p-early", "b", "pending", t0, "2.example"))
+	f.order(newOrder("p-mid", "a", "pending", t0.Add(time.Nanosecond), "3.example"))
+	f.order(newOrder("approved", "a", "approved", t0.Add(-time.Hour), "4.example"))
+
+	tests := []struct {
+		name   string
+		status string
+		limit  int
+		want   []string
+	}{
+		{"oldest first", "pending", 10, []string{"p-early", "p-mid", "p-late"}},
+		{"limit", "pending", 2, []string{"p-early", "p-mid"}},
+		{"other status", "approved", 10, []string{"approved"}},
+		{"no such status", "issued", 10, nil},
+		{"zero limit", "pending", 0, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := f.s.OrderListIDsByStatus(f.ctx, tt.status, tt.limit)
+			if err != nil {
+				t.Fatalf("OrderListIDsByStatus: %v", err)
+			}
+			if !reflect.DeepEqual(got, tt.want) && (len(got) != 0 || len(tt.want) != 0) {
+				t.Errorf("OrderListIDsByStatus(%q, %d) = %q, want %q", tt.status, tt.limit, got, tt.want)
+			}
+		})
+	}
+}
+
+func testOrderReserveCheck(t *testing.T, open func(t *testing.T) store.Store) {
+	now := t0.Add(time.Hour)
+	next := now.Add(30 * time.Second)
+	tests := []struct {
+		name       string
+		storedNext time.Time // the order's NextCheckAt before the call
+		wantOK     bool
+	}{
+		{"never checked", time.Time{}, true},
+		{"next in the past", now.Add(-time.Second), true},
+		{"next is now", now, true},
+		{"next one nanosecond ahead", now.Add(time.Nanosecond), false},
+		{"next in the future", now.Add(time.Minute), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, open)
+			f.account("acct", false)
+			o := newOrder("o", "acct", "pending", t0, "a.example")
+			o.NextCheckAt = tt.storedNext
+			if tt.storedNext.IsZero() {
+				o.LastCheckAt = time.Time{}
+			}
+			f.order(o)
+
+			ok, retryAt, err := f.s.OrderReserveCheck(f.ctx, "o", now, next)
+			if err != nil {
+				t.Fatalf("OrderReserveCheck: %v", err)
+			}
+			if ok != tt.wantOK {
+				t.Fatalf("OrderReserveCheck ok = %v, want %v", ok, tt.wantOK)
+			}
+			want := *o
+			if ok {
+				want.LastCheckAt, want.NextCheckAt = now, next
+			} else if !retryAt.Equal(tt.storedNext) {
+				t.Errorf("OrderReserveCheck retryAt = %v, want %v", retryAt, tt.storedNext)
+			}
+			wantOrder(t, f.get("o"), &want)
+		})
+	}
+
+	t.Run("unknown order", func(t *testing.T) {
+		t.Parallel()
+		f := setup(t, open)
+		_, _, err := f.s.OrderReserveCheck(f.ctx, "missing", now, next)
+		wantErr(t, "OrderReserveCheck(missing)", err, store.ErrNotFound)
+	})
+}
+
+func testOrderReserveCheckConcurrent(t *testing.T, open func(t *testing.T) store.Store) {
+	f := setup(t, open)
+	f.account("acct", false)
+	o := newOrder("o", "acct", "pending", t0, "a.example")
+	o.NextCheckAt = t0
+	f.order(o)
+	now, next := t0.Add(time.Second), t0.Add(time.Minute)
+
+	var wins, losses atomic.Int32
+	race(func(i int) {
+		ok, retryAt, err := f.s.OrderReserveCheck(f.ctx, "o", now, next)
+		switch {
+		case err != nil:
+			t.Errorf("goroutine %d: OrderReserveCheck: %v", i, err)
+		case ok:
+			wins.Add(1)
+		case retryAt.Equal(next):
+			losses.Add(1)
+		default:
+			t.Errorf("goroutine %d: OrderReserveCheck = false, %v; want retryAt %v", i, retryAt, next)
+		}
+	})
+	if wins.Load() != 1 || losses.Load() != concurrency-1 {
+		t.Errorf("OrderReserveCheck: %d won and %d lost, want 1 and %d", wins.Load(), losses.Load(), concurrency-1)
+	}
+}
+
+func testOrderSetStatus(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name        string
+		status      string
+		authzStatus string
+		errText     string
+		wantAuthz   []string
+	}{
+		{"order and pending authorizations", "invalid", "invalid", "CAA forbids issuance", []string{"invalid", "approved", "invalid"}},
+		{"order only", "expired", "", "", []string{"pending", "approved", "pending"}},
+		{"error text", "approved", "", "signing failed, retrying", []string{"pending", "approved", "pending"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, open)
+			f.account("acct", false)
+			o := newOrder("o", "acct", "pending", t0, "a.example", "b.example", "c.example")
+			o.Error = "earlier error"
+			o.Authorizations[1].Status = "approved"
+			f.order(o)
+
+			if err := f.s.OrderSetStatus(f.ctx, "o", tt.status, tt.authzStatus, tt.errText); err != nil {
+				t.Fatalf("OrderSetStatus: %v", err)
+			}
+			want := *o
+			want.Status, want.Error = tt.status, tt.errText
+			want.Authorizations = append([]store.Authorization(nil), o.Authorizations...)
+			for i, s := range tt.wantAuthz {
+				want.Authorizations[i].Status = s
+			}
+			wantOrder(t, f.get("o"), &want)
+		})
+	}
+
+	t.Run("unknown order", func(t *testing.T) {
+		t.Parallel()
+		f := setup(t, open)
+		err := f.s.OrderSetStatus(f.ctx, "missing", "invalid", "invalid", "")
+		wantErr(t, "OrderSetStatus(missing)", err, store.ErrNotFound)
+	})
+}
+
+const testKey = "-----BEGIN PRIVATE KEY-----\nMC4CAQ\n-----END PRIVATE KEY-----\n"
+
+func testOrderTakeKey(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name   string
+		status string
+		key    string
+		id     string // taken; "o" unless set
+		target error  // nil: the key is handed out
+	}{
+		{"issued with key", "issued", testKey, "", nil},
+		{"issued with a CSR", "issued", "", "", store.ErrNotFound},
+		{"not issued yet", "approved", testKey, "", store.ErrConflict},
+		{"unknown order", "issued", testKey, "missing", store.ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, open)
+			f.account("acct", false)
+			o := newOrder("o", "acct", tt.status, t0, "a.example")
+			o.KeyPEM = tt.key
+			f.order(o)
+			id := cmp.Or(tt.id, "o")
+
+			got, err := f.s.OrderTakeKey(f.ctx, id)
+			if tt.target != nil {
+				wantErr(t, "OrderTakeKey", err, tt.target)
+				wantOrder(t, f.get("o"), o) // unchanged
+				return
+			}
+			if err != nil {
+				t.Fatalf("OrderTakeKey: %v", err)
+			}
+			if got != tt.key {
+				t.Errorf("OrderTakeKey = %q, want %q", got, tt.key)
+			}
+			want := *o
+			want.KeyPEM, want.KeyDelivered = "", true
+			wantOrder(t, f.get("o"), &want)
+
+			_, err = f.s.OrderTakeKey(f.ctx, id)
+			wantErr(t, "OrderTakeKey(again)", err, store.ErrNotFound)
+		})
+	}
+}
+
+func testOrderTakeKeyConcurrent(t *testing.T, open func(t *testing.T) store.Store) {
+	f := setup(t, open)
+	f.account("acct", false)
+	o := newOrder("o", "acct", "issued", t0, "a.example")
+	o.KeyPEM = testKey
+	f.order(o)
+
+	var taken, missed atomic.Int32
+	race(func(i int) {
+		key, err := f.s.OrderTakeKey(f.ctx, "o")
+		switch {
+		case err == nil && key == testKey:
+			taken.Add(1)
+		case errors.Is(err, store.ErrNotFound):
+			missed.Add(1)
+		default:
+			t.Errorf("goroutine %d: OrderTakeKey = %q, %v", i, key, err)
+		}
+	})
+	if taken.Load() != 1 || missed.Load() != concurrency-1 {
+		t.Errorf("OrderTakeKey: key handed out %d times and refused %d times, want 1 and %d", taken.Load(), missed.Load(), concurrency-1)
+	}
+}
+
+func testCheckRecord(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name        string
+		authz       []store.Authorization
+		orderStatus string
+		wantStatus  string
+	}{
+		{
+			name: "some domains",
+			authz: []store.Authorization{{
+				Domain: "c.example", Status: "approved", LastCheckAt: t0.Add(time.Hour),
+				Findings: []byte(`[]`),
+				// Value and ExpiresAt are not a check's to change.
+				Value: "ignored", ExpiresAt: t0.Add(-time.Hour),
+			}},
+			orderStatus: "pending",
+			wantStatus:  "pending",
+		},
+		{
+			name: "all domains approve the order",
+			authz: []store.Authorization{
+				{Domain: "a.example", Status: "approved", LastCheckAt: t0.Add(time.Hour), Findings: []byte(`[]`)},
+				{Domain: "c.example", Status: "approved", LastCheckAt: t0.Add(time.Hour + 1), Findings: []byte(`[ ]`)},
+				{Domain: "b.example", Status: "approved", LastCheckAt: t0.Add(time.Hour + 2), Findings: nil},
+			},
+			orderStatus: "approved",
+			wantStatus:  "approved",
+		},
+		{
+			name:        "empty order status leaves it",
+			authz:       []store.Authorization{{Domain: "a.example", Status: "invalid", Findings: []byte(`[{"code":"CAA_FORBIDS"}]`)}},
+			orderStatus: "",
+			wantStatus:  "pending",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, open)
+			f.account("acct", false)
+			o := f.order(newOrder("o", "acct", "pending", t0, "a.example", "b.example", "c.example"))
+			check := store.Check{
+				ID: "check-1", OrderID: "o", CheckedAt: t0.Add(time.Hour),
+				Result: []byte(`{"domains":[{"domain":"a.example","status":"approved","evidence":[{"perspective":"primary","seen":"v"}]}]}`),
+			}
+			err := f.s.CheckRecord(f.ctx, store.CheckRecordParams{Check: check, Authorizations: tt.authz, OrderStatus: tt.orderStatus})
+			if err != nil {
+				t.Fatalf("CheckRecord: %v", err)
+			}
+
+			want := *o
+			want.Status = tt.wantStatus
+			want.Authorizations = append([]store.Authorization(nil), o.Authorizations...)
+			for _, az := range tt.authz {
+				for i := range want.Authorizations {
+					if w := &want.Authorizations[i]; w.Domain == az.Domain {
+						w.Status, w.LastCheckAt, w.Findings = az.Status, az.LastCheckAt, az.Findings
+					}
+				}
+			}
+			wantOrder(t, f.get("o"), &want)
+
+			got, err := f.s.CheckListByOrder(f.ctx, "o", 10)
+			if err != nil {
+				t.Fatalf("CheckListByOrder: %v", err)
+			}
+			if len(got) != 1 || !reflect.DeepEqual(normCheck(t, got[0]), normCheck(t, check)) {
+				t.Errorf("CheckListByOrder = %s, want [%s]", dump(got), dump(check))
+			}
+		})
+	}
+}
+
+func testCheckRecordAtomic(t *testing.T, open func(t *testing.T) store.Store) {
+	okAuthz := store.Authorization{Domain: "a.example", Status: "approved", LastCheckAt: t0.Add(time.Hour), Findings: []byte(`[]`)}
+	tests := []struct {
+		name   string
+		params store.CheckRecordParams
+		target error
+	}{
+		{
+			name: "domain not in the order",
+			params: store.CheckRecordParams{
+				Check:          store.Check{ID: "new", OrderID: "o", CheckedAt: t0.Add(time.Hour), Result: []byte(`{}`)},
+				Authorizations: []store.Authorization{okAuthz, {Domain: "other.example", Status: "approved"}},
+				OrderStatus:    "approved",
+			},
+			target: store.ErrNotFound,
+		},
+		{
+			name: "duplicate check id",
+			params: store.CheckRecordParams{
+				Check:          store.Check{ID: "first", OrderID: "o", CheckedAt: t0.Add(time.Hour), Result: []byte(`{}`)},
+				Authorizations: []store.Authorization{okAuthz},
+				OrderStatus:    "approved",
+			},
+			target: store.ErrConflict,
+		},
+		{
+			name: "unknown order",
+			params: store.CheckRecordParams{
+				Check:          store.Check{ID: "new", OrderID: "missing", CheckedAt: t0.Add(time.Hour), Result: []byte(`{}`)},
+				Authorizations: []store.Authorization{okAuthz},
+				OrderStatus:    "approved",
+			},
+			target: store.ErrNotFound,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, open)
+			f.account("acct", false)
+			o := f.order(newOrder("o", "acct", "pending", t0, "a.example", "b.example"))
+			first := store.Check{ID: "first", OrderID: "o", CheckedAt: t0, Result: []byte(`{"n":1}`)}
+			if err := f.s.CheckRecord(f.ctx, store.CheckRecordParams{Check: first, OrderStatus: "pending"}); err != nil {
+				t.Fatalf("CheckRecord(first): %v", err)
+			}
+
+			err := f.s.CheckRecord(f.ctx, tt.params)
+			wantErr(t, "CheckRecord", err, tt.target)
+
+			wantOrder(t, f.get("o"), o)
+			got, err := f.s.CheckListByOrder(f.ctx, "o", 10)
+			if err != nil {
+				t.Fatalf("CheckListByOrder: %v", err)
+			}
+			if len(got) != 1 || !reflect.DeepEqual(normCheck(t, got[0]), normCheck(t, first)) {
+				t.Errorf("after a failed CheckRecord, CheckListByOrder = %s, want only the first check", dump(got))
+			}
+		})
+	}
+}
+
+func testCheckListByOrder(t *testing.T, open func(t *testing.T) store.Store) {
+	f := setup(t, open)
+	f.account("acct", false)
+	f.order(newOrder("o", "acct", "pending", t0, "a.example"))
+	f.order(newOrder("other", "acct", "pending", t0, "b.example"))
+	mk := func(id, order string, at time.Time) store.Check {
+		c := store.Check{ID: id, OrderID: order, CheckedAt: at, Result: []byte(fmt.Sprintf(`{"id":%q}`, id))}
+		if err := f.s.CheckRecord(f.ctx, store.CheckRecordParams{Check: c}); err != nil {
+			t.Fatalf("CheckRecord(%s): %v", id, err)
+		}
+		return c
+	}
+	c0 := mk("c0", "o", t0)
+	c2 := mk("c2", "o", t0.Add(2*time.Nanosecond))
+	c1 := mk("c1", "o", t0.Add(time.Nanosecond))
+	x := mk("x", "other", t0.Add(time.Hour))
+
+	tests := []struct {
+		name  string
+		order string
+		limit int
+		want  []store.Check
+	}{
+		{"newest first", "o", 10, []store.Check{c2, c1, c0}},
+		{"limit", "o", 2, []store.Check{c2, c1}},
+		{"other order", "other", 10, []store.Check{x}},
+		{"unknown order", "missing", 10, nil},
+		{"zero limit", "o", 0, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := f.s.CheckListByOrder(f.ctx, tt.order, tt.limit)
+			if err != nil {
+				t.Fatalf("CheckListByOrder: %v", err)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("CheckListByOrder returned %d checks, want %d: %s", len(got), len(tt.want), dump(got))
+			}
+			for i := range got {
+				if g, w := normCheck(t, got[i]), normCheck(t, tt.want[i]); !reflect.DeepEqual(g, w) {
+					t.Errorf("check %d = %s, want %s", i, dump(g), dump(w))
+				}
+			}
+		})
+	}
+}
+
+// testCert is what the suite's sign functions return.
+func testCert(serial string) *store.Certificate {
+	return &store.Certificate{
+		Serial:    serial,
+		ChainPEM:  "-----BEGIN CERTIFICATE-----\nLEAF\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nINTERMEDIATE\n-----END CERTIFICATE-----\n",
+		NotBefore: t0.Add(-time.Hour),
+		NotAfter:  t0.Add(90*24*time.Hour - time.Second),
+		CreatedAt: t0.Add(time.Nanosecond),
+	}
+}
+
+// approvedOrder stores an approved order "o" with two approved domains.
+func (f *fixture) approvedOrder() *store.Order {
+	f.t.Helper()
+	f.account("acct", false)
+	o := newOrder("o", "acct", "approved", t0, "a.example", "b.example")
+	o.Error = "signing failed: earlier attempt"
+	for i := range o.Authorizations {
+		o.Authorizations[i].Status = "approved"
+	}
+	return f.order(o)
+}
+
+// issuedOrder is o after issuance.
+func issuedOrder(o *store.Order) *store.Order {
+	want := *o
+	want.Status, want.Error = "issued", ""
+	want.Authorizations = append([]store.Authorization(nil), o.Authorizations...)
+	for i := range want.Authorizations {
+		want.Authorizations[i].Status = "issued"
+	}
+	return &want
+}
+
+func wantCert(t *testing.T, what string, got, want *store.Certificate) {
+	t.Helper()
+	if got == nil {
+		t.Fatalf("%s: no certificate", what)
+	}
+	if g, w := normCert(got), normCert(want); g != w {
+		t.Errorf("%s = %s, want %s", what, dump(g), dump(w))
+	}
+}
+
+func testCertificateIssue(t *testing.T, open func(t *testing.T) store.Store) {
+	f := setup(t, open)
+	o := f.approvedOrder()
+	_, err := f.s.CertificateGetByOrder(f.ctx, "o")
+	wantErr(t, "CertificateGetByOrder(before issuance)", err, store.ErrNotFound)
+
+	calls := 0
+	got, err := f.s.CertificateIssue(f.ctx, "o", func(so *store.Order) (*store.Certificate, error) {
+		calls++
+		wantOrder(t, so, o)
+		return testCert("0a1b2c3d"), nil
+	})
+	if err != nil {
+		t.Fatalf("CertificateIssue: %v", err)
+	}
+	if calls != 1 {
+		t.Errorf("sign called %d times, want 1", calls)
+	}
+	want := testCert("0a1b2c3d")
+	want.OrderID = "o"
+	wantCert(t, "CertificateIssue", got, want)
+	wantOrder(t, f.get("o"), issuedOrder(o))
+
+	stored, err := f.s.CertificateGetByOrder(f.ctx, "o")
+	if err != nil {
+		t.Fatalf("CertificateGetByOrder: %v", err)
+	}
+	wantCert(t, "CertificateGetByOrder", stored, want)
+
+	again, err := f.s.CertificateIssue(f.ctx, "o", func(*store.Order) (*store.Certificate, error) {
+		t.Error("sign called for an order that has a certificate")
+		return testCert("ff"), nil
+	})
+	if err != nil {
+		t.Fatalf("CertificateIssue(again): %v", err)
+	}
+	wantCert(t, "CertificateIssue(again)", again, want)
+}
+
+func testCertificateIssueRefused(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name   string
+		status string
+		id     string
+		target error
+		words  []string
+	}{
+		{"pending", "pending", "o", store.ErrConflict, []string{"pending"}},
+		{"invalid", "invalid", "o", store.ErrConflict, []string{"invalid"}},
+		{"expired", "expired", "o", store.ErrConflict, []string{"expired"}},
+		{"issued without certificate", "issued", "o", store.ErrConflict, []string{"issued"}},
+		{"unknown order", "approved", "missing", store.ErrNotFound, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, open)
+			f.account("acct", false)
+			o := f.order(newOrder("o", "acct", tt.status, t0, "a.example"))
+
+			_, err := f.s.CertificateIssue(f.ctx, tt.id, func(*store.Order) (*store.Certificate, error) {
+				t.Error("sign called")
+				return testCert("01"), nil
+			})
+			wantErr(t, "CertificateIssue", err, tt.target, tt.words...)
+			wantOrder(t, f.get("o"), o)
+			_, err = f.s.CertificateGetByOrder(f.ctx, "o")
+			wantErr(t, "CertificateGetByOrder", err, store.ErrNotFound)
+		})
+	}
+}
+
+// signError is a sign failure of a type the store cannot know.
+type signError struct{ reason []string }
+
+func (e signError) Error() string { return "signing: " + strings.Join(e.reason, ", ") }
+
+func testCertificateIssueSignError(t *testing.T, open func(t *testing.T) store.Store) {
+	f := setup(t, open)
+	o := f.approvedOrder()
+	errSign := &signError{reason: []string{"hsm offline"}}
+
+	_, err := f.s.CertificateIssue(f.ctx, "o", func(*store.Order) (*store.Certificate, error) {
+		return nil, errSign
+	})
+	if err != error(errSign) {
+		t.Fatalf("CertificateIssue error = %v (%T), want sign's error as is", err, err)
+	}
+	wantOrder(t, f.get("o"), o)
+	_, err = f.s.CertificateGetByOrder(f.ctx, "o")
+	wantErr(t, "CertificateGetByOrder after a failed sign", err, store.ErrNotFound)
+
+	// A value error that is not comparable comes back too.
+	_, err = f.s.CertificateIssue(f.ctx, "o", func(*store.Order) (*store.Certificate, error) {
+		return nil, signError{reason: []string{"quota"}}
+	})
+	var se signError
+	if !errors.As(err, &se) || err.Error() != "signing: quota" {
+		t.Fatalf("CertificateIssue error = %v (%T), want sign's error as is", err, err)
+	}
+
+	// The order can still be issued.
+	got, err := f.s.CertificateIssue(f.ctx, "o", func(*store.Order) (*store.Certificate, error) {
+		return testCert("02"), nil
+	})
+	if err != nil {
+		t.Fatalf("CertificateIssue after a failed sign: %v", err)
+	}
+	want := testCert("02")
+	want.OrderID = "o"
+	wantCert(t, "CertificateIssue after a failed sign", got, want)
+	wantOrder(t, f.get("o"), issuedOrder(o))
+}
+
+func testCertificateIssueBadCertificate(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		cert *store.Certificate
+	}{
+		{"no certificate", nil},
+		{"uppercase serial", testCert("0A1B")},
+		{"empty serial", testCert("")},
+		{"other order", func() *store.Certificate { c := testCert("03"); c.OrderID = "elsewhere"; return c }()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, open)
+			o := f.approvedOrder()
+			_, err := f.s.CertificateIssue(f.ctx, "o", func(*store.Order) (*store.Certificate, error) {
+				return tt.cert, nil
+			})
+			if err == nil {
+				t.Fatal("CertificateIssue succeeded")
+			}
+			wantOrder(t, f.get("o"), o)
+			_, err = f.s.CertificateGetByOrder(f.ctx, "o")
+			wantErr(t, "CertificateGetByOrder", err, store.ErrNotFound)
+		})
+	}
+}
+
+func testCertificateIssueConcurrent(t *testing.T, open func(t *testing.T) store.Store) {
+	f := setup(t, open)
+	o := f.approvedOrder()
+	var calls atomic.Int32
+	sign := func(*store.Order) (*store.Certificate, error) {
+		n := calls.Add(1)
+		return testCert(fmt.Sprintf("%02x", n)), nil
+	}
+	certs := make([]*store.Certificate, concurrency)
+	race(func(i int) {
+		c, err := f.s.CertificateIssue(f.ctx, "o", sign)
+		if err != nil {
+			t.Errorf("goroutine %d: CertificateIssue: %v", i, err)
+		}
+		certs[i] = c
+	})
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("sign called %d times, want 1", n)
+	}
+	want := testCert("01")
+	want.OrderID = "o"
+	for i, c := range certs {
+		wantCert(t, fmt.Sprintf("goroutine %d: CertificateIssue", i), c, want)
+	}
+	wantOrder(t, f.get("o"), issuedOrder(o))
+}
+
+func testContextCanceled(t *testing.T, open func(t *testing.T) store.Store) {
+	f := setup(t, open)
+	f.account("acct", false)
+	f.order(newOrder("o", "acct", "pending", t0, "a.example"))
+	ctx, cancel := context.WithCancel(f.ctx)
+	cancel()
+
+	tests := []struct {
+		name string
+		call func() error
+	}{
+		{"OrderGet", func() error { _, err := f.s.OrderGet(ctx, "o"); return err }},
+		{"OrderSetStatus", func() error { return f.s.OrderSetStatus(ctx, "o", "invalid", "", "") }},
+		{"CertificateIssue", func() error {
+			_, err := f.s.CertificateIssue(ctx, "o", func(*store.Order) (*store.Certificate, error) {
+				t.Error("sign called")
+				return testCert("01"), nil
+			})
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wantErr(t, tt.name, tt.call(), context.Canceled)
+		})
+	}
+	if got := f.get("o"); got.Status != "pending" {
+		t.Errorf("status after canceled calls = %q, want pending", got.Status)
+	}
+}
