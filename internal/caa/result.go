@@ -29,6 +29,9 @@ type Result struct {
 	// Allowed lists the issuer domain names the relevant set allows (for
 	// the governing tag).
 	Allowed []string `json:"allowed,omitempty"`
+	// CriticalTag is the tag of the property with the critical flag that
+	// the evaluation did not understand, when Reason is "critical_unknown".
+	CriticalTag string `json:"critical_tag,omitempty"`
 	// FailedName and Failure describe the lookup that failed when Reason is
 	// "lookup_failed".
 	FailedName  string           `json:"failed_name,omitempty"`

@@ -1,0 +1,160 @@
+package ident
+
+import (
+	"errors"
+	"strings"
+
+	"golang.org/x/net/publicsuffix"
+)
+
+// MaxNames is the most names one order may hold. It matches the 100 names
+// that public CAs allow in one certificate, and bounds the validation work
+// one request can cause.
+const MaxNames = 100
+
+// Validation methods ParseOrderNames knows.
+const (
+	MethodDNS  = "dns"
+	MethodFile = "file"
+)
+
+// ParseOrderNames checks and normalises the names of one order validated by
+// method ("dns" or "file"), and returns them in the order given. Beyond
+// Normalize's rules it refuses an empty order, more than MaxNames names, a
+// name listed twice (after normalisation), and wildcards unless method is
+// "dns": a file under /.well-known/ on one host cannot prove control of every
+// name under a domain (CA/B Forum BR 3.2.2.4.18 excludes wildcards).
+//
+// On refusal it returns a nil slice and an error: a *PolicyError when one
+// thing is wrong, or, when several names are refused, the errors.Join of one
+// *PolicyError per refused name, in order (errors.As finds the first).
+func ParseOrderNames(names []string, method string) ([]string, error) {
+	if method != MethodDNS && method != MethodFile {
+		return nil, refuse(CodeUnknownMethod, "", "%s is not a validation method: use \"dns\" or \"file\"", q(method))
+	}
+	if len(names) == 0 {
+		return nil, refuse(CodeNoNames, "", "an order must name at least one domain")
+	}
+	if len(names) > MaxNames {
+		return nil, refuse(CodeTooManyNames, "", "an order may hold at most %d names; this one has %d", MaxNames, len(names))
+	}
+	out := make([]string, 0, len(names))
+	seen := make(map[string]string, len(names))
+	var errs []error
+	for _, raw := range names {
+		n, err := Normalize(raw)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		input := strings.TrimSpace(raw)
+		if IsWildcard(n) && method != MethodDNS {
+			errs = append(errs, refuse(CodeWildcardMethod, input, "%s is a wildcard: wildcards can be validated only with the \"dns\" method, not %s", q(input), q(method)))
+			continue
+		}
+		if first, dup := seen[n]; dup {
+			if first == input {
+				errs = append(errs, refuse(CodeDuplicateName, input, "%s is listed more than once", q(input)))
+			} else {
+				errs = append(errs, refuse(CodeDuplicateName, input, "%s is the same name as %s, listed more than once", q(input), q(first)))
+			}
+			continue
+		}
+		seen[n] = input
+		out = append(out, n)
+	}
+	switch len(errs) {
+	case 0:
+		return out, nil
+	case 1:
+		return nil, errs[0]
+	default:
+		return nil, errors.Join(errs...)
+	}
+}
+
+// reserved is a domain that no one can get a certificate for, nor for any
+// name under it.
+type reserved struct {
+	domain string
+	what   string // "special-use domain", ...
+	ref    string // where it is reserved
+}
+
+// reservedDomains are special-use and reserved names. Names are matched
+// most specific first (home.arpa before arpa).
+var reservedDomains = []reserved{
+	// RFC 6761 §6.2-6.5: test, localhost, invalid, example.
+	{"test", "special-use domain", "RFC 6761"},
+	{"localhost", "special-use domain", "RFC 6761"},
+	{"invalid", "special-use domain", "RFC 6761"},
+	{"example", "special-use domain", "RFC 6761"},
+	// RFC 2606 §3: second-level names reserved for documentation.
+	{"example.com", "reserved example domain", "RFC 2606"},
+	{"example.net", "reserved example domain", "RFC 2606"},
+	{"example.org", "reserved example domain", "RFC 2606"},
+	// RFC 6762 §3: multicast DNS.
+	{"local", "special-use domain", "RFC 6762"},
+	// RFC 8375: the home network's domain.
+	{"home.arpa", "special-use domain", "RFC 8375"},
+	// RFC 3172: infrastructure; RFC 6303: the locally served reverse zones
+	// (in-addr.arpa, ip6.arpa) under it.
+	{"arpa", "infrastructure domain", "RFC 3172, RFC 6303"},
+	// RFC 7686: Tor onion services.
+	{"onion", "special-use domain", "RFC 7686"},
+	// RFC 9476: non-DNS name spaces.
+	{"alt", "special-use domain", "RFC 9476"},
+	// ICANN board resolution 2024.07.29.06: reserved for private use.
+	{"internal", "private-use domain", "ICANN, 2024"},
+	// RFC 6762 Appendix G: top-level names in private use, not delegated.
+	{"intranet", "private-use domain", "RFC 6762 Appendix G"},
+	{"private", "private-use domain", "RFC 6762 Appendix G"},
+	{"corp", "private-use domain", "RFC 6762 Appendix G"},
+	{"home", "private-use domain", "RFC 6762 Appendix G"},
+	{"lan", "private-use domain", "RFC 6762 Appendix G"},
+}
+
+// findReserved returns the most specific reserved domain that base is or is
+// under.
+func findReserved(base string) (reserved, bool) {
+	var best reserved
+	found := false
+	for _, r := range reservedDomains {
+		if base == r.domain || strings.HasSuffix(base, "."+r.domain) {
+			if !found || len(r.domain) > len(best.domain) {
+				best, found = r, true
+			}
+		}
+	}
+	return best, found
+}
+
+// checkPolicy applies the issuance policy to a syntactically valid name:
+// base is its normal form without "*.".
+func checkPolicy(input, base string, wildcard bool) *PolicyError {
+	if r, ok := findReserved(base); ok {
+		if base == r.domain {
+			return refuse(CodeReservedName, input, "%s is the %s %q (%s) and cannot get a certificate", q(input), r.what, r.domain, r.ref)
+		}
+		return refuse(CodeReservedName, input, "%s is under the %s %q (%s) and cannot get a certificate", q(input), r.what, r.domain, r.ref)
+	}
+	if isPublicSuffix(base) {
+		if wildcard {
+			return refuse(CodePublicSuffix, input, "%s would cover every name under the public suffix %q, which belong to many different owners, and cannot get a certificate", q(input), base)
+		}
+		return refuse(CodePublicSuffix, input, "%s is a public suffix (names under it belong to many different owners) and cannot get a certificate", q(input))
+	}
+	if !strings.Contains(base, ".") {
+		return refuse(CodeSingleLabel, input, "%s is a single-label name: certificates are issued only for fully qualified domain names under a registered domain", q(input))
+	}
+	return nil
+}
+
+// isPublicSuffix reports whether name is listed in the Public Suffix List,
+// ICANN or private section. The library applies the default rule "*" to an
+// unlisted top-level domain; such a name is not counted as listed (it is
+// refused as a single label instead).
+func isPublicSuffix(name string) bool {
+	ps, icann := publicsuffix.PublicSuffix(name)
+	return ps == name && (icann || strings.Contains(ps, "."))
+}
