@@ -98,7 +98,7 @@ type DNSObservation struct {
 	Host string `json:"host"`
 	// Record is the TXT lookup at Host.
 	Record Lookup `json:"record"`
-	// Domain is a lookup of the domain itself (type SOA, then A), made to tell
+	// Domain is a lookup of the domain itself (type A), made to tell
 	// "the domain does not resolve" from "the record is missing".
 	Domain *Lookup `json:"domain,omitempty"`
 	// Probes are lookups at likely wrong hosts, made when the record at Host

@@ -1,0 +1,38 @@
+# dcv build and test entry points. `make test` is the one test command:
+# README.md and .ci/run call it, and it installs what the tests need.
+GO ?= go
+export GOFLAGS ?= -buildvcs=false
+
+.PHONY: build test deps vet fmt-check unit bench fuzz
+
+build:
+	$(GO) build -o bin/dcv ./cmd/dcv
+
+# The whole default suite: dependencies, static checks, every test.
+test: deps fmt-check vet unit
+
+deps:
+	./scripts/test-deps.sh
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 -timeout 12m ./...
+
+# Benchmarks are not part of the default suite.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+
+# Fuzzing runs each fuzz target for FUZZTIME (default 30s).
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done

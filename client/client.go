@@ -1,0 +1,192 @@
+// Package client is the Go client of dcv's REST API (/api/v1). The dcv
+// command-line tool uses it; so can any Go program.
+//
+// Every call returns the decoded answer and the raw JSON the server sent,
+// so a caller can show either. A non-2xx answer is an *APIError.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/api"
+	"github.com/dcvhq/dcv/internal/diagnose"
+	"github.com/dcvhq/dcv/internal/order"
+)
+
+// Wire types of the API.
+type (
+	// Order is an order with its domains, instructions and last findings.
+	Order = order.View
+	// Domain is one domain of an order.
+	Domain = order.DomainView
+	// Instructions say what to publish for a domain.
+	Instructions = order.Instructions
+	// CheckResult is the answer of a check ("View Domain Validation Status").
+	CheckResult = order.CheckResult
+	// DomainCheck is one domain of a check.
+	DomainCheck = order.DomainCheck
+	// Finding is one diagnosed cause with its fix.
+	Finding = diagnose.Finding
+	// Certificate is an issued certificate (and, once, its generated key).
+	Certificate = order.CertificateView
+	// Account is an API account.
+	Account = order.AccountView
+	// CreateOrderRequest is the body of a new order.
+	CreateOrderRequest = order.CreateRequest
+)
+
+// maxResponse bounds an answer: a 100-name check with its evidence stays
+// far below 16 MiB.
+const maxResponse = 16 << 20
+
+// DefaultTimeout bounds one call; a check observes every domain, which may
+// take up to the validation deadline.
+const DefaultTimeout = 2 * time.Minute
+
+// Client calls one dcv server. It is safe for concurrent use.
+type Client struct {
+	server string
+	key    string
+	http   *http.Client
+}
+
+// New returns a client of the server at base URL server (for example
+// "http://127.0.0.1:8080"), authenticating with API key key.
+func New(server, key string) (*Client, error) {
+	u, err := url.Parse(server)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("server %q is not an http(s) URL", server)
+	}
+	return &Client{server: strings.TrimRight(server, "/"), key: key, http: &http.Client{Timeout: DefaultTimeout}}, nil
+}
+
+// APIError is an error answer of the API.
+type APIError struct {
+	Status     int
+	Code       string
+	Message    string
+	RetryAfter int
+	Findings   []Finding
+	// Body is the raw JSON answer.
+	Body []byte
+}
+
+func (e *APIError) Error() string {
+	if e.Code == "" {
+		return fmt.Sprintf("server answered %d", e.Status)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+// Do sends one request and returns the raw answer body. in, when not nil, is
+// sent as JSON. A non-2xx answer returns the body and an *APIError.
+func (c *Client) Do(ctx context.Context, method, path string, in any, accept string) ([]byte, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, fmt.Errorf("encoding request: %w", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.server+path, body)
+	if err != nil {
+		return nil, fmt.Errorf("building request: %w", err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if accept == "" {
+		accept = "application/json"
+	}
+	req.Header.Set("Accept", accept)
+	if c.key != "" {
+		req.Header.Set("Authorization", "Bearer "+c.key)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("calling %s: %w", c.server, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading answer: %w", err)
+	}
+	if len(raw) > maxResponse {
+		return nil, fmt.Errorf("answer larger than %d bytes", maxResponse)
+	}
+	if resp.StatusCode/100 != 2 {
+		ae := &APIError{Status: resp.StatusCode, Body: raw}
+		var eb api.ErrorBody
+		if json.Unmarshal(raw, &eb) == nil {
+			ae.Code, ae.Message, ae.RetryAfter, ae.Findings = eb.Error.Code, eb.Error.Message, eb.Error.RetryAfter, eb.Findings
+		}
+		return raw, ae
+	}
+	return raw, nil
+}
+
+func call[T any](ctx context.Context, c *Client, method, path string, in any) (*T, []byte, error) {
+	raw, err := c.Do(ctx, method, path, in, "")
+	if err != nil {
+		return nil, raw, err
+	}
+	v := new(T)
+	if err := json.Unmarshal(raw, v); err != nil {
+		return nil, raw, fmt.Errorf("decoding answer: %w", err)
+	}
+	return v, raw, nil
+}
+
+// CreateAccount creates an account (admin only); the answer holds its API key.
+func (c *Client) CreateAccount(ctx context.Context, name string, admin bool) (*Account, []byte, error) {
+	return call[Account](ctx, c, http.MethodPost, "/api/v1/accounts", api.CreateAccountRequest{Name: name, Admin: admin})
+}
+
+// CreateOrder creates an order.
+func (c *Client) CreateOrder(ctx context.Context, req CreateOrderRequest) (*Order, []byte, error) {
+	return call[Order](ctx, c, http.MethodPost, "/api/v1/orders", req)
+}
+
+// Order returns one order.
+func (c *Client) Order(ctx context.Context, id string) (*Order, []byte, error) {
+	return call[Order](ctx, c, http.MethodGet, "/api/v1/orders/"+url.PathEscape(id), nil)
+}
+
+// Orders lists the account's orders, newest first.
+func (c *Client) Orders(ctx context.Context) ([]Order, []byte, error) {
+	v, raw, err := call[struct {
+		Orders []Order `json:"orders"`
+	}](ctx, c, http.MethodGet, "/api/v1/orders", nil)
+	if err != nil {
+		return nil, raw, err
+	}
+	return v.Orders, raw, nil
+}
+
+// Check runs "View Domain Validation Status" on an order. An early call
+// returns an *APIError with Code CHECK_TOO_FREQUENT and RetryAfter.
+func (c *Client) Check(ctx context.Context, id string) (*CheckResult, []byte, error) {
+	return call[CheckResult](ctx, c, http.MethodPost, "/api/v1/orders/"+url.PathEscape(id)+"/checks", struct{}{})
+}
+
+// Certificate returns an order's certificate as JSON: the chain and, the
+// first time only, the private key dcv generated.
+func (c *Client) Certificate(ctx context.Context, id string) (*Certificate, []byte, error) {
+	return call[Certificate](ctx, c, http.MethodGet, "/api/v1/orders/"+url.PathEscape(id)+"/certificate", nil)
+}
+
+// IsCode reports whether err is an API error with the given code.
+func IsCode(err error, code string) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Code == code
+}

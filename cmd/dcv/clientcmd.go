@@ -1,0 +1,287 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dcvhq/dcv/client"
+)
+
+// clientFlags are the flags every client command shares.
+type clientFlags struct {
+	server string
+	apiKey string
+	json   bool
+}
+
+func (f *clientFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.server, "server", "http://127.0.0.1:8080", "dcv server URL (env DCV_SERVER)")
+	cmd.Flags().StringVar(&f.apiKey, "api-key", "", "API key (env DCV_API_KEY)")
+	cmd.Flags().BoolVar(&f.json, "json", false, "print the API's JSON answer")
+}
+
+func (f *clientFlags) client() (*client.Client, error) {
+	if f.apiKey == "" {
+		return nil, exitError{code: exitUsage, msg: "an API key is required: --api-key or DCV_API_KEY (the admin key is in <data>/admin.key)"}
+	}
+	return client.New(f.server, f.apiKey)
+}
+
+// finish prints an answer: the raw JSON with --json, else the human form.
+// API errors print their JSON (with --json) or their message, and exit
+// non-zero.
+func (f *clientFlags) finish(w io.Writer, raw []byte, err error, human func()) error {
+	if err != nil {
+		var ae *client.APIError
+		if errors.As(err, &ae) {
+			if f.json {
+				_, _ = w.Write(raw)
+				return exitError{code: exitFailure}
+			}
+			msg := ae.Error()
+			for _, fd := range ae.Findings {
+				if fd.Fix != "" {
+					msg += "\n  fix: " + fd.Fix
+				}
+			}
+			return exitError{code: exitFailure, msg: msg}
+		}
+		return err
+	}
+	if f.json {
+		_, _ = w.Write(raw)
+		return nil
+	}
+	human()
+	return nil
+}
+
+func newOrderCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "order", Short: "Create, show, list and check certificate orders"}
+	cmd.AddCommand(newOrderCreateCmd(), newOrderShowCmd(), newOrderListCmd(), newOrderCheckCmd())
+	return cmd
+}
+
+func newOrderCreateCmd() *cobra.Command {
+	var cf clientFlags
+	var domains []string
+	var method, csrFile string
+	var perDomain map[string]string
+	cmd := &cobra.Command{
+		Use:   "create DOMAIN... [--method dns|file] [--domain-method DOMAIN=file] [--csr FILE]",
+		Short: "Order a certificate and print what to publish for each domain",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			req := client.CreateOrderRequest{Domains: append(append([]string{}, args...), domains...), Method: method, Methods: perDomain}
+			if csrFile != "" {
+				b, err := readLimited(csrFile, 64<<10)
+				if err != nil {
+					return err
+				}
+				req.CSR = string(b)
+			}
+			o, raw, err := c.CreateOrder(cmd.Context(), req)
+			return cf.finish(cmd.OutOrStdout(), raw, err, func() { printOrder(cmd.OutOrStdout(), o) })
+		},
+	}
+	cf.register(cmd)
+	cmd.Flags().StringSliceVar(&domains, "domain", nil, "a domain (repeatable; positional arguments work too)")
+	cmd.Flags().StringVar(&method, "method", "dns", `validation method: "dns" (TXT record) or "file" (file on the web site)`)
+	cmd.Flags().StringToStringVar(&perDomain, "domain-method", nil, "validation method of one domain, overriding --method (DOMAIN=dns|file; repeatable)")
+	cmd.Flags().StringVar(&csrFile, "csr", "", "PEM CSR file; without it dcv generates the key")
+	return cmd
+}
+
+func newOrderShowCmd() *cobra.Command {
+	var cf clientFlags
+	cmd := &cobra.Command{
+		Use:   "show ORDER_ID",
+		Short: "Show an order, its instructions and its last findings",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			o, raw, err := c.Order(cmd.Context(), args[0])
+			return cf.finish(cmd.OutOrStdout(), raw, err, func() { printOrder(cmd.OutOrStdout(), o) })
+		},
+	}
+	cf.register(cmd)
+	return cmd
+}
+
+func newOrderListCmd() *cobra.Command {
+	var cf clientFlags
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List your orders, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			os, raw, err := c.Orders(cmd.Context())
+			return cf.finish(cmd.OutOrStdout(), raw, err, func() {
+				w := cmd.OutOrStdout()
+				for _, o := range os {
+					names := make([]string, 0, len(o.Domains))
+					for _, d := range o.Domains {
+						names = append(names, d.Domain)
+					}
+					fmt.Fprintf(w, "%s  %-8s  %-4s  %s  %s\n", o.ID, o.Status, o.Method, o.CreatedAt.Format(time.RFC3339), strings.Join(names, ","))
+				}
+			})
+		},
+	}
+	cf.register(cmd)
+	return cmd
+}
+
+func newOrderCheckCmd() *cobra.Command {
+	var cf clientFlags
+	cmd := &cobra.Command{
+		Use:   "check ORDER_ID",
+		Short: "View Domain Validation Status: check every pending domain now and explain what fails",
+		Long: `Check every pending domain of the order now and print, for each, its status
+and the findings that block it, worst first, each with a fix.
+
+Exit status: 0 when every domain is validated (or the certificate is issued),
+3 when some domain is not validated yet, 4 when checked too often (retry after
+the time given), 1 on other errors.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			res, raw, err := c.Check(cmd.Context(), args[0])
+			if client.IsCode(err, "CHECK_TOO_FREQUENT") {
+				ferr := cf.finish(cmd.OutOrStdout(), raw, err, nil)
+				var ee exitError
+				if errors.As(ferr, &ee) {
+					ee.code = exitThrottled
+					return ee
+				}
+				return ferr
+			}
+			if ferr := cf.finish(cmd.OutOrStdout(), raw, err, func() { printCheck(cmd.OutOrStdout(), res) }); ferr != nil {
+				return ferr
+			}
+			if res.Status != "approved" && res.Status != "issued" {
+				return exitError{code: exitBlocked}
+			}
+			return nil
+		},
+	}
+	cf.register(cmd)
+	return cmd
+}
+
+func newCertCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "cert", Short: "Download issued certificates"}
+	var cf clientFlags
+	var out, keyOut string
+	get := &cobra.Command{
+		Use:   "get ORDER_ID [--out FILE] [--key-out FILE]",
+		Short: "Download an order's certificate chain (and, the first time, the key dcv generated)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			crt, raw, err := c.Certificate(cmd.Context(), args[0])
+			if err == nil && crt.PrivateKey != "" {
+				// The server hands the key out once: keep it before anything else.
+				path := keyOut
+				if path == "" {
+					path = args[0] + ".key"
+				}
+				if werr := writeFileExclusive(path, []byte(crt.PrivateKey), 0o600); werr != nil {
+					return fmt.Errorf("saving the private key (the server will not send it again; it is in the JSON below): %w\n%s", werr, raw)
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "private key written to %s (shown once; keep it safe)\n", path)
+			}
+			return cf.finish(cmd.OutOrStdout(), raw, err, func() {
+				if out != "" {
+					if werr := os.WriteFile(out, []byte(crt.Certificate), 0o644); werr != nil {
+						fmt.Fprintln(cmd.ErrOrStderr(), "dcv:", werr)
+						return
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "certificate chain written to %s (serial %s, valid until %s)\n", out, crt.Serial, crt.NotAfter.Format(time.RFC3339))
+					return
+				}
+				fmt.Fprint(cmd.OutOrStdout(), crt.Certificate)
+			})
+		},
+	}
+	cf.register(get)
+	get.Flags().StringVar(&out, "out", "", "write the PEM chain to FILE instead of standard output")
+	get.Flags().StringVar(&keyOut, "key-out", "", "where to write the generated private key (default ORDER_ID.key)")
+	cmd.AddCommand(get)
+	return cmd
+}
+
+func newAccountCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "account", Short: "Manage API accounts (admin)"}
+	var cf clientFlags
+	var admin bool
+	create := &cobra.Command{
+		Use:   "create NAME",
+		Short: "Create an account and print its API key (shown once)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			a, raw, err := c.CreateAccount(cmd.Context(), args[0], admin)
+			return cf.finish(cmd.OutOrStdout(), raw, err, func() {
+				fmt.Fprintf(cmd.OutOrStdout(), "account %s (%s)\napi key: %s\n", a.ID, a.Name, a.APIKey)
+			})
+		},
+	}
+	cf.register(create)
+	create.Flags().BoolVar(&admin, "admin", false, "the account may create accounts")
+	cmd.AddCommand(create)
+	return cmd
+}
+
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
+	return b, nil
+}
+
+func writeFileExclusive(path string, b []byte, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/dcvhq/dcv/client"
+)
+
+func printOrder(w io.Writer, o *client.Order) {
+	fmt.Fprintf(w, "order %s  status %s  method %s\n", o.ID, o.Status, o.Method)
+	fmt.Fprintf(w, "created %s, values valid until %s\n", o.CreatedAt.Format(time.RFC3339), o.ExpiresAt.Format(time.RFC3339))
+	if o.Error != "" {
+		fmt.Fprintf(w, "error: %s\n", o.Error)
+	}
+	for _, d := range o.Domains {
+		fmt.Fprintf(w, "\n%s  [%s]\n", d.Domain, d.Status)
+		in := d.Instructions
+		if in.Type != "" {
+			fmt.Fprintf(w, "  publish a DNS record:  %s  %s  %q\n", in.Host, in.Type, in.Value)
+		} else {
+			fmt.Fprintf(w, "  serve this file:  %s\n  with content:     %s\n", in.URL, in.Content)
+		}
+		printFindings(w, d.Findings)
+	}
+	if o.Certificate != "" {
+		fmt.Fprintf(w, "\ncertificate issued: dcv cert get %s\n", o.ID)
+	} else if o.Status == "pending" {
+		fmt.Fprintf(w, "\nwhen published: dcv order check %s\n", o.ID)
+	}
+}
+
+func printCheck(w io.Writer, r *client.CheckResult) {
+	fmt.Fprintf(w, "order %s checked at %s: %s\n", r.Order, r.CheckedAt.Format(time.RFC3339), r.Status)
+	for _, d := range r.Domains {
+		fmt.Fprintf(w, "\n%s  [%s]\n", d.Domain, d.Status)
+		printFindings(w, d.Findings)
+	}
+	if r.NextCheck != nil && r.Status == "pending" {
+		fmt.Fprintf(w, "\nnext check allowed at %s\n", r.NextCheck.Format(time.RFC3339))
+	}
+}
+
+func printFindings(w io.Writer, fs []client.Finding) {
+	for _, f := range fs {
+		fmt.Fprintf(w, "  %-7s %s: %s\n", strings.ToUpper(string(f.Severity)), f.Code, f.Message)
+		if f.Fix != "" {
+			fmt.Fprintf(w, "          fix: %s\n", f.Fix)
+		}
+		if f.ETA != nil {
+			fmt.Fprintf(w, "          expected by: %s\n", f.ETA.Format(time.RFC3339))
+		}
+	}
+}

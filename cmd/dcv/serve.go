@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dcvhq/dcv/internal/api"
+	"github.com/dcvhq/dcv/internal/ca"
+	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/jobs"
+	"github.com/dcvhq/dcv/internal/order"
+	"github.com/dcvhq/dcv/internal/perspective"
+	"github.com/dcvhq/dcv/internal/store/sqlite"
+	"github.com/dcvhq/dcv/internal/validation"
+	"github.com/dcvhq/dcv/internal/webfetch"
+)
+
+// validationFlags are the resolver, CAA and target flags that `serve` and,
+// later, `check` and `agent` share.
+type validationFlags struct {
+	resolver      string
+	caaIdentity   string
+	httpPort      int
+	httpsPort     int
+	allowLoopback bool
+}
+
+func (f *validationFlags) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringVar(&f.resolver, "resolver", "", "forward DNS lookups to these resolvers (host:port[,host:port]); default: the resolvers of /etc/resolv.conf")
+	fs.StringVar(&f.caaIdentity, "caa-identity", "dcv.invalid", "the CA's issuer domain name matched against CAA issue/issuewild records")
+	fs.IntVar(&f.httpPort, "validation-http-port", 80, "TEST KNOB: port dialled for http:// validation URLs")
+	fs.IntVar(&f.httpsPort, "validation-https-port", 443, "TEST KNOB: port dialled for https:// validation URLs")
+	fs.BoolVar(&f.allowLoopback, "allow-loopback-targets", false, "TEST KNOB: allow validation targets on loopback addresses (other special-purpose ranges stay refused)")
+}
+
+// validator builds the primary validator from the flags.
+func (f *validationFlags) validator() (*validation.Validator, error) {
+	var servers []string
+	var err error
+	if f.resolver != "" {
+		servers, err = dnsclient.ParseServers(f.resolver)
+	} else {
+		servers, err = dnsclient.SystemServers("/etc/resolv.conf")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--resolver: %w", err)
+	}
+	res, err := dnsclient.NewForwarder(dnsclient.ForwarderConfig{Servers: servers})
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range []int{f.httpPort, f.httpsPort} {
+		if p < 1 || p > 65535 {
+			return nil, fmt.Errorf("validation port %d is not in 1..65535", p)
+		}
+	}
+	fetcher, err := webfetch.New(webfetch.Config{Resolver: res, HTTPPort: f.httpPort, HTTPSPort: f.httpsPort, AllowLoopback: f.allowLoopback})
+	if err != nil {
+		return nil, err
+	}
+	return validation.New(validation.Config{Resolver: res, Fetcher: fetcher, CAAIdentity: f.caaIdentity})
+}
+
+type serveFlags struct {
+	data          string
+	listen        string
+	publicURL     string
+	checkInterval time.Duration
+	valueValidity time.Duration
+	certValidity  time.Duration
+	logLevel      string
+	validationFlags
+}
+
+func newServeCmd() *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the dcv server (REST API, validation, issuance) on embedded defaults",
+		Long: `Run the dcv server. With no flags it keeps everything in ./dcv-data (SQLite
+database, CA keys), listens on 127.0.0.1:8080, and on first start creates the
+admin account, printing its API key once and writing it to <data>/admin.key.
+Every flag can also be set as DCV_<FLAG> (DCV_CHECK_INTERVAL=1m).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return serve(ctx, f, cmd.OutOrStdout())
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.data, "data", "dcv-data", "data directory (database, CA keys, admin.key)")
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address the API listens on")
+	fs.StringVar(&f.publicURL, "public-url", "", "URL clients reach this server at, used in certificates' AIA and CRL URLs (default http://<listen>)")
+	durationFlag(fs, &f.checkInterval, "check-interval", order.DefaultCheckInterval, "least time between two checks of one order")
+	durationFlag(fs, &f.valueValidity, "value-validity", order.DefaultValueValidity, "how long a random value stays valid (at most 30d)")
+	durationFlag(fs, &f.certValidity, "cert-validity", 90*24*time.Hour, "certificate validity (at most 200d)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.validationFlags.register(cmd)
+	return cmd
+}
+
+func serve(ctx context.Context, f serveFlags, out io.Writer) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if f.certValidity <= 0 || f.certValidity > ca.MaxValidity {
+		return fmt.Errorf("--cert-validity %v is outside (0, 200d]", f.certValidity)
+	}
+	if f.checkInterval < 0 {
+		return errors.New("--check-interval must not be negative")
+	}
+	if err := os.MkdirAll(f.data, 0o700); err != nil {
+		return fmt.Errorf("creating data directory: %w", err)
+	}
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("--listen: %w", err)
+	}
+	defer ln.Close()
+	public := f.publicURL
+	if public == "" {
+		public = "http://" + ln.Addr().String()
+	}
+
+	dbPath := filepath.Join(f.data, "dcv.db")
+	st, err := sqlite.Open(ctx, dbPath)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	authority, err := ca.LoadOrCreate(ca.Config{
+		Dir:          filepath.Join(f.data, "ca"),
+		Validity:     f.certValidity,
+		AIAIssuerURL: public + "/ca/intermediate.cer",
+		CRLURL:       public + "/ca/intermediate.crl",
+	})
+	if err != nil {
+		return err
+	}
+	v, err := f.validator()
+	if err != nil {
+		return err
+	}
+	runner, err := perspective.New(v)
+	if err != nil {
+		return err
+	}
+	orders, err := order.New(order.Config{
+		Store: st, Observer: runner, Issuer: authority,
+		CheckInterval: f.checkInterval, ValueValidity: f.valueValidity, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	jobDB, err := sql.Open("sqlite", sqlite.DSN(dbPath))
+	if err != nil {
+		return fmt.Errorf("opening job database: %w", err)
+	}
+	defer jobDB.Close()
+	jobDB.SetMaxOpenConns(1)
+	jr, err := jobs.New(ctx, jobs.Config{DB: jobDB, Orders: orders, Logger: logger})
+	if err != nil {
+		return err
+	}
+	orders.SetScheduler(jr)
+	if err := jr.Start(ctx); err != nil {
+		return fmt.Errorf("starting jobs: %w", err)
+	}
+
+	admin, err := orders.EnsureAdmin(ctx)
+	if err != nil {
+		return err
+	}
+	keyPath := filepath.Join(f.data, "admin.key")
+	if admin != nil {
+		if err := os.WriteFile(keyPath, []byte(admin.APIKey+"\n"), 0o600); err != nil {
+			return fmt.Errorf("writing %s: %w", keyPath, err)
+		}
+		fmt.Fprintf(out, "created the admin account; its API key (shown once, also in %s):\n%s\n", keyPath, admin.APIKey)
+	}
+
+	srv := &http.Server{
+		Handler:           api.New(api.Config{Orders: orders, CA: authority, Logger: logger, Version: version}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      3 * time.Minute, // a check observes every domain
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(out, "dcv %s listening on http://%s (public URL %s, data in %s)\n", version, ln.Addr(), public, f.data)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Error("http shutdown", "err", err)
+	}
+	if err := jr.Stop(sctx); err != nil {
+		logger.Error("stopping jobs", "err", err)
+	}
+	return nil
+}

@@ -1,0 +1,310 @@
+// Package api is dcv's REST front door under /api/v1: it parses requests,
+// authenticates API keys and renders order's answers as JSON. It holds no
+// business logic: every decision is order's.
+package api
+
+import (
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/big"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/diagnose"
+	"github.com/dcvhq/dcv/internal/order"
+	"github.com/dcvhq/dcv/internal/store"
+)
+
+// maxBody bounds a request body: 100 names of 253 bytes and a CSR fit in
+// well under 256 KiB.
+const maxBody = 256 << 10
+
+// CA is what the API publishes about the CA hierarchy.
+type CA interface {
+	RootPEM() []byte
+	IntermediatePEM() []byte
+	IntermediateDER() []byte
+	CRL(number *big.Int, revoked []x509.RevocationListEntry, thisUpdate, nextUpdate time.Time) ([]byte, error)
+}
+
+// Config configures the handler.
+type Config struct {
+	Orders *order.Service // required
+	CA     CA             // required
+	Logger *slog.Logger   // if nil, slog.Default()
+	// Version is reported by /api/v1/health.
+	Version string
+}
+
+// Handler serves the REST API.
+type Handler struct {
+	cfg  Config
+	mux  *http.ServeMux
+	crls crlCache
+}
+
+// New returns the API handler; mount it at the server's root.
+func New(cfg Config) *Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	h := &Handler{cfg: cfg, mux: http.NewServeMux()}
+	h.mux.HandleFunc("GET /api/v1/health", h.health)
+	h.mux.HandleFunc("GET /ca/root.pem", h.pem(cfg.CA.RootPEM))
+	h.mux.HandleFunc("GET /ca/intermediate.pem", h.pem(cfg.CA.IntermediatePEM))
+	h.mux.HandleFunc("GET /ca/intermediate.crl", h.crl)
+	// RFC 5280 §4.2.2.1: caIssuers over HTTP is one DER certificate.
+	h.mux.HandleFunc("GET /ca/intermediate.cer", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/pkix-cert")
+		_, _ = w.Write(cfg.CA.IntermediateDER())
+	})
+	h.mux.HandleFunc("POST /api/v1/accounts", h.auth(h.createAccount))
+	h.mux.HandleFunc("GET /api/v1/account", h.auth(h.whoami))
+	h.mux.HandleFunc("POST /api/v1/orders", h.auth(h.createOrder))
+	h.mux.HandleFunc("GET /api/v1/orders", h.auth(h.listOrders))
+	h.mux.HandleFunc("GET /api/v1/orders/{id}", h.auth(h.getOrder))
+	h.mux.HandleFunc("POST /api/v1/orders/{id}/checks", h.auth(h.check))
+	h.mux.HandleFunc("GET /api/v1/orders/{id}/checks", h.auth(h.listChecks))
+	h.mux.HandleFunc("GET /api/v1/orders/{id}/certificate", h.auth(h.certificate))
+	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("no API endpoint %s %s", r.Method, r.URL.Path))
+	})
+	return h
+}
+
+// ServeHTTP serves the API, recovering from panics.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			h.cfg.Logger.Error("panic in handler", "path", r.URL.Path, "panic", v)
+			writeError(w, http.StatusInternalServerError, "INTERNAL", "internal server error")
+		}
+	}()
+	h.mux.ServeHTTP(w, r)
+}
+
+// ErrorBody is the JSON body of every error answer.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+	// Findings is set when the error is a diagnosis (CHECK_TOO_FREQUENT).
+	Findings []diagnose.Finding `json:"findings,omitempty"`
+}
+
+// ErrorDetail is a stable code and a sentence a person can act on.
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	// RetryAfter is the number of seconds to wait, for 429 answers.
+	RetryAfter int `json:"retry_after,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, ErrorBody{Error: ErrorDetail{Code: code, Message: msg}})
+}
+
+// fail maps an error to an answer: order's typed errors keep their code and
+// message; anything else is an internal error whose detail stays in the logs.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var oe *order.Error
+	if !errors.As(err, &oe) {
+		h.cfg.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, "INTERNAL", "internal server error")
+		return
+	}
+	status := map[order.Kind]int{
+		order.KindInvalid:      http.StatusBadRequest,
+		order.KindNotFound:     http.StatusNotFound,
+		order.KindThrottled:    http.StatusTooManyRequests,
+		order.KindConflict:     http.StatusConflict,
+		order.KindUnauthorized: http.StatusUnauthorized,
+		order.KindForbidden:    http.StatusForbidden,
+	}[oe.Kind]
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	body := ErrorBody{Error: ErrorDetail{Code: oe.Code, Message: oe.Message}}
+	if oe.Kind == order.KindThrottled {
+		secs := max(int(math.Ceil(oe.RetryAfter.Seconds())), 1)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		body.Error.RetryAfter = secs
+		if oe.Finding != nil {
+			body.Findings = []diagnose.Finding{*oe.Finding}
+		}
+	}
+	if oe.Kind == order.KindUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="dcv"`)
+	}
+	writeJSON(w, status, body)
+}
+
+type acctKey struct{}
+
+// auth authenticates the Bearer API key and passes the account on.
+func (h *Handler) auth(next func(http.ResponseWriter, *http.Request, *store.Account)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			key = ""
+		}
+		acct, err := h.cfg.Orders.Authenticate(r.Context(), strings.TrimSpace(key))
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		next(w, r, acct)
+	}
+}
+
+// decode reads a JSON body strictly: bounded, unknown fields refused, one
+// value only.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		writeError(w, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "send the request body as application/json")
+		return false
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &mbe):
+			writeError(w, http.StatusRequestEntityTooLarge, "REQUEST_TOO_LARGE", fmt.Sprintf("the request body exceeds %d bytes", maxBody))
+		case errors.Is(err, io.EOF):
+			writeError(w, http.StatusBadRequest, "MALFORMED_JSON", "the request body is empty; send a JSON object")
+		case errors.As(err, &se):
+			writeError(w, http.StatusBadRequest, "MALFORMED_JSON", fmt.Sprintf("the request body is not valid JSON (at byte %d)", se.Offset))
+		case errors.As(err, &te):
+			writeError(w, http.StatusBadRequest, "MALFORMED_JSON", fmt.Sprintf("field %q must be a %s, not a JSON %s", te.Field, te.Type, te.Value))
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			// encoding/json has no typed error for unknown fields.
+			writeError(w, http.StatusBadRequest, "UNKNOWN_FIELD", "the request has an unknown field "+strings.TrimPrefix(err.Error(), "json: unknown field "))
+		default:
+			writeError(w, http.StatusBadRequest, "MALFORMED_JSON", "the request body is not valid JSON")
+		}
+		return false
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, "MALFORMED_JSON", "the request body must hold exactly one JSON object")
+		return false
+	}
+	return true
+}
+
+func (h *Handler) health(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": h.cfg.Version})
+}
+
+func (h *Handler) pem(f func() []byte) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/x-pem-file")
+		_, _ = w.Write(f())
+	}
+}
+
+// CreateAccountRequest is the body of POST /api/v1/accounts.
+type CreateAccountRequest struct {
+	Name  string `json:"name"`
+	Admin bool   `json:"admin,omitempty"`
+}
+
+func (h *Handler) createAccount(w http.ResponseWriter, r *http.Request, acct *store.Account) {
+	var req CreateAccountRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	v, err := h.cfg.Orders.CreateAccount(r.Context(), acct, req.Name, req.Admin)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, v)
+}
+
+func (h *Handler) whoami(w http.ResponseWriter, _ *http.Request, acct *store.Account) {
+	writeJSON(w, http.StatusOK, order.AccountView{ID: acct.ID, Name: acct.Name, Admin: acct.Admin, CreatedAt: acct.CreatedAt.UTC()})
+}
+
+func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request, acct *store.Account) {
+	var req order.CreateRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	v, err := h.cfg.Orders.Create(r.Context(), acct, req)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/orders/"+v.ID)
+	writeJSON(w, http.StatusCreated, v)
+}
+
+func (h *Handler) listOrders(w http.ResponseWriter, r *http.Request, acct *store.Account) {
+	vs, err := h.cfg.Orders.List(r.Context(), acct)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"orders": vs})
+}
+
+func (h *Handler) getOrder(w http.ResponseWriter, r *http.Request, acct *store.Account) {
+	v, err := h.cfg.Orders.Get(r.Context(), acct, r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (h *Handler) check(w http.ResponseWriter, r *http.Request, acct *store.Account) {
+	res, err := h.cfg.Orders.Check(r.Context(), acct, r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (h *Handler) listChecks(w http.ResponseWriter, r *http.Request, acct *store.Account) {
+	cs, err := h.cfg.Orders.Checks(r.Context(), acct, r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"checks": cs})
+}
+
+// certificate answers the PEM chain, or, when the client accepts
+// application/json, a JSON object that also carries the generated private
+// key the first time it is asked for.
+func (h *Handler) certificate(w http.ResponseWriter, r *http.Request, acct *store.Account) {
+	asJSON := strings.Contains(r.Header.Get("Accept"), "application/json")
+	v, err := h.cfg.Orders.Certificate(r.Context(), acct, r.PathValue("id"), asJSON)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if asJSON {
+		writeJSON(w, http.StatusOK, v)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pem-certificate-chain")
+	_, _ = io.WriteString(w, v.Certificate)
+}

@@ -1,0 +1,132 @@
+package diagnose
+
+import (
+	"strings"
+
+	"github.com/dcvhq/dcv/internal/caa"
+	"github.com/dcvhq/dcv/internal/dnsclient"
+)
+
+// caaFlagCritical is the Issuer Critical flag bit of a CAA record's flags
+// byte (RFC 8659 §4.1: bit 0, the most significant, value 128).
+const caaFlagCritical = 128
+
+// caa diagnoses a CAA evaluation that does not permit issuance. It never
+// returns a non-blocking finding: CAA fails closed.
+func (d *diagnoser) caa(r *caa.Result) Finding {
+	name := Truncate(trimDot(r.RelevantName), maxNameShown)
+	identity := Truncate(r.Identity, maxNameShown)
+	tag := "issue"
+	if r.Wildcard && hasTag(r.Records, "issuewild") {
+		// RFC 8659 §4.3: "If at least one issuewild Property is specified
+		// in the Relevant RRset for a Wildcard Domain Name, all issue
+		// Properties MUST be ignored when processing a request for that
+		// Wildcard Domain Name."
+		tag = "issuewild"
+	}
+	record := d.c.f(wordCAARecord, name, tag, identity)
+	f := Finding{Code: CodeCAAForbids, Severity: SeverityError}
+	switch r.Reason {
+	case caa.ReasonNotListed:
+		governing := r.Tag
+		if governing == "" {
+			governing = tag
+		}
+		allowed := make([]string, len(r.Allowed))
+		for i, a := range r.Allowed {
+			allowed[i] = Truncate(a, maxNameShown)
+		}
+		f.Message = d.c.f(msgCAANotListed, name, strings.Join(allowed, d.c.f(wordListSep)), Truncate(governing, maxDetailShown), identity)
+		f.Fix = d.c.f(fixCAANotListed, name, record)
+	case caa.ReasonEmptyIssuer:
+		governing := r.Tag
+		if governing == "" {
+			governing = tag
+		}
+		f.Message = d.c.f(msgCAAEmptyIssuer, name, Truncate(governing, maxDetailShown))
+		f.Fix = d.c.f(fixCAAEmptyIssuer, name, Truncate(governing, maxDetailShown), record)
+	case caa.ReasonCriticalUnknown:
+		// RFC 8659 §4.1: "A CA MUST NOT issue certificates for any FQDN if
+		// the Relevant RRset for that FQDN contains a CAA critical Property
+		// for an unknown or unsupported Property Tag."
+		f.Code = CodeCAACriticalUnknown
+		t := r.CriticalTag
+		if t == "" {
+			t = criticalUnknownTag(r.Records)
+		}
+		if t == "" {
+			f.Message = d.c.f(msgCAACriticalNoTag, name)
+			f.Fix = d.c.f(fixCAACriticalNoTag, name)
+		} else {
+			t = Truncate(t, maxDetailShown)
+			f.Message = d.c.f(msgCAACritical, name, t)
+			f.Fix = d.c.f(fixCAACritical, name, t)
+		}
+	case caa.ReasonLookupFailed:
+		// dcv fails closed on a failed CAA lookup; it does not use the
+		// exception CA/B Forum BR 3.2.2.8 allows for failures outside the
+		// CA's infrastructure.
+		f.Code = CodeCAALookupFailed
+		failed := Truncate(trimDot(r.FailedName), maxNameShown)
+		if failed == "" {
+			failed = name
+		}
+		f.Message = d.c.f(msgCAALookupFailed, failed, d.caaFailure(r))
+		f.Fix = d.c.f(fixCAALookupFailed, failed)
+		f.Retryable = true
+	default:
+		f.Message = d.c.f(msgCAAOther, name, Truncate(r.Reason, maxDetailShown), identity)
+		f.Fix = d.c.f(fixCAANotListed, name, record)
+	}
+	return f
+}
+
+// caaFailure says why the CAA lookup at r.FailedName failed.
+func (d *diagnoser) caaFailure(r *caa.Result) string {
+	server := ""
+	if r.Failure != nil {
+		server = r.Failure.Server
+	}
+	for _, s := range r.Trace {
+		if s.Name == r.FailedName && s.Response != nil && server == "" {
+			server = s.Response.Server
+		}
+	}
+	srv := d.server(server)
+	switch {
+	case r.FailedRcode != "":
+		return d.c.f(wordAnsweredRcode, srv, Truncate(r.FailedRcode, maxDetailShown))
+	case r.Failure != nil && r.Failure.Kind == dnsclient.KindTimeout:
+		return d.c.f(wordNoAnswerInTime, srv)
+	case r.Failure != nil && r.Failure.Kind == dnsclient.KindNetwork:
+		return d.c.f(wordUnreachable, srv)
+	case r.Failure != nil && r.Failure.Kind == dnsclient.KindMalformed:
+		return d.c.f(wordMalformed, srv)
+	}
+	return d.c.f(wordLookupFailed, srv)
+}
+
+func hasTag(rs []dnsclient.Record, tag string) bool {
+	for _, r := range rs {
+		if r.Type == "CAA" && strings.EqualFold(r.Tag, tag) {
+			return true
+		}
+	}
+	return false
+}
+
+// knownCAATags are the property tags dcv's CAA evaluation understands
+// (RFC 8659 §4.2-4.4).
+var knownCAATags = map[string]bool{"issue": true, "issuewild": true, "iodef": true}
+
+// criticalUnknownTag returns the first tag of rs that carries the critical
+// flag and is not understood, or "". It is the fallback for evidence stored
+// before caa.Result named the tag (CriticalTag).
+func criticalUnknownTag(rs []dnsclient.Record) string {
+	for _, r := range rs {
+		if r.Flag&caaFlagCritical != 0 && !knownCAATags[strings.ToLower(r.Tag)] {
+			return r.Tag
+		}
+	}
+	return ""
+}

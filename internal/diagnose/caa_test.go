@@ -1,0 +1,128 @@
+package diagnose
+
+import (
+	"testing"
+
+	"github.com/dcvhq/dcv/internal/caa"
+	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/validation"
+)
+
+func caaRec(flag uint8, tag, value string) dnsclient.Record {
+	return dnsclient.Record{Name: "example.com.", Type: "CAA", Flag: flag, Tag: tag, Value: value}
+}
+
+func TestDomainCAA(t *testing.T) {
+	t.Parallel()
+	const id = "ca.dcv.example"
+	passing := func(r *caa.Result) validation.Observation {
+		o := dnsObs(resp("_dnsauth.a.example.com", "NOERROR", txt("_dnsauth.a.example.com", testValue)), nil)
+		o.CAA = r
+		return o
+	}
+	tests := []struct {
+		name string
+		res  *caa.Result
+		want []Finding
+	}{
+		{
+			name: "permitted",
+			res:  &caa.Result{Domain: "a.example.com", Identity: id, Permitted: true, RelevantName: "example.com", Records: []dnsclient.Record{caaRec(0, "issue", id)}},
+		},
+		{
+			name: "other issuers listed",
+			res: &caa.Result{Domain: "a.example.com", Identity: id, RelevantName: "example.com.", Reason: caa.ReasonNotListed, Tag: "issue",
+				Allowed: []string{"letsencrypt.org", "pki.goog"}, Records: []dnsclient.Record{caaRec(0, "issue", "letsencrypt.org"), caaRec(0, "issue", "pki.goog")}},
+			want: []Finding{errF(CodeCAAForbids,
+				"CAA records at example.com allow only letsencrypt.org, pki.goog to issue (issue); ca.dcv.example is not among them.",
+				"Add this CAA record at example.com: `example.com. CAA 0 issue \"ca.dcv.example\"` (keep the others if those CAs should stay allowed).")},
+		},
+		{
+			name: "wildcard governed by issuewild",
+			res: &caa.Result{Domain: "example.com", Wildcard: true, Identity: id, RelevantName: "example.com", Reason: caa.ReasonNotListed, Tag: "issuewild",
+				Allowed: []string{"letsencrypt.org"}, Records: []dnsclient.Record{caaRec(0, "issue", id), caaRec(0, "issuewild", "letsencrypt.org")}},
+			want: []Finding{errF(CodeCAAForbids,
+				"CAA records at example.com allow only letsencrypt.org to issue (issuewild); ca.dcv.example is not among them.",
+				"Add this CAA record at example.com: `example.com. CAA 0 issuewild \"ca.dcv.example\"` (keep the others if those CAs should stay allowed).")},
+		},
+		{
+			name: "wildcard without issuewild uses issue",
+			res: &caa.Result{Domain: "example.com", Wildcard: true, Identity: id, RelevantName: "example.com", Reason: caa.ReasonNotListed, Tag: "issue",
+				Allowed: []string{"letsencrypt.org"}, Records: []dnsclient.Record{caaRec(0, "issue", "letsencrypt.org")}},
+			want: []Finding{errF(CodeCAAForbids,
+				"CAA records at example.com allow only letsencrypt.org to issue (issue); ca.dcv.example is not among them.",
+				"Add this CAA record at example.com: `example.com. CAA 0 issue \"ca.dcv.example\"` (keep the others if those CAs should stay allowed).")},
+		},
+		{
+			name: "all issuance forbidden",
+			res: &caa.Result{Domain: "a.example.com", Identity: id, RelevantName: "example.com", Reason: caa.ReasonEmptyIssuer, Tag: "issue",
+				Records: []dnsclient.Record{caaRec(0, "issue", ";")}},
+			want: []Finding{errF(CodeCAAForbids,
+				`CAA records at example.com forbid all issuance (issue ";").`,
+				"Replace the `issue \";\"` record at example.com with `example.com. CAA 0 issue \"ca.dcv.example\"`.")},
+		},
+		{
+			name: "critical unknown tag named by the evaluation",
+			res: &caa.Result{Domain: "a.example.com", Identity: id, RelevantName: "example.com", Reason: caa.ReasonCriticalUnknown, CriticalTag: "tbs",
+				Records: []dnsclient.Record{caaRec(0, "issue", id), caaRec(128, "tbs", "x")}},
+			want: []Finding{errF(CodeCAACriticalUnknown,
+				"CAA records at example.com include the tag tbs marked critical, which dcv does not understand; a CA must not issue then (RFC 8659 §4.1).",
+				"Clear the critical flag of the tbs CAA record at example.com (flags 0 instead of 128), or remove that record.")},
+		},
+		{
+			name: "critical unknown tag found in the records",
+			res: &caa.Result{Domain: "a.example.com", Identity: id, RelevantName: "example.com", Reason: caa.ReasonCriticalUnknown,
+				Records: []dnsclient.Record{caaRec(128, "issue", id), caaRec(128, "future", "x")}},
+			want: []Finding{errF(CodeCAACriticalUnknown,
+				"CAA records at example.com include the tag future marked critical, which dcv does not understand; a CA must not issue then (RFC 8659 §4.1).",
+				"Clear the critical flag of the future CAA record at example.com (flags 0 instead of 128), or remove that record.")},
+		},
+		{
+			name: "critical unknown tag not identifiable",
+			res:  &caa.Result{Domain: "a.example.com", Identity: id, RelevantName: "example.com", Reason: caa.ReasonCriticalUnknown},
+			want: []Finding{errF(CodeCAACriticalUnknown,
+				"CAA records at example.com include a tag marked critical that dcv does not understand; a CA must not issue then (RFC 8659 §4.1).",
+				"Clear the critical flag (flags 0 instead of 128) of the CAA records at example.com whose tag is not issue, issuewild or iodef, or remove them.")},
+		},
+		{
+			name: "lookup SERVFAIL",
+			res: &caa.Result{Domain: "a.example.com", Identity: id, Reason: caa.ReasonLookupFailed, FailedName: "a.example.com.", FailedRcode: "SERVFAIL",
+				Trace: []caa.Step{{Name: "a.example.com.", Response: &dnsclient.Response{Server: testServer, Rcode: "SERVFAIL"}}}},
+			want: []Finding{retryF(CodeCAALookupFailed,
+				"The CAA lookup of a.example.com failed: 192.0.2.53:53 answered SERVFAIL. dcv does not issue without a CAA answer.",
+				"Make sure the nameservers of a.example.com answer CAA queries (an empty answer is fine; SERVFAIL, REFUSED or silence is not) and, if DNSSEC is enabled, that the signatures are valid.")},
+		},
+		{
+			name: "lookup timeout",
+			res: &caa.Result{Domain: "a.example.com", Identity: id, Reason: caa.ReasonLookupFailed, FailedName: "example.com.",
+				Failure: &dnsclient.Error{Kind: dnsclient.KindTimeout, Server: "198.51.100.53:53"}},
+			want: []Finding{retryF(CodeCAALookupFailed,
+				"The CAA lookup of example.com failed: 198.51.100.53:53 gave no answer within the deadline. dcv does not issue without a CAA answer.",
+				"Make sure the nameservers of example.com answer CAA queries (an empty answer is fine; SERVFAIL, REFUSED or silence is not) and, if DNSSEC is enabled, that the signatures are valid.")},
+		},
+		{
+			name: "lookup failed, unknown cause",
+			res:  &caa.Result{Domain: "a.example.com", Identity: id, Reason: caa.ReasonLookupFailed, FailedName: "example.com."},
+			want: []Finding{retryF(CodeCAALookupFailed,
+				"The CAA lookup of example.com failed: the lookup at the DNS server failed. dcv does not issue without a CAA answer.",
+				"Make sure the nameservers of example.com answer CAA queries (an empty answer is fine; SERVFAIL, REFUSED or silence is not) and, if DNSSEC is enabled, that the signatures are valid.")},
+		},
+		{
+			name: "not permitted for an unknown reason fails closed",
+			res:  &caa.Result{Domain: "a.example.com", Identity: id, RelevantName: "example.com", Reason: "new_reason"},
+			want: []Finding{errF(CodeCAAForbids,
+				"CAA records at example.com do not permit ca.dcv.example to issue (new_reason).",
+				"Add this CAA record at example.com: `example.com. CAA 0 issue \"ca.dcv.example\"` (keep the others if those CAs should stay allowed).")},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := Domain([]validation.Observation{passing(tt.res)}, testNow)
+			checkFindings(t, got.Findings, tt.want)
+			if want := len(tt.want) == 0; (got.Status == StatusApproved) != want {
+				t.Errorf("Status = %q with %d findings", got.Status, len(got.Findings))
+			}
+		})
+	}
+}

@@ -1,0 +1,333 @@
+package diagnose
+
+import (
+	"strings"
+
+	"golang.org/x/net/publicsuffix"
+
+	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/validation"
+)
+
+// Rcodes as dnsclient renders them.
+const (
+	rcodeNoError  = "NOERROR"
+	rcodeNXDomain = "NXDOMAIN"
+	rcodeServfail = "SERVFAIL"
+)
+
+// dns diagnoses the DNS (TXT at _dnsauth.<domain>) method. It returns no
+// finding when the expected value is one of the TXT values at the host.
+func (d *diagnoser) dns(o *validation.Observation) []Finding {
+	n := o.DNS
+	value := o.Expected
+	host := trimDot(n.Host)
+	if host == "" {
+		host = validation.DNSPrefix + "." + baseDomain(o.Domain)
+	}
+	rec := &n.Record
+	if lookupHas(rec, value) {
+		return nil
+	}
+	if f, ok := d.domainUnresolvable(n.Domain, o.Domain); ok {
+		return []Finding{f}
+	}
+	if rec.Err != nil {
+		return []Finding{d.recordError(rec.Err, host)}
+	}
+	resp := rec.Response
+	if resp == nil {
+		return []Finding{d.invalid(o.Domain, msgInvalidNoEvidence)}
+	}
+	switch resp.Rcode {
+	case rcodeNoError, rcodeNXDomain:
+	case rcodeServfail:
+		return []Finding{{
+			Code:      CodeDNSServfail,
+			Severity:  SeverityError,
+			Message:   d.c.f(msgRecordServfail, host, d.server(resp.Server)),
+			Fix:       d.c.f(fixRecordServfail, host),
+			Retryable: true,
+		}}
+	default:
+		return []Finding{{
+			Code:     CodeDNSLookupFailed,
+			Severity: SeverityError,
+			Message:  d.c.f(msgRecordRcode, host, d.server(resp.Server), Truncate(resp.Rcode, maxDetailShown)),
+			Fix:      d.c.f(fixRecordLookupFailed, host),
+		}}
+	}
+	for _, p := range n.Probes {
+		if lookupHas(&p.Lookup, value) {
+			return []Finding{d.wrongHost(p, host, value)}
+		}
+	}
+	var txt []dnsclient.Record
+	for _, r := range resp.Answer {
+		if r.Type == "TXT" {
+			txt = append(txt, r)
+		}
+	}
+	rel, _ := relativeHost(host)
+	if len(txt) > 0 {
+		return []Finding{d.mismatch(txt, host, rel, value, resp.Server)}
+	}
+	if len(resp.CNAMEs) > 0 || len(resp.Other) > 0 {
+		return []Finding{d.wrongType(resp, host, rel, value)}
+	}
+	m := msgNotFoundNoData
+	if resp.Rcode == rcodeNXDomain {
+		m = msgNotFoundNXDomain
+	}
+	return []Finding{{
+		Code:      CodeDNSRecordNotFound,
+		Severity:  SeverityError,
+		Message:   d.c.f(m, host, d.server(resp.Server)),
+		Fix:       d.c.f(fixNotFound, rel, value),
+		Retryable: true, // the record may be waiting to be published
+	}}
+}
+
+// lookupHas reports whether l succeeded and one of its TXT values (a
+// record's strings concatenated) is exactly value.
+func lookupHas(l *validation.Lookup, value string) bool {
+	if l == nil || l.Err != nil || l.Response == nil || l.Response.Rcode != rcodeNoError {
+		return false
+	}
+	for _, v := range l.TXTValues() {
+		if v == value {
+			return true
+		}
+	}
+	return false
+}
+
+// domainUnresolvable reports a domain that does not resolve at all, which
+// explains every other failure under it.
+func (d *diagnoser) domainUnresolvable(l *validation.Lookup, domain string) (Finding, bool) {
+	if l == nil {
+		return Finding{}, false
+	}
+	name := trimDot(l.Name)
+	if name == "" {
+		name = baseDomain(domain)
+	}
+	name = Truncate(name, maxNameShown)
+	f := Finding{Code: CodeDomainUnresolvable, Severity: SeverityError}
+	switch {
+	case l.Err != nil && l.Err.Kind == dnsclient.KindTimeout:
+		f.Message = d.c.f(msgDomainTimeout, name, d.server(l.Err.Server))
+		f.Fix = d.c.f(fixDomainTimeout, name)
+		f.Retryable = true
+	case l.Err != nil || l.Response == nil:
+		return Finding{}, false
+	case l.Response.Rcode == rcodeNXDomain:
+		f.Message = d.c.f(msgDomainNXDomain, name, d.server(l.Response.Server))
+		f.Fix = d.c.f(fixDomainNXDomain, name)
+	case l.Response.Rcode == rcodeServfail:
+		f.Message = d.c.f(msgDomainServfail, name, d.server(l.Response.Server))
+		f.Fix = d.c.f(fixDomainServfail, name)
+		f.Retryable = true
+	default:
+		return Finding{}, false
+	}
+	return f, true
+}
+
+// recordError diagnoses a TXT lookup at host that got no answer.
+func (d *diagnoser) recordError(e *dnsclient.Error, host string) Finding {
+	server := d.server(e.Server)
+	f := Finding{Code: CodeDNSLookupFailed, Severity: SeverityError, Fix: d.c.f(fixRecordLookupFailed, host)}
+	switch e.Kind {
+	case dnsclient.KindTimeout:
+		f.Code = CodeDNSTimeout
+		f.Message = d.c.f(msgRecordTimeout, host, server)
+		f.Fix = d.c.f(fixRecordTimeout, host)
+		f.Retryable = true
+	case dnsclient.KindNetwork:
+		f.Message = d.c.f(msgRecordNetwork, host, server)
+		f.Retryable = true
+	case dnsclient.KindMalformed:
+		f.Message = d.c.f(msgRecordMalformed, host, server)
+	case dnsclient.KindTooLarge:
+		f.Message = d.c.f(msgRecordTooLarge, host, server)
+		f.Fix = d.c.f(fixRecordTooLarge, host)
+	case dnsclient.KindLoop:
+		f.Message = d.c.f(msgRecordLoop, host)
+		f.Fix = d.c.f(fixRecordLoop, host)
+	default:
+		f.Message = d.c.f(msgRecordFailed, host, server)
+	}
+	return f
+}
+
+// wrongHost diagnoses the value found by probe p instead of at host.
+func (d *diagnoser) wrongHost(p validation.Probe, host, value string) Finding {
+	at := trimDot(p.Lookup.Name)
+	if at == "" && p.Lookup.Response != nil {
+		at = trimDot(p.Lookup.Response.Name)
+	}
+	f := Finding{Code: CodeDNSWrongHost, Severity: SeverityError}
+	switch p.Kind {
+	case validation.ProbeDoubledZone, validation.ProbeDoubledDomain:
+		// The provider appended a suffix to the full name typed: the suffix
+		// is the provider's zone, and the host to type is host without it.
+		rel, zone := relativeHost(host)
+		if suffix, ok := strings.CutPrefix(at, host+"."); ok && strings.HasSuffix(host, "."+suffix) {
+			rel, zone = strings.TrimSuffix(host, "."+suffix), suffix
+		}
+		m := msgWrongHostDoubledZone
+		if p.Kind == validation.ProbeDoubledDomain {
+			m = msgWrongHostDoubledDomain
+		}
+		f.Message = d.c.f(m, Truncate(at, maxNameShown))
+		f.Fix = d.c.f(fixWrongHostDoubled, rel, zone, host)
+	case validation.ProbeBareDomain:
+		rel, _ := relativeHost(host)
+		f.Message = d.c.f(msgWrongHostBare, Truncate(at, maxNameShown), host)
+		f.Fix = d.c.f(fixWrongHostBare, rel, host, value, Truncate(at, maxNameShown))
+	default:
+		rel, _ := relativeHost(host)
+		f.Message = d.c.f(msgWrongHostOther, Truncate(at, maxNameShown), host)
+		f.Fix = d.c.f(fixNotFound, rel, value)
+	}
+	return f
+}
+
+// mismatch diagnoses TXT records at host none of which is the value, with
+// notes on near misses.
+func (d *diagnoser) mismatch(txt []dnsclient.Record, host, rel, value, server string) Finding {
+	var shown []string
+	var notes []string
+	noted := map[msg]bool{}
+	for i, r := range txt {
+		if i < maxTXTListed {
+			shown = append(shown, `"`+Truncate(r.Data, maxTXTShown)+`"`)
+		}
+		if m, n := nearMissTXT(r, value); m != "" && !noted[m] {
+			noted[m] = true
+			if n > 0 {
+				notes = append(notes, d.c.f(m, n))
+			} else {
+				notes = append(notes, d.c.f(m))
+			}
+		}
+	}
+	list := strings.Join(shown, d.c.f(wordListSep))
+	if extra := len(txt) - len(shown); extra > 0 {
+		list = d.c.f(wordAndMore, list, extra)
+	}
+	return Finding{
+		Code:     CodeDNSRecordMismatch,
+		Severity: SeverityError,
+		Message:  join(d.c.f(msgMismatch, host, d.server(server), list), notes...),
+		Fix:      d.c.f(fixMismatch, rel, value),
+	}
+}
+
+// nearMissTXT names the way record r almost holds value, with the count of
+// strings for the split notes (0 for the others), or returns "".
+func nearMissTXT(r dnsclient.Record, value string) (msg, int) {
+	v := r.Data
+	if len(r.Strings) > 1 {
+		// A record's strings are joined without separator, the convention
+		// RFC 7208 §3.3 states for SPF: "the record MUST be treated as if
+		// those strings are concatenated together without adding spaces".
+		// Applicants split or pad the parts by hand.
+		for _, s := range r.Strings {
+			if trimQuotesSpace(s) == value {
+				return noteSplitExtra, len(r.Strings)
+			}
+		}
+		var joined strings.Builder
+		for _, s := range r.Strings {
+			joined.WriteString(trimQuotesSpace(s))
+		}
+		if joined.String() == value {
+			return noteSplitPadded, len(r.Strings)
+		}
+	}
+	t := strings.TrimSpace(v)
+	switch {
+	case t != v && t == value:
+		return noteSpace, 0
+	case trimQuotesSpace(v) == value:
+		return noteQuoted, 0
+	case strings.EqualFold(trimQuotesSpace(v), value):
+		return noteCase, 0
+	case strings.Contains(v, value):
+		return noteContained, 0
+	}
+	return "", 0
+}
+
+// trimQuotesSpace removes surrounding white space and one pair of
+// surrounding quotation marks (straight or typographic).
+func trimQuotesSpace(s string) string {
+	s = strings.TrimSpace(s)
+	for _, q := range [][2]string{{`"`, `"`}, {`'`, `'`}, {"“", "”"}, {"„", "“"}} {
+		if len(s) >= len(q[0])+len(q[1]) && strings.HasPrefix(s, q[0]) && strings.HasSuffix(s, q[1]) {
+			return strings.TrimSpace(s[len(q[0]) : len(s)-len(q[1])])
+		}
+	}
+	return s
+}
+
+// wrongType diagnoses a host that has records, but none of type TXT.
+func (d *diagnoser) wrongType(resp *dnsclient.Response, host, rel, value string) Finding {
+	var found []string
+	seen := map[string]bool{}
+	if len(resp.CNAMEs) > 0 {
+		chain := make([]string, len(resp.CNAMEs))
+		for i, c := range resp.CNAMEs {
+			chain[i] = Truncate(trimDot(c), maxNameShown)
+		}
+		found = append(found, d.c.f(wordCNAMETo, strings.Join(chain, " → ")))
+	}
+	var types []string
+	for _, r := range resp.Other {
+		t := Truncate(r.Type, maxDetailShown)
+		if !seen[t] {
+			seen[t] = true
+			types = append(types, t)
+		}
+	}
+	found = append(found, types...)
+	f := Finding{
+		Code:     CodeDNSWrongType,
+		Severity: SeverityError,
+		Message:  d.c.f(msgWrongType, host, strings.Join(found, d.c.f(wordListSep)), d.server(resp.Server)),
+	}
+	if len(resp.CNAMEs) > 0 {
+		target := Truncate(trimDot(resp.CNAMEs[len(resp.CNAMEs)-1]), maxNameShown)
+		f.Fix = d.c.f(fixWrongTypeCNAME, rel, value, target)
+	} else {
+		f.Fix = d.c.f(fixWrongType, rel, value, strings.Join(types, d.c.f(wordListSep)))
+	}
+	return f
+}
+
+// server names the DNS server that answered, or a generic phrase.
+func (d *diagnoser) server(s string) string {
+	if s == "" {
+		return d.c.f(wordTheDNSServer)
+	}
+	return Truncate(s, maxNameShown)
+}
+
+// relativeHost splits host into the part typed in a DNS provider's host
+// field and the registered domain (public suffix plus one label) the
+// provider appends: "_dnsauth.a.example.com" -> "_dnsauth.a", "example.com".
+// When no registered domain can be found, rel is host itself.
+func relativeHost(host string) (rel, zone string) {
+	zone, err := publicsuffix.EffectiveTLDPlusOne(host)
+	if err != nil || zone == host {
+		return host, zone
+	}
+	return strings.TrimSuffix(host, "."+zone), zone
+}
+
+// baseDomain strips a wildcard prefix and a trailing dot.
+func baseDomain(domain string) string {
+	return trimDot(strings.TrimPrefix(domain, "*."))
+}

@@ -1,0 +1,275 @@
+package diagnose
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/validation"
+)
+
+func TestDomainDNS(t *testing.T) {
+	t.Parallel()
+	const host = "_dnsauth.a.example.com"
+	other := txt(host, "google-site-verification=abc")
+	fixNF := "Add a TXT record with host `_dnsauth.a` and value `" + testValue + "`. If you just added it, your DNS provider may need a few minutes to publish it."
+	fixMM := "Set the TXT record at host `_dnsauth.a` to exactly `" + testValue + "`. Several TXT records at that host are fine: the others are ignored."
+	fixLF := "Check that the nameservers serving _dnsauth.a.example.com answer TXT queries for it (REFUSED usually means a nameserver is not configured for the zone)."
+	mmPrefix := "No TXT record at _dnsauth.a.example.com holds the expected value; 192.0.2.53:53 answered: "
+	withErr := func(k dnsclient.Kind) validation.Observation {
+		return dnsObs(nil, func(n *validation.DNSObservation) {
+			n.Record.Err = &dnsclient.Error{Kind: k, Name: host + ".", Type: "TXT", Server: testServer}
+		})
+	}
+	probe := func(kind, name string, r ...dnsclient.Record) func(*validation.DNSObservation) {
+		return func(n *validation.DNSObservation) {
+			n.Probes = append(n.Probes, validation.Probe{Kind: kind, Lookup: validation.Lookup{Name: name + ".", Type: "TXT", Response: resp(name, "NOERROR", r...)}})
+		}
+	}
+	tests := []struct {
+		name string
+		obs  validation.Observation
+		want []Finding
+	}{
+		{
+			name: "value among several TXT records passes",
+			obs:  dnsObs(resp(host, "NOERROR", other, txt(host, testValue)), nil),
+		},
+		{
+			name: "value split across strings of one record passes",
+			obs:  dnsObs(resp(host, "NOERROR", txt(host, testValue[:7], testValue[7:])), nil),
+		},
+		{
+			name: "domain NXDOMAIN",
+			obs: dnsObs(resp(host, "NXDOMAIN"), func(n *validation.DNSObservation) {
+				n.Domain.Response = resp("a.example.com", "NXDOMAIN")
+			}),
+			want: []Finding{errF(CodeDomainUnresolvable,
+				"a.example.com does not exist in DNS: 192.0.2.53:53 answered NXDOMAIN.",
+				"Check the spelling of a.example.com, that the domain is registered and not expired, and that its delegation (the NS records at the registry) points to working nameservers.")},
+		},
+		{
+			name: "domain SERVFAIL",
+			obs: dnsObs(resp(host, "SERVFAIL"), func(n *validation.DNSObservation) {
+				n.Domain.Response = resp("a.example.com", "SERVFAIL")
+			}),
+			want: []Finding{retryF(CodeDomainUnresolvable,
+				"a.example.com could not be resolved: 192.0.2.53:53 answered SERVFAIL: the domain's nameservers are failing or DNSSEC is broken.",
+				"Check that every nameserver of a.example.com answers for the domain and, if DNSSEC is enabled, that the DS record at the registrar matches the zone's DNSKEY and that the signatures are current.")},
+		},
+		{
+			name: "domain timeout without server",
+			obs: dnsObs(nil, func(n *validation.DNSObservation) {
+				n.Domain = &validation.Lookup{Name: "a.example.com.", Type: "SOA", Err: &dnsclient.Error{Kind: dnsclient.KindTimeout}}
+				n.Record.Err = &dnsclient.Error{Kind: dnsclient.KindTimeout}
+			}),
+			want: []Finding{retryF(CodeDomainUnresolvable,
+				"a.example.com could not be resolved: the DNS server gave no answer within the deadline.",
+				"Check that the nameservers of a.example.com are reachable on UDP and TCP port 53 and answer for the domain; then check again.")},
+		},
+		{
+			name: "record timeout",
+			obs:  withErr(dnsclient.KindTimeout),
+			want: []Finding{retryF(CodeDNSTimeout,
+				"The TXT lookup of _dnsauth.a.example.com got no answer from 192.0.2.53:53 within the deadline.",
+				"This is often temporary; check again in a few minutes. If it persists, check that the nameservers serving _dnsauth.a.example.com are reachable on UDP and TCP port 53.")},
+		},
+		{
+			name: "record SERVFAIL",
+			obs:  dnsObs(resp(host, "SERVFAIL"), nil),
+			want: []Finding{retryF(CodeDNSServfail,
+				"The TXT lookup of _dnsauth.a.example.com failed: 192.0.2.53:53 answered SERVFAIL (the nameservers are failing or DNSSEC is broken).",
+				"This is often temporary; check again in a few minutes. If it persists, check the nameservers serving _dnsauth.a.example.com and, if DNSSEC is enabled, the zone's signatures.")},
+		},
+		{
+			name: "record REFUSED",
+			obs:  dnsObs(resp(host, "REFUSED"), nil),
+			want: []Finding{errF(CodeDNSLookupFailed, "The TXT lookup of _dnsauth.a.example.com failed: 192.0.2.53:53 answered REFUSED.", fixLF)},
+		},
+		{
+			name: "record network error",
+			obs:  withErr(dnsclient.KindNetwork),
+			want: []Finding{retryF(CodeDNSLookupFailed, "The TXT lookup of _dnsauth.a.example.com failed: 192.0.2.53:53 could not be reached.", fixLF)},
+		},
+		{
+			name: "record malformed",
+			obs:  withErr(dnsclient.KindMalformed),
+			want: []Finding{errF(CodeDNSLookupFailed, "The TXT lookup of _dnsauth.a.example.com failed: 192.0.2.53:53 sent a malformed answer.", fixLF)},
+		},
+		{
+			name: "record too large",
+			obs:  withErr(dnsclient.KindTooLarge),
+			want: []Finding{errF(CodeDNSLookupFailed,
+				"The TXT lookup of _dnsauth.a.example.com failed: the answer from 192.0.2.53:53 exceeds dcv's size limits.",
+				"Remove unneeded records at _dnsauth.a.example.com so that the answer is smaller.")},
+		},
+		{
+			name: "record CNAME loop",
+			obs:  withErr(dnsclient.KindLoop),
+			want: []Finding{errF(CodeDNSLookupFailed,
+				"The TXT lookup of _dnsauth.a.example.com failed: its CNAME chain loops or is too long.",
+				"Fix the CNAME records starting at _dnsauth.a.example.com so that the chain ends, in a few steps, at a name that holds the TXT record.")},
+		},
+		{
+			name: "record unknown error",
+			obs:  withErr(dnsclient.KindUnknown),
+			want: []Finding{errF(CodeDNSLookupFailed, "The TXT lookup of _dnsauth.a.example.com at 192.0.2.53:53 failed.", fixLF)},
+		},
+		{
+			name: "zone appended twice",
+			obs:  dnsObs(resp(host, "NXDOMAIN"), probe(validation.ProbeDoubledZone, "_dnsauth.a.example.com.example.com", txt("x", testValue))),
+			want: []Finding{errF(CodeDNSWrongHost,
+				"The value was found at _dnsauth.a.example.com.example.com: your DNS provider appended the zone name to the full host you typed.",
+				"In the host field type `_dnsauth.a` (the provider adds `.example.com` itself), or the full name with a trailing dot `_dnsauth.a.example.com.`.")},
+		},
+		{
+			name: "domain appended twice",
+			obs: dnsObs(resp(host, "NXDOMAIN"), func(n *validation.DNSObservation) {
+				probe(validation.ProbeDoubledZone, "_dnsauth.a.example.com.example.com")(n) // without the value
+				probe(validation.ProbeDoubledDomain, "_dnsauth.a.example.com.a.example.com", txt("x", testValue))(n)
+			}),
+			want: []Finding{errF(CodeDNSWrongHost,
+				"The value was found at _dnsauth.a.example.com.a.example.com: your DNS provider appended the domain name to the full host you typed.",
+				"In the host field type `_dnsauth` (the provider adds `.a.example.com` itself), or the full name with a trailing dot `_dnsauth.a.example.com.`.")},
+		},
+		{
+			name: "value at the bare domain",
+			obs:  dnsObs(resp(host, "NOERROR"), probe(validation.ProbeBareDomain, "a.example.com", txt("a.example.com", "v=spf1 -all"), txt("a.example.com", testValue))),
+			want: []Finding{errF(CodeDNSWrongHost,
+				"The value was found in a TXT record at a.example.com itself, not at _dnsauth.a.example.com.",
+				"Add a TXT record with host `_dnsauth.a` (full name `_dnsauth.a.example.com`) and value `"+testValue+"`; the TXT record at a.example.com is not used for validation and can be removed.")},
+		},
+		{
+			name: "probe without the value is ignored",
+			obs:  dnsObs(resp(host, "NXDOMAIN"), probe(validation.ProbeBareDomain, "a.example.com", txt("a.example.com", "v=spf1 -all"))),
+			want: []Finding{retryF(CodeDNSRecordNotFound, "No TXT record at _dnsauth.a.example.com: 192.0.2.53:53 answered NXDOMAIN.", fixNF)},
+		},
+		{
+			name: "mismatch, value in quotes",
+			obs:  dnsObs(resp(host, "NOERROR", other, txt(host, `"`+testValue+`"`)), nil),
+			want: []Finding{errF(CodeDNSRecordMismatch,
+				mmPrefix+`"google-site-verification=abc", ""`+testValue+`"". One value is the expected value wrapped in quotation marks: enter the value without quotes (some DNS providers add their own).`,
+				fixMM)},
+		},
+		{
+			name: "mismatch, white space and case",
+			obs:  dnsObs(resp(host, "NOERROR", txt(host, " "+testValue+"\n"), txt(host, strings.ToUpper(testValue))), nil),
+			want: []Finding{errF(CodeDNSRecordMismatch,
+				mmPrefix+`" `+testValue+`\n", "`+strings.ToUpper(testValue)+`". One value is the expected value with spaces or line breaks around it. One value differs from the expected value only in letter case; the value is case-sensitive.`,
+				fixMM)},
+		},
+		{
+			name: "mismatch, value is one string of a record",
+			obs:  dnsObs(resp(host, "NOERROR", txt(host, testValue, "extra")), nil),
+			want: []Finding{errF(CodeDNSRecordMismatch,
+				mmPrefix+`"`+testValue+`extra". One record is made of 2 strings, which are joined into one value without spaces: the expected value is one of them, but the record must hold it alone.`,
+				fixMM)},
+		},
+		{
+			name: "mismatch, value split with padding",
+			obs:  dnsObs(resp(host, "NOERROR", txt(host, testValue[:10]+" ", " "+testValue[10:])), nil),
+			want: []Finding{errF(CodeDNSRecordMismatch,
+				mmPrefix+`"`+testValue[:10]+"  "+testValue[10:]+`". One record splits the value into 2 strings with spaces or quotation marks around the parts; the strings are joined without any separator, so the parts must add up to the value exactly.`,
+				fixMM)},
+		},
+		{
+			name: "mismatch, value inside a longer string",
+			obs:  dnsObs(resp(host, "NOERROR", txt(host, "dcv="+testValue)), nil),
+			want: []Finding{errF(CodeDNSRecordMismatch,
+				mmPrefix+`"dcv=`+testValue+`". One value contains the expected value with other text around it; the record must hold the value alone.`,
+				fixMM)},
+		},
+		{
+			name: "mismatch, many long values are cut",
+			obs: dnsObs(resp(host, "NOERROR",
+				txt(host, strings.Repeat("x", 100)), txt(host, "b"), txt(host, "c"), txt(host, "d"), txt(host, "e\x00"), txt(host, "f"), txt(host, "g")), nil),
+			want: []Finding{errF(CodeDNSRecordMismatch,
+				mmPrefix+`"`+strings.Repeat("x", 79)+`…", "b", "c", "d", "e\x00" and 2 more.`,
+				fixMM)},
+		},
+		{
+			name: "CNAME without TXT",
+			obs: dnsObs(func() *dnsclient.Response {
+				r := resp(host, "NOERROR")
+				r.CNAMEs = []string{"dcv.provider.example.net."}
+				return r
+			}(), nil),
+			want: []Finding{errF(CodeDNSWrongType,
+				"_dnsauth.a.example.com has no TXT record but other records: CNAME to dcv.provider.example.net (answer from 192.0.2.53:53).",
+				"Remove the CNAME record at host `_dnsauth.a` and add a TXT record there with value `"+testValue+"` (a name with a CNAME record can hold no other record), or add that TXT record at dcv.provider.example.net.")},
+		},
+		{
+			name: "A and AAAA records instead of TXT",
+			obs: dnsObs(func() *dnsclient.Response {
+				r := resp(host, "NOERROR")
+				r.Other = []dnsclient.Record{{Type: "A", Data: "192.0.2.1"}, {Type: "A", Data: "192.0.2.2"}, {Type: "AAAA", Data: "2001:db8::1"}}
+				return r
+			}(), nil),
+			want: []Finding{errF(CodeDNSWrongType,
+				"_dnsauth.a.example.com has no TXT record but other records: A, AAAA (answer from 192.0.2.53:53).",
+				"Add a record of type TXT (not A, AAAA) with host `_dnsauth.a` and value `"+testValue+"`.")},
+		},
+		{
+			name: "no record, NXDOMAIN",
+			obs:  dnsObs(resp(host, "NXDOMAIN"), nil),
+			want: []Finding{retryF(CodeDNSRecordNotFound, "No TXT record at _dnsauth.a.example.com: 192.0.2.53:53 answered NXDOMAIN.", fixNF)},
+		},
+		{
+			name: "no record, NODATA",
+			obs:  dnsObs(resp(host, "NOERROR"), nil),
+			want: []Finding{retryF(CodeDNSRecordNotFound, "No TXT record at _dnsauth.a.example.com: 192.0.2.53:53 answered with no TXT record.", fixNF)},
+		},
+		{
+			name: "host missing from evidence is derived from the domain",
+			obs:  dnsObs(resp(host, "NOERROR"), func(n *validation.DNSObservation) { n.Host = "" }),
+			want: []Finding{retryF(CodeDNSRecordNotFound, "No TXT record at _dnsauth.a.example.com: 192.0.2.53:53 answered with no TXT record.", fixNF)},
+		},
+		{
+			name: "value found by a probe of a new kind",
+			obs:  dnsObs(resp(host, "NXDOMAIN"), probe("future_kind", "_dnsauth-a.example.com", txt("x", testValue))),
+			want: []Finding{errF(CodeDNSWrongHost, "The value was found at _dnsauth-a.example.com instead of _dnsauth.a.example.com.", fixNF)},
+		},
+		{
+			name: "record lookup missing",
+			obs:  dnsObs(nil, nil),
+			want: []Finding{retryF(CodeObservationInvalid,
+				"dcv has no usable evidence for a.example.com: the evidence of the validation method is missing.",
+				"This is a problem on the certificate authority's side, not with your domain: check again later, or contact the operator if it persists.")},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := Domain([]validation.Observation{tt.obs}, testNow)
+			checkFindings(t, got.Findings, tt.want)
+			wantStatus := StatusApproved
+			if len(tt.want) > 0 {
+				wantStatus = StatusPending
+			}
+			if got.Status != wantStatus {
+				t.Errorf("Status = %q, want %q", got.Status, wantStatus)
+			}
+		})
+	}
+}
+
+func TestRelativeHost(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, host, rel, zone string
+	}{
+		{"subdomain", "_dnsauth.a.example.com", "_dnsauth.a", "example.com"},
+		{"apex", "_dnsauth.example.com", "_dnsauth", "example.com"},
+		{"multi-label suffix", "_dnsauth.shop.example.co.uk", "_dnsauth.shop", "example.co.uk"},
+		{"private suffix", "_dnsauth.me.github.io", "_dnsauth", "me.github.io"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rel, zone := relativeHost(tt.host)
+			if rel != tt.rel || zone != tt.zone {
+				t.Errorf("relativeHost(%q) = %q, %q; want %q, %q", tt.host, rel, zone, tt.rel, tt.zone)
+			}
+		})
+	}
+}

@@ -1,0 +1,458 @@
+package diagnose
+
+import (
+	"bytes"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/validation"
+	"github.com/dcvhq/dcv/internal/webfetch"
+)
+
+// maxRetryAfter bounds the Retry-After a server may announce: a longer one
+// is not believed and yields no ETA.
+const maxRetryAfter = 24 * time.Hour
+
+// file diagnoses the file method. Fetches[0] is the http fetch, Fetches[1]
+// the optional https fetch. It returns no finding when any fetch's outcome
+// is a 200 whose whole body matches the value.
+func (d *diagnoser) file(o *validation.Observation) []Finding {
+	fo := o.File
+	if len(fo.Fetches) == 0 || fo.Fetches[0] == nil {
+		return []Finding{d.invalid(o.Domain, msgInvalidNoEvidence)}
+	}
+	for _, t := range fo.Fetches {
+		if validation.FetchMatches(t, o.Expected) {
+			return nil
+		}
+	}
+	first, status := d.fetch(fo.Fetches[0], o)
+	out := []Finding{first}
+	if len(fo.Fetches) > 1 && fo.Fetches[1] != nil {
+		second, status2 := d.fetch(fo.Fetches[1], o)
+		if second.Code != first.Code || status2 != status {
+			out = append(out, second)
+		}
+	}
+	return out
+}
+
+// fetch diagnoses one failed fetch and returns the finding and the final
+// HTTP status (0 when there was none).
+func (d *diagnoser) fetch(t *webfetch.Trace, o *validation.Observation) (Finding, int) {
+	host := t.Host
+	if host == "" {
+		if u, err := url.Parse(t.URL); err == nil {
+			host = u.Hostname()
+		}
+	}
+	host = Truncate(host, maxNameShown)
+	if e := t.ResolveError; e != nil {
+		if e.Kind == webfetch.ErrInvalidURL {
+			return d.invalidURL(t.URL, o.Domain), 0
+		}
+		return d.resolveError(e, host), 0
+	}
+	a := t.Final()
+	if a == nil {
+		return Finding{
+			Code:     CodeFileUnreachable,
+			Severity: SeverityError,
+			Message:  d.c.f(msgNoAttempt, Truncate(t.URL, maxURLShown)),
+			Fix:      d.c.f(fixNoAddress, host),
+		}, 0
+	}
+	if a.Status == 0 && allReserved(t.Attempts) {
+		return d.reserved(t.Attempts, host), 0
+	}
+	if a.Status == 0 {
+		// Report the last address actually dialled: a reserved address
+		// skipped after it says less about why the fetch failed.
+		for i := len(t.Attempts) - 1; i >= 0; i-- {
+			if e := t.Attempts[i].Err; e == nil || e.Kind != webfetch.ErrReservedAddress {
+				a = &t.Attempts[i]
+				break
+			}
+		}
+	}
+	u := a.URL
+	if u == "" {
+		u = t.URL
+	}
+	if a.Status != 0 {
+		return d.status(a, u, host, o.Expected), a.Status
+	}
+	return d.attemptError(a, u, host), 0
+}
+
+func (d *diagnoser) resolveError(e *webfetch.Error, host string) Finding {
+	f := Finding{Code: CodeDomainUnresolvable, Severity: SeverityError}
+	server := d.server(e.Address)
+	switch e.Kind {
+	case webfetch.ErrDNSNXDomain:
+		f.Message = d.c.f(msgDomainNXDomain, host, server)
+		f.Fix = d.c.f(fixDomainNXDomain, host)
+	case webfetch.ErrDNSServfail:
+		f.Message = d.c.f(msgDomainServfail, host, server)
+		f.Fix = d.c.f(fixDomainServfail, host)
+		f.Retryable = true
+	case webfetch.ErrDNSTimeout:
+		f.Message = d.c.f(msgDomainTimeout, host, server)
+		f.Fix = d.c.f(fixDomainTimeout, host)
+		f.Retryable = true
+	case webfetch.ErrNoAddress:
+		f.Code = CodeFileUnreachable
+		f.Message = d.c.f(msgNoAddress, host)
+		f.Fix = d.c.f(fixNoAddress, host)
+	default:
+		f.Message = d.c.f(msgDomainFailed, host, server)
+		f.Fix = d.c.f(fixDomainTimeout, host)
+		f.Retryable = true
+	}
+	return f
+}
+
+// invalidURL diagnoses a URL the fetcher refused to fetch; with a wildcard
+// domain it explains that the file method cannot validate wildcards.
+func (d *diagnoser) invalidURL(u, domain string) Finding {
+	f := Finding{Code: CodeFileUnreachable, Severity: SeverityError}
+	if strings.HasPrefix(domain, "*.") {
+		f.Message = d.c.f(msgFileWildcard, Truncate(domain, maxNameShown))
+		f.Fix = d.c.f(fixFileWildcard, Truncate(domain, maxNameShown))
+		return f
+	}
+	f.Message = d.c.f(msgInvalidURL, Truncate(u, maxURLShown))
+	f.Fix = d.c.f(fixInvalid)
+	return f
+}
+
+func allReserved(as []webfetch.Attempt) bool {
+	for _, a := range as {
+		if a.Err == nil || a.Err.Kind != webfetch.ErrReservedAddress {
+			return false
+		}
+	}
+	return len(as) > 0
+}
+
+// reserved diagnoses a host all of whose addresses are special-purpose.
+func (d *diagnoser) reserved(as []webfetch.Attempt, host string) Finding {
+	var items []string
+	seen := map[string]bool{}
+	for _, a := range as {
+		ip := attemptIP(&a)
+		if seen[ip] {
+			continue
+		}
+		seen[ip] = true
+		items = append(items, d.describeAddr(ip))
+	}
+	return Finding{
+		Code:     CodeAddressReserved,
+		Severity: SeverityError,
+		Message:  d.c.f(msgReserved, host, strings.Join(items, d.c.f(wordListSep))),
+		Fix:      d.c.f(fixReserved, host),
+	}
+}
+
+// describeAddr renders ip with the special-purpose range it is in.
+func (d *diagnoser) describeAddr(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return d.c.f(wordAddrSpecial, Truncate(ip, maxNameShown))
+	}
+	p, m, ok := reservedRange(addr)
+	if !ok {
+		return d.c.f(wordAddrSpecial, addr)
+	}
+	return d.c.f(wordAddrInRange, addr, d.c.f(m), p)
+}
+
+// attemptIP returns the IP an attempt dialled (or would have), without port.
+func attemptIP(a *webfetch.Attempt) string {
+	addr := a.Address
+	if addr == "" && a.Err != nil {
+		addr = a.Err.Address
+	}
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
+}
+
+// attemptPort returns the port an attempt dialled, or "".
+func attemptPort(a *webfetch.Attempt) string {
+	addr := a.Address
+	if addr == "" && a.Err != nil {
+		addr = a.Err.Address
+	}
+	if _, p, err := net.SplitHostPort(addr); err == nil {
+		return p
+	}
+	return ""
+}
+
+func statusText(code int) string {
+	if t := http.StatusText(code); t != "" {
+		return strconv.Itoa(code) + " " + t
+	}
+	return strconv.Itoa(code)
+}
+
+// status diagnoses an HTTP answer other than a matching 200.
+func (d *diagnoser) status(a *webfetch.Attempt, u, host, value string) Finding {
+	ip := Truncate(attemptIP(a), maxNameShown)
+	us := Truncate(u, maxURLShown)
+	st := statusText(a.Status)
+	switch a.Status {
+	case http.StatusOK:
+		return d.contentMismatch(a, us, ip, host, value)
+	case http.StatusNotFound, http.StatusGone:
+		return Finding{
+			Code:     CodeFileNotFound,
+			Severity: SeverityError,
+			Message:  d.c.f(msgFileNotFound, us, ip, st),
+			Fix:      d.c.f(fixFileNotFound, host, us),
+		}
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		loc := d.c.f(wordNoLocation)
+		if a.Location != "" {
+			loc = Truncate(resolveLocation(u, a.Location), maxURLShown)
+		}
+		return Finding{
+			Code:     CodeFileRedirected,
+			Severity: SeverityError,
+			Message:  d.c.f(msgFileRedirected, us, ip, st, loc),
+			Fix:      d.c.f(fixFileRedirected, us),
+		}
+	}
+	f := Finding{
+		Code:     CodeFileBadStatus,
+		Severity: SeverityError,
+		Message:  d.c.f(msgFileBadStatus, us, ip, st),
+		Fix:      d.c.f(fixFileBadStatus, us),
+	}
+	switch a.Status {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		f.Retryable = true
+		if eta, ok := retryAfter(a.Header, d.now); ok {
+			f.ETA = &eta
+			f.Message = join(f.Message, d.c.f(noteRetryAfter, formatClock(eta, d.now)))
+		}
+	}
+	if cdn, evidence := detectCDN(a.Header); cdn != "" {
+		f.Message = join(f.Message, d.c.f(noteCDN, cdn, evidence))
+		f.Fix = join(f.Fix, d.c.f(fixCDN, cdn))
+	}
+	return f
+}
+
+// resolveLocation resolves a (possibly relative) Location against the URL
+// asked for, for display; it returns loc unchanged when either fails to
+// parse.
+func resolveLocation(base, loc string) string {
+	b, err := url.Parse(base)
+	if err != nil {
+		return loc
+	}
+	l, err := url.Parse(loc)
+	if err != nil {
+		return loc
+	}
+	return b.ResolveReference(l).String()
+}
+
+// retryAfter reads a Retry-After header (RFC 9110 §10.2.3: "either an
+// HTTP-date or a number of seconds") relative to now.
+func retryAfter(h http.Header, now time.Time) (time.Time, bool) {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return time.Time{}, false
+	}
+	var at time.Time
+	if secs, err := strconv.ParseUint(v, 10, 32); err == nil {
+		at = now.Add(time.Duration(secs) * time.Second)
+	} else if t, err := http.ParseTime(v); err == nil {
+		at = t
+	} else {
+		return time.Time{}, false
+	}
+	if at.Before(now) || at.Sub(now) > maxRetryAfter {
+		return time.Time{}, false
+	}
+	return at.UTC(), true
+}
+
+// detectCDN names the CDN or web application firewall a response came
+// through, with the header that shows it, or returns "".
+func detectCDN(h http.Header) (name, evidence string) {
+	server := h.Get("Server")
+	ls := strings.ToLower(server)
+	shownServer := "Server: " + Truncate(server, maxHeaderShown)
+	switch {
+	case strings.Contains(ls, "cloudflare"):
+		return "Cloudflare", shownServer
+	case h.Get("Cf-Ray") != "":
+		return "Cloudflare", "CF-Ray"
+	case h.Get("X-Amz-Cf-Id") != "":
+		return "Amazon CloudFront", "X-Amz-Cf-Id"
+	case strings.Contains(ls, "cloudfront"):
+		return "Amazon CloudFront", shownServer
+	case h.Get("X-Sucuri-Id") != "":
+		return "Sucuri", "X-Sucuri-Id"
+	case strings.Contains(ls, "sucuri"):
+		return "Sucuri", shownServer
+	case strings.Contains(ls, "akamai"):
+		return "Akamai", shownServer
+	case h.Get("X-Iinfo") != "":
+		return "Imperva", "X-Iinfo"
+	case h.Get("X-Fastly-Request-Id") != "":
+		return "Fastly", "X-Fastly-Request-Id"
+	}
+	for k := range h {
+		if strings.HasPrefix(http.CanonicalHeaderKey(k), "X-Akamai-") {
+			return "Akamai", Truncate(http.CanonicalHeaderKey(k), maxHeaderShown)
+		}
+	}
+	return "", ""
+}
+
+var utf8BOM = []byte{0xef, 0xbb, 0xbf}
+
+// contentMismatch diagnoses a 200 whose body is not the value, with notes on
+// the usual causes.
+func (d *diagnoser) contentMismatch(a *webfetch.Attempt, us, ip, host, value string) Finding {
+	body := a.Body
+	var notes []string
+	html := looksHTML(body, a.Header)
+	content := bytes.TrimPrefix(body, utf8BOM)
+	trimmed := bytes.TrimRight(content, " \t\r\n")
+	switch {
+	case a.BodyTruncated:
+		notes = append(notes, d.c.f(noteFileTooLarge, len(body)))
+	case len(bytes.TrimSpace(content)) == 0:
+		notes = append(notes, d.c.f(noteFileEmpty))
+	}
+	switch {
+	case bytes.HasPrefix(body, utf8BOM):
+		notes = append(notes, d.c.f(noteBOM))
+	case bytes.HasPrefix(body, []byte{0xff, 0xfe}) || bytes.HasPrefix(body, []byte{0xfe, 0xff}):
+		notes = append(notes, d.c.f(noteUTF16))
+	}
+	if html {
+		notes = append(notes, d.c.f(noteHTML))
+	}
+	if bytes.IndexByte(trimmed, '\r') >= 0 && bytes.Contains(trimmed, []byte(value)) {
+		notes = append(notes, d.c.f(noteCR))
+	}
+	switch {
+	case bytes.Equal(trimmed, []byte(value)):
+		// Only a BOM (or truncation) stands between the body and the value.
+	case bytes.Equal(bytes.TrimLeft(trimmed, " \t\r\n"), []byte(value)):
+		notes = append(notes, d.c.f(noteLeadingSpace))
+	case bytes.Contains(trimmed, []byte(value)):
+		notes = append(notes, d.c.f(noteExtraText))
+	case bytes.EqualFold(bytes.TrimSpace(trimmed), []byte(value)):
+		notes = append(notes, d.c.f(noteFileCase))
+	}
+	f := Finding{
+		Code:     CodeFileContentMismatch,
+		Severity: SeverityError,
+		Message:  join(d.c.f(msgFileContent, us, ip, Truncate(string(body), maxSnippetShown)), notes...),
+		Fix:      d.c.f(fixFileContent, value),
+	}
+	if html {
+		f.Fix = join(f.Fix, d.c.f(fixFileContentHTML, host))
+	}
+	return f
+}
+
+// looksHTML reports whether a body is an HTML page rather than a text file.
+func looksHTML(body []byte, h http.Header) bool {
+	if ct := strings.ToLower(h.Get("Content-Type")); strings.HasPrefix(ct, "text/html") {
+		return true
+	}
+	start := bytes.ToLower(bytes.TrimLeft(bytes.TrimPrefix(body, utf8BOM), " \t\r\n"))
+	for _, p := range []string{"<!doctype html", "<html", "<head", "<body"} {
+		if bytes.HasPrefix(start, []byte(p)) {
+			return true
+		}
+	}
+	return false
+}
+
+// attemptError diagnoses an attempt that got no HTTP answer.
+func (d *diagnoser) attemptError(a *webfetch.Attempt, u, host string) Finding {
+	addr := a.Address
+	if addr == "" && a.Err != nil {
+		addr = a.Err.Address
+	}
+	addr = Truncate(addr, maxNameShown)
+	port := attemptPort(a)
+	ip := Truncate(attemptIP(a), maxNameShown)
+	f := Finding{Code: CodeFileUnreachable, Severity: SeverityError}
+	kind := webfetch.ErrorKind("")
+	detail := ""
+	if a.Err != nil {
+		kind, detail = a.Err.Kind, a.Err.Detail
+	}
+	switch kind {
+	case webfetch.ErrConnectTimeout:
+		f.Message = d.c.f(msgConnectTimeout, addr)
+		f.Fix = d.c.f(fixConnectTimeout, port, host, ip)
+		f.Retryable = true
+	case webfetch.ErrConnectionRefused:
+		f.Message = d.c.f(msgConnectionRefused, addr, port)
+		f.Fix = d.c.f(fixConnectionRefused, port, ip, host)
+	case webfetch.ErrConnectionReset:
+		f.Message = d.c.f(msgConnectionReset, addr)
+		f.Fix = d.c.f(fixConnectionReset, addr)
+		f.Retryable = true
+	case webfetch.ErrTimeoutAfterConn:
+		if a.Duration > 0 {
+			f.Message = d.c.f(msgTimeoutAfterConnect, addr, d.formatDuration(a.Duration))
+		} else {
+			f.Message = d.c.f(msgTimeoutAfterConnectNoTime, addr)
+		}
+		f.Fix = d.c.f(fixTimeoutAfterConnect, addr)
+		f.Retryable = true
+	case webfetch.ErrTLS:
+		if detail != "" {
+			f.Message = d.c.f(msgTLSError, addr, Truncate(detail, maxDetailShown))
+		} else {
+			f.Message = d.c.f(msgTLSErrorNoDetail, addr)
+		}
+		f.Fix = d.c.f(fixTLSError, addr)
+	case webfetch.ErrTLSOnPlain:
+		f.Message = d.c.f(msgTLSOnPlain, addr)
+		f.Fix = d.c.f(fixTLSOnPlain, port)
+	case webfetch.ErrHTTP2OnPlain:
+		f.Message = d.c.f(msgHTTP2OnPlain, addr)
+		f.Fix = d.c.f(fixHTTP2OnPlain, port)
+	case webfetch.ErrPlainOnTLS:
+		f.Message = d.c.f(msgPlainOnTLS, addr)
+		f.Fix = d.c.f(fixPlainOnTLS, port)
+	case webfetch.ErrProtocol:
+		f.Message = d.c.f(msgProtocolError, addr)
+		f.Fix = d.c.f(fixProtocolError, addr)
+	case webfetch.ErrNetwork:
+		f.Message = d.c.f(msgNetworkError, addr)
+		f.Fix = d.c.f(fixNetworkError, addr, host)
+		f.Retryable = true
+	case webfetch.ErrReservedAddress:
+		f.Code = CodeAddressReserved
+		f.Message = d.c.f(msgReserved, host, d.describeAddr(ip))
+		f.Fix = d.c.f(fixReserved, host)
+	default:
+		f.Message = d.c.f(msgFetchFailed, Truncate(u, maxURLShown), addr)
+		f.Fix = d.c.f(fixNetworkError, addr, host)
+		f.Retryable = true
+	}
+	return f
+}

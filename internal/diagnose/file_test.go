@@ -1,0 +1,488 @@
+package diagnose
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/validation"
+	"github.com/dcvhq/dcv/internal/webfetch"
+)
+
+const (
+	httpURL  = "http://example.com/.well-known/pki-validation/fileauth.txt"
+	httpsURL = "https://example.com/.well-known/pki-validation/fileauth.txt"
+)
+
+func fileObs(traces ...*webfetch.Trace) validation.Observation {
+	return validation.Observation{
+		Perspective: "primary",
+		Domain:      "example.com",
+		Method:      validation.MethodFile,
+		Expected:    testValue,
+		StartedAt:   testNow,
+		File:        &validation.FileObservation{URL: httpURL, Fetches: traces},
+	}
+}
+
+func trace(u string, attempts ...webfetch.Attempt) *webfetch.Trace {
+	for i := range attempts {
+		attempts[i].URL = u
+	}
+	return &webfetch.Trace{URL: u, Host: "example.com", Attempts: attempts}
+}
+
+func answer(addr string, status int, body string, kv ...string) webfetch.Attempt {
+	h := http.Header{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		h.Add(kv[i], kv[i+1])
+	}
+	a := webfetch.Attempt{Address: addr, Status: status, Proto: "HTTP/1.1", Header: h, Body: []byte(body)}
+	if loc := h.Get("Location"); loc != "" {
+		a.Location = loc
+	}
+	return a
+}
+
+func failed(addr string, kind webfetch.ErrorKind, detail string, dur time.Duration) webfetch.Attempt {
+	return webfetch.Attempt{Address: addr, Err: &webfetch.Error{Kind: kind, Address: addr, Detail: detail}, Duration: dur}
+}
+
+func resolveFailed(u string, kind webfetch.ErrorKind) *webfetch.Trace {
+	return &webfetch.Trace{URL: u, Host: "example.com", ResolveError: &webfetch.Error{Kind: kind}}
+}
+
+func TestDomainFile(t *testing.T) {
+	t.Parallel()
+	const ip4 = "192.0.2.10:80"
+	fixContent := "Make fileauth.txt contain exactly `" + testValue + "` and nothing else (a final line break is fine), saved as plain text without a byte order mark."
+	fixHTML := " If this is not your file, upload fileauth.txt into .well-known/pki-validation/ at the web root of the site answering for example.com."
+	content := func(snippet string) string {
+		return `The server at 192.0.2.10 answered 200 OK for ` + httpURL + `, but the content is not the expected value: "` + snippet + `".`
+	}
+	fixNotFound := "Upload fileauth.txt into .well-known/pki-validation/ at the web root of the site answering for example.com, so that " + httpURL + " returns the value."
+	eta := testNow.Add(120 * time.Second)
+	tests := []struct {
+		name string
+		obs  validation.Observation
+		want []Finding
+	}{
+		{
+			name: "http 200 with the value and a final newline passes",
+			obs:  fileObs(trace(httpURL, answer(ip4, 200, testValue+"\r\n"))),
+		},
+		{
+			name: "https passes after an http redirect",
+			obs: fileObs(
+				trace(httpURL, answer(ip4, 301, "", "Location", httpsURL)),
+				trace(httpsURL, answer("192.0.2.10:443", 200, testValue))),
+		},
+		{
+			name: "truncated body never passes",
+			obs: fileObs(trace(httpURL, func() webfetch.Attempt {
+				a := answer(ip4, 200, testValue)
+				a.BodyTruncated = true
+				return a
+			}())),
+			want: []Finding{errF(CodeFileContentMismatch,
+				content(testValue)+" The file is longer than the 20 bytes dcv reads; it must hold only the value.", fixContent)},
+		},
+		{
+			name: "host NXDOMAIN",
+			obs:  fileObs(resolveFailed(httpURL, webfetch.ErrDNSNXDomain)),
+			want: []Finding{errF(CodeDomainUnresolvable,
+				"example.com does not exist in DNS: the DNS server answered NXDOMAIN.",
+				"Check the spelling of example.com, that the domain is registered and not expired, and that its delegation (the NS records at the registry) points to working nameservers.")},
+		},
+		{
+			name: "host SERVFAIL",
+			obs:  fileObs(resolveFailed(httpURL, webfetch.ErrDNSServfail)),
+			want: []Finding{retryF(CodeDomainUnresolvable,
+				"example.com could not be resolved: the DNS server answered SERVFAIL: the domain's nameservers are failing or DNSSEC is broken.",
+				"Check that every nameserver of example.com answers for the domain and, if DNSSEC is enabled, that the DS record at the registrar matches the zone's DNSKEY and that the signatures are current.")},
+		},
+		{
+			name: "host lookup timeout",
+			obs:  fileObs(resolveFailed(httpURL, webfetch.ErrDNSTimeout)),
+			want: []Finding{retryF(CodeDomainUnresolvable,
+				"example.com could not be resolved: the DNS server gave no answer within the deadline.",
+				"Check that the nameservers of example.com are reachable on UDP and TCP port 53 and answer for the domain; then check again.")},
+		},
+		{
+			name: "host lookup failed otherwise",
+			obs:  fileObs(resolveFailed(httpURL, webfetch.ErrDNSError)),
+			want: []Finding{retryF(CodeDomainUnresolvable,
+				"example.com could not be resolved: the lookup at the DNS server failed.",
+				"Check that the nameservers of example.com are reachable on UDP and TCP port 53 and answer for the domain; then check again.")},
+		},
+		{
+			name: "no address",
+			obs:  fileObs(resolveFailed(httpURL, webfetch.ErrNoAddress)),
+			want: []Finding{errF(CodeFileUnreachable,
+				"example.com has no A or AAAA record, so there is no web server to fetch the file from.",
+				"Add an A (IPv4) or AAAA (IPv6) record for example.com pointing at the public address of its web server.")},
+		},
+		{
+			name: "wildcard domain",
+			obs: func() validation.Observation {
+				o := fileObs(&webfetch.Trace{URL: "http://*.example.com" + validation.FilePath, ResolveError: &webfetch.Error{Kind: webfetch.ErrInvalidURL}})
+				o.Domain = "*.example.com"
+				return o
+			}(),
+			want: []Finding{errF(CodeFileUnreachable,
+				"The file method cannot validate the wildcard name *.example.com: a file on one web server does not prove control of every name under the domain.",
+				"Validate *.example.com with the DNS method (a TXT record) instead.")},
+		},
+		{
+			name: "only reserved addresses",
+			obs: fileObs(trace(httpURL,
+				failed("[fd00::5]:80", webfetch.ErrReservedAddress, "", 0),
+				failed("10.1.2.3:80", webfetch.ErrReservedAddress, "", 0),
+				failed("127.0.0.1:80", webfetch.ErrReservedAddress, "", 0))),
+			want: []Finding{errF(CodeAddressReserved,
+				"example.com resolves only to addresses that are not reachable from the internet, which dcv does not connect to: fd00::5 (unique local (private network), fc00::/7), 10.1.2.3 (private network, 10.0.0.0/8), 127.0.0.1 (loopback, 127.0.0.0/8).",
+				"Point the A/AAAA records of example.com at the public address of the web server that should answer for it.")},
+		},
+		{
+			name: "reserved address skipped after a refused connection",
+			obs: fileObs(trace(httpURL,
+				failed(ip4, webfetch.ErrConnectionRefused, "", 0),
+				failed("10.1.2.3:80", webfetch.ErrReservedAddress, "", 0))),
+			want: []Finding{errF(CodeFileUnreachable,
+				"Connection refused by 192.0.2.10:80: nothing listens on port 80.",
+				"Start a web server on port 80 of 192.0.2.10, or point the A/AAAA records of example.com at the public address of the web server.")},
+		},
+		{
+			name: "HTML page",
+			obs:  fileObs(trace(httpURL, answer(ip4, 200, "<!DOCTYPE html>\n<html><body>Welcome to nginx!</body></html>", "Content-Type", "text/html"))),
+			want: []Finding{errF(CodeFileContentMismatch,
+				content(`<!DOCTYPE html>\n<html><body>Welcome to nginx!</body></html>`)+" It looks like an HTML page — often a soft 404 or a default site rather than the uploaded file.",
+				fixContent+fixHTML)},
+		},
+		{
+			name: "UTF-8 byte order mark",
+			obs:  fileObs(trace(httpURL, answer(ip4, 200, "\ufeff"+testValue+"\n"))),
+			want: []Finding{errF(CodeFileContentMismatch,
+				content(`\ufeff`+testValue+`\n`)+" The file starts with a UTF-8 byte order mark (BOM).", fixContent)},
+		},
+		{
+			name: "UTF-16",
+			obs:  fileObs(trace(httpURL, answer(ip4, 200, "\xff\xfek\x003\x00"))),
+			want: []Finding{errF(CodeFileContentMismatch,
+				content(`\xff\xfek\x003\x00`)+" The file is encoded as UTF-16; it must be plain text (ASCII or UTF-8).", fixContent)},
+		},
+		{
+			name: "value and a second line with CRLF",
+			obs:  fileObs(trace(httpURL, answer(ip4, 200, testValue+"\r\nsecond line\r\n"))),
+			want: []Finding{errF(CodeFileContentMismatch,
+				content(testValue+`\r\nsecond line\r\n`)+" The file contains carriage returns (CRLF line breaks) before its end. The file contains the value, but also other text.", fixContent)},
+		},
+		{
+			name: "leading blank line",
+			obs:  fileObs(trace(httpURL, answer(ip4, 200, "\n  "+testValue))),
+			want: []Finding{errF(CodeFileContentMismatch,
+				content(`\n  `+testValue)+" The value is preceded by spaces or blank lines.", fixContent)},
+		},
+		{
+			name: "empty file",
+			obs:  fileObs(trace(httpURL, answer(ip4, 200, ""))),
+			want: []Finding{errF(CodeFileContentMismatch, content("")+" The file is empty.", fixContent)},
+		},
+		{
+			name: "different case, long content cut",
+			obs:  fileObs(trace(httpURL, answer(ip4, 200, strings.ToLower(testValue)), answer(ip4, 200, strings.Repeat("z", 150)))),
+			want: []Finding{errF(CodeFileContentMismatch,
+				content(strings.ToLower(testValue))+" The content differs from the value only in letter case; the value is case-sensitive.", fixContent)},
+		},
+		{
+			name: "404 over http and https: one finding",
+			obs: fileObs(
+				trace(httpURL, answer(ip4, 404, "not found")),
+				trace(httpsURL, answer("192.0.2.10:443", 404, "not found"))),
+			want: []Finding{errF(CodeFileNotFound, "The server at 192.0.2.10 answered 404 Not Found for "+httpURL+".", fixNotFound)},
+		},
+		{
+			name: "410 over http, 403 over https: both",
+			obs: fileObs(
+				trace(httpURL, answer("[2001:db8::10]:80", 410, "")),
+				trace(httpsURL, answer("[2001:db8::10]:443", 403, ""))),
+			want: []Finding{
+				errF(CodeFileBadStatus, "The server at 2001:db8::10 answered 403 Forbidden for "+httpsURL+".",
+					"Make the web server answer "+httpsURL+" with status 200 and the file's content."),
+				errF(CodeFileNotFound, "The server at 2001:db8::10 answered 410 Gone for "+httpURL+".", fixNotFound),
+			},
+		},
+		{
+			name: "redirect to https, https refused",
+			obs: fileObs(
+				trace(httpURL, answer(ip4, 301, "", "Location", httpsURL)),
+				trace(httpsURL, failed("192.0.2.10:443", webfetch.ErrConnectionRefused, "", 0))),
+			want: []Finding{
+				errF(CodeFileUnreachable, "Connection refused by 192.0.2.10:443: nothing listens on port 443.",
+					"Start a web server on port 443 of 192.0.2.10, or point the A/AAAA records of example.com at the public address of the web server."),
+				errF(CodeFileRedirected,
+					"The server at 192.0.2.10 answered 301 Moved Permanently: "+httpURL+" → "+httpsURL+". dcv requires a direct 200 answer; redirects are not followed.",
+					"Serve the file directly, with status 200, at "+httpURL+": exempt /.well-known/pki-validation/ from HTTP→HTTPS and www redirects."),
+			},
+		},
+		{
+			name: "relative redirect to www, and none at all",
+			obs: fileObs(
+				trace(httpURL, answer(ip4, 302, "", "Location", "//www.example.com/.well-known/pki-validation/fileauth.txt")),
+				trace(httpsURL, answer("192.0.2.10:443", 307, ""))),
+			want: []Finding{
+				errF(CodeFileRedirected,
+					"The server at 192.0.2.10 answered 302 Found: "+httpURL+" → http://www.example.com/.well-known/pki-validation/fileauth.txt. dcv requires a direct 200 answer; redirects are not followed.",
+					"Serve the file directly, with status 200, at "+httpURL+": exempt /.well-known/pki-validation/ from HTTP→HTTPS and www redirects."),
+				errF(CodeFileRedirected,
+					"The server at 192.0.2.10 answered 307 Temporary Redirect: "+httpsURL+" → (no Location header). dcv requires a direct 200 answer; redirects are not followed.",
+					"Serve the file directly, with status 200, at "+httpsURL+": exempt /.well-known/pki-validation/ from HTTP→HTTPS and www redirects."),
+			},
+		},
+		{
+			name: "403 from Cloudflare",
+			obs:  fileObs(trace(httpURL, answer(ip4, 403, "", "Server", "cloudflare", "Cf-Ray", "8a1b2c3d4e5f-AMS"))),
+			want: []Finding{errF(CodeFileBadStatus,
+				"The server at 192.0.2.10 answered 403 Forbidden for "+httpURL+". The answer came through Cloudflare (Server: cloudflare), whose firewall or bot protection may be blocking dcv.",
+				"Make the web server answer "+httpURL+" with status 200 and the file's content. In Cloudflare, allow-list requests to /.well-known/pki-validation/ (firewall rules, bot protection, challenge pages).")},
+		},
+		{
+			name: "403 from Akamai by header",
+			obs:  fileObs(trace(httpURL, answer(ip4, 403, "", "X-Akamai-Request-Id", "1"))),
+			want: []Finding{errF(CodeFileBadStatus,
+				"The server at 192.0.2.10 answered 403 Forbidden for "+httpURL+". The answer came through Akamai (X-Akamai-Request-Id), whose firewall or bot protection may be blocking dcv.",
+				"Make the web server answer "+httpURL+" with status 200 and the file's content. In Akamai, allow-list requests to /.well-known/pki-validation/ (firewall rules, bot protection, challenge pages).")},
+		},
+		{
+			name: "503 behind CloudFront with Retry-After",
+			obs:  fileObs(trace(httpURL, answer(ip4, 503, "", "Retry-After", "120", "X-Amz-Cf-Id", "abc"))),
+			want: []Finding{{
+				Code: CodeFileBadStatus, Severity: SeverityError, Retryable: true, ETA: &eta,
+				Message: "The server at 192.0.2.10 answered 503 Service Unavailable for " + httpURL + ". It asked to retry after 18:02:50 UTC. The answer came through Amazon CloudFront (X-Amz-Cf-Id), whose firewall or bot protection may be blocking dcv.",
+				Fix:     "Make the web server answer " + httpURL + " with status 200 and the file's content. In Amazon CloudFront, allow-list requests to /.well-known/pki-validation/ (firewall rules, bot protection, challenge pages).",
+			}},
+		},
+		{
+			name: "unknown status code, absurd Retry-After",
+			obs:  fileObs(trace(httpURL, answer(ip4, 599, "", "Retry-After", "999999999"))),
+			want: []Finding{errF(CodeFileBadStatus, "The server at 192.0.2.10 answered 599 for "+httpURL+".",
+				"Make the web server answer "+httpURL+" with status 200 and the file's content.")},
+		},
+		{
+			name: "connect timeout",
+			obs:  fileObs(trace(httpURL, failed(ip4, webfetch.ErrConnectTimeout, "", 0))),
+			want: []Finding{retryF(CodeFileUnreachable,
+				"Timeout during connect to 192.0.2.10:80 (likely a firewall dropping the connection).",
+				"Allow incoming connections to port 80 from the internet in the firewall in front of 192.0.2.10, and check that 192.0.2.10 is the current public address of the web server of example.com.")},
+		},
+		{
+			name: "connection reset",
+			obs:  fileObs(trace(httpURL, failed(ip4, webfetch.ErrConnectionReset, "", 0))),
+			want: []Finding{retryF(CodeFileUnreachable,
+				"The connection to 192.0.2.10:80 was reset (often a firewall or an overloaded server).",
+				"Check the firewall and intrusion-prevention rules in front of 192.0.2.10:80; then check again.")},
+		},
+		{
+			name: "timeout after connect",
+			obs:  fileObs(trace(httpURL, failed(ip4, webfetch.ErrTimeoutAfterConn, "", 10*time.Second+300*time.Millisecond))),
+			want: []Finding{retryF(CodeFileUnreachable,
+				"Connected to 192.0.2.10:80 but got no complete answer within 11 seconds.",
+				"Check that the web server at 192.0.2.10:80 answers the request promptly (a stalled backend, or a proxy waiting on one, is the usual cause).")},
+		},
+		{
+			name: "timeout after connect, no duration",
+			obs:  fileObs(trace(httpURL, failed(ip4, webfetch.ErrTimeoutAfterConn, "", 0))),
+			want: []Finding{retryF(CodeFileUnreachable,
+				"Connected to 192.0.2.10:80 but got no complete answer in time.",
+				"Check that the web server at 192.0.2.10:80 answers the request promptly (a stalled backend, or a proxy waiting on one, is the usual cause).")},
+		},
+		{
+			name: "TLS error over https after http 404",
+			obs: fileObs(
+				trace(httpURL, answer(ip4, 404, "")),
+				trace(httpsURL, failed("192.0.2.10:443", webfetch.ErrTLS, "remote error: tls: handshake failure", 0))),
+			want: []Finding{
+				errF(CodeFileUnreachable, "The TLS handshake with 192.0.2.10:443 failed (remote error: tls: handshake failure).",
+					"Fix the TLS configuration of the web server at 192.0.2.10:443, or serve the file over plain HTTP on port 80."),
+				errF(CodeFileNotFound, "The server at 192.0.2.10 answered 404 Not Found for "+httpURL+".", fixNotFound),
+			},
+		},
+		{
+			name: "TLS error without detail",
+			obs:  fileObs(trace(httpsURL, failed("192.0.2.10:443", webfetch.ErrTLS, "", 0))),
+			want: []Finding{errF(CodeFileUnreachable, "The TLS handshake with 192.0.2.10:443 failed.",
+				"Fix the TLS configuration of the web server at 192.0.2.10:443, or serve the file over plain HTTP on port 80.")},
+		},
+		{
+			name: "TLS on port 80",
+			obs:  fileObs(trace(httpURL, failed(ip4, webfetch.ErrTLSOnPlain, "", 0))),
+			want: []Finding{errF(CodeFileUnreachable, "192.0.2.10:80 answered with TLS on the plain HTTP port.", "Serve plain HTTP, not HTTPS, on port 80.")},
+		},
+		{
+			name: "HTTP/2 on port 80",
+			obs:  fileObs(trace(httpURL, failed(ip4, webfetch.ErrHTTP2OnPlain, "", 0))),
+			want: []Finding{errF(CodeFileUnreachable, "192.0.2.10:80 answered with HTTP/2 where HTTP/1.1 was expected.",
+				"Let the web server speak HTTP/1.1 on port 80; it must not require HTTP/2 without TLS.")},
+		},
+		{
+			name: "plain HTTP on port 443",
+			obs:  fileObs(trace(httpsURL, failed("192.0.2.10:443", webfetch.ErrPlainOnTLS, "", 0))),
+			want: []Finding{errF(CodeFileUnreachable, "192.0.2.10:443 answered with plain HTTP on the HTTPS port.",
+				"Configure TLS on port 443, or serve the file over plain HTTP on port 80.")},
+		},
+		{
+			name: "protocol error",
+			obs:  fileObs(trace(httpURL, failed(ip4, webfetch.ErrProtocol, "", 0))),
+			want: []Finding{errF(CodeFileUnreachable, "192.0.2.10:80 sent a malformed HTTP response.",
+				"Check the web server or proxy at 192.0.2.10:80: it must answer with valid HTTP/1.1.")},
+		},
+		{
+			name: "network error",
+			obs:  fileObs(trace(httpURL, failed("[2001:db8::10]:80", webfetch.ErrNetwork, "", 0))),
+			want: []Finding{retryF(CodeFileUnreachable, "[2001:db8::10]:80 could not be reached (network error).",
+				"Check that [2001:db8::10]:80 is reachable from the internet and is the web server of example.com; then check again.")},
+		},
+		{
+			name: "no fetch at all",
+			obs:  fileObs(),
+			want: []Finding{retryF(CodeObservationInvalid,
+				"dcv has no usable evidence for example.com: the evidence of the validation method is missing.",
+				"This is a problem on the certificate authority's side, not with your domain: check again later, or contact the operator if it persists.")},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := Domain([]validation.Observation{tt.obs}, testNow)
+			checkFindings(t, got.Findings, tt.want)
+			if want := len(tt.want) == 0; (got.Status == StatusApproved) != want {
+				t.Errorf("Status = %q with %d findings", got.Status, len(got.Findings))
+			}
+		})
+	}
+}
+
+func TestReservedRange(t *testing.T) {
+	t.Parallel()
+	d := diagnoser{c: &catalogEN}
+	tests := []struct{ name, ip, want string }{
+		{"private 172.16", "172.20.0.1", "172.20.0.1 (private network, 172.16.0.0/12)"},
+		{"cgnat", "100.64.1.1", "100.64.1.1 (shared address space of carrier-grade NAT, 100.64.0.0/10)"},
+		{"link-local v4", "169.254.169.254", "169.254.169.254 (link-local, 169.254.0.0/16)"},
+		{"documentation", "203.0.113.7", "203.0.113.7 (documentation range, 203.0.113.0/24)"},
+		{"broadcast before reserved", "255.255.255.255", "255.255.255.255 (limited broadcast, 255.255.255.255/32)"},
+		{"reserved", "240.0.0.1", "240.0.0.1 (reserved for future use, 240.0.0.0/4)"},
+		{"ipv4-mapped loopback", "::ffff:127.0.0.1", "::ffff:127.0.0.1 (loopback, 127.0.0.0/8)"},
+		{"v6 loopback", "::1", "::1 (loopback, ::1/128)"},
+		{"v6 link-local", "fe80::1", "fe80::1 (link-local, fe80::/10)"},
+		{"v6 documentation", "2001:db8::1", "2001:db8::1 (documentation range, 2001:db8::/32)"},
+		{"public", "8.8.8.8", "8.8.8.8 (special-purpose address)"},
+		{"unparsable", "nonsense", "nonsense (special-purpose address)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := d.describeAddr(tt.ip); got != tt.want {
+				t.Errorf("describeAddr(%q) = %q, want %q", tt.ip, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDetectCDN(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name          string
+		header        []string
+		cdn, evidence string
+	}{
+		{"none", []string{"Server", "nginx"}, "", ""},
+		{"cloudflare ray only", []string{"Cf-Ray", "1"}, "Cloudflare", "CF-Ray"},
+		{"cloudfront server", []string{"Server", "CloudFront"}, "Amazon CloudFront", "Server: CloudFront"},
+		{"sucuri header", []string{"X-Sucuri-Id", "1"}, "Sucuri", "X-Sucuri-Id"},
+		{"sucuri server", []string{"Server", "Sucuri/Cloudproxy"}, "Sucuri", "Server: Sucuri/Cloudproxy"},
+		{"akamai server", []string{"Server", "AkamaiGHost"}, "Akamai", "Server: AkamaiGHost"},
+		{"imperva", []string{"X-Iinfo", "1"}, "Imperva", "X-Iinfo"},
+		{"fastly", []string{"X-Fastly-Request-Id", "1"}, "Fastly", "X-Fastly-Request-Id"},
+		{"long server value cut", []string{"Server", "cloudflare" + strings.Repeat("-", 80)}, "Cloudflare", "Server: cloudflare" + strings.Repeat("-", 49) + "…"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := http.Header{}
+			h.Set(tt.header[0], tt.header[1])
+			cdn, ev := detectCDN(h)
+			if cdn != tt.cdn || ev != tt.evidence {
+				t.Errorf("detectCDN = %q, %q; want %q, %q", cdn, ev, tt.cdn, tt.evidence)
+			}
+		})
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, value string
+		want        time.Time // zero: no ETA
+	}{
+		{"seconds", "90", testNow.Add(90 * time.Second)},
+		{"HTTP date", "Sun, 01 Jun 2025 18:30:00 GMT", time.Date(2025, 6, 1, 18, 30, 0, 0, time.UTC)},
+		{"date in the past", "Sun, 01 Jun 2025 17:00:00 GMT", time.Time{}},
+		{"beyond a day", "90000", time.Time{}},
+		{"garbage", "soon", time.Time{}},
+		{"negative", "-5", time.Time{}},
+		{"absent", "", time.Time{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := http.Header{}
+			if tt.value != "" {
+				h.Set("Retry-After", tt.value)
+			}
+			got, ok := retryAfter(h, testNow)
+			if ok != !tt.want.IsZero() || (ok && !got.Equal(tt.want)) {
+				t.Errorf("retryAfter(%q) = %v, %v; want %v", tt.value, got, ok, tt.want)
+			}
+		})
+	}
+}
+
+func TestDomainFileOddEvidence(t *testing.T) {
+	t.Parallel()
+	fixInv := "This is a problem on the certificate authority's side, not with your domain: check again later, or contact the operator if it persists."
+	tests := []struct {
+		name string
+		obs  validation.Observation
+		want []Finding
+	}{
+		{
+			name: "invalid URL for a plain domain",
+			obs:  fileObs(&webfetch.Trace{URL: "http://exa mple.com/", ResolveError: &webfetch.Error{Kind: webfetch.ErrInvalidURL}}),
+			want: []Finding{errF(CodeFileUnreachable, "dcv cannot fetch http://exa mple.com/: the URL is not valid for file validation.", fixInv)},
+		},
+		{
+			name: "resolved but no attempt",
+			obs:  fileObs(&webfetch.Trace{URL: httpURL}),
+			want: []Finding{errF(CodeFileUnreachable, "No connection was attempted to fetch "+httpURL+".",
+				"Add an A (IPv4) or AAAA (IPv6) record for example.com pointing at the public address of its web server.")},
+		},
+		{
+			name: "attempt failed with an unclassified error",
+			obs:  fileObs(trace(httpURL, webfetch.Attempt{Err: &webfetch.Error{Kind: "something_new", Address: "192.0.2.10:80"}})),
+			want: []Finding{retryF(CodeFileUnreachable, "Fetching "+httpURL+" from 192.0.2.10:80 failed.",
+				"Check that 192.0.2.10:80 is reachable from the internet and is the web server of example.com; then check again.")},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := Domain([]validation.Observation{tt.obs}, testNow)
+			checkFindings(t, got.Findings, tt.want)
+			if got.Status != StatusPending {
+				t.Errorf("Status = %q", got.Status)
+			}
+		})
+	}
+}

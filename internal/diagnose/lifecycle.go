@@ -1,0 +1,122 @@
+package diagnose
+
+import (
+	"strings"
+	"time"
+)
+
+// CheckTooFrequent is the finding for a check refused because the domain
+// was checked too recently. It is a warning (it does not change the
+// domain's status), is retryable, and its ETA is retryAt. The message gives
+// the time left, rounded up to the second, and the UTC clock time.
+func CheckTooFrequent(retryAt, now time.Time) Finding {
+	c := &catalogEN
+	d := diagnoser{c: c, now: now}
+	eta := retryAt.UTC()
+	f := Finding{
+		Code:      CodeCheckTooFrequent,
+		Severity:  SeverityWarning,
+		Fix:       c.f(fixTooFrequent),
+		Retryable: true,
+		ETA:       &eta,
+	}
+	if left := retryAt.Sub(now); left > 0 {
+		f.Message = c.f(msgTooFrequent, d.formatDuration(left), formatClock(retryAt, now))
+	} else {
+		f.Message = c.f(msgTooFrequentNow)
+	}
+	return f
+}
+
+// ApprovedPendingIssuance is the informational finding of a domain whose
+// control is proven and whose certificate is queued.
+func ApprovedPendingIssuance() Finding {
+	return Finding{
+		Code:     CodeApprovedPendingIssuance,
+		Severity: SeverityInfo,
+		Message:  catalogEN.f(msgApproved),
+	}
+}
+
+// Issued is the informational finding of an issued certificate with the
+// given serial (shown as given, escaped and cut to a readable length).
+func Issued(serial string) Finding {
+	return Finding{
+		Code:     CodeIssued,
+		Severity: SeverityInfo,
+		Message:  catalogEN.f(msgIssued, Truncate(serial, maxSerialShown)),
+	}
+}
+
+// IssuanceFailed is the blocking finding of a validated domain whose
+// certificate could not be issued. It is worded as the operator's problem,
+// not the applicant's, and is retryable. reason is shown to the applicant:
+// callers MUST pass a sentence fit for them, not internal error text.
+func IssuanceFailed(reason string) Finding {
+	return Finding{
+		Code:      CodeIssuanceFailed,
+		Severity:  SeverityError,
+		Message:   catalogEN.f(msgIssuanceFailed, Truncate(reason, maxDetailShown)),
+		Fix:       catalogEN.f(fixIssuanceFailed),
+		Retryable: true,
+	}
+}
+
+// ValueExpired is the blocking finding of a random value older than its
+// validity; the fix is a new order. It is not retryable.
+func ValueExpired(expiredAt time.Time) Finding {
+	return Finding{
+		Code:     CodeValueExpired,
+		Severity: SeverityError,
+		Message:  catalogEN.f(msgValueExpired, expiredAt.UTC().Format(dateTimeLayout)),
+		Fix:      catalogEN.f(fixValueExpired),
+	}
+}
+
+// Layouts of times in messages; always UTC.
+const (
+	clockLayout    = "15:04:05 UTC"
+	dateTimeLayout = "2006-01-02 15:04:05 UTC"
+)
+
+// formatClock renders t in UTC: the clock time alone when t falls on the
+// same UTC day as now, else with the date.
+func formatClock(t, now time.Time) string {
+	t, now = t.UTC(), now.UTC()
+	ty, tm, td := t.Date()
+	ny, nm, nd := now.Date()
+	if ty == ny && tm == nm && td == nd {
+		return t.Format(clockLayout)
+	}
+	return t.Format(dateTimeLayout)
+}
+
+// formatDuration renders a positive duration in words, rounded up to the
+// second: "4 minutes 10 seconds", "1 hour 5 seconds", "2 days 3 hours".
+func (d *diagnoser) formatDuration(dur time.Duration) string {
+	secs := int64((dur + time.Second - 1) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	units := []struct {
+		size      int64
+		one, many msg
+	}{
+		{86400, wordDay, wordDays},
+		{3600, wordHour, wordHours},
+		{60, wordMinute, wordMinutes},
+		{1, wordSecond, wordSeconds},
+	}
+	var parts []string
+	for _, u := range units {
+		n := secs / u.size
+		secs %= u.size
+		switch {
+		case n == 1:
+			parts = append(parts, d.c.f(u.one))
+		case n > 1:
+			parts = append(parts, d.c.f(u.many, n))
+		}
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,166 @@
+// Package jobs runs order's durable steps on River: the issuance of approved
+// orders, and a sweep that re-queues any approved order whose issuance job
+// was lost (for example by a crash between approval and enqueueing). It
+// sits beside the front doors: order never imports it.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/dcvhq/dcv/internal/order"
+)
+
+// Defaults.
+const (
+	// DefaultSweepInterval is how often approved orders are re-queued.
+	DefaultSweepInterval = time.Minute
+	// fetchPoll is how often idle workers look for new jobs. SQLite has no
+	// LISTEN/NOTIFY, so this bounds the time from approval to issuance.
+	fetchPoll = 100 * time.Millisecond
+	// issueAttempts bounds retries of a transient issuance failure.
+	issueAttempts = 10
+	// issueTimeout bounds one issuance (sign + lint + commit).
+	issueTimeout = time.Minute
+)
+
+// IssueArgs is the issuance job of one order.
+type IssueArgs struct {
+	OrderID string `json:"order_id" river:"unique"`
+}
+
+// Kind names the job in River's table. Never change it.
+func (IssueArgs) Kind() string { return "dcv_issue" }
+
+// SweepArgs is the periodic sweep of approved orders.
+type SweepArgs struct{}
+
+// Kind names the job in River's table. Never change it.
+func (SweepArgs) Kind() string { return "dcv_sweep" }
+
+// Config configures a Runner.
+type Config struct {
+	// DB is a pool on the SQLite database; River keeps its tables there. It
+	// should allow a single connection (see riversqlite). Required.
+	DB *sql.DB
+	// Orders runs the steps. Required.
+	Orders *order.Service
+	// SweepInterval; if zero, DefaultSweepInterval.
+	SweepInterval time.Duration
+	// Logger; if nil, slog.Default().
+	Logger *slog.Logger
+}
+
+// Runner runs dcv's jobs and implements order.Scheduler.
+type Runner struct {
+	cfg    Config
+	client *river.Client[*sql.Tx]
+}
+
+var _ order.Scheduler = (*Runner)(nil)
+
+// New migrates River's tables and builds a Runner; Start starts it.
+func New(ctx context.Context, cfg Config) (*Runner, error) {
+	if cfg.DB == nil || cfg.Orders == nil {
+		return nil, errors.New("jobs: db and orders are required")
+	}
+	if cfg.SweepInterval == 0 {
+		cfg.SweepInterval = DefaultSweepInterval
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	driver := riversqlite.New(cfg.DB)
+	mig, err := rivermigrate.New(driver, nil)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: migrator: %w", err)
+	}
+	if _, err := mig.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("jobs: migrating river tables: %w", err)
+	}
+	r := &Runner{cfg: cfg}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &issueWorker{r: r})
+	river.AddWorker(workers, &sweepWorker{r: r})
+	client, err := river.NewClient(driver, &river.Config{
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
+		Workers:           workers,
+		FetchCooldown:     fetchPoll / 2,
+		FetchPollInterval: fetchPoll,
+		MaxAttempts:       issueAttempts,
+		JobTimeout:        issueTimeout,
+		Logger:            cfg.Logger.With("component", "river"),
+		PeriodicJobs: []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.SweepInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: river client: %w", err)
+	}
+	r.client = client
+	return r, nil
+}
+
+// Start starts the workers; Stop stops them.
+func (r *Runner) Start(ctx context.Context) error { return r.client.Start(ctx) }
+
+// Stop waits for running jobs to finish, or for ctx to end.
+func (r *Runner) Stop(ctx context.Context) error { return r.client.Stop(ctx) }
+
+// ScheduleIssue queues the issuance of an order. Queuing an order that is
+// already queued or running does nothing (the job is unique by order).
+func (r *Runner) ScheduleIssue(ctx context.Context, orderID string) error {
+	_, err := r.client.Insert(ctx, IssueArgs{OrderID: orderID}, &river.InsertOpts{
+		UniqueOpts: river.UniqueOpts{ByArgs: true},
+	})
+	if err != nil {
+		return fmt.Errorf("queueing issuance of %s: %w", orderID, err)
+	}
+	return nil
+}
+
+type issueWorker struct {
+	river.WorkerDefaults[IssueArgs]
+	r *Runner
+}
+
+func (w *issueWorker) Work(ctx context.Context, job *river.Job[IssueArgs]) error {
+	err := w.r.cfg.Orders.Issue(ctx, job.Args.OrderID)
+	if errors.Is(err, order.ErrPermanent) {
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+type sweepWorker struct {
+	river.WorkerDefaults[SweepArgs]
+	r *Runner
+}
+
+func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
+	return w.r.sweep(ctx)
+}
+
+// sweep queues every approved order still waiting for its certificate.
+func (r *Runner) sweep(ctx context.Context) error {
+	ids, err := r.cfg.Orders.PendingIssuance(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := r.ScheduleIssue(ctx, id); err != nil {
+			r.cfg.Logger.Error("sweep: queueing issuance", "order", id, "err", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,198 @@
+package order
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/diagnose"
+	"github.com/dcvhq/dcv/internal/store"
+	"github.com/dcvhq/dcv/internal/validation"
+)
+
+// Check runs "View Domain Validation Status": it observes every domain of
+// the order that is still pending, from every perspective, diagnoses each,
+// stores the check with its evidence, and moves the order on. An order is
+// checked at most once per CheckInterval: an early call returns a
+// KindThrottled *Error carrying the CHECK_TOO_FREQUENT finding.
+func (s *Service) Check(ctx context.Context, acct *store.Account, id string) (*CheckResult, error) {
+	o, err := s.load(ctx, acct, id)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if o.Status != StatusPending {
+		// Nothing left to observe: report the state without spending the
+		// throttle or storing an empty check.
+		return s.stateResult(o, now), nil
+	}
+	ok, retryAt, err := s.cfg.Store.OrderReserveCheck(ctx, o.ID, now, now.Add(s.cfg.CheckInterval))
+	if err != nil {
+		return nil, fmt.Errorf("reserving the check: %w", err)
+	}
+	if !ok {
+		f := diagnose.CheckTooFrequent(retryAt, now)
+		return nil, &Error{Kind: KindThrottled, Code: string(diagnose.CodeCheckTooFrequent), Message: f.Message, RetryAt: retryAt, RetryAfter: retryAt.Sub(now), Finding: &f}
+	}
+
+	res := &CheckResult{Order: o.ID, CheckID: "chk_" + randomToken(10), CheckedAt: now, Domains: make([]DomainCheck, len(o.Authorizations))}
+	next := now.Add(s.cfg.CheckInterval)
+	res.NextCheck = &next
+	updates := make([]store.Authorization, len(o.Authorizations))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, maxParallelObservations)
+	for i, a := range o.Authorizations {
+		updates[i] = a
+		res.Domains[i] = DomainCheck{Domain: a.Domain, Status: a.Status, Findings: []diagnose.Finding{}, Evidence: []json.RawMessage{}}
+		if a.Status != StatusPending {
+			continue
+		}
+		if !now.Before(a.ExpiresAt) {
+			updates[i].Status = StatusExpired
+			res.Domains[i].Status = StatusExpired
+			res.Domains[i].Findings = []diagnose.Finding{diagnose.ValueExpired(a.ExpiresAt)}
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			res.Domains[i] = s.checkDomain(ctx, validation.Method(a.Method), a, now)
+			updates[i].Status = res.Domains[i].Status
+		}()
+	}
+	wg.Wait()
+
+	res.Status = orderStatus(updates)
+	for i := range updates {
+		if res.Status == StatusApproved && res.Domains[i].Status == StatusApproved {
+			res.Domains[i].Findings = append(res.Domains[i].Findings, diagnose.ApprovedPendingIssuance())
+			diagnose.Sort(res.Domains[i].Findings)
+		}
+		b, err := json.Marshal(res.Domains[i].Findings)
+		if err != nil {
+			return nil, fmt.Errorf("encoding findings: %w", err)
+		}
+		updates[i].Findings = b
+		updates[i].LastCheckAt = now
+	}
+	body, err := json.Marshal(res)
+	if err != nil {
+		return nil, fmt.Errorf("encoding check: %w", err)
+	}
+	err = s.cfg.Store.CheckRecord(ctx, store.CheckRecordParams{
+		Check:          store.Check{ID: res.CheckID, OrderID: o.ID, CheckedAt: now, Result: body},
+		Authorizations: updates,
+		OrderStatus:    res.Status,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("recording check: %w", err)
+	}
+	if res.Status == StatusApproved {
+		s.schedule(ctx, o.ID)
+	}
+	return res, nil
+}
+
+// checkDomain observes and diagnoses one domain. A domain is approved
+// exactly when diagnose finds no blocking finding.
+func (s *Service) checkDomain(ctx context.Context, m validation.Method, a store.Authorization, now time.Time) DomainCheck {
+	dc := DomainCheck{Domain: a.Domain, Status: StatusPending, Evidence: []json.RawMessage{}}
+	obs, err := s.cfg.Observer.Observe(ctx, validation.Request{Domain: a.Domain, Method: m, Value: a.Value})
+	if err != nil {
+		// diagnose fails closed on no observation: the domain stays pending
+		// with a finding that names the operator's problem.
+		s.cfg.Logger.Error("observation failed", "domain", a.Domain, "err", err)
+		obs = nil
+	}
+	for _, ob := range obs {
+		b, err := json.Marshal(ob)
+		if err != nil {
+			s.cfg.Logger.Error("encoding observation", "domain", a.Domain, "err", err)
+			continue
+		}
+		dc.Evidence = append(dc.Evidence, b)
+	}
+	r := diagnose.Domain(obs, now)
+	dc.Findings = r.Findings
+	if dc.Findings == nil {
+		dc.Findings = []diagnose.Finding{}
+	}
+	if r.Status == diagnose.StatusApproved {
+		dc.Status = StatusApproved
+	}
+	return dc
+}
+
+// orderStatus derives the order's status from its domains': any expired
+// domain expires the order (its certificate can no longer be issued as
+// ordered); all approved approves it.
+func orderStatus(as []store.Authorization) string {
+	approved := 0
+	for _, a := range as {
+		switch a.Status {
+		case StatusExpired:
+			return StatusExpired
+		case StatusInvalid:
+			return StatusInvalid
+		case StatusApproved, StatusIssued:
+			approved++
+		}
+	}
+	if approved == len(as) {
+		return StatusApproved
+	}
+	return StatusPending
+}
+
+// stateResult reports an order that needs no observation.
+func (s *Service) stateResult(o *store.Order, now time.Time) *CheckResult {
+	v := s.view(o)
+	res := &CheckResult{Order: o.ID, CheckedAt: now, Status: o.Status}
+	for _, d := range v.Domains {
+		fs := d.Findings
+		switch o.Status {
+		case StatusIssued:
+			fs = []diagnose.Finding{diagnose.Issued(s.serialOf(o.ID))}
+		case StatusApproved:
+			if o.Error != "" {
+				fs = []diagnose.Finding{diagnose.IssuanceFailed(issuanceFailedReason)}
+			}
+		}
+		res.Domains = append(res.Domains, DomainCheck{Domain: d.Domain, Status: d.Status, Findings: fs, Evidence: []json.RawMessage{}})
+	}
+	return res
+}
+
+func (s *Service) serialOf(orderID string) string {
+	c, err := s.cfg.Store.CertificateGetByOrder(context.Background(), orderID)
+	if err != nil {
+		return ""
+	}
+	return c.Serial
+}
+
+func (s *Service) schedule(ctx context.Context, orderID string) {
+	s.mu.Lock()
+	sch := s.scheduler
+	s.mu.Unlock()
+	if sch == nil {
+		return
+	}
+	// A failure here loses nothing: the approved order stays in the store
+	// and the issuance sweep queues it again.
+	if err := sch.ScheduleIssue(ctx, orderID); err != nil {
+		s.cfg.Logger.Error("scheduling issuance; the sweep will retry", "order", orderID, "err", err)
+	}
+}
+
+var errNotApproved = errors.New("order is not approved")
+
+// issuanceFailedReason is what the applicant is told of a permanent
+// issuance failure; the detail (a lint name, a key error) is for the
+// operator, in the order's error and the logs.
+const issuanceFailedReason = "the CA could not sign the certificate; its operator has to act"

@@ -1,0 +1,48 @@
+package order
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/diagnose"
+)
+
+// Kind classifies an order error for the front doors, which map it to a
+// status code. The numbers never change.
+type Kind int
+
+// Kinds of order errors.
+const (
+	KindInternal     Kind = iota // a server-side failure; details go to logs only
+	KindInvalid                  // the request is malformed or refused by policy (400)
+	KindNotFound                 // no such resource for this account (404)
+	KindThrottled                // checked too often (429)
+	KindConflict                 // the resource is not in a state that allows this (409)
+	KindUnauthorized             // missing or unknown credentials (401)
+	KindForbidden                // authenticated but not allowed (403)
+)
+
+// Error is an order error with a stable Code and a user-facing Message.
+type Error struct {
+	Kind Kind
+	// Code is a stable UPPER_SNAKE code, e.g. "PUBLIC_SUFFIX", "ORDER_NOT_FOUND".
+	Code string
+	// Message is one sentence a person can act on.
+	Message string
+	// RetryAt and RetryAfter (RetryAt less the service's now) are set for
+	// KindThrottled.
+	RetryAt    time.Time
+	RetryAfter time.Duration
+	// Finding is set for KindThrottled: the CHECK_TOO_FREQUENT finding.
+	Finding *diagnose.Finding
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+func invalid(code, format string, args ...any) *Error {
+	return &Error{Kind: KindInvalid, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+func notFound(id string) *Error {
+	return &Error{Kind: KindNotFound, Code: "ORDER_NOT_FOUND", Message: fmt.Sprintf("order %q was not found", id)}
+}

@@ -1,0 +1,120 @@
+package order
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/dcvhq/dcv/internal/ca"
+	"github.com/dcvhq/dcv/internal/store"
+)
+
+// ErrPermanent wraps issuance failures that a retry cannot mend (a lint
+// failure, a broken stored key). The job runner stops retrying them.
+var ErrPermanent = errors.New("permanent issuance failure")
+
+// Issue is the durable issuance step of an approved order, run by the job
+// runner. It is idempotent and exactly-once: the store signs inside its
+// write transaction, so a crash or a concurrent run can neither lose the
+// certificate nor issue a second one. An order already issued is a no-op.
+func (s *Service) Issue(ctx context.Context, orderID string) error {
+	var signErr error
+	_, err := s.cfg.Store.CertificateIssue(ctx, orderID, func(o *store.Order) (*store.Certificate, error) {
+		pub, err := publicKey(o)
+		if err != nil {
+			signErr = fmt.Errorf("%w: %w", ErrPermanent, err)
+			return nil, signErr
+		}
+		names := make([]string, 0, len(o.Authorizations))
+		for _, a := range o.Authorizations {
+			names = append(names, a.Domain)
+		}
+		iss, err := s.cfg.Issuer.Issue(ca.IssueRequest{DNSNames: names, PublicKey: pub})
+		if err != nil {
+			var le *ca.LintError
+			if errors.As(err, &le) {
+				signErr = fmt.Errorf("%w: %w", ErrPermanent, err)
+			} else {
+				signErr = err
+			}
+			return nil, signErr
+		}
+		return &store.Certificate{
+			Serial:    iss.Serial,
+			OrderID:   o.ID,
+			ChainPEM:  iss.ChainPEM,
+			NotBefore: iss.NotBefore,
+			NotAfter:  iss.NotAfter,
+			CreatedAt: s.now(),
+		}, nil
+	})
+	switch {
+	case err == nil:
+		s.cfg.Logger.Info("certificate issued", "order", orderID)
+		return nil
+	case errors.Is(err, store.ErrConflict):
+		// Not approved (any more): nothing to issue.
+		return fmt.Errorf("%w: %w", ErrPermanent, errNotApproved)
+	case signErr != nil && errors.Is(signErr, ErrPermanent):
+		s.cfg.Logger.Error("issuance failed", "order", orderID, "err", signErr)
+		if serr := s.cfg.Store.OrderSetStatus(ctx, orderID, StatusApproved, "", "issuance failed: "+signErr.Error()); serr != nil {
+			s.cfg.Logger.Error("recording issuance failure", "order", orderID, "err", serr)
+		}
+		return signErr
+	default:
+		return fmt.Errorf("issuing order %s: %w", orderID, err)
+	}
+}
+
+// PendingIssuance returns the ids of approved orders still waiting for their
+// certificate, for the sweep that re-queues issuance after a crash.
+func (s *Service) PendingIssuance(ctx context.Context) ([]string, error) {
+	ids, err := s.cfg.Store.OrderListIDsByStatus(ctx, StatusApproved, listLimit)
+	if err != nil {
+		return nil, fmt.Errorf("listing approved orders: %w", err)
+	}
+	out := ids[:0]
+	for _, id := range ids {
+		o, err := s.cfg.Store.OrderGet(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("loading order %s: %w", id, err)
+		}
+		// A permanent failure waits for an operator, not for a retry.
+		if o.Error == "" {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// Certificate returns the certificate of one of the account's orders. With
+// takeKey, the private key dcv generated is included and erased from the
+// store: it is handed out once.
+func (s *Service) Certificate(ctx context.Context, acct *store.Account, id string, takeKey bool) (*CertificateView, error) {
+	o, err := s.load(ctx, acct, id)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.cfg.Store.CertificateGetByOrder(ctx, o.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		msg := fmt.Sprintf("order %s has no certificate yet (status %s)", o.ID, o.Status)
+		if o.Status == StatusPending {
+			msg += ": every domain must be validated first; run a check"
+		}
+		return nil, &Error{Kind: KindConflict, Code: "CERTIFICATE_NOT_READY", Message: msg}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading certificate: %w", err)
+	}
+	v := &CertificateView{Order: o.ID, Serial: c.Serial, NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(), Certificate: c.ChainPEM}
+	if takeKey && o.CSRPEM == "" {
+		k, err := s.cfg.Store.OrderTakeKey(ctx, o.ID)
+		switch {
+		case err == nil:
+			v.PrivateKey = k
+		case !errors.Is(err, store.ErrNotFound):
+			return nil, fmt.Errorf("taking key: %w", err)
+		}
+	}
+	return v, nil
+}

@@ -1,0 +1,404 @@
+package order_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/ca"
+	"github.com/dcvhq/dcv/internal/diagnose"
+	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/order"
+	"github.com/dcvhq/dcv/internal/perspective"
+	"github.com/dcvhq/dcv/internal/store"
+	"github.com/dcvhq/dcv/internal/store/sqlite"
+	"github.com/dcvhq/dcv/internal/testenv"
+	"github.com/dcvhq/dcv/internal/validation"
+	"github.com/dcvhq/dcv/internal/webfetch"
+)
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+type recordingScheduler struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (s *recordingScheduler) ScheduleIssue(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ids = append(s.ids, id)
+	return nil
+}
+
+type bundle struct {
+	svc   *order.Service
+	st    store.Store
+	dns   *testenv.DNSServer
+	web   *testenv.WebServer
+	clock *fakeClock
+	sched *recordingScheduler
+	acct  *store.Account
+	other *store.Account
+	ca    *ca.CA
+	// restart builds a second service on the same store, as after a restart.
+	restart func() *order.Service
+}
+
+const interval = 5 * time.Minute
+
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	dir := t.TempDir()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "dcv.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	authority, err := ca.LoadOrCreate(ca.Config{Dir: filepath.Join(dir, "ca"), AIAIssuerURL: "http://127.0.0.1:8080/ca/intermediate.cer", CRLURL: "http://127.0.0.1:8080/ca/intermediate.crl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dnsSrv := testenv.NewDNSServer(t)
+	for _, z := range []string{"com.", "applicant.com."} {
+		dnsSrv.AddZone(z)
+	}
+	web := testenv.NewWebServer(t)
+	res, err := dnsclient.NewForwarder(dnsclient.ForwarderConfig{Servers: []string{dnsSrv.Addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetcher, err := webfetch.New(webfetch.Config{Resolver: res, HTTPPort: web.HTTPPort, HTTPSPort: web.HTTPSPort, AllowLoopback: true, Timeout: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &fakeClock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
+	v, err := validation.New(validation.Config{Resolver: res, Fetcher: fetcher, CAAIdentity: "dcv.example.net", Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner, err := perspective.New(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &bundle{st: st, dns: dnsSrv, web: web, clock: clock, sched: &recordingScheduler{}, ca: authority}
+	b.restart = func() *order.Service {
+		svc, err := order.New(order.Config{Store: st, Observer: runner, Issuer: authority, Clock: clock, CheckInterval: interval})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc.SetScheduler(b.sched)
+		return svc
+	}
+	b.svc = b.restart()
+	for i, name := range []string{"applicant", "other"} {
+		av, err := b.svc.CreateAccount(ctx, nil, name, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := b.svc.Authenticate(ctx, av.APIKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			b.acct = a
+		} else {
+			b.other = a
+		}
+	}
+	return b
+}
+
+func codes(fs []diagnose.Finding) []diagnose.Code {
+	var out []diagnose.Code
+	for _, f := range fs {
+		out = append(out, f.Code)
+	}
+	return out
+}
+
+func hasCode(fs []diagnose.Finding, c diagnose.Code) bool {
+	for _, f := range fs {
+		if f.Code == c {
+			return true
+		}
+	}
+	return false
+}
+
+func orderErr(t *testing.T, err error) *order.Error {
+	t.Helper()
+	var oe *order.Error
+	if !errors.As(err, &oe) {
+		t.Fatalf("error %v is not an *order.Error", err)
+	}
+	return oe
+}
+
+func TestCheckThrottleAndApproval(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.dns.Add("a.applicant.com. 300 IN A 127.0.0.1")
+	o, err := b.svc.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"A.Applicant.com."}, Method: "dns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := o.Domains[0].Instructions.Host; got != "_dnsauth.a.applicant.com" {
+		t.Fatalf("host = %q", got)
+	}
+	if n := len(o.Domains[0].Instructions.Value); n < 26 {
+		t.Fatalf("value %q carries fewer than 128 bits", o.Domains[0].Instructions.Value)
+	}
+
+	res, err := b.svc.Check(ctx, b.acct, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != order.StatusPending || !hasCode(res.Domains[0].Findings, diagnose.CodeDNSRecordNotFound) {
+		t.Fatalf("first check: status %s, findings %v", res.Status, codes(res.Domains[0].Findings))
+	}
+	if len(res.Domains[0].Evidence) != 1 {
+		t.Fatalf("evidence: %d observations, want 1", len(res.Domains[0].Evidence))
+	}
+
+	// Early: throttled with the time left, and also after a restart.
+	b.clock.Add(time.Minute)
+	for name, svc := range map[string]*order.Service{"same": b.svc, "restarted": b.restart()} {
+		_, err = svc.Check(ctx, b.acct, o.ID)
+		oe := orderErr(t, err)
+		if oe.Kind != order.KindThrottled || oe.RetryAfter != 4*time.Minute || oe.Finding == nil || oe.Finding.Code != diagnose.CodeCheckTooFrequent {
+			t.Fatalf("%s: early check: %+v", name, oe)
+		}
+	}
+
+	b.dns.Add(`_dnsauth.a.applicant.com. 300 IN TXT "` + o.Domains[0].Instructions.Value + `"`)
+	b.clock.Add(4 * time.Minute)
+	res, err = b.svc.Check(ctx, b.acct, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != order.StatusApproved || !hasCode(res.Domains[0].Findings, diagnose.CodeApprovedPendingIssuance) {
+		t.Fatalf("after publishing: status %s, findings %v", res.Status, codes(res.Domains[0].Findings))
+	}
+	if len(b.sched.ids) != 1 || b.sched.ids[0] != o.ID {
+		t.Fatalf("scheduled %v, want [%s]", b.sched.ids, o.ID)
+	}
+	checks, err := b.svc.Checks(ctx, b.acct, o.ID)
+	if err != nil || len(checks) != 2 {
+		t.Fatalf("stored checks: %d, %v; want 2", len(checks), err)
+	}
+}
+
+func TestIssueExactlyOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	o, err := b.svc.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"a.applicant.com", "*.a.applicant.com"}, Method: "dns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The wildcard shares the host of its base name.
+	for _, d := range o.Domains {
+		if d.Instructions.Host != "_dnsauth.a.applicant.com" {
+			t.Fatalf("%s: host %q", d.Domain, d.Instructions.Host)
+		}
+		b.dns.Add(`_dnsauth.a.applicant.com. 300 IN TXT "` + d.Instructions.Value + `"`)
+	}
+	if _, err := b.svc.Certificate(ctx, b.acct, o.ID, true); orderErr(t, err).Code != "CERTIFICATE_NOT_READY" {
+		t.Fatalf("certificate before approval: %v", err)
+	}
+	res, err := b.svc.Check(ctx, b.acct, o.ID)
+	if err != nil || res.Status != order.StatusApproved {
+		t.Fatalf("check: %v, %+v", err, res)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = b.svc.Issue(ctx, o.ID) }()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatalf("issue: %v", err)
+		}
+	}
+	c1, err := b.svc.Certificate(ctx, b.acct, o.ID, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c1.PrivateKey == "" {
+		t.Fatal("first download has no private key")
+	}
+	c2, err := b.svc.Certificate(ctx, b.acct, o.ID, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c2.PrivateKey != "" || c2.Serial != c1.Serial {
+		t.Fatalf("second download: key %q, serial %s vs %s", c2.PrivateKey, c2.Serial, c1.Serial)
+	}
+	blk, _ := pem.Decode([]byte(c1.Certificate))
+	leaf, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"a.applicant.com", "x.a.applicant.com"} {
+		if _, err := leaf.Verify(x509.VerifyOptions{DNSName: name, Roots: b.ca.Roots(), Intermediates: b.ca.Intermediates()}); err != nil {
+			t.Errorf("verify %s: %v", name, err)
+		}
+	}
+	v, err := b.svc.Get(ctx, b.acct, o.ID)
+	if err != nil || v.Status != order.StatusIssued {
+		t.Fatalf("order after issuance: %v %+v", err, v)
+	}
+	// Already issued: a no-op.
+	if err := b.svc.Issue(ctx, o.ID); err != nil {
+		t.Fatalf("issue again: %v", err)
+	}
+}
+
+func TestOtherAccountSeesNothing(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	o, err := b.svc.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := map[string]func() error{
+		"get":         func() error { _, err := b.svc.Get(ctx, b.other, o.ID); return err },
+		"check":       func() error { _, err := b.svc.Check(ctx, b.other, o.ID); return err },
+		"checks":      func() error { _, err := b.svc.Checks(ctx, b.other, o.ID); return err },
+		"certificate": func() error { _, err := b.svc.Certificate(ctx, b.other, o.ID, true); return err },
+	}
+	for name, call := range calls {
+		if oe := orderErr(t, call()); oe.Kind != order.KindNotFound || oe.Code != "ORDER_NOT_FOUND" {
+			t.Errorf("%s: %+v", name, oe)
+		}
+	}
+	list, err := b.svc.List(ctx, b.other)
+	if err != nil || len(list) != 0 {
+		t.Fatalf("other's list: %v %d", err, len(list))
+	}
+	if _, err := b.svc.CreateAccount(ctx, b.acct, "x", false); orderErr(t, err).Kind != order.KindForbidden {
+		t.Fatalf("non-admin created an account: %v", err)
+	}
+}
+
+func csrPEM(t *testing.T, key any, names ...string) string {
+	t.Helper()
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{}, DNSNames: names}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
+}
+
+func TestCreateRefusalsStoreNothing(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	weak, _ := rsa.GenerateKey(rand.Reader, 1024)
+	good := csrPEM(t, ec, "a.applicant.com")
+	blk, _ := pem.Decode([]byte(good))
+	blk.Bytes[len(blk.Bytes)-3] ^= 0xff // break the signature
+	tampered := string(pem.EncodeToMemory(blk))
+	tests := []struct {
+		name string
+		req  order.CreateRequest
+		code string
+	}{
+		{"no names", order.CreateRequest{Method: "dns"}, "NO_NAMES"},
+		{"unknown method", order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "email"}, "UNKNOWN_METHOD"},
+		{"public suffix", order.CreateRequest{Domains: []string{"co.uk"}, Method: "dns"}, "PUBLIC_SUFFIX"},
+		{"special use", order.CreateRequest{Domains: []string{"a.test"}, Method: "dns"}, "RESERVED_NAME"},
+		{"ip address", order.CreateRequest{Domains: []string{"192.0.2.1"}, Method: "dns"}, "IP_ADDRESS"},
+		{"wildcard inside", order.CreateRequest{Domains: []string{"a.*.applicant.com"}, Method: "dns"}, "WILDCARD_POSITION"},
+		{"wildcard by file", order.CreateRequest{Domains: []string{"*.applicant.com"}, Method: "file"}, "WILDCARD_METHOD"},
+		{"label too long", order.CreateRequest{Domains: []string{"a234567890123456789012345678901234567890123456789012345678901234.applicant.com"}, Method: "dns"}, "LABEL_TOO_LONG"},
+		{"duplicate", order.CreateRequest{Domains: []string{"a.applicant.com", "A.applicant.com."}, Method: "dns"}, "DUPLICATE_NAME"},
+		{"override for another name", order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns", Methods: map[string]string{"b.applicant.com": "file"}}, "METHOD_FOR_UNKNOWN_DOMAIN"},
+		{"csr names differ", order.CreateRequest{Domains: []string{"a.applicant.com", "b.applicant.com"}, Method: "dns", CSR: good}, "CSR_NAMES_MISMATCH"},
+		{"csr rsa 1024", order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns", CSR: csrPEM(t, weak, "a.applicant.com")}, "CSR_KEY_TOO_WEAK"},
+		{"csr bad signature", order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns", CSR: tampered}, "CSR_BAD_SIGNATURE"},
+		{"csr garbage", order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns", CSR: "hello"}, "CSR_MALFORMED"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := b.svc.Create(ctx, b.acct, tt.req)
+			oe := orderErr(t, err)
+			if oe.Kind != order.KindInvalid || oe.Code != tt.code || oe.Message == "" {
+				t.Fatalf("got %s (%d) %q, want %s", oe.Code, oe.Kind, oe.Message, tt.code)
+			}
+		})
+	}
+	list, err := b.svc.List(ctx, b.acct)
+	if err != nil || len(list) != 0 {
+		t.Fatalf("refused orders were stored: %d, %v", len(list), err)
+	}
+	if _, err := b.svc.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns", CSR: good}); err != nil {
+		t.Fatalf("a matching CSR was refused: %v", err)
+	}
+}
+
+func TestValueExpires(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	o, err := b.svc.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.clock.Add(order.DefaultValueValidity)
+	res, err := b.svc.Check(ctx, b.acct, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != order.StatusExpired || res.Domains[0].Status != order.StatusExpired || !hasCode(res.Domains[0].Findings, diagnose.CodeValueExpired) {
+		t.Fatalf("got %s / %s %v", res.Status, res.Domains[0].Status, codes(res.Domains[0].Findings))
+	}
+}
+
+func TestConfigLimits(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, err := order.New(order.Config{Store: b.st, Observer: nil, Issuer: b.ca})
+	if err == nil {
+		t.Fatal("a service without observer was built")
+	}
+	r, _ := perspective.New(mustValidator(t))
+	if _, err := order.New(order.Config{Store: b.st, Observer: r, Issuer: b.ca, ValueValidity: 31 * 24 * time.Hour}); err == nil {
+		t.Fatal("a 31-day value validity was accepted")
+	}
+}
+
+func mustValidator(t *testing.T) *validation.Validator {
+	res, err := dnsclient.NewForwarder(dnsclient.ForwarderConfig{Servers: []string{"127.0.0.1:53"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := validation.New(validation.Config{Resolver: res})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}

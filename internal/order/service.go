@@ -1,0 +1,460 @@
+// Package order is the only place that decides: it creates orders, throttles
+// and runs checks, moves orders through their states, and runs the durable
+// issuance step. Front doors (api, acme, console) call it; it calls
+// perspective to observe, diagnose to judge, ca to sign and store to keep.
+package order
+
+import (
+	"cmp"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base32"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/ca"
+	"github.com/dcvhq/dcv/internal/diagnose"
+	"github.com/dcvhq/dcv/internal/ident"
+	"github.com/dcvhq/dcv/internal/store"
+	"github.com/dcvhq/dcv/internal/validation"
+)
+
+// Limits and defaults.
+const (
+	// DefaultCheckInterval is the least time between two checks of one order.
+	DefaultCheckInterval = 5 * time.Minute
+	// DefaultValueValidity is how long a random value stays usable.
+	DefaultValueValidity = 30 * 24 * time.Hour
+	// MaxValueValidity is the longest a random value may be valid: the
+	// Baseline Requirements (3.2.2.4.7, 3.2.2.4.18) allow 30 days.
+	MaxValueValidity = 30 * 24 * time.Hour
+	// maxParallelObservations bounds the domains observed at once by one
+	// check, so a 100-name order does not open 100 sockets at a time.
+	maxParallelObservations = 16
+	// valueBytes is the entropy of a random value: 160 bits (at least 128
+	// are required).
+	valueBytes = 20
+	// listLimit bounds list answers.
+	listLimit = 1000
+)
+
+// Clock tells the time; tests inject their own.
+type Clock interface{ Now() time.Time }
+
+type wallClock struct{}
+
+func (wallClock) Now() time.Time { return time.Now() }
+
+// Observer observes one domain from every perspective. obs[0] is the
+// primary's observation. perspective.Runner implements it.
+type Observer interface {
+	Observe(ctx context.Context, req validation.Request) ([]validation.Observation, error)
+}
+
+// Issuer signs certificates. *ca.CA implements it.
+type Issuer interface {
+	Issue(req ca.IssueRequest) (*ca.Issued, error)
+}
+
+// Scheduler queues the durable issuance step of an order. It must be
+// idempotent: scheduling an order twice runs its issuance once.
+type Scheduler interface {
+	ScheduleIssue(ctx context.Context, orderID string) error
+}
+
+// Config configures a Service.
+type Config struct {
+	Store    store.Store // required
+	Observer Observer    // required
+	Issuer   Issuer      // required
+	// Clock; if nil, the wall clock.
+	Clock Clock
+	// CheckInterval; if zero, DefaultCheckInterval.
+	CheckInterval time.Duration
+	// ValueValidity; if zero, DefaultValueValidity; at most MaxValueValidity.
+	ValueValidity time.Duration
+	// Logger; if nil, slog.Default().
+	Logger *slog.Logger
+}
+
+// Service implements orders. It is safe for concurrent use.
+type Service struct {
+	cfg Config
+
+	mu        sync.Mutex
+	scheduler Scheduler
+}
+
+// New validates cfg and returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Observer == nil || cfg.Issuer == nil {
+		return nil, errors.New("order: store, observer and issuer are required")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = wallClock{}
+	}
+	if cfg.CheckInterval == 0 {
+		cfg.CheckInterval = DefaultCheckInterval
+	}
+	if cfg.CheckInterval < 0 {
+		return nil, errors.New("order: the check interval must not be negative")
+	}
+	if cfg.ValueValidity == 0 {
+		cfg.ValueValidity = DefaultValueValidity
+	}
+	if cfg.ValueValidity < 0 || cfg.ValueValidity > MaxValueValidity {
+		return nil, fmt.Errorf("order: value validity %v is outside (0, %v]", cfg.ValueValidity, MaxValueValidity)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Service{cfg: cfg}, nil
+}
+
+// SetScheduler sets where approved orders are queued for issuance. The job
+// runner is built after the service (its workers call Issue), hence a setter.
+func (s *Service) SetScheduler(sch Scheduler) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.scheduler = sch
+}
+
+func (s *Service) now() time.Time { return s.cfg.Clock.Now().UTC() }
+
+// randomToken returns n random bytes in lowercase unpadded base32, which
+// survives DNS case changes and copy-paste.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("order: crypto/rand failed: " + err.Error())
+	}
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+// HashAPIKey returns the stored form of an API key. Keys carry 256 random
+// bits, so one SHA-256 is enough: nothing to guess, nothing to stretch.
+func HashAPIKey(key string) []byte {
+	h := sha256.Sum256([]byte(key))
+	return h[:]
+}
+
+// CreateAccount creates an account and returns it with its API key, shown
+// this once. Only an admin may create accounts; a nil caller means the
+// server itself (first start).
+func (s *Service) CreateAccount(ctx context.Context, caller *store.Account, name string, admin bool) (*AccountView, error) {
+	if caller != nil && !caller.Admin {
+		return nil, &Error{Kind: KindForbidden, Code: "ADMIN_REQUIRED", Message: "only an admin account may create accounts"}
+	}
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 128 || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return nil, invalid("INVALID_ACCOUNT_NAME", "the account name must be 1 to 128 printable characters")
+	}
+	key := "dcv_" + randomToken(32)
+	a := store.Account{ID: "acct_" + randomToken(10), Name: name, Admin: admin, CreatedAt: s.now()}
+	if err := s.cfg.Store.AccountCreate(ctx, a, HashAPIKey(key)); err != nil {
+		return nil, fmt.Errorf("creating account: %w", err)
+	}
+	return &AccountView{ID: a.ID, Name: a.Name, Admin: a.Admin, CreatedAt: a.CreatedAt, APIKey: key}, nil
+}
+
+// EnsureAdmin creates the admin account on first start and returns its view
+// (with the key); it returns nil when an admin already exists.
+func (s *Service) EnsureAdmin(ctx context.Context) (*AccountView, error) {
+	ok, err := s.cfg.Store.AccountAdminExists(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("looking for the admin account: %w", err)
+	}
+	if ok {
+		return nil, nil
+	}
+	return s.CreateAccount(ctx, nil, "admin", true)
+}
+
+// Authenticate returns the account of an API key.
+func (s *Service) Authenticate(ctx context.Context, key string) (*store.Account, error) {
+	if key == "" {
+		return nil, &Error{Kind: KindUnauthorized, Code: "UNAUTHORIZED", Message: "an API key is required (Authorization: Bearer <key>)"}
+	}
+	a, err := s.cfg.Store.AccountGetByKeyHash(ctx, HashAPIKey(key))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &Error{Kind: KindUnauthorized, Code: "UNAUTHORIZED", Message: "the API key is not valid"}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("authenticating: %w", err)
+	}
+	return a, nil
+}
+
+// CreateRequest is a new order.
+type CreateRequest struct {
+	Domains []string `json:"domains"`
+	// Method is the validation method of every domain: "dns" or "file".
+	Method string `json:"method"`
+	// Methods optionally overrides Method per domain (keys as requested,
+	// normalised like the domains), so one order can mix methods.
+	Methods map[string]string `json:"methods,omitempty"`
+	// CSR is an optional PEM certificate request; its names must equal the
+	// order's domains. Without it dcv generates a P-256 key.
+	CSR string `json:"csr,omitempty"`
+}
+
+// Create validates and stores a new order. Nothing is stored when the
+// request is refused.
+func (s *Service) Create(ctx context.Context, acct *store.Account, req CreateRequest) (*View, error) {
+	if err := checkMethod(req.Method); err != nil {
+		return nil, err
+	}
+	// Wildcards need DNS validation: judge each name with its own method.
+	domains, err := ident.ParseOrderNames(req.Domains, "dns")
+	if err != nil {
+		return nil, policyError(err)
+	}
+	methods, err := domainMethods(domains, req.Method, req.Methods)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	o := &store.Order{
+		ID:        "ord_" + randomToken(10),
+		AccountID: acct.ID,
+		Method:    req.Method,
+		Status:    StatusPending,
+		CreatedAt: now,
+		ExpiresAt: now.Add(s.cfg.ValueValidity),
+	}
+	if strings.TrimSpace(req.CSR) != "" {
+		csr, err := ca.ParseCSR([]byte(req.CSR))
+		if err != nil {
+			var ce *ca.CSRError
+			if errors.As(err, &ce) {
+				return nil, invalid(ce.Code, "%s", ce.Message)
+			}
+			return nil, invalid("CSR_MALFORMED", "the CSR could not be parsed")
+		}
+		if err := csrMatches(ca.CSRNames(csr), domains); err != nil {
+			return nil, err
+		}
+		o.CSRPEM = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr.Raw}))
+	} else {
+		_, keyPEM, err := ca.GenerateKey()
+		if err != nil {
+			return nil, fmt.Errorf("generating a key: %w", err)
+		}
+		o.KeyPEM = string(keyPEM)
+	}
+	for i, d := range domains {
+		o.Authorizations = append(o.Authorizations, store.Authorization{
+			Domain:    d,
+			Method:    methods[i],
+			Status:    StatusPending,
+			Value:     randomToken(valueBytes),
+			ExpiresAt: o.ExpiresAt,
+		})
+	}
+	if err := s.cfg.Store.OrderCreate(ctx, o); err != nil {
+		return nil, fmt.Errorf("storing order: %w", err)
+	}
+	return s.view(o), nil
+}
+
+func checkMethod(m string) error {
+	if m != string(validation.MethodDNS) && m != string(validation.MethodFile) {
+		return invalid("UNKNOWN_METHOD", "method must be \"dns\" or \"file\", not %q", m)
+	}
+	return nil
+}
+
+func policyError(err error) error {
+	var pe *ident.PolicyError
+	if errors.As(err, &pe) {
+		return invalid(pe.Code, "%s", pe.Message)
+	}
+	return invalid("INVALID_DOMAIN", "%s", err.Error())
+}
+
+// domainMethods returns the method of each domain: def, or its override.
+// Every override must name a domain of the order; a wildcard cannot use
+// file validation.
+func domainMethods(domains []string, def string, overrides map[string]string) ([]string, error) {
+	byName := make(map[string]string, len(overrides))
+	for name, m := range overrides {
+		n, err := ident.Normalize(name)
+		if err != nil {
+			return nil, policyError(err)
+		}
+		if !slices.Contains(domains, n) {
+			return nil, invalid("METHOD_FOR_UNKNOWN_DOMAIN", "methods names %q, which is not among the order's domains", name)
+		}
+		if err := checkMethod(m); err != nil {
+			return nil, err
+		}
+		byName[n] = m
+	}
+	out := make([]string, len(domains))
+	for i, d := range domains {
+		out[i] = cmp.Or(byName[d], def)
+		if out[i] == string(validation.MethodFile) && ident.IsWildcard(d) {
+			return nil, invalid("WILDCARD_METHOD", "%q is a wildcard: only DNS validation can prove control of every name under %s", d, ident.Base(d))
+		}
+	}
+	return out, nil
+}
+
+func csrMatches(csrNames, domains []string) error {
+	want := slices.Clone(domains)
+	slices.Sort(want)
+	got := slices.Clone(csrNames)
+	slices.Sort(got)
+	if slices.Equal(got, want) {
+		return nil
+	}
+	var extra, missing []string
+	for _, n := range got {
+		if !slices.Contains(want, n) {
+			extra = append(extra, n)
+		}
+	}
+	for _, n := range want {
+		if !slices.Contains(got, n) {
+			missing = append(missing, n)
+		}
+	}
+	msg := "the CSR's names differ from the order's domains"
+	if len(extra) > 0 {
+		msg += "; in the CSR but not the order: " + strings.Join(extra, ", ")
+	}
+	if len(missing) > 0 {
+		msg += "; in the order but not the CSR: " + strings.Join(missing, ", ")
+	}
+	return invalid("CSR_NAMES_MISMATCH", "%s", msg)
+}
+
+// load returns an account's order, or a not-found error for any order that
+// is not the account's (never "forbidden": ids of others are not revealed).
+func (s *Service) load(ctx context.Context, acct *store.Account, id string) (*store.Order, error) {
+	o, err := s.cfg.Store.OrderGet(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && o.AccountID != acct.ID) {
+		return nil, notFound(id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading order: %w", err)
+	}
+	return o, nil
+}
+
+// Get returns one of the account's orders.
+func (s *Service) Get(ctx context.Context, acct *store.Account, id string) (*View, error) {
+	o, err := s.load(ctx, acct, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.view(o), nil
+}
+
+// List returns the account's orders, newest first.
+func (s *Service) List(ctx context.Context, acct *store.Account) ([]*View, error) {
+	os, err := s.cfg.Store.OrderListByAccount(ctx, acct.ID, listLimit)
+	if err != nil {
+		return nil, fmt.Errorf("listing orders: %w", err)
+	}
+	out := make([]*View, 0, len(os))
+	for _, o := range os {
+		out = append(out, s.view(o))
+	}
+	return out, nil
+}
+
+// Checks returns the stored checks of one of the account's orders, newest
+// first, evidence included.
+func (s *Service) Checks(ctx context.Context, acct *store.Account, id string) ([]json.RawMessage, error) {
+	if _, err := s.load(ctx, acct, id); err != nil {
+		return nil, err
+	}
+	cs, err := s.cfg.Store.CheckListByOrder(ctx, id, 100)
+	if err != nil {
+		return nil, fmt.Errorf("listing checks: %w", err)
+	}
+	out := make([]json.RawMessage, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, json.RawMessage(c.Result))
+	}
+	return out, nil
+}
+
+func (s *Service) view(o *store.Order) *View {
+	v := &View{
+		ID:          o.ID,
+		Status:      o.Status,
+		Method:      o.Method,
+		CreatedAt:   o.CreatedAt.UTC(),
+		ExpiresAt:   o.ExpiresAt.UTC(),
+		LastCheckAt: timePtr(o.LastCheckAt),
+		NextCheckAt: timePtr(o.NextCheckAt),
+		HasCSR:      o.CSRPEM != "",
+		Error:       o.Error,
+	}
+	if o.Status == StatusIssued {
+		v.Certificate = "/api/v1/orders/" + o.ID + "/certificate"
+	}
+	for _, a := range o.Authorizations {
+		d := DomainView{
+			Domain:       a.Domain,
+			Status:       a.Status,
+			Method:       a.Method,
+			Instructions: instructions(validation.Method(a.Method), a.Domain, a.Value),
+			ExpiresAt:    a.ExpiresAt.UTC(),
+			LastCheckAt:  timePtr(a.LastCheckAt),
+			Findings:     []diagnose.Finding{},
+		}
+		if len(a.Findings) > 0 {
+			if err := json.Unmarshal(a.Findings, &d.Findings); err != nil {
+				s.cfg.Logger.Error("stored findings do not decode", "order", o.ID, "domain", a.Domain, "err", err)
+			}
+		}
+		v.Domains = append(v.Domains, d)
+	}
+	return v
+}
+
+func instructions(m validation.Method, domain, value string) Instructions {
+	base := ident.Base(domain)
+	if m == validation.MethodFile {
+		return Instructions{URL: "http://" + base + validation.FilePath, Content: value}
+	}
+	return Instructions{Type: "TXT", Host: validation.DNSPrefix + "." + base, Value: value}
+}
+
+// publicKey returns the key the certificate certifies: the CSR's, or the
+// generated key's.
+func publicKey(o *store.Order) (crypto.PublicKey, error) {
+	if o.CSRPEM != "" {
+		csr, err := ca.ParseCSR([]byte(o.CSRPEM))
+		if err != nil {
+			return nil, fmt.Errorf("stored csr: %w", err)
+		}
+		return csr.PublicKey, nil
+	}
+	blk, _ := pem.Decode([]byte(o.KeyPEM))
+	if blk == nil {
+		return nil, errors.New("the order has neither a csr nor a key (the key was already delivered)")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("stored key: %w", err)
+	}
+	signer, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("stored key of type %T cannot sign", k)
+	}
+	return signer.Public(), nil
+}

@@ -1,0 +1,108 @@
+package order
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/diagnose"
+)
+
+// Order statuses. They are stored and sent over the wire: never rename one.
+const (
+	StatusPending  = "pending"  // waiting for every domain to be validated
+	StatusApproved = "approved" // every domain validated; issuance queued
+	StatusIssued   = "issued"   // the certificate is available
+	StatusExpired  = "expired"  // a random value outlived its validity
+	StatusInvalid  = "invalid"  // refused for good
+)
+
+// View is an order as the API shows it.
+type View struct {
+	ID          string       `json:"id"`
+	Status      string       `json:"status"`
+	Method      string       `json:"method"`
+	CreatedAt   time.Time    `json:"created_at"`
+	ExpiresAt   time.Time    `json:"expires_at"`
+	LastCheckAt *time.Time   `json:"last_check_at,omitempty"`
+	NextCheckAt *time.Time   `json:"next_check_at,omitempty"`
+	Domains     []DomainView `json:"domains"`
+	// HasCSR is true when the applicant supplied the CSR; otherwise dcv
+	// generated the key and hands it out once with the certificate.
+	HasCSR bool `json:"has_csr"`
+	// Certificate is the path of the certificate once issued.
+	Certificate string `json:"certificate,omitempty"`
+	// Error describes an issuance failure.
+	Error string `json:"error,omitempty"`
+}
+
+// DomainView is one domain of an order.
+type DomainView struct {
+	Domain       string             `json:"domain"`
+	Status       string             `json:"status"`
+	Method       string             `json:"method"`
+	Instructions Instructions       `json:"instructions"`
+	ExpiresAt    time.Time          `json:"expires_at"`
+	LastCheckAt  *time.Time         `json:"last_check_at,omitempty"`
+	Findings     []diagnose.Finding `json:"findings"`
+}
+
+// Instructions say what the applicant must publish for one domain. DNS
+// validation sets Type, Host and Value; file validation sets URL and Content.
+type Instructions struct {
+	Type    string `json:"type,omitempty"`
+	Host    string `json:"host,omitempty"`
+	Value   string `json:"value,omitempty"`
+	URL     string `json:"url,omitempty"`
+	Content string `json:"content,omitempty"`
+}
+
+// CheckResult is the answer to "View Domain Validation Status".
+type CheckResult struct {
+	Order     string        `json:"order"`
+	CheckID   string        `json:"check_id"`
+	CheckedAt time.Time     `json:"checked_at"`
+	Status    string        `json:"status"`
+	NextCheck *time.Time    `json:"next_check_at,omitempty"`
+	Domains   []DomainCheck `json:"domains"`
+}
+
+// DomainCheck is one domain's part of a check.
+type DomainCheck struct {
+	Domain   string             `json:"domain"`
+	Status   string             `json:"status"`
+	Findings []diagnose.Finding `json:"findings"`
+	// Evidence holds the raw observations (one per perspective), or is
+	// empty when the domain was not observed by this check.
+	Evidence []json.RawMessage `json:"evidence"`
+}
+
+// CertificateView is an issued certificate.
+type CertificateView struct {
+	Order     string    `json:"order"`
+	Serial    string    `json:"serial"`
+	NotBefore time.Time `json:"not_before"`
+	NotAfter  time.Time `json:"not_after"`
+	// Certificate is the PEM chain: leaf first, then the intermediate.
+	Certificate string `json:"certificate"`
+	// PrivateKey is the PEM private key dcv generated, present in the first
+	// download only (when the order had no CSR).
+	PrivateKey string `json:"private_key,omitempty"`
+}
+
+// AccountView is an account as the API shows it. APIKey is present only in
+// the answer that created it.
+type AccountView struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Admin     bool      `json:"admin"`
+	CreatedAt time.Time `json:"created_at"`
+	APIKey    string    `json:"api_key,omitempty"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}

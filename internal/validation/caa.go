@@ -1,0 +1,32 @@
+package validation
+
+import (
+	"context"
+
+	"github.com/dcvhq/dcv/internal/caa"
+)
+
+// CAAMethodName returns the label of method m as matched against the
+// "validationmethods" parameter of CAA records (RFC 8657 §4): "ca-dnsauth"
+// for MethodDNS and "ca-fileauth" for MethodFile. RFC 8657 §4 asks a CA to
+// give its non-ACME methods labels that begin with "ca-". It returns "" for
+// any other method.
+func CAAMethodName(m Method) string {
+	switch m {
+	case MethodDNS:
+		return "ca-dnsauth"
+	case MethodFile:
+		return "ca-fileauth"
+	default:
+		return ""
+	}
+}
+
+// observeCAA evaluates the CAA records of req.Domain for the configured
+// issuer identity and req's method (RFC 8659, RFC 8657).
+func (v *Validator) observeCAA(ctx context.Context, req Request) *caa.Result {
+	return caa.Evaluate(ctx, v.cfg.Resolver, req.Domain, caa.Params{
+		Identity: v.cfg.CAAIdentity,
+		Method:   CAAMethodName(req.Method),
+	})
+}

@@ -1,0 +1,276 @@
+package validation_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/testenv"
+	"github.com/dcvhq/dcv/internal/validation"
+)
+
+const testValue = "k3Xq9vR2mT8wLp4nYc6bZs1hJd7fGa5e"
+
+// dnsWorld is a test DNS server holding example.com and example.co.uk, and
+// a Validator that resolves through it.
+type dnsWorld struct {
+	dns *testenv.DNSServer
+	v   *validation.Validator
+}
+
+func setupDNS(t *testing.T, caaIdentity string, forwardTimeout time.Duration) *dnsWorld {
+	t.Helper()
+	s := testenv.NewDNSServer(t)
+	s.AddZone("example.com")
+	s.AddZone("example.co.uk")
+	f, err := dnsclient.NewForwarder(dnsclient.ForwarderConfig{Servers: []string{s.Addr}, Timeout: forwardTimeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := validation.New(validation.Config{Resolver: f, CAAIdentity: caaIdentity, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &dnsWorld{dns: s, v: v}
+}
+
+// describeLookup renders a lookup as "name TYPE RCODE[values]" or
+// "name TYPE error:kind".
+func describeLookup(l validation.Lookup) string {
+	if l.Err != nil {
+		return fmt.Sprintf("%s %s error:%s", l.Name, l.Type, l.Err.Kind)
+	}
+	return fmt.Sprintf("%s %s %s%q", l.Name, l.Type, l.Response.Rcode, l.TXTValues())
+}
+
+// describe renders the parts of a DNSObservation the tests compare, one
+// lookup per line.
+func describe(o *validation.DNSObservation) string {
+	lines := []string{"host " + o.Host, "record " + describeLookup(o.Record)}
+	if o.Domain != nil {
+		lines = append(lines, "domain "+describeLookup(*o.Domain))
+	}
+	for _, p := range o.Probes {
+		lines = append(lines, p.Kind+" "+describeLookup(p.Lookup))
+	}
+	return strings.Join(lines, "\n")
+}
+
+func TestObserveDNSAuth(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		domain  string
+		records []string
+		rcodes  map[string]int
+		want    string
+	}{
+		{
+			name:    "value present",
+			domain:  "a.example.com",
+			records: []string{`_dnsauth.a.example.com. TXT "` + testValue + `"`},
+			want: `host _dnsauth.a.example.com
+record _dnsauth.a.example.com TXT NOERROR["` + testValue + `"]`,
+		},
+		{
+			name:   "value present among others, split in strings",
+			domain: "a.example.com",
+			records: []string{
+				`_dnsauth.a.example.com. TXT "old-value"`,
+				`_dnsauth.a.example.com. TXT "` + testValue[:10] + `" "` + testValue[10:] + `"`,
+			},
+			want: `host _dnsauth.a.example.com
+record _dnsauth.a.example.com TXT NOERROR["old-value" "` + testValue + `"]`,
+		},
+		{
+			name:    "record absent: probes in order",
+			domain:  "a.example.com",
+			records: []string{`a.example.com. A 192.0.2.1`},
+			want: `host _dnsauth.a.example.com
+record _dnsauth.a.example.com TXT NXDOMAIN[]
+domain a.example.com A NOERROR[]
+doubled_zone _dnsauth.a.example.com.example.com TXT NXDOMAIN[]
+doubled_domain _dnsauth.a.example.com.a.example.com TXT NXDOMAIN[]
+bare_domain a.example.com TXT NOERROR[]`,
+		},
+		{
+			name:   "wrong value",
+			domain: "a.example.com",
+			records: []string{
+				`a.example.com. A 192.0.2.1`,
+				`_dnsauth.a.example.com. TXT "` + testValue + `x"`,
+			},
+			want: `host _dnsauth.a.example.com
+record _dnsauth.a.example.com TXT NOERROR["` + testValue + `x"]
+domain a.example.com A NOERROR[]
+doubled_zone _dnsauth.a.example.com.example.com TXT NXDOMAIN[]
+doubled_domain _dnsauth.a.example.com.a.example.com TXT NXDOMAIN[]
+bare_domain a.example.com TXT NOERROR[]`,
+		},
+		{
+			name:   "found at the doubled zone",
+			domain: "a.example.com",
+			records: []string{
+				`a.example.com. A 192.0.2.1`,
+				`_dnsauth.a.example.com.example.com. TXT "` + testValue + `"`,
+			},
+			want: `host _dnsauth.a.example.com
+record _dnsauth.a.example.com TXT NXDOMAIN[]
+domain a.example.com A NOERROR[]
+doubled_zone _dnsauth.a.example.com.example.com TXT NOERROR["` + testValue + `"]
+doubled_domain _dnsauth.a.example.com.a.example.com TXT NXDOMAIN[]
+bare_domain a.example.com TXT NOERROR[]`,
+		},
+		{
+			name:   "found at the doubled domain under a multi-label suffix",
+			domain: "shop.example.co.uk",
+			records: []string{
+				`shop.example.co.uk. A 192.0.2.1`,
+				`_dnsauth.shop.example.co.uk.shop.example.co.uk. TXT "` + testValue + `"`,
+			},
+			want: `host _dnsauth.shop.example.co.uk
+record _dnsauth.shop.example.co.uk TXT NXDOMAIN[]
+domain shop.example.co.uk A NOERROR[]
+doubled_zone _dnsauth.shop.example.co.uk.example.co.uk TXT NXDOMAIN[]
+doubled_domain _dnsauth.shop.example.co.uk.shop.example.co.uk TXT NOERROR["` + testValue + `"]
+bare_domain shop.example.co.uk TXT NOERROR[]`,
+		},
+		{
+			name:   "found at the bare domain",
+			domain: "example.com",
+			records: []string{
+				`example.com. A 192.0.2.1`,
+				`example.com. TXT "v=spf1 -all"`,
+				`example.com. TXT "` + testValue + `"`,
+			},
+			want: `host _dnsauth.example.com
+record _dnsauth.example.com TXT NXDOMAIN[]
+domain example.com A NOERROR[]
+doubled_domain _dnsauth.example.com.example.com TXT NXDOMAIN[]
+bare_domain example.com TXT NOERROR["v=spf1 -all" "` + testValue + `"]`,
+		},
+		{
+			name:   "domain does not exist",
+			domain: "nx.example.com",
+			want: `host _dnsauth.nx.example.com
+record _dnsauth.nx.example.com TXT NXDOMAIN[]
+domain nx.example.com A NXDOMAIN[]
+doubled_zone _dnsauth.nx.example.com.example.com TXT NXDOMAIN[]
+doubled_domain _dnsauth.nx.example.com.nx.example.com TXT NXDOMAIN[]
+bare_domain nx.example.com TXT NXDOMAIN[]`,
+		},
+		{
+			name:    "servfail at the host",
+			domain:  "a.example.com",
+			records: []string{`a.example.com. A 192.0.2.1`, `_dnsauth.a.example.com. TXT "` + testValue + `"`},
+			rcodes:  map[string]int{"_dnsauth.a.example.com": dns.RcodeServerFailure},
+			want: `host _dnsauth.a.example.com
+record _dnsauth.a.example.com TXT SERVFAIL[]
+domain a.example.com A NOERROR[]
+doubled_zone _dnsauth.a.example.com.example.com TXT NXDOMAIN[]
+doubled_domain _dnsauth.a.example.com.a.example.com TXT NXDOMAIN[]
+bare_domain a.example.com TXT NOERROR[]`,
+		},
+		{
+			name:    "wildcard uses the base domain",
+			domain:  "*.w.example.com",
+			records: []string{`_dnsauth.w.example.com. TXT "` + testValue + `"`},
+			want: `host _dnsauth.w.example.com
+record _dnsauth.w.example.com TXT NOERROR["` + testValue + `"]`,
+		},
+		{
+			name:    "wildcard record absent",
+			domain:  "*.w.example.com",
+			records: []string{`x.w.example.com. A 192.0.2.1`},
+			want: `host _dnsauth.w.example.com
+record _dnsauth.w.example.com TXT NXDOMAIN[]
+domain w.example.com A NOERROR[]
+doubled_zone _dnsauth.w.example.com.example.com TXT NXDOMAIN[]
+doubled_domain _dnsauth.w.example.com.w.example.com TXT NXDOMAIN[]
+bare_domain w.example.com TXT NOERROR[]`,
+		},
+		{
+			name:    "record behind a cname",
+			domain:  "a.example.com",
+			records: []string{`_dnsauth.a.example.com. CNAME a.dcv-delegate.example.com.`, `a.dcv-delegate.example.com. TXT "` + testValue + `"`},
+			want: `host _dnsauth.a.example.com
+record _dnsauth.a.example.com TXT NOERROR["` + testValue + `"]`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := setupDNS(t, "", 0)
+			w.dns.Add(tt.records...)
+			for name, rc := range tt.rcodes {
+				w.dns.SetRcode(name, rc)
+			}
+			obs, err := w.v.Observe(t.Context(), validation.Request{Domain: tt.domain, Method: validation.MethodDNS, Value: testValue})
+			if err != nil {
+				t.Fatalf("Observe: %v", err)
+			}
+			if obs.DNS == nil || obs.File != nil || obs.CAA != nil {
+				t.Fatalf("observation %+v, want only DNS set", obs)
+			}
+			if got := describe(obs.DNS); got != tt.want {
+				t.Errorf("observation:\n%s\nwant:\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestObserveDNSAuthTimeout(t *testing.T) {
+	t.Parallel()
+	w := setupDNS(t, "", 200*time.Millisecond)
+	w.dns.Add(`a.example.com. A 192.0.2.1`)
+	w.dns.SetDelay("_dnsauth.a.example.com", -1)
+	obs, err := w.v.Observe(t.Context(), validation.Request{Domain: "a.example.com", Method: validation.MethodDNS, Value: testValue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `host _dnsauth.a.example.com
+record _dnsauth.a.example.com TXT error:timeout
+domain a.example.com A NOERROR[]
+doubled_zone _dnsauth.a.example.com.example.com TXT NXDOMAIN[]
+doubled_domain _dnsauth.a.example.com.a.example.com TXT NXDOMAIN[]
+bare_domain a.example.com TXT NOERROR[]`
+	if got := describe(obs.DNS); got != want {
+		t.Errorf("observation:\n%s\nwant:\n%s", got, want)
+	}
+	if e := obs.DNS.Record.Err; e.Name != "_dnsauth.a.example.com." || e.Server != w.dns.Addr {
+		t.Errorf("record error %+v, want it to name the host and the server", e)
+	}
+}
+
+// failingResolver returns an error that is not a *dnsclient.Error.
+type failingResolver struct{ dnsclient.Resolver }
+
+func (failingResolver) Lookup(context.Context, string, uint16) (*dnsclient.Response, error) {
+	return nil, errors.New("resolver exploded")
+}
+
+func TestObserveDNSAuthForeignError(t *testing.T) {
+	t.Parallel()
+	v, err := validation.New(validation.Config{Resolver: failingResolver{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, err := v.Observe(t.Context(), validation.Request{Domain: "a.example.com", Method: validation.MethodDNS, Value: testValue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := obs.DNS.Record.Err
+	want := dnsclient.Error{Kind: dnsclient.KindUnknown, Name: "_dnsauth.a.example.com", Type: "TXT", Detail: "resolver exploded"}
+	if got == nil || *got != want {
+		t.Errorf("record error %+v, want %+v", got, want)
+	}
+	if len(obs.DNS.Probes) != 3 || obs.DNS.Domain == nil || obs.DNS.Domain.Err == nil {
+		t.Errorf("domain %+v and %d probes, want failed lookups kept as evidence", obs.DNS.Domain, len(obs.DNS.Probes))
+	}
+}
