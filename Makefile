@@ -1,6 +1,8 @@
 # dcv build and test entry points. `make test` is the one test command:
 # README.md and .ci/run call it, and it installs what the tests need.
 GO ?= go
+# Debian packages the suite runs against: real peers nobody here wrote.
+DEB_PACKAGES ?= knot
 export GOFLAGS ?= -buildvcs=false
 
 .PHONY: build test deps vet fmt-check unit bench fuzz
@@ -12,7 +14,7 @@ build:
 test: deps fmt-check vet unit
 
 deps:
-	./scripts/test-deps.sh
+	./scripts/test-deps.sh $(DEB_PACKAGES)
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

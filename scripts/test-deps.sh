@@ -9,8 +9,8 @@ if ! command -v go >/dev/null 2>&1; then
   echo "test-deps: Go 1.26 is required (https://go.dev/dl)" >&2
   exit 1
 fi
-# Nothing else yet: DNS and HTTP peers in the suite are Go servers on
-# loopback. Debian packages needed by later suites are listed here.
+# The Debian packages named on the command line (the Makefile's
+# DEB_PACKAGES): real peers the suite runs against, such as knot.
 for pkg in "$@"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
