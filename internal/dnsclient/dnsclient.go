@@ -45,6 +45,22 @@ type Response struct {
 	NegativeTTL uint32 `json:"negative_ttl,omitempty"`
 	// Duration is the time spent on this lookup, all tries included.
 	Duration time.Duration `json:"duration_ns"`
+	// Cached reports that the answer was served from the resolver's cache
+	// (iterative mode) rather than asked on the wire for this lookup.
+	Cached bool `json:"cached,omitempty"`
+	// TTL is the remaining time to live of the answer in seconds: the
+	// smallest TTL of the records and CNAMEs given, or the negative TTL
+	// (iterative mode; for a cached answer, what is left of it).
+	TTL uint32 `json:"ttl,omitempty"`
+	// Trace lists each query sent for this lookup, in order (iterative
+	// mode); empty for an answer served wholly from the cache.
+	Trace []TraceStep `json:"trace,omitempty"`
+	// DNSSEC is the validation status in iterative mode with a validator:
+	// "secure", "insecure", "bogus" or "indeterminate"; empty when no
+	// validation was done. AD is set only when it is "secure".
+	DNSSEC string `json:"dnssec,omitempty"`
+	// DNSSECReason says, in plain words, why the status is not "secure".
+	DNSSECReason string `json:"dnssec_reason,omitempty"`
 }
 
 // Record is one resource record in a form fit for evidence and diagnosis.
@@ -122,6 +138,9 @@ type Error struct {
 	Server string `json:"server,omitempty"`
 	// Detail is a short technical description for logs and evidence.
 	Detail string `json:"detail,omitempty"`
+	// Trace lists each query sent before the lookup failed (iterative
+	// mode), so that the resolution path can be shown.
+	Trace []TraceStep `json:"trace,omitempty"`
 }
 
 func (e *Error) Error() string {
@@ -133,4 +152,26 @@ func (e *Error) Error() string {
 		s += ": " + e.Detail
 	}
 	return s
+}
+
+// TraceStep is one query sent to one server during an iterative lookup.
+type TraceStep struct {
+	// Server is the ip:port asked.
+	Server string `json:"server"`
+	// Zone is the zone the server was asked as an authority for.
+	Zone string `json:"zone"`
+	// Name and Type are the question (Name lowercase, fully qualified).
+	Name string `json:"name"`
+	Type string `json:"type"`
+	// Rcode is the answer's rcode; empty when Error is set.
+	Rcode string `json:"rcode,omitempty"`
+	// Error says why no usable answer came (timeout, malformed, lame).
+	Error string `json:"error,omitempty"`
+	// Referral is the child zone the answer delegated to, if it was a
+	// referral.
+	Referral string `json:"referral,omitempty"`
+	// TCP reports that the query went over TCP (after a truncated answer).
+	TCP bool `json:"tcp,omitempty"`
+	// Duration is the time this query took.
+	Duration time.Duration `json:"duration_ns"`
 }

@@ -60,6 +60,10 @@ type ForwarderConfig struct {
 	// Timeout bounds one query to one server. If zero,
 	// DefaultForwardTimeout.
 	Timeout time.Duration
+	// Source is the local address queries are sent from (a remote
+	// perspective bound to one interface). If invalid (zero), the system
+	// chooses.
+	Source netip.Addr
 }
 
 // Forwarder is a Resolver that forwards queries to recursive resolvers
@@ -69,6 +73,7 @@ type ForwarderConfig struct {
 type Forwarder struct {
 	servers []string
 	timeout time.Duration
+	source  netip.Addr
 }
 
 var _ Resolver = (*Forwarder)(nil)
@@ -93,6 +98,7 @@ func NewForwarder(cfg ForwarderConfig) (*Forwarder, error) {
 	return &Forwarder{
 		servers: append([]string(nil), cfg.Servers...),
 		timeout: cmp.Or(cfg.Timeout, DefaultForwardTimeout),
+		source:  cfg.Source,
 	}, nil
 }
 
@@ -271,6 +277,15 @@ func (f *Forwarder) queryNet(ctx context.Context, network, server string, q *dns
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	c := &dns.Client{Net: network, Timeout: f.timeout, UDPSize: ednsUDPSize}
+	if f.source.IsValid() {
+		d := &net.Dialer{Timeout: f.timeout}
+		if network == "tcp" {
+			d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(f.source, 0))
+		} else {
+			d.LocalAddr = net.UDPAddrFromAddrPort(netip.AddrPortFrom(f.source, 0))
+		}
+		c.Dialer = d
+	}
 	conn, err := c.DialContext(ctx, server)
 	if err != nil {
 		return nil, classify(ctx, network, server, err)

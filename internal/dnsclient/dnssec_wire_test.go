@@ -1,0 +1,125 @@
+package dnsclient_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/testenv"
+)
+
+// signServed signs the records zone z serves (its unsigned records, with
+// the DS records of children in extra replacing any DS at the same owner)
+// and serves the result on all of z's servers.
+func signServed(t testing.TB, z *testenv.Zone, s *testenv.ZoneSigner, extra ...dns.RR) {
+	t.Helper()
+	replaced := map[string]bool{}
+	for _, rr := range extra {
+		replaced[strings.ToLower(rr.Header().Name)] = true
+	}
+	var rrs []dns.RR
+	for _, rr := range z.Servers[0].Records(z.Name) {
+		if rr.Header().Rrtype == dns.TypeDS && replaced[strings.ToLower(rr.Header().Name)] {
+			continue
+		}
+		rrs = append(rrs, rr)
+	}
+	signed := s.Sign(append(rrs, extra...))
+	for _, srv := range z.Servers {
+		srv.SetRecords(z.Name, signed)
+	}
+}
+
+// newValidatingResolver returns an Iterative resolver of w with a
+// validator trusting anchors.
+func newValidatingResolver(t testing.TB, w *testenv.World, anchors []dns.RR) *dnsclient.Iterative {
+	t.Helper()
+	r, err := dnsclient.NewIterative(dnsclient.IterativeConfig{
+		RootHints: w.RootHints,
+		Timeout:   2 * time.Second,
+		Validator: newValidator(t, anchors),
+	})
+	if err != nil {
+		t.Fatalf("NewIterative: %v", err)
+	}
+	return r
+}
+
+func TestValidateOnTheWire(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		leaf  testenv.SignOptions
+		qname string
+		qtype uint16
+		// leafDS changes the DS of example.test. in test.
+		leafDS func(ds *dns.DS) *dns.DS
+		// after changes the world once it is signed.
+		after      func(t *testing.T, w *testenv.World)
+		wantStatus dnsclient.DNSSECStatus
+		wantReason string
+		wantRcode  string
+	}{
+		{name: "secure TXT", qname: "_dnsauth.example.test.", qtype: dns.TypeTXT, wantStatus: dnsclient.Secure, wantRcode: "NOERROR"},
+		{name: "secure NXDOMAIN", qname: "nope.example.test.", qtype: dns.TypeTXT, wantStatus: dnsclient.Secure, wantRcode: "NXDOMAIN"},
+		{name: "secure NODATA", qname: "www.example.test.", qtype: dns.TypeTXT, wantStatus: dnsclient.Secure, wantRcode: "NOERROR"},
+		{name: "insecure delegation", qname: "_dnsauth.insecure.test.", qtype: dns.TypeTXT, wantStatus: dnsclient.Insecure, wantReason: "insecure.test. is not signed", wantRcode: "NOERROR"},
+		{name: "unsupported algorithm", leaf: testenv.SignOptions{Algorithm: dns.RSASHA1}, qname: "_dnsauth.example.test.", qtype: dns.TypeTXT, wantStatus: dnsclient.Insecure, wantReason: "example.test. is treated as unsigned", wantRcode: "NOERROR"},
+		{name: "expired RRSIG", leaf: testenv.SignOptions{Inception: time.Now().Add(-40 * 24 * time.Hour), Expiration: time.Now().Add(-10 * 24 * time.Hour)},
+			qname: "_dnsauth.example.test.", qtype: dns.TypeTXT, wantStatus: dnsclient.Bogus, wantReason: dnsclient.ReasonSignatureExpired, wantRcode: "NOERROR"},
+		{name: "DS mismatch", leafDS: func(ds *dns.DS) *dns.DS { ds.Digest = strings.Repeat("CD", 32); return ds },
+			qname: "_dnsauth.example.test.", qtype: dns.TypeTXT, wantStatus: dnsclient.Bogus, wantReason: dnsclient.ReasonDSMismatch, wantRcode: "NOERROR"},
+		{name: "missing RRSIG", qname: "_dnsauth.example.test.", qtype: dns.TypeTXT,
+			after: func(t *testing.T, w *testenv.World) {
+				w.Zone("example.test.").Remove("_dnsauth.example.test.", dns.TypeRRSIG)
+			},
+			wantStatus: dnsclient.Bogus, wantReason: dnsclient.ReasonNoRRSIG, wantRcode: "NOERROR"},
+		{name: "corrupted signature", leaf: testenv.SignOptions{BreakSignatureOf: "_dnsauth.example.test."}, qname: "_dnsauth.example.test.", qtype: dns.TypeTXT,
+			wantStatus: dnsclient.Bogus, wantReason: dnsclient.ReasonBadSignature, wantRcode: "NOERROR"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := testenv.NewWorld(t)
+			tld := w.AddZone("test.", "", 1)
+			leaf := w.AddZone("example.test.", "test.", 1)
+			w.AddZone("insecure.test.", "test.", 1).Add(`_dnsauth.insecure.test. 300 IN TXT "plain"`)
+			leaf.Add(`_dnsauth.example.test. 300 IN TXT "token-1"`, `www.example.test. 300 IN A 192.0.2.1`)
+
+			leafSigner := testenv.NewZoneSigner(t, "example.test.", tc.leaf)
+			signServed(t, leaf, leafSigner)
+			ds := leafSigner.DS()
+			if tc.leafDS != nil {
+				ds = tc.leafDS(ds)
+			}
+			tldSigner := testenv.NewZoneSigner(t, "test.", testenv.SignOptions{})
+			signServed(t, tld, tldSigner, ds)
+			rootSigner := testenv.NewZoneSigner(t, ".", testenv.SignOptions{})
+			signServed(t, w.RootZone, rootSigner, tldSigner.DS())
+			if tc.after != nil {
+				tc.after(t, w)
+			}
+
+			r := newValidatingResolver(t, w, []dns.RR{rootSigner.DS()})
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			resp, err := r.Lookup(ctx, tc.qname, tc.qtype)
+			if err != nil {
+				t.Fatalf("Lookup: %v", err)
+			}
+			if resp.Rcode != tc.wantRcode {
+				t.Errorf("rcode %s, want %s", resp.Rcode, tc.wantRcode)
+			}
+			if resp.DNSSEC != tc.wantStatus.String() {
+				t.Fatalf("DNSSEC %q (%q), want %q", resp.DNSSEC, resp.DNSSECReason, tc.wantStatus)
+			}
+			if !strings.HasPrefix(resp.DNSSECReason, tc.wantReason) {
+				t.Errorf("reason %q does not start with %q", resp.DNSSECReason, tc.wantReason)
+			}
+		})
+	}
+}

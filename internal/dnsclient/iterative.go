@@ -1,0 +1,1123 @@
+package dnsclient
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Defaults of IterativeConfig.
+const (
+	// DefaultIterativeTimeout bounds one query to one authoritative server
+	// when IterativeConfig.Timeout is zero.
+	DefaultIterativeTimeout = 2 * time.Second
+	// DefaultMaxQueries bounds the queries of one lookup when
+	// IterativeConfig.MaxQueries is zero: a cold lookup through a CNAME to
+	// another zone with glueless delegations takes about 20.
+	DefaultMaxQueries = 64
+	// DefaultMaxCNAME bounds a CNAME chain when IterativeConfig.MaxCNAME is
+	// zero, as forward mode does.
+	DefaultMaxCNAME = maxCNAMEChain
+	// DefaultCacheSize is the number of cache entries when
+	// IterativeConfig.CacheSize is zero.
+	DefaultCacheSize = 10000
+)
+
+const (
+	// maxReferralNS bounds the NS names taken from one referral: each is a
+	// server that may be tried, so each adds to the worst case of a lookup.
+	// Real delegations have 2 to 13.
+	maxReferralNS = 16
+	// maxAddrsPerNS bounds the addresses kept for one NS name (glue or
+	// resolved): a server with more is unusual and the rest add nothing.
+	maxAddrsPerNS = 4
+	// maxSubDepth bounds nested sub-resolutions of NS names (glueless
+	// delegations whose NS names are themselves in glueless zones).
+	maxSubDepth = 4
+	// maxAuthServers bounds the addresses Authoritative asks: 13 NS names
+	// with an IPv4 and an IPv6 address each fit.
+	maxAuthServers = 32
+)
+
+// IterativeConfig configures an Iterative resolver. The zero value resolves
+// from the IANA root servers with the defaults below.
+type IterativeConfig struct {
+	// RootHints are the root servers' addresses. If nil, the built-in IANA
+	// root hints (BuiltinRootHints).
+	RootHints []netip.Addr
+	// Port is the port of every authoritative server. If zero, 53.
+	Port int
+	// Timeout bounds one query to one server. If zero,
+	// DefaultIterativeTimeout.
+	Timeout time.Duration
+	// MaxQueries bounds the queries sent for one Lookup, referrals, CNAME
+	// targets, NS address lookups and TCP retries included. If zero,
+	// DefaultMaxQueries.
+	MaxQueries int
+	// MaxCNAME bounds the CNAME chain of one Lookup. If zero,
+	// DefaultMaxCNAME.
+	MaxCNAME int
+	// CacheSize is the number of answers and delegations kept. If zero,
+	// DefaultCacheSize.
+	CacheSize int
+	// Source is the local address queries are sent from; only servers of
+	// its address family are used. If zero, any.
+	Source netip.Addr
+	// Validator validates DNSSEC of every final answer. If nil, no
+	// validation is done and Response.DNSSEC stays empty.
+	Validator Validating
+	// Now is the cache's clock. If nil, time.Now.
+	Now func() time.Time
+}
+
+// Iterative is a Resolver that resolves names itself from the root servers
+// (iterative mode): it follows referrals and CNAMEs, with glue and glueless
+// delegations, and keeps a cache of answers and delegations. Every query is
+// sent with RD=0, EDNS0 (UDP payload 1232) and the DO bit, a random ID and the
+// letters of the name in random case (draft-vixie-dnsext-dns0x20), and is
+// retried over TCP when truncated. It is safe for concurrent use.
+type Iterative struct {
+	roots      []netip.Addr
+	port       uint16
+	timeout    time.Duration
+	maxQueries int
+	maxCNAME   int
+	source     netip.Addr
+	validator  Validating
+	now        func() time.Time
+	cache      *cache
+}
+
+var (
+	_ Resolver = (*Iterative)(nil)
+	_ Querier  = (*Iterative)(nil)
+)
+
+// NewIterative returns an Iterative resolver for cfg. It returns an error
+// for a port outside 0-65535, a negative timeout or limit, or a Source
+// address for which no root hint of its family exists.
+func NewIterative(cfg IterativeConfig) (*Iterative, error) {
+	if cfg.Port < 0 || cfg.Port > math.MaxUint16 {
+		return nil, fmt.Errorf("dnsclient: port %d outside 0-65535", cfg.Port)
+	}
+	if cfg.Timeout < 0 || cfg.MaxQueries < 0 || cfg.MaxCNAME < 0 || cfg.CacheSize < 0 {
+		return nil, errors.New("dnsclient: negative timeout or limit in iterative configuration")
+	}
+	roots := cfg.RootHints
+	if roots == nil {
+		roots = BuiltinRootHints()
+	}
+	r := &Iterative{
+		port:       uint16(cmp.Or(cfg.Port, 53)),
+		timeout:    cmp.Or(cfg.Timeout, DefaultIterativeTimeout),
+		maxQueries: cmp.Or(cfg.MaxQueries, DefaultMaxQueries),
+		maxCNAME:   cmp.Or(cfg.MaxCNAME, DefaultMaxCNAME),
+		source:     cfg.Source.Unmap(),
+		validator:  cfg.Validator,
+		now:        cfg.Now,
+		cache:      newCache(cmp.Or(cfg.CacheSize, DefaultCacheSize)),
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	for _, a := range roots {
+		if a.IsValid() && r.usable(a.Unmap()) {
+			r.roots = append(r.roots, a.Unmap())
+		}
+	}
+	if len(r.roots) == 0 {
+		return nil, errors.New("dnsclient: no usable root hint address (for the source address's family)")
+	}
+	return r, nil
+}
+
+// usable reports whether a can be reached from the source address.
+func (r *Iterative) usable(a netip.Addr) bool {
+	return !r.source.IsValid() || r.source.Is4() == a.Is4()
+}
+
+// Lookup resolves name and qtype from the closest cached delegation, or the
+// root, following referrals and the CNAME chain (see Response). NXDOMAIN and
+// NODATA answers of the authoritative servers are answers (Rcode,
+// NegativeTTL). When every server of a zone answers SERVFAIL or REFUSED,
+// that answer is returned. Response.Server is the server that gave the final
+// answer, Response.Trace the queries sent, Response.Cached and Response.TTL
+// say whether it came from the cache and how long it lives.
+//
+// With a Validator, every answer of the chain is validated; Response.DNSSEC
+// is the worst status of them (bogus, then indeterminate, then insecure) and
+// AD is set only when all are secure. A bogus answer is returned with its
+// status: callers MUST NOT rely on its data.
+//
+// Lookup returns a *Error, with the queries sent in its Trace, of
+// KindTimeout when no server answered in time or ctx expired, KindLoop when
+// the CNAME chain loops or exceeds MaxCNAME, referrals loop ("referral
+// loop") or MaxQueries is exceeded ("too many queries"), KindTooLarge for an
+// answer over 256 records or 64 KiB of TXT data, KindMalformed when every
+// server sent malformed, spoofed-looking (0x20 case changed) or lame
+// ("lame delegation") answers, and KindNetwork when no server was reachable.
+func (r *Iterative) Lookup(ctx context.Context, name string, qtype uint16) (*Response, error) {
+	start := time.Now()
+	name = strings.ToLower(dns.Fqdn(name))
+	typ := typeString(qtype)
+	if _, ok := dns.IsDomainName(name); !ok {
+		return nil, &Error{Kind: KindUnknown, Name: name, Type: typ, Detail: "invalid domain name"}
+	}
+	st := &lookupState{max: r.maxQueries}
+	querier := &lookupQuerier{r: r, st: st}
+	resp := &Response{Name: name, Type: typ}
+	seen := map[string]bool{name: true}
+	target := name
+	cached, ttl := true, uint32(math.MaxUint32)
+	var (
+		status DNSSECStatus
+		reason string
+	)
+	fail := func(e *Error) (*Response, error) {
+		e.Name, e.Type, e.Trace = name, typ, st.steps()
+		if target != name {
+			e.Detail = "following cname to " + target + ": " + e.Detail
+		}
+		return nil, e
+	}
+	for {
+		a, err := r.resolve(ctx, st, target, qtype, 0, true)
+		if err != nil {
+			return fail(err)
+		}
+		if r.validator != nil && !a.validated {
+			r.validate(ctx, querier, target, qtype, a)
+		}
+		resp.Server, resp.Rcode = a.server, rcodeString(a.msg.Rcode)
+		resp.Answer, resp.Other, resp.NegativeTTL = nil, nil, 0
+		end, ferr := fillChain(resp, a.msg, target, qtype, seen, r.maxCNAME)
+		if ferr != nil {
+			ferr.Server = a.server
+			return fail(ferr)
+		}
+		cached = cached && a.cached
+		ttl = min(ttl, a.ttl)
+		if target == name || dnssecRank(a.status) > dnssecRank(status) {
+			status, reason = a.status, a.reason
+		}
+		// An authoritative server gives the chain inside its zone; a chain
+		// that leaves it stops at a CNAME whose target is resolved anew,
+		// unless the answer is negative for the target (RFC 1034 §4.3.2).
+		if end == target || len(resp.Answer) > 0 || len(resp.Other) > 0 ||
+			a.msg.Rcode != dns.RcodeSuccess || hasSOA(a.msg.Ns) {
+			break
+		}
+		target = end
+	}
+	resp.Cached, resp.TTL, resp.Trace = cached, ttl, st.steps()
+	if r.validator != nil {
+		resp.AD = status == Secure
+		resp.DNSSEC, resp.DNSSECReason = status.String(), reason
+	}
+	resp.Duration = time.Since(start)
+	return resp, nil
+}
+
+// dnssecRank orders statuses from best to worst, for a chain whose status is
+// that of its worst link.
+func dnssecRank(s DNSSECStatus) int {
+	switch s {
+	case Secure:
+		return 0
+	case Insecure:
+		return 1
+	case Indeterminate:
+		return 2
+	default:
+		return 3
+	}
+}
+
+// validate runs the validator on a and caches the result with the answer.
+func (r *Iterative) validate(ctx context.Context, q Querier, name string, qtype uint16, a *answer) {
+	if rc := a.msg.Rcode; rc != dns.RcodeSuccess && rc != dns.RcodeNameError {
+		a.status, a.reason = Indeterminate, "no answer to validate: "+rcodeString(rc)
+	} else {
+		a.status, a.reason = r.validator.Validate(ctx, q, a.zone, a.msg)
+	}
+	a.validated = true
+	if !a.cached && cacheableRcode(a.msg.Rcode) {
+		stored := *a
+		stored.cached, stored.msg = false, a.msg.Copy()
+		r.cache.put(&cacheEntry{key: cacheKey{name: name, qtype: qtype}, answer: &stored},
+			r.now(), time.Duration(a.ttl)*time.Second)
+	}
+}
+
+// lookupState is the budget and trace of one lookup, shared by its
+// sub-resolutions and by the validator's queries.
+type lookupState struct {
+	max int
+
+	mu      sync.Mutex
+	queries int
+	trace   []TraceStep
+	pending map[string]bool // NS names being resolved
+}
+
+// take counts one query; it returns a *Error when the budget is spent.
+func (st *lookupState) take() *Error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.queries >= st.max {
+		return &Error{Kind: KindLoop, Detail: fmt.Sprintf("too many queries: more than %d for one lookup", st.max)}
+	}
+	st.queries++
+	return nil
+}
+
+// stop reports whether the lookup must end: ctx is done or the budget is
+// spent, so trying another server is pointless.
+func (st *lookupState) stop(ctx context.Context) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return ctx.Err() != nil || st.queries >= st.max
+}
+
+func (st *lookupState) record(s TraceStep) int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.trace = append(st.trace, s)
+	return len(st.trace) - 1
+}
+
+func (st *lookupState) note(i int, f func(*TraceStep)) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	f(&st.trace[i])
+}
+
+func (st *lookupState) steps() []TraceStep {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return append([]TraceStep(nil), st.trace...)
+}
+
+// begin marks the sub-resolution of name; false when it is already under
+// way (a delegation whose NS names need itself).
+func (st *lookupState) begin(name string) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.pending[name] {
+		return false
+	}
+	if st.pending == nil {
+		st.pending = map[string]bool{}
+	}
+	st.pending[name] = true
+	return true
+}
+
+func (st *lookupState) end(name string) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	delete(st.pending, name)
+}
+
+// resolve finds the authoritative answer for qname and qtype without
+// following CNAMEs: from the cache when useCache, else from the closest
+// cached delegation down. depth counts nested NS sub-resolutions.
+func (r *Iterative) resolve(ctx context.Context, st *lookupState, qname string, qtype uint16, depth int, useCache bool) (*answer, *Error) {
+	key := cacheKey{name: qname, qtype: qtype}
+	if useCache {
+		if a := r.cachedAnswer(key); a != nil {
+			return a, nil
+		}
+	}
+	d := r.closestDelegation(qname, qtype)
+	seen := map[string]bool{}
+	for {
+		seen[d.zone] = true
+		res, err := r.askZone(ctx, st, d, qname, qtype, depth)
+		if err != nil {
+			return nil, err
+		}
+		if res.referral == nil {
+			a := &answer{msg: res.msg, server: res.server, zone: d.zone, deleg: d, ttl: answerTTL(res.msg)}
+			if cacheableRcode(res.msg.Rcode) {
+				// The cache keeps its own copy: callers and the validator
+				// may hold a.msg.
+				stored := *a
+				stored.msg = res.msg.Copy()
+				r.cache.put(&cacheEntry{key: key, answer: &stored}, r.now(), time.Duration(a.ttl)*time.Second)
+			}
+			return a, nil
+		}
+		next := res.referral
+		// askZone only follows referrals that move closer to qname, so a
+		// zone seen twice means the cache or the servers are inconsistent.
+		if seen[next.zone] {
+			return nil, &Error{Kind: KindLoop, Server: res.server, Detail: "referral loop: referred back to " + next.zone}
+		}
+		r.cache.put(&cacheEntry{key: cacheKey{name: next.zone, deleg: true}, deleg: next},
+			r.now(), time.Duration(res.referralTTL)*time.Second)
+		d = next
+	}
+}
+
+func cacheableRcode(rc int) bool { return rc == dns.RcodeSuccess || rc == dns.RcodeNameError }
+
+// cachedAnswer returns a copy of the live cached answer for key, with its
+// records' TTLs lowered by the time spent in the cache, or nil.
+func (r *Iterative) cachedAnswer(key cacheKey) *answer {
+	now := r.now()
+	e := r.cache.get(key, now)
+	if e == nil || e.answer == nil {
+		return nil
+	}
+	a := *e.answer
+	a.cached = true
+	elapsed := uint32(min(now.Sub(e.stored)/time.Second, math.MaxUint32))
+	a.ttl = uint32(min(e.expires.Sub(now)/time.Second, math.MaxUint32))
+	a.msg = e.answer.msg.Copy()
+	for _, sec := range [][]dns.RR{a.msg.Answer, a.msg.Ns, a.msg.Extra} {
+		for _, rr := range sec {
+			h := rr.Header()
+			if h.Rrtype == dns.TypeOPT {
+				continue
+			}
+			h.Ttl = min(h.Ttl-min(h.Ttl, elapsed), a.ttl)
+		}
+	}
+	return &a
+}
+
+// answerTTL returns how long msg may be cached, in seconds: the smallest
+// TTL of its answer section, or for a negative answer the negative TTL of
+// RFC 2308 §5 ("the minimum of the SOA record's TTL and the SOA MINIMUM
+// field"); zero (not cached) for a negative answer without SOA.
+func answerTTL(msg *dns.Msg) uint32 {
+	ttl := uint32(math.MaxUint32)
+	positive := false
+	if msg.Rcode == dns.RcodeSuccess {
+		for _, rr := range msg.Answer {
+			ttl, positive = min(ttl, rr.Header().Ttl), true
+		}
+	}
+	if !positive {
+		ttl = 0
+		for _, rr := range msg.Ns {
+			if soa, ok := rr.(*dns.SOA); ok {
+				ttl = min(soa.Hdr.Ttl, soa.Minttl)
+				break
+			}
+		}
+	}
+	return min(ttl, uint32(maxCacheTTL/time.Second))
+}
+
+// closestDelegation returns the cached delegation closest to qname, or the
+// root hints. RFC 4035 §4.2: DS records live at the parent side of a cut, so
+// for DS the search starts at qname's parent.
+func (r *Iterative) closestDelegation(qname string, qtype uint16) *delegation {
+	n := qname
+	if qtype == dns.TypeDS && n != "." {
+		n = upName(n)
+	}
+	now := r.now()
+	for n != "." {
+		if e := r.cache.get(cacheKey{name: n, deleg: true}, now); e != nil {
+			return e.deleg
+		}
+		n = upName(n)
+	}
+	return r.rootDelegation()
+}
+
+func (r *Iterative) rootDelegation() *delegation {
+	return &delegation{zone: ".", names: []string{""}, addrs: map[string][]netip.Addr{"": r.roots}}
+}
+
+// upName returns the name one label up ("." for a TLD and for ".").
+func upName(n string) string {
+	if n == "." {
+		return "."
+	}
+	i, end := dns.NextLabel(n, 0)
+	if end || i >= len(n) {
+		return "."
+	}
+	return n[i:]
+}
+
+// zoneResult is what the servers of one zone said about one question.
+type zoneResult struct {
+	msg         *dns.Msg
+	server      string
+	referral    *delegation
+	referralTTL uint32
+}
+
+// askZone asks the servers of d for qname and qtype until one gives an
+// answer or a referral closer to qname: first the servers with known
+// addresses in random order, then the NS names without glue, each resolved
+// when reached. A server that times out, is unreachable, answers malformed,
+// SERVFAIL, REFUSED, without authority or refers back is skipped.
+func (r *Iterative) askZone(ctx context.Context, st *lookupState, d *delegation, qname string, qtype uint16, depth int) (*zoneResult, *Error) {
+	var (
+		lastErr     *Error
+		rcodeRes    *zoneResult
+		loopFrom    string
+		lameFrom    string
+		lameWhy     string
+		allTimeouts = true
+		tried       = 0
+	)
+	try := func(addr netip.Addr) (*zoneResult, *Error) {
+		tried++
+		srv := netip.AddrPortFrom(addr, r.port)
+		msg, idx, err := r.query(ctx, st, d.zone, srv, qname, qtype)
+		if err != nil {
+			if st.stop(ctx) {
+				return nil, err
+			}
+			lastErr = err
+			allTimeouts = allTimeouts && err.Kind == KindTimeout
+			return nil, nil
+		}
+		allTimeouts = false
+		res := &zoneResult{msg: msg, server: srv.String()}
+		kind, child, why := classifyAnswer(d.zone, qname, qtype, msg)
+		switch kind {
+		case answerFinal:
+			return res, nil
+		case answerReferral:
+			res.referral, res.referralTTL = r.referralFrom(msg, d.zone, child)
+			st.note(idx, func(s *TraceStep) { s.Referral = child })
+			return res, nil
+		case answerLoop:
+			loopFrom = srv.String()
+		case answerRcode:
+			rcodeRes = res
+		case answerLame:
+			lameFrom, lameWhy = srv.String(), why
+		}
+		st.note(idx, func(s *TraceStep) { s.Error = why })
+		return nil, nil
+	}
+
+	var glueless []string
+	var servers []netip.Addr
+	for _, n := range d.names {
+		if len(d.addrs[n]) == 0 {
+			glueless = append(glueless, n)
+		}
+		for _, a := range d.addrs[n] {
+			if r.usable(a) {
+				servers = append(servers, a)
+			}
+		}
+	}
+	rand.Shuffle(len(servers), func(i, j int) { servers[i], servers[j] = servers[j], servers[i] })
+	rand.Shuffle(len(glueless), func(i, j int) { glueless[i], glueless[j] = glueless[j], glueless[i] })
+	for _, a := range servers {
+		if res, err := try(a); res != nil || err != nil {
+			return res, err
+		}
+	}
+	for _, n := range glueless {
+		addrs, err := r.resolveNS(ctx, st, n, depth, false)
+		if err != nil {
+			if st.stop(ctx) {
+				return nil, err
+			}
+			lastErr, allTimeouts = err, allTimeouts && err.Kind == KindTimeout
+			continue
+		}
+		for _, a := range addrs {
+			if res, err := try(a); res != nil || err != nil {
+				return res, err
+			}
+		}
+	}
+
+	switch {
+	case rcodeRes != nil:
+		return rcodeRes, nil
+	case loopFrom != "":
+		return nil, &Error{Kind: KindLoop, Server: loopFrom, Detail: "referral loop: the servers of " + d.zone + " refer back to " + d.zone + " or above"}
+	case lameFrom != "":
+		return nil, &Error{Kind: KindMalformed, Server: lameFrom, Detail: "lame delegation: no server of " + d.zone + " answers with authority (" + lameWhy + ")"}
+	case lastErr != nil:
+		if !allTimeouts && lastErr.Kind == KindTimeout {
+			lastErr.Kind = KindNetwork
+		}
+		lastErr.Detail = "no server of " + d.zone + " answered: " + lastErr.Detail
+		return nil, lastErr
+	case tried == 0:
+		return nil, &Error{Kind: KindNetwork, Detail: "no usable address for the name servers of " + d.zone}
+	}
+	return nil, &Error{Kind: KindUnknown, Detail: "no server of " + d.zone + " answered"}
+}
+
+// resolveNS returns the addresses of the NS name n, found by a
+// sub-resolution counted in st's budget (RFC 2181 §10.3: an NS name has
+// address records, not a CNAME). With all, both A and AAAA are asked; else
+// AAAA only when there is no usable A.
+func (r *Iterative) resolveNS(ctx context.Context, st *lookupState, n string, depth int, all bool) ([]netip.Addr, *Error) {
+	if depth >= maxSubDepth {
+		return nil, &Error{Kind: KindLoop, Name: n, Detail: "glueless delegations nested too deep at " + n}
+	}
+	if !st.begin(n) {
+		return nil, &Error{Kind: KindLoop, Name: n, Detail: "name server " + n + " needs itself to be resolved (glueless loop)"}
+	}
+	defer st.end(n)
+	var (
+		out     []netip.Addr
+		lastErr *Error
+	)
+	for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
+		if len(out) > 0 && !all {
+			break
+		}
+		if (t == dns.TypeA && r.source.Is6()) || (t == dns.TypeAAAA && r.source.Is4()) {
+			continue
+		}
+		a, err := r.resolve(ctx, st, n, t, depth+1, true)
+		if err != nil {
+			lastErr = err
+			if st.stop(ctx) {
+				return nil, err
+			}
+			continue
+		}
+		out = append(out, addrsOf(a.msg.Answer, n)...)
+	}
+	if len(out) == 0 {
+		if lastErr != nil {
+			lastErr.Detail = "resolving name server " + n + ": " + lastErr.Detail
+			return nil, lastErr
+		}
+		return nil, &Error{Kind: KindNetwork, Name: n, Detail: "name server " + n + " has no usable address"}
+	}
+	return out[:min(len(out), 2*maxAddrsPerNS)], nil
+}
+
+// addrsOf returns the addresses of the A and AAAA records owned by name.
+func addrsOf(rrs []dns.RR, name string) []netip.Addr {
+	var out []netip.Addr
+	for _, rr := range rrs {
+		if !strings.EqualFold(rr.Header().Name, name) {
+			continue
+		}
+		var ip net.IP
+		switch v := rr.(type) {
+		case *dns.A:
+			ip = v.A.To4()
+		case *dns.AAAA:
+			ip = v.AAAA
+		}
+		if a, ok := netip.AddrFromSlice(ip); ok {
+			out = append(out, a.Unmap())
+		}
+	}
+	return out
+}
+
+type answerKind int
+
+const (
+	answerFinal    answerKind = iota // an answer, NXDOMAIN or NODATA with authority
+	answerReferral                   // a delegation closer to the name
+	answerLoop                       // a referral to the same zone or above
+	answerRcode                      // SERVFAIL, REFUSED or another error rcode
+	answerLame                       // no authority and no referral
+)
+
+// classifyAnswer says what msg, from a server of zone, is for qname and
+// qtype; for a referral it returns the child zone.
+func classifyAnswer(zone, qname string, qtype uint16, msg *dns.Msg) (answerKind, string, string) {
+	const notAuth = "not authoritative (AA=0)"
+	switch msg.Rcode {
+	case dns.RcodeSuccess:
+	case dns.RcodeNameError:
+		if !msg.Authoritative {
+			return answerLame, "", notAuth
+		}
+		return answerFinal, "", ""
+	default:
+		return answerRcode, "", strings.ToLower(rcodeString(msg.Rcode))
+	}
+	for _, rr := range msg.Answer {
+		h := rr.Header()
+		if strings.EqualFold(h.Name, qname) && (h.Rrtype == qtype || h.Rrtype == dns.TypeCNAME) {
+			if !msg.Authoritative {
+				return answerLame, "", notAuth
+			}
+			return answerFinal, "", ""
+		}
+	}
+	if msg.Authoritative {
+		return answerFinal, "", "" // NODATA
+	}
+	// RFC 1034 §4.3.2 / RFC 4035 §3.1.4: a referral has no answer, AA=0
+	// and the child's NS set in the authority section.
+	var child string
+	for _, rr := range msg.Ns {
+		if rr.Header().Rrtype == dns.TypeNS {
+			child = strings.ToLower(rr.Header().Name)
+			break
+		}
+	}
+	switch {
+	case child == "":
+		return answerLame, "", notAuth
+	case child == zone || dns.IsSubDomain(child, zone):
+		return answerLoop, "", "referral back to " + child
+	case !dns.IsSubDomain(zone, child) || !dns.IsSubDomain(child, qname):
+		return answerLame, "", "referral to unrelated zone " + child
+	}
+	return answerReferral, child, ""
+}
+
+// referralFrom builds the delegation to child from a referral given by a
+// server of zone. Glue is taken only for the NS names of child and only
+// when in zone's bailiwick: a server has no authority over addresses
+// outside its zone, and trusting them would let it poison the cache.
+func (r *Iterative) referralFrom(msg *dns.Msg, zone, child string) (*delegation, uint32) {
+	d := &delegation{zone: child, addrs: map[string][]netip.Addr{}}
+	ttl := uint32(math.MaxUint32)
+	for _, rr := range msg.Ns {
+		ns, ok := rr.(*dns.NS)
+		if !ok || !strings.EqualFold(ns.Hdr.Name, child) {
+			continue
+		}
+		n := strings.ToLower(dns.Fqdn(ns.Ns))
+		ttl = min(ttl, ns.Hdr.Ttl)
+		if _, dup := d.addrs[n]; dup || len(d.names) >= maxReferralNS {
+			continue
+		}
+		d.names = append(d.names, n)
+		d.addrs[n] = nil
+	}
+	for _, n := range d.names {
+		if !dns.IsSubDomain(zone, n) {
+			continue
+		}
+		for _, a := range addrsOf(msg.Extra, n) {
+			if r.usable(a) && len(d.addrs[n]) < maxAddrsPerNS {
+				d.addrs[n] = append(d.addrs[n], a)
+			}
+		}
+	}
+	return d, ttl
+}
+
+// query sends one question to server, counted in st's budget and recorded
+// in its trace, and returns the answer and its trace index.
+func (r *Iterative) query(ctx context.Context, st *lookupState, zone string, server netip.AddrPort, qname string, qtype uint16) (*dns.Msg, int, *Error) {
+	if err := st.take(); err != nil {
+		return nil, -1, err
+	}
+	start := time.Now()
+	msg, tcp, err := r.exchange(ctx, server, qname, qtype, st.take)
+	step := TraceStep{Server: server.String(), Zone: zone, Name: qname, Type: typeString(qtype), TCP: tcp, Duration: time.Since(start)}
+	if err != nil {
+		step.Error = err.Kind.String() + ": " + err.Detail
+	} else {
+		step.Rcode = rcodeString(msg.Rcode)
+	}
+	idx := st.record(step)
+	return msg, idx, err
+}
+
+// exchange asks server for qname and qtype over UDP and, when the answer is
+// truncated, over TCP (RFC 7766 §5), after calling beforeTCP if not nil.
+func (r *Iterative) exchange(ctx context.Context, server netip.AddrPort, qname string, qtype uint16, beforeTCP func() *Error) (*dns.Msg, bool, *Error) {
+	q := new(dns.Msg)
+	q.Id = dns.Id()
+	q.RecursionDesired = false
+	q.Question = []dns.Question{{Name: randomCase(qname), Qtype: qtype, Qclass: dns.ClassINET}}
+	// RFC 3225 §3: the DO bit asks for DNSSEC records in the answer.
+	q.SetEdns0(ednsUDPSize, true)
+	msg, err := r.exchangeNet(ctx, "udp", server, q)
+	if err != nil || !msg.Truncated {
+		return msg, false, err
+	}
+	if beforeTCP != nil {
+		if err := beforeTCP(); err != nil {
+			return nil, true, err
+		}
+	}
+	q.Id = dns.Id()
+	msg, err = r.exchangeNet(ctx, "tcp", server, q)
+	if err == nil && msg.Truncated {
+		return nil, true, &Error{Kind: KindMalformed, Server: server.String(), Detail: "truncated answer over tcp"}
+	}
+	return msg, true, err
+}
+
+func (r *Iterative) exchangeNet(ctx context.Context, network string, server netip.AddrPort, q *dns.Msg) (*dns.Msg, *Error) {
+	srv := server.String()
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	dialer := &net.Dialer{}
+	if r.source.IsValid() {
+		if network == "tcp" {
+			dialer.LocalAddr = &net.TCPAddr{IP: r.source.AsSlice()}
+		} else {
+			dialer.LocalAddr = &net.UDPAddr{IP: r.source.AsSlice()}
+		}
+	}
+	c := &dns.Client{Net: network, Timeout: r.timeout, UDPSize: ednsUDPSize, Dialer: dialer}
+	conn, err := c.DialContext(ctx, srv)
+	if err != nil {
+		return nil, classify(ctx, network, srv, err)
+	}
+	defer conn.Close()
+	// miekg/dns reads until its own deadline even when ctx ends early.
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+	defer stop()
+	msg, _, err := c.ExchangeWithConnContext(ctx, q, conn)
+	if err != nil {
+		return nil, classify(ctx, network, srv, err)
+	}
+	if d := mismatch(q, msg); d != "" {
+		return nil, &Error{Kind: KindMalformed, Server: srv, Detail: network + ": " + d}
+	}
+	// draft-vixie-dnsext-dns0x20: the question must come back in the exact
+	// case it was sent; a server that changes it is either broken or the
+	// answer is forged by someone who did not see the query.
+	if got, sent := msg.Question[0].Name, q.Question[0].Name; got != sent {
+		return nil, &Error{Kind: KindMalformed, Server: srv, Detail: fmt.Sprintf("%s: answer question %q does not keep the case of %q (0x20)", network, got, sent)}
+	}
+	return msg, nil
+}
+
+// randomCase returns name with each ASCII letter in random case.
+func randomCase(name string) string {
+	b := []byte(name)
+	bits := rand.Uint64()
+	for i, c := range b {
+		if i%64 == 0 && i > 0 {
+			bits = rand.Uint64()
+		}
+		if bits&(1<<(i%64)) != 0 {
+			switch {
+			case 'a' <= c && c <= 'z':
+				b[i] = c - 'a' + 'A'
+			case 'A' <= c && c <= 'Z':
+				b[i] = c - 'A' + 'a'
+			}
+		}
+	}
+	return string(b)
+}
+
+// fillChain follows the CNAME chain of msg's answer section from target, and
+// sets resp's CNAMEs, Answer, Other and NegativeTTL. It returns the chain's
+// end. seen holds the names of the chain so far, across messages.
+func fillChain(resp *Response, msg *dns.Msg, target string, qtype uint16, seen map[string]bool, maxCNAME int) (string, *Error) {
+	if len(msg.Answer) > maxAnswerRecords {
+		return "", &Error{Kind: KindTooLarge, Detail: fmt.Sprintf("%d answer records, at most %d accepted", len(msg.Answer), maxAnswerRecords)}
+	}
+	end := target
+	if qtype != dns.TypeCNAME {
+		for {
+			var next string
+			for _, rr := range msg.Answer {
+				if c, ok := rr.(*dns.CNAME); ok && strings.EqualFold(c.Hdr.Name, end) {
+					next = strings.ToLower(dns.Fqdn(c.Target))
+					break
+				}
+			}
+			if next == "" {
+				break
+			}
+			if seen[next] {
+				return "", &Error{Kind: KindLoop, Detail: "cname chain loops at " + next}
+			}
+			if len(resp.CNAMEs) >= maxCNAME {
+				return "", &Error{Kind: KindLoop, Detail: fmt.Sprintf("cname chain longer than %d", maxCNAME)}
+			}
+			seen[next] = true
+			resp.CNAMEs = append(resp.CNAMEs, next)
+			end = next
+		}
+	}
+	txtBytes := 0
+	for _, rr := range msg.Answer {
+		h := rr.Header()
+		if !strings.EqualFold(h.Name, end) || h.Rrtype == dns.TypeRRSIG ||
+			(h.Rrtype == dns.TypeCNAME && qtype != dns.TypeCNAME) {
+			continue
+		}
+		rec := toRecord(rr)
+		if h.Rrtype == dns.TypeTXT {
+			txtBytes += len(rec.Data)
+			if txtBytes > maxTXTBytes {
+				return "", &Error{Kind: KindTooLarge, Detail: fmt.Sprintf("more than %d bytes of txt data", maxTXTBytes)}
+			}
+		}
+		if h.Rrtype == qtype {
+			resp.Answer = append(resp.Answer, rec)
+		} else {
+			resp.Other = append(resp.Other, rec)
+		}
+	}
+	if len(resp.Answer) == 0 {
+		for _, rr := range msg.Ns {
+			if soa, ok := rr.(*dns.SOA); ok {
+				// RFC 2308 §5: the negative TTL is the minimum of the SOA
+				// record's TTL and its MINIMUM field.
+				resp.NegativeTTL = min(soa.Hdr.Ttl, soa.Minttl)
+				break
+			}
+		}
+	}
+	return end, nil
+}
+
+// QueryZone asks the authoritative servers of zone for name and qtype (RD=0,
+// DO=1) and returns the first answer that is not a failure, for DNSSEC
+// validation (the DNSKEY set is asked of the zone, DS of the parent). It
+// finds zone's servers from the cache or by resolution, with a budget of
+// MaxQueries, and caches answers apart from those of Lookup. It returns a
+// *Error as Lookup does, and one of KindUnknown when zone is not a zone cut.
+func (r *Iterative) QueryZone(ctx context.Context, zone, name string, qtype uint16) (*dns.Msg, error) {
+	return (&lookupQuerier{r: r, st: &lookupState{max: r.maxQueries}}).QueryZone(ctx, zone, name, qtype)
+}
+
+// lookupQuerier is the Querier given to the validator during a lookup: its
+// queries count in the lookup's budget and trace.
+type lookupQuerier struct {
+	r  *Iterative
+	st *lookupState
+}
+
+func (q *lookupQuerier) QueryZone(ctx context.Context, zone, name string, qtype uint16) (*dns.Msg, error) {
+	r := q.r
+	zone, name = strings.ToLower(dns.Fqdn(zone)), strings.ToLower(dns.Fqdn(name))
+	fail := func(e *Error) (*dns.Msg, error) {
+		e.Name, e.Type = name, typeString(qtype)
+		return nil, e
+	}
+	key := cacheKey{name: name, qtype: qtype, zone: zone}
+	if a := r.cachedAnswer(key); a != nil {
+		return a.msg, nil
+	}
+	d, err := r.zoneDelegation(ctx, q.st, zone)
+	if err != nil {
+		return fail(err)
+	}
+	res, err := r.askZone(ctx, q.st, d, name, qtype, 0)
+	if err != nil {
+		return fail(err)
+	}
+	if res.referral == nil && cacheableRcode(res.msg.Rcode) {
+		ttl := answerTTL(res.msg)
+		r.cache.put(&cacheEntry{key: key, answer: &answer{msg: res.msg, server: res.server, zone: zone, ttl: ttl}},
+			r.now(), time.Duration(ttl)*time.Second)
+	}
+	return res.msg.Copy(), nil
+}
+
+// zoneDelegation returns the servers of zone: the root hints, a cached
+// delegation, or the zone cut found by resolving zone's NS set.
+func (r *Iterative) zoneDelegation(ctx context.Context, st *lookupState, zone string) (*delegation, *Error) {
+	if zone == "." {
+		return r.rootDelegation(), nil
+	}
+	if e := r.cache.get(cacheKey{name: zone, deleg: true}, r.now()); e != nil {
+		return e.deleg, nil
+	}
+	a, err := r.resolve(ctx, st, zone, dns.TypeNS, 0, false)
+	if err != nil {
+		return nil, err
+	}
+	if a.deleg.zone != zone {
+		return nil, &Error{Kind: KindUnknown, Detail: zone + " is not a zone cut (it is inside " + a.deleg.zone + ")"}
+	}
+	return a.deleg, nil
+}
+
+// ZoneView is what every authoritative server of a zone says about one
+// name, for comparing them (propagation, lame delegations, SOA serials).
+type ZoneView struct {
+	// Zone is the closest enclosing zone cut of the name.
+	Zone string `json:"zone"`
+	// NS are the zone's NS names as delegated by the parent (empty for
+	// the root zone reached through root hints).
+	NS []string `json:"ns"`
+	// Servers has one entry per NS name and address, in NS order.
+	Servers []ServerView `json:"servers"`
+}
+
+// ServerView is the answers of one authoritative server address.
+type ServerView struct {
+	// NS is the NS name; Address the ip:port asked ("" when the name has
+	// no address).
+	NS      string `json:"ns"`
+	Address string `json:"address,omitempty"`
+	// Answer is the server's answer for the name, whatever its rcode and
+	// AA bit; AnswerErr is set instead when there was none.
+	Answer    *Response `json:"answer,omitempty"`
+	AnswerErr *Error    `json:"answer_error,omitempty"`
+	// SOASerial is the serial of the zone's SOA from this server;
+	// SOAErr is set instead when the server gave no SOA.
+	SOASerial uint32 `json:"soa_serial,omitempty"`
+	SOAErr    *Error `json:"soa_error,omitempty"`
+	// Lame is set when the server is delegated but does not serve the zone;
+	// LameReason is "refused", "timeout", "servfail", "not authoritative
+	// (AA=0)", "unreachable", "malformed answer" or "no address".
+	Lame       bool   `json:"lame,omitempty"`
+	LameReason string `json:"lame_reason,omitempty"`
+}
+
+// Authoritative finds the zone of name (its closest enclosing zone cut, by
+// iterative resolution without the answer cache), its NS set, and the
+// addresses of every NS name (glue, or resolved for glueless names), then
+// asks every address directly and in parallel (RD=0) for name and qtype and
+// for the zone's SOA. It asks at most 32 addresses. It returns a *Error as
+// Lookup does when the zone cannot be found; failures of single servers are
+// in their ServerView.
+func (r *Iterative) Authoritative(ctx context.Context, name string, qtype uint16) (*ZoneView, error) {
+	name = strings.ToLower(dns.Fqdn(name))
+	typ := typeString(qtype)
+	if _, ok := dns.IsDomainName(name); !ok {
+		return nil, &Error{Kind: KindUnknown, Name: name, Type: typ, Detail: "invalid domain name"}
+	}
+	st := &lookupState{max: r.maxQueries}
+	a, err := r.resolve(ctx, st, name, qtype, 0, false)
+	if err != nil {
+		err.Name, err.Type, err.Trace = name, typ, st.steps()
+		return nil, err
+	}
+	d := a.deleg
+	view := &ZoneView{Zone: d.zone}
+	type target struct {
+		ns   string
+		addr netip.Addr
+	}
+	var targets []target
+	var missing []ServerView
+	for _, n := range d.names {
+		if n != "" {
+			view.NS = append(view.NS, n)
+		}
+		addrs := d.addrs[n]
+		if len(addrs) == 0 {
+			var err *Error
+			addrs, err = r.resolveNS(ctx, st, n, 0, true)
+			if err != nil {
+				err.Name, err.Type = n, "A"
+				missing = append(missing, ServerView{NS: n, AnswerErr: err, Lame: true, LameReason: "no address"})
+				continue
+			}
+		}
+		for _, addr := range addrs {
+			if r.usable(addr) && len(targets) < maxAuthServers {
+				targets = append(targets, target{n, addr})
+			}
+		}
+	}
+	view.Servers = make([]ServerView, len(targets))
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Go(func() { view.Servers[i] = r.askServer(ctx, d.zone, t.ns, t.addr, name, qtype) })
+	}
+	wg.Wait()
+	view.Servers = append(view.Servers, missing...)
+	return view, nil
+}
+
+// askServer asks one server for name/qtype and for zone's SOA, in parallel.
+func (r *Iterative) askServer(ctx context.Context, zone, ns string, addr netip.Addr, name string, qtype uint16) ServerView {
+	srv := netip.AddrPortFrom(addr, r.port)
+	sv := ServerView{NS: ns, Address: srv.String()}
+	var (
+		wg             sync.WaitGroup
+		ansMsg, soaMsg *dns.Msg
+		ansErr, soaErr *Error
+		ansTime        time.Duration
+		ansStart       = time.Now()
+	)
+	wg.Go(func() {
+		ansMsg, _, ansErr = r.exchange(ctx, srv, name, qtype, nil)
+		ansTime = time.Since(ansStart)
+	})
+	wg.Go(func() { soaMsg, _, soaErr = r.exchange(ctx, srv, zone, dns.TypeSOA, nil) })
+	wg.Wait()
+
+	if ansErr != nil {
+		ansErr.Name, ansErr.Type = name, typeString(qtype)
+		sv.AnswerErr = ansErr
+	} else {
+		resp := &Response{Name: name, Type: typeString(qtype), Server: srv.String(), Rcode: rcodeString(ansMsg.Rcode), Duration: ansTime}
+		if _, ferr := fillChain(resp, ansMsg, name, qtype, map[string]bool{name: true}, r.maxCNAME); ferr != nil {
+			ferr.Name, ferr.Type, ferr.Server = name, typeString(qtype), srv.String()
+			sv.AnswerErr = ferr
+		} else {
+			resp.TTL = answerTTL(ansMsg)
+			sv.Answer = resp
+		}
+	}
+	if soaErr != nil {
+		soaErr.Name, soaErr.Type = zone, "SOA"
+		sv.SOAErr = soaErr
+	} else {
+		for _, rr := range soaMsg.Answer {
+			if soa, ok := rr.(*dns.SOA); ok && strings.EqualFold(soa.Hdr.Name, zone) {
+				sv.SOASerial = soa.Serial
+				break
+			}
+		}
+		if sv.SOASerial == 0 {
+			sv.SOAErr = &Error{Kind: KindMalformed, Name: zone, Type: "SOA", Server: srv.String(),
+				Detail: "no SOA in the answer (rcode " + rcodeString(soaMsg.Rcode) + ")"}
+		}
+	}
+	// The first failure, of the answer then of the SOA query, says why the
+	// server is lame.
+	for _, q := range []struct {
+		msg *dns.Msg
+		err *Error
+	}{{ansMsg, ansErr}, {soaMsg, soaErr}} {
+		if why := lameReason(q.msg, q.err); why != "" {
+			sv.Lame, sv.LameReason = true, why
+			break
+		}
+	}
+	return sv
+}
+
+// lameReason says why an answer (or its absence) shows a lame server, or "".
+func lameReason(msg *dns.Msg, err *Error) string {
+	if err != nil {
+		switch err.Kind {
+		case KindTimeout:
+			return "timeout"
+		case KindNetwork:
+			return "unreachable"
+		case KindMalformed:
+			return "malformed answer"
+		}
+		return ""
+	}
+	switch {
+	case msg.Rcode == dns.RcodeRefused:
+		return "refused"
+	case msg.Rcode == dns.RcodeServerFailure:
+		return "servfail"
+	case msg.Rcode != dns.RcodeSuccess && msg.Rcode != dns.RcodeNameError:
+		return strings.ToLower(rcodeString(msg.Rcode))
+	case !msg.Authoritative:
+		return "not authoritative (AA=0)"
+	}
+	return ""
+}

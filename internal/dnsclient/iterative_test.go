@@ -1,0 +1,773 @@
+package dnsclient_test
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/testenv"
+)
+
+// iterWorld is a small Internet on loopback: the root, the TLDs com and net,
+// and the zones example.com (2 servers) and example.net (1 server).
+type iterWorld struct {
+	*testenv.World
+	com, net, exCom, exNet *testenv.Zone
+}
+
+func newIterWorld(t testing.TB) *iterWorld {
+	t.Helper()
+	w := &iterWorld{World: testenv.NewWorld(t)}
+	w.com = w.AddZone("com", "", 2)
+	w.net = w.AddZone("net", "", 1)
+	w.exCom = w.AddZone("example.com", "com", 2)
+	w.exNet = w.AddZone("example.net", "net", 1)
+	w.exCom.Add(`_dnsauth.example.com. 300 IN TXT "token-1"`, `a.example.com. 300 IN A 192.0.2.1`)
+	return w
+}
+
+// queries returns the queries received by every server of the world.
+func (w *iterWorld) queries(zones ...*testenv.Zone) int {
+	n := w.Root.QueryCount()
+	for _, z := range append([]*testenv.Zone{w.com, w.net, w.exCom, w.exNet}, zones...) {
+		n += z.QueryCount()
+	}
+	return n
+}
+
+func newIterative(t testing.TB, w *testenv.World, cfg dnsclient.IterativeConfig) *dnsclient.Iterative {
+	t.Helper()
+	cfg.RootHints = w.RootHints
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 500 * time.Millisecond
+	}
+	r, err := dnsclient.NewIterative(cfg)
+	if err != nil {
+		t.Fatalf("NewIterative: %v", err)
+	}
+	return r
+}
+
+func serverAddrs(z *testenv.Zone) []string {
+	var out []string
+	for _, s := range z.Servers {
+		out = append(out, s.AddrPort().String())
+	}
+	return out
+}
+
+// fakeClock is an injectable cache clock.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func TestIterativeColdAndWarm(t *testing.T) {
+	t.Parallel()
+	w := newIterWorld(t)
+	r := newIterative(t, w.World, dnsclient.IterativeConfig{})
+	ctx := t.Context()
+
+	resp, err := r.Lookup(ctx, "_DNSAUTH.Example.COM", dns.TypeTXT)
+	if err != nil {
+		t.Fatalf("cold lookup: %v", err)
+	}
+	if got, want := summary(resp), "_dnsauth.example.com. TXT NOERROR an:_dnsauth.example.com./TXT/300/token-1"; got != want {
+		t.Errorf("cold summary = %q, want %q", got, want)
+	}
+	if got := w.queries(); got != 3 {
+		t.Errorf("cold lookup sent %d queries, want 3 (root, com, example.com)", got)
+	}
+	var path []string
+	for _, s := range resp.Trace {
+		path = append(path, s.Zone+">"+s.Referral+":"+s.Rcode)
+	}
+	if got, want := strings.Join(path, " "), ".>com.:NOERROR com.>example.com.:NOERROR example.com.>:NOERROR"; got != want {
+		t.Errorf("trace = %q, want %q", got, want)
+	}
+	if !slices.Contains(serverAddrs(w.exCom), resp.Server) {
+		t.Errorf("Server = %q, want one of %v", resp.Server, serverAddrs(w.exCom))
+	}
+	if resp.Cached || resp.TTL != 300 || resp.DNSSEC != "" || resp.AD {
+		t.Errorf("cold Cached=%t TTL=%d DNSSEC=%q AD=%t, want false 300 \"\" false", resp.Cached, resp.TTL, resp.DNSSEC, resp.AD)
+	}
+
+	resp, err = r.Lookup(ctx, "_dnsauth.example.com.", dns.TypeTXT)
+	if err != nil {
+		t.Fatalf("warm lookup: %v", err)
+	}
+	if got := w.queries(); got != 3 {
+		t.Errorf("warm lookup sent %d queries, want none", got-3)
+	}
+	if !resp.Cached || len(resp.Trace) != 0 || len(resp.Answer) != 1 {
+		t.Errorf("warm Cached=%t trace=%d answer=%d, want true 0 1", resp.Cached, len(resp.Trace), len(resp.Answer))
+	}
+
+	// Another name of the zone starts at the cached delegation.
+	if _, err := r.Lookup(ctx, "a.example.com", dns.TypeA); err != nil {
+		t.Fatalf("lookup in cached zone: %v", err)
+	}
+	if got := w.queries(); got != 4 {
+		t.Errorf("lookup in a cached zone sent %d queries, want 1", got-3)
+	}
+}
+
+func TestIterativeLookup(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		setup   func(w *iterWorld)
+		cfg     dnsclient.IterativeConfig
+		qname   string
+		qtype   uint16
+		want    string
+		queries int    // when not zero, the queries the world must have seen
+		errKind string // when set, the lookup must fail with this kind
+		errText string // and these words in the error
+	}{
+		{
+			name: "nxdomain with negative ttl", qname: "nope.example.com", qtype: dns.TypeTXT,
+			want: "nope.example.com. TXT NXDOMAIN negttl:300", queries: 3,
+		},
+		{
+			name: "nodata", qname: "a.example.com", qtype: dns.TypeTXT,
+			want: "a.example.com. TXT NOERROR negttl:300", queries: 3,
+		},
+		{
+			name: "cname inside a zone",
+			setup: func(w *iterWorld) {
+				w.exCom.Add(`www.example.com. 300 IN CNAME b.example.com.`, `b.example.com. 300 IN CNAME a.example.com.`)
+			},
+			qname: "www.example.com", qtype: dns.TypeA,
+			want: "www.example.com. A NOERROR cname:b.example.com. cname:a.example.com. an:a.example.com./A/300/192.0.2.1", queries: 3,
+		},
+		{
+			name: "cname across zones",
+			setup: func(w *iterWorld) {
+				w.exCom.Add(`_dnsauth.x.example.com. 300 IN CNAME x.example.net.`)
+				w.exNet.Add(`x.example.net. 60 IN TXT "delegated"`)
+			},
+			qname: "_dnsauth.x.example.com", qtype: dns.TypeTXT,
+			want: "_dnsauth.x.example.com. TXT NOERROR cname:x.example.net. an:x.example.net./TXT/60/delegated", queries: 6,
+		},
+		{
+			name: "glueless delegation",
+			setup: func(w *iterWorld) {
+				z := w.AddGluelessZone("glueless.com", "com", w.exNet, 1)
+				z.Add(`_dnsauth.glueless.com. 300 IN TXT "v"`)
+			},
+			// root, com (referral without glue), then the NS name: root,
+			// net, example.net, then the glueless zone's server.
+			qname: "_dnsauth.glueless.com", qtype: dns.TypeTXT,
+			want: "_dnsauth.glueless.com. TXT NOERROR an:_dnsauth.glueless.com./TXT/300/v", queries: 6,
+		},
+		{
+			name: "cname loop across zones",
+			setup: func(w *iterWorld) {
+				w.exCom.Add(`l.example.com. 300 IN CNAME l.example.net.`)
+				w.exNet.Add(`l.example.net. 300 IN CNAME l.example.com.`)
+			},
+			qname: "l.example.com", qtype: dns.TypeTXT,
+			errKind: "loop", errText: "cname chain loops at l.example.com.",
+		},
+		{
+			name: "cname loop inside a zone",
+			setup: func(w *iterWorld) {
+				w.exCom.Add(`p.example.com. 300 IN CNAME q.example.com.`, `q.example.com. 300 IN CNAME p.example.com.`)
+			},
+			qname: "p.example.com", qtype: dns.TypeTXT,
+			errKind: "loop", errText: "cname chain loops at p.example.com.",
+		},
+		{
+			name: "cname chain too long",
+			setup: func(w *iterWorld) {
+				for i := range 4 {
+					w.exCom.Add(fmt.Sprintf("c%d.example.com. 300 IN CNAME c%d.example.com.", i, i+1))
+				}
+			},
+			cfg:   dnsclient.IterativeConfig{MaxCNAME: 3},
+			qname: "c0.example.com", qtype: dns.TypeTXT,
+			errKind: "loop", errText: "cname chain longer than 3",
+		},
+		{
+			name: "self-referral zone",
+			setup: func(w *iterWorld) {
+				z := w.AddZone("loop.com", "com", 2)
+				z.Server(0).SetMode(testenv.AuthSelfReferral)
+				z.Server(1).SetMode(testenv.AuthSelfReferral)
+			},
+			qname: "_dnsauth.loop.com", qtype: dns.TypeTXT,
+			errKind: "loop", errText: "referral loop: the servers of loop.com. refer back",
+		},
+		{
+			name: "refusing server skipped",
+			setup: func(w *iterWorld) {
+				w.exCom.Server(0).SetMode(testenv.AuthRefuse)
+			},
+			qname: "_dnsauth.example.com", qtype: dns.TypeTXT,
+			want: "_dnsauth.example.com. TXT NOERROR an:_dnsauth.example.com./TXT/300/token-1",
+		},
+		{
+			name: "server without authority skipped",
+			setup: func(w *iterWorld) {
+				w.exCom.Server(1).SetMode(testenv.AuthNotAuthoritative)
+			},
+			qname: "_dnsauth.example.com", qtype: dns.TypeTXT,
+			want: "_dnsauth.example.com. TXT NOERROR an:_dnsauth.example.com./TXT/300/token-1",
+		},
+		{
+			name: "servfail server skipped",
+			setup: func(w *iterWorld) {
+				w.exCom.Server(0).SetMode(testenv.AuthServfail)
+			},
+			qname: "_dnsauth.example.com", qtype: dns.TypeTXT,
+			want: "_dnsauth.example.com. TXT NOERROR an:_dnsauth.example.com./TXT/300/token-1",
+		},
+		{
+			name: "every server refuses",
+			setup: func(w *iterWorld) {
+				w.exCom.Server(0).SetMode(testenv.AuthRefuse)
+				w.exCom.Server(1).SetMode(testenv.AuthRefuse)
+			},
+			qname: "_dnsauth.example.com", qtype: dns.TypeTXT,
+			want: "_dnsauth.example.com. TXT REFUSED", queries: 4,
+		},
+		{
+			name: "lame delegation",
+			setup: func(w *iterWorld) {
+				w.exCom.Server(0).SetMode(testenv.AuthNotAuthoritative)
+				w.exCom.Server(1).SetMode(testenv.AuthNotAuthoritative)
+			},
+			qname: "_dnsauth.example.com", qtype: dns.TypeTXT,
+			errKind: "malformed", errText: "lame delegation: no server of example.com. answers with authority",
+		},
+		{
+			name: "every server times out",
+			setup: func(w *iterWorld) {
+				w.exCom.Server(0).SetMode(testenv.AuthTimeout)
+				w.exCom.Server(1).SetMode(testenv.AuthTimeout)
+			},
+			cfg:   dnsclient.IterativeConfig{Timeout: 100 * time.Millisecond},
+			qname: "_dnsauth.example.com", qtype: dns.TypeTXT,
+			errKind: "timeout", errText: "no server of example.com. answered",
+		},
+		{
+			name:  "too many queries",
+			cfg:   dnsclient.IterativeConfig{MaxQueries: 2},
+			qname: "_dnsauth.example.com", qtype: dns.TypeTXT,
+			errKind: "loop", errText: "too many queries: more than 2", queries: 2,
+		},
+		{
+			name: "wildcard",
+			setup: func(w *iterWorld) {
+				w.exCom.Add(`*.wild.example.com. 120 IN TXT "any"`)
+			},
+			qname: "x.wild.example.com", qtype: dns.TypeTXT,
+			want: "x.wild.example.com. TXT NOERROR an:x.wild.example.com./TXT/120/any",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newIterWorld(t)
+			if tt.setup != nil {
+				tt.setup(w)
+			}
+			r := newIterative(t, w.World, tt.cfg)
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			defer cancel()
+			start := time.Now()
+			resp, err := r.Lookup(ctx, tt.qname, tt.qtype)
+			if elapsed := time.Since(start); elapsed > 3*time.Second {
+				t.Errorf("lookup took %v", elapsed)
+			}
+			if tt.errKind != "" {
+				if err == nil {
+					t.Fatalf("lookup = %q, want a %s error", summary(resp), tt.errKind)
+				}
+				de := lookupErr(t, err)
+				if de.Kind.String() != tt.errKind || !strings.Contains(de.Error(), tt.errText) {
+					t.Errorf("error = %q (kind %s), want kind %s with %q", de, de.Kind, tt.errKind, tt.errText)
+				}
+				if len(de.Trace) == 0 {
+					t.Errorf("error has no trace")
+				}
+			} else {
+				if err != nil {
+					t.Fatalf("lookup: %v", err)
+				}
+				if got := summary(resp); got != tt.want {
+					t.Errorf("summary = %q, want %q", got, tt.want)
+				}
+			}
+			if tt.queries != 0 {
+				// Every query sent is a step of the trace (a TCP retry
+				// shares its UDP query's step).
+				trace := traceOf(resp, err)
+				if len(trace) != tt.queries {
+					t.Errorf("sent %d queries, want %d", len(trace), tt.queries)
+				}
+			}
+		})
+	}
+}
+
+// traceOf returns the queries sent by a lookup, whether it failed or not.
+func traceOf(resp *dnsclient.Response, err error) []dnsclient.TraceStep {
+	if de, ok := err.(*dnsclient.Error); ok {
+		return de.Trace
+	}
+	if resp == nil {
+		return nil
+	}
+	return resp.Trace
+}
+
+func TestIterativeSlowServer(t *testing.T) {
+	t.Parallel()
+	t.Run("next server used", func(t *testing.T) {
+		t.Parallel()
+		w := newIterWorld(t)
+		slow, fast := w.exCom.Server(0), w.exCom.Server(1)
+		slow.SetDelay(2 * time.Second)
+		// Server order is random: look up with fresh caches until the slow
+		// server has been tried first at least once.
+		for i := 0; slow.QueryCount() == 0 && i < 40; i++ {
+			r := newIterative(t, w.World, dnsclient.IterativeConfig{Timeout: 200 * time.Millisecond})
+			start := time.Now()
+			resp, err := r.Lookup(t.Context(), "_dnsauth.example.com", dns.TypeTXT)
+			if err != nil {
+				t.Fatalf("lookup: %v", err)
+			}
+			if resp.Server != fast.AddrPort().String() {
+				t.Errorf("Server = %s, want the fast one %s", resp.Server, fast.AddrPort())
+			}
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("lookup took %v, want under 1s with a 200ms timeout", d)
+			}
+		}
+		if slow.QueryCount() == 0 {
+			t.Fatal("the slow server was never tried")
+		}
+	})
+	t.Run("deadline", func(t *testing.T) {
+		t.Parallel()
+		w := newIterWorld(t)
+		w.exCom.Server(0).SetDelay(2 * time.Second)
+		w.exCom.Server(1).SetDelay(2 * time.Second)
+		r := newIterative(t, w.World, dnsclient.IterativeConfig{Timeout: 2 * time.Second})
+		ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, err := r.Lookup(ctx, "_dnsauth.example.com", dns.TypeTXT)
+		if d := time.Since(start); d > 900*time.Millisecond {
+			t.Errorf("lookup took %v, want it to end at the 500ms deadline", d)
+		}
+		if de := lookupErr(t, err); de.Kind != dnsclient.KindTimeout {
+			t.Errorf("error = %v, want a timeout", de)
+		}
+	})
+}
+
+func TestIterativeHugeTXTOverTCP(t *testing.T) {
+	t.Parallel()
+	w := newIterWorld(t)
+	for i := range 40 {
+		w.exCom.Add(fmt.Sprintf(`big.example.com. 300 IN TXT "%03d%s"`, i, strings.Repeat("x", 200)))
+	}
+	r := newIterative(t, w.World, dnsclient.IterativeConfig{})
+	resp, err := r.Lookup(t.Context(), "big.example.com", dns.TypeTXT)
+	if err != nil {
+		t.Fatalf("lookup: %v", err)
+	}
+	if len(resp.Answer) != 40 {
+		t.Errorf("got %d TXT records, want 40", len(resp.Answer))
+	}
+	last := resp.Trace[len(resp.Trace)-1]
+	if !last.TCP || len(resp.Trace) != 3 {
+		t.Errorf("last step %+v of %d, want 3 steps and the last over TCP", last, len(resp.Trace))
+	}
+	// UDP then TCP: two queries for the last step.
+	if got := w.exCom.QueryCount(); got != 2 {
+		t.Errorf("example.com servers got %d queries, want 2 (udp, tcp)", got)
+	}
+}
+
+func TestIterativeCaseRandomization(t *testing.T) {
+	t.Parallel()
+	const qname = "_dnsauth.mixedcasecheckname.example.com."
+	t.Run("server sees mixed case", func(t *testing.T) {
+		t.Parallel()
+		w := newIterWorld(t)
+		w.exCom.Add(qname + ` 300 IN TXT "ok"`)
+		var mu sync.Mutex
+		var seen []string
+		for _, s := range w.exCom.Servers {
+			s.SetHook(func(req *dns.Msg) *dns.Msg {
+				mu.Lock()
+				defer mu.Unlock()
+				seen = append(seen, req.Question[0].Name)
+				return nil
+			})
+		}
+		r := newIterative(t, w.World, dnsclient.IterativeConfig{})
+		if _, err := r.Lookup(t.Context(), qname, dns.TypeTXT); err != nil {
+			t.Fatalf("lookup: %v", err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(seen) != 1 || !strings.EqualFold(seen[0], qname) || seen[0] == qname || seen[0] == strings.ToUpper(qname) {
+			t.Errorf("server saw %q, want %q in mixed case", seen, qname)
+		}
+	})
+	t.Run("answer in another case rejected", func(t *testing.T) {
+		t.Parallel()
+		w := newIterWorld(t)
+		w.exCom.Add(qname + ` 300 IN TXT "ok"`)
+		// Server 0 echoes the question lowercased, as a forger who did not
+		// see the query would.
+		w.exCom.Server(0).SetHook(func(req *dns.Msg) *dns.Msg {
+			m := new(dns.Msg)
+			m.SetReply(req)
+			m.Authoritative = true
+			m.Question[0].Name = strings.ToLower(m.Question[0].Name)
+			m.Answer = []dns.RR{&dns.TXT{Hdr: dns.RR_Header{Name: qname, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: 300}, Txt: []string{"forged"}}}
+			return m
+		})
+		for range 8 {
+			r := newIterative(t, w.World, dnsclient.IterativeConfig{})
+			resp, err := r.Lookup(t.Context(), qname, dns.TypeTXT)
+			if err != nil {
+				t.Fatalf("lookup: %v", err)
+			}
+			if resp.Answer[0].Data != "ok" || resp.Server != w.exCom.Server(1).AddrPort().String() {
+				t.Fatalf("answer %q from %s, want \"ok\" from the honest server", resp.Answer[0].Data, resp.Server)
+			}
+		}
+		w.exCom.Server(1).SetHook(func(req *dns.Msg) *dns.Msg {
+			m := new(dns.Msg)
+			m.SetReply(req)
+			m.Question[0].Name = strings.ToLower(m.Question[0].Name)
+			return m
+		})
+		r := newIterative(t, w.World, dnsclient.IterativeConfig{})
+		_, err := r.Lookup(t.Context(), qname, dns.TypeTXT)
+		if de := lookupErr(t, err); de.Kind != dnsclient.KindMalformed || !strings.Contains(de.Detail, "(0x20)") {
+			t.Errorf("error = %v, want malformed with (0x20)", de)
+		}
+	})
+}
+
+func TestIterativeCacheExpiry(t *testing.T) {
+	t.Parallel()
+	w := newIterWorld(t)
+	clock := &fakeClock{now: time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC)}
+	r := newIterative(t, w.World, dnsclient.IterativeConfig{Now: clock.Now})
+	ctx := t.Context()
+	lookup := func() *dnsclient.Response {
+		t.Helper()
+		resp, err := r.Lookup(ctx, "_dnsauth.example.com", dns.TypeTXT)
+		if err != nil {
+			t.Fatalf("lookup: %v", err)
+		}
+		return resp
+	}
+	lookup()
+	clock.Advance(100 * time.Second)
+	resp := lookup()
+	if !resp.Cached || resp.TTL != 200 || resp.Answer[0].TTL != 200 {
+		t.Errorf("after 100s: Cached=%t TTL=%d record TTL=%d, want true 200 200", resp.Cached, resp.TTL, resp.Answer[0].TTL)
+	}
+	if got := w.queries(); got != 3 {
+		t.Errorf("cached lookup sent queries: %d in all, want 3", got)
+	}
+	clock.Advance(200 * time.Second)
+	resp = lookup()
+	if resp.Cached || resp.TTL != 300 {
+		t.Errorf("after 300s: Cached=%t TTL=%d, want false 300", resp.Cached, resp.TTL)
+	}
+	// The delegations (TTL 3600) are still cached: one query.
+	if got := w.queries(); got != 4 {
+		t.Errorf("after expiry %d queries in all, want 4", got)
+	}
+}
+
+func TestIterativeNegativeCaching(t *testing.T) {
+	t.Parallel()
+	w := newIterWorld(t)
+	clock := &fakeClock{now: time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC)}
+	r := newIterative(t, w.World, dnsclient.IterativeConfig{Now: clock.Now})
+	ctx := t.Context()
+	const name = "_dnsauth.new.example.com"
+	resp, err := r.Lookup(ctx, name, dns.TypeTXT)
+	if err != nil || resp.Rcode != "NXDOMAIN" {
+		t.Fatalf("lookup = %v, %v, want NXDOMAIN", resp, err)
+	}
+	// The record is added after the negative answer was cached: RFC 2308
+	// keeps the NXDOMAIN for min(SOA TTL 3600, SOA minimum 300) seconds.
+	w.exCom.Add(name + `. 300 IN TXT "late"`)
+	clock.Advance(250 * time.Second)
+	resp, err = r.Lookup(ctx, name, dns.TypeTXT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Rcode != "NXDOMAIN" || !resp.Cached || resp.TTL != 50 || resp.NegativeTTL != 50 {
+		t.Errorf("after 250s: %s Cached=%t TTL=%d NegativeTTL=%d, want cached NXDOMAIN with 50s left", resp.Rcode, resp.Cached, resp.TTL, resp.NegativeTTL)
+	}
+	clock.Advance(51 * time.Second)
+	resp, err = r.Lookup(ctx, name, dns.TypeTXT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := summary(resp); got != "_dnsauth.new.example.com. TXT NOERROR an:_dnsauth.new.example.com./TXT/300/late" || resp.Cached {
+		t.Errorf("after expiry: %q cached=%t, want the new record from the wire", got, resp.Cached)
+	}
+}
+
+func TestIterativeZeroTTLNotCached(t *testing.T) {
+	t.Parallel()
+	w := newIterWorld(t)
+	w.exCom.Add(`zero.example.com. 0 IN A 192.0.2.7`)
+	r := newIterative(t, w.World, dnsclient.IterativeConfig{})
+	for range 2 {
+		if _, err := r.Lookup(t.Context(), "zero.example.com", dns.TypeA); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := w.exCom.QueryCount(); got != 2 {
+		t.Errorf("example.com servers got %d queries, want 2 (a 0 TTL answer is not cached)", got)
+	}
+}
+
+func TestAuthoritative(t *testing.T) {
+	t.Parallel()
+	w := newIterWorld(t)
+	z := w.AddZone("shop.com", "com", 5)
+	z.Server(0).Add("shop.com.", `_dnsauth.shop.com. 300 IN TXT "new"`)
+	z.Server(0).SetSerial("shop.com", 2026031502)
+	for i := 1; i < 5; i++ {
+		z.Server(i).SetSerial("shop.com", 2026031501)
+	}
+	z.Server(2).SetMode(testenv.AuthRefuse)
+	z.Server(3).SetMode(testenv.AuthTimeout)
+	z.Server(4).SetMode(testenv.AuthNotAuthoritative)
+
+	r := newIterative(t, w.World, dnsclient.IterativeConfig{Timeout: 300 * time.Millisecond})
+	start := time.Now()
+	view, err := r.Authoritative(t.Context(), "_dnsauth.shop.com", dns.TypeTXT)
+	if err != nil {
+		t.Fatalf("Authoritative: %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Authoritative took %v; servers are asked in parallel", d)
+	}
+	if view.Zone != "shop.com." || strings.Join(view.NS, " ") != "ns1.shop.com. ns2.shop.com. ns3.shop.com. ns4.shop.com. ns5.shop.com." {
+		t.Errorf("zone %q NS %v", view.Zone, view.NS)
+	}
+	got := map[string]string{}
+	for _, sv := range view.Servers {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s serial=%d lame=%t/%s", sv.Address, sv.SOASerial, sv.Lame, sv.LameReason)
+		if sv.Answer != nil {
+			fmt.Fprintf(&b, " answer=%s/%d", sv.Answer.Rcode, len(sv.Answer.Answer))
+		}
+		if sv.AnswerErr != nil {
+			fmt.Fprintf(&b, " err=%s", sv.AnswerErr.Kind)
+		}
+		got[sv.NS] = b.String()
+	}
+	a := func(i int) string { return z.Server(i).AddrPort().String() }
+	want := map[string]string{
+		"ns1.shop.com.": a(0) + " serial=2026031502 lame=false/ answer=NOERROR/1",
+		"ns2.shop.com.": a(1) + " serial=2026031501 lame=false/ answer=NXDOMAIN/0",
+		"ns3.shop.com.": a(2) + " serial=0 lame=true/refused answer=REFUSED/0",
+		"ns4.shop.com.": a(3) + " serial=0 lame=true/timeout err=timeout",
+		"ns5.shop.com.": a(4) + " serial=2026031501 lame=true/not authoritative (AA=0) answer=NXDOMAIN/0",
+	}
+	for ns, w := range want {
+		if got[ns] != w {
+			t.Errorf("%s: %q, want %q", ns, got[ns], w)
+		}
+	}
+	if len(view.Servers) != 5 {
+		t.Errorf("%d servers, want 5", len(view.Servers))
+	}
+}
+
+func TestAuthoritativeGlueless(t *testing.T) {
+	t.Parallel()
+	w := newIterWorld(t)
+	z := w.AddGluelessZone("noglue.com", "com", w.exNet, 2)
+	r := newIterative(t, w.World, dnsclient.IterativeConfig{})
+	view, err := r.Authoritative(t.Context(), "www.noglue.com", dns.TypeA)
+	if err != nil {
+		t.Fatalf("Authoritative: %v", err)
+	}
+	if view.Zone != "noglue.com." || len(view.Servers) != 2 {
+		t.Fatalf("zone %q with %d servers, want noglue.com. with 2", view.Zone, len(view.Servers))
+	}
+	for _, sv := range view.Servers {
+		if sv.Lame || sv.SOASerial != 1 || !slices.Contains(serverAddrs(z), sv.Address) {
+			t.Errorf("server %+v, want a non-lame server of noglue.com with serial 1", sv)
+		}
+	}
+}
+
+// fakeValidator records what it is asked and returns the status configured
+// for the zone, after asking the zone's servers for its SOA through the
+// Querier it is given.
+type fakeValidator struct {
+	status map[string]dnsclient.DNSSECStatus
+	mu     sync.Mutex
+	zones  []string
+	soa    []uint32
+}
+
+func (v *fakeValidator) Validate(ctx context.Context, q dnsclient.Querier, zone string, msg *dns.Msg) (dnsclient.DNSSECStatus, string) {
+	m, err := q.QueryZone(ctx, zone, zone, dns.TypeSOA)
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.zones = append(v.zones, zone)
+	if err == nil && len(m.Answer) > 0 {
+		v.soa = append(v.soa, m.Answer[0].(*dns.SOA).Serial)
+	}
+	s := v.status[zone]
+	return s, "status of " + zone
+}
+
+func TestIterativeDNSSECHook(t *testing.T) {
+	t.Parallel()
+	w := newIterWorld(t)
+	w.exCom.Add(`_dnsauth.d.example.com. 300 IN CNAME d.example.net.`)
+	w.exNet.Add(`d.example.net. 300 IN TXT "v"`)
+	v := &fakeValidator{status: map[string]dnsclient.DNSSECStatus{"example.com.": dnsclient.Secure, "example.net.": dnsclient.Insecure}}
+	r := newIterative(t, w.World, dnsclient.IterativeConfig{Validator: v})
+
+	resp, err := r.Lookup(t.Context(), "_dnsauth.example.com", dns.TypeTXT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !resp.AD || resp.DNSSEC != "secure" || resp.DNSSECReason != "status of example.com." {
+		t.Errorf("AD=%t DNSSEC=%q reason=%q, want secure", resp.AD, resp.DNSSEC, resp.DNSSECReason)
+	}
+	resp, err = r.Lookup(t.Context(), "_dnsauth.d.example.com", dns.TypeTXT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.AD || resp.DNSSEC != "insecure" || resp.DNSSECReason != "status of example.net." {
+		t.Errorf("chain through an insecure zone: AD=%t DNSSEC=%q reason=%q", resp.AD, resp.DNSSEC, resp.DNSSECReason)
+	}
+	// Cached answers keep their status without validating again.
+	before := len(v.zones)
+	resp, err = r.Lookup(t.Context(), "_dnsauth.example.com", dns.TypeTXT)
+	if err != nil || !resp.Cached || resp.DNSSEC != "secure" || len(v.zones) != before {
+		t.Errorf("cached: err=%v Cached=%t DNSSEC=%q validations %d->%d", err, resp.Cached, resp.DNSSEC, before, len(v.zones))
+	}
+	if !slices.Equal(v.soa, []uint32{1, 1, 1}) {
+		t.Errorf("SOA serials seen through QueryZone = %v, want [1 1 1]", v.soa)
+	}
+}
+
+func TestQueryZoneDSAtParent(t *testing.T) {
+	t.Parallel()
+	w := newIterWorld(t)
+	w.com.Add(`example.com. 3600 IN DS 12345 13 2 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF`)
+	r := newIterative(t, w.World, dnsclient.IterativeConfig{})
+	m, err := r.QueryZone(t.Context(), "com", "example.com", dns.TypeDS)
+	if err != nil {
+		t.Fatalf("QueryZone: %v", err)
+	}
+	if len(m.Answer) != 1 || m.Answer[0].Header().Rrtype != dns.TypeDS || !m.Authoritative {
+		t.Errorf("answer %v (AA=%t), want the DS from com", m.Answer, m.Authoritative)
+	}
+	// A lookup of DS goes to the parent too, even with the child cached.
+	if _, err := r.Lookup(t.Context(), "a.example.com", dns.TypeA); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := r.Lookup(t.Context(), "example.com", dns.TypeDS)
+	if err != nil || len(resp.Answer) != 1 || !slices.Contains(serverAddrs(w.com), resp.Server) {
+		t.Errorf("Lookup DS = %v, %v, want one DS from a com server", resp, err)
+	}
+	if _, err := r.QueryZone(t.Context(), "a.example.com", "a.example.com", dns.TypeDNSKEY); err == nil ||
+		!strings.Contains(err.Error(), "a.example.com. is not a zone cut") {
+		t.Errorf("QueryZone at a non-cut: %v", err)
+	}
+}
+
+func TestNewIterativeErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		cfg  dnsclient.IterativeConfig
+		want string
+	}{
+		{"bad port", dnsclient.IterativeConfig{Port: 70000}, "port 70000 outside 0-65535"},
+		{"negative timeout", dnsclient.IterativeConfig{Timeout: -1}, "negative timeout or limit"},
+		{"no root of the source family", dnsclient.IterativeConfig{
+			RootHints: []netip.Addr{netip.MustParseAddr("192.0.2.1")}, Source: netip.MustParseAddr("::1"),
+		}, "no usable root hint address"},
+		{"empty root hints", dnsclient.IterativeConfig{RootHints: []netip.Addr{}}, "no usable root hint address"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := dnsclient.NewIterative(tt.cfg)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("NewIterative error = %v, want %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := dnsclient.NewIterative(dnsclient.IterativeConfig{}); err != nil {
+		t.Errorf("zero config: %v", err)
+	}
+}
+
+// BenchmarkResolveCold resolves a name three zones down with an empty cache
+// each time.
+func BenchmarkResolveCold(b *testing.B) {
+	w := newIterWorld(b)
+	before := w.queries()
+	for b.Loop() {
+		r := newIterative(b, w.World, dnsclient.IterativeConfig{})
+		if _, err := r.Lookup(b.Context(), "_dnsauth.example.com", dns.TypeTXT); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(w.queries()-before)/float64(b.N), "queries/op")
+}
+
+// BenchmarkResolveWarm resolves a name whose answer is cached.
+func BenchmarkResolveWarm(b *testing.B) {
+	w := newIterWorld(b)
+	r := newIterative(b, w.World, dnsclient.IterativeConfig{})
+	if _, err := r.Lookup(b.Context(), "_dnsauth.example.com", dns.TypeTXT); err != nil {
+		b.Fatal(err)
+	}
+	before := w.queries()
+	for b.Loop() {
+		if _, err := r.Lookup(b.Context(), "_dnsauth.example.com", dns.TypeTXT); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(w.queries()-before)/float64(b.N), "queries/op")
+}
