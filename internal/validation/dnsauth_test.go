@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -267,7 +268,7 @@ func TestObserveDNSAuthForeignError(t *testing.T) {
 	}
 	got := obs.DNS.Record.Err
 	want := dnsclient.Error{Kind: dnsclient.KindUnknown, Name: "_dnsauth.a.example.com", Type: "TXT", Detail: "resolver exploded"}
-	if got == nil || *got != want {
+	if got == nil || !reflect.DeepEqual(*got, want) {
 		t.Errorf("record error %+v, want %+v", got, want)
 	}
 	if len(obs.DNS.Probes) != 3 || obs.DNS.Domain == nil || obs.DNS.Domain.Err == nil {

@@ -1,0 +1,456 @@
+package api_test
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/api"
+	"github.com/dcvhq/dcv/internal/ca"
+	"github.com/dcvhq/dcv/internal/diagnose"
+	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/order"
+	"github.com/dcvhq/dcv/internal/perspective"
+	"github.com/dcvhq/dcv/internal/store/sqlite"
+	"github.com/dcvhq/dcv/internal/testenv"
+	"github.com/dcvhq/dcv/internal/validation"
+	"github.com/dcvhq/dcv/internal/webfetch"
+)
+
+// maxAnswer bounds what a test reads of one answer; the largest, a check
+// with its evidence, is a few KiB.
+const maxAnswer = 1 << 20
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+// stack is the API over the real order service: SQLite in a temporary
+// directory, the CA, and a validator resolving through a loopback DNS
+// server that holds com. and applicant.com.
+type stack struct {
+	srv   *httptest.Server
+	ca    *ca.CA
+	dns   *testenv.DNSServer
+	clock *fakeClock
+	// Keys of the admin account and of two applicant accounts.
+	admin, alice, bob string
+}
+
+func setup(t *testing.T) *stack {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "dcv.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	authority, err := ca.LoadOrCreate(ca.Config{
+		Dir:          filepath.Join(dir, "ca"),
+		AIAIssuerURL: "http://127.0.0.1:8080/ca/intermediate.cer",
+		CRLURL:       "http://127.0.0.1:8080/ca/intermediate.crl",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := testenv.NewDNSServer(t)
+	d.AddZone("com.")
+	d.AddZone("applicant.com.")
+	res, err := dnsclient.NewForwarder(dnsclient.ForwarderConfig{Servers: []string{d.Addr}, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetcher, err := webfetch.New(webfetch.Config{Resolver: res, AllowLoopback: true, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := validation.New(validation.Config{Resolver: res, Fetcher: fetcher, CAAIdentity: "ca.dcv-test.net", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner, err := perspective.New(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &fakeClock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
+	orders, err := order.New(order.Config{Store: st, Observer: runner, Issuer: authority, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := orders.EnsureAdmin(ctx)
+	if err != nil || admin == nil {
+		t.Fatalf("EnsureAdmin = %v, %v", admin, err)
+	}
+	srv := httptest.NewServer(api.New(api.Config{Orders: orders, CA: authority, Version: "test"}))
+	t.Cleanup(srv.Close)
+	s := &stack{srv: srv, ca: authority, dns: d, clock: clock, admin: admin.APIKey}
+	for _, name := range []string{"alice", "bob"} {
+		var av order.AccountView
+		s.wantJSON(t, s.do(t, "POST", "/api/v1/accounts", s.admin, `{"name":"`+name+`"}`), http.StatusCreated, &av)
+		if av.APIKey == "" || av.Admin {
+			t.Fatalf("created account %+v", av)
+		}
+		if name == "alice" {
+			s.alice = av.APIKey
+		} else {
+			s.bob = av.APIKey
+		}
+	}
+	return s
+}
+
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// do sends a request with an API key (none if empty) and a JSON body (none
+// if empty).
+func (s *stack) do(t *testing.T, method, path, key, body string) answer {
+	t.Helper()
+	return s.doType(t, method, path, key, body, "application/json")
+}
+
+func (s *stack) doType(t *testing.T, method, path, key, body, contentType string) answer {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, s.srv.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := s.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return answer{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// wantJSON checks the status and decodes the body into v.
+func (s *stack) wantJSON(t *testing.T, a answer, status int, v any) {
+	t.Helper()
+	if a.status != status {
+		t.Fatalf("status %d, want %d; body %s", a.status, status, a.body)
+	}
+	if v != nil {
+		if err := json.Unmarshal(a.body, v); err != nil {
+			t.Fatalf("decoding %s: %v", a.body, err)
+		}
+	}
+}
+
+// wantError checks an error answer: its status, its code, and words of its
+// message.
+func wantError(t *testing.T, a answer, status int, code string, words ...string) api.ErrorBody {
+	t.Helper()
+	var eb api.ErrorBody
+	if err := json.Unmarshal(a.body, &eb); err != nil {
+		t.Fatalf("status %d, body %q is not an error body: %v", a.status, a.body, err)
+	}
+	if a.status != status || eb.Error.Code != code {
+		t.Fatalf("got %d %s (%q), want %d %s", a.status, eb.Error.Code, eb.Error.Message, status, code)
+	}
+	if ct := a.header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type %q, want application/json", ct)
+	}
+	for _, w := range words {
+		if !strings.Contains(eb.Error.Message, w) {
+			t.Errorf("message %q lacks %q", eb.Error.Message, w)
+		}
+	}
+	return eb
+}
+
+func (s *stack) orders(t *testing.T, key string) []order.View {
+	t.Helper()
+	var list struct {
+		Orders []order.View `json:"orders"`
+	}
+	s.wantJSON(t, s.do(t, "GET", "/api/v1/orders", key, ""), http.StatusOK, &list)
+	return list.Orders
+}
+
+// csrPEM returns a PEM CSR for names signed by key.
+func csrPEM(t *testing.T, key crypto.Signer, names ...string) []byte {
+	t.Helper()
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: names}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
+}
+
+func orderBody(t *testing.T, req order.CreateRequest) string {
+	t.Helper()
+	b, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestAPIRefusesBadInput(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	weakKey, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A CSR whose signature no longer verifies: the last octet of the
+	// signature is changed.
+	badSig := func() string {
+		blk, _ := pem.Decode(csrPEM(t, ecKey, "a.applicant.com"))
+		der := bytes.Clone(blk.Bytes)
+		der[len(der)-1] ^= 0xff
+		return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
+	}()
+	var hundredOne []string
+	for i := range 101 {
+		hundredOne = append(hundredOne, fmt.Sprintf("n%d.applicant.com", i))
+	}
+	label60 := strings.Repeat("a", 60)
+	long := strings.Repeat(label60+".", 4) + "applicant.com" // 257 octets
+	valid := orderBody(t, order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns"})
+	dnsOrder := func(domains ...string) string {
+		return orderBody(t, order.CreateRequest{Domains: domains, Method: "dns"})
+	}
+
+	tests := []struct {
+		name        string
+		method      string
+		path        string
+		key         string // "alice" when empty; "-" for none
+		contentType string // application/json when empty; "-" for none
+		body        string
+		status      int
+		code        string
+		words       []string
+	}{
+		// Transport and JSON.
+		{name: "malformed json", body: `{"domains": nope}`, status: 400, code: "MALFORMED_JSON", words: []string{"not valid JSON"}},
+		{name: "truncated json", body: `{"domains": ["a.applicant.com"`, status: 400, code: "MALFORMED_JSON"},
+		{name: "body over 256 KiB", body: `{"domains":["` + strings.Repeat("a", 300<<10) + `"],"method":"dns"}`, status: 413, code: "REQUEST_TOO_LARGE", words: []string{"262144 bytes"}},
+		{name: "unknown field", body: `{"domains":["a.applicant.com"],"method":"dns","colour":"red"}`, status: 400, code: "UNKNOWN_FIELD", words: []string{"colour"}},
+		{name: "wrong type", body: `{"domains":"a.applicant.com","method":"dns"}`, status: 400, code: "MALFORMED_JSON", words: []string{"domains"}},
+		{name: "two json objects", body: valid + valid, status: 400, code: "MALFORMED_JSON", words: []string{"exactly one JSON object"}},
+		{name: "wrong content type", contentType: "text/plain", body: valid, status: 415, code: "UNSUPPORTED_MEDIA_TYPE", words: []string{"application/json"}},
+		{name: "empty body", contentType: "-", status: 400, code: "MALFORMED_JSON", words: []string{"empty"}},
+
+		// Authentication and authorisation.
+		{name: "no api key", key: "-", body: valid, status: 401, code: "UNAUTHORIZED", words: []string{"API key is required"}},
+		{name: "invalid api key", key: "dcv_notakey", body: valid, status: 401, code: "UNAUTHORIZED", words: []string{"not valid"}},
+		{name: "non-admin creates an account", path: "/api/v1/accounts", body: `{"name":"mallory","admin":true}`, status: 403, code: "ADMIN_REQUIRED"},
+
+		// Domain rules.
+		{name: "no names", body: dnsOrder(), status: 400, code: "NO_NAMES"},
+		{name: "public suffix", body: dnsOrder("co.uk"), status: 400, code: "PUBLIC_SUFFIX", words: []string{"co.uk"}},
+		{name: "reserved name", body: dnsOrder("www.example.com"), status: 400, code: "RESERVED_NAME", words: []string{"example.com", "RFC 2606"}},
+		{name: "ip address", body: dnsOrder("192.0.2.1"), status: 400, code: "IP_ADDRESS", words: []string{"192.0.2.1"}},
+		{name: "wildcard position", body: dnsOrder("a.*.applicant.com"), status: 400, code: "WILDCARD_POSITION", words: []string{"a.*.applicant.com"}},
+		{name: "wildcard with file", body: orderBody(t, order.CreateRequest{Domains: []string{"*.applicant.com"}, Method: "file"}), status: 400, code: "WILDCARD_METHOD", words: []string{"*.applicant.com"}},
+		{name: "label too long", body: dnsOrder(strings.Repeat("a", 64) + ".applicant.com"), status: 400, code: "LABEL_TOO_LONG", words: []string{"64 characters"}},
+		{name: "name too long", body: dnsOrder(long), status: 400, code: "NAME_TOO_LONG"},
+		{name: "invalid character", body: dnsOrder("a!b.applicant.com"), status: 400, code: "INVALID_CHARACTER", words: []string{`'!'`}},
+		{name: "duplicate name", body: dnsOrder("a.applicant.com", "A.Applicant.com."), status: 400, code: "DUPLICATE_NAME", words: []string{"A.Applicant.com."}},
+		{name: "101 names", body: dnsOrder(hundredOne...), status: 400, code: "TOO_MANY_NAMES", words: []string{"101"}},
+		{name: "unknown method", body: `{"domains":["a.applicant.com"],"method":"http-01"}`, status: 400, code: "UNKNOWN_METHOD", words: []string{"http-01"}},
+
+		// CSRs.
+		{name: "csr names differ", body: orderBody(t, order.CreateRequest{
+			Domains: []string{"a.applicant.com", "b.applicant.com"}, Method: "dns",
+			CSR: string(csrPEM(t, ecKey, "a.applicant.com", "c.applicant.com")),
+		}), status: 400, code: "CSR_NAMES_MISMATCH", words: []string{"c.applicant.com", "b.applicant.com"}},
+		{name: "csr with rsa 1024", body: orderBody(t, order.CreateRequest{
+			Domains: []string{"a.applicant.com"}, Method: "dns", CSR: string(csrPEM(t, weakKey, "a.applicant.com")),
+		}), status: 400, code: "CSR_KEY_TOO_WEAK", words: []string{"1024"}},
+		{name: "csr with a bad signature", body: orderBody(t, order.CreateRequest{
+			Domains: []string{"a.applicant.com"}, Method: "dns", CSR: badSig,
+		}), status: 400, code: "CSR_BAD_SIGNATURE"},
+
+		// Endpoints.
+		{name: "unknown endpoint", method: "GET", path: "/api/v1/nope", contentType: "-", status: 404, code: "NOT_FOUND", words: []string{"/api/v1/nope"}},
+	}
+	// The cases run in sequence, so that the list below sees all of them done.
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			method, path := cmp.Or(tc.method, "POST"), cmp.Or(tc.path, "/api/v1/orders")
+			key := s.alice
+			switch tc.key {
+			case "":
+			case "-":
+				key = ""
+			default:
+				key = tc.key
+			}
+			ct := cmp.Or(tc.contentType, "application/json")
+			if ct == "-" {
+				ct = ""
+			}
+			a := s.doType(t, method, path, key, tc.body, ct)
+			wantError(t, a, tc.status, tc.code, tc.words...)
+			if tc.status == http.StatusUnauthorized {
+				if got := a.header.Get("WWW-Authenticate"); !strings.HasPrefix(got, "Bearer") {
+					t.Errorf("WWW-Authenticate %q, want a Bearer challenge", got)
+				}
+			}
+		})
+	}
+	// Nothing was stored.
+	for who, key := range map[string]string{"alice": s.alice, "admin": s.admin} {
+		if got := s.orders(t, key); len(got) != 0 {
+			t.Errorf("%s has %d orders after refused requests, want 0", who, len(got))
+		}
+	}
+}
+
+func TestAPIOrderLifecycle(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	s.dns.Add("a.applicant.com. A 127.0.0.1")
+
+	var o order.View
+	a := s.do(t, "POST", "/api/v1/orders", s.alice, `{"domains":["a.applicant.com"],"method":"dns"}`)
+	s.wantJSON(t, a, http.StatusCreated, &o)
+	if loc := a.header.Get("Location"); loc != "/api/v1/orders/"+o.ID {
+		t.Errorf("Location %q", loc)
+	}
+	if o.Status != order.StatusPending || len(o.Domains) != 1 || o.Domains[0].Instructions.Host != "_dnsauth.a.applicant.com" {
+		t.Fatalf("created %+v", o)
+	}
+
+	t.Run("another account sees nothing", func(t *testing.T) {
+		for _, r := range []struct{ method, path string }{
+			{"GET", "/api/v1/orders/" + o.ID},
+			{"POST", "/api/v1/orders/" + o.ID + "/checks"},
+			{"GET", "/api/v1/orders/" + o.ID + "/checks"},
+			{"GET", "/api/v1/orders/" + o.ID + "/certificate"},
+		} {
+			wantError(t, s.do(t, r.method, r.path, s.bob, ""), http.StatusNotFound, "ORDER_NOT_FOUND", o.ID)
+		}
+		if got := s.orders(t, s.bob); len(got) != 0 {
+			t.Errorf("bob lists %d orders, want 0", len(got))
+		}
+	})
+
+	t.Run("certificate before issuance", func(t *testing.T) {
+		wantError(t, s.do(t, "GET", "/api/v1/orders/"+o.ID+"/certificate", s.alice, ""), http.StatusConflict, "CERTIFICATE_NOT_READY", "pending")
+	})
+
+	t.Run("check, then an early check", func(t *testing.T) {
+		var res order.CheckResult
+		s.wantJSON(t, s.do(t, "POST", "/api/v1/orders/"+o.ID+"/checks", s.alice, ""), http.StatusOK, &res)
+		if res.Status != order.StatusPending || len(res.Domains) != 1 || len(res.Domains[0].Findings) == 0 ||
+			res.Domains[0].Findings[0].Code != diagnose.CodeDNSRecordNotFound {
+			t.Fatalf("first check: %+v", res)
+		}
+
+		a := s.do(t, "POST", "/api/v1/orders/"+o.ID+"/checks", s.alice, "")
+		eb := wantError(t, a, http.StatusTooManyRequests, string(diagnose.CodeCheckTooFrequent))
+		// The fake clock did not move: the whole interval is left.
+		if got := a.header.Get("Retry-After"); got != "300" {
+			t.Errorf("Retry-After %q, want 300", got)
+		}
+		if eb.Error.RetryAfter != 300 {
+			t.Errorf("retry_after %d, want 300", eb.Error.RetryAfter)
+		}
+		if len(eb.Findings) != 1 || eb.Findings[0].Code != diagnose.CodeCheckTooFrequent || eb.Findings[0].ETA == nil {
+			t.Fatalf("findings %+v, want CHECK_TOO_FREQUENT with an eta", eb.Findings)
+		}
+		if want := s.clock.Now().Add(order.DefaultCheckInterval); !eb.Findings[0].ETA.Equal(want) {
+			t.Errorf("eta %v, want %v", eb.Findings[0].ETA, want)
+		}
+
+		var checks struct {
+			Checks []json.RawMessage `json:"checks"`
+		}
+		s.wantJSON(t, s.do(t, "GET", "/api/v1/orders/"+o.ID+"/checks", s.alice, ""), http.StatusOK, &checks)
+		if len(checks.Checks) != 1 {
+			t.Errorf("%d stored checks, want 1 (the throttled one is not stored)", len(checks.Checks))
+		}
+	})
+}
+
+func TestAPIPublicEndpoints(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+
+	t.Run("health", func(t *testing.T) {
+		var h map[string]string
+		s.wantJSON(t, s.do(t, "GET", "/api/v1/health", "", ""), http.StatusOK, &h)
+		if h["status"] != "ok" || h["version"] != "test" {
+			t.Errorf("health %v", h)
+		}
+	})
+
+	t.Run("crl signed by the intermediate", func(t *testing.T) {
+		a := s.do(t, "GET", "/ca/intermediate.crl", "", "")
+		if a.status != http.StatusOK || a.header.Get("Content-Type") != "application/pkix-crl" {
+			t.Fatalf("status %d, Content-Type %q", a.status, a.header.Get("Content-Type"))
+		}
+		crl, err := x509.ParseRevocationList(a.body)
+		if err != nil {
+			t.Fatalf("parsing the CRL: %v", err)
+		}
+		if err := crl.CheckSignatureFrom(s.ca.Intermediate()); err != nil {
+			t.Errorf("CRL signature: %v", err)
+		}
+		if !bytes.Equal(crl.RawIssuer, s.ca.Intermediate().RawSubject) {
+			t.Errorf("CRL issuer %s, want %s", crl.Issuer, s.ca.Intermediate().Subject)
+		}
+		if len(crl.RevokedCertificateEntries) != 0 {
+			t.Errorf("%d revoked entries, want 0", len(crl.RevokedCertificateEntries))
+		}
+		if !crl.NextUpdate.After(crl.ThisUpdate) {
+			t.Errorf("nextUpdate %v not after thisUpdate %v", crl.NextUpdate, crl.ThisUpdate)
+		}
+	})
+
+	t.Run("ca certificates", func(t *testing.T) {
+		if a := s.do(t, "GET", "/ca/root.pem", "", ""); a.status != 200 || !bytes.Equal(a.body, s.ca.RootPEM()) {
+			t.Errorf("root.pem: %d", a.status)
+		}
+		if a := s.do(t, "GET", "/ca/intermediate.cer", "", ""); a.status != 200 || !bytes.Equal(a.body, s.ca.IntermediateDER()) {
+			t.Errorf("intermediate.cer: %d", a.status)
+		}
+	})
+}

@@ -1,0 +1,319 @@
+package jobs_test
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/ca"
+	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/jobs"
+	"github.com/dcvhq/dcv/internal/order"
+	"github.com/dcvhq/dcv/internal/perspective"
+	"github.com/dcvhq/dcv/internal/store"
+	"github.com/dcvhq/dcv/internal/store/sqlite"
+	"github.com/dcvhq/dcv/internal/testenv"
+	"github.com/dcvhq/dcv/internal/validation"
+)
+
+// waitLimit bounds every wait for the job runner; River polls SQLite every
+// 100ms, so a healthy run takes well under a second.
+const waitLimit = 10 * time.Second
+
+// quiet drops the logs of the runner and the service: failures the tests
+// provoke are asserted, not printed.
+var quiet = slog.New(slog.DiscardHandler)
+
+// countingIssuer counts the certificates it is asked to sign and passes the
+// request to next, or, when next is nil, refuses it with a lint failure.
+type countingIssuer struct {
+	next  order.Issuer
+	calls atomic.Int64
+}
+
+func (c *countingIssuer) Issue(req ca.IssueRequest) (*ca.Issued, error) {
+	c.calls.Add(1)
+	if c.next == nil {
+		return nil, &ca.LintError{Results: []ca.LintResult{{Lint: "e_test_refusal", Status: "error", Details: "refused by the test"}}}
+	}
+	return c.next.Issue(req)
+}
+
+type bundle struct {
+	orders  *order.Service
+	issuer  *countingIssuer
+	db      *sql.DB // the job queue's pool, on the same database
+	acct    *store.Account
+	orderID string
+}
+
+// setup builds the real stack on SQLite, without a job runner, and brings
+// one order to "approved" through a real check: the state a process leaves
+// behind when it dies between approval and enqueueing. With lintFails, the
+// issuer refuses every certificate as zlint would.
+func setup(t *testing.T, lintFails bool) *bundle {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "dcv.db")
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	authority, err := ca.LoadOrCreate(ca.Config{
+		Dir:          filepath.Join(dir, "ca"),
+		AIAIssuerURL: "http://127.0.0.1:8080/ca/intermediate.cer",
+		CRLURL:       "http://127.0.0.1:8080/ca/intermediate.crl",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuer := &countingIssuer{next: authority}
+	if lintFails {
+		issuer.next = nil
+	}
+	d := testenv.NewDNSServer(t)
+	d.AddZone("com.")
+	d.AddZone("applicant.com.")
+	res, err := dnsclient.NewForwarder(dnsclient.ForwarderConfig{Servers: []string{d.Addr}, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := validation.New(validation.Config{Resolver: res, CAAIdentity: "ca.dcv-test.net", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner, err := perspective.New(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := order.New(order.Config{Store: st, Observer: runner, Issuer: issuer, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	av, err := svc.CreateAccount(ctx, nil, "applicant", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := svc.Authenticate(ctx, av.APIKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := svc.Create(ctx, acct, order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Add(`_dnsauth.a.applicant.com. TXT "` + o.Domains[0].Instructions.Value + `"`)
+	// No scheduler is set: the approval reaches the store, the issuance job
+	// does not.
+	cr, err := svc.Check(ctx, acct, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cr.Status != order.StatusApproved {
+		t.Fatalf("check: status %s, findings %+v", cr.Status, cr.Domains[0].Findings)
+	}
+
+	db, err := sql.Open("sqlite", sqlite.DSN(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { db.Close() })
+	return &bundle{orders: svc, issuer: issuer, db: db, acct: acct, orderID: o.ID}
+}
+
+// start builds the Runner as cmd/dcv serve does and starts it; it is
+// stopped when the test ends.
+func (b *bundle) start(t *testing.T, cfg jobs.Config, before func(r *jobs.Runner)) *jobs.Runner {
+	t.Helper()
+	ctx := context.Background()
+	cfg.DB, cfg.Orders, cfg.Logger = b.db, b.orders, quiet
+	r, err := jobs.New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.orders.SetScheduler(r)
+	if before != nil {
+		before(r)
+	}
+	if err := r.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+		defer cancel()
+		if err := r.Stop(ctx); err != nil {
+			t.Errorf("stopping the runner: %v", err)
+		}
+	})
+	return r
+}
+
+// waitFor polls cond until it holds, failing the test after waitLimit.
+func waitFor(t *testing.T, what string, cond func() (bool, error)) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ok, err := cond()
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", what, err)
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, waitLimit)
+		}
+		<-tick.C
+	}
+}
+
+func (b *bundle) count(t *testing.T, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := b.db.QueryRow(query, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+// idleIssueJobs reports whether no issuance job is waiting or running.
+func (b *bundle) idleIssueJobs() (bool, error) {
+	var n int
+	err := b.db.QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'dcv_issue'
+		AND state IN ('available', 'pending', 'retryable', 'running', 'scheduled')`).Scan(&n)
+	return n == 0, err
+}
+
+func (b *bundle) view(t *testing.T) *order.View {
+	t.Helper()
+	v, err := b.orders.Get(context.Background(), b.acct, b.orderID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestSweepIssuesOrderApprovedBeforeACrash(t *testing.T) {
+	t.Parallel()
+	b := setup(t, false)
+	// The sweep runs on start; its interval is long enough that only that
+	// first run can be the one that queues the order.
+	b.start(t, jobs.Config{SweepInterval: time.Hour}, nil)
+
+	waitFor(t, "the order to be issued", func() (bool, error) {
+		v, err := b.orders.Get(context.Background(), b.acct, b.orderID)
+		return err == nil && v.Status == order.StatusIssued, err
+	})
+	cv, err := b.orders.Certificate(context.Background(), b.acct, b.orderID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(cv.Certificate, "-----BEGIN CERTIFICATE-----") || cv.Serial == "" {
+		t.Errorf("certificate %+v", cv)
+	}
+	if n := b.issuer.calls.Load(); n != 1 {
+		t.Errorf("issuer called %d times, want 1", n)
+	}
+}
+
+func TestScheduleIssueIsIdempotent(t *testing.T) {
+	t.Parallel()
+	b := setup(t, false)
+	ctx := context.Background()
+	b.start(t, jobs.Config{SweepInterval: time.Hour}, func(r *jobs.Runner) {
+		// Queued five times before the workers start; the sweep on start
+		// queues it a sixth time.
+		for range 5 {
+			if err := r.ScheduleIssue(ctx, b.orderID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	waitFor(t, "the order to be issued", func() (bool, error) {
+		v, err := b.orders.Get(ctx, b.acct, b.orderID)
+		return err == nil && v.Status == order.StatusIssued, err
+	})
+	waitFor(t, "the sweep to finish", func() (bool, error) {
+		var n int
+		err := b.db.QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'dcv_sweep' AND state = 'completed'`).Scan(&n)
+		return n >= 1, err
+	})
+	waitFor(t, "every issuance job to finish", b.idleIssueJobs)
+
+	if n := b.count(t, `SELECT count(*) FROM certificates WHERE order_id = ?`, b.orderID); n != 1 {
+		t.Errorf("%d certificate rows, want 1", n)
+	}
+	if n := b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'dcv_issue'`); n != 1 {
+		t.Errorf("%d issuance jobs, want 1 (unique by order)", n)
+	}
+	if n := b.issuer.calls.Load(); n != 1 {
+		t.Errorf("issuer called %d times, want 1", n)
+	}
+}
+
+func TestLintFailureIsNotRetried(t *testing.T) {
+	t.Parallel()
+	b := setup(t, true)
+	ctx := context.Background()
+	// A short sweep interval: the sweeps that follow the failure must not
+	// queue the order again.
+	b.start(t, jobs.Config{SweepInterval: 100 * time.Millisecond}, nil)
+
+	waitFor(t, "the issuance job to be cancelled", func() (bool, error) {
+		var n int
+		err := b.db.QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'dcv_issue' AND state = 'cancelled'`).Scan(&n)
+		return n == 1, err
+	})
+	// Three sweeps after the one that queued the job.
+	waitFor(t, "three more sweeps", func() (bool, error) {
+		var n int
+		err := b.db.QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'dcv_sweep' AND state = 'completed'`).Scan(&n)
+		return n >= 4, err
+	})
+
+	v := b.view(t)
+	if v.Status != order.StatusApproved {
+		t.Errorf("status %s, want approved", v.Status)
+	}
+	if !strings.Contains(v.Error, "e_test_refusal") {
+		t.Errorf("order error %q does not name the lint", v.Error)
+	}
+	if n := b.issuer.calls.Load(); n != 1 {
+		t.Errorf("issuer called %d times, want 1 (a lint failure is permanent)", n)
+	}
+	if n := b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'dcv_issue'`); n != 1 {
+		t.Errorf("%d issuance jobs, want 1", n)
+	}
+	if n := b.count(t, `SELECT attempt FROM river_job WHERE kind = 'dcv_issue'`); n != 1 {
+		t.Errorf("the issuance job ran %d attempts, want 1", n)
+	}
+	if n := b.count(t, `SELECT count(*) FROM certificates`); n != 0 {
+		t.Errorf("%d certificate rows, want 0", n)
+	}
+	ids, err := b.orders.PendingIssuance(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 0 {
+		t.Errorf("PendingIssuance = %v, want none: the failure waits for an operator", ids)
+	}
+	// The applicant is told it is the CA's problem, without the lint detail.
+	cr, err := b.orders.Check(ctx, b.acct, b.orderID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := cr.Domains[0].Findings
+	if len(f) != 1 || f[0].Code != "ISSUANCE_FAILED" || strings.Contains(f[0].Message, "e_test_refusal") {
+		t.Errorf("check findings %+v, want ISSUANCE_FAILED without the lint's name", f)
+	}
+}
