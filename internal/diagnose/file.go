@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,18 +29,37 @@ func (d *diagnoser) file(o *validation.Observation) []Finding {
 	}
 	for _, t := range fo.Fetches {
 		if validation.FetchMatches(t, o.Expected) {
+			// Passed; an address that could not be reached is worth a
+			// warning (FetchMatches fails on one that answered otherwise).
+			if f, ok := d.discrepancy(t, o); ok {
+				return []Finding{f}
+			}
 			return nil
 		}
 	}
-	first, status := d.fetch(fo.Fetches[0], o)
+	first, status := d.fetchOrDiscrepancy(fo.Fetches[0], o)
 	out := []Finding{first}
 	if len(fo.Fetches) > 1 && fo.Fetches[1] != nil {
-		second, status2 := d.fetch(fo.Fetches[1], o)
+		second, status2 := d.fetchOrDiscrepancy(fo.Fetches[1], o)
 		if second.Code != first.Code || status2 != status {
 			out = append(out, second)
 		}
 	}
+	if f, ok := d.wrongLocation(o); ok {
+		// It explains the 404: the file is there, in the wrong place.
+		out = slices.DeleteFunc(out, func(f Finding) bool { return f.Code == CodeFileNotFound })
+		out = append(out, f)
+	}
 	return out
+}
+
+// fetchOrDiscrepancy diagnoses one fetch that did not serve the value: as
+// ADDRESS_DISCREPANCY when one of its addresses did serve it, else by fetch.
+func (d *diagnoser) fetchOrDiscrepancy(t *webfetch.Trace, o *validation.Observation) (Finding, int) {
+	if f, ok := d.discrepancy(t, o); ok {
+		return f, 0
+	}
+	return d.fetch(t, o)
 }
 
 // fetch diagnoses one failed fetch and returns the finding and the final
@@ -67,6 +87,9 @@ func (d *diagnoser) fetch(t *webfetch.Trace, o *validation.Observation) (Finding
 			Fix:      d.c.f(fixNoAddress, host),
 		}, 0
 	}
+	if a.Hop > 0 || a.RedirectRefused != "" {
+		return d.hop(t, a, o)
+	}
 	if a.Status == 0 && allReserved(t.Attempts) {
 		return d.reserved(t.Attempts, host), 0
 	}
@@ -84,8 +107,13 @@ func (d *diagnoser) fetch(t *webfetch.Trace, o *validation.Observation) (Finding
 	if u == "" {
 		u = t.URL
 	}
-	if a.Status != 0 {
-		return d.status(a, u, host, o.Expected), a.Status
+	if a.Status != 0 && !(a.Status == 200 && a.Err != nil) {
+		// A 200 whose body could not be read whole is a failed fetch.
+		f := d.status(a, u, host, o.Expected)
+		if f.Code == CodeFileContentMismatch && otherOrderValue(a.Body, o.File.OtherValues) {
+			f.Message = join(f.Message, d.c.f(noteOtherOrder))
+		}
+		return f, a.Status
 	}
 	return d.attemptError(a, u, host), 0
 }

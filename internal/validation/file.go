@@ -2,37 +2,126 @@ package validation
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"strings"
+	"sync"
 
 	"github.com/dcvhq/dcv/internal/webfetch"
 )
+
+// MaxFileProbes bounds the fetches made at likely wrong places when the file
+// is not found (see FileProbe): one per kind, never more, all within the
+// observation's deadline.
+const MaxFileProbes = 6
 
 // observeFile fetches the validation file over http and, when that did not
 // serve the value, over https too. CA/B BR 3.2.2.4.18: the file "MUST be
 // retrieved via either the "http" or "https" scheme" and "MUST be accessed
 // over an Authorized Port" (the fetcher dials only its configured ports).
-// Redirects are recorded, never followed. A wildcard domain yields an
-// invalid_url trace: this method cannot validate wildcards.
+// Each fetch asks every address of the domain (webfetch FetchEach), so that
+// addresses answering differently show. Redirects are followed only as far
+// as the fetcher's policy allows. When neither fetch served the value and
+// one found nothing there (404/410), or the domain has no address, it also
+// probes the usual wrong places (at most MaxFileProbes fetches, made
+// concurrently). A wildcard domain yields an invalid_url trace: this method
+// cannot validate wildcards.
 func (v *Validator) observeFile(ctx context.Context, req Request) *FileObservation {
 	url := "http://" + req.Domain + FilePath
 	obs := &FileObservation{URL: url}
-	tr := v.cfg.Fetcher.Fetch(ctx, url)
+	if len(req.OtherValues) > 0 {
+		obs.OtherValues = append([]string(nil), req.OtherValues[:min(len(req.OtherValues), MaxOtherValues)]...)
+	}
+	tr := v.cfg.Fetcher.FetchEach(ctx, url)
 	obs.Fetches = append(obs.Fetches, tr)
 	if FetchMatches(tr, req.Value) {
 		return obs
 	}
-	obs.Fetches = append(obs.Fetches, v.cfg.Fetcher.Fetch(ctx, "https://"+req.Domain+FilePath))
+	tr = v.cfg.Fetcher.FetchEach(ctx, "https://"+req.Domain+FilePath)
+	obs.Fetches = append(obs.Fetches, tr)
+	if FetchMatches(tr, req.Value) {
+		return obs
+	}
+	obs.Probes = v.probeFile(ctx, req.Domain, obs.Fetches)
 	return obs
 }
 
-// FetchMatches reports whether tr ended in a complete 200 response (no
-// error, body not truncated) whose body matches value by FileContentMatches.
-// Validation and diagnosis both decide with it.
+// probeFile fetches the places where applicants commonly put the file by
+// mistake. With a 404 or 410 at FilePath it probes the wrong paths over the
+// scheme that gave it and the www/apex twin of the domain; when the domain
+// has no address (NXDOMAIN or no A/AAAA record) only the twin. Otherwise it
+// probes nothing.
+func (v *Validator) probeFile(ctx context.Context, domain string, fetches []*webfetch.Trace) []FileProbe {
+	if strings.HasPrefix(domain, "*.") {
+		return nil
+	}
+	scheme := ""
+	unresolved := false
+	for _, tr := range fetches {
+		if tr == nil {
+			continue
+		}
+		if e := tr.ResolveError; e != nil && (e.Kind == webfetch.ErrDNSNXDomain || e.Kind == webfetch.ErrNoAddress) {
+			unresolved = true
+		}
+		if a := tr.Final(); scheme == "" && a != nil && (a.Status == 404 || a.Status == 410) {
+			scheme, _, _ = strings.Cut(tr.URL, "://")
+		}
+	}
+	type probe struct{ kind, url string }
+	var probes []probe
+	if scheme != "" {
+		base := scheme + "://" + domain
+		probes = append(probes,
+			probe{FileProbeRoot, base + "/fileauth.txt"},
+			probe{FileProbeDoubledExt, base + FilePath + ".txt"},
+			probe{FileProbeWellKnown, base + "/.well-known/fileauth.txt"},
+			probe{FileProbePKIValidation, base + "/pki-validation/fileauth.txt"},
+			probe{FileProbeNoDot, base + "/well-known/pki-validation/fileauth.txt"})
+	}
+	if scheme != "" || unresolved {
+		s := cmp.Or(scheme, "http")
+		if twin, ok := strings.CutPrefix(domain, "www."); ok && strings.Contains(twin, ".") {
+			probes = append(probes, probe{FileProbeApex, s + "://" + twin + FilePath})
+		} else if !ok {
+			probes = append(probes, probe{FileProbeWWW, s + "://www." + domain + FilePath})
+		}
+	}
+	probes = probes[:min(len(probes), MaxFileProbes)]
+	out := make([]FileProbe, len(probes))
+	var wg sync.WaitGroup
+	for i, p := range probes {
+		wg.Go(func() { out[i] = FileProbe{Kind: p.kind, Trace: v.cfg.Fetcher.Fetch(ctx, p.url)} })
+	}
+	wg.Wait()
+	return out
+}
+
+// FetchMatches reports whether tr served the value: some chain of tr (see
+// webfetch.Trace.Chains) ended in an attempt for which AttemptMatches holds,
+// and every chain that got an HTTP response did. An address that could not
+// be reached does not count against the others; an address that answered
+// otherwise does. Validation and diagnosis both decide with it.
 func FetchMatches(tr *webfetch.Trace, value string) bool {
 	if tr == nil {
 		return false
 	}
-	a := tr.Final()
+	matched := false
+	for _, c := range tr.Chains() {
+		if c[0].Status == 0 {
+			continue
+		}
+		if !AttemptMatches(&c[len(c)-1], value) {
+			return false
+		}
+		matched = true
+	}
+	return matched
+}
+
+// AttemptMatches reports whether a is a complete 200 response (no error,
+// body not truncated) whose body matches value by FileContentMatches.
+func AttemptMatches(a *webfetch.Attempt, value string) bool {
 	return a != nil && a.Status == 200 && a.Err == nil && !a.BodyTruncated &&
 		FileContentMatches(a.Body, value)
 }

@@ -1,8 +1,10 @@
 // Package webfetch fetches validation URLs the hardened way: it resolves the
 // host through dcv's own resolver, refuses special-purpose addresses, dials
 // each resolved address itself (pinned, never re-resolved), speaks HTTP/1.1
-// only, never follows redirects, bounds every read in size and time, and
-// records one Attempt per address in a Trace. It observes; it does not judge.
+// only, bounds every read in size and time, and records one Attempt per
+// address in a Trace. It follows redirects only when configured to, under a
+// strict policy (see Config.MaxRedirects), recording every hop. It
+// observes; it does not judge.
 package webfetch
 
 import (
@@ -23,6 +25,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/net/publicsuffix"
 
 	"github.com/dcvhq/dcv/internal/dnsclient"
 )
@@ -49,7 +53,16 @@ const (
 	// handful of A/AAAA records only multiplies the time a fetch can take.
 	maxAddresses = 16
 	// maxURLLen bounds the URL accepted; ours are a host plus a short path.
+	// It also bounds a redirect's Location.
 	maxURLLen = 2048
+	// MaxRedirectsLimit is the largest Config.MaxRedirects accepted: the
+	// "--file-max-redirects" range is 0-10, and each hop costs a resolution
+	// and a connection within the same observation deadline.
+	MaxRedirectsLimit = 10
+	// MaxEachAddresses bounds the addresses FetchEach fetches from: enough
+	// for two of each family, while a host with dozens of records cannot
+	// multiply the work of one observation.
+	MaxEachAddresses = 4
 	// headLen is the number of first bytes of a plain-HTTP reply kept to
 	// recognise another protocol (a TLS record, an HTTP/2 frame header).
 	headLen = 24
@@ -87,6 +100,21 @@ type Config struct {
 	// Perspective names the vantage point in the default User-Agent. If
 	// empty, "primary".
 	Perspective string
+	// Source is the local address connections are made from (a remote
+	// perspective bound to one interface). If invalid (zero), the system
+	// chooses.
+	Source netip.Addr
+	// MaxRedirects is the number of redirects followed from the URL asked
+	// for; 0 (the default) follows none, at most MaxRedirectsLimit. A
+	// redirect is followed only when it is a 301, 302, 307 or 308 whose
+	// Location is an http or https URL, on port 80 or 443 (or the configured
+	// HTTPPort / HTTPSPort standing for them), whose host is within the
+	// registered domain of the URL asked for (publicsuffix
+	// EffectiveTLDPlusOne), and that was not requested before in the chain.
+	// The first redirect breaking a rule ends the chain and is recorded with
+	// the rule (Attempt.RedirectRefused). Each hop resolves its host again,
+	// refuses special-purpose addresses again, and dials pinned addresses.
+	MaxRedirects int
 }
 
 // Fetcher fetches URLs under a fixed policy. It is safe for concurrent use;
@@ -96,7 +124,8 @@ type Fetcher struct {
 }
 
 // New returns a Fetcher for cfg, or an error when cfg is invalid (no
-// resolver, a port out of range, a negative timeout).
+// resolver, a port out of range, a negative timeout, MaxRedirects outside
+// 0..MaxRedirectsLimit).
 func New(cfg Config) (*Fetcher, error) {
 	if cfg.Resolver == nil {
 		return nil, errors.New("webfetch: a resolver is required")
@@ -109,6 +138,9 @@ func New(cfg Config) (*Fetcher, error) {
 	if cfg.ConnectTimeout < 0 || cfg.Timeout < 0 {
 		return nil, errors.New("webfetch: timeouts must not be negative")
 	}
+	if cfg.MaxRedirects < 0 || cfg.MaxRedirects > MaxRedirectsLimit {
+		return nil, fmt.Errorf("webfetch: max redirects %d not in 0..%d", cfg.MaxRedirects, MaxRedirectsLimit)
+	}
 	cfg.HTTPPort = cmp.Or(cfg.HTTPPort, 80)
 	cfg.HTTPSPort = cmp.Or(cfg.HTTPSPort, 443)
 	cfg.ConnectTimeout = cmp.Or(cfg.ConnectTimeout, 5*time.Second)
@@ -120,6 +152,7 @@ func New(cfg Config) (*Fetcher, error) {
 
 // target is a parsed, accepted URL.
 type target struct {
+	u     *url.URL
 	url   string // the URL as requested
 	host  string // lowercase DNS name without trailing dot
 	https bool
@@ -127,12 +160,28 @@ type target struct {
 }
 
 // Fetch fetches rawURL with one GET per resolved address (IPv6 first, then
-// IPv4) until one of them returns an HTTP response, and returns the Trace of
-// what happened. It never returns nil and never follows redirects: a 3xx is
-// recorded with its Location. Failures are in the Trace: ResolveError when
-// the URL is invalid or its host has no address, Attempt.Err per address.
-// ctx bounds the whole fetch.
+// IPv4) until one of them returns an HTTP response, follows that response's
+// redirects as far as Config.MaxRedirects allows, and returns the Trace of
+// what happened. It never returns nil. A 3xx is recorded with its Location;
+// with MaxRedirects 0 it is not followed. Failures are in the Trace:
+// ResolveError when the URL is invalid or its host has no address,
+// Attempt.Err per address (a later hop's resolution failure is an Attempt
+// without Address). ctx bounds the whole fetch.
 func (f *Fetcher) Fetch(ctx context.Context, rawURL string) *Trace {
+	return f.fetch(ctx, rawURL, false)
+}
+
+// FetchEach is Fetch, but it fetches rawURL from each resolved address
+// rather than until the first answer, so that addresses answering
+// differently show: at most MaxEachAddresses addresses, alternating IPv6 and
+// IPv4 (IPv6 first), fetched concurrently. Each address starts its own chain
+// of redirects (see Trace.Chains); the chains are recorded in address order.
+// ctx bounds the whole fetch.
+func (f *Fetcher) FetchEach(ctx context.Context, rawURL string) *Trace {
+	return f.fetch(ctx, rawURL, true)
+}
+
+func (f *Fetcher) fetch(ctx context.Context, rawURL string, each bool) *Trace {
 	start := time.Now()
 	tr := &Trace{URL: rawURL}
 	defer func() { tr.Duration = time.Since(start) }()
@@ -151,14 +200,172 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string) *Trace {
 		tr.ResolveError = rerr
 		return tr
 	}
+	if each {
+		addrs = alternate(addrs, MaxEachAddresses)
+		chains := make([][]Attempt, len(addrs))
+		var wg sync.WaitGroup
+		for i, a := range addrs {
+			wg.Go(func() { chains[i] = f.chain(ctx, t, a) })
+		}
+		wg.Wait()
+		for _, c := range chains {
+			tr.Attempts = append(tr.Attempts, c...)
+		}
+		return tr
+	}
 	for _, a := range addrs {
-		att := f.attempt(ctx, t, a)
-		tr.Attempts = append(tr.Attempts, att)
-		if att.Status != 0 || expired(ctx) {
+		c := f.chain(ctx, t, a)
+		tr.Attempts = append(tr.Attempts, c...)
+		if c[0].Status != 0 || expired(ctx) {
 			break
 		}
 	}
 	return tr
+}
+
+// alternate returns at most n of addrs (IPv6 first), alternating the
+// families so that both are represented.
+func alternate(addrs []netip.Addr, n int) []netip.Addr {
+	var v6, v4 []netip.Addr
+	for _, a := range addrs {
+		if a.Is4() || a.Is4In6() {
+			v4 = append(v4, a)
+		} else {
+			v6 = append(v6, a)
+		}
+	}
+	var out []netip.Addr
+	for i := 0; len(out) < n && (i < len(v6) || i < len(v4)); i++ {
+		if i < len(v6) {
+			out = append(out, v6[i])
+		}
+		if i < len(v4) && len(out) < n {
+			out = append(out, v4[i])
+		}
+	}
+	return out
+}
+
+// chain makes the attempt at ip and follows its redirects under the policy
+// of Config.MaxRedirects. At each later hop the new host is resolved and
+// its addresses are tried, in order, until one answers. The result starts
+// with the Hop 0 attempt and is never empty.
+func (f *Fetcher) chain(ctx context.Context, t *target, ip netip.Addr) []Attempt {
+	out := []Attempt{f.attempt(ctx, t, ip)}
+	if f.cfg.MaxRedirects == 0 {
+		return out
+	}
+	origin := registeredDomain(t.host)
+	visited := map[string]bool{canonicalURL(t.u): true}
+	cur := t
+	for hop := 1; ; hop++ {
+		last := &out[len(out)-1]
+		if last.Status < 300 || last.Status > 399 || last.Err != nil || expired(ctx) {
+			return out
+		}
+		next, rule := f.nextHop(cur, last, origin, visited, hop)
+		if rule != "" {
+			last.RedirectRefused = rule
+			return out
+		}
+		visited[canonicalURL(next.u)] = true
+		addrs, rerr := f.resolve(ctx, next.host)
+		if rerr != nil {
+			out = append(out, Attempt{URL: next.url, Hop: hop, Err: rerr})
+			return out
+		}
+		for _, a := range addrs {
+			att := f.attempt(ctx, next, a)
+			att.Hop = hop
+			out = append(out, att)
+			if att.Status != 0 || expired(ctx) {
+				break
+			}
+		}
+		cur = next
+	}
+}
+
+// followable lists the redirect statuses followed. RFC 9110 §15.4: 301
+// (§15.4.2), 302 (§15.4.3), 307 (§15.4.8) and 308 (§15.4.9) send the client
+// to the same resource elsewhere; 300 (a choice), 303 ("See Other": another
+// resource), 304 (not modified) and 305/306 do not.
+var followable = map[int]bool{301: true, 302: true, 307: true, 308: true}
+
+// nextHop decides whether the redirect a, answered to cur, is followed: it
+// returns the target of the next hop, or the first rule the redirect breaks.
+func (f *Fetcher) nextHop(cur *target, a *Attempt, origin string, visited map[string]bool, hop int) (*target, RedirectRule) {
+	if !followable[a.Status] {
+		return nil, RedirectStatus
+	}
+	if a.Location == "" {
+		return nil, RedirectNoLocation
+	}
+	if len(a.Location) > maxURLLen {
+		return nil, RedirectBadLocation
+	}
+	loc, err := url.Parse(a.Location)
+	if err != nil {
+		return nil, RedirectBadLocation
+	}
+	u := cur.u.ResolveReference(loc)
+	u.Fragment, u.RawFragment = "", ""
+	switch u.Scheme {
+	case "http", "https":
+	default:
+		return nil, RedirectScheme
+	}
+	if p := u.Port(); p != "" {
+		https := u.Scheme == "https"
+		n, err := strconv.Atoi(p)
+		def := map[bool]int{false: 80, true: 443}[https]
+		conf := map[bool]int{false: f.cfg.HTTPPort, true: f.cfg.HTTPSPort}[https]
+		if err != nil || (n != def && n != conf) {
+			return nil, RedirectPort
+		}
+	}
+	next, perr := f.parse(u.String())
+	if perr != nil {
+		return nil, RedirectBadLocation
+	}
+	if registeredDomain(next.host) != origin {
+		return nil, RedirectOtherDomain
+	}
+	if visited[canonicalURL(next.u)] {
+		return nil, RedirectLoop
+	}
+	if hop > f.cfg.MaxRedirects {
+		return nil, RedirectTooMany
+	}
+	return next, ""
+}
+
+// registeredDomain returns the registered domain of host (its public suffix
+// and one more label), or host itself when it has none (host is itself a
+// public suffix).
+func registeredDomain(host string) string {
+	if d, err := publicsuffix.EffectiveTLDPlusOne(host); err == nil {
+		return d
+	}
+	return host
+}
+
+// canonicalURL renders u for loop detection: scheme, lowercase host without
+// its default port, path and query; no fragment.
+func canonicalURL(u *url.URL) string {
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	if p := u.Port(); p != "" && !(u.Scheme == "http" && p == "80" || u.Scheme == "https" && p == "443") {
+		host += ":" + p
+	}
+	path := u.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	s := u.Scheme + "://" + host + path
+	if u.RawQuery != "" {
+		s += "?" + u.RawQuery
+	}
+	return s
 }
 
 // expired reports whether ctx is done or its deadline has passed (a
@@ -180,7 +387,7 @@ func (f *Fetcher) parse(raw string) (*target, *Error) {
 	if err != nil {
 		return bad("parsing url: %v", err)
 	}
-	t := &target{url: raw}
+	t := &target{url: raw, u: u}
 	switch u.Scheme {
 	case "http":
 		t.port = f.cfg.HTTPPort
@@ -430,6 +637,9 @@ func (f *Fetcher) dial(actx context.Context, addr string, t *target, st *attempt
 	defer cancel()
 	start := time.Now()
 	var d net.Dialer
+	if f.cfg.Source.IsValid() {
+		d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(f.cfg.Source, 0))
+	}
 	c, err := d.DialContext(cctx, "tcp", addr)
 	if err != nil {
 		return nil, err

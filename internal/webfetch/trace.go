@@ -23,20 +23,75 @@ type Trace struct {
 	Duration time.Duration `json:"duration_ns"`
 }
 
-// Final returns the attempt that produced the fetch's outcome: the first
-// attempt that got an HTTP response, or else the last attempt. It returns nil
-// when no attempt was made.
+// Final returns the attempt that produced the fetch's outcome: the last
+// attempt of the first chain (see Chains) whose first attempt got an HTTP
+// response (without redirects followed, that response itself), or else the
+// last attempt. It returns nil when no attempt was made.
 func (t *Trace) Final() *Attempt {
 	for i := range t.Attempts {
-		if t.Attempts[i].Status != 0 {
-			return &t.Attempts[i]
+		if t.Attempts[i].Hop != 0 || t.Attempts[i].Status == 0 {
+			continue
 		}
+		j := i
+		for j+1 < len(t.Attempts) && t.Attempts[j+1].Hop != 0 {
+			j++
+		}
+		return &t.Attempts[j]
 	}
 	if len(t.Attempts) == 0 {
 		return nil
 	}
 	return &t.Attempts[len(t.Attempts)-1]
 }
+
+// Chains splits the attempts into chains: each chain starts with an attempt
+// at the URL asked for (Hop 0), to one address, and goes on with the
+// attempts made following its redirects (Hop 1, 2, ...; at one hop, the
+// addresses tried until one answered). A chain's last attempt is its
+// outcome. The slices share the Trace's storage.
+func (t *Trace) Chains() [][]Attempt {
+	var out [][]Attempt
+	start := 0
+	for i := 1; i <= len(t.Attempts); i++ {
+		if i == len(t.Attempts) || t.Attempts[i].Hop == 0 {
+			if i > start {
+				out = append(out, t.Attempts[start:i:i])
+			}
+			start = i
+		}
+	}
+	return out
+}
+
+// RedirectRule names the redirect policy rule a refused redirect breaks
+// (see Config.MaxRedirects). Rules go into stored evidence: never rename one.
+type RedirectRule string
+
+// Redirect rules.
+const (
+	// RedirectStatus: the status is not 301, 302, 307 or 308 (see
+	// Attempt.Status).
+	RedirectStatus RedirectRule = "status"
+	// RedirectNoLocation: the response has no Location header.
+	RedirectNoLocation RedirectRule = "no location"
+	// RedirectBadLocation: the Location is not a URL dcv may fetch (it does
+	// not parse, carries userinfo, or its host is an IP address or not a
+	// valid DNS name).
+	RedirectBadLocation RedirectRule = "invalid location"
+	// RedirectScheme: the Location's scheme is not http or https.
+	RedirectScheme RedirectRule = "scheme"
+	// RedirectPort: the Location names a port other than 80 for http or 443
+	// for https (or the configured HTTPPort / HTTPSPort standing for them).
+	RedirectPort RedirectRule = "port"
+	// RedirectOtherDomain: the Location's host is outside the registered
+	// domain (public suffix + 1 label) of the URL asked for.
+	RedirectOtherDomain RedirectRule = "other registered domain"
+	// RedirectLoop: the Location leads to a URL already requested in the
+	// chain.
+	RedirectLoop RedirectRule = "loop"
+	// RedirectTooMany: following it would exceed Config.MaxRedirects.
+	RedirectTooMany RedirectRule = "too many redirects"
+)
 
 // Attempt is one HTTP request to one pinned address.
 type Attempt struct {
@@ -52,6 +107,14 @@ type Attempt struct {
 	BodyTruncated bool `json:"body_truncated,omitempty"`
 	// Location is the Location header of a redirect response.
 	Location string `json:"location,omitempty"`
+	// Hop is 0 for a request to the URL asked for, and n for a request made
+	// by following n redirects from it (see Trace.Chains).
+	Hop int `json:"hop,omitempty"`
+	// RedirectRefused is set on a redirect response that was not followed
+	// although Config.MaxRedirects allows redirects: the first rule the
+	// redirect breaks. It is empty when redirects are not followed at all
+	// (MaxRedirects 0) and on every other response.
+	RedirectRefused RedirectRule `json:"redirect_refused,omitempty"`
 	// Err is set when the attempt failed before a complete response was read.
 	Err *Error `json:"error,omitempty"`
 	// ConnectDuration is the time to establish the TCP (and TLS) connection.

@@ -1,0 +1,194 @@
+package diagnose
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/dcvhq/dcv/internal/validation"
+	"github.com/dcvhq/dcv/internal/webfetch"
+)
+
+// hops builds a trace of u whose attempts keep their own URL (default u).
+func hops(u string, attempts ...webfetch.Attempt) *webfetch.Trace {
+	for i := range attempts {
+		if attempts[i].URL == "" {
+			attempts[i].URL = u
+		}
+	}
+	return &webfetch.Trace{URL: u, Host: "example.com", Attempts: attempts}
+}
+
+// at sets an attempt's URL, hop and refused rule.
+func at(a webfetch.Attempt, u string, hop int, refused webfetch.RedirectRule) webfetch.Attempt {
+	a.URL, a.Hop, a.RedirectRefused = u, hop, refused
+	return a
+}
+
+func TestDomainFileMore(t *testing.T) {
+	t.Parallel()
+	const (
+		ip4  = "192.0.2.10:80"
+		ip6  = "[2001:db8::10]:80"
+		root = "http://example.com/fileauth.txt"
+		www  = "http://www.example.com" + validation.FilePath
+	)
+	discFix := "Make every A and AAAA record of example.com point at a web server that serves the file, or remove the records of the addresses that do not (%s)."
+	chainFix := "Serve the file with status 200 at " + httpURL + ", directly or through 301, 302, 307 or 308 redirects to http or https URLs on ports 80 and 443 within example.com, without loops."
+	redirected := func(chain, from, rule string) string {
+		return "dcv followed the redirects of " + httpURL + ": " + chain + ". The redirect from " + from + " was not followed: " + rule + "."
+	}
+	withProbes := func(o validation.Observation, ps ...validation.FileProbe) validation.Observation {
+		o.File.Probes = ps
+		return o
+	}
+	tests := []struct {
+		name     string
+		obs      validation.Observation
+		want     []Finding
+		approved bool
+	}{
+		{
+			name: "discrepancy: one address serves the value, the other 404",
+			obs: fileObs(
+				hops(httpURL, answer(ip6, 404, "not found"), answer(ip4, 200, testValue)),
+				hops(httpsURL, answer("[2001:db8::10]:443", 404, ""), answer("192.0.2.10:443", 200, testValue))),
+			want: []Finding{errF(CodeAddressDiscrepancy,
+				"The addresses of example.com do not answer "+httpURL+" alike: 192.0.2.10 served the value, but 2001:db8::10 answered 404 Not Found.",
+				fmt.Sprintf(discFix, "2001:db8::10"))},
+		},
+		{
+			name: "discrepancy: other content is quoted",
+			obs:  fileObs(hops(httpURL, answer(ip4, 200, testValue), answer(ip6, 200, "old\n"))),
+			want: []Finding{errF(CodeAddressDiscrepancy,
+				"The addresses of example.com do not answer "+httpURL+` alike: 192.0.2.10 served the value, but 2001:db8::10 answered 200 OK with other content ("old\n").`,
+				fmt.Sprintf(discFix, "2001:db8::10"))},
+		},
+		{
+			name: "discrepancy: unreachable others only warn",
+			obs: fileObs(hops(httpURL,
+				failed(ip6, webfetch.ErrConnectTimeout, "", 0),
+				answer(ip4, 200, testValue),
+				failed("10.0.0.1:80", webfetch.ErrReservedAddress, "", 0),
+				failed("192.0.2.11:80", webfetch.ErrConnectionRefused, "", 0),
+				failed("192.0.2.12:80", webfetch.ErrConnectionReset, "", 0))),
+			want: []Finding{{Code: CodeAddressDiscrepancy, Severity: SeverityWarning,
+				Message: "The addresses of example.com do not answer " + httpURL + " alike: 192.0.2.10 served the value, but " +
+					"2001:db8::10 did not accept the connection in time (likely a firewall), " +
+					"10.0.0.1 (private network, 10.0.0.0/8) is not a public address and was not contacted, " +
+					"192.0.2.11 refused the connection, 192.0.2.12 could not be fetched from (connection_reset). " +
+					"dcv accepted the value from the address that answered, but visitors sent to the others do not reach the site.",
+				Fix: fmt.Sprintf(discFix, "2001:db8::10, 10.0.0.1, 192.0.2.11, 192.0.2.12")}},
+			approved: true,
+		},
+		{
+			name: "wrong location: the first probe holding the value, FILE_NOT_FOUND replaced",
+			obs: withProbes(fileObs(hops(httpURL, answer(ip4, 404, "")), hops(httpsURL, answer("192.0.2.10:443", 404, ""))),
+				validation.FileProbe{Kind: validation.FileProbeRoot, Trace: hops(root, answer(ip4, 200, testValue+"\n"))},
+				validation.FileProbe{Kind: validation.FileProbeDoubledExt, Trace: hops(httpURL+".txt", answer(ip4, 404, ""))},
+				validation.FileProbe{Kind: validation.FileProbeWWW, Trace: &webfetch.Trace{URL: www, Host: "www.example.com", Attempts: []webfetch.Attempt{answer(ip4, 200, "\ufeff"+testValue)}}}),
+			want: []Finding{errF(CodeFileWrongLocation,
+				"The file with the expected value is at "+root+", "+www+", not at "+httpURL+", where dcv looks for it.",
+				"Move fileauth.txt from the web root into the folder .well-known/pki-validation/ (create it; the first folder's name starts with a dot), so that "+httpURL+" returns the value.")},
+		},
+		{
+			name: "wrong location: www twin",
+			obs: withProbes(fileObs(hops(httpURL, answer(ip4, 404, ""))),
+				validation.FileProbe{Kind: validation.FileProbeWWW, Trace: &webfetch.Trace{URL: www, Host: "www.example.com", Attempts: []webfetch.Attempt{at(answer(ip4, 200, testValue), www, 0, "")}}}),
+			want: []Finding{errF(CodeFileWrongLocation,
+				"The file with the expected value is at "+www+", not at "+httpURL+", where dcv looks for it.",
+				"www.example.com and example.com are served by different sites or folders: put fileauth.txt on the site answering for example.com too, so that "+httpURL+" returns the value.")},
+		},
+		{
+			name: "probes without the value leave FILE_NOT_FOUND",
+			obs: withProbes(fileObs(hops(httpURL, answer(ip4, 404, ""))),
+				validation.FileProbe{Kind: validation.FileProbeRoot, Trace: hops(root, answer(ip4, 200, "other"))},
+				validation.FileProbe{Kind: validation.FileProbeWWW, Trace: nil}),
+			want: []Finding{errF(CodeFileNotFound, "The server at 192.0.2.10 answered 404 Not Found for "+httpURL+".",
+				"Upload fileauth.txt into .well-known/pki-validation/ at the web root of the site answering for example.com, so that "+httpURL+" returns the value.")},
+		},
+		{
+			name: "redirect: status 303",
+			obs:  fileObs(hops(httpURL, at(answer(ip4, 303, "", "Location", "/x"), httpURL, 0, webfetch.RedirectStatus))),
+			want: []Finding{errF(CodeFileRedirected,
+				redirected(httpURL+" (303 See Other) → http://example.com/x", httpURL, "dcv follows only 301, 302, 307 and 308 redirects, not 303 See Other"), chainFix)},
+		},
+		{
+			name: "redirect: scheme, at hop 1",
+			obs: fileObs(hops(httpURL,
+				at(answer(ip4, 301, "", "Location", "/a"), httpURL, 0, ""),
+				at(answer(ip4, 302, "", "Location", "ftp://example.com/f"), "http://example.com/a", 1, webfetch.RedirectScheme))),
+			want: []Finding{errF(CodeFileRedirected,
+				redirected(httpURL+" (301 Moved Permanently) → http://example.com/a (302 Found) → ftp://example.com/f", "http://example.com/a",
+					"it leads to the scheme ftp; only http and https are allowed"), chainFix)},
+		},
+		{
+			name: "redirect: no location",
+			obs:  fileObs(hops(httpURL, at(answer(ip4, 302, ""), httpURL, 0, webfetch.RedirectNoLocation))),
+			want: []Finding{errF(CodeFileRedirected, redirected(httpURL+" (302 Found)", httpURL, "it has no Location header"), chainFix)},
+		},
+		{
+			name: "redirect: invalid location",
+			obs:  fileObs(hops(httpURL, at(answer(ip4, 302, "", "Location", "http://192.0.2.99/f"), httpURL, 0, webfetch.RedirectBadLocation))),
+			want: []Finding{errF(CodeFileRedirected, redirected(httpURL+" (302 Found) → http://192.0.2.99/f", httpURL,
+				"its Location http://192.0.2.99/f is not a URL dcv may fetch"), chainFix)},
+		},
+		{
+			name: "redirect: too many",
+			obs: fileObs(hops(httpURL,
+				at(answer(ip4, 302, "", "Location", "/1"), httpURL, 0, ""),
+				at(answer(ip4, 302, "", "Location", "/2"), "http://example.com/1", 1, webfetch.RedirectTooMany))),
+			want: []Finding{errF(CodeFileRedirected, redirected(httpURL+" (302 Found) → http://example.com/1 (302 Found) → http://example.com/2",
+				"http://example.com/1", "following it would exceed the limit of redirects (1)"), chainFix)},
+		},
+		{
+			name: "redirect: a hop that does not resolve",
+			obs: fileObs(hops(httpURL,
+				at(answer(ip4, 302, "", "Location", www), httpURL, 0, ""),
+				webfetch.Attempt{URL: www, Hop: 1, Err: &webfetch.Error{Kind: webfetch.ErrDNSNXDomain}})),
+			want: []Finding{errF(CodeDomainUnresolvable,
+				"www.example.com does not exist in DNS: the DNS server answered NXDOMAIN. dcv reached it through redirects: "+httpURL+" (302 Found) → "+www+".",
+				"Check the spelling of www.example.com, that the domain is registered and not expired, and that its delegation (the NS records at the registry) points to working nameservers.")},
+		},
+		{
+			name: "redirect followed to a content mismatch, another address failed at the hop",
+			obs: fileObs(hops(httpURL,
+				at(answer(ip4, 301, "", "Location", "https://example.com/f"), httpURL, 0, ""),
+				at(failed("[2001:db8::10]:443", webfetch.ErrConnectionRefused, "", 0), "https://example.com/f", 1, ""),
+				at(answer("192.0.2.10:443", 200, "nope"), "https://example.com/f", 1, ""))),
+			want: []Finding{errF(CodeFileContentMismatch,
+				`The server at 192.0.2.10 answered 200 OK for https://example.com/f, but the content is not the expected value: "nope". dcv reached it through redirects: `+httpURL+" (301 Moved Permanently) → https://example.com/f (200 OK).",
+				"Make fileauth.txt contain exactly `"+testValue+"` and nothing else (a final line break is fine), saved as plain text without a byte order mark.")},
+		},
+		{
+			name: "the value of another order",
+			obs: func() validation.Observation {
+				o := fileObs(hops(httpURL, answer(ip4, 200, "\ufeffother-order-value\r\n")))
+				o.File.OtherValues = []string{"x", "other-order-value"}
+				return o
+			}(),
+			want: []Finding{errF(CodeFileContentMismatch,
+				`The server at 192.0.2.10 answered 200 OK for `+httpURL+`, but the content is not the expected value: "\ufeffother-order-value\r\n". The file starts with a UTF-8 byte order mark (BOM). This is the value of another of your pending orders, not of this one: each order has its own value.`,
+				"Make fileauth.txt contain exactly `"+testValue+"` and nothing else (a final line break is fine), saved as plain text without a byte order mark.")},
+		},
+		{
+			name: "a 200 whose body timed out is unreachable, not a mismatch",
+			obs: fileObs(hops(httpURL, func() webfetch.Attempt {
+				a := answer(ip4, 200, "x")
+				a.Err = &webfetch.Error{Kind: webfetch.ErrTimeoutAfterConn, Address: ip4}
+				return a
+			}())),
+			want: []Finding{retryF(CodeFileUnreachable, "Connected to 192.0.2.10:80 but got no complete answer in time.",
+				"Check that the web server at 192.0.2.10:80 answers the request promptly (a stalled backend, or a proxy waiting on one, is the usual cause).")},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := Domain([]validation.Observation{tt.obs}, testNow)
+			checkFindings(t, got.Findings, tt.want)
+			if (got.Status == StatusApproved) != tt.approved {
+				t.Errorf("Status = %q, want approved %v", got.Status, tt.approved)
+			}
+		})
+	}
+}
