@@ -71,8 +71,10 @@ func TestDomainVerdict(t *testing.T) {
 			name:   "a remote perspective that fails blocks, named",
 			obs:    []validation.Observation{pass, remote(missing, "eu-west")},
 			status: StatusPending,
-			want: []Finding{retryF(CodeDNSRecordNotFound,
-				"Seen from eu-west: No TXT record at _dnsauth.a.example.com: 192.0.2.53:53 answered NXDOMAIN.", fixNF)},
+			// The primary passes and the one remote does not: the quorum
+			// (BR 3.2.2.9) fails, and the finding names who saw what.
+			want: []Finding{retryF(CodeRemotePerspectivesDisagree,
+				"dcv's primary perspective sees the expected value, but only 0 of 1 remote perspectives corroborate it (1 needed): eu-west saw no record (NXDOMAIN). The likely cause is DNS caching: resolvers near those perspectives still hold the previous answer, or one of your nameservers has not been updated yet.", "Nothing needs to change if the record is correct: check again after the cached answers expire. Make sure every nameserver of the domain serves the new record.")},
 		},
 		{
 			name:   "the same failure everywhere is reported once",
@@ -89,8 +91,8 @@ func TestDomainVerdict(t *testing.T) {
 				return o
 			}(), "")},
 			status: StatusPending,
-			want: []Finding{retryF(CodeDNSRecordNotFound,
-				"Seen from perspective 1: No TXT record at _dnsauth.a.example.com: 192.0.2.53:53 answered with no TXT record.", fixNF)},
+			want: []Finding{retryF(CodeRemotePerspectivesDisagree,
+				"dcv's primary perspective sees the expected value, but only 0 of 1 remote perspectives corroborate it (1 needed): perspective 1 saw no record (NOERROR). The likely cause is DNS caching: resolvers near those perspectives still hold the previous answer, or one of your nameservers has not been updated yet.", "Nothing needs to change if the record is correct: check again after the cached answers expire. Make sure every nameserver of the domain serves the new record.")},
 		},
 		{
 			name: "DCV and CAA both fail: worst first",

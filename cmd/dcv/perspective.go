@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dcvhq/dcv/internal/ca"
+	"github.com/dcvhq/dcv/internal/perspective"
+	"github.com/dcvhq/dcv/internal/store"
+	"github.com/dcvhq/dcv/internal/store/sqlite"
+	"github.com/dcvhq/dcv/internal/validation"
+)
+
+// healthTimeout bounds the health probe of one agent by `perspective list`.
+const healthTimeout = 5 * time.Second
+
+// perspectiveFlags are serve's flags for remote perspectives.
+type perspectiveFlags struct {
+	minRemote int
+	publicCA  bool
+}
+
+func (f *perspectiveFlags) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.IntVar(&f.minRemote, "min-remote-perspectives", 0, "least number of remote perspectives (dcv agents); with fewer enrolled every check fails closed")
+	fs.BoolVar(&f.publicCA, "public-ca", false, "apply the CA/B Forum BR 3.2.2.9 minimum of remote perspectives in force (4 from 2026-06-15, 5 from 2026-12-15) when above --min-remote-perspectives")
+}
+
+// runner builds the perspective runner: the primary validator, and the
+// remote perspectives enrolled in st, reached with the agent CA of
+// authority.
+func (f *perspectiveFlags) runner(v *validation.Validator, st store.PerspectiveStore, authority *ca.CA, logger *slog.Logger) (*perspective.Runner, error) {
+	if f.minRemote < 0 {
+		return nil, errors.New("--min-remote-perspectives must not be negative")
+	}
+	agentCA, err := authority.AgentCA()
+	if err != nil {
+		return nil, err
+	}
+	return perspective.NewRunner(perspective.Config{
+		Primary:    v,
+		Remotes:    storeRemotes{st},
+		Identity:   perspective.NewPrimaryIdentity(agentCA, nil),
+		MinRemotes: f.minRemote,
+		PublicCA:   f.publicCA,
+		Logger:     logger,
+	})
+}
+
+// storeRemotes lists the perspectives enrolled in the store.
+type storeRemotes struct{ st store.PerspectiveStore }
+
+func (s storeRemotes) Remotes(ctx context.Context) ([]perspective.Remote, error) {
+	ps, err := s.st.PerspectiveList(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]perspective.Remote, len(ps))
+	for i, p := range ps {
+		out[i] = perspective.Remote{Name: p.Name, URL: p.URL, RIR: p.RIR, CertSHA256: p.CertSHA256}
+	}
+	return out, nil
+}
+
+func newPerspectiveCmd() *cobra.Command {
+	var data string
+	cmd := &cobra.Command{
+		Use:   "perspective",
+		Short: "Enrol, list and remove remote perspectives (dcv agents); run on the primary's machine",
+	}
+	cmd.PersistentFlags().StringVar(&data, "data", "dcv-data", "the primary's data directory (database, CA keys)")
+
+	var url, rir, out string
+	add := &cobra.Command{
+		Use:   "add NAME --url URL --rir RIR",
+		Short: "Enrol a remote perspective and write its credentials file for `dcv agent`",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return perspectiveAdd(cmd.Context(), data, args[0], url, rir, out, cmd.OutOrStdout())
+		},
+	}
+	add.Flags().StringVar(&url, "url", "", "the agent's URL as the primary reaches it, https://host:port (required)")
+	add.Flags().StringVar(&rir, "rir", "", "the agent network's RIR region: ARIN, RIPE, APNIC, LACNIC or AFRINIC (required)")
+	add.Flags().StringVar(&out, "out", "", "credentials file to write (default NAME.credentials in the current folder)")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the remote perspectives and each agent's health",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return perspectiveList(cmd.Context(), data, cmd.OutOrStdout())
+		},
+	}
+	remove := &cobra.Command{
+		Use:   "remove NAME",
+		Short: "Remove a remote perspective; the primary stops asking it and no longer accepts its certificate",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return perspectiveRemove(cmd.Context(), data, args[0], cmd.OutOrStdout())
+		},
+	}
+	cmd.AddCommand(add, list, remove)
+	return cmd
+}
+
+// openPrimary opens the primary's database and CA in data, as serve does.
+func openPrimary(ctx context.Context, data string) (*sqlite.Store, *ca.CA, error) {
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("creating data directory: %w", err)
+	}
+	st, err := sqlite.Open(ctx, filepath.Join(data, "dcv.db"))
+	if err != nil {
+		return nil, nil, err
+	}
+	authority, err := ca.LoadOrCreate(ca.Config{Dir: filepath.Join(data, "ca")})
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return st, authority, nil
+}
+
+func perspectiveAdd(ctx context.Context, data, name, url, rir, out string, w io.Writer) error {
+	if url == "" || rir == "" {
+		return exitError{code: exitUsage, msg: "perspective add: --url and --rir are required"}
+	}
+	if out == "" {
+		out = name + ".credentials"
+	}
+	st, authority, err := openPrimary(ctx, data)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	agentCA, err := authority.AgentCA()
+	if err != nil {
+		return err
+	}
+	creds, remote, err := perspective.Enrol(agentCA, name, url, rir)
+	if err != nil {
+		return exitError{code: exitUsage, msg: "perspective add: " + err.Error()}
+	}
+	err = st.PerspectiveCreate(ctx, store.Perspective{Name: remote.Name, URL: remote.URL, RIR: remote.RIR, CertSHA256: remote.CertSHA256, CreatedAt: time.Now()})
+	if errors.Is(err, store.ErrConflict) {
+		return exitError{code: exitFailure, msg: fmt.Sprintf("perspective add: a perspective named %s exists; remove it first", name)}
+	}
+	if err != nil {
+		return err
+	}
+	if err := creds.WriteFile(out); err != nil {
+		if derr := st.PerspectiveDelete(ctx, name); derr != nil {
+			return fmt.Errorf("%w (and removing the perspective again: %v)", err, derr)
+		}
+		return err
+	}
+	fmt.Fprintf(w, "enrolled perspective %s (%s, %s); credentials written to %s\n", remote.Name, remote.RIR, remote.URL, out)
+	fmt.Fprintf(w, "copy that file to the agent's machine and run: dcv agent --credentials %s --listen ADDR\n", filepath.Base(out))
+	return nil
+}
+
+func perspectiveList(ctx context.Context, data string, w io.Writer) error {
+	st, authority, err := openPrimary(ctx, data)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	remotes, err := storeRemotes{st}.Remotes(ctx)
+	if err != nil {
+		return err
+	}
+	if len(remotes) == 0 {
+		fmt.Fprintln(w, "no remote perspective enrolled")
+		return nil
+	}
+	agentCA, err := authority.AgentCA()
+	if err != nil {
+		return err
+	}
+	id := perspective.NewPrimaryIdentity(agentCA, nil)
+	health := make([]string, len(remotes))
+	var wg sync.WaitGroup
+	for i, rm := range remotes {
+		wg.Go(func() {
+			h, rt, err := perspective.Probe(ctx, id, rm, healthTimeout)
+			switch {
+			case err != nil:
+				health[i] = "unavailable: " + err.Error()
+			default:
+				health[i] = fmt.Sprintf("%s (%s, %d observations, %d in flight)", h.Status, rt.Round(time.Millisecond), h.Observations, h.InFlight)
+			}
+		})
+	}
+	wg.Wait()
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tRIR\tURL\tHEALTH")
+	for i, rm := range remotes {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", rm.Name, rm.RIR, rm.URL, health[i])
+	}
+	return tw.Flush()
+}
+
+func perspectiveRemove(ctx context.Context, data, name string, w io.Writer) error {
+	st, err := sqlite.Open(ctx, filepath.Join(data, "dcv.db"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.PerspectiveDelete(ctx, name); errors.Is(err, store.ErrNotFound) {
+		return exitError{code: exitFailure, msg: fmt.Sprintf("perspective remove: no perspective named %s", name)}
+	} else if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "removed perspective %s\n", name)
+	return nil
+}

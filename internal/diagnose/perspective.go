@@ -1,0 +1,581 @@
+package diagnose
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/validation"
+	"github.com/dcvhq/dcv/internal/webfetch"
+)
+
+// Codes of multi-perspective corroboration. Like the others, they are API.
+const (
+	// CodeRemotePerspectivesDisagree: the primary perspective sees the
+	// expected value, but too few remote perspectives corroborate it (CA/B
+	// Forum BR 3.2.2.9). The message names what each disagreeing
+	// perspective saw, the likely cause and the fix.
+	CodeRemotePerspectivesDisagree Code = "REMOTE_PERSPECTIVES_DISAGREE"
+	// CodePerspectiveUnavailable: a remote perspective (a dcv agent) could
+	// not be asked, or too few are configured. It is an operator problem,
+	// never the applicant's: an error when the quorum fails because of it,
+	// a warning when the quorum holds without it.
+	CodePerspectiveUnavailable Code = "PERSPECTIVE_UNAVAILABLE"
+)
+
+const (
+	msgRemoteDisagree      msg = "msgRemoteDisagree"
+	msgRemoteDisagreeRIR   msg = "msgRemoteDisagreeRIR"
+	noteRemoteCache        msg = "noteRemoteCache"
+	noteRemoteCacheETA     msg = "noteRemoteCacheETA"
+	noteRemoteBlocked      msg = "noteRemoteBlocked"
+	noteRemoteCAA          msg = "noteRemoteCAA"
+	fixRemoteCache         msg = "fixRemoteCache"
+	fixRemoteBlocked       msg = "fixRemoteBlocked"
+	fixRemoteOther         msg = "fixRemoteOther"
+	msgUnavailable         msg = "msgUnavailable"
+	msgUnavailableQuorumOK msg = "msgUnavailableQuorumOK"
+	msgNotConfigured       msg = "msgNotConfigured"
+	msgRIRSpan             msg = "msgRIRSpan"
+	fixUnavailable         msg = "fixUnavailable"
+	wordPerspectiveRIR     msg = "wordPerspectiveRIR"
+	wordSaw                msg = "wordSaw"
+	wordListEnd            msg = "wordListEnd"
+	seenRecordNotFound     msg = "seenRecordNotFound"
+	seenRecordOld          msg = "seenRecordOld"
+	seenDNSTimeout         msg = "seenDNSTimeout"
+	seenDNSFailed          msg = "seenDNSFailed"
+	seenRecordFound        msg = "seenRecordFound"
+	seenHTTPStatus         msg = "seenHTTPStatus"
+	seenFileOther          msg = "seenFileOther"
+	seenFileOK             msg = "seenFileOK"
+	seenConnectTimeout     msg = "seenConnectTimeout"
+	seenRefused            msg = "seenRefused"
+	seenReset              msg = "seenReset"
+	seenTimeoutAfter       msg = "seenTimeoutAfter"
+	seenNetwork            msg = "seenNetwork"
+	seenCAAForbids         msg = "seenCAAForbids"
+	unavNotConfigured      msg = "unavNotConfigured"
+	unavConnect            msg = "unavConnect"
+	unavTimeout            msg = "unavTimeout"
+	unavTLS                msg = "unavTLS"
+	unavProtocol           msg = "unavProtocol"
+	unavCut                msg = "unavCut"
+	unavSkipped            msg = "unavSkipped"
+)
+
+func init() {
+	extend(CodeCheckTooFrequent,
+		map[Code]string{
+			CodeRemotePerspectivesDisagree: "Remote perspectives disagree",
+			CodePerspectiveUnavailable:     "Remote perspective unavailable (operator problem)",
+		},
+		map[msg]string{
+			msgRemoteDisagree:      "dcv's primary perspective sees the expected value, but only %[1]d of %[2]d remote perspectives corroborate it (%[3]d needed): %[4]s.",
+			msgRemoteDisagreeRIR:   "dcv's primary perspective sees the expected value, but the %[1]d remote perspectives that corroborate it are all in one registry region (%[2]s), and at least two regions are required: %[3]s.",
+			noteRemoteCache:        "The likely cause is DNS caching: resolvers near those perspectives still hold the previous answer, or one of your nameservers has not been updated yet.",
+			noteRemoteCacheETA:     "The likely cause is DNS caching: resolvers near those perspectives still hold the previous answer (it expires in at most %[1]s, at %[2]s), or one of your nameservers has not been updated yet.",
+			noteRemoteBlocked:      "The likely cause is geo-blocking or a firewall that filters by source address: the web server answers dcv's primary perspective but not those networks.",
+			noteRemoteCAA:          "Some perspectives see CAA records that do not permit issuance: the CAA records have just changed, or your nameservers answer differently by location.",
+			fixRemoteCache:         "Nothing needs to change if the record is correct: check again after the cached answers expire. Make sure every nameserver of the domain serves the new record.",
+			fixRemoteBlocked:       "Allow requests to /.well-known/pki-validation/ from every country and network (firewall, geo-blocking, CDN and bot-protection rules), then check again.",
+			fixRemoteOther:         "Make sure the domain answers the same way from every network, then check again.",
+			msgUnavailable:         "dcv could not obtain the view of %[1]d remote perspective(s): %[2]s. This is a problem on the certificate authority's side, not with your domain; without them the quorum of corroborating perspectives is not met.",
+			msgUnavailableQuorumOK: "dcv could not obtain the view of %[1]d remote perspective(s): %[2]s. This is a problem on the certificate authority's side, not with your domain; the quorum was met without them.",
+			msgNotConfigured:       "Only %[1]d remote perspective(s) are configured, but at least %[2]d are required: validation fails closed. This is a problem on the certificate authority's side, not with your domain.",
+			msgRIRSpan:             "The remote perspectives that corroborate are all in one registry region (%[1]s), and at least two regions are required. This is a problem on the certificate authority's side, not with your domain.",
+			fixUnavailable:         "Nothing needs to change on your side: check again later, or contact the operator if it persists.",
+			wordPerspectiveRIR:     "%[1]s (%[2]s)",
+			wordSaw:                "%[1]s saw %[2]s",
+			wordListEnd:            "; ",
+			seenRecordNotFound:     "no record (%[1]s)",
+			seenRecordOld:          "another value, %[1]s",
+			seenDNSTimeout:         "a DNS timeout",
+			seenDNSFailed:          "a failed DNS lookup (%[1]s)",
+			seenRecordFound:        "the expected value",
+			seenHTTPStatus:         "HTTP %[1]d",
+			seenFileOther:          "HTTP 200 with other content",
+			seenFileOK:             "the expected file",
+			seenConnectTimeout:     "a timeout during connect to %[1]s",
+			seenRefused:            "connection refused by %[1]s",
+			seenReset:              "connection reset by %[1]s",
+			seenTimeoutAfter:       "no answer in time from %[1]s",
+			seenNetwork:            "a network error to %[1]s",
+			seenCAAForbids:         "CAA records that forbid issuance",
+			unavNotConfigured:      "not configured",
+			unavConnect:            "unreachable",
+			unavTimeout:            "no answer within its deadline",
+			unavTLS:                "mutual TLS handshake failed",
+			unavProtocol:           "unusable answer",
+			unavCut:                "no answer within the grace period after the quorum was decided",
+			unavSkipped:            "not asked",
+		},
+		CodeRemotePerspectivesDisagree, CodePerspectiveUnavailable)
+}
+
+// RemoteQuorum returns how many of n remote perspectives must corroborate a
+// validation, following the table of CA/B Forum BR 3.2.2.9 (ballot
+// SC-067): with 2 to 5 remote perspectives one may fail to corroborate, with
+// 6 or more two may. With fewer than 2, every one must corroborate.
+func RemoteQuorum(n int) int {
+	switch {
+	case n >= 6:
+		return n - 2
+	case n >= 2:
+		return n - 1
+	default:
+		return max(n, 0)
+	}
+}
+
+// minRIRs is how many distinct RIR regions the corroborating remote
+// perspectives must span when two or more are used (BR 3.2.2.9).
+const minRIRs = 2
+
+// QuorumStatus evaluates the quorum while answers arrive. corroborating
+// and pending hold the RIRs of the remote perspectives that corroborated
+// and of those not decided yet; failed counts the others (disagreeing or
+// unavailable). met reports that the quorum holds whatever the pending
+// ones answer; impossible that it fails whatever they answer. Both are
+// false while it is open.
+func QuorumStatus(corroborating, pending []string, failed int) (met, impossible bool) {
+	n := len(corroborating) + len(pending) + failed
+	need := RemoteQuorum(n)
+	diverse := func(rirs ...[]string) bool {
+		if n < 2 {
+			return true
+		}
+		seen := map[string]bool{}
+		for _, l := range rirs {
+			for _, r := range l {
+				seen[r] = true
+			}
+		}
+		return len(seen) >= minRIRs
+	}
+	if len(corroborating) >= need && diverse(corroborating) {
+		return true, false
+	}
+	if len(corroborating)+len(pending) < need || !diverse(corroborating, pending) {
+		return false, true
+	}
+	return false, false
+}
+
+// Corroborates reports whether the observation of a remote perspective
+// corroborates: it was made, it passes the validation method, and CAA (when
+// checked) permits issuance. BR 3.2.2.9 requires both DCV and CAA to be
+// corroborated.
+func Corroborates(o *validation.Observation) bool {
+	if o.Unavailable != "" {
+		return false
+	}
+	d := diagnoser{c: &catalogEN}
+	return !slices.ContainsFunc(d.observation(o), Finding.Blocking)
+}
+
+// perspectives diagnoses the observations of a primary (obs[0]) and its
+// remote perspectives (obs[1:]) under the quorum of BR 3.2.2.9: the primary
+// must pass; then at least RemoteQuorum(n) remotes must corroborate, in at
+// least two RIR regions when n >= 2. A remote slot that is not configured
+// fails closed.
+func (d *diagnoser) perspectives(obs []validation.Observation) Result {
+	all := []Finding{}
+	all = append(all, d.observation(&obs[0])...)
+	primaryPasses := !slices.ContainsFunc(all, Finding.Blocking)
+	// Remotes are named in messages; an unnamed one by its position.
+	remotes := slices.Clone(obs[1:])
+	for i := range remotes {
+		if remotes[i].Perspective == "" {
+			remotes[i].Perspective = d.c.f(wordPerspectiveN, i+1)
+		}
+	}
+
+	var (
+		corroborating []string
+		disagreeing   []*validation.Observation
+		unavailable   []*validation.Observation
+		notConfigured int
+	)
+	for i := range remotes {
+		o := &remotes[i]
+		switch {
+		case o.Unavailable == validation.UnavailableNotConfigured:
+			notConfigured++
+		case o.Unavailable == validation.UnavailableSkipped:
+			// Not asked: the primary failed, which decides alone.
+		case o.Unavailable != "":
+			unavailable = append(unavailable, o)
+		case Corroborates(o):
+			corroborating = append(corroborating, o.RIR)
+		default:
+			disagreeing = append(disagreeing, o)
+		}
+	}
+	if notConfigured > 0 {
+		all = append(all, Finding{
+			Code:     CodePerspectiveUnavailable,
+			Severity: SeverityError,
+			Message:  d.c.f(msgNotConfigured, len(remotes)-notConfigured, len(remotes)),
+			Fix:      d.c.f(fixUnavailable),
+		})
+	}
+	if primaryPasses {
+		met, _ := QuorumStatus(corroborating, nil, len(remotes)-len(corroborating))
+		met = met && notConfigured == 0
+		if len(disagreeing) > 0 && !met {
+			all = append(all, d.disagree(remotes, corroborating, disagreeing))
+		}
+		if len(unavailable) > 0 {
+			f := Finding{
+				Code:      CodePerspectiveUnavailable,
+				Severity:  SeverityWarning,
+				Message:   d.c.f(msgUnavailableQuorumOK, len(unavailable), d.unavailableList(unavailable)),
+				Fix:       d.c.f(fixUnavailable),
+				Retryable: true,
+			}
+			if !met {
+				f.Severity = SeverityError
+				f.Message = d.c.f(msgUnavailable, len(unavailable), d.unavailableList(unavailable))
+			}
+			all = append(all, f)
+		}
+		if !met && len(disagreeing) == 0 && len(unavailable) == 0 && notConfigured == 0 {
+			// Everyone corroborated, in a single region: the operator's set
+			// of perspectives cannot satisfy the rule.
+			all = append(all, Finding{
+				Code:     CodePerspectiveUnavailable,
+				Severity: SeverityError,
+				Message:  d.c.f(msgRIRSpan, Truncate(strings.Join(uniq(corroborating), d.c.f(wordListSep)), maxDetailShown)),
+				Fix:      d.c.f(fixUnavailable),
+			})
+		}
+	}
+	Sort(all)
+	status := StatusApproved
+	if slices.ContainsFunc(all, Finding.Blocking) {
+		status = StatusPending
+	}
+	return Result{Status: status, Findings: all}
+}
+
+// disagree builds REMOTE_PERSPECTIVES_DISAGREE: who saw what, the likely
+// cause, and the fix.
+func (d *diagnoser) disagree(remotes []validation.Observation, corroborating []string, dis []*validation.Observation) Finding {
+	var (
+		parts                 []string
+		cache, blocked, caaNo bool
+		eta                   time.Time
+	)
+	for _, o := range dis {
+		seen, kind, exp := d.seen(o)
+		parts = append(parts, d.c.f(wordSaw, d.perspectiveName(o), seen))
+		switch kind {
+		case seenKindCache:
+			cache = true
+			if exp.After(eta) {
+				eta = exp
+			}
+		case seenKindBlocked:
+			blocked = true
+		case seenKindCAA:
+			caaNo = true
+		}
+	}
+	list := strings.Join(parts, d.c.f(wordListEnd))
+	n := len(remotes)
+	need := RemoteQuorum(n)
+	f := Finding{Code: CodeRemotePerspectivesDisagree, Severity: SeverityError}
+	if len(corroborating) >= need {
+		f.Message = d.c.f(msgRemoteDisagreeRIR, len(corroborating), strings.Join(uniq(corroborating), d.c.f(wordListSep)), list)
+	} else {
+		f.Message = d.c.f(msgRemoteDisagree, len(corroborating), n, need, list)
+	}
+	var fixes []string
+	if cache {
+		f.Retryable = true
+		if !eta.IsZero() && eta.After(d.now) {
+			e := eta
+			f.ETA = &e
+			f.Message = join(f.Message, d.c.f(noteRemoteCacheETA, d.formatDuration(eta.Sub(d.now)), eta.UTC().Format(time.RFC3339)))
+		} else {
+			f.Message = join(f.Message, d.c.f(noteRemoteCache))
+		}
+		fixes = append(fixes, d.c.f(fixRemoteCache))
+	}
+	if blocked {
+		f.Message = join(f.Message, d.c.f(noteRemoteBlocked))
+		fixes = append(fixes, d.c.f(fixRemoteBlocked))
+	}
+	if caaNo {
+		f.Retryable = true
+		f.Message = join(f.Message, d.c.f(noteRemoteCAA))
+	}
+	if len(fixes) == 0 {
+		fixes = append(fixes, d.c.f(fixRemoteOther))
+	}
+	f.Fix = join("", fixes...)
+	return f
+}
+
+// Kinds of disagreement, for the likely cause.
+const (
+	seenKindOther = iota
+	seenKindCache
+	seenKindBlocked
+	seenKindCAA
+)
+
+// seen summarises what one perspective observed, in a few words, and
+// classifies it: a DNS answer that a cache may still hold (with when that
+// cached answer expires), a web server that refused this network, a CAA
+// refusal, or something else.
+func (d *diagnoser) seen(o *validation.Observation) (string, int, time.Time) {
+	switch {
+	case o.Method == validation.MethodDNS && o.DNS != nil:
+		if s, kind, exp, ok := d.seenDNS(o); ok {
+			return s, kind, exp
+		}
+	case o.Method == validation.MethodFile && o.File != nil:
+		if s, kind, ok := d.seenFile(o); ok {
+			return s, kind, time.Time{}
+		}
+	}
+	if o.CAA != nil && !o.CAA.Permitted {
+		return d.c.f(seenCAAForbids), seenKindCAA, time.Time{}
+	}
+	// Fall back on the title of the worst finding.
+	fs := d.observation(o)
+	Sort(fs)
+	if len(fs) > 0 {
+		return strings.ToLower(Title(fs[0].Code)), seenKindOther, time.Time{}
+	}
+	return d.c.f(seenRecordFound), seenKindOther, time.Time{}
+}
+
+func (d *diagnoser) seenDNS(o *validation.Observation) (string, int, time.Time, bool) {
+	rec := &o.DNS.Record
+	if lookupHas(rec, o.Expected) {
+		return "", 0, time.Time{}, false // passes; CAA decides
+	}
+	if rec.Err != nil {
+		if rec.Err.Kind == dnsclient.KindTimeout {
+			return d.c.f(seenDNSTimeout), seenKindOther, time.Time{}, true
+		}
+		return d.c.f(seenDNSFailed, Truncate(rec.Err.Detail, maxDetailShown)), seenKindOther, time.Time{}, true
+	}
+	resp := rec.Response
+	if resp == nil {
+		return "", 0, time.Time{}, false
+	}
+	if resp.Rcode != rcodeNoError && resp.Rcode != rcodeNXDomain {
+		return d.c.f(seenDNSFailed, Truncate(resp.Rcode, maxDetailShown)), seenKindOther, time.Time{}, true
+	}
+	var (
+		values []string
+		ttl    uint32
+		first  = true
+	)
+	for _, r := range resp.Answer {
+		if r.Type != "TXT" {
+			continue
+		}
+		values = append(values, fmt.Sprintf("%q", Truncate(r.Data, maxTXTShown)))
+		if first || r.TTL < ttl {
+			ttl, first = r.TTL, false
+		}
+	}
+	if len(values) == 0 {
+		exp := o.StartedAt.Add(time.Duration(resp.NegativeTTL) * time.Second)
+		if resp.NegativeTTL == 0 {
+			exp = time.Time{}
+		}
+		return d.c.f(seenRecordNotFound, resp.Rcode), seenKindCache, exp, true
+	}
+	if len(values) > maxTXTListed {
+		values = append(values[:maxTXTListed:maxTXTListed], fmt.Sprintf("+%d", len(values)-maxTXTListed))
+	}
+	exp := o.StartedAt.Add(time.Duration(ttl) * time.Second)
+	if ttl == 0 {
+		exp = time.Time{}
+	}
+	return d.c.f(seenRecordOld, strings.Join(values, d.c.f(wordListSep))), seenKindCache, exp, true
+}
+
+func (d *diagnoser) seenFile(o *validation.Observation) (string, int, bool) {
+	for _, t := range o.File.Fetches {
+		if validation.FetchMatches(t, o.Expected) {
+			return "", 0, false // passes; CAA decides
+		}
+	}
+	t := o.File.Fetches
+	if len(t) == 0 || t[0] == nil {
+		return "", 0, false
+	}
+	a := t[0].Final()
+	if a == nil {
+		return "", 0, false
+	}
+	if a.Status != 0 {
+		if a.Status == 200 {
+			return d.c.f(seenFileOther), seenKindOther, true
+		}
+		kind := seenKindOther
+		if a.Status == 403 || a.Status == 451 {
+			kind = seenKindBlocked
+		}
+		return d.c.f(seenHTTPStatus, a.Status), kind, true
+	}
+	if a.Err == nil {
+		return "", 0, false
+	}
+	addr := Truncate(a.Address, maxNameShown)
+	switch a.Err.Kind {
+	case webfetch.ErrConnectTimeout:
+		return d.c.f(seenConnectTimeout, addr), seenKindBlocked, true
+	case webfetch.ErrConnectionRefused:
+		return d.c.f(seenRefused, addr), seenKindBlocked, true
+	case webfetch.ErrConnectionReset:
+		return d.c.f(seenReset, addr), seenKindBlocked, true
+	case webfetch.ErrTimeoutAfterConn:
+		return d.c.f(seenTimeoutAfter, addr), seenKindBlocked, true
+	case webfetch.ErrNetwork:
+		return d.c.f(seenNetwork, addr), seenKindBlocked, true
+	}
+	return "", 0, false
+}
+
+// perspectiveName renders "name (RIR)" for a remote perspective.
+func (d *diagnoser) perspectiveName(o *validation.Observation) string {
+	name := Truncate(o.Perspective, maxNameShown)
+	if o.RIR == "" {
+		return name
+	}
+	return d.c.f(wordPerspectiveRIR, name, Truncate(o.RIR, maxDetailShown))
+}
+
+func (d *diagnoser) unavailableList(us []*validation.Observation) string {
+	parts := make([]string, len(us))
+	for i, o := range us {
+		parts[i] = d.c.f(wordPerspectiveRIR, d.perspectiveName(o), d.unavailableWord(o.Unavailable))
+	}
+	return strings.Join(parts, d.c.f(wordListEnd))
+}
+
+func (d *diagnoser) unavailableWord(kind string) string {
+	switch kind {
+	case validation.UnavailableNotConfigured:
+		return d.c.f(unavNotConfigured)
+	case validation.UnavailableConnect:
+		return d.c.f(unavConnect)
+	case validation.UnavailableTimeout:
+		return d.c.f(unavTimeout)
+	case validation.UnavailableTLS:
+		return d.c.f(unavTLS)
+	case validation.UnavailableCut:
+		return d.c.f(unavCut)
+	case validation.UnavailableSkipped:
+		return d.c.f(unavSkipped)
+	default:
+		return d.c.f(unavProtocol)
+	}
+}
+
+func uniq(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// Matrix verdicts of PerspectiveRow.Verdict.
+const (
+	VerdictPass        = "pass"
+	VerdictFail        = "fail"
+	VerdictUnavailable = "unavailable"
+	VerdictSkipped     = "skipped"
+)
+
+// PerspectiveRow is one row of the per-perspective matrix of a check: what
+// one vantage point observed.
+type PerspectiveRow struct {
+	// Perspective is the vantage point's name ("primary" first).
+	Perspective string `json:"perspective"`
+	// RIR is the registry region of a remote perspective; empty for the
+	// primary.
+	RIR string `json:"rir,omitempty"`
+	// Agent is the URL of the remote agent asked.
+	Agent string `json:"agent,omitempty"`
+	// Via is the resolver (DNS method) or web server address (file method)
+	// the perspective used.
+	Via string `json:"via,omitempty"`
+	// Seen says in a few words what was observed.
+	Seen string `json:"seen"`
+	// Latency is the round trip to a remote agent, or the primary's own
+	// observation time.
+	Latency time.Duration `json:"latency_ns"`
+	// Verdict is VerdictPass, VerdictFail, VerdictUnavailable or
+	// VerdictSkipped.
+	Verdict string `json:"verdict"`
+}
+
+// Matrix returns one row per observation, in order (obs[0] is the
+// primary). It does no I/O and is safe for concurrent use.
+func Matrix(obs []validation.Observation) []PerspectiveRow {
+	d := diagnoser{c: &catalogEN}
+	rows := make([]PerspectiveRow, len(obs))
+	for i := range obs {
+		o := &obs[i]
+		r := PerspectiveRow{
+			Perspective: Truncate(o.Perspective, maxNameShown),
+			RIR:         o.RIR,
+			Agent:       Truncate(o.Agent, maxURLShown),
+			Latency:     o.Duration,
+		}
+		if i > 0 {
+			r.Latency = o.RoundTrip
+		}
+		switch {
+		case o.Unavailable == validation.UnavailableSkipped:
+			r.Verdict = VerdictSkipped
+			r.Seen = d.unavailableWord(o.Unavailable)
+		case o.Unavailable != "":
+			r.Verdict = VerdictUnavailable
+			r.Seen = d.unavailableWord(o.Unavailable)
+			if o.UnavailableDetail != "" {
+				r.Seen += ": " + Truncate(o.UnavailableDetail, maxDetailShown)
+			}
+		case Corroborates(o):
+			r.Verdict = VerdictPass
+			r.Seen = d.c.f(seenRecordFound)
+			if o.Method == validation.MethodFile {
+				r.Seen = d.c.f(seenFileOK)
+			}
+		default:
+			r.Verdict = VerdictFail
+			r.Seen, _, _ = d.seen(o)
+		}
+		r.Via = via(o)
+		rows[i] = r
+	}
+	return rows
+}
+
+// via names the resolver or address an observation used.
+func via(o *validation.Observation) string {
+	switch {
+	case o.DNS != nil:
+		if r := o.DNS.Record.Response; r != nil {
+			return Truncate(r.Server, maxNameShown)
+		}
+		if e := o.DNS.Record.Err; e != nil {
+			return Truncate(e.Server, maxNameShown)
+		}
+	case o.File != nil && len(o.File.Fetches) > 0 && o.File.Fetches[0] != nil:
+		if a := o.File.Fetches[0].Final(); a != nil {
+			return Truncate(a.Address, maxNameShown)
+		}
+	}
+	return ""
+}

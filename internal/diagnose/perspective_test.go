@@ -1,0 +1,281 @@
+package diagnose
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/caa"
+	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/validation"
+	"github.com/dcvhq/dcv/internal/webfetch"
+)
+
+func TestRemoteQuorum(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		n    int
+		want int
+	}{
+		{"none", 0, 0},
+		{"one must corroborate", 1, 1},
+		{"two allow one failure", 2, 1},
+		{"five allow one failure", 5, 4},
+		{"six allow two failures", 6, 4},
+		{"nine allow two failures", 9, 7},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := RemoteQuorum(tt.n); got != tt.want {
+				t.Errorf("RemoteQuorum(%d) = %d, want %d", tt.n, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestQuorumStatus(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name                string
+		corr, pending       []string
+		failed              int
+		wantMet, wantImposs bool
+	}{
+		{name: "open at start", pending: []string{"ARIN", "RIPE", "APNIC"}},
+		{name: "4 of 5 in two regions", corr: []string{"ARIN", "RIPE", "RIPE", "APNIC"}, failed: 1, wantMet: true},
+		{name: "4 of 5 met before the fifth answers", corr: []string{"ARIN", "RIPE", "RIPE", "APNIC"}, pending: []string{"LACNIC"}, wantMet: true},
+		{name: "two failures of 5 is impossible", corr: []string{"ARIN"}, pending: []string{"RIPE", "APNIC"}, failed: 2, wantImposs: true},
+		{name: "4 of 5 in one region is not met", corr: []string{"RIPE", "RIPE", "RIPE", "RIPE"}, failed: 1, wantImposs: true},
+		{name: "one region so far, a second pending", corr: []string{"RIPE", "RIPE", "RIPE"}, pending: []string{"ARIN"}, failed: 1},
+		{name: "single remote must corroborate", corr: []string{"RIPE"}, wantMet: true},
+		{name: "single remote failed", failed: 1, wantImposs: true},
+		{name: "6 remotes allow two failures", corr: []string{"ARIN", "RIPE", "APNIC", "ARIN"}, failed: 2, wantMet: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			met, imposs := QuorumStatus(tt.corr, tt.pending, tt.failed)
+			if met != tt.wantMet || imposs != tt.wantImposs {
+				t.Errorf("QuorumStatus = met %v impossible %v, want %v %v", met, imposs, tt.wantMet, tt.wantImposs)
+			}
+		})
+	}
+}
+
+// pRemote makes o the observation of remote perspective name in rir.
+func pRemote(o validation.Observation, name, rir string) validation.Observation {
+	o.Perspective, o.RIR, o.Agent, o.RoundTrip = name, rir, "https://"+name+".agents.example:8443", 20*time.Millisecond
+	return o
+}
+
+func pUnavailable(name, rir, kind string) validation.Observation {
+	return validation.Observation{Perspective: name, RIR: rir, Domain: "a.example.com", Method: validation.MethodDNS,
+		Expected: testValue, StartedAt: testNow, Unavailable: kind, UnavailableDetail: "dial tcp 192.0.2.9:8443: connect: connection refused"}
+}
+
+func pFile(status int, body string, errKind webfetch.ErrorKind) validation.Observation {
+	a := webfetch.Attempt{URL: "http://a.example.com" + validation.FilePath, Address: "192.0.2.10:80", Status: status, Body: []byte(body)}
+	if errKind != "" {
+		a.Err = &webfetch.Error{Kind: errKind, Address: a.Address}
+	}
+	return validation.Observation{Perspective: "primary", Domain: "a.example.com", Method: validation.MethodFile,
+		Expected: testValue, StartedAt: testNow,
+		File: &validation.FileObservation{URL: a.URL, Fetches: []*webfetch.Trace{{URL: a.URL, Host: "a.example.com", Addresses: []string{"192.0.2.10"}, Attempts: []webfetch.Attempt{a}}}}}
+}
+
+func TestDomainPerspectives(t *testing.T) {
+	t.Parallel()
+	const host = "_dnsauth.a.example.com"
+	pass := dnsObs(resp(host, "NOERROR", txt(host, testValue)), nil)
+	missing := func() validation.Observation {
+		r := resp(host, "NXDOMAIN")
+		r.NegativeTTL = 300
+		return dnsObs(r, nil)
+	}()
+	old := dnsObs(resp(host, "NOERROR", txt(host, "old-value")), nil) // TTL 300
+	caaNo := pass
+	caaNo.CAA = &caa.Result{Identity: "ca.dcv.example", RelevantName: "example.com", Reason: caa.ReasonEmptyIssuer, Tag: "issue"}
+	fixUnav := "Nothing needs to change on your side: check again later, or contact the operator if it persists."
+	fixCache := "Nothing needs to change if the record is correct: check again after the cached answers expire. Make sure every nameserver of the domain serves the new record."
+	eta := testNow.Add(300 * time.Second)
+
+	five := func(fail ...validation.Observation) []validation.Observation {
+		obs := []validation.Observation{pass,
+			pRemote(pass, "us-1", "ARIN"), pRemote(pass, "eu-1", "RIPE"), pRemote(pass, "ap-1", "APNIC"),
+			pRemote(pass, "sa-1", "LACNIC"), pRemote(pass, "af-1", "AFRINIC")}
+		for i, f := range fail {
+			obs[len(obs)-1-i] = f
+		}
+		return obs
+	}
+	tests := []struct {
+		name   string
+		obs    []validation.Observation
+		status string
+		want   []Finding
+		eta    *time.Time
+	}{
+		{name: "all five corroborate", obs: five(), status: StatusApproved},
+		{
+			name:   "4 of 5 corroborate: approved without a finding",
+			obs:    five(pRemote(missing, "af-1", "AFRINIC")),
+			status: StatusApproved,
+		},
+		{
+			name:   "2 of 5 corroborate: the three that disagree are named, with the cache ETA",
+			obs:    five(pRemote(missing, "af-1", "AFRINIC"), pRemote(old, "sa-1", "LACNIC"), pRemote(missing, "ap-1", "APNIC")),
+			status: StatusPending,
+			want: []Finding{{Code: CodeRemotePerspectivesDisagree, Severity: SeverityError, Retryable: true, ETA: &eta,
+				Message: "dcv's primary perspective sees the expected value, but only 2 of 5 remote perspectives corroborate it (4 needed): " +
+					"ap-1 (APNIC) saw no record (NXDOMAIN); sa-1 (LACNIC) saw another value, \"old-value\"; af-1 (AFRINIC) saw no record (NXDOMAIN). " +
+					"The likely cause is DNS caching: resolvers near those perspectives still hold the previous answer (it expires in at most 5 minutes, at 2025-06-01T18:05:50Z), or one of your nameservers has not been updated yet.",
+				Fix: fixCache}},
+		},
+		{
+			name:   "one agent down, quorum holds: a warning for the operator",
+			obs:    five(pUnavailable("af-1", "AFRINIC", validation.UnavailableConnect)),
+			status: StatusApproved,
+			want: []Finding{{Code: CodePerspectiveUnavailable, Severity: SeverityWarning, Retryable: true, Fix: fixUnav,
+				Message: "dcv could not obtain the view of 1 remote perspective(s): af-1 (AFRINIC) (unreachable). This is a problem on the certificate authority's side, not with your domain; the quorum was met without them."}},
+		},
+		{
+			name:   "one agent down and one disagreeing: both block",
+			obs:    five(pUnavailable("af-1", "AFRINIC", validation.UnavailableTimeout), pRemote(missing, "sa-1", "LACNIC")),
+			status: StatusPending,
+			want: []Finding{
+				{Code: CodeRemotePerspectivesDisagree, Severity: SeverityError, Retryable: true, ETA: &eta, Fix: fixCache,
+					Message: "dcv's primary perspective sees the expected value, but only 3 of 5 remote perspectives corroborate it (4 needed): sa-1 (LACNIC) saw no record (NXDOMAIN). " +
+						"The likely cause is DNS caching: resolvers near those perspectives still hold the previous answer (it expires in at most 5 minutes, at 2025-06-01T18:05:50Z), or one of your nameservers has not been updated yet."},
+				{Code: CodePerspectiveUnavailable, Severity: SeverityError, Retryable: true, Fix: fixUnav,
+					Message: "dcv could not obtain the view of 1 remote perspective(s): af-1 (AFRINIC) (no answer within its deadline). This is a problem on the certificate authority's side, not with your domain; without them the quorum of corroborating perspectives is not met."},
+			},
+		},
+		{
+			name:   "fewer remotes configured than required fails closed",
+			obs:    []validation.Observation{pass, pRemote(pass, "us-1", "ARIN"), pRemote(pass, "eu-1", "RIPE"), pUnavailable("remote-3", "", validation.UnavailableNotConfigured)},
+			status: StatusPending,
+			want: []Finding{{Code: CodePerspectiveUnavailable, Severity: SeverityError, Fix: fixUnav,
+				Message: "Only 2 remote perspective(s) are configured, but at least 3 are required: validation fails closed. This is a problem on the certificate authority's side, not with your domain."}},
+		},
+		{
+			name:   "all corroborate in one region: operator problem",
+			obs:    []validation.Observation{pass, pRemote(pass, "eu-1", "RIPE"), pRemote(pass, "eu-2", "RIPE")},
+			status: StatusPending,
+			want: []Finding{{Code: CodePerspectiveUnavailable, Severity: SeverityError, Fix: fixUnav,
+				Message: "The remote perspectives that corroborate are all in one registry region (RIPE), and at least two regions are required. This is a problem on the certificate authority's side, not with your domain."}},
+		},
+		{
+			name:   "enough corroborate but in one region, the other region disagrees",
+			obs:    []validation.Observation{pass, pRemote(pass, "eu-1", "RIPE"), pRemote(pass, "eu-2", "RIPE"), pRemote(missing, "us-1", "ARIN")},
+			status: StatusPending,
+			want: []Finding{{Code: CodeRemotePerspectivesDisagree, Severity: SeverityError, Retryable: true, ETA: &eta, Fix: fixCache,
+				Message: "dcv's primary perspective sees the expected value, but the 2 remote perspectives that corroborate it are all in one registry region (RIPE), and at least two regions are required: us-1 (ARIN) saw no record (NXDOMAIN). " +
+					"The likely cause is DNS caching: resolvers near those perspectives still hold the previous answer (it expires in at most 5 minutes, at 2025-06-01T18:05:50Z), or one of your nameservers has not been updated yet."}},
+		},
+		{
+			name:   "CAA must be corroborated too",
+			obs:    []validation.Observation{pass, pRemote(caaNo, "eu-1", "RIPE"), pRemote(pass, "us-1", "ARIN"), pRemote(caaNo, "ap-1", "APNIC")},
+			status: StatusPending,
+			want: []Finding{{Code: CodeRemotePerspectivesDisagree, Severity: SeverityError, Retryable: true, Fix: "Make sure the domain answers the same way from every network, then check again.",
+				Message: "dcv's primary perspective sees the expected value, but only 1 of 3 remote perspectives corroborate it (2 needed): eu-1 (RIPE) saw CAA records that forbid issuance; ap-1 (APNIC) saw CAA records that forbid issuance. " +
+					"Some perspectives see CAA records that do not permit issuance: the CAA records have just changed, or your nameservers answer differently by location."}},
+		},
+		{
+			name: "geo-blocked file: refused and 403 from remotes",
+			obs: []validation.Observation{pFile(200, testValue, ""),
+				pRemote(pFile(0, "", webfetch.ErrConnectionRefused), "eu-1", "RIPE"),
+				pRemote(pFile(403, "Forbidden", ""), "ap-1", "APNIC"),
+				pRemote(pFile(200, testValue, ""), "us-1", "ARIN")},
+			status: StatusPending,
+			want: []Finding{{Code: CodeRemotePerspectivesDisagree, Severity: SeverityError,
+				Fix: "Allow requests to /.well-known/pki-validation/ from every country and network (firewall, geo-blocking, CDN and bot-protection rules), then check again.",
+				Message: "dcv's primary perspective sees the expected value, but only 1 of 3 remote perspectives corroborate it (2 needed): eu-1 (RIPE) saw connection refused by 192.0.2.10:80; ap-1 (APNIC) saw HTTP 403. " +
+					"The likely cause is geo-blocking or a firewall that filters by source address: the web server answers dcv's primary perspective but not those networks."}},
+		},
+		{
+			name:   "the primary fails: only its findings, remotes skipped",
+			obs:    []validation.Observation{missing, pUnavailable("eu-1", "RIPE", validation.UnavailableSkipped), pUnavailable("us-1", "ARIN", validation.UnavailableSkipped)},
+			status: StatusPending,
+			want: []Finding{retryF(CodeDNSRecordNotFound, "No TXT record at _dnsauth.a.example.com: 192.0.2.53:53 answered NXDOMAIN.",
+				"Add a TXT record with host `_dnsauth.a` and value `"+testValue+"`. If you just added it, your DNS provider may need a few minutes to publish it.")},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := Domain(tt.obs, testNow)
+			if got.Status != tt.status {
+				t.Errorf("Status = %q, want %q", got.Status, tt.status)
+			}
+			checkFindings(t, got.Findings, tt.want)
+		})
+	}
+}
+
+func TestMatrix(t *testing.T) {
+	t.Parallel()
+	const host = "_dnsauth.a.example.com"
+	pass := dnsObs(resp(host, "NOERROR", txt(host, testValue)), nil)
+	pass.Duration = 3 * time.Millisecond
+	timeout := dnsObs(nil, func(n *validation.DNSObservation) {
+		n.Record = validation.Lookup{Name: host + ".", Type: "TXT", Err: &dnsclient.Error{Kind: dnsclient.KindTimeout, Server: "127.0.0.9:53"}}
+	})
+	rows := Matrix([]validation.Observation{
+		pass,
+		pRemote(pass, "eu-1", "RIPE"),
+		pRemote(timeout, "us-1", "ARIN"),
+		pUnavailable("ap-1", "APNIC", validation.UnavailableTLS),
+	})
+	want := []PerspectiveRow{
+		{Perspective: "primary", Via: testServer, Seen: "the expected value", Latency: 3 * time.Millisecond, Verdict: VerdictPass},
+		{Perspective: "eu-1", RIR: "RIPE", Agent: "https://eu-1.agents.example:8443", Via: testServer, Seen: "the expected value", Latency: 20 * time.Millisecond, Verdict: VerdictPass},
+		{Perspective: "us-1", RIR: "ARIN", Agent: "https://us-1.agents.example:8443", Via: "127.0.0.9:53", Seen: "a DNS timeout", Latency: 20 * time.Millisecond, Verdict: VerdictFail},
+		{Perspective: "ap-1", RIR: "APNIC", Seen: "mutual TLS handshake failed: dial tcp 192.0.2.9:8443: connect: connection refused", Verdict: VerdictUnavailable},
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("Matrix returned %d rows, want %d", len(rows), len(want))
+	}
+	for i := range want {
+		if rows[i] != want[i] {
+			t.Errorf("row %d:\n got  %+v\n want %+v", i, rows[i], want[i])
+		}
+	}
+}
+
+func TestCorroborates(t *testing.T) {
+	t.Parallel()
+	const host = "_dnsauth.a.example.com"
+	pass := dnsObs(resp(host, "NOERROR", txt(host, testValue)), nil)
+	tests := []struct {
+		name string
+		obs  validation.Observation
+		want bool
+	}{
+		{"passes", pass, true},
+		{"unavailable", pUnavailable("x", "ARIN", validation.UnavailableConnect), false},
+		{"no record", dnsObs(resp(host, "NXDOMAIN"), nil), false},
+		{"CAA forbids", func() validation.Observation {
+			o := pass
+			o.CAA = &caa.Result{Identity: "ca.example", Reason: caa.ReasonNotListed}
+			return o
+		}(), false},
+		{"CAA permits", func() validation.Observation {
+			o := pass
+			o.CAA = &caa.Result{Identity: "ca.example", Permitted: true}
+			return o
+		}(), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := Corroborates(&tt.obs); got != tt.want {
+				t.Errorf("Corroborates = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	if !strings.Contains(Title(CodeRemotePerspectivesDisagree), "disagree") {
+		t.Errorf("Title(%s) = %q", CodeRemotePerspectivesDisagree, Title(CodeRemotePerspectivesDisagree))
+	}
+}

@@ -1,0 +1,668 @@
+package perspective
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/ca"
+	"github.com/dcvhq/dcv/internal/diagnose"
+	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/testenv"
+	"github.com/dcvhq/dcv/internal/validation"
+	"github.com/dcvhq/dcv/internal/webfetch"
+)
+
+const (
+	testDomain = "a.example.com"
+	testValue  = "k3VhQ2x5b1p0N2RvY3Vz"
+	testHost   = "_dnsauth.a.example.com."
+)
+
+// newWorld is one view of the DNS: a resolver that knows example.com,
+// with the validation record when txt is not empty, and a.example.com
+// pointing at web when valid.
+func newWorld(t testing.TB, txt string, web netip.Addr) *testenv.DNSServer {
+	t.Helper()
+	s := testenv.NewDNSServer(t)
+	s.AddZone("example.com.")
+	if txt != "" {
+		s.Add(fmt.Sprintf(`%s 300 IN TXT "%s"`, testHost, txt))
+	}
+	if !web.IsValid() {
+		web = netip.MustParseAddr("192.0.2.10") // DNS tests never connect to it
+	}
+	s.Add(fmt.Sprintf("a.example.com. 300 IN A %s", web))
+	return s
+}
+
+// newValidator observes through the resolver at dnsAddr, from source.
+func newValidator(t testing.TB, name, dnsAddr string, webPort int, source netip.Addr) *validation.Validator {
+	t.Helper()
+	res, err := dnsclient.NewForwarder(dnsclient.ForwarderConfig{Servers: []string{dnsAddr}, Timeout: 2 * time.Second, Source: source})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := webfetch.New(webfetch.Config{Resolver: res, HTTPPort: webPort, AllowLoopback: true, Perspective: name, Source: source,
+		ConnectTimeout: 2 * time.Second, Timeout: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := validation.New(validation.Config{Perspective: name, Resolver: res, Fetcher: f, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func newAgentCA(t testing.TB) *ca.AgentCA {
+	t.Helper()
+	authority, err := ca.LoadOrCreate(ca.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := authority.AgentCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// agentSpec describes one remote perspective of a test.
+type agentSpec struct {
+	name, rir string
+	txt       string // the record its DNS world holds; "" for none
+	down      bool   // enrolled, but nothing listens
+}
+
+// testAgent is a running agent: its Remote and its outgoing address.
+type testAgent struct {
+	remote Remote
+	source netip.Addr
+	dns    *testenv.DNSServer
+}
+
+// startAgent enrols spec with agentCA and serves it on a fresh loopback
+// address, with its own DNS world and its own outgoing address.
+func startAgent(t testing.TB, agentCA *ca.AgentCA, spec agentSpec, web netip.Addr, webPort int) testAgent {
+	t.Helper()
+	ln, err := testenv.ListenTCP(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, remote, err := Enrol(agentCA, spec.name, "https://"+ln.Addr().String(), spec.rir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	world := newWorld(t, spec.txt, web)
+	source := testenv.NewLoopbackAddr()
+	ta := testAgent{remote: remote, source: source, dns: world}
+	if spec.down {
+		ln.Close()
+		return ta
+	}
+	a, err := NewAgent(AgentConfig{Credentials: creds, Validator: newValidator(t, spec.name, world.Addr, webPort, source), Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.Serve(ctx, ln)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return ta
+}
+
+// quiet discards the logs of tests.
+var quiet = slog.New(slog.DiscardHandler)
+
+type staticRemotes []Remote
+
+func (s staticRemotes) Remotes(context.Context) ([]Remote, error) { return s, nil }
+
+// bundle is a primary and its agents.
+type bundle struct {
+	runner  *Runner
+	agentCA *ca.AgentCA
+	agents  []testAgent
+}
+
+type setupOpts struct {
+	primaryTXT string
+	agents     []agentSpec
+	web        netip.Addr
+	webPort    int
+	min        int
+	grace      time.Duration
+}
+
+func setup(t testing.TB, o setupOpts) *bundle {
+	t.Helper()
+	agentCA := newAgentCA(t)
+	primaryWorld := newWorld(t, o.primaryTXT, o.web)
+	b := &bundle{agentCA: agentCA}
+	var remotes staticRemotes
+	for _, s := range o.agents {
+		ta := startAgent(t, agentCA, s, o.web, o.webPort)
+		b.agents = append(b.agents, ta)
+		remotes = append(remotes, ta.remote)
+	}
+	r, err := NewRunner(Config{
+		Primary:       newValidator(t, "primary", primaryWorld.Addr, o.webPort, netip.Addr{}),
+		Remotes:       remotes,
+		Identity:      NewPrimaryIdentity(agentCA, nil),
+		MinRemotes:    o.min,
+		RemoteTimeout: 8 * time.Second,
+		Grace:         o.grace,
+		Logger:        quiet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.runner = r
+	t.Cleanup(r.Close) // before the agents shut down: they wait for idle connections
+	return b
+}
+
+// five returns five agents in four RIR regions; the first seen of them
+// hold the record, the others an older value or nothing.
+func five(seen int) []agentSpec {
+	specs := []agentSpec{
+		{name: "us-1", rir: "ARIN"}, {name: "eu-1", rir: "RIPE"}, {name: "ap-1", rir: "APNIC"},
+		{name: "eu-2", rir: "RIPE"}, {name: "sa-1", rir: "LACNIC"},
+	}
+	for i := range specs {
+		switch {
+		case i < seen:
+			specs[i].txt = testValue
+		case i%2 == 0:
+			specs[i].txt = "old-value"
+		}
+	}
+	return specs
+}
+
+func findingsOf(r diagnose.Result, code diagnose.Code) []diagnose.Finding {
+	var out []diagnose.Finding
+	for _, f := range r.Findings {
+		if f.Code == code {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func TestObserveQuorumDNS(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		agents  []agentSpec
+		status  string
+		code    diagnose.Code // the one finding expected, "" for none
+		sev     diagnose.Severity
+		words   []string
+		notWord []string
+	}{
+		{name: "all five see the record", agents: five(5), status: diagnose.StatusApproved},
+		{name: "4 of 5 see the record", agents: five(4), status: diagnose.StatusApproved},
+		{
+			name: "2 of 5 see the record", agents: five(2), status: diagnose.StatusPending,
+			code: diagnose.CodeRemotePerspectivesDisagree, sev: diagnose.SeverityError,
+			words: []string{"only 2 of 5 remote perspectives corroborate it (4 needed)",
+				`ap-1 (APNIC) saw another value, "old-value"`, "eu-2 (RIPE) saw no record (NXDOMAIN)",
+				`sa-1 (LACNIC) saw another value, "old-value"`, "DNS caching", "expires in at most 5 minutes"},
+			notWord: []string{"us-1", "eu-1 "},
+		},
+		{
+			name: "one agent down, quorum holds",
+			agents: func() []agentSpec {
+				s := five(5)
+				s[4].down = true
+				return s
+			}(),
+			status: diagnose.StatusApproved,
+			code:   diagnose.CodePerspectiveUnavailable, sev: diagnose.SeverityWarning,
+			words: []string{"sa-1 (LACNIC) (unreachable)", "not with your domain", "the quorum was met without them"},
+		},
+		{
+			name: "two agents down, quorum fails",
+			agents: func() []agentSpec {
+				s := five(5)
+				s[3].down, s[4].down = true, true
+				return s
+			}(),
+			status: diagnose.StatusPending,
+			code:   diagnose.CodePerspectiveUnavailable, sev: diagnose.SeverityError,
+			words: []string{"2 remote perspective(s)", "eu-2 (RIPE) (unreachable)", "sa-1 (LACNIC) (unreachable)", "not with your domain"},
+		},
+		{
+			name:   "corroboration from one RIR region only",
+			agents: []agentSpec{{name: "eu-1", rir: "RIPE", txt: testValue}, {name: "eu-2", rir: "RIPE", txt: testValue}, {name: "us-1", rir: "ARIN"}},
+			status: diagnose.StatusPending,
+			code:   diagnose.CodeRemotePerspectivesDisagree, sev: diagnose.SeverityError,
+			words: []string{"all in one registry region (RIPE)", "us-1 (ARIN) saw no record"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, setupOpts{primaryTXT: testValue, agents: tt.agents})
+			obs, err := b.runner.Observe(t.Context(), validation.Request{Domain: testDomain, Method: validation.MethodDNS, Value: testValue})
+			if err != nil {
+				t.Fatalf("Observe: %v", err)
+			}
+			if len(obs) != 1+len(tt.agents) {
+				t.Fatalf("Observe returned %d observations, want %d", len(obs), 1+len(tt.agents))
+			}
+			for i, s := range tt.agents {
+				if o := obs[1+i]; o.Perspective != s.name || o.RIR != s.rir || o.RoundTrip <= 0 {
+					t.Errorf("observation %d: perspective %q rir %q round trip %v, want %s %s >0", 1+i, o.Perspective, o.RIR, o.RoundTrip, s.name, s.rir)
+				}
+				if s.down && obs[1+i].Unavailable != validation.UnavailableConnect {
+					t.Errorf("agent %s is down but Unavailable = %q", s.name, obs[1+i].Unavailable)
+				}
+			}
+			r := diagnose.Domain(obs, time.Now())
+			if r.Status != tt.status {
+				t.Errorf("Status = %s, want %s; findings %+v", r.Status, tt.status, r.Findings)
+			}
+			if tt.code == "" {
+				if len(r.Findings) != 0 {
+					t.Errorf("findings = %+v, want none", r.Findings)
+				}
+				return
+			}
+			fs := findingsOf(r, tt.code)
+			if len(fs) != 1 || len(r.Findings) != 1 {
+				t.Fatalf("findings = %+v, want one %s", r.Findings, tt.code)
+			}
+			if fs[0].Severity != tt.sev {
+				t.Errorf("severity = %s, want %s", fs[0].Severity, tt.sev)
+			}
+			for _, w := range tt.words {
+				if !strings.Contains(fs[0].Message, w) {
+					t.Errorf("message lacks %q:\n%s", w, fs[0].Message)
+				}
+			}
+			for _, w := range tt.notWord {
+				if strings.Contains(fs[0].Message, w) {
+					t.Errorf("message names %q:\n%s", w, fs[0].Message)
+				}
+			}
+			rows := diagnose.Matrix(obs)
+			if len(rows) != len(obs) || rows[0].Perspective != "primary" || rows[0].Verdict != diagnose.VerdictPass {
+				t.Errorf("Matrix = %+v", rows)
+			}
+		})
+	}
+}
+
+// blockingListener resets every connection from a blocked source address:
+// a web server that geo-blocks some networks.
+type blockingListener struct {
+	net.Listener
+	blocked []netip.Addr
+}
+
+func (l blockingListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		ap, _ := netip.ParseAddrPort(c.RemoteAddr().String())
+		if !slices.Contains(l.blocked, ap.Addr()) {
+			return c, nil
+		}
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetLinger(0) // close with RST
+		}
+		c.Close()
+	}
+}
+
+func TestObserveGeoBlocking(t *testing.T) {
+	t.Parallel()
+	ln, err := testenv.ListenTCP(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	web, _ := netip.ParseAddrPort(ln.Addr().String())
+	specs := five(5)
+	// Reserve the agents' source addresses before the server starts, so
+	// that it knows whom to block.
+	agentCA := newAgentCA(t)
+	var agents []testAgent
+	var remotes staticRemotes
+	for _, s := range specs {
+		ta := startAgent(t, agentCA, s, web.Addr(), int(web.Port()))
+		agents = append(agents, ta)
+		remotes = append(remotes, ta.remote)
+	}
+	bl := blockingListener{Listener: ln, blocked: []netip.Addr{agents[1].source, agents[2].source}}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == validation.FilePath {
+			io.WriteString(w, testValue)
+			return
+		}
+		http.NotFound(w, r)
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(bl)
+	t.Cleanup(func() { srv.Close() })
+
+	primaryWorld := newWorld(t, "", web.Addr())
+	r, err := NewRunner(Config{
+		Primary:  newValidator(t, "primary", primaryWorld.Addr, int(web.Port()), netip.Addr{}),
+		Remotes:  remotes,
+		Identity: NewPrimaryIdentity(agentCA, nil),
+		Logger:   quiet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	obs, err := r.Observe(t.Context(), validation.Request{Domain: testDomain, Method: validation.MethodFile, Value: testValue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := diagnose.Domain(obs, time.Now())
+	if res.Status != diagnose.StatusPending || len(res.Findings) != 1 || res.Findings[0].Code != diagnose.CodeRemotePerspectivesDisagree {
+		t.Fatalf("Domain = %+v, want pending with REMOTE_PERSPECTIVES_DISAGREE", res)
+	}
+	f := res.Findings[0]
+	for _, w := range []string{"only 3 of 5", "eu-1 (RIPE) saw connection re", "ap-1 (APNIC) saw connection re", web.String(), "geo-blocking", "filters by source address"} {
+		if !strings.Contains(f.Message, w) {
+			t.Errorf("message lacks %q:\n%s", w, f.Message)
+		}
+	}
+	if !strings.Contains(f.Fix, "from every country and network") {
+		t.Errorf("fix = %q", f.Fix)
+	}
+}
+
+func TestObserveFailsClosed(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{primaryTXT: testValue, agents: five(2)[:2], min: 4})
+	obs, err := b.runner.Observe(t.Context(), validation.Request{Domain: testDomain, Method: validation.MethodDNS, Value: testValue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(obs) != 5 || obs[3].Unavailable != validation.UnavailableNotConfigured || obs[4].Unavailable != validation.UnavailableNotConfigured {
+		t.Fatalf("observations: %d, placeholders %q %q", len(obs), obs[len(obs)-2].Unavailable, obs[len(obs)-1].Unavailable)
+	}
+	r := diagnose.Domain(obs, time.Now())
+	if r.Status != diagnose.StatusPending || len(r.Findings) != 1 || r.Findings[0].Code != diagnose.CodePerspectiveUnavailable ||
+		!strings.Contains(r.Findings[0].Message, "Only 2 remote perspective(s) are configured, but at least 4 are required") {
+		t.Errorf("Domain = %+v", r)
+	}
+}
+
+func TestObservePrimaryFailsSkipsRemotes(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{primaryTXT: "", agents: five(5)[:3]})
+	obs, err := b.runner.Observe(t.Context(), validation.Request{Domain: testDomain, Method: validation.MethodDNS, Value: testValue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range obs[1:] {
+		if o.Unavailable != validation.UnavailableSkipped {
+			t.Errorf("%s: Unavailable = %q, want skipped", o.Perspective, o.Unavailable)
+		}
+	}
+	r := diagnose.Domain(obs, time.Now())
+	if len(r.Findings) != 1 || r.Findings[0].Code != diagnose.CodeDNSRecordNotFound {
+		t.Errorf("findings = %+v, want only the primary's DNS_RECORD_NOT_FOUND", r.Findings)
+	}
+}
+
+func TestObserveCutsStragglers(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{primaryTXT: testValue, agents: five(5), grace: 100 * time.Millisecond})
+	// sa-1's resolver never answers: its agent would wait for its
+	// deadline, but the quorum is met without it.
+	b.agents[4].dns.SetDelay(testHost, -1)
+	start := time.Now()
+	obs, err := b.runner.Observe(t.Context(), validation.Request{Domain: testDomain, Method: validation.MethodDNS, Value: testValue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 1500*time.Millisecond {
+		t.Errorf("Observe took %v; the straggler was not cut after the grace period", el)
+	}
+	if got := obs[5].Unavailable; got != validation.UnavailableCut {
+		t.Errorf("straggler Unavailable = %q, want %q", got, validation.UnavailableCut)
+	}
+	if r := diagnose.Domain(obs, time.Now()); r.Status != diagnose.StatusApproved {
+		t.Errorf("Status = %s, findings %+v", r.Status, r.Findings)
+	}
+}
+
+func TestObservePinnedCertificate(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{primaryTXT: testValue, agents: five(1)[:1]})
+	rm := b.agents[0].remote
+	rm.CertSHA256 = strings.Repeat("00", 32) // enrolled again since, or removed
+	r, err := NewRunner(Config{Primary: b.runner.cfg.Primary, Remotes: staticRemotes{rm}, Identity: NewPrimaryIdentity(b.agentCA, nil), Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	obs, err := r.Observe(t.Context(), validation.Request{Domain: testDomain, Method: validation.MethodDNS, Value: testValue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obs[1].Unavailable != validation.UnavailableTLS || !strings.Contains(obs[1].UnavailableDetail, "not the enrolled one") {
+		t.Errorf("Unavailable = %q (%s), want tls, not the enrolled one", obs[1].Unavailable, obs[1].UnavailableDetail)
+	}
+}
+
+func TestAgentAuthentication(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{primaryTXT: testValue, agents: five(1)[:1]})
+	rm := b.agents[0].remote
+	u, _ := ParseURL(rm.URL)
+	other := newAgentCA(t) // another dcv's agent CA
+
+	clientWith := func(cert func() (*tls.Certificate, error)) *http.Client {
+		cfg := &tls.Config{RootCAs: b.agentCA.Pool(), ServerName: u.Hostname()}
+		if cert != nil {
+			cfg.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return cert() }
+		}
+		return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg}}
+	}
+	issued := func(a *ca.AgentCA, primary bool) func() (*tls.Certificate, error) {
+		return func() (*tls.Certificate, error) {
+			key, _, err := ca.GenerateKey()
+			if err != nil {
+				return nil, err
+			}
+			der, err := a.Issue(ca.AgentCertRequest{Primary: primary, Name: "rogue", Hosts: []string{"127.0.0.1"}, PublicKey: key.Public()})
+			if err != nil {
+				return nil, err
+			}
+			return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+		}
+	}
+	tests := []struct {
+		name   string
+		client *http.Client
+		ok     bool
+	}{
+		{"no client certificate", clientWith(nil), false},
+		{"certificate from another CA", clientWith(issued(other, true)), false},
+		{"an agent's certificate, not the primary's", clientWith(issued(b.agentCA, false)), false},
+		{"the primary's certificate", clientWith(func() (*tls.Certificate, error) { return NewPrimaryIdentity(b.agentCA, nil).clientCertificate(nil) }), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			for _, path := range []string{PathHealth, PathMetrics} {
+				resp, err := tt.client.Get(rm.URL + path)
+				if err == nil {
+					body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+					resp.Body.Close()
+					if !tt.ok {
+						t.Fatalf("GET %s succeeded (%s) without valid credentials", path, resp.Status)
+					}
+					if resp.StatusCode != http.StatusOK {
+						t.Fatalf("GET %s = %s", path, resp.Status)
+					}
+					if path == PathMetrics && !strings.Contains(string(body), `dcv_agent_info{perspective="us-1",rir="ARIN"} 1`) {
+						t.Errorf("metrics lack dcv_agent_info:\n%s", body)
+					}
+					continue
+				}
+				if tt.ok {
+					t.Fatalf("GET %s: %v", path, err)
+				}
+				if kind := classify(t.Context(), err); kind != validation.UnavailableTLS {
+					t.Errorf("GET %s failed with %v, classified %q, want a TLS failure", path, err, kind)
+				}
+			}
+		})
+	}
+}
+
+func TestProbe(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{primaryTXT: testValue, agents: []agentSpec{{name: "eu-1", rir: "RIPE", txt: testValue}, {name: "us-1", rir: "ARIN", down: true}}})
+	id := NewPrimaryIdentity(b.agentCA, nil)
+	h, rt, err := Probe(t.Context(), id, b.agents[0].remote, 5*time.Second)
+	if err != nil || h.Status != "ok" || h.Name != "eu-1" || h.RIR != "RIPE" || rt <= 0 {
+		t.Errorf("Probe(eu-1) = %+v, %v, %v", h, rt, err)
+	}
+	if _, _, err := Probe(t.Context(), id, b.agents[1].remote, 5*time.Second); err == nil || !strings.Contains(err.Error(), "connect") {
+		t.Errorf("Probe of a down agent = %v, want a connect error", err)
+	}
+}
+
+func TestBRMinimumRemotes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		at   string
+		want int
+	}{
+		{"before the phase-in", "2025-12-01T00:00:00Z", 2},
+		{"from 2026-03-15", "2026-03-15T00:00:00Z", 3},
+		{"today, 2026-11-26", "2026-11-26T12:00:00Z", 4},
+		{"the day before 2026-12-15", "2026-12-14T23:59:59Z", 4},
+		{"from 2026-12-15", "2026-12-15T00:00:00Z", 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			at, err := time.Parse(time.RFC3339, tt.at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := BRMinimumRemotes(at); got != tt.want {
+				t.Errorf("BRMinimumRemotes(%s) = %d, want %d", tt.at, got, tt.want)
+			}
+			r, err := NewRunner(Config{Primary: &validation.Validator{}, PublicCA: true, MinRemotes: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := r.MinRemotes(at); got != max(3, tt.want) {
+				t.Errorf("MinRemotes with --public-ca and 3 = %d, want %d", got, max(3, tt.want))
+			}
+		})
+	}
+}
+
+func TestEnrolRefuses(t *testing.T) {
+	t.Parallel()
+	agentCA := newAgentCA(t)
+	tests := []struct {
+		name, pname, url, rir, words string
+	}{
+		{"bad name", "EU_1", "https://agent.example:8443", "RIPE", "perspective name"},
+		{"bad rir", "eu-1", "https://agent.example:8443", "EUROPE", "rir"},
+		{"plain http", "eu-1", "http://agent.example:8443", "RIPE", "https://host"},
+		{"a path", "eu-1", "https://agent.example:8443/x", "RIPE", "https://host"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, _, err := Enrol(agentCA, tt.pname, tt.url, tt.rir)
+			if err == nil || !strings.Contains(err.Error(), tt.words) {
+				t.Errorf("Enrol = %v, want an error about %q", err, tt.words)
+			}
+		})
+	}
+}
+
+func TestCredentialsRoundTrip(t *testing.T) {
+	t.Parallel()
+	agentCA := newAgentCA(t)
+	creds, _, err := Enrol(agentCA, "eu-1", "https://127.0.0.1:8443", "RIPE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := t.TempDir() + "/eu-1.credentials"
+	if err := creds.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := creds.WriteFile(path); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("second WriteFile = %v, want a refusal to replace", err)
+	}
+	got, err := LoadCredentials(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *got != *creds {
+		t.Errorf("LoadCredentials returned other credentials")
+	}
+}
+
+// benchmarkObserve measures one DNS check with n remote perspectives
+// besides the primary. Every resolver delays its TXT answers by latency,
+// standing in for the network between a perspective and the domain's
+// nameservers (zero: loopback only).
+func benchmarkObserve(b *testing.B, n int, latency time.Duration) {
+	b2 := setup(b, setupOpts{primaryTXT: testValue, agents: five(5)[:n]})
+	if latency > 0 {
+		b2.runner.cfg.Primary = newValidator(b, "primary", func() string {
+			w := newWorld(b, testValue, netip.Addr{})
+			w.SetDelay(testHost, latency)
+			return w.Addr
+		}(), 0, netip.Addr{})
+		for _, a := range b2.agents {
+			a.dns.SetDelay(testHost, latency)
+		}
+	}
+	req := validation.Request{Domain: testDomain, Method: validation.MethodDNS, Value: testValue}
+	if _, err := b2.runner.Observe(b.Context(), req); err != nil { // warm the connections
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		obs, err := b2.runner.Observe(b.Context(), req)
+		if err != nil || len(obs) != 1+n {
+			b.Fatalf("Observe: %d observations, %v", len(obs), err)
+		}
+		if r := diagnose.Domain(obs, time.Now()); r.Status != diagnose.StatusApproved {
+			b.Fatalf("Status = %s", r.Status)
+		}
+	}
+}
+
+// BenchmarkObserve1 is the primary alone; BenchmarkObserve5 the primary
+// and five remote perspectives. The Latency variants add 20 ms to every
+// DNS answer, as a real network would.
+func BenchmarkObserve1(b *testing.B)        { benchmarkObserve(b, 0, 0) }
+func BenchmarkObserve5(b *testing.B)        { benchmarkObserve(b, 5, 0) }
+func BenchmarkObserve1Latency(b *testing.B) { benchmarkObserve(b, 0, 20*time.Millisecond) }
+func BenchmarkObserve5Latency(b *testing.B) { benchmarkObserve(b, 5, 20*time.Millisecond) }

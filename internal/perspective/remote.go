@@ -1,0 +1,228 @@
+package perspective
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/validation"
+)
+
+// Paths of the agent protocol. Every one requires the primary's client
+// certificate.
+const (
+	PathObserve = "/v1/observe"
+	PathHealth  = "/v1/health"
+	PathMetrics = "/metrics"
+)
+
+// Limits of the agent protocol.
+const (
+	// maxRequestBytes bounds a POST /v1/observe body: a domain (at most 255
+	// octets), a method and a value of a few dozen characters.
+	maxRequestBytes = 8 << 10
+	// maxObservationBytes bounds an observation read from an agent. Its
+	// evidence is bounded upstream (64 KiB of TXT data per DNS answer, a
+	// few KiB of body per fetch attempt, a handful of lookups and
+	// attempts); 4 MiB leaves a wide margin and still bounds memory.
+	maxObservationBytes = 4 << 20
+	// maxHealthBytes bounds a health answer (a small JSON object).
+	maxHealthBytes = 16 << 10
+	// maxErrorBytes is how much of an agent's error body is kept as detail.
+	maxErrorBytes = 512
+	// tlsHandshakeTimeout bounds the mutual-TLS handshake with an agent.
+	tlsHandshakeTimeout = 5 * time.Second
+	// idleConnTimeout is how long an idle connection to an agent is kept
+	// for the next check.
+	idleConnTimeout = 90 * time.Second
+)
+
+// agentClient talks to one agent over mutual TLS, reusing connections.
+type agentClient struct {
+	remote Remote
+	http   *http.Client
+}
+
+func newAgentClient(id *PrimaryIdentity, remote Remote) (*agentClient, error) {
+	u, err := ParseURL(remote.URL)
+	if err != nil {
+		return nil, err
+	}
+	tr := &http.Transport{
+		Proxy:                  nil,
+		TLSClientConfig:        id.tlsConfig(remote, u.Hostname()),
+		ForceAttemptHTTP2:      true,
+		TLSHandshakeTimeout:    tlsHandshakeTimeout,
+		IdleConnTimeout:        idleConnTimeout,
+		MaxIdleConnsPerHost:    8,
+		MaxResponseHeaderBytes: 64 << 10,
+		DialContext:            (&net.Dialer{Timeout: tlsHandshakeTimeout}).DialContext,
+	}
+	return &agentClient{remote: Remote{Name: remote.Name, URL: u.String(), RIR: remote.RIR, CertSHA256: remote.CertSHA256}, http: &http.Client{Transport: tr}}, nil
+}
+
+func (c *agentClient) close() { c.http.CloseIdleConnections() }
+
+// observe asks the agent to observe req. It always returns an Observation:
+// when the agent cannot give one, Unavailable says why. cut tells a context
+// canceled by the quorum's grace period from the caller's own deadline.
+func (c *agentClient) observe(ctx context.Context, req validation.Request, timeout time.Duration, now time.Time, cut func() bool) validation.Observation {
+	start := time.Now()
+	obs, kind, detail := c.do(ctx, req, timeout)
+	rt := time.Since(start)
+	if kind != "" {
+		if ctx.Err() != nil && cut() {
+			kind = validation.UnavailableCut
+		}
+		obs = validation.Observation{Domain: req.Domain, Method: req.Method, Expected: req.Value, StartedAt: now,
+			Unavailable: kind, UnavailableDetail: truncate(detail, maxErrorBytes)}
+	}
+	obs.Perspective = c.remote.Name
+	obs.RIR = c.remote.RIR
+	obs.Agent = c.remote.URL
+	obs.RoundTrip = rt
+	return obs
+}
+
+func (c *agentClient) do(ctx context.Context, req validation.Request, timeout time.Duration) (validation.Observation, string, string) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	body, err := json.Marshal(req)
+	if err != nil {
+		return validation.Observation{}, validation.UnavailableProtocol, err.Error()
+	}
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.remote.URL+PathObserve, bytes.NewReader(body))
+	if err != nil {
+		return validation.Observation{}, validation.UnavailableProtocol, err.Error()
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(hr)
+	if err != nil {
+		return validation.Observation{}, classify(ctx, err), err.Error()
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes))
+		return validation.Observation{}, validation.UnavailableProtocol, fmt.Sprintf("agent answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxObservationBytes+1))
+	if err != nil {
+		return validation.Observation{}, classify(ctx, err), "reading the observation: " + err.Error()
+	}
+	if len(b) > maxObservationBytes {
+		return validation.Observation{}, validation.UnavailableProtocol, fmt.Sprintf("observation larger than %d bytes", maxObservationBytes)
+	}
+	var obs validation.Observation
+	if err := json.Unmarshal(b, &obs); err != nil {
+		return validation.Observation{}, validation.UnavailableProtocol, "decoding the observation: " + err.Error()
+	}
+	if obs.Domain != req.Domain || obs.Method != req.Method || obs.Expected != req.Value {
+		return validation.Observation{}, validation.UnavailableProtocol, "the observation is not of the request made"
+	}
+	if obs.Unavailable != "" {
+		return validation.Observation{}, validation.UnavailableProtocol, "the agent relayed an unavailable observation"
+	}
+	return obs, "", ""
+}
+
+// classify sorts a failed request to an agent into an Unavailable kind.
+func classify(ctx context.Context, err error) string {
+	var (
+		cve *tls.CertificateVerificationError
+		rhe tls.RecordHeaderError
+		pe  *pinError
+		uae x509.UnknownAuthorityError
+		hne x509.HostnameError
+		ope *net.OpError
+	)
+	switch {
+	case errors.As(err, &cve), errors.As(err, &rhe), errors.As(err, &pe), errors.As(err, &uae), errors.As(err, &hne):
+		return validation.UnavailableTLS
+	case errors.As(err, &ope) && ope.Op == "remote error":
+		// A TLS alert from the agent: it refused our certificate.
+		return validation.UnavailableTLS
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled), ctx.Err() != nil:
+		return validation.UnavailableTimeout
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return validation.UnavailableTimeout
+	}
+	// crypto/tls reports some handshake failures only as text (no exported
+	// type); they start with "tls:".
+	if strings.Contains(err.Error(), "tls: ") {
+		return validation.UnavailableTLS
+	}
+	return validation.UnavailableConnect
+}
+
+// Health is what an agent reports on GET /v1/health.
+type Health struct {
+	Status    string    `json:"status"` // "ok"
+	Name      string    `json:"name"`
+	RIR       string    `json:"rir"`
+	StartedAt time.Time `json:"started_at"`
+	// Observations counts the observations served since start.
+	Observations uint64 `json:"observations"`
+	// InFlight is the number of observations in progress.
+	InFlight int64 `json:"in_flight"`
+}
+
+// Probe asks the agent of remote for its health over mutual TLS, within
+// timeout, and returns it with the round-trip time.
+func Probe(ctx context.Context, id *PrimaryIdentity, remote Remote, timeout time.Duration) (*Health, time.Duration, error) {
+	c, err := newAgentClient(id, remote)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer c.close()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, c.remote.URL+PathHealth, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	resp, err := c.http.Do(hr)
+	if err != nil {
+		return nil, time.Since(start), fmt.Errorf("agent %s %s: %w", remote.Name, classify(ctx, err), err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxHealthBytes+1))
+	rt := time.Since(start)
+	if err != nil {
+		return nil, rt, fmt.Errorf("agent %s: reading health: %w", remote.Name, err)
+	}
+	if resp.StatusCode != http.StatusOK || len(b) > maxHealthBytes {
+		return nil, rt, fmt.Errorf("agent %s: health answered %s", remote.Name, resp.Status)
+	}
+	var h Health
+	if err := json.Unmarshal(b, &h); err != nil {
+		return nil, rt, fmt.Errorf("agent %s: decoding health: %w", remote.Name, err)
+	}
+	return &h, rt, nil
+}
+
+// truncate cuts s to at most n bytes, on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for len(s) > 0 && (s[len(s)-1]&0xc0) == 0x80 {
+		s = s[:len(s)-1]
+	}
+	if len(s) > 0 && s[len(s)-1] >= 0xc0 {
+		s = s[:len(s)-1]
+	}
+	return s
+}

@@ -1,0 +1,2 @@
+-- 002_perspectives down.
+DROP TABLE perspectives;
