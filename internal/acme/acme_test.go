@@ -1,0 +1,688 @@
+package acme_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	xacme "golang.org/x/crypto/acme"
+
+	"github.com/dcvhq/dcv/internal/acme"
+	"github.com/dcvhq/dcv/internal/ca"
+	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/order"
+	"github.com/dcvhq/dcv/internal/perspective"
+	"github.com/dcvhq/dcv/internal/store"
+	"github.com/dcvhq/dcv/internal/store/sqlite"
+	"github.com/dcvhq/dcv/internal/testenv"
+	"github.com/dcvhq/dcv/internal/validation"
+	"github.com/dcvhq/dcv/internal/webfetch"
+)
+
+// world is one hermetic ACME setup: a real server on httptest, a DNS
+// server and a web server on loopback, a TLS-ALPN listener.
+type world struct {
+	srv     *httptest.Server
+	st      store.Store
+	ca      *ca.CA
+	acmeSvc *order.ACME
+	orders  *order.Service
+	dns     *testenv.DNSServer
+	web     *testenv.WebServer
+	alpnLn  net.Listener
+	alpn    *alpnResponder
+}
+
+// alpnResponder answers acme-tls/1 with the certificate set for an SNI name.
+type alpnResponder struct {
+	mu    sync.Mutex
+	certs map[string]*tls.Certificate
+}
+
+func (a *alpnResponder) set(name string, c tls.Certificate) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.certs[name] = &c
+}
+
+func setup(t *testing.T) *world {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "dcv.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	authority, err := ca.LoadOrCreate(ca.Config{Dir: filepath.Join(dir, "ca"), AIAIssuerURL: "http://127.0.0.1:8080/ca/intermediate.cer", CRLURL: "http://127.0.0.1:8080/ca/intermediate.crl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{st: st, ca: authority, dns: testenv.NewDNSServer(t), web: testenv.NewWebServer(t)}
+	for _, z := range []string{"com.", "applicant.com."} {
+		w.dns.AddZone(z)
+	}
+	ln, err := testenv.ListenTCP(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.alpn = &alpnResponder{certs: map[string]*tls.Certificate{}}
+	w.alpnLn = ln
+	go serveALPN(ln, w.alpn)
+	t.Cleanup(func() { ln.Close() })
+
+	res, err := dnsclient.NewForwarder(dnsclient.ForwarderConfig{Servers: []string{w.dns.Addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetcher, err := webfetch.New(webfetch.Config{Resolver: res, HTTPPort: w.web.HTTPPort, HTTPSPort: w.web.HTTPSPort, AllowLoopback: true, Timeout: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alpnPort := ln.Addr().(*net.TCPAddr).Port
+	v, err := validation.New(validation.Config{
+		Resolver: res, Fetcher: fetcher, CAAIdentity: "dcv.example.net",
+		TLSALPN: validation.TLSALPNConfig{Port: alpnPort, AllowLoopback: true, Timeout: 3 * time.Second},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner, err := perspective.New(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.orders, err = order.New(order.Config{Store: st, Observer: runner, Issuer: authority})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h http.Handler
+	w.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { h.ServeHTTP(rw, r) }))
+	t.Cleanup(w.srv.Close)
+	w.acmeSvc, err = order.NewACME(w.orders, order.ACMEConfig{
+		AccountURL:       func(id string) string { return acme.AccountURL(w.srv.URL, id) },
+		ValidationBudget: 5 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.acmeSvc.Wait)
+	h, err = acme.New(acme.Config{ACME: w.acmeSvc, BaseURL: w.srv.URL, CAAIdentities: []string{"dcv.example.net"}, AlternateChainPEM: string(authority.RootPEM())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func serveALPN(ln net.Listener, a *alpnResponder) {
+	cfg := &tls.Config{
+		NextProtos: []string{validation.ALPNProtocol},
+		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			if c, ok := a.certs[hello.ServerName]; ok {
+				return c, nil
+			}
+			return nil, errors.New("no certificate")
+		},
+	}
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			tc := tls.Server(c, cfg)
+			_ = tc.SetDeadline(time.Now().Add(5 * time.Second))
+			_ = tc.Handshake()
+		}()
+	}
+}
+
+func (w *world) client(t *testing.T) *xacme.Client {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &xacme.Client{Key: k, DirectoryURL: w.srv.URL + "/acme/directory", HTTPClient: w.srv.Client()}
+	if _, err := c.Register(context.Background(), &xacme.Account{Contact: []string{"mailto:ops@applicant.com"}}, xacme.AcceptTOS); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// solve publishes the answer to the chosen challenge of every
+// authorization of o and accepts it.
+func (w *world) solve(t *testing.T, c *xacme.Client, o *xacme.Order, typ string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, u := range o.AuthzURLs {
+		z, err := c.GetAuthorization(ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ch *xacme.Challenge
+		for _, cc := range z.Challenges {
+			if cc.Type == typ {
+				ch = cc
+			}
+		}
+		if ch == nil {
+			t.Fatalf("no %s challenge for %s", typ, z.Identifier.Value)
+		}
+		name := z.Identifier.Value
+		switch typ {
+		case "http-01":
+			ka, _ := c.HTTP01ChallengeResponse(ch.Token)
+			w.dns.Add(name + ". 60 IN A " + w.web.IP.String())
+			w.web.SetFile(name, c.HTTP01ChallengePath(ch.Token), 200, ka)
+		case "dns-01":
+			rec, _ := c.DNS01ChallengeRecord(ch.Token)
+			w.dns.Add(`_acme-challenge.` + name + `. 60 IN TXT "` + rec + `"`)
+		case "tls-alpn-01":
+			cert, err := c.TLSALPN01ChallengeCert(ch.Token, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.alpn.set(name, cert)
+			w.dns.Add(name + ". 60 IN A " + w.alpnLn.Addr().(*net.TCPAddr).IP.String())
+		}
+		if _, err := c.Accept(ctx, ch); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.WaitAuthorization(ctx, u); err != nil {
+			t.Fatalf("authorization of %s: %v", name, err)
+		}
+	}
+}
+
+func csrFor(t *testing.T, names ...string) ([]byte, crypto.Signer) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{}, DNSNames: names}, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der, k
+}
+
+// issue runs a whole flow and returns the leaf.
+func (w *world) issue(t *testing.T, c *xacme.Client, typ string, opts []xacme.OrderOption, names ...string) (*x509.Certificate, crypto.Signer, string) {
+	t.Helper()
+	ctx := context.Background()
+	o, err := c.AuthorizeOrder(ctx, xacme.DomainIDs(names...), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.solve(t, c, o, typ)
+	csr, key := csrFor(t, names...)
+	ders, certURL, err := c.CreateOrderCert(ctx, o.FinalizeURL, csr, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(ders[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	inter, err := x509.ParseCertificate(ders[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(inter)
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: w.ca.Roots(), Intermediates: pool, DNSName: strings.TrimPrefix(names[0], "*.")}); err != nil && !strings.HasPrefix(names[0], "*.") {
+		t.Fatalf("certificate does not verify: %v", err)
+	}
+	return leaf, key, certURL
+}
+
+func TestFlowHTTP01RevokeCRLAndARI(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	c := w.client(t)
+	ctx := context.Background()
+	start := time.Now()
+	leaf, certKey, certURL := w.issue(t, c, "http-01", nil, "a.applicant.com", "b.applicant.com")
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("two-name http-01 flow took %v; it must not wait on polls", d)
+	}
+	if got := strings.Join(leaf.DNSNames, ","); got != "a.applicant.com,b.applicant.com" {
+		t.Fatalf("names = %s", got)
+	}
+	if life := leaf.NotAfter.Sub(leaf.NotBefore) + time.Second; life != 90*24*time.Hour {
+		t.Fatalf("default profile validity = %v", life)
+	}
+
+	// Alternate chain: Link rel="alternate" and the alternate URL serves it.
+	resp := w.postAsGet(t, c, certURL)
+	if !strings.Contains(strings.Join(resp.Header.Values("Link"), " "), `rel="alternate"`) {
+		t.Errorf("certificate answer has no alternate link: %v", resp.Header.Values("Link"))
+	}
+
+	// ARI: the middle third of the validity.
+	certID := base64.RawURLEncoding.EncodeToString(leaf.AuthorityKeyId) + "." + base64.RawURLEncoding.EncodeToString(leaf.SerialNumber.Bytes())
+	ri, err := http.Get(w.srv.URL + "/acme/renewal-info/" + certID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var win struct {
+		SuggestedWindow struct{ Start, End time.Time } `json:"suggestedWindow"`
+	}
+	if err := json.NewDecoder(ri.Body).Decode(&win); err != nil {
+		t.Fatal(err)
+	}
+	ri.Body.Close()
+	life := leaf.NotAfter.Sub(leaf.NotBefore)
+	if want := leaf.NotBefore.Add(life / 3); win.SuggestedWindow.Start.Sub(want).Abs() > time.Second || ri.Header.Get("Retry-After") != "21600" {
+		t.Fatalf("renewal window %v (want start %v), Retry-After %q", win.SuggestedWindow, want, ri.Header.Get("Retry-After"))
+	}
+
+	// replaces: the renewal order names the certificate; a second is refused.
+	acct, err := c.GetReg(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	renew := `{"identifiers":[{"type":"dns","value":"a.applicant.com"}],"replaces":"` + certID + `"}`
+	if st, m := w.post(t, raw{alg: jose.ES256, key: c.Key, kid: acct.URI, nonce: w.nonce(t), url: w.srv.URL + "/acme/new-order", payload: renew}); st != http.StatusCreated || m["replaces"] != certID {
+		t.Fatalf("order replacing the certificate: %d %v", st, m)
+	}
+	if st, m := w.post(t, raw{alg: jose.ES256, key: c.Key, kid: acct.URI, nonce: w.nonce(t), url: w.srv.URL + "/acme/new-order", payload: renew}); st != http.StatusConflict || m["type"] != "urn:ietf:params:acme:error:alreadyReplaced" {
+		t.Fatalf("second replacement: %d %v", st, m)
+	}
+
+	// Revocation by the certificate key, with a reason the BRs forbid first.
+	err = c.RevokeCert(ctx, certKey, leaf.Raw, xacme.CRLReasonAACompromise)
+	assertProblem(t, err, "badRevocationReason", http.StatusBadRequest)
+	if err := c.RevokeCert(ctx, certKey, leaf.Raw, xacme.CRLReasonKeyCompromise); err != nil {
+		t.Fatal(err)
+	}
+	// x/crypto/acme hides alreadyRevoked; ask by hand.
+	again := `{"certificate":"` + base64.RawURLEncoding.EncodeToString(leaf.Raw) + `","reason":1}`
+	if st, m := w.post(t, raw{alg: jose.ES256, key: c.Key, kid: acct.URI, nonce: w.nonce(t), url: w.srv.URL + "/acme/revoke-cert", payload: again}); st != http.StatusBadRequest || m["type"] != "urn:ietf:params:acme:error:alreadyRevoked" {
+		t.Fatalf("second revocation: %d %v", st, m)
+	}
+	entries, err := w.orders.RevokedList(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].SerialNumber.Cmp(leaf.SerialNumber) != 0 || entries[0].ReasonCode != 1 {
+		t.Fatalf("revoked list = %+v", entries)
+	}
+	// A second certificate, revoked by the account key.
+	leaf2, _, _ := w.issue(t, c, "http-01", nil, "b.applicant.com")
+	if err := c.RevokeCert(ctx, nil, leaf2.Raw, xacme.CRLReasonSuperseded); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ = w.orders.RevokedList(ctx); len(entries) != 2 {
+		t.Fatalf("revoked list has %d entries, want 2", len(entries))
+	}
+}
+
+func TestFlowDNS01WildcardAndProfile(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	c := w.client(t)
+	leaf, _, _ := w.issue(t, c, "dns-01", []xacme.OrderOption{xacme.WithOrderIssuanceProfile("shortlived")}, "*.applicant.com", "applicant.com")
+	if got := strings.Join(leaf.DNSNames, ","); got != "*.applicant.com,applicant.com" {
+		t.Fatalf("names = %s", got)
+	}
+	if life := leaf.NotAfter.Sub(leaf.NotBefore) + time.Second; life != 7*24*time.Hour {
+		t.Fatalf("shortlived validity = %v", life)
+	}
+	// A wildcard is offered dns-01 only.
+	o, err := c.AuthorizeOrder(context.Background(), xacme.DomainIDs("*.shop.applicant.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := c.GetAuthorization(context.Background(), o.AuthzURLs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(z.Challenges) != 1 || z.Challenges[0].Type != "dns-01" || !z.Wildcard {
+		t.Fatalf("wildcard authorization: %+v", z.Challenges)
+	}
+	// An unknown profile is refused.
+	_, err = c.AuthorizeOrder(context.Background(), xacme.DomainIDs("x.applicant.com"), xacme.WithOrderIssuanceProfile("forever"))
+	if err == nil {
+		t.Fatal("unknown profile accepted")
+	}
+}
+
+func TestFlowTLSALPN01(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	c := w.client(t)
+	leaf, _, _ := w.issue(t, c, "tls-alpn-01", nil, "t.applicant.com")
+	if leaf.DNSNames[0] != "t.applicant.com" {
+		t.Fatalf("names = %v", leaf.DNSNames)
+	}
+}
+
+func TestFailedChallengeDetailIsDiagnosis(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	c := w.client(t)
+	ctx := context.Background()
+	w.dns.Add("missing.applicant.com. 60 IN A " + w.web.IP.String())
+	o, err := c.AuthorizeOrder(ctx, xacme.DomainIDs("missing.applicant.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := c.GetAuthorization(ctx, o.AuthzURLs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ch *xacme.Challenge
+	for _, cc := range z.Challenges {
+		if cc.Type == "http-01" {
+			ch = cc
+		}
+	}
+	got, err := c.Accept(ctx, ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("The server at %s answered 404 Not Found for http://missing.applicant.com/.well-known/acme-challenge/%s.", w.web.IP, ch.Token)
+	var ae *xacme.Error
+	if got.Status != "invalid" || !errors.As(got.Error, &ae) || ae.Detail != want || ae.ProblemType != "urn:ietf:params:acme:error:unauthorized" {
+		t.Fatalf("challenge: status %s, error %#v; want detail %q", got.Status, got.Error, want)
+	}
+	// The finding code and fix travel as extension members.
+	resp := w.postAsGet(t, c, ch.URI)
+	var raw struct {
+		Error map[string]any `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&raw); err != nil {
+		t.Fatal(err)
+	}
+	if raw.Error["dcvCode"] != "FILE_NOT_FOUND" || !strings.Contains(fmt.Sprint(raw.Error["dcvFix"]), "acme-challenge") {
+		t.Fatalf("extension members: %v", raw.Error)
+	}
+}
+
+func TestKeyChange(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	ctx := context.Background()
+	c := w.client(t)
+	other := w.client(t)
+	// To a key already in use: 409, nothing changed.
+	err := c.AccountKeyRollover(ctx, other.Key)
+	assertProblem(t, err, "malformed", http.StatusConflict)
+	if _, err := c.GetReg(ctx, ""); err != nil {
+		t.Fatalf("old key no longer works after a refused rollover: %v", err)
+	}
+	k2, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err := c.AccountKeyRollover(ctx, k2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetReg(ctx, ""); err != nil {
+		t.Fatalf("new key: %v", err)
+	}
+}
+
+func TestFinalizeRace(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	c := w.client(t)
+	ctx := context.Background()
+	o, err := c.AuthorizeOrder(ctx, xacme.DomainIDs("race.applicant.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.solve(t, c, o, "dns-01")
+	csr, _ := csrFor(t, "race.applicant.com")
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	for range 4 {
+		wg.Go(func() {
+			_, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csr, false)
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else {
+			assertProblem(t, err, "orderNotReady", http.StatusForbidden)
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d finalizations succeeded, want exactly 1: %v", ok, errs)
+	}
+	ord, err := w.st.ACMEOrderGet(ctx, strings.TrimPrefix(o.URI, w.srv.URL+"/acme/order/"))
+	if err != nil || ord.CertificateSerial == "" {
+		t.Fatalf("order after the race: %+v, %v", ord, err)
+	}
+}
+
+func assertProblem(t *testing.T, err error, typ string, status int) {
+	t.Helper()
+	var ae *xacme.Error
+	if !errors.As(err, &ae) {
+		t.Fatalf("error %v is not an ACME problem (want %s)", err, typ)
+	}
+	if ae.ProblemType != "urn:ietf:params:acme:error:"+typ || ae.StatusCode != status {
+		t.Fatalf("problem %s (%d) %q; want %s (%d)", ae.ProblemType, ae.StatusCode, ae.Detail, typ, status)
+	}
+}
+
+// raw signs and posts a JWS built by hand, for the protocol negatives.
+type raw struct {
+	alg     jose.SignatureAlgorithm
+	key     any // signing key
+	kid     string
+	jwk     bool
+	nonce   string
+	url     string
+	payload string
+	noneAlg bool
+	// to is where the request goes; if empty, url.
+	to string
+}
+
+func (w *world) nonce(t *testing.T) string {
+	t.Helper()
+	resp, err := http.Head(w.srv.URL + "/acme/new-nonce")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.Header.Get("Replay-Nonce")
+}
+
+func (w *world) post(t *testing.T, r raw) (int, map[string]any) {
+	t.Helper()
+	var body string
+	if r.noneAlg {
+		hdr, _ := json.Marshal(map[string]string{"alg": "none", "nonce": r.nonce, "url": r.url, "kid": r.kid})
+		body = fmt.Sprintf(`{"protected":%q,"payload":%q,"signature":""}`,
+			base64.RawURLEncoding.EncodeToString(hdr), base64.RawURLEncoding.EncodeToString([]byte(r.payload)))
+	} else {
+		opts := &jose.SignerOptions{EmbedJWK: r.jwk}
+		opts.WithHeader("nonce", r.nonce).WithHeader("url", r.url)
+		if r.kid != "" {
+			opts.WithHeader("kid", r.kid)
+		}
+		s, err := jose.NewSigner(jose.SigningKey{Algorithm: r.alg, Key: r.key}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jws, err := s.Sign([]byte(r.payload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = jws.FullSerialize()
+	}
+	to := r.url
+	if r.to != "" {
+		to = r.to
+	}
+	req, _ := http.NewRequest(http.MethodPost, to, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/jose+json")
+	resp, err := w.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	if resp.StatusCode >= 400 && resp.Header.Get("Replay-Nonce") == "" {
+		t.Errorf("error answer without Replay-Nonce")
+	}
+	return resp.StatusCode, m
+}
+
+func (w *world) postAsGet(t *testing.T, c *xacme.Client, url string) *http.Response {
+	t.Helper()
+	kid := c.KID
+	opts := &jose.SignerOptions{}
+	opts.WithHeader("nonce", w.nonce(t)).WithHeader("url", url).WithHeader("kid", string(kid))
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: c.Key}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jws, _ := s.Sign(nil)
+	// go-jose omits an empty payload; ACME wants "payload": "".
+	var m map[string]any
+	_ = json.Unmarshal([]byte(jws.FullSerialize()), &m)
+	m["payload"] = ""
+	b, _ := json.Marshal(m)
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(string(b)))
+	req.Header.Set("Content-Type", "application/jose+json")
+	resp, err := w.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("POST-as-GET %s: %d %s", url, resp.StatusCode, b)
+	}
+	return resp
+}
+
+func TestProtocolNegatives(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	c := w.client(t)
+	ctx := context.Background()
+	acct, err := c.GetReg(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid := acct.URI
+	newOrder := w.srv.URL + "/acme/new-order"
+	payload := `{"identifiers":[{"type":"dns","value":"neg.applicant.com"}]}`
+	used := w.nonce(t)
+	if st, _ := w.post(t, raw{alg: jose.ES256, key: c.Key, kid: kid, nonce: used, url: newOrder, payload: payload}); st != http.StatusCreated {
+		t.Fatalf("baseline new order: %d", st)
+	}
+	hmacKey := make([]byte, 32)
+	tests := []struct {
+		name   string
+		req    raw
+		typ    string
+		status int
+	}{
+		{"bad nonce", raw{alg: jose.ES256, key: c.Key, kid: kid, nonce: "bm90LWEtbm9uY2U", url: newOrder, payload: payload}, "badNonce", 400},
+		{"replayed nonce", raw{alg: jose.ES256, key: c.Key, kid: kid, nonce: used, url: newOrder, payload: payload}, "badNonce", 400},
+		{"wrong url", raw{alg: jose.ES256, key: c.Key, kid: kid, url: w.srv.URL + "/acme/new-account", to: newOrder, payload: payload}, "unauthorized", 403},
+		{"unknown kid", raw{alg: jose.ES256, key: c.Key, kid: w.srv.URL + "/acme/acct/acme_nosuch", url: newOrder, payload: payload}, "accountDoesNotExist", 400},
+		{"HS256 outside EAB", raw{alg: jose.HS256, key: hmacKey, kid: kid, url: newOrder, payload: payload}, "badSignatureAlgorithm", 400},
+		{"alg none", raw{noneAlg: true, kid: kid, url: newOrder, payload: payload}, "badSignatureAlgorithm", 400},
+		{"jwk where kid is required", raw{alg: jose.ES256, key: c.Key, jwk: true, url: newOrder, payload: payload}, "malformed", 400},
+		{"kid where jwk is required", raw{alg: jose.ES256, key: c.Key, kid: kid, url: w.srv.URL + "/acme/new-account", payload: `{}`}, "malformed", 400},
+		{"notAfter", raw{alg: jose.ES256, key: c.Key, kid: kid, url: newOrder, payload: `{"identifiers":[{"type":"dns","value":"x.applicant.com"}],"notAfter":"2030-01-01T00:00:00Z"}`}, "malformed", 400},
+		{"rejected identifiers", raw{alg: jose.ES256, key: c.Key, kid: kid, url: newOrder, payload: `{"identifiers":[{"type":"dns","value":"com"},{"type":"dns","value":"a..b.com"}]}`}, "rejectedIdentifier", 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before, _ := w.st.OrderListByAccount(ctx, strings.TrimPrefix(kid, w.srv.URL+"/acme/acct/"), 100)
+			if tt.req.nonce == "" {
+				tt.req.nonce = w.nonce(t)
+			}
+			st, m := w.post(t, tt.req)
+			if st != tt.status || m["type"] != "urn:ietf:params:acme:error:"+tt.typ {
+				t.Fatalf("got %d %v; want %d %s", st, m, tt.status, tt.typ)
+			}
+			after, _ := w.st.OrderListByAccount(ctx, strings.TrimPrefix(kid, w.srv.URL+"/acme/acct/"), 100)
+			if len(after) != len(before) {
+				t.Fatalf("the refused request stored an order")
+			}
+		})
+	}
+
+	// Finalize before authorization: orderNotReady.
+	o, err := c.AuthorizeOrder(ctx, xacme.DomainIDs("early.applicant.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr, _ := csrFor(t, "early.applicant.com")
+	_, _, err = c.CreateOrderCert(ctx, o.FinalizeURL, csr, false)
+	assertProblem(t, err, "orderNotReady", http.StatusForbidden)
+
+	// A CSR with an extra name: badCSR, and the order stays ready.
+	w.solve(t, c, o, "dns-01")
+	csr, _ = csrFor(t, "early.applicant.com", "extra.applicant.com")
+	_, _, err = c.CreateOrderCert(ctx, o.FinalizeURL, csr, false)
+	assertProblem(t, err, "badCSR", http.StatusBadRequest)
+	if got, err := c.GetOrder(ctx, o.URI); err != nil || got.Status != "ready" {
+		t.Fatalf("order after a refused CSR: %+v %v", got, err)
+	}
+	// The account key as the certificate key: badCSR.
+	der, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: []string{"early.applicant.com"}}, c.Key)
+	_, _, err = c.CreateOrderCert(ctx, o.FinalizeURL, der, false)
+	assertProblem(t, err, "badCSR", http.StatusBadRequest)
+}
+
+func TestDirectory(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	d, err := (&xacme.Client{DirectoryURL: w.srv.URL + "/acme/directory", HTTPClient: w.srv.Client()}).Discover(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.KeyChangeURL == "" || len(d.Profiles) != 2 || d.CAA[0] != "dcv.example.net" {
+		t.Fatalf("directory: %+v", d)
+	}
+	resp, err := http.Get(w.srv.URL + "/acme/nope")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("unknown resource: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}

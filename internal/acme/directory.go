@@ -1,0 +1,152 @@
+// Package acme is dcv's RFC 8555 front door, mounted under /acme/ of the
+// same server as the REST API. It parses and authenticates requests (JWS,
+// nonces) and renders resources and problems; every decision — account
+// rules, authorization reuse, validation, finalization, revocation, rate
+// limits — is package order's. One file per RFC 8555 resource.
+package acme
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/order"
+)
+
+// Config configures a Handler.
+type Config struct {
+	// ACME holds the decisions. Required.
+	ACME *order.ACME
+	// BaseURL is the URL clients reach the server at, without a trailing
+	// slash (e.g. "https://ca.example"); resource URLs and the JWS "url"
+	// check derive from it. Required.
+	BaseURL string
+	// CAAIdentities are listed in the directory's meta.caaIdentities.
+	CAAIdentities []string
+	// Website is listed in meta.website when set.
+	Website string
+	// AlternateChainPEM, when set, is a second chain (intermediates, PEM)
+	// offered after the leaf at the certificate's alternate URL (RFC 8555
+	// §7.4.2, Link rel="alternate").
+	AlternateChainPEM string
+	// Now; if nil, time.Now. Used for nonce expiry.
+	Now func() time.Time
+	// Logger; if nil, slog.Default().
+	Logger *slog.Logger
+}
+
+// Handler serves ACME under /acme/.
+type Handler struct {
+	cfg    Config
+	base   string
+	mux    *http.ServeMux
+	nonces *nonces
+}
+
+// AccountURL returns the account URL of account id under baseURL; order's
+// ACMEConfig.AccountURL must agree with the Handler's (CAA accounturi).
+func AccountURL(baseURL, id string) string {
+	return strings.TrimSuffix(baseURL, "/") + "/acme/acct/" + id
+}
+
+// New returns the ACME handler; mount it at "/acme/".
+func New(cfg Config) (*Handler, error) {
+	if cfg.ACME == nil || cfg.BaseURL == "" {
+		return nil, errors.New("acme: ACME and BaseURL are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	h := &Handler{cfg: cfg, base: strings.TrimSuffix(cfg.BaseURL, "/"), mux: http.NewServeMux(), nonces: newNonces(cfg.Now)}
+	h.mux.HandleFunc("GET /acme/directory", h.directory)
+	h.mux.HandleFunc("HEAD /acme/new-nonce", h.newNonce)
+	h.mux.HandleFunc("GET /acme/new-nonce", h.newNonce)
+	h.mux.HandleFunc("POST /acme/new-account", h.newAccount)
+	h.mux.HandleFunc("POST /acme/acct/{id}", h.account)
+	h.mux.HandleFunc("POST /acme/acct/{id}/orders", h.accountOrders)
+	h.mux.HandleFunc("POST /acme/key-change", h.keyChange)
+	h.mux.HandleFunc("POST /acme/new-order", h.newOrder)
+	h.mux.HandleFunc("POST /acme/order/{id}", h.order)
+	h.mux.HandleFunc("POST /acme/order/{id}/finalize", h.finalize)
+	h.mux.HandleFunc("POST /acme/authz/{id}", h.authz)
+	h.mux.HandleFunc("POST /acme/chall/{authz}/{type}", h.challenge)
+	h.mux.HandleFunc("POST /acme/cert/{serial}", h.cert)
+	h.mux.HandleFunc("POST /acme/cert/{serial}/{alt}", h.cert)
+	h.mux.HandleFunc("POST /acme/revoke-cert", h.revokeCert)
+	h.mux.HandleFunc("GET /acme/renewal-info/{id}", h.renewalInfo)
+	h.mux.HandleFunc("/acme/", func(w http.ResponseWriter, r *http.Request) {
+		h.writeProblem(w, r, notFound("no ACME resource "+r.Method+" "+r.URL.Path))
+	})
+	return h, nil
+}
+
+// ServeHTTP serves ACME, recovering from panics as serverInternal.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			h.cfg.Logger.Error("panic in acme handler", "path", r.URL.Path, "panic", v)
+			h.writeProblem(w, r, serverInternal())
+		}
+	}()
+	h.mux.ServeHTTP(w, r)
+}
+
+func (h *Handler) url(parts ...string) string { return h.base + "/acme/" + strings.Join(parts, "/") }
+
+// linkIndex adds the Link to the directory that RFC 8555 §7.1 asks for.
+func (h *Handler) linkIndex(w http.ResponseWriter) {
+	w.Header().Add("Link", `<`+h.url("directory")+`>;rel="index"`)
+}
+
+// writeJSON sends a resource with a fresh nonce.
+func (h *Handler) writeJSON(w http.ResponseWriter, status int, v any) {
+	h.setNonce(w)
+	h.linkIndex(w)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// directoryMeta is the directory's meta object (RFC 8555 §7.1.1, the
+// profiles draft).
+type directoryMeta struct {
+	TermsOfService          string            `json:"termsOfService,omitempty"`
+	Website                 string            `json:"website,omitempty"`
+	CAAIdentities           []string          `json:"caaIdentities,omitempty"`
+	ExternalAccountRequired bool              `json:"externalAccountRequired,omitempty"`
+	Profiles                map[string]string `json:"profiles,omitempty"`
+}
+
+// directory serves the directory (RFC 8555 §7.1.1), with renewalInfo (RFC
+// 9773 §4) and meta.profiles.
+func (h *Handler) directory(w http.ResponseWriter, _ *http.Request) {
+	a := h.cfg.ACME
+	meta := directoryMeta{
+		TermsOfService:          a.TermsOfService(),
+		Website:                 h.cfg.Website,
+		CAAIdentities:           h.cfg.CAAIdentities,
+		ExternalAccountRequired: a.RequireEAB(),
+		Profiles:                map[string]string{},
+	}
+	for _, p := range a.Profiles() {
+		meta.Profiles[p.Name] = p.Description
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"newNonce":    h.url("new-nonce"),
+		"newAccount":  h.url("new-account"),
+		"newOrder":    h.url("new-order"),
+		"revokeCert":  h.url("revoke-cert"),
+		"keyChange":   h.url("key-change"),
+		"renewalInfo": h.url("renewal-info"),
+		"meta":        meta,
+	})
+}

@@ -1,0 +1,243 @@
+package acme
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/dcvhq/dcv/internal/store"
+)
+
+// maxJWSSize bounds a request body: the largest payload is a finalize with
+// a 64 KiB CSR (ca.MaxCSRSize), base64url-encoded twice over at most.
+const maxJWSSize = 256 << 10
+
+// Key size bounds of account keys: RS256 needs at least 2048 bits (RFC 7518
+// §3.3); above 8192 bits verification costs too much.
+const (
+	minRSABits = 2048
+	maxRSABits = 8192
+)
+
+// algNames are the accepted signature algorithms (RFC 8555 §6.2: the server
+// MUST NOT accept "none" nor a MAC algorithm, except in EAB).
+var algNames = []string{string(jose.ES256), string(jose.ES384), string(jose.RS256), string(jose.EdDSA)}
+
+// eabAlgs are the MAC algorithms of an External Account Binding (RFC 8555 §7.3.4).
+var eabAlgs = []jose.SignatureAlgorithm{jose.HS256, jose.HS384, jose.HS512}
+
+// flattened is an RFC 7515 §7.2.2 flattened JSON serialization.
+type flattened struct {
+	Protected  string          `json:"protected"`
+	Payload    *string         `json:"payload"`
+	Signature  string          `json:"signature"`
+	Header     json.RawMessage `json:"header,omitempty"`
+	Signatures json.RawMessage `json:"signatures,omitempty"`
+}
+
+// protectedHeader is the ACME part of a JWS protected header (RFC 8555 §6.2).
+type protectedHeader struct {
+	Alg   string          `json:"alg"`
+	Nonce string          `json:"nonce"`
+	URL   string          `json:"url"`
+	KID   string          `json:"kid"`
+	JWK   json.RawMessage `json:"jwk"`
+}
+
+// keyMode is what key a resource requires in the JWS.
+type keyMode int
+
+const (
+	needKID   keyMode = iota // existing account: "kid"
+	needJWK                  // newAccount: "jwk"
+	eitherKey                // revokeCert: "kid" or the certificate key's "jwk"
+)
+
+// signed is a verified request.
+type signed struct {
+	payload []byte
+	// acct is the account of a kid request; nil in jwk mode.
+	acct *store.ACMEAccount
+	// jwk is the key that signed, and key its public key.
+	jwk *jose.JSONWebKey
+	key crypto.PublicKey
+	// thumbprint is the key's RFC 7638 SHA-256 thumbprint, base64url.
+	thumbprint string
+	url        string
+}
+
+// postAsGet reports whether the payload is empty (RFC 8555 §6.3).
+func (s *signed) postAsGet() bool { return len(s.payload) == 0 }
+
+// verify authenticates a POST (RFC 8555 §6.2–§6.5): content type, the
+// flattened JSON serialization with one signature and no unprotected
+// header, an accepted algorithm matching the key, "url" equal to the
+// request URL, "kid" or "jwk" as mode requires, the signature, and last the
+// nonce, which is then spent.
+func (h *Handler) verify(r *http.Request, mode keyMode) (*signed, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "application/jose+json" {
+		p := malformed("send requests as application/jose+json")
+		p.Status = http.StatusUnsupportedMediaType
+		return nil, p
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxJWSSize+1))
+	if err != nil {
+		return nil, malformed("the request body could not be read")
+	}
+	if len(body) > maxJWSSize {
+		return nil, malformed(fmt.Sprintf("the request body exceeds %d bytes", maxJWSSize))
+	}
+	var f flattened
+	if err := json.Unmarshal(body, &f); err != nil {
+		return nil, malformed("the request body is not a JWS in flattened JSON serialization")
+	}
+	if len(f.Signatures) > 0 || len(f.Header) > 0 {
+		return nil, malformed("the JWS must have one signature and no unprotected header")
+	}
+	if f.Payload == nil {
+		return nil, malformed("the JWS has no \"payload\" member (a POST-as-GET sends \"payload\": \"\")")
+	}
+	hdr, err := decodeProtected(f.Protected)
+	if err != nil {
+		return nil, malformed("the JWS protected header is not valid base64url JSON")
+	}
+	if !slices.Contains(algNames, hdr.Alg) {
+		return nil, badSignatureAlgorithm(fmt.Sprintf("the JWS algorithm %q is not accepted; use one of %s", hdr.Alg, strings.Join(algNames, ", ")))
+	}
+	want := h.base + r.URL.Path
+	if hdr.URL != want {
+		return nil, unauthorized(fmt.Sprintf("the JWS url %q is not the request URL %q", hdr.URL, want))
+	}
+	s := &signed{url: hdr.URL}
+	switch {
+	case hdr.KID != "" && len(hdr.JWK) > 0:
+		return nil, malformed("the JWS has both \"kid\" and \"jwk\"; send exactly one")
+	case hdr.KID != "":
+		if mode == needJWK {
+			return nil, malformed("this request must carry the account key in \"jwk\", not \"kid\"")
+		}
+		id, ok := strings.CutPrefix(hdr.KID, h.base+"/acme/acct/")
+		if !ok || id == "" || strings.Contains(id, "/") {
+			return nil, newProblem("accountDoesNotExist", http.StatusBadRequest, fmt.Sprintf("the kid %q is not an account URL of this server", hdr.KID))
+		}
+		acct, err := h.cfg.ACME.Account(r.Context(), id)
+		if err != nil {
+			return nil, err
+		}
+		var k jose.JSONWebKey
+		if err := k.UnmarshalJSON(acct.KeyJWK); err != nil {
+			return nil, fmt.Errorf("stored key of account %s: %w", id, err)
+		}
+		s.acct, s.jwk = acct, &k
+	case len(hdr.JWK) > 0:
+		if mode == needKID {
+			return nil, malformed("this request must name the account in \"kid\", not carry a \"jwk\"")
+		}
+		var k jose.JSONWebKey
+		if err := k.UnmarshalJSON(hdr.JWK); err != nil || !k.Valid() || !k.IsPublic() {
+			return nil, badPublicKey("the JWS \"jwk\" is not a valid public key")
+		}
+		s.jwk = &k
+	default:
+		return nil, malformed("the JWS has neither \"kid\" nor \"jwk\"")
+	}
+	s.key = s.jwk.Key
+	if err := checkKeyAlg(s.key, hdr.Alg); err != nil {
+		return nil, err
+	}
+	jws, err := jose.ParseSigned(string(body), []jose.SignatureAlgorithm{jose.SignatureAlgorithm(hdr.Alg)})
+	if err != nil {
+		return nil, malformed("the JWS could not be parsed")
+	}
+	payload, err := jws.Verify(s.jwk)
+	if err != nil {
+		return nil, malformed("the JWS signature does not verify")
+	}
+	s.payload = payload
+	tp, err := thumbprint(s.jwk)
+	if err != nil {
+		return nil, badPublicKey("the key's thumbprint cannot be computed")
+	}
+	s.thumbprint = tp
+	if hdr.Nonce == "" || !h.nonces.redeem(hdr.Nonce) {
+		return nil, badNonce("the JWS nonce is missing, unknown, expired or already used; retry with the Replay-Nonce of this answer")
+	}
+	return s, nil
+}
+
+func decodeProtected(p string) (*protectedHeader, error) {
+	b, err := base64.RawURLEncoding.DecodeString(p)
+	if err != nil {
+		return nil, err
+	}
+	var h protectedHeader
+	if err := json.Unmarshal(b, &h); err != nil {
+		return nil, err
+	}
+	return &h, nil
+}
+
+// checkKeyAlg checks that the key is acceptable and matches the algorithm:
+// ES256 with P-256, ES384 with P-384, RS256 with RSA of 2048 to 8192 bits,
+// EdDSA with Ed25519.
+func checkKeyAlg(key crypto.PublicKey, alg string) error {
+	switch k := key.(type) {
+	case *ecdsa.PublicKey:
+		switch {
+		case k.Curve == elliptic.P256() && alg == string(jose.ES256), k.Curve == elliptic.P384() && alg == string(jose.ES384):
+			return nil
+		case k.Curve != elliptic.P256() && k.Curve != elliptic.P384():
+			return badPublicKey("ECDSA account keys must be on P-256 or P-384")
+		}
+	case *rsa.PublicKey:
+		if n := k.N.BitLen(); n < minRSABits || n > maxRSABits {
+			return badPublicKey(fmt.Sprintf("the RSA key has %d bits; %d to %d are accepted", n, minRSABits, maxRSABits))
+		}
+		if alg == string(jose.RS256) {
+			return nil
+		}
+	case ed25519.PublicKey:
+		if alg == string(jose.EdDSA) {
+			return nil
+		}
+	default:
+		return badPublicKey(fmt.Sprintf("keys of type %T are not accepted", key))
+	}
+	return badSignatureAlgorithm(fmt.Sprintf("the JWS algorithm %q does not match the key", alg))
+}
+
+func thumbprint(k *jose.JSONWebKey) (string, error) {
+	b, err := k.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// decodePayload decodes a JSON payload strictly.
+func decodePayload(b []byte, v any) error {
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return malformed(fmt.Sprintf("field %q must be a %s", te.Field, te.Type))
+		}
+		return malformed("the JWS payload is not valid JSON")
+	}
+	if dec.More() {
+		return malformed("the JWS payload must be one JSON object")
+	}
+	return nil
+}

@@ -1,0 +1,109 @@
+package acme
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Nonce limits.
+const (
+	// nonceLifetime is how long a nonce stays usable.
+	nonceLifetime = time.Hour
+	// nonceWindow is how many nonces, counted from the newest, can still be
+	// redeemed: the used-set is a bitmap of this many bits (512 KiB), so
+	// memory stays bounded whatever the load; an older nonce is badNonce.
+	nonceWindow = 1 << 22
+	nonceMACLen = 16
+	nonceLen    = 8 + 8 + nonceMACLen
+)
+
+// nonces issues and redeems Replay-Nonce values (RFC 8555 §6.5). A nonce is
+// derived, not stored: counter || issue time || HMAC-SHA-256 of both under
+// a key drawn at start, so a restart (a new key) rejects every older nonce.
+// A bitmap of the last nonceWindow counters makes each usable once.
+type nonces struct {
+	key []byte
+	now func() time.Time
+
+	mu   sync.Mutex
+	next uint64 // the next counter to issue
+	used []uint64
+}
+
+func newNonces(now func() time.Time) *nonces {
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		panic("acme: crypto/rand failed: " + err.Error())
+	}
+	return &nonces{key: k, now: now, next: 1, used: make([]uint64, nonceWindow/64)}
+}
+
+func (n *nonces) mac(b []byte) []byte {
+	m := hmac.New(sha256.New, n.key)
+	m.Write(b[:16])
+	return m.Sum(nil)[:nonceMACLen]
+}
+
+// issue returns a fresh nonce.
+func (n *nonces) issue() string {
+	n.mu.Lock()
+	c := n.next
+	n.next++
+	slot := c % nonceWindow
+	n.used[slot/64] &^= 1 << (slot % 64) // the slot's earlier counter is now out of the window
+	n.mu.Unlock()
+	var b [nonceLen]byte
+	binary.BigEndian.PutUint64(b[:8], c)
+	binary.BigEndian.PutUint64(b[8:16], uint64(n.now().Unix()))
+	copy(b[16:], n.mac(b[:]))
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// redeem reports whether s is a nonce this process issued, unexpired and
+// not used before, and marks it used.
+func (n *nonces) redeem(s string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) != nonceLen || !hmac.Equal(b[16:], n.mac(b)) {
+		return false
+	}
+	c := binary.BigEndian.Uint64(b[:8])
+	issued := time.Unix(int64(binary.BigEndian.Uint64(b[8:16])), 0)
+	if n.now().Sub(issued) > nonceLifetime {
+		return false
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if c >= n.next || n.next-c > nonceWindow {
+		return false
+	}
+	slot := c % nonceWindow
+	bit := uint64(1) << (slot % 64)
+	if n.used[slot/64]&bit != 0 {
+		return false
+	}
+	n.used[slot/64] |= bit
+	return true
+}
+
+func (h *Handler) setNonce(w http.ResponseWriter) {
+	w.Header().Set("Replay-Nonce", h.nonces.issue())
+	w.Header().Set("Cache-Control", "no-store")
+}
+
+// newNonce serves HEAD and GET newNonce (RFC 8555 §7.2): 200 for HEAD, 204
+// for GET.
+func (h *Handler) newNonce(w http.ResponseWriter, r *http.Request) {
+	h.setNonce(w)
+	h.linkIndex(w)
+	if r.Method == http.MethodHead {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,57 @@
+package ca
+
+import (
+	"fmt"
+	"time"
+)
+
+// Profile is a named certificate profile that a client may ask for (the
+// ACME profiles extension: "profile" in newOrder, the directory's
+// meta.profiles). A profile only sets the leaf validity; every leaf follows
+// the same BR profile (see Issue).
+type Profile struct {
+	// Name is the profile's identifier on the wire, e.g. "shortlived".
+	Name string
+	// Description is a short human-readable description.
+	Description string
+	// Validity is the leaf validity; zero means the CA's Config.Validity.
+	Validity time.Duration
+}
+
+// Profile names built in.
+const (
+	ProfileDefault    = "default"
+	ProfileShortLived = "shortlived"
+)
+
+// ShortLivedValidity is the validity of the shortlived profile: 7 days, the
+// BRs' bound (§4.9.7, §7.1.2.11.2) below which a certificate needs neither
+// a CRL distribution point nor OCSP.
+const ShortLivedValidity = 7 * 24 * time.Hour
+
+// DefaultProfiles returns the built-in profiles: "default" (the CA's
+// configured validity, 90 days unless changed) and "shortlived" (7 days).
+func DefaultProfiles() []Profile {
+	return []Profile{
+		{Name: ProfileDefault, Description: "TLS server certificate with the CA's default validity (90 days unless configured)"},
+		{Name: ProfileShortLived, Description: "TLS server certificate valid for 7 days", Validity: ShortLivedValidity},
+	}
+}
+
+// CheckProfiles validates a profile list: unique non-empty names, and each
+// validity zero or within (1s, MaxValidity].
+func CheckProfiles(ps []Profile) error {
+	seen := map[string]bool{}
+	for _, p := range ps {
+		switch {
+		case p.Name == "":
+			return fmt.Errorf("ca: profile with an empty name")
+		case seen[p.Name]:
+			return fmt.Errorf("ca: profile %q listed twice", p.Name)
+		case p.Validity < 0 || (p.Validity > 0 && p.Validity < time.Second) || p.Validity > MaxValidity:
+			return fmt.Errorf("ca: profile %q: validity %s is outside [1s, %s]", p.Name, p.Validity, MaxValidity)
+		}
+		seen[p.Name] = true
+	}
+	return nil
+}

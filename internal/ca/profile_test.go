@@ -1,0 +1,33 @@
+package ca
+
+import (
+	"testing"
+	"time"
+)
+
+func TestCheckProfiles(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		ps      []Profile
+		wantErr string
+	}{
+		{"defaults", DefaultProfiles(), ""},
+		{"empty name", []Profile{{Name: ""}}, "ca: profile with an empty name"},
+		{"duplicate", []Profile{{Name: "a"}, {Name: "a"}}, `ca: profile "a" listed twice`},
+		{"too long", []Profile{{Name: "a", Validity: MaxValidity + time.Hour}}, `ca: profile "a": validity 4801h0m0s is outside [1s, 4800h0m0s]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := CheckProfiles(tt.ps)
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tt.wantErr {
+				t.Fatalf("CheckProfiles = %q, want %q", got, tt.wantErr)
+			}
+		})
+	}
+}

@@ -1,0 +1,289 @@
+package order
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/ca"
+	"github.com/dcvhq/dcv/internal/diagnose"
+	"github.com/dcvhq/dcv/internal/ratelimit"
+	"github.com/dcvhq/dcv/internal/store"
+)
+
+// ACME defaults and limits.
+const (
+	// DefaultAuthzReuse is how long a valid ACME authorization is reused for
+	// new orders of the same account.
+	DefaultAuthzReuse = 30 * 24 * time.Hour
+	// MaxAuthzReuse is the longest reuse period: CA/B Forum BRs §4.2.1, for
+	// validations from 15 March 2026, allow reusing domain validation data
+	// for at most 200 days.
+	MaxAuthzReuse = 200 * 24 * time.Hour
+	// DefaultPendingAuthzLifetime is how long a pending authorization (and
+	// a pending order) can be completed.
+	DefaultPendingAuthzLifetime = 7 * 24 * time.Hour
+	// DefaultValidationBudget is how long a challenge POST waits for its
+	// validation before answering "processing": most validations on a
+	// working setup finish well within it, so clients see the result at
+	// their first poll or earlier.
+	DefaultValidationBudget = 2 * time.Second
+	// acmeValidationTimeout bounds one challenge validation, detached from
+	// the request that started it.
+	acmeValidationTimeout = 90 * time.Second
+	// acmeStaleValidation is when a validation still "processing" is taken
+	// for lost (a crash) and may be started again.
+	acmeStaleValidation = 2 * acmeValidationTimeout
+	// acmeTokenBytes is the entropy of a challenge token: RFC 8555 §8.3
+	// asks for at least 128 bits; 256 are used.
+	acmeTokenBytes = 32
+	// acmeRetryAfter is the Retry-After of a resource whose state is still
+	// moving (RFC 8555 §8.2).
+	acmeRetryAfter = time.Second
+	// ARIRetryAfter is the Retry-After of a renewalInfo answer (RFC 9773 §4.3).
+	ARIRetryAfter = 6 * time.Hour
+)
+
+// ACMELimits are the rate limits of the ACME front door. A zero Limit is
+// replaced by its default.
+type ACMELimits struct {
+	// NewOrdersPerAccount; default 300 per 3 hours.
+	NewOrdersPerAccount ratelimit.Limit
+	// FailedValidationsPerDomain, per account and domain; default 5 per hour.
+	FailedValidationsPerDomain ratelimit.Limit
+	// NewAccountsPerIP; default 10 per 3 hours.
+	NewAccountsPerIP ratelimit.Limit
+}
+
+// ACMEConfig configures the ACME decisions. The zero value of each field but
+// AccountURL is its documented default.
+type ACMEConfig struct {
+	// AccountURL returns the account URL of an ACME account id, matched
+	// against CAA accounturi parameters (RFC 8657 §3). Required.
+	AccountURL func(id string) string
+	// AuthzReuse is how long a valid authorization serves new orders of the
+	// same account. If zero, DefaultAuthzReuse; at most MaxAuthzReuse.
+	AuthzReuse time.Duration
+	// PendingAuthzLifetime; if zero, DefaultPendingAuthzLifetime.
+	PendingAuthzLifetime time.Duration
+	// Profiles offered (directory meta.profiles). If nil, ca.DefaultProfiles().
+	Profiles []ca.Profile
+	// DefaultProfile is used when an order names none. If empty, the first
+	// of Profiles.
+	DefaultProfile string
+	// TermsOfService, when set, is the URL of the terms a new account must
+	// agree to (termsOfServiceAgreed).
+	TermsOfService string
+	// RequireEAB refuses new accounts without External Account Binding.
+	RequireEAB bool
+	// Limiter; if nil, an in-memory one.
+	Limiter ratelimit.Limiter
+	// Limits; zero fields take their defaults.
+	Limits ACMELimits
+	// ValidationBudget; if zero, DefaultValidationBudget. Negative means do
+	// not wait at all.
+	ValidationBudget time.Duration
+}
+
+// ACME holds the ACME (RFC 8555) decisions over the order service: account
+// registration rules, authorization reuse, the challenge state machine,
+// finalization, issuance and revocation. Package acme parses and renders;
+// every choice is made here. It is safe for concurrent use.
+type ACME struct {
+	s   *Service
+	st  store.Store
+	cfg ACMEConfig
+
+	validations sync.WaitGroup
+}
+
+// NewACME validates cfg and returns the ACME decisions of s.
+func NewACME(s *Service, cfg ACMEConfig) (*ACME, error) {
+	if s == nil || cfg.AccountURL == nil {
+		return nil, errors.New("order: acme: a service and AccountURL are required")
+	}
+	cfg.AuthzReuse = cmp.Or(cfg.AuthzReuse, DefaultAuthzReuse)
+	if cfg.AuthzReuse < 0 || cfg.AuthzReuse > MaxAuthzReuse {
+		return nil, fmt.Errorf("order: acme: authorization reuse period %v is outside (0, %v]", cfg.AuthzReuse, MaxAuthzReuse)
+	}
+	cfg.PendingAuthzLifetime = cmp.Or(cfg.PendingAuthzLifetime, DefaultPendingAuthzLifetime)
+	if cfg.PendingAuthzLifetime < 0 {
+		return nil, errors.New("order: acme: negative pending authorization lifetime")
+	}
+	if cfg.Profiles == nil {
+		cfg.Profiles = ca.DefaultProfiles()
+	}
+	if len(cfg.Profiles) == 0 {
+		return nil, errors.New("order: acme: no certificate profile")
+	}
+	if err := ca.CheckProfiles(cfg.Profiles); err != nil {
+		return nil, fmt.Errorf("order: acme: %w", err)
+	}
+	cfg.DefaultProfile = cmp.Or(cfg.DefaultProfile, cfg.Profiles[0].Name)
+	if _, ok := profileByName(cfg.Profiles, cfg.DefaultProfile); !ok {
+		return nil, fmt.Errorf("order: acme: default profile %q is not offered", cfg.DefaultProfile)
+	}
+	if cfg.Limiter == nil {
+		cfg.Limiter = ratelimit.NewMemory()
+	}
+	l := &cfg.Limits
+	l.NewOrdersPerAccount = defLimit(l.NewOrdersPerAccount, ratelimit.Limit{Name: "new orders per account", Count: 300, Period: 3 * time.Hour})
+	l.FailedValidationsPerDomain = defLimit(l.FailedValidationsPerDomain, ratelimit.Limit{Name: "failed validations per domain per account", Count: 5, Period: time.Hour})
+	l.NewAccountsPerIP = defLimit(l.NewAccountsPerIP, ratelimit.Limit{Name: "new accounts per IP address", Count: 10, Period: 3 * time.Hour})
+	for _, lim := range []ratelimit.Limit{l.NewOrdersPerAccount, l.FailedValidationsPerDomain, l.NewAccountsPerIP} {
+		if err := lim.Valid(); err != nil {
+			return nil, fmt.Errorf("order: acme: %w", err)
+		}
+	}
+	if cfg.ValidationBudget == 0 {
+		cfg.ValidationBudget = DefaultValidationBudget
+	}
+	return &ACME{s: s, st: s.cfg.Store, cfg: cfg}, nil
+}
+
+func defLimit(l, def ratelimit.Limit) ratelimit.Limit {
+	if l.Count == 0 && l.Period == 0 {
+		return def
+	}
+	return cmpLimitName(l, def.Name)
+}
+
+func cmpLimitName(l ratelimit.Limit, name string) ratelimit.Limit {
+	l.Name = cmp.Or(l.Name, name)
+	return l
+}
+
+func profileByName(ps []ca.Profile, name string) (ca.Profile, bool) {
+	for _, p := range ps {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return ca.Profile{}, false
+}
+
+// Profiles returns the certificate profiles offered.
+func (a *ACME) Profiles() []ca.Profile { return append([]ca.Profile(nil), a.cfg.Profiles...) }
+
+// TermsOfService returns the terms URL new accounts must agree to, or "".
+func (a *ACME) TermsOfService() string { return a.cfg.TermsOfService }
+
+// RequireEAB reports whether new accounts need External Account Binding.
+func (a *ACME) RequireEAB() bool { return a.cfg.RequireEAB }
+
+// Wait blocks until the validations running in the background have
+// finished (for an orderly shutdown, and for tests).
+func (a *ACME) Wait() { a.validations.Wait() }
+
+func (a *ACME) now() time.Time { return a.s.now() }
+
+// ACMEError is an ACME decision's refusal, typed by the RFC 8555 §6.7 error
+// type it answers with. Package acme renders it as a problem document.
+type ACMEError struct {
+	// Type is the error type without its "urn:ietf:params:acme:error:"
+	// prefix, e.g. "badCSR", "orderNotReady", "rateLimited".
+	Type string `json:"type"`
+	// Detail is one sentence a person can act on.
+	Detail string `json:"detail"`
+	// Identifier names the DNS identifier a subproblem is about.
+	Identifier string `json:"identifier,omitempty"`
+	// Subproblems are per-identifier causes (RFC 8555 §6.7.1).
+	Subproblems []*ACMEError `json:"subproblems,omitempty"`
+	// Code and Fix are set for a failed validation: the diagnose finding's
+	// code and fix (the "dcvCode" and "dcvFix" extension members).
+	Code diagnose.Code `json:"dcvCode,omitempty"`
+	Fix  string        `json:"dcvFix,omitempty"`
+	// RetryAfter is set for rateLimited.
+	RetryAfter time.Duration `json:"-"`
+}
+
+func (e *ACMEError) Error() string { return "acme " + e.Type + ": " + e.Detail }
+
+// ACME error types used (RFC 8555 §6.7, RFC 9773 §7.4, the profiles draft).
+const (
+	ACMEMalformed               = "malformed"
+	ACMEUnauthorized            = "unauthorized"
+	ACMEAccountDoesNotExist     = "accountDoesNotExist"
+	ACMEBadCSR                  = "badCSR"
+	ACMEOrderNotReady           = "orderNotReady"
+	ACMERejectedIdentifier      = "rejectedIdentifier"
+	ACMEUnsupportedIdentifier   = "unsupportedIdentifier"
+	ACMERateLimited             = "rateLimited"
+	ACMEExternalAccountRequired = "externalAccountRequired"
+	ACMEInvalidContact          = "invalidContact"
+	ACMEUnsupportedContact      = "unsupportedContact"
+	ACMEUserActionRequired      = "userActionRequired"
+	ACMEBadRevocationReason     = "badRevocationReason"
+	ACMEAlreadyRevoked          = "alreadyRevoked"
+	ACMEAlreadyReplaced         = "alreadyReplaced"
+	ACMEInvalidProfile          = "invalidProfile"
+	ACMEConflict                = "conflict" // key in use (RFC 8555 §7.3.5: 409)
+	ACMENotFound                = "notFound" // no such resource (404); not an RFC type
+	ACMEServerInternal          = "serverInternal"
+	ACMEConnection              = "connection"
+	ACMEDNS                     = "dns"
+	ACMECAA                     = "caa"
+	ACMETLS                     = "tls"
+	ACMEIncorrectResponse       = "incorrectResponse"
+)
+
+func acmeErr(typ, format string, args ...any) *ACMEError {
+	return &ACMEError{Type: typ, Detail: fmt.Sprintf(format, args...)}
+}
+
+func acmeNotFound(what, id string) *ACMEError {
+	return acmeErr(ACMENotFound, "%s %q was not found", what, id)
+}
+
+// randomB64 returns n random bytes in base64url without padding.
+func randomB64(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("order: crypto/rand failed: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// spend applies a rate limit, returning a rateLimited error naming it.
+func (a *ACME) spend(ctx context.Context, l ratelimit.Limit, key string, now time.Time) error {
+	d, err := a.cfg.Limiter.Spend(ctx, l, key, 1, now)
+	if err != nil {
+		return fmt.Errorf("rate limit %s: %w", l.Name, err)
+	}
+	return limited(l, d, now)
+}
+
+func limited(l ratelimit.Limit, d ratelimit.Decision, now time.Time) error {
+	if d.Allowed {
+		return nil
+	}
+	retry := d.RetryAfter.Round(time.Second)
+	if retry < time.Second {
+		retry = time.Second
+	}
+	e := acmeErr(ACMERateLimited, "too many %s: at most %d per %s; retry after %s (at %s)",
+		l.Name, l.Count, fmtPeriod(l.Period), retry, now.Add(retry).UTC().Format(time.RFC3339))
+	e.RetryAfter = retry
+	return e
+}
+
+func fmtPeriod(d time.Duration) string {
+	switch {
+	case d%(24*time.Hour) == 0:
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	case d%time.Hour == 0 && d == time.Hour:
+		return "hour"
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%d hours", d/time.Hour)
+	}
+	return d.String()
+}
+
+// baseName strips a wildcard label.
+func baseName(n string) string { return strings.TrimPrefix(n, "*.") }

@@ -1,0 +1,245 @@
+package order
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"strings"
+
+	"github.com/dcvhq/dcv/internal/store"
+)
+
+// Account limits.
+const (
+	// maxContacts bounds the contact URLs of one account.
+	maxContacts = 10
+	// maxContactLength bounds one contact URL.
+	maxContactLength = 320
+	// eabKeyBytes is the size of an EAB HMAC key: 256 bits, as HS256 wants.
+	eabKeyBytes = 32
+)
+
+// ACMERegistration is a newAccount request whose JWS (and EAB JWS, if any)
+// the front door has verified.
+type ACMERegistration struct {
+	// KeyJWK is the account key as a JSON Web Key, KeyThumbprint its RFC
+	// 7638 SHA-256 thumbprint (base64url).
+	KeyJWK        []byte
+	KeyThumbprint string
+	Contact       []string
+	TermsAgreed   bool
+	// OnlyReturnExisting asks for the existing account only (RFC 8555 §7.3.1).
+	OnlyReturnExisting bool
+	// EABKeyID is the key id of a verified External Account Binding, or "".
+	EABKeyID string
+	// ClientIP is the requester's address, for the new-accounts limit.
+	ClientIP string
+}
+
+// Register implements newAccount (RFC 8555 §7.3): it returns the account of
+// the key if one exists (created false), or creates one. Nothing is stored
+// on refusal.
+func (a *ACME) Register(ctx context.Context, r ACMERegistration) (*store.ACMEAccount, bool, error) {
+	existing, err := a.st.ACMEAccountGetByThumbprint(ctx, r.KeyThumbprint)
+	switch {
+	case err == nil:
+		// RFC 8555 §7.3.1: "If the server already has an account registered
+		// with the provided account key, then it MUST return a response
+		// with status code 200 (OK)".
+		return existing, false, nil
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, false, fmt.Errorf("looking up account key: %w", err)
+	}
+	if r.OnlyReturnExisting {
+		return nil, false, acmeErr(ACMEAccountDoesNotExist, "no account exists with the provided key")
+	}
+	contact, err := checkContacts(r.Contact)
+	if err != nil {
+		return nil, false, err
+	}
+	if a.cfg.TermsOfService != "" && !r.TermsAgreed {
+		return nil, false, acmeErr(ACMEUserActionRequired, "you must agree to the terms of service at %s (termsOfServiceAgreed: true)", a.cfg.TermsOfService)
+	}
+	if a.cfg.RequireEAB && r.EABKeyID == "" {
+		return nil, false, acmeErr(ACMEExternalAccountRequired, "this server requires External Account Binding: ask its operator for an EAB key id and HMAC key")
+	}
+	now := a.now()
+	if err := a.spend(ctx, a.cfg.Limits.NewAccountsPerIP, r.ClientIP, now); err != nil {
+		return nil, false, err
+	}
+	acct := store.ACMEAccount{
+		ID:            "acme_" + randomToken(10),
+		KeyThumbprint: r.KeyThumbprint,
+		KeyJWK:        r.KeyJWK,
+		Status:        store.ACMEAccountValid,
+		Contact:       contact,
+		TermsAgreed:   r.TermsAgreed,
+		EABKeyID:      r.EABKeyID,
+		CreatedAt:     now,
+	}
+	err = a.st.ACMEAccountCreate(ctx, acct)
+	switch {
+	case err == nil:
+		return &acct, true, nil
+	case r.EABKeyID != "" && errors.Is(err, store.ErrConflict):
+		// The key may have been registered concurrently; else the EAB key
+		// was bound meanwhile.
+		if ex, gerr := a.st.ACMEAccountGetByThumbprint(ctx, r.KeyThumbprint); gerr == nil {
+			return ex, false, nil
+		}
+		return nil, false, acmeErr(ACMEUnauthorized, "the External Account Binding key %q is already bound to another account", r.EABKeyID)
+	case r.EABKeyID != "" && errors.Is(err, store.ErrNotFound):
+		return nil, false, acmeErr(ACMEUnauthorized, "the External Account Binding key %q does not exist", r.EABKeyID)
+	case errors.Is(err, store.ErrConflict):
+		if ex, gerr := a.st.ACMEAccountGetByThumbprint(ctx, r.KeyThumbprint); gerr == nil {
+			return ex, false, nil
+		}
+	}
+	return nil, false, fmt.Errorf("creating acme account: %w", err)
+}
+
+// checkContacts validates contact URLs (RFC 8555 §7.3): only mailto: URLs
+// with one plain address are supported.
+func checkContacts(cs []string) ([]string, error) {
+	if len(cs) > maxContacts {
+		return nil, acmeErr(ACMEInvalidContact, "at most %d contacts are accepted, not %d", maxContacts, len(cs))
+	}
+	out := make([]string, 0, len(cs))
+	for _, c := range cs {
+		if len(c) > maxContactLength {
+			return nil, acmeErr(ACMEInvalidContact, "a contact URL is longer than %d characters", maxContactLength)
+		}
+		u, err := url.Parse(c)
+		if err != nil || u.Scheme == "" {
+			return nil, acmeErr(ACMEInvalidContact, "contact %q is not a URL; use mailto:you@example.com", c)
+		}
+		if !strings.EqualFold(u.Scheme, "mailto") {
+			return nil, acmeErr(ACMEUnsupportedContact, "contact %q: only mailto: contacts are supported", c)
+		}
+		if u.RawQuery != "" || u.Fragment != "" || strings.Contains(u.Opaque, ",") {
+			return nil, acmeErr(ACMEInvalidContact, "contact %q must hold exactly one e-mail address, without headers", c)
+		}
+		addr, err := mail.ParseAddress(u.Opaque)
+		if err != nil || addr.Name != "" || addr.Address != u.Opaque || !strings.Contains(addr.Address[strings.LastIndexByte(addr.Address, '@')+1:], ".") {
+			return nil, acmeErr(ACMEInvalidContact, "contact %q is not a valid e-mail address", c)
+		}
+		out = append(out, "mailto:"+addr.Address)
+	}
+	return out, nil
+}
+
+// Account returns the account a JWS "kid" names, for a request: unknown ids
+// are accountDoesNotExist, deactivated and revoked accounts unauthorized
+// (RFC 8555 §7.3.6: the server "MUST NOT accept further requests
+// authorized by that account's key").
+func (a *ACME) Account(ctx context.Context, id string) (*store.ACMEAccount, error) {
+	acct, err := a.st.ACMEAccountGet(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, acmeErr(ACMEAccountDoesNotExist, "account %q does not exist", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading account: %w", err)
+	}
+	if acct.Status != store.ACMEAccountValid {
+		return nil, acmeErr(ACMEUnauthorized, "account %q is %s", id, acct.Status)
+	}
+	return acct, nil
+}
+
+// ACMEAccountUpdate is an account update (RFC 8555 §7.3.2, §7.3.6). Nil
+// fields are left unchanged.
+type ACMEAccountUpdate struct {
+	Contact     *[]string
+	TermsAgreed *bool
+	// Deactivate is set for {"status": "deactivated"}.
+	Deactivate bool
+}
+
+// UpdateAccount applies an update to the account and returns it.
+func (a *ACME) UpdateAccount(ctx context.Context, acct *store.ACMEAccount, u ACMEAccountUpdate) (*store.ACMEAccount, error) {
+	next := *acct
+	if u.Contact != nil {
+		c, err := checkContacts(*u.Contact)
+		if err != nil {
+			return nil, err
+		}
+		next.Contact = c
+	}
+	if u.TermsAgreed != nil && *u.TermsAgreed {
+		next.TermsAgreed = true
+	}
+	if u.Deactivate {
+		next.Status = store.ACMEAccountDeactivated
+	}
+	if err := a.st.ACMEAccountUpdate(ctx, next); err != nil {
+		return nil, fmt.Errorf("updating account: %w", err)
+	}
+	return &next, nil
+}
+
+// KeyChange replaces the account key (RFC 8555 §7.3.5) once the front door
+// has verified both JWS. oldThumbprint is the thumbprint of the payload's
+// "oldKey", which must be the account's current key.
+func (a *ACME) KeyChange(ctx context.Context, acct *store.ACMEAccount, oldThumbprint, newThumbprint string, newJWK []byte) error {
+	if oldThumbprint != acct.KeyThumbprint {
+		return acmeErr(ACMEMalformed, "oldKey is not the account's current key")
+	}
+	if newThumbprint == acct.KeyThumbprint {
+		return acmeErr(ACMEMalformed, "the new key is the account's current key")
+	}
+	// RFC 8555 §7.3.5: "If there is an existing account registered with
+	// the same key ... the server MUST return a response with status code
+	// 409 (Conflict)".
+	if other, err := a.st.ACMEAccountGetByThumbprint(ctx, newThumbprint); err == nil {
+		return &ACMEError{Type: ACMEConflict, Detail: "the new key is already in use by another account", Identifier: other.ID}
+	}
+	err := a.st.ACMEAccountKeyChange(ctx, acct.ID, oldThumbprint, newThumbprint, newJWK)
+	if errors.Is(err, store.ErrConflict) {
+		return acmeErr(ACMEConflict, "the new key is already in use, or the account key changed meanwhile")
+	}
+	if err != nil {
+		return fmt.Errorf("changing account key: %w", err)
+	}
+	return nil
+}
+
+// EABKey returns the HMAC key of an unbound EAB key id, for the front door
+// to verify an External Account Binding with. Unknown and bound keys are
+// unauthorized.
+func (a *ACME) EABKey(ctx context.Context, keyID string) ([]byte, error) {
+	k, err := a.st.EABKeyGet(ctx, keyID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, acmeErr(ACMEUnauthorized, "the External Account Binding key %q does not exist", keyID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading eab key: %w", err)
+	}
+	if k.AccountID != "" {
+		return nil, acmeErr(ACMEUnauthorized, "the External Account Binding key %q is already bound to an account", keyID)
+	}
+	return k.HMACKey, nil
+}
+
+// EABKeyView is a new EAB key as shown once to the admin who created it.
+type EABKeyView struct {
+	KeyID string `json:"key_id"`
+	// HMACKey is the MAC key, base64url without padding (the form certbot's
+	// --eab-hmac-key and lego's --eab.hmac take).
+	HMACKey string `json:"hmac_key"`
+}
+
+// CreateEABKey creates an External Account Binding key. Only an admin may.
+func (s *Service) CreateEABKey(ctx context.Context, caller *store.Account) (*EABKeyView, error) {
+	if caller == nil || !caller.Admin {
+		return nil, &Error{Kind: KindForbidden, Code: "ADMIN_REQUIRED", Message: "only an admin account may create EAB keys"}
+	}
+	raw := randomB64(eabKeyBytes)
+	key, _ := decodeB64(raw)
+	k := store.EABKey{KeyID: "eab_" + randomToken(10), HMACKey: key, CreatedBy: caller.ID, CreatedAt: s.now()}
+	if err := s.cfg.Store.EABKeyCreate(ctx, k); err != nil {
+		return nil, fmt.Errorf("creating eab key: %w", err)
+	}
+	return &EABKeyView{KeyID: k.KeyID, HMACKey: raw}, nil
+}

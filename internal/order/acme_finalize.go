@@ -1,0 +1,284 @@
+package order
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/ca"
+	"github.com/dcvhq/dcv/internal/store"
+)
+
+// Finalize implements the finalize request (RFC 8555 §7.4): it checks the
+// CSR (names equal to the order's, key type and size, not the account key)
+// and issues the certificate within the request, exactly once even when
+// finalize is sent concurrently. acctKey is the account's public key.
+func (a *ACME) Finalize(ctx context.Context, acct *store.ACMEAccount, acctKey crypto.PublicKey, orderID string, csrDER []byte) (*ACMEOrderView, error) {
+	o, err := a.loadOrder(ctx, acct, orderID)
+	if err != nil {
+		return nil, err
+	}
+	now := a.now()
+	v := a.orderView(o, now)
+	if v.Status != ACMEOrderReady {
+		// RFC 8555 §7.4: "A request to finalize an order will result in
+		// error if the order is not in the "ready" state. In such cases,
+		// the server MUST return a 403 (Forbidden) error with a problem
+		// document of type "orderNotReady"."
+		return nil, acmeErr(ACMEOrderNotReady, "order %s is %s, not ready: every authorization must be valid before finalizing", orderID, v.Status)
+	}
+	csr, err := ca.ParseCSR(csrDER)
+	if err != nil {
+		var ce *ca.CSRError
+		if errors.As(err, &ce) {
+			return nil, acmeErr(ACMEBadCSR, "%s", ce.Message)
+		}
+		return nil, acmeErr(ACMEBadCSR, "the CSR could not be parsed")
+	}
+	if k, ok := csr.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); ok && acctKey != nil && k.Equal(acctKey) {
+		return nil, acmeErr(ACMEBadCSR, "the CSR's key is the account key; use a separate key for the certificate")
+	}
+	if len(csr.IPAddresses)+len(csr.EmailAddresses)+len(csr.URIs) > 0 {
+		return nil, acmeErr(ACMEBadCSR, "the CSR asks for IP addresses, e-mail addresses or URIs; only DNS names are certified")
+	}
+	if err := csrMatches(ca.CSRNames(csr), v.Identifiers); err != nil {
+		var oe *Error
+		if errors.As(err, &oe) {
+			return nil, acmeErr(ACMEBadCSR, "%s", oe.Message)
+		}
+		return nil, err
+	}
+	p, _ := profileByName(a.cfg.Profiles, o.Profile)
+	csrPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr.Raw}))
+	var lintErr error
+	_, err = a.st.ACMEOrderFinalize(ctx, orderID, csrPEM, now, func(so *store.Order) (*store.Certificate, error) {
+		names := make([]string, 0, len(so.Authorizations))
+		for _, az := range so.Authorizations {
+			names = append(names, az.Domain)
+		}
+		iss, err := a.s.cfg.Issuer.Issue(ca.IssueRequest{DNSNames: names, PublicKey: csr.PublicKey, Validity: p.Validity})
+		if err != nil {
+			var le *ca.LintError
+			if errors.As(err, &le) {
+				lintErr = err
+			}
+			return nil, err
+		}
+		return &store.Certificate{Serial: iss.Serial, OrderID: so.ID, ChainPEM: iss.ChainPEM, NotBefore: iss.NotBefore, NotAfter: iss.NotAfter, CreatedAt: a.now()}, nil
+	})
+	switch {
+	case err == nil:
+	case errors.Is(err, store.ErrConflict):
+		// Finalized concurrently, or an authorization changed meanwhile.
+		cur, gerr := a.Order(ctx, acct, orderID)
+		if gerr != nil {
+			return nil, gerr
+		}
+		return nil, acmeErr(ACMEOrderNotReady, "order %s is %s, not ready", orderID, cur.Status)
+	case lintErr != nil:
+		a.s.cfg.Logger.Error("acme issuance failed", "order", orderID, "err", lintErr)
+		if serr := a.st.OrderSetStatus(ctx, orderID, StatusInvalid, "", "issuance failed: "+lintErr.Error()); serr != nil {
+			a.s.cfg.Logger.Error("recording issuance failure", "order", orderID, "err", serr)
+		}
+		return nil, acmeErr(ACMEServerInternal, "%s", issuanceFailedReason)
+	default:
+		return nil, fmt.Errorf("finalizing order %s: %w", orderID, err)
+	}
+	a.s.cfg.Logger.Info("acme certificate issued", "order", orderID)
+	return a.Order(ctx, acct, orderID)
+}
+
+// Certificate returns the PEM chain (leaf first) of one of the account's
+// certificates (RFC 8555 §7.4.2).
+func (a *ACME) Certificate(ctx context.Context, acct *store.ACMEAccount, serial string) (string, error) {
+	c, err := a.st.CertificateGetBySerial(ctx, serial)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", acmeNotFound("certificate", serial)
+	}
+	if err != nil {
+		return "", fmt.Errorf("loading certificate: %w", err)
+	}
+	o, err := a.st.OrderGet(ctx, c.OrderID)
+	if err != nil || o.AccountID != acct.ID {
+		return "", acmeNotFound("certificate", serial)
+	}
+	return c.ChainPEM, nil
+}
+
+// Revocation reasons accepted (RFC 5280 §5.3.1, as restricted for
+// subscribers by CA/B Forum BRs §7.2.2): unspecified (0), keyCompromise
+// (1), affiliationChanged (3), superseded (4), cessationOfOperation (5).
+var revocationReasons = []int{0, 1, 3, 4, 5}
+
+// Revoke implements revokeCert (RFC 8555 §7.6). The request is authorized
+// either by an account (acct non-nil) that issued the certificate or holds
+// valid authorizations for all its names, or by the certificate's own key
+// (acct nil, signer the key that signed the request).
+func (a *ACME) Revoke(ctx context.Context, acct *store.ACMEAccount, signer crypto.PublicKey, certDER []byte, reason *int) error {
+	cert, err := x509.ParseCertificate(certDER)
+	if err != nil {
+		return acmeErr(ACMEMalformed, "the certificate could not be parsed")
+	}
+	code := 0
+	if reason != nil {
+		code = *reason
+		if !slices.Contains(revocationReasons, code) {
+			return acmeErr(ACMEBadRevocationReason, "revocation reason %d is not accepted; use 0 (unspecified), 1 (keyCompromise), 3 (affiliationChanged), 4 (superseded) or 5 (cessationOfOperation)", code)
+		}
+	}
+	serial := serialHex(cert.SerialNumber)
+	stored, err := a.st.CertificateGetBySerial(ctx, serial)
+	if errors.Is(err, store.ErrNotFound) {
+		return acmeNotFound("certificate", serial)
+	}
+	if err != nil {
+		return fmt.Errorf("loading certificate: %w", err)
+	}
+	if leaf := leafDER(stored.ChainPEM); !bytes.Equal(leaf, certDER) {
+		return acmeNotFound("certificate", serial)
+	}
+	if acct == nil {
+		k, ok := cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
+		if !ok || !k.Equal(signer) {
+			return acmeErr(ACMEUnauthorized, "the request is signed neither by an account nor by the certificate's key")
+		}
+	} else if err := a.mayRevoke(ctx, acct, stored, cert); err != nil {
+		return err
+	}
+	err = a.st.CertificateRevoke(ctx, store.Revocation{Serial: serial, Reason: code, RevokedAt: a.now()})
+	if errors.Is(err, store.ErrConflict) {
+		return acmeErr(ACMEAlreadyRevoked, "certificate %s is already revoked", serial)
+	}
+	if err != nil {
+		return fmt.Errorf("revoking certificate: %w", err)
+	}
+	a.s.cfg.Logger.Info("certificate revoked", "serial", serial, "reason", code)
+	return nil
+}
+
+// mayRevoke reports whether acct may revoke cert: it ordered it, or holds
+// valid authorizations for every name in it (RFC 8555 §7.6).
+func (a *ACME) mayRevoke(ctx context.Context, acct *store.ACMEAccount, stored *store.Certificate, cert *x509.Certificate) error {
+	if o, err := a.st.OrderGet(ctx, stored.OrderID); err == nil && o.AccountID == acct.ID {
+		return nil
+	}
+	now := a.now()
+	for _, n := range cert.DNSNames {
+		_, err := a.st.ACMEAuthzFindReusable(ctx, acct.ID, strings.ToLower(n), now.Add(-a.cfg.AuthzReuse), now)
+		if err != nil {
+			return acmeErr(ACMEUnauthorized, "this account did not order the certificate and holds no valid authorization for %s", n)
+		}
+	}
+	return nil
+}
+
+func serialHex(n *big.Int) string { return fmt.Sprintf("%032x", n) }
+
+// leafDER returns the first certificate of a PEM chain.
+func leafDER(chain string) []byte {
+	b, _ := pem.Decode([]byte(chain))
+	if b == nil {
+		return nil
+	}
+	return b.Bytes
+}
+
+// RevokedList returns the CRL entries of every revoked, unexpired
+// certificate (RFC 5280 §5.3.1 reason codes; unspecified is omitted, as
+// §5.3.1 recommends).
+func (s *Service) RevokedList(ctx context.Context) ([]x509.RevocationListEntry, error) {
+	rs, err := s.cfg.Store.RevocationListUnexpired(ctx, s.now())
+	if err != nil {
+		return nil, fmt.Errorf("listing revocations: %w", err)
+	}
+	out := make([]x509.RevocationListEntry, 0, len(rs))
+	for _, r := range rs {
+		n, ok := new(big.Int).SetString(r.Serial, 16)
+		if !ok {
+			return nil, fmt.Errorf("stored serial %q is not hex", r.Serial)
+		}
+		out = append(out, x509.RevocationListEntry{SerialNumber: n, RevocationTime: r.RevokedAt, ReasonCode: r.Reason})
+	}
+	return out, nil
+}
+
+// RenewalInfo is an RFC 9773 renewalInfo answer.
+type RenewalInfo struct {
+	Start, End time.Time
+	// RetryAfter is when the client should ask again.
+	RetryAfter time.Duration
+}
+
+// RenewalInfo returns the suggested renewal window of a certificate named
+// by its RFC 9773 §4.1 identifier: the middle third of its validity, or a
+// window already open for a revoked certificate.
+func (a *ACME) RenewalInfo(ctx context.Context, certID string) (*RenewalInfo, error) {
+	c, _, err := a.certByID(ctx, certID)
+	if err != nil {
+		return nil, err
+	}
+	now := a.now()
+	if _, err := a.st.RevocationGet(ctx, c.Serial); err == nil {
+		// RFC 9773 §4.2: a window in the past asks for renewal right away.
+		return &RenewalInfo{Start: now.Add(-time.Hour), End: now.Add(-time.Minute), RetryAfter: ARIRetryAfter}, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("loading revocation: %w", err)
+	}
+	life := c.NotAfter.Sub(c.NotBefore)
+	return &RenewalInfo{Start: c.NotBefore.Add(life / 3), End: c.NotBefore.Add(2 * life / 3), RetryAfter: ARIRetryAfter}, nil
+}
+
+// certByID resolves an RFC 9773 §4.1 certificate identifier:
+// base64url(authorityKeyIdentifier) "." base64url(serial DER bytes).
+func (a *ACME) certByID(ctx context.Context, certID string) (*store.Certificate, *x509.Certificate, error) {
+	akiB64, serB64, ok := strings.Cut(certID, ".")
+	aki, err1 := decodeB64(akiB64)
+	ser, err2 := decodeB64(serB64)
+	if !ok || err1 != nil || err2 != nil || len(aki) == 0 || len(ser) == 0 || len(ser) > 20 {
+		return nil, nil, acmeErr(ACMEMalformed, "%q is not a certificate identifier (base64url keyIdentifier \".\" base64url serial)", certID)
+	}
+	serial := serialHex(new(big.Int).SetBytes(ser))
+	c, err := a.st.CertificateGetBySerial(ctx, serial)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, acmeNotFound("certificate", certID)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("loading certificate: %w", err)
+	}
+	leaf, err := x509.ParseCertificate(leafDER(c.ChainPEM))
+	if err != nil {
+		return nil, nil, fmt.Errorf("parsing stored certificate %s: %w", serial, err)
+	}
+	if !bytes.Equal(leaf.AuthorityKeyId, aki) {
+		return nil, nil, acmeNotFound("certificate", certID)
+	}
+	return c, leaf, nil
+}
+
+// checkReplaces validates newOrder's "replaces" (RFC 9773 §5): the
+// certificate exists, was ordered by the same account and shares a name
+// with the new order. It returns the certificate's serial.
+func (a *ACME) checkReplaces(ctx context.Context, acct *store.ACMEAccount, certID string, names []string) (string, error) {
+	c, leaf, err := a.certByID(ctx, certID)
+	if err != nil {
+		return "", err
+	}
+	o, err := a.st.OrderGet(ctx, c.OrderID)
+	if err != nil || o.AccountID != acct.ID {
+		return "", acmeErr(ACMEUnauthorized, "the certificate %s was not ordered by this account", certID)
+	}
+	for _, n := range leaf.DNSNames {
+		if slices.Contains(names, strings.ToLower(n)) {
+			return c.Serial, nil
+		}
+	}
+	return "", acmeErr(ACMEMalformed, "the order shares no identifier with the certificate it replaces")
+}

@@ -1,0 +1,413 @@
+package order
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/ident"
+	"github.com/dcvhq/dcv/internal/store"
+	"github.com/dcvhq/dcv/internal/validation"
+)
+
+// ACME order statuses (RFC 8555 §7.1.6).
+const (
+	ACMEOrderPending    = "pending"
+	ACMEOrderReady      = "ready"
+	ACMEOrderProcessing = "processing"
+	ACMEOrderValid      = "valid"
+	ACMEOrderInvalid    = "invalid"
+)
+
+// ACMEOrderView is an ACME order as package acme renders it.
+type ACMEOrderView struct {
+	ID        string
+	AccountID string
+	// Status is derived: a pending order whose authorizations are all valid
+	// is "ready"; one with a failed, deactivated or expired authorization,
+	// or past its expiry, is "invalid".
+	Status      string
+	Expires     time.Time
+	Identifiers []string // normalised, "*.example.com" for a wildcard
+	AuthzIDs    []string
+	Profile     string
+	Replaces    string
+	// CertificateSerial is set once valid.
+	CertificateSerial string
+	// Error explains an invalid order.
+	Error *ACMEError
+}
+
+// ACMEAuthzView is an ACME authorization as package acme renders it.
+type ACMEAuthzView struct {
+	ID        string
+	AccountID string
+	// Identifier is the DNS name without a wildcard label; Wildcard tells.
+	Identifier string
+	Wildcard   bool
+	Status     string
+	Expires    time.Time
+	Challenges []ACMEChallengeView
+}
+
+// ACMEChallengeView is one challenge of an authorization.
+type ACMEChallengeView struct {
+	Type  string
+	Token string
+	// Status: pending, processing, valid or invalid.
+	Status    string
+	Validated time.Time
+	Error     *ACMEError
+}
+
+// ACMEIdentifier is an RFC 8555 §9.7.7 identifier.
+type ACMEIdentifier struct {
+	Type  string `json:"type"`
+	Value string `json:"value"`
+}
+
+// ACMENewOrder is a newOrder payload (RFC 8555 §7.4, RFC 9773 §5, the
+// profiles draft).
+type ACMENewOrder struct {
+	Identifiers []ACMEIdentifier `json:"identifiers"`
+	NotBefore   string           `json:"notBefore,omitempty"`
+	NotAfter    string           `json:"notAfter,omitempty"`
+	Profile     string           `json:"profile,omitempty"`
+	Replaces    string           `json:"replaces,omitempty"`
+}
+
+// challengeTypes returns the challenges offered for a name. RFC 8555 §7.1.3
+// and §8.4: a wildcard can only be proven in DNS; RFC 8737 §3 likewise
+// excludes wildcards from tls-alpn-01.
+func challengeTypes(name string) []string {
+	if ident.IsWildcard(name) {
+		return []string{string(validation.MethodDNS01)}
+	}
+	return []string{string(validation.MethodHTTP01), string(validation.MethodDNS01), string(validation.MethodTLSALPN01)}
+}
+
+// NewOrder implements newOrder (RFC 8555 §7.4). Authorizations of the
+// account validated within the reuse period are reused; others are created
+// pending. Nothing is stored on refusal.
+func (a *ACME) NewOrder(ctx context.Context, acct *store.ACMEAccount, req ACMENewOrder) (*ACMEOrderView, error) {
+	now := a.now()
+	if req.NotBefore != "" || req.NotAfter != "" {
+		return nil, acmeErr(ACMEMalformed, "notBefore and notAfter are not supported: the validity follows the certificate profile (choose one with \"profile\")")
+	}
+	if len(req.Identifiers) == 0 {
+		return nil, acmeErr(ACMEMalformed, "the order has no identifiers")
+	}
+	raw := make([]string, len(req.Identifiers))
+	for i, id := range req.Identifiers {
+		if id.Type != "dns" {
+			return nil, &ACMEError{Type: ACMEUnsupportedIdentifier, Detail: fmt.Sprintf("identifier type %q is not supported; only \"dns\" is", id.Type), Identifier: id.Value}
+		}
+		raw[i] = id.Value
+	}
+	names, err := ident.ParseOrderNames(raw, ident.MethodDNS)
+	if err != nil {
+		return nil, rejected(err)
+	}
+	profile := a.cfg.DefaultProfile
+	if req.Profile != "" {
+		if _, ok := profileByName(a.cfg.Profiles, req.Profile); !ok {
+			return nil, acmeErr(ACMEInvalidProfile, "profile %q is not offered; see meta.profiles in the directory", req.Profile)
+		}
+		profile = req.Profile
+	}
+	var replacesSerial string
+	if req.Replaces != "" {
+		replacesSerial, err = a.checkReplaces(ctx, acct, req.Replaces, names)
+		if err != nil {
+			return nil, err
+		}
+	}
+	// The failed-validation limit is checked before spending the order
+	// limit: an order that could not be validated anyway costs nothing.
+	for _, n := range names {
+		l := a.cfg.Limits.FailedValidationsPerDomain
+		d, err := a.cfg.Limiter.Check(ctx, l, acct.ID+"|"+baseName(n), 1, now)
+		if err != nil {
+			return nil, fmt.Errorf("rate limit %s: %w", l.Name, err)
+		}
+		if err := limited(l, d, now); err != nil {
+			err.(*ACMEError).Detail = fmt.Sprintf("%s (for %s)", err.(*ACMEError).Detail, baseName(n))
+			return nil, err
+		}
+	}
+	if err := a.spend(ctx, a.cfg.Limits.NewOrdersPerAccount, acct.ID, now); err != nil {
+		return nil, err
+	}
+
+	o := &store.ACMEOrder{
+		Order: store.Order{
+			ID:        "ord_" + randomToken(10),
+			AccountID: acct.ID,
+			Method:    "acme",
+			Status:    StatusPending,
+			CreatedAt: now,
+			ExpiresAt: now.Add(a.cfg.PendingAuthzLifetime),
+		},
+		Profile:        profile,
+		Replaces:       req.Replaces,
+		ReplacesSerial: replacesSerial,
+	}
+	var fresh []store.ACMEAuthz
+	for _, n := range names {
+		z, err := a.st.ACMEAuthzFindReusable(ctx, acct.ID, n, now.Add(-a.cfg.AuthzReuse), now)
+		switch {
+		case err == nil:
+			// The order cannot outlive an authorization it relies on.
+			o.Order.ExpiresAt = minTime(o.Order.ExpiresAt, z.ExpiresAt)
+		case errors.Is(err, store.ErrNotFound):
+			nz := store.ACMEAuthz{
+				ID:         "az_" + randomToken(10),
+				AccountID:  acct.ID,
+				Identifier: n,
+				Status:     store.ACMEStatusPending,
+				Token:      randomB64(acmeTokenBytes),
+				ExpiresAt:  now.Add(a.cfg.PendingAuthzLifetime),
+				CreatedAt:  now,
+			}
+			for _, t := range challengeTypes(n) {
+				nz.Challenges = append(nz.Challenges, store.ACMEChallenge{Type: t, Status: store.ACMEStatusPending})
+			}
+			fresh = append(fresh, nz)
+			z = &nz
+		default:
+			return nil, fmt.Errorf("looking for a reusable authorization: %w", err)
+		}
+		o.Authzs = append(o.Authzs, *z)
+		o.Order.Authorizations = append(o.Order.Authorizations, store.Authorization{
+			Domain: n, Method: "acme", Status: StatusPending, Value: z.ID, ExpiresAt: o.Order.ExpiresAt,
+		})
+	}
+	if err := a.st.ACMEOrderCreate(ctx, o, fresh); err != nil {
+		if errors.Is(err, store.ErrConflict) && replacesSerial != "" {
+			return nil, acmeErr(ACMEAlreadyReplaced, "the certificate %s is already being replaced by another order", req.Replaces)
+		}
+		return nil, fmt.Errorf("storing acme order: %w", err)
+	}
+	return a.orderView(o, now), nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// rejected turns ident's refusals into rejectedIdentifier, with one
+// subproblem per refused name (RFC 8555 §6.7.1).
+func rejected(err error) error {
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	top := &ACMEError{Type: ACMERejectedIdentifier}
+	for _, e := range errs {
+		var pe *ident.PolicyError
+		if !errors.As(e, &pe) {
+			top.Subproblems = append(top.Subproblems, &ACMEError{Type: ACMEMalformed, Detail: e.Error()})
+			continue
+		}
+		typ := ACMERejectedIdentifier
+		if pe.Name == "" {
+			typ = ACMEMalformed
+		}
+		top.Subproblems = append(top.Subproblems, &ACMEError{Type: typ, Detail: pe.Message, Identifier: pe.Name})
+	}
+	if len(top.Subproblems) == 1 {
+		s := top.Subproblems[0]
+		return &ACMEError{Type: s.Type, Detail: s.Detail, Identifier: s.Identifier}
+	}
+	top.Detail = fmt.Sprintf("%d identifiers were refused; see subproblems", len(top.Subproblems))
+	return top
+}
+
+// loadOrder returns one of the account's ACME orders; any other id is not
+// found (ids of others are not revealed).
+func (a *ACME) loadOrder(ctx context.Context, acct *store.ACMEAccount, id string) (*store.ACMEOrder, error) {
+	o, err := a.st.ACMEOrderGet(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && o.Order.AccountID != acct.ID) {
+		return nil, acmeNotFound("order", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading acme order: %w", err)
+	}
+	return o, nil
+}
+
+// Order returns one of the account's orders.
+func (a *ACME) Order(ctx context.Context, acct *store.ACMEAccount, id string) (*ACMEOrderView, error) {
+	o, err := a.loadOrder(ctx, acct, id)
+	if err != nil {
+		return nil, err
+	}
+	return a.orderView(o, a.now()), nil
+}
+
+// OrderIDs returns the ids of the account's orders, newest first (RFC 8555
+// §7.1.2.1), at most listLimit.
+func (a *ACME) OrderIDs(ctx context.Context, acct *store.ACMEAccount) ([]string, error) {
+	os, err := a.st.OrderListByAccount(ctx, acct.ID, listLimit)
+	if err != nil {
+		return nil, fmt.Errorf("listing orders: %w", err)
+	}
+	ids := make([]string, 0, len(os))
+	for _, o := range os {
+		ids = append(ids, o.ID)
+	}
+	return ids, nil
+}
+
+func (a *ACME) orderView(o *store.ACMEOrder, now time.Time) *ACMEOrderView {
+	v := &ACMEOrderView{
+		ID:                o.Order.ID,
+		AccountID:         o.Order.AccountID,
+		Expires:           o.Order.ExpiresAt,
+		Profile:           o.Profile,
+		Replaces:          o.Replaces,
+		CertificateSerial: o.CertificateSerial,
+	}
+	for _, az := range o.Order.Authorizations {
+		v.Identifiers = append(v.Identifiers, az.Domain)
+	}
+	for _, z := range o.Authzs {
+		v.AuthzIDs = append(v.AuthzIDs, z.ID)
+	}
+	switch o.Order.Status {
+	case StatusApproved:
+		v.Status = ACMEOrderProcessing
+	case StatusIssued:
+		v.Status = ACMEOrderValid
+	case StatusInvalid, StatusExpired:
+		v.Status = ACMEOrderInvalid
+		v.Error = acmeErr(ACMEServerInternal, "%s", issuanceFailedReason)
+		if o.Order.Status == StatusExpired {
+			v.Error = acmeErr(ACMEMalformed, "the order expired")
+		}
+	default:
+		v.Status = ACMEOrderPending
+		valid := 0
+		for i := range o.Authzs {
+			st := authzStatus(&o.Authzs[i], now)
+			switch st {
+			case store.ACMEStatusValid:
+				valid++
+			case store.ACMEStatusPending:
+			default:
+				if v.Status != ACMEOrderInvalid {
+					v.Status = ACMEOrderInvalid
+					v.Error = authzFailure(&o.Authzs[i], st)
+				}
+			}
+		}
+		switch {
+		case v.Status == ACMEOrderInvalid:
+		case !now.Before(o.Order.ExpiresAt):
+			v.Status = ACMEOrderInvalid
+			v.Error = acmeErr(ACMEMalformed, "the order expired on %s before it was finalized", o.Order.ExpiresAt.UTC().Format(time.RFC3339))
+		case valid == len(o.Authzs):
+			v.Status = ACMEOrderReady
+		}
+	}
+	return v
+}
+
+// authzFailure explains why an order is invalid because of authorization z.
+func authzFailure(z *store.ACMEAuthz, status string) *ACMEError {
+	for _, c := range z.Challenges {
+		if c.Status == store.ACMEStatusInvalid && len(c.Error) > 0 {
+			if e := decodeACMEError(c.Error); e != nil {
+				e.Identifier = z.Identifier
+				return e
+			}
+		}
+	}
+	return &ACMEError{Type: ACMEUnauthorized, Detail: fmt.Sprintf("the authorization of %s is %s", z.Identifier, status), Identifier: z.Identifier}
+}
+
+func decodeACMEError(b []byte) *ACMEError {
+	var e ACMEError
+	if err := json.Unmarshal(b, &e); err != nil || e.Type == "" {
+		return nil
+	}
+	return &e
+}
+
+// authzStatus is an authorization's status at now: a pending or valid one
+// past its expiry is expired.
+func authzStatus(z *store.ACMEAuthz, now time.Time) string {
+	if (z.Status == store.ACMEStatusPending || z.Status == store.ACMEStatusValid) && !now.Before(z.ExpiresAt) {
+		return store.ACMEStatusExpired
+	}
+	return z.Status
+}
+
+func authzView(z *store.ACMEAuthz, now time.Time) *ACMEAuthzView {
+	v := &ACMEAuthzView{
+		ID:         z.ID,
+		AccountID:  z.AccountID,
+		Identifier: baseName(z.Identifier),
+		Wildcard:   ident.IsWildcard(z.Identifier),
+		Status:     authzStatus(z, now),
+		Expires:    z.ExpiresAt,
+	}
+	for _, c := range z.Challenges {
+		cv := ACMEChallengeView{Type: c.Type, Token: z.Token, Status: c.Status, Validated: c.ValidatedAt}
+		if len(c.Error) > 0 {
+			cv.Error = decodeACMEError(c.Error)
+		}
+		v.Challenges = append(v.Challenges, cv)
+	}
+	return v
+}
+
+// loadAuthz returns one of the account's authorizations.
+func (a *ACME) loadAuthz(ctx context.Context, acct *store.ACMEAccount, id string) (*store.ACMEAuthz, error) {
+	z, err := a.st.ACMEAuthzGet(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && z.AccountID != acct.ID) {
+		return nil, acmeNotFound("authorization", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading authorization: %w", err)
+	}
+	return z, nil
+}
+
+// Authz returns one of the account's authorizations (RFC 8555 §7.5).
+func (a *ACME) Authz(ctx context.Context, acct *store.ACMEAccount, id string) (*ACMEAuthzView, error) {
+	z, err := a.loadAuthz(ctx, acct, id)
+	if err != nil {
+		return nil, err
+	}
+	a.resumeStale(acct, z)
+	return authzView(z, a.now()), nil
+}
+
+// DeactivateAuthz deactivates a pending or valid authorization (RFC 8555
+// §7.5.2); in any other status it is malformed.
+func (a *ACME) DeactivateAuthz(ctx context.Context, acct *store.ACMEAccount, id string) (*ACMEAuthzView, error) {
+	z, err := a.loadAuthz(ctx, acct, id)
+	if err != nil {
+		return nil, err
+	}
+	err = a.st.ACMEAuthzDeactivate(ctx, id)
+	if errors.Is(err, store.ErrConflict) {
+		return nil, acmeErr(ACMEMalformed, "authorization %s is %s and cannot be deactivated", id, authzStatus(z, a.now()))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("deactivating authorization: %w", err)
+	}
+	return a.Authz(ctx, acct, id)
+}
+
+// decodeB64 decodes base64url without padding.
+func decodeB64(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }

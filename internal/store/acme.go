@@ -1,0 +1,211 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// ACME account statuses (RFC 8555 §7.1.2). Stored: never rename one.
+const (
+	ACMEAccountValid       = "valid"
+	ACMEAccountDeactivated = "deactivated"
+	ACMEAccountRevoked     = "revoked"
+)
+
+// ACMEAccount is an RFC 8555 account. Its ID is also the id of an Account
+// row (the tenant that owns its orders), created with it.
+type ACMEAccount struct {
+	ID string
+	// KeyThumbprint is the RFC 7638 SHA-256 thumbprint of the account key,
+	// base64url without padding. It is unique among accounts.
+	KeyThumbprint string
+	// KeyJWK is the account's public key as a JSON Web Key.
+	KeyJWK []byte
+	// Status: ACMEAccountValid, ACMEAccountDeactivated or ACMEAccountRevoked.
+	Status string
+	// Contact holds the contact URLs (mailto:...).
+	Contact     []string
+	TermsAgreed bool
+	// EABKeyID is the External Account Binding key the account was bound
+	// to at creation, or "".
+	EABKeyID  string
+	CreatedAt time.Time
+}
+
+// EABKey is an External Account Binding key (RFC 8555 §7.3.4) that an
+// admin created. It binds at most one ACME account.
+type EABKey struct {
+	KeyID string
+	// HMACKey is the MAC key shared with the applicant.
+	HMACKey []byte
+	// CreatedBy is the id of the admin account that created it.
+	CreatedBy string
+	// AccountID is the ACME account bound with it, or "" while unused.
+	AccountID string
+	CreatedAt time.Time
+	BoundAt   time.Time
+}
+
+// ACME authorization and challenge statuses (RFC 8555 §7.1.6). Stored:
+// never rename one.
+const (
+	ACMEStatusPending     = "pending"
+	ACMEStatusProcessing  = "processing"
+	ACMEStatusValid       = "valid"
+	ACMEStatusInvalid     = "invalid"
+	ACMEStatusDeactivated = "deactivated"
+	ACMEStatusExpired     = "expired"
+	ACMEStatusRevoked     = "revoked"
+)
+
+// ACMEAuthz is an ACME authorization of one identifier for one account. It
+// may serve several orders of that account (reuse).
+type ACMEAuthz struct {
+	ID        string
+	AccountID string
+	// Identifier is the normalised DNS name, "*.example.com" for a wildcard.
+	Identifier string
+	// Status is one of the ACMEStatus* values (not processing).
+	Status string
+	// Token is the challenges' token (RFC 8555 §8.1), shared by the
+	// challenges of this authorization.
+	Token       string
+	ExpiresAt   time.Time
+	ValidatedAt time.Time
+	CreatedAt   time.Time
+	// Challenges, in the order offered.
+	Challenges []ACMEChallenge
+}
+
+// ACMEChallenge is one challenge of an authorization, identified by its
+// authorization and its type.
+type ACMEChallenge struct {
+	// Type is "http-01", "dns-01" or "tls-alpn-01".
+	Type string
+	// Status: pending, processing, valid or invalid.
+	Status      string
+	StartedAt   time.Time
+	ValidatedAt time.Time
+	// Error is the JSON problem document of a failed validation, or nil.
+	Error []byte
+	// Evidence is the JSON record of the last validation (observations and
+	// findings), kept for audit whatever its outcome, or nil.
+	Evidence []byte
+}
+
+// ACMEOrder is an ACME order: an Order (Method "acme", one Authorization
+// row per identifier, which issuance reads) and its ACME part.
+type ACMEOrder struct {
+	Order Order
+	// Profile is the certificate profile asked for, or "".
+	Profile string
+	// Replaces is the ARI certificate identifier (RFC 9773 §5) of the
+	// certificate this order replaces, or "".
+	Replaces string
+	// ReplacesSerial is the serial of that certificate, or "".
+	ReplacesSerial string
+	// Authzs are the order's authorizations, in identifier order, with
+	// their challenges.
+	Authzs []ACMEAuthz
+	// CertificateSerial is the serial of the issued certificate, or "".
+	CertificateSerial string
+}
+
+// Revocation is the revocation of one certificate.
+type Revocation struct {
+	Serial string
+	// Reason is the RFC 5280 §5.3.1 CRLReason code.
+	Reason    int
+	RevokedAt time.Time
+	// NotAfter is the revoked certificate's expiry.
+	NotAfter time.Time
+}
+
+// ACMEChallengeResult is the outcome of one challenge validation.
+type ACMEChallengeResult struct {
+	AuthzID string
+	Type    string
+	// Status is ACMEStatusValid or ACMEStatusInvalid.
+	Status string
+	At     time.Time
+	// AuthzExpiresAt is the authorization's new expiry when valid (the end
+	// of its reuse period).
+	AuthzExpiresAt time.Time
+	Error          []byte
+	Evidence       []byte
+}
+
+// ACMEStore is the ACME part of the repository. Every method is atomic.
+type ACMEStore interface {
+	// ACMEAccountCreate stores a new ACME account and its Account row (no
+	// API key). With a.EABKeyID set, it binds that EAB key in the same
+	// transaction: ErrNotFound if it does not exist, ErrConflict if it is
+	// already bound. A key thumbprint in use is ErrConflict.
+	ACMEAccountCreate(ctx context.Context, a ACMEAccount) error
+	// ACMEAccountGet returns an ACME account, or ErrNotFound.
+	ACMEAccountGet(ctx context.Context, id string) (*ACMEAccount, error)
+	// ACMEAccountGetByThumbprint returns the account with this key, or ErrNotFound.
+	ACMEAccountGetByThumbprint(ctx context.Context, thumbprint string) (*ACMEAccount, error)
+	// ACMEAccountUpdate sets Contact, TermsAgreed and Status of account a.ID;
+	// ErrNotFound if it does not exist.
+	ACMEAccountUpdate(ctx context.Context, a ACMEAccount) error
+	// ACMEAccountKeyChange replaces the account's key if its current
+	// thumbprint is oldThumbprint (else ErrConflict, or ErrNotFound for no
+	// account); a newThumbprint in use by any account is ErrConflict.
+	ACMEAccountKeyChange(ctx context.Context, id, oldThumbprint, newThumbprint string, newJWK []byte) error
+
+	// EABKeyCreate stores a new EAB key; a duplicate KeyID is ErrConflict.
+	EABKeyCreate(ctx context.Context, k EABKey) error
+	// EABKeyGet returns an EAB key, or ErrNotFound.
+	EABKeyGet(ctx context.Context, keyID string) (*EABKey, error)
+
+	// ACMEOrderCreate stores o.Order with its Authorization rows, the ACME
+	// part of o, and the authorizations of newAuthzs (with their
+	// challenges); o.Authzs may also name existing authorizations by ID
+	// (reuse). With o.Replaces set, another order of any status but
+	// "invalid" and "expired" replacing the same certificate is ErrConflict.
+	ACMEOrderCreate(ctx context.Context, o *ACMEOrder, newAuthzs []ACMEAuthz) error
+	// ACMEOrderGet returns an ACME order with its authorizations and
+	// challenges, or ErrNotFound.
+	ACMEOrderGet(ctx context.Context, id string) (*ACMEOrder, error)
+	// ACMEOrderFinalize issues an order's certificate exactly once, in one
+	// write transaction: the order must be "pending" and every one of its
+	// authorizations "valid" and not expired at now, else ErrConflict and
+	// nothing changes. It then stores csrPEM, calls sign, stores the
+	// certificate and sets the order and its Authorization rows to "issued".
+	// An error from sign rolls back and is returned as is.
+	ACMEOrderFinalize(ctx context.Context, orderID, csrPEM string, now time.Time, sign func(*Order) (*Certificate, error)) (*Certificate, error)
+
+	// ACMEAuthzGet returns an authorization with its challenges, or ErrNotFound.
+	ACMEAuthzGet(ctx context.Context, id string) (*ACMEAuthz, error)
+	// ACMEAuthzFindReusable returns the account's most recently validated
+	// authorization of identifier that is valid, validated at or after
+	// validatedSince and expires after now; ErrNotFound if none.
+	ACMEAuthzFindReusable(ctx context.Context, accountID, identifier string, validatedSince, now time.Time) (*ACMEAuthz, error)
+	// ACMEAuthzDeactivate sets a pending or valid authorization to
+	// deactivated; ErrConflict in any other status, ErrNotFound if none.
+	ACMEAuthzDeactivate(ctx context.Context, id string) error
+	// ACMEChallengeStart moves a challenge to processing at now if its
+	// authorization is pending and unexpired at now, and either the
+	// challenge is pending and no challenge of the authorization is
+	// processing, or it is processing but started before staleBefore (a
+	// validation lost by a crash). Otherwise ErrConflict, nothing changed.
+	ACMEChallengeStart(ctx context.Context, authzID, typ string, now, staleBefore time.Time) error
+	// ACMEChallengeFinish records a validation outcome: the processing
+	// challenge gets r.Status, r.Error and r.Evidence, and its
+	// authorization becomes valid (ValidatedAt r.At, ExpiresAt
+	// r.AuthzExpiresAt) or invalid. ErrConflict if the challenge is not
+	// processing or its authorization not pending.
+	ACMEChallengeFinish(ctx context.Context, r ACMEChallengeResult) error
+
+	// CertificateGetBySerial returns a certificate by serial, or ErrNotFound.
+	CertificateGetBySerial(ctx context.Context, serial string) (*Certificate, error)
+	// CertificateRevoke records a revocation; ErrNotFound for an unknown
+	// serial, ErrConflict if already revoked.
+	CertificateRevoke(ctx context.Context, r Revocation) error
+	// RevocationGet returns a certificate's revocation, or ErrNotFound.
+	RevocationGet(ctx context.Context, serial string) (*Revocation, error)
+	// RevocationListUnexpired returns the revocations of certificates whose
+	// NotAfter is not before now, oldest revocation first.
+	RevocationListUnexpired(ctx context.Context, now time.Time) ([]Revocation, error)
+}

@@ -1,0 +1,687 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/store"
+)
+
+// The ACME queries (store.ACMEStore). The schema is migrations/003_acme.
+
+const (
+	qACMEAccountInsert = `INSERT INTO acme_accounts (id, key_thumbprint, key_jwk, status, contact, terms_agreed, eab_kid, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	acmeAccountColumns          = `id, key_thumbprint, key_jwk, status, contact, terms_agreed, eab_kid, created_at`
+	qACMEAccountGet             = `SELECT ` + acmeAccountColumns + ` FROM acme_accounts WHERE id = ?`
+	qACMEAccountGetByThumbprint = `SELECT ` + acmeAccountColumns + ` FROM acme_accounts WHERE key_thumbprint = ?`
+	qACMEAccountUpdate          = `UPDATE acme_accounts SET contact = ?, terms_agreed = ?, status = ? WHERE id = ?`
+	qACMEAccountKeyGet          = `SELECT key_thumbprint FROM acme_accounts WHERE id = ?`
+	qACMEAccountKeyChange       = `UPDATE acme_accounts SET key_thumbprint = ?, key_jwk = ? WHERE id = ? AND key_thumbprint = ?`
+	qEABKeyBind                 = `UPDATE acme_eab_keys SET account_id = ?, bound_at = ? WHERE kid = ? AND account_id IS NULL`
+	qEABKeyExists               = `SELECT EXISTS (SELECT 1 FROM acme_eab_keys WHERE kid = ?)`
+	qEABKeyInsert               = `INSERT INTO acme_eab_keys (kid, hmac_key, created_by, account_id, created_at, bound_at) VALUES (?, ?, ?, NULL, ?, NULL)`
+	qEABKeyGet                  = `SELECT kid, hmac_key, created_by, coalesce(account_id, ''), created_at, bound_at FROM acme_eab_keys WHERE kid = ?`
+
+	qACMEOrderInsert      = `INSERT INTO acme_orders (order_id, profile, replaces, replaces_serial) VALUES (?, ?, ?, ?)`
+	qACMEOrderAuthzInsert = `INSERT INTO acme_order_authzs (order_id, position, authz_id) VALUES (?, ?, ?)`
+	qACMEOrderReplaced    = `SELECT EXISTS (SELECT 1 FROM acme_orders a JOIN orders o ON o.id = a.order_id
+WHERE a.replaces_serial = ? AND o.status NOT IN ('invalid', 'expired'))`
+	qACMEOrderGet = `SELECT a.profile, a.replaces, a.replaces_serial, coalesce(c.serial, '')
+FROM acme_orders a LEFT JOIN certificates c ON c.order_id = a.order_id WHERE a.order_id = ?`
+	qACMEOrderAuthzIDs = `SELECT authz_id FROM acme_order_authzs WHERE order_id = ? ORDER BY position`
+	// qACMEOrderNotReady counts the order's authorizations that do not
+	// allow finalization at a given time.
+	qACMEOrderNotReady = `SELECT count(*) FROM acme_order_authzs oa JOIN acme_authzs z ON z.id = oa.authz_id
+WHERE oa.order_id = ? AND (z.status <> 'valid' OR z.expires_at IS NULL OR z.expires_at <= ?)`
+	qOrderApprove = `UPDATE orders SET csr_pem = ?, status = 'approved' WHERE id = ? AND status = 'pending'`
+
+	qACMEAuthzInsert = `INSERT INTO acme_authzs (id, account_id, identifier, status, token, expires_at, validated_at, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	acmeAuthzColumns   = `id, account_id, identifier, status, token, expires_at, validated_at, created_at`
+	qACMEAuthzGet      = `SELECT ` + acmeAuthzColumns + ` FROM acme_authzs WHERE id = ?`
+	qACMEAuthzReusable = `SELECT ` + acmeAuthzColumns + ` FROM acme_authzs
+WHERE account_id = ? AND identifier = ? AND status = 'valid' AND validated_at >= ? AND expires_at > ?
+ORDER BY validated_at DESC LIMIT 1`
+	qACMEAuthzDeactivate = `UPDATE acme_authzs SET status = 'deactivated' WHERE id = ? AND status IN ('pending', 'valid')`
+	qACMEAuthzExists     = `SELECT EXISTS (SELECT 1 FROM acme_authzs WHERE id = ?)`
+
+	qACMEChallengeInsert = `INSERT INTO acme_challenges (authz_id, position, type, status, started_at, validated_at, error, evidence)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	qACMEChallengesByAuthz = `SELECT type, status, started_at, validated_at, error, evidence
+FROM acme_challenges WHERE authz_id = ? ORDER BY position`
+	// qACMEChallengeStart is the compare-and-set of ACMEChallengeStart.
+	qACMEChallengeStart = `UPDATE acme_challenges SET status = 'processing', started_at = ?1, error = NULL
+WHERE authz_id = ?2 AND type = ?3
+AND EXISTS (SELECT 1 FROM acme_authzs z WHERE z.id = ?2 AND z.status = 'pending' AND z.expires_at > ?1)
+AND ((status = 'pending' AND NOT EXISTS (SELECT 1 FROM acme_challenges o WHERE o.authz_id = ?2 AND o.status = 'processing'))
+  OR (status = 'processing' AND started_at < ?4))`
+	qACMEChallengeFinish = `UPDATE acme_challenges SET status = ?, validated_at = ?, error = ?, evidence = ?
+WHERE authz_id = ? AND type = ? AND status = 'processing'`
+	qACMEAuthzValidate = `UPDATE acme_authzs SET status = 'valid', validated_at = ?, expires_at = ? WHERE id = ? AND status = 'pending'`
+	qACMEAuthzInvalid  = `UPDATE acme_authzs SET status = 'invalid' WHERE id = ? AND status = 'pending'`
+
+	qCertificateBySerial = `SELECT ` + certificateColumns + ` FROM certificates WHERE serial = ?`
+	qRevocationInsert    = `INSERT INTO revocations (serial, reason, revoked_at) VALUES (?, ?, ?)`
+	qRevocationGet       = `SELECT r.serial, r.reason, r.revoked_at, c.not_after
+FROM revocations r JOIN certificates c ON c.serial = r.serial WHERE r.serial = ?`
+	qRevocationUnexpired = `SELECT r.serial, r.reason, r.revoked_at, c.not_after
+FROM revocations r JOIN certificates c ON c.serial = r.serial WHERE c.not_after >= ?
+ORDER BY r.revoked_at, r.serial`
+)
+
+// ACMEAccountCreate stores a new ACME account and its accounts row, binding
+// its EAB key when it names one.
+func (s *Store) ACMEAccountCreate(ctx context.Context, a store.ACMEAccount) error {
+	created, err := encodeTime(a.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("creating acme account %s: %w", a.ID, err)
+	}
+	contact, err := encodeContact(a.Contact)
+	if err != nil {
+		return fmt.Errorf("creating acme account %s: %w", a.ID, err)
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, qAccountInsert, a.ID, "acme", false, created); err != nil {
+			return classify(err)
+		}
+		_, err := tx.ExecContext(ctx, qACMEAccountInsert, a.ID, a.KeyThumbprint, string(a.KeyJWK), a.Status,
+			contact, a.TermsAgreed, a.EABKeyID, created)
+		if err != nil {
+			return classify(err)
+		}
+		if a.EABKeyID == "" {
+			return nil
+		}
+		err = execOne(ctx, tx, qEABKeyBind, a.ID, created, a.EABKeyID)
+		if errors.Is(err, store.ErrNotFound) {
+			var exists bool
+			if err := tx.QueryRowContext(ctx, qEABKeyExists, a.EABKeyID).Scan(&exists); err != nil {
+				return err
+			}
+			if exists {
+				return fmt.Errorf("eab key %s is already bound: %w", a.EABKeyID, store.ErrConflict)
+			}
+			return fmt.Errorf("eab key %s: %w", a.EABKeyID, store.ErrNotFound)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("creating acme account %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+func encodeContact(c []string) (string, error) {
+	if c == nil {
+		c = []string{}
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return "", fmt.Errorf("encoding contact: %w", err)
+	}
+	return string(b), nil
+}
+
+// ACMEAccountGet returns an ACME account, or store.ErrNotFound.
+func (s *Store) ACMEAccountGet(ctx context.Context, id string) (*store.ACMEAccount, error) {
+	a, err := scanACMEAccount(s.db.QueryRowContext(ctx, qACMEAccountGet, id))
+	if err != nil {
+		return nil, fmt.Errorf("getting acme account %s: %w", id, err)
+	}
+	return a, nil
+}
+
+// ACMEAccountGetByThumbprint returns the account with this key, or
+// store.ErrNotFound.
+func (s *Store) ACMEAccountGetByThumbprint(ctx context.Context, thumbprint string) (*store.ACMEAccount, error) {
+	a, err := scanACMEAccount(s.db.QueryRowContext(ctx, qACMEAccountGetByThumbprint, thumbprint))
+	if err != nil {
+		return nil, fmt.Errorf("getting acme account by key: %w", err)
+	}
+	return a, nil
+}
+
+func scanACMEAccount(r scanner) (*store.ACMEAccount, error) {
+	var (
+		a       store.ACMEAccount
+		jwk     string
+		contact string
+	)
+	err := r.Scan(&a.ID, &a.KeyThumbprint, &jwk, &a.Status, &contact, &a.TermsAgreed, &a.EABKeyID, nullTime{&a.CreatedAt})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	a.KeyJWK = []byte(jwk)
+	if err := json.Unmarshal([]byte(contact), &a.Contact); err != nil {
+		return nil, fmt.Errorf("decoding stored contact: %w", err)
+	}
+	return &a, nil
+}
+
+// ACMEAccountUpdate sets the contact, ToS agreement and status of an account.
+func (s *Store) ACMEAccountUpdate(ctx context.Context, a store.ACMEAccount) error {
+	contact, err := encodeContact(a.Contact)
+	if err != nil {
+		return fmt.Errorf("updating acme account %s: %w", a.ID, err)
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		return execOne(ctx, tx, qACMEAccountUpdate, contact, a.TermsAgreed, a.Status, a.ID)
+	})
+	if err != nil {
+		return fmt.Errorf("updating acme account %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+// ACMEAccountKeyChange replaces an account's key, compare-and-set on the
+// old thumbprint.
+func (s *Store) ACMEAccountKeyChange(ctx context.Context, id, oldThumbprint, newThumbprint string, newJWK []byte) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var cur string
+		err := tx.QueryRowContext(ctx, qACMEAccountKeyGet, id).Scan(&cur)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if cur != oldThumbprint {
+			return fmt.Errorf("the account key changed meanwhile: %w", store.ErrConflict)
+		}
+		return execOne(ctx, tx, qACMEAccountKeyChange, newThumbprint, string(newJWK), id, oldThumbprint)
+	})
+	if err != nil {
+		return fmt.Errorf("changing key of acme account %s: %w", id, err)
+	}
+	return nil
+}
+
+// EABKeyCreate stores a new, unbound EAB key.
+func (s *Store) EABKeyCreate(ctx context.Context, k store.EABKey) error {
+	created, err := encodeTime(k.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("creating eab key %s: %w", k.KeyID, err)
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, qEABKeyInsert, k.KeyID, k.HMACKey, k.CreatedBy, created)
+		return classify(err)
+	})
+	if err != nil {
+		return fmt.Errorf("creating eab key %s: %w", k.KeyID, err)
+	}
+	return nil
+}
+
+// EABKeyGet returns an EAB key, or store.ErrNotFound.
+func (s *Store) EABKeyGet(ctx context.Context, keyID string) (*store.EABKey, error) {
+	var k store.EABKey
+	err := s.db.QueryRowContext(ctx, qEABKeyGet, keyID).
+		Scan(&k.KeyID, &k.HMACKey, &k.CreatedBy, &k.AccountID, nullTime{&k.CreatedAt}, nullTime{&k.BoundAt})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("getting eab key %s: %w", keyID, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("getting eab key %s: %w", keyID, err)
+	}
+	return &k, nil
+}
+
+// ACMEOrderCreate stores an ACME order, its new authorizations and their
+// challenges in one transaction.
+func (s *Store) ACMEOrderCreate(ctx context.Context, o *store.ACMEOrder, newAuthzs []store.ACMEAuthz) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if o.ReplacesSerial != "" {
+			var replaced bool
+			if err := tx.QueryRowContext(ctx, qACMEOrderReplaced, o.ReplacesSerial).Scan(&replaced); err != nil {
+				return err
+			}
+			if replaced {
+				return fmt.Errorf("certificate %s is already replaced: %w", o.ReplacesSerial, store.ErrConflict)
+			}
+		}
+		if err := orderInsert(ctx, tx, &o.Order); err != nil {
+			return err
+		}
+		for _, z := range newAuthzs {
+			if err := acmeAuthzInsert(ctx, tx, z); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, qACMEOrderInsert, o.Order.ID, o.Profile, o.Replaces, o.ReplacesSerial); err != nil {
+			return classify(err)
+		}
+		for i, z := range o.Authzs {
+			if _, err := tx.ExecContext(ctx, qACMEOrderAuthzInsert, o.Order.ID, i, z.ID); err != nil {
+				return fmt.Errorf("authorization %s: %w", z.ID, classify(err))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("creating acme order %s: %w", o.Order.ID, err)
+	}
+	return nil
+}
+
+// orderInsert inserts an order row and its authorization rows.
+func orderInsert(ctx context.Context, tx *sql.Tx, o *store.Order) error {
+	ts, err := encodeTimes(o.CreatedAt, o.ExpiresAt, o.LastCheckAt, o.NextCheckAt)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, qOrderInsert, o.ID, o.AccountID, o.Method, o.Status, o.CSRPEM, o.KeyPEM,
+		o.KeyDelivered, ts[0], ts[1], ts[2], ts[3], o.Error)
+	if err != nil {
+		return classify(err)
+	}
+	for i, az := range o.Authorizations {
+		t, err := encodeTimes(az.ExpiresAt, az.LastCheckAt)
+		if err != nil {
+			return fmt.Errorf("authorization %q: %w", az.Domain, err)
+		}
+		_, err = tx.ExecContext(ctx, qAuthzInsert, o.ID, i, az.Domain, az.Method, az.Status, az.Value,
+			t[0], t[1], encodeJSON(az.Findings))
+		if err != nil {
+			return fmt.Errorf("authorization %q: %w", az.Domain, classify(err))
+		}
+	}
+	return nil
+}
+
+func acmeAuthzInsert(ctx context.Context, tx *sql.Tx, z store.ACMEAuthz) error {
+	ts, err := encodeTimes(z.ExpiresAt, z.ValidatedAt, z.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("authorization %s: %w", z.ID, err)
+	}
+	_, err = tx.ExecContext(ctx, qACMEAuthzInsert, z.ID, z.AccountID, z.Identifier, z.Status, z.Token, ts[0], ts[1], ts[2])
+	if err != nil {
+		return fmt.Errorf("authorization %s: %w", z.ID, classify(err))
+	}
+	for i, c := range z.Challenges {
+		ct, err := encodeTimes(c.StartedAt, c.ValidatedAt)
+		if err != nil {
+			return fmt.Errorf("challenge %s/%s: %w", z.ID, c.Type, err)
+		}
+		_, err = tx.ExecContext(ctx, qACMEChallengeInsert, z.ID, i, c.Type, c.Status, ct[0], ct[1], encodeJSON(c.Error), encodeJSON(c.Evidence))
+		if err != nil {
+			return fmt.Errorf("challenge %s/%s: %w", z.ID, c.Type, classify(err))
+		}
+	}
+	return nil
+}
+
+// ACMEOrderGet returns an ACME order with its authorizations and challenges.
+func (s *Store) ACMEOrderGet(ctx context.Context, id string) (*store.ACMEOrder, error) {
+	var out *store.ACMEOrder
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		o, err := orderLoad(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		ao := &store.ACMEOrder{Order: *o}
+		err = tx.QueryRowContext(ctx, qACMEOrderGet, id).Scan(&ao.Profile, &ao.Replaces, &ao.ReplacesSerial, &ao.CertificateSerial)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrNotFound // an order, but not an ACME one
+		}
+		if err != nil {
+			return err
+		}
+		ids, err := queryStrings(ctx, tx, qACMEOrderAuthzIDs, id)
+		if err != nil {
+			return err
+		}
+		for _, zid := range ids {
+			z, err := acmeAuthzLoad(ctx, tx, zid)
+			if err != nil {
+				return fmt.Errorf("authorization %s: %w", zid, err)
+			}
+			ao.Authzs = append(ao.Authzs, *z)
+		}
+		out = ao
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("getting acme order %s: %w", id, err)
+	}
+	return out, nil
+}
+
+func queryStrings(ctx context.Context, tx querier, q string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// ACMEOrderFinalize approves and issues an ready order in one write
+// transaction, exactly once.
+func (s *Store) ACMEOrderFinalize(ctx context.Context, orderID, csrPEM string, now time.Time, sign func(*store.Order) (*store.Certificate, error)) (*store.Certificate, error) {
+	nowText, err := encodeTime(now)
+	if err != nil {
+		return nil, fmt.Errorf("finalizing order %s: %w", orderID, err)
+	}
+	var (
+		cert       *store.Certificate
+		signFailed bool
+	)
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		var notReady int
+		if err := tx.QueryRowContext(ctx, qACMEOrderNotReady, orderID, nowText).Scan(&notReady); err != nil {
+			return err
+		}
+		if notReady > 0 {
+			return fmt.Errorf("%d authorizations are not valid: %w", notReady, store.ErrConflict)
+		}
+		err := execOne(ctx, tx, qOrderApprove, csrPEM, orderID)
+		if errors.Is(err, store.ErrNotFound) {
+			if _, err := orderLoad(ctx, tx, orderID); err != nil {
+				return err
+			}
+			return fmt.Errorf("order is not pending: %w", store.ErrConflict)
+		}
+		if err != nil {
+			return err
+		}
+		o, err := orderLoad(ctx, tx, orderID)
+		if err != nil {
+			return err
+		}
+		c, err := sign(o)
+		if err != nil {
+			signFailed = true
+			return err
+		}
+		if c == nil {
+			return errors.New("sign returned no certificate")
+		}
+		if err := validSerial(c.Serial); err != nil {
+			return err
+		}
+		nc := *c
+		nc.OrderID = orderID
+		ts, err := encodeTimes(nc.NotBefore, nc.NotAfter, nc.CreatedAt)
+		if err != nil {
+			return fmt.Errorf("certificate %s: %w", nc.Serial, err)
+		}
+		if _, err := tx.ExecContext(ctx, qCertificateInsert, nc.Serial, orderID, nc.ChainPEM, ts[0], ts[1], ts[2]); err != nil {
+			return fmt.Errorf("storing certificate %s: %w", nc.Serial, classify(err))
+		}
+		if err := execOne(ctx, tx, qOrderIssued, orderID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, qAuthzIssued, orderID); err != nil {
+			return err
+		}
+		cert = &nc
+		return nil
+	})
+	if signFailed {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("finalizing order %s: %w", orderID, err)
+	}
+	return cert, nil
+}
+
+// ACMEAuthzGet returns an authorization with its challenges.
+func (s *Store) ACMEAuthzGet(ctx context.Context, id string) (*store.ACMEAuthz, error) {
+	var z *store.ACMEAuthz
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		var err error
+		z, err = acmeAuthzLoad(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("getting acme authorization %s: %w", id, err)
+	}
+	return z, nil
+}
+
+func acmeAuthzLoad(ctx context.Context, tx querier, id string) (*store.ACMEAuthz, error) {
+	z, err := scanACMEAuthz(tx.QueryRowContext(ctx, qACMEAuthzGet, id))
+	if err != nil {
+		return nil, err
+	}
+	if err := acmeChallengesLoad(ctx, tx, z); err != nil {
+		return nil, err
+	}
+	return z, nil
+}
+
+func scanACMEAuthz(r scanner) (*store.ACMEAuthz, error) {
+	var z store.ACMEAuthz
+	err := r.Scan(&z.ID, &z.AccountID, &z.Identifier, &z.Status, &z.Token,
+		nullTime{&z.ExpiresAt}, nullTime{&z.ValidatedAt}, nullTime{&z.CreatedAt})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &z, nil
+}
+
+func acmeChallengesLoad(ctx context.Context, tx querier, z *store.ACMEAuthz) error {
+	rows, err := tx.QueryContext(ctx, qACMEChallengesByAuthz, z.ID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			c             store.ACMEChallenge
+			errJSON, evid sql.NullString
+		)
+		if err := rows.Scan(&c.Type, &c.Status, nullTime{&c.StartedAt}, nullTime{&c.ValidatedAt}, &errJSON, &evid); err != nil {
+			return err
+		}
+		if errJSON.Valid {
+			c.Error = []byte(errJSON.String)
+		}
+		if evid.Valid {
+			c.Evidence = []byte(evid.String)
+		}
+		z.Challenges = append(z.Challenges, c)
+	}
+	return rows.Err()
+}
+
+// ACMEAuthzFindReusable returns the account's most recently validated
+// reusable authorization of identifier.
+func (s *Store) ACMEAuthzFindReusable(ctx context.Context, accountID, identifier string, validatedSince, now time.Time) (*store.ACMEAuthz, error) {
+	ts, err := encodeTimes(validatedSince, now)
+	if err != nil {
+		return nil, fmt.Errorf("finding reusable authorization: %w", err)
+	}
+	var z *store.ACMEAuthz
+	err = s.read(ctx, func(tx *sql.Tx) error {
+		var err error
+		z, err = scanACMEAuthz(tx.QueryRowContext(ctx, qACMEAuthzReusable, accountID, identifier, ts[0], ts[1]))
+		if err != nil {
+			return err
+		}
+		return acmeChallengesLoad(ctx, tx, z)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("finding reusable authorization of %s: %w", identifier, err)
+	}
+	return z, nil
+}
+
+// ACMEAuthzDeactivate deactivates a pending or valid authorization.
+func (s *Store) ACMEAuthzDeactivate(ctx context.Context, id string) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		err := execOne(ctx, tx, qACMEAuthzDeactivate, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return existsOr(ctx, tx, qACMEAuthzExists, id)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("deactivating acme authorization %s: %w", id, err)
+	}
+	return nil
+}
+
+// existsOr turns "no row changed" into ErrConflict when the row exists and
+// ErrNotFound when it does not.
+func existsOr(ctx context.Context, tx *sql.Tx, q string, id string) error {
+	var ok bool
+	if err := tx.QueryRowContext(ctx, q, id).Scan(&ok); err != nil {
+		return err
+	}
+	if ok {
+		return store.ErrConflict
+	}
+	return store.ErrNotFound
+}
+
+// ACMEChallengeStart moves a challenge to processing (compare-and-set).
+func (s *Store) ACMEChallengeStart(ctx context.Context, authzID, typ string, now, staleBefore time.Time) error {
+	ts, err := encodeTimes(now, staleBefore)
+	if err != nil {
+		return fmt.Errorf("starting challenge %s/%s: %w", authzID, typ, err)
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		err := execOne(ctx, tx, qACMEChallengeStart, ts[0], authzID, typ, ts[1])
+		if errors.Is(err, store.ErrNotFound) {
+			return existsOr(ctx, tx, qACMEAuthzExists, authzID)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("starting challenge %s/%s: %w", authzID, typ, err)
+	}
+	return nil
+}
+
+// ACMEChallengeFinish records a validation outcome on the challenge and its
+// authorization.
+func (s *Store) ACMEChallengeFinish(ctx context.Context, r store.ACMEChallengeResult) error {
+	if r.Status != store.ACMEStatusValid && r.Status != store.ACMEStatusInvalid {
+		return fmt.Errorf("finishing challenge %s/%s: status %q is neither valid nor invalid", r.AuthzID, r.Type, r.Status)
+	}
+	ts, err := encodeTimes(r.At, r.AuthzExpiresAt)
+	if err != nil {
+		return fmt.Errorf("finishing challenge %s/%s: %w", r.AuthzID, r.Type, err)
+	}
+	validated := ts[0]
+	if r.Status != store.ACMEStatusValid {
+		validated = sql.NullString{}
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		err := execOne(ctx, tx, qACMEChallengeFinish, r.Status, validated, encodeJSON(r.Error), encodeJSON(r.Evidence), r.AuthzID, r.Type)
+		if errors.Is(err, store.ErrNotFound) {
+			return existsOr(ctx, tx, qACMEAuthzExists, r.AuthzID)
+		}
+		if err != nil {
+			return err
+		}
+		if r.Status == store.ACMEStatusValid {
+			err = execOne(ctx, tx, qACMEAuthzValidate, ts[0], ts[1], r.AuthzID)
+		} else {
+			err = execOne(ctx, tx, qACMEAuthzInvalid, r.AuthzID)
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("authorization is no longer pending: %w", store.ErrConflict)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("finishing challenge %s/%s: %w", r.AuthzID, r.Type, err)
+	}
+	return nil
+}
+
+// CertificateGetBySerial returns a certificate by serial.
+func (s *Store) CertificateGetBySerial(ctx context.Context, serial string) (*store.Certificate, error) {
+	c, err := scanCertificate(s.db.QueryRowContext(ctx, qCertificateBySerial, strings.ToLower(serial)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("getting certificate %s: %w", serial, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("getting certificate %s: %w", serial, err)
+	}
+	return c, nil
+}
+
+// CertificateRevoke records a revocation.
+func (s *Store) CertificateRevoke(ctx context.Context, r store.Revocation) error {
+	at, err := encodeTime(r.RevokedAt)
+	if err != nil {
+		return fmt.Errorf("revoking certificate %s: %w", r.Serial, err)
+	}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, qRevocationInsert, r.Serial, r.Reason, at)
+		return classify(err)
+	})
+	if err != nil {
+		return fmt.Errorf("revoking certificate %s: %w", r.Serial, err)
+	}
+	return nil
+}
+
+// RevocationGet returns a certificate's revocation, or store.ErrNotFound.
+func (s *Store) RevocationGet(ctx context.Context, serial string) (*store.Revocation, error) {
+	r, err := scanRevocation(s.db.QueryRowContext(ctx, qRevocationGet, serial))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("getting revocation of %s: %w", serial, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("getting revocation of %s: %w", serial, err)
+	}
+	return r, nil
+}
+
+// RevocationListUnexpired returns the revocations of unexpired certificates.
+func (s *Store) RevocationListUnexpired(ctx context.Context, now time.Time) ([]store.Revocation, error) {
+	n, err := encodeTime(now)
+	if err != nil {
+		return nil, fmt.Errorf("listing revocations: %w", err)
+	}
+	rows, err := s.db.QueryContext(ctx, qRevocationUnexpired, n)
+	if err != nil {
+		return nil, fmt.Errorf("listing revocations: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Revocation
+	for rows.Next() {
+		r, err := scanRevocation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("listing revocations: %w", err)
+		}
+		out = append(out, *r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing revocations: %w", err)
+	}
+	return out, nil
+}
+
+func scanRevocation(r scanner) (*store.Revocation, error) {
+	var rv store.Revocation
+	if err := r.Scan(&rv.Serial, &rv.Reason, nullTime{&rv.RevokedAt}, nullTime{&rv.NotAfter}); err != nil {
+		return nil, err
+	}
+	return &rv, nil
+}

@@ -1,0 +1,254 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/store"
+)
+
+// testACME is the conformance of store.ACMEStore: accounts, key change and
+// EAB binding; orders with new and reused authorizations; the challenge
+// compare-and-sets; exactly-once finalization; revocations.
+func testACME(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, f *fixture)
+	}{
+		{"Accounts", testACMEAccounts},
+		{"OrdersAndChallenges", testACMEOrders},
+		{"FinalizeConcurrent", testACMEFinalize},
+		{"Revocations", testACMERevocations},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.fn(t, setup(t, open))
+		})
+	}
+}
+
+func acmeAccount(id, thumb string) store.ACMEAccount {
+	return store.ACMEAccount{ID: id, KeyThumbprint: thumb, KeyJWK: []byte(`{"kty":"EC","k":"` + thumb + `"}`),
+		Status: store.ACMEAccountValid, Contact: []string{"mailto:a@example.com"}, TermsAgreed: true, CreatedAt: t0}
+}
+
+func wantIs(t *testing.T, what string, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("%s: error %v, want %v", what, err, want)
+	}
+}
+
+func testACMEAccounts(t *testing.T, f *fixture) {
+	a := acmeAccount("acme1", "tp1")
+	if err := f.s.ACMEAccountCreate(f.ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	wantIs(t, "duplicate thumbprint", f.s.ACMEAccountCreate(f.ctx, acmeAccount("acme2", "tp1")), store.ErrConflict)
+	got, err := f.s.ACMEAccountGetByThumbprint(f.ctx, "tp1")
+	if err != nil || got.ID != "acme1" || !got.CreatedAt.Equal(t0) || len(got.Contact) != 1 || !got.TermsAgreed {
+		t.Fatalf("ACMEAccountGetByThumbprint = %+v, %v", got, err)
+	}
+	_, err = f.s.ACMEAccountGet(f.ctx, "nosuch")
+	wantIs(t, "unknown account", err, store.ErrNotFound)
+
+	// EAB: unknown key, binding, second binding.
+	b := acmeAccount("acme2", "tp2")
+	b.EABKeyID = "kid1"
+	wantIs(t, "unknown eab key", f.s.ACMEAccountCreate(f.ctx, b), store.ErrNotFound)
+	if err := f.s.EABKeyCreate(f.ctx, store.EABKey{KeyID: "kid1", HMACKey: make([]byte, 32), CreatedBy: "admin", CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	wantIs(t, "duplicate eab key", f.s.EABKeyCreate(f.ctx, store.EABKey{KeyID: "kid1", HMACKey: make([]byte, 32), CreatedAt: t0}), store.ErrConflict)
+	if err := f.s.ACMEAccountCreate(f.ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	c := acmeAccount("acme3", "tp3")
+	c.EABKeyID = "kid1"
+	wantIs(t, "eab key bound twice", f.s.ACMEAccountCreate(f.ctx, c), store.ErrConflict)
+	if _, err := f.s.ACMEAccountGet(f.ctx, "acme3"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a refused account was stored: %v", err)
+	}
+	if k, err := f.s.EABKeyGet(f.ctx, "kid1"); err != nil || k.AccountID != "acme2" {
+		t.Fatalf("EABKeyGet = %+v, %v", k, err)
+	}
+
+	// Key change: to a key in use, with a stale old key, then for real.
+	wantIs(t, "new key in use", f.s.ACMEAccountKeyChange(f.ctx, "acme1", "tp1", "tp2", []byte(`{}`)), store.ErrConflict)
+	wantIs(t, "stale old key", f.s.ACMEAccountKeyChange(f.ctx, "acme1", "tpX", "tp9", []byte(`{}`)), store.ErrConflict)
+	if err := f.s.ACMEAccountKeyChange(f.ctx, "acme1", "tp1", "tp9", []byte(`{"k":9}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := f.s.ACMEAccountGetByThumbprint(f.ctx, "tp9"); err != nil || got.ID != "acme1" || string(got.KeyJWK) != `{"k":9}` {
+		t.Fatalf("after key change: %+v, %v", got, err)
+	}
+	a.Status, a.Contact = store.ACMEAccountDeactivated, nil
+	if err := f.s.ACMEAccountUpdate(f.ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.s.ACMEAccountGet(f.ctx, "acme1"); got.Status != store.ACMEAccountDeactivated || len(got.Contact) != 0 {
+		t.Fatalf("after update: %+v", got)
+	}
+}
+
+// acmeOrder stores an ACME order of account acct with one new authorization
+// per name (challenges http-01 and dns-01), expiring a day after t0.
+func (f *fixture) acmeOrder(id, acct string, names ...string) *store.ACMEOrder {
+	f.t.Helper()
+	o := &store.ACMEOrder{Order: *newOrder(id, acct, "pending", t0), Profile: "default"}
+	o.Order.Method = "acme"
+	var fresh []store.ACMEAuthz
+	for i, n := range names {
+		z := store.ACMEAuthz{ID: fmt.Sprintf("%s-z%d", id, i), AccountID: acct, Identifier: n, Status: store.ACMEStatusPending,
+			Token: "tok" + n, ExpiresAt: t0.Add(24 * time.Hour), CreatedAt: t0,
+			Challenges: []store.ACMEChallenge{{Type: "http-01", Status: "pending"}, {Type: "dns-01", Status: "pending"}}}
+		fresh = append(fresh, z)
+		o.Authzs = append(o.Authzs, z)
+		o.Order.Authorizations = append(o.Order.Authorizations, store.Authorization{Domain: n, Method: "acme", Status: "pending", Value: z.ID, ExpiresAt: t0.Add(24 * time.Hour)})
+	}
+	if err := f.s.ACMEOrderCreate(f.ctx, o, fresh); err != nil {
+		f.t.Fatalf("ACMEOrderCreate(%s): %v", id, err)
+	}
+	return o
+}
+
+// validate starts and passes every authorization of o with http-01.
+func (f *fixture) validate(o *store.ACMEOrder, at time.Time) {
+	f.t.Helper()
+	for _, z := range o.Authzs {
+		if err := f.s.ACMEChallengeStart(f.ctx, z.ID, "http-01", at, at.Add(-time.Hour)); err != nil {
+			f.t.Fatalf("ACMEChallengeStart(%s): %v", z.ID, err)
+		}
+		err := f.s.ACMEChallengeFinish(f.ctx, store.ACMEChallengeResult{AuthzID: z.ID, Type: "http-01", Status: "valid", At: at,
+			AuthzExpiresAt: at.Add(30 * 24 * time.Hour), Evidence: []byte(`{"ok":true}`)})
+		if err != nil {
+			f.t.Fatalf("ACMEChallengeFinish(%s): %v", z.ID, err)
+		}
+	}
+}
+
+func testACMEOrders(t *testing.T, f *fixture) {
+	if err := f.s.ACMEAccountCreate(f.ctx, acmeAccount("acct", "tp")); err != nil {
+		t.Fatal(err)
+	}
+	o := f.acmeOrder("o1", "acct", "a.example", "b.example")
+	z := o.Authzs[0].ID
+	at := t0.Add(time.Minute)
+	if err := f.s.ACMEChallengeStart(f.ctx, z, "http-01", at, at.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	wantIs(t, "second challenge while one is processing", f.s.ACMEChallengeStart(f.ctx, z, "dns-01", at, at.Add(-time.Hour)), store.ErrConflict)
+	wantIs(t, "same challenge twice", f.s.ACMEChallengeStart(f.ctx, z, "http-01", at, at.Add(-time.Hour)), store.ErrConflict)
+	// A processing challenge older than staleBefore may be started again.
+	if err := f.s.ACMEChallengeStart(f.ctx, z, "http-01", at.Add(time.Hour), at.Add(time.Second)); err != nil {
+		t.Fatalf("restarting a stale validation: %v", err)
+	}
+	err := f.s.ACMEChallengeFinish(f.ctx, store.ACMEChallengeResult{AuthzID: z, Type: "http-01", Status: "invalid", At: at,
+		Error: []byte(`{"type":"unauthorized","detail":"x"}`), Evidence: []byte(`{}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantIs(t, "finish twice", f.s.ACMEChallengeFinish(f.ctx, store.ACMEChallengeResult{AuthzID: z, Type: "http-01", Status: "valid", At: at}), store.ErrConflict)
+	got, err := f.s.ACMEOrderGet(f.ctx, "o1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Authzs[0].Status != "invalid" || got.Authzs[0].Challenges[0].Status != "invalid" || string(got.Authzs[0].Challenges[0].Error) == "" ||
+		got.Authzs[1].Status != "pending" || got.Profile != "default" || len(got.Order.Authorizations) != 2 {
+		t.Fatalf("ACMEOrderGet = %+v", got)
+	}
+
+	// Reuse: a valid authorization is found, and serves a second order.
+	f.validate(&store.ACMEOrder{Authzs: got.Authzs[1:]}, at)
+	r, err := f.s.ACMEAuthzFindReusable(f.ctx, "acct", "b.example", at.Add(-time.Hour), at)
+	if err != nil || r.ID != "o1-z1" || !r.ValidatedAt.Equal(at) {
+		t.Fatalf("ACMEAuthzFindReusable = %+v, %v", r, err)
+	}
+	_, err = f.s.ACMEAuthzFindReusable(f.ctx, "acct", "b.example", at.Add(time.Second), at)
+	wantIs(t, "validated before the reuse period", err, store.ErrNotFound)
+	o2 := &store.ACMEOrder{Order: *newOrder("o2", "acct", "pending", t0, "b.example"), Authzs: []store.ACMEAuthz{*r}}
+	if err := f.s.ACMEOrderCreate(f.ctx, o2, nil); err != nil {
+		t.Fatal(err)
+	}
+	if g, err := f.s.ACMEOrderGet(f.ctx, "o2"); err != nil || len(g.Authzs) != 1 || g.Authzs[0].Status != "valid" {
+		t.Fatalf("order reusing an authorization: %+v, %v", g, err)
+	}
+	if err := f.s.ACMEAuthzDeactivate(f.ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantIs(t, "deactivate twice", f.s.ACMEAuthzDeactivate(f.ctx, r.ID), store.ErrConflict)
+	wantIs(t, "deactivate unknown", f.s.ACMEAuthzDeactivate(f.ctx, "nosuch"), store.ErrNotFound)
+	_, err = f.s.ACMEOrderGet(f.ctx, "nosuch")
+	wantIs(t, "unknown order", err, store.ErrNotFound)
+}
+
+func testACMEFinalize(t *testing.T, f *fixture) {
+	if err := f.s.ACMEAccountCreate(f.ctx, acmeAccount("acct", "tp")); err != nil {
+		t.Fatal(err)
+	}
+	o := f.acmeOrder("o", "acct", "a.example")
+	var calls atomic.Int32
+	sign := func(*store.Order) (*store.Certificate, error) {
+		calls.Add(1)
+		return testCert("0a"), nil
+	}
+	at := t0.Add(time.Minute)
+	_, err := f.s.ACMEOrderFinalize(f.ctx, "o", "CSR", at, sign)
+	wantIs(t, "finalize before validation", err, store.ErrConflict)
+	f.validate(o, at)
+	var ok atomic.Int32
+	race(func(i int) {
+		c, err := f.s.ACMEOrderFinalize(f.ctx, "o", "CSR", at, sign)
+		switch {
+		case err == nil && c.Serial == "0a":
+			ok.Add(1)
+		case !errors.Is(err, store.ErrConflict):
+			t.Errorf("goroutine %d: %v", i, err)
+		}
+	})
+	if calls.Load() != 1 || ok.Load() != 1 {
+		t.Fatalf("sign called %d times, %d finalizations succeeded; want 1 and 1", calls.Load(), ok.Load())
+	}
+	got, err := f.s.ACMEOrderGet(f.ctx, "o")
+	if err != nil || got.Order.Status != "issued" || got.CertificateSerial != "0a" || got.Order.CSRPEM != "CSR" {
+		t.Fatalf("after finalize: %+v, %v", got, err)
+	}
+	// Expired authorizations block finalization.
+	o2 := f.acmeOrder("o2", "acct", "b.example")
+	f.validate(o2, at)
+	_, err = f.s.ACMEOrderFinalize(f.ctx, "o2", "CSR", at.Add(31*24*time.Hour), sign)
+	wantIs(t, "finalize with an expired authorization", err, store.ErrConflict)
+}
+
+func testACMERevocations(t *testing.T, f *fixture) {
+	if err := f.s.ACMEAccountCreate(f.ctx, acmeAccount("acct", "tp")); err != nil {
+		t.Fatal(err)
+	}
+	o := f.acmeOrder("o", "acct", "a.example")
+	f.validate(o, t0)
+	if _, err := f.s.ACMEOrderFinalize(f.ctx, "o", "CSR", t0, func(*store.Order) (*store.Certificate, error) { return testCert("0b"), nil }); err != nil {
+		t.Fatal(err)
+	}
+	wantIs(t, "unknown serial", f.s.CertificateRevoke(f.ctx, store.Revocation{Serial: "ff", Reason: 1, RevokedAt: t0}), store.ErrNotFound)
+	if err := f.s.CertificateRevoke(f.ctx, store.Revocation{Serial: "0b", Reason: 1, RevokedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	wantIs(t, "revoked twice", f.s.CertificateRevoke(f.ctx, store.Revocation{Serial: "0b", Reason: 4, RevokedAt: t0}), store.ErrConflict)
+	rs, err := f.s.RevocationListUnexpired(f.ctx, t0)
+	if err != nil || len(rs) != 1 || rs[0].Serial != "0b" || rs[0].Reason != 1 || !rs[0].RevokedAt.Equal(t0) {
+		t.Fatalf("RevocationListUnexpired = %+v, %v", rs, err)
+	}
+	if rs, _ := f.s.RevocationListUnexpired(f.ctx, t0.Add(365*24*time.Hour)); len(rs) != 0 {
+		t.Fatalf("expired certificate still listed: %+v", rs)
+	}
+	if c, err := f.s.CertificateGetBySerial(f.ctx, "0b"); err != nil || c.OrderID != "o" {
+		t.Fatalf("CertificateGetBySerial = %+v, %v", c, err)
+	}
+	if r, err := f.s.RevocationGet(f.ctx, "0b"); err != nil || r.Reason != 1 {
+		t.Fatalf("RevocationGet = %+v, %v", r, err)
+	}
+}

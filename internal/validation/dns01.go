@@ -1,0 +1,50 @@
+package validation
+
+import (
+	"context"
+	"slices"
+	"sync"
+
+	"github.com/miekg/dns"
+	"golang.org/x/net/publicsuffix"
+)
+
+// DNS01Prefix is the label of RFC 8555 §8.4: "_acme-challenge".
+const DNS01Prefix = "_acme-challenge"
+
+// observeDNS01 looks up the TXT records at _acme-challenge.<domain> (the base
+// domain for a wildcard, RFC 8555 §8.4 and §7.1.3) and expects
+// req.Value, the key authorization digest, among them. When it is missing it
+// also looks at the domain itself and at the hosts where the record is
+// commonly put by mistake, exactly as the dns method does, so that diagnose
+// can say where it went.
+func (v *Validator) observeDNS01(ctx context.Context, req Request) *DNSObservation {
+	base := baseDomain(req.Domain)
+	host := DNS01Prefix + "." + base
+	obs := &DNSObservation{Host: host, Record: v.lookup(ctx, host, dns.TypeTXT)}
+	if slices.Contains(obs.Record.TXTValues(), req.Value) {
+		return obs
+	}
+	type probe struct{ kind, name string }
+	var probes []probe
+	if zone, err := publicsuffix.EffectiveTLDPlusOne(base); err == nil && zone != base {
+		probes = append(probes, probe{ProbeDoubledZone, host + "." + zone})
+	}
+	probes = append(probes, probe{ProbeDoubledDomain, host + "." + base}, probe{ProbeBareDomain, base})
+	probes = slices.DeleteFunc(probes, func(p probe) bool {
+		_, ok := dns.IsDomainName(p.name)
+		return !ok
+	})
+	var (
+		wg     sync.WaitGroup
+		domain Lookup
+	)
+	obs.Probes = make([]Probe, len(probes))
+	wg.Go(func() { domain = v.lookup(ctx, base, dns.TypeA) })
+	for i, p := range probes {
+		wg.Go(func() { obs.Probes[i] = Probe{Kind: p.kind, Lookup: v.lookup(ctx, p.name, dns.TypeTXT)} })
+	}
+	wg.Wait()
+	obs.Domain = &domain
+	return obs
+}

@@ -1,0 +1,56 @@
+package validation
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+
+	"github.com/dcvhq/dcv/internal/webfetch"
+)
+
+// ACME (RFC 8555 §8, RFC 8737) validation methods. An ACME request carries
+// the challenge token in Request.Token and the key authorization
+// ("token.thumbprint", RFC 8555 §8.1) in Request.Value.
+const (
+	// MethodHTTP01 is RFC 8555 §8.3: the key authorization served at
+	// http://<domain>/.well-known/acme-challenge/<token>.
+	MethodHTTP01 Method = "http-01"
+	// MethodDNS01 is RFC 8555 §8.4: a TXT record at _acme-challenge.<domain>
+	// holding the base64url SHA-256 digest of the key authorization.
+	MethodDNS01 Method = "dns-01"
+	// MethodTLSALPN01 is RFC 8737: a certificate for the domain, with the
+	// acmeIdentifier extension, served on port 443 under ALPN "acme-tls/1".
+	MethodTLSALPN01 Method = "tls-alpn-01"
+)
+
+// HTTP01Path is the path prefix of RFC 8555 §8.3: "/.well-known/acme-challenge/".
+const HTTP01Path = "/.well-known/acme-challenge/"
+
+// IsACME reports whether m is one of the ACME challenge types.
+func IsACME(m Method) bool {
+	return m == MethodHTTP01 || m == MethodDNS01 || m == MethodTLSALPN01
+}
+
+// HTTP01URL returns the URL fetched for http-01 (RFC 8555 §8.3):
+// "http://{domain}/.well-known/acme-challenge/{token}".
+func HTTP01URL(domain, token string) string {
+	return "http://" + domain + HTTP01Path + token
+}
+
+// KeyAuthorizationDigest returns the base64url (unpadded) SHA-256 digest of a
+// key authorization: the TXT value of dns-01 (RFC 8555 §8.4).
+func KeyAuthorizationDigest(keyAuth string) string {
+	h := sha256.Sum256([]byte(keyAuth))
+	return base64.RawURLEncoding.EncodeToString(h[:])
+}
+
+// observeHTTP01 fetches the challenge URL. RFC 8555 §8.3: the server
+// dereferences the URL and verifies "that the body of the response is a
+// well-formed key authorization" equal to the one expected; the fetcher's
+// policy (ports, reserved addresses, redirects) applies as for the file
+// method. The evidence is a FileObservation, so diagnose explains failures
+// in the same terms.
+func (v *Validator) observeHTTP01(ctx context.Context, req Request) *FileObservation {
+	u := HTTP01URL(req.Domain, req.Token)
+	return &FileObservation{URL: u, Fetches: []*webfetch.Trace{v.cfg.Fetcher.Fetch(ctx, u)}}
+}

@@ -1,0 +1,298 @@
+package validation
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/hex"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/dcvhq/dcv/internal/webfetch"
+)
+
+// ALPNProtocol is the ALPN protocol name of RFC 8737 §6.2: "acme-tls/1".
+const ALPNProtocol = "acme-tls/1"
+
+// OIDACMEIdentifier is the id-pe-acmeIdentifier extension of RFC 8737 §6.1
+// (1.3.6.1.5.5.7.1.31).
+var OIDACMEIdentifier = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 31}
+
+// Limits of a tls-alpn-01 observation.
+const (
+	// defaultTLSALPNTimeout bounds the TCP and TLS handshakes with one
+	// address, as webfetch's connect timeout does for http.
+	defaultTLSALPNTimeout = 5 * time.Second
+	// maxTLSALPNAddresses is how many addresses are tried: the first IPv6
+	// and the first IPv4 one, as a browser's happy eyeballs would reach.
+	maxTLSALPNAddresses = 2
+	// maxSANsKept bounds the names kept as evidence from an untrusted
+	// certificate.
+	maxSANsKept = 20
+)
+
+// TLSALPNConfig configures tls-alpn-01 observations. The zero value is the
+// documented default of each field.
+type TLSALPNConfig struct {
+	// Port is the port dialled. If zero, 443 (RFC 8737 §3: "on port 443").
+	Port int
+	// AllowLoopback permits 127.0.0.0/8 and ::1 targets. For tests only;
+	// every other special-purpose range stays refused (webfetch.IsReserved).
+	AllowLoopback bool
+	// Timeout bounds the TCP and TLS handshakes with one address. If zero, 5s.
+	Timeout time.Duration
+}
+
+// TLSALPNObservation is the evidence of a tls-alpn-01 validation (RFC 8737
+// §3): the address lookups, the address dialled, and what the TLS server
+// presented under ALPN "acme-tls/1".
+type TLSALPNObservation struct {
+	// Port is the port dialled.
+	Port int `json:"port"`
+	// Lookups are the A and AAAA lookups of the domain.
+	Lookups []Lookup `json:"lookups"`
+	// Address is the last ip:port dialled, when any.
+	Address string `json:"address,omitempty"`
+	// Error is why no certificate was obtained, classified like a fetch
+	// error (no address, reserved address, refused, TLS alert, ...).
+	Error *webfetch.Error `json:"error,omitempty"`
+	// Protocol is the ALPN protocol the server negotiated ("" for none).
+	Protocol string `json:"protocol,omitempty"`
+	// SANs are the dNSName subjectAltNames of the certificate presented.
+	SANs []string `json:"sans,omitempty"`
+	// OtherSANs counts subjectAltNames of other types (IP, e-mail, URI).
+	OtherSANs int `json:"other_sans,omitempty"`
+	// ExtensionFound reports an acmeIdentifier extension in the certificate.
+	ExtensionFound bool `json:"extension_found"`
+	// ExtensionCritical reports that it is marked critical.
+	ExtensionCritical bool `json:"extension_critical,omitempty"`
+	// ExtensionValue is the hex of the extension's OCTET STRING content.
+	ExtensionValue string `json:"extension_value,omitempty"`
+	// ExtensionMalformed reports an extension that is not a DER OCTET STRING.
+	ExtensionMalformed bool `json:"extension_malformed,omitempty"`
+	// ExpectedValue is the hex SHA-256 digest of the key authorization,
+	// which the extension must hold (RFC 8737 §3).
+	ExpectedValue string `json:"expected_value"`
+}
+
+// Matches reports whether the observation proves control (RFC 8737 §3): the
+// server negotiated "acme-tls/1" and presented a certificate with exactly one
+// subjectAltName, the dNSName domain, and a critical acmeIdentifier
+// extension holding ExpectedValue.
+func (o *TLSALPNObservation) Matches(domain string) bool {
+	return o != nil && o.Error == nil && o.Protocol == ALPNProtocol &&
+		len(o.SANs) == 1 && o.OtherSANs == 0 && o.SANs[0] == domain &&
+		o.ExtensionFound && o.ExtensionCritical && !o.ExtensionMalformed &&
+		o.ExpectedValue != "" && o.ExtensionValue == o.ExpectedValue
+}
+
+// observeTLSALPN01 resolves the domain, connects to the configured port of
+// its first IPv6 and first IPv4 address (skipping reserved ones) and
+// completes a TLS handshake offering only ALPN "acme-tls/1" with the domain
+// as SNI. RFC 8737 §3: the certificate is not verified against any trust
+// anchor; its names and acmeIdentifier extension are recorded.
+func (v *Validator) observeTLSALPN01(ctx context.Context, req Request) *TLSALPNObservation {
+	cfg := v.cfg.TLSALPN
+	port := cmp.Or(cfg.Port, 443)
+	digest := sha256.Sum256([]byte(req.Value))
+	obs := &TLSALPNObservation{Port: port, ExpectedValue: hex.EncodeToString(digest[:])}
+	domain := req.Domain
+
+	var wg sync.WaitGroup
+	obs.Lookups = make([]Lookup, 2)
+	wg.Go(func() { obs.Lookups[0] = v.lookup(ctx, domain, dns.TypeA) })
+	wg.Go(func() { obs.Lookups[1] = v.lookup(ctx, domain, dns.TypeAAAA) })
+	wg.Wait()
+
+	addrs, rerr := tlsALPNAddresses(obs.Lookups)
+	if rerr != nil {
+		obs.Error = rerr
+		return obs
+	}
+	var tried []netip.Addr
+	for _, a := range addrs {
+		if webfetch.IsReserved(a) && !(cfg.AllowLoopback && isLoopbackAddr(a)) {
+			continue
+		}
+		tried = append(tried, a)
+	}
+	if len(tried) == 0 {
+		obs.Error = &webfetch.Error{Kind: webfetch.ErrReservedAddress, Address: net.JoinHostPort(addrs[0].String(), strconv.Itoa(port))}
+		return obs
+	}
+	// First IPv6, then first IPv4.
+	slices.SortStableFunc(tried, func(a, b netip.Addr) int {
+		return cmp.Compare(boolRank(a.Is4()), boolRank(b.Is4()))
+	})
+	var pick []netip.Addr
+	if i := slices.IndexFunc(tried, func(a netip.Addr) bool { return !a.Is4() }); i >= 0 {
+		pick = append(pick, tried[i])
+	}
+	if i := slices.IndexFunc(tried, func(a netip.Addr) bool { return a.Is4() }); i >= 0 {
+		pick = append(pick, tried[i])
+	}
+	pick = pick[:min(len(pick), maxTLSALPNAddresses)]
+	for _, a := range pick {
+		obs.Address = net.JoinHostPort(a.String(), strconv.Itoa(port))
+		obs.Error = nil
+		state, err := tlsALPNHandshake(ctx, obs.Address, domain, cmp.Or(cfg.Timeout, defaultTLSALPNTimeout))
+		if err != nil {
+			obs.Error = err
+			if err.Kind == webfetch.ErrConnectTimeout || err.Kind == webfetch.ErrConnectionRefused || err.Kind == webfetch.ErrNetwork {
+				continue // the next address may answer
+			}
+			return obs
+		}
+		obs.Protocol = state.NegotiatedProtocol
+		if len(state.PeerCertificates) > 0 {
+			recordCertificate(obs, state.PeerCertificates[0])
+		}
+		return obs
+	}
+	return obs
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func isLoopbackAddr(a netip.Addr) bool {
+	a = a.Unmap().WithZone("")
+	return (a.Is4() && a.As4()[0] == 127) || a == netip.IPv6Loopback()
+}
+
+// tlsALPNAddresses returns the addresses of the A and AAAA lookups, or the
+// classified reason there are none.
+func tlsALPNAddresses(ls []Lookup) ([]netip.Addr, *webfetch.Error) {
+	var addrs []netip.Addr
+	nx, failed := false, false
+	for _, l := range ls {
+		if l.Err != nil {
+			failed = true
+			continue
+		}
+		if l.Response == nil {
+			continue
+		}
+		if l.Response.Rcode == "NXDOMAIN" {
+			nx = true
+		}
+		for _, r := range l.Response.Answer {
+			if a, err := netip.ParseAddr(r.Data); err == nil && (r.Type == "A" || r.Type == "AAAA") {
+				addrs = append(addrs, a)
+			}
+		}
+	}
+	switch {
+	case len(addrs) > 0:
+		return addrs, nil
+	case nx:
+		return nil, &webfetch.Error{Kind: webfetch.ErrDNSNXDomain, Detail: "the domain does not exist"}
+	case failed:
+		return nil, &webfetch.Error{Kind: webfetch.ErrDNSError, Detail: "the address lookup failed"}
+	}
+	return nil, &webfetch.Error{Kind: webfetch.ErrNoAddress}
+}
+
+// tlsALPNHandshake dials addr and completes the RFC 8737 handshake.
+func tlsALPNHandshake(ctx context.Context, addr, domain string, timeout time.Duration) (*tls.ConnectionState, *webfetch.Error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var d net.Dialer
+	raw, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, classifyTLSALPN(err, addr, false)
+	}
+	defer raw.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = raw.SetDeadline(dl)
+	}
+	conn := tls.Client(raw, &tls.Config{
+		ServerName: domain,
+		NextProtos: []string{ALPNProtocol},
+		// RFC 8737 §3: the certificate is self-signed; its content, not a
+		// chain, is what is checked.
+		InsecureSkipVerify: true, //nolint:gosec // by design of RFC 8737
+		MinVersion:         tls.VersionTLS12,
+	})
+	if err := conn.HandshakeContext(ctx); err != nil {
+		return nil, classifyTLSALPN(err, addr, true)
+	}
+	st := conn.ConnectionState()
+	return &st, nil
+}
+
+// classifyTLSALPN classifies a dial or handshake error once, where it is
+// observed.
+func classifyTLSALPN(err error, addr string, connected bool) *webfetch.Error {
+	e := &webfetch.Error{Kind: webfetch.ErrNetwork, Address: addr, Detail: err.Error()}
+	var (
+		ne net.Error
+		ae tls.AlertError
+		re tls.RecordHeaderError
+		oe *net.OpError
+	)
+	timeout := errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
+	switch {
+	case timeout && !connected:
+		e.Kind = webfetch.ErrConnectTimeout
+	case timeout:
+		e.Kind = webfetch.ErrTimeoutAfterConn
+	case errors.Is(err, syscall.ECONNREFUSED):
+		e.Kind = webfetch.ErrConnectionRefused
+	case errors.Is(err, syscall.ECONNRESET):
+		e.Kind = webfetch.ErrConnectionReset
+	case errors.As(err, &re):
+		// The server answered with something other than TLS.
+		e.Kind = webfetch.ErrPlainOnTLS
+	case errors.As(err, &ae), errors.As(err, &oe) && oe.Op == "remote error":
+		// String check, as in webfetch: crypto/tls reports a received alert
+		// as a *net.OpError with Op "remote error".
+		e.Kind = webfetch.ErrTLS
+	case connected:
+		e.Kind = webfetch.ErrTLS
+	}
+	return e
+}
+
+// recordCertificate keeps what RFC 8737 §3 checks of the certificate.
+func recordCertificate(obs *TLSALPNObservation, c *x509.Certificate) {
+	for i, n := range c.DNSNames {
+		if i == maxSANsKept {
+			obs.OtherSANs += len(c.DNSNames) - i
+			break
+		}
+		obs.SANs = append(obs.SANs, n)
+	}
+	obs.OtherSANs += len(c.IPAddresses) + len(c.EmailAddresses) + len(c.URIs)
+	for _, ext := range c.Extensions {
+		if !ext.Id.Equal(OIDACMEIdentifier) {
+			continue
+		}
+		obs.ExtensionFound = true
+		obs.ExtensionCritical = ext.Critical
+		var v []byte
+		rest, err := asn1.Unmarshal(ext.Value, &v)
+		if err != nil || len(rest) != 0 || len(v) != sha256.Size {
+			obs.ExtensionMalformed = true
+			obs.ExtensionValue = hex.EncodeToString(ext.Value[:min(len(ext.Value), 64)])
+			continue
+		}
+		obs.ExtensionValue = hex.EncodeToString(v)
+	}
+}
