@@ -9,12 +9,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
 	"time"
 
+	"github.com/miekg/dns"
 	"github.com/spf13/cobra"
 
 	"github.com/dcvhq/dcv/internal/api"
@@ -22,7 +24,6 @@ import (
 	"github.com/dcvhq/dcv/internal/dnsclient"
 	"github.com/dcvhq/dcv/internal/jobs"
 	"github.com/dcvhq/dcv/internal/order"
-	"github.com/dcvhq/dcv/internal/perspective"
 	"github.com/dcvhq/dcv/internal/store/sqlite"
 	"github.com/dcvhq/dcv/internal/validation"
 	"github.com/dcvhq/dcv/internal/webfetch"
@@ -36,43 +37,103 @@ type validationFlags struct {
 	httpPort      int
 	httpsPort     int
 	allowLoopback bool
+	maxRedirects  int
+	rootHints     string
+	trustAnchor   string
+	// perspective and source are set by `agent`, not by flags of their
+	// own here: the vantage point's name and its outgoing address.
+	perspective string
+	source      netip.Addr
 }
 
 func (f *validationFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
-	fs.StringVar(&f.resolver, "resolver", "", "forward DNS lookups to these resolvers (host:port[,host:port]); default: the resolvers of /etc/resolv.conf")
+	fs.StringVar(&f.resolver, "resolver", "", "forward DNS lookups to these recursive resolvers (host:port[,host:port]) instead of resolving iteratively from the root servers (the default)")
+	fs.StringVar(&f.rootHints, "root-hints", "", "root hints file (named.root format) replacing the built-in IANA root servers of the iterative resolver")
+	fs.StringVar(&f.trustAnchor, "trust-anchor", "", "DNSSEC trust anchors file (DS or DNSKEY records) replacing the built-in IANA root keys of the iterative resolver")
 	fs.StringVar(&f.caaIdentity, "caa-identity", "dcv.invalid", "the CA's issuer domain name matched against CAA issue/issuewild records")
 	fs.IntVar(&f.httpPort, "validation-http-port", 80, "TEST KNOB: port dialled for http:// validation URLs")
 	fs.IntVar(&f.httpsPort, "validation-https-port", 443, "TEST KNOB: port dialled for https:// validation URLs")
 	fs.BoolVar(&f.allowLoopback, "allow-loopback-targets", false, "TEST KNOB: allow validation targets on loopback addresses (other special-purpose ranges stay refused)")
+	fs.IntVar(&f.maxRedirects, "file-max-redirects", 0, "redirects followed when fetching a validation file (0-10): only 301/302/307/308 to http/https on ports 80/443 within the same registered domain")
 }
 
 // validator builds the primary validator from the flags.
 func (f *validationFlags) validator() (*validation.Validator, error) {
-	var servers []string
-	var err error
-	if f.resolver != "" {
-		servers, err = dnsclient.ParseServers(f.resolver)
-	} else {
-		servers, err = dnsclient.SystemServers("/etc/resolv.conf")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("--resolver: %w", err)
-	}
-	res, err := dnsclient.NewForwarder(dnsclient.ForwarderConfig{Servers: servers})
+	res, err := f.dnsResolver()
 	if err != nil {
 		return nil, err
 	}
+	return f.validatorWith(res)
+}
+
+// dnsResolver builds the resolver of the flags: forward mode with
+// --resolver; else the iterative resolver from --root-hints (or the
+// built-in IANA root hints), validating DNSSEC from --trust-anchor (or the
+// built-in IANA root keys).
+func (f *validationFlags) dnsResolver() (dnsclient.Resolver, error) {
+	if f.resolver != "" {
+		if f.rootHints != "" || f.trustAnchor != "" {
+			return nil, errors.New("--root-hints and --trust-anchor configure the iterative resolver; they cannot be combined with --resolver")
+		}
+		servers, err := dnsclient.ParseServers(f.resolver)
+		if err != nil {
+			return nil, fmt.Errorf("--resolver: %w", err)
+		}
+		fw, err := dnsclient.NewForwarder(dnsclient.ForwarderConfig{Servers: servers, Source: f.source})
+		if err != nil {
+			return nil, err
+		}
+		return fw, nil
+	}
+	var hints []netip.Addr // nil: the built-in IANA root hints
+	if f.rootHints != "" {
+		file, err := os.Open(f.rootHints)
+		if err != nil {
+			return nil, fmt.Errorf("--root-hints: %w", err)
+		}
+		hints, err = dnsclient.ParseRootHints(file)
+		file.Close()
+		if err != nil {
+			return nil, fmt.Errorf("--root-hints %s: %w", f.rootHints, err)
+		}
+	}
+	var anchors []dns.RR // nil: the built-in IANA root trust anchors
+	if f.trustAnchor != "" {
+		file, err := os.Open(f.trustAnchor)
+		if err != nil {
+			return nil, fmt.Errorf("--trust-anchor: %w", err)
+		}
+		anchors, err = dnsclient.ParseTrustAnchors(file)
+		file.Close()
+		if err != nil {
+			return nil, fmt.Errorf("--trust-anchor %s: %w", f.trustAnchor, err)
+		}
+	}
+	val, err := dnsclient.NewDNSSECValidator(dnsclient.DNSSECConfig{Anchors: anchors})
+	if err != nil {
+		return nil, fmt.Errorf("--trust-anchor: %w", err)
+	}
+	it, err := dnsclient.NewIterative(dnsclient.IterativeConfig{RootHints: hints, Source: f.source, Validator: val})
+	if err != nil {
+		return nil, err
+	}
+	return it, nil
+}
+
+// validatorWith builds the primary validator on res.
+func (f *validationFlags) validatorWith(res dnsclient.Resolver) (*validation.Validator, error) {
 	for _, p := range []int{f.httpPort, f.httpsPort} {
 		if p < 1 || p > 65535 {
 			return nil, fmt.Errorf("validation port %d is not in 1..65535", p)
 		}
 	}
-	fetcher, err := webfetch.New(webfetch.Config{Resolver: res, HTTPPort: f.httpPort, HTTPSPort: f.httpsPort, AllowLoopback: f.allowLoopback})
+	fetcher, err := webfetch.New(webfetch.Config{Resolver: res, HTTPPort: f.httpPort, HTTPSPort: f.httpsPort, AllowLoopback: f.allowLoopback, Perspective: f.perspective, Source: f.source, MaxRedirects: f.maxRedirects})
 	if err != nil {
 		return nil, err
 	}
-	return validation.New(validation.Config{Resolver: res, Fetcher: fetcher, CAAIdentity: f.caaIdentity})
+	return validation.New(validation.Config{Perspective: f.perspective, Resolver: res, Fetcher: fetcher, CAAIdentity: f.caaIdentity,
+		TLSALPN: validation.TLSALPNConfig{Port: f.httpsPort, AllowLoopback: f.allowLoopback}})
 }
 
 type serveFlags struct {
@@ -83,7 +144,9 @@ type serveFlags struct {
 	valueValidity time.Duration
 	certValidity  time.Duration
 	logLevel      string
+	perspectiveFlags
 	validationFlags
+	acmeFlags
 }
 
 func newServeCmd() *cobra.Command {
@@ -110,7 +173,9 @@ Every flag can also be set as DCV_<FLAG> (DCV_CHECK_INTERVAL=1m).`,
 	durationFlag(fs, &f.valueValidity, "value-validity", order.DefaultValueValidity, "how long a random value stays valid (at most 30d)")
 	durationFlag(fs, &f.certValidity, "cert-validity", 90*24*time.Hour, "certificate validity (at most 200d)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.perspectiveFlags.register(cmd)
 	f.validationFlags.register(cmd)
+	f.acmeFlags.register(cmd)
 	return cmd
 }
 
@@ -158,10 +223,11 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	runner, err := perspective.New(v)
+	runner, err := f.perspectiveFlags.runner(v, st, authority, logger)
 	if err != nil {
 		return err
 	}
+	defer runner.Close()
 	orders, err := order.New(order.Config{
 		Store: st, Observer: runner, Issuer: authority,
 		CheckInterval: f.checkInterval, ValueValidity: f.valueValidity, Logger: logger,
@@ -169,6 +235,11 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	acmeSvc, acmeHandler, err := f.acmeFlags.build(orders, public, f.caaIdentity, logger)
+	if err != nil {
+		return err
+	}
+	defer acmeSvc.Wait()
 	jobDB, err := sql.Open("sqlite", sqlite.DSN(dbPath))
 	if err != nil {
 		return fmt.Errorf("opening job database: %w", err)
@@ -197,7 +268,7 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	}
 
 	srv := &http.Server{
-		Handler:           api.New(api.Config{Orders: orders, CA: authority, Logger: logger, Version: version}),
+		Handler:           mountACME(api.New(api.Config{Orders: orders, CA: authority, Logger: logger, Version: version}), acmeHandler),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      3 * time.Minute, // a check observes every domain

@@ -73,6 +73,8 @@ func New(cfg Config) *Handler {
 	h.mux.HandleFunc("POST /api/v1/orders/{id}/checks", h.auth(h.check))
 	h.mux.HandleFunc("GET /api/v1/orders/{id}/checks", h.auth(h.listChecks))
 	h.mux.HandleFunc("GET /api/v1/orders/{id}/certificate", h.auth(h.certificate))
+	registerChecks(h)
+	h.mux.HandleFunc("POST /api/v1/eab-keys", h.auth(h.createEABKey))
 	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("no API endpoint %s %s", r.Method, r.URL.Path))
 	})

@@ -2,12 +2,17 @@ package ca
 
 import (
 	"cmp"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
+	"math/big"
 	"net"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	zx509 "github.com/zmap/zcrypto/x509"
 	"github.com/zmap/zlint/v3"
@@ -56,8 +61,9 @@ func (e *LintError) Error() string {
 // Everything else runs: RFC 5280 and its companions (RFC 3279, 5480, 5891,
 // 6960, 6962, 8813), the CA/B Forum TLS Baseline Requirements, the Mozilla,
 // Apple and Chrome root-program policies, and zlint's community lints.
-// Lints are never excluded by name; see lintWaivers for the two findings
-// that are ignored and why.
+// The only lints excluded by name are the keyOnlyLints, which still run, once
+// per signing key, when the CA is loaded; see lintWaivers for the two
+// findings that are ignored and why.
 var excludedLintSources = lint.SourceList{
 	lint.CABFCSBaselineRequirements,
 	lint.CABFSMIMEBaselineRequirements,
@@ -65,8 +71,65 @@ var excludedLintSources = lint.SourceList{
 	lint.EtsiEsi,
 }
 
+// keyOnlyLints are the certificate lints whose verdict depends only on the
+// key that signed the certificate, never on its content: run on any two
+// certificates signed by the same key, they give the same result. Running
+// them once per signing key in LoadOrCreate (checkSigningKeys) proves what
+// running them on every leaf would, so the per-leaf run leaves them out.
+//
+//   - e_cert_issued_by_compromised_emudhra_ca verifies the certificate's
+//     signature against each of eight compromised eMudhra P-384 keys. That is
+//     eight ECDSA P-384 verifications, about 85% of the CPU time of a whole
+//     Issue call in zlint v3.7.3, and it can only ever flag the issuer's key.
+//
+// A lint belongs here only if it reads nothing of the certificate but its
+// signature algorithm, TBS bytes and signature.
+var keyOnlyLints = []string{
+	"e_cert_issued_by_compromised_emudhra_ca",
+}
+
+// lintRegistry holds every lint dcv runs: it lints CRLs, and is the parent
+// of the two certificate registries below. Each registry is filtered once
+// per process, never per call.
 var lintRegistry = sync.OnceValues(func() (lint.Registry, error) {
 	return lint.GlobalRegistry().Filter(lint.FilterOptions{ExcludeSources: excludedLintSources})
+})
+
+// leafLintRegistry is lintRegistry without the keyOnlyLints: what runs on
+// every leaf.
+var leafLintRegistry = sync.OnceValues(func() (lint.Registry, error) {
+	reg, err := lintRegistry()
+	if err != nil {
+		return nil, err
+	}
+	leaf, err := reg.Filter(lint.FilterOptions{ExcludeNames: keyOnlyLints})
+	if err != nil {
+		return nil, err
+	}
+	return namesOnce{Registry: leaf, names: leaf.Names()}, nil
+})
+
+// namesOnce is a lint.Registry whose Names is computed once. zlint calls
+// Names on every certificate it lints, only to size its result map, and the
+// registry's Names copies and sorts all ~400 lint names each time (about 6%
+// of an Issue call). The names never change after filtering; callers must
+// not modify the returned slice.
+type namesOnce struct {
+	lint.Registry
+	names []string
+}
+
+// Names returns the registry's lint names, sorted, computed at construction.
+func (r namesOnce) Names() []string { return r.names }
+
+// keyLintRegistry holds only the keyOnlyLints: what runs once per signing
+// key.
+var keyLintRegistry = sync.OnceValues(func() (lint.Registry, error) {
+	reg, err := lintRegistry()
+	if err != nil {
+		return nil, err
+	}
+	return reg.Filter(lint.FilterOptions{IncludeNames: keyOnlyLints})
 })
 
 // lintWaivers returns the lints whose findings do not block issuance under
@@ -105,10 +168,11 @@ func lintWaivers(cfg Config) map[string]string {
 	return w
 }
 
-// lintCertificate runs zlint on der and returns a *LintError if any result
-// not in waived is a warning, an error or fatal.
+// lintCertificate runs zlint on der, except the keyOnlyLints (which
+// checkSigningKeys ran for the signing key), and returns a *LintError if any
+// result not in waived is a warning, an error or fatal.
 func lintCertificate(der []byte, waived map[string]string) error {
-	reg, err := lintRegistry()
+	reg, err := leafLintRegistry()
 	if err != nil {
 		return fmt.Errorf("building lint registry: %w", err)
 	}
@@ -150,4 +214,82 @@ func blocking(rs *zlint.ResultSet, waived map[string]string, object string) erro
 	}
 	slices.SortFunc(out, func(a, b LintResult) int { return cmp.Compare(a.Lint, b.Lint) })
 	return &LintError{Results: out, object: object}
+}
+
+// checkSigningKeys runs the keyOnlyLints once for each key of the hierarchy
+// that signs certificates: on the intermediate certificate, for the root key,
+// and on a probe certificate that the intermediate key signs here and that is
+// then discarded (never returned, stored or logged), for the intermediate key.
+// Every key-only lint must apply and pass; otherwise the hierarchy is refused,
+// since every leaf it signed would fail the same lint.
+func (c *CA) checkSigningKeys() error {
+	reg, err := keyLintRegistry()
+	if err != nil {
+		return fmt.Errorf("ca: building key lint registry: %w", err)
+	}
+	probe, err := c.signProbe()
+	if err != nil {
+		return err
+	}
+	for _, k := range []struct {
+		name string
+		der  []byte
+	}{
+		{"root key (checked on " + IntermediateCertFile + ")", c.inter.Raw},
+		{"intermediate key (checked on a probe certificate)", probe},
+	} {
+		zc, err := zx509.ParseCertificate(k.der)
+		if err != nil {
+			return fmt.Errorf("ca: checking %s: parsing for lint: %w", k.name, err)
+		}
+		if err := keyVerdict(zlint.LintCertificateEx(zc, reg), keyOnlyLints); err != nil {
+			return fmt.Errorf("ca: checking %s: %w", k.name, err)
+		}
+	}
+	return nil
+}
+
+// probeValidity is the validity written in the probe certificate; the
+// key-only lints do not read it, and the probe never leaves the process.
+const probeValidity = time.Hour
+
+// signProbe returns a throwaway certificate signed by the intermediate key
+// with the leaves' signature algorithm, for checkSigningKeys.
+func (c *CA) signProbe() ([]byte, error) {
+	now := c.cfg.Now().UTC().Truncate(time.Second)
+	tmpl := &x509.Certificate{
+		SerialNumber:       big.NewInt(1),
+		Subject:            pkix.Name{CommonName: "dcv signing-key probe"},
+		NotBefore:          now,
+		NotAfter:           now.Add(probeValidity),
+		SignatureAlgorithm: x509.ECDSAWithSHA256,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.inter, c.inter.PublicKey, c.interKey)
+	if err != nil {
+		return nil, fmt.Errorf("ca: signing key probe: %w", err)
+	}
+	return der, nil
+}
+
+// keyVerdict requires every lint in names to have run on rs and passed. A
+// warning, error or fatal result is a *LintError (object "signing key"); a
+// lint that did not run or did not apply (NA, NE) is an error too, because
+// then the per-leaf run, which leaves these lints out, would be unchecked.
+func keyVerdict(rs *zlint.ResultSet, names []string) error {
+	var flagged []LintResult
+	for _, name := range names {
+		r, ok := rs.Results[name]
+		switch {
+		case !ok || r == nil:
+			return fmt.Errorf("key lint %s did not run", name)
+		case r.Status >= lint.Warn:
+			flagged = append(flagged, LintResult{Lint: name, Status: r.Status.String(), Details: r.Details})
+		case r.Status != lint.Pass:
+			return fmt.Errorf("key lint %s did not apply (status %s)", name, r.Status)
+		}
+	}
+	if len(flagged) > 0 {
+		return &LintError{Results: flagged, object: "signing key"}
+	}
+	return nil
 }

@@ -89,7 +89,7 @@ func Evaluate(ctx context.Context, r dnsclient.Resolver, name string, p Params) 
 	wildcard := strings.HasPrefix(domain, "*.")
 	domain = strings.TrimPrefix(domain, "*.")
 	identity := strings.TrimSuffix(strings.ToLower(p.Identity), ".")
-	res := &Result{Domain: domain, Wildcard: wildcard, Identity: identity, Trace: []Step{}}
+	res := &Result{Domain: domain, Wildcard: wildcard, Identity: identity, AccountURI: p.AccountURI, Method: p.Method, Trace: []Step{}}
 
 	for n := domain; n != ""; n = parent(n) {
 		resp, lerr := lookup(ctx, r, n)
@@ -99,6 +99,16 @@ func Evaluate(ctx context.Context, r dnsclient.Resolver, name string, p Params) 
 			res.Reason = ReasonLookupFailed
 			res.FailedName = n
 			res.Failure = lerr
+			return res
+		}
+		if resp.DNSSEC == dnsclient.Bogus.String() {
+			// An answer that fails DNSSEC validation is no answer: CA/B
+			// Forum BR 3.2.2.8 counts a DNSSEC validation failure as a
+			// lookup failure, and dcv fails closed on it.
+			res.Reason = ReasonLookupFailed
+			res.FailedName = n
+			res.Failure = &dnsclient.Error{Kind: dnsclient.KindUnknown, Name: n + ".", Type: "CAA", Server: resp.Server,
+				Detail: "dnssec validation failed: " + resp.DNSSECReason}
 			return res
 		}
 		switch resp.Rcode {
@@ -200,6 +210,11 @@ func decide(res *Result, set []dnsclient.Record, p Params) {
 	res.Tag = tag
 
 	allEmpty := true
+	var (
+		excluded, excludedBy string // a property naming us that excludes this request
+		malformed            string // a malformed value that may be meant for us
+		anyValid             bool
+	)
 	for _, rec := range set {
 		if !strings.EqualFold(rec.Tag, tag) {
 			continue
@@ -209,26 +224,42 @@ func decide(res *Result, set []dnsclient.Record, p Params) {
 			// A malformed value authorises nobody, and is not an empty
 			// issuer either: it says something we cannot read.
 			allEmpty = false
+			if malformed == "" || (res.Identity != "" && strings.Contains(strings.ToLower(rec.Value), res.Identity)) {
+				malformed = rec.Value
+			}
 			continue
 		}
+		anyValid = true
 		res.Allowed = append(res.Allowed, v.Issuer)
 		if v.Issuer != "" {
 			allEmpty = false
 		}
-		if v.Issuer != "" && v.Issuer == res.Identity && paramsAllow(v, p) {
-			res.Permitted = true
+		if v.Issuer == "" || v.Issuer != res.Identity {
+			continue
 		}
+		if why := paramsExclude(v, p); why != "" {
+			if excluded == "" {
+				excluded, excludedBy = rec.Value, why
+			}
+			continue
+		}
+		res.Permitted = true
 	}
-	if res.Permitted {
-		return
-	}
-	if allEmpty {
+	switch {
+	case res.Permitted:
+	case excluded != "":
+		// RFC 8657 §3, §4: the property names us, but binds the issuance to
+		// another account or other methods.
+		res.Reason, res.Property = excludedBy, excluded
+	case malformed != "" && (!anyValid || strings.Contains(strings.ToLower(malformed), res.Identity)):
+		res.Reason, res.Property = ReasonMalformed, malformed
+	case allEmpty:
 		// RFC 8659 §4.2: a value without an issuer-domain-name (";")
 		// authorises no one.
 		res.Reason = ReasonEmptyIssuer
-		return
+	default:
+		res.Reason = ReasonNotListed
 	}
-	res.Reason = ReasonNotListed
 }
 
 func hasTag(set []dnsclient.Record, tag string) bool {
@@ -242,18 +273,22 @@ func hasTag(set []dnsclient.Record, tag string) bool {
 
 // paramsAllow applies the RFC 8657 parameters of a property naming us.
 // Unknown parameters are ignored (RFC 8659 §4.2).
-func paramsAllow(v issueValue, p Params) bool {
+func paramsAllow(v issueValue, p Params) bool { return paramsExclude(v, p) == "" }
+
+// paramsExclude returns why the RFC 8657 parameters of a property naming us
+// exclude p (ReasonAccountMismatch or ReasonMethodMismatch), or "".
+func paramsExclude(v issueValue, p Params) string {
 	// RFC 8657 §3: with an accounturi parameter, the property authorises
 	// only the account whose URI is equal to it.
 	if uri, ok := v.get(paramAccountURI); ok && (p.AccountURI == "" || uri != p.AccountURI) {
-		return false
+		return ReasonAccountMismatch
 	}
 	// RFC 8657 §4: with a validationmethods parameter, the property
 	// authorises only the methods it lists.
 	if list, ok := v.get(paramValidationMethods); ok {
 		methods, err := parseMethodList(list)
 		if err != nil || p.Method == "" {
-			return false
+			return ReasonMethodMismatch
 		}
 		found := false
 		for _, m := range methods {
@@ -263,8 +298,8 @@ func paramsAllow(v issueValue, p Params) bool {
 			}
 		}
 		if !found {
-			return false
+			return ReasonMethodMismatch
 		}
 	}
-	return true
+	return ""
 }

@@ -22,8 +22,23 @@ type Result struct {
 	// "not_listed" (issue/issuewild tags name other issuers only),
 	// "empty_issuer" (";" forbids all issuance),
 	// "critical_unknown" (an unknown tag with the critical flag),
-	// "lookup_failed" (a lookup failed; fail closed).
+	// "lookup_failed" (a lookup failed, or its answer failed DNSSEC
+	// validation; fail closed),
+	// "account_mismatch" (a property names Identity but its accounturi is
+	// not AccountURI),
+	// "method_mismatch" (a property names Identity but its
+	// validationmethods do not list Method),
+	// "malformed" (no property authorises Identity and one that may have
+	// been meant to cannot be parsed: see Property).
 	Reason string `json:"reason,omitempty"`
+	// AccountURI and Method are the RFC 8657 values the evaluation matched
+	// against accounturi and validationmethods parameters.
+	AccountURI string `json:"account_uri,omitempty"`
+	Method     string `json:"method,omitempty"`
+	// Property is the value of the governing property that decided a
+	// refusal of Reason "account_mismatch", "method_mismatch" or
+	// "malformed", as published.
+	Property string `json:"property,omitempty"`
 	// Tag is "issue" or "issuewild": the tag that governed the decision.
 	Tag string `json:"tag,omitempty"`
 	// Allowed lists the issuer domain names the relevant set allows (for
@@ -54,4 +69,7 @@ const (
 	ReasonEmptyIssuer     = "empty_issuer"
 	ReasonCriticalUnknown = "critical_unknown"
 	ReasonLookupFailed    = "lookup_failed"
+	ReasonAccountMismatch = "account_mismatch"
+	ReasonMethodMismatch  = "method_mismatch"
+	ReasonMalformed       = "malformed"
 )

@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"cmp"
 	"strings"
 
 	"github.com/dcvhq/dcv/internal/caa"
@@ -62,6 +63,8 @@ func (d *diagnoser) caa(r *caa.Result) Finding {
 			f.Message = d.c.f(msgCAACritical, name, t)
 			f.Fix = d.c.f(fixCAACritical, name, t)
 		}
+	case caa.ReasonAccountMismatch, caa.ReasonMethodMismatch, caa.ReasonMalformed:
+		return d.caaProperty(r, name, tag, identity)
 	case caa.ReasonLookupFailed:
 		// dcv fails closed on a failed CAA lookup; it does not use the
 		// exception CA/B Forum BR 3.2.2.8 allows for failures outside the
@@ -93,6 +96,12 @@ func (d *diagnoser) caaFailure(r *caa.Result) string {
 		}
 	}
 	srv := d.server(server)
+	for _, s := range r.Trace {
+		if s.Name == r.FailedName && s.Response != nil && s.Response.DNSSEC == dnsclient.Bogus.String() {
+			words, _ := d.bogusWords(s.Response.DNSSECReason, s.Response.EDE)
+			return d.c.f(wordCAABogus, srv, words)
+		}
+	}
 	switch {
 	case r.FailedRcode != "":
 		return d.c.f(wordAnsweredRcode, srv, Truncate(r.FailedRcode, maxDetailShown))
@@ -126,6 +135,83 @@ func criticalUnknownTag(rs []dnsclient.Record) string {
 	for _, r := range rs {
 		if r.Flag&caaFlagCritical != 0 && !knownCAATags[strings.ToLower(r.Tag)] {
 			return r.Tag
+		}
+	}
+	return ""
+}
+
+// Message ids of the RFC 8657 refusals.
+const (
+	msgCAAAccount       msg = "msgCAAAccount"
+	wordCAANoAccount    msg = "wordCAANoAccount"
+	fixCAAAccount       msg = "fixCAAAccount"
+	msgCAAMethod        msg = "msgCAAMethod"
+	fixCAAMethod        msg = "fixCAAMethod"
+	msgCAAMalformed     msg = "msgCAAMalformed"
+	fixCAAMalformed     msg = "fixCAAMalformed"
+	wordCAARecordParams msg = "wordCAARecordParams"
+)
+
+func init() {
+	extend("", nil, map[msg]string{
+		msgCAAAccount:       "The CAA record at %[1]s that names %[2]s (%[3]s \"%[4]s\") lets only the account %[5]s issue (accounturi, RFC 8657 §3); this request is from %[6]s.",
+		wordCAANoAccount:    "no ACME account (the dns and file methods are not tied to one)",
+		fixCAAAccount:       "Add this CAA record at %[1]s: `%[2]s` (keep the other records if they should stay), or change the accounturi of the existing one.",
+		msgCAAMethod:        "The CAA record at %[1]s that names %[2]s (%[3]s \"%[4]s\") allows only the validation methods %[5]s (validationmethods, RFC 8657 §4); this request uses %[6]s.",
+		fixCAAMethod:        "Add %[3]s to the validationmethods of that record: `%[2]s`, or validate %[1]s with one of the methods it lists.",
+		msgCAAMalformed:     "The CAA record at %[1]s (%[2]s \"%[3]s\") does not follow the syntax of RFC 8659 §4.2, so it authorises no one.",
+		fixCAAMalformed:     "Replace it with `%[1]s`.",
+		wordCAARecordParams: "%[1]s. CAA 0 %[2]s \"%[3]s; %[4]s\"",
+	})
+}
+
+// caaProperty diagnoses a refusal decided by one property: one that names
+// us but binds the issuance to another account or other methods (RFC 8657),
+// or one that cannot be parsed.
+func (d *diagnoser) caaProperty(r *caa.Result, name, tag, identity string) Finding {
+	f := Finding{Code: CodeCAAForbids, Severity: SeverityError}
+	governing := Truncate(cmp.Or(r.Tag, tag), maxDetailShown)
+	prop := Truncate(r.Property, maxDetailShown)
+	method := Truncate(cmp.Or(r.Method, "?"), maxDetailShown)
+	switch r.Reason {
+	case caa.ReasonAccountMismatch:
+		who := d.c.f(wordCAANoAccount)
+		record := d.c.f(wordCAARecord, name, governing, identity)
+		if r.AccountURI != "" {
+			who = Truncate(r.AccountURI, maxURLShown)
+			record = d.c.f(wordCAARecordParams, name, governing, identity, "accounturi="+Truncate(r.AccountURI, maxURLShown))
+		}
+		f.Message = d.c.f(msgCAAAccount, name, identity, governing, prop,
+			Truncate(cmp.Or(caaParam(r.Property, "accounturi"), "?"), maxURLShown), who)
+		f.Fix = d.c.f(fixCAAAccount, name, record)
+	case caa.ReasonMethodMismatch:
+		listed := caaParam(r.Property, "validationmethods")
+		methods := r.Method
+		if listed != "" {
+			methods = listed + "," + r.Method
+		}
+		record := d.c.f(wordCAARecordParams, name, governing, identity, "validationmethods="+Truncate(methods, maxDetailShown))
+		f.Message = d.c.f(msgCAAMethod, name, identity, governing, prop, Truncate(cmp.Or(listed, "(none)"), maxDetailShown), method)
+		f.Fix = d.c.f(fixCAAMethod, name, record, method)
+	default:
+		f.Message = d.c.f(msgCAAMalformed, name, governing, prop)
+		f.Fix = d.c.f(fixCAAMalformed, d.c.f(wordCAARecord, name, governing, identity))
+	}
+	return f
+}
+
+// caaParam returns the value of parameter key in a CAA issue value
+// ("ca.example; accounturi=https://..."), or "". The value was parsed
+// strictly by package caa; this only finds the parameter to quote it.
+func caaParam(value, key string) string {
+	_, params, ok := strings.Cut(value, ";")
+	if !ok {
+		return ""
+	}
+	for p := range strings.SplitSeq(params, ";") {
+		k, v, ok := strings.Cut(p, "=")
+		if ok && strings.EqualFold(strings.TrimSpace(k), key) {
+			return strings.TrimSpace(v)
 		}
 	}
 	return ""

@@ -37,16 +37,21 @@ type Result struct {
 // yields the sentences the applicant reads and the status that triggers
 // issuance.
 //
-// Every observation must pass: a failure seen from any perspective blocks,
-// and its findings are added (prefixed with the perspective's name) unless
-// the primary already reported the same. Quorum rules, if any, are applied
-// by the caller in choosing which observations to pass. Domain fails closed:
-// no observation, an empty expected value or missing method evidence yield
-// OBSERVATION_INVALID. now is used only for ETAs (a server's Retry-After).
+// The primary must pass. With remote perspectives (obs[1:]), the quorum of
+// CA/B Forum BR 3.2.2.9 applies on top (see RemoteQuorum and
+// perspectives): too few corroborating remotes yield
+// REMOTE_PERSPECTIVES_DISAGREE, remotes that could not be asked
+// PERSPECTIVE_UNAVAILABLE. Domain fails closed: no observation, an empty
+// expected value or missing method evidence yield OBSERVATION_INVALID, and
+// a remote slot that is not configured PERSPECTIVE_UNAVAILABLE. now is used
+// only for ETAs (a server's Retry-After, a cached DNS answer's expiry).
 //
 // Domain does no I/O and is safe for concurrent use.
 func Domain(obs []validation.Observation, now time.Time) Result {
 	d := diagnoser{c: &catalogEN, now: now}
+	if len(obs) > 1 {
+		return d.perspectives(obs)
+	}
 	return d.domain(obs)
 }
 
@@ -107,6 +112,8 @@ func (d *diagnoser) observation(o *validation.Observation) []Finding {
 		out = append(out, d.file(o)...)
 	case o.Method == validation.MethodDNS || o.Method == validation.MethodFile:
 		out = append(out, d.invalid(o.Domain, msgInvalidNoEvidence))
+	case validation.IsACME(o.Method):
+		out = append(out, d.acme(o)...)
 	default:
 		out = append(out, d.invalid(o.Domain, msgInvalidMethod))
 	}

@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"slices"
 	"strings"
 
 	"golang.org/x/net/publicsuffix"
@@ -17,22 +18,59 @@ const (
 )
 
 // dns diagnoses the DNS (TXT at _dnsauth.<domain>) method. It returns no
-// finding when the expected value is one of the TXT values at the host.
+// blocking finding when the expected value is one of the TXT values at the
+// host (and the answer is not DNSSEC-bogus). With the authoritative servers'
+// view (iterative mode) it also compares them: lame servers, servers
+// without the value and differing SOA serials are reported, as warnings
+// when the value was seen.
 func (d *diagnoser) dns(o *validation.Observation) []Finding {
 	n := o.DNS
-	value := o.Expected
 	host := trimDot(n.Host)
 	if host == "" {
 		host = validation.DNSPrefix + "." + baseDomain(o.Domain)
 	}
+	z := analyseZone(n.Authoritative, o.Expected)
+	var out []Finding
+	if lookupHas(&n.Record, o.Expected) {
+		if f, ok := d.partial(z, host, true); ok {
+			out = append(out, f)
+		}
+	} else {
+		out = d.dnsMiss(o, z, host)
+	}
+	if f, ok := d.lameServers(z); ok && !slices.ContainsFunc(out, func(f Finding) bool { return f.Code == CodeDNSLameDelegation }) {
+		out = append(out, f)
+	}
+	if f, ok := d.inconsistent(z); ok && !slices.ContainsFunc(out, func(f Finding) bool { return f.Code == CodeDNSRecordNotPropagated }) {
+		out = append(out, f)
+	}
+	return out
+}
+
+// dnsMiss diagnoses a TXT lookup that did not yield the expected value.
+func (d *diagnoser) dnsMiss(o *validation.Observation, z *zoneAnalysis, host string) []Finding {
+	n := o.DNS
+	value := o.Expected
 	rec := &n.Record
-	if lookupHas(rec, value) {
-		return nil
+	if f, ok := d.dnssecBogus(rec, host); ok {
+		return []Finding{f}
+	}
+	if f, ok := d.dnssecBogus(n.Domain, baseDomain(o.Domain)); ok {
+		return []Finding{f}
 	}
 	if f, ok := d.domainUnresolvable(n.Domain, o.Domain); ok {
 		return []Finding{f}
 	}
+	if f, ok := d.partial(z, host, false); ok {
+		return []Finding{f}
+	}
+	if f, ok := d.cachedOlder(z, rec, host); ok {
+		return []Finding{f}
+	}
 	if rec.Err != nil {
+		if f, ok := d.resolverLame(rec.Err, host); ok {
+			return []Finding{f}
+		}
 		return []Finding{d.recordError(rec.Err, host)}
 	}
 	resp := rec.Response
@@ -57,8 +95,9 @@ func (d *diagnoser) dns(o *validation.Observation) []Finding {
 			Fix:      d.c.f(fixRecordLookupFailed, host),
 		}}
 	}
+	wild := wildcardValues(n.Wildcard)
 	for _, p := range n.Probes {
-		if lookupHas(&p.Lookup, value) {
+		if lookupHas(&p.Lookup, value) && !explainedBy(wild, &p.Lookup) {
 			return []Finding{d.wrongHost(p, host, value)}
 		}
 	}
@@ -70,7 +109,16 @@ func (d *diagnoser) dns(o *validation.Observation) []Finding {
 	}
 	rel, _ := relativeHost(host)
 	if len(txt) > 0 {
-		return []Finding{d.mismatch(txt, host, rel, value, resp.Server)}
+		var notes []string
+		if explainedBy(wild, &n.Record) {
+			notes = append(notes, d.c.f(noteWildcard))
+		}
+		if slices.ContainsFunc(txt, func(r dnsclient.Record) bool { return slices.Contains(n.OtherValues, r.Data) }) {
+			notes = append(notes, d.c.f(noteOtherOrderDNS))
+		}
+		f := d.mismatch(txt, host, rel, value, resp.Server)
+		f.Message = join(f.Message, notes...)
+		return []Finding{f}
 	}
 	if len(resp.CNAMEs) > 0 || len(resp.Other) > 0 {
 		return []Finding{d.wrongType(resp, host, rel, value)}
@@ -88,10 +136,34 @@ func (d *diagnoser) dns(o *validation.Observation) []Finding {
 	}}
 }
 
-// lookupHas reports whether l succeeded and one of its TXT values (a
-// record's strings concatenated) is exactly value.
-func lookupHas(l *validation.Lookup, value string) bool {
+// wildcardValues returns the TXT values of the wildcard probe, or nil.
+func wildcardValues(l *validation.Lookup) []string {
 	if l == nil || l.Err != nil || l.Response == nil || l.Response.Rcode != rcodeNoError {
+		return nil
+	}
+	return l.TXTValues()
+}
+
+// explainedBy reports whether the TXT values of l are exactly the wildcard's
+// (wild non-empty): then they come from the wildcard, not from a record
+// someone put at l's name, and are no near miss.
+func explainedBy(wild []string, l *validation.Lookup) bool {
+	got := l.TXTValues()
+	if len(wild) == 0 || len(got) != len(wild) {
+		return false
+	}
+	a, b := slices.Clone(got), slices.Clone(wild)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+// lookupHas reports whether l succeeded and one of its TXT values (a
+// record's strings concatenated) is exactly value. A DNSSEC-bogus answer
+// has no value: RFC 4035 §5.5, its data cannot be trusted.
+func lookupHas(l *validation.Lookup, value string) bool {
+	if l == nil || l.Err != nil || l.Response == nil || l.Response.Rcode != rcodeNoError ||
+		l.Response.DNSSEC == dnsclient.Bogus.String() {
 		return false
 	}
 	for _, v := range l.TXTValues() {
@@ -153,7 +225,7 @@ func (d *diagnoser) recordError(e *dnsclient.Error, host string) Finding {
 		f.Message = d.c.f(msgRecordTooLarge, host, server)
 		f.Fix = d.c.f(fixRecordTooLarge, host)
 	case dnsclient.KindLoop:
-		f.Message = d.c.f(msgRecordLoop, host)
+		f.Message = d.loopMessage(e, host)
 		f.Fix = d.c.f(fixRecordLoop, host)
 	default:
 		f.Message = d.c.f(msgRecordFailed, host, server)
@@ -182,6 +254,12 @@ func (d *diagnoser) wrongHost(p validation.Probe, host, value string) Finding {
 		}
 		f.Message = d.c.f(m, Truncate(at, maxNameShown))
 		f.Fix = d.c.f(fixWrongHostDoubled, rel, zone, host)
+	case validation.ProbeWWW, validation.ProbeApex:
+		// The record host of the www name for the apex, or the reverse.
+		rel, _ := relativeHost(host)
+		validates := strings.TrimPrefix(at, validation.DNSPrefix+".")
+		f.Message = d.c.f(msgWrongHostWWW, Truncate(at, maxNameShown), Truncate(validates, maxNameShown), host)
+		f.Fix = d.c.f(fixWrongHostWWW, rel, host, value)
 	case validation.ProbeBareDomain:
 		rel, _ := relativeHost(host)
 		f.Message = d.c.f(msgWrongHostBare, Truncate(at, maxNameShown), host)

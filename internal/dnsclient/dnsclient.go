@@ -57,10 +57,44 @@ type Response struct {
 	Trace []TraceStep `json:"trace,omitempty"`
 	// DNSSEC is the validation status in iterative mode with a validator:
 	// "secure", "insecure", "bogus" or "indeterminate"; empty when no
-	// validation was done. AD is set only when it is "secure".
+	// validation was done. AD is set only when it is "secure". In forward
+	// mode it is "secure" when the resolver set AD, "bogus" when it answered
+	// SERVFAIL with a DNSSEC Extended DNS Error, and empty otherwise.
 	DNSSEC string `json:"dnssec,omitempty"`
 	// DNSSECReason says, in plain words, why the status is not "secure".
 	DNSSECReason string `json:"dnssec_reason,omitempty"`
+	// EDE are the RFC 8914 Extended DNS Errors of the answer (forward mode:
+	// what the recursive resolver said about its failure), at most 8.
+	EDE []EDE `json:"ede,omitempty"`
+}
+
+// EDE is one RFC 8914 Extended DNS Error: an INFO-CODE from the IANA
+// registry and the EXTRA-TEXT the server gave (at most 256 bytes kept).
+type EDE struct {
+	Code uint16 `json:"code"`
+	Text string `json:"text,omitempty"`
+}
+
+// RFC 8914 §4 INFO-CODEs of the DNSSEC failure family: an answer carrying
+// one of them failed DNSSEC validation at the resolver.
+const (
+	EDEDNSSECBogus          uint16 = 6
+	EDESignatureExpired     uint16 = 7
+	EDESignatureNotYetValid uint16 = 8
+	EDEDNSKEYMissing        uint16 = 9
+	EDERRSIGsMissing        uint16 = 10
+	EDENSECMissing          uint16 = 12
+)
+
+// IsDNSSECBogus reports whether code is one of the RFC 8914 codes that say
+// the answer failed DNSSEC validation (6, 7, 8, 9, 10, 12).
+func IsDNSSECBogus(code uint16) bool {
+	switch code {
+	case EDEDNSSECBogus, EDESignatureExpired, EDESignatureNotYetValid,
+		EDEDNSKEYMissing, EDERRSIGsMissing, EDENSECMissing:
+		return true
+	}
+	return false
 }
 
 // Record is one resource record in a form fit for evidence and diagnosis.

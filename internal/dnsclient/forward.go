@@ -132,6 +132,8 @@ func (f *Forwarder) Lookup(ctx context.Context, name string, qtype uint16) (*Res
 		resp.Server = server
 		resp.Rcode = rcodeString(msg.Rcode)
 		resp.AD = msg.AuthenticatedData
+		resp.EDE = extendedErrors(msg)
+		resp.DNSSEC, resp.DNSSECReason = forwardDNSSEC(msg, resp.EDE)
 		resp.Answer, resp.Other, resp.NegativeTTL = nil, nil, 0
 		end, lerr := f.fill(resp, msg, target, qtype, seen)
 		if lerr != nil {
@@ -339,6 +341,70 @@ func classify(ctx context.Context, network, server string, err error) *Error {
 		e.Kind = KindNetwork
 	}
 	return e
+}
+
+// Bounds on the RFC 8914 options kept from one answer: a resolver gives
+// one or two; the rest would only bloat the evidence.
+const (
+	maxEDE         = 8
+	maxEDETextSize = 256
+)
+
+// extendedErrors returns the RFC 8914 Extended DNS Error options of msg,
+// at most maxEDE, each text cut to maxEDETextSize bytes.
+func extendedErrors(msg *dns.Msg) []EDE {
+	opt := msg.IsEdns0()
+	if opt == nil {
+		return nil
+	}
+	var out []EDE
+	for _, o := range opt.Option {
+		e, ok := o.(*dns.EDNS0_EDE)
+		if !ok {
+			continue
+		}
+		if len(out) == maxEDE {
+			break
+		}
+		text := e.ExtraText
+		if len(text) > maxEDETextSize {
+			text = text[:maxEDETextSize]
+		}
+		out = append(out, EDE{Code: e.InfoCode, Text: text})
+	}
+	return out
+}
+
+// forwardDNSSEC derives the DNSSEC status of a forwarded answer: "secure"
+// when the resolver set AD (RFC 4035 §3.2.3: a validating resolver sets it
+// only for authentic data; we trust the configured resolvers and the path
+// to them), "bogus" with the EDE's words when it answered SERVFAIL with an
+// Extended DNS Error of the DNSSEC failure family (RFC 8914 §4.7-4.13), and
+// "" (unknown) otherwise: without AD, a forwarded answer does not say
+// whether its zone is unsigned or the resolver does not validate.
+func forwardDNSSEC(msg *dns.Msg, ede []EDE) (string, string) {
+	if msg.Rcode == dns.RcodeSuccess || msg.Rcode == dns.RcodeNameError {
+		if msg.AuthenticatedData {
+			return Secure.String(), ""
+		}
+		return "", ""
+	}
+	if msg.Rcode != dns.RcodeServerFailure {
+		return "", ""
+	}
+	for _, e := range ede {
+		if IsDNSSECBogus(e.Code) {
+			reason := dns.ExtendedErrorCodeToString[e.Code]
+			if reason == "" {
+				reason = "EDE " + strconv.Itoa(int(e.Code))
+			}
+			if e.Text != "" {
+				reason += ": " + e.Text
+			}
+			return Bogus.String(), reason
+		}
+	}
+	return "", ""
 }
 
 func hasSOA(rrs []dns.RR) bool {

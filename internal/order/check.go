@@ -38,6 +38,12 @@ func (s *Service) Check(ctx context.Context, acct *store.Account, id string) (*C
 		return nil, &Error{Kind: KindThrottled, Code: string(diagnose.CodeCheckTooFrequent), Message: f.Message, RetryAt: retryAt, RetryAfter: retryAt.Sub(now), Finding: &f}
 	}
 
+	// Values of the account's other pending orders: a record or file
+	// holding one of them is a near miss worth naming.
+	others, err := s.cfg.Store.AuthorizationValuesByAccount(ctx, o.AccountID, StatusPending, o.ID, validation.MaxOtherValues)
+	if err != nil {
+		return nil, fmt.Errorf("listing the account's other values: %w", err)
+	}
 	res := &CheckResult{Order: o.ID, CheckID: "chk_" + randomToken(10), CheckedAt: now, Domains: make([]DomainCheck, len(o.Authorizations))}
 	next := now.Add(s.cfg.CheckInterval)
 	res.NextCheck = &next
@@ -61,7 +67,7 @@ func (s *Service) Check(ctx context.Context, acct *store.Account, id string) (*C
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			res.Domains[i] = s.checkDomain(ctx, validation.Method(a.Method), a, now)
+			res.Domains[i] = s.checkDomain(ctx, validation.Request{Domain: a.Domain, Method: validation.Method(a.Method), Value: a.Value, OtherValues: others}, now)
 			updates[i].Status = res.Domains[i].Status
 		}()
 	}
@@ -100,23 +106,24 @@ func (s *Service) Check(ctx context.Context, acct *store.Account, id string) (*C
 
 // checkDomain observes and diagnoses one domain. A domain is approved
 // exactly when diagnose finds no blocking finding.
-func (s *Service) checkDomain(ctx context.Context, m validation.Method, a store.Authorization, now time.Time) DomainCheck {
-	dc := DomainCheck{Domain: a.Domain, Status: StatusPending, Evidence: []json.RawMessage{}}
-	obs, err := s.cfg.Observer.Observe(ctx, validation.Request{Domain: a.Domain, Method: m, Value: a.Value})
+func (s *Service) checkDomain(ctx context.Context, req validation.Request, now time.Time) DomainCheck {
+	dc := DomainCheck{Domain: req.Domain, Status: StatusPending, Evidence: []json.RawMessage{}}
+	obs, err := s.cfg.Observer.Observe(ctx, req)
 	if err != nil {
 		// diagnose fails closed on no observation: the domain stays pending
 		// with a finding that names the operator's problem.
-		s.cfg.Logger.Error("observation failed", "domain", a.Domain, "err", err)
+		s.cfg.Logger.Error("observation failed", "domain", req.Domain, "err", err)
 		obs = nil
 	}
 	for _, ob := range obs {
 		b, err := json.Marshal(ob)
 		if err != nil {
-			s.cfg.Logger.Error("encoding observation", "domain", a.Domain, "err", err)
+			s.cfg.Logger.Error("encoding observation", "domain", req.Domain, "err", err)
 			continue
 		}
 		dc.Evidence = append(dc.Evidence, b)
 	}
+	dc.Matrix = diagnose.Matrix(obs)
 	r := diagnose.Domain(obs, now)
 	dc.Findings = r.Findings
 	if dc.Findings == nil {

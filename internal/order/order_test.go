@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -401,4 +402,29 @@ func mustValidator(t *testing.T) *validation.Validator {
 		t.Fatal(err)
 	}
 	return v
+}
+
+func TestCheckNamesAnotherOrdersValue(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.dns.Add("a.applicant.com. 300 IN A " + b.web.IP.String())
+	first, err := b.svc.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "file"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := b.svc.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "file"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The applicant uploaded the first order's file, then checks the second.
+	b.web.SetFile("a.applicant.com", validation.FilePath, 200, first.Domains[0].Instructions.Content)
+	res, err := b.svc.Check(ctx, b.acct, second.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := res.Domains[0].Findings
+	if len(fs) == 0 || fs[0].Code != diagnose.CodeFileContentMismatch || !strings.Contains(fs[0].Message, "another of your pending orders") {
+		t.Fatalf("findings %+v, want FILE_CONTENT_MISMATCH naming another order", fs)
+	}
 }

@@ -71,6 +71,9 @@ type DomainCheck struct {
 	Domain   string             `json:"domain"`
 	Status   string             `json:"status"`
 	Findings []diagnose.Finding `json:"findings"`
+	// Matrix says, per perspective, what was seen: resolver or address
+	// used, value seen, latency, verdict.
+	Matrix []diagnose.PerspectiveRow `json:"matrix"`
 	// Evidence holds the raw observations (one per perspective), or is
 	// empty when the domain was not observed by this check.
 	Evidence []json.RawMessage `json:"evidence"`

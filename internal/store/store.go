@@ -98,6 +98,9 @@ type CheckRecordParams struct {
 // Store is the repository. Implementations MUST be safe for concurrent use
 // and MUST make each method atomic.
 type Store interface {
+	PerspectiveStore
+	ACMEStore
+
 	// AccountCreate stores a new account and the SHA-256 hash of its API key.
 	AccountCreate(ctx context.Context, a Account, keyHash []byte) error
 	// AccountGetByKeyHash returns the account owning an API key hash, or ErrNotFound.
@@ -129,6 +132,10 @@ type Store interface {
 	CheckRecord(ctx context.Context, p CheckRecordParams) error
 	// CheckListByOrder returns an order's checks, newest first, at most limit.
 	CheckListByOrder(ctx context.Context, orderID string, limit int) ([]Check, error)
+	// AuthorizationValuesByAccount returns the random values of an account's
+	// authorizations in status, newest order first, at most limit, except
+	// those of order exceptOrder: the near misses a check looks for.
+	AuthorizationValuesByAccount(ctx context.Context, accountID, status, exceptOrder string, limit int) ([]string, error)
 
 	// CertificateIssue issues an order's certificate exactly once. Inside
 	// one write transaction it loads the order; if its status is "approved"

@@ -17,6 +17,9 @@ func CAAMethodName(m Method) string {
 		return "ca-dnsauth"
 	case MethodFile:
 		return "ca-fileauth"
+	case MethodHTTP01, MethodDNS01, MethodTLSALPN01:
+		// RFC 8657 §4: ACME methods are named by their challenge type.
+		return string(m)
 	default:
 		return ""
 	}
@@ -26,7 +29,8 @@ func CAAMethodName(m Method) string {
 // issuer identity and req's method (RFC 8659, RFC 8657).
 func (v *Validator) observeCAA(ctx context.Context, req Request) *caa.Result {
 	return caa.Evaluate(ctx, v.cfg.Resolver, req.Domain, caa.Params{
-		Identity: v.cfg.CAAIdentity,
-		Method:   CAAMethodName(req.Method),
+		Identity:   v.cfg.CAAIdentity,
+		Method:     CAAMethodName(req.Method),
+		AccountURI: req.AccountURI,
 	})
 }

@@ -51,7 +51,7 @@ func TestObserveCAA(t *testing.T) {
 			wantPermitted: true, wantRelevant: "a.example.com"},
 		{name: "method bound to file", domain: "a.example.com",
 			records:    []string{`a.example.com. CAA 0 issue "ca.dcv.test; validationmethods=ca-fileauth"`},
-			wantReason: caa.ReasonNotListed, wantRelevant: "a.example.com"},
+			wantReason: caa.ReasonMethodMismatch, wantRelevant: "a.example.com"},
 		{name: "wildcard governed by issuewild", domain: "*.example.com",
 			records:    []string{`example.com. CAA 0 issue "ca.dcv.test"`, `example.com. CAA 0 issuewild ";"`},
 			wantReason: caa.ReasonEmptyIssuer, wantRelevant: "example.com"},

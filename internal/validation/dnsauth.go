@@ -2,6 +2,8 @@ package validation
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"slices"
 	"strings"
@@ -13,17 +15,47 @@ import (
 	"github.com/dcvhq/dcv/internal/dnsclient"
 )
 
+// authoritativeViewer is the optional capability of a resolver that can ask
+// every authoritative server of a name's zone directly
+// (dnsclient.Iterative). Forward mode (dnsclient.Forwarder) only reaches
+// recursive resolvers, which hide the servers behind them: with it, the
+// observation has no Authoritative view and diagnosis cannot compare the
+// servers.
+type authoritativeViewer interface {
+	Authoritative(ctx context.Context, name string, qtype uint16) (*dnsclient.ZoneView, error)
+}
+
+var _ authoritativeViewer = (*dnsclient.Iterative)(nil)
+
+// wildcardLabelBytes is the entropy of the random label asked to detect a
+// wildcard TXT record: 64 bits, so that no real name collides with it.
+const wildcardLabelBytes = 8
+
 // observeDNSAuth looks up the TXT record at _dnsauth.<domain> (for
-// "*.<domain>" too: the record proves control of the base domain). When the
-// expected value is not among the TXT values it also looks, in parallel, at
-// the domain itself (type A, to tell "the domain does not resolve" from "the
-// record is missing") and at the names where applicants commonly put the
-// record by mistake, so that diagnose can say where it went.
+// "*.<domain>" too: the record proves control of the base domain) and, when
+// the resolver can, asks every authoritative server of its zone for it (see
+// DNSObservation.Authoritative), whether or not the value was seen: servers
+// that disagree explain a value that comes and goes. When the expected value
+// is not among the TXT values it also looks, in parallel, at the domain
+// itself (type A, to tell "the domain does not resolve" from "the record is
+// missing"), at the names where applicants commonly put the record by
+// mistake, and at a random label beside the host to detect a wildcard TXT
+// record, so that diagnose can say where the value went.
+//
+// The record is looked up before the authoritative servers are asked: the
+// resolver's answer may come from its cache, and that is what diagnosis
+// compares with the servers.
 func (v *Validator) observeDNSAuth(ctx context.Context, req Request) *DNSObservation {
 	base := baseDomain(req.Domain)
 	host := DNSPrefix + "." + base
 	obs := &DNSObservation{Host: host, Record: v.lookup(ctx, host, dns.TypeTXT)}
-	if slices.Contains(obs.Record.TXTValues(), req.Value) {
+
+	var wg sync.WaitGroup
+	if av, ok := v.cfg.Resolver.(authoritativeViewer); ok {
+		wg.Go(func() { obs.Authoritative, obs.AuthoritativeErr = authoritative(ctx, av, host) })
+	}
+	if recordHolds(&obs.Record, req.Value) {
+		wg.Wait()
 		return obs
 	}
 
@@ -42,25 +74,79 @@ func (v *Validator) observeDNSAuth(ctx context.Context, req Request) *DNSObserva
 		probe{ProbeDoubledDomain, host + "." + base, dns.TypeTXT},
 		probe{ProbeBareDomain, base, dns.TypeTXT},
 	)
+	// The record of the www name for the apex, or the reverse: applicants
+	// who order both publish one value at the other's host.
+	if apex, ok := strings.CutPrefix(base, "www."); ok {
+		if zone, err := publicsuffix.EffectiveTLDPlusOne(apex); err == nil && dns.IsSubDomain(zone, apex) {
+			probes = append(probes, probe{ProbeApex, DNSPrefix + "." + apex, dns.TypeTXT})
+		}
+	} else {
+		probes = append(probes, probe{ProbeWWW, DNSPrefix + ".www." + base, dns.TypeTXT})
+	}
 	// A doubled name may exceed the 255 octets of RFC 1035 §2.3.4; it
 	// cannot hold a record then, so it is not asked.
 	probes = slices.DeleteFunc(probes, func(p probe) bool {
 		_, ok := dns.IsDomainName(p.name)
 		return !ok
 	})
+	if n := len(req.OtherValues); n > 0 {
+		obs.OtherValues = append([]string(nil), req.OtherValues[:min(n, MaxOtherValues)]...)
+	}
 
-	var (
-		wg     sync.WaitGroup
-		domain Lookup
-	)
+	var domain Lookup
 	obs.Probes = make([]Probe, len(probes))
 	wg.Go(func() { domain = v.lookup(ctx, base, dns.TypeA) })
 	for i, p := range probes {
 		wg.Go(func() { obs.Probes[i] = Probe{Kind: p.kind, Lookup: v.lookup(ctx, p.name, p.qtype)} })
 	}
+	if name := wildcardProbeName(base); name != "" {
+		wg.Go(func() {
+			l := v.lookup(ctx, name, dns.TypeTXT)
+			obs.Wildcard = &l
+		})
+	}
 	wg.Wait()
 	obs.Domain = &domain
 	return obs
+}
+
+// recordHolds reports whether the lookup l has value among its TXT values
+// and is not DNSSEC-bogus: a bogus answer proves nothing (RFC 4035 §5.5),
+// however right its data looks.
+func recordHolds(l *Lookup, value string) bool {
+	if l.Response != nil && l.Response.DNSSEC == dnsclient.Bogus.String() {
+		return false
+	}
+	return slices.Contains(l.TXTValues(), value)
+}
+
+// wildcardProbeName returns _dnsauth-<random>.<base>: a name in the same
+// zone as the record host that nobody created, so TXT records there come
+// from a wildcard (RFC 4592). It returns "" when the name would be too long.
+func wildcardProbeName(base string) string {
+	b := make([]byte, wildcardLabelBytes)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	name := DNSPrefix + "-" + hex.EncodeToString(b) + "." + base
+	if _, ok := dns.IsDomainName(name); !ok {
+		return ""
+	}
+	return name
+}
+
+// authoritative asks av for every authoritative server's view of host's
+// TXT records, keeping a failure as a *dnsclient.Error.
+func authoritative(ctx context.Context, av authoritativeViewer, host string) (*dnsclient.ZoneView, *dnsclient.Error) {
+	view, err := av.Authoritative(ctx, host, dns.TypeTXT)
+	var de *dnsclient.Error
+	switch {
+	case errors.As(err, &de):
+		return nil, de
+	case err != nil:
+		return nil, &dnsclient.Error{Kind: dnsclient.KindUnknown, Name: host, Type: "TXT", Detail: err.Error()}
+	case view == nil:
+		return nil, &dnsclient.Error{Kind: dnsclient.KindUnknown, Name: host, Type: "TXT", Detail: "resolver returned no zone view"}
+	}
+	return view, nil
 }
 
 // baseDomain strips the wildcard label of a wildcard domain.

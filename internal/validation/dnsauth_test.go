@@ -60,6 +60,13 @@ func describe(o *validation.DNSObservation) string {
 	for _, p := range o.Probes {
 		lines = append(lines, p.Kind+" "+describeLookup(p.Lookup))
 	}
+	if w := o.Wildcard; w != nil {
+		// The label is random: only its answer is compared.
+		if !strings.HasPrefix(w.Name, "_dnsauth-") {
+			lines = append(lines, "wildcard at unexpected name "+w.Name)
+		}
+		lines = append(lines, "wildcard "+strings.TrimPrefix(describeLookup(*w), w.Name+" "))
+	}
 	return strings.Join(lines, "\n")
 }
 
@@ -98,7 +105,9 @@ record _dnsauth.a.example.com TXT NXDOMAIN[]
 domain a.example.com A NOERROR[]
 doubled_zone _dnsauth.a.example.com.example.com TXT NXDOMAIN[]
 doubled_domain _dnsauth.a.example.com.a.example.com TXT NXDOMAIN[]
-bare_domain a.example.com TXT NOERROR[]`,
+bare_domain a.example.com TXT NOERROR[]
+www _dnsauth.www.a.example.com TXT NXDOMAIN[]
+wildcard TXT NXDOMAIN[]`,
 		},
 		{
 			name:   "wrong value",
@@ -112,7 +121,9 @@ record _dnsauth.a.example.com TXT NOERROR["` + testValue + `x"]
 domain a.example.com A NOERROR[]
 doubled_zone _dnsauth.a.example.com.example.com TXT NXDOMAIN[]
 doubled_domain _dnsauth.a.example.com.a.example.com TXT NXDOMAIN[]
-bare_domain a.example.com TXT NOERROR[]`,
+bare_domain a.example.com TXT NOERROR[]
+www _dnsauth.www.a.example.com TXT NXDOMAIN[]
+wildcard TXT NXDOMAIN[]`,
 		},
 		{
 			name:   "found at the doubled zone",
@@ -126,7 +137,9 @@ record _dnsauth.a.example.com TXT NXDOMAIN[]
 domain a.example.com A NOERROR[]
 doubled_zone _dnsauth.a.example.com.example.com TXT NOERROR["` + testValue + `"]
 doubled_domain _dnsauth.a.example.com.a.example.com TXT NXDOMAIN[]
-bare_domain a.example.com TXT NOERROR[]`,
+bare_domain a.example.com TXT NOERROR[]
+www _dnsauth.www.a.example.com TXT NXDOMAIN[]
+wildcard TXT NXDOMAIN[]`,
 		},
 		{
 			name:   "found at the doubled domain under a multi-label suffix",
@@ -140,7 +153,9 @@ record _dnsauth.shop.example.co.uk TXT NXDOMAIN[]
 domain shop.example.co.uk A NOERROR[]
 doubled_zone _dnsauth.shop.example.co.uk.example.co.uk TXT NXDOMAIN[]
 doubled_domain _dnsauth.shop.example.co.uk.shop.example.co.uk TXT NOERROR["` + testValue + `"]
-bare_domain shop.example.co.uk TXT NOERROR[]`,
+bare_domain shop.example.co.uk TXT NOERROR[]
+www _dnsauth.www.shop.example.co.uk TXT NXDOMAIN[]
+wildcard TXT NXDOMAIN[]`,
 		},
 		{
 			name:   "found at the bare domain",
@@ -154,7 +169,9 @@ bare_domain shop.example.co.uk TXT NOERROR[]`,
 record _dnsauth.example.com TXT NXDOMAIN[]
 domain example.com A NOERROR[]
 doubled_domain _dnsauth.example.com.example.com TXT NXDOMAIN[]
-bare_domain example.com TXT NOERROR["v=spf1 -all" "` + testValue + `"]`,
+bare_domain example.com TXT NOERROR["v=spf1 -all" "` + testValue + `"]
+www _dnsauth.www.example.com TXT NXDOMAIN[]
+wildcard TXT NXDOMAIN[]`,
 		},
 		{
 			name:   "domain does not exist",
@@ -164,7 +181,9 @@ record _dnsauth.nx.example.com TXT NXDOMAIN[]
 domain nx.example.com A NXDOMAIN[]
 doubled_zone _dnsauth.nx.example.com.example.com TXT NXDOMAIN[]
 doubled_domain _dnsauth.nx.example.com.nx.example.com TXT NXDOMAIN[]
-bare_domain nx.example.com TXT NXDOMAIN[]`,
+bare_domain nx.example.com TXT NXDOMAIN[]
+www _dnsauth.www.nx.example.com TXT NXDOMAIN[]
+wildcard TXT NXDOMAIN[]`,
 		},
 		{
 			name:    "servfail at the host",
@@ -176,7 +195,9 @@ record _dnsauth.a.example.com TXT SERVFAIL[]
 domain a.example.com A NOERROR[]
 doubled_zone _dnsauth.a.example.com.example.com TXT NXDOMAIN[]
 doubled_domain _dnsauth.a.example.com.a.example.com TXT NXDOMAIN[]
-bare_domain a.example.com TXT NOERROR[]`,
+bare_domain a.example.com TXT NOERROR[]
+www _dnsauth.www.a.example.com TXT NXDOMAIN[]
+wildcard TXT NXDOMAIN[]`,
 		},
 		{
 			name:    "wildcard uses the base domain",
@@ -194,7 +215,9 @@ record _dnsauth.w.example.com TXT NXDOMAIN[]
 domain w.example.com A NOERROR[]
 doubled_zone _dnsauth.w.example.com.example.com TXT NXDOMAIN[]
 doubled_domain _dnsauth.w.example.com.w.example.com TXT NXDOMAIN[]
-bare_domain w.example.com TXT NOERROR[]`,
+bare_domain w.example.com TXT NOERROR[]
+www _dnsauth.www.w.example.com TXT NXDOMAIN[]
+wildcard TXT NXDOMAIN[]`,
 		},
 		{
 			name:    "record behind a cname",
@@ -240,7 +263,9 @@ record _dnsauth.a.example.com TXT error:timeout
 domain a.example.com A NOERROR[]
 doubled_zone _dnsauth.a.example.com.example.com TXT NXDOMAIN[]
 doubled_domain _dnsauth.a.example.com.a.example.com TXT NXDOMAIN[]
-bare_domain a.example.com TXT NOERROR[]`
+bare_domain a.example.com TXT NOERROR[]
+www _dnsauth.www.a.example.com TXT NXDOMAIN[]
+wildcard TXT NXDOMAIN[]`
 	if got := describe(obs.DNS); got != want {
 		t.Errorf("observation:\n%s\nwant:\n%s", got, want)
 	}
@@ -271,7 +296,7 @@ func TestObserveDNSAuthForeignError(t *testing.T) {
 	if got == nil || !reflect.DeepEqual(*got, want) {
 		t.Errorf("record error %+v, want %+v", got, want)
 	}
-	if len(obs.DNS.Probes) != 3 || obs.DNS.Domain == nil || obs.DNS.Domain.Err == nil {
-		t.Errorf("domain %+v and %d probes, want failed lookups kept as evidence", obs.DNS.Domain, len(obs.DNS.Probes))
+	if len(obs.DNS.Probes) != 4 || obs.DNS.Domain == nil || obs.DNS.Domain.Err == nil {
+		t.Errorf("domain %+v and %d probes, want 4 failed lookups kept as evidence", obs.DNS.Domain, len(obs.DNS.Probes))
 	}
 }

@@ -33,9 +33,24 @@ type Request struct {
 	// Domain is the normalised domain, possibly "*.example.com".
 	Domain string
 	Method Method
-	// Value is the random value the applicant was asked to publish.
+	// Value is the random value the applicant was asked to publish; for the
+	// ACME methods, the key authorization (RFC 8555 §8.1).
 	Value string
+	// Token is the ACME challenge token (http-01's URL path), or "".
+	Token string
+	// AccountURI is the ACME account URL matched against CAA accounturi
+	// parameters (RFC 8657 §3), or "" outside ACME.
+	AccountURI string
+	// OtherValues are the values of the account's other pending orders, so
+	// that diagnosis can tell an applicant who published one of them instead
+	// of Value. Only the first MaxOtherValues are kept (file and dns methods).
+	OtherValues []string
 }
+
+// MaxOtherValues bounds the Request.OtherValues kept as evidence in one
+// observation: an account rarely has more pending orders, and the evidence
+// of one domain must stay small.
+const MaxOtherValues = 32
 
 // Observation is what one perspective saw for one domain. Exactly one of DNS
 // and File is set, according to Method. CAA is set when CAA was checked.
@@ -50,7 +65,52 @@ type Observation struct {
 	DNS  *DNSObservation  `json:"dns,omitempty"`
 	File *FileObservation `json:"file,omitempty"`
 	CAA  *caa.Result      `json:"caa,omitempty"`
+	// TLSALPN is the evidence of a tls-alpn-01 validation.
+	TLSALPN *TLSALPNObservation `json:"tls_alpn,omitempty"`
+
+	// Remote perspectives (package perspective) fill the fields below; the
+	// primary leaves them empty.
+
+	// Unavailable is set, to one of the Unavailable* kinds, when the remote
+	// perspective produced no observation: then DNS, File and CAA are nil.
+	Unavailable string `json:"unavailable,omitempty"`
+	// UnavailableDetail is a short technical description of why, for logs
+	// and evidence.
+	UnavailableDetail string `json:"unavailable_detail,omitempty"`
+	// RIR is the Regional Internet Registry region of the perspective
+	// ("ARIN", "RIPE", "APNIC", "LACNIC", "AFRINIC").
+	RIR string `json:"rir,omitempty"`
+	// Agent is the URL of the remote agent asked.
+	Agent string `json:"agent,omitempty"`
+	// RoundTrip is the time from the request to the agent to its answer, as
+	// measured by the primary.
+	RoundTrip time.Duration `json:"round_trip_ns,omitempty"`
 }
+
+// Kinds of Observation.Unavailable. They go into stored evidence: never
+// rename one.
+const (
+	// UnavailableNotConfigured: fewer remote perspectives are configured
+	// than the required minimum; this slot has none (fail closed).
+	UnavailableNotConfigured = "not_configured"
+	// UnavailableConnect: the agent could not be reached (refused,
+	// unreachable, DNS failure of its host).
+	UnavailableConnect = "connect"
+	// UnavailableTimeout: the agent gave no answer within its deadline.
+	UnavailableTimeout = "timeout"
+	// UnavailableTLS: the mutual-TLS handshake failed (bad or unknown
+	// certificate on either side).
+	UnavailableTLS = "tls"
+	// UnavailableProtocol: the agent answered, but not with a usable
+	// observation (an HTTP error, malformed or oversized JSON).
+	UnavailableProtocol = "protocol"
+	// UnavailableCut: the quorum was decided without this perspective and
+	// it had not answered within the grace period that followed.
+	UnavailableCut = "cut"
+	// UnavailableSkipped: the perspective was not asked, or its answer was
+	// dropped, because the primary perspective failed.
+	UnavailableSkipped = "skipped"
+)
 
 // Lookup is one DNS lookup kept as evidence: the response, or the error.
 type Lookup struct {
@@ -90,6 +150,12 @@ const (
 	ProbeDoubledZone   = "doubled_zone"
 	ProbeDoubledDomain = "doubled_domain"
 	ProbeBareDomain    = "bare_domain"
+	// ProbeWWW is the record host of www.<domain>, when the domain has no
+	// leading "www." (_dnsauth.www.example.com for example.com).
+	ProbeWWW = "www"
+	// ProbeApex is the record host of the domain without its leading
+	// "www." (_dnsauth.example.com for www.example.com).
+	ProbeApex = "apex"
 )
 
 // DNSObservation is the evidence of a DNS (TXT) validation.
@@ -104,6 +170,22 @@ type DNSObservation struct {
 	// Probes are lookups at likely wrong hosts, made when the record at Host
 	// lacks the value.
 	Probes []Probe `json:"probes,omitempty"`
+	// Wildcard is a TXT lookup of a random label beside Host
+	// (_dnsauth-<random>.<domain>), made with the probes: TXT records there
+	// come from a wildcard, which also answers at the probed names, so
+	// values it explains are not near misses.
+	Wildcard *Lookup `json:"wildcard,omitempty"`
+	// Authoritative is what every authoritative server of Host's zone
+	// answered for Host (TXT) and the zone's SOA serial on each, asked
+	// directly. Set when the resolver can ask them (iterative mode); forward
+	// mode cannot, and leaves it nil.
+	Authoritative *dnsclient.ZoneView `json:"authoritative,omitempty"`
+	// AuthoritativeErr is set instead of Authoritative when the zone's
+	// servers could not be found.
+	AuthoritativeErr *dnsclient.Error `json:"authoritative_error,omitempty"`
+	// OtherValues are the request's OtherValues (at most MaxOtherValues),
+	// kept when the record lacks the value.
+	OtherValues []string `json:"other_values,omitempty"`
 }
 
 // FileObservation is the evidence of a file validation: the http fetch and,
@@ -111,4 +193,39 @@ type DNSObservation struct {
 type FileObservation struct {
 	URL     string            `json:"url"`
 	Fetches []*webfetch.Trace `json:"fetches"`
+	// Probes are fetches at places where applicants commonly put the file
+	// by mistake, made when the file was not found at URL (see FileProbe).
+	Probes []FileProbe `json:"probes,omitempty"`
+	// OtherValues are the request's OtherValues (at most MaxOtherValues).
+	OtherValues []string `json:"other_values,omitempty"`
 }
+
+// FileProbe is a fetch of a URL where applicants commonly put the
+// validation file by mistake.
+type FileProbe struct {
+	// Kind is one of the FileProbe* kinds.
+	Kind  string          `json:"kind"`
+	Trace *webfetch.Trace `json:"trace"`
+}
+
+// File probe kinds: where the file was looked for besides FilePath.
+const (
+	// FileProbeRoot is /fileauth.txt, at the web root.
+	FileProbeRoot = "root"
+	// FileProbeDoubledExt is FilePath with ".txt" twice (an editor or an
+	// operating system hiding the extension it added).
+	FileProbeDoubledExt = "doubled_extension"
+	// FileProbeWellKnown is /.well-known/fileauth.txt (pki-validation/
+	// left out).
+	FileProbeWellKnown = "well_known"
+	// FileProbePKIValidation is /pki-validation/fileauth.txt (.well-known/
+	// left out).
+	FileProbePKIValidation = "pki_validation"
+	// FileProbeNoDot is /well-known/pki-validation/fileauth.txt (the dot of
+	// .well-known lost, as some upload tools do with hidden folders).
+	FileProbeNoDot = "no_dot"
+	// FileProbeWWW is FilePath at www.<domain>, when <domain> has no www.
+	FileProbeWWW = "www"
+	// FileProbeApex is FilePath at <domain> without its leading "www.".
+	FileProbeApex = "apex"
+)

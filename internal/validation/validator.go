@@ -24,6 +24,8 @@ type Config struct {
 	// CAAIdentity is the issuer domain name matched against CAA records. If
 	// empty, CAA is not checked.
 	CAAIdentity string
+	// TLSALPN configures tls-alpn-01 observations.
+	TLSALPN TLSALPNConfig
 	// Timeout bounds one observation. If zero, DefaultTimeout.
 	Timeout time.Duration
 	// Clock; if nil, the wall clock.
@@ -83,6 +85,15 @@ func (v *Validator) Observe(ctx context.Context, req Request) (Observation, erro
 			return obs, fmt.Errorf("validation: file validation needs a fetcher")
 		}
 		obs.File = v.observeFile(ctx, req)
+	case MethodHTTP01:
+		if v.cfg.Fetcher == nil {
+			return obs, fmt.Errorf("validation: http-01 validation needs a fetcher")
+		}
+		obs.File = v.observeHTTP01(ctx, req)
+	case MethodDNS01:
+		obs.DNS = v.observeDNS01(ctx, req)
+	case MethodTLSALPN01:
+		obs.TLSALPN = v.observeTLSALPN01(ctx, req)
 	default:
 		return obs, fmt.Errorf("validation: unknown method %q", req.Method)
 	}

@@ -64,6 +64,10 @@ WHERE order_id = ? AND domain = ?`
 	qCheckListByOrder  = `SELECT id, order_id, checked_at, result FROM checks WHERE order_id = ?
 ORDER BY checked_at DESC, rowid DESC LIMIT ?`
 
+	qAuthzValuesByAccount = `SELECT a.value FROM authorizations a JOIN orders o ON o.id = a.order_id
+WHERE o.account_id = ? AND a.status = ? AND o.id <> ?
+ORDER BY o.created_at DESC, o.id DESC, a.position LIMIT ?`
+
 	certificateColumns  = `serial, order_id, chain_pem, not_before, not_after, created_at`
 	qCertificateByOrder = `SELECT ` + certificateColumns + ` FROM certificates WHERE order_id = ?`
 	qCertificateInsert  = `INSERT INTO certificates (` + certificateColumns + `) VALUES (?, ?, ?, ?, ?, ?)`
@@ -593,4 +597,29 @@ func scanCertificate(r scanner) (*store.Certificate, error) {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// AuthorizationValuesByAccount returns the values of an account's
+// authorizations in status, newest order first, except exceptOrder's.
+func (s *Store) AuthorizationValuesByAccount(ctx context.Context, accountID, status, exceptOrder string, limit int) ([]string, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	rows, err := s.db.QueryContext(ctx, qAuthzValuesByAccount, accountID, status, exceptOrder, limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing values of account %s: %w", accountID, classify(err))
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("listing values of account %s: %w", accountID, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing values of account %s: %w", accountID, err)
+	}
+	return out, nil
 }

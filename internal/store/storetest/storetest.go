@@ -57,12 +57,15 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CheckRecord", testCheckRecord},
 		{"CheckRecordAtomic", testCheckRecordAtomic},
 		{"CheckListByOrder", testCheckListByOrder},
+		{"AuthorizationValuesByAccount", testAuthorizationValuesByAccount},
 		{"CertificateIssue", testCertificateIssue},
 		{"CertificateIssueRefused", testCertificateIssueRefused},
 		{"CertificateIssueSignError", testCertificateIssueSignError},
 		{"CertificateIssueBadCertificate", testCertificateIssueBadCertificate},
 		{"CertificateIssueConcurrent", testCertificateIssueConcurrent},
 		{"ContextCanceled", testContextCanceled},
+		{"ACME", testACME},
+		{"Perspective", testPerspective},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

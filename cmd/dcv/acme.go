@@ -1,0 +1,113 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dcvhq/dcv/internal/acme"
+	"github.com/dcvhq/dcv/internal/ca"
+	"github.com/dcvhq/dcv/internal/order"
+)
+
+// maxAltChainSize bounds the alternate chain file: a few intermediates.
+const maxAltChainSize = 64 << 10
+
+// acmeFlags configure the ACME server that `serve` mounts under /acme/.
+type acmeFlags struct {
+	eabRequired      bool
+	authzReuse       time.Duration
+	profiles         string
+	defaultProfile   string
+	altChain         string
+	termsOfService   string
+	validationBudget time.Duration
+}
+
+func (f *acmeFlags) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.BoolVar(&f.eabRequired, "acme-eab-required", false, "refuse ACME accounts without External Account Binding (keys from POST /api/v1/eab-keys)")
+	durationFlag(fs, &f.authzReuse, "acme-authz-reuse", order.DefaultAuthzReuse, "how long a valid ACME authorization is reused for the same account (at most 200d)")
+	fs.StringVar(&f.profiles, "acme-profiles", "", "certificate profiles offered, as name=validity[,name=validity] (validity 0 = --cert-validity); default: default=0,shortlived=7d")
+	fs.StringVar(&f.defaultProfile, "acme-default-profile", "", "profile of orders that name none (default: the first profile)")
+	fs.StringVar(&f.altChain, "acme-alt-chain", "", "PEM file of alternate intermediates, offered after the leaf at the certificate's Link rel=\"alternate\" URL")
+	fs.StringVar(&f.termsOfService, "acme-terms-of-service", "", "URL of terms that new ACME accounts must agree to")
+	durationFlag(fs, &f.validationBudget, "acme-validation-budget", order.DefaultValidationBudget, "how long a challenge POST waits for its validation before answering \"processing\"")
+}
+
+// parseProfiles reads --acme-profiles.
+func parseProfiles(s string) ([]ca.Profile, error) {
+	if s == "" {
+		return ca.DefaultProfiles(), nil
+	}
+	var out []ca.Profile
+	for _, item := range strings.Split(s, ",") {
+		name, v, ok := strings.Cut(strings.TrimSpace(item), "=")
+		if !ok {
+			return nil, fmt.Errorf("--acme-profiles: %q is not name=validity", item)
+		}
+		var d time.Duration
+		if err := (durationValue{&d}).Set(v); err != nil {
+			return nil, fmt.Errorf("--acme-profiles: %s: %w", name, err)
+		}
+		desc := "TLS server certificate with the CA's default validity"
+		if d > 0 {
+			desc = "TLS server certificate valid for " + v
+		}
+		out = append(out, ca.Profile{Name: name, Description: desc, Validity: d})
+	}
+	return out, ca.CheckProfiles(out)
+}
+
+// build returns the ACME decisions and handler for a server at public.
+func (f *acmeFlags) build(orders *order.Service, public, caaIdentity string, logger *slog.Logger) (*order.ACME, *acme.Handler, error) {
+	profiles, err := parseProfiles(f.profiles)
+	if err != nil {
+		return nil, nil, err
+	}
+	if f.authzReuse <= 0 || f.authzReuse > order.MaxAuthzReuse {
+		return nil, nil, fmt.Errorf("--acme-authz-reuse %v is outside (0, 200d]", f.authzReuse)
+	}
+	var alt string
+	if f.altChain != "" {
+		b, err := os.ReadFile(f.altChain)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--acme-alt-chain: %w", err)
+		}
+		if len(b) > maxAltChainSize || !strings.Contains(string(b), "-----BEGIN CERTIFICATE-----") {
+			return nil, nil, fmt.Errorf("--acme-alt-chain: %s is not a PEM certificate file of at most %d bytes", f.altChain, maxAltChainSize)
+		}
+		alt = string(b)
+	}
+	svc, err := order.NewACME(orders, order.ACMEConfig{
+		AccountURL:       func(id string) string { return acme.AccountURL(public, id) },
+		AuthzReuse:       f.authzReuse,
+		Profiles:         profiles,
+		DefaultProfile:   f.defaultProfile,
+		TermsOfService:   f.termsOfService,
+		RequireEAB:       f.eabRequired,
+		ValidationBudget: f.validationBudget,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := acme.New(acme.Config{ACME: svc, BaseURL: public, CAAIdentities: []string{caaIdentity}, AlternateChainPEM: alt, Logger: logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	return svc, h, nil
+}
+
+// mountACME serves /acme/ with the ACME handler and everything else with
+// the REST API handler.
+func mountACME(rest, acmeHandler http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/acme/", acmeHandler)
+	mux.Handle("/", rest)
+	return mux
+}

@@ -1,0 +1,86 @@
+package api
+
+import (
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/order"
+	"github.com/dcvhq/dcv/internal/ratelimit"
+	"github.com/dcvhq/dcv/internal/store"
+)
+
+// Limits of POST /api/v1/checks. A pre-flight check sends dozens of DNS
+// queries and may fetch over HTTP on the caller's behalf, to any domain: it
+// is limited per API key and per client address, so that neither one key
+// nor one host behind many keys can turn dcv into a query amplifier.
+var (
+	preflightPerAccount = ratelimit.Limit{Name: "pre-flight checks per API key", Count: 30, Period: time.Minute}
+	preflightPerClient  = ratelimit.Limit{Name: "pre-flight checks per client address", Count: 60, Period: time.Minute}
+)
+
+// checks serves POST /api/v1/checks with its own in-memory limiter (the
+// Handler's Config has no shared one yet; at scale the limiter moves to
+// the shared backend with the others).
+type checks struct {
+	h       *Handler
+	limiter ratelimit.Limiter
+	now     func() time.Time
+}
+
+// registerChecks mounts POST /api/v1/checks on h.
+func registerChecks(h *Handler) {
+	c := &checks{h: h, limiter: ratelimit.NewMemory(), now: time.Now}
+	h.mux.HandleFunc("POST /api/v1/checks", h.auth(c.create))
+}
+
+// create runs a pre-flight check: a diagnosis of one domain without an
+// order. The body is order.PreflightRequest; the answer
+// order.PreflightResult. Nothing is stored.
+func (c *checks) create(w http.ResponseWriter, r *http.Request, acct *store.Account) {
+	if !c.allow(w, r, acct) {
+		return
+	}
+	var req order.PreflightRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	res, err := c.h.cfg.Orders.Preflight(r.Context(), acct, req)
+	if err != nil {
+		c.h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// allow spends one check from the caller's allowances, or answers 429.
+func (c *checks) allow(w http.ResponseWriter, r *http.Request, acct *store.Account) bool {
+	now := c.now()
+	client, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		client = r.RemoteAddr
+	}
+	for _, l := range []struct {
+		limit ratelimit.Limit
+		key   string
+	}{{preflightPerAccount, acct.ID}, {preflightPerClient, client}} {
+		d, err := c.limiter.Spend(r.Context(), l.limit, l.key, 1, now)
+		if err != nil {
+			c.h.fail(w, r, err)
+			return false
+		}
+		if !d.Allowed {
+			secs := max(int(math.Ceil(d.RetryAfter.Seconds())), 1)
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			writeJSON(w, http.StatusTooManyRequests, ErrorBody{Error: ErrorDetail{
+				Code:       "RATE_LIMITED",
+				Message:    "too many " + l.limit.Name + ": at most " + strconv.Itoa(l.limit.Count) + " per minute; retry in " + strconv.Itoa(secs) + " seconds",
+				RetryAfter: secs,
+			}})
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,158 @@
+package ca
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	zx509 "github.com/zmap/zcrypto/x509"
+	"github.com/zmap/zlint/v3"
+	"github.com/zmap/zlint/v3/lint"
+)
+
+// TestLintRegistriesSplit checks that the per-leaf and per-key registries
+// partition the full one: every key-only lint leaves the leaf run and runs
+// per key, and no other lint is lost.
+func TestLintRegistriesSplit(t *testing.T) {
+	t.Parallel()
+	all, err := lintRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := leafLintRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := keyLintRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := key.Names(), slices.Sorted(slices.Values(keyOnlyLints)); !slices.Equal(got, want) {
+		t.Errorf("key registry = %v, want %v", got, want)
+	}
+	for _, n := range keyOnlyLints {
+		if slices.Contains(leaf.Names(), n) {
+			t.Errorf("leaf registry still runs key-only lint %s", n)
+		}
+		if all.CertificateLints().ByName(n) == nil {
+			t.Errorf("key-only lint %s is not in the full registry", n)
+		}
+	}
+	union := slices.Sorted(slices.Values(append(slices.Clone(leaf.Names()), key.Names()...)))
+	if !slices.Equal(union, all.Names()) {
+		t.Errorf("leaf ∪ key registries have %d lints, the full registry %d", len(union), len(all.Names()))
+	}
+	if got := len(leaf.CertificateLints().Lints()); got != len(all.CertificateLints().Lints())-len(keyOnlyLints) {
+		t.Errorf("leaf registry runs %d certificate lints, want %d", got, len(all.CertificateLints().Lints())-len(keyOnlyLints))
+	}
+}
+
+func TestKeyVerdict(t *testing.T) {
+	t.Parallel()
+	const name = "e_cert_issued_by_compromised_emudhra_ca"
+	tests := []struct {
+		name    string
+		results map[string]*lint.LintResult
+		// wantErr is empty for success, else words the error must contain.
+		wantErr  []string
+		wantLint bool // a *LintError
+	}{
+		{name: "pass", results: map[string]*lint.LintResult{name: {Status: lint.Pass}}},
+		{
+			name:     "flagged key",
+			results:  map[string]*lint.LintResult{name: {Status: lint.Error, Details: `signed by the private key of "EM DV TLS CA - G3B"`}},
+			wantErr:  []string{"signing key failed lint", name, "(error)", "EM DV TLS CA - G3B"},
+			wantLint: true,
+		},
+		{
+			name:     "warning also refuses",
+			results:  map[string]*lint.LintResult{name: {Status: lint.Warn}},
+			wantErr:  []string{"signing key failed lint", name, "(warn)"},
+			wantLint: true,
+		},
+		{
+			name:    "not applicable",
+			results: map[string]*lint.LintResult{name: {Status: lint.NA}},
+			wantErr: []string{"key lint " + name + " did not apply", "status NA"},
+		},
+		{
+			name:    "not run",
+			results: map[string]*lint.LintResult{},
+			wantErr: []string{"key lint " + name + " did not run"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := keyVerdict(&zlint.ResultSet{Results: tt.results}, []string{name})
+			if len(tt.wantErr) == 0 {
+				if err != nil {
+					t.Fatalf("keyVerdict = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("keyVerdict = nil, want an error with %q", tt.wantErr)
+			}
+			for _, w := range tt.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			var le *LintError
+			if got := errors.As(err, &le); got != tt.wantLint {
+				t.Errorf("errors.As(*LintError) = %v, want %v", got, tt.wantLint)
+			}
+		})
+	}
+}
+
+// TestKeyOnlyLintsPassForOurKeys runs the key-only lints the way
+// LoadOrCreate does, on both kinds of certificate it checks, and requires
+// each to have applied and passed (an N/A result would mean that the
+// per-leaf run skips a lint nobody ran).
+func TestKeyOnlyLintsPassForOurKeys(t *testing.T) {
+	t.Parallel()
+	c := newTestCA(t, loopbackURLs(t.TempDir()))
+	probe, err := c.signProbe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued, err := c.Issue(IssueRequest{DNSNames: []string{"www.example.com"}, PublicKey: testKeys().p256.Public()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := keyLintRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		der  []byte
+	}{
+		{name: "intermediate certificate", der: c.inter.Raw},
+		{name: "probe", der: probe},
+		{name: "leaf", der: issued.DER},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			zc, err := zx509.ParseCertificate(tt.der)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs := zlint.LintCertificateEx(zc, reg)
+			for _, n := range keyOnlyLints {
+				if r := rs.Results[n]; r == nil || r.Status != lint.Pass {
+					t.Errorf("%s: %+v, want pass", n, r)
+				}
+			}
+			if err := keyVerdict(rs, keyOnlyLints); err != nil {
+				t.Errorf("keyVerdict: %v", err)
+			}
+		})
+	}
+	if err := c.checkSigningKeys(); err != nil {
+		t.Errorf("checkSigningKeys: %v", err)
+	}
+}

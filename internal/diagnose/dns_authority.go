@@ -1,0 +1,531 @@
+package diagnose
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/validation"
+)
+
+// Codes of the DNS truth engine: what the authoritative servers of a zone
+// say compared with what a resolver says, and DNSSEC. Like the others, they
+// are API: their meaning never changes.
+const (
+	// CodeDNSRecordNotPropagated: some authoritative servers have the value
+	// and others do not, or every one has it but the resolver still returns
+	// an older (cached) answer. Blocking when the value was not seen; a
+	// warning when it was seen but some servers lack it.
+	CodeDNSRecordNotPropagated Code = "DNS_RECORD_NOT_PROPAGATED"
+	// CodeDNSNameserverInconsistent: the authoritative servers serve
+	// different SOA serials of the zone. A warning.
+	CodeDNSNameserverInconsistent Code = "DNS_NAMESERVER_INCONSISTENT"
+	// CodeDNSLameDelegation: a server delegated for the zone refuses, times
+	// out, or answers without authority. A warning while another server
+	// answers; blocking when none does.
+	CodeDNSLameDelegation Code = "DNS_LAME_DELEGATION"
+	// CodeDNSSECBogus: the answer failed DNSSEC validation (a chain of
+	// trust exists but does not hold). Blocking: a bogus answer proves
+	// nothing (CA/B Forum ballot SC085).
+	CodeDNSSECBogus Code = "DNSSEC_BOGUS"
+	// CodeDNSTXTPresent: informational, in a pre-flight check without a
+	// value: the TXT values found at the record host.
+	CodeDNSTXTPresent Code = "DNS_TXT_PRESENT"
+)
+
+// Message ids of this file.
+const (
+	msgNotPropagatedPartial msg = "msgNotPropagatedPartial"
+	msgNotPropagatedWarn    msg = "msgNotPropagatedWarn"
+	fixNotPropagatedPartial msg = "fixNotPropagatedPartial"
+	msgNotPropagatedCached  msg = "msgNotPropagatedCached"
+	msgNotPropagatedFresh   msg = "msgNotPropagatedFresh"
+	fixNotPropagatedCached  msg = "fixNotPropagatedCached"
+	wordOlderNXDomain       msg = "wordOlderNXDomain"
+	wordOlderNoData         msg = "wordOlderNoData"
+	wordOlderValues         msg = "wordOlderValues"
+	wordServerSerial        msg = "wordServerSerial"
+	wordServerNoSerial      msg = "wordServerNoSerial"
+	wordServer              msg = "wordServer"
+	msgInconsistent         msg = "msgInconsistent"
+	fixInconsistent         msg = "fixInconsistent"
+	msgLame                 msg = "msgLame"
+	fixLame                 msg = "fixLame"
+	msgLameLoop             msg = "msgLameLoop"
+	msgLameResolver         msg = "msgLameResolver"
+	fixLameAll              msg = "fixLameAll"
+	lameRefused             msg = "lameRefused"
+	lameTimeout             msg = "lameTimeout"
+	lameNotAuth             msg = "lameNotAuth"
+	lameServfail            msg = "lameServfail"
+	lameUnreachable         msg = "lameUnreachable"
+	lameMalformed           msg = "lameMalformed"
+	lameNoAddress           msg = "lameNoAddress"
+	lameOther               msg = "lameOther"
+	msgDNSSECBogus          msg = "msgDNSSECBogus"
+	fixDNSSECResign         msg = "fixDNSSECResign"
+	fixDNSSECDS             msg = "fixDNSSECDS"
+	fixDNSSECGeneric        msg = "fixDNSSECGeneric"
+	bogusExpired            msg = "bogusExpired"
+	bogusNotYet             msg = "bogusNotYet"
+	bogusDSMismatch         msg = "bogusDSMismatch"
+	bogusNoRRSIG            msg = "bogusNoRRSIG"
+	bogusBadSignature       msg = "bogusBadSignature"
+	bogusDenial             msg = "bogusDenial"
+	bogusDNSKEYNotSigned    msg = "bogusDNSKEYNotSigned"
+	bogusParentDenies       msg = "bogusParentDenies"
+	bogusDNSKEYMissing      msg = "bogusDNSKEYMissing"
+	bogusGeneric            msg = "bogusGeneric"
+	msgTXTPresent           msg = "msgTXTPresent"
+	msgTXTAbsent            msg = "msgTXTAbsent"
+	fixTXTPresent           msg = "fixTXTPresent"
+	msgRecordLoopAt         msg = "msgRecordLoopAt"
+	msgRecordTooManyQueries msg = "msgRecordTooManyQueries"
+	msgWrongHostWWW         msg = "msgWrongHostWWW"
+	fixWrongHostWWW         msg = "fixWrongHostWWW"
+	noteWildcard            msg = "noteWildcard"
+	noteOtherOrderDNS       msg = "noteOtherOrderDNS"
+	wordCAABogus            msg = "wordCAABogus"
+	wordAt                  msg = "wordAt"
+)
+
+func init() {
+	extend(CodeDNSTimeout,
+		map[Code]string{
+			CodeDNSSECBogus:       "DNSSEC validation failed",
+			CodeDNSLameDelegation: "Lame nameserver",
+		},
+		map[msg]string{
+			msgDNSSECBogus:       "DNSSEC validation of %[1]s failed: %[2]s (%[3]s).",
+			fixDNSSECResign:      "Ask the DNS host of %[1]s to re-sign the zone so that its signatures are current and made with the keys it publishes; if you turned DNSSEC off at the DNS host, also remove the DS record at the registrar.",
+			fixDNSSECDS:          "At the registrar of %[1]s, replace the DS record with one matching the zone's current key-signing key (the DNS host shows it), or remove the DS record if the zone is no longer signed.",
+			fixDNSSECGeneric:     "Check the DNSSEC setup of %[1]s: the DS record at the registrar must match the zone's key-signing key, and the DNS host must keep the signatures current. If the zone should not be signed, remove the DS record at the registrar.",
+			bogusExpired:         "the signatures have expired",
+			bogusNotYet:          "the signatures are not valid yet (the signer's clock may be wrong)",
+			bogusDSMismatch:      "the DS record at the registrar matches none of the zone's DNSKEY keys",
+			bogusNoRRSIG:         "the answer is not signed (RRSIG records are missing)",
+			bogusBadSignature:    "a signature does not verify",
+			bogusDenial:          "the proof that the record does not exist (NSEC/NSEC3) is missing or does not cover it",
+			bogusDNSKEYNotSigned: "the zone's DNSKEY set is not signed by the key the DS record at the registrar points to",
+			bogusParentDenies:    "the parent zone proves that the zone is not delegated, yet its servers answer for it",
+			bogusDNSKEYMissing:   "no DNSKEY of the zone matches the DS record at the registrar",
+			bogusGeneric:         "the chain of trust from the DNS root does not hold",
+			wordCAABogus:         "the answer from %[1]s failed DNSSEC validation: %[2]s",
+
+			msgLame:         "Lame delegation of %[1]s: %[2]s.",
+			fixLame:         "Remove %[1]s from the NS records of %[2]s (at the registrar and in the zone), or configure it to answer for the zone with authority.",
+			msgLameLoop:     "The TXT lookup of %[1]s went in circles: %[2]s, a nameserver delegated for the zone, answers with a referral to the zone itself instead of an answer (lame delegation).",
+			msgLameResolver: "The TXT lookup of %[1]s failed: no nameserver of the zone answers with authority (lame delegation); %[2]s: %[3]s.",
+			fixLameAll:      "Check at the registrar that the NS records of the zone of %[1]s name nameservers that serve it, and configure those nameservers to answer for the zone with authority (AA flag).",
+			lameRefused:     "%[1]s refuses to answer for the zone (REFUSED)",
+			lameTimeout:     "%[1]s does not answer (timeout)",
+			lameNotAuth:     "%[1]s answers without authority (AA=0): it does not serve the zone",
+			lameServfail:    "%[1]s answers SERVFAIL",
+			lameUnreachable: "%[1]s cannot be reached",
+			lameMalformed:   "%[1]s sends malformed answers",
+			lameNoAddress:   "%[1]s has no address",
+			lameOther:       "%[1]s answers %[2]s",
+		},
+		CodeDNSSECBogus, CodeDNSLameDelegation)
+	extend(CodeDNSWrongHost,
+		map[Code]string{
+			CodeDNSRecordNotPropagated:    "TXT record not yet everywhere",
+			CodeDNSNameserverInconsistent: "Nameservers out of sync",
+		},
+		map[msg]string{
+			msgNotPropagatedPartial: "The expected value is at %[1]s on %[2]s, but not on %[3]s: the zone's nameservers are not in sync yet.",
+			msgNotPropagatedWarn:    "The expected value is at %[1]s on %[2]s, but not on %[3]s: resolvers that ask those servers do not see it yet.",
+			fixNotPropagatedPartial: "Wait for the lagging nameservers to load the new version of the zone (secondaries refresh at the SOA refresh interval or on NOTIFY); if it persists, check the zone transfers from the primary to %[1]s, or publish the record on every nameserver of the zone.",
+			msgNotPropagatedCached:  "Every authoritative nameserver of %[1]s has the expected value at %[2]s, but the resolver still returns an older answer (%[3]s), cached for %[4]s more.",
+			msgNotPropagatedFresh:   "Every authoritative nameserver of %[1]s has the expected value at %[2]s, but the resolver got an older answer (%[3]s); resolvers may keep it for up to %[4]s.",
+			fixNotPropagatedCached:  "Nothing needs to change: the record is published. Check again after %[1]s, when cached answers have expired. A lookup made before a record exists is cached for the zone's negative TTL (RFC 2308), so publish records before asking for a check.",
+			wordOlderNXDomain:       "the name does not exist",
+			wordOlderNoData:         "no TXT record",
+			wordOlderValues:         "TXT %[1]s",
+			wordServerSerial:        "%[1]s (SOA serial %[2]d)",
+			wordServerNoSerial:      "%[1]s (no SOA serial)",
+			wordServer:              "%[1]s at %[2]s",
+			msgInconsistent:         "The nameservers of %[1]s serve different versions of the zone: %[2]s.",
+			fixInconsistent:         "Make sure every nameserver of %[1]s receives the zone's updates from the primary (zone transfers, NOTIFY), or remove the stale ones from the NS records at the registrar.",
+		},
+		CodeDNSRecordNotPropagated, CodeDNSNameserverInconsistent)
+	extend(CodeCheckTooFrequent,
+		map[Code]string{CodeDNSTXTPresent: "TXT records found"},
+		map[msg]string{
+			msgTXTPresent:           "TXT records at %[1]s (answer from %[2]s): %[3]s.",
+			msgTXTAbsent:            "No TXT record at %[1]s yet (answer from %[2]s).",
+			fixTXTPresent:           "To validate, publish a TXT record at host `%[1]s` with the value of your order.",
+			msgRecordLoopAt:         "The TXT lookup of %[1]s failed: its CNAME chain loops (%[2]s).",
+			msgRecordTooManyQueries: "The TXT lookup of %[1]s failed: resolving it took more queries than dcv allows (%[2]s); the delegation chain or its CNAMEs go in circles.",
+			msgWrongHostWWW:         "The value was found at %[1]s, the record host of %[2]s, not at %[3]s: each name has its own record host.",
+			fixWrongHostWWW:         "Add a TXT record with host `%[1]s` (full name `%[2]s`) and value `%[3]s`.",
+			noteWildcard:            "These values come from a wildcard TXT record (a random name beside the host returns them too), not from a record at the host.",
+			wordAt:                  "at %[1]s",
+			noteOtherOrderDNS:       "One value is the value of another of your orders, not of this one: each order has its own value.",
+		},
+		CodeDNSTXTPresent)
+}
+
+// dnssecBogus reports a lookup whose answer failed DNSSEC validation:
+// iterative mode marks it bogus with dnsclient's reason; forward mode marks
+// a SERVFAIL carrying an RFC 8914 DNSSEC error bogus with the EDE's words.
+func (d *diagnoser) dnssecBogus(l *validation.Lookup, fallbackName string) (Finding, bool) {
+	if l == nil || l.Response == nil || l.Response.DNSSEC != dnsclient.Bogus.String() {
+		return Finding{}, false
+	}
+	r := l.Response
+	name := Truncate(trimDot(cmp.Or(l.Name, r.Name, fallbackName)), maxNameShown)
+	words, fix := d.bogusWords(r.DNSSECReason, r.EDE)
+	_, zone := relativeHost(trimDot(cmp.Or(l.Name, r.Name, fallbackName)))
+	if zone == "" {
+		zone = name
+	}
+	return Finding{
+		Code:     CodeDNSSECBogus,
+		Severity: SeverityError,
+		Message:  d.c.f(msgDNSSECBogus, name, words, Truncate(cmp.Or(r.DNSSECReason, "bogus"), maxDetailShown)),
+		Fix:      d.c.f(fix, Truncate(zone, maxNameShown)),
+	}, true
+}
+
+// bogusWords turns a dnsclient bogus reason (one of its Reason* prefixes)
+// or RFC 8914 EDE codes into plain words and the fix that goes with them:
+// re-signing at the DNS host, or the DS record at the registrar.
+func (d *diagnoser) bogusWords(reason string, ede []dnsclient.EDE) (string, msg) {
+	type rule struct {
+		prefix string
+		words  msg
+		fix    msg
+	}
+	rules := []rule{
+		{dnsclient.ReasonSignatureExpired, bogusExpired, fixDNSSECResign},
+		{dnsclient.ReasonSignatureNotYet, bogusNotYet, fixDNSSECResign},
+		{dnsclient.ReasonDSMismatch, bogusDSMismatch, fixDNSSECDS},
+		{dnsclient.ReasonNoRRSIG, bogusNoRRSIG, fixDNSSECResign},
+		{dnsclient.ReasonBadSignature, bogusBadSignature, fixDNSSECResign},
+		{dnsclient.ReasonDenialNotCovering, bogusDenial, fixDNSSECResign},
+		{dnsclient.ReasonDNSKEYNotSigned, bogusDNSKEYNotSigned, fixDNSSECDS},
+		{dnsclient.ReasonParentDenies, bogusParentDenies, fixDNSSECDS},
+	}
+	for _, r := range rules {
+		if strings.HasPrefix(reason, r.prefix) {
+			return d.c.f(r.words), r.fix
+		}
+	}
+	// RFC 8914 §4.8-4.13.
+	for _, e := range ede {
+		switch e.Code {
+		case dnsclient.EDESignatureExpired:
+			return d.c.f(bogusExpired), fixDNSSECResign
+		case dnsclient.EDESignatureNotYetValid:
+			return d.c.f(bogusNotYet), fixDNSSECResign
+		case dnsclient.EDEDNSKEYMissing:
+			return d.c.f(bogusDNSKEYMissing), fixDNSSECDS
+		case dnsclient.EDERRSIGsMissing:
+			return d.c.f(bogusNoRRSIG), fixDNSSECResign
+		case dnsclient.EDENSECMissing:
+			return d.c.f(bogusDenial), fixDNSSECResign
+		}
+	}
+	return d.c.f(bogusGeneric), fixDNSSECGeneric
+}
+
+// zoneAnalysis is what the authoritative servers of the record's zone say
+// about the expected value.
+type zoneAnalysis struct {
+	view *dnsclient.ZoneView
+	// have and lack are the servers that answer with authority, with and
+	// without the value; lame the others.
+	have, lack, lame []dnsclient.ServerView
+	// delegated is set when a server answers with a CNAME: the record
+	// lives in another zone, which this view does not cover.
+	delegated bool
+}
+
+func analyseZone(view *dnsclient.ZoneView, value string) *zoneAnalysis {
+	if view == nil {
+		return nil
+	}
+	z := &zoneAnalysis{view: view}
+	for _, sv := range view.Servers {
+		switch {
+		case sv.Lame:
+			z.lame = append(z.lame, sv)
+		case sv.Answer == nil:
+			// An answer over a limit: neither here nor there.
+		case len(sv.Answer.CNAMEs) > 0:
+			z.delegated = true
+		case value != "" && sv.Answer.Rcode == rcodeNoError && slices.ContainsFunc(sv.Answer.Answer, func(r dnsclient.Record) bool {
+			return r.Type == "TXT" && r.Data == value
+		}):
+			z.have = append(z.have, sv)
+		default:
+			z.lack = append(z.lack, sv)
+		}
+	}
+	return z
+}
+
+// serverName renders one server as "ns1.example.com at 192.0.2.1:53".
+func (d *diagnoser) serverName(sv dnsclient.ServerView) string {
+	ns := Truncate(trimDot(sv.NS), maxNameShown)
+	switch {
+	case ns == "":
+		return Truncate(sv.Address, maxNameShown)
+	case sv.Address == "":
+		return ns
+	}
+	return d.c.f(wordServer, ns, Truncate(sv.Address, maxNameShown))
+}
+
+func (d *diagnoser) serversWithSerials(svs []dnsclient.ServerView) string {
+	parts := make([]string, len(svs))
+	for i, sv := range svs {
+		if sv.SOAErr != nil || sv.SOASerial == 0 {
+			parts[i] = d.c.f(wordServerNoSerial, d.serverName(sv))
+		} else {
+			parts[i] = d.c.f(wordServerSerial, d.serverName(sv), sv.SOASerial)
+		}
+	}
+	return strings.Join(parts, d.c.f(wordListSep))
+}
+
+// partial reports servers that disagree about the value: blocking when
+// the resolver did not see it, a warning when it did.
+func (d *diagnoser) partial(z *zoneAnalysis, host string, seen bool) (Finding, bool) {
+	if z == nil || z.delegated || len(z.have) == 0 || len(z.lack) == 0 {
+		return Finding{}, false
+	}
+	m, sev := msgNotPropagatedPartial, SeverityError
+	if seen {
+		m, sev = msgNotPropagatedWarn, SeverityWarning
+	}
+	lagging := make([]string, len(z.lack))
+	for i, sv := range z.lack {
+		lagging[i] = d.serverName(sv)
+	}
+	return Finding{
+		Code:      CodeDNSRecordNotPropagated,
+		Severity:  sev,
+		Message:   d.c.f(m, host, d.serversWithSerials(z.have), d.serversWithSerials(z.lack)),
+		Fix:       d.c.f(fixNotPropagatedPartial, strings.Join(lagging, d.c.f(wordListSep))),
+		Retryable: true,
+	}, true
+}
+
+// cachedOlder reports a value every authoritative server has while the
+// resolver returned an older answer, with the time that answer may still
+// be cached as the ETA: what is left of it when the resolver served it
+// from its cache, else its TTL (for a negative answer, the negative TTL of
+// RFC 2308 §5: the SOA's TTL or MINIMUM, whichever is less).
+func (d *diagnoser) cachedOlder(z *zoneAnalysis, rec *validation.Lookup, host string) (Finding, bool) {
+	if z == nil || z.delegated || len(z.have) == 0 || len(z.lack) > 0 || rec.Err != nil || rec.Response == nil {
+		return Finding{}, false
+	}
+	r := rec.Response
+	if r.Rcode != rcodeNoError && r.Rcode != rcodeNXDomain {
+		return Finding{}, false
+	}
+	var values []string
+	ttl, first := uint32(0), true
+	for _, a := range r.Answer {
+		if a.Type != "TXT" {
+			continue
+		}
+		if len(values) < maxTXTListed {
+			values = append(values, `"`+Truncate(a.Data, maxTXTShown)+`"`)
+		}
+		if first || a.TTL < ttl {
+			ttl, first = a.TTL, false
+		}
+	}
+	var older string
+	switch {
+	case len(values) > 0:
+		older = d.c.f(wordOlderValues, strings.Join(values, d.c.f(wordListSep)))
+	case r.Rcode == rcodeNXDomain:
+		older, ttl = d.c.f(wordOlderNXDomain), r.NegativeTTL
+	default:
+		older, ttl = d.c.f(wordOlderNoData), r.NegativeTTL
+	}
+	if r.Cached || r.TTL > 0 {
+		// Iterative mode: TTL is what is left of the answer in the cache
+		// (all of it for a fresh answer).
+		ttl = r.TTL
+	}
+	eta := d.now.Add(time.Duration(ttl) * time.Second)
+	zone := Truncate(trimDot(z.view.Zone), maxNameShown)
+	m := msgNotPropagatedFresh
+	if r.Cached {
+		m = msgNotPropagatedCached
+	}
+	left := d.formatDuration(time.Duration(ttl) * time.Second)
+	return Finding{
+		Code:      CodeDNSRecordNotPropagated,
+		Severity:  SeverityError,
+		Message:   d.c.f(m, zone, host, older, left),
+		Fix:       d.c.f(fixNotPropagatedCached, left),
+		Retryable: true,
+		ETA:       &eta,
+	}, true
+}
+
+// inconsistent reports servers that serve different SOA serials.
+func (d *diagnoser) inconsistent(z *zoneAnalysis) (Finding, bool) {
+	if z == nil {
+		return Finding{}, false
+	}
+	var svs []dnsclient.ServerView
+	serials := map[uint32]bool{}
+	for _, sv := range z.view.Servers {
+		if sv.Lame || sv.SOAErr != nil || sv.SOASerial == 0 {
+			continue
+		}
+		svs = append(svs, sv)
+		serials[sv.SOASerial] = true
+	}
+	if len(serials) < 2 {
+		return Finding{}, false
+	}
+	zone := Truncate(trimDot(z.view.Zone), maxNameShown)
+	return Finding{
+		Code:      CodeDNSNameserverInconsistent,
+		Severity:  SeverityWarning,
+		Message:   d.c.f(msgInconsistent, zone, d.serversWithSerials(svs)),
+		Fix:       d.c.f(fixInconsistent, zone),
+		Retryable: true,
+	}, true
+}
+
+// lameServers reports the delegated servers that do not serve the zone: a
+// warning while another server answers, blocking when none does.
+func (d *diagnoser) lameServers(z *zoneAnalysis) (Finding, bool) {
+	if z == nil || len(z.lame) == 0 {
+		return Finding{}, false
+	}
+	zone := Truncate(trimDot(z.view.Zone), maxNameShown)
+	var parts, names []string
+	retry := false
+	for _, sv := range z.lame {
+		name := d.serverName(sv)
+		names = append(names, Truncate(trimDot(cmp.Or(sv.NS, sv.Address)), maxNameShown))
+		var m msg
+		switch sv.LameReason {
+		case "refused":
+			m = lameRefused
+		case "timeout":
+			m, retry = lameTimeout, true
+		case "not authoritative (AA=0)":
+			m = lameNotAuth
+		case "servfail":
+			m, retry = lameServfail, true
+		case "unreachable":
+			m, retry = lameUnreachable, true
+		case "malformed answer":
+			m = lameMalformed
+		case "no address":
+			m = lameNoAddress
+		}
+		if m == "" {
+			parts = append(parts, d.c.f(lameOther, name, Truncate(sv.LameReason, maxDetailShown)))
+		} else {
+			parts = append(parts, d.c.f(m, name))
+		}
+	}
+	sev := SeverityWarning
+	if len(z.lame) == len(z.view.Servers) {
+		sev = SeverityError
+	}
+	return Finding{
+		Code:      CodeDNSLameDelegation,
+		Severity:  sev,
+		Message:   d.c.f(msgLame, zone, strings.Join(parts, "; ")),
+		Fix:       d.c.f(fixLame, strings.Join(slices.Compact(names), d.c.f(wordListSep)), zone),
+		Retryable: retry && sev == SeverityError,
+	}, true
+}
+
+// Details of dnsclient.Iterative errors that diagnose tells apart. They are
+// documented in Iterative.Lookup; diagnose matches the start of
+// Error.Detail because Kind alone (KindLoop, KindMalformed) does not say
+// which loop or which malformation it was.
+const (
+	detailReferralLoop = "referral loop"
+	detailTooMany      = "too many queries"
+	detailLame         = "lame delegation"
+	detailCNAMELoop    = "cname chain loops at "
+)
+
+// resolverLame reports a resolver failure that is a lame delegation: the
+// zone's servers refer back to themselves, or none answers with authority.
+func (d *diagnoser) resolverLame(e *dnsclient.Error, host string) (Finding, bool) {
+	detail := stripFollowing(e.Detail)
+	f := Finding{Code: CodeDNSLameDelegation, Severity: SeverityError, Fix: d.c.f(fixLameAll, host)}
+	switch {
+	case e.Kind == dnsclient.KindLoop && strings.HasPrefix(detail, detailReferralLoop):
+		f.Message = d.c.f(msgLameLoop, host, d.server(e.Server))
+	case e.Kind == dnsclient.KindMalformed && strings.HasPrefix(detail, detailLame):
+		f.Message = d.c.f(msgLameResolver, host, d.server(e.Server), Truncate(detail, maxDetailShown))
+	default:
+		return Finding{}, false
+	}
+	return f, true
+}
+
+// stripFollowing removes the "following cname to X: " prefix Lookup puts
+// on errors met along a CNAME chain.
+func stripFollowing(detail string) string {
+	for strings.HasPrefix(detail, "following cname to ") {
+		_, rest, ok := strings.Cut(detail, ": ")
+		if !ok {
+			break
+		}
+		detail = rest
+	}
+	return detail
+}
+
+// loopMessage words a KindLoop failure of the TXT lookup of host.
+func (d *diagnoser) loopMessage(e *dnsclient.Error, host string) string {
+	detail := stripFollowing(e.Detail)
+	switch {
+	case strings.HasPrefix(detail, detailCNAMELoop):
+		at := Truncate(trimDot(strings.TrimPrefix(detail, detailCNAMELoop)), maxNameShown)
+		return d.c.f(msgRecordLoopAt, host, d.c.f(wordAt, at))
+	case strings.HasPrefix(detail, detailTooMany):
+		return d.c.f(msgRecordTooManyQueries, host, Truncate(detail, maxDetailShown))
+	}
+	return d.c.f(msgRecordLoop, host)
+}
+
+// txtPresent is the informational finding of a pre-flight check without a
+// value: the TXT values at host.
+func (d *diagnoser) txtPresent(rec *validation.Lookup, host string) Finding {
+	rel, _ := relativeHost(host)
+	f := Finding{Code: CodeDNSTXTPresent, Severity: SeverityInfo, Fix: d.c.f(fixTXTPresent, rel)}
+	values := rec.TXTValues()
+	server := ""
+	if rec.Response != nil {
+		server = rec.Response.Server
+	}
+	if len(values) == 0 {
+		f.Message = d.c.f(msgTXTAbsent, host, d.server(server))
+		return f
+	}
+	var shown []string
+	for i, v := range values {
+		if i == maxTXTListed {
+			break
+		}
+		shown = append(shown, fmt.Sprintf(`"%s"`, Truncate(v, maxTXTShown)))
+	}
+	list := strings.Join(shown, d.c.f(wordListSep))
+	if extra := len(values) - len(shown); extra > 0 {
+		list = d.c.f(wordAndMore, list, extra)
+	}
+	f.Message = d.c.f(msgTXTPresent, host, d.server(server), list)
+	return f
+}

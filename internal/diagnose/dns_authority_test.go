@@ -1,0 +1,221 @@
+package diagnose
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/caa"
+	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/validation"
+)
+
+// view builds a ZoneView of example.com whose servers answer as given:
+// "v" has the value, "-" lacks it, anything else is a lame reason.
+func view(serials []uint32, states ...string) *dnsclient.ZoneView {
+	v := &dnsclient.ZoneView{Zone: "example.com."}
+	for i, st := range states {
+		ns := "ns" + string(rune('1'+i)) + ".example.com."
+		addr := "192.0.2." + string(rune('1'+i)) + ":53"
+		v.NS = append(v.NS, ns)
+		sv := dnsclient.ServerView{NS: ns, Address: addr, SOASerial: serials[i]}
+		switch st {
+		case "v":
+			sv.Answer = resp("_dnsauth.a.example.com", "NOERROR", txt("_dnsauth.a.example.com.", testValue))
+		case "-":
+			sv.Answer = resp("_dnsauth.a.example.com", "NXDOMAIN")
+		default:
+			sv.Lame, sv.LameReason, sv.SOASerial = true, st, 0
+		}
+		v.Servers = append(v.Servers, sv)
+	}
+	return v
+}
+
+func TestDomainDNSAuthority(t *testing.T) {
+	t.Parallel()
+	const host = "_dnsauth.a.example.com"
+	hasValue := resp(host, "NOERROR", txt(host, testValue))
+	withView := func(r *dnsclient.Response, v *dnsclient.ZoneView) validation.Observation {
+		return dnsObs(r, func(n *validation.DNSObservation) { n.Authoritative = v })
+	}
+	cachedNX := resp(host, "NXDOMAIN")
+	cachedNX.Cached, cachedNX.TTL, cachedNX.NegativeTTL = true, 200, 300
+	freshOld := resp(host, "NOERROR", txt(host, "old-value"))
+	freshOld.TTL = 3600
+	bogus := func(reason string, ede ...dnsclient.EDE) *dnsclient.Response {
+		r := resp(host, "NOERROR", txt(host, testValue))
+		r.DNSSEC, r.DNSSECReason, r.EDE = "bogus", reason, ede
+		return r
+	}
+	servfailEDE := resp(host, "SERVFAIL")
+	servfailEDE.DNSSEC, servfailEDE.DNSSECReason = "bogus", "Signature Expired: expired"
+	servfailEDE.EDE = []dnsclient.EDE{{Code: dnsclient.EDESignatureExpired, Text: "expired"}}
+	loopErr := func(detail string) validation.Observation {
+		return dnsObs(nil, func(n *validation.DNSObservation) {
+			n.Record.Err = &dnsclient.Error{Kind: dnsclient.KindLoop, Name: host + ".", Type: "TXT", Server: testServer, Detail: detail}
+		})
+	}
+	probeHit := func(kind, name string, wildcard bool) validation.Observation {
+		return dnsObs(resp(host, "NOERROR", txt(host, "old")), func(n *validation.DNSObservation) {
+			n.Probes = []validation.Probe{{Kind: kind, Lookup: validation.Lookup{Name: name + ".", Type: "TXT", Response: resp(name, "NOERROR", txt(name, testValue))}}}
+			if wildcard {
+				w := "_dnsauth-0011223344556677.a.example.com"
+				n.Wildcard = &validation.Lookup{Name: w, Type: "TXT", Response: resp(w, "NOERROR", txt(w, testValue))}
+			}
+		})
+	}
+	eta := testNow.Add(200 * time.Second)
+	etaFresh := testNow.Add(time.Hour)
+	tests := []struct {
+		name   string
+		obs    validation.Observation
+		status string
+		codes  []Code
+		words  []string // in the first finding's message or fix
+		eta    *time.Time
+	}{
+		{name: "seen everywhere passes", obs: withView(hasValue, view([]uint32{7, 7}, "v", "v")), status: StatusApproved},
+		{name: "seen, one server lacks it: warning", obs: withView(hasValue, view([]uint32{8, 7}, "v", "-")), status: StatusApproved,
+			codes: []Code{CodeDNSRecordNotPropagated},
+			words: []string{"ns1.example.com at 192.0.2.1:53 (SOA serial 8)", "not on ns2.example.com at 192.0.2.2:53 (SOA serial 7)"}},
+		{name: "not seen, servers disagree: blocking, naming both with serials", obs: withView(resp(host, "NXDOMAIN"), view([]uint32{8, 7}, "v", "-")), status: StatusPending,
+			codes: []Code{CodeDNSRecordNotPropagated},
+			words: []string{"on ns1.example.com at 192.0.2.1:53 (SOA serial 8)", "not on ns2.example.com at 192.0.2.2:53 (SOA serial 7)", "zone transfers"}},
+		{name: "cached negative answer: ETA from what is left of it", obs: withView(cachedNX, view([]uint32{7, 7}, "v", "v")), status: StatusPending,
+			codes: []Code{CodeDNSRecordNotPropagated},
+			words: []string{"Every authoritative nameserver of example.com", "the name does not exist", "cached for 3 minutes 20 seconds more", "negative TTL"}, eta: &eta},
+		{name: "fresh older values: ETA from the TTL", obs: withView(freshOld, view([]uint32{7, 7}, "v", "v")), status: StatusPending,
+			codes: []Code{CodeDNSRecordNotPropagated}, words: []string{`TXT "old-value"`, "up to 1 hour"}, eta: &etaFresh},
+		{name: "serials differ, value missing everywhere", obs: withView(resp(host, "NXDOMAIN"), view([]uint32{8, 7}, "-", "-")), status: StatusPending,
+			codes: []Code{CodeDNSRecordNotFound, CodeDNSNameserverInconsistent}},
+		{name: "lame server beside a good one: warning", obs: withView(hasValue, view([]uint32{7, 7}, "v", "refused")), status: StatusApproved,
+			codes: []Code{CodeDNSLameDelegation}, words: []string{"Lame delegation of example.com", "ns2.example.com at 192.0.2.2:53 refuses to answer for the zone (REFUSED)", "Remove ns2.example.com"}},
+		{name: "every server lame: blocking", obs: withView(resp(host, "REFUSED"), view([]uint32{7, 7}, "timeout", "not authoritative (AA=0)")), status: StatusPending,
+			codes: []Code{CodeDNSLameDelegation, CodeDNSLookupFailed}, words: []string{"does not answer (timeout)", "answers without authority (AA=0)"}},
+		{name: "bogus: expired signatures", obs: dnsObs(bogus(dnsclient.ReasonSignatureExpired+"2025-01-01T00:00:00Z for _dnsauth.a.example.com. TXT"), nil), status: StatusPending,
+			codes: []Code{CodeDNSSECBogus}, words: []string{"DNSSEC validation of _dnsauth.a.example.com failed: the signatures have expired", "re-sign", "example.com"}},
+		{name: "bogus: DS mismatch", obs: dnsObs(bogus(dnsclient.ReasonDSMismatch+"(key tag 1, algorithm 13) matches no DNSKEY in example.com."), nil), status: StatusPending,
+			codes: []Code{CodeDNSSECBogus}, words: []string{"the DS record at the registrar matches none of the zone's DNSKEY keys", "At the registrar of example.com"}},
+		{name: "bogus: forward-mode EDE", obs: dnsObs(servfailEDE, nil), status: StatusPending,
+			codes: []Code{CodeDNSSECBogus}, words: []string{"the signatures have expired", "Signature Expired: expired"}},
+		{name: "referral loop is a lame delegation", obs: loopErr("referral loop: the servers of a.example.com. refer back to a.example.com. or above"), status: StatusPending,
+			codes: []Code{CodeDNSLameDelegation}, words: []string{"went in circles", testServer}},
+		{name: "cname loop names where", obs: loopErr("cname chain loops at x.example.com."), status: StatusPending,
+			codes: []Code{CodeDNSLookupFailed}, words: []string{"CNAME chain loops (at x.example.com)"}},
+		{name: "www host instead of the apex", obs: probeHit(validation.ProbeWWW, "_dnsauth.www.a.example.com", false), status: StatusPending,
+			codes: []Code{CodeDNSWrongHost}, words: []string{"_dnsauth.www.a.example.com, the record host of www.a.example.com", "`_dnsauth.a`"}},
+		{name: "wildcard explains the probe: no wrong host", obs: probeHit(validation.ProbeDoubledZone, "_dnsauth.a.example.com.example.com", true), status: StatusPending,
+			codes: []Code{CodeDNSRecordMismatch}},
+		{name: "value of another order", obs: dnsObs(resp(host, "NOERROR", txt(host, "other-order-value")), func(n *validation.DNSObservation) { n.OtherValues = []string{"other-order-value"} }),
+			status: StatusPending, codes: []Code{CodeDNSRecordMismatch}, words: []string{"another of your orders"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := Domain([]validation.Observation{tt.obs}, testNow)
+			if r.Status != tt.status {
+				t.Errorf("status %s, want %s:\n%s", r.Status, tt.status, dump(r.Findings))
+			}
+			var codes []Code
+			for _, f := range r.Findings {
+				codes = append(codes, f.Code)
+			}
+			if strings.Join(strs(codes), ",") != strings.Join(strs(tt.codes), ",") {
+				t.Fatalf("codes %v, want %v:\n%s", codes, tt.codes, dump(r.Findings))
+			}
+			if len(r.Findings) == 0 {
+				return
+			}
+			f := r.Findings[0]
+			for _, w := range tt.words {
+				if !strings.Contains(f.Message+" | "+f.Fix, w) {
+					t.Errorf("finding lacks %q:\n%s", w, dump(r.Findings[:1]))
+				}
+			}
+			switch {
+			case tt.eta == nil && f.ETA != nil:
+				t.Errorf("ETA %v, want none", f.ETA)
+			case tt.eta != nil && (f.ETA == nil || !f.ETA.Equal(*tt.eta)):
+				t.Errorf("ETA %v, want %v", f.ETA, tt.eta)
+			}
+		})
+	}
+}
+
+func strs(cs []Code) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = string(c)
+	}
+	return out
+}
+
+func TestPreflightWithoutValue(t *testing.T) {
+	t.Parallel()
+	const host = "_dnsauth.a.example.com"
+	obs := dnsObs(resp(host, "NOERROR", txt(host, "one"), txt(host, "two")), func(n *validation.DNSObservation) {
+		n.Authoritative = view([]uint32{2, 1}, "v", "-")
+	})
+	obs.Expected = ""
+	r := Preflight([]validation.Observation{obs}, testNow)
+	if r.Status != StatusApproved {
+		t.Errorf("status %s, want approved (no blocking finding):\n%s", r.Status, dump(r.Findings))
+	}
+	want := []Finding{
+		{Code: CodeDNSNameserverInconsistent, Severity: SeverityWarning, Retryable: true,
+			Message: "The nameservers of example.com serve different versions of the zone: ns1.example.com at 192.0.2.1:53 (SOA serial 2), ns2.example.com at 192.0.2.2:53 (SOA serial 1).",
+			Fix:     "Make sure every nameserver of example.com receives the zone's updates from the primary (zone transfers, NOTIFY), or remove the stale ones from the NS records at the registrar."},
+		{Code: CodeDNSTXTPresent, Severity: SeverityInfo,
+			Message: `TXT records at _dnsauth.a.example.com (answer from 192.0.2.53:53): "one", "two".`,
+			Fix:     "To validate, publish a TXT record at host `_dnsauth.a` with the value of your order."},
+	}
+	checkFindings(t, r.Findings, want)
+
+	// With a value it is Domain.
+	obs.Expected = testValue
+	if got := Preflight([]validation.Observation{obs}, testNow); got.Status != StatusPending || got.Findings[0].Code != CodeDNSRecordNotPropagated {
+		t.Errorf("with a value: %s\n%s", got.Status, dump(got.Findings))
+	}
+}
+
+func TestDomainCAAParameters(t *testing.T) {
+	t.Parallel()
+	base := func(reason, property string) *caa.Result {
+		return &caa.Result{Domain: "a.example.com", Identity: "dcv.example", RelevantName: "example.com", Tag: "issue",
+			Reason: reason, Property: property, Method: "ca-dnsauth", AccountURI: "",
+			Records: []dnsclient.Record{{Name: "example.com.", Type: "CAA", Tag: "issue", Value: property}}}
+	}
+	bogusTrace := &caa.Result{Domain: "a.example.com", Identity: "dcv.example", Reason: caa.ReasonLookupFailed, FailedName: "a.example.com",
+		Trace: []caa.Step{{Name: "a.example.com", Response: &dnsclient.Response{Server: testServer, Rcode: "NOERROR", DNSSEC: "bogus",
+			DNSSECReason: dnsclient.ReasonNoRRSIG + "a.example.com. CAA"}}}}
+	tests := []struct {
+		name string
+		res  *caa.Result
+		code Code
+		msg  string
+		fix  string
+	}{
+		{name: "accounturi mismatch", res: base(caa.ReasonAccountMismatch, "dcv.example; accounturi=https://dcv.example/acct/9"), code: CodeCAAForbids,
+			msg: `The CAA record at example.com that names dcv.example (issue "dcv.example; accounturi=https://dcv.example/acct/9") lets only the account https://dcv.example/acct/9 issue (accounturi, RFC 8657 §3); this request is from no ACME account (the dns and file methods are not tied to one).`,
+			fix: "Add this CAA record at example.com: `example.com. CAA 0 issue \"dcv.example\"` (keep the other records if they should stay), or change the accounturi of the existing one."},
+		{name: "validationmethods mismatch", res: base(caa.ReasonMethodMismatch, "dcv.example; validationmethods=http-01"), code: CodeCAAForbids,
+			msg: `The CAA record at example.com that names dcv.example (issue "dcv.example; validationmethods=http-01") allows only the validation methods http-01 (validationmethods, RFC 8657 §4); this request uses ca-dnsauth.`,
+			fix: "Add ca-dnsauth to the validationmethods of that record: `example.com. CAA 0 issue \"dcv.example; validationmethods=http-01,ca-dnsauth\"`, or validate example.com with one of the methods it lists."},
+		{name: "malformed", res: base(caa.ReasonMalformed, "dcv.example; accounturi"), code: CodeCAAForbids,
+			msg: `The CAA record at example.com (issue "dcv.example; accounturi") does not follow the syntax of RFC 8659 §4.2, so it authorises no one.`,
+			fix: "Replace it with `example.com. CAA 0 issue \"dcv.example\"`."},
+		{name: "bogus CAA answer fails closed", res: bogusTrace, code: CodeCAALookupFailed,
+			msg: "The CAA lookup of a.example.com failed: the answer from 192.0.2.53:53 failed DNSSEC validation: the answer is not signed (RRSIG records are missing). dcv does not issue without a CAA answer."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			d := diagnoser{c: &catalogEN, now: testNow}
+			f := d.caa(tt.res)
+			if f.Code != tt.code || f.Message != tt.msg || (tt.fix != "" && f.Fix != tt.fix) {
+				t.Errorf("got %s\n msg %q\n fix %q\nwant %s\n msg %q\n fix %q", f.Code, f.Message, f.Fix, tt.code, tt.msg, tt.fix)
+			}
+		})
+	}
+}

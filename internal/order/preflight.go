@@ -1,0 +1,93 @@
+package order
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/diagnose"
+	"github.com/dcvhq/dcv/internal/ident"
+	"github.com/dcvhq/dcv/internal/store"
+	"github.com/dcvhq/dcv/internal/validation"
+)
+
+// maxPreflightValue bounds the value a pre-flight check compares: order
+// values are 32 characters and ACME key authorizations under 100; anything
+// much longer is not a value dcv issued.
+const maxPreflightValue = 512
+
+// PreflightRequest asks for a pre-flight check of one domain: a diagnosis
+// without an order (`dcv check`, POST /api/v1/checks).
+type PreflightRequest struct {
+	// Domain is the name to check, in any form ident.Normalize accepts.
+	Domain string `json:"domain"`
+	// Method is "dns" or "file"; if empty, "dns".
+	Method string `json:"method,omitempty"`
+	// Value is the value expected in the TXT record or the file; if empty,
+	// nothing is compared and the check diagnoses what can be (see
+	// diagnose.Preflight).
+	Value string `json:"value,omitempty"`
+}
+
+// PreflightResult is the diagnosis of a pre-flight check.
+type PreflightResult struct {
+	Domain    string    `json:"domain"`
+	Method    string    `json:"method"`
+	Value     string    `json:"value,omitempty"`
+	CheckedAt time.Time `json:"checked_at"`
+	// Status is "approved" when no finding blocks (with a value: the
+	// domain would be validated now), else "pending".
+	Status   string             `json:"status"`
+	Findings []diagnose.Finding `json:"findings"`
+	// Evidence holds the raw observations, the primary's first.
+	Evidence []validation.Observation `json:"evidence"`
+}
+
+// Blocked reports whether a finding blocks.
+func (r *PreflightResult) Blocked() bool { return r.Status != diagnose.StatusApproved }
+
+// Preflight runs a pre-flight check of req.Domain through obs and
+// diagnoses it at now. It needs no store: `dcv check` calls it with a
+// local validator, Service.Preflight with the service's observer. It
+// returns a KindInvalid *Error for a refused name, an unknown method, a
+// wildcard with the file method or an over-long value, and an error when
+// obs cannot serve the request.
+func Preflight(ctx context.Context, obs Observer, req PreflightRequest, now time.Time) (*PreflightResult, error) {
+	method := req.Method
+	if method == "" {
+		method = string(validation.MethodDNS)
+	}
+	if err := checkMethod(method); err != nil {
+		return nil, err
+	}
+	names, err := ident.ParseOrderNames([]string{req.Domain}, method)
+	if err != nil {
+		return nil, policyError(err)
+	}
+	if len(req.Value) > maxPreflightValue {
+		return nil, invalid("VALUE_TOO_LONG", "the value is longer than %d characters", maxPreflightValue)
+	}
+	res := &PreflightResult{Domain: names[0], Method: method, Value: req.Value, CheckedAt: now.UTC()}
+	observed, err := obs.Observe(ctx, validation.Request{Domain: names[0], Method: validation.Method(method), Value: req.Value})
+	if err != nil {
+		return nil, fmt.Errorf("observing %s: %w", names[0], err)
+	}
+	r := diagnose.Preflight(observed, now)
+	res.Status, res.Findings, res.Evidence = r.Status, r.Findings, observed
+	if res.Evidence == nil {
+		res.Evidence = []validation.Observation{}
+	}
+	return res, nil
+}
+
+// Preflight runs a pre-flight check for acct with the service's observer
+// (every perspective) and clock. Pre-flight checks are not stored: they
+// belong to no order and approve nothing, so there is no state to keep and
+// no audit trail to extend; the API rate-limits them instead. acct must be
+// authenticated; it is not used further yet.
+func (s *Service) Preflight(ctx context.Context, acct *store.Account, req PreflightRequest) (*PreflightResult, error) {
+	if acct == nil {
+		return nil, &Error{Kind: KindUnauthorized, Code: "UNAUTHORIZED", Message: "an API key is required"}
+	}
+	return Preflight(ctx, s.cfg.Observer, req, s.now())
+}
