@@ -57,6 +57,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("HTTPS_PORT", strconv.Itoa(w.web.HTTPSPort))
 			return nil
 		},
+		Condition: scriptCondition,
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"dns-add":    cmdDNSAdd,
 			"web-file":   cmdWebFile,
@@ -66,6 +67,8 @@ func TestScripts(t *testing.T) {
 			"verifycert": cmdVerifyCert,
 			"waitissued": cmdWaitIssued,
 			"sleep":      cmdSleep,
+			"dnsworld":   func(ts *testscript.TestScript, neg bool, args []string) { cmdDNSWorld(t, ts, neg, args) },
+			"zone-add":   cmdZoneAdd,
 		},
 	})
 }

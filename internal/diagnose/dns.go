@@ -123,6 +123,14 @@ func (d *diagnoser) dnsMiss(o *validation.Observation, z *zoneAnalysis, host str
 	if len(resp.CNAMEs) > 0 || len(resp.Other) > 0 {
 		return []Finding{d.wrongType(resp, host, rel, value)}
 	}
+	for _, p := range n.Probes {
+		if p.Kind == validation.ProbeHostAddress && resp.Rcode == rcodeNoError && p.Lookup.Response != nil && len(p.Lookup.Response.Answer) > 0 {
+			// NODATA for TXT, but an address record at the host.
+			other := *resp
+			other.Other = p.Lookup.Response.Answer
+			return []Finding{d.wrongType(&other, host, rel, value)}
+		}
+	}
 	m := msgNotFoundNoData
 	if resp.Rcode == rcodeNXDomain {
 		m = msgNotFoundNXDomain

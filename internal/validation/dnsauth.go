@@ -74,6 +74,10 @@ func (v *Validator) observeDNSAuth(ctx context.Context, req Request) *DNSObserva
 		probe{ProbeDoubledDomain, host + "." + base, dns.TypeTXT},
 		probe{ProbeBareDomain, base, dns.TypeTXT},
 	)
+	if r := obs.Record.Response; r != nil && r.Rcode == "NOERROR" && len(r.Answer) == 0 && len(r.CNAMEs) == 0 && len(r.Other) == 0 {
+		// NODATA: the host exists; an A record there is the wrong type.
+		probes = append(probes, probe{ProbeHostAddress, host, dns.TypeA})
+	}
 	// The record of the www name for the apex, or the reverse: applicants
 	// who order both publish one value at the other's host.
 	if apex, ok := strings.CutPrefix(base, "www."); ok {

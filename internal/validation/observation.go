@@ -153,6 +153,11 @@ const (
 	// ProbeWWW is the record host of www.<domain>, when the domain has no
 	// leading "www." (_dnsauth.www.example.com for example.com).
 	ProbeWWW = "www"
+	// ProbeHostAddress is an A lookup at the record host itself: an
+	// authoritative server answers a TXT question at a name holding only an
+	// A record with no data, so the record of the wrong type shows only
+	// when asked for.
+	ProbeHostAddress = "host_address"
 	// ProbeApex is the record host of the domain without its leading
 	// "www." (_dnsauth.example.com for www.example.com).
 	ProbeApex = "apex"

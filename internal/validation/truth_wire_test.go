@@ -1,0 +1,408 @@
+package validation_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/dcvhq/dcv/internal/diagnose"
+	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/testenv"
+	"github.com/dcvhq/dcv/internal/validation"
+)
+
+// Settings of the DNS-hierarchy tests: the resolver under test resolves
+// iteratively from the test root on loopback, never from the built-in
+// root hints.
+const (
+	truthQueryTimeout = 300 * time.Millisecond
+	truthObserveLimit = 6 * time.Second
+	truthValue        = "t8kq2wz5m3rx7vbn4ych6pjd9fsl1gae"
+	truthAccount      = "https://ca.dcv-test.net/acct/1"
+	// truthNegativeTTL is the negative TTL of the zones testenv.World
+	// creates: min(SOA TTL 3600, SOA MINIMUM 300), RFC 2308 §5.
+	truthNegativeTTL = 300 * time.Second
+)
+
+// stepClock is a clock the resolver's cache, the validator and diagnose
+// share, so that TTLs and ETAs are exact.
+type stepClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *stepClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *stepClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// truthWorld is a DNS hierarchy (root, com., applicant.com. with two
+// servers) and a Validator resolving it iteratively.
+type truthWorld struct {
+	w     *testenv.World
+	com   *testenv.Zone
+	app   *testenv.Zone
+	clock *stepClock
+	// anchors, when set before validator(), make it validate DNSSEC.
+	anchors []dns.RR
+}
+
+func newTruthWorld(t *testing.T) *truthWorld {
+	t.Helper()
+	w := testenv.NewWorld(t)
+	tw := &truthWorld{w: w, clock: &stepClock{now: time.Now()}}
+	tw.com = w.AddZone("com.", "", 1)
+	tw.app = w.AddZone("applicant.com.", "com.", 2)
+	tw.app.Add("applicant.com. 300 IN A 192.0.2.1", "a.applicant.com. 300 IN A 192.0.2.1")
+	return tw
+}
+
+func (tw *truthWorld) resolver(t *testing.T) *dnsclient.Iterative {
+	t.Helper()
+	cfg := dnsclient.IterativeConfig{RootHints: tw.w.RootHints, Timeout: truthQueryTimeout, Now: tw.clock.Now}
+	if tw.anchors != nil {
+		v, err := dnsclient.NewDNSSECValidator(dnsclient.DNSSECConfig{Anchors: tw.anchors})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Validator = v
+	}
+	r, err := dnsclient.NewIterative(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (tw *truthWorld) validator(t *testing.T, r dnsclient.Resolver) *validation.Validator {
+	t.Helper()
+	v, err := validation.New(validation.Config{Resolver: r, CAAIdentity: wireCAAIdentity, Timeout: truthObserveLimit, Clock: tw.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// signWorld signs root, com. and applicant.com. (leaf with opts, its DS in
+// com. changed by ds when not nil) and sets the trust anchor to the root's
+// key.
+func (tw *truthWorld) signWorld(t *testing.T, opts testenv.SignOptions, ds func(*dns.DS) *dns.DS) {
+	t.Helper()
+	leaf := testenv.NewZoneSigner(t, "applicant.com.", opts)
+	signZoneServed(t, tw.app, leaf)
+	d := leaf.DS()
+	if ds != nil {
+		d = ds(d)
+	}
+	com := testenv.NewZoneSigner(t, "com.", testenv.SignOptions{})
+	signZoneServed(t, tw.com, com, d)
+	root := testenv.NewZoneSigner(t, ".", testenv.SignOptions{})
+	signZoneServed(t, tw.w.RootZone, root, com.DS())
+	tw.anchors = []dns.RR{root.DS()}
+}
+
+// signZoneServed signs what z serves, with the children's DS records in
+// extra, and serves the result on every server of z.
+func signZoneServed(t *testing.T, z *testenv.Zone, s *testenv.ZoneSigner, extra ...dns.RR) {
+	t.Helper()
+	signed := s.Sign(append(z.Servers[0].Records(z.Name), extra...))
+	for _, srv := range z.Servers {
+		srv.SetRecords(z.Name, signed)
+	}
+}
+
+// TestTruthFindingsOnTheWire produces each finding of the DNS truth engine
+// with real authoritative servers on loopback and the iterative resolver,
+// and checks the worst finding (or the one named) by code and key words.
+func TestTruthFindingsOnTheWire(t *testing.T) {
+	t.Parallel()
+	const host = "_dnsauth.a.applicant.com"
+	txt := func(name, v string) string { return fmt.Sprintf(`%s. 300 IN TXT "%s"`, name, v) }
+	tests := []struct {
+		name    string
+		domain  string // if empty, a.applicant.com
+		account string
+		setup   func(t *testing.T, tw *truthWorld)
+		// prime runs before the observation with the same resolver.
+		prime  func(t *testing.T, tw *truthWorld, r dnsclient.Resolver)
+		status string
+		code   diagnose.Code // a finding that must be present
+		words  []string      // in its message or fix; "{nsN}" is server N's ip:port
+		eta    time.Duration // when set, the finding's ETA is this long after the first observation of the world
+	}{
+		{
+			name: "lame server beside a good one",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				tw.app.Add(txt(host, truthValue))
+				tw.app.Server(1).SetMode(testenv.AuthRefuse)
+			},
+			status: diagnose.StatusApproved, code: diagnose.CodeDNSLameDelegation,
+			words: []string{"ns2.applicant.com at {ns2}", "refuses to answer for the zone (REFUSED)", "Remove ns2.applicant.com"},
+		},
+		{
+			name: "two servers with different serials, the value on one only",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				tw.app.Server(0).Add("applicant.com.", txt(host, truthValue))
+				tw.app.Server(0).SetSerial("applicant.com.", 2024060102)
+				tw.app.Server(1).SetSerial("applicant.com.", 2024060101)
+			},
+			code:  diagnose.CodeDNSRecordNotPropagated,
+			words: []string{"on ns1.applicant.com at {ns1} (SOA serial 2024060102)", "not on ns2.applicant.com at {ns2} (SOA serial 2024060101)"},
+		},
+		{
+			name: "negative answer cached before the record was added",
+			prime: func(t *testing.T, tw *truthWorld, r dnsclient.Resolver) {
+				if resp, err := r.Lookup(t.Context(), host, dns.TypeTXT); err != nil || resp.Rcode != "NXDOMAIN" {
+					t.Fatalf("priming lookup: %v %+v", err, resp)
+				}
+				tw.app.Add(txt(host, truthValue))
+				tw.clock.Advance(100 * time.Second)
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeDNSRecordNotPropagated,
+			words: []string{"Every authoritative nameserver of applicant.com has the expected value", "the name does not exist", "cached for 3 minutes 20 seconds more"},
+			eta:   truthNegativeTTL,
+		},
+		{
+			name: "CNAME loop",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				tw.app.Add(host+". 300 IN CNAME x.applicant.com.", "x.applicant.com. 300 IN CNAME "+host+".")
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeDNSLookupFailed,
+			words: []string{"CNAME chain loops", host},
+		},
+		{
+			name: "CNAME to the right value elsewhere is delegated validation",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				tw.app.Add(host+". 300 IN CNAME v.applicant.com.", txt("v.applicant.com", truthValue))
+			},
+			status: diagnose.StatusApproved,
+		},
+		{
+			name:   "A record where TXT is expected",
+			setup:  func(_ *testing.T, tw *truthWorld) { tw.app.Add(host + ". 300 IN A 192.0.2.7") },
+			status: diagnose.StatusPending, code: diagnose.CodeDNSWrongType,
+			words: []string{"has no TXT record but other records: A"},
+		},
+		{
+			name: "SERVFAIL for the record",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				for _, s := range tw.app.Servers {
+					s.SetHook(func(req *dns.Msg) *dns.Msg {
+						if strings.EqualFold(req.Question[0].Name, host+".") {
+							m := new(dns.Msg)
+							return m.SetRcode(req, dns.RcodeServerFailure)
+						}
+						return nil
+					})
+				}
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeDNSServfail,
+			words: []string{"answered SERVFAIL", host},
+		},
+		{
+			name: "the record's servers time out",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				for _, s := range tw.app.Servers {
+					s.SetHook(func(req *dns.Msg) *dns.Msg {
+						if strings.HasPrefix(strings.ToLower(req.Question[0].Name), "_dnsauth.a.") {
+							time.Sleep(2 * truthQueryTimeout)
+						}
+						return nil
+					})
+				}
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeDNSTimeout,
+			words: []string{"no answer", host},
+		},
+		{
+			name: "expired RRSIG",
+			setup: func(t *testing.T, tw *truthWorld) {
+				tw.app.Add(txt(host, truthValue))
+				tw.signWorld(t, testenv.SignOptions{Inception: time.Now().Add(-40 * 24 * time.Hour), Expiration: time.Now().Add(-10 * 24 * time.Hour)}, nil)
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeDNSSECBogus,
+			words: []string{"the signatures have expired", "signature expired on", "re-sign"},
+		},
+		{
+			name: "DS mismatch",
+			setup: func(t *testing.T, tw *truthWorld) {
+				tw.app.Add(txt(host, truthValue))
+				tw.signWorld(t, testenv.SignOptions{}, func(ds *dns.DS) *dns.DS { ds.Digest = strings.Repeat("AB", 32); return ds })
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeDNSSECBogus,
+			words: []string{"DS record at the registrar matches none", "At the registrar of applicant.com"},
+		},
+		{
+			name: "signed and secure",
+			setup: func(t *testing.T, tw *truthWorld) {
+				tw.app.Add(txt(host, truthValue))
+				tw.signWorld(t, testenv.SignOptions{}, nil)
+			},
+			status: diagnose.StatusApproved,
+		},
+		{
+			name:   "CAA issuewild names another CA for a wildcard",
+			domain: "*.a.applicant.com",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				tw.app.Add(txt(host, truthValue), `a.applicant.com. 300 IN CAA 0 issue "`+wireCAAIdentity+`"`, `a.applicant.com. 300 IN CAA 0 issuewild "other-ca.example"`)
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeCAAForbids,
+			words: []string{"CAA records at a.applicant.com allow only other-ca.example", "issuewild", `a.applicant.com. CAA 0 issuewild "` + wireCAAIdentity + `"`},
+		},
+		{
+			name: "CAA critical unknown tag",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				tw.app.Add(txt(host, truthValue), `applicant.com. 300 IN CAA 128 tbs "x"`, `applicant.com. 300 IN CAA 0 issue "`+wireCAAIdentity+`"`)
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeCAACriticalUnknown,
+			words: []string{"CAA records at applicant.com include the tag tbs marked critical"},
+		},
+		{
+			name:    "CAA accounturi matches",
+			account: truthAccount,
+			setup: func(_ *testing.T, tw *truthWorld) {
+				tw.app.Add(txt(host, truthValue), `applicant.com. 300 IN CAA 0 issue "`+wireCAAIdentity+`; accounturi=`+truthAccount+`"`)
+			},
+			status: diagnose.StatusApproved,
+		},
+		{
+			name:    "CAA accounturi mismatch",
+			account: "https://ca.dcv-test.net/acct/2",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				tw.app.Add(txt(host, truthValue), `applicant.com. 300 IN CAA 0 issue "`+wireCAAIdentity+`; accounturi=`+truthAccount+`"`)
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeCAAForbids,
+			words: []string{"lets only the account " + truthAccount, "this request is from https://ca.dcv-test.net/acct/2", "accounturi=https://ca.dcv-test.net/acct/2"},
+		},
+		{
+			name: "wildcard TXT guard: no false near miss",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				tw.app.Add(`*.a.applicant.com. 300 IN TXT "`+truthValue+`"`, `*.applicant.com. 300 IN TXT "`+truthValue+`"`, txt(host, "old-value"))
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeDNSRecordMismatch,
+			words: []string{`"old-value"`},
+		},
+		{
+			name: "the value at the www host, without wildcard, is a near miss",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				tw.app.Add(txt(host, "old-value"), txt("_dnsauth.www.a.applicant.com", truthValue))
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeDNSWrongHost,
+			words: []string{"_dnsauth.www.a.applicant.com, the record host of www.a.applicant.com"},
+		},
+		// Bound checks: each ends well within the observation limit.
+		{
+			name: "zone answering every query with a referral to itself",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				for _, s := range tw.app.Servers {
+					s.SetMode(testenv.AuthSelfReferral)
+				}
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeDNSLameDelegation,
+			words: []string{"went in circles", "referral to the zone itself"},
+		},
+		{
+			name: "huge TXT set",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				var rrs []string
+				for i := range 300 {
+					rrs = append(rrs, txt(host, fmt.Sprintf("filler-%04d", i)))
+				}
+				tw.app.Add(rrs...)
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeDNSLookupFailed,
+			words: []string{"exceeds dcv's size limits"},
+		},
+		{
+			name: "slow servers",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				tw.app.Add(txt(host, truthValue))
+				for _, s := range tw.app.Servers {
+					s.SetDelay(5 * time.Second)
+				}
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeDomainUnresolvable,
+			words: []string{"a.applicant.com could not be resolved", "no answer within the deadline"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tw := newTruthWorld(t)
+			if tc.setup != nil {
+				tc.setup(t, tw)
+			}
+			r := tw.resolver(t)
+			start := tw.clock.Now()
+			if tc.prime != nil {
+				tc.prime(t, tw, r)
+			}
+			v := tw.validator(t, r)
+			domain := tc.domain
+			if domain == "" {
+				domain = "a.applicant.com"
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*truthObserveLimit)
+			defer cancel()
+			began := time.Now()
+			obs, err := v.Observe(ctx, validation.Request{Domain: domain, Method: validation.MethodDNS, Value: truthValue, AccountURI: tc.account})
+			if err != nil {
+				t.Fatalf("Observe: %v", err)
+			}
+			if took := time.Since(began); took > truthObserveLimit+time.Second {
+				t.Errorf("observation took %v, over its limit %v", took, truthObserveLimit)
+			}
+			if obs.DNS.Authoritative == nil && obs.DNS.AuthoritativeErr == nil {
+				t.Errorf("iterative mode: no authoritative view and no error")
+			}
+			res := diagnose.Domain([]validation.Observation{obs}, tw.clock.Now())
+			dump := func() string {
+				var b strings.Builder
+				for _, f := range res.Findings {
+					fmt.Fprintf(&b, "\n  %s %s: %s | fix: %s", f.Severity, f.Code, f.Message, f.Fix)
+				}
+				return b.String()
+			}
+			if tc.status != "" && res.Status != tc.status {
+				t.Errorf("status %s, want %s%s", res.Status, tc.status, dump())
+			}
+			if tc.code == "" {
+				if len(res.Findings) > 0 {
+					t.Errorf("findings, want none:%s", dump())
+				}
+				return
+			}
+			var f *diagnose.Finding
+			for i := range res.Findings {
+				if res.Findings[i].Code == tc.code {
+					f = &res.Findings[i]
+					break
+				}
+			}
+			if f == nil {
+				t.Fatalf("no %s finding:%s", tc.code, dump())
+			}
+			text := f.Message + " | " + f.Fix
+			for _, w := range tc.words {
+				for i, s := range tw.app.Servers {
+					w = strings.ReplaceAll(w, fmt.Sprintf("{ns%d}", i+1), s.AddrPort().String())
+				}
+				if !strings.Contains(text, w) {
+					t.Errorf("%s finding lacks %q:\n  %s", tc.code, w, text)
+				}
+			}
+			if tc.eta != 0 {
+				if want := start.Add(tc.eta); f.ETA == nil || !f.ETA.Equal(want) {
+					t.Errorf("ETA %v, want %v (the SOA minimum after the negative answer was cached)", f.ETA, want)
+				}
+			}
+		})
+	}
+}
