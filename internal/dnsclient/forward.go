@@ -183,34 +183,8 @@ func (f *Forwarder) fill(resp *Response, msg *dns.Msg, target string, qtype uint
 			end = next
 		}
 	}
-	txtBytes := 0
-	for _, rr := range msg.Answer {
-		h := rr.Header()
-		if !strings.EqualFold(h.Name, end) || (h.Rrtype == dns.TypeCNAME && qtype != dns.TypeCNAME) {
-			continue
-		}
-		rec := toRecord(rr)
-		if h.Rrtype == dns.TypeTXT {
-			txtBytes += len(rec.Data)
-			if txtBytes > maxTXTBytes {
-				return "", &Error{Kind: KindTooLarge, Detail: fmt.Sprintf("more than %d bytes of txt data", maxTXTBytes)}
-			}
-		}
-		if h.Rrtype == qtype {
-			resp.Answer = append(resp.Answer, rec)
-		} else {
-			resp.Other = append(resp.Other, rec)
-		}
-	}
-	if len(resp.Answer) == 0 {
-		// RFC 2308 §5: the negative TTL is the minimum of the SOA record's
-		// TTL and its MINIMUM field.
-		for _, rr := range msg.Ns {
-			if soa, ok := rr.(*dns.SOA); ok {
-				resp.NegativeTTL = min(soa.Hdr.Ttl, soa.Minttl)
-				break
-			}
-		}
+	if err := collectAnswer(resp, msg, end, qtype); err != nil {
+		return "", err
 	}
 	return end, nil
 }
