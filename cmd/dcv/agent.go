@@ -41,7 +41,7 @@ comes from "dcv perspective add" on the primary. Every endpoint (/v1/observe,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&f.credentials, "credentials", "", "credentials file written by `dcv perspective add` (required)")
+	fs.StringVar(&f.credentials, "credentials", "", "credentials file written by dcv perspective add (required)")
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:8443", "address the agent listens on")
 	fs.StringVar(&f.source, "source-address", "", "local IP address outgoing DNS and HTTP traffic comes from (default: chosen by the system)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
