@@ -52,12 +52,9 @@ func (h *Handler) newAccount(w http.ResponseWriter, r *http.Request) {
 		OnlyReturnExisting: req.OnlyReturnExisting, ClientIP: clientIP(r),
 	}
 	if len(req.EAB) > 0 && string(req.EAB) != "null" && !req.OnlyReturnExisting {
-		kid, err := h.verifyEAB(r, req.EAB, s)
-		if err != nil {
-			h.writeProblem(w, r, err)
-			return
-		}
-		reg.EABKeyID = kid
+		// A failed binding refuses a new account only (order decides): the
+		// existing account of the key is returned whatever its binding.
+		reg.EABKeyID, reg.EABError = h.verifyEAB(r, req.EAB, s)
 	}
 	acct, created, err := h.cfg.ACME.Register(r.Context(), reg)
 	if err != nil {

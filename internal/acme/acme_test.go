@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -27,6 +28,7 @@ import (
 	xacme "golang.org/x/crypto/acme"
 
 	"github.com/dcvhq/dcv/internal/acme"
+	"github.com/dcvhq/dcv/internal/api"
 	"github.com/dcvhq/dcv/internal/ca"
 	"github.com/dcvhq/dcv/internal/dnsclient"
 	"github.com/dcvhq/dcv/internal/order"
@@ -50,7 +52,13 @@ type world struct {
 	web     *testenv.WebServer
 	alpnLn  net.Listener
 	alpn    *alpnResponder
+	// admin is the admin account's REST API key.
+	admin string
 }
+
+// quietLogger drops the logs of the handlers, which report the refusals
+// the tests provoke.
+var quietLogger = slog.New(slog.DiscardHandler)
 
 // alpnResponder answers acme-tls/1 with the certificate set for an SNI name.
 type alpnResponder struct {
@@ -65,6 +73,14 @@ func (a *alpnResponder) set(name string, c tls.Certificate) {
 }
 
 func setup(t *testing.T) *world {
+	t.Helper()
+	return setupWith(t, nil)
+}
+
+// setupWith is setup with the ACME configuration changed by opt (when not
+// nil). The REST API (EAB keys, CRL) is served beside ACME, and admin is
+// the admin account's API key.
+func setupWith(t *testing.T, opt func(*order.ACMEConfig)) *world {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -115,12 +131,28 @@ func setup(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	var h http.Handler
-	w.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { h.ServeHTTP(rw, r) }))
+	apiHandler := api.New(api.Config{Orders: w.orders, CA: authority, Logger: quietLogger})
+	w.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/acme/") {
+			h.ServeHTTP(rw, r)
+			return
+		}
+		apiHandler.ServeHTTP(rw, r)
+	}))
 	t.Cleanup(w.srv.Close)
-	w.acmeSvc, err = order.NewACME(w.orders, order.ACMEConfig{
+	admin, err := w.orders.EnsureAdmin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.admin = admin.APIKey
+	acfg := order.ACMEConfig{
 		AccountURL:       func(id string) string { return acme.AccountURL(w.srv.URL, id) },
 		ValidationBudget: 5 * time.Second,
-	})
+	}
+	if opt != nil {
+		opt(&acfg)
+	}
+	w.acmeSvc, err = order.NewACME(w.orders, acfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -523,6 +555,13 @@ func (w *world) nonce(t *testing.T) string {
 
 func (w *world) post(t *testing.T, r raw) (int, map[string]any) {
 	t.Helper()
+	st, _, m := w.send(t, r)
+	return st, m
+}
+
+// send is post that also returns the answer's header.
+func (w *world) send(t *testing.T, r raw) (int, http.Header, map[string]any) {
+	t.Helper()
 	var body string
 	if r.noneAlg {
 		hdr, _ := json.Marshal(map[string]string{"alg": "none", "nonce": r.nonce, "url": r.url, "kid": r.kid})
@@ -561,7 +600,7 @@ func (w *world) post(t *testing.T, r raw) (int, map[string]any) {
 	if resp.StatusCode >= 400 && resp.Header.Get("Replay-Nonce") == "" {
 		t.Errorf("error answer without Replay-Nonce")
 	}
-	return resp.StatusCode, m
+	return resp.StatusCode, resp.Header, m
 }
 
 func (w *world) postAsGet(t *testing.T, c *xacme.Client, url string) *http.Response {

@@ -155,6 +155,11 @@ func (h *Handler) writeProblem(w http.ResponseWriter, r *http.Request, err error
 	if p.location != "" {
 		w.Header().Set("Location", p.location)
 	}
+	if tos := h.cfg.ACME.TermsOfService(); tos != "" && p.Type == errorNS+order.ACMEUserActionRequired {
+		// RFC 8555 §7.3.3: a userActionRequired answer about the terms
+		// links them, so that a client can show them to its user.
+		w.Header().Add("Link", `<`+tos+`>;rel="terms-of-service"`)
+	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)

@@ -34,6 +34,11 @@ type ACMERegistration struct {
 	OnlyReturnExisting bool
 	// EABKeyID is the key id of a verified External Account Binding, or "".
 	EABKeyID string
+	// EABError is why the External Account Binding sent did not verify, or
+	// nil. It refuses a new account only: a key that already has an account
+	// gets that account back, as RFC 8555 §7.3.1 requires, even when its
+	// binding cannot be verified again (its EAB key is bound by then).
+	EABError error
 	// ClientIP is the requester's address, for the new-accounts limit.
 	ClientIP string
 }
@@ -54,6 +59,9 @@ func (a *ACME) Register(ctx context.Context, r ACMERegistration) (*store.ACMEAcc
 	}
 	if r.OnlyReturnExisting {
 		return nil, false, acmeErr(ACMEAccountDoesNotExist, "no account exists with the provided key")
+	}
+	if r.EABError != nil {
+		return nil, false, r.EABError
 	}
 	contact, err := checkContacts(r.Contact)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -90,10 +91,12 @@ type TLSALPNObservation struct {
 // Matches reports whether the observation proves control (RFC 8737 §3): the
 // server negotiated "acme-tls/1" and presented a certificate with exactly one
 // subjectAltName, the dNSName domain, and a critical acmeIdentifier
-// extension holding ExpectedValue.
+// extension holding ExpectedValue. DNS names compare case-insensitively
+// (RFC 5280 §7.2, RFC 4343), so a certificate naming T.Example.COM proves
+// control of t.example.com.
 func (o *TLSALPNObservation) Matches(domain string) bool {
 	return o != nil && o.Error == nil && o.Protocol == ALPNProtocol &&
-		len(o.SANs) == 1 && o.OtherSANs == 0 && o.SANs[0] == domain &&
+		len(o.SANs) == 1 && o.OtherSANs == 0 && strings.EqualFold(o.SANs[0], domain) &&
 		o.ExtensionFound && o.ExtensionCritical && !o.ExtensionMalformed &&
 		o.ExpectedValue != "" && o.ExtensionValue == o.ExpectedValue
 }
@@ -231,10 +234,31 @@ func tlsALPNHandshake(ctx context.Context, addr, domain string, timeout time.Dur
 		MinVersion:         tls.VersionTLS12,
 	})
 	if err := conn.HandshakeContext(ctx); err != nil {
+		if refusedALPN(err) {
+			// RFC 7301 §3.2: a server that supports none of the protocols
+			// offered answers with the no_application_protocol alert. That
+			// is an answer, not a failure to connect: the server is not an
+			// acme-tls/1 responder, as one that ignores ALPN is.
+			return &tls.ConnectionState{}, nil
+		}
 		return nil, classifyTLSALPN(err, addr, true)
 	}
 	st := conn.ConnectionState()
 	return &st, nil
+}
+
+// alertNoApplicationProtocol is the TLS alert of RFC 7301 §3.2.
+const alertNoApplicationProtocol = 120
+
+// refusedALPN reports whether err is the server's no_application_protocol
+// alert. crypto/tls reports a received alert as a *net.OpError with Op
+// "remote error" wrapping an unexported alert type, whose text is the
+// one tls.AlertError has for the same code: that text is compared, as
+// classifyTLSALPN compares the Op.
+func refusedALPN(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "remote error" && oe.Err != nil &&
+		oe.Err.Error() == tls.AlertError(alertNoApplicationProtocol).Error()
 }
 
 // classifyTLSALPN classifies a dial or handshake error once, where it is

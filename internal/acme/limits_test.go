@@ -1,0 +1,146 @@
+package acme_test
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	xacme "golang.org/x/crypto/acme"
+
+	"github.com/dcvhq/dcv/internal/order"
+	"github.com/dcvhq/dcv/internal/ratelimit"
+)
+
+// retryAt matches the "(at <RFC 3339 time>)" a rateLimited detail ends with.
+var retryAt = regexp.MustCompile(`\(at (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\)`)
+
+// assertRateLimited checks a 429 rateLimited answer (RFC 8555 §6.6): a
+// Retry-After of about wantRetry seconds, and a detail that names the limit
+// and says when to retry, consistently with the header.
+func assertRateLimited(t *testing.T, st int, h http.Header, m map[string]any, limit string, wantRetry time.Duration) {
+	t.Helper()
+	if st != http.StatusTooManyRequests || m["type"] != "urn:ietf:params:acme:error:rateLimited" {
+		t.Fatalf("got %d %v; want 429 rateLimited", st, m)
+	}
+	ra, err := strconv.Atoi(h.Get("Retry-After"))
+	if err != nil || (time.Duration(ra)*time.Second-wantRetry).Abs() > 2*time.Second {
+		t.Fatalf("Retry-After %q, want about %v", h.Get("Retry-After"), wantRetry)
+	}
+	d, _ := m["detail"].(string)
+	if !strings.Contains(d, "too many "+limit) || !strings.Contains(d, "retry after") {
+		t.Errorf("detail %q does not name the limit %q and when to retry", d, limit)
+	}
+	at := retryAt.FindStringSubmatch(d)
+	if at == nil {
+		t.Fatalf("detail %q has no retry time", d)
+	}
+	when, _ := time.Parse(time.RFC3339, at[1])
+	if got := time.Until(when); (got - time.Duration(ra)*time.Second).Abs() > 3*time.Second {
+		t.Errorf("detail says retry at %s (in %v), Retry-After says %ds", at[1], got, ra)
+	}
+}
+
+// TestRateLimits drives each ACME limit (GCRA, package ratelimit) past a
+// tiny configured allowance: the request over it is 429 rateLimited with
+// Retry-After, and stores nothing.
+func TestRateLimits(t *testing.T) {
+	t.Parallel()
+	limits := order.ACMELimits{
+		NewOrdersPerAccount:        ratelimit.Limit{Count: 2, Period: time.Hour},
+		FailedValidationsPerDomain: ratelimit.Limit{Count: 1, Period: time.Hour},
+		NewAccountsPerIP:           ratelimit.Limit{Count: 3, Period: 3 * time.Hour},
+	}
+	setupLimited := func(t *testing.T) *world {
+		t.Helper()
+		return setupWith(t, func(c *order.ACMEConfig) { c.Limits = limits })
+	}
+	newOrderPayload := func(n string) string { return `{"identifiers":[{"type":"dns","value":"` + n + `"}]}` }
+
+	t.Run("new orders per account", func(t *testing.T) {
+		t.Parallel()
+		w := setupLimited(t)
+		c, other := w.client(t), w.client(t)
+		ctx := context.Background()
+		for _, n := range []string{"o1.applicant.com", "o2.applicant.com"} {
+			if _, err := c.AuthorizeOrder(ctx, xacme.DomainIDs(n)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before, _ := w.st.OrderListByAccount(ctx, acctID(w, c), 100)
+		st, h, m := w.send(t, raw{alg: jose.ES256, key: c.Key, kid: string(c.KID), nonce: w.nonce(t), url: w.srv.URL + "/acme/new-order", payload: newOrderPayload("o3.applicant.com")})
+		// Two per hour: the next one is allowed in half an hour.
+		assertRateLimited(t, st, h, m, "new orders per account", 30*time.Minute)
+		if !strings.Contains(m["detail"].(string), "at most 2 per hour") {
+			t.Errorf("detail %q does not state the allowance", m["detail"])
+		}
+		if after, _ := w.st.OrderListByAccount(ctx, acctID(w, c), 100); len(after) != len(before) {
+			t.Fatalf("the limited order was stored")
+		}
+		// The limit is per account.
+		if _, err := other.AuthorizeOrder(ctx, xacme.DomainIDs("o3.applicant.com")); err != nil {
+			t.Fatalf("another account's order: %v", err)
+		}
+	})
+
+	t.Run("failed validations per domain per account", func(t *testing.T) {
+		t.Parallel()
+		w := setupLimited(t)
+		c, other := w.client(t), w.client(t)
+		ctx := context.Background()
+		w.dns.Add("fail.applicant.com. 60 IN A " + w.web.IP.String())
+		o, err := c.AuthorizeOrder(ctx, xacme.DomainIDs("fail.applicant.com"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		z, err := c.GetAuthorization(ctx, o.AuthzURLs[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ch := range z.Challenges {
+			if ch.Type == "http-01" {
+				if got, err := c.Accept(ctx, ch); err != nil || got.Status != xacme.StatusInvalid {
+					t.Fatalf("failing challenge: %+v, %v", got, err)
+				}
+			}
+		}
+		before, _ := w.st.OrderListByAccount(ctx, acctID(w, c), 100)
+		st, h, m := w.send(t, raw{alg: jose.ES256, key: c.Key, kid: string(c.KID), nonce: w.nonce(t), url: w.srv.URL + "/acme/new-order", payload: newOrderPayload("fail.applicant.com")})
+		assertRateLimited(t, st, h, m, "failed validations per domain per account", time.Hour)
+		if !strings.Contains(m["detail"].(string), "(for fail.applicant.com)") {
+			t.Errorf("detail %q does not name the domain", m["detail"])
+		}
+		// The wildcard of the same base domain counts against it too.
+		st, h, m = w.send(t, raw{alg: jose.ES256, key: c.Key, kid: string(c.KID), nonce: w.nonce(t), url: w.srv.URL + "/acme/new-order", payload: newOrderPayload("*.fail.applicant.com")})
+		assertRateLimited(t, st, h, m, "failed validations per domain per account", time.Hour)
+		if after, _ := w.st.OrderListByAccount(ctx, acctID(w, c), 100); len(after) != len(before) {
+			t.Fatalf("a limited order was stored")
+		}
+		// The refused orders spent none of the order allowance (2 per hour,
+		// one used by the failed order): the second order still passes.
+		if _, err := c.AuthorizeOrder(ctx, xacme.DomainIDs("ok1.applicant.com")); err != nil {
+			t.Fatalf("second order of the hour: %v", err)
+		}
+		// Another account is not limited for the domain.
+		if _, err := other.AuthorizeOrder(ctx, xacme.DomainIDs("fail.applicant.com")); err != nil {
+			t.Fatalf("another account's order: %v", err)
+		}
+	})
+
+	t.Run("new accounts per IP", func(t *testing.T) {
+		t.Parallel()
+		w := setupLimited(t)
+		for range 3 {
+			w.client(t)
+		}
+		k := newKey(t)
+		st, h, m := w.send(t, raw{alg: jose.ES256, key: k, jwk: true, nonce: w.nonce(t), url: w.srv.URL + "/acme/new-account", payload: `{"termsOfServiceAgreed":true}`})
+		// Three per three hours: the next one in an hour.
+		assertRateLimited(t, st, h, m, "new accounts per IP address", time.Hour)
+		w.assertNoAccount(t, k)
+	})
+}
