@@ -128,11 +128,19 @@ func (f *validationFlags) validatorWith(res dnsclient.Resolver) (*validation.Val
 			return nil, fmt.Errorf("validation port %d is not in 1..65535", p)
 		}
 	}
-	fetcher, err := webfetch.New(webfetch.Config{Resolver: res, HTTPPort: f.httpPort, HTTPSPort: f.httpsPort, AllowLoopback: f.allowLoopback, Perspective: f.perspective, Source: f.source, MaxRedirects: f.maxRedirects})
+	fc := webfetch.Config{Resolver: res, HTTPPort: f.httpPort, HTTPSPort: f.httpsPort, AllowLoopback: f.allowLoopback, Perspective: f.perspective, Source: f.source, MaxRedirects: f.maxRedirects}
+	fetcher, err := webfetch.New(fc)
 	if err != nil {
 		return nil, err
 	}
-	return validation.New(validation.Config{Perspective: f.perspective, Resolver: res, Fetcher: fetcher, CAAIdentity: f.caaIdentity,
+	// ACME http-01 follows redirects (RFC 8555 §8.3), to any host, under
+	// every other rule of the file fetcher.
+	fc.MaxRedirects, fc.AnyDomainRedirects = webfetch.MaxRedirectsLimit, true
+	http01, err := webfetch.New(fc)
+	if err != nil {
+		return nil, err
+	}
+	return validation.New(validation.Config{Perspective: f.perspective, Resolver: res, Fetcher: fetcher, HTTP01Fetcher: http01, CAAIdentity: f.caaIdentity,
 		TLSALPN: validation.TLSALPNConfig{Port: f.httpsPort, AllowLoopback: f.allowLoopback}})
 }
 

@@ -1,6 +1,7 @@
 package validation
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -52,5 +53,6 @@ func KeyAuthorizationDigest(keyAuth string) string {
 // in the same terms.
 func (v *Validator) observeHTTP01(ctx context.Context, req Request) *FileObservation {
 	u := HTTP01URL(req.Domain, req.Token)
-	return &FileObservation{URL: u, Fetches: []*webfetch.Trace{v.cfg.Fetcher.Fetch(ctx, u)}}
+	f := cmp.Or(v.cfg.HTTP01Fetcher, v.cfg.Fetcher)
+	return &FileObservation{URL: u, Fetches: []*webfetch.Trace{f.Fetch(ctx, u)}}
 }

@@ -13,6 +13,9 @@ import (
 
 	xacme "golang.org/x/crypto/acme"
 
+	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/webfetch"
+
 	"github.com/dcvhq/dcv/internal/diagnose"
 	"github.com/dcvhq/dcv/internal/validation"
 )
@@ -227,4 +230,53 @@ func expandAll(f func(string) string, ss []string) []string {
 		out[i] = f(s)
 	}
 	return out
+}
+
+// TestHTTP01FollowsRedirects: with an http-01 fetcher that follows
+// redirects (RFC 8555 §8.3, as dcv serve configures it), an http→https
+// redirect to another host serving the key authorization validates, while
+// the file method's fetcher (no redirects) keeps refusing it.
+func TestHTTP01FollowsRedirects(t *testing.T) {
+	t.Parallel()
+	const domain, other = "r.applicant.com", "acme-responder.example-host.net"
+	w := setupWire(t)
+	k := newACMEKeys(t)
+	w.dns.AddZone("net.")
+	w.dns.AddZone("example-host.net.")
+	w.dns.Add(domain+". 300 IN A "+w.web.IP.String(), other+". 300 IN A "+w.web.IP.String())
+	w.web.Handle(domain, validation.HTTP01Path+acmeToken, func(rw http.ResponseWriter, r *http.Request) {
+		http.Redirect(rw, r, "https://"+other+r.URL.Path, http.StatusFound)
+	})
+	w.web.SetFile(other, validation.HTTP01Path+acmeToken, 200, k.keyAuth)
+	res, err := dnsclient.NewForwarder(dnsclient.ForwarderConfig{Servers: []string{w.dns.Addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := webfetch.Config{Resolver: res, HTTPPort: w.web.HTTPPort, HTTPSPort: w.web.HTTPSPort, AllowLoopback: true}
+	files, err := webfetch.New(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base.MaxRedirects, base.AnyDomainRedirects = webfetch.MaxRedirectsLimit, true
+	follow, err := webfetch.New(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := validation.New(validation.Config{Resolver: res, Fetcher: files, HTTP01Fetcher: follow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := validation.Request{Domain: domain, Method: validation.MethodHTTP01, Token: acmeToken, Value: k.keyAuth}
+	obs, r := diagnoseOne(t, v, req)
+	checkVerdict(t, r, "", nil, nil)
+	if n := len(obs.File.Fetches[0].Attempts); n != 2 {
+		t.Errorf("%d attempts, want the redirect and its target", n)
+	}
+	// Without the http-01 fetcher, the same redirect is refused.
+	strict, err := validation.New(validation.Config{Resolver: res, Fetcher: files})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, r = diagnoseOne(t, strict, req)
+	checkVerdict(t, r, diagnose.CodeFileRedirected, nil, nil)
 }

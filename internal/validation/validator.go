@@ -21,6 +21,10 @@ type Config struct {
 	Resolver dnsclient.Resolver
 	// Fetcher fetches validation files. Required for file validation.
 	Fetcher *webfetch.Fetcher
+	// HTTP01Fetcher fetches ACME http-01 URLs, whose redirects RFC 8555
+	// §8.3 says a server SHOULD follow (the file method's no-redirect rule
+	// is the applicant's contract, not ACME's). If nil, Fetcher.
+	HTTP01Fetcher *webfetch.Fetcher
 	// CAAIdentity is the issuer domain name matched against CAA records. If
 	// empty, CAA is not checked.
 	CAAIdentity string

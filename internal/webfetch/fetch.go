@@ -115,6 +115,10 @@ type Config struct {
 	// the rule (Attempt.RedirectRefused). Each hop resolves its host again,
 	// refuses special-purpose addresses again, and dials pinned addresses.
 	MaxRedirects int
+	// AnyDomainRedirects lifts the registered-domain rule of MaxRedirects:
+	// ACME http-01 (RFC 8555 §8.3) follows redirects to any host, as
+	// deployed CAs do; every other rule still applies.
+	AnyDomainRedirects bool
 }
 
 // Fetcher fetches URLs under a fixed policy. It is safe for concurrent use;
@@ -328,7 +332,7 @@ func (f *Fetcher) nextHop(cur *target, a *Attempt, origin string, visited map[st
 	if perr != nil {
 		return nil, RedirectBadLocation
 	}
-	if registeredDomain(next.host) != origin {
+	if !f.cfg.AnyDomainRedirects && registeredDomain(next.host) != origin {
 		return nil, RedirectOtherDomain
 	}
 	if visited[canonicalURL(next.u)] {
