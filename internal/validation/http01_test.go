@@ -13,11 +13,10 @@ import (
 
 	xacme "golang.org/x/crypto/acme"
 
-	"github.com/dcvhq/dcv/internal/dnsclient"
-	"github.com/dcvhq/dcv/internal/webfetch"
-
 	"github.com/dcvhq/dcv/internal/diagnose"
+	"github.com/dcvhq/dcv/internal/dnsclient"
 	"github.com/dcvhq/dcv/internal/validation"
+	"github.com/dcvhq/dcv/internal/webfetch"
 )
 
 // acmeToken is the challenge token of every ACME wire case: 43 base64url
