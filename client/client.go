@@ -80,6 +80,7 @@ type APIError struct {
 	Body []byte
 }
 
+// Error returns the error as one line of text.
 func (e *APIError) Error() string {
 	if e.Code == "" {
 		return fmt.Sprintf("server answered %d", e.Status)

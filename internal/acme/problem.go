@@ -40,6 +40,7 @@ type Identifier struct {
 	Value string `json:"value"`
 }
 
+// Error returns the error as one line of text.
 func (p *Problem) Error() string { return p.Type + ": " + p.Detail }
 
 // LogValue implements slog.LogValuer.

@@ -43,6 +43,7 @@ type CSRError struct {
 	Message string
 }
 
+// Error returns the error as one line of text.
 func (e *CSRError) Error() string { return "invalid csr: " + e.Code + ": " + e.Message }
 
 // ParseCSR parses a PKCS#10 certificate request given as PEM ("CERTIFICATE

@@ -39,6 +39,7 @@ type LintError struct {
 	object string // "certificate" (if empty) or "crl"
 }
 
+// Error returns the error as one line of text.
 func (e *LintError) Error() string {
 	var b strings.Builder
 	b.WriteString(cmp.Or(e.object, "certificate"))

@@ -133,6 +133,7 @@ const (
 	KindLoop
 )
 
+// String returns the kind's name, as stored in evidence.
 func (k Kind) String() string {
 	switch k {
 	case KindTimeout:
@@ -177,6 +178,7 @@ type Error struct {
 	Trace []TraceStep `json:"trace,omitempty"`
 }
 
+// Error returns the error as one line of text.
 func (e *Error) Error() string {
 	s := fmt.Sprintf("dns %s %s: %s", e.Type, e.Name, e.Kind)
 	if e.Server != "" {

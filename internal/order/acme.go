@@ -203,6 +203,7 @@ type ACMEError struct {
 	RetryAfter time.Duration `json:"-"`
 }
 
+// Error returns the error as one line of text.
 func (e *ACMEError) Error() string { return "acme " + e.Type + ": " + e.Detail }
 
 // ACME error types used (RFC 8555 §6.7, RFC 9773 §7.4, the profiles draft).

@@ -37,6 +37,7 @@ type Error struct {
 	Finding *diagnose.Finding
 }
 
+// Error returns the error as one line of text.
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
 func invalid(code, format string, args ...any) *Error {

@@ -155,6 +155,7 @@ type Error struct {
 	Detail string `json:"detail,omitempty"`
 }
 
+// Error returns the error as one line of text.
 func (e *Error) Error() string {
 	s := string(e.Kind)
 	if e.Address != "" {
