@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -148,6 +149,8 @@ type serveFlags struct {
 	data          string
 	listen        string
 	publicURL     string
+	aiaURL        string
+	crlURL        string
 	checkInterval time.Duration
 	valueValidity time.Duration
 	certValidity  time.Duration
@@ -177,6 +180,8 @@ Every flag can also be set as DCV_<FLAG> (DCV_CHECK_INTERVAL=1m).`,
 	fs.StringVar(&f.data, "data", "dcv-data", "data directory (database, CA keys, admin.key)")
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address the API listens on")
 	fs.StringVar(&f.publicURL, "public-url", "", "URL clients reach this server at, used in certificates' AIA and CRL URLs (default http://<listen>)")
+	fs.StringVar(&f.aiaURL, "aia-url", "", "caIssuers URL put in certificates (default <public-url>/ca/intermediate.cer, which this server serves)")
+	fs.StringVar(&f.crlURL, "crl-url", "", "CRL distribution point put in certificates (default <public-url>/ca/intermediate.crl, which this server serves)")
 	durationFlag(fs, &f.checkInterval, "check-interval", order.DefaultCheckInterval, "least time between two checks of one order")
 	durationFlag(fs, &f.valueValidity, "value-validity", order.DefaultValueValidity, "how long a random value stays valid (at most 30d)")
 	durationFlag(fs, &f.certValidity, "cert-validity", 90*24*time.Hour, "certificate validity (at most 200d)")
@@ -221,8 +226,8 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	authority, err := ca.LoadOrCreate(ca.Config{
 		Dir:          filepath.Join(f.data, "ca"),
 		Validity:     f.certValidity,
-		AIAIssuerURL: public + "/ca/intermediate.cer",
-		CRLURL:       public + "/ca/intermediate.crl",
+		AIAIssuerURL: cmp.Or(f.aiaURL, public+"/ca/intermediate.cer"),
+		CRLURL:       cmp.Or(f.crlURL, public+"/ca/intermediate.crl"),
 	})
 	if err != nil {
 		return err
