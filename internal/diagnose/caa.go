@@ -77,6 +77,9 @@ func (d *diagnoser) caa(r *caa.Result) Finding {
 		f.Message = d.c.f(msgCAALookupFailed, failed, d.caaFailure(r))
 		f.Fix = d.c.f(fixCAALookupFailed, failed)
 		f.Retryable = true
+		if upstream(r.Failure) {
+			f.Message, f.Fix = d.c.f(msgUpstreamCAA, failed, d.server(r.Failure.Server)), d.c.f(fixUpstream)
+		}
 	default:
 		f.Message = d.c.f(msgCAAOther, name, Truncate(r.Reason, maxDetailShown), identity)
 		f.Fix = d.c.f(fixCAANotListed, name, record)

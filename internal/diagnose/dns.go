@@ -218,6 +218,10 @@ func (d *diagnoser) domainUnresolvable(l *validation.Lookup, domain string) (Fin
 func (d *diagnoser) recordError(e *dnsclient.Error, host string) Finding {
 	server := d.server(e.Server)
 	f := Finding{Code: CodeDNSLookupFailed, Severity: SeverityError, Fix: d.c.f(fixRecordLookupFailed, host)}
+	if upstream(e) {
+		f.Message, f.Fix, f.Retryable = d.c.f(msgUpstreamRecord, host, server), d.c.f(fixUpstream), true
+		return f
+	}
 	switch e.Kind {
 	case dnsclient.KindTimeout:
 		f.Code = CodeDNSTimeout

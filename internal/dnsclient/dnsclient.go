@@ -173,6 +173,10 @@ type Error struct {
 	Server string `json:"server,omitempty"`
 	// Detail is a short technical description for logs and evidence.
 	Detail string `json:"detail,omitempty"`
+	// Upstream is true when the failing server is one of dcv's own
+	// configured recursive resolvers (forward mode) that could not be
+	// reached: a problem on the CA's side, not the domain's.
+	Upstream bool `json:"upstream,omitempty"`
 	// Trace lists each query sent before the lookup failed (iterative
 	// mode), so that the resolution path can be shown.
 	Trace []TraceStep `json:"trace,omitempty"`

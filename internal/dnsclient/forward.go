@@ -124,6 +124,9 @@ func (f *Forwarder) Lookup(ctx context.Context, name string, qtype uint16) (*Res
 		msg, server, err := f.exchange(ctx, target, qtype)
 		if err != nil {
 			err.Name, err.Type = name, typ
+			// Unreachable servers are dcv's configured resolvers, not the
+			// domain's nameservers: an operator problem.
+			err.Upstream = err.Kind == KindNetwork
 			if target != name {
 				err.Detail = "following cname to " + target + ": " + err.Detail
 			}
