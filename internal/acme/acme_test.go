@@ -18,7 +18,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -30,14 +29,11 @@ import (
 	"github.com/dcvhq/dcv/internal/acme"
 	"github.com/dcvhq/dcv/internal/api"
 	"github.com/dcvhq/dcv/internal/ca"
-	"github.com/dcvhq/dcv/internal/dnsclient"
 	"github.com/dcvhq/dcv/internal/order"
-	"github.com/dcvhq/dcv/internal/perspective"
+	"github.com/dcvhq/dcv/internal/order/ordertest"
 	"github.com/dcvhq/dcv/internal/store"
-	"github.com/dcvhq/dcv/internal/store/sqlite"
 	"github.com/dcvhq/dcv/internal/testenv"
 	"github.com/dcvhq/dcv/internal/validation"
-	"github.com/dcvhq/dcv/internal/webfetch"
 )
 
 // world is one hermetic ACME setup: a real server on httptest, a DNS
@@ -83,55 +79,20 @@ func setup(t *testing.T) *world {
 func setupWith(t *testing.T, opt func(*order.ACMEConfig)) *world {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "dcv.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	authority, err := ca.LoadOrCreate(ca.Config{Dir: filepath.Join(dir, "ca"), AIAIssuerURL: "http://127.0.0.1:8080/ca/intermediate.cer", CRLURL: "http://127.0.0.1:8080/ca/intermediate.crl"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &world{st: st, ca: authority, dns: testenv.NewDNSServer(t), web: testenv.NewWebServer(t)}
-	for _, z := range []string{"com.", "applicant.com."} {
-		w.dns.AddZone(z)
-	}
 	ln, err := testenv.ListenTCP(0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.alpn = &alpnResponder{certs: map[string]*tls.Certificate{}}
-	w.alpnLn = ln
-	go serveALPN(ln, w.alpn)
+	alpn := &alpnResponder{certs: map[string]*tls.Certificate{}}
+	go serveALPN(ln, alpn)
 	t.Cleanup(func() { ln.Close() })
-
-	res, err := dnsclient.NewForwarder(dnsclient.ForwarderConfig{Servers: []string{w.dns.Addr}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fetcher, err := webfetch.New(webfetch.Config{Resolver: res, HTTPPort: w.web.HTTPPort, HTTPSPort: w.web.HTTPSPort, AllowLoopback: true, Timeout: 3 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	alpnPort := ln.Addr().(*net.TCPAddr).Port
-	v, err := validation.New(validation.Config{
-		Resolver: res, Fetcher: fetcher, CAAIdentity: "dcv.example.net",
-		TLSALPN: validation.TLSALPNConfig{Port: alpnPort, AllowLoopback: true, Timeout: 3 * time.Second},
+	s := ordertest.New(t, ordertest.Options{
+		WallClock: true,
+		TLSALPN:   validation.TLSALPNConfig{Port: ln.Addr().(*net.TCPAddr).Port, AllowLoopback: true, Timeout: 3 * time.Second},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runner, err := perspective.New(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.orders, err = order.New(order.Config{Store: st, Observer: runner, Issuer: authority})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := &world{st: s.Store, ca: s.CA, dns: s.DNS, web: s.Web, alpnLn: ln, alpn: alpn, orders: s.Service}
 	var h http.Handler
-	apiHandler := api.New(api.Config{Orders: w.orders, CA: authority, Logger: quietLogger})
+	apiHandler := api.New(api.Config{Orders: w.orders, CA: w.ca, Logger: quietLogger})
 	w.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/acme/") {
 			h.ServeHTTP(rw, r)
@@ -157,7 +118,7 @@ func setupWith(t *testing.T, opt func(*order.ACMEConfig)) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.acmeSvc.Wait)
-	h, err = acme.New(acme.Config{ACME: w.acmeSvc, BaseURL: w.srv.URL, CAAIdentities: []string{"dcv.example.net"}, AlternateChainPEM: string(authority.RootPEM())})
+	h, err = acme.New(acme.Config{ACME: w.acmeSvc, BaseURL: w.srv.URL, CAAIdentities: []string{ordertest.CAAIdentity}, AlternateChainPEM: string(w.ca.RootPEM())})
 	if err != nil {
 		t.Fatal(err)
 	}

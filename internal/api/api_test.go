@@ -16,43 +16,29 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/dcvhq/dcv/internal/api"
 	"github.com/dcvhq/dcv/internal/ca"
 	"github.com/dcvhq/dcv/internal/diagnose"
-	"github.com/dcvhq/dcv/internal/dnsclient"
 	"github.com/dcvhq/dcv/internal/order"
-	"github.com/dcvhq/dcv/internal/perspective"
-	"github.com/dcvhq/dcv/internal/store/sqlite"
+	"github.com/dcvhq/dcv/internal/order/ordertest"
 	"github.com/dcvhq/dcv/internal/testenv"
-	"github.com/dcvhq/dcv/internal/validation"
-	"github.com/dcvhq/dcv/internal/webfetch"
 )
 
 // maxAnswer bounds what a test reads of one answer; the largest, a check
 // with its evidence, is a few KiB.
 const maxAnswer = 1 << 20
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-// stack is the API over the real order service: SQLite in a temporary
-// directory, the CA, and a validator resolving through a loopback DNS
-// server that holds com. and applicant.com.
+// stack is the API over the real order service of an ordertest.Stack:
+// SQLite in a temporary directory, the CA, and a validator resolving
+// through a loopback DNS server that holds com. and applicant.com.
 type stack struct {
 	srv   *httptest.Server
 	ca    *ca.CA
 	dns   *testenv.DNSServer
-	clock *fakeClock
+	clock *ordertest.Clock
 	// Keys of the admin account and of two applicant accounts.
 	admin, alice, bob string
 }
@@ -60,51 +46,14 @@ type stack struct {
 func setup(t *testing.T) *stack {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "dcv.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	authority, err := ca.LoadOrCreate(ca.Config{
-		Dir:          filepath.Join(dir, "ca"),
-		AIAIssuerURL: "http://127.0.0.1:8080/ca/intermediate.cer",
-		CRLURL:       "http://127.0.0.1:8080/ca/intermediate.crl",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := testenv.NewDNSServer(t)
-	d.AddZone("com.")
-	d.AddZone("applicant.com.")
-	res, err := dnsclient.NewForwarder(dnsclient.ForwarderConfig{Servers: []string{d.Addr}, Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fetcher, err := webfetch.New(webfetch.Config{Resolver: res, AllowLoopback: true, Timeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := validation.New(validation.Config{Resolver: res, Fetcher: fetcher, CAAIdentity: "ca.dcv-test.net", Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runner, err := perspective.New(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := &fakeClock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
-	orders, err := order.New(order.Config{Store: st, Observer: runner, Issuer: authority, Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := orders.EnsureAdmin(ctx)
+	w := ordertest.New(t, ordertest.Options{})
+	admin, err := w.Service.EnsureAdmin(ctx)
 	if err != nil || admin == nil {
 		t.Fatalf("EnsureAdmin = %v, %v", admin, err)
 	}
-	srv := httptest.NewServer(api.New(api.Config{Orders: orders, CA: authority, Version: "test"}))
+	srv := httptest.NewServer(api.New(api.Config{Orders: w.Service, CA: w.CA, Version: "test"}))
 	t.Cleanup(srv.Close)
-	s := &stack{srv: srv, ca: authority, dns: d, clock: clock, admin: admin.APIKey}
+	s := &stack{srv: srv, ca: w.CA, dns: w.DNS, clock: w.Clock, admin: admin.APIKey}
 	for _, name := range []string{"alice", "bob"} {
 		var av order.AccountView
 		s.wantJSON(t, s.do(t, "POST", "/api/v1/accounts", s.admin, `{"name":"`+name+`"}`), http.StatusCreated, &av)

@@ -144,13 +144,9 @@ func create(cfg Config) (*CA, error) {
 		MaxPathLen:            1,
 		SignatureAlgorithm:    x509.ECDSAWithSHA256,
 	}
-	rootDER, err := x509.CreateCertificate(rand.Reader, rootTmpl, rootTmpl, rootKey.Public(), rootKey)
+	rootDER, root, err := signCert("root", rootTmpl, rootTmpl, rootKey.Public(), rootKey)
 	if err != nil {
-		return nil, fmt.Errorf("ca: signing root: %w", err)
-	}
-	root, err := x509.ParseCertificate(rootDER)
-	if err != nil {
-		return nil, fmt.Errorf("ca: parsing new root: %w", err)
+		return nil, err
 	}
 
 	interKey, interKeyPEM, err := GenerateKey()
@@ -180,34 +176,56 @@ func create(cfg Config) (*CA, error) {
 		Policies:              []x509.OID{oidPolicyDV},
 		SignatureAlgorithm:    x509.ECDSAWithSHA256,
 	}
-	interDER, err := x509.CreateCertificate(rand.Reader, interTmpl, root, interKey.Public(), rootKey)
+	interDER, inter, err := signCert("intermediate", interTmpl, root, interKey.Public(), rootKey)
 	if err != nil {
-		return nil, fmt.Errorf("ca: signing intermediate: %w", err)
-	}
-	inter, err := x509.ParseCertificate(interDER)
-	if err != nil {
-		return nil, fmt.Errorf("ca: parsing new intermediate: %w", err)
+		return nil, err
 	}
 
 	rootPEM, interPEM := pemCert(rootDER), pemCert(interDER)
-	for _, f := range []struct {
-		name string
-		data []byte
-		mode os.FileMode
-	}{
-		{RootKeyFile, rootKeyPEM, 0o600},
-		{RootCertFile, rootPEM, 0o644},
-		{IntermediateKeyFile, interKeyPEM, 0o600},
-		{IntermediateCertFile, interPEM, 0o644},
-	} {
-		if err := writeNew(cfg.Dir, f.name, f.data, f.mode); err != nil {
-			return nil, err
-		}
-	}
-	if err := syncDir(cfg.Dir); err != nil {
+	err = writeAll(cfg.Dir,
+		newFile{RootKeyFile, rootKeyPEM, 0o600},
+		newFile{RootCertFile, rootPEM, 0o644},
+		newFile{IntermediateKeyFile, interKeyPEM, 0o600},
+		newFile{IntermediateCertFile, interPEM, 0o644},
+	)
+	if err != nil {
 		return nil, err
 	}
 	return &CA{cfg: cfg, root: root, rootPEM: rootPEM, inter: inter, interPEM: interPEM, interKey: interKey}, nil
+}
+
+// signCert signs tmpl with signer as parent's key, certifying pub, and
+// returns the certificate in DER and parsed. what names the certificate in
+// errors.
+func signCert(what string, tmpl, parent *x509.Certificate, pub crypto.PublicKey, signer crypto.Signer) ([]byte, *x509.Certificate, error) {
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, signer)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ca: signing %s: %w", what, err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ca: parsing new %s: %w", what, err)
+	}
+	return der, cert, nil
+}
+
+// newFile is a file for writeAll: its name, contents and mode.
+type newFile struct {
+	name string
+	data []byte
+	mode os.FileMode
+}
+
+// writeAll writes files with writeNew in their order, then syncs dir. A
+// key goes before its certificate: a crash between the two writes leaves a
+// key without certificate, which loading reports instead of replacing.
+func writeAll(dir string, files ...newFile) error {
+	for _, f := range files {
+		if err := writeNew(dir, f.name, f.data, f.mode); err != nil {
+			return err
+		}
+	}
+	return syncDir(dir)
 }
 
 // writeNew writes data to dir/name through a temporary file that is synced

@@ -144,24 +144,14 @@ func createAgentCA(dir, org string, now func() time.Time) (*AgentCA, error) {
 		MaxPathLenZero:        true,
 		SignatureAlgorithm:    x509.ECDSAWithSHA256,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	der, cert, err := signCert("agent CA", tmpl, tmpl, key.Public(), key)
 	if err != nil {
-		return nil, fmt.Errorf("ca: signing agent CA: %w", err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("ca: parsing new agent CA: %w", err)
+		return nil, err
 	}
 	// The key goes first: a crash between the two writes leaves a key
 	// without certificate, which AgentCA reports instead of replacing.
-	if err := writeNew(dir, AgentCAKeyFile, keyPEM, 0o600); err != nil {
-		return nil, err
-	}
 	certPEM := pemCert(der)
-	if err := writeNew(dir, AgentCACertFile, certPEM, 0o644); err != nil {
-		return nil, err
-	}
-	if err := syncDir(dir); err != nil {
+	if err := writeAll(dir, newFile{AgentCAKeyFile, keyPEM, 0o600}, newFile{AgentCACertFile, certPEM, 0o644}); err != nil {
 		return nil, err
 	}
 	return &AgentCA{cert: cert, certPEM: certPEM, key: key, now: now}, nil

@@ -138,7 +138,9 @@ func (f *Forwarder) Lookup(ctx context.Context, name string, qtype uint16) (*Res
 		resp.EDE = extendedErrors(msg)
 		resp.DNSSEC, resp.DNSSECReason = forwardDNSSEC(msg, resp.EDE)
 		resp.Answer, resp.Other, resp.NegativeTTL = nil, nil, 0
-		end, lerr := f.fill(resp, msg, target, qtype, seen)
+		// msg comes off the wire, so its names are fully qualified, as
+		// fillChain makes them.
+		end, lerr := fillChain(resp, msg, target, qtype, seen, maxCNAMEChain)
 		if lerr != nil {
 			lerr.Name, lerr.Type, lerr.Server = name, typ, server
 			return nil, lerr
@@ -154,42 +156,6 @@ func (f *Forwarder) Lookup(ctx context.Context, name string, qtype uint16) (*Res
 	}
 	resp.Duration = time.Since(start)
 	return resp, nil
-}
-
-// fill follows the CNAME chain of msg's answer section from target, and sets
-// resp's CNAMEs, Answer, Other and NegativeTTL. It returns the chain's end.
-func (f *Forwarder) fill(resp *Response, msg *dns.Msg, target string, qtype uint16, seen map[string]bool) (string, *Error) {
-	if len(msg.Answer) > maxAnswerRecords {
-		return "", &Error{Kind: KindTooLarge, Detail: fmt.Sprintf("%d answer records, at most %d accepted", len(msg.Answer), maxAnswerRecords)}
-	}
-	end := target
-	if qtype != dns.TypeCNAME {
-		for {
-			var next string
-			for _, rr := range msg.Answer {
-				if c, ok := rr.(*dns.CNAME); ok && strings.EqualFold(c.Hdr.Name, end) {
-					next = strings.ToLower(c.Target)
-					break
-				}
-			}
-			if next == "" {
-				break
-			}
-			if seen[next] {
-				return "", &Error{Kind: KindLoop, Detail: "cname chain loops at " + next}
-			}
-			if len(resp.CNAMEs) >= maxCNAMEChain {
-				return "", &Error{Kind: KindLoop, Detail: fmt.Sprintf("cname chain longer than %d", maxCNAMEChain)}
-			}
-			seen[next] = true
-			resp.CNAMEs = append(resp.CNAMEs, next)
-			end = next
-		}
-	}
-	if err := collectAnswer(resp, msg, end, qtype); err != nil {
-		return "", err
-	}
-	return end, nil
 }
 
 // exchange asks each server in turn for name/qtype. It returns the first

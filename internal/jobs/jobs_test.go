@@ -4,21 +4,17 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/dcvhq/dcv/internal/ca"
-	"github.com/dcvhq/dcv/internal/dnsclient"
 	"github.com/dcvhq/dcv/internal/jobs"
 	"github.com/dcvhq/dcv/internal/order"
-	"github.com/dcvhq/dcv/internal/perspective"
+	"github.com/dcvhq/dcv/internal/order/ordertest"
 	"github.com/dcvhq/dcv/internal/store"
 	"github.com/dcvhq/dcv/internal/store/sqlite"
-	"github.com/dcvhq/dcv/internal/testenv"
-	"github.com/dcvhq/dcv/internal/validation"
 )
 
 // waitLimit bounds every wait for the job runner; River polls SQLite every
@@ -59,60 +55,26 @@ type bundle struct {
 func setup(t *testing.T, lintFails bool) *bundle {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "dcv.db")
-	st, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	authority, err := ca.LoadOrCreate(ca.Config{
-		Dir:          filepath.Join(dir, "ca"),
-		AIAIssuerURL: "http://127.0.0.1:8080/ca/intermediate.cer",
-		CRLURL:       "http://127.0.0.1:8080/ca/intermediate.crl",
+	issuer := &countingIssuer{}
+	s := ordertest.New(t, ordertest.Options{
+		WallClock: true,
+		Logger:    quiet,
+		Issuer: func(authority *ca.CA) order.Issuer {
+			if !lintFails {
+				issuer.next = authority
+			}
+			return issuer
+		},
 	})
+	acct := s.NewAccount(t, "applicant")
+	o, err := s.Service.Create(ctx, acct, order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	issuer := &countingIssuer{next: authority}
-	if lintFails {
-		issuer.next = nil
-	}
-	d := testenv.NewDNSServer(t)
-	d.AddZone("com.")
-	d.AddZone("applicant.com.")
-	res, err := dnsclient.NewForwarder(dnsclient.ForwarderConfig{Servers: []string{d.Addr}, Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := validation.New(validation.Config{Resolver: res, CAAIdentity: "ca.dcv-test.net", Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runner, err := perspective.New(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := order.New(order.Config{Store: st, Observer: runner, Issuer: issuer, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	av, err := svc.CreateAccount(ctx, nil, "applicant", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	acct, err := svc.Authenticate(ctx, av.APIKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := svc.Create(ctx, acct, order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.Add(`_dnsauth.a.applicant.com. TXT "` + o.Domains[0].Instructions.Value + `"`)
+	s.DNS.Add(`_dnsauth.a.applicant.com. TXT "` + o.Domains[0].Instructions.Value + `"`)
 	// No scheduler is set: the approval reaches the store, the issuance job
 	// does not.
-	cr, err := svc.Check(ctx, acct, o.ID)
+	cr, err := s.Service.Check(ctx, acct, o.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,13 +82,13 @@ func setup(t *testing.T, lintFails bool) *bundle {
 		t.Fatalf("check: status %s, findings %+v", cr.Status, cr.Domains[0].Findings)
 	}
 
-	db, err := sql.Open("sqlite", sqlite.DSN(path))
+	db, err := sql.Open("sqlite", sqlite.DSN(s.DBPath))
 	if err != nil {
 		t.Fatal(err)
 	}
 	db.SetMaxOpenConns(1)
 	t.Cleanup(func() { db.Close() })
-	return &bundle{orders: svc, issuer: issuer, db: db, acct: acct, orderID: o.ID}
+	return &bundle{orders: s.Service, issuer: issuer, db: db, acct: acct, orderID: o.ID}
 }
 
 // start builds the Runner as cmd/dcv serve does and starts it; it is

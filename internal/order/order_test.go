@@ -10,31 +10,19 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/dcvhq/dcv/internal/ca"
 	"github.com/dcvhq/dcv/internal/diagnose"
 	"github.com/dcvhq/dcv/internal/dnsclient"
 	"github.com/dcvhq/dcv/internal/order"
+	"github.com/dcvhq/dcv/internal/order/ordertest"
 	"github.com/dcvhq/dcv/internal/perspective"
 	"github.com/dcvhq/dcv/internal/store"
-	"github.com/dcvhq/dcv/internal/store/sqlite"
-	"github.com/dcvhq/dcv/internal/testenv"
 	"github.com/dcvhq/dcv/internal/validation"
-	"github.com/dcvhq/dcv/internal/webfetch"
 )
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 type recordingScheduler struct {
 	mu  sync.Mutex
@@ -49,82 +37,30 @@ func (s *recordingScheduler) ScheduleIssue(_ context.Context, id string) error {
 }
 
 type bundle struct {
+	*ordertest.Stack
 	svc   *order.Service
-	st    store.Store
-	dns   *testenv.DNSServer
-	web   *testenv.WebServer
-	clock *fakeClock
 	sched *recordingScheduler
 	acct  *store.Account
 	other *store.Account
-	ca    *ca.CA
-	// restart builds a second service on the same store, as after a restart.
-	restart func() *order.Service
 }
 
 const interval = 5 * time.Minute
 
 func setup(t *testing.T) *bundle {
 	t.Helper()
-	dir := t.TempDir()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "dcv.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	authority, err := ca.LoadOrCreate(ca.Config{Dir: filepath.Join(dir, "ca"), AIAIssuerURL: "http://127.0.0.1:8080/ca/intermediate.cer", CRLURL: "http://127.0.0.1:8080/ca/intermediate.crl"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dnsSrv := testenv.NewDNSServer(t)
-	for _, z := range []string{"com.", "applicant.com."} {
-		dnsSrv.AddZone(z)
-	}
-	web := testenv.NewWebServer(t)
-	res, err := dnsclient.NewForwarder(dnsclient.ForwarderConfig{Servers: []string{dnsSrv.Addr}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fetcher, err := webfetch.New(webfetch.Config{Resolver: res, HTTPPort: web.HTTPPort, HTTPSPort: web.HTTPSPort, AllowLoopback: true, Timeout: 3 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := &fakeClock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
-	v, err := validation.New(validation.Config{Resolver: res, Fetcher: fetcher, CAAIdentity: "dcv.example.net", Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runner, err := perspective.New(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &bundle{st: st, dns: dnsSrv, web: web, clock: clock, sched: &recordingScheduler{}, ca: authority}
-	b.restart = func() *order.Service {
-		svc, err := order.New(order.Config{Store: st, Observer: runner, Issuer: authority, Clock: clock, CheckInterval: interval})
-		if err != nil {
-			t.Fatal(err)
-		}
-		svc.SetScheduler(b.sched)
-		return svc
-	}
-	b.svc = b.restart()
-	for i, name := range []string{"applicant", "other"} {
-		av, err := b.svc.CreateAccount(ctx, nil, name, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := b.svc.Authenticate(ctx, av.APIKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if i == 0 {
-			b.acct = a
-		} else {
-			b.other = a
-		}
-	}
+	b := &bundle{Stack: ordertest.New(t, ordertest.Options{CheckInterval: interval}), sched: &recordingScheduler{}}
+	b.svc = b.restart(t)
+	b.acct = b.NewAccount(t, "applicant")
+	b.other = b.NewAccount(t, "other")
 	return b
+}
+
+// restart builds a second service on the same store, as after a restart.
+func (b *bundle) restart(t *testing.T) *order.Service {
+	t.Helper()
+	svc := b.NewService(t)
+	svc.SetScheduler(b.sched)
+	return svc
 }
 
 func codes(fs []diagnose.Finding) []diagnose.Code {
@@ -157,7 +93,7 @@ func TestCheckThrottleAndApproval(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	b.dns.Add("a.applicant.com. 300 IN A 127.0.0.1")
+	b.DNS.Add("a.applicant.com. 300 IN A 127.0.0.1")
 	o, err := b.svc.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"A.Applicant.com."}, Method: "dns"})
 	if err != nil {
 		t.Fatal(err)
@@ -181,8 +117,8 @@ func TestCheckThrottleAndApproval(t *testing.T) {
 	}
 
 	// Early: throttled with the time left, and also after a restart.
-	b.clock.Add(time.Minute)
-	for name, svc := range map[string]*order.Service{"same": b.svc, "restarted": b.restart()} {
+	b.Clock.Add(time.Minute)
+	for name, svc := range map[string]*order.Service{"same": b.svc, "restarted": b.restart(t)} {
 		_, err = svc.Check(ctx, b.acct, o.ID)
 		oe := orderErr(t, err)
 		if oe.Kind != order.KindThrottled || oe.RetryAfter != 4*time.Minute || oe.Finding == nil || oe.Finding.Code != diagnose.CodeCheckTooFrequent {
@@ -190,8 +126,8 @@ func TestCheckThrottleAndApproval(t *testing.T) {
 		}
 	}
 
-	b.dns.Add(`_dnsauth.a.applicant.com. 300 IN TXT "` + o.Domains[0].Instructions.Value + `"`)
-	b.clock.Add(4 * time.Minute)
+	b.DNS.Add(`_dnsauth.a.applicant.com. 300 IN TXT "` + o.Domains[0].Instructions.Value + `"`)
+	b.Clock.Add(4 * time.Minute)
 	res, err = b.svc.Check(ctx, b.acct, o.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -221,7 +157,7 @@ func TestIssueExactlyOnce(t *testing.T) {
 		if d.Instructions.Host != "_dnsauth.a.applicant.com" {
 			t.Fatalf("%s: host %q", d.Domain, d.Instructions.Host)
 		}
-		b.dns.Add(`_dnsauth.a.applicant.com. 300 IN TXT "` + d.Instructions.Value + `"`)
+		b.DNS.Add(`_dnsauth.a.applicant.com. 300 IN TXT "` + d.Instructions.Value + `"`)
 	}
 	if _, err := b.svc.Certificate(ctx, b.acct, o.ID, true); orderErr(t, err).Code != "CERTIFICATE_NOT_READY" {
 		t.Fatalf("certificate before approval: %v", err)
@@ -262,7 +198,7 @@ func TestIssueExactlyOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"a.applicant.com", "x.a.applicant.com"} {
-		if _, err := leaf.Verify(x509.VerifyOptions{DNSName: name, Roots: b.ca.Roots(), Intermediates: b.ca.Intermediates()}); err != nil {
+		if _, err := leaf.Verify(x509.VerifyOptions{DNSName: name, Roots: b.CA.Roots(), Intermediates: b.CA.Intermediates()}); err != nil {
 			t.Errorf("verify %s: %v", name, err)
 		}
 	}
@@ -369,7 +305,7 @@ func TestValueExpires(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.clock.Add(order.DefaultValueValidity)
+	b.Clock.Add(order.DefaultValueValidity)
 	res, err := b.svc.Check(ctx, b.acct, o.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -382,12 +318,12 @@ func TestValueExpires(t *testing.T) {
 func TestConfigLimits(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	_, err := order.New(order.Config{Store: b.st, Observer: nil, Issuer: b.ca})
+	_, err := order.New(order.Config{Store: b.Store, Observer: nil, Issuer: b.CA})
 	if err == nil {
 		t.Fatal("a service without observer was built")
 	}
 	r, _ := perspective.New(mustValidator(t))
-	if _, err := order.New(order.Config{Store: b.st, Observer: r, Issuer: b.ca, ValueValidity: 31 * 24 * time.Hour}); err == nil {
+	if _, err := order.New(order.Config{Store: b.Store, Observer: r, Issuer: b.CA, ValueValidity: 31 * 24 * time.Hour}); err == nil {
 		t.Fatal("a 31-day value validity was accepted")
 	}
 }
@@ -408,7 +344,7 @@ func TestCheckNamesAnotherOrdersValue(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	b.dns.Add("a.applicant.com. 300 IN A " + b.web.IP.String())
+	b.DNS.Add("a.applicant.com. 300 IN A " + b.Web.IP.String())
 	first, err := b.svc.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "file"})
 	if err != nil {
 		t.Fatal(err)
@@ -418,7 +354,7 @@ func TestCheckNamesAnotherOrdersValue(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The applicant uploaded the first order's file, then checks the second.
-	b.web.SetFile("a.applicant.com", validation.FilePath, 200, first.Domains[0].Instructions.Content)
+	b.Web.SetFile("a.applicant.com", validation.FilePath, 200, first.Domains[0].Instructions.Content)
 	res, err := b.svc.Check(ctx, b.acct, second.ID)
 	if err != nil {
 		t.Fatal(err)

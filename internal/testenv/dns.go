@@ -77,24 +77,30 @@ func NewDNSServer(t testing.TB) *DNSServer {
 		rcodes: map[string]int{},
 		delays: map[string]time.Duration{},
 	}
+	serveDNS(t, pc, ln, s.serve, s.done)
+	return s
+}
+
+// serveDNS serves handler on pc (UDP) and ln (TCP) and returns once both
+// servers run. When the test ends it closes done, then shuts both down.
+func serveDNS(t testing.TB, pc net.PacketConn, ln net.Listener, handler dns.HandlerFunc, done chan struct{}) {
 	var started sync.WaitGroup
 	started.Add(2)
-	udp := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(s.serve), NotifyStartedFunc: started.Done}
-	tcp := &dns.Server{Listener: ln, Handler: dns.HandlerFunc(s.serve), NotifyStartedFunc: started.Done}
+	udp := &dns.Server{PacketConn: pc, Handler: handler, NotifyStartedFunc: started.Done}
+	tcp := &dns.Server{Listener: ln, Handler: handler, NotifyStartedFunc: started.Done}
 	for _, srv := range []*dns.Server{udp, tcp} {
 		go func() {
 			// The error after Shutdown is expected; any other shows up
-			// in the test as lookups that time out.
+			// in the test as queries that time out.
 			_ = srv.ActivateAndServe()
 		}()
 	}
 	started.Wait()
 	t.Cleanup(func() {
-		close(s.done)
+		close(done)
 		_ = udp.Shutdown()
 		_ = tcp.Shutdown()
 	})
-	return s
 }
 
 // AddZone creates the zone at origin with its SOA (negative TTL 300) and an
@@ -162,14 +168,20 @@ func (s *DNSServer) Remove(name string, qtype uint16) {
 	if z == nil {
 		return
 	}
-	kept := slices.DeleteFunc(z.rrs[name], func(rr dns.RR) bool {
+	removeRRs(z.rrs, name, qtype)
+}
+
+// removeRRs deletes the records of type qtype (dns.TypeANY: all) at the
+// canonical name from rrs, a zone's records by owner.
+func removeRRs(rrs map[string][]dns.RR, name string, qtype uint16) {
+	kept := slices.DeleteFunc(rrs[name], func(rr dns.RR) bool {
 		return qtype == dns.TypeANY || rr.Header().Rrtype == qtype
 	})
 	if len(kept) == 0 {
-		delete(z.rrs, name)
+		delete(rrs, name)
 		return
 	}
-	z.rrs[name] = kept
+	rrs[name] = kept
 }
 
 // SetRcode makes every query at name, of any type, answer rcode (for example

@@ -111,23 +111,7 @@ func NewAuthServer(t testing.TB) *AuthServer {
 	}
 	addr := netip.MustParseAddrPort(ln.Addr().String()).Addr()
 	s := &AuthServer{Addr: addr, t: t, done: make(chan struct{}), zones: map[string]*authZone{}}
-	var started sync.WaitGroup
-	started.Add(2)
-	udp := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(s.serve), NotifyStartedFunc: started.Done}
-	tcp := &dns.Server{Listener: ln, Handler: dns.HandlerFunc(s.serve), NotifyStartedFunc: started.Done}
-	for _, srv := range []*dns.Server{udp, tcp} {
-		go func() {
-			// The error after Shutdown is expected; any other shows up as
-			// queries that time out.
-			_ = srv.ActivateAndServe()
-		}()
-	}
-	started.Wait()
-	t.Cleanup(func() {
-		close(s.done)
-		_ = udp.Shutdown()
-		_ = tcp.Shutdown()
-	})
+	serveDNS(t, pc, ln, s.serve, s.done)
 	return s
 }
 
@@ -192,14 +176,7 @@ func (s *AuthServer) Remove(zone, name string, qtype uint16) {
 	if z == nil {
 		return
 	}
-	kept := slices.DeleteFunc(z.rrs[name], func(rr dns.RR) bool {
-		return qtype == dns.TypeANY || rr.Header().Rrtype == qtype
-	})
-	if len(kept) == 0 {
-		delete(z.rrs, name)
-		return
-	}
-	z.rrs[name] = kept
+	removeRRs(z.rrs, name, qtype)
 }
 
 // Records returns a copy of the server's records of zone in canonical order

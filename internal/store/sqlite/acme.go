@@ -154,11 +154,8 @@ func scanACMEAccount(r scanner) (*store.ACMEAccount, error) {
 		contact string
 	)
 	err := r.Scan(&a.ID, &a.KeyThumbprint, &jwk, &a.Status, &contact, &a.TermsAgreed, &a.EABKeyID, nullTime{&a.CreatedAt})
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, store.ErrNotFound
-	}
 	if err != nil {
-		return nil, err
+		return nil, notFound(err)
 	}
 	a.KeyJWK = []byte(jwk)
 	if err := json.Unmarshal([]byte(contact), &a.Contact); err != nil {
@@ -187,12 +184,8 @@ func (s *Store) ACMEAccountUpdate(ctx context.Context, a store.ACMEAccount) erro
 func (s *Store) ACMEAccountKeyChange(ctx context.Context, id, oldThumbprint, newThumbprint string, newJWK []byte) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var cur string
-		err := tx.QueryRowContext(ctx, qACMEAccountKeyGet, id).Scan(&cur)
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.ErrNotFound
-		}
-		if err != nil {
-			return err
+		if err := tx.QueryRowContext(ctx, qACMEAccountKeyGet, id).Scan(&cur); err != nil {
+			return notFound(err)
 		}
 		if cur != oldThumbprint {
 			return fmt.Errorf("the account key changed meanwhile: %w", store.ErrConflict)
@@ -226,11 +219,8 @@ func (s *Store) EABKeyGet(ctx context.Context, keyID string) (*store.EABKey, err
 	var k store.EABKey
 	err := s.db.QueryRowContext(ctx, qEABKeyGet, keyID).
 		Scan(&k.KeyID, &k.HMACKey, &k.CreatedBy, &k.AccountID, nullTime{&k.CreatedAt}, nullTime{&k.BoundAt})
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("getting eab key %s: %w", keyID, store.ErrNotFound)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("getting eab key %s: %w", keyID, err)
+		return nil, fmt.Errorf("getting eab key %s: %w", keyID, notFound(err))
 	}
 	return &k, nil
 }
@@ -335,7 +325,7 @@ func (s *Store) ACMEOrderGet(ctx context.Context, id string) (*store.ACMEOrder, 
 		if err != nil {
 			return err
 		}
-		ids, err := queryStrings(ctx, tx, qACMEOrderAuthzIDs, id)
+		ids, err := queryAll(ctx, tx, scanString, qACMEOrderAuthzIDs, id)
 		if err != nil {
 			return err
 		}
@@ -353,23 +343,6 @@ func (s *Store) ACMEOrderGet(ctx context.Context, id string) (*store.ACMEOrder, 
 		return nil, fmt.Errorf("getting acme order %s: %w", id, err)
 	}
 	return out, nil
-}
-
-func queryStrings(ctx context.Context, tx querier, q string, args ...any) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
 }
 
 // ACMEOrderFinalize approves and issues an ready order in one write
@@ -410,29 +383,8 @@ func (s *Store) ACMEOrderFinalize(ctx context.Context, orderID, csrPEM string, n
 			signFailed = true
 			return err
 		}
-		if c == nil {
-			return errors.New("sign returned no certificate")
-		}
-		if err := validSerial(c.Serial); err != nil {
-			return err
-		}
-		nc := *c
-		nc.OrderID = orderID
-		ts, err := encodeTimes(nc.NotBefore, nc.NotAfter, nc.CreatedAt)
-		if err != nil {
-			return fmt.Errorf("certificate %s: %w", nc.Serial, err)
-		}
-		if _, err := tx.ExecContext(ctx, qCertificateInsert, nc.Serial, orderID, nc.ChainPEM, ts[0], ts[1], ts[2]); err != nil {
-			return fmt.Errorf("storing certificate %s: %w", nc.Serial, classify(err))
-		}
-		if err := execOne(ctx, tx, qOrderIssued, orderID); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, qAuthzIssued, orderID); err != nil {
-			return err
-		}
-		cert = &nc
-		return nil
+		cert, err = storeIssued(ctx, tx, orderID, c)
+		return err
 	})
 	if signFailed {
 		return nil, err
@@ -445,12 +397,7 @@ func (s *Store) ACMEOrderFinalize(ctx context.Context, orderID, csrPEM string, n
 
 // ACMEAuthzGet returns an authorization with its challenges.
 func (s *Store) ACMEAuthzGet(ctx context.Context, id string) (*store.ACMEAuthz, error) {
-	var z *store.ACMEAuthz
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		var err error
-		z, err = acmeAuthzLoad(ctx, tx, id)
-		return err
-	})
+	z, err := readValue(ctx, s, func(tx *sql.Tx) (*store.ACMEAuthz, error) { return acmeAuthzLoad(ctx, tx, id) })
 	if err != nil {
 		return nil, fmt.Errorf("getting acme authorization %s: %w", id, err)
 	}
@@ -472,11 +419,8 @@ func scanACMEAuthz(r scanner) (*store.ACMEAuthz, error) {
 	var z store.ACMEAuthz
 	err := r.Scan(&z.ID, &z.AccountID, &z.Identifier, &z.Status, &z.Token,
 		nullTime{&z.ExpiresAt}, nullTime{&z.ValidatedAt}, nullTime{&z.CreatedAt})
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, store.ErrNotFound
-	}
 	if err != nil {
-		return nil, err
+		return nil, notFound(err)
 	}
 	return &z, nil
 }
@@ -616,11 +560,8 @@ func (s *Store) ACMEChallengeFinish(ctx context.Context, r store.ACMEChallengeRe
 // CertificateGetBySerial returns a certificate by serial.
 func (s *Store) CertificateGetBySerial(ctx context.Context, serial string) (*store.Certificate, error) {
 	c, err := scanCertificate(s.db.QueryRowContext(ctx, qCertificateBySerial, strings.ToLower(serial)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("getting certificate %s: %w", serial, store.ErrNotFound)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("getting certificate %s: %w", serial, err)
+		return nil, fmt.Errorf("getting certificate %s: %w", serial, notFound(err))
 	}
 	return c, nil
 }
@@ -644,11 +585,8 @@ func (s *Store) CertificateRevoke(ctx context.Context, r store.Revocation) error
 // RevocationGet returns a certificate's revocation, or store.ErrNotFound.
 func (s *Store) RevocationGet(ctx context.Context, serial string) (*store.Revocation, error) {
 	r, err := scanRevocation(s.db.QueryRowContext(ctx, qRevocationGet, serial))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("getting revocation of %s: %w", serial, store.ErrNotFound)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("getting revocation of %s: %w", serial, err)
+		return nil, fmt.Errorf("getting revocation of %s: %w", serial, notFound(err))
 	}
 	return r, nil
 }
@@ -659,20 +597,8 @@ func (s *Store) RevocationListUnexpired(ctx context.Context, now time.Time) ([]s
 	if err != nil {
 		return nil, fmt.Errorf("listing revocations: %w", err)
 	}
-	rows, err := s.db.QueryContext(ctx, qRevocationUnexpired, n)
+	out, err := queryAll(ctx, s.db, scanRevocation, qRevocationUnexpired, n)
 	if err != nil {
-		return nil, fmt.Errorf("listing revocations: %w", err)
-	}
-	defer rows.Close()
-	var out []store.Revocation
-	for rows.Next() {
-		r, err := scanRevocation(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing revocations: %w", err)
-		}
-		out = append(out, *r)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("listing revocations: %w", err)
 	}
 	return out, nil

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/dcvhq/dcv/internal/store"
@@ -38,31 +37,16 @@ func (s *Store) PerspectiveCreate(ctx context.Context, p store.Perspective) erro
 // PerspectiveGet returns the perspective named name, or store.ErrNotFound.
 func (s *Store) PerspectiveGet(ctx context.Context, name string) (*store.Perspective, error) {
 	p, err := scanPerspective(s.db.QueryRowContext(ctx, qPerspectiveGet, name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("getting perspective %s: %w", name, store.ErrNotFound)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("getting perspective %s: %w", name, err)
+		return nil, fmt.Errorf("getting perspective %s: %w", name, notFound(err))
 	}
 	return p, nil
 }
 
 // PerspectiveList returns every perspective, ordered by name.
 func (s *Store) PerspectiveList(ctx context.Context) ([]store.Perspective, error) {
-	rows, err := s.db.QueryContext(ctx, qPerspectiveList)
+	out, err := queryAll(ctx, s.db, scanPerspective, qPerspectiveList)
 	if err != nil {
-		return nil, fmt.Errorf("listing perspectives: %w", err)
-	}
-	defer rows.Close()
-	var out []store.Perspective
-	for rows.Next() {
-		p, err := scanPerspective(rows)
-		if err != nil {
-			return nil, fmt.Errorf("listing perspectives: %w", err)
-		}
-		out = append(out, *p)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("listing perspectives: %w", err)
 	}
 	return out, nil
@@ -72,18 +56,9 @@ func (s *Store) PerspectiveList(ctx context.Context) ([]store.Perspective, error
 // store.ErrNotFound.
 func (s *Store) PerspectiveDelete(ctx context.Context, name string) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, qPerspectiveDelete, name)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return store.ErrNotFound
-		}
-		return nil
+		// Nothing references a perspective: no constraint for execOne's
+		// classify to map.
+		return execOne(ctx, tx, qPerspectiveDelete, name)
 	})
 	if err != nil {
 		return fmt.Errorf("deleting perspective %s: %w", name, err)
@@ -91,7 +66,7 @@ func (s *Store) PerspectiveDelete(ctx context.Context, name string) error {
 	return nil
 }
 
-func scanPerspective(row interface{ Scan(...any) error }) (*store.Perspective, error) {
+func scanPerspective(row scanner) (*store.Perspective, error) {
 	var p store.Perspective
 	if err := row.Scan(&p.Name, &p.URL, &p.RIR, &p.CertSHA256, nullTime{&p.CreatedAt}); err != nil {
 		return nil, err

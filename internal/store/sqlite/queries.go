@@ -112,11 +112,8 @@ func (s *Store) AccountGetByKeyHash(ctx context.Context, keyHash []byte) (*store
 	var a store.Account
 	err := s.db.QueryRowContext(ctx, qAccountGetByKeyHash, keyHash).
 		Scan(&a.ID, &a.Name, &a.Admin, nullTime{&a.CreatedAt})
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("getting account by key: %w", store.ErrNotFound)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("getting account by key: %w", err)
+		return nil, fmt.Errorf("getting account by key: %w", notFound(err))
 	}
 	return &a, nil
 }
@@ -170,12 +167,7 @@ func (s *Store) OrderCreate(ctx context.Context, o *store.Order) error {
 
 // OrderGet returns an order with its authorizations, or store.ErrNotFound.
 func (s *Store) OrderGet(ctx context.Context, id string) (*store.Order, error) {
-	var o *store.Order
-	err := s.read(ctx, func(tx *sql.Tx) error {
-		var err error
-		o, err = orderLoad(ctx, tx, id)
-		return err
-	})
+	o, err := readValue(ctx, s, func(tx *sql.Tx) (*store.Order, error) { return orderLoad(ctx, tx, id) })
 	if err != nil {
 		return nil, fmt.Errorf("getting order %s: %w", id, err)
 	}
@@ -185,11 +177,8 @@ func (s *Store) OrderGet(ctx context.Context, id string) (*store.Order, error) {
 // orderLoad reads an order and its authorizations within tx.
 func orderLoad(ctx context.Context, tx querier, id string) (*store.Order, error) {
 	o, err := scanOrder(tx.QueryRowContext(ctx, qOrderGet, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, store.ErrNotFound
-	}
 	if err != nil {
-		return nil, err
+		return nil, notFound(err)
 	}
 	rows, err := tx.QueryContext(ctx, qAuthzByOrder, id)
 	if err != nil {
@@ -256,20 +245,8 @@ func (s *Store) OrderListIDsByStatus(ctx context.Context, status string, limit i
 	if limit < 1 {
 		return nil, nil
 	}
-	rows, err := s.db.QueryContext(ctx, qOrderIDsByStatus, status, limit)
+	ids, err := queryAll(ctx, s.db, scanString, qOrderIDsByStatus, status, limit)
 	if err != nil {
-		return nil, fmt.Errorf("listing %s orders: %w", status, err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("listing %s orders: %w", status, err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("listing %s orders: %w", status, err)
 	}
 	return ids, nil
@@ -304,11 +281,7 @@ func (s *Store) OrderReserveCheck(ctx context.Context, id string, now, next time
 			ok = true
 			return nil
 		}
-		err = tx.QueryRowContext(ctx, qOrderNextCheck, id).Scan(nullTime{&retryAt})
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.ErrNotFound
-		}
-		return err
+		return notFound(tx.QueryRowContext(ctx, qOrderNextCheck, id).Scan(nullTime{&retryAt}))
 	})
 	if err != nil {
 		return false, time.Time{}, fmt.Errorf("reserving check of order %s: %w", id, err)
@@ -345,12 +318,8 @@ func (s *Store) OrderTakeKey(ctx context.Context, id string) (string, error) {
 	var key string
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var status string
-		err := tx.QueryRowContext(ctx, qOrderKeyGet, id).Scan(&status, &key)
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.ErrNotFound
-		}
-		if err != nil {
-			return err
+		if err := tx.QueryRowContext(ctx, qOrderKeyGet, id).Scan(&status, &key); err != nil {
+			return notFound(err)
 		}
 		if key == "" {
 			return fmt.Errorf("no key to hand out: %w", store.ErrNotFound)
@@ -358,7 +327,7 @@ func (s *Store) OrderTakeKey(ctx context.Context, id string) (string, error) {
 		if status != "issued" {
 			return fmt.Errorf("order is %s, not issued: %w", status, store.ErrConflict)
 		}
-		_, err = tx.ExecContext(ctx, qOrderKeyErase, id)
+		_, err := tx.ExecContext(ctx, qOrderKeyErase, id)
 		return err
 	})
 	if err != nil {
@@ -414,23 +383,20 @@ func (s *Store) CheckListByOrder(ctx context.Context, orderID string, limit int)
 	if limit < 1 {
 		return nil, nil
 	}
-	rows, err := s.db.QueryContext(ctx, qCheckListByOrder, orderID, limit)
+	out, err := queryAll(ctx, s.db, scanCheck, qCheckListByOrder, orderID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("listing checks of order %s: %w", orderID, err)
 	}
-	defer rows.Close()
-	var out []store.Check
-	for rows.Next() {
-		var c store.Check
-		if err := rows.Scan(&c.ID, &c.OrderID, nullTime{&c.CheckedAt}, &c.Result); err != nil {
-			return nil, fmt.Errorf("listing checks of order %s: %w", orderID, err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing checks of order %s: %w", orderID, err)
-	}
 	return out, nil
+}
+
+// scanCheck scans the columns of qCheckListByOrder.
+func scanCheck(r scanner) (*store.Check, error) {
+	var c store.Check
+	if err := r.Scan(&c.ID, &c.OrderID, nullTime{&c.CheckedAt}, &c.Result); err != nil {
+		return nil, err
+	}
+	return &c, nil
 }
 
 // CertificateIssue issues an order's certificate exactly once: inside one
@@ -473,33 +439,8 @@ func (s *Store) CertificateIssue(ctx context.Context, orderID string, sign func(
 			signFailed = true
 			return err
 		}
-		if c == nil {
-			return errors.New("sign returned no certificate")
-		}
-		if err := validSerial(c.Serial); err != nil {
-			return err
-		}
-		if c.OrderID != "" && c.OrderID != orderID {
-			return fmt.Errorf("sign returned a certificate of order %s", c.OrderID)
-		}
-		nc := *c
-		nc.OrderID = orderID
-		ts, err := encodeTimes(nc.NotBefore, nc.NotAfter, nc.CreatedAt)
-		if err != nil {
-			return fmt.Errorf("certificate %s: %w", nc.Serial, err)
-		}
-		_, err = tx.ExecContext(ctx, qCertificateInsert, nc.Serial, orderID, nc.ChainPEM, ts[0], ts[1], ts[2])
-		if err != nil {
-			return fmt.Errorf("storing certificate %s: %w", nc.Serial, classify(err))
-		}
-		if err := execOne(ctx, tx, qOrderIssued, orderID); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, qAuthzIssued, orderID); err != nil {
-			return err
-		}
-		cert = &nc
-		return nil
+		cert, err = storeIssued(ctx, tx, orderID, c)
+		return err
 	})
 	if signFailed {
 		return nil, err // as is, per the contract
@@ -508,6 +449,40 @@ func (s *Store) CertificateIssue(ctx context.Context, orderID string, sign func(
 		return nil, fmt.Errorf("issuing certificate of order %s: %w", orderID, err)
 	}
 	return cert, nil
+}
+
+// storeIssued stores c, the certificate sign returned for order orderID,
+// and sets the order (clearing its error text) and all its authorizations
+// to "issued", within tx. It returns the certificate as stored, whose
+// OrderID is orderID. c must be non-nil, with a lowercase hex Serial and an
+// OrderID that is empty or orderID.
+func storeIssued(ctx context.Context, tx *sql.Tx, orderID string, c *store.Certificate) (*store.Certificate, error) {
+	if c == nil {
+		return nil, errors.New("sign returned no certificate")
+	}
+	if err := validSerial(c.Serial); err != nil {
+		return nil, err
+	}
+	if c.OrderID != "" && c.OrderID != orderID {
+		return nil, fmt.Errorf("sign returned a certificate of order %s", c.OrderID)
+	}
+	nc := *c
+	nc.OrderID = orderID
+	ts, err := encodeTimes(nc.NotBefore, nc.NotAfter, nc.CreatedAt)
+	if err != nil {
+		return nil, fmt.Errorf("certificate %s: %w", nc.Serial, err)
+	}
+	_, err = tx.ExecContext(ctx, qCertificateInsert, nc.Serial, orderID, nc.ChainPEM, ts[0], ts[1], ts[2])
+	if err != nil {
+		return nil, fmt.Errorf("storing certificate %s: %w", nc.Serial, classify(err))
+	}
+	if err := execOne(ctx, tx, qOrderIssued, orderID); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, qAuthzIssued, orderID); err != nil {
+		return nil, err
+	}
+	return &nc, nil
 }
 
 // validSerial checks that serial is non-empty lowercase hex, the form
@@ -522,11 +497,8 @@ func validSerial(serial string) error {
 // CertificateGetByOrder returns an order's certificate, or store.ErrNotFound.
 func (s *Store) CertificateGetByOrder(ctx context.Context, orderID string) (*store.Certificate, error) {
 	c, err := scanCertificate(s.db.QueryRowContext(ctx, qCertificateByOrder, orderID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("getting certificate of order %s: %w", orderID, store.ErrNotFound)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("getting certificate of order %s: %w", orderID, err)
+		return nil, fmt.Errorf("getting certificate of order %s: %w", orderID, notFound(err))
 	}
 	return c, nil
 }
@@ -551,6 +523,54 @@ func execOne(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface {
 	Scan(dest ...any) error
+}
+
+// notFound turns sql.ErrNoRows, a query that found no row, into
+// store.ErrNotFound; other errors pass as is.
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+// readValue runs load in a read transaction and returns what it loaded.
+func readValue[T any](ctx context.Context, s *Store, load func(tx *sql.Tx) (T, error)) (T, error) {
+	var v T
+	err := s.read(ctx, func(tx *sql.Tx) error {
+		var err error
+		v, err = load(tx)
+		return err
+	})
+	return v, err
+}
+
+// queryAll runs query and returns every row as scan reads it, closing the
+// rows. Its errors are those of the driver and of scan, unwrapped.
+func queryAll[T any](ctx context.Context, q querier, scan func(scanner) (*T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *v)
+	}
+	return out, rows.Err()
+}
+
+// scanString scans a one-column row of text.
+func scanString(r scanner) (*string, error) {
+	var v string
+	if err := r.Scan(&v); err != nil {
+		return nil, err
+	}
+	return &v, nil
 }
 
 // scanOrder scans orderColumns.
@@ -605,21 +625,9 @@ func (s *Store) AuthorizationValuesByAccount(ctx context.Context, accountID, sta
 	if limit < 1 {
 		return nil, nil
 	}
-	rows, err := s.db.QueryContext(ctx, qAuthzValuesByAccount, accountID, status, exceptOrder, limit)
+	out, err := queryAll(ctx, s.db, scanString, qAuthzValuesByAccount, accountID, status, exceptOrder, limit)
 	if err != nil {
 		return nil, fmt.Errorf("listing values of account %s: %w", accountID, classify(err))
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, fmt.Errorf("listing values of account %s: %w", accountID, err)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("listing values of account %s: %w", accountID, err)
 	}
 	return out, nil
 }
