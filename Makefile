@@ -2,7 +2,7 @@
 # README.md and .ci/run call it, and it installs what the tests need.
 GO ?= go
 # Debian packages the suite runs against: real peers nobody here wrote.
-DEB_PACKAGES ?= knot
+DEB_PACKAGES ?= knot certbot lego uacme
 export GOFLAGS ?= -buildvcs=false
 
 .PHONY: build test deps vet fmt-check unit bench fuzz

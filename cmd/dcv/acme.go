@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/dcvhq/dcv/internal/acme"
 	"github.com/dcvhq/dcv/internal/ca"
 	"github.com/dcvhq/dcv/internal/order"
+	"github.com/dcvhq/dcv/internal/ratelimit"
 )
 
 // maxAltChainSize bounds the alternate chain file: a few intermediates.
@@ -27,6 +29,10 @@ type acmeFlags struct {
 	altChain         string
 	termsOfService   string
 	validationBudget time.Duration
+	rateLimits       string
+	limitNewOrders   string
+	limitFailed      string
+	limitNewAccounts string
 }
 
 func (f *acmeFlags) register(cmd *cobra.Command) {
@@ -38,6 +44,55 @@ func (f *acmeFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.altChain, "acme-alt-chain", "", "PEM file of alternate intermediates, offered after the leaf at the certificate's Link rel=\"alternate\" URL")
 	fs.StringVar(&f.termsOfService, "acme-terms-of-service", "", "URL of terms that new ACME accounts must agree to")
 	durationFlag(fs, &f.validationBudget, "acme-validation-budget", order.DefaultValidationBudget, "how long a challenge POST waits for its validation before answering \"processing\"")
+	fs.StringVar(&f.rateLimits, "acme-rate-limits", "on", `"on", or "off" for no ACME rate limits at all (a private CA, a load test)`)
+	fs.StringVar(&f.limitNewOrders, "acme-limit-new-orders", "", "new orders per account, as COUNT/PERIOD (default 300/3h)")
+	fs.StringVar(&f.limitFailed, "acme-limit-failed-validations", "", "failed validations per domain per account, as COUNT/PERIOD (default 5/1h)")
+	fs.StringVar(&f.limitNewAccounts, "acme-limit-new-accounts", "", "new accounts per client IP address, as COUNT/PERIOD (default 10/3h)")
+}
+
+// parseLimit reads a COUNT/PERIOD limit flag; empty keeps the default.
+func parseLimit(flag, s, name string) (ratelimit.Limit, error) {
+	if s == "" {
+		return ratelimit.Limit{}, nil
+	}
+	c, p, ok := strings.Cut(s, "/")
+	n, err := strconv.Atoi(c)
+	if !ok || err != nil {
+		return ratelimit.Limit{}, fmt.Errorf("--%s: %q is not COUNT/PERIOD (like 300/3h)", flag, s)
+	}
+	var d time.Duration
+	if err := (durationValue{&d}).Set(p); err != nil {
+		return ratelimit.Limit{}, fmt.Errorf("--%s: %w", flag, err)
+	}
+	l := ratelimit.Limit{Name: name, Count: n, Period: d}
+	if err := l.Valid(); err != nil {
+		return ratelimit.Limit{}, fmt.Errorf("--%s: count and period must be positive", flag)
+	}
+	return l, nil
+}
+
+// limits reads the rate-limit flags.
+func (f *acmeFlags) limits() (ratelimit.Limiter, order.ACMELimits, error) {
+	var ls order.ACMELimits
+	var lim ratelimit.Limiter
+	switch f.rateLimits {
+	case "on":
+	case "off":
+		lim = ratelimit.Unlimited{}
+	default:
+		return nil, ls, fmt.Errorf("--acme-rate-limits: %q is neither on nor off", f.rateLimits)
+	}
+	var err error
+	if ls.NewOrdersPerAccount, err = parseLimit("acme-limit-new-orders", f.limitNewOrders, "new orders per account"); err != nil {
+		return nil, ls, err
+	}
+	if ls.FailedValidationsPerDomain, err = parseLimit("acme-limit-failed-validations", f.limitFailed, "failed validations per domain per account"); err != nil {
+		return nil, ls, err
+	}
+	if ls.NewAccountsPerIP, err = parseLimit("acme-limit-new-accounts", f.limitNewAccounts, "new accounts per IP address"); err != nil {
+		return nil, ls, err
+	}
+	return lim, ls, nil
 }
 
 // parseProfiles reads --acme-profiles.
@@ -84,7 +139,13 @@ func (f *acmeFlags) build(orders *order.Service, public, caaIdentity string, log
 		}
 		alt = string(b)
 	}
+	limiter, limits, err := f.limits()
+	if err != nil {
+		return nil, nil, err
+	}
 	svc, err := order.NewACME(orders, order.ACMEConfig{
+		Limiter:          limiter,
+		Limits:           limits,
 		AccountURL:       func(id string) string { return acme.AccountURL(public, id) },
 		AuthzReuse:       f.authzReuse,
 		Profiles:         profiles,

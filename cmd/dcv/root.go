@@ -39,7 +39,7 @@ func newRootCmd() *cobra.Command {
 			return applyEnv(cmd)
 		},
 	}
-	root.AddCommand(newServeCmd(), newCheckCmd(), newAgentCmd(), newPerspectiveCmd(), newOrderCmd(), newCertCmd(), newAccountCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newCheckCmd(), newAgentCmd(), newPerspectiveCmd(), newOrderCmd(), newCertCmd(), newAccountCmd(), newBenchCmd(), newVersionCmd())
 	return root
 }
 

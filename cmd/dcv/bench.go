@@ -1,0 +1,138 @@
+package main
+
+import (
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dcvhq/dcv/internal/bench"
+)
+
+// maxCACertFileSize bounds --ca-cert: a few PEM certificates.
+const maxCACertFileSize = 1 << 20
+
+type benchFlags struct {
+	directory   string
+	concurrency int
+	duration    time.Duration
+	names       int
+	challenge   string
+	responder   string
+	dnsListen   string
+	domain      string
+	serverPID   int
+	caCert      string
+	poll        time.Duration
+	json        bool
+}
+
+func newBenchCmd() *cobra.Command {
+	var f benchFlags
+	cmd := &cobra.Command{
+		Use:   "bench --directory URL",
+		Short: "Load an ACME server with full certificate flows and report its throughput and CPU per certificate",
+		Long: `bench runs concurrent ACME accounts against --directory, each issuing one
+certificate after another (newOrder, authorizations, challenge answered by a
+built-in responder on a loopback address, finalize, download), and reports
+certificates per second, latency percentiles per step, errors by type and,
+with --server-pid, the server's CPU time per certificate (from /proc).
+
+The names asked for resolve to the responder only through the DNS server that
+--dns-listen starts: point the server under test at it (dcv serve --resolver,
+pebble -dnsserver), and make it dial --responder's port for http-01
+(--validation-http-port) or tls-alpn-01 (--validation-https-port).
+No certificate is started after --duration (at most 10m); every request and
+every flow has a deadline.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runBench(cmd, f) },
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.directory, "directory", "", "ACME directory URL, e.g. http://127.0.0.1:8080/acme/directory (required)")
+	fs.IntVar(&f.concurrency, "concurrency", bench.DefaultConcurrency, "accounts running flows in parallel")
+	durationFlag(fs, &f.duration, "duration", bench.DefaultDuration, "how long new certificates are started (at most 10m)")
+	fs.IntVar(&f.names, "names", bench.DefaultNames, "DNS names per certificate")
+	fs.StringVar(&f.challenge, "challenge", bench.ChallengeHTTP01, "challenge answered: http-01, dns-01 or tls-alpn-01")
+	fs.StringVar(&f.responder, "responder", bench.DefaultResponderAddr, "loopback ip:port of the built-in http-01 or tls-alpn-01 responder; its IP is every name's A record")
+	fs.StringVar(&f.dnsListen, "dns-listen", "", "loopback ip:port for a built-in DNS server answering every name with the responder's address (and dns-01 TXT records)")
+	fs.StringVar(&f.domain, "domain", bench.DefaultDomain, "parent domain of the names asked for")
+	fs.IntVar(&f.serverPID, "server-pid", 0, "process id of the server on this machine, to report its CPU time per certificate")
+	fs.StringVar(&f.caCert, "ca-cert", "", "PEM file of CA certificates trusted for an https:// directory (default: the system roots)")
+	durationFlag(fs, &f.poll, "poll", bench.DefaultPollInterval, "wait between polls of a pending authorization")
+	fs.BoolVar(&f.json, "json", false, "print the report as JSON")
+	return cmd
+}
+
+func runBench(cmd *cobra.Command, f benchFlags) error {
+	if f.directory == "" {
+		return exitError{code: exitUsage, msg: "bench: --directory is required"}
+	}
+	cfg := bench.Config{
+		DirectoryURL:  f.directory,
+		Concurrency:   f.concurrency,
+		Duration:      f.duration,
+		Names:         f.names,
+		Challenge:     f.challenge,
+		ResponderAddr: f.responder,
+		DNSAddr:       f.dnsListen,
+		Domain:        f.domain,
+		ServerPID:     f.serverPID,
+		PollInterval:  f.poll,
+	}
+	if f.caCert != "" {
+		pool, err := readCertPool(f.caCert)
+		if err != nil {
+			return exitError{code: exitUsage, msg: "bench: --ca-cert: " + err.Error()}
+		}
+		cfg.RootCAs = pool
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := bench.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	if f.json {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(benchJSON(rep))
+	}
+	return rep.WriteText(out)
+}
+
+// benchJSON is the --json form of a report, with derived figures added.
+func benchJSON(r *bench.Report) any {
+	type out struct {
+		*bench.Report
+		CertsPerSecond        float64 `json:"CertsPerSecond"`
+		ServerCPUPerCertMilli float64 `json:"ServerCPUPerCertMillis"`
+	}
+	return out{Report: r, CertsPerSecond: r.CertsPerSecond(), ServerCPUPerCertMilli: float64(r.ServerCPUPerCert()) / float64(time.Millisecond)}
+}
+
+func readCertPool(path string) (*x509.CertPool, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	data, err := io.ReadAll(io.LimitReader(fh, maxCACertFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxCACertFileSize {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxCACertFileSize)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	return pool, nil
+}
