@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -155,6 +156,7 @@ type serveFlags struct {
 	valueValidity time.Duration
 	certValidity  time.Duration
 	logLevel      string
+	pprofListen   string
 	perspectiveFlags
 	validationFlags
 	acmeFlags
@@ -186,6 +188,7 @@ Every flag can also be set as DCV_<FLAG> (DCV_CHECK_INTERVAL=1m).`,
 	durationFlag(fs, &f.valueValidity, "value-validity", order.DefaultValueValidity, "how long a random value stays valid (at most 30d)")
 	durationFlag(fs, &f.certValidity, "cert-validity", 90*24*time.Hour, "certificate validity (at most 200d)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.pprofListen, "pprof-listen", "", "DIAGNOSTICS: serve Go's net/http/pprof profiles at http://ADDR/debug/pprof/ (loopback addresses only; off when empty)")
 	f.perspectiveFlags.register(cmd)
 	f.validationFlags.register(cmd)
 	f.acmeFlags.register(cmd)
@@ -215,6 +218,14 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	public := f.publicURL
 	if public == "" {
 		public = "http://" + ln.Addr().String()
+	}
+
+	if f.pprofListen != "" {
+		stopPprof, err := servePprof(f.pprofListen, logger)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
 	}
 
 	dbPath := filepath.Join(f.data, "dcv.db")
@@ -307,4 +318,36 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		logger.Error("stopping jobs", "err", err)
 	}
 	return nil
+}
+
+// servePprof serves net/http/pprof's handlers on addr, which must be a
+// loopback address: profiles show internals (goroutine stacks, allocation
+// sites) that no remote party should read. It returns a function that stops
+// the listener.
+func servePprof(addr string, logger *slog.Logger) (func(), error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("--pprof-listen: %w", err)
+	}
+	if ip, err := netip.ParseAddr(host); err != nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("--pprof-listen %s: the host must be a loopback IP address", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--pprof-listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Warn("pprof listener", "err", err)
+		}
+	}()
+	logger.Info("pprof profiles served", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return func() { srv.Close() }, nil
 }

@@ -86,7 +86,7 @@ func (s *Store) ACMEAccountCreate(ctx context.Context, a store.ACMEAccount) erro
 	if err != nil {
 		return fmt.Errorf("creating acme account %s: %w", a.ID, err)
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *txn) error {
 		if _, err := tx.ExecContext(ctx, qAccountInsert, a.ID, "acme", false, created); err != nil {
 			return classify(err)
 		}
@@ -130,7 +130,7 @@ func encodeContact(c []string) (string, error) {
 
 // ACMEAccountGet returns an ACME account, or store.ErrNotFound.
 func (s *Store) ACMEAccountGet(ctx context.Context, id string) (*store.ACMEAccount, error) {
-	a, err := scanACMEAccount(s.db.QueryRowContext(ctx, qACMEAccountGet, id))
+	a, err := scanACMEAccount(s.rd.QueryRowContext(ctx, qACMEAccountGet, id))
 	if err != nil {
 		return nil, fmt.Errorf("getting acme account %s: %w", id, err)
 	}
@@ -140,7 +140,7 @@ func (s *Store) ACMEAccountGet(ctx context.Context, id string) (*store.ACMEAccou
 // ACMEAccountGetByThumbprint returns the account with this key, or
 // store.ErrNotFound.
 func (s *Store) ACMEAccountGetByThumbprint(ctx context.Context, thumbprint string) (*store.ACMEAccount, error) {
-	a, err := scanACMEAccount(s.db.QueryRowContext(ctx, qACMEAccountGetByThumbprint, thumbprint))
+	a, err := scanACMEAccount(s.rd.QueryRowContext(ctx, qACMEAccountGetByThumbprint, thumbprint))
 	if err != nil {
 		return nil, fmt.Errorf("getting acme account by key: %w", err)
 	}
@@ -170,7 +170,7 @@ func (s *Store) ACMEAccountUpdate(ctx context.Context, a store.ACMEAccount) erro
 	if err != nil {
 		return fmt.Errorf("updating acme account %s: %w", a.ID, err)
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *txn) error {
 		return execOne(ctx, tx, qACMEAccountUpdate, contact, a.TermsAgreed, a.Status, a.ID)
 	})
 	if err != nil {
@@ -182,7 +182,7 @@ func (s *Store) ACMEAccountUpdate(ctx context.Context, a store.ACMEAccount) erro
 // ACMEAccountKeyChange replaces an account's key, compare-and-set on the
 // old thumbprint.
 func (s *Store) ACMEAccountKeyChange(ctx context.Context, id, oldThumbprint, newThumbprint string, newJWK []byte) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *txn) error {
 		var cur string
 		if err := tx.QueryRowContext(ctx, qACMEAccountKeyGet, id).Scan(&cur); err != nil {
 			return notFound(err)
@@ -204,7 +204,7 @@ func (s *Store) EABKeyCreate(ctx context.Context, k store.EABKey) error {
 	if err != nil {
 		return fmt.Errorf("creating eab key %s: %w", k.KeyID, err)
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, qEABKeyInsert, k.KeyID, k.HMACKey, k.CreatedBy, created)
 		return classify(err)
 	})
@@ -217,7 +217,7 @@ func (s *Store) EABKeyCreate(ctx context.Context, k store.EABKey) error {
 // EABKeyGet returns an EAB key, or store.ErrNotFound.
 func (s *Store) EABKeyGet(ctx context.Context, keyID string) (*store.EABKey, error) {
 	var k store.EABKey
-	err := s.db.QueryRowContext(ctx, qEABKeyGet, keyID).
+	err := s.rd.QueryRowContext(ctx, qEABKeyGet, keyID).
 		Scan(&k.KeyID, &k.HMACKey, &k.CreatedBy, &k.AccountID, nullTime{&k.CreatedAt}, nullTime{&k.BoundAt})
 	if err != nil {
 		return nil, fmt.Errorf("getting eab key %s: %w", keyID, notFound(err))
@@ -228,7 +228,7 @@ func (s *Store) EABKeyGet(ctx context.Context, keyID string) (*store.EABKey, err
 // ACMEOrderCreate stores an ACME order, its new authorizations and their
 // challenges in one transaction.
 func (s *Store) ACMEOrderCreate(ctx context.Context, o *store.ACMEOrder, newAuthzs []store.ACMEAuthz) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *txn) error {
 		if o.ReplacesSerial != "" {
 			var replaced bool
 			if err := tx.QueryRowContext(ctx, qACMEOrderReplaced, o.ReplacesSerial).Scan(&replaced); err != nil {
@@ -263,7 +263,7 @@ func (s *Store) ACMEOrderCreate(ctx context.Context, o *store.ACMEOrder, newAuth
 }
 
 // orderInsert inserts an order row and its authorization rows.
-func orderInsert(ctx context.Context, tx *sql.Tx, o *store.Order) error {
+func orderInsert(ctx context.Context, tx *txn, o *store.Order) error {
 	ts, err := encodeTimes(o.CreatedAt, o.ExpiresAt, o.LastCheckAt, o.NextCheckAt)
 	if err != nil {
 		return err
@@ -287,7 +287,7 @@ func orderInsert(ctx context.Context, tx *sql.Tx, o *store.Order) error {
 	return nil
 }
 
-func acmeAuthzInsert(ctx context.Context, tx *sql.Tx, z store.ACMEAuthz) error {
+func acmeAuthzInsert(ctx context.Context, tx *txn, z store.ACMEAuthz) error {
 	ts, err := encodeTimes(z.ExpiresAt, z.ValidatedAt, z.CreatedAt)
 	if err != nil {
 		return fmt.Errorf("authorization %s: %w", z.ID, err)
@@ -312,7 +312,7 @@ func acmeAuthzInsert(ctx context.Context, tx *sql.Tx, z store.ACMEAuthz) error {
 // ACMEOrderGet returns an ACME order with its authorizations and challenges.
 func (s *Store) ACMEOrderGet(ctx context.Context, id string) (*store.ACMEOrder, error) {
 	var out *store.ACMEOrder
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *txn) error {
 		o, err := orderLoad(ctx, tx, id)
 		if err != nil {
 			return err
@@ -356,7 +356,7 @@ func (s *Store) ACMEOrderFinalize(ctx context.Context, orderID, csrPEM string, n
 		cert       *store.Certificate
 		signFailed bool
 	)
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *txn) error {
 		var notReady int
 		if err := tx.QueryRowContext(ctx, qACMEOrderNotReady, orderID, nowText).Scan(&notReady); err != nil {
 			return err
@@ -397,7 +397,7 @@ func (s *Store) ACMEOrderFinalize(ctx context.Context, orderID, csrPEM string, n
 
 // ACMEAuthzGet returns an authorization with its challenges.
 func (s *Store) ACMEAuthzGet(ctx context.Context, id string) (*store.ACMEAuthz, error) {
-	z, err := readValue(ctx, s, func(tx *sql.Tx) (*store.ACMEAuthz, error) { return acmeAuthzLoad(ctx, tx, id) })
+	z, err := readValue(ctx, s, func(tx *txn) (*store.ACMEAuthz, error) { return acmeAuthzLoad(ctx, tx, id) })
 	if err != nil {
 		return nil, fmt.Errorf("getting acme authorization %s: %w", id, err)
 	}
@@ -458,7 +458,7 @@ func (s *Store) ACMEAuthzFindReusable(ctx context.Context, accountID, identifier
 		return nil, fmt.Errorf("finding reusable authorization: %w", err)
 	}
 	var z *store.ACMEAuthz
-	err = s.read(ctx, func(tx *sql.Tx) error {
+	err = s.read(ctx, func(tx *txn) error {
 		var err error
 		z, err = scanACMEAuthz(tx.QueryRowContext(ctx, qACMEAuthzReusable, accountID, identifier, ts[0], ts[1]))
 		if err != nil {
@@ -474,7 +474,7 @@ func (s *Store) ACMEAuthzFindReusable(ctx context.Context, accountID, identifier
 
 // ACMEAuthzDeactivate deactivates a pending or valid authorization.
 func (s *Store) ACMEAuthzDeactivate(ctx context.Context, id string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *txn) error {
 		err := execOne(ctx, tx, qACMEAuthzDeactivate, id)
 		if errors.Is(err, store.ErrNotFound) {
 			return existsOr(ctx, tx, qACMEAuthzExists, id)
@@ -489,7 +489,7 @@ func (s *Store) ACMEAuthzDeactivate(ctx context.Context, id string) error {
 
 // existsOr turns "no row changed" into ErrConflict when the row exists and
 // ErrNotFound when it does not.
-func existsOr(ctx context.Context, tx *sql.Tx, q string, id string) error {
+func existsOr(ctx context.Context, tx *txn, q string, id string) error {
 	var ok bool
 	if err := tx.QueryRowContext(ctx, q, id).Scan(&ok); err != nil {
 		return err
@@ -506,7 +506,7 @@ func (s *Store) ACMEChallengeStart(ctx context.Context, authzID, typ string, now
 	if err != nil {
 		return fmt.Errorf("starting challenge %s/%s: %w", authzID, typ, err)
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *txn) error {
 		err := execOne(ctx, tx, qACMEChallengeStart, ts[0], authzID, typ, ts[1])
 		if errors.Is(err, store.ErrNotFound) {
 			return existsOr(ctx, tx, qACMEAuthzExists, authzID)
@@ -533,7 +533,7 @@ func (s *Store) ACMEChallengeFinish(ctx context.Context, r store.ACMEChallengeRe
 	if r.Status != store.ACMEStatusValid {
 		validated = sql.NullString{}
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *txn) error {
 		err := execOne(ctx, tx, qACMEChallengeFinish, r.Status, validated, encodeJSON(r.Error), encodeJSON(r.Evidence), r.AuthzID, r.Type)
 		if errors.Is(err, store.ErrNotFound) {
 			return existsOr(ctx, tx, qACMEAuthzExists, r.AuthzID)
@@ -559,7 +559,7 @@ func (s *Store) ACMEChallengeFinish(ctx context.Context, r store.ACMEChallengeRe
 
 // CertificateGetBySerial returns a certificate by serial.
 func (s *Store) CertificateGetBySerial(ctx context.Context, serial string) (*store.Certificate, error) {
-	c, err := scanCertificate(s.db.QueryRowContext(ctx, qCertificateBySerial, strings.ToLower(serial)))
+	c, err := scanCertificate(s.rd.QueryRowContext(ctx, qCertificateBySerial, strings.ToLower(serial)))
 	if err != nil {
 		return nil, fmt.Errorf("getting certificate %s: %w", serial, notFound(err))
 	}
@@ -572,7 +572,7 @@ func (s *Store) CertificateRevoke(ctx context.Context, r store.Revocation) error
 	if err != nil {
 		return fmt.Errorf("revoking certificate %s: %w", r.Serial, err)
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, qRevocationInsert, r.Serial, r.Reason, at)
 		return classify(err)
 	})
@@ -584,7 +584,7 @@ func (s *Store) CertificateRevoke(ctx context.Context, r store.Revocation) error
 
 // RevocationGet returns a certificate's revocation, or store.ErrNotFound.
 func (s *Store) RevocationGet(ctx context.Context, serial string) (*store.Revocation, error) {
-	r, err := scanRevocation(s.db.QueryRowContext(ctx, qRevocationGet, serial))
+	r, err := scanRevocation(s.rd.QueryRowContext(ctx, qRevocationGet, serial))
 	if err != nil {
 		return nil, fmt.Errorf("getting revocation of %s: %w", serial, notFound(err))
 	}
@@ -597,7 +597,7 @@ func (s *Store) RevocationListUnexpired(ctx context.Context, now time.Time) ([]s
 	if err != nil {
 		return nil, fmt.Errorf("listing revocations: %w", err)
 	}
-	out, err := queryAll(ctx, s.db, scanRevocation, qRevocationUnexpired, n)
+	out, err := queryAll(ctx, s.rd, scanRevocation, qRevocationUnexpired, n)
 	if err != nil {
 		return nil, fmt.Errorf("listing revocations: %w", err)
 	}

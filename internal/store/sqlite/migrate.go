@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -87,11 +86,11 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.db.ExecContext(ctx, qMigrationTableCreate); err != nil {
+	if _, err := s.wr.db.ExecContext(ctx, qMigrationTableCreate); err != nil {
 		return fmt.Errorf("creating migration table: %w", err)
 	}
 	for _, m := range ms {
-		err := s.write(ctx, func(tx *sql.Tx) error {
+		err := s.write(ctx, func(tx *txn) error {
 			cur, err := schemaVersion(ctx, tx)
 			if err != nil {
 				return err
@@ -102,7 +101,8 @@ func (s *Store) migrate(ctx context.Context) error {
 			if cur >= m.version {
 				return nil
 			}
-			if _, err := tx.ExecContext(ctx, m.up); err != nil {
+			// A migration is a script of several statements: not cached.
+			if _, err := tx.tx.ExecContext(ctx, m.up); err != nil {
 				return fmt.Errorf("applying migration %03d_%s: %w", m.version, m.name, err)
 			}
 			if _, err := tx.ExecContext(ctx, qMigrationInsert, m.version, m.name); err != nil {
@@ -118,7 +118,7 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 // schemaVersion returns the highest applied migration, 0 for none.
-func schemaVersion(ctx context.Context, tx *sql.Tx) (int, error) {
+func schemaVersion(ctx context.Context, tx *txn) (int, error) {
 	var v int
 	if err := tx.QueryRowContext(ctx, qMigrationVersion).Scan(&v); err != nil {
 		return 0, fmt.Errorf("reading schema version: %w", err)

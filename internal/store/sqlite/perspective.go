@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/dcvhq/dcv/internal/store"
@@ -24,7 +23,7 @@ func (s *Store) PerspectiveCreate(ctx context.Context, p store.Perspective) erro
 	if err != nil {
 		return fmt.Errorf("creating perspective %s: %w", p.Name, err)
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, qPerspectiveInsert, p.Name, p.URL, p.RIR, p.CertSHA256, created)
 		return classify(err)
 	})
@@ -36,7 +35,7 @@ func (s *Store) PerspectiveCreate(ctx context.Context, p store.Perspective) erro
 
 // PerspectiveGet returns the perspective named name, or store.ErrNotFound.
 func (s *Store) PerspectiveGet(ctx context.Context, name string) (*store.Perspective, error) {
-	p, err := scanPerspective(s.db.QueryRowContext(ctx, qPerspectiveGet, name))
+	p, err := scanPerspective(s.rd.QueryRowContext(ctx, qPerspectiveGet, name))
 	if err != nil {
 		return nil, fmt.Errorf("getting perspective %s: %w", name, notFound(err))
 	}
@@ -45,7 +44,7 @@ func (s *Store) PerspectiveGet(ctx context.Context, name string) (*store.Perspec
 
 // PerspectiveList returns every perspective, ordered by name.
 func (s *Store) PerspectiveList(ctx context.Context) ([]store.Perspective, error) {
-	out, err := queryAll(ctx, s.db, scanPerspective, qPerspectiveList)
+	out, err := queryAll(ctx, s.rd, scanPerspective, qPerspectiveList)
 	if err != nil {
 		return nil, fmt.Errorf("listing perspectives: %w", err)
 	}
@@ -55,7 +54,7 @@ func (s *Store) PerspectiveList(ctx context.Context) ([]store.Perspective, error
 // PerspectiveDelete removes the perspective named name, or returns
 // store.ErrNotFound.
 func (s *Store) PerspectiveDelete(ctx context.Context, name string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *txn) error {
 		// Nothing references a perspective: no constraint for execOne's
 		// classify to map.
 		return execOne(ctx, tx, qPerspectiveDelete, name)

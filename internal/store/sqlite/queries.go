@@ -91,7 +91,7 @@ func (s *Store) AccountCreate(ctx context.Context, a store.Account, keyHash []by
 	if err != nil {
 		return fmt.Errorf("creating account %s: %w", a.ID, err)
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *txn) error {
 		if _, err := tx.ExecContext(ctx, qAccountInsert, a.ID, a.Name, a.Admin, created); err != nil {
 			return classify(err)
 		}
@@ -110,7 +110,7 @@ func (s *Store) AccountCreate(ctx context.Context, a store.Account, keyHash []by
 // store.ErrNotFound.
 func (s *Store) AccountGetByKeyHash(ctx context.Context, keyHash []byte) (*store.Account, error) {
 	var a store.Account
-	err := s.db.QueryRowContext(ctx, qAccountGetByKeyHash, keyHash).
+	err := s.rd.QueryRowContext(ctx, qAccountGetByKeyHash, keyHash).
 		Scan(&a.ID, &a.Name, &a.Admin, nullTime{&a.CreatedAt})
 	if err != nil {
 		return nil, fmt.Errorf("getting account by key: %w", notFound(err))
@@ -121,7 +121,7 @@ func (s *Store) AccountGetByKeyHash(ctx context.Context, keyHash []byte) (*store
 // AccountAdminExists reports whether an admin account exists.
 func (s *Store) AccountAdminExists(ctx context.Context) (bool, error) {
 	var ok bool
-	if err := s.db.QueryRowContext(ctx, qAccountAdminExists).Scan(&ok); err != nil {
+	if err := s.rd.QueryRowContext(ctx, qAccountAdminExists).Scan(&ok); err != nil {
 		return false, fmt.Errorf("looking for an admin account: %w", err)
 	}
 	return ok, nil
@@ -144,7 +144,7 @@ func (s *Store) OrderCreate(ctx context.Context, o *store.Order) error {
 		}
 		azs[i] = authzRow{t[0], t[1]}
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *txn) error {
 		_, err := tx.ExecContext(ctx, qOrderInsert, o.ID, o.AccountID, o.Method, o.Status, o.CSRPEM, o.KeyPEM,
 			o.KeyDelivered, ts[0], ts[1], ts[2], ts[3], o.Error)
 		if err != nil {
@@ -167,7 +167,7 @@ func (s *Store) OrderCreate(ctx context.Context, o *store.Order) error {
 
 // OrderGet returns an order with its authorizations, or store.ErrNotFound.
 func (s *Store) OrderGet(ctx context.Context, id string) (*store.Order, error) {
-	o, err := readValue(ctx, s, func(tx *sql.Tx) (*store.Order, error) { return orderLoad(ctx, tx, id) })
+	o, err := readValue(ctx, s, func(tx *txn) (*store.Order, error) { return orderLoad(ctx, tx, id) })
 	if err != nil {
 		return nil, fmt.Errorf("getting order %s: %w", id, err)
 	}
@@ -201,7 +201,7 @@ func (s *Store) OrderListByAccount(ctx context.Context, accountID string, limit 
 		return nil, nil
 	}
 	var out []*store.Order
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *txn) error {
 		rows, err := tx.QueryContext(ctx, qOrderByAccount, accountID, limit)
 		if err != nil {
 			return err
@@ -245,7 +245,7 @@ func (s *Store) OrderListIDsByStatus(ctx context.Context, status string, limit i
 	if limit < 1 {
 		return nil, nil
 	}
-	ids, err := queryAll(ctx, s.db, scanString, qOrderIDsByStatus, status, limit)
+	ids, err := queryAll(ctx, s.rd, scanString, qOrderIDsByStatus, status, limit)
 	if err != nil {
 		return nil, fmt.Errorf("listing %s orders: %w", status, err)
 	}
@@ -265,7 +265,7 @@ func (s *Store) OrderReserveCheck(ctx context.Context, id string, now, next time
 		ok      bool
 		retryAt time.Time
 	)
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *txn) error {
 		// The zero now is stored as NULL, which compares as nothing; it
 		// reserves only an order never checked, as "zero or not after
 		// the zero time" demands.
@@ -293,7 +293,7 @@ func (s *Store) OrderReserveCheck(ctx context.Context, id string, now, next time
 // authzStatus is not empty, the status of its pending authorizations. An
 // unknown order is store.ErrNotFound.
 func (s *Store) OrderSetStatus(ctx context.Context, id, status, authzStatus, errText string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *txn) error {
 		if err := execOne(ctx, tx, qOrderSetStatus, status, errText, id); err != nil {
 			return err
 		}
@@ -316,7 +316,7 @@ func (s *Store) OrderSetStatus(ctx context.Context, id, status, authzStatus, err
 // holding a key that is not issued yet.
 func (s *Store) OrderTakeKey(ctx context.Context, id string) (string, error) {
 	var key string
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *txn) error {
 		var status string
 		if err := tx.QueryRowContext(ctx, qOrderKeyGet, id).Scan(&status, &key); err != nil {
 			return notFound(err)
@@ -355,7 +355,7 @@ func (s *Store) CheckRecord(ctx context.Context, p store.CheckRecordParams) erro
 			return fmt.Errorf("recording check %s of order %s: authorization %q: %w", c.ID, c.OrderID, az.Domain, err)
 		}
 	}
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *txn) error {
 		if _, err := tx.ExecContext(ctx, qCheckInsert, c.ID, c.OrderID, checked, string(c.Result)); err != nil {
 			return classify(err)
 		}
@@ -383,7 +383,7 @@ func (s *Store) CheckListByOrder(ctx context.Context, orderID string, limit int)
 	if limit < 1 {
 		return nil, nil
 	}
-	out, err := queryAll(ctx, s.db, scanCheck, qCheckListByOrder, orderID, limit)
+	out, err := queryAll(ctx, s.rd, scanCheck, qCheckListByOrder, orderID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("listing checks of order %s: %w", orderID, err)
 	}
@@ -418,7 +418,7 @@ func (s *Store) CertificateIssue(ctx context.Context, orderID string, sign func(
 		cert       *store.Certificate
 		signFailed bool
 	)
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx *txn) error {
 		o, err := orderLoad(ctx, tx, orderID)
 		if err != nil {
 			return err
@@ -456,7 +456,7 @@ func (s *Store) CertificateIssue(ctx context.Context, orderID string, sign func(
 // to "issued", within tx. It returns the certificate as stored, whose
 // OrderID is orderID. c must be non-nil, with a lowercase hex Serial and an
 // OrderID that is empty or orderID.
-func storeIssued(ctx context.Context, tx *sql.Tx, orderID string, c *store.Certificate) (*store.Certificate, error) {
+func storeIssued(ctx context.Context, tx *txn, orderID string, c *store.Certificate) (*store.Certificate, error) {
 	if c == nil {
 		return nil, errors.New("sign returned no certificate")
 	}
@@ -496,7 +496,7 @@ func validSerial(serial string) error {
 
 // CertificateGetByOrder returns an order's certificate, or store.ErrNotFound.
 func (s *Store) CertificateGetByOrder(ctx context.Context, orderID string) (*store.Certificate, error) {
-	c, err := scanCertificate(s.db.QueryRowContext(ctx, qCertificateByOrder, orderID))
+	c, err := scanCertificate(s.rd.QueryRowContext(ctx, qCertificateByOrder, orderID))
 	if err != nil {
 		return nil, fmt.Errorf("getting certificate of order %s: %w", orderID, notFound(err))
 	}
@@ -505,7 +505,7 @@ func (s *Store) CertificateGetByOrder(ctx context.Context, orderID string) (*sto
 
 // execOne runs a statement that must change exactly one row; none is
 // store.ErrNotFound.
-func execOne(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
+func execOne(ctx context.Context, tx *txn, query string, args ...any) error {
 	res, err := tx.ExecContext(ctx, query, args...)
 	if err != nil {
 		return classify(err)
@@ -535,9 +535,9 @@ func notFound(err error) error {
 }
 
 // readValue runs load in a read transaction and returns what it loaded.
-func readValue[T any](ctx context.Context, s *Store, load func(tx *sql.Tx) (T, error)) (T, error) {
+func readValue[T any](ctx context.Context, s *Store, load func(tx *txn) (T, error)) (T, error) {
 	var v T
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *txn) error {
 		var err error
 		v, err = load(tx)
 		return err
@@ -625,7 +625,7 @@ func (s *Store) AuthorizationValuesByAccount(ctx context.Context, accountID, sta
 	if limit < 1 {
 		return nil, nil
 	}
-	out, err := queryAll(ctx, s.db, scanString, qAuthzValuesByAccount, accountID, status, exceptOrder, limit)
+	out, err := queryAll(ctx, s.rd, scanString, qAuthzValuesByAccount, accountID, status, exceptOrder, limit)
 	if err != nil {
 		return nil, fmt.Errorf("listing values of account %s: %w", accountID, classify(err))
 	}

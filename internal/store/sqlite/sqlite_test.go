@@ -5,11 +5,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/dcvhq/dcv/internal/store"
 	"github.com/dcvhq/dcv/internal/store/storetest"
@@ -131,7 +135,7 @@ func TestPragmas(t *testing.T) {
 		t.Run(tt.pragma, func(t *testing.T) {
 			t.Parallel()
 			var got string
-			if err := s.db.QueryRow("PRAGMA " + tt.pragma).Scan(&got); err != nil {
+			if err := s.wr.db.QueryRow("PRAGMA " + tt.pragma).Scan(&got); err != nil {
 				t.Fatal(err)
 			}
 			if got != tt.want {
@@ -380,4 +384,117 @@ func latestVersion(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return ms[len(ms)-1].version
+}
+
+// TestPreparedQueriesComplete checks that every q* constant of the package
+// is prepared at Open, so no query of the hot path is parsed per call.
+func TestPreparedQueriesComplete(t *testing.T) {
+	t.Parallel()
+	fset := token.NewFileSet()
+	pkgs, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range pkgs {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			gd, ok := d.(*ast.GenDecl)
+			if !ok || gd.Tok != token.CONST {
+				continue
+			}
+			for _, sp := range gd.Specs {
+				for _, id := range sp.(*ast.ValueSpec).Names {
+					n := id.Name
+					if len(n) < 2 || n[0] != 'q' || !unicode.IsUpper(rune(n[1])) || n == "qMigrationTableCreate" {
+						continue
+					}
+					if _, ok := preparedQueries[n]; !ok {
+						t.Errorf("%s is not in preparedQueries", n)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestGroupCommit runs many concurrent writes, some of which fail or
+// panic: each failed write is undone alone, every successful one is stored,
+// and a write whose context is done never runs.
+func TestGroupCommit(t *testing.T) {
+	t.Parallel()
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	if err := s.write(ctx, func(tx *txn) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE g (k INTEGER PRIMARY KEY)`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	errOdd := errors.New("odd writes fail")
+	const n = 200
+	type outcome struct {
+		k        int
+		err      error
+		panicked any
+	}
+	out := make(chan outcome, n)
+	for k := range n {
+		go func() {
+			o := outcome{k: k}
+			defer func() {
+				o.panicked = recover()
+				out <- o
+			}()
+			o.err = s.write(ctx, func(tx *txn) error {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO g (k) VALUES (?)`, k); err != nil {
+					return err
+				}
+				switch {
+				case k%10 == 5:
+					panic("write panicked")
+				case k%2 == 1:
+					return errOdd
+				}
+				return nil
+			})
+		}()
+	}
+	for range n {
+		o := <-out
+		switch {
+		case o.k%10 == 5:
+			if o.panicked != "write panicked" {
+				t.Errorf("write %d: recovered %v, want its panic", o.k, o.panicked)
+			}
+		case o.k%2 == 1:
+			if !errors.Is(o.err, errOdd) {
+				t.Errorf("write %d: err %v, want %v", o.k, o.err, errOdd)
+			}
+		default:
+			if o.err != nil || o.panicked != nil {
+				t.Errorf("write %d: err %v, panic %v", o.k, o.err, o.panicked)
+			}
+		}
+	}
+	var count, odd int
+	if err := s.rd.db.QueryRow(`SELECT count(*), coalesce(sum(k % 2), 0) FROM g`).Scan(&count, &odd); err != nil {
+		t.Fatal(err)
+	}
+	if count != n/2 || odd != 0 {
+		t.Errorf("stored %d rows (%d odd), want %d even rows", count, odd, n/2)
+	}
+
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	ran := false
+	err := s.write(cctx, func(tx *txn) error { ran = true; return nil })
+	if !errors.Is(err, context.Canceled) || ran {
+		t.Errorf("write with a done context: err %v, ran %v; want context.Canceled, not run", err, ran)
+	}
 }
