@@ -44,6 +44,7 @@ type Handler struct {
 	base   string
 	mux    *http.ServeMux
 	nonces *nonces
+	keys   keyCache // parsed account keys (see keyCache)
 }
 
 // AccountURL returns the account URL of account id under baseURL; order's

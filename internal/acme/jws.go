@@ -6,14 +6,18 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	jose "github.com/go-jose/go-jose/v4"
 
@@ -54,6 +58,9 @@ type protectedHeader struct {
 	URL   string          `json:"url"`
 	KID   string          `json:"kid"`
 	JWK   json.RawMessage `json:"jwk"`
+	// Crit lists header parameters the signer marks critical (RFC 7515
+	// §4.1.11); ACME defines none, so any is refused.
+	Crit json.RawMessage `json:"crit"`
 }
 
 // keyMode is what key a resource requires in the JWS.
@@ -136,11 +143,11 @@ func (h *Handler) verify(r *http.Request, mode keyMode) (*signed, error) {
 		if err != nil {
 			return nil, err
 		}
-		var k jose.JSONWebKey
-		if err := k.UnmarshalJSON(acct.KeyJWK); err != nil {
+		k, err := h.keys.get(acct.KeyJWK)
+		if err != nil {
 			return nil, fmt.Errorf("stored key of account %s: %w", id, err)
 		}
-		s.acct, s.jwk = acct, &k
+		s.acct, s.jwk, s.thumbprint = acct, k.jwk, k.thumbprint
 	case len(hdr.JWK) > 0:
 		if mode == needKID {
 			return nil, malformed("this request must name the account in \"kid\", not carry a \"jwk\"")
@@ -157,20 +164,31 @@ func (h *Handler) verify(r *http.Request, mode keyMode) (*signed, error) {
 	if err := checkKeyAlg(s.key, hdr.Alg); err != nil {
 		return nil, err
 	}
-	jws, err := jose.ParseSigned(string(body), []jose.SignatureAlgorithm{jose.SignatureAlgorithm(hdr.Alg)})
+	if len(hdr.Crit) > 0 {
+		return nil, malformed("the JWS protected header has \"crit\" parameters, which ACME does not use")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(*f.Payload)
 	if err != nil {
 		return nil, malformed("the JWS could not be parsed")
 	}
-	payload, err := jws.Verify(s.jwk)
+	sig, err := base64.RawURLEncoding.DecodeString(f.Signature)
 	if err != nil {
+		return nil, malformed("the JWS could not be parsed")
+	}
+	// RFC 7515 §5.2: the signature is over
+	// ASCII(BASE64URL(protected) || '.' || BASE64URL(payload)), the
+	// members exactly as sent.
+	if !verifySignature(s.key, hdr.Alg, f.Protected+"."+*f.Payload, sig) {
 		return nil, malformed("the JWS signature does not verify")
 	}
 	s.payload = payload
-	tp, err := thumbprint(s.jwk)
-	if err != nil {
-		return nil, badPublicKey("the key's thumbprint cannot be computed")
+	if s.thumbprint == "" {
+		tp, err := thumbprint(s.jwk)
+		if err != nil {
+			return nil, badPublicKey("the key's thumbprint cannot be computed")
+		}
+		s.thumbprint = tp
 	}
-	s.thumbprint = tp
 	if hdr.Nonce == "" || !h.nonces.redeem(hdr.Nonce) {
 		return nil, badNonce("the JWS nonce is missing, unknown, expired or already used; retry with the Replay-Nonce of this answer")
 	}
@@ -240,4 +258,87 @@ func decodePayload(b []byte, v any) error {
 		return malformed("the JWS payload must be one JSON object")
 	}
 	return nil
+}
+
+// verifySignature verifies sig over input with key under alg (RFC 7518
+// §3.3 RS256, §3.4 ES256/ES384: the 32- or 48-octet R and S concatenated;
+// RFC 8037 §3.1 EdDSA). checkKeyAlg has matched alg to the key's type.
+func verifySignature(key crypto.PublicKey, alg, input string, sig []byte) bool {
+	switch k := key.(type) {
+	case *ecdsa.PublicKey:
+		var h []byte
+		switch alg {
+		case string(jose.ES256):
+			d := sha256.Sum256([]byte(input))
+			h = d[:]
+		case string(jose.ES384):
+			d := sha512.Sum384([]byte(input))
+			h = d[:]
+		default:
+			return false
+		}
+		n := (k.Curve.Params().BitSize + 7) / 8
+		if len(sig) != 2*n {
+			return false
+		}
+		r, s := new(big.Int).SetBytes(sig[:n]), new(big.Int).SetBytes(sig[n:])
+		return ecdsa.Verify(k, h, r, s)
+	case *rsa.PublicKey:
+		if alg != string(jose.RS256) {
+			return false
+		}
+		d := sha256.Sum256([]byte(input))
+		return rsa.VerifyPKCS1v15(k, crypto.SHA256, d[:], sig) == nil
+	case ed25519.PublicKey:
+		return alg == string(jose.EdDSA) && ed25519.Verify(k, []byte(input), sig)
+	}
+	return false
+}
+
+// maxCachedKeys bounds the parsed account keys kept: one entry per
+// account key in use (a few hundred bytes each); when full, the cache is
+// emptied and refills from the requests that follow.
+const maxCachedKeys = 4096
+
+// accountKey is a stored account key, parsed, with its RFC 7638
+// thumbprint.
+type accountKey struct {
+	jwk        *jose.JSONWebKey
+	thumbprint string
+}
+
+// keyCache maps the stored JWK text of an account to its parsed key. It is
+// keyed by the text itself, read from the store on every request, so a key
+// change or a deactivation takes effect on the next request: nothing is
+// cached about the account, only the parsing of its key. Safe for
+// concurrent use; values are never modified.
+type keyCache struct {
+	mu   sync.Mutex
+	keys map[string]*accountKey
+}
+
+// get returns the parsed key of a stored JWK.
+func (c *keyCache) get(jwk []byte) (*accountKey, error) {
+	c.mu.Lock()
+	k, ok := c.keys[string(jwk)]
+	c.mu.Unlock()
+	if ok {
+		return k, nil
+	}
+	var j jose.JSONWebKey
+	if err := j.UnmarshalJSON(jwk); err != nil {
+		return nil, err
+	}
+	tp, err := thumbprint(&j)
+	if err != nil {
+		return nil, err
+	}
+	k = &accountKey{jwk: &j, thumbprint: tp}
+	c.mu.Lock()
+	if c.keys == nil || len(c.keys) >= maxCachedKeys {
+		c.keys = make(map[string]*accountKey)
+	}
+	c.keys[string(jwk)] = k
+	c.mu.Unlock()
+	return k, nil
 }

@@ -144,7 +144,23 @@ func NewACME(s *Service, cfg ACMEConfig) (*ACME, error) {
 	if cfg.ValidationBudget == 0 {
 		cfg.ValidationBudget = DefaultValidationBudget
 	}
-	return &ACME{s: s, st: s.cfg.Store, cfg: cfg}, nil
+	a := &ACME{s: s, st: s.cfg.Store, cfg: cfg}
+	s.mu.Lock()
+	s.acmeValidity = a.validity
+	s.mu.Unlock()
+	return a, nil
+}
+
+// validity is the certificate validity of an ACME order's profile, for an
+// issuance that the sweep finishes after a crash (the finalize request
+// passes it itself).
+func (a *ACME) validity(ctx context.Context, orderID string) (time.Duration, error) {
+	o, err := a.st.ACMEOrderGet(ctx, orderID)
+	if err != nil {
+		return 0, fmt.Errorf("loading acme order %s: %w", orderID, err)
+	}
+	p, _ := profileByName(a.cfg.Profiles, o.Profile)
+	return p.Validity, nil
 }
 
 func defLimit(l, def ratelimit.Limit) ratelimit.Limit {
@@ -288,3 +304,6 @@ func fmtPeriod(d time.Duration) string {
 
 // baseName strips a wildcard label.
 func baseName(n string) string { return strings.TrimPrefix(n, "*.") }
+
+// methodACME is the Method of the orders behind ACME orders.
+const methodACME = "acme"

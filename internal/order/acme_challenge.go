@@ -45,23 +45,34 @@ func (a *ACME) StartChallenge(ctx context.Context, acct *store.ACMEAccount, auth
 		switch {
 		case err == nil:
 			done := a.launch(acct, z, typ, now)
+			var rec *store.ACMEChallengeResult
 			if a.cfg.ValidationBudget > 0 {
 				t := time.NewTimer(a.cfg.ValidationBudget)
 				select {
-				case <-done:
+				case rec = <-done:
 				case <-t.C:
 				case <-ctx.Done():
 				}
 				t.Stop()
 			}
+			if rec != nil {
+				// The outcome was recorded by this process's own
+				// compare-and-set on a challenge it had started: apply
+				// it to z rather than read the authorization again.
+				applyResult(z, ci, now, rec)
+				break
+			}
+			if z, err = a.loadAuthz(ctx, acct, authzID); err != nil {
+				return nil, err
+			}
 		case errors.Is(err, store.ErrConflict):
 			// Another challenge of the authorization is being validated, or
 			// this one was started meanwhile: report the state.
+			if z, err = a.loadAuthz(ctx, acct, authzID); err != nil {
+				return nil, err
+			}
 		default:
 			return nil, fmt.Errorf("starting challenge: %w", err)
-		}
-		if z, err = a.loadAuthz(ctx, acct, authzID); err != nil {
-			return nil, err
 		}
 	}
 	v := authzView(z, a.now())
@@ -70,6 +81,19 @@ func (a *ACME) StartChallenge(ctx context.Context, acct *store.ACMEAccount, auth
 		res.RetryAfter = acmeRetryAfter
 	}
 	return res, nil
+}
+
+// applyResult sets on z (loaded before the challenge started) what
+// ACMEChallengeStart and ACMEChallengeFinish stored for challenge ci.
+func applyResult(z *store.ACMEAuthz, ci int, started time.Time, r *store.ACMEChallengeResult) {
+	c := &z.Challenges[ci]
+	c.Status, c.StartedAt, c.Error, c.Evidence = r.Status, started, r.Error, r.Evidence
+	c.ValidatedAt = time.Time{}
+	z.Status = r.Status
+	if r.Status == store.ACMEStatusValid {
+		c.ValidatedAt = r.At
+		z.ValidatedAt, z.ExpiresAt = r.At, r.AuthzExpiresAt
+	}
 }
 
 func challengeIndex(z *store.ACMEAuthz, typ string) int {
@@ -95,17 +119,18 @@ func (a *ACME) resumeStale(acct *store.ACMEAccount, z *store.ACMEAuthz) {
 	}
 }
 
-// launch runs one validation in the background and returns a channel
-// closed when it is recorded.
-func (a *ACME) launch(acct *store.ACMEAccount, z *store.ACMEAuthz, typ string, started time.Time) <-chan struct{} {
-	done := make(chan struct{})
+// launch runs one validation in the background and returns a channel that
+// gets the result once it is recorded, or nil when recording it failed;
+// the channel is closed after that.
+func (a *ACME) launch(acct *store.ACMEAccount, z *store.ACMEAuthz, typ string, started time.Time) <-chan *store.ACMEChallengeResult {
+	done := make(chan *store.ACMEChallengeResult, 1)
 	a.validations.Add(1)
 	go func() {
 		defer a.validations.Done()
 		defer close(done)
 		ctx, cancel := context.WithTimeout(context.Background(), acmeValidationTimeout)
 		defer cancel()
-		a.validate(ctx, acct, z, typ)
+		done <- a.validate(ctx, acct, z, typ)
 	}()
 	return done
 }
@@ -118,8 +143,9 @@ type validationEvidence struct {
 	Status       string                   `json:"status"`
 }
 
-// validate observes, diagnoses and records one challenge.
-func (a *ACME) validate(ctx context.Context, acct *store.ACMEAccount, z *store.ACMEAuthz, typ string) {
+// validate observes, diagnoses and records one challenge. It returns what
+// it recorded, or nil when recording failed.
+func (a *ACME) validate(ctx context.Context, acct *store.ACMEAccount, z *store.ACMEAuthz, typ string) *store.ACMEChallengeResult {
 	log := a.s.cfg.Logger
 	m := validation.Method(typ)
 	keyAuth := KeyAuthorization(z.Token, acct.KeyThumbprint)
@@ -168,7 +194,9 @@ func (a *ACME) validate(ctx context.Context, acct *store.ACMEAccount, z *store.A
 	}
 	if err := a.st.ACMEChallengeFinish(ctx, res); err != nil {
 		log.Error("recording acme validation", "authz", z.ID, "type", typ, "err", err)
+		return nil
 	}
+	return &res
 }
 
 // findingProblem turns the worst blocking finding into the challenge's

@@ -59,7 +59,7 @@ func (a *ACME) Finalize(ctx context.Context, acct *store.ACMEAccount, acctKey cr
 	p, _ := profileByName(a.cfg.Profiles, o.Profile)
 	csrPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr.Raw}))
 	var lintErr error
-	_, err = a.st.ACMEOrderFinalize(ctx, orderID, csrPEM, now, func(so *store.Order) (*store.Certificate, error) {
+	cert, err := a.st.ACMEOrderFinalize(ctx, orderID, csrPEM, now, func(so *store.Order) (*store.Certificate, error) {
 		names := make([]string, 0, len(so.Authorizations))
 		for _, az := range so.Authorizations {
 			names = append(names, az.Domain)
@@ -93,7 +93,13 @@ func (a *ACME) Finalize(ctx context.Context, acct *store.ACMEAccount, acctKey cr
 		return nil, fmt.Errorf("finalizing order %s: %w", orderID, err)
 	}
 	a.s.cfg.Logger.Info("acme certificate issued", "order", orderID)
-	return a.Order(ctx, acct, orderID)
+	// The finalization changed only the order's status, CSR and
+	// certificate (its authorizations were valid and stay so): answer from
+	// the order loaded above instead of reading it again.
+	o.Order.Status = StatusIssued
+	o.Order.CSRPEM = csrPEM
+	o.CertificateSerial = cert.Serial
+	return a.orderView(o, a.now()), nil
 }
 
 // Certificate returns the PEM chain (leaf first) of one of the account's

@@ -146,7 +146,7 @@ func (a *ACME) NewOrder(ctx context.Context, acct *store.ACMEAccount, req ACMENe
 		Order: store.Order{
 			ID:        "ord_" + randomToken(10),
 			AccountID: acct.ID,
-			Method:    "acme",
+			Method:    methodACME,
 			Status:    StatusPending,
 			CreatedAt: now,
 			ExpiresAt: now.Add(a.cfg.PendingAuthzLifetime),
@@ -182,7 +182,7 @@ func (a *ACME) NewOrder(ctx context.Context, acct *store.ACMEAccount, req ACMENe
 		}
 		o.Authzs = append(o.Authzs, *z)
 		o.Order.Authorizations = append(o.Order.Authorizations, store.Authorization{
-			Domain: n, Method: "acme", Status: StatusPending, Value: z.ID, ExpiresAt: o.Order.ExpiresAt,
+			Domain: n, Method: methodACME, Status: StatusPending, Value: z.ID, ExpiresAt: o.Order.ExpiresAt,
 		})
 	}
 	if err := a.st.ACMEOrderCreate(ctx, o, fresh); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/dcvhq/dcv/internal/ca"
 	"github.com/dcvhq/dcv/internal/store"
@@ -18,6 +19,23 @@ var ErrPermanent = errors.New("permanent issuance failure")
 // write transaction, so a crash or a concurrent run can neither lose the
 // certificate nor issue a second one. An order already issued is a no-op.
 func (s *Service) Issue(ctx context.Context, orderID string) error {
+	// An ACME order reaches this step only when its finalize was cut short
+	// (a crash between approval and signing); it keeps its profile.
+	var validity time.Duration
+	s.mu.Lock()
+	profile := s.acmeValidity
+	s.mu.Unlock()
+	if profile != nil {
+		o, err := s.cfg.Store.OrderGet(ctx, orderID)
+		if err != nil {
+			return fmt.Errorf("issuing order %s: %w", orderID, err)
+		}
+		if o.Method == methodACME {
+			if validity, err = profile(ctx, orderID); err != nil {
+				return fmt.Errorf("issuing order %s: %w", orderID, err)
+			}
+		}
+	}
 	var signErr error
 	_, err := s.cfg.Store.CertificateIssue(ctx, orderID, func(o *store.Order) (*store.Certificate, error) {
 		pub, err := publicKey(o)
@@ -29,7 +47,7 @@ func (s *Service) Issue(ctx context.Context, orderID string) error {
 		for _, a := range o.Authorizations {
 			names = append(names, a.Domain)
 		}
-		iss, err := s.cfg.Issuer.Issue(ca.IssueRequest{DNSNames: names, PublicKey: pub})
+		iss, err := s.cfg.Issuer.Issue(ca.IssueRequest{DNSNames: names, PublicKey: pub, Validity: validity})
 		if err != nil {
 			var le *ca.LintError
 			if errors.As(err, &le) {

@@ -93,6 +93,9 @@ type Service struct {
 
 	mu        sync.Mutex
 	scheduler Scheduler
+	// acmeValidity gives the profile validity of an ACME order (set by
+	// NewACME); nil without ACME.
+	acmeValidity func(ctx context.Context, orderID string) (time.Duration, error)
 }
 
 // New validates cfg and returns a Service.

@@ -168,12 +168,18 @@ type ACMEStore interface {
 	// ACMEOrderGet returns an ACME order with its authorizations and
 	// challenges, or ErrNotFound.
 	ACMEOrderGet(ctx context.Context, id string) (*ACMEOrder, error)
-	// ACMEOrderFinalize issues an order's certificate exactly once, in one
-	// write transaction: the order must be "pending" and every one of its
+	// ACMEOrderFinalize issues an order's certificate exactly once, in
+	// three steps so that no write lock is held while signing. (1) A short
+	// write reserves the order: it must be "pending" and every one of its
 	// authorizations "valid" and not expired at now, else ErrConflict and
-	// nothing changes. It then stores csrPEM, calls sign, stores the
-	// certificate and sets the order and its Authorization rows to "issued".
-	// An error from sign rolls back and is returned as is.
+	// nothing changes; it stores csrPEM and moves the order to "approved".
+	// (2) sign runs with no lock held. (3) A short write stores the
+	// certificate and sets the order and its Authorization rows to
+	// "issued"; if a certificate exists already (the issuance sweep
+	// finished the order meanwhile) that one is returned. An error from
+	// sign puts the order back to "pending" with its previous CSR and is
+	// returned as is. An order left "approved" by a crash between (1) and
+	// (3) is issued once by the sweep of approved orders (CertificateIssue).
 	ACMEOrderFinalize(ctx context.Context, orderID, csrPEM string, now time.Time, sign func(*Order) (*Certificate, error)) (*Certificate, error)
 
 	// ACMEAuthzGet returns an authorization with its challenges, or ErrNotFound.

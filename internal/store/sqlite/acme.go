@@ -40,6 +40,11 @@ FROM acme_orders a LEFT JOIN certificates c ON c.order_id = a.order_id WHERE a.o
 	qACMEOrderNotReady = `SELECT count(*) FROM acme_order_authzs oa JOIN acme_authzs z ON z.id = oa.authz_id
 WHERE oa.order_id = ? AND (z.status <> 'valid' OR z.expires_at IS NULL OR z.expires_at <= ?)`
 	qOrderApprove = `UPDATE orders SET csr_pem = ?, status = 'approved' WHERE id = ? AND status = 'pending'`
+	// qOrderUnapprove undoes qOrderApprove when signing failed.
+	qOrderUnapprove = `UPDATE orders SET csr_pem = ?, status = 'pending'
+WHERE id = ? AND status = 'approved' AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.order_id = orders.id)`
+	qOrderCSRGet    = `SELECT csr_pem FROM orders WHERE id = ?`
+	qOrderStatusGet = `SELECT status FROM orders WHERE id = ?`
 
 	qACMEAuthzInsert = `INSERT INTO acme_authzs (id, account_id, identifier, status, token, expires_at, validated_at, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
@@ -345,16 +350,36 @@ func (s *Store) ACMEOrderGet(ctx context.Context, id string) (*store.ACMEOrder, 
 	return out, nil
 }
 
-// ACMEOrderFinalize approves and issues an ready order in one write
-// transaction, exactly once.
+// ACMEOrderFinalize approves and issues a ready order exactly once, in
+// two short write transactions with the signing between them, so that no
+// other write waits for a certificate to be signed and linted:
+//
+//  1. reserve: the order must be "pending" and every authorization valid
+//     and unexpired at now (else store.ErrConflict, nothing changes); the
+//     CSR is stored and the order set to "approved" (ACME "processing")
+//     by compare-and-set, so of concurrent finalizations one alone goes
+//     on, the others get store.ErrConflict;
+//  2. sign runs with no lock held;
+//  3. store: the certificate is stored and the order and its Authorization
+//     rows set to "issued", if the order is still "approved" and has no
+//     certificate. One stored meanwhile (see below) is returned instead;
+//     the schema (certificates.order_id UNIQUE) keeps it at one.
+//
+// An error from sign undoes step 1 (the order is "pending" again, with the
+// CSR it had) and is returned as is, as a rollback would. A crash between
+// steps 1 and 3 leaves the order "approved" with its CSR and no
+// certificate: the job runner's sweep of approved orders (order.Issue
+// through CertificateIssue, every jobs.DefaultSweepInterval) issues it,
+// exactly once. Steps 2 and 3 do not stop when ctx is canceled after step
+// 1, so a client that goes away does not leave the order to the sweep.
 func (s *Store) ACMEOrderFinalize(ctx context.Context, orderID, csrPEM string, now time.Time, sign func(*store.Order) (*store.Certificate, error)) (*store.Certificate, error) {
 	nowText, err := encodeTime(now)
 	if err != nil {
 		return nil, fmt.Errorf("finalizing order %s: %w", orderID, err)
 	}
 	var (
-		cert       *store.Certificate
-		signFailed bool
+		o       *store.Order
+		prevCSR string
 	)
 	err = s.write(ctx, func(tx *txn) error {
 		var notReady int
@@ -364,31 +389,56 @@ func (s *Store) ACMEOrderFinalize(ctx context.Context, orderID, csrPEM string, n
 		if notReady > 0 {
 			return fmt.Errorf("%d authorizations are not valid: %w", notReady, store.ErrConflict)
 		}
+		if err := tx.QueryRowContext(ctx, qOrderCSRGet, orderID).Scan(&prevCSR); err != nil {
+			return notFound(err)
+		}
 		err := execOne(ctx, tx, qOrderApprove, csrPEM, orderID)
 		if errors.Is(err, store.ErrNotFound) {
-			if _, err := orderLoad(ctx, tx, orderID); err != nil {
-				return err
-			}
 			return fmt.Errorf("order is not pending: %w", store.ErrConflict)
 		}
 		if err != nil {
 			return err
 		}
-		o, err := orderLoad(ctx, tx, orderID)
-		if err != nil {
-			return err
-		}
-		c, err := sign(o)
-		if err != nil {
-			signFailed = true
-			return err
-		}
-		cert, err = storeIssued(ctx, tx, orderID, c)
+		o, err = orderLoad(ctx, tx, orderID)
 		return err
 	})
-	if signFailed {
-		return nil, err
+	if err != nil {
+		return nil, fmt.Errorf("finalizing order %s: %w", orderID, err)
 	}
+	// The reservation is durable: finish it whatever the caller's ctx does.
+	wctx := context.WithoutCancel(ctx)
+	c, signErr := sign(o)
+	if signErr != nil {
+		err := s.write(wctx, func(tx *txn) error {
+			_, err := tx.ExecContext(wctx, qOrderUnapprove, prevCSR, orderID)
+			return err
+		})
+		if err != nil {
+			// The order stays approved; the sweep will sign it again.
+			return nil, errors.Join(signErr, fmt.Errorf("finalizing order %s: undoing the reservation: %w", orderID, err))
+		}
+		return nil, signErr
+	}
+	var cert *store.Certificate
+	err = s.write(wctx, func(tx *txn) error {
+		existing, err := scanCertificate(tx.QueryRowContext(wctx, qCertificateByOrder, orderID))
+		if err == nil {
+			cert = existing // issued meanwhile by the sweep
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var status string
+		if err := tx.QueryRowContext(wctx, qOrderStatusGet, orderID).Scan(&status); err != nil {
+			return notFound(err)
+		}
+		if status != "approved" {
+			return fmt.Errorf("order is %s, not approved: %w", status, store.ErrConflict)
+		}
+		cert, err = storeIssued(wctx, tx, orderID, c)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("finalizing order %s: %w", orderID, err)
 	}
