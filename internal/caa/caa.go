@@ -9,6 +9,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"golang.org/x/net/publicsuffix"
 	"strings"
 	"time"
 
@@ -111,9 +112,19 @@ func Evaluate(ctx context.Context, r dnsclient.Resolver, name string, p Params) 
 				Detail: "dnssec validation failed: " + resp.DNSSECReason}
 			return res
 		}
-		switch resp.Rcode {
-		case "NOERROR":
-		case "NXDOMAIN":
+		switch {
+		case resp.Rcode == "NOERROR":
+		case resp.Rcode == "NXDOMAIN":
+			continue
+		case resp.Rcode == "REFUSED" && isPublicSuffix(n):
+			// A resolver that refuses a public suffix (a TLD, co.uk) is an
+			// authoritative-only server configured as dcv's resolver, not a
+			// failure of the domain's DNS: no recursive resolver refuses
+			// "com". The domain's own zone was answered; treat the suffix's
+			// set as empty and say so in the trace (CA/B Forum BR 3.2.2.8
+			// lets a CA treat lookup failures outside its zone of control
+			// as permission; dcv takes only this narrow case).
+			res.Trace[len(res.Trace)-1].Note = NoteRefusedSuffix
 			continue
 		default:
 			// Any rcode but NOERROR and NXDOMAIN is a failed lookup. dcv
@@ -302,4 +313,11 @@ func paramsExclude(v issueValue, p Params) string {
 		}
 	}
 	return ""
+}
+
+// isPublicSuffix reports whether name is a public suffix (ICANN or
+// private section), such as "com" or "co.uk".
+func isPublicSuffix(name string) bool {
+	ps, _ := publicsuffix.PublicSuffix(name)
+	return ps == name
 }

@@ -451,6 +451,25 @@ func TestEvaluate(t *testing.T) {
 			trace:       []string{"shop.dev"},
 		},
 		{
+			// An authoritative-only server used as the resolver refuses the
+			// TLD: the suffix is taken as having no CAA set, and the trace
+			// says so.
+			name:      "refused at a public suffix is no CAA set",
+			answers:   map[string]answer{"dev.": {rcode: "REFUSED"}},
+			domain:    "shop.dev",
+			params:    dnsAuth,
+			permitted: true,
+			trace:     []string{"shop.dev", "dev"},
+		},
+		{
+			name:      "refused at a private-section suffix too",
+			answers:   map[string]answer{"github.io.": {rcode: "REFUSED"}, "io.": {rcode: "REFUSED"}},
+			domain:    "me.github.io",
+			params:    dnsAuth,
+			permitted: true,
+			trace:     []string{"me.github.io", "github.io", "io"},
+		},
+		{
 			name:        "servfail at the tld fails closed",
 			answers:     map[string]answer{"dev.": {rcode: "SERVFAIL"}},
 			domain:      "shop.dev",
@@ -642,5 +661,17 @@ func TestEvaluateTimeoutFromContext(t *testing.T) {
 	}
 	if last := res.Trace[len(res.Trace)-1]; last.Err != res.Failure {
 		t.Errorf("last step error = %v, want the failure", last.Err)
+	}
+}
+
+func TestRefusedSuffixNoted(t *testing.T) {
+	t.Parallel()
+	f := &fakeResolver{t: t, answers: map[string]answer{"dev.": {rcode: "REFUSED"}}}
+	r := Evaluate(context.Background(), f, "shop.dev", Params{Identity: "dcv.example"})
+	if !r.Permitted || len(r.Trace) != 2 {
+		t.Fatalf("permitted %v, trace %+v", r.Permitted, r.Trace)
+	}
+	if r.Trace[0].Note != "" || r.Trace[1].Note != NoteRefusedSuffix {
+		t.Fatalf("notes %q, %q; want none, then %q", r.Trace[0].Note, r.Trace[1].Note, NoteRefusedSuffix)
 	}
 }

@@ -61,6 +61,8 @@ type Step struct {
 	Name     string              `json:"name"`
 	Response *dnsclient.Response `json:"response,omitempty"`
 	Err      *dnsclient.Error    `json:"error,omitempty"`
+	// Note says how an unusual answer was taken (NoteRefusedSuffix).
+	Note string `json:"note,omitempty"`
 }
 
 // Reasons a Result is not permitted.
@@ -73,3 +75,8 @@ const (
 	ReasonMethodMismatch  = "method_mismatch"
 	ReasonMalformed       = "malformed"
 )
+
+// NoteRefusedSuffix marks a public suffix whose CAA lookup was refused and
+// taken as an empty set: an authoritative-only server used as dcv's
+// resolver refuses names outside its zones.
+const NoteRefusedSuffix = "refused at a public suffix: taken as no CAA records"
