@@ -38,6 +38,8 @@ func TestNormalizeAccepts(t *testing.T) {
 		{name: "registrable under co.uk", in: "shop.co.uk", want: "shop.co.uk"},
 		{name: "wildcard under registrable", in: "*.shop.co.uk", want: "*.shop.co.uk"},
 		{name: "example-like but not reserved", in: "myexample.com", want: "myexample.com"},
+		// RFC 6761 §6.5: example.com/.net/.org are not special to software.
+		{name: "example.com is an ordinary name", in: "www.Example.com", want: "www.example.com"},
 		{name: "arpa-like but not reserved", in: "xarpa.net", want: "xarpa.net"},
 	}
 	for _, tt := range tests {
@@ -141,9 +143,6 @@ func TestNormalizeRefuses(t *testing.T) {
 		{name: "under localhost", in: "app.localhost", code: CodeReservedName, words: []string{"under", `"localhost"`}},
 		{name: "invalid", in: "x.invalid", code: CodeReservedName, words: []string{`"invalid"`, "RFC 6761"}},
 		{name: "example", in: "www.example", code: CodeReservedName, words: []string{`"example"`, "RFC 6761"}},
-		{name: "example.com", in: "example.com", code: CodeReservedName, words: []string{"reserved example domain", `"example.com"`, "RFC 2606"}},
-		{name: "under example.net", in: "www.example.net", code: CodeReservedName, words: []string{"under the reserved example domain", `"example.net"`, "RFC 2606"}},
-		{name: "wildcard example.org", in: "*.example.org", code: CodeReservedName, words: []string{"RFC 2606"}},
 		{name: "local", in: "printer.local", code: CodeReservedName, words: []string{`"local"`, "RFC 6762"}},
 		{name: "internal", in: "db.internal", code: CodeReservedName, words: []string{`"internal"`, "private-use"}},
 		{name: "arpa", in: "1.0.0.127.in-addr.arpa", code: CodeReservedName, words: []string{`"arpa"`, "RFC 3172"}},

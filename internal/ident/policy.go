@@ -89,10 +89,10 @@ var reservedDomains = []reserved{
 	{"localhost", "special-use domain", "RFC 6761"},
 	{"invalid", "special-use domain", "RFC 6761"},
 	{"example", "special-use domain", "RFC 6761"},
-	// RFC 2606 §3: second-level names reserved for documentation.
-	{"example.com", "reserved example domain", "RFC 2606"},
-	{"example.net", "reserved example domain", "RFC 2606"},
-	{"example.org", "reserved example domain", "RFC 2606"},
+	// example.com, .net and .org (RFC 2606 §3) are not refused: RFC 6761
+	// §6.5 asks software not to treat them as special, and validation
+	// proves control like for any other name (only a lab that serves
+	// them can pass it).
 	// RFC 6762 §3: multicast DNS.
 	{"local", "special-use domain", "RFC 6762"},
 	// RFC 8375: the home network's domain.
