@@ -57,7 +57,8 @@ type ACMELimits struct {
 	NewOrdersPerAccount ratelimit.Limit
 	// FailedValidationsPerDomain, per account and domain; default 5 per hour.
 	FailedValidationsPerDomain ratelimit.Limit
-	// NewAccountsPerIP; default 10 per 3 hours.
+	// NewAccountsPerIP; default 300 per 3 hours (a private CA serves many
+	// clients behind one NAT or proxy address).
 	NewAccountsPerIP ratelimit.Limit
 }
 
@@ -135,7 +136,7 @@ func NewACME(s *Service, cfg ACMEConfig) (*ACME, error) {
 	l := &cfg.Limits
 	l.NewOrdersPerAccount = defLimit(l.NewOrdersPerAccount, ratelimit.Limit{Name: "new orders per account", Count: 300, Period: 3 * time.Hour})
 	l.FailedValidationsPerDomain = defLimit(l.FailedValidationsPerDomain, ratelimit.Limit{Name: "failed validations per domain per account", Count: 5, Period: time.Hour})
-	l.NewAccountsPerIP = defLimit(l.NewAccountsPerIP, ratelimit.Limit{Name: "new accounts per IP address", Count: 10, Period: 3 * time.Hour})
+	l.NewAccountsPerIP = defLimit(l.NewAccountsPerIP, ratelimit.Limit{Name: "new accounts per IP address", Count: 300, Period: 3 * time.Hour})
 	for _, lim := range []ratelimit.Limit{l.NewOrdersPerAccount, l.FailedValidationsPerDomain, l.NewAccountsPerIP} {
 		if err := lim.Valid(); err != nil {
 			return nil, fmt.Errorf("order: acme: %w", err)
