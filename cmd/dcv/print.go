@@ -37,6 +37,17 @@ func printCheck(w io.Writer, r *client.CheckResult) {
 	for _, d := range r.Domains {
 		fmt.Fprintf(w, "\n%s  [%s]\n", d.Domain, d.Status)
 		printFindings(w, d.Findings)
+		if len(d.Matrix) > 1 {
+			// Which vantage point saw what (CA/B Forum BR 3.2.2.9).
+			fmt.Fprintf(w, "  perspectives:\n")
+			for _, m := range d.Matrix {
+				name := m.Perspective
+				if m.RIR != "" {
+					name += " (" + m.RIR + ")"
+				}
+				fmt.Fprintf(w, "    %-24s %-11s %-8s %s\n", name, m.Verdict, m.Latency.Round(time.Millisecond), m.Seen)
+			}
+		}
 	}
 	if r.NextCheck != nil && r.Status == "pending" {
 		fmt.Fprintf(w, "\nnext check allowed at %s\n", r.NextCheck.Format(time.RFC3339))
