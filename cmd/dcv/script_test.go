@@ -67,6 +67,7 @@ func TestScripts(t *testing.T) {
 			"verifycert": cmdVerifyCert,
 			"waitissued": cmdWaitIssued,
 			"sleep":      cmdSleep,
+			"freeaddr":   cmdFreeAddr,
 			"dnsworld":   func(ts *testscript.TestScript, neg bool, args []string) { cmdDNSWorld(t, ts, neg, args) },
 			"zone-add":   cmdZoneAdd,
 		},
@@ -247,4 +248,15 @@ func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
 	d, err := time.ParseDuration(args[0])
 	ts.Check(err)
 	time.Sleep(d)
+}
+
+// freeaddr VAR: sets VAR to a free ip:port on a fresh loopback address.
+func cmdFreeAddr(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: freeaddr VAR")
+	}
+	ln, err := testenv.ListenTCP(0)
+	ts.Check(err)
+	ts.Setenv(args[0], ln.Addr().String())
+	ts.Check(ln.Close())
 }
