@@ -46,7 +46,8 @@ type Response struct {
 	// Duration is the time spent on this lookup, all tries included.
 	Duration time.Duration `json:"duration_ns"`
 	// Cached reports that the answer was served from the resolver's cache
-	// (iterative mode) rather than asked on the wire for this lookup.
+	// (iterative mode, or forward mode with its cache on) rather than asked on
+	// the wire for this lookup.
 	Cached bool `json:"cached,omitempty"`
 	// TTL is the remaining time to live of the answer in seconds: the
 	// smallest TTL of the records and CNAMEs given, or the negative TTL

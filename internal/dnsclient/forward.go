@@ -64,6 +64,16 @@ type ForwarderConfig struct {
 	// perspective bound to one interface). If invalid (zero), the system
 	// chooses.
 	Source netip.Addr
+	// CacheMaxTTL turns on a cache of the resolvers' answers and caps how
+	// long one is kept: each answer is kept for its TTL, at most
+	// CacheMaxTTL; a negative answer (NXDOMAIN or NODATA) for its SOA's
+	// negative TTL (RFC 2308 §5), at most 5 s too, so that an applicant who
+	// has just added a record is not kept waiting. SERVFAIL, REFUSED and
+	// errors are never cached. If zero, nothing is cached; at most
+	// MaxForwardCacheTTL.
+	CacheMaxTTL time.Duration
+	// Now tells the time for the cache. If nil, time.Now.
+	Now func() time.Time
 }
 
 // Forwarder is a Resolver that forwards queries to recursive resolvers
@@ -74,6 +84,7 @@ type Forwarder struct {
 	servers []string
 	timeout time.Duration
 	source  netip.Addr
+	cache   *forwardCache // nil when off
 }
 
 var _ Resolver = (*Forwarder)(nil)
@@ -95,11 +106,22 @@ func NewForwarder(cfg ForwarderConfig) (*Forwarder, error) {
 	if cfg.Timeout < 0 {
 		return nil, fmt.Errorf("dnsclient: negative timeout %v", cfg.Timeout)
 	}
-	return &Forwarder{
+	if cfg.CacheMaxTTL < 0 || cfg.CacheMaxTTL > MaxForwardCacheTTL {
+		return nil, fmt.Errorf("dnsclient: cache max TTL %v out of range 0..%v", cfg.CacheMaxTTL, MaxForwardCacheTTL)
+	}
+	f := &Forwarder{
 		servers: append([]string(nil), cfg.Servers...),
 		timeout: cmp.Or(cfg.Timeout, DefaultForwardTimeout),
 		source:  cfg.Source,
-	}, nil
+	}
+	if cfg.CacheMaxTTL > 0 {
+		now := cfg.Now
+		if now == nil {
+			now = time.Now
+		}
+		f.cache = newForwardCache(cfg.CacheMaxTTL, now)
+	}
+	return f, nil
 }
 
 // Lookup looks name up with type qtype, following the CNAME chain (see
@@ -121,7 +143,15 @@ func (f *Forwarder) Lookup(ctx context.Context, name string, qtype uint16) (*Res
 	seen := map[string]bool{name: true}
 	target := name
 	for {
-		msg, server, err := f.exchange(ctx, target, qtype)
+		msg, server, hit := f.cached(target, qtype)
+		var err *Error
+		if !hit {
+			msg, server, err = f.exchange(ctx, target, qtype)
+			if err == nil && f.cache != nil {
+				f.cache.put(target, qtype, msg, server)
+			}
+		}
+		resp.Cached = resp.Cached || hit
 		if err != nil {
 			err.Name, err.Type = name, typ
 			// Unreachable servers are dcv's configured resolvers, not the
@@ -156,6 +186,15 @@ func (f *Forwarder) Lookup(ctx context.Context, name string, qtype uint16) (*Res
 	}
 	resp.Duration = time.Since(start)
 	return resp, nil
+}
+
+// cached returns the cached answer to name/qtype, if the cache is on and
+// holds a live one.
+func (f *Forwarder) cached(name string, qtype uint16) (*dns.Msg, string, bool) {
+	if f.cache == nil {
+		return nil, "", false
+	}
+	return f.cache.get(name, qtype)
 }
 
 // exchange asks each server in turn for name/qtype. It returns the first

@@ -41,38 +41,8 @@ func (a *ACME) StartChallenge(ctx context.Context, acct *store.ACMEAccount, auth
 	}
 	now := a.now()
 	if z.Status == store.ACMEStatusPending && z.Challenges[ci].Status == store.ACMEStatusPending && now.Before(z.ExpiresAt) {
-		err := a.st.ACMEChallengeStart(ctx, z.ID, typ, now, now.Add(-acmeStaleValidation))
-		switch {
-		case err == nil:
-			done := a.launch(acct, z, typ, now)
-			var rec *store.ACMEChallengeResult
-			if a.cfg.ValidationBudget > 0 {
-				t := time.NewTimer(a.cfg.ValidationBudget)
-				select {
-				case rec = <-done:
-				case <-t.C:
-				case <-ctx.Done():
-				}
-				t.Stop()
-			}
-			if rec != nil {
-				// The outcome was recorded by this process's own
-				// compare-and-set on a challenge it had started: apply
-				// it to z rather than read the authorization again.
-				applyResult(z, ci, now, rec)
-				break
-			}
-			if z, err = a.loadAuthz(ctx, acct, authzID); err != nil {
-				return nil, err
-			}
-		case errors.Is(err, store.ErrConflict):
-			// Another challenge of the authorization is being validated, or
-			// this one was started meanwhile: report the state.
-			if z, err = a.loadAuthz(ctx, acct, authzID); err != nil {
-				return nil, err
-			}
-		default:
-			return nil, fmt.Errorf("starting challenge: %w", err)
+		if z, err = a.runChallenge(ctx, acct, z, ci, now); err != nil {
+			return nil, err
 		}
 	}
 	v := authzView(z, a.now())
@@ -81,6 +51,77 @@ func (a *ACME) StartChallenge(ctx context.Context, acct *store.ACMEAccount, auth
 		res.RetryAfter = acmeRetryAfter
 	}
 	return res, nil
+}
+
+// runChallenge validates challenge ci of z, pending at now, and returns
+// the authorization as it then is.
+//
+// With a validation budget, the validation runs first and the request
+// waits for it up to the budget: an outcome in time is stored with its
+// start in one durable write (ACMEChallengeComplete), so the usual case
+// costs one write, not two. When the budget runs out, the start is stored
+// (the challenge is "processing", and a crash leaves it to resumeStale)
+// and the outcome is recorded when it comes. Either write is a
+// compare-and-set: of concurrent challenge POSTs on one authorization,
+// one alone records its validation; the others report the state.
+func (a *ACME) runChallenge(ctx context.Context, acct *store.ACMEAccount, z *store.ACMEAuthz, ci int, now time.Time) (*store.ACMEAuthz, error) {
+	typ := z.Challenges[ci].Type
+	staleBefore := now.Add(-acmeStaleValidation)
+	if a.cfg.ValidationBudget <= 0 {
+		err := a.st.ACMEChallengeStart(ctx, z.ID, typ, now, staleBefore)
+		switch {
+		case err == nil:
+			a.launch(acct, z, typ)
+		case !errors.Is(err, store.ErrConflict):
+			return nil, fmt.Errorf("starting challenge: %w", err)
+		}
+		return a.loadAuthz(ctx, acct, z.ID)
+	}
+	done := make(chan store.ACMEChallengeResult, 1)
+	a.validations.Add(1)
+	go func() {
+		defer a.validations.Done()
+		vctx, cancel := context.WithTimeout(context.Background(), acmeValidationTimeout)
+		defer cancel()
+		done <- a.observe(vctx, acct, z, typ)
+	}()
+	t := time.NewTimer(a.cfg.ValidationBudget)
+	defer t.Stop()
+	select {
+	case res := <-done:
+		err := a.st.ACMEChallengeComplete(ctx, res, now, staleBefore)
+		switch {
+		case err == nil:
+			a.recorded(ctx, acct, z, &res)
+			// The outcome was recorded by this compare-and-set: apply it
+			// to z rather than read the authorization again.
+			applyResult(z, ci, now, &res)
+			return z, nil
+		case errors.Is(err, store.ErrConflict):
+			// Another challenge of the authorization was started or
+			// recorded meanwhile: report the state.
+			return a.loadAuthz(ctx, acct, z.ID)
+		default:
+			return nil, fmt.Errorf("recording challenge: %w", err)
+		}
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	err := a.st.ACMEChallengeStart(ctx, z.ID, typ, now, staleBefore)
+	switch {
+	case err == nil:
+		a.validations.Add(1)
+		go func() {
+			defer a.validations.Done()
+			res := <-done
+			wctx, cancel := context.WithTimeout(context.Background(), acmeValidationTimeout)
+			defer cancel()
+			a.record(wctx, acct, z, &res)
+		}()
+	case !errors.Is(err, store.ErrConflict):
+		return nil, fmt.Errorf("starting challenge: %w", err)
+	}
+	return a.loadAuthz(ctx, acct, z.ID)
 }
 
 // applyResult sets on z (loaded before the challenge started) what
@@ -114,25 +155,22 @@ func (a *ACME) resumeStale(acct *store.ACMEAccount, z *store.ACMEAuthz) {
 			continue
 		}
 		if err := a.st.ACMEChallengeStart(context.Background(), z.ID, c.Type, now, now.Add(-acmeStaleValidation)); err == nil {
-			a.launch(acct, z, c.Type, now)
+			a.launch(acct, z, c.Type)
 		}
 	}
 }
 
-// launch runs one validation in the background and returns a channel that
-// gets the result once it is recorded, or nil when recording it failed;
-// the channel is closed after that.
-func (a *ACME) launch(acct *store.ACMEAccount, z *store.ACMEAuthz, typ string, started time.Time) <-chan *store.ACMEChallengeResult {
-	done := make(chan *store.ACMEChallengeResult, 1)
+// launch runs one validation of a started challenge in the background and
+// records it.
+func (a *ACME) launch(acct *store.ACMEAccount, z *store.ACMEAuthz, typ string) {
 	a.validations.Add(1)
 	go func() {
 		defer a.validations.Done()
-		defer close(done)
 		ctx, cancel := context.WithTimeout(context.Background(), acmeValidationTimeout)
 		defer cancel()
-		done <- a.validate(ctx, acct, z, typ)
+		res := a.observe(ctx, acct, z, typ)
+		a.record(ctx, acct, z, &res)
 	}()
-	return done
 }
 
 // validationEvidence is what a challenge keeps as audit: every
@@ -143,9 +181,9 @@ type validationEvidence struct {
 	Status       string                   `json:"status"`
 }
 
-// validate observes, diagnoses and records one challenge. It returns what
-// it recorded, or nil when recording failed.
-func (a *ACME) validate(ctx context.Context, acct *store.ACMEAccount, z *store.ACMEAuthz, typ string) *store.ACMEChallengeResult {
+// observe observes and diagnoses one challenge and returns the outcome to
+// record; it writes nothing.
+func (a *ACME) observe(ctx context.Context, acct *store.ACMEAccount, z *store.ACMEAuthz, typ string) store.ACMEChallengeResult {
 	log := a.s.cfg.Logger
 	m := validation.Method(typ)
 	keyAuth := KeyAuthorization(z.Token, acct.KeyThumbprint)
@@ -187,16 +225,29 @@ func (a *ACME) validate(ctx context.Context, acct *store.ACMEAccount, z *store.A
 		if res.Error, err = json.Marshal(prob); err != nil {
 			log.Error("encoding acme problem", "authz", z.ID, "err", err)
 		}
-		l := a.cfg.Limits.FailedValidationsPerDomain
-		if _, err := a.cfg.Limiter.Spend(ctx, l, acct.ID+"|"+baseName(z.Identifier), 1, now); err != nil {
-			log.Error("rate limit", "limit", l.Name, "err", err)
-		}
 	}
-	if err := a.st.ACMEChallengeFinish(ctx, res); err != nil {
-		log.Error("recording acme validation", "authz", z.ID, "type", typ, "err", err)
-		return nil
+	return res
+}
+
+// record stores the outcome of a started challenge's validation.
+func (a *ACME) record(ctx context.Context, acct *store.ACMEAccount, z *store.ACMEAuthz, res *store.ACMEChallengeResult) {
+	if err := a.st.ACMEChallengeFinish(ctx, *res); err != nil {
+		a.s.cfg.Logger.Error("recording acme validation", "authz", z.ID, "type", res.Type, "err", err)
+		return
 	}
-	return &res
+	a.recorded(ctx, acct, z, res)
+}
+
+// recorded counts a recorded failed validation against the account's
+// failed-validations limit for the domain.
+func (a *ACME) recorded(ctx context.Context, acct *store.ACMEAccount, z *store.ACMEAuthz, res *store.ACMEChallengeResult) {
+	if res.Status == store.ACMEStatusValid {
+		return
+	}
+	l := a.cfg.Limits.FailedValidationsPerDomain
+	if _, err := a.cfg.Limiter.Spend(ctx, l, acct.ID+"|"+baseName(z.Identifier), 1, res.At); err != nil {
+		a.s.cfg.Logger.Error("rate limit", "limit", l.Name, "err", err)
+	}
 }
 
 // findingProblem turns the worst blocking finding into the challenge's

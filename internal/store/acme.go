@@ -203,6 +203,13 @@ type ACMEStore interface {
 	// r.AuthzExpiresAt) or invalid. ErrConflict if the challenge is not
 	// processing or its authorization not pending.
 	ACMEChallengeFinish(ctx context.Context, r ACMEChallengeResult) error
+	// ACMEChallengeComplete records a validation that finished before its
+	// start was stored, as one durable write: atomically, what
+	// ACMEChallengeStart(ctx, r.AuthzID, r.Type, started, staleBefore) and
+	// then ACMEChallengeFinish(ctx, r) would do, under the conditions of
+	// both. ErrConflict, nothing changed, if either would refuse (another
+	// validation of the authorization was started or recorded meanwhile).
+	ACMEChallengeComplete(ctx context.Context, r ACMEChallengeResult, started, staleBefore time.Time) error
 
 	// CertificateGetBySerial returns a certificate by serial, or ErrNotFound.
 	CertificateGetBySerial(ctx context.Context, serial string) (*Certificate, error)

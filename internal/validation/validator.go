@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dcvhq/dcv/internal/caa"
 	"github.com/dcvhq/dcv/internal/dnsclient"
 	"github.com/dcvhq/dcv/internal/webfetch"
 )
@@ -82,27 +83,35 @@ func (v *Validator) Observe(ctx context.Context, req Request) (Observation, erro
 	}
 	start := time.Now()
 	switch req.Method {
+	case MethodDNS, MethodDNS01, MethodTLSALPN01:
+	case MethodFile, MethodHTTP01:
+		if v.cfg.Fetcher == nil {
+			return obs, fmt.Errorf("validation: %s validation needs a fetcher", req.Method)
+		}
+	default:
+		return obs, fmt.Errorf("validation: unknown method %q", req.Method)
+	}
+	// CAA is looked up beside the method's observation, not after it: the
+	// two are independent, and both are made within this request.
+	var caaDone chan *caa.Result
+	if v.cfg.CAAIdentity != "" {
+		caaDone = make(chan *caa.Result, 1)
+		go func() { caaDone <- v.observeCAA(ctx, req) }()
+	}
+	switch req.Method {
 	case MethodDNS:
 		obs.DNS = v.observeDNSAuth(ctx, req)
 	case MethodFile:
-		if v.cfg.Fetcher == nil {
-			return obs, fmt.Errorf("validation: file validation needs a fetcher")
-		}
 		obs.File = v.observeFile(ctx, req)
 	case MethodHTTP01:
-		if v.cfg.Fetcher == nil {
-			return obs, fmt.Errorf("validation: http-01 validation needs a fetcher")
-		}
 		obs.File = v.observeHTTP01(ctx, req)
 	case MethodDNS01:
 		obs.DNS = v.observeDNS01(ctx, req)
 	case MethodTLSALPN01:
 		obs.TLSALPN = v.observeTLSALPN01(ctx, req)
-	default:
-		return obs, fmt.Errorf("validation: unknown method %q", req.Method)
 	}
-	if v.cfg.CAAIdentity != "" {
-		obs.CAA = v.observeCAA(ctx, req)
+	if caaDone != nil {
+		obs.CAA = <-caaDone
 	}
 	obs.Duration = time.Since(start)
 	return obs, nil

@@ -370,7 +370,10 @@ func (s *Store) ACMEOrderGet(ctx context.Context, id string) (*store.ACMEOrder, 
 // steps 1 and 3 leaves the order "approved" with its CSR and no
 // certificate: the job runner's sweep of approved orders (order.Issue
 // through CertificateIssue, every jobs.DefaultSweepInterval) issues it,
-// exactly once. Steps 2 and 3 do not stop when ctx is canceled after step
+// exactly once. Step 1 is committed without an fsync of its own
+// (writeLazy): step 3's durable commit makes it durable too, so a power
+// loss before step 3 may undo it, leaving the order "pending" with no
+// certificate issued, as if finalize had never been asked. Steps 2 and 3 do not stop when ctx is canceled after step
 // 1, so a client that goes away does not leave the order to the sweep.
 func (s *Store) ACMEOrderFinalize(ctx context.Context, orderID, csrPEM string, now time.Time, sign func(*store.Order) (*store.Certificate, error)) (*store.Certificate, error) {
 	nowText, err := encodeTime(now)
@@ -381,7 +384,11 @@ func (s *Store) ACMEOrderFinalize(ctx context.Context, orderID, csrPEM string, n
 		o       *store.Order
 		prevCSR string
 	)
-	err = s.write(ctx, func(tx *txn) error {
+	// The reservation need not be durable on its own: the certificate's
+	// write (3) below is, and with it every write committed before it
+	// (see writeLazy). Lost with a crash before (3), it leaves the order
+	// pending, with no certificate issued.
+	err = s.writeLazy(ctx, func(tx *txn) error {
 		var notReady int
 		if err := tx.QueryRowContext(ctx, qACMEOrderNotReady, orderID, nowText).Scan(&notReady); err != nil {
 			return err
@@ -405,7 +412,7 @@ func (s *Store) ACMEOrderFinalize(ctx context.Context, orderID, csrPEM string, n
 	if err != nil {
 		return nil, fmt.Errorf("finalizing order %s: %w", orderID, err)
 	}
-	// The reservation is durable: finish it whatever the caller's ctx does.
+	// The reservation is stored: finish it whatever the caller's ctx does.
 	wctx := context.WithoutCancel(ctx)
 	c, signErr := sign(o)
 	if signErr != nil {
@@ -556,34 +563,74 @@ func (s *Store) ACMEChallengeStart(ctx context.Context, authzID, typ string, now
 	if err != nil {
 		return fmt.Errorf("starting challenge %s/%s: %w", authzID, typ, err)
 	}
-	err = s.write(ctx, func(tx *txn) error {
-		err := execOne(ctx, tx, qACMEChallengeStart, ts[0], authzID, typ, ts[1])
-		if errors.Is(err, store.ErrNotFound) {
-			return existsOr(ctx, tx, qACMEAuthzExists, authzID)
-		}
-		return err
-	})
+	err = s.write(ctx, func(tx *txn) error { return challengeStart(ctx, tx, authzID, typ, ts[0], ts[1]) })
 	if err != nil {
 		return fmt.Errorf("starting challenge %s/%s: %w", authzID, typ, err)
 	}
 	return nil
 }
 
+// challengeStart is ACMEChallengeStart's statement, inside tx.
+func challengeStart(ctx context.Context, tx *txn, authzID, typ string, now, staleBefore sql.NullString) error {
+	err := execOne(ctx, tx, qACMEChallengeStart, now, authzID, typ, staleBefore)
+	if errors.Is(err, store.ErrNotFound) {
+		return existsOr(ctx, tx, qACMEAuthzExists, authzID)
+	}
+	return err
+}
+
 // ACMEChallengeFinish records a validation outcome on the challenge and its
 // authorization.
 func (s *Store) ACMEChallengeFinish(ctx context.Context, r store.ACMEChallengeResult) error {
+	fin, err := challengeFinisher(ctx, r)
+	if err != nil {
+		return fmt.Errorf("finishing challenge %s/%s: %w", r.AuthzID, r.Type, err)
+	}
+	if err := s.write(ctx, fin); err != nil {
+		return fmt.Errorf("finishing challenge %s/%s: %w", r.AuthzID, r.Type, err)
+	}
+	return nil
+}
+
+// ACMEChallengeComplete records, in one transaction, the start (as
+// ACMEChallengeStart at started) and the outcome (as ACMEChallengeFinish)
+// of a validation that finished before its start was stored.
+func (s *Store) ACMEChallengeComplete(ctx context.Context, r store.ACMEChallengeResult, started, staleBefore time.Time) error {
+	ts, err := encodeTimes(started, staleBefore)
+	if err != nil {
+		return fmt.Errorf("completing challenge %s/%s: %w", r.AuthzID, r.Type, err)
+	}
+	fin, err := challengeFinisher(ctx, r)
+	if err != nil {
+		return fmt.Errorf("completing challenge %s/%s: %w", r.AuthzID, r.Type, err)
+	}
+	err = s.write(ctx, func(tx *txn) error {
+		if err := challengeStart(ctx, tx, r.AuthzID, r.Type, ts[0], ts[1]); err != nil {
+			return err
+		}
+		return fin(tx)
+	})
+	if err != nil {
+		return fmt.Errorf("completing challenge %s/%s: %w", r.AuthzID, r.Type, err)
+	}
+	return nil
+}
+
+// challengeFinisher checks r and returns ACMEChallengeFinish's statements
+// as a write function.
+func challengeFinisher(ctx context.Context, r store.ACMEChallengeResult) (func(tx *txn) error, error) {
 	if r.Status != store.ACMEStatusValid && r.Status != store.ACMEStatusInvalid {
-		return fmt.Errorf("finishing challenge %s/%s: status %q is neither valid nor invalid", r.AuthzID, r.Type, r.Status)
+		return nil, fmt.Errorf("status %q is neither valid nor invalid", r.Status)
 	}
 	ts, err := encodeTimes(r.At, r.AuthzExpiresAt)
 	if err != nil {
-		return fmt.Errorf("finishing challenge %s/%s: %w", r.AuthzID, r.Type, err)
+		return nil, err
 	}
 	validated := ts[0]
 	if r.Status != store.ACMEStatusValid {
 		validated = sql.NullString{}
 	}
-	err = s.write(ctx, func(tx *txn) error {
+	return func(tx *txn) error {
 		err := execOne(ctx, tx, qACMEChallengeFinish, r.Status, validated, encodeJSON(r.Error), encodeJSON(r.Evidence), r.AuthzID, r.Type)
 		if errors.Is(err, store.ErrNotFound) {
 			return existsOr(ctx, tx, qACMEAuthzExists, r.AuthzID)
@@ -600,11 +647,7 @@ func (s *Store) ACMEChallengeFinish(ctx context.Context, r store.ACMEChallengeRe
 			return fmt.Errorf("authorization is no longer pending: %w", store.ErrConflict)
 		}
 		return err
-	})
-	if err != nil {
-		return fmt.Errorf("finishing challenge %s/%s: %w", r.AuthzID, r.Type, err)
-	}
-	return nil
+	}, nil
 }
 
 // CertificateGetBySerial returns a certificate by serial.

@@ -23,6 +23,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"expvar"
 	"fmt"
 	"net/url"
 	"os"
@@ -70,6 +71,7 @@ type Store struct {
 	rd *pool // read-only transactions and single-statement reads
 
 	writes  chan *writeReq // to the committer (unbuffered)
+	lazy    bool           // the writer connection runs with synchronous=NORMAL; committer only
 	closing chan struct{}  // closed by Close
 	stopped chan struct{}  // closed when the committer has returned
 	once    sync.Once
@@ -165,7 +167,33 @@ func (s *Store) Close() error {
 // write waits for the group's commit whatever ctx does, so the caller
 // never takes a committed write for a failed one.
 func (s *Store) write(ctx context.Context, fn func(tx *txn) error) error {
-	req := &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})}
+	return s.enqueue(ctx, fn, false)
+}
+
+// writeLazy is write for a write whose durability may wait for the next
+// durable one: a group made of lazy writes only is committed with
+// synchronous=NORMAL, without an fsync. In WAL mode its commit is still
+// atomic and visible to every reader at once, survives a crash of the
+// process (it is in the WAL file), and the next durable commit's fsync
+// covers it, since a WAL is replayed in order up to its last valid commit:
+// after a power loss the database holds a prefix of the commits, never a
+// durable write without the lazy ones committed before it. Use it only
+// where losing the write together with everything after it is harmless.
+func (s *Store) writeLazy(ctx context.Context, fn func(tx *txn) error) error {
+	return s.enqueue(ctx, fn, true)
+}
+
+// Write counters, process-wide, published with expvar (`dcv serve
+// --pprof-listen` serves them at /debug/vars): each durable commit is one
+// fsync of the WAL, shared by the writes of its group.
+var (
+	statWrites         = expvar.NewInt("dcv_sqlite_writes")
+	statDurableCommits = expvar.NewInt("dcv_sqlite_durable_commits")
+	statLazyCommits    = expvar.NewInt("dcv_sqlite_lazy_commits")
+)
+
+func (s *Store) enqueue(ctx context.Context, fn func(tx *txn) error, lazy bool) error {
+	req := &writeReq{ctx: ctx, fn: fn, lazy: lazy, done: make(chan struct{})}
 	select {
 	case s.writes <- req:
 	case <-ctx.Done():
@@ -188,6 +216,7 @@ const maxGroup = 64
 type writeReq struct {
 	ctx  context.Context
 	fn   func(tx *txn) error
+	lazy bool          // see writeLazy
 	done chan struct{} // closed when err (or the panic) is set
 
 	err      error
@@ -235,6 +264,22 @@ func (s *Store) commitGroup(group []*writeReq) {
 	// The transaction is the committer's, not one caller's: a caller
 	// that gives up must not roll back the others' writes.
 	ctx := context.Background()
+	lazy := true
+	for _, r := range group {
+		lazy = lazy && r.lazy
+	}
+	if lazy != s.lazy {
+		// Set outside any transaction, on the one writer connection.
+		mode := "PRAGMA synchronous=FULL"
+		if lazy {
+			mode = "PRAGMA synchronous=NORMAL"
+		}
+		if _, err := s.wr.db.ExecContext(ctx, mode); err != nil {
+			finish(fmt.Errorf("beginning write transaction: %w", err))
+			return
+		}
+		s.lazy = lazy
+	}
 	tx, err := s.wr.db.BeginTx(ctx, nil)
 	if err != nil {
 		finish(fmt.Errorf("beginning write transaction: %w", err))
@@ -286,6 +331,12 @@ func (s *Store) commitGroup(group []*writeReq) {
 	if err := tx.Commit(); err != nil {
 		finish(fmt.Errorf("committing: %w", err))
 		return
+	}
+	statWrites.Add(int64(ran))
+	if lazy {
+		statLazyCommits.Add(1)
+	} else {
+		statDurableCommits.Add(1)
 	}
 	finish(nil)
 }

@@ -20,6 +20,7 @@ func testACME(t *testing.T, open func(t *testing.T) store.Store) {
 	}{
 		{"Accounts", testACMEAccounts},
 		{"OrdersAndChallenges", testACMEOrders},
+		{"ChallengeComplete", testACMEChallengeComplete},
 		{"FinalizeConcurrent", testACMEFinalize},
 		{"Revocations", testACMERevocations},
 	}
@@ -128,6 +129,51 @@ func (f *fixture) validate(o *store.ACMEOrder, at time.Time) {
 		if err != nil {
 			f.t.Fatalf("ACMEChallengeFinish(%s): %v", z.ID, err)
 		}
+	}
+}
+
+// testACMEChallengeComplete: a validation recorded in one write, start and
+// outcome, under the conditions of ACMEChallengeStart and Finish.
+func testACMEChallengeComplete(t *testing.T, f *fixture) {
+	if err := f.s.ACMEAccountCreate(f.ctx, acmeAccount("acct", "tp")); err != nil {
+		t.Fatal(err)
+	}
+	o := f.acmeOrder("o1", "acct", "a.example", "b.example", "c.example")
+	za, zb, zc := o.Authzs[0].ID, o.Authzs[1].ID, o.Authzs[2].ID
+	at := t0.Add(time.Minute)
+	valid := func(z, typ string) store.ACMEChallengeResult {
+		return store.ACMEChallengeResult{AuthzID: z, Type: typ, Status: "valid", At: at.Add(time.Second),
+			AuthzExpiresAt: at.Add(time.Hour), Evidence: []byte(`{"ok":true}`)}
+	}
+	if err := f.s.ACMEChallengeComplete(f.ctx, valid(za, "http-01"), at, at.Add(-time.Hour)); err != nil {
+		t.Fatalf("ACMEChallengeComplete: %v", err)
+	}
+	wantIs(t, "complete twice", f.s.ACMEChallengeComplete(f.ctx, valid(za, "dns-01"), at, at.Add(-time.Hour)), store.ErrConflict)
+	// Another challenge of the authorization is processing: refused.
+	if err := f.s.ACMEChallengeStart(f.ctx, zb, "dns-01", at, at.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	wantIs(t, "complete while another is processing", f.s.ACMEChallengeComplete(f.ctx, valid(zb, "http-01"), at, at.Add(-time.Hour)), store.ErrConflict)
+	wantIs(t, "unknown authorization", f.s.ACMEChallengeComplete(f.ctx, valid("nope", "http-01"), at, at.Add(-time.Hour)), store.ErrNotFound)
+	inv := store.ACMEChallengeResult{AuthzID: zc, Type: "http-01", Status: "invalid", At: at, Error: []byte(`{"type":"x"}`)}
+	if err := f.s.ACMEChallengeComplete(f.ctx, inv, at, at.Add(-time.Hour)); err != nil {
+		t.Fatalf("ACMEChallengeComplete(invalid): %v", err)
+	}
+	got, err := f.s.ACMEOrderGet(f.ctx, "o1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, c := got.Authzs[0], got.Authzs[1], got.Authzs[2]
+	if a.Status != "valid" || !a.ValidatedAt.Equal(at.Add(time.Second)) || !a.ExpiresAt.Equal(at.Add(time.Hour)) ||
+		a.Challenges[0].Status != "valid" || !a.Challenges[0].StartedAt.Equal(at) || string(a.Challenges[0].Evidence) != `{"ok":true}` ||
+		a.Challenges[1].Status != "pending" {
+		t.Errorf("completed authorization = %+v", a)
+	}
+	if b.Status != "pending" || b.Challenges[0].Status != "pending" || b.Challenges[1].Status != "processing" {
+		t.Errorf("refused authorization = %+v", b)
+	}
+	if c.Status != "invalid" || c.Challenges[0].Status != "invalid" || string(c.Challenges[0].Error) != `{"type":"x"}` {
+		t.Errorf("invalid authorization = %+v", c)
 	}
 }
 
