@@ -57,6 +57,7 @@ func New(cfg Config) *Handler {
 	}
 	h := &Handler{cfg: cfg, mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET /api/v1/health", h.health)
+	h.mux.HandleFunc("GET /api/v1/openapi.json", h.openapi)
 	h.mux.HandleFunc("GET /ca/root.pem", h.pem(cfg.CA.RootPEM))
 	h.mux.HandleFunc("GET /ca/intermediate.pem", h.pem(cfg.CA.IntermediatePEM))
 	h.mux.HandleFunc("GET /ca/intermediate.crl", h.crl)
