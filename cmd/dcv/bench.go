@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -31,6 +33,8 @@ type benchFlags struct {
 	caCert      string
 	poll        time.Duration
 	json        bool
+	cpuProfile  string
+	gcPercent   int
 }
 
 func newBenchCmd() *cobra.Command {
@@ -49,7 +53,11 @@ The names asked for resolve to the responder only through the DNS server that
 pebble -dnsserver), and make it dial --responder's port for http-01
 (--validation-http-port) or tls-alpn-01 (--validation-https-port).
 No certificate is started after --duration (at most 10m); every request and
-every flow has a deadline.`,
+every flow has a deadline.
+
+--cpuprofile writes a Go CPU profile of the load generator itself (account
+setup and load), for "go tool pprof": the bench shares the machine with the
+server under test, so its own CPU per certificate matters.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBench(cmd, f) },
 	}
@@ -66,6 +74,8 @@ every flow has a deadline.`,
 	fs.StringVar(&f.caCert, "ca-cert", "", "PEM file of CA certificates trusted for an https:// directory (default: the system roots)")
 	durationFlag(fs, &f.poll, "poll", bench.DefaultPollInterval, "wait between polls of a pending authorization")
 	fs.BoolVar(&f.json, "json", false, "print the report as JSON")
+	fs.IntVar(&f.gcPercent, "gc-percent", defaultGCPercent, "Go garbage collector target of the load generator (as GOGC, which takes precedence): it shares the machine with the server under test")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the load generator to this file (go tool pprof format)")
 	return cmd
 }
 
@@ -94,6 +104,23 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if f.gcPercent < 1 || f.gcPercent > maxGCPercent {
+		return exitError{code: exitUsage, msg: fmt.Sprintf("bench: --gc-percent %d: must be between 1 and %d", f.gcPercent, maxGCPercent)}
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(f.gcPercent)
+	}
+	if f.cpuProfile != "" {
+		stopProfile, err := startCPUProfile(f.cpuProfile)
+		if err != nil {
+			return exitError{code: exitUsage, msg: "bench: --cpuprofile: " + err.Error()}
+		}
+		defer func() {
+			if perr := stopProfile(); perr != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "bench: --cpuprofile: %v\n", perr)
+			}
+		}()
+	}
 	rep, err := bench.Run(ctx, cfg)
 	if err != nil {
 		return err
@@ -115,6 +142,23 @@ func benchJSON(r *bench.Report) any {
 		ServerCPUPerCertMilli float64 `json:"ServerCPUPerCertMillis"`
 	}
 	return out{Report: r, CertsPerSecond: r.CertsPerSecond(), ServerCPUPerCertMilli: float64(r.ServerCPUPerCert()) / float64(time.Millisecond)}
+}
+
+// startCPUProfile starts profiling this process's CPU into path (created
+// or truncated) and returns the function that stops and closes it.
+func startCPUProfile(path string) (stop func() error, err error) {
+	fh, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(fh); err != nil {
+		fh.Close()
+		return nil, err
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return fh.Close()
+	}, nil
 }
 
 func readCertPool(path string) (*x509.CertPool, error) {

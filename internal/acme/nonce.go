@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"hash"
 	"net/http"
 	"sync"
 	"time"
@@ -28,8 +29,9 @@ const (
 // a key drawn at start, so a restart (a new key) rejects every older nonce.
 // A bitmap of the last nonceWindow counters makes each usable once.
 type nonces struct {
-	key []byte
-	now func() time.Time
+	key  []byte
+	now  func() time.Time
+	macs sync.Pool // of hash.Hash: HMAC-SHA-256 under key
 
 	mu   sync.Mutex
 	next uint64 // the next counter to issue
@@ -44,10 +46,20 @@ func newNonces(now func() time.Time) *nonces {
 	return &nonces{key: k, now: now, next: 1, used: make([]uint64, nonceWindow/64)}
 }
 
-func (n *nonces) mac(b []byte) []byte {
-	m := hmac.New(sha256.New, n.key)
+// mac returns the MAC of the nonce's first 16 bytes. Keyed HMAC states
+// are pooled: a nonce is issued and redeemed on every ACME request, and a
+// fresh hmac.New costs two SHA-256 states and their key schedule.
+func (n *nonces) mac(b []byte) [nonceMACLen]byte {
+	m, _ := n.macs.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, n.key)
+	}
+	m.Reset()
 	m.Write(b[:16])
-	return m.Sum(nil)[:nonceMACLen]
+	var sum [sha256.Size]byte
+	m.Sum(sum[:0])
+	n.macs.Put(m)
+	return [nonceMACLen]byte(sum[:nonceMACLen])
 }
 
 // issue returns a fresh nonce.
@@ -61,15 +73,24 @@ func (n *nonces) issue() string {
 	var b [nonceLen]byte
 	binary.BigEndian.PutUint64(b[:8], c)
 	binary.BigEndian.PutUint64(b[8:16], uint64(n.now().Unix()))
-	copy(b[16:], n.mac(b[:]))
+	mac := n.mac(b[:])
+	copy(b[16:], mac[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // redeem reports whether s is a nonce this process issued, unexpired and
 // not used before, and marks it used.
 func (n *nonces) redeem(s string) bool {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) != nonceLen || !hmac.Equal(b[16:], n.mac(b)) {
+	// A nonce is exactly nonceLen bytes: decode into an array, refusing
+	// any other length before decoding.
+	var b [nonceLen]byte
+	if base64.RawURLEncoding.DecodedLen(len(s)) != nonceLen {
+		return false
+	}
+	if k, err := base64.RawURLEncoding.Decode(b[:], []byte(s)); err != nil || k != nonceLen {
+		return false
+	}
+	if mac := n.mac(b[:]); !hmac.Equal(b[16:], mac[:]) {
 		return false
 	}
 	c := binary.BigEndian.Uint64(b[:8])

@@ -3,7 +3,6 @@ package bench
 import (
 	"bytes"
 	"context"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -174,6 +173,7 @@ type worker struct {
 	// per certificate only spent the load generator's CPU, which the
 	// server under test shares.
 	certKey *ecdsa.PrivateKey
+	csr     *csrMaker
 }
 
 func (r *runner) newWorker(ctx context.Context, id int) (*worker, error) {
@@ -193,7 +193,11 @@ func (r *runner) newWorker(ctx context.Context, id int) (*worker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("certificate key: %w", err)
 	}
-	w := &worker{r: r, id: id, client: c, certKey: certKey}
+	csr, err := newCSRMaker(certKey)
+	if err != nil {
+		return nil, err
+	}
+	w := &worker{r: r, id: id, client: c, certKey: certKey, csr: csr}
 	err = w.timed(ctx, StepAccount, func(ctx context.Context) error {
 		if _, err := c.Discover(ctx); err != nil {
 			return fmt.Errorf("directory: %w", err)
@@ -380,7 +384,7 @@ func (w *worker) provision(chal *acme.Challenge, name string) error {
 // names exactly what was ordered.
 func (w *worker) finalize(ctx context.Context, order *acme.Order, names []string) error {
 	key := w.certKey
-	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: names}, crypto.Signer(key))
+	csr, err := w.csr.make(names)
 	if err != nil {
 		return &stepError{step: StepFinalize, err: err}
 	}

@@ -34,7 +34,6 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 WHERE a.replaces_serial = ? AND o.status NOT IN ('invalid', 'expired'))`
 	qACMEOrderGet = `SELECT a.profile, a.replaces, a.replaces_serial, coalesce(c.serial, '')
 FROM acme_orders a LEFT JOIN certificates c ON c.order_id = a.order_id WHERE a.order_id = ?`
-	qACMEOrderAuthzIDs = `SELECT authz_id FROM acme_order_authzs WHERE order_id = ? ORDER BY position`
 	// qACMEOrderNotReady counts the order's authorizations that do not
 	// allow finalization at a given time.
 	qACMEOrderNotReady = `SELECT count(*) FROM acme_order_authzs oa JOIN acme_authzs z ON z.id = oa.authz_id
@@ -48,18 +47,29 @@ WHERE id = ? AND status = 'approved' AND NOT EXISTS (SELECT 1 FROM certificates 
 
 	qACMEAuthzInsert = `INSERT INTO acme_authzs (id, account_id, identifier, status, token, expires_at, validated_at, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
-	acmeAuthzColumns   = `id, account_id, identifier, status, token, expires_at, validated_at, created_at`
-	qACMEAuthzGet      = `SELECT ` + acmeAuthzColumns + ` FROM acme_authzs WHERE id = ?`
-	qACMEAuthzReusable = `SELECT ` + acmeAuthzColumns + ` FROM acme_authzs
+	// acmeAuthzFullColumns* are an authorization (z: NULL columns when a
+	// LEFT JOIN finds none, with the first column false) and one of its challenges
+	// (c, NULL when it has none): the q*Full queries read authorizations
+	// with their challenges in one statement.
+	acmeAuthzFullTail = `z.account_id, z.identifier, z.status, z.token, z.expires_at, z.validated_at, z.created_at,
+c.type, c.status, c.started_at, c.validated_at, c.error, c.evidence`
+	acmeAuthzFullColumnsZ  = `z.id IS NOT NULL, z.id, ` + acmeAuthzFullTail
+	acmeAuthzFullColumnsOA = `z.id IS NOT NULL, oa.authz_id, ` + acmeAuthzFullTail
+	qACMEAuthzFull         = `SELECT ` + acmeAuthzFullColumnsZ + ` FROM acme_authzs z
+LEFT JOIN acme_challenges c ON c.authz_id = z.id WHERE z.id = ? ORDER BY c.position`
+	qACMEAuthzReusableFull = `SELECT ` + acmeAuthzFullColumnsZ + ` FROM (SELECT * FROM acme_authzs
 WHERE account_id = ? AND identifier = ? AND status = 'valid' AND validated_at >= ? AND expires_at > ?
-ORDER BY validated_at DESC LIMIT 1`
+ORDER BY validated_at DESC LIMIT 1) z
+LEFT JOIN acme_challenges c ON c.authz_id = z.id ORDER BY c.position`
+	qACMEOrderAuthzsFull = `SELECT ` + acmeAuthzFullColumnsOA + ` FROM acme_order_authzs oa
+LEFT JOIN acme_authzs z ON z.id = oa.authz_id
+LEFT JOIN acme_challenges c ON c.authz_id = z.id
+WHERE oa.order_id = ? ORDER BY oa.position, c.position`
 	qACMEAuthzDeactivate = `UPDATE acme_authzs SET status = 'deactivated' WHERE id = ? AND status IN ('pending', 'valid')`
 	qACMEAuthzExists     = `SELECT EXISTS (SELECT 1 FROM acme_authzs WHERE id = ?)`
 
 	qACMEChallengeInsert = `INSERT INTO acme_challenges (authz_id, position, type, status, started_at, validated_at, error, evidence)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
-	qACMEChallengesByAuthz = `SELECT type, status, started_at, validated_at, error, evidence
-FROM acme_challenges WHERE authz_id = ? ORDER BY position`
 	// qACMEChallengeStart is the compare-and-set of ACMEChallengeStart.
 	qACMEChallengeStart = `UPDATE acme_challenges SET status = 'processing', started_at = ?1, error = NULL
 WHERE authz_id = ?2 AND type = ?3
@@ -163,7 +173,12 @@ func scanACMEAccount(r scanner) (*store.ACMEAccount, error) {
 		return nil, notFound(err)
 	}
 	a.KeyJWK = []byte(jwk)
-	if err := json.Unmarshal([]byte(contact), &a.Contact); err != nil {
+	// Most accounts have no contact (stored "[]"): skip the JSON decoder,
+	// which every authenticated ACME request would otherwise run, with the
+	// same result.
+	if contact == "[]" {
+		a.Contact = []string{}
+	} else if err := json.Unmarshal([]byte(contact), &a.Contact); err != nil {
 		return nil, fmt.Errorf("decoding stored contact: %w", err)
 	}
 	return &a, nil
@@ -330,16 +345,8 @@ func (s *Store) ACMEOrderGet(ctx context.Context, id string) (*store.ACMEOrder, 
 		if err != nil {
 			return err
 		}
-		ids, err := queryAll(ctx, tx, scanString, qACMEOrderAuthzIDs, id)
-		if err != nil {
+		if ao.Authzs, err = acmeAuthzsLoad(ctx, tx, qACMEOrderAuthzsFull, id); err != nil {
 			return err
-		}
-		for _, zid := range ids {
-			z, err := acmeAuthzLoad(ctx, tx, zid)
-			if err != nil {
-				return fmt.Errorf("authorization %s: %w", zid, err)
-			}
-			ao.Authzs = append(ao.Authzs, *z)
 		}
 		out = ao
 		return nil
@@ -454,57 +461,90 @@ func (s *Store) ACMEOrderFinalize(ctx context.Context, orderID, csrPEM string, n
 
 // ACMEAuthzGet returns an authorization with its challenges.
 func (s *Store) ACMEAuthzGet(ctx context.Context, id string) (*store.ACMEAuthz, error) {
-	z, err := readValue(ctx, s, func(tx *txn) (*store.ACMEAuthz, error) { return acmeAuthzLoad(ctx, tx, id) })
+	z, err := acmeAuthzLoadOne(ctx, s.rd, qACMEAuthzFull, id)
 	if err != nil {
 		return nil, fmt.Errorf("getting acme authorization %s: %w", id, err)
 	}
 	return z, nil
 }
 
-func acmeAuthzLoad(ctx context.Context, tx querier, id string) (*store.ACMEAuthz, error) {
-	z, err := scanACMEAuthz(tx.QueryRowContext(ctx, qACMEAuthzGet, id))
+// acmeAuthzLoadOne runs query, one of the q*Full queries of at most one
+// authorization, and returns it, or store.ErrNotFound. One statement reads
+// a consistent snapshot of the authorization and its challenges, so no
+// transaction is needed around it.
+func acmeAuthzLoadOne(ctx context.Context, q querier, query string, args ...any) (*store.ACMEAuthz, error) {
+	zs, err := acmeAuthzsLoad(ctx, q, query, args...)
 	if err != nil {
 		return nil, err
 	}
-	if err := acmeChallengesLoad(ctx, tx, z); err != nil {
+	if len(zs) == 0 {
+		return nil, store.ErrNotFound
+	}
+	return &zs[0], nil
+}
+
+// acmeAuthzsLoad runs query, whose rows are acmeAuthzFullColumns* with the
+// rows of one authorization together and its challenges in position order,
+// and returns the authorizations in row order. A row whose authorization
+// is missing (a dangling acme_order_authzs row) is an error naming it.
+func acmeAuthzsLoad(ctx context.Context, q querier, query string, args ...any) ([]store.ACMEAuthz, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
 		return nil, err
-	}
-	return z, nil
-}
-
-func scanACMEAuthz(r scanner) (*store.ACMEAuthz, error) {
-	var z store.ACMEAuthz
-	err := r.Scan(&z.ID, &z.AccountID, &z.Identifier, &z.Status, &z.Token,
-		nullTime{&z.ExpiresAt}, nullTime{&z.ValidatedAt}, nullTime{&z.CreatedAt})
-	if err != nil {
-		return nil, notFound(err)
-	}
-	return &z, nil
-}
-
-func acmeChallengesLoad(ctx context.Context, tx querier, z *store.ACMEAuthz) error {
-	rows, err := tx.QueryContext(ctx, qACMEChallengesByAuthz, z.ID)
-	if err != nil {
-		return err
 	}
 	defer rows.Close()
+	var (
+		out []store.ACMEAuthz
+		// The authorization's columns, repeated on each of its challenge
+		// rows, are scanned as raw bytes (reused buffers) and decoded once
+		// per authorization.
+		exists                            bool
+		id, acct, ident, status, token    sql.RawBytes
+		expires, validated, created       sql.RawBytes
+		cType, cStatus                    sql.NullString
+		cStarted, cValidated, cErr, cEvid sql.NullString
+	)
 	for rows.Next() {
-		var (
-			c             store.ACMEChallenge
-			errJSON, evid sql.NullString
-		)
-		if err := rows.Scan(&c.Type, &c.Status, nullTime{&c.StartedAt}, nullTime{&c.ValidatedAt}, &errJSON, &evid); err != nil {
-			return err
+		err := rows.Scan(&exists, &id, &acct, &ident, &status, &token, &expires, &validated, &created,
+			&cType, &cStatus, &cStarted, &cValidated, &cErr, &cEvid)
+		if err != nil {
+			return nil, err
 		}
-		if errJSON.Valid {
-			c.Error = []byte(errJSON.String)
+		if !exists {
+			return nil, fmt.Errorf("authorization %s: %w", id, store.ErrNotFound)
 		}
-		if evid.Valid {
-			c.Evidence = []byte(evid.String)
+		if n := len(out); n == 0 || out[n-1].ID != string(id) {
+			z := store.ACMEAuthz{ID: string(id), AccountID: string(acct), Identifier: string(ident), Status: string(status), Token: string(token)}
+			for _, t := range []struct {
+				dst *time.Time
+				raw sql.RawBytes
+			}{{&z.ExpiresAt, expires}, {&z.ValidatedAt, validated}, {&z.CreatedAt, created}} {
+				if *t.dst, err = decodeTime(sql.NullString{String: string(t.raw), Valid: t.raw != nil}); err != nil {
+					return nil, err
+				}
+			}
+			out = append(out, z)
 		}
+		if !cType.Valid {
+			continue // an authorization without challenges
+		}
+		c := store.ACMEChallenge{Type: cType.String, Status: cStatus.String}
+		if c.StartedAt, err = decodeTime(cStarted); err != nil {
+			return nil, err
+		}
+		if c.ValidatedAt, err = decodeTime(cValidated); err != nil {
+			return nil, err
+		}
+		if cErr.Valid {
+			c.Error = []byte(cErr.String)
+		}
+		if cEvid.Valid {
+			c.Evidence = []byte(cEvid.String)
+		}
+		z := &out[len(out)-1]
 		z.Challenges = append(z.Challenges, c)
 	}
-	return rows.Err()
+	return out, rows.Err()
 }
 
 // ACMEAuthzFindReusable returns the account's most recently validated
@@ -514,15 +554,7 @@ func (s *Store) ACMEAuthzFindReusable(ctx context.Context, accountID, identifier
 	if err != nil {
 		return nil, fmt.Errorf("finding reusable authorization: %w", err)
 	}
-	var z *store.ACMEAuthz
-	err = s.read(ctx, func(tx *txn) error {
-		var err error
-		z, err = scanACMEAuthz(tx.QueryRowContext(ctx, qACMEAuthzReusable, accountID, identifier, ts[0], ts[1]))
-		if err != nil {
-			return err
-		}
-		return acmeChallengesLoad(ctx, tx, z)
-	})
+	z, err := acmeAuthzLoadOne(ctx, s.rd, qACMEAuthzReusableFull, accountID, identifier, ts[0], ts[1])
 	if err != nil {
 		return nil, fmt.Errorf("finding reusable authorization of %s: %w", identifier, err)
 	}

@@ -498,3 +498,91 @@ func TestGroupCommit(t *testing.T) {
 		t.Errorf("write with a done context: err %v, ran %v; want context.Canceled, not run", err, ran)
 	}
 }
+
+// TestACMEAuthzGet checks the one-statement read of an authorization with
+// its challenges: challenges in position order with their times, error
+// and evidence, an authorization with no challenge, and unknown ids.
+func TestACMEAuthzGet(t *testing.T) {
+	t.Parallel()
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	at := time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.UTC)
+	err := s.ACMEAccountCreate(ctx, store.ACMEAccount{ID: "acct", KeyThumbprint: "tp", KeyJWK: []byte(`{}`), Status: store.ACMEAccountValid, CreatedAt: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := s.ACMEAccountGet(ctx, "acct")
+	if err != nil || acct.Contact == nil || len(acct.Contact) != 0 {
+		t.Fatalf("ACMEAccountGet of an account without contact = %+v, %v; want an empty, non-nil Contact", acct, err)
+	}
+	authz := func(id, name string, types ...string) store.ACMEAuthz {
+		z := store.ACMEAuthz{ID: id, AccountID: "acct", Identifier: name, Status: store.ACMEStatusPending, Token: "tok-" + id, ExpiresAt: at.Add(time.Hour), CreatedAt: at}
+		for _, typ := range types {
+			z.Challenges = append(z.Challenges, store.ACMEChallenge{Type: typ, Status: store.ACMEStatusPending})
+		}
+		return z
+	}
+	zs := []store.ACMEAuthz{authz("az1", "a.example", "tls-alpn-01", "http-01", "dns-01"), authz("az2", "b.example")}
+	o := &store.ACMEOrder{Order: store.Order{ID: "o1", AccountID: "acct", Method: "acme", Status: "pending", CreatedAt: at, ExpiresAt: at.Add(time.Hour)}, Authzs: zs}
+	for _, z := range zs {
+		o.Order.Authorizations = append(o.Order.Authorizations, store.Authorization{Domain: z.Identifier, Method: "acme", Status: "pending", Value: z.ID, ExpiresAt: at.Add(time.Hour)})
+	}
+	if err := s.ACMEOrderCreate(ctx, o, zs); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ACMEChallengeStart(ctx, "az1", "http-01", at, at.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	err = s.ACMEChallengeFinish(ctx, store.ACMEChallengeResult{AuthzID: "az1", Type: "http-01", Status: store.ACMEStatusInvalid, At: at.Add(time.Second),
+		Error: []byte(`{"type":"x"}`), Evidence: []byte(`{"ok":false}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name      string
+		id        string
+		wantTypes []string
+		wantErr   error
+	}{
+		{name: "challenges in position order", id: "az1", wantTypes: []string{"tls-alpn-01", "http-01", "dns-01"}},
+		{name: "no challenge", id: "az2"},
+		{name: "unknown", id: "nosuch", wantErr: store.ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			z, err := s.ACMEAuthzGet(ctx, tt.id)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("ACMEAuthzGet(%s) error %v, want %v", tt.id, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if z.ID != tt.id || z.AccountID != "acct" || z.Token != "tok-"+tt.id || !z.ExpiresAt.Equal(at.Add(time.Hour)) || !z.CreatedAt.Equal(at) || !z.ValidatedAt.IsZero() {
+				t.Errorf("authorization = %+v", z)
+			}
+			var types []string
+			for _, c := range z.Challenges {
+				types = append(types, c.Type)
+			}
+			if fmt.Sprint(types) != fmt.Sprint(tt.wantTypes) {
+				t.Errorf("challenge types %v, want %v", types, tt.wantTypes)
+			}
+			if tt.id != "az1" {
+				return
+			}
+			c := z.Challenges[1]
+			if c.Status != store.ACMEStatusInvalid || !c.StartedAt.Equal(at) || !c.ValidatedAt.IsZero() ||
+				string(c.Error) != `{"type":"x"}` || string(c.Evidence) != `{"ok":false}` {
+				t.Errorf("http-01 challenge = %+v", c)
+			}
+			if c0 := z.Challenges[0]; c0.Status != store.ACMEStatusPending || !c0.StartedAt.IsZero() || c0.Error != nil || c0.Evidence != nil {
+				t.Errorf("untouched challenge = %+v", c0)
+			}
+		})
+	}
+}
