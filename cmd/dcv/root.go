@@ -40,7 +40,31 @@ func newRootCmd() *cobra.Command {
 		},
 	}
 	root.AddCommand(newServeCmd(), newCheckCmd(), newAgentCmd(), newPerspectiveCmd(), newOrderCmd(), newCertCmd(), newAccountCmd(), newBenchCmd(), newVersionCmd())
+	for _, c := range root.Commands() {
+		refuseUnknownSubcommands(c)
+	}
 	return root
+}
+
+// refuseUnknownSubcommands makes a command group (a command with
+// subcommands and no action of its own, like `dcv order`) fail with a usage
+// error on an unknown subcommand: cobra only rejects unknown commands at the
+// root and would print the group's help and exit 0 for `dcv order frobnicate`.
+// Without arguments the group still prints its help.
+func refuseUnknownSubcommands(c *cobra.Command) {
+	if !c.HasSubCommands() || c.Runnable() {
+		return
+	}
+	c.Args = cobra.ArbitraryArgs
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		return exitError{code: exitUsage, msg: fmt.Sprintf("unknown command %q for %q (see %s --help)", args[0], cmd.CommandPath(), cmd.CommandPath())}
+	}
+	for _, sub := range c.Commands() {
+		refuseUnknownSubcommands(sub)
+	}
 }
 
 // applyEnv sets every flag not given on the command line from its DCV_*

@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"github.com/miekg/dns"
-	"golang.org/x/net/publicsuffix"
 )
 
 // DNS01Prefix is the label of RFC 8555 §8.4: "_acme-challenge".
@@ -27,7 +26,7 @@ func (v *Validator) observeDNS01(ctx context.Context, req Request) *DNSObservati
 	}
 	type probe struct{ kind, name string }
 	var probes []probe
-	if zone, err := publicsuffix.EffectiveTLDPlusOne(base); err == nil && zone != base {
+	for _, zone := range doubledZones(base) {
 		probes = append(probes, probe{ProbeDoubledZone, host + "." + zone})
 	}
 	probes = append(probes, probe{ProbeDoubledDomain, host + "." + base}, probe{ProbeBareDomain, base})

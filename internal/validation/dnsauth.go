@@ -67,7 +67,7 @@ func (v *Validator) observeDNSAuth(ctx context.Context, req Request) *DNSObserva
 	var probes []probe
 	// The zone appended twice: what a DNS console produces when the
 	// applicant types the full host into a field that appends the zone.
-	if zone, err := publicsuffix.EffectiveTLDPlusOne(base); err == nil && zone != base {
+	for _, zone := range doubledZones(base) {
 		probes = append(probes, probe{ProbeDoubledZone, host + "." + zone, dns.TypeTXT})
 	}
 	probes = append(probes,
@@ -112,6 +112,30 @@ func (v *Validator) observeDNSAuth(ctx context.Context, req Request) *DNSObserva
 	wg.Wait()
 	obs.Domain = &domain
 	return obs
+}
+
+// maxDoubledZones bounds the zones tried for a doubled name (see
+// doubledZones): one query each, and a zone is seldom cut more than two
+// labels below the registered domain.
+const maxDoubledZones = 3
+
+// doubledZones returns the zones a DNS console may have appended to the full
+// host typed by the applicant: the registered domain of base (public suffix
+// plus one label) first, then each parent of base below it, nearest the
+// registered domain first, since a delegated subzone (shop.example.com for
+// www.shop.example.com) appends its own name. base itself is not included
+// (that is the doubled-domain probe); at most maxDoubledZones are returned.
+func doubledZones(base string) []string {
+	reg, err := publicsuffix.EffectiveTLDPlusOne(base)
+	if err != nil || reg == base {
+		return nil
+	}
+	zones := []string{reg}
+	labels := strings.Split(strings.TrimSuffix(base, "."+reg), ".")
+	for i := len(labels) - 1; i >= 1 && len(zones) < maxDoubledZones; i-- {
+		zones = append(zones, strings.Join(labels[i:], ".")+"."+reg)
+	}
+	return zones
 }
 
 // recordHolds reports whether the lookup l has value among its TXT values

@@ -142,6 +142,23 @@ www _dnsauth.www.a.example.com TXT NXDOMAIN[]
 wildcard TXT NXDOMAIN[]`,
 		},
 		{
+			name:   "found at the doubled name of a delegated subzone",
+			domain: "www.shop.example.com",
+			records: []string{
+				`www.shop.example.com. A 192.0.2.1`,
+				`_dnsauth.www.shop.example.com.shop.example.com. TXT "` + testValue + `"`,
+			},
+			want: `host _dnsauth.www.shop.example.com
+record _dnsauth.www.shop.example.com TXT NXDOMAIN[]
+domain www.shop.example.com A NOERROR[]
+doubled_zone _dnsauth.www.shop.example.com.example.com TXT NXDOMAIN[]
+doubled_zone _dnsauth.www.shop.example.com.shop.example.com TXT NOERROR["` + testValue + `"]
+doubled_domain _dnsauth.www.shop.example.com.www.shop.example.com TXT NXDOMAIN[]
+bare_domain www.shop.example.com TXT NOERROR[]
+apex _dnsauth.shop.example.com TXT NXDOMAIN[]
+wildcard TXT NXDOMAIN[]`,
+		},
+		{
 			name:   "found at the doubled domain under a multi-label suffix",
 			domain: "shop.example.co.uk",
 			records: []string{
