@@ -48,7 +48,7 @@ func ExampleCheckTooFrequent() {
 	fmt.Println(f.Message)
 	// Output:
 	// CHECK_TOO_FREQUENT warning
-	// This domain was checked moments ago; retry in 4 minutes 10 seconds (at 18:05:00 UTC).
+	// This order was checked moments ago; retry in 4 minutes 10 seconds (at 18:05:00 UTC).
 }
 
 func ExampleTruncate() {

@@ -42,6 +42,12 @@ func (d *diagnoser) file(o *validation.Observation) []Finding {
 	if len(fo.Fetches) > 1 && fo.Fetches[1] != nil {
 		second, status2 := d.fetchOrDiscrepancy(fo.Fetches[1], o)
 		if second.Code != first.Code || status2 != status {
+			if status != 0 && status2 == 0 && second.Severity == SeverityError {
+				// The web server answered over http: that answer is what
+				// to fix. https is only dcv's fallback, and a site without
+				// it is fine, so its failure is told, not blamed.
+				second.Severity = SeverityWarning
+			}
 			out = append(out, second)
 		}
 	}

@@ -218,12 +218,14 @@ func TestDomainFile(t *testing.T) {
 			obs: fileObs(
 				trace(httpURL, answer(ip4, 301, "", "Location", httpsURL)),
 				trace(httpsURL, failed("192.0.2.10:443", webfetch.ErrConnectionRefused, "", 0))),
+			// The redirect is what to fix; the refused https fallback
+			// follows as a warning.
 			want: []Finding{
-				errF(CodeFileUnreachable, "Connection refused by 192.0.2.10:443: nothing listens on port 443.",
-					"Start a web server on port 443 of 192.0.2.10, or point the A/AAAA records of example.com at the public address of the web server."),
 				errF(CodeFileRedirected,
 					"The server at 192.0.2.10 answered 301 Moved Permanently: "+httpURL+" → "+httpsURL+". dcv requires a direct 200 answer; redirects are not followed.",
 					"Serve the file directly, with status 200, at "+httpURL+": exempt /.well-known/pki-validation/ from HTTP→HTTPS and www redirects."),
+				warnF(CodeFileUnreachable, "Connection refused by 192.0.2.10:443: nothing listens on port 443.",
+					"Start a web server on port 443 of 192.0.2.10, or point the A/AAAA records of example.com at the public address of the web server."),
 			},
 		},
 		{
@@ -302,10 +304,12 @@ func TestDomainFile(t *testing.T) {
 			obs: fileObs(
 				trace(httpURL, answer(ip4, 404, "")),
 				trace(httpsURL, failed("192.0.2.10:443", webfetch.ErrTLS, "remote error: tls: handshake failure", 0))),
+			// The http answer is what to fix; the https fallback's failure
+			// is a warning after it.
 			want: []Finding{
-				errF(CodeFileUnreachable, "The TLS handshake with 192.0.2.10:443 failed (remote error: tls: handshake failure).",
-					"Fix the TLS configuration of the web server at 192.0.2.10:443, or serve the file over plain HTTP on port 80."),
 				errF(CodeFileNotFound, "The server at 192.0.2.10 answered 404 Not Found for "+httpURL+".", fixNotFound),
+				warnF(CodeFileUnreachable, "The TLS handshake with 192.0.2.10:443 failed (remote error: tls: handshake failure).",
+					"Fix the TLS configuration of the web server at 192.0.2.10:443, or serve the file over plain HTTP on port 80."),
 			},
 		},
 		{

@@ -63,12 +63,12 @@ type Finding struct {
 	// Message says what was observed, in English.
 	Message string `json:"message"`
 	// Fix says what the applicant (or operator) should do.
-	Fix string `json:"fix,omitempty"`
+	Fix string `json:"fix"`
 	// Retryable is true when the same check may pass later without a change
 	// on the applicant's side (propagation, transient failures).
 	Retryable bool `json:"retryable"`
 	// ETA is when a retry is expected to succeed, when that can be known.
-	ETA *time.Time `json:"eta,omitempty"`
+	ETA *time.Time `json:"eta"`
 }
 
 // Blocking reports whether the finding prevents approval.

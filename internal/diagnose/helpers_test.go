@@ -87,6 +87,10 @@ func errF(code Code, msg, fix string) Finding {
 	return Finding{Code: code, Severity: SeverityError, Message: msg, Fix: fix}
 }
 
+func warnF(code Code, msg, fix string) Finding {
+	return Finding{Code: code, Severity: SeverityWarning, Message: msg, Fix: fix}
+}
+
 func retryF(code Code, msg, fix string) Finding {
 	return Finding{Code: code, Severity: SeverityError, Message: msg, Fix: fix, Retryable: true}
 }

@@ -251,15 +251,20 @@ func (a *ACME) recorded(ctx context.Context, acct *store.ACMEAccount, z *store.A
 }
 
 // findingProblem turns the worst blocking finding into the challenge's
-// error: its message is the detail, its code and fix the dcvCode and dcvFix
-// extension members, so an ACME client shows the applicant the same cause
-// and fix as the console.
+// error: the detail is its message followed by "Fix: " and its fix (ACME
+// clients print only the detail), and its code and fix are also the
+// dcvCode and dcvFix extension members, so an ACME client shows the
+// applicant the same cause and fix as the console.
 func findingProblem(fs []diagnose.Finding) *ACMEError {
 	for _, f := range fs {
 		if !f.Blocking() {
 			continue
 		}
-		return &ACMEError{Type: findingType(f.Code), Detail: f.Message, Code: f.Code, Fix: f.Fix}
+		detail := f.Message
+		if f.Fix != "" {
+			detail += " Fix: " + f.Fix
+		}
+		return &ACMEError{Type: findingType(f.Code), Detail: detail, Code: f.Code, Fix: f.Fix}
 	}
 	return acmeErr(ACMEServerInternal, "the validation failed without a diagnosis")
 }

@@ -439,9 +439,11 @@ func TestFileFindingsOnTheWire(t *testing.T) {
 				})
 				w.point(fwDomain, ip)
 			},
-			codes:  []diagnose.Code{diagnose.CodeFileUnreachable, diagnose.CodeFileNotFound},
-			msg:    []string{"TLS handshake with", "failed", "handshake failure"},
-			fix:    []string{"Fix the TLS configuration"},
+			// The http 404 is what to fix; the https fallback's TLS failure
+			// follows as a warning.
+			codes:  []diagnose.Code{diagnose.CodeFileNotFound, diagnose.CodeFileUnreachable},
+			msg:    []string{"404 Not Found", fwURL},
+			fix:    []string{"Upload fileauth.txt"},
 			probes: 6, conns: 0,
 		},
 		{
