@@ -18,10 +18,14 @@ func printOrder(w io.Writer, o *client.Order) {
 	for _, d := range o.Domains {
 		fmt.Fprintf(w, "\n%s  [%s]\n", d.Domain, d.Status)
 		in := d.Instructions
+		dnsVerb, fileVerb := "publish a DNS record:", "serve this file:"
+		if d.Status != "pending" {
+			dnsVerb, fileVerb = "DNS record:", "file:"
+		}
 		if in.Type != "" {
-			fmt.Fprintf(w, "  publish a DNS record:  %s  %s  %q\n", in.Host, in.Type, in.Value)
+			fmt.Fprintf(w, "  %-21s  %s  %s  %q\n", dnsVerb, in.Host, in.Type, in.Value)
 		} else {
-			fmt.Fprintf(w, "  serve this file:  %s\n  with content:     %s\n", in.URL, in.Content)
+			fmt.Fprintf(w, "  %-16s  %s\n  with content:     %s\n", fileVerb, in.URL, in.Content)
 		}
 		printFindings(w, d.Findings)
 	}

@@ -419,7 +419,12 @@ func (s *Service) view(o *store.Order) *View {
 			LastCheckAt:  timePtr(a.LastCheckAt),
 			Findings:     []diagnose.Finding{},
 		}
-		if len(a.Findings) > 0 {
+		switch {
+		case o.Status == StatusIssued:
+			// The last check said "approved, certificate pending"; the
+			// order has moved on since.
+			d.Findings = []diagnose.Finding{diagnose.Issued(s.serialOf(o.ID))}
+		case len(a.Findings) > 0:
 			if err := json.Unmarshal(a.Findings, &d.Findings); err != nil {
 				s.cfg.Logger.Error("stored findings do not decode", "order", o.ID, "domain", a.Domain, "err", err)
 			}
