@@ -4,6 +4,7 @@
 package api
 
 import (
+	"bytes"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"math"
 	"math/big"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -176,13 +178,25 @@ func (h *Handler) auth(next func(http.ResponseWriter, *http.Request, *store.Acco
 // decode reads a JSON body strictly: bounded, unknown fields refused, one
 // value only.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+	// JSON, or curl's default form type (`curl -d '{...}'` sends a JSON
+	// body labelled application/x-www-form-urlencoded): the body is parsed
+	// as JSON either way. Other types are refused.
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
 		writeError(w, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "send the request body as application/json")
 		return false
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err == nil && bytes.Equal(bytes.TrimSpace(body), []byte("null")) {
+		// encoding/json decodes null into a struct as a no-op.
+		writeError(w, http.StatusBadRequest, "MALFORMED_JSON", "the request body is JSON null; send a JSON object")
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err == nil {
+		err = dec.Decode(v)
+	}
+	if err != nil {
 		var mbe *http.MaxBytesError
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
@@ -194,7 +208,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		case errors.As(err, &se):
 			writeError(w, http.StatusBadRequest, "MALFORMED_JSON", fmt.Sprintf("the request body is not valid JSON (at byte %d)", se.Offset))
 		case errors.As(err, &te):
-			writeError(w, http.StatusBadRequest, "MALFORMED_JSON", fmt.Sprintf("field %q must be a %s, not a JSON %s", te.Field, te.Type, te.Value))
+			writeError(w, http.StatusBadRequest, "MALFORMED_JSON", fmt.Sprintf("field %q must be a JSON %s, not a JSON %s", te.Field, jsonKind(te.Type), te.Value))
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			// encoding/json has no typed error for unknown fields.
 			writeError(w, http.StatusBadRequest, "UNKNOWN_FIELD", "the request has an unknown field "+strings.TrimPrefix(err.Error(), "json: unknown field "))
@@ -208,6 +222,22 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
+}
+
+// jsonKind names a Go type as the JSON value it decodes from.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Map, reflect.Struct:
+		return "object"
+	default:
+		return "number"
+	}
 }
 
 func (h *Handler) health(w http.ResponseWriter, _ *http.Request) {

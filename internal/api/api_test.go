@@ -220,9 +220,11 @@ func TestAPIRefusesBadInput(t *testing.T) {
 		{name: "truncated json", body: `{"domains": ["a.applicant.com"`, status: 400, code: "MALFORMED_JSON"},
 		{name: "body over 256 KiB", body: `{"domains":["` + strings.Repeat("a", 300<<10) + `"],"method":"dns"}`, status: 413, code: "REQUEST_TOO_LARGE", words: []string{"262144 bytes"}},
 		{name: "unknown field", body: `{"domains":["a.applicant.com"],"method":"dns","colour":"red"}`, status: 400, code: "UNKNOWN_FIELD", words: []string{"colour"}},
-		{name: "wrong type", body: `{"domains":"a.applicant.com","method":"dns"}`, status: 400, code: "MALFORMED_JSON", words: []string{"domains"}},
+		{name: "wrong type", body: `{"domains":"a.applicant.com","method":"dns"}`, status: 400, code: "MALFORMED_JSON", words: []string{`"domains" must be a JSON array, not a JSON string`}},
 		{name: "two json objects", body: valid + valid, status: 400, code: "MALFORMED_JSON", words: []string{"exactly one JSON object"}},
 		{name: "wrong content type", contentType: "text/plain", body: valid, status: 415, code: "UNSUPPORTED_MEDIA_TYPE", words: []string{"application/json"}},
+		{name: "json null", body: "null", status: 400, code: "MALFORMED_JSON", words: []string{"null"}},
+		{name: "multipart form", contentType: "multipart/form-data; boundary=x", body: valid, status: 415, code: "UNSUPPORTED_MEDIA_TYPE", words: []string{"application/json"}},
 		{name: "empty body", contentType: "-", status: 400, code: "MALFORMED_JSON", words: []string{"empty"}},
 
 		// Authentication and authorisation.
@@ -318,6 +320,16 @@ func TestAPIOrderLifecycle(t *testing.T) {
 		}
 		if got := s.orders(t, s.bob); len(got) != 0 {
 			t.Errorf("bob lists %d orders, want 0", len(got))
+		}
+	})
+
+	t.Run("curl -d style body", func(t *testing.T) {
+		// curl -d labels a JSON body as a form; it is read as JSON.
+		var o2 order.View
+		a := s.doType(t, "POST", "/api/v1/orders", s.alice, `{"domains":["b.applicant.com"],"method":"file"}`, "application/x-www-form-urlencoded")
+		s.wantJSON(t, a, http.StatusCreated, &o2)
+		if len(o2.Domains) != 1 || o2.Domains[0].Method != "file" {
+			t.Fatalf("created %+v", o2)
 		}
 	})
 
