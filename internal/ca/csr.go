@@ -67,7 +67,8 @@ func ParseCSR(pemOrDER []byte) (*x509.CertificateRequest, error) {
 	}
 	csr, err := x509.ParseCertificateRequest(der)
 	if err != nil {
-		return nil, &CSRError{CSRMalformed, "the csr is not a valid pkcs#10 request: " + err.Error()}
+		// The parser's own words (an ASN.1 detail) help no applicant.
+		return nil, &CSRError{CSRMalformed, "the csr is not a valid pkcs#10 request: send a PEM \"CERTIFICATE REQUEST\" block (openssl req -new) or its DER bytes"}
 	}
 	if err := CheckPublicKey(csr.PublicKey); err != nil {
 		return nil, err
