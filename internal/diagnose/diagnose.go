@@ -59,6 +59,10 @@ func Domain(obs []validation.Observation, now time.Time) Result {
 type diagnoser struct {
 	c   *catalog
 	now time.Time
+	// zone is the DNS zone of the validation host when the evidence names
+	// it (the authoritative view, or the SOA of a negative answer); empty
+	// otherwise, and then the registered domain stands for it.
+	zone string
 }
 
 func (d *diagnoser) domain(obs []validation.Observation) Result {

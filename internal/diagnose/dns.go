@@ -29,6 +29,7 @@ func (d *diagnoser) dns(o *validation.Observation) []Finding {
 	if host == "" {
 		host = validation.DNSPrefix + "." + baseDomain(o.Domain)
 	}
+	d.zone = hostZone(n, host)
 	z := analyseZone(n.Authoritative, o.Expected)
 	var out []Finding
 	if lookupHas(&n.Record, o.Expected) {
@@ -107,7 +108,7 @@ func (d *diagnoser) dnsMiss(o *validation.Observation, z *zoneAnalysis, host str
 			txt = append(txt, r)
 		}
 	}
-	rel, _ := relativeHost(host)
+	rel, _ := d.relativeHost(host)
 	if len(txt) > 0 {
 		var notes []string
 		if explainedBy(wild, &n.Record) {
@@ -256,7 +257,7 @@ func (d *diagnoser) wrongHost(p validation.Probe, host, value string) Finding {
 	case validation.ProbeDoubledZone, validation.ProbeDoubledDomain:
 		// The provider appended a suffix to the full name typed: the suffix
 		// is the provider's zone, and the host to type is host without it.
-		rel, zone := relativeHost(host)
+		rel, zone := d.relativeHost(host)
 		if suffix, ok := strings.CutPrefix(at, host+"."); ok && strings.HasSuffix(host, "."+suffix) {
 			rel, zone = strings.TrimSuffix(host, "."+suffix), suffix
 		}
@@ -268,16 +269,16 @@ func (d *diagnoser) wrongHost(p validation.Probe, host, value string) Finding {
 		f.Fix = d.c.f(fixWrongHostDoubled, rel, zone, host)
 	case validation.ProbeWWW, validation.ProbeApex:
 		// The record host of the www name for the apex, or the reverse.
-		rel, _ := relativeHost(host)
+		rel, _ := d.relativeHost(host)
 		validates := strings.TrimPrefix(at, validation.DNSPrefix+".")
 		f.Message = d.c.f(msgWrongHostWWW, Truncate(at, maxNameShown), Truncate(validates, maxNameShown), host)
 		f.Fix = d.c.f(fixWrongHostWWW, rel, host, value)
 	case validation.ProbeBareDomain:
-		rel, _ := relativeHost(host)
+		rel, _ := d.relativeHost(host)
 		f.Message = d.c.f(msgWrongHostBare, Truncate(at, maxNameShown), host)
 		f.Fix = d.c.f(fixWrongHostBare, rel, host, value, Truncate(at, maxNameShown))
 	default:
-		rel, _ := relativeHost(host)
+		rel, _ := d.relativeHost(host)
 		f.Message = d.c.f(msgWrongHostOther, Truncate(at, maxNameShown), host)
 		f.Fix = d.c.f(fixNotFound, rel, value)
 	}
@@ -409,6 +410,34 @@ func (d *diagnoser) server(s string) string {
 // field and the registered domain (public suffix plus one label) the
 // provider appends: "_dnsauth.a.example.com" -> "_dnsauth.a", "example.com".
 // When no registered domain can be found, rel is host itself.
+// hostZone is the zone of host the evidence names: the zone of the
+// authoritative view, or the owner of the SOA in a negative answer for
+// host; "" when there is none.
+func hostZone(n *validation.DNSObservation, host string) string {
+	var zone string
+	switch {
+	case n.Authoritative != nil && n.Authoritative.Zone != "":
+		zone = n.Authoritative.Zone
+	case n.Record.Response != nil:
+		zone = n.Record.Response.Zone
+	}
+	zone = trimDot(strings.ToLower(zone))
+	if zone == "" || !strings.HasSuffix(host, "."+zone) {
+		return ""
+	}
+	return zone
+}
+
+// relativeHost splits host into what to type in a DNS provider's host
+// field and the zone it is relative to: the zone the evidence names, else
+// the registered domain.
+func (d *diagnoser) relativeHost(host string) (rel, zone string) {
+	if d.zone != "" && strings.HasSuffix(host, "."+d.zone) {
+		return strings.TrimSuffix(host, "."+d.zone), d.zone
+	}
+	return relativeHost(host)
+}
+
 func relativeHost(host string) (rel, zone string) {
 	zone, err := publicsuffix.EffectiveTLDPlusOne(host)
 	if err != nil || zone == host {

@@ -504,7 +504,7 @@ func (d *diagnoser) loopMessage(e *dnsclient.Error, host string) string {
 // txtPresent is the informational finding of a pre-flight check without a
 // value: the TXT values at host.
 func (d *diagnoser) txtPresent(rec *validation.Lookup, host string) Finding {
-	rel, _ := relativeHost(host)
+	rel, _ := d.relativeHost(host)
 	f := Finding{Code: CodeDNSTXTPresent, Severity: SeverityInfo, Fix: d.c.f(fixTXTPresent, rel)}
 	values := rec.TXTValues()
 	server := ""

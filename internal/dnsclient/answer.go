@@ -38,6 +38,7 @@ func collectAnswer(resp *Response, msg *dns.Msg, end string, qtype uint16) *Erro
 				// RFC 2308 §5: the negative TTL is the minimum of the SOA
 				// record's TTL and its MINIMUM field.
 				resp.NegativeTTL = min(soa.Hdr.Ttl, soa.Minttl)
+				resp.Zone = strings.ToLower(soa.Hdr.Name)
 				break
 			}
 		}

@@ -43,6 +43,9 @@ type Response struct {
 	// NegativeTTL is the TTL of the SOA in the authority section of a
 	// negative answer (RFC 2308), when present.
 	NegativeTTL uint32 `json:"negative_ttl,omitempty"`
+	// Zone is the owner of that SOA: the zone that gave the negative
+	// answer (lowercase, fully qualified), when present.
+	Zone string `json:"zone,omitempty"`
 	// Duration is the time spent on this lookup, all tries included.
 	Duration time.Duration `json:"duration_ns"`
 	// Cached reports that the answer was served from the resolver's cache
