@@ -364,3 +364,40 @@ func TestCheckNamesAnotherOrdersValue(t *testing.T) {
 		t.Fatalf("findings %+v, want FILE_CONTENT_MISMATCH naming another order", fs)
 	}
 }
+
+// TestFileDomainsShareOneValue: names served from one web root (apex and
+// www) pass together, so an order's file-validated domains share a value;
+// DNS-validated ones get their own.
+func TestFileDomainsShareOneValue(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	o, err := b.svc.Create(ctx, b.acct, order.CreateRequest{
+		Domains: []string{"applicant.com", "www.applicant.com", "mail.applicant.com"},
+		Method:  "file", Methods: map[string]string{"mail.applicant.com": "dns"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	apex, www, mail := o.Domains[0].Instructions, o.Domains[1].Instructions, o.Domains[2].Instructions
+	if apex.Content == "" || apex.Content != www.Content {
+		t.Fatalf("file contents %q and %q differ", apex.Content, www.Content)
+	}
+	if mail.Value == "" || mail.Value == apex.Content {
+		t.Fatalf("dns value %q reuses the file value %q", mail.Value, apex.Content)
+	}
+	// One web root serving one file validates both names.
+	for _, n := range []string{"applicant.com", "www.applicant.com"} {
+		b.DNS.Add(n + ". 300 IN A " + b.Web.IP.String())
+	}
+	b.Web.SetFile("", validation.FilePath, 200, apex.Content)
+	res, err := b.svc.Check(ctx, b.acct, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range res.Domains[:2] {
+		if d.Status != order.StatusApproved {
+			t.Errorf("%s: %s %v", d.Domain, d.Status, codes(d.Findings))
+		}
+	}
+}

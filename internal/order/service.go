@@ -255,12 +255,21 @@ func (s *Service) Create(ctx context.Context, acct *store.Account, req CreateReq
 		}
 		o.KeyPEM = string(keyPEM)
 	}
+	// Every file-validated domain of an order shares one value: the file
+	// sits at the same path on each name, and names served from one web
+	// root (example.com and www.example.com) must be able to pass together.
+	// DNS records live at different hosts and get one value each.
+	fileValue := randomToken(valueBytes)
 	for i, d := range domains {
+		value := fileValue
+		if methods[i] != string(validation.MethodFile) {
+			value = randomToken(valueBytes)
+		}
 		o.Authorizations = append(o.Authorizations, store.Authorization{
 			Domain:    d,
 			Method:    methods[i],
 			Status:    StatusPending,
-			Value:     randomToken(valueBytes),
+			Value:     value,
 			ExpiresAt: o.ExpiresAt,
 		})
 	}
