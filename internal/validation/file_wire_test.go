@@ -172,28 +172,6 @@ func fullBacklog(t *testing.T, port int) netip.Addr {
 // the observation ended within its deadline.
 func TestFileFindingsOnTheWire(t *testing.T) {
 	t.Parallel()
-	slowBody := func(rw http.ResponseWriter, r *http.Request) {
-		rw.Header().Set("Content-Length", "100")
-		rw.WriteHeader(http.StatusOK)
-		for range 100 {
-			rw.Write([]byte("x"))
-			rw.(http.Flusher).Flush()
-			select {
-			case <-r.Context().Done():
-				return
-			case <-time.After(time.Second):
-			}
-		}
-	}
-	hugeBody := func(rw http.ResponseWriter, _ *http.Request) {
-		rw.Header().Set("Content-Length", strconv.Itoa(1<<30))
-		chunk := []byte(strings.Repeat("a", 32<<10))
-		for sent := 0; sent < 1<<30; sent += len(chunk) {
-			if _, err := rw.Write(chunk); err != nil {
-				return
-			}
-		}
-	}
 	tlsAlert := func(c net.Conn) {
 		buf := make([]byte, 512)
 		c.Read(buf)                            // the ClientHello
@@ -476,8 +454,11 @@ func TestFileFindingsOnTheWire(t *testing.T) {
 			probes: 0, within: 2*fwFetchTimeout + time.Second, conns: 2,
 		},
 		{
-			name:   "bounds: one byte per second",
-			setup:  func(_ *testing.T, w *fwWorld) { w.point(fwDomain); w.web.Handle("", validation.FilePath, slowBody) },
+			name: "bounds: one byte per second",
+			setup: func(_ *testing.T, w *fwWorld) {
+				w.point(fwDomain)
+				w.web.Handle("", validation.FilePath, testenv.SlowBody)
+			},
 			codes:  []diagnose.Code{diagnose.CodeFileUnreachable},
 			msg:    []string{"but got no complete answer within"},
 			probes: 0, within: 2*fwFetchTimeout + time.Second, conns: 2,
@@ -554,8 +535,11 @@ func TestFileFindingsOnTheWire(t *testing.T) {
 			probes: 0, conns: 2,
 		},
 		{
-			name:   "bounds: a 1 GiB body",
-			setup:  func(_ *testing.T, w *fwWorld) { w.point(fwDomain); w.web.Handle("", validation.FilePath, hugeBody) },
+			name: "bounds: a 1 GiB body",
+			setup: func(_ *testing.T, w *fwWorld) {
+				w.point(fwDomain)
+				w.web.Handle("", validation.FilePath, testenv.HugeBody)
+			},
 			codes:  []diagnose.Code{diagnose.CodeFileContentMismatch},
 			msg:    []string{"longer than the 4096 bytes dcv reads"},
 			probes: 0, within: 2*fwFetchTimeout + time.Second, conns: 2,

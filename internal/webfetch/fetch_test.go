@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -74,28 +73,6 @@ func newFetcher(t *testing.T, w *testenv.WebServer, res dnsclient.Resolver, allo
 
 func TestFetchOnTheWire(t *testing.T) {
 	t.Parallel()
-	slowBody := func(rw http.ResponseWriter, r *http.Request) {
-		rw.Header().Set("Content-Length", "100")
-		rw.WriteHeader(http.StatusOK)
-		for range 100 {
-			rw.Write([]byte("x"))
-			rw.(http.Flusher).Flush()
-			select {
-			case <-r.Context().Done():
-				return
-			case <-time.After(time.Second):
-			}
-		}
-	}
-	hugeBody := func(rw http.ResponseWriter, r *http.Request) {
-		rw.Header().Set("Content-Length", strconv.Itoa(1<<30))
-		chunk := []byte(strings.Repeat("a", 32<<10))
-		for sent := 0; sent < 1<<30; sent += len(chunk) {
-			if _, err := rw.Write(chunk); err != nil {
-				return
-			}
-		}
-	}
 	tests := []struct {
 		name      string
 		setup     func(w *testenv.WebServer)
@@ -191,7 +168,7 @@ func TestFetchOnTheWire(t *testing.T) {
 		},
 		{
 			name:     "slow body ends at the deadline",
-			setup:    func(w *testenv.WebServer) { w.Handle("", "/f", slowBody) },
+			setup:    func(w *testenv.WebServer) { w.Handle("", "/f", testenv.SlowBody) },
 			status:   200,
 			body:     "x",
 			prefix:   true,
@@ -221,7 +198,7 @@ func TestFetchOnTheWire(t *testing.T) {
 		},
 		{
 			name:      "1 GiB body: only MaxBodyKept kept",
-			setup:     func(w *testenv.WebServer) { w.Handle("", "/f", hugeBody) },
+			setup:     func(w *testenv.WebServer) { w.Handle("", "/f", testenv.HugeBody) },
 			status:    200,
 			body:      strings.Repeat("a", MaxBodyKept),
 			truncated: true,
