@@ -78,7 +78,7 @@ func (a *ACME) Register(ctx context.Context, r ACMERegistration) (*store.ACMEAcc
 		return nil, false, err
 	}
 	acct := store.ACMEAccount{
-		ID:            "acme_" + randomToken(10),
+		ID:            newID("acme_", now),
 		KeyThumbprint: r.KeyThumbprint,
 		KeyJWK:        r.KeyJWK,
 		Status:        store.ACMEAccountValid,
@@ -245,7 +245,7 @@ func (s *Service) CreateEABKey(ctx context.Context, caller *store.Account) (*EAB
 	}
 	raw := randomB64(eabKeyBytes)
 	key, _ := decodeB64(raw)
-	k := store.EABKey{KeyID: "eab_" + randomToken(10), HMACKey: key, CreatedBy: caller.ID, CreatedAt: s.now()}
+	k := store.EABKey{KeyID: newID("eab_", s.now()), HMACKey: key, CreatedBy: caller.ID, CreatedAt: s.now()}
 	if err := s.cfg.Store.EABKeyCreate(ctx, k); err != nil {
 		return nil, fmt.Errorf("creating eab key: %w", err)
 	}

@@ -144,7 +144,7 @@ func (a *ACME) NewOrder(ctx context.Context, acct *store.ACMEAccount, req ACMENe
 
 	o := &store.ACMEOrder{
 		Order: store.Order{
-			ID:        "ord_" + randomToken(10),
+			ID:        newID("ord_", now),
 			AccountID: acct.ID,
 			Method:    methodACME,
 			Status:    StatusPending,
@@ -164,7 +164,7 @@ func (a *ACME) NewOrder(ctx context.Context, acct *store.ACMEAccount, req ACMENe
 			o.Order.ExpiresAt = minTime(o.Order.ExpiresAt, z.ExpiresAt)
 		case errors.Is(err, store.ErrNotFound):
 			nz := store.ACMEAuthz{
-				ID:         "az_" + randomToken(10),
+				ID:         newID("az_", now),
 				AccountID:  acct.ID,
 				Identifier: n,
 				Status:     store.ACMEStatusPending,

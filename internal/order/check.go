@@ -44,7 +44,7 @@ func (s *Service) Check(ctx context.Context, acct *store.Account, id string) (*C
 	if err != nil {
 		return nil, fmt.Errorf("listing the account's other values: %w", err)
 	}
-	res := &CheckResult{Order: o.ID, CheckID: "chk_" + randomToken(10), CheckedAt: now, Domains: make([]DomainCheck, len(o.Authorizations))}
+	res := &CheckResult{Order: o.ID, CheckID: newID("chk_", now), CheckedAt: now, Domains: make([]DomainCheck, len(o.Authorizations))}
 	next := now.Add(s.cfg.CheckInterval)
 	res.NextCheck = &next
 	updates := make([]store.Authorization, len(o.Authorizations))

@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base32"
+	"encoding/binary"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -144,6 +145,25 @@ func randomToken(n int) string {
 	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 }
 
+// sortableTime encodes times in IDs: base32hex (RFC 4648 §7) in lowercase,
+// whose alphabet is in ASCII order, so IDs sort by creation time.
+var sortableTime = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding)
+
+// newID returns prefix, 10 characters of now (milliseconds since the Unix
+// epoch, 50 bits: sortable until the year 37 000) and 16 characters of
+// randomness (80 bits, so IDs stay unguessable). Records created one after
+// another get IDs in ascending order, so SQLite appends their index
+// entries at the right edge of each B-tree instead of dirtying a random
+// page of every index per insert (each such page is one more WAL frame
+// written and checkpointed).
+func newID(prefix string, now time.Time) string {
+	ms := uint64(max(now.UnixMilli(), 0))
+	var t [8]byte
+	// 50 bits in the top of 7 bytes (56 bits): 10 base32 digits = 50 bits.
+	binary.BigEndian.PutUint64(t[:], ms<<14)
+	return prefix + sortableTime.EncodeToString(t[:7])[:10] + randomToken(10)
+}
+
 // HashAPIKey returns the stored form of an API key. Keys carry 256 random
 // bits, so one SHA-256 is enough: nothing to guess, nothing to stretch.
 func HashAPIKey(key string) []byte {
@@ -163,7 +183,7 @@ func (s *Service) CreateAccount(ctx context.Context, caller *store.Account, name
 		return nil, invalid("INVALID_ACCOUNT_NAME", "the account name must be 1 to 128 printable characters")
 	}
 	key := "dcv_" + randomToken(32)
-	a := store.Account{ID: "acct_" + randomToken(10), Name: name, Admin: admin, CreatedAt: s.now()}
+	a := store.Account{ID: newID("acct_", s.now()), Name: name, Admin: admin, CreatedAt: s.now()}
 	if err := s.cfg.Store.AccountCreate(ctx, a, HashAPIKey(key)); err != nil {
 		return nil, fmt.Errorf("creating account: %w", err)
 	}
@@ -228,7 +248,7 @@ func (s *Service) Create(ctx context.Context, acct *store.Account, req CreateReq
 	}
 	now := s.now()
 	o := &store.Order{
-		ID:        "ord_" + randomToken(10),
+		ID:        newID("ord_", now),
 		AccountID: acct.ID,
 		Method:    req.Method,
 		Status:    StatusPending,
