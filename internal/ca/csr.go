@@ -48,8 +48,10 @@ func (e *CSRError) Error() string { return "invalid csr: " + e.Code + ": " + e.M
 
 // ParseCSR parses a PKCS#10 certificate request given as PEM ("CERTIFICATE
 // REQUEST" or "NEW CERTIFICATE REQUEST") or DER, checks its public key
-// against CheckPublicKey and verifies its self-signature. Every error is a
-// *CSRError. The names in the CSR are not checked (see CSRNames).
+// against CheckPublicKey, refuses a P-256 key whose private key anyone can
+// compute (WeakECDSAKey; CSRKeyTooWeak) and verifies its self-signature.
+// Every error is a *CSRError. The names in the CSR are not checked (see
+// CSRNames).
 func ParseCSR(pemOrDER []byte) (*x509.CertificateRequest, error) {
 	if len(pemOrDER) > MaxCSRSize {
 		return nil, &CSRError{CSRTooLarge, fmt.Sprintf("the csr is %d bytes, more than the limit of %d", len(pemOrDER), MaxCSRSize)}
@@ -72,6 +74,9 @@ func ParseCSR(pemOrDER []byte) (*x509.CertificateRequest, error) {
 	}
 	if err := CheckPublicKey(csr.PublicKey); err != nil {
 		return nil, err
+	}
+	if d, weak := WeakECDSAKey(csr.PublicKey); weak {
+		return nil, &CSRError{CSRKeyTooWeak, weakKeyMessage(d)}
 	}
 	if err := csr.CheckSignature(); err != nil {
 		return nil, &CSRError{CSRBadSignature, "the csr signature does not verify with its own public key: " + err.Error()}

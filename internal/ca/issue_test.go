@@ -285,6 +285,13 @@ func TestIssueLintRefusals(t *testing.T) {
 			names: []string{"example.com", "host.invalid"},
 			want:  []string{"e_dnsname_not_valid_tld"},
 		},
+		{
+			// e_dnsname_bad_character_in_label is one of the sharedLints.
+			name:  "bad character in a label",
+			cfg:   loopbackURLs,
+			names: []string{"example.com", "bad!name.example.com"},
+			want:  []string{"e_dnsname_bad_character_in_label"},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

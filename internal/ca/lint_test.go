@@ -11,9 +11,10 @@ import (
 	"github.com/zmap/zlint/v3/lint"
 )
 
-// TestLintRegistriesSplit checks that the per-leaf and per-key registries
-// partition the full one: every key-only lint leaves the leaf run and runs
-// per key, and no other lint is lost.
+// TestLintRegistriesSplit checks that the per-leaf, per-signing-key and
+// subject-key registries partition the full one: every key-only lint leaves
+// the leaf run and runs per key, every subject-key lint leaves it and runs
+// apart, and no other lint is lost.
 func TestLintRegistriesSplit(t *testing.T) {
 	t.Parallel()
 	all, err := lintRegistry()
@@ -39,12 +40,28 @@ func TestLintRegistriesSplit(t *testing.T) {
 			t.Errorf("key-only lint %s is not in the full registry", n)
 		}
 	}
-	union := slices.Sorted(slices.Values(append(slices.Clone(leaf.Names()), key.Names()...)))
-	if !slices.Equal(union, all.Names()) {
-		t.Errorf("leaf ∪ key registries have %d lints, the full registry %d", len(union), len(all.Names()))
+	small, err := smallKeyLintRegistry()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got := len(leaf.CertificateLints().Lints()); got != len(all.CertificateLints().Lints())-len(keyOnlyLints) {
-		t.Errorf("leaf registry runs %d certificate lints, want %d", got, len(all.CertificateLints().Lints())-len(keyOnlyLints))
+	if got, want := small.Names(), slices.Sorted(slices.Values(subjectKeyLints)); !slices.Equal(got, want) {
+		t.Errorf("subject key registry = %v, want %v", got, want)
+	}
+	for _, n := range subjectKeyLints {
+		if slices.Contains(leaf.Names(), n) {
+			t.Errorf("leaf registry still runs subject-key lint %s", n)
+		}
+		if all.CertificateLints().ByName(n) == nil {
+			t.Errorf("subject-key lint %s is not in the full registry", n)
+		}
+	}
+	union := slices.Sorted(slices.Values(slices.Concat(leaf.Names(), key.Names(), small.Names())))
+	if !slices.Equal(union, all.Names()) {
+		t.Errorf("leaf ∪ key ∪ subject key registries have %d lints, the full registry %d", len(union), len(all.Names()))
+	}
+	apart := len(keyOnlyLints) + len(subjectKeyLints)
+	if got := len(leaf.CertificateLints().Lints()); got != len(all.CertificateLints().Lints())-apart {
+		t.Errorf("leaf registry runs %d certificate lints, want %d", got, len(all.CertificateLints().Lints())-apart)
 	}
 }
 
@@ -154,5 +171,33 @@ func TestKeyOnlyLintsPassForOurKeys(t *testing.T) {
 	}
 	if err := c.checkSigningKeys(); err != nil {
 		t.Errorf("checkSigningKeys: %v", err)
+	}
+}
+
+// TestSharedLints checks that the leaf registry runs each of the sharedLints
+// with one value built once, and that each may be shared: it is not
+// configurable.
+func TestSharedLints(t *testing.T) {
+	t.Parallel()
+	leaf, err := leafLintRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range sharedLints {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			i := slices.IndexFunc(leaf.CertificateLints().Lints(), func(l *lint.CertificateLint) bool { return l.Name == name })
+			if i < 0 {
+				t.Fatalf("%s is not in the leaf registry", name)
+			}
+			l := leaf.CertificateLints().Lints()[i]
+			a, b := l.Lint(), l.Lint()
+			if a != b {
+				t.Errorf("%s: the leaf registry builds a new value per run", name)
+			}
+			if _, ok := a.(lint.Configurable); ok {
+				t.Errorf("%s is configurable and must not be shared", name)
+			}
+		})
 	}
 }
