@@ -79,9 +79,33 @@ func New(cfg Config) *Handler {
 	registerChecks(h)
 	h.mux.HandleFunc("POST /api/v1/eab-keys", h.auth(h.createEABKey))
 	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		if allowed := h.allowedMethods(r); len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			writeError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED",
+				fmt.Sprintf("%s is not allowed on %s; use %s", r.Method, r.URL.Path, strings.Join(allowed, " or ")))
+			return
+		}
 		writeError(w, http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("no API endpoint %s %s", r.Method, r.URL.Path))
 	})
 	return h
+}
+
+// probedMethods are the methods allowedMethods tries.
+var probedMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// allowedMethods returns the methods that some endpoint serves at r's path
+// (RFC 9110 §15.5.6: a 405 answer lists them in Allow), or nil when the
+// path is no endpoint at all. HEAD is implied by GET.
+func (h *Handler) allowedMethods(r *http.Request) []string {
+	var allowed []string
+	for _, m := range probedMethods {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := h.mux.Handler(probe); pattern != "" && pattern != "/api/" {
+			allowed = append(allowed, m)
+		}
+	}
+	return allowed
 }
 
 // ServeHTTP serves the API, recovering from panics.

@@ -214,6 +214,7 @@ func TestAPIRefusesBadInput(t *testing.T) {
 		status      int
 		code        string
 		words       []string
+		allow       string // the Allow header of a 405
 	}{
 		// Transport and JSON.
 		{name: "malformed json", body: `{"domains": nope}`, status: 400, code: "MALFORMED_JSON", words: []string{"not valid JSON"}},
@@ -260,6 +261,9 @@ func TestAPIRefusesBadInput(t *testing.T) {
 
 		// Endpoints.
 		{name: "unknown endpoint", method: "GET", path: "/api/v1/nope", contentType: "-", status: 404, code: "NOT_FOUND", words: []string{"/api/v1/nope"}},
+		{name: "delete an order", method: "DELETE", path: "/api/v1/orders/ord_x", contentType: "-", status: 405, code: "METHOD_NOT_ALLOWED", words: []string{"DELETE", "GET"}, allow: "GET"},
+		{name: "put the orders list", method: "PUT", path: "/api/v1/orders", contentType: "-", status: 405, code: "METHOD_NOT_ALLOWED", words: []string{"PUT"}, allow: "GET, POST"},
+		{name: "get the checks endpoint", method: "DELETE", path: "/api/v1/orders/ord_x/checks", contentType: "-", status: 405, code: "METHOD_NOT_ALLOWED", allow: "GET, POST"},
 	}
 	// The cases run in sequence, so that the list below sees all of them done.
 	for _, tc := range tests {
@@ -279,6 +283,9 @@ func TestAPIRefusesBadInput(t *testing.T) {
 			}
 			a := s.doType(t, method, path, key, tc.body, ct)
 			wantError(t, a, tc.status, tc.code, tc.words...)
+			if got := a.header.Get("Allow"); got != tc.allow {
+				t.Errorf("Allow %q, want %q", got, tc.allow)
+			}
 			if tc.status == http.StatusUnauthorized {
 				if got := a.header.Get("WWW-Authenticate"); !strings.HasPrefix(got, "Bearer") {
 					t.Errorf("WWW-Authenticate %q, want a Bearer challenge", got)
