@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -221,18 +222,38 @@ func quoteData(a dnsclient.Record) string {
 	return a.Type + " " + a.Data
 }
 
-// clip makes an observed string safe and short for a terminal line.
+// clip makes an observed string safe and short for a terminal line: a
+// control character (C0, DEL, C1) or a bidirectional-text control, which
+// could rewrite or reorder what the terminal shows, is written as its Go
+// escape (\r, \x07, \u202e), so the applicant sees exactly what was
+// served.
 func clip(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return '?'
+	var b strings.Builder
+	for _, r := range s {
+		if unsafeForTerminal(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
 		}
-		return r
-	}, s)
+		b.WriteRune(r)
+	}
+	s = b.String()
 	if r := []rune(s); len(r) > maxShown {
 		return string(r[:maxShown]) + "…"
 	}
 	return s
+}
+
+// unsafeForTerminal reports whether r is a control character or a
+// bidirectional-text control (Unicode UAX #9 explicit formatting).
+func unsafeForTerminal(r rune) bool {
+	switch {
+	case r < 0x20, r >= 0x7f && r <= 0x9f:
+		return true
+	case r == 0x200e, r == 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
 }
 
 func dnsTypeString(t uint16) string {
