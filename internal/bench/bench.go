@@ -5,9 +5,13 @@
 // second, latency percentiles per step, errors by type and, for a server
 // process on this machine, the CPU time it spent per certificate.
 //
-// It talks ACME with golang.org/x/crypto/acme, but polls authorizations at
-// its own PollInterval instead of that package's one-second minimum, so that
-// the figures measure the server and not the client's sleeps. The responder
+// It talks ACME with a lean client of its own (RFC 8555 JWS with ES256 and
+// the account URL as kid, the nonce of each response used for the next
+// request, POST-as-GET, one keep-alive connection per worker) and polls at
+// its own PollInterval, because the load generator shares the machine with
+// the server under test: its CPU per certificate, reported as BenchCPU, is
+// CPU the server does not get, and its sleeps would be measured as the
+// server's latency. The responder
 // (an http-01 web server, a tls-alpn-01 TLS server, or, for dns-01, TXT
 // records in the built-in DNS server) listens on a loopback address of this
 // machine; names resolve to it only through the built-in DNS server

@@ -1,18 +1,18 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
+	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
-	"golang.org/x/crypto/acme"
 )
 
 func TestParseStatCPU(t *testing.T) {
@@ -126,17 +126,20 @@ func TestConfigFill(t *testing.T) {
 
 func TestClassify(t *testing.T) {
 	t.Parallel()
-	badNonce := &acme.Error{StatusCode: 400, ProblemType: "urn:ietf:params:acme:error:badNonce"}
+	badNonce := &problem{Status: 400, Type: problemPrefix + "badNonce"}
 	tests := []struct {
 		name string
 		err  error
 		want string
 	}{
 		{name: "problem", err: &stepError{step: StepNewOrder, err: badNonce}, want: "problem badNonce"},
-		{name: "no problem type", err: &acme.Error{StatusCode: 502}, want: "HTTP 502"},
-		{name: "invalid authorization", err: &acme.AuthorizationError{Errors: []error{&acme.Error{ProblemType: "urn:ietf:params:acme:error:connection"}}}, want: "authorization invalid: problem connection"},
-		{name: "invalid order", err: &acme.OrderError{Status: "invalid", Problem: &acme.Error{ProblemType: "urn:ietf:params:acme:error:badCSR"}}, want: "order invalid: problem badCSR"},
+		{name: "no problem type", err: &problem{Status: 502}, want: "HTTP 502"},
+		{name: "invalid authorization", err: &authzError{Status: statusInvalid, Problems: []*problem{{Type: problemPrefix + "connection"}}}, want: "authorization invalid: problem connection"},
+		{name: "invalid authorization without problem", err: &authzError{Status: statusInvalid}, want: "authorization invalid"},
+		{name: "invalid order", err: &orderError{Status: "invalid", Problem: &problem{Type: problemPrefix + "badCSR"}}, want: "order invalid: problem badCSR"},
 		{name: "timeout", err: fmt.Errorf("x: %w", context.DeadlineExceeded), want: "timeout"},
+		{name: "network timeout", err: &net.OpError{Op: "read", Err: os.ErrDeadlineExceeded}, want: "timeout"},
+		{name: "network", err: &net.OpError{Op: "dial", Err: errors.New("connection refused")}, want: "network"},
 		{name: "wrong certificate", err: &stepError{step: StepFinalize, err: &wrongCertError{reason: "names"}}, want: "wrong certificate"},
 		{name: "other", err: errors.New("boom"), want: "other (*errors.errorString)"},
 	}
@@ -150,82 +153,14 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-func TestResponderHTTP01(t *testing.T) {
-	t.Parallel()
-	r := newResponder(netip.MustParseAddr("127.0.0.1"))
-	r.setHTTP01("tok", "tok.thumb")
-	tests := []struct {
-		name, method, path string
-		wantCode           int
-		wantBody           string
-	}{
-		{name: "known token", method: http.MethodGet, path: http01Prefix + "tok", wantCode: 200, wantBody: "tok.thumb"},
-		{name: "unknown token", method: http.MethodGet, path: http01Prefix + "other", wantCode: 404},
-		{name: "other path", method: http.MethodGet, path: "/tok", wantCode: 404},
-		{name: "post", method: http.MethodPost, path: http01Prefix + "tok", wantCode: 404},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			rec := httptest.NewRecorder()
-			r.ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, nil))
-			if rec.Code != tt.wantCode || (tt.wantBody != "" && rec.Body.String() != tt.wantBody) {
-				t.Fatalf("got %d %q, want %d %q", rec.Code, rec.Body.String(), tt.wantCode, tt.wantBody)
-			}
-		})
-	}
-}
-
-func TestResponderDNS(t *testing.T) {
-	t.Parallel()
-	r := newResponder(netip.MustParseAddr("127.1.2.3"))
-	r.setDNS01("A.applicant.com", "v1")
-	tests := []struct {
-		name    string
-		qname   string
-		qtype   uint16
-		want    []string // answers in presentation form, without header
-		wantSOA bool
-	}{
-		{name: "A for any name", qname: "x.applicant.com.", qtype: dns.TypeA, want: []string{"127.1.2.3"}},
-		{name: "dns-01 TXT, case-insensitive", qname: "_acme-challenge.a.applicant.COM.", qtype: dns.TypeTXT, want: []string{`"v1"`}},
-		{name: "no CAA", qname: "applicant.com.", qtype: dns.TypeCAA, wantSOA: true},
-		{name: "no AAAA for an IPv4 responder", qname: "x.applicant.com.", qtype: dns.TypeAAAA, wantSOA: true},
-		{name: "TXT of another name", qname: "_acme-challenge.b.applicant.com.", qtype: dns.TypeTXT, wantSOA: true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			q := new(dns.Msg)
-			q.SetQuestion(tt.qname, tt.qtype)
-			m := r.answerDNS(q)
-			if m.Rcode != dns.RcodeSuccess || !m.RecursionAvailable {
-				t.Fatalf("rcode %s, RA %v", dns.RcodeToString[m.Rcode], m.RecursionAvailable)
-			}
-			var got []string
-			for _, rr := range m.Answer {
-				got = append(got, strings.TrimPrefix(rr.String(), rr.Header().String()))
-			}
-			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
-				t.Errorf("answers %q, want %q", got, tt.want)
-			}
-			if hasSOA := len(m.Ns) == 1 && m.Ns[0].Header().Rrtype == dns.TypeSOA; hasSOA != tt.wantSOA {
-				t.Errorf("authority %v, want SOA %v", m.Ns, tt.wantSOA)
-			}
-		})
-	}
-}
-
 func TestResponderClear(t *testing.T) {
 	t.Parallel()
 	r := newResponder(netip.MustParseAddr("127.1.2.3"))
 	r.setDNS01("a.applicant.com", "v1")
 	r.setHTTP01("tok", "ka")
 	r.clear("tok", "a.applicant.com")
-	rec := httptest.NewRecorder()
-	r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, http01Prefix+"tok", nil))
-	if rec.Code != http.StatusNotFound {
-		t.Fatalf("http-01 after clear: %d", rec.Code)
+	if got := r.http01Answer([]byte("GET " + http01Prefix + "tok HTTP/1.1\r\n\r\n")); !bytes.Equal(got, http01NotFound) {
+		t.Fatalf("http-01 after clear: %q", got)
 	}
 	q := new(dns.Msg)
 	q.SetQuestion("_acme-challenge.a.applicant.com.", dns.TypeTXT)

@@ -12,8 +12,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/crypto/acme"
 )
 
 // Steps of one certificate's flow, in order, as named in reports.
@@ -220,31 +218,28 @@ func percentile(sorted []time.Duration, q float64) time.Duration {
 
 // classify names the type of a flow's error for the report: the ACME
 // problem type (without its urn:ietf:params:acme:error: prefix) or HTTP
-// status, an invalid authorization with its challenge's problem type, a
-// timeout, a network error, or the Go type.
+// status, an invalid authorization with its challenge's problem type, an
+// invalid order with its problem type, a timeout, a network error, or the
+// Go type.
 func classify(err error) string {
 	var (
-		ae  *acme.Error
-		aze *acme.AuthorizationError
-		oe  *acme.OrderError
+		p   *problem
+		aze *authzError
+		oe  *orderError
 		ne  net.Error
 		we  *wrongCertError
 	)
 	switch {
 	case errors.As(err, &aze):
-		for _, e := range aze.Errors {
-			if errors.As(e, &ae) {
-				return "authorization invalid: " + problemName(ae)
-			}
+		if len(aze.Problems) > 0 {
+			return "authorization invalid: " + aze.Problems[0].name()
 		}
 		return "authorization invalid"
-	case errors.As(err, &ae):
-		return problemName(ae)
+	case errors.As(err, &p):
+		return p.name()
 	case errors.As(err, &oe):
 		if oe.Problem != nil {
-			if errors.As(oe.Problem, &ae) {
-				return "order " + oe.Status + ": " + problemName(ae)
-			}
+			return "order " + oe.Status + ": " + oe.Problem.name()
 		}
 		return "order " + oe.Status
 	case errors.As(err, &we):
@@ -258,11 +253,4 @@ func classify(err error) string {
 		return "network"
 	}
 	return fmt.Sprintf("other (%T)", err)
-}
-
-func problemName(ae *acme.Error) string {
-	if ae.ProblemType == "" {
-		return fmt.Sprintf("HTTP %d", ae.StatusCode)
-	}
-	return "problem " + strings.TrimPrefix(ae.ProblemType, "urn:ietf:params:acme:error:")
 }

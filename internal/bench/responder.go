@@ -1,12 +1,15 @@
 package bench
 
 import (
+	"bytes"
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -37,8 +40,12 @@ const http01Prefix = "/.well-known/acme-challenge/"
 type responder struct {
 	ip netip.Addr
 
+	// http01 maps a token to the whole HTTP response carrying its key
+	// authorization: a sync.Map, because each key is written once and
+	// read by the validator's requests, which then take no lock.
+	http01 sync.Map // string -> []byte
+
 	mu      sync.RWMutex
-	http01  map[string]string
 	tlsalpn map[string]*tls.Certificate
 	dns01   map[string][]string
 
@@ -48,7 +55,6 @@ type responder struct {
 func newResponder(ip netip.Addr) *responder {
 	return &responder{
 		ip:      ip,
-		http01:  map[string]string{},
 		tlsalpn: map[string]*tls.Certificate{},
 		dns01:   map[string][]string{},
 	}
@@ -58,12 +64,6 @@ func (r *responder) close() {
 	for _, c := range r.closers {
 		_ = c()
 	}
-}
-
-func (r *responder) setHTTP01(token, keyAuth string) {
-	r.mu.Lock()
-	r.http01[token] = keyAuth
-	r.mu.Unlock()
 }
 
 func (r *responder) setTLSALPN(name string, cert *tls.Certificate) {
@@ -81,49 +81,141 @@ func (r *responder) setDNS01(name, value string) {
 
 // clear forgets what was set for one challenge.
 func (r *responder) clear(token, name string) {
+	r.http01.Delete(token)
 	r.mu.Lock()
-	delete(r.http01, token)
 	delete(r.tlsalpn, strings.ToLower(name))
 	delete(r.dns01, dns.Fqdn("_acme-challenge."+strings.ToLower(name)))
 	r.mu.Unlock()
 }
 
-// ServeHTTP answers http-01 requests: the key authorization as text/plain
-// for a known token, 404 otherwise.
-func (r *responder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	token, ok := strings.CutPrefix(req.URL.Path, http01Prefix)
-	if !ok || req.Method != http.MethodGet {
-		http.NotFound(w, req)
-		return
-	}
-	r.mu.RLock()
-	ka, ok := r.http01[token]
-	r.mu.RUnlock()
-	if !ok {
-		http.NotFound(w, req)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain")
-	_, _ = w.Write([]byte(ka))
+// setHTTP01 stores the whole http-01 answer for token, so that serving it
+// is one lookup and one write.
+func (r *responder) setHTTP01(token, keyAuth string) {
+	r.http01.Store(token, http01Response(keyAuth))
 }
 
-// startHTTP serves http-01 on addr.
+// http01Response is the HTTP/1.1 answer carrying keyAuth: RFC 8555 §8.3,
+// the body of the response is the key authorization. The connection closes
+// after it, as validators connect once per validation.
+func http01Response(keyAuth string) []byte {
+	b := make([]byte, 0, 128+len(keyAuth))
+	b = append(b, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: "...)
+	b = strconv.AppendInt(b, int64(len(keyAuth)), 10)
+	b = append(b, "\r\nConnection: close\r\n\r\n"...)
+	return append(b, keyAuth...)
+}
+
+// Fixed answers of the http-01 responder.
+var (
+	http01NotFound        = []byte("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+	http01NotAllowed      = []byte("HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+	http01BadRequest      = []byte("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+	http01HeaderTooLarge  = []byte("HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+	http01HeaderSeparator = []byte("\r\n\r\n")
+)
+
+// http01Answer returns the response to the request whose head (request
+// line and header section, RFC 9112 §2.1) is head: the stored answer for
+// GET (or, without its body, HEAD) of a known token's
+// /.well-known/acme-challenge/ path, 404 for any other path, 405 for other
+// methods and 400 for a malformed request line.
+func (r *responder) http01Answer(head []byte) []byte {
+	line, _, _ := bytes.Cut(head, []byte("\n"))
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	// request-line = method SP request-target SP HTTP-version
+	method, rest, ok1 := bytes.Cut(line, []byte(" "))
+	target, version, ok2 := bytes.Cut(rest, []byte(" "))
+	if !ok1 || !ok2 || !bytes.HasPrefix(version, []byte("HTTP/1.")) {
+		return http01BadRequest
+	}
+	isHead := string(method) == http.MethodHead
+	if string(method) != http.MethodGet && !isHead {
+		return http01NotAllowed
+	}
+	// absolute-form (RFC 9112 §3.2.2) names the authority first.
+	if i := bytes.Index(target, []byte("://")); i >= 0 {
+		j := bytes.IndexByte(target[i+3:], '/')
+		if j < 0 {
+			return http01NotFound
+		}
+		target = target[i+3+j:]
+	}
+	target, _, _ = bytes.Cut(target, []byte("?"))
+	token, ok := bytes.CutPrefix(target, []byte(http01Prefix))
+	if !ok {
+		return http01NotFound
+	}
+	v, ok := r.http01.Load(string(token))
+	if !ok {
+		return http01NotFound
+	}
+	resp := v.([]byte)
+	if isHead {
+		resp = resp[:bytes.Index(resp, http01HeaderSeparator)+len(http01HeaderSeparator)]
+	}
+	return resp
+}
+
+// startHTTP serves http-01 on addr: each connection gets one answer, then
+// is closed. It reads the request head itself and writes a stored answer:
+// net/http's server (a context, a header map and buffers per request) cost
+// the load generator a twentieth of its CPU.
 func (r *responder) startHTTP(addr string) error {
-	ln, err := net.Listen("tcp", addr)
+	ln, err := listenTCP(addr)
 	if err != nil {
 		return fmt.Errorf("bench: http-01 responder: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           r,
-		ReadHeaderTimeout: responderTimeout,
-		ReadTimeout:       responderTimeout,
-		WriteTimeout:      responderTimeout,
-		IdleTimeout:       responderTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-	}
-	go func() { _ = srv.Serve(ln) }()
-	r.closers = append(r.closers, srv.Close)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				if errors.Is(err, net.ErrClosed) {
+					return
+				}
+				continue
+			}
+			go r.serveHTTP01Conn(c)
+		}
+	}()
+	r.closers = append(r.closers, ln.Close)
 	return nil
+}
+
+// headBufPool holds the buffers that serveHTTP01Conn reads requests into.
+var headBufPool = sync.Pool{New: func() any { return new([maxHeaderBytes]byte) }}
+
+// serveHTTP01Conn answers the one request that c carries and closes c.
+func (r *responder) serveHTTP01Conn(c net.Conn) {
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(responderTimeout))
+	buf := headBufPool.Get().(*[maxHeaderBytes]byte)
+	defer headBufPool.Put(buf)
+	n := 0
+	for {
+		m, err := c.Read(buf[n:])
+		n += m
+		// The head ends with an empty line (RFC 9112 §2.1); a bare LF
+		// may end a line (§2.2).
+		if bytes.Contains(buf[:n], http01HeaderSeparator) || bytes.Contains(buf[:n], []byte("\n\n")) {
+			break
+		}
+		if err != nil {
+			return
+		}
+		if n == len(buf) {
+			_, _ = c.Write(http01HeaderTooLarge)
+			return
+		}
+	}
+	_, _ = c.Write(r.http01Answer(buf[:n]))
+}
+
+// listenTCP listens on addr without TCP keep-alive probes on the accepted
+// connections: they live for one validation, and enabling the probes cost
+// a setsockopt call per setting on each.
+func listenTCP(addr string) (net.Listener, error) {
+	lc := net.ListenConfig{KeepAlive: -1}
+	return lc.Listen(context.Background(), "tcp", addr)
 }
 
 // acmeTLS1 is the ALPN protocol of RFC 8737 §6.2.
@@ -146,10 +238,11 @@ func (r *responder) startTLSALPN(addr string) error {
 			return c, nil
 		},
 	}
-	ln, err := tls.Listen("tcp", addr, cfg)
+	tcpLn, err := listenTCP(addr)
 	if err != nil {
 		return fmt.Errorf("bench: tls-alpn-01 responder: %w", err)
 	}
+	ln := tls.NewListener(tcpLn, cfg)
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -170,40 +263,84 @@ func (r *responder) startTLSALPN(addr string) error {
 	return nil
 }
 
+// maxDNSQuerySize bounds a DNS query read over UDP: a query has one
+// question (at most 255 octets of name) and an OPT record; 4096 is also
+// the largest EDNS payload commonly offered.
+const maxDNSQuerySize = 4096
+
 // startDNS serves DNS on addr over UDP and TCP, answering as a recursive
-// resolver (RA=1) would for a world where every name exists.
+// resolver (RA=1) would for a world where every name exists. UDP, which
+// carries every query of a validation, is served by one goroutine reading
+// and answering in turn: the server under test sends a few queries per
+// name, and a goroutine per packet (as dns.Server spawns) only spent the
+// load generator's CPU. TCP, for truncated answers, uses dns.Server.
 func (r *responder) startDNS(addr string) error {
-	pc, err := net.ListenPacket("udp", addr)
+	udpAddr, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
 		return fmt.Errorf("bench: dns server: %w", err)
 	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
+	pc, err := net.ListenUDP("udp", udpAddr)
+	if err != nil {
+		return fmt.Errorf("bench: dns server: %w", err)
+	}
+	ln, err := listenTCP(pc.LocalAddr().String())
 	if err != nil {
 		pc.Close()
 		return fmt.Errorf("bench: dns server: %w", err)
 	}
 	h := dns.HandlerFunc(r.serveDNS)
-	udp := &dns.Server{PacketConn: pc, Handler: h, ReadTimeout: responderTimeout, WriteTimeout: responderTimeout}
 	tcp := &dns.Server{Listener: ln, Handler: h, ReadTimeout: responderTimeout, WriteTimeout: responderTimeout}
-	go func() { _ = udp.ActivateAndServe() }()
 	go func() { _ = tcp.ActivateAndServe() }()
-	r.closers = append(r.closers, udp.Shutdown, tcp.Shutdown)
+	go r.serveUDP(pc)
+	r.closers = append(r.closers, pc.Close, tcp.Shutdown)
 	return nil
 }
 
-func (r *responder) serveDNS(w dns.ResponseWriter, req *dns.Msg) {
-	m := r.answerDNS(req)
-	if m == nil {
-		return
-	}
-	if _, isUDP := w.RemoteAddr().(*net.UDPAddr); isUDP {
-		size := dns.MinMsgSize
-		if o := req.IsEdns0(); o != nil {
-			size = int(o.UDPSize())
+// serveUDP answers the queries that come to pc until it is closed. The
+// socket is bound to one address (checkLoopback requires an IP), so each
+// answer leaves from the address its query came to.
+func (r *responder) serveUDP(pc *net.UDPConn) {
+	in := make([]byte, maxDNSQuerySize)
+	out := make([]byte, 0, maxDNSQuerySize)
+	for {
+		n, from, err := pc.ReadFromUDPAddrPort(in)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
 		}
-		m.Truncate(size)
+		if msg := r.udpAnswer(in[:n], out); msg != nil {
+			_ = pc.SetWriteDeadline(time.Now().Add(responderTimeout))
+			_, _ = pc.WriteToUDPAddrPort(msg, from)
+		}
 	}
-	_ = w.WriteMsg(m)
+}
+
+// udpAnswer returns the packed answer to the UDP query in, truncated to the
+// size the query allows (RFC 6891 §6.2.3, RFC 1035 §4.2.1: 512 without
+// EDNS), in out's storage; nil for a packet that is not a query.
+func (r *responder) udpAnswer(in, out []byte) []byte {
+	req := new(dns.Msg)
+	if err := req.Unpack(in); err != nil || req.Response {
+		return nil
+	}
+	m := r.answerDNS(req)
+	size := dns.MinMsgSize
+	if o := req.IsEdns0(); o != nil {
+		size = max(int(o.UDPSize()), dns.MinMsgSize)
+	}
+	m.Truncate(size)
+	msg, err := m.PackBuffer(out)
+	if err != nil {
+		return nil
+	}
+	return msg
+}
+
+// serveDNS answers a query that came over TCP.
+func (r *responder) serveDNS(w dns.ResponseWriter, req *dns.Msg) {
+	_ = w.WriteMsg(r.answerDNS(req))
 }
 
 // answerDNS answers one query: A with the responder's IPv4 address (AAAA
