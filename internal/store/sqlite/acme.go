@@ -30,8 +30,11 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 
 	qACMEOrderInsert      = `INSERT INTO acme_orders (order_id, profile, replaces, replaces_serial) VALUES (?, ?, ?, ?)`
 	qACMEOrderAuthzInsert = `INSERT INTO acme_order_authzs (order_id, position, authz_id) VALUES (?, ?, ?)`
-	qACMEOrderReplaced    = `SELECT EXISTS (SELECT 1 FROM acme_orders a JOIN orders o ON o.id = a.order_id
-WHERE a.replaces_serial = ? AND o.status NOT IN ('invalid', 'expired'))`
+	// qACMEOrderReplaced repeats the condition of the partial index
+	// acme_orders_replaces, so that the planner may use it (it cannot tell
+	// that a bound serial is not ''); callers never pass ''.
+	qACMEOrderReplaced = `SELECT EXISTS (SELECT 1 FROM acme_orders a JOIN orders o ON o.id = a.order_id
+WHERE a.replaces_serial = ? AND a.replaces_serial <> '' AND o.status NOT IN ('invalid', 'expired'))`
 	qACMEOrderGet = `SELECT a.profile, a.replaces, a.replaces_serial, coalesce(c.serial, '')
 FROM acme_orders a LEFT JOIN certificates c ON c.order_id = a.order_id WHERE a.order_id = ?`
 	// qACMEOrderNotReady counts the order's authorizations that do not
@@ -91,7 +94,8 @@ ORDER BY r.revoked_at, r.serial`
 )
 
 // ACMEAccountCreate stores a new ACME account and its accounts row, binding
-// its EAB key when it names one.
+// its EAB key when it names one. It changes no account that the account
+// cache may hold: a cached id exists already, and creating it again fails.
 func (s *Store) ACMEAccountCreate(ctx context.Context, a store.ACMEAccount) error {
 	created, err := encodeTime(a.CreatedAt)
 	if err != nil {
@@ -143,12 +147,20 @@ func encodeContact(c []string) (string, error) {
 	return string(b), nil
 }
 
-// ACMEAccountGet returns an ACME account, or store.ErrNotFound.
+// ACMEAccountGet returns an ACME account, or store.ErrNotFound. It may
+// answer from memory (see accountCache): every change made through this
+// Store shows at once, a change made outside it (another process) within
+// accountCacheTTL.
 func (s *Store) ACMEAccountGet(ctx context.Context, id string) (*store.ACMEAccount, error) {
+	if a, ok := s.accounts.get(id); ok {
+		return a, nil
+	}
+	gen := s.accounts.begin()
 	a, err := scanACMEAccount(s.rd.QueryRowContext(ctx, qACMEAccountGet, id))
 	if err != nil {
 		return nil, fmt.Errorf("getting acme account %s: %w", id, err)
 	}
+	s.accounts.put(gen, a)
 	return a, nil
 }
 
@@ -190,6 +202,7 @@ func (s *Store) ACMEAccountUpdate(ctx context.Context, a store.ACMEAccount) erro
 	if err != nil {
 		return fmt.Errorf("updating acme account %s: %w", a.ID, err)
 	}
+	defer s.accounts.invalidate(a.ID)()
 	err = s.write(ctx, func(tx *txn) error {
 		return execOne(ctx, tx, qACMEAccountUpdate, contact, a.TermsAgreed, a.Status, a.ID)
 	})
@@ -202,6 +215,7 @@ func (s *Store) ACMEAccountUpdate(ctx context.Context, a store.ACMEAccount) erro
 // ACMEAccountKeyChange replaces an account's key, compare-and-set on the
 // old thumbprint.
 func (s *Store) ACMEAccountKeyChange(ctx context.Context, id, oldThumbprint, newThumbprint string, newJWK []byte) error {
+	defer s.accounts.invalidate(id)()
 	err := s.write(ctx, func(tx *txn) error {
 		var cur string
 		if err := tx.QueryRowContext(ctx, qACMEAccountKeyGet, id).Scan(&cur); err != nil {

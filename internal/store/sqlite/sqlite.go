@@ -12,7 +12,12 @@
 //   - busy_timeout=10000: a writer waits up to 10 s for the write lock;
 //   - _txlock=immediate: every write transaction takes the write lock at
 //     BEGIN, so two transactions never both read and then deadlock on the
-//     upgrade to writing. Read-only transactions begin deferred.
+//     upgrade to writing. Read-only transactions begin deferred;
+//   - wal_autocheckpoint=4000 (see walAutocheckpoint).
+//
+// ACMEAccountGet answers from a cache of a few seconds (see accountCache):
+// changes made through the Store show at once, changes made to the file by
+// anything else within accountCacheTTL.
 //
 // Times are stored as UTC RFC 3339 text with nine fractional digits and come
 // back in UTC, equal (time.Time.Equal) to what was stored; the zero time is
@@ -75,6 +80,10 @@ type Store struct {
 	closing chan struct{}  // closed by Close
 	stopped chan struct{}  // closed when the committer has returned
 	once    sync.Once
+
+	// accounts caches ACMEAccountGet; every write that changes an ACME
+	// account invalidates its entry (see accountCache).
+	accounts *accountCache
 }
 
 var _ store.Store = (*Store)(nil)
@@ -122,7 +131,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	rdb.SetMaxOpenConns(readConns)
 	rdb.SetMaxIdleConns(readConns)
 	s := &Store{wr: newPool(wdb), rd: newPool(rdb),
-		writes: make(chan *writeReq), closing: make(chan struct{}), stopped: make(chan struct{})}
+		writes: make(chan *writeReq), closing: make(chan struct{}), stopped: make(chan struct{}),
+		accounts: newAccountCache(time.Now)}
 	go s.commitLoop()
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
@@ -152,10 +162,12 @@ func (s *Store) Close() error {
 //
 // Group commit: one goroutine (committer) owns the writer connection. The
 // writes queued while it commits run together in the next transaction
-// (BEGIN IMMEDIATE), each inside its own SAVEPOINT, so a failing fn is
-// rolled back alone and the others see the database as if it had never
-// run; one COMMIT, one fsync, then makes the whole group durable and each
-// caller gets its own result. A failed COMMIT fails every write of the
+// (BEGIN IMMEDIATE), each but the first inside its own SAVEPOINT, so a
+// failing fn is rolled back alone and the others see the database as if it
+// had never run (a failing first write is undone by rolling the
+// transaction back, and the next write begins another); one COMMIT, one
+// fsync, then makes the whole group durable and each caller gets its own
+// result. A failed COMMIT fails every write of the
 // group: none of it is stored. Nothing waits for a group to fill: a write
 // queued on an idle committer starts at once. Writes of this process
 // never contend for SQLite's lock, and the fsync and WAL page writes are
@@ -190,7 +202,42 @@ var (
 	statWrites         = expvar.NewInt("dcv_sqlite_writes")
 	statDurableCommits = expvar.NewInt("dcv_sqlite_durable_commits")
 	statLazyCommits    = expvar.NewInt("dcv_sqlite_lazy_commits")
+	// statWALFrames counts the pages the writer appended to the WAL, each
+	// a pwrite of a 24-byte frame header and one of the 4 KiB page, and
+	// later copied back by a checkpoint: the cost of a write grows with it.
+	statWALFrames = expvar.NewInt("dcv_sqlite_wal_frames")
 )
+
+// walAutocheckpoint is wal_autocheckpoint, in pages: the commit that leaves
+// the WAL at least this long copies it back into the database file (a
+// checkpoint: a pread and a pwrite of the newest version of each page in
+// the WAL, and an fsync of each file), and the next write starts the WAL
+// over. The pages that every insert rewrites (the right edges of the
+// B-trees, and page 1) are copied once per checkpoint however often the WAL
+// holds them, so a longer WAL copies fewer pages per write: in
+// BenchmarkACMEFlow, SQLite's default of 1000 pages copied 10 to 12 pages
+// per certificate, 4000 copies 6 to 7 (36 to 53 frames per certificate are
+// appended either way). The WAL file then grows to about 16 MiB.
+const walAutocheckpoint = 4000
+
+// countFrames adds to statWALFrames the frames the writer connection
+// appended since its last call (SQLITE_DBSTATUS_CACHE_WRITE, which it
+// resets). It runs on the committer, after a commit.
+func (s *Store) countFrames(ctx context.Context) {
+	c, err := s.wr.db.Conn(ctx)
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	c.Raw(func(dc any) error {
+		if st, ok := dc.(sqlite.DBStatus); ok {
+			if n, _, err := st.Status(sqlite.DBStatusCacheWrite, true); err == nil {
+				statWALFrames.Add(int64(n))
+			}
+		}
+		return nil
+	})
+}
 
 func (s *Store) enqueue(ctx context.Context, fn func(tx *txn) error, lazy bool) error {
 	req := &writeReq{ctx: ctx, fn: fn, lazy: lazy, done: make(chan struct{})}
@@ -207,6 +254,14 @@ func (s *Store) enqueue(ctx context.Context, fn func(tx *txn) error, lazy bool) 
 	}
 	return req.err
 }
+
+// The savepoint of each write of a group (see write); prepared, like the
+// queries, since every write runs two of them.
+const (
+	qSavepoint  = `SAVEPOINT w`
+	qRelease    = `RELEASE w`
+	qRollbackTo = `ROLLBACK TO w`
+)
 
 // maxGroup bounds the writes committed together, so one group holds the
 // write lock for a bounded time.
@@ -280,14 +335,12 @@ func (s *Store) commitGroup(group []*writeReq) {
 		}
 		s.lazy = lazy
 	}
-	tx, err := s.wr.db.BeginTx(ctx, nil)
-	if err != nil {
-		finish(fmt.Errorf("beginning write transaction: %w", err))
-		return
-	}
-	t := &txn{tx: tx, stmts: s.wr}
-	var failed error // set when the transaction itself is unusable
-	ran := 0         // writes whose fn ran and returned nil
+	var (
+		tx     *sql.Tx // nil until the first write, and after a rollback
+		t      *txn
+		failed error // set when the transaction itself is unusable
+		ran    int   // writes of tx whose fn ran and returned nil
+	)
 	for _, r := range group {
 		if failed != nil {
 			r.err = failed
@@ -297,14 +350,36 @@ func (s *Store) commitGroup(group []*writeReq) {
 			r.err = fmt.Errorf("beginning write transaction: %w", err)
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+		if tx == nil {
+			var err error
+			if tx, err = s.wr.db.BeginTx(ctx, nil); err != nil {
+				failed = fmt.Errorf("beginning write transaction: %w", err)
+				r.err = failed
+				continue
+			}
+			t = &txn{tx: tx, stmts: s.wr}
+		}
+		if ran == 0 {
+			// The first write of the transaction needs no savepoint (nor
+			// SQLite the copy of each page it changes that a savepoint
+			// keeps): if it fails, rolling the transaction back undoes it
+			// alone, and the next write begins another.
+			if s.runOne(r, t); r.err == nil && !r.panicked {
+				ran++
+				continue
+			}
+			tx.Rollback()
+			tx = nil
+			continue
+		}
+		if _, err := t.ExecContext(ctx, qSavepoint); err != nil {
 			failed = fmt.Errorf("beginning write transaction: %w", err)
 			r.err = failed
 			continue
 		}
 		s.runOne(r, t)
 		if r.err == nil && !r.panicked {
-			if _, err := tx.ExecContext(ctx, "RELEASE w"); err != nil {
+			if _, err := t.ExecContext(ctx, qRelease); err != nil {
 				failed = fmt.Errorf("committing: %w", err)
 				r.err = failed
 				continue
@@ -315,13 +390,17 @@ func (s *Store) commitGroup(group []*writeReq) {
 		// Undo this write alone. If SQLite already rolled the whole
 		// transaction back (an I/O error, a full disk), this fails and
 		// so does the rest of the group.
-		if _, err := tx.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
+		if _, err := t.ExecContext(ctx, qRollbackTo); err != nil {
 			failed = fmt.Errorf("rolling back a failed write: %w", err)
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, "RELEASE w"); err != nil {
+		if _, err := t.ExecContext(ctx, qRelease); err != nil {
 			failed = fmt.Errorf("rolling back a failed write: %w", err)
 		}
+	}
+	if tx == nil {
+		finish(failed)
+		return
 	}
 	if failed != nil || ran == 0 {
 		tx.Rollback()
@@ -332,6 +411,7 @@ func (s *Store) commitGroup(group []*writeReq) {
 		finish(fmt.Errorf("committing: %w", err))
 		return
 	}
+	s.countFrames(ctx)
 	statWrites.Add(int64(ran))
 	if lazy {
 		statLazyCommits.Add(1)
@@ -433,6 +513,9 @@ var preparedQueries = map[string]string{
 	"qRevocationGet":              qRevocationGet,
 	"qRevocationInsert":           qRevocationInsert,
 	"qRevocationUnexpired":        qRevocationUnexpired,
+	"qSavepoint":                  qSavepoint,
+	"qRelease":                    qRelease,
+	"qRollbackTo":                 qRollbackTo,
 }
 
 // pool is a connection pool with its prepared statements: each query text
@@ -622,6 +705,7 @@ func DSN(path string) string {
 	// cost no temporary file per transaction. The WAL, which makes
 	// commits durable, is not affected.
 	q.Add("_pragma", "temp_store(MEMORY)")
+	q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walAutocheckpoint))
 	q.Set("_txlock", "immediate")
 	return path + "?" + q.Encode()
 }

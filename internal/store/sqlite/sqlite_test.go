@@ -130,6 +130,7 @@ func TestPragmas(t *testing.T) {
 		{"synchronous", "2"}, // FULL
 		{"foreign_keys", "1"},
 		{"busy_timeout", "10000"},
+		{"wal_autocheckpoint", "4000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pragma, func(t *testing.T) {
@@ -420,6 +421,21 @@ func TestPreparedQueriesComplete(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestWALFramesCounted checks that a commit adds the pages it wrote to the
+// WAL to dcv_sqlite_wal_frames (process-wide: other tests add theirs too).
+func TestWALFramesCounted(t *testing.T) {
+	t.Parallel()
+	s, _ := openTemp(t)
+	before := statWALFrames.Value()
+	err := s.AccountCreate(t.Context(), store.Account{ID: "acct", CreatedAt: time.Now()}, []byte("h"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := statWALFrames.Value(); after < before+2 {
+		t.Errorf("dcv_sqlite_wal_frames went from %d to %d over a commit to two tables, want 2 or more more", before, after)
 	}
 }
 

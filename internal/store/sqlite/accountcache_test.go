@@ -1,0 +1,243 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/store"
+)
+
+// fakeClock is a settable clock for the account cache's TTL.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// TestAccountCache checks that ACMEAccountGet, which may answer from
+// memory, shows every change made through the Store at once, shows a
+// change made to the file behind the Store's back only after
+// accountCacheTTL, and hands out copies.
+func TestAccountCache(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		// change changes account "acct" after it was cached.
+		change func(t *testing.T, s *Store, path string)
+		// wait is how long the clock moves after the change.
+		wait       time.Duration
+		wantStatus string
+		wantThumb  string
+		wantEmail  string
+	}{
+		{
+			name:       "no change: cached copy",
+			change:     func(*testing.T, *Store, string) {},
+			wantStatus: store.ACMEAccountValid, wantThumb: "tp", wantEmail: "",
+		},
+		{
+			name: "update through the store: seen at once",
+			change: func(t *testing.T, s *Store, _ string) {
+				a := store.ACMEAccount{ID: "acct", Contact: []string{"mailto:new@example.com"}, TermsAgreed: true, Status: store.ACMEAccountValid}
+				if err := s.ACMEAccountUpdate(t.Context(), a); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantStatus: store.ACMEAccountValid, wantThumb: "tp", wantEmail: "mailto:new@example.com",
+		},
+		{
+			name: "deactivation through the store: seen at once",
+			change: func(t *testing.T, s *Store, _ string) {
+				if err := s.ACMEAccountUpdate(t.Context(), store.ACMEAccount{ID: "acct", Status: store.ACMEAccountDeactivated}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantStatus: store.ACMEAccountDeactivated, wantThumb: "tp", wantEmail: "",
+		},
+		{
+			name: "key change through the store: seen at once",
+			change: func(t *testing.T, s *Store, _ string) {
+				if err := s.ACMEAccountKeyChange(t.Context(), "acct", "tp", "tp2", []byte(`{"k":2}`)); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantStatus: store.ACMEAccountValid, wantThumb: "tp2", wantEmail: "",
+		},
+		{
+			name: "failed key change: cache still right",
+			change: func(t *testing.T, s *Store, _ string) {
+				err := s.ACMEAccountKeyChange(t.Context(), "acct", "not-the-key", "tp3", []byte(`{"k":3}`))
+				if !errors.Is(err, store.ErrConflict) {
+					t.Fatalf("ACMEAccountKeyChange with a wrong old key: %v, want ErrConflict", err)
+				}
+			},
+			wantStatus: store.ACMEAccountValid, wantThumb: "tp", wantEmail: "",
+		},
+		{
+			name:       "revoked behind the store's back: stale within the TTL",
+			change:     revokeRaw,
+			wait:       accountCacheTTL - time.Millisecond,
+			wantStatus: store.ACMEAccountValid, wantThumb: "tp", wantEmail: "",
+		},
+		{
+			name:       "revoked behind the store's back: seen after the TTL",
+			change:     revokeRaw,
+			wait:       accountCacheTTL,
+			wantStatus: store.ACMEAccountRevoked, wantThumb: "tp", wantEmail: "",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, path := openTemp(t)
+			clock := &fakeClock{now: at}
+			s.accounts.now = clock.Now
+			ctx := t.Context()
+			err := s.ACMEAccountCreate(ctx, store.ACMEAccount{ID: "acct", KeyThumbprint: "tp", KeyJWK: []byte(`{"k":1}`), Status: store.ACMEAccountValid, CreatedAt: at})
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, err := s.ACMEAccountGet(ctx, "acct") // loads and caches it
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A caller may change what it got; the cache must not.
+			first.KeyJWK[2] = 'X'
+			first.Contact = append(first.Contact, "mailto:caller@example.com")
+			tt.change(t, s, path)
+			clock.Add(tt.wait)
+			a, err := s.ACMEAccountGet(ctx, "acct")
+			if err != nil {
+				t.Fatal(err)
+			}
+			email := ""
+			if len(a.Contact) > 0 {
+				email = a.Contact[0]
+			}
+			if a.Status != tt.wantStatus || a.KeyThumbprint != tt.wantThumb || email != tt.wantEmail || len(a.Contact) > 1 {
+				t.Errorf("ACMEAccountGet = status %s, thumbprint %s, contact %q; want %s, %s, %q",
+					a.Status, a.KeyThumbprint, a.Contact, tt.wantStatus, tt.wantThumb, tt.wantEmail)
+			}
+			if wantJWK := map[string]string{"tp": `{"k":1}`, "tp2": `{"k":2}`}[tt.wantThumb]; string(a.KeyJWK) != wantJWK {
+				t.Errorf("KeyJWK = %s, want %s", a.KeyJWK, wantJWK)
+			}
+		})
+	}
+}
+
+// revokeRaw revokes account "acct" through another connection, as another
+// process would.
+func revokeRaw(t *testing.T, _ *Store, path string) {
+	t.Helper()
+	if _, err := rawDB(t, path).Exec(`UPDATE acme_accounts SET status = 'revoked' WHERE id = 'acct'`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAccountCacheConcurrent races account loads against updates through
+// the Store: once an update has returned, every later ACMEAccountGet (from
+// any goroutine) returns it or a newer one, and each reader sees the
+// updates in order.
+func TestAccountCacheConcurrent(t *testing.T) {
+	t.Parallel()
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	err := s.ACMEAccountCreate(ctx, store.ACMEAccount{ID: "acct", KeyThumbprint: "tp", KeyJWK: []byte(`{}`), Status: store.ACMEAccountValid, Contact: []string{"mailto:0@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	version := func(a *store.ACMEAccount) int {
+		var n int
+		if _, err := fmt.Sscanf(a.Contact[0], "mailto:%d@example.com", &n); err != nil {
+			t.Errorf("contact %q: %v", a.Contact, err)
+		}
+		return n
+	}
+	const updates = 200
+	var (
+		done      atomic.Bool
+		committed atomic.Int64 // the last update that returned
+		wg        sync.WaitGroup
+	)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			last := 0
+			for !done.Load() {
+				floor := int(committed.Load())
+				a, err := s.ACMEAccountGet(ctx, "acct")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				v := version(a)
+				if v < floor {
+					t.Errorf("ACMEAccountGet returned version %d after update %d had returned", v, floor)
+					return
+				}
+				if v < last {
+					t.Errorf("ACMEAccountGet returned version %d after version %d", v, last)
+					return
+				}
+				last = v
+			}
+		}()
+	}
+	for i := 1; i <= updates; i++ {
+		a := store.ACMEAccount{ID: "acct", Status: store.ACMEAccountValid, Contact: []string{fmt.Sprintf("mailto:%d@example.com", i)}}
+		if err := s.ACMEAccountUpdate(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		committed.Store(int64(i))
+	}
+	done.Store(true)
+	wg.Wait()
+}
+
+// TestAccountCacheBound checks that the cache never holds more than
+// accountCacheMax accounts, dropping expired ones first.
+func TestAccountCacheBound(t *testing.T) {
+	t.Parallel()
+	clock := &fakeClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	c := newAccountCache(clock.Now)
+	put := func(id string) { c.put(c.begin(), &store.ACMEAccount{ID: id}) }
+	put("old")
+	clock.Add(accountCacheTTL)
+	for i := range accountCacheMax - 1 {
+		put(fmt.Sprint("a", i))
+	}
+	if n := len(c.entries); n != accountCacheMax {
+		t.Fatalf("cache holds %d accounts, want %d", n, accountCacheMax)
+	}
+	put("new")
+	if _, ok := c.entries["old"]; ok {
+		t.Errorf("the expired account was kept when the cache was full")
+	}
+	if _, ok := c.get("new"); !ok {
+		t.Errorf("the account put last is not cached")
+	}
+	for i := range accountCacheMax {
+		put(fmt.Sprint("b", i))
+	}
+	if n := len(c.entries); n > accountCacheMax {
+		t.Errorf("cache holds %d accounts, more than %d", n, accountCacheMax)
+	}
+}
