@@ -104,8 +104,8 @@ type ACMEOrder struct {
 	Replaces string
 	// ReplacesSerial is the serial of that certificate, or "".
 	ReplacesSerial string
-	// Authzs are the order's authorizations, in identifier order, with
-	// their challenges.
+	// Authzs are the order's authorizations, in identifier order (see
+	// ACMEStore.ACMEOrderGet for when their Challenges are loaded).
 	Authzs []ACMEAuthz
 	// CertificateSerial is the serial of the issued certificate, or "".
 	CertificateSerial string
@@ -165,8 +165,12 @@ type ACMEStore interface {
 	// (reuse). With o.Replaces set, another order of any status but
 	// "invalid" and "expired" replacing the same certificate is ErrConflict.
 	ACMEOrderCreate(ctx context.Context, o *ACMEOrder, newAuthzs []ACMEAuthz) error
-	// ACMEOrderGet returns an ACME order with its authorizations and
-	// challenges, or ErrNotFound.
+	// ACMEOrderGet returns an ACME order with its authorizations, or
+	// ErrNotFound. The authorizations' Challenges are loaded (all of them)
+	// only when some authorization of the order is neither pending nor
+	// valid, whose challenges' Error explains the failure; otherwise every
+	// Challenges is nil, and ACMEAuthzGet reads an authorization's
+	// challenges.
 	ACMEOrderGet(ctx context.Context, id string) (*ACMEOrder, error)
 	// ACMEOrderFinalize issues an order's certificate exactly once, in
 	// three steps so that no write lock is held while signing. (1) A short
@@ -211,7 +215,8 @@ type ACMEStore interface {
 	// validation of the authorization was started or recorded meanwhile).
 	ACMEChallengeComplete(ctx context.Context, r ACMEChallengeResult, started, staleBefore time.Time) error
 
-	// CertificateGetBySerial returns a certificate by serial, or ErrNotFound.
+	// CertificateGetBySerial returns a certificate by serial, with the
+	// AccountID of its order, or ErrNotFound.
 	CertificateGetBySerial(ctx context.Context, serial string) (*Certificate, error)
 	// CertificateRevoke records a revocation; ErrNotFound for an unknown
 	// serial, ErrConflict if already revoked.

@@ -77,8 +77,13 @@ type Check struct {
 
 // Certificate is an issued certificate.
 type Certificate struct {
-	Serial    string // lowercase hex
-	OrderID   string
+	Serial  string // lowercase hex
+	OrderID string
+	// AccountID is the account of the order the certificate was issued
+	// for, read with it so that an owner check needs no second read. Only
+	// ACMEStore.CertificateGetBySerial fills it; other methods do not set
+	// it, and writes ignore it (it is the order's, not stored twice).
+	AccountID string
 	ChainPEM  string // leaf first, then intermediates
 	NotBefore time.Time
 	NotAfter  time.Time

@@ -68,6 +68,13 @@ LEFT JOIN acme_challenges c ON c.authz_id = z.id ORDER BY c.position`
 LEFT JOIN acme_authzs z ON z.id = oa.authz_id
 LEFT JOIN acme_challenges c ON c.authz_id = z.id
 WHERE oa.order_id = ? ORDER BY oa.position, c.position`
+	// qACMEOrderAuthzs reads an order's authorizations without their
+	// challenges: the columns of acmeAuthzFullColumnsOA, the challenge's
+	// NULL (no challenge row).
+	qACMEOrderAuthzs = `SELECT z.id IS NOT NULL, oa.authz_id, z.account_id, z.identifier, z.status, z.token, z.expires_at, z.validated_at, z.created_at,
+NULL, NULL, NULL, NULL, NULL, NULL FROM acme_order_authzs oa
+LEFT JOIN acme_authzs z ON z.id = oa.authz_id
+WHERE oa.order_id = ? ORDER BY oa.position`
 	qACMEAuthzDeactivate = `UPDATE acme_authzs SET status = 'deactivated' WHERE id = ? AND status IN ('pending', 'valid')`
 	qACMEAuthzExists     = `SELECT EXISTS (SELECT 1 FROM acme_authzs WHERE id = ?)`
 
@@ -84,9 +91,12 @@ WHERE authz_id = ? AND type = ? AND status = 'processing'`
 	qACMEAuthzValidate = `UPDATE acme_authzs SET status = 'valid', validated_at = ?, expires_at = ? WHERE id = ? AND status = 'pending'`
 	qACMEAuthzInvalid  = `UPDATE acme_authzs SET status = 'invalid' WHERE id = ? AND status = 'pending'`
 
-	qCertificateBySerial = `SELECT ` + certificateColumns + ` FROM certificates WHERE serial = ?`
-	qRevocationInsert    = `INSERT INTO revocations (serial, reason, revoked_at) VALUES (?, ?, ?)`
-	qRevocationGet       = `SELECT r.serial, r.reason, r.revoked_at, c.not_after
+	// qCertificateBySerial reads a certificate and its order's account
+	// (certificates.order_id references orders: the join finds one row).
+	qCertificateBySerial = `SELECT c.serial, c.order_id, c.chain_pem, c.not_before, c.not_after, c.created_at, o.account_id
+FROM certificates c JOIN orders o ON o.id = c.order_id WHERE c.serial = ?`
+	qRevocationInsert = `INSERT INTO revocations (serial, reason, revoked_at) VALUES (?, ?, ?)`
+	qRevocationGet    = `SELECT r.serial, r.reason, r.revoked_at, c.not_after
 FROM revocations r JOIN certificates c ON c.serial = r.serial WHERE r.serial = ?`
 	qRevocationUnexpired = `SELECT r.serial, r.reason, r.revoked_at, c.not_after
 FROM revocations r JOIN certificates c ON c.serial = r.serial WHERE c.not_after >= ?
@@ -343,7 +353,9 @@ func acmeAuthzInsert(ctx context.Context, tx *txn, z store.ACMEAuthz) error {
 	return nil
 }
 
-// ACMEOrderGet returns an ACME order with its authorizations and challenges.
+// ACMEOrderGet returns an ACME order with its authorizations, and their
+// challenges only when some authorization is neither pending nor valid
+// (see store.ACMEStore).
 func (s *Store) ACMEOrderGet(ctx context.Context, id string) (*store.ACMEOrder, error) {
 	var out *store.ACMEOrder
 	err := s.read(ctx, func(tx *txn) error {
@@ -359,8 +371,20 @@ func (s *Store) ACMEOrderGet(ctx context.Context, id string) (*store.ACMEOrder, 
 		if err != nil {
 			return err
 		}
-		if ao.Authzs, err = acmeAuthzsLoad(ctx, tx, qACMEOrderAuthzsFull, id); err != nil {
+		if ao.Authzs, err = acmeAuthzsLoad(ctx, tx, qACMEOrderAuthzs, id); err != nil {
 			return err
+		}
+		// Challenges explain a failed authorization; a pending or valid
+		// one has no failed challenge, and the order's view needs none of
+		// its challenges. In the same transaction (one snapshot), read
+		// them all when some authorization is in another status.
+		for _, z := range ao.Authzs {
+			if z.Status != store.ACMEStatusPending && z.Status != store.ACMEStatusValid {
+				if ao.Authzs, err = acmeAuthzsLoad(ctx, tx, qACMEOrderAuthzsFull, id); err != nil {
+					return err
+				}
+				break
+			}
 		}
 		out = ao
 		return nil
@@ -696,13 +720,16 @@ func challengeFinisher(ctx context.Context, r store.ACMEChallengeResult) (func(t
 	}, nil
 }
 
-// CertificateGetBySerial returns a certificate by serial.
+// CertificateGetBySerial returns a certificate by serial, with the
+// account of its order.
 func (s *Store) CertificateGetBySerial(ctx context.Context, serial string) (*store.Certificate, error) {
-	c, err := scanCertificate(s.rd.QueryRowContext(ctx, qCertificateBySerial, strings.ToLower(serial)))
+	var c store.Certificate
+	err := s.rd.QueryRowContext(ctx, qCertificateBySerial, strings.ToLower(serial)).Scan(&c.Serial, &c.OrderID, &c.ChainPEM,
+		nullTime{&c.NotBefore}, nullTime{&c.NotAfter}, nullTime{&c.CreatedAt}, &c.AccountID)
 	if err != nil {
 		return nil, fmt.Errorf("getting certificate %s: %w", serial, notFound(err))
 	}
-	return c, nil
+	return &c, nil
 }
 
 // CertificateRevoke records a revocation.

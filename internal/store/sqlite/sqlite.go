@@ -464,6 +464,7 @@ var preparedQueries = map[string]string{
 	"qACMEChallengeInsert":        qACMEChallengeInsert,
 	"qACMEChallengeStart":         qACMEChallengeStart,
 	"qACMEOrderAuthzsFull":        qACMEOrderAuthzsFull,
+	"qACMEOrderAuthzs":            qACMEOrderAuthzs,
 	"qACMEOrderAuthzInsert":       qACMEOrderAuthzInsert,
 	"qACMEOrderGet":               qACMEOrderGet,
 	"qACMEOrderInsert":            qACMEOrderInsert,

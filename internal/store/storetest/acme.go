@@ -204,8 +204,8 @@ func testACMEOrders(t *testing.T, f *fixture) {
 		t.Fatal(err)
 	}
 	if got.Authzs[0].Status != "invalid" || got.Authzs[0].Challenges[0].Status != "invalid" || string(got.Authzs[0].Challenges[0].Error) == "" ||
-		got.Authzs[1].Status != "pending" || got.Profile != "default" || len(got.Order.Authorizations) != 2 {
-		t.Fatalf("ACMEOrderGet = %+v", got)
+		got.Authzs[1].Status != "pending" || len(got.Authzs[1].Challenges) != 2 || got.Profile != "default" || len(got.Order.Authorizations) != 2 {
+		t.Fatalf("ACMEOrderGet = %+v; want every challenge, as an authorization is invalid", got)
 	}
 
 	// Reuse: a valid authorization is found, and serves a second order.
@@ -220,8 +220,13 @@ func testACMEOrders(t *testing.T, f *fixture) {
 	if err := f.s.ACMEOrderCreate(f.ctx, o2, nil); err != nil {
 		t.Fatal(err)
 	}
-	if g, err := f.s.ACMEOrderGet(f.ctx, "o2"); err != nil || len(g.Authzs) != 1 || g.Authzs[0].Status != "valid" {
-		t.Fatalf("order reusing an authorization: %+v, %v", g, err)
+	if g, err := f.s.ACMEOrderGet(f.ctx, "o2"); err != nil || len(g.Authzs) != 1 || g.Authzs[0].Status != "valid" ||
+		g.Authzs[0].ID != r.ID || g.Authzs[0].Identifier != "b.example" || !g.Authzs[0].ExpiresAt.Equal(r.ExpiresAt) || g.Authzs[0].Challenges != nil {
+		t.Fatalf("order reusing an authorization: %+v, %v; want it valid, without challenges", g, err)
+	}
+	// Its challenges are read with the authorization.
+	if z, err := f.s.ACMEAuthzGet(f.ctx, r.ID); err != nil || len(z.Challenges) != 2 || z.Challenges[0].Status != "valid" {
+		t.Fatalf("ACMEAuthzGet(%s) = %+v, %v", r.ID, z, err)
 	}
 	if err := f.s.ACMEAuthzDeactivate(f.ctx, r.ID); err != nil {
 		t.Fatal(err)
@@ -260,7 +265,8 @@ func testACMEFinalize(t *testing.T, f *fixture) {
 		t.Fatalf("sign called %d times, %d finalizations succeeded; want 1 and 1", calls.Load(), ok.Load())
 	}
 	got, err := f.s.ACMEOrderGet(f.ctx, "o")
-	if err != nil || got.Order.Status != "issued" || got.CertificateSerial != "0a" || got.Order.CSRPEM != "CSR" {
+	if err != nil || got.Order.Status != "issued" || got.CertificateSerial != "0a" || got.Order.CSRPEM != "CSR" ||
+		len(got.Authzs) != 1 || got.Authzs[0].Status != "valid" || got.Authzs[0].Challenges != nil {
 		t.Fatalf("after finalize: %+v, %v", got, err)
 	}
 	// Expired authorizations block finalization.
@@ -291,9 +297,23 @@ func testACMERevocations(t *testing.T, f *fixture) {
 	if rs, _ := f.s.RevocationListUnexpired(f.ctx, t0.Add(365*24*time.Hour)); len(rs) != 0 {
 		t.Fatalf("expired certificate still listed: %+v", rs)
 	}
-	if c, err := f.s.CertificateGetBySerial(f.ctx, "0b"); err != nil || c.OrderID != "o" {
-		t.Fatalf("CertificateGetBySerial = %+v, %v", c, err)
+	if c, err := f.s.CertificateGetBySerial(f.ctx, "0b"); err != nil || c.OrderID != "o" || c.AccountID != "acct" || c.Serial != "0b" {
+		t.Fatalf("CertificateGetBySerial = %+v, %v; want order o of account acct", c, err)
 	}
+	// AccountID is the account of the certificate's own order.
+	if err := f.s.ACMEAccountCreate(f.ctx, acmeAccount("other", "tp-other")); err != nil {
+		t.Fatal(err)
+	}
+	o2 := f.acmeOrder("o2", "other", "a.example")
+	f.validate(o2, t0)
+	if _, err := f.s.ACMEOrderFinalize(f.ctx, "o2", "CSR", t0, func(*store.Order) (*store.Certificate, error) { return testCert("0c"), nil }); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := f.s.CertificateGetBySerial(f.ctx, "0C"); err != nil || c.OrderID != "o2" || c.AccountID != "other" {
+		t.Fatalf("CertificateGetBySerial(0C) = %+v, %v; want order o2 of account other", c, err)
+	}
+	_, err = f.s.CertificateGetBySerial(f.ctx, "ff")
+	wantIs(t, "unknown serial", err, store.ErrNotFound)
 	if r, err := f.s.RevocationGet(f.ctx, "0b"); err != nil || r.Reason != 1 {
 		t.Fatalf("RevocationGet = %+v, %v", r, err)
 	}
