@@ -64,24 +64,6 @@ func serverAddrs(z *testenv.Zone) []string {
 	return out
 }
 
-// fakeClock is an injectable cache clock.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func TestIterativeColdAndWarm(t *testing.T) {
 	t.Parallel()
 	w := newIterWorld(t)
@@ -481,7 +463,7 @@ func TestIterativeCaseRandomization(t *testing.T) {
 func TestIterativeCacheExpiry(t *testing.T) {
 	t.Parallel()
 	w := newIterWorld(t)
-	clock := &fakeClock{now: time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC)}
+	clock := testenv.NewClock(time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC))
 	r := newIterative(t, w.World, dnsclient.IterativeConfig{Now: clock.Now})
 	ctx := t.Context()
 	lookup := func() *dnsclient.Response {
@@ -493,7 +475,7 @@ func TestIterativeCacheExpiry(t *testing.T) {
 		return resp
 	}
 	lookup()
-	clock.Advance(100 * time.Second)
+	clock.Add(100 * time.Second)
 	resp := lookup()
 	if !resp.Cached || resp.TTL != 200 || resp.Answer[0].TTL != 200 {
 		t.Errorf("after 100s: Cached=%t TTL=%d record TTL=%d, want true 200 200", resp.Cached, resp.TTL, resp.Answer[0].TTL)
@@ -501,7 +483,7 @@ func TestIterativeCacheExpiry(t *testing.T) {
 	if got := w.queries(); got != 3 {
 		t.Errorf("cached lookup sent queries: %d in all, want 3", got)
 	}
-	clock.Advance(200 * time.Second)
+	clock.Add(200 * time.Second)
 	resp = lookup()
 	if resp.Cached || resp.TTL != 300 {
 		t.Errorf("after 300s: Cached=%t TTL=%d, want false 300", resp.Cached, resp.TTL)
@@ -515,7 +497,7 @@ func TestIterativeCacheExpiry(t *testing.T) {
 func TestIterativeNegativeCaching(t *testing.T) {
 	t.Parallel()
 	w := newIterWorld(t)
-	clock := &fakeClock{now: time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC)}
+	clock := testenv.NewClock(time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC))
 	r := newIterative(t, w.World, dnsclient.IterativeConfig{Now: clock.Now})
 	ctx := t.Context()
 	const name = "_dnsauth.new.example.com"
@@ -526,7 +508,7 @@ func TestIterativeNegativeCaching(t *testing.T) {
 	// The record is added after the negative answer was cached: RFC 2308
 	// keeps the NXDOMAIN for min(SOA TTL 3600, SOA minimum 300) seconds.
 	w.exCom.Add(name + `. 300 IN TXT "late"`)
-	clock.Advance(250 * time.Second)
+	clock.Add(250 * time.Second)
 	resp, err = r.Lookup(ctx, name, dns.TypeTXT)
 	if err != nil {
 		t.Fatal(err)
@@ -534,7 +516,7 @@ func TestIterativeNegativeCaching(t *testing.T) {
 	if resp.Rcode != "NXDOMAIN" || !resp.Cached || resp.TTL != 50 || resp.NegativeTTL != 50 {
 		t.Errorf("after 250s: %s Cached=%t TTL=%d NegativeTTL=%d, want cached NXDOMAIN with 50s left", resp.Rcode, resp.Cached, resp.TTL, resp.NegativeTTL)
 	}
-	clock.Advance(51 * time.Second)
+	clock.Add(51 * time.Second)
 	resp, err = r.Lookup(ctx, name, dns.TypeTXT)
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,6 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -49,35 +48,11 @@ const (
 	observeTimeout = 5 * time.Second
 )
 
-// Clock is a clock the test sets by hand. It is safe for concurrent use.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// Clock is a clock the test sets by hand (testenv.Clock).
+type Clock = testenv.Clock
 
 // NewClock returns a Clock showing t.
-func NewClock(t time.Time) *Clock { return &Clock{t: t} }
-
-// Now returns the time the clock shows.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Add moves the clock by d.
-func (c *Clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// Set makes the clock show t.
-func (c *Clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
+func NewClock(t time.Time) *Clock { return testenv.NewClock(t) }
 
 // Options changes the stack New builds. The zero value is the default
 // stack: the Clock drives the validator and the service, the service

@@ -10,25 +10,8 @@ import (
 	"time"
 
 	"github.com/dcvhq/dcv/internal/store"
+	"github.com/dcvhq/dcv/internal/testenv"
 )
-
-// fakeClock is a settable clock for the account cache's TTL.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // TestAccountCache checks that ACMEAccountGet, which may answer from
 // memory, shows every change made through the Store at once, shows a
@@ -107,7 +90,7 @@ func TestAccountCache(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s, path := openTemp(t)
-			clock := &fakeClock{now: at}
+			clock := testenv.NewClock(at)
 			s.accounts.now = clock.Now
 			ctx := t.Context()
 			err := s.ACMEAccountCreate(ctx, store.ACMEAccount{ID: "acct", KeyThumbprint: "tp", KeyJWK: []byte(`{"k":1}`), Status: store.ACMEAccountValid, CreatedAt: at})
@@ -216,7 +199,7 @@ func TestAccountCacheConcurrent(t *testing.T) {
 // accountCacheMax accounts, dropping expired ones first.
 func TestAccountCacheBound(t *testing.T) {
 	t.Parallel()
-	clock := &fakeClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clock := testenv.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	c := newAccountCache(clock.Now)
 	put := func(id string) { c.put(c.begin(), &store.ACMEAccount{ID: id}) }
 	put("old")
