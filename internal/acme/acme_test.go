@@ -50,6 +50,9 @@ type world struct {
 	alpn    *alpnResponder
 	// admin is the admin account's REST API key.
 	admin string
+	// handler is the ACME handler the server mounts, for benchmarks that
+	// call it without the network.
+	handler *acme.Handler
 }
 
 // quietLogger drops the logs of the handlers, which report the refusals
@@ -68,7 +71,7 @@ func (a *alpnResponder) set(name string, c tls.Certificate) {
 	a.certs[name] = &c
 }
 
-func setup(t *testing.T) *world {
+func setup(t testing.TB) *world {
 	t.Helper()
 	return setupWith(t, nil)
 }
@@ -76,7 +79,7 @@ func setup(t *testing.T) *world {
 // setupWith is setup with the ACME configuration changed by opt (when not
 // nil). The REST API (EAB keys, CRL) is served beside ACME, and admin is
 // the admin account's API key.
-func setupWith(t *testing.T, opt func(*order.ACMEConfig)) *world {
+func setupWith(t testing.TB, opt func(*order.ACMEConfig)) *world {
 	t.Helper()
 	ctx := context.Background()
 	ln, err := testenv.ListenTCP(0)
@@ -118,10 +121,11 @@ func setupWith(t *testing.T, opt func(*order.ACMEConfig)) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.acmeSvc.Wait)
-	h, err = acme.New(acme.Config{ACME: w.acmeSvc, BaseURL: w.srv.URL, CAAIdentities: []string{ordertest.CAAIdentity}, AlternateChainPEM: string(w.ca.RootPEM())})
+	w.handler, err = acme.New(acme.Config{ACME: w.acmeSvc, BaseURL: w.srv.URL, CAAIdentities: []string{ordertest.CAAIdentity}, AlternateChainPEM: string(w.ca.RootPEM()), Logger: quietLogger})
 	if err != nil {
 		t.Fatal(err)
 	}
+	h = w.handler
 	return w
 }
 
@@ -151,7 +155,7 @@ func serveALPN(ln net.Listener, a *alpnResponder) {
 	}
 }
 
-func (w *world) client(t *testing.T) *xacme.Client {
+func (w *world) client(t testing.TB) *xacme.Client {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -166,7 +170,7 @@ func (w *world) client(t *testing.T) *xacme.Client {
 
 // solve publishes the answer to the chosen challenge of every
 // authorization of o and accepts it.
-func (w *world) solve(t *testing.T, c *xacme.Client, o *xacme.Order, typ string) {
+func (w *world) solve(t testing.TB, c *xacme.Client, o *xacme.Order, typ string) {
 	t.Helper()
 	ctx := context.Background()
 	for _, u := range o.AuthzURLs {
@@ -209,7 +213,7 @@ func (w *world) solve(t *testing.T, c *xacme.Client, o *xacme.Order, typ string)
 	}
 }
 
-func csrFor(t *testing.T, names ...string) ([]byte, crypto.Signer) {
+func csrFor(t testing.TB, names ...string) ([]byte, crypto.Signer) {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -223,7 +227,7 @@ func csrFor(t *testing.T, names ...string) ([]byte, crypto.Signer) {
 }
 
 // issue runs a whole flow and returns the leaf.
-func (w *world) issue(t *testing.T, c *xacme.Client, typ string, opts []xacme.OrderOption, names ...string) (*x509.Certificate, crypto.Signer, string) {
+func (w *world) issue(t testing.TB, c *xacme.Client, typ string, opts []xacme.OrderOption, names ...string) (*x509.Certificate, crypto.Signer, string) {
 	t.Helper()
 	ctx := context.Background()
 	o, err := c.AuthorizeOrder(ctx, xacme.DomainIDs(names...), opts...)

@@ -6,11 +6,13 @@
 package acme
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dcvhq/dcv/internal/order"
@@ -45,6 +47,9 @@ type Handler struct {
 	mux    *http.ServeMux
 	nonces *nonces
 	keys   keyCache // parsed account keys (see keyCache)
+	// linkIndexValue is the Link header value to the directory, the same on
+	// every answer.
+	linkIndexValue string
 }
 
 // AccountURL returns the account URL of account id under baseURL; order's
@@ -65,6 +70,7 @@ func New(cfg Config) (*Handler, error) {
 		cfg.Logger = slog.Default()
 	}
 	h := &Handler{cfg: cfg, base: strings.TrimSuffix(cfg.BaseURL, "/"), mux: http.NewServeMux(), nonces: newNonces(cfg.Now)}
+	h.linkIndexValue = `<` + h.url("directory") + `>;rel="index"`
 	h.mux.HandleFunc("GET /acme/directory", h.directory)
 	h.mux.HandleFunc("HEAD /acme/new-nonce", h.newNonce)
 	h.mux.HandleFunc("GET /acme/new-nonce", h.newNonce)
@@ -98,22 +104,83 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-func (h *Handler) url(parts ...string) string { return h.base + "/acme/" + strings.Join(parts, "/") }
+// url returns the URL of the resource at /acme/ followed by parts joined
+// with "/", built in one allocation (it is on every answer).
+func (h *Handler) url(parts ...string) string {
+	n := len(h.base) + len("/acme/") + len(parts)
+	for _, p := range parts {
+		n += len(p)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(h.base)
+	b.WriteString("/acme/")
+	for i, p := range parts {
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
 
 // linkIndex adds the Link to the directory that RFC 8555 §7.1 asks for.
 func (h *Handler) linkIndex(w http.ResponseWriter) {
-	w.Header().Add("Link", `<`+h.url("directory")+`>;rel="index"`)
+	w.Header().Add("Link", h.linkIndexValue)
 }
 
-// writeJSON sends a resource with a fresh nonce.
+// maxPooledBuf is the capacity above which a buffer is not returned to
+// bufPool: request bodies and answers are a few KiB, and a rare large one
+// (a finalize with a big CSR, up to maxJWSSize) must not stay pinned.
+const maxPooledBuf = 64 << 10
+
+// pooledBuf is a buffer with a JSON encoder writing into it.
+type pooledBuf struct {
+	bytes.Buffer
+	enc *json.Encoder
+}
+
+// bufPool holds the buffers request bodies are read into and answers are
+// encoded into.
+var bufPool = sync.Pool{New: func() any {
+	b := new(pooledBuf)
+	b.enc = json.NewEncoder(&b.Buffer)
+	return b
+}}
+
+func getBuf() *pooledBuf { return bufPool.Get().(*pooledBuf) }
+
+func putBuf(b *pooledBuf) {
+	if b.Cap() > maxPooledBuf {
+		return
+	}
+	b.Reset()
+	bufPool.Put(b)
+}
+
+// Content-Type values, shared by all answers: net/http only reads them,
+// and Header.Add appends to a full slice by copying.
+var (
+	contentTypeJSON    = []string{"application/json"}
+	contentTypeProblem = []string{"application/problem+json"}
+)
+
+// writeJSON sends a resource with a fresh nonce, as compact JSON (RFC 8555
+// asks for no layout); it is encoded before anything is sent, so a value
+// that cannot be encoded becomes a serverInternal problem.
 func (h *Handler) writeJSON(w http.ResponseWriter, status int, v any) {
+	buf := getBuf()
+	defer putBuf(buf)
+	if err := buf.enc.Encode(v); err != nil {
+		h.cfg.Logger.Error("acme answer cannot be encoded", "err", err)
+		h.writeProblem(w, nil, serverInternal())
+		return
+	}
 	h.setNonce(w)
 	h.linkIndex(w)
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = contentTypeJSON
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+	_, _ = w.Write(buf.Bytes())
 }
 
 // directoryMeta is the directory's meta object (RFC 8555 §7.1.1, the

@@ -1,6 +1,7 @@
 package acme
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -99,15 +100,18 @@ func (h *Handler) verify(r *http.Request, mode keyMode) (*signed, error) {
 		p.Status = http.StatusUnsupportedMediaType
 		return nil, p
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxJWSSize+1))
-	if err != nil {
+	// The body is read into a pooled buffer, which is reused below for the
+	// signing input: json.Unmarshal copies every member it keeps.
+	buf := getBuf()
+	defer putBuf(buf)
+	if _, err := buf.ReadFrom(io.LimitReader(r.Body, maxJWSSize+1)); err != nil {
 		return nil, malformed("the request body could not be read")
 	}
-	if len(body) > maxJWSSize {
+	if buf.Len() > maxJWSSize {
 		return nil, malformed(fmt.Sprintf("the request body exceeds %d bytes", maxJWSSize))
 	}
 	var f flattened
-	if err := json.Unmarshal(body, &f); err != nil {
+	if err := json.Unmarshal(buf.Bytes(), &f); err != nil {
 		return nil, malformed("the request body is not a JWS in flattened JSON serialization")
 	}
 	if len(f.Signatures) > 0 || len(f.Header) > 0 {
@@ -178,7 +182,11 @@ func (h *Handler) verify(r *http.Request, mode keyMode) (*signed, error) {
 	// RFC 7515 §5.2: the signature is over
 	// ASCII(BASE64URL(protected) || '.' || BASE64URL(payload)), the
 	// members exactly as sent.
-	if !verifySignature(s.key, hdr.Alg, f.Protected+"."+*f.Payload, sig) {
+	buf.Reset()
+	buf.WriteString(f.Protected)
+	buf.WriteByte('.')
+	buf.WriteString(*f.Payload)
+	if !verifySignature(s.key, hdr.Alg, buf.Bytes(), sig) {
 		return nil, malformed("the JWS signature does not verify")
 	}
 	s.payload = payload
@@ -246,7 +254,7 @@ func thumbprint(k *jose.JSONWebKey) (string, error) {
 
 // decodePayload decodes a JSON payload strictly.
 func decodePayload(b []byte, v any) error {
-	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec := json.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
@@ -263,16 +271,16 @@ func decodePayload(b []byte, v any) error {
 // verifySignature verifies sig over input with key under alg (RFC 7518
 // §3.3 RS256, §3.4 ES256/ES384: the 32- or 48-octet R and S concatenated;
 // RFC 8037 §3.1 EdDSA). checkKeyAlg has matched alg to the key's type.
-func verifySignature(key crypto.PublicKey, alg, input string, sig []byte) bool {
+func verifySignature(key crypto.PublicKey, alg string, input, sig []byte) bool {
 	switch k := key.(type) {
 	case *ecdsa.PublicKey:
 		var h []byte
 		switch alg {
 		case string(jose.ES256):
-			d := sha256.Sum256([]byte(input))
+			d := sha256.Sum256(input)
 			h = d[:]
 		case string(jose.ES384):
-			d := sha512.Sum384([]byte(input))
+			d := sha512.Sum384(input)
 			h = d[:]
 		default:
 			return false
@@ -287,10 +295,10 @@ func verifySignature(key crypto.PublicKey, alg, input string, sig []byte) bool {
 		if alg != string(jose.RS256) {
 			return false
 		}
-		d := sha256.Sum256([]byte(input))
+		d := sha256.Sum256(input)
 		return rsa.VerifyPKCS1v15(k, crypto.SHA256, d[:], sig) == nil
 	case ed25519.PublicKey:
-		return alg == string(jose.EdDSA) && ed25519.Verify(k, []byte(input), sig)
+		return alg == string(jose.EdDSA) && ed25519.Verify(k, input, sig)
 	}
 	return false
 }

@@ -22,6 +22,8 @@ const (
 	nonceWindow = 1 << 22
 	nonceMACLen = 16
 	nonceLen    = 8 + 8 + nonceMACLen
+	// nonceB64Len bounds the text of a nonce: base64url of nonceLen bytes.
+	nonceB64Len = (nonceLen*8 + 5) / 6
 )
 
 // nonces issues and redeems Replay-Nonce values (RFC 8555 §6.5). A nonce is
@@ -31,7 +33,7 @@ const (
 type nonces struct {
 	key  []byte
 	now  func() time.Time
-	macs sync.Pool // of hash.Hash: HMAC-SHA-256 under key
+	macs sync.Pool // of *macState
 
 	mu   sync.Mutex
 	next uint64 // the next counter to issue
@@ -46,20 +48,31 @@ func newNonces(now func() time.Time) *nonces {
 	return &nonces{key: k, now: now, next: 1, used: make([]uint64, nonceWindow/64)}
 }
 
+// macState is a pooled HMAC-SHA-256 under the nonce key, with the
+// buffers it reads from and sums into: they live with the state, so a
+// nonce on the caller's stack does not escape to the heap through the
+// hash.Hash interface.
+type macState struct {
+	h   hash.Hash
+	in  [16]byte
+	sum [sha256.Size]byte
+}
+
 // mac returns the MAC of the nonce's first 16 bytes. Keyed HMAC states
 // are pooled: a nonce is issued and redeemed on every ACME request, and a
 // fresh hmac.New costs two SHA-256 states and their key schedule.
 func (n *nonces) mac(b []byte) [nonceMACLen]byte {
-	m, _ := n.macs.Get().(hash.Hash)
+	m, _ := n.macs.Get().(*macState)
 	if m == nil {
-		m = hmac.New(sha256.New, n.key)
+		m = &macState{h: hmac.New(sha256.New, n.key)}
 	}
-	m.Reset()
-	m.Write(b[:16])
-	var sum [sha256.Size]byte
-	m.Sum(sum[:0])
+	m.h.Reset()
+	copy(m.in[:], b[:16])
+	m.h.Write(m.in[:])
+	m.h.Sum(m.sum[:0])
+	out := [nonceMACLen]byte(m.sum[:nonceMACLen])
 	n.macs.Put(m)
-	return [nonceMACLen]byte(sum[:nonceMACLen])
+	return out
 }
 
 // issue returns a fresh nonce.
@@ -87,7 +100,13 @@ func (n *nonces) redeem(s string) bool {
 	if base64.RawURLEncoding.DecodedLen(len(s)) != nonceLen {
 		return false
 	}
-	if k, err := base64.RawURLEncoding.Decode(b[:], []byte(s)); err != nil || k != nonceLen {
+	// Copied to a fixed array, which stays on the stack, rather than
+	// converted with []byte(s), which allocates.
+	var src [nonceB64Len]byte
+	if copy(src[:], s) != len(s) {
+		return false
+	}
+	if k, err := base64.RawURLEncoding.Decode(b[:], src[:len(s)]); err != nil || k != nonceLen {
 		return false
 	}
 	if mac := n.mac(b[:]); !hmac.Equal(b[16:], mac[:]) {
@@ -112,9 +131,15 @@ func (n *nonces) redeem(s string) bool {
 	return true
 }
 
+// noStore is the Cache-Control value of every answer that carries a nonce.
+// It is shared by all answers: net/http only reads it, and Header.Add
+// appends to a full slice by copying.
+var noStore = []string{"no-store"}
+
 func (h *Handler) setNonce(w http.ResponseWriter) {
-	w.Header().Set("Replay-Nonce", h.nonces.issue())
-	w.Header().Set("Cache-Control", "no-store")
+	hdr := w.Header()
+	hdr["Replay-Nonce"] = []string{h.nonces.issue()}
+	hdr["Cache-Control"] = noStore
 }
 
 // newNonce serves HEAD and GET newNonce (RFC 8555 §7.2): 200 for HEAD, 204

@@ -1,7 +1,6 @@
 package acme
 
 import (
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"math"
@@ -146,7 +145,9 @@ func (h *Handler) toProblem(r *http.Request, err error) *Problem {
 }
 
 // writeProblem sends a problem as application/problem+json, with a fresh
-// nonce (RFC 8555 §6.5: a badNonce answer carries one to retry with).
+// nonce (RFC 8555 §6.5: a badNonce answer carries one to retry with). r is
+// used only to log an error that is not a problem, and may be nil when err
+// is a *Problem.
 func (h *Handler) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	p := h.toProblem(r, err)
 	h.setNonce(w)
@@ -161,7 +162,10 @@ func (h *Handler) writeProblem(w http.ResponseWriter, r *http.Request, err error
 		// links them, so that a client can show them to its user.
 		w.Header().Add("Link", `<`+tos+`>;rel="terms-of-service"`)
 	}
-	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header()["Content-Type"] = contentTypeProblem
 	w.WriteHeader(p.Status)
-	_ = json.NewEncoder(w).Encode(p)
+	buf := getBuf()
+	defer putBuf(buf)
+	_ = buf.enc.Encode(p)
+	_, _ = w.Write(buf.Bytes())
 }
