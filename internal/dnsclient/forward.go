@@ -1,16 +1,20 @@
 package dnsclient
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/miekg/dns"
@@ -82,9 +86,14 @@ type ForwarderConfig struct {
 // is safe for concurrent use.
 type Forwarder struct {
 	servers []string
-	timeout time.Duration
-	source  netip.Addr
-	cache   *forwardCache // nil when off
+	// udpAddrs are servers, parsed once: udpAddrs[i] is servers[i].
+	udpAddrs []*net.UDPAddr
+	timeout  time.Duration
+	source   netip.Addr
+	// udpSource is source with port 0 (the kernel picks a fresh random
+	// port for each socket), or nil when source is invalid.
+	udpSource *net.UDPAddr
+	cache     *forwardCache // nil when off
 }
 
 var _ Resolver = (*Forwarder)(nil)
@@ -98,10 +107,13 @@ func NewForwarder(cfg ForwarderConfig) (*Forwarder, error) {
 	if len(cfg.Servers) > maxServers {
 		return nil, fmt.Errorf("dnsclient: %d servers given, at most %d allowed", len(cfg.Servers), maxServers)
 	}
-	for _, s := range cfg.Servers {
-		if _, err := netip.ParseAddrPort(s); err != nil {
+	udpAddrs := make([]*net.UDPAddr, len(cfg.Servers))
+	for i, s := range cfg.Servers {
+		ap, err := netip.ParseAddrPort(s)
+		if err != nil {
 			return nil, fmt.Errorf("dnsclient: server %q is not an ip:port: %w", s, err)
 		}
+		udpAddrs[i] = net.UDPAddrFromAddrPort(ap)
 	}
 	if cfg.Timeout < 0 {
 		return nil, fmt.Errorf("dnsclient: negative timeout %v", cfg.Timeout)
@@ -110,9 +122,13 @@ func NewForwarder(cfg ForwarderConfig) (*Forwarder, error) {
 		return nil, fmt.Errorf("dnsclient: cache max TTL %v out of range 0..%v", cfg.CacheMaxTTL, MaxForwardCacheTTL)
 	}
 	f := &Forwarder{
-		servers: append([]string(nil), cfg.Servers...),
-		timeout: cmp.Or(cfg.Timeout, DefaultForwardTimeout),
-		source:  cfg.Source,
+		servers:  append([]string(nil), cfg.Servers...),
+		udpAddrs: udpAddrs,
+		timeout:  cmp.Or(cfg.Timeout, DefaultForwardTimeout),
+		source:   cfg.Source,
+	}
+	if cfg.Source.IsValid() {
+		f.udpSource = net.UDPAddrFromAddrPort(netip.AddrPortFrom(cfg.Source, 0))
 	}
 	if cfg.CacheMaxTTL > 0 {
 		now := cfg.Now
@@ -135,21 +151,37 @@ func NewForwarder(cfg ForwarderConfig) (*Forwarder, error) {
 func (f *Forwarder) Lookup(ctx context.Context, name string, qtype uint16) (*Response, error) {
 	start := time.Now()
 	name = strings.ToLower(dns.Fqdn(name))
-	typ := typeString(qtype)
 	if _, ok := dns.IsDomainName(name); !ok {
-		return nil, &Error{Kind: KindUnknown, Name: name, Type: typ, Detail: "invalid domain name"}
+		return nil, &Error{Kind: KindUnknown, Name: name, Type: typeString(qtype), Detail: "invalid domain name"}
 	}
+	return f.lookup(ctx, start, name, qtype, nil)
+}
+
+// lookup is Lookup of name, lowercase, fully qualified and valid, from
+// start. When first is not nil it is the outcome of the exchange for name
+// itself, made already (see LookupPair), and is used instead of the cache
+// and a new exchange.
+func (f *Forwarder) lookup(ctx context.Context, start time.Time, name string, qtype uint16, first *exchangeResult) (*Response, error) {
+	typ := typeString(qtype)
 	resp := &Response{Name: name, Type: typ}
 	seen := map[string]bool{name: true}
 	target := name
 	for {
-		msg, server, hit := f.cached(target, qtype)
-		var err *Error
-		if !hit {
-			msg, server, err = f.exchange(ctx, target, qtype)
-			if err == nil && f.cache != nil {
-				f.cache.put(target, qtype, msg, server)
-			}
+		var (
+			msg    *dns.Msg
+			server string
+			hit    bool
+			err    *Error
+		)
+		if first != nil {
+			msg, server, err = first.msg, first.server, first.err
+			first = nil
+		} else if msg, server, hit = f.cached(target, qtype); !hit {
+			r := f.exchange(ctx, target, qtype)
+			msg, server, err = r[0].msg, r[0].server, r[0].err
+		}
+		if !hit && err == nil && f.cache != nil {
+			f.cache.put(target, qtype, msg, server)
 		}
 		resp.Cached = resp.Cached || hit
 		if err != nil {
@@ -197,66 +229,249 @@ func (f *Forwarder) cached(name string, qtype uint16) (*dns.Msg, string, bool) {
 	return f.cache.get(name, qtype)
 }
 
-// exchange asks each server in turn for name/qtype. It returns the first
+// maxQuestions bounds the questions of one exchange: Lookup asks one,
+// LookupPair two.
+const maxQuestions = 2
+
+// exchangeResult is the outcome of one question of an exchange: an answer
+// and the server that gave it, or an error.
+type exchangeResult struct {
+	msg    *dns.Msg
+	server string
+	err    *Error
+}
+
+// question is one query of an exchange.
+type question struct {
+	q    *dns.Msg
+	wire []byte // q packed
+}
+
+// exchange asks each server in turn for name with each of qtypes (one or
+// two), sending the questions of one round to a server together, each with
+// its own random ID (see queryUDP). For each question it returns the first
 // answer that is neither SERVFAIL nor REFUSED; failing that the last such
 // answer; failing that an *Error describing the last failure.
-func (f *Forwarder) exchange(ctx context.Context, name string, qtype uint16) (*dns.Msg, string, *Error) {
-	q := new(dns.Msg)
-	q.SetQuestion(name, qtype)
-	q.RecursionDesired = true
-	// RFC 6840 §5.7: "setting the AD bit in a query [...] signal[s] that
-	// the requester understands and is interested in the value of the AD
-	// bit in the response".
-	q.AuthenticatedData = true
-	q.SetEdns0(ednsUDPSize, false)
+func (f *Forwarder) exchange(ctx context.Context, name string, qtypes ...uint16) []exchangeResult {
+	var (
+		qsBuf [maxQuestions]question
+		bufs  [maxQuestions]*[]byte // from queryBufs
+	)
+	qs := qsBuf[:len(qtypes)] // callers ask at most maxQuestions
+	res := make([]exchangeResult, len(qtypes))
+	defer func() {
+		for _, b := range bufs {
+			if b != nil {
+				queryBufs.Put(b)
+			}
+		}
+	}()
+	for i, qt := range qtypes {
+		q := new(dns.Msg)
+		q.SetQuestion(name, qt)
+		// The IDs of one exchange differ, so that answers match one query.
+		for j := 0; j < i; j++ {
+			if qs[j].q.Id == q.Id {
+				q.Id, j = dns.Id(), -1
+			}
+		}
+		q.RecursionDesired = true
+		// RFC 6840 §5.7: "setting the AD bit in a query [...] signal[s]
+		// that the requester understands and is interested in the value of
+		// the AD bit in the response".
+		q.AuthenticatedData = true
+		q.SetEdns0(ednsUDPSize, false)
+		// The query is packed once for every UDP attempt; the TCP
+		// fallback packs it again (it is rare).
+		bufs[i] = queryBufs.Get().(*[]byte)
+		wire, err := q.PackBuffer(*bufs[i])
+		if err != nil {
+			// Not expected: Lookup checked the name.
+			for k := range res {
+				res[k].err = classify(ctx, "udp", f.servers[0], err)
+			}
+			return res
+		}
+		qs[i] = question{q: q, wire: wire}
+	}
 
 	var (
-		lastMsg     *dns.Msg
-		lastMsgSrv  string
-		lastErr     *Error
-		allTimeouts = true
+		lastMsg     [maxQuestions]*dns.Msg
+		lastMsgSrv  [maxQuestions]string
+		lastErr     [maxQuestions]*Error
+		allTimeouts = [maxQuestions]bool{true, true}
+		done        [maxQuestions]bool
+		pendingBuf  [maxQuestions]int // indexes into qs of this round
+		roundBuf    [maxQuestions]question
+		pending     = pendingBuf[:0]
+		round       = roundBuf[:0]
 	)
-	for _, srv := range f.servers {
-		if err := ctx.Err(); err != nil {
-			lastErr = &Error{Kind: KindTimeout, Server: srv, Detail: "not tried: " + err.Error()}
+	for si, srv := range f.servers {
+		pending, round = pending[:0], round[:0]
+		for i := range qs {
+			if !done[i] {
+				pending, round = append(pending, i), append(round, qs[i])
+			}
+		}
+		if len(pending) == 0 {
 			break
 		}
-		msg, err := f.query(ctx, srv, q)
-		if err != nil {
-			lastErr = err
-			if err.Kind != KindTimeout {
-				allTimeouts = false
+		if err := ctx.Err(); err != nil {
+			for _, i := range pending {
+				lastErr[i] = &Error{Kind: KindTimeout, Server: srv, Detail: "not tried: " + err.Error()}
 			}
-			continue
+			break
 		}
-		if msg.Rcode == dns.RcodeServerFailure || msg.Rcode == dns.RcodeRefused {
-			lastMsg, lastMsgSrv = msg, srv
-			continue
+		for k, a := range f.query(ctx, si, round) {
+			i := pending[k]
+			switch {
+			case a.err != nil:
+				lastErr[i] = a.err
+				if a.err.Kind != KindTimeout {
+					allTimeouts[i] = false
+				}
+			case a.msg.Rcode == dns.RcodeServerFailure || a.msg.Rcode == dns.RcodeRefused:
+				lastMsg[i], lastMsgSrv[i] = a.msg, srv
+			default:
+				res[i] = exchangeResult{msg: a.msg, server: srv}
+				done[i] = true
+			}
 		}
-		return msg, srv, nil
 	}
-	if lastMsg != nil {
-		return lastMsg, lastMsgSrv, nil
+	for i := range res {
+		switch {
+		case done[i]:
+		case lastMsg[i] != nil:
+			res[i] = exchangeResult{msg: lastMsg[i], server: lastMsgSrv[i]}
+		default:
+			if lastErr[i].Kind == KindTimeout && !allTimeouts[i] {
+				lastErr[i].Kind = KindNetwork
+			}
+			res[i].err = lastErr[i]
+		}
 	}
-	if lastErr.Kind == KindTimeout && !allTimeouts {
-		lastErr.Kind = KindNetwork
-	}
-	return nil, "", lastErr
+	return res
 }
 
-// query sends q to one server over UDP and, when the answer is truncated,
-// again over TCP (RFC 7766 §5).
-func (f *Forwarder) query(ctx context.Context, server string, q *dns.Msg) (*dns.Msg, *Error) {
-	msg, err := f.queryNet(ctx, "udp", server, q)
-	if err == nil && msg.Truncated {
-		msg, err = f.queryNet(ctx, "tcp", server, q)
+// reply is the outcome of one question sent to one server.
+type reply struct {
+	msg *dns.Msg
+	err *Error
+}
+
+// query sends qs to server i over UDP and, for each answer that is
+// truncated, again over TCP (RFC 7766 §5). Its answers are in the order of
+// qs.
+func (f *Forwarder) query(ctx context.Context, i int, qs []question) []reply {
+	server := f.servers[i]
+	out := f.queryUDP(ctx, i, qs)
+	for k, a := range out {
+		if a.err != nil || !a.msg.Truncated {
+			continue
+		}
+		msg, err := f.queryNet(ctx, "tcp", server, qs[k].q)
 		if err == nil && msg.Truncated {
-			return nil, &Error{Kind: KindMalformed, Server: server, Detail: "truncated answer over tcp"}
+			msg, err = nil, &Error{Kind: KindMalformed, Server: server, Detail: "truncated answer over tcp"}
 		}
+		out[k] = reply{msg: msg, err: err}
 	}
-	return msg, err
+	return out
 }
 
+// dnsHeaderSize is the size of the fixed DNS header (RFC 1035 §4.1.1): a
+// shorter datagram is not a DNS message.
+const dnsHeaderSize = 12
+
+// queryBufs holds buffers for packing queries: a query is a header, one
+// question (a name of at most 255 octets) and an OPT record, under 512.
+var queryBufs = sync.Pool{New: func() any { b := make([]byte, 512); return &b }}
+
+// answerBufs holds buffers for reading UDP answers, of the EDNS0 size we
+// advertise: what does not fit is cut short by the kernel, as before.
+var answerBufs = sync.Pool{New: func() any { b := make([]byte, ednsUDPSize); return &b }}
+
+// queryUDP sends the queries qs (their IDs differ) to server i from one new
+// UDP socket (a fresh random source port for every exchange, never reused)
+// and reads their answers, returned in the order of qs. It behaves as
+// miekg/dns's Client did: datagrams whose ID is none of the queries' (or
+// that of a query answered already) are ignored (RFC 5452 §9.1) and the
+// read goes on; the socket's deadline is the earlier of ctx's and f.timeout
+// from now, and is cut short when ctx is canceled. An error of the socket
+// or a datagram shorter than a header ends the exchange and is the answer
+// of every query not answered yet; an answer that cannot be unpacked or
+// does not match its query is the error of that query alone.
+func (f *Forwarder) queryUDP(ctx context.Context, i int, qs []question) []reply {
+	server := f.servers[i]
+	out := make([]reply, len(qs))
+	left := len(qs)
+	// fail gives every query not answered yet its own copy of the error
+	// of err (Lookup fills the copies in).
+	fail := func(err error) []reply {
+		for k := range out {
+			if out[k].msg == nil && out[k].err == nil {
+				out[k].err = classify(ctx, "udp", server, err)
+			}
+		}
+		return out
+	}
+	deadline := time.Now().Add(f.timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	conn, err := net.DialUDP("udp", f.udpSource, f.udpAddrs[i])
+	if err != nil {
+		return fail(err)
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(deadline); err != nil {
+		return fail(err)
+	}
+	// Set after the deadline above, so that a ctx canceled already wins.
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+		defer stop()
+	}
+	for _, q := range qs {
+		if _, err := conn.Write(q.wire); err != nil {
+			return fail(err)
+		}
+	}
+	bufp := answerBufs.Get().(*[]byte)
+	defer answerBufs.Put(bufp)
+	buf := *bufp
+	for left > 0 {
+		n, err := conn.Read(buf)
+		if err != nil {
+			return fail(err)
+		}
+		if n < dnsHeaderSize {
+			return fail(dns.ErrShortRead)
+		}
+		id := binary.BigEndian.Uint16(buf)
+		k := slices.IndexFunc(qs, func(q question) bool { return q.q.Id == id })
+		if k < 0 || out[k].msg != nil || out[k].err != nil {
+			continue
+		}
+		left--
+		msg := new(dns.Msg)
+		// Unpack from a copy: miekg/dns keeps slices of its input in
+		// some records (SVCB address hints), and buf goes back to the
+		// pool while msg may live on in the cache.
+		if err := msg.Unpack(bytes.Clone(buf[:n])); err != nil {
+			out[k].err = classify(ctx, "udp", server, err)
+			continue
+		}
+		if d := mismatch(qs[k].q, msg); d != "" {
+			out[k].err = &Error{Kind: KindMalformed, Server: server, Detail: "udp: " + d}
+			continue
+		}
+		out[k].msg = msg
+	}
+	return out
+}
+
+// queryNet sends q to server over network with miekg/dns's Client; the
+// TCP fallback uses it.
 func (f *Forwarder) queryNet(ctx context.Context, network, server string, q *dns.Msg) (*dns.Msg, *Error) {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()

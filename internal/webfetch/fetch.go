@@ -459,17 +459,28 @@ type lookupResult struct {
 	err   error
 }
 
-// resolve looks AAAA and A up in parallel and returns the addresses, IPv6
+// resolve looks AAAA and A up in parallel (in one exchange when the
+// resolver is a dnsclient.PairResolver) and returns the addresses, IPv6
 // first, deduplicated, at most maxAddresses; or the resolution error when
 // there is no address at all.
 func (f *Fetcher) resolve(ctx context.Context, host string) ([]netip.Addr, *Error) {
 	fqdn := host + "."
 	res := [2]lookupResult{{qtype: "AAAA"}, {qtype: "A"}}
-	var wg sync.WaitGroup
-	for i, qt := range []uint16{qtypeAAAA, qtypeA} {
-		wg.Go(func() { res[i].resp, res[i].err = f.cfg.Resolver.Lookup(ctx, fqdn, qt) })
+	qtypes := [2]uint16{qtypeAAAA, qtypeA}
+	if pr, ok := f.cfg.Resolver.(dnsclient.PairResolver); ok {
+		// One exchange for both questions (a forwarder's socket setup is
+		// most of a lookup's cost).
+		resps, errs := pr.LookupPair(ctx, fqdn, qtypes)
+		for i := range res {
+			res[i].resp, res[i].err = resps[i], errs[i]
+		}
+	} else {
+		var wg sync.WaitGroup
+		for i, qt := range qtypes {
+			wg.Go(func() { res[i].resp, res[i].err = f.cfg.Resolver.Lookup(ctx, fqdn, qt) })
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 
 	var addrs []netip.Addr
 	seen := map[netip.Addr]bool{}
