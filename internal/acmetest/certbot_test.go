@@ -85,30 +85,57 @@ func TestCertbot(t *testing.T) {
 	}
 }
 
-// TestCertbotShowsDiagnosis makes an http-01 challenge fail (the web server
-// at the name's address answers 404 for the token) and requires certbot's
+// TestCertbotShowsDiagnosis makes a challenge fail and requires certbot's
 // output to carry dcv's diagnosis: the cause in the problem detail.
 func TestCertbotShowsDiagnosis(t *testing.T) {
 	t.Parallel()
 	certbot := needClient(t, "certbot", "certbot")
-	w := newWorld(t)
-	h := w.newHookServer()
-	h.serveHTTP01() // knows no token: every challenge URL is a 404
-	dir := t.TempDir()
-	noop := h.script(dir, "auth", `true`)
-	args := append(certbotBase(w, dir), "certonly", "--agree-tos", "--register-unsafely-without-email",
-		"--cert-name", certbotName, "-d", testNames[0],
-		"--manual", "--preferred-challenges", "http", "--manual-auth-hook", noop)
-	out := w.run(dir, nil, true, certbot, args...)
-	// certbot prints the problem's type and detail; the detail is dcv's
-	// diagnosis sentence (diagnose's FILE_NOT_FOUND message).
-	for _, want := range []string{
-		"Domain: " + testNames[0],
-		"Type:   unauthorized",
-		"Detail: The server at " + w.ip + " answered 404 Not Found for http://" + testNames[0] + "/.well-known/acme-challenge/",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("certbot output lacks %q:\n%s", want, out)
-		}
+	tests := []struct {
+		name string
+		// solver returns certbot's challenge arguments for a hook server
+		// and the words of dcv's diagnosis the output must show.
+		solver func(t *testing.T, w *world, h *hookServer) (args, want []string)
+	}{
+		{
+			name: "http-01 token answered 404",
+			solver: func(t *testing.T, w *world, h *hookServer) ([]string, []string) {
+				h.serveHTTP01() // knows no token: every challenge URL is a 404
+				noop := h.script(t.TempDir(), "auth", `true`)
+				return []string{"--manual", "--preferred-challenges", "http", "--manual-auth-hook", noop},
+					// diagnose's FILE_NOT_FOUND message
+					[]string{"Type:   unauthorized",
+						"Detail: The server at " + w.ip + " answered 404 Not Found for http://" + testNames[0] + "/.well-known/acme-challenge/"}
+			},
+		},
+		{
+			// The applicant typed the full name into a DNS panel that adds
+			// the zone: the record is at _acme-challenge.<name>.<zone>.
+			name: "dns-01 record at the doubled host",
+			solver: func(t *testing.T, _ *world, h *hookServer) ([]string, []string) {
+				auth := h.script(t.TempDir(), "auth", `send txt "_acme-challenge.$CERTBOT_DOMAIN.applicant.com" "$CERTBOT_VALIDATION"`)
+				return []string{"--manual", "--preferred-challenges", "dns", "--manual-auth-hook", auth},
+					// diagnose's doubled-zone near miss, with its fix
+					[]string{"Type:   unauthorized",
+						"Detail: The value was found at _acme-challenge." + testNames[0] + ".applicant.com: your DNS provider appended the zone name",
+						"type `_acme-challenge.a`"}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			h := w.newHookServer()
+			solver, want := tt.solver(t, w, h)
+			dir := t.TempDir()
+			args := append(certbotBase(w, dir), "certonly", "--agree-tos", "--register-unsafely-without-email",
+				"--cert-name", certbotName, "-d", testNames[0])
+			out := w.run(dir, nil, true, certbot, append(args, solver...)...)
+			for _, s := range append([]string{"Domain: " + testNames[0]}, want...) {
+				if !strings.Contains(out, s) {
+					t.Errorf("certbot output lacks %q:\n%s", s, out)
+				}
+			}
+		})
 	}
 }
