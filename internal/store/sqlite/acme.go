@@ -270,8 +270,16 @@ func (s *Store) EABKeyGet(ctx context.Context, keyID string) (*store.EABKey, err
 }
 
 // ACMEOrderCreate stores an ACME order, its new authorizations and their
-// challenges in one transaction.
+// challenges in one transaction. Once committed, the new authorizations
+// are cached as inserted (see authzCache).
 func (s *Store) ACMEOrderCreate(ctx context.Context, o *store.ACMEOrder, newAuthzs []store.ACMEAuthz) error {
+	ids := make([]string, len(newAuthzs))
+	for i, z := range newAuthzs {
+		ids[i] = z.ID
+	}
+	var committed []store.ACMEAuthz
+	done := s.authzs.invalidate(ids...)
+	defer func() { done(committed) }()
 	err := s.write(ctx, func(tx *txn) error {
 		if o.ReplacesSerial != "" {
 			var replaced bool
@@ -302,6 +310,10 @@ func (s *Store) ACMEOrderCreate(ctx context.Context, o *store.ACMEOrder, newAuth
 	})
 	if err != nil {
 		return fmt.Errorf("creating acme order %s: %w", o.Order.ID, err)
+	}
+	committed = make([]store.ACMEAuthz, len(newAuthzs))
+	for i, z := range newAuthzs {
+		committed[i] = authzAsStored(z)
 	}
 	return nil
 }
@@ -497,12 +509,20 @@ func (s *Store) ACMEOrderFinalize(ctx context.Context, orderID, csrPEM string, n
 	return cert, nil
 }
 
-// ACMEAuthzGet returns an authorization with its challenges.
+// ACMEAuthzGet returns an authorization with its challenges. It may answer
+// from memory (see authzCache): every change made through this Store shows
+// at once, a change made outside it (another process) within
+// authzCacheTTL.
 func (s *Store) ACMEAuthzGet(ctx context.Context, id string) (*store.ACMEAuthz, error) {
+	if z, ok := s.authzs.get(id); ok {
+		return z, nil
+	}
+	gen := s.authzs.begin(id)
 	z, err := acmeAuthzLoadOne(ctx, s.rd, qACMEAuthzFull, id)
 	if err != nil {
 		return nil, fmt.Errorf("getting acme authorization %s: %w", id, err)
 	}
+	s.authzs.put(gen, z)
 	return z, nil
 }
 
@@ -601,6 +621,7 @@ func (s *Store) ACMEAuthzFindReusable(ctx context.Context, accountID, identifier
 
 // ACMEAuthzDeactivate deactivates a pending or valid authorization.
 func (s *Store) ACMEAuthzDeactivate(ctx context.Context, id string) error {
+	defer s.authzs.invalidate(id)(nil)
 	err := s.write(ctx, func(tx *txn) error {
 		err := execOne(ctx, tx, qACMEAuthzDeactivate, id)
 		if errors.Is(err, store.ErrNotFound) {
@@ -633,6 +654,7 @@ func (s *Store) ACMEChallengeStart(ctx context.Context, authzID, typ string, now
 	if err != nil {
 		return fmt.Errorf("starting challenge %s/%s: %w", authzID, typ, err)
 	}
+	defer s.authzs.invalidate(authzID)(nil)
 	err = s.write(ctx, func(tx *txn) error { return challengeStart(ctx, tx, authzID, typ, ts[0], ts[1]) })
 	if err != nil {
 		return fmt.Errorf("starting challenge %s/%s: %w", authzID, typ, err)
@@ -656,6 +678,7 @@ func (s *Store) ACMEChallengeFinish(ctx context.Context, r store.ACMEChallengeRe
 	if err != nil {
 		return fmt.Errorf("finishing challenge %s/%s: %w", r.AuthzID, r.Type, err)
 	}
+	defer s.authzs.invalidate(r.AuthzID)(nil)
 	if err := s.write(ctx, fin); err != nil {
 		return fmt.Errorf("finishing challenge %s/%s: %w", r.AuthzID, r.Type, err)
 	}
@@ -674,6 +697,7 @@ func (s *Store) ACMEChallengeComplete(ctx context.Context, r store.ACMEChallenge
 	if err != nil {
 		return fmt.Errorf("completing challenge %s/%s: %w", r.AuthzID, r.Type, err)
 	}
+	defer s.authzs.invalidate(r.AuthzID)(nil)
 	err = s.write(ctx, func(tx *txn) error {
 		if err := challengeStart(ctx, tx, r.AuthzID, r.Type, ts[0], ts[1]); err != nil {
 			return err

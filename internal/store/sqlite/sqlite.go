@@ -17,7 +17,8 @@
 //
 // ACMEAccountGet answers from a cache of a few seconds (see accountCache):
 // changes made through the Store show at once, changes made to the file by
-// anything else within accountCacheTTL.
+// anything else within accountCacheTTL. ACMEAuthzGet does the same (see
+// authzCache), within authzCacheTTL.
 //
 // Times are stored as UTC RFC 3339 text with nine fractional digits and come
 // back in UTC, equal (time.Time.Equal) to what was stored; the zero time is
@@ -84,6 +85,10 @@ type Store struct {
 	// accounts caches ACMEAccountGet; every write that changes an ACME
 	// account invalidates its entry (see accountCache).
 	accounts *accountCache
+	// authzs caches ACMEAuthzGet; every write that may change an ACME
+	// authorization or its challenges invalidates its entry (see
+	// authzCache).
+	authzs *authzCache
 }
 
 var _ store.Store = (*Store)(nil)
@@ -132,7 +137,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	rdb.SetMaxIdleConns(readConns)
 	s := &Store{wr: newPool(wdb), rd: newPool(rdb),
 		writes: make(chan *writeReq), closing: make(chan struct{}), stopped: make(chan struct{}),
-		accounts: newAccountCache(time.Now)}
+		accounts: newAccountCache(time.Now), authzs: newAuthzCache(time.Now)}
 	go s.commitLoop()
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
