@@ -23,8 +23,9 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
+# DCV_REQUIRE_PEERS: a real peer that deps installed must not be skipped.
 unit:
-	$(GO) test -count=1 -timeout 12m ./...
+	DCV_REQUIRE_PEERS=1 $(GO) test -count=1 -timeout 12m ./...
 
 # Benchmarks are not part of the default suite.
 bench:

@@ -81,12 +81,13 @@ func runMain(m *testing.M) int {
 	return m.Run()
 }
 
-// needClient skips the test when the client binary is missing.
+// needClient skips the test when the client binary is missing, or fails it
+// under `make test` (testenv.MissingPeer).
 func needClient(t *testing.T, bin, pkg string) string {
 	t.Helper()
 	p, err := exec.LookPath(bin)
 	if err != nil {
-		t.Skipf("%s not installed (Debian package %q; `make test` installs it)", bin, pkg)
+		testenv.MissingPeer(t, "%s not installed (Debian package %q; `make test` installs it)", bin, pkg)
 	}
 	return p
 }

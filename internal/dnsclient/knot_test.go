@@ -75,7 +75,7 @@ func (s *syncBuffer) String() string {
 func startKnot(t *testing.T, zone string, records []string) string {
 	t.Helper()
 	if _, err := os.Stat(knotd); err != nil {
-		t.Skipf("Knot DNS is not installed (%s missing; apt-get install -y knot): %v", knotd, err)
+		testenv.MissingPeer(t, "Knot DNS is not installed (%s missing; apt-get install -y knot): %v", knotd, err)
 	}
 	dir := t.TempDir()
 	for _, sub := range []string{"run", "storage"} {
