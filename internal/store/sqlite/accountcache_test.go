@@ -201,7 +201,7 @@ func TestAccountCacheBound(t *testing.T) {
 	t.Parallel()
 	clock := testenv.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	c := newAccountCache(clock.Now)
-	put := func(id string) { c.put(c.begin(), &store.ACMEAccount{ID: id}) }
+	put := func(id string) { c.put(c.begin(id), &store.ACMEAccount{ID: id}) }
 	put("old")
 	clock.Add(accountCacheTTL)
 	for i := range accountCacheMax - 1 {

@@ -165,7 +165,7 @@ func (s *Store) ACMEAccountGet(ctx context.Context, id string) (*store.ACMEAccou
 	if a, ok := s.accounts.get(id); ok {
 		return a, nil
 	}
-	gen := s.accounts.begin()
+	gen := s.accounts.begin(id)
 	a, err := scanACMEAccount(s.rd.QueryRowContext(ctx, qACMEAccountGet, id))
 	if err != nil {
 		return nil, fmt.Errorf("getting acme account %s: %w", id, err)
@@ -212,7 +212,7 @@ func (s *Store) ACMEAccountUpdate(ctx context.Context, a store.ACMEAccount) erro
 	if err != nil {
 		return fmt.Errorf("updating acme account %s: %w", a.ID, err)
 	}
-	defer s.accounts.invalidate(a.ID)()
+	defer s.accounts.invalidate(a.ID)(nil)
 	err = s.write(ctx, func(tx *txn) error {
 		return execOne(ctx, tx, qACMEAccountUpdate, contact, a.TermsAgreed, a.Status, a.ID)
 	})
@@ -225,7 +225,7 @@ func (s *Store) ACMEAccountUpdate(ctx context.Context, a store.ACMEAccount) erro
 // ACMEAccountKeyChange replaces an account's key, compare-and-set on the
 // old thumbprint.
 func (s *Store) ACMEAccountKeyChange(ctx context.Context, id, oldThumbprint, newThumbprint string, newJWK []byte) error {
-	defer s.accounts.invalidate(id)()
+	defer s.accounts.invalidate(id)(nil)
 	err := s.write(ctx, func(tx *txn) error {
 		var cur string
 		if err := tx.QueryRowContext(ctx, qACMEAccountKeyGet, id).Scan(&cur); err != nil {
