@@ -49,7 +49,7 @@ func (f *perspectiveFlags) runner(v *validation.Validator, st store.PerspectiveS
 	}
 	return perspective.NewRunner(perspective.Config{
 		Primary:    v,
-		Remotes:    newCachedRemotes(storeRemotes{st}, remotesCacheTTL, time.Now),
+		Remotes:    perspective.NewCachedSource(storeRemotes{st}, remotesCacheTTL, time.Now),
 		Identity:   perspective.NewPrimaryIdentity(agentCA, nil),
 		MinRemotes: f.minRemote,
 		PublicCA:   f.publicCA,
@@ -64,40 +64,6 @@ func (f *perspectiveFlags) runner(v *validation.Validator, st store.PerspectiveS
 // another process, so an enrolment or a removal takes effect within this
 // time.
 const remotesCacheTTL = 2 * time.Second
-
-// cachedRemotes is a perspective.RemoteSource that reads the list from next at
-// most once per ttl. A failed read is not cached.
-type cachedRemotes struct {
-	next perspective.RemoteSource
-	ttl  time.Duration
-	now  func() time.Time
-
-	mu      sync.Mutex
-	list    []perspective.Remote
-	fetched time.Time
-	valid   bool
-}
-
-func newCachedRemotes(next perspective.RemoteSource, ttl time.Duration, now func() time.Time) *cachedRemotes {
-	return &cachedRemotes{next: next, ttl: ttl, now: now}
-}
-
-// Remotes returns the cached list while it is younger than the TTL, else
-// reads it again. Callers must not modify the returned slice.
-func (c *cachedRemotes) Remotes(ctx context.Context) ([]perspective.Remote, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := c.now()
-	if c.valid && now.Sub(c.fetched) < c.ttl && !now.Before(c.fetched) {
-		return c.list, nil
-	}
-	list, err := c.next.Remotes(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c.list, c.fetched, c.valid = list, now, true
-	return list, nil
-}
 
 // storeRemotes lists the perspectives enrolled in the store.
 type storeRemotes struct{ st store.PerspectiveStore }

@@ -1,4 +1,4 @@
-package main
+package perspective_test
 
 import (
 	"context"
@@ -24,7 +24,7 @@ func (c *countingSource) Remotes(context.Context) ([]perspective.Remote, error) 
 	return []perspective.Remote{{Name: "a"}}, nil
 }
 
-func TestCachedRemotes(t *testing.T) {
+func TestCachedSource(t *testing.T) {
 	t.Parallel()
 	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	tests := []struct {
@@ -46,7 +46,7 @@ func TestCachedRemotes(t *testing.T) {
 				src.err = errors.New("database is closed")
 			}
 			var now time.Time
-			c := newCachedRemotes(src, 2*time.Second, func() time.Time { return now })
+			c := perspective.NewCachedSource(src, 2*time.Second, func() time.Time { return now })
 			for i, d := range tt.at {
 				now = t0.Add(d)
 				_, err := c.Remotes(context.Background())
