@@ -87,7 +87,7 @@ func (s *Service) Issue(ctx context.Context, orderID string) error {
 // PendingIssuance returns the ids of approved orders still waiting for their
 // certificate, for the sweep that re-queues issuance after a crash.
 func (s *Service) PendingIssuance(ctx context.Context) ([]string, error) {
-	ids, err := s.cfg.Store.OrderListIDsByStatus(ctx, StatusApproved, listLimit)
+	ids, err := s.cfg.Store.OrderListApprovedIDs(ctx, listLimit)
 	if err != nil {
 		return nil, fmt.Errorf("listing approved orders: %w", err)
 	}

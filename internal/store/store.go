@@ -119,8 +119,11 @@ type Store interface {
 	OrderGet(ctx context.Context, id string) (*Order, error)
 	// OrderListByAccount returns an account's orders, newest first, at most limit.
 	OrderListByAccount(ctx context.Context, accountID string, limit int) ([]*Order, error)
-	// OrderListIDsByStatus returns the ids of orders in a status, oldest first, at most limit.
-	OrderListIDsByStatus(ctx context.Context, status string, limit int) ([]string, error)
+	// OrderListApprovedIDs returns the ids of the orders in status
+	// "approved" (waiting for their certificate), oldest first, at most
+	// limit. Issuance's crash-recovery sweep is its only reader, so a
+	// backend need index only those orders.
+	OrderListApprovedIDs(ctx context.Context, limit int) ([]string, error)
 	// OrderReserveCheck takes the order's check slot: if NextCheckAt is zero
 	// or not after now, it sets LastCheckAt = now and NextCheckAt = next and
 	// returns ok. Otherwise it changes nothing and returns the current

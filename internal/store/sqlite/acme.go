@@ -55,18 +55,24 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 	// (c, NULL when it has none): the q*Full queries read authorizations
 	// with their challenges in one statement.
 	acmeAuthzFullTail = `z.account_id, z.identifier, z.status, z.token, z.expires_at, z.validated_at, z.created_at,
-c.type, c.status, c.started_at, c.validated_at, c.error, c.evidence`
+c.type, c.status, c.started_at, c.validated_at, c.error, e.evidence`
+	// acmeChallengeEvidenceJoin adds a challenge's evidence (e), if any, to
+	// a query that reads challenges (c).
+	acmeChallengeEvidenceJoin = `
+LEFT JOIN acme_challenge_evidence e ON e.id = c.evidence_id`
 	acmeAuthzFullColumnsZ  = `z.id IS NOT NULL, z.id, ` + acmeAuthzFullTail
 	acmeAuthzFullColumnsOA = `z.id IS NOT NULL, oa.authz_id, ` + acmeAuthzFullTail
 	qACMEAuthzFull         = `SELECT ` + acmeAuthzFullColumnsZ + ` FROM acme_authzs z
-LEFT JOIN acme_challenges c ON c.authz_id = z.id WHERE z.id = ? ORDER BY c.position`
+LEFT JOIN acme_challenges c ON c.authz_id = z.id` + acmeChallengeEvidenceJoin + `
+WHERE z.id = ? ORDER BY c.position`
 	qACMEAuthzReusableFull = `SELECT ` + acmeAuthzFullColumnsZ + ` FROM (SELECT * FROM acme_authzs
 WHERE account_id = ? AND identifier = ? AND status = 'valid' AND validated_at >= ? AND expires_at > ?
 ORDER BY validated_at DESC LIMIT 1) z
-LEFT JOIN acme_challenges c ON c.authz_id = z.id ORDER BY c.position`
+LEFT JOIN acme_challenges c ON c.authz_id = z.id` + acmeChallengeEvidenceJoin + `
+ORDER BY c.position`
 	qACMEOrderAuthzsFull = `SELECT ` + acmeAuthzFullColumnsOA + ` FROM acme_order_authzs oa
 LEFT JOIN acme_authzs z ON z.id = oa.authz_id
-LEFT JOIN acme_challenges c ON c.authz_id = z.id
+LEFT JOIN acme_challenges c ON c.authz_id = z.id` + acmeChallengeEvidenceJoin + `
 WHERE oa.order_id = ? ORDER BY oa.position, c.position`
 	// qACMEOrderAuthzs reads an order's authorizations without their
 	// challenges: the columns of acmeAuthzFullColumnsOA, the challenge's
@@ -78,15 +84,21 @@ WHERE oa.order_id = ? ORDER BY oa.position`
 	qACMEAuthzDeactivate = `UPDATE acme_authzs SET status = 'deactivated' WHERE id = ? AND status IN ('pending', 'valid')`
 	qACMEAuthzExists     = `SELECT EXISTS (SELECT 1 FROM acme_authzs WHERE id = ?)`
 
-	qACMEChallengeInsert = `INSERT INTO acme_challenges (authz_id, position, type, status, started_at, validated_at, error, evidence)
+	qACMEChallengeInsert = `INSERT INTO acme_challenges (authz_id, position, type, status, started_at, validated_at, error, evidence_id)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	// qACMEChallengeEvidenceInsert stores a challenge's evidence, which
+	// lives in its own table; the challenge's evidence_id points at it
+	// (see migrations/005_lean_writes). An evidence row replaced by a later
+	// one (a validation run again after a stale start) stays, unreferenced:
+	// evidence is appended, never rewritten.
+	qACMEChallengeEvidenceInsert = `INSERT INTO acme_challenge_evidence (evidence) VALUES (?)`
 	// qACMEChallengeStart is the compare-and-set of ACMEChallengeStart.
 	qACMEChallengeStart = `UPDATE acme_challenges SET status = 'processing', started_at = ?1, error = NULL
 WHERE authz_id = ?2 AND type = ?3
 AND EXISTS (SELECT 1 FROM acme_authzs z WHERE z.id = ?2 AND z.status = 'pending' AND z.expires_at > ?1)
 AND ((status = 'pending' AND NOT EXISTS (SELECT 1 FROM acme_challenges o WHERE o.authz_id = ?2 AND o.status = 'processing'))
   OR (status = 'processing' AND started_at < ?4))`
-	qACMEChallengeFinish = `UPDATE acme_challenges SET status = ?, validated_at = ?, error = ?, evidence = ?
+	qACMEChallengeFinish = `UPDATE acme_challenges SET status = ?, validated_at = ?, error = ?, evidence_id = ?
 WHERE authz_id = ? AND type = ? AND status = 'processing'`
 	qACMEAuthzValidate = `UPDATE acme_authzs SET status = 'valid', validated_at = ?, expires_at = ? WHERE id = ? AND status = 'pending'`
 	qACMEAuthzInvalid  = `UPDATE acme_authzs SET status = 'invalid' WHERE id = ? AND status = 'pending'`
@@ -357,7 +369,10 @@ func acmeAuthzInsert(ctx context.Context, tx *txn, z store.ACMEAuthz) error {
 		if err != nil {
 			return fmt.Errorf("challenge %s/%s: %w", z.ID, c.Type, err)
 		}
-		_, err = tx.ExecContext(ctx, qACMEChallengeInsert, z.ID, i, c.Type, c.Status, ct[0], ct[1], encodeJSON(c.Error), encodeJSON(c.Evidence))
+		evidence, err := insertEvidence(ctx, tx, c.Evidence)
+		if err == nil {
+			_, err = tx.ExecContext(ctx, qACMEChallengeInsert, z.ID, i, c.Type, c.Status, ct[0], ct[1], encodeJSON(c.Error), evidence)
+		}
 		if err != nil {
 			return fmt.Errorf("challenge %s/%s: %w", z.ID, c.Type, classify(err))
 		}
@@ -484,6 +499,7 @@ func (s *Store) ACMEOrderFinalize(ctx context.Context, orderID, csrPEM string, n
 		return nil, signErr
 	}
 	var cert *store.Certificate
+	var issued store.Certificate // as stored by this call, with its account
 	err = s.write(wctx, func(tx *txn) error {
 		existing, err := scanCertificate(tx.QueryRowContext(wctx, qCertificateByOrder, orderID))
 		if err == nil {
@@ -501,10 +517,20 @@ func (s *Store) ACMEOrderFinalize(ctx context.Context, orderID, csrPEM string, n
 			return fmt.Errorf("order is %s, not approved: %w", status, store.ErrConflict)
 		}
 		cert, err = storeIssued(wctx, tx, orderID, c)
+		if err == nil {
+			issued = *cert
+			issued.AccountID = o.AccountID
+		}
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("finalizing order %s: %w", orderID, err)
+	}
+	if issued.Serial != "" {
+		// Committed: CertificateGetBySerial may answer the download from
+		// memory, with the times as the database gives them back.
+		issued.NotBefore, issued.NotAfter, issued.CreatedAt = asStoredTime(issued.NotBefore), asStoredTime(issued.NotAfter), asStoredTime(issued.CreatedAt)
+		s.certs.invalidate(issued.Serial)([]store.Certificate{issued})
 	}
 	return cert, nil
 }
@@ -710,6 +736,24 @@ func (s *Store) ACMEChallengeComplete(ctx context.Context, r store.ACMEChallenge
 	return nil
 }
 
+// insertEvidence stores a challenge's evidence in its own table and
+// returns its id for the challenge's evidence_id, or NULL when there is
+// none. A caller whose write then fails rolls the row back with the rest.
+func insertEvidence(ctx context.Context, tx *txn, evidence []byte) (sql.NullInt64, error) {
+	if len(evidence) == 0 {
+		return sql.NullInt64{}, nil
+	}
+	res, err := tx.ExecContext(ctx, qACMEChallengeEvidenceInsert, string(evidence))
+	if err != nil {
+		return sql.NullInt64{}, classify(err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return sql.NullInt64{}, err
+	}
+	return sql.NullInt64{Int64: id, Valid: true}, nil
+}
+
 // challengeFinisher checks r and returns ACMEChallengeFinish's statements
 // as a write function.
 func challengeFinisher(ctx context.Context, r store.ACMEChallengeResult) (func(tx *txn) error, error) {
@@ -725,7 +769,11 @@ func challengeFinisher(ctx context.Context, r store.ACMEChallengeResult) (func(t
 		validated = sql.NullString{}
 	}
 	return func(tx *txn) error {
-		err := execOne(ctx, tx, qACMEChallengeFinish, r.Status, validated, encodeJSON(r.Error), encodeJSON(r.Evidence), r.AuthzID, r.Type)
+		evidence, err := insertEvidence(ctx, tx, r.Evidence)
+		if err != nil {
+			return err
+		}
+		err = execOne(ctx, tx, qACMEChallengeFinish, r.Status, validated, encodeJSON(r.Error), evidence, r.AuthzID, r.Type)
 		if errors.Is(err, store.ErrNotFound) {
 			return existsOr(ctx, tx, qACMEAuthzExists, r.AuthzID)
 		}
@@ -745,10 +793,15 @@ func challengeFinisher(ctx context.Context, r store.ACMEChallengeResult) (func(t
 }
 
 // CertificateGetBySerial returns a certificate by serial, with the
-// account of its order.
+// account of its order. A certificate ACMEOrderFinalize stored within
+// certCacheTTL comes from memory (see certCache).
 func (s *Store) CertificateGetBySerial(ctx context.Context, serial string) (*store.Certificate, error) {
+	serial = strings.ToLower(serial)
+	if c, ok := s.certs.get(serial); ok {
+		return c, nil
+	}
 	var c store.Certificate
-	err := s.rd.QueryRowContext(ctx, qCertificateBySerial, strings.ToLower(serial)).Scan(&c.Serial, &c.OrderID, &c.ChainPEM,
+	err := s.rd.QueryRowContext(ctx, qCertificateBySerial, serial).Scan(&c.Serial, &c.OrderID, &c.ChainPEM,
 		nullTime{&c.NotBefore}, nullTime{&c.NotAfter}, nullTime{&c.CreatedAt}, &c.AccountID)
 	if err != nil {
 		return nil, fmt.Errorf("getting certificate %s: %w", serial, notFound(err))

@@ -21,6 +21,8 @@ func TestQueryPlans(t *testing.T) {
 		"qPerspectiveList":     {"SCAN perspectives USING INDEX sqlite_autoindex_perspectives_1"},
 		"qRevocationUnexpired": {"SCAN r USING INDEX sqlite_autoindex_revocations_1"},
 		"qAccountAdminExists":  {"SCAN accounts USING COVERING INDEX accounts_admin"},
+		// A partial index of exactly the rows wanted, read in order.
+		"qOrderApprovedIDs": {"SCAN orders USING COVERING INDEX orders_approved_created"},
 		// z is the subquery's one row.
 		"qACMEAuthzReusableFull": {"SCAN z"},
 	}
@@ -30,7 +32,7 @@ func TestQueryPlans(t *testing.T) {
 		"qACMEAccountGet":        "USING INDEX sqlite_autoindex_acme_accounts_1",
 		"qACMEAuthzFull":         "USING INDEX sqlite_autoindex_acme_authzs_1",
 		"qCertificateBySerial":   "USING INDEX sqlite_autoindex_certificates_1",
-		"qOrderIDsByStatus":      "USING COVERING INDEX orders_status_created",
+		"qOrderApprovedIDs":      "USING COVERING INDEX orders_approved_created",
 	}
 	ctx := context.Background()
 	conn, err := s.rd.db.Conn(ctx)

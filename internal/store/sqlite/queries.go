@@ -47,7 +47,9 @@ ORDER BY created_at DESC, id DESC LIMIT ?`
 	qAuthzByAccount = `SELECT ` + authzColumns + ` FROM authorizations
 WHERE order_id IN (SELECT id FROM orders WHERE account_id = ? ORDER BY created_at DESC, id DESC LIMIT ?)
 ORDER BY order_id, position`
-	qOrderIDsByStatus = `SELECT id FROM orders WHERE status = ? ORDER BY created_at, id LIMIT ?`
+	// qOrderApprovedIDs repeats the condition of the partial index
+	// orders_approved_created, which it reads in order.
+	qOrderApprovedIDs = `SELECT id FROM orders WHERE status = 'approved' ORDER BY created_at, id LIMIT ?`
 	// qOrderReserveCheck is the compare-and-set of the check throttle.
 	qOrderReserveCheck = `UPDATE orders SET last_check_at = ?, next_check_at = ?
 WHERE id = ? AND (next_check_at IS NULL OR next_check_at <= ?)`
@@ -239,15 +241,16 @@ func (s *Store) OrderListByAccount(ctx context.Context, accountID string, limit 
 	return out, nil
 }
 
-// OrderListIDsByStatus returns the ids of orders in a status, oldest first
-// (by CreatedAt, then id), at most limit; none when limit < 1.
-func (s *Store) OrderListIDsByStatus(ctx context.Context, status string, limit int) ([]string, error) {
+// OrderListApprovedIDs returns the ids of the orders in status
+// "approved", oldest first (by CreatedAt, then id), at most limit; none
+// when limit < 1.
+func (s *Store) OrderListApprovedIDs(ctx context.Context, limit int) ([]string, error) {
 	if limit < 1 {
 		return nil, nil
 	}
-	ids, err := queryAll(ctx, s.rd, scanString, qOrderIDsByStatus, status, limit)
+	ids, err := queryAll(ctx, s.rd, scanString, qOrderApprovedIDs, limit)
 	if err != nil {
-		return nil, fmt.Errorf("listing %s orders: %w", status, err)
+		return nil, fmt.Errorf("listing approved orders: %w", err)
 	}
 	return ids, nil
 }

@@ -48,7 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OrderCreateErrors", testOrderCreateErrors},
 		{"OrderGetNotFound", testOrderGetNotFound},
 		{"OrderListByAccount", testOrderListByAccount},
-		{"OrderListIDsByStatus", testOrderListIDsByStatus},
+		{"OrderListApprovedIDs", testOrderListApprovedIDs},
 		{"OrderReserveCheck", testOrderReserveCheck},
 		{"OrderReserveCheckConcurrent", testOrderReserveCheckConcurrent},
 		{"OrderSetStatus", testOrderSetStatus},
@@ -446,36 +446,39 @@ func testOrderListByAccount(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 }
 
-func testOrderListIDsByStatus(t *testing.T, open func(t *testing.T) store.Store) {
+func testOrderListApprovedIDs(t *testing.T, open func(t *testing.T) store.Store) {
 	f := setup(t, open)
 	f.account("a", false)
 	f.account("b", false)
-	f.order(newOrder("p-late", "a", "pending", t0.Add(time.Hour), "1.example"))
-	f.order(newOrder("p-early", "b", "pending", t0, "2.example"))
-	f.order(newOrder("p-mid", "a", "pending", t0.Add(time.Nanosecond), "3.example"))
-	f.order(newOrder("approved", "a", "approved", t0.Add(-time.Hour), "4.example"))
+	f.order(newOrder("a-late", "a", "approved", t0.Add(time.Hour), "1.example"))
+	f.order(newOrder("a-early", "b", "approved", t0, "2.example"))
+	f.order(newOrder("a-mid", "a", "approved", t0.Add(time.Nanosecond), "3.example"))
+	f.order(newOrder("pending", "a", "pending", t0.Add(-time.Hour), "4.example"))
+	f.order(newOrder("issued", "b", "issued", t0.Add(-2*time.Hour), "5.example"))
+	// An order that leaves "approved" leaves the list.
+	f.order(newOrder("moved", "a", "approved", t0.Add(-3*time.Hour), "6.example"))
+	if err := f.s.OrderSetStatus(f.ctx, "moved", "failed", "", "signing refused"); err != nil {
+		t.Fatalf("OrderSetStatus: %v", err)
+	}
 
 	tests := []struct {
-		name   string
-		status string
-		limit  int
-		want   []string
+		name  string
+		limit int
+		want  []string
 	}{
-		{"oldest first", "pending", 10, []string{"p-early", "p-mid", "p-late"}},
-		{"limit", "pending", 2, []string{"p-early", "p-mid"}},
-		{"other status", "approved", 10, []string{"approved"}},
-		{"no such status", "issued", 10, nil},
-		{"zero limit", "pending", 0, nil},
+		{"oldest first, approved only", 10, []string{"a-early", "a-mid", "a-late"}},
+		{"limit", 2, []string{"a-early", "a-mid"}},
+		{"zero limit", 0, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := f.s.OrderListIDsByStatus(f.ctx, tt.status, tt.limit)
+			got, err := f.s.OrderListApprovedIDs(f.ctx, tt.limit)
 			if err != nil {
-				t.Fatalf("OrderListIDsByStatus: %v", err)
+				t.Fatalf("OrderListApprovedIDs: %v", err)
 			}
 			if !reflect.DeepEqual(got, tt.want) && (len(got) != 0 || len(tt.want) != 0) {
-				t.Errorf("OrderListIDsByStatus(%q, %d) = %q, want %q", tt.status, tt.limit, got, tt.want)
+				t.Errorf("OrderListApprovedIDs(%d) = %q, want %q", tt.limit, got, tt.want)
 			}
 		})
 	}
