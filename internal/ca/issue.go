@@ -51,7 +51,8 @@ type Issued struct {
 // record anything: the caller must store the result.
 //
 // The profile:
-//   - serial: 16 octets from crypto/rand (see newSerial);
+//   - serial: 16 octets, the issuance time then 80 bits from crypto/rand
+//     (see newLeafSerial);
 //   - notBefore: Now() minus one minute, so that relying parties whose clock
 //     is slightly behind accept the certificate at once; notAfter: notBefore +
 //     validity - 1s, because RFC 5280 §4.1.2.5 makes both bounds inclusive
@@ -103,11 +104,12 @@ func (c *CA) Issue(req IssueRequest) (*Issued, error) {
 		return nil, fmt.Errorf("ca: issue: %w", err)
 	}
 
-	serial, err := newSerial()
+	now := c.cfg.Now()
+	serial, err := newLeafSerial(now)
 	if err != nil {
 		return nil, fmt.Errorf("ca: issue: %w", err)
 	}
-	notBefore := c.cfg.Now().UTC().Truncate(time.Second).Add(-backdate)
+	notBefore := now.UTC().Truncate(time.Second).Add(-backdate)
 	notAfter := notBefore.Add(validity - time.Second)
 
 	ku := x509.KeyUsageDigitalSignature

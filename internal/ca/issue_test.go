@@ -11,6 +11,7 @@ import (
 	"encoding/asn1"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"slices"
 	"strings"
@@ -365,9 +366,21 @@ func TestIssueRefusesRequest(t *testing.T) {
 
 func TestSerialEntropy(t *testing.T) {
 	t.Parallel()
-	c := newTestCA(t, loopbackURLs(t.TempDir()))
+	// The clock advances 1 ms and a bit per certificate, so the serials
+	// must come out in issuance order.
+	var mu sync.Mutex
+	clock := fixedNow()
+	cfg := loopbackURLs(t.TempDir())
+	cfg.Now = func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(1100 * time.Microsecond)
+		return clock
+	}
+	c := newTestCA(t, cfg)
 	key := testKeys().p256.Public()
-	seen := map[string]bool{}
+	var serials []*big.Int
+	var times []time.Time
 	for range 100 {
 		iss, err := c.Issue(IssueRequest{DNSNames: []string{"example.com"}, PublicKey: key})
 		if err != nil {
@@ -377,32 +390,73 @@ func TestSerialEntropy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// 127 bits: top bit clear (positive), next bit set, 126 random.
+		// 127 bits: top bit clear (positive), next bit set.
 		if n := leaf.SerialNumber.BitLen(); n != 127 {
-			t.Fatalf("serial %s has %d bits, want 127 (>= 64 random bits)", iss.Serial, n)
+			t.Fatalf("serial %s has %d bits, want 127", iss.Serial, n)
 		}
-		if leaf.SerialNumber.Sign() <= 0 {
-			t.Fatalf("serial %s is not positive", iss.Serial)
+		if len(iss.Serial) != 32 {
+			t.Fatalf("serial %q is not 32 hex digits", iss.Serial)
 		}
-		if seen[iss.Serial] {
-			t.Fatalf("serial %s repeated", iss.Serial)
+		if n := len(serials); n > 0 && iss.Serial <= fmt.Sprintf("%032x", serials[n-1]) {
+			t.Fatalf("serial %s does not sort after the previous one, %032x", iss.Serial, serials[n-1])
 		}
-		seen[iss.Serial] = true
+		serials = append(serials, leaf.SerialNumber)
+		mu.Lock()
+		times = append(times, clock)
+		mu.Unlock()
 	}
-	// The 126 free bits vary: across 100 serials every one of them should
-	// have been both 0 and 1 (probability of failure about 126 * 2^-99).
+	for i, v := range serials {
+		// Bits 80..125 are the issuance time in milliseconds.
+		ms := new(big.Int).Rsh(v, 80)
+		ms.SetBit(ms, 46, 0)
+		if want := times[i].UnixMilli(); ms.Int64() != want {
+			t.Errorf("serial %x carries time %d ms, want %d", v, ms.Int64(), want)
+		}
+	}
+	// The 80 random bits vary: across 100 serials every one of them should
+	// have been both 0 and 1 (probability of failure about 80 * 2^-99).
 	var or, and big.Int
 	and.Lsh(big.NewInt(1), 127)
 	and.Sub(&and, big.NewInt(1))
-	for s := range seen {
-		v, _ := new(big.Int).SetString(s, 16)
+	for _, v := range serials {
 		or.Or(&or, v)
 		and.And(&and, v)
 	}
-	for bit := range 126 {
+	for bit := range 80 {
 		if or.Bit(bit) == 0 || and.Bit(bit) == 1 {
 			t.Errorf("serial bit %d never changed", bit)
 		}
+	}
+}
+
+func TestNewLeafSerial(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		at       time.Time
+		wantTime int64 // bits 80..125
+	}{
+		{"epoch", time.Unix(0, 0), 0},
+		{"before the epoch counts as the epoch", time.Unix(-5, 0), 0},
+		{"2026", time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC).UnixMilli()},
+		{"last millisecond of the 46 bits", time.UnixMilli(1<<46 - 1), 1<<46 - 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			v, err := newLeafSerial(tt.at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.BitLen() != 127 || v.Sign() <= 0 {
+				t.Fatalf("serial %x: %d bits, sign %d; want 127 bits, positive", v, v.BitLen(), v.Sign())
+			}
+			ms := new(big.Int).Rsh(v, 80)
+			ms.SetBit(ms, 46, 0)
+			if ms.Int64() != tt.wantTime {
+				t.Errorf("time bits = %d, want %d", ms.Int64(), tt.wantTime)
+			}
+		})
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
+	"time"
 )
 
 // GenerateKey returns a new ECDSA P-256 key and its PKCS#8 PEM encoding
@@ -45,5 +46,33 @@ func newSerial() (*big.Int, error) {
 	}
 	b[0] &= 0x7f
 	b[0] |= 0x40
+	return new(big.Int).SetBytes(b[:]), nil
+}
+
+// serialRandomLen is how many octets of a leaf serial come from
+// crypto/rand: 80 bits, above the BRs' 64.
+const serialRandomLen = 10
+
+// newLeafSerial returns a positive serial number of exactly 127 bits for a
+// subscriber certificate issued at now: 46 bits of milliseconds since the
+// Unix epoch, then 80 bits from crypto/rand. The serials of later
+// certificates sort after earlier ones (as numbers and as the lowercase hex
+// of a fixed 32 digits that the store keeps), so a database indexed by
+// serial appends where it would otherwise write one random page per
+// certificate; the random part keeps them non-sequential (BRs §7.1) and
+// unpredictable. The time they reveal is the issuance time the
+// certificate's notBefore already shows to the minute. Like newSerial's,
+// the top bit is clear and the next one set, so the length never varies.
+func newLeafSerial(now time.Time) (*big.Int, error) {
+	var b [serialLen]byte
+	if _, err := rand.Read(b[serialLen-serialRandomLen:]); err != nil {
+		return nil, fmt.Errorf("generating serial: %w", err)
+	}
+	ms := uint64(max(now.UnixMilli(), 0)) & (1<<46 - 1)
+	for i := serialLen - serialRandomLen - 1; i >= 0; i-- {
+		b[i] = byte(ms)
+		ms >>= 8
+	}
+	b[0] = 0x40 | b[0]&0x3f
 	return new(big.Int).SetBytes(b[:]), nil
 }
