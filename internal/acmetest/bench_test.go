@@ -17,13 +17,13 @@ import (
 // certificate with the names asked for.
 func TestBench(t *testing.T) {
 	t.Parallel()
-	ip := testenv.NewLoopbackAddr().String()
-	pc, err := net.ListenPacket("udp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dnsAddr := pc.LocalAddr().String()
-	pc.Close()
+	// The bench binds its DNS server anew for each run, on a fresh address.
+	// The port lies below the ephemeral range (32768-60999 on Linux): a
+	// port the kernel handed out could meanwhile be taken, for a moment,
+	// by one of the server's own DNS queries (an unbound UDP socket is
+	// bound to 0.0.0.0 until its connect), and the next run fail with
+	// "address already in use".
+	dnsAddr := net.JoinHostPort(testenv.NewLoopbackAddr().String(), "10053")
 	w := newWorldResolver(t, dnsAddr)
 	for _, tt := range []struct {
 		name      string
