@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/miekg/dns"
@@ -159,62 +160,94 @@ func (r *responder) http01Answer(head []byte) []byte {
 // startHTTP serves http-01 on addr: each connection gets one answer, then
 // is closed. It reads the request head itself and writes a stored answer:
 // net/http's server (a context, a header map and buffers per request) cost
-// the load generator a twentieth of its CPU.
+// the load generator a twentieth of its CPU. Where it can (see
+// acceptHTTP01), a connection is answered on the accepting goroutine
+// without joining the network poller.
 func (r *responder) startHTTP(addr string) error {
 	ln, err := listenTCP(addr)
 	if err != nil {
 		return fmt.Errorf("bench: http-01 responder: %w", err)
 	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				if errors.Is(err, net.ErrClosed) {
-					return
-				}
-				continue
-			}
-			go r.serveHTTP01Conn(c)
-		}
-	}()
+	tl := ln.(*net.TCPListener)
+	dup := dupListener(tl)
+	go r.acceptHTTP01(tl, dup)
 	r.closers = append(r.closers, ln.Close)
+	if dup != nil {
+		r.closers = append(r.closers, dup.Close)
+	}
 	return nil
+}
+
+// acceptHTTP01Conns accepts on ln until it is closed, and answers each
+// connection on a goroutine of its own.
+func (r *responder) acceptHTTP01Conns(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		go r.serveHTTP01Conn(c, nil)
+	}
 }
 
 // headBufPool holds the buffers that serveHTTP01Conn reads requests into.
 var headBufPool = sync.Pool{New: func() any { return new([maxHeaderBytes]byte) }}
 
-// serveHTTP01Conn answers the one request that c carries and closes c.
-func (r *responder) serveHTTP01Conn(c net.Conn) {
+// headComplete reports whether b holds a whole request head: it ends with
+// an empty line (RFC 9112 §2.1), and a bare LF may end a line (§2.2).
+func headComplete(b []byte) bool {
+	return bytes.Contains(b, http01HeaderSeparator) || bytes.Contains(b, []byte("\n\n"))
+}
+
+// serveHTTP01Conn answers the one request that c carries, of which read
+// came already, and closes c.
+func (r *responder) serveHTTP01Conn(c net.Conn, read []byte) {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(responderTimeout))
 	buf := headBufPool.Get().(*[maxHeaderBytes]byte)
 	defer headBufPool.Put(buf)
-	n := 0
-	for {
-		m, err := c.Read(buf[n:])
-		n += m
-		// The head ends with an empty line (RFC 9112 §2.1); a bare LF
-		// may end a line (§2.2).
-		if bytes.Contains(buf[:n], http01HeaderSeparator) || bytes.Contains(buf[:n], []byte("\n\n")) {
-			break
-		}
-		if err != nil {
-			return
-		}
+	n := copy(buf[:], read)
+	for !headComplete(buf[:n]) {
 		if n == len(buf) {
 			_, _ = c.Write(http01HeaderTooLarge)
+			return
+		}
+		m, err := c.Read(buf[n:])
+		n += m
+		if err != nil && !headComplete(buf[:n]) {
 			return
 		}
 	}
 	_, _ = c.Write(r.http01Answer(buf[:n]))
 }
 
-// listenTCP listens on addr without TCP keep-alive probes on the accepted
-// connections: they live for one validation, and enabling the probes cost
-// a setsockopt call per setting on each.
+// finishHTTP01Write writes rest, the end of an answer, to c and closes it.
+func finishHTTP01Write(c net.Conn, rest []byte) {
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(responderTimeout))
+	_, _ = c.Write(rest)
+}
+
+// deferAcceptSeconds is how long the kernel holds a connection that sends
+// nothing before handing it over anyway (TCP_DEFER_ACCEPT): validators send
+// their request (HTTP, TLS ClientHello, DNS) at once.
+const deferAcceptSeconds = 1
+
+// listenTCP listens on addr for client-first protocols, without TCP
+// keep-alive probes on the accepted connections: they live for one
+// validation, and enabling the probes cost a setsockopt call per setting on
+// each. Connections are accepted once their first data has come (see
+// setDeferAccept).
 func listenTCP(addr string) (net.Listener, error) {
-	lc := net.ListenConfig{KeepAlive: -1}
+	lc := net.ListenConfig{
+		KeepAlive: -1,
+		Control: func(_, _ string, c syscall.RawConn) error {
+			return setDeferAccept(c)
+		},
+	}
 	return lc.Listen(context.Background(), "tcp", addr)
 }
 

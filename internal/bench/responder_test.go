@@ -172,3 +172,57 @@ func TestResponderDNSServer(t *testing.T) {
 		})
 	}
 }
+
+// TestResponderHTTP01Segments checks the http-01 responder on the wire with
+// requests that do not come in one piece, which it answers on the slower
+// path, and with connections closed before a whole request.
+func TestResponderHTTP01Segments(t *testing.T) {
+	t.Parallel()
+	ip := testenv.NewLoopbackAddr()
+	addr := net.JoinHostPort(ip.String(), testResponderPort)
+	r := newResponder(ip)
+	if err := r.startHTTP(addr); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.close)
+	r.setHTTP01("tok", "tok.thumb")
+	tests := []struct {
+		name     string
+		segments []string
+		want     string
+	}{
+		{name: "one segment", segments: []string{"GET /.well-known/acme-challenge/tok HTTP/1.1\r\n\r\n"}, want: string(http01Response("tok.thumb"))},
+		{name: "two segments", segments: []string{"GET /.well-known/acme-chall", "enge/tok HTTP/1.1\r\nHost: a.test\r\n\r\n"}, want: string(http01Response("tok.thumb"))},
+		{name: "three segments, unknown token", segments: []string{"GET /x", " HTTP/1.1\r\n", "\r\n"}, want: string(http01NotFound)},
+		{name: "closed before the end of the head", segments: []string{"GET /.well-known/acme-challenge/tok HTTP/1.1\r\n"}, want: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			for i, s := range tt.segments {
+				if i > 0 {
+					time.Sleep(20 * time.Millisecond) // the responder reads what came
+				}
+				if _, err := c.Write([]byte(s)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.want == "" {
+				_ = c.(*net.TCPConn).CloseWrite()
+			}
+			got, err := io.ReadAll(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tt.want {
+				t.Fatalf("answer %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

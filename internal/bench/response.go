@@ -66,8 +66,15 @@ func readResponseHead(br *bufio.Reader, res *roundTripResult) error {
 		return fmt.Errorf("malformed status line %q", truncate(line))
 	}
 	minor := line[7]
-	code, err := strconv.Atoi(string(line[9:12]))
-	if err != nil || code < 100 {
+	code := 0
+	for _, c := range line[9:12] {
+		if c < '0' || c > '9' {
+			code = -1
+			break
+		}
+		code = code*10 + int(c-'0')
+	}
+	if code < 100 {
 		return fmt.Errorf("malformed status code in %q", truncate(line))
 	}
 	*res = roundTripResult{wireResponse: wireResponse{status: code}}
@@ -90,7 +97,7 @@ func readResponseHead(br *bufio.Reader, res *roundTripResult) error {
 		if colon <= 0 || line[0] == ' ' || line[0] == '\t' {
 			return fmt.Errorf("malformed header field %q", truncate(line))
 		}
-		name, value := line[:colon], bytes.Trim(line[colon+1:], " \t")
+		name, value := line[:colon], trimOWS(line[colon+1:])
 		switch {
 		case bytes.EqualFold(name, []byte("Content-Length")):
 			v, err := strconv.ParseInt(string(value), 10, 64)
@@ -103,7 +110,7 @@ func readResponseHead(br *bufio.Reader, res *roundTripResult) error {
 			// field seen earlier is part of the same list.
 			last := value
 			if i := bytes.LastIndexByte(value, ','); i >= 0 {
-				last = bytes.Trim(value[i+1:], " \t")
+				last = trimOWS(value[i+1:])
 			}
 			res.head.chunked = bytes.EqualFold(last, []byte("chunked"))
 			res.head.otherCoding = !res.head.chunked
@@ -123,7 +130,6 @@ func readResponseHead(br *bufio.Reader, res *roundTripResult) error {
 func readBody(br *bufio.Reader, res *roundTripResult, limit int64) ([]byte, error) {
 	h := res.head
 	var r io.Reader
-	size := int64(-1)
 	switch {
 	case h.chunked:
 		r = httputil.NewChunkedReader(br)
@@ -136,23 +142,27 @@ func readBody(br *bufio.Reader, res *roundTripResult, limit int64) ([]byte, erro
 		if h.contentLength > limit {
 			return nil, fmt.Errorf("body of %d bytes exceeds the limit of %d", h.contentLength, limit)
 		}
-		size = h.contentLength
-		r = io.LimitReader(br, h.contentLength)
+		// The common case, read straight into a buffer of the size
+		// announced: growing a bytes.Buffer copied every body once more.
+		body := make([]byte, h.contentLength)
+		if _, err := io.ReadFull(br, body); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, fmt.Errorf("reading the body: %w", err)
+		}
+		return body, nil
 	default:
 		res.close = true
 		r = br
 	}
-	buf := make([]byte, 0, max(size, 0))
-	b := bytes.NewBuffer(buf)
+	var b bytes.Buffer
 	n, err := b.ReadFrom(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading the body: %w", err)
 	}
 	if n > limit {
 		return nil, fmt.Errorf("body exceeds the limit of %d bytes", limit)
-	}
-	if size >= 0 && n != size {
-		return nil, fmt.Errorf("reading the body: %w", io.ErrUnexpectedEOF)
 	}
 	if h.chunked {
 		// The trailer section ends with an empty line (RFC 9112 §7.1.2).
@@ -200,7 +210,7 @@ func containsToken(v []byte, tok string) bool {
 	for len(v) > 0 {
 		var item []byte
 		item, v, _ = bytes.Cut(v, []byte(","))
-		if bytes.EqualFold(bytes.Trim(item, " \t"), []byte(tok)) {
+		if bytes.EqualFold(trimOWS(item), []byte(tok)) {
 			return true
 		}
 	}
@@ -214,4 +224,16 @@ func truncate(b []byte) string {
 		return string(b[:n]) + "…"
 	}
 	return string(b)
+}
+
+// trimOWS removes the optional whitespace (SP and HTAB, RFC 9110 §5.6.3)
+// around b.
+func trimOWS(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -75,6 +76,14 @@ func TestReadResponse(t *testing.T) {
 		},
 		{name: "body over the limit (announced)", raw: "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n", limit: 10, wantErr: "exceeds the limit"},
 		{name: "body over the limit (chunked)", raw: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nb\r\n01234567890\r\n0\r\n\r\n", limit: 10, wantErr: "exceeds the limit"},
+		{
+			name:     "body longer than the read buffer",
+			raw:      "HTTP/1.1 200 OK\r\nContent-Length: " + fmt.Sprint(len(long)) + "\r\n\r\n" + long + "next",
+			limit:    int64(len(long)),
+			wantCode: 200, wantBody: long, wantRest: "next",
+		},
+		{name: "empty body", raw: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", wantCode: 200},
+		{name: "no body at all", raw: "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n", wantErr: "unexpected EOF"},
 		{name: "short body", raw: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabc", wantErr: "unexpected EOF"},
 		{name: "conflicting lengths", raw: "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx", wantErr: "invalid Content-Length"},
 		{name: "negative length", raw: "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", wantErr: "invalid Content-Length"},
