@@ -8,6 +8,7 @@
 package webfetch
 
 import (
+	"bufio"
 	"cmp"
 	"context"
 	"crypto/tls"
@@ -569,29 +570,6 @@ func (f *Fetcher) attempt(ctx context.Context, t *target, ip netip.Addr) (att At
 	actx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
 	defer cancel()
 	st := &attemptState{}
-	dial := func(context.Context, string, string) (net.Conn, error) {
-		// addr is an ip:port literal: the transport's host:port, which would
-		// be resolved again, is ignored (resolve once, then pin).
-		return f.dial(actx, addr, t, st)
-	}
-	var protos http.Protocols
-	protos.SetHTTP1(true) // HTTP/1.1 only, also over TLS: no h2
-	tr := &http.Transport{
-		Proxy:                  nil,
-		DialContext:            dial,
-		DialTLSContext:         dial,
-		DisableKeepAlives:      true,
-		DisableCompression:     true, // keep the body as sent
-		MaxResponseHeaderBytes: maxHeaderBytes,
-		Protocols:              &protos,
-	}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{
-		Transport: tr,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}
 	req, err := http.NewRequestWithContext(actx, http.MethodGet, t.url, nil)
 	if err != nil {
 		att.Err = &Error{Kind: ErrInvalidURL, Address: addr, Detail: truncate(err.Error())}
@@ -600,14 +578,26 @@ func (f *Fetcher) attempt(ctx context.Context, t *target, ip netip.Addr) (att At
 	req.Host = t.host
 	req.Header.Set("User-Agent", f.cfg.UserAgent)
 	req.Header.Set("Accept", "*/*")
+	req.Close = true // "Connection: close": one request per connection
 
-	resp, err := client.Do(req)
+	// addr is the ip:port resolved once and pinned: the URL's host is not
+	// resolved again.
+	conn, err := f.dial(actx, addr, t, st)
 	att.ConnectDuration = time.Duration(st.connect.Load())
 	if err != nil {
-		att.Err = classify(err, addr, st.phase(t.https, stageHTTP))
+		att.Err = classify(err, addr, st.phase(t.https, stageConnect))
 		return att
 	}
-	defer resp.Body.Close() // before the whole body is read: closes the connection
+	defer conn.Close() // before the whole body is read: the server sees a close
+	// The connection's deadline is the attempt's (see dial); a canceled
+	// ctx closes it at once.
+	stop := context.AfterFunc(actx, func() { conn.Close() })
+	defer stop()
+	resp, err := roundTrip(conn, req)
+	if err != nil {
+		att.Err = classify(withCtxErr(err, actx), addr, st.phase(t.https, stageHTTP))
+		return att
+	}
 	att.Status = resp.StatusCode
 	att.Proto = resp.Proto
 	att.Header = capHeader(resp.Header)
@@ -615,6 +605,7 @@ func (f *Fetcher) attempt(ctx context.Context, t *target, ip netip.Addr) (att At
 		att.Location = resp.Header.Get("Location")
 	}
 	buf := make([]byte, MaxBodyKept+1)
+	// Not resp.Body.Close: it would read the rest of a body of any size.
 	n, err := readUpTo(resp.Body, buf)
 	if n > MaxBodyKept {
 		n, att.BodyTruncated = MaxBodyKept, true
@@ -623,9 +614,82 @@ func (f *Fetcher) attempt(ctx context.Context, t *target, ip netip.Addr) (att At
 		att.Body = buf[:n:n]
 	}
 	if err != nil {
-		att.Err = classify(err, addr, st.phase(t.https, stageBody))
+		att.Err = classify(withCtxErr(err, actx), addr, st.phase(t.https, stageBody))
 	}
 	return att
+}
+
+// maxInformational bounds the 1xx responses skipped before the final one,
+// as net/http's client does.
+const maxInformational = 5
+
+// errHeaderTooLarge is the error of a response whose head exceeds
+// maxHeaderBytes.
+var errHeaderTooLarge = fmt.Errorf("server response headers exceeded %d bytes; aborted", maxHeaderBytes)
+
+// roundTrip writes req on conn, a fresh connection, and reads the response
+// head with net/http's own parser (http.ReadResponse), skipping 1xx
+// informational responses but 101, with at most maxHeaderBytes of
+// response heads. The body is then read from the returned response, by
+// the caller, within a limit of its own. This is one exchange of an HTTP/1.1
+// client without http.Transport, whose connection pool, goroutines and
+// channels a single request on a connection closed after it does not
+// need.
+func roundTrip(conn net.Conn, req *http.Request) (*http.Response, error) {
+	bw := bufio.NewWriterSize(conn, 1024)
+	if err := req.Write(bw); err != nil {
+		return nil, err
+	}
+	if err := bw.Flush(); err != nil {
+		return nil, err
+	}
+	lr := &headLimitReader{r: conn, left: maxHeaderBytes}
+	br := bufio.NewReaderSize(lr, 4096)
+	for range maxInformational + 1 {
+		resp, err := http.ReadResponse(br, req)
+		if err != nil {
+			if lr.left <= 0 {
+				return nil, errHeaderTooLarge
+			}
+			return nil, err
+		}
+		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols || resp.StatusCode < 100 {
+			lr.left = -1 // the head is read; the body has its own limit
+			return resp, nil
+		}
+	}
+	return nil, errors.New("too many 1xx informational responses")
+}
+
+// headLimitReader reads from r until left bytes have been read; left < 0
+// means no limit.
+type headLimitReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *headLimitReader) Read(p []byte) (int, error) {
+	if l.left < 0 {
+		return l.r.Read(p)
+	}
+	if l.left == 0 {
+		return 0, errHeaderTooLarge
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
+// withCtxErr adds ctx's error to err when ctx ended: a connection closed
+// because the attempt was canceled or timed out is reported as such.
+func withCtxErr(err error, ctx context.Context) error {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return errors.Join(err, cerr)
+	}
+	return err
 }
 
 // readUpTo reads until buf is full or the body ends; io.EOF is not an error.
