@@ -10,6 +10,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -600,5 +601,74 @@ func TestACMEAuthzGet(t *testing.T) {
 				t.Errorf("untouched challenge = %+v", c0)
 			}
 		})
+	}
+}
+
+// TestMigration005KeepsChallenges checks that 005_lean_writes, down and
+// then up again, keeps every challenge with its error and evidence.
+func TestMigration005KeepsChallenges(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	path := filepath.Join(t.TempDir(), "dcv.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := pendingAuthz(at)
+	z.Challenges = append(z.Challenges, store.ACMEChallenge{Type: "tls-alpn-01", Status: "pending"})
+	createAuthzOrder(t, s, z)
+	evidence := `{"observations":[{"perspective":"primary","status":200}]}`
+	if err := s.ACMEChallengeComplete(ctx, store.ACMEChallengeResult{AuthzID: "z", Type: "http-01", Status: store.ACMEStatusInvalid,
+		At: at, Error: []byte(`{"type":"urn:ietf:params:acme:error:unauthorized","detail":"404"}`), Evidence: []byte(evidence)}, at, at.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.ACMEAuthzGet(ctx, "z")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want.Challenges) != 3 || string(want.Challenges[0].Evidence) != evidence {
+		t.Fatalf("before: challenges %+v", want.Challenges)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m005 migration
+	for _, m := range ms {
+		if m.version == 5 {
+			m005 = m
+		}
+	}
+	db := rawDB(t, path)
+	if _, err := db.Exec(m005.down); err != nil {
+		t.Fatalf("down: %v", err)
+	}
+	var gotEvidence, gotError string
+	var pos int
+	err = db.QueryRow(`SELECT evidence, error, position FROM acme_challenges WHERE authz_id = 'z' AND type = 'http-01'`).Scan(&gotEvidence, &gotError, &pos)
+	if err != nil || gotEvidence != evidence || !strings.Contains(gotError, "unauthorized") || pos != 0 {
+		t.Fatalf("after down: evidence %q, error %q, position %d, %v", gotEvidence, gotError, pos, err)
+	}
+	if _, err := db.Exec(`DELETE FROM dcv_migration WHERE version = 5`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s, err = Open(ctx, path) // applies 005 again
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.ACMEAuthzGet(ctx, "z")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("after down and up:\n got %+v\nwant %+v", got, want)
 	}
 }
