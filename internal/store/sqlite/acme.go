@@ -86,6 +86,10 @@ WHERE oa.order_id = ? ORDER BY oa.position`
 
 	qACMEChallengeInsert = `INSERT INTO acme_challenges (authz_id, position, type, status, started_at, validated_at, error, evidence_id)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	// qACMEChallengeInsert3 inserts the three challenges a new
+	// authorization usually has (http-01, dns-01, tls-alpn-01) at once.
+	qACMEChallengeInsert3 = `INSERT INTO acme_challenges (authz_id, position, type, status, started_at, validated_at, error, evidence_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?)`
 	// qACMEChallengeEvidenceInsert stores a challenge's evidence, which
 	// lives in its own table; the challenge's evidence_id points at it
 	// (see migrations/005_lean_writes). An evidence row replaced by a later
@@ -100,6 +104,15 @@ AND ((status = 'pending' AND NOT EXISTS (SELECT 1 FROM acme_challenges o WHERE o
   OR (status = 'processing' AND started_at < ?4))`
 	qACMEChallengeFinish = `UPDATE acme_challenges SET status = ?, validated_at = ?, error = ?, evidence_id = ?
 WHERE authz_id = ? AND type = ? AND status = 'processing'`
+	// qACMEChallengeComplete is qACMEChallengeStart's compare-and-set
+	// (?1 started, ?2 authorization, ?3 type, ?4 stale before) writing the
+	// outcome qACMEChallengeFinish would write next (?5 status, ?6
+	// validated, ?7 error, ?8 evidence), in one statement.
+	qACMEChallengeComplete = `UPDATE acme_challenges SET status = ?5, started_at = ?1, validated_at = ?6, error = ?7, evidence_id = ?8
+WHERE authz_id = ?2 AND type = ?3
+AND EXISTS (SELECT 1 FROM acme_authzs z WHERE z.id = ?2 AND z.status = 'pending' AND z.expires_at > ?1)
+AND ((status = 'pending' AND NOT EXISTS (SELECT 1 FROM acme_challenges o WHERE o.authz_id = ?2 AND o.status = 'processing'))
+  OR (status = 'processing' AND started_at < ?4))`
 	qACMEAuthzValidate = `UPDATE acme_authzs SET status = 'valid', validated_at = ?, expires_at = ? WHERE id = ? AND status = 'pending'`
 	qACMEAuthzInvalid  = `UPDATE acme_authzs SET status = 'invalid' WHERE id = ? AND status = 'pending'`
 
@@ -364,16 +377,28 @@ func acmeAuthzInsert(ctx context.Context, tx *txn, z store.ACMEAuthz) error {
 	if err != nil {
 		return fmt.Errorf("authorization %s: %w", z.ID, classify(err))
 	}
+	// One statement per row, or one for three rows: each statement is a
+	// round trip through database/sql and the driver.
+	args := make([]any, 0, 8*len(z.Challenges))
 	for i, c := range z.Challenges {
 		ct, err := encodeTimes(c.StartedAt, c.ValidatedAt)
 		if err != nil {
 			return fmt.Errorf("challenge %s/%s: %w", z.ID, c.Type, err)
 		}
 		evidence, err := insertEvidence(ctx, tx, c.Evidence)
-		if err == nil {
-			_, err = tx.ExecContext(ctx, qACMEChallengeInsert, z.ID, i, c.Type, c.Status, ct[0], ct[1], encodeJSON(c.Error), evidence)
-		}
 		if err != nil {
+			return fmt.Errorf("challenge %s/%s: %w", z.ID, c.Type, err)
+		}
+		args = append(args, z.ID, i, c.Type, c.Status, ct[0], ct[1], encodeJSON(c.Error), evidence)
+	}
+	if len(z.Challenges) == 3 {
+		if _, err := tx.ExecContext(ctx, qACMEChallengeInsert3, args...); err != nil {
+			return fmt.Errorf("challenges of %s: %w", z.ID, classify(err))
+		}
+		return nil
+	}
+	for i, c := range z.Challenges {
+		if _, err := tx.ExecContext(ctx, qACMEChallengeInsert, args[8*i:8*i+8]...); err != nil {
 			return fmt.Errorf("challenge %s/%s: %w", z.ID, c.Type, classify(err))
 		}
 	}
@@ -700,7 +725,7 @@ func challengeStart(ctx context.Context, tx *txn, authzID, typ string, now, stal
 // ACMEChallengeFinish records a validation outcome on the challenge and its
 // authorization.
 func (s *Store) ACMEChallengeFinish(ctx context.Context, r store.ACMEChallengeResult) error {
-	fin, err := challengeFinisher(ctx, r)
+	fin, err := challengeFinisher(ctx, r, nil)
 	if err != nil {
 		return fmt.Errorf("finishing challenge %s/%s: %w", r.AuthzID, r.Type, err)
 	}
@@ -719,18 +744,12 @@ func (s *Store) ACMEChallengeComplete(ctx context.Context, r store.ACMEChallenge
 	if err != nil {
 		return fmt.Errorf("completing challenge %s/%s: %w", r.AuthzID, r.Type, err)
 	}
-	fin, err := challengeFinisher(ctx, r)
+	fin, err := challengeFinisher(ctx, r, &[2]sql.NullString{ts[0], ts[1]})
 	if err != nil {
 		return fmt.Errorf("completing challenge %s/%s: %w", r.AuthzID, r.Type, err)
 	}
 	defer s.authzs.invalidate(r.AuthzID)(nil)
-	err = s.write(ctx, func(tx *txn) error {
-		if err := challengeStart(ctx, tx, r.AuthzID, r.Type, ts[0], ts[1]); err != nil {
-			return err
-		}
-		return fin(tx)
-	})
-	if err != nil {
+	if err := s.write(ctx, fin); err != nil {
 		return fmt.Errorf("completing challenge %s/%s: %w", r.AuthzID, r.Type, err)
 	}
 	return nil
@@ -755,8 +774,9 @@ func insertEvidence(ctx context.Context, tx *txn, evidence []byte) (sql.NullInt6
 }
 
 // challengeFinisher checks r and returns ACMEChallengeFinish's statements
-// as a write function.
-func challengeFinisher(ctx context.Context, r store.ACMEChallengeResult) (func(tx *txn) error, error) {
+// as a write function; with start (started, stale before), those of
+// ACMEChallengeComplete, whose compare-and-set is ACMEChallengeStart's.
+func challengeFinisher(ctx context.Context, r store.ACMEChallengeResult, start *[2]sql.NullString) (func(tx *txn) error, error) {
 	if r.Status != store.ACMEStatusValid && r.Status != store.ACMEStatusInvalid {
 		return nil, fmt.Errorf("status %q is neither valid nor invalid", r.Status)
 	}
@@ -773,7 +793,11 @@ func challengeFinisher(ctx context.Context, r store.ACMEChallengeResult) (func(t
 		if err != nil {
 			return err
 		}
-		err = execOne(ctx, tx, qACMEChallengeFinish, r.Status, validated, encodeJSON(r.Error), evidence, r.AuthzID, r.Type)
+		if start != nil {
+			err = execOne(ctx, tx, qACMEChallengeComplete, start[0], r.AuthzID, r.Type, start[1], r.Status, validated, encodeJSON(r.Error), evidence)
+		} else {
+			err = execOne(ctx, tx, qACMEChallengeFinish, r.Status, validated, encodeJSON(r.Error), evidence, r.AuthzID, r.Type)
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			return existsOr(ctx, tx, qACMEAuthzExists, r.AuthzID)
 		}

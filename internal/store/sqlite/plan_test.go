@@ -21,6 +21,8 @@ func TestQueryPlans(t *testing.T) {
 		"qPerspectiveList":     {"SCAN perspectives USING INDEX sqlite_autoindex_perspectives_1"},
 		"qRevocationUnexpired": {"SCAN r USING INDEX sqlite_autoindex_revocations_1"},
 		"qAccountAdminExists":  {"SCAN accounts USING COVERING INDEX accounts_admin"},
+		// The rows of the statement itself.
+		"qACMEChallengeInsert3": {"SCAN 3-ROW VALUES CLAUSE"},
 		// A partial index of exactly the rows wanted, read in order.
 		"qOrderApprovedIDs": {"SCAN orders USING COVERING INDEX orders_approved_created"},
 		// z is the subquery's one row.
