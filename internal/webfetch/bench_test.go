@@ -2,7 +2,6 @@ package webfetch
 
 import (
 	"testing"
-	"time"
 
 	"github.com/dcvhq/dcv/internal/testenv"
 )
@@ -14,17 +13,7 @@ import (
 func BenchmarkFetch(b *testing.B) {
 	w := testenv.NewWebServer(b)
 	w.SetFile("", "/.well-known/acme-challenge/tok", 200, "tok.thumbprint")
-	f, err := New(Config{
-		Resolver:       addrs(testHost+".", w.IP),
-		HTTPPort:       w.HTTPPort,
-		HTTPSPort:      w.HTTPSPort,
-		AllowLoopback:  true,
-		ConnectTimeout: time.Second,
-		Timeout:        testTimeout,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	f := fetcherOn(b, addrs(testHost+".", w.IP), w.HTTPPort, w.HTTPSPort, true)
 	for _, scheme := range []string{"http", "https"} {
 		b.Run(scheme, func(b *testing.B) {
 			b.ReportAllocs()

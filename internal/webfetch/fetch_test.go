@@ -57,16 +57,23 @@ const (
 
 func newFetcher(t *testing.T, w *testenv.WebServer, res dnsclient.Resolver, allowLoopback bool) *Fetcher {
 	t.Helper()
+	return fetcherOn(t, res, w.HTTPPort, w.HTTPSPort, allowLoopback)
+}
+
+// fetcherOn returns a Fetcher with the tests' timeouts that dials the
+// given ports.
+func fetcherOn(tb testing.TB, res dnsclient.Resolver, httpPort, httpsPort int, allowLoopback bool) *Fetcher {
+	tb.Helper()
 	f, err := New(Config{
 		Resolver:       res,
-		HTTPPort:       w.HTTPPort,
-		HTTPSPort:      w.HTTPSPort,
+		HTTPPort:       httpPort,
+		HTTPSPort:      httpsPort,
 		AllowLoopback:  allowLoopback,
 		ConnectTimeout: time.Second,
 		Timeout:        testTimeout,
 	})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return f
 }

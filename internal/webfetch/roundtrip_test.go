@@ -61,18 +61,7 @@ func newRawServer(t *testing.T, reply func(c net.Conn)) *rawServer {
 
 func (s *rawServer) fetcher(t *testing.T) *Fetcher {
 	t.Helper()
-	f, err := New(Config{
-		Resolver:       addrs(testHost+".", s.ip),
-		HTTPPort:       s.port,
-		HTTPSPort:      s.port,
-		AllowLoopback:  true,
-		ConnectTimeout: time.Second,
-		Timeout:        testTimeout,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
+	return fetcherOn(t, addrs(testHost+".", s.ip), s.port, s.port, true)
 }
 
 // TestFetchRoundTrip checks the exchange on the wire against servers that
