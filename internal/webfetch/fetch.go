@@ -619,18 +619,15 @@ func (f *Fetcher) attempt(ctx context.Context, t *target, ip netip.Addr) (att At
 	return att
 }
 
-// maxInformational bounds the 1xx responses skipped before the final one,
-// as net/http's client does.
-const maxInformational = 5
-
 // errHeaderTooLarge is the error of a response whose head exceeds
 // maxHeaderBytes.
 var errHeaderTooLarge = fmt.Errorf("server response headers exceeded %d bytes; aborted", maxHeaderBytes)
 
 // roundTrip writes req on conn, a fresh connection, and reads the response
 // head with net/http's own parser (http.ReadResponse), skipping 1xx
-// informational responses but 101, with at most maxHeaderBytes of
-// response heads. The body is then read from the returned response, by
+// informational responses but 101. As with net/http's client, the heads of
+// the 1xx responses and of the final one together may not exceed
+// maxHeaderBytes, which bounds how many 1xx responses are read. The body is then read from the returned response, by
 // the caller, within a limit of its own. This is one exchange of an HTTP/1.1
 // client without http.Transport, whose connection pool, goroutines and
 // channels a single request on a connection closed after it does not
@@ -645,7 +642,7 @@ func roundTrip(conn net.Conn, req *http.Request) (*http.Response, error) {
 	}
 	lr := &headLimitReader{r: conn, left: maxHeaderBytes}
 	br := bufio.NewReaderSize(lr, 4096)
-	for range maxInformational + 1 {
+	for {
 		resp, err := http.ReadResponse(br, req)
 		if err != nil {
 			if lr.left <= 0 {
@@ -658,7 +655,6 @@ func roundTrip(conn net.Conn, req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 	}
-	return nil, errors.New("too many 1xx informational responses")
 }
 
 // headLimitReader reads from r until left bytes have been read; left < 0

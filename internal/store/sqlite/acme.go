@@ -94,7 +94,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?,
 	// lives in its own table; the challenge's evidence_id points at it
 	// (see migrations/005_lean_writes). An evidence row replaced by a later
 	// one (a validation run again after a stale start) stays, unreferenced:
-	// evidence is appended, never rewritten.
+	// evidence is appended, never rewritten. That adds a row only when a
+	// validation outlived the stale limit and was started again, at most
+	// once per such restart.
 	qACMEChallengeEvidenceInsert = `INSERT INTO acme_challenge_evidence (evidence) VALUES (?)`
 	// qACMEChallengeStart is the compare-and-set of ACMEChallengeStart.
 	qACMEChallengeStart = `UPDATE acme_challenges SET status = 'processing', started_at = ?1, error = NULL

@@ -1,5 +1,8 @@
 -- 005_lean_writes down: the challenges table and orders index of 003_acme
--- and 001_init, the evidence back in its challenge's row.
+-- and 001_init, the evidence back in its challenge's row. The old table
+-- holds one evidence per challenge: evidence that a later validation of
+-- the same challenge superseded (kept, unreferenced, since 005) is not
+-- carried back.
 CREATE TABLE acme_challenges_003 (
 	authz_id     TEXT    NOT NULL REFERENCES acme_authzs (id),
 	position     INTEGER NOT NULL CHECK (position >= 0),
