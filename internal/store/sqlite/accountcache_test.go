@@ -194,33 +194,3 @@ func TestAccountCacheConcurrent(t *testing.T) {
 	done.Store(true)
 	wg.Wait()
 }
-
-// TestAccountCacheBound checks that the cache never holds more than
-// accountCacheMax accounts, dropping expired ones first.
-func TestAccountCacheBound(t *testing.T) {
-	t.Parallel()
-	clock := testenv.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	c := newAccountCache(clock.Now)
-	put := func(id string) { c.put(c.begin(id), &store.ACMEAccount{ID: id}) }
-	put("old")
-	clock.Add(accountCacheTTL)
-	for i := range accountCacheMax - 1 {
-		put(fmt.Sprint("a", i))
-	}
-	if n := len(c.entries); n != accountCacheMax {
-		t.Fatalf("cache holds %d accounts, want %d", n, accountCacheMax)
-	}
-	put("new")
-	if _, ok := c.entries["old"]; ok {
-		t.Errorf("the expired account was kept when the cache was full")
-	}
-	if _, ok := c.get("new"); !ok {
-		t.Errorf("the account put last is not cached")
-	}
-	for i := range accountCacheMax {
-		put(fmt.Sprint("b", i))
-	}
-	if n := len(c.entries); n > accountCacheMax {
-		t.Errorf("cache holds %d accounts, more than %d", n, accountCacheMax)
-	}
-}
