@@ -47,10 +47,10 @@ func TestHTTP01Answer(t *testing.T) {
 	}
 }
 
-// TestResponderHTTP01Server checks the http-01 responder on the wire, with
-// net/http's client as a validator.
-func TestResponderHTTP01Server(t *testing.T) {
-	t.Parallel()
+// startHTTP01Responder starts an http-01 responder on a fresh loopback
+// address that answers token with keyAuth, and returns its address.
+func startHTTP01Responder(t *testing.T, token, keyAuth string) string {
+	t.Helper()
 	ip := testenv.NewLoopbackAddr()
 	addr := net.JoinHostPort(ip.String(), testResponderPort)
 	r := newResponder(ip)
@@ -58,7 +58,15 @@ func TestResponderHTTP01Server(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(r.close)
-	r.setHTTP01("tok", "tok.thumb")
+	r.setHTTP01(token, keyAuth)
+	return addr
+}
+
+// TestResponderHTTP01Server checks the http-01 responder on the wire, with
+// net/http's client as a validator.
+func TestResponderHTTP01Server(t *testing.T) {
+	t.Parallel()
+	addr := startHTTP01Responder(t, "tok", "tok.thumb")
 	tests := []struct {
 		name, path, wantBody string
 		wantCode             int
@@ -178,14 +186,7 @@ func TestResponderDNSServer(t *testing.T) {
 // path, and with connections closed before a whole request.
 func TestResponderHTTP01Segments(t *testing.T) {
 	t.Parallel()
-	ip := testenv.NewLoopbackAddr()
-	addr := net.JoinHostPort(ip.String(), testResponderPort)
-	r := newResponder(ip)
-	if err := r.startHTTP(addr); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(r.close)
-	r.setHTTP01("tok", "tok.thumb")
+	addr := startHTTP01Responder(t, "tok", "tok.thumb")
 	tests := []struct {
 		name     string
 		segments []string
