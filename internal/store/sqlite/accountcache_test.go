@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -153,44 +151,13 @@ func TestAccountCacheConcurrent(t *testing.T) {
 		}
 		return n
 	}
-	const updates = 200
-	var (
-		done      atomic.Bool
-		committed atomic.Int64 // the last update that returned
-		wg        sync.WaitGroup
-	)
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			last := 0
-			for !done.Load() {
-				floor := int(committed.Load())
-				a, err := s.ACMEAccountGet(ctx, "acct")
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				v := version(a)
-				if v < floor {
-					t.Errorf("ACMEAccountGet returned version %d after update %d had returned", v, floor)
-					return
-				}
-				if v < last {
-					t.Errorf("ACMEAccountGet returned version %d after version %d", v, last)
-					return
-				}
-				last = v
-			}
-		}()
-	}
-	for i := 1; i <= updates; i++ {
-		a := store.ACMEAccount{ID: "acct", Status: store.ACMEAccountValid, Contact: []string{fmt.Sprintf("mailto:%d@example.com", i)}}
-		if err := s.ACMEAccountUpdate(ctx, a); err != nil {
-			t.Fatal(err)
+	checkReadsMonotonic(t, "ACMEAccountGet", 200, func() (int, error) {
+		a, err := s.ACMEAccountGet(ctx, "acct")
+		if err != nil {
+			return 0, err
 		}
-		committed.Store(int64(i))
-	}
-	done.Store(true)
-	wg.Wait()
+		return version(a), nil
+	}, func(i int) error {
+		return s.ACMEAccountUpdate(ctx, store.ACMEAccount{ID: "acct", Status: store.ACMEAccountValid, Contact: []string{fmt.Sprintf("mailto:%d@example.com", i)}})
+	})
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -301,44 +299,14 @@ func TestAuthzCacheConcurrent(t *testing.T) {
 		}
 		return int(z.Challenges[0].StartedAt.Sub(at) / time.Second)
 	}
-	const starts = 200
-	var (
-		done      atomic.Bool
-		committed atomic.Int64 // the last start that returned
-		wg        sync.WaitGroup
-	)
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			last := 0
-			for !done.Load() {
-				floor := int(committed.Load())
-				z, err := s.ACMEAuthzGet(ctx, "z")
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				v := version(z)
-				if v < floor {
-					t.Errorf("ACMEAuthzGet returned version %d after start %d had returned", v, floor)
-					return
-				}
-				if v < last {
-					t.Errorf("ACMEAuthzGet returned version %d after version %d", v, last)
-					return
-				}
-				last = v
-			}
-		}()
-	}
-	for i := 1; i <= starts; i++ {
-		now := at.Add(time.Duration(i) * time.Second)
-		if err := s.ACMEChallengeStart(ctx, "z", "http-01", now, now.Add(time.Hour)); err != nil {
-			t.Fatal(err)
+	checkReadsMonotonic(t, "ACMEAuthzGet", 200, func() (int, error) {
+		z, err := s.ACMEAuthzGet(ctx, "z")
+		if err != nil {
+			return 0, err
 		}
-		committed.Store(int64(i))
-	}
-	done.Store(true)
-	wg.Wait()
+		return version(z), nil
+	}, func(i int) error {
+		now := at.Add(time.Duration(i) * time.Second)
+		return s.ACMEChallengeStart(ctx, "z", "http-01", now, now.Add(time.Hour))
+	})
 }

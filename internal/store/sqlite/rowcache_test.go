@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,5 +98,52 @@ func TestRowCacheBound(t *testing.T) {
 				t.Errorf("cache holds %d rows after writes, more than %d", n, c.max)
 			}
 		})
+	}
+}
+
+// checkReadsMonotonic runs write(1), ..., write(n) one after another while
+// four goroutines read the version of the written row: once write(i) has
+// returned, every later read (from any goroutine) must give i or more, and
+// each reader must see the versions in order. name names read in errors.
+func checkReadsMonotonic(t *testing.T, name string, n int, read func() (int, error), write func(i int) error) {
+	t.Helper()
+	var (
+		done      atomic.Bool
+		committed atomic.Int64 // the last write that returned
+		wg        sync.WaitGroup
+	)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			last := 0
+			for !done.Load() {
+				floor := int(committed.Load())
+				v, err := read()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if v < floor {
+					t.Errorf("%s returned version %d after write %d had returned", name, v, floor)
+					return
+				}
+				if v < last {
+					t.Errorf("%s returned version %d after version %d", name, v, last)
+					return
+				}
+				last = v
+			}
+		}()
+	}
+	defer func() {
+		done.Store(true)
+		wg.Wait()
+	}()
+	for i := 1; i <= n; i++ {
+		if err := write(i); err != nil {
+			t.Fatal(err)
+		}
+		committed.Store(int64(i))
 	}
 }
