@@ -595,7 +595,7 @@ func (f *Fetcher) attempt(ctx context.Context, t *target, ip netip.Addr) (att At
 	defer stop()
 	resp, err := roundTrip(conn, req)
 	if err != nil {
-		att.Err = classify(withCtxErr(err, actx), addr, st.phase(t.https, stageHTTP))
+		att.Err = classify(withCtxErr(actx, err), addr, st.phase(t.https, stageHTTP))
 		return att
 	}
 	att.Status = resp.StatusCode
@@ -614,7 +614,7 @@ func (f *Fetcher) attempt(ctx context.Context, t *target, ip netip.Addr) (att At
 		att.Body = buf[:n:n]
 	}
 	if err != nil {
-		att.Err = classify(withCtxErr(err, actx), addr, st.phase(t.https, stageBody))
+		att.Err = classify(withCtxErr(actx, err), addr, st.phase(t.https, stageBody))
 	}
 	return att
 }
@@ -681,7 +681,7 @@ func (l *headLimitReader) Read(p []byte) (int, error) {
 
 // withCtxErr adds ctx's error to err when ctx ended: a connection closed
 // because the attempt was canceled or timed out is reported as such.
-func withCtxErr(err error, ctx context.Context) error {
+func withCtxErr(ctx context.Context, err error) error {
 	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 		return errors.Join(err, cerr)
 	}
