@@ -711,7 +711,9 @@ func (f *Fetcher) dial(actx context.Context, addr string, t *target, st *attempt
 	cctx, cancel := context.WithTimeout(actx, f.cfg.ConnectTimeout)
 	defer cancel()
 	start := time.Now()
-	var d net.Dialer
+	// A fetch's connection lives for one request: TCP keep-alive probes
+	// would never fire, and enabling them costs four setsockopt calls.
+	d := net.Dialer{KeepAlive: -1}
 	if f.cfg.Source.IsValid() {
 		d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(f.cfg.Source, 0))
 	}
