@@ -28,15 +28,18 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 	qEABKeyInsert               = `INSERT INTO acme_eab_keys (kid, hmac_key, created_by, account_id, created_at, bound_at) VALUES (?, ?, ?, NULL, ?, NULL)`
 	qEABKeyGet                  = `SELECT kid, hmac_key, created_by, coalesce(account_id, ''), created_at, bound_at FROM acme_eab_keys WHERE kid = ?`
 
-	qACMEOrderInsert      = `INSERT INTO acme_orders (order_id, profile, replaces, replaces_serial) VALUES (?, ?, ?, ?)`
-	qACMEOrderAuthzInsert = `INSERT INTO acme_order_authzs (order_id, position, authz_id) VALUES (?, ?, ?)`
+	qACMEOrderInsert = `INSERT INTO acme_orders (order_id, profile, replaces, replaces_serial) VALUES (?, ?, ?, ?)`
 	// qACMEOrderReplaced repeats the condition of the partial index
 	// acme_orders_replaces, so that the planner may use it (it cannot tell
 	// that a bound serial is not ''); callers never pass ''.
 	qACMEOrderReplaced = `SELECT EXISTS (SELECT 1 FROM acme_orders a JOIN orders o ON o.id = a.order_id
 WHERE a.replaces_serial = ? AND a.replaces_serial <> '' AND o.status NOT IN ('invalid', 'expired'))`
-	qACMEOrderGet = `SELECT a.profile, a.replaces, a.replaces_serial, coalesce(c.serial, '')
-FROM acme_orders a LEFT JOIN certificates c ON c.order_id = a.order_id WHERE a.order_id = ?`
+	// qACMEOrderGet reads an ACME order's row (orderColumns) with its ACME
+	// part and the serial of its certificate, if any: no row for an order
+	// that is not an ACME one.
+	qACMEOrderGet = `SELECT ` + orderColumns + `, a.profile, a.replaces, a.replaces_serial,
+coalesce((SELECT c.serial FROM certificates c WHERE c.order_id = orders.id), '')
+FROM orders JOIN acme_orders a ON a.order_id = orders.id WHERE orders.id = ?`
 	// qACMEOrderNotReady counts the order's authorizations that do not
 	// allow finalization at a given time.
 	qACMEOrderNotReady = `SELECT count(*) FROM acme_order_authzs oa JOIN acme_authzs z ON z.id = oa.authz_id
@@ -45,11 +48,10 @@ WHERE oa.order_id = ? AND (z.status <> 'valid' OR z.expires_at IS NULL OR z.expi
 	// qOrderUnapprove undoes qOrderApprove when signing failed.
 	qOrderUnapprove = `UPDATE orders SET csr_pem = ?, status = 'pending'
 WHERE id = ? AND status = 'approved' AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.order_id = orders.id)`
-	qOrderCSRGet    = `SELECT csr_pem FROM orders WHERE id = ?`
 	qOrderStatusGet = `SELECT status FROM orders WHERE id = ?`
+	// qOrderIssuedIfApproved is qOrderIssued for an order still approved.
+	qOrderIssuedIfApproved = `UPDATE orders SET status = 'issued', error = '' WHERE id = ? AND status = 'approved'`
 
-	qACMEAuthzInsert = `INSERT INTO acme_authzs (id, account_id, identifier, status, token, expires_at, validated_at, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 	// acmeAuthzFullColumns* are an authorization (z: NULL columns when a
 	// LEFT JOIN finds none, with the first column false) and one of its challenges
 	// (c, NULL when it has none): the q*Full queries read authorizations
@@ -84,12 +86,6 @@ WHERE oa.order_id = ? ORDER BY oa.position`
 	qACMEAuthzDeactivate = `UPDATE acme_authzs SET status = 'deactivated' WHERE id = ? AND status IN ('pending', 'valid')`
 	qACMEAuthzExists     = `SELECT EXISTS (SELECT 1 FROM acme_authzs WHERE id = ?)`
 
-	qACMEChallengeInsert = `INSERT INTO acme_challenges (authz_id, position, type, status, started_at, validated_at, error, evidence_id)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
-	// qACMEChallengeInsert3 inserts the three challenges a new
-	// authorization usually has (http-01, dns-01, tls-alpn-01) at once.
-	qACMEChallengeInsert3 = `INSERT INTO acme_challenges (authz_id, position, type, status, started_at, validated_at, error, evidence_id)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?)`
 	// qACMEChallengeEvidenceInsert stores a challenge's evidence, which
 	// lives in its own table; the challenge's evidence_id points at it
 	// (see migrations/005_lean_writes). An evidence row replaced by a later
@@ -320,18 +316,18 @@ func (s *Store) ACMEOrderCreate(ctx context.Context, o *store.ACMEOrder, newAuth
 		if err := orderInsert(ctx, tx, &o.Order); err != nil {
 			return err
 		}
-		for _, z := range newAuthzs {
-			if err := acmeAuthzInsert(ctx, tx, z); err != nil {
-				return err
-			}
+		if err := acmeAuthzsInsert(ctx, tx, newAuthzs); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, qACMEOrderInsert, o.Order.ID, o.Profile, o.Replaces, o.ReplacesSerial); err != nil {
 			return classify(err)
 		}
+		args := make([]any, 0, 3*len(o.Authzs))
 		for i, z := range o.Authzs {
-			if _, err := tx.ExecContext(ctx, qACMEOrderAuthzInsert, o.Order.ID, i, z.ID); err != nil {
-				return fmt.Errorf("authorization %s: %w", z.ID, classify(err))
-			}
+			args = append(args, o.Order.ID, i, z.ID)
+		}
+		if err := insACMEOrderAuthz.exec(ctx, tx, args); err != nil {
+			return fmt.Errorf("authorizations of the order: %w", err)
 		}
 		return nil
 	})
@@ -351,60 +347,68 @@ func orderInsert(ctx context.Context, tx *txn, o *store.Order) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, qOrderInsert, o.ID, o.AccountID, o.Method, o.Status, o.CSRPEM, o.KeyPEM,
-		o.KeyDelivered, ts[0], ts[1], ts[2], ts[3], o.Error)
-	if err != nil {
-		return classify(err)
-	}
+	args := make([]any, 0, 9*len(o.Authorizations))
 	for i, az := range o.Authorizations {
 		t, err := encodeTimes(az.ExpiresAt, az.LastCheckAt)
 		if err != nil {
 			return fmt.Errorf("authorization %q: %w", az.Domain, err)
 		}
-		_, err = tx.ExecContext(ctx, qAuthzInsert, o.ID, i, az.Domain, az.Method, az.Status, az.Value,
-			t[0], t[1], encodeJSON(az.Findings))
-		if err != nil {
-			return fmt.Errorf("authorization %q: %w", az.Domain, classify(err))
-		}
+		args = append(args, o.ID, i, az.Domain, az.Method, az.Status, az.Value, t[0], t[1], encodeJSON(az.Findings))
+	}
+	_, err = tx.ExecContext(ctx, qOrderInsert, o.ID, o.AccountID, o.Method, o.Status, o.CSRPEM, o.KeyPEM,
+		o.KeyDelivered, ts[0], ts[1], ts[2], ts[3], o.Error)
+	if err != nil {
+		return classify(err)
+	}
+	if err := insAuthz.exec(ctx, tx, args); err != nil {
+		return fmt.Errorf("authorizations of order %s: %w", o.ID, err)
 	}
 	return nil
 }
 
-func acmeAuthzInsert(ctx context.Context, tx *txn, z store.ACMEAuthz) error {
-	ts, err := encodeTimes(z.ExpiresAt, z.ValidatedAt, z.CreatedAt)
-	if err != nil {
-		return fmt.Errorf("authorization %s: %w", z.ID, err)
-	}
-	_, err = tx.ExecContext(ctx, qACMEAuthzInsert, z.ID, z.AccountID, z.Identifier, z.Status, z.Token, ts[0], ts[1], ts[2])
-	if err != nil {
-		return fmt.Errorf("authorization %s: %w", z.ID, classify(err))
-	}
-	// One statement per row, or one for three rows: each statement is a
-	// round trip through database/sql and the driver.
-	args := make([]any, 0, 8*len(z.Challenges))
-	for i, c := range z.Challenges {
-		ct, err := encodeTimes(c.StartedAt, c.ValidatedAt)
-		if err != nil {
-			return fmt.Errorf("challenge %s/%s: %w", z.ID, c.Type, err)
-		}
-		evidence, err := insertEvidence(ctx, tx, c.Evidence)
-		if err != nil {
-			return fmt.Errorf("challenge %s/%s: %w", z.ID, c.Type, err)
-		}
-		args = append(args, z.ID, i, c.Type, c.Status, ct[0], ct[1], encodeJSON(c.Error), evidence)
-	}
-	if len(z.Challenges) == 3 {
-		if _, err := tx.ExecContext(ctx, qACMEChallengeInsert3, args...); err != nil {
-			return fmt.Errorf("challenges of %s: %w", z.ID, classify(err))
-		}
+// acmeAuthzsInsert inserts new ACME authorizations and their challenges:
+// the authorizations in one statement, the challenges in another (see
+// rowsInsert), and the evidence of each challenge that has some.
+func acmeAuthzsInsert(ctx context.Context, tx *txn, zs []store.ACMEAuthz) error {
+	if len(zs) == 0 {
 		return nil
 	}
-	for i, c := range z.Challenges {
-		if _, err := tx.ExecContext(ctx, qACMEChallengeInsert, args[8*i:8*i+8]...); err != nil {
-			return fmt.Errorf("challenge %s/%s: %w", z.ID, c.Type, classify(err))
+	zargs := make([]any, 0, 8*len(zs))
+	var cargs []any
+	for _, z := range zs {
+		ts, err := encodeTimes(z.ExpiresAt, z.ValidatedAt, z.CreatedAt)
+		if err != nil {
+			return fmt.Errorf("authorization %s: %w", z.ID, err)
+		}
+		zargs = append(zargs, z.ID, z.AccountID, z.Identifier, z.Status, z.Token, ts[0], ts[1], ts[2])
+		for i, c := range z.Challenges {
+			ct, err := encodeTimes(c.StartedAt, c.ValidatedAt)
+			if err != nil {
+				return fmt.Errorf("challenge %s/%s: %w", z.ID, c.Type, err)
+			}
+			evidence, err := insertEvidence(ctx, tx, c.Evidence)
+			if err != nil {
+				return fmt.Errorf("challenge %s/%s: %w", z.ID, c.Type, err)
+			}
+			cargs = append(cargs, z.ID, i, c.Type, c.Status, ct[0], ct[1], encodeJSON(c.Error), evidence)
 		}
 	}
+	if err := insACMEAuthz.exec(ctx, tx, zargs); err != nil {
+		return fmt.Errorf("authorizations %s: %w", authzIDs(zs), err)
+	}
+	if err := insACMEChallenge.exec(ctx, tx, cargs); err != nil {
+		return fmt.Errorf("challenges of %s: %w", authzIDs(zs), err)
+	}
 	return nil
+}
+
+// authzIDs lists the IDs of zs, for an error message.
+func authzIDs(zs []store.ACMEAuthz) string {
+	ids := make([]string, len(zs))
+	for i, z := range zs {
+		ids[i] = z.ID
+	}
+	return strings.Join(ids, ", ")
 }
 
 // ACMEOrderGet returns an ACME order with its authorizations, and their
@@ -413,16 +417,13 @@ func acmeAuthzInsert(ctx context.Context, tx *txn, z store.ACMEAuthz) error {
 func (s *Store) ACMEOrderGet(ctx context.Context, id string) (*store.ACMEOrder, error) {
 	var out *store.ACMEOrder
 	err := s.read(ctx, func(tx *txn) error {
-		o, err := orderLoad(ctx, tx, id)
+		ao := &store.ACMEOrder{}
+		o, err := scanOrder(tx.QueryRowContext(ctx, qACMEOrderGet, id), &ao.Profile, &ao.Replaces, &ao.ReplacesSerial, &ao.CertificateSerial)
 		if err != nil {
-			return err
+			return notFound(err) // no order, or not an ACME one
 		}
-		ao := &store.ACMEOrder{Order: *o}
-		err = tx.QueryRowContext(ctx, qACMEOrderGet, id).Scan(&ao.Profile, &ao.Replaces, &ao.ReplacesSerial, &ao.CertificateSerial)
-		if errors.Is(err, sql.ErrNoRows) {
-			return store.ErrNotFound // an order, but not an ACME one
-		}
-		if err != nil {
+		ao.Order = *o
+		if err := orderAuthzsLoad(ctx, tx, &ao.Order); err != nil {
 			return err
 		}
 		if ao.Authzs, err = acmeAuthzsLoad(ctx, tx, qACMEOrderAuthzs, id); err != nil {
@@ -495,18 +496,22 @@ func (s *Store) ACMEOrderFinalize(ctx context.Context, orderID, csrPEM string, n
 		if notReady > 0 {
 			return fmt.Errorf("%d authorizations are not valid: %w", notReady, store.ErrConflict)
 		}
-		if err := tx.QueryRowContext(ctx, qOrderCSRGet, orderID).Scan(&prevCSR); err != nil {
-			return notFound(err)
+		var err error
+		if o, err = orderLoad(ctx, tx, orderID); err != nil {
+			return err
 		}
-		err := execOne(ctx, tx, qOrderApprove, csrPEM, orderID)
+		prevCSR = o.CSRPEM
+		err = execOne(ctx, tx, qOrderApprove, csrPEM, orderID)
 		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("order is not pending: %w", store.ErrConflict)
+			return fmt.Errorf("order is %s, not pending: %w", o.Status, store.ErrConflict)
 		}
 		if err != nil {
 			return err
 		}
-		o, err = orderLoad(ctx, tx, orderID)
-		return err
+		// What qOrderApprove changed; nothing else of the order can
+		// change within this transaction.
+		o.Status, o.CSRPEM = "approved", csrPEM
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("finalizing order %s: %w", orderID, err)
@@ -528,22 +533,29 @@ func (s *Store) ACMEOrderFinalize(ctx context.Context, orderID, csrPEM string, n
 	var cert *store.Certificate
 	var issued store.Certificate // as stored by this call, with its account
 	err = s.write(wctx, func(tx *txn) error {
-		existing, err := scanCertificate(tx.QueryRowContext(wctx, qCertificateByOrder, orderID))
-		if err == nil {
-			cert = existing // issued meanwhile by the sweep
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		var status string
-		if err := tx.QueryRowContext(wctx, qOrderStatusGet, orderID).Scan(&status); err != nil {
-			return notFound(err)
-		}
-		if status != "approved" {
+		// The order still "approved" (the common case) has no certificate:
+		// an order gets its certificate and leaves "approved" in one
+		// transaction (storeIssued). One compare-and-set moves it on.
+		err := execOne(wctx, tx, qOrderIssuedIfApproved, orderID)
+		if errors.Is(err, store.ErrNotFound) {
+			existing, err := scanCertificate(tx.QueryRowContext(wctx, qCertificateByOrder, orderID))
+			if err == nil {
+				cert = existing // issued meanwhile by the sweep
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			var status string
+			if err := tx.QueryRowContext(wctx, qOrderStatusGet, orderID).Scan(&status); err != nil {
+				return notFound(err)
+			}
 			return fmt.Errorf("order is %s, not approved: %w", status, store.ErrConflict)
 		}
-		cert, err = storeIssued(wctx, tx, orderID, c)
+		if err != nil {
+			return err
+		}
+		cert, err = insertIssued(wctx, tx, orderID, c)
 		if err == nil {
 			issued = *cert
 			issued.AccountID = o.AccountID

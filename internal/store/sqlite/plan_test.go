@@ -21,8 +21,6 @@ func TestQueryPlans(t *testing.T) {
 		"qPerspectiveList":     {"SCAN perspectives USING INDEX sqlite_autoindex_perspectives_1"},
 		"qRevocationUnexpired": {"SCAN r USING INDEX sqlite_autoindex_revocations_1"},
 		"qAccountAdminExists":  {"SCAN accounts USING COVERING INDEX accounts_admin"},
-		// The rows of the statement itself.
-		"qACMEChallengeInsert3": {"SCAN 3-ROW VALUES CLAUSE"},
 		// A partial index of exactly the rows wanted, read in order.
 		"qOrderApprovedIDs": {"SCAN orders USING COVERING INDEX orders_approved_created"},
 		// z is the subquery's one row.
@@ -80,7 +78,7 @@ func TestQueryPlans(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, step := range plan {
-				if strings.HasPrefix(step, "SCAN ") && step != "SCAN CONSTANT ROW" && !slices.Contains(scans[name], step) {
+				if strings.HasPrefix(step, "SCAN ") && step != "SCAN CONSTANT ROW" && !slices.Contains(scans[name], step) && !valuesScan(name, step) {
 					t.Errorf("plan step %q reads a whole table; plan: %q", step, plan)
 				}
 			}
@@ -89,6 +87,17 @@ func TestQueryPlans(t *testing.T) {
 			}
 		})
 	}
+}
+
+// valuesScan reports whether step is a multi-row insert (rowsInsert)
+// reading the rows of its own VALUES clause, as many as its name says, or
+// the scan SQLite plans, in a multi-row insert of acme_authzs, of the
+// child table acme_order_authzs for foreign key violations: that scan runs
+// only while deferred foreign key violations are outstanding (OP_FkIfZero
+// skips it otherwise), and dcv defers none.
+func valuesScan(name, step string) bool {
+	table, n, ok := strings.Cut(name, "×")
+	return ok && (step == "SCAN "+n+"-ROW VALUES CLAUSE" || table == "insACMEAuthz" && step == "SCAN acme_order_authzs")
 }
 
 // numbered matches a numbered parameter.

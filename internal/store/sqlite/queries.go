@@ -32,9 +32,6 @@ WHERE k.key_hash = ?`
 	qOrderInsert = `INSERT INTO orders (id, account_id, method, status, csr_pem, key_pem, key_delivered,
 	created_at, expires_at, last_check_at, next_check_at, error)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	qAuthzInsert = `INSERT INTO authorizations (order_id, position, domain, method, status, value,
-	expires_at, last_check_at, findings)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	orderColumns = `id, account_id, method, status, csr_pem, key_pem, key_delivered,
 	created_at, expires_at, last_check_at, next_check_at, error`
 	authzColumns    = `order_id, domain, method, status, value, expires_at, last_check_at, findings`
@@ -152,12 +149,13 @@ func (s *Store) OrderCreate(ctx context.Context, o *store.Order) error {
 		if err != nil {
 			return classify(err)
 		}
+		args := make([]any, 0, 9*len(o.Authorizations))
 		for i, az := range o.Authorizations {
-			_, err := tx.ExecContext(ctx, qAuthzInsert, o.ID, i, az.Domain, az.Method, az.Status, az.Value,
+			args = append(args, o.ID, i, az.Domain, az.Method, az.Status, az.Value,
 				azs[i].expires, azs[i].lastCheck, encodeJSON(az.Findings))
-			if err != nil {
-				return fmt.Errorf("authorization %q: %w", az.Domain, classify(err))
-			}
+		}
+		if err := insAuthz.exec(ctx, tx, args); err != nil {
+			return fmt.Errorf("authorizations: %w", err)
 		}
 		return nil
 	})
@@ -182,18 +180,22 @@ func orderLoad(ctx context.Context, tx querier, id string) (*store.Order, error)
 	if err != nil {
 		return nil, notFound(err)
 	}
-	rows, err := tx.QueryContext(ctx, qAuthzByOrder, id)
-	if err != nil {
-		return nil, err
-	}
-	err = scanAuthorizations(rows, func(_ string, az store.Authorization) error {
-		o.Authorizations = append(o.Authorizations, az)
-		return nil
-	})
-	if err != nil {
+	if err := orderAuthzsLoad(ctx, tx, o); err != nil {
 		return nil, err
 	}
 	return o, nil
+}
+
+// orderAuthzsLoad appends o's authorization rows to o.Authorizations.
+func orderAuthzsLoad(ctx context.Context, tx querier, o *store.Order) error {
+	rows, err := tx.QueryContext(ctx, qAuthzByOrder, o.ID)
+	if err != nil {
+		return err
+	}
+	return scanAuthorizations(rows, func(_ string, az store.Authorization) error {
+		o.Authorizations = append(o.Authorizations, az)
+		return nil
+	})
 }
 
 // OrderListByAccount returns an account's orders with their authorizations,
@@ -460,6 +462,16 @@ func (s *Store) CertificateIssue(ctx context.Context, orderID string, sign func(
 // OrderID is orderID. c must be non-nil, with a lowercase hex Serial and an
 // OrderID that is empty or orderID.
 func storeIssued(ctx context.Context, tx *txn, orderID string, c *store.Certificate) (*store.Certificate, error) {
+	if err := execOne(ctx, tx, qOrderIssued, orderID); err != nil {
+		return nil, err
+	}
+	return insertIssued(ctx, tx, orderID, c)
+}
+
+// insertIssued is storeIssued for an order already set to "issued": it
+// stores the certificate and sets the order's Authorization rows to
+// "issued".
+func insertIssued(ctx context.Context, tx *txn, orderID string, c *store.Certificate) (*store.Certificate, error) {
 	if c == nil {
 		return nil, errors.New("sign returned no certificate")
 	}
@@ -478,9 +490,6 @@ func storeIssued(ctx context.Context, tx *txn, orderID string, c *store.Certific
 	_, err = tx.ExecContext(ctx, qCertificateInsert, nc.Serial, orderID, nc.ChainPEM, ts[0], ts[1], ts[2])
 	if err != nil {
 		return nil, fmt.Errorf("storing certificate %s: %w", nc.Serial, classify(err))
-	}
-	if err := execOne(ctx, tx, qOrderIssued, orderID); err != nil {
-		return nil, err
 	}
 	if _, err := tx.ExecContext(ctx, qAuthzIssued, orderID); err != nil {
 		return nil, err
@@ -577,10 +586,10 @@ func scanString(r scanner) (*string, error) {
 }
 
 // scanOrder scans orderColumns.
-func scanOrder(r scanner) (*store.Order, error) {
+func scanOrder(r scanner, extra ...any) (*store.Order, error) {
 	var o store.Order
-	err := r.Scan(&o.ID, &o.AccountID, &o.Method, &o.Status, &o.CSRPEM, &o.KeyPEM, &o.KeyDelivered,
-		nullTime{&o.CreatedAt}, nullTime{&o.ExpiresAt}, nullTime{&o.LastCheckAt}, nullTime{&o.NextCheckAt}, &o.Error)
+	err := r.Scan(append([]any{&o.ID, &o.AccountID, &o.Method, &o.Status, &o.CSRPEM, &o.KeyPEM, &o.KeyDelivered,
+		nullTime{&o.CreatedAt}, nullTime{&o.ExpiresAt}, nullTime{&o.LastCheckAt}, nullTime{&o.NextCheckAt}, &o.Error}, extra...)...)
 	if err != nil {
 		return nil, err
 	}

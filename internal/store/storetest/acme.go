@@ -100,8 +100,15 @@ func testACMEAccounts(t *testing.T, f *fixture) {
 // per name (challenges http-01 and dns-01), expiring a day after t0.
 func (f *fixture) acmeOrder(id, acct string, names ...string) *store.ACMEOrder {
 	f.t.Helper()
+	return f.acmeOrderCSR(id, acct, "", names...)
+}
+
+// acmeOrderCSR is acmeOrder for an order stored with csrPEM.
+func (f *fixture) acmeOrderCSR(id, acct, csrPEM string, names ...string) *store.ACMEOrder {
+	f.t.Helper()
 	o := &store.ACMEOrder{Order: *newOrder(id, acct, "pending", t0), Profile: "default"}
 	o.Order.Method = "acme"
+	o.Order.CSRPEM = csrPEM
 	var fresh []store.ACMEAuthz
 	for i, n := range names {
 		z := store.ACMEAuthz{ID: fmt.Sprintf("%s-z%d", id, i), AccountID: acct, Identifier: n, Status: store.ACMEStatusPending,
@@ -268,6 +275,25 @@ func testACMEFinalize(t *testing.T, f *fixture) {
 	if err != nil || got.Order.Status != "issued" || got.CertificateSerial != "0a" || got.Order.CSRPEM != "CSR" ||
 		len(got.Authzs) != 1 || got.Authzs[0].Status != "valid" || got.Authzs[0].Challenges != nil {
 		t.Fatalf("after finalize: %+v, %v", got, err)
+	}
+	// sign sees the reserved order; its error puts the order back as it
+	// was, with its previous CSR, and a later finalization succeeds.
+	o3 := f.acmeOrderCSR("o3", "acct", "OLD", "c.example", "d.example")
+	f.validate(o3, at)
+	signErr := errors.New("hsm unavailable")
+	_, err = f.s.ACMEOrderFinalize(f.ctx, "o3", "NEW", at, func(so *store.Order) (*store.Certificate, error) {
+		if so.ID != "o3" || so.AccountID != "acct" || so.Status != "approved" || so.CSRPEM != "NEW" ||
+			len(so.Authorizations) != 2 || so.Authorizations[0].Domain != "c.example" || so.Authorizations[1].Domain != "d.example" {
+			t.Errorf("sign got %+v", so)
+		}
+		return nil, signErr
+	})
+	wantIs(t, "finalize whose signing fails", err, signErr)
+	if got, err := f.s.ACMEOrderGet(f.ctx, "o3"); err != nil || got.Order.Status != "pending" || got.Order.CSRPEM != "OLD" || got.CertificateSerial != "" {
+		t.Fatalf("after a failed signing: %+v, %v; want pending with CSR OLD", got, err)
+	}
+	if c, err := f.s.ACMEOrderFinalize(f.ctx, "o3", "NEW", at, func(*store.Order) (*store.Certificate, error) { return testCert("0d"), nil }); err != nil || c.Serial != "0d" {
+		t.Fatalf("finalize after a failed signing: %+v, %v", c, err)
 	}
 	// Expired authorizations block finalization.
 	o2 := f.acmeOrder("o2", "acct", "b.example")
