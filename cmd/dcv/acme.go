@@ -119,36 +119,51 @@ func parseProfiles(s string) ([]ca.Profile, error) {
 	return out, ca.CheckProfiles(out)
 }
 
-// build returns the ACME decisions and handler for a server at public.
-func (f *acmeFlags) build(orders *order.Service, public, caaIdentity string, logger *slog.Logger) (*order.ACME, *acme.Handler, error) {
+// acmeSettings are the ACME flags, read and checked (acmeFlags.check).
+type acmeSettings struct {
+	profiles []ca.Profile
+	alt      string // --acme-alt-chain's PEM
+	limiter  ratelimit.Limiter
+	limits   order.ACMELimits
+}
+
+// check reads and checks the ACME flags that need neither the store nor the
+// CA, so that serve refuses them before it creates anything.
+func (f *acmeFlags) check() (*acmeSettings, error) {
 	profiles, err := parseProfiles(f.profiles)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if f.authzReuse <= 0 || f.authzReuse > order.MaxAuthzReuse {
-		return nil, nil, fmt.Errorf("--acme-authz-reuse %v is outside (0, 200d]", f.authzReuse)
+		return nil, fmt.Errorf("--acme-authz-reuse %s is outside (0, %s]", durationValue{&f.authzReuse}, durationValue{new(order.MaxAuthzReuse)})
 	}
 	var alt string
 	if f.altChain != "" {
 		b, err := os.ReadFile(f.altChain)
 		if err != nil {
-			return nil, nil, fmt.Errorf("--acme-alt-chain: %w", err)
+			return nil, fmt.Errorf("--acme-alt-chain: %w", err)
 		}
 		if len(b) > maxAltChainSize || !strings.Contains(string(b), "-----BEGIN CERTIFICATE-----") {
-			return nil, nil, fmt.Errorf("--acme-alt-chain: %s is not a PEM certificate file of at most %d bytes", f.altChain, maxAltChainSize)
+			return nil, fmt.Errorf("--acme-alt-chain: %s is not a PEM certificate file of at most %d bytes", f.altChain, maxAltChainSize)
 		}
 		alt = string(b)
 	}
 	limiter, limits, err := f.limits()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
+	return &acmeSettings{profiles: profiles, alt: alt, limiter: limiter, limits: limits}, nil
+}
+
+// build returns the ACME decisions and handler for a server at public,
+// with the settings check returned.
+func (f *acmeFlags) build(set *acmeSettings, orders *order.Service, public, caaIdentity string, logger *slog.Logger) (*order.ACME, *acme.Handler, error) {
 	svc, err := order.NewACME(orders, order.ACMEConfig{
-		Limiter:          limiter,
-		Limits:           limits,
+		Limiter:          set.limiter,
+		Limits:           set.limits,
 		AccountURL:       func(id string) string { return acme.AccountURL(public, id) },
 		AuthzReuse:       f.authzReuse,
-		Profiles:         profiles,
+		Profiles:         set.profiles,
 		DefaultProfile:   f.defaultProfile,
 		TermsOfService:   f.termsOfService,
 		RequireEAB:       f.eabRequired,
@@ -157,7 +172,7 @@ func (f *acmeFlags) build(orders *order.Service, public, caaIdentity string, log
 	if err != nil {
 		return nil, nil, err
 	}
-	h, err := acme.New(acme.Config{ACME: svc, BaseURL: public, CAAIdentities: []string{caaIdentity}, AlternateChainPEM: alt, Logger: logger})
+	h, err := acme.New(acme.Config{ACME: svc, BaseURL: public, CAAIdentities: []string{caaIdentity}, AlternateChainPEM: set.alt, Logger: logger})
 	if err != nil {
 		return nil, nil, err
 	}

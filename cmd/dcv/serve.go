@@ -215,7 +215,7 @@ Every flag can also be set as DCV_<FLAG> (DCV_CHECK_INTERVAL=1m).`,
 	fs.StringVar(&f.crlURL, "crl-url", "", "CRL distribution point put in certificates (default <public-url>/ca/intermediate.crl, which this server serves)")
 	durationFlag(fs, &f.checkInterval, "check-interval", order.DefaultCheckInterval, "least time between two checks of one order")
 	durationFlag(fs, &f.valueValidity, "value-validity", order.DefaultValueValidity, "how long a random value stays valid (at most 30d)")
-	durationFlag(fs, &f.certValidity, "cert-validity", 90*24*time.Hour, "certificate validity (at most 200d)")
+	durationFlag(fs, &f.certValidity, "cert-validity", 90*24*time.Hour, "certificate validity (at most 199d)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.IntVar(&f.gcPercent, "gc-percent", defaultGCPercent, "Go garbage collector target (as GOGC): heap growth in percent before a collection; a GOGC environment variable takes precedence, and GOMEMLIMIT bounds memory")
 	durationFlag(fs, &f.resolverCacheMaxTTL, "resolver-cache-max-ttl", 0, "with --resolver: cache its answers for their TTL, at most this long (at most 60s; negative answers at most 5s; 0, the default, caches nothing)")
@@ -233,13 +233,21 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	if f.certValidity <= 0 || f.certValidity > ca.MaxValidity {
-		return fmt.Errorf("--cert-validity %v is outside (0, 200d]", f.certValidity)
+		return fmt.Errorf("--cert-validity %s is outside (0, %s] (CA/B Forum BRs §6.3.2: a certificate issued from 15 March 2026 should not last more than 199 days)", durationValue{&f.certValidity}, ca.Days(ca.MaxValidity))
 	}
 	if f.checkInterval < 0 {
 		return errors.New("--check-interval must not be negative")
 	}
 	if f.gcPercent < 1 || f.gcPercent > maxGCPercent {
 		return fmt.Errorf("--gc-percent %d: must be between 1 and %d", f.gcPercent, maxGCPercent)
+	}
+	acmeSet, err := f.acmeFlags.check()
+	if err != nil {
+		return err
+	}
+	v, err := f.validator()
+	if err != nil {
+		return err
 	}
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(f.gcPercent)
@@ -280,10 +288,6 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	v, err := f.validator()
-	if err != nil {
-		return err
-	}
 	runner, err := f.perspectiveFlags.runner(v, st, authority, logger)
 	if err != nil {
 		return err
@@ -296,7 +300,7 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	acmeSvc, acmeHandler, err := f.acmeFlags.build(orders, public, f.caaIdentity, logger)
+	acmeSvc, acmeHandler, err := f.acmeFlags.build(acmeSet, orders, public, f.caaIdentity, logger)
 	if err != nil {
 		return err
 	}

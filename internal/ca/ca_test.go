@@ -159,7 +159,7 @@ func TestLoadOrCreateRefuses(t *testing.T) {
 			name:    "validity above maximum",
 			prepare: func(*testing.T, string) {},
 			cfg:     func(dir string) Config { return Config{Dir: dir, Validity: MaxValidity + time.Second} },
-			want:    []string{"exceeds the maximum", "4800h0m0s"},
+			want:    []string{"exceeds the maximum", "199d"},
 		},
 		{
 			name:    "https crl url",

@@ -96,7 +96,7 @@ func (c *CA) Issue(req IssueRequest) (*Issued, error) {
 	case validity == 0:
 		validity = c.cfg.Validity
 	case validity > MaxValidity:
-		return nil, fmt.Errorf("ca: issue: validity %s exceeds the maximum of %s (CA/B Forum BRs §6.3.2)", validity, MaxValidity)
+		return nil, fmt.Errorf("ca: issue: validity %s exceeds the maximum of %s (CA/B Forum BRs §6.3.2)", Days(validity), Days(MaxValidity))
 	case validity < time.Second:
 		return nil, fmt.Errorf("ca: issue: validity %s is shorter than one second", validity)
 	}

@@ -274,13 +274,6 @@ func TestIssueLintRefusals(t *testing.T) {
 			want:  []string{"w_sub_cert_aia_contains_internal_names"},
 		},
 		{
-			name:     "200 days is past the SHOULD NOT of 199",
-			cfg:      loopbackURLs,
-			names:    []string{"example.com"},
-			validity: MaxValidity,
-			want:     []string{"w_server_cert_valid_time_longer_than_199_days"},
-		},
-		{
 			name:  "name under a reserved tld",
 			cfg:   loopbackURLs,
 			names: []string{"example.com", "host.invalid"},
@@ -323,6 +316,28 @@ func TestIssueLintRefusals(t *testing.T) {
 	}
 }
 
+// TestIssueLongestValidity checks that MaxValidity passes every lint at a
+// time when the 200-day limit of the BRs applies (zlint warns past 199
+// days, and a warning refuses the certificate), so that no validity the
+// configuration accepts is refused by every issuance.
+func TestIssueLongestValidity(t *testing.T) {
+	t.Parallel()
+	if limit := time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC); testNow.Before(limit) {
+		t.Fatalf("testNow %s is before the BRs' 200-day limit took effect (%s)", testNow, limit)
+	}
+	c := newTestCA(t, loopbackURLs(t.TempDir()))
+	iss, err := c.Issue(IssueRequest{DNSNames: []string{"example.com"}, PublicKey: testKeys().p256.Public(), Validity: MaxValidity})
+	if err != nil {
+		t.Fatalf("Issue with the longest validity, %s: %v", Days(MaxValidity), err)
+	}
+	if got := iss.NotAfter.Sub(iss.NotBefore); got > MaxValidity {
+		t.Errorf("validity %s, want at most %s", got, MaxValidity)
+	}
+	if _, err := c.Issue(IssueRequest{DNSNames: []string{"example.com"}, PublicKey: testKeys().p256.Public(), Validity: MaxValidity + time.Second}); err == nil || !strings.Contains(err.Error(), "exceeds the maximum of 199d") {
+		t.Errorf("Issue with a validity over the maximum: %v, want it refused", err)
+	}
+}
+
 func TestIssueRefusesRequest(t *testing.T) {
 	t.Parallel()
 	ks := testKeys()
@@ -337,7 +352,7 @@ func TestIssueRefusesRequest(t *testing.T) {
 		wantCode string // CSRError code, if the key is the problem
 		want     string
 	}{
-		{"validity above maximum", IssueRequest{DNSNames: []string{"example.com"}, PublicKey: ks.p256.Public(), Validity: MaxValidity + time.Second}, "", "exceeds the maximum of 4800h0m0s"},
+		{"validity above maximum", IssueRequest{DNSNames: []string{"example.com"}, PublicKey: ks.p256.Public(), Validity: MaxValidity + time.Second}, "", "exceeds the maximum of 199d"},
 		{"negative validity", IssueRequest{DNSNames: []string{"example.com"}, PublicKey: ks.p256.Public(), Validity: -time.Hour}, "", "negative validity"},
 		{"no names", IssueRequest{PublicKey: ks.p256.Public()}, "", "no DNS names"},
 		{"empty name", IssueRequest{DNSNames: []string{"example.com", ""}, PublicKey: ks.p256.Public()}, "", "DNS name 1 is empty"},

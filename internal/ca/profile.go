@@ -49,7 +49,7 @@ func CheckProfiles(ps []Profile) error {
 		case seen[p.Name]:
 			return fmt.Errorf("ca: profile %q listed twice", p.Name)
 		case p.Validity < 0 || (p.Validity > 0 && p.Validity < time.Second) || p.Validity > MaxValidity:
-			return fmt.Errorf("ca: profile %q: validity %s is outside [1s, %s]", p.Name, p.Validity, MaxValidity)
+			return fmt.Errorf("ca: profile %q: validity %s is outside [1s, %s]", p.Name, Days(p.Validity), Days(MaxValidity))
 		}
 		seen[p.Name] = true
 	}

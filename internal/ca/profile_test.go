@@ -15,7 +15,7 @@ func TestCheckProfiles(t *testing.T) {
 		{"defaults", DefaultProfiles(), ""},
 		{"empty name", []Profile{{Name: ""}}, "ca: profile with an empty name"},
 		{"duplicate", []Profile{{Name: "a"}, {Name: "a"}}, `ca: profile "a" listed twice`},
-		{"too long", []Profile{{Name: "a", Validity: MaxValidity + time.Hour}}, `ca: profile "a": validity 4801h0m0s is outside [1s, 4800h0m0s]`},
+		{"too long", []Profile{{Name: "a", Validity: MaxValidity + time.Hour}}, `ca: profile "a": validity 4777h0m0s is outside [1s, 199d]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
