@@ -1,6 +1,7 @@
 package acme_test
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -11,6 +12,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -273,10 +276,25 @@ func TestFlowHTTP01RevokeCRLAndARI(t *testing.T) {
 		t.Fatalf("default profile validity = %v", life)
 	}
 
-	// Alternate chain: Link rel="alternate" and the alternate URL serves it.
+	// Alternate chain: Link rel="alternate", the alternate URL serves the
+	// leaf with it, and links the default chain back.
 	resp := w.postAsGet(t, c, certURL)
-	if !strings.Contains(strings.Join(resp.Header.Values("Link"), " "), `rel="alternate"`) {
-		t.Errorf("certificate answer has no alternate link: %v", resp.Header.Values("Link"))
+	altURL := certURL + "/1"
+	if links := resp.Header.Values("Link"); !slices.Contains(links, "<"+altURL+`>;rel="alternate"`) {
+		t.Errorf("certificate answer has no alternate link to %s: %v", altURL, links)
+	}
+	resp.Body.Close()
+	resp = w.postAsGet(t, c, altURL)
+	altChain, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first, rest := pem.Decode(altChain); first == nil || !bytes.Equal(first.Bytes, leaf.Raw) || string(rest) != string(w.ca.RootPEM()) {
+		t.Errorf("alternate chain is not the leaf then the configured chain:\n%s", altChain)
+	}
+	if links := resp.Header.Values("Link"); !slices.Contains(links, "<"+certURL+`>;rel="alternate"`) {
+		t.Errorf("alternate chain does not link the default one %s back: %v", certURL, links)
 	}
 
 	// ARI: the middle third of the validity.
@@ -361,10 +379,62 @@ func TestFlowDNS01WildcardAndProfile(t *testing.T) {
 	if len(z.Challenges) != 1 || z.Challenges[0].Type != "dns-01" || !z.Wildcard {
 		t.Fatalf("wildcard authorization: %+v", z.Challenges)
 	}
+	// A challenge it does not offer is not found.
+	missing := strings.Replace(z.Challenges[0].URI, "/dns-01", "/http-01", 1)
+	var ae *xacme.Error
+	if _, err := c.Accept(context.Background(), &xacme.Challenge{URI: missing}); !errors.As(err, &ae) || ae.StatusCode != http.StatusNotFound {
+		t.Fatalf("accepting %s: %v, want 404", missing, err)
+	}
 	// An unknown profile is refused.
 	_, err = c.AuthorizeOrder(context.Background(), xacme.DomainIDs("x.applicant.com"), xacme.WithOrderIssuanceProfile("forever"))
 	if err == nil {
 		t.Fatal("unknown profile accepted")
+	}
+}
+
+// TestUnknownRequests checks the answers to requests no resource takes:
+// 405 with Allow for a resource's path under another method, 404 for a
+// path that is no resource, each a problem document.
+func TestUnknownRequests(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	tests := []struct {
+		name, method, path string
+		status             int
+		allow              string
+	}{
+		{"GET of a POST resource", http.MethodGet, "/acme/new-order", http.StatusMethodNotAllowed, "POST"},
+		{"GET of an order", http.MethodGet, "/acme/order/ord_x", http.StatusMethodNotAllowed, "POST"},
+		{"POST to the directory", http.MethodPost, "/acme/directory", http.StatusMethodNotAllowed, "GET, HEAD"},
+		{"PUT of new-nonce", http.MethodPut, "/acme/new-nonce", http.StatusMethodNotAllowed, "GET, HEAD"},
+		{"no such resource", http.MethodGet, "/acme/new-thing", http.StatusNotFound, ""},
+		{"no such resource by POST", http.MethodPost, "/acme/new-thing", http.StatusNotFound, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			req, err := http.NewRequest(tt.method, w.srv.URL+tt.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := w.srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var p struct {
+				Type   string `json:"type"`
+				Status int    `json:"status"`
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
+				t.Fatalf("not a problem document: %v", err)
+			}
+			if resp.StatusCode != tt.status || p.Status != tt.status || resp.Header.Get("Allow") != tt.allow ||
+				resp.Header.Get("Content-Type") != "application/problem+json" || p.Type != "urn:ietf:params:acme:error:malformed" {
+				t.Errorf("%s %s: %d (problem %s %d), Allow %q, Content-Type %q; want %d, Allow %q",
+					tt.method, tt.path, resp.StatusCode, p.Type, p.Status, resp.Header.Get("Allow"), resp.Header.Get("Content-Type"), tt.status, tt.allow)
+			}
+		})
 	}
 }
 
@@ -417,6 +487,11 @@ func TestFailedChallengeDetailIsDiagnosis(t *testing.T) {
 	}
 	if raw.Error["dcvCode"] != "FILE_NOT_FOUND" || !strings.Contains(fmt.Sprint(raw.Error["dcvFix"]), "acme-challenge") {
 		t.Fatalf("extension members: %v", raw.Error)
+	}
+	// The HTTP status member, which clients print (lego: "acme: error:
+	// 403 :: urn:ietf:params:acme:error:unauthorized :: ..."), is there.
+	if raw.Error["status"] != float64(http.StatusForbidden) {
+		t.Fatalf("challenge error status member %v, want %d", raw.Error["status"], http.StatusForbidden)
 	}
 }
 

@@ -9,7 +9,7 @@ import (
 // cert serves a certificate chain (RFC 8555 §7.4.2) by POST-as-GET:
 // application/pem-certificate-chain, leaf first. With an alternate chain
 // configured, the default answer links it (Link rel="alternate") and
-// /acme/cert/{serial}/1 serves the leaf with it.
+// /acme/cert/{serial}/1 serves the leaf with it, linking the default back.
 func (h *Handler) cert(w http.ResponseWriter, r *http.Request) {
 	s, err := h.verify(r, needKID)
 	if err != nil {
@@ -38,6 +38,9 @@ func (h *Handler) cert(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		chain = string(pem.EncodeToMemory(leaf)) + strings.TrimLeft(h.cfg.AlternateChainPEM, "\n")
+		// Each chain links the other (RFC 8555 §7.4.2: "one or more link
+		// relation header fields with relation 'alternate'").
+		w.Header().Add("Link", `<`+h.url("cert", serial)+`>;rel="alternate"`)
 	} else if h.cfg.AlternateChainPEM != "" {
 		w.Header().Add("Link", `<`+h.url("cert", serial, "1")+`>;rel="alternate"`)
 	}

@@ -18,10 +18,9 @@ type challengeJSON struct {
 }
 
 func (h *Handler) challengeJSON(authzID string, c order.ACMEChallengeView) challengeJSON {
+	// The error keeps its HTTP status member, as RFC 7807 problems may:
+	// clients print it with the type (lego shows "acme: error: 403 ::").
 	j := challengeJSON{Type: c.Type, URL: h.url("chall", authzID, c.Type), Status: c.Status, Token: c.Token, Error: fromACMEError(c.Error)}
-	if j.Error != nil {
-		j.Error.Status = 0
-	}
 	if !c.Validated.IsZero() {
 		j.Validated = c.Validated.UTC().Format(time.RFC3339)
 	}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -87,10 +88,35 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("POST /acme/cert/{serial}/{alt}", h.cert)
 	h.mux.HandleFunc("POST /acme/revoke-cert", h.revokeCert)
 	h.mux.HandleFunc("GET /acme/renewal-info/{id}", h.renewalInfo)
-	h.mux.HandleFunc("/acme/", func(w http.ResponseWriter, r *http.Request) {
-		h.writeProblem(w, r, notFound("no ACME resource "+r.Method+" "+r.URL.Path))
-	})
+	h.mux.HandleFunc("/acme/", h.unknown)
 	return h, nil
+}
+
+// unknown answers a request that no resource takes: 405 (Method Not
+// Allowed) with an Allow header when the path is a resource's under other
+// methods (RFC 9110 §15.5.6; RFC 8555 §6.3: resources other than the
+// directory and newNonce are read with POST-as-GET), else 404.
+func (h *Handler) unknown(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost} {
+		if m == r.Method {
+			continue
+		}
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host}
+		if _, pattern := h.mux.Handler(probe); pattern != "" && pattern != "/acme/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) == 0 {
+		h.writeProblem(w, r, notFound("no ACME resource "+r.Method+" "+r.URL.Path))
+		return
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	detail := r.Method + " is not allowed on " + r.URL.Path + "; use " + strings.Join(allow, " or ")
+	if slices.Equal(allow, []string{http.MethodPost}) {
+		detail += " (RFC 8555 §6.3: a resource is read with POST-as-GET, a JWS with an empty payload)"
+	}
+	h.writeProblem(w, r, newProblem("malformed", http.StatusMethodNotAllowed, detail))
 }
 
 // ServeHTTP serves ACME, recovering from panics as serverInternal.
