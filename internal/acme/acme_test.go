@@ -694,17 +694,23 @@ func TestProtocolNegatives(t *testing.T) {
 		req    raw
 		typ    string
 		status int
+		subs   []string // the subproblems' "type identifier", sorted
 	}{
-		{"bad nonce", raw{alg: jose.ES256, key: c.Key, kid: kid, nonce: "bm90LWEtbm9uY2U", url: newOrder, payload: payload}, "badNonce", 400},
-		{"replayed nonce", raw{alg: jose.ES256, key: c.Key, kid: kid, nonce: used, url: newOrder, payload: payload}, "badNonce", 400},
-		{"wrong url", raw{alg: jose.ES256, key: c.Key, kid: kid, url: w.srv.URL + "/acme/new-account", to: newOrder, payload: payload}, "unauthorized", 403},
-		{"unknown kid", raw{alg: jose.ES256, key: c.Key, kid: w.srv.URL + "/acme/acct/acme_nosuch", url: newOrder, payload: payload}, "accountDoesNotExist", 400},
-		{"HS256 outside EAB", raw{alg: jose.HS256, key: hmacKey, kid: kid, url: newOrder, payload: payload}, "badSignatureAlgorithm", 400},
-		{"alg none", raw{noneAlg: true, kid: kid, url: newOrder, payload: payload}, "badSignatureAlgorithm", 400},
-		{"jwk where kid is required", raw{alg: jose.ES256, key: c.Key, jwk: true, url: newOrder, payload: payload}, "malformed", 400},
-		{"kid where jwk is required", raw{alg: jose.ES256, key: c.Key, kid: kid, url: w.srv.URL + "/acme/new-account", payload: `{}`}, "malformed", 400},
-		{"notAfter", raw{alg: jose.ES256, key: c.Key, kid: kid, url: newOrder, payload: `{"identifiers":[{"type":"dns","value":"x.applicant.com"}],"notAfter":"2030-01-01T00:00:00Z"}`}, "malformed", 400},
-		{"rejected identifiers", raw{alg: jose.ES256, key: c.Key, kid: kid, url: newOrder, payload: `{"identifiers":[{"type":"dns","value":"com"},{"type":"dns","value":"a..b.com"}]}`}, "rejectedIdentifier", 400},
+		{"bad nonce", raw{alg: jose.ES256, key: c.Key, kid: kid, nonce: "bm90LWEtbm9uY2U", url: newOrder, payload: payload}, "badNonce", 400, nil},
+		{"replayed nonce", raw{alg: jose.ES256, key: c.Key, kid: kid, nonce: used, url: newOrder, payload: payload}, "badNonce", 400, nil},
+		{"wrong url", raw{alg: jose.ES256, key: c.Key, kid: kid, url: w.srv.URL + "/acme/new-account", to: newOrder, payload: payload}, "unauthorized", 403, nil},
+		{"unknown kid", raw{alg: jose.ES256, key: c.Key, kid: w.srv.URL + "/acme/acct/acme_nosuch", url: newOrder, payload: payload}, "accountDoesNotExist", 400, nil},
+		{"HS256 outside EAB", raw{alg: jose.HS256, key: hmacKey, kid: kid, url: newOrder, payload: payload}, "badSignatureAlgorithm", 400, nil},
+		{"alg none", raw{noneAlg: true, kid: kid, url: newOrder, payload: payload}, "badSignatureAlgorithm", 400, nil},
+		{"jwk where kid is required", raw{alg: jose.ES256, key: c.Key, jwk: true, url: newOrder, payload: payload}, "malformed", 400, nil},
+		{"kid where jwk is required", raw{alg: jose.ES256, key: c.Key, kid: kid, url: w.srv.URL + "/acme/new-account", payload: `{}`}, "malformed", 400, nil},
+		{"notAfter", raw{alg: jose.ES256, key: c.Key, kid: kid, url: newOrder, payload: `{"identifiers":[{"type":"dns","value":"x.applicant.com"}],"notAfter":"2030-01-01T00:00:00Z"}`}, "malformed", 400, nil},
+		{"rejected identifiers", raw{alg: jose.ES256, key: c.Key, kid: kid, url: newOrder, payload: `{"identifiers":[{"type":"dns","value":"com"},{"type":"dns","value":"a..b.com"}]}`}, "rejectedIdentifier", 400,
+			[]string{"rejectedIdentifier dns:a..b.com", "rejectedIdentifier dns:com"}},
+		{"unsupported identifier", raw{alg: jose.ES256, key: c.Key, kid: kid, url: newOrder, payload: `{"identifiers":[{"type":"ip","value":"192.0.2.1"}]}`}, "unsupportedIdentifier", 400, nil},
+		// Every refused identifier is named, whatever the reason.
+		{"unsupported and rejected identifiers", raw{alg: jose.ES256, key: c.Key, kid: kid, url: newOrder, payload: `{"identifiers":[{"type":"dns","value":"ok.applicant.com"},{"type":"dns","value":"bad..name.applicant.com"},{"type":"foo","value":"x"}]}`}, "malformed", 400,
+			[]string{"rejectedIdentifier dns:bad..name.applicant.com", "unsupportedIdentifier foo:x"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -715,6 +721,16 @@ func TestProtocolNegatives(t *testing.T) {
 			st, m := w.post(t, tt.req)
 			if st != tt.status || m["type"] != "urn:ietf:params:acme:error:"+tt.typ {
 				t.Fatalf("got %d %v; want %d %s", st, m, tt.status, tt.typ)
+			}
+			var subs []string
+			sps, _ := m["subproblems"].([]any)
+			for _, sp := range sps {
+				sp := sp.(map[string]any)
+				id, _ := sp["identifier"].(map[string]any)
+				subs = append(subs, strings.TrimPrefix(fmt.Sprint(sp["type"]), "urn:ietf:params:acme:error:")+" "+fmt.Sprint(id["type"])+":"+fmt.Sprint(id["value"]))
+			}
+			if slices.Sort(subs); !slices.Equal(subs, tt.subs) {
+				t.Fatalf("subproblems %q, want %q", subs, tt.subs)
 			}
 			after, _ := w.st.OrderListByAccount(ctx, strings.TrimPrefix(kid, w.srv.URL+"/acme/acct/"), 100)
 			if len(after) != len(before) {

@@ -1,6 +1,7 @@
 package acme
 
 import (
+	"cmp"
 	"errors"
 	"log/slog"
 	"math"
@@ -118,7 +119,7 @@ func fromACMEError(e *order.ACMEError) *Problem {
 	p.DCVCode, p.DCVFix = string(e.Code), e.Fix
 	p.retryAfter = e.RetryAfter
 	if e.Identifier != "" && e.Type != order.ACMEConflict {
-		p.Identifier = &Identifier{Type: "dns", Value: e.Identifier}
+		p.Identifier = &Identifier{Type: cmp.Or(e.IdentifierType, "dns"), Value: e.Identifier}
 	}
 	for _, s := range e.Subproblems {
 		sp := fromACMEError(s)

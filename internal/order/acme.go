@@ -208,8 +208,12 @@ type ACMEError struct {
 	Type string `json:"type"`
 	// Detail is one sentence a person can act on.
 	Detail string `json:"detail"`
-	// Identifier names the DNS identifier a subproblem is about.
+	// Identifier names the identifier a subproblem is about: a DNS name,
+	// unless IdentifierType says otherwise.
 	Identifier string `json:"identifier,omitempty"`
+	// IdentifierType is Identifier's type when it is not "dns" (an
+	// unsupported one, named back to the client as it sent it).
+	IdentifierType string `json:"identifierType,omitempty"`
 	// Subproblems are per-identifier causes (RFC 8555 §6.7.1).
 	Subproblems []*ACMEError `json:"subproblems,omitempty"`
 	// Code and Fix are set for a failed validation: the diagnose finding's

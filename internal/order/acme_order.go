@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/dcvhq/dcv/internal/ident"
@@ -100,16 +101,28 @@ func (a *ACME) NewOrder(ctx context.Context, acct *store.ACMEAccount, req ACMENe
 	if len(req.Identifiers) == 0 {
 		return nil, acmeErr(ACMEMalformed, "the order has no identifiers")
 	}
-	raw := make([]string, len(req.Identifiers))
-	for i, id := range req.Identifiers {
+	// Every refused identifier is reported, each in its own subproblem
+	// (RFC 8555 §6.7.1), whatever the reason: an unsupported type and a
+	// malformed name in one order are both named.
+	raw := make([]string, 0, len(req.Identifiers))
+	var unsupported []*ACMEError
+	for _, id := range req.Identifiers {
 		if id.Type != "dns" {
-			return nil, &ACMEError{Type: ACMEUnsupportedIdentifier, Detail: fmt.Sprintf("identifier type %q is not supported; only \"dns\" is", id.Type), Identifier: id.Value}
+			unsupported = append(unsupported, &ACMEError{Type: ACMEUnsupportedIdentifier, Detail: fmt.Sprintf("identifier type %q is not supported; only \"dns\" is", id.Type), Identifier: id.Value, IdentifierType: id.Type})
+			continue
 		}
-		raw[i] = id.Value
+		raw = append(raw, id.Value)
 	}
-	names, err := ident.ParseOrderNames(raw, ident.MethodDNS)
-	if err != nil {
-		return nil, rejected(err)
+	var names []string
+	var refused []*ACMEError
+	if len(raw) > 0 {
+		var err error
+		if names, err = ident.ParseOrderNames(raw, ident.MethodDNS); err != nil {
+			refused = rejectedSubproblems(err)
+		}
+	}
+	if err := refusal(slices.Concat(unsupported, refused)); err != nil {
+		return nil, err
 	}
 	profile := a.cfg.DefaultProfile
 	if req.Profile != "" {
@@ -120,6 +133,7 @@ func (a *ACME) NewOrder(ctx context.Context, acct *store.ACMEAccount, req ACMENe
 	}
 	var replacesSerial string
 	if req.Replaces != "" {
+		var err error
 		replacesSerial, err = a.checkReplaces(ctx, acct, req.Replaces, names)
 		if err != nil {
 			return nil, err
@@ -201,33 +215,51 @@ func minTime(a, b time.Time) time.Time {
 	return a
 }
 
-// rejected turns ident's refusals into rejectedIdentifier, with one
-// subproblem per refused name (RFC 8555 §6.7.1).
-func rejected(err error) error {
+// rejectedSubproblems turns ident's refusals into subproblems, one per
+// refused name: rejectedIdentifier, or malformed for a refusal of the
+// order as a whole.
+func rejectedSubproblems(err error) []*ACMEError {
 	var errs []error
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		errs = j.Unwrap()
 	} else {
 		errs = []error{err}
 	}
-	top := &ACMEError{Type: ACMERejectedIdentifier}
+	var out []*ACMEError
 	for _, e := range errs {
 		var pe *ident.PolicyError
 		if !errors.As(e, &pe) {
-			top.Subproblems = append(top.Subproblems, &ACMEError{Type: ACMEMalformed, Detail: e.Error()})
+			out = append(out, &ACMEError{Type: ACMEMalformed, Detail: e.Error()})
 			continue
 		}
 		typ := ACMERejectedIdentifier
 		if pe.Name == "" {
 			typ = ACMEMalformed
 		}
-		top.Subproblems = append(top.Subproblems, &ACMEError{Type: typ, Detail: pe.Message, Identifier: pe.Name})
+		out = append(out, &ACMEError{Type: typ, Detail: pe.Message, Identifier: pe.Name})
 	}
-	if len(top.Subproblems) == 1 {
-		s := top.Subproblems[0]
-		return &ACMEError{Type: s.Type, Detail: s.Detail, Identifier: s.Identifier}
+	return out
+}
+
+// refusal returns the newOrder refusal of subproblems, or nil for none: a
+// single one as the problem itself; several under a problem of their type
+// when they share it, else of type malformed (as RFC 8555 §6.7.1's
+// example), whose detail counts them.
+func refusal(subs []*ACMEError) error {
+	switch len(subs) {
+	case 0:
+		return nil
+	case 1:
+		s := subs[0]
+		return &ACMEError{Type: s.Type, Detail: s.Detail, Identifier: s.Identifier, IdentifierType: s.IdentifierType}
 	}
-	top.Detail = fmt.Sprintf("%d identifiers were refused; see subproblems", len(top.Subproblems))
+	top := &ACMEError{Type: subs[0].Type, Subproblems: subs}
+	for _, s := range subs {
+		if s.Type != top.Type {
+			top.Type = ACMEMalformed
+		}
+	}
+	top.Detail = fmt.Sprintf("%d identifiers were refused; see subproblems", len(subs))
 	return top
 }
 
