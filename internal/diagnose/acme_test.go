@@ -1,9 +1,12 @@
 package diagnose
 
 import (
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/dcvhq/dcv/internal/dnsclient"
 	"github.com/dcvhq/dcv/internal/validation"
 	"github.com/dcvhq/dcv/internal/webfetch"
 )
@@ -46,6 +49,88 @@ func TestTLSALPN(t *testing.T) {
 			}
 			if r.Status != StatusPending || len(r.Findings) != 1 || r.Findings[0].Code != tt.code || r.Findings[0].Message != tt.message || r.Findings[0].Fix == "" {
 				t.Fatalf("got %+v; want %s %q", r.Findings, tt.code, tt.message)
+			}
+		})
+	}
+}
+
+// TestHTTP01Fixes checks the http-01 fixes, which name where the key
+// authorization must be served: the URL asked for, or, when the wrong
+// content came through a redirect, the URL it came from.
+func TestHTTP01Fixes(t *testing.T) {
+	t.Parallel()
+	const (
+		ip4      = "192.0.2.10:80"
+		keyAuth  = "tok.thumb"
+		chalURL  = "http://example.com/.well-known/acme-challenge/tok"
+		otherURL = "http://www.example.net/.well-known/acme-challenge/tok"
+	)
+	redirected := trace(chalURL, answer(ip4, http.StatusFound, "", "Location", otherURL), answer("198.51.100.7:80", http.StatusOK, "TEST"))
+	redirected.Attempts[1].URL, redirected.Attempts[1].Hop = otherURL, 1
+	tests := []struct {
+		name string
+		obs  *webfetch.Trace
+		code Code
+		fix  string
+	}{
+		{"wrong content", trace(chalURL, answer(ip4, http.StatusOK, "TEST")), CodeFileContentMismatch,
+			"Serve exactly the key authorization `tok.thumb` at " + chalURL + " and nothing else (a final line break is fine)."},
+		{"wrong content through a redirect", redirected, CodeFileContentMismatch,
+			"Serve exactly the key authorization `tok.thumb` at " + otherURL + ", where " + chalURL + " redirects, and nothing else; or answer " + chalURL + " directly with status 200 and the key authorization, without the redirect."},
+		{"not found", trace(chalURL, answer(ip4, http.StatusNotFound, "")), CodeFileNotFound,
+			"Make " + chalURL + " return the key authorization: the ACME client must answer on port 80 itself, or write the challenge file into .well-known/acme-challenge/ at the web root of the site answering for example.com."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o := validation.Observation{Domain: "example.com", Method: validation.MethodHTTP01, Expected: keyAuth, StartedAt: testNow,
+				File: &validation.FileObservation{URL: chalURL, Fetches: []*webfetch.Trace{tt.obs}}}
+			r := Domain([]validation.Observation{o}, testNow)
+			if len(r.Findings) != 1 || r.Findings[0].Code != tt.code || r.Findings[0].Fix != tt.fix {
+				t.Fatalf("findings %s\nwant %s with fix %q", dump(r.Findings), tt.code, tt.fix)
+			}
+		})
+	}
+}
+
+// TestDNS01OtherValue checks the dns-01 fix when the TXT record holds
+// another dns-01 value (a name and its wildcard validate at one host): add
+// this challenge's value beside it, instead of setting the record to it.
+func TestDNS01OtherValue(t *testing.T) {
+	t.Parallel()
+	const (
+		host   = "_acme-challenge.a.example.com"
+		want   = "V0JQaGtTb3dWbW1pYkRVX2V4YW1wbGVfZGlnZXN0XzQ"
+		other  = "oDoHZ2hsVm9wcnR5dWlvX2V4YW1wbGVfZGlnZXN0XzQ"
+		addFix = "Add a TXT record at host `_acme-challenge.a` with the value `" + want + "` beside the one there while its challenge is pending: each name validated at this host needs its own record, so an ACME client's DNS hook must add records, not replace them. Remove the values of finished challenges."
+		note   = " A value there is another dns-01 challenge's: an earlier attempt's, or that of the other name of an order for both a.example.com and *.a.example.com, which validate at this same host."
+	)
+	tests := []struct {
+		name, domain string
+		values       []string
+		fix          string
+		note         bool
+	}{
+		{"the wildcard's value instead of this name's", "a.example.com", []string{other}, addFix, true},
+		{"this name's value instead of the wildcard's", "*.a.example.com", []string{other}, addFix, true},
+		{"a value of another form", "a.example.com", []string{"hello"}, "Set the TXT record at host `_acme-challenge.a` to exactly `" + want + "`. Several TXT records at that host are fine: the others are ignored.", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var rrs []dnsclient.Record
+			for _, v := range tt.values {
+				rrs = append(rrs, txt(host+".", v))
+			}
+			o := dnsObs(resp(host, "NOERROR", rrs...), func(n *validation.DNSObservation) {
+				n.Host = host
+				n.Record.Name = host + "."
+			})
+			o.Domain, o.Method, o.Expected = tt.domain, validation.MethodDNS01, want
+			r := Domain([]validation.Observation{o}, testNow)
+			if len(r.Findings) != 1 || r.Findings[0].Code != CodeDNSRecordMismatch || r.Findings[0].Fix != tt.fix ||
+				strings.HasSuffix(r.Findings[0].Message, note) != tt.note {
+				t.Fatalf("findings %s\nwant %s with fix %q (note: %v)", dump(r.Findings), CodeDNSRecordMismatch, tt.fix, tt.note)
 			}
 		})
 	}

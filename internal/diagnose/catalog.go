@@ -89,6 +89,8 @@ const (
 	msgWrongHostDoubledDomain    msg = "msgWrongHostDoubledDomain"
 	fixWrongHostDoubled          msg = "fixWrongHostDoubled"
 	msgWrongHostBare             msg = "msgWrongHostBare"
+	msgWrongHostDoubledPrefix    msg = "msgWrongHostDoubledPrefix"
+	fixWrongHostDoubledPrefix    msg = "fixWrongHostDoubledPrefix"
 	fixWrongHostBare             msg = "fixWrongHostBare"
 	msgWrongHostOther            msg = "msgWrongHostOther"
 	msgMismatch                  msg = "msgMismatch"

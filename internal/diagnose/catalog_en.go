@@ -84,6 +84,8 @@ var catalogEN = catalog{
 		msgWrongHostBare:          "The value was found in a TXT record at %[1]s itself, not at %[2]s.",
 		fixWrongHostBare:          "Add a TXT record with host `%[1]s` (full name `%[2]s`) and value `%[3]s`; the TXT record at %[4]s is not used for validation and can be removed.",
 		msgWrongHostOther:         "The value was found at %[1]s instead of %[2]s.",
+		msgWrongHostDoubledPrefix: "The value was found at %[1]s: the prefix %[2]s is there twice, and validation looks at %[3]s.",
+		fixWrongHostDoubledPrefix: "Publish the TXT record at host `%[1]s` (full name `%[2]s`): leave `%[3]s.` out of the name you give your DNS provider or hook when it adds the prefix itself.",
 
 		// the record with the wrong value
 		msgMismatch:     "No TXT record at %[1]s holds the expected value; %[2]s answered: %[3]s.",

@@ -273,6 +273,11 @@ func (d *diagnoser) wrongHost(p validation.Probe, host, value string) Finding {
 		validates := strings.TrimPrefix(at, validation.DNSPrefix+".")
 		f.Message = d.c.f(msgWrongHostWWW, Truncate(at, maxNameShown), Truncate(validates, maxNameShown), host)
 		f.Fix = d.c.f(fixWrongHostWWW, rel, host, value)
+	case validation.ProbeDoubledPrefix:
+		rel, _ := d.relativeHost(host)
+		prefix, _, _ := strings.Cut(host, ".")
+		f.Message = d.c.f(msgWrongHostDoubledPrefix, Truncate(at, maxNameShown), prefix, host)
+		f.Fix = d.c.f(fixWrongHostDoubledPrefix, rel, host, prefix)
 	case validation.ProbeBareDomain:
 		rel, _ := d.relativeHost(host)
 		f.Message = d.c.f(msgWrongHostBare, Truncate(at, maxNameShown), host)

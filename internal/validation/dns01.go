@@ -29,7 +29,8 @@ func (v *Validator) observeDNS01(ctx context.Context, req Request) *DNSObservati
 	for _, zone := range doubledZones(base) {
 		probes = append(probes, probe{ProbeDoubledZone, host + "." + zone})
 	}
-	probes = append(probes, probe{ProbeDoubledDomain, host + "." + base}, probe{ProbeBareDomain, base})
+	probes = append(probes, probe{ProbeDoubledDomain, host + "." + base}, probe{ProbeBareDomain, base},
+		probe{ProbeDoubledPrefix, DNS01Prefix + "." + host})
 	probes = slices.DeleteFunc(probes, func(p probe) bool {
 		_, ok := dns.IsDomainName(p.name)
 		return !ok

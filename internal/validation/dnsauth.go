@@ -73,6 +73,7 @@ func (v *Validator) observeDNSAuth(ctx context.Context, req Request) *DNSObserva
 	probes = append(probes,
 		probe{ProbeDoubledDomain, host + "." + base, dns.TypeTXT},
 		probe{ProbeBareDomain, base, dns.TypeTXT},
+		probe{ProbeDoubledPrefix, DNSPrefix + "." + host, dns.TypeTXT},
 	)
 	if r := obs.Record.Response; r != nil && r.Rcode == "NOERROR" && len(r.Answer) == 0 && len(r.CNAMEs) == 0 && len(r.Other) == 0 {
 		// NODATA: the host exists; an A record there is the wrong type.

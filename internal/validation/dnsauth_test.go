@@ -106,6 +106,7 @@ domain a.example.com A NOERROR[]
 doubled_zone _dnsauth.a.example.com.example.com TXT NXDOMAIN[]
 doubled_domain _dnsauth.a.example.com.a.example.com TXT NXDOMAIN[]
 bare_domain a.example.com TXT NOERROR[]
+doubled_prefix _dnsauth._dnsauth.a.example.com TXT NXDOMAIN[]
 www _dnsauth.www.a.example.com TXT NXDOMAIN[]
 wildcard TXT NXDOMAIN[]`,
 		},
@@ -122,6 +123,7 @@ domain a.example.com A NOERROR[]
 doubled_zone _dnsauth.a.example.com.example.com TXT NXDOMAIN[]
 doubled_domain _dnsauth.a.example.com.a.example.com TXT NXDOMAIN[]
 bare_domain a.example.com TXT NOERROR[]
+doubled_prefix _dnsauth._dnsauth.a.example.com TXT NXDOMAIN[]
 www _dnsauth.www.a.example.com TXT NXDOMAIN[]
 wildcard TXT NXDOMAIN[]`,
 		},
@@ -138,6 +140,7 @@ domain a.example.com A NOERROR[]
 doubled_zone _dnsauth.a.example.com.example.com TXT NOERROR["` + testValue + `"]
 doubled_domain _dnsauth.a.example.com.a.example.com TXT NXDOMAIN[]
 bare_domain a.example.com TXT NOERROR[]
+doubled_prefix _dnsauth._dnsauth.a.example.com TXT NXDOMAIN[]
 www _dnsauth.www.a.example.com TXT NXDOMAIN[]
 wildcard TXT NXDOMAIN[]`,
 		},
@@ -155,6 +158,7 @@ doubled_zone _dnsauth.www.shop.example.com.example.com TXT NXDOMAIN[]
 doubled_zone _dnsauth.www.shop.example.com.shop.example.com TXT NOERROR["` + testValue + `"]
 doubled_domain _dnsauth.www.shop.example.com.www.shop.example.com TXT NXDOMAIN[]
 bare_domain www.shop.example.com TXT NOERROR[]
+doubled_prefix _dnsauth._dnsauth.www.shop.example.com TXT NXDOMAIN[]
 apex _dnsauth.shop.example.com TXT NXDOMAIN[]
 wildcard TXT NXDOMAIN[]`,
 		},
@@ -171,6 +175,7 @@ domain shop.example.co.uk A NOERROR[]
 doubled_zone _dnsauth.shop.example.co.uk.example.co.uk TXT NXDOMAIN[]
 doubled_domain _dnsauth.shop.example.co.uk.shop.example.co.uk TXT NOERROR["` + testValue + `"]
 bare_domain shop.example.co.uk TXT NOERROR[]
+doubled_prefix _dnsauth._dnsauth.shop.example.co.uk TXT NXDOMAIN[]
 www _dnsauth.www.shop.example.co.uk TXT NXDOMAIN[]
 wildcard TXT NXDOMAIN[]`,
 		},
@@ -187,6 +192,7 @@ record _dnsauth.example.com TXT NXDOMAIN[]
 domain example.com A NOERROR[]
 doubled_domain _dnsauth.example.com.example.com TXT NXDOMAIN[]
 bare_domain example.com TXT NOERROR["v=spf1 -all" "` + testValue + `"]
+doubled_prefix _dnsauth._dnsauth.example.com TXT NXDOMAIN[]
 www _dnsauth.www.example.com TXT NXDOMAIN[]
 wildcard TXT NXDOMAIN[]`,
 		},
@@ -199,6 +205,7 @@ domain nx.example.com A NXDOMAIN[]
 doubled_zone _dnsauth.nx.example.com.example.com TXT NXDOMAIN[]
 doubled_domain _dnsauth.nx.example.com.nx.example.com TXT NXDOMAIN[]
 bare_domain nx.example.com TXT NXDOMAIN[]
+doubled_prefix _dnsauth._dnsauth.nx.example.com TXT NXDOMAIN[]
 www _dnsauth.www.nx.example.com TXT NXDOMAIN[]
 wildcard TXT NXDOMAIN[]`,
 		},
@@ -213,6 +220,7 @@ domain a.example.com A NOERROR[]
 doubled_zone _dnsauth.a.example.com.example.com TXT NXDOMAIN[]
 doubled_domain _dnsauth.a.example.com.a.example.com TXT NXDOMAIN[]
 bare_domain a.example.com TXT NOERROR[]
+doubled_prefix _dnsauth._dnsauth.a.example.com TXT NXDOMAIN[]
 www _dnsauth.www.a.example.com TXT NXDOMAIN[]
 wildcard TXT NXDOMAIN[]`,
 		},
@@ -233,6 +241,7 @@ domain w.example.com A NOERROR[]
 doubled_zone _dnsauth.w.example.com.example.com TXT NXDOMAIN[]
 doubled_domain _dnsauth.w.example.com.w.example.com TXT NXDOMAIN[]
 bare_domain w.example.com TXT NOERROR[]
+doubled_prefix _dnsauth._dnsauth.w.example.com TXT NXDOMAIN[]
 www _dnsauth.www.w.example.com TXT NXDOMAIN[]
 wildcard TXT NXDOMAIN[]`,
 		},
@@ -281,6 +290,7 @@ domain a.example.com A NOERROR[]
 doubled_zone _dnsauth.a.example.com.example.com TXT NXDOMAIN[]
 doubled_domain _dnsauth.a.example.com.a.example.com TXT NXDOMAIN[]
 bare_domain a.example.com TXT NOERROR[]
+doubled_prefix _dnsauth._dnsauth.a.example.com TXT NXDOMAIN[]
 www _dnsauth.www.a.example.com TXT NXDOMAIN[]
 wildcard TXT NXDOMAIN[]`
 	if got := describe(obs.DNS); got != want {
@@ -313,7 +323,7 @@ func TestObserveDNSAuthForeignError(t *testing.T) {
 	if got == nil || !reflect.DeepEqual(*got, want) {
 		t.Errorf("record error %+v, want %+v", got, want)
 	}
-	if len(obs.DNS.Probes) != 4 || obs.DNS.Domain == nil || obs.DNS.Domain.Err == nil {
-		t.Errorf("domain %+v and %d probes, want 4 failed lookups kept as evidence", obs.DNS.Domain, len(obs.DNS.Probes))
+	if len(obs.DNS.Probes) != 5 || obs.DNS.Domain == nil || obs.DNS.Domain.Err == nil {
+		t.Errorf("domain %+v and %d probes, want 5 failed lookups kept as evidence", obs.DNS.Domain, len(obs.DNS.Probes))
 	}
 }

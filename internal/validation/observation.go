@@ -140,7 +140,8 @@ func (l *Lookup) TXTValues() []string {
 type Probe struct {
 	// Kind is "doubled_zone" (the zone name appended twice, e.g.
 	// _dnsauth.a.example.com.example.com), "doubled_domain" (the domain
-	// appended to the host) or "bare_domain" (the value at the domain itself).
+	// appended to the host), "bare_domain" (the value at the domain itself)
+	// or one of the other Probe* kinds below.
 	Kind   string `json:"kind"`
 	Lookup Lookup `json:"lookup"`
 }
@@ -150,6 +151,10 @@ const (
 	ProbeDoubledZone   = "doubled_zone"
 	ProbeDoubledDomain = "doubled_domain"
 	ProbeBareDomain    = "bare_domain"
+	// ProbeDoubledPrefix is the record host with its prefix twice
+	// (_acme-challenge._acme-challenge.example.com): a DNS hook or a form
+	// given the prefixed name, where the prefix is added once more.
+	ProbeDoubledPrefix = "doubled_prefix"
 	// ProbeWWW is the record host of www.<domain>, when the domain has no
 	// leading "www." (_dnsauth.www.example.com for example.com).
 	ProbeWWW = "www"
