@@ -116,7 +116,7 @@ func parseProfiles(s string) ([]ca.Profile, error) {
 		}
 		out = append(out, ca.Profile{Name: name, Description: desc, Validity: d})
 	}
-	return out, ca.CheckProfiles(out)
+	return out, ca.CheckProfiles(out, time.Now())
 }
 
 // acmeSettings are the ACME flags, read and checked (acmeFlags.check).

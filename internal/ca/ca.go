@@ -16,17 +16,39 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 )
 
-// MaxValidity is the longest leaf validity the package accepts: 199 days.
-// CA/B Forum Baseline Requirements §6.3.2, for Subscriber Certificates
-// issued on or after 15 March 2026 and before 15 March 2027: they "MUST NOT
-// have a Validity Period greater than 200 days" and "SHOULD NOT" exceed 199
-// days. zlint reports the SHOULD NOT as a warning, which the pre-issuance
-// lint treats as a refusal, so a longer validity is refused when the CA or
-// a profile is configured, not by every issuance.
-const MaxValidity = 199 * 24 * time.Hour
+// MaxValidityAt returns the longest leaf validity the package accepts for
+// a certificate issued at t: what CA/B Forum Baseline Requirements §6.3.2
+// (ballot SC-081) says a Subscriber Certificate issued then SHOULD NOT
+// exceed, one day under its MUST NOT: 199 days from 15 March 2026, 99 days
+// from 15 March 2027, 46 days from 15 March 2029; before 15 March 2026, the
+// 397 days Apple's root program asked for (the BRs allowed 398). zlint
+// reports a SHOULD NOT as a warning and a MUST NOT as an error, both of
+// which the pre-issuance lint treats as a refusal, so a longer validity is
+// refused when the CA or a profile is configured, and by Issue with a
+// message that says why, rather than by the lint of every issuance.
+func MaxValidityAt(t time.Time) time.Duration {
+	for _, l := range slices.Backward(validityLimits) {
+		if !t.Before(l.from) {
+			return l.max
+		}
+	}
+	return validityLimits[0].max
+}
+
+// validityLimits are the steps of MaxValidityAt, oldest first.
+var validityLimits = []struct {
+	from time.Time
+	max  time.Duration
+}{
+	{time.Time{}, 397 * 24 * time.Hour},
+	{time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC), 199 * 24 * time.Hour},
+	{time.Date(2027, 3, 15, 0, 0, 0, 0, time.UTC), 99 * 24 * time.Hour},
+	{time.Date(2029, 3, 15, 0, 0, 0, 0, time.UTC), 46 * 24 * time.Hour},
+}
 
 // Days formats a validity in days when it is a whole number of them
 // ("199d"), as the duration flags take it, else as time.Duration does.
@@ -55,7 +77,7 @@ type Config struct {
 	// if missing. Required.
 	Dir string
 	// Validity is the default leaf validity. If zero, DefaultValidity (90
-	// days). Negative or more than MaxValidity is an error.
+	// days). Negative or more than MaxValidityAt(Now()) is an error.
 	Validity time.Duration
 	// AIAIssuerURL, if set, is put in every leaf as the id-ad-caIssuers
 	// access location (where the intermediate certificate can be fetched).
@@ -118,17 +140,17 @@ func LoadOrCreate(cfg Config) (*CA, error) {
 	if cfg.Dir == "" {
 		return nil, errors.New("ca: config: Dir is required")
 	}
-	switch {
-	case cfg.Validity < 0:
-		return nil, fmt.Errorf("ca: config: negative validity %s", cfg.Validity)
-	case cfg.Validity > MaxValidity:
-		return nil, fmt.Errorf("ca: config: validity %s exceeds the maximum of %s (CA/B Forum BRs §6.3.2)", Days(cfg.Validity), Days(MaxValidity))
-	}
-	cfg.Validity = cmp.Or(cfg.Validity, DefaultValidity)
-	cfg.Organization = cmp.Or(cfg.Organization, "dcv")
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	switch max := MaxValidityAt(cfg.Now()); {
+	case cfg.Validity < 0:
+		return nil, fmt.Errorf("ca: config: negative validity %s", cfg.Validity)
+	case cfg.Validity > max:
+		return nil, fmt.Errorf("ca: config: validity %s exceeds the maximum of %s for a certificate issued now (CA/B Forum BRs §6.3.2)", Days(cfg.Validity), Days(max))
+	}
+	cfg.Validity = cmp.Or(cfg.Validity, DefaultValidity)
+	cfg.Organization = cmp.Or(cfg.Organization, "dcv")
 	for _, u := range []struct{ name, url string }{
 		{"AIAIssuerURL", cfg.AIAIssuerURL}, {"CRLURL", cfg.CRLURL}, {"OCSPURL", cfg.OCSPURL},
 	} {

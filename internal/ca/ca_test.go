@@ -158,8 +158,10 @@ func TestLoadOrCreateRefuses(t *testing.T) {
 		{
 			name:    "validity above maximum",
 			prepare: func(*testing.T, string) {},
-			cfg:     func(dir string) Config { return Config{Dir: dir, Validity: MaxValidity + time.Second} },
-			want:    []string{"exceeds the maximum", "199d"},
+			cfg: func(dir string) Config {
+				return Config{Dir: dir, Validity: MaxValidityAt(testNow) + time.Second, Now: fixedNow}
+			},
+			want: []string{"exceeds the maximum", "199d"},
 		},
 		{
 			name:    "https crl url",

@@ -25,7 +25,7 @@ type IssueRequest struct {
 	// PublicKey is the subscriber's key; see CheckPublicKey.
 	PublicKey crypto.PublicKey
 	// Validity is this leaf's validity; if zero, Config.Validity. More than
-	// MaxValidity is an error.
+	// MaxValidityAt(now) is an error.
 	Validity time.Duration
 }
 
@@ -90,13 +90,16 @@ func (c *CA) Issue(req IssueRequest) (*Issued, error) {
 		}
 	}
 	validity := req.Validity
-	switch {
+	if validity == 0 {
+		validity = c.cfg.Validity
+	}
+	switch max := MaxValidityAt(c.cfg.Now()); {
 	case validity < 0:
 		return nil, fmt.Errorf("ca: issue: negative validity %s", validity)
-	case validity == 0:
-		validity = c.cfg.Validity
-	case validity > MaxValidity:
-		return nil, fmt.Errorf("ca: issue: validity %s exceeds the maximum of %s (CA/B Forum BRs §6.3.2)", Days(validity), Days(MaxValidity))
+	case validity > max:
+		// The configuration was checked when it was loaded; a milestone of
+		// the BRs may have passed since.
+		return nil, fmt.Errorf("ca: issue: validity %s exceeds the maximum of %s for a certificate issued now (CA/B Forum BRs §6.3.2): configure a shorter one", Days(validity), Days(max))
 	case validity < time.Second:
 		return nil, fmt.Errorf("ca: issue: validity %s is shorter than one second", validity)
 	}

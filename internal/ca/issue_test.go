@@ -316,25 +316,49 @@ func TestIssueLintRefusals(t *testing.T) {
 	}
 }
 
-// TestIssueLongestValidity checks that MaxValidity passes every lint at a
-// time when the 200-day limit of the BRs applies (zlint warns past 199
-// days, and a warning refuses the certificate), so that no validity the
-// configuration accepts is refused by every issuance.
+// TestIssueLongestValidity checks MaxValidityAt around each milestone of
+// the BRs' validity table: the longest validity it allows passes every lint
+// (zlint warns past the SHOULD NOT and errs past the MUST NOT, and either
+// refuses the certificate), and one second more is refused by Issue itself,
+// with a message that names the maximum.
 func TestIssueLongestValidity(t *testing.T) {
 	t.Parallel()
-	if limit := time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC); testNow.Before(limit) {
-		t.Fatalf("testNow %s is before the BRs' 200-day limit took effect (%s)", testNow, limit)
+	day := 24 * time.Hour
+	tests := []struct {
+		name string
+		at   time.Time
+		want time.Duration
+	}{
+		{"before 15 March 2026", time.Date(2026, 3, 14, 23, 0, 0, 0, time.UTC), 397 * day},
+		{"from 15 March 2026", time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC), 199 * day},
+		{"today's rules", testNow, 199 * day},
+		{"the last hour before 15 March 2027", time.Date(2027, 3, 14, 23, 0, 0, 0, time.UTC), 199 * day},
+		{"from 15 March 2027", time.Date(2027, 3, 15, 0, 0, 0, 0, time.UTC), 99 * day},
+		{"from 15 March 2029", time.Date(2029, 3, 15, 0, 0, 0, 0, time.UTC), 46 * day},
+		{"later", time.Date(2035, 1, 1, 0, 0, 0, 0, time.UTC), 46 * day},
 	}
-	c := newTestCA(t, loopbackURLs(t.TempDir()))
-	iss, err := c.Issue(IssueRequest{DNSNames: []string{"example.com"}, PublicKey: testKeys().p256.Public(), Validity: MaxValidity})
-	if err != nil {
-		t.Fatalf("Issue with the longest validity, %s: %v", Days(MaxValidity), err)
-	}
-	if got := iss.NotAfter.Sub(iss.NotBefore); got > MaxValidity {
-		t.Errorf("validity %s, want at most %s", got, MaxValidity)
-	}
-	if _, err := c.Issue(IssueRequest{DNSNames: []string{"example.com"}, PublicKey: testKeys().p256.Public(), Validity: MaxValidity + time.Second}); err == nil || !strings.Contains(err.Error(), "exceeds the maximum of 199d") {
-		t.Errorf("Issue with a validity over the maximum: %v, want it refused", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := MaxValidityAt(tt.at); got != tt.want {
+				t.Fatalf("MaxValidityAt(%s) = %s, want %s", tt.at, Days(got), Days(tt.want))
+			}
+			cfg := loopbackURLs(t.TempDir())
+			cfg.Now = func() time.Time { return tt.at }
+			c := newTestCA(t, cfg)
+			key := testKeys().p256.Public()
+			iss, err := c.Issue(IssueRequest{DNSNames: []string{"example.com"}, PublicKey: key, Validity: tt.want})
+			if err != nil {
+				t.Fatalf("Issue with the longest validity, %s: %v", Days(tt.want), err)
+			}
+			if got := iss.NotAfter.Sub(iss.NotBefore) + time.Second; got != tt.want {
+				t.Errorf("validity period %s, want %s", got, tt.want)
+			}
+			_, err = c.Issue(IssueRequest{DNSNames: []string{"example.com"}, PublicKey: key, Validity: tt.want + time.Second})
+			if err == nil || !strings.Contains(err.Error(), "exceeds the maximum of "+Days(tt.want)) {
+				t.Errorf("Issue with a validity over the maximum: %v, want it refused naming %s", err, Days(tt.want))
+			}
+		})
 	}
 }
 
@@ -352,7 +376,7 @@ func TestIssueRefusesRequest(t *testing.T) {
 		wantCode string // CSRError code, if the key is the problem
 		want     string
 	}{
-		{"validity above maximum", IssueRequest{DNSNames: []string{"example.com"}, PublicKey: ks.p256.Public(), Validity: MaxValidity + time.Second}, "", "exceeds the maximum of 199d"},
+		{"validity above maximum", IssueRequest{DNSNames: []string{"example.com"}, PublicKey: ks.p256.Public(), Validity: MaxValidityAt(testNow) + time.Second}, "", "exceeds the maximum of 199d"},
 		{"negative validity", IssueRequest{DNSNames: []string{"example.com"}, PublicKey: ks.p256.Public(), Validity: -time.Hour}, "", "negative validity"},
 		{"no names", IssueRequest{PublicKey: ks.p256.Public()}, "", "no DNS names"},
 		{"empty name", IssueRequest{DNSNames: []string{"example.com", ""}, PublicKey: ks.p256.Public()}, "", "DNS name 1 is empty"},

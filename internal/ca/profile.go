@@ -39,8 +39,9 @@ func DefaultProfiles() []Profile {
 }
 
 // CheckProfiles validates a profile list: unique non-empty names, and each
-// validity zero or within (1s, MaxValidity].
-func CheckProfiles(ps []Profile) error {
+// validity zero or within [1s, MaxValidityAt(now)].
+func CheckProfiles(ps []Profile, now time.Time) error {
+	max := MaxValidityAt(now)
 	seen := map[string]bool{}
 	for _, p := range ps {
 		switch {
@@ -48,8 +49,8 @@ func CheckProfiles(ps []Profile) error {
 			return fmt.Errorf("ca: profile with an empty name")
 		case seen[p.Name]:
 			return fmt.Errorf("ca: profile %q listed twice", p.Name)
-		case p.Validity < 0 || (p.Validity > 0 && p.Validity < time.Second) || p.Validity > MaxValidity:
-			return fmt.Errorf("ca: profile %q: validity %s is outside [1s, %s]", p.Name, Days(p.Validity), Days(MaxValidity))
+		case p.Validity < 0 || (p.Validity > 0 && p.Validity < time.Second) || p.Validity > max:
+			return fmt.Errorf("ca: profile %q: validity %s is outside [1s, %s]", p.Name, Days(p.Validity), Days(max))
 		}
 		seen[p.Name] = true
 	}

@@ -15,12 +15,12 @@ func TestCheckProfiles(t *testing.T) {
 		{"defaults", DefaultProfiles(), ""},
 		{"empty name", []Profile{{Name: ""}}, "ca: profile with an empty name"},
 		{"duplicate", []Profile{{Name: "a"}, {Name: "a"}}, `ca: profile "a" listed twice`},
-		{"too long", []Profile{{Name: "a", Validity: MaxValidity + time.Hour}}, `ca: profile "a": validity 4777h0m0s is outside [1s, 199d]`},
+		{"too long", []Profile{{Name: "a", Validity: MaxValidityAt(testNow) + time.Hour}}, `ca: profile "a": validity 4777h0m0s is outside [1s, 199d]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			err := CheckProfiles(tt.ps)
+			err := CheckProfiles(tt.ps, testNow)
 			got := ""
 			if err != nil {
 				got = err.Error()

@@ -123,7 +123,7 @@ func NewACME(s *Service, cfg ACMEConfig) (*ACME, error) {
 	if len(cfg.Profiles) == 0 {
 		return nil, errors.New("order: acme: no certificate profile")
 	}
-	if err := ca.CheckProfiles(cfg.Profiles); err != nil {
+	if err := ca.CheckProfiles(cfg.Profiles, s.now()); err != nil {
 		return nil, fmt.Errorf("order: acme: %w", err)
 	}
 	cfg.DefaultProfile = cmp.Or(cfg.DefaultProfile, cfg.Profiles[0].Name)
