@@ -2,6 +2,8 @@ package diagnose
 
 import (
 	"cmp"
+	"net/url"
+	"path"
 	"strconv"
 	"strings"
 
@@ -29,28 +31,29 @@ const (
 )
 
 const (
-	fixHTTP01NotFound          msg = "fixHTTP01NotFound"
-	fixHTTP01Content           msg = "fixHTTP01Content"
-	fixHTTP01ContentRedirected msg = "fixHTTP01ContentRedirected"
-	noteDNS01OtherValue        msg = "noteDNS01OtherValue"
-	fixDNS01OtherValue         msg = "fixDNS01OtherValue"
-	fixHTTP01Redirected        msg = "fixHTTP01Redirected"
-	fixHTTP01BadStatus         msg = "fixHTTP01BadStatus"
-	msgTLSALPNConnect          msg = "msgTLSALPNConnect"
-	fixTLSALPNConnect          msg = "fixTLSALPNConnect"
-	msgTLSALPNHandshake        msg = "msgTLSALPNHandshake"
-	fixTLSALPNHandshake        msg = "fixTLSALPNHandshake"
-	msgTLSALPNNoProtocol       msg = "msgTLSALPNNoProtocol"
-	msgTLSALPNProtocol         msg = "msgTLSALPNProtocol"
-	fixTLSALPNProtocol         msg = "fixTLSALPNProtocol"
-	msgTLSALPNNames            msg = "msgTLSALPNNames"
-	wordTLSALPNNoNames         msg = "wordTLSALPNNoNames"
-	fixTLSALPNNames            msg = "fixTLSALPNNames"
-	msgTLSALPNNoExt            msg = "msgTLSALPNNoExt"
-	msgTLSALPNNotCrit          msg = "msgTLSALPNNotCrit"
-	msgTLSALPNMalformed        msg = "msgTLSALPNMalformed"
-	msgTLSALPNMismatch         msg = "msgTLSALPNMismatch"
-	fixTLSALPNExt              msg = "fixTLSALPNExt"
+	fixHTTP01NotFound              msg = "fixHTTP01NotFound"
+	fixHTTP01Content               msg = "fixHTTP01Content"
+	fixHTTP01ContentRedirected     msg = "fixHTTP01ContentRedirected"
+	fixHTTP01ContentRedirectedAway msg = "fixHTTP01ContentRedirectedAway"
+	noteDNS01OtherValue            msg = "noteDNS01OtherValue"
+	fixDNS01OtherValue             msg = "fixDNS01OtherValue"
+	fixHTTP01Redirected            msg = "fixHTTP01Redirected"
+	fixHTTP01BadStatus             msg = "fixHTTP01BadStatus"
+	msgTLSALPNConnect              msg = "msgTLSALPNConnect"
+	fixTLSALPNConnect              msg = "fixTLSALPNConnect"
+	msgTLSALPNHandshake            msg = "msgTLSALPNHandshake"
+	fixTLSALPNHandshake            msg = "fixTLSALPNHandshake"
+	msgTLSALPNNoProtocol           msg = "msgTLSALPNNoProtocol"
+	msgTLSALPNProtocol             msg = "msgTLSALPNProtocol"
+	fixTLSALPNProtocol             msg = "fixTLSALPNProtocol"
+	msgTLSALPNNames                msg = "msgTLSALPNNames"
+	wordTLSALPNNoNames             msg = "wordTLSALPNNoNames"
+	fixTLSALPNNames                msg = "fixTLSALPNNames"
+	msgTLSALPNNoExt                msg = "msgTLSALPNNoExt"
+	msgTLSALPNNotCrit              msg = "msgTLSALPNNotCrit"
+	msgTLSALPNMalformed            msg = "msgTLSALPNMalformed"
+	msgTLSALPNMismatch             msg = "msgTLSALPNMismatch"
+	fixTLSALPNExt                  msg = "fixTLSALPNExt"
 )
 
 func init() {
@@ -60,28 +63,29 @@ func init() {
 		CodeTLSALPNWrongCertificate: "Challenge certificate names the wrong domain",
 		CodeTLSALPNBadExtension:     "Challenge certificate lacks the right acmeIdentifier",
 	}, map[msg]string{
-		fixHTTP01NotFound:          "Make %[2]s return the key authorization: the ACME client must answer on port 80 itself, or write the challenge file into .well-known/acme-challenge/ at the web root of the site answering for %[1]s.",
-		fixHTTP01Content:           "Serve exactly the key authorization `%[1]s` at %[2]s and nothing else (a final line break is fine).",
-		fixHTTP01ContentRedirected: "Serve exactly the key authorization `%[1]s` at %[2]s, where %[3]s redirects, and nothing else; or answer %[3]s directly with status 200 and the key authorization, without the redirect.",
-		noteDNS01OtherValue:        "A value there is another dns-01 challenge's: an earlier attempt's, or that of the other name of an order for both %[1]s and *.%[1]s, which validate at this same host.",
-		fixDNS01OtherValue:         "Add a TXT record at host `%[1]s` with the value `%[2]s` beside the one there while its challenge is pending: each name validated at this host needs its own record, so an ACME client's DNS hook must add records, not replace them. Remove the values of finished challenges.",
-		fixHTTP01Redirected:        "Serve %[1]s directly with status 200: exempt /.well-known/acme-challenge/ from the redirect.",
-		fixHTTP01BadStatus:         "Make the web server answer %[1]s with status 200 and the key authorization; if a CDN or firewall is in front of it, allow-list /.well-known/acme-challenge/.",
-		msgTLSALPNConnect:          "No TLS connection to %[1]s for tls-alpn-01: %[2]s.",
-		fixTLSALPNConnect:          "Run the ACME client's tls-alpn-01 responder (or a server that hands it acme-tls/1 connections) on port %[1]s of %[2]s, reachable from the internet.",
-		msgTLSALPNHandshake:        "The TLS handshake with %[1]s for tls-alpn-01 failed (%[2]s).",
-		fixTLSALPNHandshake:        "Let the ACME client's responder answer TLS on %[1]s, offering the acme-tls/1 protocol (RFC 8737).",
-		msgTLSALPNNoProtocol:       "The TLS server at %[1]s did not negotiate the acme-tls/1 protocol: it is not an ACME tls-alpn-01 responder.",
-		msgTLSALPNProtocol:         "The TLS server at %[1]s negotiated %[2]s instead of acme-tls/1.",
-		fixTLSALPNProtocol:         "Route TLS connections that offer ALPN acme-tls/1 on port %[1]s to the ACME client's responder (a web server or load balancer in front must pass them through).",
-		msgTLSALPNNames:            "The certificate presented at %[1]s names %[2]s; for tls-alpn-01 it must name exactly %[3]s.",
-		wordTLSALPNNoNames:         "no DNS name",
-		fixTLSALPNNames:            "Serve the ACME client's challenge certificate, whose only subjectAltName is %[1]s, to connections offering acme-tls/1.",
-		msgTLSALPNNoExt:            "The certificate presented at %[1]s has no acmeIdentifier extension: it is not the tls-alpn-01 challenge certificate.",
-		msgTLSALPNNotCrit:          "The acmeIdentifier extension of the certificate at %[1]s is not marked critical (RFC 8737 §3 requires it).",
-		msgTLSALPNMalformed:        "The acmeIdentifier extension of the certificate at %[1]s is not a 32-byte OCTET STRING.",
-		msgTLSALPNMismatch:         "The acmeIdentifier extension of the certificate at %[1]s holds %[2]s, not the digest of this challenge's key authorization (%[3]s): it answers another challenge.",
-		fixTLSALPNExt:              "Let the ACME client create the challenge certificate for this authorization (a stale responder still serving an earlier challenge is the usual cause).",
+		fixHTTP01NotFound:              "Make %[2]s return the key authorization: the ACME client must answer on port 80 itself, or write the challenge file into .well-known/acme-challenge/ at the web root of the site answering for %[1]s.",
+		fixHTTP01Content:               "Serve exactly the key authorization `%[1]s` at %[2]s and nothing else (a final line break is fine).",
+		fixHTTP01ContentRedirected:     "Serve exactly the key authorization `%[1]s` at %[2]s, where %[3]s redirects, and nothing else; or answer %[3]s directly with status 200 and the key authorization, without the redirect.",
+		noteDNS01OtherValue:            "A value there is another dns-01 challenge's: an earlier attempt's, or that of the other name of an order for both %[1]s and *.%[1]s, which validate at this same host.",
+		fixDNS01OtherValue:             "Add a TXT record at host `%[1]s` with the value `%[2]s` beside the one there while its challenge is pending: each name validated at this host needs its own record, so an ACME client's DNS hook must add records, not replace them. Remove the values of finished challenges.",
+		fixHTTP01ContentRedirectedAway: "Answer %[3]s directly with status 200 and exactly the key authorization `%[1]s`: it redirects to %[2]s, which does not serve the challenge. Exempt /.well-known/acme-challenge/ from the redirect.",
+		fixHTTP01Redirected:            "Serve %[1]s directly with status 200: exempt /.well-known/acme-challenge/ from the redirect.",
+		fixHTTP01BadStatus:             "Make the web server answer %[1]s with status 200 and the key authorization; if a CDN or firewall is in front of it, allow-list /.well-known/acme-challenge/.",
+		msgTLSALPNConnect:              "No TLS connection to %[1]s for tls-alpn-01: %[2]s.",
+		fixTLSALPNConnect:              "Run the ACME client's tls-alpn-01 responder (or a server that hands it acme-tls/1 connections) on port %[1]s of %[2]s, reachable from the internet.",
+		msgTLSALPNHandshake:            "The TLS handshake with %[1]s for tls-alpn-01 failed (%[2]s).",
+		fixTLSALPNHandshake:            "Let the ACME client's responder answer TLS on %[1]s, offering the acme-tls/1 protocol (RFC 8737).",
+		msgTLSALPNNoProtocol:           "The TLS server at %[1]s did not negotiate the acme-tls/1 protocol: it is not an ACME tls-alpn-01 responder.",
+		msgTLSALPNProtocol:             "The TLS server at %[1]s negotiated %[2]s instead of acme-tls/1.",
+		fixTLSALPNProtocol:             "Route TLS connections that offer ALPN acme-tls/1 on port %[1]s to the ACME client's responder (a web server or load balancer in front must pass them through).",
+		msgTLSALPNNames:                "The certificate presented at %[1]s names %[2]s; for tls-alpn-01 it must name exactly %[3]s.",
+		wordTLSALPNNoNames:             "no DNS name",
+		fixTLSALPNNames:                "Serve the ACME client's challenge certificate, whose only subjectAltName is %[1]s, to connections offering acme-tls/1.",
+		msgTLSALPNNoExt:                "The certificate presented at %[1]s has no acmeIdentifier extension: it is not the tls-alpn-01 challenge certificate.",
+		msgTLSALPNNotCrit:              "The acmeIdentifier extension of the certificate at %[1]s is not marked critical (RFC 8737 §3 requires it).",
+		msgTLSALPNMalformed:            "The acmeIdentifier extension of the certificate at %[1]s is not a 32-byte OCTET STRING.",
+		msgTLSALPNMismatch:             "The acmeIdentifier extension of the certificate at %[1]s holds %[2]s, not the digest of this challenge's key authorization (%[3]s): it answers another challenge.",
+		fixTLSALPNExt:                  "Let the ACME client create the challenge certificate for this authorization (a stale responder still serving an earlier challenge is the usual cause).",
 	}, CodeTLSALPNUnreachable, CodeTLSALPNNotNegotiated, CodeTLSALPNWrongCertificate, CodeTLSALPNBadExtension)
 }
 
@@ -114,7 +118,14 @@ func (d *diagnoser) http01(o *validation.Observation) []Finding {
 			if to := redirectedTo(o.File); to != "" {
 				// The wrong content came from where u redirects: serving
 				// the right one at u changes nothing while it redirects.
-				fs[i].Fix = d.c.f(fixHTTP01ContentRedirected, Truncate(o.Expected, maxSnippetShown), Truncate(to, maxURLShown), u)
+				// A redirect to the same challenge path elsewhere (another
+				// host, https) may be served there; one to a home or login
+				// page must go.
+				m := fixHTTP01ContentRedirectedAway
+				if tu, err := url.Parse(to); err == nil && strings.HasSuffix(tu.Path, "/.well-known/acme-challenge/"+path.Base(o.File.URL)) {
+					m = fixHTTP01ContentRedirected
+				}
+				fs[i].Fix = d.c.f(m, Truncate(o.Expected, maxSnippetShown), Truncate(to, maxURLShown), u)
 			}
 		case CodeFileRedirected:
 			fs[i].Fix = d.c.f(fixHTTP01Redirected, u)
@@ -152,18 +163,42 @@ func (d *diagnoser) dns01(o *validation.Observation) []Finding {
 
 // otherDNS01Value reports whether the TXT answer of o holds a value other
 // than the expected one with the form of a dns-01 value (RFC 8555 §8.4:
-// the unpadded base64url of a SHA-256 digest, 43 characters).
+// the unpadded base64url of a SHA-256 digest, 43 characters), and is not
+// a near miss of the expected value: a copy of it with a typo, its letters'
+// case changed or quotes and spaces around it is to be corrected, not
+// published beside another record. Two digests of different key
+// authorizations differ in nearly every position.
 func otherDNS01Value(o *validation.Observation) bool {
 	r := o.DNS.Record.Response
 	if r == nil {
 		return false
 	}
 	for _, a := range r.Answer {
-		if a.Type == "TXT" && a.Data != o.Expected && len(a.Data) == 43 && strings.Trim(a.Data, base64URLAlphabet) == "" {
-			return true
+		if a.Type != "TXT" || a.Data == o.Expected || len(a.Data) != 43 || strings.Trim(a.Data, base64URLAlphabet) != "" {
+			continue
 		}
+		if m, _ := nearMissTXT(a, o.Expected); m != "" || strings.EqualFold(a.Data, o.Expected) || differingBytes(a.Data, o.Expected) <= maxTypos {
+			continue
+		}
+		return true
 	}
 	return false
+}
+
+// maxTypos is the most positions in which a value may differ from the
+// expected one of the same length and still be taken for a mistyped copy.
+const maxTypos = 3
+
+// differingBytes counts the positions where a and b differ, plus the
+// difference of their lengths.
+func differingBytes(a, b string) int {
+	n := max(len(a), len(b)) - min(len(a), len(b))
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			n++
+		}
+	}
+	return n
 }
 
 // base64URLAlphabet is the alphabet of unpadded base64url (RFC 4648 §5).

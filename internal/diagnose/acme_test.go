@@ -67,6 +67,8 @@ func TestHTTP01Fixes(t *testing.T) {
 	)
 	redirected := trace(chalURL, answer(ip4, http.StatusFound, "", "Location", otherURL), answer("198.51.100.7:80", http.StatusOK, "TEST"))
 	redirected.Attempts[1].URL, redirected.Attempts[1].Hop = otherURL, 1
+	home := trace(chalURL, answer(ip4, http.StatusMovedPermanently, "", "Location", "https://example.com/"), answer("192.0.2.10:443", http.StatusOK, "<p>Welcome</p>"))
+	home.Attempts[1].URL, home.Attempts[1].Hop = "https://example.com/", 1
 	tests := []struct {
 		name string
 		obs  *webfetch.Trace
@@ -77,6 +79,8 @@ func TestHTTP01Fixes(t *testing.T) {
 			"Serve exactly the key authorization `tok.thumb` at " + chalURL + " and nothing else (a final line break is fine)."},
 		{"wrong content through a redirect", redirected, CodeFileContentMismatch,
 			"Serve exactly the key authorization `tok.thumb` at " + otherURL + ", where " + chalURL + " redirects, and nothing else; or answer " + chalURL + " directly with status 200 and the key authorization, without the redirect."},
+		{"wrong content through a redirect to the home page", home, CodeFileContentMismatch,
+			"Answer " + chalURL + " directly with status 200 and exactly the key authorization `tok.thumb`: it redirects to https://example.com/, which does not serve the challenge. Exempt /.well-known/acme-challenge/ from the redirect."},
 		{"not found", trace(chalURL, answer(ip4, http.StatusNotFound, "")), CodeFileNotFound,
 			"Make " + chalURL + " return the key authorization: the ACME client must answer on port 80 itself, or write the challenge file into .well-known/acme-challenge/ at the web root of the site answering for example.com."},
 	}
@@ -103,6 +107,7 @@ func TestDNS01OtherValue(t *testing.T) {
 		want   = "V0JQaGtTb3dWbW1pYkRVX2V4YW1wbGVfZGlnZXN0XzQ"
 		other  = "oDoHZ2hsVm9wcnR5dWlvX2V4YW1wbGVfZGlnZXN0XzQ"
 		addFix = "Add a TXT record at host `_acme-challenge.a` with the value `" + want + "` beside the one there while its challenge is pending: each name validated at this host needs its own record, so an ACME client's DNS hook must add records, not replace them. Remove the values of finished challenges."
+		setFix = "Set the TXT record at host `_acme-challenge.a` to exactly `" + want + "`. Several TXT records at that host are fine: the others are ignored."
 		note   = " A value there is another dns-01 challenge's: an earlier attempt's, or that of the other name of an order for both a.example.com and *.a.example.com, which validate at this same host."
 	)
 	tests := []struct {
@@ -113,7 +118,10 @@ func TestDNS01OtherValue(t *testing.T) {
 	}{
 		{"the wildcard's value instead of this name's", "a.example.com", []string{other}, addFix, true},
 		{"this name's value instead of the wildcard's", "*.a.example.com", []string{other}, addFix, true},
-		{"a value of another form", "a.example.com", []string{"hello"}, "Set the TXT record at host `_acme-challenge.a` to exactly `" + want + "`. Several TXT records at that host are fine: the others are ignored.", false},
+		{"a value of another form", "a.example.com", []string{"hello"}, setFix, false},
+		// Near misses of this value are corrected, not published beside it.
+		{"this value in lower case", "a.example.com", []string{strings.ToLower(want)}, setFix, false},
+		{"this value with a typo", "a.example.com", []string{"X" + want[1:]}, setFix, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
