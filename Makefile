@@ -26,8 +26,9 @@ vet:
 # DCV_REQUIRE_PEERS: a real peer that deps installed must not be skipped.
 # The tests run in a network namespace with the loopback interface only
 # (scripts/loopback-only.sh): they may send traffic to loopback addresses
-# and nowhere else. go vet, before, has downloaded what the build needs.
-unit:
+# and nowhere else (LOOPBACK_ONLY=require: fail where that cannot be set
+# up). go vet, before, has downloaded what the build needs.
+unit: vet
 	DCV_REQUIRE_PEERS=1 ./scripts/loopback-only.sh $(GO) test -count=1 -timeout 12m ./...
 
 # Benchmarks are not part of the default suite.

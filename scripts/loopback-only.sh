@@ -7,14 +7,30 @@
 # packet leaving the machine.
 #
 # It needs the right to create a network namespace (root, or a user
-# namespace where the kernel allows one). Where neither works (an
-# unprivileged container), it says so and runs CMD as it is.
+# namespace where the kernel allows one; in the latter, CMD runs as a
+# mapped root) and the ip command (iproute2) to bring the loopback
+# interface up. Where either is missing (an unprivileged container), it
+# says so and runs CMD as it is, unless LOOPBACK_ONLY=require, which makes
+# that an error.
 set -euo pipefail
-if unshare --net true 2>/dev/null; then
-	exec unshare --net sh -c 'ip link set lo up && exec "$@"' sh "$@"
+if [ $# -eq 0 ]; then
+	echo "usage: $0 CMD [ARG...]" >&2
+	exit 2
 fi
-if unshare --user --map-root-user --net true 2>/dev/null; then
-	exec unshare --user --map-root-user --net sh -c 'ip link set lo up && exec "$@"' sh "$@"
+if command -v ip >/dev/null; then
+	if unshare --net true 2>/dev/null; then
+		exec unshare --net sh -c 'ip link set lo up && exec "$@"' sh "$@"
+	fi
+	if unshare --user --map-root-user --net true 2>/dev/null; then
+		exec unshare --user --map-root-user --net sh -c 'ip link set lo up && exec "$@"' sh "$@"
+	fi
+	why="cannot create a network namespace here"
+else
+	why="the ip command (iproute2) is missing"
 fi
-echo "loopback-only.sh: cannot create a network namespace here; running without the loopback-only guard" >&2
+if [ "${LOOPBACK_ONLY:-}" = require ]; then
+	echo "loopback-only.sh: $why, and LOOPBACK_ONLY=require" >&2
+	exit 1
+fi
+echo "loopback-only.sh: $why; running without the loopback-only guard" >&2
 exec "$@"
