@@ -130,7 +130,8 @@ type Store interface {
 	// NextCheckAt.
 	OrderReserveCheck(ctx context.Context, id string, now, next time.Time) (ok bool, retryAt time.Time, err error)
 	// OrderSetStatus sets an order's status (and the status of its pending
-	// authorizations when authzStatus is not empty) and its error text.
+	// authorizations when authzStatus is not empty) and its error text. An
+	// order that has its certificate keeps its status: ErrConflict.
 	OrderSetStatus(ctx context.Context, id, status, authzStatus, errText string) error
 	// OrderTakeKey returns the generated private key of an issued order and
 	// erases it; ErrNotFound when there is none (given a CSR, or already taken).

@@ -50,8 +50,10 @@ ORDER BY order_id, position`
 	// qOrderReserveCheck is the compare-and-set of the check throttle.
 	qOrderReserveCheck = `UPDATE orders SET last_check_at = ?, next_check_at = ?
 WHERE id = ? AND (next_check_at IS NULL OR next_check_at <= ?)`
-	qOrderNextCheck        = `SELECT next_check_at FROM orders WHERE id = ?`
-	qOrderSetStatus        = `UPDATE orders SET status = ?, error = ? WHERE id = ?`
+	qOrderNextCheck = `SELECT next_check_at FROM orders WHERE id = ?`
+	// qOrderSetStatus leaves an order that has its certificate as it is.
+	qOrderSetStatus = `UPDATE orders SET status = ?, error = ?
+WHERE id = ? AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.order_id = orders.id)`
 	qAuthzSetPendingStatus = `UPDATE authorizations SET status = ? WHERE order_id = ? AND status = 'pending'`
 	qOrderKeyGet           = `SELECT status, key_pem FROM orders WHERE id = ?`
 	qOrderKeyErase         = `UPDATE orders SET key_pem = '', key_delivered = 1 WHERE id = ?`
@@ -299,13 +301,21 @@ func (s *Store) OrderReserveCheck(ctx context.Context, id string, now, next time
 // unknown order is store.ErrNotFound.
 func (s *Store) OrderSetStatus(ctx context.Context, id, status, authzStatus, errText string) error {
 	err := s.write(ctx, func(tx *txn) error {
-		if err := execOne(ctx, tx, qOrderSetStatus, status, errText, id); err != nil {
+		err := execOne(ctx, tx, qOrderSetStatus, status, errText, id)
+		if errors.Is(err, store.ErrNotFound) {
+			var cur string
+			if err := tx.QueryRowContext(ctx, qOrderStatusGet, id).Scan(&cur); err != nil {
+				return notFound(err)
+			}
+			return fmt.Errorf("order is %s, with its certificate: %w", cur, store.ErrConflict)
+		}
+		if err != nil {
 			return err
 		}
 		if authzStatus == "" {
 			return nil
 		}
-		_, err := tx.ExecContext(ctx, qAuthzSetPendingStatus, authzStatus, id)
+		_, err = tx.ExecContext(ctx, qAuthzSetPendingStatus, authzStatus, id)
 		return err
 	})
 	if err != nil {

@@ -295,6 +295,25 @@ func testACMEFinalize(t *testing.T, f *fixture) {
 	if c, err := f.s.ACMEOrderFinalize(f.ctx, "o3", "NEW", at, func(*store.Order) (*store.Certificate, error) { return testCert("0d"), nil }); err != nil || c.Serial != "0d" {
 		t.Fatalf("finalize after a failed signing: %+v, %v", c, err)
 	}
+	// An order set to another status while it is signed gets no
+	// certificate: the finalization is a conflict, the status stays.
+	o4 := f.acmeOrder("o4", "acct", "e.example")
+	f.validate(o4, at)
+	_, err = f.s.ACMEOrderFinalize(f.ctx, "o4", "CSR", at, func(*store.Order) (*store.Certificate, error) {
+		if err := f.s.OrderSetStatus(f.ctx, "o4", "invalid", "", "revoked by an operator"); err != nil {
+			t.Errorf("OrderSetStatus during signing: %v", err)
+		}
+		return testCert("0e"), nil
+	})
+	wantIs(t, "finalize of an order set invalid while it was signed", err, store.ErrConflict)
+	if got, err := f.s.ACMEOrderGet(f.ctx, "o4"); err != nil || got.Order.Status != "invalid" || got.CertificateSerial != "" {
+		t.Fatalf("after finalize of an order set invalid while signed: %+v, %v", got, err)
+	}
+	// An order with its certificate keeps its status.
+	wantIs(t, "OrderSetStatus of an issued order", f.s.OrderSetStatus(f.ctx, "o", "approved", "", "issuance failed"), store.ErrConflict)
+	if got, err := f.s.ACMEOrderGet(f.ctx, "o"); err != nil || got.Order.Status != "issued" || got.Order.Error != "" {
+		t.Fatalf("issued order after OrderSetStatus: %+v, %v", got, err)
+	}
 	// Expired authorizations block finalization.
 	o2 := f.acmeOrder("o2", "acct", "b.example")
 	f.validate(o2, at)
