@@ -244,7 +244,8 @@ func rejectedSubproblems(err error) []*ACMEError {
 // refusal returns the newOrder refusal of subproblems, or nil for none: a
 // single one as the problem itself; several under a problem of their type
 // when they share it, else of type malformed (as RFC 8555 §6.7.1's
-// example), whose detail counts them.
+// example), whose detail counts them (a subproblem may concern the order
+// as a whole rather than one identifier).
 func refusal(subs []*ACMEError) error {
 	switch len(subs) {
 	case 0:
@@ -259,7 +260,7 @@ func refusal(subs []*ACMEError) error {
 			top.Type = ACMEMalformed
 		}
 	}
-	top.Detail = fmt.Sprintf("%d identifiers were refused; see subproblems", len(subs))
+	top.Detail = fmt.Sprintf("the order is refused for %d reasons; see subproblems", len(subs))
 	return top
 }
 
