@@ -65,10 +65,13 @@ func TestHTTP01Fixes(t *testing.T) {
 		chalURL  = "http://example.com/.well-known/acme-challenge/tok"
 		otherURL = "http://www.example.net/.well-known/acme-challenge/tok"
 	)
-	redirected := trace(chalURL, answer(ip4, http.StatusFound, "", "Location", otherURL), answer("198.51.100.7:80", http.StatusOK, "TEST"))
-	redirected.Attempts[1].URL, redirected.Attempts[1].Hop = otherURL, 1
-	home := trace(chalURL, answer(ip4, http.StatusMovedPermanently, "", "Location", "https://example.com/"), answer("192.0.2.10:443", http.StatusOK, "<p>Welcome</p>"))
-	home.Attempts[1].URL, home.Attempts[1].Hop = "https://example.com/", 1
+	// followed is a fetch of chalURL redirected to `to`, which answered final.
+	followed := func(to string, final webfetch.Attempt) *webfetch.Trace {
+		return &webfetch.Trace{URL: chalURL, Host: "example.com", Attempts: []webfetch.Attempt{
+			at(answer(ip4, http.StatusFound, "", "Location", to), chalURL, 0, ""), at(final, to, 1, "")}}
+	}
+	redirected := followed(otherURL, answer("198.51.100.7:80", http.StatusOK, "TEST"))
+	home := followed("https://example.com/", answer("192.0.2.10:443", http.StatusOK, "<p>Welcome</p>"))
 	tests := []struct {
 		name string
 		obs  *webfetch.Trace
