@@ -92,6 +92,8 @@ func TestCertbotShowsDiagnosis(t *testing.T) {
 	certbot := needClient(t, "certbot", "certbot")
 	tests := []struct {
 		name string
+		// names are the names ordered; testNames[0] alone when empty.
+		names []string
 		// solver returns certbot's challenge arguments for a hook server
 		// and the words of dcv's diagnosis the output must show.
 		solver func(t *testing.T, w *world, h *hookServer) (args, want []string)
@@ -120,6 +122,23 @@ func TestCertbotShowsDiagnosis(t *testing.T) {
 						"type `_acme-challenge.a`"}
 			},
 		},
+		{
+			// A name and its wildcard validate at one host, each with its
+			// own value; a hook that replaces the record instead of adding
+			// one leaves the value of the last challenge it prepared.
+			name:  "dns-01 hook replacing the record of a name and its wildcard",
+			names: []string{testNames[0], "*." + testNames[0]},
+			solver: func(t *testing.T, _ *world, h *hookServer) ([]string, []string) {
+				auth := h.script(t.TempDir(), "auth", `d=${CERTBOT_DOMAIN#\*.}
+send untxt "_acme-challenge.$d"
+send txt "_acme-challenge.$d" "$CERTBOT_VALIDATION"`)
+				return []string{"--manual", "--preferred-challenges", "dns", "--manual-auth-hook", auth},
+					// the dns-01 note on another challenge's value, and its fix
+					[]string{"Type:   unauthorized",
+						"A value there is another dns-01 challenge's",
+						"beside the one there while its challenge is pending"}
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,7 +148,14 @@ func TestCertbotShowsDiagnosis(t *testing.T) {
 			solver, want := tt.solver(t, w, h)
 			dir := t.TempDir()
 			args := append(certbotBase(w, dir), "certonly", "--agree-tos", "--register-unsafely-without-email",
-				"--cert-name", certbotName, "-d", testNames[0])
+				"--cert-name", certbotName)
+			names := tt.names
+			if len(names) == 0 {
+				names = testNames[:1]
+			}
+			for _, n := range names {
+				args = append(args, "-d", n)
+			}
 			out := w.run(dir, nil, true, certbot, append(args, solver...)...)
 			for _, s := range append([]string{"Domain: " + testNames[0]}, want...) {
 				if !strings.Contains(out, s) {
