@@ -215,7 +215,7 @@ Every flag can also be set as DCV_<FLAG> (DCV_CHECK_INTERVAL=1m).`,
 	fs.StringVar(&f.crlURL, "crl-url", "", "CRL distribution point put in certificates (default <public-url>/ca/intermediate.crl, which this server serves)")
 	durationFlag(fs, &f.checkInterval, "check-interval", order.DefaultCheckInterval, "least time between two checks of one order")
 	durationFlag(fs, &f.valueValidity, "value-validity", order.DefaultValueValidity, "how long a random value stays valid (at most 30d)")
-	durationFlag(fs, &f.certValidity, "cert-validity", 90*24*time.Hour, "certificate validity (at most 199d until 15 March 2027, then 99d; CA/B Forum BRs §6.3.2)")
+	durationFlag(fs, &f.certValidity, "cert-validity", 0, "certificate validity; 0: 90d, or less once the CA/B Forum BRs §6.3.2 require it (46d from 15 March 2029); at most 199d until 15 March 2027, then 99d")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.IntVar(&f.gcPercent, "gc-percent", defaultGCPercent, "Go garbage collector target (as GOGC): heap growth in percent before a collection; a GOGC environment variable takes precedence, and GOMEMLIMIT bounds memory")
 	durationFlag(fs, &f.resolverCacheMaxTTL, "resolver-cache-max-ttl", 0, "with --resolver: cache its answers for their TTL, at most this long (at most 60s; negative answers at most 5s; 0, the default, caches nothing)")
@@ -232,8 +232,8 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if max := ca.MaxValidityAt(time.Now()); f.certValidity <= 0 || f.certValidity > max {
-		return fmt.Errorf("--cert-validity %s is outside (0, %s] (CA/B Forum BRs §6.3.2: the longest a certificate issued now should last)", durationValue{&f.certValidity}, ca.Days(max))
+	if max := ca.MaxValidityAt(time.Now()); f.certValidity < 0 || f.certValidity > max {
+		return fmt.Errorf("--cert-validity %s is outside [0 (the default), %s] (CA/B Forum BRs §6.3.2: the longest a certificate issued now should last)", durationValue{&f.certValidity}, ca.Days(max))
 	}
 	if f.valueValidity < 0 || f.valueValidity > order.MaxValueValidity {
 		return fmt.Errorf("--value-validity %s is outside [0 (the default), %s]", durationValue{&f.valueValidity}, durationValue{new(order.MaxValueValidity)})

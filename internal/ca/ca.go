@@ -59,7 +59,9 @@ func Days(d time.Duration) string {
 	return d.String()
 }
 
-// DefaultValidity is the leaf validity used when Config.Validity is zero.
+// DefaultValidity is the leaf validity used when Config.Validity is zero,
+// or MaxValidityAt the time of issuance when that is shorter (46 days from
+// 15 March 2029).
 const DefaultValidity = 90 * 24 * time.Hour
 
 // Names of the files a CA keeps in Config.Dir.
@@ -77,7 +79,9 @@ type Config struct {
 	// if missing. Required.
 	Dir string
 	// Validity is the default leaf validity. If zero, DefaultValidity (90
-	// days). Negative or more than MaxValidityAt(Now()) is an error.
+	// days), shortened to MaxValidityAt the time of each issuance when the
+	// BRs allow less. Negative or more than MaxValidityAt(Now()) is an
+	// error.
 	Validity time.Duration
 	// AIAIssuerURL, if set, is put in every leaf as the id-ad-caIssuers
 	// access location (where the intermediate certificate can be fetched).
@@ -149,7 +153,6 @@ func LoadOrCreate(cfg Config) (*CA, error) {
 	case cfg.Validity > max:
 		return nil, fmt.Errorf("ca: config: validity %s exceeds the maximum of %s for a certificate issued now (CA/B Forum BRs §6.3.2)", Days(cfg.Validity), Days(max))
 	}
-	cfg.Validity = cmp.Or(cfg.Validity, DefaultValidity)
 	cfg.Organization = cmp.Or(cfg.Organization, "dcv")
 	for _, u := range []struct{ name, url string }{
 		{"AIAIssuerURL", cfg.AIAIssuerURL}, {"CRLURL", cfg.CRLURL}, {"OCSPURL", cfg.OCSPURL},

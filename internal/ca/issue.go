@@ -1,6 +1,7 @@
 package ca
 
 import (
+	"cmp"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -89,11 +90,12 @@ func (c *CA) Issue(req IssueRequest) (*Issued, error) {
 			return nil, fmt.Errorf("ca: issue: DNS name %d is empty", i)
 		}
 	}
-	validity := req.Validity
+	validity := cmp.Or(req.Validity, c.cfg.Validity)
+	max := MaxValidityAt(c.cfg.Now())
 	if validity == 0 {
-		validity = c.cfg.Validity
+		validity = min(DefaultValidity, max)
 	}
-	switch max := MaxValidityAt(c.cfg.Now()); {
+	switch {
 	case validity < 0:
 		return nil, fmt.Errorf("ca: issue: negative validity %s", validity)
 	case validity > max:

@@ -512,3 +512,36 @@ func BenchmarkIssue(b *testing.B) {
 		}
 	}
 }
+
+// TestIssueDefaultValidity checks that the default validity (Config.Validity
+// zero) is 90 days while the BRs allow it and follows their limit when it is
+// shorter, so that a CA left on its defaults keeps issuing past a milestone.
+func TestIssueDefaultValidity(t *testing.T) {
+	t.Parallel()
+	day := 24 * time.Hour
+	tests := []struct {
+		name string
+		at   time.Time
+		want time.Duration
+	}{
+		{"today", testNow, 90 * day},
+		{"from 15 March 2027", time.Date(2027, 3, 15, 0, 0, 0, 0, time.UTC), 90 * day},
+		{"from 15 March 2029", time.Date(2029, 3, 15, 0, 0, 0, 0, time.UTC), 46 * day},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			at := tt.at
+			cfg := loopbackURLs(t.TempDir())
+			cfg.Now = func() time.Time { return at }
+			c := newTestCA(t, cfg)
+			iss, err := c.Issue(IssueRequest{DNSNames: []string{"example.com"}, PublicKey: testKeys().p256.Public()})
+			if err != nil {
+				t.Fatalf("Issue with the default validity: %v", err)
+			}
+			if got := iss.NotAfter.Sub(iss.NotBefore) + time.Second; got != tt.want {
+				t.Errorf("default validity period %s, want %s", Days(got), Days(tt.want))
+			}
+		})
+	}
+}
