@@ -1,6 +1,7 @@
 package order
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -121,7 +122,7 @@ func (a *ACME) NewOrder(ctx context.Context, acct *store.ACMEAccount, req ACMENe
 			refused = rejectedSubproblems(err)
 		}
 	}
-	if err := refusal(slices.Concat(unsupported, refused)); err != nil {
+	if err := refusal(inRequestOrder(slices.Concat(unsupported, refused), req.Identifiers)); err != nil {
 		return nil, err
 	}
 	profile := a.cfg.DefaultProfile
@@ -239,6 +240,27 @@ func rejectedSubproblems(err error) []*ACMEError {
 		out = append(out, &ACMEError{Type: typ, Detail: pe.Message, Identifier: pe.Name})
 	}
 	return out
+}
+
+// inRequestOrder sorts subproblems in the order of the identifiers they
+// name in the request (ident names a refused name as the client sent it),
+// those about the whole order last, so that a client can match them to
+// its request.
+func inRequestOrder(subs []*ACMEError, ids []ACMEIdentifier) []*ACMEError {
+	pos := func(s *ACMEError) int {
+		for i, id := range ids {
+			if s.Identifier != "" && cmp.Or(s.IdentifierType, "dns") == id.Type && s.Identifier == id.Value {
+				return i
+			}
+		}
+		return len(ids)
+	}
+	order := make(map[*ACMEError]int, len(subs))
+	for _, s := range subs {
+		order[s] = pos(s)
+	}
+	slices.SortStableFunc(subs, func(a, b *ACMEError) int { return order[a] - order[b] })
+	return subs
 }
 
 // refusal returns the newOrder refusal of subproblems, or nil for none: a
