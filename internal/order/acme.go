@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,15 +18,43 @@ import (
 	"github.com/dcvhq/dcv/internal/store"
 )
 
+// MaxAuthzReuseAt returns the longest time a valid authorization may serve
+// new orders at t: CA/B Forum BRs §4.2.1 (ballot SC-081) limit the reuse of
+// domain validation data to 398 days, then 200 days from 15 March 2026,
+// 100 days from 15 March 2027 and 10 days from 15 March 2029. The reuse
+// period in use is the configured one, shortened to this whenever it is
+// longer, so that a server running past a milestone follows it.
+func MaxAuthzReuseAt(t time.Time) time.Duration {
+	for _, l := range slices.Backward(authzReuseLimits) {
+		if !t.Before(l.from) {
+			return l.max
+		}
+	}
+	return authzReuseLimits[0].max
+}
+
+// authzReuseLimits are the steps of MaxAuthzReuseAt, oldest first.
+var authzReuseLimits = []struct {
+	from time.Time
+	max  time.Duration
+}{
+	{time.Time{}, 398 * 24 * time.Hour},
+	{time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC), 200 * 24 * time.Hour},
+	{time.Date(2027, 3, 15, 0, 0, 0, 0, time.UTC), 100 * 24 * time.Hour},
+	{time.Date(2029, 3, 15, 0, 0, 0, 0, time.UTC), 10 * 24 * time.Hour},
+}
+
+// authzReuse is the reuse period at now: the configured one, at most
+// MaxAuthzReuseAt(now).
+func (a *ACME) authzReuse(now time.Time) time.Duration {
+	return min(a.cfg.AuthzReuse, MaxAuthzReuseAt(now))
+}
+
 // ACME defaults and limits.
 const (
 	// DefaultAuthzReuse is how long a valid ACME authorization is reused for
 	// new orders of the same account.
 	DefaultAuthzReuse = 30 * 24 * time.Hour
-	// MaxAuthzReuse is the longest reuse period: CA/B Forum BRs §4.2.1, for
-	// validations from 15 March 2026, allow reusing domain validation data
-	// for at most 200 days.
-	MaxAuthzReuse = 200 * 24 * time.Hour
 	// DefaultPendingAuthzLifetime is how long a pending authorization (and
 	// a pending order) can be completed.
 	DefaultPendingAuthzLifetime = 7 * 24 * time.Hour
@@ -69,7 +98,8 @@ type ACMEConfig struct {
 	// against CAA accounturi parameters (RFC 8657 §3). Required.
 	AccountURL func(id string) string
 	// AuthzReuse is how long a valid authorization serves new orders of the
-	// same account. If zero, DefaultAuthzReuse; at most MaxAuthzReuse.
+	// same account. If zero, DefaultAuthzReuse; at most MaxAuthzReuseAt
+	// now when NewACME runs, and shortened to MaxAuthzReuseAt later.
 	AuthzReuse time.Duration
 	// PendingAuthzLifetime; if zero, DefaultPendingAuthzLifetime.
 	PendingAuthzLifetime time.Duration
@@ -110,8 +140,8 @@ func NewACME(s *Service, cfg ACMEConfig) (*ACME, error) {
 		return nil, errors.New("order: acme: a service and AccountURL are required")
 	}
 	cfg.AuthzReuse = cmp.Or(cfg.AuthzReuse, DefaultAuthzReuse)
-	if cfg.AuthzReuse < 0 || cfg.AuthzReuse > MaxAuthzReuse {
-		return nil, fmt.Errorf("order: acme: authorization reuse period %v is outside (0, %v]", cfg.AuthzReuse, MaxAuthzReuse)
+	if max := MaxAuthzReuseAt(s.now()); cfg.AuthzReuse < 0 || cfg.AuthzReuse > max {
+		return nil, fmt.Errorf("order: acme: authorization reuse period %v is outside (0, %v] (CA/B Forum BRs §4.2.1)", cfg.AuthzReuse, max)
 	}
 	cfg.PendingAuthzLifetime = cmp.Or(cfg.PendingAuthzLifetime, DefaultPendingAuthzLifetime)
 	if cfg.PendingAuthzLifetime < 0 {

@@ -218,7 +218,7 @@ func (a *ACME) observe(ctx context.Context, acct *store.ACMEAccount, z *store.AC
 	res := store.ACMEChallengeResult{AuthzID: z.ID, Type: typ, At: now, Evidence: evidence}
 	if r.Status == diagnose.StatusApproved {
 		res.Status = store.ACMEStatusValid
-		res.AuthzExpiresAt = now.Add(a.cfg.AuthzReuse)
+		res.AuthzExpiresAt = now.Add(a.authzReuse(now))
 	} else {
 		res.Status = store.ACMEStatusInvalid
 		prob := findingProblem(r.Findings)

@@ -177,7 +177,7 @@ func (a *ACME) mayRevoke(ctx context.Context, acct *store.ACMEAccount, stored *s
 	}
 	now := a.now()
 	for _, n := range cert.DNSNames {
-		_, err := a.st.ACMEAuthzFindReusable(ctx, acct.ID, strings.ToLower(n), now.Add(-a.cfg.AuthzReuse), now)
+		_, err := a.st.ACMEAuthzFindReusable(ctx, acct.ID, strings.ToLower(n), now.Add(-a.authzReuse(now)), now)
 		if err != nil {
 			return acmeErr(ACMEUnauthorized, "this account did not order the certificate and holds no valid authorization for %s", n)
 		}

@@ -172,7 +172,7 @@ func (a *ACME) NewOrder(ctx context.Context, acct *store.ACMEAccount, req ACMENe
 	}
 	var fresh []store.ACMEAuthz
 	for _, n := range names {
-		z, err := a.st.ACMEAuthzFindReusable(ctx, acct.ID, n, now.Add(-a.cfg.AuthzReuse), now)
+		z, err := a.st.ACMEAuthzFindReusable(ctx, acct.ID, n, now.Add(-a.authzReuse(now)), now)
 		switch {
 		case err == nil:
 			// The order cannot outlive an authorization it relies on.
