@@ -130,6 +130,10 @@ func (h *Handler) accountOrders(w http.ResponseWriter, r *http.Request) {
 		h.writeProblem(w, r, unauthorized("an account can list only its own orders"))
 		return
 	}
+	if !s.postAsGet() {
+		h.writeProblem(w, r, malformed("the orders list is fetched with POST-as-GET (an empty payload)"))
+		return
+	}
 	ids, err := h.cfg.ACME.OrderIDs(r.Context(), s.acct)
 	if err != nil {
 		h.writeProblem(w, r, err)

@@ -284,8 +284,9 @@ func TestAccountLifecycle(t *testing.T) {
 		{"reactivation", acct.URI, `{"status":"valid"}`},
 	} {
 		st, m := w.post(t, raw{alg: jose.ES256, key: c.Key, kid: acct.URI, nonce: w.nonce(t), url: tc.url, payload: tc.payload})
-		if st != http.StatusForbidden || m["type"] != "urn:ietf:params:acme:error:unauthorized" || !strings.Contains(m["detail"].(string), "deactivated") {
-			t.Errorf("%s with a deactivated account: %d %v; want 403 unauthorized", tc.name, st, m)
+		// RFC 8555 §7.3.6: 401 (Unauthorized), type unauthorized.
+		if st != http.StatusUnauthorized || m["type"] != "urn:ietf:params:acme:error:unauthorized" || !strings.Contains(m["detail"].(string), "deactivated") {
+			t.Errorf("%s with a deactivated account: %d %v; want 401 unauthorized", tc.name, st, m)
 		}
 	}
 	if after, _ := w.st.OrderListByAccount(ctx, id, 100); len(after) != len(before) {

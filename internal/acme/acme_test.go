@@ -429,6 +429,9 @@ func TestUnknownRequests(t *testing.T) {
 			if err := json.NewDecoder(resp.Body).Decode(&p); err != nil {
 				t.Fatalf("not a problem document: %v", err)
 			}
+			if !slices.Contains(resp.Header.Values("Link"), "<"+w.srv.URL+`/acme/directory>;rel="index"`) {
+				t.Errorf("problem answer without the index link: %q", resp.Header.Values("Link"))
+			}
 			if resp.StatusCode != tt.status || p.Status != tt.status || resp.Header.Get("Allow") != tt.allow ||
 				resp.Header.Get("Content-Type") != "application/problem+json" || p.Type != "urn:ietf:params:acme:error:malformed" {
 				t.Errorf("%s %s: %d (problem %s %d), Allow %q, Content-Type %q; want %d, Allow %q",
@@ -737,6 +740,16 @@ func TestProtocolNegatives(t *testing.T) {
 				t.Fatalf("the refused request stored an order")
 			}
 		})
+	}
+
+	// A payload that is not a JSON object is refused in JSON's words.
+	st, m := w.post(t, raw{alg: jose.ES256, key: c.Key, kid: kid, nonce: w.nonce(t), url: newOrder, payload: `[]`})
+	if st != http.StatusBadRequest || m["detail"] != "the JWS payload must be a JSON object" {
+		t.Fatalf("newOrder with an array payload: %d %v", st, m)
+	}
+	st, m = w.post(t, raw{alg: jose.ES256, key: c.Key, kid: kid, nonce: w.nonce(t), url: newOrder, payload: `{"identifiers":"x.applicant.com"}`})
+	if st != http.StatusBadRequest || m["detail"] != `field "identifiers" must be a JSON array` {
+		t.Fatalf("newOrder with a string for identifiers: %d %v", st, m)
 	}
 
 	// Finalize before authorization: orderNotReady.

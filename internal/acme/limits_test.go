@@ -131,6 +131,41 @@ func TestRateLimits(t *testing.T) {
 		}
 	})
 
+	t.Run("failed validations limit at the challenge", func(t *testing.T) {
+		t.Parallel()
+		w := setupLimited(t)
+		c := w.client(t)
+		ctx := context.Background()
+		w.dns.Add("fail2.applicant.com. 60 IN A " + w.web.IP.String())
+		// Two orders for the domain before any validation: both allowed.
+		var chals []*xacme.Challenge
+		for range 2 {
+			o, err := c.AuthorizeOrder(ctx, xacme.DomainIDs("fail2.applicant.com"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			z, err := c.GetAuthorization(ctx, o.AuthzURLs[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ch := range z.Challenges {
+				if ch.Type == "http-01" {
+					chals = append(chals, ch)
+				}
+			}
+		}
+		if got, err := c.Accept(ctx, chals[0]); err != nil || got.Status != xacme.StatusInvalid {
+			t.Fatalf("failing challenge: %+v, %v", got, err)
+		}
+		// The limit (1 per hour) is reached: the second order's challenge
+		// is refused without being validated, and stays pending.
+		st, h, m := w.send(t, raw{alg: jose.ES256, key: c.Key, kid: string(c.KID), nonce: w.nonce(t), url: chals[1].URI, payload: `{}`})
+		assertRateLimited(t, st, h, m, "failed validations per domain per account", time.Hour)
+		if got, err := c.GetChallenge(ctx, chals[1].URI); err != nil || got.Status != xacme.StatusPending {
+			t.Fatalf("the refused challenge: %+v, %v; want it pending", got, err)
+		}
+	})
+
 	t.Run("new accounts per IP", func(t *testing.T) {
 		t.Parallel()
 		w := setupLimited(t)

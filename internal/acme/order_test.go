@@ -3,6 +3,7 @@ package acme_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -83,6 +84,12 @@ func TestAccountOrdersList(t *testing.T) {
 	st, m := w.post(t, raw{alg: jose.ES256, key: other.Key, kid: string(other.KID), nonce: w.nonce(t), url: ordersURL})
 	if st != http.StatusForbidden || m["type"] != "urn:ietf:params:acme:error:unauthorized" {
 		t.Fatalf("listing another account's orders: %d %v", st, m)
+	}
+	// The list is read with POST-as-GET (RFC 8555 §7.1.2.1), like every
+	// resource: a payload, even {}, is refused.
+	st, m = w.post(t, raw{alg: jose.ES256, key: c.Key, kid: string(c.KID), nonce: w.nonce(t), url: ordersURL, payload: `{}`})
+	if st != http.StatusBadRequest || m["type"] != "urn:ietf:params:acme:error:malformed" || !strings.Contains(fmt.Sprint(m["detail"]), "POST-as-GET") {
+		t.Fatalf("listing orders with a payload: %d %v", st, m)
 	}
 }
 

@@ -115,6 +115,7 @@ func fromACMEError(e *order.ACMEError) *Problem {
 	if status == 0 {
 		status = http.StatusBadRequest
 	}
+	status = cmp.Or(e.Status, status)
 	p := newProblem(typ, status, e.Detail)
 	p.DCVCode, p.DCVFix = string(e.Code), e.Fix
 	p.retryAfter = e.RetryAfter
@@ -152,6 +153,7 @@ func (h *Handler) toProblem(r *http.Request, err error) *Problem {
 func (h *Handler) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
 	p := h.toProblem(r, err)
 	h.setNonce(w)
+	h.linkIndex(w) // RFC 8555 §7.1: every answer but the directory's links it
 	if p.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(p.retryAfter.Seconds()))))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/mail"
 	"net/url"
 	"strings"
@@ -52,7 +53,8 @@ func (a *ACME) Register(ctx context.Context, r ACMERegistration) (*store.ACMEAcc
 	case err == nil:
 		// RFC 8555 §7.3.1: "If the server already has an account registered
 		// with the provided account key, then it MUST return a response
-		// with status code 200 (OK)".
+		// with status code 200 (OK)". A deactivated account is returned
+		// as it is: its status tells the client why its requests fail.
 		return existing, false, nil
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, false, fmt.Errorf("looking up account key: %w", err)
@@ -151,9 +153,20 @@ func (a *ACME) Account(ctx context.Context, id string) (*store.ACMEAccount, erro
 		return nil, fmt.Errorf("loading account: %w", err)
 	}
 	if acct.Status != store.ACMEAccountValid {
-		return nil, acmeErr(ACMEUnauthorized, "account %q is %s", id, acct.Status)
+		return nil, notValidAccount(acct)
 	}
 	return acct, nil
+}
+
+// notValidAccount refuses a request authorized by the key of a deactivated
+// or revoked account: RFC 8555 §7.3.6, "If the server receives a POST or
+// POST-as-GET from a deactivated account, it MUST return an error response
+// with status code 401 (Unauthorized) and type
+// "urn:ietf:params:acme:error:unauthorized"".
+func notValidAccount(acct *store.ACMEAccount) error {
+	e := acmeErr(ACMEUnauthorized, "account %q is %s: it accepts no further requests", acct.ID, acct.Status)
+	e.Status = http.StatusUnauthorized
+	return e
 }
 
 // ACMEAccountUpdate is an account update (RFC 8555 §7.3.2, §7.3.6). Nil

@@ -41,6 +41,11 @@ func (a *ACME) StartChallenge(ctx context.Context, acct *store.ACMEAccount, auth
 	}
 	now := a.now()
 	if z.Status == store.ACMEStatusPending && z.Challenges[ci].Status == store.ACMEStatusPending && now.Before(z.ExpiresAt) {
+		// The failed-validations limit holds here too: orders created
+		// before the limit was reached must not validate past it.
+		if err := a.checkFailedValidations(ctx, acct, z.Identifier, now); err != nil {
+			return nil, err
+		}
 		if z, err = a.runChallenge(ctx, acct, z, ci, now); err != nil {
 			return nil, err
 		}

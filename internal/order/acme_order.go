@@ -143,13 +143,7 @@ func (a *ACME) NewOrder(ctx context.Context, acct *store.ACMEAccount, req ACMENe
 	// The failed-validation limit is checked before spending the order
 	// limit: an order that could not be validated anyway costs nothing.
 	for _, n := range names {
-		l := a.cfg.Limits.FailedValidationsPerDomain
-		d, err := a.cfg.Limiter.Check(ctx, l, acct.ID+"|"+baseName(n), 1, now)
-		if err != nil {
-			return nil, fmt.Errorf("rate limit %s: %w", l.Name, err)
-		}
-		if err := limited(l, d, now); err != nil {
-			err.(*ACMEError).Detail = fmt.Sprintf("%s (for %s)", err.(*ACMEError).Detail, baseName(n))
+		if err := a.checkFailedValidations(ctx, acct, n, now); err != nil {
 			return nil, err
 		}
 	}
@@ -240,6 +234,22 @@ func rejectedSubproblems(err error) []*ACMEError {
 		out = append(out, &ACMEError{Type: typ, Detail: pe.Message, Identifier: pe.Name})
 	}
 	return out
+}
+
+// checkFailedValidations refuses with rateLimited when the account has
+// reached its failed-validations limit for the base domain of name, without
+// spending any of it (failures are counted as they are recorded).
+func (a *ACME) checkFailedValidations(ctx context.Context, acct *store.ACMEAccount, name string, now time.Time) error {
+	l := a.cfg.Limits.FailedValidationsPerDomain
+	d, err := a.cfg.Limiter.Check(ctx, l, acct.ID+"|"+baseName(name), 1, now)
+	if err != nil {
+		return fmt.Errorf("rate limit %s: %w", l.Name, err)
+	}
+	if err := limited(l, d, now); err != nil {
+		err.(*ACMEError).Detail = fmt.Sprintf("%s (for %s)", err.(*ACMEError).Detail, baseName(name))
+		return err
+	}
+	return nil
 }
 
 // inRequestOrder sorts subproblems in the order of the identifiers they
