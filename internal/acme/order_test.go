@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -58,13 +59,21 @@ func TestAccountOrdersList(t *testing.T) {
 		t.Fatal(err)
 	}
 	var want []string
+	var authzs []string
 	for _, n := range []string{"l1.applicant.com", "l2.applicant.com", "l3.applicant.com"} {
 		o, err := c.AuthorizeOrder(ctx, xacme.DomainIDs(n))
 		if err != nil {
 			t.Fatal(err)
 		}
 		want = append([]string{o.URI}, want...)
+		authzs = append(authzs, o.AuthzURLs[0])
 	}
+	// An order made invalid (its authorization deactivated) is not listed
+	// (the list "SHOULD NOT include orders that are invalid").
+	if err := c.RevokeAuthorization(ctx, authzs[1]); err != nil {
+		t.Fatal(err)
+	}
+	want = slices.Delete(want, 1, 2)
 	if _, err := other.AuthorizeOrder(ctx, xacme.DomainIDs("theirs.applicant.com")); err != nil {
 		t.Fatal(err)
 	}

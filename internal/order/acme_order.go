@@ -318,16 +318,12 @@ func (a *ACME) Order(ctx context.Context, acct *store.ACMEAccount, id string) (*
 	return a.orderView(o, a.now()), nil
 }
 
-// OrderIDs returns the ids of the account's orders, newest first (RFC 8555
+// OrderIDs returns the ids of the account's orders that are not invalid, newest first (RFC 8555
 // §7.1.2.1), at most listLimit.
 func (a *ACME) OrderIDs(ctx context.Context, acct *store.ACMEAccount) ([]string, error) {
-	os, err := a.st.OrderListByAccount(ctx, acct.ID, listLimit)
+	ids, err := a.st.ACMEOrderListLive(ctx, acct.ID, a.now(), listLimit)
 	if err != nil {
 		return nil, fmt.Errorf("listing orders: %w", err)
-	}
-	ids := make([]string, 0, len(os))
-	for _, o := range os {
-		ids = append(ids, o.ID)
 	}
 	return ids, nil
 }

@@ -172,6 +172,13 @@ type ACMEStore interface {
 	// Challenges is nil, and ACMEAuthzGet reads an authorization's
 	// challenges.
 	ACMEOrderGet(ctx context.Context, id string) (*ACMEOrder, error)
+	// ACMEOrderListLive returns the ids of the account's ACME orders that
+	// are not invalid at now, newest first (by CreatedAt, then id), at most
+	// limit (RFC 8555 §7.1.2.1: the orders list "SHOULD NOT include orders
+	// that are invalid"). An order is invalid when its status is "invalid"
+	// or "expired", or, still "pending", when it has expired or one of its
+	// authorizations is neither valid nor pending or has expired.
+	ACMEOrderListLive(ctx context.Context, accountID string, now time.Time, limit int) ([]string, error)
 	// ACMEOrderFinalize issues an order's certificate exactly once, in
 	// three steps so that no write lock is held while signing. (1) A short
 	// write reserves the order: it must be "pending" and every one of its

@@ -40,6 +40,15 @@ WHERE a.replaces_serial = ? AND a.replaces_serial <> '' AND o.status NOT IN ('in
 	qACMEOrderGet = `SELECT ` + orderColumns + `, a.profile, a.replaces, a.replaces_serial,
 coalesce((SELECT c.serial FROM certificates c WHERE c.order_id = orders.id), '')
 FROM orders JOIN acme_orders a ON a.order_id = orders.id WHERE orders.id = ?`
+	// qACMEOrderListLive lists an account's ACME orders that are not
+	// invalid at a time (?2), newest first: what ACMEOrderListLive
+	// documents, the rule of the order's ACME view.
+	qACMEOrderListLive = `SELECT o.id FROM orders o JOIN acme_orders a ON a.order_id = o.id
+WHERE o.account_id = ?1 AND o.status NOT IN ('invalid', 'expired')
+AND (o.status IN ('approved', 'issued') OR (o.expires_at > ?2 AND NOT EXISTS (
+	SELECT 1 FROM acme_order_authzs oa JOIN acme_authzs z ON z.id = oa.authz_id
+	WHERE oa.order_id = o.id AND (z.status NOT IN ('valid', 'pending') OR z.expires_at IS NULL OR z.expires_at <= ?2))))
+ORDER BY o.created_at DESC, o.id DESC LIMIT ?3`
 	// qACMEOrderNotReady counts the order's authorizations that do not
 	// allow finalization at a given time.
 	qACMEOrderNotReady = `SELECT count(*) FROM acme_order_authzs oa JOIN acme_authzs z ON z.id = oa.authz_id
@@ -448,6 +457,23 @@ func (s *Store) ACMEOrderGet(ctx context.Context, id string) (*store.ACMEOrder, 
 		return nil, fmt.Errorf("getting acme order %s: %w", id, err)
 	}
 	return out, nil
+}
+
+// ACMEOrderListLive returns the ids of the account's ACME orders that are
+// not invalid at now, newest first, at most limit; none when limit < 1.
+func (s *Store) ACMEOrderListLive(ctx context.Context, accountID string, now time.Time, limit int) ([]string, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	at, err := encodeTime(now)
+	if err != nil {
+		return nil, fmt.Errorf("listing acme orders of %s: %w", accountID, err)
+	}
+	ids, err := queryAll(ctx, s.rd, scanString, qACMEOrderListLive, accountID, at, limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing acme orders of %s: %w", accountID, err)
+	}
+	return ids, nil
 }
 
 // ACMEOrderFinalize approves and issues a ready order exactly once, in

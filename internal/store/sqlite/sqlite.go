@@ -475,6 +475,7 @@ var preparedQueries = map[string]string{
 	"qACMEOrderAuthzs":             qACMEOrderAuthzs,
 	"qACMEOrderGet":                qACMEOrderGet,
 	"qACMEOrderInsert":             qACMEOrderInsert,
+	"qACMEOrderListLive":           qACMEOrderListLive,
 	"qACMEOrderNotReady":           qACMEOrderNotReady,
 	"qACMEOrderReplaced":           qACMEOrderReplaced,
 	"qAPIKeyInsert":                qAPIKeyInsert,

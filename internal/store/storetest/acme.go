@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ func testACME(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OrdersAndChallenges", testACMEOrders},
 		{"ChallengeComplete", testACMEChallengeComplete},
 		{"FinalizeConcurrent", testACMEFinalize},
+		{"OrderListLive", testACMEOrderListLive},
 		{"Revocations", testACMERevocations},
 	}
 	for _, tt := range tests {
@@ -319,6 +321,54 @@ func testACMEFinalize(t *testing.T, f *fixture) {
 	f.validate(o2, at)
 	_, err = f.s.ACMEOrderFinalize(f.ctx, "o2", "CSR", at.Add(31*24*time.Hour), sign)
 	wantIs(t, "finalize with an expired authorization", err, store.ErrConflict)
+}
+
+// testACMEOrderListLive checks which orders ACMEOrderListLive lists as
+// time passes: not those failed, set invalid, of another account, or past
+// their own or an authorization's expiry; issued ones always.
+func testACMEOrderListLive(t *testing.T, f *fixture) {
+	for _, a := range []store.ACMEAccount{acmeAccount("acct", "tp"), acmeAccount("other", "tp2")} {
+		if err := f.s.ACMEAccountCreate(f.ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := t0.Add(time.Minute)
+	f.acmeOrder("l1", "acct", "a.example") // pending
+	f.validate(f.acmeOrder("l2", "acct", "b.example"), at)
+	failed := f.acmeOrder("l3", "acct", "c.example")
+	if err := f.s.ACMEChallengeStart(f.ctx, failed.Authzs[0].ID, "http-01", at, at.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.ACMEChallengeFinish(f.ctx, store.ACMEChallengeResult{AuthzID: failed.Authzs[0].ID, Type: "http-01", Status: "invalid", At: at}); err != nil {
+		t.Fatal(err)
+	}
+	f.validate(f.acmeOrder("l4", "acct", "d.example"), at)
+	if _, err := f.s.ACMEOrderFinalize(f.ctx, "l4", "CSR", at, func(*store.Order) (*store.Certificate, error) { return testCert("0f"), nil }); err != nil {
+		t.Fatal(err)
+	}
+	f.acmeOrder("l5", "acct", "e.example")
+	if err := f.s.OrderSetStatus(f.ctx, "l5", "invalid", "", "issuance failed"); err != nil {
+		t.Fatal(err)
+	}
+	f.acmeOrder("x1", "other", "f.example")
+	tests := []struct {
+		name  string
+		at    time.Time
+		limit int
+		want  string
+	}{
+		{"now", at, 10, "l4 l2 l1"},
+		{"at most 2", at, 2, "l4 l2"},
+		{"none asked", at, 0, ""},
+		{"the pending authorization expired", t0.Add(25 * time.Hour), 10, "l4 l2"},
+		{"the ready order expired", t0.Add(31 * 24 * time.Hour), 10, "l4"},
+	}
+	for _, tt := range tests {
+		ids, err := f.s.ACMEOrderListLive(f.ctx, "acct", tt.at, tt.limit)
+		if got := strings.Join(ids, " "); err != nil || got != tt.want {
+			t.Errorf("%s: ACMEOrderListLive = %q, %v; want %q", tt.name, got, err, tt.want)
+		}
+	}
 }
 
 func testACMERevocations(t *testing.T, f *fixture) {
