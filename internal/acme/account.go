@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/dcvhq/dcv/internal/order"
 	"github.com/dcvhq/dcv/internal/store"
@@ -134,7 +136,12 @@ func (h *Handler) accountOrders(w http.ResponseWriter, r *http.Request) {
 		h.writeProblem(w, r, malformed("the orders list is fetched with POST-as-GET (an empty payload)"))
 		return
 	}
-	ids, err := h.cfg.ACME.OrderIDs(r.Context(), s.acct)
+	after := r.URL.Query().Get("cursor")
+	if after != "" && !validID(after) {
+		h.writeProblem(w, r, malformed("the cursor of the orders list is not an order id"))
+		return
+	}
+	ids, next, err := h.cfg.ACME.OrderIDs(r.Context(), s.acct, after)
 	if err != nil {
 		h.writeProblem(w, r, err)
 		return
@@ -143,5 +150,15 @@ func (h *Handler) accountOrders(w http.ResponseWriter, r *http.Request) {
 	for _, id := range ids {
 		urls = append(urls, h.url("order", id))
 	}
+	if next != "" {
+		// RFC 8555 §7.1.2.1: a paginated list links its next page.
+		w.Header().Add("Link", `<`+h.url("acct", s.acct.ID, "orders")+"?cursor="+url.QueryEscape(next)+`>;rel="next"`)
+	}
 	h.writeJSON(w, http.StatusOK, map[string][]string{"orders": urls})
+}
+
+// validID reports whether s has the form of a dcv object id (an order's
+// "ord_…"): at most 64 lowercase letters, digits, "_" and "-".
+func validID(s string) bool {
+	return s != "" && len(s) <= 64 && strings.Trim(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == ""
 }

@@ -129,6 +129,11 @@ func (h *Handler) verify(r *http.Request, mode keyMode) (*signed, error) {
 		return nil, badSignatureAlgorithm(fmt.Sprintf("the JWS algorithm %q is not accepted; use one of %s", hdr.Alg, strings.Join(algNames, ", ")))
 	}
 	want := h.base + r.URL.Path
+	if r.URL.RawQuery != "" {
+		// RFC 8555 §6.4: the URL the request is directed to, query included
+		// (a page of the orders list).
+		want += "?" + r.URL.RawQuery
+	}
 	if hdr.URL != want {
 		return nil, unauthorized(fmt.Sprintf("the JWS url %q is not the request URL %q", hdr.URL, want))
 	}

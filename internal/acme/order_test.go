@@ -12,6 +12,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	xacme "golang.org/x/crypto/acme"
 
+	"github.com/dcvhq/dcv/internal/order"
 	"github.com/dcvhq/dcv/internal/store"
 )
 
@@ -167,5 +168,56 @@ func TestAuthzDeactivation(t *testing.T) {
 	o2, err := c.AuthorizeOrder(ctx, xacme.DomainIDs("da.applicant.com"))
 	if err != nil || o2.AuthzURLs[0] == u || o2.Status != xacme.StatusPending {
 		t.Fatalf("new order after deactivation: %+v, %v", o2, err)
+	}
+}
+
+// TestAccountOrdersPages: a list longer than a page is paginated with
+// Link rel="next" (RFC 8555 §7.1.2.1), whose URL, query included, is the
+// JWS url of the next request; the pages together are the whole list.
+func TestAccountOrdersPages(t *testing.T) {
+	t.Parallel()
+	w := setupWith(t, func(c *order.ACMEConfig) { c.OrdersPerPage = 2 })
+	c := w.client(t)
+	ctx := context.Background()
+	acct, err := c.GetReg(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, n := range []string{"p1.applicant.com", "p2.applicant.com", "p3.applicant.com"} {
+		o, err := c.AuthorizeOrder(ctx, xacme.DomainIDs(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append([]string{o.URI}, want...)
+	}
+	var got []string
+	next := acct.OrdersURL
+	for pages := 0; next != ""; pages++ {
+		if pages == 3 {
+			t.Fatalf("more pages than orders: %v", got)
+		}
+		resp := w.postAsGet(t, c, next)
+		var list struct{ Orders []string }
+		if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+			t.Fatal(err)
+		}
+		if len(list.Orders) > 2 {
+			t.Fatalf("page of %d orders, want at most 2", len(list.Orders))
+		}
+		got = append(got, list.Orders...)
+		next = ""
+		for _, l := range resp.Header.Values("Link") {
+			if u, ok := strings.CutSuffix(l, `>;rel="next"`); ok {
+				next = strings.TrimPrefix(u, "<")
+			}
+		}
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("pages together %v, want %v", got, want)
+	}
+	st, m := w.post(t, raw{alg: jose.ES256, key: c.Key, kid: string(c.KID), nonce: w.nonce(t), url: acct.OrdersURL + "?cursor=%21bad"})
+	if st != http.StatusBadRequest || m["type"] != "urn:ietf:params:acme:error:malformed" {
+		t.Fatalf("a malformed cursor: %d %v", st, m)
 	}
 }

@@ -120,6 +120,9 @@ type ACMEConfig struct {
 	// ValidationBudget; if zero, DefaultValidationBudget. Negative means do
 	// not wait at all.
 	ValidationBudget time.Duration
+	// OrdersPerPage is how many orders one page of an account's orders
+	// list holds. If zero, 1000.
+	OrdersPerPage int
 }
 
 // ACME holds the ACME (RFC 8555) decisions over the order service: account
@@ -155,6 +158,10 @@ func NewACME(s *Service, cfg ACMEConfig) (*ACME, error) {
 	}
 	if err := ca.CheckProfiles(cfg.Profiles, s.now()); err != nil {
 		return nil, fmt.Errorf("order: acme: %w", err)
+	}
+	cfg.OrdersPerPage = cmp.Or(cfg.OrdersPerPage, listLimit)
+	if cfg.OrdersPerPage < 1 {
+		return nil, fmt.Errorf("order: acme: %d orders per page", cfg.OrdersPerPage)
 	}
 	cfg.DefaultProfile = cmp.Or(cfg.DefaultProfile, cfg.Profiles[0].Name)
 	if _, ok := profileByName(cfg.Profiles, cfg.DefaultProfile); !ok {

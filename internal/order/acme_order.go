@@ -318,14 +318,21 @@ func (a *ACME) Order(ctx context.Context, acct *store.ACMEAccount, id string) (*
 	return a.orderView(o, a.now()), nil
 }
 
-// OrderIDs returns the ids of the account's orders that are not invalid, newest first (RFC 8555
-// §7.1.2.1), at most listLimit.
-func (a *ACME) OrderIDs(ctx context.Context, acct *store.ACMEAccount) ([]string, error) {
-	ids, err := a.st.ACMEOrderListLive(ctx, acct.ID, a.now(), listLimit)
+// OrderIDs returns a page of the ids of the account's orders that are not
+// invalid, newest first (RFC 8555 §7.1.2.1): those after the order after
+// ("" for the first page), at most ACMEConfig.OrdersPerPage, and the id to
+// ask the next page after, "" for the last page.
+func (a *ACME) OrderIDs(ctx context.Context, acct *store.ACMEAccount, after string) (ids []string, next string, err error) {
+	n := a.cfg.OrdersPerPage
+	ids, err = a.st.ACMEOrderListLive(ctx, acct.ID, a.now(), after, n+1)
 	if err != nil {
-		return nil, fmt.Errorf("listing orders: %w", err)
+		return nil, "", fmt.Errorf("listing orders: %w", err)
 	}
-	return ids, nil
+	if len(ids) > n {
+		ids = ids[:n]
+		next = ids[n-1]
+	}
+	return ids, next, nil
 }
 
 func (a *ACME) orderView(o *store.ACMEOrder, now time.Time) *ACMEOrderView {

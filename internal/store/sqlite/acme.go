@@ -44,11 +44,19 @@ FROM orders JOIN acme_orders a ON a.order_id = orders.id WHERE orders.id = ?`
 	// invalid at a time (?2), newest first: what ACMEOrderListLive
 	// documents, the rule of the order's ACME view.
 	qACMEOrderListLive = `SELECT o.id FROM orders o JOIN acme_orders a ON a.order_id = o.id
-WHERE o.account_id = ?1 AND o.status NOT IN ('invalid', 'expired')
+WHERE o.account_id = ?1 AND ` + acmeOrderLive + `
+ORDER BY o.created_at DESC, o.id DESC LIMIT ?3`
+	// qACMEOrderListLiveAfter is qACMEOrderListLive after the order ?4
+	// of the account (a next page).
+	qACMEOrderListLiveAfter = `SELECT o.id FROM orders o JOIN acme_orders a ON a.order_id = o.id
+JOIN orders p ON p.id = ?4 AND p.account_id = ?1
+WHERE o.account_id = ?1 AND (o.created_at, o.id) < (p.created_at, p.id) AND ` + acmeOrderLive + `
+ORDER BY o.created_at DESC, o.id DESC LIMIT ?3`
+	// acmeOrderLive is true for an order o that is not invalid at ?2.
+	acmeOrderLive = `o.status NOT IN ('invalid', 'expired')
 AND (o.status IN ('approved', 'issued') OR (o.expires_at > ?2 AND NOT EXISTS (
 	SELECT 1 FROM acme_order_authzs oa JOIN acme_authzs z ON z.id = oa.authz_id
-	WHERE oa.order_id = o.id AND (z.status NOT IN ('valid', 'pending') OR z.expires_at IS NULL OR z.expires_at <= ?2))))
-ORDER BY o.created_at DESC, o.id DESC LIMIT ?3`
+	WHERE oa.order_id = o.id AND (z.status NOT IN ('valid', 'pending') OR z.expires_at IS NULL OR z.expires_at <= ?2))))`
 	// qACMEOrderNotReady counts the order's authorizations that do not
 	// allow finalization at a given time.
 	qACMEOrderNotReady = `SELECT count(*) FROM acme_order_authzs oa JOIN acme_authzs z ON z.id = oa.authz_id
@@ -460,8 +468,9 @@ func (s *Store) ACMEOrderGet(ctx context.Context, id string) (*store.ACMEOrder, 
 }
 
 // ACMEOrderListLive returns the ids of the account's ACME orders that are
-// not invalid at now, newest first, at most limit; none when limit < 1.
-func (s *Store) ACMEOrderListLive(ctx context.Context, accountID string, now time.Time, limit int) ([]string, error) {
+// not invalid at now, newest first, after the order after if not "", at
+// most limit; none when limit < 1.
+func (s *Store) ACMEOrderListLive(ctx context.Context, accountID string, now time.Time, after string, limit int) ([]string, error) {
 	if limit < 1 {
 		return nil, nil
 	}
@@ -469,7 +478,11 @@ func (s *Store) ACMEOrderListLive(ctx context.Context, accountID string, now tim
 	if err != nil {
 		return nil, fmt.Errorf("listing acme orders of %s: %w", accountID, err)
 	}
-	ids, err := queryAll(ctx, s.rd, scanString, qACMEOrderListLive, accountID, at, limit)
+	q, args := qACMEOrderListLive, []any{accountID, at, limit}
+	if after != "" {
+		q, args = qACMEOrderListLiveAfter, append(args, after)
+	}
+	ids, err := queryAll(ctx, s.rd, scanString, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("listing acme orders of %s: %w", accountID, err)
 	}

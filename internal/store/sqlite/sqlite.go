@@ -476,6 +476,7 @@ var preparedQueries = map[string]string{
 	"qACMEOrderGet":                qACMEOrderGet,
 	"qACMEOrderInsert":             qACMEOrderInsert,
 	"qACMEOrderListLive":           qACMEOrderListLive,
+	"qACMEOrderListLiveAfter":      qACMEOrderListLiveAfter,
 	"qACMEOrderNotReady":           qACMEOrderNotReady,
 	"qACMEOrderReplaced":           qACMEOrderReplaced,
 	"qAPIKeyInsert":                qAPIKeyInsert,

@@ -354,17 +354,23 @@ func testACMEOrderListLive(t *testing.T, f *fixture) {
 	tests := []struct {
 		name  string
 		at    time.Time
+		after string
 		limit int
 		want  string
 	}{
-		{"now", at, 10, "l4 l2 l1"},
-		{"at most 2", at, 2, "l4 l2"},
-		{"none asked", at, 0, ""},
-		{"the pending authorization expired", t0.Add(25 * time.Hour), 10, "l4 l2"},
-		{"the ready order expired", t0.Add(31 * 24 * time.Hour), 10, "l4"},
+		{"now", at, "", 10, "l4 l2 l1"},
+		{"at most 2", at, "", 2, "l4 l2"},
+		{"the next page", at, "l2", 2, "l1"},
+		{"after an invalid order", at, "l3", 10, "l2 l1"},
+		{"after the last", at, "l1", 10, ""},
+		{"after another account's order", at, "x1", 10, ""},
+		{"after no order", at, "nosuch", 10, ""},
+		{"none asked", at, "", 0, ""},
+		{"the pending authorization expired", t0.Add(25 * time.Hour), "", 10, "l4 l2"},
+		{"the ready order expired", t0.Add(31 * 24 * time.Hour), "", 10, "l4"},
 	}
 	for _, tt := range tests {
-		ids, err := f.s.ACMEOrderListLive(f.ctx, "acct", tt.at, tt.limit)
+		ids, err := f.s.ACMEOrderListLive(f.ctx, "acct", tt.at, tt.after, tt.limit)
 		if got := strings.Join(ids, " "); err != nil || got != tt.want {
 			t.Errorf("%s: ACMEOrderListLive = %q, %v; want %q", tt.name, got, err, tt.want)
 		}
