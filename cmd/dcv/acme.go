@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -28,6 +29,7 @@ type acmeFlags struct {
 	defaultProfile   string
 	altChain         string
 	termsOfService   string
+	website          string
 	validationBudget time.Duration
 	rateLimits       string
 	limitNewOrders   string
@@ -43,6 +45,7 @@ func (f *acmeFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.defaultProfile, "acme-default-profile", "", "profile of orders that name none (default: the first profile)")
 	fs.StringVar(&f.altChain, "acme-alt-chain", "", "PEM file of alternate intermediates, offered after the leaf at the certificate's Link rel=\"alternate\" URL")
 	fs.StringVar(&f.termsOfService, "acme-terms-of-service", "", "URL of terms that new ACME accounts must agree to")
+	fs.StringVar(&f.website, "acme-website", "", "URL of the CA's web site, listed in the ACME directory (meta.website)")
 	durationFlag(fs, &f.validationBudget, "acme-validation-budget", order.DefaultValidationBudget, "how long a challenge POST waits for its validation before answering \"processing\"")
 	fs.StringVar(&f.rateLimits, "acme-rate-limits", "on", `"on", or "off" for no ACME rate limits at all (a private CA, a load test)`)
 	fs.StringVar(&f.limitNewOrders, "acme-limit-new-orders", "", "new orders per account, as COUNT/PERIOD (default 300/3h)")
@@ -137,6 +140,14 @@ func (f *acmeFlags) check() (*acmeSettings, error) {
 	if max := order.MaxAuthzReuseAt(time.Now()); f.authzReuse <= 0 || f.authzReuse > max {
 		return nil, fmt.Errorf("--acme-authz-reuse %s is outside (0, %s] (CA/B Forum BRs §4.2.1: the longest validation data may be reused now)", durationValue{&f.authzReuse}, durationValue{&max})
 	}
+	for _, u := range []struct{ flag, value string }{{"acme-terms-of-service", f.termsOfService}, {"acme-website", f.website}} {
+		if u.value == "" {
+			continue
+		}
+		if p, err := url.Parse(u.value); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+			return nil, fmt.Errorf("--%s: %q is not an absolute http(s) URL", u.flag, u.value)
+		}
+	}
 	var alt string
 	if f.altChain != "" {
 		b, err := os.ReadFile(f.altChain)
@@ -172,7 +183,7 @@ func (f *acmeFlags) build(set *acmeSettings, orders *order.Service, public, caaI
 	if err != nil {
 		return nil, nil, err
 	}
-	h, err := acme.New(acme.Config{ACME: svc, BaseURL: public, CAAIdentities: []string{caaIdentity}, AlternateChainPEM: set.alt, Logger: logger})
+	h, err := acme.New(acme.Config{ACME: svc, BaseURL: public, CAAIdentities: []string{caaIdentity}, Website: f.website, AlternateChainPEM: set.alt, Logger: logger})
 	if err != nil {
 		return nil, nil, err
 	}
