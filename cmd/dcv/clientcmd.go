@@ -212,13 +212,18 @@ func newCertCmd() *cobra.Command {
 					return fmt.Errorf("saving the private key (the server will not send it again; it is in the JSON below): %w\n%s", werr, raw)
 				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "private key written to %s (shown once; keep it safe)\n", path)
+			} else if err == nil && keyOut != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "no private key written to %s: dcv hands out the key it generated once, with the first download (or the order came with a CSR, whose key is yours)\n", keyOut)
+			}
+			if err == nil && out != "" {
+				// Written before anything is reported, so that a chain that
+				// could not be saved is an error (exit status 1).
+				if werr := os.WriteFile(out, []byte(crt.Certificate), 0o644); werr != nil {
+					return fmt.Errorf("saving the certificate chain: %w", werr)
+				}
 			}
 			return cf.finish(cmd.OutOrStdout(), raw, err, func() {
 				if out != "" {
-					if werr := os.WriteFile(out, []byte(crt.Certificate), 0o644); werr != nil {
-						fmt.Fprintln(cmd.ErrOrStderr(), "dcv:", werr)
-						return
-					}
 					fmt.Fprintf(cmd.ErrOrStderr(), "certificate chain written to %s (serial %s, valid until %s)\n", out, crt.Serial, crt.NotAfter.Format(time.RFC3339))
 					return
 				}
