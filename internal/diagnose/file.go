@@ -41,13 +41,20 @@ func (d *diagnoser) file(o *validation.Observation) []Finding {
 	out := []Finding{first}
 	if len(fo.Fetches) > 1 && fo.Fetches[1] != nil {
 		second, status2 := d.fetchOrDiscrepancy(fo.Fetches[1], o)
-		if second.Code != first.Code || status2 != status {
-			if status != 0 && status2 == 0 && second.Severity == SeverityError {
-				// The web server answered over http: that answer is what
-				// to fix. https is only dcv's fallback, and a site without
-				// it is fine, so its failure is told, not blamed.
-				second.Severity = SeverityWarning
-			}
+		switch {
+		case second.Code == first.Code && status2 == status:
+		case status != 0 && status2 == 0 && !redirectsToHTTPS(fo.Fetches[0]) && nothingListens(fo.Fetches[1]):
+			// The web server answered over http, and nothing listens on
+			// port 443: a site without https is fine, and "start a web
+			// server on port 443" would send the applicant the wrong way.
+		case status != 0 && status2 == 0 && second.Severity == SeverityError:
+			// The web server answered over http: that answer is what
+			// to fix. https is only dcv's fallback, and a site without
+			// it is fine, so its failure (a broken TLS set-up, a
+			// timeout) is told, not blamed.
+			second.Severity = SeverityWarning
+			out = append(out, second)
+		default:
 			out = append(out, second)
 		}
 	}
@@ -57,6 +64,27 @@ func (d *diagnoser) file(o *validation.Observation) []Finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+// nothingListens reports whether every connection of fetch t was refused:
+// no web server on the port at any address.
+func nothingListens(t *webfetch.Trace) bool {
+	if len(t.Attempts) == 0 {
+		return false
+	}
+	for _, a := range t.Attempts {
+		if a.Err == nil || a.Err.Kind != webfetch.ErrConnectionRefused {
+			return false
+		}
+	}
+	return true
+}
+
+// redirectsToHTTPS reports whether fetch t ended with a redirect to an
+// https URL, which makes the https fetch's failure matter.
+func redirectsToHTTPS(t *webfetch.Trace) bool {
+	a := t.Final()
+	return a != nil && strings.HasPrefix(strings.ToLower(a.Location), "https://")
 }
 
 // fetchOrDiscrepancy diagnoses one fetch that did not serve the value: as

@@ -300,6 +300,15 @@ func TestDomainFile(t *testing.T) {
 				"Check that the web server at 192.0.2.10:80 answers the request promptly (a stalled backend, or a proxy waiting on one, is the usual cause).")},
 		},
 		{
+			name: "nothing listens on 443 after http 404",
+			obs: fileObs(
+				trace(httpURL, answer(ip4, 404, "")),
+				trace(httpsURL, failed("192.0.2.10:443", webfetch.ErrConnectionRefused, "", 0))),
+			// A site without https is fine: the http answer alone is what
+			// to fix, and nothing sends the applicant to set up https.
+			want: []Finding{errF(CodeFileNotFound, "The server at 192.0.2.10 answered 404 Not Found for "+httpURL+".", fixNotFound)},
+		},
+		{
 			name: "TLS error over https after http 404",
 			obs: fileObs(
 				trace(httpURL, answer(ip4, 404, "")),
