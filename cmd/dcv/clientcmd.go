@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dcvhq/dcv/client"
+	"github.com/dcvhq/dcv/internal/order"
 )
 
 // clientFlags are the flags every client command shares.
@@ -158,7 +159,8 @@ and the findings that block it, worst first, each with a fix.
 
 Exit status: 0 when every domain is validated (or the certificate is issued),
 3 when some domain is not validated yet, 4 when checked too often (retry after
-the time given), 1 on other errors.`,
+the time given), 5 when the order can no longer be validated (its value
+expired, or it was refused: create a new order), 1 on other errors.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := cf.client()
@@ -178,7 +180,12 @@ the time given), 1 on other errors.`,
 			if ferr := cf.finish(cmd.OutOrStdout(), raw, err, func() { printCheck(cmd.OutOrStdout(), res) }); ferr != nil {
 				return ferr
 			}
-			if res.Status != "approved" && res.Status != "issued" {
+			switch res.Status {
+			case order.StatusApproved, order.StatusIssued:
+			case order.StatusExpired, order.StatusInvalid:
+				// Checking again cannot help: a poller must stop.
+				return exitError{code: exitFinal}
+			default:
 				return exitError{code: exitBlocked}
 			}
 			return nil

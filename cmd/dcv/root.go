@@ -16,6 +16,7 @@ const (
 	exitUsage     = 2
 	exitBlocked   = 3 // a check ran and some domain is not validated yet
 	exitThrottled = 4 // checked too often; retry later
+	exitFinal     = 5 // the order can no longer be validated (expired or invalid): order again
 )
 
 // exitError carries a process exit code up to main; msg, when set, is
