@@ -164,7 +164,7 @@ func init() {
 			fixWrongHostWWW:         "Add a TXT record with host `%[1]s` (full name `%[2]s`) and value `%[3]s`.",
 			noteWildcard:            "These values come from a wildcard TXT record (a random name beside the host returns them too), not from a record at the host.",
 			wordAt:                  "at %[1]s",
-			noteOtherOrderDNS:       "One value is the value of another of your orders, not of this one: each order has its own value.",
+			noteOtherOrderDNS:       "One value is the value of another of your orders (a pending one, or an earlier one already issued), not of this one: each order, a renewal too, has its own value.",
 		},
 		CodeDNSTXTPresent)
 }

@@ -99,7 +99,7 @@ func init() {
 			ruleLoop:                 "it leads back to %[1]s, already requested (a redirect loop)",
 			ruleTooMany:              "following it would exceed the limit of redirects (%[1]d)",
 			ruleOther:                "%[1]s",
-			noteOtherOrder:           "This is the value of another of your pending orders, not of this one: each order has its own value.",
+			noteOtherOrder:           "This is the value of another of your orders (a pending one, or an earlier one already issued), not of this one: each order, a renewal too, has its own value.",
 		},
 		CodeFileWrongLocation)
 }

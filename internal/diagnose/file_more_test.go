@@ -167,7 +167,7 @@ func TestDomainFileMore(t *testing.T) {
 				return o
 			}(),
 			want: []Finding{errF(CodeFileContentMismatch,
-				`The server at 192.0.2.10 answered 200 OK for `+httpURL+`, but the content is not the expected value: "\ufeffother-order-value\r\n". The file starts with a UTF-8 byte order mark (BOM). This is the value of another of your pending orders, not of this one: each order has its own value.`,
+				`The server at 192.0.2.10 answered 200 OK for `+httpURL+`, but the content is not the expected value: "\ufeffother-order-value\r\n". The file starts with a UTF-8 byte order mark (BOM). This is the value of another of your orders (a pending one, or an earlier one already issued), not of this one: each order, a renewal too, has its own value.`,
 				"Make fileauth.txt contain exactly `"+testValue+"` and nothing else (a final line break is fine), saved as plain text without a byte order mark.")},
 		},
 		{

@@ -38,11 +38,20 @@ func (s *Service) Check(ctx context.Context, acct *store.Account, id string) (*C
 		return nil, &Error{Kind: KindThrottled, Code: string(diagnose.CodeCheckTooFrequent), Message: f.Message, RetryAt: retryAt, RetryAfter: retryAt.Sub(now), Finding: &f}
 	}
 
-	// Values of the account's other pending orders: a record or file
-	// holding one of them is a near miss worth naming.
-	others, err := s.cfg.Store.AuthorizationValuesByAccount(ctx, o.AccountID, StatusPending, o.ID, validation.MaxOtherValues)
-	if err != nil {
-		return nil, fmt.Errorf("listing the account's other values: %w", err)
+	// Values of the account's other orders, pending ones first, then
+	// issued ones (a renewal's file or record left with the value of the
+	// order it renews): a record or file holding one of them is a near
+	// miss worth naming.
+	var others []string
+	for _, st := range []string{StatusPending, StatusIssued} {
+		if len(others) >= validation.MaxOtherValues {
+			break
+		}
+		vs, err := s.cfg.Store.AuthorizationValuesByAccount(ctx, o.AccountID, st, o.ID, validation.MaxOtherValues-len(others))
+		if err != nil {
+			return nil, fmt.Errorf("listing the account's other values: %w", err)
+		}
+		others = append(others, vs...)
 	}
 	res := &CheckResult{Order: o.ID, CheckID: newID("chk_", now), CheckedAt: now, Domains: make([]DomainCheck, len(o.Authorizations))}
 	next := now.Add(s.cfg.CheckInterval)

@@ -360,8 +360,24 @@ func TestCheckNamesAnotherOrdersValue(t *testing.T) {
 		t.Fatal(err)
 	}
 	fs := res.Domains[0].Findings
-	if len(fs) == 0 || fs[0].Code != diagnose.CodeFileContentMismatch || !strings.Contains(fs[0].Message, "another of your pending orders") {
+	if len(fs) == 0 || fs[0].Code != diagnose.CodeFileContentMismatch || !strings.Contains(fs[0].Message, "value of another of your orders") {
 		t.Fatalf("findings %+v, want FILE_CONTENT_MISMATCH naming another order", fs)
+	}
+	// A renewal: the first order was issued, and a third one is checked
+	// with the first's file still in place.
+	if err := b.Store.OrderSetStatus(ctx, first.ID, order.StatusIssued, order.StatusIssued, ""); err != nil {
+		t.Fatal(err)
+	}
+	third, err := b.svc.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "file"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = b.svc.Check(ctx, b.acct, third.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs := res.Domains[0].Findings; len(fs) == 0 || fs[0].Code != diagnose.CodeFileContentMismatch || !strings.Contains(fs[0].Message, "an earlier one already issued") {
+		t.Fatalf("renewal findings %+v, want FILE_CONTENT_MISMATCH naming the issued order's value", fs)
 	}
 }
 

@@ -530,7 +530,7 @@ func TestFileFindingsOnTheWire(t *testing.T) {
 			},
 			others: []string{"unrelated", fwOtherValue},
 			codes:  []diagnose.Code{diagnose.CodeFileContentMismatch},
-			msg:    []string{fwOtherValue, "value of another of your pending orders"},
+			msg:    []string{fwOtherValue, "value of another of your orders"},
 			fix:    []string{fwValue},
 			probes: 0, conns: 2,
 		},
