@@ -358,10 +358,12 @@ func nearMissTXT(r dnsclient.Record, value string) (msg, int) {
 }
 
 // trimQuotesSpace removes surrounding white space and one pair of
-// surrounding quotation marks (straight or typographic).
+// surrounding quotation marks (straight or typographic). A straight double
+// quote inside a TXT string comes as the RFC 1035 §5.1 escape \" (see
+// dnsclient.Record.Strings).
 func trimQuotesSpace(s string) string {
 	s = strings.TrimSpace(s)
-	for _, q := range [][2]string{{`"`, `"`}, {`'`, `'`}, {"“", "”"}, {"„", "“"}} {
+	for _, q := range [][2]string{{`\"`, `\"`}, {`"`, `"`}, {`'`, `'`}, {"“", "”"}, {"„", "“"}} {
 		if len(s) >= len(q[0])+len(q[1]) && strings.HasPrefix(s, q[0]) && strings.HasSuffix(s, q[1]) {
 			return strings.TrimSpace(s[len(q[0]) : len(s)-len(q[1])])
 		}

@@ -152,6 +152,15 @@ func TestDomainDNS(t *testing.T) {
 				fixMM)},
 		},
 		{
+			// As the wire gives it: a quotation mark inside a TXT string is
+			// escaped (dnsclient keeps RFC 1035 §5.1's \").
+			name: "mismatch, value in escaped quotes",
+			obs:  dnsObs(resp(host, "NOERROR", txt(host, `\"`+testValue+`\"`)), nil),
+			want: []Finding{errF(CodeDNSRecordMismatch,
+				mmPrefix+`"\"`+testValue+`\"". One value is the expected value wrapped in quotation marks: enter the value without quotes (some DNS providers add their own).`,
+				fixMM)},
+		},
+		{
 			name: "mismatch, white space and case",
 			obs:  dnsObs(resp(host, "NOERROR", txt(host, " "+testValue+"\n"), txt(host, strings.ToUpper(testValue))), nil),
 			want: []Finding{errF(CodeDNSRecordMismatch,
