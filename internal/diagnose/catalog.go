@@ -83,6 +83,7 @@ const (
 	msgRecordLoop                msg = "msgRecordLoop"
 	msgRecordFailed              msg = "msgRecordFailed"
 	fixRecordLookupFailed        msg = "fixRecordLookupFailed"
+	fixRecordNetwork             msg = "fixRecordNetwork"
 	fixRecordTooLarge            msg = "fixRecordTooLarge"
 	fixRecordLoop                msg = "fixRecordLoop"
 	msgWrongHostDoubledZone      msg = "msgWrongHostDoubledZone"

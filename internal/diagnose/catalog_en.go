@@ -73,6 +73,7 @@ var catalogEN = catalog{
 		msgRecordTooLarge:     "The TXT lookup of %[1]s failed: the answer from %[2]s exceeds dcv's size limits.",
 		msgRecordLoop:         "The TXT lookup of %[1]s failed: its CNAME chain loops or is too long.",
 		msgRecordFailed:       "The TXT lookup of %[1]s at %[2]s failed.",
+		fixRecordNetwork:      "Check that the nameserver %[1]s is running and answers on port 53 (UDP and TCP) from the internet; if it is retired, remove it from the NS records that delegate the zone of %[2]s, at the zone and at its parent.",
 		fixRecordLookupFailed: "Check that the nameservers serving %[1]s answer TXT queries for it (REFUSED usually means a nameserver is not configured for the zone).",
 		fixRecordTooLarge:     "Remove unneeded records at %[1]s so that the answer is smaller.",
 		fixRecordLoop:         "Fix the CNAME records starting at %[1]s so that the chain ends, in a few steps, at a name that holds the TXT record.",

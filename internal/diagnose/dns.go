@@ -231,6 +231,7 @@ func (d *diagnoser) recordError(e *dnsclient.Error, host string) Finding {
 		f.Retryable = true
 	case dnsclient.KindNetwork:
 		f.Message = d.c.f(msgRecordNetwork, host, server)
+		f.Fix = d.c.f(fixRecordNetwork, server, host)
 		f.Retryable = true
 	case dnsclient.KindMalformed:
 		f.Message = d.c.f(msgRecordMalformed, host, server)

@@ -89,7 +89,8 @@ func TestDomainDNS(t *testing.T) {
 		{
 			name: "record network error",
 			obs:  withErr(dnsclient.KindNetwork),
-			want: []Finding{retryF(CodeDNSLookupFailed, "The TXT lookup of _dnsauth.a.example.com failed: 192.0.2.53:53 could not be reached.", fixLF)},
+			want: []Finding{retryF(CodeDNSLookupFailed, "The TXT lookup of _dnsauth.a.example.com failed: 192.0.2.53:53 could not be reached.",
+				"Check that the nameserver 192.0.2.53:53 is running and answers on port 53 (UDP and TCP) from the internet; if it is retired, remove it from the NS records that delegate the zone of _dnsauth.a.example.com, at the zone and at its parent.")},
 		},
 		{
 			name: "record malformed",
