@@ -38,58 +38,60 @@ const (
 
 // Message ids of this file.
 const (
-	msgNotPropagatedPartial msg = "msgNotPropagatedPartial"
-	msgNotPropagatedWarn    msg = "msgNotPropagatedWarn"
-	fixNotPropagatedPartial msg = "fixNotPropagatedPartial"
-	msgNotPropagatedCached  msg = "msgNotPropagatedCached"
-	msgNotPropagatedFresh   msg = "msgNotPropagatedFresh"
-	fixNotPropagatedCached  msg = "fixNotPropagatedCached"
-	wordOlderNXDomain       msg = "wordOlderNXDomain"
-	wordOlderNoData         msg = "wordOlderNoData"
-	wordOlderValues         msg = "wordOlderValues"
-	wordServerSerial        msg = "wordServerSerial"
-	wordServerNoSerial      msg = "wordServerNoSerial"
-	wordServer              msg = "wordServer"
-	msgInconsistent         msg = "msgInconsistent"
-	fixInconsistent         msg = "fixInconsistent"
-	msgLame                 msg = "msgLame"
-	fixLame                 msg = "fixLame"
-	msgLameLoop             msg = "msgLameLoop"
-	msgLameResolver         msg = "msgLameResolver"
-	fixLameAll              msg = "fixLameAll"
-	lameRefused             msg = "lameRefused"
-	lameTimeout             msg = "lameTimeout"
-	lameNotAuth             msg = "lameNotAuth"
-	lameServfail            msg = "lameServfail"
-	lameUnreachable         msg = "lameUnreachable"
-	lameMalformed           msg = "lameMalformed"
-	lameNoAddress           msg = "lameNoAddress"
-	lameOther               msg = "lameOther"
-	msgDNSSECBogus          msg = "msgDNSSECBogus"
-	fixDNSSECResign         msg = "fixDNSSECResign"
-	fixDNSSECDS             msg = "fixDNSSECDS"
-	fixDNSSECGeneric        msg = "fixDNSSECGeneric"
-	bogusExpired            msg = "bogusExpired"
-	bogusNotYet             msg = "bogusNotYet"
-	bogusDSMismatch         msg = "bogusDSMismatch"
-	bogusNoRRSIG            msg = "bogusNoRRSIG"
-	bogusBadSignature       msg = "bogusBadSignature"
-	bogusDenial             msg = "bogusDenial"
-	bogusDNSKEYNotSigned    msg = "bogusDNSKEYNotSigned"
-	bogusParentDenies       msg = "bogusParentDenies"
-	bogusDNSKEYMissing      msg = "bogusDNSKEYMissing"
-	bogusGeneric            msg = "bogusGeneric"
-	msgTXTPresent           msg = "msgTXTPresent"
-	msgTXTAbsent            msg = "msgTXTAbsent"
-	fixTXTPresent           msg = "fixTXTPresent"
-	msgRecordLoopAt         msg = "msgRecordLoopAt"
-	msgRecordTooManyQueries msg = "msgRecordTooManyQueries"
-	msgWrongHostWWW         msg = "msgWrongHostWWW"
-	fixWrongHostWWW         msg = "fixWrongHostWWW"
-	noteWildcard            msg = "noteWildcard"
-	noteOtherOrderDNS       msg = "noteOtherOrderDNS"
-	wordCAABogus            msg = "wordCAABogus"
-	wordAt                  msg = "wordAt"
+	msgNotPropagatedPartial  msg = "msgNotPropagatedPartial"
+	msgNotPropagatedWarn     msg = "msgNotPropagatedWarn"
+	msgNotPropagatedDiverged msg = "msgNotPropagatedDiverged"
+	fixNotPropagatedDiverged msg = "fixNotPropagatedDiverged"
+	fixNotPropagatedPartial  msg = "fixNotPropagatedPartial"
+	msgNotPropagatedCached   msg = "msgNotPropagatedCached"
+	msgNotPropagatedFresh    msg = "msgNotPropagatedFresh"
+	fixNotPropagatedCached   msg = "fixNotPropagatedCached"
+	wordOlderNXDomain        msg = "wordOlderNXDomain"
+	wordOlderNoData          msg = "wordOlderNoData"
+	wordOlderValues          msg = "wordOlderValues"
+	wordServerSerial         msg = "wordServerSerial"
+	wordServerNoSerial       msg = "wordServerNoSerial"
+	wordServer               msg = "wordServer"
+	msgInconsistent          msg = "msgInconsistent"
+	fixInconsistent          msg = "fixInconsistent"
+	msgLame                  msg = "msgLame"
+	fixLame                  msg = "fixLame"
+	msgLameLoop              msg = "msgLameLoop"
+	msgLameResolver          msg = "msgLameResolver"
+	fixLameAll               msg = "fixLameAll"
+	lameRefused              msg = "lameRefused"
+	lameTimeout              msg = "lameTimeout"
+	lameNotAuth              msg = "lameNotAuth"
+	lameServfail             msg = "lameServfail"
+	lameUnreachable          msg = "lameUnreachable"
+	lameMalformed            msg = "lameMalformed"
+	lameNoAddress            msg = "lameNoAddress"
+	lameOther                msg = "lameOther"
+	msgDNSSECBogus           msg = "msgDNSSECBogus"
+	fixDNSSECResign          msg = "fixDNSSECResign"
+	fixDNSSECDS              msg = "fixDNSSECDS"
+	fixDNSSECGeneric         msg = "fixDNSSECGeneric"
+	bogusExpired             msg = "bogusExpired"
+	bogusNotYet              msg = "bogusNotYet"
+	bogusDSMismatch          msg = "bogusDSMismatch"
+	bogusNoRRSIG             msg = "bogusNoRRSIG"
+	bogusBadSignature        msg = "bogusBadSignature"
+	bogusDenial              msg = "bogusDenial"
+	bogusDNSKEYNotSigned     msg = "bogusDNSKEYNotSigned"
+	bogusParentDenies        msg = "bogusParentDenies"
+	bogusDNSKEYMissing       msg = "bogusDNSKEYMissing"
+	bogusGeneric             msg = "bogusGeneric"
+	msgTXTPresent            msg = "msgTXTPresent"
+	msgTXTAbsent             msg = "msgTXTAbsent"
+	fixTXTPresent            msg = "fixTXTPresent"
+	msgRecordLoopAt          msg = "msgRecordLoopAt"
+	msgRecordTooManyQueries  msg = "msgRecordTooManyQueries"
+	msgWrongHostWWW          msg = "msgWrongHostWWW"
+	fixWrongHostWWW          msg = "fixWrongHostWWW"
+	noteWildcard             msg = "noteWildcard"
+	noteOtherOrderDNS        msg = "noteOtherOrderDNS"
+	wordCAABogus             msg = "wordCAABogus"
+	wordAt                   msg = "wordAt"
 )
 
 func init() {
@@ -136,20 +138,22 @@ func init() {
 			CodeDNSNameserverInconsistent: "Nameservers out of sync",
 		},
 		map[msg]string{
-			msgNotPropagatedPartial: "The expected value is at %[1]s on %[2]s, but not on %[3]s: the zone's nameservers are not in sync yet.",
-			msgNotPropagatedWarn:    "The expected value is at %[1]s on %[2]s, but not on %[3]s: resolvers that ask those servers do not see it yet.",
-			fixNotPropagatedPartial: "Wait for the lagging nameservers to load the new version of the zone (secondaries refresh at the SOA refresh interval or on NOTIFY); if it persists, check the zone transfers from the primary to %[1]s, or publish the record on every nameserver of the zone.",
-			msgNotPropagatedCached:  "Every authoritative nameserver of %[1]s has the expected value at %[2]s, but the resolver still returns an older answer (%[3]s), cached for %[4]s more.",
-			msgNotPropagatedFresh:   "Every authoritative nameserver of %[1]s has the expected value at %[2]s, but the resolver got an older answer (%[3]s); resolvers may keep it for up to %[4]s.",
-			fixNotPropagatedCached:  "Nothing needs to change: the record is published. Check again after %[1]s, when cached answers have expired. A lookup made before a record exists is cached for the zone's negative TTL (RFC 2308), so publish records before asking for a check.",
-			wordOlderNXDomain:       "the name does not exist",
-			wordOlderNoData:         "no TXT record",
-			wordOlderValues:         "TXT %[1]s",
-			wordServerSerial:        "%[1]s (SOA serial %[2]d)",
-			wordServerNoSerial:      "%[1]s (no SOA serial)",
-			wordServer:              "%[1]s at %[2]s",
-			msgInconsistent:         "The nameservers of %[1]s serve different versions of the zone: %[2]s.",
-			fixInconsistent:         "Make sure every nameserver of %[1]s receives the zone's updates from the primary (zone transfers, NOTIFY), or remove the stale ones from the NS records at the registrar.",
+			msgNotPropagatedPartial:  "The expected value is at %[1]s on %[2]s, but not on %[3]s: the zone's nameservers are not in sync yet.",
+			msgNotPropagatedWarn:     "The expected value is at %[1]s on %[2]s, but not on %[3]s: resolvers that ask those servers do not see it yet.",
+			msgNotPropagatedDiverged: "The expected value is at %[1]s on %[2]s, but not on %[3]s, which serve the same version of the zone or a later one: the zone differs between its nameservers, and waiting will not bring the record.",
+			fixNotPropagatedDiverged: "Publish the record in the zone that %[1]s load (with several primaries that do not transfer the zone to each other, add it on each), or check that a later change did not remove it.",
+			fixNotPropagatedPartial:  "Wait for the lagging nameservers to load the new version of the zone (secondaries refresh at the SOA refresh interval or on NOTIFY); if it persists, check the zone transfers from the primary to %[1]s, or publish the record on every nameserver of the zone.",
+			msgNotPropagatedCached:   "Every authoritative nameserver of %[1]s has the expected value at %[2]s, but the resolver still returns an older answer (%[3]s), cached for %[4]s more.",
+			msgNotPropagatedFresh:    "Every authoritative nameserver of %[1]s has the expected value at %[2]s, but the resolver got an older answer (%[3]s); resolvers may keep it for up to %[4]s.",
+			fixNotPropagatedCached:   "Nothing needs to change: the record is published. Check again after %[1]s, when cached answers have expired. A lookup made before a record exists is cached for the zone's negative TTL (RFC 2308), so publish records before asking for a check.",
+			wordOlderNXDomain:        "the name does not exist",
+			wordOlderNoData:          "no TXT record",
+			wordOlderValues:          "TXT %[1]s",
+			wordServerSerial:         "%[1]s (SOA serial %[2]d)",
+			wordServerNoSerial:       "%[1]s (no SOA serial)",
+			wordServer:               "%[1]s at %[2]s",
+			msgInconsistent:          "The nameservers of %[1]s serve different versions of the zone: %[2]s.",
+			fixInconsistent:          "Make sure every nameserver of %[1]s receives the zone's updates from the primary (zone transfers, NOTIFY), or remove the stale ones from the NS records at the registrar.",
 		},
 		CodeDNSRecordNotPropagated, CodeDNSNameserverInconsistent)
 	extend(CodeCheckTooFrequent,
@@ -307,13 +311,41 @@ func (d *diagnoser) partial(z *zoneAnalysis, host string, seen bool) (Finding, b
 	for i, sv := range z.lack {
 		lagging[i] = d.serverName(sv)
 	}
+	fix := d.c.f(fixNotPropagatedPartial, strings.Join(lagging, d.c.f(wordListSep)))
+	if notBehind(z) {
+		// The servers without the value serve the version of the zone
+		// of those with it, or a later one: waiting will not bring it.
+		m = msgNotPropagatedDiverged
+		fix = d.c.f(fixNotPropagatedDiverged, strings.Join(lagging, d.c.f(wordListSep)))
+	}
 	return Finding{
 		Code:      CodeDNSRecordNotPropagated,
 		Severity:  sev,
 		Message:   d.c.f(m, host, d.serversWithSerials(z.have), d.serversWithSerials(z.lack)),
-		Fix:       d.c.f(fixNotPropagatedPartial, strings.Join(lagging, d.c.f(wordListSep))),
-		Retryable: true,
+		Fix:       fix,
+		Retryable: !notBehind(z),
 	}, true
+}
+
+// notBehind reports whether every server without the value serves a SOA
+// serial at least as recent (RFC 1982 serial arithmetic) as every server
+// with it: the zones differ, and no transfer is pending. It is false when
+// a serial is unknown.
+func notBehind(z *zoneAnalysis) bool {
+	for _, h := range z.have {
+		for _, l := range z.lack {
+			if h.SOAErr != nil || l.SOAErr != nil || h.SOASerial == 0 || l.SOASerial == 0 || serialBefore(l.SOASerial, h.SOASerial) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// serialBefore reports whether serial a precedes b in RFC 1982 §3.2
+// sequence-space arithmetic (SERIAL_BITS 32).
+func serialBefore(a, b uint32) bool {
+	return a != b && (a < b && b-a < 1<<31 || a > b && a-b > 1<<31)
 }
 
 // cachedOlder reports a value every authoritative server has while the
