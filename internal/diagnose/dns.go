@@ -117,6 +117,7 @@ func (d *diagnoser) dnsMiss(o *validation.Observation, z *zoneAnalysis, host str
 		if slices.ContainsFunc(txt, func(r dnsclient.Record) bool { return slices.Contains(n.OtherValues, r.Data) }) {
 			notes = append(notes, d.c.f(noteOtherOrderDNS))
 		}
+		notes = append(notes, d.siblingNotes(txt, n.OrderValues, o.Domain)...)
 		f := d.mismatch(txt, host, rel, value, resp.Server)
 		f.Message = join(f.Message, notes...)
 		return []Finding{f}
@@ -143,6 +144,33 @@ func (d *diagnoser) dnsMiss(o *validation.Observation, z *zoneAnalysis, host str
 		Fix:       d.c.f(fixNotFound, rel, value),
 		Retryable: true, // the record may be waiting to be published
 	}}
+}
+
+// maxSiblingNotes bounds the notes naming the order's other domains whose
+// values a record holds.
+const maxSiblingNotes = 3
+
+// siblingNotes names the order's other domains whose value one of txt
+// holds: the applicant published a value at the wrong domain's host, or,
+// for a name and its wildcard, which validate at one host, replaced one
+// value with the other.
+func (d *diagnoser) siblingNotes(txt []dnsclient.Record, siblings []validation.DomainValue, domain string) []string {
+	var notes []string
+	for _, s := range siblings {
+		if len(notes) == maxSiblingNotes {
+			break
+		}
+		if !slices.ContainsFunc(txt, func(r dnsclient.Record) bool { return r.Data == s.Value }) {
+			continue
+		}
+		name := Truncate(s.Domain, maxNameShown)
+		if baseDomain(s.Domain) == baseDomain(domain) {
+			notes = append(notes, d.c.f(noteSiblingSameHost, name))
+			continue
+		}
+		notes = append(notes, d.c.f(noteSibling, name, Truncate(validation.DNSPrefix+"."+baseDomain(s.Domain), maxNameShown)))
+	}
+	return notes
 }
 
 // wildcardValues returns the TXT values of the wildcard probe, or nil.

@@ -90,6 +90,8 @@ const (
 	fixWrongHostWWW          msg = "fixWrongHostWWW"
 	noteWildcard             msg = "noteWildcard"
 	noteOtherOrderDNS        msg = "noteOtherOrderDNS"
+	noteSibling              msg = "noteSibling"
+	noteSiblingSameHost      msg = "noteSiblingSameHost"
 	wordCAABogus             msg = "wordCAABogus"
 	wordAt                   msg = "wordAt"
 )
@@ -168,6 +170,8 @@ func init() {
 			fixWrongHostWWW:         "Add a TXT record with host `%[1]s` (full name `%[2]s`) and value `%[3]s`.",
 			noteWildcard:            "These values come from a wildcard TXT record (a random name beside the host returns them too), not from a record at the host.",
 			wordAt:                  "at %[1]s",
+			noteSibling:             "One value is the one for %[1]s, another domain of this order: it belongs at %[2]s, and this host needs its own value.",
+			noteSiblingSameHost:     "One value is the one for %[1]s, another domain of this order that validates at this same host: keep both records, one per value.",
 			noteOtherOrderDNS:       "One value is the value of another of your orders (a pending one, or an earlier one already issued), not of this one: each order, a renewal too, has its own value.",
 		},
 		CodeDNSTXTPresent)

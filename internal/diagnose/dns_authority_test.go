@@ -114,6 +114,14 @@ func TestDomainDNSAuthority(t *testing.T) {
 			codes: []Code{CodeDNSWrongHost}, words: []string{"_dnsauth.www.a.example.com, the record host of www.a.example.com", "`_dnsauth.a`"}},
 		{name: "wildcard explains the probe: no wrong host", obs: probeHit(validation.ProbeDoubledZone, "_dnsauth.a.example.com.example.com", true), status: StatusPending,
 			codes: []Code{CodeDNSRecordMismatch}},
+		{name: "value of another domain of the order", obs: dnsObs(resp(host, "NOERROR", txt(host, "www-value")), func(n *validation.DNSObservation) {
+			n.OrderValues = []validation.DomainValue{{Domain: "b.example.com", Value: "b-value"}, {Domain: "www.a.example.com", Value: "www-value"}}
+		}), status: StatusPending, codes: []Code{CodeDNSRecordMismatch},
+			words: []string{"One value is the one for www.a.example.com, another domain of this order: it belongs at _dnsauth.www.a.example.com, and this host needs its own value."}},
+		{name: "value of the wildcard of the same host", obs: dnsObs(resp(host, "NOERROR", txt(host, "wild-value")), func(n *validation.DNSObservation) {
+			n.OrderValues = []validation.DomainValue{{Domain: "*.a.example.com", Value: "wild-value"}}
+		}), status: StatusPending, codes: []Code{CodeDNSRecordMismatch},
+			words: []string{"One value is the one for *.a.example.com, another domain of this order that validates at this same host: keep both records"}},
 		{name: "value of another order", obs: dnsObs(resp(host, "NOERROR", txt(host, "other-order-value")), func(n *validation.DNSObservation) { n.OtherValues = []string{"other-order-value"} }),
 			status: StatusPending, codes: []Code{CodeDNSRecordMismatch}, words: []string{"another of your orders"}},
 	}

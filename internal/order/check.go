@@ -76,7 +76,8 @@ func (s *Service) Check(ctx context.Context, acct *store.Account, id string) (*C
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			res.Domains[i] = s.checkDomain(ctx, validation.Request{Domain: a.Domain, Method: validation.Method(a.Method), Value: a.Value, OtherValues: others}, now)
+			req := validation.Request{Domain: a.Domain, Method: validation.Method(a.Method), Value: a.Value, OtherValues: others, OrderValues: orderValues(o, a)}
+			res.Domains[i] = s.checkDomain(ctx, req, now)
 			updates[i].Status = res.Domains[i].Status
 		}()
 	}
@@ -212,3 +213,18 @@ var errNotApproved = errors.New("order is not approved")
 // issuance failure; the detail (a lint name, a key error) is for the
 // operator, in the order's error and the logs.
 const issuanceFailedReason = "the CA could not sign the certificate; its operator has to act"
+
+// orderValues returns the values of o's other dns-method domains than a,
+// for the diagnosis of a record holding one of them at a's host.
+func orderValues(o *store.Order, a store.Authorization) []validation.DomainValue {
+	if a.Method != string(validation.MethodDNS) {
+		return nil
+	}
+	var out []validation.DomainValue
+	for _, b := range o.Authorizations {
+		if b.Method == a.Method && b.Domain != a.Domain && b.Value != a.Value {
+			out = append(out, validation.DomainValue{Domain: b.Domain, Value: b.Value})
+		}
+	}
+	return out
+}

@@ -381,6 +381,30 @@ func TestCheckNamesAnotherOrdersValue(t *testing.T) {
 	}
 }
 
+// TestCheckNamesTheOrdersOtherDomain: a record holding the value of
+// another domain of the same order is named as such, with the host it
+// belongs at.
+func TestCheckNamesTheOrdersOtherDomain(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.DNS.Add("s.applicant.com. 300 IN A "+b.Web.IP.String(), "www.s.applicant.com. 300 IN A "+b.Web.IP.String())
+	o, err := b.svc.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"s.applicant.com", "www.s.applicant.com"}, Method: "dns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// www's value published at the apex's host.
+	b.DNS.Add(`_dnsauth.s.applicant.com. 300 IN TXT "` + o.Domains[1].Instructions.Value + `"`)
+	res, err := b.svc.Check(ctx, b.acct, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := res.Domains[0].Findings
+	if len(fs) == 0 || fs[0].Code != diagnose.CodeDNSRecordMismatch || !strings.Contains(fs[0].Message, "the one for www.s.applicant.com, another domain of this order: it belongs at _dnsauth.www.s.applicant.com") {
+		t.Fatalf("findings %+v, want DNS_RECORD_MISMATCH naming www's value", fs)
+	}
+}
+
 // TestFileDomainsShareOneValue: names served from one web root (apex and
 // www) pass together, so an order's file-validated domains share a value;
 // DNS-validated ones get their own.

@@ -97,6 +97,7 @@ func (v *Validator) observeDNSAuth(ctx context.Context, req Request) *DNSObserva
 	if n := len(req.OtherValues); n > 0 {
 		obs.OtherValues = append([]string(nil), req.OtherValues[:min(n, MaxOtherValues)]...)
 	}
+	obs.OrderValues = slices.Clone(req.OrderValues)
 
 	var domain Lookup
 	obs.Probes = make([]Probe, len(probes))

@@ -45,6 +45,16 @@ type Request struct {
 	// that diagnosis can tell an applicant who published one of them instead
 	// of Value. Only the first MaxOtherValues are kept (file and dns methods).
 	OtherValues []string
+	// OrderValues are the values of the order's other domains validated by
+	// the dns method, so that diagnosis can tell an applicant who published
+	// one of them at this domain's host (dns method only).
+	OrderValues []DomainValue
+}
+
+// DomainValue is the value one domain of an order was given.
+type DomainValue struct {
+	Domain string `json:"domain"`
+	Value  string `json:"value"`
 }
 
 // MaxOtherValues bounds the Request.OtherValues kept as evidence in one
@@ -196,6 +206,9 @@ type DNSObservation struct {
 	// OtherValues are the request's OtherValues (at most MaxOtherValues),
 	// kept when the record lacks the value.
 	OtherValues []string `json:"other_values,omitempty"`
+	// OrderValues are the request's OrderValues, kept when the record lacks
+	// the value.
+	OrderValues []DomainValue `json:"order_values,omitempty"`
 }
 
 // FileObservation is the evidence of a file validation: the http fetch and,
