@@ -41,6 +41,7 @@ const (
 	msgNotPropagatedPartial  msg = "msgNotPropagatedPartial"
 	msgNotPropagatedWarn     msg = "msgNotPropagatedWarn"
 	msgNotPropagatedDiverged msg = "msgNotPropagatedDiverged"
+	noteRefreshETA           msg = "noteRefreshETA"
 	fixNotPropagatedDiverged msg = "fixNotPropagatedDiverged"
 	fixNotPropagatedPartial  msg = "fixNotPropagatedPartial"
 	msgNotPropagatedCached   msg = "msgNotPropagatedCached"
@@ -144,6 +145,7 @@ func init() {
 			msgNotPropagatedWarn:     "The expected value is at %[1]s on %[2]s, but not on %[3]s: resolvers that ask those servers do not see it yet.",
 			msgNotPropagatedDiverged: "The expected value is at %[1]s on %[2]s, but not on %[3]s, which serve the same version of the zone or a later one: the zone differs between its nameservers, and waiting will not bring the record.",
 			fixNotPropagatedDiverged: "Publish the record in the zone that %[1]s load (with several primaries that do not transfer the zone to each other, add it on each), or check that a later change did not remove it.",
+			noteRefreshETA:           "Their zone's SOA refresh interval is %[1]s: a secondary without NOTIFY loads the new version within that time.",
 			fixNotPropagatedPartial:  "Wait for the lagging nameservers to load the new version of the zone (secondaries refresh at the SOA refresh interval or on NOTIFY); if it persists, check the zone transfers from the primary to %[1]s, or publish the record on every nameserver of the zone.",
 			msgNotPropagatedCached:   "Every authoritative nameserver of %[1]s has the expected value at %[2]s, but the resolver still returns an older answer (%[3]s), cached for %[4]s more.",
 			msgNotPropagatedFresh:    "Every authoritative nameserver of %[1]s has the expected value at %[2]s, but the resolver got an older answer (%[3]s); resolvers may keep it for up to %[4]s.",
@@ -316,6 +318,14 @@ func (d *diagnoser) partial(z *zoneAnalysis, host string, seen bool) (Finding, b
 		lagging[i] = d.serverName(sv)
 	}
 	fix := d.c.f(fixNotPropagatedPartial, strings.Join(lagging, d.c.f(wordListSep)))
+	var eta *time.Time
+	if refresh := lagRefresh(z); refresh > 0 {
+		// A secondary without NOTIFY polls its primary every REFRESH: the
+		// new version is loaded within that time.
+		at := d.now.Add(refresh)
+		eta = &at
+		fix = join(fix, d.c.f(noteRefreshETA, d.formatDuration(refresh)))
+	}
 	if notBehind(z) {
 		// The servers without the value serve the version of the zone
 		// of those with it, or a later one: waiting will not bring it.
@@ -328,7 +338,30 @@ func (d *diagnoser) partial(z *zoneAnalysis, host string, seen bool) (Finding, b
 		Message:   d.c.f(m, host, d.serversWithSerials(z.have), d.serversWithSerials(z.lack)),
 		Fix:       fix,
 		Retryable: !notBehind(z),
+		ETA:       eta,
 	}, true
+}
+
+// maxRefreshETA bounds the SOA refresh believed for an ETA: a longer one
+// (a misconfigured zone) gives none.
+const maxRefreshETA = 24 * time.Hour
+
+// lagRefresh returns the longest SOA refresh interval of the servers
+// without the value when they are behind those with it, or 0 when one is
+// unknown, over maxRefreshETA, or the servers are not behind.
+func lagRefresh(z *zoneAnalysis) time.Duration {
+	if notBehind(z) {
+		return 0
+	}
+	var longest time.Duration
+	for _, l := range z.lack {
+		r := time.Duration(l.SOARefresh) * time.Second
+		if r <= 0 || r > maxRefreshETA {
+			return 0
+		}
+		longest = max(longest, r)
+	}
+	return longest
 }
 
 // notBehind reports whether every server without the value serves a SOA

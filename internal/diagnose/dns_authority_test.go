@@ -65,6 +65,14 @@ func TestDomainDNSAuthority(t *testing.T) {
 			}
 		})
 	}
+	// refreshing is view with every server's SOA refresh set to r seconds.
+	refreshing := func(v *dnsclient.ZoneView, r uint32) *dnsclient.ZoneView {
+		for i := range v.Servers {
+			v.Servers[i].SOARefresh = r
+		}
+		return v
+	}
+	etaRefresh := testNow.Add(30 * time.Minute)
 	eta := testNow.Add(200 * time.Second)
 	etaFresh := testNow.Add(time.Hour)
 	tests := []struct {
@@ -82,6 +90,10 @@ func TestDomainDNSAuthority(t *testing.T) {
 		{name: "not seen, servers disagree: blocking, naming both with serials", obs: withView(resp(host, "NXDOMAIN"), view([]uint32{8, 7}, "v", "-")), status: StatusPending,
 			codes: []Code{CodeDNSRecordNotPropagated},
 			words: []string{"on ns1.example.com at 192.0.2.1:53 (SOA serial 8)", "not on ns2.example.com at 192.0.2.2:53 (SOA serial 7)", "zone transfers"}},
+		{name: "the lagging server refreshes every 30 minutes: ETA", obs: withView(resp(host, "NXDOMAIN"), refreshing(view([]uint32{8, 7}, "v", "-"), 1800)), status: StatusPending,
+			codes: []Code{CodeDNSRecordNotPropagated}, words: []string{"zone transfers", "SOA refresh interval is 30 minutes"}, eta: &etaRefresh},
+		{name: "a refresh over a day is not believed", obs: withView(resp(host, "NXDOMAIN"), refreshing(view([]uint32{8, 7}, "v", "-"), 2*86400)), status: StatusPending,
+			codes: []Code{CodeDNSRecordNotPropagated}, words: []string{"zone transfers"}},
 		{name: "the server without it serves a later zone: not a delay", obs: withView(resp(host, "NXDOMAIN"), view([]uint32{2, 3}, "v", "-")), status: StatusPending,
 			codes: []Code{CodeDNSRecordNotPropagated},
 			words: []string{"not on ns2.example.com at 192.0.2.2:53 (SOA serial 3), which serve the same version of the zone or a later one", "waiting will not bring", "Publish the record in the zone that ns2.example.com at 192.0.2.2:53 load"}},

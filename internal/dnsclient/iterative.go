@@ -945,6 +945,10 @@ type ServerView struct {
 	// SOAErr is set instead when the server gave no SOA.
 	SOASerial uint32 `json:"soa_serial,omitempty"`
 	SOAErr    *Error `json:"soa_error,omitempty"`
+	// SOARefresh is the REFRESH of that SOA, in seconds (RFC 1035 §3.3.13):
+	// how often a secondary asks its primary for a new version of the zone
+	// when no NOTIFY comes.
+	SOARefresh uint32 `json:"soa_refresh,omitempty"`
 	// Lame is set when the server is delegated but does not serve the zone;
 	// LameReason is "refused", "timeout", "servfail", "not authoritative
 	// (AA=0)", "unreachable", "malformed answer" or "no address".
@@ -1046,7 +1050,7 @@ func (r *Iterative) askServer(ctx context.Context, zone, ns string, addr netip.A
 	} else {
 		for _, rr := range soaMsg.Answer {
 			if soa, ok := rr.(*dns.SOA); ok && strings.EqualFold(soa.Hdr.Name, zone) {
-				sv.SOASerial = soa.Serial
+				sv.SOASerial, sv.SOARefresh = soa.Serial, soa.Refresh
 				break
 			}
 		}
