@@ -40,7 +40,7 @@ type acmeFlags struct {
 func (f *acmeFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.BoolVar(&f.eabRequired, "acme-eab-required", false, "refuse ACME accounts without External Account Binding (keys from POST /api/v1/eab-keys)")
-	durationFlag(fs, &f.authzReuse, "acme-authz-reuse", order.DefaultAuthzReuse, "how long a valid ACME authorization is reused for the same account (at most 200d until 15 March 2027, then 100d; 10d from 15 March 2029, when a longer setting is shortened to it)")
+	durationFlag(fs, &f.authzReuse, "acme-authz-reuse", order.DefaultAuthzReuse, "how long a valid ACME authorization is reused for the same account, at most 398d; shortened to what CA/B Forum BRs §4.2.1 allow at each moment: 200d until 15 March 2027, then 100d, 10d from 15 March 2029")
 	fs.StringVar(&f.profiles, "acme-profiles", "", "certificate profiles offered, as name=validity[,name=validity] (validity 0 = --cert-validity); default: default=0,shortlived=7d")
 	fs.StringVar(&f.defaultProfile, "acme-default-profile", "", "profile of orders that name none (default: the first profile)")
 	fs.StringVar(&f.altChain, "acme-alt-chain", "", "PEM file of alternate intermediates, offered after the leaf at the certificate's Link rel=\"alternate\" URL")
@@ -137,8 +137,8 @@ func (f *acmeFlags) check() (*acmeSettings, error) {
 	if err != nil {
 		return nil, err
 	}
-	if max := order.MaxAuthzReuseAt(time.Now()); f.authzReuse <= 0 || f.authzReuse > max {
-		return nil, fmt.Errorf("--acme-authz-reuse %s is outside (0, %s] (CA/B Forum BRs §4.2.1: the longest validation data may be reused now)", durationValue{&f.authzReuse}, durationValue{&max})
+	if max := order.MaxAuthzReuse; f.authzReuse <= 0 || f.authzReuse > max {
+		return nil, fmt.Errorf("--acme-authz-reuse %s is outside (0, %s]", durationValue{&f.authzReuse}, durationValue{&max})
 	}
 	for _, u := range []struct{ flag, value string }{{"acme-terms-of-service", f.termsOfService}, {"acme-website", f.website}} {
 		if u.value == "" {

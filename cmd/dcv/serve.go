@@ -248,6 +248,9 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if max := order.MaxAuthzReuseAt(time.Now()); f.authzReuse > max {
+		logger.Warn("--acme-authz-reuse is longer than CA/B Forum BRs §4.2.1 allow now: the shorter limit is used", "setting", durationValue{&f.authzReuse}.String(), "used", durationValue{&max}.String())
+	}
 	v, err := f.validator()
 	if err != nil {
 		return err

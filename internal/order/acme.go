@@ -33,6 +33,12 @@ func MaxAuthzReuseAt(t time.Time) time.Duration {
 	return authzReuseLimits[0].max
 }
 
+// MaxAuthzReuse is the longest reuse period the configuration accepts, the
+// longest the BRs ever allowed; the period in use is shortened to
+// MaxAuthzReuseAt at each moment, so a setting or default longer than
+// today's limit is not an error (it would stop a server on a milestone).
+const MaxAuthzReuse = 398 * 24 * time.Hour
+
 // authzReuseLimits are the steps of MaxAuthzReuseAt, oldest first.
 var authzReuseLimits = []struct {
 	from time.Time
@@ -98,8 +104,8 @@ type ACMEConfig struct {
 	// against CAA accounturi parameters (RFC 8657 §3). Required.
 	AccountURL func(id string) string
 	// AuthzReuse is how long a valid authorization serves new orders of the
-	// same account. If zero, DefaultAuthzReuse; at most MaxAuthzReuseAt
-	// now when NewACME runs, and shortened to MaxAuthzReuseAt later.
+	// same account. If zero, DefaultAuthzReuse; at most MaxAuthzReuse, and
+	// shortened to MaxAuthzReuseAt at each moment.
 	AuthzReuse time.Duration
 	// PendingAuthzLifetime; if zero, DefaultPendingAuthzLifetime.
 	PendingAuthzLifetime time.Duration
@@ -143,8 +149,8 @@ func NewACME(s *Service, cfg ACMEConfig) (*ACME, error) {
 		return nil, errors.New("order: acme: a service and AccountURL are required")
 	}
 	cfg.AuthzReuse = cmp.Or(cfg.AuthzReuse, DefaultAuthzReuse)
-	if max := MaxAuthzReuseAt(s.now()); cfg.AuthzReuse < 0 || cfg.AuthzReuse > max {
-		return nil, fmt.Errorf("order: acme: authorization reuse period %v is outside (0, %v] (CA/B Forum BRs §4.2.1)", cfg.AuthzReuse, max)
+	if cfg.AuthzReuse < 0 || cfg.AuthzReuse > MaxAuthzReuse {
+		return nil, fmt.Errorf("order: acme: authorization reuse period %v is outside (0, %v] (CA/B Forum BRs §4.2.1)", cfg.AuthzReuse, MaxAuthzReuse)
 	}
 	cfg.PendingAuthzLifetime = cmp.Or(cfg.PendingAuthzLifetime, DefaultPendingAuthzLifetime)
 	if cfg.PendingAuthzLifetime < 0 {

@@ -50,7 +50,7 @@ func (a *ACME) StartChallenge(ctx context.Context, acct *store.ACMEAccount, auth
 			return nil, err
 		}
 	}
-	v := authzView(z, a.now())
+	v := a.authzView(z, a.now())
 	res := &ChallengeResult{Challenge: v.Challenges[ci], AuthzID: z.ID}
 	if res.Challenge.Status == store.ACMEStatusProcessing {
 		res.RetryAfter = acmeRetryAfter

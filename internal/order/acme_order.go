@@ -238,7 +238,9 @@ func rejectedSubproblems(err error) []*ACMEError {
 
 // checkFailedValidations refuses with rateLimited when the account has
 // reached its failed-validations limit for the base domain of name, without
-// spending any of it (failures are counted as they are recorded).
+// spending any of it (failures are counted as they are recorded). The
+// check and the count are not one step: challenges of one domain validated
+// at the same time may exceed the limit by their number.
 func (a *ACME) checkFailedValidations(ctx context.Context, acct *store.ACMEAccount, name string, now time.Time) error {
 	l := a.cfg.Limits.FailedValidationsPerDomain
 	d, err := a.cfg.Limiter.Check(ctx, l, acct.ID+"|"+baseName(name), 1, now)
@@ -324,7 +326,8 @@ func (a *ACME) Order(ctx context.Context, acct *store.ACMEAccount, id string) (*
 // ask the next page after, "" for the last page.
 func (a *ACME) OrderIDs(ctx context.Context, acct *store.ACMEAccount, after string) (ids []string, next string, err error) {
 	n := a.cfg.OrdersPerPage
-	ids, err = a.st.ACMEOrderListLive(ctx, acct.ID, a.now(), after, n+1)
+	now := a.now()
+	ids, err = a.st.ACMEOrderListLive(ctx, acct.ID, now, a.validatedSince(now), after, n+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("listing orders: %w", err)
 	}
@@ -365,7 +368,7 @@ func (a *ACME) orderView(o *store.ACMEOrder, now time.Time) *ACMEOrderView {
 		v.Status = ACMEOrderPending
 		valid := 0
 		for i := range o.Authzs {
-			st := authzStatus(&o.Authzs[i], now)
+			st := authzStatus(&o.Authzs[i], now, a.validatedSince(now))
 			switch st {
 			case store.ACMEStatusValid:
 				valid++
@@ -412,20 +415,32 @@ func decodeACMEError(b []byte) *ACMEError {
 
 // authzStatus is an authorization's status at now: a pending or valid one
 // past its expiry is expired.
-func authzStatus(z *store.ACMEAuthz, now time.Time) string {
-	if (z.Status == store.ACMEStatusPending || z.Status == store.ACMEStatusValid) && !now.Before(z.ExpiresAt) {
+// authzStatus is z's status at now. A pending or valid authorization past
+// its expiry is expired, and so is a valid one validated before
+// validatedSince: the BRs limit the reuse of validation data at the time
+// of issuance (§4.2.1), and a limit that shortened on a milestone applies
+// to validations made before it.
+func authzStatus(z *store.ACMEAuthz, now, validatedSince time.Time) string {
+	switch {
+	case (z.Status == store.ACMEStatusPending || z.Status == store.ACMEStatusValid) && !now.Before(z.ExpiresAt):
+		return store.ACMEStatusExpired
+	case z.Status == store.ACMEStatusValid && z.ValidatedAt.Before(validatedSince):
 		return store.ACMEStatusExpired
 	}
 	return z.Status
 }
 
-func authzView(z *store.ACMEAuthz, now time.Time) *ACMEAuthzView {
+// validatedSince is the oldest validation an authorization may rest on at
+// now: now less the reuse period in use.
+func (a *ACME) validatedSince(now time.Time) time.Time { return now.Add(-a.authzReuse(now)) }
+
+func (a *ACME) authzView(z *store.ACMEAuthz, now time.Time) *ACMEAuthzView {
 	v := &ACMEAuthzView{
 		ID:         z.ID,
 		AccountID:  z.AccountID,
 		Identifier: baseName(z.Identifier),
 		Wildcard:   ident.IsWildcard(z.Identifier),
-		Status:     authzStatus(z, now),
+		Status:     authzStatus(z, now, a.validatedSince(now)),
 		Expires:    z.ExpiresAt,
 	}
 	for _, c := range z.Challenges {
@@ -457,7 +472,7 @@ func (a *ACME) Authz(ctx context.Context, acct *store.ACMEAccount, id string) (*
 		return nil, err
 	}
 	a.resumeStale(acct, z)
-	return authzView(z, a.now()), nil
+	return a.authzView(z, a.now()), nil
 }
 
 // DeactivateAuthz deactivates a pending or valid authorization (RFC 8555
@@ -469,7 +484,7 @@ func (a *ACME) DeactivateAuthz(ctx context.Context, acct *store.ACMEAccount, id 
 	}
 	err = a.st.ACMEAuthzDeactivate(ctx, id)
 	if errors.Is(err, store.ErrConflict) {
-		return nil, acmeErr(ACMEMalformed, "authorization %s is %s and cannot be deactivated", id, authzStatus(z, a.now()))
+		return nil, acmeErr(ACMEMalformed, "authorization %s is %s and cannot be deactivated", id, authzStatus(z, a.now(), a.validatedSince(a.now())))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("deactivating authorization: %w", err)

@@ -62,3 +62,53 @@ func TestAuthzReuseFollowsTheBRs(t *testing.T) {
 		})
 	}
 }
+
+// TestOrderViewAppliesTheReuseLimit: an authorization validated before the
+// reuse limit in force now no longer makes its order ready, even when its
+// own expiry, set under a longer limit, has not come: the BRs' limit holds
+// at the time of issuance (finalize refuses an order that is not ready).
+func TestOrderViewAppliesTheReuseLimit(t *testing.T) {
+	t.Parallel()
+	day := 24 * time.Hour
+	now := time.Date(2029, 3, 16, 0, 0, 0, 0, time.UTC) // the limit is 10 days
+	tests := []struct {
+		name      string
+		validated time.Time
+		want      string
+	}{
+		{"validated 15 days ago, under the 100-day limit", now.Add(-15 * day), ACMEOrderInvalid},
+		{"validated 9 days ago", now.Add(-9 * day), ACMEOrderReady},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a := &ACME{s: &Service{cfg: Config{Clock: atClock(now)}}, cfg: ACMEConfig{AuthzReuse: DefaultAuthzReuse}}
+			o := &store.ACMEOrder{
+				Order: store.Order{ID: "ord_1", Status: StatusPending, ExpiresAt: now.Add(5 * day)},
+				Authzs: []store.ACMEAuthz{{ID: "az_1", Identifier: "a.example.com", Status: store.ACMEStatusValid,
+					ValidatedAt: tt.validated, ExpiresAt: tt.validated.Add(30 * day)}},
+			}
+			if got := a.orderView(o, now).Status; got != tt.want {
+				t.Errorf("order status %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestNewACMEAfterAMilestone: the default reuse period (30 days), longer
+// than the 10 days the BRs allow from 15 March 2029, does not stop the
+// server from starting then; it is shortened where it is used.
+func TestNewACMEAfterAMilestone(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2029, 3, 16, 0, 0, 0, 0, time.UTC)
+	a, err := NewACME(&Service{cfg: Config{Clock: atClock(at)}}, ACMEConfig{AccountURL: func(id string) string { return "https://ca.example/acme/acct/" + id }})
+	if err != nil {
+		t.Fatalf("NewACME on %s with the default reuse period: %v", at, err)
+	}
+	if got := a.authzReuse(at); got != 10*24*time.Hour {
+		t.Errorf("reuse period in use %s, want 240h", got)
+	}
+	if _, err := NewACME(&Service{cfg: Config{Clock: atClock(at)}}, ACMEConfig{AccountURL: func(string) string { return "" }, AuthzReuse: MaxAuthzReuse + time.Hour}); err == nil {
+		t.Error("NewACME accepted a reuse period over the longest the BRs ever allowed")
+	}
+}

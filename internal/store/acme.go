@@ -177,10 +177,11 @@ type ACMEStore interface {
 	// limit (RFC 8555 §7.1.2.1: the orders list "SHOULD NOT include orders
 	// that are invalid"). An order is invalid when its status is "invalid"
 	// or "expired", or, still "pending", when it has expired or one of its
-	// authorizations is neither valid nor pending or has expired. With
+	// authorizations is neither valid nor pending, has expired, or is valid
+	// but was validated before validatedSince (the reuse limit). With
 	// after, the id of an order of the account, the list goes on after it
 	// (the next page); an id of no order of the account lists none.
-	ACMEOrderListLive(ctx context.Context, accountID string, now time.Time, after string, limit int) ([]string, error)
+	ACMEOrderListLive(ctx context.Context, accountID string, now, validatedSince time.Time, after string, limit int) ([]string, error)
 	// ACMEOrderFinalize issues an order's certificate exactly once, in
 	// three steps so that no write lock is held while signing. (1) A short
 	// write reserves the order: it must be "pending" and every one of its

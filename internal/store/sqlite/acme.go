@@ -52,11 +52,13 @@ ORDER BY o.created_at DESC, o.id DESC LIMIT ?3`
 JOIN orders p ON p.id = ?4 AND p.account_id = ?1
 WHERE o.account_id = ?1 AND (o.created_at, o.id) < (p.created_at, p.id) AND ` + acmeOrderLive + `
 ORDER BY o.created_at DESC, o.id DESC LIMIT ?3`
-	// acmeOrderLive is true for an order o that is not invalid at ?2.
+	// acmeOrderLive is true for an order o that is not invalid at ?2, its
+	// valid authorizations validated at ?5 or later.
 	acmeOrderLive = `o.status NOT IN ('invalid', 'expired')
 AND (o.status IN ('approved', 'issued') OR (o.expires_at > ?2 AND NOT EXISTS (
 	SELECT 1 FROM acme_order_authzs oa JOIN acme_authzs z ON z.id = oa.authz_id
-	WHERE oa.order_id = o.id AND (z.status NOT IN ('valid', 'pending') OR z.expires_at IS NULL OR z.expires_at <= ?2))))`
+	WHERE oa.order_id = o.id AND (z.status NOT IN ('valid', 'pending') OR z.expires_at IS NULL OR z.expires_at <= ?2
+		OR z.status = 'valid' AND z.validated_at < ?5))))`
 	// qACMEOrderNotReady counts the order's authorizations that do not
 	// allow finalization at a given time.
 	qACMEOrderNotReady = `SELECT count(*) FROM acme_order_authzs oa JOIN acme_authzs z ON z.id = oa.authz_id
@@ -470,17 +472,20 @@ func (s *Store) ACMEOrderGet(ctx context.Context, id string) (*store.ACMEOrder, 
 // ACMEOrderListLive returns the ids of the account's ACME orders that are
 // not invalid at now, newest first, after the order after if not "", at
 // most limit; none when limit < 1.
-func (s *Store) ACMEOrderListLive(ctx context.Context, accountID string, now time.Time, after string, limit int) ([]string, error) {
+func (s *Store) ACMEOrderListLive(ctx context.Context, accountID string, now, validatedSince time.Time, after string, limit int) ([]string, error) {
 	if limit < 1 {
 		return nil, nil
 	}
-	at, err := encodeTime(now)
+	ts, err := encodeTimes(now, validatedSince)
 	if err != nil {
 		return nil, fmt.Errorf("listing acme orders of %s: %w", accountID, err)
 	}
-	q, args := qACMEOrderListLive, []any{accountID, at, limit}
+	// ?4 is the cursor, read by qACMEOrderListLiveAfter only; ?5 the oldest
+	// validation allowed ('' when none is set: every text is after it).
+	since := ts[1].String
+	q, args := qACMEOrderListLive, []any{accountID, ts[0], limit, after, since}
 	if after != "" {
-		q, args = qACMEOrderListLiveAfter, append(args, after)
+		q = qACMEOrderListLiveAfter
 	}
 	ids, err := queryAll(ctx, s.rd, scanString, q, args...)
 	if err != nil {

@@ -354,23 +354,27 @@ func testACMEOrderListLive(t *testing.T, f *fixture) {
 	tests := []struct {
 		name  string
 		at    time.Time
+		since time.Time // validatedSince
 		after string
 		limit int
 		want  string
 	}{
-		{"now", at, "", 10, "l4 l2 l1"},
-		{"at most 2", at, "", 2, "l4 l2"},
-		{"the next page", at, "l2", 2, "l1"},
-		{"after an invalid order", at, "l3", 10, "l2 l1"},
-		{"after the last", at, "l1", 10, ""},
-		{"after another account's order", at, "x1", 10, ""},
-		{"after no order", at, "nosuch", 10, ""},
-		{"none asked", at, "", 0, ""},
-		{"the pending authorization expired", t0.Add(25 * time.Hour), "", 10, "l4 l2"},
-		{"the ready order expired", t0.Add(31 * 24 * time.Hour), "", 10, "l4"},
+		{"now", at, time.Time{}, "", 10, "l4 l2 l1"},
+		{"at most 2", at, time.Time{}, "", 2, "l4 l2"},
+		{"the next page", at, time.Time{}, "l2", 2, "l1"},
+		{"after an invalid order", at, time.Time{}, "l3", 10, "l2 l1"},
+		{"after the last", at, time.Time{}, "l1", 10, ""},
+		{"after another account's order", at, time.Time{}, "x1", 10, ""},
+		{"after no order", at, time.Time{}, "nosuch", 10, ""},
+		{"none asked", at, time.Time{}, "", 0, ""},
+		{"the pending authorization expired", t0.Add(25 * time.Hour), time.Time{}, "", 10, "l4 l2"},
+		// A reuse limit that shortened since l2's authorization was validated
+		// (at t0+1m) makes it unusable: l2 is no longer live.
+		{"validated before the reuse limit", t0.Add(25 * time.Hour), t0.Add(2 * time.Minute), "", 10, "l4"},
+		{"the ready order expired", t0.Add(31 * 24 * time.Hour), time.Time{}, "", 10, "l4"},
 	}
 	for _, tt := range tests {
-		ids, err := f.s.ACMEOrderListLive(f.ctx, "acct", tt.at, tt.after, tt.limit)
+		ids, err := f.s.ACMEOrderListLive(f.ctx, "acct", tt.at, tt.since, tt.after, tt.limit)
 		if got := strings.Join(ids, " "); err != nil || got != tt.want {
 			t.Errorf("%s: ACMEOrderListLive = %q, %v; want %q", tt.name, got, err, tt.want)
 		}
