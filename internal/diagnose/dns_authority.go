@@ -365,13 +365,15 @@ func lagRefresh(z *zoneAnalysis) time.Duration {
 }
 
 // notBehind reports whether every server without the value serves a SOA
-// serial at least as recent (RFC 1982 serial arithmetic) as every server
-// with it: the zones differ, and no transfer is pending. It is false when
-// a serial is unknown.
+// serial strictly later (RFC 1982 serial arithmetic) than every server with
+// it: the zones differ, and no transfer is pending. It is false when a
+// serial is unknown, and when serials are equal: some providers never
+// change theirs (one serial for every version) and propagate within
+// minutes.
 func notBehind(z *zoneAnalysis) bool {
 	for _, h := range z.have {
 		for _, l := range z.lack {
-			if h.SOAErr != nil || l.SOAErr != nil || h.SOASerial == 0 || l.SOASerial == 0 || serialBefore(l.SOASerial, h.SOASerial) {
+			if h.SOAErr != nil || l.SOAErr != nil || h.SOASerial == 0 || l.SOASerial == 0 || !serialBefore(h.SOASerial, l.SOASerial) {
 				return false
 			}
 		}
@@ -380,9 +382,10 @@ func notBehind(z *zoneAnalysis) bool {
 }
 
 // serialBefore reports whether serial a precedes b in RFC 1982 §3.2
-// sequence-space arithmetic (SERIAL_BITS 32).
+// sequence-space arithmetic (SERIAL_BITS 32). Serials 2^31 apart are in no
+// defined order: neither precedes the other.
 func serialBefore(a, b uint32) bool {
-	return a != b && (a < b && b-a < 1<<31 || a > b && a-b > 1<<31)
+	return a < b && b-a < 1<<31 || a > b && a-b > 1<<31
 }
 
 // cachedOlder reports a value every authoritative server has while the
