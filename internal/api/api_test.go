@@ -246,7 +246,7 @@ func TestAPIRefusesBadInput(t *testing.T) {
 		{name: "duplicate name", body: dnsOrder("a.applicant.com", "A.Applicant.com."), status: 400, code: "DUPLICATE_NAME", words: []string{"A.Applicant.com."}},
 		{name: "101 names", body: dnsOrder(hundredOne...), status: 400, code: "TOO_MANY_NAMES", words: []string{"101"}},
 		{name: "unknown method", body: `{"domains":["a.applicant.com"],"method":"http-01"}`, status: 400, code: "UNKNOWN_METHOD", words: []string{"http-01"}},
-		{name: "no method", body: `{"domains":["a.applicant.com"]}`, status: 400, code: "UNKNOWN_METHOD", words: []string{"method is required", `"dns"`, `"file"`}},
+		{name: "no method", body: `{"domains":["a.applicant.com"]}`, status: 400, code: "METHOD_REQUIRED", words: []string{"method is required", `"dns"`, `"file"`}},
 
 		// CSRs.
 		{name: "csr names differ", body: orderBody(t, order.CreateRequest{

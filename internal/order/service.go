@@ -301,7 +301,7 @@ func (s *Service) Create(ctx context.Context, acct *store.Account, req CreateReq
 
 func checkMethod(m string) error {
 	if m == "" {
-		return invalid("UNKNOWN_METHOD", "method is required: \"dns\" (a TXT record) or \"file\" (a file on the web site)")
+		return invalid("METHOD_REQUIRED", "method is required: \"dns\" (a TXT record) or \"file\" (a file on the web site)")
 	}
 	if m != string(validation.MethodDNS) && m != string(validation.MethodFile) {
 		return invalid("UNKNOWN_METHOD", "method must be \"dns\" or \"file\", not %q", m)
