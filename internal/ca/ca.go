@@ -30,24 +30,42 @@ import (
 // which the pre-issuance lint treats as a refusal, so a longer validity is
 // refused when the CA or a profile is configured, and by Issue with a
 // message that says why, rather than by the lint of every issuance.
-func MaxValidityAt(t time.Time) time.Duration {
-	for _, l := range slices.Backward(validityLimits) {
-		if !t.Before(l.from) {
-			return l.max
-		}
-	}
-	return validityLimits[0].max
+func MaxValidityAt(t time.Time) time.Duration { return validityLimits.At(t) }
+
+// validityLimits are the steps of MaxValidityAt.
+var validityLimits = SC081Schedule(397, 199, 99, 46)
+
+// Schedule is a limit that changes on fixed dates: its steps, oldest
+// first, the first from the zero time.
+type Schedule []Step
+
+// Step is a limit of a Schedule from a date on.
+type Step struct {
+	From time.Time
+	Max  time.Duration
 }
 
-// validityLimits are the steps of MaxValidityAt, oldest first.
-var validityLimits = []struct {
-	from time.Time
-	max  time.Duration
-}{
-	{time.Time{}, 397 * 24 * time.Hour},
-	{time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC), 199 * 24 * time.Hour},
-	{time.Date(2027, 3, 15, 0, 0, 0, 0, time.UTC), 99 * 24 * time.Hour},
-	{time.Date(2029, 3, 15, 0, 0, 0, 0, time.UTC), 46 * 24 * time.Hour},
+// At returns the limit at t.
+func (s Schedule) At(t time.Time) time.Duration {
+	for _, l := range slices.Backward(s) {
+		if !t.Before(l.From) {
+			return l.Max
+		}
+	}
+	return s[0].Max
+}
+
+// SC081Schedule returns the schedule of a limit that CA/B Forum ballot
+// SC-081 shortens on 15 March 2026, 2027 and 2029: before, then from each
+// date, in days.
+func SC081Schedule(before, from2026, from2027, from2029 int) Schedule {
+	day := 24 * time.Hour
+	return Schedule{
+		{time.Time{}, time.Duration(before) * day},
+		{time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC), time.Duration(from2026) * day},
+		{time.Date(2027, 3, 15, 0, 0, 0, 0, time.UTC), time.Duration(from2027) * day},
+		{time.Date(2029, 3, 15, 0, 0, 0, 0, time.UTC), time.Duration(from2029) * day},
+	}
 }
 
 // Days formats a validity in days when it is a whole number of them

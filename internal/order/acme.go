@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,14 +23,7 @@ import (
 // 100 days from 15 March 2027 and 10 days from 15 March 2029. The reuse
 // period in use is the configured one, shortened to this whenever it is
 // longer, so that a server running past a milestone follows it.
-func MaxAuthzReuseAt(t time.Time) time.Duration {
-	for _, l := range slices.Backward(authzReuseLimits) {
-		if !t.Before(l.from) {
-			return l.max
-		}
-	}
-	return authzReuseLimits[0].max
-}
+func MaxAuthzReuseAt(t time.Time) time.Duration { return authzReuseLimits.At(t) }
 
 // MaxAuthzReuse is the longest reuse period the configuration accepts, the
 // longest the BRs ever allowed; the period in use is shortened to
@@ -39,16 +31,8 @@ func MaxAuthzReuseAt(t time.Time) time.Duration {
 // today's limit is not an error (it would stop a server on a milestone).
 const MaxAuthzReuse = 398 * 24 * time.Hour
 
-// authzReuseLimits are the steps of MaxAuthzReuseAt, oldest first.
-var authzReuseLimits = []struct {
-	from time.Time
-	max  time.Duration
-}{
-	{time.Time{}, 398 * 24 * time.Hour},
-	{time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC), 200 * 24 * time.Hour},
-	{time.Date(2027, 3, 15, 0, 0, 0, 0, time.UTC), 100 * 24 * time.Hour},
-	{time.Date(2029, 3, 15, 0, 0, 0, 0, time.UTC), 10 * 24 * time.Hour},
-}
+// authzReuseLimits are the steps of MaxAuthzReuseAt.
+var authzReuseLimits = ca.SC081Schedule(398, 200, 100, 10)
 
 // authzReuse is the reuse period at now: the configured one, at most
 // MaxAuthzReuseAt(now).
