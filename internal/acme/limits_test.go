@@ -93,20 +93,8 @@ func TestRateLimits(t *testing.T) {
 		c, other := w.client(t), w.client(t)
 		ctx := context.Background()
 		w.dns.Add("fail.applicant.com. 60 IN A " + w.web.IP.String())
-		o, err := c.AuthorizeOrder(ctx, xacme.DomainIDs("fail.applicant.com"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		z, err := c.GetAuthorization(ctx, o.AuthzURLs[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, ch := range z.Challenges {
-			if ch.Type == "http-01" {
-				if got, err := c.Accept(ctx, ch); err != nil || got.Status != xacme.StatusInvalid {
-					t.Fatalf("failing challenge: %+v, %v", got, err)
-				}
-			}
+		if got, err := c.Accept(ctx, http01Of(t, c, "fail.applicant.com")); err != nil || got.Status != xacme.StatusInvalid {
+			t.Fatalf("failing challenge: %+v, %v", got, err)
 		}
 		before, _ := w.st.OrderListByAccount(ctx, acctID(w, c), 100)
 		st, h, m := w.send(t, raw{alg: jose.ES256, key: c.Key, kid: string(c.KID), nonce: w.nonce(t), url: w.srv.URL + "/acme/new-order", payload: newOrderPayload("fail.applicant.com")})
@@ -138,22 +126,7 @@ func TestRateLimits(t *testing.T) {
 		ctx := context.Background()
 		w.dns.Add("fail2.applicant.com. 60 IN A " + w.web.IP.String())
 		// Two orders for the domain before any validation: both allowed.
-		var chals []*xacme.Challenge
-		for range 2 {
-			o, err := c.AuthorizeOrder(ctx, xacme.DomainIDs("fail2.applicant.com"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			z, err := c.GetAuthorization(ctx, o.AuthzURLs[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, ch := range z.Challenges {
-				if ch.Type == "http-01" {
-					chals = append(chals, ch)
-				}
-			}
-		}
+		chals := []*xacme.Challenge{http01Of(t, c, "fail2.applicant.com"), http01Of(t, c, "fail2.applicant.com")}
 		if got, err := c.Accept(ctx, chals[0]); err != nil || got.Status != xacme.StatusInvalid {
 			t.Fatalf("failing challenge: %+v, %v", got, err)
 		}
@@ -178,4 +151,26 @@ func TestRateLimits(t *testing.T) {
 		assertRateLimited(t, st, h, m, "new accounts per IP address", time.Hour)
 		w.assertNoAccount(t, k)
 	})
+}
+
+// http01Of orders name with c and returns the http-01 challenge of its
+// authorization.
+func http01Of(t *testing.T, c *xacme.Client, name string) *xacme.Challenge {
+	t.Helper()
+	ctx := context.Background()
+	o, err := c.AuthorizeOrder(ctx, xacme.DomainIDs(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := c.GetAuthorization(ctx, o.AuthzURLs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range z.Challenges {
+		if ch.Type == "http-01" {
+			return ch
+		}
+	}
+	t.Fatalf("no http-01 challenge for %s", name)
+	return nil
 }
