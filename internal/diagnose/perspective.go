@@ -62,6 +62,7 @@ const (
 	unavTimeout            msg = "unavTimeout"
 	unavTLS                msg = "unavTLS"
 	unavProtocol           msg = "unavProtocol"
+	unavAgentNetwork       msg = "unavAgentNetwork"
 	unavCut                msg = "unavCut"
 	unavSkipped            msg = "unavSkipped"
 )
@@ -108,6 +109,7 @@ func init() {
 			unavConnect:            "unreachable",
 			unavTimeout:            "no answer within its deadline",
 			unavTLS:                "mutual TLS handshake failed",
+			unavAgentNetwork:       "its own network failed (its resolver could not be reached, or its source address is not usable)",
 			unavProtocol:           "unusable answer",
 			unavCut:                "no answer within the grace period after the quorum was decided",
 			unavSkipped:            "not asked",
@@ -478,6 +480,8 @@ func (d *diagnoser) unavailableWord(kind string) string {
 		return d.c.f(unavCut)
 	case validation.UnavailableSkipped:
 		return d.c.f(unavSkipped)
+	case validation.UnavailableAgentNetwork:
+		return d.c.f(unavAgentNetwork)
 	default:
 		return d.c.f(unavProtocol)
 	}

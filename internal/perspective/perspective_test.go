@@ -84,6 +84,9 @@ type agentSpec struct {
 	name, rir string
 	txt       string // the record its DNS world holds; "" for none
 	down      bool   // enrolled, but nothing listens
+	// deadResolver: the agent answers, but its own resolver does not (its
+	// DNS lookups fail on its side).
+	deadResolver bool
 }
 
 // testAgent is a running agent: its Remote and its outgoing address.
@@ -112,7 +115,11 @@ func startAgent(t testing.TB, agentCA *ca.AgentCA, spec agentSpec, web netip.Add
 		ln.Close()
 		return ta
 	}
-	a, err := NewAgent(AgentConfig{Credentials: creds, Validator: newValidator(t, spec.name, world.Addr, webPort, source), Logger: quiet})
+	resolver := world.Addr
+	if spec.deadResolver {
+		resolver = netip.AddrPortFrom(testenv.NewLoopbackAddr(), 53).String() // nothing listens there
+	}
+	a, err := NewAgent(AgentConfig{Credentials: creds, Validator: newValidator(t, spec.name, resolver, webPort, source), Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,6 +254,20 @@ func TestObserveQuorumDNS(t *testing.T) {
 			status: diagnose.StatusPending,
 			code:   diagnose.CodePerspectiveUnavailable, sev: diagnose.SeverityError,
 			words: []string{"2 remote perspective(s)", "eu-2 (RIPE) (unreachable)", "sa-1 (LACNIC) (unreachable)", "not with your domain"},
+		},
+		{
+			// An agent whose own resolver is down says nothing of the
+			// domain: it is unavailable (the operator's problem), not a
+			// perspective that disagrees.
+			name: "two agents' own resolvers down",
+			agents: func() []agentSpec {
+				s := five(5)
+				s[3].deadResolver, s[4].deadResolver = true, true
+				return s
+			}(),
+			status: diagnose.StatusPending,
+			code:   diagnose.CodePerspectiveUnavailable, sev: diagnose.SeverityError,
+			words: []string{"eu-2 (RIPE) (its own network failed", "sa-1 (LACNIC) (its own network failed", "not with your domain"},
 		},
 		{
 			name:   "corroboration from one RIR region only",
@@ -666,3 +687,37 @@ func BenchmarkObserve1(b *testing.B)        { benchmarkObserve(b, 0, 0) }
 func BenchmarkObserve5(b *testing.B)        { benchmarkObserve(b, 5, 0) }
 func BenchmarkObserve1Latency(b *testing.B) { benchmarkObserve(b, 0, 20*time.Millisecond) }
 func BenchmarkObserve5Latency(b *testing.B) { benchmarkObserve(b, 5, 20*time.Millisecond) }
+
+// TestAgentOwnFailure: which failures of an agent's observation are its
+// own (resolver unreachable, source address unusable), not the domain's.
+func TestAgentOwnFailure(t *testing.T) {
+	t.Parallel()
+	dnsObs := func(e *dnsclient.Error) *validation.Observation {
+		return &validation.Observation{DNS: &validation.DNSObservation{Record: validation.Lookup{Err: e}}}
+	}
+	fileObs := func(tr *webfetch.Trace) *validation.Observation {
+		return &validation.Observation{File: &validation.FileObservation{Fetches: []*webfetch.Trace{tr}}}
+	}
+	tests := []struct {
+		name string
+		obs  *validation.Observation
+		own  bool
+	}{
+		{"dns: the agent's resolver unreachable", dnsObs(&dnsclient.Error{Kind: dnsclient.KindNetwork, Upstream: true, Detail: "connection refused"}), true},
+		{"dns: the domain's nameserver unreachable", dnsObs(&dnsclient.Error{Kind: dnsclient.KindNetwork, Detail: "connection refused"}), false},
+		{"dns: source address not assigned", dnsObs(&dnsclient.Error{Kind: dnsclient.KindNetwork, Detail: "bind: cannot assign requested address"}), true},
+		{"dns: no error", dnsObs(nil), false},
+		{"file: the agent's resolver unreachable", fileObs(&webfetch.Trace{Host: "a.example.com", ResolveError: &webfetch.Error{Kind: webfetch.ErrDNSError, Upstream: true}}), true},
+		{"file: the name does not exist", fileObs(&webfetch.Trace{Host: "a.example.com", ResolveError: &webfetch.Error{Kind: webfetch.ErrDNSNXDomain}}), false},
+		{"file: source address not assigned", fileObs(&webfetch.Trace{Attempts: []webfetch.Attempt{{Err: &webfetch.Error{Kind: webfetch.ErrConnectionRefused, Detail: "dial tcp 10.1.2.3:0->192.0.2.1:80: bind: cannot assign requested address"}}}}), true},
+		{"file: the web server refuses", fileObs(&webfetch.Trace{Attempts: []webfetch.Attempt{{Err: &webfetch.Error{Kind: webfetch.ErrConnectionRefused, Detail: "connection refused"}}}}), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if detail, own := agentOwnFailure(tt.obs); own != tt.own || own && detail == "" {
+				t.Errorf("agentOwnFailure = %q, %v; want %v", detail, own, tt.own)
+			}
+		})
+	}
+}

@@ -131,7 +131,43 @@ func (c *agentClient) do(ctx context.Context, req validation.Request, timeout ti
 	if obs.Unavailable != "" {
 		return validation.Observation{}, validation.UnavailableProtocol, "the agent relayed an unavailable observation"
 	}
+	if detail, ok := agentOwnFailure(&obs); ok {
+		return validation.Observation{}, validation.UnavailableAgentNetwork, detail
+	}
 	return obs, "", ""
+}
+
+// agentOwnFailure reports an observation whose main lookup failed on the
+// agent's own side rather than on the domain's: its resolver could not be
+// reached (an upstream error, see dnsclient.Error.Upstream), or its source
+// address could not be bound (an address not assigned on the agent's
+// host). Such an observation says nothing of the domain; counting it as a
+// view that disagrees would blame the applicant for the operator's fault.
+func agentOwnFailure(o *validation.Observation) (string, bool) {
+	own := func(upstream bool, detail string) bool {
+		return upstream || strings.Contains(detail, "cannot assign requested address")
+	}
+	switch {
+	case o.DNS != nil:
+		if e := o.DNS.Record.Err; e != nil && own(e.Upstream, e.Detail) {
+			return "the agent's DNS lookup failed on its side: " + e.Error(), true
+		}
+	case o.File != nil:
+		for _, t := range o.File.Fetches {
+			if t == nil {
+				continue
+			}
+			if e := t.ResolveError; e != nil && own(e.Upstream, e.Detail) {
+				return "the agent's resolution of " + t.Host + " failed on its side: " + e.Error(), true
+			}
+			for _, a := range t.Attempts {
+				if a.Err != nil && own(false, a.Err.Detail) {
+					return "the agent could not connect from its source address: " + a.Err.Error(), true
+				}
+			}
+		}
+	}
+	return "", false
 }
 
 // classify sorts a failed request to an agent into an Unavailable kind.

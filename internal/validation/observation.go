@@ -120,6 +120,11 @@ const (
 	// UnavailableSkipped: the perspective was not asked, or its answer was
 	// dropped, because the primary perspective failed.
 	UnavailableSkipped = "skipped"
+	// UnavailableAgentNetwork: the agent answered, but its own network
+	// failed the observation (its resolver could not be reached, or its
+	// source address could not be used): the operator's problem, never
+	// the applicant's.
+	UnavailableAgentNetwork = "agent_network"
 )
 
 // Lookup is one DNS lookup kept as evidence: the response, or the error.

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/dcvhq/dcv/internal/dnsclient"
 )
 
 func TestClassify(t *testing.T) {
@@ -100,6 +102,29 @@ func TestForeignProtocol(t *testing.T) {
 			t.Parallel()
 			if got := foreignProtocol([]byte(tc.head)); got != tc.want {
 				t.Errorf("foreignProtocol(%q) = %q, want %q", tc.head, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestLookupErrorUpstream: a resolution that failed at dcv's own resolver
+// says so (Upstream), one that failed at the name's servers does not.
+func TestLookupErrorUpstream(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"own resolver unreachable", &dnsclient.Error{Kind: dnsclient.KindNetwork, Upstream: true}, true},
+		{"the name's server unreachable", &dnsclient.Error{Kind: dnsclient.KindNetwork}, false},
+		{"not a DNS error", context.DeadlineExceeded, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if e := lookupError(lookupResult{qtype: "A", err: tt.err}); e == nil || e.Upstream != tt.want {
+				t.Errorf("lookupError = %+v, want Upstream %v", e, tt.want)
 			}
 		})
 	}

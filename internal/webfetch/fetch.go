@@ -523,12 +523,13 @@ func lookupError(r lookupResult) *Error {
 	if r.err != nil {
 		kind := ErrDNSError
 		var de *dnsclient.Error
+		isDNS := errors.As(r.err, &de)
 		switch {
-		case errors.As(r.err, &de) && de.Kind == dnsclient.KindTimeout,
+		case isDNS && de.Kind == dnsclient.KindTimeout,
 			errors.Is(r.err, context.DeadlineExceeded):
 			kind = ErrDNSTimeout
 		}
-		return &Error{Kind: kind, Detail: truncate(r.err.Error())}
+		return &Error{Kind: kind, Detail: truncate(r.err.Error()), Upstream: isDNS && de.Upstream}
 	}
 	if r.resp == nil {
 		return &Error{Kind: ErrDNSError, Detail: r.qtype + " lookup returned no response"}

@@ -153,6 +153,10 @@ type Error struct {
 	Address string `json:"address,omitempty"`
 	// Detail is a short technical description for logs and evidence.
 	Detail string `json:"detail,omitempty"`
+	// Upstream is set on a resolution failure of one of dcv's own
+	// resolvers (forward mode: the configured resolver could not be
+	// reached), not of the name's servers (see dnsclient.Error.Upstream).
+	Upstream bool `json:"upstream,omitempty"`
 }
 
 // Error returns the error as one line of text.
