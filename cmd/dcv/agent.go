@@ -66,6 +66,12 @@ func runAgent(ctx context.Context, f agentFlags, out io.Writer) error {
 		if f.validationFlags.source, err = netip.ParseAddr(f.source); err != nil {
 			return fmt.Errorf("--source-address: %w", err)
 		}
+		// Every observation would fail on the agent's side otherwise.
+		c, err := net.ListenPacket("udp", netip.AddrPortFrom(f.validationFlags.source, 0).String())
+		if err != nil {
+			return fmt.Errorf("--source-address %s is not an address of this machine: %w", f.source, err)
+		}
+		c.Close()
 	}
 	f.validationFlags.perspective = creds.Name
 	v, err := f.validator()

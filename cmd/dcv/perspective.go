@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -94,7 +95,7 @@ func newPerspectiveCmd() *cobra.Command {
 		Short: "Enrol a remote perspective and write its credentials file for `dcv agent`",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return perspectiveAdd(cmd.Context(), data, args[0], url, rir, out, cmd.OutOrStdout())
+			return perspectiveAdd(cmd.Context(), data, args[0], url, rir, out, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	add.Flags().StringVar(&url, "url", "", "the agent's URL as the primary reaches it, https://host:port (required)")
@@ -122,7 +123,16 @@ func newPerspectiveCmd() *cobra.Command {
 }
 
 // openPrimary opens the primary's database and CA in data, as serve does.
-func openPrimary(ctx context.Context, data string) (*sqlite.Store, *ca.CA, error) {
+// With create, a data directory without a database becomes a new primary's
+// (enrolling before the first start of serve), and w is told so: a
+// mistyped --data then shows. Without it, such a directory is refused.
+func openPrimary(ctx context.Context, data string, create bool, w io.Writer) (*sqlite.Store, *ca.CA, error) {
+	if _, err := os.Stat(filepath.Join(data, "dcv.db")); errors.Is(err, fs.ErrNotExist) {
+		if !create {
+			return nil, nil, exitError{code: exitUsage, msg: fmt.Sprintf("no dcv database in %s: pass the --data of the primary's dcv serve", data)}
+		}
+		fmt.Fprintf(w, "no dcv database in %s: creating a new primary there (its dcv serve must run with --data %s)\n", data, data)
+	}
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("creating data directory: %w", err)
 	}
@@ -138,18 +148,36 @@ func openPrimary(ctx context.Context, data string) (*sqlite.Store, *ca.CA, error
 	return st, authority, nil
 }
 
-func perspectiveAdd(ctx context.Context, data, name, url, rir, out string, w io.Writer) error {
+func perspectiveAdd(ctx context.Context, data, name, url, rir, out string, w, errOut io.Writer) error {
 	if url == "" || rir == "" {
 		return exitError{code: exitUsage, msg: "perspective add: --url and --rir are required"}
 	}
 	if out == "" {
 		out = name + ".credentials"
 	}
-	st, authority, err := openPrimary(ctx, data)
+	// Bad input changes nothing: checked before the data directory is
+	// opened (or created).
+	u, err := perspective.CheckEnrolment(name, url, rir)
+	if err != nil {
+		return exitError{code: exitUsage, msg: "perspective add: " + err.Error()}
+	}
+	if _, err := os.Lstat(out); err == nil {
+		return exitError{code: exitFailure, msg: fmt.Sprintf("perspective add: %s exists; choose another --out or remove it", out)}
+	}
+	st, authority, err := openPrimary(ctx, data, true, errOut)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	existing, err := st.PerspectiveList(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range existing {
+		if p.URL == u.String() && p.Name != name {
+			return exitError{code: exitFailure, msg: fmt.Sprintf("perspective add: perspective %s already uses %s; one agent serves one perspective", p.Name, p.URL)}
+		}
+	}
 	agentCA, err := authority.AgentCA()
 	if err != nil {
 		return err
@@ -177,7 +205,7 @@ func perspectiveAdd(ctx context.Context, data, name, url, rir, out string, w io.
 }
 
 func perspectiveList(ctx context.Context, data string, w io.Writer) error {
-	st, authority, err := openPrimary(ctx, data)
+	st, authority, err := openPrimary(ctx, data, false, nil)
 	if err != nil {
 		return err
 	}
@@ -218,6 +246,9 @@ func perspectiveList(ctx context.Context, data string, w io.Writer) error {
 }
 
 func perspectiveRemove(ctx context.Context, data, name string, w io.Writer) error {
+	if _, err := os.Stat(filepath.Join(data, "dcv.db")); errors.Is(err, fs.ErrNotExist) {
+		return exitError{code: exitUsage, msg: fmt.Sprintf("no dcv database in %s: pass the --data of the primary's dcv serve", data)}
+	}
 	st, err := sqlite.Open(ctx, filepath.Join(data, "dcv.db"))
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/dcvhq/dcv/internal/ca"
@@ -71,7 +72,24 @@ func ParseURL(raw string) (*url.URL, error) {
 	if u.Scheme != "https" || u.Hostname() == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("agent url %q: want https://host[:port] and nothing more", raw)
 	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("agent url %q: port %s is not between 1 and 65535", raw, p)
+		}
+	}
 	return &url.URL{Scheme: "https", Host: strings.ToLower(u.Host)}, nil
+}
+
+// CheckEnrolment checks the name, URL and RIR of a perspective to enrol,
+// as Enrol does, and returns the URL in its canonical form.
+func CheckEnrolment(name, rawURL, rir string) (*url.URL, error) {
+	if !ca.ValidAgentName(name) {
+		return nil, fmt.Errorf("perspective name %q: want 1-63 lowercase letters, digits and inner hyphens", name)
+	}
+	if !ValidRIR(rir) {
+		return nil, fmt.Errorf("rir %q: want one of %s", rir, strings.Join(RIRs, ", "))
+	}
+	return ParseURL(rawURL)
 }
 
 // Enrol creates the credentials of a new remote perspective: a P-256 key
@@ -79,13 +97,7 @@ func ParseURL(raw string) (*url.URL, error) {
 // ca.DefaultAgentValidity. It returns the credentials to hand to the agent
 // and the Remote to store on the primary. It stores and writes nothing.
 func Enrol(agentCA *ca.AgentCA, name, rawURL, rir string) (*Credentials, Remote, error) {
-	if !ca.ValidAgentName(name) {
-		return nil, Remote{}, fmt.Errorf("perspective name %q: want 1-63 lowercase letters, digits and inner hyphens", name)
-	}
-	if !ValidRIR(rir) {
-		return nil, Remote{}, fmt.Errorf("rir %q: want one of %s", rir, strings.Join(RIRs, ", "))
-	}
-	u, err := ParseURL(rawURL)
+	u, err := CheckEnrolment(name, rawURL, rir)
 	if err != nil {
 		return nil, Remote{}, err
 	}
