@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"time"
@@ -40,6 +41,8 @@ const (
 	msgNotConfigured       msg = "msgNotConfigured"
 	msgRIRSpan             msg = "msgRIRSpan"
 	fixUnavailable         msg = "fixUnavailable"
+	noteRemoteAddress      msg = "noteRemoteAddress"
+	fixRemoteAddress       msg = "fixRemoteAddress"
 	wordPerspectiveRIR     msg = "wordPerspectiveRIR"
 	wordSaw                msg = "wordSaw"
 	wordListEnd            msg = "wordListEnd"
@@ -81,6 +84,8 @@ func init() {
 			noteRemoteBlocked:      "The likely cause is geo-blocking or a firewall that filters by source address: the web server answers dcv's primary perspective but not those networks.",
 			noteRemoteCAA:          "Some perspectives see CAA records that do not permit issuance: the CAA records have just changed, or your nameservers answer differently by location.",
 			fixRemoteCache:         "Nothing needs to change if the record is correct: check again after the cached answers expire. Make sure every nameserver of the domain serves the new record.",
+			noteRemoteAddress:      "From %[1]s the name resolves to %[2]s, not to %[3]s as for dcv's primary perspective: another server answers there (GeoDNS, a CDN's regional address, split-horizon DNS).",
+			fixRemoteAddress:       "Serve the file from every address the name resolves to in every region, or make the name resolve to the same servers everywhere, then check again.",
 			fixRemoteBlocked:       "Allow requests to /.well-known/pki-validation/ from every country and network (firewall, geo-blocking, CDN and bot-protection rules), then check again.",
 			fixRemoteOther:         "Make sure the domain answers the same way from every network, then check again.",
 			msgUnavailable:         "dcv could not obtain the view of %[1]d remote perspective(s): %[2]s. This is a problem on the certificate authority's side, not with your domain; without them the quorum of corroborating perspectives is not met.",
@@ -228,7 +233,7 @@ func (d *diagnoser) perspectives(obs []validation.Observation) Result {
 		met, _ := QuorumStatus(corroborating, nil, len(remotes)-len(corroborating))
 		met = met && notConfigured == 0
 		if len(disagreeing) > 0 && !met {
-			all = append(all, d.disagree(remotes, corroborating, disagreeing))
+			all = append(all, d.disagree(&obs[0], remotes, corroborating, disagreeing))
 		}
 		if len(unavailable) > 0 {
 			f := Finding{
@@ -265,15 +270,21 @@ func (d *diagnoser) perspectives(obs []validation.Observation) Result {
 
 // disagree builds REMOTE_PERSPECTIVES_DISAGREE: who saw what, the likely
 // cause, and the fix.
-func (d *diagnoser) disagree(remotes []validation.Observation, corroborating []string, dis []*validation.Observation) Finding {
+func (d *diagnoser) disagree(primary *validation.Observation, remotes []validation.Observation, corroborating []string, dis []*validation.Observation) Finding {
 	var (
 		parts                 []string
 		cache, blocked, caaNo bool
+		elsewhere             []string // notes: a perspective reached other addresses
 		eta                   time.Time
 	)
+	primaryAddrs := fileAddresses(primary)
 	for _, o := range dis {
 		seen, kind, exp := d.seen(o)
 		parts = append(parts, d.c.f(wordSaw, d.perspectiveName(o), seen))
+		if other := slices.DeleteFunc(fileAddresses(o), func(a string) bool { return slices.Contains(primaryAddrs, a) }); len(primaryAddrs) > 0 && len(other) > 0 {
+			elsewhere = append(elsewhere, d.c.f(noteRemoteAddress, d.perspectiveName(o), Truncate(strings.Join(other, d.c.f(wordListSep)), maxDetailShown),
+				Truncate(strings.Join(primaryAddrs, d.c.f(wordListSep)), maxDetailShown)))
+		}
 		switch kind {
 		case seenKindCache:
 			cache = true
@@ -307,7 +318,12 @@ func (d *diagnoser) disagree(remotes []validation.Observation, corroborating []s
 		}
 		fixes = append(fixes, d.c.f(fixRemoteCache))
 	}
-	if blocked {
+	if len(elsewhere) > 0 {
+		// The name resolves to other servers there: that, not a block of
+		// the same servers, is what differs.
+		f.Message = join(f.Message, elsewhere...)
+		fixes = append(fixes, d.c.f(fixRemoteAddress))
+	} else if blocked {
 		f.Message = join(f.Message, d.c.f(noteRemoteBlocked))
 		fixes = append(fixes, d.c.f(fixRemoteBlocked))
 	}
@@ -320,6 +336,29 @@ func (d *diagnoser) disagree(remotes []validation.Observation, corroborating []s
 	}
 	f.Fix = join("", fixes...)
 	return f
+}
+
+// fileAddresses returns the IP addresses the first fetch of a file
+// observation connected to (or tried), in order, once each; none for
+// another method.
+func fileAddresses(o *validation.Observation) []string {
+	if o.File == nil || len(o.File.Fetches) == 0 || o.File.Fetches[0] == nil {
+		return nil
+	}
+	var out []string
+	for _, a := range o.File.Fetches[0].Attempts {
+		if a.Hop != 0 || a.Address == "" {
+			continue
+		}
+		host := a.Address
+		if h, _, err := net.SplitHostPort(a.Address); err == nil {
+			host = h
+		}
+		if !slices.Contains(out, host) {
+			out = append(out, host)
+		}
+	}
+	return out
 }
 
 // Kinds of disagreement, for the likely cause.

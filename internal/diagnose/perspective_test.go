@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +84,22 @@ func pFile(status int, body string, errKind webfetch.ErrorKind) validation.Obser
 	return validation.Observation{Perspective: "primary", Domain: "a.example.com", Method: validation.MethodFile,
 		Expected: testValue, StartedAt: testNow,
 		File: &validation.FileObservation{URL: a.URL, Fetches: []*webfetch.Trace{{URL: a.URL, Host: "a.example.com", Addresses: []string{"192.0.2.10"}, Attempts: []webfetch.Attempt{a}}}}}
+}
+
+// atAddress is a file observation whose fetch went to addr instead.
+func atAddress(o validation.Observation, addr string) validation.Observation {
+	t := *o.File.Fetches[0]
+	t.Attempts = slices.Clone(t.Attempts)
+	t.Attempts[0].Address = addr
+	if t.Attempts[0].Err != nil {
+		e := *t.Attempts[0].Err
+		e.Address = addr
+		t.Attempts[0].Err = &e
+	}
+	f := *o.File
+	f.Fetches = []*webfetch.Trace{&t}
+	o.File = &f
+	return o
 }
 
 func TestDomainPerspectives(t *testing.T) {
@@ -193,6 +210,21 @@ func TestDomainPerspectives(t *testing.T) {
 				Fix: "Allow requests to /.well-known/pki-validation/ from every country and network (firewall, geo-blocking, CDN and bot-protection rules), then check again.",
 				Message: "dcv's primary perspective sees the expected value, but only 1 of 3 remote perspectives corroborate it (2 needed): eu-1 (RIPE) saw connection refused by 192.0.2.10:80; ap-1 (APNIC) saw HTTP 403. " +
 					"The likely cause is geo-blocking or a firewall that filters by source address: the web server answers dcv's primary perspective but not those networks."}},
+		},
+		{
+			// From RIPE the name resolves to another server, which answers
+			// 404: the address, not a block, is what differs.
+			name: "file served from another address in one region",
+			obs: []validation.Observation{pFile(200, testValue, ""),
+				pRemote(atAddress(pFile(404, "", ""), "198.51.100.7:80"), "eu-1", "RIPE"),
+				pRemote(atAddress(pFile(0, "", webfetch.ErrConnectionRefused), "198.51.100.7:80"), "ap-1", "APNIC"),
+				pRemote(pFile(200, testValue, ""), "us-1", "ARIN")},
+			status: StatusPending,
+			want: []Finding{{Code: CodeRemotePerspectivesDisagree, Severity: SeverityError,
+				Fix: "Serve the file from every address the name resolves to in every region, or make the name resolve to the same servers everywhere, then check again.",
+				Message: "dcv's primary perspective sees the expected value, but only 1 of 3 remote perspectives corroborate it (2 needed): eu-1 (RIPE) saw HTTP 404; ap-1 (APNIC) saw connection refused by 198.51.100.7:80. " +
+					"From eu-1 (RIPE) the name resolves to 198.51.100.7, not to 192.0.2.10 as for dcv's primary perspective: another server answers there (GeoDNS, a CDN's regional address, split-horizon DNS). " +
+					"From ap-1 (APNIC) the name resolves to 198.51.100.7, not to 192.0.2.10 as for dcv's primary perspective: another server answers there (GeoDNS, a CDN's regional address, split-horizon DNS)."}},
 		},
 		{
 			name:   "the primary fails: only its findings, remotes skipped",
