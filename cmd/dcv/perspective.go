@@ -48,7 +48,7 @@ func (f *perspectiveFlags) runner(v *validation.Validator, st store.PerspectiveS
 	if err != nil {
 		return nil, err
 	}
-	return perspective.NewRunner(perspective.Config{
+	r, err := perspective.NewRunner(perspective.Config{
 		Primary:    v,
 		Remotes:    perspective.NewCachedSource(storeRemotes{st}, remotesCacheTTL, time.Now),
 		Identity:   perspective.NewPrimaryIdentity(agentCA, nil),
@@ -56,6 +56,28 @@ func (f *perspectiveFlags) runner(v *validation.Validator, st store.PerspectiveS
 		PublicCA:   f.publicCA,
 		Logger:     logger,
 	})
+	if err != nil {
+		return nil, err
+	}
+	// Checks fail closed without enough perspectives: say so at start
+	// rather than only in every check's findings.
+	if need := r.MinRemotes(time.Now()); need > 0 {
+		enrolled, err := storeRemotes{st}.Remotes(context.Background())
+		if err != nil {
+			return nil, err
+		}
+		regions := map[string]bool{}
+		for _, e := range enrolled {
+			regions[e.RIR] = true
+		}
+		switch {
+		case len(enrolled) < need:
+			logger.Warn("fewer remote perspectives are enrolled than required: every check fails closed until more are (dcv perspective add)", "enrolled", len(enrolled), "required", need)
+		case need >= 2 && len(regions) < 2:
+			logger.Warn("the enrolled remote perspectives are all in one RIR region: a check needs corroboration from two", "enrolled", len(enrolled))
+		}
+	}
+	return r, nil
 }
 
 // remotesCacheTTL is how long serve reuses the list of enrolled
