@@ -744,11 +744,11 @@ func TestProtocolNegatives(t *testing.T) {
 
 	// A payload that is not a JSON object is refused in JSON's words.
 	st, m := w.post(t, raw{alg: jose.ES256, key: c.Key, kid: kid, nonce: w.nonce(t), url: newOrder, payload: `[]`})
-	if st != http.StatusBadRequest || m["detail"] != "the JWS payload must be a JSON object" {
+	if st != http.StatusBadRequest || m["detail"] != "the JWS payload must be a JSON object, not a JSON array" {
 		t.Fatalf("newOrder with an array payload: %d %v", st, m)
 	}
 	st, m = w.post(t, raw{alg: jose.ES256, key: c.Key, kid: kid, nonce: w.nonce(t), url: newOrder, payload: `{"identifiers":"x.applicant.com"}`})
-	if st != http.StatusBadRequest || m["detail"] != `field "identifiers" must be a JSON array` {
+	if st != http.StatusBadRequest || m["detail"] != `field "identifiers" must be a JSON array, not a JSON string` {
 		t.Fatalf("newOrder with a string for identifiers: %d %v", st, m)
 	}
 

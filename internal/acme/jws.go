@@ -16,13 +16,13 @@ import (
 	"io"
 	"math/big"
 	"net/http"
-	"reflect"
 	"slices"
 	"strings"
 	"sync"
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/dcvhq/dcv/internal/jsontype"
 	"github.com/dcvhq/dcv/internal/store"
 )
 
@@ -265,9 +265,9 @@ func decodePayload(b []byte, v any) error {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			if te.Field == "" {
-				return malformed("the JWS payload must be a JSON " + jsonKind(te.Type))
+				return malformed("the JWS payload " + jsontype.Mismatch(te))
 			}
-			return malformed(fmt.Sprintf("field %q must be a JSON %s", te.Field, jsonKind(te.Type)))
+			return malformed(jsontype.Mismatch(te))
 		}
 		return malformed("the JWS payload is not valid JSON")
 	}
@@ -275,23 +275,6 @@ func decodePayload(b []byte, v any) error {
 		return malformed("the JWS payload must be one JSON object")
 	}
 	return nil
-}
-
-// jsonKind names the JSON type a payload field decodes into, for an
-// error message that speaks JSON rather than Go.
-func jsonKind(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.String:
-		return "string"
-	case reflect.Bool:
-		return "boolean"
-	case reflect.Slice, reflect.Array:
-		return "array"
-	case reflect.Map, reflect.Struct, reflect.Interface, reflect.Pointer:
-		return "object"
-	default:
-		return "number"
-	}
 }
 
 // verifySignature verifies sig over input with key under alg (RFC 7518

@@ -14,12 +14,12 @@ import (
 	"math"
 	"math/big"
 	"net/http"
-	"reflect"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/dcvhq/dcv/internal/diagnose"
+	"github.com/dcvhq/dcv/internal/jsontype"
 	"github.com/dcvhq/dcv/internal/order"
 	"github.com/dcvhq/dcv/internal/store"
 )
@@ -232,7 +232,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		case errors.As(err, &se):
 			writeError(w, http.StatusBadRequest, "MALFORMED_JSON", fmt.Sprintf("the request body is not valid JSON (at byte %d)", se.Offset))
 		case errors.As(err, &te):
-			writeError(w, http.StatusBadRequest, "MALFORMED_JSON", fmt.Sprintf("field %q must be a JSON %s, not a JSON %s", te.Field, jsonKind(te.Type), te.Value))
+			msg := jsontype.Mismatch(te)
+			if te.Field == "" {
+				msg = "the request body " + msg
+			}
+			writeError(w, http.StatusBadRequest, "MALFORMED_JSON", msg)
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			// encoding/json has no typed error for unknown fields.
 			writeError(w, http.StatusBadRequest, "UNKNOWN_FIELD", "the request has an unknown field "+strings.TrimPrefix(err.Error(), "json: unknown field "))
@@ -246,22 +250,6 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
-}
-
-// jsonKind names a Go type as the JSON value it decodes from.
-func jsonKind(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.Slice, reflect.Array:
-		return "array"
-	case reflect.String:
-		return "string"
-	case reflect.Bool:
-		return "boolean"
-	case reflect.Map, reflect.Struct:
-		return "object"
-	default:
-		return "number"
-	}
 }
 
 func (h *Handler) health(w http.ResponseWriter, _ *http.Request) {

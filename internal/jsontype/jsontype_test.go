@@ -1,0 +1,34 @@
+package jsontype
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+)
+
+func TestMismatch(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, doc string
+		into      any
+		want      string
+	}{
+		{"a string for an array", `{"a":"x"}`, &struct{ A []string }{}, `field "A" must be a JSON array, not a JSON string`},
+		{"an array for the object", `[]`, &map[string]any{}, `must be a JSON object, not a JSON array`},
+		{"a number for a string", `{"a":1}`, &struct{ A string }{}, `field "A" must be a JSON string, not a JSON number`},
+		{"a string for a boolean", `{"a":"yes"}`, &struct{ A bool }{}, `field "A" must be a JSON boolean, not a JSON string`},
+		{"an object for a number", `{"a":{}}`, &struct{ A int }{}, `field "A" must be a JSON number, not a JSON object`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var te *json.UnmarshalTypeError
+			if err := json.Unmarshal([]byte(tt.doc), tt.into); !errors.As(err, &te) {
+				t.Fatalf("Unmarshal: %v, want a type mismatch", err)
+			}
+			if got := Mismatch(te); got != tt.want {
+				t.Errorf("Mismatch = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
