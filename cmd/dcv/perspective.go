@@ -255,6 +255,9 @@ func perspectiveList(ctx context.Context, data string, w io.Writer) error {
 				health[i] = "unavailable: " + err.Error()
 			default:
 				health[i] = fmt.Sprintf("%s (%s, %d observations, %d in flight)", h.Status, rt.Round(time.Millisecond), h.Observations, h.InFlight)
+				if h.Detail != "" {
+					health[i] += ": " + h.Detail
+				}
 			}
 		})
 	}

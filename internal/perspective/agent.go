@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/dcvhq/dcv/internal/ca"
@@ -68,6 +69,10 @@ type Agent struct {
 	started time.Time
 	m       metrics
 	slots   chan struct{}
+	// ownFailure is the detail of the last observation that failed on
+	// the agent's own side (see agentOwnFailure), or nil once one has
+	// not: the agent's health reports it.
+	ownFailure atomic.Pointer[string]
 }
 
 // NewAgent returns an Agent for cfg.
@@ -203,6 +208,11 @@ func (a *Agent) observe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	obs.Perspective = a.cfg.Credentials.Name
+	if detail, own := agentOwnFailure(&obs); own {
+		a.ownFailure.Store(&detail)
+	} else {
+		a.ownFailure.Store(nil)
+	}
 	b, err := json.Marshal(obs)
 	if err != nil {
 		a.m.outcome(outcomeError)
@@ -223,6 +233,10 @@ func (a *Agent) health(w http.ResponseWriter, _ *http.Request) {
 		StartedAt:    a.started,
 		Observations: a.m.total(),
 		InFlight:     a.m.inFlight.Load(),
+	}
+	if d := a.ownFailure.Load(); d != nil {
+		// It answers, but its last observation failed on its side.
+		h.Status, h.Detail = "degraded", *d
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(h)

@@ -570,6 +570,25 @@ func TestProbe(t *testing.T) {
 	}
 }
 
+// TestProbeDegraded: an agent whose last observation failed on its own
+// side (its resolver down) answers its health probe "degraded", saying how;
+// a later observation that does not clears it.
+func TestProbeDegraded(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{primaryTXT: testValue, agents: []agentSpec{{name: "eu-1", rir: "RIPE", txt: testValue, deadResolver: true}}})
+	id := NewPrimaryIdentity(b.agentCA, nil)
+	if h, _, err := Probe(t.Context(), id, b.agents[0].remote, 5*time.Second); err != nil || h.Status != "ok" {
+		t.Fatalf("Probe before any observation = %+v, %v; want ok", h, err)
+	}
+	if _, err := b.runner.Observe(t.Context(), validation.Request{Domain: testDomain, Method: validation.MethodDNS, Value: testValue}); err != nil {
+		t.Fatal(err)
+	}
+	h, _, err := Probe(t.Context(), id, b.agents[0].remote, 5*time.Second)
+	if err != nil || h.Status != "degraded" || !strings.Contains(h.Detail, "failed on its side") {
+		t.Errorf("Probe after an observation its resolver failed = %+v, %v; want degraded, saying why", h, err)
+	}
+}
+
 func TestBRMinimumRemotes(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -203,7 +203,11 @@ func classify(ctx context.Context, err error) string {
 
 // Health is what an agent reports on GET /v1/health.
 type Health struct {
-	Status    string    `json:"status"` // "ok"
+	// Status is "ok", or "degraded" when the agent's last observation
+	// failed on its own side (its resolver, its source address): Detail
+	// says how.
+	Status    string    `json:"status"`
+	Detail    string    `json:"detail,omitempty"`
 	Name      string    `json:"name"`
 	RIR       string    `json:"rir"`
 	StartedAt time.Time `json:"started_at"`
