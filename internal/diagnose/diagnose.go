@@ -47,18 +47,41 @@ type Result struct {
 // only for ETAs (a server's Retry-After, a cached DNS answer's expiry).
 //
 // Domain does no I/O and is safe for concurrent use.
-func Domain(obs []validation.Observation, now time.Time) Result {
+func Domain(obs []validation.Observation, now time.Time, opts ...Option) Result {
 	d := diagnoser{c: &catalogEN, now: now}
+	for _, o := range opts {
+		o(&d)
+	}
 	if len(obs) > 1 {
 		return d.perspectives(obs)
 	}
 	return d.domain(obs)
 }
 
+// Option adjusts a diagnosis with what is known besides the observations.
+type Option func(*diagnoser)
+
+// WithPrevious gives the findings of the domain's previous check, so that
+// a cause it predicted to pass by a time that has gone by is not predicted
+// again: remote perspectives that still disagree after the cached answers
+// they were said to hold have expired do not hold a cached answer.
+func WithPrevious(fs []Finding) Option {
+	return func(d *diagnoser) {
+		for _, f := range fs {
+			if f.Code == CodeRemotePerspectivesDisagree && f.ETA != nil {
+				d.prevCacheETA = *f.ETA
+			}
+		}
+	}
+}
+
 // diagnoser carries the language and the injected time through one call.
 type diagnoser struct {
 	c   *catalog
 	now time.Time
+	// prevCacheETA is when a previous check said the remote perspectives'
+	// cached answers would expire (see WithPrevious); zero when none did.
+	prevCacheETA time.Time
 	// zone is the DNS zone of the validation host when the evidence names
 	// it (the authoritative view, or the SOA of a negative answer); empty
 	// otherwise, and then the registered domain stands for it.

@@ -42,6 +42,7 @@ const (
 	msgRIRSpan             msg = "msgRIRSpan"
 	fixUnavailable         msg = "fixUnavailable"
 	noteRemoteAddress      msg = "noteRemoteAddress"
+	noteRemoteCacheExpired msg = "noteRemoteCacheExpired"
 	fixRemoteAddress       msg = "fixRemoteAddress"
 	wordPerspectiveRIR     msg = "wordPerspectiveRIR"
 	wordSaw                msg = "wordSaw"
@@ -84,6 +85,7 @@ func init() {
 			noteRemoteBlocked:      "The likely cause is geo-blocking or a firewall that filters by source address: the web server answers dcv's primary perspective but not those networks.",
 			noteRemoteCAA:          "Some perspectives see CAA records that do not permit issuance: the CAA records have just changed, or your nameservers answer differently by location.",
 			fixRemoteCache:         "Nothing needs to change if the record is correct: check again after the cached answers expire. Make sure every nameserver of the domain serves the new record.",
+			noteRemoteCacheExpired: "A previous check expected the answers cached near those perspectives to expire by %[1]s; they have, and those perspectives still see another answer: your nameservers answer differently by location (GeoDNS, split horizon), or one of them still lacks the record.",
 			noteRemoteAddress:      "From %[1]s the name resolves to %[2]s, not to %[3]s as for dcv's primary perspective: another server answers there (GeoDNS, a CDN's regional address, split-horizon DNS).",
 			fixRemoteAddress:       "Serve the file from every address the name resolves to in every region, or make the name resolve to the same servers everywhere, then check again.",
 			fixRemoteBlocked:       "Allow requests to /.well-known/pki-validation/ from every country and network (firewall, geo-blocking, CDN and bot-protection rules), then check again.",
@@ -307,6 +309,13 @@ func (d *diagnoser) disagree(primary *validation.Observation, remotes []validati
 		f.Message = d.c.f(msgRemoteDisagree, len(corroborating), n, need, list)
 	}
 	var fixes []string
+	if cache && !d.prevCacheETA.IsZero() && !d.prevCacheETA.After(d.now) {
+		// A previous check predicted the cached answers gone by now: they
+		// are, and the perspectives still disagree.
+		cache = false
+		f.Message = join(f.Message, d.c.f(noteRemoteCacheExpired, d.prevCacheETA.UTC().Format(time.RFC3339)))
+		fixes = append(fixes, d.c.f(fixRemoteOther))
+	}
 	if cache {
 		f.Retryable = true
 		if !eta.IsZero() && eta.After(d.now) {

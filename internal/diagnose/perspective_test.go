@@ -311,3 +311,45 @@ func TestCorroborates(t *testing.T) {
 		t.Errorf("Title(%s) = %q", CodeRemotePerspectivesDisagree, Title(CodeRemotePerspectivesDisagree))
 	}
 }
+
+// TestDisagreeAfterThePredictedExpiry: remote perspectives that still
+// disagree after the time a previous check gave for their cached answers
+// to expire are not said to hold cached answers again.
+func TestDisagreeAfterThePredictedExpiry(t *testing.T) {
+	t.Parallel()
+	const host = "_dnsauth.a.example.com"
+	pass := dnsObs(resp(host, "NOERROR", txt(host, testValue)), nil)
+	missing := func() validation.Observation {
+		r := resp(host, "NXDOMAIN")
+		r.NegativeTTL = 5
+		return dnsObs(r, nil)
+	}()
+	obs := []validation.Observation{pass, pRemote(pass, "us-1", "ARIN"), pRemote(missing, "eu-1", "RIPE"), pRemote(missing, "ap-1", "APNIC")}
+	past, future := testNow.Add(-time.Second), testNow.Add(time.Minute)
+	tests := []struct {
+		name      string
+		prev      []Finding
+		cacheNote bool // "The likely cause is DNS caching", with an ETA
+	}{
+		{"no previous check", nil, true},
+		{"the predicted expiry is still ahead", []Finding{{Code: CodeRemotePerspectivesDisagree, ETA: &future}}, true},
+		{"the predicted expiry has passed", []Finding{{Code: CodeRemotePerspectivesDisagree, ETA: &past}}, false},
+		{"a previous finding of another code", []Finding{{Code: CodeDNSRecordNotPropagated, ETA: &past}}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := Domain(obs, testNow, WithPrevious(tt.prev))
+			if len(r.Findings) != 1 || r.Findings[0].Code != CodeRemotePerspectivesDisagree {
+				t.Fatalf("findings %s", dump(r.Findings))
+			}
+			f := r.Findings[0]
+			gotCache := strings.Contains(f.Message, "The likely cause is DNS caching") && f.ETA != nil && f.Retryable
+			gotExpired := strings.Contains(f.Message, "A previous check expected the answers cached near those perspectives to expire by "+past.UTC().Format(time.RFC3339)) &&
+				f.ETA == nil && strings.HasPrefix(f.Fix, "Make sure the domain answers the same way from every network")
+			if gotCache != tt.cacheNote || gotExpired == tt.cacheNote {
+				t.Errorf("cache note %v, expiry passed note %v; want the cache note %v:\n%s", gotCache, gotExpired, tt.cacheNote, dump(r.Findings))
+			}
+		})
+	}
+}

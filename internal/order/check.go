@@ -77,7 +77,13 @@ func (s *Service) Check(ctx context.Context, acct *store.Account, id string) (*C
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			req := validation.Request{Domain: a.Domain, Method: validation.Method(a.Method), Value: a.Value, OtherValues: others, OrderValues: orderValues(o, a)}
-			res.Domains[i] = s.checkDomain(ctx, req, now)
+			// The previous check's findings: a cause it predicted to pass
+			// by now is not predicted again.
+			var prev []diagnose.Finding
+			if len(a.Findings) > 0 {
+				_ = json.Unmarshal(a.Findings, &prev) // unreadable: none
+			}
+			res.Domains[i] = s.checkDomain(ctx, req, now, prev)
 			updates[i].Status = res.Domains[i].Status
 		}()
 	}
@@ -116,7 +122,7 @@ func (s *Service) Check(ctx context.Context, acct *store.Account, id string) (*C
 
 // checkDomain observes and diagnoses one domain. A domain is approved
 // exactly when diagnose finds no blocking finding.
-func (s *Service) checkDomain(ctx context.Context, req validation.Request, now time.Time) DomainCheck {
+func (s *Service) checkDomain(ctx context.Context, req validation.Request, now time.Time, prev []diagnose.Finding) DomainCheck {
 	dc := DomainCheck{Domain: req.Domain, Status: StatusPending, Evidence: []json.RawMessage{}}
 	obs, err := s.cfg.Observer.Observe(ctx, req)
 	if err != nil {
@@ -134,7 +140,7 @@ func (s *Service) checkDomain(ctx context.Context, req validation.Request, now t
 		dc.Evidence = append(dc.Evidence, b)
 	}
 	dc.Matrix = diagnose.Matrix(obs)
-	r := diagnose.Domain(obs, now)
+	r := diagnose.Domain(obs, now, diagnose.WithPrevious(prev))
 	dc.Findings = r.Findings
 	if dc.Findings == nil {
 		dc.Findings = []diagnose.Finding{}
