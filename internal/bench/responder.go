@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -213,6 +214,7 @@ func (r *responder) serveHTTP01Conn(c net.Conn, read []byte) {
 	for !headComplete(buf[:n]) {
 		if n == len(buf) {
 			_, _ = c.Write(http01HeaderTooLarge)
+			lingerClose(c)
 			return
 		}
 		m, err := c.Read(buf[n:])
@@ -222,6 +224,24 @@ func (r *responder) serveHTTP01Conn(c net.Conn, read []byte) {
 		}
 	}
 	_, _ = c.Write(r.http01Answer(buf[:n]))
+}
+
+// Bounds of lingerClose.
+const (
+	maxLingerBytes = 64 << 10
+	lingerTimeout  = time.Second
+)
+
+// lingerClose half-closes c and reads what the client still sends, up to
+// maxLingerBytes or lingerTimeout, before the caller closes it: closing a
+// socket with unread input resets the connection (RFC 9112 §9.6), and a
+// client still writing its oversized head would lose the answer.
+func lingerClose(c net.Conn) {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	_ = c.SetReadDeadline(time.Now().Add(lingerTimeout))
+	_, _ = io.Copy(io.Discard, io.LimitReader(c, maxLingerBytes))
 }
 
 // finishHTTP01Write writes rest, the end of an answer, to c and closes it.
