@@ -61,21 +61,12 @@ func (f *perspectiveFlags) runner(v *validation.Validator, st store.PerspectiveS
 	}
 	// Checks fail closed without enough perspectives: say so at start
 	// rather than only in every check's findings.
-	if need := r.MinRemotes(time.Now()); need > 0 {
-		enrolled, err := storeRemotes{st}.Remotes(context.Background())
-		if err != nil {
-			return nil, err
-		}
-		regions := map[string]bool{}
-		for _, e := range enrolled {
-			regions[e.RIR] = true
-		}
-		switch {
-		case len(enrolled) < need:
-			logger.Warn("fewer remote perspectives are enrolled than required: every check fails closed until more are (dcv perspective add)", "enrolled", len(enrolled), "required", need)
-		case need >= 2 && len(regions) < 2:
-			logger.Warn("the enrolled remote perspectives are all in one RIR region: a check needs corroboration from two", "enrolled", len(enrolled))
-		}
+	why, err := r.Unsatisfiable(context.Background(), time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if why != "" {
+		logger.Warn("no check can pass with the remote perspectives enrolled: "+why+" (dcv perspective add)", "required", r.MinRemotes(time.Now()))
 	}
 	return r, nil
 }

@@ -134,6 +134,35 @@ func (r *Runner) MinRemotes(now time.Time) int {
 	return n
 }
 
+// Unsatisfiable reports why no check can pass with the remote perspectives
+// enrolled now, or "" when one can: fewer than MinRemotes, or a set whose
+// every member corroborating would still not meet the quorum (one RIR
+// region where two are required), by the rule Observe applies.
+func (r *Runner) Unsatisfiable(ctx context.Context, now time.Time) (string, error) {
+	need := r.MinRemotes(now)
+	var remotes []Remote
+	if r.cfg.Remotes != nil {
+		var err error
+		if remotes, err = r.cfg.Remotes.Remotes(ctx); err != nil {
+			return "", err
+		}
+	}
+	if len(remotes) < need {
+		return fmt.Sprintf("%d remote perspectives are enrolled and %d are required", len(remotes), need), nil
+	}
+	if len(remotes) == 0 {
+		return "", nil
+	}
+	rirs := make([]string, len(remotes))
+	for i, rm := range remotes {
+		rirs[i] = rm.RIR
+	}
+	if met, _ := diagnose.QuorumStatus(rirs, nil, 0); !met {
+		return "even if every enrolled remote perspective corroborated, the quorum would not be met (they are all in one RIR region)", nil
+	}
+	return "", nil
+}
+
 // Observe returns the observations of every perspective: the primary's
 // first, then one per enrolled remote perspective (by the source's order),
 // then one UnavailableNotConfigured placeholder per missing remote below

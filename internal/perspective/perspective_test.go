@@ -740,3 +740,37 @@ func TestAgentOwnFailure(t *testing.T) {
 		})
 	}
 }
+
+// TestUnsatisfiable: the enrolled sets with which no check can pass are
+// named before any check, by the rule Observe applies.
+func TestUnsatisfiable(t *testing.T) {
+	t.Parallel()
+	agentCA := newAgentCA(t)
+	primary := newValidator(t, "primary", "127.0.0.1:53", 80, netip.Addr{}) // never asked
+	remote := func(name, rir string) Remote { return Remote{Name: name, URL: "https://127.0.0.1:1", RIR: rir} }
+	tests := []struct {
+		name    string
+		min     int
+		remotes staticRemotes
+		want    string // words of the reason, "" for none
+	}{
+		{"no remote required, none enrolled", 0, nil, ""},
+		{"too few", 2, staticRemotes{remote("eu-1", "RIPE")}, "1 remote perspectives are enrolled and 2 are required"},
+		{"one region", 2, staticRemotes{remote("eu-1", "RIPE"), remote("eu-2", "RIPE")}, "all in one RIR region"},
+		{"two regions", 2, staticRemotes{remote("eu-1", "RIPE"), remote("us-1", "ARIN")}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r, err := NewRunner(Config{Primary: primary, Remotes: tt.remotes, Identity: NewPrimaryIdentity(agentCA, nil), MinRemotes: tt.min, Logger: quiet})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			why, err := r.Unsatisfiable(t.Context(), time.Now())
+			if err != nil || (tt.want == "") != (why == "") || !strings.Contains(why, tt.want) {
+				t.Errorf("Unsatisfiable = %q, %v; want %q", why, err, tt.want)
+			}
+		})
+	}
+}
