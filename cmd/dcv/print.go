@@ -49,7 +49,11 @@ func printCheck(w io.Writer, r *client.CheckResult) {
 				if m.RIR != "" {
 					name += " (" + m.RIR + ")"
 				}
-				fmt.Fprintf(w, "    %-24s %-11s %-8s %s\n", name, m.Verdict, m.Latency.Round(time.Millisecond), m.Seen)
+				seen := m.Seen
+				if m.Detail != "" {
+					seen += ": " + m.Detail // an operator's view
+				}
+				fmt.Fprintf(w, "    %-24s %-11s %-8s %s\n", name, m.Verdict, m.Latency.Round(time.Millisecond), seen)
 			}
 		}
 	}

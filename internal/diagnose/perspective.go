@@ -564,6 +564,10 @@ type PerspectiveRow struct {
 	Via string `json:"via,omitempty"`
 	// Seen says in a few words what was observed.
 	Seen string `json:"seen"`
+	// Detail is the technical reason a remote perspective was unavailable
+	// (a dial or TLS error), for the operator; applicants' views leave it
+	// out (order.Redact).
+	Detail string `json:"detail,omitempty"`
 	// Latency is the round trip to a remote agent, or the primary's own
 	// observation time.
 	Latency time.Duration `json:"latency_ns"`
@@ -595,9 +599,7 @@ func Matrix(obs []validation.Observation) []PerspectiveRow {
 		case o.Unavailable != "":
 			r.Verdict = VerdictUnavailable
 			r.Seen = d.unavailableWord(o.Unavailable)
-			if o.UnavailableDetail != "" {
-				r.Seen += ": " + Truncate(o.UnavailableDetail, maxDetailShown)
-			}
+			r.Detail = Truncate(o.UnavailableDetail, maxDetailShown)
 		case Corroborates(o):
 			r.Verdict = VerdictPass
 			r.Seen = d.c.f(seenRecordFound)

@@ -264,7 +264,7 @@ func TestMatrix(t *testing.T) {
 		{Perspective: "primary", Via: testServer, Seen: "the expected value", Latency: 3 * time.Millisecond, Verdict: VerdictPass},
 		{Perspective: "eu-1", RIR: "RIPE", Agent: "https://eu-1.agents.example:8443", Via: testServer, Seen: "the expected value", Latency: 20 * time.Millisecond, Verdict: VerdictPass},
 		{Perspective: "us-1", RIR: "ARIN", Agent: "https://us-1.agents.example:8443", Via: "127.0.0.9:53", Seen: "a DNS timeout", Latency: 20 * time.Millisecond, Verdict: VerdictFail},
-		{Perspective: "ap-1", RIR: "APNIC", Seen: "mutual TLS handshake failed: dial tcp 192.0.2.9:8443: connect: connection refused", Verdict: VerdictUnavailable},
+		{Perspective: "ap-1", RIR: "APNIC", Seen: "mutual TLS handshake failed", Detail: "dial tcp 192.0.2.9:8443: connect: connection refused", Verdict: VerdictUnavailable},
 	}
 	if len(rows) != len(want) {
 		t.Fatalf("Matrix returned %d rows, want %d", len(rows), len(want))

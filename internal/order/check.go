@@ -17,8 +17,18 @@ import (
 // the order that is still pending, from every perspective, diagnoses each,
 // stores the check with its evidence, and moves the order on. An order is
 // checked at most once per CheckInterval: an early call returns a
-// KindThrottled *Error carrying the CHECK_TOO_FREQUENT finding.
+// KindThrottled *Error carrying the CHECK_TOO_FREQUENT finding. An
+// account that is not an admin gets the applicant's view of the result
+// (CheckResult.Redact); the stored check keeps everything.
 func (s *Service) Check(ctx context.Context, acct *store.Account, id string) (*CheckResult, error) {
+	res, err := s.check(ctx, acct, id)
+	if err == nil && !acct.Admin {
+		res.Redact()
+	}
+	return res, err
+}
+
+func (s *Service) check(ctx context.Context, acct *store.Account, id string) (*CheckResult, error) {
 	o, err := s.load(ctx, acct, id)
 	if err != nil {
 		return nil, err

@@ -39,7 +39,10 @@ type PreflightResult struct {
 	// domain would be validated now), else "pending".
 	Status   string             `json:"status"`
 	Findings []diagnose.Finding `json:"findings"`
-	// Evidence holds the raw observations, the primary's first.
+	// Matrix says, per perspective, what was seen, as in a check.
+	Matrix []diagnose.PerspectiveRow `json:"matrix"`
+	// Evidence holds the raw observations, the primary's first (the
+	// primary's alone in an applicant's view: PreflightResult.Redact).
 	Evidence []validation.Observation `json:"evidence"`
 }
 
@@ -74,6 +77,7 @@ func Preflight(ctx context.Context, obs Observer, req PreflightRequest, now time
 	}
 	r := diagnose.Preflight(observed, now)
 	res.Status, res.Findings, res.Evidence = r.Status, r.Findings, observed
+	res.Matrix = diagnose.Matrix(observed)
 	if res.Evidence == nil {
 		res.Evidence = []validation.Observation{}
 	}
@@ -84,10 +88,15 @@ func Preflight(ctx context.Context, obs Observer, req PreflightRequest, now time
 // (every perspective) and clock. Pre-flight checks are not stored: they
 // belong to no order and approve nothing, so there is no state to keep and
 // no audit trail to extend; the API rate-limits them instead. acct must be
-// authenticated; it is not used further yet.
+// authenticated; an account that is not an admin gets the applicant's view
+// (PreflightResult.Redact).
 func (s *Service) Preflight(ctx context.Context, acct *store.Account, req PreflightRequest) (*PreflightResult, error) {
 	if acct == nil {
 		return nil, &Error{Kind: KindUnauthorized, Code: "UNAUTHORIZED", Message: "an API key is required"}
 	}
-	return Preflight(ctx, s.cfg.Observer, req, s.now())
+	res, err := Preflight(ctx, s.cfg.Observer, req, s.now())
+	if err == nil && !acct.Admin {
+		res.Redact()
+	}
+	return res, err
 }

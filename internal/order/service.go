@@ -410,7 +410,8 @@ func (s *Service) List(ctx context.Context, acct *store.Account) ([]*View, error
 }
 
 // Checks returns the stored checks of one of the account's orders, newest
-// first, evidence included.
+// first, evidence included: all of it for an admin, the applicant's view
+// (CheckResult.Redact) for another account.
 func (s *Service) Checks(ctx context.Context, acct *store.Account, id string) ([]json.RawMessage, error) {
 	if _, err := s.load(ctx, acct, id); err != nil {
 		return nil, err
@@ -421,7 +422,13 @@ func (s *Service) Checks(ctx context.Context, acct *store.Account, id string) ([
 	}
 	out := make([]json.RawMessage, 0, len(cs))
 	for _, c := range cs {
-		out = append(out, json.RawMessage(c.Result))
+		b := json.RawMessage(c.Result)
+		if !acct.Admin {
+			if b, err = redactStored(b); err != nil {
+				return nil, fmt.Errorf("reading check %s: %w", c.ID, err)
+			}
+		}
+		out = append(out, b)
 	}
 	return out, nil
 }

@@ -1,0 +1,94 @@
+package order
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/dcvhq/dcv/internal/diagnose"
+	"github.com/dcvhq/dcv/internal/validation"
+)
+
+// TestRedact: an applicant's view of a check keeps the primary's row and
+// evidence whole and what each remote perspective saw, and drops the
+// agents' URLs, the addresses they went through, their errors and their
+// raw observations, also from checks stored before rows had a Detail.
+func TestRedact(t *testing.T) {
+	t.Parallel()
+	primary := diagnose.PerspectiveRow{Perspective: "primary", Via: "192.0.2.53:53", Seen: "the expected value", Verdict: diagnose.VerdictPass}
+	tests := []struct {
+		name string
+		row  diagnose.PerspectiveRow
+		want diagnose.PerspectiveRow
+	}{
+		{
+			name: "a remote that corroborated",
+			row:  diagnose.PerspectiveRow{Perspective: "eu-1", RIR: "RIPE", Agent: "https://10.9.0.1:8443", Via: "10.9.0.53:53", Seen: "the expected value", Verdict: diagnose.VerdictPass},
+			want: diagnose.PerspectiveRow{Perspective: "eu-1", RIR: "RIPE", Seen: "the expected value", Verdict: diagnose.VerdictPass},
+		},
+		{
+			name: "a remote that saw another value",
+			row:  diagnose.PerspectiveRow{Perspective: "us-1", RIR: "ARIN", Agent: "https://10.9.0.2:8443", Via: "10.9.0.54:53", Seen: `another value, "x"`, Verdict: diagnose.VerdictFail},
+			want: diagnose.PerspectiveRow{Perspective: "us-1", RIR: "ARIN", Seen: `another value, "x"`, Verdict: diagnose.VerdictFail},
+		},
+		{
+			name: "an unreachable remote",
+			row:  diagnose.PerspectiveRow{Perspective: "ap-1", RIR: "APNIC", Agent: "https://10.9.0.3:8443", Seen: "unreachable", Detail: "dial tcp 10.9.0.3:8443: connect: connection refused", Verdict: diagnose.VerdictUnavailable},
+			want: diagnose.PerspectiveRow{Perspective: "ap-1", RIR: "APNIC", Seen: "unreachable", Verdict: diagnose.VerdictUnavailable},
+		},
+		{
+			name: "an unreachable remote in a check stored before Detail",
+			row:  diagnose.PerspectiveRow{Perspective: "ap-1", RIR: "APNIC", Seen: "unreachable: dial tcp 10.9.0.3:8443: connect: connection refused", Verdict: diagnose.VerdictUnavailable},
+			want: diagnose.PerspectiveRow{Perspective: "ap-1", RIR: "APNIC", Seen: "unreachable", Verdict: diagnose.VerdictUnavailable},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			evidence := []json.RawMessage{json.RawMessage(`{"perspective":"primary"}`), json.RawMessage(`{"perspective":"remote","agent":"https://10.9.0.1:8443"}`)}
+			stored, err := json.Marshal(&CheckResult{Order: "ord_1", Domains: []DomainCheck{{Domain: "a.example.com", Matrix: []diagnose.PerspectiveRow{primary, tt.row}, Evidence: evidence}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := redactStored(stored)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got CheckResult
+			if err := json.Unmarshal(b, &got); err != nil {
+				t.Fatal(err)
+			}
+			d := got.Domains[0]
+			if len(d.Matrix) != 2 || d.Matrix[0] != primary || d.Matrix[1] != tt.want {
+				t.Errorf("matrix %+v, want [%+v %+v]", d.Matrix, primary, tt.want)
+			}
+			if len(d.Evidence) != 1 || string(d.Evidence[0]) != `{"perspective":"primary"}` {
+				t.Errorf("evidence %s, want the primary's alone", d.Evidence)
+			}
+			if strings.Contains(string(b), "10.9.0.") {
+				t.Errorf("the applicant's view names the CA's addresses: %s", b)
+			}
+		})
+	}
+}
+
+// TestRedactPreflight: a pre-flight check's applicant view keeps the
+// primary's observation and every perspective's row, without the agents.
+func TestRedactPreflight(t *testing.T) {
+	t.Parallel()
+	obs := []validation.Observation{
+		{Perspective: "primary", Domain: "a.example.com", Method: validation.MethodDNS},
+		{Perspective: "eu-1", RIR: "RIPE", Agent: "https://10.9.0.1:8443", Unavailable: validation.UnavailableConnect, UnavailableDetail: "dial tcp 10.9.0.1:8443: connect: connection refused"},
+	}
+	r := &PreflightResult{Evidence: obs, Matrix: diagnose.Matrix(obs)}
+	r.Redact()
+	if len(r.Evidence) != 1 || r.Evidence[0].Perspective != "primary" {
+		t.Errorf("evidence %+v, want the primary's alone", r.Evidence)
+	}
+	if len(r.Matrix) != 2 || r.Matrix[1].Perspective != "eu-1" || r.Matrix[1].Verdict != diagnose.VerdictUnavailable {
+		t.Fatalf("matrix %+v, want both perspectives", r.Matrix)
+	}
+	if m := r.Matrix[1]; m.Agent != "" || m.Detail != "" || m.Via != "" {
+		t.Errorf("remote row %+v names the CA's infrastructure", m)
+	}
+}
