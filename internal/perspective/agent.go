@@ -197,6 +197,11 @@ func (a *Agent) observe(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "invalid domain or value", http.StatusBadRequest)
 		return
 	}
+	// Acknowledge the request before observing, which may take up to the
+	// validator's deadline: the primary gives up on an agent that does
+	// not (Config.AckTimeout), instead of waiting that long for a stalled
+	// one.
+	w.WriteHeader(http.StatusProcessing)
 	a.m.inFlight.Add(1)
 	start := time.Now()
 	obs, err := a.cfg.Validator.Observe(r.Context(), req)

@@ -26,6 +26,10 @@ const (
 	// DefaultGrace is how long stragglers may still answer once the quorum
 	// is met or has become impossible.
 	DefaultGrace = 500 * time.Millisecond
+	// DefaultAckTimeout is how long an agent has to acknowledge a request
+	// (an interim 102 Processing, sent before it observes) before it counts
+	// as stalled, like the health probe's limit.
+	DefaultAckTimeout = 5 * time.Second
 )
 
 // RemoteSource lists the enrolled remote perspectives. It is asked once per
@@ -56,6 +60,10 @@ type Config struct {
 	// Grace is how long stragglers may answer once the quorum is decided.
 	// If zero, DefaultGrace.
 	Grace time.Duration
+	// AckTimeout is how long an agent has to acknowledge a request before
+	// it is given up as stalled (UnavailableTimeout), instead of holding
+	// the check for the whole RemoteTimeout. If zero, DefaultAckTimeout.
+	AckTimeout time.Duration
 	// Now is the clock. If nil, time.Now.
 	Now func() time.Time
 	// Logger; if nil, slog.Default().
@@ -84,8 +92,11 @@ func NewRunner(cfg Config) (*Runner, error) {
 	if cfg.Remotes != nil && cfg.Identity == nil {
 		return nil, errors.New("perspective: remote perspectives need the primary's identity")
 	}
-	if cfg.MinRemotes < 0 || cfg.RemoteTimeout < 0 || cfg.Grace < 0 {
+	if cfg.MinRemotes < 0 || cfg.RemoteTimeout < 0 || cfg.Grace < 0 || cfg.AckTimeout < 0 {
 		return nil, errors.New("perspective: negative minimum, timeout or grace")
+	}
+	if cfg.AckTimeout == 0 {
+		cfg.AckTimeout = DefaultAckTimeout
 	}
 	if cfg.RemoteTimeout == 0 {
 		cfg.RemoteTimeout = DefaultRemoteTimeout
@@ -200,7 +211,7 @@ func (r *Runner) Observe(ctx context.Context, req validation.Request) ([]validat
 	answers := make(chan answer, len(clients))
 	for i, c := range clients {
 		go func() {
-			answers <- answer{i, c.observe(rctx, req, r.cfg.RemoteTimeout, now, cut.Load)}
+			answers <- answer{i, c.observe(rctx, req, r.cfg.RemoteTimeout, r.cfg.AckTimeout, now, cut.Load)}
 		}()
 	}
 	primary, err := r.cfg.Primary.Observe(ctx, req)

@@ -87,6 +87,9 @@ type agentSpec struct {
 	// deadResolver: the agent answers, but its own resolver does not (its
 	// DNS lookups fail on its side).
 	deadResolver bool
+	// stalled: the agent completes the TLS handshake with its enrolled
+	// identity, then never answers a request (a hung process).
+	stalled bool
 }
 
 // testAgent is a running agent: its Remote and its outgoing address.
@@ -123,6 +126,14 @@ func startAgent(t testing.TB, agentCA *ca.AgentCA, spec agentSpec, web netip.Add
 	if err != nil {
 		t.Fatal(err)
 	}
+	if spec.stalled {
+		hung := make(chan struct{})
+		srv := &http.Server{TLSConfig: a.TLSConfig(), ErrorLog: slog.NewLogLogger(quiet.Handler(), slog.LevelDebug),
+			Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-hung })}
+		go srv.ServeTLS(ln, "", "")
+		t.Cleanup(func() { close(hung); srv.Close() })
+		return ta
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -154,6 +165,7 @@ type setupOpts struct {
 	webPort    int
 	min        int
 	grace      time.Duration
+	ack        time.Duration
 }
 
 func setup(t testing.TB, o setupOpts) *bundle {
@@ -174,6 +186,7 @@ func setup(t testing.TB, o setupOpts) *bundle {
 		MinRemotes:    o.min,
 		RemoteTimeout: 8 * time.Second,
 		Grace:         o.grace,
+		AckTimeout:    o.ack,
 		Logger:        quiet,
 	})
 	if err != nil {
@@ -468,6 +481,62 @@ func TestObserveCutsStragglers(t *testing.T) {
 	}
 	if r := diagnose.Domain(obs, time.Now()); r.Status != diagnose.StatusApproved {
 		t.Errorf("Status = %s, findings %+v", r.Status, r.Findings)
+	}
+}
+
+// TestObserveStalledAgent: an agent that never acknowledges a request is
+// given up after the acknowledgement timeout, not after the remote
+// timeout; an agent that acknowledges and then takes long, because the
+// domain's DNS does not answer there, is waited for and its view counted.
+func TestObserveStalledAgent(t *testing.T) {
+	t.Parallel()
+	const ack = 300 * time.Millisecond
+	tests := []struct {
+		name        string
+		eu          agentSpec
+		slowDNS     bool
+		unavailable string
+		least, most time.Duration
+		status      string
+	}{
+		{name: "a stalled agent", eu: agentSpec{name: "eu-1", rir: "RIPE", txt: testValue, stalled: true},
+			unavailable: validation.UnavailableTimeout, least: ack, most: 3 * time.Second, status: diagnose.StatusPending},
+		{name: "an agent waiting for the domain's DNS", eu: agentSpec{name: "eu-1", rir: "RIPE", txt: testValue}, slowDNS: true,
+			least: 2 * time.Second, most: 7 * time.Second, status: diagnose.StatusPending},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, setupOpts{primaryTXT: testValue, agents: []agentSpec{{name: "us-1", rir: "ARIN", txt: testValue}, tt.eu}, min: 2, ack: ack})
+			if tt.slowDNS {
+				b.agents[1].dns.SetDelay(testHost, -1) // its resolver times out after 2 s
+			}
+			start := time.Now()
+			obs, err := b.runner.Observe(t.Context(), validation.Request{Domain: testDomain, Method: validation.MethodDNS, Value: testValue})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if el := time.Since(start); el < tt.least || el > tt.most {
+				t.Errorf("Observe took %v, want between %v and %v", el, tt.least, tt.most)
+			}
+			if got := obs[2].Unavailable; got != tt.unavailable {
+				t.Errorf("eu-1 Unavailable = %q (%s), want %q", got, obs[2].UnavailableDetail, tt.unavailable)
+			}
+			if tt.unavailable != "" && !strings.Contains(obs[2].UnavailableDetail, "did not acknowledge") {
+				t.Errorf("eu-1 detail %q does not say it did not acknowledge", obs[2].UnavailableDetail)
+			}
+			r := diagnose.Domain(obs, time.Now())
+			if r.Status != tt.status {
+				t.Errorf("Status = %s, findings %+v", r.Status, r.Findings)
+			}
+			want := diagnose.CodePerspectiveUnavailable
+			if tt.unavailable == "" {
+				want = diagnose.CodeRemotePerspectivesDisagree
+			}
+			if !slices.ContainsFunc(r.Findings, func(f diagnose.Finding) bool { return f.Code == want }) {
+				t.Errorf("findings %+v, want %s", r.Findings, want)
+			}
+		})
 	}
 }
 

@@ -11,7 +11,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dcvhq/dcv/internal/validation"
@@ -75,9 +78,9 @@ func (c *agentClient) close() { c.http.CloseIdleConnections() }
 // observe asks the agent to observe req. It always returns an Observation:
 // when the agent cannot give one, Unavailable says why. cut tells a context
 // canceled by the quorum's grace period from the caller's own deadline.
-func (c *agentClient) observe(ctx context.Context, req validation.Request, timeout time.Duration, now time.Time, cut func() bool) validation.Observation {
+func (c *agentClient) observe(ctx context.Context, req validation.Request, timeout, ack time.Duration, now time.Time, cut func() bool) validation.Observation {
 	start := time.Now()
-	obs, kind, detail := c.do(ctx, req, timeout)
+	obs, kind, detail := c.do(ctx, req, timeout, ack)
 	rt := time.Since(start)
 	if kind != "" {
 		if ctx.Err() != nil && cut() {
@@ -93,20 +96,62 @@ func (c *agentClient) observe(ctx context.Context, req validation.Request, timeo
 	return obs
 }
 
-func (c *agentClient) do(ctx context.Context, req validation.Request, timeout time.Duration) (validation.Observation, string, string) {
+// errNoAck cancels a request that the agent did not acknowledge in time.
+var errNoAck = errors.New("no acknowledgement")
+
+// do sends req to the agent. The agent acknowledges a request it accepts
+// with an interim 102 Processing before it observes: without that (or an
+// answer) within ack of the request's sending, the agent is stalled (a
+// hung process, a full queue, a network that lets connections open but
+// drops what follows) and the request is given up at once, instead of at
+// timeout, which an observation of a slow domain may need whole.
+func (c *agentClient) do(ctx context.Context, req validation.Request, timeout, ack time.Duration) (validation.Observation, string, string) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	body, err := json.Marshal(req)
 	if err != nil {
 		return validation.Observation{}, validation.UnavailableProtocol, err.Error()
 	}
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, c.remote.URL+PathObserve, bytes.NewReader(body))
+	actx, stall := context.WithCancelCause(ctx)
+	defer stall(nil)
+	var (
+		mu    sync.Mutex
+		acked bool
+		timer *time.Timer
+	)
+	acknowledged := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		acked = true
+		if timer != nil {
+			timer.Stop()
+		}
+	}
+	trace := &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) {
+			mu.Lock()
+			defer mu.Unlock()
+			if !acked && timer == nil {
+				timer = time.AfterFunc(ack, func() { stall(errNoAck) })
+			}
+		},
+		Got1xxResponse: func(int, textproto.MIMEHeader) error {
+			acknowledged()
+			return nil
+		},
+		GotFirstResponseByte: acknowledged,
+	}
+	defer acknowledged() // stops the timer
+	hr, err := http.NewRequestWithContext(httptrace.WithClientTrace(actx, trace), http.MethodPost, c.remote.URL+PathObserve, bytes.NewReader(body))
 	if err != nil {
 		return validation.Observation{}, validation.UnavailableProtocol, err.Error()
 	}
 	hr.Header.Set("Content-Type", "application/json")
 	resp, err := c.http.Do(hr)
 	if err != nil {
+		if errors.Is(context.Cause(actx), errNoAck) && ctx.Err() == nil {
+			return validation.Observation{}, validation.UnavailableTimeout, fmt.Sprintf("the agent did not acknowledge the request within %s: it is stalled or overloaded", ack)
+		}
 		return validation.Observation{}, classify(ctx, err), err.Error()
 	}
 	defer resp.Body.Close()
