@@ -84,6 +84,13 @@ func setup(t testing.TB) *world {
 // the admin account's API key.
 func setupWith(t testing.TB, opt func(*order.ACMEConfig)) *world {
 	t.Helper()
+	return setupStack(t, ordertest.Options{}, opt)
+}
+
+// setupStack is setupWith over a stack with more options (the wall clock
+// and the tls-alpn-01 responder are always set).
+func setupStack(t testing.TB, o ordertest.Options, opt func(*order.ACMEConfig)) *world {
+	t.Helper()
 	ctx := context.Background()
 	ln, err := testenv.ListenTCP(0)
 	if err != nil {
@@ -92,10 +99,9 @@ func setupWith(t testing.TB, opt func(*order.ACMEConfig)) *world {
 	alpn := &alpnResponder{certs: map[string]*tls.Certificate{}}
 	go serveALPN(ln, alpn)
 	t.Cleanup(func() { ln.Close() })
-	s := ordertest.New(t, ordertest.Options{
-		WallClock: true,
-		TLSALPN:   validation.TLSALPNConfig{Port: ln.Addr().(*net.TCPAddr).Port, AllowLoopback: true, Timeout: 3 * time.Second},
-	})
+	o.WallClock = true
+	o.TLSALPN = validation.TLSALPNConfig{Port: ln.Addr().(*net.TCPAddr).Port, AllowLoopback: true, Timeout: 3 * time.Second}
+	s := ordertest.New(t, o)
 	w := &world{st: s.Store, ca: s.CA, dns: s.DNS, web: s.Web, alpnLn: ln, alpn: alpn, orders: s.Service}
 	var h http.Handler
 	apiHandler := api.New(api.Config{Orders: w.orders, CA: w.ca, Logger: quietLogger})

@@ -2,6 +2,7 @@ package acme_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	xacme "golang.org/x/crypto/acme"
 
 	"github.com/dcvhq/dcv/internal/order"
+	"github.com/dcvhq/dcv/internal/order/ordertest"
 	"github.com/dcvhq/dcv/internal/ratelimit"
 )
 
@@ -116,6 +118,33 @@ func TestRateLimits(t *testing.T) {
 		// Another account is not limited for the domain.
 		if _, err := other.AuthorizeOrder(ctx, xacme.DomainIDs("fail.applicant.com")); err != nil {
 			t.Fatalf("another account's order: %v", err)
+		}
+	})
+
+	t.Run("failures on the CA's side are not the applicant's", func(t *testing.T) {
+		t.Parallel()
+		// A remote perspective is required and none is enrolled: every
+		// validation fails on the certificate authority's side.
+		w := setupStack(t, ordertest.Options{MinRemotes: 1}, func(c *order.ACMEConfig) { c.Limits = limits })
+		c := w.client(t)
+		ctx := context.Background()
+		const name = "ca-side.applicant.com"
+		w.dns.Add(name + ". 60 IN A " + w.web.IP.String())
+		for i := range 2 {
+			ch := http01Of(t, c, name)
+			ka, _ := c.HTTP01ChallengeResponse(ch.Token)
+			w.web.SetFile(name, c.HTTP01ChallengePath(ch.Token), 200, ka)
+			got, err := c.Accept(ctx, ch)
+			if err != nil || got.Status != xacme.StatusInvalid {
+				t.Fatalf("validation %d: %+v, %v; want invalid", i+1, got, err)
+			}
+			// The problem names the operator's side, not the applicant's.
+			var p *xacme.Error
+			if !errors.As(got.Error, &p) || p.ProblemType != "urn:ietf:params:acme:error:serverInternal" || !strings.Contains(p.Detail, "certificate authority's side") {
+				t.Fatalf("validation %d: error %v, want serverInternal on the certificate authority's side", i+1, got.Error)
+			}
+			// ... and spends nothing of the failed-validations limit (1 per
+			// hour): the second attempt is validated, not refused.
 		}
 	})
 

@@ -244,9 +244,17 @@ func (a *ACME) record(ctx context.Context, acct *store.ACMEAccount, z *store.ACM
 }
 
 // recorded counts a recorded failed validation against the account's
-// failed-validations limit for the domain.
+// failed-validations limit for the domain, unless it failed on the
+// certificate authority's side (serverInternal: a remote perspective
+// unavailable, no observation), which is no fault of the applicant's.
 func (a *ACME) recorded(ctx context.Context, acct *store.ACMEAccount, z *store.ACMEAuthz, res *store.ACMEChallengeResult) {
 	if res.Status == store.ACMEStatusValid {
+		return
+	}
+	var prob struct {
+		Type string `json:"type"`
+	}
+	if json.Unmarshal(res.Error, &prob) == nil && prob.Type == ACMEServerInternal {
 		return
 	}
 	l := a.cfg.Limits.FailedValidationsPerDomain
@@ -291,7 +299,8 @@ func findingType(c diagnose.Code) string {
 		return ACMETLS
 	case diagnose.CodeCAAForbids, diagnose.CodeCAACriticalUnknown, diagnose.CodeCAALookupFailed:
 		return ACMECAA
-	case diagnose.CodeObservationInvalid:
+	case diagnose.CodeObservationInvalid, diagnose.CodePerspectiveUnavailable:
+		// The certificate authority's problem, not the applicant's.
 		return ACMEServerInternal
 	}
 	return ACMEUnauthorized

@@ -71,6 +71,10 @@ type Options struct {
 	Logger *slog.Logger
 	// TLSALPN configures the validator's tls-alpn-01 observations.
 	TLSALPN validation.TLSALPNConfig
+	// MinRemotes is the runner's least number of remote perspectives.
+	// None are enrolled, so with MinRemotes > 0 every observation fails
+	// closed on the certificate authority's side (PERSPECTIVE_UNAVAILABLE).
+	MinRemotes int
 }
 
 // Stack is the real stack of an order.Service, every piece exposed so that
@@ -152,7 +156,7 @@ func New(t testing.TB, opts Options) *Stack {
 	if err != nil {
 		t.Fatalf("ordertest: %v", err)
 	}
-	s.Runner, err = perspective.New(s.Validator)
+	s.Runner, err = perspective.NewRunner(perspective.Config{Primary: s.Validator, MinRemotes: opts.MinRemotes})
 	if err != nil {
 		t.Fatalf("ordertest: %v", err)
 	}
