@@ -82,6 +82,8 @@ const (
 	bogusParentDenies        msg = "bogusParentDenies"
 	bogusDNSKEYMissing       msg = "bogusDNSKEYMissing"
 	bogusGeneric             msg = "bogusGeneric"
+	bogusUnverifiable        msg = "bogusUnverifiable"
+	fixDNSSECUnverifiable    msg = "fixDNSSECUnverifiable"
 	msgTXTPresent            msg = "msgTXTPresent"
 	msgTXTAbsent             msg = "msgTXTAbsent"
 	fixTXTPresent            msg = "fixTXTPresent"
@@ -104,21 +106,23 @@ func init() {
 			CodeDNSLameDelegation: "Lame nameserver",
 		},
 		map[msg]string{
-			msgDNSSECBogus:       "DNSSEC validation of %[1]s failed: %[2]s (%[3]s).",
-			fixDNSSECResign:      "Ask the DNS host of %[1]s to re-sign the zone so that its signatures are current and made with the keys it publishes; if you turned DNSSEC off at the DNS host, also remove the DS record at the registrar.",
-			fixDNSSECDS:          "At the registrar of %[1]s, replace the DS record with one matching the zone's current key-signing key (the DNS host shows it), or remove the DS record if the zone is no longer signed.",
-			fixDNSSECGeneric:     "Check the DNSSEC setup of %[1]s: the DS record at the registrar must match the zone's key-signing key, and the DNS host must keep the signatures current. If the zone should not be signed, remove the DS record at the registrar.",
-			bogusExpired:         "the signatures have expired",
-			bogusNotYet:          "the signatures are not valid yet (the signer's clock may be wrong)",
-			bogusDSMismatch:      "the DS record at the registrar matches none of the zone's DNSKEY keys",
-			bogusNoRRSIG:         "the answer is not signed (RRSIG records are missing)",
-			bogusBadSignature:    "a signature does not verify",
-			bogusDenial:          "the proof that the record does not exist (NSEC/NSEC3) is missing or does not cover it",
-			bogusDNSKEYNotSigned: "the zone's DNSKEY set is not signed by the key the DS record at the registrar points to",
-			bogusParentDenies:    "the parent zone proves that the zone is not delegated, yet its servers answer for it",
-			bogusDNSKEYMissing:   "no DNSKEY of the zone matches the DS record at the registrar",
-			bogusGeneric:         "the chain of trust from the DNS root does not hold",
-			wordCAABogus:         "the answer from %[1]s failed DNSSEC validation: %[2]s",
+			msgDNSSECBogus:        "DNSSEC validation of %[1]s failed: %[2]s (%[3]s).",
+			fixDNSSECResign:       "Ask the DNS host of %[1]s to re-sign the zone so that its signatures are current and made with the keys it publishes; if you turned DNSSEC off at the DNS host, also remove the DS record at the registrar.",
+			fixDNSSECDS:           "At the registrar of %[1]s, replace the DS record with one matching the zone's current key-signing key (the DNS host shows it), or remove the DS record if the zone is no longer signed.",
+			fixDNSSECGeneric:      "Check the DNSSEC setup of %[1]s: the DS record at the registrar must match the zone's key-signing key, and the DNS host must keep the signatures current. If the zone should not be signed, remove the DS record at the registrar.",
+			bogusExpired:          "the signatures have expired",
+			bogusNotYet:           "the signatures are not valid yet (the signer's clock may be wrong)",
+			bogusDSMismatch:       "the DS record at the registrar matches none of the zone's DNSKEY keys",
+			bogusNoRRSIG:          "the answer is not signed (RRSIG records are missing)",
+			bogusBadSignature:     "a signature does not verify",
+			bogusDenial:           "the proof that the record does not exist (NSEC/NSEC3) is missing or does not cover it",
+			bogusDNSKEYNotSigned:  "the zone's DNSKEY set is not signed by the key the DS record at the registrar points to",
+			bogusParentDenies:     "the parent zone proves that the zone is not delegated, yet its servers answer for it",
+			bogusDNSKEYMissing:    "no DNSKEY of the zone matches the DS record at the registrar",
+			bogusGeneric:          "the chain of trust from the DNS root does not hold",
+			bogusUnverifiable:     "dcv could not obtain the DS or DNSKEY records that prove the answer genuine, and a DNSSEC answer that cannot be checked is not accepted",
+			fixDNSSECUnverifiable: "Make sure every nameserver of %[1]s and of its parent zones answers DS and DNSKEY queries with authority (no firewall or DNS host filtering those types), then check again. If %[1]s is no longer signed, remove its DS record at the registrar.",
+			wordCAABogus:          "the answer from %[1]s failed DNSSEC validation: %[2]s",
 
 			msgLame:         "Lame delegation of %[1]s: %[2]s.",
 			fixLame:         "Remove %[1]s from the NS records of %[2]s (at the registrar and in the zone), or configure it to answer for the zone with authority.",
@@ -198,6 +202,8 @@ func (d *diagnoser) dnssecBogus(l *validation.Lookup, fallbackName string) (Find
 		Severity: SeverityError,
 		Message:  d.c.f(msgDNSSECBogus, name, words, Truncate(cmp.Or(r.DNSSECReason, "bogus"), maxDetailShown)),
 		Fix:      d.c.f(fix, Truncate(zone, maxNameShown)),
+		// Records that could not be obtained may come with the next try.
+		Retryable: strings.HasPrefix(r.DNSSECReason, dnsclient.ReasonUnverifiable),
 	}, true
 }
 
@@ -219,6 +225,7 @@ func (d *diagnoser) bogusWords(reason string, ede []dnsclient.EDE) (string, msg)
 		{dnsclient.ReasonDenialNotCovering, bogusDenial, fixDNSSECResign},
 		{dnsclient.ReasonDNSKEYNotSigned, bogusDNSKEYNotSigned, fixDNSSECDS},
 		{dnsclient.ReasonParentDenies, bogusParentDenies, fixDNSSECDS},
+		{dnsclient.ReasonUnverifiable, bogusUnverifiable, fixDNSSECUnverifiable},
 	}
 	for _, r := range rules {
 		if strings.HasPrefix(reason, r.prefix) {

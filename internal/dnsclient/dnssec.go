@@ -75,7 +75,18 @@ const (
 	ReasonDenialNotCovering = "NSEC/NSEC3 proof of non-existence does not cover "
 	ReasonDNSKEYNotSigned   = "DNSKEY set of "
 	ReasonParentDenies      = "the parent zone proves that there is no zone "
+	// ReasonUnverifiable: a trust anchor covers the zone, but the DS or
+	// DNSKEY records that would prove or disprove the answer could not be
+	// obtained (servers that refuse or time out on them, a zone cut that
+	// cannot be followed, the deadline). RFC 4033 §5 counts an answer whose
+	// chain of trust is missing data as bogus: otherwise whoever can drop
+	// those queries could pass off a forged answer as unsigned.
+	ReasonUnverifiable = "unverifiable: "
 )
+
+// reasonNoAnchor starts the reason of the one Indeterminate status that
+// stands: no trust anchor covers the zone.
+const reasonNoAnchor = "no trust anchor covers "
 
 // rootAnchors are the IANA root zone trust anchors as DS records
 // (https://data.iana.org/root-anchors/): KSK-2017 and KSK-2024.
@@ -242,14 +253,23 @@ func NewDNSSECValidator(cfg DNSSECConfig) (*DNSSECValidator, error) {
 //     iterations above 150). The reason says where the chain ends.
 //   - Bogus: a chain of trust exists but the answer fails it; the reason
 //     starts with one of the Reason constants.
-//   - Indeterminate: no anchor covers zone, the servers could not be asked
-//     for DS or DNSKEY records, or ctx ended. Callers MUST NOT treat it as
-//     Insecure.
+//   - Indeterminate: no anchor covers zone. Callers MUST NOT treat it as
+//     Insecure. When an anchor covers zone but the DS or DNSKEY records
+//     could not be obtained (or ctx ended), the status is Bogus with
+//     ReasonUnverifiable: a chain of trust missing data is no chain.
 //
 // DNSKEY and DS records are fetched with q; each zone cut is found by asking
 // the parent's servers for a DS record at each name between the anchor and
 // zone.
 func (v *DNSSECValidator) Validate(ctx context.Context, q Querier, zone string, msg *dns.Msg) (DNSSECStatus, string) {
+	st, reason := v.validate(ctx, q, zone, msg)
+	if st == Indeterminate && !strings.HasPrefix(reason, reasonNoAnchor) {
+		return Bogus, ReasonUnverifiable + reason
+	}
+	return st, reason
+}
+
+func (v *DNSSECValidator) validate(ctx context.Context, q Querier, zone string, msg *dns.Msg) (DNSSECStatus, string) {
 	if msg == nil {
 		return Indeterminate, "no answer to validate"
 	}
@@ -279,7 +299,7 @@ func (v *DNSSECValidator) trustFor(ctx context.Context, q Querier, zone string) 
 		}
 	}
 	if anchorZone == "" {
-		return nil, Indeterminate, "no trust anchor covers " + zone
+		return nil, Indeterminate, reasonNoAnchor + zone
 	}
 	// The path from zone up to the anchor's zone, zone first.
 	var path []string

@@ -262,9 +262,12 @@ func TestValidate(t *testing.T) {
 				w.anchors = []dns.RR{other.DS()}
 			},
 			wantStatus: dnsclient.Indeterminate, wantWords: []string{"no trust anchor covers example.test."}},
+		// Under a trust anchor, missing DS or DNSKEY records make the
+		// answer bogus (RFC 4033 §5): whoever can drop those queries must
+		// not pass off a forged answer as unsigned.
 		{name: "servers of a zone unreachable", zone: "example.test.", qname: "_dnsauth.example.test.", qtype: dns.TypeTXT,
 			mutate:     func(t *testing.T, w *world, m *dns.Msg) { delete(w.q.zones, "test.") },
-			wantStatus: dnsclient.Indeterminate, wantWords: []string{"could not get the DNSKEY records of test."}},
+			wantStatus: dnsclient.Bogus, wantReason: dnsclient.ReasonUnverifiable, wantWords: []string{"could not get the DNSKEY records of test."}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -340,8 +343,8 @@ func TestValidateStopsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	v := newValidator(t, w.anchors)
-	if st, reason := v.Validate(ctx, w.q, "example.test.", m); st != dnsclient.Indeterminate {
-		t.Fatalf("Validate with a cancelled context = %v %q, want indeterminate", st, reason)
+	if st, reason := v.Validate(ctx, w.q, "example.test.", m); st != dnsclient.Bogus || !strings.HasPrefix(reason, dnsclient.ReasonUnverifiable) {
+		t.Fatalf("Validate with a cancelled context = %v %q, want bogus: unverifiable", st, reason)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -348,6 +349,9 @@ func (r *Iterative) resolve(ctx context.Context, st *lookupState, qname string, 
 			return nil, err
 		}
 		if res.referral == nil {
+			if sub := r.sharedCut(ctx, st, d, qname, res.msg, depth); sub != nil {
+				d = sub
+			}
 			a := &answer{msg: res.msg, server: res.server, zone: d.zone, deleg: d, ttl: answerTTL(res.msg)}
 			if cacheableRcode(res.msg.Rcode) {
 				// The cache keeps its own copy: callers and the validator
@@ -371,6 +375,102 @@ func (r *Iterative) resolve(ctx context.Context, st *lookupState, qname string, 
 }
 
 func cacheableRcode(rc int) bool { return rc == dns.RcodeSuccess || rc == dns.RcodeNameError }
+
+// sharedCut returns the delegation of a zone below d.zone that the
+// servers of d.zone also serve, when msg, their authoritative answer for
+// qname, comes from it; else nil. A DNS host serving a zone and a sub-zone
+// it delegates to itself answers for names in the sub-zone with authority
+// instead of a referral, so resolution never sees the cut; but the answer
+// betrays it: the owner of an SOA or NS RRset, or the signer of an RRSIG,
+// between d.zone and qname. Without it the sub-zone would be taken for a
+// part of its parent: its nameservers for the parent's, and its DNSSEC
+// keys never fetched. The sub-zone's NS set is read from msg or asked of
+// the same servers; its delegation is cached like a referral's.
+func (r *Iterative) sharedCut(ctx context.Context, st *lookupState, d *delegation, qname string, msg *dns.Msg, depth int) *delegation {
+	if !msg.Authoritative {
+		return nil
+	}
+	cut := ""
+	consider := func(owner string) {
+		owner = strings.ToLower(dns.Fqdn(owner))
+		if owner != d.zone && dns.IsSubDomain(d.zone, owner) && dns.IsSubDomain(owner, qname) && len(owner) > len(cut) {
+			cut = owner
+		}
+	}
+	for _, sec := range [][]dns.RR{msg.Answer, msg.Ns} {
+		for _, rr := range sec {
+			switch v := rr.(type) {
+			case *dns.SOA, *dns.NS:
+				consider(v.Header().Name)
+			case *dns.RRSIG:
+				consider(v.SignerName)
+			}
+		}
+	}
+	if cut == "" {
+		return nil
+	}
+	if e := r.cache.get(cacheKey{name: cut, deleg: true}, r.now()); e != nil {
+		return e.deleg
+	}
+	src := msg
+	if !hasNSSet(msg, cut) {
+		res, err := r.askZone(ctx, st, d, cut, dns.TypeNS, depth)
+		switch {
+		case err != nil:
+			return nil
+		case res.referral != nil:
+			if res.referral.zone != cut {
+				return nil
+			}
+			r.cache.put(&cacheEntry{key: cacheKey{name: cut, deleg: true}, deleg: res.referral}, r.now(), time.Duration(res.referralTTL)*time.Second)
+			return res.referral
+		case !res.msg.Authoritative || !hasNSSet(res.msg, cut):
+			return nil
+		}
+		src = res.msg
+	}
+	sub := &delegation{zone: cut, addrs: map[string][]netip.Addr{}}
+	ttl := uint32(math.MaxUint32)
+	for _, sec := range [][]dns.RR{src.Answer, src.Ns} {
+		for _, rr := range sec {
+			ns, ok := rr.(*dns.NS)
+			if !ok || !strings.EqualFold(ns.Hdr.Name, cut) {
+				continue
+			}
+			n := strings.ToLower(dns.Fqdn(ns.Ns))
+			ttl = min(ttl, ns.Hdr.Ttl)
+			if _, dup := sub.addrs[n]; dup || len(sub.names) >= maxReferralNS {
+				continue
+			}
+			sub.names = append(sub.names, n)
+			// The servers of d.zone vouch for addresses in their own
+			// zone only (bailiwick), as for glue.
+			sub.addrs[n] = slices.Clone(d.addrs[n])
+			if len(sub.addrs[n]) == 0 && dns.IsSubDomain(d.zone, n) {
+				for _, a := range addrsOf(src.Extra, n) {
+					if r.usable(a) && len(sub.addrs[n]) < maxAddrsPerNS {
+						sub.addrs[n] = append(sub.addrs[n], a)
+					}
+				}
+			}
+		}
+	}
+	r.cache.put(&cacheEntry{key: cacheKey{name: cut, deleg: true}, deleg: sub}, r.now(), time.Duration(ttl)*time.Second)
+	return sub
+}
+
+// hasNSSet reports whether msg holds an NS record owned by name.
+func hasNSSet(msg *dns.Msg, name string) bool {
+	for _, sec := range [][]dns.RR{msg.Answer, msg.Ns} {
+		for _, rr := range sec {
+			if rr.Header().Rrtype == dns.TypeNS && strings.EqualFold(rr.Header().Name, name) {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // cachedAnswer returns a copy of the live cached answer for key, with its
 // records' TTLs lowered by the time spent in the cache, or nil.

@@ -696,6 +696,42 @@ func TestQueryZoneDSAtParent(t *testing.T) {
 	}
 }
 
+// TestSharedSubZone: a sub-zone served by its parent's own servers, which
+// answer for it with authority instead of a referral, is still found as a
+// zone cut: its keys can be asked (DNSSEC), and a name in it belongs to it.
+func TestSharedSubZone(t *testing.T) {
+	t.Parallel()
+	w := newIterWorld(t)
+	w.AddSharedZone("sub.example.com", "example.com")
+	r := newIterative(t, w.World, dnsclient.IterativeConfig{})
+	// The DNSKEY query of the DNSSEC validator goes to the sub-zone's
+	// servers (none here: NODATA with the sub-zone's SOA).
+	m, err := r.QueryZone(t.Context(), "sub.example.com", "sub.example.com", dns.TypeDNSKEY)
+	if err != nil {
+		t.Fatalf("QueryZone at the shared sub-zone: %v", err)
+	}
+	if !m.Authoritative || len(m.Ns) == 0 || m.Ns[0].Header().Name != "sub.example.com." {
+		t.Errorf("DNSKEY answer %v, want NODATA with the SOA of sub.example.com", m)
+	}
+	// A missing name in it: the zone is the sub-zone, on the same servers.
+	view, err := r.Authoritative(t.Context(), "_dnsauth.www.sub.example.com", dns.TypeTXT)
+	if err != nil {
+		t.Fatalf("Authoritative: %v", err)
+	}
+	if view.Zone != "sub.example.com." || !slices.Equal(view.NS, w.exCom.NSNames) || len(view.Servers) != 2 {
+		t.Errorf("zone %q NS %v with %d servers, want sub.example.com. on the servers of example.com", view.Zone, view.NS, len(view.Servers))
+	}
+	for _, sv := range view.Servers {
+		if sv.Lame || sv.Answer == nil || sv.Answer.Rcode != "NXDOMAIN" {
+			t.Errorf("server %+v, want an authoritative NXDOMAIN", sv)
+		}
+	}
+	// A name of the parent outside the sub-zone is still the parent's.
+	if view, err := r.Authoritative(t.Context(), "_dnsauth.example.com", dns.TypeTXT); err != nil || view.Zone != "example.com." {
+		t.Errorf("Authoritative(_dnsauth.example.com) zone = %v, %v; want example.com.", view, err)
+	}
+}
+
 func TestNewIterativeErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

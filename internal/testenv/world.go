@@ -722,6 +722,40 @@ func (w *World) AddGluelessZone(zone, parent string, host *Zone, nsCount int) *Z
 	return w.addZone(zone, parent, names, host)
 }
 
+// AddSharedZone creates zone on the servers of its parent, under the
+// parent's NS names, as a DNS host that serves a zone and a sub-zone it
+// delegates to itself: the parent holds the delegation (NS records), and
+// its servers answer for names in zone with authority instead of a
+// referral. It calls t.Fatal as AddZone does.
+func (w *World) AddSharedZone(zone, parent string) *Zone {
+	w.t.Helper()
+	zone, parent = dnsCanonical(zone), dnsCanonical(parent)
+	w.mu.Lock()
+	p, exists := w.zones[parent], w.zones[zone] != nil
+	w.mu.Unlock()
+	switch {
+	case p == nil:
+		w.t.Fatalf("testenv: parent zone %s of %s does not exist", parent, zone)
+	case exists:
+		w.t.Fatalf("testenv: zone %s exists", zone)
+	case zone == parent || !dns.IsSubDomain(parent, zone):
+		w.t.Fatalf("testenv: zone %s is not below %s", zone, parent)
+	}
+	z := &Zone{Name: zone, NSNames: p.NSNames, Servers: p.Servers}
+	for _, s := range z.Servers {
+		s.SetRecords(zone, zoneRecords(w.t, zone, z.NSNames, z.Servers, false))
+	}
+	var delegation []string
+	for _, n := range z.NSNames {
+		delegation = append(delegation, fmt.Sprintf("%s %d IN NS %s", zone, worldTTL, n))
+	}
+	p.Add(delegation...)
+	w.mu.Lock()
+	w.zones[zone] = z
+	w.mu.Unlock()
+	return z
+}
+
 func (w *World) addZone(zone, parent string, names []string, host *Zone) *Zone {
 	w.t.Helper()
 	if len(names) == 0 {

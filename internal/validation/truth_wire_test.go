@@ -108,6 +108,22 @@ func (tw *truthWorld) signWorld(t *testing.T, opts testenv.SignOptions, ds func(
 	tw.anchors = []dns.RR{root.DS()}
 }
 
+// sharedSubZone adds sub.applicant.com., signed and served by the servers
+// of applicant.com. with the validation record of a.sub.applicant.com, and
+// its DS (changed by ds when not nil) to applicant.com.
+func sharedSubZone(t *testing.T, tw *truthWorld, ds func(*dns.DS)) {
+	t.Helper()
+	sub := tw.w.AddSharedZone("sub.applicant.com.", "applicant.com.")
+	sub.Add(fmt.Sprintf(`_dnsauth.a.sub.applicant.com. 300 IN TXT "%s"`, truthValue), "a.sub.applicant.com. 300 IN A 192.0.2.1")
+	signer := testenv.NewZoneSigner(t, "sub.applicant.com.", testenv.SignOptions{})
+	signZoneServed(t, sub, signer)
+	d := signer.DS()
+	if ds != nil {
+		ds(d)
+	}
+	tw.app.Add(d.String())
+}
+
 // signZoneServed signs what z serves, with the children's DS records in
 // extra, and serves the result on every server of z.
 func signZoneServed(t *testing.T, z *testenv.Zone, s *testenv.ZoneSigner, extra ...dns.RR) {
@@ -238,6 +254,43 @@ func TestTruthFindingsOnTheWire(t *testing.T) {
 			},
 			status: diagnose.StatusPending, code: diagnose.CodeDNSSECBogus,
 			words: []string{"DS record at the registrar matches none", "At the registrar of applicant.com"},
+		},
+		{
+			name:   "DS mismatch of a sub-zone on its parent's servers",
+			domain: "a.sub.applicant.com",
+			setup: func(t *testing.T, tw *truthWorld) {
+				sharedSubZone(t, tw, func(ds *dns.DS) { ds.Digest = strings.Repeat("AB", 32) })
+				tw.signWorld(t, testenv.SignOptions{}, nil)
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeDNSSECBogus,
+			words: []string{"DS record at the registrar matches none", "sub.applicant.com"},
+		},
+		{
+			name: "DNSKEY queries refused: the answer cannot be checked",
+			setup: func(t *testing.T, tw *truthWorld) {
+				tw.app.Add(txt(host, truthValue))
+				tw.signWorld(t, testenv.SignOptions{}, nil)
+				for _, srv := range tw.app.Servers {
+					srv.SetHook(func(req *dns.Msg) *dns.Msg {
+						if req.Question[0].Qtype != dns.TypeDNSKEY {
+							return nil
+						}
+						m := new(dns.Msg)
+						return m.SetRcode(req, dns.RcodeRefused)
+					})
+				}
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeDNSSECBogus,
+			words: []string{"could not obtain the DS or DNSKEY records", "REFUSED answer to the DNSKEY query", "answers DS and DNSKEY queries"},
+		},
+		{
+			name:   "signed sub-zone on its parent's servers",
+			domain: "a.sub.applicant.com",
+			setup: func(t *testing.T, tw *truthWorld) {
+				sharedSubZone(t, tw, nil)
+				tw.signWorld(t, testenv.SignOptions{}, nil)
+			},
+			status: diagnose.StatusApproved,
 		},
 		{
 			name: "signed and secure",
