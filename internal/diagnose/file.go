@@ -28,14 +28,30 @@ func (d *diagnoser) file(o *validation.Observation) []Finding {
 		return []Finding{d.invalid(o.Domain, msgInvalidNoEvidence)}
 	}
 	for _, t := range fo.Fetches {
-		if validation.FetchMatches(t, o.Expected) {
-			// Passed; an address that could not be reached is worth a
-			// warning (FetchMatches fails on one that answered otherwise).
-			if f, ok := d.discrepancy(t, o); ok {
-				return []Finding{f}
-			}
-			return nil
+		if !validation.FetchMatches(t, o.Expected) {
+			continue
 		}
+		// Passed. An address that answers otherwise is worth a warning:
+		// one that could not be reached in the fetch that matched
+		// (FetchMatches fails on one that answered otherwise), and one
+		// that answered with something else in another fetch (the value
+		// over https, other content over http at an IPv6 address), which
+		// matters most and comes first.
+		var out []Finding
+		for _, u := range fo.Fetches {
+			f, ok := d.discrepancy(u, o)
+			if !ok {
+				continue
+			}
+			if u != t {
+				f.Severity = SeverityWarning
+				f.Message = join(f.Message, d.c.f(noteAddrDiscrepancyElse, Truncate(t.URL, maxURLShown)))
+				out = slices.Insert(out, 0, f)
+				continue
+			}
+			out = append(out, f)
+		}
+		return out
 	}
 	first, status := d.fetchOrDiscrepancy(fo.Fetches[0], o)
 	out := []Finding{first}

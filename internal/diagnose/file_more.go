@@ -59,6 +59,7 @@ const (
 	ruleTooMany              msg = "ruleTooMany"
 	ruleOther                msg = "ruleOther"
 	noteOtherOrder           msg = "noteOtherOrder"
+	noteAddrDiscrepancyElse  msg = "noteAddrDiscrepancyElse"
 )
 
 func init() {
@@ -67,6 +68,7 @@ func init() {
 		map[msg]string{
 			msgAddrDiscrepancy:      "The addresses of %[1]s do not answer %[2]s alike: %[3]s served the value, but %[4]s.",
 			noteAddrDiscrepancyWarn: "dcv accepted the value from the address that answered, but visitors sent to the others do not reach the site.",
+			noteAddrDiscrepancyElse: "dcv accepted the value from %[1]s; visitors, and certificate authorities that validate through this URL or prefer another address, get the other answer.",
 			fixAddrDiscrepancy:      "Make every A and AAAA record of %[1]s point at a web server that serves the file, or remove the records of the addresses that do not (%[2]s).",
 			outcomeAnswered:         "%[1]s answered %[2]s",
 			outcomeAnsweredOther:    "%[1]s answered 200 OK with other content (\"%[2]s\")",

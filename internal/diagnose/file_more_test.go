@@ -81,6 +81,23 @@ func TestDomainFileMore(t *testing.T) {
 			approved: true,
 		},
 		{
+			name: "discrepancy in the fetch that did not match: warned first, naming the other content",
+			obs: fileObs(
+				hops(httpURL, answer(ip6, 200, "old\n"), answer(ip4, 200, testValue)),
+				hops(httpsURL, failed("[2001:db8::10]:443", webfetch.ErrConnectionRefused, "", 0), answer("192.0.2.10:443", 200, testValue))),
+			want: []Finding{
+				{Code: CodeAddressDiscrepancy, Severity: SeverityWarning,
+					Message: "The addresses of example.com do not answer " + httpURL + ` alike: 192.0.2.10 served the value, but 2001:db8::10 answered 200 OK with other content ("old\n"). ` +
+						"dcv accepted the value from " + httpsURL + "; visitors, and certificate authorities that validate through this URL or prefer another address, get the other answer.",
+					Fix: fmt.Sprintf(discFix, "2001:db8::10")},
+				{Code: CodeAddressDiscrepancy, Severity: SeverityWarning,
+					Message: "The addresses of example.com do not answer " + httpsURL + " alike: 192.0.2.10 served the value, but 2001:db8::10 refused the connection. " +
+						"dcv accepted the value from the address that answered, but visitors sent to the others do not reach the site.",
+					Fix: fmt.Sprintf(discFix, "2001:db8::10")},
+			},
+			approved: true,
+		},
+		{
 			name: "wrong location: the first probe holding the value, FILE_NOT_FOUND replaced",
 			obs: withProbes(fileObs(hops(httpURL, answer(ip4, 404, "")), hops(httpsURL, answer("192.0.2.10:443", 404, ""))),
 				validation.FileProbe{Kind: validation.FileProbeRoot, Trace: hops(root, answer(ip4, 200, testValue+"\n"))},

@@ -627,6 +627,19 @@ func via(o *validation.Observation) string {
 			return Truncate(e.Server, maxNameShown)
 		}
 	case o.File != nil && len(o.File.Fetches) > 0 && o.File.Fetches[0] != nil:
+		// The address that served the value, when one did: the first
+		// answer of the fetch may have come from another address, with
+		// other content.
+		for _, t := range o.File.Fetches {
+			if !validation.FetchMatches(t, o.Expected) {
+				continue
+			}
+			for _, c := range t.Chains() {
+				if validation.AttemptMatches(&c[len(c)-1], o.Expected) {
+					return Truncate(c[0].Address, maxNameShown)
+				}
+			}
+		}
 		if a := o.File.Fetches[0].Final(); a != nil {
 			return Truncate(a.Address, maxNameShown)
 		}

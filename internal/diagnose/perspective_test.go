@@ -276,6 +276,37 @@ func TestMatrix(t *testing.T) {
 	}
 }
 
+// TestMatrixFileVia: a file observation's row names the address that
+// served the value, not the first that answered (with other content).
+func TestMatrixFileVia(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		obs       validation.Observation
+		via, seen string
+	}{
+		{"the value over https, other content first over http",
+			fileObs(hops(httpURL, answer("[2001:db8::10]:80", 200, "old"), answer("192.0.2.10:80", 200, testValue)),
+				hops(httpsURL, failed("[2001:db8::10]:443", webfetch.ErrConnectionRefused, "", 0), answer("192.0.2.10:443", 200, testValue))),
+			"192.0.2.10:443", "the expected file"},
+		{"no address serves it: the first answer",
+			fileObs(hops(httpURL, answer("[2001:db8::10]:80", 404, ""), answer("192.0.2.10:80", 404, ""))),
+			"[2001:db8::10]:80", "HTTP 404"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rows := Matrix([]validation.Observation{tt.obs, tt.obs})
+			if r := rows[0]; r.Via != tt.via {
+				t.Errorf("primary via %q, want %q", r.Via, tt.via)
+			}
+			if r := rows[1]; r.Via != tt.via || r.Seen != tt.seen {
+				t.Errorf("remote via %q seen %q, want %q %q", r.Via, r.Seen, tt.via, tt.seen)
+			}
+		})
+	}
+}
+
 func TestCorroborates(t *testing.T) {
 	t.Parallel()
 	const host = "_dnsauth.a.example.com"
