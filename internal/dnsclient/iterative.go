@@ -83,7 +83,9 @@ type IterativeConfig struct {
 
 // Iterative is a Resolver that resolves names itself from the root servers
 // (iterative mode): it follows referrals and CNAMEs, with glue and glueless
-// delegations, and keeps a cache of answers and delegations. Every query is
+// delegations, and keeps a cache of delegations, nameserver addresses and
+// DNSSEC records; the answers Lookup returns are always asked anew of the
+// authoritative servers (see Lookup). Every query is
 // sent with RD=0, EDNS0 (UDP payload 1232) and the DO bit, a random ID and the
 // letters of the name in random case (draft-vixie-dnsext-dns0x20), and is
 // retried over TCP when truncated. It is safe for concurrent use.
@@ -148,12 +150,13 @@ func (r *Iterative) usable(a netip.Addr) bool {
 }
 
 // Lookup resolves name and qtype from the closest cached delegation, or the
-// root, following referrals and the CNAME chain (see Response). NXDOMAIN and
-// NODATA answers of the authoritative servers are answers (Rcode,
-// NegativeTTL). When every server of a zone answers SERVFAIL or REFUSED,
-// that answer is returned. Response.Server is the server that gave the final
-// answer, Response.Trace the queries sent, Response.Cached and Response.TTL
-// say whether it came from the cache and how long it lives.
+// root, following referrals and the CNAME chain (see Response). Each answer
+// of the chain is asked of the authoritative servers, never taken from the
+// cache: Response.Cached is always false, and Response.TTL says how long
+// the answer may be kept. NXDOMAIN and NODATA answers of the authoritative
+// servers are answers (Rcode, NegativeTTL). When every server of a zone
+// answers SERVFAIL or REFUSED, that answer is returned. Response.Server is
+// the server that gave the final answer, Response.Trace the queries sent.
 //
 // With a Validator, every answer of the chain is validated; Response.DNSSEC
 // is the worst status of them (bogus, then indeterminate, then insecure) and
@@ -192,7 +195,11 @@ func (r *Iterative) Lookup(ctx context.Context, name string, qtype uint16) (*Res
 		return nil, e
 	}
 	for {
-		a, err := r.resolve(ctx, st, target, qtype, 0, true)
+		// Never from the cache: an answer for validation is what the
+		// authoritative servers say now. A record just published, or
+		// corrected, must not wait for the TTL of the answer seen
+		// before (up to a day), nor a removed CAA record for its own.
+		a, err := r.resolve(ctx, st, target, qtype, 0, false)
 		if err != nil {
 			return fail(err)
 		}

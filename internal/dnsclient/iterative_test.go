@@ -94,23 +94,25 @@ func TestIterativeColdAndWarm(t *testing.T) {
 		t.Errorf("cold Cached=%t TTL=%d DNSSEC=%q AD=%t, want false 300 \"\" false", resp.Cached, resp.TTL, resp.DNSSEC, resp.AD)
 	}
 
+	// Warm: the delegation is cached, the answer is asked anew of the
+	// zone's servers.
 	resp, err = r.Lookup(ctx, "_dnsauth.example.com.", dns.TypeTXT)
 	if err != nil {
 		t.Fatalf("warm lookup: %v", err)
 	}
-	if got := w.queries(); got != 3 {
-		t.Errorf("warm lookup sent %d queries, want none", got-3)
+	if got := w.queries(); got != 4 {
+		t.Errorf("warm lookup sent %d queries, want 1 (example.com)", got-3)
 	}
-	if !resp.Cached || len(resp.Trace) != 0 || len(resp.Answer) != 1 {
-		t.Errorf("warm Cached=%t trace=%d answer=%d, want true 0 1", resp.Cached, len(resp.Trace), len(resp.Answer))
+	if resp.Cached || len(resp.Trace) != 1 || len(resp.Answer) != 1 {
+		t.Errorf("warm Cached=%t trace=%d answer=%d, want false 1 1", resp.Cached, len(resp.Trace), len(resp.Answer))
 	}
 
 	// Another name of the zone starts at the cached delegation.
 	if _, err := r.Lookup(ctx, "a.example.com", dns.TypeA); err != nil {
 		t.Fatalf("lookup in cached zone: %v", err)
 	}
-	if got := w.queries(); got != 4 {
-		t.Errorf("lookup in a cached zone sent %d queries, want 1", got-3)
+	if got := w.queries(); got != 5 {
+		t.Errorf("lookup in a cached zone sent %d queries, want 1", got-4)
 	}
 }
 
@@ -460,69 +462,46 @@ func TestIterativeCaseRandomization(t *testing.T) {
 	})
 }
 
-func TestIterativeCacheExpiry(t *testing.T) {
-	t.Parallel()
-	w := newIterWorld(t)
-	clock := testenv.NewClock(time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC))
-	r := newIterative(t, w.World, dnsclient.IterativeConfig{Now: clock.Now})
-	ctx := t.Context()
-	lookup := func() *dnsclient.Response {
-		t.Helper()
-		resp, err := r.Lookup(ctx, "_dnsauth.example.com", dns.TypeTXT)
-		if err != nil {
-			t.Fatalf("lookup: %v", err)
-		}
-		return resp
-	}
-	lookup()
-	clock.Add(100 * time.Second)
-	resp := lookup()
-	if !resp.Cached || resp.TTL != 200 || resp.Answer[0].TTL != 200 {
-		t.Errorf("after 100s: Cached=%t TTL=%d record TTL=%d, want true 200 200", resp.Cached, resp.TTL, resp.Answer[0].TTL)
-	}
-	if got := w.queries(); got != 3 {
-		t.Errorf("cached lookup sent queries: %d in all, want 3", got)
-	}
-	clock.Add(200 * time.Second)
-	resp = lookup()
-	if resp.Cached || resp.TTL != 300 {
-		t.Errorf("after 300s: Cached=%t TTL=%d, want false 300", resp.Cached, resp.TTL)
-	}
-	// The delegations (TTL 3600) are still cached: one query.
-	if got := w.queries(); got != 4 {
-		t.Errorf("after expiry %d queries in all, want 4", got)
-	}
-}
-
-func TestIterativeNegativeCaching(t *testing.T) {
+// TestIterativeFreshAnswers: an answer is never served from the cache, so
+// a record changed, added after a negative answer, or removed is seen at
+// the next lookup, whatever the TTL of the answer before; delegations stay
+// cached for theirs.
+func TestIterativeFreshAnswers(t *testing.T) {
 	t.Parallel()
 	w := newIterWorld(t)
 	clock := testenv.NewClock(time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC))
 	r := newIterative(t, w.World, dnsclient.IterativeConfig{Now: clock.Now})
 	ctx := t.Context()
 	const name = "_dnsauth.new.example.com"
-	resp, err := r.Lookup(ctx, name, dns.TypeTXT)
-	if err != nil || resp.Rcode != "NXDOMAIN" {
-		t.Fatalf("lookup = %v, %v, want NXDOMAIN", resp, err)
+	tests := []struct {
+		name   string
+		change func()
+		want   string
+	}{
+		{"not published yet", func() {}, "_dnsauth.new.example.com. TXT NXDOMAIN"},
+		{"published after the negative answer (negative TTL 300 s)", func() { w.exCom.Add(name + `. 86400 IN TXT "typo"`) },
+			"_dnsauth.new.example.com. TXT NOERROR an:_dnsauth.new.example.com./TXT/86400/typo"},
+		{"corrected within its day-long TTL", func() {
+			w.exCom.Remove(name+".", dns.TypeTXT)
+			w.exCom.Add(name + `. 86400 IN TXT "fixed"`)
+		}, "_dnsauth.new.example.com. TXT NOERROR an:_dnsauth.new.example.com./TXT/86400/fixed"},
 	}
-	// The record is added after the negative answer was cached: RFC 2308
-	// keeps the NXDOMAIN for min(SOA TTL 3600, SOA minimum 300) seconds.
-	w.exCom.Add(name + `. 300 IN TXT "late"`)
-	clock.Add(250 * time.Second)
-	resp, err = r.Lookup(ctx, name, dns.TypeTXT)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.Rcode != "NXDOMAIN" || !resp.Cached || resp.TTL != 50 || resp.NegativeTTL != 50 {
-		t.Errorf("after 250s: %s Cached=%t TTL=%d NegativeTTL=%d, want cached NXDOMAIN with 50s left", resp.Rcode, resp.Cached, resp.TTL, resp.NegativeTTL)
-	}
-	clock.Add(51 * time.Second)
-	resp, err = r.Lookup(ctx, name, dns.TypeTXT)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := summary(resp); got != "_dnsauth.new.example.com. TXT NOERROR an:_dnsauth.new.example.com./TXT/300/late" || resp.Cached {
-		t.Errorf("after expiry: %q cached=%t, want the new record from the wire", got, resp.Cached)
+	for i, tt := range tests {
+		tt.change()
+		clock.Add(10 * time.Second)
+		before := w.queries()
+		resp, err := r.Lookup(ctx, name, dns.TypeTXT)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := summary(resp); !strings.HasPrefix(got, tt.want) || resp.Cached {
+			t.Errorf("%s: %q cached=%t, want %q from the wire", tt.name, got, resp.Cached, tt.want)
+		}
+		// The first lookup walks from the root; the others ask example.com
+		// only, its delegation (TTL 3600) being cached.
+		if sent := w.queries() - before; i > 0 && sent != 1 {
+			t.Errorf("%s: %d queries, want 1", tt.name, sent)
+		}
 	}
 }
 
@@ -659,14 +638,14 @@ func TestIterativeDNSSECHook(t *testing.T) {
 	if resp.AD || resp.DNSSEC != "insecure" || resp.DNSSECReason != "status of example.net." {
 		t.Errorf("chain through an insecure zone: AD=%t DNSSEC=%q reason=%q", resp.AD, resp.DNSSEC, resp.DNSSECReason)
 	}
-	// Cached answers keep their status without validating again.
+	// Every answer is asked anew, and validated anew.
 	before := len(v.zones)
 	resp, err = r.Lookup(t.Context(), "_dnsauth.example.com", dns.TypeTXT)
-	if err != nil || !resp.Cached || resp.DNSSEC != "secure" || len(v.zones) != before {
-		t.Errorf("cached: err=%v Cached=%t DNSSEC=%q validations %d->%d", err, resp.Cached, resp.DNSSEC, before, len(v.zones))
+	if err != nil || resp.Cached || resp.DNSSEC != "secure" || len(v.zones) != before+1 {
+		t.Errorf("again: err=%v Cached=%t DNSSEC=%q validations %d->%d", err, resp.Cached, resp.DNSSEC, before, len(v.zones))
 	}
-	if !slices.Equal(v.soa, []uint32{1, 1, 1}) {
-		t.Errorf("SOA serials seen through QueryZone = %v, want [1 1 1]", v.soa)
+	if !slices.Equal(v.soa, []uint32{1, 1, 1, 1}) {
+		t.Errorf("SOA serials seen through QueryZone = %v, want [1 1 1 1]", v.soa)
 	}
 }
 
