@@ -83,6 +83,7 @@ const (
 	bogusDNSKEYMissing       msg = "bogusDNSKEYMissing"
 	bogusGeneric             msg = "bogusGeneric"
 	bogusUnverifiable        msg = "bogusUnverifiable"
+	noteBogusCNAME           msg = "noteBogusCNAME"
 	fixDNSSECUnverifiable    msg = "fixDNSSECUnverifiable"
 	msgTXTPresent            msg = "msgTXTPresent"
 	msgTXTAbsent             msg = "msgTXTAbsent"
@@ -120,6 +121,7 @@ func init() {
 			bogusParentDenies:     "the parent zone proves that the zone is not delegated, yet its servers answer for it",
 			bogusDNSKEYMissing:    "no DNSKEY of the zone matches the DS record at the registrar",
 			bogusGeneric:          "the chain of trust from the DNS root does not hold",
+			noteBogusCNAME:        "The record is reached through a CNAME to %[1]s: the zone that fails is %[2]s, the target's, not the one holding the CNAME.",
 			bogusUnverifiable:     "dcv could not obtain the DS or DNSKEY records that prove the answer genuine, and a DNSSEC answer that cannot be checked is not accepted",
 			fixDNSSECUnverifiable: "Make sure every nameserver of %[1]s and of its parent zones answers DS and DNSKEY queries with authority (no firewall or DNS host filtering those types), then check again. If %[1]s is no longer signed, remove its DS record at the registrar.",
 			wordCAABogus:          "the answer from %[1]s failed DNSSEC validation: %[2]s",
@@ -194,13 +196,20 @@ func (d *diagnoser) dnssecBogus(l *validation.Lookup, fallbackName string) (Find
 	name := Truncate(trimDot(cmp.Or(l.Name, r.Name, fallbackName)), maxNameShown)
 	words, fix := d.bogusWords(r.DNSSECReason, r.EDE)
 	_, zone := relativeHost(trimDot(cmp.Or(l.Name, r.Name, fallbackName)))
+	note := ""
+	if z := trimDot(r.DNSSECZone); z != "" && len(r.CNAMEs) > 0 && z != zone && !strings.HasSuffix(z, "."+zone) {
+		// The answer that failed is a CNAME target's, in another zone:
+		// its DNS host is the one to fix, not the applicant's.
+		zone = z
+		note = d.c.f(noteBogusCNAME, Truncate(trimDot(r.CNAMEs[len(r.CNAMEs)-1]), maxNameShown), Truncate(z, maxNameShown))
+	}
 	if zone == "" {
 		zone = name
 	}
 	return Finding{
 		Code:     CodeDNSSECBogus,
 		Severity: SeverityError,
-		Message:  d.c.f(msgDNSSECBogus, name, words, Truncate(cmp.Or(r.DNSSECReason, "bogus"), maxDetailShown)),
+		Message:  join(d.c.f(msgDNSSECBogus, name, words, Truncate(cmp.Or(r.DNSSECReason, "bogus"), maxDetailShown)), note),
 		Fix:      d.c.f(fix, Truncate(zone, maxNameShown)),
 		// Records that could not be obtained may come with the next try.
 		Retryable: strings.HasPrefix(r.DNSSECReason, dnsclient.ReasonUnverifiable),

@@ -67,6 +67,10 @@ type Response struct {
 	DNSSEC string `json:"dnssec,omitempty"`
 	// DNSSECReason says, in plain words, why the status is not "secure".
 	DNSSECReason string `json:"dnssec_reason,omitempty"`
+	// DNSSECZone is the zone whose answer gave that status (iterative
+	// mode): the name's own, or that of a CNAME target in another zone,
+	// whose DNS host is the one to fix.
+	DNSSECZone string `json:"dnssec_zone,omitempty"`
 	// EDE are the RFC 8914 Extended DNS Errors of the answer (forward mode:
 	// what the recursive resolver said about its failure), at most 8.
 	EDE []EDE `json:"ede,omitempty"`

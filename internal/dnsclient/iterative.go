@@ -184,8 +184,8 @@ func (r *Iterative) Lookup(ctx context.Context, name string, qtype uint16) (*Res
 	target := name
 	cached, ttl := true, uint32(math.MaxUint32)
 	var (
-		status DNSSECStatus
-		reason string
+		status       DNSSECStatus
+		reason, zone string
 	)
 	fail := func(e *Error) (*Response, error) {
 		e.Name, e.Type, e.Trace = name, typ, st.steps()
@@ -216,7 +216,7 @@ func (r *Iterative) Lookup(ctx context.Context, name string, qtype uint16) (*Res
 		cached = cached && a.cached
 		ttl = min(ttl, a.ttl)
 		if target == name || dnssecRank(a.status) > dnssecRank(status) {
-			status, reason = a.status, a.reason
+			status, reason, zone = a.status, a.reason, a.zone
 		}
 		// An authoritative server gives the chain inside its zone; a chain
 		// that leaves it stops at a CNAME whose target is resolved anew,
@@ -231,6 +231,9 @@ func (r *Iterative) Lookup(ctx context.Context, name string, qtype uint16) (*Res
 	if r.validator != nil {
 		resp.AD = status == Secure
 		resp.DNSSEC, resp.DNSSECReason = status.String(), reason
+		if status != Secure {
+			resp.DNSSECZone = zone
+		}
 	}
 	resp.Duration = time.Since(start)
 	return resp, nil

@@ -264,6 +264,23 @@ func TestTruthFindingsOnTheWire(t *testing.T) {
 			words: []string{"DS record at the registrar matches none", "sub.applicant.com"},
 		},
 		{
+			name: "CNAME to a zone whose signatures expired: its DNS host is named",
+			setup: func(t *testing.T, tw *truthWorld) {
+				other := tw.w.AddZone("other.com.", "com.", 1)
+				other.Add(txt("_dnsauth.other.com", truthValue))
+				tw.app.Add(host + ". 300 IN CNAME _dnsauth.other.com.")
+				os := testenv.NewZoneSigner(t, "other.com.", testenv.SignOptions{Inception: time.Now().Add(-40 * 24 * time.Hour), Expiration: time.Now().Add(-10 * 24 * time.Hour)})
+				signZoneServed(t, other, os)
+				com := testenv.NewZoneSigner(t, "com.", testenv.SignOptions{})
+				signZoneServed(t, tw.com, com, os.DS()) // applicant.com stays unsigned
+				root := testenv.NewZoneSigner(t, ".", testenv.SignOptions{})
+				signZoneServed(t, tw.w.RootZone, root, com.DS())
+				tw.anchors = []dns.RR{root.DS()}
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeDNSSECBogus,
+			words: []string{"through a CNAME to _dnsauth.other.com: the zone that fails is other.com", "Ask the DNS host of other.com to re-sign"},
+		},
+		{
 			name: "DNSKEY queries refused: the answer cannot be checked",
 			setup: func(t *testing.T, tw *truthWorld) {
 				tw.app.Add(txt(host, truthValue))
