@@ -39,7 +39,7 @@ const (
 // Message ids of this file.
 const (
 	msgNotPropagatedPartial  msg = "msgNotPropagatedPartial"
-	msgNotPropagatedWarn     msg = "msgNotPropagatedWarn"
+	msgNotPropagatedSeen     msg = "msgNotPropagatedSeen"
 	msgNotPropagatedDiverged msg = "msgNotPropagatedDiverged"
 	noteRefreshETA           msg = "noteRefreshETA"
 	fixNotPropagatedDiverged msg = "fixNotPropagatedDiverged"
@@ -148,7 +148,7 @@ func init() {
 		},
 		map[msg]string{
 			msgNotPropagatedPartial:  "The expected value is at %[1]s on %[2]s, but not on %[3]s: the zone's nameservers are not in sync yet.",
-			msgNotPropagatedWarn:     "The expected value is at %[1]s on %[2]s, but not on %[3]s: resolvers that ask those servers do not see it yet.",
+			msgNotPropagatedSeen:     "The expected value is at %[1]s on %[2]s, but not on %[3]s. dcv's lookup happened to reach a server with it, but a lookup reaches one of them at random (and remote perspectives, other ones), so the record is not validated until every nameserver serves it.",
 			msgNotPropagatedDiverged: "The expected value is at %[1]s on %[2]s, but not on %[3]s, which serve the same version of the zone or a later one: the zone differs between its nameservers, and waiting will not bring the record.",
 			fixNotPropagatedDiverged: "Publish the record in the zone that %[1]s load (with several primaries that do not transfer the zone to each other, add it on each), or check that a later change did not remove it.",
 			noteRefreshETA:           "Their zone's SOA refresh interval is %[1]s: a secondary without NOTIFY loads the new version within that time.",
@@ -319,15 +319,17 @@ func (d *diagnoser) serversWithSerials(svs []dnsclient.ServerView) string {
 	return strings.Join(parts, d.c.f(wordListSep))
 }
 
-// partial reports servers that disagree about the value: blocking when
-// the resolver did not see it, a warning when it did.
+// partial reports authoritative servers that disagree about the value. It
+// blocks whether or not the resolver saw the value: which server a lookup
+// reaches is chance, and a verdict must not depend on it (a check would
+// pass, the next fail, with nothing changed); seen only words the message.
 func (d *diagnoser) partial(z *zoneAnalysis, host string, seen bool) (Finding, bool) {
 	if z == nil || z.delegated || len(z.have) == 0 || len(z.lack) == 0 {
 		return Finding{}, false
 	}
 	m, sev := msgNotPropagatedPartial, SeverityError
 	if seen {
-		m, sev = msgNotPropagatedWarn, SeverityWarning
+		m = msgNotPropagatedSeen
 	}
 	lagging := make([]string, len(z.lack))
 	for i, sv := range z.lack {
