@@ -120,6 +120,13 @@ func (d *diagnoser) dnsMiss(o *validation.Observation, z *zoneAnalysis, host str
 		notes = append(notes, d.siblingNotes(txt, n.OrderValues, o.Domain)...)
 		f := d.mismatch(txt, host, rel, value, resp.Server)
 		f.Message = join(f.Message, notes...)
+		if len(resp.CNAMEs) > 0 {
+			// The records are the CNAME target's: a CNAME cannot hold a
+			// TXT record beside it (RFC 1034 §3.6.2).
+			target := Truncate(trimDot(resp.CNAMEs[len(resp.CNAMEs)-1]), maxNameShown)
+			f.Message = join(f.Message, d.c.f(noteMismatchCNAME, host, target))
+			f.Fix = d.c.f(fixMismatchCNAME, target, value, rel)
+		}
 		return []Finding{f}
 	}
 	if len(resp.CNAMEs) > 0 || len(resp.Other) > 0 {

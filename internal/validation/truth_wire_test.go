@@ -199,6 +199,14 @@ func TestTruthFindingsOnTheWire(t *testing.T) {
 			status: diagnose.StatusApproved,
 		},
 		{
+			name: "CNAME to another value: the fix is at the target",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				tw.app.Add(host+". 300 IN CNAME v.applicant.com.", txt("v.applicant.com", "old-value"))
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeDNSRecordMismatch,
+			words: []string{"is a CNAME to v.applicant.com: these are the records of v.applicant.com", "Set the TXT record at v.applicant.com to exactly", "or replace the CNAME at host `_dnsauth.a`"},
+		},
+		{
 			name:   "A record where TXT is expected",
 			setup:  func(_ *testing.T, tw *truthWorld) { tw.app.Add(host + ". 300 IN A 192.0.2.7") },
 			status: diagnose.StatusPending, code: diagnose.CodeDNSWrongType,
