@@ -15,6 +15,32 @@ const caaFlagCritical = 128
 // caa diagnoses a CAA evaluation that does not permit issuance. It never
 // returns a non-blocking finding: CAA fails closed.
 func (d *diagnoser) caa(r *caa.Result) Finding {
+	f := d.caaFinding(r)
+	// The relevant records reached through a CNAME are the target's: a
+	// CNAME cannot hold CAA records beside it, so the fix is at the
+	// target, whose zone may be another party's.
+	if target := caaCNAMETarget(r); target != "" && f.Code != CodeCAALookupFailed {
+		name := Truncate(trimDot(r.RelevantName), maxNameShown)
+		at := *r
+		at.RelevantName = target
+		f.Message = join(f.Message, d.c.f(noteCAACNAME, name, Truncate(target, maxNameShown)))
+		f.Fix = join(d.c.f(fixCAACNAMEWhere, Truncate(target, maxNameShown), name), d.caaFinding(&at).Fix)
+	}
+	return f
+}
+
+// caaCNAMETarget returns the last CNAME target followed by the lookup of
+// the relevant name, or "" when it had none.
+func caaCNAMETarget(r *caa.Result) string {
+	for _, s := range r.Trace {
+		if s.Name == r.RelevantName && s.Response != nil && len(s.Response.CNAMEs) > 0 {
+			return trimDot(s.Response.CNAMEs[len(s.Response.CNAMEs)-1])
+		}
+	}
+	return ""
+}
+
+func (d *diagnoser) caaFinding(r *caa.Result) Finding {
 	name := Truncate(trimDot(r.RelevantName), maxNameShown)
 	identity := Truncate(r.Identity, maxNameShown)
 	tag := "issue"
@@ -153,6 +179,9 @@ const (
 	msgCAAMalformed     msg = "msgCAAMalformed"
 	fixCAAMalformed     msg = "fixCAAMalformed"
 	wordCAARecordParams msg = "wordCAARecordParams"
+	fixCAAAccountNone   msg = "fixCAAAccountNone"
+	noteCAACNAME        msg = "noteCAACNAME"
+	fixCAACNAMEWhere    msg = "fixCAACNAMEWhere"
 )
 
 func init() {
@@ -160,6 +189,9 @@ func init() {
 		msgCAAAccount:       "The CAA record at %[1]s that names %[2]s (%[3]s \"%[4]s\") lets only the account %[5]s issue (accounturi, RFC 8657 §3); this request is from %[6]s.",
 		wordCAANoAccount:    "no ACME account (the dns and file methods are not tied to one)",
 		fixCAAAccount:       "Add this CAA record at %[1]s: `%[2]s` (keep the other records if they should stay), or change the accounturi of the existing one.",
+		fixCAAAccountNone:   "Add this CAA record at %[1]s: `%[2]s` (keep the other records if they should stay), or remove the accounturi parameter of the existing one: no account URI can match a dns or file validation.",
+		noteCAACNAME:        "%[1]s is a CNAME to %[2]s: these CAA records are those of %[2]s.",
+		fixCAACNAMEWhere:    "The records to change are at %[1]s, the CNAME's target (in its zone, at the DNS host that serves it); or give %[2]s CAA records of its own by replacing the CNAME.",
 		msgCAAMethod:        "The CAA record at %[1]s that names %[2]s (%[3]s \"%[4]s\") allows only the validation methods %[5]s (validationmethods, RFC 8657 §4); this request uses %[6]s.",
 		fixCAAMethod:        "Add %[3]s to the validationmethods of that record: `%[2]s`, or validate %[1]s with one of the methods it lists.",
 		msgCAAMalformed:     "The CAA record at %[1]s (%[2]s \"%[3]s\") does not follow the syntax of RFC 8659 §4.2, so it authorises no one.",
@@ -187,6 +219,9 @@ func (d *diagnoser) caaProperty(r *caa.Result, name, tag, identity string) Findi
 		f.Message = d.c.f(msgCAAAccount, name, identity, governing, prop,
 			Truncate(cmp.Or(caaParam(r.Property, "accounturi"), "?"), maxURLShown), who)
 		f.Fix = d.c.f(fixCAAAccount, name, record)
+		if r.AccountURI == "" {
+			f.Fix = d.c.f(fixCAAAccountNone, name, record)
+		}
 	case caa.ReasonMethodMismatch:
 		listed := caaParam(r.Property, "validationmethods")
 		methods := r.Method

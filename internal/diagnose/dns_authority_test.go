@@ -219,6 +219,13 @@ func TestDomainCAAParameters(t *testing.T) {
 			Reason: reason, Property: property, Method: "ca-dnsauth", AccountURI: "",
 			Records: []dnsclient.Record{{Name: "example.com.", Type: "CAA", Tag: "issue", Value: property}}}
 	}
+	withAccount := func(r *caa.Result, account string) *caa.Result { r.AccountURI = account; return r }
+	throughCNAME := func(r *caa.Result, target string) *caa.Result {
+		r.Allowed = []string{"other.example"}
+		r.Trace = []caa.Step{{Name: "a.example.com", Response: &dnsclient.Response{Rcode: "NXDOMAIN"}},
+			{Name: "example.com", Response: &dnsclient.Response{Rcode: "NOERROR", CNAMEs: []string{target + "."}}}}
+		return r
+	}
 	bogusTrace := &caa.Result{Domain: "a.example.com", Identity: "dcv.example", Reason: caa.ReasonLookupFailed, FailedName: "a.example.com",
 		Trace: []caa.Step{{Name: "a.example.com", Response: &dnsclient.Response{Server: testServer, Rcode: "NOERROR", DNSSEC: "bogus",
 			DNSSECReason: dnsclient.ReasonNoRRSIG + "a.example.com. CAA"}}}}
@@ -231,7 +238,13 @@ func TestDomainCAAParameters(t *testing.T) {
 	}{
 		{name: "accounturi mismatch", res: base(caa.ReasonAccountMismatch, "dcv.example; accounturi=https://dcv.example/acct/9"), code: CodeCAAForbids,
 			msg: `The CAA record at example.com that names dcv.example (issue "dcv.example; accounturi=https://dcv.example/acct/9") lets only the account https://dcv.example/acct/9 issue (accounturi, RFC 8657 §3); this request is from no ACME account (the dns and file methods are not tied to one).`,
-			fix: "Add this CAA record at example.com: `example.com. CAA 0 issue \"dcv.example\"` (keep the other records if they should stay), or change the accounturi of the existing one."},
+			fix: "Add this CAA record at example.com: `example.com. CAA 0 issue \"dcv.example\"` (keep the other records if they should stay), or remove the accounturi parameter of the existing one: no account URI can match a dns or file validation."},
+		{name: "accounturi of another ACME account", res: withAccount(base(caa.ReasonAccountMismatch, "dcv.example; accounturi=https://dcv.example/acct/9"), "https://dcv.example/acct/7"), code: CodeCAAForbids,
+			msg: `The CAA record at example.com that names dcv.example (issue "dcv.example; accounturi=https://dcv.example/acct/9") lets only the account https://dcv.example/acct/9 issue (accounturi, RFC 8657 §3); this request is from https://dcv.example/acct/7.`,
+			fix: "Add this CAA record at example.com: `example.com. CAA 0 issue \"dcv.example; accounturi=https://dcv.example/acct/7\"` (keep the other records if they should stay), or change the accounturi of the existing one."},
+		{name: "records reached through a CNAME are the target's", res: throughCNAME(base(caa.ReasonNotListed, "other.example"), "ca.hosting.example"), code: CodeCAAForbids,
+			msg: "CAA records at example.com allow only other.example to issue (issue); dcv.example is not among them. example.com is a CNAME to ca.hosting.example: these CAA records are those of ca.hosting.example.",
+			fix: "The records to change are at ca.hosting.example, the CNAME's target (in its zone, at the DNS host that serves it); or give example.com CAA records of its own by replacing the CNAME. Add this CAA record at ca.hosting.example: `ca.hosting.example. CAA 0 issue \"dcv.example\"` (keep the others if those CAs should stay allowed)."},
 		{name: "validationmethods mismatch", res: base(caa.ReasonMethodMismatch, "dcv.example; validationmethods=http-01"), code: CodeCAAForbids,
 			msg: `The CAA record at example.com that names dcv.example (issue "dcv.example; validationmethods=http-01") allows only the validation methods http-01 (validationmethods, RFC 8657 §4); this request uses ca-dnsauth.`,
 			fix: "Add ca-dnsauth to the validationmethods of that record: `example.com. CAA 0 issue \"dcv.example; validationmethods=http-01,ca-dnsauth\"`, or validate example.com with one of the methods it lists."},
