@@ -70,6 +70,7 @@ const (
 	msgDomainTimeout             msg = "msgDomainTimeout"
 	msgDomainFailed              msg = "msgDomainFailed"
 	fixDomainNXDomain            msg = "fixDomainNXDomain"
+	fixDomainNXDomainInZone      msg = "fixDomainNXDomainInZone"
 	fixDomainServfail            msg = "fixDomainServfail"
 	fixDomainTimeout             msg = "fixDomainTimeout"
 	msgRecordServfail            msg = "msgRecordServfail"

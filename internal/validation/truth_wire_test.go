@@ -397,6 +397,20 @@ func TestTruthFindingsOnTheWire(t *testing.T) {
 			words: []string{"exceeds dcv's size limits"},
 		},
 		{
+			name:   "a name missing from a working zone",
+			domain: "nope.applicant.com",
+			setup:  func(_ *testing.T, tw *truthWorld) {},
+			status: diagnose.StatusPending, code: diagnose.CodeDomainUnresolvable,
+			words: []string{"nope.applicant.com does not exist", "The nameservers of applicant.com answer for it", "in the zone of applicant.com"},
+		},
+		{
+			name:   "an unregistered domain",
+			domain: "unregistered.com",
+			setup:  func(_ *testing.T, tw *truthWorld) {},
+			status: diagnose.StatusPending, code: diagnose.CodeDomainUnresolvable,
+			words: []string{"unregistered.com does not exist", "that the domain is registered and not expired"},
+		},
+		{
 			name: "slow servers",
 			setup: func(_ *testing.T, tw *truthWorld) {
 				tw.app.Add(txt(host, truthValue))
