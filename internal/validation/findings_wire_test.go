@@ -102,7 +102,8 @@ func TestFindingsOnTheWire(t *testing.T) {
 			setup:  func(*wireWorld, addrs) {},
 			code:   diagnose.CodeDomainUnresolvable,
 			msg:    []string{domain + " does not exist in DNS", "{dns}", "NXDOMAIN"},
-			fix:    []string{domain, "registered"},
+			// The servers of applicant.com, a registered zone, answered.
+			fix: []string{domain, "is not in its zone", "in the zone of applicant.com"},
 		},
 		{
 			name:   "dns: domain servfail",
