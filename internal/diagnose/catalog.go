@@ -173,6 +173,7 @@ const (
 	msgTLSErrorNoDetail          msg = "msgTLSErrorNoDetail"
 	fixTLSError                  msg = "fixTLSError"
 	msgTLSOnPlain                msg = "msgTLSOnPlain"
+	msgHTTPSOnlyPort             msg = "msgHTTPSOnlyPort"
 	fixTLSOnPlain                msg = "fixTLSOnPlain"
 	msgHTTP2OnPlain              msg = "msgHTTP2OnPlain"
 	fixHTTP2OnPlain              msg = "fixHTTP2OnPlain"

@@ -176,6 +176,7 @@ var catalogEN = catalog{
 		msgTLSErrorNoDetail:          "The TLS handshake with %[1]s failed.",
 		fixTLSError:                  "Fix the TLS configuration of the web server at %[1]s, or serve the file over plain HTTP on port 80.",
 		msgTLSOnPlain:                "%[1]s answered with TLS on the plain HTTP port.",
+		msgHTTPSOnlyPort:             "%[1]s: the web server at %[2]s answered %[3]s because it expects HTTPS on this port (\"%[4]s\"): TLS is configured on the plain HTTP port.",
 		fixTLSOnPlain:                "Serve plain HTTP, not HTTPS, on port %[1]s.",
 		msgHTTP2OnPlain:              "%[1]s answered with HTTP/2 where HTTP/1.1 was expected.",
 		fixHTTP2OnPlain:              "Let the web server speak HTTP/1.1 on port %[1]s; it must not require HTTP/2 without TLS.",

@@ -63,11 +63,12 @@ func (d *diagnoser) file(o *validation.Observation) []Finding {
 			// The web server answered over http, and nothing listens on
 			// port 443: a site without https is fine, and "start a web
 			// server on port 443" would send the applicant the wrong way.
-		case status != 0 && status2 == 0 && second.Severity == SeverityError:
+		case status != 0 && (status2 == 0 || !redirectsToHTTPS(fo.Fetches[0])) && second.Severity == SeverityError:
 			// The web server answered over http: that answer is what
 			// to fix. https is only dcv's fallback, and a site without
 			// it is fine, so its failure (a broken TLS set-up, a
-			// timeout) is told, not blamed.
+			// timeout, a 404 of the https site) is told, not blamed,
+			// and comes after.
 			second.Severity = SeverityWarning
 			out = append(out, second)
 		default:
@@ -316,6 +317,14 @@ func (d *diagnoser) status(a *webfetch.Attempt, u, host, value string) Finding {
 		Message:  d.c.f(msgFileBadStatus, us, ip, st),
 		Fix:      d.c.f(fixFileBadStatus, us),
 	}
+	if said := httpsOnlyPort(a); said != "" {
+		// A web server set for TLS on the port (nginx `listen 80 ssl`,
+		// Apache's SSLEngine on a plain port) answers a plain request
+		// with 400 and says why.
+		f.Message = d.c.f(msgHTTPSOnlyPort, us, ip, st, Truncate(said, maxTXTShown))
+		f.Fix = d.c.f(fixTLSOnPlain, attemptPort(a))
+		return f
+	}
 	switch a.Status {
 	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		f.Retryable = true
@@ -329,6 +338,27 @@ func (d *diagnoser) status(a *webfetch.Attempt, u, host, value string) Finding {
 		f.Fix = join(f.Fix, d.c.f(fixCDN, cdn))
 	}
 	return f
+}
+
+// httpsOnlyMarks are what web servers answer a plain HTTP request sent to
+// a port they serve with TLS: nginx's 400 page, and Apache's.
+var httpsOnlyMarks = []string{
+	"The plain HTTP request was sent to HTTPS port",
+	"You're speaking plain HTTP to an SSL-enabled server port",
+}
+
+// httpsOnlyPort returns the words of a 400 answer that says the port
+// expects TLS, or "".
+func httpsOnlyPort(a *webfetch.Attempt) string {
+	if a.Status != http.StatusBadRequest || a.URL != "" && !strings.HasPrefix(strings.ToLower(a.URL), "http://") {
+		return ""
+	}
+	for _, m := range httpsOnlyMarks {
+		if bytes.Contains(a.Body, []byte(m)) {
+			return m
+		}
+	}
+	return ""
 }
 
 // resolveLocation resolves a (possibly relative) Location against the URL

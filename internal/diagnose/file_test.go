@@ -203,14 +203,16 @@ func TestDomainFile(t *testing.T) {
 			want: []Finding{errF(CodeFileNotFound, "The server at 192.0.2.10 answered 404 Not Found for "+httpURL+".", fixNotFound)},
 		},
 		{
-			name: "410 over http, 403 over https: both",
+			// The http answer is what to fix; the https site's comes
+			// after, as a warning.
+			name: "410 over http, 403 over https: both, http first",
 			obs: fileObs(
 				trace(httpURL, answer("[2001:db8::10]:80", 410, "")),
 				trace(httpsURL, answer("[2001:db8::10]:443", 403, ""))),
 			want: []Finding{
-				errF(CodeFileBadStatus, "The server at 2001:db8::10 answered 403 Forbidden for "+httpsURL+".",
-					"Make the web server answer "+httpsURL+" with status 200 and the file's content."),
 				errF(CodeFileNotFound, "The server at 2001:db8::10 answered 410 Gone for "+httpURL+".", fixNotFound),
+				warnF(CodeFileBadStatus, "The server at 2001:db8::10 answered 403 Forbidden for "+httpsURL+".",
+					"Make the web server answer "+httpsURL+" with status 200 and the file's content."),
 			},
 		},
 		{
@@ -237,7 +239,7 @@ func TestDomainFile(t *testing.T) {
 				errF(CodeFileRedirected,
 					"The server at 192.0.2.10 answered 302 Found: "+httpURL+" → http://www.example.com/.well-known/pki-validation/fileauth.txt. dcv requires a direct 200 answer; redirects are not followed.",
 					"Serve the file directly, with status 200, at "+httpURL+": exempt /.well-known/pki-validation/ from HTTP→HTTPS and www redirects."),
-				errF(CodeFileRedirected,
+				warnF(CodeFileRedirected,
 					"The server at 192.0.2.10 answered 307 Temporary Redirect: "+httpsURL+" → (no Location header). dcv requires a direct 200 answer; redirects are not followed.",
 					"Serve the file directly, with status 200, at "+httpsURL+": exempt /.well-known/pki-validation/ from HTTP→HTTPS and www redirects."),
 			},
@@ -331,6 +333,12 @@ func TestDomainFile(t *testing.T) {
 			name: "TLS on port 80",
 			obs:  fileObs(trace(httpURL, failed(ip4, webfetch.ErrTLSOnPlain, "", 0))),
 			want: []Finding{errF(CodeFileUnreachable, "192.0.2.10:80 answered with TLS on the plain HTTP port.", "Serve plain HTTP, not HTTPS, on port 80.")},
+		},
+		{
+			name: "nginx with TLS on port 80 answers 400",
+			obs:  fileObs(trace(httpURL, answer(ip4, 400, "<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>\r\n<body>\r\n"))),
+			want: []Finding{errF(CodeFileBadStatus, httpURL+": the web server at 192.0.2.10 answered 400 Bad Request because it expects HTTPS on this port (\"The plain HTTP request was sent to HTTPS port\"): TLS is configured on the plain HTTP port.",
+				"Serve plain HTTP, not HTTPS, on port 80.")},
 		},
 		{
 			name: "HTTP/2 on port 80",
