@@ -335,6 +335,17 @@ func TestDomainFile(t *testing.T) {
 			want: []Finding{errF(CodeFileUnreachable, "192.0.2.10:80 answered with TLS on the plain HTTP port.", "Serve plain HTTP, not HTTPS, on port 80.")},
 		},
 		{
+			name: "nothing on port 80, plain HTTP on 443: both told",
+			obs: fileObs(trace(httpURL, failed(ip4, webfetch.ErrConnectionRefused, "", 0)),
+				trace(httpsURL, failed("192.0.2.10:443", webfetch.ErrPlainOnTLS, "", 0))),
+			want: []Finding{
+				errF(CodeFileUnreachable, "Connection refused by 192.0.2.10:80: nothing listens on port 80.",
+					"Start a web server on port 80 of 192.0.2.10, or point the A/AAAA records of example.com at the public address of the web server."),
+				errF(CodeFileUnreachable, "192.0.2.10:443 answered with plain HTTP on the HTTPS port.",
+					"Configure TLS on port 443, or serve the file over plain HTTP on port 80."),
+			},
+		},
+		{
 			name: "nginx with TLS on port 80 answers 400",
 			obs:  fileObs(trace(httpURL, answer(ip4, 400, "<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>\r\n<body>\r\n"))),
 			want: []Finding{errF(CodeFileBadStatus, httpURL+": the web server at 192.0.2.10 answered 400 Bad Request because it expects HTTPS on this port (\"The plain HTTP request was sent to HTTPS port\"): TLS is configured on the plain HTTP port.",
