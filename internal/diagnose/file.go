@@ -58,10 +58,11 @@ func (d *diagnoser) file(o *validation.Observation) []Finding {
 	if len(fo.Fetches) > 1 && fo.Fetches[1] != nil {
 		second, status2 := d.fetchOrDiscrepancy(fo.Fetches[1], o)
 		switch {
-		case second.Code == first.Code && status2 == status && finalErrKind(fo.Fetches[0]) == finalErrKind(fo.Fetches[1]):
-			// The same answer, or the same failure, on both ports: once
-			// is enough. Different failures (refused on 80, plain HTTP on
-			// 443) are both told.
+		case second.Code == first.Code && status2 == status && !misconfigured(fo.Fetches[0], fo.Fetches[1]):
+			// The same answer, or the same kind of failure, on both
+			// ports: once is enough. A web server misconfigured on 443
+			// (plain HTTP, a failed TLS handshake) while port 80 fails
+			// otherwise is told too: both are to fix.
 		case status != 0 && status2 == 0 && !redirectsToHTTPS(fo.Fetches[0]) && nothingListens(fo.Fetches[1]):
 			// The web server answered over http, and nothing listens on
 			// port 443: a site without https is fine, and "start a web
@@ -100,12 +101,20 @@ func nothingListens(t *webfetch.Trace) bool {
 	return true
 }
 
-// finalErrKind returns the error kind of fetch t's outcome, or "".
-func finalErrKind(t *webfetch.Trace) webfetch.ErrorKind {
-	if a := t.Final(); a != nil && a.Err != nil {
-		return a.Err.Kind
+// misconfigured reports whether the https fetch failed on a protocol
+// misconfiguration of the web server, unlike the http fetch.
+func misconfigured(http, https *webfetch.Trace) bool {
+	kind := func(t *webfetch.Trace) webfetch.ErrorKind {
+		if a := t.Final(); a != nil && a.Err != nil {
+			return a.Err.Kind
+		}
+		return ""
 	}
-	return ""
+	switch k := kind(https); k {
+	case webfetch.ErrPlainOnTLS, webfetch.ErrTLS, webfetch.ErrProtocol:
+		return k != kind(http)
+	}
+	return false
 }
 
 // redirectsToHTTPS reports whether fetch t ended with a redirect to an

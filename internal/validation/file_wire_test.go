@@ -438,7 +438,8 @@ func TestFileFindingsOnTheWire(t *testing.T) {
 				w.web.SetMode(w.web.HTTPPort, testenv.ModeTLS)
 				w.web.SetMode(w.web.HTTPSPort, testenv.ModePlain)
 			},
-			codes:  []diagnose.Code{diagnose.CodeFileUnreachable}, // the https one has the same code
+			// Two misconfigurations, both to fix: both told.
+			codes:  []diagnose.Code{diagnose.CodeFileUnreachable, diagnose.CodeFileUnreachable},
 			msg:    []string{"with TLS on the plain HTTP port"},
 			probes: 0, conns: 2,
 		},
