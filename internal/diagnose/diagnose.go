@@ -129,6 +129,13 @@ func (d *diagnoser) domain(obs []validation.Observation) Result {
 // observation diagnoses what one perspective saw.
 func (d *diagnoser) observation(o *validation.Observation) []Finding {
 	var out []Finding
+	if o.CAAOnly {
+		// A recheck of CAA at issuance: the method was observed before.
+		if o.CAA != nil && !o.CAA.Permitted {
+			out = append(out, d.caa(o.CAA))
+		}
+		return out
+	}
 	switch {
 	case o.Expected == "":
 		// An empty value would match an empty TXT record or file.

@@ -11,10 +11,13 @@ import (
 	"math/big"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dcvhq/dcv/internal/ca"
+	"github.com/dcvhq/dcv/internal/diagnose"
 	"github.com/dcvhq/dcv/internal/store"
+	"github.com/dcvhq/dcv/internal/validation"
 )
 
 // Finalize implements the finalize request (RFC 8555 §7.4): it checks the
@@ -54,6 +57,9 @@ func (a *ACME) Finalize(ctx context.Context, acct *store.ACMEAccount, acctKey cr
 		if errors.As(err, &oe) {
 			return nil, acmeErr(ACMEBadCSR, "%s", oe.Message)
 		}
+		return nil, err
+	}
+	if err := a.recheckCAA(ctx, acct, o, now); err != nil {
 		return nil, err
 	}
 	p, _ := profileByName(a.cfg.Profiles, o.Profile)
@@ -285,4 +291,85 @@ func (a *ACME) checkReplaces(ctx context.Context, acct *store.ACMEAccount, certI
 		}
 	}
 	return "", acmeErr(ACMEMalformed, "the order shares no identifier with the certificate it replaces")
+}
+
+// CAARecheckAfter is the age of a validation past which its CAA records
+// are looked up again before issuance. CA/B Forum BR §3.2.2.8 wants CAA
+// checked within 8 hours of issuance (or the record's TTL, if longer); an
+// authorization reused for up to its reuse period carries a CAA check as
+// old as itself. An hour of margin covers a finalize that runs long.
+const CAARecheckAfter = 7 * time.Hour
+
+// recheckCAA looks up again, from every perspective, the CAA records of
+// each authorization of o validated more than CAARecheckAfter before now,
+// as they apply to the challenge that validated it and to the account
+// (RFC 8657). A refusal is the caa problem with dcv's diagnosis, as at
+// validation; an observation that fails is the CA's serverInternal.
+func (a *ACME) recheckCAA(ctx context.Context, acct *store.ACMEAccount, o *store.ACMEOrder, now time.Time) error {
+	var stale []store.ACMEAuthz
+	for _, z := range o.Authzs {
+		if !z.ValidatedAt.IsZero() && now.Sub(z.ValidatedAt) > CAARecheckAfter {
+			stale = append(stale, z)
+		}
+	}
+	if len(stale) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, acmeValidationTimeout)
+	defer cancel()
+	probs := make([]*ACMEError, len(stale))
+	errs := make([]error, len(stale))
+	var wg sync.WaitGroup
+	for i, z := range stale {
+		wg.Go(func() { probs[i], errs[i] = a.recheckAuthzCAA(ctx, acct, z.ID, now) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	probs = slices.DeleteFunc(probs, func(p *ACMEError) bool { return p == nil })
+	switch len(probs) {
+	case 0:
+		return nil
+	case 1:
+		return probs[0]
+	}
+	top := acmeErr(probs[0].Type, "CAA, looked up again before issuance, does not permit it for %d names of this order", len(probs))
+	top.Subproblems = probs
+	return top
+}
+
+// recheckAuthzCAA rechecks the CAA records of one authorization; it
+// returns the problem that refuses issuance, or an error when the
+// authorization cannot be read.
+func (a *ACME) recheckAuthzCAA(ctx context.Context, acct *store.ACMEAccount, id string, now time.Time) (*ACMEError, error) {
+	z, err := a.st.ACMEAuthzGet(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("loading authorization %s for its CAA recheck: %w", id, err)
+	}
+	method := ""
+	for _, c := range z.Challenges {
+		if c.Status == store.ACMEStatusValid {
+			method = c.Type
+		}
+	}
+	if method == "" {
+		return nil, fmt.Errorf("authorization %s is valid without a valid challenge", id)
+	}
+	obs, err := a.s.cfg.Observer.Observe(ctx, validation.Request{
+		Domain: z.Identifier, Method: validation.Method(method), Value: z.Token,
+		AccountURI: a.cfg.AccountURL(acct.ID), CAAOnly: true,
+	})
+	if err != nil {
+		a.s.cfg.Logger.Error("caa recheck failed", "authz", id, "err", err)
+		obs = nil // diagnose fails closed
+	}
+	r := diagnose.Domain(obs, now)
+	if r.Status == diagnose.StatusApproved {
+		return nil, nil
+	}
+	prob := findingProblem(r.Findings)
+	prob.Identifier = z.Identifier
+	prob.Detail = fmt.Sprintf("%s was validated %s ago, so its CAA records were looked up again before issuance: %s", z.Identifier, now.Sub(z.ValidatedAt).Round(time.Minute), prob.Detail)
+	return prob, nil
 }

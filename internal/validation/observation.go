@@ -49,6 +49,11 @@ type Request struct {
 	// the dns method, so that diagnosis can tell an applicant who published
 	// one of them at this domain's host (dns method only).
 	OrderValues []DomainValue
+	// CAAOnly asks for the CAA records alone, as they apply to Method (RFC
+	// 8657 validationmethods) and AccountURI: the recheck at issuance of a
+	// domain validated earlier (CA/B Forum BR §3.2.2.8). Value must still
+	// be set (it is echoed as Observation.Expected) but is not looked for.
+	CAAOnly bool `json:",omitempty"`
 }
 
 // DomainValue is the value one domain of an order was given.
@@ -77,6 +82,9 @@ type Observation struct {
 	CAA  *caa.Result      `json:"caa,omitempty"`
 	// TLSALPN is the evidence of a tls-alpn-01 validation.
 	TLSALPN *TLSALPNObservation `json:"tls_alpn,omitempty"`
+	// CAAOnly marks an observation of the CAA records alone (see
+	// Request.CAAOnly): DNS, File and TLSALPN are nil.
+	CAAOnly bool `json:"caa_only,omitempty"`
 
 	// Remote perspectives (package perspective) fill the fields below; the
 	// primary leaves them empty.

@@ -91,6 +91,14 @@ func (v *Validator) Observe(ctx context.Context, req Request) (Observation, erro
 	default:
 		return obs, fmt.Errorf("validation: unknown method %q", req.Method)
 	}
+	if req.CAAOnly {
+		obs.CAAOnly = true
+		if v.cfg.CAAIdentity != "" {
+			obs.CAA = v.observeCAA(ctx, req)
+		}
+		obs.Duration = time.Since(start)
+		return obs, nil
+	}
 	// CAA is looked up beside the method's observation, not after it: the
 	// two are independent, and both are made within this request.
 	var caaDone chan *caa.Result

@@ -1,0 +1,109 @@
+package order_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/order"
+	"github.com/dcvhq/dcv/internal/order/ordertest"
+	"github.com/dcvhq/dcv/internal/validation"
+)
+
+// TestFinalizeRechecksCAA: an authorization validated more than
+// order.CAARecheckAfter ago (reused, or an order finalized late) has its
+// CAA records looked up again before issuance (CA/B Forum BR §3.2.2.8): a
+// record published since that names another CA refuses issuance with the
+// caa problem and dcv's diagnosis, and one that permits dcv lets it go.
+func TestFinalizeRechecksCAA(t *testing.T) {
+	t.Parallel()
+	const name = "caa.applicant.com"
+	tests := []struct {
+		name     string
+		after    time.Duration
+		caa      string // published after the validation; "" for none
+		wantType string // "" for an issued certificate
+		words    []string
+	}{
+		{name: "8 hours later, CAA now names another CA", after: 8 * time.Hour, caa: `0 issue "other-ca.example"`,
+			wantType: order.ACMECAA, words: []string{name + " was validated 8h0m0s ago", "looked up again before issuance", "other-ca.example"}},
+		{name: "8 hours later, CAA names dcv", after: 8 * time.Hour, caa: `0 issue "` + ordertest.CAAIdentity + `"`},
+		{name: "8 hours later, CAA names dcv for another method", after: 8 * time.Hour, caa: `0 issue "` + ordertest.CAAIdentity + `; validationmethods=http-01"`,
+			wantType: order.ACMECAA, words: []string{"validationmethods", "dns-01"}},
+		{name: "6 hours later, within the window: not looked up again", after: 6 * time.Hour, caa: `0 issue "other-ca.example"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			w := ordertest.New(t, ordertest.Options{})
+			a, err := order.NewACME(w.Service, order.ACMEConfig{AccountURL: func(id string) string { return "https://ca.dcv-test.net/acct/" + id }, ValidationBudget: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(a.Wait)
+			key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			jwk := fmt.Sprintf(`{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}`,
+				base64.RawURLEncoding.EncodeToString(key.X.FillBytes(make([]byte, 32))), base64.RawURLEncoding.EncodeToString(key.Y.FillBytes(make([]byte, 32))))
+			sum := sha256.Sum256([]byte(jwk))
+			thumb := base64.RawURLEncoding.EncodeToString(sum[:])
+			acct, _, err := a.Register(ctx, order.ACMERegistration{KeyJWK: []byte(jwk), KeyThumbprint: thumb, TermsAgreed: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ov, err := a.NewOrder(ctx, acct, order.ACMENewOrder{Identifiers: []order.ACMEIdentifier{{Type: "dns", Value: name}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			z, err := a.Authz(ctx, acct, ov.AuthzIDs[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			digest := validation.KeyAuthorizationDigest(order.KeyAuthorization(z.Challenges[0].Token, thumb))
+			w.DNS.Add(fmt.Sprintf(`_acme-challenge.%s. 60 IN TXT "%s"`, name, digest))
+			if r, err := a.StartChallenge(ctx, acct, z.ID, "dns-01"); err != nil || r.Challenge.Status != "valid" {
+				t.Fatalf("challenge: %+v, %v", r, err)
+			}
+
+			w.Clock.Add(tt.after)
+			if tt.caa != "" {
+				w.DNS.Add(name + ". 60 IN CAA " + tt.caa)
+			}
+			certKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: []string{name}}, certKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := a.Finalize(ctx, acct, &key.PublicKey, ov.ID, csr)
+			if tt.wantType == "" {
+				if err != nil || got.Status != "valid" {
+					t.Fatalf("Finalize = %+v, %v; want the certificate issued", got, err)
+				}
+				return
+			}
+			var ae *order.ACMEError
+			if !errors.As(err, &ae) || ae.Type != tt.wantType {
+				t.Fatalf("Finalize = %+v, %v; want %s", got, err, tt.wantType)
+			}
+			for _, word := range tt.words {
+				if !strings.Contains(ae.Detail, word) {
+					t.Errorf("detail %q lacks %q", ae.Detail, word)
+				}
+			}
+			// Nothing was issued: the order is still ready, for a finalize
+			// once the records are fixed.
+			if v, err := a.Order(ctx, acct, ov.ID); err != nil || v.Status != order.ACMEOrderReady {
+				t.Errorf("order after the refusal: %+v, %v; want ready", v, err)
+			}
+		})
+	}
+}
