@@ -67,6 +67,10 @@ func (s *Service) check(ctx context.Context, acct *store.Account, id string) (*C
 	next := now.Add(s.cfg.CheckInterval)
 	res.NextCheck = &next
 	updates := make([]store.Authorization, len(o.Authorizations))
+	// observed marks the domains this check observed (or found expired):
+	// they get its time and findings. An approved domain keeps the time it
+	// was observed, which says how old its CAA check is.
+	observed := make([]bool, len(o.Authorizations))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, maxParallelObservations)
 	for i, a := range o.Authorizations {
@@ -75,6 +79,7 @@ func (s *Service) check(ctx context.Context, acct *store.Account, id string) (*C
 		if a.Status != StatusPending {
 			continue
 		}
+		observed[i] = true
 		if !now.Before(a.ExpiresAt) {
 			updates[i].Status = StatusExpired
 			res.Domains[i].Status = StatusExpired
@@ -99,18 +104,45 @@ func (s *Service) check(ctx context.Context, acct *store.Account, id string) (*C
 	}
 	wg.Wait()
 
+	if orderStatus(updates) == StatusApproved {
+		// The order is about to be issued. A domain approved more than
+		// CAARecheckAfter ago (by an earlier check, while others were
+		// pending) has its CAA records looked up again, from every
+		// perspective (CA/B Forum BR §3.2.2.8): a record published since
+		// that forbids issuance sends it back to pending, with the
+		// diagnosis.
+		for i, a := range o.Authorizations {
+			if a.Status != StatusApproved || now.Sub(a.LastCheckAt) <= CAARecheckAfter {
+				continue
+			}
+			observed[i] = true
+			wg.Go(func() {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				req := validation.Request{Domain: a.Domain, Method: validation.Method(a.Method), Value: a.Value, CAAOnly: true}
+				res.Domains[i] = s.checkDomain(ctx, req, now, nil)
+				updates[i].Status = res.Domains[i].Status
+			})
+		}
+		wg.Wait()
+	}
+
 	res.Status = orderStatus(updates)
 	for i := range updates {
 		if res.Status == StatusApproved && res.Domains[i].Status == StatusApproved {
 			res.Domains[i].Findings = append(res.Domains[i].Findings, diagnose.ApprovedPendingIssuance())
 			diagnose.Sort(res.Domains[i].Findings)
+		} else if !observed[i] {
+			continue // not observed: its findings and time stay
 		}
 		b, err := json.Marshal(res.Domains[i].Findings)
 		if err != nil {
 			return nil, fmt.Errorf("encoding findings: %w", err)
 		}
 		updates[i].Findings = b
-		updates[i].LastCheckAt = now
+		if observed[i] {
+			updates[i].LastCheckAt = now
+		}
 	}
 	body, err := json.Marshal(res)
 	if err != nil {
