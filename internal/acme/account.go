@@ -51,7 +51,7 @@ func (h *Handler) newAccount(w http.ResponseWriter, r *http.Request) {
 	}
 	reg := order.ACMERegistration{
 		KeyJWK: jwk, KeyThumbprint: s.thumbprint, Contact: req.Contact, TermsAgreed: req.TermsAgreed,
-		OnlyReturnExisting: req.OnlyReturnExisting, ClientIP: clientIP(r),
+		OnlyReturnExisting: req.OnlyReturnExisting, ClientIP: clientIP(r), Key: s.jwk.Key,
 	}
 	if len(req.EAB) > 0 && string(req.EAB) != "null" && !req.OnlyReturnExisting {
 		// A failed binding refuses a new account only (order decides): the

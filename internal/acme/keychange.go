@@ -91,7 +91,7 @@ func (h *Handler) keyChange(w http.ResponseWriter, r *http.Request) {
 		h.writeProblem(w, r, err)
 		return
 	}
-	if err := h.cfg.ACME.KeyChange(r.Context(), s.acct, oldTP, newTP, newJWK); err != nil {
+	if err := h.cfg.ACME.KeyChange(r.Context(), s.acct, oldTP, newTP, newJWK, newKey.Key); err != nil {
 		p := h.toProblem(r, err)
 		if p.Status == http.StatusConflict {
 			if ae, ok := asACME(err); ok && ae.Identifier != "" {

@@ -79,6 +79,7 @@ var statusOf = map[string]int{
 	order.ACMEUnauthorized:            http.StatusForbidden,
 	order.ACMEAccountDoesNotExist:     http.StatusBadRequest,
 	order.ACMEBadCSR:                  http.StatusBadRequest,
+	order.ACMEBadPublicKey:            http.StatusBadRequest,
 	order.ACMEOrderNotReady:           http.StatusForbidden,
 	order.ACMERejectedIdentifier:      http.StatusBadRequest,
 	order.ACMEUnsupportedIdentifier:   http.StatusBadRequest,

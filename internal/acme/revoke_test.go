@@ -2,15 +2,24 @@ package acme_test
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
 	"io"
 	"math/big"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	xacme "golang.org/x/crypto/acme"
+
+	"github.com/dcvhq/dcv/internal/ca"
+	"github.com/dcvhq/dcv/internal/store"
 )
 
 // fetchCRL gets the intermediate's CRL over HTTP, as a relying party
@@ -89,5 +98,110 @@ func TestRevocationInCRL(t *testing.T) {
 	reason, listed := crlReason(w.fetchCRL(t), leaf.SerialNumber)
 	if !listed || reason != int(xacme.CRLReasonCessationOfOperation) {
 		t.Fatalf("CRL entry of the revoked serial: listed %v, reason %d; want reason %d", listed, reason, xacme.CRLReasonCessationOfOperation)
+	}
+}
+
+// TestKeyCompromiseBlocksTheKey: a keyCompromise revocation signed with the
+// certificate's own key blocks that key (CA/B Forum BR §6.1.1.3): the other
+// live certificates of the key are revoked for keyCompromise (BR
+// §4.9.1.1), a CSR with it is refused with badCSR, and it is refused as an
+// account key with badPublicKey. A keyCompromise claimed by the account
+// alone blocks nothing.
+func TestKeyCompromiseBlocksTheKey(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	c := w.client(t)
+	ctx := context.Background()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issueWith := func(k crypto.Signer, name string) *x509.Certificate {
+		t.Helper()
+		o, err := c.AuthorizeOrder(ctx, xacme.DomainIDs(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.solve(t, c, o, "http-01")
+		csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: []string{name}}, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ders, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csr, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaf, err := x509.ParseCertificate(ders[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return leaf
+	}
+	c1 := issueWith(key, "kc1.applicant.com")
+	c2 := issueWith(key, "kc2.applicant.com")
+	other, _, _ := w.issue(t, c, "http-01", nil, "kc3.applicant.com")
+
+	// A keyCompromise claimed by the account: revoked, nothing blocked.
+	if err := c.RevokeCert(ctx, nil, other.Raw, xacme.CRLReasonKeyCompromise); err != nil {
+		t.Fatal(err)
+	}
+	// Proven with the key: c1 revoked, the key blocked, c2 swept.
+	if err := c.RevokeCert(ctx, key, c1.Raw, xacme.CRLReasonKeyCompromise); err != nil {
+		t.Fatal(err)
+	}
+	w.acmeSvc.Wait() // the sweep
+	crl := w.fetchCRL(t)
+	for _, cert := range []*x509.Certificate{c1, c2} {
+		if reason, ok := crlReason(crl, cert.SerialNumber); !ok || reason != int(xacme.CRLReasonKeyCompromise) {
+			t.Errorf("certificate of %v: in CRL %t, reason %d; want keyCompromise", cert.DNSNames, ok, reason)
+		}
+	}
+
+	o, err := c.AuthorizeOrder(ctx, xacme.DomainIDs("kc4.applicant.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.solve(t, c, o, "http-01")
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: []string{"kc4.applicant.com"}}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = c.CreateOrderCert(ctx, o.FinalizeURL, csr, true)
+	assertProblem(t, err, "badCSR", http.StatusBadRequest)
+	if !strings.Contains(err.Error(), "compromised") {
+		t.Errorf("refusal %v does not say the key is compromised", err)
+	}
+	// Another key for the same order is fine: nothing was spent.
+	csr2, _ := csrFor(t, "kc4.applicant.com")
+	if _, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csr2, true); err != nil {
+		t.Fatalf("finalize with a new key: %v", err)
+	}
+
+	blocked := &xacme.Client{Key: key, DirectoryURL: w.srv.URL + "/acme/directory", HTTPClient: w.srv.Client()}
+	_, err = blocked.Register(ctx, &xacme.Account{}, xacme.AcceptTOS)
+	assertProblem(t, err, "badPublicKey", http.StatusBadRequest)
+	// The account whose claim was not proven keeps its other key usable.
+	fresh := w.client(t)
+	if _, err := fresh.AuthorizeOrder(ctx, xacme.DomainIDs("kc5.applicant.com")); err != nil {
+		t.Fatalf("an unrelated account: %v", err)
+	}
+
+	// A block whose sweep a restart cut short is swept by ResumeKeySweeps,
+	// as serve calls it at start.
+	key2, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	c6 := issueWith(key2, "kc6.applicant.com")
+	h, _ := ca.SPKIHash(&key2.PublicKey)
+	if err := w.st.KeyBlock(ctx, store.KeyBlock{SPKIHash: h, Serial: "00", BlockedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.acmeSvc.ResumeKeySweeps(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.acmeSvc.Wait()
+	if reason, ok := crlReason(w.fetchCRL(t), c6.SerialNumber); !ok || reason != int(xacme.CRLReasonKeyCompromise) {
+		t.Errorf("certificate of a resumed sweep: in CRL %t, reason %d", ok, reason)
+	}
+	if left, err := w.st.KeyBlocksUnswept(ctx); err != nil || len(left) != 0 {
+		t.Errorf("unswept blocks after the sweeps: %v, %v", left, err)
 	}
 }

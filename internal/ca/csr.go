@@ -6,9 +6,12 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/pem"
 	"fmt"
+	"math/big"
 	"slices"
 	"strings"
 )
@@ -34,7 +37,56 @@ const (
 	CSRKeyTooWeak     = "CSR_KEY_TOO_WEAK"
 	CSRKeyUnsupported = "CSR_KEY_UNSUPPORTED"
 	CSRTooLarge       = "CSR_TOO_LARGE"
+	CSRMustStaple     = "CSR_MUST_STAPLE"
 )
+
+// oidTLSFeature is the TLS Feature extension (RFC 7633) that, with
+// status_request, makes a certificate "must-staple".
+var oidTLSFeature = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 24}
+
+// fermatRounds is how many steps of Fermat's factorization a modulus must
+// survive: primes closer than about 2^(bits/4) apart fall within them, as
+// a careless key generator makes (the check zlint and Boulder make).
+const fermatRounds = 100
+
+// fermatFactorable reports whether n = p*q with p and q close enough for
+// Fermat's method to find them within rounds steps: a = ceil(sqrt(n)),
+// then a, a+1, ... until a^2 - n is a square.
+func fermatFactorable(n *big.Int, rounds int) bool {
+	if n.Sign() <= 0 || n.Bit(0) == 0 {
+		return false
+	}
+	a := new(big.Int).Sqrt(n)
+	if new(big.Int).Mul(a, a).Cmp(n) < 0 {
+		a.Add(a, big.NewInt(1))
+	}
+	b2, b := new(big.Int), new(big.Int)
+	for range rounds {
+		b2.Mul(a, a).Sub(b2, n)
+		b.Sqrt(b2)
+		if new(big.Int).Mul(b, b).Cmp(b2) == 0 {
+			return true
+		}
+		a.Add(a, big.NewInt(1))
+	}
+	return false
+}
+
+// WeakRSAModulus reports whether the RSA modulus n factors by Fermat's
+// method within the rounds dcv tries (see CheckPublicKey), for keys that
+// CheckPublicKey does not see (ACME account keys).
+func WeakRSAModulus(n *big.Int) bool { return fermatFactorable(n, fermatRounds) }
+
+// SPKIHash returns the SHA-256 hash of pub's DER SubjectPublicKeyInfo,
+// which names a key whatever the certificate or request it is in.
+func SPKIHash(pub crypto.PublicKey) ([]byte, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.Sum256(der)
+	return h[:], nil
+}
 
 // CSRError is why a CSR or a public key was refused. Code is one of the CSR*
 // constants; Message is a lowercase sentence fit to show the applicant.
@@ -78,6 +130,11 @@ func ParseCSR(pemOrDER []byte) (*x509.CertificateRequest, error) {
 	if d, weak := WeakECDSAKey(csr.PublicKey); weak {
 		return nil, &CSRError{CSRKeyTooWeak, weakKeyMessage(d)}
 	}
+	for _, e := range csr.Extensions {
+		if e.Id.Equal(oidTLSFeature) {
+			return nil, &CSRError{CSRMustStaple, "the csr asks for the OCSP must-staple (tls feature) extension, but this ca runs no ocsp responder and issues no must-staple certificates: request one without it"}
+		}
+	}
 	if err := csr.CheckSignature(); err != nil {
 		return nil, &CSRError{CSRBadSignature, "the csr signature does not verify with its own public key: " + err.Error()}
 	}
@@ -101,6 +158,8 @@ func CheckPublicKey(pub crypto.PublicKey) error {
 			return &CSRError{CSRKeyUnsupported, fmt.Sprintf("the rsa key has %d bits, which is not a multiple of 8", bits)}
 		case k.E < 3 || k.E%2 == 0:
 			return &CSRError{CSRKeyUnsupported, fmt.Sprintf("the rsa public exponent %d is not an odd number of at least 3", k.E)}
+		case fermatFactorable(k.N, fermatRounds):
+			return &CSRError{CSRKeyTooWeak, "the rsa modulus can be factored by fermat's method (its two primes are too close to each other): generate a new key"}
 		}
 		return nil
 	case *ecdsa.PublicKey:

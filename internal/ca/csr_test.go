@@ -59,6 +59,7 @@ func TestParseCSR(t *testing.T) {
 		{"broken pem", []byte("-----BEGIN CERTIFICATE REQUEST-----\n!!!\n"), CSRMalformed, "pem encoding is not valid"},
 		{"certificate pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: good}), CSRMalformed, `"CERTIFICATE", want "CERTIFICATE REQUEST"`},
 		{"too large", make([]byte, MaxCSRSize+1), CSRTooLarge, "65537 bytes, more than the limit of 65536"},
+		{"must-staple", pemCSR(mustStapleCSR(t, ks.p256)), CSRMustStaple, "no ocsp responder"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,6 +85,39 @@ func TestParseCSR(t *testing.T) {
 	}
 }
 
+// mustStapleCSR is a CSR asking for the TLS Feature extension with
+// status_request (RFC 7633), as certbot --must-staple sends.
+func mustStapleCSR(t *testing.T, key crypto.Signer) []byte {
+	t.Helper()
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
+		DNSNames:        []string{"example.com"},
+		ExtraExtensions: []pkix.Extension{{Id: oidTLSFeature, Value: []byte{0x30, 0x03, 0x02, 0x01, 0x05}}},
+	}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+// closePrimes returns a 2048-bit modulus whose two primes are neighbours,
+// as a broken key generator makes: Fermat's method factors it at once.
+func closePrimes(t *testing.T) *big.Int {
+	t.Helper()
+	p, err := rand.Prime(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := new(big.Int).Add(p, big.NewInt(2))
+	for !q.ProbablyPrime(20) {
+		q.Add(q, big.NewInt(2))
+	}
+	n := new(big.Int).Mul(p, q)
+	if n.BitLen() != 2048 {
+		return closePrimes(t)
+	}
+	return n
+}
+
 func TestCheckPublicKeyRSABounds(t *testing.T) {
 	t.Parallel()
 	// Keys built from their numbers: generating an 8200-bit key is slow and
@@ -104,6 +138,8 @@ func TestCheckPublicKeyRSABounds(t *testing.T) {
 		{"2049 not multiple of 8", &rsa.PublicKey{N: modulus(2049), E: 65537}, CSRKeyUnsupported},
 		{"even exponent", &rsa.PublicKey{N: modulus(2048), E: 65536}, CSRKeyUnsupported},
 		{"exponent 1", &rsa.PublicKey{N: modulus(2048), E: 1}, CSRKeyUnsupported},
+		{"primes too close (Fermat)", &rsa.PublicKey{N: closePrimes(t), E: 65537}, CSRKeyTooWeak},
+		{"a generated key", &testKeys().rsa2048.PublicKey, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -264,6 +264,7 @@ const (
 	ACMEUnauthorized            = "unauthorized"
 	ACMEAccountDoesNotExist     = "accountDoesNotExist"
 	ACMEBadCSR                  = "badCSR"
+	ACMEBadPublicKey            = "badPublicKey"
 	ACMEOrderNotReady           = "orderNotReady"
 	ACMERejectedIdentifier      = "rejectedIdentifier"
 	ACMEUnsupportedIdentifier   = "unsupportedIdentifier"

@@ -2,6 +2,7 @@ package order
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"net/http"
@@ -42,6 +43,9 @@ type ACMERegistration struct {
 	EABError error
 	// ClientIP is the requester's address, for the new-accounts limit.
 	ClientIP string
+	// Key is the account key, refused for a new account when it is
+	// compromised (badPublicKey); nil skips that check.
+	Key crypto.PublicKey
 }
 
 // Register implements newAccount (RFC 8555 §7.3): it returns the account of
@@ -64,6 +68,9 @@ func (a *ACME) Register(ctx context.Context, r ACMERegistration) (*store.ACMEAcc
 	}
 	if r.EABError != nil {
 		return nil, false, r.EABError
+	}
+	if err := a.checkAccountKey(ctx, r.Key); err != nil {
+		return nil, false, err
 	}
 	contact, err := checkContacts(r.Contact)
 	if err != nil {
@@ -203,7 +210,7 @@ func (a *ACME) UpdateAccount(ctx context.Context, acct *store.ACMEAccount, u ACM
 // KeyChange replaces the account key (RFC 8555 §7.3.5) once the front door
 // has verified both JWS. oldThumbprint is the thumbprint of the payload's
 // "oldKey", which must be the account's current key.
-func (a *ACME) KeyChange(ctx context.Context, acct *store.ACMEAccount, oldThumbprint, newThumbprint string, newJWK []byte) error {
+func (a *ACME) KeyChange(ctx context.Context, acct *store.ACMEAccount, oldThumbprint, newThumbprint string, newJWK []byte, newKey crypto.PublicKey) error {
 	if oldThumbprint != acct.KeyThumbprint {
 		return acmeErr(ACMEMalformed, "oldKey is not the account's current key")
 	}
@@ -215,6 +222,9 @@ func (a *ACME) KeyChange(ctx context.Context, acct *store.ACMEAccount, oldThumbp
 	// 409 (Conflict)".
 	if other, err := a.st.ACMEAccountGetByThumbprint(ctx, newThumbprint); err == nil {
 		return &ACMEError{Type: ACMEConflict, Detail: "the new key is already in use by another account", Identifier: other.ID}
+	}
+	if err := a.checkAccountKey(ctx, newKey); err != nil {
+		return err
 	}
 	err := a.st.ACMEAccountKeyChange(ctx, acct.ID, oldThumbprint, newThumbprint, newJWK)
 	if errors.Is(err, store.ErrConflict) {

@@ -49,6 +49,11 @@ func (a *ACME) Finalize(ctx context.Context, acct *store.ACMEAccount, acctKey cr
 	if k, ok := csr.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); ok && acctKey != nil && k.Equal(acctKey) {
 		return nil, acmeErr(ACMEBadCSR, "the CSR's key is the account key; use a separate key for the certificate")
 	}
+	if blocked, err := a.s.keyBlocked(ctx, csr.PublicKey); err != nil {
+		return nil, err
+	} else if blocked {
+		return nil, acmeErr(ACMEBadCSR, "the CSR's key: %s", compromisedKeyMessage)
+	}
 	if len(csr.IPAddresses)+len(csr.EmailAddresses)+len(csr.URIs) > 0 {
 		return nil, acmeErr(ACMEBadCSR, "the CSR asks for IP addresses, e-mail addresses or URIs; only DNS names are certified")
 	}
@@ -127,7 +132,10 @@ func (a *ACME) Certificate(ctx context.Context, acct *store.ACMEAccount, serial 
 // Revocation reasons accepted (RFC 5280 §5.3.1, as restricted for
 // subscribers by CA/B Forum BRs §7.2.2): unspecified (0), keyCompromise
 // (1), affiliationChanged (3), superseded (4), cessationOfOperation (5).
-var revocationReasons = []int{0, 1, 3, 4, 5}
+var revocationReasons = []int{0, reasonKeyCompromise, 3, 4, 5}
+
+// reasonKeyCompromise is the RFC 5280 §5.3.1 CRLReason keyCompromise.
+const reasonKeyCompromise = 1
 
 // Revoke implements revokeCert (RFC 8555 §7.6). The request is authorized
 // either by an account (acct non-nil) that issued the certificate or holds
@@ -164,14 +172,30 @@ func (a *ACME) Revoke(ctx context.Context, acct *store.ACMEAccount, signer crypt
 	} else if err := a.mayRevoke(ctx, acct, stored, cert); err != nil {
 		return err
 	}
+	// A keyCompromise revocation signed with the certificate's own key
+	// proves the compromise: the key is blocked, and its other
+	// certificates revoked. A claim by an account is taken as a reason
+	// only.
+	proven := acct == nil && code == reasonKeyCompromise
 	err = a.st.CertificateRevoke(ctx, store.Revocation{Serial: serial, Reason: code, RevokedAt: a.now()})
-	if errors.Is(err, store.ErrConflict) {
+	switch {
+	case errors.Is(err, store.ErrConflict) && proven:
+		// Revoked before for another reason: key compromise, now proven,
+		// supersedes it (the CRL then says so).
+		if err := a.st.RevocationSetReason(ctx, serial, reasonKeyCompromise); err != nil {
+			return fmt.Errorf("revoking certificate: %w", err)
+		}
+	case errors.Is(err, store.ErrConflict):
 		return acmeErr(ACMEAlreadyRevoked, "certificate %s is already revoked", serial)
-	}
-	if err != nil {
+	case err != nil:
 		return fmt.Errorf("revoking certificate: %w", err)
 	}
 	a.s.cfg.Logger.Info("certificate revoked", "serial", serial, "reason", code)
+	if proven {
+		if err := a.blockKey(ctx, cert, serial); err != nil {
+			return fmt.Errorf("blocking the compromised key: %w", err)
+		}
+	}
 	return nil
 }
 

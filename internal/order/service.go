@@ -267,6 +267,11 @@ func (s *Service) Create(ctx context.Context, acct *store.Account, req CreateReq
 		if err := csrMatches(ca.CSRNames(csr), domains); err != nil {
 			return nil, err
 		}
+		if blocked, err := s.keyBlocked(ctx, csr.PublicKey); err != nil {
+			return nil, err
+		} else if blocked {
+			return nil, invalid("CSR_KEY_COMPROMISED", "the CSR's key: %s", compromisedKeyMessage)
+		}
 		o.CSRPEM = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr.Raw}))
 	} else {
 		_, keyPEM, err := ca.GenerateKey()

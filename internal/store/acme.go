@@ -236,4 +236,36 @@ type ACMEStore interface {
 	// RevocationListUnexpired returns the revocations of certificates whose
 	// NotAfter is not before now, oldest revocation first.
 	RevocationListUnexpired(ctx context.Context, now time.Time) ([]Revocation, error)
+	// RevocationSetReason changes the reason of a recorded revocation (to
+	// keyCompromise, once the compromise is proven); ErrNotFound when the
+	// certificate is not revoked.
+	RevocationSetReason(ctx context.Context, serial string, reason int) error
+	// CertificatesLive returns up to limit certificates that are neither
+	// revoked nor expired at now, with a serial above after, by serial
+	// (their AccountID is not filled).
+	CertificatesLive(ctx context.Context, now time.Time, after string, limit int) ([]Certificate, error)
+
+	// KeyBlock records a compromised key; an existing block of the same
+	// key is kept as it is.
+	KeyBlock(ctx context.Context, b KeyBlock) error
+	// KeyBlocked reports whether the key whose SubjectPublicKeyInfo has
+	// SHA-256 hash spkiHash is blocked.
+	KeyBlocked(ctx context.Context, spkiHash []byte) (bool, error)
+	// KeyBlocksUnswept returns the blocks whose sweep has not finished.
+	KeyBlocksUnswept(ctx context.Context) ([]KeyBlock, error)
+	// KeyBlockSwept records that the sweep of the key's certificates
+	// finished at at.
+	KeyBlockSwept(ctx context.Context, spkiHash []byte, at time.Time) error
+}
+
+// KeyBlock is a public key shown compromised: a keyCompromise revocation
+// of Serial was signed with it.
+type KeyBlock struct {
+	// SPKIHash is the SHA-256 hash of the DER SubjectPublicKeyInfo.
+	SPKIHash  []byte
+	Serial    string
+	BlockedAt time.Time
+	// SweptAt is when the other certificates of the key were revoked; zero
+	// until then.
+	SweptAt time.Time
 }

@@ -25,6 +25,8 @@ func TestQueryPlans(t *testing.T) {
 		"qOrderApprovedIDs": {"SCAN orders USING COVERING INDEX orders_approved_created"},
 		// z is the subquery's one row.
 		"qACMEAuthzReusableFull": {"SCAN z"},
+		// The partial index holds exactly the unswept blocks.
+		"qKeyBlocksUnswept": {"SCAN blocked_keys USING INDEX blocked_keys_unswept"},
 	}
 	uses := map[string]string{
 		"qACMEAuthzReusableFull": "USING INDEX acme_authzs_reuse",
@@ -33,6 +35,7 @@ func TestQueryPlans(t *testing.T) {
 		"qACMEAuthzFull":         "USING INDEX sqlite_autoindex_acme_authzs_1",
 		"qCertificateBySerial":   "USING INDEX sqlite_autoindex_certificates_1",
 		"qOrderApprovedIDs":      "USING COVERING INDEX orders_approved_created",
+		"qKeyBlocksUnswept":      "USING INDEX blocked_keys_unswept",
 	}
 	ctx := context.Background()
 	conn, err := s.rd.db.Conn(ctx)

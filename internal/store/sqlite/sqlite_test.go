@@ -638,15 +638,15 @@ func TestMigration005KeepsChallenges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m005 migration
-	for _, m := range ms {
-		if m.version == 5 {
-			m005 = m
-		}
-	}
 	db := rawDB(t, path)
-	if _, err := db.Exec(m005.down); err != nil {
-		t.Fatalf("down: %v", err)
+	// Down to 004: the later migrations first, then 005.
+	for i := len(ms) - 1; i >= 0; i-- {
+		if ms[i].version < 5 {
+			continue
+		}
+		if _, err := db.Exec(ms[i].down); err != nil {
+			t.Fatalf("down %d: %v", ms[i].version, err)
+		}
 	}
 	var gotEvidence, gotError string
 	var pos int
@@ -654,12 +654,12 @@ func TestMigration005KeepsChallenges(t *testing.T) {
 	if err != nil || gotEvidence != evidence || !strings.Contains(gotError, "unauthorized") || pos != 0 {
 		t.Fatalf("after down: evidence %q, error %q, position %d, %v", gotEvidence, gotError, pos, err)
 	}
-	if _, err := db.Exec(`DELETE FROM dcv_migration WHERE version = 5`); err != nil {
+	if _, err := db.Exec(`DELETE FROM dcv_migration WHERE version >= 5`); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
 
-	s, err = Open(ctx, path) // applies 005 again
+	s, err = Open(ctx, path) // applies 005 and the later ones again
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,140 @@
+package order
+
+import (
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/ca"
+	"github.com/dcvhq/dcv/internal/store"
+)
+
+// keySweepPage is how many live certificates the sweep of a compromised
+// key reads at a time.
+const keySweepPage = 500
+
+// keySweepTimeout bounds one sweep; one cut short is run again at the next
+// start (its block stays unswept).
+const keySweepTimeout = 10 * time.Minute
+
+// keyBlocked reports whether pub was shown compromised (a keyCompromise
+// revocation signed with it).
+func (s *Service) keyBlocked(ctx context.Context, pub crypto.PublicKey) (bool, error) {
+	h, err := ca.SPKIHash(pub)
+	if err != nil {
+		return false, nil // a key that cannot be encoded cannot have been blocked
+	}
+	return s.cfg.Store.KeyBlocked(ctx, h)
+}
+
+// compromisedKeyMessage is the refusal of a key shown compromised.
+const compromisedKeyMessage = "this key was shown to be compromised (a certificate of it was revoked for keyCompromise with a request signed by the key) and is certified no more: generate a new key"
+
+// checkAccountKey refuses, as badPublicKey, a new account key that is
+// compromised: one shown so, or an RSA key whose modulus Fermat's method
+// factors.
+func (a *ACME) checkAccountKey(ctx context.Context, pub crypto.PublicKey) error {
+	if pub == nil {
+		return nil
+	}
+	if k, ok := pub.(*rsa.PublicKey); ok && ca.WeakRSAModulus(k.N) {
+		return acmeErr(ACMEBadPublicKey, "the RSA modulus of this key can be factored by Fermat's method (its two primes are too close to each other): generate a new key")
+	}
+	blocked, err := a.s.keyBlocked(ctx, pub)
+	if err != nil {
+		return err
+	}
+	if blocked {
+		return acmeErr(ACMEBadPublicKey, "%s", compromisedKeyMessage)
+	}
+	return nil
+}
+
+// blockKey records the key of cert as compromised, proven by a
+// keyCompromise revocation of serial signed with it, and revokes the other
+// live certificates of the key in the background (CA/B Forum BR §4.9.1.1:
+// within 24 hours).
+func (a *ACME) blockKey(ctx context.Context, cert *x509.Certificate, serial string) error {
+	h, err := ca.SPKIHash(cert.PublicKey)
+	if err != nil {
+		return fmt.Errorf("hashing the compromised key: %w", err)
+	}
+	if err := a.st.KeyBlock(ctx, store.KeyBlock{SPKIHash: h, Serial: serial, BlockedAt: a.now()}); err != nil {
+		return err
+	}
+	a.s.cfg.Logger.Warn("key blocked as compromised", "spki_sha256", hex.EncodeToString(h), "serial", serial)
+	a.sweepKey(h)
+	return nil
+}
+
+// sweepKey revokes, in the background, every live certificate of the key
+// of SPKI hash h with reason keyCompromise (upgrading the reason of one
+// already revoked otherwise: key compromise supersedes it), then records
+// the sweep as finished.
+func (a *ACME) sweepKey(h []byte) {
+	a.validations.Add(1)
+	go func() {
+		defer a.validations.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), keySweepTimeout)
+		defer cancel()
+		n, err := a.sweep(ctx, h)
+		log := a.s.cfg.Logger.With("spki_sha256", hex.EncodeToString(h), "revoked", n)
+		if err != nil {
+			log.Error("revoking the certificates of a compromised key; retried at the next start", "err", err)
+			return
+		}
+		log.Info("certificates of a compromised key revoked")
+	}()
+}
+
+func (a *ACME) sweep(ctx context.Context, h []byte) (int, error) {
+	revoked, after := 0, ""
+	for {
+		page, err := a.st.CertificatesLive(ctx, a.now(), after, keySweepPage)
+		if err != nil {
+			return revoked, err
+		}
+		for _, c := range page {
+			after = c.Serial
+			leaf, err := x509.ParseCertificate(leafDER(c.ChainPEM))
+			if err != nil {
+				return revoked, fmt.Errorf("parsing certificate %s: %w", c.Serial, err)
+			}
+			ch, err := ca.SPKIHash(leaf.PublicKey)
+			if err != nil || string(ch) != string(h) {
+				continue
+			}
+			err = a.st.CertificateRevoke(ctx, store.Revocation{Serial: c.Serial, Reason: reasonKeyCompromise, RevokedAt: a.now()})
+			if errors.Is(err, store.ErrConflict) {
+				err = a.st.RevocationSetReason(ctx, c.Serial, reasonKeyCompromise) // revoked meanwhile
+			}
+			if err != nil {
+				return revoked, err
+			}
+			revoked++
+		}
+		if len(page) < keySweepPage {
+			break
+		}
+	}
+	return revoked, a.st.KeyBlockSwept(ctx, h, a.now())
+}
+
+// ResumeKeySweeps starts again, in the background, the revocation of the
+// certificates of each compromised key whose sweep a restart cut short.
+// serve calls it once at start; Wait waits for the sweeps.
+func (a *ACME) ResumeKeySweeps(ctx context.Context) error {
+	bs, err := a.st.KeyBlocksUnswept(ctx)
+	if err != nil {
+		return fmt.Errorf("listing the compromised keys left to sweep: %w", err)
+	}
+	for _, b := range bs {
+		a.sweepKey(b.SPKIHash)
+	}
+	return nil
+}

@@ -1,0 +1,2 @@
+DROP INDEX blocked_keys_unswept;
+DROP TABLE blocked_keys;
