@@ -30,6 +30,13 @@ const (
 	issueAttempts = 10
 	// issueTimeout bounds one issuance (sign + lint + commit).
 	issueTimeout = time.Minute
+	// rescueAfter is when a job still "running" counts as stuck and is
+	// made available again: one whose process died (kill -9, power loss)
+	// stays running in the table, and the unique insert of the sweep's
+	// re-queue would then do nothing. River's default is an hour; an
+	// issuance never runs past issueTimeout, so a little more than that
+	// is safe (the step is exactly-once either way).
+	rescueAfter = issueTimeout + 30*time.Second
 )
 
 // IssueArgs is the issuance job of one order.
@@ -91,13 +98,14 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 	river.AddWorker(workers, &issueWorker{r: r})
 	river.AddWorker(workers, &sweepWorker{r: r})
 	client, err := river.NewClient(driver, &river.Config{
-		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
-		Workers:           workers,
-		FetchCooldown:     fetchPoll / 2,
-		FetchPollInterval: fetchPoll,
-		MaxAttempts:       issueAttempts,
-		JobTimeout:        issueTimeout,
-		Logger:            cfg.Logger.With("component", "river"),
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
+		Workers:              workers,
+		FetchCooldown:        fetchPoll / 2,
+		FetchPollInterval:    fetchPoll,
+		MaxAttempts:          issueAttempts,
+		JobTimeout:           issueTimeout,
+		RescueStuckJobsAfter: rescueAfter,
+		Logger:               cfg.Logger.With("component", "river"),
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.SweepInterval),
 				func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, nil },
