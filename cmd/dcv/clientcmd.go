@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -204,6 +206,15 @@ func newCertCmd() *cobra.Command {
 		Short: "Download an order's certificate chain (and, the first time, the key dcv generated)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			keyPath := keyOut
+			if keyPath == "" {
+				keyPath = args[0] + ".key"
+			}
+			// Refused before anything is downloaded, so that no key is
+			// handed out to be lost.
+			if err := checkChainOut(out, keyPath); err != nil {
+				return err
+			}
 			c, err := cf.client()
 			if err != nil {
 				return err
@@ -211,10 +222,7 @@ func newCertCmd() *cobra.Command {
 			crt, raw, err := c.Certificate(cmd.Context(), args[0])
 			if err == nil && crt.PrivateKey != "" {
 				// The server hands the key out once: keep it before anything else.
-				path := keyOut
-				if path == "" {
-					path = args[0] + ".key"
-				}
+				path := keyPath
 				if werr := writeFileExclusive(path, []byte(crt.PrivateKey), 0o600); werr != nil {
 					return fmt.Errorf("saving the private key (the server will not send it again; it is in the JSON below): %w\n%s", werr, raw)
 				}
@@ -225,7 +233,7 @@ func newCertCmd() *cobra.Command {
 			if err == nil && out != "" {
 				// Written before anything is reported, so that a chain that
 				// could not be saved is an error (exit status 1).
-				if werr := os.WriteFile(out, []byte(crt.Certificate), 0o644); werr != nil {
+				if werr := writeFileAtomic(out, []byte(crt.Certificate), 0o644); werr != nil {
 					return fmt.Errorf("saving the certificate chain: %w", werr)
 				}
 			}
@@ -286,14 +294,78 @@ func readLimited(path string, limit int64) ([]byte, error) {
 	return b, nil
 }
 
+// writeFileExclusive creates path with b, durably; it refuses an existing
+// file, and leaves no file behind when the write fails.
 func writeFileExclusive(path string, b []byte, mode os.FileMode) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
+	if err := writeSync(f, b); err != nil {
+		os.Remove(path)
 		return err
 	}
-	return f.Close()
+	return nil
+}
+
+// writeFileAtomic replaces path with b: written to a temporary file beside
+// it, synced, then renamed over it, so that a failed write leaves the old
+// file whole and no partial one.
+func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := writeSync(f, b); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// writeSync writes b to f, syncs and closes it.
+func writeSync(f *os.File, b []byte) error {
+	_, err := f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// checkChainOut refuses a chain destination that would destroy a key: the
+// file the key is to be written to, or an existing file that holds a
+// private key (another order's, or one saved before).
+func checkChainOut(out, keyPath string) error {
+	if out == "" {
+		return nil
+	}
+	a, err1 := filepath.Abs(out)
+	b, err2 := filepath.Abs(keyPath)
+	if err1 == nil && err2 == nil && a == b {
+		return fmt.Errorf("--out and --key-out name the same file %s: the chain would overwrite the key", out)
+	}
+	if fi, err := os.Stat(out); err == nil {
+		if kf, err := os.Stat(keyPath); err == nil && os.SameFile(fi, kf) {
+			return fmt.Errorf("--out %s is the key file %s: the chain would overwrite the key", out, keyPath)
+		}
+		if fi.Mode().IsRegular() && fi.Size() <= 1<<20 {
+			if b, err := os.ReadFile(out); err == nil && bytes.Contains(b, []byte("PRIVATE KEY-----")) {
+				return fmt.Errorf("--out %s holds a private key: refusing to overwrite it with the chain (choose another file)", out)
+			}
+		}
+	}
+	return nil
 }
