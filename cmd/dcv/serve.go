@@ -232,8 +232,8 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if max := ca.MaxValidityAt(time.Now()); f.certValidity < 0 || f.certValidity > max {
-		return fmt.Errorf("--cert-validity %s is outside [0 (the default), %s] (CA/B Forum BRs §6.3.2: the longest a certificate issued now should last)", durationValue{&f.certValidity}, ca.Days(max))
+	if max := ca.MaxValidityAt(time.Now()); f.certValidity < 0 || f.certValidity > max || (f.certValidity > 0 && f.certValidity < ca.MinValidity) {
+		return fmt.Errorf("--cert-validity %s is outside [0 (the default), %s], and 0 or at least 1h (CA/B Forum BRs §6.3.2: the longest a certificate issued now should last; a leaf is backdated by a minute)", durationValue{&f.certValidity}, ca.Days(max))
 	}
 	if f.valueValidity < 0 || f.valueValidity > order.MaxValueValidity {
 		return fmt.Errorf("--value-validity %s is outside [0 (the default), %s]", durationValue{&f.valueValidity}, durationValue{new(order.MaxValueValidity)})

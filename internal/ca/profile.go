@@ -38,8 +38,13 @@ func DefaultProfiles() []Profile {
 	}
 }
 
+// MinValidity is the shortest validity a profile or the CA's default may
+// have: a leaf's notBefore is backdated by a minute, so a validity of a
+// few seconds would be expired when issued, and one of minutes of no use.
+const MinValidity = time.Hour
+
 // CheckProfiles validates a profile list: unique non-empty names, and each
-// validity zero or within [1s, MaxValidityAt(now)].
+// validity zero or within [MinValidity, MaxValidityAt(now)].
 func CheckProfiles(ps []Profile, now time.Time) error {
 	max := MaxValidityAt(now)
 	seen := map[string]bool{}
@@ -49,8 +54,8 @@ func CheckProfiles(ps []Profile, now time.Time) error {
 			return fmt.Errorf("ca: profile with an empty name")
 		case seen[p.Name]:
 			return fmt.Errorf("ca: profile %q listed twice", p.Name)
-		case p.Validity < 0 || (p.Validity > 0 && p.Validity < time.Second) || p.Validity > max:
-			return fmt.Errorf("ca: profile %q: validity %s is outside [1s, %s]", p.Name, Days(p.Validity), Days(max))
+		case p.Validity < 0 || (p.Validity > 0 && p.Validity < MinValidity) || p.Validity > max:
+			return fmt.Errorf("ca: profile %q: validity %s is outside [1h, %s]", p.Name, Days(p.Validity), Days(max))
 		}
 		seen[p.Name] = true
 	}

@@ -15,7 +15,9 @@ func TestCheckProfiles(t *testing.T) {
 		{"defaults", DefaultProfiles(), ""},
 		{"empty name", []Profile{{Name: ""}}, "ca: profile with an empty name"},
 		{"duplicate", []Profile{{Name: "a"}, {Name: "a"}}, `ca: profile "a" listed twice`},
-		{"too long", []Profile{{Name: "a", Validity: MaxValidityAt(testNow) + time.Hour}}, `ca: profile "a": validity 4777h0m0s is outside [1s, 199d]`},
+		{"too long", []Profile{{Name: "a", Validity: MaxValidityAt(testNow) + time.Hour}}, `ca: profile "a": validity 4777h0m0s is outside [1h, 199d]`},
+		{"expired when issued", []Profile{{Name: "onesec", Validity: time.Second}}, `ca: profile "onesec": validity 1s is outside [1h, 199d]`},
+		{"an hour", []Profile{{Name: "hour", Validity: time.Hour}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
