@@ -261,6 +261,11 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	if err := os.MkdirAll(f.data, 0o700); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
 	}
+	unlock, err := lockDataDir(f.data)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return fmt.Errorf("--listen: %w", err)
