@@ -252,6 +252,28 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
+// decodeNone accepts the body of a request that takes no parameters: none,
+// or an empty JSON object. Anything else is refused as decode refuses it
+// (malformed JSON, an unknown field), so that a mistyped request does not
+// act as if it had been understood.
+func decodeNone(w http.ResponseWriter, r *http.Request) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err == nil && len(bytes.TrimSpace(body)) == 0 {
+		return true
+	}
+	if err == nil {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	} else {
+		r.Body = io.NopCloser(errReader{err})
+	}
+	return decode(w, r, &struct{}{})
+}
+
+// errReader returns err at the first read.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
 func (h *Handler) health(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": h.cfg.Version})
 }
@@ -319,6 +341,9 @@ func (h *Handler) getOrder(w http.ResponseWriter, r *http.Request, acct *store.A
 }
 
 func (h *Handler) check(w http.ResponseWriter, r *http.Request, acct *store.Account) {
+	if !decodeNone(w, r) {
+		return
+	}
 	res, err := h.cfg.Orders.Check(r.Context(), acct, r.PathValue("id"))
 	if err != nil {
 		h.fail(w, r, err)

@@ -265,6 +265,11 @@ func TestAPIRefusesBadInput(t *testing.T) {
 		{name: "delete an order", method: "DELETE", path: "/api/v1/orders/ord_x", contentType: "-", status: 405, code: "METHOD_NOT_ALLOWED", words: []string{"DELETE", "GET"}, allow: "GET"},
 		{name: "put the orders list", method: "PUT", path: "/api/v1/orders", contentType: "-", status: 405, code: "METHOD_NOT_ALLOWED", words: []string{"PUT"}, allow: "GET, POST"},
 		{name: "get the checks endpoint", method: "DELETE", path: "/api/v1/orders/ord_x/checks", contentType: "-", status: 405, code: "METHOD_NOT_ALLOWED", allow: "GET, POST"},
+
+		// Endpoints without parameters refuse a body that is not empty.
+		{name: "eab key, malformed body", path: "/api/v1/eab-keys", key: "admin", body: `{`, status: 400, code: "MALFORMED_JSON"},
+		{name: "eab key, a field", path: "/api/v1/eab-keys", key: "admin", body: `{"x":1}`, status: 400, code: "UNKNOWN_FIELD", words: []string{`"x"`}},
+		{name: "check, a field", path: "/api/v1/orders/ord_x/checks", body: `{"force":true}`, status: 400, code: "UNKNOWN_FIELD", words: []string{`"force"`}},
 	}
 	// The cases run in sequence, so that the list below sees all of them done.
 	for _, tc := range tests {
@@ -275,6 +280,8 @@ func TestAPIRefusesBadInput(t *testing.T) {
 			case "":
 			case "-":
 				key = ""
+			case "admin":
+				key = s.admin
 			default:
 				key = tc.key
 			}
