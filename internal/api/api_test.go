@@ -266,6 +266,9 @@ func TestAPIRefusesBadInput(t *testing.T) {
 		{name: "put the orders list", method: "PUT", path: "/api/v1/orders", contentType: "-", status: 405, code: "METHOD_NOT_ALLOWED", words: []string{"PUT"}, allow: "GET, POST"},
 		{name: "get the checks endpoint", method: "DELETE", path: "/api/v1/orders/ord_x/checks", contentType: "-", status: 405, code: "METHOD_NOT_ALLOWED", allow: "GET, POST"},
 
+		// An account name names one account, whatever its letter case.
+		{name: "account name in use", path: "/api/v1/accounts", key: "admin", body: `{"name":" ALICE"}`, status: 409, code: "ACCOUNT_EXISTS", words: []string{`"ALICE"`}},
+
 		// Endpoints without parameters refuse a body that is not empty.
 		{name: "eab key, malformed body", path: "/api/v1/eab-keys", key: "admin", body: `{`, status: 400, code: "MALFORMED_JSON"},
 		{name: "eab key, a field", path: "/api/v1/eab-keys", key: "admin", body: `{"x":1}`, status: 400, code: "UNKNOWN_FIELD", words: []string{`"x"`}},

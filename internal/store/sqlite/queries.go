@@ -56,6 +56,7 @@ WHERE id = ? AND (next_check_at IS NULL OR next_check_at <= ?)`
 WHERE id = ? AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.order_id = orders.id)`
 	qAuthzSetPendingStatus = `UPDATE authorizations SET status = ? WHERE order_id = ? AND status = 'pending'`
 	qOrderKeyGet           = `SELECT status, key_pem FROM orders WHERE id = ?`
+	qAccountNameTaken      = `SELECT 1 FROM accounts WHERE name = ? COLLATE NOCASE LIMIT 1`
 	qOrderKeyErase         = `UPDATE orders SET key_pem = '', key_delivered = 1 WHERE id = ?`
 
 	qCheckInsert      = `INSERT INTO checks (id, order_id, checked_at, result) VALUES (?, ?, ?, ?)`
@@ -93,6 +94,13 @@ func (s *Store) AccountCreate(ctx context.Context, a store.Account, keyHash []by
 		return fmt.Errorf("creating account %s: %w", a.ID, err)
 	}
 	err = s.write(ctx, func(tx *txn) error {
+		var one int
+		switch err := tx.QueryRowContext(ctx, qAccountNameTaken, a.Name).Scan(&one); {
+		case err == nil:
+			return fmt.Errorf("an account named %q exists: %w", a.Name, store.ErrConflict)
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, qAccountInsert, a.ID, a.Name, a.Admin, created); err != nil {
 			return classify(err)
 		}

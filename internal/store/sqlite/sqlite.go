@@ -523,6 +523,7 @@ var preparedQueries = map[string]string{
 	"qRevocationInsert":            qRevocationInsert,
 	"qRevocationUnexpired":         qRevocationUnexpired,
 	"qRevocationSetReason":         qRevocationSetReason,
+	"qAccountNameTaken":            qAccountNameTaken,
 	"qCertificatesLive":            qCertificatesLive,
 	"qKeyBlock":                    qKeyBlock,
 	"qKeyBlocked":                  qKeyBlocked,

@@ -300,6 +300,13 @@ func testAccountCreate(t *testing.T, open func(t *testing.T) store.Store) {
 			if got, err := f.s.AccountGetByKeyHash(f.ctx, []byte("other key")); err != nil || got.ID != "other" {
 				t.Errorf("AccountGetByKeyHash(other key) = %+v, %v; want account other", got, err)
 			}
+			// A name in use, in any letter case, names no second account.
+			same := store.Account{ID: "same-name", Name: strings.ToUpper("Other"), CreatedAt: t0}
+			err = f.s.AccountCreate(f.ctx, same, []byte("third key"))
+			wantErr(t, "AccountCreate(name in use)", err, store.ErrConflict)
+			if _, err := f.s.AccountGetByKeyHash(f.ctx, []byte("third key")); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("the refused account was stored: %v", err)
+			}
 		})
 	}
 }
