@@ -215,7 +215,7 @@ var catalogEN = catalog{
 		msgIssued:         "The certificate was issued (serial %[1]s).",
 		msgIssuanceFailed: "Domain control is validated, but the certificate could not be issued: %[1]s.",
 		fixIssuanceFailed: "This is a problem on the certificate authority's side, not with your domain: nothing needs to change on your side. Contact the operator if it persists.",
-		msgValueExpired:   "The validation value expired on %[1]s; values are valid for at most 30 days.",
+		msgValueExpired:   "The validation value expired on %[1]s: a value is usable for a limited time after the order is created, and the domain was not validated within it.",
 		fixValueExpired:   "Create a new order to get a new value, publish that value, and check again.",
 	},
 }

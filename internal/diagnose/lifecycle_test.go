@@ -71,7 +71,7 @@ func TestLifecycleFindings(t *testing.T) {
 			name: "value expired",
 			got:  ValueExpired(at("2025-07-01T12:00:00+02:00")),
 			want: Finding{Code: CodeValueExpired, Severity: SeverityError,
-				Message: "The validation value expired on 2025-07-01 10:00:00 UTC; values are valid for at most 30 days.",
+				Message: "The validation value expired on 2025-07-01 10:00:00 UTC: a value is usable for a limited time after the order is created, and the domain was not validated within it.",
 				Fix:     "Create a new order to get a new value, publish that value, and check again."},
 		},
 	}
