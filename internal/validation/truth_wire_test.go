@@ -496,3 +496,38 @@ func TestTruthFindingsOnTheWire(t *testing.T) {
 		})
 	}
 }
+
+// TestDNS01LaggingNameserver: a dns-01 record published on one nameserver
+// of two (a DNS hook that wrote to one) is diagnosed, when the lookup
+// misses it, as the other server lagging, with both servers named, rather
+// than as a record to add.
+func TestDNS01LaggingNameserver(t *testing.T) {
+	t.Parallel()
+	tw := newTruthWorld(t)
+	const host = "_acme-challenge.a.applicant.com"
+	tw.app.Server(0).Add("applicant.com.", fmt.Sprintf(`%s. 60 IN TXT "%s"`, host, truthValue))
+	tw.app.Server(0).SetSerial("applicant.com.", 2026112702)
+	tw.app.Server(1).SetSerial("applicant.com.", 2026112701)
+	v := tw.validator(t, tw.resolver(t))
+	// The lookup reaches one server at random: observe until it misses.
+	for range 40 {
+		obs, err := v.Observe(t.Context(), validation.Request{Domain: "a.applicant.com", Method: validation.MethodDNS01, Value: truthValue})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := diagnose.Domain([]validation.Observation{obs}, tw.clock.Now())
+		if res.Status == diagnose.StatusApproved {
+			continue // it reached ns1
+		}
+		if len(res.Findings) == 0 || res.Findings[0].Code != diagnose.CodeDNSRecordNotPropagated {
+			t.Fatalf("findings %+v, want DNS_RECORD_NOT_PROPAGATED first", res.Findings)
+		}
+		for _, w := range []string{"on ns1.applicant.com", "not on ns2.applicant.com", "not in sync yet"} {
+			if !strings.Contains(res.Findings[0].Message, w) {
+				t.Errorf("message %q lacks %q", res.Findings[0].Message, w)
+			}
+		}
+		return
+	}
+	t.Fatal("40 lookups all reached the server with the record")
+}
