@@ -104,7 +104,7 @@ func (d *diagnoser) caaFinding(r *caa.Result) Finding {
 		f.Fix = d.c.f(fixCAALookupFailed, failed)
 		f.Retryable = true
 		if upstream(r.Failure) {
-			f.Message, f.Fix = d.c.f(msgUpstreamCAA, failed, d.server(r.Failure.Server)), d.c.f(fixUpstream)
+			return d.upstreamFinding(msgUpstreamCAA, failed, r.Failure.Server)
 		}
 	default:
 		f.Message = d.c.f(msgCAAOther, name, Truncate(r.Reason, maxDetailShown), identity)

@@ -231,6 +231,8 @@ func (d *diagnoser) domainUnresolvable(l *validation.Lookup, domain string) (Fin
 	name = Truncate(name, maxNameShown)
 	f := Finding{Code: CodeDomainUnresolvable, Severity: SeverityError}
 	switch {
+	case upstream(l.Err):
+		return d.upstreamFinding(msgUpstreamRecord, name, l.Err.Server), true
 	case l.Err != nil && l.Err.Kind == dnsclient.KindTimeout:
 		f.Message = d.c.f(msgDomainTimeout, name, d.server(l.Err.Server))
 		f.Fix = d.c.f(fixDomainTimeout, name)
@@ -263,8 +265,7 @@ func (d *diagnoser) recordError(e *dnsclient.Error, host string) Finding {
 	server := d.server(e.Server)
 	f := Finding{Code: CodeDNSLookupFailed, Severity: SeverityError, Fix: d.c.f(fixRecordLookupFailed, host)}
 	if upstream(e) {
-		f.Message, f.Fix, f.Retryable = d.c.f(msgUpstreamRecord, host, server), d.c.f(fixUpstream), true
-		return f
+		return d.upstreamFinding(msgUpstreamRecord, host, e.Server)
 	}
 	switch e.Kind {
 	case dnsclient.KindTimeout:

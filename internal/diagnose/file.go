@@ -190,6 +190,9 @@ func (d *diagnoser) fetch(t *webfetch.Trace, o *validation.Observation) (Finding
 }
 
 func (d *diagnoser) resolveError(e *webfetch.Error, host string) Finding {
+	if e.Upstream {
+		return d.upstreamFinding(msgUpstreamRecord, host, e.Address)
+	}
 	f := Finding{Code: CodeDomainUnresolvable, Severity: SeverityError}
 	server := d.server(e.Address)
 	switch e.Kind {

@@ -2,6 +2,13 @@ package diagnose
 
 import "github.com/dcvhq/dcv/internal/dnsclient"
 
+// CodeResolverUnavailable: a lookup failed at dcv's own recursive resolver
+// (forward mode: it could not be reached), not at the domain's servers. It
+// is the certificate authority's problem, never the applicant's: the
+// finding blocks, is retryable, and an ACME challenge failing on it is
+// serverInternal. It is API, like the other codes.
+const CodeResolverUnavailable Code = "RESOLVER_UNAVAILABLE"
+
 // Sentences for lookups that failed at dcv's own recursive resolver (forward
 // mode): the CA's problem, never the applicant's.
 const (
@@ -11,6 +18,7 @@ const (
 )
 
 func init() {
+	extend(CodeIssuanceFailed, map[Code]string{CodeResolverUnavailable: "dcv's DNS resolver unavailable (operator problem)"}, nil, CodeResolverUnavailable)
 	extend("", nil, map[msg]string{
 		msgUpstreamRecord: "dcv could not look up %[1]s: its own DNS resolver %[2]s could not be reached. This is a problem on the certificate authority's side, not with your domain.",
 		msgUpstreamCAA:    "dcv could not look up the CAA records of %[1]s: its own DNS resolver %[2]s could not be reached. This is a problem on the certificate authority's side, not with your domain; dcv does not issue without a CAA answer.",
@@ -20,3 +28,15 @@ func init() {
 
 // upstream reports whether e is a failure of dcv's own resolver.
 func upstream(e *dnsclient.Error) bool { return e != nil && e.Upstream }
+
+// upstreamFinding is the finding of a lookup of name that failed at dcv's
+// own resolver server: m is msgUpstreamRecord or msgUpstreamCAA.
+func (d *diagnoser) upstreamFinding(m msg, name, server string) Finding {
+	return Finding{
+		Code:      CodeResolverUnavailable,
+		Severity:  SeverityError,
+		Message:   d.c.f(m, name, d.server(server)),
+		Fix:       d.c.f(fixUpstream),
+		Retryable: true,
+	}
+}

@@ -299,7 +299,7 @@ func findingType(c diagnose.Code) string {
 		return ACMETLS
 	case diagnose.CodeCAAForbids, diagnose.CodeCAACriticalUnknown, diagnose.CodeCAALookupFailed:
 		return ACMECAA
-	case diagnose.CodeObservationInvalid, diagnose.CodePerspectiveUnavailable:
+	case diagnose.CodeObservationInvalid, diagnose.CodePerspectiveUnavailable, diagnose.CodeResolverUnavailable:
 		// The certificate authority's problem, not the applicant's.
 		return ACMEServerInternal
 	}

@@ -11,10 +11,13 @@ import (
 	"github.com/dcvhq/dcv/internal/dnsclient"
 	"github.com/dcvhq/dcv/internal/testenv"
 	"github.com/dcvhq/dcv/internal/validation"
+	"github.com/dcvhq/dcv/internal/webfetch"
 )
 
 // TestUpstreamResolverDown: when dcv's own forward resolver cannot be
-// reached, the findings blame the CA, not the applicant's domain.
+// reached, the findings blame the CA, not the applicant's domain: the
+// lookups of the record, of the domain's addresses (http-01) and of CAA are
+// RESOLVER_UNAVAILABLE, retryable.
 func TestUpstreamResolverDown(t *testing.T) {
 	t.Parallel()
 	// A fresh loopback address with nothing listening: connections are refused.
@@ -23,31 +26,39 @@ func TestUpstreamResolverDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := validation.New(validation.Config{Resolver: res, CAAIdentity: "ca.dcv.test", Timeout: 5 * time.Second})
+	f, err := webfetch.New(webfetch.Config{Resolver: res, AllowLoopback: true, Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	obs, err := v.Observe(context.Background(), validation.Request{Domain: "a.applicant.com", Method: validation.MethodDNS, Value: "v"})
+	v, err := validation.New(validation.Config{Resolver: res, Fetcher: f, CAAIdentity: "ca.dcv.test", Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := diagnose.Domain([]validation.Observation{obs}, time.Now())
-	want := map[diagnose.Code]bool{diagnose.CodeDNSLookupFailed: false, diagnose.CodeCAALookupFailed: false}
-	for _, f := range r.Findings {
-		if _, ok := want[f.Code]; !ok {
-			continue
-		}
-		want[f.Code] = true
-		if !strings.Contains(f.Message, "its own DNS resolver "+dead) || !strings.Contains(f.Message, "not with your domain") || !f.Retryable {
-			t.Errorf("%s: %q (retryable %v) does not blame dcv's resolver", f.Code, f.Message, f.Retryable)
-		}
-	}
-	for c, seen := range want {
-		if !seen {
-			t.Errorf("no %s among %+v", c, r.Findings)
-		}
-	}
-	if r.Status != diagnose.StatusPending {
-		t.Errorf("status %s, want pending", r.Status)
+	for _, m := range []validation.Method{validation.MethodDNS, validation.MethodDNS01, validation.MethodHTTP01, validation.MethodFile} {
+		t.Run(string(m), func(t *testing.T) {
+			t.Parallel()
+			obs, err := v.Observe(context.Background(), validation.Request{Domain: "a.applicant.com", Method: m, Value: "v", Token: "tok"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := diagnose.Domain([]validation.Observation{obs}, time.Now())
+			if r.Status != diagnose.StatusPending || len(r.Findings) == 0 {
+				t.Fatalf("status %s, findings %+v; want pending", r.Status, r.Findings)
+			}
+			caa := false
+			for _, f := range r.Findings {
+				if f.Code != diagnose.CodeResolverUnavailable {
+					t.Errorf("finding %s: %q; every lookup failed at dcv's resolver", f.Code, f.Message)
+					continue
+				}
+				caa = caa || strings.Contains(f.Message, "CAA records")
+				if !strings.Contains(f.Message, "its own DNS resolver "+dead) || !strings.Contains(f.Message, "not with your domain") || !f.Retryable {
+					t.Errorf("%q (retryable %v) does not blame dcv's resolver", f.Message, f.Retryable)
+				}
+			}
+			if !caa {
+				t.Errorf("no finding for the CAA lookup among %+v", r.Findings)
+			}
+		})
 	}
 }

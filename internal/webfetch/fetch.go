@@ -529,7 +529,11 @@ func lookupError(r lookupResult) *Error {
 			errors.Is(r.err, context.DeadlineExceeded):
 			kind = ErrDNSTimeout
 		}
-		return &Error{Kind: kind, Detail: truncate(r.err.Error()), Upstream: isDNS && de.Upstream}
+		e := &Error{Kind: kind, Detail: truncate(r.err.Error()), Upstream: isDNS && de.Upstream}
+		if isDNS {
+			e.Address = de.Server // the server that failed, for the diagnosis
+		}
+		return e
 	}
 	if r.resp == nil {
 		return &Error{Kind: ErrDNSError, Detail: r.qtype + " lookup returned no response"}
