@@ -169,7 +169,7 @@ func (f *acmeFlags) check() (*acmeSettings, error) {
 
 // build returns the ACME decisions and handler for a server at public,
 // with the settings check returned.
-func (f *acmeFlags) build(set *acmeSettings, orders *order.Service, public, caaIdentity string, logger *slog.Logger) (*order.ACME, *acme.Handler, error) {
+func (f *acmeFlags) build(set *acmeSettings, orders *order.Service, issuerDER []byte, public, caaIdentity string, logger *slog.Logger) (*order.ACME, *acme.Handler, error) {
 	svc, err := order.NewACME(orders, order.ACMEConfig{
 		Limiter:          set.limiter,
 		Limits:           set.limits,
@@ -191,7 +191,10 @@ func (f *acmeFlags) build(set *acmeSettings, orders *order.Service, public, caaI
 	if err := svc.ResumeKeySweeps(ctx); err != nil {
 		return nil, nil, err
 	}
-	h, err := acme.New(acme.Config{ACME: svc, BaseURL: public, CAAIdentities: []string{caaIdentity}, Website: f.website, AlternateChainPEM: set.alt, Logger: logger})
+	h, err := acme.New(acme.Config{ACME: svc, BaseURL: public, CAAIdentities: []string{caaIdentity}, Website: f.website, AlternateChainPEM: set.alt, IssuerDER: issuerDER, Logger: logger})
+	if err != nil && set.alt != "" {
+		return nil, nil, fmt.Errorf("--acme-alt-chain %s: %w", f.altChain, err)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

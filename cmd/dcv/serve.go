@@ -311,7 +311,7 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	acmeSvc, acmeHandler, err := f.acmeFlags.build(acmeSet, orders, public, f.caaIdentity, logger)
+	acmeSvc, acmeHandler, err := f.acmeFlags.build(acmeSet, orders, authority.IntermediateDER(), public, f.caaIdentity, logger)
 	if err != nil {
 		return err
 	}

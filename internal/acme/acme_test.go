@@ -130,7 +130,7 @@ func setupStack(t testing.TB, o ordertest.Options, opt func(*order.ACMEConfig)) 
 		t.Fatal(err)
 	}
 	t.Cleanup(w.acmeSvc.Wait)
-	w.handler, err = acme.New(acme.Config{ACME: w.acmeSvc, BaseURL: w.srv.URL, CAAIdentities: []string{ordertest.CAAIdentity}, AlternateChainPEM: string(w.ca.RootPEM()), Logger: quietLogger})
+	w.handler, err = acme.New(acme.Config{ACME: w.acmeSvc, BaseURL: w.srv.URL, CAAIdentities: []string{ordertest.CAAIdentity}, AlternateChainPEM: altChainOf(w.ca), IssuerDER: w.ca.IntermediateDER(), Logger: quietLogger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +296,7 @@ func TestFlowHTTP01RevokeCRLAndARI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first, rest := pem.Decode(altChain); first == nil || !bytes.Equal(first.Bytes, leaf.Raw) || string(rest) != string(w.ca.RootPEM()) {
+	if first, rest := pem.Decode(altChain); first == nil || !bytes.Equal(first.Bytes, leaf.Raw) || string(rest) != altChainOf(w.ca) {
 		t.Errorf("alternate chain is not the leaf then the configured chain:\n%s", altChain)
 	}
 	if links := resp.Header.Values("Link"); !slices.Contains(links, "<"+certURL+`>;rel="alternate"`) {
@@ -798,5 +798,41 @@ func TestDirectory(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 404 || resp.Header.Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("unknown resource: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
+
+// altChainOf is the alternate chain the test server offers: the intermediate
+// followed by the root, where the default chain stops at the intermediate.
+func altChainOf(authority *ca.CA) string {
+	return string(authority.IntermediatePEM()) + string(authority.RootPEM())
+}
+
+// TestAlternateChainChecked: an alternate chain that a leaf would not
+// chain to, or whose certificates do not sign one another, is refused when
+// the handler is built, naming why.
+func TestAlternateChainChecked(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	other := setup(t) // another CA hierarchy
+	tests := []struct {
+		name, chain, want string
+	}{
+		{"the intermediate and the root", altChainOf(w.ca), ""},
+		{"the root alone", string(w.ca.RootPEM()), "is not of the issuer of the leaves"},
+		{"another CA's intermediate", altChainOf(other.ca), "is not of the issuer of the leaves"},
+		{"the intermediate, then another root", string(w.ca.IntermediatePEM()) + string(other.ca.RootPEM()), "is not signed by certificate 2"},
+		{"no certificate", "not a PEM file\n", "holds no certificate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := acme.New(acme.Config{ACME: w.acmeSvc, BaseURL: w.srv.URL, AlternateChainPEM: tt.chain, IssuerDER: w.ca.IntermediateDER(), Logger: quietLogger})
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("New: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("New = %v, want an error with %q", err, tt.want)
+			}
+		})
 	}
 }

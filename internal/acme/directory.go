@@ -7,8 +7,11 @@ package acme
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -33,8 +36,14 @@ type Config struct {
 	Website string
 	// AlternateChainPEM, when set, is a second chain (intermediates, PEM)
 	// offered after the leaf at the certificate's alternate URL (RFC 8555
-	// §7.4.2, Link rel="alternate").
+	// §7.4.2, Link rel="alternate"). New refuses one that does not chain:
+	// its first certificate must be of the leaves' issuer (IssuerDER: same
+	// subject and key, a cross-signed copy for example), and each next one
+	// must sign the one before.
 	AlternateChainPEM string
+	// IssuerDER is the certificate that signs the leaves; required with
+	// AlternateChainPEM.
+	IssuerDER []byte
 	// Now; if nil, time.Now. Used for nonce expiry.
 	Now func() time.Time
 	// Logger; if nil, slog.Default().
@@ -69,6 +78,11 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.AlternateChainPEM != "" {
+		if err := checkAltChain(cfg.AlternateChainPEM, cfg.IssuerDER); err != nil {
+			return nil, fmt.Errorf("acme: alternate chain: %w", err)
+		}
 	}
 	h := &Handler{cfg: cfg, base: strings.TrimSuffix(cfg.BaseURL, "/"), mux: http.NewServeMux(), nonces: newNonces(cfg.Now)}
 	h.linkIndexValue = `<` + h.url("directory") + `>;rel="index"`
@@ -243,4 +257,44 @@ func (h *Handler) directory(w http.ResponseWriter, _ *http.Request) {
 		"renewalInfo": h.url("renewal-info"),
 		"meta":        meta,
 	})
+}
+
+// checkAltChain checks that chainPEM continues a leaf of issuerDER: its
+// first certificate has the issuer's subject and public key, and each next
+// one signs the one before.
+func checkAltChain(chainPEM string, issuerDER []byte) error {
+	issuer, err := x509.ParseCertificate(issuerDER)
+	if err != nil {
+		return fmt.Errorf("the leaves' issuer is needed to check it: %w", err)
+	}
+	var certs []*x509.Certificate
+	rest := []byte(chainPEM)
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			return fmt.Errorf("it holds a %q PEM block; only certificates belong in a chain", b.Type)
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return fmt.Errorf("certificate %d does not parse: %w", len(certs)+1, err)
+		}
+		certs = append(certs, c)
+	}
+	if len(certs) == 0 {
+		return errors.New("it holds no certificate")
+	}
+	first := certs[0]
+	if !bytes.Equal(first.RawSubject, issuer.RawSubject) || !bytes.Equal(first.RawSubjectPublicKeyInfo, issuer.RawSubjectPublicKeyInfo) {
+		return fmt.Errorf("its first certificate (%s) is not of the issuer of the leaves (%s, the same subject and key): a leaf would not chain to it", first.Subject, issuer.Subject)
+	}
+	for i := 1; i < len(certs); i++ {
+		if err := certs[i-1].CheckSignatureFrom(certs[i]); err != nil {
+			return fmt.Errorf("certificate %d (%s) is not signed by certificate %d (%s): %w", i, certs[i-1].Subject, i+1, certs[i].Subject, err)
+		}
+	}
+	return nil
 }
