@@ -203,7 +203,7 @@ func newCertCmd() *cobra.Command {
 	var out, keyOut string
 	get := &cobra.Command{
 		Use:   "get ORDER_ID [--out FILE] [--key-out FILE]",
-		Short: "Download an order's certificate chain (and, the first time, the key dcv generated)",
+		Short: "Download an order's certificate chain (and the key dcv generated, at the first download and for 10 minutes after)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			keyPath := keyOut
@@ -221,14 +221,15 @@ func newCertCmd() *cobra.Command {
 			}
 			crt, raw, err := c.Certificate(cmd.Context(), args[0])
 			if err == nil && crt.PrivateKey != "" {
-				// The server hands the key out once: keep it before anything else.
+				// The server hands the key out for a short while only: keep
+				// it before anything else.
 				path := keyPath
 				if werr := writeFileExclusive(path, []byte(crt.PrivateKey), 0o600); werr != nil {
-					return fmt.Errorf("saving the private key (the server will not send it again; it is in the JSON below): %w\n%s", werr, raw)
+					return fmt.Errorf("saving the private key (it is in the JSON below; the server sends it again only within %s of its first download): %w\n%s", order.KeyRedeliveryWindow, werr, raw)
 				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "private key written to %s (shown once; keep it safe)\n", path)
+				fmt.Fprintf(cmd.ErrOrStderr(), "private key written to %s (the server erases it %s after its first download; keep it safe)\n", path, order.KeyRedeliveryWindow)
 			} else if err == nil && keyOut != "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "no private key written to %s: dcv hands out the key it generated once, with the first download (or the order came with a CSR, whose key is yours)\n", keyOut)
+				fmt.Fprintf(cmd.ErrOrStderr(), "no private key written to %s: dcv hands out the key it generated with the first download and for %s after, then erases it (or the order came with a CSR, whose key is yours)\n", keyOut, order.KeyRedeliveryWindow)
 			}
 			if err == nil && out != "" {
 				// Written before anything is reported, so that a chain that

@@ -159,8 +159,14 @@ func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
 	return w.r.sweep(ctx)
 }
 
-// sweep queues every approved order still waiting for its certificate.
+// sweep queues every approved order still waiting for its certificate,
+// and erases the generated keys whose redelivery window has passed.
 func (r *Runner) sweep(ctx context.Context) error {
+	if n, err := r.cfg.Orders.EraseDeliveredKeys(ctx); err != nil {
+		r.cfg.Logger.Error("sweep: erasing delivered keys", "err", err)
+	} else if n > 0 {
+		r.cfg.Logger.Info("sweep: erased delivered keys", "count", n)
+	}
 	ids, err := r.cfg.Orders.PendingIssuance(ctx)
 	if err != nil {
 		return err

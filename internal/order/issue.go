@@ -105,9 +105,15 @@ func (s *Service) PendingIssuance(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
+// KeyRedeliveryWindow is how long after its first download the private
+// key dcv generated is handed out again: a download whose answer was lost
+// (a crash, a dropped connection, a file that could not be written) can be
+// repeated. Then the key is erased.
+const KeyRedeliveryWindow = 10 * time.Minute
+
 // Certificate returns the certificate of one of the account's orders. With
-// takeKey, the private key dcv generated is included and erased from the
-// store: it is handed out once.
+// takeKey, the private key dcv generated is included: at the first download
+// and for KeyRedeliveryWindow after it, then it is erased from the store.
 func (s *Service) Certificate(ctx context.Context, acct *store.Account, id string, takeKey bool) (*CertificateView, error) {
 	o, err := s.load(ctx, acct, id)
 	if err != nil {
@@ -126,7 +132,7 @@ func (s *Service) Certificate(ctx context.Context, acct *store.Account, id strin
 	}
 	v := &CertificateView{Order: o.ID, Serial: c.Serial, NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(), Certificate: c.ChainPEM}
 	if takeKey && o.CSRPEM == "" {
-		k, err := s.cfg.Store.OrderTakeKey(ctx, o.ID)
+		k, err := s.cfg.Store.OrderTakeKey(ctx, o.ID, s.now(), KeyRedeliveryWindow)
 		switch {
 		case err == nil:
 			v.PrivateKey = k
@@ -135,4 +141,11 @@ func (s *Service) Certificate(ctx context.Context, acct *store.Account, id strin
 		}
 	}
 	return v, nil
+}
+
+// EraseDeliveredKeys erases the generated keys whose redelivery window has
+// passed, for the periodic sweep: a key downloaded once is not kept until
+// someone asks for it again.
+func (s *Service) EraseDeliveredKeys(ctx context.Context) (int, error) {
+	return s.cfg.Store.OrderEraseDeliveredKeys(ctx, s.now().Add(-KeyRedeliveryWindow))
 }

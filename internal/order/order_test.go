@@ -185,12 +185,25 @@ func TestIssueExactlyOnce(t *testing.T) {
 	if c1.PrivateKey == "" {
 		t.Fatal("first download has no private key")
 	}
+	// Within the redelivery window the key comes again (a lost answer);
+	// after it, never.
 	c2, err := b.svc.Certificate(ctx, b.acct, o.ID, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c2.PrivateKey != "" || c2.Serial != c1.Serial {
-		t.Fatalf("second download: key %q, serial %s vs %s", c2.PrivateKey, c2.Serial, c1.Serial)
+	if c2.PrivateKey != c1.PrivateKey || c2.Serial != c1.Serial {
+		t.Fatalf("second download within the window: key %q, serial %s vs %s", c2.PrivateKey, c2.Serial, c1.Serial)
+	}
+	b.Clock.Add(order.KeyRedeliveryWindow)
+	if n, err := b.svc.EraseDeliveredKeys(ctx); err != nil || n != 1 {
+		t.Fatalf("EraseDeliveredKeys = %d, %v; want 1", n, err)
+	}
+	c3, err := b.svc.Certificate(ctx, b.acct, o.ID, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c3.PrivateKey != "" || c3.Serial != c1.Serial {
+		t.Fatalf("download after the window: key %q, serial %s vs %s", c3.PrivateKey, c3.Serial, c1.Serial)
 	}
 	blk, _ := pem.Decode([]byte(c1.Certificate))
 	leaf, err := x509.ParseCertificate(blk.Bytes)

@@ -34,9 +34,10 @@ type Order struct {
 	// CSRPEM is the applicant's CSR, when one was given.
 	CSRPEM string
 	// KeyPEM is the private key dcv generated when no CSR was given; it is
-	// handed out once with the certificate, then erased (see OrderTakeKey).
+	// handed out with the certificate, for a short while after its first
+	// download, then erased (see OrderTakeKey).
 	KeyPEM string
-	// KeyDelivered is true once KeyPEM was handed out and erased.
+	// KeyDelivered is true once KeyPEM was first handed out.
 	KeyDelivered bool
 	CreatedAt    time.Time
 	ExpiresAt    time.Time
@@ -133,9 +134,14 @@ type Store interface {
 	// authorizations when authzStatus is not empty) and its error text. An
 	// order that has its certificate keeps its status: ErrConflict.
 	OrderSetStatus(ctx context.Context, id, status, authzStatus, errText string) error
-	// OrderTakeKey returns the generated private key of an issued order and
-	// erases it; ErrNotFound when there is none (given a CSR, or already taken).
-	OrderTakeKey(ctx context.Context, id string) (string, error)
+	// OrderTakeKey returns the generated private key of an issued order:
+	// the first call marks it delivered at now, the calls within keep of
+	// that return it again, a later call erases it. ErrNotFound when there
+	// is none (given a CSR, or erased), ErrConflict before issuance.
+	OrderTakeKey(ctx context.Context, id string, now time.Time, keep time.Duration) (string, error)
+	// OrderEraseDeliveredKeys erases the keys first delivered at or before
+	// before, and returns how many.
+	OrderEraseDeliveredKeys(ctx context.Context, before time.Time) (int, error)
 
 	// CheckRecord stores a check and the states it produced, atomically.
 	CheckRecord(ctx context.Context, p CheckRecordParams) error

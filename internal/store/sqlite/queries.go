@@ -55,7 +55,9 @@ WHERE id = ? AND (next_check_at IS NULL OR next_check_at <= ?)`
 	qOrderSetStatus = `UPDATE orders SET status = ?, error = ?
 WHERE id = ? AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.order_id = orders.id)`
 	qAuthzSetPendingStatus = `UPDATE authorizations SET status = ? WHERE order_id = ? AND status = 'pending'`
-	qOrderKeyGet           = `SELECT status, key_pem FROM orders WHERE id = ?`
+	qOrderKeyGet           = `SELECT status, key_pem, key_delivered_at FROM orders WHERE id = ?`
+	qOrderKeyDelivered     = `UPDATE orders SET key_delivered = 1, key_delivered_at = ? WHERE id = ?`
+	qOrderKeysErase        = `UPDATE orders SET key_pem = '' WHERE key_pem <> '' AND key_delivered_at IS NOT NULL AND key_delivered_at <= ?`
 	qAccountNameTaken      = `SELECT 1 FROM accounts WHERE name = ? COLLATE NOCASE LIMIT 1`
 	qOrderKeyErase         = `UPDATE orders SET key_pem = '', key_delivered = 1 WHERE id = ?`
 
@@ -332,16 +334,23 @@ func (s *Store) OrderSetStatus(ctx context.Context, id, status, authzStatus, err
 	return nil
 }
 
-// OrderTakeKey returns the generated private key of an issued order and, in
-// the same transaction, erases it and marks it delivered: a key is handed
-// out once. It returns store.ErrNotFound for an unknown order or one without
-// a key (given a CSR, or already taken), and store.ErrConflict for an order
-// holding a key that is not issued yet.
-func (s *Store) OrderTakeKey(ctx context.Context, id string) (string, error) {
+// OrderTakeKey returns the generated private key of an issued order. The
+// first call marks it delivered at now; the calls within keep of that
+// return it again; the first call after keep erases it and, like a call
+// for an order without a key (given a CSR, or erased), is
+// store.ErrNotFound. An order holding a key that is not issued yet is
+// store.ErrConflict.
+func (s *Store) OrderTakeKey(ctx context.Context, id string, now time.Time, keep time.Duration) (string, error) {
+	at, err := encodeTime(now)
+	if err != nil || !at.Valid {
+		return "", fmt.Errorf("taking key of order %s: bad time %v: %v", id, now, err)
+	}
 	var key string
-	err := s.write(ctx, func(tx *txn) error {
+	erased := false
+	err = s.write(ctx, func(tx *txn) error {
 		var status string
-		if err := tx.QueryRowContext(ctx, qOrderKeyGet, id).Scan(&status, &key); err != nil {
+		var delivered sql.NullString
+		if err := tx.QueryRowContext(ctx, qOrderKeyGet, id).Scan(&status, &key, &delivered); err != nil {
 			return notFound(err)
 		}
 		if key == "" {
@@ -350,13 +359,50 @@ func (s *Store) OrderTakeKey(ctx context.Context, id string) (string, error) {
 		if status != "issued" {
 			return fmt.Errorf("order is %s, not issued: %w", status, store.ErrConflict)
 		}
-		_, err := tx.ExecContext(ctx, qOrderKeyErase, id)
+		if !delivered.Valid {
+			_, err := tx.ExecContext(ctx, qOrderKeyDelivered, at, id)
+			return err
+		}
+		first, err := decodeTime(delivered)
+		if err != nil {
+			return err
+		}
+		if now.Before(first.Add(keep)) {
+			return nil // handed out again
+		}
+		erased = true
+		_, err = tx.ExecContext(ctx, qOrderKeyErase, id)
 		return err
 	})
+	if err == nil && erased {
+		err = fmt.Errorf("the key was handed out at its first download and kept for %s: %w", keep, store.ErrNotFound)
+	}
 	if err != nil {
 		return "", fmt.Errorf("taking key of order %s: %w", id, err)
 	}
 	return key, nil
+}
+
+// OrderEraseDeliveredKeys erases the keys first delivered at or before
+// before.
+func (s *Store) OrderEraseDeliveredKeys(ctx context.Context, before time.Time) (int, error) {
+	at, err := encodeTime(before)
+	if err != nil || !at.Valid {
+		return 0, fmt.Errorf("erasing delivered keys: bad time %v: %v", before, err)
+	}
+	var n int64
+	err = s.write(ctx, func(tx *txn) error {
+		res, err := tx.ExecContext(ctx, qOrderKeysErase, at)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("erasing delivered keys: %w", err)
+	}
+	return int(n), nil
 }
 
 // CheckRecord stores a check, the new states of the authorizations it

@@ -524,6 +524,8 @@ var preparedQueries = map[string]string{
 	"qRevocationUnexpired":         qRevocationUnexpired,
 	"qRevocationSetReason":         qRevocationSetReason,
 	"qAccountNameTaken":            qAccountNameTaken,
+	"qOrderKeyDelivered":           qOrderKeyDelivered,
+	"qOrderKeysErase":              qOrderKeysErase,
 	"qCertificatesLive":            qCertificatesLive,
 	"qKeyBlock":                    qKeyBlock,
 	"qKeyBlocked":                  qKeyBlocked,

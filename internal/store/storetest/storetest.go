@@ -34,7 +34,8 @@ import (
 //     for a domain the order lacks, and leaves the order's status alone when
 //     OrderStatus is empty;
 //   - OrderTakeKey is store.ErrConflict for an order that holds a key but is
-//     not issued;
+//     not issued, hands the key out again within its keep window, and erases
+//     it after;
 //   - CertificateIssue clears the order's error text;
 //   - list methods return nothing for limit < 1 or an unknown owner.
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
@@ -54,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OrderSetStatus", testOrderSetStatus},
 		{"OrderTakeKey", testOrderTakeKey},
 		{"OrderTakeKeyConcurrent", testOrderTakeKeyConcurrent},
+		{"OrderEraseDeliveredKeys", testOrderEraseDeliveredKeys},
 		{"CheckRecord", testCheckRecord},
 		{"CheckRecordAtomic", testCheckRecordAtomic},
 		{"CheckListByOrder", testCheckListByOrder},
@@ -615,6 +617,7 @@ func testOrderSetStatus(t *testing.T, open func(t *testing.T) store.Store) {
 const testKey = "-----BEGIN PRIVATE KEY-----\nMC4CAQ\n-----END PRIVATE KEY-----\n"
 
 func testOrderTakeKey(t *testing.T, open func(t *testing.T) store.Store) {
+	const keep = 10 * time.Minute
 	tests := []struct {
 		name   string
 		status string
@@ -637,7 +640,7 @@ func testOrderTakeKey(t *testing.T, open func(t *testing.T) store.Store) {
 			f.order(o)
 			id := cmp.Or(tt.id, "o")
 
-			got, err := f.s.OrderTakeKey(f.ctx, id)
+			got, err := f.s.OrderTakeKey(f.ctx, id, t0, keep)
 			if tt.target != nil {
 				wantErr(t, "OrderTakeKey", err, tt.target)
 				wantOrder(t, f.get("o"), o) // unchanged
@@ -650,10 +653,19 @@ func testOrderTakeKey(t *testing.T, open func(t *testing.T) store.Store) {
 				t.Errorf("OrderTakeKey = %q, want %q", got, tt.key)
 			}
 			want := *o
-			want.KeyPEM, want.KeyDelivered = "", true
+			want.KeyDelivered = true
 			wantOrder(t, f.get("o"), &want)
 
-			_, err = f.s.OrderTakeKey(f.ctx, id)
+			// Within the window: handed out again (a lost answer).
+			if got, err := f.s.OrderTakeKey(f.ctx, id, t0.Add(keep-time.Second), keep); err != nil || got != tt.key {
+				t.Errorf("OrderTakeKey within the window = %q, %v; want the key again", got, err)
+			}
+			// After it: erased.
+			_, err = f.s.OrderTakeKey(f.ctx, id, t0.Add(keep), keep)
+			wantErr(t, "OrderTakeKey(after the window)", err, store.ErrNotFound)
+			want.KeyPEM = ""
+			wantOrder(t, f.get("o"), &want)
+			_, err = f.s.OrderTakeKey(f.ctx, id, t0.Add(keep), keep)
 			wantErr(t, "OrderTakeKey(again)", err, store.ErrNotFound)
 		})
 	}
@@ -666,20 +678,42 @@ func testOrderTakeKeyConcurrent(t *testing.T, open func(t *testing.T) store.Stor
 	o.KeyPEM = testKey
 	f.order(o)
 
-	var taken, missed atomic.Int32
+	// Concurrent downloads within the window all get the key.
+	var taken atomic.Int32
 	race(func(i int) {
-		key, err := f.s.OrderTakeKey(f.ctx, "o")
-		switch {
-		case err == nil && key == testKey:
-			taken.Add(1)
-		case errors.Is(err, store.ErrNotFound):
-			missed.Add(1)
-		default:
+		key, err := f.s.OrderTakeKey(f.ctx, "o", t0, time.Minute)
+		if err != nil || key != testKey {
 			t.Errorf("goroutine %d: OrderTakeKey = %q, %v", i, key, err)
+			return
 		}
+		taken.Add(1)
 	})
-	if taken.Load() != 1 || missed.Load() != concurrency-1 {
-		t.Errorf("OrderTakeKey: key handed out %d times and refused %d times, want 1 and %d", taken.Load(), missed.Load(), concurrency-1)
+	if taken.Load() != concurrency {
+		t.Errorf("OrderTakeKey: key handed out %d times, want %d", taken.Load(), concurrency)
+	}
+}
+
+func testOrderEraseDeliveredKeys(t *testing.T, open func(t *testing.T) store.Store) {
+	f := setup(t, open)
+	f.account("acct", false)
+	for _, id := range []string{"early", "late", "never"} {
+		o := newOrder(id, "acct", "issued", t0, id+".example")
+		o.KeyPEM = testKey
+		f.order(o)
+	}
+	for id, at := range map[string]time.Time{"early": t0, "late": t0.Add(time.Hour)} {
+		if _, err := f.s.OrderTakeKey(f.ctx, id, at, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := f.s.OrderEraseDeliveredKeys(f.ctx, t0.Add(30*time.Minute))
+	if err != nil || n != 1 {
+		t.Fatalf("OrderEraseDeliveredKeys = %d, %v; want 1", n, err)
+	}
+	for id, want := range map[string]string{"early": "", "late": testKey, "never": testKey} {
+		if got := f.get(id).KeyPEM; got != want {
+			t.Errorf("order %s holds key %q, want %q", id, got, want)
+		}
 	}
 }
 

@@ -1,0 +1,2 @@
+DROP INDEX orders_keys_delivered;
+ALTER TABLE orders DROP COLUMN key_delivered_at;
