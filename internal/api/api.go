@@ -252,6 +252,38 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
+// prefersJSON reports whether an Accept header asks for JSON before the
+// PEM chain (RFC 9110 §12.5.1): application/json with a q above 0, and
+// above that of application/pem-certificate-chain when both are listed.
+// The JSON answer hands out the generated key, so it is given only when
+// asked for.
+func prefersJSON(accept []string) bool {
+	qJSON, qPEM := 0.0, -1.0
+	for _, h := range accept {
+		for part := range strings.SplitSeq(h, ",") {
+			fields := strings.Split(part, ";")
+			media := strings.ToLower(strings.TrimSpace(fields[0]))
+			q := 1.0
+			for _, p := range fields[1:] {
+				if k, v, ok := strings.Cut(strings.TrimSpace(p), "="); ok && strings.EqualFold(k, "q") {
+					if f, err := strconv.ParseFloat(v, 64); err == nil && f >= 0 && f <= 1 {
+						q = f
+					} else {
+						q = 0 // a malformed weight asks for nothing
+					}
+				}
+			}
+			switch media {
+			case "application/json":
+				qJSON = max(qJSON, q)
+			case "application/pem-certificate-chain":
+				qPEM = max(qPEM, q)
+			}
+		}
+	}
+	return qJSON > 0 && qJSON > qPEM
+}
+
 // decodeNone accepts the body of a request that takes no parameters: none,
 // or an empty JSON object. Anything else is refused as decode refuses it
 // (malformed JSON, an unknown field), so that a mistyped request does not
@@ -365,7 +397,7 @@ func (h *Handler) listChecks(w http.ResponseWriter, r *http.Request, acct *store
 // application/json, a JSON object that also carries the generated private
 // key the first time it is asked for.
 func (h *Handler) certificate(w http.ResponseWriter, r *http.Request, acct *store.Account) {
-	asJSON := strings.Contains(r.Header.Get("Accept"), "application/json")
+	asJSON := prefersJSON(r.Header.Values("Accept"))
 	v, err := h.cfg.Orders.Certificate(r.Context(), acct, r.PathValue("id"), asJSON)
 	if err != nil {
 		h.fail(w, r, err)

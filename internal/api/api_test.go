@@ -433,3 +433,29 @@ func TestAPIPublicEndpoints(t *testing.T) {
 		}
 	})
 }
+
+// TestPrefersJSON: the JSON answer, which carries the generated key, is
+// given only to an Accept header that asks for JSON first.
+func TestPrefersJSON(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		accept []string
+		want   bool
+	}{
+		{nil, false},
+		{[]string{"*/*"}, false},
+		{[]string{"application/json"}, true},
+		{[]string{"application/json; charset=utf-8"}, true},
+		{[]string{"application/json;q=0, application/pem-certificate-chain"}, false},
+		{[]string{"application/json;q=0.1, application/pem-certificate-chain"}, false},
+		{[]string{"application/pem-certificate-chain;q=0.5, application/json"}, true},
+		{[]string{"application/pem-certificate-chain", "application/json"}, false},
+		{[]string{"application/json;q=abc"}, false},
+		{[]string{"text/html, Application/JSON;Q=0.9"}, true},
+	}
+	for _, tt := range tests {
+		if got := api.PrefersJSONForTest(tt.accept); got != tt.want {
+			t.Errorf("prefersJSON(%q) = %t, want %t", tt.accept, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,4 @@
+package api
+
+// PrefersJSONForTest exposes prefersJSON to the external tests.
+var PrefersJSONForTest = prefersJSON
