@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -163,15 +164,36 @@ func (c *Client) Order(ctx context.Context, id string) (*Order, []byte, error) {
 	return call[Order](ctx, c, http.MethodGet, "/api/v1/orders/"+url.PathEscape(id), nil)
 }
 
-// Orders lists the account's orders, newest first.
+// Orders lists the first page of the account's orders, newest first (see
+// OrdersPage).
 func (c *Client) Orders(ctx context.Context) ([]Order, []byte, error) {
+	os, _, raw, err := c.OrdersPage(ctx, "", 0)
+	return os, raw, err
+}
+
+// OrdersPage lists a page of the account's orders, newest first: at most
+// limit (0 for the server's default) after cursor ("" for the newest). next
+// is the cursor of the following page, "" after the last.
+func (c *Client) OrdersPage(ctx context.Context, cursor string, limit int) (orders []Order, next string, raw []byte, err error) {
+	q := url.Values{}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	if limit != 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	path := "/api/v1/orders"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
 	v, raw, err := call[struct {
 		Orders []Order `json:"orders"`
-	}](ctx, c, http.MethodGet, "/api/v1/orders", nil)
+		Next   string  `json:"next_cursor"`
+	}](ctx, c, http.MethodGet, path, nil)
 	if err != nil {
-		return nil, raw, err
+		return nil, "", raw, err
 	}
-	return v.Orders, raw, nil
+	return v.Orders, v.Next, raw, nil
 }
 
 // Check runs "View Domain Validation Status" on an order. An early call

@@ -125,16 +125,29 @@ func newOrderShowCmd() *cobra.Command {
 
 func newOrderListCmd() *cobra.Command {
 	var cf clientFlags
+	var (
+		cursor string
+		limit  int
+		all    bool
+	)
 	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List your orders, newest first",
+		Use:   "list [--limit N] [--cursor C | --all]",
+		Short: "List your orders, newest first, a page at a time",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if all && cursor != "" {
+				return errors.New("--all and --cursor exclude each other: --all lists every page from the newest")
+			}
 			c, err := cf.client()
 			if err != nil {
 				return err
 			}
-			os, raw, err := c.Orders(cmd.Context())
+			os, next, raw, err := c.OrdersPage(cmd.Context(), cursor, limit)
+			for all && err == nil && next != "" && !cf.json {
+				var more []client.Order
+				more, next, _, err = c.OrdersPage(cmd.Context(), next, limit)
+				os = append(os, more...)
+			}
 			return cf.finish(cmd.OutOrStdout(), raw, err, func() {
 				w := cmd.OutOrStdout()
 				for _, o := range os {
@@ -144,10 +157,16 @@ func newOrderListCmd() *cobra.Command {
 					}
 					fmt.Fprintf(w, "%s  %-8s  %-4s  %s  %s\n", o.ID, o.Status, o.Method, o.CreatedAt.Format(time.RFC3339), strings.Join(names, ","))
 				}
+				if next != "" {
+					fmt.Fprintf(cmd.ErrOrStderr(), "more orders: dcv order list --cursor %s (or --all)\n", next)
+				}
 			})
 		},
 	}
 	cf.register(cmd)
+	cmd.Flags().StringVar(&cursor, "cursor", "", "list the orders after this one (the cursor a page ends with)")
+	cmd.Flags().IntVar(&limit, "limit", 0, fmt.Sprintf("orders per page (the server's default is %d, at most %d)", order.DefaultListLimit, order.MaxListLimit))
+	cmd.Flags().BoolVar(&all, "all", false, "list every page")
 	return cmd
 }
 

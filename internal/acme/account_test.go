@@ -275,7 +275,7 @@ func TestAccountLifecycle(t *testing.T) {
 	if a, err := w.st.ACMEAccountGet(ctx, id); err != nil || a.Status != store.ACMEAccountDeactivated {
 		t.Fatalf("account after deactivation: %+v, %v", a, err)
 	}
-	before, _ := w.st.OrderListByAccount(ctx, id, 100)
+	before, _ := w.st.OrderListByAccount(ctx, id, "", 100)
 	for _, tc := range []struct{ name, url, payload string }{
 		{"account", acct.URI, ""},
 		{"new order", w.srv.URL + "/acme/new-order", `{"identifiers":[{"type":"dns","value":"late.applicant.com"}]}`},
@@ -289,7 +289,7 @@ func TestAccountLifecycle(t *testing.T) {
 			t.Errorf("%s with a deactivated account: %d %v; want 401 unauthorized", tc.name, st, m)
 		}
 	}
-	if after, _ := w.st.OrderListByAccount(ctx, id, 100); len(after) != len(before) {
+	if after, _ := w.st.OrderListByAccount(ctx, id, "", 100); len(after) != len(before) {
 		t.Fatalf("a deactivated account created an order")
 	}
 	// newAccount with the key returns the deactivated account, not a new one.

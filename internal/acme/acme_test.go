@@ -723,7 +723,7 @@ func TestProtocolNegatives(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before, _ := w.st.OrderListByAccount(ctx, strings.TrimPrefix(kid, w.srv.URL+"/acme/acct/"), 100)
+			before, _ := w.st.OrderListByAccount(ctx, strings.TrimPrefix(kid, w.srv.URL+"/acme/acct/"), "", 100)
 			if tt.req.nonce == "" {
 				tt.req.nonce = w.nonce(t)
 			}
@@ -741,7 +741,7 @@ func TestProtocolNegatives(t *testing.T) {
 			if !slices.Equal(subs, tt.subs) {
 				t.Fatalf("subproblems %q, want %q", subs, tt.subs)
 			}
-			after, _ := w.st.OrderListByAccount(ctx, strings.TrimPrefix(kid, w.srv.URL+"/acme/acct/"), 100)
+			after, _ := w.st.OrderListByAccount(ctx, strings.TrimPrefix(kid, w.srv.URL+"/acme/acct/"), "", 100)
 			if len(after) != len(before) {
 				t.Fatalf("the refused request stored an order")
 			}

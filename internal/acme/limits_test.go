@@ -73,14 +73,14 @@ func TestRateLimits(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		before, _ := w.st.OrderListByAccount(ctx, acctID(w, c), 100)
+		before, _ := w.st.OrderListByAccount(ctx, acctID(w, c), "", 100)
 		st, h, m := w.send(t, raw{alg: jose.ES256, key: c.Key, kid: string(c.KID), nonce: w.nonce(t), url: w.srv.URL + "/acme/new-order", payload: newOrderPayload("o3.applicant.com")})
 		// Two per hour: the next one is allowed in half an hour.
 		assertRateLimited(t, st, h, m, "new orders per account", 30*time.Minute)
 		if !strings.Contains(m["detail"].(string), "at most 2 per hour") {
 			t.Errorf("detail %q does not state the allowance", m["detail"])
 		}
-		if after, _ := w.st.OrderListByAccount(ctx, acctID(w, c), 100); len(after) != len(before) {
+		if after, _ := w.st.OrderListByAccount(ctx, acctID(w, c), "", 100); len(after) != len(before) {
 			t.Fatalf("the limited order was stored")
 		}
 		// The limit is per account.
@@ -98,7 +98,7 @@ func TestRateLimits(t *testing.T) {
 		if got, err := c.Accept(ctx, http01Of(t, c, "fail.applicant.com")); err != nil || got.Status != xacme.StatusInvalid {
 			t.Fatalf("failing challenge: %+v, %v", got, err)
 		}
-		before, _ := w.st.OrderListByAccount(ctx, acctID(w, c), 100)
+		before, _ := w.st.OrderListByAccount(ctx, acctID(w, c), "", 100)
 		st, h, m := w.send(t, raw{alg: jose.ES256, key: c.Key, kid: string(c.KID), nonce: w.nonce(t), url: w.srv.URL + "/acme/new-order", payload: newOrderPayload("fail.applicant.com")})
 		assertRateLimited(t, st, h, m, "failed validations per domain per account", time.Hour)
 		if !strings.Contains(m["detail"].(string), "(for fail.applicant.com)") {
@@ -107,7 +107,7 @@ func TestRateLimits(t *testing.T) {
 		// The wildcard of the same base domain counts against it too.
 		st, h, m = w.send(t, raw{alg: jose.ES256, key: c.Key, kid: string(c.KID), nonce: w.nonce(t), url: w.srv.URL + "/acme/new-order", payload: newOrderPayload("*.fail.applicant.com")})
 		assertRateLimited(t, st, h, m, "failed validations per domain per account", time.Hour)
-		if after, _ := w.st.OrderListByAccount(ctx, acctID(w, c), 100); len(after) != len(before) {
+		if after, _ := w.st.OrderListByAccount(ctx, acctID(w, c), "", 100); len(after) != len(before) {
 			t.Fatalf("a limited order was stored")
 		}
 		// The refused orders spent none of the order allowance (2 per hour,

@@ -33,7 +33,7 @@ func TestOrderValidityRefused(t *testing.T) {
 		{"both", `"notBefore":"2030-01-01T00:00:00Z","notAfter":"2030-02-01T00:00:00Z"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before, _ := w.st.OrderListByAccount(ctx, acctID(w, c), 100)
+			before, _ := w.st.OrderListByAccount(ctx, acctID(w, c), "", 100)
 			payload := `{"identifiers":[{"type":"dns","value":"v.applicant.com"}],` + tc.extra + `}`
 			st, m := w.post(t, raw{alg: jose.ES256, key: c.Key, kid: string(c.KID), nonce: w.nonce(t), url: w.srv.URL + "/acme/new-order", payload: payload})
 			d, _ := m["detail"].(string)
@@ -41,7 +41,7 @@ func TestOrderValidityRefused(t *testing.T) {
 				!strings.Contains(d, "notBefore and notAfter are not supported") || !strings.Contains(d, "profile") {
 				t.Fatalf("got %d %v; want 400 malformed naming notBefore and the profiles", st, m)
 			}
-			if after, _ := w.st.OrderListByAccount(ctx, acctID(w, c), 100); len(after) != len(before) {
+			if after, _ := w.st.OrderListByAccount(ctx, acctID(w, c), "", 100); len(after) != len(before) {
 				t.Fatalf("the refused order was stored")
 			}
 		})

@@ -14,6 +14,7 @@ import (
 	"math"
 	"math/big"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -354,13 +355,36 @@ func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request, acct *stor
 	writeJSON(w, http.StatusCreated, v)
 }
 
+// listOrders answers a page of the account's orders, newest first:
+// ?limit= orders (100 by default, at most 1000) after ?cursor= (the
+// next_cursor of the page before). next_cursor, and a Link rel="next",
+// are present when there are more.
 func (h *Handler) listOrders(w http.ResponseWriter, r *http.Request, acct *store.Account) {
-	vs, err := h.cfg.Orders.List(r.Context(), acct)
+	q := r.URL.Query()
+	limit := 0
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > order.MaxListLimit {
+			writeError(w, http.StatusBadRequest, "INVALID_LIMIT", fmt.Sprintf("limit %q is not a number between 1 and %d", v, order.MaxListLimit))
+			return
+		}
+		limit = n
+	}
+	vs, next, err := h.cfg.Orders.List(r.Context(), acct, q.Get("cursor"), limit)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"orders": vs})
+	body := map[string]any{"orders": vs}
+	if next != "" {
+		body["next_cursor"] = next
+		nq := url.Values{"cursor": {next}}
+		if limit != 0 {
+			nq.Set("limit", strconv.Itoa(limit))
+		}
+		w.Header().Add("Link", "</api/v1/orders?"+nq.Encode()+`>; rel="next"`)
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 func (h *Handler) getOrder(w http.ResponseWriter, r *http.Request, acct *store.Account) {

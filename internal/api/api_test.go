@@ -18,6 +18,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dcvhq/dcv/internal/api"
 	"github.com/dcvhq/dcv/internal/ca"
@@ -457,5 +458,52 @@ func TestPrefersJSON(t *testing.T) {
 		if got := api.PrefersJSONForTest(tt.accept); got != tt.want {
 			t.Errorf("prefersJSON(%q) = %t, want %t", tt.accept, got, tt.want)
 		}
+	}
+}
+
+// TestListOrdersPages: the orders list comes a page at a time, newest
+// first, with next_cursor and a Link rel="next" while more remain; a cursor
+// that is not one of the caller's orders, and a limit out of range, are
+// refused.
+func TestListOrdersPages(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	var ids []string
+	for i := range 3 {
+		var v order.View
+		s.wantJSON(t, s.do(t, "POST", "/api/v1/orders", s.bob, orderBody(t, order.CreateRequest{Domains: []string{fmt.Sprintf("p%d.applicant.com", i)}, Method: "dns"})), http.StatusCreated, &v)
+		ids = append(ids, v.ID)
+		s.clock.Add(time.Second)
+	}
+	var alices order.View
+	s.wantJSON(t, s.do(t, "POST", "/api/v1/orders", s.alice, orderBody(t, order.CreateRequest{Domains: []string{"q.applicant.com"}, Method: "dns"})), http.StatusCreated, &alices)
+
+	type page struct {
+		Orders []order.View `json:"orders"`
+		Next   string       `json:"next_cursor"`
+	}
+	var p1 page
+	a := s.do(t, "GET", "/api/v1/orders?limit=2", s.bob, "")
+	s.wantJSON(t, a, http.StatusOK, &p1)
+	if len(p1.Orders) != 2 || p1.Orders[0].ID != ids[2] || p1.Orders[1].ID != ids[1] || p1.Next != ids[1] {
+		t.Fatalf("first page: %d orders, next %q", len(p1.Orders), p1.Next)
+	}
+	if link := a.header.Get("Link"); link != `</api/v1/orders?cursor=`+ids[1]+`&limit=2>; rel="next"` {
+		t.Errorf("Link %q", link)
+	}
+	var p2 page
+	a = s.do(t, "GET", "/api/v1/orders?limit=2&cursor="+p1.Next, s.bob, "")
+	s.wantJSON(t, a, http.StatusOK, &p2)
+	if len(p2.Orders) != 1 || p2.Orders[0].ID != ids[0] || p2.Next != "" || a.header.Get("Link") != "" {
+		t.Fatalf("last page: %+v, Link %q", p2, a.header.Get("Link"))
+	}
+	for _, tc := range []struct{ query, code string }{
+		{"cursor=" + alices.ID, "INVALID_CURSOR"},
+		{"cursor=ord_nope", "INVALID_CURSOR"},
+		{"limit=0", "INVALID_LIMIT"},
+		{"limit=1001", "INVALID_LIMIT"},
+		{"limit=ten", "INVALID_LIMIT"},
+	} {
+		wantError(t, s.do(t, "GET", "/api/v1/orders?"+tc.query, s.bob, ""), http.StatusBadRequest, tc.code)
 	}
 }

@@ -244,7 +244,7 @@ func TestOtherAccountSeesNothing(t *testing.T) {
 			t.Errorf("%s: %+v", name, oe)
 		}
 	}
-	list, err := b.svc.List(ctx, b.other)
+	list, _, err := b.svc.List(ctx, b.other, "", 0)
 	if err != nil || len(list) != 0 {
 		t.Fatalf("other's list: %v %d", err, len(list))
 	}
@@ -301,7 +301,7 @@ func TestCreateRefusalsStoreNothing(t *testing.T) {
 			}
 		})
 	}
-	list, err := b.svc.List(ctx, b.acct)
+	list, _, err := b.svc.List(ctx, b.acct, "", 0)
 	if err != nil || len(list) != 0 {
 		t.Fatalf("refused orders were stored: %d, %v", len(list), err)
 	}

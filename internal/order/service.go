@@ -47,6 +47,10 @@ const (
 	valueBytes = 20
 	// listLimit bounds list answers.
 	listLimit = 1000
+	// DefaultListLimit and MaxListLimit are the orders a page of List
+	// holds when no limit is asked for, and at most.
+	DefaultListLimit = 100
+	MaxListLimit     = 1000
 )
 
 // Clock tells the time; tests inject their own.
@@ -404,16 +408,36 @@ func (s *Service) Get(ctx context.Context, acct *store.Account, id string) (*Vie
 }
 
 // List returns the account's orders, newest first.
-func (s *Service) List(ctx context.Context, acct *store.Account) ([]*View, error) {
-	os, err := s.cfg.Store.OrderListByAccount(ctx, acct.ID, listLimit)
+func (s *Service) List(ctx context.Context, acct *store.Account, cursor string, limit int) (views []*View, next string, err error) {
+	switch {
+	case limit == 0:
+		limit = DefaultListLimit
+	case limit < 1 || limit > MaxListLimit:
+		return nil, "", invalid("INVALID_LIMIT", "limit must be between 1 and %d", MaxListLimit)
+	}
+	if cursor != "" {
+		// A cursor is an order of the account: the last of a page.
+		if _, err := s.load(ctx, acct, cursor); err != nil {
+			var oe *Error
+			if errors.As(err, &oe) && oe.Kind == KindNotFound {
+				return nil, "", invalid("INVALID_CURSOR", "cursor %q is not one of your orders: use the next_cursor of a list answer", cursor)
+			}
+			return nil, "", err
+		}
+	}
+	os, err := s.cfg.Store.OrderListByAccount(ctx, acct.ID, cursor, limit+1)
 	if err != nil {
-		return nil, fmt.Errorf("listing orders: %w", err)
+		return nil, "", fmt.Errorf("listing orders: %w", err)
 	}
-	out := make([]*View, 0, len(os))
+	if len(os) > limit {
+		os = os[:limit]
+		next = os[limit-1].ID
+	}
+	views = make([]*View, 0, len(os))
 	for _, o := range os {
-		out = append(out, s.view(o))
+		views = append(views, s.view(o))
 	}
-	return out, nil
+	return views, next, nil
 }
 
 // Checks returns the stored checks of one of the account's orders, newest

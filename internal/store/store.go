@@ -118,8 +118,10 @@ type Store interface {
 	OrderCreate(ctx context.Context, o *Order) error
 	// OrderGet returns an order with its authorizations, or ErrNotFound.
 	OrderGet(ctx context.Context, id string) (*Order, error)
-	// OrderListByAccount returns an account's orders, newest first, at most limit.
-	OrderListByAccount(ctx context.Context, accountID string, limit int) ([]*Order, error)
+	// OrderListByAccount returns an account's orders, newest first, those
+	// after the order after ("" for the newest, an order of the account
+	// otherwise), at most limit.
+	OrderListByAccount(ctx context.Context, accountID, after string, limit int) ([]*Order, error)
 	// OrderListApprovedIDs returns the ids of the orders in status
 	// "approved" (waiting for their certificate), oldest first, at most
 	// limit. Issuance's crash-recovery sweep is its only reader, so a

@@ -34,15 +34,20 @@ WHERE k.key_hash = ?`
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	orderColumns = `id, account_id, method, status, csr_pem, key_pem, key_delivered,
 	created_at, expires_at, last_check_at, next_check_at, error`
-	authzColumns    = `order_id, domain, method, status, value, expires_at, last_check_at, findings`
-	qOrderGet       = `SELECT ` + orderColumns + ` FROM orders WHERE id = ?`
-	qAuthzByOrder   = `SELECT ` + authzColumns + ` FROM authorizations WHERE order_id = ? ORDER BY position`
-	qOrderByAccount = `SELECT ` + orderColumns + ` FROM orders WHERE account_id = ?
-ORDER BY created_at DESC, id DESC LIMIT ?`
+	authzColumns  = `order_id, domain, method, status, value, expires_at, last_check_at, findings`
+	qOrderGet     = `SELECT ` + orderColumns + ` FROM orders WHERE id = ?`
+	qAuthzByOrder = `SELECT ` + authzColumns + ` FROM authorizations WHERE order_id = ? ORDER BY position`
+	// qOrderByAccount lists an account's orders (?1) newest first, from
+	// the one after order ?2 in that order ('' for the newest), at most ?3.
+	qOrderByAccount = `SELECT ` + orderColumns + ` FROM orders WHERE account_id = ?1
+AND (?2 = '' OR (created_at, id) < (SELECT created_at, id FROM orders WHERE id = ?2))
+ORDER BY created_at DESC, id DESC LIMIT ?3`
 	// qAuthzByAccount returns the authorizations of exactly the orders
 	// qOrderByAccount returns, given the same arguments.
 	qAuthzByAccount = `SELECT ` + authzColumns + ` FROM authorizations
-WHERE order_id IN (SELECT id FROM orders WHERE account_id = ? ORDER BY created_at DESC, id DESC LIMIT ?)
+WHERE order_id IN (SELECT id FROM orders WHERE account_id = ?1
+AND (?2 = '' OR (created_at, id) < (SELECT created_at, id FROM orders WHERE id = ?2))
+ORDER BY created_at DESC, id DESC LIMIT ?3)
 ORDER BY order_id, position`
 	// qOrderApprovedIDs repeats the condition of the partial index
 	// orders_approved_created, which it reads in order.
@@ -211,14 +216,15 @@ func orderAuthzsLoad(ctx context.Context, tx querier, o *store.Order) error {
 }
 
 // OrderListByAccount returns an account's orders with their authorizations,
-// newest first (by CreatedAt, then id), at most limit; none when limit < 1.
-func (s *Store) OrderListByAccount(ctx context.Context, accountID string, limit int) ([]*store.Order, error) {
+// newest first (by CreatedAt, then id), those after the order after (""
+// for the newest), at most limit; none when limit < 1.
+func (s *Store) OrderListByAccount(ctx context.Context, accountID, after string, limit int) ([]*store.Order, error) {
 	if limit < 1 {
 		return nil, nil
 	}
 	var out []*store.Order
 	err := s.read(ctx, func(tx *txn) error {
-		rows, err := tx.QueryContext(ctx, qOrderByAccount, accountID, limit)
+		rows, err := tx.QueryContext(ctx, qOrderByAccount, accountID, after, limit)
 		if err != nil {
 			return err
 		}
@@ -236,7 +242,7 @@ func (s *Store) OrderListByAccount(ctx context.Context, accountID string, limit 
 			return err
 		}
 		rows.Close()
-		arows, err := tx.QueryContext(ctx, qAuthzByAccount, accountID, limit)
+		arows, err := tx.QueryContext(ctx, qAuthzByAccount, accountID, after, limit)
 		if err != nil {
 			return err
 		}

@@ -428,20 +428,24 @@ func testOrderListByAccount(t *testing.T, open func(t *testing.T) store.Store) {
 	tests := []struct {
 		name    string
 		account string
+		after   string
 		limit   int
 		want    []*store.Order
 	}{
-		{"newest first", "a", 10, []*store.Order{o2, o3, o1}},
-		{"limit", "a", 2, []*store.Order{o2, o3}},
-		{"limit one", "a", 1, []*store.Order{o2}},
-		{"other account", "b", 10, []*store.Order{o4}},
-		{"unknown account", "c", 10, nil},
-		{"zero limit", "a", 0, nil},
+		{"newest first", "a", "", 10, []*store.Order{o2, o3, o1}},
+		{"limit", "a", "", 2, []*store.Order{o2, o3}},
+		{"limit one", "a", "", 1, []*store.Order{o2}},
+		{"the page after o2", "a", "o2", 10, []*store.Order{o3, o1}},
+		{"the page after o3, limit one", "a", "o3", 1, []*store.Order{o1}},
+		{"after the oldest", "a", "o1", 10, nil},
+		{"other account", "b", "", 10, []*store.Order{o4}},
+		{"unknown account", "c", "", 10, nil},
+		{"zero limit", "a", "", 0, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := f.s.OrderListByAccount(f.ctx, tt.account, tt.limit)
+			got, err := f.s.OrderListByAccount(f.ctx, tt.account, tt.after, tt.limit)
 			if err != nil {
 				t.Fatalf("OrderListByAccount: %v", err)
 			}
