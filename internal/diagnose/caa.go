@@ -102,6 +102,10 @@ func (d *diagnoser) caaFinding(r *caa.Result) Finding {
 		}
 		f.Message = d.c.f(msgCAALookupFailed, failed, d.caaFailure(r))
 		f.Fix = d.c.f(fixCAALookupFailed, failed)
+		if fix, zone, ok := d.caaBogusFix(r); ok {
+			// A DNSSEC failure: its own fix, at the zone that fails.
+			f.Fix = d.c.f(fix, zone)
+		}
 		f.Retryable = true
 		if upstream(r.Failure) {
 			return d.upstreamFinding(msgUpstreamCAA, failed, r.Failure.Server)
@@ -142,6 +146,25 @@ func (d *diagnoser) caaFailure(r *caa.Result) string {
 		return d.c.f(wordMalformed, srv)
 	}
 	return d.c.f(wordLookupFailed, srv)
+}
+
+// caaBogusFix returns the fix of a CAA lookup that failed DNSSEC
+// validation, and the zone it applies to.
+func (d *diagnoser) caaBogusFix(r *caa.Result) (msg, string, bool) {
+	for _, s := range r.Trace {
+		if s.Name == r.FailedName && s.Response != nil && s.Response.DNSSEC == dnsclient.Bogus.String() {
+			_, fix := d.bogusWords(s.Response.DNSSECReason, s.Response.EDE)
+			zone := trimDot(s.Response.DNSSECZone)
+			if zone == "" {
+				_, zone = relativeHost(trimDot(s.Name))
+			}
+			if zone == "" {
+				zone = trimDot(s.Name)
+			}
+			return fix, Truncate(zone, maxNameShown), true
+		}
+	}
+	return "", "", false
 }
 
 func hasTag(rs []dnsclient.Record, tag string) bool {

@@ -444,6 +444,11 @@ func (d *diagnoser) wrongType(resp *dnsclient.Response, host, rel, value string)
 	if len(resp.CNAMEs) > 0 {
 		target := Truncate(trimDot(resp.CNAMEs[len(resp.CNAMEs)-1]), maxNameShown)
 		f.Fix = d.c.f(fixWrongTypeCNAME, rel, value, target)
+		if resp.Rcode == rcodeNXDomain {
+			// A dangling CNAME: validation delegated to a name that does
+			// not exist (a provider's record removed, or a typo).
+			f.Message = join(f.Message, d.c.f(noteCNAMEDangling, target))
+		}
 	} else {
 		f.Fix = d.c.f(fixWrongType, rel, value, strings.Join(types, d.c.f(wordListSep)))
 	}

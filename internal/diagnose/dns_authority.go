@@ -85,6 +85,7 @@ const (
 	bogusUnverifiable        msg = "bogusUnverifiable"
 	noteBogusCNAME           msg = "noteBogusCNAME"
 	noteMismatchCNAME        msg = "noteMismatchCNAME"
+	noteCNAMEDangling        msg = "noteCNAMEDangling"
 	fixMismatchCNAME         msg = "fixMismatchCNAME"
 	fixDNSSECUnverifiable    msg = "fixDNSSECUnverifiable"
 	msgTXTPresent            msg = "msgTXTPresent"
@@ -182,6 +183,7 @@ func init() {
 			wordAt:                  "at %[1]s",
 			noteSibling:             "One value is the one for %[1]s, another domain of this order: it belongs at %[2]s, and this host needs its own value.",
 			noteSiblingSameHost:     "One value is the one for %[1]s, another domain of this order that validates at this same host: keep both records, one per value.",
+			noteCNAMEDangling:       "The CNAME's target %[1]s does not exist (NXDOMAIN): the CNAME points nowhere.",
 			noteMismatchCNAME:       "%[1]s is a CNAME to %[2]s: these are the records of %[2]s, where validation is delegated.",
 			fixMismatchCNAME:        "Set the TXT record at %[1]s to exactly `%[2]s` (in the zone of %[1]s, at the DNS host that serves it), or replace the CNAME at host `%[3]s` with a TXT record holding the value.",
 			noteOtherOrderDNS:       "One value is the value of another of your orders (a pending one, or an earlier one already issued), not of this one: each order, a renewal too, has its own value.",

@@ -316,6 +316,21 @@ func TestTruthFindingsOnTheWire(t *testing.T) {
 			status: diagnose.StatusApproved,
 		},
 		{
+			name: "DS mismatch: the CAA lookup's fix is the DNSSEC one",
+			setup: func(t *testing.T, tw *truthWorld) {
+				tw.app.Add(txt(host, truthValue))
+				tw.signWorld(t, testenv.SignOptions{}, func(ds *dns.DS) *dns.DS { ds.Digest = strings.Repeat("AB", 32); return ds })
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeCAALookupFailed,
+			words: []string{"At the registrar of applicant.com, replace the DS record"},
+		},
+		{
+			name:   "dangling CNAME",
+			setup:  func(_ *testing.T, tw *truthWorld) { tw.app.Add(host + ". 300 IN CNAME nothere.applicant.com.") },
+			status: diagnose.StatusPending, code: diagnose.CodeDNSWrongType,
+			words: []string{"CNAME to nothere.applicant.com", "does not exist (NXDOMAIN): the CNAME points nowhere"},
+		},
+		{
 			name: "signed and secure",
 			setup: func(t *testing.T, tw *truthWorld) {
 				tw.app.Add(txt(host, truthValue))
