@@ -556,6 +556,11 @@ func TestFinalizeRace(t *testing.T) {
 			ok++
 		} else {
 			assertProblem(t, err, "orderNotReady", http.StatusForbidden)
+			// The losers are told the order is being or was finalized,
+			// not to validate authorizations that are valid.
+			if d := err.Error(); strings.Contains(d, "every authorization must be valid") || !strings.Contains(d, "finalized") {
+				t.Errorf("a losing finalize's detail: %q", d)
+			}
 		}
 	}
 	if ok != 1 {

@@ -36,7 +36,7 @@ func (a *ACME) Finalize(ctx context.Context, acct *store.ACMEAccount, acctKey cr
 		// error if the order is not in the "ready" state. In such cases,
 		// the server MUST return a 403 (Forbidden) error with a problem
 		// document of type "orderNotReady"."
-		return nil, acmeErr(ACMEOrderNotReady, "order %s is %s, not ready: every authorization must be valid before finalizing", orderID, v.Status)
+		return nil, notReady(orderID, v.Status)
 	}
 	csr, err := ca.ParseCSR(csrDER)
 	if err != nil {
@@ -93,7 +93,7 @@ func (a *ACME) Finalize(ctx context.Context, acct *store.ACMEAccount, acctKey cr
 		if gerr != nil {
 			return nil, gerr
 		}
-		return nil, acmeErr(ACMEOrderNotReady, "order %s is %s, not ready", orderID, cur.Status)
+		return nil, notReady(orderID, cur.Status)
 	case lintErr != nil:
 		a.s.cfg.Logger.Error("acme issuance failed", "order", orderID, "err", lintErr)
 		if serr := a.st.OrderSetStatus(ctx, orderID, StatusInvalid, "", "issuance failed: "+lintErr.Error()); serr != nil {
@@ -396,4 +396,19 @@ func (a *ACME) recheckAuthzCAA(ctx context.Context, acct *store.ACMEAccount, id 
 	prob.Identifier = z.Identifier
 	prob.Detail = fmt.Sprintf("%s was validated %s ago, so its CAA records were looked up again before issuance: %s", z.Identifier, now.Sub(z.ValidatedAt).Round(time.Minute), prob.Detail)
 	return prob, nil
+}
+
+// notReady is finalize's orderNotReady, worded by the order's status: an
+// order already finalized, or being finalized by a concurrent request, is
+// not told to validate its authorizations.
+func notReady(orderID, status string) *ACMEError {
+	switch status {
+	case ACMEOrderProcessing:
+		return acmeErr(ACMEOrderNotReady, "order %s is processing: it is being finalized already (by another request); poll the order for its certificate", orderID)
+	case ACMEOrderValid:
+		return acmeErr(ACMEOrderNotReady, "order %s is valid: it was finalized already; its certificate is at the order's certificate URL", orderID)
+	case ACMEOrderInvalid:
+		return acmeErr(ACMEOrderNotReady, "order %s is invalid and cannot be finalized: create a new order", orderID)
+	}
+	return acmeErr(ACMEOrderNotReady, "order %s is %s, not ready: every authorization must be valid before finalizing", orderID, status)
 }
