@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/dcvhq/dcv/internal/ident"
 	"github.com/dcvhq/dcv/internal/store"
 )
 
@@ -117,6 +118,10 @@ func (a *ACME) Register(ctx context.Context, r ACMERegistration) (*store.ACMEAcc
 	return nil, false, fmt.Errorf("creating acme account: %w", err)
 }
 
+// maxMailLocalPart is the longest local part of an e-mail address (RFC
+// 5321 §4.5.3.1.1).
+const maxMailLocalPart = 64
+
 // checkContacts validates contact URLs (RFC 8555 §7.3): only mailto: URLs
 // with one plain address are supported.
 func checkContacts(cs []string) ([]string, error) {
@@ -141,6 +146,21 @@ func checkContacts(cs []string) ([]string, error) {
 		addr, err := mail.ParseAddress(u.Opaque)
 		if err != nil || addr.Name != "" || addr.Address != u.Opaque || !strings.Contains(addr.Address[strings.LastIndexByte(addr.Address, '@')+1:], ".") {
 			return nil, acmeErr(ACMEInvalidContact, "contact %q is not a valid e-mail address", c)
+		}
+		at := strings.LastIndexByte(addr.Address, '@')
+		local, domain := addr.Address[:at], addr.Address[at+1:]
+		if len(local) > maxMailLocalPart {
+			return nil, acmeErr(ACMEInvalidContact, "contact %q: the part before @ is longer than %d characters (RFC 5321 §4.5.3.1.1)", c, maxMailLocalPart)
+		}
+		if strings.HasPrefix(domain, "[") {
+			return nil, acmeErr(ACMEInvalidContact, "contact %q: an address at an IP literal is not accepted; use an address at a domain name", c)
+		}
+		if _, err := ident.Normalize(domain); err != nil {
+			var pe *ident.PolicyError
+			if errors.As(err, &pe) {
+				return nil, acmeErr(ACMEInvalidContact, "contact %q: the domain of the address cannot receive mail from the internet: %s", c, pe.Message)
+			}
+			return nil, acmeErr(ACMEInvalidContact, "contact %q: the domain of the address is not valid", c)
 		}
 		out = append(out, "mailto:"+addr.Address)
 	}
