@@ -49,7 +49,11 @@ func (a *ACME) Finalize(ctx context.Context, acct *store.ACMEAccount, acctKey cr
 	if k, ok := csr.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); ok && acctKey != nil && k.Equal(acctKey) {
 		return nil, acmeErr(ACMEBadCSR, "the CSR's key is the account key; use a separate key for the certificate")
 	}
-	if blocked, err := a.s.keyBlocked(ctx, csr.PublicKey); err != nil {
+	spki, err := ca.SPKIHash(csr.PublicKey)
+	if err != nil {
+		return nil, acmeErr(ACMEBadCSR, "the CSR's public key cannot be encoded")
+	}
+	if blocked, err := a.st.KeyBlocked(ctx, spki); err != nil {
 		return nil, err
 	} else if blocked {
 		return nil, acmeErr(ACMEBadCSR, "the CSR's key: %s", compromisedKeyMessage)
@@ -83,10 +87,17 @@ func (a *ACME) Finalize(ctx context.Context, acct *store.ACMEAccount, acctKey cr
 			}
 			return nil, err
 		}
-		return &store.Certificate{Serial: iss.Serial, OrderID: so.ID, ChainPEM: iss.ChainPEM, NotBefore: iss.NotBefore, NotAfter: iss.NotAfter, CreatedAt: a.now()}, nil
+		return &store.Certificate{Serial: iss.Serial, OrderID: so.ID, ChainPEM: iss.ChainPEM, NotBefore: iss.NotBefore, NotAfter: iss.NotAfter, CreatedAt: a.now(), SPKIHash: spki}, nil
 	})
 	switch {
 	case err == nil:
+	case errors.Is(err, store.ErrKeyBlocked):
+		// Blocked while this finalize ran (checked above, and again by the
+		// write that would have stored the certificate).
+		if serr := a.st.OrderSetStatus(ctx, orderID, StatusInvalid, "", "issuance refused: "+compromisedKeyMessage); serr != nil {
+			a.s.cfg.Logger.Error("recording issuance refusal", "order", orderID, "err", serr)
+		}
+		return nil, acmeErr(ACMEBadCSR, "the CSR's key: %s", compromisedKeyMessage)
 	case errors.Is(err, store.ErrConflict):
 		// Finalized concurrently, or an authorization changed meanwhile.
 		cur, gerr := a.Order(ctx, acct, orderID)

@@ -57,6 +57,11 @@ func (s *Service) Issue(ctx context.Context, orderID string) error {
 			}
 			return nil, signErr
 		}
+		spki, err := ca.SPKIHash(pub)
+		if err != nil {
+			signErr = fmt.Errorf("%w: %w", ErrPermanent, err)
+			return nil, signErr
+		}
 		return &store.Certificate{
 			Serial:    iss.Serial,
 			OrderID:   o.ID,
@@ -64,12 +69,21 @@ func (s *Service) Issue(ctx context.Context, orderID string) error {
 			NotBefore: iss.NotBefore,
 			NotAfter:  iss.NotAfter,
 			CreatedAt: s.now(),
+			SPKIHash:  spki,
 		}, nil
 	})
 	switch {
 	case err == nil:
 		s.cfg.Logger.Info("certificate issued", "order", orderID)
 		return nil
+	case errors.Is(err, store.ErrKeyBlocked):
+		// The order's CSR key was shown compromised after the order was
+		// made: it is certified no more.
+		s.cfg.Logger.Warn("issuance refused: the key is blocked as compromised", "order", orderID)
+		if serr := s.cfg.Store.OrderSetStatus(ctx, orderID, StatusInvalid, StatusInvalid, "issuance refused: the CSR's key: "+compromisedKeyMessage+", then order again with its CSR"); serr != nil {
+			s.cfg.Logger.Error("recording issuance refusal", "order", orderID, "err", serr)
+		}
+		return fmt.Errorf("%w: %w", ErrPermanent, err)
 	case errors.Is(err, store.ErrConflict):
 		// Not approved (any more): nothing to issue.
 		return fmt.Errorf("%w: %w", ErrPermanent, errNotApproved)

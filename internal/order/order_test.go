@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dcvhq/dcv/internal/ca"
 	"github.com/dcvhq/dcv/internal/diagnose"
 	"github.com/dcvhq/dcv/internal/dnsclient"
 	"github.com/dcvhq/dcv/internal/order"
@@ -506,5 +507,40 @@ func TestCheckRechecksCAAOfEarlierApprovals(t *testing.T) {
 				t.Errorf("order view: %+v, %v", v, err)
 			}
 		})
+	}
+}
+
+// TestIssueRefusesABlockedKey: an order made with a CSR whose key is shown
+// compromised afterwards is not issued: the write that would store the
+// certificate refuses it, and the order becomes invalid saying why. A new
+// order with that CSR is refused at once.
+func TestIssueRefusesABlockedKey(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	csr := csrPEM(t, key, "k.applicant.com")
+	o, err := b.svc.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"k.applicant.com"}, Method: "dns", CSR: csr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := ca.SPKIHash(&key.PublicKey)
+	if err := b.Store.KeyBlock(ctx, store.KeyBlock{SPKIHash: h, Serial: "00", BlockedAt: b.Clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	b.DNS.Add(`_dnsauth.k.applicant.com. 300 IN TXT "` + o.Domains[0].Instructions.Value + `"`)
+	if res, err := b.svc.Check(ctx, b.acct, o.ID); err != nil || res.Status != order.StatusApproved {
+		t.Fatalf("check: %+v, %v", res, err)
+	}
+	if err := b.svc.Issue(ctx, o.ID); !errors.Is(err, order.ErrPermanent) || !errors.Is(err, store.ErrKeyBlocked) {
+		t.Fatalf("Issue = %v, want a permanent refusal of the blocked key", err)
+	}
+	v, err := b.svc.Get(ctx, b.acct, o.ID)
+	if err != nil || v.Status != order.StatusInvalid || !strings.Contains(v.Error, "compromised") || v.Certificate != "" {
+		t.Fatalf("order after the refusal: %+v, %v", v, err)
+	}
+	_, err = b.svc.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"k.applicant.com"}, Method: "dns", CSR: csr})
+	if oe := orderErr(t, err); oe.Code != "CSR_KEY_COMPROMISED" {
+		t.Errorf("a new order with the key: %+v", oe)
 	}
 }

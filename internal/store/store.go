@@ -16,6 +16,10 @@ var ErrNotFound = errors.New("store: not found")
 // duplicate key, or a state that is no longer the expected one).
 var ErrConflict = errors.New("store: conflict")
 
+// ErrKeyBlocked is returned by the writes that store a certificate whose
+// key is blocked as compromised (see Certificate.SPKIHash).
+var ErrKeyBlocked = errors.New("store: the certificate's key is blocked as compromised")
+
 // Account is a tenant of the API.
 type Account struct {
 	ID        string    `json:"id"`
@@ -89,6 +93,12 @@ type Certificate struct {
 	NotBefore time.Time
 	NotAfter  time.Time
 	CreatedAt time.Time
+	// SPKIHash is the SHA-256 hash of the leaf's SubjectPublicKeyInfo. It
+	// is not stored: a write that stores the certificate refuses it with
+	// ErrKeyBlocked, in the same transaction, when the key is blocked
+	// (KeyBlock), so that no certificate of a key blocked before it can be
+	// committed. Empty skips that check.
+	SPKIHash []byte
 }
 
 // CheckRecordParams is what one check writes, atomically.

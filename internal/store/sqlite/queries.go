@@ -551,8 +551,21 @@ func insertIssued(ctx context.Context, tx *txn, orderID string, c *store.Certifi
 	if c.OrderID != "" && c.OrderID != orderID {
 		return nil, fmt.Errorf("sign returned a certificate of order %s", c.OrderID)
 	}
+	if len(c.SPKIHash) > 0 {
+		// Checked here, in the write that stores the certificate, so that
+		// a key blocked before it commits is never certified (KeyBlock
+		// goes through the same single writer).
+		var one int
+		switch err := tx.QueryRowContext(ctx, qKeyBlocked, c.SPKIHash).Scan(&one); {
+		case err == nil:
+			return nil, store.ErrKeyBlocked
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, err
+		}
+	}
 	nc := *c
 	nc.OrderID = orderID
+	nc.SPKIHash = nil
 	ts, err := encodeTimes(nc.NotBefore, nc.NotAfter, nc.CreatedAt)
 	if err != nil {
 		return nil, fmt.Errorf("certificate %s: %w", nc.Serial, err)

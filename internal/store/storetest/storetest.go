@@ -942,7 +942,7 @@ func wantCert(t *testing.T, what string, got, want *store.Certificate) {
 	if got == nil {
 		t.Fatalf("%s: no certificate", what)
 	}
-	if g, w := normCert(got), normCert(want); g != w {
+	if g, w := normCert(got), normCert(want); !reflect.DeepEqual(g, w) {
 		t.Errorf("%s = %s, want %s", what, dump(g), dump(w))
 	}
 }
