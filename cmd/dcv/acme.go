@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -182,13 +181,6 @@ func (f *acmeFlags) build(set *acmeSettings, orders *order.Service, issuerDER []
 		ValidationBudget: f.validationBudget,
 	})
 	if err != nil {
-		return nil, nil, err
-	}
-	// The revocations of a compromised key's certificates that a restart
-	// cut short start again.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := svc.ResumeKeySweeps(ctx); err != nil {
 		return nil, nil, err
 	}
 	h, err := acme.New(acme.Config{ACME: svc, BaseURL: public, CAAIdentities: []string{caaIdentity}, Website: f.website, AlternateChainPEM: set.alt, IssuerDER: issuerDER, Logger: logger})

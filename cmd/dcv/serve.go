@@ -316,6 +316,12 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		return err
 	}
 	defer acmeSvc.Wait()
+	// The revocation of a compromised key's certificates that a restart, a
+	// timeout or an error cut short starts again, at once and every few
+	// minutes; it stops with the server.
+	sweepCtx, stopSweeper := context.WithCancel(ctx)
+	defer stopSweeper() // before Wait, deferred above
+	acmeSvc.StartKeySweeper(sweepCtx, order.DefaultKeySweeperInterval)
 	jobDB, err := sql.Open("sqlite", sqlite.DSN(dbPath))
 	if err != nil {
 		return fmt.Errorf("opening job database: %w", err)

@@ -139,6 +139,11 @@ func TestKeyCompromiseBlocksTheKey(t *testing.T) {
 	}
 	c1 := issueWith(key, "kc1.applicant.com")
 	c2 := issueWith(key, "kc2.applicant.com")
+	// Revoked before as superseded: its reason becomes keyCompromise.
+	c0 := issueWith(key, "kc0.applicant.com")
+	if err := c.RevokeCert(ctx, nil, c0.Raw, xacme.CRLReasonSuperseded); err != nil {
+		t.Fatal(err)
+	}
 	other, _, _ := w.issue(t, c, "http-01", nil, "kc3.applicant.com")
 
 	// A keyCompromise claimed by the account: revoked, nothing blocked.
@@ -151,7 +156,7 @@ func TestKeyCompromiseBlocksTheKey(t *testing.T) {
 	}
 	w.acmeSvc.Wait() // the sweep
 	crl := w.fetchCRL(t)
-	for _, cert := range []*x509.Certificate{c1, c2} {
+	for _, cert := range []*x509.Certificate{c0, c1, c2} {
 		if reason, ok := crlReason(crl, cert.SerialNumber); !ok || reason != int(xacme.CRLReasonKeyCompromise) {
 			t.Errorf("certificate of %v: in CRL %t, reason %d; want keyCompromise", cert.DNSNames, ok, reason)
 		}

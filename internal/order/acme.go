@@ -125,6 +125,10 @@ type ACME struct {
 	cfg ACMEConfig
 
 	validations sync.WaitGroup
+
+	sweepMu   sync.Mutex
+	sweeping  map[string]bool // SPKI hashes being swept
+	sweepBase context.Context // the sweeps' parent context (RunKeySweeper's)
 }
 
 // NewACME validates cfg and returns the ACME decisions of s.

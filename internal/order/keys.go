@@ -75,17 +75,36 @@ func (a *ACME) blockKey(ctx context.Context, cert *x509.Certificate, serial stri
 // sweepKey revokes, in the background, every live certificate of the key
 // of SPKI hash h with reason keyCompromise (upgrading the reason of one
 // already revoked otherwise: key compromise supersedes it), then records
-// the sweep as finished.
+// the sweep as finished. A sweep of h already running is not doubled.
 func (a *ACME) sweepKey(h []byte) {
+	a.sweepMu.Lock()
+	if a.sweeping == nil {
+		a.sweeping = map[string]bool{}
+	}
+	if a.sweeping[string(h)] {
+		a.sweepMu.Unlock()
+		return
+	}
+	a.sweeping[string(h)] = true
+	base := a.sweepBase
+	a.sweepMu.Unlock()
+	if base == nil {
+		base = context.Background()
+	}
 	a.validations.Add(1)
 	go func() {
 		defer a.validations.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), keySweepTimeout)
+		defer func() {
+			a.sweepMu.Lock()
+			delete(a.sweeping, string(h))
+			a.sweepMu.Unlock()
+		}()
+		ctx, cancel := context.WithTimeout(base, keySweepTimeout)
 		defer cancel()
 		n, err := a.sweep(ctx, h)
 		log := a.s.cfg.Logger.With("spki_sha256", hex.EncodeToString(h), "revoked", n)
 		if err != nil {
-			log.Error("revoking the certificates of a compromised key; retried at the next start", "err", err)
+			log.Error("revoking the certificates of a compromised key; retried by the next sweep", "err", err)
 			return
 		}
 		log.Info("certificates of a compromised key revoked")
@@ -103,7 +122,9 @@ func (a *ACME) sweep(ctx context.Context, h []byte) (int, error) {
 			after = c.Serial
 			leaf, err := x509.ParseCertificate(leafDER(c.ChainPEM))
 			if err != nil {
-				return revoked, fmt.Errorf("parsing certificate %s: %w", c.Serial, err)
+				// One unreadable row must not stop the others' revocation.
+				a.s.cfg.Logger.Error("key sweep: a stored certificate does not parse; skipped", "serial", c.Serial, "err", err)
+				continue
 			}
 			ch, err := ca.SPKIHash(leaf.PublicKey)
 			if err != nil || string(ch) != string(h) {
@@ -111,7 +132,9 @@ func (a *ACME) sweep(ctx context.Context, h []byte) (int, error) {
 			}
 			err = a.st.CertificateRevoke(ctx, store.Revocation{Serial: c.Serial, Reason: reasonKeyCompromise, RevokedAt: a.now()})
 			if errors.Is(err, store.ErrConflict) {
-				err = a.st.RevocationSetReason(ctx, c.Serial, reasonKeyCompromise) // revoked meanwhile
+				// Revoked before for another reason: keyCompromise, now
+				// proven, supersedes it.
+				err = a.st.RevocationSetReason(ctx, c.Serial, reasonKeyCompromise)
 			}
 			if err != nil {
 				return revoked, err
@@ -125,9 +148,9 @@ func (a *ACME) sweep(ctx context.Context, h []byte) (int, error) {
 	return revoked, a.st.KeyBlockSwept(ctx, h, a.now())
 }
 
-// ResumeKeySweeps starts again, in the background, the revocation of the
-// certificates of each compromised key whose sweep a restart cut short.
-// serve calls it once at start; Wait waits for the sweeps.
+// ResumeKeySweeps starts, in the background, the revocation of the
+// certificates of each compromised key whose sweep has not finished (cut
+// short by a restart, a timeout or an error). Wait waits for the sweeps.
 func (a *ACME) ResumeKeySweeps(ctx context.Context) error {
 	bs, err := a.st.KeyBlocksUnswept(ctx)
 	if err != nil {
@@ -137,4 +160,34 @@ func (a *ACME) ResumeKeySweeps(ctx context.Context) error {
 		a.sweepKey(b.SPKIHash)
 	}
 	return nil
+}
+
+// DefaultKeySweeperInterval is how often StartKeySweeper looks for
+// unfinished sweeps.
+const DefaultKeySweeperInterval = 5 * time.Minute
+
+// StartKeySweeper resumes unfinished sweeps at once, then every interval,
+// in the background until ctx ends; the sweeps it starts, and those a
+// revocation starts, stop with ctx. Wait waits for it to stop. serve runs
+// it for the life of the server.
+func (a *ACME) StartKeySweeper(ctx context.Context, interval time.Duration) {
+	a.sweepMu.Lock()
+	a.sweepBase = ctx
+	a.sweepMu.Unlock()
+	a.validations.Add(1)
+	go func() {
+		defer a.validations.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			if err := a.ResumeKeySweeps(ctx); err != nil && ctx.Err() == nil {
+				a.s.cfg.Logger.Error("key sweeper", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 }

@@ -241,8 +241,9 @@ type ACMEStore interface {
 	// certificate is not revoked.
 	RevocationSetReason(ctx context.Context, serial string, reason int) error
 	// CertificatesLive returns up to limit certificates that are neither
-	// revoked nor expired at now, with a serial above after, by serial
-	// (their AccountID is not filled).
+	// revoked for keyCompromise (reason 1) nor expired at now, with a
+	// serial above after, by serial (their AccountID is not filled): those
+	// a compromised key's sweep revokes, or whose reason it upgrades.
 	CertificatesLive(ctx context.Context, now time.Time, after string, limit int) ([]Certificate, error)
 
 	// KeyBlock records a compromised key; an existing block of the same

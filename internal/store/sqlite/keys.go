@@ -14,7 +14,7 @@ const (
 	qRevocationSetReason = `UPDATE revocations SET reason = ? WHERE serial = ?`
 	qCertificatesLive    = `SELECT c.serial, c.order_id, c.chain_pem, c.not_before, c.not_after, c.created_at
 FROM certificates c WHERE c.serial > ? AND c.not_after > ?
-AND NOT EXISTS (SELECT 1 FROM revocations r WHERE r.serial = c.serial)
+AND NOT EXISTS (SELECT 1 FROM revocations r WHERE r.serial = c.serial AND r.reason = 1)
 ORDER BY c.serial LIMIT ?`
 	qKeyBlock         = `INSERT INTO blocked_keys (spki_sha256, serial, blocked_at) VALUES (?, ?, ?) ON CONFLICT (spki_sha256) DO NOTHING`
 	qKeyBlocked       = `SELECT 1 FROM blocked_keys WHERE spki_sha256 = ?`
@@ -40,8 +40,8 @@ func (s *Store) RevocationSetReason(ctx context.Context, serial string, reason i
 	return nil
 }
 
-// CertificatesLive returns a page of certificates neither revoked nor
-// expired at now, by serial.
+// CertificatesLive returns a page of certificates neither revoked for
+// keyCompromise nor expired at now, by serial.
 func (s *Store) CertificatesLive(ctx context.Context, now time.Time, after string, limit int) ([]store.Certificate, error) {
 	n, err := encodeTime(now)
 	if err != nil || limit < 1 {
