@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/dcvhq/dcv/internal/ca"
+	"github.com/dcvhq/dcv/internal/caa"
 	"github.com/dcvhq/dcv/internal/diagnose"
 	"github.com/dcvhq/dcv/internal/dnsclient"
 	"github.com/dcvhq/dcv/internal/testenv"
@@ -786,6 +787,9 @@ func TestAgentOwnFailure(t *testing.T) {
 	fileObs := func(tr *webfetch.Trace) *validation.Observation {
 		return &validation.Observation{File: &validation.FileObservation{Fetches: []*webfetch.Trace{tr}}}
 	}
+	caaOnly := func(e *dnsclient.Error) *validation.Observation {
+		return &validation.Observation{CAAOnly: true, CAA: &caa.Result{Reason: caa.ReasonLookupFailed, Failure: e}}
+	}
 	tests := []struct {
 		name string
 		obs  *validation.Observation
@@ -799,6 +803,8 @@ func TestAgentOwnFailure(t *testing.T) {
 		{"file: the name does not exist", fileObs(&webfetch.Trace{Host: "a.example.com", ResolveError: &webfetch.Error{Kind: webfetch.ErrDNSNXDomain}}), false},
 		{"file: source address not assigned", fileObs(&webfetch.Trace{Attempts: []webfetch.Attempt{{Err: &webfetch.Error{Kind: webfetch.ErrConnectionRefused, Detail: "dial tcp 10.1.2.3:0->192.0.2.1:80: bind: cannot assign requested address"}}}}), true},
 		{"file: the web server refuses", fileObs(&webfetch.Trace{Attempts: []webfetch.Attempt{{Err: &webfetch.Error{Kind: webfetch.ErrConnectionRefused, Detail: "connection refused"}}}}), false},
+		{"caa recheck: the agent's resolver unreachable", caaOnly(&dnsclient.Error{Kind: dnsclient.KindNetwork, Upstream: true, Detail: "connection refused"}), true},
+		{"caa recheck: the domain's nameserver times out", caaOnly(&dnsclient.Error{Kind: dnsclient.KindTimeout, Detail: "i/o timeout"}), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

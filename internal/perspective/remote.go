@@ -192,6 +192,10 @@ func agentOwnFailure(o *validation.Observation) (string, bool) {
 	own := func(upstream bool, detail string) bool {
 		return upstream || strings.Contains(detail, "cannot assign requested address")
 	}
+	if o.CAAOnly && o.CAA != nil && o.CAA.Failure != nil && own(o.CAA.Failure.Upstream, o.CAA.Failure.Detail) {
+		// A CAA recheck: CAA is all there is to fail.
+		return "the agent's CAA lookup failed on its side: " + o.CAA.Failure.Error(), true
+	}
 	switch {
 	case o.DNS != nil:
 		if e := o.DNS.Record.Err; e != nil && own(e.Upstream, e.Detail) {
