@@ -150,6 +150,11 @@ func TestKeyCompromiseBlocksTheKey(t *testing.T) {
 	if err := c.RevokeCert(ctx, nil, other.Raw, xacme.CRLReasonKeyCompromise); err != nil {
 		t.Fatal(err)
 	}
+	// An account registered with the key, before it is shown compromised.
+	kAcct := &xacme.Client{Key: key, DirectoryURL: w.srv.URL + "/acme/directory", HTTPClient: w.srv.Client()}
+	if _, err := kAcct.Register(ctx, &xacme.Account{}, xacme.AcceptTOS); err != nil {
+		t.Fatal(err)
+	}
 	// Proven with the key: c1 revoked, the key blocked, c2 swept.
 	if err := c.RevokeCert(ctx, key, c1.Raw, xacme.CRLReasonKeyCompromise); err != nil {
 		t.Fatal(err)
@@ -182,14 +187,29 @@ func TestKeyCompromiseBlocksTheKey(t *testing.T) {
 		t.Fatalf("finalize with a new key: %v", err)
 	}
 
-	blocked := &xacme.Client{Key: key, DirectoryURL: w.srv.URL + "/acme/directory", HTTPClient: w.srv.Client()}
-	_, err = blocked.Register(ctx, &xacme.Account{}, xacme.AcceptTOS)
-	assertProblem(t, err, "badPublicKey", http.StatusBadRequest)
+	// The account of the key is revoked: its requests are refused.
+	_, err = kAcct.AuthorizeOrder(ctx, xacme.DomainIDs("kc7.applicant.com"))
+	assertProblem(t, err, "unauthorized", http.StatusUnauthorized)
+	// A new account with the key is refused; newAccount returns the
+	// existing, revoked account of the key as RFC 8555 §7.3.1 requires.
+	if a, err := kAcct.GetReg(ctx, ""); err == nil && a.Status != xacme.StatusRevoked {
+		t.Errorf("the account of the key: %+v", a)
+	}
 	// The account whose claim was not proven keeps its other key usable.
 	fresh := w.client(t)
 	if _, err := fresh.AuthorizeOrder(ctx, xacme.DomainIDs("kc5.applicant.com")); err != nil {
 		t.Fatalf("an unrelated account: %v", err)
 	}
+
+	// A key blocked before any account used it cannot open one.
+	key3, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	h3, _ := ca.SPKIHash(&key3.PublicKey)
+	if err := w.st.KeyBlock(ctx, store.KeyBlock{SPKIHash: h3, Serial: "00", BlockedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	blocked := &xacme.Client{Key: key3, DirectoryURL: w.srv.URL + "/acme/directory", HTTPClient: w.srv.Client()}
+	_, err = blocked.Register(ctx, &xacme.Account{}, xacme.AcceptTOS)
+	assertProblem(t, err, "badPublicKey", http.StatusBadRequest)
 
 	// A block whose sweep a restart cut short is swept by ResumeKeySweeps,
 	// as serve calls it at start.

@@ -5,10 +5,13 @@ import (
 	"crypto"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/dcvhq/dcv/internal/ca"
 	"github.com/dcvhq/dcv/internal/store"
@@ -69,6 +72,19 @@ func (a *ACME) blockKey(ctx context.Context, cert *x509.Certificate, serial stri
 	}
 	a.s.cfg.Logger.Warn("key blocked as compromised", "spki_sha256", hex.EncodeToString(h), "serial", serial)
 	a.sweepKey(h)
+	// An ACME account whose key it is is revoked: its requests are refused
+	// from now on (RFC 8555 §7.1.6, an account the server deactivated).
+	jwk := jose.JSONWebKey{Key: cert.PublicKey}
+	if sum, err := jwk.Thumbprint(crypto.SHA256); err == nil {
+		acct, err := a.st.ACMEAccountGetByThumbprint(ctx, base64.RawURLEncoding.EncodeToString(sum))
+		if err == nil && acct.Status == store.ACMEAccountValid {
+			acct.Status = store.ACMEAccountRevoked
+			if err := a.st.ACMEAccountUpdate(ctx, *acct); err != nil {
+				return fmt.Errorf("revoking the account of the compromised key: %w", err)
+			}
+			a.s.cfg.Logger.Warn("acme account revoked: its key is compromised", "account", acct.ID)
+		}
+	}
 	return nil
 }
 
