@@ -343,7 +343,8 @@ const CAARecheckAfter = 7 * time.Hour
 func (a *ACME) recheckCAA(ctx context.Context, acct *store.ACMEAccount, o *store.ACMEOrder, now time.Time) error {
 	var stale []store.ACMEAuthz
 	for _, z := range o.Authzs {
-		if !z.ValidatedAt.IsZero() && now.Sub(z.ValidatedAt) > CAARecheckAfter {
+		// No recorded time counts as old: the recheck fails safe.
+		if z.ValidatedAt.IsZero() || now.Sub(z.ValidatedAt) > CAARecheckAfter {
 			stale = append(stale, z)
 		}
 	}
@@ -369,7 +370,14 @@ func (a *ACME) recheckCAA(ctx context.Context, acct *store.ACMEAccount, o *store
 	case 1:
 		return probs[0]
 	}
-	top := acmeErr(probs[0].Type, "CAA, looked up again before issuance, does not permit it for %d names of this order", len(probs))
+	// The worst type: the CA's own failure first, then a refusal.
+	typ := probs[0].Type
+	for _, p := range probs {
+		if p.Type == ACMEServerInternal {
+			typ = ACMEServerInternal
+		}
+	}
+	top := acmeErr(typ, "looking CAA up again before issuance did not allow %d names of this order: see each name's problem", len(probs))
 	top.Subproblems = probs
 	return top
 }
@@ -405,7 +413,11 @@ func (a *ACME) recheckAuthzCAA(ctx context.Context, acct *store.ACMEAccount, id 
 	}
 	prob := findingProblem(r.Findings)
 	prob.Identifier = z.Identifier
-	prob.Detail = fmt.Sprintf("%s was validated %s ago, so its CAA records were looked up again before issuance: %s", z.Identifier, now.Sub(z.ValidatedAt).Round(time.Minute), prob.Detail)
+	age := "too long"
+	if !z.ValidatedAt.IsZero() {
+		age = now.Sub(z.ValidatedAt).Round(time.Minute).String()
+	}
+	prob.Detail = fmt.Sprintf("%s was validated %s ago, so its CAA records were looked up again before issuance: %s", z.Identifier, age, prob.Detail)
 	return prob, nil
 }
 
