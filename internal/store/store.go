@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -15,6 +16,10 @@ var ErrNotFound = errors.New("store: not found")
 // ErrConflict is returned when a write conflicts with the current state (a
 // duplicate key, or a state that is no longer the expected one).
 var ErrConflict = errors.New("store: conflict")
+
+// ErrNameTaken is returned by AccountCreate for a name in use; it is an
+// ErrConflict.
+var ErrNameTaken = fmt.Errorf("%w: the name is in use", ErrConflict)
 
 // ErrKeyBlocked is returned by the writes that store a certificate whose
 // key is blocked as compromised (see Certificate.SPKIHash).

@@ -104,7 +104,7 @@ func (s *Store) AccountCreate(ctx context.Context, a store.Account, keyHash []by
 		var one int
 		switch err := tx.QueryRowContext(ctx, qAccountNameTaken, a.Name).Scan(&one); {
 		case err == nil:
-			return fmt.Errorf("an account named %q exists: %w", a.Name, store.ErrConflict)
+			return fmt.Errorf("an account named %q exists: %w", a.Name, store.ErrNameTaken)
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}

@@ -305,6 +305,7 @@ func testAccountCreate(t *testing.T, open func(t *testing.T) store.Store) {
 			// A name in use, in any letter case, names no second account.
 			same := store.Account{ID: "same-name", Name: strings.ToUpper("Other"), CreatedAt: t0}
 			err = f.s.AccountCreate(f.ctx, same, []byte("third key"))
+			wantErr(t, "AccountCreate(name in use)", err, store.ErrNameTaken)
 			wantErr(t, "AccountCreate(name in use)", err, store.ErrConflict)
 			if _, err := f.s.AccountGetByKeyHash(f.ctx, []byte("third key")); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("the refused account was stored: %v", err)
