@@ -330,8 +330,13 @@ func writeFileExclusive(path string, b []byte, mode os.FileMode) error {
 
 // writeFileAtomic replaces path with b: written to a temporary file beside
 // it, synced, then renamed over it, so that a failed write leaves the old
-// file whole and no partial one.
+// file whole and no partial one. The directory must be writable.
 func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
+	// Through a symbolic link, the file it points to is replaced, not
+	// the link.
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		path = target
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
