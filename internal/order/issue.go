@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/dcvhq/dcv/internal/ca"
+	"github.com/dcvhq/dcv/internal/diagnose"
 	"github.com/dcvhq/dcv/internal/store"
+	"github.com/dcvhq/dcv/internal/validation"
 )
 
 // ErrPermanent wraps issuance failures that a retry cannot mend (a lint
@@ -25,19 +27,22 @@ func (s *Service) Issue(ctx context.Context, orderID string) error {
 	s.mu.Lock()
 	profile := s.acmeValidity
 	s.mu.Unlock()
-	if profile != nil {
-		o, err := s.cfg.Store.OrderGet(ctx, orderID)
-		if err != nil {
+	o, err := s.cfg.Store.OrderGet(ctx, orderID)
+	if err != nil {
+		return fmt.Errorf("issuing order %s: %w", orderID, err)
+	}
+	if profile != nil && o.Method == methodACME {
+		if validity, err = profile(ctx, orderID); err != nil {
 			return fmt.Errorf("issuing order %s: %w", orderID, err)
 		}
-		if o.Method == methodACME {
-			if validity, err = profile(ctx, orderID); err != nil {
-				return fmt.Errorf("issuing order %s: %w", orderID, err)
-			}
+	}
+	if o.Method != methodACME && o.Status == StatusApproved {
+		if err := s.recheckCAA(ctx, o); err != nil {
+			return err
 		}
 	}
 	var signErr error
-	_, err := s.cfg.Store.CertificateIssue(ctx, orderID, func(o *store.Order) (*store.Certificate, error) {
+	_, err = s.cfg.Store.CertificateIssue(ctx, orderID, func(o *store.Order) (*store.Certificate, error) {
 		pub, err := publicKey(o)
 		if err != nil {
 			signErr = fmt.Errorf("%w: %w", ErrPermanent, err)
@@ -162,4 +167,43 @@ func (s *Service) Certificate(ctx context.Context, acct *store.Account, id strin
 // someone asks for it again.
 func (s *Service) EraseDeliveredKeys(ctx context.Context) (int, error) {
 	return s.cfg.Store.OrderEraseDeliveredKeys(ctx, s.now().Add(-KeyRedeliveryWindow))
+}
+
+// recheckCAA looks CAA up again, from every perspective, for each domain
+// of the approved order o last observed more than CAARecheckAfter ago: an
+// issuance that comes long after approval (retries, an operator clearing a
+// failure) must still rest on a CAA check within the 8 hours of CA/B Forum
+// BRs §3.2.2.8. A refusal sends the order back to pending, saying why and
+// to run a check (which rechecks CAA and approves it again), and is
+// permanent for this job.
+func (s *Service) recheckCAA(ctx context.Context, o *store.Order) error {
+	now := s.now()
+	for _, a := range o.Authorizations {
+		if a.Status != StatusApproved || now.Sub(a.LastCheckAt) <= CAARecheckAfter {
+			continue
+		}
+		obs, err := s.cfg.Observer.Observe(ctx, validation.Request{Domain: a.Domain, Method: validation.Method(a.Method), Value: a.Value, CAAOnly: true})
+		if err != nil {
+			s.cfg.Logger.Error("caa recheck failed", "order", o.ID, "domain", a.Domain, "err", err)
+			obs = nil // diagnose fails closed
+		}
+		r := diagnose.Domain(obs, now)
+		if r.Status == diagnose.StatusApproved {
+			continue
+		}
+		why := "CAA could not be looked up again"
+		for _, f := range r.Findings {
+			if f.Blocking() {
+				why = f.Message
+				break
+			}
+		}
+		msg := fmt.Sprintf("issuance waited: %s was validated more than %s before, and CAA, looked up again, does not allow issuance: %s Run a check once fixed.", a.Domain, CAARecheckAfter, why)
+		if err := s.cfg.Store.OrderSetStatus(ctx, o.ID, StatusPending, "", msg); err != nil {
+			return fmt.Errorf("issuing order %s: %w", o.ID, err)
+		}
+		s.cfg.Logger.Warn("issuance refused by the caa recheck", "order", o.ID, "domain", a.Domain)
+		return fmt.Errorf("%w: %s", ErrPermanent, msg)
+	}
+	return nil
 }

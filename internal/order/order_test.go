@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
+
 	"github.com/dcvhq/dcv/internal/ca"
 	"github.com/dcvhq/dcv/internal/diagnose"
 	"github.com/dcvhq/dcv/internal/dnsclient"
@@ -542,5 +544,43 @@ func TestIssueRefusesABlockedKey(t *testing.T) {
 	_, err = b.svc.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"k.applicant.com"}, Method: "dns", CSR: csr})
 	if oe := orderErr(t, err); oe.Code != "CSR_KEY_COMPROMISED" {
 		t.Errorf("a new order with the key: %+v", oe)
+	}
+}
+
+// TestIssueRechecksCAAWhenLate: an issuance that runs more than
+// order.CAARecheckAfter after the domains were observed (retries, an
+// operator clearing a failure) looks CAA up again first: a record that now
+// forbids issuance sends the order back to pending, saying why; once fixed,
+// a check approves it again and it is issued.
+func TestIssueRechecksCAAWhenLate(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	o, err := b.svc.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"late.applicant.com"}, Method: "dns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.DNS.Add(`_dnsauth.late.applicant.com. 300 IN TXT "` + o.Domains[0].Instructions.Value + `"`)
+	if res, err := b.svc.Check(ctx, b.acct, o.ID); err != nil || res.Status != order.StatusApproved {
+		t.Fatalf("check: %+v, %v", res, err)
+	}
+	b.Clock.Add(8 * time.Hour)
+	b.DNS.Add(`late.applicant.com. 300 IN CAA 0 issue "other-ca.example"`)
+	if err := b.svc.Issue(ctx, o.ID); !errors.Is(err, order.ErrPermanent) {
+		t.Fatalf("late Issue = %v, want a permanent refusal", err)
+	}
+	v, err := b.svc.Get(ctx, b.acct, o.ID)
+	if err != nil || v.Status != order.StatusPending || !strings.Contains(v.Error, "other-ca.example") || v.Certificate != "" {
+		t.Fatalf("order after the refusal: %+v, %v", v, err)
+	}
+	b.DNS.Remove("late.applicant.com.", dns.TypeCAA)
+	if res, err := b.svc.Check(ctx, b.acct, o.ID); err != nil || res.Status != order.StatusApproved {
+		t.Fatalf("check after the fix: %+v, %v", res, err)
+	}
+	if err := b.svc.Issue(ctx, o.ID); err != nil {
+		t.Fatalf("Issue after the fix: %v", err)
+	}
+	if v, err := b.svc.Get(ctx, b.acct, o.ID); err != nil || v.Status != order.StatusIssued {
+		t.Fatalf("order after the fix: %+v, %v", v, err)
 	}
 }
