@@ -286,7 +286,8 @@ func findingProblem(fs []diagnose.Finding) *ACMEError {
 // best names it.
 func findingType(c diagnose.Code) string {
 	switch c {
-	case diagnose.CodeDomainUnresolvable, diagnose.CodeDNSTimeout, diagnose.CodeDNSServfail, diagnose.CodeDNSLookupFailed:
+	case diagnose.CodeDomainUnresolvable, diagnose.CodeDNSTimeout, diagnose.CodeDNSServfail, diagnose.CodeDNSLookupFailed,
+		diagnose.CodeDNSSECBogus, diagnose.CodeDNSLameDelegation:
 		return ACMEDNS
 	case diagnose.CodeDNSWrongHost, diagnose.CodeDNSWrongType, diagnose.CodeDNSRecordMismatch, diagnose.CodeDNSRecordNotFound,
 		diagnose.CodeFileNotFound, diagnose.CodeFileBadStatus, diagnose.CodeFileRedirected:

@@ -1,0 +1,39 @@
+package order
+
+import (
+	"testing"
+
+	"github.com/dcvhq/dcv/internal/diagnose"
+)
+
+// TestFindingType: the RFC 8555 §6.7 error type a failed challenge gets
+// from the worst finding. Failures on the CA's side are serverInternal, so
+// that they are not taken for the applicant's (nor counted as theirs).
+func TestFindingType(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		code diagnose.Code
+		want string
+	}{
+		{diagnose.CodeDomainUnresolvable, ACMEDNS},
+		{diagnose.CodeDNSSECBogus, ACMEDNS},
+		{diagnose.CodeDNSLameDelegation, ACMEDNS},
+		{diagnose.CodeDNSRecordNotFound, ACMEUnauthorized},
+		{diagnose.CodeDNSRecordNotPropagated, ACMEUnauthorized},
+		{diagnose.CodeFileNotFound, ACMEUnauthorized},
+		{diagnose.CodeFileContentMismatch, ACMEIncorrectResponse},
+		{diagnose.CodeFileUnreachable, ACMEConnection},
+		{diagnose.CodeTLSALPNNotNegotiated, ACMETLS},
+		{diagnose.CodeCAAForbids, ACMECAA},
+		{diagnose.CodeCAALookupFailed, ACMECAA},
+		{diagnose.CodePerspectiveUnavailable, ACMEServerInternal},
+		{diagnose.CodeResolverUnavailable, ACMEServerInternal},
+		{diagnose.CodeObservationInvalid, ACMEServerInternal},
+		{diagnose.CodeRemotePerspectivesDisagree, ACMEUnauthorized},
+	}
+	for _, tt := range tests {
+		if got := findingType(tt.code); got != tt.want {
+			t.Errorf("findingType(%s) = %s, want %s", tt.code, got, tt.want)
+		}
+	}
+}
