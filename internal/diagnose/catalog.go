@@ -99,6 +99,7 @@ const (
 	fixMismatch                  msg = "fixMismatch"
 	noteSplitExtra               msg = "noteSplitExtra"
 	noteSplitPadded              msg = "noteSplitPadded"
+	noteSplitRecords             msg = "noteSplitRecords"
 	noteSpace                    msg = "noteSpace"
 	noteQuoted                   msg = "noteQuoted"
 	noteCase                     msg = "noteCase"

@@ -354,6 +354,9 @@ func (d *diagnoser) mismatch(txt []dnsclient.Record, host, rel, value, server st
 			}
 		}
 	}
+	if splitAcrossRecords(txt, value) {
+		notes = append(notes, d.c.f(noteSplitRecords))
+	}
 	list := strings.Join(shown, d.c.f(wordListSep))
 	if extra := len(txt) - len(shown); extra > 0 {
 		list = d.c.f(wordAndMore, list, extra)
@@ -364,6 +367,24 @@ func (d *diagnoser) mismatch(txt []dnsclient.Record, host, rel, value, server st
 		Message:  join(d.c.f(msgMismatch, host, d.server(server), list), notes...),
 		Fix:      d.c.f(fixMismatch, rel, value),
 	}
+}
+
+// splitAcrossRecords reports whether two of the TXT records, joined in
+// some order, make the value: a DNS console that cut a long value into two
+// records (each TXT record is a value of its own; only the strings of one
+// record are joined).
+func splitAcrossRecords(txt []dnsclient.Record, value string) bool {
+	if len(txt) < 2 || len(txt) > maxTXTListed {
+		return false
+	}
+	for i := range txt {
+		for j := range txt {
+			if i != j && txt[i].Data != "" && txt[j].Data != "" && txt[i].Data+txt[j].Data == value {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // nearMissTXT names the way record r almost holds value, with the count of

@@ -183,6 +183,13 @@ func TestDomainDNS(t *testing.T) {
 				fixMM)},
 		},
 		{
+			name: "mismatch, value cut into two records",
+			obs:  dnsObs(resp(host, "NOERROR", txt(host, testValue[10:]), txt(host, testValue[:10])), nil),
+			want: []Finding{errF(CodeDNSRecordMismatch,
+				mmPrefix+`"`+testValue[10:]+`", "`+testValue[:10]+`". Two of these records, joined, make the expected value: the value was cut into two TXT records, but each record is a value of its own (only the strings of one record are joined).`,
+				fixMM)},
+		},
+		{
 			name: "mismatch, value inside a longer string",
 			obs:  dnsObs(resp(host, "NOERROR", txt(host, "dcv="+testValue)), nil),
 			want: []Finding{errF(CodeDNSRecordMismatch,
