@@ -119,6 +119,10 @@ func Normalize(s string) (string, error) {
 		// exactly as they were sent (a non-canonical encoding is refused).
 		a, err := profile.ToASCII(base)
 		if err != nil {
+			if bad := badACELabel(base); bad != "" {
+				// Name the label as sent, not as the decoder saw it.
+				return "", refuse(CodeInvalidIDN, input, "%s is not a valid internationalised domain name (IDNA2008, UTS #46): its label %q is not a valid A-label (Punycode)", q(input), bad)
+			}
 			return "", refuse(CodeInvalidIDN, input, "%s is not a valid internationalised domain name (IDNA2008, UTS #46): %s", q(input), idnaReason(err))
 		}
 		a = strings.ToLower(a)
@@ -244,4 +248,17 @@ func looksLikeIPv4(name string) bool {
 // its package prefix.
 func idnaReason(err error) string {
 	return strings.TrimPrefix(err.Error(), "idna: ")
+}
+
+// badACELabel returns the first "xn--" label of name that does not decode
+// to a valid IDNA label on its own, or "".
+func badACELabel(name string) string {
+	for _, l := range strings.Split(name, ".") {
+		if strings.HasPrefix(l, aceLabelPrefix) {
+			if _, err := profile.ToUnicode(l); err != nil {
+				return l
+			}
+		}
+	}
+	return ""
 }
