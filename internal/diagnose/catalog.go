@@ -71,6 +71,8 @@ const (
 	msgDomainFailed              msg = "msgDomainFailed"
 	fixDomainNXDomain            msg = "fixDomainNXDomain"
 	fixDomainNXDomainInZone      msg = "fixDomainNXDomainInZone"
+	msgDomainCNAMELoop           msg = "msgDomainCNAMELoop"
+	fixDomainCNAMELoop           msg = "fixDomainCNAMELoop"
 	fixDomainServfail            msg = "fixDomainServfail"
 	fixDomainTimeout             msg = "fixDomainTimeout"
 	msgRecordServfail            msg = "msgRecordServfail"

@@ -211,6 +211,14 @@ func (d *diagnoser) resolveError(e *webfetch.Error, host string) Finding {
 		f.Code = CodeFileUnreachable
 		f.Message = d.c.f(msgNoAddress, host)
 		f.Fix = d.c.f(fixNoAddress, host)
+	case webfetch.ErrDNSError:
+		if strings.Contains(e.Detail, "cname chain") {
+			// A CNAME loop, or a chain too long: the applicant's records.
+			f.Message = d.c.f(msgDomainCNAMELoop, host, Truncate(e.Detail, maxDetailShown))
+			f.Fix = d.c.f(fixDomainCNAMELoop, host)
+			return f
+		}
+		fallthrough
 	default:
 		f.Message = d.c.f(msgDomainFailed, host, server)
 		f.Fix = d.c.f(fixDomainTimeout, host)

@@ -122,6 +122,16 @@ func TestFindingsOnTheWire(t *testing.T) {
 			fix:    []string{domain, "port 53"},
 		},
 		{
+			name:   "file: domain behind a CNAME loop",
+			method: validation.MethodFile,
+			setup: func(w *wireWorld, _ addrs) {
+				w.dns.Add(domain+". 300 IN CNAME x.applicant.com.", "x.applicant.com. 300 IN CNAME "+domain+".")
+			},
+			code: diagnose.CodeDomainUnresolvable,
+			msg:  []string{domain + " could not be resolved", "CNAME chain loops or is too long"},
+			fix:  []string{"Fix the CNAME records starting at " + domain},
+		},
+		{
 			name:   "file: domain nxdomain",
 			method: validation.MethodFile,
 			setup:  func(*wireWorld, addrs) {},
