@@ -371,8 +371,9 @@ func (d *diagnoser) partial(z *zoneAnalysis, host string, seen bool) (Finding, b
 const maxRefreshETA = 24 * time.Hour
 
 // lagRefresh returns the longest SOA refresh interval of the servers
-// without the value when they are behind those with it, or 0 when one is
-// unknown, over maxRefreshETA, or the servers are not behind.
+// without the value when each is strictly behind (an older SOA serial)
+// every server with it, or 0 when one is unknown, over maxRefreshETA, or a
+// server is not behind.
 func lagRefresh(z *zoneAnalysis) time.Duration {
 	if notBehind(z) {
 		return 0
@@ -382,6 +383,14 @@ func lagRefresh(z *zoneAnalysis) time.Duration {
 		r := time.Duration(l.SOARefresh) * time.Second
 		if r <= 0 || r > maxRefreshETA {
 			return 0
+		}
+		for _, h := range z.have {
+			// A secondary loads a new version only when the serial
+			// grows: one serving the same serial without the record has
+			// nothing to load, and no refresh will bring it.
+			if l.SOAErr != nil || h.SOAErr != nil || !serialBefore(l.SOASerial, h.SOASerial) {
+				return 0
+			}
 		}
 		longest = max(longest, r)
 	}

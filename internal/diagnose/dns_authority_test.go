@@ -103,6 +103,10 @@ func TestDomainDNSAuthority(t *testing.T) {
 		// and propagate within minutes: equal serials are not divergence.
 		{name: "same serial, different content: still propagating", obs: withView(resp(host, "NXDOMAIN"), view([]uint32{1, 1}, "v", "-")), status: StatusPending,
 			codes: []Code{CodeDNSRecordNotPropagated}, words: []string{"not in sync yet", "zone transfers"}},
+		// A secondary reloads only when the serial grows: one serving the
+		// same serial without the record is promised no refresh ETA.
+		{name: "same serial, refresh interval known: no ETA", obs: withView(resp(host, "NXDOMAIN"), refreshing(view([]uint32{7, 7}, "v", "-"), 1800)), status: StatusPending,
+			codes: []Code{CodeDNSRecordNotPropagated}, words: []string{"not in sync yet"}},
 		{name: "serials 2^31 apart are in no order: not a divergence", obs: withView(resp(host, "NXDOMAIN"), view([]uint32{1, 1 + 1<<31}, "v", "-")), status: StatusPending,
 			codes: []Code{CodeDNSRecordNotPropagated}, words: []string{"not in sync yet"}},
 		{name: "serial arithmetic wraps: the server without it is behind", obs: withView(resp(host, "NXDOMAIN"), view([]uint32{1, 4294967295}, "v", "-")), status: StatusPending,
