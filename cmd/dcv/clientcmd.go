@@ -138,6 +138,9 @@ func newOrderListCmd() *cobra.Command {
 			if all && cursor != "" {
 				return errors.New("--all and --cursor exclude each other: --all lists every page from the newest")
 			}
+			if cmd.Flags().Changed("limit") && (limit < 1 || limit > order.MaxListLimit) {
+				return fmt.Errorf("--limit %d is outside [1, %d]", limit, order.MaxListLimit)
+			}
 			c, err := cf.client()
 			if err != nil {
 				return err
@@ -158,7 +161,11 @@ func newOrderListCmd() *cobra.Command {
 					fmt.Fprintf(w, "%s  %-8s  %-4s  %s  %s\n", o.ID, o.Status, o.Method, o.CreatedAt.Format(time.RFC3339), strings.Join(names, ","))
 				}
 				if next != "" {
-					fmt.Fprintf(cmd.ErrOrStderr(), "more orders: dcv order list --cursor %s (or --all)\n", next)
+					more := "--cursor " + next
+					if limit != 0 {
+						more += fmt.Sprintf(" --limit %d", limit)
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "more orders: dcv order list %s (or --all)\n", more)
 				}
 			})
 		},
@@ -243,14 +250,28 @@ func newCertCmd() *cobra.Command {
 				// The server hands the key out for a short while only: keep
 				// it before anything else.
 				path := keyPath
-				if werr := writeFileExclusive(path, []byte(crt.PrivateKey), 0o600); werr != nil {
+				switch werr := writeFileExclusive(path, []byte(crt.PrivateKey), 0o600); {
+				case werr == nil:
+					fmt.Fprintf(cmd.ErrOrStderr(), "private key written to %s (the server erases it %s after its first download; keep it safe)\n", path, order.KeyRedeliveryWindow)
+				case errors.Is(werr, os.ErrExist) && sameFileContent(path, crt.PrivateKey):
+					// A download run again: the key is there already.
+					fmt.Fprintf(cmd.ErrOrStderr(), "private key already in %s\n", path)
+				case errors.Is(werr, os.ErrExist):
+					return fmt.Errorf("saving the private key: %s exists and holds something else: not overwritten; run again with another --key-out within %s of the first download", path, order.KeyRedeliveryWindow)
+				case cf.json:
 					return fmt.Errorf("saving the private key (it is in the JSON below; the server sends it again only within %s of its first download): %w\n%s", order.KeyRedeliveryWindow, werr, raw)
+				default:
+					return fmt.Errorf("saving the private key: %w; run again with another --key-out within %s of the first download (or with --json to print it)", werr, order.KeyRedeliveryWindow)
 				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "private key written to %s (the server erases it %s after its first download; keep it safe)\n", path, order.KeyRedeliveryWindow)
 			} else if err == nil && keyOut != "" {
 				fmt.Fprintf(cmd.ErrOrStderr(), "no private key written to %s: dcv hands out the key it generated with the first download and for %s after, then erases it (or the order came with a CSR, whose key is yours)\n", keyOut, order.KeyRedeliveryWindow)
 			}
 			if err == nil && out != "" {
+				// Checked again now that the key is written: a path that
+				// has come to lead to it must not be overwritten.
+				if werr := checkChainOut(out, keyPath); werr != nil {
+					return werr
+				}
 				// Written before anything is reported, so that a chain that
 				// could not be saved is an error (exit status 1).
 				if werr := writeFileAtomic(out, []byte(crt.Certificate), 0o644); werr != nil {
@@ -358,6 +379,29 @@ func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
 	return nil
 }
 
+// sameFileContent reports whether the file at path holds exactly content.
+func sameFileContent(path, content string) bool {
+	b, err := readLimited(path, 1<<20)
+	return err == nil && string(b) == content
+}
+
+// followLinks returns the path path's symbolic links lead to, following
+// at most 40 of them, whether or not the last target exists (a dangling
+// link is followed to the path it names).
+func followLinks(path string) string {
+	for range 40 {
+		target, err := os.Readlink(path)
+		if err != nil {
+			break // not a link, or not there
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(path), target)
+		}
+		path = target
+	}
+	return path
+}
+
 // writeSync writes b to f, syncs and closes it.
 func writeSync(f *os.File, b []byte) error {
 	_, err := f.Write(b)
@@ -377,10 +421,13 @@ func checkChainOut(out, keyPath string) error {
 	if out == "" {
 		return nil
 	}
-	a, err1 := filepath.Abs(out)
-	b, err2 := filepath.Abs(keyPath)
+	// Compared through symbolic links, dangling ones too: a link at --out
+	// to the --key-out path would let the chain overwrite the key just
+	// written there.
+	a, err1 := filepath.Abs(followLinks(out))
+	b, err2 := filepath.Abs(followLinks(keyPath))
 	if err1 == nil && err2 == nil && a == b {
-		return fmt.Errorf("--out and --key-out name the same file %s: the chain would overwrite the key", out)
+		return fmt.Errorf("--out %s and --key-out %s name the same file: the chain would overwrite the key", out, keyPath)
 	}
 	if fi, err := os.Stat(out); err == nil {
 		if kf, err := os.Stat(keyPath); err == nil && os.SameFile(fi, kf) {
