@@ -70,7 +70,6 @@ const (
 	msgDomainTimeout             msg = "msgDomainTimeout"
 	msgDomainFailed              msg = "msgDomainFailed"
 	fixDomainNXDomain            msg = "fixDomainNXDomain"
-	fixDomainNXDomainInZone      msg = "fixDomainNXDomainInZone"
 	msgDomainCNAMELoop           msg = "msgDomainCNAMELoop"
 	fixDomainCNAMELoop           msg = "fixDomainCNAMELoop"
 	fixDomainServfail            msg = "fixDomainServfail"

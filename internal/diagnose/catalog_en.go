@@ -61,7 +61,6 @@ var catalogEN = catalog{
 		msgDomainCNAMELoop:      "%[1]s could not be resolved: its CNAME chain loops or is too long (%[2]s).",
 		fixDomainCNAMELoop:      "Fix the CNAME records starting at %[1]s so that the chain ends, in a few steps, at a name with A or AAAA records.",
 		fixDomainNXDomain:       "Check the spelling of %[1]s, that the domain is registered and not expired, and that its delegation (the NS records at the registry) points to working nameservers.",
-		fixDomainNXDomainInZone: "The nameservers of %[1]s answer for it, and %[2]s is not in its zone: check the spelling, or add the name (an A, AAAA or CNAME record) in the zone of %[1]s at its DNS host.",
 		fixDomainServfail:       "Check that every nameserver of %[1]s answers for the domain and, if DNSSEC is enabled, that the DS record at the registrar matches the zone's DNSKEY and that the signatures are current.",
 		fixDomainTimeout:        "Check that the nameservers of %[1]s are reachable on UDP and TCP port 53 and answer for the domain; then check again.",
 

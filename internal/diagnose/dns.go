@@ -240,16 +240,17 @@ func (d *diagnoser) domainUnresolvable(l *validation.Lookup, domain string) (Fin
 	case l.Err != nil || l.Response == nil:
 		return Finding{}, false
 	case l.Response.Rcode == rcodeNXDomain:
-		f.Message = d.c.f(msgDomainNXDomain, name, d.server(l.Response.Server))
-		f.Fix = d.c.f(fixDomainNXDomain, name)
 		if zone := trimDot(l.Response.Zone); zone != "" && zone != name && strings.HasSuffix(name, "."+zone) {
 			// The servers of a registered zone above the name answered:
-			// the domain is registered and delegated, the name is
-			// missing from its zone.
+			// the domain is registered and delegated. DNS validation
+			// needs no address for the name, only the TXT record under
+			// it: its absence is what the record's finding says.
 			if _, reg := relativeHost(zone); reg != "" && (zone == reg || strings.HasSuffix(zone, "."+reg)) {
-				f.Fix = d.c.f(fixDomainNXDomainInZone, Truncate(zone, maxNameShown), name)
+				return Finding{}, false
 			}
 		}
+		f.Message = d.c.f(msgDomainNXDomain, name, d.server(l.Response.Server))
+		f.Fix = d.c.f(fixDomainNXDomain, name)
 	case l.Response.Rcode == rcodeServfail:
 		f.Message = d.c.f(msgDomainServfail, name, d.server(l.Response.Server))
 		f.Fix = d.c.f(fixDomainServfail, name)

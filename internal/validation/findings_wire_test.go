@@ -97,13 +97,14 @@ func TestFindingsOnTheWire(t *testing.T) {
 	}{
 		// The domain itself does not resolve.
 		{
+			// The servers of applicant.com, a registered zone, answered:
+			// DNS validation needs only the TXT record, not the name.
 			name:   "dns: domain nxdomain",
 			method: validation.MethodDNS,
 			setup:  func(*wireWorld, addrs) {},
-			code:   diagnose.CodeDomainUnresolvable,
-			msg:    []string{domain + " does not exist in DNS", "{dns}", "NXDOMAIN"},
-			// The servers of applicant.com, a registered zone, answered.
-			fix: []string{domain, "is not in its zone", "in the zone of applicant.com"},
+			code:   diagnose.CodeDNSRecordNotFound,
+			msg:    []string{"No TXT record at _dnsauth." + domain, "NXDOMAIN"},
+			fix:    []string{"Add a TXT record"},
 		},
 		{
 			name:   "dns: domain servfail",

@@ -412,11 +412,13 @@ func TestTruthFindingsOnTheWire(t *testing.T) {
 			words: []string{"exceeds dcv's size limits"},
 		},
 		{
+			// DNS validation needs no address for the name: the missing
+			// TXT record is what to fix, not the name's existence.
 			name:   "a name missing from a working zone",
 			domain: "nope.applicant.com",
 			setup:  func(_ *testing.T, tw *truthWorld) {},
-			status: diagnose.StatusPending, code: diagnose.CodeDomainUnresolvable,
-			words: []string{"nope.applicant.com does not exist", "The nameservers of applicant.com answer for it", "in the zone of applicant.com"},
+			status: diagnose.StatusPending, code: diagnose.CodeDNSRecordNotFound,
+			words: []string{"No TXT record at _dnsauth.nope.applicant.com", "Add a TXT record"},
 		},
 		{
 			name:   "an unregistered domain",
