@@ -54,15 +54,15 @@ var catalogEN = catalog{
 		wordSeconds:      "%[1]d seconds",
 
 		// the domain itself
-		msgDomainNXDomain:       "%[1]s does not exist in DNS: %[2]s answered NXDOMAIN.",
-		msgDomainServfail:       "%[1]s could not be resolved: %[2]s answered SERVFAIL: the domain's nameservers are failing or DNSSEC is broken.",
-		msgDomainTimeout:        "%[1]s could not be resolved: %[2]s gave no answer within the deadline.",
-		msgDomainFailed:         "%[1]s could not be resolved: the lookup at %[2]s failed.",
-		msgDomainCNAMELoop:      "%[1]s could not be resolved: its CNAME chain loops or is too long (%[2]s).",
-		fixDomainCNAMELoop:      "Fix the CNAME records starting at %[1]s so that the chain ends, in a few steps, at a name with A or AAAA records.",
-		fixDomainNXDomain:       "Check the spelling of %[1]s, that the domain is registered and not expired, and that its delegation (the NS records at the registry) points to working nameservers.",
-		fixDomainServfail:       "Check that every nameserver of %[1]s answers for the domain and, if DNSSEC is enabled, that the DS record at the registrar matches the zone's DNSKEY and that the signatures are current.",
-		fixDomainTimeout:        "Check that the nameservers of %[1]s are reachable on UDP and TCP port 53 and answer for the domain; then check again.",
+		msgDomainNXDomain:  "%[1]s does not exist in DNS: %[2]s answered NXDOMAIN.",
+		msgDomainServfail:  "%[1]s could not be resolved: %[2]s answered SERVFAIL: the domain's nameservers are failing or DNSSEC is broken.",
+		msgDomainTimeout:   "%[1]s could not be resolved: %[2]s gave no answer within the deadline.",
+		msgDomainFailed:    "%[1]s could not be resolved: the lookup at %[2]s failed.",
+		msgDomainCNAMELoop: "%[1]s could not be resolved: its CNAME chain loops or is too long (%[2]s).",
+		fixDomainCNAMELoop: "Fix the CNAME records starting at %[1]s so that the chain ends, in a few steps, at a name with A or AAAA records.",
+		fixDomainNXDomain:  "Check the spelling of %[1]s, that the domain is registered and not expired, and that its delegation (the NS records at the registry) points to working nameservers.",
+		fixDomainServfail:  "Check that every nameserver of %[1]s answers for the domain and, if DNSSEC is enabled, that the DS record at the registrar matches the zone's DNSKEY and that the signatures are current.",
+		fixDomainTimeout:   "Check that the nameservers of %[1]s are reachable on UDP and TCP port 53 and answer for the domain; then check again.",
 
 		// the TXT lookup
 		msgRecordServfail:     "The TXT lookup of %[1]s failed: %[2]s answered SERVFAIL (the nameservers are failing or DNSSEC is broken).",
