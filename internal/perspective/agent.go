@@ -27,6 +27,9 @@ const (
 	// more are refused with 503 (the primary records the perspective as
 	// unavailable) rather than queued past the primary's deadline.
 	DefaultMaxInFlight = 64
+	// DefaultHeartbeat is how often an agent repeats 102 Processing while
+	// it observes: well within the primary's DefaultAckTimeout.
+	DefaultHeartbeat = 2 * time.Second
 	// maxValueLen bounds the expected value of a request: dcv's values are
 	// a few dozen characters.
 	maxValueLen = 512
@@ -51,6 +54,10 @@ type AgentConfig struct {
 	// MaxInFlight bounds concurrent observations. If zero,
 	// DefaultMaxInFlight.
 	MaxInFlight int
+	// Heartbeat is how often the agent repeats its interim 102 Processing
+	// while it observes, so that the primary tells a long observation from
+	// a hung agent (Config.AckTimeout). If zero, DefaultHeartbeat.
+	Heartbeat time.Duration
 	// Now is the clock. If nil, time.Now.
 	Now func() time.Time
 	// Logger; if nil, slog.Default().
@@ -85,6 +92,9 @@ func NewAgent(cfg AgentConfig) (*Agent, error) {
 	}
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = DefaultMaxInFlight
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = DefaultHeartbeat
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -198,13 +208,15 @@ func (a *Agent) observe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Acknowledge the request before observing, which may take up to the
-	// validator's deadline: the primary gives up on an agent that does
-	// not (Config.AckTimeout), instead of waiting that long for a stalled
-	// one.
+	// validator's deadline, and again every Heartbeat while observing: the
+	// primary gives up on an agent silent for its AckTimeout, instead of
+	// waiting that long for a hung one.
 	w.WriteHeader(http.StatusProcessing)
+	stopBeats := a.heartbeat(w)
 	a.m.inFlight.Add(1)
 	start := time.Now()
 	obs, err := a.cfg.Validator.Observe(r.Context(), req)
+	stopBeats()
 	a.m.inFlight.Add(-1)
 	a.m.observed(req.Method, time.Since(start))
 	if err != nil {
@@ -228,6 +240,29 @@ func (a *Agent) observe(w http.ResponseWriter, r *http.Request) {
 	a.m.outcome(outcomeOK)
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(b)
+}
+
+// heartbeat repeats 102 Processing on w every Heartbeat until the
+// returned stop is called; after stop returns, w is the caller's alone.
+func (a *Agent) heartbeat(w http.ResponseWriter) (stop func()) {
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(a.cfg.Heartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				w.WriteHeader(http.StatusProcessing)
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+	}
 }
 
 func (a *Agent) health(w http.ResponseWriter, _ *http.Request) {

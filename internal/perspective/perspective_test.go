@@ -89,8 +89,9 @@ type agentSpec struct {
 	// DNS lookups fail on its side).
 	deadResolver bool
 	// stalled: the agent completes the TLS handshake with its enrolled
-	// identity, then never answers a request (a hung process).
-	stalled bool
+	// identity, then never answers a request (a hung process); with
+	// acked, it acknowledges the request once, then hangs.
+	stalled, acked bool
 }
 
 // testAgent is a running agent: its Remote and its outgoing address.
@@ -123,14 +124,19 @@ func startAgent(t testing.TB, agentCA *ca.AgentCA, spec agentSpec, web netip.Add
 	if spec.deadResolver {
 		resolver = netip.AddrPortFrom(testenv.NewLoopbackAddr(), 53).String() // nothing listens there
 	}
-	a, err := NewAgent(AgentConfig{Credentials: creds, Validator: newValidator(t, spec.name, resolver, webPort, source), Logger: quiet})
+	a, err := NewAgent(AgentConfig{Credentials: creds, Validator: newValidator(t, spec.name, resolver, webPort, source), Logger: quiet, Heartbeat: testHeartbeat})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if spec.stalled {
 		hung := make(chan struct{})
 		srv := &http.Server{TLSConfig: a.TLSConfig(), ErrorLog: slog.NewLogLogger(quiet.Handler(), slog.LevelDebug),
-			Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-hung })}
+			Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				if spec.acked {
+					w.WriteHeader(http.StatusProcessing)
+				}
+				<-hung
+			})}
 		go srv.ServeTLS(ln, "", "")
 		t.Cleanup(func() { close(hung); srv.Close() })
 		return ta
@@ -144,6 +150,10 @@ func startAgent(t testing.TB, agentCA *ca.AgentCA, spec agentSpec, web netip.Add
 	t.Cleanup(func() { cancel(); <-done })
 	return ta
 }
+
+// testHeartbeat is the test agents' heartbeat, within the acknowledgement
+// timeouts the tests set.
+const testHeartbeat = 50 * time.Millisecond
 
 // quiet discards the logs of tests.
 var quiet = slog.New(slog.DiscardHandler)
@@ -485,10 +495,11 @@ func TestObserveCutsStragglers(t *testing.T) {
 	}
 }
 
-// TestObserveStalledAgent: an agent that never acknowledges a request is
-// given up after the acknowledgement timeout, not after the remote
-// timeout; an agent that acknowledges and then takes long, because the
-// domain's DNS does not answer there, is waited for and its view counted.
+// TestObserveStalledAgent: an agent that never acknowledges a request, or
+// hangs after acknowledging it, is given up once silent for the
+// acknowledgement timeout, not after the remote timeout; an agent that
+// acknowledges and then takes long, because the domain's DNS does not
+// answer there, keeps saying so and is waited for, its view counted.
 func TestObserveStalledAgent(t *testing.T) {
 	t.Parallel()
 	const ack = 300 * time.Millisecond
@@ -501,6 +512,8 @@ func TestObserveStalledAgent(t *testing.T) {
 		status      string
 	}{
 		{name: "a stalled agent", eu: agentSpec{name: "eu-1", rir: "RIPE", txt: testValue, stalled: true},
+			unavailable: validation.UnavailableTimeout, least: ack, most: 3 * time.Second, status: diagnose.StatusPending},
+		{name: "an agent that hangs after acknowledging", eu: agentSpec{name: "eu-1", rir: "RIPE", txt: testValue, stalled: true, acked: true},
 			unavailable: validation.UnavailableTimeout, least: ack, most: 3 * time.Second, status: diagnose.StatusPending},
 		{name: "an agent waiting for the domain's DNS", eu: agentSpec{name: "eu-1", rir: "RIPE", txt: testValue}, slowDNS: true,
 			least: 2 * time.Second, most: 7 * time.Second, status: diagnose.StatusPending},
@@ -523,8 +536,8 @@ func TestObserveStalledAgent(t *testing.T) {
 			if got := obs[2].Unavailable; got != tt.unavailable {
 				t.Errorf("eu-1 Unavailable = %q (%s), want %q", got, obs[2].UnavailableDetail, tt.unavailable)
 			}
-			if tt.unavailable != "" && !strings.Contains(obs[2].UnavailableDetail, "did not acknowledge") {
-				t.Errorf("eu-1 detail %q does not say it did not acknowledge", obs[2].UnavailableDetail)
+			if tt.unavailable != "" && !strings.Contains(obs[2].UnavailableDetail, "no sign of life") {
+				t.Errorf("eu-1 detail %q does not say it went silent", obs[2].UnavailableDetail)
 			}
 			r := diagnose.Domain(obs, time.Now())
 			if r.Status != tt.status {

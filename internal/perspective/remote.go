@@ -100,11 +100,12 @@ func (c *agentClient) observe(ctx context.Context, req validation.Request, timeo
 var errNoAck = errors.New("no acknowledgement")
 
 // do sends req to the agent. The agent acknowledges a request it accepts
-// with an interim 102 Processing before it observes: without that (or an
-// answer) within ack of the request's sending, the agent is stalled (a
-// hung process, a full queue, a network that lets connections open but
-// drops what follows) and the request is given up at once, instead of at
-// timeout, which an observation of a slow domain may need whole.
+// with an interim 102 Processing before it observes, and repeats it every
+// few seconds while it observes: when ack passes without one (or the
+// answer), the agent is stalled (a hung process, a full queue, a network
+// that lets connections open but drops what follows) and the request is
+// given up at once, instead of at timeout, which an observation of a slow
+// domain may need whole.
 func (c *agentClient) do(ctx context.Context, req validation.Request, timeout, ack time.Duration) (validation.Observation, string, string) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -116,41 +117,49 @@ func (c *agentClient) do(ctx context.Context, req validation.Request, timeout, a
 	defer stall(nil)
 	var (
 		mu    sync.Mutex
-		acked bool
+		done  bool
 		timer *time.Timer
 	)
-	acknowledged := func() {
+	// alive restarts the silence timer: the request was sent, or the agent
+	// acknowledged it or said again that it is still observing.
+	alive := func() {
 		mu.Lock()
 		defer mu.Unlock()
-		acked = true
+		switch {
+		case done:
+		case timer == nil:
+			timer = time.AfterFunc(ack, func() { stall(errNoAck) })
+		default:
+			timer.Reset(ack)
+		}
+	}
+	finished := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		done = true
 		if timer != nil {
 			timer.Stop()
 		}
 	}
 	trace := &httptrace.ClientTrace{
-		WroteRequest: func(httptrace.WroteRequestInfo) {
-			mu.Lock()
-			defer mu.Unlock()
-			if !acked && timer == nil {
-				timer = time.AfterFunc(ack, func() { stall(errNoAck) })
-			}
-		},
+		WroteRequest: func(httptrace.WroteRequestInfo) { alive() },
 		Got1xxResponse: func(int, textproto.MIMEHeader) error {
-			acknowledged()
+			alive()
 			return nil
 		},
-		GotFirstResponseByte: acknowledged,
+		GotFirstResponseByte: alive,
 	}
-	defer acknowledged() // stops the timer
+	defer finished() // stops the timer
 	hr, err := http.NewRequestWithContext(httptrace.WithClientTrace(actx, trace), http.MethodPost, c.remote.URL+PathObserve, bytes.NewReader(body))
 	if err != nil {
 		return validation.Observation{}, validation.UnavailableProtocol, err.Error()
 	}
 	hr.Header.Set("Content-Type", "application/json")
 	resp, err := c.http.Do(hr)
+	finished() // the answer's head came: its small body follows at once
 	if err != nil {
 		if errors.Is(context.Cause(actx), errNoAck) && ctx.Err() == nil {
-			return validation.Observation{}, validation.UnavailableTimeout, fmt.Sprintf("the agent did not acknowledge the request within %s: it is stalled or overloaded", ack)
+			return validation.Observation{}, validation.UnavailableTimeout, fmt.Sprintf("the agent gave no sign of life for %s (no acknowledgement or progress): it is stalled or overloaded", ack)
 		}
 		return validation.Observation{}, classify(ctx, err), err.Error()
 	}
