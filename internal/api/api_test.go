@@ -507,3 +507,30 @@ func TestListOrdersPages(t *testing.T) {
 		wantError(t, s.do(t, "GET", "/api/v1/orders?"+tc.query, s.bob, ""), http.StatusBadRequest, tc.code)
 	}
 }
+
+// TestAdminReadsAnyOrder: an admin (a console's support staff) reads any
+// account's order and its stored checks, with every detail; another
+// account still gets 404 for an order not its own, and an admin may not
+// act on it (a check is the applicant's).
+func TestAdminReadsAnyOrder(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	var v order.View
+	s.wantJSON(t, s.do(t, "POST", "/api/v1/orders", s.alice, orderBody(t, order.CreateRequest{Domains: []string{"support.applicant.com"}, Method: "dns"})), http.StatusCreated, &v)
+	s.wantJSON(t, s.do(t, "POST", "/api/v1/orders/"+v.ID+"/checks", s.alice, ""), http.StatusOK, nil)
+
+	var got order.View
+	s.wantJSON(t, s.do(t, "GET", "/api/v1/orders/"+v.ID, s.admin, ""), http.StatusOK, &got)
+	if got.ID != v.ID {
+		t.Fatalf("admin read %+v", got)
+	}
+	var checks struct {
+		Checks []order.CheckResult `json:"checks"`
+	}
+	s.wantJSON(t, s.do(t, "GET", "/api/v1/orders/"+v.ID+"/checks", s.admin, ""), http.StatusOK, &checks)
+	if len(checks.Checks) != 1 {
+		t.Fatalf("admin read %d checks, want 1", len(checks.Checks))
+	}
+	wantError(t, s.do(t, "GET", "/api/v1/orders/"+v.ID, s.bob, ""), http.StatusNotFound, "ORDER_NOT_FOUND")
+	wantError(t, s.do(t, "POST", "/api/v1/orders/"+v.ID+"/checks", s.admin, ""), http.StatusNotFound, "ORDER_NOT_FOUND")
+}
