@@ -100,7 +100,7 @@ func (d *diagnoser) caaFinding(r *caa.Result) Finding {
 		if failed == "" {
 			failed = name
 		}
-		f.Message = d.c.f(msgCAALookupFailed, failed, d.caaFailure(r))
+		f.Message = join(d.c.f(msgCAALookupFailed, failed, d.caaFailure(r)), d.resolverTimeout(r.Failure))
 		f.Fix = d.c.f(fixCAALookupFailed, failed)
 		if fix, zone, ok := d.caaBogusFix(r); ok {
 			// A DNSSEC failure: its own fix, at the zone that fails.

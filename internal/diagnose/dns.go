@@ -234,7 +234,7 @@ func (d *diagnoser) domainUnresolvable(l *validation.Lookup, domain string) (Fin
 	case upstream(l.Err):
 		return d.upstreamFinding(msgUpstreamRecord, name, l.Err.Server), true
 	case l.Err != nil && l.Err.Kind == dnsclient.KindTimeout:
-		f.Message = d.c.f(msgDomainTimeout, name, d.server(l.Err.Server))
+		f.Message = join(d.c.f(msgDomainTimeout, name, d.server(l.Err.Server)), d.resolverTimeout(l.Err))
 		f.Fix = d.c.f(fixDomainTimeout, name)
 		f.Retryable = true
 	case l.Err != nil || l.Response == nil:
@@ -271,7 +271,7 @@ func (d *diagnoser) recordError(e *dnsclient.Error, host string) Finding {
 	switch e.Kind {
 	case dnsclient.KindTimeout:
 		f.Code = CodeDNSTimeout
-		f.Message = d.c.f(msgRecordTimeout, host, server)
+		f.Message = join(d.c.f(msgRecordTimeout, host, server), d.resolverTimeout(e))
 		f.Fix = d.c.f(fixRecordTimeout, host)
 		f.Retryable = true
 	case dnsclient.KindNetwork:

@@ -13,6 +13,7 @@ const CodeResolverUnavailable Code = "RESOLVER_UNAVAILABLE"
 // mode): the CA's problem, never the applicant's.
 const (
 	msgUpstreamRecord msg = "msgUpstreamRecord"
+	noteResolverSlow  msg = "noteResolverSlow"
 	msgUpstreamCAA    msg = "msgUpstreamCAA"
 	fixUpstream       msg = "fixUpstream"
 )
@@ -22,6 +23,7 @@ func init() {
 	extend("", nil, map[msg]string{
 		msgUpstreamRecord: "dcv could not look up %[1]s: its own DNS resolver %[2]s could not be reached. This is a problem on the certificate authority's side, not with your domain.",
 		msgUpstreamCAA:    "dcv could not look up the CAA records of %[1]s: its own DNS resolver %[2]s could not be reached. This is a problem on the certificate authority's side, not with your domain; dcv does not issue without a CAA answer.",
+		noteResolverSlow:  "%[1]s is dcv's own recursive resolver: either the domain's nameservers did not answer it in time, or the resolver itself is down or overloaded (the certificate authority's side); if the nameservers answer quickly, nothing needs to change on your side.",
 		fixUpstream:       "Nothing to change on your side: check again later. If it persists, tell the certificate authority's operator that its resolver is down.",
 	})
 }
@@ -39,4 +41,13 @@ func (d *diagnoser) upstreamFinding(m msg, name, server string) Finding {
 		Fix:       d.c.f(fixUpstream),
 		Retryable: true,
 	}
+}
+
+// resolverTimeout is the note added to a timeout at dcv's own resolver
+// (forward mode), whose cause cannot be told from here; "" otherwise.
+func (d *diagnoser) resolverTimeout(e *dnsclient.Error) string {
+	if e == nil || !e.Resolver || e.Kind != dnsclient.KindTimeout {
+		return ""
+	}
+	return d.c.f(noteResolverSlow, d.server(e.Server))
 }

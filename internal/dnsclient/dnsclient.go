@@ -185,6 +185,10 @@ type Error struct {
 	// configured recursive resolvers (forward mode) that could not be
 	// reached: a problem on the CA's side, not the domain's.
 	Upstream bool `json:"upstream,omitempty"`
+	// Resolver is true when Server is one of dcv's own recursive resolvers
+	// (forward mode), not one of the domain's nameservers: a timeout there
+	// may be the resolver's own (the CA's side) as well as the domain's.
+	Resolver bool `json:"resolver,omitempty"`
 	// Trace lists each query sent before the lookup failed (iterative
 	// mode), so that the resolution path can be shown.
 	Trace []TraceStep `json:"trace,omitempty"`

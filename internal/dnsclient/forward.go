@@ -189,6 +189,7 @@ func (f *Forwarder) lookup(ctx context.Context, start time.Time, name string, qt
 			// Unreachable servers are dcv's configured resolvers, not the
 			// domain's nameservers: an operator problem.
 			err.Upstream = err.Kind == KindNetwork
+			err.Resolver = true
 			if target != name {
 				err.Detail = "following cname to " + target + ": " + err.Detail
 			}
