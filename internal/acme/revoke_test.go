@@ -230,3 +230,34 @@ func TestKeyCompromiseBlocksTheKey(t *testing.T) {
 		t.Errorf("unswept blocks after the sweeps: %v, %v", left, err)
 	}
 }
+
+// TestReasonUpgradeReachesTheCRL: a certificate revoked as superseded, then
+// for keyCompromise with its key, is listed with keyCompromise in the CRL at
+// once, though the number of entries did not change; the same request again
+// is alreadyRevoked.
+func TestReasonUpgradeReachesTheCRL(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	c := w.client(t)
+	ctx := context.Background()
+	leaf, key, _ := w.issue(t, c, "http-01", nil, "upgrade.applicant.com")
+	if err := c.RevokeCert(ctx, nil, leaf.Raw, xacme.CRLReasonSuperseded); err != nil {
+		t.Fatal(err)
+	}
+	if reason, ok := crlReason(w.fetchCRL(t), leaf.SerialNumber); !ok || reason != int(xacme.CRLReasonSuperseded) {
+		t.Fatalf("after superseded: in CRL %t, reason %d", ok, reason)
+	}
+	if err := c.RevokeCert(ctx, key, leaf.Raw, xacme.CRLReasonKeyCompromise); err != nil {
+		t.Fatal(err)
+	}
+	if reason, ok := crlReason(w.fetchCRL(t), leaf.SerialNumber); !ok || reason != int(xacme.CRLReasonKeyCompromise) {
+		t.Errorf("after the upgrade: in CRL %t, reason %d; want keyCompromise at once", ok, reason)
+	}
+	// Again (x/crypto/acme takes alreadyRevoked for success: sent raw).
+	st, m := w.post(t, raw{alg: jose.ES256, key: key, jwk: true, nonce: w.nonce(t), url: w.srv.URL + "/acme/revoke-cert",
+		payload: `{"certificate":"` + base64.RawURLEncoding.EncodeToString(leaf.Raw) + `","reason":1}`})
+	if st != http.StatusBadRequest || m["type"] != "urn:ietf:params:acme:error:alreadyRevoked" {
+		t.Errorf("the same keyCompromise again: %d %v; want 400 alreadyRevoked", st, m)
+	}
+	w.acmeSvc.Wait()
+}

@@ -1,6 +1,9 @@
 package api
 
 import (
+	"crypto/sha256"
+	"crypto/x509"
+	"fmt"
 	"math/big"
 	"net/http"
 	"sync"
@@ -15,16 +18,30 @@ const (
 )
 
 // crlCache signs the intermediate's CRL at most once per crlLifetime, and
-// again whenever the number of revoked, unexpired certificates changes. Its
-// number is the signing time in seconds (or one more than the last), which
-// keeps it increasing across restarts.
+// again whenever the list of revoked, unexpired certificates changes: an
+// entry added or gone, or a reason changed (an upgrade to keyCompromise).
+// Its number is the signing time in seconds (or one more than the last),
+// which keeps it increasing across restarts.
 type crlCache struct {
 	mu     sync.Mutex
 	der    []byte
 	signed time.Time
-	// listed is how many revocations der lists; number is its CRL number.
-	listed int
+	// listed is a digest of the entries der lists; number is its CRL
+	// number.
+	listed [sha256.Size]byte
 	number int64
+}
+
+// crlDigest is a digest of the entries a CRL lists: serial, reason and
+// time of each.
+func crlDigest(es []x509.RevocationListEntry) [sha256.Size]byte {
+	h := sha256.New()
+	for _, e := range es {
+		fmt.Fprintf(h, "%x %d %d\n", e.SerialNumber, e.ReasonCode, e.RevocationTime.UnixNano())
+	}
+	var d [sha256.Size]byte
+	h.Sum(d[:0])
+	return d
 }
 
 func (h *Handler) crl(w http.ResponseWriter, r *http.Request) {
@@ -37,7 +54,8 @@ func (h *Handler) crl(w http.ResponseWriter, r *http.Request) {
 	now := time.Now().UTC()
 	// A revocation re-signs the CRL at once: it must be listed the moment
 	// it is made, not an hour later.
-	if h.crls.der == nil || now.Sub(h.crls.signed) > crlLifetime || len(revoked) != h.crls.listed {
+	digest := crlDigest(revoked)
+	if h.crls.der == nil || now.Sub(h.crls.signed) > crlLifetime || digest != h.crls.listed {
 		number := max(now.Unix(), h.crls.number+1)
 		der, err := h.cfg.CA.CRL(big.NewInt(number), revoked, now, now.Add(crlNextUpdate))
 		if err != nil {
@@ -45,7 +63,7 @@ func (h *Handler) crl(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err)
 			return
 		}
-		h.crls.der, h.crls.signed, h.crls.listed, h.crls.number = der, now, len(revoked), number
+		h.crls.der, h.crls.signed, h.crls.listed, h.crls.number = der, now, digest, number
 	}
 	der := h.crls.der
 	h.crls.mu.Unlock()

@@ -132,7 +132,7 @@ func ParseCSR(pemOrDER []byte) (*x509.CertificateRequest, error) {
 	}
 	for _, e := range csr.Extensions {
 		if e.Id.Equal(oidTLSFeature) {
-			return nil, &CSRError{CSRMustStaple, "the csr asks for the OCSP must-staple (tls feature) extension, but this ca runs no ocsp responder and issues no must-staple certificates: request one without it"}
+			return nil, &CSRError{CSRMustStaple, "the csr asks for the ocsp must-staple (tls feature) extension, but this ca runs no ocsp responder and issues no must-staple certificates: request one without it"}
 		}
 	}
 	if err := csr.CheckSignature(); err != nil {

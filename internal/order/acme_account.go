@@ -156,11 +156,8 @@ func checkContacts(cs []string) ([]string, error) {
 			return nil, acmeErr(ACMEInvalidContact, "contact %q: an address at an IP literal is not accepted; use an address at a domain name", c)
 		}
 		if _, err := ident.Normalize(domain); err != nil {
-			var pe *ident.PolicyError
-			if errors.As(err, &pe) {
-				return nil, acmeErr(ACMEInvalidContact, "contact %q: the domain of the address cannot receive mail from the internet: %s", c, pe.Message)
-			}
-			return nil, acmeErr(ACMEInvalidContact, "contact %q: the domain of the address is not valid", c)
+			// ident's words are about certificates: say it of mail.
+			return nil, acmeErr(ACMEInvalidContact, "contact %q: the domain %q cannot receive mail from the internet (an IP address, or a reserved, special-use or invalid domain name)", c, domain)
 		}
 		out = append(out, "mailto:"+addr.Address)
 	}

@@ -191,6 +191,13 @@ func (a *ACME) Revoke(ctx context.Context, acct *store.ACMEAccount, signer crypt
 	err = a.st.CertificateRevoke(ctx, store.Revocation{Serial: serial, Reason: code, RevokedAt: a.now()})
 	switch {
 	case errors.Is(err, store.ErrConflict) && proven:
+		prev, gerr := a.st.RevocationGet(ctx, serial)
+		if gerr != nil {
+			return fmt.Errorf("revoking certificate: %w", gerr)
+		}
+		if prev.Reason == reasonKeyCompromise {
+			return acmeErr(ACMEAlreadyRevoked, "certificate %s is already revoked for keyCompromise", serial)
+		}
 		// Revoked before for another reason: key compromise, now proven,
 		// supersedes it (the CRL then says so).
 		if err := a.st.RevocationSetReason(ctx, serial, reasonKeyCompromise); err != nil {
