@@ -175,19 +175,20 @@ func (a *ACME) Revoke(ctx context.Context, acct *store.ACMEAccount, signer crypt
 	if leaf := leafDER(stored.ChainPEM); !bytes.Equal(leaf, certDER) {
 		return acmeNotFound("certificate", serial)
 	}
+	k, ok := cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
+	signedByKey := ok && signer != nil && k.Equal(signer)
 	if acct == nil {
-		k, ok := cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
-		if !ok || !k.Equal(signer) {
+		if !signedByKey {
 			return acmeErr(ACMEUnauthorized, "the request is signed neither by an account nor by the certificate's key")
 		}
 	} else if err := a.mayRevoke(ctx, acct, stored, cert); err != nil {
 		return err
 	}
 	// A keyCompromise revocation signed with the certificate's own key
-	// proves the compromise: the key is blocked, and its other
-	// certificates revoked. A claim by an account is taken as a reason
-	// only.
-	proven := acct == nil && code == reasonKeyCompromise
+	// (embedded, or an account's whose key it is) proves the compromise:
+	// the key is blocked, and its other certificates revoked. A claim by an
+	// account with another key is taken as a reason only.
+	proven := signedByKey && code == reasonKeyCompromise
 	err = a.st.CertificateRevoke(ctx, store.Revocation{Serial: serial, Reason: code, RevokedAt: a.now()})
 	switch {
 	case errors.Is(err, store.ErrConflict) && proven:
