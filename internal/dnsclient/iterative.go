@@ -441,33 +441,43 @@ func (r *Iterative) sharedCut(ctx context.Context, st *lookupState, d *delegatio
 		src = res.msg
 	}
 	sub := &delegation{zone: cut, addrs: map[string][]netip.Addr{}}
-	ttl := uint32(math.MaxUint32)
-	for _, sec := range [][]dns.RR{src.Answer, src.Ns} {
-		for _, rr := range sec {
-			ns, ok := rr.(*dns.NS)
-			if !ok || !strings.EqualFold(ns.Hdr.Name, cut) {
-				continue
-			}
-			n := strings.ToLower(dns.Fqdn(ns.Ns))
-			ttl = min(ttl, ns.Hdr.Ttl)
-			if _, dup := sub.addrs[n]; dup || len(sub.names) >= maxReferralNS {
-				continue
-			}
-			sub.names = append(sub.names, n)
-			// The servers of d.zone vouch for addresses in their own
-			// zone only (bailiwick), as for glue.
-			sub.addrs[n] = slices.Clone(d.addrs[n])
-			if len(sub.addrs[n]) == 0 && dns.IsSubDomain(d.zone, n) {
-				for _, a := range addrsOf(src.Extra, n) {
-					if r.usable(a) && len(sub.addrs[n]) < maxAddrsPerNS {
-						sub.addrs[n] = append(sub.addrs[n], a)
-					}
+	names, ttl := nsNames(cut, src.Answer, src.Ns)
+	for _, n := range names {
+		sub.names = append(sub.names, n)
+		// The servers of d.zone vouch for addresses in their own zone
+		// only (bailiwick), as for glue.
+		sub.addrs[n] = slices.Clone(d.addrs[n])
+		if len(sub.addrs[n]) == 0 && dns.IsSubDomain(d.zone, n) {
+			for _, a := range addrsOf(src.Extra, n) {
+				if r.usable(a) && len(sub.addrs[n]) < maxAddrsPerNS {
+					sub.addrs[n] = append(sub.addrs[n], a)
 				}
 			}
 		}
 	}
 	r.cache.put(&cacheEntry{key: cacheKey{name: cut, deleg: true}, deleg: sub}, r.now(), time.Duration(ttl)*time.Second)
 	return sub
+}
+
+// nsNames returns the NS names of owner in the sections given, lowercase,
+// once each and at most maxReferralNS, with the smallest TTL of their
+// records (math.MaxUint32 for none).
+func nsNames(owner string, sections ...[]dns.RR) ([]string, uint32) {
+	var names []string
+	ttl := uint32(math.MaxUint32)
+	for _, sec := range sections {
+		for _, rr := range sec {
+			ns, ok := rr.(*dns.NS)
+			if !ok || !strings.EqualFold(ns.Hdr.Name, owner) {
+				continue
+			}
+			ttl = min(ttl, ns.Hdr.Ttl)
+			if n := strings.ToLower(dns.Fqdn(ns.Ns)); !slices.Contains(names, n) && len(names) < maxReferralNS {
+				names = append(names, n)
+			}
+		}
+	}
+	return names, ttl
 }
 
 // hasNSSet reports whether msg holds an NS record owned by name.
@@ -801,17 +811,8 @@ func classifyAnswer(zone, qname string, qtype uint16, msg *dns.Msg) (answerKind,
 // outside its zone, and trusting them would let it poison the cache.
 func (r *Iterative) referralFrom(msg *dns.Msg, zone, child string) (*delegation, uint32) {
 	d := &delegation{zone: child, addrs: map[string][]netip.Addr{}}
-	ttl := uint32(math.MaxUint32)
-	for _, rr := range msg.Ns {
-		ns, ok := rr.(*dns.NS)
-		if !ok || !strings.EqualFold(ns.Hdr.Name, child) {
-			continue
-		}
-		n := strings.ToLower(dns.Fqdn(ns.Ns))
-		ttl = min(ttl, ns.Hdr.Ttl)
-		if _, dup := d.addrs[n]; dup || len(d.names) >= maxReferralNS {
-			continue
-		}
+	names, ttl := nsNames(child, msg.Ns)
+	for _, n := range names {
 		d.names = append(d.names, n)
 		d.addrs[n] = nil
 	}

@@ -729,18 +729,8 @@ func (w *World) AddGluelessZone(zone, parent string, host *Zone, nsCount int) *Z
 // referral. It calls t.Fatal as AddZone does.
 func (w *World) AddSharedZone(zone, parent string) *Zone {
 	w.t.Helper()
-	zone, parent = dnsCanonical(zone), dnsCanonical(parent)
-	w.mu.Lock()
-	p, exists := w.zones[parent], w.zones[zone] != nil
-	w.mu.Unlock()
-	switch {
-	case p == nil:
-		w.t.Fatalf("testenv: parent zone %s of %s does not exist", parent, zone)
-	case exists:
-		w.t.Fatalf("testenv: zone %s exists", zone)
-	case zone == parent || !dns.IsSubDomain(parent, zone):
-		w.t.Fatalf("testenv: zone %s is not below %s", zone, parent)
-	}
+	zone = dnsCanonical(zone)
+	p := w.newZoneParent(zone, parent)
 	z := &Zone{Name: zone, NSNames: p.NSNames, Servers: p.Servers}
 	for _, s := range z.Servers {
 		s.SetRecords(zone, zoneRecords(w.t, zone, z.NSNames, z.Servers, false))
@@ -756,11 +746,11 @@ func (w *World) AddSharedZone(zone, parent string) *Zone {
 	return z
 }
 
-func (w *World) addZone(zone, parent string, names []string, host *Zone) *Zone {
+// newZoneParent returns the parent ("" for the root) of a zone about to be
+// created; it calls t.Fatal when the parent does not exist, zone is not
+// below it, or zone exists.
+func (w *World) newZoneParent(zone, parent string) *Zone {
 	w.t.Helper()
-	if len(names) == 0 {
-		w.t.Fatalf("testenv: zone %s needs at least one name server", zone)
-	}
 	if parent == "" {
 		parent = "."
 	}
@@ -776,6 +766,15 @@ func (w *World) addZone(zone, parent string, names []string, host *Zone) *Zone {
 	case zone == parent || !dns.IsSubDomain(parent, zone):
 		w.t.Fatalf("testenv: zone %s is not below %s", zone, parent)
 	}
+	return p
+}
+
+func (w *World) addZone(zone, parent string, names []string, host *Zone) *Zone {
+	w.t.Helper()
+	if len(names) == 0 {
+		w.t.Fatalf("testenv: zone %s needs at least one name server", zone)
+	}
+	p := w.newZoneParent(zone, parent)
 	z := &Zone{Name: zone, NSNames: names}
 	for range names {
 		z.Servers = append(z.Servers, NewAuthServer(w.t))

@@ -25,14 +25,7 @@ ORDER BY c.serial LIMIT ?`
 // RevocationSetReason changes the reason of a recorded revocation.
 func (s *Store) RevocationSetReason(ctx context.Context, serial string, reason int) error {
 	err := s.write(ctx, func(tx *txn) error {
-		res, err := tx.ExecContext(ctx, qRevocationSetReason, reason, serial)
-		if err != nil {
-			return classify(err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return store.ErrNotFound
-		}
-		return nil
+		return execOne(ctx, tx, qRevocationSetReason, reason, serial)
 	})
 	if err != nil {
 		return fmt.Errorf("changing the revocation reason of %s: %w", serial, err)
@@ -108,14 +101,7 @@ func (s *Store) KeyBlockSwept(ctx context.Context, h []byte, at time.Time) error
 		return fmt.Errorf("recording a key sweep: bad time %v: %v", at, err)
 	}
 	err = s.write(ctx, func(tx *txn) error {
-		res, err := tx.ExecContext(ctx, qKeyBlockSwept, t, h)
-		if err != nil {
-			return classify(err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return store.ErrNotFound
-		}
-		return nil
+		return execOne(ctx, tx, qKeyBlockSwept, t, h)
 	})
 	if err != nil {
 		return fmt.Errorf("recording a key sweep: %w", err)
