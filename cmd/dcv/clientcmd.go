@@ -138,6 +138,9 @@ func newOrderListCmd() *cobra.Command {
 			if all && cursor != "" {
 				return errors.New("--all and --cursor exclude each other: --all lists every page from the newest")
 			}
+			if all && cf.json {
+				return errors.New("--all and --json exclude each other: --json prints one page as the API answers it (follow its next_cursor)")
+			}
 			if cmd.Flags().Changed("limit") && (limit < 1 || limit > order.MaxListLimit) {
 				return fmt.Errorf("--limit %d is outside [1, %d]", limit, order.MaxListLimit)
 			}
@@ -146,7 +149,7 @@ func newOrderListCmd() *cobra.Command {
 				return err
 			}
 			os, next, raw, err := c.OrdersPage(cmd.Context(), cursor, limit)
-			for all && err == nil && next != "" && !cf.json {
+			for all && err == nil && next != "" {
 				var more []client.Order
 				more, next, _, err = c.OrdersPage(cmd.Context(), next, limit)
 				os = append(os, more...)
@@ -353,11 +356,9 @@ func writeFileExclusive(path string, b []byte, mode os.FileMode) error {
 // it, synced, then renamed over it, so that a failed write leaves the old
 // file whole and no partial one. The directory must be writable.
 func writeFileAtomic(path string, b []byte, mode os.FileMode) error {
-	// Through a symbolic link, the file it points to is replaced, not
-	// the link.
-	if target, err := filepath.EvalSymlinks(path); err == nil {
-		path = target
-	}
+	// Through a symbolic link, the file it points to is replaced (or
+	// created), not the link: as checkChainOut followed it.
+	path = followLinks(path)
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err

@@ -192,8 +192,8 @@ func TestKeyCompromiseBlocksTheKey(t *testing.T) {
 	assertProblem(t, err, "unauthorized", http.StatusUnauthorized)
 	// A new account with the key is refused; newAccount returns the
 	// existing, revoked account of the key as RFC 8555 §7.3.1 requires.
-	if a, err := kAcct.GetReg(ctx, ""); err == nil && a.Status != xacme.StatusRevoked {
-		t.Errorf("the account of the key: %+v", a)
+	if a, err := kAcct.GetReg(ctx, ""); err != nil || a.Status != xacme.StatusRevoked {
+		t.Errorf("the account of the key: %+v, %v; want it revoked", a, err)
 	}
 	// The account whose claim was not proven keeps its other key usable.
 	fresh := w.client(t)
@@ -258,6 +258,33 @@ func TestReasonUpgradeReachesTheCRL(t *testing.T) {
 		payload: `{"certificate":"` + base64.RawURLEncoding.EncodeToString(leaf.Raw) + `","reason":1}`})
 	if st != http.StatusBadRequest || m["type"] != "urn:ietf:params:acme:error:alreadyRevoked" {
 		t.Errorf("the same keyCompromise again: %d %v; want 400 alreadyRevoked", st, m)
+	}
+	w.acmeSvc.Wait()
+}
+
+// TestProofAfterAClaim: a keyCompromise first claimed by the account (a
+// reason only), then proven with the certificate's key, blocks the key:
+// the proof is not answered alreadyRevoked and thrown away.
+func TestProofAfterAClaim(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	c := w.client(t)
+	ctx := context.Background()
+	leaf, key, _ := w.issue(t, c, "http-01", nil, "claim.applicant.com")
+	if err := c.RevokeCert(ctx, nil, leaf.Raw, xacme.CRLReasonKeyCompromise); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := ca.SPKIHash(leaf.PublicKey)
+	if blocked, err := w.st.KeyBlocked(ctx, h); err != nil || blocked {
+		t.Fatalf("after the claim: blocked %t, %v; a claim blocks nothing", blocked, err)
+	}
+	st, m := w.post(t, raw{alg: jose.ES256, key: key, jwk: true, nonce: w.nonce(t), url: w.srv.URL + "/acme/revoke-cert",
+		payload: `{"certificate":"` + base64.RawURLEncoding.EncodeToString(leaf.Raw) + `","reason":1}`})
+	if st != http.StatusOK {
+		t.Fatalf("the proof: %d %v; want 200", st, m)
+	}
+	if blocked, err := w.st.KeyBlocked(ctx, h); err != nil || !blocked {
+		t.Fatalf("after the proof: blocked %t, %v; want the key blocked", blocked, err)
 	}
 	w.acmeSvc.Wait()
 }

@@ -45,12 +45,15 @@ func crlDigest(es []x509.RevocationListEntry) [sha256.Size]byte {
 }
 
 func (h *Handler) crl(w http.ResponseWriter, r *http.Request) {
+	// The list is read under the lock, so that a CRL signed later is never
+	// made from an older list than one signed before it.
+	h.crls.mu.Lock()
 	revoked, err := h.cfg.Orders.RevokedList(r.Context())
 	if err != nil {
+		h.crls.mu.Unlock()
 		h.fail(w, r, err)
 		return
 	}
-	h.crls.mu.Lock()
 	now := time.Now().UTC()
 	// A revocation re-signs the CRL at once: it must be listed the moment
 	// it is made, not an hour later.

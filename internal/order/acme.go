@@ -128,7 +128,7 @@ type ACME struct {
 
 	sweepMu   sync.Mutex
 	sweeping  map[string]bool // SPKI hashes being swept
-	sweepBase context.Context // the sweeps' parent context (RunKeySweeper's)
+	sweepBase context.Context // the sweeps' parent context (StartKeySweeper's)
 }
 
 // NewACME validates cfg and returns the ACME decisions of s.

@@ -218,7 +218,10 @@ func (a *ACME) UpdateAccount(ctx context.Context, acct *store.ACMEAccount, u ACM
 	if u.Deactivate {
 		next.Status = store.ACMEAccountDeactivated
 	}
-	if err := a.st.ACMEAccountUpdate(ctx, next); err != nil {
+	if err := a.st.ACMEAccountUpdate(ctx, next); errors.Is(err, store.ErrNotFound) {
+		// Deactivated or revoked meanwhile (its key shown compromised).
+		return nil, &ACMEError{Type: ACMEUnauthorized, Status: http.StatusUnauthorized, Detail: fmt.Sprintf("account %q is no longer valid: it accepts no further requests", acct.ID)}
+	} else if err != nil {
 		return nil, fmt.Errorf("updating account: %w", err)
 	}
 	return &next, nil

@@ -177,12 +177,16 @@ func (a *ACME) Revoke(ctx context.Context, acct *store.ACMEAccount, signer crypt
 	}
 	k, ok := cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
 	signedByKey := ok && signer != nil && k.Equal(signer)
-	if acct == nil {
-		if !signedByKey {
-			return acmeErr(ACMEUnauthorized, "the request is signed neither by an account nor by the certificate's key")
+	switch {
+	case signedByKey:
+		// Signed with the certificate's key (RFC 8555 §7.6), embedded or
+		// as the key of the account that signed.
+	case acct == nil:
+		return acmeErr(ACMEUnauthorized, "the request is signed neither by an account nor by the certificate's key")
+	default:
+		if err := a.mayRevoke(ctx, acct, stored, cert); err != nil {
+			return err
 		}
-	} else if err := a.mayRevoke(ctx, acct, stored, cert); err != nil {
-		return err
 	}
 	// A keyCompromise revocation signed with the certificate's own key
 	// (embedded, or an account's whose key it is) proves the compromise:
@@ -192,17 +196,30 @@ func (a *ACME) Revoke(ctx context.Context, acct *store.ACMEAccount, signer crypt
 	err = a.st.CertificateRevoke(ctx, store.Revocation{Serial: serial, Reason: code, RevokedAt: a.now()})
 	switch {
 	case errors.Is(err, store.ErrConflict) && proven:
+		// Revoked before: the proof still blocks the key, unless a proof
+		// did already (a stored reason of keyCompromise may have been an
+		// account's mere claim, or a block that failed).
+		h, herr := ca.SPKIHash(cert.PublicKey)
+		if herr != nil {
+			return fmt.Errorf("revoking certificate: %w", herr)
+		}
+		blocked, berr := a.st.KeyBlocked(ctx, h)
+		if berr != nil {
+			return fmt.Errorf("revoking certificate: %w", berr)
+		}
 		prev, gerr := a.st.RevocationGet(ctx, serial)
 		if gerr != nil {
 			return fmt.Errorf("revoking certificate: %w", gerr)
 		}
-		if prev.Reason == reasonKeyCompromise {
-			return acmeErr(ACMEAlreadyRevoked, "certificate %s is already revoked for keyCompromise", serial)
+		if blocked && prev.Reason == reasonKeyCompromise {
+			return acmeErr(ACMEAlreadyRevoked, "certificate %s is already revoked for keyCompromise, and its key blocked", serial)
 		}
-		// Revoked before for another reason: key compromise, now proven,
-		// supersedes it (the CRL then says so).
-		if err := a.st.RevocationSetReason(ctx, serial, reasonKeyCompromise); err != nil {
-			return fmt.Errorf("revoking certificate: %w", err)
+		if prev.Reason != reasonKeyCompromise {
+			// Key compromise, now proven, supersedes the reason recorded
+			// (the CRL then says so).
+			if err := a.st.RevocationSetReason(ctx, serial, reasonKeyCompromise); err != nil {
+				return fmt.Errorf("revoking certificate: %w", err)
+			}
 		}
 	case errors.Is(err, store.ErrConflict):
 		return acmeErr(ACMEAlreadyRevoked, "certificate %s is already revoked", serial)
@@ -211,7 +228,9 @@ func (a *ACME) Revoke(ctx context.Context, acct *store.ACMEAccount, signer crypt
 	}
 	a.s.cfg.Logger.Info("certificate revoked", "serial", serial, "reason", code)
 	if proven {
-		if err := a.blockKey(ctx, cert, serial); err != nil {
+		// Not cut short by a client that goes away: the revocation is
+		// committed, and its block must follow.
+		if err := a.blockKey(context.WithoutCancel(ctx), cert, serial); err != nil {
 			return fmt.Errorf("blocking the compromised key: %w", err)
 		}
 	}

@@ -36,6 +36,20 @@ func (s *Service) Issue(ctx context.Context, orderID string) error {
 			return fmt.Errorf("issuing order %s: %w", orderID, err)
 		}
 	}
+	if o.Status == StatusApproved {
+		// A key blocked since the order was made is refused before
+		// anything is signed (the write that would store the certificate
+		// checks again, against a block racing this one).
+		if pub, err := publicKey(o); err == nil {
+			if h, err := ca.SPKIHash(pub); err == nil {
+				if blocked, err := s.cfg.Store.KeyBlocked(ctx, h); err != nil {
+					return fmt.Errorf("issuing order %s: %w", orderID, err)
+				} else if blocked {
+					return s.refuseBlockedKey(ctx, orderID)
+				}
+			}
+		}
+	}
 	if o.Method != methodACME && o.Status == StatusApproved {
 		if err := s.recheckCAA(ctx, o); err != nil {
 			return err
@@ -82,13 +96,7 @@ func (s *Service) Issue(ctx context.Context, orderID string) error {
 		s.cfg.Logger.Info("certificate issued", "order", orderID)
 		return nil
 	case errors.Is(err, store.ErrKeyBlocked):
-		// The order's CSR key was shown compromised after the order was
-		// made: it is certified no more.
-		s.cfg.Logger.Warn("issuance refused: the key is blocked as compromised", "order", orderID)
-		if serr := s.cfg.Store.OrderSetStatus(ctx, orderID, StatusInvalid, StatusInvalid, "issuance refused: the CSR's key: "+compromisedKeyMessage+", then order again with its CSR"); serr != nil {
-			s.cfg.Logger.Error("recording issuance refusal", "order", orderID, "err", serr)
-		}
-		return fmt.Errorf("%w: %w", ErrPermanent, err)
+		return s.refuseBlockedKey(ctx, orderID)
 	case errors.Is(err, store.ErrConflict):
 		// Not approved (any more): nothing to issue.
 		return fmt.Errorf("%w: %w", ErrPermanent, errNotApproved)
@@ -192,11 +200,25 @@ func (s *Service) recheckCAA(ctx context.Context, o *store.Order) error {
 			continue
 		}
 		why := "CAA could not be looked up again"
+		caSide := true
 		for _, f := range r.Findings {
-			if f.Blocking() {
-				why = f.Message
-				break
+			if !f.Blocking() {
+				continue
 			}
+			if why == "CAA could not be looked up again" {
+				why = f.Message
+			}
+			switch f.Code {
+			case diagnose.CodePerspectiveUnavailable, diagnose.CodeResolverUnavailable, diagnose.CodeObservationInvalid:
+			default:
+				caSide = false
+			}
+		}
+		if caSide {
+			// The CA's own failure (a perspective or dcv's resolver
+			// unavailable): nothing for the applicant to do. Nothing is
+			// signed; the job is retried, and the order stays approved.
+			return fmt.Errorf("issuing order %s: the CAA recheck of %s failed on the CA's side: %s", o.ID, a.Domain, why)
 		}
 		msg := fmt.Sprintf("issuance waited: %s was validated more than %s before, and CAA, looked up again, does not allow issuance: %s Run a check once fixed.", a.Domain, CAARecheckAfter, why)
 		if err := s.cfg.Store.OrderSetStatus(ctx, o.ID, StatusPending, "", msg); err != nil {
@@ -206,4 +228,14 @@ func (s *Service) recheckCAA(ctx context.Context, o *store.Order) error {
 		return fmt.Errorf("%w: %s", ErrPermanent, msg)
 	}
 	return nil
+}
+
+// refuseBlockedKey makes an order whose CSR key was shown compromised after
+// the order was made invalid, saying why: it is certified no more.
+func (s *Service) refuseBlockedKey(ctx context.Context, orderID string) error {
+	s.cfg.Logger.Warn("issuance refused: the key is blocked as compromised", "order", orderID)
+	if serr := s.cfg.Store.OrderSetStatus(ctx, orderID, StatusInvalid, StatusInvalid, "issuance refused: the CSR's key: "+compromisedKeyMessage+", then order again with its CSR"); serr != nil {
+		s.cfg.Logger.Error("recording issuance refusal", "order", orderID, "err", serr)
+	}
+	return fmt.Errorf("%w: %w", ErrPermanent, store.ErrKeyBlocked)
 }

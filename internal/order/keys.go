@@ -75,16 +75,26 @@ func (a *ACME) blockKey(ctx context.Context, cert *x509.Certificate, serial stri
 	// An ACME account whose key it is is revoked: its requests are refused
 	// from now on (RFC 8555 §7.1.6, an account the server deactivated).
 	jwk := jose.JSONWebKey{Key: cert.PublicKey}
-	if sum, err := jwk.Thumbprint(crypto.SHA256); err == nil {
-		acct, err := a.st.ACMEAccountGetByThumbprint(ctx, base64.RawURLEncoding.EncodeToString(sum))
-		if err == nil && acct.Status == store.ACMEAccountValid {
-			acct.Status = store.ACMEAccountRevoked
-			if err := a.st.ACMEAccountUpdate(ctx, *acct); err != nil {
-				return fmt.Errorf("revoking the account of the compromised key: %w", err)
-			}
-			a.s.cfg.Logger.Warn("acme account revoked: its key is compromised", "account", acct.ID)
-		}
+	sum, err := jwk.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return nil // no JWK form: no account can hold this key
 	}
+	acct, err := a.st.ACMEAccountGetByThumbprint(ctx, base64.RawURLEncoding.EncodeToString(sum))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("looking up the account of the compromised key: %w", err)
+	case acct.Status != store.ACMEAccountValid:
+		return nil
+	}
+	acct.Status = store.ACMEAccountRevoked
+	// The store updates a valid account only: a concurrent update read
+	// before this one cannot bring the account back.
+	if err := a.st.ACMEAccountUpdate(ctx, *acct); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("revoking the account of the compromised key: %w", err)
+	}
+	a.s.cfg.Logger.Warn("acme account revoked: its key is compromised", "account", acct.ID)
 	return nil
 }
 
@@ -128,7 +138,7 @@ func (a *ACME) sweepKey(h []byte) {
 }
 
 func (a *ACME) sweep(ctx context.Context, h []byte) (int, error) {
-	revoked, after := 0, ""
+	revoked, after, skipped := 0, "", 0
 	for {
 		page, err := a.st.CertificatesLive(ctx, a.now(), after, keySweepPage)
 		if err != nil {
@@ -140,6 +150,7 @@ func (a *ACME) sweep(ctx context.Context, h []byte) (int, error) {
 			if err != nil {
 				// One unreadable row must not stop the others' revocation.
 				a.s.cfg.Logger.Error("key sweep: a stored certificate does not parse; skipped", "serial", c.Serial, "err", err)
+				skipped++
 				continue
 			}
 			ch, err := ca.SPKIHash(leaf.PublicKey)
@@ -160,6 +171,11 @@ func (a *ACME) sweep(ctx context.Context, h []byte) (int, error) {
 		if len(page) < keySweepPage {
 			break
 		}
+	}
+	if skipped > 0 {
+		// Not finished: a skipped certificate may be of this key. The
+		// next sweep tries again (and the operator has the log).
+		return revoked, fmt.Errorf("%d stored certificates could not be read", skipped)
 	}
 	return revoked, a.st.KeyBlockSwept(ctx, h, a.now())
 }

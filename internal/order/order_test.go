@@ -584,3 +584,39 @@ func TestIssueRechecksCAAWhenLate(t *testing.T) {
 		t.Fatalf("order after the fix: %+v, %v", v, err)
 	}
 }
+
+// TestLateIssueCAASideFailure: when the CAA recheck of a late issuance
+// fails on the CA's side (a remote perspective unavailable), nothing is
+// signed, the job is to be retried (not a permanent failure), and the
+// order stays approved: nothing for the applicant to do.
+func TestLateIssueCAASideFailure(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	o, err := b.svc.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"ca-side.applicant.com"}, Method: "dns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.DNS.Add(`_dnsauth.ca-side.applicant.com. 300 IN TXT "` + o.Domains[0].Instructions.Value + `"`)
+	if res, err := b.svc.Check(ctx, b.acct, o.ID); err != nil || res.Status != order.StatusApproved {
+		t.Fatalf("check: %+v, %v", res, err)
+	}
+	b.Clock.Add(8 * time.Hour)
+	// The same store, served by a runner that needs a remote perspective
+	// none of which is enrolled.
+	runner, err := perspective.NewRunner(perspective.Config{Primary: b.Validator, MinRemotes: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := order.New(order.Config{Store: b.Store, Observer: runner, Issuer: b.Issuer, Clock: b.Clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = svc.Issue(ctx, o.ID)
+	if err == nil || errors.Is(err, order.ErrPermanent) || !strings.Contains(err.Error(), "CA's side") {
+		t.Fatalf("Issue = %v, want a retryable failure on the CA's side", err)
+	}
+	if v, err := b.svc.Get(ctx, b.acct, o.ID); err != nil || v.Status != order.StatusApproved || v.Error != "" || v.Certificate != "" {
+		t.Fatalf("order after the failure: %+v, %v; want approved, no error text", v, err)
+	}
+}

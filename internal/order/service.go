@@ -385,8 +385,6 @@ func csrMatches(csrNames, domains []string) error {
 	return invalid("CSR_NAMES_MISMATCH", "%s", msg)
 }
 
-// load returns an account's order, or a not-found error for any order that
-// is not the account's (never "forbidden": ids of others are not revealed).
 // loadToRead is load for a request that only reads: an admin may read
 // any account's order (a console's support staff reading an applicant's
 // checks, with every detail); another account its own.
@@ -404,6 +402,8 @@ func (s *Service) loadToRead(ctx context.Context, acct *store.Account, id string
 	return s.load(ctx, acct, id)
 }
 
+// load returns an account's order, or a not-found error for any order that
+// is not the account's (never "forbidden": ids of others are not revealed).
 func (s *Service) load(ctx context.Context, acct *store.Account, id string) (*store.Order, error) {
 	o, err := s.cfg.Store.OrderGet(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && o.AccountID != acct.ID) {

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -213,6 +214,7 @@ func (a *Agent) observe(w http.ResponseWriter, r *http.Request) {
 	// waiting that long for a hung one.
 	w.WriteHeader(http.StatusProcessing)
 	stopBeats := a.heartbeat(w)
+	defer stopBeats() // also if Observe panics: w must not outlive the handler
 	a.m.inFlight.Add(1)
 	start := time.Now()
 	obs, err := a.cfg.Validator.Observe(r.Context(), req)
@@ -243,9 +245,11 @@ func (a *Agent) observe(w http.ResponseWriter, r *http.Request) {
 }
 
 // heartbeat repeats 102 Processing on w every Heartbeat until the
-// returned stop is called; after stop returns, w is the caller's alone.
+// returned stop is called (once or more); after stop returns, w is the
+// caller's alone.
 func (a *Agent) heartbeat(w http.ResponseWriter) (stop func()) {
 	done, stopped := make(chan struct{}), make(chan struct{})
+	var once sync.Once
 	go func() {
 		defer close(stopped)
 		t := time.NewTicker(a.cfg.Heartbeat)
@@ -260,7 +264,7 @@ func (a *Agent) heartbeat(w http.ResponseWriter) (stop func()) {
 		}
 	}()
 	return func() {
-		close(done)
+		once.Do(func() { close(done) })
 		<-stopped
 	}
 }

@@ -146,8 +146,10 @@ type ACMEStore interface {
 	ACMEAccountGet(ctx context.Context, id string) (*ACMEAccount, error)
 	// ACMEAccountGetByThumbprint returns the account with this key, or ErrNotFound.
 	ACMEAccountGetByThumbprint(ctx context.Context, thumbprint string) (*ACMEAccount, error)
-	// ACMEAccountUpdate sets Contact, TermsAgreed and Status of account a.ID;
-	// ErrNotFound if it does not exist.
+	// ACMEAccountUpdate sets Contact, TermsAgreed and Status of account a.ID,
+	// if it is still valid: ErrNotFound if it does not exist or is no
+	// longer valid (deactivated, or revoked meanwhile: a status that left
+	// "valid" never comes back, whatever a concurrent update read).
 	ACMEAccountUpdate(ctx context.Context, a ACMEAccount) error
 	// ACMEAccountKeyChange replaces the account's key if its current
 	// thumbprint is oldThumbprint (else ErrConflict, or ErrNotFound for no

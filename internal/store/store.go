@@ -102,7 +102,7 @@ type Certificate struct {
 	// is not stored: a write that stores the certificate refuses it with
 	// ErrKeyBlocked, in the same transaction, when the key is blocked
 	// (KeyBlock), so that no certificate of a key blocked before it can be
-	// committed. Empty skips that check.
+	// committed. When empty, the write takes it from the leaf of ChainPEM.
 	SPKIHash []byte
 }
 

@@ -20,7 +20,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 	acmeAccountColumns          = `id, key_thumbprint, key_jwk, status, contact, terms_agreed, eab_kid, created_at`
 	qACMEAccountGet             = `SELECT ` + acmeAccountColumns + ` FROM acme_accounts WHERE id = ?`
 	qACMEAccountGetByThumbprint = `SELECT ` + acmeAccountColumns + ` FROM acme_accounts WHERE key_thumbprint = ?`
-	qACMEAccountUpdate          = `UPDATE acme_accounts SET contact = ?, terms_agreed = ?, status = ? WHERE id = ?`
+	qACMEAccountUpdate          = `UPDATE acme_accounts SET contact = ?, terms_agreed = ?, status = ? WHERE id = ? AND status = 'valid'`
 	qACMEAccountKeyGet          = `SELECT key_thumbprint FROM acme_accounts WHERE id = ?`
 	qACMEAccountKeyChange       = `UPDATE acme_accounts SET key_thumbprint = ?, key_jwk = ? WHERE id = ? AND key_thumbprint = ?`
 	qEABKeyBind                 = `UPDATE acme_eab_keys SET account_id = ?, bound_at = ? WHERE kid = ? AND account_id IS NULL`

@@ -37,7 +37,7 @@ func readyACMEOrder(t *testing.T, t0 time.Time) *Store {
 
 func finalizeCert(serial string) *store.Certificate {
 	t0 := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	return &store.Certificate{Serial: serial, ChainPEM: "CHAIN " + serial, NotBefore: t0, NotAfter: t0.Add(time.Hour), CreatedAt: t0}
+	return &store.Certificate{Serial: serial, ChainPEM: "CHAIN " + serial, SPKIHash: fakeSPKI, NotBefore: t0, NotAfter: t0.Add(time.Hour), CreatedAt: t0}
 }
 
 // TestACMEOrderFinalizeOutsideLock covers what signing outside the write

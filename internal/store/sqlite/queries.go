@@ -2,7 +2,10 @@ package sqlite
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/x509"
 	"database/sql"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"strings"
@@ -551,17 +554,23 @@ func insertIssued(ctx context.Context, tx *txn, orderID string, c *store.Certifi
 	if c.OrderID != "" && c.OrderID != orderID {
 		return nil, fmt.Errorf("sign returned a certificate of order %s", c.OrderID)
 	}
-	if len(c.SPKIHash) > 0 {
-		// Checked here, in the write that stores the certificate, so that
-		// a key blocked before it commits is never certified (KeyBlock
-		// goes through the same single writer).
-		var one int
-		switch err := tx.QueryRowContext(ctx, qKeyBlocked, c.SPKIHash).Scan(&one); {
-		case err == nil:
-			return nil, store.ErrKeyBlocked
-		case !errors.Is(err, sql.ErrNoRows):
-			return nil, err
+	// Checked here, in the write that stores the certificate, so that a
+	// key blocked before it commits is never certified (KeyBlock goes
+	// through the same single writer). Without the hash, it is taken from
+	// the leaf: the check is never skipped.
+	spki := c.SPKIHash
+	if len(spki) == 0 {
+		var err error
+		if spki, err = leafSPKIHash(c.ChainPEM); err != nil {
+			return nil, fmt.Errorf("certificate %s: %w", c.Serial, err)
 		}
+	}
+	var one int
+	switch err := tx.QueryRowContext(ctx, qKeyBlocked, spki).Scan(&one); {
+	case err == nil:
+		return nil, store.ErrKeyBlocked
+	case !errors.Is(err, sql.ErrNoRows):
+		return nil, err
 	}
 	nc := *c
 	nc.OrderID = orderID
@@ -725,4 +734,19 @@ func (s *Store) AuthorizationValuesByAccount(ctx context.Context, accountID, sta
 		return nil, fmt.Errorf("listing values of account %s: %w", accountID, classify(err))
 	}
 	return out, nil
+}
+
+// leafSPKIHash returns the SHA-256 hash of the SubjectPublicKeyInfo of the
+// first certificate of a PEM chain.
+func leafSPKIHash(chainPEM string) ([]byte, error) {
+	b, _ := pem.Decode([]byte(chainPEM))
+	if b == nil {
+		return nil, errors.New("the chain holds no PEM certificate")
+	}
+	leaf, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("the chain's leaf does not parse: %w", err)
+	}
+	h := sha256.Sum256(leaf.RawSubjectPublicKeyInfo)
+	return h[:], nil
 }

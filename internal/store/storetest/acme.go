@@ -96,6 +96,13 @@ func testACMEAccounts(t *testing.T, f *fixture) {
 	if got, _ := f.s.ACMEAccountGet(f.ctx, "acme1"); got.Status != store.ACMEAccountDeactivated || len(got.Contact) != 0 {
 		t.Fatalf("after update: %+v", got)
 	}
+	// A status that left "valid" never comes back: an update read before
+	// the change is refused, and changes nothing.
+	a.Status, a.Contact = store.ACMEAccountValid, []string{"mailto:back@example.com"}
+	wantIs(t, "update of a deactivated account", f.s.ACMEAccountUpdate(f.ctx, a), store.ErrNotFound)
+	if got, _ := f.s.ACMEAccountGet(f.ctx, "acme1"); got.Status != store.ACMEAccountDeactivated || len(got.Contact) != 0 {
+		t.Fatalf("after a refused update: %+v", got)
+	}
 }
 
 // acmeOrder stores an ACME order of account acct with one new authorization

@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuthorizationValuesByAccount", testAuthorizationValuesByAccount},
 		{"CertificateIssue", testCertificateIssue},
 		{"CertificateIssueRefused", testCertificateIssueRefused},
+		{"CertificateIssueKeyBlocked", testCertificateIssueKeyBlocked},
 		{"CertificateIssueSignError", testCertificateIssueSignError},
 		{"CertificateIssueBadCertificate", testCertificateIssueBadCertificate},
 		{"CertificateIssueConcurrent", testCertificateIssueConcurrent},
@@ -230,6 +231,7 @@ func normCheck(t *testing.T, c store.Check) store.Check {
 func normCert(c *store.Certificate) store.Certificate {
 	n := *c
 	n.NotBefore, n.NotAfter, n.CreatedAt = normTime(c.NotBefore), normTime(c.NotAfter), normTime(c.CreatedAt)
+	n.SPKIHash = nil // checked when stored, not stored
 	return n
 }
 
@@ -912,8 +914,13 @@ func testCert(serial string) *store.Certificate {
 		NotBefore: t0.Add(-time.Hour),
 		NotAfter:  t0.Add(90*24*time.Hour - time.Second),
 		CreatedAt: t0.Add(time.Nanosecond),
+		// The chain above is no real certificate: its key's hash is given.
+		SPKIHash: testSPKIHash,
 	}
 }
+
+// testSPKIHash stands for the key of testCert's leaf.
+var testSPKIHash = bytes.Repeat([]byte{0x5a}, 32)
 
 // approvedOrder stores an approved order "o" with two approved domains.
 func (f *fixture) approvedOrder() *store.Order {
@@ -985,6 +992,27 @@ func testCertificateIssue(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Fatalf("CertificateIssue(again): %v", err)
 	}
 	wantCert(t, "CertificateIssue(again)", again, want)
+}
+
+// testCertificateIssueKeyBlocked: the write that stores a certificate
+// refuses one whose key is blocked, with ErrKeyBlocked, and stores nothing.
+func testCertificateIssueKeyBlocked(t *testing.T, open func(t *testing.T) store.Store) {
+	f := setup(t, open)
+	o := f.approvedOrder()
+	if err := f.s.KeyBlock(f.ctx, store.KeyBlock{SPKIHash: testSPKIHash, Serial: "00", BlockedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.s.CertificateIssue(f.ctx, "o", func(*store.Order) (*store.Certificate, error) { return testCert("01"), nil })
+	wantErr(t, "CertificateIssue", err, store.ErrKeyBlocked)
+	wantOrder(t, f.get("o"), o)
+	_, err = f.s.CertificateGetByOrder(f.ctx, "o")
+	wantErr(t, "CertificateGetByOrder", err, store.ErrNotFound)
+	// Another key is certified.
+	other := testCert("02")
+	other.SPKIHash = bytes.Repeat([]byte{0x11}, 32)
+	if _, err := f.s.CertificateIssue(f.ctx, "o", func(*store.Order) (*store.Certificate, error) { return other, nil }); err != nil {
+		t.Fatalf("CertificateIssue with another key: %v", err)
+	}
 }
 
 func testCertificateIssueRefused(t *testing.T, open func(t *testing.T) store.Store) {
