@@ -266,6 +266,8 @@ func newCertCmd() *cobra.Command {
 				default:
 					return fmt.Errorf("saving the private key: %w; run again with another --key-out within %s of the first download (or with --json to print it)", werr, order.KeyRedeliveryWindow)
 				}
+			} else if err == nil && crt.PrivateKeyErased {
+				fmt.Fprintf(cmd.ErrOrStderr(), "no private key: the key dcv generated for this order was erased %s after its first download (it was saved then, by whoever downloaded it)\n", order.KeyRedeliveryWindow)
 			} else if err == nil && keyOut != "" {
 				fmt.Fprintf(cmd.ErrOrStderr(), "no private key written to %s: dcv hands out the key it generated with the first download and for %s after, then erases it (or the order came with a CSR, whose key is yours)\n", keyOut, order.KeyRedeliveryWindow)
 			}

@@ -163,7 +163,9 @@ func (s *Service) Certificate(ctx context.Context, acct *store.Account, id strin
 		switch {
 		case err == nil:
 			v.PrivateKey = k
-		case !errors.Is(err, store.ErrNotFound):
+		case errors.Is(err, store.ErrNotFound):
+			v.PrivateKeyErased = true // generated (no CSR), then erased
+		default:
 			return nil, fmt.Errorf("taking key: %w", err)
 		}
 	}

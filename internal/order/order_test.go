@@ -205,8 +205,8 @@ func TestIssueExactlyOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c3.PrivateKey != "" || c3.Serial != c1.Serial {
-		t.Fatalf("download after the window: key %q, serial %s vs %s", c3.PrivateKey, c3.Serial, c1.Serial)
+	if c3.PrivateKey != "" || !c3.PrivateKeyErased || c3.Serial != c1.Serial {
+		t.Fatalf("download after the window: key %q (erased %t), serial %s vs %s", c3.PrivateKey, c3.PrivateKeyErased, c3.Serial, c1.Serial)
 	}
 	blk, _ := pem.Decode([]byte(c1.Certificate))
 	leaf, err := x509.ParseCertificate(blk.Bytes)

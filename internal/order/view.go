@@ -87,9 +87,13 @@ type CertificateView struct {
 	NotAfter  time.Time `json:"not_after"`
 	// Certificate is the PEM chain: leaf first, then the intermediate.
 	Certificate string `json:"certificate"`
-	// PrivateKey is the PEM private key dcv generated, present in the first
-	// download only (when the order had no CSR).
+	// PrivateKey is the PEM private key dcv generated (when the order had
+	// no CSR), present in the JSON downloads from the first one for
+	// KeyRedeliveryWindow.
 	PrivateKey string `json:"private_key,omitempty"`
+	// PrivateKeyErased is set, in a JSON download, when dcv generated the
+	// key but erased it, KeyRedeliveryWindow after its first download.
+	PrivateKeyErased bool `json:"private_key_erased,omitempty"`
 }
 
 // AccountView is an account as the API shows it. APIKey is present only in
