@@ -189,7 +189,7 @@ func (s *Service) CreateAccount(ctx context.Context, caller *store.Account, name
 	key := "dcv_" + randomToken(32)
 	a := store.Account{ID: newID("acct_", s.now()), Name: name, Admin: admin, CreatedAt: s.now()}
 	if err := s.cfg.Store.AccountCreate(ctx, a, HashAPIKey(key)); errors.Is(err, store.ErrNameTaken) {
-		return nil, &Error{Kind: KindConflict, Code: "ACCOUNT_EXISTS", Message: fmt.Sprintf("an account named %q exists already (names are compared without ASCII letter case): choose another name", name)}
+		return nil, &Error{Kind: KindConflict, Code: "ACCOUNT_EXISTS", Message: fmt.Sprintf("an account named %q exists already (names are compared without letter case or Unicode compatibility differences): choose another name", name)}
 	} else if err != nil {
 		return nil, fmt.Errorf("creating account: %w", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
 	"strings"
 	"time"
 
@@ -66,7 +68,7 @@ WHERE id = ? AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.order_id = ord
 	qOrderKeyGet           = `SELECT status, key_pem, key_delivered_at FROM orders WHERE id = ?`
 	qOrderKeyDelivered     = `UPDATE orders SET key_delivered = 1, key_delivered_at = ? WHERE id = ?`
 	qOrderKeysErase        = `UPDATE orders SET key_pem = '' WHERE key_pem <> '' AND key_delivered_at IS NOT NULL AND key_delivered_at <= ?`
-	qAccountNameTaken      = `SELECT 1 FROM accounts WHERE name = ? COLLATE NOCASE LIMIT 1`
+	qAccountNames          = `SELECT name FROM accounts`
 	qOrderKeyErase         = `UPDATE orders SET key_pem = '', key_delivered = 1 WHERE id = ?`
 
 	qCheckInsert      = `INSERT INTO checks (id, order_id, checked_at, result) VALUES (?, ?, ?, ?)`
@@ -104,12 +106,12 @@ func (s *Store) AccountCreate(ctx context.Context, a store.Account, keyHash []by
 		return fmt.Errorf("creating account %s: %w", a.ID, err)
 	}
 	err = s.write(ctx, func(tx *txn) error {
-		var one int
-		switch err := tx.QueryRowContext(ctx, qAccountNameTaken, a.Name).Scan(&one); {
-		case err == nil:
-			return fmt.Errorf("an account named %q exists: %w", a.Name, store.ErrNameTaken)
-		case !errors.Is(err, sql.ErrNoRows):
+		taken, err := accountNameTaken(ctx, tx, a.Name)
+		if err != nil {
 			return err
+		}
+		if taken != "" {
+			return fmt.Errorf("an account named %q exists: %w", taken, store.ErrNameTaken)
 		}
 		if _, err := tx.ExecContext(ctx, qAccountInsert, a.ID, a.Name, a.Admin, created); err != nil {
 			return classify(err)
@@ -749,4 +751,33 @@ func leafSPKIHash(chainPEM string) ([]byte, error) {
 	}
 	h := sha256.Sum256(leaf.RawSubjectPublicKeyInfo)
 	return h[:], nil
+}
+
+// accountNameTaken returns the name of an account whose name folds to the
+// same as name (Unicode compatibility forms and letter case aside: "Carol",
+// "CAROL", "ｃａｒｏｌ"; "straße", "STRASSE"), or "". Accounts are made by
+// an admin, a few hundred at most: reading their names is cheap.
+func accountNameTaken(ctx context.Context, tx *txn, name string) (string, error) {
+	want := foldName(name)
+	rows, err := tx.QueryContext(ctx, qAccountNames)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return "", err
+		}
+		if foldName(n) == want {
+			return n, nil
+		}
+	}
+	return "", rows.Err()
+}
+
+// foldName is the form account names are compared in: NFKC, case folded,
+// NFKC again (folding can denormalise).
+func foldName(s string) string {
+	return norm.NFKC.String(cases.Fold().String(norm.NFKC.String(s)))
 }

@@ -523,7 +523,7 @@ var preparedQueries = map[string]string{
 	"qRevocationInsert":            qRevocationInsert,
 	"qRevocationUnexpired":         qRevocationUnexpired,
 	"qRevocationSetReason":         qRevocationSetReason,
-	"qAccountNameTaken":            qAccountNameTaken,
+	"qAccountNames":                qAccountNames,
 	"qOrderKeyDelivered":           qOrderKeyDelivered,
 	"qOrderKeysErase":              qOrderKeysErase,
 	"qCertificatesLive":            qCertificatesLive,

@@ -304,11 +304,20 @@ func testAccountCreate(t *testing.T, open func(t *testing.T) store.Store) {
 			if got, err := f.s.AccountGetByKeyHash(f.ctx, []byte("other key")); err != nil || got.ID != "other" {
 				t.Errorf("AccountGetByKeyHash(other key) = %+v, %v; want account other", got, err)
 			}
-			// A name in use, in any letter case, names no second account.
-			same := store.Account{ID: "same-name", Name: strings.ToUpper("Other"), CreatedAt: t0}
-			err = f.s.AccountCreate(f.ctx, same, []byte("third key"))
-			wantErr(t, "AccountCreate(name in use)", err, store.ErrNameTaken)
-			wantErr(t, "AccountCreate(name in use)", err, store.ErrConflict)
+			// A name in use, in any letter case or Unicode compatibility
+			// form, names no second account.
+			for _, n := range []string{strings.ToUpper("Other"), "ｏｔｈｅｒ", "\u212Aelvin"} {
+				if n == "\u212Aelvin" {
+					kelvin := store.Account{ID: "kelvin", Name: "kelvin", CreatedAt: t0}
+					if err := f.s.AccountCreate(f.ctx, kelvin, []byte("kelvin key")); err != nil {
+						t.Fatal(err)
+					}
+				}
+				same := store.Account{ID: "same-name", Name: n, CreatedAt: t0}
+				err = f.s.AccountCreate(f.ctx, same, []byte("third key"))
+				wantErr(t, "AccountCreate(name in use: "+n+")", err, store.ErrNameTaken)
+				wantErr(t, "AccountCreate(name in use: "+n+")", err, store.ErrConflict)
+			}
 			if _, err := f.s.AccountGetByKeyHash(f.ctx, []byte("third key")); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("the refused account was stored: %v", err)
 			}
