@@ -250,6 +250,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeError(w, http.StatusBadRequest, "MALFORMED_JSON", "the request body must hold exactly one JSON object")
 		return false
 	}
+	if key, dup := jsontype.DuplicateKey(body); dup {
+		// encoding/json would keep the last silently.
+		writeError(w, http.StatusBadRequest, "DUPLICATE_FIELD", fmt.Sprintf("the request names the field %q twice", key))
+		return false
+	}
 	return true
 }
 

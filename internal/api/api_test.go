@@ -267,6 +267,7 @@ func TestAPIRefusesBadInput(t *testing.T) {
 		{name: "put the orders list", method: "PUT", path: "/api/v1/orders", contentType: "-", status: 405, code: "METHOD_NOT_ALLOWED", words: []string{"PUT"}, allow: "GET, POST"},
 		{name: "get the checks endpoint", method: "DELETE", path: "/api/v1/orders/ord_x/checks", contentType: "-", status: 405, code: "METHOD_NOT_ALLOWED", allow: "GET, POST"},
 
+		{name: "a field twice", body: `{"domains":["a.applicant.com"],"method":"dns","method":"file"}`, status: 400, code: "DUPLICATE_FIELD", words: []string{`"method" twice`}},
 		// An account name names one account, whatever its letter case.
 		{name: "account name in use", path: "/api/v1/accounts", key: "admin", body: `{"name":" ALICE"}`, status: 409, code: "ACCOUNT_EXISTS", words: []string{`"ALICE"`}},
 

@@ -32,3 +32,29 @@ func TestMismatch(t *testing.T) {
 		})
 	}
 }
+
+func TestDuplicateKey(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		doc  string
+		key  string
+		dups bool
+	}{
+		{`{"a":1,"b":2}`, "", false},
+		{`{"name":"dave","name":"DAVE"}`, "name", true},
+		{`{"a":{"x":1,"x":2}}`, "x", true},
+		{`{"a":[{"x":1},{"x":2}]}`, "", false},
+		{`{"a":{"x":1},"b":{"x":1}}`, "", false},
+		{`{"a":"a","b":"a"}`, "", false},
+		{`{"a":[1,{"b":1,"b":2}]}`, "b", true},
+		{`[{"a":1},{"a":1}]`, "", false},
+		{`{"a":1,"a"`, "", false}, // not valid JSON: the decoder says why
+		{`"a"`, "", false},
+	}
+	for _, tt := range tests {
+		key, dups := DuplicateKey([]byte(tt.doc))
+		if key != tt.key || dups != tt.dups {
+			t.Errorf("DuplicateKey(%s) = %q, %t; want %q, %t", tt.doc, key, dups, tt.key, tt.dups)
+		}
+	}
+}
