@@ -3,6 +3,7 @@ package diagnose
 import (
 	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/net/publicsuffix"
 
@@ -24,6 +25,23 @@ const (
 // without the value and differing SOA serials are reported, as warnings
 // when the value was seen.
 func (d *diagnoser) dns(o *validation.Observation) []Finding {
+	fs := d.dnsRecord(o)
+	// An answer dcv served from its own cache (forward mode, opt-in) may
+	// be older than the record: say so, and when it goes.
+	if r := o.DNS.Record.Response; r != nil && r.Cached && r.CacheUntil.After(d.now) && len(fs) > 0 {
+		switch fs[0].Code {
+		case CodeDNSRecordMismatch, CodeDNSRecordNotFound, CodeDNSWrongType:
+			until := r.CacheUntil
+			fs[0].Message = join(fs[0].Message, d.c.f(noteFromCache, d.formatDuration(until.Sub(d.now)), until.UTC().Format(time.RFC3339)))
+			fs[0].ETA = &until
+			fs[0].Retryable = true
+		}
+	}
+	return fs
+}
+
+// dnsRecord diagnoses the record of the dns and dns-01 methods.
+func (d *diagnoser) dnsRecord(o *validation.Observation) []Finding {
 	n := o.DNS
 	host := trimDot(n.Host)
 	if host == "" {

@@ -43,6 +43,12 @@ func TestDomainDNSAuthority(t *testing.T) {
 	cachedNX.Cached, cachedNX.TTL, cachedNX.NegativeTTL = true, 200, 300
 	freshOld := resp(host, "NOERROR", txt(host, "old-value"))
 	freshOld.TTL = 3600
+	// fromCache is an answer dcv's forward cache kept until until.
+	fromCache := func(r *dnsclient.Response, until time.Time) *dnsclient.Response {
+		r.Cached, r.CacheUntil = true, until
+		return r
+	}
+	etaCache := testNow.Add(45 * time.Second)
 	bogus := func(reason string, ede ...dnsclient.EDE) *dnsclient.Response {
 		r := resp(host, "NOERROR", txt(host, testValue))
 		r.DNSSEC, r.DNSSECReason, r.EDE = "bogus", reason, ede
@@ -116,6 +122,12 @@ func TestDomainDNSAuthority(t *testing.T) {
 			words: []string{"Every authoritative nameserver of example.com", "the name does not exist", "cached for 3 minutes 20 seconds more", "negative TTL"}, eta: &eta},
 		{name: "fresh older values: ETA from the TTL", obs: withView(freshOld, view([]uint32{7, 7}, "v", "v")), status: StatusPending,
 			codes: []Code{CodeDNSRecordNotPropagated}, words: []string{`TXT "old-value"`, "up to 1 hour"}, eta: &etaFresh},
+		{name: "forward cache holds an older answer: ETA when it goes", obs: dnsObs(fromCache(resp(host, "NOERROR", txt(host, "old")), etaCache), nil), status: StatusPending,
+			codes: []Code{CodeDNSRecordMismatch}, words: []string{"dcv's own cache", "45 seconds more"}, eta: &etaCache},
+		{name: "forward cache holds a negative answer: ETA when it goes", obs: dnsObs(fromCache(resp(host, "NXDOMAIN"), etaCache), nil), status: StatusPending,
+			codes: []Code{CodeDNSRecordNotFound}, words: []string{"dcv's own cache"}, eta: &etaCache},
+		{name: "forward cache entry already gone: no note", obs: dnsObs(fromCache(resp(host, "NXDOMAIN"), testNow.Add(-time.Second)), nil), status: StatusPending,
+			codes: []Code{CodeDNSRecordNotFound}},
 		{name: "serials differ, value missing everywhere", obs: withView(resp(host, "NXDOMAIN"), view([]uint32{8, 7}, "-", "-")), status: StatusPending,
 			codes: []Code{CodeDNSRecordNotFound, CodeDNSNameserverInconsistent}},
 		{name: "lame server beside a good one: warning", obs: withView(hasValue, view([]uint32{7, 7}, "v", "refused")), status: StatusApproved,

@@ -52,6 +52,10 @@ type Response struct {
 	// (iterative mode, or forward mode with its cache on) rather than asked on
 	// the wire for this lookup.
 	Cached bool `json:"cached,omitempty"`
+	// CacheUntil is when the cached answers of this lookup leave dcv's
+	// cache (forward mode with its cache on), the latest of them; zero when
+	// nothing came from that cache.
+	CacheUntil time.Time `json:"cache_until,omitzero"`
 	// TTL is the remaining time to live of the answer in seconds: the
 	// smallest TTL of the records and CNAMEs given, or the negative TTL
 	// (iterative mode; for a cached answer, what is left of it).

@@ -171,12 +171,13 @@ func (f *Forwarder) lookup(ctx context.Context, start time.Time, name string, qt
 			msg    *dns.Msg
 			server string
 			hit    bool
+			until  time.Time
 			err    *Error
 		)
 		if first != nil {
 			msg, server, err = first.msg, first.server, first.err
 			first = nil
-		} else if msg, server, hit = f.cached(target, qtype); !hit {
+		} else if msg, server, until, hit = f.cached(target, qtype); !hit {
 			r := f.exchange(ctx, target, qtype)
 			msg, server, err = r[0].msg, r[0].server, r[0].err
 		}
@@ -184,6 +185,9 @@ func (f *Forwarder) lookup(ctx context.Context, start time.Time, name string, qt
 			f.cache.put(target, qtype, msg, server)
 		}
 		resp.Cached = resp.Cached || hit
+		if hit && (resp.CacheUntil.IsZero() || until.After(resp.CacheUntil)) {
+			resp.CacheUntil = until
+		}
 		if err != nil {
 			err.Name, err.Type = name, typ
 			// Unreachable servers are dcv's configured resolvers, not the
@@ -223,9 +227,9 @@ func (f *Forwarder) lookup(ctx context.Context, start time.Time, name string, qt
 
 // cached returns the cached answer to name/qtype, if the cache is on and
 // holds a live one.
-func (f *Forwarder) cached(name string, qtype uint16) (*dns.Msg, string, bool) {
+func (f *Forwarder) cached(name string, qtype uint16) (*dns.Msg, string, time.Time, bool) {
 	if f.cache == nil {
-		return nil, "", false
+		return nil, "", time.Time{}, false
 	}
 	return f.cache.get(name, qtype)
 }

@@ -53,8 +53,9 @@ func newForwardCache(maxTTL time.Duration, now func() time.Time) *forwardCache {
 }
 
 // get returns a copy of the cached answer to name/qtype, its TTLs reduced
-// by the time it spent in the cache, and the server that gave it.
-func (c *forwardCache) get(name string, qtype uint16) (*dns.Msg, string, bool) {
+// by the time it spent in the cache, the server that gave it, and when it
+// leaves the cache.
+func (c *forwardCache) get(name string, qtype uint16) (*dns.Msg, string, time.Time, bool) {
 	now := c.now()
 	c.mu.Lock()
 	e, ok := c.entries[forwardKey{name, qtype}]
@@ -64,7 +65,7 @@ func (c *forwardCache) get(name string, qtype uint16) (*dns.Msg, string, bool) {
 	}
 	c.mu.Unlock()
 	if !ok {
-		return nil, "", false
+		return nil, "", time.Time{}, false
 	}
 	msg := e.msg.Copy()
 	age := uint32(now.Sub(e.stored) / time.Second)
@@ -77,7 +78,7 @@ func (c *forwardCache) get(name string, qtype uint16) (*dns.Msg, string, bool) {
 			h.Ttl -= min(h.Ttl, age)
 		}
 	}
-	return msg, e.server, true
+	return msg, e.server, e.expires, true
 }
 
 // put keeps msg, the answer of server to name/qtype, for its TTL.

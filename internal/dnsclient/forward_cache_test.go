@@ -40,19 +40,22 @@ func TestForwarderCache(t *testing.T) {
 		// lookups; want the second answer's summary.
 		wantQueries int
 		wantCached  bool
-		want        string
+		// wantUntil is when the cached answer leaves the cache, after the
+		// first lookup; 0 when the second answer is not from the cache.
+		wantUntil time.Duration
+		want      string
 	}{
 		{name: "positive within ttl", maxTTL: time.Minute, qname: "a.example.com", qtype: dns.TypeA, advance: 30 * time.Second,
-			wantQueries: 1, wantCached: true, want: "a.example.com. A NOERROR an:a.example.com./A/270/192.0.2.1"},
+			wantQueries: 1, wantCached: true, wantUntil: time.Minute, want: "a.example.com. A NOERROR an:a.example.com./A/270/192.0.2.1"},
 		{name: "positive past the cap", maxTTL: time.Minute, qname: "a.example.com", qtype: dns.TypeA, advance: time.Minute,
 			wantQueries: 2, want: "a.example.com. A NOERROR an:a.example.com./A/300/192.0.2.1"},
 		{name: "short ttl honoured", maxTTL: time.Minute, qname: "short.example.com", qtype: dns.TypeTXT, advance: 2 * time.Second,
 			wantQueries: 2, want: `short.example.com. TXT NOERROR an:short.example.com./TXT/2/v`},
 		{name: "short ttl within", maxTTL: time.Minute, qname: "short.example.com", qtype: dns.TypeTXT, advance: time.Second,
-			wantQueries: 1, wantCached: true, want: `short.example.com. TXT NOERROR an:short.example.com./TXT/1/v`},
+			wantQueries: 1, wantCached: true, wantUntil: 2 * time.Second, want: `short.example.com. TXT NOERROR an:short.example.com./TXT/1/v`},
 		{name: "negative within 5s", maxTTL: time.Minute, qname: "_acme-challenge.example.com", qtype: dns.TypeTXT,
 			fix: `_acme-challenge.example.com. 300 IN TXT "fixed"`, advance: 4 * time.Second,
-			wantQueries: 1, wantCached: true, want: "_acme-challenge.example.com. TXT NXDOMAIN negttl:296"},
+			wantQueries: 1, wantCached: true, wantUntil: 5 * time.Second, want: "_acme-challenge.example.com. TXT NXDOMAIN negttl:296"},
 		{name: "negative at most 5s", maxTTL: time.Minute, qname: "_acme-challenge.example.com", qtype: dns.TypeTXT,
 			fix: `_acme-challenge.example.com. 300 IN TXT "fixed"`, advance: 5 * time.Second,
 			wantQueries: 2, want: "_acme-challenge.example.com. TXT NOERROR an:_acme-challenge.example.com./TXT/300/fixed"},
@@ -68,7 +71,8 @@ func TestForwarderCache(t *testing.T) {
 			s.AddZone("example.com")
 			s.Add(`a.example.com. 300 IN A 192.0.2.1`, `short.example.com. 2 IN TXT "v"`)
 			s.SetRcode("fail.example.com", dns.RcodeServerFailure)
-			clock := &fakeNow{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+			start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			clock := &fakeNow{t: start}
 			f, err := dnsclient.NewForwarder(dnsclient.ForwarderConfig{Servers: []string{s.Addr}, CacheMaxTTL: tt.maxTTL, Now: clock.now})
 			if err != nil {
 				t.Fatal(err)
@@ -90,6 +94,13 @@ func TestForwarderCache(t *testing.T) {
 			}
 			if r.Cached != tt.wantCached {
 				t.Errorf("Cached = %v, want %v", r.Cached, tt.wantCached)
+			}
+			var wantUntil time.Time
+			if tt.wantUntil > 0 {
+				wantUntil = start.Add(tt.wantUntil)
+			}
+			if !r.CacheUntil.Equal(wantUntil) {
+				t.Errorf("CacheUntil = %v, want %v", r.CacheUntil, wantUntil)
 			}
 			if got := s.QueryCount(); got != tt.wantQueries {
 				t.Errorf("queries = %d, want %d", got, tt.wantQueries)

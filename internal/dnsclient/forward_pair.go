@@ -43,7 +43,7 @@ func (f *Forwarder) LookupPair(ctx context.Context, name string, qtypes [2]uint1
 		return lookupEach()
 	}
 	for _, qt := range qtypes {
-		if _, _, hit := f.cached(name, qt); hit {
+		if _, _, _, hit := f.cached(name, qt); hit {
 			return lookupEach()
 		}
 	}
