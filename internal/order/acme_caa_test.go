@@ -84,6 +84,21 @@ func TestFinalizeRechecksCAA(t *testing.T) {
 				t.Fatal(err)
 			}
 			got, err := a.Finalize(ctx, acct, &key.PublicKey, ov.ID, csr)
+			// A recheck is kept as evidence, whatever its outcome.
+			rechecks, rerr := w.Store.CAARechecksByOrder(ctx, ov.ID)
+			wantRechecks := 0
+			if tt.after > order.CAARecheckAfter {
+				wantRechecks = 1
+			}
+			if rerr != nil || len(rechecks) != wantRechecks {
+				t.Fatalf("CAA rechecks kept: %+v, %v; want %d", rechecks, rerr, wantRechecks)
+			}
+			if wantRechecks == 1 {
+				rc := rechecks[0]
+				if rc.Domain != name || rc.Allowed != (tt.wantType == "") || !rc.CheckedAt.Equal(w.Clock.Now()) || (tt.caa != "" && !strings.Contains(string(rc.Evidence), "CAA")) {
+					t.Errorf("recheck kept: %+v (evidence %s)", rc, rc.Evidence)
+				}
+			}
 			if tt.wantType == "" {
 				if err != nil || got.Status != "valid" {
 					t.Fatalf("Finalize = %+v, %v; want the certificate issued", got, err)

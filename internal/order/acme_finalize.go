@@ -384,7 +384,7 @@ func (a *ACME) recheckCAA(ctx context.Context, acct *store.ACMEAccount, o *store
 	errs := make([]error, len(stale))
 	var wg sync.WaitGroup
 	for i, z := range stale {
-		wg.Go(func() { probs[i], errs[i] = a.recheckAuthzCAA(ctx, acct, z.ID, now) })
+		wg.Go(func() { probs[i], errs[i] = a.recheckAuthzCAA(ctx, acct, o.Order.ID, z.ID, now) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
@@ -411,8 +411,8 @@ func (a *ACME) recheckCAA(ctx context.Context, acct *store.ACMEAccount, o *store
 
 // recheckAuthzCAA rechecks the CAA records of one authorization; it
 // returns the problem that refuses issuance, or an error when the
-// authorization cannot be read.
-func (a *ACME) recheckAuthzCAA(ctx context.Context, acct *store.ACMEAccount, id string, now time.Time) (*ACMEError, error) {
+// authorization cannot be read or the recheck not kept as evidence.
+func (a *ACME) recheckAuthzCAA(ctx context.Context, acct *store.ACMEAccount, orderID, id string, now time.Time) (*ACMEError, error) {
 	z, err := a.st.ACMEAuthzGet(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("loading authorization %s for its CAA recheck: %w", id, err)
@@ -435,6 +435,9 @@ func (a *ACME) recheckAuthzCAA(ctx context.Context, acct *store.ACMEAccount, id 
 		obs = nil // diagnose fails closed
 	}
 	r := diagnose.Domain(obs, now)
+	if err := a.s.recordCAARecheck(ctx, orderID, z.Identifier, obs, r, now); err != nil {
+		return nil, err
+	}
 	if r.Status == diagnose.StatusApproved {
 		return nil, nil
 	}

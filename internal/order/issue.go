@@ -2,6 +2,7 @@ package order
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -198,6 +199,9 @@ func (s *Service) recheckCAA(ctx context.Context, o *store.Order) error {
 			obs = nil // diagnose fails closed
 		}
 		r := diagnose.Domain(obs, now)
+		if err := s.recordCAARecheck(ctx, o.ID, a.Domain, obs, r, now); err != nil {
+			return fmt.Errorf("issuing order %s: %w", o.ID, err)
+		}
 		if r.Status == diagnose.StatusApproved {
 			continue
 		}
@@ -228,6 +232,26 @@ func (s *Service) recheckCAA(ctx context.Context, o *store.Order) error {
 		}
 		s.cfg.Logger.Warn("issuance refused by the caa recheck", "order", o.ID, "domain", a.Domain)
 		return fmt.Errorf("%w: %s", ErrPermanent, msg)
+	}
+	return nil
+}
+
+// recordCAARecheck keeps a CAA recheck of domain for order orderID, its
+// observations and their diagnosis, as the evidence the issuance or its
+// refusal rests on (CA/B Forum BRs §3.2.2.8, §5.4.1). An issuance waits
+// while its recheck cannot be kept.
+func (s *Service) recordCAARecheck(ctx context.Context, orderID, domain string, obs []validation.Observation, r diagnose.Result, now time.Time) error {
+	ev := validationEvidence{Observations: obs, Findings: r.Findings, Status: r.Status}
+	if ev.Findings == nil {
+		ev.Findings = []diagnose.Finding{}
+	}
+	evidence, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("encoding the CAA recheck of %s: %w", domain, err)
+	}
+	rc := store.CAARecheck{ID: newID("caa_", now), OrderID: orderID, Domain: domain, CheckedAt: now, Allowed: r.Status == diagnose.StatusApproved, Evidence: evidence}
+	if err := s.cfg.Store.CAARecheckRecord(ctx, rc); err != nil {
+		return fmt.Errorf("keeping the CAA recheck of %s as evidence: %w", domain, err)
 	}
 	return nil
 }

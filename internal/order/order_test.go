@@ -573,6 +573,11 @@ func TestIssueRechecksCAAWhenLate(t *testing.T) {
 	if err != nil || v.Status != order.StatusPending || !strings.Contains(v.Error, "other-ca.example") || v.Certificate != "" {
 		t.Fatalf("order after the refusal: %+v, %v", v, err)
 	}
+	// The refusal rests on a recheck kept as evidence.
+	rc, err := b.Store.CAARechecksByOrder(ctx, o.ID)
+	if err != nil || len(rc) != 1 || rc[0].Allowed || rc[0].Domain != "late.applicant.com" || !strings.Contains(string(rc[0].Evidence), "other-ca.example") {
+		t.Fatalf("CAA rechecks kept: %+v, %v; want one refusal naming other-ca.example", rc, err)
+	}
 	b.DNS.Remove("late.applicant.com.", dns.TypeCAA)
 	if res, err := b.svc.Check(ctx, b.acct, o.ID); err != nil || res.Status != order.StatusApproved {
 		t.Fatalf("check after the fix: %+v, %v", res, err)

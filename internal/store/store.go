@@ -85,6 +85,21 @@ type Check struct {
 	Result []byte
 }
 
+// CAARecheck is CAA looked up again before issuance, for a domain
+// validated long before (CA/B Forum BRs §3.2.2.8), kept for audit whatever
+// its outcome.
+type CAARecheck struct {
+	ID string
+	// OrderID is the order being issued: an API order's or an ACME order's.
+	OrderID   string
+	Domain    string
+	CheckedAt time.Time
+	// Allowed is whether CAA allowed issuance.
+	Allowed bool
+	// Evidence is the JSON of the observations and their diagnosis.
+	Evidence []byte
+}
+
 // Certificate is an issued certificate.
 type Certificate struct {
 	Serial  string // lowercase hex
@@ -168,6 +183,13 @@ type Store interface {
 	// authorizations in status, newest order first, at most limit, except
 	// those of order exceptOrder: the near misses a check looks for.
 	AuthorizationValuesByAccount(ctx context.Context, accountID, status, exceptOrder string, limit int) ([]string, error)
+
+	// CAARecheckRecord stores a CAA recheck; a duplicate id is ErrConflict,
+	// evidence that is not JSON an error.
+	CAARecheckRecord(ctx context.Context, r CAARecheck) error
+	// CAARechecksByOrder returns the CAA rechecks made for an order, oldest
+	// first; none for an unknown order.
+	CAARechecksByOrder(ctx context.Context, orderID string) ([]CAARecheck, error)
 
 	// CertificateIssue issues an order's certificate exactly once. Inside
 	// one write transaction it loads the order; if its status is "approved"

@@ -78,6 +78,10 @@ WHERE order_id = ? AND domain = ?`
 	qCheckListByOrder  = `SELECT id, order_id, checked_at, result FROM checks WHERE order_id = ?
 ORDER BY checked_at DESC, rowid DESC LIMIT ?`
 
+	qCAARecheckInsert   = `INSERT INTO caa_rechecks (id, order_id, domain, checked_at, allowed, evidence) VALUES (?, ?, ?, ?, ?, ?)`
+	qCAARechecksByOrder = `SELECT id, order_id, domain, checked_at, allowed, evidence FROM caa_rechecks WHERE order_id = ?
+ORDER BY checked_at, id`
+
 	qAuthzValuesByAccount = `SELECT a.value FROM authorizations a JOIN orders o ON o.id = a.order_id
 WHERE o.account_id = ? AND a.status = ? AND o.id <> ?
 ORDER BY o.created_at DESC, o.id DESC, a.position LIMIT ?`
@@ -476,6 +480,46 @@ func scanCheck(r scanner) (*store.Check, error) {
 	if err := r.Scan(&c.ID, &c.OrderID, nullTime{&c.CheckedAt}, &c.Result); err != nil {
 		return nil, err
 	}
+	return &c, nil
+}
+
+// CAARecheckRecord stores a CAA recheck, durably: a duplicate id is
+// store.ErrConflict, evidence that is not JSON an error.
+func (s *Store) CAARecheckRecord(ctx context.Context, r store.CAARecheck) error {
+	checked, err := encodeTime(r.CheckedAt)
+	if err != nil {
+		return fmt.Errorf("recording the CAA recheck of %s for order %s: %w", r.Domain, r.OrderID, err)
+	}
+	err = s.write(ctx, func(tx *txn) error {
+		_, err := tx.ExecContext(ctx, qCAARecheckInsert, r.ID, r.OrderID, r.Domain, checked, r.Allowed, string(r.Evidence))
+		return classify(err)
+	})
+	if err != nil {
+		return fmt.Errorf("recording the CAA recheck of %s for order %s: %w", r.Domain, r.OrderID, err)
+	}
+	return nil
+}
+
+// CAARechecksByOrder returns the CAA rechecks made for an order, oldest
+// first; none for an unknown order.
+func (s *Store) CAARechecksByOrder(ctx context.Context, orderID string) ([]store.CAARecheck, error) {
+	out, err := queryAll(ctx, s.rd, scanCAARecheck, qCAARechecksByOrder, orderID)
+	if err != nil {
+		return nil, fmt.Errorf("listing the CAA rechecks of order %s: %w", orderID, err)
+	}
+	return out, nil
+}
+
+// scanCAARecheck scans the columns of qCAARechecksByOrder.
+func scanCAARecheck(r scanner) (*store.CAARecheck, error) {
+	var (
+		c        store.CAARecheck
+		evidence string
+	)
+	if err := r.Scan(&c.ID, &c.OrderID, &c.Domain, nullTime{&c.CheckedAt}, &c.Allowed, &evidence); err != nil {
+		return nil, err
+	}
+	c.Evidence = []byte(evidence)
 	return &c, nil
 }
 

@@ -489,6 +489,8 @@ var preparedQueries = map[string]string{
 	"qAuthzIssued":                 qAuthzIssued,
 	"qAuthzSetPendingStatus":       qAuthzSetPendingStatus,
 	"qAuthzValuesByAccount":        qAuthzValuesByAccount,
+	"qCAARecheckInsert":            qCAARecheckInsert,
+	"qCAARechecksByOrder":          qCAARechecksByOrder,
 	"qCertificateByOrder":          qCertificateByOrder,
 	"qCertificateBySerial":         qCertificateBySerial,
 	"qCertificateInsert":           qCertificateInsert,

@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CheckRecord", testCheckRecord},
 		{"CheckRecordAtomic", testCheckRecordAtomic},
 		{"CheckListByOrder", testCheckListByOrder},
+		{"CAARecheck", testCAARecheck},
 		{"AuthorizationValuesByAccount", testAuthorizationValuesByAccount},
 		{"CertificateIssue", testCertificateIssue},
 		{"CertificateIssueRefused", testCertificateIssueRefused},
@@ -912,6 +913,59 @@ func testCheckListByOrder(t *testing.T, open func(t *testing.T) store.Store) {
 				}
 			}
 		})
+	}
+}
+
+func testCAARecheck(t *testing.T, open func(t *testing.T) store.Store) {
+	f := setup(t, open)
+	mk := func(id, order string, at time.Time, allowed bool) store.CAARecheck {
+		return store.CAARecheck{ID: id, OrderID: order, Domain: id + ".example", CheckedAt: at, Allowed: allowed, Evidence: []byte(fmt.Sprintf(`{"id":%q}`, id))}
+	}
+	r1 := mk("r1", "o", t0.Add(time.Nanosecond), false)
+	r0 := mk("r0", "o", t0, true)
+	x := mk("x", "other", t0, true)
+	for _, r := range []store.CAARecheck{r1, r0, x} {
+		if err := f.s.CAARecheckRecord(f.ctx, r); err != nil {
+			t.Fatalf("CAARecheckRecord(%s): %v", r.ID, err)
+		}
+	}
+	refused := []struct {
+		name string
+		r    store.CAARecheck
+		want error
+	}{
+		{"duplicate id", mk("r0", "o", t0.Add(time.Hour), false), store.ErrConflict},
+		{"evidence not JSON", store.CAARecheck{ID: "bad", OrderID: "o", Domain: "bad.example", CheckedAt: t0, Evidence: []byte("{")}, nil},
+	}
+	for _, tt := range refused {
+		err := f.s.CAARecheckRecord(f.ctx, tt.r)
+		if err == nil || (tt.want != nil && !errors.Is(err, tt.want)) {
+			t.Errorf("%s: CAARecheckRecord = %v, want an error (%v)", tt.name, err, tt.want)
+		}
+	}
+	tests := []struct {
+		name  string
+		order string
+		want  []store.CAARecheck
+	}{
+		{"oldest first", "o", []store.CAARecheck{r0, r1}},
+		{"other order", "other", []store.CAARecheck{x}},
+		{"unknown order", "missing", nil},
+	}
+	for _, tt := range tests {
+		got, err := f.s.CAARechecksByOrder(f.ctx, tt.order)
+		if err != nil {
+			t.Fatalf("%s: CAARechecksByOrder: %v", tt.name, err)
+		}
+		if len(got) != len(tt.want) {
+			t.Fatalf("%s: %d rechecks, want %d: %s", tt.name, len(got), len(tt.want), dump(got))
+		}
+		for i := range got {
+			g, w := got[i], tt.want[i]
+			if g.ID != w.ID || g.OrderID != w.OrderID || g.Domain != w.Domain || !g.CheckedAt.Equal(w.CheckedAt) || g.Allowed != w.Allowed || string(g.Evidence) != string(w.Evidence) {
+				t.Errorf("%s: recheck %d = %s, want %s", tt.name, i, dump(g), dump(w))
+			}
+		}
 	}
 }
 
