@@ -250,9 +250,13 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeError(w, http.StatusBadRequest, "MALFORMED_JSON", "the request body must hold exactly one JSON object")
 		return false
 	}
-	if key, dup := jsontype.DuplicateKey(body); dup {
+	if first, again, dup := jsontype.DuplicateKey(body); dup {
 		// encoding/json would keep the last silently.
-		writeError(w, http.StatusBadRequest, "DUPLICATE_FIELD", fmt.Sprintf("the request names the field %q twice", key))
+		msg := fmt.Sprintf("the request names %q twice", first)
+		if again != first {
+			msg = fmt.Sprintf("the request names %q and %q, which are one name: field names, and the domains of methods, are compared without case", first, again)
+		}
+		writeError(w, http.StatusBadRequest, "DUPLICATE_FIELD", msg)
 		return false
 	}
 	return true

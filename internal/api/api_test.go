@@ -268,6 +268,8 @@ func TestAPIRefusesBadInput(t *testing.T) {
 		{name: "get the checks endpoint", method: "DELETE", path: "/api/v1/orders/ord_x/checks", contentType: "-", status: 405, code: "METHOD_NOT_ALLOWED", allow: "GET, POST"},
 
 		{name: "a field twice", body: `{"domains":["a.applicant.com"],"method":"dns","method":"file"}`, status: 400, code: "DUPLICATE_FIELD", words: []string{`"method" twice`}},
+		{name: "a field twice, in two cases", body: `{"domains":["a.applicant.com"],"METHOD":"dns","method":"file"}`, status: 400, code: "DUPLICATE_FIELD", words: []string{`"METHOD" and "method"`, "without case"}},
+		{name: "a domain of methods twice, in two cases", body: `{"domains":["a.applicant.com"],"method":"dns","methods":{"a.applicant.com":"file","A.applicant.com":"dns"}}`, status: 400, code: "DUPLICATE_FIELD"},
 		// An account name names one account, whatever its letter case.
 		{name: "account name in use", path: "/api/v1/accounts", key: "admin", body: `{"name":" ALICE"}`, status: 409, code: "ACCOUNT_EXISTS", words: []string{`"ALICE"`}},
 

@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
+	"unicode"
 )
 
 // Mismatch describes te: `field "x" must be a JSON array, not a JSON
@@ -39,20 +41,23 @@ func Kind(t reflect.Type) string {
 	}
 }
 
-// DuplicateKey returns the first member name that appears twice in one
-// object of the JSON document b, and true; "", false when there is none or
-// b is not valid JSON (the decoder then says why). encoding/json keeps the
-// last of duplicate members silently; a request that names a field twice
-// is refused instead of half understood.
-func DuplicateKey(b []byte) (string, bool) {
+// DuplicateKey finds the first member of an object of the JSON document b
+// whose name an earlier member of that object has, compared without case
+// as encoding/json compares names with fields (bytes.EqualFold): it
+// returns the earlier name, the later, and true; "", "", false when there
+// is none or b is not valid JSON (the decoder then says why). encoding/json
+// keeps the last of such members silently; a request that names a field
+// twice, or a domain twice in a map keyed by domain, is refused instead of
+// half understood.
+func DuplicateKey(b []byte) (first, again string, dup bool) {
 	if !json.Valid(b) {
-		return "", false
+		return "", "", false
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	// Each open object's member names, and whether the next string token
 	// of that object is a name (true) or a value (false).
 	type frame struct {
-		names  map[string]bool
+		names  map[string]string // folded name → name as sent
 		isName bool
 		object bool
 	}
@@ -60,7 +65,7 @@ func DuplicateKey(b []byte) (string, bool) {
 	for {
 		tok, err := dec.Token()
 		if err != nil {
-			return "", false
+			return "", "", false
 		}
 		top := len(stack) - 1
 		switch t := tok.(type) {
@@ -70,21 +75,22 @@ func DuplicateKey(b []byte) (string, bool) {
 				if top >= 0 && stack[top].object {
 					stack[top].isName = true // the container is a member's value
 				}
-				stack = append(stack, frame{names: map[string]bool{}, isName: true, object: t == '{'})
+				stack = append(stack, frame{names: map[string]string{}, isName: true, object: t == '{'})
 				continue
 			default:
 				stack = stack[:top]
 				if len(stack) == 0 {
-					return "", false
+					return "", "", false
 				}
 				continue
 			}
 		case string:
 			if top >= 0 && stack[top].object && stack[top].isName {
-				if stack[top].names[t] {
-					return t, true
+				k := fold(t)
+				if earlier, ok := stack[top].names[k]; ok {
+					return earlier, t, true
 				}
-				stack[top].names[t] = true
+				stack[top].names[k] = t
 				stack[top].isName = false
 				continue
 			}
@@ -93,7 +99,20 @@ func DuplicateKey(b []byte) (string, bool) {
 			stack[top].isName = true // a member's value was read
 		}
 		if top < 0 {
-			return "", false // a scalar document
+			return "", "", false // a scalar document
 		}
 	}
+}
+
+// fold maps each rune of s to the least rune of its Unicode simple case
+// folding orbit, so that fold(x) == fold(y) exactly when
+// strings.EqualFold(x, y), the rule encoding/json matches names by.
+func fold(s string) string {
+	return strings.Map(func(r rune) rune {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		return least
+	}, s)
 }

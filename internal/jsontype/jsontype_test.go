@@ -36,25 +36,34 @@ func TestMismatch(t *testing.T) {
 func TestDuplicateKey(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		doc  string
-		key  string
-		dups bool
+		doc          string
+		first, again string
+		dups         bool
 	}{
-		{`{"a":1,"b":2}`, "", false},
-		{`{"name":"dave","name":"DAVE"}`, "name", true},
-		{`{"a":{"x":1,"x":2}}`, "x", true},
-		{`{"a":[{"x":1},{"x":2}]}`, "", false},
-		{`{"a":{"x":1},"b":{"x":1}}`, "", false},
-		{`{"a":"a","b":"a"}`, "", false},
-		{`{"a":[1,{"b":1,"b":2}]}`, "b", true},
-		{`[{"a":1},{"a":1}]`, "", false},
-		{`{"a":1,"a"`, "", false}, // not valid JSON: the decoder says why
-		{`"a"`, "", false},
+		{`{"a":1,"b":2}`, "", "", false},
+		{`{"name":"dave","name":"DAVE"}`, "name", "name", true},
+		{`{"a":{"x":1,"x":2}}`, "x", "x", true},
+		{`{"a":[{"x":1},{"x":2}]}`, "", "", false},
+		{`{"a":{"x":1},"b":{"x":1}}`, "", "", false},
+		{`{"a":"a","b":"a"}`, "", "", false},
+		{`{"a":[1,{"b":1,"b":2}]}`, "b", "b", true},
+		{`[{"a":1},{"a":1}]`, "", "", false},
+		{`{"a":1,"a"`, "", "", false}, // not valid JSON: the decoder says why
+		{`"a"`, "", "", false},
+		// encoding/json matches a name to a field without case.
+		{`{"method":"dns","METHOD":"file"}`, "method", "METHOD", true},
+		{`{"Domains":["a"],"domains":["b"]}`, "Domains", "domains", true},
+		// The Kelvin sign and the long s fold to k and s (bytes.EqualFold).
+		{`{"kind":1,"\u212aind":2}`, "kind", "\u212aind", true},
+		{`{"s":1,"\u017f":2}`, "s", "\u017f", true},
+		// A map keyed by domain: one domain, two spellings.
+		{`{"domain_methods":{"a.example":"dns","A.EXAMPLE":"file"}}`, "a.example", "A.EXAMPLE", true},
+		{`{"domain_methods":{"a.example":"dns","b.example":"file"}}`, "", "", false},
 	}
 	for _, tt := range tests {
-		key, dups := DuplicateKey([]byte(tt.doc))
-		if key != tt.key || dups != tt.dups {
-			t.Errorf("DuplicateKey(%s) = %q, %t; want %q, %t", tt.doc, key, dups, tt.key, tt.dups)
+		first, again, dups := DuplicateKey([]byte(tt.doc))
+		if first != tt.first || again != tt.again || dups != tt.dups {
+			t.Errorf("DuplicateKey(%s) = %q, %q, %t; want %q, %q, %t", tt.doc, first, again, dups, tt.first, tt.again, tt.dups)
 		}
 	}
 }

@@ -290,6 +290,7 @@ func TestCreateRefusalsStoreNothing(t *testing.T) {
 		{"label too long", order.CreateRequest{Domains: []string{"a234567890123456789012345678901234567890123456789012345678901234.applicant.com"}, Method: "dns"}, "LABEL_TOO_LONG"},
 		{"duplicate", order.CreateRequest{Domains: []string{"a.applicant.com", "A.applicant.com."}, Method: "dns"}, "DUPLICATE_NAME"},
 		{"override for another name", order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns", Methods: map[string]string{"b.applicant.com": "file"}}, "METHOD_FOR_UNKNOWN_DOMAIN"},
+		{"two overrides for one name", order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns", Methods: map[string]string{"a.applicant.com": "file", "a.applicant.com.": "dns"}}, "DUPLICATE_NAME"},
 		{"csr names differ", order.CreateRequest{Domains: []string{"a.applicant.com", "b.applicant.com"}, Method: "dns", CSR: good}, "CSR_NAMES_MISMATCH"},
 		{"csr rsa 1024", order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns", CSR: csrPEM(t, weak, "a.applicant.com")}, "CSR_KEY_TOO_WEAK"},
 		{"csr bad signature", order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns", CSR: tampered}, "CSR_BAD_SIGNATURE"},

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -329,15 +330,22 @@ func policyError(err error) error {
 }
 
 // domainMethods returns the method of each domain: def, or its override.
-// Every override must name a domain of the order; a wildcard cannot use
-// file validation.
+// Every override must name a domain of the order, once (two spellings of
+// one name, "A.example." and "a.example", are refused rather than one
+// picked at random); a wildcard cannot use file validation.
 func domainMethods(domains []string, def string, overrides map[string]string) ([]string, error) {
 	byName := make(map[string]string, len(overrides))
-	for name, m := range overrides {
+	spelled := make(map[string]string, len(overrides))
+	for _, name := range slices.Sorted(maps.Keys(overrides)) {
+		m := overrides[name]
 		n, err := ident.Normalize(name)
 		if err != nil {
 			return nil, policyError(err)
 		}
+		if earlier, ok := spelled[n]; ok {
+			return nil, invalid(ident.CodeDuplicateName, "methods names %s twice, as %q and %q: give each domain one method", n, earlier, name)
+		}
+		spelled[n] = name
 		if !slices.Contains(domains, n) {
 			return nil, invalid("METHOD_FOR_UNKNOWN_DOMAIN", "methods names %q, which is not among the order's domains", name)
 		}
