@@ -23,6 +23,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/dcvhq/dcv/internal/ca"
 	"github.com/dcvhq/dcv/internal/diagnose"
@@ -184,8 +186,17 @@ func (s *Service) CreateAccount(ctx context.Context, caller *store.Account, name
 		return nil, &Error{Kind: KindForbidden, Code: "ADMIN_REQUIRED", Message: "only an admin account may create accounts"}
 	}
 	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 128 || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return nil, invalid("INVALID_ACCOUNT_NAME", "the account name must be 1 to 128 printable characters")
+	if name == "" || len(name) > 128 || !utf8.ValidString(name) {
+		return nil, invalid("INVALID_ACCOUNT_NAME", "the account name must be 1 to 128 bytes of UTF-8")
+	}
+	// Invisible characters (zero-width spaces and joiners, bidirectional
+	// overrides, controls) would make two names that read alike, or one
+	// that reads as another.
+	if i := strings.IndexFunc(name, func(r rune) bool {
+		return unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Co, unicode.Cs, unicode.Noncharacter_Code_Point) || r == utf8.RuneError
+	}); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(name[i:])
+		return nil, invalid("INVALID_ACCOUNT_NAME", "the account name holds U+%04X, an invisible or control character: use printable characters only", r)
 	}
 	key := "dcv_" + randomToken(32)
 	a := store.Account{ID: newID("acct_", s.now()), Name: name, Admin: admin, CreatedAt: s.now()}
