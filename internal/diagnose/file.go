@@ -204,7 +204,7 @@ func (d *diagnoser) resolveError(e *webfetch.Error, host string) Finding {
 		f.Fix = d.c.f(fixDomainServfail, host)
 		f.Retryable = true
 	case webfetch.ErrDNSTimeout:
-		f.Message = d.c.f(msgDomainTimeout, host, server)
+		f.Message = join(d.c.f(msgDomainTimeout, host, server), d.fetchResolverTimeout(e))
 		f.Fix = d.c.f(fixDomainTimeout, host)
 		f.Retryable = true
 	case webfetch.ErrNoAddress:

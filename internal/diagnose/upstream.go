@@ -1,6 +1,9 @@
 package diagnose
 
-import "github.com/dcvhq/dcv/internal/dnsclient"
+import (
+	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/webfetch"
+)
 
 // CodeResolverUnavailable: a lookup failed at dcv's own recursive resolver
 // (forward mode: it could not be reached), not at the domain's servers. It
@@ -50,4 +53,13 @@ func (d *diagnoser) resolverTimeout(e *dnsclient.Error) string {
 		return ""
 	}
 	return d.c.f(noteResolverSlow, d.server(e.Server))
+}
+
+// fetchResolverTimeout is resolverTimeout for the address lookup of a
+// file or http-01 fetch.
+func (d *diagnoser) fetchResolverTimeout(e *webfetch.Error) string {
+	if e == nil || !e.Resolver || e.Kind != webfetch.ErrDNSTimeout {
+		return ""
+	}
+	return d.c.f(noteResolverSlow, d.server(e.Address))
 }

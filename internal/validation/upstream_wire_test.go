@@ -65,33 +65,43 @@ func TestUpstreamResolverDown(t *testing.T) {
 
 // TestSilentResolver: a forward resolver that never answers cannot be told
 // from the domain's nameservers failing it: the timeout findings say both,
-// naming dcv's own resolver, instead of blaming the domain alone.
+// naming dcv's own resolver, instead of blaming the domain alone, whether
+// the record or the web site's address was being looked up.
 func TestSilentResolver(t *testing.T) {
 	t.Parallel()
-	pc, err := net.ListenPacket("udp", net.JoinHostPort(testenv.NewLoopbackAddr().String(), "0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() }) // reads nothing, answers nothing
-	res, err := dnsclient.NewForwarder(dnsclient.ForwarderConfig{Servers: []string{pc.LocalAddr().String()}, Timeout: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := validation.New(validation.Config{Resolver: res, CAAIdentity: "ca.dcv.test", Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	obs, err := v.Observe(context.Background(), validation.Request{Domain: "a.applicant.com", Method: validation.MethodDNS, Value: "v"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := diagnose.Domain([]validation.Observation{obs}, time.Now())
-	if r.Status != diagnose.StatusPending || len(r.Findings) == 0 {
-		t.Fatalf("status %s, findings %+v", r.Status, r.Findings)
-	}
-	for _, f := range r.Findings {
-		if !strings.Contains(f.Message, pc.LocalAddr().String()+" is dcv's own recursive resolver") {
-			t.Errorf("%s: %q does not name dcv's resolver as a possible cause", f.Code, f.Message)
-		}
+	for _, m := range []validation.Method{validation.MethodDNS, validation.MethodFile, validation.MethodHTTP01} {
+		t.Run(string(m), func(t *testing.T) {
+			t.Parallel()
+			pc, err := net.ListenPacket("udp", net.JoinHostPort(testenv.NewLoopbackAddr().String(), "0"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { pc.Close() }) // reads nothing, answers nothing
+			res, err := dnsclient.NewForwarder(dnsclient.ForwarderConfig{Servers: []string{pc.LocalAddr().String()}, Timeout: 300 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := webfetch.New(webfetch.Config{Resolver: res})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := validation.New(validation.Config{Resolver: res, Fetcher: f, CAAIdentity: "ca.dcv.test", Timeout: 5 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			obs, err := v.Observe(context.Background(), validation.Request{Domain: "a.applicant.com", Method: m, Value: "v", Token: "tok"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := diagnose.Domain([]validation.Observation{obs}, time.Now())
+			if r.Status != diagnose.StatusPending || len(r.Findings) == 0 {
+				t.Fatalf("status %s, findings %+v", r.Status, r.Findings)
+			}
+			for _, f := range r.Findings {
+				if !strings.Contains(f.Message, pc.LocalAddr().String()+" is dcv's own recursive resolver") {
+					t.Errorf("%s: %q does not name dcv's resolver as a possible cause", f.Code, f.Message)
+				}
+			}
+		})
 	}
 }

@@ -529,7 +529,7 @@ func lookupError(r lookupResult) *Error {
 			errors.Is(r.err, context.DeadlineExceeded):
 			kind = ErrDNSTimeout
 		}
-		e := &Error{Kind: kind, Detail: truncate(r.err.Error()), Upstream: isDNS && de.Upstream}
+		e := &Error{Kind: kind, Detail: truncate(r.err.Error()), Upstream: isDNS && de.Upstream, Resolver: isDNS && de.Resolver}
 		if isDNS {
 			e.Address = de.Server // the server that failed, for the diagnosis
 		}

@@ -157,6 +157,10 @@ type Error struct {
 	// resolvers (forward mode: the configured resolver could not be
 	// reached), not of the name's servers (see dnsclient.Error.Upstream).
 	Upstream bool `json:"upstream,omitempty"`
+	// Resolver is set when Address is one of dcv's own recursive
+	// resolvers (forward mode), which asked the name's servers on dcv's
+	// behalf (see dnsclient.Error.Resolver).
+	Resolver bool `json:"resolver,omitempty"`
 }
 
 // Error returns the error as one line of text.
