@@ -244,6 +244,9 @@ func newCertCmd() *cobra.Command {
 			if err := checkChainOut(out, keyPath); err != nil {
 				return err
 			}
+			if err := checkKeyOut(keyPath); err != nil {
+				return err
+			}
 			c, err := cf.client()
 			if err != nil {
 				return err
@@ -405,6 +408,17 @@ func followLinks(path string) string {
 	return path
 }
 
+// canonicalPath is where path leads: its symbolic links followed, dangling
+// ones too, in its directories as in its last element, so that two paths
+// to one file compare equal before the file exists.
+func canonicalPath(path string) string {
+	path = followLinks(path)
+	if dir, err := filepath.EvalSymlinks(filepath.Dir(path)); err == nil {
+		path = followLinks(filepath.Join(dir, filepath.Base(path)))
+	}
+	return path
+}
+
 // writeSync writes b to f, syncs and closes it.
 func writeSync(f *os.File, b []byte) error {
 	_, err := f.Write(b)
@@ -417,6 +431,47 @@ func writeSync(f *os.File, b []byte) error {
 	return err
 }
 
+// checkKeyOut refuses, before anything is downloaded, a key destination
+// the key could not be written to: a symbolic link (dangling or not), a
+// file other than a regular one, or one that holds something other than a
+// private key, none of which is overwritten; or a directory that does not
+// exist. A file holding a private key passes: a download run again keeps it
+// when it is this order's key, and says so when it is not.
+func checkKeyOut(keyPath string) error {
+	fi, err := os.Lstat(keyPath)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if d, derr := os.Stat(filepath.Dir(keyPath)); derr != nil || !d.IsDir() {
+			return fmt.Errorf("--key-out %s: the directory %s does not exist", keyPath, filepath.Dir(keyPath))
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("--key-out %s: %w", keyPath, err)
+	case fi.Mode()&os.ModeSymlink != 0:
+		return fmt.Errorf("--key-out %s is a symbolic link: the key is written only to a new file of its own; choose another path", keyPath)
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("--key-out %s is not a regular file; choose another path", keyPath)
+	}
+	b, err := readHead(keyPath, 1<<20)
+	if err != nil {
+		return fmt.Errorf("--key-out %s: %w", keyPath, err)
+	}
+	if !bytes.Contains(b, []byte("PRIVATE KEY-----")) {
+		return fmt.Errorf("--key-out %s exists and holds something other than a private key: not overwritten; choose another path", keyPath)
+	}
+	return nil
+}
+
+// readHead reads at most limit bytes of the file at path.
+func readHead(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, limit))
+}
+
 // checkChainOut refuses a chain destination that would destroy a key: the
 // file the key is to be written to, or an existing file that holds a
 // private key (another order's, or one saved before).
@@ -427,8 +482,8 @@ func checkChainOut(out, keyPath string) error {
 	// Compared through symbolic links, dangling ones too: a link at --out
 	// to the --key-out path would let the chain overwrite the key just
 	// written there.
-	a, err1 := filepath.Abs(followLinks(out))
-	b, err2 := filepath.Abs(followLinks(keyPath))
+	a, err1 := filepath.Abs(canonicalPath(out))
+	b, err2 := filepath.Abs(canonicalPath(keyPath))
 	if err1 == nil && err2 == nil && a == b {
 		return fmt.Errorf("--out %s and --key-out %s name the same file: the chain would overwrite the key", out, keyPath)
 	}
