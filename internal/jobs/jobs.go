@@ -119,8 +119,22 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 	return r, nil
 }
 
-// Start starts the workers; Stop stops them.
-func (r *Runner) Start(ctx context.Context) error { return r.client.Start(ctx) }
+// Start starts the workers, then queues the approved orders still waiting
+// for their certificate (Stop stops the workers). The periodic sweep runs
+// on River's leader alone, and a process killed while it led keeps the
+// lease for a while after it died: a restart after a crash would leave
+// the orders it had begun (an ACME finalize cut short between its
+// reservation and its certificate) waiting that long. One process serves
+// a data directory (serve.lock), so this sweep races no other.
+func (r *Runner) Start(ctx context.Context) error {
+	if err := r.client.Start(ctx); err != nil {
+		return err
+	}
+	if err := r.sweep(ctx); err != nil {
+		r.cfg.Logger.Error("sweep at start", "err", err)
+	}
+	return nil
+}
 
 // Stop waits for running jobs to finish, or for ctx to end.
 func (r *Runner) Stop(ctx context.Context) error { return r.client.Stop(ctx) }

@@ -188,6 +188,27 @@ func TestSweepIssuesOrderApprovedBeforeACrash(t *testing.T) {
 	}
 }
 
+// TestSweepAtStartDespiteADeadLeader: a process killed while it was River's
+// leader keeps the lease for a while; its successor does not wait for it
+// to issue the orders approved before the crash.
+func TestSweepAtStartDespiteADeadLeader(t *testing.T) {
+	t.Parallel()
+	b := setup(t, false)
+	b.start(t, jobs.Config{SweepInterval: time.Hour}, func(*jobs.Runner) {
+		if _, err := b.db.Exec(`INSERT INTO river_leader (elected_at, expires_at, leader_id)
+			VALUES (strftime('%Y-%m-%d %H:%M:%f', 'now'), strftime('%Y-%m-%d %H:%M:%f', 'now', '+1 hour'), 'a-killed-process')`); err != nil {
+			t.Fatal(err)
+		}
+	})
+	waitFor(t, "the order to be issued", func() (bool, error) {
+		v, err := b.orders.Get(context.Background(), b.acct, b.orderID)
+		return err == nil && v.Status == order.StatusIssued, err
+	})
+	if n := b.count(t, `SELECT count(*) FROM river_leader WHERE leader_id = 'a-killed-process'`); n != 1 {
+		t.Errorf("the dead leader's lease is gone (%d rows): the test did not test a dead leader", n)
+	}
+}
+
 func TestScheduleIssueIsIdempotent(t *testing.T) {
 	t.Parallel()
 	b := setup(t, false)
