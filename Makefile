@@ -5,7 +5,7 @@ GO ?= go
 DEB_PACKAGES ?= knot certbot lego uacme
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: build test deps vet fmt-check unit bench fuzz
+.PHONY: build test deps vet fmt-check unit bench fuzz crash
 
 build:
 	$(GO) build -o bin/dcv ./cmd/dcv
@@ -43,3 +43,9 @@ fuzz:
 	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
+
+# Crash soak: dcv serve killed (SIGKILL) under load CRASH_CYCLES times
+# (TestCrashRecovery, which the default suite runs with 2).
+CRASH_CYCLES ?= 25
+crash:
+	DCV_CRASH_CYCLES=$(CRASH_CYCLES) ./scripts/loopback-only.sh $(GO) test -count=1 -timeout 60m -run '^TestCrashRecovery$$' -v ./cmd/dcv

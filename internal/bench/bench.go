@@ -123,6 +123,10 @@ type Config struct {
 	FlowTimeout time.Duration
 	// PollInterval is the wait between polls. If zero, DefaultPollInterval.
 	PollInterval time.Duration
+	// Received, if set, is called with the DER of each end-entity
+	// certificate downloaded and checked, from the workers' goroutines: a
+	// record of what the server handed out, for crash tests and audits.
+	Received func(leafDER []byte)
 }
 
 // fill returns cfg with defaults set, or an error naming the bad field.

@@ -386,6 +386,9 @@ func (w *worker) finalize(ctx context.Context, order *orderObject, orderURL stri
 	if err := checkLeaf(der, &w.certKey.PublicKey, w.csr.spki.FullBytes, names); err != nil {
 		return &stepError{step: StepFinalize, err: err}
 	}
+	if w.r.cfg.Received != nil {
+		w.r.cfg.Received(der)
+	}
 	return nil
 }
 
