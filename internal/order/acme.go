@@ -179,6 +179,7 @@ func NewACME(s *Service, cfg ACMEConfig) (*ACME, error) {
 	a := &ACME{s: s, st: s.cfg.Store, cfg: cfg}
 	s.mu.Lock()
 	s.acmeValidity = a.validity
+	s.acmeLate = a.lateIssuanceCheck
 	s.mu.Unlock()
 	return a, nil
 }

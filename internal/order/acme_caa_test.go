@@ -7,7 +7,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
+	"database/sql"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,8 +18,45 @@ import (
 
 	"github.com/dcvhq/dcv/internal/order"
 	"github.com/dcvhq/dcv/internal/order/ordertest"
+	"github.com/dcvhq/dcv/internal/store"
 	"github.com/dcvhq/dcv/internal/validation"
 )
+
+// validatedACMEOrder is an ACME order for name whose one authorization was
+// just validated by dns-01: ready to finalize.
+func validatedACMEOrder(t *testing.T, name string) (*ordertest.Stack, *order.ACME, *store.ACMEAccount, *ecdsa.PrivateKey, *order.ACMEOrderView) {
+	t.Helper()
+	ctx := context.Background()
+	w := ordertest.New(t, ordertest.Options{})
+	a, err := order.NewACME(w.Service, order.ACMEConfig{AccountURL: func(id string) string { return "https://ca.dcv-test.net/acct/" + id }, ValidationBudget: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Wait)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	jwk := fmt.Sprintf(`{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}`,
+		base64.RawURLEncoding.EncodeToString(key.X.FillBytes(make([]byte, 32))), base64.RawURLEncoding.EncodeToString(key.Y.FillBytes(make([]byte, 32))))
+	sum := sha256.Sum256([]byte(jwk))
+	thumb := base64.RawURLEncoding.EncodeToString(sum[:])
+	acct, _, err := a.Register(ctx, order.ACMERegistration{KeyJWK: []byte(jwk), KeyThumbprint: thumb, TermsAgreed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ov, err := a.NewOrder(ctx, acct, order.ACMENewOrder{Identifiers: []order.ACMEIdentifier{{Type: "dns", Value: name}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := a.Authz(ctx, acct, ov.AuthzIDs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := validation.KeyAuthorizationDigest(order.KeyAuthorization(z.Challenges[0].Token, thumb))
+	w.DNS.Add(fmt.Sprintf(`_acme-challenge.%s. 60 IN TXT "%s"`, name, digest))
+	if r, err := a.StartChallenge(ctx, acct, z.ID, "dns-01"); err != nil || r.Challenge.Status != "valid" {
+		t.Fatalf("challenge: %+v, %v", r, err)
+	}
+	return w, a, acct, key, ov
+}
 
 // TestFinalizeRechecksCAA: an authorization validated more than
 // order.CAARecheckAfter ago (reused, or an order finalized late) has its
@@ -45,34 +84,7 @@ func TestFinalizeRechecksCAA(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			w := ordertest.New(t, ordertest.Options{})
-			a, err := order.NewACME(w.Service, order.ACMEConfig{AccountURL: func(id string) string { return "https://ca.dcv-test.net/acct/" + id }, ValidationBudget: 5 * time.Second})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(a.Wait)
-			key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-			jwk := fmt.Sprintf(`{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}`,
-				base64.RawURLEncoding.EncodeToString(key.X.FillBytes(make([]byte, 32))), base64.RawURLEncoding.EncodeToString(key.Y.FillBytes(make([]byte, 32))))
-			sum := sha256.Sum256([]byte(jwk))
-			thumb := base64.RawURLEncoding.EncodeToString(sum[:])
-			acct, _, err := a.Register(ctx, order.ACMERegistration{KeyJWK: []byte(jwk), KeyThumbprint: thumb, TermsAgreed: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ov, err := a.NewOrder(ctx, acct, order.ACMENewOrder{Identifiers: []order.ACMEIdentifier{{Type: "dns", Value: name}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			z, err := a.Authz(ctx, acct, ov.AuthzIDs[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			digest := validation.KeyAuthorizationDigest(order.KeyAuthorization(z.Challenges[0].Token, thumb))
-			w.DNS.Add(fmt.Sprintf(`_acme-challenge.%s. 60 IN TXT "%s"`, name, digest))
-			if r, err := a.StartChallenge(ctx, acct, z.ID, "dns-01"); err != nil || r.Challenge.Status != "valid" {
-				t.Fatalf("challenge: %+v, %v", r, err)
-			}
+			w, a, acct, key, ov := validatedACMEOrder(t, name)
 
 			w.Clock.Add(tt.after)
 			if tt.caa != "" {
@@ -118,6 +130,86 @@ func TestFinalizeRechecksCAA(t *testing.T) {
 			// once the records are fixed.
 			if v, err := a.Order(ctx, acct, ov.ID); err != nil || v.Status != order.ACMEOrderReady {
 				t.Errorf("order after the refusal: %+v, %v; want ready", v, err)
+			}
+		})
+	}
+}
+
+// TestLateACMEIssuance: a finalize cut short by a crash, between its
+// reservation and its certificate, is finished by the job runner's sweep,
+// maybe hours later. Its authorizations must still be valid then, and CAA
+// is looked up again when the validation is more than
+// order.CAARecheckAfter old (CA/B Forum BRs §3.2.2.8), as finalize does; a
+// refusal makes the order invalid with the problem the client reads.
+func TestLateACMEIssuance(t *testing.T) {
+	t.Parallel()
+	const name = "late.applicant.com"
+	tests := []struct {
+		name     string
+		after    time.Duration
+		caa      string // published after the validation; "" for none
+		wantType string // the order's problem; "" for an issued certificate
+		words    []string
+		rechecks int
+	}{
+		{name: "an hour later: issued, no recheck", after: time.Hour, caa: `0 issue "other-ca.example"`},
+		{name: "9 hours later, CAA names dcv: rechecked, issued", after: 9 * time.Hour, caa: `0 issue "` + ordertest.CAAIdentity + `"`, rechecks: 1},
+		{name: "9 hours later, CAA names another CA: refused", after: 9 * time.Hour, caa: `0 issue "other-ca.example"`, rechecks: 1,
+			wantType: order.ACMECAA, words: []string{name + " was validated 9h0m0s ago", "other-ca.example"}},
+		{name: "after the authorization expired: refused", after: 31 * 24 * time.Hour,
+			wantType: order.ACMEUnauthorized, words: []string{"the authorization of " + name + " is", "order again"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			w, a, acct, _, ov := validatedACMEOrder(t, name)
+			// The state a crash leaves: the order reserved ("approved",
+			// ACME "processing") with its CSR, and no certificate.
+			certKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: []string{name}}, certKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			db, err := sql.Open("sqlite", w.DBPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			csrPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr})
+			if _, err := db.Exec(`UPDATE orders SET status = 'approved', csr_pem = ? WHERE id = ?`, string(csrPEM), ov.ID); err != nil {
+				t.Fatal(err)
+			}
+
+			w.Clock.Add(tt.after)
+			if tt.caa != "" {
+				w.DNS.Add(name + ". 60 IN CAA " + tt.caa)
+			}
+			err = w.Service.Issue(ctx, ov.ID)
+			v, verr := a.Order(ctx, acct, ov.ID)
+			if verr != nil {
+				t.Fatal(verr)
+			}
+			rc, rerr := w.Store.CAARechecksByOrder(ctx, ov.ID)
+			if rerr != nil || len(rc) != tt.rechecks {
+				t.Errorf("CAA rechecks kept: %+v, %v; want %d", rc, rerr, tt.rechecks)
+			}
+			if tt.wantType == "" {
+				if err != nil || v.Status != order.ACMEOrderValid {
+					t.Fatalf("Issue = %v; order %+v; want the certificate issued", err, v)
+				}
+				return
+			}
+			if !errors.Is(err, order.ErrPermanent) {
+				t.Errorf("Issue = %v, want a permanent refusal", err)
+			}
+			if v.Status != order.ACMEOrderInvalid || v.Error == nil || v.Error.Type != tt.wantType || v.CertificateSerial != "" {
+				t.Fatalf("order after the refusal: %+v (problem %+v); want invalid with %s, no certificate", v, v.Error, tt.wantType)
+			}
+			for _, word := range tt.words {
+				if !strings.Contains(v.Error.Detail, word) {
+					t.Errorf("problem detail %q lacks %q", v.Error.Detail, word)
+				}
 			}
 		})
 	}

@@ -94,7 +94,7 @@ func (a *ACME) Finalize(ctx context.Context, acct *store.ACMEAccount, acctKey cr
 	case errors.Is(err, store.ErrKeyBlocked):
 		// Blocked while this finalize ran (checked above, and again by the
 		// write that would have stored the certificate).
-		if serr := a.st.OrderSetStatus(ctx, orderID, StatusInvalid, "", "issuance refused: "+compromisedKeyMessage); serr != nil {
+		if serr := a.st.OrderSetStatus(ctx, orderID, StatusInvalid, "", refusedKeyPrefix+compromisedKeyMessage); serr != nil {
 			a.s.cfg.Logger.Error("recording issuance refusal", "order", orderID, "err", serr)
 		}
 		return nil, acmeErr(ACMEBadCSR, "the CSR's key: %s", compromisedKeyMessage)
@@ -449,6 +449,69 @@ func (a *ACME) recheckAuthzCAA(ctx context.Context, acct *store.ACMEAccount, ord
 	}
 	prob.Detail = fmt.Sprintf("%s was validated %s ago, so its CAA records were looked up again before issuance: %s", z.Identifier, age, prob.Detail)
 	return prob, nil
+}
+
+// Reasons of an ACME order made invalid at issuance (its stored error
+// text), which its view turns into the problem the client reads.
+const (
+	refusedKeyPrefix     = "issuance refused: the CSR's key: "
+	refusedCAAPrefix     = "issuance refused by CAA: "
+	refusedExpiredPrefix = "issuance refused: "
+)
+
+// lateIssuanceCheck is the ACME part of an issuance that the job runner's
+// sweep finishes, after a crash cut a finalize short between its
+// reservation and its certificate, maybe hours before: every authorization
+// must still be valid now, and the CAA records of those validated more than
+// CAARecheckAfter before are looked up again (and kept as evidence), as
+// finalize does. A refusal makes the order invalid, saying why, and is
+// permanent (ErrPermanent); a failure on the CA's side is an error to retry.
+func (a *ACME) lateIssuanceCheck(ctx context.Context, orderID string) error {
+	o, err := a.st.ACMEOrderGet(ctx, orderID)
+	if err != nil {
+		return fmt.Errorf("loading acme order %s: %w", orderID, err)
+	}
+	acct, err := a.st.ACMEAccountGet(ctx, o.Order.AccountID)
+	if err != nil {
+		return fmt.Errorf("loading the account of acme order %s: %w", orderID, err)
+	}
+	now := a.now()
+	refuse := func(msg string) error {
+		a.s.cfg.Logger.Warn("late issuance refused", "order", orderID, "reason", msg)
+		if err := a.st.OrderSetStatus(ctx, orderID, StatusInvalid, "", msg); err != nil {
+			return fmt.Errorf("refusing the issuance of acme order %s: %w", orderID, err)
+		}
+		return fmt.Errorf("%w: %s", ErrPermanent, msg)
+	}
+	for i := range o.Authzs {
+		z := &o.Authzs[i]
+		if st := authzStatus(z, now, a.validatedSince(now)); st != store.ACMEStatusValid {
+			return refuse(fmt.Sprintf("%sthe authorization of %s is %s: it was valid at finalize, but the certificate could not be signed before it ceased to be; order again", refusedExpiredPrefix, z.Identifier, st))
+		}
+	}
+	err = a.recheckCAA(ctx, acct, o, now)
+	var ae *ACMEError
+	if errors.As(err, &ae) && ae.Type != ACMEServerInternal {
+		return refuse(refusedCAAPrefix + ae.Detail)
+	}
+	return err
+}
+
+// invalidOrderProblem is the problem of an order made invalid at issuance
+// or expired, from its stored reason: the applicant's to fix when the key or
+// CAA refused it, the CA operator's otherwise.
+func invalidOrderProblem(o *store.Order) *ACMEError {
+	switch {
+	case o.Status == StatusExpired:
+		return acmeErr(ACMEMalformed, "the order expired")
+	case strings.HasPrefix(o.Error, refusedKeyPrefix):
+		return acmeErr(ACMEBadCSR, "the CSR's key: %s", strings.TrimPrefix(o.Error, refusedKeyPrefix))
+	case strings.HasPrefix(o.Error, refusedCAAPrefix):
+		return acmeErr(ACMECAA, "%s", strings.TrimPrefix(o.Error, refusedCAAPrefix))
+	case strings.HasPrefix(o.Error, refusedExpiredPrefix):
+		return acmeErr(ACMEUnauthorized, "%s", strings.TrimPrefix(o.Error, refusedExpiredPrefix))
+	}
+	return acmeErr(ACMEServerInternal, "%s", issuanceFailedReason)
 }
 
 // notReady is finalize's orderNotReady, worded by the order's status: an

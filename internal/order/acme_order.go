@@ -360,10 +360,7 @@ func (a *ACME) orderView(o *store.ACMEOrder, now time.Time) *ACMEOrderView {
 		v.Status = ACMEOrderValid
 	case StatusInvalid, StatusExpired:
 		v.Status = ACMEOrderInvalid
-		v.Error = acmeErr(ACMEServerInternal, "%s", issuanceFailedReason)
-		if o.Order.Status == StatusExpired {
-			v.Error = acmeErr(ACMEMalformed, "the order expired")
-		}
+		v.Error = invalidOrderProblem(&o.Order)
 	default:
 		v.Status = ACMEOrderPending
 		valid := 0

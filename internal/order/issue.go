@@ -26,7 +26,7 @@ func (s *Service) Issue(ctx context.Context, orderID string) error {
 	// (a crash between approval and signing); it keeps its profile.
 	var validity time.Duration
 	s.mu.Lock()
-	profile := s.acmeValidity
+	profile, acmeLate := s.acmeValidity, s.acmeLate
 	s.mu.Unlock()
 	o, err := s.cfg.Store.OrderGet(ctx, orderID)
 	if err != nil {
@@ -51,8 +51,16 @@ func (s *Service) Issue(ctx context.Context, orderID string) error {
 			}
 		}
 	}
-	if o.Method != methodACME && o.Status == StatusApproved {
+	switch {
+	case o.Status != StatusApproved:
+	case o.Method != methodACME:
 		if err := s.recheckCAA(ctx, o); err != nil {
+			return err
+		}
+	case acmeLate != nil:
+		// A finalize cut short by a crash, finished now, maybe hours later:
+		// its authorizations and CAA are checked again as finalize would.
+		if err := acmeLate(ctx, orderID); err != nil {
 			return err
 		}
 	}
@@ -260,7 +268,7 @@ func (s *Service) recordCAARecheck(ctx context.Context, orderID, domain string, 
 // the order was made invalid, saying why: it is certified no more.
 func (s *Service) refuseBlockedKey(ctx context.Context, orderID string) error {
 	s.cfg.Logger.Warn("issuance refused: the key is blocked as compromised", "order", orderID)
-	if serr := s.cfg.Store.OrderSetStatus(ctx, orderID, StatusInvalid, StatusInvalid, "issuance refused: the CSR's key: "+compromisedKeyMessage+", then order again with its CSR"); serr != nil {
+	if serr := s.cfg.Store.OrderSetStatus(ctx, orderID, StatusInvalid, StatusInvalid, refusedKeyPrefix+compromisedKeyMessage+", then order again with its CSR"); serr != nil {
 		s.cfg.Logger.Error("recording issuance refusal", "order", orderID, "err", serr)
 	}
 	return fmt.Errorf("%w: %w", ErrPermanent, store.ErrKeyBlocked)

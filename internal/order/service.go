@@ -104,6 +104,9 @@ type Service struct {
 	// acmeValidity gives the profile validity of an ACME order (set by
 	// NewACME); nil without ACME.
 	acmeValidity func(ctx context.Context, orderID string) (time.Duration, error)
+	// acmeLate checks an ACME order whose issuance the sweep finishes
+	// (set by NewACME); nil without ACME.
+	acmeLate func(ctx context.Context, orderID string) error
 }
 
 // New validates cfg and returns a Service.
