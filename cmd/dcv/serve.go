@@ -189,6 +189,7 @@ type serveFlags struct {
 	perspectiveFlags
 	validationFlags
 	acmeFlags
+	tlsFlags
 }
 
 func newServeCmd() *cobra.Command {
@@ -210,9 +211,12 @@ Every flag can also be set as DCV_<FLAG> (DCV_CHECK_INTERVAL=1m).`,
 	fs := cmd.Flags()
 	fs.StringVar(&f.data, "data", "dcv-data", "data directory (database, CA keys, admin.key)")
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address the API listens on")
-	fs.StringVar(&f.publicURL, "public-url", "", "URL clients reach this server at, used in certificates' AIA and CRL URLs (default http://<listen>)")
-	fs.StringVar(&f.aiaURL, "aia-url", "", "caIssuers URL put in certificates (default <public-url>/ca/intermediate.cer, which this server serves)")
-	fs.StringVar(&f.crlURL, "crl-url", "", "CRL distribution point put in certificates (default <public-url>/ca/intermediate.crl, which this server serves)")
+	fs.StringVar(&f.publicURL, "public-url", "", "URL clients reach this server at, used in ACME's URLs and, when http://, in certificates' AIA and CRL URLs (default http://<listen>, or https://<listen> with --tls-cert)")
+	fs.StringVar(&f.aiaURL, "aia-url", "", "caIssuers URL put in certificates, http:// (default <public-url>/ca/intermediate.cer, or that of --ca-listen, which this server serves)")
+	fs.StringVar(&f.crlURL, "crl-url", "", "CRL distribution point put in certificates, http:// (default <public-url>/ca/intermediate.crl, or that of --ca-listen, which this server serves)")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "serve the API and ACME over HTTPS with this certificate chain (PEM; reloaded when the file changes)")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "the private key of --tls-cert (PEM)")
+	fs.StringVar(&f.caListen, "ca-listen", "", "with --tls-cert: also listen on ADDR over plain http for the CA's certificate and CRL alone (/ca/), the URLs put in certificates")
 	durationFlag(fs, &f.checkInterval, "check-interval", order.DefaultCheckInterval, "least time between two checks of one order")
 	durationFlag(fs, &f.valueValidity, "value-validity", order.DefaultValueValidity, "how long a random value stays valid (at most 30d)")
 	durationFlag(fs, &f.certValidity, "cert-validity", 0, "certificate validity; 0: 90d, or less once the CA/B Forum BRs §6.3.2 require it (46d from 15 March 2029); at most 199d until 15 March 2027, then 99d")
@@ -248,6 +252,9 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := f.tlsFlags.check(f.publicURL, f.aiaURL, f.crlURL, time.Now()); err != nil {
+		return err
+	}
 	if max := order.MaxAuthzReuseAt(time.Now()); f.authzReuse > max {
 		logger.Warn("--acme-authz-reuse is longer than CA/B Forum BRs §4.2.1 allow now: the shorter limit is used", "setting", durationValue{&f.authzReuse}.String(), "used", durationValue{&max}.String())
 	}
@@ -271,9 +278,27 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		return fmt.Errorf("--listen: %w", err)
 	}
 	defer ln.Close()
+	scheme := "http"
+	var certs *certReloader
+	if f.tlsFlags.on() {
+		scheme = "https"
+		if certs, err = newCertReloader(f.tlsCert, f.tlsKey, time.Now, logger); err != nil {
+			return err
+		}
+	}
 	public := f.publicURL
 	if public == "" {
-		public = "http://" + ln.Addr().String()
+		public = scheme + "://" + ln.Addr().String()
+	}
+	// The base of the http:// URLs put in certificates.
+	caBase := public
+	var caLn net.Listener
+	if f.caListen != "" {
+		if caLn, err = net.Listen("tcp", f.caListen); err != nil {
+			return fmt.Errorf("--ca-listen: %w", err)
+		}
+		defer caLn.Close()
+		caBase = "http://" + caLn.Addr().String()
 	}
 
 	if f.pprofListen != "" {
@@ -293,8 +318,8 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	authority, err := ca.LoadOrCreate(ca.Config{
 		Dir:          filepath.Join(f.data, "ca"),
 		Validity:     f.certValidity,
-		AIAIssuerURL: cmp.Or(f.aiaURL, public+"/ca/intermediate.cer"),
-		CRLURL:       cmp.Or(f.crlURL, public+"/ca/intermediate.crl"),
+		AIAIssuerURL: cmp.Or(f.aiaURL, caBase+"/ca/intermediate.cer"),
+		CRLURL:       cmp.Or(f.crlURL, caBase+"/ca/intermediate.crl"),
 	})
 	if err != nil {
 		return err
@@ -349,8 +374,9 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		fmt.Fprintf(out, "created the admin account; its API key (shown once, also in %s):\n%s\n", keyPath, admin.APIKey)
 	}
 
+	apiHandler := api.New(api.Config{Orders: orders, CA: authority, Logger: logger, Version: version})
 	srv := &http.Server{
-		Handler:           mountACME(api.New(api.Config{Orders: orders, CA: authority, Logger: logger, Version: version}), acmeHandler),
+		Handler:           mountACME(apiHandler, acmeHandler),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      3 * time.Minute, // a check observes every domain
@@ -358,9 +384,28 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	fmt.Fprintf(out, "dcv %s listening on http://%s (public URL %s, data in %s)\n", version, ln.Addr(), public, f.data)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	fmt.Fprintf(out, "dcv %s listening on %s://%s (public URL %s, data in %s)\n", version, scheme, ln.Addr(), public, f.data)
+	errc := make(chan error, 2)
+	if certs != nil {
+		srv.TLSConfig = certs.tlsConfig()
+		go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { errc <- srv.Serve(ln) }()
+	}
+	var caSrv *http.Server
+	if caLn != nil {
+		caSrv = &http.Server{
+			Handler:           caOnly(apiHandler, public),
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			WriteTimeout:      time.Minute,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		}
+		fmt.Fprintf(out, "the CA's certificates and CRL over http on %s\n", caBase)
+		go func() { errc <- caSrv.Serve(caLn) }()
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -371,6 +416,11 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		logger.Error("http shutdown", "err", err)
+	}
+	if caSrv != nil {
+		if err := caSrv.Shutdown(sctx); err != nil {
+			logger.Error("http shutdown (--ca-listen)", "err", err)
+		}
 	}
 	if err := jr.Stop(sctx); err != nil {
 		logger.Error("stopping jobs", "err", err)

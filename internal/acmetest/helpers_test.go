@@ -9,11 +9,17 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/url"
@@ -105,9 +111,15 @@ type world struct {
 
 	dir       string // dcv's data directory
 	directory string // the ACME directory URL
-	base      string // http://host:port of dcv serve
-	pid       int    // dcv serve's process id
-	logs      *syncBuffer
+	base      string // http(s)://host:port of dcv serve
+	// caBase is http://host:port of dcv serve's --ca-listen, with HTTPS.
+	caBase string
+	// serverCert is the file of dcv serve's own certificate, with HTTPS:
+	// the clients' trust anchor.
+	serverCert string
+	client     *http.Client
+	pid        int // dcv serve's process id
+	logs       *syncBuffer
 }
 
 // newWorld builds a DNS world where testNames resolve to a fresh loopback
@@ -122,7 +134,20 @@ func newWorld(t *testing.T) *world {
 // instead of the world's DNS server, when resolver is not empty.
 func newWorldResolver(t *testing.T, resolver string) *world {
 	t.Helper()
-	w := &world{t: t, dns: testenv.NewDNSServer(t), ip: testenv.NewLoopbackAddr().String(), logs: &syncBuffer{}}
+	return newWorldOpts(t, resolver, false)
+}
+
+// newWorldTLS is newWorld with dcv serve speaking HTTPS (--tls-cert, with a
+// certificate of its own for its address) and serving the CA's
+// certificates and CRL over http on --ca-listen.
+func newWorldTLS(t *testing.T) *world {
+	t.Helper()
+	return newWorldOpts(t, "", true)
+}
+
+func newWorldOpts(t *testing.T, resolver string, useTLS bool) *world {
+	t.Helper()
+	w := &world{t: t, dns: testenv.NewDNSServer(t), ip: testenv.NewLoopbackAddr().String(), logs: &syncBuffer{}, client: &http.Client{Timeout: 5 * time.Second}}
 	// The TLD too: CAA evaluation climbs to it (RFC 8659 §3).
 	w.dns.AddZone("com.")
 	w.dns.AddZone("applicant.com.")
@@ -139,21 +164,34 @@ func newWorldResolver(t *testing.T, resolver string) *world {
 	listen := ln.Addr().String()
 	ln.Close()
 	w.base = "http://" + listen
-	w.directory = w.base + "/acme/directory"
 	w.dir = t.TempDir()
 
 	if resolver == "" {
 		resolver = w.dns.Addr
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, dcvBin, "serve",
+	args := []string{"serve",
 		"--data", filepath.Join(w.dir, "data"),
 		"--listen", listen,
 		"--resolver", resolver,
 		"--validation-http-port", strconv.Itoa(w.httpPort),
 		"--validation-https-port", strconv.Itoa(w.tlsPort),
 		"--allow-loopback-targets",
-		"--log-level", "warn")
+		"--log-level", "warn"}
+	if useTLS {
+		host, _, _ := net.SplitHostPort(listen)
+		var key string
+		w.serverCert, key = serverKeyPair(t, host)
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(readFile(t, w.serverCert))
+		w.client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+		w.base = "https://" + listen
+		ca := freePort(t, host)
+		w.caBase = "http://" + net.JoinHostPort(host, strconv.Itoa(ca))
+		args = append(args, "--tls-cert", w.serverCert, "--tls-key", key, "--ca-listen", strings.TrimPrefix(w.caBase, "http://"))
+	}
+	w.directory = w.base + "/acme/directory"
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, dcvBin, args...)
 	cmd.Stdout, cmd.Stderr = w.logs, w.logs
 	if err := cmd.Start(); err != nil {
 		cancel()
@@ -191,16 +229,51 @@ func freePort(t *testing.T, ip string) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
+// serverKeyPair writes a self-signed certificate for ip and its key, the
+// HTTPS identity of dcv serve, and returns their files.
+func serverKeyPair(t *testing.T, ip string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "dcv test server"},
+		IPAddresses: []net.IP{net.ParseIP(ip)}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
 // fetch GETs path from dcv serve.
 func (w *world) fetch(path string) ([]byte, error) {
-	c := &http.Client{Timeout: 5 * time.Second}
-	res, err := c.Get(w.base + path)
+	return w.fetchURL(w.base + path)
+}
+
+// fetchURL GETs u, trusting dcv serve's own certificate.
+func (w *world) fetchURL(u string) ([]byte, error) {
+	res, err := w.client.Get(u)
 	if err != nil {
 		return nil, err
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s", path, res.Status)
+		return nil, fmt.Errorf("GET %s: %s", u, res.Status)
 	}
 	b, err := io.ReadAll(io.LimitReader(res.Body, maxFetch))
 	if err != nil {

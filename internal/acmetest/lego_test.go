@@ -122,3 +122,35 @@ func TestLegoTimeToCertificate(t *testing.T) {
 		t.Errorf("median lego run %s, want under %s (target 1s)", median, maxLegoMedian)
 	}
 }
+
+// TestLegoOverHTTPS: dcv serve speaks HTTPS (--tls-cert, --tls-key), as RFC
+// 8555 §6.1 has ACME do, and lego, trusting the server's certificate,
+// obtains and revokes a certificate through it. The certificate's AIA and
+// CRL URLs are http:// (CA/B Forum BRs §7.1.2.7.7, §7.1.2.11.2), on
+// --ca-listen, which serves them and nothing else.
+func TestLegoOverHTTPS(t *testing.T) {
+	t.Parallel()
+	lego := needClient(t, "lego", "lego")
+	w := newWorldTLS(t)
+	path := t.TempDir()
+	env := []string{"LEGO_CA_CERTIFICATES=" + w.serverCert}
+	solver := []string{"--http", "--http.port", net.JoinHostPort(w.ip, strconv.Itoa(w.httpPort))}
+	w.run(path, env, false, lego, append(append(legoBase(w, path), solver...), "run")...)
+	chain := readFile(t, filepath.Join(path, "certificates", testNames[0]+".crt"))
+	leaf := w.checkChain(chain, testNames...)
+	if len(leaf.CRLDistributionPoints) != 1 || leaf.CRLDistributionPoints[0] != w.caBase+"/ca/intermediate.crl" ||
+		len(leaf.IssuingCertificateURL) != 1 || leaf.IssuingCertificateURL[0] != w.caBase+"/ca/intermediate.cer" {
+		t.Fatalf("leaf CRL %v, AIA %v; want both on %s", leaf.CRLDistributionPoints, leaf.IssuingCertificateURL, w.caBase)
+	}
+	for _, u := range []string{leaf.CRLDistributionPoints[0], leaf.IssuingCertificateURL[0]} {
+		if _, err := w.fetchURL(u); err != nil {
+			t.Errorf("the URL in the certificate: %v", err)
+		}
+	}
+	if _, err := w.fetchURL(w.caBase + "/acme/directory"); err == nil {
+		t.Error("--ca-listen serves ACME; want the CA's certificates and CRL alone")
+	}
+	revoke := append(legoBase(w, path)[:7], "--domains", testNames[0])
+	w.run(path, env, false, lego, append(append(revoke, solver...), "revoke")...)
+	w.checkRevoked(leaf, parseCerts(t, chain)[1])
+}

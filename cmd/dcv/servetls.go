@@ -1,0 +1,172 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// tlsReloadCheck is how often the certificate and key files are looked at
+// for a change: a renewed certificate is served without a restart.
+const tlsReloadCheck = 10 * time.Second
+
+// tlsFlags are serve's HTTPS settings: RFC 8555 §6.1 has ACME spoken over
+// HTTPS, and clients other than test ones insist on it.
+type tlsFlags struct {
+	tlsCert  string
+	tlsKey   string
+	caListen string
+}
+
+func (f *tlsFlags) on() bool { return f.tlsCert != "" }
+
+// check refuses inconsistent HTTPS settings before anything is created:
+// the certificate and key come together, load, and match; and the URLs put
+// in certificates stay http:// (CA/B Forum BRs §7.1.2.7.7 and §7.1.2.11.2
+// allow no https:// for the CA's certificate and CRL), so with HTTPS on the
+// listen address they must come from --ca-listen, an http:// --public-url,
+// or --aia-url and --crl-url.
+func (f *tlsFlags) check(publicURL, aiaURL, crlURL string, now time.Time) error {
+	for _, u := range []struct{ flag, v string }{{"--aia-url", aiaURL}, {"--crl-url", crlURL}} {
+		if u.v == "" {
+			continue
+		}
+		p, err := url.Parse(u.v)
+		if err != nil || p.Scheme != "http" || p.Host == "" {
+			return fmt.Errorf("%s %s: must be an http:// URL (CA/B Forum BRs §7.1.2.7.7, §7.1.2.11.2: certificates name their issuer's certificate and CRL over http, which needs no certificate to fetch)", u.flag, u.v)
+		}
+	}
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key come together: the certificate chain (PEM) and its private key")
+	}
+	if !f.on() {
+		if f.caListen != "" {
+			return errors.New("--ca-listen is for HTTPS (--tls-cert, --tls-key): without them, --listen serves the CA's certificate and CRL over http already")
+		}
+		return nil
+	}
+	if _, err := loadKeyPair(f.tlsCert, f.tlsKey, now); err != nil {
+		return err
+	}
+	if f.caListen == "" && !strings.HasPrefix(publicURL, "http://") && (aiaURL == "" || crlURL == "") {
+		return errors.New("with --tls-cert, give --ca-listen ADDR: certificates name their issuer's certificate and CRL with http:// URLs (CA/B Forum BRs §7.1.2.7.7, §7.1.2.11.2), which --ca-listen serves; or give --aia-url and --crl-url")
+	}
+	return nil
+}
+
+// loadKeyPair loads and checks a certificate chain and its key: they must
+// match, and the certificate must be valid at now.
+func loadKeyPair(certFile, keyFile string, now time.Time) (*tls.Certificate, error) {
+	c, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-cert %s, --tls-key %s: %w", certFile, keyFile, err)
+	}
+	leaf, err := x509.ParseCertificate(c.Certificate[0])
+	if err != nil {
+		return nil, fmt.Errorf("--tls-cert %s: %w", certFile, err)
+	}
+	if now.Before(leaf.NotBefore) || now.After(leaf.NotAfter) {
+		return nil, fmt.Errorf("--tls-cert %s is valid from %s to %s, not now", certFile, leaf.NotBefore.UTC().Format(time.RFC3339), leaf.NotAfter.UTC().Format(time.RFC3339))
+	}
+	c.Leaf = leaf
+	return &c, nil
+}
+
+// certReloader serves a certificate and key from files, loading them again
+// when either file changes (checked at most every tlsReloadCheck). A change
+// that does not load, or is not valid yet or any more, is logged and the
+// certificate in use kept.
+type certReloader struct {
+	certFile, keyFile string
+	now               func() time.Time
+	logger            *slog.Logger
+
+	mu       sync.Mutex
+	cert     *tls.Certificate
+	stamp    string // the files' sizes and modification times at the last load
+	lastLook time.Time
+}
+
+func newCertReloader(certFile, keyFile string, now func() time.Time, logger *slog.Logger) (*certReloader, error) {
+	r := &certReloader{certFile: certFile, keyFile: keyFile, now: now, logger: logger}
+	stamp, err := r.fileStamp()
+	if err != nil {
+		return nil, err
+	}
+	c, err := loadKeyPair(certFile, keyFile, now())
+	if err != nil {
+		return nil, err
+	}
+	r.cert, r.stamp, r.lastLook = c, stamp, now()
+	return r, nil
+}
+
+// fileStamp describes the two files' versions.
+func (r *certReloader) fileStamp() (string, error) {
+	var b strings.Builder
+	for _, p := range []string{r.certFile, r.keyFile} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "%d/%d;", fi.Size(), fi.ModTime().UnixNano())
+	}
+	return b.String(), nil
+}
+
+// GetCertificate is tls.Config's GetCertificate.
+func (r *certReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	if now.Sub(r.lastLook) < tlsReloadCheck {
+		return r.cert, nil
+	}
+	r.lastLook = now
+	stamp, err := r.fileStamp()
+	if err != nil {
+		r.logger.Warn("tls certificate files unreadable: the loaded certificate stays in use", "err", err)
+		return r.cert, nil
+	}
+	if stamp == r.stamp {
+		return r.cert, nil
+	}
+	c, err := loadKeyPair(r.certFile, r.keyFile, now)
+	if err != nil {
+		// A certificate written before its key (or the other way round)
+		// is tried again at the next look.
+		r.logger.Warn("tls certificate changed but not loaded: the previous one stays in use", "err", err)
+		return r.cert, nil
+	}
+	r.cert, r.stamp = c, stamp
+	r.logger.Info("tls certificate reloaded", "subject", c.Leaf.Subject.String(), "not_after", c.Leaf.NotAfter)
+	return r.cert, nil
+}
+
+// tlsConfig is the listen address's TLS configuration.
+func (r *certReloader) tlsConfig() *tls.Config {
+	return &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: r.GetCertificate}
+}
+
+// caOnly serves the CA's certificates and CRL (paths under /ca/) from h,
+// and nothing else: the plain-http address of --ca-listen, whose URLs go
+// into certificates while the API and ACME are reached over HTTPS.
+func caOnly(h http.Handler, public string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/ca/") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprintf(w, "this address serves the CA's certificates and CRL (/ca/) only; the API and ACME are at %s\n", public)
+	})
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"log/slog"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// writeKeyPair writes a self-signed certificate named cn, valid from
+// notBefore to notAfter, and its key to dir/name.crt and dir/name.key.
+func writeKeyPair(t *testing.T, dir, name, cn string, notBefore, notAfter time.Time) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn}, DNSNames: []string{cn}, NotBefore: notBefore, NotAfter: notAfter}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, name+".crt"), filepath.Join(dir, name+".key")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
+func TestTLSFlagsCheck(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	dir := t.TempDir()
+	crt, key := writeKeyPair(t, dir, "ok", "ca.internal.test", now.Add(-time.Hour), now.Add(time.Hour))
+	oldCrt, oldKey := writeKeyPair(t, dir, "old", "ca.internal.test", now.Add(-2*time.Hour), now.Add(-time.Hour))
+	otherCrt, _ := writeKeyPair(t, dir, "other", "ca.internal.test", now.Add(-time.Hour), now.Add(time.Hour))
+	tests := []struct {
+		name            string
+		f               tlsFlags
+		public, aia, cr string
+		want            string // "" for no error
+	}{
+		{name: "plain http", f: tlsFlags{}},
+		{name: "https with --ca-listen", f: tlsFlags{tlsCert: crt, tlsKey: key, caListen: "127.0.0.1:0"}},
+		{name: "https with both URLs", f: tlsFlags{tlsCert: crt, tlsKey: key}, aia: "http://ca.test/i.cer", cr: "http://ca.test/i.crl"},
+		{name: "https behind an http public URL", f: tlsFlags{tlsCert: crt, tlsKey: key}, public: "http://ca.test"},
+		{name: "https alone", f: tlsFlags{tlsCert: crt, tlsKey: key}, want: "give --ca-listen ADDR"},
+		{name: "https with one URL", f: tlsFlags{tlsCert: crt, tlsKey: key}, aia: "http://ca.test/i.cer", want: "give --ca-listen ADDR"},
+		{name: "certificate without key", f: tlsFlags{tlsCert: crt, caListen: "127.0.0.1:0"}, want: "--tls-cert and --tls-key come together"},
+		{name: "key without certificate", f: tlsFlags{tlsKey: key}, want: "--tls-cert and --tls-key come together"},
+		{name: "key of another certificate", f: tlsFlags{tlsCert: otherCrt, tlsKey: key, caListen: "127.0.0.1:0"}, want: "private key does not match public key"},
+		{name: "expired certificate", f: tlsFlags{tlsCert: oldCrt, tlsKey: oldKey, caListen: "127.0.0.1:0"}, want: "not now"},
+		{name: "missing file", f: tlsFlags{tlsCert: filepath.Join(dir, "none.crt"), tlsKey: key, caListen: "127.0.0.1:0"}, want: "no such file"},
+		{name: "--ca-listen without https", f: tlsFlags{caListen: "127.0.0.1:0"}, want: "--ca-listen is for HTTPS"},
+		{name: "https AIA URL", aia: "https://ca.test/i.cer", want: "--aia-url https://ca.test/i.cer: must be an http:// URL"},
+		{name: "relative CRL URL", cr: "/i.crl", want: "--crl-url /i.crl: must be an http:// URL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tt.f.check(tt.public, tt.aia, tt.cr, now)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("check = %v, want nil", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("check = %v, want an error with %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestCertReloader: a certificate renewed on disk is served from the next
+// look at the files on, without a restart; a change that does not load (a
+// certificate written before its key) keeps the one in use.
+func TestCertReloader(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	start := time.Now()
+	crt, key := writeKeyPair(t, dir, "server", "first.test", start.Add(-time.Hour), start.Add(24*time.Hour))
+	now := start
+	r, err := newCertReloader(crt, key, func() time.Time { return now }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := func() string {
+		t.Helper()
+		c, err := r.GetCertificate(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Leaf.Subject.CommonName
+	}
+	if got := served(); got != "first.test" {
+		t.Fatalf("served %s, want first.test", got)
+	}
+	// A new certificate, its key not written yet: not loaded.
+	newCrt, newKey := writeKeyPair(t, t.TempDir(), "server", "second.test", start.Add(-time.Hour), start.Add(48*time.Hour))
+	copyFile(t, newCrt, crt)
+	now = now.Add(tlsReloadCheck)
+	if got := served(); got != "first.test" {
+		t.Fatalf("with a mismatched key: served %s, want first.test kept", got)
+	}
+	// The key follows: loaded at the next look, not before.
+	copyFile(t, newKey, key)
+	now = now.Add(time.Second)
+	if got := served(); got != "first.test" {
+		t.Fatalf("before the next look: served %s, want first.test", got)
+	}
+	now = now.Add(tlsReloadCheck)
+	if got := served(); got != "second.test" {
+		t.Fatalf("after the next look: served %s, want second.test", got)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
