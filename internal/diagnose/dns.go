@@ -27,17 +27,35 @@ const (
 func (d *diagnoser) dns(o *validation.Observation) []Finding {
 	fs := d.dnsRecord(o)
 	// An answer dcv served from its own cache (forward mode, opt-in) may
-	// be older than the record: say so, and when it goes.
+	// be older than the record: say so, and by when a change is seen. The
+	// resolver dcv forwards to cached the answer when dcv did, for its
+	// TTL: it may answer the same until that runs out, after dcv's cache.
 	if r := o.DNS.Record.Response; r != nil && r.Cached && r.CacheUntil.After(d.now) && len(fs) > 0 {
 		switch fs[0].Code {
 		case CodeDNSRecordMismatch, CodeDNSRecordNotFound, CodeDNSWrongType:
-			until := r.CacheUntil
-			fs[0].Message = join(fs[0].Message, d.c.f(noteFromCache, d.formatDuration(until.Sub(d.now)), until.UTC().Format(time.RFC3339)))
-			fs[0].ETA = &until
+			eta := r.CacheUntil
+			if ttlEnd := d.now.Add(time.Duration(answerTTL(r)) * time.Second); ttlEnd.After(eta) {
+				eta = ttlEnd
+			}
+			fs[0].Message = join(fs[0].Message, d.c.f(noteFromCache, d.formatDuration(r.CacheUntil.Sub(d.now)), eta.UTC().Format(time.RFC3339)))
+			fs[0].ETA = &eta
 			fs[0].Retryable = true
 		}
 	}
 	return fs
+}
+
+// answerTTL is what is left of r's time to live, in seconds: the least TTL
+// of its records, or its negative TTL when it has none (RFC 2308).
+func answerTTL(r *dnsclient.Response) uint32 {
+	if len(r.Answer) == 0 {
+		return r.NegativeTTL
+	}
+	ttl := r.Answer[0].TTL
+	for _, a := range r.Answer[1:] {
+		ttl = min(ttl, a.TTL)
+	}
+	return ttl
 }
 
 // dnsRecord diagnoses the record of the dns and dns-01 methods.

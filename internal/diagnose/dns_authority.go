@@ -184,7 +184,7 @@ func init() {
 			wordAt:                  "at %[1]s",
 			noteSibling:             "One value is the one for %[1]s, another domain of this order: it belongs at %[2]s, and this host needs its own value.",
 			noteSiblingSameHost:     "One value is the one for %[1]s, another domain of this order that validates at this same host: keep both records, one per value.",
-			noteFromCache:           "This answer came from dcv's own cache (--resolver-cache-max-ttl), which keeps it %[1]s more, until %[2]s: a record changed since is seen after that.",
+			noteFromCache:           "This answer came from dcv's own cache (--resolver-cache-max-ttl), which keeps it %[1]s more; the resolver dcv forwards to may keep it for its TTL: a record changed since is seen by %[2]s at the latest.",
 			noteCNAMEDangling:       "The CNAME's target %[1]s does not exist (NXDOMAIN): the CNAME points nowhere.",
 			noteMismatchCNAME:       "%[1]s is a CNAME to %[2]s: these are the records of %[2]s, where validation is delegated.",
 			fixMismatchCNAME:        "Set the TXT record at %[1]s to exactly `%[2]s` (in the zone of %[1]s, at the DNS host that serves it), or replace the CNAME at host `%[3]s` with a TXT record holding the value.",

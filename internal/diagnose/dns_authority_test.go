@@ -49,6 +49,17 @@ func TestDomainDNSAuthority(t *testing.T) {
 		return r
 	}
 	etaCache := testNow.Add(45 * time.Second)
+	etaTTL := testNow.Add(300 * time.Second)
+	withTTL := func(r *dnsclient.Response, ttl uint32) *dnsclient.Response {
+		for i := range r.Answer {
+			r.Answer[i].TTL = ttl
+		}
+		return r
+	}
+	negTTL := func(r *dnsclient.Response, ttl uint32) *dnsclient.Response {
+		r.NegativeTTL = ttl
+		return r
+	}
 	bogus := func(reason string, ede ...dnsclient.EDE) *dnsclient.Response {
 		r := resp(host, "NOERROR", txt(host, testValue))
 		r.DNSSEC, r.DNSSECReason, r.EDE = "bogus", reason, ede
@@ -122,10 +133,14 @@ func TestDomainDNSAuthority(t *testing.T) {
 			words: []string{"Every authoritative nameserver of example.com", "the name does not exist", "cached for 3 minutes 20 seconds more", "negative TTL"}, eta: &eta},
 		{name: "fresh older values: ETA from the TTL", obs: withView(freshOld, view([]uint32{7, 7}, "v", "v")), status: StatusPending,
 			codes: []Code{CodeDNSRecordNotPropagated}, words: []string{`TXT "old-value"`, "up to 1 hour"}, eta: &etaFresh},
-		{name: "forward cache holds an older answer: ETA when it goes", obs: dnsObs(fromCache(resp(host, "NOERROR", txt(host, "old")), etaCache), nil), status: StatusPending,
+		{name: "forward cache holds an older answer: ETA when it goes", obs: dnsObs(fromCache(withTTL(resp(host, "NOERROR", txt(host, "old")), 10), etaCache), nil), status: StatusPending,
 			codes: []Code{CodeDNSRecordMismatch}, words: []string{"dcv's own cache", "45 seconds more"}, eta: &etaCache},
-		{name: "forward cache holds a negative answer: ETA when it goes", obs: dnsObs(fromCache(resp(host, "NXDOMAIN"), etaCache), nil), status: StatusPending,
-			codes: []Code{CodeDNSRecordNotFound}, words: []string{"dcv's own cache"}, eta: &etaCache},
+		// The resolver dcv forwards to keeps the answer for its TTL, after
+		// dcv's own cache lets it go.
+		{name: "forward cache, the record's TTL runs longer: ETA at its end", obs: dnsObs(fromCache(withTTL(resp(host, "NOERROR", txt(host, "old")), 300), etaCache), nil), status: StatusPending,
+			codes: []Code{CodeDNSRecordMismatch}, words: []string{"45 seconds more", "may keep it for its TTL", testNow.Add(300 * time.Second).UTC().Format(time.RFC3339)}, eta: &etaTTL},
+		{name: "forward cache holds a negative answer: ETA at its negative TTL", obs: dnsObs(fromCache(negTTL(resp(host, "NXDOMAIN"), 300), etaCache), nil), status: StatusPending,
+			codes: []Code{CodeDNSRecordNotFound}, words: []string{"dcv's own cache"}, eta: &etaTTL},
 		{name: "forward cache entry already gone: no note", obs: dnsObs(fromCache(resp(host, "NXDOMAIN"), testNow.Add(-time.Second)), nil), status: StatusPending,
 			codes: []Code{CodeDNSRecordNotFound}},
 		{name: "serials differ, value missing everywhere", obs: withView(resp(host, "NXDOMAIN"), view([]uint32{8, 7}, "-", "-")), status: StatusPending,
