@@ -254,7 +254,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		// encoding/json would keep the last silently.
 		msg := fmt.Sprintf("the request names %q twice", first)
 		if again != first {
-			msg = fmt.Sprintf("the request names %q and %q, which are one name: field names, and the domains of methods, are compared without case", first, again)
+			msg = fmt.Sprintf("the request names %q and %q, which are one name: field names are compared without case", first, again)
 		}
 		writeError(w, http.StatusBadRequest, "DUPLICATE_FIELD", msg)
 		return false

@@ -42,13 +42,16 @@ func Kind(t reflect.Type) string {
 }
 
 // DuplicateKey finds the first member of an object of the JSON document b
-// whose name an earlier member of that object has, compared without case
-// as encoding/json compares names with fields (bytes.EqualFold): it
-// returns the earlier name, the later, and true; "", "", false when there
-// is none or b is not valid JSON (the decoder then says why). encoding/json
-// keeps the last of such members silently; a request that names a field
-// twice, or a domain twice in a map keyed by domain, is refused instead of
-// half understood.
+// whose name an earlier member of that object has: it returns the earlier
+// name, the later, and true; "", "", false when there is none or b is not
+// valid JSON (the decoder then says why). The members of the document's
+// own object, which a request decodes into struct fields, are compared
+// without case, as encoding/json matches names with fields
+// (bytes.EqualFold); those of nested objects exactly, as encoding/json
+// fills maps (a map keyed by domain leaves two spellings of one domain to
+// the caller's normalisation). encoding/json keeps the last of such members
+// silently; a request that names a field twice is refused instead of half
+// understood.
 func DuplicateKey(b []byte) (first, again string, dup bool) {
 	if !json.Valid(b) {
 		return "", "", false
@@ -86,7 +89,10 @@ func DuplicateKey(b []byte) (first, again string, dup bool) {
 			}
 		case string:
 			if top >= 0 && stack[top].object && stack[top].isName {
-				k := fold(t)
+				k := t
+				if top == 0 {
+					k = fold(t)
+				}
 				if earlier, ok := stack[top].names[k]; ok {
 					return earlier, t, true
 				}
