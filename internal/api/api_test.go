@@ -271,7 +271,8 @@ func TestAPIRefusesBadInput(t *testing.T) {
 		{name: "a field twice, in two cases", body: `{"domains":["a.applicant.com"],"METHOD":"dns","method":"file"}`, status: 400, code: "DUPLICATE_FIELD", words: []string{`"METHOD" and "method"`, "without case"}},
 		{name: "a domain of methods twice, in two cases", body: `{"domains":["a.applicant.com"],"method":"dns","methods":{"a.applicant.com":"file","A.applicant.com":"dns"}}`, status: 400, code: "DUPLICATE_NAME", words: []string{"methods names a.applicant.com twice"}},
 		// An account name names one account, whatever its letter case.
-		{name: "account name with a zero-width space", path: "/api/v1/accounts", key: "admin", body: `{"name":"Ca\u200brol"}`, status: 400, code: "INVALID_ACCOUNT_NAME", words: []string{"U+200B"}},
+		{name: "account name with a zero-width space", path: "/api/v1/accounts", key: "admin", body: `{"name":"Al\u200bice"}`, status: 409, code: "ACCOUNT_EXISTS", words: []string{"compared without"}},
+		{name: "account name with a line separator", path: "/api/v1/accounts", key: "admin", body: `{"name":"a\u2028b"}`, status: 400, code: "INVALID_ACCOUNT_NAME", words: []string{"U+2028"}},
 		{name: "account name with a bidirectional override", path: "/api/v1/accounts", key: "admin", body: `{"name":"abc\u202ecba"}`, status: 400, code: "INVALID_ACCOUNT_NAME", words: []string{"U+202E"}},
 		{name: "account name with a control", path: "/api/v1/accounts", key: "admin", body: `{"name":"a\u0085b"}`, status: 400, code: "INVALID_ACCOUNT_NAME", words: []string{"U+0085"}},
 		{name: "account name in use", path: "/api/v1/accounts", key: "admin", body: `{"name":" ALICE"}`, status: 409, code: "ACCOUNT_EXISTS", words: []string{`"ALICE"`}},

@@ -626,3 +626,41 @@ func TestLateIssueCAASideFailure(t *testing.T) {
 		t.Fatalf("order after the failure: %+v, %v; want approved, no error text", v, err)
 	}
 }
+
+// TestAccountNames: names in any script are accepted, with the joiners and
+// direction marks their scripts and emoji need; names are compared without
+// case, compatibility forms or invisible characters, so a look-alike of a
+// name in use is refused; characters that break lines or reorder text are
+// refused.
+func TestAccountNames(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		want string // error code, "" for created
+	}{
+		{"Zoë", ""},
+		{"Zoe\u0308", "ACCOUNT_EXISTS"}, // the same, decomposed
+		{"李雷", ""},
+		{"فناوری\u200cهای نوین", ""}, // Persian needs the zero-width non-joiner
+		{"👩\u200d💻 team", ""},        // an emoji ZWJ sequence
+		{"Ca\u200brol", ""},
+		{"Carol", "ACCOUNT_EXISTS"}, // the zero-width space above is not compared
+		{"ＣＡＲＯＬ", "ACCOUNT_EXISTS"},
+		{"abc\u202ecba", "INVALID_ACCOUNT_NAME"},
+		{"a\u2066b", "INVALID_ACCOUNT_NAME"},
+		{"a\u2029b", "INVALID_ACCOUNT_NAME"},
+		{"a\ue000b", "INVALID_ACCOUNT_NAME"},
+		{"\u200d\u200d", "INVALID_ACCOUNT_NAME"},
+	}
+	for _, tt := range tests {
+		_, err := b.svc.CreateAccount(ctx, nil, tt.name, false)
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("CreateAccount(%q) = %v, want it created", tt.name, err)
+		case tt.want != "" && (err == nil || orderErr(t, err).Code != tt.want):
+			t.Errorf("CreateAccount(%q) = %v, want %s", tt.name, err, tt.want)
+		}
+	}
+}

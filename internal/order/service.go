@@ -26,6 +26,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/dcvhq/dcv/internal/ca"
 	"github.com/dcvhq/dcv/internal/diagnose"
 	"github.com/dcvhq/dcv/internal/ident"
@@ -188,19 +190,10 @@ func (s *Service) CreateAccount(ctx context.Context, caller *store.Account, name
 	if caller != nil && !caller.Admin {
 		return nil, &Error{Kind: KindForbidden, Code: "ADMIN_REQUIRED", Message: "only an admin account may create accounts"}
 	}
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 128 || !utf8.ValidString(name) {
-		return nil, invalid("INVALID_ACCOUNT_NAME", "the account name must be 1 to 128 bytes of UTF-8")
+	if err := checkAccountName(name); err != nil {
+		return nil, err
 	}
-	// Invisible characters (zero-width spaces and joiners, bidirectional
-	// overrides, controls) would make two names that read alike, or one
-	// that reads as another.
-	if i := strings.IndexFunc(name, func(r rune) bool {
-		return unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Co, unicode.Cs, unicode.Noncharacter_Code_Point) || r == utf8.RuneError
-	}); i >= 0 {
-		r, _ := utf8.DecodeRuneInString(name[i:])
-		return nil, invalid("INVALID_ACCOUNT_NAME", "the account name holds U+%04X, an invisible or control character: use printable characters only", r)
-	}
+	name = norm.NFC.String(strings.TrimSpace(name))
 	key := "dcv_" + randomToken(32)
 	a := store.Account{ID: newID("acct_", s.now()), Name: name, Admin: admin, CreatedAt: s.now()}
 	if err := s.cfg.Store.AccountCreate(ctx, a, HashAPIKey(key)); errors.Is(err, store.ErrNameTaken) {
@@ -209,6 +202,33 @@ func (s *Service) CreateAccount(ctx context.Context, caller *store.Account, name
 		return nil, fmt.Errorf("creating account: %w", err)
 	}
 	return &AccountView{ID: a.ID, Name: a.Name, Admin: a.Admin, CreatedAt: a.CreatedAt, APIKey: key}, nil
+}
+
+// checkAccountName refuses an account name that is empty, too long, not
+// UTF-8, or holds a character that would break a line or a log (controls,
+// line and paragraph separators), reorder the text around it
+// (bidirectional embeddings, overrides and isolates, the "Trojan Source"
+// characters), or mean nothing (private use, surrogates, noncharacters,
+// unassigned code points). Joiners, direction marks and other invisible
+// characters that scripts and emoji need are kept, and names are compared
+// without them (store.ErrNameTaken), so they cannot make a look-alike.
+func checkAccountName(name string) error {
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 128 || !utf8.ValidString(name) {
+		return invalid("INVALID_ACCOUNT_NAME", "the account name must be 1 to 128 bytes of UTF-8")
+	}
+	if i := strings.IndexFunc(name, func(r rune) bool {
+		return unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp, unicode.Co, unicode.Cs, unicode.Noncharacter_Code_Point) ||
+			(r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069) || r == utf8.RuneError ||
+			!unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z, unicode.Cf)
+	}); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(name[i:])
+		return invalid("INVALID_ACCOUNT_NAME", "the account name holds U+%04X, a control, line-breaking, text-reordering or unassigned character: use printable characters", r)
+	}
+	if !strings.ContainsFunc(name, func(r rune) bool { return unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S) }) {
+		return invalid("INVALID_ACCOUNT_NAME", "the account name shows nothing: give it at least one letter, digit or symbol")
+	}
+	return nil
 }
 
 // EnsureAdmin creates the admin account on first start and returns its view

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/dcvhq/dcv/internal/store"
 )
@@ -821,7 +822,24 @@ func accountNameTaken(ctx context.Context, tx *txn, name string) (string, error)
 }
 
 // foldName is the form account names are compared in: NFKC, case folded,
-// NFKC again (folding can denormalise).
+// NFKC again (folding can denormalise), without the characters that show
+// nothing (default-ignorable code points: zero-width joiners, variation
+// selectors, direction marks), as Unicode's NFKC_Casefold drops them, so
+// that "Ca<U+200C>rol" is "Carol".
 func foldName(s string) string {
-	return norm.NFKC.String(cases.Fold().String(norm.NFKC.String(s)))
+	return strings.Map(func(r rune) rune {
+		if defaultIgnorable(r) {
+			return -1
+		}
+		return r
+	}, norm.NFKC.String(cases.Fold().String(norm.NFKC.String(s))))
+}
+
+// defaultIgnorable approximates Unicode's Default_Ignorable_Code_Point
+// with Go's tables: format characters other than prepended concatenation
+// marks, variation selectors, and the other default-ignorable code points
+// (Hangul fillers, the combining grapheme joiner, …).
+func defaultIgnorable(r rune) bool {
+	return unicode.In(r, unicode.Other_Default_Ignorable_Code_Point, unicode.Variation_Selector) ||
+		(unicode.Is(unicode.Cf, r) && !unicode.Is(unicode.Prepended_Concatenation_Mark, r))
 }
