@@ -391,30 +391,27 @@ func sameFileContent(path, content string) bool {
 	return err == nil && string(b) == content
 }
 
-// followLinks returns the path path's symbolic links lead to, following
-// at most 40 of them, whether or not the last target exists (a dangling
-// link is followed to the path it names).
+// followLinks returns the path path's symbolic links lead to, in its
+// directories as in its last element, following at most 40 of them,
+// whether or not the last target exists (a dangling link is followed to
+// the path it names): two paths to one file compare equal before the file
+// exists. Each relative target is read against its link's directory with
+// that directory's own links resolved, as the kernel reads it.
 func followLinks(path string) string {
 	for range 40 {
+		dir := filepath.Dir(path)
+		if d, err := filepath.EvalSymlinks(dir); err == nil {
+			dir = d
+		}
+		path = filepath.Join(dir, filepath.Base(path))
 		target, err := os.Readlink(path)
 		if err != nil {
 			break // not a link, or not there
 		}
 		if !filepath.IsAbs(target) {
-			target = filepath.Join(filepath.Dir(path), target)
+			target = filepath.Join(dir, target)
 		}
 		path = target
-	}
-	return path
-}
-
-// canonicalPath is where path leads: its symbolic links followed, dangling
-// ones too, in its directories as in its last element, so that two paths
-// to one file compare equal before the file exists.
-func canonicalPath(path string) string {
-	path = followLinks(path)
-	if dir, err := filepath.EvalSymlinks(filepath.Dir(path)); err == nil {
-		path = followLinks(filepath.Join(dir, filepath.Base(path)))
 	}
 	return path
 }
@@ -432,27 +429,42 @@ func writeSync(f *os.File, b []byte) error {
 }
 
 // checkKeyOut refuses, before anything is downloaded, a key destination
-// the key could not be written to: a symbolic link (dangling or not), a
-// file other than a regular one, or one that holds something other than a
-// private key, none of which is overwritten; or a directory that does not
-// exist. A file holding a private key passes: a download run again keeps it
-// when it is this order's key, and says so when it is not.
+// the key could not be written to, none of which is overwritten: a
+// dangling symbolic link, anything but a regular file, a file that holds
+// something other than a private key, or a directory that does not exist
+// or cannot be written in. A file holding a private key passes, through a
+// symbolic link too: a download run again keeps it when it is this
+// order's key (a link to the saved key, as certbot keeps them), and says so
+// when it is not; so does one that cannot be read, which is not written to.
 func checkKeyOut(keyPath string) error {
 	fi, err := os.Lstat(keyPath)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		if d, derr := os.Stat(filepath.Dir(keyPath)); derr != nil || !d.IsDir() {
-			return fmt.Errorf("--key-out %s: the directory %s does not exist", keyPath, filepath.Dir(keyPath))
+		dir := filepath.Dir(keyPath)
+		if d, derr := os.Stat(dir); derr != nil || !d.IsDir() {
+			return fmt.Errorf("--key-out %s: the directory %s does not exist", keyPath, dir)
 		}
+		probe, perr := os.CreateTemp(dir, ".dcv-key-probe-*")
+		if perr != nil {
+			return fmt.Errorf("--key-out %s: the key could not be written in %s: %w", keyPath, dir, perr)
+		}
+		probe.Close()
+		os.Remove(probe.Name())
 		return nil
 	case err != nil:
 		return fmt.Errorf("--key-out %s: %w", keyPath, err)
 	case fi.Mode()&os.ModeSymlink != 0:
-		return fmt.Errorf("--key-out %s is a symbolic link: the key is written only to a new file of its own; choose another path", keyPath)
-	case !fi.Mode().IsRegular():
+		if fi, err = os.Stat(keyPath); err != nil {
+			return fmt.Errorf("--key-out %s is a symbolic link to nothing (%w): the key is written only to a new file of its own; choose another path", keyPath, err)
+		}
+	}
+	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("--key-out %s is not a regular file; choose another path", keyPath)
 	}
-	b, err := readHead(keyPath, 1<<20)
+	b, err := readLimited(keyPath, 1<<20)
+	if errors.Is(err, os.ErrPermission) {
+		return nil // not written to; a key handed out says so
+	}
 	if err != nil {
 		return fmt.Errorf("--key-out %s: %w", keyPath, err)
 	}
@@ -460,16 +472,6 @@ func checkKeyOut(keyPath string) error {
 		return fmt.Errorf("--key-out %s exists and holds something other than a private key: not overwritten; choose another path", keyPath)
 	}
 	return nil
-}
-
-// readHead reads at most limit bytes of the file at path.
-func readHead(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, limit))
 }
 
 // checkChainOut refuses a chain destination that would destroy a key: the
@@ -482,8 +484,8 @@ func checkChainOut(out, keyPath string) error {
 	// Compared through symbolic links, dangling ones too: a link at --out
 	// to the --key-out path would let the chain overwrite the key just
 	// written there.
-	a, err1 := filepath.Abs(canonicalPath(out))
-	b, err2 := filepath.Abs(canonicalPath(keyPath))
+	a, err1 := filepath.Abs(followLinks(out))
+	b, err2 := filepath.Abs(followLinks(keyPath))
 	if err1 == nil && err2 == nil && a == b {
 		return fmt.Errorf("--out %s and --key-out %s name the same file: the chain would overwrite the key", out, keyPath)
 	}
