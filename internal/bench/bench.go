@@ -123,9 +123,12 @@ type Config struct {
 	FlowTimeout time.Duration
 	// PollInterval is the wait between polls. If zero, DefaultPollInterval.
 	PollInterval time.Duration
-	// Received, if set, is called with the DER of each end-entity
-	// certificate downloaded and checked, from the workers' goroutines: a
-	// record of what the server handed out, for crash tests and audits.
+	// Issued, if set, is called with the URL of each order the server
+	// says is valid, with its certificate URL, before the download; and
+	// Received with the DER of each end-entity certificate downloaded and
+	// checked. Both are called from the workers' goroutines: a record of
+	// what the server promised and handed out, for crash tests and audits.
+	Issued   func(orderURL string)
 	Received func(leafDER []byte)
 }
 

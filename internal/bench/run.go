@@ -407,6 +407,9 @@ func (w *worker) finalizeAndDownload(ctx context.Context, order *orderObject, or
 		switch o.Status {
 		case statusValid:
 			if o.Certificate != "" {
+				if w.r.cfg.Issued != nil {
+					w.r.cfg.Issued(orderURL)
+				}
 				return w.client.fetchLeaf(ctx, o.Certificate)
 			}
 		case statusInvalid:
