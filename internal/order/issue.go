@@ -244,6 +244,9 @@ func (s *Service) recheckCAA(ctx context.Context, o *store.Order) error {
 	return nil
 }
 
+// caaEvidenceTimeout bounds the write of a CAA recheck's evidence.
+const caaEvidenceTimeout = 10 * time.Second
+
 // recordCAARecheck keeps a CAA recheck of domain for order orderID, its
 // observations and their diagnosis, as the evidence the issuance or its
 // refusal rests on (CA/B Forum BRs §3.2.2.8, §5.4.1). An issuance waits
@@ -258,7 +261,12 @@ func (s *Service) recordCAARecheck(ctx context.Context, orderID, domain string, 
 		return fmt.Errorf("encoding the CAA recheck of %s: %w", domain, err)
 	}
 	rc := store.CAARecheck{ID: newID("caa_", now), OrderID: orderID, Domain: domain, CheckedAt: now, Allowed: r.Status == diagnose.StatusApproved, Evidence: evidence}
-	if err := s.cfg.Store.CAARecheckRecord(ctx, rc); err != nil {
+	// Kept even when the lookups used up the caller's time, or its client
+	// went away: a refusal keeps its evidence, and its diagnosis reaches
+	// the client instead of a timeout.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), caaEvidenceTimeout)
+	defer cancel()
+	if err := s.cfg.Store.CAARecheckRecord(wctx, rc); err != nil {
 		return fmt.Errorf("keeping the CAA recheck of %s as evidence: %w", domain, err)
 	}
 	return nil

@@ -10,5 +10,5 @@ CREATE TABLE caa_rechecks (
 	checked_at TEXT    NOT NULL,
 	allowed    INTEGER NOT NULL CHECK (allowed IN (0, 1)),
 	evidence   TEXT    NOT NULL CHECK (json_valid(evidence))
-) WITHOUT ROWID;
+) STRICT, WITHOUT ROWID;
 CREATE INDEX caa_rechecks_order ON caa_rechecks (order_id, checked_at);
