@@ -216,7 +216,7 @@ Every flag can also be set as DCV_<FLAG> (DCV_CHECK_INTERVAL=1m).`,
 	fs.StringVar(&f.crlURL, "crl-url", "", "CRL distribution point put in certificates, http:// (default <public-url>/ca/intermediate.crl, or that of --ca-listen, which this server serves)")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "serve the API and ACME over HTTPS with this certificate chain (PEM; reloaded when the file changes)")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "the private key of --tls-cert (PEM)")
-	fs.StringVar(&f.caListen, "ca-listen", "", "with --tls-cert: also listen on ADDR over plain http for the CA's certificate and CRL alone (/ca/), the URLs put in certificates")
+	fs.StringVar(&f.caListen, "ca-listen", "", "with an https:// public URL: also listen on ADDR over plain http for the CA's certificate and CRL alone (/ca/), the URLs put in certificates")
 	durationFlag(fs, &f.checkInterval, "check-interval", order.DefaultCheckInterval, "least time between two checks of one order")
 	durationFlag(fs, &f.valueValidity, "value-validity", order.DefaultValueValidity, "how long a random value stays valid (at most 30d)")
 	durationFlag(fs, &f.certValidity, "cert-validity", 0, "certificate validity; 0: 90d, or less once the CA/B Forum BRs §6.3.2 require it (46d from 15 March 2029); at most 199d until 15 March 2027, then 99d")

@@ -31,9 +31,10 @@ func (f *tlsFlags) on() bool { return f.tlsCert != "" }
 // check refuses inconsistent HTTPS settings before anything is created:
 // the certificate and key come together, load, and match; and the URLs put
 // in certificates stay http:// (CA/B Forum BRs §7.1.2.7.7 and §7.1.2.11.2
-// allow no https:// for the CA's certificate and CRL), so with HTTPS on the
-// listen address they must come from --ca-listen, an http:// --public-url,
-// or --aia-url and --crl-url.
+// allow no https:// for the CA's certificate and CRL; zlint refuses every
+// issuance otherwise), so with an https:// public URL (HTTPS on the listen
+// address, or a TLS proxy in front) they must come from --ca-listen, or
+// --aia-url and --crl-url.
 func (f *tlsFlags) check(publicURL, aiaURL, crlURL string, now time.Time) error {
 	for _, u := range []struct{ flag, v string }{{"--aia-url", aiaURL}, {"--crl-url", crlURL}} {
 		if u.v == "" {
@@ -47,17 +48,17 @@ func (f *tlsFlags) check(publicURL, aiaURL, crlURL string, now time.Time) error 
 	if (f.tlsCert == "") != (f.tlsKey == "") {
 		return errors.New("--tls-cert and --tls-key come together: the certificate chain (PEM) and its private key")
 	}
-	if !f.on() {
-		if f.caListen != "" {
-			return errors.New("--ca-listen is for HTTPS (--tls-cert, --tls-key): without them, --listen serves the CA's certificate and CRL over http already")
+	if f.on() {
+		if _, err := loadKeyPair(f.tlsCert, f.tlsKey, now); err != nil {
+			return err
 		}
-		return nil
 	}
-	if _, err := loadKeyPair(f.tlsCert, f.tlsKey, now); err != nil {
-		return err
-	}
-	if f.caListen == "" && !strings.HasPrefix(publicURL, "http://") && (aiaURL == "" || crlURL == "") {
-		return errors.New("with --tls-cert, give --ca-listen ADDR: certificates name their issuer's certificate and CRL with http:// URLs (CA/B Forum BRs §7.1.2.7.7, §7.1.2.11.2), which --ca-listen serves; or give --aia-url and --crl-url")
+	httpsPublic := strings.HasPrefix(publicURL, "https://") || (publicURL == "" && f.on())
+	switch {
+	case f.caListen != "" && !httpsPublic:
+		return errors.New("--ca-listen is for an https:// public URL (--tls-cert and --tls-key, or --public-url https://… behind a TLS proxy): otherwise the listen address serves the CA's certificate and CRL over http already")
+	case f.caListen == "" && httpsPublic && (aiaURL == "" || crlURL == ""):
+		return errors.New("with an https:// public URL, give --ca-listen ADDR: certificates name their issuer's certificate and CRL with http:// URLs (CA/B Forum BRs §7.1.2.7.7, §7.1.2.11.2), which --ca-listen serves; or give --aia-url and --crl-url")
 	}
 	return nil
 }

@@ -68,7 +68,10 @@ func TestTLSFlagsCheck(t *testing.T) {
 		{name: "key of another certificate", f: tlsFlags{tlsCert: otherCrt, tlsKey: key, caListen: "127.0.0.1:0"}, want: "private key does not match public key"},
 		{name: "expired certificate", f: tlsFlags{tlsCert: oldCrt, tlsKey: oldKey, caListen: "127.0.0.1:0"}, want: "not now"},
 		{name: "missing file", f: tlsFlags{tlsCert: filepath.Join(dir, "none.crt"), tlsKey: key, caListen: "127.0.0.1:0"}, want: "no such file"},
-		{name: "--ca-listen without https", f: tlsFlags{caListen: "127.0.0.1:0"}, want: "--ca-listen is for HTTPS"},
+		{name: "--ca-listen without https", f: tlsFlags{caListen: "127.0.0.1:0"}, want: "--ca-listen is for an https:// public URL"},
+		{name: "https public URL behind a proxy, with --ca-listen", f: tlsFlags{caListen: "127.0.0.1:0"}, public: "https://ca.test"},
+		{name: "https public URL behind a proxy alone", public: "https://ca.test", want: "give --ca-listen ADDR"},
+		{name: "https public URL behind a proxy, with both URLs", public: "https://ca.test", aia: "http://ca.test/i.cer", cr: "http://ca.test/i.crl"},
 		{name: "https AIA URL", aia: "https://ca.test/i.cer", want: "--aia-url https://ca.test/i.cer: must be an http:// URL"},
 		{name: "relative CRL URL", cr: "/i.crl", want: "--crl-url /i.crl: must be an http:// URL"},
 	}
