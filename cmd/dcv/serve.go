@@ -298,7 +298,7 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 			return fmt.Errorf("--ca-listen: %w", err)
 		}
 		defer caLn.Close()
-		caBase = "http://" + caLn.Addr().String()
+		caBase = caURL(public, caLn.Addr().(*net.TCPAddr).Port)
 	}
 
 	if f.pprofListen != "" {

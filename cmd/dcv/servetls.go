@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -155,6 +157,24 @@ func (r *certReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, e
 // tlsConfig is the listen address's TLS configuration.
 func (r *certReloader) tlsConfig() *tls.Config {
 	return &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: r.GetCertificate}
+}
+
+// caURL is the base of the http:// URLs of --ca-listen put in
+// certificates: the public URL's host (the name clients reach the server
+// by, not the address it binds, which may be 0.0.0.0), on port, which is
+// left out when it is http's 80.
+func caURL(public string, port int) string {
+	host := "localhost"
+	if u, err := url.Parse(public); err == nil && u.Hostname() != "" {
+		host = u.Hostname()
+	}
+	if port == 80 {
+		if strings.Contains(host, ":") {
+			return "http://[" + host + "]"
+		}
+		return "http://" + host
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(port))
 }
 
 // caOnly serves the CA's certificates and CRL (paths under /ca/) from h,

@@ -142,3 +142,23 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+func TestCAURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		public string
+		port   int
+		want   string
+	}{
+		{"https://acme.internal.example", 80, "http://acme.internal.example"},
+		{"https://acme.internal.example:8443/", 8080, "http://acme.internal.example:8080"},
+		{"https://127.0.0.5:8443", 8080, "http://127.0.0.5:8080"},
+		{"https://[2001:db8::1]:8443", 80, "http://[2001:db8::1]"},
+		{"https://[2001:db8::1]:8443", 8080, "http://[2001:db8::1]:8080"},
+	}
+	for _, tt := range tests {
+		if got := caURL(tt.public, tt.port); got != tt.want {
+			t.Errorf("caURL(%q, %d) = %q, want %q", tt.public, tt.port, got, tt.want)
+		}
+	}
+}
