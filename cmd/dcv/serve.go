@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -252,6 +253,9 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := checkPublicURL(f.listen, f.publicURL, f.tlsFlags.on()); err != nil {
+		return err
+	}
 	if err := f.tlsFlags.check(f.publicURL, f.aiaURL, f.crlURL, time.Now()); err != nil {
 		return err
 	}
@@ -265,6 +269,20 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(f.gcPercent)
 	}
+	// The addresses are taken before the data directory is made: one in
+	// use leaves nothing behind.
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("--listen: %w", err)
+	}
+	defer ln.Close()
+	var caLn net.Listener
+	if f.caListen != "" {
+		if caLn, err = net.Listen("tcp", f.caListen); err != nil {
+			return fmt.Errorf("--ca-listen: %w", err)
+		}
+		defer caLn.Close()
+	}
 	if err := os.MkdirAll(f.data, 0o700); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
 	}
@@ -273,11 +291,6 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		return err
 	}
 	defer unlock()
-	ln, err := net.Listen("tcp", f.listen)
-	if err != nil {
-		return fmt.Errorf("--listen: %w", err)
-	}
-	defer ln.Close()
 	scheme := "http"
 	var certs *certReloader
 	if f.tlsFlags.on() {
@@ -286,18 +299,13 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 			return err
 		}
 	}
-	public := f.publicURL
+	public := strings.TrimRight(f.publicURL, "/")
 	if public == "" {
 		public = scheme + "://" + ln.Addr().String()
 	}
 	// The base of the http:// URLs put in certificates.
 	caBase := public
-	var caLn net.Listener
-	if f.caListen != "" {
-		if caLn, err = net.Listen("tcp", f.caListen); err != nil {
-			return fmt.Errorf("--ca-listen: %w", err)
-		}
-		defer caLn.Close()
+	if caLn != nil {
 		caBase = caURL(public, caLn.Addr().(*net.TCPAddr).Port)
 	}
 

@@ -65,6 +65,37 @@ func (f *tlsFlags) check(publicURL, aiaURL, crlURL string, now time.Time) error 
 	return nil
 }
 
+// checkPublicURL refuses a public URL that clients could not use, before
+// anything is created: with none given, it is made of the listen address,
+// which then must not be a wildcard (0.0.0.0, ::, or no host), for the URL
+// goes into ACME's answers and every certificate's AIA and CRL URLs; one
+// given must be an absolute http(s) URL, https:// when the server itself
+// speaks HTTPS (RFC 8555 §6.1: ACME over HTTPS; an http:// URL would send
+// every client to plain http on a TLS port).
+func checkPublicURL(listen, publicURL string, https bool) error {
+	if publicURL == "" {
+		host, _, err := net.SplitHostPort(listen)
+		if err != nil {
+			return fmt.Errorf("--listen %s: %w", listen, err)
+		}
+		if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+			return fmt.Errorf("--listen %s binds every address: give --public-url, the URL clients reach this server at (it goes into ACME's answers and into certificates)", listen)
+		}
+		return nil
+	}
+	u, err := url.Parse(publicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("--public-url %s: want the server's base URL, http(s)://host[:port][/path]", publicURL)
+	}
+	if ip := net.ParseIP(u.Hostname()); ip != nil && ip.IsUnspecified() {
+		return fmt.Errorf("--public-url %s: %s is no address a client can reach", publicURL, u.Hostname())
+	}
+	if https && u.Scheme != "https" {
+		return fmt.Errorf("--public-url %s: with --tls-cert the server speaks HTTPS, so its public URL is https:// (RFC 8555 §6.1)", publicURL)
+	}
+	return nil
+}
+
 // loadKeyPair loads and checks a certificate chain and its key: they must
 // match, and the certificate must be valid at now.
 func loadKeyPair(certFile, keyFile string, now time.Time) (*tls.Certificate, error) {

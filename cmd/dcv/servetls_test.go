@@ -162,3 +162,34 @@ func TestCAURL(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckPublicURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		listen, public string
+		https          bool
+		want           string // "" for no error
+	}{
+		{listen: "127.0.0.1:8080"},
+		{listen: "127.0.0.1:8443", https: true},
+		{listen: "0.0.0.0:8080", want: "binds every address: give --public-url"},
+		{listen: ":8080", want: "binds every address"},
+		{listen: "[::]:8443", https: true, want: "binds every address"},
+		{listen: "0.0.0.0:443", public: "https://acme.example.net", https: true},
+		{listen: "0.0.0.0:80", public: "http://acme.example.net/"},
+		{listen: "127.0.0.1:8080", public: "https://proxy.example.net/dcv"},
+		{listen: "127.0.0.1:8443", public: "http://127.0.0.1:8443", https: true, want: "its public URL is https://"},
+		{listen: "127.0.0.1:8080", public: "acme.example.net", want: "want the server's base URL"},
+		{listen: "127.0.0.1:8080", public: "ftp://acme.example.net", want: "want the server's base URL"},
+		{listen: "127.0.0.1:8080", public: "http://0.0.0.0:8080", want: "no address a client can reach"},
+	}
+	for _, tt := range tests {
+		err := checkPublicURL(tt.listen, tt.public, tt.https)
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("checkPublicURL(%q, %q, %t) = %v, want nil", tt.listen, tt.public, tt.https, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("checkPublicURL(%q, %q, %t) = %v, want an error with %q", tt.listen, tt.public, tt.https, err, tt.want)
+		}
+	}
+}
