@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dcvhq/dcv/internal/api"
 	"github.com/dcvhq/dcv/internal/diagnose"
@@ -84,9 +85,28 @@ type APIError struct {
 // Error returns the error as one line of text.
 func (e *APIError) Error() string {
 	if e.Code == "" {
+		// Not an API error: a proxy's page, or the server's own words for
+		// a request it could not take (plain http to its HTTPS port).
+		if text := firstLine(e.Body); text != "" && !json.Valid(e.Body) {
+			return fmt.Sprintf("server answered %d: %s", e.Status, text)
+		}
 		return fmt.Sprintf("server answered %d", e.Status)
 	}
 	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+// firstLine is the first line of a text answer, printable and at most 200
+// bytes; "" for one that is not text.
+func firstLine(b []byte) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+	line = strings.TrimSpace(line)
+	if !utf8.ValidString(line) || strings.ContainsFunc(line, func(r rune) bool { return r < 0x20 || r == 0x7f }) || strings.HasPrefix(line, "<") {
+		return ""
+	}
+	if len(line) > 200 {
+		line = strings.ToValidUTF8(line[:200], "") + "…"
+	}
+	return line
 }
 
 // Do sends one request and returns the raw answer body. in, when not nil, is

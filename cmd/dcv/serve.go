@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -303,6 +304,13 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	if public == "" {
 		public = scheme + "://" + ln.Addr().String()
 	}
+	if certs != nil {
+		if u, err := url.Parse(public); err == nil {
+			if err := certs.cert.Leaf.VerifyHostname(u.Hostname()); err != nil {
+				logger.Warn("the tls certificate does not name the public URL's host: clients will refuse it", "public_url", public, "err", err)
+			}
+		}
+	}
 	// The base of the http:// URLs put in certificates.
 	caBase := public
 	if caLn != nil {
@@ -390,7 +398,7 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		WriteTimeout:      3 * time.Minute, // a check observes every domain
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ErrorLog:          serverErrorLog(logger),
 	}
 	fmt.Fprintf(out, "dcv %s listening on %s://%s (public URL %s, data in %s)\n", version, scheme, ln.Addr(), public, f.data)
 	errc := make(chan error, 2)
@@ -409,7 +417,7 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 			WriteTimeout:      time.Minute,
 			IdleTimeout:       2 * time.Minute,
 			MaxHeaderBytes:    64 << 10,
-			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+			ErrorLog:          serverErrorLog(logger),
 		}
 		fmt.Fprintf(out, "the CA's certificates and CRL over http on %s\n", caBase)
 		go func() { errc <- caSrv.Serve(caLn) }()

@@ -1,15 +1,18 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -101,6 +104,9 @@ func checkPublicURL(listen, publicURL string, https bool) error {
 func loadKeyPair(certFile, keyFile string, now time.Time) (*tls.Certificate, error) {
 	c, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
+		if b, rerr := readLimited(keyFile, maxTLSFile); rerr == nil && bytes.Contains(b, []byte("ENCRYPTED")) {
+			return nil, fmt.Errorf("--tls-key %s is encrypted: dcv reads an unencrypted key, protected by the file's permissions (openssl pkey -in %s -out KEY decrypts it)", keyFile, keyFile)
+		}
 		return nil, fmt.Errorf("--tls-cert %s, --tls-key %s: %w", certFile, keyFile, err)
 	}
 	leaf, err := x509.ParseCertificate(c.Certificate[0])
@@ -115,9 +121,11 @@ func loadKeyPair(certFile, keyFile string, now time.Time) (*tls.Certificate, err
 }
 
 // certReloader serves a certificate and key from files, loading them again
-// when either file changes (checked at most every tlsReloadCheck). A change
-// that does not load, or is not valid yet or any more, is logged and the
-// certificate in use kept.
+// when either file's content changes (looked at, at a new connection, at
+// most every tlsReloadCheck). A change that does not load, or is not valid
+// yet or any more, is logged and the certificate in use kept. A
+// certificate in use that expires within tlsExpiryWarning is logged, at
+// most hourly.
 type certReloader struct {
 	certFile, keyFile string
 	now               func() time.Time
@@ -125,9 +133,14 @@ type certReloader struct {
 
 	mu       sync.Mutex
 	cert     *tls.Certificate
-	stamp    string // the files' sizes and modification times at the last load
+	stamp    [sha256.Size]byte // of the files' contents at the last load
 	lastLook time.Time
+	warned   time.Time // the last expiry warning
 }
+
+// tlsExpiryWarning is how long before its expiry the certificate in use is
+// warned of.
+const tlsExpiryWarning = 7 * 24 * time.Hour
 
 func newCertReloader(certFile, keyFile string, now func() time.Time, logger *slog.Logger) (*certReloader, error) {
 	r := &certReloader{certFile: certFile, keyFile: keyFile, now: now, logger: logger}
@@ -140,21 +153,27 @@ func newCertReloader(certFile, keyFile string, now func() time.Time, logger *slo
 		return nil, err
 	}
 	r.cert, r.stamp, r.lastLook = c, stamp, now()
+	r.warnExpiry(now())
 	return r, nil
 }
 
-// fileStamp describes the two files' versions.
-func (r *certReloader) fileStamp() (string, error) {
-	var b strings.Builder
+// fileStamp is the SHA-256 of the two files' contents: any change to
+// either, whatever its size and times, changes it.
+func (r *certReloader) fileStamp() ([sha256.Size]byte, error) {
+	h := sha256.New()
 	for _, p := range []string{r.certFile, r.keyFile} {
-		fi, err := os.Stat(p)
+		b, err := readLimited(p, maxTLSFile)
 		if err != nil {
-			return "", err
+			return [sha256.Size]byte{}, err
 		}
-		fmt.Fprintf(&b, "%d/%d;", fi.Size(), fi.ModTime().UnixNano())
+		h.Write(b)
+		h.Write([]byte{0})
 	}
-	return b.String(), nil
+	return [sha256.Size]byte(h.Sum(nil)), nil
 }
+
+// maxTLSFile bounds the certificate and key files read.
+const maxTLSFile = 1 << 20
 
 // GetCertificate is tls.Config's GetCertificate.
 func (r *certReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
@@ -165,6 +184,7 @@ func (r *certReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, e
 		return r.cert, nil
 	}
 	r.lastLook = now
+	defer r.warnExpiry(now)
 	stamp, err := r.fileStamp()
 	if err != nil {
 		r.logger.Warn("tls certificate files unreadable: the loaded certificate stays in use", "err", err)
@@ -180,9 +200,24 @@ func (r *certReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, e
 		r.logger.Warn("tls certificate changed but not loaded: the previous one stays in use", "err", err)
 		return r.cert, nil
 	}
-	r.cert, r.stamp = c, stamp
+	r.cert, r.stamp, r.warned = c, stamp, time.Time{}
 	r.logger.Info("tls certificate reloaded", "subject", c.Leaf.Subject.String(), "not_after", c.Leaf.NotAfter)
 	return r.cert, nil
+}
+
+// warnExpiry logs, at most hourly, that the certificate in use expires
+// soon or has expired: clients refuse an expired one.
+func (r *certReloader) warnExpiry(now time.Time) {
+	end := r.cert.Leaf.NotAfter
+	if end.Sub(now) > tlsExpiryWarning || now.Sub(r.warned) < time.Hour {
+		return
+	}
+	r.warned = now
+	if now.After(end) {
+		r.logger.Error("the tls certificate has expired: clients refuse it; renew --tls-cert, which is loaded when its file changes", "not_after", end, "file", r.certFile)
+		return
+	}
+	r.logger.Warn("the tls certificate expires soon: renew --tls-cert, which is loaded when its file changes", "not_after", end, "file", r.certFile)
 }
 
 // tlsConfig is the listen address's TLS configuration.
@@ -221,4 +256,23 @@ func caOnly(h http.Handler, public string) http.Handler {
 		w.WriteHeader(http.StatusNotFound)
 		fmt.Fprintf(w, "this address serves the CA's certificates and CRL (/ca/) only; the API and ACME are at %s\n", public)
 	})
+}
+
+// serverErrorLog is an http.Server's ErrorLog: its lines at warning level,
+// but failed TLS handshakes (port scans, health probes, clients that do
+// not trust the certificate) at debug level, where they do not fill the log.
+func serverErrorLog(logger *slog.Logger) *log.Logger {
+	return log.New(logWriter{logger}, "", 0)
+}
+
+type logWriter struct{ logger *slog.Logger }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	msg := strings.TrimRight(string(p), "\n")
+	level := slog.LevelWarn
+	if strings.HasPrefix(msg, "http: TLS handshake error") {
+		level = slog.LevelDebug
+	}
+	w.logger.Log(context.Background(), level, msg)
+	return len(p), nil
 }

@@ -67,6 +67,7 @@ func TestTLSFlagsCheck(t *testing.T) {
 		{name: "key without certificate", f: tlsFlags{tlsKey: key}, want: "--tls-cert and --tls-key come together"},
 		{name: "key of another certificate", f: tlsFlags{tlsCert: otherCrt, tlsKey: key, caListen: "127.0.0.1:0"}, want: "private key does not match public key"},
 		{name: "expired certificate", f: tlsFlags{tlsCert: oldCrt, tlsKey: oldKey, caListen: "127.0.0.1:0"}, want: "not now"},
+		{name: "encrypted key", f: tlsFlags{tlsCert: crt, tlsKey: encryptedKey(t, dir), caListen: "127.0.0.1:0"}, want: "is encrypted: dcv reads an unencrypted key"},
 		{name: "missing file", f: tlsFlags{tlsCert: filepath.Join(dir, "none.crt"), tlsKey: key, caListen: "127.0.0.1:0"}, want: "no such file"},
 		{name: "--ca-listen without https", f: tlsFlags{caListen: "127.0.0.1:0"}, want: "--ca-listen is for an https:// public URL"},
 		{name: "https public URL behind a proxy, with --ca-listen", f: tlsFlags{caListen: "127.0.0.1:0"}, public: "https://ca.test"},
@@ -87,6 +88,18 @@ func TestTLSFlagsCheck(t *testing.T) {
 			}
 		})
 	}
+}
+
+// encryptedKey writes a PKCS #8 encrypted key's PEM (its content does not
+// matter: it is refused by its type) and returns its file.
+func encryptedKey(t *testing.T, dir string) string {
+	t.Helper()
+	p := filepath.Join(dir, "encrypted.key")
+	b := pem.EncodeToMemory(&pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: []byte("not really")})
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // TestCertReloader: a certificate renewed on disk is served from the next
@@ -129,6 +142,71 @@ func TestCertReloader(t *testing.T) {
 	now = now.Add(tlsReloadCheck)
 	if got := served(); got != "second.test" {
 		t.Fatalf("after the next look: served %s, want second.test", got)
+	}
+	// Replaced by a pair of the same sizes, the files' times put back:
+	// the content tells.
+	fi, err := os.Stat(crt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	third, thirdKey := writeKeyPair(t, t.TempDir(), "server", "third.test", start.Add(-time.Hour), start.Add(48*time.Hour))
+	copyFile(t, third, crt)
+	copyFile(t, thirdKey, key)
+	for _, p := range []string{crt, key} {
+		if err := os.Chtimes(p, fi.ModTime(), fi.ModTime()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now = now.Add(tlsReloadCheck)
+	if got := served(); got != "third.test" {
+		t.Fatalf("after a same-size change: served %s, want third.test", got)
+	}
+}
+
+// TestCertReloaderWarnsOfExpiry: a certificate in use that expires within
+// a week is logged at start and then at most hourly, until it is renewed.
+func TestCertReloaderWarnsOfExpiry(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	start := time.Now()
+	crt, key := writeKeyPair(t, dir, "server", "soon.test", start.Add(-time.Hour), start.Add(2*24*time.Hour))
+	now := start
+	var logs strings.Builder
+	r, err := newCertReloader(crt, key, func() time.Time { return now }, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	warnings := func() int { return strings.Count(logs.String(), "expires soon") }
+	if warnings() != 1 {
+		t.Fatalf("at start: %d warnings, want 1:\n%s", warnings(), logs.String())
+	}
+	for range 5 { // looks within the hour
+		now = now.Add(tlsReloadCheck)
+		r.GetCertificate(nil)
+	}
+	if warnings() != 1 {
+		t.Fatalf("within the hour: %d warnings, want 1", warnings())
+	}
+	now = now.Add(time.Hour)
+	r.GetCertificate(nil)
+	if warnings() != 2 {
+		t.Fatalf("an hour later: %d warnings, want 2", warnings())
+	}
+	now = start.Add(3 * 24 * time.Hour)
+	r.GetCertificate(nil)
+	if !strings.Contains(logs.String(), "has expired") {
+		t.Fatalf("after the expiry: no error logged:\n%s", logs.String())
+	}
+}
+
+func TestServerErrorLog(t *testing.T) {
+	t.Parallel()
+	var logs strings.Builder
+	l := serverErrorLog(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	l.Printf("http: TLS handshake error from 127.0.0.1:5000: EOF")
+	l.Printf("http: Accept error: too many open files")
+	if strings.Contains(logs.String(), "handshake") || !strings.Contains(logs.String(), "level=WARN msg=\"http: Accept error: too many open files\"") {
+		t.Errorf("logged:\n%s\nwant the accept error at WARN, the handshake error not at INFO", logs.String())
 	}
 }
 
