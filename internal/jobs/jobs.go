@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -70,6 +71,9 @@ type Config struct {
 type Runner struct {
 	cfg    Config
 	client *river.Client[*sql.Tx]
+	// atStart is the issuance of the orders left approved by the last
+	// process, which Stop waits for.
+	atStart sync.WaitGroup
 }
 
 var _ order.Scheduler = (*Runner)(nil)
@@ -119,25 +123,63 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 	return r, nil
 }
 
-// Start starts the workers, then queues the approved orders still waiting
-// for their certificate (Stop stops the workers). The periodic sweep runs
-// on River's leader alone, and a process killed while it led keeps the
-// lease for a while after it died: a restart after a crash would leave
-// the orders it had begun (an ACME finalize cut short between its
-// reservation and its certificate) waiting that long. One process serves
-// a data directory (serve.lock), so this sweep races no other.
+// Start starts the workers, and issues the approved orders the last
+// process left without their certificate (Stop stops the workers and waits
+// for that). They are issued here, not queued: the periodic sweep runs on
+// River's leader alone, and a process killed while it led keeps the lease
+// for a while; an issuance job it left "running" blocks a new one (jobs are
+// unique by order) until River rescues it, 90 s on. An ACME finalize cut
+// short between its reservation and its certificate, or an API order
+// approved just before a crash, is issued within moments of the restart.
+// One process serves a data directory (serve.lock), and issuance is
+// exactly-once in the store, so a job of the same order racing this does
+// no harm. ctx bounds this issuance, as it does the workers.
 func (r *Runner) Start(ctx context.Context) error {
 	if err := r.client.Start(ctx); err != nil {
 		return err
 	}
-	if err := r.sweep(ctx); err != nil {
-		r.cfg.Logger.Error("sweep at start", "err", err)
-	}
+	r.atStart.Go(func() { r.issueLeftOver(ctx) })
 	return nil
 }
 
-// Stop waits for running jobs to finish, or for ctx to end.
-func (r *Runner) Stop(ctx context.Context) error { return r.client.Stop(ctx) }
+// issueLeftOver issues the approved orders waiting for their certificate,
+// one after the other; one that fails for a reason that may pass is
+// queued, for River's retries.
+func (r *Runner) issueLeftOver(ctx context.Context) {
+	ids, err := r.cfg.Orders.PendingIssuance(ctx)
+	if err != nil {
+		r.cfg.Logger.Error("issuing the orders left approved: listing them", "err", err)
+		return
+	}
+	for _, id := range ids {
+		err := r.cfg.Orders.Issue(ctx, id)
+		switch {
+		case err == nil, errors.Is(err, order.ErrPermanent):
+			// Issued, or refused for good (the order says why).
+		case ctx.Err() != nil:
+			return
+		default:
+			r.cfg.Logger.Warn("issuing an order left approved: queued for a retry", "order", id, "err", err)
+			if err := r.ScheduleIssue(ctx, id); err != nil {
+				r.cfg.Logger.Error("queueing issuance", "order", id, "err", err)
+			}
+		}
+	}
+}
+
+// Stop stops the workers, waiting for running jobs and the issuance begun
+// at start to finish, or for ctx to end.
+func (r *Runner) Stop(ctx context.Context) error {
+	err := r.client.Stop(ctx)
+	done := make(chan struct{})
+	go func() { r.atStart.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = errors.Join(err, ctx.Err())
+	}
+	return err
+}
 
 // ScheduleIssue queues the issuance of an order. Queuing an order that is
 // already queued or running does nothing (the job is unique by order).

@@ -209,6 +209,31 @@ func TestSweepAtStartDespiteADeadLeader(t *testing.T) {
 	}
 }
 
+// TestIssueAtStartDespiteAnOrphanedJob: a process killed while an
+// issuance job ran leaves the job "running", which River rescues only 90 s
+// on, and which blocks a new job of the order (jobs are unique by order):
+// its successor issues the order at start all the same.
+func TestIssueAtStartDespiteAnOrphanedJob(t *testing.T) {
+	t.Parallel()
+	b := setup(t, false)
+	b.start(t, jobs.Config{SweepInterval: time.Hour}, func(r *jobs.Runner) {
+		if err := r.ScheduleIssue(context.Background(), b.orderID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.db.Exec(`UPDATE river_job SET state = 'running', attempt = 1,
+			attempted_at = strftime('%Y-%m-%d %H:%M:%f', 'now') WHERE kind = 'dcv_issue'`); err != nil {
+			t.Fatal(err)
+		}
+	})
+	waitFor(t, "the order to be issued", func() (bool, error) {
+		v, err := b.orders.Get(context.Background(), b.acct, b.orderID)
+		return err == nil && v.Status == order.StatusIssued, err
+	})
+	if n := b.issuer.calls.Load(); n != 1 {
+		t.Errorf("issuer called %d times, want 1", n)
+	}
+}
+
 func TestScheduleIssueIsIdempotent(t *testing.T) {
 	t.Parallel()
 	b := setup(t, false)
@@ -250,8 +275,24 @@ func TestLintFailureIsNotRetried(t *testing.T) {
 	ctx := context.Background()
 	// A short sweep interval: the sweeps that follow the failure must not
 	// queue the order again.
-	b.start(t, jobs.Config{SweepInterval: 100 * time.Millisecond}, nil)
+	r := b.start(t, jobs.Config{SweepInterval: 100 * time.Millisecond}, nil)
 
+	// The order left approved is issued at start: refused by the lint, and
+	// not queued for a retry.
+	waitFor(t, "the issuance at start to fail", func() (bool, error) {
+		return strings.Contains(b.view(t).Error, "e_test_refusal"), nil
+	})
+	if n := b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'dcv_issue'`); n != 0 {
+		t.Errorf("%d issuance jobs after a permanent failure at start, want 0", n)
+	}
+	// An operator clears the failure and queues the order again: the job
+	// fails the same way, and is cancelled, not retried.
+	if _, err := b.db.Exec(`UPDATE orders SET error = '' WHERE id = ?`, b.orderID); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.ScheduleIssue(ctx, b.orderID); err != nil {
+		t.Fatal(err)
+	}
 	waitFor(t, "the issuance job to be cancelled", func() (bool, error) {
 		var n int
 		err := b.db.QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'dcv_issue' AND state = 'cancelled'`).Scan(&n)
@@ -271,8 +312,8 @@ func TestLintFailureIsNotRetried(t *testing.T) {
 	if !strings.Contains(v.Error, "e_test_refusal") {
 		t.Errorf("order error %q does not name the lint", v.Error)
 	}
-	if n := b.issuer.calls.Load(); n != 1 {
-		t.Errorf("issuer called %d times, want 1 (a lint failure is permanent)", n)
+	if n := b.issuer.calls.Load(); n != 2 {
+		t.Errorf("issuer called %d times, want 2, once at start and once by the job (a lint failure is permanent)", n)
 	}
 	if n := b.count(t, `SELECT count(*) FROM river_job WHERE kind = 'dcv_issue'`); n != 1 {
 		t.Errorf("%d issuance jobs, want 1", n)
