@@ -151,11 +151,15 @@ func TestLateACMEIssuance(t *testing.T) {
 		wantType string // the order's problem; "" for an issued certificate
 		words    []string
 		rechecks int
+		// deactivate deactivates the account before the issuance.
+		deactivate bool
 	}{
 		{name: "an hour later: issued, no recheck", after: time.Hour, caa: `0 issue "other-ca.example"`},
 		{name: "9 hours later, CAA names dcv: rechecked, issued", after: 9 * time.Hour, caa: `0 issue "` + ordertest.CAAIdentity + `"`, rechecks: 1},
 		{name: "9 hours later, CAA names another CA: refused", after: 9 * time.Hour, caa: `0 issue "other-ca.example"`, rechecks: 1,
 			wantType: order.ACMECAA, words: []string{name + " was validated 9h0m0s ago", "other-ca.example"}},
+		{name: "account deactivated meanwhile: refused", after: time.Hour, deactivate: true,
+			wantType: order.ACMEUnauthorized, words: []string{"is deactivated", "not issued"}},
 		{name: "after the authorization expired: refused", after: 31 * 24 * time.Hour,
 			wantType: order.ACMEUnauthorized, words: []string{"the authorization of " + name + " is", "order again"}},
 	}
@@ -184,6 +188,11 @@ func TestLateACMEIssuance(t *testing.T) {
 			w.Clock.Add(tt.after)
 			if tt.caa != "" {
 				w.DNS.Add(name + ". 60 IN CAA " + tt.caa)
+			}
+			if tt.deactivate {
+				if acct, err = a.UpdateAccount(ctx, acct, order.ACMEAccountUpdate{Deactivate: true}); err != nil {
+					t.Fatal(err)
+				}
 			}
 			err = w.Service.Issue(ctx, ov.ID)
 			v, verr := a.Order(ctx, acct, ov.ID)

@@ -459,12 +459,12 @@ const (
 	refusedExpiredPrefix = "issuance refused: "
 )
 
-// lateIssuanceCheck is the ACME part of an issuance that the job runner's
-// sweep finishes, after a crash cut a finalize short between its
-// reservation and its certificate, maybe hours before: every authorization
-// must still be valid now, and the CAA records of those validated more than
-// CAARecheckAfter before are looked up again (and kept as evidence), as
-// finalize does. A refusal makes the order invalid, saying why, and is
+// lateIssuanceCheck is the ACME part of an issuance that the job runner
+// finishes, after a crash cut a finalize short between its reservation and
+// its certificate, maybe hours before: the account and every authorization
+// must still be valid now, and the CAA records of those validated more
+// than CAARecheckAfter before are looked up again (and kept as evidence),
+// as finalize does. A refusal makes the order invalid, saying why, and is
 // permanent (ErrPermanent); a failure on the CA's side is an error to retry.
 func (a *ACME) lateIssuanceCheck(ctx context.Context, orderID string) error {
 	o, err := a.st.ACMEOrderGet(ctx, orderID)
@@ -482,6 +482,11 @@ func (a *ACME) lateIssuanceCheck(ctx context.Context, orderID string) error {
 			return fmt.Errorf("refusing the issuance of acme order %s: %w", orderID, err)
 		}
 		return fmt.Errorf("%w: %s", ErrPermanent, msg)
+	}
+	if acct.Status != store.ACMEAccountValid {
+		// Deactivated, or revoked for its key's compromise, since the
+		// finalize: it accepts no further requests, nor this one's end.
+		return refuse(fmt.Sprintf("%sthe account %s is %s: it was valid at finalize, but is no longer; the certificate is not issued", refusedExpiredPrefix, acct.ID, acct.Status))
 	}
 	for i := range o.Authzs {
 		z := &o.Authzs[i]
