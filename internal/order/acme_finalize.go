@@ -488,6 +488,9 @@ func (a *ACME) lateIssuanceCheck(ctx context.Context, orderID string) error {
 		// finalize: it accepts no further requests, nor this one's end.
 		return refuse(fmt.Sprintf("%sthe account %s is %s: it was valid at finalize, but is no longer; the certificate is not issued", refusedExpiredPrefix, acct.ID, acct.Status))
 	}
+	if !now.Before(o.Order.ExpiresAt) {
+		return refuse(fmt.Sprintf("%sthe order expired on %s before its certificate could be signed; order again", refusedExpiredPrefix, o.Order.ExpiresAt.UTC().Format(time.RFC3339)))
+	}
 	for i := range o.Authzs {
 		z := &o.Authzs[i]
 		if st := authzStatus(z, now, a.validatedSince(now)); st != store.ACMEStatusValid {
