@@ -13,9 +13,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
+
+	"github.com/dcvhq/dcv/internal/ca"
 	"github.com/dcvhq/dcv/internal/order"
 	"github.com/dcvhq/dcv/internal/order/ordertest"
 	"github.com/dcvhq/dcv/internal/store"
@@ -24,10 +28,10 @@ import (
 
 // validatedACMEOrder is an ACME order for name whose one authorization was
 // just validated by dns-01: ready to finalize.
-func validatedACMEOrder(t *testing.T, name string) (*ordertest.Stack, *order.ACME, *store.ACMEAccount, *ecdsa.PrivateKey, *order.ACMEOrderView) {
+func validatedACMEOrder(t *testing.T, name string, opts ordertest.Options) (*ordertest.Stack, *order.ACME, *store.ACMEAccount, *ecdsa.PrivateKey, *order.ACMEOrderView) {
 	t.Helper()
 	ctx := context.Background()
-	w := ordertest.New(t, ordertest.Options{})
+	w := ordertest.New(t, opts)
 	a, err := order.NewACME(w.Service, order.ACMEConfig{AccountURL: func(id string) string { return "https://ca.dcv-test.net/acct/" + id }, ValidationBudget: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +88,7 @@ func TestFinalizeRechecksCAA(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			w, a, acct, key, ov := validatedACMEOrder(t, name)
+			w, a, acct, key, ov := validatedACMEOrder(t, name, ordertest.Options{})
 
 			w.Clock.Add(tt.after)
 			if tt.caa != "" {
@@ -135,6 +139,64 @@ func TestFinalizeRechecksCAA(t *testing.T) {
 	}
 }
 
+// cutShort puts the ACME order id for name in the state a crash leaves in
+// the middle of its finalize: reserved ("approved", ACME "processing") with
+// its CSR, and no certificate.
+func cutShort(t *testing.T, w *ordertest.Stack, id, name string) {
+	t.Helper()
+	certKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: []string{name}}, certKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", w.DBPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	csrPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr})
+	if _, err := db.Exec(`UPDATE orders SET status = 'approved', csr_pem = ? WHERE id = ?`, string(csrPEM), id); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// refusingIssuer refuses, as a lint would, every certificate once refuse
+// is set.
+type refusingIssuer struct {
+	next   order.Issuer
+	refuse atomic.Bool
+}
+
+func (r *refusingIssuer) Issue(req ca.IssueRequest) (*ca.Issued, error) {
+	if r.refuse.Load() {
+		return nil, &ca.LintError{Results: []ca.LintResult{{Lint: "e_test_refusal", Status: "error", Details: "refused by the test"}}}
+	}
+	return r.next.Issue(req)
+}
+
+// TestLateACMEIssuanceLintFailure: a late ACME issuance that the lint
+// refuses makes the order invalid, as finalize does, so that its client
+// stops polling; it does not wait, processing, for an operator.
+func TestLateACMEIssuanceLintFailure(t *testing.T) {
+	t.Parallel()
+	const name = "lint.applicant.com"
+	ctx := context.Background()
+	iss := &refusingIssuer{}
+	w, a, acct, _, ov := validatedACMEOrder(t, name, ordertest.Options{Issuer: func(authority *ca.CA) order.Issuer {
+		iss.next = authority
+		return iss
+	}})
+	cutShort(t, w, ov.ID, name)
+	iss.refuse.Store(true)
+	if err := w.Service.Issue(ctx, ov.ID); !errors.Is(err, order.ErrPermanent) {
+		t.Fatalf("Issue = %v, want a permanent failure", err)
+	}
+	v, err := a.Order(ctx, acct, ov.ID)
+	if err != nil || v.Status != order.ACMEOrderInvalid || v.Error == nil || v.Error.Type != order.ACMEServerInternal {
+		t.Fatalf("order %+v (%v), problem %+v; want invalid, serverInternal", v, err, v.Error)
+	}
+}
+
 // TestLateACMEIssuance: a finalize cut short by a crash, between its
 // reservation and its certificate, is finished by the job runner's sweep,
 // maybe hours later. Its authorizations must still be valid then, and CAA
@@ -153,11 +215,15 @@ func TestLateACMEIssuance(t *testing.T) {
 		rechecks int
 		// deactivate deactivates the account before the issuance.
 		deactivate bool
+		// servfail makes the name's servers fail; wantRetry is an error
+		// to retry, the order still processing.
+		servfail, wantRetry bool
 	}{
 		{name: "an hour later: issued, no recheck", after: time.Hour, caa: `0 issue "other-ca.example"`},
 		{name: "9 hours later, CAA names dcv: rechecked, issued", after: 9 * time.Hour, caa: `0 issue "` + ordertest.CAAIdentity + `"`, rechecks: 1},
 		{name: "9 hours later, CAA names another CA: refused", after: 9 * time.Hour, caa: `0 issue "other-ca.example"`, rechecks: 1,
 			wantType: order.ACMECAA, words: []string{name + " was validated 9h0m0s ago", "other-ca.example"}},
+		{name: "9 hours later, CAA cannot be looked up: retried, not refused", after: 9 * time.Hour, servfail: true, rechecks: 1, wantRetry: true},
 		{name: "account deactivated meanwhile: refused", after: time.Hour, deactivate: true,
 			wantType: order.ACMEUnauthorized, words: []string{"is deactivated", "not issued"}},
 		{name: "after the order expired: refused", after: 8 * 24 * time.Hour,
@@ -167,34 +233,23 @@ func TestLateACMEIssuance(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			w, a, acct, _, ov := validatedACMEOrder(t, name)
-			// The state a crash leaves: the order reserved ("approved",
-			// ACME "processing") with its CSR, and no certificate.
-			certKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-			csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: []string{name}}, certKey)
-			if err != nil {
-				t.Fatal(err)
-			}
-			db, err := sql.Open("sqlite", w.DBPath)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			csrPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr})
-			if _, err := db.Exec(`UPDATE orders SET status = 'approved', csr_pem = ? WHERE id = ?`, string(csrPEM), ov.ID); err != nil {
-				t.Fatal(err)
-			}
+			w, a, acct, _, ov := validatedACMEOrder(t, name, ordertest.Options{})
+			cutShort(t, w, ov.ID, name)
 
 			w.Clock.Add(tt.after)
 			if tt.caa != "" {
 				w.DNS.Add(name + ". 60 IN CAA " + tt.caa)
 			}
+			if tt.servfail {
+				w.DNS.SetRcode(name, dns.RcodeServerFailure)
+			}
 			if tt.deactivate {
+				var err error
 				if acct, err = a.UpdateAccount(ctx, acct, order.ACMEAccountUpdate{Deactivate: true}); err != nil {
 					t.Fatal(err)
 				}
 			}
-			err = w.Service.Issue(ctx, ov.ID)
+			err := w.Service.Issue(ctx, ov.ID)
 			v, verr := a.Order(ctx, acct, ov.ID)
 			if verr != nil {
 				t.Fatal(verr)
@@ -202,6 +257,12 @@ func TestLateACMEIssuance(t *testing.T) {
 			rc, rerr := w.Store.CAARechecksByOrder(ctx, ov.ID)
 			if rerr != nil || len(rc) != tt.rechecks {
 				t.Errorf("CAA rechecks kept: %+v, %v; want %d", rc, rerr, tt.rechecks)
+			}
+			if tt.wantRetry {
+				if err == nil || errors.Is(err, order.ErrPermanent) || v.Status != order.ACMEOrderProcessing {
+					t.Fatalf("Issue = %v; order %+v; want an error to retry, the order still processing", err, v)
+				}
+				return
 			}
 			if tt.wantType == "" {
 				if err != nil || v.Status != order.ACMEOrderValid {

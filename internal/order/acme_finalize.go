@@ -499,10 +499,26 @@ func (a *ACME) lateIssuanceCheck(ctx context.Context, orderID string) error {
 	}
 	err = a.recheckCAA(ctx, acct, o, now)
 	var ae *ACMEError
-	if errors.As(err, &ae) && ae.Type != ACMEServerInternal {
-		return refuse(refusedCAAPrefix + ae.Detail)
+	if !errors.As(err, &ae) {
+		return err
 	}
-	return err
+	// Refused for good only by what CAA says; a lookup that failed may
+	// succeed at the next try (River's retries), until the order expires.
+	probs := ae.Subproblems
+	if len(probs) == 0 {
+		probs = []*ACMEError{ae}
+	}
+	var refused []string
+	for _, p := range probs {
+		switch p.Code {
+		case diagnose.CodeCAAForbids, diagnose.CodeCAACriticalUnknown:
+			refused = append(refused, p.Detail)
+		}
+	}
+	if len(refused) == 0 {
+		return fmt.Errorf("issuing acme order %s: CAA could not be looked up again: %s", orderID, ae.Detail)
+	}
+	return refuse(refusedCAAPrefix + strings.Join(refused, " "))
 }
 
 // invalidOrderProblem is the problem of an order made invalid at issuance

@@ -46,7 +46,7 @@ func (s *Service) Issue(ctx context.Context, orderID string) error {
 				if blocked, err := s.cfg.Store.KeyBlocked(ctx, h); err != nil {
 					return fmt.Errorf("issuing order %s: %w", orderID, err)
 				} else if blocked {
-					return s.refuseBlockedKey(ctx, orderID)
+					return s.refuseBlockedKey(ctx, o)
 				}
 			}
 		}
@@ -105,13 +105,19 @@ func (s *Service) Issue(ctx context.Context, orderID string) error {
 		s.cfg.Logger.Info("certificate issued", "order", orderID)
 		return nil
 	case errors.Is(err, store.ErrKeyBlocked):
-		return s.refuseBlockedKey(ctx, orderID)
+		return s.refuseBlockedKey(ctx, o)
 	case errors.Is(err, store.ErrConflict):
 		// Not approved (any more): nothing to issue.
 		return fmt.Errorf("%w: %w", ErrPermanent, errNotApproved)
 	case signErr != nil && errors.Is(signErr, ErrPermanent):
 		s.cfg.Logger.Error("issuance failed", "order", orderID, "err", signErr)
-		if serr := s.cfg.Store.OrderSetStatus(ctx, orderID, StatusApproved, "", "issuance failed: "+signErr.Error()); serr != nil {
+		// An API order waits, approved, for an operator; an ACME order is
+		// invalid, as finalize makes it, so that its client stops polling.
+		status := StatusApproved
+		if o.Method == methodACME {
+			status = StatusInvalid
+		}
+		if serr := s.cfg.Store.OrderSetStatus(ctx, orderID, status, "", "issuance failed: "+signErr.Error()); serr != nil {
 			s.cfg.Logger.Error("recording issuance failure", "order", orderID, "err", serr)
 		}
 		return signErr
@@ -274,10 +280,14 @@ func (s *Service) recordCAARecheck(ctx context.Context, orderID, domain string, 
 
 // refuseBlockedKey makes an order whose CSR key was shown compromised after
 // the order was made invalid, saying why: it is certified no more.
-func (s *Service) refuseBlockedKey(ctx context.Context, orderID string) error {
-	s.cfg.Logger.Warn("issuance refused: the key is blocked as compromised", "order", orderID)
-	if serr := s.cfg.Store.OrderSetStatus(ctx, orderID, StatusInvalid, StatusInvalid, refusedKeyPrefix+compromisedKeyMessage+", then order again with its CSR"); serr != nil {
-		s.cfg.Logger.Error("recording issuance refusal", "order", orderID, "err", serr)
+func (s *Service) refuseBlockedKey(ctx context.Context, o *store.Order) error {
+	s.cfg.Logger.Warn("issuance refused: the key is blocked as compromised", "order", o.ID)
+	again := ", then order again with its CSR"
+	if o.Method == methodACME {
+		again = ", then a new order with a CSR of the new key"
+	}
+	if serr := s.cfg.Store.OrderSetStatus(ctx, o.ID, StatusInvalid, StatusInvalid, refusedKeyPrefix+compromisedKeyMessage+again); serr != nil {
+		s.cfg.Logger.Error("recording issuance refusal", "order", o.ID, "err", serr)
 	}
 	return fmt.Errorf("%w: %w", ErrPermanent, store.ErrKeyBlocked)
 }
