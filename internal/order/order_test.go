@@ -646,6 +646,9 @@ func TestAccountNames(t *testing.T) {
 		{"فناوری\u200cهای نوین", ""}, // Persian needs the zero-width non-joiner
 		{"👩\u200d💻 team", ""},        // an emoji ZWJ sequence
 		{"Ca\u200brol", ""},
+		{"José", ""},
+		{"Jose\u200d\u0301", "ACCOUNT_EXISTS"}, // a joiner keeps the accent from composing
+		{"Jose\u034f\u0301", "ACCOUNT_EXISTS"},
 		{"Carol", "ACCOUNT_EXISTS"}, // the zero-width space above is not compared
 		{"ＣＡＲＯＬ", "ACCOUNT_EXISTS"},
 		{"abc\u202ecba", "INVALID_ACCOUNT_NAME"},

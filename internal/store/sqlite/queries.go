@@ -827,12 +827,14 @@ func accountNameTaken(ctx context.Context, tx *txn, name string) (string, error)
 // selectors, direction marks), as Unicode's NFKC_Casefold drops them, so
 // that "Ca<U+200C>rol" is "Carol".
 func foldName(s string) string {
-	return strings.Map(func(r rune) rune {
+	// Dropped before the last NFKC: a joiner between a letter and its
+	// combining mark keeps them from composing ("Jose\u200d\u0301").
+	return norm.NFKC.String(strings.Map(func(r rune) rune {
 		if defaultIgnorable(r) {
 			return -1
 		}
 		return r
-	}, norm.NFKC.String(cases.Fold().String(norm.NFKC.String(s))))
+	}, cases.Fold().String(norm.NFKC.String(s))))
 }
 
 // defaultIgnorable approximates Unicode's Default_Ignorable_Code_Point
