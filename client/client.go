@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/dcvhq/dcv/internal/api"
@@ -100,7 +101,9 @@ func (e *APIError) Error() string {
 func firstLine(b []byte) string {
 	line, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
 	line = strings.TrimSpace(line)
-	if !utf8.ValidString(line) || strings.ContainsFunc(line, func(r rune) bool { return r < 0x20 || r == 0x7f }) || strings.HasPrefix(line, "<") {
+	// Printable characters only: no terminal controls (C0, C1) nor
+	// bidirectional overrides from a server or a proxy.
+	if !utf8.ValidString(line) || strings.ContainsFunc(line, func(r rune) bool { return (!unicode.IsPrint(r) && r != ' ') || unicode.Is(unicode.Bidi_Control, r) }) || strings.HasPrefix(line, "<") {
 		return ""
 	}
 	if len(line) > 200 {

@@ -21,6 +21,8 @@ func TestAPIErrorNotJSON(t *testing.T) {
 	}{
 		{"plain text", 400, "Client sent an HTTP request to an HTTPS server.\n", "server answered 400: Client sent an HTTP request to an HTTPS server."},
 		{"first line only", 404, "this address serves /ca/ only\nsecond line\n", "server answered 404: this address serves /ca/ only"},
+		{"terminal controls", 400, "bad\u009b31mred\n", "server answered 400"},
+		{"bidirectional override", 400, "abc\u202ecba\n", "server answered 400"},
 		{"html", 502, "<html><body>Bad Gateway</body></html>", "server answered 502"},
 		{"json without an API error", 500, `{"x":1}`, "server answered 500"},
 		{"empty", 503, "", "server answered 503"},

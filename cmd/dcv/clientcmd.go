@@ -244,7 +244,7 @@ func newCertCmd() *cobra.Command {
 			if err := checkChainOut(out, keyPath); err != nil {
 				return err
 			}
-			if err := checkKeyOut(keyPath); err != nil {
+			if err := checkKeyOut(keyPath, keyOut != ""); err != nil {
 				return err
 			}
 			c, err := cf.client()
@@ -432,17 +432,22 @@ func writeSync(f *os.File, b []byte) error {
 // the key could not be written to, none of which is overwritten: a
 // dangling symbolic link, anything but a regular file, a file that holds
 // something other than a private key, or a directory that does not exist
-// or cannot be written in. A file holding a private key passes, through a
+// or, when the path was asked for (explicit), cannot be written in (the
+// default ORDER_ID.key gets no key for an order made with a CSR, and the
+// write says why when one comes). A file holding a private key passes, through a
 // symbolic link too: a download run again keeps it when it is this
 // order's key (a link to the saved key, as certbot keeps them), and says so
 // when it is not; so does one that cannot be read, which is not written to.
-func checkKeyOut(keyPath string) error {
+func checkKeyOut(keyPath string, explicit bool) error {
 	fi, err := os.Lstat(keyPath)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		dir := filepath.Dir(keyPath)
 		if d, derr := os.Stat(dir); derr != nil || !d.IsDir() {
 			return fmt.Errorf("--key-out %s: the directory %s does not exist", keyPath, dir)
+		}
+		if !explicit {
+			return nil
 		}
 		probe, perr := os.CreateTemp(dir, ".dcv-key-probe-*")
 		if perr != nil {

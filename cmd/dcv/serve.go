@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -299,6 +300,9 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		if certs, err = newCertReloader(f.tlsCert, f.tlsKey, time.Now, logger); err != nil {
 			return err
 		}
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		defer stopWatch()
+		go certs.watch(watchCtx, time.Hour)
 	}
 	public := strings.TrimRight(f.publicURL, "/")
 	if public == "" {
@@ -377,6 +381,16 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	if err := jr.Start(ctx); err != nil {
 		return fmt.Errorf("starting jobs: %w", err)
 	}
+	// Stopped before the databases close, on every way out: after the
+	// HTTP servers on a shutdown, at once when one of them fails.
+	stopJobs := sync.OnceFunc(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := jr.Stop(sctx); err != nil {
+			logger.Error("stopping jobs", "err", err)
+		}
+	})
+	defer stopJobs()
 
 	admin, err := orders.EnsureAdmin(ctx)
 	if err != nil {
@@ -438,9 +452,7 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 			logger.Error("http shutdown (--ca-listen)", "err", err)
 		}
 	}
-	if err := jr.Stop(sctx); err != nil {
-		logger.Error("stopping jobs", "err", err)
-	}
+	stopJobs()
 	return nil
 }
 

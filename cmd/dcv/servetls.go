@@ -58,7 +58,10 @@ func (f *tlsFlags) check(publicURL, aiaURL, crlURL string, now time.Time) error 
 			return err
 		}
 	}
-	httpsPublic := strings.HasPrefix(publicURL, "https://") || (publicURL == "" && f.on())
+	httpsPublic := publicURL == "" && f.on()
+	if u, err := url.Parse(publicURL); err == nil && publicURL != "" {
+		httpsPublic = u.Scheme == "https" // url.Parse lowers the scheme
+	}
 	switch {
 	case f.caListen != "" && !httpsPublic:
 		return errors.New("--ca-listen is for an https:// public URL (--tls-cert and --tls-key, or --public-url https://… behind a TLS proxy): otherwise the listen address serves the CA's certificate and CRL over http already")
@@ -104,7 +107,7 @@ func checkPublicURL(listen, publicURL string, https bool) error {
 func loadKeyPair(certFile, keyFile string, now time.Time) (*tls.Certificate, error) {
 	c, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
-		if b, rerr := readLimited(keyFile, maxTLSFile); rerr == nil && bytes.Contains(b, []byte("ENCRYPTED")) {
+		if b, rerr := readLimited(keyFile, maxTLSFile); rerr == nil && strings.Contains(err.Error(), "private key") && bytes.Contains(b, []byte("ENCRYPTED")) {
 			return nil, fmt.Errorf("--tls-key %s is encrypted: dcv reads an unencrypted key, protected by the file's permissions (openssl pkey -in %s -out KEY decrypts it)", keyFile, keyFile)
 		}
 		return nil, fmt.Errorf("--tls-cert %s, --tls-key %s: %w", certFile, keyFile, err)
@@ -203,6 +206,22 @@ func (r *certReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, e
 	r.cert, r.stamp, r.warned = c, stamp, time.Time{}
 	r.logger.Info("tls certificate reloaded", "subject", c.Leaf.Subject.String(), "not_after", c.Leaf.NotAfter)
 	return r.cert, nil
+}
+
+// watch looks at the files and the certificate's expiry every interval,
+// until ctx ends, even when no client connects: an idle server still loads
+// a renewed certificate and warns of an expiring one.
+func (r *certReloader) watch(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.GetCertificate(nil)
+		}
+	}
 }
 
 // warnExpiry logs, at most hourly, that the certificate in use expires

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -72,6 +74,7 @@ func TestTLSFlagsCheck(t *testing.T) {
 		{name: "--ca-listen without https", f: tlsFlags{caListen: "127.0.0.1:0"}, want: "--ca-listen is for an https:// public URL"},
 		{name: "https public URL behind a proxy, with --ca-listen", f: tlsFlags{caListen: "127.0.0.1:0"}, public: "https://ca.test"},
 		{name: "https public URL behind a proxy alone", public: "https://ca.test", want: "give --ca-listen ADDR"},
+		{name: "HTTPS public URL in capitals alone", public: "HTTPS://ca.test", want: "give --ca-listen ADDR"},
 		{name: "https public URL behind a proxy, with both URLs", public: "https://ca.test", aia: "http://ca.test/i.cer", cr: "http://ca.test/i.crl"},
 		{name: "https AIA URL", aia: "https://ca.test/i.cer", want: "--aia-url https://ca.test/i.cer: must be an http:// URL"},
 		{name: "relative CRL URL", cr: "/i.crl", want: "--crl-url /i.crl: must be an http:// URL"},
@@ -196,6 +199,52 @@ func TestCertReloaderWarnsOfExpiry(t *testing.T) {
 	r.GetCertificate(nil)
 	if !strings.Contains(logs.String(), "has expired") {
 		t.Fatalf("after the expiry: no error logged:\n%s", logs.String())
+	}
+}
+
+// lockedBuffer is a log destination safe for concurrent use.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestCertReloaderWatch: with no client connecting, the watch still looks
+// at the certificate, and logs its expiry.
+func TestCertReloaderWatch(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	start := time.Now()
+	crt, key := writeKeyPair(t, dir, "server", "idle.test", start.Add(-time.Hour), start.Add(30*24*time.Hour))
+	var mu sync.Mutex
+	now := start
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	logs := &lockedBuffer{}
+	r, err := newCertReloader(crt, key, clock, slog.New(slog.NewTextHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go r.watch(ctx, time.Millisecond)
+	mu.Lock()
+	now = start.Add(31 * 24 * time.Hour)
+	mu.Unlock()
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logs.String(), "has expired"); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no expiry logged by the watch:\n%s", logs.String())
+		}
 	}
 }
 
