@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dcvhq/dcv/internal/testenv"
 )
 
 // writeKeyPair writes a self-signed certificate named cn, valid from
@@ -202,24 +204,6 @@ func TestCertReloaderWarnsOfExpiry(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a log destination safe for concurrent use.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestCertReloaderWatch: with no client connecting, the watch still looks
 // at the certificate, and logs its expiry.
 func TestCertReloaderWatch(t *testing.T) {
@@ -230,7 +214,7 @@ func TestCertReloaderWatch(t *testing.T) {
 	var mu sync.Mutex
 	now := start
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	logs := &lockedBuffer{}
+	logs := &testenv.SyncBuffer{}
 	r, err := newCertReloader(crt, key, clock, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)

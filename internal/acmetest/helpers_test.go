@@ -7,7 +7,6 @@ package acmetest_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -119,7 +118,7 @@ type world struct {
 	serverCert string
 	client     *http.Client
 	pid        int // dcv serve's process id
-	logs       *syncBuffer
+	logs       *testenv.SyncBuffer
 }
 
 // newWorld builds a DNS world where testNames resolve to a fresh loopback
@@ -147,7 +146,7 @@ func newWorldTLS(t *testing.T) *world {
 
 func newWorldOpts(t *testing.T, resolver string, useTLS bool) *world {
 	t.Helper()
-	w := &world{t: t, dns: testenv.NewDNSServer(t), ip: testenv.NewLoopbackAddr().String(), logs: &syncBuffer{}, client: &http.Client{Timeout: 5 * time.Second}}
+	w := &world{t: t, dns: testenv.NewDNSServer(t), ip: testenv.NewLoopbackAddr().String(), logs: &testenv.SyncBuffer{}, client: &http.Client{Timeout: 5 * time.Second}}
 	// The TLD too: CAA evaluation climbs to it (RFC 8659 §3).
 	w.dns.AddZone("com.")
 	w.dns.AddZone("applicant.com.")
@@ -572,22 +571,4 @@ send() {
 		h.w.t.Fatal(err)
 	}
 	return p
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -1,7 +1,6 @@
 package dnsclient_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -9,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -51,25 +49,6 @@ zone:
     zonefile-sync: -1
 `
 
-// syncBuffer is a bytes.Buffer safe for the writes of a process and the
-// reads of a failing test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startKnot runs knotd on a fresh loopback address, port 53, serving zone
 // with records, and returns the address once it serves the zone signed.
 func startKnot(t *testing.T, zone string, records []string) string {
@@ -99,7 +78,7 @@ func startKnot(t *testing.T, zone string, records []string) string {
 
 	ctx, cancel := context.WithTimeout(context.Background(), knotDeadline)
 	cmd := exec.CommandContext(ctx, knotd, "-c", conf)
-	var logs syncBuffer
+	var logs testenv.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		cancel()
