@@ -87,6 +87,7 @@ func (a *ACME) Finalize(ctx context.Context, acct *store.ACMEAccount, acctKey cr
 			}
 			return nil, err
 		}
+		a.s.logSigned(so.ID, names, iss)
 		return &store.Certificate{Serial: iss.Serial, OrderID: so.ID, ChainPEM: iss.ChainPEM, NotBefore: iss.NotBefore, NotAfter: iss.NotAfter, CreatedAt: a.now(), SPKIHash: spki}, nil
 	})
 	switch {

@@ -90,6 +90,7 @@ func (s *Service) Issue(ctx context.Context, orderID string) error {
 			signErr = fmt.Errorf("%w: %w", ErrPermanent, err)
 			return nil, signErr
 		}
+		s.logSigned(o.ID, names, iss)
 		return &store.Certificate{
 			Serial:    iss.Serial,
 			OrderID:   o.ID,
@@ -276,6 +277,13 @@ func (s *Service) recordCAARecheck(ctx context.Context, orderID, domain string, 
 		return fmt.Errorf("keeping the CAA recheck of %s as evidence: %w", domain, err)
 	}
 	return nil
+}
+
+// logSigned records, before the certificate is stored, that it was signed:
+// a crash between the two leaves this line as the record of a certificate
+// that no one received (the order is issued again after the restart).
+func (s *Service) logSigned(orderID string, names []string, iss *ca.Issued) {
+	s.cfg.Logger.Info("certificate signed", "order", orderID, "serial", iss.Serial, "names", names, "not_after", iss.NotAfter)
 }
 
 // refuseBlockedKey makes an order whose CSR key was shown compromised after
