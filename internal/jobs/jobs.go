@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/dcvhq/dcv/internal/order"
 )
@@ -24,6 +25,16 @@ import (
 const (
 	// DefaultSweepInterval is how often approved orders are re-queued.
 	DefaultSweepInterval = time.Minute
+	// DefaultRecheckInterval is how often the pending orders whose own
+	// check has come due are checked.
+	DefaultRecheckInterval = time.Minute
+	// recheckBatch bounds the orders one recheck run takes, and
+	// recheckParallel how many it checks at once.
+	recheckBatch    = 200
+	recheckParallel = 4
+	// recheckTimeout bounds one recheck run (a check observes every
+	// pending domain of its order, from every perspective).
+	recheckTimeout = 5 * time.Minute
 	// fetchPoll is how often idle workers look for new jobs. SQLite has no
 	// LISTEN/NOTIFY, so this bounds the time from approval to issuance.
 	fetchPoll = 100 * time.Millisecond
@@ -48,6 +59,13 @@ type IssueArgs struct {
 // Kind names the job in River's table. Never change it.
 func (IssueArgs) Kind() string { return "dcv_issue" }
 
+// RecheckArgs is the periodic check of the pending orders whose own check
+// has come due (order.Service.Recheck).
+type RecheckArgs struct{}
+
+// Kind names the job in River's table. Never change it.
+func (RecheckArgs) Kind() string { return "dcv_recheck" }
+
 // SweepArgs is the periodic sweep of approved orders.
 type SweepArgs struct{}
 
@@ -63,6 +81,8 @@ type Config struct {
 	Orders *order.Service
 	// SweepInterval; if zero, DefaultSweepInterval.
 	SweepInterval time.Duration
+	// RecheckInterval; if zero, DefaultRecheckInterval.
+	RecheckInterval time.Duration
 	// Logger; if nil, slog.Default().
 	Logger *slog.Logger
 }
@@ -86,6 +106,9 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 	if cfg.SweepInterval == 0 {
 		cfg.SweepInterval = DefaultSweepInterval
 	}
+	if cfg.RecheckInterval == 0 {
+		cfg.RecheckInterval = DefaultRecheckInterval
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -101,6 +124,7 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &issueWorker{r: r})
 	river.AddWorker(workers, &sweepWorker{r: r})
+	river.AddWorker(workers, &recheckWorker{r: r})
 	client, err := river.NewClient(driver, &river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 4}},
 		Workers:              workers,
@@ -113,6 +137,16 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.SweepInterval),
 				func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.RecheckInterval),
+				func() (river.JobArgs, *river.InsertOpts) {
+					// One run at a time: a slow one is not joined by the
+					// next (finished runs do not count).
+					return RecheckArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+						rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+						rivertype.JobStateRunning, rivertype.JobStateScheduled,
+					}}}
+				},
 				&river.PeriodicJobOpts{RunOnStart: true}),
 		},
 	})
@@ -204,6 +238,40 @@ func (w *issueWorker) Work(ctx context.Context, job *river.Job[IssueArgs]) error
 		return river.JobCancel(err)
 	}
 	return err
+}
+
+type recheckWorker struct {
+	river.WorkerDefaults[RecheckArgs]
+	r *Runner
+}
+
+// Timeout is longer than an issuance's: a run checks many orders.
+func (w *recheckWorker) Timeout(*river.Job[RecheckArgs]) time.Duration { return recheckTimeout }
+
+func (w *recheckWorker) Work(ctx context.Context, _ *river.Job[RecheckArgs]) error {
+	return w.r.recheck(ctx)
+}
+
+// recheck checks the pending orders whose own check has come due, a few
+// at a time; one that fails is logged, and tried again at the next run.
+func (r *Runner) recheck(ctx context.Context) error {
+	ids, err := r.cfg.Orders.RecheckDue(ctx, recheckBatch)
+	if err != nil {
+		return err
+	}
+	sem := make(chan struct{}, recheckParallel)
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := r.cfg.Orders.Recheck(ctx, id); err != nil {
+				r.cfg.Logger.Error("recheck", "order", id, "err", err)
+			}
+		})
+	}
+	wg.Wait()
+	return nil
 }
 
 type sweepWorker struct {

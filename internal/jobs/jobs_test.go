@@ -41,6 +41,7 @@ func (c *countingIssuer) Issue(req ca.IssueRequest) (*ca.Issued, error) {
 }
 
 type bundle struct {
+	stack   *ordertest.Stack
 	orders  *order.Service
 	issuer  *countingIssuer
 	db      *sql.DB // the job queue's pool, on the same database
@@ -88,7 +89,7 @@ func setup(t *testing.T, lintFails bool) *bundle {
 	}
 	db.SetMaxOpenConns(1)
 	t.Cleanup(func() { db.Close() })
-	return &bundle{orders: s.Service, issuer: issuer, db: db, acct: acct, orderID: o.ID}
+	return &bundle{stack: s, orders: s.Service, issuer: issuer, db: db, acct: acct, orderID: o.ID}
 }
 
 // start builds the Runner as cmd/dcv serve does and starts it; it is
@@ -232,6 +233,29 @@ func TestIssueAtStartDespiteAnOrphanedJob(t *testing.T) {
 	if n := b.issuer.calls.Load(); n != 1 {
 		t.Errorf("issuer called %d times, want 1", n)
 	}
+}
+
+// TestRecheckJob: the runner checks a pending order on its own when its
+// planned check comes due, and the order, now passing, is issued without
+// the applicant checking again.
+func TestRecheckJob(t *testing.T) {
+	t.Parallel()
+	b := setup(t, false)
+	ctx := context.Background()
+	o, err := b.orders.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"auto.applicant.com"}, Method: "dns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.stack.DNS.Add(`_dnsauth.auto.applicant.com. TXT "` + o.Domains[0].Instructions.Value + `"`)
+	// Its first check is planned minutes away: bring it forward.
+	if err := b.stack.Store.OrderSetRecheck(ctx, o.ID, time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	b.start(t, jobs.Config{SweepInterval: time.Hour, RecheckInterval: 100 * time.Millisecond}, nil)
+	waitFor(t, "the order to be issued", func() (bool, error) {
+		v, err := b.orders.Get(ctx, b.acct, o.ID)
+		return err == nil && v.Status == order.StatusIssued, err
+	})
 }
 
 func TestScheduleIssueIsIdempotent(t *testing.T) {

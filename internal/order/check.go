@@ -33,6 +33,83 @@ func (s *Service) check(ctx context.Context, acct *store.Account, id string) (*C
 	if err != nil {
 		return nil, err
 	}
+	return s.checkOrder(ctx, o)
+}
+
+// Recheck is dcv's own check of a pending order, planned by its last
+// check (CheckResult.RecheckAt) or its creation, and run by the job
+// runner: the same check as the applicant's, recorded the same way, which
+// issues the order once it passes. A check the applicant ran meanwhile
+// holds the throttle: the next is then planned for when it lets go. An
+// order no longer pending (or an ACME one, which its client drives) is
+// planned no more.
+func (s *Service) Recheck(ctx context.Context, id string) error {
+	o, err := s.cfg.Store.OrderGet(ctx, id)
+	if err != nil {
+		return fmt.Errorf("rechecking order %s: %w", id, err)
+	}
+	if o.Status != StatusPending || o.Method == methodACME {
+		return s.cfg.Store.OrderSetRecheck(ctx, id, time.Time{})
+	}
+	_, err = s.checkOrder(ctx, o)
+	var oe *Error
+	if errors.As(err, &oe) && oe.Kind == KindThrottled {
+		return s.cfg.Store.OrderSetRecheck(ctx, id, oe.RetryAt)
+	}
+	if err != nil {
+		return fmt.Errorf("rechecking order %s: %w", id, err)
+	}
+	return nil
+}
+
+// RecheckDue returns the pending orders whose own check has come due, the
+// longest waiting first, at most limit: the job runner's work.
+func (s *Service) RecheckDue(ctx context.Context, limit int) ([]string, error) {
+	ids, err := s.cfg.Store.OrderListRecheckDue(ctx, s.now(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing the orders to check: %w", err)
+	}
+	return ids, nil
+}
+
+// Bounds of dcv's own checks of a pending order (see recheckAfter).
+const (
+	recheckFirstHour = 5 * time.Minute
+	recheckFirstDay  = 30 * time.Minute
+	recheckLater     = 2 * time.Hour
+	recheckLeast     = time.Minute
+)
+
+// recheckAfter is when dcv checks a pending order again on its own after
+// a check at now that left it pending with findings (none for a new
+// order): at the earliest time they predict it passes (a record's
+// propagation, a cache's expiry), or else after a wait that grows with the
+// order's age (5 minutes in its first hour, 30 in its first day, 2 hours
+// after), never before the throttle lets go, nor after the order's values
+// expire (that check says so).
+func (s *Service) recheckAfter(o *store.Order, now time.Time, findings []diagnose.Finding) time.Time {
+	wait := recheckLater
+	switch age := now.Sub(o.CreatedAt); {
+	case age < time.Hour:
+		wait = recheckFirstHour
+	case age < 24*time.Hour:
+		wait = recheckFirstDay
+	}
+	for _, f := range findings {
+		if f.ETA != nil && f.ETA.After(now) && f.ETA.Sub(now) < wait {
+			wait = f.ETA.Sub(now)
+		}
+	}
+	at := now.Add(max(wait, s.cfg.CheckInterval, recheckLeast))
+	if !o.ExpiresAt.IsZero() && at.After(o.ExpiresAt) {
+		at = o.ExpiresAt
+	}
+	return at
+}
+
+// checkOrder checks the pending domains of o: the check of Check and of
+// Recheck.
+func (s *Service) checkOrder(ctx context.Context, o *store.Order) (*CheckResult, error) {
 	now := s.now()
 	if o.Status != StatusPending {
 		// Nothing left to observe: report the state without spending the
@@ -144,6 +221,17 @@ func (s *Service) check(ctx context.Context, acct *store.Account, id string) (*C
 			updates[i].LastCheckAt = now
 		}
 	}
+	var recheck time.Time
+	if res.Status == StatusPending {
+		var fs []diagnose.Finding
+		for _, d := range res.Domains {
+			if d.Status == StatusPending {
+				fs = append(fs, d.Findings...)
+			}
+		}
+		recheck = s.recheckAfter(o, now, fs)
+		res.RecheckAt = &recheck
+	}
 	body, err := json.Marshal(res)
 	if err != nil {
 		return nil, fmt.Errorf("encoding check: %w", err)
@@ -152,6 +240,7 @@ func (s *Service) check(ctx context.Context, acct *store.Account, id string) (*C
 		Check:          store.Check{ID: res.CheckID, OrderID: o.ID, CheckedAt: now, Result: body},
 		Authorizations: updates,
 		OrderStatus:    res.Status,
+		RecheckAt:      recheck,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("recording check: %w", err)

@@ -667,3 +667,96 @@ func TestAccountNames(t *testing.T) {
 		}
 	}
 }
+
+// TestRecheck: dcv checks a pending order on its own, as the check's
+// answer and the throttle's message promise. A new order is planned for a
+// first check once the applicant has had time to publish; a check that
+// leaves it pending plans the next; the planned check approves it once the
+// record is there, and queues its issuance. A check the applicant ran
+// meanwhile holds the throttle: the plan then moves to when it lets go.
+func TestRecheck(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	o, err := b.svc.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"auto.applicant.com"}, Method: "dns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := func() []string {
+		t.Helper()
+		ids, err := b.svc.RecheckDue(ctx, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	if ids := due(); len(ids) != 0 {
+		t.Fatalf("due at once: %v, want none before the applicant has had time to publish", ids)
+	}
+	b.Clock.Add(interval)
+	if ids := due(); len(ids) != 1 || ids[0] != o.ID {
+		t.Fatalf("due after %v: %v, want the new order", interval, ids)
+	}
+	// The applicant checks first: nothing published yet.
+	res, err := b.svc.Check(ctx, b.acct, o.ID)
+	if err != nil || res.Status != order.StatusPending || res.RecheckAt == nil || !res.RecheckAt.Equal(b.Clock.Now().Add(interval)) {
+		t.Fatalf("check: %+v, %v; want pending, rechecked in %v", res, err, interval)
+	}
+	if ids := due(); len(ids) != 0 {
+		t.Fatalf("due right after a check: %v", ids)
+	}
+	b.DNS.Add(`_dnsauth.auto.applicant.com. 300 IN TXT "` + o.Domains[0].Instructions.Value + `"`)
+	b.Clock.Add(interval)
+	if ids := due(); len(ids) != 1 {
+		t.Fatalf("due after the plan: %v", ids)
+	}
+	if err := b.svc.Recheck(ctx, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	v, err := b.svc.Get(ctx, b.acct, o.ID)
+	if err != nil || v.Status != order.StatusApproved {
+		t.Fatalf("after dcv's own check: %+v, %v; want approved", v, err)
+	}
+	if b.sched.count(o.ID) != 1 {
+		t.Errorf("issuance queued %d times, want once", b.sched.count(o.ID))
+	}
+	if ids := due(); len(ids) != 0 {
+		t.Errorf("an approved order still due: %v", ids)
+	}
+
+	// The throttle held by the applicant's check moves the plan.
+	p, err := b.svc.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"held.applicant.com"}, Method: "dns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Clock.Add(interval)
+	if _, err := b.svc.Check(ctx, b.acct, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Store.OrderSetRecheck(ctx, p.ID, b.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.svc.Recheck(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ids := due(); len(ids) != 0 {
+		t.Fatalf("due while the throttle holds: %v", ids)
+	}
+	b.Clock.Add(interval)
+	if ids := due(); len(ids) != 1 || ids[0] != p.ID {
+		t.Fatalf("due once the throttle lets go: %v", ids)
+	}
+}
+
+// count is how many times id was queued.
+func (s *recordingScheduler) count(id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, x := range s.ids {
+		if x == id {
+			n++
+		}
+	}
+	return n
+}

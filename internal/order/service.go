@@ -342,6 +342,11 @@ func (s *Service) Create(ctx context.Context, acct *store.Account, req CreateReq
 	if err := s.cfg.Store.OrderCreate(ctx, o); err != nil {
 		return nil, fmt.Errorf("storing order: %w", err)
 	}
+	// dcv checks it on its own too, once the applicant has had time to
+	// publish; a failure to plan leaves the applicant's own checks.
+	if err := s.cfg.Store.OrderSetRecheck(ctx, o.ID, s.recheckAfter(o, now, nil)); err != nil {
+		s.cfg.Logger.Error("planning the order's first check", "order", o.ID, "err", err)
+	}
 	return s.view(o), nil
 }
 

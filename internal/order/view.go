@@ -58,11 +58,13 @@ type Instructions struct {
 
 // CheckResult is the answer to "View Domain Validation Status".
 type CheckResult struct {
-	Order     string        `json:"order"`
-	CheckID   string        `json:"check_id"`
-	CheckedAt time.Time     `json:"checked_at"`
-	Status    string        `json:"status"`
-	NextCheck *time.Time    `json:"next_check_at,omitempty"`
+	Order     string     `json:"order"`
+	CheckID   string     `json:"check_id"`
+	CheckedAt time.Time  `json:"checked_at"`
+	Status    string     `json:"status"`
+	NextCheck *time.Time `json:"next_check_at,omitempty"`
+	// RecheckAt is when dcv checks a still-pending order again on its own.
+	RecheckAt *time.Time    `json:"recheck_at,omitempty"`
 	Domains   []DomainCheck `json:"domains"`
 }
 

@@ -129,6 +129,9 @@ type CheckRecordParams struct {
 	Authorizations []Authorization
 	// OrderStatus is the order's new status.
 	OrderStatus string
+	// RecheckAt is when dcv checks the order again on its own; zero for
+	// never (an order no longer pending).
+	RecheckAt time.Time
 }
 
 // Store is the repository. Implementations MUST be safe for concurrent use
@@ -157,6 +160,13 @@ type Store interface {
 	// limit. Issuance's crash-recovery sweep is its only reader, so a
 	// backend need index only those orders.
 	OrderListApprovedIDs(ctx context.Context, limit int) ([]string, error)
+	// OrderSetRecheck plans dcv's own next check of a pending order at at
+	// (zero: none). An unknown order is ErrNotFound.
+	OrderSetRecheck(ctx context.Context, id string, at time.Time) error
+	// OrderListRecheckDue returns the ids of the pending orders whose
+	// planned check is not after now, the longest waiting first, at most
+	// limit.
+	OrderListRecheckDue(ctx context.Context, now time.Time, limit int) ([]string, error)
 	// OrderReserveCheck takes the order's check slot: if NextCheckAt is zero
 	// or not after now, it sets LastCheckAt = now and NextCheckAt = next and
 	// returns ok. Otherwise it changes nothing and returns the current

@@ -58,6 +58,11 @@ ORDER BY order_id, position`
 	// qOrderApprovedIDs repeats the condition of the partial index
 	// orders_approved_created, which it reads in order.
 	qOrderApprovedIDs = `SELECT id FROM orders WHERE status = 'approved' ORDER BY created_at, id LIMIT ?`
+	qOrderSetRecheck  = `UPDATE orders SET recheck_at = ? WHERE id = ?`
+	// qOrderRecheckDue repeats the condition of the partial index
+	// orders_recheck.
+	qOrderRecheckDue = `SELECT id FROM orders WHERE status = 'pending' AND recheck_at IS NOT NULL AND recheck_at <= ?
+ORDER BY recheck_at, id LIMIT ?`
 	// qOrderReserveCheck is the compare-and-set of the check throttle.
 	qOrderReserveCheck = `UPDATE orders SET last_check_at = ?, next_check_at = ?
 WHERE id = ? AND (next_check_at IS NULL OR next_check_at <= ?)`
@@ -285,6 +290,36 @@ func (s *Store) OrderListApprovedIDs(ctx context.Context, limit int) ([]string, 
 	return ids, nil
 }
 
+// OrderSetRecheck plans dcv's own next check of a pending order at at
+// (zero: none). An unknown order is store.ErrNotFound.
+func (s *Store) OrderSetRecheck(ctx context.Context, id string, at time.Time) error {
+	t, err := encodeTime(at)
+	if err != nil {
+		return fmt.Errorf("planning the check of order %s: %w", id, err)
+	}
+	if err := s.writeLazy(ctx, func(tx *txn) error { return execOne(ctx, tx, qOrderSetRecheck, t, id) }); err != nil {
+		return fmt.Errorf("planning the check of order %s: %w", id, err)
+	}
+	return nil
+}
+
+// OrderListRecheckDue returns the ids of the pending orders whose planned
+// check is not after now, the longest waiting first, at most limit.
+func (s *Store) OrderListRecheckDue(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	t, err := encodeTime(now)
+	if err != nil {
+		return nil, fmt.Errorf("listing the orders to check: %w", err)
+	}
+	ids, err := queryAll(ctx, s.rd, scanString, qOrderRecheckDue, t, limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing the orders to check: %w", err)
+	}
+	return ids, nil
+}
+
 // OrderReserveCheck takes the order's check slot: if NextCheckAt is zero or
 // not after now, it sets LastCheckAt = now and NextCheckAt = next and
 // returns ok. Otherwise it changes nothing and returns the current
@@ -434,6 +469,10 @@ func (s *Store) CheckRecord(ctx context.Context, p store.CheckRecordParams) erro
 	if err != nil {
 		return fmt.Errorf("recording check %s of order %s: %w", c.ID, c.OrderID, err)
 	}
+	recheck, err := encodeTime(p.RecheckAt)
+	if err != nil {
+		return fmt.Errorf("recording check %s of order %s: %w", c.ID, c.OrderID, err)
+	}
 	lastChecks := make([]sql.NullString, len(p.Authorizations))
 	for i, az := range p.Authorizations {
 		if lastChecks[i], err = encodeTime(az.LastCheckAt); err != nil {
@@ -449,6 +488,9 @@ func (s *Store) CheckRecord(ctx context.Context, p store.CheckRecordParams) erro
 			if err != nil {
 				return fmt.Errorf("authorization %q: %w", az.Domain, err)
 			}
+		}
+		if err := execOne(ctx, tx, qOrderSetRecheck, recheck, c.OrderID); err != nil {
+			return err
 		}
 		if p.OrderStatus == "" {
 			return nil

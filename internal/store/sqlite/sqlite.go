@@ -495,6 +495,8 @@ var preparedQueries = map[string]string{
 	"qCertificateBySerial":         qCertificateBySerial,
 	"qCertificateInsert":           qCertificateInsert,
 	"qCheckInsert":                 qCheckInsert,
+	"qOrderSetRecheck":             qOrderSetRecheck,
+	"qOrderRecheckDue":             qOrderRecheckDue,
 	"qCheckListByOrder":            qCheckListByOrder,
 	"qEABKeyBind":                  qEABKeyBind,
 	"qEABKeyExists":                qEABKeyExists,

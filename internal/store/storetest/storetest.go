@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OrderGetNotFound", testOrderGetNotFound},
 		{"OrderListByAccount", testOrderListByAccount},
 		{"OrderListApprovedIDs", testOrderListApprovedIDs},
+		{"OrderRecheck", testOrderRecheck},
 		{"OrderReserveCheck", testOrderReserveCheck},
 		{"OrderReserveCheckConcurrent", testOrderReserveCheckConcurrent},
 		{"OrderSetStatus", testOrderSetStatus},
@@ -470,6 +471,40 @@ func testOrderListByAccount(t *testing.T, open func(t *testing.T) store.Store) {
 			}
 		})
 	}
+}
+
+func testOrderRecheck(t *testing.T, open func(t *testing.T) store.Store) {
+	f := setup(t, open)
+	f.account("a", false)
+	for _, id := range []string{"due-late", "due-early", "later", "unplanned", "approved", "checked"} {
+		st := "pending"
+		if id == "approved" {
+			st = "approved"
+		}
+		f.order(newOrder(id, "a", st, t0, id+".example"))
+	}
+	plan := map[string]time.Time{"due-late": t0, "due-early": t0.Add(-time.Minute), "later": t0.Add(time.Nanosecond), "approved": t0.Add(-time.Hour), "checked": t0.Add(-time.Hour)}
+	for id, at := range plan {
+		if err := f.s.OrderSetRecheck(f.ctx, id, at); err != nil {
+			t.Fatalf("OrderSetRecheck(%s): %v", id, err)
+		}
+	}
+	// A check records the next plan: none here.
+	c := store.Check{ID: "c1", OrderID: "checked", CheckedAt: t0, Result: []byte(`{}`)}
+	if err := f.s.CheckRecord(f.ctx, store.CheckRecordParams{Check: c}); err != nil {
+		t.Fatalf("CheckRecord: %v", err)
+	}
+	got, err := f.s.OrderListRecheckDue(f.ctx, t0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"due-early", "due-late"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("OrderListRecheckDue = %q, want %q (pending, planned, not after now, longest waiting first)", got, want)
+	}
+	if got, err := f.s.OrderListRecheckDue(f.ctx, t0, 1); err != nil || len(got) != 1 || got[0] != "due-early" {
+		t.Errorf("OrderListRecheckDue(limit 1) = %q, %v", got, err)
+	}
+	wantErr(t, "OrderSetRecheck(unknown)", f.s.OrderSetRecheck(f.ctx, "missing", t0), store.ErrNotFound)
 }
 
 func testOrderListApprovedIDs(t *testing.T, open func(t *testing.T) store.Store) {

@@ -1,0 +1,2 @@
+DROP INDEX orders_recheck;
+ALTER TABLE orders DROP COLUMN recheck_at;
