@@ -145,9 +145,19 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 	if f.json {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
-		return enc.Encode(benchJSON(rep))
+		err = enc.Encode(benchJSON(rep))
+	} else {
+		err = rep.WriteText(out)
 	}
-	return rep.WriteText(out)
+	if err == nil && rep.Certificates == 0 && rep.Failed > 0 {
+		// A run that measured nothing is no success for a script.
+		hint := ""
+		if f.dnsListen == "" {
+			hint = "; without --dns-listen the server under test must resolve the bench's names itself: give it the DNS server bench starts there (dcv serve --resolver)"
+		}
+		return exitError{code: exitFailure, msg: fmt.Sprintf("bench: no certificate: all %d flows failed (their errors are above)%s", rep.Failed, hint)}
+	}
+	return err
 }
 
 // benchJSON is the --json form of a report, with derived figures added.
