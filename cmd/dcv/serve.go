@@ -109,6 +109,10 @@ func (f *validationFlags) dnsResolver() (dnsclient.Resolver, error) {
 		}
 		return fw, nil
 	}
+	if f.resolverCacheMaxTTL != 0 {
+		// The iterative resolver never answers a validation from a cache.
+		return nil, errors.New("--resolver-cache-max-ttl caches the answers of --resolver: without it, dcv resolves iteratively and caches no answer it validates")
+	}
 	var hints []netip.Addr // nil: the built-in IANA root hints
 	if f.rootHints != "" {
 		file, err := os.Open(f.rootHints)

@@ -539,5 +539,8 @@ func TestAdminReadsAnyOrder(t *testing.T) {
 		t.Fatalf("admin read %d checks, want 1", len(checks.Checks))
 	}
 	wantError(t, s.do(t, "GET", "/api/v1/orders/"+v.ID, s.bob, ""), http.StatusNotFound, "ORDER_NOT_FOUND")
-	wantError(t, s.do(t, "POST", "/api/v1/orders/"+v.ID+"/checks", s.admin, ""), http.StatusNotFound, "ORDER_NOT_FOUND")
+	// The admin sees the order: told it may not act on it, not that it
+	// does not exist.
+	wantError(t, s.do(t, "POST", "/api/v1/orders/"+v.ID+"/checks", s.admin, ""), http.StatusForbidden, "NOT_YOUR_ORDER")
+	wantError(t, s.do(t, "GET", "/api/v1/orders/"+v.ID+"/certificate", s.admin, ""), http.StatusForbidden, "NOT_YOUR_ORDER")
 }

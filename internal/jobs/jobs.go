@@ -133,7 +133,7 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 		MaxAttempts:          issueAttempts,
 		JobTimeout:           issueTimeout,
 		RescueStuckJobsAfter: rescueAfter,
-		Logger:               cfg.Logger.With("component", "river"),
+		Logger:               slog.New(warnOnly{cfg.Logger.Handler()}).With("component", "river"),
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.SweepInterval),
 				func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, nil },
@@ -302,3 +302,20 @@ func (r *Runner) sweep(ctx context.Context) error {
 	}
 	return nil
 }
+
+// warnOnly passes on River's warnings and errors alone: its routine lines
+// (client started, producer job counts) say nothing an operator acts on.
+type warnOnly struct{ slog.Handler }
+
+// Enabled reports whether records at level l are logged.
+func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+// WithAttrs keeps the filter on the handler with attrs.
+func (h warnOnly) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return warnOnly{h.Handler.WithAttrs(attrs)}
+}
+
+// WithGroup keeps the filter on the handler with the group.
+func (h warnOnly) WithGroup(name string) slog.Handler { return warnOnly{h.Handler.WithGroup(name)} }

@@ -453,6 +453,10 @@ func (s *Service) loadToRead(ctx context.Context, acct *store.Account, id string
 // is not the account's (never "forbidden": ids of others are not revealed).
 func (s *Service) load(ctx context.Context, acct *store.Account, id string) (*store.Order, error) {
 	o, err := s.cfg.Store.OrderGet(ctx, id)
+	if err == nil && o.AccountID != acct.ID && acct.Admin {
+		// An admin sees the order exists: it may read it, not act on it.
+		return nil, &Error{Kind: KindForbidden, Code: "NOT_YOUR_ORDER", Message: fmt.Sprintf("order %s belongs to another account: an admin may read it (its view and stored checks), but only that account checks it or downloads its certificate", id)}
+	}
 	if errors.Is(err, store.ErrNotFound) || (err == nil && o.AccountID != acct.ID) {
 		return nil, notFound(id)
 	}
