@@ -261,6 +261,43 @@ func TestMigrationsDown(t *testing.T) {
 	}
 }
 
+// TestMigration010PlansPendingOrders: orders pending when migration 010
+// comes (which adds dcv's own checks) are due at once, but for ACME
+// orders, which their clients drive.
+func TestMigration010PlansPendingOrders(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st, path := openTemp(t)
+	if err := st.AccountCreate(ctx, store.Account{ID: "a", Name: "a", CreatedAt: time.Now()}, []byte("k")); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []struct{ id, method, status string }{{"api", "dns", "pending"}, {"acme", "acme", "pending"}, {"done", "dns", "issued"}} {
+		err := st.OrderCreate(ctx, &store.Order{ID: o.id, AccountID: "a", Method: o.method, Status: o.status, CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour),
+			Authorizations: []store.Authorization{{Domain: o.id + ".example", Method: "dns", Status: o.status, Value: "v", ExpiresAt: time.Now().Add(time.Hour)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := ms[9]
+	if m.version != 10 {
+		t.Fatalf("migration 10 is %03d_%s", m.version, m.name)
+	}
+	db := rawDB(t, path)
+	for _, q := range []string{m.down, m.up} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids, err := st.OrderListRecheckDue(ctx, time.Now().Add(time.Second), 10)
+	if err != nil || len(ids) != 1 || ids[0] != "api" {
+		t.Fatalf("due after migration 010: %q, %v; want the API order alone", ids, err)
+	}
+}
+
 func TestLoadMigrations(t *testing.T) {
 	t.Parallel()
 	ms, err := loadMigrations()
