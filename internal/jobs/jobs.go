@@ -32,9 +32,11 @@ const (
 	// recheckParallel how many it checks at once.
 	recheckBatch    = 200
 	recheckParallel = 4
-	// recheckTimeout bounds one recheck run (a check observes every
-	// pending domain of its order, from every perspective).
-	recheckTimeout = 5 * time.Minute
+	// recheckTimeout bounds one recheck run, and recheckOrderTimeout the
+	// check of one order (which observes every pending domain of the
+	// order, from every perspective, each within its own deadlines).
+	recheckTimeout      = 5 * time.Minute
+	recheckOrderTimeout = 90 * time.Second
 	// fetchPoll is how often idle workers look for new jobs. SQLite has no
 	// LISTEN/NOTIFY, so this bounds the time from approval to issuance.
 	fetchPoll = 100 * time.Millisecond
@@ -237,6 +239,10 @@ func (w *issueWorker) Work(ctx context.Context, job *river.Job[IssueArgs]) error
 	if errors.Is(err, order.ErrPermanent) {
 		return river.JobCancel(err)
 	}
+	if err != nil {
+		// River logs a failed attempt below the warnings it is let log.
+		w.r.cfg.Logger.Warn("issuance failed: retried", "order", job.Args.OrderID, "attempt", job.Attempt, "of", job.MaxAttempts, "err", err)
+	}
 	return err
 }
 
@@ -249,23 +255,36 @@ type recheckWorker struct {
 func (w *recheckWorker) Timeout(*river.Job[RecheckArgs]) time.Duration { return recheckTimeout }
 
 func (w *recheckWorker) Work(ctx context.Context, _ *river.Job[RecheckArgs]) error {
-	return w.r.recheck(ctx)
+	err := w.r.recheck(ctx)
+	if err != nil {
+		w.r.cfg.Logger.Warn("recheck run failed", "err", err)
+	}
+	return err
 }
 
 // recheck checks the pending orders whose own check has come due, a few
-// at a time; one that fails is logged, and tried again at the next run.
+// at a time, each within recheckOrderTimeout, until the run's time is
+// nearly spent (those left are still due at the next run); one that
+// fails is logged, and planned again.
 func (r *Runner) recheck(ctx context.Context) error {
 	ids, err := r.cfg.Orders.RecheckDue(ctx, recheckBatch)
 	if err != nil {
 		return err
 	}
+	deadline, hasDeadline := ctx.Deadline()
 	sem := make(chan struct{}, recheckParallel)
 	var wg sync.WaitGroup
 	for _, id := range ids {
 		sem <- struct{}{}
+		if ctx.Err() != nil || (hasDeadline && time.Until(deadline) < recheckOrderTimeout) {
+			<-sem
+			break
+		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if err := r.cfg.Orders.Recheck(ctx, id); err != nil {
+			octx, cancel := context.WithTimeout(ctx, recheckOrderTimeout)
+			defer cancel()
+			if err := r.cfg.Orders.Recheck(octx, id); err != nil {
 				r.cfg.Logger.Error("recheck", "order", id, "err", err)
 			}
 		})
@@ -280,7 +299,11 @@ type sweepWorker struct {
 }
 
 func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
-	return w.r.sweep(ctx)
+	err := w.r.sweep(ctx)
+	if err != nil {
+		w.r.cfg.Logger.Warn("sweep failed", "err", err)
+	}
+	return err
 }
 
 // sweep queues every approved order still waiting for its certificate,

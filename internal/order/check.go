@@ -57,6 +57,10 @@ func (s *Service) Recheck(ctx context.Context, id string) error {
 		return s.cfg.Store.OrderSetRecheck(ctx, id, oe.RetryAt)
 	}
 	if err != nil {
+		// Not tried again at every run: at the next planned time.
+		if perr := s.cfg.Store.OrderSetRecheck(ctx, id, s.recheckAfter(o, s.now(), nil)); perr != nil {
+			err = errors.Join(err, perr)
+		}
 		return fmt.Errorf("rechecking order %s: %w", id, err)
 	}
 	return nil
@@ -78,6 +82,11 @@ const (
 	recheckFirstDay  = 30 * time.Minute
 	recheckLater     = 2 * time.Hour
 	recheckLeast     = time.Minute
+	// RecheckFor is how long after its creation dcv checks an order on its
+	// own: about 80 checks. An order left pending longer (abandoned, or
+	// for a name its applicant does not control) is checked only when its
+	// applicant asks, so that no one makes dcv query a server for a month.
+	RecheckFor = 72 * time.Hour
 )
 
 // recheckAfter is when dcv checks a pending order again on its own after
@@ -86,7 +95,8 @@ const (
 // propagation, a cache's expiry), or else after a wait that grows with the
 // order's age (5 minutes in its first hour, 30 in its first day, 2 hours
 // after), never before the throttle lets go, nor after the order's values
-// expire (that check says so).
+// expire (that check says so). Zero, none, once the order is RecheckFor
+// old.
 func (s *Service) recheckAfter(o *store.Order, now time.Time, findings []diagnose.Finding) time.Time {
 	wait := recheckLater
 	switch age := now.Sub(o.CreatedAt); {
@@ -101,6 +111,9 @@ func (s *Service) recheckAfter(o *store.Order, now time.Time, findings []diagnos
 		}
 	}
 	at := now.Add(max(wait, s.cfg.CheckInterval, recheckLeast))
+	if at.Sub(o.CreatedAt) > RecheckFor {
+		return time.Time{}
+	}
 	if !o.ExpiresAt.IsZero() && at.After(o.ExpiresAt) {
 		at = o.ExpiresAt
 	}

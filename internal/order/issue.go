@@ -245,6 +245,10 @@ func (s *Service) recheckCAA(ctx context.Context, o *store.Order) error {
 		if err := s.cfg.Store.OrderSetStatus(ctx, o.ID, StatusPending, "", msg); err != nil {
 			return fmt.Errorf("issuing order %s: %w", o.ID, err)
 		}
+		// Pending again: dcv checks it on its own, as any pending order.
+		if err := s.cfg.Store.OrderSetRecheck(ctx, o.ID, s.recheckAfter(o, now, nil)); err != nil {
+			s.cfg.Logger.Error("planning the check of an order sent back to pending", "order", o.ID, "err", err)
+		}
 		s.cfg.Logger.Warn("issuance refused by the caa recheck", "order", o.ID, "domain", a.Domain)
 		return fmt.Errorf("%w: %s", ErrPermanent, msg)
 	}

@@ -574,6 +574,11 @@ func TestIssueRechecksCAAWhenLate(t *testing.T) {
 	if err != nil || v.Status != order.StatusPending || !strings.Contains(v.Error, "other-ca.example") || v.Certificate != "" {
 		t.Fatalf("order after the refusal: %+v, %v", v, err)
 	}
+	// Pending again, it is planned for dcv's own check.
+	b.Clock.Add(30 * time.Minute)
+	if ids, err := b.svc.RecheckDue(ctx, 10); err != nil || len(ids) != 1 || ids[0] != o.ID {
+		t.Errorf("due 30 minutes after the refusal: %v, %v; want the order", ids, err)
+	}
 	// The refusal rests on a recheck kept as evidence.
 	rc, err := b.Store.CAARechecksByOrder(ctx, o.ID)
 	if err != nil || len(rc) != 1 || rc[0].Allowed || rc[0].Domain != "late.applicant.com" || !strings.Contains(string(rc[0].Evidence), "other-ca.example") {

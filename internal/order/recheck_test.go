@@ -25,9 +25,9 @@ func TestRecheckAfter(t *testing.T) {
 		interval time.Duration
 		expires  time.Duration // after creation; 0 for 30 days
 		findings []diagnose.Finding
-		want     time.Duration // after the check
+		want     time.Duration // after the check; 0 for none
 	}{
-		{name: "a new order: 5 minutes", want: 5 * time.Minute},
+		{name: "a new order: 5 minutes", interval: time.Minute, want: 5 * time.Minute},
 		{name: "in its first day: 30 minutes", age: 2 * time.Hour, want: 30 * time.Minute},
 		{name: "later: 2 hours", age: 48 * time.Hour, want: 2 * time.Hour},
 		{name: "an ETA sooner than the wait", age: 2 * time.Hour, findings: []diagnose.Finding{eta(2*time.Hour + 12*time.Minute)}, want: 12 * time.Minute},
@@ -37,6 +37,8 @@ func TestRecheckAfter(t *testing.T) {
 		{name: "not before the throttle", age: 2 * time.Hour, interval: time.Hour, want: time.Hour},
 		{name: "an ETA within the throttle: the throttle", age: 2 * time.Hour, findings: []diagnose.Finding{eta(2*time.Hour + time.Minute)}, want: 5 * time.Minute},
 		{name: "not after the values expire", age: 2 * time.Hour, expires: 2*time.Hour + 10*time.Minute, want: 10 * time.Minute},
+		{name: "the last within RecheckFor", age: RecheckFor - 2*time.Hour, want: 2 * time.Hour},
+		{name: "none past RecheckFor", age: RecheckFor - time.Hour, want: 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,7 +53,10 @@ func TestRecheckAfter(t *testing.T) {
 			}
 			now := created.Add(tt.age)
 			got := s.recheckAfter(&store.Order{CreatedAt: created, ExpiresAt: expires}, now, tt.findings)
-			if got.Sub(now) != tt.want {
+			switch {
+			case tt.want == 0 && !got.IsZero():
+				t.Errorf("recheck %v after the check, want none", got.Sub(now))
+			case tt.want != 0 && got.Sub(now) != tt.want:
 				t.Errorf("recheck %v after the check, want %v", got.Sub(now), tt.want)
 			}
 		})

@@ -449,8 +449,9 @@ func (s *Service) loadToRead(ctx context.Context, acct *store.Account, id string
 	return s.load(ctx, acct, id)
 }
 
-// load returns an account's order, or a not-found error for any order that
-// is not the account's (never "forbidden": ids of others are not revealed).
+// load returns an account's order, to act on. Another account's order is
+// not found, so that ids of others are not revealed; but an admin, who may
+// read every order, is told it may not act on it (NOT_YOUR_ORDER).
 func (s *Service) load(ctx context.Context, acct *store.Account, id string) (*store.Order, error) {
 	o, err := s.cfg.Store.OrderGet(ctx, id)
 	if err == nil && o.AccountID != acct.ID && acct.Admin {
@@ -487,7 +488,7 @@ func (s *Service) List(ctx context.Context, acct *store.Account, cursor string, 
 		// A cursor is an order of the account: the last of a page.
 		if _, err := s.load(ctx, acct, cursor); err != nil {
 			var oe *Error
-			if errors.As(err, &oe) && oe.Kind == KindNotFound {
+			if errors.As(err, &oe) && (oe.Kind == KindNotFound || oe.Kind == KindForbidden) {
 				return nil, "", invalid("INVALID_CURSOR", "cursor %q is not one of your orders: use the next_cursor of a list answer", cursor)
 			}
 			return nil, "", err
