@@ -44,7 +44,28 @@ func newRootCmd() *cobra.Command {
 	for _, c := range root.Commands() {
 		refuseUnknownSubcommands(c)
 	}
+	usageErrors(root)
 	return root
+}
+
+// usageErrors makes a wrong flag or a wrong number of arguments, on any
+// command, exit with the usage status (2), as a refused value does, and
+// name the command's help.
+func usageErrors(c *cobra.Command) {
+	c.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return exitError{code: exitUsage, msg: fmt.Sprintf("%v (see %s --help)", err, cmd.CommandPath())}
+	})
+	if args := c.Args; args != nil {
+		c.Args = func(cmd *cobra.Command, a []string) error {
+			if err := args(cmd, a); err != nil {
+				return exitError{code: exitUsage, msg: fmt.Sprintf("%s: %v (usage: %s)", cmd.CommandPath(), err, cmd.UseLine())}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageErrors(sub)
+	}
 }
 
 // refuseUnknownSubcommands makes a command group (a command with
