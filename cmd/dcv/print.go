@@ -60,7 +60,7 @@ func printCheck(w io.Writer, r *client.CheckResult) {
 	if r.NextCheck != nil && r.Status == "pending" {
 		fmt.Fprintf(w, "\nnext check allowed at %s\n", r.NextCheck.Format(time.RFC3339))
 		if r.RecheckAt != nil {
-			fmt.Fprintf(w, "dcv checks again on its own at %s, and issues the certificate once every domain passes\n", r.RecheckAt.Format(time.RFC3339))
+			fmt.Fprintf(w, "dcv checks again on its own from %s (within a minute of it), and issues the certificate once every domain passes\n", r.RecheckAt.Format(time.RFC3339))
 		}
 	}
 }

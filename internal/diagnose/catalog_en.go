@@ -210,8 +210,8 @@ var catalogEN = catalog{
 		wordLookupFailed:    "the lookup at %[1]s failed",
 
 		// lifecycle
-		msgTooFrequent:    "This order was checked moments ago; retry in %[1]s (at %[2]s).",
-		msgTooFrequentNow: "This order was checked moments ago; you can check again now.",
+		msgTooFrequent:    "This order was checked moments ago (by you, or by dcv on its own); retry in %[1]s (at %[2]s).",
+		msgTooFrequentNow: "This order was checked moments ago (by you, or by dcv on its own); you can check again now.",
 		fixTooFrequent:    "Wait until then before checking again; dcv also re-checks pending domains on its own.",
 		msgApproved:       "Domain control is validated; the certificate will be issued shortly.",
 		msgIssued:         "The certificate was issued (serial %[1]s).",

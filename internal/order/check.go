@@ -51,7 +51,10 @@ func (s *Service) Recheck(ctx context.Context, id string) error {
 	if o.Status != StatusPending || o.Method == methodACME {
 		return s.cfg.Store.OrderSetRecheck(ctx, id, time.Time{})
 	}
-	_, err = s.checkOrder(ctx, o)
+	res, err := s.checkOrder(ctx, o)
+	if err == nil {
+		s.cfg.Logger.Info("dcv checked an order on its own", "order", id, "status", res.Status)
+	}
 	var oe *Error
 	if errors.As(err, &oe) && oe.Kind == KindThrottled {
 		return s.cfg.Store.OrderSetRecheck(ctx, id, oe.RetryAt)
@@ -94,9 +97,9 @@ const (
 // order): at the earliest time they predict it passes (a record's
 // propagation, a cache's expiry), or else after a wait that grows with the
 // order's age (5 minutes in its first hour, 30 in its first day, 2 hours
-// after), never before the throttle lets go, nor after the order's values
-// expire (that check says so). Zero, none, once the order is RecheckFor
-// old.
+// after; a prediction brings it forward to half that at most), never
+// before the throttle lets go, nor after the order's values expire (that
+// check says so). Zero, none, once the order is RecheckFor old.
 func (s *Service) recheckAfter(o *store.Order, now time.Time, findings []diagnose.Finding) time.Time {
 	wait := recheckLater
 	switch age := now.Sub(o.CreatedAt); {
@@ -105,9 +108,13 @@ func (s *Service) recheckAfter(o *store.Order, now time.Time, findings []diagnos
 	case age < 24*time.Hour:
 		wait = recheckFirstDay
 	}
+	// A predicted pass brings the check forward, to half the wait at
+	// most: a prediction that keeps moving (a nameserver that never
+	// catches up) does not multiply the checks.
+	least := wait / 2
 	for _, f := range findings {
 		if f.ETA != nil && f.ETA.After(now) && f.ETA.Sub(now) < wait {
-			wait = f.ETA.Sub(now)
+			wait = max(f.ETA.Sub(now), least)
 		}
 	}
 	at := now.Add(max(wait, s.cfg.CheckInterval, recheckLeast))
