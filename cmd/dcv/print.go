@@ -33,6 +33,9 @@ func printOrder(w io.Writer, o *client.Order) {
 		fmt.Fprintf(w, "\ncertificate issued: dcv cert get %s\n", o.ID)
 	} else if o.Status == "pending" {
 		fmt.Fprintf(w, "\nwhen published: dcv order check %s\n", o.ID)
+		if o.RecheckAt != nil {
+			fmt.Fprintf(w, "dcv also checks it on its own from %s (within a minute of it), and issues the certificate once every domain passes\n", o.RecheckAt.Format(time.RFC3339))
+		}
 	}
 }
 

@@ -698,6 +698,13 @@ func TestRecheck(t *testing.T) {
 	if ids := due(); len(ids) != 0 {
 		t.Fatalf("due at once: %v, want none before the applicant has had time to publish", ids)
 	}
+	// The order says when.
+	if o.RecheckAt == nil || !o.RecheckAt.Equal(b.Clock.Now().Add(interval)) {
+		t.Errorf("created order's recheck_at %v, want in %v", o.RecheckAt, interval)
+	}
+	if v, err := b.svc.Get(ctx, b.acct, o.ID); err != nil || v.RecheckAt == nil || !v.RecheckAt.Equal(*o.RecheckAt) {
+		t.Errorf("order view's recheck_at %+v, %v; want %v", v, err, o.RecheckAt)
+	}
 	b.Clock.Add(interval)
 	if ids := due(); len(ids) != 1 || ids[0] != o.ID {
 		t.Fatalf("due after %v: %v, want the new order", interval, ids)

@@ -344,8 +344,10 @@ func (s *Service) Create(ctx context.Context, acct *store.Account, req CreateReq
 	}
 	// dcv checks it on its own too, once the applicant has had time to
 	// publish; a failure to plan leaves the applicant's own checks.
-	if err := s.cfg.Store.OrderSetRecheck(ctx, o.ID, s.recheckAfter(o, now, nil)); err != nil {
-		s.cfg.Logger.Error("planning the order's first check", "order", o.ID, "err", err)
+	if at := s.recheckAfter(o, now, nil); s.cfg.Store.OrderSetRecheck(ctx, o.ID, at) == nil {
+		o.RecheckAt = at
+	} else {
+		s.cfg.Logger.Error("planning the order's first check", "order", o.ID)
 	}
 	return s.view(o), nil
 }
@@ -544,6 +546,9 @@ func (s *Service) view(o *store.Order) *View {
 		NextCheckAt: timePtr(o.NextCheckAt),
 		HasCSR:      o.CSRPEM != "",
 		Error:       o.Error,
+	}
+	if o.Status == StatusPending {
+		v.RecheckAt = timePtr(o.RecheckAt)
 	}
 	if o.Status == StatusIssued {
 		v.Certificate = "/api/v1/orders/" + o.ID + "/certificate"

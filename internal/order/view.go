@@ -18,14 +18,16 @@ const (
 
 // View is an order as the API shows it.
 type View struct {
-	ID          string       `json:"id"`
-	Status      string       `json:"status"`
-	Method      string       `json:"method"`
-	CreatedAt   time.Time    `json:"created_at"`
-	ExpiresAt   time.Time    `json:"expires_at"`
-	LastCheckAt *time.Time   `json:"last_check_at,omitempty"`
-	NextCheckAt *time.Time   `json:"next_check_at,omitempty"`
-	Domains     []DomainView `json:"domains"`
+	ID          string     `json:"id"`
+	Status      string     `json:"status"`
+	Method      string     `json:"method"`
+	CreatedAt   time.Time  `json:"created_at"`
+	ExpiresAt   time.Time  `json:"expires_at"`
+	LastCheckAt *time.Time `json:"last_check_at,omitempty"`
+	NextCheckAt *time.Time `json:"next_check_at,omitempty"`
+	// RecheckAt is when dcv checks the pending order again on its own.
+	RecheckAt *time.Time   `json:"recheck_at,omitempty"`
+	Domains   []DomainView `json:"domains"`
 	// HasCSR is true when the applicant supplied the CSR; otherwise dcv
 	// generated the key and hands it out once with the certificate.
 	HasCSR bool `json:"has_csr"`

@@ -56,6 +56,9 @@ type Order struct {
 	NextCheckAt time.Time
 	// Error holds an issuance failure, for the applicant and the operator.
 	Error string
+	// RecheckAt is when dcv checks the pending order on its own (see
+	// OrderSetRecheck); zero when not planned. OrderCreate ignores it.
+	RecheckAt time.Time
 	// Authorizations, one per domain, in the order's domain order.
 	Authorizations []Authorization
 }

@@ -39,7 +39,7 @@ WHERE k.key_hash = ?`
 	created_at, expires_at, last_check_at, next_check_at, error)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	orderColumns = `id, account_id, method, status, csr_pem, key_pem, key_delivered,
-	created_at, expires_at, last_check_at, next_check_at, error`
+	created_at, expires_at, last_check_at, next_check_at, error, recheck_at`
 	authzColumns  = `order_id, domain, method, status, value, expires_at, last_check_at, findings`
 	qOrderGet     = `SELECT ` + orderColumns + ` FROM orders WHERE id = ?`
 	qAuthzByOrder = `SELECT ` + authzColumns + ` FROM authorizations WHERE order_id = ? ORDER BY position`
@@ -770,7 +770,7 @@ func scanString(r scanner) (*string, error) {
 func scanOrder(r scanner, extra ...any) (*store.Order, error) {
 	var o store.Order
 	err := r.Scan(append([]any{&o.ID, &o.AccountID, &o.Method, &o.Status, &o.CSRPEM, &o.KeyPEM, &o.KeyDelivered,
-		nullTime{&o.CreatedAt}, nullTime{&o.ExpiresAt}, nullTime{&o.LastCheckAt}, nullTime{&o.NextCheckAt}, &o.Error}, extra...)...)
+		nullTime{&o.CreatedAt}, nullTime{&o.ExpiresAt}, nullTime{&o.LastCheckAt}, nullTime{&o.NextCheckAt}, &o.Error, nullTime{&o.RecheckAt}}, extra...)...)
 	if err != nil {
 		return nil, err
 	}
