@@ -34,7 +34,7 @@ func printOrder(w io.Writer, o *client.Order) {
 	} else if o.Status == "pending" {
 		fmt.Fprintf(w, "\nwhen published: dcv order check %s\n", o.ID)
 		if o.RecheckAt != nil {
-			fmt.Fprintf(w, "dcv also checks it on its own from %s (within a minute of it), and issues the certificate once every domain passes\n", o.RecheckAt.Format(time.RFC3339))
+			fmt.Fprintf(w, "dcv also checks it on its own from %s (usually within a minute of it), and issues the certificate once every domain passes\n", o.RecheckAt.Format(time.RFC3339))
 		}
 	}
 }
@@ -63,7 +63,7 @@ func printCheck(w io.Writer, r *client.CheckResult) {
 	if r.NextCheck != nil && r.Status == "pending" {
 		fmt.Fprintf(w, "\nnext check allowed at %s\n", r.NextCheck.Format(time.RFC3339))
 		if r.RecheckAt != nil {
-			fmt.Fprintf(w, "dcv checks again on its own from %s (within a minute of it), and issues the certificate once every domain passes\n", r.RecheckAt.Format(time.RFC3339))
+			fmt.Fprintf(w, "dcv checks again on its own from %s (usually within a minute of it), and issues the certificate once every domain passes\n", r.RecheckAt.Format(time.RFC3339))
 		}
 	}
 }

@@ -37,13 +37,16 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return applyEnv(cmd)
+			if err := applyEnv(cmd); err != nil {
+				return exitError{code: exitUsage, msg: err.Error()}
+			}
+			return nil
 		},
 	}
 	root.AddCommand(newServeCmd(), newCheckCmd(), newAgentCmd(), newPerspectiveCmd(), newOrderCmd(), newCertCmd(), newAccountCmd(), newBenchCmd(), newVersionCmd())
-	for _, c := range root.Commands() {
-		refuseUnknownSubcommands(c)
-	}
+	// From the root down: `dcv frobnicate` is a usage error as
+	// `dcv order frobnicate` is.
+	refuseUnknownSubcommands(root)
 	usageErrors(root)
 	return root
 }

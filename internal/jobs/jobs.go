@@ -36,7 +36,7 @@ const (
 	// check of one order (which observes every pending domain of the
 	// order, from every perspective, each within its own deadlines).
 	recheckTimeout      = 5 * time.Minute
-	recheckOrderTimeout = 90 * time.Second
+	recheckOrderTimeout = 4 * time.Minute
 	// fetchPoll is how often idle workers look for new jobs. SQLite has no
 	// LISTEN/NOTIFY, so this bounds the time from approval to issuance.
 	fetchPoll = 100 * time.Millisecond

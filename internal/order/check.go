@@ -46,28 +46,50 @@ func (s *Service) check(ctx context.Context, acct *store.Account, id string) (*C
 func (s *Service) Recheck(ctx context.Context, id string) error {
 	o, err := s.cfg.Store.OrderGet(ctx, id)
 	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			// Not at every run: a little later (an order past RecheckFor
+			// is then planned no more).
+			err = errors.Join(err, s.planRecheck(ctx, id, s.now().Add(recheckFirstHour)))
+		}
 		return fmt.Errorf("rechecking order %s: %w", id, err)
 	}
-	if o.Status != StatusPending || o.Method == methodACME {
-		return s.cfg.Store.OrderSetRecheck(ctx, id, time.Time{})
+	now := s.now()
+	if o.Status != StatusPending || o.Method == methodACME || now.Sub(o.CreatedAt) > RecheckFor {
+		return s.planRecheck(ctx, id, time.Time{})
 	}
 	res, err := s.checkOrder(ctx, o)
 	if err == nil {
 		s.cfg.Logger.Info("dcv checked an order on its own", "order", id, "status", res.Status)
+		return nil
 	}
+	// Not tried again at every run, nor past RecheckFor: at the time the
+	// schedule gives, and not before the throttle lets go.
+	at := s.recheckAfter(o, now, nil)
 	var oe *Error
 	if errors.As(err, &oe) && oe.Kind == KindThrottled {
-		return s.cfg.Store.OrderSetRecheck(ctx, id, oe.RetryAt)
-	}
-	if err != nil {
-		// Not tried again at every run: at the next planned time.
-		if perr := s.cfg.Store.OrderSetRecheck(ctx, id, s.recheckAfter(o, s.now(), nil)); perr != nil {
-			err = errors.Join(err, perr)
+		if !at.IsZero() && at.Before(oe.RetryAt) {
+			at = oe.RetryAt
 		}
-		return fmt.Errorf("rechecking order %s: %w", id, err)
+		return s.planRecheck(ctx, id, at)
 	}
-	return nil
+	if perr := s.planRecheck(ctx, id, at); perr != nil {
+		err = errors.Join(err, perr)
+	}
+	return fmt.Errorf("rechecking order %s: %w", id, err)
 }
+
+// planRecheck stores the plan of dcv's own next check of an order, even
+// when ctx has ended (a check cut short by its deadline must not leave its
+// order due at once).
+func (s *Service) planRecheck(ctx context.Context, id string, at time.Time) error {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), planTimeout)
+	defer cancel()
+	return s.cfg.Store.OrderSetRecheck(wctx, id, at)
+}
+
+// planTimeout bounds the writes that keep a check's outcome and plan once
+// its observations are done.
+const planTimeout = 10 * time.Second
 
 // RecheckDue returns the pending orders whose own check has come due, the
 // longest waiting first, at most limit: the job runner's work.
@@ -250,13 +272,17 @@ func (s *Service) checkOrder(ctx context.Context, o *store.Order) (*CheckResult,
 			}
 		}
 		recheck = s.recheckAfter(o, now, fs)
-		res.RecheckAt = &recheck
+		res.RecheckAt = timePtr(recheck)
 	}
 	body, err := json.Marshal(res)
 	if err != nil {
 		return nil, fmt.Errorf("encoding check: %w", err)
 	}
-	err = s.cfg.Store.CheckRecord(ctx, store.CheckRecordParams{
+	// Recorded even when the caller's time ran out while observing: the
+	// check took the throttle's slot, and its evidence is kept.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), planTimeout)
+	defer cancel()
+	err = s.cfg.Store.CheckRecord(rctx, store.CheckRecordParams{
 		Check:          store.Check{ID: res.CheckID, OrderID: o.ID, CheckedAt: now, Result: body},
 		Authorizations: updates,
 		OrderStatus:    res.Status,

@@ -758,6 +758,29 @@ func TestRecheck(t *testing.T) {
 	if ids := due(); len(ids) != 1 || ids[0] != p.ID {
 		t.Fatalf("due once the throttle lets go: %v", ids)
 	}
+
+	// Past RecheckFor, an order still due (a plan of before, or a check
+	// cut short) is checked no more on dcv's own, and no longer due.
+	b.Clock.Add(order.RecheckFor)
+	before, err := b.Store.CheckListByOrder(ctx, p.ID, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.svc.Recheck(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	after, err := b.Store.CheckListByOrder(ctx, p.ID, 100)
+	if err != nil || len(after) != len(before) {
+		t.Errorf("checks after RecheckFor: %d, want %d (none more), %v", len(after), len(before), err)
+	}
+	if ids := due(); len(ids) != 0 {
+		t.Errorf("due after RecheckFor: %v", ids)
+	}
+	// The applicant's own check says nothing of dcv's checks any more.
+	res, err = b.svc.Check(ctx, b.acct, p.ID)
+	if err != nil || res.RecheckAt != nil {
+		t.Errorf("check after RecheckFor: recheck_at %v, %v; want none", res.RecheckAt, err)
+	}
 }
 
 // count is how many times id was queued.
@@ -771,4 +794,33 @@ func (s *recordingScheduler) count(id string) int {
 		}
 	}
 	return n
+}
+
+// TestRecheckCutShort: dcv's own check cut short by its deadline leaves
+// its order planned for later, not due again at the next run.
+func TestRecheckCutShort(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	o, err := b.svc.Create(context.Background(), b.acct, order.CreateRequest{Domains: []string{"slow.applicant.com"}, Method: "dns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Clock.Add(interval)
+	// The domain's server answers slower than the run's time lasts.
+	b.DNS.SetDelay("_dnsauth.slow.applicant.com", 3*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_ = b.svc.Recheck(ctx, o.ID)
+	ids, err := b.svc.RecheckDue(context.Background(), 10)
+	if err != nil || len(ids) != 0 {
+		t.Fatalf("due after a check cut short: %v, %v; want none until its next time", ids, err)
+	}
+	// What it observed until then is kept, with the throttle's slot it took.
+	if cs, err := b.Store.CheckListByOrder(context.Background(), o.ID, 10); err != nil || len(cs) != 1 {
+		t.Errorf("checks kept: %d, %v; want 1", len(cs), err)
+	}
+	b.Clock.Add(interval)
+	if ids, err := b.svc.RecheckDue(context.Background(), 10); err != nil || len(ids) != 1 {
+		t.Fatalf("due at its next time: %v, %v", ids, err)
+	}
 }

@@ -344,10 +344,11 @@ func (s *Service) Create(ctx context.Context, acct *store.Account, req CreateReq
 	}
 	// dcv checks it on its own too, once the applicant has had time to
 	// publish; a failure to plan leaves the applicant's own checks.
-	if at := s.recheckAfter(o, now, nil); s.cfg.Store.OrderSetRecheck(ctx, o.ID, at) == nil {
-		o.RecheckAt = at
+	at := s.recheckAfter(o, now, nil)
+	if err := s.cfg.Store.OrderSetRecheck(ctx, o.ID, at); err != nil {
+		s.cfg.Logger.Error("planning the order's first check", "order", o.ID, "err", err)
 	} else {
-		s.cfg.Logger.Error("planning the order's first check", "order", o.ID)
+		o.RecheckAt = at
 	}
 	return s.view(o), nil
 }

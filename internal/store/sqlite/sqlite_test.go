@@ -271,8 +271,11 @@ func TestMigration010PlansPendingOrders(t *testing.T) {
 	if err := st.AccountCreate(ctx, store.Account{ID: "a", Name: "a", CreatedAt: time.Now()}, []byte("k")); err != nil {
 		t.Fatal(err)
 	}
-	for _, o := range []struct{ id, method, status string }{{"api", "dns", "pending"}, {"acme", "acme", "pending"}, {"done", "dns", "issued"}} {
-		err := st.OrderCreate(ctx, &store.Order{ID: o.id, AccountID: "a", Method: o.method, Status: o.status, CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour),
+	for _, o := range []struct {
+		id, method, status string
+		age                time.Duration
+	}{{"api", "dns", "pending", 0}, {"acme", "acme", "pending", 0}, {"done", "dns", "issued", 0}, {"old", "dns", "pending", 4 * 24 * time.Hour}} {
+		err := st.OrderCreate(ctx, &store.Order{ID: o.id, AccountID: "a", Method: o.method, Status: o.status, CreatedAt: time.Now().Add(-o.age), ExpiresAt: time.Now().Add(time.Hour),
 			Authorizations: []store.Authorization{{Domain: o.id + ".example", Method: "dns", Status: o.status, Value: "v", ExpiresAt: time.Now().Add(time.Hour)}}})
 		if err != nil {
 			t.Fatal(err)
