@@ -24,10 +24,10 @@ const (
 func init() {
 	extend(CodeIssuanceFailed, map[Code]string{CodeResolverUnavailable: "dcv's DNS resolver unavailable (operator problem)"}, nil, CodeResolverUnavailable)
 	extend("", nil, map[msg]string{
-		msgUpstreamRecord: "dcv could not look up %[1]s: its own DNS resolver %[2]s could not be reached. This is a problem on the certificate authority's side, not with your domain.",
-		msgUpstreamCAA:    "dcv could not look up the CAA records of %[1]s: its own DNS resolver %[2]s could not be reached. This is a problem on the certificate authority's side, not with your domain; dcv does not issue without a CAA answer.",
+		msgUpstreamRecord: "dcv could not look up %[1]s: %[2]s, a DNS server dcv itself depends on (its resolver, or a root server), could not be reached. This is a problem on the certificate authority's side, not with your domain.",
+		msgUpstreamCAA:    "dcv could not look up the CAA records of %[1]s: %[2]s, a DNS server dcv itself depends on (its resolver, or a root server), could not be reached. This is a problem on the certificate authority's side, not with your domain; dcv does not issue without a CAA answer.",
 		noteResolverSlow:  "%[1]s is dcv's own recursive resolver: either the domain's nameservers did not answer it in time, or the resolver itself is down or overloaded (the certificate authority's side); if the nameservers answer quickly, nothing needs to change on your side.",
-		fixUpstream:       "Nothing to change on your side: check again later. If it persists, tell the certificate authority's operator that its resolver is down.",
+		fixUpstream:       "Nothing to change on your side: check again later. If it persists, tell the certificate authority's operator that its DNS resolution is down (its resolver or its network).",
 	})
 }
 

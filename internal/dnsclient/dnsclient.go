@@ -185,9 +185,11 @@ type Error struct {
 	Server string `json:"server,omitempty"`
 	// Detail is a short technical description for logs and evidence.
 	Detail string `json:"detail,omitempty"`
-	// Upstream is true when the failing server is one of dcv's own
-	// configured recursive resolvers (forward mode) that could not be
-	// reached: a problem on the CA's side, not the domain's.
+	// Upstream is true when the failing server is one dcv itself depends
+	// on, whatever the name: one of its configured recursive resolvers
+	// (forward mode) that could not be reached, or every root server
+	// (iterative mode: dcv's own network). A problem on the CA's side, not
+	// the domain's.
 	Upstream bool `json:"upstream,omitempty"`
 	// Resolver is true when Server is one of dcv's own recursive resolvers
 	// (forward mode), not one of the domain's nameservers: a timeout there

@@ -678,6 +678,11 @@ func (r *Iterative) askZone(ctx context.Context, st *lookupState, d *delegation,
 			lastErr.Kind = KindNetwork
 		}
 		lastErr.Detail = "no server of " + d.zone + " answered: " + lastErr.Detail
+		if d.zone == "." {
+			// Not one root server answered: dcv's own network (or its
+			// root hints) fails, whatever name was asked.
+			lastErr.Upstream = true
+		}
 		return nil, lastErr
 	case tried == 0:
 		return nil, &Error{Kind: KindNetwork, Detail: "no usable address for the name servers of " + d.zone}

@@ -2,6 +2,7 @@ package dnsclient_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -767,4 +768,23 @@ func BenchmarkResolveWarm(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(w.queries()-before)/float64(b.N), "queries/op")
+}
+
+// TestIterativeRootsUnreachable: when not one root server answers, dcv's
+// own network fails, whatever the name: the error says so (Upstream), so
+// that the diagnosis blames the CA's side, not the domain's nameservers.
+func TestIterativeRootsUnreachable(t *testing.T) {
+	t.Parallel()
+	// Loopback addresses where nothing listens: every query is refused at
+	// once (ICMP port unreachable).
+	roots := []netip.Addr{testenv.NewLoopbackAddr(), testenv.NewLoopbackAddr()}
+	r, err := dnsclient.NewIterative(dnsclient.IterativeConfig{RootHints: roots, Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Lookup(context.Background(), "_dnsauth.a.example.com.", dns.TypeTXT)
+	var de *dnsclient.Error
+	if !errors.As(err, &de) || !de.Upstream {
+		t.Fatalf("Lookup with no root server reachable = %v, want an Upstream error", err)
+	}
 }

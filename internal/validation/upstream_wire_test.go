@@ -52,7 +52,7 @@ func TestUpstreamResolverDown(t *testing.T) {
 					continue
 				}
 				caa = caa || strings.Contains(f.Message, "CAA records")
-				if !strings.Contains(f.Message, "its own DNS resolver "+dead) || !strings.Contains(f.Message, "not with your domain") || !f.Retryable {
+				if !strings.Contains(f.Message, dead+", a DNS server dcv itself depends on") || !strings.Contains(f.Message, "not with your domain") || !f.Retryable {
 					t.Errorf("%q (retryable %v) does not blame dcv's resolver", f.Message, f.Retryable)
 				}
 			}
