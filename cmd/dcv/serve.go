@@ -193,6 +193,8 @@ type serveFlags struct {
 	logLevel      string
 	pprofListen   string
 	gcPercent     int
+	// apiLimitNewOrders is --api-limit-new-orders, COUNT/PERIOD.
+	apiLimitNewOrders string
 	perspectiveFlags
 	validationFlags
 	acmeFlags
@@ -230,6 +232,7 @@ Every flag can also be set as DCV_<FLAG> (DCV_CHECK_INTERVAL=1m).`,
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.IntVar(&f.gcPercent, "gc-percent", defaultGCPercent, "Go garbage collector target (as GOGC): heap growth in percent before a collection; a GOGC environment variable takes precedence, and GOMEMLIMIT bounds memory")
 	durationFlag(fs, &f.resolverCacheMaxTTL, "resolver-cache-max-ttl", 0, "with --resolver: cache its answers for their TTL, at most this long (at most 60s; negative answers at most 5s; 0, the default, caches nothing)")
+	fs.StringVar(&f.apiLimitNewOrders, "api-limit-new-orders", "", "new orders per account (not an admin) through the API, as COUNT/PERIOD (default 1000/1h)")
 	fs.StringVar(&f.pprofListen, "pprof-listen", "", "DIAGNOSTICS: serve Go's net/http/pprof profiles at http://ADDR/debug/pprof/ (loopback addresses only; off when empty)")
 	f.perspectiveFlags.register(cmd)
 	f.validationFlags.register(cmd)
@@ -260,6 +263,10 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		return err
 	}
 	if err := checkPublicURL(f.listen, f.publicURL, f.tlsFlags.on()); err != nil {
+		return err
+	}
+	newOrderLimit, err := parseLimit("api-limit-new-orders", f.apiLimitNewOrders, "new orders per account")
+	if err != nil {
 		return err
 	}
 	if err := f.tlsFlags.check(f.publicURL, f.aiaURL, f.crlURL, time.Now()); err != nil {
@@ -356,6 +363,7 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	orders, err := order.New(order.Config{
 		Store: st, Observer: runner, Issuer: authority,
 		CheckInterval: f.checkInterval, ValueValidity: f.valueValidity, Logger: logger,
+		NewOrderLimit: newOrderLimit,
 	})
 	if err != nil {
 		return err

@@ -23,6 +23,7 @@ import (
 	"github.com/dcvhq/dcv/internal/order"
 	"github.com/dcvhq/dcv/internal/order/ordertest"
 	"github.com/dcvhq/dcv/internal/perspective"
+	"github.com/dcvhq/dcv/internal/ratelimit"
 	"github.com/dcvhq/dcv/internal/store"
 	"github.com/dcvhq/dcv/internal/validation"
 )
@@ -822,5 +823,47 @@ func TestRecheckCutShort(t *testing.T) {
 	b.Clock.Add(interval)
 	if ids, err := b.svc.RecheckDue(context.Background(), 10); err != nil || len(ids) != 1 {
 		t.Fatalf("due at its next time: %v, %v", ids, err)
+	}
+}
+
+// TestNewOrderLimit: an account that is not an admin makes at most
+// NewOrderLimit orders through the API (each is observed, by dcv on its
+// own too); past it, RATE_LIMITED with when to retry. An admin is not
+// limited.
+func TestNewOrderLimit(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	svc, err := order.New(order.Config{Store: b.Store, Observer: b.Runner, Issuer: b.Issuer, Clock: b.Clock,
+		NewOrderLimit: ratelimit.Limit{Name: "new orders per account", Count: 2, Period: time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	create := func(acct *store.Account, name string) error {
+		_, err := svc.Create(ctx, acct, order.CreateRequest{Domains: []string{name}, Method: "dns"})
+		return err
+	}
+	for _, n := range []string{"l1.applicant.com", "l2.applicant.com"} {
+		if err := create(b.acct, n); err != nil {
+			t.Fatalf("order %s: %v", n, err)
+		}
+	}
+	err = create(b.acct, "l3.applicant.com")
+	if oe := orderErr(t, err); oe.Kind != order.KindThrottled || oe.Code != "RATE_LIMITED" || oe.RetryAfter <= 0 || !strings.Contains(oe.Message, "at most 2 per hour") {
+		t.Fatalf("third order: %+v, want RATE_LIMITED", oe)
+	}
+	if err := create(b.other, "o1.applicant.com"); err != nil {
+		t.Errorf("another account's order: %v, want it made (limits are per account)", err)
+	}
+	admin := b.NewAccount(t, "operator")
+	admin.Admin = true
+	for _, n := range []string{"a1.applicant.com", "a2.applicant.com", "a3.applicant.com"} {
+		if err := create(admin, n); err != nil {
+			t.Errorf("an admin's order %s: %v, want no limit", n, err)
+		}
+	}
+	b.Clock.Add(time.Hour)
+	if err := create(b.acct, "l3.applicant.com"); err != nil {
+		t.Errorf("an hour later: %v", err)
 	}
 }

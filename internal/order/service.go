@@ -31,6 +31,7 @@ import (
 	"github.com/dcvhq/dcv/internal/ca"
 	"github.com/dcvhq/dcv/internal/diagnose"
 	"github.com/dcvhq/dcv/internal/ident"
+	"github.com/dcvhq/dcv/internal/ratelimit"
 	"github.com/dcvhq/dcv/internal/store"
 	"github.com/dcvhq/dcv/internal/validation"
 )
@@ -95,7 +96,17 @@ type Config struct {
 	ValueValidity time.Duration
 	// Logger; if nil, slog.Default().
 	Logger *slog.Logger
+	// NewOrderLimit bounds the orders an account that is not an admin
+	// makes through the API; if zero, DefaultNewOrderLimit. Every order is
+	// observed, by dcv on its own too: the limit bounds the queries anyone
+	// can make dcv send to a domain's servers.
+	NewOrderLimit ratelimit.Limit
+	// Limiter keeps the limit's counts; if nil, in memory (per process).
+	Limiter ratelimit.Limiter
 }
+
+// DefaultNewOrderLimit is the API's limit of new orders per account.
+var DefaultNewOrderLimit = ratelimit.Limit{Name: "new orders per account", Count: 1000, Period: time.Hour}
 
 // Service implements orders. It is safe for concurrent use.
 type Service struct {
@@ -130,6 +141,15 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.ValueValidity < 0 || cfg.ValueValidity > MaxValueValidity {
 		return nil, fmt.Errorf("order: value validity %v is outside (0, %v]", cfg.ValueValidity, MaxValueValidity)
+	}
+	if cfg.NewOrderLimit == (ratelimit.Limit{}) {
+		cfg.NewOrderLimit = DefaultNewOrderLimit
+	}
+	if err := cfg.NewOrderLimit.Valid(); err != nil {
+		return nil, fmt.Errorf("order: %w", err)
+	}
+	if cfg.Limiter == nil {
+		cfg.Limiter = ratelimit.NewMemory()
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -338,6 +358,18 @@ func (s *Service) Create(ctx context.Context, acct *store.Account, req CreateReq
 			Value:     value,
 			ExpiresAt: o.ExpiresAt,
 		})
+	}
+	if !acct.Admin {
+		l := s.cfg.NewOrderLimit
+		d, err := s.cfg.Limiter.Spend(ctx, l, "order|"+acct.ID, 1, now)
+		if err != nil {
+			return nil, fmt.Errorf("rate limit %s: %w", l.Name, err)
+		}
+		if !d.Allowed {
+			retry := max(d.RetryAfter.Round(time.Second), time.Second)
+			return nil, &Error{Kind: KindThrottled, Code: "RATE_LIMITED", RetryAt: now.Add(retry), RetryAfter: retry,
+				Message: fmt.Sprintf("too many %s: at most %d per %s; retry after %s (at %s)", l.Name, l.Count, fmtPeriod(l.Period), retry, now.Add(retry).UTC().Format(time.RFC3339))}
+		}
 	}
 	if err := s.cfg.Store.OrderCreate(ctx, o); err != nil {
 		return nil, fmt.Errorf("storing order: %w", err)
