@@ -596,6 +596,9 @@ func (r *Iterative) askZone(ctx context.Context, st *lookupState, d *delegation,
 		lameFrom    string
 		lameWhy     string
 		allTimeouts = true
+		// allUpstream: every failure so far was dcv's own (a glueless
+		// NS's sub-resolution that found no root server answering).
+		allUpstream = true
 		tried       = 0
 	)
 	try := func(addr netip.Addr) (*zoneResult, *Error) {
@@ -608,6 +611,7 @@ func (r *Iterative) askZone(ctx context.Context, st *lookupState, d *delegation,
 			}
 			lastErr = err
 			allTimeouts = allTimeouts && err.Kind == KindTimeout
+			allUpstream = false
 			return nil, nil
 		}
 		allTimeouts = false
@@ -657,6 +661,7 @@ func (r *Iterative) askZone(ctx context.Context, st *lookupState, d *delegation,
 				return nil, err
 			}
 			lastErr, allTimeouts = err, allTimeouts && err.Kind == KindTimeout
+			allUpstream = allUpstream && err.Upstream
 			continue
 		}
 		for _, a := range addrs {
@@ -678,16 +683,33 @@ func (r *Iterative) askZone(ctx context.Context, st *lookupState, d *delegation,
 			lastErr.Kind = KindNetwork
 		}
 		lastErr.Detail = "no server of " + d.zone + " answered: " + lastErr.Detail
-		if d.zone == "." {
-			// Not one root server answered: dcv's own network (or its
-			// root hints) fails, whatever name was asked.
+		switch {
+		case d.zone == "." && !deadlinePassed(ctx):
+			// Not one root server answered, within the time there was:
+			// dcv's own network (or its root hints) fails, whatever name
+			// was asked. A timeout at the lookup's deadline is the time
+			// spent, maybe by the domain's own servers before.
 			lastErr.Upstream = true
+		case !allUpstream:
+			// A server of this zone failed itself: the domain's servers,
+			// whatever a glueless NS's sub-resolution met.
+			lastErr.Upstream = false
 		}
 		return nil, lastErr
 	case tried == 0:
 		return nil, &Error{Kind: KindNetwork, Detail: "no usable address for the name servers of " + d.zone}
 	}
 	return nil, &Error{Kind: KindUnknown, Detail: "no server of " + d.zone + " answered"}
+}
+
+// deadlinePassed reports whether ctx has ended or its deadline has passed:
+// a read timed out at the deadline may come a moment before ctx says so.
+func deadlinePassed(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 // resolveNS returns the addresses of the NS name n, found by a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -786,5 +787,29 @@ func TestIterativeRootsUnreachable(t *testing.T) {
 	var de *dnsclient.Error
 	if !errors.As(err, &de) || !de.Upstream {
 		t.Fatalf("Lookup with no root server reachable = %v, want an Upstream error", err)
+	}
+}
+
+// TestIterativeRootTimeoutAtTheDeadline: a root server still silent when
+// the lookup's time runs out is no proof that dcv's network fails (the
+// time may have gone to the domain's own servers before): not Upstream.
+func TestIterativeRootTimeoutAtTheDeadline(t *testing.T) {
+	t.Parallel()
+	pc, err := net.ListenPacket("udp", net.JoinHostPort(testenv.NewLoopbackAddr().String(), "53"))
+	if err != nil {
+		t.Skipf("binding port 53: %v", err)
+	}
+	t.Cleanup(func() { pc.Close() }) // reads nothing, answers nothing
+	root := netip.MustParseAddrPort(pc.LocalAddr().String()).Addr()
+	r, err := dnsclient.NewIterative(dnsclient.IterativeConfig{RootHints: []netip.Addr{root}, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err = r.Lookup(ctx, "_dnsauth.a.example.com.", dns.TypeTXT)
+	var de *dnsclient.Error
+	if !errors.As(err, &de) || de.Upstream {
+		t.Fatalf("Lookup timed out at its deadline = %v (upstream %v), want an error that is not Upstream", err, de != nil && de.Upstream)
 	}
 }

@@ -16,7 +16,7 @@ const (
 	KindInternal     Kind = iota // a server-side failure; details go to logs only
 	KindInvalid                  // the request is malformed or refused by policy (400)
 	KindNotFound                 // no such resource for this account (404)
-	KindThrottled                // checked too often (429)
+	KindThrottled                // checked too often, or too many orders (429)
 	KindConflict                 // the resource is not in a state that allows this (409)
 	KindUnauthorized             // missing or unknown credentials (401)
 	KindForbidden                // authenticated but not allowed (403)
@@ -33,7 +33,8 @@ type Error struct {
 	// KindThrottled.
 	RetryAt    time.Time
 	RetryAfter time.Duration
-	// Finding is set for KindThrottled: the CHECK_TOO_FREQUENT finding.
+	// Finding is set for the KindThrottled of a check: the
+	// CHECK_TOO_FREQUENT finding.
 	Finding *diagnose.Finding
 }
 
