@@ -95,9 +95,18 @@ func genKey(t testing.TB, zone string, flags uint16, alg uint8) (*dns.DNSKEY, cr
 	case dns.ECDSAP384SHA384:
 		bits = 384
 	}
-	priv, err := k.Generate(bits)
-	if err != nil {
-		t.Fatalf("testenv: generating %s key for %s: %v", dns.AlgorithmToString[alg], zone, err)
+	// miekg/dns refuses to sign with a key whose tag is 0 (about one
+	// random key in 65536), so such a key is drawn again.
+	var priv crypto.PrivateKey
+	for {
+		var err error
+		priv, err = k.Generate(bits)
+		if err != nil {
+			t.Fatalf("testenv: generating %s key for %s: %v", dns.AlgorithmToString[alg], zone, err)
+		}
+		if k.KeyTag() != 0 {
+			break
+		}
 	}
 	signer, ok := priv.(crypto.Signer)
 	if !ok {
