@@ -11,6 +11,7 @@ package ca
 import (
 	"cmp"
 	"crypto"
+	"crypto/ecdsa"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -134,6 +135,7 @@ type CA struct {
 	inter        *x509.Certificate
 	interPEM     []byte
 	interKey     crypto.Signer
+	lintKey      *ecdsa.PrivateKey // signs what zlint lints before interKey signs it
 	roots        *x509.CertPool
 	intermediate *x509.CertPool
 }
@@ -200,6 +202,9 @@ func LoadOrCreate(cfg Config) (*CA, error) {
 		return nil, err
 	}
 	if err := c.checkSigningKeys(); err != nil {
+		return nil, err
+	}
+	if c.lintKey, err = newLintKey(); err != nil {
 		return nil, err
 	}
 	c.waivers = lintWaivers(cfg)

@@ -1,6 +1,7 @@
 package ca
 
 import (
+	"crypto"
 	"crypto/rand"
 	"crypto/x509"
 	"errors"
@@ -20,7 +21,8 @@ const maxCRLValidity = 10 * 24 * time.Hour
 // §5.2.3 requires to be a "monotonically increasing sequence number" of at
 // most 20 octets; keeping it increasing across calls is the caller's job.
 // nextUpdate must follow thisUpdate by at most ten days (BRs §4.9.7). The CRL
-// is linted like a certificate; a warning or error yields a *LintError.
+// is linted like a certificate before the intermediate signs it; a warning or
+// error yields a *LintError.
 func (c *CA) CRL(number *big.Int, revoked []x509.RevocationListEntry, thisUpdate, nextUpdate time.Time) ([]byte, error) {
 	switch {
 	case number == nil || number.Sign() < 0:
@@ -39,11 +41,24 @@ func (c *CA) CRL(number *big.Int, revoked []x509.RevocationListEntry, thisUpdate
 		RevokedCertificateEntries: revoked,
 		SignatureAlgorithm:        x509.ECDSAWithSHA256,
 	}
-	der, err := x509.CreateRevocationList(rand.Reader, tmpl, c.inter, c.interKey)
+	// As for leaves, the intermediate key signs only bytes that zlint
+	// passed (presign.go).
+	tbs, err := c.captureTBS(func(s crypto.Signer) error {
+		_, err := x509.CreateRevocationList(rand.Reader, tmpl, c.inter, s)
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("ca: crl: signing: %w", err)
+		return nil, fmt.Errorf("ca: crl: building: %w", err)
 	}
-	if err := lintCRL(der); err != nil {
+	linted, err := c.lintable(tbs)
+	if err != nil {
+		return nil, fmt.Errorf("ca: crl: %w", err)
+	}
+	if err := lintCRL(linted); err != nil {
+		return nil, fmt.Errorf("ca: crl: %w", err)
+	}
+	der, err := c.signTBS(tbs)
+	if err != nil {
 		return nil, fmt.Errorf("ca: crl: %w", err)
 	}
 	return der, nil

@@ -44,10 +44,11 @@ type Issued struct {
 	NotBefore, NotAfter time.Time
 }
 
-// Issue signs a TLS server (subscriber, domain-validated) certificate with
-// the intermediate, following the CA/B Forum Baseline Requirements
-// §7.1.2.7, lints it with zlint and returns it only if no lint reports a
-// warning, an error or a fatal result (else a *LintError). A refused public
+// Issue makes a TLS server (subscriber, domain-validated) certificate
+// following the CA/B Forum Baseline Requirements §7.1.2.7, lints it with
+// zlint, and has the intermediate sign it only if no lint reports a warning,
+// an error or a fatal result (else a *LintError, and the intermediate key has
+// signed nothing). A refused public
 // key is reported as a *CSRError. Issue does not validate domain control nor
 // record anything: the caller must store the result.
 //
@@ -142,11 +143,23 @@ func (c *CA) Issue(req IssueRequest) (*Issued, error) {
 	if c.cfg.CRLURL != "" {
 		tmpl.CRLDistributionPoints = []string{c.cfg.CRLURL}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.inter, req.PublicKey, c.interKey)
+	// The intermediate key signs only bytes that zlint passed (presign.go).
+	tbs, err := c.captureTBS(func(s crypto.Signer) error {
+		_, err := x509.CreateCertificate(rand.Reader, tmpl, c.inter, req.PublicKey, s)
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("ca: issue: signing: %w", err)
+		return nil, fmt.Errorf("ca: issue: building: %w", err)
 	}
-	if err := lintCertificate(der, c.waivers); err != nil {
+	linted, err := c.lintable(tbs)
+	if err != nil {
+		return nil, fmt.Errorf("ca: issue: %w", err)
+	}
+	if err := lintCertificate(linted, c.waivers); err != nil {
+		return nil, fmt.Errorf("ca: issue: %w", err)
+	}
+	der, err := c.signTBS(tbs)
+	if err != nil {
 		return nil, fmt.Errorf("ca: issue: %w", err)
 	}
 	leafPEM := pemCert(der)
