@@ -188,8 +188,10 @@ type Error struct {
 	// Upstream is true when the failing server is one dcv itself depends
 	// on, whatever the name: one of its configured recursive resolvers
 	// (forward mode) that could not be reached, or every root server
-	// (iterative mode: dcv's own network). A problem on the CA's side, not
-	// the domain's.
+	// (iterative mode: dcv's own network), also when a lookup in which no
+	// server answered is followed by a question to the roots that none of
+	// them answers (see canary.go). A problem on the CA's side, not the
+	// domain's.
 	Upstream bool `json:"upstream,omitempty"`
 	// Resolver is true when Server is one of dcv's own recursive resolvers
 	// (forward mode), not one of the domain's nameservers: a timeout there

@@ -99,6 +99,7 @@ type Iterative struct {
 	validator  Validating
 	now        func() time.Time
 	cache      *cache
+	canary     canary
 }
 
 var (
@@ -188,6 +189,7 @@ func (r *Iterative) Lookup(ctx context.Context, name string, qtype uint16) (*Res
 		reason, zone string
 	)
 	fail := func(e *Error) (*Response, error) {
+		r.blameOwnNetwork(ctx, st, e)
 		e.Name, e.Type, e.Trace = name, typ, st.steps()
 		if target != name {
 			e.Detail = "following cname to " + target + ": " + e.Detail
@@ -275,10 +277,18 @@ func (r *Iterative) validate(ctx context.Context, q Querier, name string, qtype 
 type lookupState struct {
 	max int
 
-	mu      sync.Mutex
-	queries int
-	trace   []TraceStep
-	pending map[string]bool // NS names being resolved
+	mu       sync.Mutex
+	queries  int
+	answered bool // a server answered a query (any rcode)
+	trace    []TraceStep
+	pending  map[string]bool // NS names being resolved
+}
+
+// anyAnswer reports whether a server answered one of the lookup's queries.
+func (st *lookupState) anyAnswer() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.answered
 }
 
 // take counts one query; it returns a *Error when the budget is spent.
@@ -303,6 +313,7 @@ func (st *lookupState) stop(ctx context.Context) bool {
 func (st *lookupState) record(s TraceStep) int {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	st.answered = st.answered || s.Rcode != ""
 	st.trace = append(st.trace, s)
 	return len(st.trace) - 1
 }
@@ -688,7 +699,8 @@ func (r *Iterative) askZone(ctx context.Context, st *lookupState, d *delegation,
 			// Not one root server answered, within the time there was:
 			// dcv's own network (or its root hints) fails, whatever name
 			// was asked. A timeout at the lookup's deadline is the time
-			// spent, maybe by the domain's own servers before.
+			// spent, maybe by the domain's own servers before; Lookup then
+			// asks the roots again (blameOwnNetwork).
 			lastErr.Upstream = true
 		case !allUpstream:
 			// A server of this zone failed itself: the domain's servers,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -790,26 +789,82 @@ func TestIterativeRootsUnreachable(t *testing.T) {
 	}
 }
 
-// TestIterativeRootTimeoutAtTheDeadline: a root server still silent when
-// the lookup's time runs out is no proof that dcv's network fails (the
-// time may have gone to the domain's own servers before): not Upstream.
-func TestIterativeRootTimeoutAtTheDeadline(t *testing.T) {
+// TestIterativeOwnNetworkOrTheDomains: a lookup in which no server
+// answered is dcv's own failure (Upstream) when the roots are silent too,
+// whether the lookup asked only them (and ran out of time) or went straight
+// to cached delegations; it is the domain's when the roots answer.
+func TestIterativeOwnNetworkOrTheDomains(t *testing.T) {
 	t.Parallel()
-	pc, err := net.ListenPacket("udp", net.JoinHostPort(testenv.NewLoopbackAddr().String(), "53"))
-	if err != nil {
-		t.Skipf("binding port 53: %v", err)
+	tests := []struct {
+		name string
+		// setup prepares the world after a first lookup has filled the
+		// cache (when warm).
+		setup        func(w *iterWorld)
+		warm         bool
+		deadline     time.Duration
+		wantUpstream bool
+	}{
+		{
+			name:         "silent root, lookup out of time",
+			setup:        func(w *iterWorld) { w.Root.SetMode(testenv.AuthTimeout) },
+			deadline:     300 * time.Millisecond,
+			wantUpstream: true,
+		},
+		{
+			name: "every server silent, delegations cached",
+			setup: func(w *iterWorld) {
+				w.Root.SetMode(testenv.AuthTimeout)
+				for _, z := range []*testenv.Zone{w.com, w.net, w.exCom, w.exNet} {
+					for _, s := range z.Servers {
+						s.SetMode(testenv.AuthTimeout)
+					}
+				}
+			},
+			warm:         true,
+			deadline:     800 * time.Millisecond,
+			wantUpstream: true,
+		},
+		{
+			name: "the domain's servers silent, delegation cached, roots answer",
+			setup: func(w *iterWorld) {
+				for _, s := range w.exCom.Servers {
+					s.SetMode(testenv.AuthTimeout)
+				}
+			},
+			warm:     true,
+			deadline: 800 * time.Millisecond,
+		},
+		{
+			name: "the domain's servers silent, lookup out of time at them",
+			setup: func(w *iterWorld) {
+				for _, s := range w.exCom.Servers {
+					s.SetMode(testenv.AuthTimeout)
+				}
+			},
+			deadline: 400 * time.Millisecond,
+		},
 	}
-	t.Cleanup(func() { pc.Close() }) // reads nothing, answers nothing
-	root := netip.MustParseAddrPort(pc.LocalAddr().String()).Addr()
-	r, err := dnsclient.NewIterative(dnsclient.IterativeConfig{RootHints: []netip.Addr{root}, Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	_, err = r.Lookup(ctx, "_dnsauth.a.example.com.", dns.TypeTXT)
-	var de *dnsclient.Error
-	if !errors.As(err, &de) || de.Upstream {
-		t.Fatalf("Lookup timed out at its deadline = %v (upstream %v), want an error that is not Upstream", err, de != nil && de.Upstream)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := newIterWorld(t)
+			r := newIterative(t, w.World, dnsclient.IterativeConfig{Timeout: 300 * time.Millisecond})
+			if tc.warm {
+				if _, err := r.Lookup(t.Context(), "_dnsauth.example.com.", dns.TypeTXT); err != nil {
+					t.Fatalf("warming lookup: %v", err)
+				}
+			}
+			tc.setup(w)
+			ctx, cancel := context.WithTimeout(t.Context(), tc.deadline)
+			defer cancel()
+			_, err := r.Lookup(ctx, "_dnsauth.a.example.com.", dns.TypeTXT)
+			var de *dnsclient.Error
+			if !errors.As(err, &de) {
+				t.Fatalf("Lookup = %v, want a *dnsclient.Error", err)
+			}
+			if de.Upstream != tc.wantUpstream {
+				t.Errorf("Lookup error %v: Upstream %v, want %v", err, de.Upstream, tc.wantUpstream)
+			}
+		})
 	}
 }
