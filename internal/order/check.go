@@ -66,11 +66,17 @@ func (s *Service) Recheck(ctx context.Context, id string) error {
 	// schedule gives, and not before the throttle lets go.
 	at := s.recheckAfter(o, now, nil)
 	var oe *Error
-	if errors.As(err, &oe) && oe.Kind == KindThrottled {
+	switch {
+	case errors.As(err, &oe) && oe.Kind == KindThrottled:
+		// Another check holds the slot: it plans the next one when it
+		// is recorded, or has done so already. The plan is moved only
+		// if it is still due, to when the slot is free again.
 		if !at.IsZero() && at.Before(oe.RetryAt) {
 			at = oe.RetryAt
 		}
-		return s.planRecheck(ctx, id, at)
+		return s.planRecheckIfDue(ctx, id, now, at)
+	case errors.As(err, &oe) && oe.Kind == KindConflict:
+		return nil // a later check was recorded, with its plan
 	}
 	if perr := s.planRecheck(ctx, id, at); perr != nil {
 		err = errors.Join(err, perr)
@@ -85,6 +91,14 @@ func (s *Service) planRecheck(ctx context.Context, id string, at time.Time) erro
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), planTimeout)
 	defer cancel()
 	return s.cfg.Store.OrderSetRecheck(wctx, id, at)
+}
+
+// planRecheckIfDue is planRecheck for an order whose plan is still due at
+// now; one planned later meanwhile keeps its plan.
+func (s *Service) planRecheckIfDue(ctx context.Context, id string, now, at time.Time) error {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), planTimeout)
+	defer cancel()
+	return s.cfg.Store.OrderSetRecheckIfDue(wctx, id, now, at)
 }
 
 // planTimeout bounds the writes that keep a check's outcome and plan once
@@ -278,8 +292,18 @@ func (s *Service) checkOrder(ctx context.Context, o *store.Order) (*CheckResult,
 	if err != nil {
 		return nil, fmt.Errorf("encoding check: %w", err)
 	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		// Cancelled, not timed out: the server stops, or the applicant
+		// went away. The observations were cut short by dcv, not by the
+		// domain, and their findings would blame the domain for it: none
+		// is recorded (Recheck plans dcv's next check). The slot stays
+		// taken, or a client could observe without limit by hanging up.
+		return nil, fmt.Errorf("check of order %s cancelled: nothing recorded: %w", o.ID, ctx.Err())
+	}
 	// Recorded even when the caller's time ran out while observing: the
-	// check took the throttle's slot, and its evidence is kept.
+	// check took the throttle's slot, and its evidence is kept. Not when
+	// a later check took the slot meanwhile (this one outlasted the check
+	// interval) or the order was issued: what they found stands.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), planTimeout)
 	defer cancel()
 	err = s.cfg.Store.CheckRecord(rctx, store.CheckRecordParams{
@@ -287,7 +311,12 @@ func (s *Service) checkOrder(ctx context.Context, o *store.Order) (*CheckResult,
 		Authorizations: updates,
 		OrderStatus:    res.Status,
 		RecheckAt:      recheck,
+		ReservedAt:     now,
 	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, &Error{Kind: KindConflict, Code: "CHECK_SUPERSEDED",
+			Message: fmt.Sprintf("this check of order %s took longer than the check interval, and a later check, or the order's issuance, came first: its result stands (show the order)", o.ID)}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("recording check: %w", err)
 	}

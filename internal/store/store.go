@@ -135,6 +135,13 @@ type CheckRecordParams struct {
 	// RecheckAt is when dcv checks the order again on its own; zero for
 	// never (an order no longer pending).
 	RecheckAt time.Time
+	// ReservedAt, when not zero, is the time the check took the order's
+	// slot (OrderReserveCheck's now): the check is recorded only if the
+	// order is still pending and no later check has taken the slot since
+	// (its LastCheckAt is still ReservedAt). Otherwise nothing changes and
+	// the error is ErrConflict: a slow check must not overwrite what a
+	// later one found, nor an order issued meanwhile.
+	ReservedAt time.Time
 }
 
 // Store is the repository. Implementations MUST be safe for concurrent use
@@ -166,6 +173,9 @@ type Store interface {
 	// OrderSetRecheck plans dcv's own next check of a pending order at at
 	// (zero: none). An unknown order is ErrNotFound.
 	OrderSetRecheck(ctx context.Context, id string, at time.Time) error
+	// OrderSetRecheckIfDue is OrderSetRecheck for an order whose planned
+	// check is not after now; another is left as it is (no error).
+	OrderSetRecheckIfDue(ctx context.Context, id string, now, at time.Time) error
 	// OrderListRecheckDue returns the ids of the pending orders whose
 	// planned check is not after now, the longest waiting first, at most
 	// limit.

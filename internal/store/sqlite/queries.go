@@ -57,8 +57,11 @@ ORDER BY created_at DESC, id DESC LIMIT ?3)
 ORDER BY order_id, position`
 	// qOrderApprovedIDs repeats the condition of the partial index
 	// orders_approved_created, which it reads in order.
-	qOrderApprovedIDs = `SELECT id FROM orders WHERE status = 'approved' ORDER BY created_at, id LIMIT ?`
-	qOrderSetRecheck  = `UPDATE orders SET recheck_at = ? WHERE id = ?`
+	qOrderApprovedIDs     = `SELECT id FROM orders WHERE status = 'approved' ORDER BY created_at, id LIMIT ?`
+	qOrderSetRecheck      = `UPDATE orders SET recheck_at = ? WHERE id = ?`
+	qOrderSetRecheckIfDue = `UPDATE orders SET recheck_at = ?
+WHERE id = ? AND recheck_at IS NOT NULL AND recheck_at <= ?`
+	qOrderExists = `SELECT 1 FROM orders WHERE id = ?`
 	// qOrderRecheckDue repeats the condition of the partial index
 	// orders_recheck.
 	qOrderRecheckDue = `SELECT id FROM orders WHERE status = 'pending' AND recheck_at IS NOT NULL AND recheck_at <= ?
@@ -81,6 +84,7 @@ WHERE id = ? AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.order_id = ord
 	qAuthzCheckUpdate = `UPDATE authorizations SET status = ?, last_check_at = ?, findings = ?
 WHERE order_id = ? AND domain = ?`
 	qOrderStatusUpdate = `UPDATE orders SET status = ? WHERE id = ?`
+	qOrderCheckSlot    = `SELECT status, last_check_at FROM orders WHERE id = ?`
 	qCheckListByOrder  = `SELECT id, order_id, checked_at, result FROM checks WHERE order_id = ?
 ORDER BY checked_at DESC, rowid DESC LIMIT ?`
 
@@ -303,6 +307,31 @@ func (s *Store) OrderSetRecheck(ctx context.Context, id string, at time.Time) er
 	return nil
 }
 
+// OrderSetRecheckIfDue is OrderSetRecheck for an order whose planned check
+// is not after now; another is left as it is. An unknown order is
+// ErrNotFound.
+func (s *Store) OrderSetRecheckIfDue(ctx context.Context, id string, now, at time.Time) error {
+	ts, err := encodeTimes(at, now)
+	if err != nil {
+		return fmt.Errorf("planning the check of order %s: %w", id, err)
+	}
+	err = s.writeLazy(ctx, func(tx *txn) error {
+		res, err := tx.ExecContext(ctx, qOrderSetRecheckIfDue, ts[0], id, ts[1])
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
+		var one int
+		return notFound(tx.QueryRowContext(ctx, qOrderExists, id).Scan(&one))
+	})
+	if err != nil {
+		return fmt.Errorf("planning the check of order %s: %w", id, err)
+	}
+	return nil
+}
+
 // OrderListRecheckDue returns the ids of the pending orders whose planned
 // check is not after now, the longest waiting first, at most limit.
 func (s *Store) OrderListRecheckDue(ctx context.Context, now time.Time, limit int) ([]string, error) {
@@ -479,7 +508,23 @@ func (s *Store) CheckRecord(ctx context.Context, p store.CheckRecordParams) erro
 			return fmt.Errorf("recording check %s of order %s: authorization %q: %w", c.ID, c.OrderID, az.Domain, err)
 		}
 	}
+	var reserved sql.NullString
+	if !p.ReservedAt.IsZero() {
+		if reserved, err = encodeTime(p.ReservedAt); err != nil {
+			return fmt.Errorf("recording check %s of order %s: %w", c.ID, c.OrderID, err)
+		}
+	}
 	err = s.write(ctx, func(tx *txn) error {
+		if reserved.Valid {
+			var status string
+			var last sql.NullString
+			if err := notFound(tx.QueryRowContext(ctx, qOrderCheckSlot, c.OrderID).Scan(&status, &last)); err != nil {
+				return err
+			}
+			if status != "pending" || last != reserved {
+				return fmt.Errorf("order is %s, its check slot taken at %s, not %s: %w", status, last.String, reserved.String, store.ErrConflict)
+			}
+		}
 		if _, err := tx.ExecContext(ctx, qCheckInsert, c.ID, c.OrderID, checked, string(c.Result)); err != nil {
 			return classify(err)
 		}

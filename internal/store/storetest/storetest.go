@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OrderListByAccount", testOrderListByAccount},
 		{"OrderListApprovedIDs", testOrderListApprovedIDs},
 		{"OrderRecheck", testOrderRecheck},
+		{"OrderSetRecheckIfDue", testOrderSetRecheckIfDue},
 		{"OrderReserveCheck", testOrderReserveCheck},
 		{"OrderReserveCheckConcurrent", testOrderReserveCheckConcurrent},
 		{"OrderSetStatus", testOrderSetStatus},
@@ -59,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OrderEraseDeliveredKeys", testOrderEraseDeliveredKeys},
 		{"CheckRecord", testCheckRecord},
 		{"CheckRecordAtomic", testCheckRecordAtomic},
+		{"CheckRecordReserved", testCheckRecordReserved},
 		{"CheckListByOrder", testCheckListByOrder},
 		{"CAARecheck", testCAARecheck},
 		{"AuthorizationValuesByAccount", testAuthorizationValuesByAccount},
@@ -505,6 +507,101 @@ func testOrderRecheck(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Errorf("OrderListRecheckDue(limit 1) = %q, %v", got, err)
 	}
 	wantErr(t, "OrderSetRecheck(unknown)", f.s.OrderSetRecheck(f.ctx, "missing", t0), store.ErrNotFound)
+}
+
+func testOrderSetRecheckIfDue(t *testing.T, open func(t *testing.T) store.Store) {
+	f := setup(t, open)
+	f.account("a", false)
+	plans := map[string]time.Time{"due": t0.Add(-time.Minute), "now": t0, "later": t0.Add(time.Minute), "unplanned": {}}
+	for id, at := range plans {
+		f.order(newOrder(id, "a", "pending", t0, id+".example"))
+		if err := f.s.OrderSetRecheck(f.ctx, id, at); err != nil {
+			t.Fatalf("OrderSetRecheck(%s): %v", id, err)
+		}
+	}
+	at := t0.Add(5 * time.Minute)
+	want := map[string]time.Time{"due": at, "now": at, "later": t0.Add(time.Minute), "unplanned": {}}
+	for id := range plans {
+		if err := f.s.OrderSetRecheckIfDue(f.ctx, id, t0, at); err != nil {
+			t.Fatalf("OrderSetRecheckIfDue(%s): %v", id, err)
+		}
+		if got := f.get(id).RecheckAt; !got.Equal(want[id]) {
+			t.Errorf("%s: recheck_at %v, want %v", id, got, want[id])
+		}
+	}
+	wantErr(t, "OrderSetRecheckIfDue(unknown)", f.s.OrderSetRecheckIfDue(f.ctx, "missing", t0, at), store.ErrNotFound)
+}
+
+func testCheckRecordReserved(t *testing.T, open func(t *testing.T) store.Store) {
+	approve := []store.Authorization{{Domain: "a.example", Status: "approved", LastCheckAt: t0, Findings: []byte(`[]`)}}
+	tests := []struct {
+		name     string
+		setup    func(f *fixture) // after the check's reservation at t0
+		reserved time.Time
+		target   error
+	}{
+		{name: "slot still the check's", reserved: t0},
+		{
+			name: "a later check took the slot",
+			setup: func(f *fixture) {
+				if ok, _, err := f.s.OrderReserveCheck(f.ctx, "o", t0.Add(time.Hour), t0.Add(2*time.Hour)); !ok || err != nil {
+					f.t.Fatalf("OrderReserveCheck: %v, %v", ok, err)
+				}
+			},
+			reserved: t0,
+			target:   store.ErrConflict,
+		},
+		{
+			name: "order no longer pending",
+			setup: func(f *fixture) {
+				if err := f.s.OrderSetStatus(f.ctx, "o", "failed", "", "refused"); err != nil {
+					f.t.Fatal(err)
+				}
+			},
+			reserved: t0,
+			target:   store.ErrConflict,
+		},
+		{name: "another reservation time", reserved: t0.Add(time.Second), target: store.ErrConflict},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := setup(t, open)
+			f.account("acct", false)
+			f.order(newOrder("o", "acct", "pending", t0.Add(-time.Hour), "a.example"))
+			if ok, _, err := f.s.OrderReserveCheck(f.ctx, "o", t0, t0.Add(time.Minute)); !ok || err != nil {
+				t.Fatalf("OrderReserveCheck: %v, %v", ok, err)
+			}
+			if tt.setup != nil {
+				tt.setup(f)
+			}
+			before := f.get("o")
+			err := f.s.CheckRecord(f.ctx, store.CheckRecordParams{
+				Check:          store.Check{ID: "c", OrderID: "o", CheckedAt: t0, Result: []byte(`{}`)},
+				Authorizations: approve, OrderStatus: "approved", ReservedAt: tt.reserved,
+			})
+			wantErr(t, "CheckRecord", err, tt.target)
+			checks, lerr := f.s.CheckListByOrder(f.ctx, "o", 10)
+			if lerr != nil {
+				t.Fatal(lerr)
+			}
+			if tt.target == nil {
+				if got := f.get("o"); got.Status != "approved" || len(checks) != 1 {
+					t.Errorf("recorded: status %s, %d checks; want approved, 1", got.Status, len(checks))
+				}
+				return
+			}
+			wantOrder(t, f.get("o"), before)
+			if len(checks) != 0 {
+				t.Errorf("%d checks recorded, want none", len(checks))
+			}
+		})
+	}
+	f := setup(t, open)
+	err := f.s.CheckRecord(f.ctx, store.CheckRecordParams{
+		Check: store.Check{ID: "c", OrderID: "missing", CheckedAt: t0, Result: []byte(`{}`)}, ReservedAt: t0,
+	})
+	wantErr(t, "CheckRecord(unknown order)", err, store.ErrNotFound)
 }
 
 func testOrderListApprovedIDs(t *testing.T, open func(t *testing.T) store.Store) {
