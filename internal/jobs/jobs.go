@@ -16,7 +16,6 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/dcvhq/dcv/internal/order"
 )
@@ -34,8 +33,12 @@ const (
 	recheckParallel = 4
 	// recheckTimeout bounds one recheck run, and recheckOrderTimeout the
 	// check of one order (which observes every pending domain of the
-	// order, from every perspective, each within its own deadlines).
-	recheckTimeout      = 5 * time.Minute
+	// order, from every perspective, each within its own deadlines). A
+	// run starts checks until less than recheckOrderTimeout is left, and
+	// lists the due orders again as it goes: a run of slow checks (dead
+	// nameservers) still checks others for 11 minutes, while the next
+	// run waits for it (the job is unique while it runs).
+	recheckTimeout      = 15 * time.Minute
 	recheckOrderTimeout = 4 * time.Minute
 	// fetchPoll is how often idle workers look for new jobs. SQLite has no
 	// LISTEN/NOTIFY, so this bounds the time from approval to issuance.
@@ -96,6 +99,9 @@ type Runner struct {
 	// atStart is the issuance of the orders left approved by the last
 	// process, which Stop waits for.
 	atStart sync.WaitGroup
+	// rechecking is held by the recheck run under way: one at a time (a
+	// data directory has one process, see serve.lock).
+	rechecking sync.Mutex
 }
 
 var _ order.Scheduler = (*Runner)(nil)
@@ -142,12 +148,12 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 				&river.PeriodicJobOpts{RunOnStart: true}),
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.RecheckInterval),
 				func() (river.JobArgs, *river.InsertOpts) {
-					// One run at a time: a slow one is not joined by the
-					// next (finished runs do not count).
-					return RecheckArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
-						rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
-						rivertype.JobStateRunning, rivertype.JobStateScheduled,
-					}}}
+					// One job per interval (River: at least a second).
+					// A run still going when the next starts makes that
+					// one return at once (Runner.rechecking); a run left
+					// "running" by a killed process blocks nothing past
+					// its interval.
+					return RecheckArgs{}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: max(cfg.RecheckInterval, time.Second)}}
 				},
 				&river.PeriodicJobOpts{RunOnStart: true}),
 		},
@@ -255,42 +261,76 @@ type recheckWorker struct {
 func (w *recheckWorker) Timeout(*river.Job[RecheckArgs]) time.Duration { return recheckTimeout }
 
 func (w *recheckWorker) Work(ctx context.Context, _ *river.Job[RecheckArgs]) error {
-	err := w.r.recheck(ctx)
-	if err != nil {
+	if !w.r.rechecking.TryLock() {
+		return nil // the run under way goes on
+	}
+	defer w.r.rechecking.Unlock()
+	// A failed run is not retried: the periodic job starts again within
+	// the interval.
+	if err := w.r.recheck(ctx); err != nil {
 		w.r.cfg.Logger.Warn("recheck run failed", "err", err)
 	}
-	return err
+	return nil
 }
 
 // recheck checks the pending orders whose own check has come due, a few
-// at a time, each within recheckOrderTimeout, until the run's time is
-// nearly spent (those left are still due at the next run); one that
-// fails is logged, and planned again.
+// at a time, each within recheckOrderTimeout, until none is left or the
+// run's time is nearly spent (those left are still due at the next run).
+// It lists the due orders again whenever it has started every one listed
+// and a check ends, so an order that comes due meanwhile is checked by the
+// same run. One that fails is logged, and planned again.
 func (r *Runner) recheck(ctx context.Context) error {
-	ids, err := r.cfg.Orders.RecheckDue(ctx, recheckBatch)
-	if err != nil {
-		return err
-	}
 	deadline, hasDeadline := ctx.Deadline()
-	sem := make(chan struct{}, recheckParallel)
-	var wg sync.WaitGroup
-	for _, id := range ids {
-		sem <- struct{}{}
-		if ctx.Err() != nil || (hasDeadline && time.Until(deadline) < recheckOrderTimeout) {
-			<-sem
-			break
+	// finished has room for every check under way: none ever blocks.
+	finished := make(chan struct{}, recheckParallel)
+	inflight := 0
+	defer func() {
+		for ; inflight > 0; inflight-- {
+			<-finished
 		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			octx, cancel := context.WithTimeout(ctx, recheckOrderTimeout)
-			defer cancel()
-			if err := r.cfg.Orders.Recheck(octx, id); err != nil {
-				r.cfg.Logger.Error("recheck", "order", id, "err", err)
+	}()
+	started := map[string]bool{}
+	for {
+		ids, err := r.cfg.Orders.RecheckDue(ctx, recheckBatch)
+		if err != nil {
+			return err
+		}
+		fresh := 0
+		for _, id := range ids {
+			if started[id] {
+				continue // checked in this run (still under way, or failed)
 			}
-		})
+			for ; inflight == recheckParallel; inflight-- {
+				<-finished
+			}
+			if ctx.Err() != nil || (hasDeadline && time.Until(deadline) < recheckOrderTimeout) {
+				return nil
+			}
+			started[id] = true
+			fresh++
+			inflight++
+			go func() {
+				defer func() { finished <- struct{}{} }()
+				octx, cancel := context.WithTimeout(ctx, recheckOrderTimeout)
+				defer cancel()
+				if err := r.cfg.Orders.Recheck(octx, id); err != nil {
+					r.cfg.Logger.Error("recheck", "order", id, "err", err)
+				}
+			}()
+		}
+		if fresh > 0 {
+			continue
+		}
+		if inflight == 0 {
+			return nil
+		}
+		select {
+		case <-finished:
+			inflight--
+		case <-ctx.Done():
+			return nil
+		}
 	}
-	wg.Wait()
-	return nil
 }
 
 type sweepWorker struct {
