@@ -25,7 +25,7 @@ func TestAPIPreflightChecks(t *testing.T) {
 	}{
 		{name: "value present", key: s.alice, body: `{"domain":"A.Applicant.com.","method":"dns","value":"` + value + `"}`, status: http.StatusOK, result: "approved"},
 		{name: "wrong value", key: s.alice, body: `{"domain":"a.applicant.com","value":"nope"}`, status: http.StatusOK, result: "pending", first: diagnose.CodeDNSRecordMismatch},
-		{name: "no value lists the TXT values", key: s.alice, body: `{"domain":"a.applicant.com"}`, status: http.StatusOK, result: "approved", first: diagnose.CodeDNSTXTPresent},
+		{name: "no value lists the TXT values", key: s.alice, body: `{"domain":"a.applicant.com"}`, status: http.StatusOK, result: "unverified", first: diagnose.CodeDNSTXTPresent},
 		{name: "no key", body: `{"domain":"a.applicant.com"}`, status: http.StatusUnauthorized, code: "UNAUTHORIZED"},
 		{name: "reserved name", key: s.alice, body: `{"domain":"example.test"}`, status: http.StatusBadRequest, code: "RESERVED_NAME"},
 		{name: "unknown method", key: s.alice, body: `{"domain":"a.applicant.com","method":"smtp"}`, status: http.StatusBadRequest, code: "UNKNOWN_METHOD"},

@@ -35,8 +35,10 @@ type PreflightResult struct {
 	Method    string    `json:"method"`
 	Value     string    `json:"value,omitempty"`
 	CheckedAt time.Time `json:"checked_at"`
-	// Status is "approved" when no finding blocks (with a value: the
-	// domain would be validated now), else "pending".
+	// Status is "approved" when a value was given and no finding blocks
+	// (the domain would be validated now), "unverified" when none was
+	// given and no finding blocks (nothing was compared: not a pass), else
+	// "pending".
 	Status   string             `json:"status"`
 	Findings []diagnose.Finding `json:"findings"`
 	// Matrix says, per perspective, what was seen, as in a check.
@@ -46,8 +48,14 @@ type PreflightResult struct {
 	Evidence []validation.Observation `json:"evidence"`
 }
 
+// PreflightUnverified is the status of a pre-flight check without a value
+// in which no finding blocks: nothing was compared, so it is no pass.
+const PreflightUnverified = "unverified"
+
 // Blocked reports whether a finding blocks.
-func (r *PreflightResult) Blocked() bool { return r.Status != diagnose.StatusApproved }
+func (r *PreflightResult) Blocked() bool {
+	return r.Status != diagnose.StatusApproved && r.Status != PreflightUnverified
+}
 
 // Preflight runs a pre-flight check of req.Domain through obs and
 // diagnoses it at now. It needs no store: `dcv check` calls it with a
@@ -77,6 +85,9 @@ func Preflight(ctx context.Context, obs Observer, req PreflightRequest, now time
 	}
 	r := diagnose.Preflight(observed, now)
 	res.Status, res.Findings, res.Evidence = r.Status, r.Findings, observed
+	if req.Value == "" && res.Status == diagnose.StatusApproved {
+		res.Status = PreflightUnverified
+	}
 	res.Matrix = diagnose.Matrix(observed)
 	if res.Evidence == nil {
 		res.Evidence = []validation.Observation{}
