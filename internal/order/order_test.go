@@ -266,6 +266,27 @@ func csrPEM(t *testing.T, key any, names ...string) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
 }
 
+// longName is a 251-character name under applicant.com: a valid name, whose
+// _dnsauth record host (260 characters) is not.
+var longName = strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 45) + ".applicant.com"
+
+// TestLongNameByFile: a name too long for its DNS record can still be
+// validated by file.
+func TestLongNameByFile(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	if len(longName) != 251 {
+		t.Fatalf("longName has %d characters", len(longName))
+	}
+	if _, err := b.svc.Create(context.Background(), b.acct, order.CreateRequest{Domains: []string{longName}, Method: "file"}); err != nil {
+		t.Errorf("by file: %v", err)
+	}
+	_, err := b.svc.Preflight(context.Background(), b.acct, order.PreflightRequest{Domain: longName, Method: "dns"})
+	if oe := orderErr(t, err); oe.Code != "NAME_TOO_LONG" || !strings.Contains(oe.Message, "260 characters") {
+		t.Errorf("pre-flight by dns: %+v, want NAME_TOO_LONG", oe)
+	}
+}
+
 func TestCreateRefusalsStoreNothing(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -290,6 +311,10 @@ func TestCreateRefusalsStoreNothing(t *testing.T) {
 		{"wildcard by file", order.CreateRequest{Domains: []string{"*.applicant.com"}, Method: "file"}, "WILDCARD_METHOD"},
 		{"label too long", order.CreateRequest{Domains: []string{"a234567890123456789012345678901234567890123456789012345678901234.applicant.com"}, Method: "dns"}, "LABEL_TOO_LONG"},
 		{"duplicate", order.CreateRequest{Domains: []string{"a.applicant.com", "A.applicant.com."}, Method: "dns"}, "DUPLICATE_NAME"},
+		// 251 characters: a name, but _dnsauth.<it> is not.
+		{"too long for its dns record", order.CreateRequest{Domains: []string{longName}, Method: "dns"}, "NAME_TOO_LONG"},
+		{"wildcard too long for its dns record", order.CreateRequest{Domains: []string{"*." + longName[4:]}, Method: "dns"}, "NAME_TOO_LONG"},
+		{"too long for dns, one of two", order.CreateRequest{Domains: []string{"a.applicant.com", longName}, Method: "file", Methods: map[string]string{longName: "dns"}}, "NAME_TOO_LONG"},
 		{"override for another name", order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns", Methods: map[string]string{"b.applicant.com": "file"}}, "METHOD_FOR_UNKNOWN_DOMAIN"},
 		{"two overrides for one name", order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns", Methods: map[string]string{"a.applicant.com": "file", "a.applicant.com.": "dns"}}, "DUPLICATE_NAME"},
 		{"csr names differ", order.CreateRequest{Domains: []string{"a.applicant.com", "b.applicant.com"}, Method: "dns", CSR: good}, "CSR_NAMES_MISMATCH"},

@@ -75,6 +75,9 @@ func Preflight(ctx context.Context, obs Observer, req PreflightRequest, now time
 	if err != nil {
 		return nil, policyError(err)
 	}
+	if host := validation.DNSPrefix + "." + ident.Base(names[0]); method == string(validation.MethodDNS) && len(host) > ident.MaxNameLength {
+		return nil, invalid(ident.CodeNameTooLong, "%q is too long for DNS validation: its TXT record would be at %s, %d characters, and a DNS name has at most %d", names[0], host, len(host), ident.MaxNameLength)
+	}
 	if len(req.Value) > maxPreflightValue {
 		return nil, invalid("VALUE_TOO_LONG", "the value is longer than %d characters", maxPreflightValue)
 	}

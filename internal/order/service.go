@@ -434,6 +434,13 @@ func domainMethods(domains []string, def string, overrides map[string]string) ([
 		if out[i] == string(validation.MethodFile) && ident.IsWildcard(d) {
 			return nil, invalid("WILDCARD_METHOD", "%q is a wildcard: only DNS validation can prove control of every name under %s", d, ident.Base(d))
 		}
+		if host := validation.DNSPrefix + "." + ident.Base(d); out[i] == string(validation.MethodDNS) && len(host) > ident.MaxNameLength {
+			alt := "validate it by file"
+			if ident.IsWildcard(d) {
+				alt = "order a shorter name"
+			}
+			return nil, invalid(ident.CodeNameTooLong, "%q is too long for DNS validation: its TXT record would be at %s, %d characters, and a DNS name has at most %d; %s", d, host, len(host), ident.MaxNameLength, alt)
+		}
 	}
 	return out, nil
 }
