@@ -238,14 +238,16 @@ func (s *Service) checkOrder(ctx context.Context, o *store.Order) (*CheckResult,
 	wg.Wait()
 
 	if orderStatus(updates) == StatusApproved {
-		// The order is about to be issued. A domain approved more than
-		// CAARecheckAfter ago (by an earlier check, while others were
-		// pending) has its CAA records looked up again, from every
-		// perspective (CA/B Forum BR §3.2.2.8): a record published since
-		// that forbids issuance sends it back to pending, with the
-		// diagnosis.
+		// The order is about to be issued. A domain approved by an
+		// earlier check (while others were pending) has its CAA records
+		// looked up again, from every perspective: a record published
+		// since that forbids issuance sends it back to pending, with the
+		// diagnosis. The BRs (§3.2.2.8) allow a CAA check up to 8 hours
+		// old, but the applicant's own check, and a pre-flight check,
+		// would show the record forbidding issuance: what this check
+		// says and what dcv issues come from the same observations.
 		for i, a := range o.Authorizations {
-			if a.Status != StatusApproved || now.Sub(a.LastCheckAt) <= CAARecheckAfter {
+			if a.Status != StatusApproved {
 				continue
 			}
 			observed[i] = true
