@@ -269,6 +269,9 @@ func (d *diagnoser) domainUnresolvable(l *validation.Lookup, domain string) (Fin
 	switch {
 	case upstream(l.Err):
 		return d.upstreamFinding(msgUpstreamRecord, name, l.Err.Server), true
+	case l.Err != nil && isZoneAbove(l.Err, name):
+		zone, reg, _ := zoneAbove(l.Err, name)
+		return d.aboveDomainFinding(CodeDomainUnresolvable, msgDomainAboveDomain, l.Err, name, zone, reg), true
 	case l.Err != nil && l.Err.Kind == dnsclient.KindTimeout:
 		f.Message = join(d.c.f(msgDomainTimeout, name, d.server(l.Err.Server)), d.resolverTimeout(l.Err))
 		f.Fix = d.c.f(fixDomainTimeout, name)
@@ -303,6 +306,13 @@ func (d *diagnoser) recordError(e *dnsclient.Error, host string) Finding {
 	f := Finding{Code: CodeDNSLookupFailed, Severity: SeverityError, Fix: d.c.f(fixRecordLookupFailed, host)}
 	if upstream(e) {
 		return d.upstreamFinding(msgUpstreamRecord, host, e.Server)
+	}
+	if zone, reg, ok := zoneAbove(e, host); ok {
+		code := CodeDNSLookupFailed
+		if e.Kind == dnsclient.KindTimeout {
+			code = CodeDNSTimeout
+		}
+		return d.aboveDomainFinding(code, msgRecordAboveDomain, e, host, zone, reg)
 	}
 	switch e.Kind {
 	case dnsclient.KindTimeout:

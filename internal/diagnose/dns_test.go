@@ -93,6 +93,34 @@ func TestDomainDNS(t *testing.T) {
 				"Check that the nameserver 192.0.2.53:53 is running and answers on port 53 (UDP and TCP) from the internet; if it is retired, remove it from the NS records that delegate the zone of _dnsauth.a.example.com, at the zone and at its parent.")},
 		},
 		{
+			name: "tld servers silent",
+			obs: dnsObs(nil, func(n *validation.DNSObservation) {
+				n.Record.Err = &dnsclient.Error{Kind: dnsclient.KindTimeout, Server: "192.0.2.1:53", Zone: "com."}
+			}),
+			want: []Finding{retryF(CodeDNSTimeout,
+				"The TXT lookup of _dnsauth.a.example.com failed before it reached the domain's nameservers: no server of the com zone, above example.com, answered dcv (timeout). That is the registry's side, or the network between it and dcv, not the domain's own nameservers.",
+				"Nothing needs to change at example.com: check again in a few minutes. If it lasts for hours, ask your registrar whether example.com is still delegated in the com zone.")},
+		},
+		{
+			name: "tld servers silent, domain unresolvable",
+			obs: dnsObs(nil, func(n *validation.DNSObservation) {
+				n.Domain = &validation.Lookup{Name: "a.example.com.", Type: "SOA", Err: &dnsclient.Error{Kind: dnsclient.KindNetwork, Zone: "com."}}
+				n.Record.Err = &dnsclient.Error{Kind: dnsclient.KindNetwork, Zone: "com."}
+			}),
+			want: []Finding{retryF(CodeDomainUnresolvable,
+				"a.example.com could not be resolved: no server of the com zone, above example.com, answered dcv (network). That is the registry's side, or the network between it and dcv, not the domain's own nameservers.",
+				"Nothing needs to change at example.com: check again in a few minutes. If it lasts for hours, ask your registrar whether example.com is still delegated in the com zone.")},
+		},
+		{
+			name: "the domain's own zone silent",
+			obs: dnsObs(nil, func(n *validation.DNSObservation) {
+				n.Record.Err = &dnsclient.Error{Kind: dnsclient.KindTimeout, Server: "192.0.2.53:53", Zone: "example.com."}
+			}),
+			want: []Finding{retryF(CodeDNSTimeout,
+				"The TXT lookup of _dnsauth.a.example.com got no answer from 192.0.2.53:53 within the deadline.",
+				"This is often temporary; check again in a few minutes. If it persists, check that the nameservers serving _dnsauth.a.example.com are reachable on UDP and TCP port 53.")},
+		},
+		{
 			name: "record malformed",
 			obs:  withErr(dnsclient.KindMalformed),
 			want: []Finding{errF(CodeDNSLookupFailed, "The TXT lookup of _dnsauth.a.example.com failed: 192.0.2.53:53 sent a malformed answer.", fixLF)},

@@ -193,6 +193,10 @@ type Error struct {
 	// them answers (see canary.go). A problem on the CA's side, not the
 	// domain's.
 	Upstream bool `json:"upstream,omitempty"`
+	// Zone is the zone none of whose servers answered (iterative mode),
+	// when the lookup failed there: the domain's own zone, or one above
+	// it (a TLD's, the root's).
+	Zone string `json:"zone,omitempty"`
 	// Resolver is true when Server is one of dcv's own recursive resolvers
 	// (forward mode), not one of the domain's nameservers: a timeout there
 	// may be the resolver's own (the CA's side) as well as the domain's.

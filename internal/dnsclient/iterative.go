@@ -618,6 +618,9 @@ func (r *Iterative) askZone(ctx context.Context, st *lookupState, d *delegation,
 		msg, idx, err := r.query(ctx, st, d.zone, srv, qname, qtype)
 		if err != nil {
 			if st.stop(ctx) {
+				if err.Zone == "" && err.Kind != KindLoop {
+					err.Zone = d.zone
+				}
 				return nil, err
 			}
 			lastErr = err
@@ -694,6 +697,7 @@ func (r *Iterative) askZone(ctx context.Context, st *lookupState, d *delegation,
 			lastErr.Kind = KindNetwork
 		}
 		lastErr.Detail = "no server of " + d.zone + " answered: " + lastErr.Detail
+		lastErr.Zone = d.zone
 		switch {
 		case d.zone == "." && !deadlinePassed(ctx):
 			// Not one root server answered, within the time there was:

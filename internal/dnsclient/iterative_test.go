@@ -868,3 +868,35 @@ func TestIterativeOwnNetworkOrTheDomains(t *testing.T) {
 		})
 	}
 }
+
+// TestIterativeErrorNamesTheZone: a lookup that fails because no server of
+// a zone answers says which zone: the TLD's when its servers are down, the
+// domain's own when they are.
+func TestIterativeErrorNamesTheZone(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		down func(w *iterWorld) []*testenv.Zone
+		want string
+	}{
+		{"the tld's servers", func(w *iterWorld) []*testenv.Zone { return []*testenv.Zone{w.com} }, "com."},
+		{"the domain's servers", func(w *iterWorld) []*testenv.Zone { return []*testenv.Zone{w.exCom} }, "example.com."},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := newIterWorld(t)
+			for _, z := range tc.down(w) {
+				for _, s := range z.Servers {
+					s.SetMode(testenv.AuthTimeout)
+				}
+			}
+			r := newIterative(t, w.World, dnsclient.IterativeConfig{Timeout: 200 * time.Millisecond})
+			_, err := r.Lookup(t.Context(), "_dnsauth.a.example.com.", dns.TypeTXT)
+			var de *dnsclient.Error
+			if !errors.As(err, &de) || de.Zone != tc.want || de.Upstream {
+				t.Fatalf("Lookup = %v (zone %q), want a failure at %s, not Upstream", err, de.Zone, tc.want)
+			}
+		})
+	}
+}
