@@ -208,7 +208,7 @@ func (s *Service) checkOrder(ctx context.Context, o *store.Order) (*CheckResult,
 	sem := make(chan struct{}, maxParallelObservations)
 	for i, a := range o.Authorizations {
 		updates[i] = a
-		res.Domains[i] = DomainCheck{Domain: a.Domain, Status: a.Status, Findings: []diagnose.Finding{}, Evidence: []json.RawMessage{}}
+		res.Domains[i] = DomainCheck{Domain: a.Domain, Status: a.Status, Findings: []diagnose.Finding{}, Matrix: []diagnose.PerspectiveRow{}, Evidence: []json.RawMessage{}}
 		if a.Status != StatusPending {
 			continue
 		}
@@ -394,7 +394,7 @@ func (s *Service) stateResult(o *store.Order, now time.Time) *CheckResult {
 				fs = []diagnose.Finding{diagnose.IssuanceFailed(issuanceFailedReason)}
 			}
 		}
-		res.Domains = append(res.Domains, DomainCheck{Domain: d.Domain, Status: d.Status, Findings: fs, Evidence: []json.RawMessage{}})
+		res.Domains = append(res.Domains, DomainCheck{Domain: d.Domain, Status: d.Status, Findings: fs, Matrix: []diagnose.PerspectiveRow{}, Evidence: []json.RawMessage{}})
 	}
 	return res
 }

@@ -60,8 +60,10 @@ type Instructions struct {
 
 // CheckResult is the answer to "View Domain Validation Status".
 type CheckResult struct {
-	Order     string     `json:"order"`
-	CheckID   string     `json:"check_id"`
+	Order string `json:"order"`
+	// CheckID names the stored check; absent when nothing was observed
+	// (the order is no longer pending: the answer is its state).
+	CheckID   string     `json:"check_id,omitempty"`
 	CheckedAt time.Time  `json:"checked_at"`
 	Status    string     `json:"status"`
 	NextCheck *time.Time `json:"next_check_at,omitempty"`
@@ -76,7 +78,8 @@ type DomainCheck struct {
 	Status   string             `json:"status"`
 	Findings []diagnose.Finding `json:"findings"`
 	// Matrix says, per perspective, what was seen: resolver or address
-	// used, value seen, latency, verdict.
+	// used, value seen, latency, verdict; empty when the domain was not
+	// observed by this check.
 	Matrix []diagnose.PerspectiveRow `json:"matrix"`
 	// Evidence holds the raw observations (one per perspective), or is
 	// empty when the domain was not observed by this check.
