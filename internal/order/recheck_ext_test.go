@@ -79,6 +79,12 @@ func TestStaleCheckSuperseded(t *testing.T) {
 	if cs, err := b.Store.CheckListByOrder(ctx, o.ID, 10); err != nil || len(cs) != 1 {
 		t.Errorf("checks recorded: %d, %v; want only the applicant's", len(cs), err)
 	}
+	// A check of the issued order answers its state: no check id, empty
+	// (not null) matrices.
+	st, err := b.svc.Check(ctx, b.acct, o.ID)
+	if err != nil || st.CheckID != "" || st.Domains[0].Matrix == nil || len(st.Domains[0].Matrix) != 0 {
+		t.Errorf("check of the issued order: %+v, %v; want no check id and an empty matrix", st, err)
+	}
 }
 
 // TestThrottledRecheckKeepsALaterPlan: dcv's own check refused by the
