@@ -360,10 +360,13 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		return err
 	}
 	defer runner.Close()
+	// Forward mode: the resolvers are the CA's, and applicants' views do
+	// not name them (validated with the resolver above).
+	ownResolvers, _ := dnsclient.ParseServers(f.resolver)
 	orders, err := order.New(order.Config{
 		Store: st, Observer: runner, Issuer: authority,
 		CheckInterval: f.checkInterval, ValueValidity: f.valueValidity, Logger: logger,
-		NewOrderLimit: newOrderLimit,
+		NewOrderLimit: newOrderLimit, OwnResolvers: ownResolvers,
 	})
 	if err != nil {
 		return err

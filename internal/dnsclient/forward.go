@@ -98,6 +98,10 @@ type Forwarder struct {
 
 var _ Resolver = (*Forwarder)(nil)
 
+// Servers returns the resolvers' addresses as answers and errors name them
+// (Response.Server, Error.Server).
+func (f *Forwarder) Servers() []string { return slices.Clone(f.servers) }
+
 // NewForwarder returns a Forwarder for cfg. It returns an error when no
 // server is given, more than 8 are, or one is not an ip:port.
 func NewForwarder(cfg ForwarderConfig) (*Forwarder, error) {

@@ -24,6 +24,7 @@ func (s *Service) Check(ctx context.Context, acct *store.Account, id string) (*C
 	res, err := s.check(ctx, acct, id)
 	if err == nil && !acct.Admin {
 		res.Redact()
+		s.hideOwnResolvers(res)
 	}
 	return res, err
 }

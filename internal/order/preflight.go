@@ -111,6 +111,9 @@ func (s *Service) Preflight(ctx context.Context, acct *store.Account, req Prefli
 	res, err := Preflight(ctx, s.cfg.Observer, req, s.now())
 	if err == nil && !acct.Admin {
 		res.Redact()
+		if err := s.hidePreflightResolvers(res); err != nil {
+			return nil, err
+		}
 	}
 	return res, err
 }

@@ -2,9 +2,12 @@ package order
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/dcvhq/dcv/internal/diagnose"
+	"github.com/dcvhq/dcv/internal/store"
+	"github.com/dcvhq/dcv/internal/validation"
 )
 
 // Redact turns a check into the applicant's view of it: it removes what
@@ -58,11 +61,81 @@ func redactRow(row *diagnose.PerspectiveRow) {
 }
 
 // redactStored returns the applicant's view of a stored check's JSON.
-func redactStored(b json.RawMessage) (json.RawMessage, error) {
+func (s *Service) redactStored(b json.RawMessage) (json.RawMessage, error) {
 	var r CheckResult
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, err
 	}
 	r.Redact()
+	s.hideOwnResolvers(&r)
 	return json.Marshal(&r)
+}
+
+// ownResolverText stands for the address of one of dcv's own recursive
+// resolvers (forward mode) in an applicant's view: the CA's
+// infrastructure, like its agents' URLs. Answers and errors keep saying
+// that dcv's resolver gave them.
+const ownResolverText = "dcv's resolver"
+
+// hideOwnResolvers replaces the addresses of dcv's own resolvers in r's
+// findings, matrix and evidence.
+func (s *Service) hideOwnResolvers(r *CheckResult) {
+	h := s.hideResolvers
+	if h == nil {
+		return
+	}
+	for i := range r.Domains {
+		d := &r.Domains[i]
+		hideInFindings(h, d.Findings)
+		hideInRows(h, d.Matrix)
+		for j, e := range d.Evidence {
+			d.Evidence[j] = json.RawMessage(h.Replace(string(e)))
+		}
+	}
+}
+
+// hidePreflightResolvers is hideOwnResolvers for a pre-flight check.
+func (s *Service) hidePreflightResolvers(r *PreflightResult) error {
+	h := s.hideResolvers
+	if h == nil {
+		return nil
+	}
+	hideInFindings(h, r.Findings)
+	hideInRows(h, r.Matrix)
+	for i := range r.Evidence {
+		b, err := json.Marshal(&r.Evidence[i])
+		if err != nil {
+			return fmt.Errorf("encoding evidence: %w", err)
+		}
+		var o validation.Observation
+		if err := json.Unmarshal([]byte(h.Replace(string(b))), &o); err != nil {
+			return fmt.Errorf("decoding evidence: %w", err)
+		}
+		r.Evidence[i] = o
+	}
+	return nil
+}
+
+// viewFor is the view of o for acct: an applicant's without dcv's own
+// resolvers' addresses in the findings.
+func (s *Service) viewFor(acct *store.Account, o *store.Order) *View {
+	v := s.view(o)
+	if s.hideResolvers != nil && !acct.Admin {
+		for i := range v.Domains {
+			hideInFindings(s.hideResolvers, v.Domains[i].Findings)
+		}
+	}
+	return v
+}
+
+func hideInFindings(h *strings.Replacer, fs []diagnose.Finding) {
+	for i := range fs {
+		fs[i].Message, fs[i].Fix = h.Replace(fs[i].Message), h.Replace(fs[i].Fix)
+	}
+}
+
+func hideInRows(h *strings.Replacer, rows []diagnose.PerspectiveRow) {
+	for i := range rows {
+		rows[i].Via, rows[i].Seen, rows[i].Detail = h.Replace(rows[i].Via), h.Replace(rows[i].Seen), h.Replace(rows[i].Detail)
+	}
 }

@@ -50,7 +50,7 @@ func TestRedact(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, err := redactStored(stored)
+			b, err := (&Service{}).redactStored(stored)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -90,5 +90,44 @@ func TestRedactPreflight(t *testing.T) {
 	}
 	if m := r.Matrix[1]; m.Agent != "" || m.Detail != "" || m.Via != "" {
 		t.Errorf("remote row %+v names the CA's infrastructure", m)
+	}
+}
+
+// TestHideOwnResolvers: in an applicant's view, the address of dcv's own
+// forward resolver, in findings, matrix and evidence, reads "dcv's
+// resolver"; an admin's view and the stored check keep it.
+func TestHideOwnResolvers(t *testing.T) {
+	t.Parallel()
+	s := &Service{hideResolvers: strings.NewReplacer("192.0.2.60:53", ownResolverText)}
+	res := func() *CheckResult {
+		return &CheckResult{Order: "ord_1", Domains: []DomainCheck{{
+			Domain:   "a.example.com",
+			Findings: []diagnose.Finding{{Code: diagnose.CodeDNSRecordNotFound, Message: "192.0.2.60:53 answered NXDOMAIN for _dnsauth.a.example.com.", Fix: "Publish it."}},
+			Matrix:   []diagnose.PerspectiveRow{{Perspective: "primary", Via: "192.0.2.60:53", Seen: "192.0.2.60:53 answered NXDOMAIN", Verdict: diagnose.VerdictFail}},
+			Evidence: []json.RawMessage{json.RawMessage(`{"perspective":"primary","dns":{"record":{"response":{"server":"192.0.2.60:53","resolver":true}}}}`)},
+		}}}
+	}
+	r := res()
+	s.hideOwnResolvers(r)
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "192.0.2.60") || !strings.Contains(r.Domains[0].Findings[0].Message, "dcv's resolver answered NXDOMAIN") ||
+		r.Domains[0].Matrix[0].Via != ownResolverText || !json.Valid(r.Domains[0].Evidence[0]) {
+		t.Errorf("applicant's view: %s", b)
+	}
+	stored, err := json.Marshal(res())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err = s.redactStored(stored); err != nil || strings.Contains(string(b), "192.0.2.60") {
+		t.Errorf("applicant's view of the stored check: %s, %v", b, err)
+	}
+	// Without resolvers to hide (iterative mode) nothing changes.
+	r = res()
+	(&Service{}).hideOwnResolvers(r)
+	if r.Domains[0].Matrix[0].Via != "192.0.2.60:53" {
+		t.Errorf("iterative mode: via %q", r.Domains[0].Matrix[0].Via)
 	}
 }

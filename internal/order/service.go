@@ -103,6 +103,10 @@ type Config struct {
 	NewOrderLimit ratelimit.Limit
 	// Limiter keeps the limit's counts; if nil, in memory (per process).
 	Limiter ratelimit.Limiter
+	// OwnResolvers are the addresses of dcv's own recursive resolvers
+	// (forward mode), as answers name them: an applicant's view names
+	// them "dcv's resolver" (see ownResolverText).
+	OwnResolvers []string
 }
 
 // DefaultNewOrderLimit is the API's limit of new orders per account.
@@ -111,6 +115,9 @@ var DefaultNewOrderLimit = ratelimit.Limit{Name: "new orders per account", Count
 // Service implements orders. It is safe for concurrent use.
 type Service struct {
 	cfg Config
+	// hideResolvers replaces OwnResolvers in an applicant's view; nil
+	// when there are none.
+	hideResolvers *strings.Replacer
 
 	mu        sync.Mutex
 	scheduler Scheduler
@@ -154,7 +161,15 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Service{cfg: cfg}, nil
+	s := &Service{cfg: cfg}
+	if len(cfg.OwnResolvers) > 0 {
+		var pairs []string
+		for _, r := range cfg.OwnResolvers {
+			pairs = append(pairs, r, ownResolverText)
+		}
+		s.hideResolvers = strings.NewReplacer(pairs...)
+	}
+	return s, nil
 }
 
 // SetScheduler sets where approved orders are queued for issuance. The job
@@ -515,7 +530,7 @@ func (s *Service) Get(ctx context.Context, acct *store.Account, id string) (*Vie
 	if err != nil {
 		return nil, err
 	}
-	return s.view(o), nil
+	return s.viewFor(acct, o), nil
 }
 
 // List returns the account's orders, newest first.
@@ -546,7 +561,7 @@ func (s *Service) List(ctx context.Context, acct *store.Account, cursor string, 
 	}
 	views = make([]*View, 0, len(os))
 	for _, o := range os {
-		views = append(views, s.view(o))
+		views = append(views, s.viewFor(acct, o))
 	}
 	return views, next, nil
 }
@@ -566,7 +581,7 @@ func (s *Service) Checks(ctx context.Context, acct *store.Account, id string) ([
 	for _, c := range cs {
 		b := json.RawMessage(c.Result)
 		if !acct.Admin {
-			if b, err = redactStored(b); err != nil {
+			if b, err = s.redactStored(b); err != nil {
 				return nil, fmt.Errorf("reading check %s: %w", c.ID, err)
 			}
 		}
