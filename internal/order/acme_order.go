@@ -84,12 +84,28 @@ type ACMENewOrder struct {
 // challengeTypes returns the challenges offered for a name. RFC 8555 §7.1.3
 // and §8.4: a wildcard can only be proven in DNS; RFC 8737 §3 likewise
 // excludes wildcards from tls-alpn-01.
+// A name whose _acme-challenge host would exceed 253 characters gets no
+// dns-01: no TXT record can be published there.
 func challengeTypes(name string) []string {
+	dns01 := !dns01TooLong(name)
 	if ident.IsWildcard(name) {
+		if !dns01 {
+			return nil
+		}
 		return []string{string(validation.MethodDNS01)}
+	}
+	if !dns01 {
+		return []string{string(validation.MethodHTTP01), string(validation.MethodTLSALPN01)}
 	}
 	return []string{string(validation.MethodHTTP01), string(validation.MethodDNS01), string(validation.MethodTLSALPN01)}
 }
+
+// dns01Host is where the dns-01 record of name goes (RFC 8555 §8.4).
+func dns01Host(name string) string { return validation.DNS01Prefix + "." + ident.Base(name) }
+
+// dns01TooLong reports whether dns01Host(name) is longer than a DNS name
+// may be.
+func dns01TooLong(name string) bool { return len(dns01Host(name)) > ident.MaxNameLength }
 
 // NewOrder implements newOrder (RFC 8555 §7.4). Authorizations of the
 // account validated within the reuse period are reused; others are created
@@ -120,6 +136,13 @@ func (a *ACME) NewOrder(ctx context.Context, acct *store.ACMEAccount, req ACMENe
 		var err error
 		if names, err = ident.ParseOrderNames(raw, ident.MethodDNS); err != nil {
 			refused = rejectedSubproblems(err)
+		}
+		for _, n := range names {
+			if len(challengeTypes(n)) == 0 {
+				h := dns01Host(n)
+				refused = append(refused, &ACMEError{Type: ACMERejectedIdentifier, Identifier: n,
+					Detail: fmt.Sprintf("%s can only be validated by dns-01, and its record would be at %s, %d characters: a DNS name has at most %d", n, h, len(h), ident.MaxNameLength)})
+			}
 		}
 	}
 	if err := refusal(inRequestOrder(slices.Concat(unsupported, refused), req.Identifiers)); err != nil {

@@ -1,0 +1,67 @@
+package order_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/order"
+	"github.com/dcvhq/dcv/internal/order/ordertest"
+)
+
+// TestACMELongNames: a name whose _acme-challenge host would exceed 253
+// characters is offered http-01 and tls-alpn-01 but not dns-01; a wildcard
+// of that length, which only dns-01 can prove, is refused with
+// rejectedIdentifier naming the host, and nothing is stored.
+func TestACMELongNames(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := ordertest.New(t, ordertest.Options{})
+	a, err := order.NewACME(w.Service, order.ACMEConfig{AccountURL: func(id string) string { return "https://ca.dcv-test.net/acct/" + id }, ValidationBudget: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Wait)
+	jwk := `{"crv":"P-256","kty":"EC","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}`
+	sum := sha256.Sum256([]byte(jwk))
+	acct, _, err := a.Register(ctx, order.ACMERegistration{KeyJWK: []byte(jwk), KeyThumbprint: base64.RawURLEncoding.EncodeToString(sum[:]), TermsAgreed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 240 characters: _acme-challenge.<it> has 256.
+	long := strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 34) + ".applicant.com"
+	if len(long) != 240 {
+		t.Fatalf("long has %d characters", len(long))
+	}
+	ov, err := a.NewOrder(ctx, acct, order.ACMENewOrder{Identifiers: []order.ACMEIdentifier{{Type: "dns", Value: long}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := a.Authz(ctx, acct, ov.AuthzIDs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, c := range z.Challenges {
+		types = append(types, c.Type)
+	}
+	if !slices.Equal(types, []string{"http-01", "tls-alpn-01"}) {
+		t.Errorf("challenges offered: %v, want http-01 and tls-alpn-01", types)
+	}
+
+	wild := "*." + long
+	_, err = a.NewOrder(ctx, acct, order.ACMENewOrder{Identifiers: []order.ACMEIdentifier{{Type: "dns", Value: "ok.applicant.com"}, {Type: "dns", Value: wild}}})
+	var ae *order.ACMEError
+	if !errors.As(err, &ae) || ae.Type != order.ACMERejectedIdentifier || !strings.Contains(ae.Detail, "_acme-challenge."+long) || !strings.Contains(ae.Detail, "256 characters") {
+		t.Fatalf("wildcard order: %+v, want rejectedIdentifier naming the host", err)
+	}
+	list, _, err := a.OrderIDs(ctx, acct, "")
+	if err != nil || len(list) != 1 {
+		t.Errorf("orders stored: %d, %v; want only the first", len(list), err)
+	}
+}
