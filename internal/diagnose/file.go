@@ -467,9 +467,25 @@ var utf8BOM = []byte{0xef, 0xbb, 0xbf}
 // contentMismatch diagnoses a 200 whose body is not the value, with notes on
 // the usual causes.
 func (d *diagnoser) contentMismatch(a *webfetch.Attempt, us, ip, host, value string) Finding {
+	notes, html := d.contentNotes(a, value)
+	f := Finding{
+		Code:     CodeFileContentMismatch,
+		Severity: SeverityError,
+		Message:  join(d.c.f(msgFileContent, us, ip, Truncate(string(a.Body), maxSnippetShown)), notes...),
+		Fix:      d.c.f(fixFileContent, value),
+	}
+	if html {
+		f.Fix = join(f.Fix, d.c.f(fixFileContentHTML, host))
+	}
+	return f
+}
+
+// contentNotes names what keeps the body of a 200 answer from being the
+// value (a BOM, other text, a truncated body, ...), and reports whether it
+// is an HTML page.
+func (d *diagnoser) contentNotes(a *webfetch.Attempt, value string) (notes []string, html bool) {
 	body := a.Body
-	var notes []string
-	html := looksHTML(body, a.Header)
+	html = looksHTML(body, a.Header)
 	content := bytes.TrimPrefix(body, utf8BOM)
 	trimmed := bytes.TrimRight(content, " \t\r\n")
 	switch {
@@ -500,16 +516,7 @@ func (d *diagnoser) contentMismatch(a *webfetch.Attempt, us, ip, host, value str
 	case bytes.EqualFold(bytes.TrimSpace(trimmed), []byte(value)):
 		notes = append(notes, d.c.f(noteFileCase))
 	}
-	f := Finding{
-		Code:     CodeFileContentMismatch,
-		Severity: SeverityError,
-		Message:  join(d.c.f(msgFileContent, us, ip, Truncate(string(body), maxSnippetShown)), notes...),
-		Fix:      d.c.f(fixFileContent, value),
-	}
-	if html {
-		f.Fix = join(f.Fix, d.c.f(fixFileContentHTML, host))
-	}
-	return f
+	return notes, html
 }
 
 // looksHTML reports whether a body is an HTML page rather than a text file.

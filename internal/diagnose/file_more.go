@@ -18,7 +18,9 @@ const (
 	// CodeFileWrongLocation: the file is not at the validation URL, but a
 	// file with the value is served at a usual wrong place (the web root, a
 	// doubled .txt, a folder missing or misnamed, the www or apex twin of
-	// the domain). It replaces FILE_NOT_FOUND, which it explains.
+	// the domain). It replaces FILE_NOT_FOUND, which it explains. When the
+	// file found there would not pass validation either (a BOM, other
+	// text), it says what is wrong with it.
 	CodeFileWrongLocation Code = "FILE_WRONG_LOCATION"
 	// CodeAddressDiscrepancy: the domain has several addresses and they do
 	// not answer alike: at least one serves the value, another answers
@@ -39,6 +41,7 @@ const (
 	outcomeConnectTimeout    msg = "outcomeConnectTimeout"
 	outcomeFailed            msg = "outcomeFailed"
 	msgFileWrongLocation     msg = "msgFileWrongLocation"
+	msgFileWrongLocationNear msg = "msgFileWrongLocationNear"
 	fixWrongLocRoot          msg = "fixWrongLocRoot"
 	fixWrongLocDoubledExt    msg = "fixWrongLocDoubledExt"
 	fixWrongLocWellKnown     msg = "fixWrongLocWellKnown"
@@ -82,6 +85,7 @@ func init() {
 		map[Code]string{CodeFileWrongLocation: "The file is in the wrong place"},
 		map[msg]string{
 			msgFileWrongLocation:     "The file with the expected value is at %[1]s, not at %[2]s, where dcv looks for it.",
+			msgFileWrongLocationNear: "A file at %[1]s holds the expected value, but it is not at %[2]s, where dcv looks for it, and its content would not pass validation as it is.",
 			fixWrongLocRoot:          "Move fileauth.txt from the web root into the folder .well-known/pki-validation/ (create it; the first folder's name starts with a dot), so that %[1]s returns the value.",
 			fixWrongLocDoubledExt:    "Rename fileauth.txt.txt to fileauth.txt (your computer may hide the extension it added), so that %[1]s returns the value.",
 			fixWrongLocWellKnown:     "Move fileauth.txt from .well-known/ into its subfolder pki-validation/, so that %[1]s returns the value.",
@@ -174,18 +178,31 @@ func (d *diagnoser) outcome(first, last *webfetch.Attempt, ip string) string {
 }
 
 // wrongLocation diagnoses a file found at a usual wrong place (see
-// validation.FileProbe): the first probe, in the order made, whose final
-// answer is a 200 holding the value.
+// validation.FileProbe): the first probe, in the order made, that served
+// the value as validation accepts it (validation.FetchMatches, the
+// predicate of a passing file), or else the first whose 200 answer holds
+// the value but would not pass (a BOM, other text around it): a near miss,
+// told with what is wrong. Without a value (a pre-flight check without
+// one) nothing can be compared, and no probe says anything.
 func (d *diagnoser) wrongLocation(o *validation.Observation) (Finding, bool) {
+	if o.Expected == "" {
+		return Finding{}, false
+	}
 	var found []string
-	var first *validation.FileProbe
+	var first, near *validation.FileProbe
 	for i := range o.File.Probes {
 		p := &o.File.Probes[i]
 		if p.Trace == nil {
 			continue
 		}
 		a := p.Trace.Final()
-		if a == nil || a.Status != 200 || !bytes.Contains(a.Body, []byte(o.Expected)) {
+		if a == nil || a.Status != 200 {
+			continue
+		}
+		if !validation.FetchMatches(p.Trace, o.Expected) {
+			if near == nil && a.Err == nil && bytes.Contains(a.Body, []byte(o.Expected)) {
+				near = p
+			}
 			continue
 		}
 		found = append(found, Truncate(cmp.Or(a.URL, p.Trace.URL), maxURLShown))
@@ -193,22 +210,19 @@ func (d *diagnoser) wrongLocation(o *validation.Observation) (Finding, bool) {
 			first = p
 		}
 	}
-	if first == nil {
+	if first == nil && near == nil {
 		return Finding{}, false
 	}
+	p := cmp.Or(first, near)
 	want := Truncate(o.File.URL, maxURLShown)
-	if len(o.File.Fetches) > 0 && o.File.Fetches[len(o.File.Fetches)-1] != nil && first.Trace != nil &&
-		strings.HasPrefix(first.Trace.URL, "https://") {
+	if len(o.File.Fetches) > 0 && o.File.Fetches[len(o.File.Fetches)-1] != nil &&
+		strings.HasPrefix(p.Trace.URL, "https://") {
 		// The probes went over https: name the https validation URL.
 		want = Truncate(o.File.Fetches[len(o.File.Fetches)-1].URL, maxURLShown)
 	}
 	domain := Truncate(o.Domain, maxNameShown)
-	f := Finding{
-		Code:     CodeFileWrongLocation,
-		Severity: SeverityError,
-		Message:  d.c.f(msgFileWrongLocation, strings.Join(found, d.c.f(wordListSep)), want),
-	}
-	switch first.Kind {
+	f := Finding{Code: CodeFileWrongLocation, Severity: SeverityError}
+	switch p.Kind {
 	case validation.FileProbeRoot:
 		f.Fix = d.c.f(fixWrongLocRoot, want)
 	case validation.FileProbeDoubledExt:
@@ -220,8 +234,18 @@ func (d *diagnoser) wrongLocation(o *validation.Observation) (Finding, bool) {
 	case validation.FileProbeNoDot:
 		f.Fix = d.c.f(fixWrongLocNoDot, want)
 	default: // www or apex
-		f.Fix = d.c.f(fixWrongLocTwin, want, Truncate(first.Trace.Host, maxNameShown), domain)
+		f.Fix = d.c.f(fixWrongLocTwin, want, Truncate(p.Trace.Host, maxNameShown), domain)
 	}
+	if first != nil {
+		f.Message = d.c.f(msgFileWrongLocation, strings.Join(found, d.c.f(wordListSep)), want)
+		return f, true
+	}
+	// Moved as it is, the file would still fail: say why, and how to
+	// save it.
+	a := near.Trace.Final()
+	notes, _ := d.contentNotes(a, o.Expected)
+	f.Message = join(d.c.f(msgFileWrongLocationNear, Truncate(cmp.Or(a.URL, near.Trace.URL), maxURLShown), want), notes...)
+	f.Fix = join(f.Fix, d.c.f(fixFileContent, o.Expected))
 	return f, true
 }
 

@@ -18,6 +18,14 @@ func hops(u string, attempts ...webfetch.Attempt) *webfetch.Trace {
 	return &webfetch.Trace{URL: u, Host: "example.com", Attempts: attempts}
 }
 
+// hostTrace builds a trace of u at host whose attempts keep their own URL
+// (default u).
+func hostTrace(u, host string, attempts ...webfetch.Attempt) *webfetch.Trace {
+	t := hops(u, attempts...)
+	t.Host = host
+	return t
+}
+
 // at sets an attempt's URL, hop and refused rule.
 func at(a webfetch.Attempt, u string, hop int, refused webfetch.RedirectRule) webfetch.Attempt {
 	a.URL, a.Hop, a.RedirectRefused = u, hop, refused
@@ -31,7 +39,15 @@ func TestDomainFileMore(t *testing.T) {
 		ip6  = "[2001:db8::10]:80"
 		root = "http://example.com/fileauth.txt"
 		www  = "http://www.example.com" + validation.FilePath
+		// wwwURL is the validation URL of www.example.com.
+		wwwURL = www
 	)
+	// wwwObs is an observation of www.example.com.
+	wwwObs := func(traces ...*webfetch.Trace) validation.Observation {
+		o := fileObs(traces...)
+		o.Domain, o.File.URL = "www.example.com", wwwURL
+		return o
+	}
 	discFix := "Make every A and AAAA record of example.com point at a web server that serves the file, or remove the records of the addresses that do not (%s)."
 	chainFix := "Serve the file with status 200 at " + httpURL + ", directly or through 301, 302, 307 or 308 redirects to http or https URLs on ports 80 and 443 within example.com, without loops."
 	redirected := func(chain, from, rule string) string {
@@ -42,8 +58,10 @@ func TestDomainFileMore(t *testing.T) {
 		return o
 	}
 	tests := []struct {
-		name     string
-		obs      validation.Observation
+		name string
+		obs  validation.Observation
+		// noValue makes it a pre-flight check without a value.
+		noValue  bool
 		want     []Finding
 		approved bool
 	}{
@@ -98,13 +116,15 @@ func TestDomainFileMore(t *testing.T) {
 			approved: true,
 		},
 		{
-			name: "wrong location: the first probe holding the value, FILE_NOT_FOUND replaced",
+			name: "wrong location: the first probe that would pass, FILE_NOT_FOUND replaced",
 			obs: withProbes(fileObs(hops(httpURL, answer(ip4, 404, "")), hops(httpsURL, answer("192.0.2.10:443", 404, ""))),
 				validation.FileProbe{Kind: validation.FileProbeRoot, Trace: hops(root, answer(ip4, 200, testValue+"\n"))},
 				validation.FileProbe{Kind: validation.FileProbeDoubledExt, Trace: hops(httpURL+".txt", answer(ip4, 404, ""))},
 				validation.FileProbe{Kind: validation.FileProbeWWW, Trace: &webfetch.Trace{URL: www, Host: "www.example.com", Attempts: []webfetch.Attempt{answer(ip4, 200, "\ufeff"+testValue)}}}),
+			// The www file starts with a BOM: it would not pass, and is
+			// not called the file with the expected value.
 			want: []Finding{errF(CodeFileWrongLocation,
-				"The file with the expected value is at "+root+", "+www+", not at "+httpURL+", where dcv looks for it.",
+				"The file with the expected value is at "+root+", not at "+httpURL+", where dcv looks for it.",
 				"Move fileauth.txt from the web root into the folder .well-known/pki-validation/ (create it; the first folder's name starts with a dot), so that "+httpURL+" returns the value.")},
 		},
 		{
@@ -114,6 +134,56 @@ func TestDomainFileMore(t *testing.T) {
 			want: []Finding{errF(CodeFileWrongLocation,
 				"The file with the expected value is at "+www+", not at "+httpURL+", where dcv looks for it.",
 				"www.example.com and example.com are served by different sites or folders: put fileauth.txt on the site answering for example.com too, so that "+httpURL+" returns the value.")},
+		},
+		{
+			name: "wrong location: the apex file has a BOM: a near miss, named, with the content to fix",
+			obs: withProbes(wwwObs(hostTrace(wwwURL, "www.example.com", answer(ip4, 404, ""))),
+				validation.FileProbe{Kind: validation.FileProbeApex, Trace: hostTrace(httpURL, "example.com", answer(ip4, 200, "\ufeff"+testValue+"\n"))}),
+			want: []Finding{errF(CodeFileWrongLocation,
+				"A file at "+httpURL+" holds the expected value, but it is not at "+wwwURL+", where dcv looks for it, and its content would not pass validation as it is. "+
+					"The file starts with a UTF-8 byte order mark (BOM).",
+				"example.com and www.example.com are served by different sites or folders: put fileauth.txt on the site answering for www.example.com too, so that "+wwwURL+" returns the value. "+
+					"Make fileauth.txt contain exactly `"+testValue+"` and nothing else (a final line break is fine), saved as plain text without a byte order mark.")},
+		},
+		{
+			name: "wrong location: a near miss in the web root names the extra text",
+			obs: withProbes(fileObs(hops(httpURL, answer(ip4, 404, ""))),
+				validation.FileProbe{Kind: validation.FileProbeRoot, Trace: hops(root, answer(ip4, 200, testValue+"\nsecond line\n"))}),
+			want: []Finding{errF(CodeFileWrongLocation,
+				"A file at "+root+" holds the expected value, but it is not at "+httpURL+", where dcv looks for it, and its content would not pass validation as it is. "+
+					"The file contains the value, but also other text.",
+				"Move fileauth.txt from the web root into the folder .well-known/pki-validation/ (create it; the first folder's name starts with a dot), so that "+httpURL+" returns the value. "+
+					"Make fileauth.txt contain exactly `"+testValue+"` and nothing else (a final line break is fine), saved as plain text without a byte order mark.")},
+		},
+		{
+			name: "wrong location: a file that would pass comes before a near miss",
+			obs: withProbes(fileObs(hops(httpURL, answer(ip4, 404, ""))),
+				validation.FileProbe{Kind: validation.FileProbeRoot, Trace: hops(root, answer(ip4, 200, "\ufeff"+testValue))},
+				validation.FileProbe{Kind: validation.FileProbeNoDot, Trace: hops("http://example.com/well-known/pki-validation/fileauth.txt", answer(ip4, 200, testValue))}),
+			want: []Finding{errF(CodeFileWrongLocation,
+				"The file with the expected value is at http://example.com/well-known/pki-validation/fileauth.txt, not at "+httpURL+", where dcv looks for it.",
+				"Rename the folder well-known to .well-known, with the leading dot (some upload tools drop it from hidden folders), so that "+httpURL+" returns the value.")},
+		},
+		{
+			name: "a probe whose body could not be read whole is no wrong location",
+			obs: withProbes(fileObs(hops(httpURL, answer(ip4, 404, ""))),
+				validation.FileProbe{Kind: validation.FileProbeRoot, Trace: hops(root, func() webfetch.Attempt {
+					a := answer(ip4, 200, testValue)
+					a.Err = &webfetch.Error{Kind: webfetch.ErrTimeoutAfterConn, Address: ip4}
+					return a
+				}())}),
+			want: []Finding{errF(CodeFileNotFound, "The server at 192.0.2.10 answered 404 Not Found for "+httpURL+".",
+				"Upload fileauth.txt into .well-known/pki-validation/ at the web root of the site answering for example.com, so that "+httpURL+" returns the value.")},
+		},
+		{
+			// dcv check --method file without --value: an empty value is
+			// in every body, and no probe can say where the file is.
+			name:    "pre-flight without a value: a 200 at the apex is not the file in the wrong place",
+			noValue: true,
+			obs: withProbes(wwwObs(hostTrace(wwwURL, "www.example.com", answer(ip4, 404, ""))),
+				validation.FileProbe{Kind: validation.FileProbeApex, Trace: hostTrace(httpURL, "example.com", answer(ip4, 200, "some other file\n"))}),
+			want: []Finding{errF(CodeFileNotFound, "The server at 192.0.2.10 answered 404 Not Found for "+wwwURL+".",
+				"Upload fileauth.txt into .well-known/pki-validation/ at the web root of the site answering for www.example.com, so that "+wwwURL+" returns the value.")},
 		},
 		{
 			name: "probes without the value leave FILE_NOT_FOUND",
@@ -202,6 +272,10 @@ func TestDomainFileMore(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			got := Domain([]validation.Observation{tt.obs}, testNow)
+			if tt.noValue {
+				tt.obs.Expected = ""
+				got = Preflight([]validation.Observation{tt.obs}, testNow)
+			}
 			checkFindings(t, got.Findings, tt.want)
 			if (got.Status == StatusApproved) != tt.approved {
 				t.Errorf("Status = %q, want approved %v", got.Status, tt.approved)
