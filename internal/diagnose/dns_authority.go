@@ -17,8 +17,9 @@ import (
 const (
 	// CodeDNSRecordNotPropagated: some authoritative servers have the value
 	// and others do not, or every one has it but the resolver still returns
-	// an older (cached) answer. Blocking when the value was not seen; a
-	// warning when it was seen but some servers lack it.
+	// an older (cached) answer. Blocking, seen or not. Not retryable when
+	// servers without the value serve the same SOA serial as those with
+	// it, or a later one: their zone differs, and waiting will not help.
 	CodeDNSRecordNotPropagated Code = "DNS_RECORD_NOT_PROPAGATED"
 	// CodeDNSNameserverInconsistent: the authoritative servers serve
 	// different SOA serials of the zone. A warning.
@@ -38,70 +39,71 @@ const (
 
 // Message ids of this file.
 const (
-	msgNotPropagatedPartial  msg = "msgNotPropagatedPartial"
-	msgNotPropagatedSeen     msg = "msgNotPropagatedSeen"
-	msgNotPropagatedDiverged msg = "msgNotPropagatedDiverged"
-	noteRefreshETA           msg = "noteRefreshETA"
-	fixNotPropagatedDiverged msg = "fixNotPropagatedDiverged"
-	fixNotPropagatedPartial  msg = "fixNotPropagatedPartial"
-	msgNotPropagatedCached   msg = "msgNotPropagatedCached"
-	msgNotPropagatedFresh    msg = "msgNotPropagatedFresh"
-	fixNotPropagatedCached   msg = "fixNotPropagatedCached"
-	wordOlderNXDomain        msg = "wordOlderNXDomain"
-	wordOlderNoData          msg = "wordOlderNoData"
-	wordOlderValues          msg = "wordOlderValues"
-	wordServerSerial         msg = "wordServerSerial"
-	wordServerNoSerial       msg = "wordServerNoSerial"
-	wordServer               msg = "wordServer"
-	msgInconsistent          msg = "msgInconsistent"
-	fixInconsistent          msg = "fixInconsistent"
-	msgLame                  msg = "msgLame"
-	fixLame                  msg = "fixLame"
-	msgLameLoop              msg = "msgLameLoop"
-	msgLameResolver          msg = "msgLameResolver"
-	fixLameAll               msg = "fixLameAll"
-	lameRefused              msg = "lameRefused"
-	lameTimeout              msg = "lameTimeout"
-	lameNotAuth              msg = "lameNotAuth"
-	lameServfail             msg = "lameServfail"
-	lameUnreachable          msg = "lameUnreachable"
-	lameMalformed            msg = "lameMalformed"
-	lameNoAddress            msg = "lameNoAddress"
-	lameOther                msg = "lameOther"
-	msgDNSSECBogus           msg = "msgDNSSECBogus"
-	fixDNSSECResign          msg = "fixDNSSECResign"
-	fixDNSSECDS              msg = "fixDNSSECDS"
-	fixDNSSECGeneric         msg = "fixDNSSECGeneric"
-	bogusExpired             msg = "bogusExpired"
-	bogusNotYet              msg = "bogusNotYet"
-	bogusDSMismatch          msg = "bogusDSMismatch"
-	bogusNoRRSIG             msg = "bogusNoRRSIG"
-	bogusBadSignature        msg = "bogusBadSignature"
-	bogusDenial              msg = "bogusDenial"
-	bogusDNSKEYNotSigned     msg = "bogusDNSKEYNotSigned"
-	bogusParentDenies        msg = "bogusParentDenies"
-	bogusDNSKEYMissing       msg = "bogusDNSKEYMissing"
-	bogusGeneric             msg = "bogusGeneric"
-	bogusUnverifiable        msg = "bogusUnverifiable"
-	noteBogusCNAME           msg = "noteBogusCNAME"
-	noteMismatchCNAME        msg = "noteMismatchCNAME"
-	noteCNAMEDangling        msg = "noteCNAMEDangling"
-	noteFromCache            msg = "noteFromCache"
-	fixMismatchCNAME         msg = "fixMismatchCNAME"
-	fixDNSSECUnverifiable    msg = "fixDNSSECUnverifiable"
-	msgTXTPresent            msg = "msgTXTPresent"
-	msgTXTAbsent             msg = "msgTXTAbsent"
-	fixTXTPresent            msg = "fixTXTPresent"
-	msgRecordLoopAt          msg = "msgRecordLoopAt"
-	msgRecordTooManyQueries  msg = "msgRecordTooManyQueries"
-	msgWrongHostWWW          msg = "msgWrongHostWWW"
-	fixWrongHostWWW          msg = "fixWrongHostWWW"
-	noteWildcard             msg = "noteWildcard"
-	noteOtherOrderDNS        msg = "noteOtherOrderDNS"
-	noteSibling              msg = "noteSibling"
-	noteSiblingSameHost      msg = "noteSiblingSameHost"
-	wordCAABogus             msg = "wordCAABogus"
-	wordAt                   msg = "wordAt"
+	msgNotPropagatedPartial      msg = "msgNotPropagatedPartial"
+	msgNotPropagatedSeen         msg = "msgNotPropagatedSeen"
+	msgNotPropagatedDiverged     msg = "msgNotPropagatedDiverged"
+	noteRefreshETA               msg = "noteRefreshETA"
+	fixNotPropagatedDiverged     msg = "fixNotPropagatedDiverged"
+	noteNotPropagatedAlsoLagging msg = "noteNotPropagatedAlsoLagging"
+	fixNotPropagatedPartial      msg = "fixNotPropagatedPartial"
+	msgNotPropagatedCached       msg = "msgNotPropagatedCached"
+	msgNotPropagatedFresh        msg = "msgNotPropagatedFresh"
+	fixNotPropagatedCached       msg = "fixNotPropagatedCached"
+	wordOlderNXDomain            msg = "wordOlderNXDomain"
+	wordOlderNoData              msg = "wordOlderNoData"
+	wordOlderValues              msg = "wordOlderValues"
+	wordServerSerial             msg = "wordServerSerial"
+	wordServerNoSerial           msg = "wordServerNoSerial"
+	wordServer                   msg = "wordServer"
+	msgInconsistent              msg = "msgInconsistent"
+	fixInconsistent              msg = "fixInconsistent"
+	msgLame                      msg = "msgLame"
+	fixLame                      msg = "fixLame"
+	msgLameLoop                  msg = "msgLameLoop"
+	msgLameResolver              msg = "msgLameResolver"
+	fixLameAll                   msg = "fixLameAll"
+	lameRefused                  msg = "lameRefused"
+	lameTimeout                  msg = "lameTimeout"
+	lameNotAuth                  msg = "lameNotAuth"
+	lameServfail                 msg = "lameServfail"
+	lameUnreachable              msg = "lameUnreachable"
+	lameMalformed                msg = "lameMalformed"
+	lameNoAddress                msg = "lameNoAddress"
+	lameOther                    msg = "lameOther"
+	msgDNSSECBogus               msg = "msgDNSSECBogus"
+	fixDNSSECResign              msg = "fixDNSSECResign"
+	fixDNSSECDS                  msg = "fixDNSSECDS"
+	fixDNSSECGeneric             msg = "fixDNSSECGeneric"
+	bogusExpired                 msg = "bogusExpired"
+	bogusNotYet                  msg = "bogusNotYet"
+	bogusDSMismatch              msg = "bogusDSMismatch"
+	bogusNoRRSIG                 msg = "bogusNoRRSIG"
+	bogusBadSignature            msg = "bogusBadSignature"
+	bogusDenial                  msg = "bogusDenial"
+	bogusDNSKEYNotSigned         msg = "bogusDNSKEYNotSigned"
+	bogusParentDenies            msg = "bogusParentDenies"
+	bogusDNSKEYMissing           msg = "bogusDNSKEYMissing"
+	bogusGeneric                 msg = "bogusGeneric"
+	bogusUnverifiable            msg = "bogusUnverifiable"
+	noteBogusCNAME               msg = "noteBogusCNAME"
+	noteMismatchCNAME            msg = "noteMismatchCNAME"
+	noteCNAMEDangling            msg = "noteCNAMEDangling"
+	noteFromCache                msg = "noteFromCache"
+	fixMismatchCNAME             msg = "fixMismatchCNAME"
+	fixDNSSECUnverifiable        msg = "fixDNSSECUnverifiable"
+	msgTXTPresent                msg = "msgTXTPresent"
+	msgTXTAbsent                 msg = "msgTXTAbsent"
+	fixTXTPresent                msg = "fixTXTPresent"
+	msgRecordLoopAt              msg = "msgRecordLoopAt"
+	msgRecordTooManyQueries      msg = "msgRecordTooManyQueries"
+	msgWrongHostWWW              msg = "msgWrongHostWWW"
+	fixWrongHostWWW              msg = "fixWrongHostWWW"
+	noteWildcard                 msg = "noteWildcard"
+	noteOtherOrderDNS            msg = "noteOtherOrderDNS"
+	noteSibling                  msg = "noteSibling"
+	noteSiblingSameHost          msg = "noteSiblingSameHost"
+	wordCAABogus                 msg = "wordCAABogus"
+	wordAt                       msg = "wordAt"
 )
 
 func init() {
@@ -151,23 +153,24 @@ func init() {
 			CodeDNSNameserverInconsistent: "Nameservers out of sync",
 		},
 		map[msg]string{
-			msgNotPropagatedPartial:  "The expected value is at %[1]s on %[2]s, but not on %[3]s: the zone's nameservers are not in sync yet.",
-			msgNotPropagatedSeen:     "The expected value is at %[1]s on %[2]s, but not on %[3]s. dcv's lookup happened to reach a server with it, but a lookup reaches one of them at random (and remote perspectives, other ones), so the record is not validated until every nameserver serves it.",
-			msgNotPropagatedDiverged: "The expected value is at %[1]s on %[2]s, but not on %[3]s, which serve the same version of the zone or a later one: the zone differs between its nameservers, and waiting will not bring the record.",
-			fixNotPropagatedDiverged: "Publish the record in the zone that %[1]s load (with several primaries that do not transfer the zone to each other, add it on each), or check that a later change did not remove it.",
-			noteRefreshETA:           "Their zone's SOA refresh interval is %[1]s: a secondary without NOTIFY loads the new version within that time.",
-			fixNotPropagatedPartial:  "Wait for the lagging nameservers to load the new version of the zone (secondaries refresh at the SOA refresh interval or on NOTIFY); if it persists, check the zone transfers from the primary to %[1]s, or publish the record on every nameserver of the zone.",
-			msgNotPropagatedCached:   "Every authoritative nameserver of %[1]s has the expected value at %[2]s, but the resolver still returns an older answer (%[3]s), cached for %[4]s more.",
-			msgNotPropagatedFresh:    "Every authoritative nameserver of %[1]s has the expected value at %[2]s, but the resolver got an older answer (%[3]s); resolvers may keep it for up to %[4]s.",
-			fixNotPropagatedCached:   "Nothing needs to change: the record is published. Check again after %[1]s, when cached answers have expired. A lookup made before a record exists is cached for the zone's negative TTL (RFC 2308), so publish records before asking for a check.",
-			wordOlderNXDomain:        "the name does not exist",
-			wordOlderNoData:          "no TXT record",
-			wordOlderValues:          "TXT %[1]s",
-			wordServerSerial:         "%[1]s (SOA serial %[2]d)",
-			wordServerNoSerial:       "%[1]s (no SOA serial)",
-			wordServer:               "%[1]s at %[2]s",
-			msgInconsistent:          "The nameservers of %[1]s serve different versions of the zone: %[2]s.",
-			fixInconsistent:          "Make sure every nameserver of %[1]s receives the zone's updates from the primary (zone transfers, NOTIFY), or remove the stale ones from the NS records at the registrar.",
+			msgNotPropagatedPartial:      "The expected value is at %[1]s on %[2]s, but not on %[3]s: the zone's nameservers are not in sync yet.",
+			msgNotPropagatedSeen:         "The expected value is at %[1]s on %[2]s, but not on %[3]s. dcv's lookup happened to reach a server with it, but a lookup reaches one of them at random (and remote perspectives, other ones), so the record is not validated until every nameserver serves it.",
+			msgNotPropagatedDiverged:     "The expected value is at %[1]s on %[2]s, but not on %[3]s, which serve the same SOA serial or a later one: the zone differs between its nameservers, and waiting will not bring the record (a secondary loads a new version of the zone only when its serial grows).",
+			fixNotPropagatedDiverged:     "Correct the zone on the nameservers without the record (%[1]s), or on the primary they transfer it from: publish the record there (with several primaries that do not transfer the zone to each other, add it on each) and increase the zone's SOA serial, so that every secondary loads the new version. Also check that a later change did not remove the record.",
+			noteNotPropagatedAlsoLagging: "%[1]s lack it too, with an older or unknown serial: they may still load it from the primary.",
+			noteRefreshETA:               "Their zone's SOA refresh interval is %[1]s: a secondary without NOTIFY loads the new version within that time.",
+			fixNotPropagatedPartial:      "Wait for the lagging nameservers to load the new version of the zone (secondaries refresh at the SOA refresh interval or on NOTIFY); if it persists, check the zone transfers from the primary to %[1]s, or publish the record on every nameserver of the zone.",
+			msgNotPropagatedCached:       "Every authoritative nameserver of %[1]s has the expected value at %[2]s, but the resolver still returns an older answer (%[3]s), cached for %[4]s more.",
+			msgNotPropagatedFresh:        "Every authoritative nameserver of %[1]s has the expected value at %[2]s, but the resolver got an older answer (%[3]s); resolvers may keep it for up to %[4]s.",
+			fixNotPropagatedCached:       "Nothing needs to change: the record is published. Check again after %[1]s, when cached answers have expired. A lookup made before a record exists is cached for the zone's negative TTL (RFC 2308), so publish records before asking for a check.",
+			wordOlderNXDomain:            "the name does not exist",
+			wordOlderNoData:              "no TXT record",
+			wordOlderValues:              "TXT %[1]s",
+			wordServerSerial:             "%[1]s (SOA serial %[2]d)",
+			wordServerNoSerial:           "%[1]s (no SOA serial)",
+			wordServer:                   "%[1]s at %[2]s",
+			msgInconsistent:              "The nameservers of %[1]s serve different versions of the zone: %[2]s.",
+			fixInconsistent:              "Make sure every nameserver of %[1]s receives the zone's updates from the primary (zone transfers, NOTIFY), or remove the stale ones from the NS records at the registrar.",
 		},
 		CodeDNSRecordNotPropagated, CodeDNSNameserverInconsistent)
 	extend(CodeCheckTooFrequent,
@@ -331,11 +334,33 @@ func (d *diagnoser) serversWithSerials(svs []dnsclient.ServerView) string {
 // blocks whether or not the resolver saw the value: which server a lookup
 // reaches is chance, and a verdict must not depend on it (a check would
 // pass, the next fail, with nothing changed); seen only words the message.
+// Servers without the value that serve the same SOA serial as those with
+// it, or a later one, hold another zone: no transfer will bring them the
+// record, so the finding says to correct the zone and is not retryable.
+// Servers only behind are told to be waited for, with the SOA refresh
+// interval as the ETA when it is known.
 func (d *diagnoser) partial(z *zoneAnalysis, host string, seen bool) (Finding, bool) {
 	if z == nil || z.delegated || len(z.have) == 0 || len(z.lack) == 0 {
 		return Finding{}, false
 	}
-	m, sev := msgNotPropagatedPartial, SeverityError
+	sep := d.c.f(wordListSep)
+	if diverged, lagging := splitLack(z); len(diverged) > 0 {
+		names := make([]string, len(diverged))
+		for i, sv := range diverged {
+			names[i] = d.serverName(sv)
+		}
+		f := Finding{
+			Code:     CodeDNSRecordNotPropagated,
+			Severity: SeverityError,
+			Message:  d.c.f(msgNotPropagatedDiverged, host, d.serversWithSerials(z.have), d.serversWithSerials(diverged)),
+			Fix:      d.c.f(fixNotPropagatedDiverged, strings.Join(names, sep)),
+		}
+		if len(lagging) > 0 {
+			f.Message = join(f.Message, d.c.f(noteNotPropagatedAlsoLagging, d.serversWithSerials(lagging)))
+		}
+		return f, true
+	}
+	m := msgNotPropagatedPartial
 	if seen {
 		m = msgNotPropagatedSeen
 	}
@@ -343,7 +368,7 @@ func (d *diagnoser) partial(z *zoneAnalysis, host string, seen bool) (Finding, b
 	for i, sv := range z.lack {
 		lagging[i] = d.serverName(sv)
 	}
-	fix := d.c.f(fixNotPropagatedPartial, strings.Join(lagging, d.c.f(wordListSep)))
+	fix := d.c.f(fixNotPropagatedPartial, strings.Join(lagging, sep))
 	var eta *time.Time
 	if refresh := lagRefresh(z); refresh > 0 {
 		// A secondary without NOTIFY polls its primary every REFRESH: the
@@ -352,18 +377,12 @@ func (d *diagnoser) partial(z *zoneAnalysis, host string, seen bool) (Finding, b
 		eta = &at
 		fix = join(fix, d.c.f(noteRefreshETA, d.formatDuration(refresh)))
 	}
-	if notBehind(z) {
-		// The servers without the value serve the version of the zone
-		// of those with it, or a later one: waiting will not bring it.
-		m = msgNotPropagatedDiverged
-		fix = d.c.f(fixNotPropagatedDiverged, strings.Join(lagging, d.c.f(wordListSep)))
-	}
 	return Finding{
 		Code:      CodeDNSRecordNotPropagated,
-		Severity:  sev,
+		Severity:  SeverityError,
 		Message:   d.c.f(m, host, d.serversWithSerials(z.have), d.serversWithSerials(z.lack)),
 		Fix:       fix,
-		Retryable: !notBehind(z),
+		Retryable: true,
 		ETA:       eta,
 	}, true
 }
@@ -377,9 +396,6 @@ const maxRefreshETA = 24 * time.Hour
 // every server with it, or 0 when one is unknown, over maxRefreshETA, or a
 // server is not behind.
 func lagRefresh(z *zoneAnalysis) time.Duration {
-	if notBehind(z) {
-		return 0
-	}
 	var longest time.Duration
 	for _, l := range z.lack {
 		r := time.Duration(l.SOARefresh) * time.Second
@@ -399,18 +415,34 @@ func lagRefresh(z *zoneAnalysis) time.Duration {
 	return longest
 }
 
-// notBehind reports whether every server without the value serves a SOA
-// serial strictly later (RFC 1982 serial arithmetic) than every server with
-// it: the zones differ, and no transfer is pending. It is false when a
-// serial is unknown, and when serials are equal: some providers never
-// change theirs (one serial for every version) and propagate within
-// minutes.
-func notBehind(z *zoneAnalysis) bool {
-	for _, h := range z.have {
-		for _, l := range z.lack {
-			if h.SOAErr != nil || l.SOAErr != nil || h.SOASerial == 0 || l.SOASerial == 0 || !serialBefore(h.SOASerial, l.SOASerial) {
-				return false
-			}
+// splitLack splits the servers without the value into those that serve a
+// SOA serial the same as or later than (RFC 1982 serial arithmetic) every
+// server with it, and the others. A secondary loads a new version of the
+// zone only when the serial grows (RFC 1034 §4.3.5): one serving the same
+// serial as a server with the record, or a later one, has nothing to load,
+// and its zone differs. A server whose serial is unknown, or that cannot
+// be ordered against one with the value (serials 2^31 apart, or unknown),
+// is not called diverged: it may still be behind.
+func splitLack(z *zoneAnalysis) (diverged, others []dnsclient.ServerView) {
+	for _, l := range z.lack {
+		if sameOrLater(l, z.have) {
+			diverged = append(diverged, l)
+		} else {
+			others = append(others, l)
+		}
+	}
+	return diverged, others
+}
+
+// sameOrLater reports whether l's SOA serial is known and equal to or
+// later than that of every server of have, each known.
+func sameOrLater(l dnsclient.ServerView, have []dnsclient.ServerView) bool {
+	if l.SOAErr != nil || l.SOASerial == 0 || len(have) == 0 {
+		return false
+	}
+	for _, h := range have {
+		if h.SOAErr != nil || h.SOASerial == 0 || h.SOASerial != l.SOASerial && !serialBefore(h.SOASerial, l.SOASerial) {
+			return false
 		}
 	}
 	return true

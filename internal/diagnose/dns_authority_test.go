@@ -115,15 +115,14 @@ func TestDomainDNSAuthority(t *testing.T) {
 			codes: []Code{CodeDNSRecordNotPropagated}, words: []string{"zone transfers"}},
 		{name: "the server without it serves a later zone: not a delay", obs: withView(resp(host, "NXDOMAIN"), view([]uint32{2, 3}, "v", "-")), status: StatusPending,
 			codes: []Code{CodeDNSRecordNotPropagated},
-			words: []string{"not on ns2.example.com at 192.0.2.2:53 (SOA serial 3), which serve the same version of the zone or a later one", "waiting will not bring", "Publish the record in the zone that ns2.example.com at 192.0.2.2:53 load"}},
-		// Some providers serve one serial for every version of the zone
-		// and propagate within minutes: equal serials are not divergence.
-		{name: "same serial, different content: still propagating", obs: withView(resp(host, "NXDOMAIN"), view([]uint32{1, 1}, "v", "-")), status: StatusPending,
-			codes: []Code{CodeDNSRecordNotPropagated}, words: []string{"not in sync yet", "zone transfers"}},
-		// A secondary reloads only when the serial grows: one serving the
-		// same serial without the record is promised no refresh ETA.
+			words: []string{"not on ns2.example.com at 192.0.2.2:53 (SOA serial 3), which serve the same SOA serial or a later one", "waiting will not bring", "Correct the zone on the nameservers without the record (ns2.example.com at 192.0.2.2:53)"}},
+		// A secondary loads a new version only when the serial grows: one
+		// serving the same serial without the record holds another zone.
+		{name: "same serial, different content: the zones differ", obs: withView(resp(host, "NXDOMAIN"), view([]uint32{1, 1}, "v", "-")), status: StatusPending,
+			codes: []Code{CodeDNSRecordNotPropagated}, words: []string{"which serve the same SOA serial or a later one", "increase the zone's SOA serial"}},
+		// ... and is promised no refresh ETA.
 		{name: "same serial, refresh interval known: no ETA", obs: withView(resp(host, "NXDOMAIN"), refreshing(view([]uint32{7, 7}, "v", "-"), 1800)), status: StatusPending,
-			codes: []Code{CodeDNSRecordNotPropagated}, words: []string{"not in sync yet"}},
+			codes: []Code{CodeDNSRecordNotPropagated}, words: []string{"waiting will not bring"}},
 		{name: "serials 2^31 apart are in no order: not a divergence", obs: withView(resp(host, "NXDOMAIN"), view([]uint32{1, 1 + 1<<31}, "v", "-")), status: StatusPending,
 			codes: []Code{CodeDNSRecordNotPropagated}, words: []string{"not in sync yet"}},
 		{name: "serial arithmetic wraps: the server without it is behind", obs: withView(resp(host, "NXDOMAIN"), view([]uint32{1, 4294967295}, "v", "-")), status: StatusPending,
@@ -203,6 +202,109 @@ func TestDomainDNSAuthority(t *testing.T) {
 			case tt.eta != nil && (f.ETA == nil || !f.ETA.Equal(*tt.eta)):
 				t.Errorf("ETA %v, want %v", f.ETA, tt.eta)
 			}
+		})
+	}
+}
+
+// TestNotPropagatedSerials: servers without the value that serve the SOA
+// serial of those with it, or a later one, hold another zone (no transfer
+// will bring the record: not retryable, the zone is to correct); servers
+// strictly behind are waited for, with the refresh interval as the ETA.
+func TestNotPropagatedSerials(t *testing.T) {
+	t.Parallel()
+	const host = "_dnsauth.a.example.com"
+	// stale makes server i answer the TXT value "stale" instead.
+	stale := func(v *dnsclient.ZoneView, i int) *dnsclient.ZoneView {
+		v.Servers[i].Answer = resp(host, "NOERROR", txt(host+".", "stale"))
+		return v
+	}
+	refreshing := func(v *dnsclient.ZoneView, r uint32) *dnsclient.ZoneView {
+		for i := range v.Servers {
+			v.Servers[i].SOARefresh = r
+		}
+		return v
+	}
+	withView := func(r *dnsclient.Response, v *dnsclient.ZoneView) validation.Observation {
+		return dnsObs(r, func(n *validation.DNSObservation) { n.Authoritative = v })
+	}
+	const (
+		ns1 = "ns1.example.com at 192.0.2.1:53"
+		ns2 = "ns2.example.com at 192.0.2.2:53"
+		ns3 = "ns3.example.com at 192.0.2.3:53"
+	)
+	diverged := func(have, lack string) string {
+		return "The expected value is at " + host + " on " + have + ", but not on " + lack + ", which serve the same SOA serial or a later one: " +
+			"the zone differs between its nameservers, and waiting will not bring the record (a secondary loads a new version of the zone only when its serial grows)."
+	}
+	divergedFix := func(servers string) string {
+		return "Correct the zone on the nameservers without the record (" + servers + "), or on the primary they transfer it from: publish the record there " +
+			"(with several primaries that do not transfer the zone to each other, add it on each) and increase the zone's SOA serial, so that every secondary loads the new version. " +
+			"Also check that a later change did not remove the record."
+	}
+	lagging := "The expected value is at " + host + " on " + ns1 + " (SOA serial 22), but not on " + ns2 + " (SOA serial 21): the zone's nameservers are not in sync yet."
+	laggingFix := "Wait for the lagging nameservers to load the new version of the zone (secondaries refresh at the SOA refresh interval or on NOTIFY); " +
+		"if it persists, check the zone transfers from the primary to " + ns2 + ", or publish the record on every nameserver of the zone."
+	etaRefresh := testNow.Add(30 * time.Minute)
+	tests := []struct {
+		name string
+		obs  validation.Observation
+		want []Finding
+	}{
+		{
+			name: "same serial, no record on the other: the zones differ",
+			obs:  withView(resp(host, "NXDOMAIN"), view([]uint32{22, 22}, "v", "-")),
+			want: []Finding{errF(CodeDNSRecordNotPropagated, diverged(ns1+" (SOA serial 22)", ns2+" (SOA serial 22)"), divergedFix(ns2))},
+		},
+		{
+			name: "same serial, a stale value on the other: the zones differ",
+			obs:  withView(resp(host, "NOERROR", txt(host+".", "stale")), stale(view([]uint32{22, 22}, "v", "-"), 1)),
+			want: []Finding{errF(CodeDNSRecordNotPropagated, diverged(ns1+" (SOA serial 22)", ns2+" (SOA serial 22)"), divergedFix(ns2))},
+		},
+		{
+			name: "same serial, refresh interval known: no ETA, not retryable",
+			obs:  withView(resp(host, "NXDOMAIN"), refreshing(view([]uint32{22, 22}, "v", "-"), 1800)),
+			want: []Finding{errF(CodeDNSRecordNotPropagated, diverged(ns1+" (SOA serial 22)", ns2+" (SOA serial 22)"), divergedFix(ns2))},
+		},
+		{
+			name: "same serial, the resolver reached the server with it: the zones differ all the same",
+			obs:  withView(resp(host, "NOERROR", txt(host+".", testValue)), view([]uint32{22, 22}, "v", "-")),
+			want: []Finding{errF(CodeDNSRecordNotPropagated, diverged(ns1+" (SOA serial 22)", ns2+" (SOA serial 22)"), divergedFix(ns2))},
+		},
+		{
+			name: "later serial: the zones differ",
+			obs:  withView(resp(host, "NXDOMAIN"), view([]uint32{22, 23}, "v", "-")),
+			want: []Finding{errF(CodeDNSRecordNotPropagated, diverged(ns1+" (SOA serial 22)", ns2+" (SOA serial 23)"), divergedFix(ns2))},
+		},
+		{
+			name: "older serial: not propagated yet, ETA from the refresh interval",
+			obs:  withView(resp(host, "NXDOMAIN"), refreshing(view([]uint32{22, 21}, "v", "-"), 1800)),
+			want: []Finding{{Code: CodeDNSRecordNotPropagated, Severity: SeverityError, Retryable: true, ETA: &etaRefresh, Message: lagging,
+				Fix: laggingFix + " Their zone's SOA refresh interval is 30 minutes: a secondary without NOTIFY loads the new version within that time."}},
+		},
+		{
+			name: "one server diverged, another behind: the zone is to correct, the other named",
+			obs:  withView(resp(host, "NXDOMAIN"), view([]uint32{22, 22, 21}, "v", "-", "-")),
+			want: []Finding{errF(CodeDNSRecordNotPropagated,
+				diverged(ns1+" (SOA serial 22)", ns2+" (SOA serial 22)")+" "+ns3+" (SOA serial 21) lack it too, with an older or unknown serial: they may still load it from the primary.",
+				divergedFix(ns2))},
+		},
+		{
+			name: "a server with the value serves a later serial: the one without may still load it",
+			obs:  withView(resp(host, "NXDOMAIN"), view([]uint32{22, 23, 22}, "v", "v", "-")),
+			want: []Finding{retryF(CodeDNSRecordNotPropagated,
+				"The expected value is at "+host+" on "+ns1+" (SOA serial 22), "+ns2+" (SOA serial 23), but not on "+ns3+" (SOA serial 22): the zone's nameservers are not in sync yet.",
+				"Wait for the lagging nameservers to load the new version of the zone (secondaries refresh at the SOA refresh interval or on NOTIFY); "+
+					"if it persists, check the zone transfers from the primary to "+ns3+", or publish the record on every nameserver of the zone.")},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := Domain([]validation.Observation{tt.obs}, testNow)
+			if got.Status != StatusPending {
+				t.Errorf("status %s, want pending", got.Status)
+			}
+			checkFindings(t, got.Findings, tt.want)
 		})
 	}
 }
