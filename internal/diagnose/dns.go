@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 	"time"
@@ -153,15 +154,25 @@ func (d *diagnoser) dnsMiss(o *validation.Observation, z *zoneAnalysis, host str
 		if slices.ContainsFunc(txt, func(r dnsclient.Record) bool { return slices.Contains(n.OtherValues, r.Data) }) {
 			notes = append(notes, d.c.f(noteOtherOrderDNS))
 		}
-		notes = append(notes, d.siblingNotes(txt, n.OrderValues, o.Domain)...)
+		sibNotes, sameHost := d.siblingNotes(txt, n.OrderValues, o.Domain)
+		notes = append(notes, sibNotes...)
 		f := d.mismatch(txt, host, rel, value, resp.Server)
 		f.Message = join(f.Message, notes...)
+		if sameHost != "" {
+			// The record holds the value of the other name validated at
+			// this host (x and *.x): it must stay, and this value go
+			// beside it, not replace it.
+			f.Fix = d.c.f(fixMismatchSibling, rel, value, sameHost)
+		}
 		if len(resp.CNAMEs) > 0 {
 			// The records are the CNAME target's: a CNAME cannot hold a
 			// TXT record beside it (RFC 1034 §3.6.2).
 			target := Truncate(trimDot(resp.CNAMEs[len(resp.CNAMEs)-1]), maxNameShown)
 			f.Message = join(f.Message, d.c.f(noteMismatchCNAME, host, target))
 			f.Fix = d.c.f(fixMismatchCNAME, target, value, rel)
+			if sameHost != "" {
+				f.Fix = d.c.f(fixMismatchCNAMESibling, target, value, rel, sameHost)
+			}
 		}
 		return []Finding{f}
 	}
@@ -196,9 +207,9 @@ const maxSiblingNotes = 3
 // siblingNotes names the order's other domains whose value one of txt
 // holds: the applicant published a value at the wrong domain's host, or,
 // for a name and its wildcard, which validate at one host, replaced one
-// value with the other.
-func (d *diagnoser) siblingNotes(txt []dnsclient.Record, siblings []validation.DomainValue, domain string) []string {
-	var notes []string
+// value with the other. sameHost is the first such domain validated at
+// this same host (shown), or "".
+func (d *diagnoser) siblingNotes(txt []dnsclient.Record, siblings []validation.DomainValue, domain string) (notes []string, sameHost string) {
 	for _, s := range siblings {
 		if len(notes) == maxSiblingNotes {
 			break
@@ -209,11 +220,12 @@ func (d *diagnoser) siblingNotes(txt []dnsclient.Record, siblings []validation.D
 		name := Truncate(s.Domain, maxNameShown)
 		if baseDomain(s.Domain) == baseDomain(domain) {
 			notes = append(notes, d.c.f(noteSiblingSameHost, name))
+			sameHost = cmp.Or(sameHost, name)
 			continue
 		}
 		notes = append(notes, d.c.f(noteSibling, name, Truncate(validation.DNSPrefix+"."+baseDomain(s.Domain), maxNameShown)))
 	}
-	return notes
+	return notes, sameHost
 }
 
 // wildcardValues returns the TXT values of the wildcard probe, or nil.

@@ -90,6 +90,8 @@ const (
 	noteCNAMEDangling            msg = "noteCNAMEDangling"
 	noteFromCache                msg = "noteFromCache"
 	fixMismatchCNAME             msg = "fixMismatchCNAME"
+	fixMismatchSibling           msg = "fixMismatchSibling"
+	fixMismatchCNAMESibling      msg = "fixMismatchCNAMESibling"
 	fixDNSSECUnverifiable        msg = "fixDNSSECUnverifiable"
 	msgTXTPresent                msg = "msgTXTPresent"
 	msgTXTAbsent                 msg = "msgTXTAbsent"
@@ -191,6 +193,8 @@ func init() {
 			noteCNAMEDangling:       "The CNAME's target %[1]s does not exist (NXDOMAIN): the CNAME points nowhere.",
 			noteMismatchCNAME:       "%[1]s is a CNAME to %[2]s: these are the records of %[2]s, where validation is delegated.",
 			fixMismatchCNAME:        "Set the TXT record at %[1]s to exactly `%[2]s` (in the zone of %[1]s, at the DNS host that serves it), or replace the CNAME at host `%[3]s` with a TXT record holding the value.",
+			fixMismatchSibling:      "Add a second TXT record at host `%[1]s` with the value `%[2]s`, and keep the one holding the value for %[3]s: both names validate at this host, each with its own record.",
+			fixMismatchCNAMESibling: "Add a second TXT record at %[1]s with the value `%[2]s` (in the zone of %[1]s, at the DNS host that serves it), and keep the one holding the value for %[4]s: both names validate at this host, each with its own record. Or replace the CNAME at host `%[3]s` with two TXT records, one per value.",
 			noteOtherOrderDNS:       "One value is the value of another of your orders (a pending one, or an earlier one already issued), not of this one: each order, a renewal too, has its own value.",
 		},
 		CodeDNSTXTPresent)

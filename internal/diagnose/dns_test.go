@@ -233,6 +233,54 @@ func TestDomainDNS(t *testing.T) {
 				fixMM)},
 		},
 		{
+			// A name and its wildcard validate at one host: the record
+			// of the other stays, this value goes beside it.
+			name: "mismatch, the value of the wildcard of the same host: add a second record",
+			obs: dnsObs(resp(host, "NOERROR", txt(host, "wild-value")), func(n *validation.DNSObservation) {
+				n.OrderValues = []validation.DomainValue{{Domain: "*.a.example.com", Value: "wild-value"}}
+			}),
+			want: []Finding{errF(CodeDNSRecordMismatch,
+				mmPrefix+`"wild-value". One value is the one for *.a.example.com, another domain of this order that validates at this same host: keep both records, one per value.`,
+				"Add a second TXT record at host `_dnsauth.a` with the value `"+testValue+"`, and keep the one holding the value for *.a.example.com: both names validate at this host, each with its own record.")},
+		},
+		{
+			name: "mismatch, the wildcard's check finds the apex value: add a second record",
+			obs: func() validation.Observation {
+				o := dnsObs(resp(host, "NOERROR", txt(host, "apex-value")), func(n *validation.DNSObservation) {
+					n.OrderValues = []validation.DomainValue{{Domain: "b.example.com", Value: "b-value"}, {Domain: "a.example.com", Value: "apex-value"}}
+				})
+				o.Domain = "*.a.example.com"
+				return o
+			}(),
+			want: []Finding{errF(CodeDNSRecordMismatch,
+				mmPrefix+`"apex-value". One value is the one for a.example.com, another domain of this order that validates at this same host: keep both records, one per value.`,
+				"Add a second TXT record at host `_dnsauth.a` with the value `"+testValue+"`, and keep the one holding the value for a.example.com: both names validate at this host, each with its own record.")},
+		},
+		{
+			name: "mismatch through a CNAME, the value of the wildcard: add a second record at the target",
+			obs: dnsObs(func() *dnsclient.Response {
+				r := resp(host, "NOERROR", txt("dcv.provider.example.net.", "wild-value"))
+				r.CNAMEs = []string{"dcv.provider.example.net."}
+				return r
+			}(), func(n *validation.DNSObservation) {
+				n.OrderValues = []validation.DomainValue{{Domain: "*.a.example.com", Value: "wild-value"}}
+			}),
+			want: []Finding{errF(CodeDNSRecordMismatch,
+				mmPrefix+`"wild-value". One value is the one for *.a.example.com, another domain of this order that validates at this same host: keep both records, one per value. `+
+					"_dnsauth.a.example.com is a CNAME to dcv.provider.example.net: these are the records of dcv.provider.example.net, where validation is delegated.",
+				"Add a second TXT record at dcv.provider.example.net with the value `"+testValue+"` (in the zone of dcv.provider.example.net, at the DNS host that serves it), "+
+					"and keep the one holding the value for *.a.example.com: both names validate at this host, each with its own record. Or replace the CNAME at host `_dnsauth.a` with two TXT records, one per value.")},
+		},
+		{
+			name: "mismatch, the value of another domain's host: set this one",
+			obs: dnsObs(resp(host, "NOERROR", txt(host, "www-value")), func(n *validation.DNSObservation) {
+				n.OrderValues = []validation.DomainValue{{Domain: "www.a.example.com", Value: "www-value"}}
+			}),
+			want: []Finding{errF(CodeDNSRecordMismatch,
+				mmPrefix+`"www-value". One value is the one for www.a.example.com, another domain of this order: it belongs at _dnsauth.www.a.example.com, and this host needs its own value.`,
+				fixMM)},
+		},
+		{
 			name: "CNAME without TXT",
 			obs: dnsObs(func() *dnsclient.Response {
 				r := resp(host, "NOERROR")
