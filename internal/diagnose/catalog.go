@@ -66,6 +66,8 @@ const (
 	wordSecond                   msg = "wordSecond"
 	wordSeconds                  msg = "wordSeconds"
 	msgDomainNXDomain            msg = "msgDomainNXDomain"
+	msgHostNotInZone             msg = "msgHostNotInZone"
+	fixHostNotInZone             msg = "fixHostNotInZone"
 	msgDomainServfail            msg = "msgDomainServfail"
 	msgDomainTimeout             msg = "msgDomainTimeout"
 	msgDomainFailed              msg = "msgDomainFailed"

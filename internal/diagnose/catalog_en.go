@@ -55,6 +55,8 @@ var catalogEN = catalog{
 
 		// the domain itself
 		msgDomainNXDomain:  "%[1]s does not exist in DNS: %[2]s answered NXDOMAIN.",
+		msgHostNotInZone:   "%[1]s does not exist in DNS: the zone %[3]s has no record for this name (%[2]s answered NXDOMAIN).",
+		fixHostNotInZone:   "Add an A (IPv4) or AAAA (IPv6) record for %[1]s (host `%[2]s` in the zone %[3]s, at the DNS host that serves it) pointing at the public address of its web server, or check the spelling of the name.",
 		msgDomainServfail:  "%[1]s could not be resolved: %[2]s answered SERVFAIL: the domain's nameservers are failing or DNSSEC is broken.",
 		msgDomainTimeout:   "%[1]s could not be resolved: %[2]s gave no answer within the deadline.",
 		msgDomainFailed:    "%[1]s could not be resolved: the lookup at %[2]s failed.",

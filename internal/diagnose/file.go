@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"bytes"
+	"cmp"
 	"net"
 	"net/http"
 	"net/netip"
@@ -147,7 +148,7 @@ func (d *diagnoser) fetch(t *webfetch.Trace, o *validation.Observation) (Finding
 		if e.Kind == webfetch.ErrInvalidURL {
 			return d.invalidURL(t.URL, o.Domain), 0
 		}
-		return d.resolveError(e, host), 0
+		return d.resolveError(e, host, o), 0
 	}
 	a := t.Final()
 	if a == nil {
@@ -189,7 +190,9 @@ func (d *diagnoser) fetch(t *webfetch.Trace, o *validation.Observation) (Finding
 	return d.attemptError(a, u, host), 0
 }
 
-func (d *diagnoser) resolveError(e *webfetch.Error, host string) Finding {
+// resolveError diagnoses a host whose addresses could not be looked up; o
+// is the observation, whose other lookups may say more.
+func (d *diagnoser) resolveError(e *webfetch.Error, host string, o *validation.Observation) Finding {
 	if e.Upstream {
 		return d.upstreamFinding(msgUpstreamRecord, host, e.Address)
 	}
@@ -197,6 +200,16 @@ func (d *diagnoser) resolveError(e *webfetch.Error, host string) Finding {
 	server := d.server(e.Address)
 	switch e.Kind {
 	case webfetch.ErrDNSNXDomain:
+		zone, nxServer := nxZone(o, host)
+		server = d.server(cmp.Or(e.Address, nxServer, detailServer(e.Detail)))
+		if zone != "" {
+			// The zone above the name answers and is registered: only
+			// the name is missing from it, not the domain from DNS.
+			rel := host[:len(host)-len(zone)-1] // nxZone checked the suffix
+			f.Message = d.c.f(msgHostNotInZone, host, server, Truncate(zone, maxNameShown))
+			f.Fix = d.c.f(fixHostNotInZone, host, rel, Truncate(zone, maxNameShown))
+			return f
+		}
 		f.Message = d.c.f(msgDomainNXDomain, host, server)
 		f.Fix = d.c.f(fixDomainNXDomain, host)
 	case webfetch.ErrDNSServfail:
@@ -225,6 +238,47 @@ func (d *diagnoser) resolveError(e *webfetch.Error, host string) Finding {
 		f.Retryable = true
 	}
 	return f
+}
+
+// nxZone returns, for a host whose address lookup answered NXDOMAIN, the
+// zone that denied it and the server that answered, when the evidence
+// shows it to be a registered zone above the host: the CAA lookup of the
+// same name (the CAA tree climb starts at the domain) answered NXDOMAIN
+// with that zone's SOA, without a CNAME. zone is "" otherwise: the
+// registered domain itself may not exist or not be delegated.
+func nxZone(o *validation.Observation, host string) (zone, server string) {
+	if o == nil || o.CAA == nil {
+		return "", ""
+	}
+	for _, st := range o.CAA.Trace {
+		r := st.Response
+		if r == nil || r.Rcode != rcodeNXDomain || !strings.EqualFold(trimDot(st.Name), host) {
+			continue
+		}
+		z := trimDot(strings.ToLower(r.Zone))
+		if len(r.CNAMEs) > 0 || z == "" || !strings.HasSuffix(strings.ToLower(host), "."+z) {
+			return "", r.Server
+		}
+		if _, reg := relativeHost(z); reg == "" || z != reg && !strings.HasSuffix(z, "."+reg) {
+			return "", r.Server // the registry's zone: the domain is not delegated
+		}
+		return z, r.Server
+	}
+	return "", ""
+}
+
+// detailServer returns the server a webfetch address-lookup error names in
+// its detail ("A www.example.com.: NXDOMAIN from 192.0.2.53:53"), or "".
+func detailServer(detail string) string {
+	i := strings.LastIndex(detail, " from ")
+	if i < 0 {
+		return ""
+	}
+	s := detail[i+len(" from "):]
+	if _, _, err := net.SplitHostPort(s); err != nil {
+		return ""
+	}
+	return s
 }
 
 // invalidURL diagnoses a URL the fetcher refused to fetch; with a wildcard

@@ -371,7 +371,7 @@ func (d *diagnoser) hop(t *webfetch.Trace, a *webfetch.Attempt, o *validation.Ob
 			f.Message = join(f.Message, d.c.f(noteOtherOrder))
 		}
 	case a.Err != nil && a.Address == "":
-		f = d.resolveError(a.Err, host) // the hop's host did not resolve
+		f = d.resolveError(a.Err, host, o) // the hop's host did not resolve
 	default:
 		f = d.attemptError(a, a.URL, host)
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dcvhq/dcv/internal/caa"
+	"github.com/dcvhq/dcv/internal/dnsclient"
 	"github.com/dcvhq/dcv/internal/validation"
 	"github.com/dcvhq/dcv/internal/webfetch"
 )
@@ -505,6 +507,82 @@ func TestDomainFileOddEvidence(t *testing.T) {
 			obs:  fileObs(trace(httpURL, webfetch.Attempt{Err: &webfetch.Error{Kind: "something_new", Address: "192.0.2.10:80"}})),
 			want: []Finding{retryF(CodeFileUnreachable, "Fetching "+httpURL+" from 192.0.2.10:80 failed.",
 				"Check that 192.0.2.10:80 is reachable from the internet and is the web server of example.com; then check again.")},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := Domain([]validation.Observation{tt.obs}, testNow)
+			checkFindings(t, got.Findings, tt.want)
+			if got.Status != StatusPending {
+				t.Errorf("Status = %q", got.Status)
+			}
+		})
+	}
+}
+
+// TestDomainFileNXDomain: a host name missing from a zone that works is
+// told as a record to add in that zone, naming the server; the
+// registration advice stays for a registered domain that does not exist.
+func TestDomainFileNXDomain(t *testing.T) {
+	t.Parallel()
+	const missing = "nonexist.example.com"
+	// nxObs is a file observation of domain whose address lookup answered
+	// NXDOMAIN (the detail as webfetch words it), with the CAA steps given.
+	nxObs := func(domain string, steps ...caa.Step) validation.Observation {
+		u := "http://" + domain + validation.FilePath
+		o := fileObs(&webfetch.Trace{URL: u, Host: domain, ResolveError: &webfetch.Error{Kind: webfetch.ErrDNSNXDomain,
+			Detail: "AAAA " + domain + ".: NXDOMAIN from " + testServer}})
+		o.Domain, o.File.URL = domain, u
+		if steps != nil {
+			o.CAA = &caa.Result{Domain: domain, Identity: "dcv.example", Permitted: true, Trace: steps}
+		}
+		return o
+	}
+	step := func(name, rcode, zone string, cnames ...string) caa.Step {
+		return caa.Step{Name: name, Response: &dnsclient.Response{Name: name + ".", Type: "CAA", Server: "192.0.2.54:53", Rcode: rcode, Zone: zone, CNAMEs: cnames}}
+	}
+	registration := func(name string) string {
+		return "Check the spelling of " + name + ", that the domain is registered and not expired, and that its delegation (the NS records at the registry) points to working nameservers."
+	}
+	tests := []struct {
+		name string
+		obs  validation.Observation
+		want []Finding
+	}{
+		{
+			name: "a name missing from a zone that works: add its address record there",
+			obs:  nxObs(missing, step(missing, "NXDOMAIN", "example.com."), step("example.com", "NOERROR", "example.com."), step("com", "NOERROR", "com.")),
+			want: []Finding{errF(CodeDomainUnresolvable,
+				missing+" does not exist in DNS: the zone example.com has no record for this name (192.0.2.54:53 answered NXDOMAIN).",
+				"Add an A (IPv4) or AAAA (IPv6) record for "+missing+" (host `nonexist` in the zone example.com, at the DNS host that serves it) pointing at the public address of its web server, or check the spelling of the name.")},
+		},
+		{
+			name: "a name two labels below a delegated subzone",
+			obs:  nxObs("a.b.shop.example.com", step("a.b.shop.example.com", "NXDOMAIN", "shop.example.com.")),
+			want: []Finding{errF(CodeDomainUnresolvable,
+				"a.b.shop.example.com does not exist in DNS: the zone shop.example.com has no record for this name (192.0.2.54:53 answered NXDOMAIN).",
+				"Add an A (IPv4) or AAAA (IPv6) record for a.b.shop.example.com (host `a.b` in the zone shop.example.com, at the DNS host that serves it) pointing at the public address of its web server, or check the spelling of the name.")},
+		},
+		{
+			name: "the registered domain does not exist: registration advice, naming the server",
+			obs:  nxObs("example.com", step("example.com", "NXDOMAIN", "com.")),
+			want: []Finding{errF(CodeDomainUnresolvable, "example.com does not exist in DNS: 192.0.2.54:53 answered NXDOMAIN.", registration("example.com"))},
+		},
+		{
+			name: "a name under a domain that is not delegated: registration advice",
+			obs:  nxObs(missing, step(missing, "NXDOMAIN", "com.")),
+			want: []Finding{errF(CodeDomainUnresolvable, missing+" does not exist in DNS: 192.0.2.54:53 answered NXDOMAIN.", registration(missing))},
+		},
+		{
+			name: "a CNAME to a name that does not exist is not a missing name",
+			obs:  nxObs(missing, step(missing, "NXDOMAIN", "example.com.", "gone.example.com.")),
+			want: []Finding{errF(CodeDomainUnresolvable, missing+" does not exist in DNS: 192.0.2.54:53 answered NXDOMAIN.", registration(missing))},
+		},
+		{
+			name: "no CAA evidence: the server named from the address lookup",
+			obs:  nxObs(missing),
+			want: []Finding{errF(CodeDomainUnresolvable, missing+" does not exist in DNS: "+testServer+" answered NXDOMAIN.", registration(missing))},
 		},
 	}
 	for _, tt := range tests {
