@@ -58,6 +58,8 @@ const (
 	wordListSep                  msg = "wordListSep"
 	wordAndMore                  msg = "wordAndMore"
 	wordDay                      msg = "wordDay"
+	wordMillisecond              msg = "wordMillisecond"
+	wordMilliseconds             msg = "wordMilliseconds"
 	wordDays                     msg = "wordDays"
 	wordHour                     msg = "wordHour"
 	wordHours                    msg = "wordHours"

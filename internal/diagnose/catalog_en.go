@@ -52,6 +52,8 @@ var catalogEN = catalog{
 		wordMinutes:      "%[1]d minutes",
 		wordSecond:       "1 second",
 		wordSeconds:      "%[1]d seconds",
+		wordMillisecond:  "1 millisecond",
+		wordMilliseconds: "%[1]d milliseconds",
 
 		// the domain itself
 		msgDomainNXDomain:  "%[1]s does not exist in DNS: %[2]s answered NXDOMAIN.",

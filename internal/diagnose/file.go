@@ -616,7 +616,7 @@ func (d *diagnoser) attemptError(a *webfetch.Attempt, u, host string) Finding {
 		f.Retryable = true
 	case webfetch.ErrTimeoutAfterConn:
 		if a.Duration > 0 {
-			f.Message = d.c.f(msgTimeoutAfterConnect, addr, d.formatDuration(a.Duration))
+			f.Message = d.c.f(msgTimeoutAfterConnect, addr, d.formatElapsed(a.Duration))
 		} else {
 			f.Message = d.c.f(msgTimeoutAfterConnectNoTime, addr)
 		}

@@ -289,11 +289,34 @@ func TestDomainFile(t *testing.T) {
 				"The connection to 192.0.2.10:80 was reset (often a firewall or an overloaded server).",
 				"Check the firewall and intrusion-prevention rules in front of 192.0.2.10:80; then check again.")},
 		},
+		// The time waited is told rounded down: "no answer within 11
+		// seconds" after a 10 s timeout would not be true.
 		{
 			name: "timeout after connect",
 			obs:  fileObs(trace(httpURL, failed(ip4, webfetch.ErrTimeoutAfterConn, "", 10*time.Second+300*time.Millisecond))),
 			want: []Finding{retryF(CodeFileUnreachable,
-				"Connected to 192.0.2.10:80 but got no complete answer within 11 seconds.",
+				"Connected to 192.0.2.10:80 but got no complete answer within 10 seconds.",
+				"Check that the web server at 192.0.2.10:80 answers the request promptly (a stalled backend, or a proxy waiting on one, is the usual cause).")},
+		},
+		{
+			name: "timeout after connect, a 10 s timeout measured a little over",
+			obs:  fileObs(trace(httpURL, failed(ip4, webfetch.ErrTimeoutAfterConn, "", 10*time.Second+2*time.Millisecond))),
+			want: []Finding{retryF(CodeFileUnreachable,
+				"Connected to 192.0.2.10:80 but got no complete answer within 10 seconds.",
+				"Check that the web server at 192.0.2.10:80 answers the request promptly (a stalled backend, or a proxy waiting on one, is the usual cause).")},
+		},
+		{
+			name: "timeout after connect, over a minute",
+			obs:  fileObs(trace(httpURL, failed(ip4, webfetch.ErrTimeoutAfterConn, "", 61*time.Second+900*time.Millisecond))),
+			want: []Finding{retryF(CodeFileUnreachable,
+				"Connected to 192.0.2.10:80 but got no complete answer within 1 minute 1 second.",
+				"Check that the web server at 192.0.2.10:80 answers the request promptly (a stalled backend, or a proxy waiting on one, is the usual cause).")},
+		},
+		{
+			name: "timeout after connect, under a second",
+			obs:  fileObs(trace(httpURL, failed(ip4, webfetch.ErrTimeoutAfterConn, "", 450*time.Millisecond+300*time.Microsecond))),
+			want: []Finding{retryF(CodeFileUnreachable,
+				"Connected to 192.0.2.10:80 but got no complete answer within 450 milliseconds.",
 				"Check that the web server at 192.0.2.10:80 answers the request promptly (a stalled backend, or a proxy waiting on one, is the usual cause).")},
 		},
 		{

@@ -91,8 +91,24 @@ func formatClock(t, now time.Time) string {
 	return t.Format(dateTimeLayout)
 }
 
+// formatElapsed renders a time that went by (how long dcv waited for an
+// answer) in words, rounded down: "got no answer within 10 seconds" must
+// hold for a 10.0 s timeout measured as 10.002 s. Under a second it counts
+// milliseconds.
+func (d *diagnoser) formatElapsed(dur time.Duration) string {
+	if dur < time.Second {
+		if ms := max(dur.Milliseconds(), 1); ms > 1 {
+			return d.c.f(wordMilliseconds, ms)
+		}
+		return d.c.f(wordMillisecond)
+	}
+	return d.formatDuration(dur.Truncate(time.Second))
+}
+
 // formatDuration renders a positive duration in words, rounded up to the
-// second: "4 minutes 10 seconds", "1 hour 5 seconds", "2 days 3 hours".
+// second: "4 minutes 10 seconds", "1 hour 5 seconds", "2 days 3 hours". It
+// is for times to come (an ETA, a wait): rounded up, they are never too
+// short. A time that went by is formatElapsed's.
 func (d *diagnoser) formatDuration(dur time.Duration) string {
 	secs := int64((dur + time.Second - 1) / time.Second)
 	if secs < 1 {
