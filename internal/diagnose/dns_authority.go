@@ -45,6 +45,8 @@ const (
 	noteRefreshETA               msg = "noteRefreshETA"
 	fixNotPropagatedDiverged     msg = "fixNotPropagatedDiverged"
 	noteNotPropagatedAlsoLagging msg = "noteNotPropagatedAlsoLagging"
+	msgNotPropagatedSameSerial   msg = "msgNotPropagatedSameSerial"
+	fixNotPropagatedSameSerial   msg = "fixNotPropagatedSameSerial"
 	fixNotPropagatedPartial      msg = "fixNotPropagatedPartial"
 	msgNotPropagatedCached       msg = "msgNotPropagatedCached"
 	msgNotPropagatedFresh        msg = "msgNotPropagatedFresh"
@@ -160,6 +162,8 @@ func init() {
 			msgNotPropagatedDiverged:     "The expected value is at %[1]s on %[2]s, but not on %[3]s, which serve the same SOA serial or a later one: the zone differs between its nameservers, and waiting will not bring the record (a secondary loads a new version of the zone only when its serial grows).",
 			fixNotPropagatedDiverged:     "Correct the zone on the nameservers without the record (%[1]s), or on the primary they transfer it from: publish the record there (with several primaries that do not transfer the zone to each other, add it on each) and increase the zone's SOA serial, so that every secondary loads the new version. Also check that a later change did not remove the record.",
 			noteNotPropagatedAlsoLagging: "%[1]s lack it too, with an older or unknown serial: they may still load it from the primary.",
+			msgNotPropagatedSameSerial:   "The expected value is at %[1]s on %[2]s, but not on %[3]s, which serve the same SOA serial: either the DNS host changes records without changing the serial and is still copying the change to them (then the record appears within minutes), or the zone differs between its nameservers (then waiting will not bring it).",
+			fixNotPropagatedSameSerial:   "Check again in a few minutes. If the record is still missing on %[1]s, correct the zone there, or on the primary they transfer it from, and increase the zone's SOA serial so that every secondary loads the new version.",
 			noteRefreshETA:               "Their zone's SOA refresh interval is %[1]s: a secondary without NOTIFY loads the new version within that time.",
 			fixNotPropagatedPartial:      "Wait for the lagging nameservers to load the new version of the zone (secondaries refresh at the SOA refresh interval or on NOTIFY); if it persists, check the zone transfers from the primary to %[1]s, or publish the record on every nameserver of the zone.",
 			msgNotPropagatedCached:       "Every authoritative nameserver of %[1]s has the expected value at %[2]s, but the resolver still returns an older answer (%[3]s), cached for %[4]s more.",
@@ -359,6 +363,15 @@ func (d *diagnoser) partial(z *zoneAnalysis, host string, seen bool) (Finding, b
 			Message:  d.c.f(msgNotPropagatedDiverged, host, d.serversWithSerials(z.have), d.serversWithSerials(diverged)),
 			Fix:      d.c.f(fixNotPropagatedDiverged, strings.Join(names, sep)),
 		}
+		if !slices.ContainsFunc(diverged, func(l dnsclient.ServerView) bool { return laterThanAll(l, z.have) }) {
+			// The same serial only: some DNS hosts change records without
+			// changing the serial, and copy the change to their servers
+			// within minutes. Either may be true: the finding says both,
+			// and stays retryable (without an ETA).
+			f.Message = d.c.f(msgNotPropagatedSameSerial, host, d.serversWithSerials(z.have), d.serversWithSerials(diverged))
+			f.Fix = d.c.f(fixNotPropagatedSameSerial, strings.Join(names, sep))
+			f.Retryable = true
+		}
 		if len(lagging) > 0 {
 			f.Message = join(f.Message, d.c.f(noteNotPropagatedAlsoLagging, d.serversWithSerials(lagging)))
 		}
@@ -446,6 +459,20 @@ func sameOrLater(l dnsclient.ServerView, have []dnsclient.ServerView) bool {
 	}
 	for _, h := range have {
 		if h.SOAErr != nil || h.SOASerial == 0 || h.SOASerial != l.SOASerial && !serialBefore(h.SOASerial, l.SOASerial) {
+			return false
+		}
+	}
+	return true
+}
+
+// laterThanAll reports whether l serves a SOA serial strictly later (RFC
+// 1982) than every server of have.
+func laterThanAll(l dnsclient.ServerView, have []dnsclient.ServerView) bool {
+	if l.SOAErr != nil || l.SOASerial == 0 || len(have) == 0 {
+		return false
+	}
+	for _, h := range have {
+		if h.SOAErr != nil || h.SOASerial == 0 || !serialBefore(h.SOASerial, l.SOASerial) {
 			return false
 		}
 	}

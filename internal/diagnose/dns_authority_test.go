@@ -117,9 +117,11 @@ func TestDomainDNSAuthority(t *testing.T) {
 			codes: []Code{CodeDNSRecordNotPropagated},
 			words: []string{"not on ns2.example.com at 192.0.2.2:53 (SOA serial 3), which serve the same SOA serial or a later one", "waiting will not bring", "Correct the zone on the nameservers without the record (ns2.example.com at 192.0.2.2:53)"}},
 		// A secondary loads a new version only when the serial grows: one
-		// serving the same serial without the record holds another zone.
-		{name: "same serial, different content: the zones differ", obs: withView(resp(host, "NXDOMAIN"), view([]uint32{1, 1}, "v", "-")), status: StatusPending,
-			codes: []Code{CodeDNSRecordNotPropagated}, words: []string{"which serve the same SOA serial or a later one", "increase the zone's SOA serial"}},
+		// serving the same serial without the record holds another zone,
+		// unless its DNS host never changes the serial and is still
+		// copying the change: both are said.
+		{name: "same serial, different content: still copying, or the zones differ", obs: withView(resp(host, "NXDOMAIN"), view([]uint32{1, 1}, "v", "-")), status: StatusPending,
+			codes: []Code{CodeDNSRecordNotPropagated}, words: []string{"which serve the same SOA serial:", "still copying the change", "increase the zone's SOA serial"}},
 		// ... and is promised no refresh ETA.
 		{name: "same serial, refresh interval known: no ETA", obs: withView(resp(host, "NXDOMAIN"), refreshing(view([]uint32{7, 7}, "v", "-"), 1800)), status: StatusPending,
 			codes: []Code{CodeDNSRecordNotPropagated}, words: []string{"waiting will not bring"}},
@@ -241,6 +243,15 @@ func TestNotPropagatedSerials(t *testing.T) {
 			"(with several primaries that do not transfer the zone to each other, add it on each) and increase the zone's SOA serial, so that every secondary loads the new version. " +
 			"Also check that a later change did not remove the record."
 	}
+	sameSerial := func(have, lack string) string {
+		return "The expected value is at " + host + " on " + have + ", but not on " + lack + ", which serve the same SOA serial: " +
+			"either the DNS host changes records without changing the serial and is still copying the change to them (then the record appears within minutes), " +
+			"or the zone differs between its nameservers (then waiting will not bring it)."
+	}
+	sameSerialFix := func(servers string) string {
+		return "Check again in a few minutes. If the record is still missing on " + servers + ", correct the zone there, or on the primary they transfer it from, " +
+			"and increase the zone's SOA serial so that every secondary loads the new version."
+	}
 	lagging := "The expected value is at " + host + " on " + ns1 + " (SOA serial 22), but not on " + ns2 + " (SOA serial 21): the zone's nameservers are not in sync yet."
 	laggingFix := "Wait for the lagging nameservers to load the new version of the zone (secondaries refresh at the SOA refresh interval or on NOTIFY); " +
 		"if it persists, check the zone transfers from the primary to " + ns2 + ", or publish the record on every nameserver of the zone."
@@ -251,24 +262,24 @@ func TestNotPropagatedSerials(t *testing.T) {
 		want []Finding
 	}{
 		{
-			name: "same serial, no record on the other: the zones differ",
+			name: "same serial, no record on the other: still copying, or the zones differ",
 			obs:  withView(resp(host, "NXDOMAIN"), view([]uint32{22, 22}, "v", "-")),
-			want: []Finding{errF(CodeDNSRecordNotPropagated, diverged(ns1+" (SOA serial 22)", ns2+" (SOA serial 22)"), divergedFix(ns2))},
+			want: []Finding{retryF(CodeDNSRecordNotPropagated, sameSerial(ns1+" (SOA serial 22)", ns2+" (SOA serial 22)"), sameSerialFix(ns2))},
 		},
 		{
-			name: "same serial, a stale value on the other: the zones differ",
+			name: "same serial, a stale value on the other: still copying, or the zones differ",
 			obs:  withView(resp(host, "NOERROR", txt(host+".", "stale")), stale(view([]uint32{22, 22}, "v", "-"), 1)),
-			want: []Finding{errF(CodeDNSRecordNotPropagated, diverged(ns1+" (SOA serial 22)", ns2+" (SOA serial 22)"), divergedFix(ns2))},
+			want: []Finding{retryF(CodeDNSRecordNotPropagated, sameSerial(ns1+" (SOA serial 22)", ns2+" (SOA serial 22)"), sameSerialFix(ns2))},
 		},
 		{
-			name: "same serial, refresh interval known: no ETA, not retryable",
+			name: "same serial, refresh interval known: no ETA",
 			obs:  withView(resp(host, "NXDOMAIN"), refreshing(view([]uint32{22, 22}, "v", "-"), 1800)),
-			want: []Finding{errF(CodeDNSRecordNotPropagated, diverged(ns1+" (SOA serial 22)", ns2+" (SOA serial 22)"), divergedFix(ns2))},
+			want: []Finding{retryF(CodeDNSRecordNotPropagated, sameSerial(ns1+" (SOA serial 22)", ns2+" (SOA serial 22)"), sameSerialFix(ns2))},
 		},
 		{
-			name: "same serial, the resolver reached the server with it: the zones differ all the same",
+			name: "same serial, the resolver reached the server with it: blocks all the same",
 			obs:  withView(resp(host, "NOERROR", txt(host+".", testValue)), view([]uint32{22, 22}, "v", "-")),
-			want: []Finding{errF(CodeDNSRecordNotPropagated, diverged(ns1+" (SOA serial 22)", ns2+" (SOA serial 22)"), divergedFix(ns2))},
+			want: []Finding{retryF(CodeDNSRecordNotPropagated, sameSerial(ns1+" (SOA serial 22)", ns2+" (SOA serial 22)"), sameSerialFix(ns2))},
 		},
 		{
 			name: "later serial: the zones differ",
@@ -282,10 +293,17 @@ func TestNotPropagatedSerials(t *testing.T) {
 				Fix: laggingFix + " Their zone's SOA refresh interval is 30 minutes: a secondary without NOTIFY loads the new version within that time."}},
 		},
 		{
-			name: "one server diverged, another behind: the zone is to correct, the other named",
+			name: "one server at the same serial, another behind: both named",
 			obs:  withView(resp(host, "NXDOMAIN"), view([]uint32{22, 22, 21}, "v", "-", "-")),
+			want: []Finding{retryF(CodeDNSRecordNotPropagated,
+				sameSerial(ns1+" (SOA serial 22)", ns2+" (SOA serial 22)")+" "+ns3+" (SOA serial 21) lack it too, with an older or unknown serial: they may still load it from the primary.",
+				sameSerialFix(ns2))},
+		},
+		{
+			name: "one server diverged, another behind: the zone is to correct, the other named",
+			obs:  withView(resp(host, "NXDOMAIN"), view([]uint32{22, 23, 21}, "v", "-", "-")),
 			want: []Finding{errF(CodeDNSRecordNotPropagated,
-				diverged(ns1+" (SOA serial 22)", ns2+" (SOA serial 22)")+" "+ns3+" (SOA serial 21) lack it too, with an older or unknown serial: they may still load it from the primary.",
+				diverged(ns1+" (SOA serial 22)", ns2+" (SOA serial 23)")+" "+ns3+" (SOA serial 21) lack it too, with an older or unknown serial: they may still load it from the primary.",
 				divergedFix(ns2))},
 		},
 		{
