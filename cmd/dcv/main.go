@@ -3,23 +3,16 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 )
 
 func main() {
-	err := newRootCmd().Execute()
-	var ee exitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		if ee.msg != "" {
-			fmt.Fprintln(os.Stderr, "dcv:", ee.msg)
-		}
-		os.Exit(ee.code)
-	default:
-		fmt.Fprintln(os.Stderr, "dcv:", err)
-		os.Exit(1)
+	code, msg := exitStatus(newRootCmd().Execute())
+	if msg != "" {
+		fmt.Fprintln(os.Stderr, "dcv:", msg)
+	}
+	if code != 0 {
+		os.Exit(code)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -27,6 +28,20 @@ type exitError struct {
 }
 
 func (e exitError) Error() string { return e.msg }
+
+// exitStatus is the process exit status of err, a command's outcome, and
+// the message to print on standard error ("" for none).
+func exitStatus(err error) (code int, msg string) {
+	var ee exitError
+	switch {
+	case err == nil:
+		return 0, ""
+	case errors.As(err, &ee):
+		return ee.code, ee.msg
+	default:
+		return exitFailure, err.Error()
+	}
+}
 
 var version = "dev"
 
