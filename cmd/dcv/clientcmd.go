@@ -33,7 +33,12 @@ func (f *clientFlags) client() (*client.Client, error) {
 	if f.apiKey == "" {
 		return nil, exitError{code: exitUsage, msg: "an API key is required: --api-key or DCV_API_KEY (the admin key is in <data>/admin.key)"}
 	}
-	return client.New(f.server, f.apiKey)
+	c, err := client.New(f.server, f.apiKey)
+	if err != nil {
+		// A malformed --server (or DCV_SERVER): nothing was sent.
+		return nil, usageError(err)
+	}
+	return c, nil
 }
 
 // finish prints an answer: the raw JSON with --json, else the human form.
@@ -136,13 +141,13 @@ func newOrderListCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if all && cursor != "" {
-				return errors.New("--all and --cursor exclude each other: --all lists every page from the newest")
+				return usageError(errors.New("--all and --cursor exclude each other: --all lists every page from the newest"))
 			}
 			if all && cf.json {
-				return errors.New("--all and --json exclude each other: --json prints one page as the API answers it (follow its next_cursor)")
+				return usageError(errors.New("--all and --json exclude each other: --json prints one page as the API answers it (follow its next_cursor)"))
 			}
 			if cmd.Flags().Changed("limit") && (limit < 1 || limit > order.MaxListLimit) {
-				return fmt.Errorf("--limit %d is outside [1, %d]", limit, order.MaxListLimit)
+				return usageError(fmt.Errorf("--limit %d is outside [1, %d]", limit, order.MaxListLimit))
 			}
 			c, err := cf.client()
 			if err != nil {

@@ -29,6 +29,20 @@ type exitError struct {
 
 func (e exitError) Error() string { return e.msg }
 
+// usageError makes err, a wrong command, flag, argument or value found
+// before anything is sent or created, exit with the usage status (2); its
+// message is kept.
+func usageError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		return err
+	}
+	return exitError{code: exitUsage, msg: err.Error()}
+}
+
 // exitStatus is the process exit status of err, a command's outcome, and
 // the message to print on standard error ("" for none).
 func exitStatus(err error) (code int, msg string) {

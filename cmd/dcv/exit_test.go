@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/testenv"
+)
+
+// fakeAPI is a dcv API that records the requests it gets and answers each
+// with an empty pending order (or an empty page of orders).
+type fakeAPI struct {
+	*httptest.Server
+	mu     sync.Mutex
+	bodies []string // "METHOD PATH BODY"
+}
+
+func newFakeAPI(t *testing.T) *fakeAPI {
+	t.Helper()
+	f := &fakeAPI{}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		f.mu.Lock()
+		f.bodies = append(f.bodies, r.Method+" "+r.URL.Path+" "+string(b))
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method == http.MethodGet {
+			_, _ = io.WriteString(w, `{"orders":[]}`)
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+		_, _ = io.WriteString(w, `{"id":"ord_test","status":"pending","method":"dns"}`)
+	}))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *fakeAPI) requests() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.bodies...)
+}
+
+// runDCV runs dcv with args in this process, as main does, and returns its
+// exit status, the message main would print, and what it wrote on standard
+// error. A server that starts is stopped after a few seconds (status 0).
+func runDCV(t *testing.T, args ...string) (code int, msg, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cmd := newRootCmd()
+	cmd.SetArgs(args)
+	var out, errOut bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	code, msg = exitStatus(cmd.ExecuteContext(ctx))
+	return code, msg, errOut.String()
+}
+
+// TestExitStatus: a wrong flag value or a missing argument, found before
+// any request is sent or anything is created, exits with the usage status
+// (2), its message naming what is wrong; a failure that is no wrong value
+// (an address in use, a data directory or CA hierarchy that cannot be used,
+// a file that cannot be read) stays a failure (1).
+func TestExitStatus(t *testing.T) {
+	t.Parallel()
+	busy, err := testenv.ListenTCP(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { busy.Close() })
+	tests := []struct {
+		name string
+		args []string // $SERVER: the fake API; $DATA: a data directory not there yet; $BUSY: an address in use
+		code int
+		want string // in the message
+	}{
+		{"order list --limit 0", []string{"order", "list", "--limit", "0"}, exitUsage, "--limit 0 is outside [1, 1000]"},
+		{"order list --limit 5000", []string{"order", "list", "--limit", "5000"}, exitUsage, "--limit 5000 is outside [1, 1000]"},
+		{"order list --all --cursor", []string{"order", "list", "--all", "--cursor", "x"}, exitUsage, "--all and --cursor exclude each other"},
+		{"order list --all --json", []string{"order", "list", "--all", "--json"}, exitUsage, "--all and --json exclude each other"},
+		{"order list, malformed --server", []string{"order", "list", "--server", "not a url"}, exitUsage, `server "not a url" is not an http(s) URL`},
+		{"order show, --server not http", []string{"order", "show", "ord_x", "--server", "ftp://127.0.0.1"}, exitUsage, "is not an http(s) URL"},
+		{"cert get, --server without host", []string{"cert", "get", "ord_x", "--server", "http://", "--key-out", "$DATA.key"}, exitUsage, "is not an http(s) URL"},
+		{"order check without an order", []string{"order", "check"}, exitUsage, "accepts 1 arg(s), received 0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			api := newFakeAPI(t)
+			data := filepath.Join(t.TempDir(), "data")
+			args := []string{}
+			for _, a := range tt.args {
+				a = strings.ReplaceAll(a, "$SERVER", api.URL)
+				a = strings.ReplaceAll(a, "$DATA", data)
+				a = strings.ReplaceAll(a, "$BUSY", busy.Addr().String())
+				args = append(args, a)
+			}
+			if args[0] == "serve" {
+				// A server that starts after all: on a free port, stopped
+				// by runDCV.
+				args = append(args, "--data", data)
+				if !contains(args, "--listen") {
+					args = append(args, "--listen", "127.0.0.1:0")
+				}
+			} else if !contains(args, "--server") {
+				args = append(args, "--server", api.URL)
+			}
+			args = append(args, apiKeyFlag(args)...)
+			code, msg, _ := runDCV(t, args...)
+			if code != tt.code || !strings.Contains(msg, tt.want) {
+				t.Errorf("dcv %s: exit status %d, %q; want %d, with %q", strings.Join(args, " "), code, msg, tt.code, tt.want)
+			}
+			if r := api.requests(); len(r) != 0 {
+				t.Errorf("dcv %s sent %d requests: %q", strings.Join(args, " "), len(r), r)
+			}
+			if _, err := os.Stat(data); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("dcv %s: the data directory is there (%v)", strings.Join(args, " "), err)
+			}
+		})
+	}
+}
+
+func writeTestFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func contains(args []string, flag string) bool {
+	for _, a := range args {
+		if a == flag {
+			return true
+		}
+	}
+	return false
+}
+
+// apiKeyFlag is the --api-key a client command needs past its key check.
+func apiKeyFlag(args []string) []string {
+	if args[0] == "serve" || contains(args, "--api-key") {
+		return nil
+	}
+	return []string{"--api-key", "k"}
+}
