@@ -85,6 +85,11 @@ func newOrderCreateCmd() *cobra.Command {
 		Use:   "create DOMAIN... [--method dns|file] [--domain-method DOMAIN=file] [--csr FILE]",
 		Short: "Order a certificate and print what to publish for each domain",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Checked here rather than by Args: --domain may come from
+			// DCV_DOMAIN, which is read after the arguments are checked.
+			if len(args) == 0 && len(domains) == 0 {
+				return exitError{code: exitUsage, msg: fmt.Sprintf("%s: no domain: give at least one, as an argument or with --domain (usage: %s)", cmd.CommandPath(), cmd.UseLine())}
+			}
 			c, err := cf.client()
 			if err != nil {
 				return err

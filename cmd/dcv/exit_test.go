@@ -92,6 +92,8 @@ func TestExitStatus(t *testing.T) {
 		{"order list, malformed --server", []string{"order", "list", "--server", "not a url"}, exitUsage, `server "not a url" is not an http(s) URL`},
 		{"order show, --server not http", []string{"order", "show", "ord_x", "--server", "ftp://127.0.0.1"}, exitUsage, "is not an http(s) URL"},
 		{"cert get, --server without host", []string{"cert", "get", "ord_x", "--server", "http://", "--key-out", "$DATA.key"}, exitUsage, "is not an http(s) URL"},
+		{"order create without a domain", []string{"order", "create", "--method", "dns"}, exitUsage, "dcv order create: no domain"},
+		{"order create with --domain only", []string{"order", "create", "--domain", "m.example.com", "--csr", "$DATA.none"}, exitFailure, "no such file"},
 		{"order check without an order", []string{"order", "check"}, exitUsage, "accepts 1 arg(s), received 0"},
 	}
 	for _, tt := range tests {
