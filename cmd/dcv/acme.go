@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -131,22 +132,37 @@ type acmeSettings struct {
 }
 
 // check reads and checks the ACME flags that need neither the store nor the
-// CA, so that serve refuses them before it creates anything.
+// CA, so that serve refuses them before it creates anything: a wrong value
+// is a usage error; an --acme-alt-chain file that cannot be read, or holds
+// no certificate, is a failure.
 func (f *acmeFlags) check() (*acmeSettings, error) {
 	profiles, err := parseProfiles(f.profiles)
 	if err != nil {
-		return nil, err
+		return nil, usageError(err)
+	}
+	if f.defaultProfile != "" {
+		names := make([]string, len(profiles))
+		for i, p := range profiles {
+			names[i] = p.Name
+		}
+		if !slices.Contains(names, f.defaultProfile) {
+			return nil, usageError(fmt.Errorf("--acme-default-profile %s: no such profile (offered: %s)", f.defaultProfile, strings.Join(names, ", ")))
+		}
 	}
 	if max := order.MaxAuthzReuse; f.authzReuse <= 0 || f.authzReuse > max {
-		return nil, fmt.Errorf("--acme-authz-reuse %s is outside (0, %s]", durationValue{&f.authzReuse}, durationValue{&max})
+		return nil, usageError(fmt.Errorf("--acme-authz-reuse %s is outside (0, %s]", durationValue{&f.authzReuse}, durationValue{&max}))
 	}
 	for _, u := range []struct{ flag, value string }{{"acme-terms-of-service", f.termsOfService}, {"acme-website", f.website}} {
 		if u.value == "" {
 			continue
 		}
 		if p, err := url.Parse(u.value); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
-			return nil, fmt.Errorf("--%s: %q is not an absolute http(s) URL", u.flag, u.value)
+			return nil, usageError(fmt.Errorf("--%s: %q is not an absolute http(s) URL", u.flag, u.value))
 		}
+	}
+	limiter, limits, err := f.limits()
+	if err != nil {
+		return nil, usageError(err)
 	}
 	var alt string
 	if f.altChain != "" {
@@ -158,10 +174,6 @@ func (f *acmeFlags) check() (*acmeSettings, error) {
 			return nil, fmt.Errorf("--acme-alt-chain: %s is not a PEM certificate file of at most %d bytes", f.altChain, maxAltChainSize)
 		}
 		alt = string(b)
-	}
-	limiter, limits, err := f.limits()
-	if err != nil {
-		return nil, err
 	}
 	return &acmeSettings{profiles: profiles, alt: alt, limiter: limiter, limits: limits}, nil
 }

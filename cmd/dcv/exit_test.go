@@ -95,6 +95,39 @@ func TestExitStatus(t *testing.T) {
 		{"order create without a domain", []string{"order", "create", "--method", "dns"}, exitUsage, "dcv order create: no domain"},
 		{"order create with --domain only", []string{"order", "create", "--domain", "m.example.com", "--csr", "$DATA.none"}, exitFailure, "no such file"},
 		{"order check without an order", []string{"order", "check"}, exitUsage, "accepts 1 arg(s), received 0"},
+
+		{"serve --cert-validity 200d", []string{"serve", "--cert-validity", "200d"}, exitUsage, "--cert-validity 200d is outside"},
+		{"serve --value-validity 31d", []string{"serve", "--value-validity", "31d"}, exitUsage, "--value-validity 31d is outside [0 (the default), 30d]"},
+		{"serve --check-interval -1s", []string{"serve", "--check-interval", "-1s"}, exitUsage, "--check-interval must not be negative"},
+		{"serve --file-max-redirects 11", []string{"serve", "--file-max-redirects", "11"}, exitUsage, "max redirects 11 not in 0..10"},
+		{"serve --log-level loud", []string{"serve", "--log-level", "loud"}, exitUsage, `--log-level: slog: level string "loud"`},
+		{"serve --listen notanaddr", []string{"serve", "--listen", "notanaddr"}, exitUsage, "--listen notanaddr: address notanaddr: missing port in address"},
+		{"serve --listen notanaddr --public-url", []string{"serve", "--listen", "notanaddr", "--public-url", "http://ca.example"}, exitUsage, "--listen notanaddr: address notanaddr: missing port"},
+		{"serve --listen port out of range", []string{"serve", "--listen", "127.0.0.1:99999"}, exitUsage, "--listen 127.0.0.1:99999: address 99999: invalid port"},
+		{"serve --ca-listen notanaddr", []string{"serve", "--ca-listen", "notanaddr", "--public-url", "https://ca.example"}, exitUsage, "--ca-listen notanaddr: address notanaddr: missing port"},
+		{"serve --pprof-listen not loopback", []string{"serve", "--pprof-listen", "192.0.2.1:6060"}, exitUsage, "--pprof-listen 192.0.2.1:6060: the host must be a loopback IP address"},
+		{"serve --gc-percent 0", []string{"serve", "--gc-percent", "0"}, exitUsage, "--gc-percent 0: must be between 1 and"},
+		{"serve --min-remote-perspectives -1", []string{"serve", "--min-remote-perspectives", "-1"}, exitUsage, "--min-remote-perspectives must not be negative"},
+		{"serve --acme-authz-reuse 400d", []string{"serve", "--acme-authz-reuse", "400d"}, exitUsage, "--acme-authz-reuse 400d is outside (0, 398d]"},
+		{"serve --acme-profiles", []string{"serve", "--acme-profiles", "long=200d"}, exitUsage, `profile "long": validity 200d is outside`},
+		{"serve --acme-default-profile", []string{"serve", "--acme-default-profile", "nosuch"}, exitUsage, "--acme-default-profile nosuch: no such profile (offered: default, shortlived)"},
+		{"serve --acme-website", []string{"serve", "--acme-website", "ca.example"}, exitUsage, `--acme-website: "ca.example" is not an absolute http(s) URL`},
+		{"serve --acme-rate-limits", []string{"serve", "--acme-rate-limits", "maybe"}, exitUsage, `--acme-rate-limits: "maybe" is neither on nor off`},
+		{"serve --api-limit-new-orders", []string{"serve", "--api-limit-new-orders", "10"}, exitUsage, `--api-limit-new-orders: "10" is not COUNT/PERIOD`},
+		{"serve --public-url", []string{"serve", "--public-url", "pki.example"}, exitUsage, "--public-url pki.example: want the server's base URL"},
+		{"serve --listen every address", []string{"serve", "--listen", "0.0.0.0:0"}, exitUsage, "binds every address: give --public-url"},
+		{"serve --tls-cert without --tls-key", []string{"serve", "--tls-cert", "$DATA.crt"}, exitUsage, "--tls-cert and --tls-key come together"},
+		{"serve --ca-listen without https", []string{"serve", "--ca-listen", "127.0.0.1:0"}, exitUsage, "--ca-listen is for an https:// public URL"},
+		{"serve --aia-url https", []string{"serve", "--aia-url", "https://ca.example/i.cer"}, exitUsage, "--aia-url https://ca.example/i.cer: must be an http:// URL"},
+		{"serve --resolver", []string{"serve", "--resolver", "bogus"}, exitUsage, `--resolver: resolver "bogus"`},
+		{"serve --resolver with --root-hints", []string{"serve", "--resolver", "127.0.0.1:53", "--root-hints", "$DATA.hints"}, exitUsage, "cannot be combined with --resolver"},
+		{"serve --resolver-cache-max-ttl without --resolver", []string{"serve", "--resolver-cache-max-ttl", "30s"}, exitUsage, "--resolver-cache-max-ttl caches the answers of --resolver"},
+		{"serve --resolver-cache-max-ttl 2m", []string{"serve", "--resolver", "127.0.0.1:53", "--resolver-cache-max-ttl", "2m"}, exitUsage, "--resolver-cache-max-ttl 2m0s: must be between 0 (off) and"},
+		{"serve --validation-http-port 0", []string{"serve", "--validation-http-port", "0"}, exitUsage, "validation port 0 is not in 1..65535"},
+		{"serve, --listen in use", []string{"serve", "--listen", "$BUSY"}, exitFailure, "--listen: listen tcp " + busy.Addr().String()},
+		{"serve, --root-hints not there", []string{"serve", "--root-hints", "$DATA.hints"}, exitFailure, "--root-hints: open"},
+		{"serve, --tls-cert not there", []string{"serve", "--tls-cert", "$DATA.crt", "--tls-key", "$DATA.key", "--ca-listen", "127.0.0.1:0"}, exitFailure, "no such file"},
+		{"serve, --acme-alt-chain not there", []string{"serve", "--acme-alt-chain", "$DATA.pem"}, exitFailure, "--acme-alt-chain: open"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -128,6 +161,38 @@ func TestExitStatus(t *testing.T) {
 			}
 			if _, err := os.Stat(data); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("dcv %s: the data directory is there (%v)", strings.Join(args, " "), err)
+			}
+		})
+	}
+}
+
+// TestServeFailureIsNoUsageError: what the data directory or the CA holds
+// is no wrong flag value: exit status 1.
+func TestServeFailureIsNoUsageError(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, data string)
+		want  string
+	}{
+		{"data directory is a file", func(t *testing.T, data string) {
+			writeTestFile(t, data, "not a directory")
+		}, "creating data directory"},
+		{"CA hierarchy broken", func(t *testing.T, data string) {
+			if err := os.MkdirAll(filepath.Join(data, "ca"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			writeTestFile(t, filepath.Join(data, "ca", "root.key"), "not a key")
+		}, "incomplete hierarchy"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			data := filepath.Join(t.TempDir(), "data")
+			tt.setup(t, data)
+			code, msg, _ := runDCV(t, "serve", "--data", data, "--listen", "127.0.0.1:0", "--resolver", "127.0.0.1:53")
+			if code != exitFailure || !strings.Contains(msg, tt.want) {
+				t.Errorf("exit status %d, %q; want %d, with %q", code, msg, exitFailure, tt.want)
 			}
 		})
 	}

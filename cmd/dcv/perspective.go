@@ -37,12 +37,15 @@ func (f *perspectiveFlags) register(cmd *cobra.Command) {
 	fs.BoolVar(&f.publicCA, "public-ca", false, "apply the CA/B Forum BR 3.2.2.9 minimum of remote perspectives in force (4 from 2026-06-15, 5 from 2026-12-15) when above --min-remote-perspectives")
 }
 
+// errMinRemoteNegative refuses a negative --min-remote-perspectives.
+var errMinRemoteNegative = errors.New("--min-remote-perspectives must not be negative")
+
 // runner builds the perspective runner: the primary validator, and the
 // remote perspectives enrolled in st, reached with the agent CA of
 // authority.
 func (f *perspectiveFlags) runner(v *validation.Validator, st store.PerspectiveStore, authority *ca.CA, logger *slog.Logger) (*perspective.Runner, error) {
 	if f.minRemote < 0 {
-		return nil, errors.New("--min-remote-perspectives must not be negative")
+		return nil, usageError(errMinRemoteNegative)
 	}
 	agentCA, err := authority.AgentCA()
 	if err != nil {

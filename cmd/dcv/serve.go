@@ -94,24 +94,25 @@ func (f *validationFlags) validator() (*validation.Validator, error) {
 func (f *validationFlags) dnsResolver() (dnsclient.Resolver, error) {
 	if f.resolver != "" {
 		if f.rootHints != "" || f.trustAnchor != "" {
-			return nil, errors.New("--root-hints and --trust-anchor configure the iterative resolver; they cannot be combined with --resolver")
+			return nil, usageError(errors.New("--root-hints and --trust-anchor configure the iterative resolver; they cannot be combined with --resolver"))
 		}
 		servers, err := dnsclient.ParseServers(f.resolver)
 		if err != nil {
-			return nil, fmt.Errorf("--resolver: %w", err)
+			return nil, usageError(fmt.Errorf("--resolver: %w", err))
 		}
 		if f.resolverCacheMaxTTL < 0 || f.resolverCacheMaxTTL > dnsclient.MaxForwardCacheTTL {
-			return nil, fmt.Errorf("--resolver-cache-max-ttl %v: must be between 0 (off) and %v", f.resolverCacheMaxTTL, dnsclient.MaxForwardCacheTTL)
+			return nil, usageError(fmt.Errorf("--resolver-cache-max-ttl %v: must be between 0 (off) and %v", f.resolverCacheMaxTTL, dnsclient.MaxForwardCacheTTL))
 		}
 		fw, err := dnsclient.NewForwarder(dnsclient.ForwarderConfig{Servers: servers, Source: f.source, CacheMaxTTL: f.resolverCacheMaxTTL})
 		if err != nil {
-			return nil, err
+			// It refuses only a configuration: the flags' values.
+			return nil, usageError(err)
 		}
 		return fw, nil
 	}
 	if f.resolverCacheMaxTTL != 0 {
 		// The iterative resolver never answers a validation from a cache.
-		return nil, errors.New("--resolver-cache-max-ttl caches the answers of --resolver: without it, dcv resolves iteratively and caches no answer it validates")
+		return nil, usageError(errors.New("--resolver-cache-max-ttl caches the answers of --resolver: without it, dcv resolves iteratively and caches no answer it validates"))
 	}
 	var hints []netip.Addr // nil: the built-in IANA root hints
 	if f.rootHints != "" {
@@ -162,13 +163,15 @@ func (f *validationFlags) dnsResolver() (dnsclient.Resolver, error) {
 func (f *validationFlags) validatorWith(res dnsclient.Resolver) (*validation.Validator, error) {
 	for _, p := range []int{f.httpPort, f.httpsPort} {
 		if p < 1 || p > 65535 {
-			return nil, fmt.Errorf("validation port %d is not in 1..65535", p)
+			return nil, usageError(fmt.Errorf("validation port %d is not in 1..65535", p))
 		}
 	}
 	fc := webfetch.Config{Resolver: res, HTTPPort: f.httpPort, HTTPSPort: f.httpsPort, AllowLoopback: f.allowLoopback, Perspective: f.perspective, Source: f.source, MaxRedirects: f.maxRedirects}
 	fetcher, err := webfetch.New(fc)
 	if err != nil {
-		return nil, err
+		// It refuses only a configuration: --file-max-redirects out of
+		// range (the ports are checked above).
+		return nil, usageError(err)
 	}
 	// ACME http-01 follows redirects (RFC 8555 §8.3), to any host, under
 	// every other rule of the file fetcher.
@@ -241,33 +244,53 @@ Every flag can also be set as DCV_<FLAG> (DCV_CHECK_INTERVAL=1m).`,
 }
 
 func serve(ctx context.Context, f serveFlags, out io.Writer) error {
+	// The flags' values are checked before anything is created or served:
+	// a wrong one is a usage error (exit status 2). What only the files,
+	// the network or the data directory can refuse (a file that does not
+	// load, an address in use) stays a failure (1).
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+		return usageError(fmt.Errorf("--log-level: %w", err))
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	if max := ca.MaxValidityAt(time.Now()); f.certValidity < 0 || f.certValidity > max || (f.certValidity > 0 && f.certValidity < ca.MinValidity) {
-		return fmt.Errorf("--cert-validity %s is outside [0 (the default), %s], and 0 or at least 1h (CA/B Forum BRs §6.3.2: the longest a certificate issued now should last; a leaf is backdated by a minute)", durationValue{&f.certValidity}, ca.Days(max))
+		return usageError(fmt.Errorf("--cert-validity %s is outside [0 (the default), %s], and 0 or at least 1h (CA/B Forum BRs §6.3.2: the longest a certificate issued now should last; a leaf is backdated by a minute)", durationValue{&f.certValidity}, ca.Days(max)))
 	}
 	if f.valueValidity < 0 || f.valueValidity > order.MaxValueValidity {
-		return fmt.Errorf("--value-validity %s is outside [0 (the default), %s]", durationValue{&f.valueValidity}, durationValue{new(order.MaxValueValidity)})
+		return usageError(fmt.Errorf("--value-validity %s is outside [0 (the default), %s]", durationValue{&f.valueValidity}, durationValue{new(order.MaxValueValidity)}))
 	}
 	if f.checkInterval < 0 {
-		return errors.New("--check-interval must not be negative")
+		return usageError(errors.New("--check-interval must not be negative"))
 	}
 	if f.gcPercent < 1 || f.gcPercent > maxGCPercent {
-		return fmt.Errorf("--gc-percent %d: must be between 1 and %d", f.gcPercent, maxGCPercent)
+		return usageError(fmt.Errorf("--gc-percent %d: must be between 1 and %d", f.gcPercent, maxGCPercent))
+	}
+	if f.minRemote < 0 {
+		return usageError(errMinRemoteNegative)
+	}
+	if err := checkListenAddr("--listen", f.listen); err != nil {
+		return err
+	}
+	if f.caListen != "" {
+		if err := checkListenAddr("--ca-listen", f.caListen); err != nil {
+			return err
+		}
+	}
+	if f.pprofListen != "" {
+		if err := checkPprofListen(f.pprofListen); err != nil {
+			return err
+		}
 	}
 	acmeSet, err := f.acmeFlags.check()
 	if err != nil {
 		return err
 	}
 	if err := checkPublicURL(f.listen, f.publicURL, f.tlsFlags.on()); err != nil {
-		return err
+		return usageError(err)
 	}
 	newOrderLimit, err := parseLimit("api-limit-new-orders", f.apiLimitNewOrders, "new orders per account")
 	if err != nil {
-		return err
+		return usageError(err)
 	}
 	if err := f.tlsFlags.check(f.publicURL, f.aiaURL, f.crlURL, time.Now()); err != nil {
 		return err
@@ -476,12 +499,8 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 // sites) that no remote party should read. It returns a function that stops
 // the listener.
 func servePprof(addr string, logger *slog.Logger) (func(), error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("--pprof-listen: %w", err)
-	}
-	if ip, err := netip.ParseAddr(host); err != nil || !ip.IsLoopback() {
-		return nil, fmt.Errorf("--pprof-listen %s: the host must be a loopback IP address", addr)
+	if err := checkPprofListen(addr); err != nil {
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -503,4 +522,32 @@ func servePprof(addr string, logger *slog.Logger) (func(), error) {
 	}()
 	logger.Info("pprof profiles served", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
 	return func() { srv.Close() }, nil
+}
+
+// checkListenAddr refuses, as a usage error, a listen address (of flag)
+// that is no host:port with a valid port: what net.Listen would refuse for
+// its form. An address in use, or a host name that does not resolve, is
+// left to net.Listen.
+func checkListenAddr(flag, addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		_, err = net.LookupPort("tcp", port)
+	}
+	if err != nil {
+		return usageError(fmt.Errorf("%s %s: %w", flag, addr, err))
+	}
+	return nil
+}
+
+// checkPprofListen refuses, as a usage error, a --pprof-listen address
+// that is no loopback ip:port.
+func checkPprofListen(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return usageError(fmt.Errorf("--pprof-listen: %w", err))
+	}
+	if ip, err := netip.ParseAddr(host); err != nil || !ip.IsLoopback() {
+		return usageError(fmt.Errorf("--pprof-listen %s: the host must be a loopback IP address", addr))
+	}
+	return checkListenAddr("--pprof-listen", addr)
 }

@@ -39,7 +39,8 @@ func (f *tlsFlags) on() bool { return f.tlsCert != "" }
 // allow no https:// for the CA's certificate and CRL; zlint refuses every
 // issuance otherwise), so with an https:// public URL (HTTPS on the listen
 // address, or a TLS proxy in front) they must come from --ca-listen, or
-// --aia-url and --crl-url.
+// --aia-url and --crl-url. A wrong value is a usage error; a certificate or
+// key that does not load is a failure.
 func (f *tlsFlags) check(publicURL, aiaURL, crlURL string, now time.Time) error {
 	for _, u := range []struct{ flag, v string }{{"--aia-url", aiaURL}, {"--crl-url", crlURL}} {
 		if u.v == "" {
@@ -47,11 +48,11 @@ func (f *tlsFlags) check(publicURL, aiaURL, crlURL string, now time.Time) error 
 		}
 		p, err := url.Parse(u.v)
 		if err != nil || p.Scheme != "http" || p.Host == "" {
-			return fmt.Errorf("%s %s: must be an http:// URL (CA/B Forum BRs §7.1.2.7.7, §7.1.2.11.2: certificates name their issuer's certificate and CRL over http, which needs no certificate to fetch)", u.flag, u.v)
+			return usageError(fmt.Errorf("%s %s: must be an http:// URL (CA/B Forum BRs §7.1.2.7.7, §7.1.2.11.2: certificates name their issuer's certificate and CRL over http, which needs no certificate to fetch)", u.flag, u.v))
 		}
 	}
 	if (f.tlsCert == "") != (f.tlsKey == "") {
-		return errors.New("--tls-cert and --tls-key come together: the certificate chain (PEM) and its private key")
+		return usageError(errors.New("--tls-cert and --tls-key come together: the certificate chain (PEM) and its private key"))
 	}
 	if f.on() {
 		if _, err := loadKeyPair(f.tlsCert, f.tlsKey, now); err != nil {
@@ -64,9 +65,9 @@ func (f *tlsFlags) check(publicURL, aiaURL, crlURL string, now time.Time) error 
 	}
 	switch {
 	case f.caListen != "" && !httpsPublic:
-		return errors.New("--ca-listen is for an https:// public URL (--tls-cert and --tls-key, or --public-url https://… behind a TLS proxy): otherwise the listen address serves the CA's certificate and CRL over http already")
+		return usageError(errors.New("--ca-listen is for an https:// public URL (--tls-cert and --tls-key, or --public-url https://… behind a TLS proxy): otherwise the listen address serves the CA's certificate and CRL over http already"))
 	case f.caListen == "" && httpsPublic && (aiaURL == "" || crlURL == ""):
-		return errors.New("with an https:// public URL, give --ca-listen ADDR: certificates name their issuer's certificate and CRL with http:// URLs (CA/B Forum BRs §7.1.2.7.7, §7.1.2.11.2), which --ca-listen serves; or give --aia-url and --crl-url")
+		return usageError(errors.New("with an https:// public URL, give --ca-listen ADDR: certificates name their issuer's certificate and CRL with http:// URLs (CA/B Forum BRs §7.1.2.7.7, §7.1.2.11.2), which --ca-listen serves; or give --aia-url and --crl-url"))
 	}
 	return nil
 }

@@ -37,6 +37,7 @@ func TestTLSFlagsCheck(t *testing.T) {
 		f               tlsFlags
 		public, aia, cr string
 		want            string // "" for no error
+		fails           bool   // a failure (exit status 1), not a usage error (2): the files do not load
 	}{
 		{name: "plain http", f: tlsFlags{}},
 		{name: "https with --ca-listen", f: tlsFlags{tlsCert: crt, tlsKey: key, caListen: "127.0.0.1:0"}},
@@ -46,10 +47,10 @@ func TestTLSFlagsCheck(t *testing.T) {
 		{name: "https with one URL", f: tlsFlags{tlsCert: crt, tlsKey: key}, aia: "http://ca.test/i.cer", want: "give --ca-listen ADDR"},
 		{name: "certificate without key", f: tlsFlags{tlsCert: crt, caListen: "127.0.0.1:0"}, want: "--tls-cert and --tls-key come together"},
 		{name: "key without certificate", f: tlsFlags{tlsKey: key}, want: "--tls-cert and --tls-key come together"},
-		{name: "key of another certificate", f: tlsFlags{tlsCert: otherCrt, tlsKey: key, caListen: "127.0.0.1:0"}, want: "private key does not match public key"},
-		{name: "expired certificate", f: tlsFlags{tlsCert: oldCrt, tlsKey: oldKey, caListen: "127.0.0.1:0"}, want: "not now"},
-		{name: "encrypted key", f: tlsFlags{tlsCert: crt, tlsKey: encryptedKey(t, dir), caListen: "127.0.0.1:0"}, want: "is encrypted: dcv reads an unencrypted key"},
-		{name: "missing file", f: tlsFlags{tlsCert: filepath.Join(dir, "none.crt"), tlsKey: key, caListen: "127.0.0.1:0"}, want: "no such file"},
+		{name: "key of another certificate", f: tlsFlags{tlsCert: otherCrt, tlsKey: key, caListen: "127.0.0.1:0"}, want: "private key does not match public key", fails: true},
+		{name: "expired certificate", f: tlsFlags{tlsCert: oldCrt, tlsKey: oldKey, caListen: "127.0.0.1:0"}, want: "not now", fails: true},
+		{name: "encrypted key", f: tlsFlags{tlsCert: crt, tlsKey: encryptedKey(t, dir), caListen: "127.0.0.1:0"}, want: "is encrypted: dcv reads an unencrypted key", fails: true},
+		{name: "missing file", f: tlsFlags{tlsCert: filepath.Join(dir, "none.crt"), tlsKey: key, caListen: "127.0.0.1:0"}, want: "no such file", fails: true},
 		{name: "--ca-listen without https", f: tlsFlags{caListen: "127.0.0.1:0"}, want: "--ca-listen is for an https:// public URL"},
 		{name: "https public URL behind a proxy, with --ca-listen", f: tlsFlags{caListen: "127.0.0.1:0"}, public: "https://ca.test"},
 		{name: "https public URL behind a proxy alone", public: "https://ca.test", want: "give --ca-listen ADDR"},
@@ -67,6 +68,13 @@ func TestTLSFlagsCheck(t *testing.T) {
 				t.Fatalf("check = %v, want nil", err)
 			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
 				t.Fatalf("check = %v, want an error with %q", err, tt.want)
+			}
+			wantCode := exitUsage
+			if tt.fails {
+				wantCode = exitFailure
+			}
+			if code, _ := exitStatus(err); err != nil && code != wantCode {
+				t.Errorf("check = %v: exit status %d, want %d", err, code, wantCode)
 			}
 		})
 	}
