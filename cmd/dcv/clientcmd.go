@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -96,11 +98,11 @@ func newOrderCreateCmd() *cobra.Command {
 			}
 			req := client.CreateOrderRequest{Domains: append(append([]string{}, args...), domains...), Method: method, Methods: perDomain}
 			if csrFile != "" {
-				b, err := readLimited(csrFile, 64<<10)
+				csr, err := readCSR(csrFile, cmd.ErrOrStderr())
 				if err != nil {
 					return err
 				}
-				req.CSR = string(b)
+				req.CSR = csr
 			}
 			o, raw, err := c.CreateOrder(cmd.Context(), req)
 			return cf.finish(cmd.OutOrStdout(), raw, err, func() { printOrder(cmd.OutOrStdout(), o) })
@@ -110,7 +112,7 @@ func newOrderCreateCmd() *cobra.Command {
 	cmd.Flags().StringSliceVar(&domains, "domain", nil, "a domain (repeatable; positional arguments work too)")
 	cmd.Flags().StringVar(&method, "method", "dns", `validation method: "dns" (TXT record) or "file" (file on the web site)`)
 	cmd.Flags().StringToStringVar(&perDomain, "domain-method", nil, "validation method of one domain, overriding --method (DOMAIN=dns|file; repeatable)")
-	cmd.Flags().StringVar(&csrFile, "csr", "", "PEM CSR file; without it dcv generates the key")
+	cmd.Flags().StringVar(&csrFile, "csr", "", "certificate signing request file, PEM (-----BEGIN CERTIFICATE REQUEST-----) or DER; only the request is sent, never a key; without it dcv generates the key")
 	return cmd
 }
 
@@ -337,6 +339,90 @@ func newAccountCmd() *cobra.Command {
 	return cmd
 }
 
+// maxCSRFile bounds the --csr file: a request is a few kilobytes.
+const maxCSRFile = 64 << 10
+
+// readCSR reads the certificate signing request in path, --csr, and
+// returns it as the PEM to send. Nothing but the request leaves the
+// machine: a file that holds none is refused (a usage error), saying so
+// when it holds a private key, which dcv never needs; from one that holds
+// the request with other blocks (the key beside it) only the request is
+// sent, and w is told when a key was left out. A request in DER is sent as
+// PEM, which the API takes.
+func readCSR(path string, w io.Writer) (string, error) {
+	b, err := readLimited(path, maxCSRFile)
+	if err != nil {
+		var tooLarge errTooLarge
+		if errors.As(err, &tooLarge) {
+			return "", usageError(fmt.Errorf("--csr %s is larger than %d bytes: not a certificate signing request", path, maxCSRFile))
+		}
+		return "", fmt.Errorf("--csr: %w", err)
+	}
+	var csrs []*pem.Block
+	var others []string // the types of the other blocks
+	key := false
+	for rest := b; ; {
+		var blk *pem.Block
+		if blk, rest = pem.Decode(rest); blk == nil {
+			break
+		}
+		switch {
+		case blk.Type == "CERTIFICATE REQUEST" || blk.Type == "NEW CERTIFICATE REQUEST":
+			csrs = append(csrs, blk)
+		case strings.Contains(blk.Type, "PRIVATE KEY"):
+			key = true
+			others = append(others, blk.Type)
+		default:
+			others = append(others, blk.Type)
+		}
+	}
+	// A key in a block pem cannot decode, or in DER, is still a key.
+	if !key && len(csrs) == 0 && len(others) == 0 {
+		key = bytes.Contains(b, []byte("PRIVATE KEY-----")) || isDERPrivateKey(b)
+	}
+	switch {
+	case len(csrs) == 1:
+		if key {
+			fmt.Fprintf(w, "note: %s also holds a private key; it is not sent, only the certificate signing request\n", path)
+		}
+		return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csrs[0].Bytes})), nil
+	case len(csrs) > 1:
+		return "", usageError(fmt.Errorf("--csr %s holds %d certificate signing requests: give the one for this order", path, len(csrs)))
+	case key:
+		return "", usageError(fmt.Errorf("--csr %s holds a private key, not a certificate signing request: dcv never needs your private key; give the CSR (-----BEGIN CERTIFICATE REQUEST-----)", path))
+	case len(others) == 0:
+		if csr, err := x509.ParseCertificateRequest(b); err == nil {
+			return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr.Raw})), nil
+		}
+		return "", usageError(fmt.Errorf("--csr %s holds no certificate signing request (none that decodes as PEM or DER): give the CSR (-----BEGIN CERTIFICATE REQUEST-----)", path))
+	default:
+		return "", usageError(fmt.Errorf("--csr %s holds no certificate signing request, only %s: give the CSR (-----BEGIN CERTIFICATE REQUEST-----)", path, strings.Join(others, ", ")))
+	}
+}
+
+// isDERPrivateKey reports whether b is a private key in DER: PKCS #8,
+// PKCS #1 (RSA) or SEC 1 (EC).
+func isDERPrivateKey(b []byte) bool {
+	if _, err := x509.ParsePKCS8PrivateKey(b); err == nil {
+		return true
+	}
+	if _, err := x509.ParsePKCS1PrivateKey(b); err == nil {
+		return true
+	}
+	_, err := x509.ParseECPrivateKey(b)
+	return err == nil
+}
+
+// errTooLarge is readLimited's error for a file over its limit.
+type errTooLarge struct {
+	path  string
+	limit int64
+}
+
+func (e errTooLarge) Error() string {
+	return fmt.Sprintf("%s is larger than %d bytes", e.path, e.limit)
+}
+
 func readLimited(path string, limit int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -348,7 +434,7 @@ func readLimited(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+		return nil, errTooLarge{path, limit}
 	}
 	return b, nil
 }
