@@ -52,20 +52,28 @@ comes from "dcv perspective add" on the primary. Every endpoint (/v1/observe,
 func runAgent(ctx context.Context, f agentFlags, out io.Writer) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+		return usageError(fmt.Errorf("--log-level: %w", err))
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	if f.credentials == "" {
 		return exitError{code: exitUsage, msg: "agent: --credentials is required"}
+	}
+	if err := checkListenAddr("--listen", f.listen); err != nil {
+		return err
+	}
+	var source netip.Addr
+	if f.source != "" {
+		var err error
+		if source, err = netip.ParseAddr(f.source); err != nil {
+			return usageError(fmt.Errorf("--source-address: %w", err))
+		}
 	}
 	creds, err := perspective.LoadCredentials(f.credentials)
 	if err != nil {
 		return err
 	}
 	if f.source != "" {
-		if f.validationFlags.source, err = netip.ParseAddr(f.source); err != nil {
-			return fmt.Errorf("--source-address: %w", err)
-		}
+		f.validationFlags.source = source
 		// Every observation would fail on the agent's side otherwise.
 		c, err := net.ListenPacket("udp", netip.AddrPortFrom(f.validationFlags.source, 0).String())
 		if err != nil {

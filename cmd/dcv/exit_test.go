@@ -124,6 +124,11 @@ func TestExitStatus(t *testing.T) {
 		{"serve --resolver-cache-max-ttl without --resolver", []string{"serve", "--resolver-cache-max-ttl", "30s"}, exitUsage, "--resolver-cache-max-ttl caches the answers of --resolver"},
 		{"serve --resolver-cache-max-ttl 2m", []string{"serve", "--resolver", "127.0.0.1:53", "--resolver-cache-max-ttl", "2m"}, exitUsage, "--resolver-cache-max-ttl 2m0s: must be between 0 (off) and"},
 		{"serve --validation-http-port 0", []string{"serve", "--validation-http-port", "0"}, exitUsage, "validation port 0 is not in 1..65535"},
+		{"agent --log-level loud", []string{"agent", "--credentials", "$DATA.cred", "--log-level", "loud"}, exitUsage, `--log-level: slog: level string "loud"`},
+		{"agent --listen notanaddr", []string{"agent", "--credentials", "$DATA.cred", "--listen", "notanaddr"}, exitUsage, "--listen notanaddr: address notanaddr: missing port in address"},
+		{"agent --source-address", []string{"agent", "--credentials", "$DATA.cred", "--source-address", "bogus"}, exitUsage, `--source-address: ParseAddr("bogus")`},
+		{"agent, --credentials not there", []string{"agent", "--credentials", "$DATA.cred"}, exitFailure, "no such file"},
+
 		{"serve, --listen in use", []string{"serve", "--listen", "$BUSY"}, exitFailure, "--listen: listen tcp " + busy.Addr().String()},
 		{"serve, --root-hints not there", []string{"serve", "--root-hints", "$DATA.hints"}, exitFailure, "--root-hints: open"},
 		{"serve, --tls-cert not there", []string{"serve", "--tls-cert", "$DATA.crt", "--tls-key", "$DATA.key", "--ca-listen", "127.0.0.1:0"}, exitFailure, "no such file"},
@@ -148,10 +153,14 @@ func TestExitStatus(t *testing.T) {
 				if !contains(args, "--listen") {
 					args = append(args, "--listen", "127.0.0.1:0")
 				}
-			} else if !contains(args, "--server") {
-				args = append(args, "--server", api.URL)
+			} else if isClient(args) {
+				if !contains(args, "--server") {
+					args = append(args, "--server", api.URL)
+				}
+				if !contains(args, "--api-key") {
+					args = append(args, "--api-key", "k")
+				}
 			}
-			args = append(args, apiKeyFlag(args)...)
 			code, msg, _ := runDCV(t, args...)
 			if code != tt.code || !strings.Contains(msg, tt.want) {
 				t.Errorf("dcv %s: exit status %d, %q; want %d, with %q", strings.Join(args, " "), code, msg, tt.code, tt.want)
@@ -214,10 +223,8 @@ func contains(args []string, flag string) bool {
 	return false
 }
 
-// apiKeyFlag is the --api-key a client command needs past its key check.
-func apiKeyFlag(args []string) []string {
-	if args[0] == "serve" || contains(args, "--api-key") {
-		return nil
-	}
-	return []string{"--api-key", "k"}
+// isClient reports whether args run a client command (one that talks to
+// a dcv server).
+func isClient(args []string) bool {
+	return args[0] == "order" || args[0] == "cert" || args[0] == "account"
 }
