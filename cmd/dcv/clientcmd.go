@@ -281,10 +281,21 @@ func newCertCmd() *cobra.Command {
 				default:
 					return fmt.Errorf("saving the private key: %w; run again with another --key-out within %s of the first download (or with --json to print it)", werr, order.KeyRedeliveryWindow)
 				}
-			} else if err == nil && crt.PrivateKeyErased {
+			}
+			// With an explicit --key-out the key was asked for: not
+			// writing it is a failure (exit 1), told once the chain is
+			// saved.
+			var keyErr error
+			switch {
+			case err != nil || crt.PrivateKey != "":
+			case crt.HasCSR && keyOut != "":
+				keyErr = fmt.Errorf("no private key written to %s: order %s came with a CSR, whose key is yours (dcv never had it)", keyOut, args[0])
+			case crt.PrivateKeyErased && keyOut != "":
+				keyErr = fmt.Errorf("no private key written to %s: the key dcv generated for order %s was erased %s after its first download (it was saved then, by whoever downloaded it)", keyOut, args[0], order.KeyRedeliveryWindow)
+			case crt.PrivateKeyErased:
 				fmt.Fprintf(cmd.ErrOrStderr(), "no private key: the key dcv generated for this order was erased %s after its first download (it was saved then, by whoever downloaded it)\n", order.KeyRedeliveryWindow)
-			} else if err == nil && keyOut != "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "no private key written to %s: dcv hands out the key it generated with the first download and for %s after, then erases it (or the order came with a CSR, whose key is yours)\n", keyOut, order.KeyRedeliveryWindow)
+			case keyOut != "":
+				keyErr = fmt.Errorf("no private key written to %s: the server sent none for order %s", keyOut, args[0])
 			}
 			if err == nil && out != "" {
 				// Checked again now that the key is written: a path that
@@ -298,13 +309,16 @@ func newCertCmd() *cobra.Command {
 					return fmt.Errorf("saving the certificate chain: %w", werr)
 				}
 			}
-			return cf.finish(cmd.OutOrStdout(), raw, err, func() {
+			if ferr := cf.finish(cmd.OutOrStdout(), raw, err, func() {
 				if out != "" {
 					fmt.Fprintf(cmd.ErrOrStderr(), "certificate chain written to %s (serial %s, valid until %s)\n", out, crt.Serial, crt.NotAfter.Format(time.RFC3339))
 					return
 				}
 				fmt.Fprint(cmd.OutOrStdout(), crt.Certificate)
-			})
+			}); ferr != nil {
+				return ferr
+			}
+			return keyErr
 		},
 	}
 	cf.register(get)

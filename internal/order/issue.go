@@ -173,7 +173,7 @@ func (s *Service) Certificate(ctx context.Context, acct *store.Account, id strin
 	if err != nil {
 		return nil, fmt.Errorf("loading certificate: %w", err)
 	}
-	v := &CertificateView{Order: o.ID, Serial: c.Serial, NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(), Certificate: c.ChainPEM}
+	v := &CertificateView{Order: o.ID, Serial: c.Serial, NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(), Certificate: c.ChainPEM, HasCSR: o.CSRPEM != ""}
 	if takeKey && o.CSRPEM == "" {
 		k, err := s.cfg.Store.OrderTakeKey(ctx, o.ID, s.now(), KeyRedeliveryWindow)
 		switch {

@@ -186,8 +186,8 @@ func TestIssueExactlyOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c1.PrivateKey == "" {
-		t.Fatal("first download has no private key")
+	if c1.PrivateKey == "" || c1.HasCSR {
+		t.Fatalf("first download: key %t, has_csr %t; want the generated key", c1.PrivateKey != "", c1.HasCSR)
 	}
 	// Within the redelivery window the key comes again (a lost answer);
 	// after it, never.
@@ -337,6 +337,30 @@ func TestCreateRefusalsStoreNothing(t *testing.T) {
 	}
 	if _, err := b.svc.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns", CSR: good}); err != nil {
 		t.Fatalf("a matching CSR was refused: %v", err)
+	}
+}
+
+// TestCertificateOfACSROrder: the certificate of an order made with a CSR
+// says so, and carries no key.
+func TestCertificateOfACSROrder(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	o, err := b.svc.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"csr.applicant.com"}, Method: "dns", CSR: csrPEM(t, ec, "csr.applicant.com")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.DNS.Add(`_dnsauth.csr.applicant.com. 300 IN TXT "` + o.Domains[0].Instructions.Value + `"`)
+	if res, err := b.svc.Check(ctx, b.acct, o.ID); err != nil || res.Status != order.StatusApproved {
+		t.Fatalf("check: %+v, %v", res, err)
+	}
+	if err := b.svc.Issue(ctx, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	c, err := b.svc.Certificate(ctx, b.acct, o.ID, true)
+	if err != nil || !c.HasCSR || c.PrivateKey != "" || c.PrivateKeyErased {
+		t.Fatalf("certificate: %+v, %v; want has_csr and no key", c, err)
 	}
 }
 

@@ -101,6 +101,9 @@ type CertificateView struct {
 	// PrivateKeyErased is set, in a JSON download, when dcv generated the
 	// key but erased it, KeyRedeliveryWindow after its first download.
 	PrivateKeyErased bool `json:"private_key_erased,omitempty"`
+	// HasCSR is set when the order came with a CSR: its key is the
+	// applicant's, and dcv never had it.
+	HasCSR bool `json:"has_csr,omitempty"`
 }
 
 // AccountView is an account as the API shows it. APIKey is present only in

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCertGetKeyOutWithoutKey: an explicit --key-out that cannot be
+// written, because the order came with a CSR or its key was erased, is a
+// failure (exit 1) once the chain is saved; without --key-out the chain
+// alone is a success.
+func TestCertGetKeyOutWithoutKey(t *testing.T) {
+	t.Parallel()
+	const chain = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+	tests := []struct {
+		name   string
+		answer string // the certificate's JSON fields beside the chain
+		keyOut bool
+		code   int
+		want   string // in the message (exit 1) or on standard error
+	}{
+		{name: "csr, --key-out", answer: `"has_csr":true`, keyOut: true, code: exitFailure, want: "came with a CSR, whose key is yours"},
+		{name: "erased, --key-out", answer: `"private_key_erased":true`, keyOut: true, code: exitFailure, want: "was erased 10m0s after its first download"},
+		{name: "erased, default key file", answer: `"private_key_erased":true`, want: "no private key: the key dcv generated for this order was erased"},
+		{name: "csr, default key file", answer: `"has_csr":true`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = io.WriteString(w, `{"order":"ord_1","serial":"01","not_before":"2026-11-27T00:00:00Z","not_after":"2027-02-25T00:00:00Z","certificate":`+
+					`"`+strings.ReplaceAll(chain, "\n", `\n`)+`",`+tt.answer+`}`)
+			}))
+			t.Cleanup(srv.Close)
+			dir := t.TempDir()
+			args := []string{"cert", "get", "ord_1", "--out", filepath.Join(dir, "chain.pem"), "--server", srv.URL, "--api-key", "k"}
+			if tt.keyOut {
+				args = append(args, "--key-out", filepath.Join(dir, "k.pem"))
+			}
+			code, msg, stderr := runDCV(t, args...)
+			if code != tt.code || !strings.Contains(msg+stderr, tt.want) {
+				t.Fatalf("exit %d, %q, stderr %q; want %d with %q", code, msg, stderr, tt.code, tt.want)
+			}
+			if b, err := os.ReadFile(filepath.Join(dir, "chain.pem")); err != nil || string(b) != chain {
+				t.Errorf("chain: %q, %v; want it saved all the same", b, err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "k.pem")); err == nil {
+				t.Error("a key file was written")
+			}
+		})
+	}
+}
