@@ -173,7 +173,7 @@ func newOrderListCmd() *cobra.Command {
 					for _, d := range o.Domains {
 						names = append(names, d.Domain)
 					}
-					fmt.Fprintf(w, "%s  %-8s  %-4s  %s  %s\n", o.ID, o.Status, o.Method, o.CreatedAt.Format(time.RFC3339), strings.Join(names, ","))
+					fmt.Fprintf(w, "%s  %-8s  %-4s  %s  %s\n", o.ID, o.Status, orderMethod(&o), o.CreatedAt.Format(time.RFC3339), strings.Join(names, ","))
 				}
 				if next != "" {
 					more := "--cursor " + next

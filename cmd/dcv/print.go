@@ -3,20 +3,41 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/dcvhq/dcv/client"
 )
 
+// orderMethod is how the order's domains are validated: their one method,
+// or each method joined with "+" when they differ (a per-domain override);
+// the order's own when it has no domain.
+func orderMethod(o *client.Order) string {
+	var ms []string
+	for _, d := range o.Domains {
+		if d.Method != "" && !slices.Contains(ms, d.Method) {
+			ms = append(ms, d.Method)
+		}
+	}
+	if len(ms) == 0 {
+		return o.Method
+	}
+	return strings.Join(ms, "+")
+}
+
 func printOrder(w io.Writer, o *client.Order) {
-	fmt.Fprintf(w, "order %s  status %s  method %s\n", o.ID, o.Status, o.Method)
+	fmt.Fprintf(w, "order %s  status %s  method %s\n", o.ID, o.Status, orderMethod(o))
 	fmt.Fprintf(w, "created %s, values valid until %s\n", o.CreatedAt.Format(time.RFC3339), o.ExpiresAt.Format(time.RFC3339))
 	if o.Error != "" {
 		fmt.Fprintf(w, "error: %s\n", o.Error)
 	}
 	for _, d := range o.Domains {
-		fmt.Fprintf(w, "\n%s  [%s]\n", d.Domain, d.Status)
+		if m := orderMethod(o); strings.Contains(m, "+") {
+			fmt.Fprintf(w, "\n%s  [%s, %s]\n", d.Domain, d.Status, d.Method)
+		} else {
+			fmt.Fprintf(w, "\n%s  [%s]\n", d.Domain, d.Status)
+		}
 		in := d.Instructions
 		dnsVerb, fileVerb := "publish a DNS record:", "serve this file:"
 		if d.Status != "pending" {
