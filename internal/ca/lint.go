@@ -2,19 +2,17 @@ package ca
 
 import (
 	"cmp"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
+	"crypto/sha256"
 	"fmt"
-	"math/big"
 	"net"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	zx509 "github.com/zmap/zcrypto/x509"
 	"github.com/zmap/zlint/v3"
@@ -364,57 +362,60 @@ func blocking(rs *zlint.ResultSet, waived map[string]string, object string) erro
 
 // checkSigningKeys runs the keyOnlyLints once for each key of the hierarchy
 // that signs certificates: on the intermediate certificate, for the root key,
-// and on a probe certificate that the intermediate key signs here and that is
-// then discarded (never returned, stored or logged), for the intermediate key.
-// Every key-only lint must apply and pass; otherwise the hierarchy is refused,
-// since every leaf it signed would fail the same lint.
+// and, for the intermediate key, on a signature it makes here over a message
+// that is no X.509 object (keySignature), since the intermediate signs no
+// certificate zlint has not passed. Every key-only lint must apply and pass;
+// otherwise the hierarchy is refused, since every leaf it signed would fail
+// the same lint.
 func (c *CA) checkSigningKeys() error {
 	reg, err := keyLintRegistry()
 	if err != nil {
 		return fmt.Errorf("ca: building key lint registry: %w", err)
 	}
-	probe, err := c.signProbe()
+	root, err := zx509.ParseCertificate(c.inter.Raw)
+	if err != nil {
+		return fmt.Errorf("ca: checking the root key: parsing %s for lint: %w", IntermediateCertFile, err)
+	}
+	inter, err := c.keySignature()
 	if err != nil {
 		return err
 	}
 	for _, k := range []struct {
 		name string
-		der  []byte
+		zc   *zx509.Certificate
 	}{
-		{"root key (checked on " + IntermediateCertFile + ")", c.inter.Raw},
-		{"intermediate key (checked on a probe certificate)", probe},
+		{"root key (checked on " + IntermediateCertFile + ")", root},
+		{"intermediate key (checked on a signature it made)", inter},
 	} {
-		zc, err := zx509.ParseCertificate(k.der)
-		if err != nil {
-			return fmt.Errorf("ca: checking %s: parsing for lint: %w", k.name, err)
-		}
-		if err := keyVerdict(zlint.LintCertificateEx(zc, reg), keyOnlyLints); err != nil {
+		if err := keyVerdict(zlint.LintCertificateEx(k.zc, reg), keyOnlyLints); err != nil {
 			return fmt.Errorf("ca: checking %s: %w", k.name, err)
 		}
 	}
 	return nil
 }
 
-// probeValidity is the validity written in the probe certificate; the
-// key-only lints do not read it, and the probe never leaves the process.
-const probeValidity = time.Hour
+// keySignatureMessage starts the message keySignature has the intermediate
+// sign: ASCII text, which no DER structure (a certificate, a CRL, an OCSP
+// response: each a SEQUENCE, 0x30) begins with.
+const keySignatureMessage = "dcv signing-key check, not a certificate: "
 
-// signProbe returns a throwaway certificate signed by the intermediate key
-// with the leaves' signature algorithm, for checkSigningKeys.
-func (c *CA) signProbe() ([]byte, error) {
-	now := c.cfg.Now().UTC().Truncate(time.Second)
-	tmpl := &x509.Certificate{
-		SerialNumber:       big.NewInt(1),
-		Subject:            pkix.Name{CommonName: "dcv signing-key probe"},
-		NotBefore:          now,
-		NotAfter:           now.Add(probeValidity),
-		SignatureAlgorithm: x509.ECDSAWithSHA256,
+// keySignature has the intermediate key sign keySignatureMessage and a
+// random nonce, and returns them as what the keyOnlyLints read of a
+// certificate (they read nothing but the signature algorithm, the signed
+// bytes and the signature): the verdict of a certificate the key signed,
+// without a certificate.
+func (c *CA) keySignature() (*zx509.Certificate, error) {
+	nonce := make([]byte, 16)
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, fmt.Errorf("ca: signing-key check: %w", err)
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.inter, c.inter.PublicKey, c.interKey)
+	msg := fmt.Appendf(nil, "%s%x", keySignatureMessage, nonce)
+	digest := sha256.Sum256(msg)
+	sig, err := c.interKey.Sign(rand.Reader, digest[:], crypto.SHA256)
 	if err != nil {
-		return nil, fmt.Errorf("ca: signing key probe: %w", err)
+		return nil, fmt.Errorf("ca: signing-key check: %w", err)
 	}
-	return der, nil
+	return &zx509.Certificate{SignatureAlgorithm: zx509.ECDSAWithSHA256, RawTBSCertificate: msg, Signature: sig}, nil
 }
 
 // keyVerdict requires every lint in names to have run on rs and passed. A

@@ -1,6 +1,7 @@
 package ca
 
 import (
+	"crypto/x509"
 	"errors"
 	"slices"
 	"strings"
@@ -126,17 +127,37 @@ func TestKeyVerdict(t *testing.T) {
 }
 
 // TestKeyOnlyLintsPassForOurKeys runs the key-only lints the way
-// LoadOrCreate does, on both kinds of certificate it checks, and requires
-// each to have applied and passed (an N/A result would mean that the
-// per-leaf run skips a lint nobody ran).
+// LoadOrCreate does, on the intermediate certificate (the root key) and on
+// the intermediate key's signature over a message that is no certificate,
+// and on a leaf, and requires each to have applied and passed (an N/A
+// result would mean that the per-leaf run skips a lint nobody ran).
 func TestKeyOnlyLintsPassForOurKeys(t *testing.T) {
 	t.Parallel()
 	c := newTestCA(t, loopbackURLs(t.TempDir()))
-	probe, err := c.signProbe()
+	sig, err := c.keySignature()
 	if err != nil {
 		t.Fatal(err)
 	}
+	// What the lints read is a signature by the intermediate key, over
+	// bytes that no X.509 parser takes for a certificate.
+	if err := c.inter.CheckSignature(x509.ECDSAWithSHA256, sig.RawTBSCertificate, sig.Signature); err != nil {
+		t.Errorf("the key check's signature does not verify under the intermediate: %v", err)
+	}
+	if sig.RawTBSCertificate[0] == 0x30 {
+		t.Error("the key check's message starts like a DER SEQUENCE")
+	}
+	if _, err := x509.ParseCertificate(append(append([]byte{}, sig.RawTBSCertificate...), sig.Signature...)); err == nil {
+		t.Error("the key check's bytes parse as a certificate")
+	}
 	issued, err := c.Issue(IssueRequest{DNSNames: []string{"www.example.com"}, PublicKey: testKeys().p256.Public()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := zx509.ParseCertificate(issued.DER)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inter, err := zx509.ParseCertificate(c.inter.Raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,19 +167,15 @@ func TestKeyOnlyLintsPassForOurKeys(t *testing.T) {
 	}
 	for _, tt := range []struct {
 		name string
-		der  []byte
+		zc   *zx509.Certificate
 	}{
-		{name: "intermediate certificate", der: c.inter.Raw},
-		{name: "probe", der: probe},
-		{name: "leaf", der: issued.DER},
+		{name: "intermediate certificate", zc: inter},
+		{name: "intermediate key's signature", zc: sig},
+		{name: "leaf", zc: leaf},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			zc, err := zx509.ParseCertificate(tt.der)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rs := zlint.LintCertificateEx(zc, reg)
+			rs := zlint.LintCertificateEx(tt.zc, reg)
 			for _, n := range keyOnlyLints {
 				if r := rs.Results[n]; r == nil || r.Status != lint.Pass {
 					t.Errorf("%s: %+v, want pass", n, r)
