@@ -2,6 +2,7 @@ package dnsclient
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"net/netip"
 	"sync"
@@ -10,49 +11,108 @@ import (
 	"github.com/miekg/dns"
 )
 
-// A lookup in which not one server answered anything may fail on either
-// side: the domain's servers are all down, or dcv's own network drops its
-// queries (an egress firewall, a broken route). The servers a lookup asks do
-// not tell which: with delegations cached, even an outage of dcv's network
-// shows only the domain's (or its TLD's) servers timing out. So the roots are
-// asked directly: when none of them answers either, the failure is dcv's own
+// A lookup in which not one server answered may fail on either side: the
+// domain's servers are all down, or dcv's own network drops its queries (an
+// egress firewall, a broken route). The servers a lookup asks do not tell
+// which: with delegations cached, even an outage of dcv's network shows only
+// the domain's (or its TLD's) servers timing out. So the roots are asked
+// directly: when none of them answers either, the failure is dcv's own
 // (Error.Upstream), and the applicant is not blamed for it.
 
 const (
-	// canaryServers is how many root servers are asked at once.
+	// canaryServers is how many root servers of each address family are
+	// asked at once: a family dcv cannot reach (no IPv6 route) is no
+	// proof that its network is down while the other answers.
 	canaryServers = 3
-	// canaryTimeout bounds the question, whatever the lookup's deadline
-	// (the lookup may have failed at it).
-	canaryTimeout = 2 * time.Second
+	// canaryTimeout bounds the question; it gets at most canaryAllowance
+	// past the lookup's own deadline (the lookup may have failed at it).
+	canaryTimeout   = 2 * time.Second
+	canaryAllowance = 500 * time.Millisecond
 	// canaryTTL is how long a verdict is reused: a burst of failing
 	// lookups asks the roots once.
 	canaryTTL = 10 * time.Second
 )
 
-// canary remembers the roots' last verdict.
+// canary remembers the roots' last verdict, and the question under way.
 type canary struct {
-	mu     sync.Mutex // held while the roots are asked: one question at a time
-	at     time.Time  // when the verdict was reached (monotonic)
-	silent bool
+	mu      sync.Mutex
+	at      time.Time // when the verdict was reached (monotonic)
+	silent  bool
+	running chan struct{} // closed when the question under way ends; nil if none
 }
 
-// rootsSilent reports whether none of up to canaryServers root servers
-// answers a query for the root's NS set within canaryTimeout. The verdict
-// is reused for canaryTTL.
-func (r *Iterative) rootsSilent(ctx context.Context) bool {
-	c := &r.canary
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.at.IsZero() && time.Since(c.at) < canaryTTL {
-		return c.silent
+// rootsSilent reports whether no root server answers a query for the
+// root's NS set: up to canaryServers of each address family are asked at
+// once, within canaryTimeout and at most canaryAllowance past ctx's
+// deadline. ok is false when no verdict could be reached: ctx was
+// cancelled (not timed out), or the wait for another caller's question
+// ran out. A verdict is reused for canaryTTL; concurrent callers share one
+// question.
+func (r *Iterative) rootsSilent(ctx context.Context) (silent, ok bool) {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return false, false // the caller gave up: no blame either way
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), canaryTimeout)
+	timeout := canaryTimeout
+	if dl, has := ctx.Deadline(); has {
+		timeout = min(timeout, max(time.Until(dl), 0)+canaryAllowance)
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
-	roots := append([]netip.Addr(nil), r.roots...)
-	rand.Shuffle(len(roots), func(i, j int) { roots[i], roots[j] = roots[j], roots[i] })
-	roots = roots[:min(len(roots), canaryServers)]
-	answered := make(chan bool, len(roots))
-	for _, a := range roots {
+	c := &r.canary
+	for {
+		c.mu.Lock()
+		if !c.at.IsZero() && time.Since(c.at) < canaryTTL {
+			silent := c.silent
+			c.mu.Unlock()
+			return silent, true
+		}
+		if ch := c.running; ch != nil {
+			c.mu.Unlock()
+			// The question under way was bounded like this one: wait for
+			// it a little longer than this one would have taken.
+			wait := time.NewTimer(timeout + canaryAllowance)
+			select {
+			case <-ch:
+				wait.Stop()
+				continue
+			case <-wait.C:
+				return false, false
+			}
+		}
+		ch := make(chan struct{})
+		c.running = ch
+		c.mu.Unlock()
+
+		silent := r.askRoots(cctx)
+		c.mu.Lock()
+		c.at, c.silent, c.running = time.Now(), silent, nil
+		close(ch)
+		c.mu.Unlock()
+		return silent, true
+	}
+}
+
+// askRoots reports whether none of up to canaryServers root servers of
+// each address family answers before ctx ends.
+func (r *Iterative) askRoots(ctx context.Context) (silent bool) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var v4, v6 []netip.Addr
+	for _, a := range r.roots {
+		if a.Is4() {
+			v4 = append(v4, a)
+		} else {
+			v6 = append(v6, a)
+		}
+	}
+	var asked []netip.Addr
+	for _, fam := range [][]netip.Addr{v4, v6} {
+		fam = append([]netip.Addr(nil), fam...)
+		rand.Shuffle(len(fam), func(i, j int) { fam[i], fam[j] = fam[j], fam[i] })
+		asked = append(asked, fam[:min(len(fam), canaryServers)]...)
+	}
+	answered := make(chan bool, len(asked))
+	for _, a := range asked {
 		go func() {
 			q := new(dns.Msg)
 			q.Id = dns.Id()
@@ -62,14 +122,13 @@ func (r *Iterative) rootsSilent(ctx context.Context) bool {
 			answered <- err == nil
 		}()
 	}
-	silent := true
-	for range roots {
+	silent = true
+	for range asked {
 		if <-answered {
 			silent = false
 			cancel() // the others need not wait
 		}
 	}
-	c.at, c.silent = time.Now(), silent
 	return silent
 }
 
@@ -80,7 +139,7 @@ func (r *Iterative) blameOwnNetwork(ctx context.Context, st *lookupState, e *Err
 	if e.Upstream || (e.Kind != KindTimeout && e.Kind != KindNetwork) || st.anyAnswer() {
 		return
 	}
-	if r.rootsSilent(ctx) {
+	if silent, ok := r.rootsSilent(ctx); ok && silent {
 		e.Upstream = true
 	}
 }

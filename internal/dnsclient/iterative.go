@@ -618,9 +618,7 @@ func (r *Iterative) askZone(ctx context.Context, st *lookupState, d *delegation,
 		msg, idx, err := r.query(ctx, st, d.zone, srv, qname, qtype)
 		if err != nil {
 			if st.stop(ctx) {
-				if err.Zone == "" && err.Kind != KindLoop {
-					err.Zone = d.zone
-				}
+				// Not every server of d was tried: no Zone.
 				return nil, err
 			}
 			lastErr = err

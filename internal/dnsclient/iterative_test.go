@@ -900,3 +900,81 @@ func TestIterativeErrorNamesTheZone(t *testing.T) {
 		})
 	}
 }
+
+// TestCanaryBounds: the roots' question after a failed lookup takes at most
+// a moment past the lookup's deadline, none when the lookup was cancelled,
+// and concurrent failures share one question; roots of one address family
+// that cannot be reached do not make dcv's network "down" while the other
+// family answers.
+func TestCanaryBounds(t *testing.T) {
+	t.Parallel()
+	t.Run("deadline and sharing", func(t *testing.T) {
+		t.Parallel()
+		w := newIterWorld(t)
+		w.Root.SetMode(testenv.AuthTimeout)
+		r := newIterative(t, w.World, dnsclient.IterativeConfig{Timeout: 5 * time.Second})
+		var wg sync.WaitGroup
+		start := time.Now()
+		for range 20 {
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+				defer cancel()
+				_, err := r.Lookup(ctx, "_dnsauth.a.example.com.", dns.TypeTXT)
+				var de *dnsclient.Error
+				if !errors.As(err, &de) || !de.Upstream {
+					t.Errorf("Lookup = %v, want Upstream", err)
+				}
+			})
+		}
+		wg.Wait()
+		if d := time.Since(start); d > 1500*time.Millisecond {
+			t.Errorf("20 failing lookups with a 200 ms deadline took %v", d)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(100*time.Millisecond, cancel)
+		start = time.Now()
+		_, err := r.Lookup(ctx, "_dnsauth.b.example.com.", dns.TypeTXT)
+		var de *dnsclient.Error
+		if !errors.As(err, &de) || time.Since(start) > 500*time.Millisecond {
+			t.Errorf("cancelled lookup: %v after %v, want an error at once", err, time.Since(start))
+		}
+	})
+	t.Run("one family unreachable", func(t *testing.T) {
+		t.Parallel()
+		w := newIterWorld(t)
+		// Twelve IPv6 root hints that cannot be reached (no route in
+		// fd00::/8 here), beside the IPv4 root that answers: three roots
+		// drawn from all thirteen would be IPv6 alone three times in four.
+		hints := append([]netip.Addr{}, w.RootHints...)
+		for i := range 12 {
+			hints = append(hints, netip.AddrFrom16([16]byte{0: 0xfd, 15: byte(i + 1)}))
+		}
+		// Each resolver asks the roots once (the verdict is kept): ten
+		// resolvers, ten draws.
+		var rs []*dnsclient.Iterative
+		for range 10 {
+			r, err := dnsclient.NewIterative(dnsclient.IterativeConfig{RootHints: hints, Timeout: 300 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := r.Lookup(t.Context(), "_dnsauth.example.com.", dns.TypeTXT); err != nil {
+				t.Fatalf("warming lookup: %v", err)
+			}
+			rs = append(rs, r)
+		}
+		for _, s := range w.exCom.Servers {
+			s.SetMode(testenv.AuthTimeout)
+		}
+		var wg sync.WaitGroup
+		for i, r := range rs {
+			wg.Go(func() {
+				_, err := r.Lookup(t.Context(), fmt.Sprintf("_dnsauth.n%d.example.com.", i), dns.TypeTXT)
+				var de *dnsclient.Error
+				if !errors.As(err, &de) || de.Upstream {
+					t.Errorf("resolver %d: %v (upstream %v), want the domain's failure", i, err, de != nil && de.Upstream)
+				}
+			})
+		}
+		wg.Wait()
+	})
+}
