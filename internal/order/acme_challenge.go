@@ -226,7 +226,7 @@ func (a *ACME) observe(ctx context.Context, acct *store.ACMEAccount, z *store.AC
 		res.AuthzExpiresAt = now.Add(a.authzReuse(now))
 	} else {
 		res.Status = store.ACMEStatusInvalid
-		prob := findingProblem(r.Findings)
+		prob := a.findingProblem(r.Findings)
 		if res.Error, err = json.Marshal(prob); err != nil {
 			log.Error("encoding acme problem", "authz", z.ID, "err", err)
 		}
@@ -261,6 +261,14 @@ func (a *ACME) recorded(ctx context.Context, acct *store.ACMEAccount, z *store.A
 	if _, err := a.cfg.Limiter.Spend(ctx, l, acct.ID+"|"+baseName(z.Identifier), 1, res.At); err != nil {
 		a.s.cfg.Logger.Error("rate limit", "limit", l.Name, "err", err)
 	}
+}
+
+// findingProblem is findingProblem as an ACME client reads it: an applicant,
+// to whom dcv's own resolvers are "dcv's resolver".
+func (a *ACME) findingProblem(fs []diagnose.Finding) *ACMEError {
+	p := findingProblem(fs)
+	p.Detail, p.Fix = a.s.hideText(p.Detail), a.s.hideText(p.Fix)
+	return p
 }
 
 // findingProblem turns the worst blocking finding into the challenge's

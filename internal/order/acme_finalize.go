@@ -442,7 +442,7 @@ func (a *ACME) recheckAuthzCAA(ctx context.Context, acct *store.ACMEAccount, ord
 	if r.Status == diagnose.StatusApproved {
 		return nil, nil
 	}
-	prob := findingProblem(r.Findings)
+	prob := a.findingProblem(r.Findings)
 	prob.Identifier = z.Identifier
 	age := "too long"
 	if !z.ValidatedAt.IsZero() {

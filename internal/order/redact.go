@@ -117,15 +117,25 @@ func (s *Service) hidePreflightResolvers(r *PreflightResult) error {
 }
 
 // viewFor is the view of o for acct: an applicant's without dcv's own
-// resolvers' addresses in the findings.
+// resolvers' addresses in the findings and the order's error.
 func (s *Service) viewFor(acct *store.Account, o *store.Order) *View {
 	v := s.view(o)
 	if s.hideResolvers != nil && !acct.Admin {
+		v.Error = s.hideText(v.Error)
 		for i := range v.Domains {
 			hideInFindings(s.hideResolvers, v.Domains[i].Findings)
 		}
 	}
 	return v
+}
+
+// hideText is t with dcv's own resolvers' addresses replaced, for an
+// applicant.
+func (s *Service) hideText(t string) string {
+	if s.hideResolvers == nil {
+		return t
+	}
+	return s.hideResolvers.Replace(t)
 }
 
 func hideInFindings(h *strings.Replacer, fs []diagnose.Finding) {

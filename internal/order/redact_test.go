@@ -124,6 +124,16 @@ func TestHideOwnResolvers(t *testing.T) {
 	if b, err = s.redactStored(stored); err != nil || strings.Contains(string(b), "192.0.2.60") {
 		t.Errorf("applicant's view of the stored check: %s, %v", b, err)
 	}
+	// An ACME client is an applicant: the problem of a failed challenge,
+	// or of a CAA recheck at finalize, says "dcv's resolver" too.
+	prob := (&ACME{s: s}).findingProblem([]diagnose.Finding{{Code: diagnose.CodeDNSServfail, Severity: diagnose.SeverityError,
+		Message: "The TXT lookup failed: 192.0.2.60:53 answered SERVFAIL.", Fix: "Ask 192.0.2.60:53 again."}})
+	if strings.Contains(prob.Detail+prob.Fix, "192.0.2.60") || !strings.Contains(prob.Detail, "dcv's resolver answered SERVFAIL") {
+		t.Errorf("ACME problem: %+v", prob)
+	}
+	if got := s.hideText("The CAA lookup failed: 192.0.2.60:53 answered SERVFAIL."); strings.Contains(got, "192.0.2.60") {
+		t.Errorf("order error: %q", got)
+	}
 	// Without resolvers to hide (iterative mode) nothing changes.
 	r = res()
 	(&Service{}).hideOwnResolvers(r)
