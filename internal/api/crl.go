@@ -20,8 +20,10 @@ const (
 // crlCache signs the intermediate's CRL at most once per crlLifetime, and
 // again whenever the list of revoked, unexpired certificates changes: an
 // entry added or gone, or a reason changed (an upgrade to keyCompromise).
-// Its number is the signing time in seconds (or one more than the last),
-// which keeps it increasing across restarts.
+// Its number is the signing time in microseconds (or one more than the
+// last), which keeps it increasing across restarts (RFC 5280 §5.2.3): a
+// signature takes far longer than a microsecond, so the number never runs
+// ahead of the clock, as whole seconds did under a burst of revocations.
 type crlCache struct {
 	mu     sync.Mutex
 	der    []byte
@@ -31,6 +33,9 @@ type crlCache struct {
 	listed [sha256.Size]byte
 	number int64
 }
+
+// next returns the number of a CRL signed at now.
+func (c *crlCache) next(now time.Time) int64 { return max(now.UnixMicro(), c.number+1) }
 
 // crlDigest is a digest of the entries a CRL lists: serial, reason and
 // time of each.
@@ -59,7 +64,7 @@ func (h *Handler) crl(w http.ResponseWriter, r *http.Request) {
 	// it is made, not an hour later.
 	digest := crlDigest(revoked)
 	if h.crls.der == nil || now.Sub(h.crls.signed) > crlLifetime || digest != h.crls.listed {
-		number := max(now.Unix(), h.crls.number+1)
+		number := h.crls.next(now)
 		der, err := h.cfg.CA.CRL(big.NewInt(number), revoked, now, now.Add(crlNextUpdate))
 		if err != nil {
 			h.crls.mu.Unlock()
