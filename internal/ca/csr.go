@@ -30,6 +30,11 @@ const (
 	MaxRSABits = 8192
 )
 
+// minRSAExponent is the least RSA public exponent accepted: 2^16+1, the
+// bottom of the range BRs §6.1.6 recommend (zlint's
+// w_rsa_public_exponent_not_in_range warns below it).
+const minRSAExponent = 1<<16 + 1
+
 // Codes of CSRError. They are stable API.
 const (
 	CSRMalformed      = "CSR_MALFORMED"
@@ -130,6 +135,11 @@ func ParseCSR(pemOrDER []byte) (*x509.CertificateRequest, error) {
 	if d, weak := WeakECDSAKey(csr.PublicKey); weak {
 		return nil, &CSRError{CSRKeyTooWeak, weakKeyMessage(d)}
 	}
+	if detail, weak, err := weakKeyByLint(csr.PublicKey); err != nil {
+		return nil, err
+	} else if weak {
+		return nil, &CSRError{CSRKeyTooWeak, "the csr's key: " + detail}
+	}
 	for _, e := range csr.Extensions {
 		if e.Id.Equal(oidTLSFeature) {
 			return nil, &CSRError{CSRMustStaple, "the csr asks for the ocsp must-staple (tls feature) extension, but this ca runs no ocsp responder and issues no must-staple certificates: request one without it"}
@@ -158,6 +168,10 @@ func CheckPublicKey(pub crypto.PublicKey) error {
 			return &CSRError{CSRKeyUnsupported, fmt.Sprintf("the rsa key has %d bits, which is not a multiple of 8", bits)}
 		case k.E < 3 || k.E%2 == 0:
 			return &CSRError{CSRKeyUnsupported, fmt.Sprintf("the rsa public exponent %d is not an odd number of at least 3", k.E)}
+		case k.E < minRSAExponent:
+			// BRs §6.1.6: "SHOULD be in the range between 2^16+1 and
+			// 2^256-1"; zlint warns below it, and a warning blocks.
+			return &CSRError{CSRKeyTooWeak, fmt.Sprintf("the rsa public exponent %d is below %d, which the CA/B Forum BRs (§6.1.6) ask for: generate a key with the usual exponent 65537", k.E, minRSAExponent)}
 		case fermatFactorable(k.N, fermatRounds):
 			return &CSRError{CSRKeyTooWeak, "the rsa modulus can be factored by fermat's method (its two primes are too close to each other): generate a new key"}
 		}

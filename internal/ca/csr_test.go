@@ -138,6 +138,10 @@ func TestCheckPublicKeyRSABounds(t *testing.T) {
 		{"2049 not multiple of 8", &rsa.PublicKey{N: modulus(2049), E: 65537}, CSRKeyUnsupported},
 		{"even exponent", &rsa.PublicKey{N: modulus(2048), E: 65536}, CSRKeyUnsupported},
 		{"exponent 1", &rsa.PublicKey{N: modulus(2048), E: 1}, CSRKeyUnsupported},
+		// BRs §6.1.6 recommend 2^16+1 or more; zlint warns below.
+		{"exponent 3", &rsa.PublicKey{N: modulus(2048), E: 3}, CSRKeyTooWeak},
+		{"exponent 65535", &rsa.PublicKey{N: modulus(2048), E: 65535}, CSRKeyTooWeak},
+		{"exponent 65539", &rsa.PublicKey{N: modulus(2048), E: 65539}, ""},
 		{"primes too close (Fermat)", &rsa.PublicKey{N: closePrimes(t), E: 65537}, CSRKeyTooWeak},
 		{"a generated key", &testKeys().rsa2048.PublicKey, ""},
 	}

@@ -9,6 +9,10 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+
+	zx509 "github.com/zmap/zcrypto/x509"
+	"github.com/zmap/zlint/v3"
+	"github.com/zmap/zlint/v3/lint"
 )
 
 // smallKeyLint is the zlint lint that refuses an ECDSA subject key whose
@@ -135,4 +139,26 @@ func weakKeyMessage(d *big.Int) string {
 		return fmt.Sprintf("the p-256 private key is the group order minus %s, so anyone can compute it from the public key; generate a new random key", small)
 	}
 	return fmt.Sprintf("the p-256 private key is %s, so anyone can compute it from the public key; generate a new random key", d)
+}
+
+// weakKeyByLint runs zlint's small-private-key lint (smallKeyLint) on an
+// ECDSA key of a curve other than P-256 (which WeakECDSAKey answers
+// faster), as Issue does on every leaf, so that a CSR with such a key is
+// refused up front rather than failing lint at issuance. It reports the
+// lint's details when the key is weak; any other key is not weak.
+func weakKeyByLint(pub crypto.PublicKey) (detail string, weak bool, err error) {
+	k, ok := pub.(*ecdsa.PublicKey)
+	if !ok || k.Curve == elliptic.P256() {
+		return "", false, nil
+	}
+	reg, err := smallKeyLintRegistry()
+	if err != nil {
+		return "", false, fmt.Errorf("building key lint registry: %w", err)
+	}
+	zc := &zx509.Certificate{PublicKeyAlgorithm: zx509.ECDSA, PublicKey: k}
+	r := zlint.LintCertificateEx(zc, reg).Results[smallKeyLint]
+	if r == nil || r.Status < lint.Warn {
+		return "", false, nil
+	}
+	return r.Details, true, nil
 }

@@ -288,21 +288,25 @@ func TestIssueRefusesWeakKey(t *testing.T) {
 
 func TestParseCSRRefusesWeakKey(t *testing.T) {
 	t.Parallel()
-	p256 := elliptic.P256()
+	p256, p384 := elliptic.P256(), elliptic.P384()
 	tests := []struct {
 		name     string
+		curve    elliptic.Curve
 		d        *big.Int
 		wantCode string // "" for success
 		want     string
 	}{
-		{name: "d=12345", d: big.NewInt(12345), wantCode: CSRKeyTooWeak, want: "the p-256 private key is 12345, so anyone can compute it"},
-		{name: "d=n-12345", d: orderMinus(p256, 12345), wantCode: CSRKeyTooWeak, want: "the p-256 private key is the group order minus 12345, so anyone"},
-		{name: "d=65537", d: big.NewInt(smallKeyMax + 1)},
+		{name: "d=12345", curve: p256, d: big.NewInt(12345), wantCode: CSRKeyTooWeak, want: "the p-256 private key is 12345, so anyone can compute it"},
+		{name: "d=n-12345", curve: p256, d: orderMinus(p256, 12345), wantCode: CSRKeyTooWeak, want: "the p-256 private key is the group order minus 12345, so anyone"},
+		{name: "d=65537", curve: p256, d: big.NewInt(smallKeyMax + 1)},
+		// Other curves go through zlint's own lint, up front too.
+		{name: "p-384 d=5", curve: p384, d: big.NewInt(5), wantCode: CSRKeyTooWeak, want: "the csr's key:"},
+		{name: "p-384 d=65537", curve: p384, d: big.NewInt(smallKeyMax + 1)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			csr, err := ParseCSR(pemCSR(makeCSR(t, keyWithScalar(t, p256, tt.d), "", "example.com")))
+			csr, err := ParseCSR(pemCSR(makeCSR(t, keyWithScalar(t, tt.curve, tt.d), "", "example.com")))
 			if tt.wantCode == "" {
 				if err != nil {
 					t.Fatalf("ParseCSR: %v", err)
