@@ -57,7 +57,8 @@ const (
 	// the request that started it.
 	acmeValidationTimeout = 90 * time.Second
 	// acmeStaleValidation is when a validation still "processing" is taken
-	// for lost (a crash) and may be started again.
+	// for lost (a crash) and may be started again; one started before the
+	// process is lost at once (ACME.staleBefore).
 	acmeStaleValidation = 2 * acmeValidationTimeout
 	// acmeTokenBytes is the entropy of a challenge token: RFC 8555 §8.3
 	// asks for at least 128 bits; 256 are used.
@@ -123,12 +124,28 @@ type ACME struct {
 	s   *Service
 	st  store.Store
 	cfg ACMEConfig
+	// started is when this ACME began serving: a validation "processing"
+	// since before it was left by an earlier process (one per data
+	// directory), and is lost.
+	started time.Time
 
 	validations sync.WaitGroup
 
 	sweepMu   sync.Mutex
 	sweeping  map[string]bool // SPKI hashes being swept
 	sweepBase context.Context // the sweeps' parent context (StartKeySweeper's)
+}
+
+// staleBefore is the start time before which a validation still
+// "processing" at now is lost and may be started again: acmeStaleValidation
+// ago, or this process's start, whichever is later (one process serves a
+// data directory: an earlier one's validation will never be recorded).
+func (a *ACME) staleBefore(now time.Time) time.Time {
+	stale := now.Add(-acmeStaleValidation)
+	if a.started.After(stale) {
+		return a.started
+	}
+	return stale
 }
 
 // NewACME validates cfg and returns the ACME decisions of s.
@@ -176,7 +193,7 @@ func NewACME(s *Service, cfg ACMEConfig) (*ACME, error) {
 	if cfg.ValidationBudget == 0 {
 		cfg.ValidationBudget = DefaultValidationBudget
 	}
-	a := &ACME{s: s, st: s.cfg.Store, cfg: cfg}
+	a := &ACME{s: s, st: s.cfg.Store, cfg: cfg, started: s.now()}
 	s.mu.Lock()
 	s.acmeValidity = a.validity
 	s.acmeLate = a.lateIssuanceCheck

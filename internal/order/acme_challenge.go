@@ -71,7 +71,7 @@ func (a *ACME) StartChallenge(ctx context.Context, acct *store.ACMEAccount, auth
 // one alone records its validation; the others report the state.
 func (a *ACME) runChallenge(ctx context.Context, acct *store.ACMEAccount, z *store.ACMEAuthz, ci int, now time.Time) (*store.ACMEAuthz, error) {
 	typ := z.Challenges[ci].Type
-	staleBefore := now.Add(-acmeStaleValidation)
+	staleBefore := a.staleBefore(now)
 	if a.cfg.ValidationBudget <= 0 {
 		err := a.st.ACMEChallengeStart(ctx, z.ID, typ, now, staleBefore)
 		switch {
@@ -155,11 +155,12 @@ func challengeIndex(z *store.ACMEAuthz, typ string) int {
 // a polling client sees it finish.
 func (a *ACME) resumeStale(acct *store.ACMEAccount, z *store.ACMEAuthz) {
 	now := a.now()
+	stale := a.staleBefore(now)
 	for _, c := range z.Challenges {
-		if c.Status != store.ACMEStatusProcessing || c.StartedAt.After(now.Add(-acmeStaleValidation)) {
+		if c.Status != store.ACMEStatusProcessing || !c.StartedAt.Before(stale) {
 			continue
 		}
-		if err := a.st.ACMEChallengeStart(context.Background(), z.ID, c.Type, now, now.Add(-acmeStaleValidation)); err == nil {
+		if err := a.st.ACMEChallengeStart(context.Background(), z.ID, c.Type, now, stale); err == nil {
 			a.launch(acct, z, c.Type)
 		}
 	}

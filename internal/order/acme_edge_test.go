@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/dcvhq/dcv/internal/order"
 	"github.com/dcvhq/dcv/internal/order/ordertest"
+	"github.com/dcvhq/dcv/internal/validation"
 )
 
 // TestACMELongNames: a name whose _acme-challenge host would exceed 253
@@ -63,5 +65,64 @@ func TestACMELongNames(t *testing.T) {
 	list, _, err := a.OrderIDs(ctx, acct, "")
 	if err != nil || len(list) != 1 {
 		t.Errorf("orders stored: %d, %v; want only the first", len(list), err)
+	}
+}
+
+// TestACMEValidationLostInACrash: a validation left "processing" by a
+// process that died is started again by the next one at the client's first
+// poll, not 3 minutes later: one process serves a data directory, so no
+// earlier validation will ever be recorded.
+func TestACMEValidationLostInACrash(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := ordertest.New(t, ordertest.Options{})
+	newACME := func() *order.ACME {
+		a, err := order.NewACME(w.Service, order.ACMEConfig{AccountURL: func(id string) string { return "https://ca.dcv-test.net/acct/" + id }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	first := newACME()
+	jwk := `{"crv":"P-256","kty":"EC","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}`
+	sum := sha256.Sum256([]byte(jwk))
+	thumb := base64.RawURLEncoding.EncodeToString(sum[:])
+	acct, _, err := first.Register(ctx, order.ACMERegistration{KeyJWK: []byte(jwk), KeyThumbprint: thumb, TermsAgreed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const name = "crash.applicant.com"
+	ov, err := first.NewOrder(ctx, acct, order.ACMENewOrder{Identifiers: []order.ACMEIdentifier{{Type: "dns", Value: name}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := first.Authz(ctx, acct, ov.AuthzIDs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first process started the validation, stored as "processing",
+	// and died before its outcome was recorded.
+	if err := w.Store.ACMEChallengeStart(ctx, z.ID, "dns-01", w.Clock.Now(), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	// The next process, a second later, with the record published.
+	w.Clock.Add(time.Second)
+	digest := validation.KeyAuthorizationDigest(order.KeyAuthorization(z.Challenges[0].Token, thumb))
+	w.DNS.Add(fmt.Sprintf(`_acme-challenge.%s. 60 IN TXT "%s"`, name, digest))
+	second := newACME()
+	t.Cleanup(second.Wait)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got, err := second.Authz(ctx, acct, z.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status == "valid" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("authorization %s 5 s after the restart, want valid", got.Status)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
