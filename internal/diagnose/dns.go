@@ -17,6 +17,7 @@ const (
 	rcodeNoError  = "NOERROR"
 	rcodeNXDomain = "NXDOMAIN"
 	rcodeServfail = "SERVFAIL"
+	rcodeRefused  = "REFUSED"
 )
 
 // dns diagnoses the DNS (TXT at _dnsauth.<domain>) method. It returns no
@@ -117,6 +118,18 @@ func (d *diagnoser) dnsMiss(o *validation.Observation, z *zoneAnalysis, host str
 	}
 	switch resp.Rcode {
 	case rcodeNoError, rcodeNXDomain:
+	case rcodeRefused:
+		if resp.Resolver {
+			// dcv's own resolver refused it: its policy towards dcv
+			// (or it is no recursive resolver), whatever the name.
+			return []Finding{d.upstreamFinding(msgUpstreamRefused, host, resp.Server)}
+		}
+		return []Finding{{
+			Code:     CodeDNSLookupFailed,
+			Severity: SeverityError,
+			Message:  d.c.f(msgRecordRcode, host, d.server(resp.Server), resp.Rcode),
+			Fix:      d.c.f(fixRecordLookupFailed, host),
+		}}
 	case rcodeServfail:
 		return []Finding{{
 			Code:      CodeDNSServfail,

@@ -87,6 +87,17 @@ func TestDomainDNS(t *testing.T) {
 			want: []Finding{errF(CodeDNSLookupFailed, "The TXT lookup of _dnsauth.a.example.com failed: 192.0.2.53:53 answered REFUSED.", fixLF)},
 		},
 		{
+			// The REFUSED of dcv's own resolver (forward mode) is its
+			// policy towards dcv: the CA's side.
+			name: "record REFUSED by dcv's resolver",
+			obs: dnsObs(resp(host, "REFUSED"), func(n *validation.DNSObservation) {
+				n.Record.Response.Resolver = true
+			}),
+			want: []Finding{retryF(CodeResolverUnavailable,
+				"dcv could not look up _dnsauth.a.example.com: 192.0.2.53:53, dcv's own recursive resolver, refused the query (REFUSED: it does not resolve for dcv, or it is not a recursive resolver). This is a problem on the certificate authority's side, not with your domain.",
+				"Nothing to change on your side: check again later. If it persists, tell the certificate authority's operator that its DNS resolution is down (its resolver or its network).")},
+		},
+		{
 			name: "record network error",
 			obs:  withErr(dnsclient.KindNetwork),
 			want: []Finding{retryF(CodeDNSLookupFailed, "The TXT lookup of _dnsauth.a.example.com failed: 192.0.2.53:53 could not be reached.",

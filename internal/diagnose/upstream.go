@@ -15,19 +15,21 @@ const CodeResolverUnavailable Code = "RESOLVER_UNAVAILABLE"
 // Sentences for lookups that failed at dcv's own recursive resolver (forward
 // mode): the CA's problem, never the applicant's.
 const (
-	msgUpstreamRecord msg = "msgUpstreamRecord"
-	noteResolverSlow  msg = "noteResolverSlow"
-	msgUpstreamCAA    msg = "msgUpstreamCAA"
-	fixUpstream       msg = "fixUpstream"
+	msgUpstreamRecord  msg = "msgUpstreamRecord"
+	noteResolverSlow   msg = "noteResolverSlow"
+	msgUpstreamCAA     msg = "msgUpstreamCAA"
+	fixUpstream        msg = "fixUpstream"
+	msgUpstreamRefused msg = "msgUpstreamRefused"
 )
 
 func init() {
 	extend(CodeIssuanceFailed, map[Code]string{CodeResolverUnavailable: "dcv's DNS resolver unavailable (operator problem)"}, nil, CodeResolverUnavailable)
 	extend("", nil, map[msg]string{
-		msgUpstreamRecord: "dcv could not look up %[1]s: %[2]s, a DNS server dcv itself depends on (its resolver, or a root server), could not be reached. This is a problem on the certificate authority's side, not with your domain.",
-		msgUpstreamCAA:    "dcv could not look up the CAA records of %[1]s: %[2]s, a DNS server dcv itself depends on (its resolver, or a root server), could not be reached. This is a problem on the certificate authority's side, not with your domain; dcv does not issue without a CAA answer.",
-		noteResolverSlow:  "%[1]s is dcv's own recursive resolver: either the domain's nameservers did not answer it in time, or the resolver itself is down or overloaded (the certificate authority's side); if the nameservers answer quickly, nothing needs to change on your side.",
-		fixUpstream:       "Nothing to change on your side: check again later. If it persists, tell the certificate authority's operator that its DNS resolution is down (its resolver or its network).",
+		msgUpstreamRecord:  "dcv could not look up %[1]s: %[2]s, a DNS server dcv itself depends on (its resolver, or a root server), could not be reached. This is a problem on the certificate authority's side, not with your domain.",
+		msgUpstreamCAA:     "dcv could not look up the CAA records of %[1]s: %[2]s, a DNS server dcv itself depends on (its resolver, or a root server), could not be reached. This is a problem on the certificate authority's side, not with your domain; dcv does not issue without a CAA answer.",
+		noteResolverSlow:   "%[1]s is dcv's own recursive resolver: either the domain's nameservers did not answer it in time, or the resolver itself is down or overloaded (the certificate authority's side); if the nameservers answer quickly, nothing needs to change on your side.",
+		msgUpstreamRefused: "dcv could not look up %[1]s: %[2]s, dcv's own recursive resolver, refused the query (REFUSED: it does not resolve for dcv, or it is not a recursive resolver). This is a problem on the certificate authority's side, not with your domain.",
+		fixUpstream:        "Nothing to change on your side: check again later. If it persists, tell the certificate authority's operator that its DNS resolution is down (its resolver or its network).",
 	})
 }
 

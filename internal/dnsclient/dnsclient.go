@@ -28,6 +28,10 @@ type Response struct {
 	Type string `json:"type"`
 	// Server is the host:port that gave this answer.
 	Server string `json:"server"`
+	// Resolver is true when Server is one of dcv's own recursive
+	// resolvers (forward mode): its REFUSED is its policy towards dcv,
+	// not the domain's answer.
+	Resolver bool `json:"resolver,omitempty"`
 	// Rcode in presentation form: "NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", ...
 	Rcode string `json:"rcode"`
 	// Answer holds the answer section's records of the queried type at the

@@ -203,7 +203,7 @@ func (f *Forwarder) lookup(ctx context.Context, start time.Time, name string, qt
 			}
 			return nil, err
 		}
-		resp.Server = server
+		resp.Server, resp.Resolver = server, true
 		resp.Rcode = rcodeString(msg.Rcode)
 		resp.AD = msg.AuthenticatedData
 		resp.EDE = extendedErrors(msg)
