@@ -37,6 +37,11 @@ const (
 	maxRSABits = 8192
 )
 
+// go-jose refuses RSA keys over 4096 bits while parsing a JWK unless told
+// otherwise: up to maxRSABits are this server's (lego's rsa8192, certbot's
+// --rsa-key-size 8192 accounts), and checkKeyAlg bounds them.
+func init() { jose.MaxRSAModulusBits = maxRSABits }
+
 // algNames are the accepted signature algorithms (RFC 8555 §6.2: the server
 // MUST NOT accept "none" nor a MAC algorithm, except in EAB).
 var algNames = []string{string(jose.ES256), string(jose.ES384), string(jose.RS256), string(jose.EdDSA)}
