@@ -10,6 +10,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
@@ -17,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -812,6 +814,35 @@ func altChainOf(authority *ca.CA) string {
 	return string(authority.IntermediatePEM()) + string(authority.RootPEM())
 }
 
+// reencodedSubject returns, PEM, a certificate of inter's key whose subject
+// holds inter's names as UTF8Strings (inter's are PrintableStrings): the
+// same name to read, other bytes.
+func reencodedSubject(t *testing.T, inter *x509.Certificate) string {
+	t.Helper()
+	var rdns pkix.RDNSequence
+	for _, n := range inter.Subject.Names {
+		v, err := asn1.MarshalWithParams(fmt.Sprint(n.Value), "utf8")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rdns = append(rdns, pkix.RelativeDistinguishedNameSET{{Type: n.Type, Value: asn1.RawValue{FullBytes: v}}})
+	}
+	raw, err := asn1.Marshal(rdns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(raw, inter.RawSubject) {
+		t.Fatal("the re-encoded subject is the same bytes")
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), RawSubject: raw, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, &x509.Certificate{Subject: pkix.Name{CommonName: "cross-signer"}}, inter.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
 // TestAlternateChainChecked: an alternate chain that a leaf would not
 // chain to, or whose certificates do not sign one another, is refused when
 // the handler is built, naming why.
@@ -827,6 +858,7 @@ func TestAlternateChainChecked(t *testing.T) {
 		{"another CA's intermediate", altChainOf(other.ca), "is not of the issuer of the leaves"},
 		{"the intermediate, then another root", string(w.ca.IntermediatePEM()) + string(other.ca.RootPEM()), "is not signed by certificate 2"},
 		{"no certificate", "not a PEM file\n", "holds no certificate"},
+		{"the intermediate's name in UTF8String", reencodedSubject(t, w.ca.Intermediate()), "reads like the leaves' issuer's but is encoded differently"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -288,7 +288,15 @@ func checkAltChain(chainPEM string, issuerDER []byte) error {
 		return errors.New("it holds no certificate")
 	}
 	first := certs[0]
-	if !bytes.Equal(first.RawSubject, issuer.RawSubject) || !bytes.Equal(first.RawSubjectPublicKeyInfo, issuer.RawSubjectPublicKeyInfo) {
+	switch {
+	case !bytes.Equal(first.RawSubjectPublicKeyInfo, issuer.RawSubjectPublicKeyInfo):
+		return fmt.Errorf("its first certificate (%s) is not of the issuer of the leaves (%s, the same subject and key): its key differs, and a leaf would not chain to it", first.Subject, issuer.Subject)
+	case !bytes.Equal(first.RawSubject, issuer.RawSubject) && first.Subject.String() == issuer.Subject.String():
+		// Names that read alike but are encoded differently (a
+		// UTF8String against a PrintableString): clients compare the
+		// bytes, so a leaf's issuer would not match.
+		return fmt.Errorf("its first certificate's subject (%s) reads like the leaves' issuer's but is encoded differently (DER %x against %x, e.g. UTF8String against PrintableString): clients compare the bytes, and a leaf would not chain to it; cross-sign with the intermediate's subject copied byte for byte", first.Subject, first.RawSubject, issuer.RawSubject)
+	case !bytes.Equal(first.RawSubject, issuer.RawSubject):
 		return fmt.Errorf("its first certificate (%s) is not of the issuer of the leaves (%s, the same subject and key): a leaf would not chain to it", first.Subject, issuer.Subject)
 	}
 	for i := 1; i < len(certs); i++ {
