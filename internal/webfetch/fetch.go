@@ -542,6 +542,10 @@ func lookupError(r lookupResult) *Error {
 	switch r.resp.Rcode {
 	case "NOERROR":
 		return nil
+	case "REFUSED":
+		// dcv's own recursive resolver refusing refuses dcv (its access
+		// policy): the CA's side, not the name's servers.
+		return &Error{Kind: ErrDNSError, Detail: detail, Address: r.resp.Server, Upstream: r.resp.Resolver, Resolver: r.resp.Resolver}
 	case "NXDOMAIN":
 		return &Error{Kind: ErrDNSNXDomain, Detail: detail}
 	case "SERVFAIL":

@@ -308,11 +308,12 @@ func TestFetchResolveErrors(t *testing.T) {
 		return &dnsclient.Response{Name: name, Type: typ, Rcode: rcode, Server: "192.0.2.53:53"}
 	}
 	tests := []struct {
-		name    string
-		answers map[string]*dnsclient.Response
-		errs    map[string]error
-		kind    ErrorKind
-		detail  string
+		name     string
+		answers  map[string]*dnsclient.Response
+		errs     map[string]error
+		kind     ErrorKind
+		detail   string
+		upstream bool // dcv's own side
 	}{
 		{
 			name:    "nxdomain",
@@ -333,6 +334,16 @@ func TestFetchResolveErrors(t *testing.T) {
 			name:    "refused rcode",
 			answers: map[string]*dnsclient.Response{name + " A": resp("A", "REFUSED")},
 			kind:    ErrDNSError, detail: "REFUSED",
+		},
+		{
+			// dcv's own forward resolver refusing refuses dcv.
+			name: "refused by dcv's resolver",
+			answers: map[string]*dnsclient.Response{name + " A": func() *dnsclient.Response {
+				r := resp("A", "REFUSED")
+				r.Resolver = true
+				return r
+			}()},
+			kind: ErrDNSError, detail: "REFUSED", upstream: true,
 		},
 		{
 			name: "timeout",
@@ -364,6 +375,9 @@ func TestFetchResolveErrors(t *testing.T) {
 			tr := f.Fetch(t.Context(), "http://"+testHost+"/f")
 			if tr.ResolveError == nil || tr.ResolveError.Kind != tc.kind || !strings.Contains(tr.ResolveError.Detail, tc.detail) {
 				t.Fatalf("ResolveError = %+v, want %s with %q", tr.ResolveError, tc.kind, tc.detail)
+			}
+			if tr.ResolveError.Upstream != tc.upstream || (tc.upstream && (!tr.ResolveError.Resolver || tr.ResolveError.Address != "192.0.2.53:53")) {
+				t.Errorf("ResolveError = %+v: upstream %v, want %v", tr.ResolveError, tr.ResolveError.Upstream, tc.upstream)
 			}
 			if len(tr.Attempts) != 0 || tr.Final() != nil || tr.Host != testHost {
 				t.Errorf("attempts %v, host %q", tr.Attempts, tr.Host)
