@@ -39,6 +39,7 @@ type canary struct {
 	at      time.Time // when the verdict was reached (monotonic)
 	silent  bool
 	running chan struct{} // closed when the question under way ends; nil if none
+	until   time.Time     // when the question under way ends at the latest
 }
 
 // rootsSilent reports whether no root server answers a query for the
@@ -67,10 +68,10 @@ func (r *Iterative) rootsSilent(ctx context.Context) (silent, ok bool) {
 			return silent, true
 		}
 		if ch := c.running; ch != nil {
+			// Wait for the question under way until it ends (it is
+			// bounded), or for as long as this one would have taken.
+			wait := time.NewTimer(max(timeout, time.Until(c.until)) + canaryAllowance)
 			c.mu.Unlock()
-			// The question under way was bounded like this one: wait for
-			// it a little longer than this one would have taken.
-			wait := time.NewTimer(timeout + canaryAllowance)
 			select {
 			case <-ch:
 				wait.Stop()
@@ -80,7 +81,7 @@ func (r *Iterative) rootsSilent(ctx context.Context) (silent, ok bool) {
 			}
 		}
 		ch := make(chan struct{})
-		c.running = ch
+		c.running, c.until = ch, time.Now().Add(timeout)
 		c.mu.Unlock()
 
 		silent := r.askRoots(cctx)

@@ -939,6 +939,41 @@ func TestCanaryBounds(t *testing.T) {
 			t.Errorf("cancelled lookup: %v after %v, want an error at once", err, time.Since(start))
 		}
 	})
+	t.Run("a short lookup waits for a longer one's question", func(t *testing.T) {
+		t.Parallel()
+		w := newIterWorld(t)
+		// Queries time out after 1.5 s: lookup A (10 s) fails after its
+		// two servers' 3 s, then asks the roots for 1.5 s; lookup B (100
+		// ms) fails meanwhile and must wait for that question, longer
+		// than its own would have lasted.
+		r := newIterative(t, w.World, dnsclient.IterativeConfig{Timeout: 1500 * time.Millisecond})
+		if _, err := r.Lookup(t.Context(), "_dnsauth.example.com.", dns.TypeTXT); err != nil {
+			t.Fatalf("warming lookup: %v", err)
+		}
+		w.Root.SetMode(testenv.AuthTimeout)
+		for _, z := range []*testenv.Zone{w.com, w.net, w.exCom, w.exNet} {
+			for _, s := range z.Servers {
+				s.SetMode(testenv.AuthTimeout)
+			}
+		}
+		errA := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			_, err := r.Lookup(ctx, "_dnsauth.a.example.com.", dns.TypeTXT)
+			errA <- err
+		}()
+		time.Sleep(3300 * time.Millisecond)
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		defer cancel()
+		_, errB := r.Lookup(ctx, "_dnsauth.b.example.com.", dns.TypeTXT)
+		for name, err := range map[string]error{"A": <-errA, "B": errB} {
+			var de *dnsclient.Error
+			if !errors.As(err, &de) || !de.Upstream {
+				t.Errorf("lookup %s: %v, want Upstream (dcv's network is down)", name, err)
+			}
+		}
+	})
 	t.Run("one family unreachable", func(t *testing.T) {
 		t.Parallel()
 		w := newIterWorld(t)
