@@ -130,6 +130,9 @@ type ACME struct {
 	started time.Time
 
 	validations sync.WaitGroup
+	// running holds the challenges whose validation this process runs
+	// and has not recorded yet (markRunning).
+	running sync.Map
 
 	sweepMu   sync.Mutex
 	sweeping  map[string]bool // SPKI hashes being swept

@@ -115,9 +115,11 @@ func (a *ACME) runChallenge(ctx context.Context, acct *store.ACMEAccount, z *sto
 	err := a.st.ACMEChallengeStart(ctx, z.ID, typ, now, staleBefore)
 	switch {
 	case err == nil:
+		key := a.markRunning(z.ID, typ)
 		a.validations.Add(1)
 		go func() {
 			defer a.validations.Done()
+			defer a.running.Delete(key)
 			res := <-done
 			wctx, cancel := context.WithTimeout(context.Background(), acmeValidationTimeout)
 			defer cancel()
@@ -160,18 +162,36 @@ func (a *ACME) resumeStale(acct *store.ACMEAccount, z *store.ACMEAuthz) {
 		if c.Status != store.ACMEStatusProcessing || !c.StartedAt.Before(stale) {
 			continue
 		}
+		if _, mine := a.running.Load(runningKey(z.ID, c.Type)); mine {
+			continue // still under way here (the clock may have stepped back)
+		}
 		if err := a.st.ACMEChallengeStart(context.Background(), z.ID, c.Type, now, stale); err == nil {
 			a.launch(acct, z, c.Type)
 		}
 	}
 }
 
+// runningKey names a challenge in ACME.running.
+func runningKey(authzID, typ string) string { return authzID + " " + typ }
+
+// markRunning records that this process runs the validation of challenge
+// typ of authzID, until its outcome is recorded (the caller deletes the key
+// it returns): resumeStale never starts it again meanwhile, whatever the
+// clock says.
+func (a *ACME) markRunning(authzID, typ string) string {
+	key := runningKey(authzID, typ)
+	a.running.Store(key, struct{}{})
+	return key
+}
+
 // launch runs one validation of a started challenge in the background and
 // records it.
 func (a *ACME) launch(acct *store.ACMEAccount, z *store.ACMEAuthz, typ string) {
+	key := a.markRunning(z.ID, typ)
 	a.validations.Add(1)
 	go func() {
 		defer a.validations.Done()
+		defer a.running.Delete(key)
 		ctx, cancel := context.WithTimeout(context.Background(), acmeValidationTimeout)
 		defer cancel()
 		res := a.observe(ctx, acct, z, typ)

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/dcvhq/dcv/internal/order"
 	"github.com/dcvhq/dcv/internal/order/ordertest"
+	"github.com/dcvhq/dcv/internal/testenv"
 	"github.com/dcvhq/dcv/internal/validation"
 )
 
@@ -124,5 +126,56 @@ func TestACMEValidationLostInACrash(t *testing.T) {
 			t.Fatalf("authorization %s 5 s after the restart, want valid", got.Status)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestACMEClockStepsBack: a validation this process runs is never started
+// again while it runs, even when the wall clock steps back (NTP, a resumed
+// virtual machine) and it looks older than the process: the client's
+// polls find it processing, and it is recorded once.
+func TestACMEClockStepsBack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var logs testenv.SyncBuffer
+	w := ordertest.New(t, ordertest.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	a, err := order.NewACME(w.Service, order.ACMEConfig{AccountURL: func(id string) string { return "https://ca.dcv-test.net/acct/" + id }, ValidationBudget: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwk := `{"crv":"P-256","kty":"EC","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}`
+	sum := sha256.Sum256([]byte(jwk))
+	thumb := base64.RawURLEncoding.EncodeToString(sum[:])
+	acct, _, err := a.Register(ctx, order.ACMERegistration{KeyJWK: []byte(jwk), KeyThumbprint: thumb, TermsAgreed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const name = "step.applicant.com"
+	ov, err := a.NewOrder(ctx, acct, order.ACMENewOrder{Identifiers: []order.ACMEIdentifier{{Type: "dns", Value: name}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := a.Authz(ctx, acct, ov.AuthzIDs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := validation.KeyAuthorizationDigest(order.KeyAuthorization(z.Challenges[0].Token, thumb))
+	w.DNS.Add(fmt.Sprintf(`_acme-challenge.%s. 60 IN TXT "%s"`, name, digest))
+	w.DNS.SetDelay("_acme-challenge."+name, 700*time.Millisecond) // a slow nameserver
+	w.Clock.Add(-10 * time.Second)                                // the clock steps back
+	if _, err := a.StartChallenge(ctx, acct, z.ID, "dns-01"); err != nil {
+		t.Fatal(err)
+	}
+	for range 10 { // a client polling every 100 ms
+		time.Sleep(100 * time.Millisecond)
+		if _, err := a.Authz(ctx, acct, z.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.Wait()
+	if n := strings.Count(logs.String(), "recording acme validation"); n > 0 {
+		t.Errorf("%d validations of one challenge ran at once and lost their record:\n%s", n, logs.String())
+	}
+	if got, err := a.Authz(ctx, acct, z.ID); err != nil || got.Status != "valid" {
+		t.Errorf("authorization: %+v, %v; want valid", got, err)
 	}
 }
