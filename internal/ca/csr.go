@@ -14,6 +14,8 @@ import (
 	"math/big"
 	"slices"
 	"strings"
+
+	"github.com/zmap/zlint/v3/util"
 )
 
 // MaxCSRSize is the largest CSR, PEM or DER, that ParseCSR reads. An RSA 8192
@@ -172,6 +174,10 @@ func CheckPublicKey(pub crypto.PublicKey) error {
 			// BRs §6.1.6: "SHOULD be in the range between 2^16+1 and
 			// 2^256-1"; zlint warns below it, and a warning blocks.
 			return &CSRError{CSRKeyTooWeak, fmt.Sprintf("the rsa public exponent %d is below %d, which the CA/B Forum BRs (§6.1.6) ask for: generate a key with the usual exponent 65537", k.E, minRSAExponent)}
+		case !util.PrimeNoSmallerThan752(k.N):
+			// zlint's w_rsa_mod_factors_smaller_than_752 (a warning, which
+			// blocks), asked up front.
+			return &CSRError{CSRKeyTooWeak, "the rsa modulus has a prime factor smaller than 752: generate a new key"}
 		case fermatFactorable(k.N, fermatRounds):
 			return &CSRError{CSRKeyTooWeak, "the rsa modulus can be factored by fermat's method (its two primes are too close to each other): generate a new key"}
 		}

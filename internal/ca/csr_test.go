@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/zmap/zlint/v3/util"
 )
 
 func makeCSR(t *testing.T, key crypto.Signer, cn string, names ...string) []byte {
@@ -122,9 +124,15 @@ func TestCheckPublicKeyRSABounds(t *testing.T) {
 	t.Parallel()
 	// Keys built from their numbers: generating an 8200-bit key is slow and
 	// the check looks only at N and E.
+	// modulus is the least odd number of bits bits with no prime factor
+	// below 752 (which zlint, and CheckPublicKey, refuse).
 	modulus := func(bits int) *big.Int {
 		n := new(big.Int).Lsh(big.NewInt(1), uint(bits-1))
-		return n.SetBit(n, 0, 1)
+		n.SetBit(n, 0, 1)
+		for !util.PrimeNoSmallerThan752(n) {
+			n.Add(n, big.NewInt(2))
+		}
+		return n
 	}
 	tests := []struct {
 		name     string
@@ -142,6 +150,9 @@ func TestCheckPublicKeyRSABounds(t *testing.T) {
 		{"exponent 3", &rsa.PublicKey{N: modulus(2048), E: 3}, CSRKeyTooWeak},
 		{"exponent 65535", &rsa.PublicKey{N: modulus(2048), E: 65535}, CSRKeyTooWeak},
 		{"exponent 65539", &rsa.PublicKey{N: modulus(2048), E: 65539}, ""},
+		// zlint's w_rsa_mod_factors_smaller_than_752.
+		{"a factor of 3", &rsa.PublicKey{N: new(big.Int).Mul(big.NewInt(3), modulus(2047)), E: 65537}, CSRKeyTooWeak},
+		{"a factor of 751", &rsa.PublicKey{N: new(big.Int).Mul(big.NewInt(751), modulus(2039)), E: 65537}, CSRKeyTooWeak},
 		{"primes too close (Fermat)", &rsa.PublicKey{N: closePrimes(t), E: 65537}, CSRKeyTooWeak},
 		{"a generated key", &testKeys().rsa2048.PublicKey, ""},
 	}
