@@ -110,6 +110,13 @@ func (d *diagnoser) caaFinding(r *caa.Result) Finding {
 		if upstream(r.Failure) {
 			return d.upstreamFinding(msgUpstreamCAA, failed, r.Failure.Server)
 		}
+		if r.FailedRcode == rcodeRefused && len(r.Trace) > 0 {
+			// Refused by dcv's own resolver (forward mode): its policy
+			// towards dcv, the CA's side, not the domain's.
+			if last := r.Trace[len(r.Trace)-1].Response; last != nil && last.Resolver {
+				return d.upstreamFinding(msgUpstreamRefused, "the CAA records of "+failed, last.Server)
+			}
+		}
 	default:
 		f.Message = d.c.f(msgCAAOther, name, Truncate(r.Reason, maxDetailShown), identity)
 		f.Fix = d.c.f(fixCAANotListed, name, record)

@@ -93,6 +93,22 @@ func TestDomainCAA(t *testing.T) {
 				"Make sure the nameservers of a.example.com answer CAA queries (an empty answer is fine; SERVFAIL, REFUSED or silence is not) and, if DNSSEC is enabled, that the signatures are valid.")},
 		},
 		{
+			name: "lookup REFUSED by the domain's server",
+			res: &caa.Result{Domain: "a.example.com", Identity: id, Reason: caa.ReasonLookupFailed, FailedName: "a.example.com.", FailedRcode: "REFUSED",
+				Trace: []caa.Step{{Name: "a.example.com.", Response: &dnsclient.Response{Server: testServer, Rcode: "REFUSED"}}}},
+			want: []Finding{retryF(CodeCAALookupFailed,
+				"The CAA lookup of a.example.com failed: 192.0.2.53:53 answered REFUSED. dcv does not issue without a CAA answer.",
+				"Make sure the nameservers of a.example.com answer CAA queries (an empty answer is fine; SERVFAIL, REFUSED or silence is not) and, if DNSSEC is enabled, that the signatures are valid.")},
+		},
+		{
+			name: "lookup REFUSED by dcv's resolver",
+			res: &caa.Result{Domain: "a.example.com", Identity: id, Reason: caa.ReasonLookupFailed, FailedName: "a.example.com.", FailedRcode: "REFUSED",
+				Trace: []caa.Step{{Name: "a.example.com.", Response: &dnsclient.Response{Server: testServer, Rcode: "REFUSED", Resolver: true}}}},
+			want: []Finding{retryF(CodeResolverUnavailable,
+				"dcv could not look up the CAA records of a.example.com: 192.0.2.53:53, dcv's own recursive resolver, refused the query (REFUSED: it does not resolve for dcv, or it is not a recursive resolver). This is a problem on the certificate authority's side, not with your domain.",
+				"Nothing to change on your side: check again later. If it persists, tell the certificate authority's operator that its DNS resolution is down (its resolver or its network).")},
+		},
+		{
 			name: "lookup timeout",
 			res: &caa.Result{Domain: "a.example.com", Identity: id, Reason: caa.ReasonLookupFailed, FailedName: "example.com.",
 				Failure: &dnsclient.Error{Kind: dnsclient.KindTimeout, Server: "198.51.100.53:53"}},

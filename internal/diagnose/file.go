@@ -194,7 +194,11 @@ func (d *diagnoser) fetch(t *webfetch.Trace, o *validation.Observation) (Finding
 // is the observation, whose other lookups may say more.
 func (d *diagnoser) resolveError(e *webfetch.Error, host string, o *validation.Observation) Finding {
 	if e.Upstream {
-		return d.upstreamFinding(msgUpstreamRecord, host, e.Address)
+		m := msgUpstreamRecord
+		if e.Resolver && strings.Contains(e.Detail, ": REFUSED from ") {
+			m = msgUpstreamRefused // webfetch's words for the resolver's REFUSED
+		}
+		return d.upstreamFinding(m, host, e.Address)
 	}
 	f := Finding{Code: CodeDomainUnresolvable, Severity: SeverityError}
 	server := d.server(e.Address)

@@ -619,3 +619,19 @@ func TestDomainFileNXDomain(t *testing.T) {
 		})
 	}
 }
+
+// TestDomainFileResolverRefused: a web site's address refused by dcv's own
+// resolver is the CA's side, told as a refusal.
+func TestDomainFileResolverRefused(t *testing.T) {
+	t.Parallel()
+	const host = "www.example.com"
+	u := "http://" + host + validation.FilePath
+	o := fileObs(&webfetch.Trace{URL: u, Host: host, ResolveError: &webfetch.Error{Kind: webfetch.ErrDNSError,
+		Detail: "A " + host + ".: REFUSED from 192.0.2.60:53", Address: "192.0.2.60:53", Upstream: true, Resolver: true}})
+	o.Domain, o.File.URL = host, u
+	r := Domain([]validation.Observation{o}, testNow)
+	if len(r.Findings) == 0 || r.Findings[0].Code != CodeResolverUnavailable ||
+		!strings.Contains(r.Findings[0].Message, "192.0.2.60:53, dcv's own recursive resolver, refused the query") {
+		t.Errorf("findings %+v, want RESOLVER_UNAVAILABLE saying the resolver refused", r.Findings)
+	}
+}
