@@ -77,6 +77,24 @@ func (s *Service) redactStored(b json.RawMessage) (json.RawMessage, error) {
 // that dcv's resolver gave them.
 const ownResolverText = "dcv's resolver"
 
+// resolverReplacer returns what turns the addresses of dcv's own resolvers
+// into ownResolverText, or nil for none. Sentences that already say an
+// address is dcv's own resolver lose the address alone (NewReplacer tries
+// its pairs in order at each position).
+func resolverReplacer(addrs []string) *strings.Replacer {
+	if len(addrs) == 0 {
+		return nil
+	}
+	var pairs []string
+	for _, r := range addrs {
+		pairs = append(pairs,
+			r+", dcv's own recursive resolver, ", "dcv's own recursive resolver ",
+			r+" is dcv's own recursive resolver", "That server is dcv's own recursive resolver",
+			r, ownResolverText)
+	}
+	return strings.NewReplacer(pairs...)
+}
+
 // hideOwnResolvers replaces the addresses of dcv's own resolvers in r's
 // findings, matrix and evidence.
 func (s *Service) hideOwnResolvers(r *CheckResult) {

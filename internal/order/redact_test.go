@@ -98,7 +98,17 @@ func TestRedactPreflight(t *testing.T) {
 // resolver"; an admin's view and the stored check keep it.
 func TestHideOwnResolvers(t *testing.T) {
 	t.Parallel()
-	s := &Service{hideResolvers: strings.NewReplacer("192.0.2.60:53", ownResolverText)}
+	s := &Service{hideResolvers: resolverReplacer([]string{"192.0.2.60:53"})}
+	// Sentences that name the address as dcv's own resolver do not say
+	// it twice.
+	for in, want := range map[string]string{
+		"dcv could not look up x: 192.0.2.60:53, dcv's own recursive resolver, refused the query.": "dcv could not look up x: dcv's own recursive resolver refused the query.",
+		"No answer from 192.0.2.60:53. 192.0.2.60:53 is dcv's own recursive resolver: either":       "No answer from dcv's resolver. That server is dcv's own recursive resolver: either",
+	} {
+		if got := s.hideText(in); got != want {
+			t.Errorf("hideText(%q) = %q, want %q", in, got, want)
+		}
+	}
 	res := func() *CheckResult {
 		return &CheckResult{Order: "ord_1", Domains: []DomainCheck{{
 			Domain:   "a.example.com",

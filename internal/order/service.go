@@ -162,13 +162,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Logger = slog.Default()
 	}
 	s := &Service{cfg: cfg}
-	if len(cfg.OwnResolvers) > 0 {
-		var pairs []string
-		for _, r := range cfg.OwnResolvers {
-			pairs = append(pairs, r, ownResolverText)
-		}
-		s.hideResolvers = strings.NewReplacer(pairs...)
-	}
+	s.hideResolvers = resolverReplacer(cfg.OwnResolvers)
 	return s, nil
 }
 
