@@ -103,7 +103,7 @@ func TestHideOwnResolvers(t *testing.T) {
 	// it twice.
 	for in, want := range map[string]string{
 		"dcv could not look up x: 192.0.2.60:53, dcv's own recursive resolver, refused the query.": "dcv could not look up x: dcv's own recursive resolver refused the query.",
-		"No answer from 192.0.2.60:53. 192.0.2.60:53 is dcv's own recursive resolver: either":       "No answer from dcv's resolver. That server is dcv's own recursive resolver: either",
+		"No answer from 192.0.2.60:53. 192.0.2.60:53 is dcv's own recursive resolver: either":      "No answer from dcv's resolver. That server is dcv's own recursive resolver: either",
 	} {
 		if got := s.hideText(in); got != want {
 			t.Errorf("hideText(%q) = %q, want %q", in, got, want)
