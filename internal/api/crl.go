@@ -20,22 +20,16 @@ const (
 // crlCache signs the intermediate's CRL at most once per crlLifetime, and
 // again whenever the list of revoked, unexpired certificates changes: an
 // entry added or gone, or a reason changed (an upgrade to keyCompromise).
-// Its number is the signing time in microseconds (or one more than the
-// last), which keeps it increasing across restarts (RFC 5280 §5.2.3): a
-// signature takes far longer than a microsecond, so the number never runs
-// ahead of the clock, as whole seconds did under a burst of revocations.
+// Its number is the signing time in microseconds, or one more than the
+// last (order.Service.NextCRLNumber, kept in the store): increasing across
+// restarts (RFC 5280 §5.2.3), even when the clock steps back.
 type crlCache struct {
 	mu     sync.Mutex
 	der    []byte
 	signed time.Time
-	// listed is a digest of the entries der lists; number is its CRL
-	// number.
+	// listed is a digest of the entries der lists.
 	listed [sha256.Size]byte
-	number int64
 }
-
-// next returns the number of a CRL signed at now.
-func (c *crlCache) next(now time.Time) int64 { return max(now.UnixMicro(), c.number+1) }
 
 // crlDigest is a digest of the entries a CRL lists: serial, reason and
 // time of each.
@@ -64,14 +58,19 @@ func (h *Handler) crl(w http.ResponseWriter, r *http.Request) {
 	// it is made, not an hour later.
 	digest := crlDigest(revoked)
 	if h.crls.der == nil || now.Sub(h.crls.signed) > crlLifetime || digest != h.crls.listed {
-		number := h.crls.next(now)
+		number, err := h.cfg.Orders.NextCRLNumber(r.Context(), now)
+		if err != nil {
+			h.crls.mu.Unlock()
+			h.fail(w, r, err)
+			return
+		}
 		der, err := h.cfg.CA.CRL(big.NewInt(number), revoked, now, now.Add(crlNextUpdate))
 		if err != nil {
 			h.crls.mu.Unlock()
 			h.fail(w, r, err)
 			return
 		}
-		h.crls.der, h.crls.signed, h.crls.listed, h.crls.number = der, now, digest, number
+		h.crls.der, h.crls.signed, h.crls.listed = der, now, digest
 	}
 	der := h.crls.der
 	h.crls.mu.Unlock()

@@ -179,3 +179,23 @@ func TestACMEClockStepsBack(t *testing.T) {
 		t.Errorf("authorization: %+v, %v; want valid", got, err)
 	}
 }
+
+// TestNextCRLNumber: CRL numbers are the signing time in microseconds, or
+// one more than the last when CRLs come faster or the clock steps back.
+func TestNextCRLNumber(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := ordertest.New(t, ordertest.Options{})
+	now := time.Date(2027, 1, 2, 3, 4, 5, 0, time.UTC)
+	var last int64
+	for i, at := range []time.Time{now, now, now.Add(time.Second), now.Add(-time.Hour)} {
+		n, err := w.Service.NextCRLNumber(ctx, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n <= last || (i == 0 && n != now.UnixMicro()) || (i == 2 && n != now.Add(time.Second).UnixMicro()) {
+			t.Errorf("number %d at %v: %d after %d", i, at, n, last)
+		}
+		last = n
+	}
+}

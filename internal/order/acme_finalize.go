@@ -284,6 +284,19 @@ func (s *Service) RevokedList(ctx context.Context) ([]x509.RevocationListEntry, 
 	return out, nil
 }
 
+// NextCRLNumber returns the number of a CRL signed at now: its time in
+// microseconds, or one more than the last number taken if that is not
+// lower (RFC 5280 §5.2.3, monotonically increasing). The number is stored
+// before it is returned, so a restart, even after the clock stepped back,
+// never takes a lower one.
+func (s *Service) NextCRLNumber(ctx context.Context, now time.Time) (int64, error) {
+	n, err := s.cfg.Store.CRLNumberNext(ctx, now.UnixMicro())
+	if err != nil {
+		return 0, fmt.Errorf("numbering the crl: %w", err)
+	}
+	return n, nil
+}
+
 // RenewalInfo is an RFC 9773 renewalInfo answer.
 type RenewalInfo struct {
 	Start, End time.Time

@@ -238,6 +238,12 @@ type ACMEStore interface {
 	// RevocationListUnexpired returns the revocations of certificates whose
 	// NotAfter is not before now, oldest revocation first.
 	RevocationListUnexpired(ctx context.Context, now time.Time) ([]Revocation, error)
+	// CRLNumberNext returns the number of the CRL about to be signed:
+	// atLeast, or one more than the last number it returned if that is not
+	// below atLeast. The number is stored durably before it is returned, so
+	// numbers increase across restarts whatever the clock does (RFC 5280
+	// §5.2.3).
+	CRLNumberNext(ctx context.Context, atLeast int64) (int64, error)
 	// RevocationSetReason changes the reason of a recorded revocation (to
 	// keyCompromise, once the compromise is proven); ErrNotFound when the
 	// certificate is not revoked.

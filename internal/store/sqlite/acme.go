@@ -114,6 +114,8 @@ WHERE oa.order_id = ? ORDER BY oa.position`
 	// once per such restart.
 	qACMEChallengeEvidenceInsert = `INSERT INTO acme_challenge_evidence (evidence) VALUES (?)`
 	// qACMEChallengeStart is the compare-and-set of ACMEChallengeStart.
+	qCRLNumberLast      = `SELECT number FROM crl_number WHERE id = 1`
+	qCRLNumberSet       = `INSERT INTO crl_number (id, number) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET number = excluded.number`
 	qACMEChallengeStart = `UPDATE acme_challenges SET status = 'processing', started_at = ?1, error = NULL
 WHERE authz_id = ?2 AND type = ?3
 AND EXISTS (SELECT 1 FROM acme_authzs z WHERE z.id = ?2 AND z.status = 'pending' AND z.expires_at > ?1)
@@ -914,6 +916,30 @@ func (s *Store) RevocationGet(ctx context.Context, serial string) (*store.Revoca
 		return nil, fmt.Errorf("getting revocation of %s: %w", serial, notFound(err))
 	}
 	return r, nil
+}
+
+// CRLNumberNext implements store.ACMEStore.
+func (s *Store) CRLNumberNext(ctx context.Context, atLeast int64) (int64, error) {
+	if atLeast < 0 {
+		return 0, fmt.Errorf("crl number %d: negative", atLeast)
+	}
+	var n int64
+	err := s.write(ctx, func(tx *txn) error {
+		var last sql.NullInt64
+		if err := tx.QueryRowContext(ctx, qCRLNumberLast).Scan(&last); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		n = atLeast
+		if last.Valid && last.Int64 >= n {
+			n = last.Int64 + 1
+		}
+		_, err := tx.ExecContext(ctx, qCRLNumberSet, n)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("taking a crl number: %w", err)
+	}
+	return n, nil
 }
 
 // RevocationListUnexpired returns the revocations of unexpired certificates.

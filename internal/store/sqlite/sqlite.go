@@ -520,6 +520,8 @@ var preparedQueries = map[string]string{
 	"qOrderSetStatus":              qOrderSetStatus,
 	"qOrderStatusUpdate":           qOrderStatusUpdate,
 	"qOrderCheckSlot":              qOrderCheckSlot,
+	"qCRLNumberLast":               qCRLNumberLast,
+	"qCRLNumberSet":                qCRLNumberSet,
 	"qOrderExists":                 qOrderExists,
 	"qOrderSetRecheckIfDue":        qOrderSetRecheckIfDue,
 	"qPerspectiveDelete":           qPerspectiveDelete,

@@ -716,3 +716,44 @@ func TestMigration005KeepsChallenges(t *testing.T) {
 // fakeSPKI stands for the key of the tests' fake chains, which are no real
 // certificates: the write that stores one checks it against blocked keys.
 var fakeSPKI = make([]byte, 32)
+
+// TestCRLNumberAcrossRestarts: CRL numbers keep increasing across a
+// restart even when the clock stepped back meanwhile: the last one is in
+// the database.
+func TestCRLNumberAcrossRestarts(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "dcv.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const t0 = int64(1_800_000_000_000_000) // microseconds
+	var last int64
+	for i, at := range []int64{t0, t0, t0 + 5, t0 + 1} {
+		n, err := s.CRLNumberNext(ctx, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n <= last || n < at {
+			t.Fatalf("number %d: %d after %d (at least %d)", i, n, last, at)
+		}
+		last = n
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// The clock stepped back ten seconds.
+	n, err := s.CRLNumberNext(ctx, t0-10_000_000)
+	if err != nil || n != last+1 {
+		t.Errorf("after the restart: %d, %v; want %d", n, err, last+1)
+	}
+	if _, err := s.CRLNumberNext(ctx, -1); err == nil {
+		t.Error("a negative number was accepted")
+	}
+}

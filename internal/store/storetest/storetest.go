@@ -61,6 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CheckRecord", testCheckRecord},
 		{"CheckRecordAtomic", testCheckRecordAtomic},
 		{"CheckRecordReserved", testCheckRecordReserved},
+		{"CRLNumberNext", testCRLNumberNext},
 		{"CheckListByOrder", testCheckListByOrder},
 		{"CAARecheck", testCAARecheck},
 		{"AuthorizationValuesByAccount", testAuthorizationValuesByAccount},
@@ -602,6 +603,24 @@ func testCheckRecordReserved(t *testing.T, open func(t *testing.T) store.Store) 
 		Check: store.Check{ID: "c", OrderID: "missing", CheckedAt: t0, Result: []byte(`{}`)}, ReservedAt: t0,
 	})
 	wantErr(t, "CheckRecord(unknown order)", err, store.ErrNotFound)
+}
+
+func testCRLNumberNext(t *testing.T, open func(t *testing.T) store.Store) {
+	f := setup(t, open)
+	tests := []struct{ atLeast, want int64 }{
+		{100, 100}, // the first: atLeast
+		{100, 101}, // not above the last: one more
+		{50, 102},  // the clock stepped back
+		{500, 500}, // later: atLeast again
+	}
+	for _, tt := range tests {
+		if n, err := f.s.CRLNumberNext(f.ctx, tt.atLeast); err != nil || n != tt.want {
+			t.Errorf("CRLNumberNext(%d) = %d, %v; want %d", tt.atLeast, n, err, tt.want)
+		}
+	}
+	if _, err := f.s.CRLNumberNext(f.ctx, -1); err == nil {
+		t.Error("CRLNumberNext(-1) succeeded")
+	}
 }
 
 func testOrderListApprovedIDs(t *testing.T, open func(t *testing.T) store.Store) {
