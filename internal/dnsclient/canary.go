@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -20,9 +21,8 @@ import (
 // (Error.Upstream), and the applicant is not blamed for it.
 
 const (
-	// canaryServers is how many root servers of each address family are
-	// asked at once: a family dcv cannot reach (no IPv6 route) is no
-	// proof that its network is down while the other answers.
+	// canaryServers is how many root servers of an address family are
+	// asked at once.
 	canaryServers = 3
 	// canaryTimeout bounds the question; it gets at most canaryAllowance
 	// past the lookup's own deadline (the lookup may have failed at it).
@@ -33,7 +33,8 @@ const (
 	canaryTTL = 10 * time.Second
 )
 
-// canary remembers the roots' last verdict, and the question under way.
+// canary remembers the last verdict on the roots of one address family,
+// and the question under way.
 type canary struct {
 	mu      sync.Mutex
 	at      time.Time // when the verdict was reached (monotonic)
@@ -42,14 +43,61 @@ type canary struct {
 	until   time.Time     // when the question under way ends at the latest
 }
 
-// rootsSilent reports whether no root server answers a query for the
-// root's NS set: up to canaryServers of each address family are asked at
-// once, within canaryTimeout and at most canaryAllowance past ctx's
-// deadline. ok is false when no verdict could be reached: ctx was
+// Address families of the roots, as indexes of Iterative.canary.
+const (
+	famV4 = iota
+	famV6
+)
+
+// familyOf is the address family index of a.
+func familyOf(a netip.Addr) int {
+	if a.Is4() {
+		return famV4
+	}
+	return famV6
+}
+
+// rootsSilent reports whether the roots of every address family in fams
+// that has root hints are silent (familySilent), asked at once; ok is
+// false when a verdict could not be reached for one of them, or no family
+// of fams has roots.
+func (r *Iterative) rootsSilent(ctx context.Context, fams [2]bool) (silent, ok bool) {
+	type verdict struct{ asked, silent, ok bool }
+	var vs [2]verdict
+	var wg sync.WaitGroup
+	for fam, used := range fams {
+		if !used || !slices.ContainsFunc(r.roots, func(a netip.Addr) bool { return familyOf(a) == fam }) {
+			continue
+		}
+		wg.Go(func() {
+			s, k := r.familySilent(ctx, fam)
+			vs[fam] = verdict{true, s, k}
+		})
+	}
+	wg.Wait()
+	if !vs[famV4].asked && !vs[famV6].asked {
+		return false, false
+	}
+	for _, v := range vs {
+		switch {
+		case !v.asked:
+		case !v.ok:
+			return false, false
+		case !v.silent:
+			return false, true
+		}
+	}
+	return true, true
+}
+
+// familySilent reports whether no root server of address family fam
+// answers a query for the root's NS set: up to canaryServers of them are
+// asked at once, within canaryTimeout and at most canaryAllowance past
+// ctx's deadline. ok is false when no verdict could be reached: ctx was
 // cancelled (not timed out), or the wait for another caller's question
 // ran out. A verdict is reused for canaryTTL; concurrent callers share one
 // question.
-func (r *Iterative) rootsSilent(ctx context.Context) (silent, ok bool) {
+func (r *Iterative) familySilent(ctx context.Context, fam int) (silent, ok bool) {
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return false, false // the caller gave up: no blame either way
 	}
@@ -59,7 +107,7 @@ func (r *Iterative) rootsSilent(ctx context.Context) (silent, ok bool) {
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
-	c := &r.canary
+	c := &r.canary[fam]
 	for {
 		c.mu.Lock()
 		if !c.at.IsZero() && time.Since(c.at) < canaryTTL {
@@ -84,7 +132,7 @@ func (r *Iterative) rootsSilent(ctx context.Context) (silent, ok bool) {
 		c.running, c.until = ch, time.Now().Add(timeout)
 		c.mu.Unlock()
 
-		silent := r.askRoots(cctx)
+		silent := r.askRoots(cctx, fam)
 		c.mu.Lock()
 		c.at, c.silent, c.running = time.Now(), silent, nil
 		close(ch)
@@ -94,24 +142,18 @@ func (r *Iterative) rootsSilent(ctx context.Context) (silent, ok bool) {
 }
 
 // askRoots reports whether none of up to canaryServers root servers of
-// each address family answers before ctx ends.
-func (r *Iterative) askRoots(ctx context.Context) (silent bool) {
+// address family fam answers before ctx ends.
+func (r *Iterative) askRoots(ctx context.Context, fam int) (silent bool) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var v4, v6 []netip.Addr
+	var asked []netip.Addr
 	for _, a := range r.roots {
-		if a.Is4() {
-			v4 = append(v4, a)
-		} else {
-			v6 = append(v6, a)
+		if familyOf(a) == fam {
+			asked = append(asked, a)
 		}
 	}
-	var asked []netip.Addr
-	for _, fam := range [][]netip.Addr{v4, v6} {
-		fam = append([]netip.Addr(nil), fam...)
-		rand.Shuffle(len(fam), func(i, j int) { fam[i], fam[j] = fam[j], fam[i] })
-		asked = append(asked, fam[:min(len(fam), canaryServers)]...)
-	}
+	rand.Shuffle(len(asked), func(i, j int) { asked[i], asked[j] = asked[j], asked[i] })
+	asked = asked[:min(len(asked), canaryServers)]
 	answered := make(chan bool, len(asked))
 	for _, a := range asked {
 		go func() {
@@ -134,13 +176,14 @@ func (r *Iterative) askRoots(ctx context.Context) (silent bool) {
 }
 
 // blameOwnNetwork sets e.Upstream when e ends a lookup in which no server
-// answered (only timeouts and unreachable servers) and the roots are silent
-// too.
+// answered (only timeouts and unreachable servers) and the roots of the
+// address families it used are silent too: with IPv4 cut off and IPv6
+// working, a lookup that only had IPv4 servers to ask is dcv's failure.
 func (r *Iterative) blameOwnNetwork(ctx context.Context, st *lookupState, e *Error) {
 	if e.Upstream || (e.Kind != KindTimeout && e.Kind != KindNetwork) || st.anyAnswer() {
 		return
 	}
-	if silent, ok := r.rootsSilent(ctx); ok && silent {
+	if silent, ok := r.rootsSilent(ctx, st.families()); ok && silent {
 		e.Upstream = true
 	}
 }

@@ -99,7 +99,7 @@ type Iterative struct {
 	validator  Validating
 	now        func() time.Time
 	cache      *cache
-	canary     canary
+	canary     [2]canary // by address family (famV4, famV6)
 }
 
 var (
@@ -279,9 +279,21 @@ type lookupState struct {
 
 	mu       sync.Mutex
 	queries  int
-	answered bool // a server answered a query (any rcode)
+	answered bool    // a server answered a query (any rcode)
+	fams     [2]bool // the address families of the servers asked
 	trace    []TraceStep
 	pending  map[string]bool // NS names being resolved
+}
+
+// families returns the address families of the servers the lookup asked;
+// both when it asked none.
+func (st *lookupState) families() [2]bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.fams == [2]bool{} {
+		return [2]bool{true, true}
+	}
+	return st.fams
 }
 
 // anyAnswer reports whether a server answered one of the lookup's queries.
@@ -877,6 +889,9 @@ func (r *Iterative) query(ctx context.Context, st *lookupState, zone string, ser
 		return nil, -1, err
 	}
 	start := time.Now()
+	st.mu.Lock()
+	st.fams[familyOf(server.Addr())] = true
+	st.mu.Unlock()
 	msg, tcp, err := r.exchange(ctx, server, qname, qtype, st.take)
 	step := TraceStep{Server: server.String(), Zone: zone, Name: qname, Type: typeString(qtype), TCP: tcp, Duration: time.Since(start)}
 	if err != nil {

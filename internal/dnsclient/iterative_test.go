@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -972,6 +973,50 @@ func TestCanaryBounds(t *testing.T) {
 			if !errors.As(err, &de) || !de.Upstream {
 				t.Errorf("lookup %s: %v, want Upstream (dcv's network is down)", name, err)
 			}
+		}
+	})
+	t.Run("the family the lookup used is cut off, the other answers", func(t *testing.T) {
+		t.Parallel()
+		// An IPv6 root that answers (::1), beside IPv4 roots that go
+		// silent with every IPv4 server: dcv's IPv4 is cut off. A lookup
+		// that could only ask IPv4 servers fails on dcv's side.
+		pc, err := net.ListenPacket("udp", "[::1]:53")
+		if err != nil {
+			t.Skipf("binding [::1]:53: %v", err)
+		}
+		// It answers the roots' question alone, and refuses the rest: a
+		// lookup never gets its answers from it.
+		srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, q *dns.Msg) {
+			m := new(dns.Msg)
+			m.SetReply(q)
+			if qq := q.Question[0]; qq.Name == "." && qq.Qtype == dns.TypeNS {
+				m.Authoritative = true
+				m.Answer = []dns.RR{&dns.NS{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: 3600}, Ns: "a.root-servers.test."}}
+			} else {
+				m.Rcode = dns.RcodeRefused
+			}
+			_ = w.WriteMsg(m)
+		})}
+		go func() { _ = srv.ActivateAndServe() }()
+		t.Cleanup(func() { _ = srv.Shutdown() })
+		w := newIterWorld(t)
+		r, err := dnsclient.NewIterative(dnsclient.IterativeConfig{RootHints: append(slices.Clone(w.RootHints), netip.IPv6Loopback()), Timeout: 300 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Lookup(t.Context(), "_dnsauth.example.com.", dns.TypeTXT); err != nil {
+			t.Fatalf("warming lookup: %v", err)
+		}
+		w.Root.SetMode(testenv.AuthTimeout)
+		for _, z := range []*testenv.Zone{w.com, w.net, w.exCom, w.exNet} {
+			for _, s := range z.Servers {
+				s.SetMode(testenv.AuthTimeout)
+			}
+		}
+		_, err = r.Lookup(t.Context(), "_dnsauth.a.example.com.", dns.TypeTXT)
+		var de *dnsclient.Error
+		if !errors.As(err, &de) || !de.Upstream {
+			t.Errorf("Lookup = %v, want Upstream (dcv's IPv4 is cut off)", err)
 		}
 	})
 	t.Run("one family unreachable", func(t *testing.T) {
