@@ -5,7 +5,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
 	"database/sql"
 	"encoding/base64"
@@ -32,20 +31,11 @@ func validatedACMEOrder(t *testing.T, name string, opts ordertest.Options) (*ord
 	t.Helper()
 	ctx := context.Background()
 	w := ordertest.New(t, opts)
-	a, err := order.NewACME(w.Service, order.ACMEConfig{AccountURL: func(id string) string { return "https://ca.dcv-test.net/acct/" + id }, ValidationBudget: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Wait)
+	a := newTestACME(t, w, 5*time.Second)
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	jwk := fmt.Sprintf(`{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}`,
 		base64.RawURLEncoding.EncodeToString(key.X.FillBytes(make([]byte, 32))), base64.RawURLEncoding.EncodeToString(key.Y.FillBytes(make([]byte, 32))))
-	sum := sha256.Sum256([]byte(jwk))
-	thumb := base64.RawURLEncoding.EncodeToString(sum[:])
-	acct, _, err := a.Register(ctx, order.ACMERegistration{KeyJWK: []byte(jwk), KeyThumbprint: thumb, TermsAgreed: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	acct, thumb := registerACME(t, a, jwk)
 	ov, err := a.NewOrder(ctx, acct, order.ACMENewOrder{Identifiers: []order.ACMEIdentifier{{Type: "dns", Value: name}}})
 	if err != nil {
 		t.Fatal(err)

@@ -14,9 +14,40 @@ import (
 
 	"github.com/dcvhq/dcv/internal/order"
 	"github.com/dcvhq/dcv/internal/order/ordertest"
+	"github.com/dcvhq/dcv/internal/store"
 	"github.com/dcvhq/dcv/internal/testenv"
 	"github.com/dcvhq/dcv/internal/validation"
 )
+
+// testJWK is an ACME account key (P-256, public), for tests that sign
+// nothing with it.
+const testJWK = `{"crv":"P-256","kty":"EC","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}`
+
+// newTestACME returns the ACME decisions of w's service with the given
+// validation budget (0: the default; negative: answer "processing" at
+// once); the test waits for its validations when it ends.
+func newTestACME(t *testing.T, w *ordertest.Stack, budget time.Duration) *order.ACME {
+	t.Helper()
+	a, err := order.NewACME(w.Service, order.ACMEConfig{AccountURL: func(id string) string { return "https://ca.dcv-test.net/acct/" + id }, ValidationBudget: budget})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Wait)
+	return a
+}
+
+// registerACME registers the account of jwk with a and returns it with
+// the key's thumbprint (RFC 7638), which key authorizations use.
+func registerACME(t *testing.T, a *order.ACME, jwk string) (*store.ACMEAccount, string) {
+	t.Helper()
+	sum := sha256.Sum256([]byte(jwk))
+	thumb := base64.RawURLEncoding.EncodeToString(sum[:])
+	acct, _, err := a.Register(context.Background(), order.ACMERegistration{KeyJWK: []byte(jwk), KeyThumbprint: thumb, TermsAgreed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return acct, thumb
+}
 
 // TestACMELongNames: a name whose _acme-challenge host would exceed 253
 // characters is offered http-01 and tls-alpn-01 but not dns-01; a wildcard
@@ -26,17 +57,8 @@ func TestACMELongNames(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	w := ordertest.New(t, ordertest.Options{})
-	a, err := order.NewACME(w.Service, order.ACMEConfig{AccountURL: func(id string) string { return "https://ca.dcv-test.net/acct/" + id }, ValidationBudget: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(a.Wait)
-	jwk := `{"crv":"P-256","kty":"EC","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}`
-	sum := sha256.Sum256([]byte(jwk))
-	acct, _, err := a.Register(ctx, order.ACMERegistration{KeyJWK: []byte(jwk), KeyThumbprint: base64.RawURLEncoding.EncodeToString(sum[:]), TermsAgreed: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := newTestACME(t, w, 5*time.Second)
+	acct, _ := registerACME(t, a, testJWK)
 	// 240 characters: _acme-challenge.<it> has 256.
 	long := strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 34) + ".applicant.com"
 	if len(long) != 240 {
@@ -78,21 +100,8 @@ func TestACMEValidationLostInACrash(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	w := ordertest.New(t, ordertest.Options{})
-	newACME := func() *order.ACME {
-		a, err := order.NewACME(w.Service, order.ACMEConfig{AccountURL: func(id string) string { return "https://ca.dcv-test.net/acct/" + id }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a
-	}
-	first := newACME()
-	jwk := `{"crv":"P-256","kty":"EC","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}`
-	sum := sha256.Sum256([]byte(jwk))
-	thumb := base64.RawURLEncoding.EncodeToString(sum[:])
-	acct, _, err := first.Register(ctx, order.ACMERegistration{KeyJWK: []byte(jwk), KeyThumbprint: thumb, TermsAgreed: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := newTestACME(t, w, 0)
+	acct, thumb := registerACME(t, first, testJWK)
 	const name = "crash.applicant.com"
 	ov, err := first.NewOrder(ctx, acct, order.ACMENewOrder{Identifiers: []order.ACMEIdentifier{{Type: "dns", Value: name}}})
 	if err != nil {
@@ -111,8 +120,7 @@ func TestACMEValidationLostInACrash(t *testing.T) {
 	w.Clock.Add(time.Second)
 	digest := validation.KeyAuthorizationDigest(order.KeyAuthorization(z.Challenges[0].Token, thumb))
 	w.DNS.Add(fmt.Sprintf(`_acme-challenge.%s. 60 IN TXT "%s"`, name, digest))
-	second := newACME()
-	t.Cleanup(second.Wait)
+	second := newTestACME(t, w, 0)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		got, err := second.Authz(ctx, acct, z.ID)
@@ -138,17 +146,8 @@ func TestACMEClockStepsBack(t *testing.T) {
 	ctx := context.Background()
 	var logs testenv.SyncBuffer
 	w := ordertest.New(t, ordertest.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	a, err := order.NewACME(w.Service, order.ACMEConfig{AccountURL: func(id string) string { return "https://ca.dcv-test.net/acct/" + id }, ValidationBudget: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	jwk := `{"crv":"P-256","kty":"EC","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}`
-	sum := sha256.Sum256([]byte(jwk))
-	thumb := base64.RawURLEncoding.EncodeToString(sum[:])
-	acct, _, err := a.Register(ctx, order.ACMERegistration{KeyJWK: []byte(jwk), KeyThumbprint: thumb, TermsAgreed: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := newTestACME(t, w, -1) // the POST answers "processing" at once
+	acct, thumb := registerACME(t, a, testJWK)
 	const name = "step.applicant.com"
 	ov, err := a.NewOrder(ctx, acct, order.ACMENewOrder{Identifiers: []order.ACMEIdentifier{{Type: "dns", Value: name}}})
 	if err != nil {
