@@ -239,9 +239,9 @@ func (d *diagnoser) tlsALPN(o *validation.Observation) []Finding {
 		addr := Truncate(cmp.Or(e.Address, t.Address), maxNameShown)
 		port := strconv.Itoa(cmp.Or(t.Port, 443))
 		switch e.Kind {
-		case webfetch.ErrNoAddress, webfetch.ErrDNSNXDomain, webfetch.ErrDNSError:
+		case webfetch.ErrNoAddress, webfetch.ErrDNSNXDomain, webfetch.ErrDNSError, webfetch.ErrDNSRefused:
 			return []Finding{{Code: CodeTLSALPNUnreachable, Severity: SeverityError,
-				Message: d.c.f(msgNoAddress, domain), Fix: d.c.f(fixNoAddress, domain), Retryable: e.Kind == webfetch.ErrDNSError}}
+				Message: d.c.f(msgNoAddress, domain), Fix: d.c.f(fixNoAddress, domain), Retryable: e.Kind == webfetch.ErrDNSError || e.Kind == webfetch.ErrDNSRefused}}
 		case webfetch.ErrReservedAddress:
 			ip := addr
 			if h, _, ok := strings.Cut(addr, "]:"); ok {

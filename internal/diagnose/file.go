@@ -195,8 +195,8 @@ func (d *diagnoser) fetch(t *webfetch.Trace, o *validation.Observation) (Finding
 func (d *diagnoser) resolveError(e *webfetch.Error, host string, o *validation.Observation) Finding {
 	if e.Upstream {
 		m := msgUpstreamRecord
-		if e.Resolver && strings.Contains(e.Detail, ": REFUSED from ") {
-			m = msgUpstreamRefused // webfetch's words for the resolver's REFUSED
+		if e.Kind == webfetch.ErrDNSRefused {
+			m = msgUpstreamRefused
 		}
 		return d.upstreamFinding(m, host, e.Address)
 	}

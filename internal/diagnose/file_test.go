@@ -626,7 +626,7 @@ func TestDomainFileResolverRefused(t *testing.T) {
 	t.Parallel()
 	const host = "www.example.com"
 	u := "http://" + host + validation.FilePath
-	o := fileObs(&webfetch.Trace{URL: u, Host: host, ResolveError: &webfetch.Error{Kind: webfetch.ErrDNSError,
+	o := fileObs(&webfetch.Trace{URL: u, Host: host, ResolveError: &webfetch.Error{Kind: webfetch.ErrDNSRefused,
 		Detail: "A " + host + ".: REFUSED from 192.0.2.60:53", Address: "192.0.2.60:53", Upstream: true, Resolver: true}})
 	o.Domain, o.File.URL = host, u
 	r := Domain([]validation.Observation{o}, testNow)

@@ -506,7 +506,7 @@ func (f *Fetcher) resolve(ctx context.Context, host string) ([]netip.Addr, *Erro
 	}
 	// No address: report the most telling failure of the two lookups.
 	var worst *Error
-	rank := map[ErrorKind]int{ErrDNSNXDomain: 4, ErrDNSServfail: 3, ErrDNSTimeout: 2, ErrDNSError: 1}
+	rank := map[ErrorKind]int{ErrDNSNXDomain: 4, ErrDNSServfail: 3, ErrDNSTimeout: 2, ErrDNSError: 1, ErrDNSRefused: 1}
 	for _, r := range res {
 		if e := lookupError(r); e != nil && (worst == nil || rank[e.Kind] > rank[worst.Kind]) {
 			worst = e
@@ -545,7 +545,7 @@ func lookupError(r lookupResult) *Error {
 	case "REFUSED":
 		// dcv's own recursive resolver refusing refuses dcv (its access
 		// policy): the CA's side, not the name's servers.
-		return &Error{Kind: ErrDNSError, Detail: detail, Address: r.resp.Server, Upstream: r.resp.Resolver, Resolver: r.resp.Resolver}
+		return &Error{Kind: ErrDNSRefused, Detail: detail, Address: r.resp.Server, Upstream: r.resp.Resolver, Resolver: r.resp.Resolver}
 	case "NXDOMAIN":
 		return &Error{Kind: ErrDNSNXDomain, Detail: detail}
 	case "SERVFAIL":

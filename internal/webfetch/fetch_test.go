@@ -333,7 +333,7 @@ func TestFetchResolveErrors(t *testing.T) {
 		{
 			name:    "refused rcode",
 			answers: map[string]*dnsclient.Response{name + " A": resp("A", "REFUSED")},
-			kind:    ErrDNSError, detail: "REFUSED",
+			kind:    ErrDNSRefused, detail: "REFUSED",
 		},
 		{
 			// dcv's own forward resolver refusing refuses dcv.
@@ -343,7 +343,7 @@ func TestFetchResolveErrors(t *testing.T) {
 				r.Resolver = true
 				return r
 			}()},
-			kind: ErrDNSError, detail: "REFUSED", upstream: true,
+			kind: ErrDNSRefused, detail: "REFUSED", upstream: true,
 		},
 		{
 			name: "timeout",

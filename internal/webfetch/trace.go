@@ -131,6 +131,7 @@ const (
 	ErrDNSServfail       ErrorKind = "dns_servfail"           // resolution failed with SERVFAIL
 	ErrDNSTimeout        ErrorKind = "dns_timeout"            // resolution timed out
 	ErrDNSError          ErrorKind = "dns_error"              // other resolution failure
+	ErrDNSRefused        ErrorKind = "dns_refused"            // the server refused the question (REFUSED)
 	ErrNoAddress         ErrorKind = "no_address"             // the name exists but has no A/AAAA record
 	ErrReservedAddress   ErrorKind = "reserved_address"       // the address is in a special-purpose range; not dialled
 	ErrConnectTimeout    ErrorKind = "connect_timeout"        // no TCP handshake before the deadline
