@@ -291,11 +291,11 @@ func (d *diagnoser) domainUnresolvable(l *validation.Lookup, domain string) (Fin
 	}
 	name = Truncate(name, maxNameShown)
 	f := Finding{Code: CodeDomainUnresolvable, Severity: SeverityError}
+	zone, reg, above := zoneAbove(l.Err, name)
 	switch {
 	case upstream(l.Err):
 		return d.upstreamFinding(msgUpstreamRecord, name, l.Err.Server), true
-	case l.Err != nil && isZoneAbove(l.Err, name):
-		zone, reg, _ := zoneAbove(l.Err, name)
+	case above:
 		return d.aboveDomainFinding(CodeDomainUnresolvable, msgDomainAboveDomain, l.Err, name, zone, reg), true
 	case l.Err != nil && l.Err.Kind == dnsclient.KindTimeout:
 		f.Message = join(d.c.f(msgDomainTimeout, name, d.server(l.Err.Server)), d.resolverTimeout(l.Err))

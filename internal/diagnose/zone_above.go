@@ -63,10 +63,3 @@ func (d *diagnoser) aboveDomainFinding(code Code, m msg, e *dnsclient.Error, nam
 		Retryable: true,
 	}
 }
-
-// isZoneAbove reports whether zoneAbove finds a zone above host's
-// registered domain in e.
-func isZoneAbove(e *dnsclient.Error, host string) bool {
-	_, _, ok := zoneAbove(e, host)
-	return ok
-}
