@@ -22,6 +22,22 @@ import (
 // maxAltChainSize bounds the alternate chain file: a few intermediates.
 const maxAltChainSize = 64 << 10
 
+// maxValidationBudget is the longest --acme-validation-budget: a challenge
+// POST held longer than this risks the client's own request timeout (30 s
+// and more in certbot, lego and x/crypto/acme), which would turn a
+// validation that succeeds into a failed request.
+const maxValidationBudget = 25 * time.Second
+
+// validationBudget maps --acme-validation-budget to the order package's
+// setting, where 0 means the default and a negative budget not to wait:
+// on the command line, 0 means not to wait.
+func validationBudget(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
 // acmeFlags configure the ACME server that `serve` mounts under /acme/.
 type acmeFlags struct {
 	eabRequired      bool
@@ -47,7 +63,7 @@ func (f *acmeFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.altChain, "acme-alt-chain", "", "PEM file of alternate intermediates, offered after the leaf at the certificate's Link rel=\"alternate\" URL")
 	fs.StringVar(&f.termsOfService, "acme-terms-of-service", "", "URL of terms that new ACME accounts must agree to")
 	fs.StringVar(&f.website, "acme-website", "", "URL of the CA's web site, listed in the ACME directory (meta.website)")
-	durationFlag(fs, &f.validationBudget, "acme-validation-budget", order.DefaultValidationBudget, "how long a challenge POST waits for its validation before answering \"processing\"")
+	durationFlag(fs, &f.validationBudget, "acme-validation-budget", order.DefaultValidationBudget, "how long a challenge POST waits for its validation before answering \"processing\" (0 = answer at once, at most 25s: clients give up on a request after 30s or more)")
 	fs.StringVar(&f.rateLimits, "acme-rate-limits", "on", `"on", or "off" for no ACME rate limits at all (a private CA, a load test)`)
 	fs.StringVar(&f.limitNewOrders, "acme-limit-new-orders", "", "new orders per account, as COUNT/PERIOD (default 300/3h)")
 	fs.StringVar(&f.limitFailed, "acme-limit-failed-validations", "", "failed validations per domain per account, as COUNT/PERIOD (default 5/1h)")
@@ -152,6 +168,9 @@ func (f *acmeFlags) check() (*acmeSettings, error) {
 	if max := order.MaxAuthzReuse; f.authzReuse <= 0 || f.authzReuse > max {
 		return nil, usageError(fmt.Errorf("--acme-authz-reuse %s is outside (0, %s]", durationValue{&f.authzReuse}, durationValue{&max}))
 	}
+	if max := maxValidationBudget; f.validationBudget < 0 || f.validationBudget > max {
+		return nil, usageError(fmt.Errorf("--acme-validation-budget %s is outside [0 (answer \"processing\" at once), %s]", durationValue{&f.validationBudget}, durationValue{&max}))
+	}
 	for _, u := range []struct{ flag, value string }{{"acme-terms-of-service", f.termsOfService}, {"acme-website", f.website}} {
 		if u.value == "" {
 			continue
@@ -190,7 +209,7 @@ func (f *acmeFlags) build(set *acmeSettings, orders *order.Service, issuerDER []
 		DefaultProfile:   f.defaultProfile,
 		TermsOfService:   f.termsOfService,
 		RequireEAB:       f.eabRequired,
-		ValidationBudget: f.validationBudget,
+		ValidationBudget: validationBudget(f.validationBudget),
 	})
 	if err != nil {
 		return nil, nil, err
