@@ -7,14 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dcvhq/dcv/client"
+	"github.com/dcvhq/dcv/internal/ident"
 	"github.com/dcvhq/dcv/internal/order"
 )
 
@@ -92,6 +95,9 @@ func newOrderCreateCmd() *cobra.Command {
 			if len(args) == 0 && len(domains) == 0 {
 				return exitError{code: exitUsage, msg: fmt.Sprintf("%s: no domain: give at least one, as an argument or with --domain (usage: %s)", cmd.CommandPath(), cmd.UseLine())}
 			}
+			if err := checkMethods(method, perDomain); err != nil {
+				return exitError{code: exitUsage, msg: fmt.Sprintf("%s: %v", cmd.CommandPath(), err)}
+			}
 			c, err := cf.client()
 			if err != nil {
 				return err
@@ -114,6 +120,22 @@ func newOrderCreateCmd() *cobra.Command {
 	cmd.Flags().StringToStringVar(&perDomain, "domain-method", nil, "validation method of one domain, overriding --method (DOMAIN=dns|file; repeatable)")
 	cmd.Flags().StringVar(&csrFile, "csr", "", "certificate signing request file, PEM (-----BEGIN CERTIFICATE REQUEST-----) or DER; only the request is sent, never a key; without it dcv generates the key")
 	return cmd
+}
+
+// checkMethods refuses, before anything is sent, a --method or
+// --domain-method value that is no validation method, with the server's
+// wording.
+func checkMethods(method string, perDomain map[string]string) error {
+	valid := func(m string) bool { return m == ident.MethodDNS || m == ident.MethodFile }
+	if !valid(method) {
+		return fmt.Errorf("--method %q is not a validation method: use \"dns\" or \"file\"", method)
+	}
+	for _, d := range slices.Sorted(maps.Keys(perDomain)) {
+		if m := perDomain[d]; !valid(m) {
+			return fmt.Errorf("--domain-method %s=%s: %q is not a validation method: use \"dns\" or \"file\"", d, m, m)
+		}
+	}
+	return nil
 }
 
 func newOrderShowCmd() *cobra.Command {
