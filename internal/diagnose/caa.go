@@ -110,6 +110,9 @@ func (d *diagnoser) caaFinding(r *caa.Result) Finding {
 		if upstream(r.Failure) {
 			return d.upstreamFinding(msgUpstreamCAA, failed, r.Failure.Server)
 		}
+		if zone, reg, ok := zoneAbove(r.Failure, failed); ok {
+			return d.aboveDomainFinding(CodeCAALookupFailed, msgCAAAboveDomain, r.Failure.Kind.String(), failed, zone, reg)
+		}
 		if r.FailedRcode == rcodeRefused && len(r.Trace) > 0 {
 			// Refused by dcv's own resolver (forward mode): its policy
 			// towards dcv, the CA's side, not the domain's.

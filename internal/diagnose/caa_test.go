@@ -117,6 +117,22 @@ func TestDomainCAA(t *testing.T) {
 				"Make sure the nameservers of example.com answer CAA queries (an empty answer is fine; SERVFAIL, REFUSED or silence is not) and, if DNSSEC is enabled, that the signatures are valid.")},
 		},
 		{
+			name: "lookup timeout at the TLD",
+			res: &caa.Result{Domain: "a.example.com", Identity: id, Reason: caa.ReasonLookupFailed, FailedName: "a.example.com.",
+				Failure: &dnsclient.Error{Kind: dnsclient.KindTimeout, Server: "192.0.2.1:53", Zone: "com."}},
+			want: []Finding{retryF(CodeCAALookupFailed,
+				"The CAA lookup of a.example.com failed before it reached the domain's nameservers: no server of the com zone, above example.com, answered dcv (timeout). That is the registry's side, or the network between it and dcv, not the domain's own nameservers; dcv issues only after a CAA lookup that succeeds.",
+				"Nothing needs to change at example.com: check again in a few minutes. If it lasts for hours, ask your registrar whether example.com is still delegated in the com zone.")},
+		},
+		{
+			name: "lookup timeout at the domain's own zone",
+			res: &caa.Result{Domain: "a.example.com", Identity: id, Reason: caa.ReasonLookupFailed, FailedName: "example.com.",
+				Failure: &dnsclient.Error{Kind: dnsclient.KindTimeout, Server: "198.51.100.53:53", Zone: "example.com."}},
+			want: []Finding{retryF(CodeCAALookupFailed,
+				"The CAA lookup of example.com failed: 198.51.100.53:53 gave no answer within the deadline. dcv does not issue without a CAA answer.",
+				"Make sure the nameservers of example.com answer CAA queries (an empty answer is fine; SERVFAIL, REFUSED or silence is not) and, if DNSSEC is enabled, that the signatures are valid.")},
+		},
+		{
 			name: "lookup failed, unknown cause",
 			res:  &caa.Result{Domain: "a.example.com", Identity: id, Reason: caa.ReasonLookupFailed, FailedName: "example.com."},
 			want: []Finding{retryF(CodeCAALookupFailed,

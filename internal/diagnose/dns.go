@@ -296,7 +296,7 @@ func (d *diagnoser) domainUnresolvable(l *validation.Lookup, domain string) (Fin
 	case upstream(l.Err):
 		return d.upstreamFinding(msgUpstreamRecord, name, l.Err.Server), true
 	case above:
-		return d.aboveDomainFinding(CodeDomainUnresolvable, msgDomainAboveDomain, l.Err, name, zone, reg), true
+		return d.aboveDomainFinding(CodeDomainUnresolvable, msgDomainAboveDomain, l.Err.Kind.String(), name, zone, reg), true
 	case l.Err != nil && l.Err.Kind == dnsclient.KindTimeout:
 		f.Message = join(d.c.f(msgDomainTimeout, name, d.server(l.Err.Server)), d.resolverTimeout(l.Err))
 		f.Fix = d.c.f(fixDomainTimeout, name)
@@ -337,7 +337,7 @@ func (d *diagnoser) recordError(e *dnsclient.Error, host string) Finding {
 		if e.Kind == dnsclient.KindTimeout {
 			code = CodeDNSTimeout
 		}
-		return d.aboveDomainFinding(code, msgRecordAboveDomain, e, host, zone, reg)
+		return d.aboveDomainFinding(code, msgRecordAboveDomain, e.Kind.String(), host, zone, reg)
 	}
 	switch e.Kind {
 	case dnsclient.KindTimeout:

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dcvhq/dcv/internal/dnsclient"
 	"github.com/dcvhq/dcv/internal/validation"
 	"github.com/dcvhq/dcv/internal/webfetch"
 )
@@ -199,6 +200,15 @@ func (d *diagnoser) resolveError(e *webfetch.Error, host string, o *validation.O
 			m = msgUpstreamRefused
 		}
 		return d.upstreamFinding(m, host, e.Address)
+	}
+	if e.Kind == webfetch.ErrDNSTimeout || e.Kind == webfetch.ErrDNSError {
+		if zone, reg, ok := zoneAboveHost(e.Zone, host); ok {
+			kind := dnsclient.KindTimeout.String()
+			if e.Kind == webfetch.ErrDNSError {
+				kind = dnsclient.KindNetwork.String()
+			}
+			return d.aboveDomainFinding(CodeDomainUnresolvable, msgDomainAboveDomain, kind, host, zone, reg)
+		}
 	}
 	f := Finding{Code: CodeDomainUnresolvable, Severity: SeverityError}
 	server := d.server(e.Address)

@@ -112,6 +112,20 @@ func TestDomainFile(t *testing.T) {
 				"Check that the nameservers of example.com are reachable on UDP and TCP port 53 and answer for the domain; then check again.")},
 		},
 		{
+			name: "host lookup timeout at the TLD",
+			obs:  fileObs(&webfetch.Trace{URL: httpURL, Host: "example.com", ResolveError: &webfetch.Error{Kind: webfetch.ErrDNSTimeout, Zone: "com."}}),
+			want: []Finding{retryF(CodeDomainUnresolvable,
+				"example.com could not be resolved: no server of the com zone, above example.com, answered dcv (timeout). That is the registry's side, or the network between it and dcv, not the domain's own nameservers.",
+				"Nothing needs to change at example.com: check again in a few minutes. If it lasts for hours, ask your registrar whether example.com is still delegated in the com zone.")},
+		},
+		{
+			name: "host lookup unreachable at the root",
+			obs:  fileObs(&webfetch.Trace{URL: httpURL, Host: "example.com", ResolveError: &webfetch.Error{Kind: webfetch.ErrDNSError, Zone: "."}}),
+			want: []Finding{retryF(CodeDomainUnresolvable,
+				"example.com could not be resolved: no server of the root zone, above example.com, answered dcv (network). That is the registry's side, or the network between it and dcv, not the domain's own nameservers.",
+				"Nothing needs to change at example.com: check again in a few minutes. If it lasts for hours, ask your registrar whether example.com is still delegated in the root zone.")},
+		},
+		{
 			name: "host lookup failed otherwise",
 			obs:  fileObs(resolveFailed(httpURL, webfetch.ErrDNSError)),
 			want: []Finding{retryF(CodeDomainUnresolvable,

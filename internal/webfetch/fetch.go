@@ -532,6 +532,9 @@ func lookupError(r lookupResult) *Error {
 		e := &Error{Kind: kind, Detail: truncate(r.err.Error()), Upstream: isDNS && de.Upstream, Resolver: isDNS && de.Resolver}
 		if isDNS {
 			e.Address = de.Server // the server that failed, for the diagnosis
+			if de.Kind == dnsclient.KindTimeout || de.Kind == dnsclient.KindNetwork {
+				e.Zone = de.Zone // no server of it answered
+			}
 		}
 		return e
 	}

@@ -313,7 +313,8 @@ func TestFetchResolveErrors(t *testing.T) {
 		errs     map[string]error
 		kind     ErrorKind
 		detail   string
-		upstream bool // dcv's own side
+		upstream bool   // dcv's own side
+		zone     string // the zone none of whose servers answered
 	}{
 		{
 			name:    "nxdomain",
@@ -351,6 +352,18 @@ func TestFetchResolveErrors(t *testing.T) {
 			kind: ErrDNSTimeout, detail: "timeout",
 		},
 		{
+			// Every server of com silent: the zone is kept for the
+			// diagnosis (the registry's side, not the domain's).
+			name: "timeout at a zone",
+			errs: map[string]error{name + " A": &dnsclient.Error{Kind: dnsclient.KindTimeout, Name: name, Type: "A", Zone: "com."}},
+			kind: ErrDNSTimeout, detail: "timeout", zone: "com.",
+		},
+		{
+			name: "unreachable zone",
+			errs: map[string]error{name + " A": &dnsclient.Error{Kind: dnsclient.KindNetwork, Name: name, Type: "A", Zone: "com."}},
+			kind: ErrDNSError, zone: "com.",
+		},
+		{
 			name: "timeout on one, empty on the other: not no_address",
 			errs: map[string]error{name + " AAAA": &dnsclient.Error{Kind: dnsclient.KindTimeout, Name: name, Type: "AAAA"}},
 			kind: ErrDNSTimeout,
@@ -375,6 +388,9 @@ func TestFetchResolveErrors(t *testing.T) {
 			tr := f.Fetch(t.Context(), "http://"+testHost+"/f")
 			if tr.ResolveError == nil || tr.ResolveError.Kind != tc.kind || !strings.Contains(tr.ResolveError.Detail, tc.detail) {
 				t.Fatalf("ResolveError = %+v, want %s with %q", tr.ResolveError, tc.kind, tc.detail)
+			}
+			if tr.ResolveError.Zone != tc.zone {
+				t.Errorf("ResolveError.Zone = %q, want %q", tr.ResolveError.Zone, tc.zone)
 			}
 			if tr.ResolveError.Upstream != tc.upstream || (tc.upstream && (!tr.ResolveError.Resolver || tr.ResolveError.Address != "192.0.2.53:53")) {
 				t.Errorf("ResolveError = %+v: upstream %v, want %v", tr.ResolveError, tr.ResolveError.Upstream, tc.upstream)

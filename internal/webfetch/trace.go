@@ -162,6 +162,10 @@ type Error struct {
 	// resolvers (forward mode), which asked the name's servers on dcv's
 	// behalf (see dnsclient.Error.Resolver).
 	Resolver bool `json:"resolver,omitempty"`
+	// Zone is, for an address lookup none of whose servers answered, the
+	// zone whose servers were all tried and failed (see
+	// dnsclient.Error.Zone): "com." when every server of com failed.
+	Zone string `json:"zone,omitempty"`
 }
 
 // Error returns the error as one line of text.
