@@ -168,3 +168,26 @@ func TestResponderClear(t *testing.T) {
 		t.Fatalf("after clear: %v", m.Answer)
 	}
 }
+
+func TestParseRetryAfter(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 27, 6, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Duration
+	}{
+		{"", 0},
+		{"36", 36 * time.Second},
+		{"0", 0},
+		{"-5", 0},
+		{"soon", 0},
+		{"Fri, 27 Nov 2026 06:01:30 GMT", 90 * time.Second},
+		{"Fri, 27 Nov 2026 05:59:00 GMT", 0},
+		{"86400", maxRetryAfter},
+	}
+	for _, tt := range tests {
+		if got := parseRetryAfter(tt.in, now); got != tt.want {
+			t.Errorf("parseRetryAfter(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // Size limits of what the ACME server sends back.
@@ -163,7 +164,9 @@ func (c *acmeClient) postOnce(ctx context.Context, url string, payload []byte, a
 	}
 	c.keepNonce(res.nonce)
 	if res.status >= 400 || res.status < 200 {
-		return nil, parseProblem(res.status, res.body)
+		p := parseProblem(res.status, res.body)
+		p.RetryAfter = parseRetryAfter(res.retryAfter, time.Now())
+		return nil, p
 	}
 	return &response{status: res.status, location: res.location, body: res.body}, nil
 }

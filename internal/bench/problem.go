@@ -3,7 +3,10 @@ package bench
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // problemPrefix is the namespace of ACME problem types (RFC 8555 §6.7).
@@ -17,6 +20,9 @@ type problem struct {
 	Status int    `json:"-"`
 	Type   string `json:"type"`
 	Detail string `json:"detail"`
+	// RetryAfter is how long the response's Retry-After field asked to
+	// wait (RFC 8555 §6.6: a rateLimited answer may carry it), or 0.
+	RetryAfter time.Duration `json:"-"`
 }
 
 func (p *problem) Error() string {
@@ -61,6 +67,26 @@ func parseProblem(status int, body []byte) *problem {
 	}
 	p.Status = status
 	return p
+}
+
+// maxRetryAfter bounds the wait a Retry-After field may ask for: longer
+// than any run (--duration is at most 10 minutes).
+const maxRetryAfter = 10 * time.Minute
+
+// parseRetryAfter reads a Retry-After field (RFC 9110 §10.2.3: a number of
+// seconds or an HTTP date) into a wait from now, at most maxRetryAfter; 0
+// for an empty, malformed or past value.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.ParseUint(v, 10, 32); err == nil {
+		d = time.Duration(n) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return max(0, min(d, maxRetryAfter))
 }
 
 // authzError is an authorization that ended in a status other than valid,

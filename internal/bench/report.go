@@ -52,6 +52,10 @@ type Report struct {
 	Failed int
 	// Polls is the number of POST-as-GET polls of pending objects.
 	Polls int
+	// RateLimited is the number of failed flows that the server refused
+	// with rateLimited (each worker then waited as Retry-After asked): the
+	// server's rate limits, not its speed, bounded the run.
+	RateLimited int
 	// Elapsed is the time from the first flow's start to the last one's
 	// end (account registration excluded).
 	Elapsed time.Duration
@@ -126,6 +130,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		for _, e := range r.Errors {
 			fmt.Fprintf(&b, "  %6d  %s  (e.g. %s)\n", e.Count, e.Type, e.Example)
 		}
+	}
+	if r.RateLimited > 0 {
+		fmt.Fprintf(&b, "note: the server's rate limits refused %d flows (each worker then waited as Retry-After asked), so they, not the server's speed, bounded this run; for a load test of dcv serve, start it with --acme-rate-limits off\n", r.RateLimited)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -122,6 +122,8 @@ func readResponseHead(br *bufio.Reader, res *roundTripResult) error {
 			res.location = string(value)
 		case bytes.EqualFold(name, []byte("Replay-Nonce")):
 			res.nonce = string(value)
+		case bytes.EqualFold(name, []byte("Retry-After")):
+			res.retryAfter = string(value)
 		}
 	}
 }

@@ -32,9 +32,11 @@ type runner struct {
 	mu    sync.Mutex
 	wires []*wireClient // every worker's, closed by close
 
-	polls  atomic.Int64
-	certs  atomic.Int64
-	failed atomic.Int64
+	polls atomic.Int64
+	// rateLimited counts flows the server refused with rateLimited.
+	rateLimited atomic.Int64
+	certs       atomic.Int64
+	failed      atomic.Int64
 }
 
 func newRunner(cfg Config) (*runner, error) {
@@ -134,7 +136,18 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 			defer wg.Done()
 			defer w.client.wire.watch(loadCtx)()
 			for n := 0; loadCtx.Err() == nil && time.Now().Before(stopStarting); n++ {
-				w.issueOne(loadCtx, n)
+				if wait, limited := rateLimitedWait(w.issueOne(loadCtx, n)); limited {
+					// The server's rate limits refused the flow: wait as
+					// it asked rather than hammer it with refused
+					// requests, which would count in its CPU time per
+					// certificate (never past the time to stop starting).
+					r.rateLimited.Add(1)
+					until := time.Now().Add(wait)
+					if until.After(stopStarting) {
+						until = stopStarting
+					}
+					sleepUntil(loadCtx, until)
+				}
 			}
 		}()
 	}
@@ -150,6 +163,7 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 		Certificates:     int(r.certs.Load()),
 		Failed:           int(r.failed.Load()),
 		Polls:            int(r.polls.Load()),
+		RateLimited:      int(r.rateLimited.Load()),
 		Elapsed:          elapsed,
 		Steps:            r.rec.steps(),
 		Errors:           r.rec.errorCounts(),
@@ -232,8 +246,9 @@ type wrongCertError struct{ reason string }
 
 func (e *wrongCertError) Error() string { return "downloaded certificate: " + e.reason }
 
-// issueOne runs one certificate's flow and records its outcome.
-func (w *worker) issueOne(ctx context.Context, n int) {
+// issueOne runs one certificate's flow, records its outcome, and returns
+// the flow's error.
+func (w *worker) issueOne(ctx context.Context, n int) error {
 	ctx, cancel := context.WithTimeout(ctx, w.r.cfg.FlowTimeout)
 	defer cancel()
 	t := time.Now()
@@ -245,10 +260,39 @@ func (w *worker) issueOne(ctx context.Context, n int) {
 			step = se.step
 		}
 		w.r.rec.fail(step, err)
-		return
+		return err
 	}
 	w.r.certs.Add(1)
 	w.r.rec.observe(StepTotal, time.Since(t))
+	return nil
+}
+
+// minRateLimitWait is the wait after a rateLimited answer that names none.
+const minRateLimitWait = time.Second
+
+// rateLimitedWait reports whether err is the server's rateLimited problem
+// (RFC 8555 §6.6), and how long to wait before the next flow: its
+// Retry-After, or at least minRateLimitWait.
+func rateLimitedWait(err error) (time.Duration, bool) {
+	var p *problem
+	if !errors.As(err, &p) || !p.is("rateLimited") {
+		return 0, false
+	}
+	return max(p.RetryAfter, minRateLimitWait), true
+}
+
+// sleepUntil waits until t or until ctx ends.
+func sleepUntil(ctx context.Context, t time.Time) {
+	d := time.Until(t)
+	if d <= 0 {
+		return
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+	case <-timer.C:
+	}
 }
 
 // names returns the DNS names of flow n: unique per run, worker and flow,

@@ -98,7 +98,9 @@ type wireResponse struct {
 	status   int
 	location string // Location
 	nonce    string // Replay-Nonce (RFC 8555 §6.5.1)
-	body     []byte
+	// retryAfter is the Retry-After field (RFC 9110 §10.2.3), as sent.
+	retryAfter string
+	body       []byte
 }
 
 // watch makes the cancellation of ctx interrupt the request under way, if

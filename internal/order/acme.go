@@ -342,14 +342,19 @@ func limited(l ratelimit.Limit, d ratelimit.Decision, now time.Time) error {
 	if d.Allowed {
 		return nil
 	}
-	retry := d.RetryAfter.Round(time.Second)
-	if retry < time.Second {
-		retry = time.Second
-	}
+	retry := retryAfter(d.RetryAfter)
 	e := acmeErr(ACMERateLimited, "too many %s: at most %d per %s; retry after %s (at %s)",
 		l.Name, l.Count, fmtPeriod(l.Period), retry, now.Add(retry).UTC().Format(time.RFC3339))
 	e.RetryAfter = retry
 	return e
+}
+
+// retryAfter is the wait a rate-limited client is told (Retry-After and
+// the message): d rounded up to whole seconds, at least one. Rounded to
+// the nearest second, a client that waited exactly as told could come a
+// fraction of a second early and be refused again.
+func retryAfter(d time.Duration) time.Duration {
+	return max(time.Second, (d + time.Second - 1).Truncate(time.Second))
 }
 
 func fmtPeriod(d time.Duration) string {

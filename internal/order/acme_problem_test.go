@@ -2,6 +2,7 @@ package order
 
 import (
 	"testing"
+	"time"
 
 	"github.com/dcvhq/dcv/internal/diagnose"
 )
@@ -34,6 +35,29 @@ func TestFindingType(t *testing.T) {
 	for _, tt := range tests {
 		if got := findingType(tt.code); got != tt.want {
 			t.Errorf("findingType(%s) = %s, want %s", tt.code, got, tt.want)
+		}
+	}
+}
+
+// TestRetryAfterRoundsUp checks that a rate-limited client is never told
+// to come back before the limit lets it: the wait is rounded up to whole
+// seconds, never to the nearest.
+func TestRetryAfterRoundsUp(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in, want time.Duration
+	}{
+		{0, time.Second},
+		{time.Millisecond, time.Second},
+		{time.Second, time.Second},
+		{time.Second + time.Nanosecond, 2 * time.Second},
+		{30*time.Second + 400*time.Millisecond, 31 * time.Second},
+		{35*time.Second + 600*time.Millisecond, 36 * time.Second},
+		{36 * time.Second, 36 * time.Second},
+	}
+	for _, tt := range tests {
+		if got := retryAfter(tt.in); got != tt.want {
+			t.Errorf("retryAfter(%v) = %v, want %v", tt.in, got, tt.want)
 		}
 	}
 }

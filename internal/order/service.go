@@ -375,7 +375,7 @@ func (s *Service) Create(ctx context.Context, acct *store.Account, req CreateReq
 			return nil, fmt.Errorf("rate limit %s: %w", l.Name, err)
 		}
 		if !d.Allowed {
-			retry := max(d.RetryAfter.Round(time.Second), time.Second)
+			retry := retryAfter(d.RetryAfter)
 			return nil, &Error{Kind: KindThrottled, Code: "RATE_LIMITED", RetryAt: now.Add(retry), RetryAfter: retry,
 				Message: fmt.Sprintf("too many %s: at most %d per %s; retry after %s (at %s)", l.Name, l.Count, fmtPeriod(l.Period), retry, now.Add(retry).UTC().Format(time.RFC3339))}
 		}
