@@ -186,6 +186,7 @@ func (a *ACME) NewOrder(ctx context.Context, acct *store.ACMEAccount, req ACMENe
 		Profile:        profile,
 		Replaces:       req.Replaces,
 		ReplacesSerial: replacesSerial,
+		ValidatedSince: a.validatedSince(now),
 	}
 	var fresh []store.ACMEAuthz
 	for _, n := range names {

@@ -104,6 +104,10 @@ type ACMEOrder struct {
 	Replaces string
 	// ReplacesSerial is the serial of that certificate, or "".
 	ReplacesSerial string
+	// ValidatedSince is, when creating an order with ReplacesSerial, the
+	// oldest validation an order replacing the same certificate may rest
+	// on and still count as not invalid (see ACMEOrderCreate). Not stored.
+	ValidatedSince time.Time
 	// Authzs are the order's authorizations, in identifier order (see
 	// ACMEStore.ACMEOrderGet for when their Challenges are loaded).
 	Authzs []ACMEAuthz
@@ -164,8 +168,11 @@ type ACMEStore interface {
 	// ACMEOrderCreate stores o.Order with its Authorization rows, the ACME
 	// part of o, and the authorizations of newAuthzs (with their
 	// challenges); o.Authzs may also name existing authorizations by ID
-	// (reuse). With o.Replaces set, another order of any status but
-	// "invalid" and "expired" replacing the same certificate is ErrConflict.
+	// (reuse). With o.ReplacesSerial set, another order replacing the same
+	// certificate that is not invalid at o.Order.CreatedAt, as
+	// ACMEOrderListLive tells it (validatedSince o.ValidatedSince), is
+	// ErrConflict (RFC 9773 §5: a certificate is "already replaced" only by
+	// an order that is not "invalid").
 	ACMEOrderCreate(ctx context.Context, o *ACMEOrder, newAuthzs []ACMEAuthz) error
 	// ACMEOrderGet returns an ACME order with its authorizations, or
 	// ErrNotFound. The authorizations' Challenges are loaded (all of them)

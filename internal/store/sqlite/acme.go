@@ -29,11 +29,13 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 	qEABKeyGet                  = `SELECT kid, hmac_key, created_by, coalesce(account_id, ''), created_at, bound_at FROM acme_eab_keys WHERE kid = ?`
 
 	qACMEOrderInsert = `INSERT INTO acme_orders (order_id, profile, replaces, replaces_serial) VALUES (?, ?, ?, ?)`
-	// qACMEOrderReplaced repeats the condition of the partial index
-	// acme_orders_replaces, so that the planner may use it (it cannot tell
-	// that a bound serial is not ''); callers never pass ''.
+	// qACMEOrderReplaced tells whether an order that is not invalid at ?2
+	// (acmeOrderLive, ?5 the oldest validation allowed) replaces the
+	// certificate ?1 (RFC 9773 §5). It repeats the condition of the
+	// partial index acme_orders_replaces, so that the planner may use it
+	// (it cannot tell that a bound serial is not ''); callers never pass ''.
 	qACMEOrderReplaced = `SELECT EXISTS (SELECT 1 FROM acme_orders a JOIN orders o ON o.id = a.order_id
-WHERE a.replaces_serial = ? AND a.replaces_serial <> '' AND o.status NOT IN ('invalid', 'expired'))`
+WHERE a.replaces_serial = ?1 AND a.replaces_serial <> '' AND ` + acmeOrderLive + `)`
 	// qACMEOrderGet reads an ACME order's row (orderColumns) with its ACME
 	// part and the serial of its certificate, if any: no row for an order
 	// that is not an ACME one.
@@ -326,8 +328,13 @@ func (s *Store) ACMEOrderCreate(ctx context.Context, o *store.ACMEOrder, newAuth
 	defer func() { done(committed) }()
 	err := s.write(ctx, func(tx *txn) error {
 		if o.ReplacesSerial != "" {
+			ts, err := encodeTimes(o.Order.CreatedAt, o.ValidatedSince)
+			if err != nil {
+				return err
+			}
 			var replaced bool
-			if err := tx.QueryRowContext(ctx, qACMEOrderReplaced, o.ReplacesSerial).Scan(&replaced); err != nil {
+			// ?3 and ?4 are acmeOrderLive's neighbours' (unused here).
+			if err := tx.QueryRowContext(ctx, qACMEOrderReplaced, o.ReplacesSerial, ts[0], nil, nil, ts[1].String).Scan(&replaced); err != nil {
 				return err
 			}
 			if replaced {
