@@ -413,8 +413,8 @@ func TestUnknownRequests(t *testing.T) {
 	}{
 		{"GET of a POST resource", http.MethodGet, "/acme/new-order", http.StatusMethodNotAllowed, "POST"},
 		{"GET of an order", http.MethodGet, "/acme/order/ord_x", http.StatusMethodNotAllowed, "POST"},
-		{"POST to the directory", http.MethodPost, "/acme/directory", http.StatusMethodNotAllowed, "GET, HEAD"},
-		{"PUT of new-nonce", http.MethodPut, "/acme/new-nonce", http.StatusMethodNotAllowed, "GET, HEAD"},
+		{"PUT to the directory", http.MethodPut, "/acme/directory", http.StatusMethodNotAllowed, "GET, HEAD, POST"},
+		{"PUT of new-nonce", http.MethodPut, "/acme/new-nonce", http.StatusMethodNotAllowed, "GET, HEAD, POST"},
 		{"no such resource", http.MethodGet, "/acme/new-thing", http.StatusNotFound, ""},
 		{"no such resource by POST", http.MethodPost, "/acme/new-thing", http.StatusNotFound, ""},
 	}

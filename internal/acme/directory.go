@@ -89,6 +89,11 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("GET /acme/directory", h.directory)
 	h.mux.HandleFunc("HEAD /acme/new-nonce", h.newNonce)
 	h.mux.HandleFunc("GET /acme/new-nonce", h.newNonce)
+	// RFC 8555 §6.3: "The server MUST allow GET requests for the
+	// directory and newNonce resources ..., in addition to POST-as-GET
+	// requests for these resources."
+	h.mux.HandleFunc("POST /acme/directory", h.postAsGetOf(h.directory))
+	h.mux.HandleFunc("POST /acme/new-nonce", h.postAsGetOf(h.newNonce))
 	h.mux.HandleFunc("POST /acme/new-account", h.newAccount)
 	h.mux.HandleFunc("POST /acme/acct/{id}", h.account)
 	h.mux.HandleFunc("POST /acme/acct/{id}/orders", h.accountOrders)
@@ -131,6 +136,28 @@ func (h *Handler) unknown(w http.ResponseWriter, r *http.Request) {
 		detail += " (RFC 8555 §6.3: a resource is read with POST-as-GET, a JWS with an empty payload)"
 	}
 	h.writeProblem(w, r, newProblem("malformed", http.StatusMethodNotAllowed, detail))
+}
+
+// postAsGetOf serves a POST-as-GET of a resource read with GET (the
+// directory, newNonce): the JWS is verified as for any resource (RFC 8555
+// §6.3: the server "MUST authenticate the sender"), its payload must be
+// empty, and the answer is the GET's, with a Replay-Nonce (§6.5).
+func (h *Handler) postAsGetOf(get http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s, err := h.verify(r, needKID)
+		if err != nil {
+			h.writeProblem(w, r, err)
+			return
+		}
+		if !s.postAsGet() {
+			h.writeProblem(w, r, malformed(r.URL.Path+" is read with GET or POST-as-GET (an empty payload)"))
+			return
+		}
+		if r.URL.Path != "/acme/new-nonce" {
+			h.setNonce(w) // newNonce sets its own
+		}
+		get(w, r)
+	}
 }
 
 // ServeHTTP serves ACME, recovering from panics as serverInternal.
