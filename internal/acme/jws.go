@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"mime"
 	"net/http"
 	"slices"
 	"strings"
@@ -101,7 +102,7 @@ func (s *signed) postAsGet() bool { return len(s.payload) == 0 }
 // request URL, "kid" or "jwk" as mode requires, the signature, and last the
 // nonce, which is then spent.
 func (h *Handler) verify(r *http.Request, mode keyMode) (*signed, error) {
-	if ct := r.Header.Get("Content-Type"); ct != "application/jose+json" {
+	if ct := r.Header.Get("Content-Type"); !isJOSEJSON(ct) {
 		p := malformed("send requests as application/jose+json")
 		p.Status = http.StatusUnsupportedMediaType
 		return nil, p
@@ -212,6 +213,18 @@ func (h *Handler) verify(r *http.Request, mode keyMode) (*signed, error) {
 		return nil, badNonce("the JWS nonce is missing, unknown, expired or already used; retry with the Replay-Nonce of this answer")
 	}
 	return s, nil
+}
+
+// isJOSEJSON reports whether a Content-Type is application/jose+json (RFC
+// 8555 §6.2). Media types compare case-insensitively and may carry
+// parameters (RFC 9110 §8.3.1): "Application/JOSE+JSON; charset=utf-8" is
+// the same type.
+func isJOSEJSON(ct string) bool {
+	if ct == "application/jose+json" {
+		return true // the usual case, without parsing
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/jose+json"
 }
 
 func decodeProtected(p string) (*protectedHeader, error) {
