@@ -26,6 +26,7 @@ func (h *Handler) renewalInfo(w http.ResponseWriter, r *http.Request) {
 	j.SuggestedWindow.Start = ri.Start.UTC().Format(time.RFC3339)
 	j.SuggestedWindow.End = ri.End.UTC().Format(time.RFC3339)
 	retryAfterHeader(w, ri.RetryAfter)
+	h.linkIndex(w) // RFC 8555 §7.1: every resource but the directory links it
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(j)
 }
