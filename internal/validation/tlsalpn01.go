@@ -73,7 +73,8 @@ type TLSALPNObservation struct {
 	Protocol string `json:"protocol,omitempty"`
 	// SANs are the dNSName subjectAltNames of the certificate presented.
 	SANs []string `json:"sans,omitempty"`
-	// OtherSANs counts subjectAltNames of other types (IP, e-mail, URI).
+	// OtherSANs counts subjectAltNames of other types (IP, e-mail, URI,
+	// and any other GeneralName: otherName, directoryName, ...).
 	OtherSANs int `json:"other_sans,omitempty"`
 	// ExtensionFound reports an acmeIdentifier extension in the certificate.
 	ExtensionFound bool `json:"extension_found"`
@@ -303,7 +304,14 @@ func recordCertificate(obs *TLSALPNObservation, c *x509.Certificate) {
 		}
 		obs.SANs = append(obs.SANs, n)
 	}
-	obs.OtherSANs += len(c.IPAddresses) + len(c.EmailAddresses) + len(c.URIs)
+	// RFC 8737 §3: the subjectAltName holds the dNSName "and no other
+	// entries". crypto/x509 keeps only four GeneralName types and drops
+	// the others (otherName, directoryName, ...): count them all.
+	if n, ok := generalNames(c); ok {
+		obs.OtherSANs += n - len(c.DNSNames)
+	} else {
+		obs.OtherSANs += len(c.IPAddresses) + len(c.EmailAddresses) + len(c.URIs)
+	}
 	for _, ext := range c.Extensions {
 		if !ext.Id.Equal(OIDACMEIdentifier) {
 			continue
@@ -319,4 +327,30 @@ func recordCertificate(obs *TLSALPNObservation, c *x509.Certificate) {
 		}
 		obs.ExtensionValue = hex.EncodeToString(v)
 	}
+}
+
+// oidSubjectAltName is the subjectAltName extension (RFC 5280 §4.2.1.6).
+var oidSubjectAltName = asn1.ObjectIdentifier{2, 5, 29, 17}
+
+// generalNames counts the GeneralNames of c's subjectAltName, of every
+// type; ok is false when it has none that parses.
+func generalNames(c *x509.Certificate) (n int, ok bool) {
+	for _, ext := range c.Extensions {
+		if !ext.Id.Equal(oidSubjectAltName) {
+			continue
+		}
+		var seq asn1.RawValue
+		if rest, err := asn1.Unmarshal(ext.Value, &seq); err != nil || len(rest) != 0 || seq.Tag != asn1.TagSequence {
+			return 0, false
+		}
+		for b := seq.Bytes; len(b) > 0; n++ {
+			var gn asn1.RawValue
+			var err error
+			if b, err = asn1.Unmarshal(b, &gn); err != nil {
+				return 0, false
+			}
+		}
+		return n, true
+	}
+	return 0, false
 }

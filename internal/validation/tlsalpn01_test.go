@@ -84,7 +84,7 @@ func (w *alpnWorld) serve(cfg *tls.Config) {
 
 // challengeCert builds an RFC 8737 §3 style certificate: self-signed, with
 // the given dNSNames and, when ext is set, the given extension.
-func challengeCert(t *testing.T, names []string, ext *pkix.Extension) tls.Certificate {
+func challengeCert(t *testing.T, names []string, ext *pkix.Extension, more ...pkix.Extension) tls.Certificate {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -100,11 +100,30 @@ func challengeCert(t *testing.T, names []string, ext *pkix.Extension) tls.Certif
 	if ext != nil {
 		tmpl.ExtraExtensions = []pkix.Extension{*ext}
 	}
+	tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, more...)
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: k}
+}
+
+// sanWithDirectoryName is a subjectAltName holding the dNSName name and a
+// directoryName (RFC 5280 §4.2.1.6: [2] and [4] EXPLICIT Name).
+func sanWithDirectoryName(t *testing.T, name string) pkix.Extension {
+	t.Helper()
+	dn, err := asn1.Marshal(pkix.Name{CommonName: name}.ToRDNSequence())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := asn1.Marshal([]asn1.RawValue{
+		{Class: asn1.ClassContextSpecific, Tag: 2, Bytes: []byte(name)},
+		{Class: asn1.ClassContextSpecific, Tag: 4, IsCompound: true, Bytes: dn},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 17}, Value: v}
 }
 
 // acmeIdentifier is the id-pe-acmeIdentifier extension holding the SHA-256
@@ -233,6 +252,19 @@ func TestTLSALPN01OnTheWire(t *testing.T) {
 			code: diagnose.CodeTLSALPNWrongCertificate,
 			msg:  []string{"{addr}", domain, "www.applicant.com", "exactly " + domain},
 			fix:  []string{"only subjectAltName is " + domain},
+		},
+		{
+			// RFC 8737 §3: the dNSName "and no other entries", of any
+			// GeneralName type (here a directoryName, which crypto/x509
+			// does not keep).
+			name: "a directoryName beside the dNSName",
+			server: func(t *testing.T, k acmeKeys) *tls.Config {
+				c := challengeCert(t, nil, acmeIdentifier(t, k.keyAuth, true), sanWithDirectoryName(t, domain))
+				return &tls.Config{NextProtos: []string{validation.ALPNProtocol}, Certificates: []tls.Certificate{c}}
+			},
+			protocol: validation.ALPNProtocol, sans: []string{domain}, otherSANs: 1, ext: "ok", critical: true,
+			code: diagnose.CodeTLSALPNWrongCertificate,
+			msg:  []string{"{addr}", domain, "exactly " + domain},
 		},
 		{
 			name: "another domain's certificate",
