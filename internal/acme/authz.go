@@ -2,6 +2,7 @@ package acme
 
 import (
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/dcvhq/dcv/internal/order"
@@ -24,8 +25,21 @@ func (h *Handler) authzJSON(v *order.ACMEAuthzView) authzJSON {
 		Challenges: make([]challengeJSON, 0, len(v.Challenges)),
 		Wildcard:   v.Wildcard,
 	}
+	// RFC 8555 §7.1.4, "challenges": "For pending authorizations, the
+	// challenges that the client can fulfill ... For valid authorizations,
+	// the challenge that was validated. For invalid authorizations, the
+	// challenge that was attempted and failed."
+	keep := ""
+	if v.Status == "valid" || v.Status == "invalid" {
+		keep = v.Status
+		if !slices.ContainsFunc(v.Challenges, func(c order.ACMEChallengeView) bool { return c.Status == keep }) {
+			keep = "" // none recorded so: show them all rather than none
+		}
+	}
 	for _, c := range v.Challenges {
-		a.Challenges = append(a.Challenges, h.challengeJSON(v.ID, c))
+		if keep == "" || c.Status == keep {
+			a.Challenges = append(a.Challenges, h.challengeJSON(v.ID, c))
+		}
 	}
 	return a
 }
