@@ -295,10 +295,17 @@ func TestAccountLifecycle(t *testing.T) {
 	if after, _ := w.st.OrderListByAccount(ctx, id, "", 100); len(after) != len(before) {
 		t.Fatalf("a deactivated account created an order")
 	}
-	// newAccount with the key returns the deactivated account, not a new one.
-	st, h, m = w.send(t, raw{alg: jose.ES256, key: c.Key, jwk: true, nonce: w.nonce(t), url: newAccount, payload: `{"termsOfServiceAgreed":true}`})
-	if st != http.StatusOK || h.Get("Location") != acct.URI || m["status"] != "deactivated" {
-		t.Fatalf("newAccount with a deactivated key: %d %s %v", st, h.Get("Location"), m)
+	// newAccount with the key makes no new account and is refused like
+	// every other request the key signs (RFC 8555 §7.3.6), also with
+	// onlyReturnExisting.
+	for _, payload := range []string{`{"termsOfServiceAgreed":true}`, `{"onlyReturnExisting":true}`} {
+		st, _, m = w.send(t, raw{alg: jose.ES256, key: c.Key, jwk: true, nonce: w.nonce(t), url: newAccount, payload: payload})
+		if st != http.StatusUnauthorized || m["type"] != "urn:ietf:params:acme:error:unauthorized" || !strings.Contains(m["detail"].(string), "deactivated") {
+			t.Errorf("newAccount %s with a deactivated key: %d %v; want 401 unauthorized", payload, st, m)
+		}
+	}
+	if a, err := w.st.ACMEAccountGet(ctx, id); err != nil || a.Status != store.ACMEAccountDeactivated {
+		t.Errorf("account after newAccount with its key: %+v, %v; want it deactivated", a, err)
 	}
 }
 

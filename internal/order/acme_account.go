@@ -58,8 +58,14 @@ func (a *ACME) Register(ctx context.Context, r ACMERegistration) (*store.ACMEAcc
 	case err == nil:
 		// RFC 8555 §7.3.1: "If the server already has an account registered
 		// with the provided account key, then it MUST return a response
-		// with status code 200 (OK)". A deactivated account is returned
-		// as it is: its status tells the client why its requests fail.
+		// with status code 200 (OK)". But a deactivated or revoked
+		// account's key is refused, as for any other request it signs
+		// (§7.3.6: "MUST NOT accept further requests authorized by that
+		// account's key"): 401 unauthorized, which tells a client that
+		// registers again with the same key why it will get nowhere.
+		if existing.Status != store.ACMEAccountValid {
+			return nil, false, notValidAccount(existing)
+		}
 		return existing, false, nil
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, false, fmt.Errorf("looking up account key: %w", err)
@@ -188,7 +194,7 @@ func (a *ACME) Account(ctx context.Context, id string) (*store.ACMEAccount, erro
 // with status code 401 (Unauthorized) and type
 // "urn:ietf:params:acme:error:unauthorized"".
 func notValidAccount(acct *store.ACMEAccount) error {
-	e := acmeErr(ACMEUnauthorized, "account %q is %s: it accepts no further requests", acct.ID, acct.Status)
+	e := acmeErr(ACMEUnauthorized, "account %q is %s: it accepts no further requests, and cannot be made valid again; register a new account with a new key", acct.ID, acct.Status)
 	e.Status = http.StatusUnauthorized
 	return e
 }
