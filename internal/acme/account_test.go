@@ -278,6 +278,10 @@ func TestAccountLifecycle(t *testing.T) {
 	if a, err := w.st.ACMEAccountGet(ctx, id); err != nil || a.Status != store.ACMEAccountDeactivated {
 		t.Fatalf("account after deactivation: %+v, %v", a, err)
 	}
+	// Its pending order is cancelled (RFC 8555 §7.3.6, SHOULD).
+	if so, err := w.st.OrderGet(ctx, o.URI[strings.LastIndexByte(o.URI, '/')+1:]); err != nil || so.Status != "invalid" || so.Error != store.OrderErrorAccountClosed+"deactivated" {
+		t.Errorf("the account's pending order after deactivation: %+v, %v; want it invalid", so, err)
+	}
 	before, _ := w.st.OrderListByAccount(ctx, id, "", 100)
 	for _, tc := range []struct{ name, url, payload string }{
 		{"account", acct.URI, ""},

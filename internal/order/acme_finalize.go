@@ -548,6 +548,8 @@ func invalidOrderProblem(o *store.Order) *ACMEError {
 		return acmeErr(ACMECAA, "%s", strings.TrimPrefix(o.Error, refusedCAAPrefix))
 	case strings.HasPrefix(o.Error, refusedExpiredPrefix):
 		return acmeErr(ACMEUnauthorized, "%s", strings.TrimPrefix(o.Error, refusedExpiredPrefix))
+	case strings.HasPrefix(o.Error, store.OrderErrorAccountClosed):
+		return acmeErr(ACMEUnauthorized, "the order was cancelled when its account became %s (RFC 8555 §7.3.6)", strings.TrimPrefix(o.Error, store.OrderErrorAccountClosed))
 	}
 	return acmeErr(ACMEServerInternal, "%s", issuanceFailedReason)
 }

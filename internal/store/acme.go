@@ -10,6 +10,10 @@ const (
 	ACMEAccountValid       = "valid"
 	ACMEAccountDeactivated = "deactivated"
 	ACMEAccountRevoked     = "revoked"
+	// OrderErrorAccountClosed begins the Error of an order cancelled
+	// because its ACME account left "valid" (see ACMEAccountUpdate); the
+	// account's new status follows.
+	OrderErrorAccountClosed = "account closed: "
 )
 
 // ACMEAccount is an RFC 8555 account. Its ID is also the id of an Account
@@ -153,7 +157,12 @@ type ACMEStore interface {
 	// ACMEAccountUpdate sets Contact, TermsAgreed and Status of account a.ID,
 	// if it is still valid: ErrNotFound if it does not exist or is no
 	// longer valid (deactivated, or revoked meanwhile: a status that left
-	// "valid" never comes back, whatever a concurrent update read).
+	// "valid" never comes back, whatever a concurrent update read). An
+	// update that takes the account out of "valid" also cancels, in the
+	// same write, its orders still pending (RFC 8555 §7.3.6: the server
+	// "SHOULD cancel any pending operations authorized by the account's
+	// key"): they become invalid, with Error OrderErrorAccountClosed
+	// followed by the new status. Orders being finalized are left to end.
 	ACMEAccountUpdate(ctx context.Context, a ACMEAccount) error
 	// ACMEAccountKeyChange replaces the account's key if its current
 	// thumbprint is oldThumbprint (else ErrConflict, or ErrNotFound for no

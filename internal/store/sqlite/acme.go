@@ -21,6 +21,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 	qACMEAccountGet             = `SELECT ` + acmeAccountColumns + ` FROM acme_accounts WHERE id = ?`
 	qACMEAccountGetByThumbprint = `SELECT ` + acmeAccountColumns + ` FROM acme_accounts WHERE key_thumbprint = ?`
 	qACMEAccountUpdate          = `UPDATE acme_accounts SET contact = ?, terms_agreed = ?, status = ? WHERE id = ? AND status = 'valid'`
+	qACMEAccountOrdersCancel    = `UPDATE orders SET status = 'invalid', error = ? WHERE account_id = ? AND status = 'pending'`
 	qACMEAccountKeyGet          = `SELECT key_thumbprint FROM acme_accounts WHERE id = ?`
 	qACMEAccountKeyChange       = `UPDATE acme_accounts SET key_thumbprint = ?, key_jwk = ? WHERE id = ? AND key_thumbprint = ?`
 	qEABKeyBind                 = `UPDATE acme_eab_keys SET account_id = ?, bound_at = ? WHERE kid = ? AND account_id IS NULL`
@@ -260,7 +261,11 @@ func (s *Store) ACMEAccountUpdate(ctx context.Context, a store.ACMEAccount) erro
 	}
 	defer s.accounts.invalidate(a.ID)(nil)
 	err = s.write(ctx, func(tx *txn) error {
-		return execOne(ctx, tx, qACMEAccountUpdate, contact, a.TermsAgreed, a.Status, a.ID)
+		if err := execOne(ctx, tx, qACMEAccountUpdate, contact, a.TermsAgreed, a.Status, a.ID); err != nil || a.Status == store.ACMEAccountValid {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, qACMEAccountOrdersCancel, store.OrderErrorAccountClosed+a.Status, a.ID)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("updating acme account %s: %w", a.ID, err)

@@ -461,6 +461,7 @@ var preparedQueries = map[string]string{
 	"qACMEAccountKeyChange":        qACMEAccountKeyChange,
 	"qACMEAccountKeyGet":           qACMEAccountKeyGet,
 	"qACMEAccountUpdate":           qACMEAccountUpdate,
+	"qACMEAccountOrdersCancel":     qACMEAccountOrdersCancel,
 	"qACMEAuthzDeactivate":         qACMEAuthzDeactivate,
 	"qACMEAuthzExists":             qACMEAuthzExists,
 	"qACMEAuthzFull":               qACMEAuthzFull,

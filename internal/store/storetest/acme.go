@@ -89,12 +89,29 @@ func testACMEAccounts(t *testing.T, f *fixture) {
 	if got, err := f.s.ACMEAccountGetByThumbprint(f.ctx, "tp9"); err != nil || got.ID != "acme1" || string(got.KeyJWK) != `{"k":9}` {
 		t.Fatalf("after key change: %+v, %v", got, err)
 	}
+	// Deactivation cancels the account's pending orders, in the same
+	// write; an order being finalized, and other accounts' orders, stay.
+	f.acmeOrder("acme1-pending", "acme1", "p.example.com")
+	f.acmeOrder("acme1-final", "acme1", "f.example.com")
+	if err := f.s.OrderSetStatus(f.ctx, "acme1-final", "approved", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	f.acmeOrder("acme2-pending", "acme2", "q.example.com")
 	a.Status, a.Contact = store.ACMEAccountDeactivated, nil
 	if err := f.s.ACMEAccountUpdate(f.ctx, a); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := f.s.ACMEAccountGet(f.ctx, "acme1"); got.Status != store.ACMEAccountDeactivated || len(got.Contact) != 0 {
 		t.Fatalf("after update: %+v", got)
+	}
+	for _, w := range []struct{ id, status, err string }{
+		{"acme1-pending", "invalid", store.OrderErrorAccountClosed + "deactivated"},
+		{"acme1-final", "approved", ""},
+		{"acme2-pending", "pending", ""},
+	} {
+		if o, err := f.s.OrderGet(f.ctx, w.id); err != nil || o.Status != w.status || o.Error != w.err {
+			t.Errorf("order %s after its account's deactivation: %+v, %v; want %s with error %q", w.id, o, err, w.status, w.err)
+		}
 	}
 	// A status that left "valid" never comes back: an update read before
 	// the change is refused, and changes nothing.
