@@ -69,25 +69,59 @@ func (d *diagnoser) dnsRecord(o *validation.Observation) []Finding {
 	}
 	d.zone = hostZone(n, host)
 	z := analyseZone(n.Authoritative, o.Expected)
+	t := targetZone(n, o.Expected)
 	var out []Finding
 	if lookupHas(&n.Record, o.Expected) {
 		if f, ok := d.partial(z, host, true); ok {
 			out = append(out, f)
+		} else if f, ok := d.partialTarget(t, host, true); ok {
+			out = append(out, f)
 		}
 	} else {
-		out = d.dnsMiss(o, z, host)
+		out = d.dnsMiss(o, z, t, host)
 	}
-	if f, ok := d.lameServers(z); ok && !slices.ContainsFunc(out, func(f Finding) bool { return f.Code == CodeDNSLameDelegation }) {
-		out = append(out, f)
-	}
-	if f, ok := d.inconsistent(z); ok && !slices.ContainsFunc(out, func(f Finding) bool { return f.Code == CodeDNSRecordNotPropagated }) {
-		out = append(out, f)
+	for _, z := range []*zoneAnalysis{z, t.zone} {
+		if f, ok := d.lameServers(z); ok && !slices.ContainsFunc(out, func(f Finding) bool { return f.Code == CodeDNSLameDelegation }) {
+			out = append(out, f)
+		}
+		if f, ok := d.inconsistent(z); ok && !slices.ContainsFunc(out, func(f Finding) bool {
+			return f.Code == CodeDNSRecordNotPropagated || f.Code == CodeDNSNameserverInconsistent
+		}) {
+			out = append(out, f)
+		}
 	}
 	return out
 }
 
+// cnameTarget is the zone analysis of the name a record's CNAME chain
+// ends at (DNSObservation.TargetAuthoritative), with that name.
+type cnameTarget struct {
+	zone *zoneAnalysis
+	name string
+}
+
+// targetZone analyses the servers of the CNAME target's zone, when the
+// observation has them; the zero cnameTarget otherwise.
+func targetZone(n *validation.DNSObservation, value string) cnameTarget {
+	if n.Target == "" || n.TargetAuthoritative == nil {
+		return cnameTarget{}
+	}
+	return cnameTarget{zone: analyseZone(n.TargetAuthoritative, value), name: Truncate(trimDot(n.Target), maxNameShown)}
+}
+
+// partialTarget is partial for the servers of the zone of host's CNAME
+// target, which hold the record that counts: the finding names the target,
+// and says that host leads to it.
+func (d *diagnoser) partialTarget(t cnameTarget, host string, seen bool) (Finding, bool) {
+	f, ok := d.partial(t.zone, t.name, seen)
+	if ok {
+		f.Message = join(f.Message, d.c.f(noteTargetOfCNAME, t.name, host))
+	}
+	return f, ok
+}
+
 // dnsMiss diagnoses a TXT lookup that did not yield the expected value.
-func (d *diagnoser) dnsMiss(o *validation.Observation, z *zoneAnalysis, host string) []Finding {
+func (d *diagnoser) dnsMiss(o *validation.Observation, z *zoneAnalysis, t cnameTarget, host string) []Finding {
 	n := o.DNS
 	value := o.Expected
 	rec := &n.Record
@@ -101,6 +135,9 @@ func (d *diagnoser) dnsMiss(o *validation.Observation, z *zoneAnalysis, host str
 		return []Finding{f}
 	}
 	if f, ok := d.partial(z, host, false); ok {
+		return []Finding{f}
+	}
+	if f, ok := d.partialTarget(t, host, false); ok {
 		return []Finding{f}
 	}
 	if f, ok := d.cachedOlder(z, rec, host); ok {

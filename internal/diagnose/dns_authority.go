@@ -89,6 +89,7 @@ const (
 	bogusUnverifiable            msg = "bogusUnverifiable"
 	noteBogusCNAME               msg = "noteBogusCNAME"
 	noteMismatchCNAME            msg = "noteMismatchCNAME"
+	noteTargetOfCNAME            msg = "noteTargetOfCNAME"
 	noteCNAMEDangling            msg = "noteCNAMEDangling"
 	noteFromCache                msg = "noteFromCache"
 	fixMismatchCNAME             msg = "fixMismatchCNAME"
@@ -196,6 +197,7 @@ func init() {
 			noteFromCache:           "This answer came from dcv's own cache (--resolver-cache-max-ttl), which keeps it %[1]s more; the resolver dcv forwards to may keep it for its TTL: a record changed since is seen by %[2]s at the latest.",
 			noteCNAMEDangling:       "The CNAME's target %[1]s does not exist (NXDOMAIN): the CNAME points nowhere.",
 			noteMismatchCNAME:       "%[1]s is a CNAME to %[2]s: these are the records of %[2]s, where validation is delegated.",
+			noteTargetOfCNAME:       "%[1]s is where the CNAME at %[2]s leads: its record is the one that counts.",
 			fixMismatchCNAME:        "Set the TXT record at %[1]s to exactly `%[2]s` (in the zone of %[1]s, at the DNS host that serves it), or replace the CNAME at host `%[3]s` with a TXT record holding the value.",
 			fixMismatchSibling:      "Add a second TXT record at host `%[1]s` with the value `%[2]s`, and keep the one holding the value for %[3]s: both names validate at this host, each with its own record.",
 			fixMismatchCNAMESibling: "Add a second TXT record at %[1]s with the value `%[2]s` (in the zone of %[1]s, at the DNS host that serves it), and keep the one holding the value for %[4]s: both names validate at this host, each with its own record. Or replace the CNAME at host `%[3]s` with two TXT records, one per value.",

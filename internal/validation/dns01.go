@@ -41,12 +41,11 @@ func (v *Validator) observeDNS01(ctx context.Context, req Request) *DNSObservati
 	)
 	obs.Probes = make([]Probe, len(probes))
 	wg.Go(func() { domain = v.lookup(ctx, base, dns.TypeA) })
-	if av, ok := v.cfg.Resolver.(authoritativeViewer); ok {
-		// On a miss only: every authoritative server of the zone, asked
-		// for the record, tells a nameserver that lags (a DNS hook that
-		// published on one server) from a record missing everywhere.
-		wg.Go(func() { obs.Authoritative, obs.AuthoritativeErr = authoritative(ctx, av, host) })
-	}
+	// On a miss only: every authoritative server of the zone (and of a
+	// CNAME target's, as for acme-dns), asked for the record, tells a
+	// nameserver that lags (a DNS hook that published on one server) from
+	// a record missing everywhere.
+	v.askAuthorities(ctx, &wg, obs)
 	for i, p := range probes {
 		wg.Go(func() { obs.Probes[i] = Probe{Kind: p.kind, Lookup: v.lookup(ctx, p.name, dns.TypeTXT)} })
 	}

@@ -51,9 +51,7 @@ func (v *Validator) observeDNSAuth(ctx context.Context, req Request) *DNSObserva
 	obs := &DNSObservation{Host: host, Record: v.lookup(ctx, host, dns.TypeTXT)}
 
 	var wg sync.WaitGroup
-	if av, ok := v.cfg.Resolver.(authoritativeViewer); ok {
-		wg.Go(func() { obs.Authoritative, obs.AuthoritativeErr = authoritative(ctx, av, host) })
-	}
+	v.askAuthorities(ctx, &wg, obs)
 	if recordHolds(&obs.Record, req.Value) {
 		wg.Wait()
 		return obs
@@ -161,6 +159,27 @@ func wildcardProbeName(base string) string {
 		return ""
 	}
 	return name
+}
+
+// askAuthorities starts, in wg, asking every authoritative server of the
+// zone of obs.Host for its TXT records (obs.Authoritative) and, when the
+// record lookup followed a CNAME chain, every one of the zone of the name it
+// ends at (obs.Target, obs.TargetAuthoritative): the record that counts
+// lives there, and those servers may disagree too. It does nothing when the
+// resolver cannot ask authoritative servers (forward mode).
+func (v *Validator) askAuthorities(ctx context.Context, wg *sync.WaitGroup, obs *DNSObservation) {
+	av, ok := v.cfg.Resolver.(authoritativeViewer)
+	if !ok {
+		return
+	}
+	if r := obs.Record.Response; r != nil && len(r.CNAMEs) > 0 {
+		obs.Target = strings.ToLower(dns.Fqdn(r.CNAMEs[len(r.CNAMEs)-1]))
+	}
+	host, target := obs.Host, obs.Target
+	wg.Go(func() { obs.Authoritative, obs.AuthoritativeErr = authoritative(ctx, av, host) })
+	if target != "" {
+		wg.Go(func() { obs.TargetAuthoritative, obs.TargetAuthoritativeErr = authoritative(ctx, av, target) })
+	}
 }
 
 // authoritative asks av for every authoritative server's view of host's

@@ -216,6 +216,19 @@ type DNSObservation struct {
 	// AuthoritativeErr is set instead of Authoritative when the zone's
 	// servers could not be found.
 	AuthoritativeErr *dnsclient.Error `json:"authoritative_error,omitempty"`
+	// Target is the name Host's CNAME chain ends at, as Record followed
+	// it, or "": the TXT record that counts is the target's, served by
+	// the target's zone.
+	Target string `json:"target,omitempty"`
+	// TargetAuthoritative is, like Authoritative, what every
+	// authoritative server of Target's zone answered for Target (TXT),
+	// with its SOA serial: servers of the target's zone that disagree
+	// make the value come and go just as those of Host's zone do. Set
+	// with Target, when the resolver can ask them.
+	TargetAuthoritative *dnsclient.ZoneView `json:"target_authoritative,omitempty"`
+	// TargetAuthoritativeErr is set instead of TargetAuthoritative when
+	// the target zone's servers could not be found.
+	TargetAuthoritativeErr *dnsclient.Error `json:"target_authoritative_error,omitempty"`
 	// OtherValues are the request's OtherValues (at most MaxOtherValues),
 	// kept when the record lacks the value.
 	OtherValues []string `json:"other_values,omitempty"`

@@ -192,6 +192,36 @@ func TestTruthFindingsOnTheWire(t *testing.T) {
 			words: []string{"CNAME chain loops", host},
 		},
 		{
+			// The record that counts is the CNAME target's: its zone's
+			// servers are compared too, and one without the value blocks
+			// whichever server the lookup reached.
+			name: "CNAME into a zone whose servers disagree",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				tw.w.AddZone("net.", "", 1)
+				prov := tw.w.AddZone("dnsprov.net.", "net.", 2)
+				tw.app.Add(host + ". 300 IN CNAME a.applicant.dnsprov.net.")
+				prov.Server(0).Add("dnsprov.net.", txt("a.applicant.dnsprov.net", truthValue))
+				prov.Server(0).SetSerial("dnsprov.net.", 2024060102)
+				prov.Server(1).SetSerial("dnsprov.net.", 2024060101)
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeDNSRecordNotPropagated,
+			words: []string{"at a.applicant.dnsprov.net on ns1.dnsprov.net", "(SOA serial 2024060102)", "not on ns2.dnsprov.net", "(SOA serial 2024060101)",
+				"a.applicant.dnsprov.net is where the CNAME at " + host + " leads"},
+		},
+		{
+			name: "CNAME into a zone whose servers serve different serials, the value on both",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				tw.w.AddZone("net.", "", 1)
+				prov := tw.w.AddZone("dnsprov.net.", "net.", 2)
+				tw.app.Add(host + ". 300 IN CNAME a.applicant.dnsprov.net.")
+				prov.Add(txt("a.applicant.dnsprov.net", truthValue))
+				prov.Server(0).SetSerial("dnsprov.net.", 2024060102)
+				prov.Server(1).SetSerial("dnsprov.net.", 2024060101)
+			},
+			status: diagnose.StatusApproved, code: diagnose.CodeDNSNameserverInconsistent,
+			words: []string{"dnsprov.net"},
+		},
+		{
 			name: "CNAME to the right value elsewhere is delegated validation",
 			setup: func(_ *testing.T, tw *truthWorld) {
 				tw.app.Add(host+". 300 IN CNAME v.applicant.com.", txt("v.applicant.com", truthValue))
