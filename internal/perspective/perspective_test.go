@@ -803,6 +803,17 @@ func TestAgentOwnFailure(t *testing.T) {
 	caaOnly := func(e *dnsclient.Error) *validation.Observation {
 		return &validation.Observation{CAAOnly: true, CAA: &caa.Result{Reason: caa.ReasonLookupFailed, Failure: e}}
 	}
+	// dnsRcode and caaRcode answer rcode, from the agent's own recursive
+	// resolver (forward mode) when resolver is set.
+	dnsRcode := func(rcode string, resolver bool) *validation.Observation {
+		r := &dnsclient.Response{Name: "_dnsauth.a.example.com.", Rcode: rcode, Server: "192.0.2.53:53", Resolver: resolver}
+		return &validation.Observation{DNS: &validation.DNSObservation{Record: validation.Lookup{Response: r}}}
+	}
+	caaRcode := func(rcode string, resolver bool) *validation.Observation {
+		r := &dnsclient.Response{Name: "a.example.com.", Rcode: rcode, Server: "192.0.2.53:53", Resolver: resolver}
+		return &validation.Observation{DNS: &validation.DNSObservation{}, CAA: &caa.Result{Reason: caa.ReasonLookupFailed, FailedName: "a.example.com.", FailedRcode: rcode,
+			Trace: []caa.Step{{Name: "a.example.com.", Response: r}}}}
+	}
 	tests := []struct {
 		name string
 		obs  *validation.Observation
@@ -818,6 +829,11 @@ func TestAgentOwnFailure(t *testing.T) {
 		{"file: the web server refuses", fileObs(&webfetch.Trace{Attempts: []webfetch.Attempt{{Err: &webfetch.Error{Kind: webfetch.ErrConnectionRefused, Detail: "connection refused"}}}}), false},
 		{"caa recheck: the agent's resolver unreachable", caaOnly(&dnsclient.Error{Kind: dnsclient.KindNetwork, Upstream: true, Detail: "connection refused"}), true},
 		{"caa recheck: the domain's nameserver times out", caaOnly(&dnsclient.Error{Kind: dnsclient.KindTimeout, Detail: "i/o timeout"}), false},
+		{"dns: the agent's resolver refuses", dnsRcode("REFUSED", true), true},
+		{"dns: the domain's nameserver refuses (iterative agent)", dnsRcode("REFUSED", false), false},
+		{"dns: the agent's resolver answers NXDOMAIN", dnsRcode("NXDOMAIN", true), false},
+		{"caa: the agent's resolver refuses", caaRcode("REFUSED", true), true},
+		{"caa: the domain's nameserver refuses", caaRcode("REFUSED", false), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

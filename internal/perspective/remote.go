@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dcvhq/dcv/internal/caa"
 	"github.com/dcvhq/dcv/internal/validation"
 )
 
@@ -193,9 +194,11 @@ func (c *agentClient) do(ctx context.Context, req validation.Request, timeout, a
 
 // agentOwnFailure reports an observation whose main lookup failed on the
 // agent's own side rather than on the domain's: its resolver could not be
-// reached (an upstream error, see dnsclient.Error.Upstream), or its source
-// address could not be bound (an address not assigned on the agent's
-// host). Such an observation says nothing of the domain; counting it as a
+// reached (an upstream error, see dnsclient.Error.Upstream) or refused the
+// query (REFUSED from the agent's own recursive resolver, see
+// dnsclient.Response.Resolver: its access policy towards the agent), or its
+// source address could not be bound (an address not assigned on the
+// agent's host). Such an observation says nothing of the domain; counting it as a
 // view that disagrees would blame the applicant for the operator's fault.
 func agentOwnFailure(o *validation.Observation) (string, bool) {
 	own := func(upstream bool, detail string) bool {
@@ -205,10 +208,18 @@ func agentOwnFailure(o *validation.Observation) (string, bool) {
 		// A CAA recheck: CAA is all there is to fail.
 		return "the agent's CAA lookup failed on its side: " + o.CAA.Failure.Error(), true
 	}
+	if o.CAA != nil && o.CAA.Reason == caa.ReasonLookupFailed && o.CAA.FailedRcode == "REFUSED" && len(o.CAA.Trace) > 0 {
+		if r := o.CAA.Trace[len(o.CAA.Trace)-1].Response; r != nil && r.Resolver {
+			return "the agent's resolver " + r.Server + " refused its CAA lookup of " + o.CAA.FailedName, true
+		}
+	}
 	switch {
 	case o.DNS != nil:
 		if e := o.DNS.Record.Err; e != nil && own(e.Upstream, e.Detail) {
 			return "the agent's DNS lookup failed on its side: " + e.Error(), true
+		}
+		if r := o.DNS.Record.Response; r != nil && r.Rcode == "REFUSED" && r.Resolver {
+			return "the agent's resolver " + r.Server + " refused its lookup of " + r.Name + " (REFUSED)", true
 		}
 	case o.File != nil:
 		for _, t := range o.File.Fetches {
