@@ -45,6 +45,11 @@ const (
 	CSRKeyUnsupported = "CSR_KEY_UNSUPPORTED"
 	CSRTooLarge       = "CSR_TOO_LARGE"
 	CSRMustStaple     = "CSR_MUST_STAPLE"
+	// CSRNonDNSName: a subjectAltName that is no DNS name (an IP
+	// address, e-mail address, URI, or any other GeneralName), which a
+	// DNS-validated certificate cannot hold and dcv would otherwise drop
+	// without a word.
+	CSRNonDNSName = "CSR_NON_DNS_NAME"
 )
 
 // oidTLSFeature is the TLS Feature extension (RFC 7633) that, with
@@ -147,10 +152,62 @@ func ParseCSR(pemOrDER []byte) (*x509.CertificateRequest, error) {
 			return nil, &CSRError{CSRMustStaple, "the csr asks for the ocsp must-staple (tls feature) extension, but this ca runs no ocsp responder and issues no must-staple certificates: request one without it"}
 		}
 	}
+	if kinds := nonDNSNames(csr); len(kinds) > 0 {
+		return nil, &CSRError{CSRNonDNSName, "the csr's subjectAltName holds " + strings.Join(kinds, ", ") + ", not only DNS names: this ca validates and certifies DNS names alone, and issues nothing else a csr asks for; request one whose subjectAltNames are the order's DNS names"}
+	}
 	if err := csr.CheckSignature(); err != nil {
 		return nil, &CSRError{CSRBadSignature, "the csr signature does not verify with its own public key: " + err.Error()}
 	}
 	return csr, nil
+}
+
+// oidSubjectAltName is the subjectAltName extension (RFC 5280 §4.2.1.6).
+var oidSubjectAltName = asn1.ObjectIdentifier{2, 5, 29, 17}
+
+// generalNameKinds names the GeneralName choices of RFC 5280 §4.2.1.6 by
+// context tag; 2 (dNSName) is the only one a TLS server certificate of dcv
+// holds.
+var generalNameKinds = map[int]string{
+	0: "an otherName", 1: "an e-mail address (rfc822Name)", 3: "an x400Address", 4: "a directoryName",
+	5: "an ediPartyName", 6: "a URI", 7: "an IP address", 8: "a registeredID",
+}
+
+// nonDNSNames lists, once each, the kinds of the subjectAltName entries of
+// csr that are no dNSName, read from the extension itself: crypto/x509
+// keeps IP addresses, e-mail addresses and URIs, and silently drops every
+// other type. A subjectAltName that does not parse is left to the parser.
+func nonDNSNames(csr *x509.CertificateRequest) []string {
+	var kinds []string
+	add := func(k string) {
+		if !slices.Contains(kinds, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	for _, ext := range csr.Extensions {
+		if !ext.Id.Equal(oidSubjectAltName) {
+			continue
+		}
+		var seq asn1.RawValue
+		if rest, err := asn1.Unmarshal(ext.Value, &seq); err != nil || len(rest) != 0 || seq.Tag != asn1.TagSequence {
+			continue
+		}
+		for b := seq.Bytes; len(b) > 0; {
+			var gn asn1.RawValue
+			var err error
+			if b, err = asn1.Unmarshal(b, &gn); err != nil {
+				break
+			}
+			if gn.Class != asn1.ClassContextSpecific || gn.Tag == 2 {
+				continue
+			}
+			if k, ok := generalNameKinds[gn.Tag]; ok {
+				add(k)
+			} else {
+				add("an entry of unknown type")
+			}
+		}
+	}
+	return kinds
 }
 
 // CheckPublicKey reports, as a *CSRError, whether pub may be certified: RSA

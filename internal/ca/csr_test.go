@@ -6,10 +6,13 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -62,6 +65,18 @@ func TestParseCSR(t *testing.T) {
 		{"certificate pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: good}), CSRMalformed, `"CERTIFICATE", want "CERTIFICATE REQUEST"`},
 		{"too large", make([]byte, MaxCSRSize+1), CSRTooLarge, "65537 bytes, more than the limit of 65536"},
 		{"must-staple", pemCSR(mustStapleCSR(t, ks.p256)), CSRMustStaple, "no ocsp responder"},
+		{"an ip address beside the dns name", pemCSR(sanCSR(t, ks.p256, func(r *x509.CertificateRequest) { r.IPAddresses = []net.IP{net.ParseIP("192.0.2.1")} })),
+			CSRNonDNSName, "holds an IP address, not only DNS names"},
+		{"e-mail and uri", pemCSR(sanCSR(t, ks.p256, func(r *x509.CertificateRequest) {
+			r.EmailAddresses = []string{"a@example.com"}
+			r.URIs = []*url.URL{{Scheme: "https", Host: "example.com"}}
+		})), CSRNonDNSName, "holds an e-mail address (rfc822Name), a URI, not only"},
+		// crypto/x509 drops a directoryName from the names it parses:
+		// read from the extension itself, it is refused too.
+		{"a directoryName", pemCSR(sanCSR(t, ks.p256, func(r *x509.CertificateRequest) {
+			r.DNSNames = nil
+			r.ExtraExtensions = []pkix.Extension{{Id: oidSubjectAltName, Value: sanWithDirName(t, "example.com")}}
+		})), CSRNonDNSName, "holds a directoryName"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -89,6 +104,36 @@ func TestParseCSR(t *testing.T) {
 
 // mustStapleCSR is a CSR asking for the TLS Feature extension with
 // status_request (RFC 7633), as certbot --must-staple sends.
+// sanCSR makes a CSR for example.com, changed by edit before signing.
+func sanCSR(t *testing.T, key crypto.Signer, edit func(*x509.CertificateRequest)) []byte {
+	t.Helper()
+	r := &x509.CertificateRequest{DNSNames: []string{"example.com"}}
+	edit(r)
+	der, err := x509.CreateCertificateRequest(rand.Reader, r, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+// sanWithDirName is a subjectAltName value holding dNSName name and a
+// directoryName (CN=x).
+func sanWithDirName(t *testing.T, name string) []byte {
+	t.Helper()
+	dn, err := asn1.Marshal(pkix.Name{CommonName: "x"}.ToRDNSequence())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := asn1.Marshal([]asn1.RawValue{
+		{Class: asn1.ClassContextSpecific, Tag: 2, Bytes: []byte(name)},
+		{Class: asn1.ClassContextSpecific, Tag: 4, IsCompound: true, Bytes: dn},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 func mustStapleCSR(t *testing.T, key crypto.Signer) []byte {
 	t.Helper()
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
