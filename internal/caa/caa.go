@@ -84,8 +84,22 @@ const lookupTimeout = 15 * time.Second
 // on. CNAMEs are followed by the resolver; the chain is kept in each Step's
 // Response.
 //
+// When r can ask authoritative servers directly (AuthoritativeViewer, the
+// iterative resolver), Evaluate also compares what every server of the
+// applicant's zones serves at the names looked at (see compareServers): a
+// verdict that depends on which server a lookup reached is no verdict.
+//
 // Evaluate is safe for concurrent use if r is.
 func Evaluate(ctx context.Context, r dnsclient.Resolver, name string, p Params) *Result {
+	res := evaluate(ctx, r, name, p)
+	if av, ok := r.(AuthoritativeViewer); ok {
+		compareServers(ctx, av, res, p)
+	}
+	return res
+}
+
+// evaluate is Evaluate through r alone.
+func evaluate(ctx context.Context, r dnsclient.Resolver, name string, p Params) *Result {
 	domain := strings.TrimSuffix(strings.ToLower(name), ".")
 	wildcard := strings.HasPrefix(domain, "*.")
 	domain = strings.TrimPrefix(domain, "*.")

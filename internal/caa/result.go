@@ -29,7 +29,10 @@ type Result struct {
 	// "method_mismatch" (a property names Identity but its
 	// validationmethods do not list Method),
 	// "malformed" (no property authorises Identity and one that may have
-	// been meant to cannot be parsed: see Property).
+	// been meant to cannot be parsed: see Property),
+	// "servers_disagree" (the zone's servers serve different records, and
+	// the verdict depends on which one a lookup reaches: see
+	// Disagreement).
 	Reason string `json:"reason,omitempty"`
 	// AccountURI and Method are the RFC 8657 values the evaluation matched
 	// against accounturi and validationmethods parameters.
@@ -54,6 +57,11 @@ type Result struct {
 	FailedRcode string           `json:"failed_rcode,omitempty"`
 	// Trace holds one step per name looked at, in order.
 	Trace []Step `json:"trace"`
+	// Disagreement is set when the authoritative servers of a zone on
+	// the climb do not all serve the CAA records the resolver answered
+	// with (iterative mode only); when Disagreement.Blocking, Reason is
+	// ReasonServersDisagree.
+	Disagreement *Disagreement `json:"disagreement,omitempty"`
 }
 
 // Step is one CAA lookup of the tree climb.

@@ -19,7 +19,7 @@ func (d *diagnoser) caa(r *caa.Result) Finding {
 	// The relevant records reached through a CNAME are the target's: a
 	// CNAME cannot hold CAA records beside it, so the fix is at the
 	// target, whose zone may be another party's.
-	if target := caaCNAMETarget(r); target != "" && f.Code != CodeCAALookupFailed {
+	if target := caaCNAMETarget(r); target != "" && f.Code != CodeCAALookupFailed && f.Code != CodeCAANameserversDisagree {
 		name := Truncate(trimDot(r.RelevantName), maxNameShown)
 		at := *r
 		at.RelevantName = target
@@ -91,6 +91,12 @@ func (d *diagnoser) caaFinding(r *caa.Result) Finding {
 		}
 	case caa.ReasonAccountMismatch, caa.ReasonMethodMismatch, caa.ReasonMalformed:
 		return d.caaProperty(r, name, tag, identity)
+	case caa.ReasonServersDisagree:
+		if r.Disagreement != nil {
+			return d.caaDisagree(r)
+		}
+		f.Message = d.c.f(msgCAAOther, name, Truncate(r.Reason, maxDetailShown), identity)
+		f.Fix = d.c.f(fixCAANotListed, name, record)
 	case caa.ReasonLookupFailed:
 		// dcv fails closed on a failed CAA lookup; it does not use the
 		// exception CA/B Forum BR 3.2.2.8 allows for failures outside the

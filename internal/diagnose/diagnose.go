@@ -131,10 +131,7 @@ func (d *diagnoser) observation(o *validation.Observation) []Finding {
 	var out []Finding
 	if o.CAAOnly {
 		// A recheck of CAA at issuance: the method was observed before.
-		if o.CAA != nil && !o.CAA.Permitted {
-			out = append(out, d.caa(o.CAA))
-		}
-		return out
+		return append(out, d.caaFindings(o.CAA)...)
 	}
 	switch {
 	case o.Expected == "":
@@ -151,10 +148,7 @@ func (d *diagnoser) observation(o *validation.Observation) []Finding {
 	default:
 		out = append(out, d.invalid(o.Domain, msgInvalidMethod))
 	}
-	if o.CAA != nil && !o.CAA.Permitted {
-		out = append(out, d.caa(o.CAA))
-	}
-	return out
+	return append(out, d.caaFindings(o.CAA)...)
 }
 
 func (d *diagnoser) invalid(domain string, why msg) Finding {

@@ -32,9 +32,7 @@ func Preflight(obs []validation.Observation, now time.Time) Result {
 	default:
 		all = []Finding{d.invalid(o.Domain, msgInvalidNoEvidence)}
 	}
-	if o.CAA != nil && !o.CAA.Permitted {
-		all = append(all, d.caa(o.CAA))
-	}
+	all = append(all, d.caaFindings(o.CAA)...)
 	if all == nil {
 		all = []Finding{}
 	}

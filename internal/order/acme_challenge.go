@@ -327,7 +327,7 @@ func findingType(c diagnose.Code) string {
 		return ACMEConnection
 	case diagnose.CodeTLSALPNNotNegotiated:
 		return ACMETLS
-	case diagnose.CodeCAAForbids, diagnose.CodeCAACriticalUnknown, diagnose.CodeCAALookupFailed:
+	case diagnose.CodeCAAForbids, diagnose.CodeCAACriticalUnknown, diagnose.CodeCAALookupFailed, diagnose.CodeCAANameserversDisagree:
 		return ACMECAA
 	case diagnose.CodeObservationInvalid, diagnose.CodePerspectiveUnavailable, diagnose.CodeResolverUnavailable:
 		// The certificate authority's problem, not the applicant's.

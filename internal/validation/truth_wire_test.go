@@ -192,6 +192,19 @@ func TestTruthFindingsOnTheWire(t *testing.T) {
 			words: []string{"CNAME chain loops", host},
 		},
 		{
+			// A CAA record on one server only: the verdict would depend
+			// on the server a lookup reaches, so it blocks either way.
+			name: "CAA record on one nameserver only",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				tw.app.Add(txt(host, truthValue))
+				tw.app.Server(1).Add("applicant.com.", `a.applicant.com. 300 IN CAA 0 issue "other.ca"`)
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeCAANameserversDisagree,
+			words: []string{"The nameservers of the applicant.com zone serve different CAA records at a.applicant.com",
+				"ns1.applicant.com at {ns1} (SOA serial", "serves no CAA record", "ns2.applicant.com at {ns2} (SOA serial", `serves 0 issue "other.ca"`,
+				"wait until every nameserver of applicant.com serves the change"},
+		},
+		{
 			// The record that counts is the CNAME target's: its zone's
 			// servers are compared too, and one without the value blocks
 			// whichever server the lookup reached.

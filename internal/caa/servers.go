@@ -1,0 +1,165 @@
+package caa
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"golang.org/x/net/publicsuffix"
+
+	"github.com/dcvhq/dcv/internal/dnsclient"
+)
+
+// ReasonServersDisagree is the Reason of a Result whose verdict depends on
+// which authoritative server a lookup reaches: the servers of a zone on the
+// climb serve different CAA records at a name, and at least one of the
+// versions would decide otherwise (see Disagreement).
+const ReasonServersDisagree = "servers_disagree"
+
+// AuthoritativeViewer is the optional capability of a resolver that can ask
+// every authoritative server of a name's zone directly
+// (dnsclient.Iterative). With it, Evaluate compares what each server
+// serves at the names of the climb with what the resolver answered.
+type AuthoritativeViewer interface {
+	Authoritative(ctx context.Context, name string, qtype uint16) (*dnsclient.ZoneView, error)
+}
+
+var _ AuthoritativeViewer = (*dnsclient.Iterative)(nil)
+
+// Disagreement is what the authoritative servers of a zone on the climb
+// serve at a name where they do not all serve the same CAA records.
+type Disagreement struct {
+	// Name is the name looked at (without the trailing dot), Zone the
+	// zone serving it.
+	Name string `json:"name"`
+	Zone string `json:"zone"`
+	// Servers has one entry per server that answered with authority.
+	Servers []ServerRecords `json:"servers"`
+	// Blocking is set when one version of the records would decide
+	// otherwise than the one the resolver's answer led to: the Result is
+	// then not permitted, with ReasonServersDisagree. Versions that all
+	// decide alike only differ in records that change nothing (an iodef,
+	// another issuer's property): the Result keeps its verdict.
+	Blocking bool `json:"blocking,omitempty"`
+}
+
+// ServerRecords is the CAA RRset one authoritative server serves at a name.
+type ServerRecords struct {
+	NS      string `json:"ns"`
+	Address string `json:"address"`
+	// Serial is the zone's SOA serial on this server (0: unknown).
+	Serial  uint32             `json:"serial,omitempty"`
+	Records []dnsclient.Record `json:"records,omitempty"`
+}
+
+// compareServers asks every authoritative server of each name res's climb
+// looked at, within the registered domain (the applicant's zones, not a
+// TLD's), for its CAA records, and records in res the first name where they
+// differ from the resolver's answer (res.Disagreement). When another
+// version would decide otherwise, the verdict cannot rest on which server
+// a lookup reached: res becomes not permitted, ReasonServersDisagree. A
+// name whose servers cannot be asked, or that is a CNAME, is not compared:
+// the lookup that was made stands.
+func compareServers(ctx context.Context, av AuthoritativeViewer, res *Result, p Params) {
+	if res.Reason == ReasonLookupFailed {
+		return
+	}
+	reg, err := publicsuffix.EffectiveTLDPlusOne(res.Domain)
+	if err != nil {
+		return
+	}
+	var steps []Step
+	for _, s := range res.Trace {
+		if s.Response == nil || len(s.Response.CNAMEs) > 0 || (s.Name != reg && !strings.HasSuffix(s.Name, "."+reg)) {
+			continue
+		}
+		steps = append(steps, s)
+	}
+	views := make([]*dnsclient.ZoneView, len(steps))
+	var wg sync.WaitGroup
+	for i, s := range steps {
+		wg.Go(func() {
+			lctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+			defer cancel()
+			if v, err := av.Authoritative(lctx, s.Name+".", typeCAA); err == nil {
+				views[i] = v
+			}
+		})
+	}
+	wg.Wait()
+	for i, s := range steps {
+		d := disagreement(s, views[i])
+		if d == nil {
+			continue
+		}
+		d.Blocking = decidesOtherwise(res, s, d, p)
+		res.Disagreement = d
+		if d.Blocking {
+			res.Permitted = false
+			res.Reason = ReasonServersDisagree
+		}
+		return
+	}
+}
+
+// disagreement compares the CAA records each authoritative server of view
+// serves at step's name with those of the resolver's answer; nil when they
+// all agree, or when too little is known to say.
+func disagreement(s Step, view *dnsclient.ZoneView) *Disagreement {
+	if view == nil {
+		return nil
+	}
+	want := rrsetKey(caaRecords(s.Response.Answer))
+	d := &Disagreement{Name: s.Name, Zone: strings.TrimSuffix(view.Zone, ".")}
+	differs := false
+	for _, sv := range view.Servers {
+		if sv.Lame || sv.Answer == nil || len(sv.Answer.CNAMEs) > 0 || (sv.Answer.Rcode != "NOERROR" && sv.Answer.Rcode != "NXDOMAIN") {
+			continue
+		}
+		set := caaRecords(sv.Answer.Answer)
+		d.Servers = append(d.Servers, ServerRecords{NS: strings.TrimSuffix(sv.NS, "."), Address: sv.Address, Serial: sv.SOASerial, Records: set})
+		if rrsetKey(set) != want {
+			differs = true
+		}
+	}
+	if !differs {
+		return nil
+	}
+	return d
+}
+
+// decidesOtherwise reports whether a version of the records in d would
+// give another verdict than res: a non-empty version is decided as the
+// relevant RRset; an empty one where the resolver's answer had records
+// would send the climb further up, which was not looked at, so it counts
+// as another verdict (the check fails closed).
+func decidesOtherwise(res *Result, s Step, d *Disagreement, p Params) bool {
+	for _, sv := range d.Servers {
+		if len(sv.Records) == 0 {
+			if s.Name == res.RelevantName {
+				return true
+			}
+			continue // empty where the resolver's answer was empty too
+		}
+		alt := &Result{Domain: res.Domain, Wildcard: res.Wildcard, Identity: res.Identity, AccountURI: res.AccountURI, Method: res.Method}
+		decide(alt, sv.Records, p)
+		if alt.Permitted != res.Permitted {
+			return true
+		}
+	}
+	return false
+}
+
+// rrsetKey is a canonical form of a CAA RRset, for comparison: its records'
+// flag, tag and value, sorted (tags compare case-insensitively, RFC 8659
+// §4.1).
+func rrsetKey(set []dnsclient.Record) string {
+	keys := make([]string, len(set))
+	for i, r := range set {
+		keys[i] = fmt.Sprintf("%d %s %q", r.Flag, strings.ToLower(r.Tag), r.Value)
+	}
+	slices.Sort(keys)
+	return strings.Join(keys, "\n")
+}

@@ -1,0 +1,127 @@
+package caa
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/dcvhq/dcv/internal/dnsclient"
+)
+
+// viewResolver is a fakeResolver that can also ask "every authoritative
+// server" of a name: servers maps a fully qualified name to what each of
+// its zone's two servers serves there (CAA records in presentation form;
+// nil: none). Names not in servers are not asked.
+type viewResolver struct {
+	*fakeResolver
+	servers map[string][2][]string
+
+	mu    sync.Mutex
+	asked []string
+}
+
+func (v *viewResolver) Authoritative(ctx context.Context, name string, qtype uint16) (*dnsclient.ZoneView, error) {
+	v.mu.Lock()
+	v.asked = append(v.asked, name)
+	v.mu.Unlock()
+	if qtype != typeCAA {
+		v.t.Errorf("Authoritative(%q, %d): want type CAA", name, qtype)
+	}
+	sets, ok := v.servers[name]
+	if !ok {
+		return nil, &dnsclient.Error{Kind: dnsclient.KindUnknown, Name: name, Detail: "not in the test"}
+	}
+	view := &dnsclient.ZoneView{Zone: "example.com.", NS: []string{"ns1.example.com.", "ns2.example.com."}}
+	for i, set := range sets {
+		resp := &dnsclient.Response{Name: name, Type: "CAA", Rcode: "NOERROR"}
+		for _, s := range set {
+			resp.Answer = append(resp.Answer, caaRecord(name, s))
+		}
+		view.Servers = append(view.Servers, dnsclient.ServerView{
+			NS: view.NS[i], Address: []string{"192.0.2.1:53", "192.0.2.2:53"}[i], Answer: resp, SOASerial: uint32(2026112700 + i),
+		})
+	}
+	return view, nil
+}
+
+// TestEvaluateComparesServers: with a resolver that can ask every
+// authoritative server, a verdict that depends on which server a lookup
+// reaches is refused (servers_disagree); servers that differ only in what
+// decides nothing leave the verdict, with the disagreement noted.
+func TestEvaluateComparesServers(t *testing.T) {
+	t.Parallel()
+	const (
+		ours   = `0 issue "` + us + `"`
+		others = `0 issue "other.ca"`
+		iodef  = `0 iodef "mailto:sec@example.com"`
+	)
+	tests := []struct {
+		name     string
+		answers  map[string]answer
+		servers  map[string][2][]string
+		permit   bool
+		reason   string
+		disagree string // the name of the disagreement; "" for none
+		blocking bool
+	}{
+		{
+			name:    "every server serves what the resolver answered",
+			answers: map[string]answer{"example.com.": {caa: []string{ours}}},
+			servers: map[string][2][]string{"www.example.com.": {nil, nil}, "example.com.": {{ours}, {ours}}},
+			permit:  true,
+		},
+		{
+			name:    "a server forbids where the resolver found nothing",
+			answers: map[string]answer{},
+			servers: map[string][2][]string{"www.example.com.": {nil, {others}}, "example.com.": {nil, nil}},
+			reason:  ReasonServersDisagree, disagree: "www.example.com", blocking: true,
+		},
+		{
+			name:    "a server lacks the relevant records the resolver found",
+			answers: map[string]answer{"example.com.": {caa: []string{others}}},
+			servers: map[string][2][]string{"www.example.com.": {nil, nil}, "example.com.": {{others}, nil}},
+			reason:  ReasonServersDisagree, disagree: "example.com", blocking: true,
+		},
+		{
+			name:    "a server permits where the resolver's answer forbids",
+			answers: map[string]answer{"www.example.com.": {caa: []string{others}}},
+			servers: map[string][2][]string{"www.example.com.": {{others}, {ours}}},
+			reason:  ReasonServersDisagree, disagree: "www.example.com", blocking: true,
+		},
+		{
+			name:     "the servers differ in an iodef only",
+			answers:  map[string]answer{"example.com.": {caa: []string{ours}}},
+			servers:  map[string][2][]string{"www.example.com.": {nil, nil}, "example.com.": {{ours}, {ours, iodef}}},
+			permit:   true,
+			disagree: "example.com",
+		},
+		{
+			name:    "servers that cannot be asked leave the lookup's verdict",
+			answers: map[string]answer{"example.com.": {caa: []string{ours}}},
+			servers: map[string][2][]string{},
+			permit:  true,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := &viewResolver{fakeResolver: &fakeResolver{t: t, answers: tt.answers}, servers: tt.servers}
+			res := Evaluate(context.Background(), r, "www.example.com", dnsAuth)
+			if res.Permitted != tt.permit || (!tt.permit && res.Reason != tt.reason) {
+				t.Errorf("permitted %v, reason %q; want %v, %q", res.Permitted, res.Reason, tt.permit, tt.reason)
+			}
+			switch d := res.Disagreement; {
+			case tt.disagree == "" && d != nil:
+				t.Errorf("disagreement %+v, want none", d)
+			case tt.disagree != "" && (d == nil || d.Name != tt.disagree || d.Blocking != tt.blocking || len(d.Servers) != 2):
+				t.Errorf("disagreement %+v, want one at %s, blocking %v, with both servers", d, tt.disagree, tt.blocking)
+			}
+			// Only the applicant's zones are compared: never the TLD.
+			if slices.ContainsFunc(r.asked, func(n string) bool { return !strings.HasSuffix(n, "example.com.") }) {
+				t.Errorf("asked the servers of %v; want only names within example.com", r.asked)
+			}
+		})
+	}
+}
