@@ -140,7 +140,7 @@ func (d *diagnoser) observation(o *validation.Observation) []Finding {
 	case o.Method == validation.MethodDNS && o.DNS != nil:
 		out = append(out, d.dns(o)...)
 	case o.Method == validation.MethodFile && o.File != nil:
-		out = append(out, d.file(o)...)
+		out = append(out, d.withAddressDisagreement(o, d.file(o))...)
 	case o.Method == validation.MethodDNS || o.Method == validation.MethodFile:
 		out = append(out, d.invalid(o.Domain, msgInvalidNoEvidence))
 	case validation.IsACME(o.Method):

@@ -185,15 +185,21 @@ func (v *Validator) askAuthorities(ctx context.Context, wg *sync.WaitGroup, obs 
 // authoritative asks av for every authoritative server's view of host's
 // TXT records, keeping a failure as a *dnsclient.Error.
 func authoritative(ctx context.Context, av authoritativeViewer, host string) (*dnsclient.ZoneView, *dnsclient.Error) {
-	view, err := av.Authoritative(ctx, host, dns.TypeTXT)
+	return authoritativeOf(ctx, av, host, dns.TypeTXT)
+}
+
+// authoritativeOf is authoritative for records of type qtype.
+func authoritativeOf(ctx context.Context, av authoritativeViewer, host string, qtype uint16) (*dnsclient.ZoneView, *dnsclient.Error) {
+	view, err := av.Authoritative(ctx, host, qtype)
+	typ := dns.TypeToString[qtype]
 	var de *dnsclient.Error
 	switch {
 	case errors.As(err, &de):
 		return nil, de
 	case err != nil:
-		return nil, &dnsclient.Error{Kind: dnsclient.KindUnknown, Name: host, Type: "TXT", Detail: err.Error()}
+		return nil, &dnsclient.Error{Kind: dnsclient.KindUnknown, Name: host, Type: typ, Detail: err.Error()}
 	case view == nil:
-		return nil, &dnsclient.Error{Kind: dnsclient.KindUnknown, Name: host, Type: "TXT", Detail: "resolver returned no zone view"}
+		return nil, &dnsclient.Error{Kind: dnsclient.KindUnknown, Name: host, Type: typ, Detail: "resolver returned no zone view"}
 	}
 	return view, nil
 }

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/miekg/dns"
+
+	"github.com/dcvhq/dcv/internal/dnsclient"
 	"github.com/dcvhq/dcv/internal/webfetch"
 )
 
@@ -42,7 +45,22 @@ func (v *Validator) observeFile(ctx context.Context, req Request) *FileObservati
 	if FetchMatches(tr, req.Value) {
 		return obs
 	}
+	// Beside the probes: every authoritative server's addresses for the
+	// domain, which tell a fetch that reached a stale address.
+	var wg sync.WaitGroup
+	views := make([]*dnsclient.ZoneView, 2)
+	if av, ok := v.cfg.Resolver.(authoritativeViewer); ok && !strings.HasPrefix(req.Domain, "*.") {
+		for i, qtype := range []uint16{dns.TypeA, dns.TypeAAAA} {
+			wg.Go(func() { views[i], _ = authoritativeOf(ctx, av, req.Domain, qtype) })
+		}
+	}
 	obs.Probes = v.probeFile(ctx, req.Domain, obs.Fetches)
+	wg.Wait()
+	for _, view := range views {
+		if view != nil {
+			obs.AddressViews = append(obs.AddressViews, view)
+		}
+	}
 	return obs
 }
 

@@ -247,6 +247,12 @@ type FileObservation struct {
 	Probes []FileProbe `json:"probes,omitempty"`
 	// OtherValues are the request's OtherValues (at most MaxOtherValues).
 	OtherValues []string `json:"other_values,omitempty"`
+	// AddressViews are what every authoritative server of the domain's
+	// zone answers for its A and for its AAAA records, asked directly
+	// when the file was not validated and the resolver can ask them
+	// (iterative mode): servers that give different addresses explain a
+	// fetch that reaches another web server from one check to the next.
+	AddressViews []*dnsclient.ZoneView `json:"address_views,omitempty"`
 }
 
 // FileProbe is a fetch of a URL where applicants commonly put the

@@ -3,6 +3,7 @@ package validation_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/dcvhq/dcv/internal/dnsclient"
 	"github.com/dcvhq/dcv/internal/testenv"
 	"github.com/dcvhq/dcv/internal/validation"
+	"github.com/dcvhq/dcv/internal/webfetch"
 )
 
 // Settings of the DNS-hierarchy tests: the resolver under test resolves
@@ -590,4 +592,52 @@ func TestDNS01LaggingNameserver(t *testing.T) {
 		return
 	}
 	t.Fatal("40 lookups all reached the server with the record")
+}
+
+// TestFileAddressesDisagreeOnTheWire: when the domain's nameservers give
+// different addresses for it, a failed file check says which server gives
+// which address (and serial), whichever address the fetch reached.
+func TestFileAddressesDisagreeOnTheWire(t *testing.T) {
+	t.Parallel()
+	tw := newTruthWorld(t)
+	web := testenv.NewWebServer(t)
+	web.SetFile("f.applicant.com", validation.FilePath, http.StatusOK, "not the value")
+	dead := testenv.NewLoopbackAddr() // nothing listens: connection refused
+	tw.app.Server(0).Add("applicant.com.", "f.applicant.com. 300 IN A "+web.IP.String())
+	tw.app.Server(0).SetSerial("applicant.com.", 2024060102)
+	tw.app.Server(1).Add("applicant.com.", "f.applicant.com. 300 IN A "+dead.String())
+	tw.app.Server(1).SetSerial("applicant.com.", 2024060101)
+	r := tw.resolver(t)
+	f, err := webfetch.New(webfetch.Config{Resolver: r, HTTPPort: web.HTTPPort, HTTPSPort: web.HTTPSPort, AllowLoopback: true,
+		ConnectTimeout: time.Second, Timeout: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := validation.New(validation.Config{Resolver: r, Fetcher: f, CAAIdentity: wireCAAIdentity, Timeout: truthObserveLimit, Clock: tw.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // either address may be reached: both runs must say it
+		obs, err := v.Observe(t.Context(), validation.Request{Domain: "f.applicant.com", Method: validation.MethodFile, Value: truthValue})
+		if err != nil {
+			t.Fatalf("Observe: %v", err)
+		}
+		res := diagnose.Domain([]validation.Observation{obs}, tw.clock.Now())
+		if res.Status != diagnose.StatusPending || len(res.Findings) == 0 {
+			t.Fatalf("status %s, findings %+v; want pending", res.Status, res.Findings)
+		}
+		f := res.Findings[0]
+		for _, w := range []string{
+			"The nameservers of the applicant.com zone give different A records for f.applicant.com",
+			"ns1.applicant.com at " + tw.app.Server(0).AddrPort().String() + " (SOA serial 2024060102) gives " + web.IP.String(),
+			"ns2.applicant.com at " + tw.app.Server(1).AddrPort().String() + " (SOA serial 2024060101) gives " + dead.String(),
+		} {
+			if !strings.Contains(f.Message, w) {
+				t.Errorf("first finding %s: %q lacks %q", f.Code, f.Message, w)
+			}
+		}
+		if !f.Retryable {
+			t.Errorf("first finding %s is not retryable", f.Code)
+		}
+	}
 }

@@ -1,0 +1,88 @@
+package diagnose
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/validation"
+)
+
+const (
+	noteAddressesDisagree msg = "noteAddressesDisagree"
+	wordServerGives       msg = "wordServerGives"
+	wordNoAddress         msg = "wordNoAddress"
+)
+
+func init() {
+	extend("", nil, map[msg]string{
+		noteAddressesDisagree: "The nameservers of the %[1]s zone give different %[2]s records for %[3]s: %[4]s. A fetch reaches the web server of whichever answer the lookup got, so the outcome can change from one check to the next. If you changed the address recently, wait until every nameserver serves it (the highest SOA serial is the newest version); otherwise correct the zone on the servers that differ.",
+		wordServerGives:       "%[1]s (SOA serial %[2]s) gives %[3]s",
+		wordNoAddress:         "none",
+	})
+}
+
+// withAddressDisagreement adds to the first blocking finding of a file
+// observation what the domain's authoritative servers disagree on, when
+// they give different addresses for it (validation.FileObservation's
+// AddressViews): the fetch may have reached a stale one. Such a finding
+// becomes retryable: a lagging server catches up.
+func (d *diagnoser) withAddressDisagreement(o *validation.Observation, fs []Finding) []Finding {
+	if o.File == nil {
+		return fs
+	}
+	i := slices.IndexFunc(fs, Finding.Blocking)
+	if i < 0 {
+		return fs
+	}
+	for _, view := range o.File.AddressViews {
+		if note, ok := d.addressesDisagree(view, trimDot(o.Domain)); ok {
+			fs[i].Message = join(fs[i].Message, note)
+			fs[i].Retryable = true
+			return fs
+		}
+	}
+	return fs
+}
+
+// addressesDisagree says which addresses each server of view gives, when
+// the servers that answer with authority do not all give the same set.
+func (d *diagnoser) addressesDisagree(view *dnsclient.ZoneView, host string) (string, bool) {
+	if view == nil {
+		return "", false
+	}
+	var parts []string
+	sets := map[string]bool{}
+	typ := ""
+	for _, sv := range view.Servers {
+		a := sv.Answer
+		if sv.Lame || a == nil || len(a.CNAMEs) > 0 || (a.Rcode != rcodeNoError && a.Rcode != rcodeNXDomain) {
+			continue
+		}
+		typ = cmp.Or(typ, a.Type)
+		var addrs []string
+		for _, r := range a.Answer {
+			if r.Type == "A" || r.Type == "AAAA" {
+				addrs = append(addrs, r.Data)
+			}
+		}
+		slices.Sort(addrs)
+		addrs = slices.Compact(addrs)
+		sets[strings.Join(addrs, " ")] = true
+		shown := d.c.f(wordNoAddress)
+		if len(addrs) > 0 {
+			shown = Truncate(strings.Join(addrs, d.c.f(wordListSep)), maxDetailShown)
+		}
+		serial := "?"
+		if sv.SOASerial != 0 {
+			serial = fmt.Sprint(sv.SOASerial)
+		}
+		parts = append(parts, d.c.f(wordServerGives, d.serverName(sv), serial, shown))
+	}
+	if len(sets) < 2 {
+		return "", false
+	}
+	return d.c.f(noteAddressesDisagree, Truncate(trimDot(view.Zone), maxNameShown), cmp.Or(typ, "address"), Truncate(host, maxNameShown), strings.Join(parts, "; ")), true
+}
