@@ -369,29 +369,46 @@ func (h *Handler) createOrder(w http.ResponseWriter, r *http.Request, acct *stor
 // next_cursor of the page before). next_cursor, and a Link rel="next",
 // are present when there are more.
 func (h *Handler) listOrders(w http.ResponseWriter, r *http.Request, acct *store.Account) {
-	q := r.URL.Query()
-	limit := 0
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > order.MaxListLimit {
-			writeError(w, http.StatusBadRequest, "INVALID_LIMIT", fmt.Sprintf("limit %q is not a number between 1 and %d", v, order.MaxListLimit))
-			return
-		}
-		limit = n
+	limit, ok := pageLimit(w, r, order.MaxListLimit)
+	if !ok {
+		return
 	}
-	vs, next, err := h.cfg.Orders.List(r.Context(), acct, q.Get("cursor"), limit)
+	cursor := r.URL.Query().Get("cursor")
+	vs, next, err := h.cfg.Orders.List(r.Context(), acct, cursor, limit)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	body := map[string]any{"orders": vs}
+	writePage(w, r, limit, "orders", vs, next)
+}
+
+// pageLimit reads a list's ?limit= (0 when absent: the default), or
+// answers 400 INVALID_LIMIT.
+func pageLimit(w http.ResponseWriter, r *http.Request, maxLimit int) (int, bool) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return 0, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxLimit {
+		writeError(w, http.StatusBadRequest, "INVALID_LIMIT", fmt.Sprintf("limit %q is not a number between 1 and %d", v, maxLimit))
+		return 0, false
+	}
+	return n, true
+}
+
+// writePage answers a page of a list as {key: items, "next_cursor": next},
+// next_cursor and a Link rel="next" (the same path with the cursor and
+// the limit asked for) only while more remain.
+func writePage[T any](w http.ResponseWriter, r *http.Request, limit int, key string, items []T, next string) {
+	body := map[string]any{key: items}
 	if next != "" {
 		body["next_cursor"] = next
 		nq := url.Values{"cursor": {next}}
 		if limit != 0 {
 			nq.Set("limit", strconv.Itoa(limit))
 		}
-		w.Header().Add("Link", "</api/v1/orders?"+nq.Encode()+`>; rel="next"`)
+		w.Header().Add("Link", "<"+r.URL.EscapedPath()+"?"+nq.Encode()+`>; rel="next"`)
 	}
 	writeJSON(w, http.StatusOK, body)
 }
@@ -417,13 +434,21 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, acct *store.Acco
 	writeJSON(w, http.StatusOK, res)
 }
 
+// listChecks answers a page of an order's stored checks, newest first:
+// ?limit= checks (20 by default, at most 100; fewer when their results
+// reach 8 MiB) after ?cursor= (the next_cursor of the page before).
+// next_cursor, and a Link rel="next", are present when there are more.
 func (h *Handler) listChecks(w http.ResponseWriter, r *http.Request, acct *store.Account) {
-	cs, err := h.cfg.Orders.Checks(r.Context(), acct, r.PathValue("id"))
+	limit, ok := pageLimit(w, r, order.MaxCheckListLimit)
+	if !ok {
+		return
+	}
+	cs, next, err := h.cfg.Orders.Checks(r.Context(), acct, r.PathValue("id"), r.URL.Query().Get("cursor"), limit)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"checks": cs})
+	writePage(w, r, limit, "checks", cs, next)
 }
 
 // certificate answers the PEM chain, or, when the client accepts

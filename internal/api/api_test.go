@@ -544,3 +544,58 @@ func TestAdminReadsAnyOrder(t *testing.T) {
 	wantError(t, s.do(t, "POST", "/api/v1/orders/"+v.ID+"/checks", s.admin, ""), http.StatusForbidden, "NOT_YOUR_ORDER")
 	wantError(t, s.do(t, "GET", "/api/v1/orders/"+v.ID+"/certificate", s.admin, ""), http.StatusForbidden, "NOT_YOUR_ORDER")
 }
+
+// TestListChecksPages: an order's stored checks come a page at a time,
+// newest first, with next_cursor and a Link rel="next" while more remain;
+// a cursor that is not a check of the order, and a limit out of range, are
+// refused.
+func TestListChecksPages(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	var o order.View
+	s.wantJSON(t, s.do(t, "POST", "/api/v1/orders", s.bob, orderBody(t, order.CreateRequest{Domains: []string{"pages.applicant.com"}, Method: "dns"})), http.StatusCreated, &o)
+	var ids []string
+	for range 3 {
+		var res order.CheckResult
+		s.wantJSON(t, s.do(t, "POST", "/api/v1/orders/"+o.ID+"/checks", s.bob, ""), http.StatusOK, &res)
+		ids = append([]string{res.CheckID}, ids...)
+		s.clock.Add(order.DefaultCheckInterval)
+	}
+	type page struct {
+		Checks []order.CheckResult `json:"checks"`
+		Next   string              `json:"next_cursor"`
+	}
+	base := "/api/v1/orders/" + o.ID + "/checks"
+	var p1 page
+	a := s.do(t, "GET", base+"?limit=2", s.bob, "")
+	s.wantJSON(t, a, http.StatusOK, &p1)
+	if len(p1.Checks) != 2 || p1.Checks[0].CheckID != ids[0] || p1.Checks[1].CheckID != ids[1] || p1.Next != ids[1] {
+		t.Fatalf("first page: %d checks, next %q; want %v", len(p1.Checks), p1.Next, ids[:2])
+	}
+	if link := a.header.Get("Link"); link != `<`+base+`?cursor=`+ids[1]+`&limit=2>; rel="next"` {
+		t.Errorf("Link %q", link)
+	}
+	var p2 page
+	a = s.do(t, "GET", base+"?limit=2&cursor="+p1.Next, s.bob, "")
+	s.wantJSON(t, a, http.StatusOK, &p2)
+	if len(p2.Checks) != 1 || p2.Checks[0].CheckID != ids[2] || p2.Next != "" || a.header.Get("Link") != "" {
+		t.Fatalf("last page: %d checks, next %q, Link %q", len(p2.Checks), p2.Next, a.header.Get("Link"))
+	}
+	if bytes.Contains(a.body, []byte("next_cursor")) {
+		t.Errorf("the last page names a next_cursor: %s", a.body)
+	}
+	var all page
+	s.wantJSON(t, s.do(t, "GET", base, s.bob, ""), http.StatusOK, &all)
+	if len(all.Checks) != 3 || all.Next != "" {
+		t.Fatalf("default page: %d checks, next %q", len(all.Checks), all.Next)
+	}
+	for _, tc := range []struct{ query, code string }{
+		{"cursor=" + o.ID, "INVALID_CURSOR"},
+		{"cursor=chk_nope", "INVALID_CURSOR"},
+		{"limit=0", "INVALID_LIMIT"},
+		{"limit=101", "INVALID_LIMIT"},
+		{"limit=ten", "INVALID_LIMIT"},
+	} {
+		wantError(t, s.do(t, "GET", base+"?"+tc.query, s.bob, ""), http.StatusBadRequest, tc.code)
+	}
+}

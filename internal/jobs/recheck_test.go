@@ -47,7 +47,7 @@ func TestRecheckRunListsAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range []string{slow, late} {
-		if cs, err := s.Store.CheckListByOrder(ctx, id, 10); err != nil || len(cs) != 1 {
+		if cs, err := s.Store.CheckListByOrder(ctx, id, "", 10); err != nil || len(cs) != 1 {
 			t.Errorf("order %s: %d checks, %v; want 1", id, len(cs), err)
 		}
 	}

@@ -142,7 +142,7 @@ func TestCheckThrottleAndApproval(t *testing.T) {
 	if len(b.sched.ids) != 1 || b.sched.ids[0] != o.ID {
 		t.Fatalf("scheduled %v, want [%s]", b.sched.ids, o.ID)
 	}
-	checks, err := b.svc.Checks(ctx, b.acct, o.ID)
+	checks, _, err := b.svc.Checks(ctx, b.acct, o.ID, "", 0)
 	if err != nil || len(checks) != 2 {
 		t.Fatalf("stored checks: %d, %v; want 2", len(checks), err)
 	}
@@ -240,7 +240,7 @@ func TestOtherAccountSeesNothing(t *testing.T) {
 	calls := map[string]func() error{
 		"get":         func() error { _, err := b.svc.Get(ctx, b.other, o.ID); return err },
 		"check":       func() error { _, err := b.svc.Check(ctx, b.other, o.ID); return err },
-		"checks":      func() error { _, err := b.svc.Checks(ctx, b.other, o.ID); return err },
+		"checks":      func() error { _, _, err := b.svc.Checks(ctx, b.other, o.ID, "", 0); return err },
 		"certificate": func() error { _, err := b.svc.Certificate(ctx, b.other, o.ID, true); return err },
 	}
 	for name, call := range calls {
@@ -826,14 +826,14 @@ func TestRecheck(t *testing.T) {
 	// Past RecheckFor, an order still due (a plan of before, or a check
 	// cut short) is checked no more on dcv's own, and no longer due.
 	b.Clock.Add(order.RecheckFor)
-	before, err := b.Store.CheckListByOrder(ctx, p.ID, 100)
+	before, err := b.Store.CheckListByOrder(ctx, p.ID, "", 100)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := b.svc.Recheck(ctx, p.ID); err != nil {
 		t.Fatal(err)
 	}
-	after, err := b.Store.CheckListByOrder(ctx, p.ID, 100)
+	after, err := b.Store.CheckListByOrder(ctx, p.ID, "", 100)
 	if err != nil || len(after) != len(before) {
 		t.Errorf("checks after RecheckFor: %d, want %d (none more), %v", len(after), len(before), err)
 	}
@@ -880,7 +880,7 @@ func TestRecheckCutShort(t *testing.T) {
 		t.Fatalf("due after a check cut short: %v, %v; want none until its next time", ids, err)
 	}
 	// What it observed until then is kept, with the throttle's slot it took.
-	if cs, err := b.Store.CheckListByOrder(context.Background(), o.ID, 10); err != nil || len(cs) != 1 {
+	if cs, err := b.Store.CheckListByOrder(context.Background(), o.ID, "", 10); err != nil || len(cs) != 1 {
 		t.Errorf("checks kept: %d, %v; want 1", len(cs), err)
 	}
 	b.Clock.Add(interval)

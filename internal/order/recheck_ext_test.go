@@ -29,7 +29,7 @@ func TestRecheckCancelled(t *testing.T) {
 	if err := b.svc.Recheck(ctx, o.ID); !errors.Is(err, context.Canceled) {
 		t.Errorf("Recheck = %v, want it cancelled", err)
 	}
-	if cs, err := b.Store.CheckListByOrder(bg, o.ID, 10); err != nil || len(cs) != 0 {
+	if cs, err := b.Store.CheckListByOrder(bg, o.ID, "", 10); err != nil || len(cs) != 0 {
 		t.Errorf("checks recorded: %d, %v; want none", len(cs), err)
 	}
 	v, err := b.svc.Get(bg, b.acct, o.ID)
@@ -76,7 +76,7 @@ func TestStaleCheckSuperseded(t *testing.T) {
 	if err != nil || v.Status != order.StatusIssued {
 		t.Fatalf("after the stale check: %+v, %v; want issued", v, err)
 	}
-	if cs, err := b.Store.CheckListByOrder(ctx, o.ID, 10); err != nil || len(cs) != 1 {
+	if cs, err := b.Store.CheckListByOrder(ctx, o.ID, "", 10); err != nil || len(cs) != 1 {
 		t.Errorf("checks recorded: %d, %v; want only the applicant's", len(cs), err)
 	}
 	// A check of the issued order answers its state: no check id, empty

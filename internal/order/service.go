@@ -57,6 +57,18 @@ const (
 	// holds when no limit is asked for, and at most.
 	DefaultListLimit = 100
 	MaxListLimit     = 1000
+	// DefaultCheckListLimit and MaxCheckListLimit are the checks a page of
+	// Checks holds when no limit is asked for, and at most.
+	DefaultCheckListLimit = 20
+	MaxCheckListLimit     = 100
+	// MaxCheckPageBytes bounds the stored results a page of Checks holds:
+	// a check of a 100-name order with its evidence is a few MB, so a page
+	// ends early (with a cursor) rather than grow past what a client reads
+	// (16 MiB for dcv's). A page holds at least one check whatever its size.
+	MaxCheckPageBytes = 8 << 20
+	// checkBatch is the checks read from the store at a time while a page
+	// fills, so that no more than a batch past the page's bound is read.
+	checkBatch = 5
 )
 
 // Clock tells the time; tests inject their own.
@@ -560,28 +572,65 @@ func (s *Service) List(ctx context.Context, acct *store.Account, cursor string, 
 	return views, next, nil
 }
 
-// Checks returns the stored checks of one of the account's orders (any
-// order for an admin), newest first, evidence included: all of it for an
-// admin, the applicant's view (CheckResult.Redact) for another account.
-func (s *Service) Checks(ctx context.Context, acct *store.Account, id string) ([]json.RawMessage, error) {
+// Checks returns a page of the stored checks of one of the account's
+// orders (any order for an admin), newest first, evidence included: all of
+// it for an admin, the applicant's view (CheckResult.Redact) for another
+// account. The page holds the limit checks (DefaultCheckListLimit when 0,
+// at most MaxCheckListLimit) after the check cursor ("" for the newest), or
+// fewer once their stored results reach MaxCheckPageBytes; next is the
+// cursor of the following page, "" when no check remains.
+func (s *Service) Checks(ctx context.Context, acct *store.Account, id, cursor string, limit int) (page []json.RawMessage, next string, err error) {
+	switch {
+	case limit == 0:
+		limit = DefaultCheckListLimit
+	case limit < 1 || limit > MaxCheckListLimit:
+		return nil, "", invalid("INVALID_LIMIT", "limit must be between 1 and %d", MaxCheckListLimit)
+	}
 	if _, err := s.loadToRead(ctx, acct, id); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	cs, err := s.cfg.Store.CheckListByOrder(ctx, id, 100)
-	if err != nil {
-		return nil, fmt.Errorf("listing checks: %w", err)
+	var (
+		cs    []store.Check
+		size  int
+		more  bool
+		after = cursor
+	)
+	for !more {
+		n := min(checkBatch, limit+1-len(cs))
+		batch, err := s.cfg.Store.CheckListByOrder(ctx, id, after, n)
+		if errors.Is(err, store.ErrNotFound) && after == cursor {
+			return nil, "", invalid("INVALID_CURSOR", "cursor %q is not a check of order %s: use the next_cursor of a list answer", cursor, id)
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("listing checks: %w", err)
+		}
+		for _, c := range batch {
+			if len(cs) == limit || (len(cs) > 0 && size+len(c.Result) > MaxCheckPageBytes) {
+				more = true
+				break
+			}
+			cs = append(cs, c)
+			size += len(c.Result)
+		}
+		if len(batch) < n {
+			break
+		}
+		after = batch[len(batch)-1].ID
 	}
-	out := make([]json.RawMessage, 0, len(cs))
+	if more {
+		next = cs[len(cs)-1].ID
+	}
+	page = make([]json.RawMessage, 0, len(cs))
 	for _, c := range cs {
 		b := json.RawMessage(c.Result)
 		if !acct.Admin {
 			if b, err = s.redactStored(b); err != nil {
-				return nil, fmt.Errorf("reading check %s: %w", c.ID, err)
+				return nil, "", fmt.Errorf("reading check %s: %w", c.ID, err)
 			}
 		}
-		out = append(out, b)
+		page = append(page, b)
 	}
-	return out, nil
+	return page, next, nil
 }
 
 func (s *Service) view(o *store.Order) *View {

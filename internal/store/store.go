@@ -200,8 +200,10 @@ type Store interface {
 
 	// CheckRecord stores a check and the states it produced, atomically.
 	CheckRecord(ctx context.Context, p CheckRecordParams) error
-	// CheckListByOrder returns an order's checks, newest first, at most limit.
-	CheckListByOrder(ctx context.Context, orderID string, limit int) ([]Check, error)
+	// CheckListByOrder returns an order's checks, newest first, those after
+	// the check after ("" for the newest), at most limit. An after that is
+	// not a check of the order is ErrNotFound.
+	CheckListByOrder(ctx context.Context, orderID, after string, limit int) ([]Check, error)
 	// AuthorizationValuesByAccount returns the random values of an account's
 	// authorizations in status, newest order first, at most limit, except
 	// those of order exceptOrder: the near misses a check looks for.

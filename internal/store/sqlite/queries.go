@@ -85,8 +85,12 @@ WHERE id = ? AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.order_id = ord
 WHERE order_id = ? AND domain = ?`
 	qOrderStatusUpdate = `UPDATE orders SET status = ? WHERE id = ?`
 	qOrderCheckSlot    = `SELECT status, last_check_at FROM orders WHERE id = ?`
-	qCheckListByOrder  = `SELECT id, order_id, checked_at, result FROM checks WHERE order_id = ?
-ORDER BY checked_at DESC, rowid DESC LIMIT ?`
+	// qCheckListByOrder lists an order's (?1) checks newest first, from
+	// the one after check ?2 in that order ('' for the newest), at most ?3.
+	qCheckListByOrder = `SELECT id, order_id, checked_at, result FROM checks WHERE order_id = ?1
+AND (?2 = '' OR (checked_at, rowid) < (SELECT checked_at, rowid FROM checks WHERE id = ?2))
+ORDER BY checked_at DESC, rowid DESC LIMIT ?3`
+	qCheckOfOrder = `SELECT 1 FROM checks WHERE id = ? AND order_id = ?`
 
 	qCAARecheckInsert   = `INSERT INTO caa_rechecks (id, order_id, domain, checked_at, allowed, evidence) VALUES (?, ?, ?, ?, ?, ?)`
 	qCAARechecksByOrder = `SELECT id, order_id, domain, checked_at, allowed, evidence FROM caa_rechecks WHERE order_id = ?
@@ -549,13 +553,29 @@ func (s *Store) CheckRecord(ctx context.Context, p store.CheckRecordParams) erro
 }
 
 // CheckListByOrder returns an order's checks, newest first (by CheckedAt,
-// then the order they were recorded in), at most limit; none for an unknown
-// order or when limit < 1.
-func (s *Store) CheckListByOrder(ctx context.Context, orderID string, limit int) ([]store.Check, error) {
+// then the order they were recorded in), those after the check after (""
+// for the newest), at most limit; none for an unknown order or when limit
+// < 1. An after that is not a check of the order is store.ErrNotFound.
+func (s *Store) CheckListByOrder(ctx context.Context, orderID, after string, limit int) ([]store.Check, error) {
 	if limit < 1 {
 		return nil, nil
 	}
-	out, err := queryAll(ctx, s.rd, scanCheck, qCheckListByOrder, orderID, limit)
+	var out []store.Check
+	err := s.read(ctx, func(tx *txn) error {
+		if after != "" {
+			var one int
+			err := tx.QueryRowContext(ctx, qCheckOfOrder, after, orderID).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("check %s: %w", after, store.ErrNotFound)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		var err error
+		out, err = queryAll(ctx, tx, scanCheck, qCheckListByOrder, orderID, after, limit)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("listing checks of order %s: %w", orderID, err)
 	}

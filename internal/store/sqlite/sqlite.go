@@ -499,6 +499,7 @@ var preparedQueries = map[string]string{
 	"qOrderSetRecheck":             qOrderSetRecheck,
 	"qOrderRecheckDue":             qOrderRecheckDue,
 	"qCheckListByOrder":            qCheckListByOrder,
+	"qCheckOfOrder":                qCheckOfOrder,
 	"qEABKeyBind":                  qEABKeyBind,
 	"qEABKeyExists":                qEABKeyExists,
 	"qEABKeyGet":                   qEABKeyGet,

@@ -582,7 +582,7 @@ func testCheckRecordReserved(t *testing.T, open func(t *testing.T) store.Store) 
 				Authorizations: approve, OrderStatus: "approved", ReservedAt: tt.reserved,
 			})
 			wantErr(t, "CheckRecord", err, tt.target)
-			checks, lerr := f.s.CheckListByOrder(f.ctx, "o", 10)
+			checks, lerr := f.s.CheckListByOrder(f.ctx, "o", "", 10)
 			if lerr != nil {
 				t.Fatal(lerr)
 			}
@@ -947,7 +947,7 @@ func testCheckRecord(t *testing.T, open func(t *testing.T) store.Store) {
 			}
 			wantOrder(t, f.get("o"), &want)
 
-			got, err := f.s.CheckListByOrder(f.ctx, "o", 10)
+			got, err := f.s.CheckListByOrder(f.ctx, "o", "", 10)
 			if err != nil {
 				t.Fatalf("CheckListByOrder: %v", err)
 			}
@@ -1008,7 +1008,7 @@ func testCheckRecordAtomic(t *testing.T, open func(t *testing.T) store.Store) {
 			wantErr(t, "CheckRecord", err, tt.target)
 
 			wantOrder(t, f.get("o"), o)
-			got, err := f.s.CheckListByOrder(f.ctx, "o", 10)
+			got, err := f.s.CheckListByOrder(f.ctx, "o", "", 10)
 			if err != nil {
 				t.Fatalf("CheckListByOrder: %v", err)
 			}
@@ -1039,19 +1039,24 @@ func testCheckListByOrder(t *testing.T, open func(t *testing.T) store.Store) {
 	tests := []struct {
 		name  string
 		order string
+		after string
 		limit int
 		want  []store.Check
 	}{
-		{"newest first", "o", 10, []store.Check{c2, c1, c0}},
-		{"limit", "o", 2, []store.Check{c2, c1}},
-		{"other order", "other", 10, []store.Check{x}},
-		{"unknown order", "missing", 10, nil},
-		{"zero limit", "o", 0, nil},
+		{"newest first", "o", "", 10, []store.Check{c2, c1, c0}},
+		{"limit", "o", "", 2, []store.Check{c2, c1}},
+		{"the page after c2", "o", "c2", 10, []store.Check{c1, c0}},
+		{"the page after c2, limit one", "o", "c2", 1, []store.Check{c1}},
+		{"the page after c1", "o", "c1", 10, []store.Check{c0}},
+		{"after the oldest", "o", "c0", 10, nil},
+		{"other order", "other", "", 10, []store.Check{x}},
+		{"unknown order", "missing", "", 10, nil},
+		{"zero limit", "o", "", 0, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := f.s.CheckListByOrder(f.ctx, tt.order, tt.limit)
+			got, err := f.s.CheckListByOrder(f.ctx, tt.order, tt.after, tt.limit)
 			if err != nil {
 				t.Fatalf("CheckListByOrder: %v", err)
 			}
@@ -1062,6 +1067,20 @@ func testCheckListByOrder(t *testing.T, open func(t *testing.T) store.Store) {
 				if g, w := normCheck(t, got[i]), normCheck(t, tt.want[i]); !reflect.DeepEqual(g, w) {
 					t.Errorf("check %d = %s, want %s", i, dump(g), dump(w))
 				}
+			}
+		})
+	}
+	// A cursor must be a check of the order listed.
+	for _, tt := range []struct{ name, order, after string }{
+		{"a check of another order", "o", "x"},
+		{"no check", "o", "missing"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := f.s.CheckListByOrder(f.ctx, tt.order, tt.after, 10)
+			wantErr(t, "CheckListByOrder(after "+tt.after+")", err, store.ErrNotFound)
+			if len(got) != 0 {
+				t.Errorf("CheckListByOrder returned %s with its error", dump(got))
 			}
 		})
 	}
