@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"math"
 	"math/big"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -203,11 +204,8 @@ func (h *Handler) auth(next func(http.ResponseWriter, *http.Request, *store.Acco
 // decode reads a JSON body strictly: bounded, unknown fields refused, one
 // value only.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	// JSON, or curl's default form type (`curl -d '{...}'` sends a JSON
-	// body labelled application/x-www-form-urlencoded): the body is parsed
-	// as JSON either way. Other types are refused.
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
-		writeError(w, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "send the request body as application/json")
+	if msg := unsupportedBody(r.Header); msg != "" {
+		writeError(w, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", msg)
 		return false
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
@@ -260,6 +258,37 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
+}
+
+// unsupportedBody says why a request body with header h is not one the API
+// reads, or "" when it is: a body is application/json (RFC 9110 §8.3: the
+// type compared without case, parameters allowed, but a charset only
+// UTF-8's, RFC 8259 §8.1) or unlabelled, and never content-encoded (RFC
+// 9110 §8.4: the API decodes no coding, so a gzip body would be read as
+// malformed JSON).
+func unsupportedBody(h http.Header) string {
+	for _, v := range h.Values("Content-Encoding") {
+		for coding := range strings.SplitSeq(v, ",") {
+			if coding = strings.TrimSpace(coding); coding != "" && !strings.EqualFold(coding, "identity") {
+				return fmt.Sprintf("the request body is content-encoded (Content-Encoding: %s): request bodies must not be content-encoded; send the JSON as it is", coding)
+			}
+		}
+	}
+	ct := h.Get("Content-Type")
+	if ct == "" {
+		return ""
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return fmt.Sprintf("the Content-Type %q is not a media type: send the request body as application/json", ct)
+	}
+	if mt != "application/json" {
+		return fmt.Sprintf("the request body is %s: send it as application/json", mt)
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return fmt.Sprintf("the request body is in charset %s: JSON is sent in UTF-8 (application/json, or application/json; charset=utf-8)", cs)
+	}
+	return ""
 }
 
 // prefersJSON reports whether an Accept header asks for JSON before the

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"cmp"
+	"compress/gzip"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -350,12 +351,12 @@ func TestAPIOrderLifecycle(t *testing.T) {
 	})
 
 	t.Run("curl -d style body", func(t *testing.T) {
-		// curl -d labels a JSON body as a form; it is read as JSON.
-		var o2 order.View
+		// curl -d labels a JSON body as a form: it is refused, as every
+		// body that is not application/json.
 		a := s.doType(t, "POST", "/api/v1/orders", s.alice, `{"domains":["b.applicant.com"],"method":"file"}`, "application/x-www-form-urlencoded")
-		s.wantJSON(t, a, http.StatusCreated, &o2)
-		if len(o2.Domains) != 1 || o2.Domains[0].Method != "file" {
-			t.Fatalf("created %+v", o2)
+		wantError(t, a, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "application/x-www-form-urlencoded", "send it as application/json")
+		if got := s.orders(t, s.alice); len(got) != 1 {
+			t.Errorf("alice has %d orders, want 1", len(got))
 		}
 	})
 
@@ -597,5 +598,82 @@ func TestListChecksPages(t *testing.T) {
 		{"limit=ten", "INVALID_LIMIT"},
 	} {
 		wantError(t, s.do(t, "GET", base+"?"+tc.query, s.bob, ""), http.StatusBadRequest, tc.code)
+	}
+}
+
+// TestRequestBodyMediaTypes: a request body is read only when it is
+// application/json (the type compared without case, parameters allowed)
+// or unlabelled, and not content-encoded; any other is 415 with a message
+// that says what was sent, and nothing is stored.
+func TestRequestBodyMediaTypes(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	body := orderBody(t, order.CreateRequest{Domains: []string{"media.applicant.com"}, Method: "dns"})
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = zw.Write([]byte(body))
+	_ = zw.Close()
+
+	tests := []struct {
+		name, contentType, encoding, body string
+		status                            int
+		words                             []string
+	}{
+		{name: "application/json", contentType: "application/json", body: body, status: 201},
+		{name: "letter case and a charset", contentType: "Application/JSON; Charset=UTF-8", body: body, status: 201},
+		{name: "parameters and spaces", contentType: "application/json ; foo=bar", body: body, status: 201},
+		{name: "no content type", body: body, status: 201},
+		{name: "identity coding", contentType: "application/json", encoding: "identity", body: body, status: 201},
+		{name: "form", contentType: "application/x-www-form-urlencoded", body: body, status: 415, words: []string{"application/x-www-form-urlencoded", "application/json"}},
+		{name: "form with a charset", contentType: "application/x-www-form-urlencoded; charset=utf-8", body: body, status: 415, words: []string{"application/x-www-form-urlencoded"}},
+		{name: "text", contentType: "text/plain", body: body, status: 415, words: []string{"text/plain"}},
+		{name: "a type that begins like json", contentType: "application/jsonp", body: body, status: 415, words: []string{"application/jsonp"}},
+		{name: "json patch", contentType: "application/json-patch+json", body: body, status: 415, words: []string{"application/json-patch+json"}},
+		{name: "not a type/subtype", contentType: "json", body: body, status: 415, words: []string{"is json", "application/json"}},
+		{name: "not a media type", contentType: "application/json; charset", body: body, status: 415, words: []string{`"application/json; charset"`, "not a media type"}},
+		{name: "utf-16", contentType: "application/json; charset=utf-16", body: body, status: 415, words: []string{"utf-16", "UTF-8"}},
+		{name: "gzip", contentType: "application/json", encoding: "gzip", body: gz.String(), status: 415, words: []string{"gzip", "must not be content-encoded"}},
+		{name: "gzip, upper case", contentType: "application/json", encoding: "GZIP", body: gz.String(), status: 415, words: []string{"GZIP", "must not be content-encoded"}},
+		{name: "two codings", contentType: "application/json", encoding: "identity, br", body: body, status: 415, words: []string{"br", "must not be content-encoded"}},
+	}
+	created := 0
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest("POST", s.srv.URL+"/api/v1/orders", strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+s.bob)
+			if tt.contentType != "" {
+				req.Header.Set("Content-Type", tt.contentType)
+			}
+			if tt.encoding != "" {
+				req.Header.Set("Content-Encoding", tt.encoding)
+			}
+			resp, err := s.srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := answer{status: resp.StatusCode, header: resp.Header, body: b}
+			if tt.status == http.StatusCreated {
+				s.wantJSON(t, a, http.StatusCreated, nil)
+				created++
+				return
+			}
+			wantError(t, a, tt.status, "UNSUPPORTED_MEDIA_TYPE", tt.words...)
+		})
+	}
+	// The refused requests stored nothing.
+	if got := s.orders(t, s.bob); len(got) != created {
+		t.Errorf("bob has %d orders, want %d", len(got), created)
+	}
+	// The endpoints without parameters refuse them too, when not empty.
+	for _, path := range []string{"/api/v1/eab-keys", "/api/v1/orders/ord_x/checks"} {
+		wantError(t, s.doType(t, "POST", path, s.admin, "{}", "application/x-www-form-urlencoded"), http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "application/x-www-form-urlencoded")
 	}
 }
