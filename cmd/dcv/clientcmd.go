@@ -274,9 +274,10 @@ func newCertCmd() *cobra.Command {
 				keyPath = args[0] + ".key"
 			}
 			// Refused before anything is downloaded, so that no key is
-			// handed out to be lost.
+			// handed out to be lost: --out and --key-out that conflict, or
+			// name a file that may not be overwritten, are usage errors.
 			if err := checkChainOut(out, keyPath); err != nil {
-				return err
+				return usageError(err)
 			}
 			if err := checkKeyOut(keyPath, keyOut != ""); err != nil {
 				return err
@@ -563,7 +564,8 @@ func writeSync(f *os.File, b []byte) error {
 // checkKeyOut refuses, before anything is downloaded, a key destination
 // the key could not be written to, none of which is overwritten: a
 // dangling symbolic link, anything but a regular file, a file that holds
-// something other than a private key, or a directory that does not exist
+// something other than a private key (these three a usage error: a wrong
+// --key-out), or a directory that does not exist
 // or, when the path was asked for (explicit), cannot be written in (the
 // default ORDER_ID.key gets no key for an order made with a CSR, and the
 // write says why when one comes). A file holding a private key passes, through a
@@ -592,11 +594,11 @@ func checkKeyOut(keyPath string, explicit bool) error {
 		return fmt.Errorf("--key-out %s: %w", keyPath, err)
 	case fi.Mode()&os.ModeSymlink != 0:
 		if fi, err = os.Stat(keyPath); err != nil {
-			return fmt.Errorf("--key-out %s is a symbolic link to nothing (%w): the key is written only to a new file of its own; choose another path", keyPath, err)
+			return usageError(fmt.Errorf("--key-out %s is a symbolic link to nothing (%w): the key is written only to a new file of its own; choose another path", keyPath, err))
 		}
 	}
 	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("--key-out %s is not a regular file; choose another path", keyPath)
+		return usageError(fmt.Errorf("--key-out %s is not a regular file; choose another path", keyPath))
 	}
 	b, err := readLimited(keyPath, 1<<20)
 	if errors.Is(err, os.ErrPermission) {
@@ -606,7 +608,7 @@ func checkKeyOut(keyPath string, explicit bool) error {
 		return fmt.Errorf("--key-out %s: %w", keyPath, err)
 	}
 	if !bytes.Contains(b, []byte("PRIVATE KEY-----")) {
-		return fmt.Errorf("--key-out %s exists and holds something other than a private key: not overwritten; choose another path", keyPath)
+		return usageError(fmt.Errorf("--key-out %s exists and holds something other than a private key: not overwritten; choose another path", keyPath))
 	}
 	return nil
 }
