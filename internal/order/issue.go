@@ -154,6 +154,26 @@ func (s *Service) PendingIssuance(ctx context.Context) ([]string, error) {
 // repeated. Then the key is erased.
 const KeyRedeliveryWindow = 10 * time.Minute
 
+// certificateNotReady says why an order has no certificate: not yet (pending,
+// approved), or never (expired, invalid: order again).
+func certificateNotReady(o *store.Order) string {
+	switch o.Status {
+	case StatusPending:
+		return fmt.Sprintf("order %s has no certificate yet (status pending): every domain must be validated first; run a check", o.ID)
+	case StatusApproved:
+		return fmt.Sprintf("order %s has no certificate yet (status approved): every domain is validated and the certificate is being issued; download it again in a few seconds", o.ID)
+	case StatusExpired:
+		return fmt.Sprintf("order %s expired without a certificate (a random value outlived its validity before its domain was validated), and will never have one: order again", o.ID)
+	case StatusInvalid:
+		why := ""
+		if o.Error != "" {
+			why = " (" + o.Error + ")"
+		}
+		return fmt.Sprintf("order %s was refused without a certificate%s, and will never have one: order again", o.ID, why)
+	}
+	return fmt.Sprintf("order %s has no certificate (status %s)", o.ID, o.Status)
+}
+
 // Certificate returns the certificate of one of the account's orders. With
 // takeKey, the private key dcv generated is included: at the first download
 // and for KeyRedeliveryWindow after it, then it is erased from the store.
@@ -164,11 +184,7 @@ func (s *Service) Certificate(ctx context.Context, acct *store.Account, id strin
 	}
 	c, err := s.cfg.Store.CertificateGetByOrder(ctx, o.ID)
 	if errors.Is(err, store.ErrNotFound) {
-		msg := fmt.Sprintf("order %s has no certificate yet (status %s)", o.ID, o.Status)
-		if o.Status == StatusPending {
-			msg += ": every domain must be validated first; run a check"
-		}
-		return nil, &Error{Kind: KindConflict, Code: "CERTIFICATE_NOT_READY", Message: msg}
+		return nil, &Error{Kind: KindConflict, Code: "CERTIFICATE_NOT_READY", Message: certificateNotReady(o)}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("loading certificate: %w", err)
