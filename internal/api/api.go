@@ -263,9 +263,12 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 // unsupportedBody says why a request body with header h is not one the API
 // reads, or "" when it is: a body is application/json (RFC 9110 §8.3: the
 // type compared without case, parameters allowed, but a charset only
-// UTF-8's, RFC 8259 §8.1) or unlabelled, and never content-encoded (RFC
-// 9110 §8.4: the API decodes no coding, so a gzip body would be read as
-// malformed JSON).
+// UTF-8's, RFC 8259 §8.1), unlabelled, or labelled as curl's default form
+// type (`curl -d '{...}'` sends a JSON body as
+// application/x-www-form-urlencoded: the API takes no forms, so the label
+// cannot mean anything else), and never content-encoded (RFC 9110 §8.4:
+// the API decodes no coding, so a gzip body would be read as malformed
+// JSON).
 func unsupportedBody(h http.Header) string {
 	for _, v := range h.Values("Content-Encoding") {
 		for coding := range strings.SplitSeq(v, ",") {
@@ -282,7 +285,7 @@ func unsupportedBody(h http.Header) string {
 	if err != nil {
 		return fmt.Sprintf("the Content-Type %q is not a media type: send the request body as application/json", ct)
 	}
-	if mt != "application/json" {
+	if mt != "application/json" && mt != "application/x-www-form-urlencoded" {
 		return fmt.Sprintf("the request body is %s: send it as application/json", mt)
 	}
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
