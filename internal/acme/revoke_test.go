@@ -290,3 +290,29 @@ func TestProofAfterAClaim(t *testing.T) {
 	}
 	w.acmeSvc.Wait()
 }
+
+// TestRevokeThroughAuthorizations: an account that did not order a
+// certificate but holds valid authorizations for all its names may revoke
+// it (RFC 8555 §7.6); whatever reason it gives, the CRL says
+// cessationOfOperation (the subscriber no longer controls the names), and a
+// keyCompromise it claims blocks nothing: it is no claim about its own key.
+func TestRevokeThroughAuthorizations(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	owner, holder := w.client(t), w.client(t)
+	ctx := context.Background()
+	leaf, _, _ := w.issue(t, owner, "http-01", nil, "moved.applicant.com")
+	// The new holder of the name validates it with its own account.
+	w.issue(t, holder, "http-01", nil, "moved.applicant.com")
+	if err := holder.RevokeCert(ctx, nil, leaf.Raw, xacme.CRLReasonKeyCompromise); err != nil {
+		t.Fatalf("revocation through authorizations: %v", err)
+	}
+	if reason, listed := crlReason(w.fetchCRL(t), leaf.SerialNumber); !listed || reason != int(xacme.CRLReasonCessationOfOperation) {
+		t.Errorf("CRL entry: listed %v, reason %d; want cessationOfOperation (%d)", listed, reason, xacme.CRLReasonCessationOfOperation)
+	}
+	h, _ := ca.SPKIHash(leaf.PublicKey)
+	if blocked, err := w.st.KeyBlocked(ctx, h); err != nil || blocked {
+		t.Errorf("the subscriber's key: blocked %t, %v; another account's claim blocks nothing", blocked, err)
+	}
+	w.acmeSvc.Wait()
+}

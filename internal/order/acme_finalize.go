@@ -146,8 +146,11 @@ func (a *ACME) Certificate(ctx context.Context, acct *store.ACMEAccount, serial 
 // (1), affiliationChanged (3), superseded (4), cessationOfOperation (5).
 var revocationReasons = []int{0, reasonKeyCompromise, 3, 4, 5}
 
-// reasonKeyCompromise is the RFC 5280 §5.3.1 CRLReason keyCompromise.
-const reasonKeyCompromise = 1
+// RFC 5280 §5.3.1 CRLReasons that revocation treats apart.
+const (
+	reasonKeyCompromise        = 1
+	reasonCessationOfOperation = 5
+)
 
 // Revoke implements revokeCert (RFC 8555 §7.6). The request is authorized
 // either by an account (acct non-nil) that issued the certificate or holds
@@ -188,11 +191,23 @@ func (a *ACME) Revoke(ctx context.Context, acct *store.ACMEAccount, signer crypt
 		if err := a.mayRevoke(ctx, acct, stored, cert); err != nil {
 			return err
 		}
+		if stored.AccountID != acct.ID && code != reasonCessationOfOperation {
+			// Another account, through its authorizations of every name:
+			// it controls the names now, not the subscriber's key or
+			// affairs. Its revocation says that the subscriber no longer
+			// controls them (cessationOfOperation, as Boulder records it),
+			// whatever reason it gave: a keyCompromise or superseded of
+			// someone else's certificate would be its claim about their key.
+			a.s.cfg.Logger.Info("revocation through authorizations: reason recorded as cessationOfOperation", "serial", serialHex(cert.SerialNumber), "asked", code)
+			code = reasonCessationOfOperation
+		}
 	}
 	// A keyCompromise revocation signed with the certificate's own key
 	// (embedded, or an account's whose key it is) proves the compromise:
-	// the key is blocked, and its other certificates revoked. A claim by an
-	// account with another key is taken as a reason only.
+	// the key is blocked, and its other certificates revoked. A claim by
+	// the subscriber's account with another key is taken as a reason only
+	// (as Boulder does: it demonstrates nothing); a request signed with the
+	// key proves it, and blocks the key, even after such a claim.
 	proven := signedByKey && code == reasonKeyCompromise
 	err = a.st.CertificateRevoke(ctx, store.Revocation{Serial: serial, Reason: code, RevokedAt: a.now()})
 	switch {
