@@ -40,6 +40,8 @@ const (
 	fixHTTP01Redirected            msg = "fixHTTP01Redirected"
 	fixHTTP01BadStatus             msg = "fixHTTP01BadStatus"
 	msgTLSALPNConnect              msg = "msgTLSALPNConnect"
+	msgTLSALPNNoAddress            msg = "msgTLSALPNNoAddress"
+	fixTLSALPNNoAddress            msg = "fixTLSALPNNoAddress"
 	fixTLSALPNConnect              msg = "fixTLSALPNConnect"
 	msgTLSALPNHandshake            msg = "msgTLSALPNHandshake"
 	fixTLSALPNHandshake            msg = "fixTLSALPNHandshake"
@@ -72,6 +74,8 @@ func init() {
 		fixHTTP01Redirected:            "Serve %[1]s directly with status 200: exempt /.well-known/acme-challenge/ from the redirect.",
 		fixHTTP01BadStatus:             "Make the web server answer %[1]s with status 200 and the key authorization; if a CDN or firewall is in front of it, allow-list /.well-known/acme-challenge/.",
 		msgTLSALPNConnect:              "No TLS connection to %[1]s for tls-alpn-01: %[2]s.",
+		msgTLSALPNNoAddress:            "%[1]s has no A or AAAA record, so there is no TLS server to connect to for tls-alpn-01.",
+		fixTLSALPNNoAddress:            "Add an A (IPv4) or AAAA (IPv6) record for %[1]s pointing at the public address of the server that answers tls-alpn-01 on port 443.",
 		fixTLSALPNConnect:              "Run the ACME client's tls-alpn-01 responder (or a server that hands it acme-tls/1 connections) on port %[1]s of %[2]s, reachable from the internet.",
 		msgTLSALPNHandshake:            "The TLS handshake with %[1]s for tls-alpn-01 failed (%[2]s).",
 		fixTLSALPNHandshake:            "Let the ACME client's responder answer TLS on %[1]s, offering the acme-tls/1 protocol (RFC 8737).",
@@ -239,9 +243,13 @@ func (d *diagnoser) tlsALPN(o *validation.Observation) []Finding {
 		addr := Truncate(cmp.Or(e.Address, t.Address), maxNameShown)
 		port := strconv.Itoa(cmp.Or(t.Port, 443))
 		switch e.Kind {
-		case webfetch.ErrNoAddress, webfetch.ErrDNSNXDomain, webfetch.ErrDNSError, webfetch.ErrDNSRefused:
+		case webfetch.ErrNoAddress:
 			return []Finding{{Code: CodeTLSALPNUnreachable, Severity: SeverityError,
-				Message: d.c.f(msgNoAddress, domain), Fix: d.c.f(fixNoAddress, domain), Retryable: e.Kind == webfetch.ErrDNSError || e.Kind == webfetch.ErrDNSRefused}}
+				Message: d.c.f(msgTLSALPNNoAddress, domain), Fix: d.c.f(fixTLSALPNNoAddress, domain)}}
+		case webfetch.ErrDNSNXDomain, webfetch.ErrDNSServfail, webfetch.ErrDNSTimeout, webfetch.ErrDNSError, webfetch.ErrDNSRefused:
+			// The address lookup failed: diagnosed as for a file's
+			// domain (whose side it is, which server, what to fix).
+			return []Finding{d.resolveError(e, domain, o)}
 		case webfetch.ErrReservedAddress:
 			ip := addr
 			if h, _, ok := strings.Cut(addr, "]:"); ok {

@@ -26,6 +26,20 @@ func TestTLSALPN(t *testing.T) {
 		{"refused", func(o *validation.TLSALPNObservation) {
 			o.Error = &webfetch.Error{Kind: webfetch.ErrConnectionRefused, Address: "192.0.2.1:443"}
 		}, CodeTLSALPNUnreachable, "No TLS connection to 192.0.2.1:443 for tls-alpn-01: the connection was refused (nothing listens on port 443)."},
+		{"no address", func(o *validation.TLSALPNObservation) {
+			o.Error = &webfetch.Error{Kind: webfetch.ErrNoAddress}
+		}, CodeTLSALPNUnreachable, "a.example.com has no A or AAAA record, so there is no TLS server to connect to for tls-alpn-01."},
+		// A failed address lookup is the domain's DNS, as for a file:
+		// never "no A or AAAA record".
+		{"nxdomain", func(o *validation.TLSALPNObservation) {
+			o.Error = &webfetch.Error{Kind: webfetch.ErrDNSNXDomain, Detail: "A a.example.com.: NXDOMAIN from 192.0.2.53:53"}
+		}, CodeDomainUnresolvable, "a.example.com does not exist in DNS: 192.0.2.53:53 answered NXDOMAIN."},
+		{"the domain's server unreachable", func(o *validation.TLSALPNObservation) {
+			o.Error = &webfetch.Error{Kind: webfetch.ErrDNSError, Address: "192.0.2.53:53"}
+		}, CodeDomainUnresolvable, "a.example.com could not be resolved: the lookup at 192.0.2.53:53 failed."},
+		{"dcv's resolver refused", func(o *validation.TLSALPNObservation) {
+			o.Error = &webfetch.Error{Kind: webfetch.ErrDNSRefused, Address: "192.0.2.53:53", Upstream: true, Resolver: true}
+		}, CodeResolverUnavailable, "dcv could not look up a.example.com: 192.0.2.53:53, dcv's own recursive resolver, refused the query (REFUSED: it does not resolve for dcv, or it is not a recursive resolver). This is a problem on the certificate authority's side, not with your domain."},
 		{"no protocol", func(o *validation.TLSALPNObservation) { o.Protocol = "" }, CodeTLSALPNNotNegotiated,
 			"The TLS server at 192.0.2.1:443 did not negotiate the acme-tls/1 protocol: it is not an ACME tls-alpn-01 responder."},
 		{"wrong names", func(o *validation.TLSALPNObservation) { o.SANs = []string{"b.example.com", "a.example.com"} }, CodeTLSALPNWrongCertificate,
