@@ -318,10 +318,12 @@ func findingType(c diagnose.Code) string {
 	case diagnose.CodeDomainUnresolvable, diagnose.CodeDNSTimeout, diagnose.CodeDNSServfail, diagnose.CodeDNSLookupFailed,
 		diagnose.CodeDNSSECBogus, diagnose.CodeDNSLameDelegation:
 		return ACMEDNS
-	case diagnose.CodeDNSWrongHost, diagnose.CodeDNSWrongType, diagnose.CodeDNSRecordMismatch, diagnose.CodeDNSRecordNotFound,
+	case diagnose.CodeDNSWrongHost, diagnose.CodeDNSWrongType, diagnose.CodeDNSRecordNotFound,
 		diagnose.CodeFileNotFound, diagnose.CodeFileBadStatus, diagnose.CodeFileRedirected:
 		return ACMEUnauthorized
-	case diagnose.CodeFileContentMismatch, diagnose.CodeTLSALPNBadExtension, diagnose.CodeTLSALPNWrongCertificate:
+	case diagnose.CodeDNSRecordMismatch, diagnose.CodeFileContentMismatch, diagnose.CodeTLSALPNBadExtension, diagnose.CodeTLSALPNWrongCertificate:
+		// The response came, and is not the one asked for: the same
+		// type for the three challenges (RFC 8555 §6.7).
 		return ACMEIncorrectResponse
 	case diagnose.CodeFileUnreachable, diagnose.CodeAddressReserved, diagnose.CodeTLSALPNUnreachable:
 		return ACMEConnection
