@@ -3,6 +3,7 @@ package diagnose
 import (
 	"bytes"
 	"cmp"
+	"net"
 	"net/url"
 	"strings"
 
@@ -55,6 +56,8 @@ const (
 	ruleStatus               msg = "ruleStatus"
 	ruleNoLocation           msg = "ruleNoLocation"
 	ruleBadLocation          msg = "ruleBadLocation"
+	ruleIPLocation           msg = "ruleIPLocation"
+	ruleSpecialLocation      msg = "ruleSpecialLocation"
 	ruleScheme               msg = "ruleScheme"
 	rulePort                 msg = "rulePort"
 	ruleOtherDomain          msg = "ruleOtherDomain"
@@ -99,6 +102,8 @@ func init() {
 			ruleStatus:               "dcv follows only 301, 302, 307 and 308 redirects, not %[1]s",
 			ruleNoLocation:           "it has no Location header",
 			ruleBadLocation:          "its Location %[1]s is not a URL dcv may fetch",
+			ruleIPLocation:           "its Location %[1]s names an IP address: dcv follows redirects only to domain names, which it looks up and checks",
+			ruleSpecialLocation:      "its Location %[1]s names %[2]s, a special-use name (RFC 6761) that no public web server answers for",
 			ruleScheme:               "it leads to the scheme %[1]s; only http and https are allowed",
 			rulePort:                 "it leads to port %[1]s; only ports 80 (http) and 443 (https) are allowed",
 			ruleOtherDomain:          "it leads to %[1]s, outside the registered domain %[2]s",
@@ -320,6 +325,14 @@ func (d *diagnoser) rule(t *webfetch.Trace, a *webfetch.Attempt) string {
 	case webfetch.RedirectNoLocation:
 		return d.c.f(ruleNoLocation)
 	case webfetch.RedirectBadLocation:
+		host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+		switch {
+		case host == "":
+		case net.ParseIP(host) != nil:
+			return d.c.f(ruleIPLocation, shownLoc)
+		case host == "localhost" || strings.HasSuffix(host, ".localhost") || host == "invalid" || strings.HasSuffix(host, ".invalid"):
+			return d.c.f(ruleSpecialLocation, shownLoc, Truncate(host, maxNameShown))
+		}
 		return d.c.f(ruleBadLocation, shownLoc)
 	case webfetch.RedirectScheme:
 		return d.c.f(ruleScheme, Truncate(u.Scheme, maxNameShown))

@@ -214,10 +214,22 @@ func TestDomainFileMore(t *testing.T) {
 			want: []Finding{errF(CodeFileRedirected, redirected(httpURL+" (302 Found)", httpURL, "it has no Location header"), chainFix)},
 		},
 		{
-			name: "redirect: invalid location",
+			name: "redirect: to an ip address",
 			obs:  fileObs(hops(httpURL, at(answer(ip4, 302, "", "Location", "http://192.0.2.99/f"), httpURL, 0, webfetch.RedirectBadLocation))),
 			want: []Finding{errF(CodeFileRedirected, redirected(httpURL+" (302 Found) → http://192.0.2.99/f", httpURL,
-				"its Location http://192.0.2.99/f is not a URL dcv may fetch"), chainFix)},
+				"its Location http://192.0.2.99/f names an IP address: dcv follows redirects only to domain names, which it looks up and checks"), chainFix)},
+		},
+		{
+			name: "redirect: to localhost",
+			obs:  fileObs(hops(httpURL, at(answer(ip4, 302, "", "Location", "http://localhost/f"), httpURL, 0, webfetch.RedirectBadLocation))),
+			want: []Finding{errF(CodeFileRedirected, redirected(httpURL+" (302 Found) → http://localhost/f", httpURL,
+				"its Location http://localhost/f names localhost, a special-use name (RFC 6761) that no public web server answers for"), chainFix)},
+		},
+		{
+			name: "redirect: invalid location",
+			obs:  fileObs(hops(httpURL, at(answer(ip4, 302, "", "Location", "http://exa%21mple.com/f"), httpURL, 0, webfetch.RedirectBadLocation))),
+			want: []Finding{errF(CodeFileRedirected, redirected(httpURL+" (302 Found) → http://exa%21mple.com/f", httpURL,
+				"its Location http://exa%21mple.com/f is not a URL dcv may fetch"), chainFix)},
 		},
 		{
 			name: "redirect: too many",

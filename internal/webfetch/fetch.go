@@ -421,8 +421,24 @@ func (f *Fetcher) parse(raw string) (*target, *Error) {
 	if err := checkDNSName(host); err != nil {
 		return bad("host %q: %v", u.Hostname(), err)
 	}
+	if specialUseName(host) {
+		// RFC 6761 §6.3, §6.4: resolvers should not send queries for
+		// these to the DNS; no public web server answers for them.
+		return bad("host %q is a special-use name (RFC 6761), not a public one", u.Hostname())
+	}
 	t.host = host
 	return t, nil
+}
+
+// specialUseName reports a name under "localhost." or "invalid." (RFC 6761
+// §6.3, §6.4), which no public DNS answers and dcv never looks up.
+func specialUseName(h string) bool {
+	for _, s := range []string{"localhost", "invalid"} {
+		if h == s || strings.HasSuffix(h, "."+s) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkDNSName accepts a lowercase ASCII DNS name (letters, digits, hyphen
