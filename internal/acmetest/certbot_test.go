@@ -133,8 +133,10 @@ func TestCertbotShowsDiagnosis(t *testing.T) {
 send untxt "_acme-challenge.$d"
 send txt "_acme-challenge.$d" "$CERTBOT_VALIDATION"`)
 				return []string{"--manual", "--preferred-challenges", "dns", "--manual-auth-hook", auth},
-					// the dns-01 note on another challenge's value, and its fix
-					[]string{"Type:   unauthorized",
+					// the dns-01 note on another challenge's value, and its
+					// fix; a value that is not the one asked for is
+					// incorrectResponse, as for a file
+					[]string{"Type:   incorrectResponse",
 						"A value there is another dns-01 challenge's",
 						"beside the one there while its challenge is pending"}
 			},
