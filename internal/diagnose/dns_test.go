@@ -49,6 +49,16 @@ func TestDomainDNS(t *testing.T) {
 				"Check the spelling of a.example.com, that the domain is registered and not expired, and that its delegation (the NS records at the registry) points to working nameservers.")},
 		},
 		{
+			name: "domain CNAME to a name that does not exist",
+			obs: dnsObs(resp(host, "NXDOMAIN"), func(n *validation.DNSObservation) {
+				n.Domain.Response = resp("a.example.com", "NXDOMAIN")
+				n.Domain.Response.CNAMEs = []string{"nowhere.example.net."}
+			}),
+			want: []Finding{errF(CodeDomainUnresolvable,
+				"a.example.com is a CNAME to nowhere.example.net, and nowhere.example.net does not exist in DNS (192.0.2.53:53 answered NXDOMAIN): the CNAME points nowhere, so a.example.com has no address.",
+				"Point the CNAME record of a.example.com at a name that exists (check the spelling of nowhere.example.net, and that the service it names is still set up for your domain), or replace the CNAME with A or AAAA records pointing at the public address of the web server of a.example.com.")},
+		},
+		{
 			name: "domain SERVFAIL",
 			obs: dnsObs(resp(host, "SERVFAIL"), func(n *validation.DNSObservation) {
 				n.Domain.Response = resp("a.example.com", "SERVFAIL")

@@ -210,6 +210,12 @@ func (d *diagnoser) resolveError(e *webfetch.Error, host string, o *validation.O
 			return d.aboveDomainFinding(CodeDomainUnresolvable, msgDomainAboveDomain, kind, host, zone, reg)
 		}
 	}
+	if f, ok := d.fetchBogus(e, host); ok {
+		return f
+	}
+	if e.Kind == webfetch.ErrDNSNXDomain && len(e.CNAMEs) > 0 {
+		return d.danglingCNAME(host, e.CNAMEs, cmp.Or(e.Address, detailServer(e.Detail)))
+	}
 	f := Finding{Code: CodeDomainUnresolvable, Severity: SeverityError}
 	server := d.server(e.Address)
 	switch e.Kind {

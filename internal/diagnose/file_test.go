@@ -98,6 +98,34 @@ func TestDomainFile(t *testing.T) {
 				"Check the spelling of example.com, that the domain is registered and not expired, and that its delegation (the NS records at the registry) points to working nameservers.")},
 		},
 		{
+			// The host exists: its CNAME leads to a name that does not.
+			name: "host CNAME to a name that does not exist",
+			obs: fileObs(&webfetch.Trace{URL: httpURL, Host: "example.com", ResolveError: &webfetch.Error{
+				Kind: webfetch.ErrDNSNXDomain, Detail: "A example.com.: NXDOMAIN from 192.0.2.53:53", CNAMEs: []string{"nowhere.example.net."}}}),
+			want: []Finding{errF(CodeDomainUnresolvable,
+				"example.com is a CNAME to nowhere.example.net, and nowhere.example.net does not exist in DNS (192.0.2.53:53 answered NXDOMAIN): the CNAME points nowhere, so example.com has no address.",
+				"Point the CNAME record of example.com at a name that exists (check the spelling of nowhere.example.net, and that the service it names is still set up for your domain), or replace the CNAME with A or AAAA records pointing at the public address of the web server of example.com.")},
+		},
+		{
+			name: "host CNAME chain to a name that does not exist",
+			obs: fileObs(&webfetch.Trace{URL: httpURL, Host: "example.com", ResolveError: &webfetch.Error{
+				Kind: webfetch.ErrDNSNXDomain, CNAMEs: []string{"a.example.com.", "nowhere.example.net."}}}),
+			want: []Finding{errF(CodeDomainUnresolvable,
+				"example.com is a CNAME to a.example.com → nowhere.example.net, and nowhere.example.net does not exist in DNS (the DNS server answered NXDOMAIN): the CNAME points nowhere, so example.com has no address.",
+				"Point the CNAME record of example.com at a name that exists (check the spelling of nowhere.example.net, and that the service it names is still set up for your domain), or replace the CNAME with A or AAAA records pointing at the public address of the web server of example.com.")},
+		},
+		{
+			// A CNAME into a zone whose DNSSEC fails: the NXDOMAIN proves
+			// nothing, and the zone to fix is the target's.
+			name: "host CNAME into a DNSSEC-bogus zone",
+			obs: fileObs(&webfetch.Trace{URL: httpURL, Host: "example.com", ResolveError: &webfetch.Error{
+				Kind: webfetch.ErrDNSNXDomain, CNAMEs: []string{"x.bad.example.net."},
+				DNSSEC: "bogus", DNSSECReason: dnsclient.ReasonSignatureExpired + "2025-05-01", DNSSECZone: "bad.example.net."}}),
+			want: []Finding{errF(CodeDNSSECBogus,
+				"DNSSEC validation of example.com failed: the signatures have expired (signature expired on 2025-05-01). The record is reached through a CNAME to x.bad.example.net: the zone that fails is bad.example.net, the target's, not the one holding the CNAME.",
+				"Ask the DNS host of bad.example.net to re-sign the zone so that its signatures are current and made with the keys it publishes; if you turned DNSSEC off at the DNS host, also remove the DS record at the registrar.")},
+		},
+		{
 			name: "host SERVFAIL",
 			obs:  fileObs(resolveFailed(httpURL, webfetch.ErrDNSServfail)),
 			want: []Finding{retryF(CodeDomainUnresolvable,

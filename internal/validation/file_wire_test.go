@@ -374,6 +374,18 @@ func TestFileFindingsOnTheWire(t *testing.T) {
 			probes: 6, conns: -1,
 		},
 
+		// DOMAIN_UNRESOLVABLE.
+		{
+			// The domain exists, as a CNAME to a name that does not: the
+			// finding names the target, not the domain, as missing.
+			name:   "CNAME to a name that does not exist",
+			setup:  func(_ *testing.T, w *fwWorld) { w.dns.Add(fwDomain + ". CNAME nowhere.applicant.com.") },
+			codes:  []diagnose.Code{diagnose.CodeDomainUnresolvable},
+			msg:    []string{fwDomain + " is a CNAME to nowhere.applicant.com, and nowhere.applicant.com does not exist in DNS", "points nowhere"},
+			fix:    []string{"Point the CNAME record of " + fwDomain + " at a name that exists"},
+			probes: -1, conns: 0,
+		},
+
 		// FILE_UNREACHABLE.
 		{
 			name: "connect timeout: likely firewall",

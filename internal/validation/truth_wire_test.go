@@ -641,3 +641,71 @@ func TestFileAddressesDisagreeOnTheWire(t *testing.T) {
 		}
 	}
 }
+
+// TestFileCNAMEIntoBogusZone: a domain whose CNAME leads into a zone whose
+// DNSSEC fails (expired signatures) gets an NXDOMAIN that proves nothing:
+// the file method's finding is DNSSEC_BOGUS at the target's zone, not
+// "the domain does not exist"; and a CNAME to a name that does not exist,
+// in a zone that validates, is a dangling CNAME naming the target.
+func TestFileCNAMEIntoBogusZone(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		expired bool
+		code    diagnose.Code
+		words   []string
+	}{
+		{name: "bogus target zone", expired: true, code: diagnose.CodeDNSSECBogus,
+			words: []string{"the signatures have expired", "CNAME to nowhere.other.net: the zone that fails is other.net", "Ask the DNS host of other.net to re-sign"}},
+		{name: "secure target zone", code: diagnose.CodeDomainUnresolvable,
+			words: []string{"nx.applicant.com is a CNAME to nowhere.other.net, and nowhere.other.net does not exist in DNS", "Point the CNAME record of nx.applicant.com"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tw := newTruthWorld(t)
+			net := tw.w.AddZone("net.", "", 1)
+			other := tw.w.AddZone("other.net.", "net.", 1)
+			other.Add("www.other.net. 300 IN A 192.0.2.9")
+			tw.app.Add("nx.applicant.com. 300 IN CNAME nowhere.other.net.")
+			opts := testenv.SignOptions{}
+			if tc.expired {
+				opts = testenv.SignOptions{Inception: time.Now().Add(-40 * 24 * time.Hour), Expiration: time.Now().Add(-10 * 24 * time.Hour)}
+			}
+			otherSigner := testenv.NewZoneSigner(t, "other.net.", opts)
+			signZoneServed(t, other, otherSigner)
+			netSigner := testenv.NewZoneSigner(t, "net.", testenv.SignOptions{})
+			signZoneServed(t, net, netSigner, otherSigner.DS())
+			appSigner := testenv.NewZoneSigner(t, "applicant.com.", testenv.SignOptions{})
+			signZoneServed(t, tw.app, appSigner)
+			com := testenv.NewZoneSigner(t, "com.", testenv.SignOptions{})
+			signZoneServed(t, tw.com, com, appSigner.DS())
+			root := testenv.NewZoneSigner(t, ".", testenv.SignOptions{})
+			signZoneServed(t, tw.w.RootZone, root, com.DS(), netSigner.DS())
+			tw.anchors = []dns.RR{root.DS()}
+
+			r := tw.resolver(t)
+			f, err := webfetch.New(webfetch.Config{Resolver: r, AllowLoopback: true, Timeout: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := validation.New(validation.Config{Resolver: r, Fetcher: f, CAAIdentity: wireCAAIdentity, Timeout: truthObserveLimit, Clock: tw.clock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			obs, err := v.Observe(t.Context(), validation.Request{Domain: "nx.applicant.com", Method: validation.MethodFile, Value: truthValue})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := diagnose.Domain([]validation.Observation{obs}, tw.clock.Now())
+			if len(res.Findings) == 0 || res.Findings[0].Code != tc.code {
+				t.Fatalf("findings:\n%+v\nwant %s first", res.Findings, tc.code)
+			}
+			text := res.Findings[0].Message + " " + res.Findings[0].Fix
+			for _, w := range tc.words {
+				if !strings.Contains(text, w) {
+					t.Errorf("finding %q lacks %q", text, w)
+				}
+			}
+		})
+	}
+}

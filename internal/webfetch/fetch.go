@@ -566,12 +566,24 @@ func lookupError(r lookupResult) *Error {
 		// policy): the CA's side, not the name's servers.
 		return &Error{Kind: ErrDNSRefused, Detail: detail, Address: r.resp.Server, Upstream: r.resp.Resolver, Resolver: r.resp.Resolver}
 	case "NXDOMAIN":
-		return &Error{Kind: ErrDNSNXDomain, Detail: detail}
+		return withChain(&Error{Kind: ErrDNSNXDomain, Detail: detail}, r.resp)
 	case "SERVFAIL":
-		return &Error{Kind: ErrDNSServfail, Detail: detail}
+		return withChain(&Error{Kind: ErrDNSServfail, Detail: detail}, r.resp)
 	default:
 		return &Error{Kind: ErrDNSError, Detail: detail}
 	}
+}
+
+// withChain keeps on e the CNAME chain and the DNSSEC status of resp, the
+// negative answer it classifies: a host that is a CNAME to a name that
+// does not exist, or to one in a zone whose DNSSEC fails, is not itself
+// missing from DNS.
+func withChain(e *Error, resp *dnsclient.Response) *Error {
+	if len(resp.CNAMEs) > 0 {
+		e.CNAMEs = slices.Clone(resp.CNAMEs)
+	}
+	e.DNSSEC, e.DNSSECReason, e.DNSSECZone = resp.DNSSEC, resp.DNSSECReason, resp.DNSSECZone
+	return e
 }
 
 // attemptState is what the dialer learns about one attempt's connection.

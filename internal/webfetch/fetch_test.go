@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -313,9 +314,36 @@ func TestFetchResolveErrors(t *testing.T) {
 		errs     map[string]error
 		kind     ErrorKind
 		detail   string
-		upstream bool   // dcv's own side
-		zone     string // the zone none of whose servers answered
+		upstream bool     // dcv's own side
+		zone     string   // the zone none of whose servers answered
+		cnames   []string // the CNAME chain kept
+		dnssec   string   // the DNSSEC status kept
 	}{
+		{
+			// A CNAME to a name that does not exist: the chain is kept,
+			// so that the diagnosis names the missing target.
+			name: "nxdomain at a CNAME target",
+			answers: map[string]*dnsclient.Response{name + " A": func() *dnsclient.Response {
+				r := resp("A", "NXDOMAIN")
+				r.CNAMEs = []string{"nowhere.example.net."}
+				return r
+			}(), name + " AAAA": func() *dnsclient.Response {
+				r := resp("AAAA", "NXDOMAIN")
+				r.CNAMEs = []string{"nowhere.example.net."}
+				return r
+			}()},
+			kind: ErrDNSNXDomain, cnames: []string{"nowhere.example.net."},
+		},
+		{
+			name: "bogus nxdomain",
+			answers: map[string]*dnsclient.Response{name + " A": func() *dnsclient.Response {
+				r := resp("A", "NXDOMAIN")
+				r.CNAMEs = []string{"x.bad.example."}
+				r.DNSSEC, r.DNSSECZone = "bogus", "bad.example."
+				return r
+			}()},
+			kind: ErrDNSNXDomain, cnames: []string{"x.bad.example."}, dnssec: "bogus",
+		},
 		{
 			name:    "nxdomain",
 			answers: map[string]*dnsclient.Response{name + " A": resp("A", "NXDOMAIN"), name + " AAAA": resp("AAAA", "NXDOMAIN")},
@@ -388,6 +416,9 @@ func TestFetchResolveErrors(t *testing.T) {
 			tr := f.Fetch(t.Context(), "http://"+testHost+"/f")
 			if tr.ResolveError == nil || tr.ResolveError.Kind != tc.kind || !strings.Contains(tr.ResolveError.Detail, tc.detail) {
 				t.Fatalf("ResolveError = %+v, want %s with %q", tr.ResolveError, tc.kind, tc.detail)
+			}
+			if !slices.Equal(tr.ResolveError.CNAMEs, tc.cnames) || tr.ResolveError.DNSSEC != tc.dnssec {
+				t.Errorf("ResolveError = %+v, want CNAMEs %v, DNSSEC %q", tr.ResolveError, tc.cnames, tc.dnssec)
 			}
 			if tr.ResolveError.Zone != tc.zone {
 				t.Errorf("ResolveError.Zone = %q, want %q", tr.ResolveError.Zone, tc.zone)

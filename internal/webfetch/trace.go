@@ -166,6 +166,17 @@ type Error struct {
 	// zone whose servers were all tried and failed (see
 	// dnsclient.Error.Zone): "com." when every server of com failed.
 	Zone string `json:"zone,omitempty"`
+	// CNAMEs is, for an address lookup that answered NXDOMAIN or
+	// SERVFAIL, the CNAME chain it followed from the host (targets, fully
+	// qualified): the name that does not exist is then its last target,
+	// not the host.
+	CNAMEs []string `json:"cnames,omitempty"`
+	// DNSSEC, DNSSECReason and DNSSECZone are the validation status of
+	// that answer, why, and the zone that gave it (see dnsclient.Response):
+	// a "bogus" NXDOMAIN proves nothing about the name.
+	DNSSEC       string `json:"dnssec,omitempty"`
+	DNSSECReason string `json:"dnssec_reason,omitempty"`
+	DNSSECZone   string `json:"dnssec_zone,omitempty"`
 }
 
 // Error returns the error as one line of text.
