@@ -78,7 +78,7 @@ func (d *diagnoser) dnsRecord(o *validation.Observation) []Finding {
 			out = append(out, f)
 		}
 	} else {
-		out = d.dnsMiss(o, z, t, host)
+		out = d.withSubzoneNote(d.dnsMiss(o, z, t, host), n, host)
 	}
 	for _, z := range []*zoneAnalysis{z, t.zone} {
 		if f, ok := d.lameServers(z); ok && !slices.ContainsFunc(out, func(f Finding) bool { return f.Code == CodeDNSLameDelegation }) {

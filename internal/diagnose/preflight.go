@@ -52,6 +52,7 @@ func (d *diagnoser) dnsNoValue(o *validation.Observation) []Finding {
 	if host == "" {
 		host = validation.DNSPrefix + "." + baseDomain(o.Domain)
 	}
+	d.zone = hostZone(n, host)
 	z := analyseZone(n.Authoritative, "")
 	var out []Finding
 	rec := &n.Record
@@ -81,7 +82,7 @@ func (d *diagnoser) dnsNoValue(o *validation.Observation) []Finding {
 				Fix:     d.c.f(fixRecordServfail, host), Retryable: true})
 			break
 		}
-		out = append(out, d.txtPresent(rec, host))
+		out = append(out, d.withSubzoneNote([]Finding{d.txtPresent(rec, host)}, n, host)...)
 	}
 	if f, ok := d.lameServers(z); ok && !slices.ContainsFunc(out, func(f Finding) bool { return f.Code == CodeDNSLameDelegation }) {
 		out = append(out, f)

@@ -41,4 +41,36 @@ func TestFixNamesHostRelativeToTheZone(t *testing.T) {
 	if fix := r.Findings[0].Fix; !strings.Contains(fix, "host `_dnsauth.www` ") {
 		t.Fatalf("fix %q does not name the host relative to shop.dcv-lab.net", fix)
 	}
+	// Someone editing dcv-lab.net would type that host there: the fix
+	// names the zone the record goes in.
+	if fix := r.Findings[0].Fix; !strings.Contains(fix, "add the record in the zone shop.dcv-lab.net") || !strings.Contains(fix, "host `_dnsauth.www.shop` in the zone dcv-lab.net is hidden") {
+		t.Fatalf("fix %q does not name the zone shop.dcv-lab.net", fix)
+	}
+}
+
+// TestFixNamesSubzoneServers: the record published in the parent zone
+// (applicant.com) of a subzone delegated to servers of its own is hidden
+// by the delegation; the fix names the subzone and its nameservers, as
+// the iterative resolver finds them.
+func TestFixNamesSubzoneServers(t *testing.T) {
+	t.Parallel()
+	tw := newTruthWorld(t)
+	sub := tw.w.AddZone("sub.applicant.com.", "applicant.com.", 2)
+	sub.Add("www.sub.applicant.com. 300 IN A 192.0.2.1")
+	tw.app.Add(`_dnsauth.www.sub.applicant.com. 300 IN TXT "` + truthValue + `"`)
+	v := tw.validator(t, tw.resolver(t))
+	obs, err := v.Observe(t.Context(), validation.Request{Domain: "www.sub.applicant.com", Method: validation.MethodDNS, Value: truthValue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := diagnose.Domain([]validation.Observation{obs}, tw.clock.Now())
+	if len(r.Findings) == 0 || r.Findings[0].Code != diagnose.CodeDNSRecordNotFound {
+		t.Fatalf("findings %+v, want DNS_RECORD_NOT_FOUND first", r.Findings)
+	}
+	fix := r.Findings[0].Fix
+	for _, w := range []string{"host `_dnsauth.www` ", "the zone sub.applicant.com, delegated from applicant.com to the nameservers ns1.sub.applicant.com, ns2.sub.applicant.com", "host `_dnsauth.www.sub` in the zone applicant.com is hidden by the delegation"} {
+		if !strings.Contains(fix, w) {
+			t.Errorf("fix %q lacks %q", fix, w)
+		}
+	}
 }
