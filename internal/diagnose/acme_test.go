@@ -160,3 +160,23 @@ func TestDNS01OtherValue(t *testing.T) {
 		})
 	}
 }
+
+// TestDNS01AtDNSAuthHost: a dns-01 value published at the dns method's
+// host (_dnsauth) is named, with both hosts.
+func TestDNS01AtDNSAuthHost(t *testing.T) {
+	t.Parallel()
+	const (
+		host = "_acme-challenge.a.example.com"
+		want = "V0JQaGtTb3dWbW1pYkRVX2V4YW1wbGVfZGlnZXN0XzQ"
+	)
+	o := dnsObs(resp(host, "NXDOMAIN"), func(n *validation.DNSObservation) {
+		n.Host = host
+		n.Record.Name = host + "."
+		n.Probes = []validation.Probe{{Kind: validation.ProbeOtherPrefix, Lookup: validation.Lookup{Name: "_dnsauth.a.example.com.", Type: "TXT",
+			Response: resp("_dnsauth.a.example.com", "NOERROR", txt("_dnsauth.a.example.com.", want))}}}
+	})
+	o.Method, o.Expected = validation.MethodDNS01, want
+	checkFindings(t, Domain([]validation.Observation{o}, testNow).Findings, []Finding{errF(CodeDNSWrongHost,
+		"The value was found at _dnsauth.a.example.com, the host of dcv's DNS validation method (prefix _dnsauth), not at _acme-challenge.a.example.com, where ACME's dns-01 challenge looks (prefix _acme-challenge).",
+		"Add a TXT record with host `_acme-challenge.a` (full name `_acme-challenge.a.example.com`) and value `"+want+"`; the TXT record at _dnsauth.a.example.com is not used for this validation and can be removed.")})
+}

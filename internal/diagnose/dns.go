@@ -426,7 +426,24 @@ func (d *diagnoser) wrongHost(p validation.Probe, host, value string) Finding {
 		}
 		f.Message = d.c.f(m, Truncate(at, maxNameShown))
 		f.Fix = d.c.f(fixWrongHostDoubled, rel, zone, host)
-	case validation.ProbeWWW, validation.ProbeApex:
+	case validation.ProbeOtherPrefix:
+		// The other DNS method's host: _acme-challenge for the dns
+		// method, _dnsauth for ACME dns-01.
+		rel, _ := d.relativeHost(host)
+		prefix, _, _ := strings.Cut(host, ".")
+		other, _, _ := strings.Cut(at, ".")
+		m := msgWrongHostACMEPrefix
+		if prefix == validation.DNS01Prefix {
+			m = msgWrongHostDNSAuthPrefix
+		}
+		f.Message = d.c.f(m, Truncate(at, maxNameShown), host, Truncate(other, maxNameShown), prefix)
+		f.Fix = d.c.f(fixWrongHostOtherPrefix, rel, host, value, Truncate(at, maxNameShown))
+	case validation.ProbeReversed:
+		rel, _ := d.relativeHost(host)
+		prefix, _, _ := strings.Cut(host, ".")
+		f.Message = d.c.f(msgWrongHostReversed, Truncate(at, maxNameShown), host, prefix)
+		f.Fix = d.c.f(fixWrongHostWWW, rel, host, value)
+	case validation.ProbeWWW, validation.ProbeApex, validation.ProbeParent:
 		// The record host of the www name for the apex, or the reverse.
 		rel, _ := d.relativeHost(host)
 		validates := strings.TrimPrefix(at, validation.DNSPrefix+".")

@@ -190,6 +190,28 @@ func TestDomainDNS(t *testing.T) {
 				"Add a TXT record with host `_dnsauth.a` (full name `_dnsauth.a.example.com`) and value `"+testValue+"`; the TXT record at a.example.com is not used for validation and can be removed.")},
 		},
 		{
+			// The ACME dns-01 host: the most common near miss.
+			name: "value at the ACME challenge host",
+			obs:  dnsObs(resp(host, "NXDOMAIN"), probe(validation.ProbeOtherPrefix, "_acme-challenge.a.example.com", txt("_acme-challenge.a.example.com", testValue))),
+			want: []Finding{errF(CodeDNSWrongHost,
+				"The value was found at _acme-challenge.a.example.com, the host of ACME's dns-01 challenge (prefix _acme-challenge), not at _dnsauth.a.example.com, where this validation looks (prefix _dnsauth).",
+				"Add a TXT record with host `_dnsauth.a` (full name `_dnsauth.a.example.com`) and value `"+testValue+"`; the TXT record at _acme-challenge.a.example.com is not used for this validation and can be removed.")},
+		},
+		{
+			name: "value at the host with its labels reversed",
+			obs:  dnsObs(resp(host, "NXDOMAIN"), probe(validation.ProbeReversed, "a._dnsauth.example.com", txt("a._dnsauth.example.com", testValue))),
+			want: []Finding{errF(CodeDNSWrongHost,
+				"The value was found at a._dnsauth.example.com: the labels of the host are in the wrong order, and validation looks at _dnsauth.a.example.com, with the prefix _dnsauth first.",
+				"Add a TXT record with host `_dnsauth.a` (full name `_dnsauth.a.example.com`) and value `"+testValue+"`.")},
+		},
+		{
+			name: "value at the parent's host",
+			obs:  dnsObs(resp(host, "NXDOMAIN"), probe(validation.ProbeParent, "_dnsauth.example.com", txt("_dnsauth.example.com", testValue))),
+			want: []Finding{errF(CodeDNSWrongHost,
+				"The value was found at _dnsauth.example.com, the record host of example.com, not at _dnsauth.a.example.com: each name has its own record host.",
+				"Add a TXT record with host `_dnsauth.a` (full name `_dnsauth.a.example.com`) and value `"+testValue+"`.")},
+		},
+		{
 			name: "probe without the value is ignored",
 			obs:  dnsObs(resp(host, "NXDOMAIN"), probe(validation.ProbeBareDomain, "a.example.com", txt("a.example.com", "v=spf1 -all"))),
 			want: []Finding{retryF(CodeDNSRecordNotFound, "No TXT record at _dnsauth.a.example.com: 192.0.2.53:53 answered NXDOMAIN.", fixNF)},

@@ -30,7 +30,13 @@ func (v *Validator) observeDNS01(ctx context.Context, req Request) *DNSObservati
 		probes = append(probes, probe{ProbeDoubledZone, host + "." + zone})
 	}
 	probes = append(probes, probe{ProbeDoubledDomain, host + "." + base}, probe{ProbeBareDomain, base},
-		probe{ProbeDoubledPrefix, DNS01Prefix + "." + host})
+		probe{ProbeDoubledPrefix, DNS01Prefix + "." + host},
+		// The dns method's host, where the value is often put by habit,
+		// and the host typed with its labels in the wrong order.
+		probe{ProbeOtherPrefix, DNSPrefix + "." + base})
+	if name, ok := reversedHost(DNS01Prefix, base); ok {
+		probes = append(probes, probe{ProbeReversed, name})
+	}
 	probes = slices.DeleteFunc(probes, func(p probe) bool {
 		_, ok := dns.IsDomainName(p.name)
 		return !ok

@@ -39,7 +39,9 @@ const wildcardLabelBytes = 8
 // is not among the TXT values it also looks, in parallel, at the domain
 // itself (type A, to tell "the domain does not resolve" from "the record is
 // missing"), at the names where applicants commonly put the record by
-// mistake, and at a random label beside the host to detect a wildcard TXT
+// mistake (among them the ACME dns-01 host _acme-challenge.<domain>, the
+// parent's record host and the host with its labels reversed: at most 11
+// names, each one query), and at a random label beside the host to detect a wildcard TXT
 // record, so that diagnose can say where the value went.
 //
 // The record is looked up before the authoritative servers are asked: the
@@ -85,6 +87,15 @@ func (v *Validator) observeDNSAuth(ctx context.Context, req Request) *DNSObserva
 		}
 	} else {
 		probes = append(probes, probe{ProbeWWW, DNSPrefix + ".www." + base, dns.TypeTXT})
+		if parent, ok := parentInRegistered(base); ok {
+			probes = append(probes, probe{ProbeParent, DNSPrefix + "." + parent, dns.TypeTXT})
+		}
+	}
+	// The ACME dns-01 host, the most common near miss, and the host typed
+	// with its labels in the wrong order.
+	probes = append(probes, probe{ProbeOtherPrefix, DNS01Prefix + "." + base, dns.TypeTXT})
+	if name, ok := reversedHost(DNSPrefix, base); ok {
+		probes = append(probes, probe{ProbeReversed, name, dns.TypeTXT})
 	}
 	// A doubled name may exceed the 255 octets of RFC 1035 §2.3.4; it
 	// cannot hold a record then, so it is not asked.
@@ -136,6 +147,31 @@ func doubledZones(base string) []string {
 		zones = append(zones, strings.Join(labels[i:], ".")+"."+reg)
 	}
 	return zones
+}
+
+// parentInRegistered returns the parent of base (base without its first
+// label) when base lies strictly below its registered domain (public
+// suffix plus one label): the parent is then a name of the applicant's.
+func parentInRegistered(base string) (string, bool) {
+	reg, err := publicsuffix.EffectiveTLDPlusOne(base)
+	if err != nil || reg == base {
+		return "", false
+	}
+	_, parent, _ := strings.Cut(base, ".")
+	return parent, true
+}
+
+// reversedHost returns <first label of base>.<prefix>.<rest of base>: the
+// record host typed with the prefix after the domain's first label
+// (www._dnsauth.example.com). Only when base lies below its registered
+// domain, so that the name stays in the applicant's zone.
+func reversedHost(prefix, base string) (string, bool) {
+	parent, ok := parentInRegistered(base)
+	if !ok {
+		return "", false
+	}
+	label, _, _ := strings.Cut(base, ".")
+	return label + "." + prefix + "." + parent, true
 }
 
 // recordHolds reports whether the lookup l has value among its TXT values

@@ -108,6 +108,9 @@ doubled_domain _dnsauth.a.example.com.a.example.com TXT NXDOMAIN[]
 bare_domain a.example.com TXT NOERROR[]
 doubled_prefix _dnsauth._dnsauth.a.example.com TXT NXDOMAIN[]
 www _dnsauth.www.a.example.com TXT NXDOMAIN[]
+parent _dnsauth.example.com TXT NXDOMAIN[]
+other_prefix _acme-challenge.a.example.com TXT NXDOMAIN[]
+reversed a._dnsauth.example.com TXT NXDOMAIN[]
 wildcard TXT NXDOMAIN[]`,
 		},
 		{
@@ -125,6 +128,9 @@ doubled_domain _dnsauth.a.example.com.a.example.com TXT NXDOMAIN[]
 bare_domain a.example.com TXT NOERROR[]
 doubled_prefix _dnsauth._dnsauth.a.example.com TXT NXDOMAIN[]
 www _dnsauth.www.a.example.com TXT NXDOMAIN[]
+parent _dnsauth.example.com TXT NXDOMAIN[]
+other_prefix _acme-challenge.a.example.com TXT NXDOMAIN[]
+reversed a._dnsauth.example.com TXT NXDOMAIN[]
 wildcard TXT NXDOMAIN[]`,
 		},
 		{
@@ -142,6 +148,9 @@ doubled_domain _dnsauth.a.example.com.a.example.com TXT NXDOMAIN[]
 bare_domain a.example.com TXT NOERROR[]
 doubled_prefix _dnsauth._dnsauth.a.example.com TXT NXDOMAIN[]
 www _dnsauth.www.a.example.com TXT NXDOMAIN[]
+parent _dnsauth.example.com TXT NXDOMAIN[]
+other_prefix _acme-challenge.a.example.com TXT NXDOMAIN[]
+reversed a._dnsauth.example.com TXT NXDOMAIN[]
 wildcard TXT NXDOMAIN[]`,
 		},
 		{
@@ -160,6 +169,8 @@ doubled_domain _dnsauth.www.shop.example.com.www.shop.example.com TXT NXDOMAIN[]
 bare_domain www.shop.example.com TXT NOERROR[]
 doubled_prefix _dnsauth._dnsauth.www.shop.example.com TXT NXDOMAIN[]
 apex _dnsauth.shop.example.com TXT NXDOMAIN[]
+other_prefix _acme-challenge.www.shop.example.com TXT NXDOMAIN[]
+reversed www._dnsauth.shop.example.com TXT NXDOMAIN[]
 wildcard TXT NXDOMAIN[]`,
 		},
 		{
@@ -177,6 +188,9 @@ doubled_domain _dnsauth.shop.example.co.uk.shop.example.co.uk TXT NOERROR["` + t
 bare_domain shop.example.co.uk TXT NOERROR[]
 doubled_prefix _dnsauth._dnsauth.shop.example.co.uk TXT NXDOMAIN[]
 www _dnsauth.www.shop.example.co.uk TXT NXDOMAIN[]
+parent _dnsauth.example.co.uk TXT NXDOMAIN[]
+other_prefix _acme-challenge.shop.example.co.uk TXT NXDOMAIN[]
+reversed shop._dnsauth.example.co.uk TXT NXDOMAIN[]
 wildcard TXT NXDOMAIN[]`,
 		},
 		{
@@ -194,6 +208,7 @@ doubled_domain _dnsauth.example.com.example.com TXT NXDOMAIN[]
 bare_domain example.com TXT NOERROR["v=spf1 -all" "` + testValue + `"]
 doubled_prefix _dnsauth._dnsauth.example.com TXT NXDOMAIN[]
 www _dnsauth.www.example.com TXT NXDOMAIN[]
+other_prefix _acme-challenge.example.com TXT NXDOMAIN[]
 wildcard TXT NXDOMAIN[]`,
 		},
 		{
@@ -207,6 +222,9 @@ doubled_domain _dnsauth.nx.example.com.nx.example.com TXT NXDOMAIN[]
 bare_domain nx.example.com TXT NXDOMAIN[]
 doubled_prefix _dnsauth._dnsauth.nx.example.com TXT NXDOMAIN[]
 www _dnsauth.www.nx.example.com TXT NXDOMAIN[]
+parent _dnsauth.example.com TXT NXDOMAIN[]
+other_prefix _acme-challenge.nx.example.com TXT NXDOMAIN[]
+reversed nx._dnsauth.example.com TXT NXDOMAIN[]
 wildcard TXT NXDOMAIN[]`,
 		},
 		{
@@ -222,6 +240,9 @@ doubled_domain _dnsauth.a.example.com.a.example.com TXT NXDOMAIN[]
 bare_domain a.example.com TXT NOERROR[]
 doubled_prefix _dnsauth._dnsauth.a.example.com TXT NXDOMAIN[]
 www _dnsauth.www.a.example.com TXT NXDOMAIN[]
+parent _dnsauth.example.com TXT NXDOMAIN[]
+other_prefix _acme-challenge.a.example.com TXT NXDOMAIN[]
+reversed a._dnsauth.example.com TXT NXDOMAIN[]
 wildcard TXT NXDOMAIN[]`,
 		},
 		{
@@ -243,6 +264,9 @@ doubled_domain _dnsauth.w.example.com.w.example.com TXT NXDOMAIN[]
 bare_domain w.example.com TXT NOERROR[]
 doubled_prefix _dnsauth._dnsauth.w.example.com TXT NXDOMAIN[]
 www _dnsauth.www.w.example.com TXT NXDOMAIN[]
+parent _dnsauth.example.com TXT NXDOMAIN[]
+other_prefix _acme-challenge.w.example.com TXT NXDOMAIN[]
+reversed w._dnsauth.example.com TXT NXDOMAIN[]
 wildcard TXT NXDOMAIN[]`,
 		},
 		{
@@ -292,6 +316,9 @@ doubled_domain _dnsauth.a.example.com.a.example.com TXT NXDOMAIN[]
 bare_domain a.example.com TXT NOERROR[]
 doubled_prefix _dnsauth._dnsauth.a.example.com TXT NXDOMAIN[]
 www _dnsauth.www.a.example.com TXT NXDOMAIN[]
+parent _dnsauth.example.com TXT NXDOMAIN[]
+other_prefix _acme-challenge.a.example.com TXT NXDOMAIN[]
+reversed a._dnsauth.example.com TXT NXDOMAIN[]
 wildcard TXT NXDOMAIN[]`
 	if got := describe(obs.DNS); got != want {
 		t.Errorf("observation:\n%s\nwant:\n%s", got, want)
@@ -323,7 +350,7 @@ func TestObserveDNSAuthForeignError(t *testing.T) {
 	if got == nil || !reflect.DeepEqual(*got, want) {
 		t.Errorf("record error %+v, want %+v", got, want)
 	}
-	if len(obs.DNS.Probes) != 5 || obs.DNS.Domain == nil || obs.DNS.Domain.Err == nil {
-		t.Errorf("domain %+v and %d probes, want 5 failed lookups kept as evidence", obs.DNS.Domain, len(obs.DNS.Probes))
+	if len(obs.DNS.Probes) != 8 || obs.DNS.Domain == nil || obs.DNS.Domain.Err == nil {
+		t.Errorf("domain %+v and %d probes, want 8 failed lookups kept as evidence", obs.DNS.Domain, len(obs.DNS.Probes))
 	}
 }

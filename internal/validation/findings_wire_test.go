@@ -181,6 +181,36 @@ func TestFindingsOnTheWire(t *testing.T) {
 			fix:  []string{"`_dnsauth.a`", host, wireValue},
 		},
 		{
+			name:   "dns: wrong host, the ACME dns-01 host",
+			method: validation.MethodDNS,
+			setup: func(w *wireWorld, _ addrs) {
+				w.dns.Add(domain+". A 127.0.0.1", "_acme-challenge."+domain+`. TXT "`+wireValue+`"`)
+			},
+			code: diagnose.CodeDNSWrongHost,
+			msg:  []string{"found at _acme-challenge." + domain, "ACME's dns-01 challenge", "not at " + host},
+			fix:  []string{"`_dnsauth.a`", host, wireValue},
+		},
+		{
+			name:   "dns: wrong host, labels reversed",
+			method: validation.MethodDNS,
+			setup: func(w *wireWorld, _ addrs) {
+				w.dns.Add(domain+". A 127.0.0.1", `a._dnsauth.applicant.com. TXT "`+wireValue+`"`)
+			},
+			code: diagnose.CodeDNSWrongHost,
+			msg:  []string{"found at a._dnsauth.applicant.com", "in the wrong order", host},
+			fix:  []string{"`_dnsauth.a`", wireValue},
+		},
+		{
+			name:   "dns: wrong host, the parent's host",
+			method: validation.MethodDNS,
+			setup: func(w *wireWorld, _ addrs) {
+				w.dns.Add(domain+". A 127.0.0.1", `_dnsauth.applicant.com. TXT "`+wireValue+`"`)
+			},
+			code: diagnose.CodeDNSWrongHost,
+			msg:  []string{"found at _dnsauth.applicant.com, the record host of applicant.com", "not at " + host},
+			fix:  []string{"`_dnsauth.a`", wireValue},
+		},
+		{
 			name:   "dns: approved",
 			method: validation.MethodDNS,
 			setup: func(w *wireWorld, _ addrs) {

@@ -189,6 +189,19 @@ const (
 	// ProbeApex is the record host of the domain without its leading
 	// "www." (_dnsauth.example.com for www.example.com).
 	ProbeApex = "apex"
+	// ProbeOtherPrefix is the record host under the other DNS method's
+	// prefix: _acme-challenge.<domain> (ACME dns-01) for the dns method,
+	// _dnsauth.<domain> for dns-01.
+	ProbeOtherPrefix = "other_prefix"
+	// ProbeReversed is the record host with the prefix and the domain's
+	// first label swapped (www._dnsauth.example.com for
+	// _dnsauth.www.example.com): a host typed in the wrong order.
+	ProbeReversed = "reversed"
+	// ProbeParent is the record host of the domain's parent
+	// (_dnsauth.example.com for shop.example.com), when that parent is the
+	// registered domain or below it and the domain does not start with
+	// "www." (ProbeApex covers those).
+	ProbeParent = "parent"
 )
 
 // DNSObservation is the evidence of a DNS (TXT) validation.
