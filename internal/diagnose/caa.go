@@ -72,6 +72,21 @@ func (d *diagnoser) caaFinding(r *caa.Result) Finding {
 		}
 		f.Message = d.c.f(msgCAAEmptyIssuer, name, Truncate(governing, maxDetailShown))
 		f.Fix = d.c.f(fixCAAEmptyIssuer, name, Truncate(governing, maxDetailShown), record)
+		switch {
+		case governing == "issuewild":
+			// RFC 8659 §4.3: issuewild governs wildcard names only; an
+			// empty one forbids wildcard certificates, not the others.
+			wild := r.Domain
+			if !strings.HasPrefix(wild, "*.") {
+				wild = "*." + wild
+			}
+			f.Message = d.c.f(msgCAAEmptyIssuerWild, name, Truncate(wild, maxNameShown))
+			f.Fix = d.c.f(fixCAAEmptyIssuerWild, name, record)
+		case governing == "issue" && !r.Wildcard && hasTag(r.Records, "issuewild"):
+			// The issuewild records beside it govern wildcard names:
+			// issue ";" forbids only the others.
+			f.Message = d.c.f(msgCAAEmptyIssuerNonWild, name)
+		}
 	case caa.ReasonCriticalUnknown:
 		// RFC 8659 §4.1: "A CA MUST NOT issue certificates for any FQDN if
 		// the Relevant RRset for that FQDN contains a CAA critical Property
@@ -221,6 +236,10 @@ const (
 	fixCAAAccountNone   msg = "fixCAAAccountNone"
 	noteCAACNAME        msg = "noteCAACNAME"
 	fixCAACNAMEWhere    msg = "fixCAACNAMEWhere"
+
+	msgCAAEmptyIssuerWild    msg = "msgCAAEmptyIssuerWild"
+	fixCAAEmptyIssuerWild    msg = "fixCAAEmptyIssuerWild"
+	msgCAAEmptyIssuerNonWild msg = "msgCAAEmptyIssuerNonWild"
 )
 
 func init() {
@@ -236,6 +255,10 @@ func init() {
 		msgCAAMalformed:     "The CAA record at %[1]s (%[2]s \"%[3]s\") does not follow the syntax of RFC 8659 §4.2, so it authorises no one.",
 		fixCAAMalformed:     "Replace it with `%[1]s`.",
 		wordCAARecordParams: "%[1]s. CAA 0 %[2]s \"%[3]s; %[4]s\"",
+
+		msgCAAEmptyIssuerWild:    "CAA records at %[1]s forbid wildcard certificates (issuewild \";\"), and %[2]s is a wildcard name. That record does not forbid certificates for names without a wildcard (RFC 8659 §4.3).",
+		fixCAAEmptyIssuerWild:    "Replace the `issuewild \";\"` record at %[1]s with `%[2]s`, or order the names you need without the wildcard.",
+		msgCAAEmptyIssuerNonWild: "CAA records at %[1]s forbid certificates for names without a wildcard (issue \";\"); their issuewild records govern wildcard names only (RFC 8659 §4.3).",
 	})
 }
 

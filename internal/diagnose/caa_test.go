@@ -62,6 +62,24 @@ func TestDomainCAA(t *testing.T) {
 				"Replace the `issue \";\"` record at example.com with `example.com. CAA 0 issue \"ca.dcv.example\"`.")},
 		},
 		{
+			// RFC 8659 §4.3: issuewild ";" forbids wildcard certificates
+			// only.
+			name: "wildcard issuance forbidden by issuewild",
+			res: &caa.Result{Domain: "example.com", Wildcard: true, Identity: id, RelevantName: "example.com", Reason: caa.ReasonEmptyIssuer, Tag: "issuewild",
+				Records: []dnsclient.Record{caaRec(0, "issue", id), caaRec(0, "issuewild", ";")}},
+			want: []Finding{errF(CodeCAAForbids,
+				`CAA records at example.com forbid wildcard certificates (issuewild ";"), and *.example.com is a wildcard name. That record does not forbid certificates for names without a wildcard (RFC 8659 §4.3).`,
+				"Replace the `issuewild \";\"` record at example.com with `example.com. CAA 0 issuewild \"ca.dcv.example\"`, or order the names you need without the wildcard.")},
+		},
+		{
+			name: "non-wildcard issuance forbidden beside an issuewild",
+			res: &caa.Result{Domain: "a.example.com", Identity: id, RelevantName: "example.com", Reason: caa.ReasonEmptyIssuer, Tag: "issue",
+				Records: []dnsclient.Record{caaRec(0, "issue", ";"), caaRec(0, "issuewild", id)}},
+			want: []Finding{errF(CodeCAAForbids,
+				`CAA records at example.com forbid certificates for names without a wildcard (issue ";"); their issuewild records govern wildcard names only (RFC 8659 §4.3).`,
+				"Replace the `issue \";\"` record at example.com with `example.com. CAA 0 issue \"ca.dcv.example\"`.")},
+		},
+		{
 			name: "critical unknown tag named by the evaluation",
 			res: &caa.Result{Domain: "a.example.com", Identity: id, RelevantName: "example.com", Reason: caa.ReasonCriticalUnknown, CriticalTag: "tbs",
 				Records: []dnsclient.Record{caaRec(0, "issue", id), caaRec(128, "tbs", "x")}},
