@@ -476,6 +476,12 @@ func (d *diagnoser) mismatch(txt []dnsclient.Record, host, rel, value, server st
 		if i < maxTXTListed {
 			shown = append(shown, `"`+Truncate(r.Data, maxTXTShown)+`"`)
 		}
+		if note, ok := d.invisibleNote(unescapeTXT(r.Data), value); ok {
+			if !slices.Contains(notes, note) {
+				notes = append(notes, note)
+			}
+			continue
+		}
 		if m, n := nearMissTXT(r, value); m != "" && !noted[m] {
 			noted[m] = true
 			if n > 0 {
@@ -521,20 +527,22 @@ func splitAcrossRecords(txt []dnsclient.Record, value string) bool {
 // nearMissTXT names the way record r almost holds value, with the count of
 // strings for the split notes (0 for the others), or returns "".
 func nearMissTXT(r dnsclient.Record, value string) (msg, int) {
-	v := r.Data
+	// The record's text as typed: typographic quotation marks and other
+	// characters outside ASCII come escaped (RFC 1035 §5.1).
+	v := unescapeTXT(r.Data)
 	if len(r.Strings) > 1 {
 		// A record's strings are joined without separator, the convention
 		// RFC 7208 §3.3 states for SPF: "the record MUST be treated as if
 		// those strings are concatenated together without adding spaces".
 		// Applicants split or pad the parts by hand.
 		for _, s := range r.Strings {
-			if trimQuotesSpace(s) == value {
+			if trimQuotesSpace(unescapeTXT(s)) == value {
 				return noteSplitExtra, len(r.Strings)
 			}
 		}
 		var joined strings.Builder
 		for _, s := range r.Strings {
-			joined.WriteString(trimQuotesSpace(s))
+			joined.WriteString(trimQuotesSpace(unescapeTXT(s)))
 		}
 		if joined.String() == value {
 			return noteSplitPadded, len(r.Strings)

@@ -233,6 +233,36 @@ func TestDomainDNS(t *testing.T) {
 				fixMM)},
 		},
 		{
+			// Typographic quotation marks come escaped as UTF-8 bytes
+			// (RFC 1035 §5.1): they are recognised all the same.
+			name: "mismatch, value in typographic quotes",
+			obs:  dnsObs(resp(host, "NOERROR", txt(host, `\226\128\156`+testValue+`\226\128\157`)), nil),
+			want: []Finding{errF(CodeDNSRecordMismatch,
+				mmPrefix+`"\226\128\156`+testValue+`\226\128\157". One value is the expected value wrapped in quotation marks: enter the value without quotes (some DNS providers add their own).`,
+				fixMM)},
+		},
+		{
+			name: "mismatch, zero-width space before the value",
+			obs:  dnsObs(resp(host, "NOERROR", txt(host, `\226\128\139`+testValue)), nil),
+			want: []Finding{errF(CodeDNSRecordMismatch,
+				mmPrefix+`"\226\128\139`+testValue+`". One value is the expected value with a zero-width space (U+200B) before it: an invisible character, usually copied along from a web page, an e-mail or a document. Delete it: type the value again, or paste it as plain text.`,
+				fixMM)},
+		},
+		{
+			name: "mismatch, byte order mark before and non-breaking space after the value",
+			obs:  dnsObs(resp(host, "NOERROR", txt(host, `\239\187\191`+testValue+`\194\160`)), nil),
+			want: []Finding{errF(CodeDNSRecordMismatch,
+				mmPrefix+`"\239\187\191`+testValue+`\194\160". One value is the expected value with a byte order mark (U+FEFF) and a non-breaking space (U+00A0) before and after it: invisible characters, usually copied along from a web page, an e-mail or a document. Delete them: type the value again, or paste it as plain text.`,
+				fixMM)},
+		},
+		{
+			name: "mismatch, zero-width space inside the value",
+			obs:  dnsObs(resp(host, "NOERROR", txt(host, testValue[:5]+`\226\128\139`+testValue[5:])), nil),
+			want: []Finding{errF(CodeDNSRecordMismatch,
+				mmPrefix+`"`+testValue[:5]+`\226\128\139`+testValue[5:]+`". One value is the expected value with a zero-width space (U+200B) inside it: an invisible character, usually copied along from a web page, an e-mail or a document. Delete it: type the value again, or paste it as plain text.`,
+				fixMM)},
+		},
+		{
 			name: "mismatch, white space and case",
 			obs:  dnsObs(resp(host, "NOERROR", txt(host, " "+testValue+"\n"), txt(host, strings.ToUpper(testValue))), nil),
 			want: []Finding{errF(CodeDNSRecordMismatch,

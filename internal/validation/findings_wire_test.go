@@ -211,6 +211,18 @@ func TestFindingsOnTheWire(t *testing.T) {
 			fix:  []string{"`_dnsauth.a`", wireValue},
 		},
 		{
+			// A zero-width space pasted before the value reaches dcv as
+			// the escape \226\128\139: the note names the character.
+			name:   "dns: zero-width space before the value",
+			method: validation.MethodDNS,
+			setup: func(w *wireWorld, _ addrs) {
+				w.dns.Add(domain+". A 127.0.0.1", host+`. TXT "\226\128\139`+wireValue+`"`)
+			},
+			code: diagnose.CodeDNSRecordMismatch,
+			msg:  []string{"with a zero-width space (U+200B) before it", "Delete it"},
+			fix:  []string{"`_dnsauth.a`", wireValue},
+		},
+		{
 			name:   "dns: approved",
 			method: validation.MethodDNS,
 			setup: func(w *wireWorld, _ addrs) {
