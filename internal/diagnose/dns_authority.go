@@ -85,6 +85,8 @@ const (
 	bogusDNSKEYNotSigned         msg = "bogusDNSKEYNotSigned"
 	bogusParentDenies            msg = "bogusParentDenies"
 	bogusDNSKEYMissing           msg = "bogusDNSKEYMissing"
+	bogusNoDNSKEY                msg = "bogusNoDNSKEY"
+	fixDNSSECUnsignedDS          msg = "fixDNSSECUnsignedDS"
 	bogusGeneric                 msg = "bogusGeneric"
 	bogusUnverifiable            msg = "bogusUnverifiable"
 	noteBogusCNAME               msg = "noteBogusCNAME"
@@ -132,6 +134,8 @@ func init() {
 			bogusParentDenies:     "the parent zone proves that the zone is not delegated, yet its servers answer for it",
 			bogusDNSKEYMissing:    "no DNSKEY of the zone matches the DS record at the registrar",
 			bogusGeneric:          "the chain of trust from the DNS root does not hold",
+			bogusNoDNSKEY:         "the zone is not signed (it publishes no DNSKEY record), but its parent zone has a DS record for it, which says that it is",
+			fixDNSSECUnsignedDS:   "At the registrar of %[1]s, remove the DS record: the zone is not signed. Or sign the zone at its DNS host and replace the DS record at the registrar with the one of its new key-signing key.",
 			noteBogusCNAME:        "The record is reached through a CNAME to %[1]s: the zone that fails is %[2]s, the target's, not the one holding the CNAME.",
 			bogusUnverifiable:     "dcv could not obtain the DS or DNSKEY records that prove the answer genuine, and a DNSSEC answer that cannot be checked is not accepted",
 			fixDNSSECUnverifiable: "Make sure every nameserver of %[1]s and of its parent zones answers DS and DNSKEY queries with authority (no firewall or DNS host filtering those types), then check again. If %[1]s is no longer signed, remove its DS record at the registrar.",
@@ -250,6 +254,7 @@ func (d *diagnoser) bogusWords(reason string, ede []dnsclient.EDE) (string, msg)
 		{dnsclient.ReasonSignatureExpired, bogusExpired, fixDNSSECResign},
 		{dnsclient.ReasonSignatureNotYet, bogusNotYet, fixDNSSECResign},
 		{dnsclient.ReasonDSMismatch, bogusDSMismatch, fixDNSSECDS},
+		{dnsclient.ReasonNoDNSKEY, bogusNoDNSKEY, fixDNSSECUnsignedDS},
 		{dnsclient.ReasonNoRRSIG, bogusNoRRSIG, fixDNSSECResign},
 		{dnsclient.ReasonBadSignature, bogusBadSignature, fixDNSSECResign},
 		{dnsclient.ReasonDenialNotCovering, bogusDenial, fixDNSSECResign},

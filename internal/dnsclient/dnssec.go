@@ -75,6 +75,10 @@ const (
 	ReasonDenialNotCovering = "NSEC/NSEC3 proof of non-existence does not cover "
 	ReasonDNSKEYNotSigned   = "DNSKEY set of "
 	ReasonParentDenies      = "the parent zone proves that there is no zone "
+	// ReasonNoDNSKEY: the parent has a DS record for the zone, which
+	// publishes no DNSKEY at all: an unsigned zone whose DS was left (or
+	// put) at the registrar.
+	ReasonNoDNSKEY = "no DNSKEY in "
 	// ReasonUnverifiable: a trust anchor covers the zone, but the DS or
 	// DNSKEY records that would prove or disprove the answer could not be
 	// obtained (servers that refuse or time out on them, a zone cut that
@@ -513,6 +517,9 @@ func (v *DNSSECValidator) fetchKeys(ctx context.Context, q Querier, zone string,
 		}
 	}
 	if len(trusted) == 0 {
+		if len(ds) > 0 && len(keys) == 0 {
+			return nil, Bogus, fmt.Sprintf("%s%s: the zone is not signed, but its parent has a DS record for it (key tag %d, algorithm %d)", ReasonNoDNSKEY, zone, ds[0].KeyTag, ds[0].Algorithm)
+		}
 		if len(ds) > 0 {
 			return nil, Bogus, fmt.Sprintf("%s(key tag %d, algorithm %d) matches no DNSKEY in %s", ReasonDSMismatch, ds[0].KeyTag, ds[0].Algorithm, zone)
 		}

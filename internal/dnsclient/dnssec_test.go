@@ -213,7 +213,7 @@ func TestValidate(t *testing.T) {
 				w.q.zones["."] = root.Sign(mustRRs(t, append(zoneBase("."), `test. 3600 IN NS ns1.test.`, tld.DS().String())...))
 				w.anchors = []dns.RR{root.DS()}
 			},
-			wantStatus: dnsclient.Bogus, wantReason: dnsclient.ReasonDSMismatch},
+			wantStatus: dnsclient.Bogus, wantReason: dnsclient.ReasonNoDNSKEY, wantWords: []string{"no DNSKEY in example.test.: the zone is not signed, but its parent has a DS record for it (key tag "}},
 		{name: "missing RRSIG", zone: "example.test.", qname: "_dnsauth.example.test.", qtype: dns.TypeTXT,
 			mutate:     func(t *testing.T, w *world, m *dns.Msg) { m.Answer = m.Answer[:1] },
 			wantStatus: dnsclient.Bogus, wantReason: dnsclient.ReasonNoRRSIG, wantWords: []string{"_dnsauth.example.test. TXT"}},

@@ -307,6 +307,22 @@ func TestTruthFindingsOnTheWire(t *testing.T) {
 			words: []string{"DS record at the registrar matches none", "At the registrar of applicant.com"},
 		},
 		{
+			// The zone is not signed at all, yet com. holds a DS for it:
+			// not a DS that matches none of its keys, since it has none.
+			name: "unsigned zone with a DS at the registrar",
+			setup: func(t *testing.T, tw *truthWorld) {
+				tw.app.Add(txt(host, truthValue))
+				leaf := testenv.NewZoneSigner(t, "applicant.com.", testenv.SignOptions{})
+				com := testenv.NewZoneSigner(t, "com.", testenv.SignOptions{})
+				signZoneServed(t, tw.com, com, leaf.DS())
+				root := testenv.NewZoneSigner(t, ".", testenv.SignOptions{})
+				signZoneServed(t, tw.w.RootZone, root, com.DS())
+				tw.anchors = []dns.RR{root.DS()}
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeDNSSECBogus,
+			words: []string{"the zone is not signed (it publishes no DNSKEY record), but its parent zone has a DS record for it", "At the registrar of applicant.com, remove the DS record", "Or sign the zone"},
+		},
+		{
 			name:   "DS mismatch of a sub-zone on its parent's servers",
 			domain: "a.sub.applicant.com",
 			setup: func(t *testing.T, tw *truthWorld) {
