@@ -541,6 +541,9 @@ var utf8BOM = []byte{0xef, 0xbb, 0xbf}
 // contentMismatch diagnoses a 200 whose body is not the value, with notes on
 // the usual causes.
 func (d *diagnoser) contentMismatch(a *webfetch.Attempt, us, ip, host, value string) Finding {
+	if f, ok := d.encodedContent(a, us, ip, value); ok {
+		return f
+	}
 	notes, html := d.contentNotes(a, value)
 	f := Finding{
 		Code:     CodeFileContentMismatch,

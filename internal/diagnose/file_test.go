@@ -1,6 +1,8 @@
 package diagnose
 
 import (
+	"bytes"
+	"compress/gzip"
 	"net/http"
 	"strings"
 	"testing"
@@ -159,6 +161,27 @@ func TestDomainFile(t *testing.T) {
 			want: []Finding{retryF(CodeDomainUnresolvable,
 				"example.com could not be resolved: the lookup at the DNS server failed.",
 				"Check that the nameservers of example.com are reachable on UDP and TCP port 53 and answer for the domain; then check again.")},
+		},
+		{
+			// dcv sends no Accept-Encoding: a gzip answer is not the value.
+			name: "content compressed although not asked",
+			obs: fileObs(trace(httpURL, answer(ip4, 200, func() string {
+				var b bytes.Buffer
+				zw := gzip.NewWriter(&b)
+				zw.Write([]byte(testValue + "\n"))
+				zw.Close()
+				return b.String()
+			}(), "Content-Encoding", "gzip"))),
+			want: []Finding{errF(CodeFileContentMismatch,
+				"The server at 192.0.2.10 answered 200 OK for "+httpURL+", but compressed the content (Content-Encoding: gzip) although dcv did not ask for it: its request has no Accept-Encoding header, so it reads the content as sent, and compressed data is not the value. Uncompressed, the content is the expected value: only the compression stands in the way.",
+				"Make the web server send fileauth.txt uncompressed to a request without an Accept-Encoding header (RFC 9110 §12.5.3): turn off forced compression (gzip, brotli) for /.well-known/pki-validation/, or for .txt files.")},
+		},
+		{
+			name: "content in another coding",
+			obs:  fileObs(trace(httpURL, answer(ip4, 200, "\x1b\x00binary", "Content-Encoding", "br"))),
+			want: []Finding{errF(CodeFileContentMismatch,
+				"The server at 192.0.2.10 answered 200 OK for "+httpURL+", but compressed the content (Content-Encoding: br) although dcv did not ask for it: its request has no Accept-Encoding header, so it reads the content as sent, and compressed data is not the value.",
+				"Make the web server send fileauth.txt uncompressed to a request without an Accept-Encoding header (RFC 9110 §12.5.3): turn off forced compression (gzip, brotli) for /.well-known/pki-validation/, or for .txt files.")},
 		},
 		{
 			name: "no address",

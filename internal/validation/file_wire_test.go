@@ -1,6 +1,8 @@
 package validation_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"net"
 	"net/http"
 	"net/netip"
@@ -513,6 +515,30 @@ func TestFileFindingsOnTheWire(t *testing.T) {
 			},
 			codes:  []diagnose.Code{diagnose.CodeFileContentMismatch},
 			msg:    []string{"soft 404"},
+			probes: 0, conns: 2,
+		},
+		{
+			// dcv sends no Accept-Encoding: a server that gzips the file
+			// anyway sends bytes that are not the value.
+			name: "compressed although not asked",
+			setup: func(_ *testing.T, w *fwWorld) {
+				w.point(fwDomain)
+				w.web.Handle("", validation.FilePath, func(rw http.ResponseWriter, r *http.Request) {
+					if r.Header.Get("Accept-Encoding") != "" {
+						http.Error(rw, "unexpected Accept-Encoding", http.StatusBadRequest)
+						return
+					}
+					var b bytes.Buffer
+					zw := gzip.NewWriter(&b)
+					zw.Write([]byte(fwValue + "\n"))
+					zw.Close()
+					rw.Header().Set("Content-Encoding", "gzip")
+					rw.Write(b.Bytes())
+				})
+			},
+			codes:  []diagnose.Code{diagnose.CodeFileContentMismatch},
+			msg:    []string{"compressed the content (Content-Encoding: gzip) although dcv did not ask for it", "Uncompressed, the content is the expected value"},
+			fix:    []string{"send fileauth.txt uncompressed"},
 			probes: 0, conns: 2,
 		},
 		{
