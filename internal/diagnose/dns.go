@@ -399,6 +399,10 @@ func (d *diagnoser) recordError(e *dnsclient.Error, host string) Finding {
 	case dnsclient.KindLoop:
 		f.Message = d.loopMessage(e, host)
 		f.Fix = d.c.f(fixRecordLoop, host)
+		if detail := stripFollowing(e.Detail); strings.HasPrefix(detail, detailCNAMETooLong) {
+			_, limit := cnameChainDetail(detail)
+			f.Fix = d.c.f(fixRecordCNAMETooLong, host, limit)
+		}
 	default:
 		f.Message = d.c.f(msgRecordFailed, host, server)
 	}

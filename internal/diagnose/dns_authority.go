@@ -672,6 +672,9 @@ func (d *diagnoser) loopMessage(e *dnsclient.Error, host string) string {
 	case strings.HasPrefix(detail, detailCNAMELoop):
 		at := Truncate(trimDot(strings.TrimPrefix(detail, detailCNAMELoop)), maxNameShown)
 		return d.c.f(msgRecordLoopAt, host, d.c.f(wordAt, at))
+	case strings.HasPrefix(detail, detailCNAMETooLong):
+		_, limit := cnameChainDetail(detail)
+		return d.c.f(msgRecordCNAMETooLong, host, limit)
 	case strings.HasPrefix(detail, detailTooMany):
 		return d.c.f(msgRecordTooManyQueries, host, Truncate(detail, maxDetailShown))
 	}

@@ -161,6 +161,15 @@ func TestDomainDNS(t *testing.T) {
 				"Fix the CNAME records starting at _dnsauth.a.example.com so that the chain ends, in a few steps, at a name that holds the TXT record.")},
 		},
 		{
+			name: "record CNAME chain too long",
+			obs: dnsObs(nil, func(n *validation.DNSObservation) {
+				n.Record.Err = &dnsclient.Error{Kind: dnsclient.KindLoop, Server: testServer, Detail: "following cname to x.example.com.: cname chain longer than 8"}
+			}),
+			want: []Finding{errF(CodeDNSLookupFailed,
+				"The TXT lookup of _dnsauth.a.example.com failed: its CNAME chain is longer than the 8 links dcv follows.",
+				"Shorten the CNAME chain starting at _dnsauth.a.example.com: point its CNAME closer to the name that holds the TXT record, so that it is reached in at most 8 steps.")},
+		},
+		{
 			name: "record unknown error",
 			obs:  withErr(dnsclient.KindUnknown),
 			want: []Finding{errF(CodeDNSLookupFailed, "The TXT lookup of _dnsauth.a.example.com at 192.0.2.53:53 failed.", fixLF)},

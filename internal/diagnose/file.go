@@ -249,6 +249,13 @@ func (d *diagnoser) resolveError(e *webfetch.Error, host string, o *validation.O
 			// A CNAME loop, or a chain too long: the applicant's records.
 			f.Message = d.c.f(msgDomainCNAMELoop, host, Truncate(e.Detail, maxDetailShown))
 			f.Fix = d.c.f(fixDomainCNAMELoop, host)
+			switch at, limit := cnameChainDetail(e.Detail); {
+			case at != "":
+				f.Message = d.c.f(msgDomainCNAMELoopAt, host, at)
+			case limit != "":
+				f.Message = d.c.f(msgDomainCNAMETooLong, host, limit)
+				f.Fix = d.c.f(fixDomainCNAMETooLong, host, limit)
+			}
 			return f
 		}
 		fallthrough

@@ -163,6 +163,22 @@ func TestDomainFile(t *testing.T) {
 				"Check that the nameservers of example.com are reachable on UDP and TCP port 53 and answer for the domain; then check again.")},
 		},
 		{
+			name: "host CNAME loop",
+			obs: fileObs(&webfetch.Trace{URL: httpURL, Host: "example.com", ResolveError: &webfetch.Error{
+				Kind: webfetch.ErrDNSError, Detail: "dns A example.com.: loop: cname chain loops at www.example.com."}}),
+			want: []Finding{errF(CodeDomainUnresolvable,
+				"example.com could not be resolved: its CNAME chain loops: it comes back to www.example.com.",
+				"Fix the CNAME records starting at example.com so that the chain ends, in a few steps, at a name with A or AAAA records.")},
+		},
+		{
+			name: "host CNAME chain too long",
+			obs: fileObs(&webfetch.Trace{URL: httpURL, Host: "example.com", ResolveError: &webfetch.Error{
+				Kind: webfetch.ErrDNSError, Detail: "dns A example.com.: loop: cname chain longer than 8"}}),
+			want: []Finding{errF(CodeDomainUnresolvable,
+				"example.com could not be resolved: its CNAME chain is longer than the 8 links dcv follows.",
+				"Shorten the CNAME chain starting at example.com: point its CNAME closer to the name with the A or AAAA records, so that it is reached in at most 8 steps.")},
+		},
+		{
 			// dcv sends no Accept-Encoding: a gzip answer is not the value.
 			name: "content compressed although not asked",
 			obs: fileObs(trace(httpURL, answer(ip4, 200, func() string {

@@ -129,8 +129,22 @@ func TestFindingsOnTheWire(t *testing.T) {
 				w.dns.Add(domain+". 300 IN CNAME x.applicant.com.", "x.applicant.com. 300 IN CNAME "+domain+".")
 			},
 			code: diagnose.CodeDomainUnresolvable,
-			msg:  []string{domain + " could not be resolved", "CNAME chain loops or is too long"},
+			msg:  []string{domain + " could not be resolved: its CNAME chain loops: it comes back to "},
 			fix:  []string{"Fix the CNAME records starting at " + domain},
+		},
+		{
+			name:   "file: domain behind a CNAME chain too long",
+			method: validation.MethodFile,
+			setup: func(w *wireWorld, _ addrs) {
+				w.dns.Add(domain + ". 300 IN CNAME c1.applicant.com.")
+				for i := 1; i < 12; i++ {
+					w.dns.Add(fmt.Sprintf("c%d.applicant.com. 300 IN CNAME c%d.applicant.com.", i, i+1))
+				}
+				w.dns.Add("c12.applicant.com. 300 IN A 127.0.0.1")
+			},
+			code: diagnose.CodeDomainUnresolvable,
+			msg:  []string{domain + " could not be resolved: its CNAME chain is longer than the 8 links dcv follows"},
+			fix:  []string{"Shorten the CNAME chain starting at " + domain, "at most 8 steps"},
 		},
 		{
 			name:   "file: domain nxdomain",

@@ -1,0 +1,41 @@
+package diagnose
+
+import "strings"
+
+// Message ids of a CNAME chain that loops or is too long.
+const (
+	msgDomainCNAMELoopAt  msg = "msgDomainCNAMELoopAt"
+	msgDomainCNAMETooLong msg = "msgDomainCNAMETooLong"
+	fixDomainCNAMETooLong msg = "fixDomainCNAMETooLong"
+	msgRecordCNAMETooLong msg = "msgRecordCNAMETooLong"
+	fixRecordCNAMETooLong msg = "fixRecordCNAMETooLong"
+)
+
+// detailCNAMETooLong starts the dnsclient error detail of a CNAME chain
+// longer than the resolver follows (see detailCNAMELoop).
+const detailCNAMETooLong = "cname chain longer than "
+
+func init() {
+	extend("", nil, map[msg]string{
+		msgDomainCNAMELoopAt:  "%[1]s could not be resolved: its CNAME chain loops: it comes back to %[2]s.",
+		msgDomainCNAMETooLong: "%[1]s could not be resolved: its CNAME chain is longer than the %[2]s links dcv follows.",
+		fixDomainCNAMETooLong: "Shorten the CNAME chain starting at %[1]s: point its CNAME closer to the name with the A or AAAA records, so that it is reached in at most %[2]s steps.",
+		msgRecordCNAMETooLong: "The TXT lookup of %[1]s failed: its CNAME chain is longer than the %[2]s links dcv follows.",
+		fixRecordCNAMETooLong: "Shorten the CNAME chain starting at %[1]s: point its CNAME closer to the name that holds the TXT record, so that it is reached in at most %[2]s steps.",
+	})
+}
+
+// cnameChainDetail tells, from a resolver error's detail, a CNAME chain
+// that loops (at is where it comes back) from one longer than dcv follows
+// (limit is that length); both empty when the detail says neither.
+func cnameChainDetail(detail string) (at, limit string) {
+	if i := strings.Index(detail, detailCNAMELoop); i >= 0 {
+		at, _, _ = strings.Cut(detail[i+len(detailCNAMELoop):], " ")
+		return Truncate(trimDot(at), maxNameShown), ""
+	}
+	if i := strings.Index(detail, detailCNAMETooLong); i >= 0 {
+		limit, _, _ = strings.Cut(detail[i+len(detailCNAMETooLong):], " ")
+		return "", Truncate(limit, maxDetailShown)
+	}
+	return "", ""
+}
