@@ -21,6 +21,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/dcvhq/dcv/internal/dnsclient"
 	"github.com/dcvhq/dcv/internal/webfetch"
 )
 
@@ -183,34 +184,25 @@ func isLoopbackAddr(a netip.Addr) bool {
 // tlsALPNAddresses returns the addresses of the A and AAAA lookups, or the
 // classified reason there are none.
 func tlsALPNAddresses(ls []Lookup) ([]netip.Addr, *webfetch.Error) {
-	var addrs []netip.Addr
-	nx, failed := false, false
+	var a, aaaa Lookup
 	for _, l := range ls {
-		if l.Err != nil {
-			failed = true
-			continue
-		}
-		if l.Response == nil {
-			continue
-		}
-		if l.Response.Rcode == "NXDOMAIN" {
-			nx = true
-		}
-		for _, r := range l.Response.Answer {
-			if a, err := netip.ParseAddr(r.Data); err == nil && (r.Type == "A" || r.Type == "AAAA") {
-				addrs = append(addrs, a)
-			}
+		switch l.Type {
+		case "A":
+			a = l
+		case "AAAA":
+			aaaa = l
 		}
 	}
-	switch {
-	case len(addrs) > 0:
-		return addrs, nil
-	case nx:
-		return nil, &webfetch.Error{Kind: webfetch.ErrDNSNXDomain, Detail: "the domain does not exist"}
-	case failed:
-		return nil, &webfetch.Error{Kind: webfetch.ErrDNSError, Detail: "the address lookup failed"}
+	return webfetch.Addresses(strings.TrimSuffix(cmp.Or(a.Name, aaaa.Name), "."), aaaa.Response, a.Response, lookupErr(aaaa.Err), lookupErr(a.Err))
+}
+
+// lookupErr is e as an error: nil when e is nil (a nil *dnsclient.Error in
+// an error interface is not nil).
+func lookupErr(e *dnsclient.Error) error {
+	if e == nil {
+		return nil
 	}
-	return nil, &webfetch.Error{Kind: webfetch.ErrNoAddress}
+	return e
 }
 
 // tlsALPNHandshake dials addr and completes the RFC 8737 handshake.

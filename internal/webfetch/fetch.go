@@ -498,7 +498,29 @@ func (f *Fetcher) resolve(ctx context.Context, host string) ([]netip.Addr, *Erro
 		}
 		wg.Wait()
 	}
+	return addresses(host, res)
+}
 
+// Addresses classifies the answers of a host's AAAA and A lookups (each a
+// response or an error) as Fetch does: the addresses, IPv6 first,
+// deduplicated, at most maxAddresses; or, when there is none, or an
+// answer failed DNSSEC validation, the resolution error that says why.
+// Other dialers of a domain's addresses (tls-alpn-01) use it to judge the
+// same answers the same way.
+func Addresses(host string, aaaa, a *dnsclient.Response, aaaaErr, aErr error) ([]netip.Addr, *Error) {
+	return addresses(host, [2]lookupResult{{qtype: "AAAA", resp: aaaa, err: aaaaErr}, {qtype: "A", resp: a, err: aErr}})
+}
+
+// addresses is Addresses for the two lookups of res.
+func addresses(host string, res [2]lookupResult) ([]netip.Addr, *Error) {
+	for _, r := range res {
+		if r.err == nil && r.resp != nil && r.resp.DNSSEC == dnsclient.Bogus.String() {
+			// An answer that fails DNSSEC validation may be forged: none
+			// of the host's addresses is used then, not even those of
+			// the other lookup (CA/B Forum ballot SC085).
+			return nil, lookupError(r)
+		}
+	}
 	var addrs []netip.Addr
 	seen := map[netip.Addr]bool{}
 	for _, r := range res {
@@ -558,6 +580,13 @@ func lookupError(r lookupResult) *Error {
 		return &Error{Kind: ErrDNSError, Detail: r.qtype + " lookup returned no response"}
 	}
 	detail := fmt.Sprintf("%s %s: %s from %s", r.qtype, r.resp.Name, r.resp.Rcode, r.resp.Server)
+	if r.resp.Rcode == "NOERROR" && r.resp.DNSSEC == dnsclient.Bogus.String() {
+		// Addresses that fail DNSSEC validation prove nothing: a failed
+		// lookup, as a validating resolver's SERVFAIL, with the status
+		// that says why (a bogus negative answer keeps its rcode and
+		// carries its status too).
+		return withChain(&Error{Kind: ErrDNSServfail, Detail: detail + " (DNSSEC bogus: " + truncate(r.resp.DNSSECReason) + ")"}, r.resp)
+	}
 	switch r.resp.Rcode {
 	case "NOERROR":
 		return nil

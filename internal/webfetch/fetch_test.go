@@ -380,6 +380,25 @@ func TestFetchResolveErrors(t *testing.T) {
 			kind: ErrDNSTimeout, detail: "timeout",
 		},
 		{
+			// Addresses from an answer that fails DNSSEC validation may
+			// be forged: none is dialled, not even the other family's.
+			name: "bogus address answer",
+			answers: map[string]*dnsclient.Response{
+				name + " A": func() *dnsclient.Response {
+					r := resp("A", "NOERROR")
+					r.Answer = []dnsclient.Record{{Name: name, Type: "A", Data: "192.0.2.10"}}
+					r.DNSSEC, r.DNSSECReason = dnsclient.Bogus.String(), "signature expired"
+					return r
+				}(),
+				name + " AAAA": func() *dnsclient.Response {
+					r := resp("AAAA", "NOERROR")
+					r.Answer = []dnsclient.Record{{Name: name, Type: "AAAA", Data: "2001:db8::10"}}
+					return r
+				}(),
+			},
+			kind: ErrDNSServfail, detail: "DNSSEC bogus: signature expired", dnssec: "bogus",
+		},
+		{
 			// Every server of com silent: the zone is kept for the
 			// diagnosis (the registry's side, not the domain's).
 			name: "timeout at a zone",
