@@ -120,6 +120,58 @@ func (d *diagnoser) partialTarget(t cnameTarget, host string, seen bool) (Findin
 	return f, ok
 }
 
+// rcodeFinding diagnoses a TXT lookup at name answered with a failing
+// rcode (SERVFAIL, REFUSED from the name's servers, or another).
+func (d *diagnoser) rcodeFinding(resp *dnsclient.Response, name string) Finding {
+	switch resp.Rcode {
+	case rcodeServfail:
+		return Finding{
+			Code:      CodeDNSServfail,
+			Severity:  SeverityError,
+			Message:   d.c.f(msgRecordServfail, name, d.server(resp.Server)),
+			Fix:       d.c.f(fixRecordServfail, name),
+			Retryable: true,
+		}
+	}
+	return Finding{
+		Code:     CodeDNSLookupFailed,
+		Severity: SeverityError,
+		Message:  d.c.f(msgRecordRcode, name, d.server(resp.Server), Truncate(resp.Rcode, maxDetailShown)),
+		Fix:      d.c.f(fixRecordLookupFailed, name),
+	}
+}
+
+// atTarget adds to f, a failure of the lookup at name, that name is where
+// host's CNAME leads, when it is not host itself.
+func (d *diagnoser) atTarget(f Finding, name, host string) Finding {
+	if name != host {
+		f.Message = join(f.Message, d.c.f(noteTargetOfCNAME, Truncate(name, maxNameShown), host))
+	}
+	return f
+}
+
+// lastCNAME is the last target of resp's CNAME chain, or "".
+func lastCNAME(resp *dnsclient.Response) string {
+	if len(resp.CNAMEs) == 0 {
+		return ""
+	}
+	return trimDot(strings.ToLower(resp.CNAMEs[len(resp.CNAMEs)-1]))
+}
+
+// followedTarget is the last CNAME target an error met along a chain
+// names ("following cname to X: ..."), or "".
+func followedTarget(detail string) string {
+	target := ""
+	for strings.HasPrefix(detail, "following cname to ") {
+		t, rest, ok := strings.Cut(strings.TrimPrefix(detail, "following cname to "), ": ")
+		if !ok {
+			break
+		}
+		target, detail = trimDot(strings.ToLower(t)), rest
+	}
+	return target
+}
+
 // dnsMiss diagnoses a TXT lookup that did not yield the expected value.
 func (d *diagnoser) dnsMiss(o *validation.Observation, z *zoneAnalysis, t cnameTarget, host string) []Finding {
 	n := o.DNS
@@ -144,14 +196,28 @@ func (d *diagnoser) dnsMiss(o *validation.Observation, z *zoneAnalysis, t cnameT
 		return []Finding{f}
 	}
 	if rec.Err != nil {
-		if f, ok := d.resolverLame(rec.Err, host); ok {
-			return []Finding{f}
+		// A failure met along a CNAME chain is the target's: its servers
+		// are the ones to fix, not those of host's zone.
+		at := host
+		if rec.Err.Kind != dnsclient.KindLoop {
+			// A loop or a chain too long is the chain's, from host.
+			at = cmp.Or(followedTarget(rec.Err.Detail), host)
 		}
-		return []Finding{d.recordError(rec.Err, host)}
+		f, ok := d.resolverLame(rec.Err, at)
+		if !ok {
+			f = d.recordError(rec.Err, at)
+		}
+		return []Finding{d.atTarget(f, at, host)}
 	}
 	resp := rec.Response
 	if resp == nil {
 		return []Finding{d.invalid(o.Domain, msgInvalidNoEvidence)}
+	}
+	if at := lastCNAME(resp); at != "" && (resp.Rcode == rcodeRefused && !resp.Resolver || resp.Rcode == rcodeServfail ||
+		resp.Rcode != rcodeNoError && resp.Rcode != rcodeNXDomain && resp.Rcode != rcodeRefused) {
+		// The answer that failed is the CNAME target's.
+		f := d.rcodeFinding(resp, at)
+		return []Finding{d.atTarget(f, at, host)}
 	}
 	switch resp.Rcode {
 	case rcodeNoError, rcodeNXDomain:
@@ -161,27 +227,9 @@ func (d *diagnoser) dnsMiss(o *validation.Observation, z *zoneAnalysis, t cnameT
 			// (or it is no recursive resolver), whatever the name.
 			return []Finding{d.upstreamFinding(msgUpstreamRefused, host, resp.Server)}
 		}
-		return []Finding{{
-			Code:     CodeDNSLookupFailed,
-			Severity: SeverityError,
-			Message:  d.c.f(msgRecordRcode, host, d.server(resp.Server), resp.Rcode),
-			Fix:      d.c.f(fixRecordLookupFailed, host),
-		}}
-	case rcodeServfail:
-		return []Finding{{
-			Code:      CodeDNSServfail,
-			Severity:  SeverityError,
-			Message:   d.c.f(msgRecordServfail, host, d.server(resp.Server)),
-			Fix:       d.c.f(fixRecordServfail, host),
-			Retryable: true,
-		}}
+		return []Finding{d.rcodeFinding(resp, host)}
 	default:
-		return []Finding{{
-			Code:     CodeDNSLookupFailed,
-			Severity: SeverityError,
-			Message:  d.c.f(msgRecordRcode, host, d.server(resp.Server), Truncate(resp.Rcode, maxDetailShown)),
-			Fix:      d.c.f(fixRecordLookupFailed, host),
-		}}
+		return []Finding{d.rcodeFinding(resp, host)}
 	}
 	wild := wildcardValues(n.Wildcard)
 	for _, p := range n.Probes {

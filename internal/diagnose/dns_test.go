@@ -92,6 +92,26 @@ func TestDomainDNS(t *testing.T) {
 				"This is often temporary; check again in a few minutes. If it persists, check the nameservers serving _dnsauth.a.example.com and, if DNSSEC is enabled, the zone's signatures.")},
 		},
 		{
+			// acme-dns style: the host is a CNAME into another zone,
+			// whose servers fail; they are the ones named and to fix.
+			name: "record CNAME into a zone that refuses",
+			obs: dnsObs(func() *dnsclient.Response {
+				r := resp(host, "REFUSED")
+				r.CNAMEs = []string{"x.refused.net."}
+				return r
+			}(), nil),
+			want: []Finding{errF(CodeDNSLookupFailed, "The TXT lookup of x.refused.net failed: 192.0.2.53:53 answered REFUSED. x.refused.net is where the CNAME at _dnsauth.a.example.com leads: its record is the one that counts.",
+				"Check that the nameservers serving x.refused.net answer TXT queries for it (REFUSED usually means a nameserver is not configured for the zone).")},
+		},
+		{
+			name: "record CNAME into a zone that cannot be reached",
+			obs: dnsObs(nil, func(n *validation.DNSObservation) {
+				n.Record.Err = &dnsclient.Error{Kind: dnsclient.KindNetwork, Name: "x.lame.net.", Type: "TXT", Server: "192.0.2.13:53", Detail: "following cname to x.lame.net.: connection refused"}
+			}),
+			want: []Finding{retryF(CodeDNSLookupFailed, "The TXT lookup of x.lame.net failed: 192.0.2.13:53 could not be reached. x.lame.net is where the CNAME at _dnsauth.a.example.com leads: its record is the one that counts.",
+				"Check that the nameserver 192.0.2.13:53 is running and answers on port 53 (UDP and TCP) from the internet; if it is retired, remove it from the NS records that delegate the zone of x.lame.net, at the zone and at its parent.")},
+		},
+		{
 			name: "record REFUSED",
 			obs:  dnsObs(resp(host, "REFUSED"), nil),
 			want: []Finding{errF(CodeDNSLookupFailed, "The TXT lookup of _dnsauth.a.example.com failed: 192.0.2.53:53 answered REFUSED.", fixLF)},
