@@ -233,9 +233,14 @@ func (d *diagnoser) resolveError(e *webfetch.Error, host string, o *validation.O
 		f.Message = d.c.f(msgDomainNXDomain, host, server)
 		f.Fix = d.c.f(fixDomainNXDomain, host)
 	case webfetch.ErrDNSServfail:
-		f.Message = d.c.f(msgDomainServfail, host, server)
+		f.Message = d.c.f(msgDomainServfail, host, d.server(cmp.Or(e.Address, detailServer(e.Detail))))
 		f.Fix = d.c.f(fixDomainServfail, host)
 		f.Retryable = true
+	case webfetch.ErrDNSRefused:
+		// The domain's own server (dcv's resolver refusing is Upstream,
+		// above): it does not serve the zone.
+		f.Message = d.c.f(msgDomainRefused, host, server)
+		f.Fix = d.c.f(fixDomainLame, host)
 	case webfetch.ErrDNSTimeout:
 		f.Message = join(d.c.f(msgDomainTimeout, host, server), d.fetchResolverTimeout(e))
 		f.Fix = d.c.f(fixDomainTimeout, host)
@@ -256,6 +261,12 @@ func (d *diagnoser) resolveError(e *webfetch.Error, host string, o *validation.O
 				f.Message = d.c.f(msgDomainCNAMETooLong, host, limit)
 				f.Fix = d.c.f(fixDomainCNAMETooLong, host, limit)
 			}
+			return f
+		}
+		if strings.Contains(e.Detail, detailLame) {
+			// No server delegated for the zone serves it.
+			f.Message = d.c.f(msgDomainLame, host, server)
+			f.Fix = d.c.f(fixDomainLame, host)
 			return f
 		}
 		fallthrough

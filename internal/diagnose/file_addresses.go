@@ -12,6 +12,9 @@ import (
 
 const (
 	noteAddressesDisagree msg = "noteAddressesDisagree"
+	msgDomainRefused      msg = "msgDomainRefused"
+	msgDomainLame         msg = "msgDomainLame"
+	fixDomainLame         msg = "fixDomainLame"
 	wordServerGives       msg = "wordServerGives"
 	wordNoAddress         msg = "wordNoAddress"
 )
@@ -21,6 +24,9 @@ func init() {
 		noteAddressesDisagree: "The nameservers of the %[1]s zone give different %[2]s records for %[3]s: %[4]s. A fetch reaches the web server of whichever answer the lookup got, so the outcome can change from one check to the next. If you changed the address recently, wait until every nameserver serves it (the highest SOA serial is the newest version); otherwise correct the zone on the servers that differ.",
 		wordServerGives:       "%[1]s (SOA serial %[2]s) gives %[3]s",
 		wordNoAddress:         "none",
+		msgDomainRefused:      "%[1]s could not be resolved: %[2]s answered REFUSED: the nameserver does not serve the domain's zone (a lame delegation).",
+		msgDomainLame:         "%[1]s could not be resolved: no nameserver delegated for its zone serves it (each refused or answered without authority; last asked: %[2]s).",
+		fixDomainLame:         "Make every nameserver listed in the NS records of %[1]s's zone (at the zone and at its parent, the registrar) serve the zone, or remove from the NS records those that do not.",
 	})
 }
 

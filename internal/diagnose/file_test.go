@@ -156,6 +156,27 @@ func TestDomainFile(t *testing.T) {
 				"Nothing needs to change at example.com: check again in a few minutes. If it lasts for hours, ask your registrar whether example.com is still delegated in the root zone.")},
 		},
 		{
+			name: "host SERVFAIL names the server",
+			obs:  fileObs(&webfetch.Trace{URL: httpURL, Host: "example.com", ResolveError: &webfetch.Error{Kind: webfetch.ErrDNSServfail, Detail: "A example.com.: SERVFAIL from 192.0.2.53:53"}}),
+			want: []Finding{retryF(CodeDomainUnresolvable,
+				"example.com could not be resolved: 192.0.2.53:53 answered SERVFAIL: the domain's nameservers are failing or DNSSEC is broken.",
+				"Check that every nameserver of example.com answers for the domain and, if DNSSEC is enabled, that the DS record at the registrar matches the zone's DNSKEY and that the signatures are current.")},
+		},
+		{
+			name: "host REFUSED by the domain's nameserver",
+			obs:  fileObs(&webfetch.Trace{URL: httpURL, Host: "example.com", ResolveError: &webfetch.Error{Kind: webfetch.ErrDNSRefused, Address: "192.0.2.53:53", Detail: "A example.com.: REFUSED from 192.0.2.53:53"}}),
+			want: []Finding{errF(CodeDomainUnresolvable,
+				"example.com could not be resolved: 192.0.2.53:53 answered REFUSED: the nameserver does not serve the domain's zone (a lame delegation).",
+				"Make every nameserver listed in the NS records of example.com's zone (at the zone and at its parent, the registrar) serve the zone, or remove from the NS records those that do not.")},
+		},
+		{
+			name: "host lookup: every server lame",
+			obs:  fileObs(&webfetch.Trace{URL: httpURL, Host: "example.com", ResolveError: &webfetch.Error{Kind: webfetch.ErrDNSError, Address: "192.0.2.53:53", Detail: "A example.com.: lame delegation: 192.0.2.53:53 refused"}}),
+			want: []Finding{errF(CodeDomainUnresolvable,
+				"example.com could not be resolved: no nameserver delegated for its zone serves it (each refused or answered without authority; last asked: 192.0.2.53:53).",
+				"Make every nameserver listed in the NS records of example.com's zone (at the zone and at its parent, the registrar) serve the zone, or remove from the NS records those that do not.")},
+		},
+		{
 			name: "host lookup failed otherwise",
 			obs:  fileObs(resolveFailed(httpURL, webfetch.ErrDNSError)),
 			want: []Finding{retryF(CodeDomainUnresolvable,
