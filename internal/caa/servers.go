@@ -57,7 +57,8 @@ type ServerRecords struct {
 // compareServers asks every authoritative server of each name res's climb
 // looked at, within the registered domain (the applicant's zones, not a
 // TLD's), for its CAA records, and records in res the first name where they
-// differ from the resolver's answer (res.Disagreement). When another
+// differ from the resolver's answer in a way that decides otherwise, else
+// the first name where they differ at all (res.Disagreement). When another
 // version would decide otherwise, the verdict cannot rest on which server
 // a lookup reached: res becomes not permitted, ReasonServersDisagree. A
 // name whose servers cannot be asked, or that is a CNAME, is not compared:
@@ -89,18 +90,24 @@ func compareServers(ctx context.Context, av AuthoritativeViewer, res *Result, p 
 		})
 	}
 	wg.Wait()
+	// Every name is compared: a disagreement that changes nothing low on
+	// the climb (an iodef one server adds) must not hide one further up
+	// that decides otherwise. The first blocking one is recorded, else the
+	// first one.
 	for i, s := range steps {
 		d := disagreement(s, views[i])
 		if d == nil {
 			continue
 		}
 		d.Blocking = decidesOtherwise(res, s, d, p)
-		res.Disagreement = d
+		if res.Disagreement == nil || d.Blocking {
+			res.Disagreement = d
+		}
 		if d.Blocking {
 			res.Permitted = false
 			res.Reason = ReasonServersDisagree
+			return
 		}
-		return
 	}
 }
 

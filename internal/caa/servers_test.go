@@ -125,3 +125,30 @@ func TestEvaluateComparesServers(t *testing.T) {
 		})
 	}
 }
+
+// TestEvaluateServersBlockingAfterHarmless: a disagreement that changes
+// nothing at a name low on the climb (an iodef only one server serves)
+// must not hide one further up that decides otherwise.
+func TestEvaluateServersBlockingAfterHarmless(t *testing.T) {
+	t.Parallel()
+	const (
+		ours   = `0 issue "` + us + `"`
+		others = `0 issue "other.ca"`
+		iodef  = `0 iodef "mailto:sec@example.com"`
+	)
+	r := &viewResolver{
+		fakeResolver: &fakeResolver{t: t, answers: map[string]answer{"example.com.": {caa: []string{ours}}}},
+		servers: map[string][2][]string{
+			"www.example.com.": {nil, {iodef}},
+			"example.com.":     {{ours}, {others}},
+		},
+	}
+	res := Evaluate(context.Background(), r, "www.example.com", dnsAuth)
+	if res.Permitted || res.Reason != ReasonServersDisagree {
+		t.Fatalf("permitted %v, reason %q, disagreement %+v; want servers_disagree (ns2 forbids dcv at example.com)",
+			res.Permitted, res.Reason, res.Disagreement)
+	}
+	if d := res.Disagreement; d == nil || d.Name != "example.com" || !d.Blocking {
+		t.Errorf("disagreement %+v, want the blocking one at example.com", d)
+	}
+}
