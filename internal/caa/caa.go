@@ -93,7 +93,7 @@ const lookupTimeout = 15 * time.Second
 func Evaluate(ctx context.Context, r dnsclient.Resolver, name string, p Params) *Result {
 	res := evaluate(ctx, r, name, p)
 	if av, ok := r.(AuthoritativeViewer); ok {
-		compareServers(ctx, av, res, p)
+		compareServers(ctx, r, av, res, p)
 	}
 	return res
 }

@@ -63,7 +63,7 @@ type ServerRecords struct {
 // a lookup reached: res becomes not permitted, ReasonServersDisagree. A
 // name whose servers cannot be asked, or that is a CNAME, is not compared:
 // the lookup that was made stands.
-func compareServers(ctx context.Context, av AuthoritativeViewer, res *Result, p Params) {
+func compareServers(ctx context.Context, r dnsclient.Resolver, av AuthoritativeViewer, res *Result, p Params) {
 	if res.Reason == ReasonLookupFailed {
 		return
 	}
@@ -99,7 +99,7 @@ func compareServers(ctx context.Context, av AuthoritativeViewer, res *Result, p 
 		if d == nil {
 			continue
 		}
-		d.Blocking = decidesOtherwise(res, s, d, p)
+		d.Blocking = decidesOtherwise(ctx, r, res, s, d, p)
 		if res.Disagreement == nil || d.Blocking {
 			res.Disagreement = d
 		}
@@ -139,16 +139,24 @@ func disagreement(s Step, view *dnsclient.ZoneView) *Disagreement {
 
 // decidesOtherwise reports whether a version of the records in d would
 // give another verdict than res: a non-empty version is decided as the
-// relevant RRset; an empty one where the resolver's answer had records
-// would send the climb further up, which was not looked at, so it counts
-// as another verdict (the check fails closed).
-func decidesOtherwise(res *Result, s Step, d *Disagreement, p Params) bool {
+// relevant RRset; an empty one where the resolver's answer had records (at
+// the relevant name) sends the climb further up: the rest of the climb is
+// looked up through r and decided, and a lookup that fails there counts as
+// another verdict (the check fails closed).
+func decidesOtherwise(ctx context.Context, r dnsclient.Resolver, res *Result, s Step, d *Disagreement, p Params) bool {
+	var above *Result // the verdict of the climb past s.Name, once looked up
 	for _, sv := range d.Servers {
 		if len(sv.Records) == 0 {
-			if s.Name == res.RelevantName {
+			if s.Name != res.RelevantName {
+				continue // empty where the resolver's answer was empty too
+			}
+			if above == nil {
+				above = climbAbove(ctx, r, res, s.Name, p)
+			}
+			if above.Reason == ReasonLookupFailed || above.Permitted != res.Permitted {
 				return true
 			}
-			continue // empty where the resolver's answer was empty too
+			continue
 		}
 		alt := &Result{Domain: res.Domain, Wildcard: res.Wildcard, Identity: res.Identity, AccountURI: res.AccountURI, Method: res.Method}
 		decide(alt, sv.Records, p)
@@ -157,6 +165,20 @@ func decidesOtherwise(res *Result, s Step, d *Disagreement, p Params) bool {
 		}
 	}
 	return false
+}
+
+// climbAbove is the verdict of the climb from the parent of name, for res's
+// domain (a wildcard's too): what a server without records at name leads
+// to. Past the top-level domain there is nothing left: permitted.
+func climbAbove(ctx context.Context, r dnsclient.Resolver, res *Result, name string, p Params) *Result {
+	up := parent(name)
+	if up == "" {
+		return &Result{Permitted: true}
+	}
+	if res.Wildcard {
+		up = "*." + up
+	}
+	return evaluate(ctx, r, up, p)
 }
 
 // rrsetKey is a canonical form of a CAA RRset, for comparison: its records'

@@ -152,3 +152,48 @@ func TestEvaluateServersBlockingAfterHarmless(t *testing.T) {
 		t.Errorf("disagreement %+v, want the blocking one at example.com", d)
 	}
 }
+
+// TestEvaluateServersEmptyAtRelevantName: a server that does not serve yet
+// the records the resolver found at the relevant name sends the climb
+// further up; when that climb decides alike (no CAA above: any CA may
+// issue), the versions do not decide otherwise and issuance is not blocked.
+// When it decides otherwise, or cannot be looked up, it blocks.
+func TestEvaluateServersEmptyAtRelevantName(t *testing.T) {
+	t.Parallel()
+	const (
+		ours   = `0 issue "` + us + `"`
+		others = `0 issue "other.ca"`
+	)
+	tests := []struct {
+		name    string
+		answers map[string]answer
+		permit  bool
+		block   bool
+	}{
+		{"nothing above: permitted either way",
+			map[string]answer{"example.com.": {caa: []string{ours}}}, true, false},
+		{"the TLD forbids dcv above",
+			map[string]answer{"example.com.": {caa: []string{ours}}, "com.": {caa: []string{others}}}, false, true},
+		{"the TLD cannot be looked up",
+			map[string]answer{"example.com.": {caa: []string{ours}}, "com.": {rcode: "SERVFAIL"}}, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := &viewResolver{
+				fakeResolver: &fakeResolver{t: t, answers: tt.answers},
+				servers: map[string][2][]string{
+					"www.example.com.": {nil, nil},
+					"example.com.":     {{ours}, nil},
+				},
+			}
+			res := Evaluate(context.Background(), r, "www.example.com", dnsAuth)
+			if res.Permitted != tt.permit || (tt.block && res.Reason != ReasonServersDisagree) {
+				t.Errorf("permitted %v, reason %q; want %v (blocking %v)", res.Permitted, res.Reason, tt.permit, tt.block)
+			}
+			if d := res.Disagreement; d == nil || d.Name != "example.com" || d.Blocking != tt.block {
+				t.Errorf("disagreement %+v, want one at example.com, blocking %v", d, tt.block)
+			}
+		})
+	}
+}
