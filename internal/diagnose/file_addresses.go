@@ -12,6 +12,7 @@ import (
 
 const (
 	noteAddressesDisagree msg = "noteAddressesDisagree"
+	noteAddressesVary     msg = "noteAddressesVary"
 	msgDomainRefused      msg = "msgDomainRefused"
 	msgDomainLame         msg = "msgDomainLame"
 	fixDomainLame         msg = "fixDomainLame"
@@ -22,6 +23,7 @@ const (
 func init() {
 	extend("", nil, map[msg]string{
 		noteAddressesDisagree: "The nameservers of the %[1]s zone give different %[2]s records for %[3]s: %[4]s. A fetch reaches the web server of whichever answer the lookup got, so the outcome can change from one check to the next. If you changed the address recently, wait until every nameserver serves it (the highest SOA serial is the newest version); otherwise correct the zone on the servers that differ.",
+		noteAddressesVary:     "The nameservers of the %[1]s zone give different %[2]s records for %[3]s from the same version of the zone: %[4]s. A fetch reaches the web server of whichever answer the lookup got. If the DNS host answers differently on purpose (geographic or load-balanced answers), every address it gives must serve the file; otherwise correct the zone on the servers that differ.",
 		wordServerGives:       "%[1]s (SOA serial %[2]s) gives %[3]s",
 		wordNoAddress:         "none",
 		msgDomainRefused:      "%[1]s could not be resolved: %[2]s answered REFUSED: the nameserver does not serve the domain's zone (a lame delegation).",
@@ -44,9 +46,11 @@ func (d *diagnoser) withAddressDisagreement(o *validation.Observation, fs []Find
 		return fs
 	}
 	for _, view := range o.File.AddressViews {
-		if note, ok := d.addressesDisagree(view, trimDot(o.Domain)); ok {
+		if note, lagging, ok := d.addressesDisagree(view, trimDot(o.Domain)); ok {
 			fs[i].Message = join(fs[i].Message, note)
-			fs[i].Retryable = true
+			// A lagging server catches up; answers that differ by design
+			// do not change by waiting.
+			fs[i].Retryable = fs[i].Retryable || lagging
 			return fs
 		}
 	}
@@ -54,13 +58,17 @@ func (d *diagnoser) withAddressDisagreement(o *validation.Observation, fs []Find
 }
 
 // addressesDisagree says which addresses each server of view gives, when
-// the servers that answer with authority do not all give the same set.
-func (d *diagnoser) addressesDisagree(view *dnsclient.ZoneView, host string) (string, bool) {
+// the servers that answer with authority do not all give the same set;
+// lagging is set when they serve different versions of the zone (SOA
+// serials), one of which may be catching up, rather than the same version
+// answering differently (geographic or load-balanced answers).
+func (d *diagnoser) addressesDisagree(view *dnsclient.ZoneView, host string) (note string, lagging, ok bool) {
 	if view == nil {
-		return "", false
+		return "", false, false
 	}
 	var parts []string
 	sets := map[string]bool{}
+	serials := map[uint32]bool{}
 	typ := ""
 	for _, sv := range view.Servers {
 		a := sv.Answer
@@ -85,10 +93,15 @@ func (d *diagnoser) addressesDisagree(view *dnsclient.ZoneView, host string) (st
 		if sv.SOASerial != 0 {
 			serial = fmt.Sprint(sv.SOASerial)
 		}
+		serials[sv.SOASerial] = true
 		parts = append(parts, d.c.f(wordServerGives, d.serverName(sv), serial, shown))
 	}
 	if len(sets) < 2 {
-		return "", false
+		return "", false, false
 	}
-	return d.c.f(noteAddressesDisagree, Truncate(trimDot(view.Zone), maxNameShown), cmp.Or(typ, "address"), Truncate(host, maxNameShown), strings.Join(parts, "; ")), true
+	m := noteAddressesDisagree
+	if len(serials) == 1 && !serials[0] {
+		m = noteAddressesVary
+	}
+	return d.c.f(m, Truncate(trimDot(view.Zone), maxNameShown), cmp.Or(typ, "address"), Truncate(host, maxNameShown), strings.Join(parts, "; ")), m == noteAddressesDisagree, true
 }
