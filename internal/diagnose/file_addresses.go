@@ -34,25 +34,33 @@ func init() {
 
 // withAddressDisagreement adds to the first blocking finding of a file
 // observation what the domain's authoritative servers disagree on, when
-// they give different addresses for it (validation.FileObservation's
-// AddressViews): the fetch may have reached a stale one. Such a finding
-// becomes retryable: a lagging server catches up.
+// they give different addresses for it, or for its CNAME target
+// (validation.FileObservation's AddressViews): the fetch may have reached
+// a stale one. Such a finding becomes retryable when the servers serve
+// different versions of the zone: a lagging server catches up. A file
+// check that passed while the servers serve different versions gets a
+// warning: the next check may reach the other address.
 func (d *diagnoser) withAddressDisagreement(o *validation.Observation, fs []Finding) []Finding {
 	if o.File == nil {
 		return fs
 	}
 	i := slices.IndexFunc(fs, Finding.Blocking)
-	if i < 0 {
-		return fs
-	}
 	for _, view := range o.File.AddressViews {
-		if note, lagging, ok := d.addressesDisagree(view, trimDot(o.Domain)); ok {
+		note, lagging, ok := d.addressesDisagree(view, trimDot(o.Domain))
+		switch {
+		case !ok:
+			continue
+		case i >= 0:
 			fs[i].Message = join(fs[i].Message, note)
 			// A lagging server catches up; answers that differ by design
 			// do not change by waiting.
 			fs[i].Retryable = fs[i].Retryable || lagging
-			return fs
+		case lagging:
+			zone := Truncate(trimDot(view.Zone), maxNameShown)
+			fs = append(fs, Finding{Code: CodeDNSNameserverInconsistent, Severity: SeverityWarning, Message: note,
+				Fix: d.c.f(fixInconsistent, zone), Retryable: true})
 		}
+		return fs
 	}
 	return fs
 }
@@ -72,10 +80,18 @@ func (d *diagnoser) addressesDisagree(view *dnsclient.ZoneView, host string) (no
 	typ := ""
 	for _, sv := range view.Servers {
 		a := sv.Answer
-		if sv.Lame || a == nil || len(a.CNAMEs) > 0 || (a.Rcode != rcodeNoError && a.Rcode != rcodeNXDomain) {
+		if sv.Lame || a == nil || (a.Rcode != rcodeNoError && a.Rcode != rcodeNXDomain) {
 			continue
 		}
+		// A CNAME answer holds the target's addresses when the target is
+		// in the same zone: they are the target's.
 		typ = cmp.Or(typ, a.Type)
+		switch {
+		case len(a.CNAMEs) > 0:
+			host = trimDot(strings.ToLower(a.CNAMEs[len(a.CNAMEs)-1]))
+		case a.Name != "":
+			host = trimDot(strings.ToLower(a.Name))
+		}
 		var addrs []string
 		for _, r := range a.Answer {
 			if r.Type == "A" || r.Type == "AAAA" {

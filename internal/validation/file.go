@@ -35,6 +35,13 @@ func (v *Validator) observeFile(ctx context.Context, req Request) *FileObservati
 	if len(req.OtherValues) > 0 {
 		obs.OtherValues = append([]string(nil), req.OtherValues[:min(len(req.OtherValues), MaxOtherValues)]...)
 	}
+	// Beside the fetches: every authoritative server's addresses for the
+	// domain, which tell a fetch that reached a stale address.
+	var wg sync.WaitGroup
+	if av, ok := v.cfg.Resolver.(authoritativeViewer); ok && !strings.HasPrefix(req.Domain, "*.") {
+		wg.Go(func() { obs.AddressViews = addressViews(ctx, av, req.Domain) })
+	}
+	defer wg.Wait()
 	tr := v.cfg.Fetcher.FetchEach(ctx, url)
 	obs.Fetches = append(obs.Fetches, tr)
 	if FetchMatches(tr, req.Value) {
@@ -45,23 +52,65 @@ func (v *Validator) observeFile(ctx context.Context, req Request) *FileObservati
 	if FetchMatches(tr, req.Value) {
 		return obs
 	}
-	// Beside the probes: every authoritative server's addresses for the
-	// domain, which tell a fetch that reached a stale address.
-	var wg sync.WaitGroup
-	views := make([]*dnsclient.ZoneView, 2)
-	if av, ok := v.cfg.Resolver.(authoritativeViewer); ok && !strings.HasPrefix(req.Domain, "*.") {
-		for i, qtype := range []uint16{dns.TypeA, dns.TypeAAAA} {
-			wg.Go(func() { views[i], _ = authoritativeOf(ctx, av, req.Domain, qtype) })
-		}
-	}
 	obs.Probes = v.probeFile(ctx, req.Domain, obs.Fetches)
-	wg.Wait()
-	for _, view := range views {
-		if view != nil {
-			obs.AddressViews = append(obs.AddressViews, view)
+	return obs
+}
+
+// maxAddressViewHops bounds the CNAME targets whose zones addressViews
+// asks in turn.
+const maxAddressViewHops = 2
+
+// addressViews asks every authoritative server of host's zone for its A
+// and AAAA records. When they answer with a CNAME into another zone (and
+// so with no address), it asks the servers of the target's zone in turn,
+// up to maxAddressViewHops times: the addresses that count are there.
+func addressViews(ctx context.Context, av authoritativeViewer, host string) []*dnsclient.ZoneView {
+	var out []*dnsclient.ZoneView
+	for range maxAddressViewHops + 1 {
+		views := make([]*dnsclient.ZoneView, 2)
+		var wg sync.WaitGroup
+		for i, qtype := range []uint16{dns.TypeA, dns.TypeAAAA} {
+			wg.Go(func() { views[i], _ = authoritativeOf(ctx, av, host, qtype) })
+		}
+		wg.Wait()
+		target := ""
+		for _, view := range views {
+			if view == nil {
+				continue
+			}
+			out = append(out, view)
+			if t := outOfZoneTarget(view); t != "" {
+				target = t
+			}
+		}
+		if target == "" {
+			break
+		}
+		host = target
+	}
+	return out
+}
+
+// outOfZoneTarget is the CNAME target the servers of view answered with
+// when none of them gave an address (the target lies in another zone,
+// whose records they do not serve), or "".
+func outOfZoneTarget(view *dnsclient.ZoneView) string {
+	target := ""
+	for _, sv := range view.Servers {
+		a := sv.Answer
+		if sv.Lame || a == nil {
+			continue
+		}
+		for _, r := range a.Answer {
+			if r.Type == "A" || r.Type == "AAAA" {
+				return ""
+			}
+		}
+		if len(a.CNAMEs) > 0 {
+			target = a.CNAMEs[len(a.CNAMEs)-1]
 		}
 	}
-	return obs
+	return target
 }
 
 // probeFile fetches the places where applicants commonly put the file by

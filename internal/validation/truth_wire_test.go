@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -722,6 +723,82 @@ func TestFileCNAMEIntoBogusZone(t *testing.T) {
 					t.Errorf("finding %q lacks %q", text, w)
 				}
 			}
+		})
+	}
+}
+
+// TestFileAddressesThroughCNAMEOnTheWire: a domain that is a CNAME, in its
+// zone or into another, whose target's addresses differ between the
+// target zone's servers: a failed check names each server's address, and
+// a check that passed through the up-to-date server warns that the next
+// one may reach the other.
+func TestFileAddressesThroughCNAMEOnTheWire(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		target string // the CNAME target of api.applicant.com
+		zone   func(tw *truthWorld) *testenv.Zone
+	}{
+		{"target in the same zone", "www.applicant.com", func(tw *truthWorld) *testenv.Zone { return tw.app }},
+		{"target in another zone", "www.dnsprov.net", func(tw *truthWorld) *testenv.Zone {
+			tw.w.AddZone("net.", "", 1)
+			return tw.w.AddZone("dnsprov.net.", "net.", 2)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tw := newTruthWorld(t)
+			web := testenv.NewWebServer(t)
+			web.SetFile("api.applicant.com", validation.FilePath, http.StatusOK, truthValue)
+			dead := testenv.NewLoopbackAddr()
+			z := tc.zone(tw)
+			zname := strings.TrimPrefix(tc.target, "www.") + "."
+			tw.app.Add("api.applicant.com. 300 IN CNAME " + tc.target + ".")
+			z.Server(0).Add(zname, tc.target+". 300 IN A "+web.IP.String())
+			z.Server(0).SetSerial(zname, 2024060102)
+			z.Server(1).Add(zname, tc.target+". 300 IN A "+dead.String())
+			z.Server(1).SetSerial(zname, 2024060101)
+			r := tw.resolver(t)
+			f, err := webfetch.New(webfetch.Config{Resolver: r, HTTPPort: web.HTTPPort, HTTPSPort: web.HTTPSPort, AllowLoopback: true,
+				ConnectTimeout: time.Second, Timeout: 3 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := validation.New(validation.Config{Resolver: r, Fetcher: f, CAAIdentity: wireCAAIdentity, Timeout: truthObserveLimit, Clock: tw.clock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"give different A records for " + tc.target,
+				"(SOA serial 2024060102) gives " + web.IP.String(), "(SOA serial 2024060101) gives " + dead.String()}
+			seen := map[string]bool{}
+			for range 12 {
+				obs, err := v.Observe(t.Context(), validation.Request{Domain: "api.applicant.com", Method: validation.MethodFile, Value: truthValue})
+				if err != nil {
+					t.Fatalf("Observe: %v", err)
+				}
+				res := diagnose.Domain([]validation.Observation{obs}, tw.clock.Now())
+				seen[res.Status] = true
+				var f diagnose.Finding
+				switch res.Status {
+				case diagnose.StatusPending:
+					f = res.Findings[0]
+				case diagnose.StatusApproved:
+					i := slices.IndexFunc(res.Findings, func(f diagnose.Finding) bool { return f.Code == diagnose.CodeDNSNameserverInconsistent })
+					if i < 0 {
+						t.Fatalf("approved through the up-to-date server without a warning: %+v", res.Findings)
+					}
+					f = res.Findings[i]
+				}
+				for _, w := range want {
+					if !strings.Contains(f.Message, w) {
+						t.Errorf("%s %s: %q lacks %q", res.Status, f.Code, f.Message, w)
+					}
+				}
+				if seen[diagnose.StatusPending] && seen[diagnose.StatusApproved] {
+					return
+				}
+			}
+			t.Logf("outcomes seen: %v", seen)
 		})
 	}
 }
