@@ -60,7 +60,11 @@ func TestSubzoneNote(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			checkFindings(t, Domain([]validation.Observation{tc.obs}, testNow).Findings, tc.want)
+			r := Domain([]validation.Observation{tc.obs}, testNow)
+			if r.Status != StatusPending {
+				t.Errorf("status %s, want pending: the record is missing", r.Status)
+			}
+			checkFindings(t, r.Findings, tc.want)
 		})
 	}
 }
