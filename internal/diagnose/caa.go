@@ -34,7 +34,7 @@ func (d *diagnoser) caa(r *caa.Result) Finding {
 func caaCNAMETarget(r *caa.Result) string {
 	for _, s := range r.Trace {
 		if s.Name == r.RelevantName && s.Response != nil && len(s.Response.CNAMEs) > 0 {
-			return trimDot(s.Response.CNAMEs[len(s.Response.CNAMEs)-1])
+			return lastCNAME(s.Response)
 		}
 	}
 	return ""

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/dcvhq/dcv/internal/caa"
+	"github.com/dcvhq/dcv/internal/dnsclient"
 )
 
 // CodeCAANameserversDisagree: the authoritative servers of a zone on the
@@ -29,7 +30,7 @@ func init() {
 			msgCAADisagree:         "The nameservers of the %[1]s zone serve different CAA records at %[2]s: %[3]s. A lookup reaches one of them at random (remote perspectives, other ones), and these versions do not decide alike whether %[4]s may issue, so dcv does not issue until every nameserver serves the same records.",
 			msgCAADisagreeHarmless: "The nameservers of the %[1]s zone serve different CAA records at %[2]s: %[3]s. Every version decides alike whether %[4]s may issue, so this does not change the outcome.",
 			fixCAADisagree:         "If you changed the CAA records of %[2]s recently, wait until every nameserver of %[1]s serves the change (the one with the highest SOA serial has the newest version), then check again; otherwise correct the records on the servers that differ, so that all serve the same ones.",
-			wordCAAServer:          "%[1]s (SOA serial %[2]s) serves %[3]s",
+			wordCAAServer:          "%[1]s serves %[2]s",
 			wordCAANone:            "no CAA record",
 		},
 		CodeCAANameserversDisagree)
@@ -58,10 +59,6 @@ func (d *diagnoser) caaDisagree(r *caa.Result) Finding {
 	name := Truncate(trimDot(g.Name), maxNameShown)
 	parts := make([]string, 0, len(g.Servers))
 	for _, s := range g.Servers {
-		serial := "?"
-		if s.Serial != 0 {
-			serial = fmt.Sprint(s.Serial)
-		}
 		records := d.c.f(wordCAANone)
 		if len(s.Records) > 0 {
 			rs := make([]string, len(s.Records))
@@ -70,11 +67,8 @@ func (d *diagnoser) caaDisagree(r *caa.Result) Finding {
 			}
 			records = strings.Join(rs, d.c.f(wordListSep))
 		}
-		server := Truncate(s.NS, maxNameShown)
-		if s.Address != "" {
-			server = d.c.f(wordServer, server, Truncate(s.Address, maxNameShown))
-		}
-		parts = append(parts, d.c.f(wordCAAServer, server, serial, records))
+		sv := dnsclient.ServerView{NS: s.NS, Address: s.Address, SOASerial: s.Serial}
+		parts = append(parts, d.c.f(wordCAAServer, d.serversWithSerials([]dnsclient.ServerView{sv}), records))
 	}
 	f := Finding{
 		Code:     CodeCAANameserversDisagree,

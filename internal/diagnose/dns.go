@@ -150,26 +150,13 @@ func (d *diagnoser) atTarget(f Finding, name, host string) Finding {
 	return f
 }
 
-// lastCNAME is the last target of resp's CNAME chain, or "".
+// lastCNAME is the last target of resp's CNAME chain (lowercase, without
+// the final dot), or "".
 func lastCNAME(resp *dnsclient.Response) string {
-	if len(resp.CNAMEs) == 0 {
+	if resp == nil || len(resp.CNAMEs) == 0 {
 		return ""
 	}
 	return trimDot(strings.ToLower(resp.CNAMEs[len(resp.CNAMEs)-1]))
-}
-
-// followedTarget is the last CNAME target an error met along a chain
-// names ("following cname to X: ..."), or "".
-func followedTarget(detail string) string {
-	target := ""
-	for strings.HasPrefix(detail, "following cname to ") {
-		t, rest, ok := strings.Cut(strings.TrimPrefix(detail, "following cname to "), ": ")
-		if !ok {
-			break
-		}
-		target, detail = trimDot(strings.ToLower(t)), rest
-	}
-	return target
 }
 
 // dnsMiss diagnoses a TXT lookup that did not yield the expected value.
@@ -265,7 +252,7 @@ func (d *diagnoser) dnsMiss(o *validation.Observation, z *zoneAnalysis, t cnameT
 		if len(resp.CNAMEs) > 0 {
 			// The records are the CNAME target's: a CNAME cannot hold a
 			// TXT record beside it (RFC 1034 §3.6.2).
-			target := Truncate(trimDot(resp.CNAMEs[len(resp.CNAMEs)-1]), maxNameShown)
+			target := Truncate(lastCNAME(resp), maxNameShown)
 			f.Message = join(f.Message, d.c.f(noteMismatchCNAME, host, target))
 			f.Fix = d.c.f(fixMismatchCNAME, target, value, rel)
 			if sameHost != "" {
@@ -654,7 +641,7 @@ func (d *diagnoser) wrongType(resp *dnsclient.Response, host, rel, value string)
 		Message:  d.c.f(msgWrongType, host, strings.Join(found, d.c.f(wordListSep)), d.server(resp.Server)),
 	}
 	if len(resp.CNAMEs) > 0 {
-		target := Truncate(trimDot(resp.CNAMEs[len(resp.CNAMEs)-1]), maxNameShown)
+		target := Truncate(lastCNAME(resp), maxNameShown)
 		f.Fix = d.c.f(fixWrongTypeCNAME, rel, value, target)
 		if resp.Rcode == rcodeNXDomain {
 			// A dangling CNAME: validation delegated to a name that does

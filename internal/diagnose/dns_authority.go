@@ -226,7 +226,7 @@ func (d *diagnoser) dnssecBogus(l *validation.Lookup, fallbackName string) (Find
 		// The answer that failed is a CNAME target's, in another zone:
 		// its DNS host is the one to fix, not the applicant's.
 		zone = z
-		note = d.c.f(noteBogusCNAME, Truncate(trimDot(r.CNAMEs[len(r.CNAMEs)-1]), maxNameShown), Truncate(z, maxNameShown))
+		note = d.c.f(noteBogusCNAME, Truncate(lastCNAME(r), maxNameShown), Truncate(z, maxNameShown))
 	}
 	if zone == "" {
 		zone = name
@@ -655,14 +655,29 @@ func (d *diagnoser) resolverLame(e *dnsclient.Error, host string) (Finding, bool
 // stripFollowing removes the "following cname to X: " prefix Lookup puts
 // on errors met along a CNAME chain.
 func stripFollowing(detail string) string {
+	_, rest := splitFollowing(detail)
+	return rest
+}
+
+// followedTarget is the last CNAME target an error met along a chain
+// names ("following cname to X: ..."), or "".
+func followedTarget(detail string) string {
+	target, _ := splitFollowing(detail)
+	return target
+}
+
+// splitFollowing splits the "following cname to X: " prefixes Lookup puts
+// on errors met along a CNAME chain from the rest of detail, and returns
+// the last X (lowercase, without the final dot), or "" when there is none.
+func splitFollowing(detail string) (target, rest string) {
 	for strings.HasPrefix(detail, "following cname to ") {
-		_, rest, ok := strings.Cut(detail, ": ")
+		t, r, ok := strings.Cut(strings.TrimPrefix(detail, "following cname to "), ": ")
 		if !ok {
 			break
 		}
-		detail = rest
+		target, detail = trimDot(strings.ToLower(t)), r
 	}
-	return detail
+	return target, detail
 }
 
 // loopMessage words a KindLoop failure of the TXT lookup of host.

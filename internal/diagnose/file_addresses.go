@@ -2,7 +2,6 @@ package diagnose
 
 import (
 	"cmp"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -24,7 +23,7 @@ func init() {
 	extend("", nil, map[msg]string{
 		noteAddressesDisagree: "The nameservers of the %[1]s zone give different %[2]s records for %[3]s: %[4]s. A fetch reaches the web server of whichever answer the lookup got, so the outcome can change from one check to the next. If you changed the address recently, wait until every nameserver serves it (the highest SOA serial is the newest version); otherwise correct the zone on the servers that differ.",
 		noteAddressesVary:     "The nameservers of the %[1]s zone give different %[2]s records for %[3]s from the same version of the zone: %[4]s. A fetch reaches the web server of whichever answer the lookup got. If the DNS host answers differently on purpose (geographic or load-balanced answers), every address it gives must serve the file; otherwise correct the zone on the servers that differ.",
-		wordServerGives:       "%[1]s (SOA serial %[2]s) gives %[3]s",
+		wordServerGives:       "%[1]s gives %[2]s",
 		wordNoAddress:         "none",
 		msgDomainRefused:      "%[1]s could not be resolved: %[2]s answered REFUSED: the nameserver does not serve the domain's zone (a lame delegation).",
 		msgDomainLame:         "%[1]s could not be resolved: no nameserver delegated for its zone serves it (each refused or answered without authority; last asked: %[2]s).",
@@ -86,12 +85,7 @@ func (d *diagnoser) addressesDisagree(view *dnsclient.ZoneView, host string) (no
 		// A CNAME answer holds the target's addresses when the target is
 		// in the same zone: they are the target's.
 		typ = cmp.Or(typ, a.Type)
-		switch {
-		case len(a.CNAMEs) > 0:
-			host = trimDot(strings.ToLower(a.CNAMEs[len(a.CNAMEs)-1]))
-		case a.Name != "":
-			host = trimDot(strings.ToLower(a.Name))
-		}
+		host = cmp.Or(lastCNAME(a), trimDot(strings.ToLower(a.Name)), host)
 		var addrs []string
 		for _, r := range a.Answer {
 			if r.Type == "A" || r.Type == "AAAA" {
@@ -105,12 +99,8 @@ func (d *diagnoser) addressesDisagree(view *dnsclient.ZoneView, host string) (no
 		if len(addrs) > 0 {
 			shown = Truncate(strings.Join(addrs, d.c.f(wordListSep)), maxDetailShown)
 		}
-		serial := "?"
-		if sv.SOASerial != 0 {
-			serial = fmt.Sprint(sv.SOASerial)
-		}
 		serials[sv.SOASerial] = true
-		parts = append(parts, d.c.f(wordServerGives, d.serverName(sv), serial, shown))
+		parts = append(parts, d.c.f(wordServerGives, d.serversWithSerials([]dnsclient.ServerView{sv}), shown))
 	}
 	if len(sets) < 2 {
 		return "", false, false
