@@ -111,6 +111,7 @@ const (
 	noteSiblingSameHost          msg = "noteSiblingSameHost"
 	wordCAABogus                 msg = "wordCAABogus"
 	wordAt                       msg = "wordAt"
+	wordLastAsked                msg = "wordLastAsked"
 )
 
 func init() {
@@ -144,7 +145,7 @@ func init() {
 			msgLame:         "Lame delegation of %[1]s: %[2]s.",
 			fixLame:         "Remove %[1]s from the NS records of %[2]s (at the registrar and in the zone), or configure it to answer for the zone with authority.",
 			msgLameLoop:     "The TXT lookup of %[1]s went in circles: %[2]s, a nameserver delegated for the zone, answers with a referral to the zone itself instead of an answer (lame delegation).",
-			msgLameResolver: "The TXT lookup of %[1]s failed: no nameserver of the zone answers with authority (lame delegation); %[2]s: %[3]s.",
+			msgLameResolver: "The TXT lookup of %[1]s failed: no nameserver of the zone answers with authority (lame delegation): %[2]s.",
 			fixLameAll:      "Check at the registrar that the NS records of the zone of %[1]s name nameservers that serve it, and configure those nameservers to answer for the zone with authority (AA flag).",
 			lameRefused:     "%[1]s refuses to answer for the zone (REFUSED)",
 			lameTimeout:     "%[1]s does not answer (timeout)",
@@ -196,6 +197,7 @@ func init() {
 			fixWrongHostWWW:         "Add a TXT record with host `%[1]s` (full name `%[2]s`) and value `%[3]s`.",
 			noteWildcard:            "These values come from a wildcard TXT record (a random name beside the host returns them too), not from a record at the host.",
 			wordAt:                  "at %[1]s",
+			wordLastAsked:           "the last one asked was %[1]s",
 			noteSibling:             "One value is the one for %[1]s, another domain of this order: it belongs at %[2]s, and this host needs its own value.",
 			noteSiblingSameHost:     "One value is the one for %[1]s, another domain of this order that validates at this same host: keep both records, one per value.",
 			noteFromCache:           "This answer came from dcv's own cache (--resolver-cache-max-ttl), which keeps it %[1]s more; the resolver dcv forwards to may keep it for its TTL: a record changed since is seen by %[2]s at the latest.",
@@ -645,11 +647,22 @@ func (d *diagnoser) resolverLame(e *dnsclient.Error, host string) (Finding, bool
 	case e.Kind == dnsclient.KindLoop && strings.HasPrefix(detail, detailReferralLoop):
 		f.Message = d.c.f(msgLameLoop, host, d.server(e.Server))
 	case e.Kind == dnsclient.KindMalformed && strings.HasPrefix(detail, detailLame):
-		f.Message = d.c.f(msgLameResolver, host, d.server(e.Server), Truncate(detail, maxDetailShown))
+		f.Message = d.c.f(msgLameResolver, host, cmp.Or(lameSaid(detail), d.c.f(wordLastAsked, d.server(e.Server))))
 	default:
 		return Finding{}, false
 	}
 	return f, true
+}
+
+// lameSaid is what each server of a lame delegation said, as the resolver's
+// detail lists it ("server: what it did; ..."), or "" when the detail has
+// no such list.
+func lameSaid(detail string) string {
+	_, list, ok := strings.Cut(detail, " answers with authority (")
+	if !ok || !strings.HasSuffix(list, ")") {
+		return ""
+	}
+	return Truncate(strings.TrimSuffix(list, ")"), maxDetailShown)
 }
 
 // stripFollowing removes the "following cname to X: " prefix Lookup puts

@@ -73,6 +73,11 @@ func TestDomainDNSAuthority(t *testing.T) {
 			n.Record.Err = &dnsclient.Error{Kind: dnsclient.KindLoop, Name: host + ".", Type: "TXT", Server: testServer, Detail: detail}
 		})
 	}
+	lameErr := func(detail string) validation.Observation {
+		return dnsObs(nil, func(n *validation.DNSObservation) {
+			n.Record.Err = &dnsclient.Error{Kind: dnsclient.KindMalformed, Name: host + ".", Type: "TXT", Server: testServer, Detail: detail}
+		})
+	}
 	probeHit := func(kind, name string, wildcard bool) validation.Observation {
 		return dnsObs(resp(host, "NOERROR", txt(host, "old")), func(n *validation.DNSObservation) {
 			n.Probes = []validation.Probe{{Kind: kind, Lookup: validation.Lookup{Name: name + ".", Type: "TXT", Response: resp(name, "NOERROR", txt(name, testValue))}}}
@@ -161,6 +166,10 @@ func TestDomainDNSAuthority(t *testing.T) {
 			codes: []Code{CodeDNSSECBogus}, words: []string{"the signatures have expired", "Signature Expired: expired"}},
 		{name: "referral loop is a lame delegation", obs: loopErr("referral loop: the servers of a.example.com. refer back to a.example.com. or above"), status: StatusPending,
 			codes: []Code{CodeDNSLameDelegation}, words: []string{"went in circles", testServer}},
+		{name: "lame delegation names what each server said", obs: lameErr("lame delegation: no server of example.com. answers with authority (192.0.2.54:53: no answer (timeout); 192.0.2.55:53: not authoritative (AA=0))"), status: StatusPending,
+			codes: []Code{CodeDNSLameDelegation}, words: []string{"(lame delegation): 192.0.2.54:53: no answer (timeout); 192.0.2.55:53: not authoritative (AA=0)."}},
+		{name: "lame delegation without the list names the last server", obs: lameErr("lame delegation: no server of example.com. answers with authority"), status: StatusPending,
+			codes: []Code{CodeDNSLameDelegation}, words: []string{"(lame delegation): the last one asked was " + testServer}},
 		{name: "cname loop names where", obs: loopErr("cname chain loops at x.example.com."), status: StatusPending,
 			codes: []Code{CodeDNSLookupFailed}, words: []string{"CNAME chain loops (at x.example.com)"}},
 		{name: "www host instead of the apex", obs: probeHit(validation.ProbeWWW, "_dnsauth.www.a.example.com", false), status: StatusPending,

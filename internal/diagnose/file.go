@@ -265,7 +265,7 @@ func (d *diagnoser) resolveError(e *webfetch.Error, host string, o *validation.O
 		}
 		if strings.Contains(e.Detail, detailLame) {
 			// No server delegated for the zone serves it.
-			f.Message = d.c.f(msgDomainLame, host, server)
+			f.Message = d.c.f(msgDomainLame, host, cmp.Or(lameSaid(e.Detail), d.c.f(wordLastAsked, server)))
 			f.Fix = d.c.f(fixDomainLame, host)
 			return f
 		}

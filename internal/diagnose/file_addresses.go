@@ -26,7 +26,7 @@ func init() {
 		wordServerGives:       "%[1]s gives %[2]s",
 		wordNoAddress:         "none",
 		msgDomainRefused:      "%[1]s could not be resolved: %[2]s answered REFUSED: the nameserver does not serve the domain's zone (a lame delegation).",
-		msgDomainLame:         "%[1]s could not be resolved: no nameserver delegated for its zone serves it (each refused or answered without authority; last asked: %[2]s).",
+		msgDomainLame:         "%[1]s could not be resolved: no nameserver delegated for its zone serves it: %[2]s.",
 		fixDomainLame:         "Make every nameserver listed in the NS records of %[1]s's zone (at the zone and at its parent, the registrar) serve the zone, or remove from the NS records those that do not.",
 	})
 }

@@ -173,7 +173,15 @@ func TestDomainFile(t *testing.T) {
 			name: "host lookup: every server lame",
 			obs:  fileObs(&webfetch.Trace{URL: httpURL, Host: "example.com", ResolveError: &webfetch.Error{Kind: webfetch.ErrDNSError, Address: "192.0.2.53:53", Detail: "A example.com.: lame delegation: 192.0.2.53:53 refused"}}),
 			want: []Finding{errF(CodeDomainUnresolvable,
-				"example.com could not be resolved: no nameserver delegated for its zone serves it (each refused or answered without authority; last asked: 192.0.2.53:53).",
+				"example.com could not be resolved: no nameserver delegated for its zone serves it: the last one asked was 192.0.2.53:53.",
+				"Make every nameserver listed in the NS records of example.com's zone (at the zone and at its parent, the registrar) serve the zone, or remove from the NS records those that do not.")},
+		},
+		{
+			name: "host lookup: every server lame, each named",
+			obs: fileObs(&webfetch.Trace{URL: httpURL, Host: "example.com", ResolveError: &webfetch.Error{Kind: webfetch.ErrDNSError, Address: "192.0.2.53:53",
+				Detail: "A example.com.: lame delegation: no server of example.com. answers with authority (192.0.2.54:53: no answer (timeout); 192.0.2.53:53: not authoritative (AA=0))"}}),
+			want: []Finding{errF(CodeDomainUnresolvable,
+				"example.com could not be resolved: no nameserver delegated for its zone serves it: 192.0.2.54:53: no answer (timeout); 192.0.2.53:53: not authoritative (AA=0).",
 				"Make every nameserver listed in the NS records of example.com's zone (at the zone and at its parent, the registrar) serve the zone, or remove from the NS records those that do not.")},
 		},
 		{

@@ -598,6 +598,32 @@ func upName(n string) string {
 	return n[i:]
 }
 
+// maxFailuresListed bounds the servers a lame delegation's detail names: a
+// zone has rarely more, and the detail stays one readable line.
+const maxFailuresListed = 6
+
+// listFailures joins what each server said, the first maxFailuresListed of
+// them, and how many more there were.
+func listFailures(f []string) string {
+	if len(f) <= maxFailuresListed {
+		return strings.Join(f, "; ")
+	}
+	return strings.Join(f[:maxFailuresListed], "; ") + fmt.Sprintf("; and %d more", len(f)-maxFailuresListed)
+}
+
+// failureWord says in a few words what a server that gave no answer did.
+func failureWord(k Kind) string {
+	switch k {
+	case KindTimeout:
+		return "no answer (timeout)"
+	case KindNetwork:
+		return "unreachable"
+	case KindMalformed:
+		return "malformed answer"
+	}
+	return k.String()
+}
+
 // zoneResult is what the servers of one zone said about one question.
 type zoneResult struct {
 	msg         *dns.Msg
@@ -613,11 +639,13 @@ type zoneResult struct {
 // SERVFAIL, REFUSED, without authority or refers back is skipped.
 func (r *Iterative) askZone(ctx context.Context, st *lookupState, d *delegation, qname string, qtype uint16, depth int) (*zoneResult, *Error) {
 	var (
-		lastErr     *Error
-		rcodeRes    *zoneResult
-		loopFrom    string
-		lameFrom    string
-		lameWhy     string
+		lastErr  *Error
+		rcodeRes *zoneResult
+		loopFrom string
+		lameFrom string
+		// failures lists what each server tried said instead of an
+		// answer, for a lame delegation's detail.
+		failures    []string
 		allTimeouts = true
 		// allUpstream: every failure so far was dcv's own (a glueless
 		// NS's sub-resolution that found no root server answering).
@@ -636,6 +664,7 @@ func (r *Iterative) askZone(ctx context.Context, st *lookupState, d *delegation,
 			lastErr = err
 			allTimeouts = allTimeouts && err.Kind == KindTimeout
 			allUpstream = false
+			failures = append(failures, srv.String()+": "+failureWord(err.Kind))
 			return nil, nil
 		}
 		allTimeouts = false
@@ -653,8 +682,9 @@ func (r *Iterative) askZone(ctx context.Context, st *lookupState, d *delegation,
 		case answerRcode:
 			rcodeRes = res
 		case answerLame:
-			lameFrom, lameWhy = srv.String(), why
+			lameFrom = srv.String()
 		}
+		failures = append(failures, srv.String()+": "+why)
 		st.note(idx, func(s *TraceStep) { s.Error = why })
 		return nil, nil
 	}
@@ -701,7 +731,7 @@ func (r *Iterative) askZone(ctx context.Context, st *lookupState, d *delegation,
 	case loopFrom != "":
 		return nil, &Error{Kind: KindLoop, Server: loopFrom, Detail: "referral loop: the servers of " + d.zone + " refer back to " + d.zone + " or above"}
 	case lameFrom != "":
-		return nil, &Error{Kind: KindMalformed, Server: lameFrom, Detail: "lame delegation: no server of " + d.zone + " answers with authority (" + lameWhy + ")"}
+		return nil, &Error{Kind: KindMalformed, Server: lameFrom, Detail: "lame delegation: no server of " + d.zone + " answers with authority (" + listFailures(failures) + ")"}
 	case lastErr != nil:
 		if !allTimeouts && lastErr.Kind == KindTimeout {
 			lastErr.Kind = KindNetwork

@@ -1063,3 +1063,28 @@ func TestCanaryBounds(t *testing.T) {
 		wg.Wait()
 	})
 }
+
+// TestLameDelegationNamesEveryServer: when no server of a zone answers with
+// authority, the error says what each of them did, not only the last one
+// asked (the servers are asked in random order).
+func TestLameDelegationNamesEveryServer(t *testing.T) {
+	t.Parallel()
+	w := newIterWorld(t)
+	w.exCom.Server(0).SetMode(testenv.AuthNotAuthoritative)
+	w.exCom.Server(1).SetMode(testenv.AuthTimeout)
+	r := newIterative(t, w.World, dnsclient.IterativeConfig{Timeout: 100 * time.Millisecond})
+	_, err := r.Lookup(t.Context(), "_dnsauth.example.com", dns.TypeTXT)
+	if err == nil {
+		t.Fatal("lookup succeeded, want a lame delegation")
+	}
+	de := lookupErr(t, err)
+	for _, want := range []string{
+		"lame delegation: no server of example.com. answers with authority",
+		w.exCom.Server(0).AddrPort().String() + ": not authoritative (AA=0)",
+		w.exCom.Server(1).AddrPort().String() + ": no answer (timeout)",
+	} {
+		if !strings.Contains(de.Detail, want) {
+			t.Errorf("detail = %q, want it to contain %q", de.Detail, want)
+		}
+	}
+}
