@@ -485,10 +485,12 @@ func (h *Handler) listChecks(w http.ResponseWriter, r *http.Request, acct *store
 
 // certificate answers the PEM chain, or, when the client accepts
 // application/json, a JSON object that also carries the generated private
-// key the first time it is asked for.
+// key the first time it is asked for. A HEAD (served by the GET pattern)
+// sends no body, so it never takes the key: taking it starts the key's
+// redelivery window, after which it is erased unseen.
 func (h *Handler) certificate(w http.ResponseWriter, r *http.Request, acct *store.Account) {
 	asJSON := prefersJSON(r.Header.Values("Accept"))
-	v, err := h.cfg.Orders.Certificate(r.Context(), acct, r.PathValue("id"), asJSON)
+	v, err := h.cfg.Orders.Certificate(r.Context(), acct, r.PathValue("id"), asJSON && r.Method != http.MethodHead)
 	if err != nil {
 		h.fail(w, r, err)
 		return
