@@ -2,12 +2,12 @@ package acme
 
 import (
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/dcvhq/dcv/internal/order"
+	"github.com/dcvhq/dcv/internal/ratelimit"
 	"github.com/dcvhq/dcv/internal/store"
 )
 
@@ -72,10 +72,8 @@ func (h *Handler) newAccount(w http.ResponseWriter, r *http.Request) {
 }
 
 func clientIP(r *http.Request) string {
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		return host
-	}
-	return r.RemoteAddr
+	// An IPv6 client picks any address of its /64: it is counted by it.
+	return ratelimit.ClientKey(r.RemoteAddr)
 }
 
 // accountUpdate is the payload of an account update (RFC 8555 §7.3.2,

@@ -2,7 +2,6 @@ package api
 
 import (
 	"math"
-	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -58,10 +57,8 @@ func (c *checks) create(w http.ResponseWriter, r *http.Request, acct *store.Acco
 // allow spends one check from the caller's allowances, or answers 429.
 func (c *checks) allow(w http.ResponseWriter, r *http.Request, acct *store.Account) bool {
 	now := c.now()
-	client, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		client = r.RemoteAddr
-	}
+	// An IPv6 client is counted by its /64 (ratelimit.ClientKey).
+	client := ratelimit.ClientKey(r.RemoteAddr)
 	for _, l := range []struct {
 		limit ratelimit.Limit
 		key   string

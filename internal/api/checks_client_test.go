@@ -1,0 +1,64 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/dcvhq/dcv/internal/api"
+	"github.com/dcvhq/dcv/internal/order/ordertest"
+)
+
+// preflightFrom sends a pre-flight check (bad input: the limits are spent
+// before the body is read) with key from remoteAddr, and returns the
+// answer's status and body.
+func preflightFrom(t *testing.T, h http.Handler, key, remoteAddr string) (int, string) {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodPost, "/api/v1/checks", strings.NewReader(`{}`))
+	r.RemoteAddr = remoteAddr
+	r.Header.Set("Authorization", "Bearer "+key)
+	r.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w.Code, w.Body.String()
+}
+
+func preflightKeys(t *testing.T, n int) (http.Handler, []string) {
+	t.Helper()
+	ctx := context.Background()
+	w := ordertest.New(t, ordertest.Options{})
+	h := api.New(api.Config{Orders: w.Service, CA: w.CA, Version: "test"})
+	keys := make([]string, n)
+	for i := range keys {
+		av, err := w.Service.CreateAccount(ctx, nil, fmt.Sprintf("acct%d", i), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[i] = av.APIKey
+	}
+	return h, keys
+}
+
+// An IPv6 host picks any address of its /64: the per-client limit counts
+// the /64, or one host behind many keys is not limited at all.
+func TestPreflightPerClientCountsIPv6Prefix(t *testing.T) {
+	t.Parallel()
+	h, keys := preflightKeys(t, 3)
+	for i := range 60 {
+		addr := fmt.Sprintf("[2001:db8:1:2::%x]:1234", i+1)
+		if code, body := preflightFrom(t, h, keys[i%3], addr); code != http.StatusBadRequest {
+			t.Fatalf("request %d: %d %s, want 400", i+1, code, body)
+		}
+	}
+	code, body := preflightFrom(t, h, keys[0], "[2001:db8:1:2:aaaa::1]:1234")
+	if code != http.StatusTooManyRequests || !strings.Contains(body, "per client address") {
+		t.Fatalf("61st request from the same /64: %d %s, want 429 per client address", code, body)
+	}
+	// Another /64 is another client.
+	if code, body := preflightFrom(t, h, keys[1], "[2001:db8:1:3::1]:1234"); code != http.StatusBadRequest {
+		t.Fatalf("request from another /64: %d %s, want 400", code, body)
+	}
+}
