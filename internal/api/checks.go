@@ -54,29 +54,41 @@ func (c *checks) create(w http.ResponseWriter, r *http.Request, acct *store.Acco
 	writeJSON(w, http.StatusOK, res)
 }
 
-// allow spends one check from the caller's allowances, or answers 429.
+// allow spends one check from the caller's allowances, or answers 429. A
+// refused request spends nothing: every allowance is checked before any is
+// spent, so that a key behind a busy address (a NAT) does not lose its own
+// allowance to requests the address's limit refuses. (Two requests racing
+// between the check and the spending may each spend, as with any limit
+// they both pass.)
 func (c *checks) allow(w http.ResponseWriter, r *http.Request, acct *store.Account) bool {
 	now := c.now()
 	// An IPv6 client is counted by its /64 (ratelimit.ClientKey).
 	client := ratelimit.ClientKey(r.RemoteAddr)
-	for _, l := range []struct {
+	limits := []struct {
 		limit ratelimit.Limit
 		key   string
-	}{{preflightPerAccount, acct.ID}, {preflightPerClient, client}} {
-		d, err := c.limiter.Spend(r.Context(), l.limit, l.key, 1, now)
-		if err != nil {
-			c.h.fail(w, r, err)
-			return false
-		}
-		if !d.Allowed {
-			secs := max(int(math.Ceil(d.RetryAfter.Seconds())), 1)
-			w.Header().Set("Retry-After", strconv.Itoa(secs))
-			writeJSON(w, http.StatusTooManyRequests, ErrorBody{Error: ErrorDetail{
-				Code:       "RATE_LIMITED",
-				Message:    "too many " + l.limit.Name + ": at most " + strconv.Itoa(l.limit.Count) + " per minute; retry in " + strconv.Itoa(secs) + " seconds",
-				RetryAfter: secs,
-			}})
-			return false
+	}{{preflightPerAccount, acct.ID}, {preflightPerClient, client}}
+	for _, spend := range []bool{false, true} {
+		for _, l := range limits {
+			f := c.limiter.Check
+			if spend {
+				f = c.limiter.Spend
+			}
+			d, err := f(r.Context(), l.limit, l.key, 1, now)
+			if err != nil {
+				c.h.fail(w, r, err)
+				return false
+			}
+			if !d.Allowed {
+				secs := max(int(math.Ceil(d.RetryAfter.Seconds())), 1)
+				w.Header().Set("Retry-After", strconv.Itoa(secs))
+				writeJSON(w, http.StatusTooManyRequests, ErrorBody{Error: ErrorDetail{
+					Code:       "RATE_LIMITED",
+					Message:    "too many " + l.limit.Name + ": at most " + strconv.Itoa(l.limit.Count) + " per minute; retry in " + strconv.Itoa(secs) + " seconds",
+					RetryAfter: secs,
+				}})
+				return false
+			}
 		}
 	}
 	return true

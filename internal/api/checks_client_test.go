@@ -62,3 +62,24 @@ func TestPreflightPerClientCountsIPv6Prefix(t *testing.T) {
 		t.Fatalf("request from another /64: %d %s, want 400", code, body)
 	}
 }
+
+// A request the per-client limit refuses spends nothing of the key's own
+// allowance: keys sharing a busy address (a NAT) keep theirs for another.
+func TestPreflightRefusalSpendsNothing(t *testing.T) {
+	t.Parallel()
+	h, keys := preflightKeys(t, 3)
+	const busy, other = "192.0.2.1:1000", "192.0.2.2:1000"
+	for i := range 60 {
+		if code, body := preflightFrom(t, h, keys[i%2], busy); code != http.StatusBadRequest {
+			t.Fatalf("request %d: %d %s, want 400", i+1, code, body)
+		}
+	}
+	for i := range 30 {
+		if code, body := preflightFrom(t, h, keys[2], busy); code != http.StatusTooManyRequests || !strings.Contains(body, "per client address") {
+			t.Fatalf("refused request %d: %d %s, want 429 per client address", i+1, code, body)
+		}
+	}
+	if code, body := preflightFrom(t, h, keys[2], other); code != http.StatusBadRequest {
+		t.Fatalf("the key's first request that is not refused: %d %s, want 400 (its allowance untouched)", code, body)
+	}
+}
