@@ -2,6 +2,9 @@ package ratelimit
 
 import (
 	"context"
+	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -74,5 +77,84 @@ func TestCheckSpendsNothing(t *testing.T) {
 	}
 	if _, err := m.Spend(ctx, Limit{Name: "bad"}, "k", 1, t0); err == nil {
 		t.Fatal("an invalid limit was accepted")
+	}
+}
+
+// TestMemoryBounded: a backend full of keys in use (a flood of distinct
+// clients) stays within its bound, scans for replenished keys at most once
+// per pruneEvery, and drops replenished keys before any in use.
+func TestMemoryBounded(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	slow := Limit{Name: "slow", Count: 1, Period: time.Hour} // a key stays in use for an hour
+	quick := Limit{Name: "quick", Count: 1, Period: time.Second}
+	tests := []struct {
+		name string
+		// fill spends the keys that make the backend full.
+		fill      func(m *Memory, i int)
+		wantKept  int // keys of the fill still present after the flood
+		wantEvict bool
+	}{
+		{name: "keys in use are evicted, not grown past the bound",
+			fill:     func(m *Memory, i int) { spend(t, m, slow, fmt.Sprint("old", i), t0) },
+			wantKept: -1, wantEvict: true},
+		{name: "replenished keys go first",
+			fill:     func(m *Memory, i int) { spend(t, m, quick, fmt.Sprint("old", i), t0) },
+			wantKept: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			const capacity = 256
+			m := &Memory{tats: map[string]time.Time{}, max: capacity}
+			for i := range capacity {
+				tt.fill(m, i)
+			}
+			// The flood comes a minute later: the quick keys are replenished.
+			for i := range 3 * capacity {
+				spend(t, m, slow, fmt.Sprint("new", i), t0.Add(time.Minute))
+				if len(m.tats) > capacity {
+					t.Fatalf("after %d new keys the backend holds %d keys, over its bound %d", i+1, len(m.tats), capacity)
+				}
+			}
+			if !m.pruned.Equal(t0.Add(time.Minute)) {
+				t.Errorf("last scan at %v, want %v", m.pruned, t0.Add(time.Minute))
+			}
+			kept := 0
+			for k := range m.tats {
+				if strings.Contains(k, "old") {
+					kept++
+				}
+			}
+			if tt.wantKept >= 0 && kept != tt.wantKept {
+				t.Errorf("%d keys of the fill kept, want %d", kept, tt.wantKept)
+			}
+			if tt.wantEvict && kept == capacity {
+				t.Errorf("no key of the fill evicted")
+			}
+		})
+	}
+}
+
+func spend(t *testing.T, m *Memory, l Limit, key string, now time.Time) {
+	t.Helper()
+	d, err := m.Spend(context.Background(), l, key, 1, now)
+	if err != nil || !d.Allowed {
+		t.Fatalf("spend %s %s = %+v, %v; want allowed", l.Name, key, d, err)
+	}
+}
+
+// BenchmarkMemoryFull is the cost of a new key in a backend full of keys
+// in use: amortised, not a walk over every key per request.
+func BenchmarkMemoryFull(b *testing.B) {
+	m := NewMemory()
+	l := Limit{Name: "slow", Count: 1, Period: time.Hour}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range maxMemoryKeys {
+		m.Spend(context.Background(), l, strconv.Itoa(i), 1, now)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		m.Spend(context.Background(), l, "new"+strconv.Itoa(i), 1, now.Add(time.Duration(i)*time.Millisecond))
 	}
 }
