@@ -67,7 +67,7 @@ func (f *acmeFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.rateLimits, "acme-rate-limits", "on", `"on", or "off" for no ACME rate limits at all (a private CA, a load test)`)
 	fs.StringVar(&f.limitNewOrders, "acme-limit-new-orders", "", "new orders per account, as COUNT/PERIOD (default 300/3h)")
 	fs.StringVar(&f.limitFailed, "acme-limit-failed-validations", "", "failed validations per domain per account, as COUNT/PERIOD (default 5/1h)")
-	fs.StringVar(&f.limitNewAccounts, "acme-limit-new-accounts", "", "new accounts per client IP address, as COUNT/PERIOD (default 300/3h)")
+	fs.StringVar(&f.limitNewAccounts, "acme-limit-new-accounts", "", "new accounts per client IP address (an IPv6 client by its /64), as COUNT/PERIOD (default 300/3h)")
 }
 
 // parseLimit reads a COUNT/PERIOD limit flag; empty keeps the default.
