@@ -5,14 +5,18 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	xacme "golang.org/x/crypto/acme"
@@ -71,7 +75,7 @@ func (w *world) createEABKey(t *testing.T, apiKey string) (int, *xacme.ExternalA
 		return resp.StatusCode, nil
 	}
 	key, err := base64.RawURLEncoding.DecodeString(v.HMACKey)
-	if err != nil || len(key) != 32 || !strings.HasPrefix(v.KeyID, "eab_") {
+	if err != nil || len(key) != 64 || !strings.HasPrefix(v.KeyID, "eab_") || strings.HasPrefix(v.HMACKey, "-") {
 		t.Fatalf("EAB key %q (%d bytes, %v)", v.KeyID, len(key), err)
 	}
 	return resp.StatusCode, &xacme.ExternalAccountBinding{KID: v.KeyID, Key: key}
@@ -170,12 +174,18 @@ func TestExternalAccountBinding(t *testing.T) {
 // the given public key as payload.
 func eabJWS(t *testing.T, eab *xacme.ExternalAccountBinding, pub crypto.PublicKey, url string) string {
 	t.Helper()
+	return eabJWSWith(t, jose.HS256, eab, pub, url)
+}
+
+// eabJWSWith is eabJWS with the MAC algorithm alg.
+func eabJWSWith(t *testing.T, alg jose.SignatureAlgorithm, eab *xacme.ExternalAccountBinding, pub crypto.PublicKey, url string) string {
+	t.Helper()
 	payload, err := (&jose.JSONWebKey{Key: pub}).MarshalJSON()
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts := (&jose.SignerOptions{}).WithHeader("kid", eab.KID).WithHeader("url", url)
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: eab.Key}, opts)
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: eab.Key}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,6 +194,75 @@ func eabJWS(t *testing.T, eab *xacme.ExternalAccountBinding, pub crypto.PublicKe
 		t.Fatal(err)
 	}
 	return j.FullSerialize()
+}
+
+// TestEABAlgorithms: a binding may use HS256, HS384 or HS512 with the keys
+// dcv issues (512 bits); a key too short for the algorithm (one made when
+// keys had 256 bits) and an algorithm that is no MAC are
+// badSignatureAlgorithm listing the MAC algorithms that would do, and bind
+// nothing.
+func TestEABAlgorithms(t *testing.T) {
+	t.Parallel()
+	w := setupWith(t, func(c *order.ACMEConfig) { c.RequireEAB = true })
+	tests := []struct {
+		name  string
+		alg   jose.SignatureAlgorithm
+		short bool
+		// wantAlgs, when set, is the badSignatureAlgorithm's list.
+		wantAlgs []any
+	}{
+		{name: "HS256", alg: jose.HS256},
+		{name: "HS384", alg: jose.HS384},
+		{name: "HS512", alg: jose.HS512},
+		{name: "HS256 with a 256-bit key", alg: jose.HS256, short: true},
+		{name: "HS512 with a 256-bit key", alg: jose.HS512, short: true, wantAlgs: []any{"HS256"}},
+		{name: "not a MAC", alg: jose.ES256, wantAlgs: []any{"HS256", "HS384", "HS512"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var eab *xacme.ExternalAccountBinding
+			if tt.short {
+				eab = &xacme.ExternalAccountBinding{KID: "eab_short_" + string(tt.alg), Key: slices.Repeat([]byte{9}, 32)}
+				if err := w.st.EABKeyCreate(t.Context(), store.EABKey{KeyID: eab.KID, HMACKey: eab.Key, CreatedAt: time.Now()}); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				_, eab = w.createEABKey(t, w.admin)
+			}
+			k := newKey(t)
+			url := w.srv.URL + "/acme/new-account"
+			var inner string
+			switch {
+			case tt.alg == jose.ES256:
+				// A binding signed like an account request: the header
+				// says ES256.
+				hdr := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"ES256","kid":"` + eab.KID + `","url":"` + url + `"}`))
+				inner = `{"protected":"` + hdr + `","payload":"e30","signature":"AAAA"}`
+			case tt.wantAlgs != nil:
+				// go-jose refuses to MAC with a key too short: by hand.
+				jwk, _ := (&jose.JSONWebKey{Key: k.Public()}).MarshalJSON()
+				hdr := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"` + string(tt.alg) + `","kid":"` + eab.KID + `","url":"` + url + `"}`))
+				pl := base64.RawURLEncoding.EncodeToString(jwk)
+				mac := hmac.New(sha512.New, eab.Key)
+				mac.Write([]byte(hdr + "." + pl))
+				inner = `{"protected":"` + hdr + `","payload":"` + pl + `","signature":"` + base64.RawURLEncoding.EncodeToString(mac.Sum(nil)) + `"}`
+			default:
+				inner = eabJWSWith(t, tt.alg, eab, k.Public(), url)
+			}
+			st, m := w.post(t, raw{alg: jose.ES256, key: k, jwk: true, nonce: w.nonce(t), url: url,
+				payload: `{"termsOfServiceAgreed":true,"externalAccountBinding":` + inner + `}`})
+			if tt.wantAlgs == nil {
+				if st != http.StatusCreated {
+					t.Fatalf("newAccount: %d %v, want 201", st, m)
+				}
+				return
+			}
+			if st != http.StatusBadRequest || m["type"] != "urn:ietf:params:acme:error:badSignatureAlgorithm" || !reflect.DeepEqual(m["algorithms"], tt.wantAlgs) {
+				t.Fatalf("newAccount: %d %v, want badSignatureAlgorithm with algorithms %v", st, m, tt.wantAlgs)
+			}
+			w.assertNoAccount(t, k)
+		})
+	}
 }
 
 func assertDetail(t *testing.T, err error, words ...string) {

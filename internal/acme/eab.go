@@ -25,7 +25,7 @@ func (h *Handler) verifyEAB(r *http.Request, raw json.RawMessage, outer *signed)
 	}
 	alg := jose.SignatureAlgorithm(hdr.Alg)
 	if !slices.Contains(eabAlgs, alg) {
-		return "", badSignatureAlgorithm(fmt.Sprintf("the externalAccountBinding algorithm %q is not accepted; use HS256, HS384 or HS512", hdr.Alg))
+		return "", badEABAlgorithm(fmt.Sprintf("the externalAccountBinding algorithm %q is not accepted; use HS256, HS384 or HS512", hdr.Alg), eabAlgs)
 	}
 	if hdr.Nonce != "" || hdr.KID == "" || len(hdr.JWK) > 0 {
 		return "", malformed("the externalAccountBinding header must have \"kid\" and neither \"nonce\" nor \"jwk\"")
@@ -36,6 +36,11 @@ func (h *Handler) verifyEAB(r *http.Request, raw json.RawMessage, outer *signed)
 	key, err := h.cfg.ACME.EABKey(r.Context(), hdr.KID)
 	if err != nil {
 		return "", err
+	}
+	if usable := eabAlgsFor(key); !slices.Contains(usable, alg) {
+		// RFC 7518 §3.2: an HMAC key is at least as long as the hash. A
+		// key made before dcv issued 512-bit keys has 256 bits.
+		return "", badEABAlgorithm(fmt.Sprintf("the External Account Binding key %q has %d bits, too short for %s (RFC 7518 §3.2: at least the hash size); use %s", hdr.KID, 8*len(key), alg, algList(usable)), usable)
 	}
 	jws, err := jose.ParseSigned(string(raw), eabAlgs)
 	if err != nil {
@@ -54,4 +59,31 @@ func (h *Handler) verifyEAB(r *http.Request, raw json.RawMessage, outer *signed)
 		return "", unauthorized("the externalAccountBinding payload is not the account key")
 	}
 	return strings.TrimSpace(hdr.KID), nil
+}
+
+// eabAlgsFor lists the MAC algorithms an EAB key is long enough for (RFC
+// 7518 §3.2): HS256 needs 256 bits, HS384 384, HS512 512.
+func eabAlgsFor(key []byte) []jose.SignatureAlgorithm {
+	var out []jose.SignatureAlgorithm
+	for _, a := range []struct {
+		alg  jose.SignatureAlgorithm
+		size int
+	}{{jose.HS256, 32}, {jose.HS384, 48}, {jose.HS512, 64}} {
+		if len(key) >= a.size {
+			out = append(out, a.alg)
+		}
+	}
+	return out
+}
+
+// algList names algorithms for a message: "HS256, HS384 or HS512".
+func algList(algs []jose.SignatureAlgorithm) string {
+	names := make([]string, len(algs))
+	for i, a := range algs {
+		names[i] = string(a)
+	}
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dcvhq/dcv/internal/order"
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 // errorNS is the namespace of ACME error types (RFC 8555 §6.7).
@@ -67,6 +68,18 @@ func serverInternal() *Problem {
 func badSignatureAlgorithm(detail string) *Problem {
 	p := newProblem("badSignatureAlgorithm", http.StatusBadRequest, detail)
 	p.Algorithms = append([]string(nil), algNames...)
+	return p
+}
+
+// badEABAlgorithm is badSignatureAlgorithm for an External Account
+// Binding: its "algorithms" are the MAC algorithms the binding may use
+// (RFC 8555 §6.2 asks for the supported "alg" values), not the account
+// key's.
+func badEABAlgorithm(detail string, algs []jose.SignatureAlgorithm) *Problem {
+	p := newProblem("badSignatureAlgorithm", http.StatusBadRequest, detail)
+	for _, a := range algs {
+		p.Algorithms = append(p.Algorithms, string(a))
+	}
 	return p
 }
 func notFound(detail string) *Problem {

@@ -20,8 +20,10 @@ const (
 	maxContacts = 10
 	// maxContactLength bounds one contact URL.
 	maxContactLength = 320
-	// eabKeyBytes is the size of an EAB HMAC key: 256 bits, as HS256 wants.
-	eabKeyBytes = 32
+	// eabKeyBytes is the size of an EAB HMAC key: 512 bits, so that the
+	// binding may use any of HS256, HS384 and HS512 (RFC 7518 §3.2 wants a
+	// key at least as long as the hash).
+	eabKeyBytes = 64
 )
 
 // ACMERegistration is a newAccount request whose JWS (and EAB JWS, if any)
@@ -293,6 +295,11 @@ func (s *Service) CreateEABKey(ctx context.Context, caller *store.Account) (*EAB
 		return nil, &Error{Kind: KindForbidden, Code: "ADMIN_REQUIRED", Message: "only an admin account may create EAB keys"}
 	}
 	raw := randomB64(eabKeyBytes)
+	for strings.HasPrefix(raw, "-") {
+		// A key beginning with "-" reads as an option to certbot's
+		// --eab-hmac-key KEY and lego's --eab.hmac KEY.
+		raw = randomB64(eabKeyBytes)
+	}
 	key, _ := decodeB64(raw)
 	k := store.EABKey{KeyID: newID("eab_", s.now()), HMACKey: key, CreatedBy: caller.ID, CreatedAt: s.now()}
 	if err := s.cfg.Store.EABKeyCreate(ctx, k); err != nil {
