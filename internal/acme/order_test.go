@@ -157,10 +157,14 @@ func TestAuthzDeactivation(t *testing.T) {
 			ch = cc
 		}
 	}
+	// Answering it "pending" would have the client wait for a validation
+	// that never runs: malformed, naming the state.
 	got, err := c.Accept(ctx, ch)
-	if err == nil && got.Status != xacme.StatusPending {
-		t.Fatalf("challenge of a deactivated authorization: %+v", got)
+	if err == nil {
+		t.Fatalf("challenge of a deactivated authorization: %+v, want malformed", got)
 	}
+	assertProblem(t, err, "malformed", http.StatusBadRequest)
+	assertDetail(t, err, "is deactivated", "can no longer be validated", "place a new order for da.applicant.com")
 	if z, _ := w.st.ACMEAuthzGet(ctx, id); z.Status != store.ACMEStatusDeactivated || z.Challenges[1].Status != store.ACMEStatusPending {
 		t.Fatalf("a deactivated authorization was validated: %+v", z)
 	}

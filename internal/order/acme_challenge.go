@@ -40,6 +40,14 @@ func (a *ACME) StartChallenge(ctx context.Context, acct *store.ACMEAccount, auth
 		return nil, acmeNotFound("challenge", authzID+"/"+typ)
 	}
 	now := a.now()
+	if st := authzStatus(z, now, a.validatedSince(now)); st != store.ACMEStatusPending && st != store.ACMEStatusValid && z.Challenges[ci].Status == store.ACMEStatusPending {
+		// The challenge would stay pending for ever: answering its state
+		// would tell the client to wait for a validation that never runs.
+		// A challenge already decided is answered as it is, and so is
+		// any challenge of a valid authorization (a client that posts to
+		// one it reuses has nothing left to do).
+		return nil, acmeErr(ACMEMalformed, "authorization %s is %s: its %s challenge can no longer be validated; place a new order for %s", z.ID, st, typ, z.Identifier)
+	}
 	if z.Status == store.ACMEStatusPending && z.Challenges[ci].Status == store.ACMEStatusPending && now.Before(z.ExpiresAt) {
 		// The failed-validations limit holds here too: orders created
 		// before the limit was reached must not validate past it.
