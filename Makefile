@@ -5,7 +5,7 @@ GO ?= go
 DEB_PACKAGES ?= knot certbot lego uacme
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: build test deps vet fmt-check unit bench fuzz crash
+.PHONY: build test deps vet fmt-check unit race bench fuzz crash
 
 build:
 	$(GO) build -o bin/dcv ./cmd/dcv
@@ -30,6 +30,11 @@ vet:
 # up). go vet, before, has downloaded what the build needs.
 unit: vet
 	DCV_REQUIRE_PEERS=1 ./scripts/loopback-only.sh $(GO) test -count=1 -timeout 12m ./...
+
+# The suite under the race detector (about 3 minutes on 2 cores, so not in
+# the default suite): every package, in the same loopback-only namespace.
+race: vet
+	DCV_REQUIRE_PEERS=1 ./scripts/loopback-only.sh $(GO) test -race -count=1 -timeout 30m ./...
 
 # Benchmarks are not part of the default suite.
 bench:
