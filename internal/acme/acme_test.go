@@ -323,6 +323,15 @@ func TestFlowHTTP01RevokeCRLAndARI(t *testing.T) {
 		t.Fatalf("renewal window %v (want start %v), Retry-After %q", win.SuggestedWindow, want, ri.Header.Get("Retry-After"))
 	}
 
+	// The serial with a superfluous leading zero is not the certificate's
+	// identifier (RFC 9773 §4.1: the DER INTEGER's bytes): malformed.
+	padded := base64.RawURLEncoding.EncodeToString(leaf.AuthorityKeyId) + "." + base64.RawURLEncoding.EncodeToString(append([]byte{0}, leaf.SerialNumber.Bytes()...))
+	if ri, err := http.Get(w.srv.URL + "/acme/renewal-info/" + padded); err != nil || ri.StatusCode != http.StatusBadRequest {
+		t.Fatalf("renewalInfo of a zero-padded serial: %v, %v; want 400", ri.Status, err)
+	} else {
+		ri.Body.Close()
+	}
+
 	// replaces: the renewal order names the certificate; a second is refused.
 	acct, err := c.GetReg(ctx, "")
 	if err != nil {

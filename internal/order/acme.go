@@ -66,7 +66,8 @@ const (
 	// acmeRetryAfter is the Retry-After of a resource whose state is still
 	// moving (RFC 8555 §8.2).
 	acmeRetryAfter = time.Second
-	// ARIRetryAfter is the Retry-After of a renewalInfo answer (RFC 9773 §4.3).
+	// ARIRetryAfter is the Retry-After of a renewalInfo answer (RFC 9773
+	// §4.3), shortened for short-lived certificates (ariRetryAfter).
 	ARIRetryAfter = 6 * time.Hour
 )
 

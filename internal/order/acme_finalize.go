@@ -271,6 +271,17 @@ func (a *ACME) mayRevoke(ctx context.Context, acct *store.ACMEAccount, stored *s
 
 func serialHex(n *big.Int) string { return fmt.Sprintf("%032x", n) }
 
+// derIntegerBytes is the content of the DER INTEGER of n, non-negative: its
+// big-endian bytes, with a zero byte before a first byte whose top bit is
+// set (X.690 §8.3).
+func derIntegerBytes(n *big.Int) []byte {
+	b := n.Bytes()
+	if len(b) == 0 || b[0]&0x80 != 0 {
+		return append([]byte{0}, b...)
+	}
+	return b
+}
+
 // leafDER returns the first certificate of a PEM chain.
 func leafDER(chain string) []byte {
 	b, _ := pem.Decode([]byte(chain))
@@ -335,7 +346,16 @@ func (a *ACME) RenewalInfo(ctx context.Context, certID string) (*RenewalInfo, er
 		return nil, fmt.Errorf("loading revocation: %w", err)
 	}
 	life := c.NotAfter.Sub(c.NotBefore)
-	return &RenewalInfo{Start: c.NotBefore.Add(life / 3), End: c.NotBefore.Add(2 * life / 3), RetryAfter: ARIRetryAfter}, nil
+	return &RenewalInfo{Start: c.NotBefore.Add(life / 3), End: c.NotBefore.Add(2 * life / 3), RetryAfter: ariRetryAfter(life)}, nil
+}
+
+// ariRetryAfter is the Retry-After of a renewalInfo answer for a
+// certificate valid for life: ARIRetryAfter, or a tenth of the lifetime
+// for a short-lived one (at least a minute), so that a client that obeys
+// it still asks often enough, before the window ends, to learn of a
+// window moved by a revocation.
+func ariRetryAfter(life time.Duration) time.Duration {
+	return max(time.Minute, min(ARIRetryAfter, life/10))
 }
 
 // certByID resolves an RFC 9773 §4.1 certificate identifier:
@@ -347,7 +367,13 @@ func (a *ACME) certByID(ctx context.Context, certID string) (*store.Certificate,
 	if !ok || err1 != nil || err2 != nil || len(aki) == 0 || len(ser) == 0 || len(ser) > 20 {
 		return nil, nil, acmeErr(ACMEMalformed, "%q is not a certificate identifier (base64url keyIdentifier \".\" base64url serial)", certID)
 	}
-	serial := serialHex(new(big.Int).SetBytes(ser))
+	n := new(big.Int).SetBytes(ser)
+	if ser[0]&0x80 != 0 || !bytes.Equal(ser, derIntegerBytes(n)) {
+		// RFC 9773 §4.1: the bytes of the serial's DER INTEGER, which is
+		// minimal; one ID per certificate.
+		return nil, nil, acmeErr(ACMEMalformed, "%q is not a certificate identifier: its serial is not the DER encoding of a serial number (negative, or with a superfluous leading zero byte)", certID)
+	}
+	serial := serialHex(n)
 	c, err := a.st.CertificateGetBySerial(ctx, serial)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, acmeNotFound("certificate", certID)
