@@ -220,8 +220,21 @@ func TestAccountOrdersPages(t *testing.T) {
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("pages together %v, want %v", got, want)
 	}
-	st, m := w.post(t, raw{alg: jose.ES256, key: c.Key, kid: string(c.KID), nonce: w.nonce(t), url: acct.OrdersURL + "?cursor=%21bad"})
-	if st != http.StatusBadRequest || m["type"] != "urn:ietf:params:acme:error:malformed" {
-		t.Fatalf("a malformed cursor: %d %v", st, m)
+	// A cursor that is no order of this account would end the list with
+	// an empty page, as if there were no more orders: malformed.
+	other := w.client(t)
+	oo, err := other.AuthorizeOrder(ctx, xacme.DomainIDs("other.applicant.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, cursor string }{
+		{"not an id", "%21bad"},
+		{"no such order", "garbage"},
+		{"another account's order", oo.URI[strings.LastIndexByte(oo.URI, '/')+1:]},
+	} {
+		st, m := w.post(t, raw{alg: jose.ES256, key: c.Key, kid: string(c.KID), nonce: w.nonce(t), url: acct.OrdersURL + "?cursor=" + tc.cursor})
+		if st != http.StatusBadRequest || m["type"] != "urn:ietf:params:acme:error:malformed" {
+			t.Errorf("cursor %s: %d %v, want 400 malformed", tc.name, st, m)
+		}
 	}
 }

@@ -351,6 +351,17 @@ func (a *ACME) Order(ctx context.Context, acct *store.ACMEAccount, id string) (*
 func (a *ACME) OrderIDs(ctx context.Context, acct *store.ACMEAccount, after string) (ids []string, next string, err error) {
 	n := a.cfg.OrdersPerPage
 	now := a.now()
+	if after != "" {
+		// A cursor is the last order of a page this account was given:
+		// another would silently end the list (an empty page).
+		if _, err := a.loadOrder(ctx, acct, after); err != nil {
+			var ae *ACMEError
+			if errors.As(err, &ae) && ae.Type == ACMENotFound {
+				return nil, "", acmeErr(ACMEMalformed, "the cursor %q of the orders list is not one of this account's orders: follow the Link rel=\"next\" of the previous page", after)
+			}
+			return nil, "", err
+		}
+	}
 	ids, err = a.st.ACMEOrderListLive(ctx, acct.ID, now, a.validatedSince(now), after, n+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("listing orders: %w", err)
