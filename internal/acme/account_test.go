@@ -306,8 +306,9 @@ func TestAccountLifecycle(t *testing.T) {
 		t.Fatalf("onlyReturnExisting for a known key: %d %s %v", st, h.Get("Location"), m)
 	}
 
-	// Update: new contacts replace the old ones.
-	acct.Contact = []string{"mailto:certs@applicant.com", "mailto:noc@applicant.com"}
+	// Update: new contacts replace the old ones; the same address twice
+	// is kept once.
+	acct.Contact = []string{"mailto:certs@applicant.com", "mailto:noc@applicant.com", "mailto:certs@applicant.com"}
 	got, err := c.UpdateReg(ctx, acct)
 	if err != nil {
 		t.Fatal(err)
@@ -325,6 +326,7 @@ func TestAccountLifecycle(t *testing.T) {
 		{"IP literal", `{"contact":["mailto:user@[192.0.2.1]"]}`, "invalidContact", "IP literal"},
 		{"local part over 64", `{"contact":["mailto:` + strings.Repeat("a", 65) + `@applicant.com"]}`, "invalidContact", "longer than 64"},
 		{"tel", `{"contact":["tel:+15555550100"]}`, "unsupportedContact", "only mailto:"},
+		{"non-ASCII domain", `{"contact":["mailto:a@bücher.example.com"]}`, "invalidContact", "non-ASCII character ('ü'): write an internationalized domain as its xn-- form"},
 		{"status valid", `{"status":"valid"}`, "malformed", "deactivated"},
 		{"contact not a list", `{"contact":"mailto:a@applicant.com"}`, "malformed", "contact"},
 	} {

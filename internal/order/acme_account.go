@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/dcvhq/dcv/internal/ident"
 	"github.com/dcvhq/dcv/internal/store"
@@ -141,6 +143,11 @@ func checkContacts(cs []string) ([]string, error) {
 		if len(c) > maxContactLength {
 			return nil, acmeErr(ACMEInvalidContact, "a contact URL is longer than %d characters", maxContactLength)
 		}
+		if i := strings.IndexFunc(c, func(r rune) bool { return r > unicode.MaxASCII }); i >= 0 {
+			// RFC 6068 §2: a mailto URI is ASCII; non-ASCII is
+			// percent-encoded, a domain better as its A-label.
+			return nil, acmeErr(ACMEInvalidContact, "contact %q holds a non-ASCII character (%q): write an internationalized domain as its xn-- form (A-label), as mail servers expect", c, []rune(c[i:])[0])
+		}
 		u, err := url.Parse(c)
 		if err != nil || u.Scheme == "" {
 			return nil, acmeErr(ACMEInvalidContact, "contact %q is not a URL; use mailto:you@example.com", c)
@@ -167,7 +174,10 @@ func checkContacts(cs []string) ([]string, error) {
 			// ident's words are about certificates: say it of mail.
 			return nil, acmeErr(ACMEInvalidContact, "contact %q: the domain %q cannot receive mail from the internet (an IP address, or a reserved, special-use or invalid domain name)", c, domain)
 		}
-		out = append(out, "mailto:"+addr.Address)
+		if m := "mailto:" + addr.Address; !slices.Contains(out, m) {
+			// The same address twice is kept once.
+			out = append(out, m)
+		}
 	}
 	return out, nil
 }
