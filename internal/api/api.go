@@ -80,6 +80,8 @@ func New(cfg Config) *Handler {
 	h.mux.HandleFunc("GET /api/v1/orders/{id}/certificate", h.auth(h.certificate))
 	registerChecks(h)
 	h.mux.HandleFunc("POST /api/v1/eab-keys", h.auth(h.createEABKey))
+	h.mux.HandleFunc("GET /api/v1/eab-keys", h.auth(h.listEABKeys))
+	h.mux.HandleFunc("DELETE /api/v1/eab-keys/{id}", h.auth(h.deleteEABKey))
 	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		if allowed := h.allowedMethods(r); len(allowed) > 0 {
 			w.Header().Set("Allow", strings.Join(allowed, ", "))

@@ -26,6 +26,7 @@ import (
 	"github.com/dcvhq/dcv/internal/diagnose"
 	"github.com/dcvhq/dcv/internal/order"
 	"github.com/dcvhq/dcv/internal/order/ordertest"
+	"github.com/dcvhq/dcv/internal/store/sqlite"
 	"github.com/dcvhq/dcv/internal/testenv"
 )
 
@@ -41,6 +42,7 @@ type stack struct {
 	ca    *ca.CA
 	dns   *testenv.DNSServer
 	clock *ordertest.Clock
+	store *sqlite.Store
 	// Keys of the admin account and of two applicant accounts.
 	admin, alice, bob string
 }
@@ -55,7 +57,7 @@ func setup(t *testing.T) *stack {
 	}
 	srv := httptest.NewServer(api.New(api.Config{Orders: w.Service, CA: w.CA, Version: "test"}))
 	t.Cleanup(srv.Close)
-	s := &stack{srv: srv, ca: w.CA, dns: w.DNS, clock: w.Clock, admin: admin.APIKey}
+	s := &stack{srv: srv, ca: w.CA, dns: w.DNS, clock: w.Clock, store: w.Store, admin: admin.APIKey}
 	for _, name := range []string{"alice", "bob"} {
 		var av order.AccountView
 		s.wantJSON(t, s.do(t, "POST", "/api/v1/accounts", s.admin, `{"name":"`+name+`"}`), http.StatusCreated, &av)

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -41,31 +42,35 @@ func TestAnswersMatchOpenAPI(t *testing.T) {
 		method, path, template string
 		body, contentType      string
 		status                 int
+		key                    string // the API key; alice's when ""
 	}{
-		{"GET", "/api/v1/account", "/api/v1/account", "", "", http.StatusOK},
-		{"GET", "/api/v1/orders", "/api/v1/orders", "", "", http.StatusOK},
-		{"GET", "/api/v1/orders?limit=1", "/api/v1/orders", "", "", http.StatusOK},
-		{"GET", "/api/v1/orders/" + pending.ID, "/api/v1/orders/{id}", "", "", http.StatusOK},
-		{"GET", "/api/v1/orders/" + approved.ID, "/api/v1/orders/{id}", "", "", http.StatusOK},
-		{"GET", "/api/v1/orders/" + pending.ID + "/checks", "/api/v1/orders/{id}/checks", "", "", http.StatusOK},
-		{"GET", "/api/v1/orders/" + approved.ID + "/checks?limit=1", "/api/v1/orders/{id}/checks", "", "", http.StatusOK},
-		{"POST", "/api/v1/orders/" + pending.ID + "/checks", "/api/v1/orders/{id}/checks", "", "", http.StatusOK},
-		{"POST", "/api/v1/orders/" + pending.ID + "/checks", "/api/v1/orders/{id}/checks", "", "", http.StatusTooManyRequests},
-		{"POST", "/api/v1/orders/" + approved.ID + "/checks", "/api/v1/orders/{id}/checks", "", "", http.StatusOK},
-		{"GET", "/api/v1/orders/" + pending.ID + "/certificate", "/api/v1/orders/{id}/certificate", "", "", http.StatusConflict},
-		{"GET", "/api/v1/orders/ord_nope", "/api/v1/orders/{id}", "", "", http.StatusNotFound},
-		{"POST", "/api/v1/checks", "/api/v1/checks", `{"domain":"approved.applicant.com","value":"` + approved.Domains[0].Instructions.Value + `"}`, "application/json", http.StatusOK},
-		{"POST", "/api/v1/checks", "/api/v1/checks", `{"domain":"pending.applicant.com","value":"nope"}`, "application/json", http.StatusOK},
-		{"POST", "/api/v1/orders", "/api/v1/orders", `{"domains":["x.applicant.com"],"method":"dns"}`, "text/plain", http.StatusUnsupportedMediaType},
-		{"POST", "/api/v1/checks", "/api/v1/checks", `{"domain":"x.applicant.com"}`, "text/plain", http.StatusUnsupportedMediaType},
-		{"POST", "/api/v1/accounts", "/api/v1/accounts", `{"name":"x"}`, "text/plain", http.StatusUnsupportedMediaType},
-		{"DELETE", "/api/v1/orders/" + pending.ID, "/api/v1/orders/{id}", "", "", http.StatusMethodNotAllowed},
-		{"PUT", "/api/v1/orders/" + pending.ID + "/checks", "/api/v1/orders/{id}/checks", "", "", http.StatusMethodNotAllowed},
-		{"GET", "/api/v1/nothing", "", "", "", http.StatusNotFound},
+		{"GET", "/api/v1/account", "/api/v1/account", "", "", http.StatusOK, ""},
+		{"GET", "/api/v1/orders", "/api/v1/orders", "", "", http.StatusOK, ""},
+		{"GET", "/api/v1/orders?limit=1", "/api/v1/orders", "", "", http.StatusOK, ""},
+		{"GET", "/api/v1/orders/" + pending.ID, "/api/v1/orders/{id}", "", "", http.StatusOK, ""},
+		{"GET", "/api/v1/orders/" + approved.ID, "/api/v1/orders/{id}", "", "", http.StatusOK, ""},
+		{"GET", "/api/v1/orders/" + pending.ID + "/checks", "/api/v1/orders/{id}/checks", "", "", http.StatusOK, ""},
+		{"GET", "/api/v1/orders/" + approved.ID + "/checks?limit=1", "/api/v1/orders/{id}/checks", "", "", http.StatusOK, ""},
+		{"POST", "/api/v1/orders/" + pending.ID + "/checks", "/api/v1/orders/{id}/checks", "", "", http.StatusOK, ""},
+		{"POST", "/api/v1/orders/" + pending.ID + "/checks", "/api/v1/orders/{id}/checks", "", "", http.StatusTooManyRequests, ""},
+		{"POST", "/api/v1/orders/" + approved.ID + "/checks", "/api/v1/orders/{id}/checks", "", "", http.StatusOK, ""},
+		{"GET", "/api/v1/orders/" + pending.ID + "/certificate", "/api/v1/orders/{id}/certificate", "", "", http.StatusConflict, ""},
+		{"GET", "/api/v1/orders/ord_nope", "/api/v1/orders/{id}", "", "", http.StatusNotFound, ""},
+		{"POST", "/api/v1/checks", "/api/v1/checks", `{"domain":"approved.applicant.com","value":"` + approved.Domains[0].Instructions.Value + `"}`, "application/json", http.StatusOK, ""},
+		{"POST", "/api/v1/checks", "/api/v1/checks", `{"domain":"pending.applicant.com","value":"nope"}`, "application/json", http.StatusOK, ""},
+		{"POST", "/api/v1/orders", "/api/v1/orders", `{"domains":["x.applicant.com"],"method":"dns"}`, "text/plain", http.StatusUnsupportedMediaType, ""},
+		{"POST", "/api/v1/checks", "/api/v1/checks", `{"domain":"x.applicant.com"}`, "text/plain", http.StatusUnsupportedMediaType, ""},
+		{"POST", "/api/v1/accounts", "/api/v1/accounts", `{"name":"x"}`, "text/plain", http.StatusUnsupportedMediaType, ""},
+		{"DELETE", "/api/v1/orders/" + pending.ID, "/api/v1/orders/{id}", "", "", http.StatusMethodNotAllowed, ""},
+		{"PUT", "/api/v1/orders/" + pending.ID + "/checks", "/api/v1/orders/{id}/checks", "", "", http.StatusMethodNotAllowed, ""},
+		{"GET", "/api/v1/nothing", "", "", "", http.StatusNotFound, ""},
+		{"GET", "/api/v1/eab-keys", "/api/v1/eab-keys", "", "", http.StatusOK, s.admin},
+		{"GET", "/api/v1/eab-keys", "/api/v1/eab-keys", "", "", http.StatusForbidden, ""},
+		{"DELETE", "/api/v1/eab-keys/eab_nope", "/api/v1/eab-keys/{id}", "", "", http.StatusNotFound, s.admin},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path+" "+strconv.Itoa(tt.status), func(t *testing.T) {
-			a := s.doType(t, tt.method, tt.path, s.alice, tt.body, tt.contentType)
+			a := s.doType(t, tt.method, tt.path, cmp.Or(tt.key, s.alice), tt.body, tt.contentType)
 			if a.status != tt.status {
 				t.Fatalf("status %d, want %d: %s", a.status, tt.status, a.body)
 			}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/dcvhq/dcv/internal/ident"
@@ -299,10 +300,110 @@ type EABKeyView struct {
 	HMACKey string `json:"hmac_key"`
 }
 
+// EABKeyInfo is an EAB key as listed to an admin: never its HMAC key.
+type EABKeyInfo struct {
+	KeyID     string    `json:"key_id"`
+	CreatedAt time.Time `json:"created_at"`
+	// CreatedBy is the id of the admin account that created it.
+	CreatedBy string `json:"created_by"`
+	// AccountID is the ACME account it bound, absent while unused.
+	AccountID string     `json:"account_id,omitempty"`
+	BoundAt   *time.Time `json:"bound_at,omitempty"`
+}
+
+// EAB key list bounds.
+const (
+	// DefaultEABListLimit and MaxEABListLimit are the keys a page of
+	// EABKeys holds by default and at most.
+	DefaultEABListLimit = 100
+	MaxEABListLimit     = 1000
+)
+
+// adminOnly refuses a caller that is not an admin.
+func adminOnly(caller *store.Account, what string) error {
+	if caller == nil || !caller.Admin {
+		return &Error{Kind: KindForbidden, Code: "ADMIN_REQUIRED", Message: "only an admin account may " + what}
+	}
+	return nil
+}
+
+// EABKeys lists EAB keys, newest first, a page of limit
+// (DefaultEABListLimit when 0) after cursor (the last key id of the
+// previous page, "" for the first); next is the cursor of the following
+// page, "" when none remains. Only an admin may.
+func (s *Service) EABKeys(ctx context.Context, caller *store.Account, cursor string, limit int) (keys []EABKeyInfo, next string, err error) {
+	if err := adminOnly(caller, "list EAB keys"); err != nil {
+		return nil, "", err
+	}
+	switch {
+	case limit == 0:
+		limit = DefaultEABListLimit
+	case limit < 1 || limit > MaxEABListLimit:
+		return nil, "", invalid("INVALID_LIMIT", "limit must be between 1 and %d", MaxEABListLimit)
+	}
+	if cursor != "" {
+		// A cursor is a key of a page: a deleted one still orders the
+		// list, but one that was never an id would silently end it.
+		if !strings.HasPrefix(cursor, "eab_") || !validEABKeyID(cursor) {
+			return nil, "", invalid("INVALID_CURSOR", "cursor %q is not an EAB key id: use the next_cursor of a list answer", cursor)
+		}
+	}
+	ks, err := s.cfg.Store.EABKeyList(ctx, cursor, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("listing eab keys: %w", err)
+	}
+	if len(ks) > limit {
+		ks = ks[:limit]
+		next = ks[limit-1].KeyID
+	}
+	keys = make([]EABKeyInfo, 0, len(ks))
+	for _, k := range ks {
+		info := EABKeyInfo{KeyID: k.KeyID, CreatedAt: k.CreatedAt.UTC(), CreatedBy: k.CreatedBy, AccountID: k.AccountID}
+		if !k.BoundAt.IsZero() {
+			b := k.BoundAt.UTC()
+			info.BoundAt = &b
+		}
+		keys = append(keys, info)
+	}
+	return keys, next, nil
+}
+
+// validEABKeyID reports whether id has the form of the key ids dcv makes.
+func validEABKeyID(id string) bool {
+	return len(id) <= 64 && !strings.ContainsFunc(id, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-')
+	})
+}
+
+// DeleteEABKey deletes an EAB key no account was bound with, so that it can
+// no longer bind one (a key handed to the wrong person, or no longer
+// needed). A key that bound an account is spent already: deleting it would
+// not end the account, so it is a conflict. Only an admin may.
+func (s *Service) DeleteEABKey(ctx context.Context, caller *store.Account, keyID string) error {
+	if err := adminOnly(caller, "delete EAB keys"); err != nil {
+		return err
+	}
+	err := s.cfg.Store.EABKeyDelete(ctx, keyID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return &Error{Kind: KindNotFound, Code: "EAB_KEY_NOT_FOUND", Message: fmt.Sprintf("EAB key %q was not found", keyID)}
+	case errors.Is(err, store.ErrConflict):
+		k, gerr := s.cfg.Store.EABKeyGet(ctx, keyID)
+		acct := "an ACME account"
+		if gerr == nil {
+			acct = "ACME account " + k.AccountID
+		}
+		return &Error{Kind: KindConflict, Code: "EAB_KEY_BOUND", Message: fmt.Sprintf("EAB key %q bound %s already and can bind no other: deleting it would not end that account", keyID, acct)}
+	case err != nil:
+		return fmt.Errorf("deleting eab key: %w", err)
+	}
+	return nil
+}
+
 // CreateEABKey creates an External Account Binding key. Only an admin may.
 func (s *Service) CreateEABKey(ctx context.Context, caller *store.Account) (*EABKeyView, error) {
-	if caller == nil || !caller.Admin {
-		return nil, &Error{Kind: KindForbidden, Code: "ADMIN_REQUIRED", Message: "only an admin account may create EAB keys"}
+	if err := adminOnly(caller, "create EAB keys"); err != nil {
+		return nil, err
 	}
 	raw := randomB64(eabKeyBytes)
 	for strings.HasPrefix(raw, "-") {

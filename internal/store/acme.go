@@ -173,6 +173,13 @@ type ACMEStore interface {
 	EABKeyCreate(ctx context.Context, k EABKey) error
 	// EABKeyGet returns an EAB key, or ErrNotFound.
 	EABKeyGet(ctx context.Context, keyID string) (*EABKey, error)
+	// EABKeyList returns up to limit EAB keys, newest first: those whose
+	// KeyID sorts before before, or the newest when before is "".
+	EABKeyList(ctx context.Context, before string, limit int) ([]EABKey, error)
+	// EABKeyDelete deletes an EAB key that binds no account: ErrNotFound
+	// when there is no such key, ErrConflict when it binds one (a binding
+	// in progress and a delete are serialized: one of them wins).
+	EABKeyDelete(ctx context.Context, keyID string) error
 
 	// ACMEOrderCreate stores o.Order with its Authorization rows, the ACME
 	// part of o, and the authorizations of newAuthzs (with their

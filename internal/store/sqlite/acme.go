@@ -28,6 +28,10 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 	qEABKeyExists               = `SELECT EXISTS (SELECT 1 FROM acme_eab_keys WHERE kid = ?)`
 	qEABKeyInsert               = `INSERT INTO acme_eab_keys (kid, hmac_key, created_by, account_id, created_at, bound_at) VALUES (?, ?, ?, NULL, ?, NULL)`
 	qEABKeyGet                  = `SELECT kid, hmac_key, created_by, coalesce(account_id, ''), created_at, bound_at FROM acme_eab_keys WHERE kid = ?`
+	// qEABKeyList: the keys before a cursor (lastKeyID for the first
+	// page), newest first, a seek in the primary key.
+	qEABKeyList   = `SELECT kid, hmac_key, created_by, coalesce(account_id, ''), created_at, bound_at FROM acme_eab_keys WHERE kid < ? ORDER BY kid DESC LIMIT ?`
+	qEABKeyDelete = `DELETE FROM acme_eab_keys WHERE kid = ? AND account_id IS NULL`
 
 	qACMEOrderInsert = `INSERT INTO acme_orders (order_id, profile, replaces, replaces_serial) VALUES (?, ?, ?, ?)`
 	// qACMEOrderReplaced tells whether an order that is not invalid at ?2
@@ -318,6 +322,58 @@ func (s *Store) EABKeyGet(ctx context.Context, keyID string) (*store.EABKey, err
 		return nil, fmt.Errorf("getting eab key %s: %w", keyID, notFound(err))
 	}
 	return &k, nil
+}
+
+// lastKeyID sorts after every key id (SQLite compares TEXT as UTF-8 bytes;
+// ids are ASCII): the cursor of a first page.
+const lastKeyID = "\U0010FFFF"
+
+// EABKeyList returns a page of EAB keys, newest first.
+func (s *Store) EABKeyList(ctx context.Context, before string, limit int) ([]store.EABKey, error) {
+	if before == "" {
+		before = lastKeyID
+	}
+	rows, err := s.rd.QueryContext(ctx, qEABKeyList, before, limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing eab keys: %w", err)
+	}
+	defer rows.Close()
+	var out []store.EABKey
+	for rows.Next() {
+		var k store.EABKey
+		if err := rows.Scan(&k.KeyID, &k.HMACKey, &k.CreatedBy, &k.AccountID, nullTime{&k.CreatedAt}, nullTime{&k.BoundAt}); err != nil {
+			return nil, fmt.Errorf("listing eab keys: %w", err)
+		}
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing eab keys: %w", err)
+	}
+	return out, nil
+}
+
+// EABKeyDelete deletes an unbound EAB key. The write lock orders it with
+// ACMEAccountCreate's binding: a key deleted first binds nothing (that
+// account creation is ErrNotFound), a key bound first is ErrConflict here.
+func (s *Store) EABKeyDelete(ctx context.Context, keyID string) error {
+	err := s.write(ctx, func(tx *txn) error {
+		err := execOne(ctx, tx, qEABKeyDelete, keyID)
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		var exists bool
+		if err := tx.QueryRowContext(ctx, qEABKeyExists, keyID).Scan(&exists); err != nil {
+			return err
+		}
+		if exists {
+			return fmt.Errorf("eab key %s binds an account: %w", keyID, store.ErrConflict)
+		}
+		return store.ErrNotFound
+	})
+	if err != nil {
+		return fmt.Errorf("deleting eab key %s: %w", keyID, err)
+	}
+	return nil
 }
 
 // ACMEOrderCreate stores an ACME order, its new authorizations and their

@@ -504,6 +504,8 @@ var preparedQueries = map[string]string{
 	"qEABKeyExists":                qEABKeyExists,
 	"qEABKeyGet":                   qEABKeyGet,
 	"qEABKeyInsert":                qEABKeyInsert,
+	"qEABKeyList":                  qEABKeyList,
+	"qEABKeyDelete":                qEABKeyDelete,
 	"qMigrationInsert":             qMigrationInsert,
 	"qMigrationVersion":            qMigrationVersion,
 	"qOrderApprove":                qOrderApprove,

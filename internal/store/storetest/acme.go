@@ -80,6 +80,45 @@ func testACMEAccounts(t *testing.T, f *fixture) {
 		t.Fatalf("EABKeyGet = %+v, %v", k, err)
 	}
 
+	// EAB keys listed newest first, a page at a time; an unbound key is
+	// deleted, a bound one is ErrConflict and stays.
+	for _, id := range []string{"kid2", "kid3"} {
+		if err := f.s.EABKeyCreate(f.ctx, store.EABKey{KeyID: id, HMACKey: make([]byte, 64), CreatedBy: "admin", CreatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var listed []string
+	for before := ""; ; {
+		page, err := f.s.EABKeyList(f.ctx, before, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range page {
+			listed = append(listed, k.KeyID+"/"+k.AccountID)
+		}
+		if len(page) < 2 {
+			break
+		}
+		before = page[len(page)-1].KeyID
+	}
+	if got := strings.Join(listed, " "); got != "kid3/ kid2/ kid1/acme2" {
+		t.Fatalf("EABKeyList pages = %q, want newest first with the binding", got)
+	}
+	wantIs(t, "deleting a bound eab key", f.s.EABKeyDelete(f.ctx, "kid1"), store.ErrConflict)
+	wantIs(t, "deleting an unknown eab key", f.s.EABKeyDelete(f.ctx, "nosuch"), store.ErrNotFound)
+	if err := f.s.EABKeyDelete(f.ctx, "kid2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.EABKeyGet(f.ctx, "kid2"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a deleted eab key is still there: %v", err)
+	}
+	if k, err := f.s.EABKeyGet(f.ctx, "kid1"); err != nil || k.AccountID != "acme2" {
+		t.Fatalf("the bound eab key after a refused delete: %+v, %v", k, err)
+	}
+	d := acmeAccount("acme4", "tp4")
+	d.EABKeyID = "kid2"
+	wantIs(t, "binding a deleted eab key", f.s.ACMEAccountCreate(f.ctx, d), store.ErrNotFound)
+
 	// Key change: to a key in use, with a stale old key, then for real.
 	wantIs(t, "new key in use", f.s.ACMEAccountKeyChange(f.ctx, "acme1", "tp1", "tp2", []byte(`{}`)), store.ErrConflict)
 	wantIs(t, "stale old key", f.s.ACMEAccountKeyChange(f.ctx, "acme1", "tpX", "tp9", []byte(`{}`)), store.ErrConflict)
