@@ -43,6 +43,10 @@ type (
 	Certificate = order.CertificateView
 	// Account is an API account.
 	Account = order.AccountView
+	// EABKey is a new ACME External Account Binding key, with its HMAC key.
+	EABKey = order.EABKeyView
+	// EABKeyInfo is an EAB key as listed, without its HMAC key.
+	EABKeyInfo = order.EABKeyInfo
 	// CreateOrderRequest is the body of a new order.
 	CreateOrderRequest = order.CreateRequest
 )
@@ -198,17 +202,7 @@ func (c *Client) Orders(ctx context.Context) ([]Order, []byte, error) {
 // limit (0 for the server's default) after cursor ("" for the newest). next
 // is the cursor of the following page, "" after the last.
 func (c *Client) OrdersPage(ctx context.Context, cursor string, limit int) (orders []Order, next string, raw []byte, err error) {
-	q := url.Values{}
-	if cursor != "" {
-		q.Set("cursor", cursor)
-	}
-	if limit != 0 {
-		q.Set("limit", strconv.Itoa(limit))
-	}
-	path := "/api/v1/orders"
-	if len(q) > 0 {
-		path += "?" + q.Encode()
-	}
+	path := pagePath("/api/v1/orders", cursor, limit)
 	v, raw, err := call[struct {
 		Orders []Order `json:"orders"`
 		Next   string  `json:"next_cursor"`
@@ -229,6 +223,48 @@ func (c *Client) Check(ctx context.Context, id string) (*CheckResult, []byte, er
 // first time only, the private key dcv generated.
 func (c *Client) Certificate(ctx context.Context, id string) (*Certificate, []byte, error) {
 	return call[Certificate](ctx, c, http.MethodGet, "/api/v1/orders/"+url.PathEscape(id)+"/certificate", nil)
+}
+
+// CreateEABKey creates an ACME External Account Binding key (admin only);
+// the answer holds its HMAC key, shown this once.
+func (c *Client) CreateEABKey(ctx context.Context) (*EABKey, []byte, error) {
+	return call[EABKey](ctx, c, http.MethodPost, "/api/v1/eab-keys", nil)
+}
+
+// EABKeysPage lists a page of the EAB keys, newest first (admin only): at
+// most limit (0 for the server's default) after cursor ("" for the
+// newest). next is the cursor of the following page, "" after the last.
+func (c *Client) EABKeysPage(ctx context.Context, cursor string, limit int) (keys []EABKeyInfo, next string, raw []byte, err error) {
+	path := pagePath("/api/v1/eab-keys", cursor, limit)
+	v, raw, err := call[struct {
+		Keys []EABKeyInfo `json:"eab_keys"`
+		Next string       `json:"next_cursor"`
+	}](ctx, c, http.MethodGet, path, nil)
+	if err != nil {
+		return nil, "", raw, err
+	}
+	return v.Keys, v.Next, raw, nil
+}
+
+// DeleteEABKey withdraws an EAB key that bound no account (admin only);
+// raw is the answer's body (an error's, as a success has none).
+func (c *Client) DeleteEABKey(ctx context.Context, id string) (raw []byte, err error) {
+	return c.Do(ctx, http.MethodDelete, "/api/v1/eab-keys/"+url.PathEscape(id), nil, "")
+}
+
+// pagePath is path with a list's cursor and limit, when set.
+func pagePath(path, cursor string, limit int) string {
+	q := url.Values{}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	if limit != 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	return path
 }
 
 // IsCode reports whether err is an API error with the given code.

@@ -376,6 +376,106 @@ func newAccountCmd() *cobra.Command {
 	return cmd
 }
 
+func newEABCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "eab", Short: "Manage ACME External Account Binding keys (admin)"}
+	var createFlags, deleteFlags clientFlags
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create an EAB key and print its id and HMAC key (shown once)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := createFlags.client()
+			if err != nil {
+				return err
+			}
+			k, raw, err := c.CreateEABKey(cmd.Context())
+			return createFlags.finish(cmd.OutOrStdout(), raw, err, func() {
+				fmt.Fprintf(cmd.OutOrStdout(), "key id:   %s\nhmac key: %s\n(certbot --eab-kid %s --eab-hmac-key %s; lego --eab --kid %s --hmac %s)\n",
+					k.KeyID, k.HMACKey, k.KeyID, k.HMACKey, k.KeyID, k.HMACKey)
+			})
+		},
+	}
+	createFlags.register(create)
+	del := &cobra.Command{
+		Use:   "delete KEY_ID",
+		Short: "Withdraw an EAB key that bound no ACME account",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := deleteFlags.client()
+			if err != nil {
+				return err
+			}
+			raw, err := c.DeleteEABKey(cmd.Context(), args[0])
+			return deleteFlags.finish(cmd.OutOrStdout(), raw, err, func() {
+				fmt.Fprintf(cmd.OutOrStdout(), "EAB key %s deleted: it can bind no account\n", args[0])
+			})
+		},
+	}
+	deleteFlags.register(del)
+	cmd.AddCommand(create, newEABListCmd(), del)
+	return cmd
+}
+
+func newEABListCmd() *cobra.Command {
+	var cf clientFlags
+	var (
+		cursor string
+		limit  int
+		all    bool
+	)
+	cmd := &cobra.Command{
+		Use:   "list [--limit N] [--cursor C | --all]",
+		Short: "List the EAB keys, newest first, with the ACME account each bound",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if all && cursor != "" {
+				return usageError(errors.New("--all and --cursor exclude each other: --all lists every page from the newest"))
+			}
+			if all && cf.json {
+				return usageError(errors.New("--all and --json exclude each other: --json prints one page as the API answers it (follow its next_cursor)"))
+			}
+			if cmd.Flags().Changed("limit") && (limit < 1 || limit > order.MaxEABListLimit) {
+				return usageError(fmt.Errorf("--limit %d is outside [1, %d]", limit, order.MaxEABListLimit))
+			}
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			ks, next, raw, err := c.EABKeysPage(cmd.Context(), cursor, limit)
+			for all && err == nil && next != "" {
+				var more []client.EABKeyInfo
+				more, next, _, err = c.EABKeysPage(cmd.Context(), next, limit)
+				ks = append(ks, more...)
+			}
+			return cf.finish(cmd.OutOrStdout(), raw, err, func() {
+				w := cmd.OutOrStdout()
+				for _, k := range ks {
+					bound := "unused"
+					if k.AccountID != "" {
+						bound = "bound to ACME account " + k.AccountID
+						if k.BoundAt != nil {
+							bound += " at " + k.BoundAt.Format(time.RFC3339)
+						}
+					}
+					fmt.Fprintf(w, "%s  created %s by %s  %s\n", k.KeyID, k.CreatedAt.Format(time.RFC3339), k.CreatedBy, bound)
+				}
+				if next != "" {
+					more := "--cursor " + next
+					if limit != 0 {
+						more += fmt.Sprintf(" --limit %d", limit)
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "more keys: dcv eab list %s (or --all)\n", more)
+				}
+			})
+		},
+	}
+	cf.register(cmd)
+	cmd.Flags().StringVar(&cursor, "cursor", "", "list the keys after this one (the cursor a page ends with)")
+	cmd.Flags().IntVar(&limit, "limit", 0, fmt.Sprintf("keys per page (the server's default is %d, at most %d)", order.DefaultEABListLimit, order.MaxEABListLimit))
+	cmd.Flags().BoolVar(&all, "all", false, "list every page")
+	return cmd
+}
+
 // maxCSRFile bounds the --csr file: a request is a few kilobytes.
 const maxCSRFile = 64 << 10
 

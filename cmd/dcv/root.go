@@ -72,7 +72,7 @@ func newRootCmd() *cobra.Command {
 			return nil
 		},
 	}
-	root.AddCommand(newServeCmd(), newCheckCmd(), newAgentCmd(), newPerspectiveCmd(), newOrderCmd(), newCertCmd(), newAccountCmd(), newBenchCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newCheckCmd(), newAgentCmd(), newPerspectiveCmd(), newOrderCmd(), newCertCmd(), newAccountCmd(), newEABCmd(), newBenchCmd(), newVersionCmd())
 	// From the root down: `dcv frobnicate` is a usage error as
 	// `dcv order frobnicate` is.
 	refuseUnknownSubcommands(root)
