@@ -42,7 +42,13 @@ const (
 	ModeTLS
 	// ModePlain serves plain HTTP/1.1, whatever the port.
 	ModePlain
+	// ModeSlowHead reads the request, then sends a status line one byte
+	// every slowHeadInterval, until the client gives up.
+	ModeSlowHead
 )
+
+// slowHeadInterval is how ModeSlowHead dribbles its status line.
+const slowHeadInterval = 200 * time.Millisecond
 
 // Limits of the raw modes.
 const (
@@ -259,6 +265,16 @@ func (w *WebServer) serveConn(c *trackedConn, mode Mode, https bool) {
 	case ModeHTTP2:
 		readRequestHead(c)
 		c.Write(http2Reply)
+		c.Close()
+	case ModeSlowHead:
+		readRequestHead(c)
+		for _, b := range []byte("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx") {
+			c.SetWriteDeadline(time.Now().Add(webIOTimeout))
+			if _, err := c.Write([]byte{b}); err != nil {
+				break // the client gave up
+			}
+			time.Sleep(slowHeadInterval)
+		}
 		c.Close()
 	case ModeTLS:
 		br := bufio.NewReader(c)

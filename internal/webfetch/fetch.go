@@ -749,9 +749,19 @@ func (l *headLimitReader) Read(p []byte) (int, error) {
 }
 
 // withCtxErr adds ctx's error to err when ctx ended: a connection closed
-// because the attempt was canceled or timed out is reported as such.
+// because the attempt was canceled or timed out is reported as such. So is
+// one whose deadline (the connection's is ctx's) has passed though ctx's
+// timer has not fired yet: a read cut there may hand the parser a partial
+// line (a status line of "2" read a byte a second), which is a slow
+// server, not a malformed answer.
 func withCtxErr(ctx context.Context, err error) error {
-	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+	cerr := ctx.Err()
+	if cerr == nil {
+		if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+			cerr = context.DeadlineExceeded
+		}
+	}
+	if cerr != nil && !errors.Is(err, cerr) {
 		return errors.Join(err, cerr)
 	}
 	return err

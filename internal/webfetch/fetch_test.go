@@ -185,6 +185,15 @@ func TestFetchOnTheWire(t *testing.T) {
 			attempts: 1, conns: 1,
 		},
 		{
+			// The deadline cuts the status line: a slow server, not a
+			// malformed answer.
+			name:     "slow status line ends at the deadline",
+			setup:    func(w *testenv.WebServer) { w.SetMode(w.HTTPPort, testenv.ModeSlowHead) },
+			kind:     ErrTimeoutAfterConn,
+			detail:   "timeout waiting for response headers",
+			attempts: 1, conns: 1,
+		},
+		{
 			name:     "http/2 on the http port",
 			setup:    func(w *testenv.WebServer) { w.SetMode(w.HTTPPort, testenv.ModeHTTP2) },
 			kind:     ErrHTTP2OnPlain,
