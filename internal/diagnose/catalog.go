@@ -49,6 +49,8 @@ const (
 	wordPerspectiveN             msg = "wordPerspectiveN"
 	wordThisDomain               msg = "wordThisDomain"
 	msgInvalid                   msg = "msgInvalid"
+	whySourceAddress             msg = "whySourceAddress"
+	noteSourceAddress            msg = "noteSourceAddress"
 	msgInvalidNoObservation      msg = "msgInvalidNoObservation"
 	msgInvalidNoValue            msg = "msgInvalidNoValue"
 	msgInvalidNoEvidence         msg = "msgInvalidNoEvidence"

@@ -34,6 +34,8 @@ var catalogEN = catalog{
 		wordPerspectiveN:        "perspective %[1]d",
 		wordThisDomain:          "this domain",
 		msgInvalid:              "dcv has no usable evidence for %[1]s: %[2]s.",
+		whySourceAddress:        "dcv could not connect to any of its addresses from the source address it is configured to use",
+		noteSourceAddress:       "%[1]s: %[2]s.",
 		msgInvalidNoObservation: "no observation was made",
 		msgInvalidNoValue:       "the expected value is empty",
 		msgInvalidNoEvidence:    "the evidence of the validation method is missing",

@@ -163,14 +163,20 @@ func (d *diagnoser) fetch(t *webfetch.Trace, o *validation.Observation) (Finding
 	if a.Hop > 0 || a.RedirectRefused != "" {
 		return d.hop(t, a, o)
 	}
+	if a.Status == 0 && allSourceFailures(t.Attempts) {
+		// Not one address was tried from a source that can reach it:
+		// nothing was learnt of the domain.
+		return d.sourceFailure(t.Attempts, host), 0
+	}
 	if a.Status == 0 && allReserved(t.Attempts) {
 		return d.reserved(t.Attempts, host), 0
 	}
 	if a.Status == 0 {
 		// Report the last address actually dialled: a reserved address
-		// skipped after it says less about why the fetch failed.
+		// skipped after it, or one dcv's source could not reach, says
+		// less about why the fetch failed.
 		for i := len(t.Attempts) - 1; i >= 0; i-- {
-			if e := t.Attempts[i].Err; e == nil || e.Kind != webfetch.ErrReservedAddress {
+			if e := t.Attempts[i].Err; e == nil || (e.Kind != webfetch.ErrReservedAddress && e.Kind != webfetch.ErrSourceAddress) {
 				a = &t.Attempts[i]
 				break
 			}
@@ -330,6 +336,38 @@ func (d *diagnoser) invalidURL(u, domain string) Finding {
 	}
 	f.Message = d.c.f(msgInvalidURL, Truncate(u, maxURLShown))
 	f.Fix = d.c.f(fixInvalid)
+	return f
+}
+
+// allSourceFailures reports whether every attempt failed on dcv's side for
+// want of a usable source address (webfetch.ErrSourceAddress), reserved
+// addresses aside, and at least one did.
+func allSourceFailures(as []webfetch.Attempt) bool {
+	n := 0
+	for _, a := range as {
+		switch {
+		case a.Err != nil && a.Err.Kind == webfetch.ErrSourceAddress:
+			n++
+		case a.Err != nil && a.Err.Kind == webfetch.ErrReservedAddress:
+		default:
+			return false
+		}
+	}
+	return n > 0
+}
+
+// sourceFailure diagnoses a fetch none of whose addresses dcv could connect
+// to from its source address: the operator's problem (OBSERVATION_INVALID,
+// retryable), saying which addresses and why, and nothing for the
+// applicant to fix.
+func (d *diagnoser) sourceFailure(as []webfetch.Attempt, host string) Finding {
+	f := d.invalid(host, whySourceAddress)
+	for _, a := range as {
+		if a.Err != nil && a.Err.Kind == webfetch.ErrSourceAddress {
+			f.Message = join(f.Message, d.c.f(noteSourceAddress, Truncate(a.Err.Address, maxNameShown), Truncate(a.Err.Detail, maxDetailShown)))
+			break
+		}
+	}
 	return f
 }
 

@@ -511,6 +511,24 @@ func TestDomainFile(t *testing.T) {
 				"Check that [2001:db8::10]:80 is reachable from the internet and is the web server of example.com; then check again.")},
 		},
 		{
+			// dcv's source address cannot reach the site's only
+			// address: nothing was learnt of the domain.
+			name: "no source address of the site's family",
+			obs:  fileObs(trace(httpURL, failed("[2001:db8::10]:80", webfetch.ErrSourceAddress, "not dialled: connections are made from 192.0.2.7, and there is no IPv6 source address", 0))),
+			want: []Finding{retryF(CodeObservationInvalid,
+				"dcv has no usable evidence for example.com: dcv could not connect to any of its addresses from the source address it is configured to use. [2001:db8::10]:80: not dialled: connections are made from 192.0.2.7, and there is no IPv6 source address.",
+				"This is a problem on the certificate authority's side, not with your domain: check again later, or contact the operator if it persists.")},
+		},
+		{
+			name: "IPv4 refused, IPv6 not dialled: the refusal is the domain's",
+			obs: fileObs(trace(httpURL,
+				failed(ip4, webfetch.ErrConnectionRefused, "", 0),
+				failed("[2001:db8::10]:80", webfetch.ErrSourceAddress, "not dialled", 0))),
+			want: []Finding{errF(CodeFileUnreachable,
+				"Connection refused by 192.0.2.10:80: nothing listens on port 80.",
+				"Start a web server on port 80 of 192.0.2.10, or point the A/AAAA records of example.com at the public address of the web server.")},
+		},
+		{
 			name: "no fetch at all",
 			obs:  fileObs(),
 			want: []Finding{retryF(CodeObservationInvalid,

@@ -826,6 +826,10 @@ func TestAgentOwnFailure(t *testing.T) {
 		{"file: the agent's resolver unreachable", fileObs(&webfetch.Trace{Host: "a.example.com", ResolveError: &webfetch.Error{Kind: webfetch.ErrDNSError, Upstream: true}}), true},
 		{"file: the name does not exist", fileObs(&webfetch.Trace{Host: "a.example.com", ResolveError: &webfetch.Error{Kind: webfetch.ErrDNSNXDomain}}), false},
 		{"file: source address not assigned", fileObs(&webfetch.Trace{Attempts: []webfetch.Attempt{{Err: &webfetch.Error{Kind: webfetch.ErrConnectionRefused, Detail: "dial tcp 10.1.2.3:0->192.0.2.1:80: bind: cannot assign requested address"}}}}), true},
+		{"file: no source address of the site's family", fileObs(&webfetch.Trace{Attempts: []webfetch.Attempt{{Err: &webfetch.Error{Kind: webfetch.ErrSourceAddress, Address: "[2001:db8::1]:80", Detail: "not dialled"}}}}), true},
+		{"file: IPv6 not dialled, IPv4 refuses: the domain's", fileObs(&webfetch.Trace{Attempts: []webfetch.Attempt{
+			{Err: &webfetch.Error{Kind: webfetch.ErrSourceAddress, Address: "[2001:db8::1]:80", Detail: "not dialled"}},
+			{Err: &webfetch.Error{Kind: webfetch.ErrConnectionRefused, Address: "192.0.2.1:80", Detail: "connection refused"}}}}), false},
 		{"file: the web server refuses", fileObs(&webfetch.Trace{Attempts: []webfetch.Attempt{{Err: &webfetch.Error{Kind: webfetch.ErrConnectionRefused, Detail: "connection refused"}}}}), false},
 		{"caa recheck: the agent's resolver unreachable", caaOnly(&dnsclient.Error{Kind: dnsclient.KindNetwork, Upstream: true, Detail: "connection refused"}), true},
 		{"caa recheck: the domain's nameserver times out", caaOnly(&dnsclient.Error{Kind: dnsclient.KindTimeout, Detail: "i/o timeout"}), false},

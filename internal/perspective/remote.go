@@ -19,6 +19,7 @@ import (
 
 	"github.com/dcvhq/dcv/internal/caa"
 	"github.com/dcvhq/dcv/internal/validation"
+	"github.com/dcvhq/dcv/internal/webfetch"
 )
 
 // Paths of the agent protocol. Every one requires the primary's client
@@ -229,14 +230,34 @@ func agentOwnFailure(o *validation.Observation) (string, bool) {
 			if e := t.ResolveError; e != nil && own(e.Upstream, e.Detail) {
 				return "the agent's resolution of " + t.Host + " failed on its side: " + e.Error(), true
 			}
-			for _, a := range t.Attempts {
-				if a.Err != nil && own(false, a.Err.Detail) {
-					return "the agent could not connect from its source address: " + a.Err.Error(), true
-				}
+			if e, ok := sourceOnly(t.Attempts, own); ok {
+				return "the agent could not connect from its source address: " + e.Error(), true
 			}
 		}
 	}
 	return "", false
+}
+
+// sourceOnly reports whether every address of a fetch failed on the
+// agent's side for want of a usable source address (one of the other
+// family, or not assigned: webfetch.ErrSourceAddress, or the detail of an
+// agent from before that kind), reserved addresses aside, and returns the
+// first such error. An address the agent did reach decides instead: its
+// failure, if any, is the domain's.
+func sourceOnly(as []webfetch.Attempt, own func(bool, string) bool) (*webfetch.Error, bool) {
+	var first *webfetch.Error
+	for _, a := range as {
+		switch {
+		case a.Err != nil && (a.Err.Kind == webfetch.ErrSourceAddress || own(false, a.Err.Detail)):
+			if first == nil {
+				first = a.Err
+			}
+		case a.Err != nil && a.Err.Kind == webfetch.ErrReservedAddress:
+		default:
+			return nil, false
+		}
+	}
+	return first, first != nil
 }
 
 // classify sorts a failed request to an agent into an Unavailable kind.

@@ -99,6 +99,9 @@ func classify(err error, addr string, p phase) *Error {
 			return set(ErrConnectionReset, "")
 		case syscall.EHOSTUNREACH, syscall.ENETUNREACH:
 			return set(ErrNetwork, "")
+		case syscall.EADDRNOTAVAIL:
+			// bind(2) of the configured source address failed.
+			return set(ErrSourceAddress, "the source address cannot be used on this host")
 		}
 	}
 

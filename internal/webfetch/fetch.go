@@ -631,6 +631,12 @@ func (f *Fetcher) attempt(ctx context.Context, t *target, ip netip.Addr) (att At
 		att.Err = &Error{Kind: ErrReservedAddress, Address: addr, Detail: "address in a special-purpose range; not dialled"}
 		return att
 	}
+	if src := f.cfg.Source; src.IsValid() && src.Unmap().Is4() != ip.Unmap().Is4() {
+		// A connection from src cannot reach an address of the other
+		// family: the operator's configuration, nothing of the domain.
+		att.Err = &Error{Kind: ErrSourceAddress, Address: addr, Detail: fmt.Sprintf("not dialled: connections are made from %s, and there is no %s source address", src, family(ip))}
+		return att
+	}
 	start := time.Now()
 	defer func() { att.Duration = time.Since(start) }()
 
@@ -686,6 +692,14 @@ func (f *Fetcher) attempt(ctx context.Context, t *target, ip netip.Addr) (att At
 		att.Err = classify(withCtxErr(actx, err), addr, st.phase(t.https, stageBody))
 	}
 	return att
+}
+
+// family names ip's address family.
+func family(ip netip.Addr) string {
+	if ip.Unmap().Is4() {
+		return "IPv4"
+	}
+	return "IPv6"
 }
 
 // errHeaderTooLarge is the error of a response whose head exceeds

@@ -524,3 +524,47 @@ func TestNewConfig(t *testing.T) {
 		t.Errorf("defaults = %+v, want %+v", f.cfg, want)
 	}
 }
+
+// TestFetchSourceFamily: with a source address, an address of the other
+// family is not dialled (no connection from an IPv4 source reaches IPv6)
+// and is told apart as dcv's own limit; one of the same family is dialled.
+func TestFetchSourceFamily(t *testing.T) {
+	t.Parallel()
+	w := testenv.NewWebServer(t)
+	w.SetFile("", "/f", http.StatusOK, "ok")
+	src := testenv.NewLoopbackAddr()
+	tests := []struct {
+		name  string
+		addrs []netip.Addr
+		// kinds are the attempts' error kinds, "" for a fetch that served.
+		kinds []ErrorKind
+	}{
+		{"IPv6 only", []netip.Addr{netip.MustParseAddr("::1")}, []ErrorKind{ErrSourceAddress}},
+		{"IPv4 only", []netip.Addr{w.IP}, []ErrorKind{""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f, err := New(Config{Resolver: addrs(testHost+".", tt.addrs...), HTTPPort: w.HTTPPort, HTTPSPort: w.HTTPSPort, AllowLoopback: true,
+				ConnectTimeout: time.Second, Timeout: testTimeout, Source: src})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr := f.Fetch(t.Context(), "http://"+testHost+"/f")
+			var kinds []ErrorKind
+			for _, a := range tr.Attempts {
+				k := ErrorKind("")
+				if a.Err != nil {
+					k = a.Err.Kind
+					if k == ErrSourceAddress && !strings.Contains(a.Err.Detail, "not dialled: connections are made from "+src.String()+", and there is no IPv6 source address") {
+						t.Errorf("detail %q", a.Err.Detail)
+					}
+				}
+				kinds = append(kinds, k)
+			}
+			if !slices.Equal(kinds, tt.kinds) {
+				t.Fatalf("attempts %v, want %v (trace %+v)", kinds, tt.kinds, tr)
+			}
+		})
+	}
+}

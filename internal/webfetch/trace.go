@@ -145,6 +145,10 @@ const (
 	ErrProtocol          ErrorKind = "protocol_error"         // malformed HTTP response
 	ErrNetwork           ErrorKind = "network_error"          // other network failure (unreachable, ...)
 	ErrInvalidURL        ErrorKind = "invalid_url"
+	// ErrSourceAddress: dcv's own source address cannot reach the address
+	// (no source address of its family, or one not assigned on the host):
+	// the certificate authority's side, nothing of the domain.
+	ErrSourceAddress ErrorKind = "source_address"
 )
 
 // Error is a classified fetch failure.
