@@ -42,6 +42,8 @@ const (
 	msgRIRSpan             msg = "msgRIRSpan"
 	fixUnavailable         msg = "fixUnavailable"
 	noteRemoteAddress      msg = "noteRemoteAddress"
+	noteRemoteNameserver   msg = "noteRemoteNameserver"
+	fixRemoteNameserver    msg = "fixRemoteNameserver"
 	noteRemoteCacheExpired msg = "noteRemoteCacheExpired"
 	fixRemoteAddress       msg = "fixRemoteAddress"
 	wordPerspectiveRIR     msg = "wordPerspectiveRIR"
@@ -88,6 +90,8 @@ func init() {
 			noteRemoteCacheExpired: "A previous check expected the answers cached near those perspectives to expire by %[1]s; they have, and those perspectives still see another answer: your nameservers answer differently by location (GeoDNS, split horizon), or one of them still lacks the record.",
 			noteRemoteAddress:      "From %[1]s the name resolves to %[2]s, not to %[3]s as for dcv's primary perspective: another server answers there (GeoDNS, a CDN's regional address, split-horizon DNS).",
 			fixRemoteAddress:       "Serve the file from every address the name resolves to in every region, or make the name resolve to the same servers everywhere, then check again.",
+			noteRemoteNameserver:   "%[1]s got its answer from %[2]s, which is not one of the nameservers of %[3]s that dcv's primary perspective asked (%[4]s): the name is answered by other servers there (split-horizon DNS, GeoDNS, a different delegation, or an interception), and waiting will not change that.",
+			fixRemoteNameserver:    "Publish the record on every nameserver that answers for the name from any network (each view of split-horizon or GeoDNS, every provider), or make the name answered by the same nameservers everywhere, then check again.",
 			fixRemoteBlocked:       "Allow requests to /.well-known/pki-validation/ from every country and network (firewall, geo-blocking, CDN and bot-protection rules), then check again.",
 			fixRemoteOther:         "Make sure the domain answers the same way from every network, then check again.",
 			msgUnavailable:         "dcv could not obtain the view of %[1]d remote perspective(s): %[2]s. This is a problem on the certificate authority's side, not with your domain; without them the quorum of corroborating perspectives is not met.",
@@ -280,9 +284,17 @@ func (d *diagnoser) disagree(primary *validation.Observation, remotes []validati
 		eta                   time.Time
 	)
 	primaryAddrs := fileAddresses(primary)
+	zone, zoneServers := primaryZoneServers(primary)
+	var foreign []string // notes: a perspective was answered by another nameserver
 	for _, o := range dis {
 		seen, kind, exp := d.seen(o)
 		parts = append(parts, d.c.f(wordSaw, d.perspectiveName(o), seen))
+		if srv := foreignNameserver(o, zoneServers); srv != "" {
+			// Not a cache of the zone's own answer: another server's.
+			foreign = append(foreign, d.c.f(noteRemoteNameserver, d.perspectiveName(o), Truncate(srv, maxNameShown), Truncate(trimDot(zone), maxNameShown),
+				Truncate(strings.Join(zoneServers, d.c.f(wordListSep)), maxDetailShown)))
+			continue
+		}
 		if other := slices.DeleteFunc(fileAddresses(o), func(a string) bool { return slices.Contains(primaryAddrs, a) }); len(primaryAddrs) > 0 && len(other) > 0 {
 			elsewhere = append(elsewhere, d.c.f(noteRemoteAddress, d.perspectiveName(o), Truncate(strings.Join(other, d.c.f(wordListSep)), maxDetailShown),
 				Truncate(strings.Join(primaryAddrs, d.c.f(wordListSep)), maxDetailShown)))
@@ -327,6 +339,10 @@ func (d *diagnoser) disagree(primary *validation.Observation, remotes []validati
 		}
 		fixes = append(fixes, d.c.f(fixRemoteCache))
 	}
+	if len(foreign) > 0 {
+		f.Message = join(f.Message, foreign...)
+		fixes = append(fixes, d.c.f(fixRemoteNameserver))
+	}
 	if len(elsewhere) > 0 {
 		// The name resolves to other servers there: that, not a block of
 		// the same servers, is what differs.
@@ -345,6 +361,46 @@ func (d *diagnoser) disagree(primary *validation.Observation, remotes []validati
 	}
 	f.Fix = join("", fixes...)
 	return f
+}
+
+// primaryZoneServers returns the zone of the record's host and the
+// addresses (ip:port) of its nameservers as the primary perspective asked
+// them (iterative mode), the CNAME target's zone's when the lookup
+// followed one; none otherwise.
+func primaryZoneServers(p *validation.Observation) (string, []string) {
+	if p == nil || p.DNS == nil {
+		return "", nil
+	}
+	v := p.DNS.Authoritative
+	if p.DNS.TargetAuthoritative != nil {
+		v = p.DNS.TargetAuthoritative
+	}
+	if v == nil {
+		return "", nil
+	}
+	var out []string
+	for _, s := range v.Servers {
+		if s.Address != "" && !slices.Contains(out, s.Address) {
+			out = append(out, s.Address)
+		}
+	}
+	return v.Zone, out
+}
+
+// foreignNameserver returns the server that answered a remote
+// perspective's record lookup when it is not one of servers, the record
+// zone's nameservers the primary asked: the remote resolved iteratively
+// (Response.Resolver false: the server is the zone's, not a recursive
+// resolver's) and was answered by another server. "" otherwise.
+func foreignNameserver(o *validation.Observation, servers []string) string {
+	if len(servers) == 0 || o.DNS == nil || o.DNS.Record.Response == nil {
+		return ""
+	}
+	r := o.DNS.Record.Response
+	if r.Resolver || r.Server == "" || slices.Contains(servers, r.Server) {
+		return ""
+	}
+	return r.Server
 }
 
 // fileAddresses returns the IP addresses the first fetch of a file

@@ -227,6 +227,27 @@ func TestDomainPerspectives(t *testing.T) {
 					"From ap-1 (APNIC) the name resolves to 198.51.100.7, not to 192.0.2.10 as for dcv's primary perspective: another server answers there (GeoDNS, a CDN's regional address, split-horizon DNS)."}},
 		},
 		{
+			// An iterative agent answered by a server that is not one of
+			// the zone's: another view (split-horizon), not a cache; no
+			// ETA, and waiting will not help.
+			name: "a remote answered by another nameserver",
+			obs: func() []validation.Observation {
+				primary := dnsObs(resp(host, "NOERROR", txt(host, testValue)), func(n *validation.DNSObservation) {
+					n.Authoritative = &dnsclient.ZoneView{Zone: "example.com.", NS: []string{"ns1.example.com.", "ns2.example.com."},
+						Servers: []dnsclient.ServerView{{NS: "ns1.example.com.", Address: testServer}, {NS: "ns2.example.com.", Address: "192.0.2.54:53"}}}
+				})
+				other := resp(host, "NXDOMAIN")
+				other.Server, other.NegativeTTL = "198.51.100.9:53", 300
+				return []validation.Observation{primary, pRemote(dnsObs(other, nil), "eu-1", "RIPE"), pRemote(pass, "us-1", "ARIN"), pRemote(dnsObs(other, nil), "ap-1", "APNIC")}
+			}(),
+			status: StatusPending,
+			want: []Finding{{Code: CodeRemotePerspectivesDisagree, Severity: SeverityError,
+				Fix: "Publish the record on every nameserver that answers for the name from any network (each view of split-horizon or GeoDNS, every provider), or make the name answered by the same nameservers everywhere, then check again.",
+				Message: "dcv's primary perspective sees the expected value, but only 1 of 3 remote perspectives corroborate it (2 needed): eu-1 (RIPE) saw no record (NXDOMAIN); ap-1 (APNIC) saw no record (NXDOMAIN). " +
+					"eu-1 (RIPE) got its answer from 198.51.100.9:53, which is not one of the nameservers of example.com that dcv's primary perspective asked (192.0.2.53:53, 192.0.2.54:53): the name is answered by other servers there (split-horizon DNS, GeoDNS, a different delegation, or an interception), and waiting will not change that. " +
+					"ap-1 (APNIC) got its answer from 198.51.100.9:53, which is not one of the nameservers of example.com that dcv's primary perspective asked (192.0.2.53:53, 192.0.2.54:53): the name is answered by other servers there (split-horizon DNS, GeoDNS, a different delegation, or an interception), and waiting will not change that."}},
+		},
+		{
 			name:   "the primary fails: only its findings, remotes skipped",
 			obs:    []validation.Observation{missing, pUnavailable("eu-1", "RIPE", validation.UnavailableSkipped), pUnavailable("us-1", "ARIN", validation.UnavailableSkipped)},
 			status: StatusPending,
