@@ -64,12 +64,18 @@ type Option func(*diagnoser)
 // WithPrevious gives the findings of the domain's previous check, so that
 // a cause it predicted to pass by a time that has gone by is not predicted
 // again: remote perspectives that still disagree after the cached answers
-// they were said to hold have expired do not hold a cached answer.
+// they were said to hold have expired do not hold a cached answer, and
+// nameservers still lagging after their SOA refresh are not merely
+// waiting for it. An ETA still to come is kept rather than pushed back:
+// the lag was there at the previous check already.
 func WithPrevious(fs []Finding) Option {
 	return func(d *diagnoser) {
 		for _, f := range fs {
 			if f.Code == CodeRemotePerspectivesDisagree && f.ETA != nil {
 				d.prevCacheETA = *f.ETA
+			}
+			if f.Code == CodeDNSRecordNotPropagated && f.ETA != nil {
+				d.prevRefreshETA = *f.ETA
 			}
 		}
 	}
@@ -82,6 +88,10 @@ type diagnoser struct {
 	// prevCacheETA is when a previous check said the remote perspectives'
 	// cached answers would expire (see WithPrevious); zero when none did.
 	prevCacheETA time.Time
+	// prevRefreshETA is when a previous check expected the lagging
+	// nameservers to have loaded the zone's new version (their SOA
+	// refresh after that check); zero when none did.
+	prevRefreshETA time.Time
 	// zone is the DNS zone of the validation host when the evidence names
 	// it (the authoritative view, or the SOA of a negative answer); empty
 	// otherwise, and then the registered domain stands for it.

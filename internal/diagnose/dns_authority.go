@@ -43,6 +43,7 @@ const (
 	msgNotPropagatedSeen         msg = "msgNotPropagatedSeen"
 	msgNotPropagatedDiverged     msg = "msgNotPropagatedDiverged"
 	noteRefreshETA               msg = "noteRefreshETA"
+	noteRefreshPassed            msg = "noteRefreshPassed"
 	fixNotPropagatedDiverged     msg = "fixNotPropagatedDiverged"
 	noteNotPropagatedAlsoLagging msg = "noteNotPropagatedAlsoLagging"
 	msgNotPropagatedSameSerial   msg = "msgNotPropagatedSameSerial"
@@ -171,6 +172,7 @@ func init() {
 			msgNotPropagatedSameSerial:   "The expected value is at %[1]s on %[2]s, but not on %[3]s, which serve the same SOA serial: either the DNS host changes records without changing the serial and is still copying the change to them (then the record appears within minutes), or the zone differs between its nameservers (then waiting will not bring it).",
 			fixNotPropagatedSameSerial:   "Check again in a few minutes. If the record is still missing on %[1]s, correct the zone there, or on the primary they transfer it from, and increase the zone's SOA serial so that every secondary loads the new version.",
 			noteRefreshETA:               "Their zone's SOA refresh interval is %[1]s: a secondary without NOTIFY loads the new version within that time.",
+			noteRefreshPassed:            "A previous check expected them to load it by %[1]s (the zone's SOA refresh interval is %[2]s): that time has passed, so they are probably not getting the new version from the primary. Check the zone transfers (AXFR/IXFR) from the primary to them, and that the primary's SOA serial increased.",
 			fixNotPropagatedPartial:      "Wait for the lagging nameservers to load the new version of the zone (secondaries refresh at the SOA refresh interval or on NOTIFY); if it persists, check the zone transfers from the primary to %[1]s, or publish the record on every nameserver of the zone.",
 			msgNotPropagatedCached:       "Every authoritative nameserver of %[1]s has the expected value at %[2]s, but the resolver still returns an older answer (%[3]s), cached for %[4]s more.",
 			msgNotPropagatedFresh:        "Every authoritative nameserver of %[1]s has the expected value at %[2]s, but the resolver got an older answer (%[3]s); resolvers may keep it for up to %[4]s.",
@@ -398,10 +400,22 @@ func (d *diagnoser) partial(z *zoneAnalysis, host string, seen bool) (Finding, b
 	var eta *time.Time
 	if refresh := lagRefresh(z); refresh > 0 {
 		// A secondary without NOTIFY polls its primary every REFRESH: the
-		// new version is loaded within that time.
+		// new version is loaded within that time of its last poll, which
+		// came before the previous check that saw the lag already.
 		at := d.now.Add(refresh)
-		eta = &at
-		fix = join(fix, d.c.f(noteRefreshETA, d.formatDuration(refresh)))
+		prev := d.prevRefreshETA
+		switch {
+		case prev.IsZero() || prev.After(at):
+			eta = &at
+			fix = join(fix, d.c.f(noteRefreshETA, d.formatDuration(refresh)))
+		case prev.After(d.now):
+			eta = &prev
+			fix = join(fix, d.c.f(noteRefreshETA, d.formatDuration(refresh)))
+		default:
+			// That time has passed and they still lag: not a poll to wait
+			// for. No ETA.
+			fix = join(fix, d.c.f(noteRefreshPassed, prev.UTC().Format(time.RFC3339), d.formatDuration(refresh)))
+		}
 	}
 	return Finding{
 		Code:      CodeDNSRecordNotPropagated,

@@ -95,6 +95,7 @@ func TestDomainDNSAuthority(t *testing.T) {
 		return v
 	}
 	etaRefresh := testNow.Add(30 * time.Minute)
+	etaPrev, etaPassed := testNow.Add(10*time.Minute), testNow.Add(-time.Minute)
 	eta := testNow.Add(200 * time.Second)
 	etaFresh := testNow.Add(time.Hour)
 	tests := []struct {
@@ -104,6 +105,7 @@ func TestDomainDNSAuthority(t *testing.T) {
 		codes  []Code
 		words  []string // in the first finding's message or fix
 		eta    *time.Time
+		prev   []Finding // the previous check's findings (WithPrevious)
 	}{
 		{name: "seen everywhere passes", obs: withView(hasValue, view([]uint32{7, 7}, "v", "v")), status: StatusApproved},
 		// Which server a lookup reaches is chance: the verdict must not
@@ -116,6 +118,14 @@ func TestDomainDNSAuthority(t *testing.T) {
 			words: []string{"on ns1.example.com at 192.0.2.1:53 (SOA serial 8)", "not on ns2.example.com at 192.0.2.2:53 (SOA serial 7)", "zone transfers"}},
 		{name: "the lagging server refreshes every 30 minutes: ETA", obs: withView(resp(host, "NXDOMAIN"), refreshing(view([]uint32{8, 7}, "v", "-"), 1800)), status: StatusPending,
 			codes: []Code{CodeDNSRecordNotPropagated}, words: []string{"zone transfers", "SOA refresh interval is 30 minutes"}, eta: &etaRefresh},
+		// The lag was there at the previous check: its ETA stands, not
+		// pushed back by each check.
+		{name: "a previous check's ETA still to come is kept", obs: withView(resp(host, "NXDOMAIN"), refreshing(view([]uint32{8, 7}, "v", "-"), 1800)), status: StatusPending,
+			codes: []Code{CodeDNSRecordNotPropagated}, words: []string{"SOA refresh interval is 30 minutes"}, eta: &etaPrev,
+			prev: []Finding{{Code: CodeDNSRecordNotPropagated, Severity: SeverityError, ETA: &etaPrev}}},
+		{name: "a previous check's ETA has passed: no ETA, the transfers are suspect", obs: withView(resp(host, "NXDOMAIN"), refreshing(view([]uint32{8, 7}, "v", "-"), 1800)), status: StatusPending,
+			codes: []Code{CodeDNSRecordNotPropagated}, words: []string{"A previous check expected them to load it by 2025-06-01T17:59:50Z", "that time has passed", "zone transfers (AXFR/IXFR)"},
+			prev: []Finding{{Code: CodeDNSRecordNotPropagated, Severity: SeverityError, ETA: &etaPassed}}},
 		{name: "a refresh over a day is not believed", obs: withView(resp(host, "NXDOMAIN"), refreshing(view([]uint32{8, 7}, "v", "-"), 2*86400)), status: StatusPending,
 			codes: []Code{CodeDNSRecordNotPropagated}, words: []string{"zone transfers"}},
 		{name: "the server without it serves a later zone: not a delay", obs: withView(resp(host, "NXDOMAIN"), view([]uint32{2, 3}, "v", "-")), status: StatusPending,
@@ -190,7 +200,7 @@ func TestDomainDNSAuthority(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := Domain([]validation.Observation{tt.obs}, testNow)
+			r := Domain([]validation.Observation{tt.obs}, testNow, WithPrevious(tt.prev))
 			if r.Status != tt.status {
 				t.Errorf("status %s, want %s:\n%s", r.Status, tt.status, dump(r.Findings))
 			}
