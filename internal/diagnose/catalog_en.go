@@ -216,8 +216,8 @@ var catalogEN = catalog{
 		wordLookupFailed:    "the lookup at %[1]s failed",
 
 		// lifecycle
-		msgTooFrequent:    "This order was checked moments ago (by you, or by dcv on its own); retry in %[1]s (at %[2]s).",
-		msgTooFrequentNow: "This order was checked moments ago (by you, or by dcv on its own); you can check again now.",
+		msgTooFrequent:    "This order was checked recently (by you, or by dcv on its own), and one check is allowed per check interval; retry in %[1]s (at %[2]s).",
+		msgTooFrequentNow: "This order was checked recently (by you, or by dcv on its own); you can check again now.",
 		fixTooFrequent:    "Wait until then before checking again; in an order's first 3 days, dcv also checks it on its own and issues it once it passes.",
 		msgApproved:       "Domain control is validated; the certificate will be issued shortly.",
 		msgIssued:         "The certificate was issued (serial %[1]s).",

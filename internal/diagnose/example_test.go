@@ -64,7 +64,7 @@ func TestWorkedCases(t *testing.T) {
 				return fmt.Sprintln(f.Code, f.Severity) + fmt.Sprintln(f.Message)
 			},
 			want: "CHECK_TOO_FREQUENT warning\n" +
-				"This order was checked moments ago (by you, or by dcv on its own); retry in 4 minutes 10 seconds (at 18:05:00 UTC).\n",
+				"This order was checked recently (by you, or by dcv on its own), and one check is allowed per check interval; retry in 4 minutes 10 seconds (at 18:05:00 UTC).\n",
 		},
 		{
 			name: "control characters shown as escapes",

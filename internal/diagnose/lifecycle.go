@@ -21,7 +21,13 @@ func CheckTooFrequent(retryAt, now time.Time) Finding {
 		ETA:       &eta,
 	}
 	if left := retryAt.Sub(now); left > 0 {
-		f.Message = c.f(msgTooFrequent, d.formatDuration(left), formatClock(retryAt, now))
+		// The clock time is rounded up, as the duration is: a client that
+		// comes back at the second shown is not refused again.
+		at := retryAt.Truncate(time.Second)
+		if at.Before(retryAt) {
+			at = at.Add(time.Second)
+		}
+		f.Message = c.f(msgTooFrequent, d.formatDuration(left), formatClock(at, now))
 	} else {
 		f.Message = c.f(msgTooFrequentNow)
 	}
