@@ -98,11 +98,16 @@ func newOrderCreateCmd() *cobra.Command {
 			if err := checkMethods(method, perDomain); err != nil {
 				return exitError{code: exitUsage, msg: fmt.Sprintf("%s: %v", cmd.CommandPath(), err)}
 			}
+			req := client.CreateOrderRequest{Domains: append(append([]string{}, args...), domains...), Method: method, Methods: perDomain}
+			if err := order.CheckCreateRequest(req); err != nil {
+				// A name the server would refuse, refused before anything
+				// is sent, with its code and words.
+				return exitError{code: exitUsage, msg: fmt.Sprintf("%s: %v", cmd.CommandPath(), err)}
+			}
 			c, err := cf.client()
 			if err != nil {
 				return err
 			}
-			req := client.CreateOrderRequest{Domains: append(append([]string{}, args...), domains...), Method: method, Methods: perDomain}
 			if csrFile != "" {
 				csr, err := readCSR(csrFile, cmd.ErrOrStderr())
 				if err != nil {

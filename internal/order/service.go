@@ -316,15 +316,7 @@ type CreateRequest struct {
 // Create validates and stores a new order. Nothing is stored when the
 // request is refused.
 func (s *Service) Create(ctx context.Context, acct *store.Account, req CreateRequest) (*View, error) {
-	if err := checkMethod(req.Method); err != nil {
-		return nil, err
-	}
-	// Wildcards need DNS validation: judge each name with its own method.
-	domains, err := ident.ParseOrderNames(req.Domains, "dns")
-	if err != nil {
-		return nil, policyError(err)
-	}
-	methods, err := domainMethods(domains, req.Method, req.Methods)
+	domains, methods, err := orderNames(req)
 	if err != nil {
 		return nil, err
 	}
@@ -414,6 +406,33 @@ func checkMethod(m string) error {
 		return invalid("UNKNOWN_METHOD", "method must be \"dns\" or \"file\", not %q", m)
 	}
 	return nil
+}
+
+// CheckCreateRequest reports what Create would refuse of req's domains and
+// methods (an *Error of KindInvalid), without a store: the CLI refuses
+// them before sending anything, with the server's codes and words. The
+// CSR is not looked at.
+func CheckCreateRequest(req CreateRequest) error {
+	_, _, err := orderNames(req)
+	return err
+}
+
+// orderNames returns req's domains, normalized, and the method of each, or
+// the *Error refusing them.
+func orderNames(req CreateRequest) (domains, methods []string, err error) {
+	if err := checkMethod(req.Method); err != nil {
+		return nil, nil, err
+	}
+	// Wildcards need DNS validation: judge each name with its own method.
+	domains, err = ident.ParseOrderNames(req.Domains, "dns")
+	if err != nil {
+		return nil, nil, policyError(err)
+	}
+	methods, err = domainMethods(domains, req.Method, req.Methods)
+	if err != nil {
+		return nil, nil, err
+	}
+	return domains, methods, nil
 }
 
 func policyError(err error) error {
