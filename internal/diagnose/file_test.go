@@ -343,6 +343,21 @@ func TestDomainFile(t *testing.T) {
 			},
 		},
 		{
+			// Nothing on port 80, and port 443 resets the handshake: two
+			// failures of two kinds, both to fix; the second is no
+			// repeat of the first.
+			name: "refused on port 80, reset on port 443",
+			obs: fileObs(
+				trace(httpURL, failed(ip4, webfetch.ErrConnectionRefused, "", 0)),
+				trace(httpsURL, failed("192.0.2.10:443", webfetch.ErrConnectionReset, "", 0))),
+			want: []Finding{
+				errF(CodeFileUnreachable, "Connection refused by 192.0.2.10:80: nothing listens on port 80.",
+					"Start a web server on port 80 of 192.0.2.10, or point the A/AAAA records of example.com at the public address of the web server."),
+				retryF(CodeFileUnreachable, "The connection to 192.0.2.10:443 was reset (often a firewall or an overloaded server).",
+					"Check the firewall and intrusion-prevention rules in front of 192.0.2.10:443; then check again."),
+			},
+		},
+		{
 			name: "relative redirect to www, and none at all",
 			obs: fileObs(
 				trace(httpURL, answer(ip4, 302, "", "Location", "//www.example.com/.well-known/pki-validation/fileauth.txt")),
