@@ -60,13 +60,13 @@ func (d *diagnoser) file(o *validation.Observation) []Finding {
 	if len(fo.Fetches) > 1 && fo.Fetches[1] != nil {
 		second, status2 := d.fetchOrDiscrepancy(fo.Fetches[1], o)
 		switch {
-		case second.Code == first.Code && status2 == status && finalKind(fo.Fetches[0]) == finalKind(fo.Fetches[1]) && !misconfigured(fo.Fetches[0], fo.Fetches[1]):
+		case second.Code == first.Code && status2 == status && !misconfigured(fo.Fetches[0], fo.Fetches[1]) && !httpsOnly(fo.Fetches[0], fo.Fetches[1]):
 			// The same answer, or the same kind of failure, on both
 			// ports: once is enough. A web server misconfigured on 443
 			// (plain HTTP, a failed TLS handshake) while port 80 fails
-			// otherwise is told too, and so is any other failure of
-			// another kind (nothing on 80, a reset on 443): both are to
-			// fix, and the second may be the one that matters.
+			// otherwise is told too, and so is a failure on 443 where
+			// nothing listens on 80 (an https-only site, whose https is
+			// what matters): both are to fix.
 		case status != 0 && status2 == 0 && !redirectsToHTTPS(fo.Fetches[0]) && nothingListens(fo.Fetches[1]):
 			// The web server answered over http, and nothing listens on
 			// port 443: a site without https is fine, and "start a web
@@ -103,6 +103,14 @@ func nothingListens(t *webfetch.Trace) bool {
 		}
 	}
 	return true
+}
+
+// httpsOnly reports whether nothing listens on port 80 while the https
+// fetch failed otherwise: the site serves https only, if anything, and its
+// failure there is what to fix.
+func httpsOnly(http, https *webfetch.Trace) bool {
+	k := finalKind(https)
+	return nothingListens(http) && k != "" && k != webfetch.ErrConnectionRefused
 }
 
 // finalKind is the error kind of fetch t's final attempt, "" without one.

@@ -54,6 +54,12 @@ func (d *diagnoser) withAddressDisagreement(o *validation.Observation, fs []Find
 			// A lagging server catches up; answers that differ by design
 			// do not change by waiting.
 			fs[i].Retryable = fs[i].Retryable || lagging
+			if lagging && fs[i].Code == CodeDomainUnresolvable {
+				// The lookup reached a server without the address another
+				// one serves: "add an address record" would be the wrong
+				// fix; the servers are to bring in line.
+				fs[i].Fix = d.c.f(fixInconsistent, Truncate(trimDot(view.Zone), maxNameShown))
+			}
 		case lagging:
 			zone := Truncate(trimDot(view.Zone), maxNameShown)
 			fs = append(fs, Finding{Code: CodeDNSNameserverInconsistent, Severity: SeverityWarning, Message: note,

@@ -53,3 +53,24 @@ func TestAddressDisagreement(t *testing.T) {
 		})
 	}
 }
+
+// TestAddressLagFix: a domain whose lookup reached a nameserver without
+// the address another one serves, of a newer version, is told to bring
+// its nameservers in line, not to add an address record it has.
+func TestAddressLagFix(t *testing.T) {
+	t.Parallel()
+	nx := &dnsclient.Response{Name: "example.com.", Type: "A", Rcode: "NXDOMAIN"}
+	has := &dnsclient.Response{Name: "example.com.", Type: "A", Rcode: "NOERROR", Answer: []dnsclient.Record{{Name: "example.com.", Type: "A", Data: "192.0.2.10"}}}
+	o := fileObs(&webfetch.Trace{URL: httpURL, Host: "example.com", ResolveError: &webfetch.Error{Kind: webfetch.ErrDNSNXDomain, Address: "192.0.2.2:53", Detail: "A example.com.: NXDOMAIN"}})
+	o.File.AddressViews = []*dnsclient.ZoneView{{Zone: "example.com.", Servers: []dnsclient.ServerView{
+		{NS: "ns1.example.com.", Address: "192.0.2.1:53", Answer: has, SOASerial: 8},
+		{NS: "ns2.example.com.", Address: "192.0.2.2:53", Answer: nx, SOASerial: 7},
+	}}}
+	fs := Domain([]validation.Observation{o}, testNow).Findings
+	if len(fs) == 0 || fs[0].Code != CodeDomainUnresolvable {
+		t.Fatalf("findings %+v, want DOMAIN_UNRESOLVABLE first", fs)
+	}
+	if want := "Make sure every nameserver of example.com receives the zone's updates from the primary"; !strings.HasPrefix(fs[0].Fix, want) || strings.Contains(fs[0].Fix, "Add an A") || !fs[0].Retryable {
+		t.Errorf("fix %q (retryable %v), want it to start %q", fs[0].Fix, fs[0].Retryable, want)
+	}
+}
