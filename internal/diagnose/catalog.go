@@ -218,4 +218,6 @@ const (
 	fixIssuanceFailed            msg = "fixIssuanceFailed"
 	msgValueExpired              msg = "msgValueExpired"
 	fixValueExpired              msg = "fixValueExpired"
+	msgValueExpiring             msg = "msgValueExpiring"
+	fixValueExpiring             msg = "fixValueExpiring"
 )

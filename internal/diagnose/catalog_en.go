@@ -7,6 +7,7 @@ var catalogEN = catalog{
 		CodeObservationInvalid:      "Evidence missing (operator problem)",
 		CodeIssuanceFailed:          "Issuance failed (operator problem)",
 		CodeValueExpired:            "Validation value expired",
+		CodeValueExpiring:           "Validation value about to expire",
 		CodeDomainUnresolvable:      "Domain does not resolve",
 		CodeDNSTimeout:              "DNS lookup timed out",
 		CodeDNSServfail:             "DNS lookup failed (SERVFAIL)",
@@ -225,5 +226,7 @@ var catalogEN = catalog{
 		fixIssuanceFailed: "This is a problem on the certificate authority's side, not with your domain: nothing needs to change on your side. Contact the operator if it persists.",
 		msgValueExpired:   "The validation value expired on %[1]s: a value is usable for a limited time after the order is created, and the domain was not validated within it.",
 		fixValueExpired:   "Create a new order to get a new value, publish that value, and check again.",
+		msgValueExpiring:  "The validation value expires at %[1]s, before the next check of this order can run (from %[2]s, by you or by dcv on its own): the domain can no longer be validated with it.",
+		fixValueExpiring:  "Create a new order to get a new value, and publish that value.",
 	},
 }

@@ -11,6 +11,10 @@ const (
 	// inconsistent (no observation, no expected value, no method evidence).
 	// It is an operator problem and always blocks: diagnose fails closed.
 	CodeObservationInvalid Code = "OBSERVATION_INVALID"
+	// CodeValueExpiring: a warning on a domain still pending whose value
+	// expires before the order's next check may run: unless this check
+	// passed, the order can no longer be validated.
+	CodeValueExpiring Code = "VALUE_EXPIRING"
 )
 
 // codeOrder lists every code, most fundamental first. Sort uses it to order
@@ -21,6 +25,7 @@ var codeOrder = []Code{
 	CodeObservationInvalid,
 	CodeIssuanceFailed,
 	CodeValueExpired,
+	CodeValueExpiring,
 	CodeDomainUnresolvable,
 	CodeDNSTimeout,
 	CodeDNSServfail,

@@ -79,6 +79,20 @@ func ValueExpired(expiredAt time.Time) Finding {
 	}
 }
 
+// ValueExpiring is the warning of a domain still pending after a check
+// whose value expires at expiresAt, before next, when the next check may
+// run.
+func ValueExpiring(expiresAt, next, now time.Time) Finding {
+	eta := expiresAt.UTC()
+	return Finding{
+		Code:     CodeValueExpiring,
+		Severity: SeverityWarning,
+		Message:  catalogEN.f(msgValueExpiring, formatClock(expiresAt, now), formatClock(next, now)),
+		Fix:      catalogEN.f(fixValueExpiring),
+		ETA:      &eta,
+	}
+}
+
 // Layouts of times in messages; always UTC.
 const (
 	clockLayout    = "15:04:05 UTC"

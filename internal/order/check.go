@@ -280,6 +280,19 @@ func (s *Service) checkOrder(ctx context.Context, o *store.Order) (*CheckResult,
 			updates[i].LastCheckAt = now
 		}
 	}
+	for i, a := range o.Authorizations {
+		if res.Status == StatusPending && res.Domains[i].Status == StatusPending && a.ExpiresAt.Before(next) {
+			// No check may run again while the value is good: say so
+			// now, not at a check that can only find it expired.
+			res.Domains[i].Findings = append(res.Domains[i].Findings, diagnose.ValueExpiring(a.ExpiresAt, next, now))
+			diagnose.Sort(res.Domains[i].Findings)
+			b, err := json.Marshal(res.Domains[i].Findings)
+			if err != nil {
+				return nil, fmt.Errorf("encoding findings: %w", err)
+			}
+			updates[i].Findings = b
+		}
+	}
 	var recheck time.Time
 	if res.Status == StatusPending {
 		var fs []diagnose.Finding

@@ -373,12 +373,57 @@ func TestValueExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.Clock.Add(order.DefaultValueValidity)
+	// Shown expired before any check records it: not "pending" with the
+	// instructions of a value that can no longer pass.
+	v, err := b.svc.Get(ctx, b.acct, o.ID)
+	if err != nil || v.Status != order.StatusExpired || v.Domains[0].Status != order.StatusExpired || !hasCode(v.Domains[0].Findings, diagnose.CodeValueExpired) || v.RecheckAt != nil {
+		t.Fatalf("order shown after its value expired: %+v, %v", v, err)
+	}
 	res, err := b.svc.Check(ctx, b.acct, o.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Status != order.StatusExpired || res.Domains[0].Status != order.StatusExpired || !hasCode(res.Domains[0].Findings, diagnose.CodeValueExpired) {
 		t.Fatalf("got %s / %s %v", res.Status, res.Domains[0].Status, codes(res.Domains[0].Findings))
+	}
+}
+
+// TestValueExpiringWarned: a check that leaves a domain pending when its
+// value expires before the next check may run says so, with the time.
+func TestValueExpiringWarned(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	o, err := b.svc.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		advance time.Duration // from the order's creation
+		want    bool
+	}{
+		{"long before expiry: no warning", time.Hour, false},
+		{"the next check comes after expiry: warned", order.DefaultValueValidity - order.DefaultCheckInterval/2, true},
+	}
+	created := b.Clock.Now()
+	for _, tt := range tests {
+		b.Clock.Set(created.Add(tt.advance))
+		res, err := b.svc.Check(ctx, b.acct, o.ID)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		got := hasCode(res.Domains[0].Findings, diagnose.CodeValueExpiring)
+		if got != tt.want || res.Domains[0].Status != order.StatusPending {
+			t.Errorf("%s: status %s, findings %v; want VALUE_EXPIRING %v", tt.name, res.Domains[0].Status, codes(res.Domains[0].Findings), tt.want)
+		}
+		if got {
+			// Stored with the check: the order shows it too.
+			v, err := b.svc.Get(ctx, b.acct, o.ID)
+			if err != nil || !hasCode(v.Domains[0].Findings, diagnose.CodeValueExpiring) {
+				t.Errorf("%s: the order shown lacks the warning: %v", tt.name, err)
+			}
+		}
 	}
 }
 

@@ -653,6 +653,7 @@ func (s *Service) Checks(ctx context.Context, acct *store.Account, id, cursor st
 }
 
 func (s *Service) view(o *store.Order) *View {
+	now := s.now()
 	v := &View{
 		ID:          o.ID,
 		Status:      o.Status,
@@ -685,6 +686,12 @@ func (s *Service) view(o *store.Order) *View {
 			// The last check said "approved, certificate pending"; the
 			// order has moved on since.
 			d.Findings = []diagnose.Finding{diagnose.Issued(s.serialOf(o.ID))}
+		case o.Status == StatusPending && a.Status == StatusPending && !now.Before(a.ExpiresAt):
+			// The value expired since the last check: shown as the next
+			// check will record it, not as still to publish.
+			d.Status = StatusExpired
+			d.Findings = []diagnose.Finding{diagnose.ValueExpired(a.ExpiresAt)}
+			v.Status, v.RecheckAt = StatusExpired, nil
 		case len(a.Findings) > 0:
 			if err := json.Unmarshal(a.Findings, &d.Findings); err != nil {
 				s.cfg.Logger.Error("stored findings do not decode", "order", o.ID, "domain", a.Domain, "err", err)
