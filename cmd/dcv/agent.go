@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -71,6 +72,13 @@ func runAgent(ctx context.Context, f agentFlags, out io.Writer) error {
 	creds, err := perspective.LoadCredentials(f.credentials)
 	if err != nil {
 		return err
+	}
+	notAfter, soon, err := creds.CheckValidity(time.Now())
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.credentials, err)
+	}
+	if soon {
+		logger.Warn("the agent certificate expires soon: enrol the perspective again (dcv perspective add) and restart the agent with the new credentials", "credentials", f.credentials, "not_after", notAfter.UTC())
 	}
 	if f.source != "" {
 		f.validationFlags.source = source

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dcvhq/dcv/internal/ca"
 )
@@ -194,6 +195,41 @@ func (c *Credentials) check() error {
 		return err
 	}
 	return nil
+}
+
+// agentCertWarn is how long before its certificate expires an agent
+// starts with a warning.
+const agentCertWarn = 30 * 24 * time.Hour
+
+// CheckValidity checks that the agent certificate was issued by the
+// credentials' CA and is valid at now: the primary would refuse every
+// connection otherwise, and the agent would serve nothing. soon is set
+// when it expires within 30 days.
+func (c *Credentials) CheckValidity(now time.Time) (notAfter time.Time, soon bool, err error) {
+	cert, err := c.TLSCertificate()
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("agent certificate: %w", err)
+	}
+	pool, err := c.CAPool()
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	// The chain is checked at the certificate's own start, so that an
+	// expired one is told as expired, below, not as unknown.
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, CurrentTime: leaf.NotBefore, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		return time.Time{}, false, fmt.Errorf("agent certificate: not issued by the credentials' CA: %w", err)
+	}
+	switch {
+	case now.Before(leaf.NotBefore):
+		return leaf.NotAfter, false, fmt.Errorf("agent certificate: not valid before %s (check this machine's clock)", leaf.NotBefore.UTC().Format(time.RFC3339))
+	case now.After(leaf.NotAfter):
+		return leaf.NotAfter, false, fmt.Errorf("agent certificate: expired at %s: enrol the perspective again (dcv perspective add on the primary) and start the agent with its new credentials", leaf.NotAfter.UTC().Format(time.RFC3339))
+	}
+	return leaf.NotAfter, leaf.NotAfter.Sub(now) < agentCertWarn, nil
 }
 
 // TLSCertificate returns the agent's key and certificate for a tls.Config.

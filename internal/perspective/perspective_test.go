@@ -751,6 +751,55 @@ func TestCredentialsRoundTrip(t *testing.T) {
 	}
 }
 
+// TestCredentialsValidity: an agent starts only with a certificate of its
+// credentials' CA that is valid now, and is warned a month before it
+// expires.
+func TestCredentialsValidity(t *testing.T) {
+	t.Parallel()
+	agentCA := newAgentCA(t)
+	creds, _, err := Enrol(agentCA, "eu-1", "https://127.0.0.1:8443", "RIPE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := Enrol(newAgentCA(t), "eu-1", "https://127.0.0.1:8443", "RIPE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign := *creds
+	foreign.CAPEM = other.CAPEM
+	notAfter, _, err := creds.CheckValidity(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		c    *Credentials
+		at   time.Time
+		err  string
+		soon bool
+	}{
+		{name: "valid now", c: creds, at: time.Now()},
+		{name: "expires within a month", c: creds, at: notAfter.Add(-10 * 24 * time.Hour), soon: true},
+		{name: "expired", c: creds, at: notAfter.Add(time.Second), err: "expired at " + notAfter.UTC().Format(time.RFC3339) + ": enrol the perspective again"},
+		{name: "not yet valid", c: creds, at: time.Now().Add(-48 * time.Hour), err: "not valid before"},
+		{name: "another CA", c: &foreign, at: time.Now(), err: "not issued by the credentials' CA"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, soon, err := tt.c.CheckValidity(tt.at)
+			switch {
+			case tt.err == "" && err != nil:
+				t.Fatalf("CheckValidity = %v", err)
+			case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
+				t.Fatalf("CheckValidity = %v, want %q", err, tt.err)
+			case soon != tt.soon:
+				t.Errorf("soon = %v, want %v", soon, tt.soon)
+			}
+		})
+	}
+}
+
 // benchmarkObserve measures one DNS check with n remote perspectives
 // besides the primary. Every resolver delays its TXT answers by latency,
 // standing in for the network between a perspective and the domain's
