@@ -181,7 +181,7 @@ func (f *validationFlags) validatorWith(res dnsclient.Resolver) (*validation.Val
 		return nil, err
 	}
 	return validation.New(validation.Config{Perspective: f.perspective, Resolver: res, Fetcher: fetcher, HTTP01Fetcher: http01, CAAIdentity: f.caaIdentity,
-		TLSALPN: validation.TLSALPNConfig{Port: f.httpsPort, AllowLoopback: f.allowLoopback}})
+		TLSALPN: validation.TLSALPNConfig{Port: f.httpsPort, AllowLoopback: f.allowLoopback, Source: f.source}})
 }
 
 type serveFlags struct {

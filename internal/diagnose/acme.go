@@ -243,6 +243,11 @@ func (d *diagnoser) tlsALPN(o *validation.Observation) []Finding {
 		addr := Truncate(cmp.Or(e.Address, t.Address), maxNameShown)
 		port := strconv.Itoa(cmp.Or(t.Port, 443))
 		switch e.Kind {
+		case webfetch.ErrSourceAddress:
+			// dcv's own source address: nothing was learnt of the domain.
+			f := d.invalid(domain, whySourceAddress)
+			f.Message = join(f.Message, d.c.f(noteSourceAddress, addr, Truncate(e.Detail, maxDetailShown)))
+			return []Finding{f}
 		case webfetch.ErrNoAddress:
 			return []Finding{{Code: CodeTLSALPNUnreachable, Severity: SeverityError,
 				Message: d.c.f(msgTLSALPNNoAddress, domain), Fix: d.c.f(fixTLSALPNNoAddress, domain)}}

@@ -879,6 +879,8 @@ func TestAgentOwnFailure(t *testing.T) {
 		{"file: IPv6 not dialled, IPv4 refuses: the domain's", fileObs(&webfetch.Trace{Attempts: []webfetch.Attempt{
 			{Err: &webfetch.Error{Kind: webfetch.ErrSourceAddress, Address: "[2001:db8::1]:80", Detail: "not dialled"}},
 			{Err: &webfetch.Error{Kind: webfetch.ErrConnectionRefused, Address: "192.0.2.1:80", Detail: "connection refused"}}}}), false},
+		{"tls-alpn: no source address of the domain's family", &validation.Observation{TLSALPN: &validation.TLSALPNObservation{Error: &webfetch.Error{Kind: webfetch.ErrSourceAddress, Address: "[2001:db8::1]:443", Detail: "not dialled"}}}, true},
+		{"tls-alpn: refused", &validation.Observation{TLSALPN: &validation.TLSALPNObservation{Error: &webfetch.Error{Kind: webfetch.ErrConnectionRefused, Address: "192.0.2.1:443"}}}, false},
 		{"file: the web server refuses", fileObs(&webfetch.Trace{Attempts: []webfetch.Attempt{{Err: &webfetch.Error{Kind: webfetch.ErrConnectionRefused, Detail: "connection refused"}}}}), false},
 		{"caa recheck: the agent's resolver unreachable", caaOnly(&dnsclient.Error{Kind: dnsclient.KindNetwork, Upstream: true, Detail: "connection refused"}), true},
 		{"caa recheck: the domain's nameserver times out", caaOnly(&dnsclient.Error{Kind: dnsclient.KindTimeout, Detail: "i/o timeout"}), false},

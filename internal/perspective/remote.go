@@ -222,6 +222,10 @@ func agentOwnFailure(o *validation.Observation) (string, bool) {
 		if r := o.DNS.Record.Response; r != nil && r.Rcode == "REFUSED" && r.Resolver {
 			return "the agent's resolver " + r.Server + " refused its lookup of " + r.Name + " (REFUSED)", true
 		}
+	case o.TLSALPN != nil:
+		if e := o.TLSALPN.Error; e != nil && e.Kind == webfetch.ErrSourceAddress {
+			return "the agent could not connect from its source address: " + e.Error(), true
+		}
 	case o.File != nil:
 		for _, t := range o.File.Fetches {
 			if t == nil {

@@ -55,6 +55,10 @@ type TLSALPNConfig struct {
 	AllowLoopback bool
 	// Timeout bounds the TCP and TLS handshakes with one address. If zero, 5s.
 	Timeout time.Duration
+	// Source is the local address connections are made from (a remote
+	// perspective's --source-address); the zero Addr lets the system
+	// choose. Addresses of the other family are not dialled.
+	Source netip.Addr
 }
 
 // TLSALPNObservation is the evidence of a tls-alpn-01 validation (RFC 8737
@@ -137,6 +141,16 @@ func (v *Validator) observeTLSALPN01(ctx context.Context, req Request) *TLSALPNO
 		obs.Error = &webfetch.Error{Kind: webfetch.ErrReservedAddress, Address: net.JoinHostPort(addrs[0].String(), strconv.Itoa(port))}
 		return obs
 	}
+	if src := cfg.Source; src.IsValid() {
+		// A connection from src reaches only its own family.
+		reachable := slices.DeleteFunc(slices.Clone(tried), func(a netip.Addr) bool { return a.Unmap().Is4() != src.Unmap().Is4() })
+		if len(reachable) == 0 {
+			obs.Error = &webfetch.Error{Kind: webfetch.ErrSourceAddress, Address: net.JoinHostPort(tried[0].String(), strconv.Itoa(port)),
+				Detail: "not dialled: connections are made from " + src.String() + ", and the domain has no address of its family"}
+			return obs
+		}
+		tried = reachable
+	}
 	// First IPv6, then first IPv4.
 	slices.SortStableFunc(tried, func(a, b netip.Addr) int {
 		return cmp.Compare(boolRank(a.Is4()), boolRank(b.Is4()))
@@ -152,7 +166,7 @@ func (v *Validator) observeTLSALPN01(ctx context.Context, req Request) *TLSALPNO
 	for _, a := range pick {
 		obs.Address = net.JoinHostPort(a.String(), strconv.Itoa(port))
 		obs.Error = nil
-		state, err := tlsALPNHandshake(ctx, obs.Address, domain, cmp.Or(cfg.Timeout, defaultTLSALPNTimeout))
+		state, err := tlsALPNHandshake(ctx, obs.Address, domain, cmp.Or(cfg.Timeout, defaultTLSALPNTimeout), cfg.Source)
 		if err != nil {
 			obs.Error = err
 			if err.Kind == webfetch.ErrConnectTimeout || err.Kind == webfetch.ErrConnectionRefused || err.Kind == webfetch.ErrNetwork {
@@ -206,10 +220,13 @@ func lookupErr(e *dnsclient.Error) error {
 }
 
 // tlsALPNHandshake dials addr and completes the RFC 8737 handshake.
-func tlsALPNHandshake(ctx context.Context, addr, domain string, timeout time.Duration) (*tls.ConnectionState, *webfetch.Error) {
+func tlsALPNHandshake(ctx context.Context, addr, domain string, timeout time.Duration, source netip.Addr) (*tls.ConnectionState, *webfetch.Error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var d net.Dialer
+	if source.IsValid() {
+		d.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(source, 0))
+	}
 	raw, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, classifyTLSALPN(err, addr, false)
@@ -270,6 +287,9 @@ func classifyTLSALPN(err error, addr string, connected bool) *webfetch.Error {
 		e.Kind = webfetch.ErrConnectTimeout
 	case timeout:
 		e.Kind = webfetch.ErrTimeoutAfterConn
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		// bind(2) of the configured source address failed.
+		e.Kind = webfetch.ErrSourceAddress
 	case errors.Is(err, syscall.ECONNREFUSED):
 		e.Kind = webfetch.ErrConnectionRefused
 	case errors.Is(err, syscall.ECONNRESET):

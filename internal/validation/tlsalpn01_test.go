@@ -21,6 +21,7 @@ import (
 	"github.com/dcvhq/dcv/internal/dnsclient"
 	"github.com/dcvhq/dcv/internal/testenv"
 	"github.com/dcvhq/dcv/internal/validation"
+	"github.com/dcvhq/dcv/internal/webfetch"
 )
 
 // Deadlines of the tls-alpn-01 world.
@@ -330,4 +331,31 @@ func TestTLSALPN01OnTheWire(t *testing.T) {
 			checkVerdict(t, res, tc.code, expandAll(expand, tc.msg), expandAll(expand, tc.fix))
 		})
 	}
+}
+
+// TestTLSALPN01SourceFamily: a validator whose connections are made from
+// an IPv4 source address does not dial a domain's IPv6 address; with no
+// other, the observation is dcv's own failure (OBSERVATION_INVALID), not a
+// server the applicant is told to fix.
+func TestTLSALPN01SourceFamily(t *testing.T) {
+	t.Parallel()
+	const domain = "t6.applicant.com"
+	d := testenv.NewDNSServer(t)
+	d.AddZone("applicant.com.")
+	d.Add(domain + ". AAAA ::1")
+	res, err := dnsclient.NewForwarder(dnsclient.ForwarderConfig{Servers: []string{d.Addr}, Timeout: wireDNSTimeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := validation.New(validation.Config{Resolver: res, Timeout: wireObserveLimit,
+		TLSALPN: validation.TLSALPNConfig{Port: 443, AllowLoopback: true, Timeout: alpnHandshakeTimeout, Source: testenv.NewLoopbackAddr()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := newACMEKeys(t)
+	obs, r := diagnoseOne(t, v, validation.Request{Domain: domain, Method: validation.MethodTLSALPN01, Value: k.keyAuth, Token: acmeToken})
+	if e := obs.TLSALPN.Error; e == nil || e.Kind != webfetch.ErrSourceAddress || !strings.Contains(e.Detail, "no address of its family") {
+		t.Fatalf("error %v, want source_address", obs.TLSALPN.Error)
+	}
+	checkVerdict(t, r, diagnose.CodeObservationInvalid, []string{"from the source address it is configured to use", "[::1]:443"}, []string{"certificate authority's side"})
 }
