@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -163,6 +164,34 @@ func newOrderShowCmd() *cobra.Command {
 }
 
 func newOrderListCmd() *cobra.Command {
+	return newListCmd(listSpec[client.Order]{
+		short: "List your orders, newest first, a page at a time", what: "orders", path: "dcv order list",
+		defaultLimit: order.DefaultListLimit, maxLimit: order.MaxListLimit,
+		page: func(ctx context.Context, c *client.Client, cursor string, limit int) ([]client.Order, string, []byte, error) {
+			return c.OrdersPage(ctx, cursor, limit)
+		},
+		line: func(o client.Order) string {
+			names := make([]string, 0, len(o.Domains))
+			for _, d := range o.Domains {
+				names = append(names, d.Domain)
+			}
+			return fmt.Sprintf("%s  %-8s  %-4s  %s  %s", o.ID, o.Status, orderMethod(&o), o.CreatedAt.Format(time.RFC3339), strings.Join(names, ","))
+		},
+	})
+}
+
+// listSpec describes a CLI command listing a paginated API list.
+type listSpec[T any] struct {
+	short, what, path      string // help text, "orders", "dcv order list"
+	defaultLimit, maxLimit int
+	page                   func(ctx context.Context, c *client.Client, cursor string, limit int) ([]T, string, []byte, error)
+	line                   func(T) string
+}
+
+// newListCmd builds "list [--limit N] [--cursor C | --all]" for spec: one
+// page (or every page with --all), one line an item, and on stderr the
+// command that lists the next page.
+func newListCmd[T any](spec listSpec[T]) *cobra.Command {
 	var cf clientFlags
 	var (
 		cursor string
@@ -171,7 +200,7 @@ func newOrderListCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "list [--limit N] [--cursor C | --all]",
-		Short: "List your orders, newest first, a page at a time",
+		Short: spec.short,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if all && cursor != "" {
@@ -180,41 +209,37 @@ func newOrderListCmd() *cobra.Command {
 			if all && cf.json {
 				return usageError(errors.New("--all and --json exclude each other: --json prints one page as the API answers it (follow its next_cursor)"))
 			}
-			if cmd.Flags().Changed("limit") && (limit < 1 || limit > order.MaxListLimit) {
-				return usageError(fmt.Errorf("--limit %d is outside [1, %d]", limit, order.MaxListLimit))
+			if cmd.Flags().Changed("limit") && (limit < 1 || limit > spec.maxLimit) {
+				return usageError(fmt.Errorf("--limit %d is outside [1, %d]", limit, spec.maxLimit))
 			}
 			c, err := cf.client()
 			if err != nil {
 				return err
 			}
-			os, next, raw, err := c.OrdersPage(cmd.Context(), cursor, limit)
+			items, next, raw, err := spec.page(cmd.Context(), c, cursor, limit)
 			for all && err == nil && next != "" {
-				var more []client.Order
-				more, next, _, err = c.OrdersPage(cmd.Context(), next, limit)
-				os = append(os, more...)
+				var more []T
+				more, next, _, err = spec.page(cmd.Context(), c, next, limit)
+				items = append(items, more...)
 			}
 			return cf.finish(cmd.OutOrStdout(), raw, err, func() {
 				w := cmd.OutOrStdout()
-				for _, o := range os {
-					names := make([]string, 0, len(o.Domains))
-					for _, d := range o.Domains {
-						names = append(names, d.Domain)
-					}
-					fmt.Fprintf(w, "%s  %-8s  %-4s  %s  %s\n", o.ID, o.Status, orderMethod(&o), o.CreatedAt.Format(time.RFC3339), strings.Join(names, ","))
+				for _, it := range items {
+					fmt.Fprintln(w, spec.line(it))
 				}
 				if next != "" {
 					more := "--cursor " + next
 					if limit != 0 {
 						more += fmt.Sprintf(" --limit %d", limit)
 					}
-					fmt.Fprintf(cmd.ErrOrStderr(), "more orders: dcv order list %s (or --all)\n", more)
+					fmt.Fprintf(cmd.ErrOrStderr(), "more %s: %s %s (or --all)\n", spec.what, spec.path, more)
 				}
 			})
 		},
 	}
 	cf.register(cmd)
-	cmd.Flags().StringVar(&cursor, "cursor", "", "list the orders after this one (the cursor a page ends with)")
-	cmd.Flags().IntVar(&limit, "limit", 0, fmt.Sprintf("orders per page (the server's default is %d, at most %d)", order.DefaultListLimit, order.MaxListLimit))
+	cmd.Flags().StringVar(&cursor, "cursor", "", "list the "+spec.what+" after this one (the cursor a page ends with)")
+	cmd.Flags().IntVar(&limit, "limit", 0, fmt.Sprintf("%s per page (the server's default is %d, at most %d)", spec.what, spec.defaultLimit, spec.maxLimit))
 	cmd.Flags().BoolVar(&all, "all", false, "list every page")
 	return cmd
 }
@@ -422,63 +447,23 @@ func newEABCmd() *cobra.Command {
 }
 
 func newEABListCmd() *cobra.Command {
-	var cf clientFlags
-	var (
-		cursor string
-		limit  int
-		all    bool
-	)
-	cmd := &cobra.Command{
-		Use:   "list [--limit N] [--cursor C | --all]",
-		Short: "List the EAB keys, newest first, with the ACME account each bound",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if all && cursor != "" {
-				return usageError(errors.New("--all and --cursor exclude each other: --all lists every page from the newest"))
-			}
-			if all && cf.json {
-				return usageError(errors.New("--all and --json exclude each other: --json prints one page as the API answers it (follow its next_cursor)"))
-			}
-			if cmd.Flags().Changed("limit") && (limit < 1 || limit > order.MaxEABListLimit) {
-				return usageError(fmt.Errorf("--limit %d is outside [1, %d]", limit, order.MaxEABListLimit))
-			}
-			c, err := cf.client()
-			if err != nil {
-				return err
-			}
-			ks, next, raw, err := c.EABKeysPage(cmd.Context(), cursor, limit)
-			for all && err == nil && next != "" {
-				var more []client.EABKeyInfo
-				more, next, _, err = c.EABKeysPage(cmd.Context(), next, limit)
-				ks = append(ks, more...)
-			}
-			return cf.finish(cmd.OutOrStdout(), raw, err, func() {
-				w := cmd.OutOrStdout()
-				for _, k := range ks {
-					bound := "unused"
-					if k.AccountID != "" {
-						bound = "bound to ACME account " + k.AccountID
-						if k.BoundAt != nil {
-							bound += " at " + k.BoundAt.Format(time.RFC3339)
-						}
-					}
-					fmt.Fprintf(w, "%s  created %s by %s  %s\n", k.KeyID, k.CreatedAt.Format(time.RFC3339), k.CreatedBy, bound)
-				}
-				if next != "" {
-					more := "--cursor " + next
-					if limit != 0 {
-						more += fmt.Sprintf(" --limit %d", limit)
-					}
-					fmt.Fprintf(cmd.ErrOrStderr(), "more keys: dcv eab list %s (or --all)\n", more)
-				}
-			})
+	return newListCmd(listSpec[client.EABKeyInfo]{
+		short: "List the EAB keys, newest first, with the ACME account each bound", what: "keys", path: "dcv eab list",
+		defaultLimit: order.DefaultEABListLimit, maxLimit: order.MaxEABListLimit,
+		page: func(ctx context.Context, c *client.Client, cursor string, limit int) ([]client.EABKeyInfo, string, []byte, error) {
+			return c.EABKeysPage(ctx, cursor, limit)
 		},
-	}
-	cf.register(cmd)
-	cmd.Flags().StringVar(&cursor, "cursor", "", "list the keys after this one (the cursor a page ends with)")
-	cmd.Flags().IntVar(&limit, "limit", 0, fmt.Sprintf("keys per page (the server's default is %d, at most %d)", order.DefaultEABListLimit, order.MaxEABListLimit))
-	cmd.Flags().BoolVar(&all, "all", false, "list every page")
-	return cmd
+		line: func(k client.EABKeyInfo) string {
+			bound := "unused"
+			if k.AccountID != "" {
+				bound = "bound to ACME account " + k.AccountID
+				if k.BoundAt != nil {
+					bound += " at " + k.BoundAt.Format(time.RFC3339)
+				}
+			}
+			return fmt.Sprintf("%s  created %s by %s  %s", k.KeyID, k.CreatedAt.Format(time.RFC3339), k.CreatedBy, bound)
+		},
+	})
 }
 
 // maxCSRFile bounds the --csr file: a request is a few kilobytes.
