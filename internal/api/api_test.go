@@ -43,6 +43,7 @@ type stack struct {
 	dns   *testenv.DNSServer
 	clock *ordertest.Clock
 	store *sqlite.Store
+	svc   *order.Service
 	// Keys of the admin account and of two applicant accounts.
 	admin, alice, bob string
 }
@@ -57,7 +58,7 @@ func setup(t *testing.T) *stack {
 	}
 	srv := httptest.NewServer(api.New(api.Config{Orders: w.Service, CA: w.CA, Version: "test"}))
 	t.Cleanup(srv.Close)
-	s := &stack{srv: srv, ca: w.CA, dns: w.DNS, clock: w.Clock, store: w.Store, admin: admin.APIKey}
+	s := &stack{srv: srv, ca: w.CA, dns: w.DNS, clock: w.Clock, store: w.Store, svc: w.Service, admin: admin.APIKey}
 	for _, name := range []string{"alice", "bob"} {
 		var av order.AccountView
 		s.wantJSON(t, s.do(t, "POST", "/api/v1/accounts", s.admin, `{"name":"`+name+`"}`), http.StatusCreated, &av)
