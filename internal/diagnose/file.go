@@ -92,17 +92,21 @@ func (d *diagnoser) file(o *validation.Observation) []Finding {
 }
 
 // nothingListens reports whether every connection of fetch t was refused:
-// no web server on the port at any address.
+// no web server on the port at any address dcv could try (an address its
+// source address cannot reach, webfetch.ErrSourceAddress, was not tried,
+// and says nothing of the port).
 func nothingListens(t *webfetch.Trace) bool {
-	if len(t.Attempts) == 0 {
-		return false
-	}
+	refused := false
 	for _, a := range t.Attempts {
-		if a.Err == nil || a.Err.Kind != webfetch.ErrConnectionRefused {
+		switch {
+		case a.Err != nil && a.Err.Kind == webfetch.ErrConnectionRefused:
+			refused = true
+		case a.Err != nil && a.Err.Kind == webfetch.ErrSourceAddress:
+		default:
 			return false
 		}
 	}
-	return true
+	return refused
 }
 
 // httpsOnly reports whether nothing listens on port 80 while the https

@@ -378,6 +378,10 @@ func (d *diagnoser) hop(t *webfetch.Trace, a *webfetch.Attempt, o *validation.Ob
 	host := Truncate(hopHost(a), maxNameShown)
 	var f Finding
 	switch {
+	case a.Status == 0 && allSourceFailures(hopAttempts(chainOf(t, a), a.Hop)):
+		// No address of the redirect's host could be tried from dcv's
+		// source address: nothing was learnt of it, as at the first hop.
+		f = d.sourceFailure(hopAttempts(chainOf(t, a), a.Hop), host)
 	case a.Status != 0 && !(a.Status == 200 && a.Err != nil):
 		f = d.status(a, Truncate(a.URL, maxURLShown), host, o.Expected)
 		if f.Code == CodeFileContentMismatch && otherOrderValue(a.Body, o.File.OtherValues) {
@@ -392,6 +396,18 @@ func (d *diagnoser) hop(t *webfetch.Trace, a *webfetch.Attempt, o *validation.Ob
 		f.Message = join(f.Message, d.c.f(noteViaRedirects, renderChain(c)))
 	}
 	return f, a.Status
+}
+
+// hopAttempts returns the attempts of chain c at hop: the addresses of
+// that hop's host tried until one answered.
+func hopAttempts(c []webfetch.Attempt, hop int) []webfetch.Attempt {
+	var out []webfetch.Attempt
+	for _, a := range c {
+		if a.Hop == hop {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // hopHost returns the host of an attempt's URL.

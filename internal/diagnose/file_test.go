@@ -544,6 +544,32 @@ func TestDomainFile(t *testing.T) {
 				"Start a web server on port 80 of 192.0.2.10, or point the A/AAAA records of example.com at the public address of the web server.")},
 		},
 		{
+			// The redirect's host has addresses of the other family only:
+			// dcv's side, as at the first hop, not the applicant's.
+			name: "redirected to a host dcv's source address cannot reach",
+			obs: fileObs(func() *webfetch.Trace {
+				hop := failed("[2001:db8::20]:443", webfetch.ErrSourceAddress, "not dialled: connections are made from 192.0.2.7, and there is no IPv6 source address", 0)
+				hop.Hop = 1
+				tr := trace(httpURL, answer(ip4, 301, "", "Location", "https://cdn.example.net/.well-known/pki-validation/fileauth.txt"), hop)
+				tr.Attempts[1].URL = "https://cdn.example.net/.well-known/pki-validation/fileauth.txt"
+				return tr
+			}()),
+			want: []Finding{retryF(CodeObservationInvalid,
+				"dcv has no usable evidence for cdn.example.net: dcv could not connect to any of its addresses from the source address it is configured to use. [2001:db8::20]:443: not dialled: connections are made from 192.0.2.7, and there is no IPv6 source address. "+
+					"dcv reached it through redirects: http://example.com/.well-known/pki-validation/fileauth.txt (301 Moved Permanently) → https://cdn.example.net/.well-known/pki-validation/fileauth.txt.",
+				"This is a problem on the certificate authority's side, not with your domain: check again later, or contact the operator if it persists.")},
+		},
+		{
+			// Nothing listens on 443 at the one address dcv could try:
+			// a site without https, not a server to start.
+			name: "http 404, nothing on 443 where dcv could connect",
+			obs: fileObs(trace(httpURL, failed("[2001:db8::10]:80", webfetch.ErrSourceAddress, "not dialled", 0), answer(ip4, 404, "nope")),
+				trace(httpsURL, failed("[2001:db8::10]:443", webfetch.ErrSourceAddress, "not dialled", 0), failed("192.0.2.10:443", webfetch.ErrConnectionRefused, "", 0))),
+			want: []Finding{errF(CodeFileNotFound,
+				"The server at 192.0.2.10 answered 404 Not Found for http://example.com/.well-known/pki-validation/fileauth.txt.",
+				"Upload fileauth.txt into .well-known/pki-validation/ at the web root of the site answering for example.com, so that http://example.com/.well-known/pki-validation/fileauth.txt returns the value.")},
+		},
+		{
 			name: "no fetch at all",
 			obs:  fileObs(),
 			want: []Finding{retryF(CodeObservationInvalid,

@@ -881,6 +881,13 @@ func TestAgentOwnFailure(t *testing.T) {
 			{Err: &webfetch.Error{Kind: webfetch.ErrConnectionRefused, Address: "192.0.2.1:80", Detail: "connection refused"}}}}), false},
 		{"tls-alpn: no source address of the domain's family", &validation.Observation{TLSALPN: &validation.TLSALPNObservation{Error: &webfetch.Error{Kind: webfetch.ErrSourceAddress, Address: "[2001:db8::1]:443", Detail: "not dialled"}}}, true},
 		{"tls-alpn: refused", &validation.Observation{TLSALPN: &validation.TLSALPNObservation{Error: &webfetch.Error{Kind: webfetch.ErrConnectionRefused, Address: "192.0.2.1:443"}}}, false},
+		{"file: redirected to a host of the other family only", fileObs(&webfetch.Trace{Attempts: []webfetch.Attempt{
+			{Address: "192.0.2.1:80", Status: 301},
+			{Hop: 1, Err: &webfetch.Error{Kind: webfetch.ErrSourceAddress, Address: "[2001:db8::2]:443", Detail: "not dialled"}}}}), true},
+		{"file: redirected to a host that refuses: the domain's", fileObs(&webfetch.Trace{Attempts: []webfetch.Attempt{
+			{Address: "192.0.2.1:80", Status: 301},
+			{Hop: 1, Err: &webfetch.Error{Kind: webfetch.ErrSourceAddress, Address: "[2001:db8::2]:443", Detail: "not dialled"}},
+			{Hop: 1, Err: &webfetch.Error{Kind: webfetch.ErrConnectionRefused, Address: "192.0.2.2:443", Detail: "connection refused"}}}}), false},
 		{"file: the web server refuses", fileObs(&webfetch.Trace{Attempts: []webfetch.Attempt{{Err: &webfetch.Error{Kind: webfetch.ErrConnectionRefused, Detail: "connection refused"}}}}), false},
 		{"caa recheck: the agent's resolver unreachable", caaOnly(&dnsclient.Error{Kind: dnsclient.KindNetwork, Upstream: true, Detail: "connection refused"}), true},
 		{"caa recheck: the domain's nameserver times out", caaOnly(&dnsclient.Error{Kind: dnsclient.KindTimeout, Detail: "i/o timeout"}), false},

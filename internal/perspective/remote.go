@@ -234,7 +234,7 @@ func agentOwnFailure(o *validation.Observation) (string, bool) {
 			if e := t.ResolveError; e != nil && own(e.Upstream, e.Detail) {
 				return "the agent's resolution of " + t.Host + " failed on its side: " + e.Error(), true
 			}
-			if e, ok := sourceOnly(t.Attempts, own); ok {
+			if e, ok := sourceOnly(t, own); ok {
 				return "the agent could not connect from its source address: " + e.Error(), true
 			}
 		}
@@ -242,23 +242,28 @@ func agentOwnFailure(o *validation.Observation) (string, bool) {
 	return "", false
 }
 
-// sourceOnly reports whether every address of a fetch failed on the
-// agent's side for want of a usable source address (one of the other
-// family, or not assigned: webfetch.ErrSourceAddress, or the detail of an
-// agent from before that kind), reserved addresses aside, and returns the
-// first such error. An address the agent did reach decides instead: its
-// failure, if any, is the domain's.
-func sourceOnly(as []webfetch.Attempt, own func(bool, string) bool) (*webfetch.Error, bool) {
+// sourceOnly reports whether every chain of a fetch ended at a hop none of
+// whose addresses the agent could try for want of a usable source address
+// (one of the other family, or not assigned: webfetch.ErrSourceAddress, or
+// the detail of an agent from before that kind), reserved addresses
+// aside, and returns the first such error: the first URL's addresses, or
+// those of a host it redirects to. An address the agent did reach at a
+// chain's last hop decides instead: its failure, if any, is the domain's.
+func sourceOnly(t *webfetch.Trace, own func(bool, string) bool) (*webfetch.Error, bool) {
 	var first *webfetch.Error
-	for _, a := range as {
-		switch {
-		case a.Err != nil && (a.Err.Kind == webfetch.ErrSourceAddress || own(false, a.Err.Detail)):
-			if first == nil {
-				first = a.Err
+	for _, c := range t.Chains() {
+		last := c[len(c)-1].Hop
+		for _, a := range c {
+			switch {
+			case a.Hop != last:
+			case a.Err != nil && (a.Err.Kind == webfetch.ErrSourceAddress || own(false, a.Err.Detail)):
+				if first == nil {
+					first = a.Err
+				}
+			case a.Err != nil && a.Err.Kind == webfetch.ErrReservedAddress:
+			default:
+				return nil, false
 			}
-		case a.Err != nil && a.Err.Kind == webfetch.ErrReservedAddress:
-		default:
-			return nil, false
 		}
 	}
 	return first, first != nil
