@@ -3,6 +3,7 @@ package diagnose
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -372,7 +373,10 @@ func primaryZoneServers(p *validation.Observation) (string, []string) {
 		return "", nil
 	}
 	v := p.DNS.Authoritative
-	if p.DNS.TargetAuthoritative != nil {
+	if p.DNS.Target != "" {
+		// The record that counts is the target's: its zone's servers,
+		// or none when they could not be asked (the host's zone's would
+		// make every remote answered by the target's zone "foreign").
 		v = p.DNS.TargetAuthoritative
 	}
 	if v == nil {
@@ -380,7 +384,12 @@ func primaryZoneServers(p *validation.Observation) (string, []string) {
 	}
 	var out []string
 	for _, s := range v.Servers {
-		if s.Address != "" && !slices.Contains(out, s.Address) {
+		if s.Address == "" {
+			// A nameserver whose address the primary could not find: a
+			// remote may have been answered by it. Not a complete list.
+			return "", nil
+		}
+		if !slices.Contains(out, s.Address) {
 			out = append(out, s.Address)
 		}
 	}
@@ -398,6 +407,17 @@ func foreignNameserver(o *validation.Observation, servers []string) string {
 	}
 	r := o.DNS.Record.Response
 	if r.Resolver || r.Server == "" || slices.Contains(servers, r.Server) {
+		return ""
+	}
+	// A primary that listed no nameserver address of the family the
+	// remote was answered over (its cap on addresses per nameserver, or
+	// a source address of one family) cannot tell: the remote may have
+	// asked one of the same nameservers.
+	srv, err := netip.ParseAddrPort(r.Server)
+	if err != nil || !slices.ContainsFunc(servers, func(s string) bool {
+		a, err := netip.ParseAddrPort(s)
+		return err == nil && a.Addr().Unmap().Is4() == srv.Addr().Unmap().Is4()
+	}) {
 		return ""
 	}
 	return r.Server

@@ -405,3 +405,57 @@ func TestDisagreeAfterThePredictedExpiry(t *testing.T) {
 		})
 	}
 }
+
+// TestForeignNameserverNeedsTheWholeZone: a remote is said to be answered
+// by another nameserver only when the primary's list of the zone's servers
+// could hold the one that answered: not when the answer came over a
+// family the primary listed no nameserver address of, when a
+// nameserver's address is unknown to it, or when the record is a CNAME
+// target's whose zone it could not ask.
+func TestForeignNameserverNeedsTheWholeZone(t *testing.T) {
+	t.Parallel()
+	const host = "_dnsauth.a.example.com"
+	const foreign = "which is not one of the nameservers"
+	pass := dnsObs(resp(host, "NOERROR", txt(host, testValue)), nil)
+	zone := func(servers ...dnsclient.ServerView) *dnsclient.ZoneView {
+		return &dnsclient.ZoneView{Zone: "example.com.", NS: []string{"ns1.example.com.", "ns2.example.com."}, Servers: servers}
+	}
+	ns1 := dnsclient.ServerView{NS: "ns1.example.com.", Address: testServer}
+	tests := []struct {
+		name    string
+		primary func(*validation.DNSObservation)
+		server  string // the server that answered the remotes
+		want    bool
+	}{
+		{"another IPv4 server", func(n *validation.DNSObservation) { n.Authoritative = zone(ns1) }, "198.51.100.9:53", true},
+		{"an IPv6 server, the primary listing IPv4 ones only", func(n *validation.DNSObservation) { n.Authoritative = zone(ns1) }, "[2001:db8::53]:53", false},
+		{"a nameserver without an address for the primary", func(n *validation.DNSObservation) {
+			n.Authoritative = zone(ns1, dnsclient.ServerView{NS: "ns2.example.com.", Lame: true, LameReason: "no address"})
+		}, "198.51.100.9:53", false},
+		{"a CNAME target whose zone was not asked", func(n *validation.DNSObservation) {
+			n.Authoritative, n.Target = zone(ns1), "x.dns-provider.example."
+			n.TargetAuthoritativeErr = &dnsclient.Error{Kind: dnsclient.KindTimeout, Detail: "i/o timeout"}
+		}, "198.51.100.9:53", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			other := resp(host, "NXDOMAIN")
+			other.Server, other.NegativeTTL = tt.server, 300
+			r := Domain([]validation.Observation{dnsObs(resp(host, "NOERROR", txt(host, testValue)), tt.primary),
+				pRemote(dnsObs(other, nil), "eu-1", "RIPE"), pRemote(pass, "us-1", "ARIN"), pRemote(dnsObs(other, nil), "ap-1", "APNIC")}, testNow)
+			var msg string
+			for _, f := range r.Findings {
+				if f.Code == CodeRemotePerspectivesDisagree {
+					msg = f.Message
+				}
+			}
+			if msg == "" {
+				t.Fatalf("no REMOTE_PERSPECTIVES_DISAGREE:\n%s", dump(r.Findings))
+			}
+			if got := strings.Contains(msg, foreign); got != tt.want {
+				t.Errorf("another nameserver named: %v, want %v:\n%s", got, tt.want, msg)
+			}
+		})
+	}
+}
