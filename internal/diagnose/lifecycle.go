@@ -82,14 +82,15 @@ func ValueExpired(expiredAt time.Time) Finding {
 // ValueExpiring is the warning of a domain still pending after a check
 // whose value expires at expiresAt, before next, when the next check may
 // run.
+// It has no ETA: an ETA is when a retry is expected to succeed (the CLI
+// prints it as "expected by"), and no retry with this value will; the
+// message says when it expires.
 func ValueExpiring(expiresAt, next, now time.Time) Finding {
-	eta := expiresAt.UTC()
 	return Finding{
 		Code:     CodeValueExpiring,
 		Severity: SeverityWarning,
 		Message:  catalogEN.f(msgValueExpiring, formatClock(expiresAt, now), formatClock(next, now)),
 		Fix:      catalogEN.f(fixValueExpiring),
-		ETA:      &eta,
 	}
 }
 

@@ -417,6 +417,13 @@ func TestValueExpiringWarned(t *testing.T) {
 		if got != tt.want || res.Domains[0].Status != order.StatusPending {
 			t.Errorf("%s: status %s, findings %v; want VALUE_EXPIRING %v", tt.name, res.Domains[0].Status, codes(res.Domains[0].Findings), tt.want)
 		}
+		for _, f := range res.Domains[0].Findings {
+			if f.Code == diagnose.CodeValueExpiring && f.ETA != nil {
+				// An ETA is when a retry is expected to succeed (the
+				// API's eta, the CLI's "expected by"): none will.
+				t.Errorf("%s: VALUE_EXPIRING has an ETA, %s, as if a retry would pass then", tt.name, f.ETA)
+			}
+		}
 		if got {
 			// Stored with the check: the order shows it too.
 			v, err := b.svc.Get(ctx, b.acct, o.ID)
