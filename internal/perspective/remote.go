@@ -256,7 +256,7 @@ func sourceOnly(t *webfetch.Trace, own func(bool, string) bool) (*webfetch.Error
 		for _, a := range c {
 			switch {
 			case a.Hop != last:
-			case a.Err != nil && (a.Err.Kind == webfetch.ErrSourceAddress || own(false, a.Err.Detail)):
+			case a.Err != nil && (a.Err.Kind == webfetch.ErrSourceAddress || legacyBindFailure(a.Err, own)):
 				if first == nil {
 					first = a.Err
 				}
@@ -267,6 +267,16 @@ func sourceOnly(t *webfetch.Trace, own func(bool, string) bool) (*webfetch.Error
 		}
 	}
 	return first, first != nil
+}
+
+// legacyBindFailure reports an agent from before webfetch.ErrSourceAddress
+// whose source address could not be bound: a connect-stage error (it
+// classified EADDRNOTAVAIL as a network error) whose detail names the
+// errno. Not an error of a later stage, whose detail may quote the web
+// server's own bytes ("malformed HTTP response ..."): a domain could make
+// its failure read as the agent's.
+func legacyBindFailure(e *webfetch.Error, own func(bool, string) bool) bool {
+	return (e.Kind == webfetch.ErrNetwork || e.Kind == webfetch.ErrConnectionRefused) && own(false, e.Detail)
 }
 
 // classify sorts a failed request to an agent into an Unavailable kind.
