@@ -75,7 +75,7 @@ func WithPrevious(fs []Finding) Option {
 				d.prevCacheETA = *f.ETA
 			}
 			if f.Code == CodeDNSRecordNotPropagated && f.ETA != nil {
-				d.prevRefreshETA = *f.ETA
+				d.prevNotPropagated = append(d.prevNotPropagated, f)
 			}
 		}
 	}
@@ -88,10 +88,11 @@ type diagnoser struct {
 	// prevCacheETA is when a previous check said the remote perspectives'
 	// cached answers would expire (see WithPrevious); zero when none did.
 	prevCacheETA time.Time
-	// prevRefreshETA is when a previous check expected the lagging
-	// nameservers to have loaded the zone's new version (their SOA
-	// refresh after that check); zero when none did.
-	prevRefreshETA time.Time
+	// prevNotPropagated are the previous check's DNS_RECORD_NOT_PROPAGATED
+	// findings with an ETA: when it expected lagging nameservers to have
+	// loaded the zone's new version (their SOA refresh after that check),
+	// or a resolver's cached answer to expire (see prevRefreshETA).
+	prevNotPropagated []Finding
 	// zone is the DNS zone of the validation host when the evidence names
 	// it (the authoritative view, or the SOA of a negative answer); empty
 	// otherwise, and then the registered domain stands for it.

@@ -403,7 +403,7 @@ func (d *diagnoser) partial(z *zoneAnalysis, host string, seen bool) (Finding, b
 		// new version is loaded within that time of its last poll, which
 		// came before the previous check that saw the lag already.
 		at := d.now.Add(refresh)
-		prev := d.prevRefreshETA
+		prev := d.prevRefreshETA(z.lack)
 		switch {
 		case prev.IsZero() || prev.After(at):
 			eta = &at
@@ -425,6 +425,21 @@ func (d *diagnoser) partial(z *zoneAnalysis, host string, seen bool) (Finding, b
 		Retryable: true,
 		ETA:       eta,
 	}, true
+}
+
+// prevRefreshETA is the ETA a previous check gave for the same lag: that
+// of its DNS_RECORD_NOT_PROPAGATED finding that named every server of
+// lack (a resolver's stale cache, the other kind of that finding, names
+// none), or zero.
+func (d *diagnoser) prevRefreshETA(lack []dnsclient.ServerView) time.Time {
+	for _, f := range d.prevNotPropagated {
+		if len(lack) > 0 && !slices.ContainsFunc(lack, func(sv dnsclient.ServerView) bool {
+			return sv.Address == "" || !strings.Contains(f.Message, sv.Address)
+		}) {
+			return *f.ETA
+		}
+	}
+	return time.Time{}
 }
 
 // maxRefreshETA bounds the SOA refresh believed for an ETA: a longer one

@@ -96,6 +96,7 @@ func TestDomainDNSAuthority(t *testing.T) {
 	}
 	etaRefresh := testNow.Add(30 * time.Minute)
 	etaPrev, etaPassed := testNow.Add(10*time.Minute), testNow.Add(-time.Minute)
+	lagMsg := "The expected value is at _dnsauth.a.example.com on ns1.example.com at 192.0.2.1:53 (SOA serial 8), but not on ns2.example.com at 192.0.2.2:53 (SOA serial 7): the zone's nameservers are not in sync yet."
 	eta := testNow.Add(200 * time.Second)
 	etaFresh := testNow.Add(time.Hour)
 	tests := []struct {
@@ -122,10 +123,16 @@ func TestDomainDNSAuthority(t *testing.T) {
 		// pushed back by each check.
 		{name: "a previous check's ETA still to come is kept", obs: withView(resp(host, "NXDOMAIN"), refreshing(view([]uint32{8, 7}, "v", "-"), 1800)), status: StatusPending,
 			codes: []Code{CodeDNSRecordNotPropagated}, words: []string{"SOA refresh interval is 30 minutes"}, eta: &etaPrev,
-			prev: []Finding{{Code: CodeDNSRecordNotPropagated, Severity: SeverityError, ETA: &etaPrev}}},
+			prev: []Finding{{Code: CodeDNSRecordNotPropagated, Severity: SeverityError, ETA: &etaPrev, Message: lagMsg}}},
 		{name: "a previous check's ETA has passed: no ETA, the transfers are suspect", obs: withView(resp(host, "NXDOMAIN"), refreshing(view([]uint32{8, 7}, "v", "-"), 1800)), status: StatusPending,
 			codes: []Code{CodeDNSRecordNotPropagated}, words: []string{"A previous check expected them to load it by 2025-06-01T17:59:50Z", "that time has passed", "zone transfers (AXFR/IXFR)"},
-			prev: []Finding{{Code: CodeDNSRecordNotPropagated, Severity: SeverityError, ETA: &etaPassed}}},
+			prev: []Finding{{Code: CodeDNSRecordNotPropagated, Severity: SeverityError, ETA: &etaPassed, Message: lagMsg}}},
+		// The previous finding was of another lag (a resolver's cached
+		// answer, naming no server): its ETA says nothing of this one.
+		{name: "a previous ETA of a resolver's cache is not this lag's", obs: withView(resp(host, "NXDOMAIN"), refreshing(view([]uint32{8, 7}, "v", "-"), 1800)), status: StatusPending,
+			codes: []Code{CodeDNSRecordNotPropagated}, words: []string{"SOA refresh interval is 30 minutes"}, eta: &etaRefresh,
+			prev: []Finding{{Code: CodeDNSRecordNotPropagated, Severity: SeverityError, ETA: &etaPassed,
+				Message: "Every authoritative nameserver of example.com has the expected value at _dnsauth.a.example.com, but the resolver still returns an older answer (NXDOMAIN), cached for 1 minute more."}}},
 		{name: "a refresh over a day is not believed", obs: withView(resp(host, "NXDOMAIN"), refreshing(view([]uint32{8, 7}, "v", "-"), 2*86400)), status: StatusPending,
 			codes: []Code{CodeDNSRecordNotPropagated}, words: []string{"zone transfers"}},
 		{name: "the server without it serves a later zone: not a delay", obs: withView(resp(host, "NXDOMAIN"), view([]uint32{2, 3}, "v", "-")), status: StatusPending,
