@@ -102,6 +102,8 @@ func TestExitStatus(t *testing.T) {
 		{"serve --cert-validity 200d", []string{"serve", "--cert-validity", "200d"}, exitUsage, "--cert-validity 200d is outside"},
 		{"serve --value-validity 31d", []string{"serve", "--value-validity", "31d"}, exitUsage, "--value-validity 31d is outside [0 (the default), 30d]"},
 		{"serve --check-interval -1s", []string{"serve", "--check-interval", "-1s"}, exitUsage, "--check-interval must not be negative"},
+		{"serve --check-interval 40d", []string{"serve", "--check-interval", "40d"}, exitUsage, "--check-interval 40d is not shorter than --value-validity 30d"},
+		{"serve --check-interval 2m --value-validity 2m", []string{"serve", "--check-interval", "2m", "--value-validity", "2m"}, exitUsage, "--check-interval 2m0s is not shorter than --value-validity 2m0s"},
 		{"serve --file-max-redirects 11", []string{"serve", "--file-max-redirects", "11"}, exitUsage, "max redirects 11 not in 0..10"},
 		{"serve --log-level loud", []string{"serve", "--log-level", "loud"}, exitUsage, `--log-level: slog: level string "loud"`},
 		{"serve --listen notanaddr", []string{"serve", "--listen", "notanaddr"}, exitUsage, "--listen notanaddr: address notanaddr: missing port in address"},

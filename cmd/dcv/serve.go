@@ -262,6 +262,10 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	if f.checkInterval < 0 {
 		return usageError(errors.New("--check-interval must not be negative"))
 	}
+	if ci, vv := cmp.Or(f.checkInterval, order.DefaultCheckInterval), cmp.Or(f.valueValidity, order.DefaultValueValidity); ci >= vv {
+		// Every order's value would expire before its second check.
+		return usageError(fmt.Errorf("--check-interval %s is not shorter than --value-validity %s: an order could be checked only once while its value is valid", durationValue{&ci}, durationValue{&vv}))
+	}
 	if f.gcPercent < 1 || f.gcPercent > maxGCPercent {
 		return usageError(fmt.Errorf("--gc-percent %d: must be between 1 and %d", f.gcPercent, maxGCPercent))
 	}
