@@ -224,6 +224,9 @@ func newListCmd[T any](spec listSpec[T]) *cobra.Command {
 			}
 			return cf.finish(cmd.OutOrStdout(), raw, err, func() {
 				w := cmd.OutOrStdout()
+				if len(items) == 0 {
+					fmt.Fprintf(w, "no %s\n", spec.what)
+				}
 				for _, it := range items {
 					fmt.Fprintln(w, spec.line(it))
 				}
@@ -448,7 +451,7 @@ func newEABCmd() *cobra.Command {
 
 func newEABListCmd() *cobra.Command {
 	return newListCmd(listSpec[client.EABKeyInfo]{
-		short: "List the EAB keys, newest first, with the ACME account each bound", what: "keys", path: "dcv eab list",
+		short: "List the EAB keys, newest first, with the ACME account each bound", what: "EAB keys", path: "dcv eab list",
 		defaultLimit: order.DefaultEABListLimit, maxLimit: order.MaxEABListLimit,
 		page: func(ctx context.Context, c *client.Client, cursor string, limit int) ([]client.EABKeyInfo, string, []byte, error) {
 			return c.EABKeysPage(ctx, cursor, limit)
