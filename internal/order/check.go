@@ -159,6 +159,12 @@ func (s *Service) recheckAfter(o *store.Order, now time.Time, findings []diagnos
 		return time.Time{}
 	}
 	if !o.ExpiresAt.IsZero() && at.After(o.ExpiresAt) {
+		// A check at the values' expiry records it, when the throttle
+		// lets one run then; else none is promised (the order is shown
+		// expired once its value is).
+		if o.ExpiresAt.Before(now.Add(s.cfg.CheckInterval)) {
+			return time.Time{}
+		}
 		at = o.ExpiresAt
 	}
 	return at
