@@ -57,6 +57,9 @@ const (
 	seenRecordFound        msg = "seenRecordFound"
 	seenHTTPStatus         msg = "seenHTTPStatus"
 	seenFileOther          msg = "seenFileOther"
+	seenValues             msg = "seenValues"
+	seenFileServed         msg = "seenFileServed"
+	seenFileServedLarge    msg = "seenFileServedLarge"
 	seenFileOK             msg = "seenFileOK"
 	seenConnectTimeout     msg = "seenConnectTimeout"
 	seenRefused            msg = "seenRefused"
@@ -110,6 +113,9 @@ func init() {
 			seenRecordFound:        "the expected value",
 			seenHTTPStatus:         "HTTP %[1]d",
 			seenFileOther:          "HTTP 200 with other content",
+			seenValues:             "TXT %[1]s",
+			seenFileServed:         "HTTP 200, %[1]d bytes",
+			seenFileServedLarge:    "HTTP 200, more than %[1]d bytes",
 			seenFileOK:             "the expected file",
 			seenConnectTimeout:     "a timeout during connect to %[1]s",
 			seenRefused:            "connection refused by %[1]s",
@@ -623,6 +629,9 @@ const (
 	VerdictFail        = "fail"
 	VerdictUnavailable = "unavailable"
 	VerdictSkipped     = "skipped"
+	// VerdictUnverified: the perspective answered, but no value was given
+	// to compare what it saw with (a pre-flight check without one).
+	VerdictUnverified = "unverified"
 )
 
 // PerspectiveRow is one row of the per-perspective matrix of a check: what
@@ -672,6 +681,7 @@ func Matrix(obs []validation.Observation) []PerspectiveRow {
 		case o.Unavailable == validation.UnavailableSkipped:
 			r.Verdict = VerdictSkipped
 			r.Seen = d.unavailableWord(o.Unavailable)
+			r.Latency = 0 // not asked: no round trip
 		case o.Unavailable != "":
 			r.Verdict = VerdictUnavailable
 			r.Seen = d.unavailableWord(o.Unavailable)
@@ -682,6 +692,11 @@ func Matrix(obs []validation.Observation) []PerspectiveRow {
 			if o.Method == validation.MethodFile {
 				r.Seen = d.c.f(seenFileOK)
 			}
+		case o.Expected == "" && (o.DNS != nil || o.File != nil):
+			// Nothing to compare with: what was seen, without a verdict
+			// of pass or fail.
+			r.Verdict = VerdictUnverified
+			r.Seen = d.seenUnverified(o)
 		default:
 			r.Verdict = VerdictFail
 			r.Seen, _, _ = d.seen(o)
@@ -690,6 +705,36 @@ func Matrix(obs []validation.Observation) []PerspectiveRow {
 		rows[i] = r
 	}
 	return rows
+}
+
+// seenUnverified says what a perspective saw when no value was given: the
+// TXT values, or the file's status and size, else what seen says (no
+// record, a failure).
+func (d *diagnoser) seenUnverified(o *validation.Observation) string {
+	switch {
+	case o.DNS != nil && o.DNS.Record.Response != nil:
+		var values []string
+		for _, r := range o.DNS.Record.Response.Answer {
+			if r.Type == "TXT" {
+				values = append(values, fmt.Sprintf("%q", Truncate(r.Data, maxTXTShown)))
+			}
+		}
+		if len(values) > maxTXTListed {
+			values = append(values[:maxTXTListed:maxTXTListed], fmt.Sprintf("+%d", len(values)-maxTXTListed))
+		}
+		if len(values) > 0 {
+			return d.c.f(seenValues, strings.Join(values, d.c.f(wordListSep)))
+		}
+	case o.File != nil && len(o.File.Fetches) > 0 && o.File.Fetches[0] != nil:
+		if a := o.File.Fetches[0].Final(); a != nil && a.Status == 200 && a.Err == nil {
+			if a.BodyTruncated {
+				return d.c.f(seenFileServedLarge, len(a.Body))
+			}
+			return d.c.f(seenFileServed, len(a.Body))
+		}
+	}
+	s, _, _ := d.seen(o)
+	return s
 }
 
 // via names the resolver or address an observation used.

@@ -459,3 +459,39 @@ func TestForeignNameserverNeedsTheWholeZone(t *testing.T) {
 		})
 	}
 }
+
+// TestMatrixUnverified: without a value (a pre-flight check given none),
+// a row says what was seen and neither passes nor fails; a remote that was
+// not asked has no round trip.
+func TestMatrixUnverified(t *testing.T) {
+	t.Parallel()
+	const host = "_dnsauth.a.example.com"
+	noValue := func(o validation.Observation) validation.Observation {
+		o.Expected = ""
+		return o
+	}
+	skipped := pUnavailable("eu-1", "RIPE", validation.UnavailableSkipped)
+	skipped.RoundTrip = 2 * time.Millisecond
+	tests := []struct {
+		name          string
+		obs           validation.Observation
+		seen, verdict string
+	}{
+		{"dns: the values found", noValue(dnsObs(resp(host, "NOERROR", txt(host, "v1"), txt(host, "v2")), nil)), `TXT "v1", "v2"`, VerdictUnverified},
+		{"dns: none", noValue(dnsObs(resp(host, "NXDOMAIN"), nil)), "no record (NXDOMAIN)", VerdictUnverified},
+		{"file: served", noValue(fileObs(trace(httpURL, answer("192.0.2.10:80", 200, "some content")))), "HTTP 200, 12 bytes", VerdictUnverified},
+		{"file: not found", noValue(fileObs(trace(httpURL, answer("192.0.2.10:80", 404, "")))), "HTTP 404", VerdictUnverified},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			rows := Matrix([]validation.Observation{tt.obs, skipped})
+			if r := rows[0]; r.Seen != tt.seen || r.Verdict != tt.verdict {
+				t.Errorf("row seen %q verdict %q, want %q %q", r.Seen, r.Verdict, tt.seen, tt.verdict)
+			}
+			if r := rows[1]; r.Verdict != VerdictSkipped || r.Latency != 0 {
+				t.Errorf("skipped remote: verdict %q latency %v, want skipped, 0", r.Verdict, r.Latency)
+			}
+		})
+	}
+}
