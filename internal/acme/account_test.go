@@ -308,7 +308,7 @@ func TestAccountLifecycle(t *testing.T) {
 
 	// Update: new contacts replace the old ones; the same address twice
 	// is kept once.
-	acct.Contact = []string{"mailto:certs@applicant.com", "mailto:noc@applicant.com", "mailto:certs@applicant.com"}
+	acct.Contact = []string{"mailto:certs@applicant.com", "mailto:noc@applicant.com", "mailto:certs@Applicant.COM"}
 	got, err := c.UpdateReg(ctx, acct)
 	if err != nil {
 		t.Fatal(err)
@@ -327,6 +327,7 @@ func TestAccountLifecycle(t *testing.T) {
 		{"local part over 64", `{"contact":["mailto:` + strings.Repeat("a", 65) + `@applicant.com"]}`, "invalidContact", "longer than 64"},
 		{"tel", `{"contact":["tel:+15555550100"]}`, "unsupportedContact", "only mailto:"},
 		{"non-ASCII domain", `{"contact":["mailto:a@bücher.example.com"]}`, "invalidContact", "non-ASCII character ('ü'): write an internationalized domain as its xn-- form"},
+		{"non-ASCII local part", `{"contact":["mailto:jürgen@applicant.com"]}`, "invalidContact", "non-ASCII character ('ü'): percent-encode it (RFC 6068 §2)"},
 		{"status valid", `{"status":"valid"}`, "malformed", "deactivated"},
 		{"contact not a list", `{"contact":"mailto:a@applicant.com"}`, "malformed", "contact"},
 	} {

@@ -147,7 +147,11 @@ func checkContacts(cs []string) ([]string, error) {
 		if i := strings.IndexFunc(c, func(r rune) bool { return r > unicode.MaxASCII }); i >= 0 {
 			// RFC 6068 §2: a mailto URI is ASCII; non-ASCII is
 			// percent-encoded, a domain better as its A-label.
-			return nil, acmeErr(ACMEInvalidContact, "contact %q holds a non-ASCII character (%q): write an internationalized domain as its xn-- form (A-label), as mail servers expect", c, []rune(c[i:])[0])
+			how := "percent-encode it (RFC 6068 §2)"
+			if at := strings.LastIndexByte(c, '@'); at >= 0 && i > at {
+				how = "write an internationalized domain as its xn-- form (A-label), as mail servers expect"
+			}
+			return nil, acmeErr(ACMEInvalidContact, "contact %q holds a non-ASCII character (%q): %s", c, []rune(c[i:])[0], how)
 		}
 		u, err := url.Parse(c)
 		if err != nil || u.Scheme == "" {
@@ -175,8 +179,9 @@ func checkContacts(cs []string) ([]string, error) {
 			// ident's words are about certificates: say it of mail.
 			return nil, acmeErr(ACMEInvalidContact, "contact %q: the domain %q cannot receive mail from the internet (an IP address, or a reserved, special-use or invalid domain name)", c, domain)
 		}
-		if m := "mailto:" + addr.Address; !slices.Contains(out, m) {
-			// The same address twice is kept once.
+		// A domain's letter case means nothing (the local part's may):
+		// the same address twice, in any case of its domain, is kept once.
+		if m := "mailto:" + local + "@" + strings.ToLower(domain); !slices.Contains(out, m) {
 			out = append(out, m)
 		}
 	}
