@@ -223,6 +223,11 @@ func (c *Credentials) CheckValidity(now time.Time) (notAfter time.Time, soon boo
 	if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, CurrentTime: leaf.NotBefore, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
 		return time.Time{}, false, fmt.Errorf("agent certificate: not issued by the credentials' CA: %w", err)
 	}
+	if block, _ := pem.Decode([]byte(c.CAPEM)); block != nil {
+		if caCert, err := x509.ParseCertificate(block.Bytes); err == nil && now.After(caCert.NotAfter) {
+			return caCert.NotAfter, false, fmt.Errorf("agent CA certificate: expired at %s: the primary's agent CA must be renewed, then the perspective enrolled again", caCert.NotAfter.UTC().Format(time.RFC3339))
+		}
+	}
 	switch {
 	case now.Before(leaf.NotBefore):
 		return leaf.NotAfter, false, fmt.Errorf("agent certificate: not valid before %s (check this machine's clock)", leaf.NotBefore.UTC().Format(time.RFC3339))

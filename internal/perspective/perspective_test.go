@@ -3,6 +3,8 @@ package perspective
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -771,6 +773,12 @@ func TestCredentialsValidity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	block, _ := pem.Decode([]byte(creds.CAPEM))
+	caCert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caNotAfter := caCert.NotAfter
 	tests := []struct {
 		name string
 		c    *Credentials
@@ -783,6 +791,7 @@ func TestCredentialsValidity(t *testing.T) {
 		{name: "expired", c: creds, at: notAfter.Add(time.Second), err: "expired at " + notAfter.UTC().Format(time.RFC3339) + ": enrol the perspective again"},
 		{name: "not yet valid", c: creds, at: time.Now().Add(-48 * time.Hour), err: "not valid before"},
 		{name: "another CA", c: &foreign, at: time.Now(), err: "not issued by the credentials' CA"},
+		{name: "the CA expired", c: creds, at: caNotAfter.Add(time.Second), err: "agent CA certificate: expired at"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
