@@ -224,7 +224,7 @@ func agentOwnFailure(o *validation.Observation) (string, bool) {
 		}
 	case o.TLSALPN != nil:
 		if e := o.TLSALPN.Error; e != nil && e.Kind == webfetch.ErrSourceAddress {
-			return "the agent could not connect from its source address: " + e.Error(), true
+			return sourceDetail(e), true
 		}
 	case o.File != nil:
 		for _, t := range o.File.Fetches {
@@ -235,11 +235,17 @@ func agentOwnFailure(o *validation.Observation) (string, bool) {
 				return "the agent's resolution of " + t.Host + " failed on its side: " + e.Error(), true
 			}
 			if e, ok := sourceOnly(t, own); ok {
-				return "the agent could not connect from its source address: " + e.Error(), true
+				return sourceDetail(e), true
 			}
 		}
 	}
 	return "", false
+}
+
+// sourceDetail says in one short line (the matrix shows 120 characters)
+// why an agent could not connect from its source address.
+func sourceDetail(e *webfetch.Error) string {
+	return e.Address + " " + e.Detail
 }
 
 // sourceOnly reports whether every chain of a fetch ended at a hop none of
