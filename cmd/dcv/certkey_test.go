@@ -57,3 +57,26 @@ func TestCertGetKeyOutWithoutKey(t *testing.T) {
 		})
 	}
 }
+
+// TestCertGetKeyBesideChain: without --key-out, the generated key is saved
+// as ORDER_ID.key in --out's directory, beside the chain, not in the
+// working directory.
+func TestCertGetKeyBesideChain(t *testing.T) {
+	t.Parallel()
+	const chain = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+	const key = "-----BEGIN EC PRIVATE KEY-----\nMHcC\n-----END EC PRIVATE KEY-----\n"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"order":"ord_1","serial":"01","not_before":"2026-11-27T00:00:00Z","not_after":"2027-02-25T00:00:00Z","certificate":`+
+			`"`+strings.ReplaceAll(chain, "\n", `\n`)+`","private_key":"`+strings.ReplaceAll(key, "\n", `\n`)+`"}`)
+	}))
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	if code, msg, stderr := runDCV(t, "cert", "get", "ord_1", "--out", filepath.Join(dir, "chain.pem"), "--server", srv.URL, "--api-key", "k"); code != 0 {
+		t.Fatalf("exit %d, %q, stderr %q", code, msg, stderr)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "ord_1.key")); err != nil || string(b) != key {
+		t.Fatalf("key beside the chain: %q, %v", b, err)
+	}
+}

@@ -304,7 +304,11 @@ func newCertCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			keyPath := keyOut
 			if keyPath == "" {
+				// Beside the chain: one directory holds both.
 				keyPath = args[0] + ".key"
+				if out != "" {
+					keyPath = filepath.Join(filepath.Dir(out), keyPath)
+				}
 			}
 			// Refused before anything is downloaded, so that no key is
 			// handed out to be lost: --out and --key-out that conflict, or
@@ -379,7 +383,7 @@ func newCertCmd() *cobra.Command {
 	}
 	cf.register(get)
 	get.Flags().StringVar(&out, "out", "", "write the PEM chain to FILE instead of standard output")
-	get.Flags().StringVar(&keyOut, "key-out", "", "where to write the generated private key (default ORDER_ID.key)")
+	get.Flags().StringVar(&keyOut, "key-out", "", "where to write the generated private key (default ORDER_ID.key, in --out's directory when --out is given)")
 	cmd.AddCommand(get)
 	return cmd
 }
