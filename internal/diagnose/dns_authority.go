@@ -62,6 +62,7 @@ const (
 	fixInconsistent              msg = "fixInconsistent"
 	msgLame                      msg = "msgLame"
 	fixLame                      msg = "fixLame"
+	fixLameMany                  msg = "fixLameMany"
 	msgLameLoop                  msg = "msgLameLoop"
 	msgLameResolver              msg = "msgLameResolver"
 	fixLameAll                   msg = "fixLameAll"
@@ -145,6 +146,7 @@ func init() {
 
 			msgLame:         "Lame delegation of %[1]s: %[2]s.",
 			fixLame:         "Remove %[1]s from the NS records of %[2]s (at the registrar and in the zone), or configure it to answer for the zone with authority.",
+			fixLameMany:     "Remove %[1]s from the NS records of %[2]s (at the registrar and in the zone), or configure them to answer for the zone with authority.",
 			msgLameLoop:     "The TXT lookup of %[1]s went in circles: %[2]s, a nameserver delegated for the zone, answers with a referral to the zone itself instead of an answer (lame delegation).",
 			msgLameResolver: "The TXT lookup of %[1]s failed: no nameserver of the zone answers with authority (lame delegation): %[2]s.",
 			fixLameAll:      "Check at the registrar that the NS records of the zone of %[1]s name nameservers that serve it, and configure those nameservers to answer for the zone with authority (AA flag).",
@@ -651,7 +653,7 @@ func (d *diagnoser) lameServers(z *zoneAnalysis) (Finding, bool) {
 		Code:      CodeDNSLameDelegation,
 		Severity:  sev,
 		Message:   d.c.f(msgLame, zone, strings.Join(parts, "; ")),
-		Fix:       d.c.f(fixLame, strings.Join(slices.Compact(names), d.c.f(wordListSep)), zone),
+		Fix:       d.c.f(lameFix(len(slices.Compact(names))), strings.Join(slices.Compact(names), d.c.f(wordListSep)), zone),
 		Retryable: retry && sev == SeverityError,
 	}, true
 }
@@ -692,6 +694,14 @@ func lameSaid(detail string) string {
 		return ""
 	}
 	return Truncate(strings.TrimSuffix(list, ")"), maxDetailShown)
+}
+
+// lameFix is the fix of a lame delegation of n servers: "it" or "them".
+func lameFix(n int) msg {
+	if n > 1 {
+		return fixLameMany
+	}
+	return fixLame
 }
 
 // stripFollowing removes the "following cname to X: " prefix Lookup puts
