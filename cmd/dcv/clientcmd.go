@@ -302,11 +302,19 @@ func newCertCmd() *cobra.Command {
 		Short: "Download an order's certificate chain (and the key dcv generated, at the first download and for 10 minutes after)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if out != "" {
+				// Before anything is downloaded: a chain that cannot be
+				// saved would lose the key handed out with it.
+				if dir := filepath.Dir(out); !isDir(dir) {
+					return fmt.Errorf("--out %s: the directory %s does not exist", out, dir)
+				}
+			}
 			keyPath := keyOut
 			if keyPath == "" {
-				// Beside the chain: one directory holds both.
+				// Beside the chain: one directory holds both (an order id
+				// is one path element; a path given as one is kept).
 				keyPath = args[0] + ".key"
-				if out != "" {
+				if out != "" && !strings.ContainsRune(keyPath, filepath.Separator) {
 					keyPath = filepath.Join(filepath.Dir(out), keyPath)
 				}
 			}
@@ -708,6 +716,12 @@ func checkKeyOut(keyPath string, explicit bool) error {
 		return usageError(fmt.Errorf("--key-out %s exists and holds something other than a private key: not overwritten; choose another path", keyPath))
 	}
 	return nil
+}
+
+// isDir reports whether path is a directory (through symbolic links).
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
 }
 
 // checkChainOut refuses a chain destination that would destroy a key: the
