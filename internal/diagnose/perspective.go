@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dcvhq/dcv/internal/caa"
 	"github.com/dcvhq/dcv/internal/dnsclient"
 	"github.com/dcvhq/dcv/internal/validation"
 	"github.com/dcvhq/dcv/internal/webfetch"
@@ -67,6 +68,7 @@ const (
 	seenTimeoutAfter       msg = "seenTimeoutAfter"
 	seenNetwork            msg = "seenNetwork"
 	seenCAAForbids         msg = "seenCAAForbids"
+	seenCAAFailed          msg = "seenCAAFailed"
 	unavNotConfigured      msg = "unavNotConfigured"
 	unavConnect            msg = "unavConnect"
 	unavTimeout            msg = "unavTimeout"
@@ -123,6 +125,7 @@ func init() {
 			seenTimeoutAfter:       "no answer in time from %[1]s",
 			seenNetwork:            "a network error to %[1]s",
 			seenCAAForbids:         "CAA records that forbid issuance",
+			seenCAAFailed:          "a CAA lookup that failed",
 			unavNotConfigured:      "not configured",
 			unavConnect:            "unreachable",
 			unavTimeout:            "no answer within its deadline",
@@ -321,6 +324,11 @@ func (d *diagnoser) disagree(primary *validation.Observation, remotes []validati
 	list := strings.Join(parts, d.c.f(wordListEnd))
 	n := len(remotes)
 	need := RemoteQuorum(n)
+	if n >= 2 {
+		// Corroborations from two regions at least: one alone is never
+		// enough, whatever the count says.
+		need = max(need, minRIRs)
+	}
 	f := Finding{Code: CodeRemotePerspectivesDisagree, Severity: SeverityError}
 	if len(corroborating) >= need {
 		f.Message = d.c.f(msgRemoteDisagreeRIR, len(corroborating), strings.Join(uniq(corroborating), d.c.f(wordListSep)), list)
@@ -476,6 +484,10 @@ func (d *diagnoser) seen(o *validation.Observation) (string, int, time.Time) {
 		}
 	}
 	if o.CAA != nil && !o.CAA.Permitted {
+		if o.CAA.Reason == caa.ReasonLookupFailed {
+			// Not a refusal: the lookup did not complete.
+			return d.c.f(seenCAAFailed), seenKindOther, time.Time{}
+		}
 		return d.c.f(seenCAAForbids), seenKindCAA, time.Time{}
 	}
 	// Fall back on the title of the worst finding.

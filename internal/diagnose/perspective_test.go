@@ -495,3 +495,24 @@ func TestMatrixUnverified(t *testing.T) {
 		})
 	}
 }
+
+// TestSeenCAAFailure: a perspective whose CAA lookup failed is not said to
+// see CAA records that forbid issuance; and with two remotes, both are
+// needed (two regions), which the count says.
+func TestSeenCAAFailure(t *testing.T) {
+	t.Parallel()
+	const host = "_dnsauth.a.example.com"
+	pass := dnsObs(resp(host, "NOERROR", txt(host, testValue)), nil)
+	failed := pass
+	failed.CAA = &caa.Result{Identity: "ca.dcv.example", Reason: caa.ReasonLookupFailed, FailedName: "a.example.com.", FailedRcode: "REFUSED"}
+	forbids := pass
+	forbids.CAA = &caa.Result{Identity: "ca.dcv.example", RelevantName: "example.com", Reason: caa.ReasonEmptyIssuer, Tag: "issue"}
+	rows := Matrix([]validation.Observation{pass, pRemote(failed, "eu-1", "RIPE"), pRemote(forbids, "us-1", "ARIN")})
+	if rows[1].Seen != "a CAA lookup that failed" || rows[2].Seen != "CAA records that forbid issuance" {
+		t.Errorf("seen %q and %q", rows[1].Seen, rows[2].Seen)
+	}
+	res := Domain([]validation.Observation{pass, pRemote(pass, "eu-1", "RIPE"), pRemote(forbids, "us-1", "ARIN")}, testNow)
+	if len(res.Findings) == 0 || !strings.Contains(res.Findings[0].Message, "only 1 of 2 remote perspectives corroborate it (2 needed)") {
+		t.Errorf("findings %+v, want the count to need both remotes", res.Findings)
+	}
+}
