@@ -61,6 +61,7 @@ const (
 	seenValues             msg = "seenValues"
 	seenFileServed         msg = "seenFileServed"
 	seenFileServedLarge    msg = "seenFileServedLarge"
+	seenNotResolved        msg = "seenNotResolved"
 	seenFileOK             msg = "seenFileOK"
 	seenConnectTimeout     msg = "seenConnectTimeout"
 	seenRefused            msg = "seenRefused"
@@ -118,6 +119,7 @@ func init() {
 			seenValues:             "TXT %[1]s",
 			seenFileServed:         "HTTP 200, %[1]d bytes",
 			seenFileServedLarge:    "HTTP 200, more than %[1]d bytes",
+			seenNotResolved:        "a name that does not resolve (%[1]s)",
 			seenFileOK:             "the expected file",
 			seenConnectTimeout:     "a timeout during connect to %[1]s",
 			seenRefused:            "connection refused by %[1]s",
@@ -706,9 +708,9 @@ func Matrix(obs []validation.Observation) []PerspectiveRow {
 			}
 		case o.Expected == "" && (o.DNS != nil || o.File != nil):
 			// Nothing to compare with: what was seen, without a verdict
-			// of pass or fail.
-			r.Verdict = VerdictUnverified
-			r.Seen = d.seenUnverified(o)
+			// of pass or fail when an answer came; a lookup or fetch
+			// that got none fails whatever the value.
+			r.Seen, r.Verdict = d.seenUnverified(o)
 		default:
 			r.Verdict = VerdictFail
 			r.Seen, _, _ = d.seen(o)
@@ -719,14 +721,19 @@ func Matrix(obs []validation.Observation) []PerspectiveRow {
 	return rows
 }
 
-// seenUnverified says what a perspective saw when no value was given: the
-// TXT values, or the file's status and size, else what seen says (no
-// record, a failure).
-func (d *diagnoser) seenUnverified(o *validation.Observation) string {
+// seenUnverified says what a perspective saw when no value was given, and
+// its verdict: unverified with the TXT values (or no record), or the
+// file's status (and size), when an answer came; fail with what went wrong
+// when the lookup or the fetch got none.
+func (d *diagnoser) seenUnverified(o *validation.Observation) (string, string) {
 	switch {
-	case o.DNS != nil && o.DNS.Record.Response != nil:
+	case o.DNS != nil:
+		resp := o.DNS.Record.Response
+		if o.DNS.Record.Err != nil || resp == nil || (resp.Rcode != rcodeNoError && resp.Rcode != rcodeNXDomain) {
+			break
+		}
 		var values []string
-		for _, r := range o.DNS.Record.Response.Answer {
+		for _, r := range resp.Answer {
 			if r.Type == "TXT" {
 				values = append(values, fmt.Sprintf("%q", Truncate(r.Data, maxTXTShown)))
 			}
@@ -735,18 +742,44 @@ func (d *diagnoser) seenUnverified(o *validation.Observation) string {
 			values = append(values[:maxTXTListed:maxTXTListed], fmt.Sprintf("+%d", len(values)-maxTXTListed))
 		}
 		if len(values) > 0 {
-			return d.c.f(seenValues, strings.Join(values, d.c.f(wordListSep)))
+			return d.c.f(seenValues, strings.Join(values, d.c.f(wordListSep))), VerdictUnverified
 		}
+		return d.c.f(seenRecordNotFound, resp.Rcode), VerdictUnverified
 	case o.File != nil && len(o.File.Fetches) > 0 && o.File.Fetches[0] != nil:
-		if a := o.File.Fetches[0].Final(); a != nil && a.Status == 200 && a.Err == nil {
-			if a.BodyTruncated {
-				return d.c.f(seenFileServedLarge, len(a.Body))
-			}
-			return d.c.f(seenFileServed, len(a.Body))
+		t := o.File.Fetches[0]
+		if e := t.ResolveError; e != nil {
+			return d.c.f(seenNotResolved, resolveWord(e.Kind)), VerdictFail
+		}
+		a := t.Final()
+		switch {
+		case a == nil:
+		case a.Status == 200 && a.Err == nil && a.BodyTruncated:
+			return d.c.f(seenFileServedLarge, len(a.Body)), VerdictUnverified
+		case a.Status == 200 && a.Err == nil:
+			return d.c.f(seenFileServed, len(a.Body)), VerdictUnverified
+		case a.Status != 0:
+			return d.c.f(seenHTTPStatus, a.Status), VerdictUnverified
 		}
 	}
 	s, _, _ := d.seen(o)
-	return s
+	return s, VerdictFail
+}
+
+// resolveWord names a failed address lookup in a word or two.
+func resolveWord(k webfetch.ErrorKind) string {
+	switch k {
+	case webfetch.ErrDNSNXDomain:
+		return "NXDOMAIN"
+	case webfetch.ErrDNSServfail:
+		return "SERVFAIL"
+	case webfetch.ErrDNSRefused:
+		return "REFUSED"
+	case webfetch.ErrDNSTimeout:
+		return "timeout"
+	case webfetch.ErrNoAddress:
+		return "no A or AAAA record"
+	}
+	return "lookup failed"
 }
 
 // via names the resolver or address an observation used.

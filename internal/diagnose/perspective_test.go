@@ -481,6 +481,10 @@ func TestMatrixUnverified(t *testing.T) {
 		{"dns: none", noValue(dnsObs(resp(host, "NXDOMAIN"), nil)), "no record (NXDOMAIN)", VerdictUnverified},
 		{"file: served", noValue(fileObs(trace(httpURL, answer("192.0.2.10:80", 200, "some content")))), "HTTP 200, 12 bytes", VerdictUnverified},
 		{"file: not found", noValue(fileObs(trace(httpURL, answer("192.0.2.10:80", 404, "")))), "HTTP 404", VerdictUnverified},
+		// No answer at all: a failure whatever the value.
+		{"file: the name does not exist", noValue(fileObs(&webfetch.Trace{URL: httpURL, Host: "example.com", ResolveError: &webfetch.Error{Kind: webfetch.ErrDNSNXDomain}})), "a name that does not resolve (NXDOMAIN)", VerdictFail},
+		{"file: refused", noValue(fileObs(trace(httpURL, failed("192.0.2.10:80", webfetch.ErrConnectionRefused, "", 0)))), "connection refused by 192.0.2.10:80", VerdictFail},
+		{"dns: the server refuses", noValue(dnsObs(resp(host, "REFUSED"), nil)), "a failed DNS lookup (REFUSED)", VerdictFail},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
