@@ -141,6 +141,29 @@ func (d *diagnoser) rcodeFinding(resp *dnsclient.Response, name string) Finding 
 	}
 }
 
+// failedRcode diagnoses the TXT lookup of host answered with a failing
+// rcode: the CNAME target's failure when the chain led there, dcv's own
+// resolver refusing as the CA's side, the name's servers otherwise. ok is
+// false for NOERROR and NXDOMAIN, which are answers.
+func (d *diagnoser) failedRcode(resp *dnsclient.Response, host string) (Finding, bool) {
+	if at := lastCNAME(resp); at != "" && (resp.Rcode == rcodeRefused && !resp.Resolver || resp.Rcode == rcodeServfail ||
+		resp.Rcode != rcodeNoError && resp.Rcode != rcodeNXDomain && resp.Rcode != rcodeRefused) {
+		// The answer that failed is the CNAME target's.
+		return d.atTarget(d.rcodeFinding(resp, at), at, host), true
+	}
+	switch resp.Rcode {
+	case rcodeNoError, rcodeNXDomain:
+		return Finding{}, false
+	case rcodeRefused:
+		if resp.Resolver {
+			// dcv's own resolver refused it: its policy towards dcv
+			// (or it is no recursive resolver), whatever the name.
+			return d.upstreamFinding(msgUpstreamRefused, host, resp.Server), true
+		}
+	}
+	return d.rcodeFinding(resp, host), true
+}
+
 // atTarget adds to f, a failure of the lookup at name, that name is where
 // host's CNAME leads, when it is not host itself.
 func (d *diagnoser) atTarget(f Finding, name, host string) Finding {
@@ -200,23 +223,8 @@ func (d *diagnoser) dnsMiss(o *validation.Observation, z *zoneAnalysis, t cnameT
 	if resp == nil {
 		return []Finding{d.invalid(o.Domain, msgInvalidNoEvidence)}
 	}
-	if at := lastCNAME(resp); at != "" && (resp.Rcode == rcodeRefused && !resp.Resolver || resp.Rcode == rcodeServfail ||
-		resp.Rcode != rcodeNoError && resp.Rcode != rcodeNXDomain && resp.Rcode != rcodeRefused) {
-		// The answer that failed is the CNAME target's.
-		f := d.rcodeFinding(resp, at)
-		return []Finding{d.atTarget(f, at, host)}
-	}
-	switch resp.Rcode {
-	case rcodeNoError, rcodeNXDomain:
-	case rcodeRefused:
-		if resp.Resolver {
-			// dcv's own resolver refused it: its policy towards dcv
-			// (or it is no recursive resolver), whatever the name.
-			return []Finding{d.upstreamFinding(msgUpstreamRefused, host, resp.Server)}
-		}
-		return []Finding{d.rcodeFinding(resp, host)}
-	default:
-		return []Finding{d.rcodeFinding(resp, host)}
+	if f, ok := d.failedRcode(resp, host); ok {
+		return []Finding{f}
 	}
 	wild := wildcardValues(n.Wildcard)
 	for _, p := range n.Probes {

@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -389,6 +390,22 @@ func TestPreflightWithoutValue(t *testing.T) {
 	obs.Expected = testValue
 	if got := Preflight([]validation.Observation{obs}, testNow); got.Status != StatusPending || got.Findings[0].Code != CodeDNSRecordNotPropagated {
 		t.Errorf("with a value: %s\n%s", got.Status, dump(got.Findings))
+	}
+}
+
+// TestPreflightWithoutValueFailedLookup: without a value, a TXT lookup
+// answered REFUSED is a failed lookup, not "no TXT record yet".
+func TestPreflightWithoutValueFailedLookup(t *testing.T) {
+	t.Parallel()
+	const host = "_dnsauth.a.example.com"
+	obs := dnsObs(resp(host, "REFUSED"), nil)
+	obs.Expected = ""
+	r := Preflight([]validation.Observation{obs}, testNow)
+	if r.Status != StatusPending || len(r.Findings) == 0 || r.Findings[0].Code != CodeDNSLookupFailed || !strings.Contains(r.Findings[0].Message, "REFUSED") {
+		t.Fatalf("status %s, want pending with DNS_LOOKUP_FAILED naming REFUSED:\n%s", r.Status, dump(r.Findings))
+	}
+	if slices.ContainsFunc(r.Findings, func(f Finding) bool { return f.Code == CodeDNSTXTPresent }) {
+		t.Errorf("a failed lookup also said there is no record yet:\n%s", dump(r.Findings))
 	}
 }
 

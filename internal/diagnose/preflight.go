@@ -76,11 +76,12 @@ func (d *diagnoser) dnsNoValue(o *validation.Observation) []Finding {
 			}
 			break
 		}
-		if rec.Response != nil && rec.Response.Rcode == rcodeServfail {
-			out = append(out, Finding{Code: CodeDNSServfail, Severity: SeverityError,
-				Message: d.c.f(msgRecordServfail, host, d.server(rec.Response.Server)),
-				Fix:     d.c.f(fixRecordServfail, host), Retryable: true})
-			break
+		if rec.Response != nil {
+			// A lookup that failed is not "no record yet".
+			if f, ok := d.failedRcode(rec.Response, host); ok {
+				out = append(out, f)
+				break
+			}
 		}
 		out = append(out, d.withSubzoneNote([]Finding{d.txtPresent(rec, host)}, n, host)...)
 	}
