@@ -219,5 +219,6 @@ const (
 	msgValueExpired              msg = "msgValueExpired"
 	fixValueExpired              msg = "fixValueExpired"
 	msgValueExpiring             msg = "msgValueExpiring"
+	noteTooFrequentExpiring      msg = "noteTooFrequentExpiring"
 	fixValueExpiring             msg = "fixValueExpiring"
 )

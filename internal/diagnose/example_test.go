@@ -60,7 +60,7 @@ func TestWorkedCases(t *testing.T) {
 			name: "checked too often",
 			run: func() string {
 				now := time.Date(2025, 6, 1, 18, 0, 50, 0, time.UTC)
-				f := diagnose.CheckTooFrequent(now.Add(250*time.Second), now)
+				f := diagnose.CheckTooFrequent(now.Add(250*time.Second), time.Time{}, now)
 				return fmt.Sprintln(f.Code, f.Severity) + fmt.Sprintln(f.Message)
 			},
 			want: "CHECK_TOO_FREQUENT warning\n" +

@@ -9,7 +9,7 @@ import (
 // was checked too recently. It is a warning (it does not change the
 // domain's status), is retryable, and its ETA is retryAt. The message gives
 // the time left, rounded up to the second, and the UTC clock time.
-func CheckTooFrequent(retryAt, now time.Time) Finding {
+func CheckTooFrequent(retryAt, valueExpires, now time.Time) Finding {
 	c := &catalogEN
 	d := diagnoser{c: c, now: now}
 	eta := retryAt.UTC()
@@ -28,6 +28,11 @@ func CheckTooFrequent(retryAt, now time.Time) Finding {
 			at = at.Add(time.Second)
 		}
 		f.Message = c.f(msgTooFrequent, d.formatDuration(left), formatClock(at, now))
+		if !valueExpires.IsZero() && valueExpires.Before(retryAt) {
+			// Waiting cannot help: the value is gone by then.
+			f.Message = join(f.Message, c.f(noteTooFrequentExpiring, formatClock(valueExpires, now)))
+			f.Fix, f.Retryable, f.ETA = c.f(fixValueExpiring), false, nil
+		}
 	} else {
 		f.Message = c.f(msgTooFrequentNow)
 	}

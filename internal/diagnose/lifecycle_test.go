@@ -23,14 +23,14 @@ func TestLifecycleFindings(t *testing.T) {
 	}{
 		{
 			name: "too frequent, same day",
-			got:  CheckTooFrequent(retry, at("2025-06-01T18:00:50Z")),
+			got:  CheckTooFrequent(retry, time.Time{}, at("2025-06-01T18:00:50Z")),
 			want: Finding{Code: CodeCheckTooFrequent, Severity: SeverityWarning, Retryable: true, ETA: &retry,
 				Message: "This order was checked recently (by you, or by dcv on its own), and one check is allowed per check interval; retry in 4 minutes 10 seconds (at 18:05:00 UTC).",
 				Fix:     "Wait until then before checking again; in an order's first 3 days, dcv also checks it on its own and issues it once it passes."},
 		},
 		{
 			name: "too frequent, rounded up, singular units",
-			got:  CheckTooFrequent(retry, at("2025-06-01T17:03:58.5Z")),
+			got:  CheckTooFrequent(retry, time.Time{}, at("2025-06-01T17:03:58.5Z")),
 			want: Finding{Code: CodeCheckTooFrequent, Severity: SeverityWarning, Retryable: true, ETA: &retry,
 				Message: "This order was checked recently (by you, or by dcv on its own), and one check is allowed per check interval; retry in 1 hour 1 minute 2 seconds (at 18:05:00 UTC).",
 				Fix:     "Wait until then before checking again; in an order's first 3 days, dcv also checks it on its own and issues it once it passes."},
@@ -39,21 +39,30 @@ func TestLifecycleFindings(t *testing.T) {
 			// 18:04:59.6 shown as 18:04:59 would send the client back
 			// 0.4 s early, to be refused again.
 			name: "too frequent, the clock rounded up",
-			got:  CheckTooFrequent(retry.Add(-400*time.Millisecond), at("2025-06-01T18:04:58Z")),
+			got:  CheckTooFrequent(retry.Add(-400*time.Millisecond), time.Time{}, at("2025-06-01T18:04:58Z")),
 			want: Finding{Code: CodeCheckTooFrequent, Severity: SeverityWarning, Retryable: true, ETA: ptr(retry.Add(-400 * time.Millisecond)),
 				Message: "This order was checked recently (by you, or by dcv on its own), and one check is allowed per check interval; retry in 2 seconds (at 18:05:00 UTC).",
 				Fix:     "Wait until then before checking again; in an order's first 3 days, dcv also checks it on its own and issues it once it passes."},
 		},
 		{
+			// The value is gone before the next check may run: waiting
+			// cannot help, and no ETA says it could.
+			name: "too frequent, the value expires first",
+			got:  CheckTooFrequent(retry, retry.Add(-time.Minute), at("2025-06-01T18:00:50Z")),
+			want: Finding{Code: CodeCheckTooFrequent, Severity: SeverityWarning,
+				Message: "This order was checked recently (by you, or by dcv on its own), and one check is allowed per check interval; retry in 4 minutes 10 seconds (at 18:05:00 UTC). The validation value expires at 18:04:00 UTC, before then: no later check of this order can pass.",
+				Fix:     "Create a new order to get a new value, and publish that value."},
+		},
+		{
 			name: "too frequent, another day",
-			got:  CheckTooFrequent(later, at("2025-06-01T07:00:00Z")),
+			got:  CheckTooFrequent(later, time.Time{}, at("2025-06-01T07:00:00Z")),
 			want: Finding{Code: CodeCheckTooFrequent, Severity: SeverityWarning, Retryable: true, ETA: &later,
 				Message: "This order was checked recently (by you, or by dcv on its own), and one check is allowed per check interval; retry in 2 days (at 2025-06-03 07:00:00 UTC).",
 				Fix:     "Wait until then before checking again; in an order's first 3 days, dcv also checks it on its own and issues it once it passes."},
 		},
 		{
 			name: "too frequent, already past",
-			got:  CheckTooFrequent(retry, retry.Add(time.Second)),
+			got:  CheckTooFrequent(retry, time.Time{}, retry.Add(time.Second)),
 			want: Finding{Code: CodeCheckTooFrequent, Severity: SeverityWarning, Retryable: true, ETA: &retry,
 				Message: "This order was checked recently (by you, or by dcv on its own); you can check again now.",
 				Fix:     "Wait until then before checking again; in an order's first 3 days, dcv also checks it on its own and issues it once it passes."},

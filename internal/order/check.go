@@ -158,16 +158,24 @@ func (s *Service) recheckAfter(o *store.Order, now time.Time, findings []diagnos
 	if at.Sub(o.CreatedAt) > RecheckFor {
 		return time.Time{}
 	}
-	if !o.ExpiresAt.IsZero() && at.After(o.ExpiresAt) {
-		// A check at the values' expiry records it, when the throttle
-		// lets one run then; else none is promised (the order is shown
-		// expired once its value is).
-		if o.ExpiresAt.Before(now.Add(s.cfg.CheckInterval)) {
-			return time.Time{}
-		}
-		at = o.ExpiresAt
+	if !o.ExpiresAt.IsZero() && !at.Before(o.ExpiresAt) {
+		// No check then can find the values valid: none is promised (the
+		// order is shown expired once its values are).
+		return time.Time{}
 	}
 	return at
+}
+
+// pendingExpiry is when the first value of o's pending domains expires;
+// zero when none is pending.
+func pendingExpiry(o *store.Order) time.Time {
+	var first time.Time
+	for _, a := range o.Authorizations {
+		if a.Status == StatusPending && (first.IsZero() || a.ExpiresAt.Before(first)) {
+			first = a.ExpiresAt
+		}
+	}
+	return first
 }
 
 // checkOrder checks the pending domains of o: the check of Check and of
@@ -184,7 +192,7 @@ func (s *Service) checkOrder(ctx context.Context, o *store.Order) (*CheckResult,
 		return nil, fmt.Errorf("reserving the check: %w", err)
 	}
 	if !ok {
-		f := diagnose.CheckTooFrequent(retryAt, now)
+		f := diagnose.CheckTooFrequent(retryAt, pendingExpiry(o), now)
 		return nil, &Error{Kind: KindThrottled, Code: string(diagnose.CodeCheckTooFrequent), Message: f.Message, RetryAt: retryAt, RetryAfter: retryAt.Sub(now), Finding: &f}
 	}
 

@@ -38,9 +38,10 @@ func TestRecheckAfter(t *testing.T) {
 		{name: "an ETA already past: the wait", age: 2 * time.Hour, findings: []diagnose.Finding{eta(time.Hour)}, want: 30 * time.Minute},
 		{name: "not before the throttle", age: 2 * time.Hour, interval: time.Hour, want: time.Hour},
 		{name: "an ETA within the throttle: the throttle", age: 2 * time.Hour, interval: 20 * time.Minute, findings: []diagnose.Finding{eta(2*time.Hour + time.Minute)}, want: 20 * time.Minute},
-		{name: "not after the values expire", age: 2 * time.Hour, expires: 2*time.Hour + 10*time.Minute, want: 10 * time.Minute},
-		// The throttle would refuse a check at the expiry: none promised.
+		// A check then could not find the values valid: none promised.
+		{name: "none when the values expire first", age: 2 * time.Hour, expires: 2*time.Hour + 10*time.Minute, want: 0},
 		{name: "none when the values expire within the throttle", age: 2 * time.Hour, expires: 2*time.Hour + 3*time.Minute, want: 0},
+		{name: "one before the values expire", age: 2 * time.Hour, expires: 2*time.Hour + 40*time.Minute, want: 30 * time.Minute},
 		{name: "the last within RecheckFor", age: RecheckFor - 2*time.Hour, want: 2 * time.Hour},
 		{name: "none past RecheckFor", age: RecheckFor - time.Hour, want: 0},
 	}
