@@ -302,9 +302,15 @@ func newCertCmd() *cobra.Command {
 		Short: "Download an order's certificate chain (and the key dcv generated, at the first download and for 10 minutes after)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "-" {
+				out = "" // "-" is standard output, as for most tools
+			}
 			if out != "" {
 				// Before anything is downloaded: a chain that cannot be
 				// saved would lose the key handed out with it.
+				if isDir(out) {
+					return usageError(fmt.Errorf("--out %s is a directory: give the chain's file name (like %s)", out, filepath.Join(out, "chain.pem")))
+				}
 				if dir := filepath.Dir(out); !isDir(dir) {
 					return fmt.Errorf("--out %s: the directory %s does not exist", out, dir)
 				}
@@ -390,7 +396,7 @@ func newCertCmd() *cobra.Command {
 		},
 	}
 	cf.register(get)
-	get.Flags().StringVar(&out, "out", "", "write the PEM chain to FILE instead of standard output")
+	get.Flags().StringVar(&out, "out", "", "write the PEM chain to FILE instead of standard output (- for standard output)")
 	get.Flags().StringVar(&keyOut, "key-out", "", "where to write the generated private key (default ORDER_ID.key, in --out's directory when --out is given)")
 	cmd.AddCommand(get)
 	return cmd
