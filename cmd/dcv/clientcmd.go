@@ -305,6 +305,9 @@ func newCertCmd() *cobra.Command {
 			if out == "-" {
 				out = "" // "-" is standard output, as for most tools
 			}
+			if keyOut == "-" {
+				return usageError(errors.New("--key-out -: the private key is written only to a file of its own (mode 0600), never to standard output; give a file name"))
+			}
 			if out != "" {
 				// Before anything is downloaded: a chain that cannot be
 				// saved would lose the key handed out with it.

@@ -219,6 +219,6 @@ const (
 	msgValueExpired              msg = "msgValueExpired"
 	fixValueExpired              msg = "fixValueExpired"
 	msgValueExpiring             msg = "msgValueExpiring"
-	noteTooFrequentExpiring      msg = "noteTooFrequentExpiring"
+	msgTooFrequentExpiring       msg = "msgTooFrequentExpiring"
 	fixValueExpiring             msg = "fixValueExpiring"
 )

@@ -30,7 +30,7 @@ func CheckTooFrequent(retryAt, valueExpires, now time.Time) Finding {
 		f.Message = c.f(msgTooFrequent, d.formatDuration(left), formatClock(at, now))
 		if !valueExpires.IsZero() && valueExpires.Before(retryAt) {
 			// Waiting cannot help: the value is gone by then.
-			f.Message = join(f.Message, c.f(noteTooFrequentExpiring, formatClock(valueExpires, now)))
+			f.Message = c.f(msgTooFrequentExpiring, formatClock(at, now), formatClock(valueExpires, now))
 			f.Fix, f.Retryable, f.ETA = c.f(fixValueExpiring), false, nil
 		}
 	} else {

@@ -50,7 +50,7 @@ func TestLifecycleFindings(t *testing.T) {
 			name: "too frequent, the value expires first",
 			got:  CheckTooFrequent(retry, retry.Add(-time.Minute), at("2025-06-01T18:00:50Z")),
 			want: Finding{Code: CodeCheckTooFrequent, Severity: SeverityWarning,
-				Message: "This order was checked recently (by you, or by dcv on its own), and one check is allowed per check interval; retry in 4 minutes 10 seconds (at 18:05:00 UTC). The validation value expires at 18:04:00 UTC, before then: no later check of this order can pass.",
+				Message: "This order was checked recently (by you, or by dcv on its own), and one check is allowed per check interval; the next is allowed at 18:05:00 UTC, but the validation value expires at 18:04:00 UTC, before then: no later check of this order can pass.",
 				Fix:     "Create a new order to get a new value, and publish that value."},
 		},
 		{

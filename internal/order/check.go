@@ -192,6 +192,12 @@ func (s *Service) checkOrder(ctx context.Context, o *store.Order) (*CheckResult,
 		return nil, fmt.Errorf("reserving the check: %w", err)
 	}
 	if !ok {
+		if exp := pendingExpiry(o); !exp.IsZero() && !now.Before(exp) {
+			// The value expired since the last check: that is the answer
+			// (what the order shows), not the throttle; the next check
+			// records it.
+			return s.stateResult(o, now), nil
+		}
 		f := diagnose.CheckTooFrequent(retryAt, pendingExpiry(o), now)
 		return nil, &Error{Kind: KindThrottled, Code: string(diagnose.CodeCheckTooFrequent), Message: f.Message, RetryAt: retryAt, RetryAfter: retryAt.Sub(now), Finding: &f}
 	}
@@ -411,7 +417,9 @@ func orderStatus(as []store.Authorization) string {
 // stateResult reports an order that needs no observation.
 func (s *Service) stateResult(o *store.Order, now time.Time) *CheckResult {
 	v := s.view(o)
-	res := &CheckResult{Order: o.ID, CheckedAt: now, Status: o.Status}
+	// The view's status: the stored one, or expired once a pending
+	// value is.
+	res := &CheckResult{Order: o.ID, CheckedAt: now, Status: v.Status}
 	for _, d := range v.Domains {
 		fs := d.Findings
 		switch o.Status {

@@ -434,6 +434,31 @@ func TestValueExpiringWarned(t *testing.T) {
 	}
 }
 
+// TestExpiredWhileThrottled: a check asked for after the value expired,
+// while the check interval since the last one still runs, answers that
+// the value expired (what the order shows), not "checked too often".
+func TestExpiredWhileThrottled(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	o, err := b.svc.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Clock.Add(order.DefaultValueValidity - time.Minute)
+	if _, err := b.svc.Check(ctx, b.acct, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	b.Clock.Add(2 * time.Minute) // expired, and within the check interval
+	res, err := b.svc.Check(ctx, b.acct, o.ID)
+	if err != nil {
+		t.Fatalf("check after expiry within the interval: %v, want the expiry", err)
+	}
+	if res.Status != order.StatusExpired || res.Domains[0].Status != order.StatusExpired || !hasCode(res.Domains[0].Findings, diagnose.CodeValueExpired) {
+		t.Fatalf("got %s / %s %v, want expired with VALUE_EXPIRED", res.Status, res.Domains[0].Status, codes(res.Domains[0].Findings))
+	}
+}
+
 func TestConfigLimits(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
