@@ -23,10 +23,7 @@ func CheckTooFrequent(retryAt, valueExpires, now time.Time) Finding {
 	if left := retryAt.Sub(now); left > 0 {
 		// The clock time is rounded up, as the duration is: a client that
 		// comes back at the second shown is not refused again.
-		at := retryAt.Truncate(time.Second)
-		if at.Before(retryAt) {
-			at = at.Add(time.Second)
-		}
+		at := ceilSecond(retryAt)
 		f.Message = c.f(msgTooFrequent, d.formatDuration(left), formatClock(at, now))
 		if !valueExpires.IsZero() && valueExpires.Before(retryAt) {
 			// Waiting cannot help: the value is gone by then.
@@ -94,9 +91,18 @@ func ValueExpiring(expiresAt, next, now time.Time) Finding {
 	return Finding{
 		Code:     CodeValueExpiring,
 		Severity: SeverityWarning,
-		Message:  catalogEN.f(msgValueExpiring, formatClock(expiresAt, now), formatClock(next, now)),
+		Message:  catalogEN.f(msgValueExpiring, formatClock(expiresAt, now), formatClock(ceilSecond(next), now)),
 		Fix:      catalogEN.f(fixValueExpiring),
 	}
+}
+
+// ceilSecond is t rounded up to a whole second: the earliest time shown
+// for something allowed from t.
+func ceilSecond(t time.Time) time.Time {
+	if at := t.Truncate(time.Second); at.Before(t) {
+		return at.Add(time.Second)
+	}
+	return t
 }
 
 // Layouts of times in messages; always UTC.
