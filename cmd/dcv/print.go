@@ -33,10 +33,14 @@ func printOrder(w io.Writer, o *client.Order) {
 		fmt.Fprintf(w, "error: %s\n", o.Error)
 	}
 	for _, d := range o.Domains {
+		name := d.Domain
+		if d.Unicode != "" {
+			name = d.Unicode + " (" + d.Domain + ")"
+		}
 		if m := orderMethod(o); strings.Contains(m, "+") {
-			fmt.Fprintf(w, "\n%s  [%s, %s]\n", d.Domain, d.Status, d.Method)
+			fmt.Fprintf(w, "\n%s  [%s, %s]\n", name, d.Status, d.Method)
 		} else {
-			fmt.Fprintf(w, "\n%s  [%s]\n", d.Domain, d.Status)
+			fmt.Fprintf(w, "\n%s  [%s]\n", name, d.Status)
 		}
 		in := d.Instructions
 		dnsVerb, fileVerb := "publish a DNS record:", "serve this file:"

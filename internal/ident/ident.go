@@ -243,6 +243,25 @@ func looksLikeIPv4(name string) bool {
 	return strings.Trim(digits, "0123456789") == ""
 }
 
+// Unicode returns the Unicode form (U-labels) of name, a name Normalize
+// returned, for showing it to a person: "bücher.example" for
+// "xn--bcher-kva.example", a wildcard's "*." kept. It returns "" when name
+// has no A-label ("xn--"), so has no other form, or does not convert.
+func Unicode(name string) string {
+	base, wildcard := strings.CutPrefix(name, "*.")
+	if !strings.HasPrefix(base, aceLabelPrefix) && !strings.Contains(base, "."+aceLabelPrefix) {
+		return ""
+	}
+	u, err := profile.ToUnicode(base)
+	if err != nil || u == base {
+		return ""
+	}
+	if wildcard {
+		u = "*." + u
+	}
+	return u
+}
+
 // idnaReason turns an IDNA error into a short phrase. x/net/idna's errors
 // carry no exported kind, so the text is kept as the library gives it, minus
 // its package prefix.

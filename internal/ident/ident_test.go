@@ -354,3 +354,24 @@ func FuzzNormalize(f *testing.F) {
 		}
 	})
 }
+
+// TestUnicode: an internationalised name's Unicode form, for people; none
+// for a name without A-labels.
+func TestUnicode(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, in, want string }{
+		{"A-label", "xn--bcher-kva.example", "bücher.example"},
+		{"A-label below", "www.xn--bcher-kva.example", "www.bücher.example"},
+		{"wildcard", "*.xn--bcher-kva.example", "*.bücher.example"},
+		{"ASCII only", "www.example.com", ""},
+		{"a label merely containing xn--", "axn--b.example", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := Unicode(tt.in); got != tt.want {
+				t.Errorf("Unicode(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}

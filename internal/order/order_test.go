@@ -459,6 +459,24 @@ func TestExpiredWhileThrottled(t *testing.T) {
 	}
 }
 
+// TestUnicodeShown: an internationalised name is ordered in its ASCII form
+// and shown in its Unicode form too.
+func TestUnicodeShown(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	o, err := b.svc.Create(context.Background(), b.acct, order.CreateRequest{Domains: []string{"Bücher.applicant.com", "www.applicant.com"}, Method: "dns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, d := range o.Domains {
+		got[d.Domain] = d.Unicode
+	}
+	if got["xn--bcher-kva.applicant.com"] != "bücher.applicant.com" || got["www.applicant.com"] != "" || len(got) != 2 {
+		t.Errorf("domains %v, want the A-label with its Unicode form, and an ASCII name without", got)
+	}
+}
+
 func TestConfigLimits(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

@@ -674,6 +674,7 @@ func (s *Service) view(o *store.Order) *View {
 	for _, a := range o.Authorizations {
 		d := DomainView{
 			Domain:       a.Domain,
+			Unicode:      ident.Unicode(a.Domain),
 			Status:       a.Status,
 			Method:       a.Method,
 			Instructions: instructions(validation.Method(a.Method), a.Domain, a.Value),

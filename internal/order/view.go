@@ -39,7 +39,11 @@ type View struct {
 
 // DomainView is one domain of an order.
 type DomainView struct {
-	Domain       string             `json:"domain"`
+	Domain string `json:"domain"`
+	// Unicode is the domain in Unicode (U-labels) when it is an
+	// internationalised name; Domain is its ASCII form (A-labels), the
+	// one in the certificate and the DNS.
+	Unicode      string             `json:"unicode,omitempty"`
 	Status       string             `json:"status"`
 	Method       string             `json:"method"`
 	Instructions Instructions       `json:"instructions"`
