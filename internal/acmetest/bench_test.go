@@ -17,25 +17,30 @@ import (
 // certificate with the names asked for.
 func TestBench(t *testing.T) {
 	t.Parallel()
-	// The bench binds its DNS server anew for each run, on a fresh address.
-	// The port lies below the ephemeral range (32768-60999 on Linux): a
-	// port the kernel handed out could meanwhile be taken, for a moment,
-	// by one of the server's own DNS queries (an unbound UDP socket is
-	// bound to 0.0.0.0 until its connect), and the next run fail with
-	// "address already in use".
-	dnsAddr := net.JoinHostPort(testenv.NewLoopbackAddr().String(), "10053")
-	w := newWorldResolver(t, dnsAddr)
 	for _, tt := range []struct {
 		name      string
 		challenge string
-		port      int
+		tls       bool // the responder answers on the world's TLS port
 	}{
-		{name: "http-01", challenge: bench.ChallengeHTTP01, port: w.httpPort},
-		{name: "dns-01", challenge: bench.ChallengeDNS01, port: w.httpPort},
-		{name: "tls-alpn-01", challenge: bench.ChallengeTLSALPN01, port: w.tlsPort},
+		{name: "http-01", challenge: bench.ChallengeHTTP01},
+		{name: "dns-01", challenge: bench.ChallengeDNS01},
+		{name: "tls-alpn-01", challenge: bench.ChallengeTLSALPN01, tls: true},
 	} {
-		// Sequential: the runs share the DNS address dcv resolves with.
+		// Each run with a dcv serve of its own, resolving with the bench's
+		// DNS server on an address of its own: no run binds an address a
+		// run before it has just released.
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// The port lies below the ephemeral range (32768-60999 on
+			// Linux): a port the kernel hands out could be taken, for a
+			// moment, by one of the server's own DNS queries (an unbound
+			// UDP socket is bound to 0.0.0.0 until its connect).
+			dnsAddr := net.JoinHostPort(testenv.NewLoopbackAddr().String(), "10053")
+			w := newWorldResolver(t, dnsAddr)
+			port := w.httpPort
+			if tt.tls {
+				port = w.tlsPort
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			rep, err := bench.Run(ctx, bench.Config{
@@ -43,7 +48,7 @@ func TestBench(t *testing.T) {
 				Concurrency:   2,
 				Duration:      300 * time.Millisecond,
 				Challenge:     tt.challenge,
-				ResponderAddr: net.JoinHostPort(w.ip, strconv.Itoa(tt.port)),
+				ResponderAddr: net.JoinHostPort(w.ip, strconv.Itoa(port)),
 				DNSAddr:       dnsAddr,
 				ServerPID:     w.pid,
 			})
