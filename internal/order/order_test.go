@@ -50,6 +50,16 @@ type bundle struct {
 
 const interval = 5 * time.Minute
 
+// dnsOrder creates an order of names by DNS for the applicant's account.
+func (b *bundle) dnsOrder(t *testing.T, names ...string) *order.View {
+	t.Helper()
+	o, err := b.svc.Create(context.Background(), b.acct, order.CreateRequest{Domains: names, Method: "dns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
 func setup(t *testing.T) *bundle {
 	t.Helper()
 	b := &bundle{Stack: ordertest.New(t, ordertest.Options{CheckInterval: interval}), sched: &recordingScheduler{}}
@@ -233,10 +243,7 @@ func TestOtherAccountSeesNothing(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	o, err := b.svc.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	o := b.dnsOrder(t, "a.applicant.com")
 	calls := map[string]func() error{
 		"get":         func() error { _, err := b.svc.Get(ctx, b.other, o.ID); return err },
 		"check":       func() error { _, err := b.svc.Check(ctx, b.other, o.ID); return err },
@@ -368,10 +375,7 @@ func TestValueExpires(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	o, err := b.svc.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	o := b.dnsOrder(t, "a.applicant.com")
 	b.Clock.Add(order.DefaultValueValidity)
 	// Shown expired before any check records it: not "pending" with the
 	// instructions of a value that can no longer pass.
@@ -394,10 +398,7 @@ func TestValueExpiringWarned(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	o, err := b.svc.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	o := b.dnsOrder(t, "a.applicant.com")
 	tests := []struct {
 		name    string
 		advance time.Duration // from the order's creation
@@ -441,10 +442,7 @@ func TestExpiredWhileThrottled(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	o, err := b.svc.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	o := b.dnsOrder(t, "a.applicant.com")
 	b.Clock.Add(order.DefaultValueValidity - time.Minute)
 	if _, err := b.svc.Check(ctx, b.acct, o.ID); err != nil {
 		t.Fatal(err)
