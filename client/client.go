@@ -225,6 +225,17 @@ func (c *Client) Certificate(ctx context.Context, id string) (*Certificate, []by
 	return call[Certificate](ctx, c, http.MethodGet, "/api/v1/orders/"+url.PathEscape(id)+"/certificate", nil)
 }
 
+// RotateAPIKey replaces an account's API key: the caller's own when
+// accountID is "", another's for an admin. The answer holds the new key,
+// shown this once; the old keys stop working.
+func (c *Client) RotateAPIKey(ctx context.Context, accountID string) (*Account, []byte, error) {
+	path := "/api/v1/account/key"
+	if accountID != "" {
+		path = "/api/v1/accounts/" + url.PathEscape(accountID) + "/key"
+	}
+	return call[Account](ctx, c, http.MethodPost, path, nil)
+}
+
 // CreateEABKey creates an ACME External Account Binding key (admin only);
 // the answer holds its HMAC key, shown this once.
 func (c *Client) CreateEABKey(ctx context.Context) (*EABKey, []byte, error) {

@@ -426,7 +426,28 @@ func newAccountCmd() *cobra.Command {
 	}
 	cf.register(create)
 	create.Flags().BoolVar(&admin, "admin", false, "the account may create accounts")
-	cmd.AddCommand(create)
+	var rf clientFlags
+	rotate := &cobra.Command{
+		Use:   "rotate-key [ACCOUNT_ID]",
+		Short: "Replace an API key (yours, or an account's as an admin) and print the new one (shown once); the old one stops working at once",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := rf.client()
+			if err != nil {
+				return err
+			}
+			id := ""
+			if len(args) == 1 {
+				id = args[0]
+			}
+			a, raw, err := c.RotateAPIKey(cmd.Context(), id)
+			return rf.finish(cmd.OutOrStdout(), raw, err, func() {
+				fmt.Fprintf(cmd.OutOrStdout(), "account %s (%s)\napi key: %s\n(the previous key no longer works)\n", a.ID, a.Name, a.APIKey)
+			})
+		},
+	}
+	rf.register(rotate)
+	cmd.AddCommand(create, rotate)
 	return cmd
 }
 

@@ -72,6 +72,8 @@ func New(cfg Config) *Handler {
 	})
 	h.mux.HandleFunc("POST /api/v1/accounts", h.auth(h.createAccount))
 	h.mux.HandleFunc("GET /api/v1/account", h.auth(h.whoami))
+	h.mux.HandleFunc("POST /api/v1/account/key", h.auth(h.rotateKey))
+	h.mux.HandleFunc("POST /api/v1/accounts/{id}/key", h.auth(h.rotateKey))
 	h.mux.HandleFunc("POST /api/v1/orders", h.auth(h.createOrder))
 	h.mux.HandleFunc("GET /api/v1/orders", h.auth(h.listOrders))
 	h.mux.HandleFunc("GET /api/v1/orders/{id}", h.auth(h.getOrder))
@@ -187,10 +189,35 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 type acctKey struct{}
 
+// cutBearer returns the token of an Authorization header of the Bearer
+// scheme, whose name is case-insensitive (RFC 9110 §11.1).
+func cutBearer(h string) (string, bool) {
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(token), true
+}
+
+// rotateKey serves POST /api/v1/account/key (the caller's own account) and
+// POST /api/v1/accounts/{id}/key (an admin, any account): a new API key,
+// shown once; the old ones stop working.
+func (h *Handler) rotateKey(w http.ResponseWriter, r *http.Request, acct *store.Account) {
+	if !decodeNone(w, r) {
+		return
+	}
+	v, err := h.cfg.Orders.RotateAPIKey(r.Context(), acct, r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
 // auth authenticates the Bearer API key and passes the account on.
 func (h *Handler) auth(next func(http.ResponseWriter, *http.Request, *store.Account)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		key, ok := cutBearer(r.Header.Get("Authorization"))
 		if !ok {
 			key = ""
 		}

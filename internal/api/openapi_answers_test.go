@@ -67,6 +67,10 @@ func TestAnswersMatchOpenAPI(t *testing.T) {
 		{"GET", "/api/v1/eab-keys", "/api/v1/eab-keys", "", "", http.StatusOK, s.admin},
 		{"GET", "/api/v1/eab-keys", "/api/v1/eab-keys", "", "", http.StatusForbidden, ""},
 		{"DELETE", "/api/v1/eab-keys/eab_nope", "/api/v1/eab-keys/{id}", "", "", http.StatusNotFound, s.admin},
+		{"POST", "/api/v1/accounts/acct_nope/key", "/api/v1/accounts/{id}/key", "", "", http.StatusNotFound, s.admin},
+		{"POST", "/api/v1/accounts/acct_nope/key", "/api/v1/accounts/{id}/key", "", "", http.StatusForbidden, ""},
+		// Last: it replaces the key the rows above use.
+		{"POST", "/api/v1/account/key", "/api/v1/account/key", "", "", http.StatusOK, s.bob},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path+" "+strconv.Itoa(tt.status), func(t *testing.T) {

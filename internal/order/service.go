@@ -245,6 +245,27 @@ func (s *Service) CreateAccount(ctx context.Context, caller *store.Account, name
 	return &AccountView{ID: a.ID, Name: a.Name, Admin: a.Admin, CreatedAt: a.CreatedAt, APIKey: key}, nil
 }
 
+// RotateAPIKey gives an account a new API key, shown this once, and ends
+// every key it had (a key leaked, or an employee gone): the caller's own
+// account when accountID is "" or its own id, another only for an admin.
+func (s *Service) RotateAPIKey(ctx context.Context, caller *store.Account, accountID string) (*AccountView, error) {
+	if accountID == "" {
+		accountID = caller.ID
+	}
+	if accountID != caller.ID && !caller.Admin {
+		return nil, &Error{Kind: KindForbidden, Code: "ADMIN_REQUIRED", Message: "only an admin account may replace another account's API key"}
+	}
+	key := "dcv_" + randomToken(32)
+	a, err := s.cfg.Store.APIKeyReplace(ctx, accountID, HashAPIKey(key), s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &Error{Kind: KindNotFound, Code: "ACCOUNT_NOT_FOUND", Message: fmt.Sprintf("account %q was not found", accountID)}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("replacing the API key: %w", err)
+	}
+	return &AccountView{ID: a.ID, Name: a.Name, Admin: a.Admin, CreatedAt: a.CreatedAt, APIKey: key}, nil
+}
+
 // checkAccountName refuses an account name that is empty, too long, not
 // UTF-8, or holds a character that would break a line or a log (controls,
 // line and paragraph separators), reorder the text around it

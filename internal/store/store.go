@@ -156,6 +156,11 @@ type Store interface {
 	AccountGetByKeyHash(ctx context.Context, keyHash []byte) (*Account, error)
 	// AccountAdminExists reports whether an admin account exists.
 	AccountAdminExists(ctx context.Context) (bool, error)
+	// APIKeyReplace replaces every API key of an account with the one
+	// whose hash is given, in one write (the old keys stop working when
+	// it commits), and returns the account; ErrNotFound when there is no
+	// such account.
+	APIKeyReplace(ctx context.Context, accountID string, keyHash []byte, at time.Time) (*Account, error)
 
 	// OrderCreate stores a new order with its authorizations.
 	OrderCreate(ctx context.Context, o *Order) error

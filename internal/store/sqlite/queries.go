@@ -30,6 +30,8 @@ const (
 
 	qAccountInsert       = `INSERT INTO accounts (id, name, admin, created_at) VALUES (?, ?, ?, ?)`
 	qAPIKeyInsert        = `INSERT INTO api_keys (key_hash, account_id, created_at) VALUES (?, ?, ?)`
+	qAPIKeysDelete       = `DELETE FROM api_keys WHERE account_id = ?`
+	qAccountGet          = `SELECT id, name, admin, created_at FROM accounts WHERE id = ?`
 	qAccountGetByKeyHash = `SELECT a.id, a.name, a.admin, a.created_at
 FROM api_keys k JOIN accounts a ON a.id = k.account_id
 WHERE k.key_hash = ?`
@@ -153,6 +155,32 @@ func (s *Store) AccountGetByKeyHash(ctx context.Context, keyHash []byte) (*store
 		Scan(&a.ID, &a.Name, &a.Admin, nullTime{&a.CreatedAt})
 	if err != nil {
 		return nil, fmt.Errorf("getting account by key: %w", notFound(err))
+	}
+	return &a, nil
+}
+
+// APIKeyReplace replaces the account's API keys with keyHash in one write.
+func (s *Store) APIKeyReplace(ctx context.Context, accountID string, keyHash []byte, at time.Time) (*store.Account, error) {
+	if len(keyHash) == 0 {
+		return nil, fmt.Errorf("replacing the key of account %s: empty key hash", accountID)
+	}
+	created, err := encodeTime(at)
+	if err != nil {
+		return nil, fmt.Errorf("replacing the key of account %s: %w", accountID, err)
+	}
+	var a store.Account
+	err = s.write(ctx, func(tx *txn) error {
+		if err := tx.QueryRowContext(ctx, qAccountGet, accountID).Scan(&a.ID, &a.Name, &a.Admin, nullTime{&a.CreatedAt}); err != nil {
+			return notFound(err)
+		}
+		if _, err := tx.ExecContext(ctx, qAPIKeysDelete, accountID); err != nil {
+			return classify(err)
+		}
+		_, err := tx.ExecContext(ctx, qAPIKeyInsert, keyHash, accountID, created)
+		return classify(err)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("replacing the key of account %s: %w", accountID, err)
 	}
 	return &a, nil
 }

@@ -481,6 +481,8 @@ var preparedQueries = map[string]string{
 	"qACMEOrderNotReady":           qACMEOrderNotReady,
 	"qACMEOrderReplaced":           qACMEOrderReplaced,
 	"qAPIKeyInsert":                qAPIKeyInsert,
+	"qAPIKeysDelete":               qAPIKeysDelete,
+	"qAccountGet":                  qAccountGet,
 	"qAccountAdminExists":          qAccountAdminExists,
 	"qAccountGetByKeyHash":         qAccountGetByKeyHash,
 	"qAccountInsert":               qAccountInsert,

@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}{
 		{"AccountCreate", testAccountCreate},
 		{"AccountAdminExists", testAccountAdminExists},
+		{"APIKeyReplace", testAPIKeyReplace},
 		{"OrderCreate", testOrderCreate},
 		{"OrderCreateErrors", testOrderCreateErrors},
 		{"OrderGetNotFound", testOrderGetNotFound},
@@ -264,6 +265,36 @@ func race(fn func(i int)) {
 	}
 	close(start)
 	wg.Wait()
+}
+
+// testAPIKeyReplace: a replaced key stops working in the write that
+// replaces it, the new one works, other accounts keep theirs, and an
+// unknown account is ErrNotFound with nothing changed.
+func testAPIKeyReplace(t *testing.T, open func(t *testing.T) store.Store) {
+	f := setup(t, open)
+	a := store.Account{ID: "acct-a", Name: "A", CreatedAt: t0}
+	b := store.Account{ID: "acct-b", Name: "B", CreatedAt: t0}
+	for _, acct := range []store.Account{a, b} {
+		if err := f.s.AccountCreate(f.ctx, acct, []byte("old key "+acct.ID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := f.s.APIKeyReplace(f.ctx, a.ID, []byte("new key a"), t0.Add(time.Hour))
+	if err != nil || got.ID != a.ID || got.Name != "A" {
+		t.Fatalf("APIKeyReplace = %+v, %v; want account A", got, err)
+	}
+	_, err = f.s.AccountGetByKeyHash(f.ctx, []byte("old key acct-a"))
+	wantErr(t, "the replaced key", err, store.ErrNotFound)
+	if got, err := f.s.AccountGetByKeyHash(f.ctx, []byte("new key a")); err != nil || got.ID != a.ID {
+		t.Errorf("the new key: %+v, %v", got, err)
+	}
+	if got, err := f.s.AccountGetByKeyHash(f.ctx, []byte("old key acct-b")); err != nil || got.ID != b.ID {
+		t.Errorf("another account's key after the replacement: %+v, %v", got, err)
+	}
+	_, err = f.s.APIKeyReplace(f.ctx, "acct-nosuch", []byte("stray key"), t0)
+	wantErr(t, "APIKeyReplace(unknown account)", err, store.ErrNotFound)
+	_, err = f.s.AccountGetByKeyHash(f.ctx, []byte("stray key"))
+	wantErr(t, "the key of a refused replacement", err, store.ErrNotFound)
 }
 
 func testAccountCreate(t *testing.T, open func(t *testing.T) store.Store) {
