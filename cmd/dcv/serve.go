@@ -198,6 +198,9 @@ type serveFlags struct {
 	gcPercent     int
 	// apiLimitNewOrders is --api-limit-new-orders, COUNT/PERIOD.
 	apiLimitNewOrders string
+	// preflightPerKey and preflightPerClient are --preflight-limit-per-key
+	// and --preflight-limit-per-client, COUNT/PERIOD.
+	preflightPerKey, preflightPerClient string
 	perspectiveFlags
 	validationFlags
 	acmeFlags
@@ -236,6 +239,8 @@ Every flag can also be set as DCV_<FLAG> (DCV_CHECK_INTERVAL=1m).`,
 	fs.IntVar(&f.gcPercent, "gc-percent", defaultGCPercent, "Go garbage collector target (as GOGC): heap growth in percent before a collection; a GOGC environment variable takes precedence, and GOMEMLIMIT bounds memory")
 	durationFlag(fs, &f.resolverCacheMaxTTL, "resolver-cache-max-ttl", 0, "with --resolver: cache its answers for their TTL, at most this long (at most 60s; negative answers at most 5s; 0, the default, caches nothing)")
 	fs.StringVar(&f.apiLimitNewOrders, "api-limit-new-orders", "", "new orders per account (not an admin) through the API, as COUNT/PERIOD (default 1000/1h)")
+	fs.StringVar(&f.preflightPerKey, "preflight-limit-per-key", "", "pre-flight checks (POST /api/v1/checks) per API key, as COUNT/PERIOD (default 30/1m)")
+	fs.StringVar(&f.preflightPerClient, "preflight-limit-per-client", "", "pre-flight checks per client address (an IPv6 client by its /64), as COUNT/PERIOD (default 60/1m; raise it for a console that sends its users' checks from one address)")
 	fs.StringVar(&f.pprofListen, "pprof-listen", "", "DIAGNOSTICS: serve Go's net/http/pprof profiles at http://ADDR/debug/pprof/ (loopback addresses only; off when empty)")
 	f.perspectiveFlags.register(cmd)
 	f.validationFlags.register(cmd)
@@ -293,6 +298,14 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		return usageError(err)
 	}
 	newOrderLimit, err := parseLimit("api-limit-new-orders", f.apiLimitNewOrders, "new orders per account")
+	if err != nil {
+		return usageError(err)
+	}
+	preflightPerKey, err := parseLimit("preflight-limit-per-key", f.preflightPerKey, "pre-flight checks per API key")
+	if err != nil {
+		return usageError(err)
+	}
+	preflightPerClient, err := parseLimit("preflight-limit-per-client", f.preflightPerClient, "pre-flight checks per client address")
 	if err != nil {
 		return usageError(err)
 	}
@@ -446,7 +459,8 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		fmt.Fprintf(out, "created the admin account; its API key (shown once, also in %s):\n%s\n", keyPath, admin.APIKey)
 	}
 
-	apiHandler := api.New(api.Config{Orders: orders, CA: authority, Logger: logger, Version: version})
+	apiHandler := api.New(api.Config{Orders: orders, CA: authority, Logger: logger, Version: version,
+		PreflightPerKey: preflightPerKey, PreflightPerClient: preflightPerClient})
 	srv := &http.Server{
 		Handler:           mountACME(apiHandler, acmeHandler),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -23,6 +23,7 @@ import (
 	"github.com/dcvhq/dcv/internal/diagnose"
 	"github.com/dcvhq/dcv/internal/jsontype"
 	"github.com/dcvhq/dcv/internal/order"
+	"github.com/dcvhq/dcv/internal/ratelimit"
 	"github.com/dcvhq/dcv/internal/store"
 )
 
@@ -45,6 +46,10 @@ type Config struct {
 	Logger *slog.Logger   // if nil, slog.Default()
 	// Version is reported by /api/v1/health.
 	Version string
+	// PreflightPerKey and PreflightPerClient limit POST /api/v1/checks per
+	// API key and per client address (an IPv6 client by its /64); the
+	// zero Limit is DefaultPreflightPerKey, DefaultPreflightPerClient.
+	PreflightPerKey, PreflightPerClient ratelimit.Limit
 }
 
 // Handler serves the REST API.

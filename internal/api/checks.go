@@ -15,23 +15,26 @@ import (
 // queries and may fetch over HTTP on the caller's behalf, to any domain: it
 // is limited per API key and per client address, so that neither one key
 // nor one host behind many keys can turn dcv into a query amplifier.
+// The defaults of Config's PreflightPerKey and PreflightPerClient.
 var (
-	preflightPerAccount = ratelimit.Limit{Name: "pre-flight checks per API key", Count: 30, Period: time.Minute}
-	preflightPerClient  = ratelimit.Limit{Name: "pre-flight checks per client address", Count: 60, Period: time.Minute}
+	DefaultPreflightPerKey    = ratelimit.Limit{Name: "pre-flight checks per API key", Count: 30, Period: time.Minute}
+	DefaultPreflightPerClient = ratelimit.Limit{Name: "pre-flight checks per client address", Count: 60, Period: time.Minute}
 )
 
 // checks serves POST /api/v1/checks with its own in-memory limiter (the
 // Handler's Config has no shared one yet; at scale the limiter moves to
 // the shared backend with the others).
 type checks struct {
-	h       *Handler
-	limiter ratelimit.Limiter
-	now     func() time.Time
+	h                 *Handler
+	limiter           ratelimit.Limiter
+	perKey, perClient ratelimit.Limit
+	now               func() time.Time
 }
 
 // registerChecks mounts POST /api/v1/checks on h.
 func registerChecks(h *Handler) {
-	c := &checks{h: h, limiter: ratelimit.NewMemory(), now: time.Now}
+	c := &checks{h: h, limiter: ratelimit.NewMemory(), now: time.Now,
+		perKey: orLimit(h.cfg.PreflightPerKey, DefaultPreflightPerKey), perClient: orLimit(h.cfg.PreflightPerClient, DefaultPreflightPerClient)}
 	h.mux.HandleFunc("POST /api/v1/checks", h.auth(c.create))
 }
 
@@ -67,7 +70,7 @@ func (c *checks) allow(w http.ResponseWriter, r *http.Request, acct *store.Accou
 	limits := []struct {
 		limit ratelimit.Limit
 		key   string
-	}{{preflightPerAccount, acct.ID}, {preflightPerClient, client}}
+	}{{c.perKey, acct.ID}, {c.perClient, client}}
 	for _, spend := range []bool{false, true} {
 		for _, l := range limits {
 			f := c.limiter.Check
@@ -84,7 +87,7 @@ func (c *checks) allow(w http.ResponseWriter, r *http.Request, acct *store.Accou
 				w.Header().Set("Retry-After", strconv.Itoa(secs))
 				writeJSON(w, http.StatusTooManyRequests, ErrorBody{Error: ErrorDetail{
 					Code:       "RATE_LIMITED",
-					Message:    "too many " + l.limit.Name + ": at most " + strconv.Itoa(l.limit.Count) + " per minute; retry in " + strconv.Itoa(secs) + " seconds",
+					Message:    "too many " + l.limit.Name + ": at most " + strconv.Itoa(l.limit.Count) + " per " + per(l.limit.Period) + "; retry in " + seconds(secs),
 					RetryAfter: secs,
 				}})
 				return false
@@ -92,4 +95,32 @@ func (c *checks) allow(w http.ResponseWriter, r *http.Request, acct *store.Accou
 		}
 	}
 	return true
+}
+
+// orLimit is l with def's name, or def when l is the zero Limit.
+func orLimit(l, def ratelimit.Limit) ratelimit.Limit {
+	if l.Count == 0 {
+		return def
+	}
+	l.Name = def.Name
+	return l
+}
+
+// per names a limit's period: "minute", "hour", or the duration.
+func per(d time.Duration) string {
+	switch d {
+	case time.Minute:
+		return "minute"
+	case time.Hour:
+		return "hour"
+	}
+	return d.String()
+}
+
+// seconds is n seconds in words.
+func seconds(n int) string {
+	if n == 1 {
+		return "1 second"
+	}
+	return strconv.Itoa(n) + " seconds"
 }

@@ -7,9 +7,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dcvhq/dcv/internal/api"
 	"github.com/dcvhq/dcv/internal/order/ordertest"
+	"github.com/dcvhq/dcv/internal/ratelimit"
 )
 
 // preflightFrom sends a pre-flight check (bad input: the limits are spent
@@ -28,9 +30,16 @@ func preflightFrom(t *testing.T, h http.Handler, key, remoteAddr string) (int, s
 
 func preflightKeys(t *testing.T, n int) (http.Handler, []string) {
 	t.Helper()
+	return preflightKeysWith(t, n, api.Config{})
+}
+
+// preflightKeysWith is preflightKeys with the limits of cfg.
+func preflightKeysWith(t *testing.T, n int, cfg api.Config) (http.Handler, []string) {
+	t.Helper()
 	ctx := context.Background()
 	w := ordertest.New(t, ordertest.Options{})
-	h := api.New(api.Config{Orders: w.Service, CA: w.CA, Version: "test"})
+	cfg.Orders, cfg.CA, cfg.Version = w.Service, w.CA, "test"
+	h := api.New(cfg)
 	keys := make([]string, n)
 	for i := range keys {
 		av, err := w.Service.CreateAccount(ctx, nil, fmt.Sprintf("acct%d", i), false)
@@ -81,5 +90,24 @@ func TestPreflightRefusalSpendsNothing(t *testing.T) {
 	}
 	if code, body := preflightFrom(t, h, keys[2], other); code != http.StatusBadRequest {
 		t.Fatalf("the key's first request that is not refused: %d %s, want 400 (its allowance untouched)", code, body)
+	}
+}
+
+// TestPreflightLimitsConfigured: the operator's limits replace the
+// defaults, and a refusal says the limit and when to retry in good words.
+func TestPreflightLimitsConfigured(t *testing.T) {
+	t.Parallel()
+	h, keys := preflightKeysWith(t, 1, api.Config{
+		PreflightPerKey:    ratelimit.Limit{Count: 2, Period: time.Hour},
+		PreflightPerClient: ratelimit.Limit{Count: 100, Period: time.Minute},
+	})
+	for i := range 2 {
+		if code, body := preflightFrom(t, h, keys[0], "192.0.2.1:1234"); code != http.StatusBadRequest {
+			t.Fatalf("request %d: %d %s, want 400", i+1, code, body)
+		}
+	}
+	code, body := preflightFrom(t, h, keys[0], "192.0.2.1:1234")
+	if code != http.StatusTooManyRequests || !strings.Contains(body, "too many pre-flight checks per API key: at most 2 per hour; retry in 1800 seconds") {
+		t.Fatalf("third request: %d %s, want 429 naming 2 per hour", code, body)
 	}
 }
