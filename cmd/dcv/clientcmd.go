@@ -414,6 +414,10 @@ func newAccountCmd() *cobra.Command {
 		Short: "Create an account and print its API key (shown once)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := order.CheckAccountName(args[0]); err != nil {
+				// Refused before anything is sent, with the server's words.
+				return exitError{code: exitUsage, msg: fmt.Sprintf("%s: %v", cmd.CommandPath(), err)}
+			}
 			c, err := cf.client()
 			if err != nil {
 				return err

@@ -231,7 +231,7 @@ func (s *Service) CreateAccount(ctx context.Context, caller *store.Account, name
 	if caller != nil && !caller.Admin {
 		return nil, &Error{Kind: KindForbidden, Code: "ADMIN_REQUIRED", Message: "only an admin account may create accounts"}
 	}
-	if err := checkAccountName(name); err != nil {
+	if err := CheckAccountName(name); err != nil {
 		return nil, err
 	}
 	name = norm.NFC.String(strings.TrimSpace(name))
@@ -266,7 +266,7 @@ func (s *Service) RotateAPIKey(ctx context.Context, caller *store.Account, accou
 	return &AccountView{ID: a.ID, Name: a.Name, Admin: a.Admin, CreatedAt: a.CreatedAt, APIKey: key}, nil
 }
 
-// checkAccountName refuses an account name that is empty, too long, not
+// CheckAccountName refuses an account name that is empty, too long, not
 // UTF-8, or holds a character that would break a line or a log (controls,
 // line and paragraph separators), reorder the text around it
 // (bidirectional embeddings, overrides and isolates, the "Trojan Source"
@@ -274,9 +274,13 @@ func (s *Service) RotateAPIKey(ctx context.Context, caller *store.Account, accou
 // unassigned code points). Joiners, direction marks and other invisible
 // characters that scripts and emoji need are kept, and names are compared
 // without them (store.ErrNameTaken), so they cannot make a look-alike.
-func checkAccountName(name string) error {
+// (an *Error of KindInvalid; the CLI refuses with it before sending).
+func CheckAccountName(name string) error {
 	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 128 || !utf8.ValidString(name) {
+	if name == "" {
+		return invalid("INVALID_ACCOUNT_NAME", "the account name is empty (or only spaces): give it a name")
+	}
+	if len(name) > 128 || !utf8.ValidString(name) {
 		return invalid("INVALID_ACCOUNT_NAME", "the account name must be 1 to 128 bytes of UTF-8")
 	}
 	if i := strings.IndexFunc(name, func(r rune) bool {
