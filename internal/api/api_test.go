@@ -103,6 +103,12 @@ func (s *stack) doType(t *testing.T, method, path, key, body, contentType string
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+	return s.send(t, req)
+}
+
+// send sends req to the API and reads the answer.
+func (s *stack) send(t *testing.T, req *http.Request) answer {
+	t.Helper()
 	resp, err := s.srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -652,16 +658,7 @@ func TestRequestBodyMediaTypes(t *testing.T) {
 			if tt.encoding != "" {
 				req.Header.Set("Content-Encoding", tt.encoding)
 			}
-			resp, err := s.srv.Client().Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-			if err != nil {
-				t.Fatal(err)
-			}
-			a := answer{status: resp.StatusCode, header: resp.Header, body: b}
+			a := s.send(t, req)
 			if tt.status == http.StatusCreated {
 				s.wantJSON(t, a, http.StatusCreated, nil)
 				created++

@@ -34,13 +34,8 @@ func TestCertificateHeadKeepsKey(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodHead, s.srv.URL+"/api/v1/orders/"+o.ID+"/certificate", nil)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Authorization", "Bearer "+s.alice)
-	resp, err := s.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("HEAD: %s", resp.Status)
+	if a := s.send(t, req); a.status != http.StatusOK {
+		t.Fatalf("HEAD: %d", a.status)
 	}
 	// The window a real download would have started passes.
 	s.clock.Add(order.KeyRedeliveryWindow)

@@ -72,13 +72,8 @@ func TestBearerSchemeCase(t *testing.T) {
 	for _, scheme := range []string{"Bearer", "bearer", "BEARER"} {
 		req, _ := http.NewRequest(http.MethodGet, s.srv.URL+"/api/v1/account", nil)
 		req.Header.Set("Authorization", scheme+" "+s.alice)
-		resp, err := s.srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Errorf("%s: %s, want 200", scheme, resp.Status)
+		if a := s.send(t, req); a.status != http.StatusOK {
+			t.Errorf("%s: %d, want 200", scheme, a.status)
 		}
 	}
 }
