@@ -128,15 +128,9 @@ func finalKind(t *webfetch.Trace) webfetch.ErrorKind {
 // misconfigured reports whether the https fetch failed on a protocol
 // misconfiguration of the web server, unlike the http fetch.
 func misconfigured(http, https *webfetch.Trace) bool {
-	kind := func(t *webfetch.Trace) webfetch.ErrorKind {
-		if a := t.Final(); a != nil && a.Err != nil {
-			return a.Err.Kind
-		}
-		return ""
-	}
-	switch k := kind(https); k {
+	switch k := finalKind(https); k {
 	case webfetch.ErrPlainOnTLS, webfetch.ErrTLS, webfetch.ErrProtocol:
-		return k != kind(http)
+		return k != finalKind(http)
 	}
 	return false
 }
