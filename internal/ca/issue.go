@@ -1,6 +1,7 @@
 package ca
 
 import (
+	"bytes"
 	"cmp"
 	"crypto"
 	"crypto/rand"
@@ -8,6 +9,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -78,8 +80,42 @@ type Issued struct {
 //     Config when set;
 //   - signature: ECDSA with SHA-256 by the intermediate's P-256 key.
 //
-// Issue is safe for concurrent use.
+// Issue is Prepare then Sign, for a caller that need not record what it is
+// about to sign. It is safe for concurrent use.
 func (c *CA) Issue(req IssueRequest) (*Issued, error) {
+	p, err := c.Prepare(req)
+	if err != nil {
+		return nil, err
+	}
+	return c.Sign(p, req)
+}
+
+// Prepared is a leaf built and linted, not yet signed. Its to-be-signed
+// bytes fix all the certificate will say, serial and validity included, and
+// the intermediate's signature of them is deterministic (RFC 6979): signing
+// them again, after a crash, makes the very same certificate, byte for byte.
+// A caller that keeps TBS durably before signing can therefore never leave a
+// certificate behind that it does not know of, nor sign two for one order.
+type Prepared struct {
+	// TBS is the DER TBSCertificate.
+	TBS []byte
+
+	// by is the CA that built and linted TBS for req, in this process; nil
+	// for bytes read back from storage (see Sign).
+	by  *CA
+	req *IssueRequest
+	// serial, notBefore and notAfter are as encoded in TBS.
+	serial              string
+	notBefore, notAfter time.Time
+}
+
+// Serial returns the serial number in lowercase hex, 32 digits, of a leaf
+// Prepare made.
+func (p *Prepared) Serial() string { return p.serial }
+
+// Prepare builds the leaf Issue describes and lints it, signing nothing: a
+// lint failure is a *LintError, a refused public key a *CSRError.
+func (c *CA) Prepare(req IssueRequest) (*Prepared, error) {
 	if len(req.DNSNames) == 0 {
 		return nil, errors.New("ca: issue: no DNS names")
 	}
@@ -158,20 +194,92 @@ func (c *CA) Issue(req IssueRequest) (*Issued, error) {
 	if err := lintCertificate(linted, c.waivers); err != nil {
 		return nil, fmt.Errorf("ca: issue: %w", err)
 	}
-	der, err := c.signTBS(tbs)
+	return &Prepared{TBS: tbs, by: c, req: &req, serial: fmt.Sprintf("%032x", serial), notBefore: notBefore, notAfter: notAfter}, nil
+}
+
+// ErrStalePrepared is wrapped by Sign's error for to-be-signed bytes read back
+// from storage that this CA may no longer sign: another intermediate is
+// loaded, or their notBefore is more than MaxSignDelay in the past. Nothing is
+// signed; the caller prepares the leaf anew.
+var ErrStalePrepared = errors.New("ca: prepared certificate can no longer be signed")
+
+// MaxSignDelay is how long after its notBefore a prepared leaf may still be
+// signed. The CA/B Forum BRs (§7.1.2.7) require a notBefore within 48 hours
+// of the signing; an hour is kept in hand for clocks.
+const MaxSignDelay = 47 * time.Hour
+
+// Sign has the intermediate sign p, deterministically, and returns the
+// certificate with its chain. A p that Prepare made for req in this process
+// is signed as it is. Any other (to-be-signed bytes read back from storage
+// after a crash, wrapped in a Prepared with only TBS set) is parsed and
+// checked first: issued by the loaded intermediate (else ErrStalePrepared),
+// with a notBefore within MaxSignDelay (else ErrStalePrepared), exactly
+// req's DNS names and public key, and a validity within what Issue allows
+// now; it is then linted again, as Prepare does.
+func (c *CA) Sign(p *Prepared, req IssueRequest) (*Issued, error) {
+	if p.by != c || p.req == nil || !sameRequest(*p.req, req) {
+		if err := c.checkStored(p, req); err != nil {
+			return nil, err
+		}
+	}
+	der, err := c.signTBS(p.TBS)
 	if err != nil {
 		return nil, fmt.Errorf("ca: issue: %w", err)
 	}
+	return c.issued(der, p.serial, p.notBefore, p.notAfter), nil
+}
+
+// sameRequest reports whether a and b ask for the same leaf.
+func sameRequest(a, b IssueRequest) bool {
+	if a.Validity != b.Validity || !slices.Equal(a.DNSNames, b.DNSNames) {
+		return false
+	}
+	k, ok := a.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && k.Equal(b.PublicKey)
+}
+
+// checkStored checks to-be-signed bytes that were not prepared by c for req
+// in this process (see Sign), and fills p's serial and validity from them.
+func (c *CA) checkStored(p *Prepared, req IssueRequest) error {
+	linted, err := c.lintable(p.TBS)
+	if err != nil {
+		return fmt.Errorf("ca: issue: stored to-be-signed bytes: %w", err)
+	}
+	leaf, err := x509.ParseCertificate(linted)
+	if err != nil {
+		return fmt.Errorf("ca: issue: stored to-be-signed bytes do not parse: %w", err)
+	}
+	serial := fmt.Sprintf("%032x", leaf.SerialNumber)
+	now := c.cfg.Now()
+	switch {
+	case !bytes.Equal(leaf.RawIssuer, c.inter.RawSubject) || !bytes.Equal(leaf.AuthorityKeyId, c.inter.SubjectKeyId):
+		return fmt.Errorf("%w: certificate %s names another issuer than the loaded intermediate (%s)", ErrStalePrepared, serial, c.inter.Subject)
+	case now.Sub(leaf.NotBefore) > MaxSignDelay:
+		return fmt.Errorf("%w: certificate %s has a notBefore of %s, more than %s ago (CA/B Forum BRs §7.1.2.7)", ErrStalePrepared, serial, leaf.NotBefore.UTC().Format(time.RFC3339), MaxSignDelay)
+	case leaf.NotBefore.After(now.Add(backdate)):
+		return fmt.Errorf("ca: issue: stored certificate %s has a notBefore of %s, in the future", serial, leaf.NotBefore.UTC().Format(time.RFC3339))
+	case !slices.Equal(leaf.DNSNames, req.DNSNames):
+		return fmt.Errorf("ca: issue: stored certificate %s is for %v, not %v", serial, leaf.DNSNames, req.DNSNames)
+	}
+	if k, ok := leaf.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !k.Equal(req.PublicKey) {
+		return fmt.Errorf("ca: issue: stored certificate %s is for another public key", serial)
+	}
+	if validity := leaf.NotAfter.Sub(leaf.NotBefore) + time.Second; validity > MaxValidityAt(leaf.NotBefore) {
+		return fmt.Errorf("ca: issue: stored certificate %s has a validity of %s, more than the maximum of %s", serial, Days(validity), Days(MaxValidityAt(leaf.NotBefore)))
+	}
+	if err := lintCertificate(linted, c.waivers); err != nil {
+		return fmt.Errorf("ca: issue: %w", err)
+	}
+	p.serial, p.notBefore, p.notAfter = serial, leaf.NotBefore, leaf.NotAfter
+	return nil
+}
+
+// issued returns the signed leaf der with its chain.
+func (c *CA) issued(der []byte, serial string, notBefore, notAfter time.Time) *Issued {
 	leafPEM := pemCert(der)
 	var chain strings.Builder
 	chain.Grow(len(leafPEM) + len(c.interPEM))
 	chain.Write(leafPEM)
 	chain.Write(c.interPEM)
-	return &Issued{
-		Serial:    fmt.Sprintf("%032x", serial),
-		DER:       der,
-		ChainPEM:  chain.String(),
-		NotBefore: notBefore,
-		NotAfter:  notAfter,
-	}, nil
+	return &Issued{Serial: serial, DER: der, ChainPEM: chain.String(), NotBefore: notBefore, NotAfter: notAfter}
 }

@@ -100,10 +100,20 @@ func (c *CA) lintable(tbs []byte) ([]byte, error) {
 
 // signTBS signs tbs, which zlint has passed, with the intermediate key,
 // checks the signature with the intermediate's public key, and returns the
-// signed object.
+// signed object. An ECDSA key signs deterministically (RFC 6979, with no
+// random source), so the same bytes always make the same object: a
+// certificate signed again after a crash is the one signed before it. The
+// usual argument against deterministic signatures (a fault that corrupts one
+// signature reveals the key when compared with a correct signature of the
+// same message) is answered by the check below: a signature that does not
+// verify is never released.
 func (c *CA) signTBS(tbs []byte) ([]byte, error) {
 	digest := sha256.Sum256(tbs)
-	sig, err := c.interKey.Sign(rand.Reader, digest[:], crypto.SHA256)
+	var random io.Reader = rand.Reader
+	if _, ok := c.interKey.(*ecdsa.PrivateKey); ok {
+		random = nil
+	}
+	sig, err := c.interKey.Sign(random, digest[:], crypto.SHA256)
 	if err != nil {
 		return nil, fmt.Errorf("signing with the intermediate key: %w", err)
 	}
