@@ -23,7 +23,7 @@ func TestBenchHonoursRateLimits(t *testing.T) {
 	dir := t.TempDir()
 	listen, resp, dnsAddr := freeTCPAddr(t), freeTCPAddr(t), freeUDPTCPAddr(t)
 	_, respPort, _ := net.SplitHostPort(resp)
-	srv := startServe(t, listen, []string{"serve", "--data", filepath.Join(dir, "data"), "--listen", listen,
+	srv, _ := startServe(t, listen, []string{"serve", "--data", filepath.Join(dir, "data"), "--listen", listen,
 		"--resolver", dnsAddr, "--validation-http-port", respPort, "--allow-loopback-targets",
 		"--acme-limit-new-orders", "3/1h", "--log-level", "error"})
 	defer func() {

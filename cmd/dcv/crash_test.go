@@ -36,6 +36,10 @@ import (
 //   - orders finalized but not yet signed when the process died are
 //     issued within moments of the restart (no order is left
 //     "processing");
+//   - every certificate the server logged as signed is in the database
+//     once the server is started again, even one signed just before the
+//     kill and not yet stored: it is signed again, the same certificate
+//     (no certificate exists that the CA does not know of);
 //   - the restarted server takes the next load, and stops cleanly.
 //
 // Each kill comes at a random moment once certificates flow. SIGKILL leaves
@@ -58,13 +62,14 @@ func TestCrashRecovery(t *testing.T) {
 	_, respPort, _ := net.SplitHostPort(resp)
 	args := []string{"serve", "--data", filepath.Join(dir, "data"), "--listen", listen,
 		"--resolver", dnsAddr, "--validation-http-port", respPort, "--allow-loopback-targets",
-		"--acme-rate-limits", "off", "--log-level", "error"}
+		"--acme-rate-limits", "off", "--log-level", "info"}
 	dbPath := filepath.Join(dir, "data", "dcv.db")
 
 	var (
 		mu       sync.Mutex
 		received = map[string][32]byte{} // serial → SHA-256 of the leaf's DER
 		issued   = map[string]bool{}     // IDs of orders said to be valid
+		signed   = map[string]bool{}     // serials logged as signed
 		flowing  = make(chan struct{}, 1)
 	)
 	promised := func(orderURL string) {
@@ -87,7 +92,7 @@ func TestCrashRecovery(t *testing.T) {
 		}
 	}
 
-	srv := startServe(t, listen, args)
+	srv, out := startServe(t, listen, args)
 	for i := range cycles {
 		killAfter := rand.N(1500 * time.Millisecond)
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
@@ -115,17 +120,18 @@ func TestCrashRecovery(t *testing.T) {
 			t.Fatalf("cycle %d: kill: %v", i, err)
 		}
 		_ = srv.Wait() // killed: its exit status says so
+		loggedSigned(out.String(), signed)
 		err := <-done
 		cancel()
 		if err != nil {
 			t.Fatalf("cycle %d: bench: %v", i, err)
 		}
-		srv = startServe(t, listen, args)
+		srv, out = startServe(t, listen, args)
 		mu.Lock()
 		got := len(received)
 		mu.Unlock()
 		t.Logf("cycle %d: killed %v after the cycle's first certificate; %d certificates received so far", i, killAfter.Round(time.Millisecond), got)
-		checkAfterCrash(t, dbPath, received, issued, &mu)
+		checkAfterCrash(t, dbPath, received, issued, signed, &mu)
 	}
 	if err := srv.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
@@ -133,19 +139,35 @@ func TestCrashRecovery(t *testing.T) {
 	if err := srv.Wait(); err != nil {
 		t.Fatalf("dcv serve, stopped by SIGINT: %v", err)
 	}
-	checkAfterCrash(t, dbPath, received, issued, &mu)
+	loggedSigned(out.String(), signed)
+	checkAfterCrash(t, dbPath, received, issued, signed, &mu)
 	if len(received) == 0 {
 		t.Fatal("no certificate was received: the load did not run")
 	}
 }
 
+// loggedSigned adds to signed the serial of every "certificate signed" line
+// of a server's log (slog's text format).
+func loggedSigned(log string, signed map[string]bool) {
+	for line := range strings.Lines(log) {
+		if !strings.Contains(line, "msg=\"certificate signed\"") {
+			continue
+		}
+		if _, rest, ok := strings.Cut(line, " serial="); ok {
+			serial, _, _ := strings.Cut(rest, " ")
+			signed[serial] = true
+		}
+	}
+}
+
 // startServe starts dcv serve with args and waits until it answers on
-// listen; it is killed when the test ends, if still running.
-func startServe(t *testing.T, listen string, args []string) *exec.Cmd {
+// listen; it is killed when the test ends, if still running. Its output
+// (standard output and error) may be read once it has exited.
+func startServe(t *testing.T, listen string, args []string) (*exec.Cmd, *strings.Builder) {
 	t.Helper()
 	cmd := exec.Command("dcv", args...)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := new(strings.Builder)
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -161,19 +183,20 @@ func startServe(t *testing.T, listen string, args []string) *exec.Cmd {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return cmd
+				return cmd, out
 			}
 		}
 	}
 	t.Fatalf("dcv serve did not start on %s:\n%s", listen, out.String())
-	return nil
+	return nil, nil
 }
 
 // checkAfterCrash checks the database of a server started again after a
 // crash: it waits for the orders finalized before the crash to be issued,
-// then checks the database's integrity and that every certificate received
-// is stored, unchanged.
-func checkAfterCrash(t *testing.T, dbPath string, received map[string][32]byte, issued map[string]bool, mu *sync.Mutex) {
+// then checks the database's integrity, that every certificate received
+// is stored, unchanged, and that every certificate logged as signed is
+// stored.
+func checkAfterCrash(t *testing.T, dbPath string, received map[string][32]byte, issued, signed map[string]bool, mu *sync.Mutex) {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+dbPath+"?mode=ro&_pragma=busy_timeout(5000)")
 	if err != nil {
@@ -231,7 +254,13 @@ func checkAfterCrash(t *testing.T, dbPath string, received map[string][32]byte, 
 			t.Errorf("certificate %s in the database differs from the one the client received", serial)
 		}
 	}
-	t.Logf("%d certificates stored; %d orders said valid and %d certificates received by the clients, all present", count(`SELECT count(*) FROM certificates`), len(issued), len(received))
+	for serial := range signed {
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM certificates WHERE serial = ?`, serial).Scan(&n); err != nil || n != 1 {
+			t.Errorf("certificate %s, logged as signed, is not in the database (%v): the CA signed a certificate it does not know of", serial, err)
+		}
+	}
+	t.Logf("%d certificates stored; %d orders said valid, %d certificates received by the clients and %d logged as signed, all present", count(`SELECT count(*) FROM certificates`), len(issued), len(received), len(signed))
 }
 
 // freeTCPAddr returns a free ip:port on a loopback address of its own.

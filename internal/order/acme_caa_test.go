@@ -157,11 +157,15 @@ type refusingIssuer struct {
 	refuse atomic.Bool
 }
 
-func (r *refusingIssuer) Issue(req ca.IssueRequest) (*ca.Issued, error) {
+func (r *refusingIssuer) Prepare(req ca.IssueRequest) (*ca.Prepared, error) {
 	if r.refuse.Load() {
 		return nil, &ca.LintError{Results: []ca.LintResult{{Lint: "e_test_refusal", Status: "error", Details: "refused by the test"}}}
 	}
-	return r.next.Issue(req)
+	return r.next.Prepare(req)
+}
+
+func (r *refusingIssuer) Sign(p *ca.Prepared, req ca.IssueRequest) (*ca.Issued, error) {
+	return r.next.Sign(p, req)
 }
 
 // TestLateACMEIssuanceLintFailure: a late ACME issuance that the lint

@@ -73,23 +73,31 @@ func (a *ACME) Finalize(ctx context.Context, acct *store.ACMEAccount, acctKey cr
 	}
 	p, _ := profileByName(a.cfg.Profiles, o.Profile)
 	csrPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr.Raw}))
+	// The leaf is built and linted first; the reservation keeps its
+	// to-be-signed bytes, so that a crash before the certificate is stored
+	// leaves the issuance sweep the same certificate to sign (see
+	// Service.signOrder).
+	req := ca.IssueRequest{DNSNames: domainsOf(&o.Order), PublicKey: csr.PublicKey, Validity: p.Validity}
+	prep, err := a.s.cfg.Issuer.Prepare(req)
 	var lintErr error
-	cert, err := a.st.ACMEOrderFinalize(ctx, orderID, csrPEM, now, func(so *store.Order) (*store.Certificate, error) {
-		names := make([]string, 0, len(so.Authorizations))
-		for _, az := range so.Authorizations {
-			names = append(names, az.Domain)
+	if err != nil {
+		var le *ca.LintError
+		if !errors.As(err, &le) {
+			return nil, fmt.Errorf("finalizing order %s: %w", orderID, err)
 		}
-		iss, err := a.s.cfg.Issuer.Issue(ca.IssueRequest{DNSNames: names, PublicKey: csr.PublicKey, Validity: p.Validity})
-		if err != nil {
-			var le *ca.LintError
-			if errors.As(err, &le) {
-				lintErr = err
+		lintErr = err
+	}
+	var cert *store.Certificate
+	if lintErr == nil {
+		cert, err = a.st.ACMEOrderFinalize(ctx, orderID, csrPEM, prep.TBS, now, func(so *store.Order) (*store.Certificate, error) {
+			iss, err := a.s.cfg.Issuer.Sign(prep, req)
+			if err != nil {
+				return nil, err
 			}
-			return nil, err
-		}
-		a.s.logSigned(so.ID, names, iss)
-		return &store.Certificate{Serial: iss.Serial, OrderID: so.ID, ChainPEM: iss.ChainPEM, NotBefore: iss.NotBefore, NotAfter: iss.NotAfter, CreatedAt: a.now(), SPKIHash: spki}, nil
-	})
+			a.s.logSigned(so.ID, req.DNSNames, iss)
+			return &store.Certificate{Serial: iss.Serial, OrderID: so.ID, ChainPEM: iss.ChainPEM, NotBefore: iss.NotBefore, NotAfter: iss.NotAfter, CreatedAt: a.now(), SPKIHash: spki}, nil
+		})
+	}
 	switch {
 	case err == nil:
 	case errors.Is(err, store.ErrKeyBlocked):

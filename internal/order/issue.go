@@ -1,6 +1,7 @@
 package order
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -64,43 +65,40 @@ func (s *Service) Issue(ctx context.Context, orderID string) error {
 			return err
 		}
 	}
-	var signErr error
-	_, err = s.cfg.Store.CertificateIssue(ctx, orderID, func(o *store.Order) (*store.Certificate, error) {
-		pub, err := publicKey(o)
-		if err != nil {
-			signErr = fmt.Errorf("%w: %w", ErrPermanent, err)
-			return nil, signErr
+	// Signed before the write that stores it, with no lock held; the bytes
+	// signed are kept first (signOrder), so a crash in between leaves the
+	// same certificate to sign again, never a second one.
+	var (
+		iss     *ca.Issued
+		spki    []byte
+		signErr error
+	)
+	if o.Status == StatusApproved {
+		iss, spki, signErr = s.signOrder(ctx, o, validity)
+		if errors.Is(signErr, store.ErrConflict) {
+			signErr = nil // issued or refused meanwhile: CertificateIssue says which
 		}
-		names := make([]string, 0, len(o.Authorizations))
-		for _, a := range o.Authorizations {
-			names = append(names, a.Domain)
-		}
-		iss, err := s.cfg.Issuer.Issue(ca.IssueRequest{DNSNames: names, PublicKey: pub, Validity: validity})
-		if err != nil {
-			var le *ca.LintError
-			if errors.As(err, &le) {
-				signErr = fmt.Errorf("%w: %w", ErrPermanent, err)
-			} else {
-				signErr = err
+	}
+	if signErr == nil {
+		_, err = s.cfg.Store.CertificateIssue(ctx, orderID, func(so *store.Order) (*store.Certificate, error) {
+			if iss == nil {
+				// Approved since it was loaded: the job runs again.
+				signErr = fmt.Errorf("order %s was approved while its issuance started; it is issued at the next attempt", orderID)
+				return nil, signErr
 			}
-			return nil, signErr
-		}
-		spki, err := ca.SPKIHash(pub)
-		if err != nil {
-			signErr = fmt.Errorf("%w: %w", ErrPermanent, err)
-			return nil, signErr
-		}
-		s.logSigned(o.ID, names, iss)
-		return &store.Certificate{
-			Serial:    iss.Serial,
-			OrderID:   o.ID,
-			ChainPEM:  iss.ChainPEM,
-			NotBefore: iss.NotBefore,
-			NotAfter:  iss.NotAfter,
-			CreatedAt: s.now(),
-			SPKIHash:  spki,
-		}, nil
-	})
+			return &store.Certificate{
+				Serial:    iss.Serial,
+				OrderID:   so.ID,
+				ChainPEM:  iss.ChainPEM,
+				NotBefore: iss.NotBefore,
+				NotAfter:  iss.NotAfter,
+				CreatedAt: s.now(),
+				SPKIHash:  spki,
+			}, nil
+		})
+	} else {
+		err = signErr
+	}
 	switch {
 	case err == nil:
 		s.cfg.Logger.Info("certificate issued", "order", orderID)
@@ -297,6 +295,73 @@ func (s *Service) recordCAARecheck(ctx context.Context, orderID, domain string, 
 		return fmt.Errorf("keeping the CAA recheck of %s as evidence: %w", domain, err)
 	}
 	return nil
+}
+
+// domainsOf returns the DNS names of order o, in its order.
+func domainsOf(o *store.Order) []string {
+	names := make([]string, 0, len(o.Authorizations))
+	for _, a := range o.Authorizations {
+		names = append(names, a.Domain)
+	}
+	return names
+}
+
+// signOrder signs the certificate of approved order o. The leaf is built
+// and linted (a lint failure is ErrPermanent), its to-be-signed bytes are
+// kept in the store, then signed. When the store kept other bytes before
+// (a signing cut short by a crash), those are signed instead, after the
+// issuer checked them against the order: since signing is deterministic,
+// the certificate is then the one that may have been signed before the
+// crash, with the same serial, and not a second one. Bytes the CA can no
+// longer sign (another intermediate, a notBefore too old) are dropped,
+// with an error in the log naming their serial, and the new leaf is signed.
+// An order issued or no longer approved meanwhile is store.ErrConflict.
+func (s *Service) signOrder(ctx context.Context, o *store.Order, validity time.Duration) (*ca.Issued, []byte, error) {
+	pub, err := publicKey(o)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrPermanent, err)
+	}
+	spki, err := ca.SPKIHash(pub)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrPermanent, err)
+	}
+	req := ca.IssueRequest{DNSNames: domainsOf(o), PublicKey: pub, Validity: validity}
+	prep, err := s.cfg.Issuer.Prepare(req)
+	if err != nil {
+		return nil, nil, permanentIfLint(err)
+	}
+	for dropped := false; ; dropped = true {
+		kept, err := s.cfg.Store.OrderSigningTBSPut(ctx, o.ID, prep.TBS)
+		if err != nil {
+			return nil, nil, err
+		}
+		p := prep
+		if !bytes.Equal(kept, prep.TBS) {
+			p = &ca.Prepared{TBS: kept}
+		}
+		iss, err := s.cfg.Issuer.Sign(p, req)
+		if errors.Is(err, ca.ErrStalePrepared) && !dropped {
+			s.cfg.Logger.Error("a certificate that may have been signed before a restart cannot be signed again; a new one is signed", "order", o.ID, "err", err)
+			if err := s.cfg.Store.OrderSigningTBSDrop(ctx, o.ID, kept); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
+		if err != nil {
+			return nil, nil, permanentIfLint(err)
+		}
+		s.logSigned(o.ID, req.DNSNames, iss)
+		return iss, spki, nil
+	}
+}
+
+// permanentIfLint marks a lint failure, which no retry mends, ErrPermanent.
+func permanentIfLint(err error) error {
+	var le *ca.LintError
+	if errors.As(err, &le) {
+		return fmt.Errorf("%w: %w", ErrPermanent, err)
+	}
+	return err
 }
 
 // logSigned records, before the certificate is stored, that it was signed:

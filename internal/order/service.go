@@ -86,7 +86,12 @@ type Observer interface {
 
 // Issuer signs certificates. *ca.CA implements it.
 type Issuer interface {
-	Issue(req ca.IssueRequest) (*ca.Issued, error)
+	// Prepare builds and lints the leaf req asks for, signing nothing.
+	Prepare(req ca.IssueRequest) (*ca.Prepared, error)
+	// Sign signs a leaf Prepare made for req, or to-be-signed bytes read
+	// back from the store (checked against req first); the same bytes
+	// always make the same certificate.
+	Sign(p *ca.Prepared, req ca.IssueRequest) (*ca.Issued, error)
 }
 
 // Scheduler queues the durable issuance step of an order. It must be

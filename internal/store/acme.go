@@ -211,15 +211,17 @@ type ACMEStore interface {
 	// three steps so that no write lock is held while signing. (1) A short
 	// write reserves the order: it must be "pending" and every one of its
 	// authorizations "valid" and not expired at now, else ErrConflict and
-	// nothing changes; it stores csrPEM and moves the order to "approved".
+	// nothing changes; it stores csrPEM and tbs, the to-be-signed bytes of
+	// the certificate sign will sign (see OrderSigningTBSPut), and moves the
+	// order to "approved".
 	// (2) sign runs with no lock held. (3) A short write stores the
 	// certificate and sets the order and its Authorization rows to
 	// "issued"; if a certificate exists already (the issuance sweep
 	// finished the order meanwhile) that one is returned. An error from
-	// sign puts the order back to "pending" with its previous CSR and is
-	// returned as is. An order left "approved" by a crash between (1) and
+	// sign puts the order back to "pending" with its previous CSR, and no
+	// to-be-signed bytes, and is returned as is. An order left "approved" by a crash between (1) and
 	// (3) is issued once by the sweep of approved orders (CertificateIssue).
-	ACMEOrderFinalize(ctx context.Context, orderID, csrPEM string, now time.Time, sign func(*Order) (*Certificate, error)) (*Certificate, error)
+	ACMEOrderFinalize(ctx context.Context, orderID, csrPEM string, tbs []byte, now time.Time, sign func(*Order) (*Certificate, error)) (*Certificate, error)
 
 	// ACMEAuthzGet returns an authorization with its challenges, or ErrNotFound.
 	ACMEAuthzGet(ctx context.Context, id string) (*ACMEAuthz, error)

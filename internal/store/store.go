@@ -221,13 +221,25 @@ type Store interface {
 	// first; none for an unknown order.
 	CAARechecksByOrder(ctx context.Context, orderID string) ([]CAARecheck, error)
 
+	// OrderSigningTBSPut keeps tbs as the to-be-signed bytes of the
+	// certificate about to be signed for an order, unless the order keeps
+	// some already, and returns the bytes kept: tbs, or those kept before.
+	// The order must be "approved" without a certificate, else
+	// ErrConflict. The write survives a crash of the process before it
+	// returns; it is durable at the latest with the certificate's write.
+	OrderSigningTBSPut(ctx context.Context, orderID string, tbs []byte) ([]byte, error)
+	// OrderSigningTBSDrop forgets an order's to-be-signed bytes if they are
+	// tbs (bytes that can no longer be signed).
+	OrderSigningTBSDrop(ctx context.Context, orderID string, tbs []byte) error
+
 	// CertificateIssue issues an order's certificate exactly once. Inside
 	// one write transaction it loads the order; if its status is "approved"
 	// and it has no certificate, it calls sign, stores the certificate, sets
 	// the order and its authorizations to "issued" and commits. If the order
 	// already has a certificate, it returns that one without calling sign. If
 	// the order is in another status, it returns ErrConflict. An error from
-	// sign rolls back and is returned as is.
+	// sign rolls back and is returned as is. Storing the certificate
+	// forgets the order's to-be-signed bytes (OrderSigningTBSPut).
 	CertificateIssue(ctx context.Context, orderID string, sign func(*Order) (*Certificate, error)) (*Certificate, error)
 	// CertificateGetByOrder returns an order's certificate, or ErrNotFound.
 	CertificateGetByOrder(ctx context.Context, orderID string) (*Certificate, error)

@@ -70,13 +70,13 @@ AND (o.status IN ('approved', 'issued') OR (o.expires_at > ?2 AND NOT EXISTS (
 	// allow finalization at a given time.
 	qACMEOrderNotReady = `SELECT count(*) FROM acme_order_authzs oa JOIN acme_authzs z ON z.id = oa.authz_id
 WHERE oa.order_id = ? AND (z.status <> 'valid' OR z.expires_at IS NULL OR z.expires_at <= ?)`
-	qOrderApprove = `UPDATE orders SET csr_pem = ?, status = 'approved' WHERE id = ? AND status = 'pending'`
+	qOrderApprove = `UPDATE orders SET csr_pem = ?, signing_tbs = ?, status = 'approved' WHERE id = ? AND status = 'pending'`
 	// qOrderUnapprove undoes qOrderApprove when signing failed.
-	qOrderUnapprove = `UPDATE orders SET csr_pem = ?, status = 'pending'
+	qOrderUnapprove = `UPDATE orders SET csr_pem = ?, signing_tbs = NULL, status = 'pending'
 WHERE id = ? AND status = 'approved' AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.order_id = orders.id)`
 	qOrderStatusGet = `SELECT status FROM orders WHERE id = ?`
 	// qOrderIssuedIfApproved is qOrderIssued for an order still approved.
-	qOrderIssuedIfApproved = `UPDATE orders SET status = 'issued', error = '' WHERE id = ? AND status = 'approved'`
+	qOrderIssuedIfApproved = `UPDATE orders SET status = 'issued', error = '', signing_tbs = NULL WHERE id = ? AND status = 'approved'`
 
 	// acmeAuthzFullColumns* are an authorization (z: NULL columns when a
 	// LEFT JOIN finds none, with the first column false) and one of its challenges
@@ -589,7 +589,7 @@ func (s *Store) ACMEOrderListLive(ctx context.Context, accountID string, now, va
 // loss before step 3 may undo it, leaving the order "pending" with no
 // certificate issued, as if finalize had never been asked. Steps 2 and 3 do not stop when ctx is canceled after step
 // 1, so a client that goes away does not leave the order to the sweep.
-func (s *Store) ACMEOrderFinalize(ctx context.Context, orderID, csrPEM string, now time.Time, sign func(*store.Order) (*store.Certificate, error)) (*store.Certificate, error) {
+func (s *Store) ACMEOrderFinalize(ctx context.Context, orderID, csrPEM string, tbs []byte, now time.Time, sign func(*store.Order) (*store.Certificate, error)) (*store.Certificate, error) {
 	nowText, err := encodeTime(now)
 	if err != nil {
 		return nil, fmt.Errorf("finalizing order %s: %w", orderID, err)
@@ -615,7 +615,7 @@ func (s *Store) ACMEOrderFinalize(ctx context.Context, orderID, csrPEM string, n
 			return err
 		}
 		prevCSR = o.CSRPEM
-		err = execOne(ctx, tx, qOrderApprove, csrPEM, orderID)
+		err = execOne(ctx, tx, qOrderApprove, csrPEM, tbs, orderID)
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("order is %s, not pending: %w", o.Status, store.ErrConflict)
 		}

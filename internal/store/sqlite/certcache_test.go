@@ -23,7 +23,7 @@ func TestCertCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	issued, err := s.ACMEOrderFinalize(t.Context(), "o", "CSR", at, func(*store.Order) (*store.Certificate, error) {
+	issued, err := s.ACMEOrderFinalize(t.Context(), "o", "CSR", []byte("TBS"), at, func(*store.Order) (*store.Certificate, error) {
 		return &store.Certificate{Serial: "4abc0123", ChainPEM: "CHAIN", SPKIHash: fakeSPKI, NotBefore: at.Add(-time.Minute),
 			NotAfter: at.Add(90 * 24 * time.Hour), CreatedAt: at}, nil
 	})

@@ -76,7 +76,7 @@ func TestACMEOrderFinalizeOutsideLock(t *testing.T) {
 				if err := s.ACMEAccountUpdate(context.Background(), store.ACMEAccount{ID: "acct", Status: "valid"}); err != nil {
 					t.Errorf("write while signing: %v", err)
 				}
-				_, err := s.ACMEOrderFinalize(context.Background(), "o", "CSR2", t0, nil)
+				_, err := s.ACMEOrderFinalize(context.Background(), "o", "CSR2", []byte("TBS"), t0, nil)
 				if !errors.Is(err, store.ErrConflict) {
 					t.Errorf("second finalize while signing: %v, want ErrConflict", err)
 				}
@@ -102,7 +102,7 @@ func TestACMEOrderFinalizeOutsideLock(t *testing.T) {
 			t.Parallel()
 			s := readyACMEOrder(t, t0)
 			ctx := context.Background()
-			c, err := s.ACMEOrderFinalize(ctx, "o", "CSR", t0.Add(time.Minute), func(o *store.Order) (*store.Certificate, error) {
+			c, err := s.ACMEOrderFinalize(ctx, "o", "CSR", []byte("TBS"), t0.Add(time.Minute), func(o *store.Order) (*store.Certificate, error) {
 				return tt.sign(t, s, o)
 			})
 			if !errors.Is(err, tt.wantErr) {

@@ -105,7 +105,7 @@ ORDER BY o.created_at DESC, o.id DESC, a.position LIMIT ?`
 	certificateColumns  = `serial, order_id, chain_pem, not_before, not_after, created_at`
 	qCertificateByOrder = `SELECT ` + certificateColumns + ` FROM certificates WHERE order_id = ?`
 	qCertificateInsert  = `INSERT INTO certificates (` + certificateColumns + `) VALUES (?, ?, ?, ?, ?, ?)`
-	qOrderIssued        = `UPDATE orders SET status = 'issued', error = '' WHERE id = ?`
+	qOrderIssued        = `UPDATE orders SET status = 'issued', error = '', signing_tbs = NULL WHERE id = ?`
 	qAuthzIssued        = `UPDATE authorizations SET status = 'issued' WHERE order_id = ?`
 )
 
@@ -709,6 +709,70 @@ func (s *Store) CertificateIssue(ctx context.Context, orderID string, sign func(
 		return nil, fmt.Errorf("issuing certificate of order %s: %w", orderID, err)
 	}
 	return cert, nil
+}
+
+const (
+	// qOrderSigningTBSPut keeps the to-be-signed bytes of an approved order
+	// that has none and no certificate.
+	qOrderSigningTBSPut = `UPDATE orders SET signing_tbs = ? WHERE id = ? AND status = 'approved' AND signing_tbs IS NULL
+AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.order_id = orders.id)`
+	qOrderSigningTBSGet  = `SELECT status, signing_tbs, EXISTS (SELECT 1 FROM certificates c WHERE c.order_id = orders.id) FROM orders WHERE id = ?`
+	qOrderSigningTBSDrop = `UPDATE orders SET signing_tbs = NULL WHERE id = ? AND signing_tbs = ?`
+)
+
+// OrderSigningTBSPut keeps tbs as the to-be-signed bytes of the
+// certificate about to be signed for order orderID, unless the order keeps
+// some already, and returns the bytes kept: tbs, or those kept before. The
+// order must be "approved" without a certificate, else ErrConflict;
+// ErrNotFound for an unknown order. The write is committed before it
+// returns, lazily: it survives a crash of the process, and the
+// certificate's own durable write makes it durable too (see writeLazy).
+func (s *Store) OrderSigningTBSPut(ctx context.Context, orderID string, tbs []byte) ([]byte, error) {
+	if len(tbs) == 0 {
+		return nil, fmt.Errorf("keeping the certificate to sign for order %s: no bytes", orderID)
+	}
+	var kept []byte
+	err := s.writeLazy(ctx, func(tx *txn) error {
+		res, err := tx.ExecContext(ctx, qOrderSigningTBSPut, tbs, orderID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			kept = tbs
+			return err
+		}
+		var (
+			status string
+			issued bool
+		)
+		if err := tx.QueryRowContext(ctx, qOrderSigningTBSGet, orderID).Scan(&status, &kept, &issued); err != nil {
+			return notFound(err)
+		}
+		switch {
+		case issued:
+			return fmt.Errorf("order has its certificate: %w", store.ErrConflict)
+		case status != "approved":
+			return fmt.Errorf("order is %s, not approved: %w", status, store.ErrConflict)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("keeping the certificate to sign for order %s: %w", orderID, err)
+	}
+	return kept, nil
+}
+
+// OrderSigningTBSDrop forgets the to-be-signed bytes kept for order
+// orderID if they are tbs; other bytes, or none, are left as they are.
+func (s *Store) OrderSigningTBSDrop(ctx context.Context, orderID string, tbs []byte) error {
+	err := s.writeLazy(ctx, func(tx *txn) error {
+		_, err := tx.ExecContext(ctx, qOrderSigningTBSDrop, orderID, tbs)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("forgetting the certificate to sign for order %s: %w", orderID, err)
+	}
+	return nil
 }
 
 // storeIssued stores c, the certificate sign returned for order orderID,

@@ -320,12 +320,12 @@ func testACMEFinalize(t *testing.T, f *fixture) {
 		return testCert("0a"), nil
 	}
 	at := t0.Add(time.Minute)
-	_, err := f.s.ACMEOrderFinalize(f.ctx, "o", "CSR", at, sign)
+	_, err := f.s.ACMEOrderFinalize(f.ctx, "o", "CSR", []byte("TBS"), at, sign)
 	wantIs(t, "finalize before validation", err, store.ErrConflict)
 	f.validate(o, at)
 	var ok atomic.Int32
 	race(func(i int) {
-		c, err := f.s.ACMEOrderFinalize(f.ctx, "o", "CSR", at, sign)
+		c, err := f.s.ACMEOrderFinalize(f.ctx, "o", "CSR", []byte("TBS"), at, sign)
 		switch {
 		case err == nil && c.Serial == "0a":
 			ok.Add(1)
@@ -346,25 +346,32 @@ func testACMEFinalize(t *testing.T, f *fixture) {
 	o3 := f.acmeOrderCSR("o3", "acct", "OLD", "c.example", "d.example")
 	f.validate(o3, at)
 	signErr := errors.New("hsm unavailable")
-	_, err = f.s.ACMEOrderFinalize(f.ctx, "o3", "NEW", at, func(so *store.Order) (*store.Certificate, error) {
+	_, err = f.s.ACMEOrderFinalize(f.ctx, "o3", "NEW", []byte("TBS3"), at, func(so *store.Order) (*store.Certificate, error) {
 		if so.ID != "o3" || so.AccountID != "acct" || so.Status != "approved" || so.CSRPEM != "NEW" ||
 			len(so.Authorizations) != 2 || so.Authorizations[0].Domain != "c.example" || so.Authorizations[1].Domain != "d.example" {
 			t.Errorf("sign got %+v", so)
 		}
+		// The reservation kept the bytes about to be signed.
+		if kept, err := f.s.OrderSigningTBSPut(f.ctx, "o3", []byte("OTHER")); err != nil || string(kept) != "TBS3" {
+			t.Errorf("OrderSigningTBSPut while signing = %q, %v; want the reservation's TBS3", kept, err)
+		}
 		return nil, signErr
 	})
 	wantIs(t, "finalize whose signing fails", err, signErr)
+	// Undone with the reservation: the order is pending again.
+	_, err = f.s.OrderSigningTBSPut(f.ctx, "o3", []byte("OTHER"))
+	wantIs(t, "OrderSigningTBSPut after a failed signing", err, store.ErrConflict)
 	if got, err := f.s.ACMEOrderGet(f.ctx, "o3"); err != nil || got.Order.Status != "pending" || got.Order.CSRPEM != "OLD" || got.CertificateSerial != "" {
 		t.Fatalf("after a failed signing: %+v, %v; want pending with CSR OLD", got, err)
 	}
-	if c, err := f.s.ACMEOrderFinalize(f.ctx, "o3", "NEW", at, func(*store.Order) (*store.Certificate, error) { return testCert("0d"), nil }); err != nil || c.Serial != "0d" {
+	if c, err := f.s.ACMEOrderFinalize(f.ctx, "o3", "NEW", []byte("TBS"), at, func(*store.Order) (*store.Certificate, error) { return testCert("0d"), nil }); err != nil || c.Serial != "0d" {
 		t.Fatalf("finalize after a failed signing: %+v, %v", c, err)
 	}
 	// An order set to another status while it is signed gets no
 	// certificate: the finalization is a conflict, the status stays.
 	o4 := f.acmeOrder("o4", "acct", "e.example")
 	f.validate(o4, at)
-	_, err = f.s.ACMEOrderFinalize(f.ctx, "o4", "CSR", at, func(*store.Order) (*store.Certificate, error) {
+	_, err = f.s.ACMEOrderFinalize(f.ctx, "o4", "CSR", []byte("TBS"), at, func(*store.Order) (*store.Certificate, error) {
 		if err := f.s.OrderSetStatus(f.ctx, "o4", "invalid", "", "revoked by an operator"); err != nil {
 			t.Errorf("OrderSetStatus during signing: %v", err)
 		}
@@ -382,7 +389,7 @@ func testACMEFinalize(t *testing.T, f *fixture) {
 	// Expired authorizations block finalization.
 	o2 := f.acmeOrder("o2", "acct", "b.example")
 	f.validate(o2, at)
-	_, err = f.s.ACMEOrderFinalize(f.ctx, "o2", "CSR", at.Add(31*24*time.Hour), sign)
+	_, err = f.s.ACMEOrderFinalize(f.ctx, "o2", "CSR", []byte("TBS"), at.Add(31*24*time.Hour), sign)
 	wantIs(t, "finalize with an expired authorization", err, store.ErrConflict)
 }
 
@@ -406,7 +413,7 @@ func testACMEOrderListLive(t *testing.T, f *fixture) {
 		t.Fatal(err)
 	}
 	f.validate(f.acmeOrder("l4", "acct", "d.example"), at)
-	if _, err := f.s.ACMEOrderFinalize(f.ctx, "l4", "CSR", at, func(*store.Order) (*store.Certificate, error) { return testCert("0f"), nil }); err != nil {
+	if _, err := f.s.ACMEOrderFinalize(f.ctx, "l4", "CSR", []byte("TBS"), at, func(*store.Order) (*store.Certificate, error) { return testCert("0f"), nil }); err != nil {
 		t.Fatal(err)
 	}
 	f.acmeOrder("l5", "acct", "e.example")
@@ -450,7 +457,7 @@ func testACMERevocations(t *testing.T, f *fixture) {
 	}
 	o := f.acmeOrder("o", "acct", "a.example")
 	f.validate(o, t0)
-	if _, err := f.s.ACMEOrderFinalize(f.ctx, "o", "CSR", t0, func(*store.Order) (*store.Certificate, error) { return testCert("0b"), nil }); err != nil {
+	if _, err := f.s.ACMEOrderFinalize(f.ctx, "o", "CSR", []byte("TBS"), t0, func(*store.Order) (*store.Certificate, error) { return testCert("0b"), nil }); err != nil {
 		t.Fatal(err)
 	}
 	wantIs(t, "unknown serial", f.s.CertificateRevoke(f.ctx, store.Revocation{Serial: "ff", Reason: 1, RevokedAt: t0}), store.ErrNotFound)
@@ -474,7 +481,7 @@ func testACMERevocations(t *testing.T, f *fixture) {
 	}
 	o2 := f.acmeOrder("o2", "other", "a.example")
 	f.validate(o2, t0)
-	if _, err := f.s.ACMEOrderFinalize(f.ctx, "o2", "CSR", t0, func(*store.Order) (*store.Certificate, error) { return testCert("0c"), nil }); err != nil {
+	if _, err := f.s.ACMEOrderFinalize(f.ctx, "o2", "CSR", []byte("TBS"), t0, func(*store.Order) (*store.Certificate, error) { return testCert("0c"), nil }); err != nil {
 		t.Fatal(err)
 	}
 	if c, err := f.s.CertificateGetBySerial(f.ctx, "0C"); err != nil || c.OrderID != "o2" || c.AccountID != "other" {

@@ -72,6 +72,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CertificateIssueSignError", testCertificateIssueSignError},
 		{"CertificateIssueBadCertificate", testCertificateIssueBadCertificate},
 		{"CertificateIssueConcurrent", testCertificateIssueConcurrent},
+		{"OrderSigningTBS", testOrderSigningTBS},
 		{"ContextCanceled", testContextCanceled},
 		{"ACME", testACME},
 		{"Perspective", testPerspective},
@@ -1256,6 +1257,43 @@ func testCertificateIssue(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Fatalf("CertificateIssue(again): %v", err)
 	}
 	wantCert(t, "CertificateIssue(again)", again, want)
+}
+
+// testOrderSigningTBS: an approved order keeps the first to-be-signed
+// bytes it is given until they are dropped or its certificate is stored;
+// an order in another status, or with its certificate, keeps none.
+func testOrderSigningTBS(t *testing.T, open func(t *testing.T) store.Store) {
+	f := setup(t, open)
+	f.approvedOrder()
+	f.order(newOrder("p", "acct", "pending", t0, "c.example"))
+	_, err := f.s.OrderSigningTBSPut(f.ctx, "nosuch", []byte("A"))
+	wantErr(t, "OrderSigningTBSPut(unknown order)", err, store.ErrNotFound)
+	_, err = f.s.OrderSigningTBSPut(f.ctx, "p", []byte("A"))
+	wantErr(t, "OrderSigningTBSPut(pending order)", err, store.ErrConflict)
+	steps := []struct {
+		drop, put, want string
+	}{
+		{put: "A", want: "A"},
+		{put: "B", want: "A"},            // the first bytes are kept
+		{drop: "B", put: "C", want: "A"}, // other bytes are not dropped
+		{drop: "A", put: "B", want: "B"},
+	}
+	for i, st := range steps {
+		if st.drop != "" {
+			if err := f.s.OrderSigningTBSDrop(f.ctx, "o", []byte(st.drop)); err != nil {
+				t.Fatalf("step %d: OrderSigningTBSDrop: %v", i, err)
+			}
+		}
+		kept, err := f.s.OrderSigningTBSPut(f.ctx, "o", []byte(st.put))
+		if err != nil || string(kept) != st.want {
+			t.Fatalf("step %d: OrderSigningTBSPut(%s) = %q, %v; want %q", i, st.put, kept, err, st.want)
+		}
+	}
+	if _, err := f.s.CertificateIssue(f.ctx, "o", func(*store.Order) (*store.Certificate, error) { return testCert("0a"), nil }); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.s.OrderSigningTBSPut(f.ctx, "o", []byte("D"))
+	wantErr(t, "OrderSigningTBSPut(issued order)", err, store.ErrConflict)
 }
 
 // testCertificateIssueKeyBlocked: the write that stores a certificate

@@ -1,0 +1,145 @@
+package order_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/dcvhq/dcv/internal/ca"
+	"github.com/dcvhq/dcv/internal/order"
+	"github.com/dcvhq/dcv/internal/order/ordertest"
+)
+
+// logBuffer is a slog handler's output, safe for the service's goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestIssueAfterCrash: an issuance cut short by a crash after its
+// certificate was signed, but before it was stored, leaves the order
+// approved with the signed bytes kept. The issuance that follows the
+// restart stores that very certificate, same serial, same bytes, and not
+// a second one; kept bytes the CA may no longer sign (another
+// intermediate; a notBefore beyond the BRs' 48 hours, in package ca's
+// TestSignStoredChecks) are dropped, said in the log with their serial,
+// and a new certificate is signed.
+func TestIssueAfterCrash(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// authority returns the CA that signed before the crash, given
+		// the stack's CA directory.
+		authority func(t *testing.T, dir string) *ca.CA
+		same      bool   // the stored certificate is the one signed before
+		log       string // in the log
+	}{
+		{name: "signed by this CA", authority: func(t *testing.T, dir string) *ca.CA { return loadCA(t, dir) }, same: true},
+		{
+			name:      "signed by another intermediate",
+			authority: func(t *testing.T, _ string) *ca.CA { return loadCA(t, t.TempDir()) },
+			log:       "names another issuer than the loaded intermediate",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			var logs logBuffer
+			s := ordertest.New(t, ordertest.Options{WallClock: true, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			acct := s.NewAccount(t, "applicant")
+			key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			if err != nil {
+				t.Fatal(err)
+			}
+			names := []string{"a.applicant.com", "b.applicant.com"}
+			csrDER, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: names}, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			csrPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csrDER}))
+			o, err := s.Service.Create(ctx, acct, order.CreateRequest{Domains: names, Method: "dns", CSR: csrPEM})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range o.Domains {
+				s.DNS.Add(`_dnsauth.` + d.Domain + `. TXT "` + d.Instructions.Value + `"`)
+			}
+			// No scheduler: the approval is stored, the issuance is not run.
+			if cr, err := s.Service.Check(ctx, acct, o.ID); err != nil || cr.Status != order.StatusApproved {
+				t.Fatalf("check: %+v, %v", cr, err)
+			}
+
+			// The process before the crash: it kept the bytes, signed
+			// them, and died before storing the certificate.
+			before := tt.authority(t, filepath.Join(s.Dir, "ca"))
+			req := ca.IssueRequest{DNSNames: names, PublicKey: key.Public()}
+			prep, err := before.Prepare(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Store.OrderSigningTBSPut(ctx, o.ID, prep.TBS); err != nil {
+				t.Fatal(err)
+			}
+			signed, err := before.Sign(prep, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			if err := s.Service.Issue(ctx, o.ID); err != nil {
+				t.Fatalf("Issue after the restart: %v", err)
+			}
+			cert, err := s.Store.CertificateGetByOrder(ctx, o.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cert.ChainPEM == signed.ChainPEM && cert.Serial == signed.Serial; got != tt.same {
+				t.Errorf("stored certificate %s is the one signed before the crash (%s): %v, want %v", cert.Serial, signed.Serial, got, tt.same)
+			}
+			blk, _ := pem.Decode([]byte(cert.ChainPEM))
+			leaf, err := x509.ParseCertificate(blk.Bytes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := leaf.Verify(x509.VerifyOptions{Roots: s.CA.Roots(), Intermediates: s.CA.Intermediates()}); err != nil {
+				t.Errorf("the stored certificate does not verify against the loaded CA: %v", err)
+			}
+			if tt.log != "" && (!strings.Contains(logs.String(), tt.log) || !strings.Contains(logs.String(), signed.Serial)) {
+				t.Errorf("log lacks %q and serial %s:\n%s", tt.log, signed.Serial, logs.String())
+			}
+		})
+	}
+}
+
+// loadCA loads (or creates) the hierarchy in dir.
+func loadCA(t *testing.T, dir string) *ca.CA {
+	t.Helper()
+	c, err := ca.LoadOrCreate(ca.Config{Dir: dir,
+		AIAIssuerURL: "http://127.0.0.1:8080/ca/intermediate.cer",
+		CRLURL:       "http://127.0.0.1:8080/ca/intermediate.crl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
