@@ -72,6 +72,7 @@ func (s *Service) Issue(ctx context.Context, orderID string) error {
 		iss     *ca.Issued
 		spki    []byte
 		signErr error
+		stored  bool // by this run: not found already issued
 	)
 	if o.Status == StatusApproved {
 		iss, spki, signErr = s.signOrder(ctx, o, validity)
@@ -86,6 +87,7 @@ func (s *Service) Issue(ctx context.Context, orderID string) error {
 				signErr = fmt.Errorf("order %s was approved while its issuance started; it is issued at the next attempt", orderID)
 				return nil, signErr
 			}
+			stored = true
 			return &store.Certificate{
 				Serial:    iss.Serial,
 				OrderID:   so.ID,
@@ -101,7 +103,9 @@ func (s *Service) Issue(ctx context.Context, orderID string) error {
 	}
 	switch {
 	case err == nil:
-		s.cfg.Logger.Info("certificate issued", "order", orderID)
+		if stored {
+			s.cfg.Logger.Info("certificate issued", "order", orderID)
+		}
 		return nil
 	case errors.Is(err, store.ErrKeyBlocked):
 		return s.refuseBlockedKey(ctx, o)

@@ -125,6 +125,14 @@ func TestIssueAfterCrash(t *testing.T) {
 			if _, err := leaf.Verify(x509.VerifyOptions{Roots: s.CA.Roots(), Intermediates: s.CA.Intermediates()}); err != nil {
 				t.Errorf("the stored certificate does not verify against the loaded CA: %v", err)
 			}
+			// Run again (a job retried, the sweep): nothing more is issued
+			// nor said to be.
+			if err := s.Service.Issue(ctx, o.ID); err != nil {
+				t.Fatalf("Issue of an issued order: %v", err)
+			}
+			if n := strings.Count(logs.String(), `msg="certificate issued"`); n != 1 {
+				t.Errorf("%d lines say the certificate was issued, want 1:\n%s", n, logs.String())
+			}
 			if tt.log != "" && (!strings.Contains(logs.String(), tt.log) || !strings.Contains(logs.String(), signed.Serial)) {
 				t.Errorf("log lacks %q and serial %s:\n%s", tt.log, signed.Serial, logs.String())
 			}
