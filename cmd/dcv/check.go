@@ -39,7 +39,8 @@ func newCheckCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "check <domain>",
 		Short: "Diagnose a domain's validation without a server or an order (pre-flight check)",
-		Long: `Check one domain as dcv would validate it, locally: no server, no database.
+		Long: `Check one domain as dcv would validate it, locally: no server, no database,
+and from this machine alone (the CA's remote perspectives are not asked).
 On a terminal it shows its steps as they happen (every DNS lookup, the
 nameservers of the zone), then a report: the resolution path, each
 authoritative nameserver's answer and SOA serial, DNSSEC, the CAA records
@@ -290,9 +291,14 @@ func printPreflight(w io.Writer, r *order.PreflightResult) {
 	if r.Blocked() {
 		fmt.Fprintln(w, "\nresult: NOT VALIDATED (a finding blocks)")
 	} else if r.Value != "" {
-		fmt.Fprintln(w, "\nresult: validated")
+		fmt.Fprintln(w, "\nresult: validated from here")
 	} else {
-		fmt.Fprintln(w, "\nresult: nothing blocks (no value compared)")
+		fmt.Fprintln(w, "\nresult: nothing blocks from here (no value compared)")
+	}
+	if !r.Blocked() {
+		// Seen from this machine only: what the CA's remote perspectives
+		// see (another DNS view, a firewall) may differ.
+		fmt.Fprintln(w, "note: checked from this machine alone. The CA also asks its remote perspectives, which must agree: a check on the server (dcv order check, or POST /api/v1/checks) shows what they see.")
 	}
 }
 
