@@ -136,18 +136,9 @@ func (s *Service) PendingIssuance(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing approved orders: %w", err)
 	}
-	out := ids[:0]
-	for _, id := range ids {
-		o, err := s.cfg.Store.OrderGet(ctx, id)
-		if err != nil {
-			return nil, fmt.Errorf("loading order %s: %w", id, err)
-		}
-		// A permanent failure waits for an operator, not for a retry.
-		if o.Error == "" {
-			out = append(out, id)
-		}
-	}
-	return out, nil
+	// A permanent failure (an error text) waits for an operator, not for
+	// a retry: the store leaves those out, before the limit.
+	return ids, nil
 }
 
 // KeyRedeliveryWindow is how long after its first download the private

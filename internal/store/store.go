@@ -171,7 +171,8 @@ type Store interface {
 	// otherwise), at most limit.
 	OrderListByAccount(ctx context.Context, accountID, after string, limit int) ([]*Order, error)
 	// OrderListApprovedIDs returns the ids of the orders in status
-	// "approved" (waiting for their certificate), oldest first, at most
+	// "approved" with no error text (waiting for their certificate, not
+	// for an operator after a permanent failure), oldest first, at most
 	// limit. Issuance's crash-recovery sweep is its only reader, so a
 	// backend need index only those orders.
 	OrderListApprovedIDs(ctx context.Context, limit int) ([]string, error)

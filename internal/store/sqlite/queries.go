@@ -59,7 +59,7 @@ ORDER BY created_at DESC, id DESC LIMIT ?3)
 ORDER BY order_id, position`
 	// qOrderApprovedIDs repeats the condition of the partial index
 	// orders_approved_created, which it reads in order.
-	qOrderApprovedIDs     = `SELECT id FROM orders WHERE status = 'approved' ORDER BY created_at, id LIMIT ?`
+	qOrderApprovedIDs     = `SELECT id FROM orders WHERE status = 'approved' AND error = '' ORDER BY created_at, id LIMIT ?`
 	qOrderSetRecheck      = `UPDATE orders SET recheck_at = ? WHERE id = ?`
 	qOrderSetRecheckIfDue = `UPDATE orders SET recheck_at = ?
 WHERE id = ? AND recheck_at IS NOT NULL AND recheck_at <= ?`
@@ -313,8 +313,8 @@ func (s *Store) OrderListByAccount(ctx context.Context, accountID, after string,
 }
 
 // OrderListApprovedIDs returns the ids of the orders in status
-// "approved", oldest first (by CreatedAt, then id), at most limit; none
-// when limit < 1.
+// "approved" without an error text, oldest first (by CreatedAt, then id),
+// at most limit; none when limit < 1.
 func (s *Store) OrderListApprovedIDs(ctx context.Context, limit int) ([]string, error) {
 	if limit < 1 {
 		return nil, nil

@@ -669,6 +669,15 @@ func testOrderListApprovedIDs(t *testing.T, open func(t *testing.T) store.Store)
 	if err := f.s.OrderSetStatus(f.ctx, "moved", "failed", "", "signing refused"); err != nil {
 		t.Fatalf("OrderSetStatus: %v", err)
 	}
+	// Approved orders whose issuance failed for good wait for an operator:
+	// left out, before the limit.
+	for i := range 3 {
+		id := fmt.Sprintf("parked-%d", i)
+		f.order(newOrder(id, "a", "approved", t0.Add(-time.Duration(4+i)*time.Hour), "7.example"))
+		if err := f.s.OrderSetStatus(f.ctx, id, "approved", "", "issuance failed: a lint"); err != nil {
+			t.Fatalf("OrderSetStatus: %v", err)
+		}
+	}
 
 	tests := []struct {
 		name  string
