@@ -130,7 +130,8 @@ type CheckRecordParams struct {
 	// Authorizations are the new states of the checked domains (matched by
 	// Domain); domains not listed are unchanged.
 	Authorizations []Authorization
-	// OrderStatus is the order's new status.
+	// OrderStatus is the order's new status; "approved" also clears the
+	// order's error text (left by a CAA recheck that sent it back).
 	OrderStatus string
 	// RecheckAt is when dcv checks the order again on its own; zero for
 	// never (an order no longer pending).

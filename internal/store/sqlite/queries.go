@@ -85,7 +85,10 @@ WHERE id = ? AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.order_id = ord
 	qCheckInsert      = `INSERT INTO checks (id, order_id, checked_at, result) VALUES (?, ?, ?, ?)`
 	qAuthzCheckUpdate = `UPDATE authorizations SET status = ?, last_check_at = ?, findings = ?
 WHERE order_id = ? AND domain = ?`
-	qOrderStatusUpdate = `UPDATE orders SET status = ? WHERE id = ?`
+	// qOrderStatusUpdate sets the status a check found; an approval ends
+	// the error a CAA recheck left (the order is waiting for its
+	// certificate again, and the issuance sweep lists it).
+	qOrderStatusUpdate = `UPDATE orders SET status = ?1, error = CASE WHEN ?1 = 'approved' THEN '' ELSE error END WHERE id = ?2`
 	qOrderCheckSlot    = `SELECT status, last_check_at FROM orders WHERE id = ?`
 	// qCheckListByOrder lists an order's (?1) checks newest first, from
 	// the one after check ?2 in that order ('' for the newest), at most ?3.
