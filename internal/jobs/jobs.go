@@ -107,6 +107,10 @@ type Runner struct {
 	// rechecking is held by the recheck run under way: one at a time (a
 	// data directory has one process, see serve.lock).
 	rechecking sync.Mutex
+	// stopping is closed by Stop: the issuance begun at start takes no
+	// further order.
+	stopping chan struct{}
+	stopOnce sync.Once
 }
 
 var _ order.Scheduler = (*Runner)(nil)
@@ -133,7 +137,7 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 	if _, err := mig.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return nil, fmt.Errorf("jobs: migrating river tables: %w", err)
 	}
-	r := &Runner{cfg: cfg}
+	r := &Runner{cfg: cfg, stopping: make(chan struct{})}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &issueWorker{r: r})
 	river.AddWorker(workers, &sweepWorker{r: r})
@@ -180,8 +184,14 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 // approved just before a crash, is issued within moments of the restart.
 // One process serves a data directory (serve.lock), and issuance is
 // exactly-once in the store, so a job of the same order racing this does
-// no harm. ctx bounds this issuance, as it does the workers.
+// no harm.
+//
+// Cancelling ctx does not stop the runner, nor cut short an issuance under
+// way (a signal's context, cancelled at the start of a shutdown, would
+// cancel the running jobs before Stop could let them finish): Stop does,
+// gracefully. ctx's values reach the jobs.
 func (r *Runner) Start(ctx context.Context) error {
+	ctx = context.WithoutCancel(ctx)
 	if err := r.client.Start(ctx); err != nil {
 		return err
 	}
@@ -199,6 +209,11 @@ func (r *Runner) issueLeftOver(ctx context.Context) {
 		return
 	}
 	for _, id := range ids {
+		select {
+		case <-r.stopping:
+			return // the rest waits for the next start, or the sweep
+		default:
+		}
 		err := r.cfg.Orders.Issue(ctx, id)
 		switch {
 		case err == nil, errors.Is(err, order.ErrPermanent):
@@ -217,6 +232,7 @@ func (r *Runner) issueLeftOver(ctx context.Context) {
 // Stop stops the workers, waiting for running jobs and the issuance begun
 // at start to finish, or for ctx to end.
 func (r *Runner) Stop(ctx context.Context) error {
+	r.stopOnce.Do(func() { close(r.stopping) })
 	err := r.client.Stop(ctx)
 	done := make(chan struct{})
 	go func() { r.atStart.Wait(); close(done) }()
@@ -243,6 +259,17 @@ func (r *Runner) ScheduleIssue(ctx context.Context, orderID string) error {
 type issueWorker struct {
 	river.WorkerDefaults[IssueArgs]
 	r *Runner
+}
+
+// NextRetry waits River's attempt⁴ seconds (1 s, 16 s, 81 s…) but never
+// longer than the sweep interval. A retryable job keeps its order from
+// being queued again (jobs are unique by order), so the sweep cannot bring
+// it forward: without the cap, an outage of seconds (the signer, the
+// store) would delay an issuance by River's backoff, 68 minutes after an
+// eighth failure.
+func (w *issueWorker) NextRetry(job *river.Job[IssueArgs]) time.Time {
+	a := time.Duration(max(job.Attempt, 1))
+	return time.Now().Add(min(a*a*a*a*time.Second, w.r.cfg.SweepInterval))
 }
 
 func (w *issueWorker) Work(ctx context.Context, job *river.Job[IssueArgs]) error {

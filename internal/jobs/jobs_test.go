@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -389,5 +390,116 @@ func TestLintFailureIsNotRetried(t *testing.T) {
 	f := cr.Domains[0].Findings
 	if len(f) != 1 || f[0].Code != "ISSUANCE_FAILED" || strings.Contains(f[0].Message, "e_test_refusal") {
 		t.Errorf("check findings %+v, want ISSUANCE_FAILED without the lint's name", f)
+	}
+}
+
+// blockingIssuer holds every leaf it is asked to make until release is
+// closed, saying on entered that one arrived.
+type blockingIssuer struct {
+	order.Issuer
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingIssuer) Prepare(req ca.IssueRequest) (*ca.Prepared, error) {
+	b.entered <- struct{}{}
+	<-b.release
+	return b.Issuer.Prepare(req)
+}
+
+// TestShutdownLetsIssuanceFinish: a shutdown cancels the context the
+// runner was started with (dcv serve's signal context) before it calls
+// Stop; the issuance under way then still finishes, and the order has its
+// certificate, instead of being cut short and left for the next start.
+func TestShutdownLetsIssuanceFinish(t *testing.T) {
+	t.Parallel()
+	b := setup(t, false)
+	blocking := &blockingIssuer{Issuer: b.issuer.next, entered: make(chan struct{}, 1), release: make(chan struct{})}
+	b.issuer.next = blocking
+	r, err := jobs.New(context.Background(), jobs.Config{DB: b.db, Orders: b.orders, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.orders.SetScheduler(r)
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := r.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-blocking.entered: // the issuance at start is under way
+	case <-time.After(waitLimit):
+		t.Fatal("no issuance started")
+	}
+	cancel() // the signal
+	stopped := make(chan error, 1)
+	go func() {
+		sctx, scancel := context.WithTimeout(context.Background(), waitLimit)
+		defer scancel()
+		stopped <- r.Stop(sctx)
+	}()
+	close(blocking.release)
+	if err := <-stopped; err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if v := b.view(t); v.Status != order.StatusIssued {
+		t.Errorf("after the shutdown the order is %s (%s), want issued", v.Status, v.Error)
+	}
+}
+
+// flakyIssuer fails (a transient failure, not a lint) its first fail
+// leaves, then makes them with the Issuer it embeds.
+type flakyIssuer struct {
+	order.Issuer
+	fail   int
+	mu     sync.Mutex
+	calls  int
+	failed chan struct{} // closed at the last failure
+}
+
+func (f *flakyIssuer) Prepare(req ca.IssueRequest) (*ca.Prepared, error) {
+	f.mu.Lock()
+	f.calls++
+	n := f.calls
+	f.mu.Unlock()
+	if n <= f.fail {
+		if n == f.fail {
+			close(f.failed)
+		}
+		return nil, errors.New("signer briefly unavailable")
+	}
+	return f.Issuer.Prepare(req)
+}
+
+// TestRetryAfterTransientFailures: a failure that passes within moments
+// (the signer or the store briefly unavailable) is retried within the
+// sweep interval, not after River's growing backoff (16 s after a second
+// failure, 68 min after an eighth), which the sweep could not shorten: a
+// retryable job keeps its order from being queued again.
+func TestRetryAfterTransientFailures(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		fail int // transient failures before the signer is back
+	}{
+		{"one failure (the issuance at start)", 1},
+		{"three failures (at start, then two job attempts)", 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, false)
+			f := &flakyIssuer{Issuer: b.issuer.next, fail: tt.fail, failed: make(chan struct{})}
+			b.issuer.next = f
+			b.start(t, jobs.Config{SweepInterval: 200 * time.Millisecond}, nil)
+			select {
+			case <-f.failed:
+			case <-time.After(waitLimit):
+				t.Fatal("the issuer did not fail as planned")
+			}
+			waitFor(t, "the order to be issued once the signer is back", func() (bool, error) {
+				v, err := b.orders.Get(context.Background(), b.acct, b.orderID)
+				return err == nil && v.Status == order.StatusIssued, err
+			})
+		})
 	}
 }
