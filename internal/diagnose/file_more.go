@@ -41,6 +41,13 @@ const (
 	outcomeRefused           msg = "outcomeRefused"
 	outcomeConnectTimeout    msg = "outcomeConnectTimeout"
 	outcomeFailed            msg = "outcomeFailed"
+	outcomeNoAnswer          msg = "outcomeNoAnswer"
+	outcomeReset             msg = "outcomeReset"
+	outcomeTLS               msg = "outcomeTLS"
+	outcomeProtocol          msg = "outcomeProtocol"
+	outcomeWrongProtocol     msg = "outcomeWrongProtocol"
+	outcomeUnreachable       msg = "outcomeUnreachable"
+	outcomeNotDialled        msg = "outcomeNotDialled"
 	msgFileWrongLocation     msg = "msgFileWrongLocation"
 	msgFileWrongLocationNear msg = "msgFileWrongLocationNear"
 	fixWrongLocRoot          msg = "fixWrongLocRoot"
@@ -82,6 +89,13 @@ func init() {
 			outcomeRefused:          "%[1]s refused the connection",
 			outcomeConnectTimeout:   "%[1]s did not accept the connection in time (likely a firewall)",
 			outcomeFailed:           "%[1]s could not be fetched from (%[2]s)",
+			outcomeNoAnswer:         "%[1]s accepted the connection but sent no complete answer in time",
+			outcomeReset:            "%[1]s reset the connection",
+			outcomeTLS:              "%[1]s failed the TLS handshake",
+			outcomeProtocol:         "%[1]s sent a malformed HTTP answer",
+			outcomeWrongProtocol:    "%[1]s spoke another protocol than the port's (TLS or HTTP/2 on the http port, or plain HTTP on the https port)",
+			outcomeUnreachable:      "%[1]s could not be reached (a network error)",
+			outcomeNotDialled:       "%[1]s was not contacted: the certificate authority has no source address to reach it from",
 		},
 		CodeAddressDiscrepancy)
 	extend(CodeFileNotFound,
@@ -178,6 +192,20 @@ func (d *diagnoser) outcome(first, last *webfetch.Attempt, ip string) string {
 		return d.c.f(outcomeRefused, ip)
 	case webfetch.ErrConnectTimeout:
 		return d.c.f(outcomeConnectTimeout, ip)
+	case webfetch.ErrTimeoutAfterConn:
+		return d.c.f(outcomeNoAnswer, ip)
+	case webfetch.ErrConnectionReset:
+		return d.c.f(outcomeReset, ip)
+	case webfetch.ErrTLS:
+		return d.c.f(outcomeTLS, ip)
+	case webfetch.ErrProtocol:
+		return d.c.f(outcomeProtocol, ip)
+	case webfetch.ErrHTTP2OnPlain, webfetch.ErrTLSOnPlain, webfetch.ErrPlainOnTLS:
+		return d.c.f(outcomeWrongProtocol, ip)
+	case webfetch.ErrNetwork:
+		return d.c.f(outcomeUnreachable, ip)
+	case webfetch.ErrSourceAddress:
+		return d.c.f(outcomeNotDialled, ip)
 	}
 	return d.c.f(outcomeFailed, ip, Truncate(string(kind), maxDetailShown))
 }

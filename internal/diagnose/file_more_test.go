@@ -88,14 +88,20 @@ func TestDomainFileMore(t *testing.T) {
 				answer(ip4, 200, testValue),
 				failed("10.0.0.1:80", webfetch.ErrReservedAddress, "", 0),
 				failed("192.0.2.11:80", webfetch.ErrConnectionRefused, "", 0),
-				failed("192.0.2.12:80", webfetch.ErrConnectionReset, "", 0))),
+				failed("192.0.2.12:80", webfetch.ErrConnectionReset, "", 0),
+				failed("192.0.2.13:80", webfetch.ErrTimeoutAfterConn, "", 0),
+				failed("192.0.2.14:80", webfetch.ErrTLSOnPlain, "", 0),
+				failed("192.0.2.15:80", webfetch.ErrorKind("some_future_kind"), "", 0))),
 			want: []Finding{{Code: CodeAddressDiscrepancy, Severity: SeverityWarning,
 				Message: "The addresses of example.com do not answer " + httpURL + " alike: 192.0.2.10 served the value, but " +
 					"2001:db8::10 did not accept the connection in time (likely a firewall), " +
 					"10.0.0.1 (private network, 10.0.0.0/8) is not a public address and was not contacted, " +
-					"192.0.2.11 refused the connection, 192.0.2.12 could not be fetched from (connection_reset). " +
+					"192.0.2.11 refused the connection, 192.0.2.12 reset the connection, " +
+					"192.0.2.13 accepted the connection but sent no complete answer in time, " +
+					"192.0.2.14 spoke another protocol than the port's (TLS or HTTP/2 on the http port, or plain HTTP on the https port), " +
+					"192.0.2.15 could not be fetched from (some_future_kind). " +
 					"dcv accepted the value from the address that answered, but visitors sent to the others do not reach the site.",
-				Fix: fmt.Sprintf(discFix, "2001:db8::10, 10.0.0.1, 192.0.2.11, 192.0.2.12")}},
+				Fix: fmt.Sprintf(discFix, "2001:db8::10, 10.0.0.1, 192.0.2.11, 192.0.2.12, 192.0.2.13, 192.0.2.14, 192.0.2.15")}},
 			approved: true,
 		},
 		{
