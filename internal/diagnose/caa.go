@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"cmp"
+	"strconv"
 	"strings"
 
 	"github.com/dcvhq/dcv/internal/caa"
@@ -70,8 +71,9 @@ func (d *diagnoser) caaFinding(r *caa.Result) Finding {
 		if governing == "" {
 			governing = tag
 		}
-		f.Message = d.c.f(msgCAAEmptyIssuer, name, Truncate(governing, maxDetailShown))
-		f.Fix = d.c.f(fixCAAEmptyIssuer, name, Truncate(governing, maxDetailShown), record)
+		published := Truncate(strconv.Quote(emptyIssuerValue(r.Records, governing)), maxDetailShown)
+		f.Message = d.c.f(msgCAAEmptyIssuer, name, Truncate(governing, maxDetailShown), published)
+		f.Fix = d.c.f(fixCAAEmptyIssuer, name, Truncate(governing, maxDetailShown), record, published)
 		switch {
 		case governing == "issuewild":
 			// RFC 8659 §4.3: issuewild governs wildcard names only; an
@@ -80,8 +82,8 @@ func (d *diagnoser) caaFinding(r *caa.Result) Finding {
 			if !strings.HasPrefix(wild, "*.") {
 				wild = "*." + wild
 			}
-			f.Message = d.c.f(msgCAAEmptyIssuerWild, name, Truncate(wild, maxNameShown))
-			f.Fix = d.c.f(fixCAAEmptyIssuerWild, name, record)
+			f.Message = d.c.f(msgCAAEmptyIssuerWild, name, Truncate(wild, maxNameShown), published)
+			f.Fix = d.c.f(fixCAAEmptyIssuerWild, name, record, published)
 		case governing == "issue" && !r.Wildcard && hasTag(r.Records, "issuewild"):
 			// The issuewild records beside it govern wildcard names:
 			// issue ";" forbids only the others.
@@ -198,6 +200,21 @@ func (d *diagnoser) caaBogusFix(r *caa.Result) (msg, string, bool) {
 	return "", "", false
 }
 
+// emptyIssuerValue returns, as published, the first value of a tag
+// property in rs that names no issuer (";", "; params", or nothing at all),
+// or ";" when there is none (evidence without the records).
+func emptyIssuerValue(rs []dnsclient.Record, tag string) string {
+	for _, r := range rs {
+		if r.Type != "CAA" || !strings.EqualFold(r.Tag, tag) {
+			continue
+		}
+		if v := strings.TrimLeft(r.Value, " \t"); v == "" || v[0] == ';' {
+			return r.Value
+		}
+	}
+	return ";"
+}
+
 func hasTag(rs []dnsclient.Record, tag string) bool {
 	for _, r := range rs {
 		if r.Type == "CAA" && strings.EqualFold(r.Tag, tag) {
@@ -256,8 +273,8 @@ func init() {
 		fixCAAMalformed:     "Replace it with `%[1]s`.",
 		wordCAARecordParams: "%[1]s. CAA 0 %[2]s \"%[3]s; %[4]s\"",
 
-		msgCAAEmptyIssuerWild:    "CAA records at %[1]s forbid wildcard certificates (issuewild \";\"), and %[2]s is a wildcard name. That record does not forbid certificates for names without a wildcard (RFC 8659 §4.3).",
-		fixCAAEmptyIssuerWild:    "Replace the `issuewild \";\"` record at %[1]s with `%[2]s`, or order the names you need without the wildcard.",
+		msgCAAEmptyIssuerWild:    "CAA records at %[1]s forbid wildcard certificates (issuewild %[3]s), and %[2]s is a wildcard name. That record does not forbid certificates for names without a wildcard (RFC 8659 §4.3).",
+		fixCAAEmptyIssuerWild:    "Replace the `issuewild %[3]s` record at %[1]s with `%[2]s`, or order the names you need without the wildcard.",
 		msgCAAEmptyIssuerNonWild: "CAA records at %[1]s forbid certificates for names without a wildcard (issue \";\"); their issuewild records govern wildcard names only (RFC 8659 §4.3).",
 	})
 }

@@ -62,6 +62,24 @@ func TestDomainCAA(t *testing.T) {
 				"Replace the `issue \";\"` record at example.com with `example.com. CAA 0 issue \"ca.dcv.example\"`.")},
 		},
 		{
+			// RFC 8659 §4.2: an empty value names no issuer either; it is
+			// quoted as published, so that the applicant finds the record.
+			name: "all issuance forbidden by an empty value",
+			res: &caa.Result{Domain: "a.example.com", Identity: id, RelevantName: "example.com", Reason: caa.ReasonEmptyIssuer, Tag: "issue",
+				Records: []dnsclient.Record{caaRec(0, "issue", ""), caaRec(0, "issue", "; policy=x")}},
+			want: []Finding{errF(CodeCAAForbids,
+				`CAA records at example.com forbid all issuance (issue "").`,
+				"Replace the `issue \"\"` record at example.com with `example.com. CAA 0 issue \"ca.dcv.example\"`.")},
+		},
+		{
+			name: "wildcard issuance forbidden by issuewild with parameters",
+			res: &caa.Result{Domain: "example.com", Wildcard: true, Identity: id, RelevantName: "example.com", Reason: caa.ReasonEmptyIssuer, Tag: "issuewild",
+				Records: []dnsclient.Record{caaRec(0, "issue", id), caaRec(0, "issuewild", " ; policy=x")}},
+			want: []Finding{errF(CodeCAAForbids,
+				`CAA records at example.com forbid wildcard certificates (issuewild " ; policy=x"), and *.example.com is a wildcard name. That record does not forbid certificates for names without a wildcard (RFC 8659 §4.3).`,
+				"Replace the `issuewild \" ; policy=x\"` record at example.com with `example.com. CAA 0 issuewild \"ca.dcv.example\"`, or order the names you need without the wildcard.")},
+		},
+		{
 			// RFC 8659 §4.3: issuewild ";" forbids wildcard certificates
 			// only.
 			name: "wildcard issuance forbidden by issuewild",
