@@ -146,7 +146,8 @@ func redirectsToHTTPS(t *webfetch.Trace) bool {
 // ADDRESS_DISCREPANCY when one of its addresses did serve it, else by fetch.
 func (d *diagnoser) fetchOrDiscrepancy(t *webfetch.Trace, o *validation.Observation) (Finding, int) {
 	if f, ok := d.discrepancy(t, o); ok {
-		return f, 0
+		// An address served the value: the web server answered.
+		return f, http.StatusOK
 	}
 	return d.fetch(t, o)
 }

@@ -75,6 +75,18 @@ func TestDomainFileMore(t *testing.T) {
 				fmt.Sprintf(discFix, "2001:db8::10"))},
 		},
 		{
+			// The web server answered over http (the discrepancy is what
+			// to fix): nothing on port 443 is no fault, and "start a web
+			// server on port 443" would send the applicant the wrong way.
+			name: "discrepancy over http, nothing listens on 443: only the discrepancy",
+			obs: fileObs(
+				hops(httpURL, answer(ip4, 200, testValue), answer(ip6, 200, "old\n")),
+				hops(httpsURL, failed("192.0.2.10:443", webfetch.ErrConnectionRefused, "", 0), failed("[2001:db8::10]:443", webfetch.ErrConnectionRefused, "", 0))),
+			want: []Finding{errF(CodeAddressDiscrepancy,
+				"The addresses of example.com do not answer "+httpURL+` alike: 192.0.2.10 served the value, but 2001:db8::10 answered 200 OK with other content ("old\n").`,
+				fmt.Sprintf(discFix, "2001:db8::10"))},
+		},
+		{
 			name: "discrepancy: other content is quoted",
 			obs:  fileObs(hops(httpURL, answer(ip4, 200, testValue), answer(ip6, 200, "old\n"))),
 			want: []Finding{errF(CodeAddressDiscrepancy,
