@@ -711,6 +711,25 @@ func (d *diagnoser) attemptError(a *webfetch.Attempt, u, host string) Finding {
 		f.Fix = d.c.f(fixConnectionReset, addr)
 		f.Retryable = true
 	case webfetch.ErrTimeoutAfterConn:
+		f.Retryable = true
+		if a.Status != 0 {
+			// The status and headers came: the body is what was slow.
+			announced := ""
+			if n, err := strconv.ParseInt(a.Header.Get("Content-Length"), 10, 64); err == nil && n > int64(len(a.Body)) {
+				announced = d.c.f(wordBodyAnnounced, n)
+			}
+			within := d.c.f(wordInTime)
+			if a.Duration > 0 {
+				within = d.c.f(wordWithin, d.formatElapsed(a.Duration))
+			}
+			got := d.c.f(wordBytes, len(a.Body))
+			if len(a.Body) == 1 {
+				got = d.c.f(wordOneByte)
+			}
+			f.Message = d.c.f(msgSlowBody, addr, statusText(a.Status), got, announced, within)
+			f.Fix = d.c.f(fixSlowBody, addr)
+			break
+		}
 		if a.Duration > 0 {
 			f.Message = d.c.f(msgTimeoutAfterConnect, addr, d.formatElapsed(a.Duration))
 		} else {

@@ -2,7 +2,9 @@ package diagnose
 
 import (
 	"fmt"
+	"net/http"
 	"testing"
+	"time"
 
 	"github.com/dcvhq/dcv/internal/validation"
 	"github.com/dcvhq/dcv/internal/webfetch"
@@ -294,8 +296,21 @@ func TestDomainFileMore(t *testing.T) {
 				a.Err = &webfetch.Error{Kind: webfetch.ErrTimeoutAfterConn, Address: ip4}
 				return a
 			}())),
-			want: []Finding{retryF(CodeFileUnreachable, "Connected to 192.0.2.10:80 but got no complete answer in time.",
-				"Check that the web server at 192.0.2.10:80 answers the request promptly (a stalled backend, or a proxy waiting on one, is the usual cause).")},
+			want: []Finding{retryF(CodeFileUnreachable, "The server at 192.0.2.10:80 answered 200 OK, but sent only 1 byte of the body in time.",
+				"Check that the web server at 192.0.2.10:80 sends the file at once: it holds a few bytes, and a body that trickles (a throttling proxy, a bandwidth limit, a backend that stalls while streaming) does not arrive in time.")},
+		},
+		{
+			// The status line and headers came: the body trickled.
+			name: "a slow body is told apart from a server that never answers",
+			obs: fileObs(hops(httpURL, func() webfetch.Attempt {
+				a := answer(ip4, 200, "abcdefghij")
+				a.Header = http.Header{"Content-Length": {"32"}}
+				a.Duration = 10*time.Second + 5*time.Millisecond
+				a.Err = &webfetch.Error{Kind: webfetch.ErrTimeoutAfterConn, Address: ip4}
+				return a
+			}())),
+			want: []Finding{retryF(CodeFileUnreachable, "The server at 192.0.2.10:80 answered 200 OK, but sent only 10 bytes of the body (of 32 announced) within 10 seconds.",
+				"Check that the web server at 192.0.2.10:80 sends the file at once: it holds a few bytes, and a body that trickles (a throttling proxy, a bandwidth limit, a backend that stalls while streaming) does not arrive in time.")},
 		},
 	}
 	for _, tt := range tests {
