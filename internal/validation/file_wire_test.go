@@ -475,7 +475,7 @@ func TestFileFindingsOnTheWire(t *testing.T) {
 				w.web.Handle("", validation.FilePath, testenv.SlowBody)
 			},
 			codes:  []diagnose.Code{diagnose.CodeFileUnreachable},
-			msg:    []string{"but got no complete answer within"},
+			msg:    []string{"answered 200 OK, but sent only 1 byte of the body (of 100 announced) within"},
 			probes: 0, within: 2*fwFetchTimeout + time.Second, conns: 2,
 		},
 
