@@ -213,8 +213,29 @@ func (a *ACME) validity(ctx context.Context, orderID string) (time.Duration, err
 	if err != nil {
 		return 0, fmt.Errorf("loading acme order %s: %w", orderID, err)
 	}
-	p, _ := profileByName(a.cfg.Profiles, o.Profile)
+	p, perr := a.orderProfile(o)
+	if perr != nil {
+		return 0, fmt.Errorf("%w: %w", ErrPermanent, profileWithdrawn(perr.Detail))
+	}
 	return p.Validity, nil
+}
+
+// profileWithdrawn is the error of an ACME order whose profile is no
+// longer offered: the order is refused with invalidProfile (see
+// refusedProfilePrefix).
+type profileWithdrawn string
+
+func (e profileWithdrawn) Error() string { return string(e) }
+
+// orderProfile returns the profile order o was created with. One this CA
+// no longer offers (removed from --acme-profiles since) is invalidProfile:
+// signing under another profile's validity would give the client a
+// certificate it did not ask for (a 90-day one for a 7-day profile).
+func (a *ACME) orderProfile(o *store.ACMEOrder) (ca.Profile, *ACMEError) {
+	if p, ok := profileByName(a.cfg.Profiles, o.Profile); ok || o.Profile == "" {
+		return p, nil
+	}
+	return ca.Profile{}, acmeErr(ACMEInvalidProfile, "order %s was created with the profile %q, which this certificate authority no longer offers (see meta.profiles in the directory): create a new order", o.Order.ID, o.Profile)
 }
 
 func defLimit(l, def ratelimit.Limit) ratelimit.Limit {

@@ -278,3 +278,63 @@ func TestLateACMEIssuance(t *testing.T) {
 		})
 	}
 }
+
+// TestProfileRemovedAfterOrder: an order whose profile the CA stopped
+// offering (removed from --acme-profiles at a restart) is not signed under
+// another profile's validity. Finalize refuses it with invalidProfile,
+// naming the profile, and leaves the order as it was; an issuance cut
+// short by the restart makes the order invalid, saying why, so that its
+// client stops polling.
+func TestProfileRemovedAfterOrder(t *testing.T) {
+	t.Parallel()
+	const name = "profile.applicant.com"
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		cutShort bool
+	}{
+		{name: "finalize"},
+		{name: "issuance cut short", cutShort: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w, _, acct, _, ov := validatedACMEOrder(t, name, ordertest.Options{})
+			// The restart: only a 7-day profile is offered now; the order
+			// was made under "default".
+			later, err := order.NewACME(w.Service, order.ACMEConfig{
+				AccountURL: func(id string) string { return "https://ca.dcv-test.net/acct/" + id },
+				Profiles:   []ca.Profile{{Name: ca.ProfileShortLived, Validity: ca.ShortLivedValidity}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(later.Wait)
+			const want = `was created with the profile "default", which this certificate authority no longer offers`
+			if tt.cutShort {
+				cutShort(t, w, ov.ID, name)
+				if err := w.Service.Issue(ctx, ov.ID); !errors.Is(err, order.ErrPermanent) || !strings.Contains(err.Error(), want) {
+					t.Fatalf("Issue = %v, want a permanent failure naming the profile", err)
+				}
+				v, err := later.Order(ctx, acct, ov.ID)
+				if err != nil || v.Status != order.ACMEOrderInvalid || v.Error == nil || !strings.Contains(v.Error.Detail, want) {
+					t.Fatalf("order %+v (%v), problem %+v; want invalid, naming the profile", v, err, v.Error)
+				}
+				return
+			}
+			certKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: []string{name}}, certKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = later.Finalize(ctx, acct, nil, ov.ID, csr)
+			var ae *order.ACMEError
+			if !errors.As(err, &ae) || ae.Type != order.ACMEInvalidProfile || !strings.Contains(ae.Detail, want) {
+				t.Fatalf("Finalize = %v, want invalidProfile naming the profile", err)
+			}
+			if v, err := later.Order(ctx, acct, ov.ID); err != nil || v.Status != order.ACMEOrderReady {
+				t.Fatalf("order after the refusal: %+v, %v; want ready, unchanged", v, err)
+			}
+		})
+	}
+}

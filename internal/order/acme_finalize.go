@@ -71,7 +71,10 @@ func (a *ACME) Finalize(ctx context.Context, acct *store.ACMEAccount, acctKey cr
 	if err := a.recheckCAA(ctx, acct, o, now); err != nil {
 		return nil, err
 	}
-	p, _ := profileByName(a.cfg.Profiles, o.Profile)
+	p, perr := a.orderProfile(o)
+	if perr != nil {
+		return nil, perr
+	}
 	csrPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr.Raw}))
 	// The leaf is built and linted first; the reservation keeps its
 	// to-be-signed bytes, so that a crash before the certificate is stored
@@ -520,6 +523,7 @@ const (
 	refusedKeyPrefix     = "issuance refused: the CSR's key: "
 	refusedCAAPrefix     = "issuance refused by CAA: "
 	refusedExpiredPrefix = "issuance refused: "
+	refusedProfilePrefix = "issuance refused by the profile: "
 )
 
 // lateIssuanceCheck is the ACME part of an issuance that the job runner
@@ -593,6 +597,8 @@ func invalidOrderProblem(o *store.Order) *ACMEError {
 		return acmeErr(ACMEMalformed, "the order expired")
 	case strings.HasPrefix(o.Error, refusedKeyPrefix):
 		return acmeErr(ACMEBadCSR, "the CSR's key: %s", strings.TrimPrefix(o.Error, refusedKeyPrefix))
+	case strings.HasPrefix(o.Error, refusedProfilePrefix):
+		return acmeErr(ACMEInvalidProfile, "%s", strings.TrimPrefix(o.Error, refusedProfilePrefix))
 	case strings.HasPrefix(o.Error, refusedCAAPrefix):
 		return acmeErr(ACMECAA, "%s", strings.TrimPrefix(o.Error, refusedCAAPrefix))
 	case strings.HasPrefix(o.Error, refusedExpiredPrefix):

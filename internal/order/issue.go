@@ -35,6 +35,9 @@ func (s *Service) Issue(ctx context.Context, orderID string) error {
 	}
 	if profile != nil && o.Method == methodACME {
 		if validity, err = profile(ctx, orderID); err != nil {
+			if errors.Is(err, ErrPermanent) && o.Status == StatusApproved {
+				return s.failIssuance(ctx, o, err)
+			}
 			return fmt.Errorf("issuing order %s: %w", orderID, err)
 		}
 	}
@@ -113,20 +116,29 @@ func (s *Service) Issue(ctx context.Context, orderID string) error {
 		// Not approved (any more): nothing to issue.
 		return fmt.Errorf("%w: %w", ErrPermanent, errNotApproved)
 	case signErr != nil && errors.Is(signErr, ErrPermanent):
-		s.cfg.Logger.Error("issuance failed", "order", orderID, "err", signErr)
-		// An API order waits, approved, for an operator; an ACME order is
-		// invalid, as finalize makes it, so that its client stops polling.
-		status := StatusApproved
-		if o.Method == methodACME {
-			status = StatusInvalid
-		}
-		if serr := s.cfg.Store.OrderSetStatus(ctx, orderID, status, "", "issuance failed: "+signErr.Error()); serr != nil {
-			s.cfg.Logger.Error("recording issuance failure", "order", orderID, "err", serr)
-		}
-		return signErr
+		return s.failIssuance(ctx, o, signErr)
 	default:
 		return fmt.Errorf("issuing order %s: %w", orderID, err)
 	}
+}
+
+// failIssuance records a permanent issuance failure of order o and returns
+// err. An API order waits, approved, for an operator; an ACME order is
+// invalid, as finalize makes it, so that its client stops polling.
+func (s *Service) failIssuance(ctx context.Context, o *store.Order, err error) error {
+	s.cfg.Logger.Error("issuance failed", "order", o.ID, "err", err)
+	status := StatusApproved
+	if o.Method == methodACME {
+		status = StatusInvalid
+	}
+	text := "issuance failed: " + err.Error()
+	if pw := profileWithdrawn(""); errors.As(err, &pw) {
+		text = refusedProfilePrefix + string(pw)
+	}
+	if serr := s.cfg.Store.OrderSetStatus(ctx, o.ID, status, "", text); serr != nil {
+		s.cfg.Logger.Error("recording issuance failure", "order", o.ID, "err", serr)
+	}
+	return err
 }
 
 // PendingIssuance returns the ids of approved orders still waiting for their
