@@ -94,6 +94,9 @@ type Forwarder struct {
 	// port for each socket), or nil when source is invalid.
 	udpSource *net.UDPAddr
 	cache     *forwardCache // nil when off
+	// alive is the last verdict on whether the resolvers answer at all,
+	// asked after a timeout (see resolversSilent).
+	alive aliveness
 }
 
 var _ Resolver = (*Forwarder)(nil)
@@ -195,8 +198,12 @@ func (f *Forwarder) lookup(ctx context.Context, start time.Time, name string, qt
 		if err != nil {
 			err.Name, err.Type = name, typ
 			// Unreachable servers are dcv's configured resolvers, not the
-			// domain's nameservers: an operator problem.
-			err.Upstream = err.Kind == KindNetwork
+			// domain's nameservers: an operator problem. So are resolvers
+			// that time out and do not answer a question they answer at
+			// once when alive.
+			// (Not asked of a caller that went away.)
+			err.Upstream = err.Kind == KindNetwork ||
+				(err.Kind == KindTimeout && !errors.Is(ctx.Err(), context.Canceled) && f.resolversSilent(ctx))
 			err.Resolver = true
 			if target != name {
 				err.Detail = "following cname to " + target + ": " + err.Detail

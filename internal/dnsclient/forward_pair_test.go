@@ -103,6 +103,12 @@ func pairServer(t *testing.T, answers func(t *testing.T, first, second *dns.Msg)
 		seen []uint16
 	)
 	s = newUDPServer(t, func(q *dns.Msg) [][]byte {
+		if q.Question[0].Name == "." {
+			// The question that tells a silent resolver from a slow
+			// domain after a timeout (see Forwarder.resolversSilent): a
+			// live resolver answers it, apart from the pair.
+			return [][]byte{answerFor(t, q, nil)}
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		seen = append(seen, q.Id)
@@ -192,8 +198,10 @@ func TestForwarderLookupPairWire(t *testing.T) {
 					t.Errorf("%s: got %s, want %s...", dns.TypeToString[pairTypes[i]], got, want)
 				}
 			}
+			// The pair's two queries come first; the question after a
+			// timeout (". NS", not in ids) comes from a socket of its own.
 			from, qids := s.sources(), ids()
-			if len(from) != 2 || from[0] != from[1] || len(qids) != 2 || qids[0] == qids[1] {
+			if len(from) < 2 || len(from) > 3 || from[0] != from[1] || len(qids) != 2 || qids[0] == qids[1] {
 				t.Errorf("queries from %v with ids %v, want 2 from one socket with different ids", from, qids)
 			}
 		})

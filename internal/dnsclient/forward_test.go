@@ -523,3 +523,50 @@ func TestSystemServers(t *testing.T) {
 		})
 	}
 }
+
+// TestForwarderTimeoutBlame: a question that times out at dcv's resolver
+// is the certificate authority's problem (Error.Upstream) when the resolver
+// does not answer a question it answers at once when alive (the root's NS
+// set) either, and the domain's when it does (its nameservers did not
+// answer the resolver in time).
+func TestForwarderTimeoutBlame(t *testing.T) {
+	t.Parallel()
+	silent := func(t *testing.T) string {
+		pc, ln, err := testenv.ListenUDPTCP()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { pc.Close(); ln.Close() })
+		return pc.LocalAddr().String() // read by no one: no answer, ever
+	}
+	slowDomain := func(t *testing.T) string {
+		return serveFunc(t, func(w dns.ResponseWriter, r *dns.Msg) {
+			if r.Question[0].Name != "." {
+				return // the domain's nameservers keep the resolver waiting
+			}
+			m := new(dns.Msg)
+			m.SetReply(r)
+			m.Answer = []dns.RR{&dns.NS{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: 518400}, Ns: "a.root-servers.net."}}
+			_ = w.WriteMsg(m)
+		})
+	}
+	tests := []struct {
+		name     string
+		server   func(t *testing.T) string
+		upstream bool
+	}{
+		{"the resolver is silent", silent, true},
+		{"the domain's nameservers are slow", slowDomain, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newForwarder(t, 200*time.Millisecond, tt.server(t))
+			_, err := f.Lookup(t.Context(), "slow.example.com", dns.TypeTXT)
+			de := lookupErr(t, err)
+			if de.Kind != dnsclient.KindTimeout || !de.Resolver || de.Upstream != tt.upstream {
+				t.Errorf("error %+v: want a timeout at the resolver, Upstream %v", de, tt.upstream)
+			}
+		})
+	}
+}

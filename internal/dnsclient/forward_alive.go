@@ -1,0 +1,74 @@
+package dnsclient
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// A question that times out at dcv's resolver may be the domain's fault
+// (its nameservers did not answer the resolver in time) or the resolver's
+// own (it is down, or overloaded). The resolver tells them apart when asked
+// what it can answer from its cache or with one query to a root server: the
+// root zone's NS set. A resolver that does not answer that either is
+// silent, and the timeout is the certificate authority's problem
+// (Error.Upstream), not the applicant's.
+
+const (
+	// aliveTimeout bounds the question; the lookup that timed out has
+	// used its own time already.
+	aliveTimeout = time.Second
+	// aliveTTL is how long a verdict is reused: a burst of timeouts asks
+	// once.
+	aliveTTL = 10 * time.Second
+)
+
+// aliveness remembers the last verdict on the resolvers, and the question
+// under way.
+type aliveness struct {
+	mu      sync.Mutex
+	at      time.Time // when the verdict was reached (monotonic)
+	silent  bool
+	running chan struct{} // closed when the question under way ends; nil if none
+}
+
+// resolversSilent reports whether none of f's resolvers answers a question
+// it should answer at once (". NS"), asking at most once per aliveTTL and
+// for at most aliveTimeout; concurrent callers share the question.
+func (f *Forwarder) resolversSilent(ctx context.Context) bool {
+	a := &f.alive
+	a.mu.Lock()
+	if !a.at.IsZero() && time.Since(a.at) < aliveTTL {
+		silent := a.silent
+		a.mu.Unlock()
+		return silent
+	}
+	if ch := a.running; ch != nil {
+		a.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+		}
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.silent
+	}
+	ch := make(chan struct{})
+	a.running = ch
+	a.mu.Unlock()
+
+	// Its own deadline: the caller's may be spent by the timeout that
+	// brought it here, and the verdict serves others too.
+	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), aliveTimeout)
+	r := f.exchange(qctx, ".", dns.TypeNS)
+	cancel()
+	silent := r[0].err != nil // any answer, whatever its rcode, is a live resolver
+
+	a.mu.Lock()
+	a.at, a.silent, a.running = time.Now(), silent, nil
+	a.mu.Unlock()
+	close(ch)
+	return silent
+}
