@@ -46,6 +46,8 @@ const (
 	noteRemoteAddress      msg = "noteRemoteAddress"
 	noteRemoteNameserver   msg = "noteRemoteNameserver"
 	fixRemoteNameserver    msg = "fixRemoteNameserver"
+	noteRemoteGeoDNS       msg = "noteRemoteGeoDNS"
+	fixRemoteGeoDNS        msg = "fixRemoteGeoDNS"
 	noteRemoteCacheExpired msg = "noteRemoteCacheExpired"
 	fixRemoteAddress       msg = "fixRemoteAddress"
 	wordPerspectiveRIR     msg = "wordPerspectiveRIR"
@@ -99,6 +101,8 @@ func init() {
 			fixRemoteAddress:       "Serve the file from every address the name resolves to in every region, or make the name resolve to the same servers everywhere, then check again.",
 			noteRemoteNameserver:   "%[1]s got its answer from %[2]s, which is not one of the nameservers of %[3]s that dcv's primary perspective asked (%[4]s): the name is answered by other servers there (split-horizon DNS, GeoDNS, a different delegation, or an interception), and waiting will not change that.",
 			fixRemoteNameserver:    "Publish the record on every nameserver that answers for the name from any network (each view of split-horizon or GeoDNS, every provider), or make the name answered by the same nameservers everywhere, then check again.",
+			noteRemoteGeoDNS:       "%[1]s got its answer straight from %[2]s, a nameserver of %[3]s, not from a cache; the same server gave dcv's primary perspective the expected value: it answers according to the network a query comes from (GeoDNS, split-horizon DNS), and waiting will not change that.",
+			fixRemoteGeoDNS:        "Publish the record in every view of your nameservers: every location or region of your DNS provider's GeoDNS (or traffic steering) and every view of split-horizon DNS, so that every network gets it, then check again.",
 			fixRemoteBlocked:       "Allow requests to /.well-known/pki-validation/ from every country and network (firewall, geo-blocking, CDN and bot-protection rules), then check again.",
 			fixRemoteOther:         "Make sure the domain answers the same way from every network, then check again.",
 			msgUnavailable:         "dcv could not obtain the view of %[1]d remote perspective(s): %[2]s. This is a problem on the certificate authority's side, not with your domain; without them the quorum of corroborating perspectives is not met.",
@@ -297,7 +301,10 @@ func (d *diagnoser) disagree(primary *validation.Observation, remotes []validati
 	)
 	primaryAddrs := fileAddresses(primary)
 	zone, zoneServers := primaryZoneServers(primary)
-	var foreign []string // notes: a perspective was answered by another nameserver
+	var (
+		foreign []string // notes: a perspective was answered by another nameserver
+		geo     []string // notes: a nameserver answered a perspective otherwise than the primary
+	)
 	for _, o := range dis {
 		seen, kind, exp := d.seen(o)
 		parts = append(parts, d.c.f(wordSaw, d.perspectiveName(o), seen))
@@ -305,6 +312,12 @@ func (d *diagnoser) disagree(primary *validation.Observation, remotes []validati
 			// Not a cache of the zone's own answer: another server's.
 			foreign = append(foreign, d.c.f(noteRemoteNameserver, d.perspectiveName(o), Truncate(srv, maxNameShown), Truncate(trimDot(zone), maxNameShown),
 				Truncate(strings.Join(zoneServers, d.c.f(wordListSep)), maxDetailShown)))
+			continue
+		}
+		if gz, srv := geoNameserver(primary, o); srv != "" && kind == seenKindCache {
+			// Not a cache either: the zone's own server, asked
+			// directly, answered this network otherwise.
+			geo = append(geo, d.c.f(noteRemoteGeoDNS, d.perspectiveName(o), Truncate(srv, maxNameShown), Truncate(trimDot(gz), maxNameShown)))
 			continue
 		}
 		if other := slices.DeleteFunc(fileAddresses(o), func(a string) bool { return slices.Contains(primaryAddrs, a) }); len(primaryAddrs) > 0 && len(other) > 0 {
@@ -359,6 +372,10 @@ func (d *diagnoser) disagree(primary *validation.Observation, remotes []validati
 	if len(foreign) > 0 {
 		f.Message = join(f.Message, foreign...)
 		fixes = append(fixes, d.c.f(fixRemoteNameserver))
+	}
+	if len(geo) > 0 {
+		f.Message = join(f.Message, geo...)
+		fixes = append(fixes, d.c.f(fixRemoteGeoDNS))
 	}
 	if len(elsewhere) > 0 {
 		// The name resolves to other servers there: that, not a block of
@@ -437,6 +454,47 @@ func foreignNameserver(o *validation.Observation, servers []string) string {
 		return ""
 	}
 	return r.Server
+}
+
+// geoNameserver returns the zone and the server that answered a remote perspective's
+// record lookup without the expected value when that server is one of the
+// record zone's nameservers and, asked directly by the primary
+// perspective (its authoritative view), gave the expected value with
+// authority: the remote resolved iteratively (Response.Resolver false: no
+// cache between it and the server), so the server answers by the network
+// a query comes from (GeoDNS, split horizon). "" otherwise, and when the
+// primary's view says nothing of that server: a server that may lag
+// behind keeps the caching explanation.
+func geoNameserver(primary, o *validation.Observation) (zone, server string) {
+	if primary == nil || primary.DNS == nil || o.DNS == nil || o.DNS.Record.Response == nil {
+		return "", ""
+	}
+	r := o.DNS.Record.Response
+	if r.Resolver || r.Server == "" || r.Cached {
+		return "", ""
+	}
+	v := primary.DNS.Authoritative
+	if primary.DNS.Target != "" {
+		v = primary.DNS.TargetAuthoritative
+	}
+	if v == nil {
+		return "", ""
+	}
+	srv, err := netip.ParseAddrPort(r.Server)
+	if err != nil {
+		return "", ""
+	}
+	for _, sv := range v.Servers {
+		a, err := netip.ParseAddrPort(sv.Address)
+		if err != nil || a.Addr().Unmap() != srv.Addr().Unmap() || a.Port() != srv.Port() {
+			continue
+		}
+		if !sv.Lame && sv.Answer != nil && len(sv.Answer.CNAMEs) == 0 &&
+			lookupHas(&validation.Lookup{Response: sv.Answer}, primary.Expected) {
+			return v.Zone, r.Server
+		}
+	}
+	return "", ""
 }
 
 // fileAddresses returns the IP addresses the first fetch of a file

@@ -248,6 +248,25 @@ func TestDomainPerspectives(t *testing.T) {
 					"ap-1 (APNIC) got its answer from 198.51.100.9:53, which is not one of the nameservers of example.com that dcv's primary perspective asked (192.0.2.53:53, 192.0.2.54:53): the name is answered by other servers there (split-horizon DNS, GeoDNS, a different delegation, or an interception), and waiting will not change that."}},
 		},
 		{
+			// An iterative agent answered by the zone's only nameserver,
+			// which gave the primary the value when asked directly: the
+			// server answers by source network (GeoDNS), not a cache;
+			// no ETA, not retryable.
+			name: "a remote answered otherwise by the nameserver that gave the primary the value",
+			obs: func() []validation.Observation {
+				primary := dnsObs(resp(host, "NOERROR", txt(host, testValue)), func(n *validation.DNSObservation) {
+					n.Authoritative = &dnsclient.ZoneView{Zone: "example.com.", NS: []string{"ns1.example.com."},
+						Servers: []dnsclient.ServerView{{NS: "ns1.example.com.", Address: testServer, SOASerial: 7, Answer: resp(host, "NOERROR", txt(host, testValue))}}}
+				})
+				return []validation.Observation{primary, pRemote(pass, "us-1", "ARIN"), pRemote(old, "eu-1", "RIPE")}
+			}(),
+			status: StatusPending,
+			want: []Finding{{Code: CodeRemotePerspectivesDisagree, Severity: SeverityError,
+				Fix: "Publish the record in every view of your nameservers: every location or region of your DNS provider's GeoDNS (or traffic steering) and every view of split-horizon DNS, so that every network gets it, then check again.",
+				Message: "dcv's primary perspective sees the expected value, but only 1 of 2 remote perspectives corroborate it (2 needed): eu-1 (RIPE) saw another value, \"old-value\". " +
+					"eu-1 (RIPE) got its answer straight from 192.0.2.53:53, a nameserver of example.com, not from a cache; the same server gave dcv's primary perspective the expected value: it answers according to the network a query comes from (GeoDNS, split-horizon DNS), and waiting will not change that."}},
+		},
+		{
 			name:   "the primary fails: only its findings, remotes skipped",
 			obs:    []validation.Observation{missing, pUnavailable("eu-1", "RIPE", validation.UnavailableSkipped), pUnavailable("us-1", "ARIN", validation.UnavailableSkipped)},
 			status: StatusPending,
@@ -455,6 +474,67 @@ func TestForeignNameserverNeedsTheWholeZone(t *testing.T) {
 			}
 			if got := strings.Contains(msg, foreign); got != tt.want {
 				t.Errorf("another nameserver named: %v, want %v:\n%s", got, tt.want, msg)
+			}
+		})
+	}
+}
+
+// TestGeoNameserverNeedsTheSameServersAnswer: a remote that did not get
+// the value is said to be answered otherwise by a GeoDNS server only when
+// the server that answered it is one of the zone's and gave the primary,
+// which asked it directly, the value; otherwise a cache, or a server that
+// lags behind, may explain it, and the caching note (retryable, with an
+// ETA) stays.
+func TestGeoNameserverNeedsTheSameServersAnswer(t *testing.T) {
+	t.Parallel()
+	const host = "_dnsauth.a.example.com"
+	const geo = "it answers according to the network a query comes from"
+	pass := dnsObs(resp(host, "NOERROR", txt(host, testValue)), nil)
+	withValue := resp(host, "NOERROR", txt(host, testValue))
+	view := func(servers ...dnsclient.ServerView) func(*validation.DNSObservation) {
+		return func(n *validation.DNSObservation) {
+			n.Authoritative = &dnsclient.ZoneView{Zone: "example.com.", NS: []string{"ns1.example.com.", "ns2.example.com."}, Servers: servers}
+		}
+	}
+	ns1 := dnsclient.ServerView{NS: "ns1.example.com.", Address: testServer, SOASerial: 7, Answer: withValue}
+	ns2 := dnsclient.ServerView{NS: "ns2.example.com.", Address: "192.0.2.54:53", SOASerial: 7, Answer: withValue}
+	ns2Lame := dnsclient.ServerView{NS: "ns2.example.com.", Address: "192.0.2.54:53", Lame: true, LameReason: "timeout",
+		AnswerErr: &dnsclient.Error{Kind: dnsclient.KindTimeout, Detail: "i/o timeout"}}
+	tests := []struct {
+		name    string
+		primary func(*validation.DNSObservation)
+		remote  func(*dnsclient.Response) // adjusts the remote's answer (another value, from testServer)
+		want    bool
+	}{
+		{"the server that gave the primary the value", view(ns1, ns2), nil, true},
+		{"another server that gave the primary the value", view(ns1, ns2), func(r *dnsclient.Response) { r.Server = "192.0.2.54:53" }, true},
+		{"a server the primary could not ask", view(ns1, ns2Lame), func(r *dnsclient.Response) { r.Server = "192.0.2.54:53" }, false},
+		{"no authoritative view (forward mode)", nil, nil, false},
+		{"an answer from the remote's cache", view(ns1, ns2), func(r *dnsclient.Response) { r.Cached = true }, false},
+		{"an answer from a recursive resolver", view(ns1, ns2), func(r *dnsclient.Response) { r.Resolver = true }, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			other := resp(host, "NOERROR", txt(host, "old-value"))
+			if tt.remote != nil {
+				tt.remote(other)
+			}
+			r := Domain([]validation.Observation{dnsObs(resp(host, "NOERROR", txt(host, testValue)), tt.primary),
+				pRemote(pass, "us-1", "ARIN"), pRemote(dnsObs(other, nil), "eu-1", "RIPE")}, testNow)
+			var f *Finding
+			for i := range r.Findings {
+				if r.Findings[i].Code == CodeRemotePerspectivesDisagree {
+					f = &r.Findings[i]
+				}
+			}
+			if f == nil {
+				t.Fatalf("no REMOTE_PERSPECTIVES_DISAGREE:\n%s", dump(r.Findings))
+			}
+			gotGeo := strings.Contains(f.Message, geo) && !f.Retryable && f.ETA == nil && strings.HasPrefix(f.Fix, "Publish the record in every view")
+			gotCache := strings.Contains(f.Message, "The likely cause is DNS caching") && f.Retryable && f.ETA != nil
+			if gotGeo != tt.want || gotCache == tt.want {
+				t.Errorf("GeoDNS note %v, caching note %v; want GeoDNS %v:\n%s", gotGeo, gotCache, tt.want, dump(r.Findings))
 			}
 		})
 	}
