@@ -361,6 +361,13 @@ func printObservation(w io.Writer, o *validation.Observation) {
 			case s.Response != nil:
 				fmt.Fprintf(w, "  %-28s %s\n", s.Name, responseLine(s.Response))
 			}
+			// The zone's servers that failed at this name while the
+			// lookup got an answer elsewhere.
+			for _, f := range c.FailingServers {
+				if f.Name == s.Name {
+					fmt.Fprintf(w, "  %-28s %s at %s gave no answer (%s); another nameserver answered\n", "", f.NS, f.Address, clip(f.Reason))
+				}
+			}
 		}
 		if c.Permitted {
 			fmt.Fprintln(w, "  → issuance permitted")

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/miekg/dns"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/dcvhq/dcv/internal/testenv"
@@ -80,4 +81,35 @@ func cmdZoneAdd(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("zone-add: no zone %s", args[0])
 	}
 	z.Add(args[1:]...)
+}
+
+// servfail ZONE N TYPE: the N-th server (from 1) of ZONE of the
+// script's DNS world answers SERVFAIL to questions of TYPE (CAA, TXT, ...),
+// and normally to the others.
+func cmdServfail(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: servfail ZONE N TYPE")
+	}
+	v, ok := dnsWorlds.Load(ts)
+	if !ok {
+		ts.Fatalf("servfail: no dnsworld")
+	}
+	z := v.(*testenv.World).Zone(args[0])
+	if z == nil {
+		ts.Fatalf("servfail: no zone %s", args[0])
+	}
+	var n int
+	if _, err := fmt.Sscanf(args[1], "%d", &n); err != nil || n < 1 || n > len(z.Servers) {
+		ts.Fatalf("servfail: no server %s of %s", args[1], args[0])
+	}
+	qtype, ok := dns.StringToType[strings.ToUpper(args[2])]
+	if !ok {
+		ts.Fatalf("servfail: unknown type %s", args[2])
+	}
+	z.Server(n - 1).SetHook(func(req *dns.Msg) *dns.Msg {
+		if len(req.Question) != 1 || req.Question[0].Qtype != qtype {
+			return nil
+		}
+		return new(dns.Msg).SetRcode(req, dns.RcodeServerFailure)
+	})
 }

@@ -70,6 +70,7 @@ func TestScripts(t *testing.T) {
 			"freeaddr":   cmdFreeAddr,
 			"dnsworld":   func(ts *testscript.TestScript, neg bool, args []string) { cmdDNSWorld(t, ts, neg, args) },
 			"zone-add":   cmdZoneAdd,
+			"servfail":   cmdServfail,
 		},
 	})
 }

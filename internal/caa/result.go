@@ -62,6 +62,12 @@ type Result struct {
 	// with (iterative mode only); when Disagreement.Blocking, Reason is
 	// ReasonServersDisagree.
 	Disagreement *Disagreement `json:"disagreement,omitempty"`
+	// FailingServers are the authoritative servers of the applicant's
+	// zones on the climb that gave no usable CAA answer (SERVFAIL,
+	// REFUSED, a timeout, ...) at a name whose lookup got one elsewhere
+	// (iterative mode only; not when the climb failed). They do not
+	// change the verdict.
+	FailingServers []FailingServer `json:"failing_servers,omitempty"`
 }
 
 // Step is one CAA lookup of the tree climb.

@@ -54,6 +54,50 @@ type ServerRecords struct {
 	Records []dnsclient.Record `json:"records,omitempty"`
 }
 
+// FailingServer is an authoritative server of a zone on the climb that
+// gave no usable CAA answer at a name the climb looked at, while the
+// lookup of that name got one (from another server of the zone). It does
+// not change the verdict; it is evidence of a server that fails lookups
+// reaching it.
+type FailingServer struct {
+	// Name is the name asked (without the trailing dot), Zone the zone
+	// serving it.
+	Name string `json:"name"`
+	Zone string `json:"zone"`
+	// NS is the server's NS name (without the trailing dot), Address the
+	// ip:port asked.
+	NS      string `json:"ns"`
+	Address string `json:"address"`
+	// Reason is what the server did, as dnsclient.ServerView.LameReason
+	// says it: "servfail", "refused", "timeout", "unreachable",
+	// "malformed answer", "not authoritative (AA=0)" or another rcode in
+	// lowercase.
+	Reason string `json:"reason"`
+}
+
+// failingServers returns the servers of view that gave no usable CAA
+// answer at step's name: lame ones whose answer to the CAA question
+// failed (a server whose CAA answer was fine but whose SOA was not is the
+// zone's affair, not CAA's; one without an address was not asked).
+func failingServers(s Step, view *dnsclient.ZoneView) []FailingServer {
+	if view == nil {
+		return nil
+	}
+	var out []FailingServer
+	for _, sv := range view.Servers {
+		if !sv.Lame || sv.Address == "" {
+			continue
+		}
+		answered := sv.AnswerErr == nil && sv.Answer != nil && (sv.Answer.Rcode == "NOERROR" || sv.Answer.Rcode == "NXDOMAIN")
+		if answered && sv.LameReason != "not authoritative (AA=0)" {
+			continue
+		}
+		out = append(out, FailingServer{Name: s.Name, Zone: strings.TrimSuffix(view.Zone, "."), NS: strings.TrimSuffix(sv.NS, "."),
+			Address: sv.Address, Reason: sv.LameReason})
+	}
+	return out
+}
+
 // compareServers asks every authoritative server of each name res's climb
 // looked at, within the registered domain (the applicant's zones, not a
 // TLD's), for its CAA records, and records in res the first name where they
@@ -62,7 +106,8 @@ type ServerRecords struct {
 // version would decide otherwise, the verdict cannot rest on which server
 // a lookup reached: res becomes not permitted, ReasonServersDisagree. A
 // name whose servers cannot be asked, or that is a CNAME, is not compared:
-// the lookup that was made stands.
+// the lookup that was made stands. Servers that gave no usable answer are
+// recorded in res.FailingServers.
 func compareServers(ctx context.Context, r dnsclient.Resolver, av AuthoritativeViewer, res *Result, p Params) {
 	if res.Reason == ReasonLookupFailed {
 		return
@@ -90,6 +135,9 @@ func compareServers(ctx context.Context, r dnsclient.Resolver, av AuthoritativeV
 		})
 	}
 	wg.Wait()
+	for i, s := range steps {
+		res.FailingServers = append(res.FailingServers, failingServers(s, views[i])...)
+	}
 	// Every name is compared: a disagreement that changes nothing low on
 	// the climb (an iodef one server adds) must not hide one further up
 	// that decides otherwise. The first blocking one is recorded, else the

@@ -197,3 +197,67 @@ func TestEvaluateServersEmptyAtRelevantName(t *testing.T) {
 		})
 	}
 }
+
+// lameViewResolver is a viewResolver whose second server fails the CAA
+// question (or only the SOA one) as lame says, at every name; without an
+// Answer or AnswerErr in lame, its CAA answer is the viewResolver's.
+type lameViewResolver struct {
+	*viewResolver
+	lame dnsclient.ServerView // Lame, LameReason, Answer/AnswerErr of ns2
+}
+
+func (v *lameViewResolver) Authoritative(ctx context.Context, name string, qtype uint16) (*dnsclient.ZoneView, error) {
+	view, err := v.viewResolver.Authoritative(ctx, name, qtype)
+	if err != nil {
+		return nil, err
+	}
+	sv := &view.Servers[1]
+	sv.Lame, sv.LameReason = v.lame.Lame, v.lame.LameReason
+	if v.lame.Answer != nil || v.lame.AnswerErr != nil {
+		sv.Answer, sv.AnswerErr = v.lame.Answer, v.lame.AnswerErr
+	}
+	return view, nil
+}
+
+// TestEvaluateFailingServers: a server of the applicant's zone that fails
+// the CAA question (SERVFAIL, a timeout) while another one answers is
+// recorded at each name of the climb, without changing the verdict; one
+// whose CAA answer was fine (its SOA failed) is not, nor a server of the
+// TLD.
+func TestEvaluateFailingServers(t *testing.T) {
+	t.Parallel()
+	const ours = `0 issue "` + us + `"`
+	tests := []struct {
+		name string
+		lame dnsclient.ServerView
+		want string // the reason recorded at each name; "" for none
+	}{
+		{"SERVFAIL", dnsclient.ServerView{Lame: true, LameReason: "servfail", Answer: &dnsclient.Response{Rcode: "SERVFAIL"}}, "servfail"},
+		{"timeout", dnsclient.ServerView{Lame: true, LameReason: "timeout", AnswerErr: &dnsclient.Error{Kind: dnsclient.KindTimeout, Detail: "i/o timeout"}}, "timeout"},
+		{"REFUSED", dnsclient.ServerView{Lame: true, LameReason: "refused", Answer: &dnsclient.Response{Rcode: "REFUSED"}}, "refused"},
+		{"the CAA answer fine, the SOA query timed out", dnsclient.ServerView{Lame: true, LameReason: "timeout"}, ""},
+		{"not lame", dnsclient.ServerView{}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := &lameViewResolver{lame: tt.lame, viewResolver: &viewResolver{
+				fakeResolver: &fakeResolver{t: t, answers: map[string]answer{"example.com.": {caa: []string{ours}}}},
+				servers:      map[string][2][]string{"www.example.com.": {nil, nil}, "example.com.": {{ours}, {ours}}},
+			}}
+			res := Evaluate(context.Background(), r, "www.example.com", dnsAuth)
+			if !res.Permitted || res.Disagreement != nil {
+				t.Errorf("permitted %v, reason %q, disagreement %+v; want permitted without a disagreement", res.Permitted, res.Reason, res.Disagreement)
+			}
+			var want []FailingServer
+			if tt.want != "" {
+				for _, n := range []string{"www.example.com", "example.com"} {
+					want = append(want, FailingServer{Name: n, Zone: "example.com", NS: "ns2.example.com", Address: "192.0.2.2:53", Reason: tt.want})
+				}
+			}
+			if !slices.Equal(res.FailingServers, want) {
+				t.Errorf("FailingServers = %+v, want %+v", res.FailingServers, want)
+			}
+		})
+	}
+}

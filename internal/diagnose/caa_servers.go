@@ -1,7 +1,9 @@
 package diagnose
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/dcvhq/dcv/internal/caa"
@@ -21,6 +23,16 @@ const (
 	fixCAADisagree         msg = "fixCAADisagree"
 	wordCAAServer          msg = "wordCAAServer"
 	wordCAANone            msg = "wordCAANone"
+	msgCAAServerFailing    msg = "msgCAAServerFailing"
+	fixCAAServerFailing    msg = "fixCAAServerFailing"
+	fixCAAServersFailing   msg = "fixCAAServersFailing"
+	caaFailServfail        msg = "caaFailServfail"
+	caaFailRefused         msg = "caaFailRefused"
+	caaFailTimeout         msg = "caaFailTimeout"
+	caaFailUnreachable     msg = "caaFailUnreachable"
+	caaFailMalformed       msg = "caaFailMalformed"
+	caaFailNotAuth         msg = "caaFailNotAuth"
+	caaFailOther           msg = "caaFailOther"
 )
 
 func init() {
@@ -32,23 +44,115 @@ func init() {
 			fixCAADisagree:         "If you changed the CAA records of %[2]s recently, wait until every nameserver of %[1]s serves the change (the one with the highest SOA serial has the newest version), then check again; otherwise correct the records on the servers that differ, so that all serve the same ones.",
 			wordCAAServer:          "%[1]s serves %[2]s",
 			wordCAANone:            "no CAA record",
+			msgCAAServerFailing:    "Not every nameserver answers CAA queries: %[1]s. dcv got its CAA answer from another nameserver, so this does not block issuance, but a CAA lookup that reaches only a failing server fails, and certificate authorities (dcv included) do not issue when a CAA lookup fails.",
+			fixCAAServerFailing:    "Configure %[1]s to answer CAA queries for every name of %[2]s with authority (an empty answer is fine; SERVFAIL, REFUSED or silence is not), or remove it from the NS records of %[2]s (at the registrar and in the zone).",
+			fixCAAServersFailing:   "Configure %[1]s to answer CAA queries for every name of %[2]s with authority (an empty answer is fine; SERVFAIL, REFUSED or silence is not), or remove them from the NS records of %[2]s (at the registrar and in the zone).",
+			caaFailServfail:        "%[1]s answers SERVFAIL to CAA queries at %[2]s",
+			caaFailRefused:         "%[1]s refuses CAA queries at %[2]s (REFUSED)",
+			caaFailTimeout:         "%[1]s does not answer CAA queries at %[2]s (timeout)",
+			caaFailUnreachable:     "%[1]s cannot be reached for CAA queries at %[2]s",
+			caaFailMalformed:       "%[1]s sends malformed answers to CAA queries at %[2]s",
+			caaFailNotAuth:         "%[1]s answers CAA queries at %[2]s without authority (AA=0)",
+			caaFailOther:           "%[1]s answers %[3]s to CAA queries at %[2]s",
 		},
 		CodeCAANameserversDisagree)
 }
 
 // caaFindings is what r says about CAA: its refusal, or, when it permits
 // but the zone's servers serve different records that decide alike, a
-// warning saying so; none otherwise.
-func (d *diagnoser) caaFindings(r *caa.Result) []Finding {
+// warning saying so; and, when it permits, a warning naming the servers
+// that gave no CAA answer while another did (r.FailingServers), except
+// those already reported lame in reported (the record's zones, whose lame
+// servers the DNS findings name). None otherwise.
+func (d *diagnoser) caaFindings(r *caa.Result, reported ...*dnsclient.ZoneView) []Finding {
+	var out []Finding
 	switch {
 	case r == nil:
 		return nil
 	case !r.Permitted:
 		return []Finding{d.caa(r)}
 	case r.Disagreement != nil:
-		return []Finding{d.caaDisagree(r)}
+		out = append(out, d.caaDisagree(r))
 	}
-	return nil
+	if f, ok := d.caaFailingServers(r.FailingServers, reported); ok {
+		out = append(out, f)
+	}
+	return out
+}
+
+// caaFailingServers renders servers that gave no CAA answer while another
+// server of their zone did as a DNS_LAME_DELEGATION warning: each server
+// with what it did and at which names. Servers lame in one of reported's
+// views of the same zone are left out: the DNS findings name them already.
+func (d *diagnoser) caaFailingServers(fs []caa.FailingServer, reported []*dnsclient.ZoneView) (Finding, bool) {
+	known := func(f caa.FailingServer) bool {
+		return slices.ContainsFunc(reported, func(v *dnsclient.ZoneView) bool {
+			return v != nil && trimDot(v.Zone) == trimDot(f.Zone) && slices.ContainsFunc(v.Servers, func(sv dnsclient.ServerView) bool {
+				return sv.Lame && sv.Address == f.Address
+			})
+		})
+	}
+	type key struct{ ns, addr, reason string }
+	var (
+		order        []key
+		names        = map[key][]string{}
+		zones, hosts []string
+	)
+	for _, f := range fs {
+		if known(f) {
+			continue
+		}
+		k := key{f.NS, f.Address, f.Reason}
+		if _, ok := names[k]; !ok {
+			order = append(order, k)
+		}
+		if n := Truncate(trimDot(f.Name), maxNameShown); !slices.Contains(names[k], n) {
+			names[k] = append(names[k], n)
+		}
+		if z := Truncate(trimDot(f.Zone), maxNameShown); !slices.Contains(zones, z) {
+			zones = append(zones, z)
+		}
+		if h := Truncate(trimDot(cmp.Or(f.NS, f.Address)), maxNameShown); !slices.Contains(hosts, h) {
+			hosts = append(hosts, h)
+		}
+	}
+	if len(order) == 0 {
+		return Finding{}, false
+	}
+	sep := d.c.f(wordListSep)
+	parts := make([]string, len(order))
+	for i, k := range order {
+		server := d.serverName(dnsclient.ServerView{NS: k.ns, Address: k.addr})
+		at := strings.Join(names[k], sep)
+		var m msg
+		switch k.reason {
+		case "servfail":
+			m = caaFailServfail
+		case "refused":
+			m = caaFailRefused
+		case "timeout":
+			m = caaFailTimeout
+		case "unreachable":
+			m = caaFailUnreachable
+		case "malformed answer":
+			m = caaFailMalformed
+		case "not authoritative (AA=0)":
+			m = caaFailNotAuth
+		default:
+			m = caaFailOther
+		}
+		parts[i] = d.c.f(m, server, at, Truncate(k.reason, maxDetailShown))
+	}
+	fix := fixCAAServerFailing
+	if len(hosts) > 1 {
+		fix = fixCAAServersFailing
+	}
+	return Finding{
+		Code:     CodeDNSLameDelegation,
+		Severity: SeverityWarning,
+		Message:  d.c.f(msgCAAServerFailing, strings.Join(parts, "; ")),
+		Fix:      d.c.f(fix, strings.Join(hosts, sep), strings.Join(zones, sep)),
+	}, true
 }
 
 // caaDisagree renders r.Disagreement: blocking (and retryable: servers

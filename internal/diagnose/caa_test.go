@@ -194,3 +194,69 @@ func TestDomainCAA(t *testing.T) {
 		})
 	}
 }
+
+// TestCAAFailingServers: a nameserver that fails CAA queries (SERVFAIL, a
+// timeout) while another answers does not block issuance, but is named
+// in a DNS_LAME_DELEGATION warning, with what it did and where; one the
+// TXT lookup's findings name already as lame is not named twice.
+func TestCAAFailingServers(t *testing.T) {
+	t.Parallel()
+	const (
+		id   = "ca.dcv.example"
+		host = "_dnsauth.a.example.com"
+		ns2  = "192.0.2.54:53"
+	)
+	failing := func(name, reason string) caa.FailingServer {
+		return caa.FailingServer{Name: name, Zone: "example.com", NS: "ns2.example.com", Address: ns2, Reason: reason}
+	}
+	fixOne := "Configure ns2.example.com to answer CAA queries for every name of example.com with authority (an empty answer is fine; SERVFAIL, REFUSED or silence is not), or remove it from the NS records of example.com (at the registrar and in the zone)."
+	tests := []struct {
+		name    string
+		failing []caa.FailingServer
+		txtLame bool // the TXT lookup's view has ns2 lame (timeout)
+		want    []Finding
+	}{
+		{name: "every server answers"},
+		{
+			name:    "SERVFAIL on one server",
+			failing: []caa.FailingServer{failing("example.com", "servfail")},
+			want: []Finding{warnF(CodeDNSLameDelegation,
+				"Not every nameserver answers CAA queries: ns2.example.com at 192.0.2.54:53 answers SERVFAIL to CAA queries at example.com. dcv got its CAA answer from another nameserver, so this does not block issuance, but a CAA lookup that reaches only a failing server fails, and certificate authorities (dcv included) do not issue when a CAA lookup fails.",
+				fixOne)},
+		},
+		{
+			name:    "a timeout at two names of the climb",
+			failing: []caa.FailingServer{failing("a.example.com", "timeout"), failing("example.com", "timeout")},
+			want: []Finding{warnF(CodeDNSLameDelegation,
+				"Not every nameserver answers CAA queries: ns2.example.com at 192.0.2.54:53 does not answer CAA queries at a.example.com, example.com (timeout). dcv got its CAA answer from another nameserver, so this does not block issuance, but a CAA lookup that reaches only a failing server fails, and certificate authorities (dcv included) do not issue when a CAA lookup fails.",
+				fixOne)},
+		},
+		{
+			name:    "a server the TXT findings name as lame already",
+			failing: []caa.FailingServer{failing("example.com", "timeout")},
+			txtLame: true,
+			want: []Finding{warnF(CodeDNSLameDelegation, "Lame delegation of example.com: ns2.example.com at 192.0.2.54:53 does not answer (timeout).",
+				"Remove ns2.example.com from the NS records of example.com (at the registrar and in the zone), or configure it to answer for the zone with authority.")},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o := dnsObs(resp(host, "NOERROR", txt(host, testValue)), func(n *validation.DNSObservation) {
+				ns2View := dnsclient.ServerView{NS: "ns2.example.com.", Address: ns2, SOASerial: 7, Answer: resp(host, "NOERROR", txt(host, testValue))}
+				if tt.txtLame {
+					ns2View = dnsclient.ServerView{NS: "ns2.example.com.", Address: ns2, Lame: true, LameReason: "timeout",
+						AnswerErr: &dnsclient.Error{Kind: dnsclient.KindTimeout, Detail: "i/o timeout"}}
+				}
+				n.Authoritative = &dnsclient.ZoneView{Zone: "example.com.", NS: []string{"ns1.example.com.", "ns2.example.com."}, Servers: []dnsclient.ServerView{
+					{NS: "ns1.example.com.", Address: testServer, SOASerial: 7, Answer: resp(host, "NOERROR", txt(host, testValue))}, ns2View}}
+			})
+			o.CAA = &caa.Result{Domain: "a.example.com", Identity: id, Permitted: true, FailingServers: tt.failing}
+			got := Domain([]validation.Observation{o}, testNow)
+			if got.Status != StatusApproved {
+				t.Errorf("Status = %q, want approved", got.Status)
+			}
+			checkFindings(t, got.Findings, tt.want)
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/dcvhq/dcv/internal/dnsclient"
 	"github.com/dcvhq/dcv/internal/validation"
 )
 
@@ -159,7 +160,17 @@ func (d *diagnoser) observation(o *validation.Observation) []Finding {
 	default:
 		out = append(out, d.invalid(o.Domain, msgInvalidMethod))
 	}
-	return append(out, d.caaFindings(o.CAA)...)
+	return append(out, d.caaFindings(o.CAA, recordZones(o)...)...)
+}
+
+// recordZones are the authoritative views of the record's zones a DNS
+// observation holds (the host's, and its CNAME target's), whose lame
+// servers the DNS findings name; none for another method.
+func recordZones(o *validation.Observation) []*dnsclient.ZoneView {
+	if o.DNS == nil {
+		return nil
+	}
+	return []*dnsclient.ZoneView{o.DNS.Authoritative, o.DNS.TargetAuthoritative}
 }
 
 func (d *diagnoser) invalid(domain string, why msg) Finding {

@@ -32,7 +32,7 @@ func Preflight(obs []validation.Observation, now time.Time) Result {
 	default:
 		all = []Finding{d.invalid(o.Domain, msgInvalidNoEvidence)}
 	}
-	all = append(all, d.caaFindings(o.CAA)...)
+	all = append(all, d.caaFindings(o.CAA, recordZones(o)...)...)
 	if all == nil {
 		all = []Finding{}
 	}

@@ -195,6 +195,43 @@ func TestTruthFindingsOnTheWire(t *testing.T) {
 			words: []string{"CNAME chain loops", host},
 		},
 		{
+			// The other server answers CAA with authority: issuance is
+			// not blocked, but the failing server is named.
+			name: "CAA SERVFAIL on one nameserver of two",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				tw.app.Add(txt(host, truthValue))
+				tw.app.Server(1).SetHook(func(req *dns.Msg) *dns.Msg {
+					if req.Question[0].Qtype != dns.TypeCAA {
+						return nil
+					}
+					m := new(dns.Msg)
+					return m.SetRcode(req, dns.RcodeServerFailure)
+				})
+			},
+			status: diagnose.StatusApproved, code: diagnose.CodeDNSLameDelegation,
+			words: []string{"Not every nameserver answers CAA queries", "ns2.applicant.com at {ns2} answers SERVFAIL to CAA queries at a.applicant.com, applicant.com",
+				"Configure ns2.applicant.com to answer CAA queries"},
+		},
+		{
+			name: "CAA timeout on one nameserver of two at the domain",
+			setup: func(t *testing.T, tw *truthWorld) {
+				tw.app.Add(txt(host, truthValue))
+				tw.app.Server(1).SetHook(func(req *dns.Msg) *dns.Msg {
+					if q := req.Question[0]; q.Qtype == dns.TypeCAA && strings.EqualFold(q.Name, "a.applicant.com.") {
+						// No answer in time; the hook's reply comes
+						// after the resolver gave up.
+						select {
+						case <-time.After(2 * truthQueryTimeout):
+						case <-t.Context().Done():
+						}
+					}
+					return nil
+				})
+			},
+			status: diagnose.StatusApproved, code: diagnose.CodeDNSLameDelegation,
+			words: []string{"ns2.applicant.com at {ns2} does not answer CAA queries at a.applicant.com (timeout)"},
+		},
+		{
 			// A CAA record on one server only: the verdict would depend
 			// on the server a lookup reaches, so it blocks either way.
 			name: "CAA record on one nameserver only",
