@@ -204,8 +204,10 @@ func responseLine(r *dnsclient.Response) string {
 	}
 	if r.Cached {
 		fmt.Fprintf(&b, " (cached, %ds left)", r.TTL)
-	} else if len(r.Trace) > 0 {
-		fmt.Fprintf(&b, " (%d queries)", len(r.Trace))
+	} else if n := len(r.Trace); n == 1 {
+		b.WriteString(" (1 query)")
+	} else if n > 1 {
+		fmt.Fprintf(&b, " (%d queries)", n)
 	}
 	if r.DNSSEC != "" {
 		fmt.Fprintf(&b, " DNSSEC %s", r.DNSSEC)
