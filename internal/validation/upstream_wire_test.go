@@ -63,45 +63,83 @@ func TestUpstreamResolverDown(t *testing.T) {
 	}
 }
 
-// TestSilentResolver: a forward resolver that never answers cannot be told
-// from the domain's nameservers failing it: the timeout findings say both,
-// naming dcv's own resolver, instead of blaming the domain alone, whether
-// the record or the web site's address was being looked up.
-func TestSilentResolver(t *testing.T) {
+// TestResolverTimeout: a question that times out at dcv's forward resolver
+// is the CA's side when the resolver does not answer at all (it does not
+// answer the root's NS set either): RESOLVER_UNAVAILABLE, retryable, not
+// the domain's. When the resolver answers that, the domain's nameservers
+// may be failing it: the timeout findings then say both, naming dcv's own
+// resolver, instead of blaming the domain alone. Whether the record or the
+// web site's address was being looked up.
+func TestResolverTimeout(t *testing.T) {
 	t.Parallel()
-	for _, m := range []validation.Method{validation.MethodDNS, validation.MethodFile, validation.MethodHTTP01} {
-		t.Run(string(m), func(t *testing.T) {
-			t.Parallel()
-			pc, err := net.ListenPacket("udp", net.JoinHostPort(testenv.NewLoopbackAddr().String(), "0"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { pc.Close() }) // reads nothing, answers nothing
-			res, err := dnsclient.NewForwarder(dnsclient.ForwarderConfig{Servers: []string{pc.LocalAddr().String()}, Timeout: 300 * time.Millisecond})
-			if err != nil {
-				t.Fatal(err)
-			}
-			f, err := webfetch.New(webfetch.Config{Resolver: res})
-			if err != nil {
-				t.Fatal(err)
-			}
-			v, err := validation.New(validation.Config{Resolver: res, Fetcher: f, CAAIdentity: "ca.dcv.test", Timeout: 5 * time.Second})
-			if err != nil {
-				t.Fatal(err)
-			}
-			obs, err := v.Observe(context.Background(), validation.Request{Domain: "a.applicant.com", Method: m, Value: "v", Token: "tok"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := diagnose.Domain([]validation.Observation{obs}, time.Now())
-			if r.Status != diagnose.StatusPending || len(r.Findings) == 0 {
-				t.Fatalf("status %s, findings %+v", r.Status, r.Findings)
-			}
-			for _, f := range r.Findings {
-				if !strings.Contains(f.Message, pc.LocalAddr().String()+" is dcv's own recursive resolver") {
+	worlds := []struct {
+		name   string
+		server func(t *testing.T) string
+		want   func(t *testing.T, f diagnose.Finding, server string)
+	}{
+		{
+			name: "silent resolver",
+			server: func(t *testing.T) string {
+				pc, err := net.ListenPacket("udp", net.JoinHostPort(testenv.NewLoopbackAddr().String(), "0"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { pc.Close() }) // reads nothing, answers nothing
+				return pc.LocalAddr().String()
+			},
+			want: func(t *testing.T, f diagnose.Finding, server string) {
+				if f.Code != diagnose.CodeResolverUnavailable || !strings.Contains(f.Message, server+", a DNS server dcv itself depends on") || !strings.Contains(f.Message, "not with your domain") || !f.Retryable {
+					t.Errorf("%s: %q (retryable %v); want RESOLVER_UNAVAILABLE naming %s", f.Code, f.Message, f.Retryable, server)
+				}
+			},
+		},
+		{
+			name: "live resolver, silent domain",
+			server: func(t *testing.T) string {
+				s := testenv.NewDNSServer(t)
+				// Answers the root's NS set (REFUSED: any answer is a live
+				// resolver's), never the names validation asks.
+				for _, n := range []string{"_dnsauth.a.applicant.com", "a.applicant.com", "applicant.com", "com"} {
+					s.SetDelay(n, -1)
+				}
+				return s.Addr
+			},
+			want: func(t *testing.T, f diagnose.Finding, server string) {
+				if f.Code == diagnose.CodeResolverUnavailable || !strings.Contains(f.Message, server+" is dcv's own recursive resolver") {
 					t.Errorf("%s: %q does not name dcv's resolver as a possible cause", f.Code, f.Message)
 				}
-			}
-		})
+			},
+		},
+	}
+	for _, w := range worlds {
+		for _, m := range []validation.Method{validation.MethodDNS, validation.MethodFile, validation.MethodHTTP01} {
+			t.Run(w.name+"/"+string(m), func(t *testing.T) {
+				t.Parallel()
+				server := w.server(t)
+				res, err := dnsclient.NewForwarder(dnsclient.ForwarderConfig{Servers: []string{server}, Timeout: 300 * time.Millisecond})
+				if err != nil {
+					t.Fatal(err)
+				}
+				f, err := webfetch.New(webfetch.Config{Resolver: res})
+				if err != nil {
+					t.Fatal(err)
+				}
+				v, err := validation.New(validation.Config{Resolver: res, Fetcher: f, CAAIdentity: "ca.dcv.test", Timeout: 5 * time.Second})
+				if err != nil {
+					t.Fatal(err)
+				}
+				obs, err := v.Observe(context.Background(), validation.Request{Domain: "a.applicant.com", Method: m, Value: "v", Token: "tok"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				r := diagnose.Domain([]validation.Observation{obs}, time.Now())
+				if r.Status != diagnose.StatusPending || len(r.Findings) == 0 {
+					t.Fatalf("status %s, findings %+v", r.Status, r.Findings)
+				}
+				for _, f := range r.Findings {
+					w.want(t, f, server)
+				}
+			})
+		}
 	}
 }
