@@ -106,6 +106,7 @@ var statusOf = map[string]int{
 	order.ACMEAlreadyReplaced:         http.StatusConflict,
 	order.ACMEInvalidProfile:          http.StatusBadRequest,
 	order.ACMEServerInternal:          http.StatusInternalServerError,
+	order.ACMECompound:                http.StatusBadRequest,
 	order.ACMEConnection:              http.StatusBadRequest,
 	order.ACMEDNS:                     http.StatusBadRequest,
 	order.ACMECAA:                     http.StatusForbidden,

@@ -327,6 +327,7 @@ const (
 	ACMEConflict                = "conflict" // key in use (RFC 8555 §7.3.5: 409)
 	ACMENotFound                = "notFound" // no such resource (404); not an RFC type
 	ACMEServerInternal          = "serverInternal"
+	ACMECompound                = "compound" // several, in subproblems (RFC 8555 §6.7)
 	ACMEConnection              = "connection"
 	ACMEDNS                     = "dns"
 	ACMECAA                     = "caa"

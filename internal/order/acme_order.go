@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/dcvhq/dcv/internal/ident"
@@ -399,6 +400,7 @@ func (a *ACME) orderView(o *store.ACMEOrder, now time.Time) *ACMEOrderView {
 	default:
 		v.Status = ACMEOrderPending
 		valid := 0
+		var failed []*ACMEError
 		for i := range o.Authzs {
 			st := authzStatus(&o.Authzs[i], now, a.validatedSince(now))
 			switch st {
@@ -406,11 +408,11 @@ func (a *ACME) orderView(o *store.ACMEOrder, now time.Time) *ACMEOrderView {
 				valid++
 			case store.ACMEStatusPending:
 			default:
-				if v.Status != ACMEOrderInvalid {
-					v.Status = ACMEOrderInvalid
-					v.Error = authzFailure(&o.Authzs[i], st)
-				}
+				failed = append(failed, authzFailure(&o.Authzs[i], st))
 			}
+		}
+		if len(failed) > 0 {
+			v.Status, v.Error = ACMEOrderInvalid, ordersFailure(failed)
 		}
 		switch {
 		case v.Status == ACMEOrderInvalid:
@@ -422,6 +424,26 @@ func (a *ACME) orderView(o *store.ACMEOrder, now time.Time) *ACMEOrderView {
 		}
 	}
 	return v
+}
+
+// ordersFailure is the error of an order whose authorizations failed: the
+// one failure itself, or, for several, a problem whose subproblems say
+// what failed for each identifier (RFC 8555 §6.7.1), of their type when
+// they share it, else "compound".
+func ordersFailure(failed []*ACMEError) *ACMEError {
+	if len(failed) == 1 {
+		return failed[0]
+	}
+	top := &ACMEError{Type: failed[0].Type, Subproblems: failed}
+	names := make([]string, len(failed))
+	for i, f := range failed {
+		names[i] = f.Identifier
+		if f.Type != top.Type {
+			top.Type = ACMECompound
+		}
+	}
+	top.Detail = fmt.Sprintf("the authorizations of %d identifiers failed (%s); see subproblems", len(failed), strings.Join(names, ", "))
+	return top
 }
 
 // authzFailure explains why an order is invalid because of authorization z.

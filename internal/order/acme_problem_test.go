@@ -64,3 +64,33 @@ func TestRetryAfterRoundsUp(t *testing.T) {
 		}
 	}
 }
+
+// TestOrdersFailure: an order whose authorizations failed says what failed
+// for each identifier: one failure is the problem itself; several are
+// subproblems (RFC 8555 §6.7.1) under their shared type, else "compound".
+func TestOrdersFailure(t *testing.T) {
+	t.Parallel()
+	a := &ACMEError{Type: ACMEDNS, Detail: "a.example.com does not exist", Identifier: "a.example.com"}
+	b := &ACMEError{Type: ACMEDNS, Detail: "b.example.com does not exist", Identifier: "b.example.com"}
+	c := &ACMEError{Type: ACMEIncorrectResponse, Detail: "other value", Identifier: "c.example.com"}
+	tests := []struct {
+		name     string
+		failed   []*ACMEError
+		wantType string
+		detail   string
+		subs     int
+	}{
+		{"one", []*ACMEError{a}, ACMEDNS, "a.example.com does not exist", 0},
+		{"two of one type", []*ACMEError{a, b}, ACMEDNS, "the authorizations of 2 identifiers failed (a.example.com, b.example.com); see subproblems", 2},
+		{"types differ", []*ACMEError{a, b, c}, ACMECompound, "the authorizations of 3 identifiers failed (a.example.com, b.example.com, c.example.com); see subproblems", 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := ordersFailure(tt.failed)
+			if got.Type != tt.wantType || got.Detail != tt.detail || len(got.Subproblems) != tt.subs {
+				t.Errorf("ordersFailure = %s %q with %d subproblems; want %s %q with %d", got.Type, got.Detail, len(got.Subproblems), tt.wantType, tt.detail, tt.subs)
+			}
+		})
+	}
+}
