@@ -227,10 +227,25 @@ func (d *diagnoser) dnsMiss(o *validation.Observation, z *zoneAnalysis, t cnameT
 		return []Finding{f}
 	}
 	wild := wildcardValues(n.Wildcard)
-	for _, p := range n.Probes {
-		if lookupHas(&p.Lookup, value) && !explainedBy(wild, &p.Lookup) {
-			return []Finding{d.wrongHost(p, host, value)}
+	var wildHits []*validation.Probe
+	for i := range n.Probes {
+		p := &n.Probes[i]
+		switch {
+		case !lookupHas(&p.Lookup, value) || explainedBy(wild, &p.Lookup):
+		case fromWildcard(p):
+			// A wildcard's answer, which the wildcard test beside
+			// the host does not see: no record put at p's name.
+			wildHits = append(wildHits, p)
+		default:
+			return []Finding{d.wrongHost(*p, host, value)}
 		}
+	}
+	// The value is in a wildcard that does not answer at host: the
+	// finding about host says so.
+	note := d.wildcardNote(n, wildHits, host, baseDomain(o.Domain))
+	noted := func(f Finding) []Finding {
+		f.Message = join(f.Message, note)
+		return []Finding{f}
 	}
 	var txt []dnsclient.Record
 	for _, r := range resp.Answer {
@@ -267,30 +282,30 @@ func (d *diagnoser) dnsMiss(o *validation.Observation, z *zoneAnalysis, t cnameT
 				f.Fix = d.c.f(fixMismatchCNAMESibling, target, value, rel, sameHost)
 			}
 		}
-		return []Finding{f}
+		return noted(f)
 	}
 	if len(resp.CNAMEs) > 0 || len(resp.Other) > 0 {
-		return []Finding{d.wrongType(resp, host, rel, value)}
+		return noted(d.wrongType(resp, host, rel, value))
 	}
 	for _, p := range n.Probes {
 		if p.Kind == validation.ProbeHostAddress && resp.Rcode == rcodeNoError && p.Lookup.Response != nil && len(p.Lookup.Response.Answer) > 0 {
 			// NODATA for TXT, but an address record at the host.
 			other := *resp
 			other.Other = p.Lookup.Response.Answer
-			return []Finding{d.wrongType(&other, host, rel, value)}
+			return noted(d.wrongType(&other, host, rel, value))
 		}
 	}
 	m := msgNotFoundNoData
 	if resp.Rcode == rcodeNXDomain {
 		m = msgNotFoundNXDomain
 	}
-	return []Finding{{
+	return noted(Finding{
 		Code:      CodeDNSRecordNotFound,
 		Severity:  SeverityError,
 		Message:   d.c.f(m, host, d.server(resp.Server)),
 		Fix:       d.c.f(fixNotFound, rel, value),
 		Retryable: true, // the record may be waiting to be published
-	}}
+	})
 }
 
 // maxSiblingNotes bounds the notes naming the order's other domains whose

@@ -15,7 +15,8 @@ const DNS01Prefix = "_acme-challenge"
 // domain for a wildcard, RFC 8555 §8.4 and §7.1.3) and expects
 // req.Value, the key authorization digest, among them. When it is missing it
 // also looks at the domain itself and at the hosts where the record is
-// commonly put by mistake, exactly as the dns method does, so that diagnose
+// commonly put by mistake, exactly as the dns method does (a random name
+// beside each probed name that has the value included), so that diagnose
 // can say where it went.
 func (v *Validator) observeDNS01(ctx context.Context, req Request) *DNSObservation {
 	base := baseDomain(req.Domain)
@@ -57,5 +58,6 @@ func (v *Validator) observeDNS01(ctx context.Context, req Request) *DNSObservati
 	}
 	wg.Wait()
 	obs.Domain = &domain
+	v.askProbeWildcards(ctx, obs.Probes, req.Value)
 	return obs
 }

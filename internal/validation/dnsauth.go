@@ -42,7 +42,10 @@ const wildcardLabelBytes = 8
 // mistake (among them the ACME dns-01 host _acme-challenge.<domain>, the
 // parent's record host and the host with its labels reversed: at most 11
 // names, each one query), and at a random label beside the host to detect a wildcard TXT
-// record, so that diagnose can say where the value went.
+// record, so that diagnose can say where the value went. Where a probe
+// finds the value, a random name beside the probed one is asked too (see
+// askProbeWildcards), so that a wildcard's answer is not taken for a
+// record put at the wrong host.
 //
 // The record is looked up before the authoritative servers are asked: the
 // resolver's answer may come from its cache, and that is what diagnosis
@@ -122,7 +125,46 @@ func (v *Validator) observeDNSAuth(ctx context.Context, req Request) *DNSObserva
 	}
 	wg.Wait()
 	obs.Domain = &domain
+	v.askProbeWildcards(ctx, obs.Probes, req.Value)
 	return obs
+}
+
+// askProbeWildcards sets, on each probe that found value, the TXT lookup
+// of a random name beside the probed one (Probe.Wildcard): a wildcard
+// (RFC 4592 §3.3.1) answers at every name that does not exist below its
+// closest encloser, and the random name has the same closest encloser as
+// a probed name that does not exist, so the same values there mean the
+// probe's answer was the wildcard's. The wildcard test beside the record
+// host does not tell it: below an existing domain, a wildcard higher up
+// does not answer there, but does at the probed names outside it
+// (_dnsauth.example.com for a.example.com, with *.example.com). Probes
+// with the same parent share one lookup; none is made when no probe found
+// the value.
+func (v *Validator) askProbeWildcards(ctx context.Context, probes []Probe, value string) {
+	byParent := map[string]*Lookup{}
+	var wg sync.WaitGroup
+	for i := range probes {
+		p := &probes[i]
+		if p.Lookup.Type != "TXT" || !recordHolds(&p.Lookup, value) {
+			continue
+		}
+		_, parent, _ := strings.Cut(strings.TrimSuffix(p.Lookup.Name, "."), ".")
+		if parent == "" {
+			continue
+		}
+		l, ok := byParent[parent]
+		if !ok {
+			name := wildcardProbeName(parent)
+			if name == "" {
+				continue
+			}
+			l = &Lookup{}
+			byParent[parent] = l
+			wg.Go(func() { *l = v.lookup(ctx, name, dns.TypeTXT) })
+		}
+		p.Wildcard = l
+	}
+	wg.Wait()
 }
 
 // maxDoubledZones bounds the zones tried for a doubled name (see

@@ -167,6 +167,13 @@ type Probe struct {
 	// or one of the other Probe* kinds below.
 	Kind   string `json:"kind"`
 	Lookup Lookup `json:"lookup"`
+	// Wildcard is a TXT lookup of a random name beside the probed one
+	// (_dnsauth-<random>.<parent of the probed name>), made when the
+	// probe found the expected value: the same values there come from a
+	// wildcard record (RFC 4592), which answers at every name that does
+	// not exist below its owner's parent, and not from a record put at
+	// the probed name. Probes with the same parent share the lookup.
+	Wildcard *Lookup `json:"wildcard,omitempty"`
 }
 
 // Probe kinds.

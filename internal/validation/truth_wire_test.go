@@ -487,6 +487,51 @@ func TestTruthFindingsOnTheWire(t *testing.T) {
 			status: diagnose.StatusPending, code: diagnose.CodeDNSWrongHost,
 			words: []string{"_dnsauth.www.a.applicant.com, the record host of www.a.applicant.com"},
 		},
+		{
+			// *.applicant.com stands in only for names that do not
+			// exist: a.applicant.com exists, so it does not cover
+			// _dnsauth.a.applicant.com, although it answers at the
+			// doubled-zone, parent and reversed hosts.
+			name: "a wildcard above an existing domain is no wrong host",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				tw.app.Add(`*.applicant.com. 300 IN TXT "`+truthValue+`"`, "*.applicant.com. 300 IN A 192.0.2.1")
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeDNSRecordNotFound,
+			words: []string{"No TXT record at " + host,
+				"A wildcard TXT record *.applicant.com holds the value, but a wildcard stands in only for names that do not exist: it does not cover " + host + ", because a.applicant.com exists.",
+				"Add a TXT record with host `_dnsauth.a`"},
+		},
+		{
+			name:   "a wildcard covering the record host validates",
+			domain: "x.applicant.com",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				tw.app.Add(`*.applicant.com. 300 IN TXT "`+truthValue+`"`, "*.applicant.com. 300 IN A 192.0.2.1")
+			},
+			status: diagnose.StatusApproved,
+		},
+		{
+			name:   "a wildcard covering the record host validates a wildcard order",
+			domain: "*.x.applicant.com",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				tw.app.Add(`*.applicant.com. 300 IN TXT "`+truthValue+`"`, "*.applicant.com. 300 IN A 192.0.2.1")
+			},
+			status: diagnose.StatusApproved,
+		},
+		{
+			name: "a CNAME into a wildcard validates",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				tw.app.Add(`*.w.applicant.com. 300 IN TXT "`+truthValue+`"`, host+". 300 IN CNAME anything.w.applicant.com.")
+			},
+			status: diagnose.StatusApproved,
+		},
+		{
+			name: "the zone appended twice, without wildcard, is a wrong host",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				tw.app.Add(txt(host+".applicant.com", truthValue))
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeDNSWrongHost,
+			words: []string{"The value was found at " + host + ".applicant.com", "appended the zone name"},
+		},
 		// Bound checks: each ends well within the observation limit.
 		{
 			name: "zone answering every query with a referral to itself",
@@ -610,6 +655,32 @@ func TestTruthFindingsOnTheWire(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDNS01WildcardAboveDomain: for dns-01 as for the dns method, a
+// wildcard *.applicant.com answers at the hosts probed on a miss
+// (_dnsauth.a.applicant.com, _acme-challenge.applicant.com, ...) but not at
+// _acme-challenge.a.applicant.com, below the existing a.applicant.com: the
+// record is missing, and no host was mistyped.
+func TestDNS01WildcardAboveDomain(t *testing.T) {
+	t.Parallel()
+	tw := newTruthWorld(t)
+	tw.app.Add(`*.applicant.com. 300 IN TXT "` + truthValue + `"`)
+	v := tw.validator(t, tw.resolver(t))
+	obs, err := v.Observe(t.Context(), validation.Request{Domain: "a.applicant.com", Method: validation.MethodDNS01, Value: truthValue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := diagnose.Domain([]validation.Observation{obs}, tw.clock.Now())
+	if len(res.Findings) == 0 || res.Findings[0].Code != diagnose.CodeDNSRecordNotFound {
+		t.Fatalf("findings %+v, want DNS_RECORD_NOT_FOUND first", res.Findings)
+	}
+	// No probe of dns-01 is a name right under applicant.com: the
+	// wildcard is shown by a name where it answers.
+	const note = "A wildcard TXT record holds the value (_acme-challenge.a.applicant.com.applicant.com and a random name beside it return it), but a wildcard stands in only for names that do not exist: it does not cover _acme-challenge.a.applicant.com, because a.applicant.com exists."
+	if !strings.Contains(res.Findings[0].Message, note) {
+		t.Errorf("message %q lacks %q", res.Findings[0].Message, note)
 	}
 }
 

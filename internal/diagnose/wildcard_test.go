@@ -1,0 +1,90 @@
+package diagnose
+
+import (
+	"testing"
+
+	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/validation"
+)
+
+// TestWildcardProbeHits: a value found at a probed host is no wrong host
+// when a random name beside that host returns the same values (a wildcard
+// answered there); the finding about the record host says a wildcard
+// holds the value and why it does not answer at the host. A probe whose
+// neighbour has no such values is still a wrong host.
+func TestWildcardProbeHits(t *testing.T) {
+	t.Parallel()
+	const host = "_dnsauth.a.example.com"
+	lookup := func(name, rcode string, values ...string) *validation.Lookup {
+		var rrs []dnsclient.Record
+		for _, v := range values {
+			rrs = append(rrs, txt(name+".", v))
+		}
+		return &validation.Lookup{Name: name, Type: "TXT", Response: resp(name, rcode, rrs...)}
+	}
+	// probe is a probe at name holding the value, with the lookup of a
+	// random name beside it (nil: none made).
+	probe := func(kind, name string, beside *validation.Lookup) validation.Probe {
+		return validation.Probe{Kind: kind, Lookup: *lookup(name, "NOERROR", testValue), Wildcard: beside}
+	}
+	wildDoubled := probe(validation.ProbeDoubledZone, host+".example.com", lookup("_dnsauth-0123456789abcdef.a.example.com.example.com", "NOERROR", testValue))
+	wildParent := probe(validation.ProbeParent, "_dnsauth.example.com", lookup("_dnsauth-0123456789abcdef.example.com", "NOERROR", testValue))
+	notFoundNX := "No TXT record at " + host + ": 192.0.2.53:53 answered NXDOMAIN."
+	fixNF := "Add a TXT record with host `_dnsauth.a` and value `" + testValue + "`. If you just added it, your DNS provider may need a few minutes to publish it."
+	tests := []struct {
+		name   string
+		record *dnsclient.Response
+		probes []validation.Probe
+		want   []Finding
+	}{
+		{
+			name:   "the wildcard above the existing domain is named",
+			record: resp(host, "NXDOMAIN"),
+			probes: []validation.Probe{wildDoubled, wildParent},
+			want: []Finding{retryF(CodeDNSRecordNotFound, notFoundNX+
+				" A wildcard TXT record *.example.com holds the value, but a wildcard stands in only for names that do not exist: it does not cover "+host+", because a.example.com exists.", fixNF)},
+		},
+		{
+			name:   "a wildcard whose owner is not known",
+			record: resp(host, "NXDOMAIN"),
+			probes: []validation.Probe{wildDoubled},
+			want: []Finding{retryF(CodeDNSRecordNotFound, notFoundNX+
+				" A wildcard TXT record holds the value ("+host+".example.com and a random name beside it return it), but a wildcard stands in only for names that do not exist: it does not cover "+host+", because a.example.com exists.", fixNF)},
+		},
+		{
+			name:   "the record host exists with other records",
+			record: resp(host, "NOERROR", txt(host+".", "old-value")),
+			probes: []validation.Probe{wildParent},
+			want: []Finding{errF(CodeDNSRecordMismatch,
+				`No TXT record at `+host+` holds the expected value; 192.0.2.53:53 answered: "old-value".`+
+					" A wildcard TXT record *.example.com holds the value, but a wildcard stands in only for names that do not exist: it does not cover "+host+", because "+host+" exists.",
+				"Set the TXT record at host `_dnsauth.a` to exactly `"+testValue+"`. Several TXT records at that host are fine: the others are ignored.")},
+		},
+		{
+			name:   "a record at the doubled name, nothing beside it",
+			record: resp(host, "NXDOMAIN"),
+			probes: []validation.Probe{probe(validation.ProbeDoubledZone, host+".example.com", lookup("_dnsauth-0123456789abcdef.a.example.com.example.com", "NXDOMAIN")), wildParent},
+			want: []Finding{errF(CodeDNSWrongHost,
+				"The value was found at "+host+".example.com: your DNS provider appended the zone name to the full host you typed.",
+				"In the host field type `_dnsauth.a` (the provider adds `.example.com` itself), or the full name with a trailing dot `_dnsauth.a.example.com.`.")},
+		},
+		{
+			name:   "other values beside the probed name: a record of its own",
+			record: resp(host, "NXDOMAIN"),
+			probes: []validation.Probe{probe(validation.ProbeParent, "_dnsauth.example.com", lookup("_dnsauth-0123456789abcdef.example.com", "NOERROR", "something-else"))},
+			want: []Finding{errF(CodeDNSWrongHost,
+				"The value was found at _dnsauth.example.com, the record host of example.com, not at "+host+": each name has its own record host.",
+				"Add a TXT record with host `_dnsauth.a` (full name `"+host+"`) and value `"+testValue+"`.")},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			o := dnsObs(tc.record, func(n *validation.DNSObservation) {
+				n.Probes = tc.probes
+				n.Wildcard = lookup("_dnsauth-fedcba9876543210.a.example.com", "NXDOMAIN")
+			})
+			checkFindings(t, Domain([]validation.Observation{o}, testNow).Findings, tc.want)
+		})
+	}
+}
