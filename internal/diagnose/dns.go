@@ -691,7 +691,8 @@ func (d *diagnoser) server(s string) string {
 // When no registered domain can be found, rel is host itself.
 // hostZone is the zone of host the evidence names: the zone of the
 // authoritative view, or the owner of the SOA in a negative answer for
-// host; "" when there is none.
+// host; "" when there is none. It may be host itself, when host is a
+// zone's apex.
 func hostZone(n *validation.DNSObservation, host string) string {
 	var zone string
 	switch {
@@ -701,17 +702,24 @@ func hostZone(n *validation.DNSObservation, host string) string {
 		zone = n.Record.Response.Zone
 	}
 	zone = trimDot(strings.ToLower(zone))
-	if zone == "" || !strings.HasSuffix(host, "."+zone) {
+	if zone == "" || zone != host && !strings.HasSuffix(host, "."+zone) {
 		return ""
 	}
 	return zone
 }
 
+// apexHost is what a DNS provider's host field takes for a zone's apex.
+const apexHost = "@"
+
 // relativeHost splits host into what to type in a DNS provider's host
 // field and the zone it is relative to: the zone the evidence names, else
-// the registered domain.
+// the registered domain. For the apex of the zone the evidence names,
+// rel is "@".
 func (d *diagnoser) relativeHost(host string) (rel, zone string) {
-	if d.zone != "" && strings.HasSuffix(host, "."+d.zone) {
+	switch {
+	case d.zone != "" && host == d.zone:
+		return apexHost, d.zone
+	case d.zone != "" && strings.HasSuffix(host, "."+d.zone):
 		return strings.TrimSuffix(host, "."+d.zone), d.zone
 	}
 	return relativeHost(host)

@@ -10,14 +10,18 @@ import (
 // Message ids of a record host in a zone of its own below the registered
 // domain.
 const (
-	noteSubzone        msg = "noteSubzone"
-	noteSubzoneServers msg = "noteSubzoneServers"
+	noteSubzone            msg = "noteSubzone"
+	noteSubzoneServers     msg = "noteSubzoneServers"
+	noteSubzoneApex        msg = "noteSubzoneApex"
+	noteSubzoneApexServers msg = "noteSubzoneApexServers"
 )
 
 func init() {
 	extend("", nil, map[msg]string{
-		noteSubzone:        "The host is relative to the zone %[1]s, delegated from %[2]s: add the record in the zone %[1]s, at the DNS host that serves it. A record at host `%[3]s` in the zone %[2]s is hidden by the delegation and never seen.",
-		noteSubzoneServers: "The host is relative to the zone %[1]s, delegated from %[2]s to the nameservers %[4]s: add the record in the zone %[1]s, at the DNS host that serves it. A record at host `%[3]s` in the zone %[2]s is hidden by the delegation and never seen.",
+		noteSubzone:            "The host is relative to the zone %[1]s, delegated from %[2]s: add the record in the zone %[1]s, at the DNS host that serves it. A record at host `%[3]s` in the zone %[2]s is hidden by the delegation and never seen.",
+		noteSubzoneServers:     "The host is relative to the zone %[1]s, delegated from %[2]s to the nameservers %[4]s: add the record in the zone %[1]s, at the DNS host that serves it. A record at host `%[3]s` in the zone %[2]s is hidden by the delegation and never seen.",
+		noteSubzoneApex:        "The host %[1]s is a zone of its own, delegated from %[2]s: add the record at the apex of the zone %[1]s (host `@`), at the DNS host that serves it. A record at host `%[3]s` in the zone %[2]s is hidden by the delegation and never seen.",
+		noteSubzoneApexServers: "The host %[1]s is a zone of its own, delegated from %[2]s to the nameservers %[4]s: add the record at the apex of the zone %[1]s (host `@`), at the DNS host that serves it. A record at host `%[3]s` in the zone %[2]s is hidden by the delegation and never seen.",
 	})
 }
 
@@ -28,11 +32,13 @@ const maxSubzoneServers = 4
 // not the registered domain but a zone delegated below it, in which zone
 // (and on which nameservers, when known) the record goes: someone editing
 // the registered domain's zone would create it where the delegation hides
-// it. It returns "" otherwise.
+// it. When host is that zone's apex (the record host itself delegated, as
+// for a validation service's own nameservers), the record goes at the
+// apex, `@`. It returns "" otherwise.
 func (d *diagnoser) subzoneNote(n *validation.DNSObservation, host string) string {
 	zone := d.zone
 	_, reg := relativeHost(host)
-	if zone == "" || reg == "" || zone == reg || !strings.HasSuffix(zone, "."+reg) || !strings.HasSuffix(host, "."+zone) {
+	if zone == "" || reg == "" || zone == reg || !strings.HasSuffix(zone, "."+reg) || host != zone && !strings.HasSuffix(host, "."+zone) {
 		return ""
 	}
 	inParent := strings.TrimSuffix(host, "."+reg)
@@ -45,10 +51,14 @@ func (d *diagnoser) subzoneNote(n *validation.DNSObservation, host string) strin
 		}
 	}
 	z, r, p := Truncate(zone, maxNameShown), Truncate(reg, maxNameShown), Truncate(inParent, maxNameShown)
-	if len(names) == 0 {
-		return d.c.f(noteSubzone, z, r, p)
+	note, withServers := noteSubzone, noteSubzoneServers
+	if host == zone {
+		note, withServers = noteSubzoneApex, noteSubzoneApexServers
 	}
-	return d.c.f(noteSubzoneServers, z, r, p, strings.Join(names, d.c.f(wordListSep)))
+	if len(names) == 0 {
+		return d.c.f(note, z, r, p)
+	}
+	return d.c.f(withServers, z, r, p, strings.Join(names, d.c.f(wordListSep)))
 }
 
 // withSubzoneNote appends the subzone note to the fix of the findings

@@ -91,3 +91,53 @@ func TestSubzonePreflight(t *testing.T) {
 			" The host is relative to the zone sub.example.com, delegated from example.com: add the record in the zone sub.example.com, at the DNS host that serves it. A record at host `_dnsauth.www.sub` in the zone example.com is hidden by the delegation and never seen.",
 	}})
 }
+
+// TestSubzoneApexNote: when the record host is itself the apex of a zone
+// delegated below the registered domain, the record goes at that apex
+// (`@`), and the note says that the same host typed in the registered
+// domain's zone is hidden by the delegation.
+func TestSubzoneApexNote(t *testing.T) {
+	t.Parallel()
+	const host = "_dnsauth.d7.example.com"
+	obs := func(auth *dnsclient.ZoneView) validation.Observation {
+		r := resp(host, "NOERROR")
+		r.Zone = host + "."
+		return validation.Observation{
+			Domain: "d7.example.com", Method: validation.MethodDNS, Expected: testValue, StartedAt: testNow,
+			DNS: &validation.DNSObservation{
+				Host:          host,
+				Record:        validation.Lookup{Name: host + ".", Type: "TXT", Response: r},
+				Domain:        &validation.Lookup{Name: "d7.example.com.", Type: "A", Response: resp("d7.example.com", "NOERROR")},
+				Authoritative: auth,
+			},
+		}
+	}
+	msg := "No TXT record at " + host + ": 192.0.2.53:53 answered with no TXT record."
+	add := "Add a TXT record with host `@` and value `" + testValue + "`. If you just added it, your DNS provider may need a few minutes to publish it."
+	tests := []struct {
+		name string
+		obs  validation.Observation
+		want []Finding
+	}{
+		{
+			name: "forward mode: the zone from the negative answer",
+			obs:  obs(nil),
+			want: []Finding{retryF(CodeDNSRecordNotFound, msg, add+
+				" The host "+host+" is a zone of its own, delegated from example.com: add the record at the apex of the zone "+host+" (host `@`), at the DNS host that serves it. A record at host `_dnsauth.d7` in the zone example.com is hidden by the delegation and never seen.")},
+		},
+		{
+			name: "iterative mode: the zone's nameservers named",
+			obs: obs(&dnsclient.ZoneView{Zone: host + ".", Servers: []dnsclient.ServerView{
+				{NS: "ns.child.example.com.", Address: "192.0.2.13:53", Answer: resp(host, "NOERROR")},
+			}}),
+			want: []Finding{retryF(CodeDNSRecordNotFound, msg, add+
+				" The host "+host+" is a zone of its own, delegated from example.com to the nameservers ns.child.example.com: add the record at the apex of the zone "+host+" (host `@`), at the DNS host that serves it. A record at host `_dnsauth.d7` in the zone example.com is hidden by the delegation and never seen.")},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			checkFindings(t, Domain([]validation.Observation{tc.obs}, testNow).Findings, tc.want)
+		})
+	}
+}

@@ -74,3 +74,30 @@ func TestFixNamesSubzoneServers(t *testing.T) {
 		}
 	}
 }
+
+// TestFixNamesDelegatedRecordHost: when the record host itself
+// (_dnsauth.a.applicant.com) is a zone delegated from applicant.com, the
+// record goes at that zone's apex, on its nameservers; the same record in
+// applicant.com is hidden by the delegation, and the fix says so rather
+// than asking for that record again.
+func TestFixNamesDelegatedRecordHost(t *testing.T) {
+	t.Parallel()
+	tw := newTruthWorld(t)
+	tw.w.AddZone("_dnsauth.a.applicant.com.", "applicant.com.", 1)
+	tw.app.Add(`_dnsauth.a.applicant.com. 300 IN TXT "` + truthValue + `"`)
+	v := tw.validator(t, tw.resolver(t))
+	obs, err := v.Observe(t.Context(), validation.Request{Domain: "a.applicant.com", Method: validation.MethodDNS, Value: truthValue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := diagnose.Domain([]validation.Observation{obs}, tw.clock.Now())
+	if len(r.Findings) == 0 || r.Findings[0].Code != diagnose.CodeDNSRecordNotFound {
+		t.Fatalf("findings %+v, want DNS_RECORD_NOT_FOUND first", r.Findings)
+	}
+	const want = "Add a TXT record with host `@` and value `" + truthValue + "`. If you just added it, your DNS provider may need a few minutes to publish it." +
+		" The host _dnsauth.a.applicant.com is a zone of its own, delegated from applicant.com to the nameservers ns1._dnsauth.a.applicant.com: add the record at the apex of the zone _dnsauth.a.applicant.com (host `@`), at the DNS host that serves it." +
+		" A record at host `_dnsauth.a` in the zone applicant.com is hidden by the delegation and never seen."
+	if fix := r.Findings[0].Fix; fix != want {
+		t.Errorf("fix\n got  %q\n want %q", fix, want)
+	}
+}
