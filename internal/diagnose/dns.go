@@ -439,6 +439,9 @@ func (d *diagnoser) recordError(e *dnsclient.Error, host string) Finding {
 		}
 		return d.aboveDomainFinding(code, msgRecordAboveDomain, e.Kind.String(), host, zone, reg)
 	}
+	if f, ok := d.tcpFallback(e, host); ok {
+		return f
+	}
 	switch e.Kind {
 	case dnsclient.KindTimeout:
 		f.Code = CodeDNSTimeout

@@ -617,7 +617,7 @@ func (d *diagnoser) lameServers(z *zoneAnalysis) (Finding, bool) {
 		return Finding{}, false
 	}
 	zone := Truncate(trimDot(z.view.Zone), maxNameShown)
-	var parts, names []string
+	var parts, names, noTCP []string
 	retry := false
 	for _, sv := range z.lame {
 		name := d.serverName(sv)
@@ -638,12 +638,21 @@ func (d *diagnoser) lameServers(z *zoneAnalysis) (Finding, bool) {
 			m = lameMalformed
 		case "no address":
 			m = lameNoAddress
+		case dnsclient.LameNoTCP:
+			// Reached over UDP: not a server to remove for being
+			// unreachable, but one to make answer over TCP.
+			m = lameNoTCP
+			noTCP = append(noTCP, names[len(names)-1])
 		}
 		if m == "" {
 			parts = append(parts, d.c.f(lameOther, name, Truncate(sv.LameReason, maxDetailShown)))
 		} else {
 			parts = append(parts, d.c.f(m, name))
 		}
+	}
+	var tcpNote string
+	if len(noTCP) > 0 {
+		tcpNote = d.c.f(noteLameNoTCP, strings.Join(slices.Compact(noTCP), d.c.f(wordListSep)))
 	}
 	sev := SeverityWarning
 	if len(z.lame) == len(z.view.Servers) {
@@ -653,7 +662,7 @@ func (d *diagnoser) lameServers(z *zoneAnalysis) (Finding, bool) {
 		Code:      CodeDNSLameDelegation,
 		Severity:  sev,
 		Message:   d.c.f(msgLame, zone, strings.Join(parts, "; ")),
-		Fix:       d.c.f(lameFix(len(slices.Compact(names))), strings.Join(slices.Compact(names), d.c.f(wordListSep)), zone),
+		Fix:       join(d.c.f(lameFix(len(slices.Compact(names))), strings.Join(slices.Compact(names), d.c.f(wordListSep)), zone), tcpNote),
 		Retryable: retry && sev == SeverityError,
 	}, true
 }

@@ -208,7 +208,26 @@ type Error struct {
 	// Trace lists each query sent before the lookup failed (iterative
 	// mode), so that the resolution path can be shown.
 	Trace []TraceStep `json:"trace,omitempty"`
+	// TCPFallback is set, to one of the TCPFallback* values, when the
+	// failure is that of the TCP retry of a truncated UDP answer (RFC
+	// 7766 §5): the server was reached then, and answered over UDP,
+	// whatever Kind says of the TCP exchange.
+	TCPFallback string `json:"tcp_fallback,omitempty"`
 }
+
+// Values of Error.TCPFallback: how the TCP retry of a truncated answer
+// failed. They go into stored evidence: never rename one.
+const (
+	// TCPFallbackRefused: the server refused the TCP connection.
+	TCPFallbackRefused = "refused"
+	// TCPFallbackClosed: the server closed or reset the TCP connection
+	// without answering.
+	TCPFallbackClosed = "closed"
+	// TCPFallbackTimeout: no answer came over TCP in time.
+	TCPFallbackTimeout = "timeout"
+	// TCPFallbackFailed: the TCP exchange failed otherwise.
+	TCPFallbackFailed = "failed"
+)
 
 // Error returns the error as one line of text.
 func (e *Error) Error() string {

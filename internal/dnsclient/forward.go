@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/miekg/dns"
@@ -538,7 +539,9 @@ func mismatch(q, msg *dns.Msg) string {
 	return ""
 }
 
-// classify turns the error of one exchange into an *Error.
+// classify turns the error of one exchange into an *Error. Over TCP,
+// which both resolvers use only to retry a truncated UDP answer (RFC 7766
+// §5), it also says how that retry failed (Error.TCPFallback).
 func classify(ctx context.Context, network, server string, err error) *Error {
 	e := &Error{Server: server, Detail: network + ": " + err.Error()}
 	var netErr net.Error
@@ -553,7 +556,25 @@ func classify(ctx context.Context, network, server string, err error) *Error {
 	default:
 		e.Kind = KindNetwork
 	}
+	if network == "tcp" {
+		e.TCPFallback = tcpFailure(e.Kind, err)
+	}
 	return e
+}
+
+// tcpFailure says how a TCP exchange that failed with err (of kind k)
+// failed: one of the TCPFallback* values.
+func tcpFailure(k Kind, err error) string {
+	switch {
+	case k == KindTimeout:
+		return TCPFallbackTimeout
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return TCPFallbackRefused
+	case errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE):
+		// The connection was accepted, then ended with no answer read.
+		return TCPFallbackClosed
+	}
+	return TCPFallbackFailed
 }
 
 // Bounds on the RFC 8914 options kept from one answer: a resolver gives

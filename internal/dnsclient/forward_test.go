@@ -570,3 +570,60 @@ func TestForwarderTimeoutBlame(t *testing.T) {
 		})
 	}
 }
+
+// TestForwarderTCPFallbackFails: when the TCP retry of a truncated answer
+// fails, the error says how (Error.TCPFallback): the server was reached
+// over UDP, and only its TCP failed.
+func TestForwarderTCPFallbackFails(t *testing.T) {
+	t.Parallel()
+	truncated := func(w dns.ResponseWriter, req *dns.Msg) {
+		if _, udp := w.RemoteAddr().(*net.UDPAddr); !udp {
+			_ = w.Close() // no answer over TCP
+			return
+		}
+		m := new(dns.Msg)
+		m.SetReply(req)
+		m.Truncated = true
+		_ = w.WriteMsg(m)
+	}
+	tests := []struct {
+		name   string
+		server func(t *testing.T) string
+		want   string
+	}{
+		{
+			name:   "connection closed without an answer",
+			server: func(t *testing.T) string { return serveFunc(t, truncated) },
+			want:   dnsclient.TCPFallbackClosed,
+		},
+		{
+			name: "connection refused",
+			server: func(t *testing.T) string {
+				pc, ln, err := testenv.ListenUDPTCP()
+				if err != nil {
+					t.Fatal(err)
+				}
+				addr := ln.Addr().String()
+				_ = ln.Close() // nothing listens on TCP
+				var started sync.WaitGroup
+				started.Add(1)
+				udp := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(truncated), NotifyStartedFunc: started.Done}
+				go func() { _ = udp.ActivateAndServe() }()
+				started.Wait()
+				t.Cleanup(func() { _ = udp.Shutdown() })
+				return addr
+			},
+			want: dnsclient.TCPFallbackRefused,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newForwarder(t, 0, tc.server(t))
+			_, err := f.Lookup(t.Context(), "big.example.com", dns.TypeTXT)
+			if de := lookupErr(t, err); de.Kind != dnsclient.KindNetwork || de.TCPFallback != tc.want {
+				t.Errorf("error %+v, want a network error with TCPFallback %q", de, tc.want)
+			}
+		})
+	}
+}

@@ -1148,7 +1148,8 @@ type ServerView struct {
 	SOARefresh uint32 `json:"soa_refresh,omitempty"`
 	// Lame is set when the server is delegated but does not serve the zone;
 	// LameReason is "refused", "timeout", "servfail", "not authoritative
-	// (AA=0)", "unreachable", "malformed answer" or "no address".
+	// (AA=0)", "unreachable", "malformed answer", "no address" or
+	// LameNoTCP.
 	Lame       bool   `json:"lame,omitempty"`
 	LameReason string `json:"lame_reason,omitempty"`
 }
@@ -1270,9 +1271,17 @@ func (r *Iterative) askServer(ctx context.Context, zone, ns string, addr netip.A
 	return sv
 }
 
+// LameNoTCP is the ServerView.LameReason of a server that answered over
+// UDP with a truncated answer and then failed the TCP retry (see
+// Error.TCPFallback): it was reached, but does not answer over TCP.
+const LameNoTCP = "no answer over tcp"
+
 // lameReason says why an answer (or its absence) shows a lame server, or "".
 func lameReason(msg *dns.Msg, err *Error) string {
 	if err != nil {
+		if err.TCPFallback != "" && (err.Kind == KindNetwork || err.Kind == KindTimeout) {
+			return LameNoTCP
+		}
 		switch err.Kind {
 		case KindTimeout:
 			return "timeout"

@@ -1088,3 +1088,32 @@ func TestLameDelegationNamesEveryServer(t *testing.T) {
 		}
 	}
 }
+
+// TestIterativeTCPFallbackFails: a zone's servers that answer over UDP
+// with a truncated answer and then close the TCP connection fail the
+// lookup with Error.TCPFallback set; in the authoritative view, one such
+// server is lame for not answering over TCP, not unreachable.
+func TestIterativeTCPFallbackFails(t *testing.T) {
+	t.Parallel()
+	w := newIterWorld(t)
+	for _, s := range w.exCom.Servers {
+		s.SetTruncateNoTCP("_dnsauth.example.com")
+	}
+	r := newIterative(t, w.World, dnsclient.IterativeConfig{})
+	_, err := r.Lookup(t.Context(), "_dnsauth.example.com", dns.TypeTXT)
+	if de := lookupErr(t, err); de.Kind != dnsclient.KindNetwork || de.TCPFallback != dnsclient.TCPFallbackClosed {
+		t.Errorf("error %+v, want a network error with TCPFallback %q", de, dnsclient.TCPFallbackClosed)
+	}
+	// With one server answering, the view shows the other.
+	w.exCom.Server(1).SetTruncateNoTCP("")
+	view, err := r.Authoritative(t.Context(), "_dnsauth.example.com", dns.TypeTXT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sv := range view.Servers {
+		bad := sv.Address == w.exCom.Server(0).AddrPort().String()
+		if sv.Lame != bad || bad && sv.LameReason != dnsclient.LameNoTCP {
+			t.Errorf("server %s: lame %v (%q), want lame %v (%q)", sv.Address, sv.Lame, sv.LameReason, bad, dnsclient.LameNoTCP)
+		}
+	}
+}

@@ -88,6 +88,8 @@ type AuthServer struct {
 	mode  AuthMode
 	hook  func(req *dns.Msg) *dns.Msg
 	delay time.Duration
+	// noTCP is the name set by SetTruncateNoTCP, canonical, or "".
+	noTCP string
 }
 
 type authZone struct {
@@ -252,6 +254,20 @@ func (s *AuthServer) SetDelay(d time.Duration) {
 	s.delay = d
 }
 
+// SetTruncateNoTCP makes the server answer questions at name (any type)
+// over UDP with an empty reply with TC=1, which asks to retry over TCP,
+// and close every TCP connection that asks for name without answering: a
+// server whose TCP is broken or blocked, which RFC 7766 §5 forbids. ""
+// restores normal answers.
+func (s *AuthServer) SetTruncateNoTCP(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noTCP = ""
+	if name != "" {
+		s.noTCP = dnsCanonical(name)
+	}
+}
+
 // SetHook installs h (nil removes it), called with every query after the
 // mode's checks: a non-nil reply is sent as is (after UDP truncation),
 // nil lets the server answer normally. h may block (a slow answer) and may
@@ -269,9 +285,20 @@ func (s *AuthServer) QueryCount() int { return int(s.queries.Load()) }
 func (s *AuthServer) serve(w dns.ResponseWriter, req *dns.Msg) {
 	s.queries.Add(1)
 	s.mu.Lock()
-	mode, hook, delay := s.mode, s.hook, s.delay
+	mode, hook, delay, noTCP := s.mode, s.hook, s.delay, s.noTCP
 	s.mu.Unlock()
 	if mode == AuthTimeout {
+		return
+	}
+	if noTCP != "" && len(req.Question) == 1 && dnsCanonical(req.Question[0].Name) == noTCP {
+		if _, udp := w.RemoteAddr().(*net.UDPAddr); !udp {
+			_ = w.Close()
+			return
+		}
+		m := new(dns.Msg)
+		m.SetReply(req)
+		m.Authoritative, m.Truncated = true, true
+		_ = w.WriteMsg(m)
 		return
 	}
 	if delay > 0 {

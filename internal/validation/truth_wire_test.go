@@ -532,6 +532,29 @@ func TestTruthFindingsOnTheWire(t *testing.T) {
 			status: diagnose.StatusPending, code: diagnose.CodeDNSWrongHost,
 			words: []string{"The value was found at " + host + ".applicant.com", "appended the zone name"},
 		},
+		{
+			// The server is reached: RFC 7766 §5 is what it breaks,
+			// not its reachability.
+			name: "truncated answer over UDP, then the TCP connection closed",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				for _, s := range tw.app.Servers {
+					s.SetTruncateNoTCP(host)
+				}
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeDNSLookupFailed,
+			words: []string{"The TXT lookup of " + host + " failed: ",
+				"answered over UDP with a truncated answer (the TC flag, which asks to ask again over TCP), then closed the TCP connection without answering.",
+				"must answer over TCP as well as UDP (RFC 7766)"},
+		},
+		{
+			name: "one nameserver of two does not answer over TCP",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				tw.app.Server(0).SetTruncateNoTCP(host)
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeDNSLameDelegation,
+			words: []string{"ns1.applicant.com at {ns1} sends a truncated answer over UDP, then does not answer over TCP",
+				"A nameserver must answer over TCP as well as UDP (RFC 7766): check that the DNS software of ns1.applicant.com accepts TCP queries on port 53"},
+		},
 		// Bound checks: each ends well within the observation limit.
 		{
 			name: "zone answering every query with a referral to itself",

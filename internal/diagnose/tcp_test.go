@@ -1,0 +1,64 @@
+package diagnose
+
+import (
+	"testing"
+
+	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/validation"
+)
+
+// TestTCPFallback: a nameserver that answered over UDP with a truncated
+// answer and then failed the TCP retry was reached; the finding says what
+// it did and that it must answer over TCP, never that it could not be
+// reached or may be retired. A failure of dcv's own resolver stays the
+// certificate authority's problem.
+func TestTCPFallback(t *testing.T) {
+	t.Parallel()
+	const host = "_dnsauth.a.example.com"
+	const sent = "The TXT lookup of " + host + " failed: 192.0.2.53:53 answered over UDP with a truncated answer (the TC flag, which asks to ask again over TCP), then "
+	const fix = "The nameserver 192.0.2.53:53 must answer over TCP as well as UDP (RFC 7766): resolvers ask again over TCP whenever an answer comes truncated. Check that its DNS software accepts TCP queries on port 53 and that no firewall or load balancer in front of it blocks or cuts TCP connections to port 53; then check again."
+	obs := func(k dnsclient.Kind, how string, resolver bool) validation.Observation {
+		return dnsObs(nil, func(n *validation.DNSObservation) {
+			n.Record.Err = &dnsclient.Error{Kind: k, Name: host + ".", Type: "TXT", Server: testServer, Detail: "tcp: EOF", TCPFallback: how, Resolver: resolver, Upstream: resolver && k == dnsclient.KindNetwork}
+		})
+	}
+	tests := []struct {
+		name string
+		obs  validation.Observation
+		want []Finding
+	}{
+		{
+			name: "connection closed without an answer",
+			obs:  obs(dnsclient.KindNetwork, dnsclient.TCPFallbackClosed, false),
+			want: []Finding{errF(CodeDNSLookupFailed, sent+"closed the TCP connection without answering.", fix)},
+		},
+		{
+			name: "connection refused",
+			obs:  obs(dnsclient.KindNetwork, dnsclient.TCPFallbackRefused, false),
+			want: []Finding{errF(CodeDNSLookupFailed, sent+"refused the TCP connection.", fix)},
+		},
+		{
+			name: "no answer over TCP in time",
+			obs:  obs(dnsclient.KindTimeout, dnsclient.TCPFallbackTimeout, false),
+			want: []Finding{retryF(CodeDNSTimeout, sent+"gave no answer over TCP within the deadline.", fix)},
+		},
+		{
+			name: "another failure over TCP",
+			obs:  obs(dnsclient.KindNetwork, dnsclient.TCPFallbackFailed, false),
+			want: []Finding{errF(CodeDNSLookupFailed, sent+"failed to answer over TCP.", fix)},
+		},
+		{
+			name: "dcv's own resolver: the CA's problem",
+			obs:  obs(dnsclient.KindNetwork, dnsclient.TCPFallbackClosed, true),
+			want: []Finding{retryF(CodeResolverUnavailable,
+				"dcv could not look up "+host+": 192.0.2.53:53, a DNS server dcv itself depends on (its resolver, or a root server), could not be reached. This is a problem on the certificate authority's side, not with your domain.",
+				"Nothing to change on your side: check again later. If it persists, tell the certificate authority's operator that its DNS resolution is down (its resolver or its network).")},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			checkFindings(t, Domain([]validation.Observation{tc.obs}, testNow).Findings, tc.want)
+		})
+	}
+}
