@@ -47,15 +47,20 @@ func printOrder(w io.Writer, o *client.Order) {
 		if d.Status != "pending" {
 			dnsVerb, fileVerb = "DNS record:", "file:"
 		}
-		if in.Type != "" {
+		switch {
+		case d.Method == "acme":
+			fmt.Fprintf(w, "  validated through ACME challenges (the ACME client answers them)\n")
+		case in.Type != "":
 			fmt.Fprintf(w, "  %-21s  %s  %s  %q\n", dnsVerb, in.Host, in.Type, in.Value)
-		} else {
+		default:
 			fmt.Fprintf(w, "  %-16s  %s\n  with content:     %s\n", fileVerb, in.URL, in.Content)
 		}
 		printFindings(w, d.Findings)
 	}
 	if o.Certificate != "" {
 		fmt.Fprintf(w, "\ncertificate issued: dcv cert get %s\n", o.ID)
+	} else if o.Status == "issued" {
+		fmt.Fprintf(w, "\ncertificate issued, to be downloaded by the order's own account\n")
 	} else if o.Status == "pending" {
 		fmt.Fprintf(w, "\nwhen published: dcv order check %s\n", o.ID)
 		if o.RecheckAt != nil {

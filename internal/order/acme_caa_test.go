@@ -338,3 +338,37 @@ func TestProfileRemovedAfterOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestAdminViewOfACMEOrder: an admin reading an issued ACME order through
+// the REST API sees no DNS record to publish (its value is the ACME
+// authorization's id, not a TXT value) and no certificate link it could
+// not follow (NOT_YOUR_ORDER).
+func TestAdminViewOfACMEOrder(t *testing.T) {
+	t.Parallel()
+	const name = "view.applicant.com"
+	ctx := context.Background()
+	w, a, acct, _, ov := validatedACMEOrder(t, name, ordertest.Options{})
+	certKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: []string{name}}, certKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Finalize(ctx, acct, nil, ov.ID, csr); err != nil {
+		t.Fatal(err)
+	}
+	av, err := w.Service.EnsureAdmin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := w.Service.Authenticate(ctx, av.APIKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := w.Service.Get(ctx, admin, ov.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Status != order.StatusIssued || v.Certificate != "" || len(v.Domains) != 1 || v.Domains[0].Instructions != (order.Instructions{}) {
+		t.Errorf("admin view: status %s, certificate %q, domains %+v; want issued, no link, no instructions", v.Status, v.Certificate, v.Domains)
+	}
+}

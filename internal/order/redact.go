@@ -135,9 +135,16 @@ func (s *Service) hidePreflightResolvers(r *PreflightResult) error {
 }
 
 // viewFor is the view of o for acct: an applicant's without dcv's own
-// resolvers' addresses in the findings and the order's error.
+// resolvers' addresses in the findings and the order's error, and without
+// a certificate link for a reader who may not download it.
 func (s *Service) viewFor(acct *store.Account, o *store.Order) *View {
 	v := s.view(o)
+	if o.AccountID != acct.ID {
+		// An admin reading another account's order: its certificate is
+		// that account's to download (NOT_YOUR_ORDER), not a link to
+		// follow.
+		v.Certificate = ""
+	}
 	if s.hideResolvers != nil && !acct.Admin {
 		v.Error = s.hideText(v.Error)
 		for i := range v.Domains {

@@ -734,6 +734,11 @@ func (s *Service) view(o *store.Order) *View {
 }
 
 func instructions(m validation.Method, domain, value string) Instructions {
+	if m == methodACME {
+		// Validated through ACME challenges, which its client answers:
+		// nothing to publish by hand (value is the ACME authorization's id).
+		return Instructions{}
+	}
 	base := ident.Base(domain)
 	if m == validation.MethodFile {
 		return Instructions{URL: "http://" + base + validation.FilePath, Content: value}
