@@ -107,6 +107,13 @@ func (h *Handler) verify(r *http.Request, mode keyMode) (*signed, error) {
 		p.Status = http.StatusUnsupportedMediaType
 		return nil, p
 	}
+	if coding := contentCoding(r.Header); coding != "" {
+		// RFC 9110 §8.4: dcv decodes no content coding, so a gzip body
+		// would be read as a malformed JWS.
+		p := malformed(fmt.Sprintf("the request body is content-encoded (Content-Encoding: %s): send the JWS as it is", coding))
+		p.Status = http.StatusUnsupportedMediaType
+		return nil, p
+	}
 	// The body is read into a pooled buffer, which is reused below for the
 	// signing input: json.Unmarshal copies every member it keeps.
 	buf := getBuf()
@@ -115,7 +122,9 @@ func (h *Handler) verify(r *http.Request, mode keyMode) (*signed, error) {
 		return nil, malformed("the request body could not be read")
 	}
 	if buf.Len() > maxJWSSize {
-		return nil, malformed(fmt.Sprintf("the request body exceeds %d bytes", maxJWSSize))
+		p := malformed(fmt.Sprintf("the request body exceeds %d bytes", maxJWSSize))
+		p.Status = http.StatusRequestEntityTooLarge
+		return nil, p
 	}
 	var f flattened
 	if err := json.Unmarshal(buf.Bytes(), &f); err != nil {
@@ -376,4 +385,17 @@ func (c *keyCache) get(jwk []byte) (*accountKey, error) {
 	c.keys[string(jwk)] = k
 	c.mu.Unlock()
 	return k, nil
+}
+
+// contentCoding returns the first content coding other than identity of a
+// request with header h, or "".
+func contentCoding(h http.Header) string {
+	for _, v := range h.Values("Content-Encoding") {
+		for coding := range strings.SplitSeq(v, ",") {
+			if coding = strings.TrimSpace(coding); coding != "" && !strings.EqualFold(coding, "identity") {
+				return coding
+			}
+		}
+	}
+	return ""
 }
