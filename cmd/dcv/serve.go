@@ -447,6 +447,13 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	})
 	defer stopJobs()
 
+	// No check runs yet: the slots of checks a killed process never
+	// recorded are given back.
+	if n, err := orders.ReleaseInterruptedChecks(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		logger.Info("check slots of checks cut short by the last stop given back", "orders", n)
+	}
 	admin, err := orders.EnsureAdmin(ctx)
 	if err != nil {
 		return err

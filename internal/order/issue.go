@@ -153,6 +153,17 @@ func (s *Service) PendingIssuance(ctx context.Context) ([]string, error) {
 	return ids, nil
 }
 
+// ReleaseInterruptedChecks gives back, when a process starts, the check
+// slots that checks of a killed process took and never recorded (see
+// store.Store.OrderReleaseUnrecordedChecks): the applicant may check again
+// at once instead of waiting out the check interval without a diagnosis.
+// A check cut short in a running process (its client went away) keeps its
+// slot, or observing would be free by hanging up. It returns how many
+// orders it changed.
+func (s *Service) ReleaseInterruptedChecks(ctx context.Context) (int, error) {
+	return s.cfg.Store.OrderReleaseUnrecordedChecks(ctx)
+}
+
 // KeyRedeliveryWindow is how long after its first download the private
 // key dcv generated is handed out again: a download whose answer was lost
 // (a crash, a dropped connection, a file that could not be written) can be

@@ -192,6 +192,13 @@ type Store interface {
 	// returns ok. Otherwise it changes nothing and returns the current
 	// NextCheckAt.
 	OrderReserveCheck(ctx context.Context, id string, now, next time.Time) (ok bool, retryAt time.Time, err error)
+	// OrderReleaseUnrecordedChecks gives back the check slots that pending
+	// orders took for checks never recorded (a process killed while
+	// checking): LastCheckAt goes back to the last recorded check's time
+	// (zero for none) and NextCheckAt to zero, so that the applicant may
+	// check at once. It returns how many orders it changed. Only for a
+	// process starting, when no check runs.
+	OrderReleaseUnrecordedChecks(ctx context.Context) (int, error)
 	// OrderSetStatus sets an order's status (and the status of its pending
 	// authorizations when authzStatus is not empty) and its error text. An
 	// order that has its certificate keeps its status: ErrConflict.

@@ -421,6 +421,32 @@ func (s *Store) OrderReserveCheck(ctx context.Context, id string, now, next time
 	return ok, retryAt, nil
 }
 
+// qOrderReleaseUnrecordedChecks: see OrderReleaseUnrecordedChecks. The
+// times compare as text: encodeTime writes one fixed-width UTC form. It
+// scans the orders, once per start.
+const qOrderReleaseUnrecordedChecks = `UPDATE orders
+SET last_check_at = (SELECT max(c.checked_at) FROM checks c WHERE c.order_id = orders.id), next_check_at = NULL
+WHERE status = 'pending' AND last_check_at IS NOT NULL
+AND NOT EXISTS (SELECT 1 FROM checks c WHERE c.order_id = orders.id AND c.checked_at = orders.last_check_at)`
+
+// OrderReleaseUnrecordedChecks gives back the check slots of pending
+// orders whose reserved check was never recorded (see store.Store).
+func (s *Store) OrderReleaseUnrecordedChecks(ctx context.Context) (int, error) {
+	var n int64
+	err := s.write(ctx, func(tx *txn) error {
+		res, err := tx.ExecContext(ctx, qOrderReleaseUnrecordedChecks)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("releasing unrecorded checks: %w", err)
+	}
+	return int(n), nil
+}
+
 // OrderSetStatus sets an order's status and error text, and, when
 // authzStatus is not empty, the status of its pending authorizations. An
 // unknown order is store.ErrNotFound.

@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OrderSetRecheckIfDue", testOrderSetRecheckIfDue},
 		{"OrderReserveCheck", testOrderReserveCheck},
 		{"OrderReserveCheckConcurrent", testOrderReserveCheckConcurrent},
+		{"OrderReleaseUnrecordedChecks", testOrderReleaseUnrecordedChecks},
 		{"OrderSetStatus", testOrderSetStatus},
 		{"OrderTakeKey", testOrderTakeKey},
 		{"OrderTakeKeyConcurrent", testOrderTakeKeyConcurrent},
@@ -751,6 +752,71 @@ func testOrderReserveCheck(t *testing.T, open func(t *testing.T) store.Store) {
 		_, _, err := f.s.OrderReserveCheck(f.ctx, "missing", now, next)
 		wantErr(t, "OrderReserveCheck(missing)", err, store.ErrNotFound)
 	})
+}
+
+// testOrderReleaseUnrecordedChecks: a slot taken by a check that was
+// never recorded (a process killed while checking) is given back at the
+// next start: the last check is the last recorded one, and the applicant
+// may check at once. Recorded checks, and orders no longer pending, keep
+// theirs.
+func testOrderReleaseUnrecordedChecks(t *testing.T, open func(t *testing.T) store.Store) {
+	f := setup(t, open)
+	f.account("acct", false)
+	t1, t2 := t0.Add(time.Hour), t0.Add(2*time.Hour)
+	interval := 5 * time.Minute
+	reserve := func(id string, at time.Time) {
+		t.Helper()
+		if ok, _, err := f.s.OrderReserveCheck(f.ctx, id, at, at.Add(interval)); err != nil || !ok {
+			t.Fatalf("OrderReserveCheck(%s) = %v, %v", id, ok, err)
+		}
+	}
+	record := func(id string, at time.Time) {
+		t.Helper()
+		err := f.s.CheckRecord(f.ctx, store.CheckRecordParams{
+			Check:       store.Check{ID: "check-" + id + at.Format("150405"), OrderID: id, CheckedAt: at, Result: []byte(`{}`)},
+			OrderStatus: "pending", ReservedAt: at,
+		})
+		if err != nil {
+			t.Fatalf("CheckRecord(%s): %v", id, err)
+		}
+	}
+	for _, id := range []string{"recorded", "cut", "never", "approved"} {
+		o := newOrder(id, "acct", "pending", t0, id+".example")
+		o.LastCheckAt, o.NextCheckAt = time.Time{}, time.Time{}
+		f.order(o)
+	}
+	reserve("recorded", t1)
+	record("recorded", t1)
+	reserve("cut", t1)
+	record("cut", t1)
+	reserve("cut", t2) // killed while checking: never recorded
+	reserve("never", t1)
+	reserve("approved", t1)
+	if err := f.s.OrderSetStatus(f.ctx, "approved", "approved", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	n, err := f.s.OrderReleaseUnrecordedChecks(f.ctx)
+	if err != nil || n != 2 {
+		t.Fatalf("OrderReleaseUnrecordedChecks = %d, %v; want 2", n, err)
+	}
+	tests := []struct {
+		id         string
+		last, next time.Time
+	}{
+		{"recorded", t1, t1.Add(interval)},
+		{"cut", t1, time.Time{}},
+		{"never", time.Time{}, time.Time{}},
+		{"approved", t1, t1.Add(interval)},
+	}
+	for _, tt := range tests {
+		o := f.get(tt.id)
+		if !normTime(o.LastCheckAt).Equal(normTime(tt.last)) || !normTime(o.NextCheckAt).Equal(normTime(tt.next)) {
+			t.Errorf("%s: last check %v, next %v; want %v, %v", tt.id, o.LastCheckAt, o.NextCheckAt, tt.last, tt.next)
+		}
+	}
+	if ok, _, err := f.s.OrderReserveCheck(f.ctx, "cut", t2.Add(time.Second), t2.Add(interval)); err != nil || !ok {
+		t.Errorf("a check after the release: OrderReserveCheck = %v, %v; want the slot", ok, err)
+	}
 }
 
 func testOrderReserveCheckConcurrent(t *testing.T, open func(t *testing.T) store.Store) {
