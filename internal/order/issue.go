@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/dcvhq/dcv/internal/ca"
@@ -29,6 +30,13 @@ func (s *Service) Issue(ctx context.Context, orderID string) error {
 	s.mu.Lock()
 	profile, acmeLate := s.acmeValidity, s.acmeLate
 	s.mu.Unlock()
+	if _, busy := s.finalizing.Load(orderID); busy {
+		// Its finalize signs it: a second signature of its bytes would
+		// race the finalize's own outcome (a signing failure sends the
+		// order back to pending, and its client may finalize again with
+		// another CSR). Retried later, as any failure that passes.
+		return fmt.Errorf("issuing order %s: its finalize is under way and issues it", orderID)
+	}
 	o, err := s.cfg.Store.OrderGet(ctx, orderID)
 	if err != nil {
 		return fmt.Errorf("issuing order %s: %w", orderID, err)
@@ -88,6 +96,13 @@ func (s *Service) Issue(ctx context.Context, orderID string) error {
 			if iss == nil {
 				// Approved since it was loaded: the job runs again.
 				signErr = fmt.Errorf("order %s was approved while its issuance started; it is issued at the next attempt", orderID)
+				return nil, signErr
+			}
+			if so.CSRPEM != o.CSRPEM || !slices.Equal(domainsOf(so), domainsOf(o)) {
+				// Changed while it was signed (an ACME finalize undone,
+				// then sent again with another CSR): what was signed is
+				// not this order's certificate. The job runs again.
+				signErr = fmt.Errorf("order %s changed while its certificate was signed; it is issued at the next attempt", orderID)
 				return nil, signErr
 			}
 			stored = true

@@ -144,6 +144,12 @@ type Service struct {
 	// acmeLate checks an ACME order whose issuance the sweep finishes
 	// (set by NewACME); nil without ACME.
 	acmeLate func(ctx context.Context, orderID string) error
+
+	// finalizing holds the ids of the ACME orders whose finalize runs in
+	// this process, from its reservation to its certificate's write: the
+	// issuance sweep leaves them to it. One process serves a data
+	// directory (serve.lock), so that is every finalize under way.
+	finalizing sync.Map
 }
 
 // New validates cfg and returns a Service.

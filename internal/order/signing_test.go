@@ -8,10 +8,12 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/dcvhq/dcv/internal/ca"
@@ -150,4 +152,94 @@ func loadCA(t *testing.T, dir string) *ca.CA {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// hookIssuer calls before ahead of every signature; it records what it
+// signed.
+type hookIssuer struct {
+	order.Issuer
+	before func(n int32) error
+	calls  atomic.Int32
+	mu     sync.Mutex
+	signed []*ca.Issued
+}
+
+func (h *hookIssuer) Sign(p *ca.Prepared, req ca.IssueRequest) (*ca.Issued, error) {
+	if err := h.before(h.calls.Add(1)); err != nil {
+		return nil, err
+	}
+	iss, err := h.Issuer.Sign(p, req)
+	if err == nil {
+		h.mu.Lock()
+		h.signed = append(h.signed, iss)
+		h.mu.Unlock()
+	}
+	return iss, err
+}
+
+// TestSweepLeavesFinalizeUnderWay: while an ACME finalize signs, its order
+// is approved, and the issuance sweep lists it; the sweep leaves it to the
+// finalize. Otherwise, when the finalize's signing fails (the order goes
+// back to pending) and its client finalizes again with another CSR, the
+// sweep stored the first CSR's certificate on the order, handed it to the
+// client of the second, and the second's certificate was signed but never
+// recorded (review).
+func TestSweepLeavesFinalizeUnderWay(t *testing.T) {
+	t.Parallel()
+	const name = "race.applicant.com"
+	ctx := context.Background()
+	entered, fail := make(chan struct{}), make(chan struct{})
+	h := &hookIssuer{}
+	h.before = func(n int32) error {
+		if n == 1 { // the first finalize: held, then its signer fails
+			close(entered)
+			<-fail
+			return errors.New("hsm: transient failure")
+		}
+		return nil
+	}
+	w, a, acct, _, ov := validatedACMEOrder(t, name, ordertest.Options{Issuer: func(c *ca.CA) order.Issuer { h.Issuer = c; return h }})
+	newCSR := func() (*ecdsa.PrivateKey, []byte) {
+		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: []string{name}}, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k, der
+	}
+	_, csrA := newCSR()
+	keyB, csrB := newCSR()
+
+	first := make(chan error, 1)
+	go func() {
+		_, err := a.Finalize(ctx, acct, nil, ov.ID, csrA)
+		first <- err
+	}()
+	<-entered
+	if err := w.Service.Issue(ctx, ov.ID); err == nil || !strings.Contains(err.Error(), "its finalize is under way") {
+		t.Errorf("the sweep's Issue during the finalize = %v, want it left to the finalize", err)
+	}
+	close(fail)
+	if err := <-first; err == nil {
+		t.Fatal("the first finalize succeeded; its signer was to fail")
+	}
+	v, err := a.Finalize(ctx, acct, nil, ov.ID, csrB)
+	if err != nil {
+		t.Fatalf("the second finalize: %v", err)
+	}
+	c, err := w.Store.CertificateGetByOrder(ctx, ov.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode([]byte(c.ChainPEM))
+	leaf, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !keyB.PublicKey.Equal(leaf.PublicKey) || v.CertificateSerial != c.Serial {
+		t.Errorf("stored certificate %s (answered %s) is not for the second CSR's key", c.Serial, v.CertificateSerial)
+	}
+	if len(h.signed) != 1 {
+		t.Errorf("%d certificates signed for one order, want 1", len(h.signed))
+	}
 }
