@@ -203,7 +203,9 @@ func (f *Forwarder) lookup(ctx context.Context, start time.Time, name string, qt
 			// that time out and do not answer a question they answer at
 			// once when alive.
 			// (Not asked of a caller that went away.)
-			err.Upstream = err.Kind == KindNetwork ||
+			// The TCP retry of a truncated answer failing is the
+			// resolver's TCP service failing: dcv's side too.
+			err.Upstream = err.Kind == KindNetwork || err.TCPFallback != "" ||
 				(err.Kind == KindTimeout && !errors.Is(ctx.Err(), context.Canceled) && f.resolversSilent(ctx))
 			err.Resolver = true
 			if target != name {

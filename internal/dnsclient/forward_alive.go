@@ -35,8 +35,10 @@ type aliveness struct {
 }
 
 // resolversSilent reports whether none of f's resolvers answers a question
-// it should answer at once (". NS"), asking at most once per aliveTTL and
-// for at most aliveTimeout; concurrent callers share the question.
+// it should answer at once (". NS"), asking at most once per aliveTTL;
+// concurrent callers share the question, which ends within aliveTimeout
+// whatever their own deadlines (a lookup that timed out has usually spent
+// its own).
 func (f *Forwarder) resolversSilent(ctx context.Context) bool {
 	a := &f.alive
 	a.mu.Lock()
@@ -47,10 +49,7 @@ func (f *Forwarder) resolversSilent(ctx context.Context) bool {
 	}
 	if ch := a.running; ch != nil {
 		a.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-		}
+		<-ch
 		a.mu.Lock()
 		defer a.mu.Unlock()
 		return a.silent
@@ -62,13 +61,45 @@ func (f *Forwarder) resolversSilent(ctx context.Context) bool {
 	// Its own deadline: the caller's may be spent by the timeout that
 	// brought it here, and the verdict serves others too.
 	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), aliveTimeout)
-	r := f.exchange(qctx, ".", dns.TypeNS)
+	silent := !f.anyAnswers(qctx)
 	cancel()
-	silent := r[0].err != nil // any answer, whatever its rcode, is a live resolver
 
 	a.mu.Lock()
 	a.at, a.silent, a.running = time.Now(), silent, nil
 	a.mu.Unlock()
 	close(ch)
 	return silent
+}
+
+// anyAnswers asks every resolver at once for the root's NS set and reports
+// whether one answered, whatever its rcode, before ctx ends: one at a
+// time, a silent first resolver would use up the time of a live second.
+func (f *Forwarder) anyAnswers(ctx context.Context) bool {
+	q := new(dns.Msg)
+	q.SetQuestion(".", dns.TypeNS)
+	q.RecursionDesired = true
+	wire, err := q.Pack()
+	if err != nil {
+		return true // not expected; never blame the resolver on it
+	}
+	answered := make(chan bool, len(f.servers))
+	for i := range f.servers {
+		go func() {
+			// Each its own ID and socket (queryUDP), bounded by ctx.
+			qi := q.Copy()
+			qi.Id = dns.Id()
+			w, err := qi.Pack()
+			if err != nil {
+				w, qi = wire, q
+			}
+			r := f.queryUDP(ctx, i, []question{{q: qi, wire: w}})
+			answered <- r[0].err == nil
+		}()
+	}
+	for range f.servers {
+		if <-answered {
+			return true
+		}
+	}
+	return false
 }

@@ -552,16 +552,21 @@ func TestForwarderTimeoutBlame(t *testing.T) {
 	}
 	tests := []struct {
 		name     string
-		server   func(t *testing.T) string
+		servers  func(t *testing.T) []string
+		timeout  time.Duration
 		upstream bool
 	}{
-		{"the resolver is silent", silent, true},
-		{"the domain's nameservers are slow", slowDomain, false},
+		{"the resolver is silent", func(t *testing.T) []string { return []string{silent(t)} }, 200 * time.Millisecond, true},
+		{"the domain's nameservers are slow", func(t *testing.T) []string { return []string{slowDomain(t)} }, 200 * time.Millisecond, false},
+		// Asked one after the other, a silent first resolver would use up
+		// the question's time, and the live second one go unasked.
+		{"a silent resolver and a live one", func(t *testing.T) []string { return []string{silent(t), slowDomain(t)} }, 1500 * time.Millisecond, false},
+		{"two silent resolvers", func(t *testing.T) []string { return []string{silent(t), silent(t)} }, 200 * time.Millisecond, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := newForwarder(t, 200*time.Millisecond, tt.server(t))
+			f := newForwarder(t, tt.timeout, tt.servers(t)...)
 			_, err := f.Lookup(t.Context(), "slow.example.com", dns.TypeTXT)
 			de := lookupErr(t, err)
 			if de.Kind != dnsclient.KindTimeout || !de.Resolver || de.Upstream != tt.upstream {
@@ -569,6 +574,79 @@ func TestForwarderTimeoutBlame(t *testing.T) {
 			}
 		})
 	}
+
+	// Lookups that time out together, by their own deadlines, share the
+	// question, and each gets its verdict: not the one from before it
+	// was asked (review).
+	t.Run("concurrent lookups with spent deadlines", func(t *testing.T) {
+		t.Parallel()
+		f := newForwarder(t, 0, silent(t))
+		const n = 5
+		upstream := make([]bool, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+				defer cancel()
+				_, err := f.Lookup(ctx, "x.example.com", dns.TypeTXT)
+				var de *dnsclient.Error
+				if errors.As(err, &de) {
+					upstream[i] = de.Upstream
+				}
+			})
+		}
+		wg.Wait()
+		for i, u := range upstream {
+			if !u {
+				t.Errorf("lookup %d at a silent resolver: not Upstream (upstream per lookup %v)", i, upstream)
+			}
+		}
+	})
+
+	// The resolver answers over UDP with a truncated answer, then never
+	// answers over TCP: its TCP service is dcv's side as well, though it
+	// answers the liveness question over UDP.
+	t.Run("the resolver's tcp fails after a truncated answer", func(t *testing.T) {
+		t.Parallel()
+		pc, ln, err := testenv.ListenUDPTCP()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var held []net.Conn
+		var mu sync.Mutex
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				held = append(held, c) // read by no one, never answered
+				mu.Unlock()
+			}
+		}()
+		t.Cleanup(func() {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, c := range held {
+				c.Close()
+			}
+		})
+		srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+			m := new(dns.Msg)
+			m.SetReply(r)
+			m.Truncated = true
+			_ = w.WriteMsg(m)
+		})}
+		go func() { _ = srv.ActivateAndServe() }()
+		t.Cleanup(func() { _ = srv.Shutdown(); ln.Close() })
+		f := newForwarder(t, 300*time.Millisecond, pc.LocalAddr().String())
+		_, err = f.Lookup(t.Context(), "big.example.com", dns.TypeTXT)
+		de := lookupErr(t, err)
+		if de.TCPFallback == "" || !de.Upstream {
+			t.Errorf("error %+v: want a failed TCP retry at the resolver, Upstream", de)
+		}
+	})
 }
 
 // TestForwarderTCPFallbackFails: when the TCP retry of a truncated answer
