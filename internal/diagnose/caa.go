@@ -87,7 +87,7 @@ func (d *diagnoser) caaFinding(r *caa.Result) Finding {
 		case governing == "issue" && !r.Wildcard && hasTag(r.Records, "issuewild"):
 			// The issuewild records beside it govern wildcard names:
 			// issue ";" forbids only the others.
-			f.Message = d.c.f(msgCAAEmptyIssuerNonWild, name)
+			f.Message = d.c.f(msgCAAEmptyIssuerNonWild, name, published)
 		}
 	case caa.ReasonCriticalUnknown:
 		// RFC 8659 §4.1: "A CA MUST NOT issue certificates for any FQDN if
@@ -275,7 +275,7 @@ func init() {
 
 		msgCAAEmptyIssuerWild:    "CAA records at %[1]s forbid wildcard certificates (issuewild %[3]s), and %[2]s is a wildcard name. That record does not forbid certificates for names without a wildcard (RFC 8659 §4.3).",
 		fixCAAEmptyIssuerWild:    "Replace the `issuewild %[3]s` record at %[1]s with `%[2]s`, or order the names you need without the wildcard.",
-		msgCAAEmptyIssuerNonWild: "CAA records at %[1]s forbid certificates for names without a wildcard (issue \";\"); their issuewild records govern wildcard names only (RFC 8659 §4.3).",
+		msgCAAEmptyIssuerNonWild: "CAA records at %[1]s forbid certificates for names without a wildcard (issue %[2]s); their issuewild records govern wildcard names only (RFC 8659 §4.3).",
 	})
 }
 

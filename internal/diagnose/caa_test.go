@@ -62,6 +62,14 @@ func TestDomainCAA(t *testing.T) {
 				"Replace the `issue \";\"` record at example.com with `example.com. CAA 0 issue \"ca.dcv.example\"`.")},
 		},
 		{
+			name: "non-wildcard issuance forbidden by an empty value beside an issuewild",
+			res: &caa.Result{Domain: "a.example.com", Identity: id, RelevantName: "example.com", Reason: caa.ReasonEmptyIssuer, Tag: "issue",
+				Records: []dnsclient.Record{caaRec(0, "issue", ""), caaRec(0, "issuewild", id)}},
+			want: []Finding{errF(CodeCAAForbids,
+				`CAA records at example.com forbid certificates for names without a wildcard (issue ""); their issuewild records govern wildcard names only (RFC 8659 §4.3).`,
+				"Replace the `issue \"\"` record at example.com with `example.com. CAA 0 issue \"ca.dcv.example\"`.")},
+		},
+		{
 			// RFC 8659 §4.2: an empty value names no issuer either; it is
 			// quoted as published, so that the applicant finds the record.
 			name: "all issuance forbidden by an empty value",
