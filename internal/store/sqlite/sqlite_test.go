@@ -301,6 +301,47 @@ func TestMigration010PlansPendingOrders(t *testing.T) {
 	}
 }
 
+// TestMigration013FreesWaitingOrders: an approved order whose error is the
+// one a CAA recheck left (before an approval cleared it) waits for its
+// certificate: migration 013 clears that error, so the issuance sweep
+// lists it; an order parked by a permanent failure stays parked.
+func TestMigration013FreesWaitingOrders(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st, path := openTemp(t)
+	if err := st.AccountCreate(ctx, store.Account{ID: "a", Name: "a", CreatedAt: time.Now()}, []byte("k")); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []struct{ id, errText string }{
+		{"waiting", "issuance waited: a.example was validated more than 8h0m0s before, and CAA …"},
+		{"parked", "issuance failed: a lint"},
+	} {
+		err := st.OrderCreate(ctx, &store.Order{ID: o.id, AccountID: "a", Method: "dns", Status: "approved", Error: o.errText, CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour),
+			Authorizations: []store.Authorization{{Domain: o.id + ".example", Method: "dns", Status: "approved", Value: "v", ExpiresAt: time.Now().Add(time.Hour)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := ms[12]
+	if m.version != 13 {
+		t.Fatalf("migration 13 is %03d_%s", m.version, m.name)
+	}
+	db := rawDB(t, path)
+	for _, q := range []string{m.down, m.up} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids, err := st.OrderListApprovedIDs(ctx, 10)
+	if err != nil || len(ids) != 1 || ids[0] != "waiting" {
+		t.Fatalf("approved and waiting after migration 013: %q, %v; want the order the CAA recheck left", ids, err)
+	}
+}
+
 func TestLoadMigrations(t *testing.T) {
 	t.Parallel()
 	ms, err := loadMigrations()
