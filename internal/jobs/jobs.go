@@ -50,6 +50,9 @@ const (
 	fetchCooldown = 50 * time.Millisecond
 	// issueAttempts bounds retries of a transient issuance failure.
 	issueAttempts = 10
+	// abortGrace is how long Stop waits for cancelled work to end once
+	// its graceful stop ran out of time.
+	abortGrace = 5 * time.Second
 	// issueTimeout bounds one issuance (sign + lint + commit).
 	issueTimeout = time.Minute
 	// rescueAfter is when a job still "running" counts as stuck and is
@@ -111,6 +114,9 @@ type Runner struct {
 	// further order.
 	stopping chan struct{}
 	stopOnce sync.Once
+	// abort cancels the context the jobs and the issuance begun at start
+	// run in: the abrupt stop, when a graceful one outlasts Stop's ctx.
+	abort context.CancelFunc
 }
 
 var _ order.Scheduler = (*Runner)(nil)
@@ -189,10 +195,12 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 // Cancelling ctx does not stop the runner, nor cut short an issuance under
 // way (a signal's context, cancelled at the start of a shutdown, would
 // cancel the running jobs before Stop could let them finish): Stop does,
-// gracefully. ctx's values reach the jobs.
+// gracefully, then abruptly when its own ctx ends first. ctx's values
+// reach the jobs. Each issuance begun here is bounded by issueTimeout.
 func (r *Runner) Start(ctx context.Context) error {
-	ctx = context.WithoutCancel(ctx)
+	ctx, r.abort = context.WithCancel(context.WithoutCancel(ctx))
 	if err := r.client.Start(ctx); err != nil {
+		r.abort()
 		return err
 	}
 	r.atStart.Go(func() { r.issueLeftOver(ctx) })
@@ -214,7 +222,9 @@ func (r *Runner) issueLeftOver(ctx context.Context) {
 			return // the rest waits for the next start, or the sweep
 		default:
 		}
-		err := r.cfg.Orders.Issue(ctx, id)
+		ictx, cancel := context.WithTimeout(ctx, issueTimeout)
+		err := r.cfg.Orders.Issue(ictx, id)
+		cancel()
 		switch {
 		case err == nil, errors.Is(err, order.ErrPermanent):
 			// Issued, or refused for good (the order says why).
@@ -230,7 +240,8 @@ func (r *Runner) issueLeftOver(ctx context.Context) {
 }
 
 // Stop stops the workers, waiting for running jobs and the issuance begun
-// at start to finish, or for ctx to end.
+// at start to finish, or for ctx to end; then it cancels what still runs
+// and waits up to abortGrace for it to end.
 func (r *Runner) Stop(ctx context.Context) error {
 	r.stopOnce.Do(func() { close(r.stopping) })
 	err := r.client.Stop(ctx)
@@ -240,6 +251,19 @@ func (r *Runner) Stop(ctx context.Context) error {
 	case <-done:
 	case <-ctx.Done():
 		err = errors.Join(err, ctx.Err())
+	}
+	if ctx.Err() != nil && r.abort != nil {
+		// The graceful stop outlasted ctx: what still runs is cancelled,
+		// and given a moment to end, before the caller closes the
+		// databases under it.
+		r.abort()
+		actx, cancel := context.WithTimeout(context.Background(), abortGrace)
+		defer cancel()
+		_ = r.client.StopAndCancel(actx)
+		select {
+		case <-done:
+		case <-actx.Done():
+		}
 	}
 	return err
 }

@@ -503,3 +503,42 @@ func TestRetryAfterTransientFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestStopCancelsWhatOutlastsIt: a graceful stop that outlasts Stop's ctx
+// cancels what still runs, so that nothing writes once the caller closed
+// the databases: an issuance held past the deadline stores nothing.
+func TestStopCancelsWhatOutlastsIt(t *testing.T) {
+	t.Parallel()
+	b := setup(t, false)
+	blocking := &blockingIssuer{Issuer: b.issuer.next, entered: make(chan struct{}, 1), release: make(chan struct{})}
+	b.issuer.next = blocking
+	r, err := jobs.New(context.Background(), jobs.Config{DB: b.db, Orders: b.orders, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.orders.SetScheduler(r)
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-blocking.entered: // the issuance at start is under way
+	case <-time.After(waitLimit):
+		t.Fatal("no issuance started")
+	}
+	stopped := make(chan error, 1)
+	go func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		stopped <- r.Stop(sctx)
+	}()
+	// Held past Stop's deadline, then let go: its context is cancelled
+	// by now, and it writes nothing.
+	time.Sleep(400 * time.Millisecond)
+	close(blocking.release)
+	if err := <-stopped; err == nil {
+		t.Error("Stop = nil, want its deadline's error")
+	}
+	if v := b.view(t); v.Status == order.StatusIssued {
+		t.Errorf("the order was issued after Stop gave up on it")
+	}
+}
