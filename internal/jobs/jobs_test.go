@@ -538,7 +538,10 @@ func TestStopCancelsWhatOutlastsIt(t *testing.T) {
 	if err := <-stopped; err == nil {
 		t.Error("Stop = nil, want its deadline's error")
 	}
-	if v := b.view(t); v.Status == order.StatusIssued {
-		t.Errorf("the order was issued after Stop gave up on it")
+	// An issuance let run on would take milliseconds: a second is ample.
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if v := b.view(t); v.Status == order.StatusIssued {
+			t.Fatal("the order was issued after Stop gave up on it")
+		}
 	}
 }
