@@ -215,7 +215,9 @@ const MaxSignDelay = 47 * time.Hour
 // checked first: issued by the loaded intermediate (else ErrStalePrepared),
 // with a notBefore within MaxSignDelay (else ErrStalePrepared), exactly
 // req's DNS names and public key, and a validity within what Issue allows
-// now; it is then linted again, as Prepare does.
+// now; it is then linted again, as Prepare does. The validity is the
+// stored bytes' own: a profile's or the CA's validity changed since does
+// not change the certificate that may have been signed before.
 func (c *CA) Sign(p *Prepared, req IssueRequest) (*Issued, error) {
 	if p.by != c || p.req == nil || !sameRequest(*p.req, req) {
 		if err := c.checkStored(p, req); err != nil {
