@@ -48,6 +48,8 @@ const (
 	fixRemoteNameserver    msg = "fixRemoteNameserver"
 	noteRemoteGeoDNS       msg = "noteRemoteGeoDNS"
 	fixRemoteGeoDNS        msg = "fixRemoteGeoDNS"
+	noteRemoteGeoMaybe     msg = "noteRemoteGeoMaybe"
+	fixRemoteGeoMaybe      msg = "fixRemoteGeoMaybe"
 	noteRemoteCacheExpired msg = "noteRemoteCacheExpired"
 	fixRemoteAddress       msg = "fixRemoteAddress"
 	wordPerspectiveRIR     msg = "wordPerspectiveRIR"
@@ -103,6 +105,8 @@ func init() {
 			fixRemoteNameserver:    "Publish the record on every nameserver that answers for the name from any network (each view of split-horizon or GeoDNS, every provider), or make the name answered by the same nameservers everywhere, then check again.",
 			noteRemoteGeoDNS:       "%[1]s got its answer straight from %[2]s, a nameserver of %[3]s, not from a cache; the same server gave dcv's primary perspective the expected value: it answers according to the network a query comes from (GeoDNS, split-horizon DNS), and waiting will not change that.",
 			fixRemoteGeoDNS:        "Publish the record in every view of your nameservers: every location or region of your DNS provider's GeoDNS (or traffic steering) and every view of split-horizon DNS, so that every network gets it, then check again.",
+			noteRemoteGeoMaybe:     "%[1]s got its answer straight from %[2]s, a nameserver of %[3]s, not from a cache; the same server gave dcv's primary perspective the expected value: it answers differently by where a query comes from. A record just changed may not have reached every location of an anycast nameserver yet (usually minutes); if the answers still differ after %[4]s, the server answers according to the network a query comes from (GeoDNS, split-horizon DNS), and waiting will not change that.",
+			fixRemoteGeoMaybe:      "If you changed the record in the last minutes, check again after the time given. If not, publish the record in every view of your nameservers: every location or region of your DNS provider's GeoDNS (or traffic steering) and every view of split-horizon DNS.",
 			fixRemoteBlocked:       "Allow requests to /.well-known/pki-validation/ from every country and network (firewall, geo-blocking, CDN and bot-protection rules), then check again.",
 			fixRemoteOther:         "Make sure the domain answers the same way from every network, then check again.",
 			msgUnavailable:         "dcv could not obtain the view of %[1]d remote perspective(s): %[2]s. This is a problem on the certificate authority's side, not with your domain; without them the quorum of corroborating perspectives is not met.",
@@ -302,8 +306,8 @@ func (d *diagnoser) disagree(primary *validation.Observation, remotes []validati
 	primaryAddrs := fileAddresses(primary)
 	zone, zoneServers := primaryZoneServers(primary)
 	var (
-		foreign []string // notes: a perspective was answered by another nameserver
-		geo     []string // notes: a nameserver answered a perspective otherwise than the primary
+		foreign []string    // notes: a perspective was answered by another nameserver
+		geo     [][3]string // a nameserver answered a perspective otherwise than the primary: who, server, zone
 	)
 	for _, o := range dis {
 		seen, kind, exp := d.seen(o)
@@ -317,7 +321,7 @@ func (d *diagnoser) disagree(primary *validation.Observation, remotes []validati
 		if gz, srv := geoNameserver(primary, o); srv != "" && kind == seenKindCache {
 			// Not a cache either: the zone's own server, asked
 			// directly, answered this network otherwise.
-			geo = append(geo, d.c.f(noteRemoteGeoDNS, d.perspectiveName(o), Truncate(srv, maxNameShown), Truncate(trimDot(gz), maxNameShown)))
+			geo = append(geo, [3]string{d.perspectiveName(o), Truncate(srv, maxNameShown), Truncate(trimDot(gz), maxNameShown)})
 			continue
 		}
 		if other := slices.DeleteFunc(fileAddresses(o), func(a string) bool { return slices.Contains(primaryAddrs, a) }); len(primaryAddrs) > 0 && len(other) > 0 {
@@ -374,8 +378,30 @@ func (d *diagnoser) disagree(primary *validation.Observation, remotes []validati
 		fixes = append(fixes, d.c.f(fixRemoteNameserver))
 	}
 	if len(geo) > 0 {
-		f.Message = join(f.Message, geo...)
-		fixes = append(fixes, d.c.f(fixRemoteGeoDNS))
+		// Seen once, it may be an anycast nameserver whose locations are
+		// still loading the change: retryable, until a time past which a
+		// previous check's prediction (WithPrevious) makes it GeoDNS.
+		settled := !d.prevCacheETA.IsZero() && !d.prevCacheETA.After(d.now)
+		by := d.prevCacheETA
+		if by.IsZero() {
+			by = d.now.Add(geoSettle)
+		}
+		for _, g := range geo {
+			if settled {
+				f.Message = join(f.Message, d.c.f(noteRemoteGeoDNS, g[0], g[1], g[2]))
+			} else {
+				f.Message = join(f.Message, d.c.f(noteRemoteGeoMaybe, g[0], g[1], g[2], by.UTC().Format(time.RFC3339)))
+			}
+		}
+		if settled {
+			fixes = append(fixes, d.c.f(fixRemoteGeoDNS))
+		} else {
+			f.Retryable = true
+			if f.ETA == nil || f.ETA.After(by) {
+				f.ETA = &by
+			}
+			fixes = append(fixes, d.c.f(fixRemoteGeoMaybe))
+		}
 	}
 	if len(elsewhere) > 0 {
 		// The name resolves to other servers there: that, not a block of
@@ -396,6 +422,12 @@ func (d *diagnoser) disagree(primary *validation.Observation, remotes []validati
 	f.Fix = join("", fixes...)
 	return f
 }
+
+// geoSettle is how long after a nameserver first answered a remote
+// perspective otherwise than the primary the answers may still differ
+// because the change has not reached every location of an anycast
+// nameserver; past it, the difference is the server's (GeoDNS).
+const geoSettle = 10 * time.Minute
 
 // primaryZoneServers returns the zone of the record's host and the
 // addresses (ip:port) of its nameservers as the primary perspective asked
