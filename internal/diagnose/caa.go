@@ -136,6 +136,11 @@ func (d *diagnoser) caaFinding(r *caa.Result) Finding {
 		if zone, reg, ok := zoneAbove(r.Failure, failed); ok {
 			return d.aboveDomainFinding(CodeCAALookupFailed, msgCAAAboveDomain, r.Failure.Kind.String(), failed, zone, reg)
 		}
+		if tf, ok := d.tcpFallback(r.Failure, failed, lookupCAA); ok {
+			// Reached, then silent over TCP: the fix is TCP, not DNSSEC.
+			tf.Code, tf.Retryable = CodeCAALookupFailed, true
+			return tf
+		}
 		if r.FailedRcode == rcodeRefused && len(r.Trace) > 0 {
 			// Refused by dcv's own resolver (forward mode): its policy
 			// towards dcv, the CA's side, not the domain's.

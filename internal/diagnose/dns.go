@@ -439,7 +439,7 @@ func (d *diagnoser) recordError(e *dnsclient.Error, host string) Finding {
 		}
 		return d.aboveDomainFinding(code, msgRecordAboveDomain, e.Kind.String(), host, zone, reg)
 	}
-	if f, ok := d.tcpFallback(e, host); ok {
+	if f, ok := d.tcpFallback(e, host, lookupTXT); ok {
 		return f
 	}
 	switch e.Kind {

@@ -236,6 +236,16 @@ func (d *diagnoser) resolveError(e *webfetch.Error, host string, o *validation.O
 	if f, ok := d.fetchBogus(e, host); ok {
 		return f
 	}
+	if e.TCPFallback != "" {
+		kind := dnsclient.KindNetwork
+		if e.Kind == webfetch.ErrDNSTimeout {
+			kind = dnsclient.KindTimeout
+		}
+		if tf, ok := d.tcpFallback(&dnsclient.Error{Kind: kind, Server: e.Address, Resolver: e.Resolver, TCPFallback: e.TCPFallback}, host, lookupAddress); ok {
+			tf.Code = CodeDomainUnresolvable
+			return tf
+		}
+	}
 	if e.Kind == webfetch.ErrDNSNXDomain && len(e.CNAMEs) > 0 {
 		return d.danglingCNAME(host, e.CNAMEs, cmp.Or(e.Address, detailServer(e.Detail)))
 	}

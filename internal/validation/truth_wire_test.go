@@ -547,6 +547,19 @@ func TestTruthFindingsOnTheWire(t *testing.T) {
 				"must answer over TCP as well as UDP (RFC 7766)"},
 		},
 		{
+			// The CAA lookup too: its fix is TCP, not DNSSEC or SERVFAIL.
+			name: "CAA: truncated answer over UDP, then the TCP connection closed",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				for _, s := range tw.app.Servers {
+					s.SetTruncateNoTCP("a.applicant.com")
+				}
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeCAALookupFailed,
+			words: []string{"The CAA lookup of a.applicant.com failed: ",
+				"then closed the TCP connection without answering.",
+				"must answer over TCP as well as UDP (RFC 7766)"},
+		},
+		{
 			name: "one nameserver of two does not answer over TCP",
 			setup: func(_ *testing.T, tw *truthWorld) {
 				tw.app.Server(0).SetTruncateNoTCP(host)
@@ -932,4 +945,42 @@ func TestFileAddressesThroughCNAMEOnTheWire(t *testing.T) {
 			t.Logf("outcomes seen: %v", seen)
 		})
 	}
+}
+
+// TestFileAddressTCPFallback: the web site's address lookup of a file
+// validation, at a nameserver that sends a truncated answer over UDP and
+// then closes the TCP connection, says so, with the TCP fix: not merely
+// that the lookup failed.
+func TestFileAddressTCPFallback(t *testing.T) {
+	t.Parallel()
+	tw := newTruthWorld(t)
+	for _, s := range tw.app.Servers {
+		s.SetTruncateNoTCP("f.applicant.com")
+	}
+	r := tw.resolver(t)
+	f, err := webfetch.New(webfetch.Config{Resolver: r, AllowLoopback: true, ConnectTimeout: time.Second, Timeout: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := validation.New(validation.Config{Resolver: r, Fetcher: f, CAAIdentity: wireCAAIdentity, Timeout: truthObserveLimit, Clock: tw.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, err := v.Observe(t.Context(), validation.Request{Domain: "f.applicant.com", Method: validation.MethodFile, Value: truthValue})
+	if err != nil {
+		t.Fatalf("Observe: %v", err)
+	}
+	res := diagnose.Domain([]validation.Observation{obs}, tw.clock.Now())
+	for _, f := range res.Findings {
+		if f.Code != diagnose.CodeDomainUnresolvable {
+			continue
+		}
+		for _, w := range []string{"The address (A/AAAA) lookup of f.applicant.com failed: ", "then closed the TCP connection without answering.", "must answer over TCP as well as UDP (RFC 7766)"} {
+			if !strings.Contains(f.Message+" "+f.Fix, w) {
+				t.Errorf("%s: %q / %q lacks %q", f.Code, f.Message, f.Fix, w)
+			}
+		}
+		return
+	}
+	t.Fatalf("no DOMAIN_UNRESOLVABLE among %+v", res.Findings)
 }

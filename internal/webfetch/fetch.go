@@ -570,6 +570,7 @@ func lookupError(r lookupResult) *Error {
 		e := &Error{Kind: kind, Detail: truncate(r.err.Error()), Upstream: isDNS && de.Upstream, Resolver: isDNS && de.Resolver}
 		if isDNS {
 			e.Address = de.Server // the server that failed, for the diagnosis
+			e.TCPFallback = de.TCPFallback
 			if de.Kind == dnsclient.KindTimeout || de.Kind == dnsclient.KindNetwork {
 				e.Zone = de.Zone // no server of it answered
 			}

@@ -166,6 +166,10 @@ type Error struct {
 	// resolvers (forward mode), which asked the name's servers on dcv's
 	// behalf (see dnsclient.Error.Resolver).
 	Resolver bool `json:"resolver,omitempty"`
+	// TCPFallback is, for an address lookup whose server answered over UDP
+	// with a truncated answer and then failed the TCP retry, how that
+	// retry failed (see dnsclient.Error.TCPFallback).
+	TCPFallback string `json:"tcp_fallback,omitempty"`
 	// Zone is, for an address lookup none of whose servers answered, the
 	// zone whose servers were all tried and failed (see
 	// dnsclient.Error.Zone): "com." when every server of com failed.
