@@ -178,6 +178,34 @@ func pendingExpiry(o *store.Order) time.Time {
 	return first
 }
 
+// caSideRetry is how soon an order blocked only by the certificate
+// authority's own failure (caSideOnly) may be checked again.
+const caSideRetry = time.Minute
+
+// caSideOnly reports whether every blocking finding of the pending domains
+// is the certificate authority's own failure (its resolver, its
+// perspectives, an observation it could not make), and there is one.
+func caSideOnly(ds []DomainCheck) bool {
+	found := false
+	for _, d := range ds {
+		if d.Status != StatusPending {
+			continue
+		}
+		for _, f := range d.Findings {
+			if !f.Blocking() {
+				continue
+			}
+			switch f.Code {
+			case diagnose.CodeResolverUnavailable, diagnose.CodePerspectiveUnavailable, diagnose.CodeObservationInvalid:
+				found = true
+			default:
+				return false
+			}
+		}
+	}
+	return found
+}
+
 // checkOrder checks the pending domains of o: the check of Check and of
 // Recheck.
 func (s *Service) checkOrder(ctx context.Context, o *store.Order) (*CheckResult, error) {
@@ -284,6 +312,15 @@ func (s *Service) checkOrder(ctx context.Context, o *store.Order) (*CheckResult,
 	}
 
 	res.Status = orderStatus(updates)
+	if res.Status == StatusPending && caSideOnly(res.Domains) {
+		// Blocked by the CA's own failure alone (its resolver, its
+		// perspectives): the applicant did nothing wrong and may check
+		// again soon, not after the whole interval.
+		if soon := now.Add(min(caSideRetry, s.cfg.CheckInterval)); soon.Before(next) {
+			next = soon
+			res.NextCheck = &next
+		}
+	}
 	for i := range updates {
 		if res.Status == StatusApproved && res.Domains[i].Status == StatusApproved {
 			res.Domains[i].Findings = append(res.Domains[i].Findings, diagnose.ApprovedPendingIssuance())
@@ -348,6 +385,7 @@ func (s *Service) checkOrder(ctx context.Context, o *store.Order) (*CheckResult,
 		OrderStatus:    res.Status,
 		RecheckAt:      recheck,
 		ReservedAt:     now,
+		NextCheckAt:    next,
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return nil, &Error{Kind: KindConflict, Code: "CHECK_SUPERSEDED",

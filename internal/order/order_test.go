@@ -1023,3 +1023,55 @@ func TestNewOrderLimit(t *testing.T) {
 		t.Errorf("an hour later: %v", err)
 	}
 }
+
+// TestCASideFailureGivesTheSlotBack: a check blocked only by the CA's own
+// failure (here no remote perspective enrolled where one is required) may
+// be followed by another after a minute, not the whole check interval: the
+// applicant did nothing wrong. A check that finds the domain's fault keeps
+// the interval.
+func TestCASideFailureGivesTheSlotBack(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		minRemotes int
+		next       time.Duration // after the check's time
+	}{
+		{"the CA's side", 1, time.Minute},
+		{"the domain's fault", 0, order.DefaultCheckInterval},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			ctx := context.Background()
+			runner, err := perspective.NewRunner(perspective.Config{Primary: b.Validator, MinRemotes: tt.minRemotes})
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc, err := order.New(order.Config{Store: b.Store, Observer: runner, Issuer: b.Issuer, Clock: b.Clock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err := svc.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"slot.applicant.com"}, Method: "dns"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.minRemotes > 0 {
+				// Published: only the CA's side blocks.
+				b.DNS.Add(`_dnsauth.slot.applicant.com. 300 IN TXT "` + o.Domains[0].Instructions.Value + `"`)
+			}
+			res, err := svc.Check(ctx, b.acct, o.ID)
+			if err != nil || res.Status != order.StatusPending || res.NextCheck == nil {
+				t.Fatalf("check: %+v, %v", res, err)
+			}
+			if got := res.NextCheck.Sub(res.CheckedAt); got != tt.next {
+				t.Errorf("next check %v after the check, want %v", got, tt.next)
+			}
+			b.Clock.Add(time.Minute)
+			_, err = svc.Check(ctx, b.acct, o.ID)
+			if throttled := err != nil && orderErr(t, err).Code == string(diagnose.CodeCheckTooFrequent); throttled != (tt.next > time.Minute) {
+				t.Errorf("a check a minute later: %v; want throttled %v", err, tt.next > time.Minute)
+			}
+		})
+	}
+}

@@ -136,6 +136,10 @@ type CheckRecordParams struct {
 	// RecheckAt is when dcv checks the order again on its own; zero for
 	// never (an order no longer pending).
 	RecheckAt time.Time
+	// NextCheckAt, when not zero, replaces the order's NextCheckAt (the
+	// throttle's next slot) if it is earlier: a check that found only the
+	// certificate authority's own failure gives the slot back sooner.
+	NextCheckAt time.Time
 	// ReservedAt, when not zero, is the time the check took the order's
 	// slot (OrderReserveCheck's now): the check is recorded only if the
 	// order is still pending and no later check has taken the slot since

@@ -72,6 +72,8 @@ ORDER BY recheck_at, id LIMIT ?`
 	qOrderReserveCheck = `UPDATE orders SET last_check_at = ?, next_check_at = ?
 WHERE id = ? AND (next_check_at IS NULL OR next_check_at <= ?)`
 	qOrderNextCheck = `SELECT next_check_at FROM orders WHERE id = ?`
+	// qOrderNextCheckEarlier moves an order's next check slot earlier.
+	qOrderNextCheckEarlier = `UPDATE orders SET next_check_at = ?1 WHERE id = ?2 AND (next_check_at IS NULL OR next_check_at > ?1)`
 	// qOrderSetStatus leaves an order that has its certificate as it is.
 	qOrderSetStatus = `UPDATE orders SET status = ?, error = ?
 WHERE id = ? AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.order_id = orders.id)`
@@ -575,6 +577,10 @@ func (s *Store) CheckRecord(ctx context.Context, p store.CheckRecordParams) erro
 			return fmt.Errorf("recording check %s of order %s: %w", c.ID, c.OrderID, err)
 		}
 	}
+	nextCheck, err := encodeTime(p.NextCheckAt)
+	if err != nil {
+		return fmt.Errorf("recording check %s of order %s: %w", c.ID, c.OrderID, err)
+	}
 	err = s.write(ctx, func(tx *txn) error {
 		if reserved.Valid {
 			var status string
@@ -597,6 +603,11 @@ func (s *Store) CheckRecord(ctx context.Context, p store.CheckRecordParams) erro
 		}
 		if err := execOne(ctx, tx, qOrderSetRecheck, recheck, c.OrderID); err != nil {
 			return err
+		}
+		if nextCheck.Valid {
+			if _, err := tx.ExecContext(ctx, qOrderNextCheckEarlier, nextCheck, c.OrderID); err != nil {
+				return err
+			}
 		}
 		if p.OrderStatus == "" {
 			return nil

@@ -520,6 +520,7 @@ var preparedQueries = map[string]string{
 	"qOrderInsert":                  qOrderInsert,
 	"qOrderIssued":                  qOrderIssued,
 	"qOrderReleaseUnrecordedChecks": qOrderReleaseUnrecordedChecks,
+	"qOrderNextCheckEarlier":        qOrderNextCheckEarlier,
 	"qOrderSigningTBSPut":           qOrderSigningTBSPut,
 	"qOrderSigningTBSGet":           qOrderSigningTBSGet,
 	"qOrderSigningTBSDrop":          qOrderSigningTBSDrop,
