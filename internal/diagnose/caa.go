@@ -131,7 +131,7 @@ func (d *diagnoser) caaFinding(r *caa.Result) Finding {
 		}
 		f.Retryable = true
 		if upstream(r.Failure) {
-			return d.upstreamFinding(msgUpstreamCAA, failed, r.Failure.Server)
+			return d.upstreamFinding(msgUpstreamCAA, failed, r.Failure.Server, r.Failure.Resolver)
 		}
 		if zone, reg, ok := zoneAbove(r.Failure, failed); ok {
 			return d.aboveDomainFinding(CodeCAALookupFailed, msgCAAAboveDomain, r.Failure.Kind.String(), failed, zone, reg)
@@ -145,7 +145,7 @@ func (d *diagnoser) caaFinding(r *caa.Result) Finding {
 			// Refused by dcv's own resolver (forward mode): its policy
 			// towards dcv, the CA's side, not the domain's.
 			if last := r.Trace[len(r.Trace)-1].Response; last != nil && last.Resolver {
-				return d.upstreamFinding(msgUpstreamRefused, "the CAA records of "+failed, last.Server)
+				return d.upstreamFinding(msgUpstreamRefused, "the CAA records of "+failed, last.Server, true)
 			}
 		}
 	default:

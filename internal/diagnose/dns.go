@@ -158,7 +158,7 @@ func (d *diagnoser) failedRcode(resp *dnsclient.Response, host string) (Finding,
 		if resp.Resolver {
 			// dcv's own resolver refused it: its policy towards dcv
 			// (or it is no recursive resolver), whatever the name.
-			return d.upstreamFinding(msgUpstreamRefused, host, resp.Server), true
+			return d.upstreamFinding(msgUpstreamRefused, host, resp.Server, true), true
 		}
 	}
 	return d.rcodeFinding(resp, host), true
@@ -389,7 +389,7 @@ func (d *diagnoser) domainUnresolvable(l *validation.Lookup, domain string) (Fin
 	zone, reg, above := zoneAbove(l.Err, name)
 	switch {
 	case upstream(l.Err):
-		return d.upstreamFinding(msgUpstreamRecord, name, l.Err.Server), true
+		return d.upstreamFinding(msgUpstreamRecord, name, l.Err.Server, l.Err.Resolver), true
 	case above:
 		return d.aboveDomainFinding(CodeDomainUnresolvable, msgDomainAboveDomain, l.Err.Kind.String(), name, zone, reg), true
 	case l.Err != nil && l.Err.Kind == dnsclient.KindTimeout:
@@ -430,7 +430,7 @@ func (d *diagnoser) recordError(e *dnsclient.Error, host string) Finding {
 	server := d.server(e.Server)
 	f := Finding{Code: CodeDNSLookupFailed, Severity: SeverityError, Fix: d.c.f(fixRecordLookupFailed, host)}
 	if upstream(e) {
-		return d.upstreamFinding(msgUpstreamRecord, host, e.Server)
+		return d.upstreamFinding(msgUpstreamRecord, host, e.Server, e.Resolver)
 	}
 	if zone, reg, ok := zoneAbove(e, host); ok {
 		code := CodeDNSLookupFailed

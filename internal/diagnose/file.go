@@ -222,7 +222,7 @@ func (d *diagnoser) resolveError(e *webfetch.Error, host string, o *validation.O
 		if e.Kind == webfetch.ErrDNSRefused {
 			m = msgUpstreamRefused
 		}
-		return d.upstreamFinding(m, host, e.Address)
+		return d.upstreamFinding(m, host, e.Address, e.Resolver)
 	}
 	if e.Kind == webfetch.ErrDNSTimeout || e.Kind == webfetch.ErrDNSError {
 		if zone, reg, ok := zoneAboveHost(e.Zone, host); ok {

@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/dcvhq/dcv/internal/dnsclient"
@@ -51,7 +52,7 @@ func TestTCPFallback(t *testing.T) {
 			name: "dcv's own resolver: the CA's problem",
 			obs:  obs(dnsclient.KindNetwork, dnsclient.TCPFallbackClosed, true),
 			want: []Finding{retryF(CodeResolverUnavailable,
-				"dcv could not look up "+host+": 192.0.2.53:53, a DNS server dcv itself depends on (its resolver, or a root server), could not be reached. This is a problem on the certificate authority's side, not with your domain.",
+				"dcv could not look up "+host+": 192.0.2.53:53, dcv's own recursive resolver, could not be reached. This is a problem on the certificate authority's side, not with your domain.",
 				"Nothing to change on your side: check again later. If it persists, tell the certificate authority's operator that its DNS resolution is down (its resolver or its network).")},
 		},
 	}
@@ -59,6 +60,34 @@ func TestTCPFallback(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			checkFindings(t, Domain([]validation.Observation{tc.obs}, testNow).Findings, tc.want)
+		})
+	}
+}
+
+// TestUpstreamNamesWhichServer: a lookup that failed at a server of dcv's
+// own names it for what it is: its recursive resolver (forward mode), or,
+// resolving iteratively, a root server (no resolver is involved).
+func TestUpstreamNamesWhichServer(t *testing.T) {
+	t.Parallel()
+	const host = "_dnsauth.a.example.com"
+	tests := []struct {
+		name     string
+		resolver bool
+		want     string
+	}{
+		{"forward mode", true, "dcv could not look up " + host + ": 192.0.2.53:53, dcv's own recursive resolver, could not be reached."},
+		{"iterative", false, "dcv could not look up " + host + ": 192.0.2.53:53, a DNS server dcv itself depends on (a root server), could not be reached."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			o := dnsObs(nil, func(n *validation.DNSObservation) {
+				n.Record = validation.Lookup{Name: host + ".", Type: "TXT", Err: &dnsclient.Error{Kind: dnsclient.KindNetwork, Server: testServer, Upstream: true, Resolver: tt.resolver}}
+			})
+			fs := Domain([]validation.Observation{o}, testNow).Findings
+			if len(fs) == 0 || fs[0].Code != CodeResolverUnavailable || !strings.HasPrefix(fs[0].Message, tt.want) {
+				t.Errorf("findings %s; want RESOLVER_UNAVAILABLE starting %q", dump(fs), tt.want)
+			}
 		})
 	}
 }

@@ -20,13 +20,17 @@ const (
 	msgUpstreamCAA     msg = "msgUpstreamCAA"
 	fixUpstream        msg = "fixUpstream"
 	msgUpstreamRefused msg = "msgUpstreamRefused"
+	wordOwnResolver    msg = "wordOwnResolver"
+	wordOwnRoot        msg = "wordOwnRoot"
 )
 
 func init() {
 	extend(CodeIssuanceFailed, map[Code]string{CodeResolverUnavailable: "dcv's DNS resolver unavailable (operator problem)"}, nil, CodeResolverUnavailable)
 	extend("", nil, map[msg]string{
-		msgUpstreamRecord:  "dcv could not look up %[1]s: %[2]s, a DNS server dcv itself depends on (its resolver, or a root server), could not be reached. This is a problem on the certificate authority's side, not with your domain.",
-		msgUpstreamCAA:     "dcv could not look up the CAA records of %[1]s: %[2]s, a DNS server dcv itself depends on (its resolver, or a root server), could not be reached. This is a problem on the certificate authority's side, not with your domain; dcv does not issue without a CAA answer.",
+		msgUpstreamRecord:  "dcv could not look up %[1]s: %[2]s, %[3]s, could not be reached. This is a problem on the certificate authority's side, not with your domain.",
+		msgUpstreamCAA:     "dcv could not look up the CAA records of %[1]s: %[2]s, %[3]s, could not be reached. This is a problem on the certificate authority's side, not with your domain; dcv does not issue without a CAA answer.",
+		wordOwnResolver:    "dcv's own recursive resolver",
+		wordOwnRoot:        "a DNS server dcv itself depends on (a root server)",
 		noteResolverSlow:   "%[1]s is dcv's own recursive resolver: either the domain's nameservers did not answer it in time, or the resolver itself is down or overloaded (the certificate authority's side); if the nameservers answer quickly, nothing needs to change on your side.",
 		msgUpstreamRefused: "dcv could not look up %[1]s: %[2]s, dcv's own recursive resolver, refused the query (REFUSED: it does not resolve for dcv, or it is not a recursive resolver). This is a problem on the certificate authority's side, not with your domain.",
 		fixUpstream:        "Nothing to change on your side: check again later. If it persists, tell the certificate authority's operator that its DNS resolution is down (its resolver or its network).",
@@ -36,13 +40,19 @@ func init() {
 // upstream reports whether e is a failure of dcv's own resolver.
 func upstream(e *dnsclient.Error) bool { return e != nil && e.Upstream }
 
-// upstreamFinding is the finding of a lookup of name that failed at dcv's
-// own resolver server: m is msgUpstreamRecord or msgUpstreamCAA.
-func (d *diagnoser) upstreamFinding(m msg, name, server string) Finding {
+// upstreamFinding is the finding of a lookup of name that failed at a
+// server of dcv's own (resolver: its recursive resolver, forward mode;
+// else a root server): m is msgUpstreamRecord, msgUpstreamCAA or
+// msgUpstreamRefused.
+func (d *diagnoser) upstreamFinding(m msg, name, server string, resolver bool) Finding {
+	which := d.c.f(wordOwnRoot)
+	if resolver {
+		which = d.c.f(wordOwnResolver)
+	}
 	return Finding{
 		Code:      CodeResolverUnavailable,
 		Severity:  SeverityError,
-		Message:   d.c.f(m, name, d.server(server)),
+		Message:   d.c.f(m, name, d.server(server), which),
 		Fix:       d.c.f(fixUpstream),
 		Retryable: true,
 	}

@@ -52,7 +52,7 @@ func TestUpstreamResolverDown(t *testing.T) {
 					continue
 				}
 				caa = caa || strings.Contains(f.Message, "CAA records")
-				if !strings.Contains(f.Message, dead+", a DNS server dcv itself depends on") || !strings.Contains(f.Message, "not with your domain") || !f.Retryable {
+				if !strings.Contains(f.Message, dead+", dcv's own recursive resolver, could not be reached") || !strings.Contains(f.Message, "not with your domain") || !f.Retryable {
 					t.Errorf("%q (retryable %v) does not blame dcv's resolver", f.Message, f.Retryable)
 				}
 			}
@@ -88,7 +88,7 @@ func TestResolverTimeout(t *testing.T) {
 				return pc.LocalAddr().String()
 			},
 			want: func(t *testing.T, f diagnose.Finding, server string) {
-				if f.Code != diagnose.CodeResolverUnavailable || !strings.Contains(f.Message, server+", a DNS server dcv itself depends on") || !strings.Contains(f.Message, "not with your domain") || !f.Retryable {
+				if f.Code != diagnose.CodeResolverUnavailable || !strings.Contains(f.Message, server+", dcv's own recursive resolver, could not be reached") || !strings.Contains(f.Message, "not with your domain") || !f.Retryable {
 					t.Errorf("%s: %q (retryable %v); want RESOLVER_UNAVAILABLE naming %s", f.Code, f.Message, f.Retryable, server)
 				}
 			},
