@@ -407,13 +407,11 @@ func (b *blockingIssuer) Prepare(req ca.IssueRequest) (*ca.Prepared, error) {
 	return b.Issuer.Prepare(req)
 }
 
-// TestShutdownLetsIssuanceFinish: a shutdown cancels the context the
-// runner was started with (dcv serve's signal context) before it calls
-// Stop; the issuance under way then still finishes, and the order has its
-// certificate, instead of being cut short and left for the next start.
-func TestShutdownLetsIssuanceFinish(t *testing.T) {
-	t.Parallel()
-	b := setup(t, false)
+// startHeld starts a runner with ctx whose issuance at start is held in
+// its issuer until blocking.release is closed, and returns once it is.
+// The test stops the runner itself.
+func startHeld(t *testing.T, b *bundle, ctx context.Context) (*jobs.Runner, *blockingIssuer) {
+	t.Helper()
 	blocking := &blockingIssuer{Issuer: b.issuer.next, entered: make(chan struct{}, 1), release: make(chan struct{})}
 	b.issuer.next = blocking
 	r, err := jobs.New(context.Background(), jobs.Config{DB: b.db, Orders: b.orders, Logger: quiet})
@@ -421,7 +419,6 @@ func TestShutdownLetsIssuanceFinish(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.orders.SetScheduler(r)
-	ctx, cancel := context.WithCancel(context.Background())
 	if err := r.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -430,6 +427,18 @@ func TestShutdownLetsIssuanceFinish(t *testing.T) {
 	case <-time.After(waitLimit):
 		t.Fatal("no issuance started")
 	}
+	return r, blocking
+}
+
+// TestShutdownLetsIssuanceFinish: a shutdown cancels the context the
+// runner was started with (dcv serve's signal context) before it calls
+// Stop; the issuance under way then still finishes, and the order has its
+// certificate, instead of being cut short and left for the next start.
+func TestShutdownLetsIssuanceFinish(t *testing.T) {
+	t.Parallel()
+	b := setup(t, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	r, blocking := startHeld(t, b, ctx)
 	cancel() // the signal
 	stopped := make(chan error, 1)
 	go func() {
@@ -510,21 +519,7 @@ func TestRetryAfterTransientFailures(t *testing.T) {
 func TestStopCancelsWhatOutlastsIt(t *testing.T) {
 	t.Parallel()
 	b := setup(t, false)
-	blocking := &blockingIssuer{Issuer: b.issuer.next, entered: make(chan struct{}, 1), release: make(chan struct{})}
-	b.issuer.next = blocking
-	r, err := jobs.New(context.Background(), jobs.Config{DB: b.db, Orders: b.orders, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.orders.SetScheduler(r)
-	if err := r.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-blocking.entered: // the issuance at start is under way
-	case <-time.After(waitLimit):
-		t.Fatal("no issuance started")
-	}
+	r, blocking := startHeld(t, b, context.Background())
 	stopped := make(chan error, 1)
 	go func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
