@@ -185,29 +185,28 @@ func (d *diagnoser) outcome(first, last *webfetch.Attempt, ip string) string {
 	if last.Err != nil {
 		kind = last.Err.Kind
 	}
-	switch kind {
-	case webfetch.ErrReservedAddress:
+	if kind == webfetch.ErrReservedAddress {
 		return d.c.f(outcomeNotContacted, d.describeAddr(ip))
-	case webfetch.ErrConnectionRefused:
-		return d.c.f(outcomeRefused, ip)
-	case webfetch.ErrConnectTimeout:
-		return d.c.f(outcomeConnectTimeout, ip)
-	case webfetch.ErrTimeoutAfterConn:
-		return d.c.f(outcomeNoAnswer, ip)
-	case webfetch.ErrConnectionReset:
-		return d.c.f(outcomeReset, ip)
-	case webfetch.ErrTLS:
-		return d.c.f(outcomeTLS, ip)
-	case webfetch.ErrProtocol:
-		return d.c.f(outcomeProtocol, ip)
-	case webfetch.ErrHTTP2OnPlain, webfetch.ErrTLSOnPlain, webfetch.ErrPlainOnTLS:
-		return d.c.f(outcomeWrongProtocol, ip)
-	case webfetch.ErrNetwork:
-		return d.c.f(outcomeUnreachable, ip)
-	case webfetch.ErrSourceAddress:
-		return d.c.f(outcomeNotDialled, ip)
+	}
+	if m, ok := outcomeOf[kind]; ok {
+		return d.c.f(m, ip)
 	}
 	return d.c.f(outcomeFailed, ip, Truncate(string(kind), maxDetailShown))
+}
+
+// outcomeOf words an address's failure of each kind, given the address.
+var outcomeOf = map[webfetch.ErrorKind]msg{
+	webfetch.ErrConnectionRefused: outcomeRefused,
+	webfetch.ErrConnectTimeout:    outcomeConnectTimeout,
+	webfetch.ErrTimeoutAfterConn:  outcomeNoAnswer,
+	webfetch.ErrConnectionReset:   outcomeReset,
+	webfetch.ErrTLS:               outcomeTLS,
+	webfetch.ErrProtocol:          outcomeProtocol,
+	webfetch.ErrHTTP2OnPlain:      outcomeWrongProtocol,
+	webfetch.ErrTLSOnPlain:        outcomeWrongProtocol,
+	webfetch.ErrPlainOnTLS:        outcomeWrongProtocol,
+	webfetch.ErrNetwork:           outcomeUnreachable,
+	webfetch.ErrSourceAddress:     outcomeNotDialled,
 }
 
 // wrongLocation diagnoses a file found at a usual wrong place (see
