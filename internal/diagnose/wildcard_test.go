@@ -84,7 +84,11 @@ func TestWildcardProbeHits(t *testing.T) {
 				n.Probes = tc.probes
 				n.Wildcard = lookup("_dnsauth-fedcba9876543210.a.example.com", "NXDOMAIN")
 			})
-			checkFindings(t, Domain([]validation.Observation{o}, testNow).Findings, tc.want)
+			r := Domain([]validation.Observation{o}, testNow)
+			checkFindings(t, r.Findings, tc.want)
+			if r.Status != StatusPending {
+				t.Errorf("status %s, want pending: the value is not at the record host", r.Status)
+			}
 		})
 	}
 }
