@@ -129,6 +129,13 @@ func (a *ACME) NewOrder(ctx context.Context, acct *store.ACMEAccount, req ACMENe
 			unsupported = append(unsupported, &ACMEError{Type: ACMEUnsupportedIdentifier, Detail: fmt.Sprintf("identifier type %q is not supported; only \"dns\" is", id.Type), Identifier: id.Value, IdentifierType: id.Type})
 			continue
 		}
+		if strings.HasSuffix(id.Value, ".") {
+			// The order's identifiers are the request's (RFC 8555 §7.4):
+			// a name rewritten without its dot would not be the one the
+			// client asked for, and could not be matched to it.
+			unsupported = append(unsupported, &ACMEError{Type: ACMERejectedIdentifier, Detail: fmt.Sprintf("%s ends with a dot: send the name without it (%s)", id.Value, strings.TrimRight(id.Value, ".")), Identifier: id.Value})
+			continue
+		}
 		raw = append(raw, id.Value)
 	}
 	var names []string
