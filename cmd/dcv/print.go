@@ -57,11 +57,16 @@ func printOrder(w io.Writer, o *client.Order) {
 		}
 		printFindings(w, d.Findings)
 	}
-	if o.Certificate != "" {
+	switch {
+	case o.Certificate != "":
 		fmt.Fprintf(w, "\ncertificate issued: dcv cert get %s\n", o.ID)
-	} else if o.Status == "issued" {
+	case o.ReadOnly && o.Method == "acme":
+		fmt.Fprintf(w, "\nan ACME order: its ACME client answers the challenges, finalizes it and downloads the certificate\n")
+	case o.ReadOnly && o.Status == "issued":
 		fmt.Fprintf(w, "\ncertificate issued, to be downloaded by the order's own account\n")
-	} else if o.Status == "pending" {
+	case o.ReadOnly && o.Status == "pending":
+		fmt.Fprintf(w, "\nto be checked by the order's own account\n")
+	case o.Status == "pending":
 		fmt.Fprintf(w, "\nwhen published: dcv order check %s\n", o.ID)
 		if o.RecheckAt != nil {
 			fmt.Fprintf(w, "dcv also checks it on its own from %s (usually within a minute of it), and issues the certificate once every domain passes\n", o.RecheckAt.Format(time.RFC3339))

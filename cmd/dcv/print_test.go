@@ -26,10 +26,22 @@ func TestPrintOrderKinds(t *testing.T) {
 			never: []string{"ACME"},
 		},
 		{
-			name:  "issued acme order read by an admin",
-			o:     client.Order{ID: "ord_2", Status: "issued", Method: "acme", Domains: []order.DomainView{{Domain: "b.example.com", Status: "issued", Method: "acme"}}},
-			want:  []string{"validated through ACME challenges", "certificate issued, to be downloaded by the order's own account"},
-			never: []string{"dcv cert get", "DNS record", "with content"},
+			name:  "invalid acme order read by an admin",
+			o:     client.Order{ID: "ord_2", Status: "invalid", Method: "acme", ReadOnly: true, Error: "connection: the authorizations of 2 identifiers failed", Domains: []order.DomainView{{Domain: "b.example.com", Status: "invalid", Method: "acme"}}},
+			want:  []string{"status invalid", "validated through ACME challenges", "its ACME client answers the challenges", "error: connection: the authorizations"},
+			never: []string{"dcv cert get", "DNS record", "with content", "dcv order check"},
+		},
+		{
+			name:  "another account's pending order read by an admin",
+			o:     client.Order{ID: "ord_4", Status: "pending", Method: "dns", ReadOnly: true, Domains: []order.DomainView{{Domain: "d.example.com", Status: "pending", Method: "dns", Instructions: order.Instructions{Type: "TXT", Host: "_dnsauth.d.example.com", Value: "v4"}}}},
+			want:  []string{"to be checked by the order's own account"},
+			never: []string{"dcv order check", "dcv cert get"},
+		},
+		{
+			name:  "another account's issued order read by an admin",
+			o:     client.Order{ID: "ord_5", Status: "issued", Method: "dns", ReadOnly: true, Domains: []order.DomainView{{Domain: "e.example.com", Status: "issued", Method: "dns", Instructions: order.Instructions{Type: "TXT", Host: "_dnsauth.e.example.com", Value: "v5"}}}},
+			want:  []string{"certificate issued, to be downloaded by the order's own account"},
+			never: []string{"dcv cert get"},
 		},
 		{
 			name: "issued order of the reader",

@@ -200,6 +200,7 @@ func NewACME(s *Service, cfg ACMEConfig) (*ACME, error) {
 	a := &ACME{s: s, st: s.cfg.Store, cfg: cfg, started: s.now()}
 	s.mu.Lock()
 	s.acmeValidity = a.validity
+	s.acmeState = a.restState
 	s.acmeLate = a.lateIssuanceCheck
 	s.mu.Unlock()
 	return a, nil
@@ -218,6 +219,26 @@ func (a *ACME) validity(ctx context.Context, orderID string) (time.Duration, err
 		return 0, fmt.Errorf("%w: %w", ErrPermanent, profileWithdrawn(perr.Detail))
 	}
 	return p.Validity, nil
+}
+
+// restState is ACME order orderID's state as the REST view of it shows:
+// its status, the problem that made it invalid ("type: detail"), and its
+// authorizations' statuses by id.
+func (a *ACME) restState(ctx context.Context, orderID string) (status, problem string, authz map[string]string, err error) {
+	o, err := a.st.ACMEOrderGet(ctx, orderID)
+	if err != nil {
+		return "", "", nil, fmt.Errorf("loading acme order %s: %w", orderID, err)
+	}
+	now := a.now()
+	v := a.orderView(o, now)
+	if v.Error != nil {
+		problem = v.Error.Type + ": " + v.Error.Detail
+	}
+	authz = make(map[string]string, len(o.Authzs))
+	for i := range o.Authzs {
+		authz[o.Authzs[i].ID] = authzStatus(&o.Authzs[i], now, a.validatedSince(now))
+	}
+	return v.Status, problem, authz, nil
 }
 
 // profileWithdrawn is the error of an ACME order whose profile is no

@@ -339,10 +339,10 @@ func TestProfileRemovedAfterOrder(t *testing.T) {
 	}
 }
 
-// TestAdminViewOfACMEOrder: an admin reading an issued ACME order through
-// the REST API sees no DNS record to publish (its value is the ACME
-// authorization's id, not a TXT value) and no certificate link it could
-// not follow (NOT_YOUR_ORDER).
+// TestAdminViewOfACMEOrder: an admin reading an ACME order through the REST
+// API sees its ACME state (valid, invalid with the problem), read-only, no
+// DNS record to publish (its value is the ACME authorization's id, not a
+// TXT value) and no certificate link it could not follow (NOT_YOUR_ORDER).
 func TestAdminViewOfACMEOrder(t *testing.T) {
 	t.Parallel()
 	const name = "view.applicant.com"
@@ -368,7 +368,24 @@ func TestAdminViewOfACMEOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.Status != order.StatusIssued || v.Certificate != "" || len(v.Domains) != 1 || v.Domains[0].Instructions != (order.Instructions{}) {
-		t.Errorf("admin view: status %s, certificate %q, domains %+v; want issued, no link, no instructions", v.Status, v.Certificate, v.Domains)
+	if v.Status != order.ACMEOrderValid || !v.ReadOnly || v.Certificate != "" || len(v.Domains) != 1 || v.Domains[0].Status != "valid" || v.Domains[0].Instructions != (order.Instructions{}) {
+		t.Errorf("admin view: status %s, read-only %v, certificate %q, domains %+v; want ACME's valid, read-only, no link, no instructions", v.Status, v.ReadOnly, v.Certificate, v.Domains)
+	}
+
+	// An order whose challenge failed is invalid there too, saying why:
+	// its REST rows, which ACME does not update, said pending.
+	ov2, err := a.NewOrder(ctx, acct, order.ACMENewOrder{Identifiers: []order.ACMEIdentifier{{Type: "dns", Value: "nothing." + name}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := a.StartChallenge(ctx, acct, ov2.AuthzIDs[0], "dns-01"); err != nil || r.Challenge.Status != "invalid" {
+		t.Fatalf("challenge with nothing published: %+v, %v", r, err)
+	}
+	v, err = w.Service.Get(ctx, admin, ov2.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Status != order.ACMEOrderInvalid || !strings.Contains(v.Error, "nothing."+name) || v.Domains[0].Status != "invalid" || v.RecheckAt != nil {
+		t.Errorf("admin view of a failed ACME order: status %s, error %q, domains %+v; want ACME's invalid, saying why", v.Status, v.Error, v.Domains)
 	}
 }

@@ -139,11 +139,11 @@ func (s *Service) hidePreflightResolvers(r *PreflightResult) error {
 // a certificate link for a reader who may not download it.
 func (s *Service) viewFor(acct *store.Account, o *store.Order) *View {
 	v := s.view(o)
-	if o.AccountID != acct.ID {
+	if o.AccountID != acct.ID || o.Method == methodACME {
 		// An admin reading another account's order: its certificate is
 		// that account's to download (NOT_YOUR_ORDER), not a link to
-		// follow.
-		v.Certificate = ""
+		// follow, and its checks that account's to run.
+		v.Certificate, v.ReadOnly = "", true
 	}
 	if s.hideResolvers != nil && !acct.Admin {
 		v.Error = s.hideText(v.Error)

@@ -145,6 +145,11 @@ type Service struct {
 	// (set by NewACME); nil without ACME.
 	acmeLate func(ctx context.Context, orderID string) error
 
+	// acmeState gives an ACME order's status, its problem and its
+	// authorizations' statuses by id, as ACME shows them (set by
+	// NewACME); nil without ACME.
+	acmeState func(ctx context.Context, orderID string) (status, problem string, authz map[string]string, err error)
+
 	// finalizing holds the ids of the ACME orders whose finalize runs in
 	// this process, from its reservation to its certificate's write: the
 	// issuance sweep leaves them to it. One process serves a data
@@ -591,7 +596,31 @@ func (s *Service) Get(ctx context.Context, acct *store.Account, id string) (*Vie
 	if err != nil {
 		return nil, err
 	}
-	return s.viewFor(acct, o), nil
+	return s.acmeOverlay(ctx, o, s.viewFor(acct, o)), nil
+}
+
+// acmeOverlay gives v, the view of ACME order o, the state ACME shows (the
+// REST rows of its authorizations stay as created: ACME keeps its own);
+// other orders' views are returned as they are.
+func (s *Service) acmeOverlay(ctx context.Context, o *store.Order, v *View) *View {
+	s.mu.Lock()
+	state := s.acmeState
+	s.mu.Unlock()
+	if o.Method != methodACME || state == nil {
+		return v
+	}
+	status, problem, authz, err := state(ctx, o.ID)
+	if err != nil {
+		s.cfg.Logger.Error("reading the acme state of an order", "order", o.ID, "err", err)
+		return v
+	}
+	v.Status, v.Error, v.RecheckAt = status, problem, nil
+	for i := range v.Domains {
+		if st, ok := authz[o.Authorizations[i].Value]; ok {
+			v.Domains[i].Status = st
+		}
+	}
+	return v
 }
 
 // List returns the account's orders, newest first.
@@ -622,7 +651,7 @@ func (s *Service) List(ctx context.Context, acct *store.Account, cursor string, 
 	}
 	views = make([]*View, 0, len(os))
 	for _, o := range os {
-		views = append(views, s.viewFor(acct, o))
+		views = append(views, s.acmeOverlay(ctx, o, s.viewFor(acct, o)))
 	}
 	return views, next, nil
 }

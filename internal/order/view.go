@@ -33,8 +33,15 @@ type View struct {
 	HasCSR bool `json:"has_csr"`
 	// Certificate is the path of the certificate once issued.
 	Certificate string `json:"certificate,omitempty"`
-	// Error describes an issuance failure.
+	// Error describes an issuance failure (for an ACME order, the
+	// problem that made it invalid).
 	Error string `json:"error,omitempty"`
+	// ReadOnly is set when the reader may read the order but not act on
+	// it: an admin reading another account's order (which that account
+	// checks and downloads), or an ACME order (which its ACME client
+	// drives; its status and its domains' are then the ACME ones: pending,
+	// ready, processing, valid, invalid).
+	ReadOnly bool `json:"read_only,omitempty"`
 }
 
 // DomainView is one domain of an order.
