@@ -138,7 +138,9 @@ func (d *diagnoser) caaFinding(r *caa.Result) Finding {
 		}
 		if tf, ok := d.tcpFallback(r.Failure, failed, lookupCAA); ok {
 			// Reached, then silent over TCP: the fix is TCP, not DNSSEC.
-			tf.Code, tf.Retryable = CodeCAALookupFailed, true
+			// As retryable as the TXT lookup's: only a TCP timeout may
+			// pass on its own.
+			tf.Code = CodeCAALookupFailed
 			return tf
 		}
 		if r.FailedRcode == rcodeRefused && len(r.Trace) > 0 {

@@ -152,6 +152,9 @@ func TestTruthFindingsOnTheWire(t *testing.T) {
 		code   diagnose.Code // a finding that must be present
 		words  []string      // in its message or fix; "{nsN}" is server N's ip:port
 		eta    time.Duration // when set, the finding's ETA is this long after the first observation of the world
+		// notRetryable: the finding must not be retryable (waiting mends
+		// nothing).
+		notRetryable bool
 	}{
 		{
 			name: "lame server beside a good one",
@@ -554,7 +557,7 @@ func TestTruthFindingsOnTheWire(t *testing.T) {
 					s.SetTruncateNoTCP("a.applicant.com")
 				}
 			},
-			status: diagnose.StatusPending, code: diagnose.CodeCAALookupFailed,
+			status: diagnose.StatusPending, code: diagnose.CodeCAALookupFailed, notRetryable: true,
 			words: []string{"The CAA lookup of a.applicant.com failed: ",
 				"then closed the TCP connection without answering.",
 				"must answer over TCP as well as UDP (RFC 7766)"},
@@ -684,6 +687,9 @@ func TestTruthFindingsOnTheWire(t *testing.T) {
 				if !strings.Contains(text, w) {
 					t.Errorf("%s finding lacks %q:\n  %s", tc.code, w, text)
 				}
+			}
+			if tc.notRetryable && f.Retryable {
+				t.Errorf("%s finding is retryable; waiting mends nothing", tc.code)
 			}
 			if tc.eta != 0 {
 				if want := start.Add(tc.eta); f.ETA == nil || !f.ETA.Equal(want) {
