@@ -321,6 +321,14 @@ func (s *Service) checkOrder(ctx context.Context, o *store.Order) (*CheckResult,
 			res.NextCheck = &next
 		}
 	}
+	// An ETA is when a retry may pass: not before the next check allowed.
+	for i := range res.Domains {
+		for j, f := range res.Domains[i].Findings {
+			if f.ETA != nil && f.ETA.Before(next) {
+				res.Domains[i].Findings[j].ETA = &next
+			}
+		}
+	}
 	for i := range updates {
 		if res.Status == StatusApproved && res.Domains[i].Status == StatusApproved {
 			res.Domains[i].Findings = append(res.Domains[i].Findings, diagnose.ApprovedPendingIssuance())

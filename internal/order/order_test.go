@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -1073,5 +1074,41 @@ func TestCASideFailureGivesTheSlotBack(t *testing.T) {
 				t.Errorf("a check a minute later: %v; want throttled %v", err, tt.next > time.Minute)
 			}
 		})
+	}
+}
+
+// TestETANotBeforeNextCheck: a finding's ETA is when a retry may pass, so
+// it is never before the next check the throttle allows: a web server's
+// Retry-After of a minute, with a check interval of five, gives the time
+// of the next check allowed.
+func TestETANotBeforeNextCheck(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.DNS.Add("busy.applicant.com. 300 IN A " + b.Web.IP.String())
+	b.Web.Handle("busy.applicant.com", validation.FilePath, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Retry-After", "60")
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	o, err := b.svc.Create(ctx, b.acct, order.CreateRequest{Domains: []string{"busy.applicant.com"}, Method: "file"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.svc.Check(ctx, b.acct, o.ID)
+	if err != nil || res.NextCheck == nil {
+		t.Fatalf("check: %+v, %v", res, err)
+	}
+	found := false
+	for _, f := range res.Domains[0].Findings {
+		if f.ETA == nil {
+			continue
+		}
+		found = true
+		if f.ETA.Before(*res.NextCheck) {
+			t.Errorf("%s: ETA %s before the next check allowed, %s", f.Code, f.ETA, res.NextCheck)
+		}
+	}
+	if !found {
+		t.Fatalf("no finding with an ETA: %+v", res.Domains[0].Findings)
 	}
 }
