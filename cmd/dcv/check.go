@@ -17,6 +17,7 @@ import (
 	"github.com/miekg/dns"
 	"github.com/spf13/cobra"
 
+	"github.com/dcvhq/dcv/internal/diagnose"
 	"github.com/dcvhq/dcv/internal/dnsclient"
 	"github.com/dcvhq/dcv/internal/order"
 	"github.com/dcvhq/dcv/internal/perspective"
@@ -283,7 +284,11 @@ func printPreflight(w io.Writer, r *order.PreflightResult) {
 	}
 	for _, f := range r.Findings {
 		fmt.Fprintf(w, "  %-7s %s: %s\n", strings.ToUpper(string(f.Severity)), f.Code, f.Message)
-		if f.Fix != "" {
+		if f.Code == diagnose.CodeResolverUnavailable {
+			// Run locally, "the certificate authority's side" is this
+			// machine's: the resolver or root hints dcv check was given.
+			fmt.Fprintf(w, "          here: dcv check ran on this machine, so that is its DNS resolution: the resolver (--resolver) or root servers (--root-hints) it used, or its network\n")
+		} else if f.Fix != "" {
 			fmt.Fprintf(w, "          fix: %s\n", f.Fix)
 		}
 		if f.ETA != nil {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/dcvhq/dcv/client"
+	"github.com/dcvhq/dcv/internal/diagnose"
 	"github.com/dcvhq/dcv/internal/order"
 )
 
@@ -65,5 +66,23 @@ func TestPrintOrderKinds(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPrintPreflightLocalResolver: dcv check runs on the user's machine,
+// so a finding that blames "the certificate authority's side" (its own
+// resolver) is told as this machine's resolution, not as something to
+// report to a CA operator.
+func TestPrintPreflightLocalResolver(t *testing.T) {
+	t.Parallel()
+	r := &order.PreflightResult{Domain: "a.example.com", Method: "dns", Value: "v", Status: "pending", Findings: []diagnose.Finding{{
+		Code: diagnose.CodeResolverUnavailable, Severity: diagnose.SeverityError, Retryable: true,
+		Message: "dcv could not look up a.example.com: 127.0.0.53:53, dcv's own recursive resolver, could not be reached.",
+		Fix:     "Nothing to change on your side: check again later. If it persists, tell the certificate authority's operator that its DNS resolution is down (its resolver or its network).",
+	}}}
+	var b strings.Builder
+	printPreflight(&b, r)
+	if !strings.Contains(b.String(), "here: dcv check ran on this machine") || strings.Contains(b.String(), "tell the certificate authority's operator") {
+		t.Errorf("output:\n%s", b.String())
 	}
 }
