@@ -92,8 +92,8 @@ func (a *ACME) Finalize(ctx context.Context, acct *store.ACMEAccount, acctKey cr
 	}
 	var cert *store.Certificate
 	if lintErr == nil {
-		a.s.finalizing.Store(orderID, struct{}{})
-		defer a.s.finalizing.Delete(orderID)
+		a.s.beginFinalize(orderID)
+		defer a.s.endFinalize(orderID)
 		cert, err = a.st.ACMEOrderFinalize(ctx, orderID, csrPEM, prep.TBS, now, func(so *store.Order) (*store.Certificate, error) {
 			iss, err := a.s.cfg.Issuer.Sign(prep, req)
 			if err != nil {

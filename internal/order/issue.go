@@ -30,16 +30,19 @@ func (s *Service) Issue(ctx context.Context, orderID string) error {
 	s.mu.Lock()
 	profile, acmeLate := s.acmeValidity, s.acmeLate
 	s.mu.Unlock()
-	if _, busy := s.finalizing.Load(orderID); busy {
+	o, err := s.cfg.Store.OrderGet(ctx, orderID)
+	if err != nil {
+		return fmt.Errorf("issuing order %s: %w", orderID, err)
+	}
+	// Asked after the order is read: a finalize marks itself before it
+	// reserves the order, so an order read approved by a finalize under
+	// way is seen as such.
+	if s.finalizeUnderWay(orderID) {
 		// Its finalize signs it: a second signature of its bytes would
 		// race the finalize's own outcome (a signing failure sends the
 		// order back to pending, and its client may finalize again with
 		// another CSR). Retried later, as any failure that passes.
 		return fmt.Errorf("issuing order %s: its finalize is under way and issues it", orderID)
-	}
-	o, err := s.cfg.Store.OrderGet(ctx, orderID)
-	if err != nil {
-		return fmt.Errorf("issuing order %s: %w", orderID, err)
 	}
 	if profile != nil && o.Method == methodACME {
 		if validity, err = profile(ctx, orderID); err != nil {

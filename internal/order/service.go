@@ -150,11 +150,40 @@ type Service struct {
 	// NewACME); nil without ACME.
 	acmeState func(ctx context.Context, orderID string) (status, problem string, authz map[string]string, err error)
 
-	// finalizing holds the ids of the ACME orders whose finalize runs in
-	// this process, from its reservation to its certificate's write: the
-	// issuance sweep leaves them to it. One process serves a data
-	// directory (serve.lock), so that is every finalize under way.
-	finalizing sync.Map
+	// finalizing counts, by order id, the ACME finalize requests running
+	// in this process, each from before its reservation to after its
+	// certificate's write: the issuance sweep leaves those orders to them.
+	// One process serves a data directory (serve.lock), so that is every
+	// finalize under way. Counted: a concurrent finalize that loses the
+	// reservation ends while the winner still signs.
+	finalizingMu sync.Mutex
+	finalizing   map[string]int
+}
+
+// beginFinalize marks a finalize of order id under way; endFinalize, its
+// end.
+func (s *Service) beginFinalize(id string) {
+	s.finalizingMu.Lock()
+	defer s.finalizingMu.Unlock()
+	if s.finalizing == nil {
+		s.finalizing = map[string]int{}
+	}
+	s.finalizing[id]++
+}
+
+func (s *Service) endFinalize(id string) {
+	s.finalizingMu.Lock()
+	defer s.finalizingMu.Unlock()
+	if s.finalizing[id]--; s.finalizing[id] <= 0 {
+		delete(s.finalizing, id)
+	}
+}
+
+// finalizeUnderWay reports whether a finalize of order id runs.
+func (s *Service) finalizeUnderWay(id string) bool {
+	s.finalizingMu.Lock()
+	defer s.finalizingMu.Unlock()
+	return s.finalizing[id] > 0
 }
 
 // New validates cfg and returns a Service.

@@ -634,13 +634,33 @@ func (s *Store) ACMEOrderFinalize(ctx context.Context, orderID, csrPEM string, t
 	wctx := context.WithoutCancel(ctx)
 	c, signErr := sign(o)
 	if signErr != nil {
+		var issued *store.Certificate
 		err := s.write(wctx, func(tx *txn) error {
-			_, err := tx.ExecContext(wctx, qOrderUnapprove, prevCSR, orderID)
+			res, err := tx.ExecContext(wctx, qOrderUnapprove, prevCSR, orderID)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 1 {
+				return err
+			}
+			// Nothing undone: the order has its certificate already (the
+			// sweep issued it meanwhile), and that is the answer.
+			existing, err := scanCertificate(tx.QueryRowContext(wctx, qCertificateByOrder, orderID))
+			if err == nil {
+				issued = existing
+				return nil
+			}
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil
+			}
 			return err
 		})
 		if err != nil {
 			// The order stays approved; the sweep will sign it again.
 			return nil, errors.Join(signErr, fmt.Errorf("finalizing order %s: undoing the reservation: %w", orderID, err))
+		}
+		if issued != nil {
+			return issued, nil
 		}
 		return nil, signErr
 	}

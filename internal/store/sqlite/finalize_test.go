@@ -96,6 +96,20 @@ func TestACMEOrderFinalizeOutsideLock(t *testing.T) {
 			},
 			wantStatus: "issued", wantSerial: "0b", wantCSR: "CSR",
 		},
+		{
+			// The finalize's own signing failed, but the order has its
+			// certificate: that is the answer, not the failure.
+			name: "the sweep issued meanwhile, then signing failed",
+			sign: func(t *testing.T, s *Store, o *store.Order) (*store.Certificate, error) {
+				if _, err := s.CertificateIssue(context.Background(), "o", func(*store.Order) (*store.Certificate, error) {
+					return finalizeCert("0d"), nil
+				}); err != nil {
+					t.Errorf("sweep: %v", err)
+				}
+				return nil, errSign
+			},
+			wantStatus: "issued", wantSerial: "0d", wantCSR: "CSR",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
