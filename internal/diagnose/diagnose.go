@@ -73,7 +73,12 @@ func WithPrevious(fs []Finding) Option {
 	return func(d *diagnoser) {
 		for _, f := range fs {
 			if f.Code == CodeRemotePerspectivesDisagree && f.ETA != nil {
-				d.prevCacheETA = *f.ETA
+				if strings.Contains(f.Message, geoMaybeMark) {
+					// Its ETA is the time the anycast grace ends.
+					d.prevGeoETA = *f.ETA
+				} else {
+					d.prevCacheETA = *f.ETA
+				}
 			}
 			if f.Code == CodeDNSRecordNotPropagated && f.ETA != nil {
 				d.prevNotPropagated = append(d.prevNotPropagated, f)
@@ -89,6 +94,10 @@ type diagnoser struct {
 	// prevCacheETA is when a previous check said the remote perspectives'
 	// cached answers would expire (see WithPrevious); zero when none did.
 	prevCacheETA time.Time
+	// prevGeoETA is when a previous check said a nameserver answering the
+	// remote perspectives otherwise would be taken for GeoDNS if it still
+	// did (the end of the anycast grace, see geoSettle); zero when none.
+	prevGeoETA time.Time
 	// prevNotPropagated are the previous check's DNS_RECORD_NOT_PROPAGATED
 	// findings with an ETA: when it expected lagging nameservers to have
 	// loaded the zone's new version (their SOA refresh after that check),

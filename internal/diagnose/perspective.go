@@ -381,8 +381,8 @@ func (d *diagnoser) disagree(primary *validation.Observation, remotes []validati
 		// Seen once, it may be an anycast nameserver whose locations are
 		// still loading the change: retryable, until a time past which a
 		// previous check's prediction (WithPrevious) makes it GeoDNS.
-		settled := !d.prevCacheETA.IsZero() && !d.prevCacheETA.After(d.now)
-		by := d.prevCacheETA
+		settled := !d.prevGeoETA.IsZero() && !d.prevGeoETA.After(d.now)
+		by := d.prevGeoETA // the time promised at the first sight
 		if by.IsZero() {
 			by = d.now.Add(geoSettle)
 		}
@@ -396,10 +396,11 @@ func (d *diagnoser) disagree(primary *validation.Observation, remotes []validati
 		if settled {
 			fixes = append(fixes, d.c.f(fixRemoteGeoDNS))
 		} else {
+			// The ETA is the grace's end, which the next check reads
+			// back (WithPrevious): a cached answer that expires sooner
+			// is gone by then as well.
 			f.Retryable = true
-			if f.ETA == nil || f.ETA.After(by) {
-				f.ETA = &by
-			}
+			f.ETA = &by
 			fixes = append(fixes, d.c.f(fixRemoteGeoMaybe))
 		}
 	}
@@ -422,6 +423,11 @@ func (d *diagnoser) disagree(primary *validation.Observation, remotes []validati
 	f.Fix = join("", fixes...)
 	return f
 }
+
+// geoMaybeMark is in the message of a REMOTE_PERSPECTIVES_DISAGREE finding
+// whose ETA is the end of the anycast grace (noteRemoteGeoMaybe), not a
+// cached answer's expiry: WithPrevious tells them apart by it.
+const geoMaybeMark = "may not have reached every location of an anycast nameserver"
 
 // geoSettle is how long after a nameserver first answered a remote
 // perspective otherwise than the primary the answers may still differ
