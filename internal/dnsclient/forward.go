@@ -206,7 +206,7 @@ func (f *Forwarder) lookup(ctx context.Context, start time.Time, name string, qt
 			// The TCP retry of a truncated answer failing is the
 			// resolver's TCP service failing: dcv's side too.
 			err.Upstream = err.Kind == KindNetwork || err.TCPFallback != "" ||
-				(err.Kind == KindTimeout && !errors.Is(ctx.Err(), context.Canceled) && f.resolversSilent(ctx))
+				(err.Kind == KindTimeout && !errors.Is(ctx.Err(), context.Canceled) && f.resolversSilent(ctx, start))
 			err.Resolver = true
 			if target != name {
 				err.Detail = "following cname to " + target + ": " + err.Detail

@@ -35,14 +35,16 @@ type aliveness struct {
 }
 
 // resolversSilent reports whether none of f's resolvers answers a question
-// it should answer at once (". NS"), asking at most once per aliveTTL;
-// concurrent callers share the question, which ends within aliveTimeout
-// whatever their own deadlines (a lookup that timed out has usually spent
-// its own).
-func (f *Forwarder) resolversSilent(ctx context.Context) bool {
+// it should answer at once (". NS"), for a lookup begun at since: a
+// verdict reached after since, and within aliveTTL, is reused (a burst of
+// timeouts asks once), an older one is not (the resolver may have died
+// since). Concurrent callers share the question, which ends within
+// aliveTimeout whatever their own deadlines (a lookup that timed out has
+// usually spent its own).
+func (f *Forwarder) resolversSilent(ctx context.Context, since time.Time) bool {
 	a := &f.alive
 	a.mu.Lock()
-	if !a.at.IsZero() && time.Since(a.at) < aliveTTL {
+	if !a.at.IsZero() && a.at.After(since) && time.Since(a.at) < aliveTTL {
 		silent := a.silent
 		a.mu.Unlock()
 		return silent
@@ -57,17 +59,20 @@ func (f *Forwarder) resolversSilent(ctx context.Context) bool {
 	ch := make(chan struct{})
 	a.running = ch
 	a.mu.Unlock()
+	silent := true
+	defer func() {
+		// Also on a panic: waiters must not wait on ch forever.
+		a.mu.Lock()
+		a.at, a.silent, a.running = time.Now(), silent, nil
+		a.mu.Unlock()
+		close(ch)
+	}()
 
 	// Its own deadline: the caller's may be spent by the timeout that
 	// brought it here, and the verdict serves others too.
 	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), aliveTimeout)
-	silent := !f.anyAnswers(qctx)
-	cancel()
-
-	a.mu.Lock()
-	a.at, a.silent, a.running = time.Now(), silent, nil
-	a.mu.Unlock()
-	close(ch)
+	defer cancel()
+	silent = !f.anyAnswers(qctx)
 	return silent
 }
 
