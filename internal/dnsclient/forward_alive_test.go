@@ -9,7 +9,6 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/dcvhq/dcv/internal/dnsclient"
-	"github.com/dcvhq/dcv/internal/testenv"
 )
 
 // TestReviewAliveVerdictFromBeforeTheLookup: the liveness verdict is
@@ -21,13 +20,8 @@ import (
 // the timeout is then the CA's side, not the domain's (review).
 func TestAliveVerdictFromBeforeTheLookup(t *testing.T) {
 	t.Parallel()
-	pc, ln, err := testenv.ListenUDPTCP()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln.Close()
 	var dead atomic.Bool
-	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+	addr := serveFunc(t, func(w dns.ResponseWriter, r *dns.Msg) {
 		if dead.Load() || r.Question[0].Name != "." {
 			return // dead: silent to everything; alive: the domain is slow
 		}
@@ -35,12 +29,8 @@ func TestAliveVerdictFromBeforeTheLookup(t *testing.T) {
 		m.SetReply(r)
 		m.Answer = []dns.RR{&dns.NS{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: 518400}, Ns: "a.root-servers.net."}}
 		_ = w.WriteMsg(m)
-	})}
-	go func() { _ = srv.ActivateAndServe() }()
-	t.Cleanup(func() { _ = srv.Shutdown() })
-	time.Sleep(50 * time.Millisecond)
-
-	f, err := dnsclient.NewForwarder(dnsclient.ForwarderConfig{Servers: []string{pc.LocalAddr().String()}, Timeout: 200 * time.Millisecond})
+	})
+	f, err := dnsclient.NewForwarder(dnsclient.ForwarderConfig{Servers: []string{addr}, Timeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +48,6 @@ func TestAliveVerdictFromBeforeTheLookup(t *testing.T) {
 		t.Fatalf("alive resolver, slow domain: %+v; want a timeout, not Upstream", de)
 	}
 	dead.Store(true) // the resolver dies
-	time.Sleep(100 * time.Millisecond)
 	start := time.Now()
 	de := lookup() // begun after the verdict
 	t.Logf("lookup after the resolver died took %v: kind %v, upstream %v", time.Since(start), de.Kind, de.Upstream)
