@@ -49,6 +49,8 @@ func TestAnswersMatchOpenAPI(t *testing.T) {
 		{"GET", "/api/v1/orders?limit=1", "/api/v1/orders", "", "", http.StatusOK, ""},
 		{"GET", "/api/v1/orders/" + pending.ID, "/api/v1/orders/{id}", "", "", http.StatusOK, ""},
 		{"GET", "/api/v1/orders/" + approved.ID, "/api/v1/orders/{id}", "", "", http.StatusOK, ""},
+		// An admin reading another account's order: read_only.
+		{"GET", "/api/v1/orders/" + approved.ID, "/api/v1/orders/{id}", "", "", http.StatusOK, s.admin},
 		{"GET", "/api/v1/orders/" + pending.ID + "/checks", "/api/v1/orders/{id}/checks", "", "", http.StatusOK, ""},
 		{"GET", "/api/v1/orders/" + approved.ID + "/checks?limit=1", "/api/v1/orders/{id}/checks", "", "", http.StatusOK, ""},
 		{"POST", "/api/v1/orders/" + pending.ID + "/checks", "/api/v1/orders/{id}/checks", "", "", http.StatusOK, ""},
