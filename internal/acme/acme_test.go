@@ -735,6 +735,7 @@ func TestProtocolNegatives(t *testing.T) {
 		{"unsupported identifier", raw{alg: jose.ES256, key: c.Key, kid: kid, url: newOrder, payload: `{"identifiers":[{"type":"ip","value":"192.0.2.1"}]}`}, "unsupportedIdentifier", 400, nil},
 		// The order's identifiers are the request's: one with a final dot
 		// would be rewritten, and not be the client's any more.
+		{"public suffix", raw{alg: jose.ES256, key: c.Key, kid: kid, url: newOrder, payload: `{"identifiers":[{"type":"dns","value":"com"}]}`}, "rejectedIdentifier", 400, nil},
 		{"identifier with a final dot", raw{alg: jose.ES256, key: c.Key, kid: kid, url: newOrder, payload: `{"identifiers":[{"type":"dns","value":"dot.applicant.com."},{"type":"dns","value":"ok.applicant.com"}]}`}, "rejectedIdentifier", 400, nil},
 		// Every refused identifier is named, whatever the reason.
 		{"unsupported and rejected identifiers", raw{alg: jose.ES256, key: c.Key, kid: kid, url: newOrder, payload: `{"identifiers":[{"type":"dns","value":"ok.applicant.com"},{"type":"dns","value":"Bad..Name.applicant.com"},{"type":"foo","value":"x"}]}`}, "malformed", 400,

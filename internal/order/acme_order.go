@@ -129,11 +129,11 @@ func (a *ACME) NewOrder(ctx context.Context, acct *store.ACMEAccount, req ACMENe
 			unsupported = append(unsupported, &ACMEError{Type: ACMEUnsupportedIdentifier, Detail: fmt.Sprintf("identifier type %q is not supported; only \"dns\" is", id.Type), Identifier: id.Value, IdentifierType: id.Type})
 			continue
 		}
-		if strings.HasSuffix(id.Value, ".") {
+		if why := rewrittenIdentifier(id.Value); why != "" {
 			// The order's identifiers are the request's (RFC 8555 §7.4):
-			// a name rewritten without its dot would not be the one the
-			// client asked for, and could not be matched to it.
-			unsupported = append(unsupported, &ACMEError{Type: ACMERejectedIdentifier, Detail: fmt.Sprintf("%s ends with a dot: send the name without it (%s)", id.Value, strings.TrimRight(id.Value, ".")), Identifier: id.Value})
+			// a name rewritten without its final dot or its spaces would
+			// not be the one the client asked for, nor match it.
+			unsupported = append(unsupported, &ACMEError{Type: ACMERejectedIdentifier, Detail: why, Identifier: id.Value})
 			continue
 		}
 		raw = append(raw, id.Value)
@@ -305,6 +305,29 @@ func inRequestOrder(subs []*ACMEError, ids []ACMEIdentifier) []*ACMEError {
 	}
 	slices.SortStableFunc(subs, func(a, b *ACMEError) int { return order[a] - order[b] })
 	return subs
+}
+
+// rewrittenIdentifier says why dns identifier v would be rewritten rather
+// than taken as it is: spaces around it, or a final dot (ASCII, or a full
+// stop UTS #46 maps to one), naming the name to send when that one would
+// be accepted; "" otherwise (other refusals are ParseOrderNames').
+func rewrittenIdentifier(v string) string {
+	trimmed := strings.TrimSpace(v)
+	why := ""
+	switch {
+	case trimmed != v:
+		why = fmt.Sprintf("%q has spaces around it", v)
+	case strings.HasSuffix(v, ".") || strings.HasSuffix(v, "\u3002") || strings.HasSuffix(v, "\uff0e") || strings.HasSuffix(v, "\uff61"):
+		why = fmt.Sprintf("%s ends with a dot", v)
+	default:
+		return ""
+	}
+	if n, err := ident.Normalize(trimmed); err == nil {
+		if _, err := ident.ParseOrderNames([]string{n}, ident.MethodDNS); err == nil {
+			return why + ": send the name as " + n
+		}
+	}
+	return why + ": send the name without it"
 }
 
 // refusal returns the newOrder refusal of subproblems, or nil for none: a

@@ -1,0 +1,55 @@
+package order_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/order"
+	"github.com/dcvhq/dcv/internal/order/ordertest"
+)
+
+// TestReviewFinalDotBypass: newOrder refuses "name." (5ba6c46) so that an
+// order's identifiers are the client's, but a final dot written as an
+// ideographic full stop, or followed by a space, is still stripped by
+// ident.Normalize and the order is created with a rewritten identifier.
+// TestRewrittenIdentifiersRefused: a dns identifier that dcv would rewrite
+// (a final dot, in ASCII or as a full stop UTS #46 maps to one; spaces
+// around it) is refused, naming the name to send only when that one would
+// be accepted: a public suffix is not suggested (review).
+func TestRewrittenIdentifiersRefused(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := ordertest.New(t, ordertest.Options{})
+	a := newTestACME(t, w, 5*time.Second)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	jwk := fmt.Sprintf(`{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}`,
+		base64.RawURLEncoding.EncodeToString(key.X.FillBytes(make([]byte, 32))), base64.RawURLEncoding.EncodeToString(key.Y.FillBytes(make([]byte, 32))))
+	acct, _ := registerACME(t, a, jwk)
+	for _, v := range []string{"dot.applicant.com.", "dot2.applicant.com\u3002", "dot3.applicant.com. ", "dot4.applicant.com\uff0e"} {
+		ov, err := a.NewOrder(ctx, acct, order.ACMENewOrder{Identifiers: []order.ACMEIdentifier{{Type: "dns", Value: v}}})
+		if err == nil {
+			t.Errorf("newOrder %q accepted, identifiers %+v: a final dot rewritten away", v, ov.Identifiers)
+		} else {
+			t.Logf("newOrder %q: %v", v, err)
+		}
+	}
+	// The refusal of "COM." tells the client to send "COM", which is
+	// refused too (for another reason).
+	_, err := a.NewOrder(ctx, acct, order.ACMENewOrder{Identifiers: []order.ACMEIdentifier{{Type: "dns", Value: "COM."}}})
+	var ae *order.ACMEError
+	if !errors.As(err, &ae) || ae.Type != order.ACMERejectedIdentifier || strings.Contains(ae.Detail, "send the name as") {
+		t.Errorf("newOrder COM. = %v; want rejectedIdentifier without a name to send (com is a public suffix)", err)
+	}
+	_, err = a.NewOrder(ctx, acct, order.ACMENewOrder{Identifiers: []order.ACMEIdentifier{{Type: "dns", Value: "dot5.applicant.com."}}})
+	if !errors.As(err, &ae) || !strings.Contains(ae.Detail, "send the name as dot5.applicant.com") {
+		t.Errorf("newOrder dot5.applicant.com. = %v; want the name to send", err)
+	}
+}
