@@ -116,7 +116,9 @@ type Runner struct {
 	stopOnce sync.Once
 	// abort cancels the context the jobs and the issuance begun at start
 	// run in: the abrupt stop, when a graceful one outlasts Stop's ctx.
-	abort context.CancelFunc
+	// Guarded by abortMu: a signal may stop the runner while it starts.
+	abortMu sync.Mutex
+	abort   context.CancelFunc
 }
 
 var _ order.Scheduler = (*Runner)(nil)
@@ -198,11 +200,20 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 // gracefully, then abruptly when its own ctx ends first. ctx's values
 // reach the jobs. Each issuance begun here is bounded by issueTimeout.
 func (r *Runner) Start(ctx context.Context) error {
-	ctx, r.abort = context.WithCancel(context.WithoutCancel(ctx))
+	r.abortMu.Lock()
+	defer r.abortMu.Unlock()
+	select {
+	case <-r.stopping:
+		return errors.New("jobs: the runner was stopped before it started")
+	default:
+	}
+	var abort context.CancelFunc
+	ctx, abort = context.WithCancel(context.WithoutCancel(ctx))
 	if err := r.client.Start(ctx); err != nil {
-		r.abort()
+		abort()
 		return err
 	}
+	r.abort = abort
 	r.atStart.Go(func() { r.issueLeftOver(ctx) })
 	return nil
 }
@@ -243,7 +254,11 @@ func (r *Runner) issueLeftOver(ctx context.Context) {
 // at start to finish, or for ctx to end; then it cancels what still runs
 // and waits up to abortGrace for it to end.
 func (r *Runner) Stop(ctx context.Context) error {
+	// Under abortMu: a Start under way ends first (and is stopped here),
+	// or one to come refuses to start.
+	r.abortMu.Lock()
 	r.stopOnce.Do(func() { close(r.stopping) })
+	r.abortMu.Unlock()
 	err := r.client.Stop(ctx)
 	done := make(chan struct{})
 	go func() { r.atStart.Wait(); close(done) }()
@@ -252,11 +267,14 @@ func (r *Runner) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		err = errors.Join(err, ctx.Err())
 	}
-	if ctx.Err() != nil && r.abort != nil {
+	r.abortMu.Lock()
+	abort := r.abort
+	r.abortMu.Unlock()
+	if ctx.Err() != nil && abort != nil {
 		// The graceful stop outlasted ctx: what still runs is cancelled,
 		// and given a moment to end, before the caller closes the
 		// databases under it.
-		r.abort()
+		abort()
 		actx, cancel := context.WithTimeout(context.Background(), abortGrace)
 		defer cancel()
 		_ = r.client.StopAndCancel(actx)
