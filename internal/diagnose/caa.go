@@ -131,6 +131,9 @@ func (d *diagnoser) caaFinding(r *caa.Result) Finding {
 		}
 		f.Retryable = true
 		if upstream(r.Failure) {
+			if r.Failure.TCPFallback != "" && r.Failure.Resolver {
+				return d.upstreamErrFinding(msgUpstreamCAA, "the CAA records of "+failed, r.Failure)
+			}
 			return d.upstreamFinding(msgUpstreamCAA, failed, r.Failure.Server, r.Failure.Resolver)
 		}
 		if zone, reg, ok := zoneAbove(r.Failure, failed); ok {

@@ -389,7 +389,7 @@ func (d *diagnoser) domainUnresolvable(l *validation.Lookup, domain string) (Fin
 	zone, reg, above := zoneAbove(l.Err, name)
 	switch {
 	case upstream(l.Err):
-		return d.upstreamFinding(msgUpstreamRecord, name, l.Err.Server, l.Err.Resolver), true
+		return d.upstreamErrFinding(msgUpstreamRecord, name, l.Err), true
 	case above:
 		return d.aboveDomainFinding(CodeDomainUnresolvable, msgDomainAboveDomain, l.Err.Kind.String(), name, zone, reg), true
 	case l.Err != nil && l.Err.Kind == dnsclient.KindTimeout:
@@ -430,7 +430,7 @@ func (d *diagnoser) recordError(e *dnsclient.Error, host string) Finding {
 	server := d.server(e.Server)
 	f := Finding{Code: CodeDNSLookupFailed, Severity: SeverityError, Fix: d.c.f(fixRecordLookupFailed, host)}
 	if upstream(e) {
-		return d.upstreamFinding(msgUpstreamRecord, host, e.Server, e.Resolver)
+		return d.upstreamErrFinding(msgUpstreamRecord, host, e)
 	}
 	if zone, reg, ok := zoneAbove(e, host); ok {
 		code := CodeDNSLookupFailed

@@ -52,8 +52,8 @@ func TestTCPFallback(t *testing.T) {
 			name: "dcv's own resolver: the CA's problem",
 			obs:  obs(dnsclient.KindNetwork, dnsclient.TCPFallbackClosed, true),
 			want: []Finding{retryF(CodeResolverUnavailable,
-				"dcv could not look up "+host+": 192.0.2.53:53, dcv's own recursive resolver, could not be reached. This is a problem on the certificate authority's side, not with your domain.",
-				"Nothing to change on your side: check again later. If it persists, tell the certificate authority's operator that its DNS resolution is down (its resolver or its network).")},
+				"dcv could not look up "+host+": 192.0.2.53:53, dcv's own recursive resolver, answered over UDP with a truncated answer, then did not answer over TCP. This is a problem on the certificate authority's side (its resolver's TCP service, or a firewall before it), not with your domain.",
+				"Nothing to change on your side: check again later. If it persists, tell the certificate authority's operator that its resolver does not answer DNS over TCP (RFC 7766).")},
 		},
 	}
 	for _, tc := range tests {

@@ -20,6 +20,8 @@ const (
 	msgUpstreamCAA     msg = "msgUpstreamCAA"
 	fixUpstream        msg = "fixUpstream"
 	msgUpstreamRefused msg = "msgUpstreamRefused"
+	msgUpstreamTCP     msg = "msgUpstreamTCP"
+	fixUpstreamTCP     msg = "fixUpstreamTCP"
 	wordOwnResolver    msg = "wordOwnResolver"
 	wordOwnRoot        msg = "wordOwnRoot"
 )
@@ -29,6 +31,8 @@ func init() {
 	extend("", nil, map[msg]string{
 		msgUpstreamRecord:  "dcv could not look up %[1]s: %[2]s, %[3]s, could not be reached. This is a problem on the certificate authority's side, not with your domain.",
 		msgUpstreamCAA:     "dcv could not look up the CAA records of %[1]s: %[2]s, %[3]s, could not be reached. This is a problem on the certificate authority's side, not with your domain; dcv does not issue without a CAA answer.",
+		msgUpstreamTCP:     "dcv could not look up %[1]s: %[2]s, dcv's own recursive resolver, answered over UDP with a truncated answer, then did not answer over TCP. This is a problem on the certificate authority's side (its resolver's TCP service, or a firewall before it), not with your domain.",
+		fixUpstreamTCP:     "Nothing to change on your side: check again later. If it persists, tell the certificate authority's operator that its resolver does not answer DNS over TCP (RFC 7766).",
 		wordOwnResolver:    "dcv's own recursive resolver",
 		wordOwnRoot:        "a DNS server dcv itself depends on (a root server)",
 		noteResolverSlow:   "%[1]s is dcv's own recursive resolver: either the domain's nameservers did not answer it in time, or the resolver itself is down or overloaded (the certificate authority's side); if the nameservers answer quickly, nothing needs to change on your side.",
@@ -56,6 +60,22 @@ func (d *diagnoser) upstreamFinding(m msg, name, server string, resolver bool) F
 		Fix:       d.c.f(fixUpstream),
 		Retryable: true,
 	}
+}
+
+// upstreamErrFinding is upstreamFinding for lookup error e of name: a
+// failed TCP retry at dcv's own resolver says so (the resolver answered
+// over UDP), any other failure as m says.
+func (d *diagnoser) upstreamErrFinding(m msg, name string, e *dnsclient.Error) Finding {
+	if e.TCPFallback != "" && e.Resolver {
+		return Finding{
+			Code:      CodeResolverUnavailable,
+			Severity:  SeverityError,
+			Message:   d.c.f(msgUpstreamTCP, name, d.server(e.Server)),
+			Fix:       d.c.f(fixUpstreamTCP),
+			Retryable: true,
+		}
+	}
+	return d.upstreamFinding(m, name, e.Server, e.Resolver)
 }
 
 // resolverTimeout is the note added to a timeout at dcv's own resolver
