@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dcvhq/dcv/client"
+	"github.com/dcvhq/dcv/internal/diagnose"
 	"github.com/dcvhq/dcv/internal/ident"
 	"github.com/dcvhq/dcv/internal/order"
 )
@@ -279,7 +280,12 @@ expired, or it was refused: create a new order), 1 on other errors.`,
 				return ferr
 			}
 			switch res.Status {
-			case order.StatusApproved, order.StatusIssued:
+			case order.StatusApproved:
+				if issuanceFailed(res) {
+					// Validated, but the CA could not sign: not done.
+					return exitError{code: exitBlocked}
+				}
+			case order.StatusIssued:
 			case order.StatusExpired, order.StatusInvalid:
 				// Checking again cannot help: a poller must stop.
 				return exitError{code: exitFinal}
@@ -784,4 +790,18 @@ func checkChainOut(out, keyPath string) error {
 		}
 	}
 	return nil
+}
+
+// issuanceFailed reports whether a check's answer says that the CA could
+// not sign the order's certificate (ISSUANCE_FAILED): approved, yet not
+// done, until its operator acts.
+func issuanceFailed(res *client.CheckResult) bool {
+	for _, d := range res.Domains {
+		for _, f := range d.Findings {
+			if f.Code == diagnose.CodeIssuanceFailed {
+				return true
+			}
+		}
+	}
+	return false
 }

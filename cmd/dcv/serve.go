@@ -3,6 +3,9 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"expvar"
@@ -336,6 +339,28 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		}
 		defer caLn.Close()
 	}
+	scheme := "http"
+	if f.tlsFlags.on() {
+		scheme = "https"
+	}
+	public := strings.TrimRight(f.publicURL, "/")
+	if public == "" {
+		public = scheme + "://" + ln.Addr().String()
+	}
+	// The base of the http:// URLs put in certificates.
+	caBase := public
+	if caLn != nil {
+		caBase = caURL(public, caLn.Addr().(*net.TCPAddr).Port)
+	}
+	caCfg := ca.Config{
+		Dir:          filepath.Join(f.data, "ca"),
+		Validity:     f.certValidity,
+		AIAIssuerURL: cmp.Or(f.aiaURL, caBase+"/ca/intermediate.cer"),
+		CRLURL:       cmp.Or(f.crlURL, caBase+"/ca/intermediate.crl"),
+	}
+	if err := lintsPass(caCfg); err != nil {
+		return exitError{code: exitUsage, msg: err.Error()}
+	}
 	if err := os.MkdirAll(f.data, 0o700); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
 	}
@@ -344,20 +369,14 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		return err
 	}
 	defer unlock()
-	scheme := "http"
 	var certs *certReloader
 	if f.tlsFlags.on() {
-		scheme = "https"
 		if certs, err = newCertReloader(f.tlsCert, f.tlsKey, time.Now, logger); err != nil {
 			return err
 		}
 		watchCtx, stopWatch := context.WithCancel(ctx)
 		defer stopWatch()
 		go certs.watch(watchCtx, time.Hour)
-	}
-	public := strings.TrimRight(f.publicURL, "/")
-	if public == "" {
-		public = scheme + "://" + ln.Addr().String()
 	}
 	if certs != nil {
 		if u, err := url.Parse(public); err == nil {
@@ -366,12 +385,6 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 			}
 		}
 	}
-	// The base of the http:// URLs put in certificates.
-	caBase := public
-	if caLn != nil {
-		caBase = caURL(public, caLn.Addr().(*net.TCPAddr).Port)
-	}
-
 	if f.pprofListen != "" {
 		stopPprof, err := servePprof(f.pprofListen, logger)
 		if err != nil {
@@ -386,12 +399,7 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	authority, err := ca.LoadOrCreate(ca.Config{
-		Dir:          filepath.Join(f.data, "ca"),
-		Validity:     f.certValidity,
-		AIAIssuerURL: cmp.Or(f.aiaURL, caBase+"/ca/intermediate.cer"),
-		CRLURL:       cmp.Or(f.crlURL, caBase+"/ca/intermediate.crl"),
-	})
+	authority, err := ca.LoadOrCreate(caCfg)
 	if err != nil {
 		return err
 	}
@@ -416,6 +424,21 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		return err
 	}
 	defer acmeSvc.Wait()
+	// No check runs yet: the slots of checks a killed process never
+	// recorded are given back. API orders whose issuance failed for good
+	// (a lint refused the certificate) wait for the operator, who mends
+	// the configuration and restarts: the issuance at start tries them
+	// again.
+	if n, err := orders.ReleaseInterruptedChecks(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		logger.Info("check slots of checks cut short by the last stop given back", "orders", n)
+	}
+	if n, err := orders.RetryFailedIssuance(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		logger.Info("orders whose issuance failed before this start are issued again", "orders", n)
+	}
 	// The revocation of a compromised key's certificates that a restart, a
 	// timeout or an error cut short starts again, at once and every few
 	// minutes; it stops with the server.
@@ -447,13 +470,6 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	})
 	defer stopJobs()
 
-	// No check runs yet: the slots of checks a killed process never
-	// recorded are given back.
-	if n, err := orders.ReleaseInterruptedChecks(ctx); err != nil {
-		return err
-	} else if n > 0 {
-		logger.Info("check slots of checks cut short by the last stop given back", "orders", n)
-	}
 	admin, err := orders.EnsureAdmin(ctx)
 	if err != nil {
 		return err
@@ -575,4 +591,33 @@ func checkPprofListen(addr string) error {
 		return usageError(fmt.Errorf("--pprof-listen %s: the host must be a loopback IP address", addr))
 	}
 	return checkListenAddr("--pprof-listen", addr)
+}
+
+// lintsPass builds, without signing it, the certificate a CA configured as
+// cfg would issue for a name, with a throwaway hierarchy (cfg's directory
+// is not touched), and returns an error naming the lints it fails: a
+// configuration every certificate fails (an AIA or CRL URL with an
+// internal name such as localhost) is refused at start, changing nothing,
+// not found at the first order, which would wait for its operator.
+func lintsPass(cfg ca.Config) error {
+	dir, err := os.MkdirTemp("", "dcv-lint-check-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cfg.Dir = dir
+	authority, err := ca.LoadOrCreate(cfg)
+	if err != nil {
+		return err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	_, err = authority.Prepare(ca.IssueRequest{DNSNames: []string{"dcv-configuration-check.example.com"}, PublicKey: key.Public()})
+	var le *ca.LintError
+	if errors.As(err, &le) {
+		return fmt.Errorf("every certificate would fail the lints with this configuration (check --public-url, --aia-url and --crl-url: use an IP address or a public name): %w", err)
+	}
+	return err
 }

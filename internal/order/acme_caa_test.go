@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/dcvhq/dcv/internal/ca"
+	"github.com/dcvhq/dcv/internal/diagnose"
 	"github.com/dcvhq/dcv/internal/order"
 	"github.com/dcvhq/dcv/internal/order/ordertest"
 	"github.com/dcvhq/dcv/internal/store"
@@ -387,5 +389,56 @@ func TestAdminViewOfACMEOrder(t *testing.T) {
 	}
 	if v.Status != order.ACMEOrderInvalid || !strings.Contains(v.Error, "nothing."+name) || v.Domains[0].Status != "invalid" || v.RecheckAt != nil {
 		t.Errorf("admin view of a failed ACME order: status %s, error %q, domains %+v; want ACME's invalid, saying why", v.Status, v.Error, v.Domains)
+	}
+}
+
+// TestFailedIssuanceIsToldAndRetriedAtStart: an API order whose
+// certificate a lint refused (the CA's configuration) says so everywhere,
+// not "issued shortly", and is tried again when dcv serve starts after
+// the operator mended the configuration.
+func TestFailedIssuanceIsToldAndRetriedAtStart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	iss := &refusingIssuer{}
+	iss.refuse.Store(true)
+	w := ordertest.New(t, ordertest.Options{Issuer: func(authority *ca.CA) order.Issuer {
+		iss.next = authority
+		return iss
+	}})
+	acct := w.NewAccount(t, "applicant")
+	o, err := w.Service.Create(ctx, acct, order.CreateRequest{Domains: []string{"lint.applicant.com"}, Method: "dns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.DNS.Add(`_dnsauth.lint.applicant.com. TXT "` + o.Domains[0].Instructions.Value + `"`)
+	if res, err := w.Service.Check(ctx, acct, o.ID); err != nil || res.Status != order.StatusApproved {
+		t.Fatalf("check: %+v, %v", res, err)
+	}
+	if err := w.Service.Issue(ctx, o.ID); !errors.Is(err, order.ErrPermanent) {
+		t.Fatalf("Issue = %v, want a permanent failure", err)
+	}
+	v, err := w.Service.Get(ctx, acct, o.ID)
+	if err != nil || len(v.Domains) != 1 || len(v.Domains[0].Findings) != 1 || v.Domains[0].Findings[0].Code != diagnose.CodeIssuanceFailed {
+		t.Fatalf("view after the failure: %+v, %v; want ISSUANCE_FAILED, not issued shortly", v, err)
+	}
+	_, err = w.Service.Certificate(ctx, acct, o.ID, false)
+	if oe := (*order.Error)(nil); !errors.As(err, &oe) || !strings.Contains(oe.Message, "its operator has to act") {
+		t.Errorf("download after the failure: %v; want the operator named, not a retry in seconds", err)
+	}
+
+	// The operator mends the configuration and restarts dcv serve.
+	iss.refuse.Store(false)
+	if n, err := w.Service.RetryFailedIssuance(ctx); err != nil || n != 1 {
+		t.Fatalf("RetryFailedIssuance = %d, %v; want 1", n, err)
+	}
+	ids, err := w.Service.PendingIssuance(ctx)
+	if err != nil || !slices.Contains(ids, o.ID) {
+		t.Fatalf("pending issuance after the restart: %v, %v; want the order", ids, err)
+	}
+	if err := w.Service.Issue(ctx, o.ID); err != nil {
+		t.Fatalf("Issue after the restart: %v", err)
+	}
+	if v, err := w.Service.Get(ctx, acct, o.ID); err != nil || v.Status != order.StatusIssued {
+		t.Fatalf("order after the restart: %+v, %v; want issued", v, err)
 	}
 }

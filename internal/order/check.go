@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -472,7 +473,7 @@ func (s *Service) stateResult(o *store.Order, now time.Time) *CheckResult {
 		case StatusIssued:
 			fs = []diagnose.Finding{diagnose.Issued(s.serialOf(o.ID))}
 		case StatusApproved:
-			if o.Error != "" {
+			if strings.HasPrefix(o.Error, issuanceFailedPrefix) {
 				fs = []diagnose.Finding{diagnose.IssuanceFailed(issuanceFailedReason)}
 			}
 		}

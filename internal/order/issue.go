@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/dcvhq/dcv/internal/ca"
@@ -149,7 +150,7 @@ func (s *Service) failIssuance(ctx context.Context, o *store.Order, err error) e
 	if o.Method == methodACME {
 		status = StatusInvalid
 	}
-	text := "issuance failed: " + err.Error()
+	text := issuanceFailedPrefix + err.Error()
 	if pw := profileWithdrawn(""); errors.As(err, &pw) {
 		text = refusedProfilePrefix + string(pw)
 	}
@@ -182,6 +183,20 @@ func (s *Service) ReleaseInterruptedChecks(ctx context.Context) (int, error) {
 	return s.cfg.Store.OrderReleaseUnrecordedChecks(ctx)
 }
 
+// RetryFailedIssuance makes the approved API orders whose issuance failed
+// for good (a lint refused the certificate: the CA's configuration) wait
+// for their certificate again, when a process starts: the operator who
+// mended the configuration restarts dcv serve, and the issuance at start
+// tries them once more (failing the same way, they wait again). It
+// returns how many orders it changed.
+func (s *Service) RetryFailedIssuance(ctx context.Context) (int, error) {
+	return s.cfg.Store.OrderRetryFailedIssuance(ctx, issuanceFailedPrefix)
+}
+
+// issuanceFailedPrefix begins the error text of an order whose issuance
+// failed for good (failIssuance).
+const issuanceFailedPrefix = "issuance failed: "
+
 // KeyRedeliveryWindow is how long after its first download the private
 // key dcv generated is handed out again: a download whose answer was lost
 // (a crash, a dropped connection, a file that could not be written) can be
@@ -195,6 +210,9 @@ func certificateNotReady(o *store.Order) string {
 	case StatusPending:
 		return fmt.Sprintf("order %s has no certificate yet (status pending): every domain must be validated first; run a check", o.ID)
 	case StatusApproved:
+		if strings.HasPrefix(o.Error, issuanceFailedPrefix) {
+			return fmt.Sprintf("order %s has no certificate: every domain is validated, but the CA could not sign its certificate, and its operator has to act (a configuration to mend, then dcv serve restarted); it is issued then", o.ID)
+		}
 		return fmt.Sprintf("order %s has no certificate yet (status approved): every domain is validated and the certificate is being issued; download it again in a few seconds", o.ID)
 	case StatusExpired:
 		return fmt.Sprintf("order %s expired without a certificate (a random value outlived its validity before its domain was validated), and will never have one: order again", o.ID)

@@ -781,6 +781,9 @@ func (s *Service) view(o *store.Order) *View {
 			// The last check said "approved, certificate pending"; the
 			// order has moved on since.
 			d.Findings = []diagnose.Finding{diagnose.Issued(s.serialOf(o.ID))}
+		case o.Status == StatusApproved && strings.HasPrefix(o.Error, issuanceFailedPrefix):
+			// Not "issued shortly": the CA could not sign it.
+			d.Findings = []diagnose.Finding{diagnose.IssuanceFailed(issuanceFailedReason)}
 		case o.Status == StatusPending && a.Status == StatusPending && !now.Before(a.ExpiresAt):
 			// The value expired since the last check: shown as the next
 			// check will record it, not as still to publish.

@@ -203,6 +203,11 @@ type Store interface {
 	// check at once. It returns how many orders it changed. Only for a
 	// process starting, when no check runs.
 	OrderReleaseUnrecordedChecks(ctx context.Context) (int, error)
+	// OrderRetryFailedIssuance clears the error text of the approved
+	// orders whose error begins with prefix (a permanent issuance
+	// failure), so that the issuance sweep lists them again, and returns
+	// how many it changed.
+	OrderRetryFailedIssuance(ctx context.Context, prefix string) (int, error)
 	// OrderSetStatus sets an order's status (and the status of its pending
 	// authorizations when authzStatus is not empty) and its error text. An
 	// order that has its certificate keeps its status: ErrConflict.

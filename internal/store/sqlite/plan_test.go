@@ -26,6 +26,7 @@ func TestQueryPlans(t *testing.T) {
 		// Once, when a process starts: an index of pending orders would
 		// cost every order's writes more than this scan costs.
 		"qOrderReleaseUnrecordedChecks": {"SCAN orders"},
+		"qOrderRetryFailedIssuance":     {"SCAN orders"}, // once, when a process starts
 		// z is the subquery's one row.
 		"qACMEAuthzReusableFull": {"SCAN z"},
 		// Account names are compared folded, in Go: accounts are few.

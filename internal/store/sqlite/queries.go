@@ -449,6 +449,31 @@ func (s *Store) OrderReleaseUnrecordedChecks(ctx context.Context) (int, error) {
 	return int(n), nil
 }
 
+// qOrderRetryFailedIssuance: see OrderRetryFailedIssuance. substr keeps
+// the prefix literal (LIKE would read its _ and %).
+const qOrderRetryFailedIssuance = `UPDATE orders SET error = '' WHERE status = 'approved' AND substr(error, 1, length(?1)) = ?1`
+
+// OrderRetryFailedIssuance clears the error text of the approved orders
+// whose error begins with prefix (see store.Store).
+func (s *Store) OrderRetryFailedIssuance(ctx context.Context, prefix string) (int, error) {
+	if prefix == "" {
+		return 0, errors.New("retrying failed issuance: an empty prefix would match every approved order")
+	}
+	var n int64
+	err := s.write(ctx, func(tx *txn) error {
+		res, err := tx.ExecContext(ctx, qOrderRetryFailedIssuance, prefix)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("retrying failed issuance: %w", err)
+	}
+	return int(n), nil
+}
+
 // OrderSetStatus sets an order's status and error text, and, when
 // authzStatus is not empty, the status of its pending authorizations. An
 // unknown order is store.ErrNotFound.

@@ -521,6 +521,7 @@ var preparedQueries = map[string]string{
 	"qOrderIssued":                  qOrderIssued,
 	"qOrderReleaseUnrecordedChecks": qOrderReleaseUnrecordedChecks,
 	"qOrderNextCheckEarlier":        qOrderNextCheckEarlier,
+	"qOrderRetryFailedIssuance":     qOrderRetryFailedIssuance,
 	"qOrderSigningTBSPut":           qOrderSigningTBSPut,
 	"qOrderSigningTBSGet":           qOrderSigningTBSGet,
 	"qOrderSigningTBSDrop":          qOrderSigningTBSDrop,
