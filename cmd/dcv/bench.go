@@ -60,7 +60,9 @@ with --server-pid, the server's CPU time per certificate (from /proc).
 The names asked for resolve to the responder only through the DNS server that
 --dns-listen starts: point the server under test at it (dcv serve --resolver,
 pebble -dnsserver), and make it dial --responder's port for http-01
-(--validation-http-port) or tls-alpn-01 (--validation-https-port).
+(--validation-http-port) or tls-alpn-01 (--validation-https-port); the
+responder is on loopback, which dcv serve dials only with
+--allow-loopback-targets.
 No certificate is started after --duration (at most 10m); every request and
 every flow has a deadline.
 
@@ -152,8 +154,13 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 	if err == nil && rep.Certificates == 0 && rep.Failed > 0 {
 		// A run that measured nothing is no success for a script.
 		hint := ""
-		if f.dnsListen == "" {
+		switch {
+		case f.dnsListen == "":
 			hint = "; without --dns-listen the server under test must resolve the bench's names itself: give it the DNS server bench starts there (dcv serve --resolver)"
+		case rep.ErrorsContain("not reachable from the internet", "ADDRESS_RESERVED"):
+			// The responder is on loopback, which dcv serve refuses to
+			// dial unless told to.
+			hint = "; the server under test refused to dial the responder's loopback address: run dcv serve with --allow-loopback-targets"
 		}
 		return exitError{code: exitFailure, msg: fmt.Sprintf("bench: no certificate: all %d flows failed (their errors are above)%s", rep.Failed, hint)}
 	}

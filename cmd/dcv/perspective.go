@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dcvhq/dcv/internal/ca"
+	"github.com/dcvhq/dcv/internal/diagnose"
 	"github.com/dcvhq/dcv/internal/perspective"
 	"github.com/dcvhq/dcv/internal/store"
 	"github.com/dcvhq/dcv/internal/store/sqlite"
@@ -69,7 +71,7 @@ func (f *perspectiveFlags) runner(v *validation.Validator, st store.PerspectiveS
 		return nil, err
 	}
 	if why != "" {
-		logger.Warn("no check can pass with the remote perspectives enrolled: "+why+" (dcv perspective add)", "required", r.MinRemotes(time.Now()))
+		logger.Warn("no check can pass with the remote perspectives enrolled: "+why+" (dcv perspective add, dcv perspective remove)", "min_remote_perspectives", r.MinRemotes(time.Now()))
 	}
 	return r, nil
 }
@@ -217,7 +219,30 @@ func perspectiveAdd(ctx context.Context, data, name, url, rir, out string, w, er
 	}
 	fmt.Fprintf(w, "enrolled perspective %s (%s, %s); credentials written to %s\n", remote.Name, remote.RIR, remote.URL, out)
 	fmt.Fprintf(w, "copy that file to the agent's machine and run: dcv agent --credentials %s --listen ADDR\n", filepath.Base(out))
+	if why := quorumWarning(append(existing, store.Perspective{Name: remote.Name, RIR: remote.RIR})); why != "" {
+		fmt.Fprintf(errOut, "warning: %s\n", why)
+	}
 	return nil
+}
+
+// quorumWarning says why no check can pass with the perspectives ps
+// enrolled, or "": every enrolled perspective takes part in every check,
+// and those that corroborate must span two RIR regions (CA/B Forum BRs
+// §3.2.2.9), so a set in one region blocks every validation until one of
+// another region is enrolled.
+func quorumWarning(ps []store.Perspective) string {
+	if len(ps) == 0 {
+		return ""
+	}
+	rirs := make([]string, len(ps))
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		rirs[i], names[i] = p.RIR, p.Name+" "+p.RIR
+	}
+	if met, _ := diagnose.QuorumStatus(rirs, nil, 0); met {
+		return ""
+	}
+	return fmt.Sprintf("with the remote perspectives enrolled (%s), no check can pass, even with every agent running: those that corroborate must span two RIR regions (CA/B Forum BRs §3.2.2.9). Enrol one in another region, or remove these.", strings.Join(names, ", "))
 }
 
 func perspectiveList(ctx context.Context, data string, w io.Writer) error {

@@ -163,6 +163,19 @@ func (rec *recorder) observe(step string, d time.Duration) {
 	rec.mu.Unlock()
 }
 
+// ErrorsContain reports whether an error example of the run contains one
+// of words.
+func (r *Report) ErrorsContain(words ...string) bool {
+	for _, e := range r.Errors {
+		for _, w := range words {
+			if strings.Contains(e.Example, w) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (rec *recorder) fail(step string, err error) {
 	typ := step + ": " + classify(err)
 	msg := err.Error()
