@@ -7,8 +7,12 @@ export GOFLAGS ?= -buildvcs=false
 
 .PHONY: build test deps vet fmt-check unit race bench fuzz crash
 
+# The version is git's description of the commit (tag, or hash, "-dirty"
+# with uncommitted changes); "dev" outside a git checkout.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
 build:
-	$(GO) build -o bin/dcv ./cmd/dcv
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/dcv ./cmd/dcv
 
 # The whole default suite: dependencies, static checks, every test.
 test: deps fmt-check vet unit

@@ -173,6 +173,7 @@ func perspectiveAdd(ctx context.Context, data, name, url, rir, out string, w, er
 	if out == "" {
 		out = name + ".credentials"
 	}
+	rir = strings.ToUpper(rir) // "ripe" is RIPE: the registries' names are upper case
 	// Bad input changes nothing: checked before the data directory is
 	// opened (or created).
 	u, err := perspective.CheckEnrolment(name, url, rir)

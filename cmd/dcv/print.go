@@ -68,6 +68,9 @@ func printOrder(w io.Writer, o *client.Order) {
 		fmt.Fprintf(w, "\nto be checked by the order's own account\n")
 	case o.Status == "pending":
 		fmt.Fprintf(w, "\nwhen published: dcv order check %s\n", o.ID)
+		if o.NextCheckAt != nil && o.NextCheckAt.After(time.Now()) {
+			fmt.Fprintf(w, "next check allowed at %s\n", o.NextCheckAt.Format(time.RFC3339))
+		}
 		if o.RecheckAt != nil {
 			fmt.Fprintf(w, "dcv also checks it on its own from %s (usually within a minute of it), and issues the certificate once every domain passes\n", o.RecheckAt.Format(time.RFC3339))
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dcvhq/dcv/client"
 	"github.com/dcvhq/dcv/internal/diagnose"
@@ -24,7 +25,13 @@ func TestPrintOrderKinds(t *testing.T) {
 			name:  "pending dns order",
 			o:     client.Order{ID: "ord_1", Status: "pending", Method: "dns", Domains: []order.DomainView{{Domain: "a.example.com", Status: "pending", Method: "dns", Instructions: order.Instructions{Type: "TXT", Host: "_dnsauth.a.example.com", Value: "v1"}}}},
 			want:  []string{`publish a DNS record:  _dnsauth.a.example.com  TXT  "v1"`, "when published: dcv order check ord_1"},
-			never: []string{"ACME"},
+			never: []string{"ACME", "next check allowed"},
+		},
+		{
+			name: "pending dns order checked a moment ago",
+			o: client.Order{ID: "ord_6", Status: "pending", Method: "dns", NextCheckAt: new(time.Date(2999, 1, 1, 0, 0, 0, 0, time.UTC)),
+				Domains: []order.DomainView{{Domain: "f.example.com", Status: "pending", Method: "dns", Instructions: order.Instructions{Type: "TXT", Host: "_dnsauth.f.example.com", Value: "v6"}}}},
+			want: []string{"next check allowed at 2999-01-01T00:00:00Z"},
 		},
 		{
 			name:  "invalid acme order read by an admin",
