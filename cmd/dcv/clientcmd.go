@@ -347,6 +347,9 @@ func newCertCmd() *cobra.Command {
 				return err
 			}
 			crt, raw, err := c.Certificate(cmd.Context(), args[0])
+			if err == nil && crt.RevokedAt != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: certificate %s was revoked at %s (%s): do not deploy it; order again for a new one\n", crt.Serial, crt.RevokedAt.Format(time.RFC3339), crt.RevocationReason)
+			}
 			if err == nil && crt.PrivateKey != "" {
 				// The server hands the key out for a short while only: keep
 				// it before anything else.

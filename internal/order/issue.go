@@ -242,6 +242,13 @@ func (s *Service) Certificate(ctx context.Context, acct *store.Account, id strin
 		return nil, fmt.Errorf("loading certificate: %w", err)
 	}
 	v := &CertificateView{Order: o.ID, Serial: c.Serial, NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(), Certificate: c.ChainPEM, HasCSR: o.CSRPEM != ""}
+	switch rv, err := s.cfg.Store.RevocationGet(ctx, c.Serial); {
+	case err == nil:
+		at := rv.RevokedAt.UTC()
+		v.RevokedAt, v.RevocationReason = &at, reasonName(rv.Reason)
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, fmt.Errorf("loading the certificate's revocation: %w", err)
+	}
 	if takeKey && o.CSRPEM == "" {
 		k, err := s.cfg.Store.OrderTakeKey(ctx, o.ID, s.now(), KeyRedeliveryWindow)
 		switch {
@@ -254,6 +261,16 @@ func (s *Service) Certificate(ctx context.Context, acct *store.Account, id strin
 		}
 	}
 	return v, nil
+}
+
+// reasonName is the RFC 5280 §5.3.1 name of CRLReason code.
+func reasonName(code int) string {
+	names := map[int]string{0: "unspecified", 1: "keyCompromise", 2: "cACompromise", 3: "affiliationChanged", 4: "superseded",
+		5: "cessationOfOperation", 6: "certificateHold", 8: "removeFromCRL", 9: "privilegeWithdrawn", 10: "aACompromise"}
+	if n, ok := names[code]; ok {
+		return n
+	}
+	return fmt.Sprintf("reason %d", code)
 }
 
 // EraseDeliveredKeys erases the generated keys whose redelivery window has

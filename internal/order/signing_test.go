@@ -15,10 +15,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/dcvhq/dcv/internal/ca"
 	"github.com/dcvhq/dcv/internal/order"
 	"github.com/dcvhq/dcv/internal/order/ordertest"
+	"github.com/dcvhq/dcv/internal/store"
 )
 
 // logBuffer is a slog handler's output, safe for the service's goroutines.
@@ -241,5 +243,38 @@ func TestSweepLeavesFinalizeUnderWay(t *testing.T) {
 	}
 	if len(h.signed) != 1 {
 		t.Errorf("%d certificates signed for one order, want 1", len(h.signed))
+	}
+}
+
+// TestRevokedCertificateSaysSo: a certificate revoked (through ACME's
+// revokeCert, with its key) is still downloadable, and says it was
+// revoked, when and why, so that it is not deployed.
+func TestRevokedCertificateSaysSo(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := ordertest.New(t, ordertest.Options{WallClock: true})
+	acct := s.NewAccount(t, "applicant")
+	o, err := s.Service.Create(ctx, acct, order.CreateRequest{Domains: []string{"revoked.applicant.com"}, Method: "dns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.DNS.Add(`_dnsauth.revoked.applicant.com. TXT "` + o.Domains[0].Instructions.Value + `"`)
+	if cr, err := s.Service.Check(ctx, acct, o.ID); err != nil || cr.Status != order.StatusApproved {
+		t.Fatalf("check: %+v, %v", cr, err)
+	}
+	if err := s.Service.Issue(ctx, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	cv, err := s.Service.Certificate(ctx, acct, o.ID, false)
+	if err != nil || cv.RevokedAt != nil {
+		t.Fatalf("before revocation: %+v, %v", cv, err)
+	}
+	at := time.Now().UTC().Truncate(time.Second)
+	if err := s.Store.CertificateRevoke(ctx, store.Revocation{Serial: cv.Serial, Reason: 1, RevokedAt: at, NotAfter: cv.NotAfter}); err != nil {
+		t.Fatal(err)
+	}
+	cv, err = s.Service.Certificate(ctx, acct, o.ID, false)
+	if err != nil || cv.RevokedAt == nil || !cv.RevokedAt.Equal(at) || cv.RevocationReason != "keyCompromise" {
+		t.Fatalf("after revocation: %+v, %v; want revoked at %s, keyCompromise", cv, err, at)
 	}
 }

@@ -115,6 +115,11 @@ type CertificateView struct {
 	// HasCSR is set when the order came with a CSR: its key is the
 	// applicant's, and dcv never had it.
 	HasCSR bool `json:"has_csr,omitempty"`
+	// RevokedAt and RevocationReason are set when the certificate was
+	// revoked (through ACME's revokeCert): it must not be deployed.
+	// RevocationReason is the RFC 5280 §5.3.1 name (keyCompromise, ...).
+	RevokedAt        *time.Time `json:"revoked_at,omitempty"`
+	RevocationReason string     `json:"revocation_reason,omitempty"`
 }
 
 // AccountView is an account as the API shows it. APIKey is present only in
