@@ -197,6 +197,7 @@ type serveFlags struct {
 	valueValidity time.Duration
 	certValidity  time.Duration
 	logLevel      string
+	resetAdminKey bool
 	pprofListen   string
 	gcPercent     int
 	// apiLimitNewOrders is --api-limit-new-orders, COUNT/PERIOD.
@@ -239,6 +240,7 @@ Every flag can also be set as DCV_<FLAG> (DCV_CHECK_INTERVAL=1m).`,
 	durationFlag(fs, &f.valueValidity, "value-validity", order.DefaultValueValidity, "how long a random value stays valid (at most 30d)")
 	durationFlag(fs, &f.certValidity, "cert-validity", 0, "certificate validity; 0: 90d, or less once the CA/B Forum BRs §6.3.2 require it (46d from 15 March 2029); at most 199d until 15 March 2027, then 99d")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&f.resetAdminKey, "reset-admin-key", false, "give the admin account a new API key at start, written to DATA/admin.key and printed once (the old one stops working): for an operator who lost it")
 	fs.IntVar(&f.gcPercent, "gc-percent", defaultGCPercent, "Go garbage collector target (as GOGC): heap growth in percent before a collection; a GOGC environment variable takes precedence, and GOMEMLIMIT bounds memory")
 	durationFlag(fs, &f.resolverCacheMaxTTL, "resolver-cache-max-ttl", 0, "with --resolver: cache its answers for their TTL, at most this long (at most 60s; negative answers at most 5s; 0, the default, caches nothing)")
 	fs.StringVar(&f.apiLimitNewOrders, "api-limit-new-orders", "", "new orders per account (not an admin) through the API, as COUNT/PERIOD (default 1000/1h)")
@@ -475,6 +477,18 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		return err
 	}
 	keyPath := filepath.Join(f.data, "admin.key")
+	if admin == nil && f.resetAdminKey {
+		// The operator lost the admin key (or rotated it and lost the
+		// new one): a new one, written where the first was.
+		if admin, err = orders.ResetAdminKey(ctx); err != nil {
+			return err
+		}
+		if err := os.WriteFile(keyPath, []byte(admin.APIKey+"\n"), 0o600); err != nil {
+			return fmt.Errorf("writing %s: %w", keyPath, err)
+		}
+		fmt.Fprintf(out, "gave the admin account %s a new API key; the old one no longer works (shown once, also in %s):\n%s\n", admin.ID, keyPath, admin.APIKey)
+		admin = nil
+	}
 	if admin != nil {
 		if err := os.WriteFile(keyPath, []byte(admin.APIKey+"\n"), 0o600); err != nil {
 			return fmt.Errorf("writing %s: %w", keyPath, err)

@@ -355,6 +355,17 @@ func (s *Service) EnsureAdmin(ctx context.Context) (*AccountView, error) {
 	return s.CreateAccount(ctx, nil, "admin", true)
 }
 
+// ResetAdminKey gives the oldest admin account a new API key, shown this
+// once, and ends its old ones: the way back in for an operator who lost
+// the admin key (dcv serve --reset-admin-key, on the data directory).
+func (s *Service) ResetAdminKey(ctx context.Context) (*AccountView, error) {
+	id, err := s.cfg.Store.AccountFirstAdminID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("looking for the admin account: %w", err)
+	}
+	return s.RotateAPIKey(ctx, &store.Account{ID: id, Admin: true}, id)
+}
+
 // Authenticate returns the account of an API key.
 func (s *Service) Authenticate(ctx context.Context, key string) (*store.Account, error) {
 	if key == "" {

@@ -161,6 +161,9 @@ type Store interface {
 	AccountGetByKeyHash(ctx context.Context, keyHash []byte) (*Account, error)
 	// AccountAdminExists reports whether an admin account exists.
 	AccountAdminExists(ctx context.Context) (bool, error)
+	// AccountFirstAdminID returns the id of the oldest admin account, or
+	// ErrNotFound.
+	AccountFirstAdminID(ctx context.Context) (string, error)
 	// APIKeyReplace replaces every API key of an account with the one
 	// whose hash is given, in one write (the old keys stop working when
 	// it commits), and returns the account; ErrNotFound when there is no

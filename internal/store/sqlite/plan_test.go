@@ -21,6 +21,8 @@ func TestQueryPlans(t *testing.T) {
 		"qPerspectiveList":     {"SCAN perspectives USING INDEX sqlite_autoindex_perspectives_1"},
 		"qRevocationUnexpired": {"SCAN r USING INDEX sqlite_autoindex_revocations_1"},
 		"qAccountAdminExists":  {"SCAN accounts USING COVERING INDEX accounts_admin"},
+		// The admin accounts only (a partial index): a handful.
+		"qAccountFirstAdmin": {"SCAN accounts USING INDEX accounts_admin"},
 		// A partial index of exactly the rows wanted, read in order.
 		"qOrderApprovedIDs": {"SCAN orders USING COVERING INDEX orders_approved_created"},
 		// Once, when a process starts: an index of pending orders would

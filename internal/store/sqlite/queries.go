@@ -190,6 +190,19 @@ func (s *Store) APIKeyReplace(ctx context.Context, accountID string, keyHash []b
 	return &a, nil
 }
 
+// qAccountFirstAdmin is the oldest admin account.
+const qAccountFirstAdmin = `SELECT id FROM accounts WHERE admin = 1 ORDER BY created_at, id LIMIT 1`
+
+// AccountFirstAdminID returns the id of the oldest admin account, or
+// store.ErrNotFound.
+func (s *Store) AccountFirstAdminID(ctx context.Context) (string, error) {
+	var id string
+	if err := s.rd.QueryRowContext(ctx, qAccountFirstAdmin).Scan(&id); err != nil {
+		return "", notFound(err)
+	}
+	return id, nil
+}
+
 // AccountAdminExists reports whether an admin account exists.
 func (s *Store) AccountAdminExists(ctx context.Context) (bool, error) {
 	var ok bool

@@ -522,6 +522,7 @@ var preparedQueries = map[string]string{
 	"qOrderReleaseUnrecordedChecks": qOrderReleaseUnrecordedChecks,
 	"qOrderNextCheckEarlier":        qOrderNextCheckEarlier,
 	"qOrderRetryFailedIssuance":     qOrderRetryFailedIssuance,
+	"qAccountFirstAdmin":            qAccountFirstAdmin,
 	"qOrderSigningTBSPut":           qOrderSigningTBSPut,
 	"qOrderSigningTBSGet":           qOrderSigningTBSGet,
 	"qOrderSigningTBSDrop":          qOrderSigningTBSDrop,
