@@ -378,8 +378,14 @@ func testAccountAdminExists(t *testing.T, open func(t *testing.T) store.Store) {
 	check("empty store", false)
 	f.account("user", false)
 	check("one user", false)
+	_, err := f.s.AccountFirstAdminID(f.ctx)
+	wantErr(t, "AccountFirstAdminID without an admin", err, store.ErrNotFound)
 	f.account("admin", true)
 	check("with an admin", true)
+	f.account("admin2", true)
+	if id, err := f.s.AccountFirstAdminID(f.ctx); err != nil || id != "admin" {
+		t.Errorf("AccountFirstAdminID = %q, %v; want the oldest admin, admin", id, err)
+	}
 }
 
 func testOrderCreate(t *testing.T, open func(t *testing.T) store.Store) {
