@@ -341,13 +341,11 @@ func TestProfileRemovedAfterOrder(t *testing.T) {
 	}
 }
 
-// TestAdminViewOfACMEOrder: an admin reading an ACME order through the REST
-// API sees its ACME state (valid, invalid with the problem), read-only, no
-// DNS record to publish (its value is the ACME authorization's id, not a
-// TXT value) and no certificate link it could not follow (NOT_YOUR_ORDER).
-func TestAdminViewOfACMEOrder(t *testing.T) {
-	t.Parallel()
-	const name = "view.applicant.com"
+// adminViewOfIssuedACMEOrder issues an ACME order for name and returns the
+// stack, its ACME service and account, the admin account, and the order as
+// the admin reads it through the REST API.
+func adminViewOfIssuedACMEOrder(t *testing.T, name string) (*ordertest.Stack, *order.ACME, *store.ACMEAccount, *store.Account, *order.View) {
+	t.Helper()
 	ctx := context.Background()
 	w, a, acct, _, ov := validatedACMEOrder(t, name, ordertest.Options{})
 	certKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -370,6 +368,18 @@ func TestAdminViewOfACMEOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return w, a, acct, admin, v
+}
+
+// TestAdminViewOfACMEOrder: an admin reading an ACME order through the REST
+// API sees its ACME state (valid, invalid with the problem), read-only, no
+// DNS record to publish (its value is the ACME authorization's id, not a
+// TXT value) and no certificate link it could not follow (NOT_YOUR_ORDER).
+func TestAdminViewOfACMEOrder(t *testing.T) {
+	t.Parallel()
+	const name = "view.applicant.com"
+	ctx := context.Background()
+	w, a, acct, admin, v := adminViewOfIssuedACMEOrder(t, name)
 	if v.Status != order.ACMEOrderValid || !v.ReadOnly || v.Certificate != "" || len(v.Domains) != 1 || v.Domains[0].Status != "valid" || v.Domains[0].Instructions != (order.Instructions{}) {
 		t.Errorf("admin view: status %s, read-only %v, certificate %q, domains %+v; want ACME's valid, read-only, no link, no instructions", v.Status, v.ReadOnly, v.Certificate, v.Domains)
 	}
