@@ -11,10 +11,6 @@ import (
 	"github.com/dcvhq/dcv/internal/dnsclient"
 )
 
-// TestReviewAliveVerdictFromBeforeTheLookup: the liveness verdict is
-// reused for aliveTTL (10 s) whatever the lookup's start: a resolver that
-// answered the question, then died, has the timeouts of lookups begun
-// after the verdict blamed on the domain (not Upstream).
 // TestAliveVerdictFromBeforeTheLookup: a liveness verdict reached before a
 // lookup began is not reused for it: the resolver may have died since, and
 // the timeout is then the CA's side, not the domain's (review).

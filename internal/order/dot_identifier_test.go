@@ -16,10 +16,6 @@ import (
 	"github.com/dcvhq/dcv/internal/order/ordertest"
 )
 
-// TestReviewFinalDotBypass: newOrder refuses "name." (5ba6c46) so that an
-// order's identifiers are the client's, but a final dot written as an
-// ideographic full stop, or followed by a space, is still stripped by
-// ident.Normalize and the order is created with a rewritten identifier.
 // TestRewrittenIdentifiersRefused: a dns identifier that dcv would rewrite
 // (a final dot, in ASCII or as a full stop UTS #46 maps to one; spaces
 // around it) is refused, naming the name to send only when that one would

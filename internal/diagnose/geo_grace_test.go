@@ -37,11 +37,6 @@ func reviewDisagreement(t *testing.T, r Result) *Finding {
 	return nil
 }
 
-// TestReviewGeoSettleUsesCacheETA: the first sighting of the
-// anycast-or-GeoDNS case together with a cached remote whose TTL ends
-// sooner: the finding's ETA is the cache's, the message promises the
-// 10-minute settle time, and the next check after the cache's ETA already
-// calls it GeoDNS ("waiting will not change that").
 // TestGeoGraceIsItsOwn: the anycast grace promised at the first sight of
 // a nameserver answering a remote otherwise ends when it says, not when a
 // cached answer seen beside it expires; and a previous check's cache ETA
@@ -70,9 +65,6 @@ func TestGeoGraceIsItsOwn(t *testing.T) {
 	}
 }
 
-// TestReviewGeoFirstSightAfterOldCacheETA: a previous check's cache ETA,
-// long past, makes a nameserver's differing answer seen for the first time
-// final GeoDNS at once, with no anycast grace.
 // TestGeoFirstSightAfterOldCacheETA: see TestGeoGraceIsItsOwn.
 func TestGeoFirstSightAfterOldCacheETA(t *testing.T) {
 	t.Parallel()
