@@ -49,8 +49,10 @@ looked at, the file fetch, and the findings with their fixes.
 
 Without --value it diagnoses what can be: whether the domain resolves, the
 nameservers, DNSSEC, CAA and, for the dns method, the TXT values published.
-Exit status 3 when a finding blocks validation; --json prints the result
-(the same shape as POST /api/v1/checks) for scripts.`,
+Exit status 3 when a finding blocks validation; 1 when the check could not
+run (the resolver or root servers it was given, or the network, failed:
+no verdict on the domain); --json prints the result (the same shape as
+POST /api/v1/checks) for scripts.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -105,9 +107,32 @@ func runCheck(ctx context.Context, f checkFlags, domain string, out io.Writer) e
 		printPreflight(out, result)
 	}
 	if result.Blocked() {
+		if couldNotRun(result) {
+			// Nothing was learnt of the domain: the resolution this
+			// machine was given failed, which is no verdict on it.
+			return exitError{code: exitFailure, msg: "check: the domain could not be observed from this machine (its resolver or root servers, or its network, failed): no verdict on the domain"}
+		}
 		return exitError{code: exitBlocked}
 	}
 	return nil
+}
+
+// couldNotRun reports whether every blocking finding of r is the failure
+// of the resolution dcv check was given (RESOLVER_UNAVAILABLE), or of an
+// observation it could not make (OBSERVATION_INVALID): the check could not
+// run, and says nothing of the domain.
+func couldNotRun(r *order.PreflightResult) bool {
+	found := false
+	for _, f := range r.Findings {
+		if !f.Blocking() {
+			continue
+		}
+		if f.Code != diagnose.CodeResolverUnavailable && f.Code != diagnose.CodeObservationInvalid {
+			return false
+		}
+		found = true
+	}
+	return found
 }
 
 // isTerminal reports whether w is a character device (a terminal), where

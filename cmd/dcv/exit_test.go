@@ -233,3 +233,19 @@ func contains(args []string, flag string) bool {
 func isClient(args []string) bool {
 	return args[0] == "order" || args[0] == "cert" || args[0] == "account"
 }
+
+// TestCheckCouldNotRun: dcv check whose resolver cannot be reached learns
+// nothing of the domain: exit 1 (a failure), not 3 (the domain blocks).
+func TestCheckCouldNotRun(t *testing.T) {
+	t.Parallel()
+	dead, err := testenv.ListenTCP(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := dead.Addr().String()
+	dead.Close() // nothing listens there now: refused
+	code, msg, _ := runDCV(t, "check", "a.example.com", "--value", "v", "--resolver", addr)
+	if code != exitFailure || !strings.Contains(msg, "could not be observed from this machine") {
+		t.Errorf("exit status %d, %q; want %d, saying the check could not run", code, msg, exitFailure)
+	}
+}
