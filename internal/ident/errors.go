@@ -21,6 +21,7 @@ const (
 	CodePublicSuffix     = "PUBLIC_SUFFIX"     // the name (or the wildcard's base) is a public suffix
 	CodeReservedName     = "RESERVED_NAME"     // a special-use or reserved name, or a name under one
 	CodeSingleLabel      = "SINGLE_LABEL"      // a name of one label that is not a public suffix
+	CodeUnknownTLD       = "UNKNOWN_TLD"       // a name under a top-level domain the DNS root never delegated
 	CodeTooManyNames     = "TOO_MANY_NAMES"    // more than MaxNames names in one order
 	CodeDuplicateName    = "DUPLICATE_NAME"    // the same name twice in one order, after normalisation
 	CodeNoNames          = "NO_NAMES"          // an order without names

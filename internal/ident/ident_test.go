@@ -154,6 +154,11 @@ func TestNormalizeRefuses(t *testing.T) {
 		{name: "private-use lan", in: "router.lan", code: CodeReservedName, words: []string{`"lan"`}},
 		{name: "single label", in: "intranetbox", code: CodeSingleLabel, words: []string{`"intranetbox"`, "single-label"}},
 		{name: "single label trailing dot", in: "server.", code: CodeSingleLabel, words: []string{"single-label"}},
+		// Validated, it would fail the certificate's lints for good
+		// (e_dnsname_not_valid_tld): refused before (verification run).
+		{name: "unknown TLD", in: "x.notatld", code: CodeUnknownTLD, words: []string{`".notatld"`, "not a top-level domain"}},
+		{name: "unknown TLD localdomain", in: "box.localdomain", code: CodeUnknownTLD, words: []string{`".localdomain"`}},
+		{name: "unknown TLD under a wildcard", in: "*.a.k8s", code: CodeUnknownTLD, words: []string{`".k8s"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

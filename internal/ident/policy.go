@@ -2,6 +2,7 @@ package ident
 
 import (
 	"errors"
+	zlintutil "github.com/zmap/zlint/v3/util"
 	"strings"
 
 	"golang.org/x/net/publicsuffix"
@@ -146,6 +147,11 @@ func checkPolicy(input, base string, wildcard bool) *PolicyError {
 	}
 	if !strings.Contains(base, ".") {
 		return refuse(CodeSingleLabel, input, "%s is a single-label name: certificates are issued only for fully qualified domain names under a registered domain", q(input))
+	}
+	if tld := base[strings.LastIndexByte(base, '.')+1:]; !zlintutil.IsInTLDMap(tld) {
+		// The certificate's lints refuse it (e_dnsname_not_valid_tld):
+		// refused here, before anything is validated.
+		return refuse(CodeUnknownTLD, input, "%s is under %q, which is not a top-level domain of the DNS (IANA's root zone) and cannot get a certificate", q(input), "."+tld)
 	}
 	return nil
 }
