@@ -133,7 +133,7 @@ func newPerspectiveCmd() *cobra.Command {
 		Short: "Remove a remote perspective; the primary stops asking it and no longer accepts its certificate",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return perspectiveRemove(cmd.Context(), data, args[0], cmd.OutOrStdout())
+			return perspectiveRemove(cmd.Context(), data, args[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	cmd.AddCommand(add, list, remove)
@@ -290,7 +290,7 @@ func perspectiveList(ctx context.Context, data string, w io.Writer) error {
 	return tw.Flush()
 }
 
-func perspectiveRemove(ctx context.Context, data, name string, w io.Writer) error {
+func perspectiveRemove(ctx context.Context, data, name string, w, errOut io.Writer) error {
 	if _, err := os.Stat(filepath.Join(data, "dcv.db")); errors.Is(err, fs.ErrNotExist) {
 		return exitError{code: exitUsage, msg: fmt.Sprintf("no dcv database in %s: pass the --data of the primary's dcv serve", data)}
 	}
@@ -305,5 +305,12 @@ func perspectiveRemove(ctx context.Context, data, name string, w io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(w, "removed perspective %s\n", name)
+	left, err := st.PerspectiveList(ctx)
+	if err != nil {
+		return err
+	}
+	if why := quorumWarning(left); why != "" {
+		fmt.Fprintf(errOut, "warning: %s\n", why)
+	}
 	return nil
 }

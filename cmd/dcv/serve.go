@@ -11,6 +11,7 @@ import (
 	"expvar"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -480,13 +481,20 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	if admin == nil && f.resetAdminKey {
 		// The operator lost the admin key (or rotated it and lost the
 		// new one): a new one, written where the first was.
+		// The key file must be writable before the old key is ended: a
+		// key that could be neither written nor shown would lock the
+		// operator out again.
+		if err := checkWritable(keyPath); err != nil {
+			return exitError{code: exitFailure, msg: fmt.Sprintf("--reset-admin-key: %s cannot be written (%v): nothing was changed", keyPath, err)}
+		}
 		if admin, err = orders.ResetAdminKey(ctx); err != nil {
 			return err
 		}
-		if err := os.WriteFile(keyPath, []byte(admin.APIKey+"\n"), 0o600); err != nil {
-			return fmt.Errorf("writing %s: %w", keyPath, err)
-		}
+		// Shown first: the file's write may still fail.
 		fmt.Fprintf(out, "gave the admin account %s a new API key; the old one no longer works (shown once, also in %s):\n%s\n", admin.ID, keyPath, admin.APIKey)
+		if err := os.WriteFile(keyPath, []byte(admin.APIKey+"\n"), 0o600); err != nil {
+			return fmt.Errorf("writing %s (the new key is shown above): %w", keyPath, err)
+		}
 		admin = nil
 	}
 	if admin != nil {
@@ -634,4 +642,30 @@ func lintsPass(cfg ca.Config) error {
 		return fmt.Errorf("every certificate would fail the lints with this configuration (check --public-url, --aia-url and --crl-url: use an IP address or a public name): %w", err)
 	}
 	return err
+}
+
+// checkWritable reports whether a file can be written at path: it is a
+// regular file that opens for writing, or it does not exist and a file
+// can be created beside it. Nothing is changed.
+func checkWritable(path string) error {
+	fi, err := os.Lstat(path)
+	switch {
+	case err == nil && !fi.Mode().IsRegular():
+		return fmt.Errorf("%s is not a regular file", path)
+	case err == nil:
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		return f.Close()
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".dcv-write-check-")
+	if err != nil {
+		return err
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
 }
