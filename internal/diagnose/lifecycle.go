@@ -56,6 +56,34 @@ func Issued(serial string) Finding {
 	}
 }
 
+// CodeCertificateRevoked: the order's certificate was revoked (through
+// ACME's revokeCert): it must not be deployed.
+const CodeCertificateRevoked Code = "CERTIFICATE_REVOKED"
+
+// Message ids of CERTIFICATE_REVOKED.
+const (
+	msgRevoked msg = "msgRevoked"
+	fixRevoked msg = "fixRevoked"
+)
+
+func init() {
+	extend(CodeIssued, map[Code]string{CodeCertificateRevoked: "Certificate revoked"}, map[msg]string{
+		msgRevoked: "The certificate (serial %[1]s) was revoked at %[2]s (%[3]s).",
+		fixRevoked: "Do not deploy it; order again for a new certificate (with a new key if this one was compromised).",
+	}, CodeCertificateRevoked)
+}
+
+// Revoked is the warning of an issued domain whose certificate was revoked
+// at at, for reason (its RFC 5280 name).
+func Revoked(serial string, at time.Time, reason string) Finding {
+	return Finding{
+		Code:     CodeCertificateRevoked,
+		Severity: SeverityWarning,
+		Message:  catalogEN.f(msgRevoked, Truncate(serial, maxSerialShown), at.UTC().Format(time.RFC3339), Truncate(reason, maxDetailShown)),
+		Fix:      catalogEN.f(fixRevoked),
+	}
+}
+
 // IssuanceFailed is the blocking finding of a validated domain whose
 // certificate could not be issued. It is worded as the operator's problem,
 // not the applicant's, and is retryable. reason is shown to the applicant:

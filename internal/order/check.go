@@ -471,7 +471,12 @@ func (s *Service) stateResult(o *store.Order, now time.Time) *CheckResult {
 		fs := d.Findings
 		switch o.Status {
 		case StatusIssued:
-			fs = []diagnose.Finding{diagnose.Issued(s.serialOf(o.ID))}
+			serial := s.serialOf(o.ID)
+			fs = []diagnose.Finding{diagnose.Issued(serial)}
+			if rv := s.revocationOf(serial); rv != nil {
+				fs = append(fs, diagnose.Revoked(serial, rv.RevokedAt, reasonName(rv.Reason)))
+				diagnose.Sort(fs)
+			}
 		case StatusApproved:
 			if strings.HasPrefix(o.Error, issuanceFailedPrefix) {
 				fs = []diagnose.Finding{diagnose.IssuanceFailed(issuanceFailedReason)}
@@ -480,6 +485,22 @@ func (s *Service) stateResult(o *store.Order, now time.Time) *CheckResult {
 		res.Domains = append(res.Domains, DomainCheck{Domain: d.Domain, Status: d.Status, Findings: fs, Matrix: []diagnose.PerspectiveRow{}, Evidence: []json.RawMessage{}})
 	}
 	return res
+}
+
+// revocationOf returns the revocation of the certificate serial, or nil
+// (none, or none readable: the view is not refused for it).
+func (s *Service) revocationOf(serial string) *store.Revocation {
+	if serial == "" {
+		return nil
+	}
+	rv, err := s.cfg.Store.RevocationGet(context.Background(), serial)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			s.cfg.Logger.Error("reading a certificate's revocation", "serial", serial, "err", err)
+		}
+		return nil
+	}
+	return rv
 }
 
 func (s *Service) serialOf(orderID string) string {

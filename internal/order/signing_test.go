@@ -11,6 +11,7 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/dcvhq/dcv/internal/ca"
+	"github.com/dcvhq/dcv/internal/diagnose"
 	"github.com/dcvhq/dcv/internal/order"
 	"github.com/dcvhq/dcv/internal/order/ordertest"
 	"github.com/dcvhq/dcv/internal/store"
@@ -276,5 +278,16 @@ func TestRevokedCertificateSaysSo(t *testing.T) {
 	cv, err = s.Service.Certificate(ctx, acct, o.ID, false)
 	if err != nil || cv.RevokedAt == nil || !cv.RevokedAt.Equal(at) || cv.RevocationReason != "keyCompromise" {
 		t.Fatalf("after revocation: %+v, %v; want revoked at %s, keyCompromise", cv, err, at)
+	}
+	// The order says so too, and a check of it.
+	v, err := s.Service.Get(ctx, acct, o.ID)
+	if err != nil || !slices.ContainsFunc(v.Domains[0].Findings, func(f diagnose.Finding) bool {
+		return f.Code == diagnose.CodeCertificateRevoked && strings.Contains(f.Message, "keyCompromise")
+	}) {
+		t.Errorf("order view after revocation: %+v, %v; want CERTIFICATE_REVOKED", v, err)
+	}
+	res, err := s.Service.Check(ctx, acct, o.ID)
+	if err != nil || !slices.ContainsFunc(res.Domains[0].Findings, func(f diagnose.Finding) bool { return f.Code == diagnose.CodeCertificateRevoked }) {
+		t.Errorf("check after revocation: %+v, %v; want CERTIFICATE_REVOKED", res, err)
 	}
 }
