@@ -171,14 +171,22 @@ func newOrderListCmd() *cobra.Command {
 		page: func(ctx context.Context, c *client.Client, cursor string, limit int) ([]client.Order, string, []byte, error) {
 			return c.OrdersPage(ctx, cursor, limit)
 		},
-		line: func(o client.Order) string {
-			names := make([]string, 0, len(o.Domains))
-			for _, d := range o.Domains {
-				names = append(names, d.Domain)
-			}
-			return fmt.Sprintf("%s  %-8s  %-4s  %s  %s", o.ID, o.Status, orderMethod(&o), o.CreatedAt.Format(time.RFC3339), strings.Join(names, ","))
-		},
+		line: orderLine,
 	})
+}
+
+// orderLine is one order in dcv order list.
+func orderLine(o client.Order) string {
+	names := make([]string, 0, len(o.Domains))
+	for _, d := range o.Domains {
+		names = append(names, d.Domain)
+	}
+	line := fmt.Sprintf("%s  %-8s  %-4s  %s  %s", o.ID, o.Status, orderMethod(&o), o.CreatedAt.Format(time.RFC3339), strings.Join(names, ","))
+	if o.Status == order.StatusApproved && o.Error != "" {
+		// Not about to be issued: the CA could not sign it.
+		line += "  (issuance failed: the operator has to act)"
+	}
+	return line
 }
 
 // listSpec describes a CLI command listing a paginated API list.

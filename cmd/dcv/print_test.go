@@ -93,3 +93,22 @@ func TestPrintPreflightLocalResolver(t *testing.T) {
 		t.Errorf("output:\n%s", b.String())
 	}
 }
+
+// TestOrderLine: dcv order list tells an approved order whose issuance
+// failed from one about to be issued.
+func TestOrderLine(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		o    client.Order
+		want bool // says the issuance failed
+	}{
+		{"about to be issued", client.Order{ID: "ord_1", Status: "approved", Method: "dns"}, false},
+		{"issuance failed", client.Order{ID: "ord_2", Status: "approved", Method: "dns", Error: "issuance failed: a lint"}, true},
+	}
+	for _, tt := range tests {
+		if got := strings.Contains(orderLine(tt.o), "issuance failed"); got != tt.want {
+			t.Errorf("%s: %q says the issuance failed: %v, want %v", tt.name, orderLine(tt.o), got, tt.want)
+		}
+	}
+}
