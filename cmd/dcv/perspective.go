@@ -17,7 +17,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dcvhq/dcv/internal/ca"
-	"github.com/dcvhq/dcv/internal/diagnose"
 	"github.com/dcvhq/dcv/internal/perspective"
 	"github.com/dcvhq/dcv/internal/store"
 	"github.com/dcvhq/dcv/internal/store/sqlite"
@@ -232,15 +231,12 @@ func perspectiveAdd(ctx context.Context, data, name, url, rir, out string, w, er
 // §3.2.2.9), so a set in one region blocks every validation until one of
 // another region is enrolled.
 func quorumWarning(ps []store.Perspective) string {
-	if len(ps) == 0 {
-		return ""
-	}
 	rirs := make([]string, len(ps))
 	names := make([]string, len(ps))
 	for i, p := range ps {
 		rirs[i], names[i] = p.RIR, p.Name+" "+p.RIR
 	}
-	if met, _ := diagnose.QuorumStatus(rirs, nil, 0); met {
+	if !perspective.QuorumImpossible(rirs) {
 		return ""
 	}
 	return fmt.Sprintf("with the remote perspectives enrolled (%s), no check can pass, even with every agent running: those that corroborate must span two RIR regions (CA/B Forum BRs §3.2.2.9). Enrol one in another region, or remove these.", strings.Join(names, ", "))

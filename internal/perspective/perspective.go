@@ -168,10 +168,22 @@ func (r *Runner) Unsatisfiable(ctx context.Context, now time.Time) (string, erro
 	for i, rm := range remotes {
 		rirs[i] = rm.RIR
 	}
-	if met, _ := diagnose.QuorumStatus(rirs, nil, 0); !met {
+	if QuorumImpossible(rirs) {
 		return "even if every enrolled remote perspective corroborated, the quorum would not be met (they are all in one RIR region)", nil
 	}
 	return "", nil
+}
+
+// QuorumImpossible reports whether remote perspectives in the RIR regions
+// rirs (one per perspective) could never make the quorum, even if every
+// one corroborated: two or more in a single region. The rule Observe
+// applies; `dcv perspective add` and `remove` warn by it.
+func QuorumImpossible(rirs []string) bool {
+	if len(rirs) == 0 {
+		return false
+	}
+	met, _ := diagnose.QuorumStatus(rirs, nil, 0)
+	return !met
 }
 
 // Observe returns the observations of every perspective: the primary's
