@@ -471,12 +471,7 @@ func (s *Service) stateResult(o *store.Order, now time.Time) *CheckResult {
 		fs := d.Findings
 		switch o.Status {
 		case StatusIssued:
-			serial := s.serialOf(o.ID)
-			fs = []diagnose.Finding{diagnose.Issued(serial)}
-			if rv := s.revocationOf(serial); rv != nil {
-				fs = append(fs, diagnose.Revoked(serial, rv.RevokedAt, reasonName(rv.Reason)))
-				diagnose.Sort(fs)
-			}
+			fs = s.issuedFindings(o.ID)
 		case StatusApproved:
 			if strings.HasPrefix(o.Error, issuanceFailedPrefix) {
 				fs = []diagnose.Finding{diagnose.IssuanceFailed(issuanceFailedReason)}
@@ -485,6 +480,19 @@ func (s *Service) stateResult(o *store.Order, now time.Time) *CheckResult {
 		res.Domains = append(res.Domains, DomainCheck{Domain: d.Domain, Status: d.Status, Findings: fs, Matrix: []diagnose.PerspectiveRow{}, Evidence: []json.RawMessage{}})
 	}
 	return res
+}
+
+// issuedFindings are the findings of a domain of issued order orderID:
+// CERTIFICATE_ISSUED, and CERTIFICATE_REVOKED once its certificate was
+// revoked.
+func (s *Service) issuedFindings(orderID string) []diagnose.Finding {
+	serial := s.serialOf(orderID)
+	fs := []diagnose.Finding{diagnose.Issued(serial)}
+	if rv := s.revocationOf(serial); rv != nil {
+		fs = append(fs, diagnose.Revoked(serial, rv.RevokedAt, reasonName(rv.Reason)))
+		diagnose.Sort(fs)
+	}
+	return fs
 }
 
 // revocationOf returns the revocation of the certificate serial, or nil

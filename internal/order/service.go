@@ -791,12 +791,7 @@ func (s *Service) view(o *store.Order) *View {
 		case o.Status == StatusIssued:
 			// The last check said "approved, certificate pending"; the
 			// order has moved on since.
-			serial := s.serialOf(o.ID)
-			d.Findings = []diagnose.Finding{diagnose.Issued(serial)}
-			if rv := s.revocationOf(serial); rv != nil {
-				d.Findings = append(d.Findings, diagnose.Revoked(serial, rv.RevokedAt, reasonName(rv.Reason)))
-				diagnose.Sort(d.Findings)
-			}
+			d.Findings = s.issuedFindings(o.ID)
 		case o.Status == StatusApproved && strings.HasPrefix(o.Error, issuanceFailedPrefix):
 			// Not "issued shortly": the CA could not sign it.
 			d.Findings = []diagnose.Finding{diagnose.IssuanceFailed(issuanceFailedReason)}
