@@ -117,17 +117,17 @@ func runCheck(ctx context.Context, f checkFlags, domain string, out io.Writer) e
 	return nil
 }
 
-// couldNotRun reports whether every blocking finding of r is the failure
-// of the resolution dcv check was given (RESOLVER_UNAVAILABLE), or of an
-// observation it could not make (OBSERVATION_INVALID): the check could not
-// run, and says nothing of the domain.
+// couldNotRun reports whether every blocking finding of r is a failure on
+// the checking side (diagnose.CASide: here, the resolution dcv check was
+// given, or an observation it could not make): the check could not run,
+// and says nothing of the domain.
 func couldNotRun(r *order.PreflightResult) bool {
 	found := false
 	for _, f := range r.Findings {
 		if !f.Blocking() {
 			continue
 		}
-		if f.Code != diagnose.CodeResolverUnavailable && f.Code != diagnose.CodeObservationInvalid {
+		if !diagnose.CASide(f.Code) {
 			return false
 		}
 		found = true

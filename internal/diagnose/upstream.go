@@ -95,3 +95,15 @@ func (d *diagnoser) fetchResolverTimeout(e *webfetch.Error) string {
 	}
 	return d.c.f(noteResolverSlow, d.server(e.Address))
 }
+
+// CASide reports whether code is a failure on the certificate authority's
+// side (its resolver, its perspectives, an observation it could not make),
+// never the applicant's: such a finding is retried, answered as
+// serverInternal in ACME, and counts against no applicant.
+func CASide(code Code) bool {
+	switch code {
+	case CodeResolverUnavailable, CodePerspectiveUnavailable, CodeObservationInvalid:
+		return true
+	}
+	return false
+}

@@ -339,7 +339,8 @@ func findingType(c diagnose.Code) string {
 		return ACMETLS
 	case diagnose.CodeCAAForbids, diagnose.CodeCAACriticalUnknown, diagnose.CodeCAALookupFailed, diagnose.CodeCAANameserversDisagree:
 		return ACMECAA
-	case diagnose.CodeObservationInvalid, diagnose.CodePerspectiveUnavailable, diagnose.CodeResolverUnavailable:
+	}
+	if diagnose.CASide(c) {
 		// The certificate authority's problem, not the applicant's.
 		return ACMEServerInternal
 	}

@@ -196,12 +196,10 @@ func caSideOnly(ds []DomainCheck) bool {
 			if !f.Blocking() {
 				continue
 			}
-			switch f.Code {
-			case diagnose.CodeResolverUnavailable, diagnose.CodePerspectiveUnavailable, diagnose.CodeObservationInvalid:
-				found = true
-			default:
+			if !diagnose.CASide(f.Code) {
 				return false
 			}
+			found = true
 		}
 	}
 	return found

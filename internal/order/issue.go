@@ -314,9 +314,7 @@ func (s *Service) recheckCAA(ctx context.Context, o *store.Order) error {
 			if why == "CAA could not be looked up again" {
 				why = f.Message
 			}
-			switch f.Code {
-			case diagnose.CodePerspectiveUnavailable, diagnose.CodeResolverUnavailable, diagnose.CodeObservationInvalid:
-			default:
+			if !diagnose.CASide(f.Code) {
 				caSide = false
 			}
 		}
