@@ -284,9 +284,9 @@ func TestLateACMEIssuance(t *testing.T) {
 // TestProfileRemovedAfterOrder: an order whose profile the CA stopped
 // offering (removed from --acme-profiles at a restart) is not signed under
 // another profile's validity. Finalize refuses it with invalidProfile,
-// naming the profile, and leaves the order as it was; an issuance cut
-// short by the restart makes the order invalid, saying why, so that its
-// client stops polling.
+// naming the profile, and makes the order invalid, as an issuance cut
+// short by the restart does, saying why, so that its client stops
+// finalizing and polling.
 func TestProfileRemovedAfterOrder(t *testing.T) {
 	t.Parallel()
 	const name = "profile.applicant.com"
@@ -334,8 +334,9 @@ func TestProfileRemovedAfterOrder(t *testing.T) {
 			if !errors.As(err, &ae) || ae.Type != order.ACMEInvalidProfile || !strings.Contains(ae.Detail, want) {
 				t.Fatalf("Finalize = %v, want invalidProfile naming the profile", err)
 			}
-			if v, err := later.Order(ctx, acct, ov.ID); err != nil || v.Status != order.ACMEOrderReady {
-				t.Fatalf("order after the refusal: %+v, %v; want ready, unchanged", v, err)
+			v, err := later.Order(ctx, acct, ov.ID)
+			if err != nil || v.Status != order.ACMEOrderInvalid || v.Error == nil || v.Error.Type != order.ACMEInvalidProfile || !strings.Contains(v.Error.Detail, want) {
+				t.Fatalf("order after the refusal: %+v, %v; want invalid with invalidProfile, so that its client stops finalizing", v, err)
 			}
 		})
 	}

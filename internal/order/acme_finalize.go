@@ -73,6 +73,12 @@ func (a *ACME) Finalize(ctx context.Context, acct *store.ACMEAccount, acctKey cr
 	}
 	p, perr := a.orderProfile(o)
 	if perr != nil {
+		// Never signable again under this configuration: the order is made
+		// invalid, as the issuance sweep makes it, so that a client stops
+		// finalizing it and orders anew (an issued order keeps its status).
+		if serr := a.st.OrderSetStatus(ctx, orderID, StatusInvalid, "", refusedProfilePrefix+perr.Detail); serr != nil && !errors.Is(serr, store.ErrConflict) {
+			a.s.cfg.Logger.Error("recording issuance refusal", "order", orderID, "err", serr)
+		}
 		return nil, perr
 	}
 	csrPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr.Raw}))
