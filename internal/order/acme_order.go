@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/dcvhq/dcv/internal/ident"
 	"github.com/dcvhq/dcv/internal/store"
@@ -308,8 +309,8 @@ func inRequestOrder(subs []*ACMEError, ids []ACMEIdentifier) []*ACMEError {
 }
 
 // rewrittenIdentifier says why dns identifier v would be rewritten rather
-// than taken as it is: spaces around it, or a final dot (ASCII, or a full
-// stop UTS #46 maps to one), naming the name to send when that one would
+// than taken as it is: spaces around it, a final dot (ASCII, or a full
+// stop UTS #46 maps to one), or a U-label, naming the name to send when that one would
 // be accepted; "" otherwise (other refusals are ParseOrderNames').
 func rewrittenIdentifier(v string) string {
 	trimmed := strings.TrimSpace(v)
@@ -319,6 +320,11 @@ func rewrittenIdentifier(v string) string {
 		why = fmt.Sprintf("%q has spaces around it", v)
 	case strings.HasSuffix(v, ".") || strings.HasSuffix(v, "\u3002") || strings.HasSuffix(v, "\uff0e") || strings.HasSuffix(v, "\uff61"):
 		why = fmt.Sprintf("%s ends with a dot", v)
+	case strings.ContainsFunc(v, func(r rune) bool { return r > unicode.MaxASCII }):
+		// A U-label would be answered as its A-label, another string
+		// than the client's; the certificate holds A-labels (RFC 5280
+		// §7.2), as the client must send them.
+		why = fmt.Sprintf("%s is not in ASCII form: an internationalized name is sent as its A-labels (xn--, RFC 5891)", v)
 	default:
 		return ""
 	}

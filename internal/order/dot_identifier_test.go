@@ -18,7 +18,7 @@ import (
 
 // TestRewrittenIdentifiersRefused: a dns identifier that dcv would rewrite
 // (a final dot, in ASCII or as a full stop UTS #46 maps to one; spaces
-// around it) is refused, naming the name to send only when that one would
+// around it; a U-label) is refused, naming the name to send only when that one would
 // be accepted: a public suffix is not suggested (review).
 func TestRewrittenIdentifiersRefused(t *testing.T) {
 	t.Parallel()
@@ -44,8 +44,20 @@ func TestRewrittenIdentifiersRefused(t *testing.T) {
 	if !errors.As(err, &ae) || ae.Type != order.ACMERejectedIdentifier || strings.Contains(ae.Detail, "send the name as") {
 		t.Errorf("newOrder COM. = %v; want rejectedIdentifier without a name to send (com is a public suffix)", err)
 	}
-	_, err = a.NewOrder(ctx, acct, order.ACMENewOrder{Identifiers: []order.ACMEIdentifier{{Type: "dns", Value: "dot5.applicant.com."}}})
-	if !errors.As(err, &ae) || !strings.Contains(ae.Detail, "send the name as dot5.applicant.com") {
-		t.Errorf("newOrder dot5.applicant.com. = %v; want the name to send", err)
+	for _, tt := range []struct{ name, want string }{
+		{"dot5.applicant.com.", "send the name as dot5.applicant.com"},
+		// A U-label would be answered as its A-label: another identifier
+		// than the client's.
+		{"bücher.applicant.com", "send the name as xn--bcher-kva.applicant.com"},
+		{"BÜCHER.applicant.com", "send the name as xn--bcher-kva.applicant.com"},
+	} {
+		_, err = a.NewOrder(ctx, acct, order.ACMENewOrder{Identifiers: []order.ACMEIdentifier{{Type: "dns", Value: tt.name}}})
+		if !errors.As(err, &ae) || ae.Type != order.ACMERejectedIdentifier || !strings.Contains(ae.Detail, tt.want) {
+			t.Errorf("newOrder %s = %v; want rejectedIdentifier and %q", tt.name, err, tt.want)
+		}
+	}
+	// An A-label is taken as it is.
+	if _, err := a.NewOrder(ctx, acct, order.ACMENewOrder{Identifiers: []order.ACMEIdentifier{{Type: "dns", Value: "xn--bcher-kva.applicant.com"}}}); err != nil {
+		t.Errorf("newOrder of an A-label: %v", err)
 	}
 }
