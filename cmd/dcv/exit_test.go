@@ -128,6 +128,10 @@ func TestExitStatus(t *testing.T) {
 		{"serve --resolver with --root-hints", []string{"serve", "--resolver", "127.0.0.1:53", "--root-hints", "$DATA.hints"}, exitUsage, "cannot be combined with --resolver"},
 		{"serve --resolver-cache-max-ttl without --resolver", []string{"serve", "--resolver-cache-max-ttl", "30s"}, exitUsage, "--resolver-cache-max-ttl caches the answers of --resolver"},
 		{"serve --resolver-cache-max-ttl 2m", []string{"serve", "--resolver", "127.0.0.1:53", "--resolver-cache-max-ttl", "2m"}, exitUsage, "--resolver-cache-max-ttl 2m0s: must be between 0 (off) and"},
+		// An empty identity would skip CAA: every domain would pass.
+		{"serve --caa-identity empty", []string{"serve", "--caa-identity", ""}, exitUsage, "--caa-identity: the issuer domain name is empty; it is the CA's issuer domain name that CAA issue records are matched against, and CAA cannot be skipped"},
+		{"serve --caa-identity not a name", []string{"serve", "--caa-identity", "ca example"}, exitUsage, `--caa-identity: "ca example" is not an issuer domain name`},
+		{"check --caa-identity empty", []string{"check", "--caa-identity", "", "a.example.com"}, exitUsage, "--caa-identity: the issuer domain name is empty"},
 		{"serve --validation-http-port 0", []string{"serve", "--validation-http-port", "0"}, exitUsage, "validation port 0 is not in 1..65535"},
 		{"agent --log-level loud", []string{"agent", "--credentials", "$DATA.cred", "--log-level", "loud"}, exitUsage, `--log-level: slog: level string "loud"`},
 		{"agent --listen notanaddr", []string{"agent", "--credentials", "$DATA.cred", "--listen", "notanaddr"}, exitUsage, "--listen notanaddr: address notanaddr: missing port in address"},

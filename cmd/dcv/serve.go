@@ -32,6 +32,7 @@ import (
 
 	"github.com/dcvhq/dcv/internal/api"
 	"github.com/dcvhq/dcv/internal/ca"
+	"github.com/dcvhq/dcv/internal/caa"
 	"github.com/dcvhq/dcv/internal/dnsclient"
 	"github.com/dcvhq/dcv/internal/jobs"
 	"github.com/dcvhq/dcv/internal/order"
@@ -165,6 +166,11 @@ func (f *validationFlags) dnsResolver() (dnsclient.Resolver, error) {
 
 // validatorWith builds the primary validator on res.
 func (f *validationFlags) validatorWith(res dnsclient.Resolver) (*validation.Validator, error) {
+	// An empty identity would make the validator skip CAA (BRs §3.2.2.8
+	// require it): every domain would pass, whatever its CAA records say.
+	if err := caa.CheckIssuerDomain(f.caaIdentity); err != nil {
+		return nil, usageError(fmt.Errorf("--caa-identity: %w; it is the CA's issuer domain name that CAA issue records are matched against, and CAA cannot be skipped", err))
+	}
 	for _, p := range []int{f.httpPort, f.httpsPort} {
 		if p < 1 || p > 65535 {
 			return nil, usageError(fmt.Errorf("validation port %d is not in 1..65535", p))

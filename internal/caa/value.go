@@ -104,6 +104,28 @@ func parseIssueValue(s string) (issueValue, error) {
 	}
 }
 
+// CheckIssuerDomain returns an error unless s is an issuer-domain-name
+// (RFC 8659 §4.2: labels of letters, digits and inner hyphens, separated
+// by dots, at most 253 characters), the form a CA's identity takes in the
+// issue and issuewild records that name it.
+func CheckIssuerDomain(s string) error {
+	if s == "" {
+		return errors.New("the issuer domain name is empty")
+	}
+	if len(s) > 253 {
+		return fmt.Errorf("the issuer domain name %q is longer than 253 characters", s)
+	}
+	if end, ok := scanDomain(s, 0); !ok || end != len(s) {
+		return fmt.Errorf("%q is not an issuer domain name (RFC 8659 §4.2: labels of letters, digits and hyphens, separated by dots, such as ca.example.net)", s)
+	}
+	for _, l := range strings.Split(s, ".") {
+		if len(l) > 63 {
+			return fmt.Errorf("the issuer domain name %q has a label longer than 63 characters", s)
+		}
+	}
+	return nil
+}
+
 // skipWSP returns the offset of the first byte at or after i that is not a
 // space or a tab (RFC 5234 WSP).
 func skipWSP(s string, i int) int {

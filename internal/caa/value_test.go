@@ -154,3 +154,30 @@ func FuzzParseValue(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckIssuerDomain(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in, want string // want: a piece of the error, "" for none
+	}{
+		{name: "two labels", in: "ca.example.net"},
+		{name: "one label", in: "ca"},
+		{name: "digits and hyphens", in: "ca-1.example9.net"},
+		{name: "empty", in: "", want: "is empty"},
+		{name: "space", in: "ca example", want: "is not an issuer domain name"},
+		{name: "final dot", in: "ca.example.", want: "is not an issuer domain name"},
+		{name: "leading hyphen", in: "-ca.example", want: "is not an issuer domain name"},
+		{name: "parameters", in: "ca.example; accounturi=x", want: "is not an issuer domain name"},
+		{name: "long label", in: strings.Repeat("a", 64) + ".example", want: "label longer than 63"},
+		{name: "long name", in: strings.Repeat("a.", 127) + "ab", want: "longer than 253"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := CheckIssuerDomain(tt.in)
+			if (tt.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+				t.Fatalf("CheckIssuerDomain(%q) = %v, want %q", tt.in, err, tt.want)
+			}
+		})
+	}
+}

@@ -27,7 +27,8 @@ type Config struct {
 	// is the applicant's contract, not ACME's). If nil, Fetcher.
 	HTTP01Fetcher *webfetch.Fetcher
 	// CAAIdentity is the issuer domain name matched against CAA records. If
-	// empty, CAA is not checked.
+	// empty, CAA is not checked: only for tests of the methods alone; the
+	// commands refuse an empty --caa-identity (caa.CheckIssuerDomain).
 	CAAIdentity string
 	// TLSALPN configures tls-alpn-01 observations.
 	TLSALPN TLSALPNConfig
