@@ -22,6 +22,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/ident"
 	"github.com/dcvhq/dcv/internal/webfetch"
 )
 
@@ -51,7 +52,7 @@ type TLSALPNConfig struct {
 	// Port is the port dialled. If zero, 443 (RFC 8737 §3: "on port 443").
 	Port int
 	// AllowLoopback permits 127.0.0.0/8 and ::1 targets. For tests only;
-	// every other special-purpose range stays refused (webfetch.IsReserved).
+	// every other special-purpose range stays refused (ident.Refused).
 	AllowLoopback bool
 	// Timeout bounds the TCP and TLS handshakes with one address. If zero, 5s.
 	Timeout time.Duration
@@ -132,7 +133,7 @@ func (v *Validator) observeTLSALPN01(ctx context.Context, req Request) *TLSALPNO
 	}
 	var tried []netip.Addr
 	for _, a := range addrs {
-		if webfetch.IsReserved(a) && !(cfg.AllowLoopback && isLoopbackAddr(a)) {
+		if ident.Refused(a, cfg.AllowLoopback) {
 			continue
 		}
 		tried = append(tried, a)
@@ -188,11 +189,6 @@ func boolRank(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-func isLoopbackAddr(a netip.Addr) bool {
-	a = a.Unmap().WithZone("")
-	return (a.Is4() && a.As4()[0] == 127) || a == netip.IPv6Loopback()
 }
 
 // tlsALPNAddresses returns the addresses of the A and AAAA lookups, or the

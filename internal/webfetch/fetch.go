@@ -30,6 +30,7 @@ import (
 	"golang.org/x/net/publicsuffix"
 
 	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/ident"
 )
 
 // MaxBodyKept is the number of body bytes an Attempt keeps and that
@@ -628,7 +629,7 @@ type attemptState struct {
 func (f *Fetcher) attempt(ctx context.Context, t *target, ip netip.Addr) (att Attempt) {
 	addr := netip.AddrPortFrom(ip, uint16(t.port)).String()
 	att = Attempt{URL: t.url, Address: addr}
-	if IsReserved(ip) && !(f.cfg.AllowLoopback && isLoopback(ip)) {
+	if ident.Refused(ip, f.cfg.AllowLoopback) {
 		att.Err = &Error{Kind: ErrReservedAddress, Address: addr, Detail: "address in a special-purpose range; not dialled"}
 		return att
 	}

@@ -1,4 +1,4 @@
-package webfetch
+package ident
 
 import "net/netip"
 
@@ -44,7 +44,7 @@ var reservedV6 = []netip.Prefix{
 }
 
 // IsReserved reports whether a is in an IANA special-purpose range that a
-// validation request must never be sent to: private, loopback, link-local,
+// validation's traffic must never be sent to: private, loopback, link-local,
 // shared, documentation, benchmarking, multicast and reserved blocks of IPv4
 // and IPv6, and every IPv6 address outside 2000::/3 (global unicast). For
 // IPv4-mapped addresses (::ffff:0:0/96), NAT64 well-known-prefix addresses
@@ -84,9 +84,18 @@ func IsReserved(a netip.Addr) bool {
 	return false
 }
 
-// isLoopback reports whether a is 127.0.0.0/8 or ::1, the only targets
-// Config.AllowLoopback permits.
-func isLoopback(a netip.Addr) bool {
+// IsLoopback reports whether a is 127.0.0.0/8 or ::1: the only
+// special-purpose targets that the test knob --allow-loopback-targets
+// permits (an IPv4-mapped loopback address is not one of them).
+func IsLoopback(a netip.Addr) bool {
 	a = a.WithZone("")
 	return (a.Is4() && a.As4()[0] == 127) || a == netip.IPv6Loopback()
+}
+
+// Refused reports whether dcv must not send a validation's traffic (an
+// HTTP fetch, a TLS handshake, a DNS query to a nameserver a delegation
+// names) to a: it is reserved (IsReserved), and not a loopback address
+// that allowLoopback permits.
+func Refused(a netip.Addr, allowLoopback bool) bool {
+	return IsReserved(a) && !(allowLoopback && IsLoopback(a))
 }

@@ -1,4 +1,4 @@
-package webfetch
+package ident
 
 import (
 	"net/netip"
@@ -83,8 +83,8 @@ func TestIsLoopback(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.addr, func(t *testing.T) {
 			t.Parallel()
-			if got := isLoopback(netip.MustParseAddr(tc.addr)); got != tc.want {
-				t.Errorf("isLoopback(%s) = %v, want %v", tc.addr, got, tc.want)
+			if got := IsLoopback(netip.MustParseAddr(tc.addr)); got != tc.want {
+				t.Errorf("IsLoopback(%s) = %v, want %v", tc.addr, got, tc.want)
 			}
 		})
 	}
