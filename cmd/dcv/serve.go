@@ -157,7 +157,11 @@ func (f *validationFlags) dnsResolver() (dnsclient.Resolver, error) {
 	} else {
 		fmt.Fprintln(os.Stderr, "dcv: warning: --root-hints without --trust-anchor: DNSSEC is not validated (the IANA root keys do not sign another root); pass --trust-anchor FILE with your root's DS or DNSKEY to validate it")
 	}
-	it, err := dnsclient.NewIterative(dnsclient.IterativeConfig{RootHints: hints, Source: f.source, Validator: validator})
+	// A delegation to a special-purpose address is refused under the
+	// IANA root, which serves the public Internet; under the operator's
+	// own root hints (a private tree) its addresses are the operator's.
+	it, err := dnsclient.NewIterative(dnsclient.IterativeConfig{RootHints: hints, Source: f.source, Validator: validator,
+		AllowLoopbackServers: f.allowLoopback, AllowReservedServers: f.rootHints != ""})
 	if err != nil {
 		return nil, err
 	}

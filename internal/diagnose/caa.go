@@ -136,6 +136,10 @@ func (d *diagnoser) caaFinding(r *caa.Result) Finding {
 			}
 			return d.upstreamFinding(msgUpstreamCAA, failed, r.Failure.Server, r.Failure.Resolver)
 		}
+		if rf, ok := d.reservedErr(r.Failure, failed, lookupCAA); ok {
+			rf.Code = CodeCAALookupFailed
+			return rf
+		}
 		if zone, reg, ok := zoneAbove(r.Failure, failed); ok {
 			return d.aboveDomainFinding(CodeCAALookupFailed, msgCAAAboveDomain, r.Failure.Kind.String(), failed, zone, reg)
 		}

@@ -387,6 +387,10 @@ func (d *diagnoser) domainUnresolvable(l *validation.Lookup, domain string) (Fin
 	name = Truncate(name, maxNameShown)
 	f := Finding{Code: CodeDomainUnresolvable, Severity: SeverityError}
 	zone, reg, above := zoneAbove(l.Err, name)
+	if rf, ok := d.reservedErr(l.Err, name, lookupAddress); ok {
+		rf.Code = CodeDomainUnresolvable
+		return rf, true
+	}
 	switch {
 	case upstream(l.Err):
 		return d.upstreamErrFinding(msgUpstreamRecord, name, l.Err), true
@@ -431,6 +435,9 @@ func (d *diagnoser) recordError(e *dnsclient.Error, host string) Finding {
 	f := Finding{Code: CodeDNSLookupFailed, Severity: SeverityError, Fix: d.c.f(fixRecordLookupFailed, host)}
 	if upstream(e) {
 		return d.upstreamErrFinding(msgUpstreamRecord, host, e)
+	}
+	if f, ok := d.reservedErr(e, host, lookupTXT); ok {
+		return f
 	}
 	if zone, reg, ok := zoneAbove(e, host); ok {
 		code := CodeDNSLookupFailed

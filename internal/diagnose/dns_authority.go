@@ -73,6 +73,7 @@ const (
 	lameUnreachable              msg = "lameUnreachable"
 	lameMalformed                msg = "lameMalformed"
 	lameNoAddress                msg = "lameNoAddress"
+	lameReserved                 msg = "lameReserved"
 	lameOther                    msg = "lameOther"
 	msgDNSSECBogus               msg = "msgDNSSECBogus"
 	fixDNSSECResign              msg = "fixDNSSECResign"
@@ -157,6 +158,7 @@ func init() {
 			lameUnreachable: "%[1]s cannot be reached",
 			lameMalformed:   "%[1]s sends malformed answers",
 			lameNoAddress:   "%[1]s has no address",
+			lameReserved:    "%[1]s is at a special-purpose address (private, loopback, link-local…), which is not on the public Internet: a certificate authority does not query it",
 			lameOther:       "%[1]s answers %[2]s",
 		},
 		CodeDNSSECBogus, CodeDNSLameDelegation)
@@ -638,6 +640,8 @@ func (d *diagnoser) lameServers(z *zoneAnalysis) (Finding, bool) {
 			m = lameMalformed
 		case "no address":
 			m = lameNoAddress
+		case dnsclient.LameReservedAddress:
+			m = lameReserved
 		case dnsclient.LameNoTCP:
 			// Reached over UDP: not a server to remove for being
 			// unreachable, but one to make answer over TCP.

@@ -224,6 +224,10 @@ func (d *diagnoser) resolveError(e *webfetch.Error, host string, o *validation.O
 		}
 		return d.upstreamFinding(m, host, e.Address, e.Resolver)
 	}
+	if f, ok := d.reservedServers(e.Zone, e.ReservedServers, host, lookupAddress); ok {
+		f.Code = CodeDomainUnresolvable
+		return f
+	}
 	if e.Kind == webfetch.ErrDNSTimeout || e.Kind == webfetch.ErrDNSError {
 		if zone, reg, ok := zoneAboveHost(e.Zone, host); ok {
 			kind := dnsclient.KindTimeout.String()

@@ -213,6 +213,11 @@ type Error struct {
 	// 7766 §5): the server was reached then, and answered over UDP,
 	// whatever Kind says of the TCP exchange.
 	TCPFallback string `json:"tcp_fallback,omitempty"`
+	// ReservedServers is set when the lookup failed because every
+	// nameserver of Zone is at a special-purpose address, which is not
+	// queried (see IterativeConfig.AllowReservedServers): the servers,
+	// "ns1.example.com 10.0.0.1, ns2.example.com 169.254.169.254".
+	ReservedServers string `json:"reserved_servers,omitempty"`
 }
 
 // Values of Error.TCPFallback: how the TCP retry of a truncated answer

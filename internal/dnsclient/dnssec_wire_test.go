@@ -42,6 +42,8 @@ func newValidatingResolver(t testing.TB, w *testenv.World, anchors []dns.RR) *dn
 		RootHints: w.RootHints,
 		Timeout:   2 * time.Second,
 		Validator: newValidator(t, anchors),
+		// The world's servers are on loopback.
+		AllowLoopbackServers: true,
 	})
 	if err != nil {
 		t.Fatalf("NewIterative: %v", err)

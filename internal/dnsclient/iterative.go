@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/dcvhq/dcv/internal/ident"
 )
 
 // Defaults of IterativeConfig.
@@ -79,6 +81,17 @@ type IterativeConfig struct {
 	Validator Validating
 	// Now is the cache's clock. If nil, time.Now.
 	Now func() time.Time
+	// AllowLoopbackServers permits queries to nameservers a delegation
+	// places at loopback addresses (tests, a lab on one machine).
+	AllowLoopbackServers bool
+	// AllowReservedServers permits queries to nameservers a delegation
+	// places at any special-purpose address (ident.IsReserved): a private
+	// DNS tree under the operator's own root hints. Without it, such a
+	// nameserver is never queried: a zone delegated to 10.0.0.1 or
+	// 169.254.169.254 must not make the CA send packets into its own
+	// network and tell the applicant how they were answered. The root
+	// hints are always queried.
+	AllowReservedServers bool
 }
 
 // Iterative is a Resolver that resolves names itself from the root servers
@@ -96,10 +109,17 @@ type Iterative struct {
 	maxQueries int
 	maxCNAME   int
 	source     netip.Addr
-	validator  Validating
-	now        func() time.Time
-	cache      *cache
-	canary     [2]canary // by address family (famV4, famV6)
+	// allowLoopback and allowReserved: see IterativeConfig's
+	// AllowLoopbackServers and AllowReservedServers.
+	allowLoopback bool
+	allowReserved bool
+	// refuse, when set, replaces the special-purpose address policy
+	// (tests of the refusal on loopback, export_test.go).
+	refuse    func(netip.Addr) bool
+	validator Validating
+	now       func() time.Time
+	cache     *cache
+	canary    [2]canary // by address family (famV4, famV6)
 }
 
 var (
@@ -122,14 +142,16 @@ func NewIterative(cfg IterativeConfig) (*Iterative, error) {
 		roots = BuiltinRootHints()
 	}
 	r := &Iterative{
-		port:       uint16(cmp.Or(cfg.Port, 53)),
-		timeout:    cmp.Or(cfg.Timeout, DefaultIterativeTimeout),
-		maxQueries: cmp.Or(cfg.MaxQueries, DefaultMaxQueries),
-		maxCNAME:   cmp.Or(cfg.MaxCNAME, DefaultMaxCNAME),
-		source:     cfg.Source.Unmap(),
-		validator:  cfg.Validator,
-		now:        cfg.Now,
-		cache:      newCache(cmp.Or(cfg.CacheSize, DefaultCacheSize)),
+		port:          uint16(cmp.Or(cfg.Port, 53)),
+		timeout:       cmp.Or(cfg.Timeout, DefaultIterativeTimeout),
+		maxQueries:    cmp.Or(cfg.MaxQueries, DefaultMaxQueries),
+		maxCNAME:      cmp.Or(cfg.MaxCNAME, DefaultMaxCNAME),
+		source:        cfg.Source.Unmap(),
+		allowLoopback: cfg.AllowLoopbackServers,
+		allowReserved: cfg.AllowReservedServers,
+		validator:     cfg.Validator,
+		now:           cfg.Now,
+		cache:         newCache(cmp.Or(cfg.CacheSize, DefaultCacheSize)),
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -148,6 +170,23 @@ func NewIterative(cfg IterativeConfig) (*Iterative, error) {
 // usable reports whether a can be reached from the source address.
 func (r *Iterative) usable(a netip.Addr) bool {
 	return !r.source.IsValid() || r.source.Is4() == a.Is4()
+}
+
+// refusedWord is how a trace tells a nameserver not queried for its
+// address, and refusedWhy why.
+const (
+	refusedWord = "not queried (special-purpose address)"
+	refusedWhy  = "private, loopback, link-local and other special-purpose addresses (RFC 6890) are not on the public Internet; give the zone's name servers public addresses"
+)
+
+// refused reports whether a nameserver at a, which a delegation names,
+// must not be queried: a special-purpose address the configuration does
+// not permit (see IterativeConfig.AllowReservedServers).
+func (r *Iterative) refused(a netip.Addr) bool {
+	if r.refuse != nil {
+		return r.refuse(a)
+	}
+	return !r.allowReserved && ident.Refused(a, r.allowLoopback)
 }
 
 // Lookup resolves name and qtype from the closest cached delegation, or the
@@ -691,12 +730,19 @@ func (r *Iterative) askZone(ctx context.Context, st *lookupState, d *delegation,
 
 	var glueless []string
 	var servers []netip.Addr
+	// refused lists the servers not queried for their special-purpose
+	// address ("ns1.example.com 10.0.0.1").
+	var refused []string
 	for _, n := range d.names {
 		if len(d.addrs[n]) == 0 {
 			glueless = append(glueless, n)
 		}
 		for _, a := range d.addrs[n] {
-			if r.usable(a) {
+			switch {
+			case !r.usable(a):
+			case d.zone != "." && r.refused(a):
+				refused = append(refused, strings.TrimSuffix(n, ".")+" "+a.String())
+			default:
 				servers = append(servers, a)
 			}
 		}
@@ -719,10 +765,17 @@ func (r *Iterative) askZone(ctx context.Context, st *lookupState, d *delegation,
 			continue
 		}
 		for _, a := range addrs {
+			if r.refused(a) {
+				refused = append(refused, strings.TrimSuffix(n, ".")+" "+a.String())
+				continue
+			}
 			if res, err := try(a); res != nil || err != nil {
 				return res, err
 			}
 		}
+	}
+	for _, s := range refused {
+		failures = append(failures, s+": "+refusedWord)
 	}
 
 	switch {
@@ -752,6 +805,9 @@ func (r *Iterative) askZone(ctx context.Context, st *lookupState, d *delegation,
 			lastErr.Upstream = false
 		}
 		return nil, lastErr
+	case tried == 0 && len(refused) > 0:
+		list := strings.Join(refused, ", ")
+		return nil, &Error{Kind: KindNetwork, Zone: d.zone, ReservedServers: list, Detail: "the name servers of " + d.zone + " are only at special-purpose addresses (" + list + "), which a certificate authority does not query: " + refusedWhy}
 	case tried == 0:
 		return nil, &Error{Kind: KindNetwork, Detail: "no usable address for the name servers of " + d.zone}
 	}
@@ -1148,8 +1204,8 @@ type ServerView struct {
 	SOARefresh uint32 `json:"soa_refresh,omitempty"`
 	// Lame is set when the server is delegated but does not serve the zone;
 	// LameReason is "refused", "timeout", "servfail", "not authoritative
-	// (AA=0)", "unreachable", "malformed answer", "no address" or
-	// LameNoTCP.
+	// (AA=0)", "unreachable", "malformed answer", "no address",
+	// LameNoTCP or LameReservedAddress.
 	Lame       bool   `json:"lame,omitempty"`
 	LameReason string `json:"lame_reason,omitempty"`
 }
@@ -1196,7 +1252,11 @@ func (r *Iterative) Authoritative(ctx context.Context, name string, qtype uint16
 			}
 		}
 		for _, addr := range addrs {
-			if r.usable(addr) && len(targets) < maxAuthServers {
+			switch {
+			case !r.usable(addr) || len(targets) >= maxAuthServers:
+			case r.refused(addr):
+				missing = append(missing, ServerView{NS: n, Address: netip.AddrPortFrom(addr, r.port).String(), Lame: true, LameReason: LameReservedAddress})
+			default:
 				targets = append(targets, target{n, addr})
 			}
 		}
@@ -1270,6 +1330,11 @@ func (r *Iterative) askServer(ctx context.Context, zone, ns string, addr netip.A
 	}
 	return sv
 }
+
+// LameReservedAddress is the ServerView.LameReason of a server at a
+// special-purpose address, which is not queried (see
+// IterativeConfig.AllowReservedServers).
+const LameReservedAddress = "special-purpose address, not queried"
 
 // LameNoTCP is the ServerView.LameReason of a server that answered over
 // UDP with a truncated answer and then failed the TCP retry (see

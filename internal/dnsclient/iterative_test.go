@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -49,6 +50,8 @@ func (w *iterWorld) queries(zones ...*testenv.Zone) int {
 func newIterative(t testing.TB, w *testenv.World, cfg dnsclient.IterativeConfig) *dnsclient.Iterative {
 	t.Helper()
 	cfg.RootHints = w.RootHints
+	// The world's servers are on loopback.
+	cfg.AllowLoopbackServers = true
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 500 * time.Millisecond
 	}
@@ -780,7 +783,7 @@ func TestIterativeRootsUnreachable(t *testing.T) {
 	// Loopback addresses where nothing listens: every query is refused at
 	// once (ICMP port unreachable).
 	roots := []netip.Addr{testenv.NewLoopbackAddr(), testenv.NewLoopbackAddr()}
-	r, err := dnsclient.NewIterative(dnsclient.IterativeConfig{RootHints: roots, Timeout: 300 * time.Millisecond})
+	r, err := dnsclient.NewIterative(dnsclient.IterativeConfig{RootHints: roots, Timeout: 300 * time.Millisecond, AllowLoopbackServers: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1005,7 +1008,7 @@ func TestCanaryBounds(t *testing.T) {
 		go func() { _ = srv.ActivateAndServe() }()
 		t.Cleanup(func() { _ = srv.Shutdown() })
 		w := newIterWorld(t)
-		r, err := dnsclient.NewIterative(dnsclient.IterativeConfig{RootHints: append(slices.Clone(w.RootHints), netip.IPv6Loopback()), Timeout: 300 * time.Millisecond})
+		r, err := dnsclient.NewIterative(dnsclient.IterativeConfig{RootHints: append(slices.Clone(w.RootHints), netip.IPv6Loopback()), Timeout: 300 * time.Millisecond, AllowLoopbackServers: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1038,7 +1041,7 @@ func TestCanaryBounds(t *testing.T) {
 		// resolvers, ten draws.
 		var rs []*dnsclient.Iterative
 		for range 10 {
-			r, err := dnsclient.NewIterative(dnsclient.IterativeConfig{RootHints: hints, Timeout: 300 * time.Millisecond})
+			r, err := dnsclient.NewIterative(dnsclient.IterativeConfig{RootHints: hints, Timeout: 300 * time.Millisecond, AllowLoopbackServers: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -1116,4 +1119,95 @@ func TestIterativeTCPFallbackFails(t *testing.T) {
 			t.Errorf("server %s: lame %v (%q), want lame %v (%q)", sv.Address, sv.Lame, sv.LameReason, bad, dnsclient.LameNoTCP)
 		}
 	}
+}
+
+// TestReservedNameserversNotQueried: a nameserver that a delegation places
+// at a special-purpose address (private, loopback, link-local…) is not
+// queried, unless the configuration permits it, and the error and the
+// authoritative view say so; the root hints, the operator's own, are
+// always queried (review: a zone delegated to 169.254.169.254 made the CA
+// query its own network and report how it answered).
+func TestReservedNameserversNotQueried(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	t.Run("loopback not permitted", func(t *testing.T) {
+		t.Parallel()
+		w := newIterWorld(t)
+		r, err := dnsclient.NewIterative(dnsclient.IterativeConfig{RootHints: w.RootHints, Timeout: 300 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = r.Lookup(ctx, "_dnsauth.example.com", dns.TypeTXT)
+		var de *dnsclient.Error
+		if !errors.As(err, &de) || de.Zone != "com." || !strings.Contains(de.Detail, "the name servers of com. are only at special-purpose addresses (ns1.com 127.") {
+			t.Fatalf("Lookup = %v, want the servers of com. refused for their addresses", err)
+		}
+		if w.Root.QueryCount() == 0 || w.com.QueryCount() != 0 {
+			t.Errorf("queries: root %d (want some), com %d (want none)", w.Root.QueryCount(), w.com.QueryCount())
+		}
+		// Permitted: resolved.
+		r2, err := dnsclient.NewIterative(dnsclient.IterativeConfig{RootHints: w.RootHints, Timeout: 300 * time.Millisecond, AllowReservedServers: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r2.Lookup(ctx, "_dnsauth.example.com", dns.TypeTXT); err != nil {
+			t.Fatalf("Lookup with AllowReservedServers: %v", err)
+		}
+	})
+	t.Run("one zone's servers refused", func(t *testing.T) {
+		t.Parallel()
+		w := newIterWorld(t)
+		evil := w.AddZone("evil.com", "com", 2)
+		evil.Add(`_dnsauth.evil.com. 300 IN TXT "token-1"`)
+		bad := map[netip.Addr]bool{}
+		for _, s := range evil.Servers {
+			bad[s.AddrPort().Addr()] = true
+		}
+		r := newIterative(t, w.World, dnsclient.IterativeConfig{Timeout: 300 * time.Millisecond})
+		dnsclient.SetRefused(r, func(a netip.Addr) bool { return bad[a] })
+		_, err := r.Lookup(ctx, "_dnsauth.evil.com", dns.TypeTXT)
+		var de *dnsclient.Error
+		if !errors.As(err, &de) || de.Zone != "evil.com." || !strings.Contains(de.Detail, "which a certificate authority does not query") {
+			t.Fatalf("Lookup = %v, want the servers of evil.com. refused", err)
+		}
+		if n := evil.QueryCount(); n != 0 {
+			t.Errorf("evil.com's servers got %d queries, want none", n)
+		}
+		// The other zones resolve as before.
+		if _, err := r.Lookup(ctx, "_dnsauth.example.com", dns.TypeTXT); err != nil {
+			t.Errorf("Lookup of example.com: %v", err)
+		}
+	})
+	t.Run("one server refused", func(t *testing.T) {
+		t.Parallel()
+		w := newIterWorld(t)
+		mixed := w.AddZone("mixed.com", "com", 2)
+		mixed.Add(`_dnsauth.mixed.com. 300 IN TXT "token-1"`)
+		bad := mixed.Server(1).AddrPort().Addr()
+		r := newIterative(t, w.World, dnsclient.IterativeConfig{Timeout: 300 * time.Millisecond})
+		dnsclient.SetRefused(r, func(a netip.Addr) bool { return a == bad })
+		for range 4 {
+			if _, err := r.Lookup(ctx, "_dnsauth.mixed.com", dns.TypeTXT); err != nil {
+				t.Fatalf("Lookup: %v", err)
+			}
+		}
+		view, err := r.Authoritative(ctx, "_dnsauth.mixed.com", dns.TypeTXT)
+		if err != nil {
+			t.Fatalf("Authoritative: %v", err)
+		}
+		got := map[string]string{}
+		for _, sv := range view.Servers {
+			got[sv.Address] = fmt.Sprintf("lame=%t/%s answered=%t", sv.Lame, sv.LameReason, sv.Answer != nil)
+		}
+		want := map[string]string{
+			mixed.Server(0).AddrPort().String(): "lame=false/ answered=true",
+			mixed.Server(1).AddrPort().String(): "lame=true/" + dnsclient.LameReservedAddress + " answered=false",
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("servers %v, want %v", got, want)
+		}
+		if n := mixed.Server(1).QueryCount(); n != 0 {
+			t.Errorf("the refused server got %d queries, want none", n)
+		}
+	})
 }

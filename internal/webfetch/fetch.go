@@ -572,6 +572,7 @@ func lookupError(r lookupResult) *Error {
 		if isDNS {
 			e.Address = de.Server // the server that failed, for the diagnosis
 			e.TCPFallback = de.TCPFallback
+			e.ReservedServers = de.ReservedServers
 			if de.Kind == dnsclient.KindTimeout || de.Kind == dnsclient.KindNetwork {
 				e.Zone = de.Zone // no server of it answered
 			}

@@ -170,6 +170,10 @@ type Error struct {
 	// with a truncated answer and then failed the TCP retry, how that
 	// retry failed (see dnsclient.Error.TCPFallback).
 	TCPFallback string `json:"tcp_fallback,omitempty"`
+	// ReservedServers is, for an address lookup that failed because every
+	// nameserver of Zone is at a special-purpose address, those servers
+	// (see dnsclient.Error.ReservedServers).
+	ReservedServers string `json:"reserved_servers,omitempty"`
 	// Zone is, for an address lookup none of whose servers answered, the
 	// zone whose servers were all tried and failed (see
 	// dnsclient.Error.Zone): "com." when every server of com failed.
