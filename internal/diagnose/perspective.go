@@ -80,6 +80,8 @@ const (
 	unavTLS                msg = "unavTLS"
 	unavProtocol           msg = "unavProtocol"
 	unavAgentNetwork       msg = "unavAgentNetwork"
+	unavDNSSEC             msg = "unavDNSSEC"
+	seenDNSSECBogus        msg = "seenDNSSECBogus"
 	unavCut                msg = "unavCut"
 	unavSkipped            msg = "unavSkipped"
 )
@@ -142,6 +144,8 @@ func init() {
 			unavTLS:                "mutual TLS handshake failed",
 			unavAgentNetwork:       "its own network failed (its resolver could not be reached, or its source address is not usable)",
 			unavProtocol:           "unusable answer",
+			unavDNSSEC:             "its DNSSEC validation failed (%[1]s) on the answer that dcv's primary perspective validated: that perspective's own trust anchor, or its network, fails, not your zone",
+			seenDNSSECBogus:        "an answer that fails DNSSEC validation (%[1]s)",
 			unavCut:                "no answer within the grace period after the quorum was decided",
 			unavSkipped:            "not asked",
 		},
@@ -240,6 +244,11 @@ func (d *diagnoser) perspectives(obs []validation.Observation) Result {
 		case o.Unavailable == validation.UnavailableSkipped:
 			// Not asked: the primary failed, which decides alone.
 		case o.Unavailable != "":
+			unavailable = append(unavailable, o)
+		case remoteBogus(&obs[0], o) != "":
+			// The primary validated what this perspective could not:
+			// the perspective's side, as an agent's failed network is.
+			o.Unavailable = unavailableDNSSEC
 			unavailable = append(unavailable, o)
 		case Corroborates(o):
 			corroborating = append(corroborating, o.RIR)
@@ -612,6 +621,11 @@ func (d *diagnoser) seenDNS(o *validation.Observation) (string, int, time.Time, 
 	if resp == nil {
 		return "", 0, time.Time{}, false
 	}
+	if resp.DNSSEC == dnsclient.Bogus.String() {
+		// Whatever it holds, an answer that fails validation is not
+		// "another value": it is not believed at all.
+		return d.c.f(seenDNSSECBogus, Truncate(dnssecReason(rec), maxDetailShown)), seenKindOther, time.Time{}, true
+	}
 	if resp.Rcode != rcodeNoError && resp.Rcode != rcodeNXDomain {
 		return d.c.f(seenDNSFailed, Truncate(resp.Rcode, maxDetailShown)), seenKindOther, time.Time{}, true
 	}
@@ -701,9 +715,43 @@ func (d *diagnoser) perspectiveName(o *validation.Observation) string {
 func (d *diagnoser) unavailableList(us []*validation.Observation) string {
 	parts := make([]string, len(us))
 	for i, o := range us {
-		parts[i] = d.c.f(wordPerspectiveRIR, d.perspectiveName(o), d.unavailableWord(o.Unavailable))
+		word := d.unavailableWord(o.Unavailable)
+		if o.Unavailable == unavailableDNSSEC {
+			word = d.c.f(unavDNSSEC, Truncate(dnssecReason(&o.DNS.Record), maxDetailShown))
+		}
+		parts[i] = d.c.f(wordPerspectiveRIR, d.perspectiveName(o), word)
 	}
 	return strings.Join(parts, d.c.f(wordListEnd))
+}
+
+// unavailableDNSSEC marks, in the diagnosis only, a remote perspective
+// whose DNSSEC validation failed where the primary's passed (remoteBogus).
+const unavailableDNSSEC = "dnssec_failed"
+
+// remoteBogus returns why remote perspective o found the TXT answer
+// DNSSEC-bogus while the primary validated the same lookup (secure or
+// insecure), or "": the primary, validating the same zones from the same
+// anchors, shows the zone signed right, so the failure is the
+// perspective's own (a wrong trust anchor, an answer altered on its
+// network). Either way the perspective does not corroborate.
+func remoteBogus(primary, o *validation.Observation) string {
+	if primary.DNS == nil || o.DNS == nil || o.Method != validation.MethodDNS {
+		return ""
+	}
+	p, r := primary.DNS.Record.Response, o.DNS.Record.Response
+	if p == nil || r == nil || primary.DNS.Record.Err != nil || r.DNSSEC != dnsclient.Bogus.String() ||
+		p.DNSSEC == dnsclient.Bogus.String() || p.DNSSEC == "" {
+		return ""
+	}
+	return dnssecReason(&o.DNS.Record)
+}
+
+// dnssecReason is why lookup l failed DNSSEC validation, in a few words.
+func dnssecReason(l *validation.Lookup) string {
+	if l.Response == nil || l.Response.DNSSECReason == "" {
+		return "bogus"
+	}
+	return l.Response.DNSSECReason
 }
 
 func (d *diagnoser) unavailableWord(kind string) string {

@@ -127,6 +127,23 @@ func TestDomainPerspectives(t *testing.T) {
 		}
 		return obs
 	}
+	// The primary validated the answer; a remote's validation of the
+	// same answer failed: its own trust anchor or network (review).
+	secure := dnsObs(func() *dnsclient.Response {
+		r := resp(host, "NOERROR", txt(host, testValue))
+		r.DNSSEC = dnsclient.Secure.String()
+		return r
+	}(), nil)
+	bogus := dnsObs(func() *dnsclient.Response {
+		r := resp(host, "NOERROR", txt(host, testValue))
+		r.DNSSEC, r.DNSSECReason = dnsclient.Bogus.String(), "DS record at the parent (key tag 63094) matches no DNSKEY in ."
+		return r
+	}(), nil)
+	fiveSecure := func(fail ...validation.Observation) []validation.Observation {
+		obs := five(fail...)
+		obs[0] = secure
+		return obs
+	}
 	tests := []struct {
 		name   string
 		obs    []validation.Observation
@@ -135,6 +152,22 @@ func TestDomainPerspectives(t *testing.T) {
 		eta    *time.Time
 	}{
 		{name: "all five corroborate", obs: five(), status: StatusApproved},
+		{
+			name:   "remotes fail DNSSEC where the primary validated: their side, not another value",
+			obs:    fiveSecure(pRemote(bogus, "af-1", "AFRINIC"), pRemote(bogus, "sa-1", "LACNIC")),
+			status: StatusPending,
+			want: []Finding{{Code: CodePerspectiveUnavailable, Severity: SeverityError, Retryable: true, Fix: fixUnav,
+				Message: "dcv could not obtain the view of 2 remote perspective(s): sa-1 (LACNIC) (its DNSSEC validation failed (DS record at the parent (key tag 63094) matches no DNSKEY in .) on the answer that dcv's primary perspective validated: that perspective's own trust anchor, or its network, fails, not your zone); af-1 (AFRINIC) (its DNSSEC validation failed (DS record at the parent (key tag 63094) matches no DNSKEY in .) on the answer that dcv's primary perspective validated: that perspective's own trust anchor, or its network, fails, not your zone). This is a problem on the certificate authority's side, not with your domain; without them the quorum of corroborating perspectives is not met."}},
+		},
+		{
+			// Without the primary's validation nothing tells whose the
+			// failure is: the remote disagrees, and says what it saw.
+			name:   "a remote fails DNSSEC, the primary did not validate",
+			obs:    five(pRemote(bogus, "af-1", "AFRINIC"), pRemote(bogus, "sa-1", "LACNIC")),
+			status: StatusPending,
+			want: []Finding{{Code: CodeRemotePerspectivesDisagree, Severity: SeverityError, Fix: "Make sure the domain answers the same way from every network, then check again.",
+				Message: "dcv's primary perspective sees the expected value, but only 3 of 5 remote perspectives corroborate it (4 needed): sa-1 (LACNIC) saw an answer that fails DNSSEC validation (DS record at the parent (key tag 63094) matches no DNSKEY in .); af-1 (AFRINIC) saw an answer that fails DNSSEC validation (DS record at the parent (key tag 63094) matches no DNSKEY in .)."}},
+		},
 		{
 			name:   "4 of 5 corroborate: approved without a finding",
 			obs:    five(pRemote(missing, "af-1", "AFRINIC")),
