@@ -287,8 +287,15 @@ func (d *diagnoser) dnsMiss(o *validation.Observation, z *zoneAnalysis, t cnameT
 	if len(resp.CNAMEs) > 0 || len(resp.Other) > 0 {
 		return noted(d.wrongType(resp, host, rel, value))
 	}
+	var wildcardA bool
 	for _, p := range n.Probes {
 		if p.Kind == validation.ProbeHostAddress && resp.Rcode == rcodeNoError && p.Lookup.Response != nil && len(p.Lookup.Response.Answer) > 0 {
+			if sameAnswer(&p.Lookup, p.Wildcard) {
+				// A wildcard A record answers at the host, as at any
+				// name: no record of another type is there to replace.
+				wildcardA = true
+				break
+			}
 			// NODATA for TXT, but an address record at the host.
 			other := *resp
 			other.Other = p.Lookup.Response.Answer
@@ -299,13 +306,37 @@ func (d *diagnoser) dnsMiss(o *validation.Observation, z *zoneAnalysis, t cnameT
 	if resp.Rcode == rcodeNXDomain {
 		m = msgNotFoundNXDomain
 	}
-	return noted(Finding{
+	f := Finding{
 		Code:      CodeDNSRecordNotFound,
 		Severity:  SeverityError,
 		Message:   d.c.f(m, host, d.server(resp.Server)),
 		Fix:       d.c.f(fixNotFound, rel, value),
 		Retryable: true, // the record may be waiting to be published
-	})
+	}
+	if wildcardA {
+		f.Message = join(f.Message, d.c.f(noteWildcardAddress, host))
+	}
+	return noted(f)
+}
+
+// sameAnswer reports whether lookup w (of a random name beside l's) got
+// the same records as l: then a wildcard answered l (RFC 4592), since no
+// record can be at a random name.
+func sameAnswer(l, w *validation.Lookup) bool {
+	if w == nil || w.Response == nil || l.Response == nil || len(w.Response.Answer) == 0 {
+		return false
+	}
+	datas := func(rs []dnsclient.Record) []string {
+		var out []string
+		for _, r := range rs {
+			if r.Type != "CNAME" {
+				out = append(out, r.Type+" "+r.Data)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	return slices.Equal(datas(l.Response.Answer), datas(w.Response.Answer))
 }
 
 // maxSiblingNotes bounds the notes naming the order's other domains whose

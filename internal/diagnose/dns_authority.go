@@ -109,6 +109,7 @@ const (
 	msgWrongHostWWW              msg = "msgWrongHostWWW"
 	fixWrongHostWWW              msg = "fixWrongHostWWW"
 	noteWildcard                 msg = "noteWildcard"
+	noteWildcardAddress          msg = "noteWildcardAddress"
 	noteOtherOrderDNS            msg = "noteOtherOrderDNS"
 	noteSibling                  msg = "noteSibling"
 	noteSiblingSameHost          msg = "noteSiblingSameHost"
@@ -202,6 +203,7 @@ func init() {
 			msgWrongHostWWW:         "The value was found at %[1]s, the record host of %[2]s, not at %[3]s: each name has its own record host.",
 			fixWrongHostWWW:         "Add a TXT record with host `%[1]s` (full name `%[2]s`) and value `%[3]s`.",
 			noteWildcard:            "These values come from a wildcard TXT record (a random name beside the host returns them too), not from a record at the host.",
+			noteWildcardAddress:     "A wildcard address record answers at %[1]s, as at any name of the zone that has no records of its own (a random name beside it gets the same addresses); it holds no TXT record, and a TXT record put at %[1]s takes precedence over it.",
 			wordAt:                  "at %[1]s",
 			wordLastAsked:           "the last one asked was %[1]s",
 			noteSibling:             "One value is the one for %[1]s, another domain of this order: it belongs at %[2]s, and this host needs its own value.",

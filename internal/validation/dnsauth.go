@@ -139,28 +139,39 @@ func (v *Validator) observeDNSAuth(ctx context.Context, req Request) *DNSObserva
 // does not answer there, but does at the probed names outside it
 // (_dnsauth.example.com for a.example.com, with *.example.com). Probes
 // with the same parent share one lookup; none is made when no probe found
-// the value.
+// the value. The address probe at the record host (ProbeHostAddress) that
+// got addresses is tested the same way, with an A lookup: a wildcard A
+// record (common at web hosts) answers there without any record at the
+// host.
 func (v *Validator) askProbeWildcards(ctx context.Context, probes []Probe, value string) {
-	byParent := map[string]*Lookup{}
+	type key struct {
+		parent string
+		qtype  uint16
+	}
+	byParent := map[key]*Lookup{}
 	var wg sync.WaitGroup
 	for i := range probes {
 		p := &probes[i]
-		if p.Lookup.Type != "TXT" || !recordHolds(&p.Lookup, value) {
+		qtype := dns.TypeTXT
+		switch {
+		case p.Kind == ProbeHostAddress && p.Lookup.Type == "A" && p.Lookup.Response != nil && len(p.Lookup.Response.Answer) > 0:
+			qtype = dns.TypeA
+		case p.Lookup.Type != "TXT" || !recordHolds(&p.Lookup, value):
 			continue
 		}
 		_, parent, _ := strings.Cut(strings.TrimSuffix(p.Lookup.Name, "."), ".")
 		if parent == "" {
 			continue
 		}
-		l, ok := byParent[parent]
+		l, ok := byParent[key{parent, qtype}]
 		if !ok {
 			name := wildcardProbeName(parent)
 			if name == "" {
 				continue
 			}
 			l = &Lookup{}
-			byParent[parent] = l
-			wg.Go(func() { *l = v.lookup(ctx, name, dns.TypeTXT) })
+			byParent[key{parent, qtype}] = l
+			wg.Go(func() { *l = v.lookup(ctx, name, qtype) })
 		}
 		p.Wildcard = l
 	}

@@ -172,7 +172,9 @@ type Probe struct {
 	// probe found the expected value: the same values there come from a
 	// wildcard record (RFC 4592), which answers at every name that does
 	// not exist below its owner's parent, and not from a record put at
-	// the probed name. Probes with the same parent share the lookup.
+	// the probed name. Probes with the same parent share the lookup. For
+	// a ProbeHostAddress probe that got addresses, it is an A lookup of
+	// such a name: the same addresses there come from a wildcard A record.
 	Wildcard *Lookup `json:"wildcard,omitempty"`
 }
 

@@ -299,6 +299,22 @@ func TestTruthFindingsOnTheWire(t *testing.T) {
 			words: []string{"has no TXT record but other records: A"},
 		},
 		{
+			// A wildcard A record (web hosting) answers at the record
+			// host: no record of another type is there (console run).
+			name:   "wildcard A record, no TXT record",
+			setup:  func(_ *testing.T, tw *truthWorld) { tw.app.Add("*.a.applicant.com. 300 IN A 192.0.2.7") },
+			status: diagnose.StatusPending, code: diagnose.CodeDNSRecordNotFound,
+			words: []string{"A wildcard address record answers at _dnsauth.a.applicant.com", "takes precedence over it"},
+		},
+		{
+			name: "A record where TXT is expected, beside a wildcard A record",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				tw.app.Add("*.a.applicant.com. 300 IN A 192.0.2.7", host+". 300 IN A 192.0.2.8")
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeDNSWrongType,
+			words: []string{"has no TXT record but other records: A"},
+		},
+		{
 			name: "SERVFAIL for the record",
 			setup: func(_ *testing.T, tw *truthWorld) {
 				for _, s := range tw.app.Servers {
