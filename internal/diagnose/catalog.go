@@ -153,6 +153,8 @@ const (
 	wordNoLocation               msg = "wordNoLocation"
 	msgFileBadStatus             msg = "msgFileBadStatus"
 	fixFileBadStatus             msg = "fixFileBadStatus"
+	noteErrorStatusValue         msg = "noteErrorStatusValue"
+	fixErrorStatusValue          msg = "fixErrorStatusValue"
 	noteRetryAfter               msg = "noteRetryAfter"
 	noteCDN                      msg = "noteCDN"
 	fixCDN                       msg = "fixCDN"

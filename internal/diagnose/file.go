@@ -484,12 +484,19 @@ func (d *diagnoser) status(a *webfetch.Attempt, u, host, value string) Finding {
 	case http.StatusOK:
 		return d.contentMismatch(a, us, ip, host, value)
 	case http.StatusNotFound, http.StatusGone:
-		return Finding{
+		f := Finding{
 			Code:     CodeFileNotFound,
 			Severity: SeverityError,
 			Message:  d.c.f(msgFileNotFound, us, ip, st),
 			Fix:      d.c.f(fixFileNotFound, host, us),
 		}
+		if value != "" && !a.BodyTruncated && validation.FileContentMatches(a.Body, value) {
+			// The content is served, with the wrong status: uploading
+			// the file again would change nothing.
+			f.Message = join(f.Message, d.c.f(noteErrorStatusValue, st))
+			f.Fix = d.c.f(fixErrorStatusValue, us, st)
+		}
+		return f
 	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
 		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
 		loc := d.c.f(wordNoLocation)

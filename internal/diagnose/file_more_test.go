@@ -206,6 +206,14 @@ func TestDomainFileMore(t *testing.T) {
 				"Upload fileauth.txt into .well-known/pki-validation/ at the web root of the site answering for www.example.com, so that "+wwwURL+" returns the value.")},
 		},
 		{
+			// nginx `return 404 "<value>"`: the content is there, with
+			// the wrong status (console run).
+			name: "404 whose body is the value: the status is what to fix",
+			obs:  fileObs(hops(httpURL, answer(ip4, 404, testValue+"\n"))),
+			want: []Finding{errF(CodeFileNotFound, "The server at 192.0.2.10 answered 404 Not Found for "+httpURL+". Its body is the expected value, but sent with the status 404 Not Found: the content is there, the status is wrong (an error page or a rewrite rule that answers with this content, such as nginx `return 404 \"...\"`).",
+				"Make the web server answer "+httpURL+" with status 200 OK, not 404 Not Found, with the same content (serve it as a file, or give the rule that answers it status 200); then check again.")},
+		},
+		{
 			name: "probes without the value leave FILE_NOT_FOUND",
 			obs: withProbes(fileObs(hops(httpURL, answer(ip4, 404, ""))),
 				validation.FileProbe{Kind: validation.FileProbeRoot, Trace: hops(root, answer(ip4, 200, "other"))},
