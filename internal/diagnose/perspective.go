@@ -81,6 +81,9 @@ const (
 	unavProtocol           msg = "unavProtocol"
 	unavAgentNetwork       msg = "unavAgentNetwork"
 	unavDNSSEC             msg = "unavDNSSEC"
+	wordRemoteOne          msg = "wordRemoteOne"
+	wordRemoteMany         msg = "wordRemoteMany"
+	fixUnavailableQuorumOK msg = "fixUnavailableQuorumOK"
 	seenDNSSECBogus        msg = "seenDNSSECBogus"
 	unavCut                msg = "unavCut"
 	unavSkipped            msg = "unavSkipped"
@@ -111,9 +114,12 @@ func init() {
 			fixRemoteGeoMaybe:      "If you changed the record in the last minutes, check again after the time given. If not, publish the record in every view of your nameservers: every location or region of your DNS provider's GeoDNS (or traffic steering) and every view of split-horizon DNS.",
 			fixRemoteBlocked:       "Allow requests to /.well-known/pki-validation/ from every country and network (firewall, geo-blocking, CDN and bot-protection rules), then check again.",
 			fixRemoteOther:         "Make sure the domain answers the same way from every network, then check again.",
-			msgUnavailable:         "dcv could not obtain the view of %[1]d remote perspective(s): %[2]s. This is a problem on the certificate authority's side, not with your domain; without them the quorum of corroborating perspectives is not met.",
-			msgUnavailableQuorumOK: "dcv could not obtain the view of %[1]d remote perspective(s): %[2]s. This is a problem on the certificate authority's side, not with your domain; the quorum was met without them.",
-			msgNotConfigured:       "Only %[1]d remote perspective(s) are configured, but at least %[2]d are required: validation fails closed. This is a problem on the certificate authority's side, not with your domain.",
+			msgUnavailable:         "dcv could not obtain the view of %[1]s: %[2]s. This is a problem on the certificate authority's side, not with your domain; without them the quorum of corroborating perspectives is not met.",
+			msgUnavailableQuorumOK: "dcv could not obtain the view of %[1]s: %[2]s. This is a problem on the certificate authority's side, not with your domain; the quorum was met without them.",
+			msgNotConfigured:       "Remote perspectives configured: %[1]d; required: at least %[2]d. Validation fails closed. This is a problem on the certificate authority's side, not with your domain.",
+			wordRemoteOne:          "1 remote perspective",
+			wordRemoteMany:         "%[1]d remote perspectives",
+			fixUnavailableQuorumOK: "Nothing needs to change on your side: the domain is validated without them. The certificate authority's operator should bring those perspectives back.",
 			msgRIRSpan:             "The remote perspectives that corroborate are all in one registry region (%[1]s), and at least two regions are required. This is a problem on the certificate authority's side, not with your domain.",
 			fixUnavailable:         "Nothing needs to change on your side: check again later, or contact the operator if it persists.",
 			wordPerspectiveRIR:     "%[1]s (%[2]s)",
@@ -274,13 +280,14 @@ func (d *diagnoser) perspectives(obs []validation.Observation) Result {
 			f := Finding{
 				Code:      CodePerspectiveUnavailable,
 				Severity:  SeverityWarning,
-				Message:   d.c.f(msgUnavailableQuorumOK, len(unavailable), d.unavailableList(unavailable)),
-				Fix:       d.c.f(fixUnavailable),
+				Message:   d.c.f(msgUnavailableQuorumOK, d.remotes(len(unavailable)), d.unavailableList(unavailable)),
+				Fix:       d.c.f(fixUnavailableQuorumOK),
 				Retryable: true,
 			}
 			if !met {
 				f.Severity = SeverityError
-				f.Message = d.c.f(msgUnavailable, len(unavailable), d.unavailableList(unavailable))
+				f.Message = d.c.f(msgUnavailable, d.remotes(len(unavailable)), d.unavailableList(unavailable))
+				f.Fix = d.c.f(fixUnavailable)
 			}
 			all = append(all, f)
 		}
@@ -710,6 +717,15 @@ func (d *diagnoser) perspectiveName(o *validation.Observation) string {
 		return name
 	}
 	return d.c.f(wordPerspectiveRIR, name, Truncate(o.RIR, maxDetailShown))
+}
+
+// remotes counts remote perspectives in words: "1 remote perspective",
+// "2 remote perspectives".
+func (d *diagnoser) remotes(n int) string {
+	if n == 1 {
+		return d.c.f(wordRemoteOne)
+	}
+	return d.c.f(wordRemoteMany, n)
 }
 
 func (d *diagnoser) unavailableList(us []*validation.Observation) string {

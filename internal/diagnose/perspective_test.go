@@ -157,7 +157,7 @@ func TestDomainPerspectives(t *testing.T) {
 			obs:    fiveSecure(pRemote(bogus, "af-1", "AFRINIC"), pRemote(bogus, "sa-1", "LACNIC")),
 			status: StatusPending,
 			want: []Finding{{Code: CodePerspectiveUnavailable, Severity: SeverityError, Retryable: true, Fix: fixUnav,
-				Message: "dcv could not obtain the view of 2 remote perspective(s): sa-1 (LACNIC) (its DNSSEC validation failed (DS record at the parent (key tag 63094) matches no DNSKEY in .) on the answer that dcv's primary perspective validated: that perspective's own trust anchor, or its network, fails, not your zone); af-1 (AFRINIC) (its DNSSEC validation failed (DS record at the parent (key tag 63094) matches no DNSKEY in .) on the answer that dcv's primary perspective validated: that perspective's own trust anchor, or its network, fails, not your zone). This is a problem on the certificate authority's side, not with your domain; without them the quorum of corroborating perspectives is not met."}},
+				Message: "dcv could not obtain the view of 2 remote perspectives: sa-1 (LACNIC) (its DNSSEC validation failed (DS record at the parent (key tag 63094) matches no DNSKEY in .) on the answer that dcv's primary perspective validated: that perspective's own trust anchor, or its network, fails, not your zone); af-1 (AFRINIC) (its DNSSEC validation failed (DS record at the parent (key tag 63094) matches no DNSKEY in .) on the answer that dcv's primary perspective validated: that perspective's own trust anchor, or its network, fails, not your zone). This is a problem on the certificate authority's side, not with your domain; without them the quorum of corroborating perspectives is not met."}},
 		},
 		{
 			// Without the primary's validation nothing tells whose the
@@ -187,8 +187,8 @@ func TestDomainPerspectives(t *testing.T) {
 			name:   "one agent down, quorum holds: a warning for the operator",
 			obs:    five(pUnavailable("af-1", "AFRINIC", validation.UnavailableConnect)),
 			status: StatusApproved,
-			want: []Finding{{Code: CodePerspectiveUnavailable, Severity: SeverityWarning, Retryable: true, Fix: fixUnav,
-				Message: "dcv could not obtain the view of 1 remote perspective(s): af-1 (AFRINIC) (unreachable). This is a problem on the certificate authority's side, not with your domain; the quorum was met without them."}},
+			want: []Finding{{Code: CodePerspectiveUnavailable, Severity: SeverityWarning, Retryable: true, Fix: "Nothing needs to change on your side: the domain is validated without them. The certificate authority's operator should bring those perspectives back.",
+				Message: "dcv could not obtain the view of 1 remote perspective: af-1 (AFRINIC) (unreachable). This is a problem on the certificate authority's side, not with your domain; the quorum was met without them."}},
 		},
 		{
 			name:   "one agent down and one disagreeing: both block",
@@ -199,7 +199,7 @@ func TestDomainPerspectives(t *testing.T) {
 					Message: "dcv's primary perspective sees the expected value, but only 3 of 5 remote perspectives corroborate it (4 needed): sa-1 (LACNIC) saw no record (NXDOMAIN). " +
 						"The likely cause is DNS caching: resolvers near those perspectives still hold the previous answer (it expires in at most 5 minutes, at 2025-06-01T18:05:50Z), or one of your nameservers has not been updated yet."},
 				{Code: CodePerspectiveUnavailable, Severity: SeverityError, Retryable: true, Fix: fixUnav,
-					Message: "dcv could not obtain the view of 1 remote perspective(s): af-1 (AFRINIC) (no answer within its deadline). This is a problem on the certificate authority's side, not with your domain; without them the quorum of corroborating perspectives is not met."},
+					Message: "dcv could not obtain the view of 1 remote perspective: af-1 (AFRINIC) (no answer within its deadline). This is a problem on the certificate authority's side, not with your domain; without them the quorum of corroborating perspectives is not met."},
 			},
 		},
 		{
@@ -207,7 +207,7 @@ func TestDomainPerspectives(t *testing.T) {
 			obs:    []validation.Observation{pass, pRemote(pass, "us-1", "ARIN"), pRemote(pass, "eu-1", "RIPE"), pUnavailable("remote-3", "", validation.UnavailableNotConfigured)},
 			status: StatusPending,
 			want: []Finding{{Code: CodePerspectiveUnavailable, Severity: SeverityError, Fix: fixUnav,
-				Message: "Only 2 remote perspective(s) are configured, but at least 3 are required: validation fails closed. This is a problem on the certificate authority's side, not with your domain."}},
+				Message: "Remote perspectives configured: 2; required: at least 3. Validation fails closed. This is a problem on the certificate authority's side, not with your domain."}},
 		},
 		{
 			name:   "all corroborate in one region: operator problem",

@@ -279,7 +279,7 @@ func TestObserveQuorumDNS(t *testing.T) {
 			}(),
 			status: diagnose.StatusPending,
 			code:   diagnose.CodePerspectiveUnavailable, sev: diagnose.SeverityError,
-			words: []string{"2 remote perspective(s)", "eu-2 (RIPE) (unreachable)", "sa-1 (LACNIC) (unreachable)", "not with your domain"},
+			words: []string{"2 remote perspectives", "eu-2 (RIPE) (unreachable)", "sa-1 (LACNIC) (unreachable)", "not with your domain"},
 		},
 		{
 			// An agent whose own resolver is down says nothing of the
@@ -452,7 +452,7 @@ func TestObserveFailsClosed(t *testing.T) {
 	}
 	r := diagnose.Domain(obs, time.Now())
 	if r.Status != diagnose.StatusPending || len(r.Findings) != 1 || r.Findings[0].Code != diagnose.CodePerspectiveUnavailable ||
-		!strings.Contains(r.Findings[0].Message, "Only 2 remote perspective(s) are configured, but at least 4 are required") {
+		!strings.Contains(r.Findings[0].Message, "Remote perspectives configured: 2; required: at least 4") {
 		t.Errorf("Domain = %+v", r)
 	}
 }
