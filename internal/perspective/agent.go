@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/dcvhq/dcv/internal/ca"
+	"github.com/dcvhq/dcv/internal/caa"
 	"github.com/dcvhq/dcv/internal/validation"
 )
 
@@ -207,6 +208,13 @@ func (a *Agent) observe(w http.ResponseWriter, r *http.Request) {
 		a.m.outcome(outcomeBadRequest)
 		http.Error(w, "invalid domain or value", http.StatusBadRequest)
 		return
+	}
+	if req.CAAIdentity != "" {
+		if err := caa.CheckIssuerDomain(req.CAAIdentity); err != nil {
+			a.m.outcome(outcomeBadRequest)
+			http.Error(w, "invalid CAA identity: "+err.Error(), http.StatusBadRequest)
+			return
+		}
 	}
 	// Acknowledge the request before observing, which may take up to the
 	// validator's deadline, and again every Heartbeat while observing: the

@@ -6,6 +6,7 @@
 package perspective
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -221,9 +222,14 @@ func (r *Runner) Observe(ctx context.Context, req validation.Request) ([]validat
 	defer cancelRemotes()
 	var cut atomic.Bool
 	answers := make(chan answer, len(clients))
+	// Every perspective checks CAA for this CA, whatever the identity an
+	// agent was started with (an agent left on the default would make
+	// every domain with CAA records disagree).
+	remoteReq := req
+	remoteReq.CAAIdentity = cmp.Or(req.CAAIdentity, r.cfg.Primary.CAAIdentity())
 	for i, c := range clients {
 		go func() {
-			answers <- answer{i, c.observe(rctx, req, r.cfg.RemoteTimeout, r.cfg.AckTimeout, now, cut.Load)}
+			answers <- answer{i, c.observe(rctx, remoteReq, r.cfg.RemoteTimeout, r.cfg.AckTimeout, now, cut.Load)}
 		}()
 	}
 	primary, err := r.cfg.Primary.Observe(ctx, req)

@@ -53,6 +53,12 @@ func newWorld(t testing.TB, txt string, web netip.Addr) *testenv.DNSServer {
 // newValidator observes through the resolver at dnsAddr, from source.
 func newValidator(t testing.TB, name, dnsAddr string, webPort int, source netip.Addr) *validation.Validator {
 	t.Helper()
+	return newValidatorCAA(t, name, dnsAddr, webPort, source, "")
+}
+
+// newValidatorCAA is newValidator checking CAA for identity ("" for none).
+func newValidatorCAA(t testing.TB, name, dnsAddr string, webPort int, source netip.Addr, identity string) *validation.Validator {
+	t.Helper()
 	res, err := dnsclient.NewForwarder(dnsclient.ForwarderConfig{Servers: []string{dnsAddr}, Timeout: 2 * time.Second, Source: source})
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +68,7 @@ func newValidator(t testing.TB, name, dnsAddr string, webPort int, source netip.
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := validation.New(validation.Config{Perspective: name, Resolver: res, Fetcher: f, Timeout: 5 * time.Second})
+	v, err := validation.New(validation.Config{Perspective: name, Resolver: res, Fetcher: f, Timeout: 5 * time.Second, CAAIdentity: identity})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,6 +100,10 @@ type agentSpec struct {
 	// identity, then never answers a request (a hung process); with
 	// acked, it acknowledges the request once, then hangs.
 	stalled, acked bool
+	// caaIdentity is the CAA identity the agent was started with.
+	caaIdentity string
+	// caa is a CAA record its DNS world holds, or "".
+	caa string
 }
 
 // testAgent is a running agent: its Remote and its outgoing address.
@@ -116,6 +126,9 @@ func startAgent(t testing.TB, agentCA *ca.AgentCA, spec agentSpec, web netip.Add
 		t.Fatal(err)
 	}
 	world := newWorld(t, spec.txt, web)
+	if spec.caa != "" {
+		world.Add(spec.caa)
+	}
 	source := testenv.NewLoopbackAddr()
 	ta := testAgent{remote: remote, source: source, dns: world}
 	if spec.down {
@@ -126,7 +139,7 @@ func startAgent(t testing.TB, agentCA *ca.AgentCA, spec agentSpec, web netip.Add
 	if spec.deadResolver {
 		resolver = netip.AddrPortFrom(testenv.NewLoopbackAddr(), 53).String() // nothing listens there
 	}
-	a, err := NewAgent(AgentConfig{Credentials: creds, Validator: newValidator(t, spec.name, resolver, webPort, source), Logger: quiet, Heartbeat: testHeartbeat})
+	a, err := NewAgent(AgentConfig{Credentials: creds, Validator: newValidatorCAA(t, spec.name, resolver, webPort, source, spec.caaIdentity), Logger: quiet, Heartbeat: testHeartbeat})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,12 +192,18 @@ type setupOpts struct {
 	min        int
 	grace      time.Duration
 	ack        time.Duration
+	// primaryCAA is the primary's CAA identity ("" for none); caa a CAA
+	// record of the primary's DNS world.
+	primaryCAA, caa string
 }
 
 func setup(t testing.TB, o setupOpts) *bundle {
 	t.Helper()
 	agentCA := newAgentCA(t)
 	primaryWorld := newWorld(t, o.primaryTXT, o.web)
+	if o.caa != "" {
+		primaryWorld.Add(o.caa)
+	}
 	b := &bundle{agentCA: agentCA}
 	var remotes staticRemotes
 	for _, s := range o.agents {
@@ -193,7 +212,7 @@ func setup(t testing.TB, o setupOpts) *bundle {
 		remotes = append(remotes, ta.remote)
 	}
 	r, err := NewRunner(Config{
-		Primary:       newValidator(t, "primary", primaryWorld.Addr, o.webPort, netip.Addr{}),
+		Primary:       newValidatorCAA(t, "primary", primaryWorld.Addr, o.webPort, netip.Addr{}, o.primaryCAA),
 		Remotes:       remotes,
 		Identity:      NewPrimaryIdentity(agentCA, nil),
 		MinRemotes:    o.min,
@@ -951,5 +970,31 @@ func TestUnsatisfiable(t *testing.T) {
 				t.Errorf("Unsatisfiable = %q, %v; want %q", why, err, tt.want)
 			}
 		})
+	}
+}
+
+// TestRemotesCheckThePrimarysCAAIdentity: every perspective checks CAA for
+// the identity of the primary, whatever its agent was started with (an
+// agent left on the default identity made every domain whose CAA names
+// the CA disagree, blamed on the applicant's DNS: operator run).
+func TestRemotesCheckThePrimarysCAAIdentity(t *testing.T) {
+	t.Parallel()
+	const caaRR = `example.com. 300 IN CAA 0 issue "ca.primary.example"`
+	specs := []agentSpec{
+		{name: "us-1", rir: "ARIN", txt: testValue, caaIdentity: "dcv.invalid", caa: caaRR},
+		{name: "eu-1", rir: "RIPE", txt: testValue, caaIdentity: "other.example", caa: caaRR},
+	}
+	b := setup(t, setupOpts{primaryTXT: testValue, agents: specs, min: 2, primaryCAA: "ca.primary.example", caa: caaRR})
+	obs, err := b.runner.Observe(t.Context(), validation.Request{Domain: "a.example.com", Method: validation.MethodDNS, Value: testValue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range obs[1:] {
+		if o.Unavailable != "" || o.CAA == nil || o.CAA.Identity != "ca.primary.example" || !o.CAA.Permitted {
+			t.Errorf("%s: unavailable %q (%s), CAA %+v; want a permitted check for ca.primary.example", o.Perspective, o.Unavailable, o.UnavailableDetail, o.CAA)
+		}
+	}
+	if r := diagnose.Domain(obs, time.Now()); r.Status != diagnose.StatusApproved {
+		t.Errorf("status %s, findings %+v; want approved", r.Status, r.Findings)
 	}
 }

@@ -181,8 +181,15 @@ func (c *agentClient) do(ctx context.Context, req validation.Request, timeout, a
 	if err := json.Unmarshal(b, &obs); err != nil {
 		return validation.Observation{}, validation.UnavailableProtocol, "decoding the observation: " + err.Error()
 	}
-	if obs.Domain != req.Domain || obs.Method != req.Method || obs.Expected != req.Value {
+	if obs.Domain != req.Domain || obs.Method != req.Method || obs.Expected != req.Value || obs.CAAOnly != req.CAAOnly {
 		return validation.Observation{}, validation.UnavailableProtocol, "the observation is not of the request made"
+	}
+	if want := req.CAAIdentity; want != "" && (obs.CAA == nil || !strings.EqualFold(obs.CAA.Identity, want)) {
+		got := "no CAA check"
+		if obs.CAA != nil {
+			got = fmt.Sprintf("a CAA check for the issuer %q", obs.CAA.Identity)
+		}
+		return validation.Observation{}, validation.UnavailableProtocol, fmt.Sprintf("the agent made %s, not one for %q: upgrade it (agents check CAA for the identity the primary sends)", got, want)
 	}
 	if obs.Unavailable != "" {
 		return validation.Observation{}, validation.UnavailableProtocol, "the agent relayed an unavailable observation"

@@ -25,11 +25,11 @@ func CAAMethodName(m Method) string {
 	}
 }
 
-// observeCAA evaluates the CAA records of req.Domain for the configured
-// issuer identity and req's method (RFC 8659, RFC 8657).
+// observeCAA evaluates the CAA records of req.Domain for the issuer
+// identity of req (Observe sets it) and req's method (RFC 8659, RFC 8657).
 func (v *Validator) observeCAA(ctx context.Context, req Request) *caa.Result {
 	return caa.Evaluate(ctx, v.cfg.Resolver, req.Domain, caa.Params{
-		Identity:   v.cfg.CAAIdentity,
+		Identity:   req.CAAIdentity,
 		Method:     CAAMethodName(req.Method),
 		AccountURI: req.AccountURI,
 	})

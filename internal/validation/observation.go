@@ -54,6 +54,11 @@ type Request struct {
 	// domain validated earlier (CA/B Forum BR §3.2.2.8). Value must still
 	// be set (it is echoed as Observation.Expected) but is not looked for.
 	CAAOnly bool `json:",omitempty"`
+	// CAAIdentity is the issuer domain name CAA records are matched
+	// against, or "" for the validator's own (Config.CAAIdentity). The
+	// primary sends its own to its remote perspectives, so that every
+	// perspective checks CAA for the same CA whatever its flags say.
+	CAAIdentity string `json:",omitempty"`
 }
 
 // DomainValue is the value one domain of an order was given.

@@ -68,6 +68,10 @@ func New(cfg Config) (*Validator, error) {
 	return &Validator{cfg: cfg}, nil
 }
 
+// CAAIdentity returns the issuer domain name the validator matches CAA
+// records against when a request names none.
+func (v *Validator) CAAIdentity() string { return v.cfg.CAAIdentity }
+
 // Observe observes one domain by its method and, when a CAA identity is
 // configured, its CAA records. It always returns an Observation: failures
 // are part of what was observed. It returns an error only for a request it
@@ -92,9 +96,12 @@ func (v *Validator) Observe(ctx context.Context, req Request) (Observation, erro
 	default:
 		return obs, fmt.Errorf("validation: unknown method %q", req.Method)
 	}
+	if req.CAAIdentity == "" {
+		req.CAAIdentity = v.cfg.CAAIdentity
+	}
 	if req.CAAOnly {
 		obs.CAAOnly = true
-		if v.cfg.CAAIdentity != "" {
+		if req.CAAIdentity != "" {
 			obs.CAA = v.observeCAA(ctx, req)
 		}
 		obs.Duration = time.Since(start)
@@ -103,7 +110,7 @@ func (v *Validator) Observe(ctx context.Context, req Request) (Observation, erro
 	// CAA is looked up beside the method's observation, not after it: the
 	// two are independent, and both are made within this request.
 	var caaDone chan *caa.Result
-	if v.cfg.CAAIdentity != "" {
+	if req.CAAIdentity != "" {
 		caaDone = make(chan *caa.Result, 1)
 		go func() { caaDone <- v.observeCAA(ctx, req) }()
 	}
