@@ -3,8 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -45,6 +48,27 @@ func usageError(err error) error {
 
 // exitStatus is the process exit status of err, a command's outcome, and
 // the message to print on standard error ("" for none).
+// ignoreHangup keeps SIGHUP, which would end the process without its
+// graceful shutdown (a closed terminal, a reload habit), from stopping a
+// server: it is logged, with what reloads on its own. The returned
+// function stops it.
+func ignoreHangup(logger *slog.Logger) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-hup:
+				logger.Warn("SIGHUP ignored: nothing to reload (TLS certificate files are read again when they change; other settings take a restart); stop with SIGTERM")
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { signal.Stop(hup); close(done) }
+}
+
 func exitStatus(err error) (code int, msg string) {
 	var ee exitError
 	switch {

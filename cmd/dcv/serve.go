@@ -51,6 +51,10 @@ const defaultGCPercent = 400
 // more saved.
 const maxGCPercent = 10000
 
+// defaultCAAIdentity is --caa-identity's default: a name under the
+// reserved .invalid TLD (RFC 2606), which no CAA record names by mistake.
+const defaultCAAIdentity = "dcv.invalid"
+
 // validationFlags are the resolver, CAA and target flags that `serve` and,
 // later, `check` and `agent` share.
 type validationFlags struct {
@@ -76,7 +80,7 @@ func (f *validationFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.resolver, "resolver", "", "forward DNS lookups to these recursive resolvers (host:port[,host:port]) instead of resolving iteratively from the root servers (the default)")
 	fs.StringVar(&f.rootHints, "root-hints", "", "root hints file (named.root format) replacing the built-in IANA root servers of the iterative resolver")
 	fs.StringVar(&f.trustAnchor, "trust-anchor", "", "DNSSEC trust anchors file (DS or DNSKEY records) replacing the built-in IANA root keys of the iterative resolver")
-	fs.StringVar(&f.caaIdentity, "caa-identity", "dcv.invalid", "the CA's issuer domain name matched against CAA issue/issuewild records")
+	fs.StringVar(&f.caaIdentity, "caa-identity", defaultCAAIdentity, "the CA's issuer domain name matched against CAA issue/issuewild records")
 	fs.IntVar(&f.httpPort, "validation-http-port", 80, "TEST KNOB: port dialled for http:// validation URLs")
 	fs.IntVar(&f.httpsPort, "validation-https-port", 443, "TEST KNOB: port dialled for https:// validation URLs")
 	fs.BoolVar(&f.allowLoopback, "allow-loopback-targets", false, "TEST KNOB: allow validation targets on loopback addresses (other special-purpose ranges stay refused)")
@@ -274,6 +278,7 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		return usageError(fmt.Errorf("--log-level: %w", err))
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	defer ignoreHangup(logger)()
 	if max := ca.MaxValidityAt(time.Now()); f.certValidity < 0 || f.certValidity > max || (f.certValidity > 0 && f.certValidity < ca.MinValidity) {
 		return usageError(fmt.Errorf("--cert-validity %s is outside [0 (the default), %s], and 0 or at least 1h (CA/B Forum BRs §6.3.2: the longest a certificate issued now should last; a leaf is backdated by a minute)", durationValue{&f.certValidity}, ca.Days(max)))
 	}
@@ -412,6 +417,14 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	if from, to := st.SchemaChange(); from != 0 && from != to {
+		// An upgrade changed the database: said, for the operator who
+		// keeps backups (an older binary refuses it from now on).
+		logger.Warn("database schema migrated: an older dcv can no longer open it", "from", from, "to", to, "database", dbPath)
+	}
+	if f.caaIdentity == defaultCAAIdentity {
+		logger.Warn("--caa-identity is the default " + defaultCAAIdentity + ": every domain that publishes CAA records fails validation; set it to the issuer domain name your CAA records name")
+	}
 	authority, err := ca.LoadOrCreate(caCfg)
 	if err != nil {
 		return err
@@ -508,10 +521,12 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		admin = nil
 	}
 	if admin != nil {
-		if err := os.WriteFile(keyPath, []byte(admin.APIKey+"\n"), 0o600); err != nil {
-			return fmt.Errorf("writing %s: %w", keyPath, err)
-		}
+		// Shown first: a key neither written nor shown would leave the
+		// operator without one (--reset-admin-key mends it then).
 		fmt.Fprintf(out, "created the admin account; its API key (shown once, also in %s):\n%s\n", keyPath, admin.APIKey)
+		if err := os.WriteFile(keyPath, []byte(admin.APIKey+"\n"), 0o600); err != nil {
+			return fmt.Errorf("writing %s (the key is shown above; keep it, or start with --reset-admin-key for a new one): %w", keyPath, err)
+		}
 	}
 
 	apiHandler := api.New(api.Config{Orders: orders, CA: authority, Logger: logger, Version: version,

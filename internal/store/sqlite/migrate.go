@@ -89,12 +89,17 @@ func (s *Store) migrate(ctx context.Context) error {
 	if _, err := s.wr.db.ExecContext(ctx, qMigrationTableCreate); err != nil {
 		return fmt.Errorf("creating migration table: %w", err)
 	}
+	first := true
 	for _, m := range ms {
 		err := s.write(ctx, func(tx *txn) error {
 			cur, err := schemaVersion(ctx, tx)
 			if err != nil {
 				return err
 			}
+			if first {
+				s.schemaFrom, first = cur, false
+			}
+			s.schemaTo = max(cur, s.schemaTo)
 			if cur > len(ms) {
 				return fmt.Errorf("%w: database at version %d, this binary knows up to %d", ErrSchemaNewer, cur, len(ms))
 			}
@@ -108,6 +113,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, qMigrationInsert, m.version, m.name); err != nil {
 				return fmt.Errorf("recording migration %03d_%s: %w", m.version, m.name, err)
 			}
+			s.schemaTo = m.version
 			return nil
 		})
 		if err != nil {

@@ -82,6 +82,10 @@ type Store struct {
 	stopped chan struct{}  // closed when the committer has returned
 	once    sync.Once
 
+	// schemaFrom and schemaTo are the schema versions before and after
+	// the migrations Open applied (equal when none was).
+	schemaFrom, schemaTo int
+
 	// accounts caches ACMEAccountGet; every write that changes an ACME
 	// account invalidates its entry (see accountCache).
 	accounts *accountCache
@@ -102,6 +106,11 @@ var _ store.Store = (*Store)(nil)
 // transaction. Open refuses, with an error wrapping ErrSchemaNewer, a
 // database whose schema is newer than this binary's. ctx bounds the
 // migrations only. The caller must Close the Store.
+// SchemaChange returns the schema version of the database before Open
+// migrated it and after: equal when no migration was applied; from is 0
+// for a database Open created.
+func (s *Store) SchemaChange() (from, to int) { return s.schemaFrom, s.schemaTo }
+
 func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: opening database: empty path")

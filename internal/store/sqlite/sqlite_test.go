@@ -798,3 +798,46 @@ func TestCRLNumberAcrossRestarts(t *testing.T) {
 		t.Error("a negative number was accepted")
 	}
 }
+
+// TestSchemaChange: Open reports the schema versions before and after its
+// migrations, so that serve can say when an upgrade changed the database.
+func TestSchemaChange(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ms, err := loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := ms[len(ms)-1]
+	path := filepath.Join(t.TempDir(), "dcv.db")
+	st, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if from, to := st.SchemaChange(); from != 0 || to != last.version {
+		t.Errorf("created: SchemaChange = %d, %d; want 0, %d", from, to, last.version)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The database of the version before: its last migration undone.
+	db := rawDB(t, path)
+	if _, err := db.Exec(last.down); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`DELETE FROM dcv_migration WHERE version = ?`, last.version); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range [][2]int{{last.version - 1, last.version}, {last.version, last.version}} {
+		st, err := Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if from, to := st.SchemaChange(); from != want[0] || to != want[1] {
+			t.Errorf("SchemaChange = %d, %d; want %d, %d", from, to, want[0], want[1])
+		}
+		if err := st.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
