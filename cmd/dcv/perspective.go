@@ -107,17 +107,19 @@ func newPerspectiveCmd() *cobra.Command {
 	cmd.PersistentFlags().StringVar(&data, "data", "dcv-data", "the primary's data directory (database, CA keys)")
 
 	var url, rir, out string
+	var initData bool
 	add := &cobra.Command{
 		Use:   "add NAME --url URL --rir RIR",
 		Short: "Enrol a remote perspective and write its credentials file for `dcv agent`",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return perspectiveAdd(cmd.Context(), data, args[0], url, rir, out, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return perspectiveAdd(cmd.Context(), data, args[0], url, rir, out, initData, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	add.Flags().StringVar(&url, "url", "", "the agent's URL as the primary reaches it, https://host:port (required)")
 	add.Flags().StringVar(&rir, "rir", "", "the agent network's RIR region: ARIN, RIPE, APNIC, LACNIC or AFRINIC (required)")
 	add.Flags().StringVar(&out, "out", "", "credentials file to write (default NAME.credentials in the current folder)")
+	add.Flags().BoolVar(&initData, "init", false, "create the primary's data directory (database, CA) when --data holds none, to enrol agents before the first start of dcv serve")
 
 	list := &cobra.Command{
 		Use:   "list",
@@ -140,32 +142,24 @@ func newPerspectiveCmd() *cobra.Command {
 }
 
 // openPrimary opens the primary's database and CA in data, as serve does.
-// With create, a data directory without a database becomes a new primary's
-// (enrolling before the first start of serve), and w is told so: a
-// mistyped --data then shows. Without it, such a directory is refused.
+// With create (perspective add --init), a data directory without a
+// database becomes a new primary's (enrolling before the first start of
+// serve), and w is told so. Without it, such a directory is refused: a
+// mistyped --data does not make a new CA.
 func openPrimary(ctx context.Context, data string, create bool, w io.Writer) (*sqlite.Store, *ca.CA, error) {
 	if _, err := os.Stat(filepath.Join(data, "dcv.db")); errors.Is(err, fs.ErrNotExist) {
 		if !create {
-			return nil, nil, exitError{code: exitUsage, msg: fmt.Sprintf("no dcv database in %s: pass the --data of the primary's dcv serve", data)}
+			return nil, nil, exitError{code: exitUsage, msg: fmt.Sprintf("no dcv database in %s: pass the --data of the primary's dcv serve (or, with dcv perspective add, --init to create the primary there before its first start)", data)}
 		}
 		fmt.Fprintf(w, "no dcv database in %s: creating a new primary there (its dcv serve must run with --data %s)\n", data, data)
 	}
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("creating data directory: %w", err)
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(data, "dcv.db"))
-	if err != nil {
-		return nil, nil, err
-	}
-	authority, err := ca.LoadOrCreate(ca.Config{Dir: filepath.Join(data, "ca")})
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	return st, authority, nil
+	return openData(ctx, data, ca.Config{Dir: filepath.Join(data, "ca")}, false)
 }
 
-func perspectiveAdd(ctx context.Context, data, name, url, rir, out string, w, errOut io.Writer) error {
+func perspectiveAdd(ctx context.Context, data, name, url, rir, out string, initData bool, w, errOut io.Writer) error {
 	if url == "" || rir == "" {
 		return exitError{code: exitUsage, msg: "perspective add: --url and --rir are required"}
 	}
@@ -182,7 +176,7 @@ func perspectiveAdd(ctx context.Context, data, name, url, rir, out string, w, er
 	if _, err := os.Lstat(out); err == nil {
 		return exitError{code: exitFailure, msg: fmt.Sprintf("perspective add: %s exists; choose another --out or remove it", out)}
 	}
-	st, authority, err := openPrimary(ctx, data, true, errOut)
+	st, authority, err := openPrimary(ctx, data, initData, errOut)
 	if err != nil {
 		return err
 	}

@@ -213,6 +213,7 @@ type serveFlags struct {
 	certValidity  time.Duration
 	logLevel      string
 	resetAdminKey bool
+	newDatabase   bool
 	pprofListen   string
 	gcPercent     int
 	// apiLimitNewOrders is --api-limit-new-orders, COUNT/PERIOD.
@@ -255,6 +256,7 @@ Every flag can also be set as DCV_<FLAG> (DCV_CHECK_INTERVAL=1m).`,
 	durationFlag(fs, &f.valueValidity, "value-validity", order.DefaultValueValidity, "how long a random value stays valid (at most 30d)")
 	durationFlag(fs, &f.certValidity, "cert-validity", 0, "certificate validity; 0: 90d, or less once the CA/B Forum BRs §6.3.2 require it (46d from 15 March 2029); at most 199d until 15 March 2027, then 99d")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.BoolVar(&f.newDatabase, "new-database", false, "start an empty database beside an existing CA (DATA/ca without DATA/dcv.db), on purpose: the CA's earlier certificates and revocations are not in it, and its CRL lists none of them")
 	fs.BoolVar(&f.resetAdminKey, "reset-admin-key", false, "give the admin account a new API key at start, written to DATA/admin.key and printed once (the old one stops working): for an operator who lost it")
 	fs.IntVar(&f.gcPercent, "gc-percent", defaultGCPercent, "Go garbage collector target (as GOGC): heap growth in percent before a collection; a GOGC environment variable takes precedence, and GOMEMLIMIT bounds memory")
 	durationFlag(fs, &f.resolverCacheMaxTTL, "resolver-cache-max-ttl", 0, "with --resolver: cache its answers for their TTL, at most this long (at most 60s; negative answers at most 5s; 0, the default, caches nothing)")
@@ -412,7 +414,7 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	}
 
 	dbPath := filepath.Join(f.data, "dcv.db")
-	st, err := sqlite.Open(ctx, dbPath)
+	st, authority, err := openData(ctx, f.data, caCfg, f.newDatabase)
 	if err != nil {
 		return err
 	}
@@ -424,10 +426,6 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	}
 	if f.caaIdentity == defaultCAAIdentity {
 		logger.Warn("--caa-identity is the default " + defaultCAAIdentity + ": every domain that publishes CAA records fails validation; set it to the issuer domain name your CAA records name")
-	}
-	authority, err := ca.LoadOrCreate(caCfg)
-	if err != nil {
-		return err
 	}
 	runner, err := f.perspectiveFlags.runner(v, st, authority, logger)
 	if err != nil {

@@ -12,7 +12,9 @@ import (
 	"cmp"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -227,6 +229,13 @@ func (c *CA) IntermediatePEM() []byte { return c.interPEM }
 // id-ad-caIssuers URL serves as application/pkix-cert, RFC 5280 §4.2.2.1).
 // The caller must not modify the slice.
 func (c *CA) IntermediateDER() []byte { return c.inter.Raw }
+
+// Fingerprint returns the SHA-256 of the intermediate certificate, in
+// lower-case hex: what names this CA in the database it issues into.
+func (c *CA) Fingerprint() string {
+	sum := sha256.Sum256(c.inter.Raw)
+	return hex.EncodeToString(sum[:])
+}
 
 // Root returns the parsed root certificate. The caller must not modify it.
 func (c *CA) Root() *x509.Certificate { return c.root }

@@ -49,6 +49,22 @@ func init() {
 var hierarchyFiles = []string{RootKeyFile, RootCertFile, IntermediateKeyFile, IntermediateCertFile}
 
 // inventory reports which of the hierarchy's files exist in dir.
+// HasHierarchy reports whether dir holds a CA hierarchy (its four files),
+// as LoadOrCreate would load it: false when it holds none of them (or
+// does not exist), an error naming the missing files when it holds some.
+func HasHierarchy(dir string) (bool, error) {
+	present, missing, err := inventory(dir)
+	switch {
+	case err != nil:
+		return false, err
+	case len(missing) == 0:
+		return true, nil
+	case len(present) == 0:
+		return false, nil
+	}
+	return false, fmt.Errorf("ca: incomplete hierarchy in %s: missing %v (present %v)", dir, missing, present)
+}
+
 func inventory(dir string) (present, missing []string, err error) {
 	for _, name := range hierarchyFiles {
 		_, err := os.Lstat(filepath.Join(dir, name))

@@ -106,6 +106,54 @@ var _ store.Store = (*Store)(nil)
 // transaction. Open refuses, with an error wrapping ErrSchemaNewer, a
 // database whose schema is newer than this binary's. ctx bounds the
 // migrations only. The caller must Close the Store.
+// CABinding returns the SHA-256 fingerprint (hex) of the intermediate
+// certificate whose certificates and revocations the database holds, or ""
+// when none is recorded (a new database, or one from before migration 014).
+func (s *Store) CABinding(ctx context.Context) (string, error) {
+	var fp string
+	err := s.rd.db.QueryRowContext(ctx, `SELECT value FROM dcv_meta WHERE key = 'ca_intermediate_sha256'`).Scan(&fp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading the CA binding: %w", err)
+	}
+	return fp, nil
+}
+
+// BindCA records fp as the fingerprint of the database's CA (see
+// CABinding). A database bound to another fingerprint is
+// store.ErrConflict: it is never rebound.
+func (s *Store) BindCA(ctx context.Context, fp string) error {
+	err := s.write(ctx, func(tx *txn) error {
+		var cur string
+		err := tx.QueryRowContext(ctx, `SELECT value FROM dcv_meta WHERE key = 'ca_intermediate_sha256'`).Scan(&cur)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			_, err = tx.ExecContext(ctx, `INSERT INTO dcv_meta (key, value) VALUES ('ca_intermediate_sha256', ?)`, fp)
+			return err
+		case err != nil:
+			return err
+		case cur != fp:
+			return fmt.Errorf("bound to the CA %s: %w", cur, store.ErrConflict)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("binding the database to its CA: %w", err)
+	}
+	return nil
+}
+
+// CertificateCount returns how many certificates the database holds.
+func (s *Store) CertificateCount(ctx context.Context) (int, error) {
+	var n int
+	if err := s.rd.db.QueryRowContext(ctx, `SELECT count(*) FROM certificates`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("counting certificates: %w", err)
+	}
+	return n, nil
+}
+
 // SchemaChange returns the schema version of the database before Open
 // migrated it and after: equal when no migration was applied; from is 0
 // for a database Open created.

@@ -841,3 +841,24 @@ func TestSchemaChange(t *testing.T) {
 		}
 	}
 }
+
+// TestBindCA: a database is bound to one CA and never rebound.
+func TestBindCA(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st, _ := openTemp(t)
+	if fp, err := st.CABinding(ctx); err != nil || fp != "" {
+		t.Fatalf("new database: CABinding = %q, %v; want none", fp, err)
+	}
+	for _, tt := range []struct {
+		fp   string
+		want error
+	}{{"aa", nil}, {"aa", nil}, {"bb", store.ErrConflict}} {
+		if err := st.BindCA(ctx, tt.fp); !errors.Is(err, tt.want) {
+			t.Errorf("BindCA(%s) = %v, want %v", tt.fp, err, tt.want)
+		}
+	}
+	if fp, err := st.CABinding(ctx); err != nil || fp != "aa" {
+		t.Errorf("CABinding = %q, %v; want aa", fp, err)
+	}
+}
