@@ -104,6 +104,7 @@ const (
 	msgWrongHostOther            msg = "msgWrongHostOther"
 	msgMismatch                  msg = "msgMismatch"
 	fixMismatch                  msg = "fixMismatch"
+	noteResolverCache            msg = "noteResolverCache"
 	noteSplitExtra               msg = "noteSplitExtra"
 	noteSplitPadded              msg = "noteSplitPadded"
 	noteSplitRecords             msg = "noteSplitRecords"

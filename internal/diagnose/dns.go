@@ -282,6 +282,13 @@ func (d *diagnoser) dnsMiss(o *validation.Observation, z *zoneAnalysis, t cnameT
 				f.Fix = d.c.f(fixMismatchCNAMESibling, target, value, rel, sameHost)
 			}
 		}
+		if eta, ok := resolverCacheExpiry(resp, txt, o.StartedAt); ok && eta.After(d.now) {
+			// Forward mode: dcv's recursive resolver answered, from its
+			// cache maybe, and does not tell; a value changed within the
+			// TTL may be the old one still (console run).
+			f.Message = join(f.Message, d.c.f(noteResolverCache, d.server(resp.Server), d.formatDuration(eta.Sub(d.now)), eta.UTC().Format(time.RFC3339)))
+			f.Retryable, f.ETA = true, &eta
+		}
 		return noted(f)
 	}
 	if len(resp.CNAMEs) > 0 || len(resp.Other) > 0 {
@@ -317,6 +324,29 @@ func (d *diagnoser) dnsMiss(o *validation.Observation, z *zoneAnalysis, t cnameT
 		f.Message = join(f.Message, d.c.f(noteWildcardAddress, host))
 	}
 	return noted(f)
+}
+
+// resolverCacheExpiry returns when the TXT records txt of a forward-mode
+// answer resp (dcv's own recursive resolver's) leave that resolver's
+// cache, at the latest: the lookup's start plus their smallest TTL, or
+// when dcv's own answer cache drops them, if later. ok is false for an
+// answer of an authoritative server (iterative mode), or without TTLs.
+func resolverCacheExpiry(resp *dnsclient.Response, txt []dnsclient.Record, started time.Time) (time.Time, bool) {
+	if !resp.Resolver || len(txt) == 0 {
+		return time.Time{}, false
+	}
+	ttl := txt[0].TTL
+	for _, r := range txt[1:] {
+		ttl = min(ttl, r.TTL)
+	}
+	if ttl == 0 {
+		return time.Time{}, false
+	}
+	eta := started.Add(time.Duration(ttl) * time.Second)
+	if resp.CacheUntil.After(eta) {
+		eta = resp.CacheUntil
+	}
+	return eta, true
 }
 
 // sameAnswer reports whether lookup w (of a random name beside l's) got

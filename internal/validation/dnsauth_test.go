@@ -11,6 +11,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/dcvhq/dcv/internal/diagnose"
 	"github.com/dcvhq/dcv/internal/dnsclient"
 	"github.com/dcvhq/dcv/internal/testenv"
 	"github.com/dcvhq/dcv/internal/validation"
@@ -352,5 +353,28 @@ func TestObserveDNSAuthForeignError(t *testing.T) {
 	}
 	if len(obs.DNS.Probes) != 8 || obs.DNS.Domain == nil || obs.DNS.Domain.Err == nil {
 		t.Errorf("domain %+v and %d probes, want 8 failed lookups kept as evidence", obs.DNS.Domain, len(obs.DNS.Probes))
+	}
+}
+
+// TestForwardMismatchMayBeCached: in forward mode, another value comes from
+// dcv's recursive resolver, which may hold an earlier one in its cache: the
+// mismatch says so, and is retryable, with the time the cached answer
+// expires (console run: a stale cache was told as the applicant's error).
+func TestForwardMismatchMayBeCached(t *testing.T) {
+	t.Parallel()
+	w := setupDNS(t, "", 0)
+	w.dns.Add(`_dnsauth.a.example.com. 600 IN TXT "old-value"`)
+	obs, err := w.v.Observe(t.Context(), validation.Request{Domain: "a.example.com", Method: validation.MethodDNS, Value: testValue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := diagnose.Domain([]validation.Observation{obs}, obs.StartedAt)
+	if len(r.Findings) == 0 || r.Findings[0].Code != diagnose.CodeDNSRecordMismatch {
+		t.Fatalf("findings %+v, want DNS_RECORD_MISMATCH", r.Findings)
+	}
+	f := r.Findings[0]
+	want := obs.StartedAt.Add(600 * time.Second)
+	if !f.Retryable || f.ETA == nil || f.ETA.Sub(want).Abs() > 2*time.Second || !strings.Contains(f.Message, "is a recursive resolver, which may answer from its cache") {
+		t.Errorf("finding %+v; want retryable, ETA about %v, and the resolver's cache named", f, want)
 	}
 }
