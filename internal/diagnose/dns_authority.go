@@ -435,12 +435,15 @@ func (d *diagnoser) partial(z *zoneAnalysis, host string, seen bool) (Finding, b
 
 // prevRefreshETA is the ETA a previous check gave for the same lag: that
 // of its DNS_RECORD_NOT_PROPAGATED finding that named every server of
-// lack (a resolver's stale cache, the other kind of that finding, names
-// none), or zero.
+// lack with the SOA serial it has now (a resolver's stale cache, the other
+// kind of that finding, names none), or zero. A server that loaded
+// another version since is another lag, with its own SOA refresh (console
+// run: a lagging secondary that moved to a serial with a longer refresh
+// kept the first ETA).
 func (d *diagnoser) prevRefreshETA(lack []dnsclient.ServerView) time.Time {
 	for _, f := range d.prevNotPropagated {
 		if len(lack) > 0 && !slices.ContainsFunc(lack, func(sv dnsclient.ServerView) bool {
-			return sv.Address == "" || !strings.Contains(f.Message, sv.Address)
+			return sv.Address == "" || !strings.Contains(f.Message, d.serversWithSerials([]dnsclient.ServerView{sv}))
 		}) {
 			return *f.ETA
 		}

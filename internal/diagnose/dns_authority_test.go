@@ -125,6 +125,12 @@ func TestDomainDNSAuthority(t *testing.T) {
 		{name: "a previous check's ETA still to come is kept", obs: withView(resp(host, "NXDOMAIN"), refreshing(view([]uint32{8, 7}, "v", "-"), 1800)), status: StatusPending,
 			codes: []Code{CodeDNSRecordNotPropagated}, words: []string{"SOA refresh interval is 30 minutes"}, eta: &etaPrev,
 			prev: []Finding{{Code: CodeDNSRecordNotPropagated, Severity: SeverityError, ETA: &etaPrev, Message: lagMsg}}},
+		// The lagging server loaded another version since (serial 7 to
+		// 8), still without the record: another lag, with its own
+		// refresh (console run).
+		{name: "a lagging server that moved to another serial gets a new ETA", obs: withView(resp(host, "NXDOMAIN"), refreshing(view([]uint32{9, 8}, "v", "-"), 1800)), status: StatusPending,
+			codes: []Code{CodeDNSRecordNotPropagated}, words: []string{"SOA refresh interval is 30 minutes"}, eta: &etaRefresh,
+			prev: []Finding{{Code: CodeDNSRecordNotPropagated, Severity: SeverityError, ETA: &etaPrev, Message: lagMsg}}},
 		{name: "a previous check's ETA has passed: no ETA, the transfers are suspect", obs: withView(resp(host, "NXDOMAIN"), refreshing(view([]uint32{8, 7}, "v", "-"), 1800)), status: StatusPending,
 			codes: []Code{CodeDNSRecordNotPropagated}, words: []string{"A previous check expected them to load it by 2025-06-01T17:59:50Z", "that time has passed", "zone transfers (AXFR/IXFR)"},
 			prev: []Finding{{Code: CodeDNSRecordNotPropagated, Severity: SeverityError, ETA: &etaPassed, Message: lagMsg}}},
