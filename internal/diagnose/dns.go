@@ -741,6 +741,15 @@ func (d *diagnoser) wrongType(resp *dnsclient.Response, host, rel, value string)
 			// A dangling CNAME: validation delegated to a name that does
 			// not exist (a provider's record removed, or a typo).
 			f.Message = join(f.Message, d.c.f(noteCNAMEDangling, target))
+			if _, reg := relativeHost(target); reg != "" && reg != target {
+				if zone := trimDot(resp.Zone); zone != "" && zone != reg && strings.HasSuffix(reg, "."+zone) {
+					// The registry's servers answered: the target's
+					// domain itself is not registered, and no record
+					// can be added there (console run).
+					f.Message = join(f.Message, d.c.f(noteCNAMEUnregistered, Truncate(reg, maxNameShown), Truncate(zone, maxNameShown)))
+					f.Fix = d.c.f(fixWrongTypeCNAMEUnregistered, rel, value, Truncate(reg, maxNameShown))
+				}
+			}
 		}
 	} else {
 		f.Fix = d.c.f(fixWrongType, rel, value, strings.Join(types, d.c.f(wordListSep)))

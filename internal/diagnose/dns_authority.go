@@ -39,83 +39,85 @@ const (
 
 // Message ids of this file.
 const (
-	msgNotPropagatedPartial      msg = "msgNotPropagatedPartial"
-	msgNotPropagatedSeen         msg = "msgNotPropagatedSeen"
-	msgNotPropagatedDiverged     msg = "msgNotPropagatedDiverged"
-	noteRefreshETA               msg = "noteRefreshETA"
-	noteRefreshPassed            msg = "noteRefreshPassed"
-	fixNotPropagatedDiverged     msg = "fixNotPropagatedDiverged"
-	noteNotPropagatedAlsoLagging msg = "noteNotPropagatedAlsoLagging"
-	msgNotPropagatedSameSerial   msg = "msgNotPropagatedSameSerial"
-	fixNotPropagatedSameSerial   msg = "fixNotPropagatedSameSerial"
-	fixNotPropagatedPartial      msg = "fixNotPropagatedPartial"
-	msgNotPropagatedCached       msg = "msgNotPropagatedCached"
-	msgNotPropagatedFresh        msg = "msgNotPropagatedFresh"
-	fixNotPropagatedCached       msg = "fixNotPropagatedCached"
-	wordOlderNXDomain            msg = "wordOlderNXDomain"
-	wordOlderNoData              msg = "wordOlderNoData"
-	wordOlderValues              msg = "wordOlderValues"
-	wordServerSerial             msg = "wordServerSerial"
-	wordServerNoSerial           msg = "wordServerNoSerial"
-	wordServer                   msg = "wordServer"
-	msgInconsistent              msg = "msgInconsistent"
-	fixInconsistent              msg = "fixInconsistent"
-	msgLame                      msg = "msgLame"
-	fixLame                      msg = "fixLame"
-	fixLameMany                  msg = "fixLameMany"
-	msgLameLoop                  msg = "msgLameLoop"
-	msgLameResolver              msg = "msgLameResolver"
-	fixLameAll                   msg = "fixLameAll"
-	lameRefused                  msg = "lameRefused"
-	lameTimeout                  msg = "lameTimeout"
-	lameNotAuth                  msg = "lameNotAuth"
-	lameServfail                 msg = "lameServfail"
-	lameUnreachable              msg = "lameUnreachable"
-	lameMalformed                msg = "lameMalformed"
-	lameNoAddress                msg = "lameNoAddress"
-	lameReserved                 msg = "lameReserved"
-	lameOther                    msg = "lameOther"
-	msgDNSSECBogus               msg = "msgDNSSECBogus"
-	fixDNSSECResign              msg = "fixDNSSECResign"
-	fixDNSSECDS                  msg = "fixDNSSECDS"
-	fixDNSSECGeneric             msg = "fixDNSSECGeneric"
-	bogusExpired                 msg = "bogusExpired"
-	bogusNotYet                  msg = "bogusNotYet"
-	bogusDSMismatch              msg = "bogusDSMismatch"
-	bogusNoRRSIG                 msg = "bogusNoRRSIG"
-	bogusBadSignature            msg = "bogusBadSignature"
-	bogusDenial                  msg = "bogusDenial"
-	bogusDNSKEYNotSigned         msg = "bogusDNSKEYNotSigned"
-	bogusParentDenies            msg = "bogusParentDenies"
-	bogusDNSKEYMissing           msg = "bogusDNSKEYMissing"
-	bogusNoDNSKEY                msg = "bogusNoDNSKEY"
-	fixDNSSECUnsignedDS          msg = "fixDNSSECUnsignedDS"
-	bogusGeneric                 msg = "bogusGeneric"
-	bogusUnverifiable            msg = "bogusUnverifiable"
-	noteBogusCNAME               msg = "noteBogusCNAME"
-	noteMismatchCNAME            msg = "noteMismatchCNAME"
-	noteTargetOfCNAME            msg = "noteTargetOfCNAME"
-	noteCNAMEDangling            msg = "noteCNAMEDangling"
-	noteFromCache                msg = "noteFromCache"
-	fixMismatchCNAME             msg = "fixMismatchCNAME"
-	fixMismatchSibling           msg = "fixMismatchSibling"
-	fixMismatchCNAMESibling      msg = "fixMismatchCNAMESibling"
-	fixDNSSECUnverifiable        msg = "fixDNSSECUnverifiable"
-	msgTXTPresent                msg = "msgTXTPresent"
-	msgTXTAbsent                 msg = "msgTXTAbsent"
-	fixTXTPresent                msg = "fixTXTPresent"
-	msgRecordLoopAt              msg = "msgRecordLoopAt"
-	msgRecordTooManyQueries      msg = "msgRecordTooManyQueries"
-	msgWrongHostWWW              msg = "msgWrongHostWWW"
-	fixWrongHostWWW              msg = "fixWrongHostWWW"
-	noteWildcard                 msg = "noteWildcard"
-	noteWildcardAddress          msg = "noteWildcardAddress"
-	noteOtherOrderDNS            msg = "noteOtherOrderDNS"
-	noteSibling                  msg = "noteSibling"
-	noteSiblingSameHost          msg = "noteSiblingSameHost"
-	wordCAABogus                 msg = "wordCAABogus"
-	wordAt                       msg = "wordAt"
-	wordLastAsked                msg = "wordLastAsked"
+	msgNotPropagatedPartial       msg = "msgNotPropagatedPartial"
+	msgNotPropagatedSeen          msg = "msgNotPropagatedSeen"
+	msgNotPropagatedDiverged      msg = "msgNotPropagatedDiverged"
+	noteRefreshETA                msg = "noteRefreshETA"
+	noteRefreshPassed             msg = "noteRefreshPassed"
+	fixNotPropagatedDiverged      msg = "fixNotPropagatedDiverged"
+	noteNotPropagatedAlsoLagging  msg = "noteNotPropagatedAlsoLagging"
+	msgNotPropagatedSameSerial    msg = "msgNotPropagatedSameSerial"
+	fixNotPropagatedSameSerial    msg = "fixNotPropagatedSameSerial"
+	fixNotPropagatedPartial       msg = "fixNotPropagatedPartial"
+	msgNotPropagatedCached        msg = "msgNotPropagatedCached"
+	msgNotPropagatedFresh         msg = "msgNotPropagatedFresh"
+	fixNotPropagatedCached        msg = "fixNotPropagatedCached"
+	wordOlderNXDomain             msg = "wordOlderNXDomain"
+	wordOlderNoData               msg = "wordOlderNoData"
+	wordOlderValues               msg = "wordOlderValues"
+	wordServerSerial              msg = "wordServerSerial"
+	wordServerNoSerial            msg = "wordServerNoSerial"
+	wordServer                    msg = "wordServer"
+	msgInconsistent               msg = "msgInconsistent"
+	fixInconsistent               msg = "fixInconsistent"
+	msgLame                       msg = "msgLame"
+	fixLame                       msg = "fixLame"
+	fixLameMany                   msg = "fixLameMany"
+	msgLameLoop                   msg = "msgLameLoop"
+	msgLameResolver               msg = "msgLameResolver"
+	fixLameAll                    msg = "fixLameAll"
+	lameRefused                   msg = "lameRefused"
+	lameTimeout                   msg = "lameTimeout"
+	lameNotAuth                   msg = "lameNotAuth"
+	lameServfail                  msg = "lameServfail"
+	lameUnreachable               msg = "lameUnreachable"
+	lameMalformed                 msg = "lameMalformed"
+	lameNoAddress                 msg = "lameNoAddress"
+	lameReserved                  msg = "lameReserved"
+	lameOther                     msg = "lameOther"
+	msgDNSSECBogus                msg = "msgDNSSECBogus"
+	fixDNSSECResign               msg = "fixDNSSECResign"
+	fixDNSSECDS                   msg = "fixDNSSECDS"
+	fixDNSSECGeneric              msg = "fixDNSSECGeneric"
+	bogusExpired                  msg = "bogusExpired"
+	bogusNotYet                   msg = "bogusNotYet"
+	bogusDSMismatch               msg = "bogusDSMismatch"
+	bogusNoRRSIG                  msg = "bogusNoRRSIG"
+	bogusBadSignature             msg = "bogusBadSignature"
+	bogusDenial                   msg = "bogusDenial"
+	bogusDNSKEYNotSigned          msg = "bogusDNSKEYNotSigned"
+	bogusParentDenies             msg = "bogusParentDenies"
+	bogusDNSKEYMissing            msg = "bogusDNSKEYMissing"
+	bogusNoDNSKEY                 msg = "bogusNoDNSKEY"
+	fixDNSSECUnsignedDS           msg = "fixDNSSECUnsignedDS"
+	bogusGeneric                  msg = "bogusGeneric"
+	bogusUnverifiable             msg = "bogusUnverifiable"
+	noteBogusCNAME                msg = "noteBogusCNAME"
+	noteMismatchCNAME             msg = "noteMismatchCNAME"
+	noteTargetOfCNAME             msg = "noteTargetOfCNAME"
+	noteCNAMEDangling             msg = "noteCNAMEDangling"
+	noteCNAMEUnregistered         msg = "noteCNAMEUnregistered"
+	fixWrongTypeCNAMEUnregistered msg = "fixWrongTypeCNAMEUnregistered"
+	noteFromCache                 msg = "noteFromCache"
+	fixMismatchCNAME              msg = "fixMismatchCNAME"
+	fixMismatchSibling            msg = "fixMismatchSibling"
+	fixMismatchCNAMESibling       msg = "fixMismatchCNAMESibling"
+	fixDNSSECUnverifiable         msg = "fixDNSSECUnverifiable"
+	msgTXTPresent                 msg = "msgTXTPresent"
+	msgTXTAbsent                  msg = "msgTXTAbsent"
+	fixTXTPresent                 msg = "fixTXTPresent"
+	msgRecordLoopAt               msg = "msgRecordLoopAt"
+	msgRecordTooManyQueries       msg = "msgRecordTooManyQueries"
+	msgWrongHostWWW               msg = "msgWrongHostWWW"
+	fixWrongHostWWW               msg = "fixWrongHostWWW"
+	noteWildcard                  msg = "noteWildcard"
+	noteWildcardAddress           msg = "noteWildcardAddress"
+	noteOtherOrderDNS             msg = "noteOtherOrderDNS"
+	noteSibling                   msg = "noteSibling"
+	noteSiblingSameHost           msg = "noteSiblingSameHost"
+	wordCAABogus                  msg = "wordCAABogus"
+	wordAt                        msg = "wordAt"
+	wordLastAsked                 msg = "wordLastAsked"
 )
 
 func init() {
@@ -195,27 +197,29 @@ func init() {
 	extend(CodeCheckTooFrequent,
 		map[Code]string{CodeDNSTXTPresent: "TXT records found"},
 		map[msg]string{
-			msgTXTPresent:           "TXT records at %[1]s (answer from %[2]s): %[3]s.",
-			msgTXTAbsent:            "No TXT record at %[1]s yet (answer from %[2]s).",
-			fixTXTPresent:           "To validate, publish a TXT record at host `%[1]s` with the value of your order.",
-			msgRecordLoopAt:         "The TXT lookup of %[1]s failed: its CNAME chain loops (%[2]s).",
-			msgRecordTooManyQueries: "The TXT lookup of %[1]s failed: resolving it took more queries than dcv allows (%[2]s); the delegation chain or its CNAMEs go in circles.",
-			msgWrongHostWWW:         "The value was found at %[1]s, the record host of %[2]s, not at %[3]s: each name has its own record host.",
-			fixWrongHostWWW:         "Add a TXT record with host `%[1]s` (full name `%[2]s`) and value `%[3]s`.",
-			noteWildcard:            "These values come from a wildcard TXT record (a random name beside the host returns them too), not from a record at the host.",
-			noteWildcardAddress:     "A wildcard address record answers at %[1]s, as at any name of the zone that has no records of its own (a random name beside it gets the same addresses); it holds no TXT record, and a TXT record put at %[1]s takes precedence over it.",
-			wordAt:                  "at %[1]s",
-			wordLastAsked:           "the last one asked was %[1]s",
-			noteSibling:             "One value is the one for %[1]s, another domain of this order: it belongs at %[2]s, and this host needs its own value.",
-			noteSiblingSameHost:     "One value is the one for %[1]s, another domain of this order that validates at this same host: keep both records, one per value.",
-			noteFromCache:           "This answer came from dcv's own cache (--resolver-cache-max-ttl), which keeps it %[1]s more; the resolver dcv forwards to may keep it for its TTL: a record changed since is seen by %[2]s at the latest.",
-			noteCNAMEDangling:       "The CNAME's target %[1]s does not exist (NXDOMAIN): the CNAME points nowhere.",
-			noteMismatchCNAME:       "%[1]s is a CNAME to %[2]s: these are the records of %[2]s, where validation is delegated.",
-			noteTargetOfCNAME:       "%[1]s is where the CNAME at %[2]s leads: its record is the one that counts.",
-			fixMismatchCNAME:        "Set the TXT record at %[1]s to exactly `%[2]s` (in the zone of %[1]s, at the DNS host that serves it), or replace the CNAME at host `%[3]s` with a TXT record holding the value.",
-			fixMismatchSibling:      "Add a second TXT record at host `%[1]s` with the value `%[2]s`, and keep the one holding the value for %[3]s: both names validate at this host, each with its own record.",
-			fixMismatchCNAMESibling: "Add a second TXT record at %[1]s with the value `%[2]s` (in the zone of %[1]s, at the DNS host that serves it), and keep the one holding the value for %[4]s: both names validate at this host, each with its own record. Or replace the CNAME at host `%[3]s` with two TXT records, one per value.",
-			noteOtherOrderDNS:       "One value is the value of another of your orders (a pending one, or an earlier one already issued), not of this one: each order, a renewal too, has its own value.",
+			msgTXTPresent:                 "TXT records at %[1]s (answer from %[2]s): %[3]s.",
+			msgTXTAbsent:                  "No TXT record at %[1]s yet (answer from %[2]s).",
+			fixTXTPresent:                 "To validate, publish a TXT record at host `%[1]s` with the value of your order.",
+			msgRecordLoopAt:               "The TXT lookup of %[1]s failed: its CNAME chain loops (%[2]s).",
+			msgRecordTooManyQueries:       "The TXT lookup of %[1]s failed: resolving it took more queries than dcv allows (%[2]s); the delegation chain or its CNAMEs go in circles.",
+			msgWrongHostWWW:               "The value was found at %[1]s, the record host of %[2]s, not at %[3]s: each name has its own record host.",
+			fixWrongHostWWW:               "Add a TXT record with host `%[1]s` (full name `%[2]s`) and value `%[3]s`.",
+			noteWildcard:                  "These values come from a wildcard TXT record (a random name beside the host returns them too), not from a record at the host.",
+			noteWildcardAddress:           "A wildcard address record answers at %[1]s, as at any name of the zone that has no records of its own (a random name beside it gets the same addresses); it holds no TXT record, and a TXT record put at %[1]s takes precedence over it.",
+			wordAt:                        "at %[1]s",
+			wordLastAsked:                 "the last one asked was %[1]s",
+			noteSibling:                   "One value is the one for %[1]s, another domain of this order: it belongs at %[2]s, and this host needs its own value.",
+			noteSiblingSameHost:           "One value is the one for %[1]s, another domain of this order that validates at this same host: keep both records, one per value.",
+			noteFromCache:                 "This answer came from dcv's own cache (--resolver-cache-max-ttl), which keeps it %[1]s more; the resolver dcv forwards to may keep it for its TTL: a record changed since is seen by %[2]s at the latest.",
+			noteCNAMEDangling:             "The CNAME's target %[1]s does not exist (NXDOMAIN): the CNAME points nowhere.",
+			noteCNAMEUnregistered:         "Its domain %[1]s is not registered: the servers of %[2]s answered that it does not exist.",
+			fixWrongTypeCNAMEUnregistered: "Remove the CNAME record at host `%[1]s` and add a TXT record there with value `%[2]s`; or, if the CNAME hands validation to your DNS provider, ask it for the right target (%[3]s does not exist, so nothing can be published there).",
+			noteMismatchCNAME:             "%[1]s is a CNAME to %[2]s: these are the records of %[2]s, where validation is delegated.",
+			noteTargetOfCNAME:             "%[1]s is where the CNAME at %[2]s leads: its record is the one that counts.",
+			fixMismatchCNAME:              "Set the TXT record at %[1]s to exactly `%[2]s` (in the zone of %[1]s, at the DNS host that serves it), or replace the CNAME at host `%[3]s` with a TXT record holding the value.",
+			fixMismatchSibling:            "Add a second TXT record at host `%[1]s` with the value `%[2]s`, and keep the one holding the value for %[3]s: both names validate at this host, each with its own record.",
+			fixMismatchCNAMESibling:       "Add a second TXT record at %[1]s with the value `%[2]s` (in the zone of %[1]s, at the DNS host that serves it), and keep the one holding the value for %[4]s: both names validate at this host, each with its own record. Or replace the CNAME at host `%[3]s` with two TXT records, one per value.",
+			noteOtherOrderDNS:             "One value is the value of another of your orders (a pending one, or an earlier one already issued), not of this one: each order, a renewal too, has its own value.",
 		},
 		CodeDNSTXTPresent)
 }

@@ -449,6 +449,14 @@ func TestTruthFindingsOnTheWire(t *testing.T) {
 			words: []string{"CNAME to nothere.applicant.com", "does not exist (NXDOMAIN): the CNAME points nowhere"},
 		},
 		{
+			// The target's domain itself is not registered: nothing can
+			// be published there (console run).
+			name:   "CNAME into an unregistered domain",
+			setup:  func(_ *testing.T, tw *truthWorld) { tw.app.Add(host + ". 300 IN CNAME gone.nxzone.com.") },
+			status: diagnose.StatusPending, code: diagnose.CodeDNSWrongType,
+			words: []string{"CNAME to gone.nxzone.com", "Its domain nxzone.com is not registered: the servers of com answered that it does not exist", "nothing can be published there"},
+		},
+		{
 			name: "signed and secure",
 			setup: func(t *testing.T, tw *truthWorld) {
 				tw.app.Add(txt(host, truthValue))
