@@ -80,7 +80,11 @@ func printOrder(w io.Writer, o *client.Order) {
 func printCheck(w io.Writer, r *client.CheckResult) {
 	fmt.Fprintf(w, "order %s checked at %s: %s\n", r.Order, r.CheckedAt.Format(time.RFC3339), r.Status)
 	for _, d := range r.Domains {
-		fmt.Fprintf(w, "\n%s  [%s]\n", d.Domain, d.Status)
+		name := d.Domain
+		if d.Unicode != "" {
+			name = d.Unicode + " (" + d.Domain + ")"
+		}
+		fmt.Fprintf(w, "\n%s  [%s]\n", name, d.Status)
 		printFindings(w, d.Findings)
 		if len(d.Matrix) > 1 {
 			// Which vantage point saw what (CA/B Forum BR 3.2.2.9).

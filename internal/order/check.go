@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dcvhq/dcv/internal/diagnose"
+	"github.com/dcvhq/dcv/internal/ident"
 	"github.com/dcvhq/dcv/internal/store"
 	"github.com/dcvhq/dcv/internal/validation"
 )
@@ -256,7 +257,7 @@ func (s *Service) checkOrder(ctx context.Context, o *store.Order) (*CheckResult,
 	sem := make(chan struct{}, maxParallelObservations)
 	for i, a := range o.Authorizations {
 		updates[i] = a
-		res.Domains[i] = DomainCheck{Domain: a.Domain, Status: a.Status, Findings: []diagnose.Finding{}, Matrix: []diagnose.PerspectiveRow{}, Evidence: []json.RawMessage{}}
+		res.Domains[i] = DomainCheck{Domain: a.Domain, Unicode: ident.Unicode(a.Domain), Status: a.Status, Findings: []diagnose.Finding{}, Matrix: []diagnose.PerspectiveRow{}, Evidence: []json.RawMessage{}}
 		if a.Status != StatusPending {
 			continue
 		}
@@ -410,7 +411,7 @@ func (s *Service) checkOrder(ctx context.Context, o *store.Order) (*CheckResult,
 // checkDomain observes and diagnoses one domain. A domain is approved
 // exactly when diagnose finds no blocking finding.
 func (s *Service) checkDomain(ctx context.Context, req validation.Request, now time.Time, prev []diagnose.Finding) DomainCheck {
-	dc := DomainCheck{Domain: req.Domain, Status: StatusPending, Evidence: []json.RawMessage{}}
+	dc := DomainCheck{Domain: req.Domain, Unicode: ident.Unicode(req.Domain), Status: StatusPending, Evidence: []json.RawMessage{}}
 	obs, err := s.cfg.Observer.Observe(ctx, req)
 	if err != nil {
 		// diagnose fails closed on no observation: the domain stays pending
@@ -475,7 +476,7 @@ func (s *Service) stateResult(o *store.Order, now time.Time) *CheckResult {
 				fs = []diagnose.Finding{diagnose.IssuanceFailed(issuanceFailedReason)}
 			}
 		}
-		res.Domains = append(res.Domains, DomainCheck{Domain: d.Domain, Status: d.Status, Findings: fs, Matrix: []diagnose.PerspectiveRow{}, Evidence: []json.RawMessage{}})
+		res.Domains = append(res.Domains, DomainCheck{Domain: d.Domain, Unicode: d.Unicode, Status: d.Status, Findings: fs, Matrix: []diagnose.PerspectiveRow{}, Evidence: []json.RawMessage{}})
 	}
 	return res
 }

@@ -474,6 +474,18 @@ func TestUnicodeShown(t *testing.T) {
 	if got["xn--bcher-kva.applicant.com"] != "bücher.applicant.com" || got["www.applicant.com"] != "" || len(got) != 2 {
 		t.Errorf("domains %v, want the A-label with its Unicode form, and an ASCII name without", got)
 	}
+	// A check shows them so too (console run).
+	res, err := b.svc.Check(context.Background(), b.acct, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = map[string]string{}
+	for _, d := range res.Domains {
+		got[d.Domain] = d.Unicode
+	}
+	if got["xn--bcher-kva.applicant.com"] != "bücher.applicant.com" || got["www.applicant.com"] != "" || len(got) != 2 {
+		t.Errorf("checked domains %v, want the A-label with its Unicode form, and an ASCII name without", got)
+	}
 }
 
 func TestConfigLimits(t *testing.T) {

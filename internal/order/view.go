@@ -85,7 +85,10 @@ type CheckResult struct {
 
 // DomainCheck is one domain's part of a check.
 type DomainCheck struct {
-	Domain   string             `json:"domain"`
+	Domain string `json:"domain"`
+	// Unicode is the domain in Unicode (U-labels) when it is an
+	// internationalised name, as in DomainView.
+	Unicode  string             `json:"unicode,omitempty"`
 	Status   string             `json:"status"`
 	Findings []diagnose.Finding `json:"findings"`
 	// Matrix says, per perspective, what was seen: resolver or address
