@@ -85,6 +85,7 @@ const (
 	wordRemoteMany         msg = "wordRemoteMany"
 	fixUnavailableQuorumOK msg = "fixUnavailableQuorumOK"
 	seenDNSSECBogus        msg = "seenDNSSECBogus"
+	seenSlowBody           msg = "seenSlowBody"
 	unavCut                msg = "unavCut"
 	unavSkipped            msg = "unavSkipped"
 )
@@ -141,6 +142,7 @@ func init() {
 			seenRefused:            "connection refused by %[1]s",
 			seenReset:              "connection reset by %[1]s",
 			seenTimeoutAfter:       "no answer in time from %[1]s",
+			seenSlowBody:           "HTTP %[1]d, then too slow a body (%[2]d bytes within the deadline)",
 			seenNetwork:            "a network error to %[1]s",
 			seenCAAForbids:         "CAA records that forbid issuance",
 			seenCAAFailed:          "a CAA lookup that failed",
@@ -680,6 +682,11 @@ func (d *diagnoser) seenFile(o *validation.Observation) (string, int, bool) {
 	a := t[0].Final()
 	if a == nil {
 		return "", 0, false
+	}
+	if a.Status != 0 && a.Err != nil && a.Err.Kind == webfetch.ErrTimeoutAfterConn {
+		// The head came, the body did not in time: a slow server, not
+		// a silent one nor another content.
+		return d.c.f(seenSlowBody, a.Status, len(a.Body)), seenKindOther, true
 	}
 	if a.Status != 0 {
 		if a.Status == 200 {

@@ -369,6 +369,15 @@ func TestMatrixFileVia(t *testing.T) {
 		{"no address serves it: the first answer",
 			fileObs(hops(httpURL, answer("[2001:db8::10]:80", 404, ""), answer("192.0.2.10:80", 404, ""))),
 			"[2001:db8::10]:80", "HTTP 404"},
+		// The head came, the body trickled (console run: told as "no
+		// answer in time").
+		{"a slow body",
+			fileObs(hops(httpURL, func() webfetch.Attempt {
+				a := answer("192.0.2.10:80", 200, "abc")
+				a.Err = &webfetch.Error{Kind: webfetch.ErrTimeoutAfterConn, Address: "192.0.2.10:80"}
+				return a
+			}())),
+			"192.0.2.10:80", "HTTP 200, then too slow a body (3 bytes within the deadline)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
