@@ -107,11 +107,11 @@ func init() {
 			noteRemoteCacheExpired: "A previous check expected the answers cached near those perspectives to expire by %[1]s; they have, and those perspectives still see another answer: your nameservers answer differently by location (GeoDNS, split horizon), or one of them still lacks the record.",
 			noteRemoteAddress:      "From %[1]s the name resolves to %[2]s, not to %[3]s as for dcv's primary perspective: another server answers there (GeoDNS, a CDN's regional address, split-horizon DNS).",
 			fixRemoteAddress:       "Serve the file from every address the name resolves to in every region, or make the name resolve to the same servers everywhere, then check again.",
-			noteRemoteNameserver:   "%[1]s got its answer from %[2]s, which is not one of the nameservers of %[3]s that dcv's primary perspective asked (%[4]s): the name is answered by other servers there (split-horizon DNS, GeoDNS, a different delegation, or an interception), and waiting will not change that.",
+			noteRemoteNameserver:   "The answer %[1]s saw came from %[2]s, which is not one of the nameservers of %[3]s that dcv's primary perspective asked (%[4]s): the name is answered by other servers there (split-horizon DNS, GeoDNS, a different delegation, or an interception), and waiting will not change that.",
 			fixRemoteNameserver:    "Publish the record on every nameserver that answers for the name from any network (each view of split-horizon or GeoDNS, every provider), or make the name answered by the same nameservers everywhere, then check again.",
-			noteRemoteGeoDNS:       "%[1]s got its answer straight from %[2]s, a nameserver of %[3]s, not from a cache; the same server gave dcv's primary perspective the expected value: it answers according to the network a query comes from (GeoDNS, split-horizon DNS), and waiting will not change that.",
+			noteRemoteGeoDNS:       "The answer %[1]s saw came straight from %[2]s, a nameserver of %[3]s, not from a cache; the same server gave dcv's primary perspective the expected value: it answers according to the network a query comes from (GeoDNS, split-horizon DNS), and waiting will not change that.",
 			fixRemoteGeoDNS:        "Publish the record in every view of your nameservers: every location or region of your DNS provider's GeoDNS (or traffic steering) and every view of split-horizon DNS, so that every network gets it, then check again.",
-			noteRemoteGeoMaybe:     "%[1]s got its answer straight from %[2]s, a nameserver of %[3]s, not from a cache; the same server gave dcv's primary perspective the expected value: it answers differently by where a query comes from. A record just changed may not have reached every location of an anycast nameserver yet (usually minutes); if the answers still differ after %[4]s, the server answers according to the network a query comes from (GeoDNS, split-horizon DNS), and waiting will not change that.",
+			noteRemoteGeoMaybe:     "The answer %[1]s saw came straight from %[2]s, a nameserver of %[3]s, not from a cache; the same server gave dcv's primary perspective the expected value: it answers differently by where a query comes from. A record just changed may not have reached every location of an anycast nameserver yet (usually minutes); if the answers still differ after %[4]s, the server answers according to the network a query comes from (GeoDNS, split-horizon DNS), and waiting will not change that.",
 			fixRemoteGeoMaybe:      "If you changed the record in the last minutes, check again after the time given. If not, publish the record in every view of your nameservers: every location or region of your DNS provider's GeoDNS (or traffic steering) and every view of split-horizon DNS.",
 			fixRemoteBlocked:       "Allow requests to /.well-known/pki-validation/ from every country and network (firewall, geo-blocking, CDN and bot-protection rules), then check again.",
 			fixRemoteOther:         "Make sure the domain answers the same way from every network, then check again.",
@@ -324,22 +324,32 @@ func (d *diagnoser) disagree(primary *validation.Observation, remotes []validati
 	primaryAddrs := fileAddresses(primary)
 	zone, zoneServers := primaryZoneServers(primary)
 	var (
-		foreign []string    // notes: a perspective was answered by another nameserver
-		geo     [][3]string // a nameserver answered a perspective otherwise than the primary: who, server, zone
+		foreign [][2]string // a nameserver not the zone's answered perspectives: who, server
+		geo     [][3]string // a nameserver answered perspectives otherwise than the primary: who, server, zone
 	)
 	for _, o := range dis {
 		seen, kind, exp := d.seen(o)
 		parts = append(parts, d.c.f(wordSaw, d.perspectiveName(o), seen))
 		if srv := foreignNameserver(o, zoneServers); srv != "" {
 			// Not a cache of the zone's own answer: another server's.
-			foreign = append(foreign, d.c.f(noteRemoteNameserver, d.perspectiveName(o), Truncate(srv, maxNameShown), Truncate(trimDot(zone), maxNameShown),
-				Truncate(strings.Join(zoneServers, d.c.f(wordListSep)), maxDetailShown)))
+			// Perspectives answered by the same server share one note.
+			srv = Truncate(srv, maxNameShown)
+			if i := slices.IndexFunc(foreign, func(f [2]string) bool { return f[1] == srv }); i >= 0 {
+				foreign[i][0] += d.c.f(wordListSep) + d.perspectiveName(o)
+			} else {
+				foreign = append(foreign, [2]string{d.perspectiveName(o), srv})
+			}
 			continue
 		}
 		if gz, srv := geoNameserver(primary, o); srv != "" && kind == seenKindCache {
 			// Not a cache either: the zone's own server, asked
 			// directly, answered this network otherwise.
-			geo = append(geo, [3]string{d.perspectiveName(o), Truncate(srv, maxNameShown), Truncate(trimDot(gz), maxNameShown)})
+			g := [3]string{d.perspectiveName(o), Truncate(srv, maxNameShown), Truncate(trimDot(gz), maxNameShown)}
+			if i := slices.IndexFunc(geo, func(e [3]string) bool { return e[1] == g[1] && e[2] == g[2] }); i >= 0 {
+				geo[i][0] += d.c.f(wordListSep) + g[0]
+			} else {
+				geo = append(geo, g)
+			}
 			continue
 		}
 		if other := slices.DeleteFunc(fileAddresses(o), func(a string) bool { return slices.Contains(primaryAddrs, a) }); len(primaryAddrs) > 0 && len(other) > 0 {
@@ -392,7 +402,10 @@ func (d *diagnoser) disagree(primary *validation.Observation, remotes []validati
 		fixes = append(fixes, d.c.f(fixRemoteCache))
 	}
 	if len(foreign) > 0 {
-		f.Message = join(f.Message, foreign...)
+		for _, fr := range foreign {
+			f.Message = join(f.Message, d.c.f(noteRemoteNameserver, fr[0], fr[1], Truncate(trimDot(zone), maxNameShown),
+				Truncate(strings.Join(zoneServers, d.c.f(wordListSep)), maxDetailShown)))
+		}
 		fixes = append(fixes, d.c.f(fixRemoteNameserver))
 	}
 	if len(geo) > 0 {

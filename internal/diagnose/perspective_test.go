@@ -277,8 +277,7 @@ func TestDomainPerspectives(t *testing.T) {
 			want: []Finding{{Code: CodeRemotePerspectivesDisagree, Severity: SeverityError,
 				Fix: "Publish the record on every nameserver that answers for the name from any network (each view of split-horizon or GeoDNS, every provider), or make the name answered by the same nameservers everywhere, then check again.",
 				Message: "dcv's primary perspective sees the expected value, but only 1 of 3 remote perspectives corroborate it (2 needed): eu-1 (RIPE) saw no record (NXDOMAIN); ap-1 (APNIC) saw no record (NXDOMAIN). " +
-					"eu-1 (RIPE) got its answer from 198.51.100.9:53, which is not one of the nameservers of example.com that dcv's primary perspective asked (192.0.2.53:53, 192.0.2.54:53): the name is answered by other servers there (split-horizon DNS, GeoDNS, a different delegation, or an interception), and waiting will not change that. " +
-					"ap-1 (APNIC) got its answer from 198.51.100.9:53, which is not one of the nameservers of example.com that dcv's primary perspective asked (192.0.2.53:53, 192.0.2.54:53): the name is answered by other servers there (split-horizon DNS, GeoDNS, a different delegation, or an interception), and waiting will not change that."}},
+					"The answer eu-1 (RIPE), ap-1 (APNIC) saw came from 198.51.100.9:53, which is not one of the nameservers of example.com that dcv's primary perspective asked (192.0.2.53:53, 192.0.2.54:53): the name is answered by other servers there (split-horizon DNS, GeoDNS, a different delegation, or an interception), and waiting will not change that."}},
 		},
 		{
 			// An iterative agent answered by the zone's only nameserver,
@@ -299,7 +298,7 @@ func TestDomainPerspectives(t *testing.T) {
 			want: []Finding{{Code: CodeRemotePerspectivesDisagree, Severity: SeverityError, Retryable: true, ETA: new(testNow.Add(10 * time.Minute)),
 				Fix: "If you changed the record in the last minutes, check again after the time given. If not, publish the record in every view of your nameservers: every location or region of your DNS provider's GeoDNS (or traffic steering) and every view of split-horizon DNS.",
 				Message: "dcv's primary perspective sees the expected value, but only 1 of 2 remote perspectives corroborate it (2 needed): eu-1 (RIPE) saw another value, \"old-value\". " +
-					"eu-1 (RIPE) got its answer straight from 192.0.2.53:53, a nameserver of example.com, not from a cache; the same server gave dcv's primary perspective the expected value: it answers differently by where a query comes from. " +
+					"The answer eu-1 (RIPE) saw came straight from 192.0.2.53:53, a nameserver of example.com, not from a cache; the same server gave dcv's primary perspective the expected value: it answers differently by where a query comes from. " +
 					"A record just changed may not have reached every location of an anycast nameserver yet (usually minutes); if the answers still differ after " + testNow.Add(10*time.Minute).UTC().Format(time.RFC3339) +
 					", the server answers according to the network a query comes from (GeoDNS, split-horizon DNS), and waiting will not change that."}},
 		},
