@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -860,5 +862,45 @@ func TestBindCA(t *testing.T) {
 	}
 	if fp, err := st.CABinding(ctx); err != nil || fp != "aa" {
 		t.Errorf("CABinding = %q, %v; want aa", fp, err)
+	}
+}
+
+// TestErasedKeyLeavesNoTrace: a generated key erased after its delivery is
+// gone from the database file, not only from its row: SQLite would leave
+// the deleted bytes in the page's free space, and in every copy of the
+// file (operator run: "erased" keys were still found with grep).
+func TestErasedKeyLeavesNoTrace(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st, path := openTemp(t)
+	if err := st.AccountCreate(ctx, store.Account{ID: "a", Name: "a", CreatedAt: time.Now()}, []byte("k")); err != nil {
+		t.Fatal(err)
+	}
+	const marker = "ERASE-ME-4f1c9b2e7d3a"
+	now := time.Now()
+	err := st.OrderCreate(ctx, &store.Order{ID: "o", AccountID: "a", Method: "dns", Status: "issued", CreatedAt: now, ExpiresAt: now.Add(time.Hour),
+		KeyPEM:         "-----BEGIN PRIVATE KEY-----\n" + strings.Repeat(marker, 8) + "\n-----END PRIVATE KEY-----\n",
+		Authorizations: []store.Authorization{{Domain: "o.example", Method: "dns", Status: "issued", Value: "v", ExpiresAt: now.Add(time.Hour)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.OrderTakeKey(ctx, "o", now, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := st.OrderEraseDeliveredKeys(ctx, now.Add(time.Hour)); err != nil || n != 1 {
+		t.Fatalf("OrderEraseDeliveredKeys = %d, %v", n, err)
+	}
+	// The write-ahead log's frames are copied into the file and dropped.
+	if _, err := rawDB(t, path).Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal"} {
+		b, err := os.ReadFile(p)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte(marker)) {
+			t.Errorf("%s still holds the erased key", filepath.Base(p))
+		}
 	}
 }
