@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -93,6 +94,7 @@ func newRootCmd() *cobra.Command {
 			if err := applyEnv(cmd); err != nil {
 				return exitError{code: exitUsage, msg: err.Error()}
 			}
+			warnUnknownEnv(cmd.Root(), os.Environ(), cmd.ErrOrStderr())
 			return nil
 		},
 	}
@@ -161,6 +163,66 @@ func applyEnv(cmd *cobra.Command) error {
 		}
 	})
 	return err
+}
+
+// envNotFlags are DCV_ variables that name no flag on purpose: the test
+// suite's and the bench scripts' own.
+var envNotFlags = map[string]bool{"DCV_REQUIRE_PEERS": true, "DCV_CRASH_CYCLES": true, "DCV_BIN": true, "DCV_PORT": true, "DCV_SERVE_FLAGS": true}
+
+// warnUnknownEnv warns on w of each DCV_ variable of env that names no
+// flag of any command under root: a mistyped one (DCV_CHEK_INTERVAL)
+// would otherwise be ignored without a word. The nearest flag's variable
+// is suggested when one is close.
+func warnUnknownEnv(root *cobra.Command, env []string, w io.Writer) {
+	known := map[string]bool{}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.Flags().VisitAll(func(f *pflag.Flag) {
+			known["DCV_"+strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))] = true
+		})
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "DCV_") || known[name] || envNotFlags[name] {
+			continue
+		}
+		hint := ""
+		best := 3 // suggest at an edit distance of at most 2
+		for k := range known {
+			if d := editDistance(name, k); d < best || (d == best && hint != "" && k < hint) {
+				best, hint = d, k
+			}
+		}
+		if hint != "" {
+			hint = " (did you mean " + hint + "?)"
+		}
+		fmt.Fprintf(w, "dcv: warning: the environment variable %s names no flag of any dcv command, and is ignored%s\n", name, hint)
+	}
+}
+
+// editDistance is the Levenshtein distance of a and b (bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // durationValue is a time.Duration flag that also takes days ("90d").
