@@ -256,17 +256,21 @@ func criticalUnknownTag(rs []dnsclient.Record) string {
 
 // Message ids of the RFC 8657 refusals.
 const (
-	msgCAAAccount       msg = "msgCAAAccount"
-	wordCAANoAccount    msg = "wordCAANoAccount"
-	fixCAAAccount       msg = "fixCAAAccount"
-	msgCAAMethod        msg = "msgCAAMethod"
-	fixCAAMethod        msg = "fixCAAMethod"
-	msgCAAMalformed     msg = "msgCAAMalformed"
-	fixCAAMalformed     msg = "fixCAAMalformed"
-	wordCAARecordParams msg = "wordCAARecordParams"
-	fixCAAAccountNone   msg = "fixCAAAccountNone"
-	noteCAACNAME        msg = "noteCAACNAME"
-	fixCAACNAMEWhere    msg = "fixCAACNAMEWhere"
+	msgCAAAccount           msg = "msgCAAAccount"
+	wordCAANoAccount        msg = "wordCAANoAccount"
+	fixCAAAccount           msg = "fixCAAAccount"
+	msgCAAMethod            msg = "msgCAAMethod"
+	fixCAAMethod            msg = "fixCAAMethod"
+	msgCAAMalformed         msg = "msgCAAMalformed"
+	fixCAAMalformed         msg = "fixCAAMalformed"
+	wordCAARecordParams     msg = "wordCAARecordParams"
+	fixCAAAccountNone       msg = "fixCAAAccountNone"
+	fixCAAAccountMethod     msg = "fixCAAAccountMethod"
+	fixCAAAccountNoneMethod msg = "fixCAAAccountNoneMethod"
+	wordCAAForRecord        msg = "wordCAAForRecord"
+	noteCAAOneRecordEnough  msg = "noteCAAOneRecordEnough"
+	noteCAACNAME            msg = "noteCAACNAME"
+	fixCAACNAMEWhere        msg = "fixCAACNAMEWhere"
 
 	msgCAAEmptyIssuerWild    msg = "msgCAAEmptyIssuerWild"
 	fixCAAEmptyIssuerWild    msg = "fixCAAEmptyIssuerWild"
@@ -275,17 +279,21 @@ const (
 
 func init() {
 	extend("", nil, map[msg]string{
-		msgCAAAccount:       "The CAA record at %[1]s that names %[2]s (%[3]s \"%[4]s\") lets only the account %[5]s issue (accounturi, RFC 8657 §3); this request is from %[6]s.",
-		wordCAANoAccount:    "no ACME account (the dns and file methods are not tied to one)",
-		fixCAAAccount:       "Add this CAA record at %[1]s: `%[2]s` (keep the other records if they should stay), or change the accounturi of the existing one.",
-		fixCAAAccountNone:   "Add this CAA record at %[1]s: `%[2]s` (keep the other records if they should stay), or remove the accounturi parameter of the existing one: no account URI can match a dns or file validation.",
-		noteCAACNAME:        "%[1]s is a CNAME to %[2]s: these CAA records are those of %[2]s.",
-		fixCAACNAMEWhere:    "The records to change are at %[1]s, the CNAME's target (in its zone, at the DNS host that serves it); or give %[2]s CAA records of its own by replacing the CNAME.",
-		msgCAAMethod:        "The CAA record at %[1]s that names %[2]s (%[3]s \"%[4]s\") allows only the validation methods %[5]s (validationmethods, RFC 8657 §4); this request uses %[6]s.",
-		fixCAAMethod:        "Add %[3]s to the validationmethods of that record: `%[2]s`, or validate %[1]s with one of the methods it lists.",
-		msgCAAMalformed:     "The CAA record at %[1]s (%[2]s \"%[3]s\") does not follow the syntax of RFC 8659 §4.2, so it authorises no one.",
-		fixCAAMalformed:     "Replace it with `%[1]s`.",
-		wordCAARecordParams: "%[1]s. CAA 0 %[2]s \"%[3]s; %[4]s\"",
+		msgCAAAccount:           "The CAA record at %[1]s that names %[2]s (%[3]s \"%[4]s\") lets only the account %[5]s issue (accounturi, RFC 8657 §3); this request is from %[6]s.",
+		wordCAANoAccount:        "no ACME account (the dns and file methods are not tied to one)",
+		fixCAAAccount:           "Add this CAA record at %[1]s: `%[2]s` (keep the other records if they should stay), or change the accounturi of the existing one.",
+		fixCAAAccountNone:       "Add this CAA record at %[1]s: `%[2]s` (keep the other records if they should stay), or remove the accounturi parameter of the existing one: no account URI can match a dns or file validation.",
+		fixCAAAccountMethod:     "Add this CAA record at %[1]s: `%[2]s` (keep the other records if they should stay), or change the accounturi of the existing one and add %[3]s to its validationmethods.",
+		fixCAAAccountNoneMethod: "Add this CAA record at %[1]s: `%[2]s` (keep the other records if they should stay), or remove the accounturi parameter of the existing one and add %[3]s to its validationmethods: no account URI can match a dns or file validation.",
+		wordCAAForRecord:        "For the record %[1]s \"%[2]s\":",
+		noteCAAOneRecordEnough:  "Changing one of these records is enough: one that allows the request permits issuance.",
+		noteCAACNAME:            "%[1]s is a CNAME to %[2]s: these CAA records are those of %[2]s.",
+		fixCAACNAMEWhere:        "The records to change are at %[1]s, the CNAME's target (in its zone, at the DNS host that serves it); or give %[2]s CAA records of its own by replacing the CNAME.",
+		msgCAAMethod:            "The CAA record at %[1]s that names %[2]s (%[3]s \"%[4]s\") allows only the validation methods %[5]s (validationmethods, RFC 8657 §4); this request uses %[6]s.",
+		fixCAAMethod:            "Add %[3]s to the validationmethods of that record: `%[2]s`, or validate %[1]s with one of the methods it lists.",
+		msgCAAMalformed:         "The CAA record at %[1]s (%[2]s \"%[3]s\") does not follow the syntax of RFC 8659 §4.2, so it authorises no one.",
+		fixCAAMalformed:         "Replace it with `%[1]s`.",
+		wordCAARecordParams:     "%[1]s. CAA 0 %[2]s \"%[3]s; %[4]s\"",
 
 		msgCAAEmptyIssuerWild:    "CAA records at %[1]s forbid wildcard certificates (issuewild %[3]s), and %[2]s is a wildcard name. That record does not forbid certificates for names without a wildcard (RFC 8659 §4.3).",
 		fixCAAEmptyIssuerWild:    "Replace the `issuewild %[3]s` record at %[1]s with `%[2]s`, or order the names you need without the wildcard.",
@@ -293,57 +301,183 @@ func init() {
 	})
 }
 
-// caaProperty diagnoses a refusal decided by one property: one that names
-// us but binds the issuance to another account or other methods (RFC 8657),
-// or one that cannot be parsed.
+// caaProperty diagnoses a refusal decided by properties: ones that name us
+// but bind the issuance to another account or other methods (RFC 8657),
+// or one that cannot be parsed. Every property of the governing tag that
+// names us and refuses is explained, with the record that would allow the
+// request: the same record with only the refusing parameters changed, so
+// that a fix never drops a restriction the applicant chose.
 func (d *diagnoser) caaProperty(r *caa.Result, name, tag, identity string) Finding {
 	f := Finding{Code: CodeCAAForbids, Severity: SeverityError}
 	governing := Truncate(cmp.Or(r.Tag, tag), maxDetailShown)
-	prop := Truncate(r.Property, maxDetailShown)
-	method := Truncate(cmp.Or(r.Method, "?"), maxDetailShown)
-	switch r.Reason {
-	case caa.ReasonAccountMismatch:
-		who := d.c.f(wordCAANoAccount)
-		record := d.c.f(wordCAARecord, name, governing, identity)
-		if r.AccountURI != "" {
-			who = Truncate(r.AccountURI, maxURLShown)
-			record = d.c.f(wordCAARecordParams, name, governing, identity, "accounturi="+Truncate(r.AccountURI, maxURLShown))
-		}
-		f.Message = d.c.f(msgCAAAccount, name, identity, governing, prop,
-			Truncate(cmp.Or(caaParam(r.Property, "accounturi"), "?"), maxURLShown), who)
-		f.Fix = d.c.f(fixCAAAccount, name, record)
-		if r.AccountURI == "" {
-			f.Fix = d.c.f(fixCAAAccountNone, name, record)
-		}
-	case caa.ReasonMethodMismatch:
-		listed := caaParam(r.Property, "validationmethods")
-		methods := r.Method
-		if listed != "" {
-			methods = listed + "," + r.Method
-		}
-		record := d.c.f(wordCAARecordParams, name, governing, identity, "validationmethods="+Truncate(methods, maxDetailShown))
-		f.Message = d.c.f(msgCAAMethod, name, identity, governing, prop, Truncate(cmp.Or(listed, "(none)"), maxDetailShown), method)
-		f.Fix = d.c.f(fixCAAMethod, name, record, method)
-	default:
-		f.Message = d.c.f(msgCAAMalformed, name, governing, prop)
+	if r.Reason == caa.ReasonMalformed {
+		f.Message = d.c.f(msgCAAMalformed, name, governing, Truncate(r.Property, maxDetailShown))
 		f.Fix = d.c.f(fixCAAMalformed, d.c.f(wordCAARecord, name, governing, identity))
+		return f
 	}
+	method := Truncate(cmp.Or(r.Method, "?"), maxDetailShown)
+	// The deciding property: the first that refuses.
+	refusals := caaRefusals(r, cmp.Or(r.Tag, tag))[:1]
+	var msgs, fixes []string
+	for _, rf := range refusals {
+		prop := Truncate(rf.value, maxDetailShown)
+		if rf.account {
+			who := d.c.f(wordCAANoAccount)
+			if r.AccountURI != "" {
+				who = Truncate(r.AccountURI, maxURLShown)
+			}
+			msgs = append(msgs, d.c.f(msgCAAAccount, name, identity, governing, prop,
+				Truncate(cmp.Or(caaParam(rf.value, "accounturi"), "?"), maxURLShown), who))
+		}
+		if rf.method {
+			listed := caaParam(rf.value, "validationmethods")
+			msgs = append(msgs, d.c.f(msgCAAMethod, name, identity, governing, prop, Truncate(cmp.Or(listed, "(none)"), maxDetailShown), method))
+		}
+		record := d.c.f(wordCAARecord, name, governing, identity)
+		if params := caaSuggestParams(rf, r.AccountURI, r.Method); params != "" {
+			record = d.c.f(wordCAARecordParams, name, governing, identity, params)
+		}
+		var fix string
+		switch {
+		case rf.account && rf.method && r.AccountURI == "":
+			fix = d.c.f(fixCAAAccountNoneMethod, name, record, method)
+		case rf.account && rf.method:
+			fix = d.c.f(fixCAAAccountMethod, name, record, method)
+		case rf.account && r.AccountURI == "":
+			fix = d.c.f(fixCAAAccountNone, name, record)
+		case rf.account:
+			fix = d.c.f(fixCAAAccount, name, record)
+		default:
+			fix = d.c.f(fixCAAMethod, name, record, method)
+		}
+		if len(refusals) > 1 {
+			fix = join(d.c.f(wordCAAForRecord, governing, prop), fix)
+		}
+		fixes = append(fixes, fix)
+	}
+	if len(refusals) > 1 {
+		fixes = append(fixes, d.c.f(noteCAAOneRecordEnough))
+	}
+	f.Message = join("", msgs...)
+	f.Fix = join("", fixes...)
 	return f
+}
+
+// caaRefusal is a CAA property that names the identity but refuses the
+// request, with the RFC 8657 parameters that refuse it.
+type caaRefusal struct {
+	value   string // the property value, as published
+	account bool   // its accounturi is not the request's account
+	method  bool   // its validationmethods do not list the request's method
+}
+
+// caaRefusals returns the properties of tag in r's relevant set that name
+// r.Identity and refuse the request by their accounturi or
+// validationmethods parameters, in the order published. Without records
+// (evidence that holds only the deciding property), it returns r.Property,
+// refusing for r.Reason.
+func caaRefusals(r *caa.Result, tag string) []caaRefusal {
+	var out []caaRefusal
+	for _, rec := range r.Records {
+		if (rec.Type != "" && rec.Type != "CAA") || !strings.EqualFold(rec.Tag, tag) {
+			continue
+		}
+		issuer, _, _ := strings.Cut(rec.Value, ";")
+		if !strings.EqualFold(strings.TrimSpace(issuer), r.Identity) {
+			continue
+		}
+		if rf := caaRefusalOf(rec.Value, r.AccountURI, r.Method); rf.account || rf.method {
+			out = append(out, rf)
+		}
+	}
+	if len(out) == 0 {
+		rf := caaRefusalOf(r.Property, r.AccountURI, r.Method)
+		if !rf.account && !rf.method {
+			rf.account, rf.method = r.Reason == caa.ReasonAccountMismatch, r.Reason == caa.ReasonMethodMismatch
+		}
+		out = append(out, rf)
+	}
+	return out
+}
+
+// caaRefusalOf says which RFC 8657 parameters of the property value refuse
+// a request from account (empty: none) by method, as package caa decides.
+func caaRefusalOf(value, account, method string) caaRefusal {
+	rf := caaRefusal{value: value}
+	if uri, ok := caaParamOK(value, "accounturi"); ok && (account == "" || uri != account) {
+		rf.account = true
+	}
+	if list, ok := caaParamOK(value, "validationmethods"); ok {
+		rf.method = true
+		for m := range strings.SplitSeq(list, ",") {
+			if method != "" && strings.TrimSpace(m) == method {
+				rf.method = false
+			}
+		}
+	}
+	return rf
+}
+
+// caaSuggestParams returns the parameters of rf's property rewritten to
+// allow a request from account by method, in the order published: the
+// refusing accounturi names account (or goes, without an account), the
+// refusing validationmethods gains method, and every other parameter stays
+// as it is.
+func caaSuggestParams(rf caaRefusal, account, method string) string {
+	_, params, ok := strings.Cut(rf.value, ";")
+	if !ok {
+		return ""
+	}
+	var out []string
+	for p := range strings.SplitSeq(params, ";") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(p, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		switch {
+		case strings.EqualFold(k, "accounturi") && rf.account:
+			if account == "" {
+				continue
+			}
+			v = account
+		case strings.EqualFold(k, "validationmethods") && rf.method && method != "":
+			v = strings.TrimSuffix(v, ",")
+			if v != "" {
+				v += ","
+			}
+			v += method
+		}
+		if strings.EqualFold(k, "accounturi") {
+			v = Truncate(v, maxURLShown)
+		} else {
+			v = Truncate(v, maxDetailShown)
+		}
+		out = append(out, k+"="+v)
+	}
+	return strings.Join(out, "; ")
 }
 
 // caaParam returns the value of parameter key in a CAA issue value
 // ("ca.example; accounturi=https://..."), or "". The value was parsed
 // strictly by package caa; this only finds the parameter to quote it.
 func caaParam(value, key string) string {
+	v, _ := caaParamOK(value, key)
+	return v
+}
+
+// caaParamOK is caaParam, also reporting whether the parameter is present.
+func caaParamOK(value, key string) (string, bool) {
 	_, params, ok := strings.Cut(value, ";")
 	if !ok {
-		return ""
+		return "", false
 	}
 	for p := range strings.SplitSeq(params, ";") {
 		k, v, ok := strings.Cut(p, "=")
 		if ok && strings.EqualFold(strings.TrimSpace(k), key) {
-			return strings.TrimSpace(v)
+			return strings.TrimSpace(v), true
 		}
 	}
-	return ""
+	return "", false
 }

@@ -423,6 +423,7 @@ func TestDomainCAAParameters(t *testing.T) {
 			Records: []dnsclient.Record{{Name: "example.com.", Type: "CAA", Tag: "issue", Value: property}}}
 	}
 	withAccount := func(r *caa.Result, account string) *caa.Result { r.AccountURI = account; return r }
+	withMethod := func(r *caa.Result, method string) *caa.Result { r.Method = method; return r }
 	throughCNAME := func(r *caa.Result, target string) *caa.Result {
 		r.Allowed = []string{"other.example"}
 		r.Trace = []caa.Step{{Name: "a.example.com", Response: &dnsclient.Response{Rcode: "NXDOMAIN"}},
@@ -451,6 +452,19 @@ func TestDomainCAAParameters(t *testing.T) {
 		{name: "validationmethods mismatch", res: base(caa.ReasonMethodMismatch, "dcv.example; validationmethods=http-01"), code: CodeCAAForbids,
 			msg: `The CAA record at example.com that names dcv.example (issue "dcv.example; validationmethods=http-01") allows only the validation methods http-01 (validationmethods, RFC 8657 §4); this request uses ca-dnsauth.`,
 			fix: "Add ca-dnsauth to the validationmethods of that record: `example.com. CAA 0 issue \"dcv.example; validationmethods=http-01,ca-dnsauth\"`, or validate example.com with one of the methods it lists."},
+		{name: "validationmethods mismatch keeps the accounturi", res: withMethod(withAccount(base(caa.ReasonMethodMismatch, "dcv.example; accounturi=https://dcv.example/acct/7; validationmethods=dns-01"), "https://dcv.example/acct/7"), "http-01"), code: CodeCAAForbids,
+			msg: `The CAA record at example.com that names dcv.example (issue "dcv.example; accounturi=https://dcv.example/acct/7; validationmethods=dns-01") allows only the validation methods dns-01 (validationmethods, RFC 8657 §4); this request uses http-01.`,
+			fix: "Add http-01 to the validationmethods of that record: `example.com. CAA 0 issue \"dcv.example; accounturi=https://dcv.example/acct/7; validationmethods=dns-01,http-01\"`, or validate example.com with one of the methods it lists."},
+		{name: "accounturi mismatch keeps the validationmethods", res: withMethod(withAccount(base(caa.ReasonAccountMismatch, "dcv.example; accounturi=https://dcv.example/acct/9; validationmethods=dns-01"), "https://dcv.example/acct/7"), "dns-01"), code: CodeCAAForbids,
+			msg: `The CAA record at example.com that names dcv.example (issue "dcv.example; accounturi=https://dcv.example/acct/9; validationmethods=dns-01") lets only the account https://dcv.example/acct/9 issue (accounturi, RFC 8657 §3); this request is from https://dcv.example/acct/7.`,
+			fix: "Add this CAA record at example.com: `example.com. CAA 0 issue \"dcv.example; accounturi=https://dcv.example/acct/7; validationmethods=dns-01\"` (keep the other records if they should stay), or change the accounturi of the existing one."},
+		{name: "accounturi mismatch without an account keeps the validationmethods", res: base(caa.ReasonAccountMismatch, "dcv.example; accounturi=https://dcv.example/acct/9; validationmethods=ca-dnsauth"), code: CodeCAAForbids,
+			msg: `The CAA record at example.com that names dcv.example (issue "dcv.example; accounturi=https://dcv.example/acct/9; validationmethods=ca-dnsauth") lets only the account https://dcv.example/acct/9 issue (accounturi, RFC 8657 §3); this request is from no ACME account (the dns and file methods are not tied to one).`,
+			fix: "Add this CAA record at example.com: `example.com. CAA 0 issue \"dcv.example; validationmethods=ca-dnsauth\"` (keep the other records if they should stay), or remove the accounturi parameter of the existing one: no account URI can match a dns or file validation."},
+		{name: "accounturi and validationmethods both refuse", res: withMethod(withAccount(base(caa.ReasonAccountMismatch, "dcv.example; accounturi=https://dcv.example/acct/9; validationmethods=dns-01; policy=x"), "https://dcv.example/acct/7"), "http-01"), code: CodeCAAForbids,
+			msg: `The CAA record at example.com that names dcv.example (issue "dcv.example; accounturi=https://dcv.example/acct/9; validationmethods=dns-01; policy=x") lets only the account https://dcv.example/acct/9 issue (accounturi, RFC 8657 §3); this request is from https://dcv.example/acct/7. ` +
+				`The CAA record at example.com that names dcv.example (issue "dcv.example; accounturi=https://dcv.example/acct/9; validationmethods=dns-01; policy=x") allows only the validation methods dns-01 (validationmethods, RFC 8657 §4); this request uses http-01.`,
+			fix: "Add this CAA record at example.com: `example.com. CAA 0 issue \"dcv.example; accounturi=https://dcv.example/acct/7; validationmethods=dns-01,http-01; policy=x\"` (keep the other records if they should stay), or change the accounturi of the existing one and add http-01 to its validationmethods."},
 		{name: "malformed", res: base(caa.ReasonMalformed, "dcv.example; accounturi"), code: CodeCAAForbids,
 			msg: `The CAA record at example.com (issue "dcv.example; accounturi") does not follow the syntax of RFC 8659 §4.2, so it authorises no one.`,
 			fix: "Replace it with `example.com. CAA 0 issue \"dcv.example\"`."},
