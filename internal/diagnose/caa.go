@@ -316,6 +316,12 @@ func (d *diagnoser) caaProperty(r *caa.Result, name, tag, identity string) Findi
 		return f
 	}
 	method := Truncate(cmp.Or(r.Method, "?"), maxDetailShown)
+	// The name validated, not the relevant name (a parent, or a CNAME's
+	// target) whose records refuse.
+	validated := Truncate(r.Domain, maxNameShown)
+	if r.Wildcard && !strings.HasPrefix(validated, "*.") {
+		validated = "*." + validated
+	}
 	// The deciding property: the first that refuses.
 	refusals := caaRefusals(r, cmp.Or(r.Tag, tag))[:1]
 	var msgs, fixes []string
@@ -348,7 +354,7 @@ func (d *diagnoser) caaProperty(r *caa.Result, name, tag, identity string) Findi
 		case rf.account:
 			fix = d.c.f(fixCAAAccount, name, record)
 		default:
-			fix = d.c.f(fixCAAMethod, name, record, method)
+			fix = d.c.f(fixCAAMethod, validated, record, method)
 		}
 		if len(refusals) > 1 {
 			fix = join(d.c.f(wordCAAForRecord, governing, prop), fix)
