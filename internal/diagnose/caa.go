@@ -322,8 +322,7 @@ func (d *diagnoser) caaProperty(r *caa.Result, name, tag, identity string) Findi
 	if r.Wildcard && !strings.HasPrefix(validated, "*.") {
 		validated = "*." + validated
 	}
-	// The deciding property: the first that refuses.
-	refusals := caaRefusals(r, cmp.Or(r.Tag, tag))[:1]
+	refusals := caaRefusals(r, cmp.Or(r.Tag, tag))
 	var msgs, fixes []string
 	for _, rf := range refusals {
 		prop := Truncate(rf.value, maxDetailShown)

@@ -424,6 +424,10 @@ func TestDomainCAAParameters(t *testing.T) {
 	}
 	withAccount := func(r *caa.Result, account string) *caa.Result { r.AccountURI = account; return r }
 	withMethod := func(r *caa.Result, method string) *caa.Result { r.Method = method; return r }
+	withRecord := func(r *caa.Result, value string) *caa.Result {
+		r.Records = append(r.Records, dnsclient.Record{Name: "example.com.", Type: "CAA", Tag: "issue", Value: value})
+		return r
+	}
 	throughCNAME := func(r *caa.Result, target string) *caa.Result {
 		r.Allowed = []string{"other.example"}
 		r.Trace = []caa.Step{{Name: "a.example.com", Response: &dnsclient.Response{Rcode: "NXDOMAIN"}},
@@ -468,6 +472,14 @@ func TestDomainCAAParameters(t *testing.T) {
 			msg: `The CAA record at example.com that names dcv.example (issue "dcv.example; accounturi=https://dcv.example/acct/9; validationmethods=dns-01; policy=x") lets only the account https://dcv.example/acct/9 issue (accounturi, RFC 8657 §3); this request is from https://dcv.example/acct/7. ` +
 				`The CAA record at example.com that names dcv.example (issue "dcv.example; accounturi=https://dcv.example/acct/9; validationmethods=dns-01; policy=x") allows only the validation methods dns-01 (validationmethods, RFC 8657 §4); this request uses http-01.`,
 			fix: "Add this CAA record at example.com: `example.com. CAA 0 issue \"dcv.example; accounturi=https://dcv.example/acct/7; validationmethods=dns-01,http-01; policy=x\"` (keep the other records if they should stay), or change the accounturi of the existing one and add http-01 to its validationmethods."},
+		{name: "two records refuse, each explained", res: withRecord(withMethod(withAccount(base(caa.ReasonAccountMismatch, "dcv.example; accounturi=https://dcv.example/acct/9"), "https://dcv.example/acct/7"), "http-01"), "dcv.example; validationmethods=dns-01"), code: CodeCAAForbids,
+			msg: `The CAA record at example.com that names dcv.example (issue "dcv.example; accounturi=https://dcv.example/acct/9") lets only the account https://dcv.example/acct/9 issue (accounturi, RFC 8657 §3); this request is from https://dcv.example/acct/7. ` +
+				`The CAA record at example.com that names dcv.example (issue "dcv.example; validationmethods=dns-01") allows only the validation methods dns-01 (validationmethods, RFC 8657 §4); this request uses http-01.`,
+			fix: "For the record issue \"dcv.example; accounturi=https://dcv.example/acct/9\": Add this CAA record at example.com: `example.com. CAA 0 issue \"dcv.example; accounturi=https://dcv.example/acct/7\"` (keep the other records if they should stay), or change the accounturi of the existing one. " +
+				"For the record issue \"dcv.example; validationmethods=dns-01\": Add http-01 to the validationmethods of that record: `example.com. CAA 0 issue \"dcv.example; validationmethods=dns-01,http-01\"`, or validate a.example.com with one of the methods it lists. " +
+				"Changing one of these records is enough: one that allows the request permits issuance."},
+		{name: "a record naming another issuer is not explained", res: withRecord(withMethod(base(caa.ReasonMethodMismatch, "dcv.example; validationmethods=dns-01"), "http-01"), "other.example; validationmethods=dns-01"), code: CodeCAAForbids,
+			msg: `The CAA record at example.com that names dcv.example (issue "dcv.example; validationmethods=dns-01") allows only the validation methods dns-01 (validationmethods, RFC 8657 §4); this request uses http-01.`},
 		{name: "malformed", res: base(caa.ReasonMalformed, "dcv.example; accounturi"), code: CodeCAAForbids,
 			msg: `The CAA record at example.com (issue "dcv.example; accounturi") does not follow the syntax of RFC 8659 §4.2, so it authorises no one.`,
 			fix: "Replace it with `example.com. CAA 0 issue \"dcv.example\"`."},
