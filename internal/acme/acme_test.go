@@ -536,6 +536,43 @@ func TestKeyChange(t *testing.T) {
 	}
 }
 
+// TestOldKeyAfterKeyChange: a request signed with the key an account had
+// before a key change is told the key was changed, not to switch its
+// algorithm, whether the new key is on another curve or the same one.
+func TestOldKeyAfterKeyChange(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	tests := []struct {
+		name  string
+		curve elliptic.Curve
+	}{
+		{"another curve", elliptic.P384()},
+		{"the same curve", elliptic.P256()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			c := w.client(t)
+			acct, err := c.GetReg(ctx, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			oldKey := c.Key
+			k2, _ := ecdsa.GenerateKey(tt.curve, rand.Reader)
+			if err := c.AccountKeyRollover(ctx, k2); err != nil {
+				t.Fatal(err)
+			}
+			st, m := w.post(t, raw{alg: jose.ES256, key: oldKey, kid: acct.URI, nonce: w.nonce(t), url: acct.URI, payload: `{}`})
+			detail := fmt.Sprint(m["detail"])
+			if st != http.StatusBadRequest || m["type"] != "urn:ietf:params:acme:error:malformed" ||
+				!strings.Contains(detail, "not signed by the current key of the account "+acct.URI) || !strings.Contains(detail, "key was changed") {
+				t.Fatalf("old key after a key change: %d %v", st, m)
+			}
+		})
+	}
+}
+
 func TestFinalizeRace(t *testing.T) {
 	t.Parallel()
 	w := setup(t)

@@ -187,6 +187,12 @@ func (h *Handler) verify(r *http.Request, mode keyMode) (*signed, error) {
 	}
 	s.key = s.jwk.Key
 	if err := checkKeyAlg(s.key, hdr.Alg); err != nil {
+		if s.acct != nil {
+			// An accepted algorithm that is not the account key's: the
+			// request is signed by another key, not with a wrong
+			// algorithm.
+			return nil, notAccountKey(hdr.KID)
+		}
 		return nil, err
 	}
 	if len(hdr.Crit) > 0 {
@@ -208,6 +214,9 @@ func (h *Handler) verify(r *http.Request, mode keyMode) (*signed, error) {
 	buf.WriteByte('.')
 	buf.WriteString(*f.Payload)
 	if !verifySignature(s.key, hdr.Alg, buf.Bytes(), sig) {
+		if s.acct != nil {
+			return nil, notAccountKey(hdr.KID)
+		}
 		return nil, malformed("the JWS signature does not verify")
 	}
 	s.payload = payload
@@ -222,6 +231,16 @@ func (h *Handler) verify(r *http.Request, mode keyMode) (*signed, error) {
 		return nil, badNonce("the JWS nonce is missing, unknown, expired or already used; retry with the Replay-Nonce of this answer")
 	}
 	return s, nil
+}
+
+// notAccountKey is the problem of a "kid" request whose signature does not
+// verify with the account's current key: most often a key the account had
+// before a key change, which no longer speaks for it. It is malformed, as
+// Boulder answers a JWS that does not verify with the account's key.
+func notAccountKey(kid string) *Problem {
+	return malformed(fmt.Sprintf("the JWS is not signed by the current key of the account %s: "+
+		"if the account's key was changed (rolled over with keyChange, RFC 8555 §7.3.5), the old key is no longer the account's; "+
+		"sign with the key it was changed to", kid))
 }
 
 // isJOSEJSON reports whether a Content-Type is application/jose+json (RFC
