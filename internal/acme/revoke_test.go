@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"math/big"
 	"net/http"
@@ -315,4 +316,35 @@ func TestRevokeThroughAuthorizations(t *testing.T) {
 		t.Errorf("the subscriber's key: blocked %t, %v; another account's claim blocks nothing", blocked, err)
 	}
 	w.acmeSvc.Wait()
+}
+
+// TestRevokeAccountKeyAsJWK: a revokeCert signed by an account's key but
+// carrying it in "jwk" is told to name the account in "kid" (RFC 8555
+// §6.2, §7.6); a key that is neither an account's nor the certificate's is
+// told so.
+func TestRevokeAccountKeyAsJWK(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	c, stranger := w.client(t), w.client(t)
+	leaf, _, _ := w.issue(t, c, "dns-01", nil, "jwkrevoke.applicant.com")
+	unregistered, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	payload := `{"certificate":"` + base64.RawURLEncoding.EncodeToString(leaf.Raw) + `"}`
+	tests := []struct {
+		name   string
+		key    any
+		detail string
+	}{
+		{"the owner's account key", c.Key, `names the account in "kid"`},
+		{"another account's key", stranger.Key, `names the account in "kid"`},
+		{"a key of no account", unregistered, "signed neither by an account nor by the certificate's key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			st, m := w.post(t, raw{alg: jose.ES256, key: tt.key, jwk: true, nonce: w.nonce(t), url: w.srv.URL + "/acme/revoke-cert", payload: payload})
+			if st != http.StatusForbidden || m["type"] != "urn:ietf:params:acme:error:unauthorized" || !strings.Contains(fmt.Sprint(m["detail"]), tt.detail) {
+				t.Fatalf("got %d %v; want 403 unauthorized saying %q", st, m, tt.detail)
+			}
+		})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/dcvhq/dcv/internal/diagnose"
 	"github.com/dcvhq/dcv/internal/store"
 	"github.com/dcvhq/dcv/internal/validation"
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 // Finalize implements the finalize request (RFC 8555 §7.4): it checks the
@@ -171,6 +173,20 @@ const (
 	reasonCessationOfOperation = 5
 )
 
+// isAccountKey reports whether key is the key of an ACME account.
+func (a *ACME) isAccountKey(ctx context.Context, key crypto.PublicKey) bool {
+	if key == nil {
+		return false
+	}
+	jwk := jose.JSONWebKey{Key: key}
+	sum, err := jwk.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return false
+	}
+	_, err = a.st.ACMEAccountGetByThumbprint(ctx, base64.RawURLEncoding.EncodeToString(sum))
+	return err == nil
+}
+
 // Revoke implements revokeCert (RFC 8555 §7.6). The request is authorized
 // either by an account (acct non-nil) that issued the certificate or holds
 // valid authorizations for all its names, or by the certificate's own key
@@ -204,6 +220,10 @@ func (a *ACME) Revoke(ctx context.Context, acct *store.ACMEAccount, signer crypt
 	case signedByKey:
 		// Signed with the certificate's key (RFC 8555 §7.6), embedded or
 		// as the key of the account that signed.
+	case acct == nil && a.isAccountKey(ctx, signer):
+		// RFC 8555 §6.2: a request signed by an account names it in
+		// "kid"; "jwk" is for the certificate's key (§7.6).
+		return acmeErr(ACMEUnauthorized, "the key in the JWS \"jwk\" is an ACME account's key, not the certificate's: a request signed by an account names the account in \"kid\" (its account URL) instead of carrying its key in \"jwk\" (RFC 8555 §6.2, §7.6)")
 	case acct == nil:
 		return acmeErr(ACMEUnauthorized, "the request is signed neither by an account nor by the certificate's key")
 	default:
