@@ -115,10 +115,16 @@ func (f *acmeFlags) limits() (ratelimit.Limiter, order.ACMELimits, error) {
 	return lim, ls, nil
 }
 
-// parseProfiles reads --acme-profiles.
-func parseProfiles(s string) ([]ca.Profile, error) {
+// parseProfiles reads --acme-profiles. Each description states the
+// validity the profile's certificates get, a validity of 0 being the
+// CA's: certValidity (--cert-validity), or the default when 0.
+func parseProfiles(s string, certValidity time.Duration) ([]ca.Profile, error) {
+	caValidity := certValidity
+	if caValidity == 0 {
+		caValidity = min(ca.DefaultValidity, ca.MaxValidityAt(time.Now()))
+	}
 	if s == "" {
-		return ca.DefaultProfiles(), nil
+		return ca.DescribeProfiles(ca.DefaultProfiles(), caValidity), nil
 	}
 	var out []ca.Profile
 	for _, item := range strings.Split(s, ",") {
@@ -130,13 +136,9 @@ func parseProfiles(s string) ([]ca.Profile, error) {
 		if err := (durationValue{&d}).Set(v); err != nil {
 			return nil, fmt.Errorf("--acme-profiles: %s: %w", name, err)
 		}
-		desc := "TLS server certificate with the CA's default validity"
-		if d > 0 {
-			desc = "TLS server certificate valid for " + v
-		}
-		out = append(out, ca.Profile{Name: name, Description: desc, Validity: d})
+		out = append(out, ca.Profile{Name: name, Validity: d})
 	}
-	return out, ca.CheckProfiles(out, time.Now())
+	return ca.DescribeProfiles(out, caValidity), ca.CheckProfiles(out, time.Now())
 }
 
 // acmeSettings are the ACME flags, read and checked (acmeFlags.check).
@@ -150,9 +152,10 @@ type acmeSettings struct {
 // check reads and checks the ACME flags that need neither the store nor the
 // CA, so that serve refuses them before it creates anything: a wrong value
 // is a usage error; an --acme-alt-chain file that cannot be read, or holds
-// no certificate, is a failure.
-func (f *acmeFlags) check() (*acmeSettings, error) {
-	profiles, err := parseProfiles(f.profiles)
+// no certificate, is a failure. certValidity is --cert-validity, the
+// validity the profiles' descriptions state for a profile of validity 0.
+func (f *acmeFlags) check(certValidity time.Duration) (*acmeSettings, error) {
+	profiles, err := parseProfiles(f.profiles, certValidity)
 	if err != nil {
 		return nil, usageError(err)
 	}

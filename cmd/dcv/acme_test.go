@@ -1,10 +1,13 @@
 package main
 
 import (
+	"maps"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/dcvhq/dcv/internal/ca"
 	"github.com/dcvhq/dcv/internal/ratelimit"
 )
 
@@ -44,6 +47,48 @@ func TestACMELimitFlags(t *testing.T) {
 			}
 			if ls.NewOrdersPerAccount != tt.orders {
 				t.Errorf("new orders limit %+v, want %+v", ls.NewOrdersPerAccount, tt.orders)
+			}
+		})
+	}
+}
+
+// TestProfileDescriptions: every profile's description states the validity
+// its certificates get, in one form, --cert-validity included.
+func TestProfileDescriptions(t *testing.T) {
+	t.Parallel()
+	day := 24 * time.Hour
+	defaultValidity := min(ca.DefaultValidity, ca.MaxValidityAt(time.Now()))
+	tests := []struct {
+		name         string
+		profiles     string
+		certValidity time.Duration
+		want         map[string]string
+	}{
+		{name: "defaults", want: map[string]string{
+			"default":    "TLS server certificate valid for " + strconv.Itoa(int(defaultValidity/day)) + " days",
+			"shortlived": "TLS server certificate valid for 7 days"}},
+		{name: "defaults with --cert-validity 30d", certValidity: 30 * day, want: map[string]string{
+			"default":    "TLS server certificate valid for 30 days",
+			"shortlived": "TLS server certificate valid for 7 days"}},
+		{name: "flag", profiles: "default=0,shortlived=7d,day=24h,half=12h", certValidity: 30 * day, want: map[string]string{
+			"default":    "TLS server certificate valid for 30 days",
+			"shortlived": "TLS server certificate valid for 7 days",
+			"day":        "TLS server certificate valid for 1 day",
+			"half":       "TLS server certificate valid for 12 hours"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ps, err := parseProfiles(tt.profiles, tt.certValidity)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, p := range ps {
+				got[p.Name] = p.Description
+			}
+			if !maps.Equal(got, tt.want) {
+				t.Errorf("descriptions %q, want %q", got, tt.want)
 			}
 		})
 	}

@@ -313,7 +313,7 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 			return err
 		}
 	}
-	acmeSet, err := f.acmeFlags.check()
+	acmeSet, err := f.acmeFlags.check(f.certValidity)
 	if err != nil {
 		return err
 	}

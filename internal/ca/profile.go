@@ -1,6 +1,7 @@
 package ca
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 )
@@ -30,12 +31,45 @@ const (
 const ShortLivedValidity = 7 * 24 * time.Hour
 
 // DefaultProfiles returns the built-in profiles: "default" (the CA's
-// configured validity, 90 days unless changed) and "shortlived" (7 days).
+// configured validity) and "shortlived" (7 days). Their descriptions assume
+// the CA's DefaultValidity; DescribeProfiles states another.
 func DefaultProfiles() []Profile {
-	return []Profile{
-		{Name: ProfileDefault, Description: "TLS server certificate with the CA's default validity (90 days unless configured)"},
-		{Name: ProfileShortLived, Description: "TLS server certificate valid for 7 days", Validity: ShortLivedValidity},
+	return DescribeProfiles([]Profile{
+		{Name: ProfileDefault},
+		{Name: ProfileShortLived, Validity: ShortLivedValidity},
+	}, DefaultValidity)
+}
+
+// DescribeProfiles returns ps with each Description stating the validity
+// of the profile's certificates in one form ("TLS server certificate
+// valid for 90 days"), that of a zero Validity being caValidity, the
+// validity the CA gives (Config.Validity, or DefaultValidity as shortened
+// by MaxValidityAt).
+func DescribeProfiles(ps []Profile, caValidity time.Duration) []Profile {
+	out := make([]Profile, len(ps))
+	for i, p := range ps {
+		p.Description = "TLS server certificate valid for " + validityWords(cmp.Or(p.Validity, caValidity))
+		out[i] = p
 	}
+	return out
+}
+
+// validityWords says a validity in words: "90 days", "1 day", "12 hours",
+// or Go's duration form when it is not a whole number of hours.
+func validityWords(d time.Duration) string {
+	plural := func(n time.Duration, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return fmt.Sprintf("%d %ss", n, unit)
+	}
+	switch {
+	case d > 0 && d%(24*time.Hour) == 0:
+		return plural(d/(24*time.Hour), "day")
+	case d > 0 && d%time.Hour == 0:
+		return plural(d/time.Hour, "hour")
+	}
+	return d.String()
 }
 
 // MinValidity is the shortest validity a profile or the CA's default may
