@@ -86,7 +86,9 @@ func notFound(detail string) *Problem {
 	return newProblem("malformed", http.StatusNotFound, detail)
 }
 
-// statusOf is the HTTP status of each ACME error type order raises.
+// statusOf is the HTTP status of each ACME error type order raises. None
+// is 401: a 401 must carry a WWW-Authenticate challenge (RFC 9110
+// §15.5.2), and ACME has no authentication scheme to name in one.
 var statusOf = map[string]int{
 	order.ACMEMalformed:               http.StatusBadRequest,
 	order.ACMEUnauthorized:            http.StatusForbidden,
@@ -97,7 +99,7 @@ var statusOf = map[string]int{
 	order.ACMERejectedIdentifier:      http.StatusBadRequest,
 	order.ACMEUnsupportedIdentifier:   http.StatusBadRequest,
 	order.ACMERateLimited:             http.StatusTooManyRequests,
-	order.ACMEExternalAccountRequired: http.StatusUnauthorized,
+	order.ACMEExternalAccountRequired: http.StatusForbidden,
 	order.ACMEInvalidContact:          http.StatusBadRequest,
 	order.ACMEUnsupportedContact:      http.StatusBadRequest,
 	order.ACMEUserActionRequired:      http.StatusForbidden,
