@@ -1,6 +1,7 @@
 package acme
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -69,6 +70,15 @@ func (h *Handler) newOrder(w http.ResponseWriter, r *http.Request) {
 	var req order.ACMENewOrder
 	if err := decodePayload(s.payload, &req); err != nil {
 		h.writeProblem(w, r, err)
+		return
+	}
+	// RFC 9773 §5: "replaces" names a certificate; an empty one is not
+	// the member left out, which req cannot tell apart.
+	var present struct {
+		Replaces *string `json:"replaces"`
+	}
+	if json.Unmarshal(s.payload, &present) == nil && present.Replaces != nil && *present.Replaces == "" {
+		h.writeProblem(w, r, malformed("\"replaces\" is empty: name the certificate this order renews (its renewalInfo identifier), or leave \"replaces\" out"))
 		return
 	}
 	v, err := h.cfg.ACME.NewOrder(r.Context(), s.acct, req)

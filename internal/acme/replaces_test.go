@@ -3,7 +3,9 @@ package acme_test
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -52,6 +54,35 @@ func TestReplacesAfterInvalidOrder(t *testing.T) {
 			st, m = w.post(t, raw{alg: jose.ES256, key: c.Key, kid: string(c.KID), nonce: w.nonce(t), url: w.srv.URL + "/acme/new-order", payload: renew})
 			if st != tt.status || (tt.typ != "" && m["type"] != tt.typ) {
 				t.Fatalf("second replacing order: %d %v; want %d %s", st, m, tt.status, tt.typ)
+			}
+		})
+	}
+}
+
+// TestReplacesRefused: a "replaces" naming a certificate this CA did not
+// issue is malformed (400, naming it), not a 404 that says the newOrder
+// URL is not found; an empty "replaces" is malformed, not taken as absent.
+func TestReplacesRefused(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	c := w.client(t)
+	leaf, _, _ := w.issue(t, c, "http-01", nil, "rc.applicant.com")
+	unknown := base64.RawURLEncoding.EncodeToString(leaf.AuthorityKeyId) + "." + base64.RawURLEncoding.EncodeToString([]byte{0x01, 0x02, 0x03})
+	tests := []struct {
+		name     string
+		replaces string
+		detail   string
+	}{
+		{"unknown certificate", `"` + unknown + `"`, `"replaces" names the certificate ` + unknown + `, which this certificate authority did not issue`},
+		{"empty", `""`, `"replaces" is empty`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			payload := `{"identifiers":[{"type":"dns","value":"rc.applicant.com"}],"replaces":` + tt.replaces + `}`
+			st, m := w.post(t, raw{alg: jose.ES256, key: c.Key, kid: string(c.KID), nonce: w.nonce(t), url: w.srv.URL + "/acme/new-order", payload: payload})
+			if st != http.StatusBadRequest || m["type"] != "urn:ietf:params:acme:error:malformed" || !strings.Contains(fmt.Sprint(m["detail"]), tt.detail) {
+				t.Fatalf("got %d %v; want 400 malformed saying %q", st, m, tt.detail)
 			}
 		})
 	}

@@ -435,6 +435,11 @@ func (a *ACME) certByID(ctx context.Context, certID string) (*store.Certificate,
 // with the new order. It returns the certificate's serial.
 func (a *ACME) checkReplaces(ctx context.Context, acct *store.ACMEAccount, certID string, names []string) (string, error) {
 	c, leaf, err := a.certByID(ctx, certID)
+	if ae := (*ACMEError)(nil); errors.As(err, &ae) && ae.Type == ACMENotFound {
+		// A 404 would say the newOrder URL is not found: the request is
+		// there, its "replaces" is wrong.
+		return "", acmeErr(ACMEMalformed, "\"replaces\" names the certificate %s, which this certificate authority did not issue: name the certificate this order renews (its renewalInfo identifier), or leave \"replaces\" out", certID)
+	}
 	if err != nil {
 		return "", err
 	}
