@@ -115,6 +115,7 @@ func TestExitStatus(t *testing.T) {
 		{"serve --min-remote-perspectives -1", []string{"serve", "--min-remote-perspectives", "-1"}, exitUsage, "--min-remote-perspectives must not be negative"},
 		{"serve --acme-authz-reuse 400d", []string{"serve", "--acme-authz-reuse", "400d"}, exitUsage, "--acme-authz-reuse 400d is outside (0, 398d]"},
 		{"serve --acme-profiles", []string{"serve", "--acme-profiles", "long=200d"}, exitUsage, `profile "long": validity 200d is outside`},
+		{"serve --acme-profiles with a space", []string{"serve", "--acme-profiles", "default=0,bad name=7d"}, exitUsage, `profile "bad name": a profile name is made of letters, digits`},
 		{"serve --acme-default-profile", []string{"serve", "--acme-default-profile", "nosuch"}, exitUsage, "--acme-default-profile nosuch: no such profile (offered: default, shortlived)"},
 		{"serve --acme-website", []string{"serve", "--acme-website", "ca.example"}, exitUsage, `--acme-website: "ca.example" is not an absolute http(s) URL`},
 		{"serve --acme-rate-limits", []string{"serve", "--acme-rate-limits", "maybe"}, exitUsage, `--acme-rate-limits: "maybe" is neither on nor off`},

@@ -77,8 +77,10 @@ func validityWords(d time.Duration) string {
 // few seconds would be expired when issued, and one of minutes of no use.
 const MinValidity = time.Hour
 
-// CheckProfiles validates a profile list: unique non-empty names, and each
-// validity zero or within [MinValidity, MaxValidityAt(now)].
+// CheckProfiles validates a profile list: unique non-empty names that are
+// tokens (letters, digits, '-', '_' and '.': a client sends the name back
+// in newOrder), and each validity zero or within [MinValidity,
+// MaxValidityAt(now)].
 func CheckProfiles(ps []Profile, now time.Time) error {
 	max := MaxValidityAt(now)
 	seen := map[string]bool{}
@@ -86,6 +88,8 @@ func CheckProfiles(ps []Profile, now time.Time) error {
 		switch {
 		case p.Name == "":
 			return fmt.Errorf("ca: profile with an empty name")
+		case !isProfileToken(p.Name):
+			return fmt.Errorf("ca: profile %q: a profile name is made of letters, digits, '-', '_' and '.' only; rename it", p.Name)
 		case seen[p.Name]:
 			return fmt.Errorf("ca: profile %q listed twice", p.Name)
 		case p.Validity < 0 || (p.Validity > 0 && p.Validity < MinValidity) || p.Validity > max:
@@ -94,4 +98,17 @@ func CheckProfiles(ps []Profile, now time.Time) error {
 		seen[p.Name] = true
 	}
 	return nil
+}
+
+// isProfileToken reports whether name has only ASCII letters, digits, '-',
+// '_' and '.'.
+func isProfileToken(name string) bool {
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+		default:
+			return false
+		}
+	}
+	return true
 }
