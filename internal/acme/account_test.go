@@ -98,11 +98,10 @@ func TestExternalAccountBinding(t *testing.T) {
 	}
 	_, eab := w.createEABKey(t, w.admin)
 
-	// Without EAB: externalAccountRequired, 403 (a 401 would need a
-	// WWW-Authenticate challenge, RFC 9110 §15.5.2).
+	// Without EAB: externalAccountRequired, 401.
 	k := newKey(t)
 	_, err = w.newClient(k).Register(ctx, &xacme.Account{}, xacme.AcceptTOS)
-	assertProblem(t, err, "externalAccountRequired", http.StatusForbidden)
+	assertProblem(t, err, "externalAccountRequired", http.StatusUnauthorized)
 	assertDetail(t, err, "External Account Binding")
 	w.assertNoAccount(t, k)
 
@@ -374,10 +373,9 @@ func TestAccountLifecycle(t *testing.T) {
 		{"reactivation", acct.URI, `{"status":"valid"}`},
 	} {
 		st, m := w.post(t, raw{alg: jose.ES256, key: c.Key, kid: acct.URI, nonce: w.nonce(t), url: tc.url, payload: tc.payload})
-		// RFC 8555 §7.3.6: type unauthorized; 403, as Boulder answers (a
-		// 401 would need a WWW-Authenticate challenge, RFC 9110 §15.5.2).
-		if st != http.StatusForbidden || m["type"] != "urn:ietf:params:acme:error:unauthorized" || !strings.Contains(m["detail"].(string), "deactivated") {
-			t.Errorf("%s with a deactivated account: %d %v; want 403 unauthorized", tc.name, st, m)
+		// RFC 8555 §7.3.6: 401 (Unauthorized), type unauthorized.
+		if st != http.StatusUnauthorized || m["type"] != "urn:ietf:params:acme:error:unauthorized" || !strings.Contains(m["detail"].(string), "deactivated") {
+			t.Errorf("%s with a deactivated account: %d %v; want 401 unauthorized", tc.name, st, m)
 		}
 	}
 	if after, _ := w.st.OrderListByAccount(ctx, id, "", 100); len(after) != len(before) {
@@ -388,8 +386,8 @@ func TestAccountLifecycle(t *testing.T) {
 	// onlyReturnExisting.
 	for _, payload := range []string{`{"termsOfServiceAgreed":true}`, `{"onlyReturnExisting":true}`} {
 		st, _, m = w.send(t, raw{alg: jose.ES256, key: c.Key, jwk: true, nonce: w.nonce(t), url: newAccount, payload: payload})
-		if st != http.StatusForbidden || m["type"] != "urn:ietf:params:acme:error:unauthorized" || !strings.Contains(m["detail"].(string), "deactivated") {
-			t.Errorf("newAccount %s with a deactivated key: %d %v; want 403 unauthorized", payload, st, m)
+		if st != http.StatusUnauthorized || m["type"] != "urn:ietf:params:acme:error:unauthorized" || !strings.Contains(m["detail"].(string), "deactivated") {
+			t.Errorf("newAccount %s with a deactivated key: %d %v; want 401 unauthorized", payload, st, m)
 		}
 	}
 	if a, err := w.st.ACMEAccountGet(ctx, id); err != nil || a.Status != store.ACMEAccountDeactivated {

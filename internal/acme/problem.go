@@ -86,9 +86,7 @@ func notFound(detail string) *Problem {
 	return newProblem("malformed", http.StatusNotFound, detail)
 }
 
-// statusOf is the HTTP status of each ACME error type order raises. None
-// is 401: a 401 must carry a WWW-Authenticate challenge (RFC 9110
-// §15.5.2), and ACME has no authentication scheme to name in one.
+// statusOf is the HTTP status of each ACME error type order raises.
 var statusOf = map[string]int{
 	order.ACMEMalformed:               http.StatusBadRequest,
 	order.ACMEUnauthorized:            http.StatusForbidden,
@@ -99,7 +97,7 @@ var statusOf = map[string]int{
 	order.ACMERejectedIdentifier:      http.StatusBadRequest,
 	order.ACMEUnsupportedIdentifier:   http.StatusBadRequest,
 	order.ACMERateLimited:             http.StatusTooManyRequests,
-	order.ACMEExternalAccountRequired: http.StatusForbidden,
+	order.ACMEExternalAccountRequired: http.StatusUnauthorized,
 	order.ACMEInvalidContact:          http.StatusBadRequest,
 	order.ACMEUnsupportedContact:      http.StatusBadRequest,
 	order.ACMEUserActionRequired:      http.StatusForbidden,

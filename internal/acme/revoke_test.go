@@ -190,11 +190,11 @@ func TestKeyCompromiseBlocksTheKey(t *testing.T) {
 
 	// The account of the key is revoked: its requests are refused.
 	_, err = kAcct.AuthorizeOrder(ctx, xacme.DomainIDs("kc7.applicant.com"))
-	assertProblem(t, err, "unauthorized", http.StatusForbidden)
+	assertProblem(t, err, "unauthorized", http.StatusUnauthorized)
 	// newAccount with the key opens no account: it is refused as every
 	// request the key signs, saying that the account is revoked.
 	_, err = kAcct.GetReg(ctx, "")
-	assertProblem(t, err, "unauthorized", http.StatusForbidden)
+	assertProblem(t, err, "unauthorized", http.StatusUnauthorized)
 	if !strings.Contains(err.Error(), "is revoked") {
 		t.Errorf("newAccount with the revoked account's key: %v; want it to say the account is revoked", err)
 	}

@@ -318,7 +318,8 @@ type ACMEError struct {
 	// RetryAfter is set for rateLimited.
 	RetryAfter time.Duration `json:"-"`
 	// Status, when set, is the HTTP status to answer with instead of the
-	// one of Type.
+	// one of Type (a deactivated account's requests are 401, RFC 8555
+	// §7.3.6, where other unauthorized ones are 403).
 	Status int `json:"-"`
 }
 

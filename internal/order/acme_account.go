@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/mail"
 	"net/url"
 	"slices"
@@ -65,7 +66,7 @@ func (a *ACME) Register(ctx context.Context, r ACMERegistration) (*store.ACMEAcc
 		// with status code 200 (OK)". But a deactivated or revoked
 		// account's key is refused, as for any other request it signs
 		// (§7.3.6: "MUST NOT accept further requests authorized by that
-		// account's key"): 403 unauthorized, which tells a client that
+		// account's key"): 401 unauthorized, which tells a client that
 		// registers again with the same key why it will get nowhere.
 		if existing.Status != store.ACMEAccountValid {
 			return nil, false, notValidAccount(existing)
@@ -206,13 +207,14 @@ func (a *ACME) Account(ctx context.Context, id string) (*store.ACMEAccount, erro
 }
 
 // notValidAccount refuses a request authorized by the key of a deactivated
-// or revoked account with type "urn:ietf:params:acme:error:unauthorized"
-// (RFC 8555 §7.3.6). Its status is 403 (Forbidden), the status of that
-// type, as Boulder and Pebble answer: RFC 8555 §7.3.6 names 401
-// (Unauthorized), but a 401 must carry a WWW-Authenticate challenge (RFC
-// 9110 §15.5.2) and ACME has no authentication scheme to name in one.
+// or revoked account: RFC 8555 §7.3.6, "If the server receives a POST or
+// POST-as-GET from a deactivated account, it MUST return an error response
+// with status code 401 (Unauthorized) and type
+// "urn:ietf:params:acme:error:unauthorized"".
 func notValidAccount(acct *store.ACMEAccount) error {
-	return acmeErr(ACMEUnauthorized, "account %q is %s: it accepts no further requests, and cannot be made valid again; register a new account with a new key", acct.ID, acct.Status)
+	e := acmeErr(ACMEUnauthorized, "account %q is %s: it accepts no further requests, and cannot be made valid again; register a new account with a new key", acct.ID, acct.Status)
+	e.Status = http.StatusUnauthorized
+	return e
 }
 
 // ACMEAccountUpdate is an account update (RFC 8555 §7.3.2, §7.3.6). Nil
@@ -242,7 +244,7 @@ func (a *ACME) UpdateAccount(ctx context.Context, acct *store.ACMEAccount, u ACM
 	}
 	if err := a.st.ACMEAccountUpdate(ctx, next); errors.Is(err, store.ErrNotFound) {
 		// Deactivated or revoked meanwhile (its key shown compromised).
-		return nil, acmeErr(ACMEUnauthorized, "account %q is no longer valid: it accepts no further requests", acct.ID)
+		return nil, &ACMEError{Type: ACMEUnauthorized, Status: http.StatusUnauthorized, Detail: fmt.Sprintf("account %q is no longer valid: it accepts no further requests", acct.ID)}
 	} else if err != nil {
 		return nil, fmt.Errorf("updating account: %w", err)
 	}
