@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -140,6 +141,11 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 		}()
 	}
 	rep, err := bench.Run(ctx, cfg)
+	if errors.Is(err, bench.ErrConfig) {
+		// A flag's value (a concurrency out of range, a responder off
+		// loopback): a usage error, nothing was sent.
+		return exitError{code: exitUsage, msg: err.Error() + " (see dcv bench --help)"}
+	}
 	if err != nil {
 		return err
 	}

@@ -145,29 +145,29 @@ func (cfg Config) fill() (Config, error) {
 	cfg.PollInterval = cmp.Or(cfg.PollInterval, DefaultPollInterval)
 	switch {
 	case cfg.DirectoryURL == "":
-		return cfg, errors.New("bench: config: DirectoryURL is required")
+		return cfg, fmt.Errorf("%w: DirectoryURL is required", ErrConfig)
 	case cfg.Concurrency < 0 || cfg.Concurrency > MaxConcurrency:
-		return cfg, fmt.Errorf("bench: config: concurrency %d outside [1, %d]", cfg.Concurrency, MaxConcurrency)
+		return cfg, fmt.Errorf("%w: concurrency %d outside [1, %d]", ErrConfig, cfg.Concurrency, MaxConcurrency)
 	case cfg.Duration < 0 || cfg.Duration > MaxDuration:
-		return cfg, fmt.Errorf("bench: config: duration %s outside (0, %s]", cfg.Duration, MaxDuration)
+		return cfg, fmt.Errorf("%w: duration %s outside (0, %s]", ErrConfig, cfg.Duration, MaxDuration)
 	case cfg.Names < 0 || cfg.Names > MaxNames:
-		return cfg, fmt.Errorf("bench: config: names %d outside [1, %d]", cfg.Names, MaxNames)
+		return cfg, fmt.Errorf("%w: names %d outside [1, %d]", ErrConfig, cfg.Names, MaxNames)
 	case cfg.RequestTimeout < 0 || cfg.FlowTimeout < 0 || cfg.PollInterval < 0:
-		return cfg, errors.New("bench: config: negative timeout or poll interval")
+		return cfg, fmt.Errorf("%w: negative timeout or poll interval", ErrConfig)
 	case cfg.ServerPID < 0:
-		return cfg, fmt.Errorf("bench: config: negative server pid %d", cfg.ServerPID)
+		return cfg, fmt.Errorf("%w: negative server pid %d", ErrConfig, cfg.ServerPID)
 	}
 	switch cfg.Challenge {
 	case ChallengeHTTP01, ChallengeDNS01, ChallengeTLSALPN01:
 	default:
-		return cfg, fmt.Errorf("bench: config: unknown challenge type %q (want %s, %s or %s)", cfg.Challenge, ChallengeHTTP01, ChallengeDNS01, ChallengeTLSALPN01)
+		return cfg, fmt.Errorf("%w: unknown challenge type %q (want %s, %s or %s)", ErrConfig, cfg.Challenge, ChallengeHTTP01, ChallengeDNS01, ChallengeTLSALPN01)
 	}
 	for _, a := range []struct{ name, addr string }{{"responder", cfg.ResponderAddr}, {"dns", cfg.DNSAddr}} {
 		if a.addr == "" {
 			continue
 		}
 		if err := checkLoopback(a.addr); err != nil {
-			return cfg, fmt.Errorf("bench: config: %s address: %w", a.name, err)
+			return cfg, fmt.Errorf("%w: %s address: %w", ErrConfig, a.name, err)
 		}
 	}
 	return cfg, nil
@@ -195,6 +195,10 @@ func checkLoopback(addr string) error {
 // directory cannot be fetched, or no account can be registered; errors
 // during the load are counted in the report, not returned. Run stops early,
 // with a report of what was done, when ctx is cancelled.
+// ErrConfig is the error of a Config that cannot run, which every such
+// error wraps: the caller's input, not a failure of the load.
+var ErrConfig = errors.New("bench: config")
+
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg, err := cfg.fill()
 	if err != nil {

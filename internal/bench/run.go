@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -135,8 +136,22 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 		go func() {
 			defer wg.Done()
 			defer w.client.wire.watch(loadCtx)()
+			down := 0 // flows in a row that could not reach the server
 			for n := 0; loadCtx.Err() == nil && time.Now().Before(stopStarting); n++ {
-				if wait, limited := rateLimitedWait(w.issueOne(loadCtx, n)); limited {
+				err := w.issueOne(loadCtx, n)
+				if unreachable(err) {
+					// The server is gone (stopped, restarting): back off
+					// instead of dialling it thousands of times a second.
+					down++
+					until := time.Now().Add(unreachableWait(down))
+					if until.After(stopStarting) {
+						until = stopStarting
+					}
+					sleepUntil(loadCtx, until)
+					continue
+				}
+				down = 0
+				if wait, limited := rateLimitedWait(err); limited {
 					// The server's rate limits refused the flow: wait as
 					// it asked rather than hammer it with refused
 					// requests, which would count in its CPU time per
@@ -265,6 +280,19 @@ func (w *worker) issueOne(ctx context.Context, n int) error {
 	w.r.certs.Add(1)
 	w.r.rec.observe(StepTotal, time.Since(t))
 	return nil
+}
+
+// unreachable reports whether err is a failure to connect to the server
+// (refused, reset, unreachable network): not an answer of the server.
+func unreachable(err error) bool {
+	var oe *net.OpError
+	return err != nil && errors.As(err, &oe) && oe.Op == "dial"
+}
+
+// unreachableWait is the wait after the down-th flow in a row that could
+// not reach the server: 50 ms doubling, at most 2 s.
+func unreachableWait(down int) time.Duration {
+	return min(50*time.Millisecond<<min(down-1, 6), 2*time.Second)
 }
 
 // minRateLimitWait is the wait after a rateLimited answer that names none.

@@ -160,3 +160,43 @@ func TestRunSetupFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestRunBacksOffWhenTheServerIsGone: a server that stops answering in the
+// middle of a run is not dialled thousands of times a second: flows that
+// cannot connect back off (operator run: 136k attempts after a stop).
+func TestRunBacksOffWhenTheServerIsGone(t *testing.T) {
+	t.Parallel()
+	ca := newFakeCA(t, false)
+	responder, dnsAddr := freeAddrs(t)
+	_, port, _ := net.SplitHostPort(responder)
+	ca.dnsAddr, ca.responderPort = dnsAddr, port
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		ca.srv.Close()
+	}()
+	rep, err := Run(context.Background(), Config{
+		DirectoryURL: ca.directoryURL(), Concurrency: 2, Duration: 1500 * time.Millisecond,
+		Challenge: ChallengeHTTP01, ResponderAddr: responder, DNSAddr: dnsAddr,
+		PollInterval: 2 * time.Millisecond, FlowTimeout: 10 * time.Second,
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	// About 1.2 s without a server, for 2 workers waiting 50, 100, 200,
+	// 400, 800 ms: a dozen failed flows at most.
+	if rep.Certificates == 0 || rep.Failed == 0 || rep.Failed > 30 {
+		t.Errorf("certificates %d, failed flows %d; want some of each, and few failures once the server is gone", rep.Certificates, rep.Failed)
+	}
+}
+
+func TestUnreachableWait(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		down int
+		want time.Duration
+	}{{1, 50 * time.Millisecond}, {2, 100 * time.Millisecond}, {6, 1600 * time.Millisecond}, {7, 2 * time.Second}, {100, 2 * time.Second}} {
+		if got := unreachableWait(tt.down); got != tt.want {
+			t.Errorf("unreachableWait(%d) = %v, want %v", tt.down, got, tt.want)
+		}
+	}
+}
