@@ -16,8 +16,9 @@
 # the machine (16 on two cores).
 #
 # Environment: RUNS (default 6), CONCURRENCY (per build, default 16),
-# DURATION (default 8s), DCV_SERVE_FLAGS (extra flags for both servers).
-# Everything listens on loopback only: A on 127.0.0.77, B on 127.0.0.78.
+# DURATION (default 8s), DCV_SERVE_FLAGS (extra flags for both servers),
+# A_IP and B_IP (loopback addresses, default 127.0.0.77 and 127.0.0.78).
+# Everything listens on loopback only.
 set -euo pipefail
 
 if [ $# -ne 2 ] || [ ! -x "$1" ] || [ ! -x "$2" ]; then
@@ -29,6 +30,14 @@ B_BIN=$2
 RUNS=${RUNS:-6}
 CONCURRENCY=${CONCURRENCY:-16}
 DURATION=${DURATION:-8s}
+A_IP=${A_IP:-127.0.0.77}
+B_IP=${B_IP:-127.0.0.78}
+for ip in "$A_IP" "$B_IP"; do
+	case $ip in
+	127.*) ;;
+	*) echo "$0: $ip is not a loopback address (127.0.0.0/8)" >&2; exit 2 ;;
+	esac
+done
 RUN_TIMEOUT=300 # seconds; hard cap on one bench run
 
 work=$(mktemp -d)
@@ -74,19 +83,19 @@ figures() {
 results=$work/results
 for i in $(seq "$RUNS"); do
 	for side in a b; do mkdir -p "$work/$i$side"; done
-	serve "$A_BIN" 127.0.0.77 "$work/${i}a"
+	serve "$A_BIN" "$A_IP" "$work/${i}a"
 	pids+=("$(cat "$work/${i}a/pid")")
-	serve "$B_BIN" 127.0.0.78 "$work/${i}b"
+	serve "$B_BIN" "$B_IP" "$work/${i}b"
 	pids+=("$(cat "$work/${i}b/pid")")
 	# Warm both servers, then measure them together.
-	load "$A_BIN" 127.0.0.77 "$work/${i}a" 3s /dev/null &
+	load "$A_BIN" "$A_IP" "$work/${i}a" 3s /dev/null &
 	la=$!
-	load "$B_BIN" 127.0.0.78 "$work/${i}b" 3s /dev/null &
+	load "$B_BIN" "$B_IP" "$work/${i}b" 3s /dev/null &
 	lb=$!
 	wait "$la" "$lb"
-	load "$A_BIN" 127.0.0.77 "$work/${i}a" "$DURATION" "$work/${i}a/out" &
+	load "$A_BIN" "$A_IP" "$work/${i}a" "$DURATION" "$work/${i}a/out" &
 	la=$!
-	load "$B_BIN" 127.0.0.78 "$work/${i}b" "$DURATION" "$work/${i}b/out" &
+	load "$B_BIN" "$B_IP" "$work/${i}b" "$DURATION" "$work/${i}b/out" &
 	lb=$!
 	wait "$la" "$lb"
 	kill "$(cat "$work/${i}a/pid")" "$(cat "$work/${i}b/pid")"

@@ -23,7 +23,8 @@
 #
 # Environment: CONCURRENCY (list, default "8 32"), DURATION (default 10s), POLL (default 20ms),
 # NAMES (default 2), CHALLENGE (default http-01), DCV_SERVE_FLAGS (extra
-# flags for dcv serve), DCV_BIN (a dcv binary to use instead of building one).
+# flags for dcv serve), DCV_BIN (a dcv binary to use instead of building one),
+# IP (the loopback address every listener uses, default 127.0.0.77).
 set -euo pipefail
 
 CONCURRENCY=${CONCURRENCY:-"8 32"}
@@ -31,7 +32,11 @@ DURATION=${DURATION:-10s}
 POLL=${POLL:-20ms}
 NAMES=${NAMES:-2}
 CHALLENGE=${CHALLENGE:-http-01}
-IP=127.0.0.77           # every listener of this script
+IP=${IP:-127.0.0.77}    # every listener of this script (loopback only)
+case $IP in
+127.*) ;;
+*) echo "$0: IP=$IP is not a loopback address (127.0.0.0/8)" >&2; exit 2 ;;
+esac
 DCV_PORT=18480
 PEBBLE_PORT=18414
 PEBBLE_MGMT_PORT=18415
