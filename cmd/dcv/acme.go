@@ -85,8 +85,11 @@ func parseLimit(flag, s, name string) (ratelimit.Limit, error) {
 		return ratelimit.Limit{}, fmt.Errorf("--%s: %w", flag, err)
 	}
 	l := ratelimit.Limit{Name: name, Count: n, Period: d}
-	if err := l.Valid(); err != nil {
+	if n < 1 || d <= 0 {
 		return ratelimit.Limit{}, fmt.Errorf("--%s: count and period must be positive", flag)
+	}
+	if err := l.Valid(); err != nil {
+		return ratelimit.Limit{}, fmt.Errorf("--%s %s: more than one request a microsecond is no limit; use a longer period", flag, s)
 	}
 	return l, nil
 }

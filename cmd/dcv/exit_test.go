@@ -133,6 +133,8 @@ func TestExitStatus(t *testing.T) {
 		{"serve --caa-identity empty", []string{"serve", "--caa-identity", ""}, exitUsage, "--caa-identity: the issuer domain name is empty; it is the CA's issuer domain name that CAA issue records are matched against, and CAA cannot be skipped"},
 		{"serve --caa-identity not a name", []string{"serve", "--caa-identity", "ca example"}, exitUsage, `--caa-identity: "ca example" is not an issuer domain name`},
 		{"check --caa-identity empty", []string{"check", "--caa-identity", "", "a.example.com"}, exitUsage, "--caa-identity: the issuer domain name is empty"},
+		// 10 per 5 ns rounds to no interval: it would allow everything.
+		{"serve --api-limit-new-orders no limit", []string{"serve", "--api-limit-new-orders", "10/5ns"}, exitUsage, "--api-limit-new-orders 10/5ns: more than one request a microsecond is no limit"},
 		{"bench --concurrency out of range", []string{"bench", "--directory", "http://127.0.0.1:9/acme/directory", "--concurrency", "100000"}, exitUsage, "bench: config: concurrency 100000 outside [1, 1024]"},
 		{"serve --validation-http-port 0", []string{"serve", "--validation-http-port", "0"}, exitUsage, "validation port 0 is not in 1..65535"},
 		{"agent --log-level loud", []string{"agent", "--credentials", "$DATA.cred", "--log-level", "loud"}, exitUsage, `--log-level: slog: level string "loud"`},

@@ -27,6 +27,11 @@ func (l Limit) Valid() error {
 	if l.Count < 1 || l.Period <= 0 {
 		return fmt.Errorf("ratelimit: limit %q: count %d and period %v must be positive", l.Name, l.Count, l.Period)
 	}
+	if l.interval() < time.Microsecond {
+		// The emission interval rounds to nothing (10/5ns): the limit
+		// would allow everything.
+		return fmt.Errorf("ratelimit: limit %q: %d per %v is more than one a microsecond; use a longer period", l.Name, l.Count, l.Period)
+	}
 	return nil
 }
 
