@@ -273,11 +273,13 @@ func reasonName(code int) string {
 	return fmt.Sprintf("reason %d", code)
 }
 
-// EraseDeliveredKeys erases the generated keys whose redelivery window has
-// passed, for the periodic sweep: a key downloaded once is not kept until
-// someone asks for it again.
+// EraseDeliveredKeys erases, for the periodic sweep, the generated keys
+// whose redelivery window has passed (a key downloaded once is not kept
+// until someone asks for it again), and those no one will download: of
+// orders expired or refused, and of certificates expired unfetched.
 func (s *Service) EraseDeliveredKeys(ctx context.Context) (int, error) {
-	return s.cfg.Store.OrderEraseDeliveredKeys(ctx, s.now().Add(-KeyRedeliveryWindow))
+	now := s.now()
+	return s.cfg.Store.OrderEraseKeys(ctx, now.Add(-KeyRedeliveryWindow), now)
 }
 
 // recheckCAA looks CAA up again, from every perspective, for each domain

@@ -220,9 +220,11 @@ type Store interface {
 	// that return it again, a later call erases it. ErrNotFound when there
 	// is none (given a CSR, or erased), ErrConflict before issuance.
 	OrderTakeKey(ctx context.Context, id string, now time.Time, keep time.Duration) (string, error)
-	// OrderEraseDeliveredKeys erases the keys first delivered at or before
-	// before, and returns how many.
-	OrderEraseDeliveredKeys(ctx context.Context, before time.Time) (int, error)
+	// OrderEraseKeys erases the generated keys no one needs any more, and
+	// returns how many: those first delivered at or before deliveredBefore,
+	// those of orders that will never be issued (expired, invalid), and
+	// those of orders whose certificate expired by now, never downloaded.
+	OrderEraseKeys(ctx context.Context, deliveredBefore, now time.Time) (int, error)
 
 	// CheckRecord stores a check and the states it produced, atomically.
 	CheckRecord(ctx context.Context, p CheckRecordParams) error

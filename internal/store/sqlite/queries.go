@@ -81,6 +81,9 @@ WHERE id = ? AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.order_id = ord
 	qOrderKeyGet           = `SELECT status, key_pem, key_delivered_at FROM orders WHERE id = ?`
 	qOrderKeyDelivered     = `UPDATE orders SET key_delivered = 1, key_delivered_at = ? WHERE id = ?`
 	qOrderKeysErase        = `UPDATE orders SET key_pem = '' WHERE key_pem <> '' AND key_delivered_at IS NOT NULL AND key_delivered_at <= ?`
+	qOrderKeysEraseUnused  = `UPDATE orders SET key_pem = '' WHERE key_pem <> '' AND status IN ('expired', 'invalid')`
+	qOrderKeysEraseExpired = `UPDATE orders SET key_pem = '' WHERE key_pem <> '' AND status = 'issued'
+AND (SELECT not_after FROM certificates WHERE certificates.order_id = orders.id) <= ?`
 	qAccountNames          = `SELECT name FROM accounts`
 	qOrderKeyErase         = `UPDATE orders SET key_pem = '', key_delivered = 1 WHERE id = ?`
 
@@ -564,24 +567,34 @@ func (s *Store) OrderTakeKey(ctx context.Context, id string, now time.Time, keep
 	return key, nil
 }
 
-// OrderEraseDeliveredKeys erases the keys first delivered at or before
-// before.
-func (s *Store) OrderEraseDeliveredKeys(ctx context.Context, before time.Time) (int, error) {
-	at, err := encodeTime(before)
-	if err != nil || !at.Valid {
-		return 0, fmt.Errorf("erasing delivered keys: bad time %v: %v", before, err)
+// OrderEraseKeys erases the generated keys no one needs any more (see
+// store.Store.OrderEraseKeys).
+func (s *Store) OrderEraseKeys(ctx context.Context, deliveredBefore, now time.Time) (int, error) {
+	ts, err := encodeTimes(deliveredBefore, now)
+	if err != nil || !ts[0].Valid || !ts[1].Valid {
+		return 0, fmt.Errorf("erasing keys: bad times %v, %v: %v", deliveredBefore, now, err)
 	}
 	var n int64
 	err = s.write(ctx, func(tx *txn) error {
-		res, err := tx.ExecContext(ctx, qOrderKeysErase, at)
-		if err != nil {
-			return err
+		n = 0
+		for _, q := range []struct {
+			query string
+			args  []any
+		}{{qOrderKeysErase, []any{ts[0]}}, {qOrderKeysEraseUnused, nil}, {qOrderKeysEraseExpired, []any{ts[1]}}} {
+			res, err := tx.ExecContext(ctx, q.query, q.args...)
+			if err != nil {
+				return err
+			}
+			m, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			n += m
 		}
-		n, err = res.RowsAffected()
-		return err
+		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("erasing delivered keys: %w", err)
+		return 0, fmt.Errorf("erasing keys: %w", err)
 	}
 	return int(n), nil
 }

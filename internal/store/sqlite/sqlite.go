@@ -605,6 +605,8 @@ var preparedQueries = map[string]string{
 	"qAccountNames":                 qAccountNames,
 	"qOrderKeyDelivered":            qOrderKeyDelivered,
 	"qOrderKeysErase":               qOrderKeysErase,
+	"qOrderKeysEraseUnused":         qOrderKeysEraseUnused,
+	"qOrderKeysEraseExpired":        qOrderKeysEraseExpired,
 	"qCertificatesLive":             qCertificatesLive,
 	"qKeyBlock":                     qKeyBlock,
 	"qKeyBlocked":                   qKeyBlocked,

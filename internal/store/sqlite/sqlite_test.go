@@ -887,8 +887,8 @@ func TestErasedKeyLeavesNoTrace(t *testing.T) {
 	if _, err := st.OrderTakeKey(ctx, "o", now, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := st.OrderEraseDeliveredKeys(ctx, now.Add(time.Hour)); err != nil || n != 1 {
-		t.Fatalf("OrderEraseDeliveredKeys = %d, %v", n, err)
+	if n, err := st.OrderEraseKeys(ctx, now.Add(time.Hour), now); err != nil || n != 1 {
+		t.Fatalf("OrderEraseKeys = %d, %v", n, err)
 	}
 	// The write-ahead log's frames are copied into the file and dropped.
 	if _, err := rawDB(t, path).Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {

@@ -59,7 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OrderSetStatus", testOrderSetStatus},
 		{"OrderTakeKey", testOrderTakeKey},
 		{"OrderTakeKeyConcurrent", testOrderTakeKeyConcurrent},
-		{"OrderEraseDeliveredKeys", testOrderEraseDeliveredKeys},
+		{"OrderEraseKeys", testOrderEraseKeys},
 		{"CheckRecord", testCheckRecord},
 		{"CheckRecordAtomic", testCheckRecordAtomic},
 		{"CheckRecordReserved", testCheckRecordReserved},
@@ -974,27 +974,44 @@ func testOrderTakeKeyConcurrent(t *testing.T, open func(t *testing.T) store.Stor
 	}
 }
 
-func testOrderEraseDeliveredKeys(t *testing.T, open func(t *testing.T) store.Store) {
+// testOrderEraseKeys: the keys delivered before the time given are
+// erased, and so are those no one will download (review): of orders that
+// expired or were refused, and of certificates that expired unfetched.
+func testOrderEraseKeys(t *testing.T, open func(t *testing.T) store.Store) {
 	f := setup(t, open)
 	f.account("acct", false)
-	for _, id := range []string{"early", "late", "never"} {
-		o := newOrder(id, "acct", "issued", t0, id+".example")
-		o.KeyPEM = testKey
-		f.order(o)
+	for _, o := range []struct{ id, status string }{
+		{"early", "issued"}, {"late", "issued"}, {"never", "issued"}, {"lapsed", "expired"}, {"refused", "invalid"}, {"waiting", "pending"}, {"old", "approved"},
+	} {
+		so := newOrder(o.id, "acct", o.status, t0, o.id+".example")
+		so.KeyPEM = testKey
+		f.order(so)
+	}
+	// A certificate that expires at t0+90d, never downloaded.
+	if _, err := f.s.CertificateIssue(f.ctx, "old", func(*store.Order) (*store.Certificate, error) { return testCert("0b"), nil }); err != nil {
+		t.Fatal(err)
 	}
 	for id, at := range map[string]time.Time{"early": t0, "late": t0.Add(time.Hour)} {
 		if _, err := f.s.OrderTakeKey(f.ctx, id, at, time.Minute); err != nil {
 			t.Fatal(err)
 		}
 	}
-	n, err := f.s.OrderEraseDeliveredKeys(f.ctx, t0.Add(30*time.Minute))
-	if err != nil || n != 1 {
-		t.Fatalf("OrderEraseDeliveredKeys = %d, %v; want 1", n, err)
+	n, err := f.s.OrderEraseKeys(f.ctx, t0.Add(30*time.Minute), t0.Add(time.Hour))
+	if err != nil || n != 3 {
+		t.Fatalf("OrderEraseKeys = %d, %v; want 3 (early, lapsed, refused)", n, err)
 	}
-	for id, want := range map[string]string{"early": "", "late": testKey, "never": testKey} {
-		if got := f.get(id).KeyPEM; got != want {
-			t.Errorf("order %s holds key %q, want %q", id, got, want)
+	want := map[string]string{"early": "", "late": testKey, "never": testKey, "lapsed": "", "refused": "", "waiting": testKey, "old": testKey}
+	for id, w := range want {
+		if got := f.get(id).KeyPEM; got != w {
+			t.Errorf("order %s holds key %q, want %q", id, got, w)
 		}
+	}
+	// Once its certificate expired, unfetched.
+	if n, err := f.s.OrderEraseKeys(f.ctx, t0.Add(30*time.Minute), t0.Add(91*24*time.Hour)); err != nil || n != 1 {
+		t.Fatalf("OrderEraseKeys after the certificate's expiry = %d, %v; want 1", n, err)
+	}
+	if got := f.get("old").KeyPEM; got != "" {
+		t.Errorf("order old holds key %q after its certificate expired", got)
 	}
 }
 
