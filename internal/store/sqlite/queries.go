@@ -84,8 +84,8 @@ WHERE id = ? AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.order_id = ord
 	qOrderKeysEraseUnused  = `UPDATE orders SET key_pem = '' WHERE key_pem <> '' AND status IN ('expired', 'invalid')`
 	qOrderKeysEraseExpired = `UPDATE orders SET key_pem = '' WHERE key_pem <> '' AND status = 'issued'
 AND (SELECT not_after FROM certificates WHERE certificates.order_id = orders.id) <= ?`
-	qAccountNames          = `SELECT name FROM accounts`
-	qOrderKeyErase         = `UPDATE orders SET key_pem = '', key_delivered = 1 WHERE id = ?`
+	qAccountNames  = `SELECT name FROM accounts`
+	qOrderKeyErase = `UPDATE orders SET key_pem = '', key_delivered = 1 WHERE id = ?`
 
 	qCheckInsert      = `INSERT INTO checks (id, order_id, checked_at, result) VALUES (?, ?, ?, ?)`
 	qAuthzCheckUpdate = `UPDATE authorizations SET status = ?, last_check_at = ?, findings = ?
