@@ -370,8 +370,8 @@ type RenewalInfo struct {
 }
 
 // RenewalInfo returns the suggested renewal window of a certificate named
-// by its RFC 9773 §4.1 identifier: the middle third of its validity, or a
-// window already open for a revoked certificate.
+// by its RFC 9773 §4.1 identifier (see renewalWindow), or a window already
+// open for a revoked certificate.
 func (a *ACME) RenewalInfo(ctx context.Context, certID string) (*RenewalInfo, error) {
 	c, _, err := a.certByID(ctx, certID)
 	if err != nil {
@@ -384,8 +384,30 @@ func (a *ACME) RenewalInfo(ctx context.Context, certID string) (*RenewalInfo, er
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("loading revocation: %w", err)
 	}
-	life := c.NotAfter.Sub(c.NotBefore)
-	return &RenewalInfo{Start: c.NotBefore.Add(life / 3), End: c.NotBefore.Add(2 * life / 3), RetryAfter: ariRetryAfter(life)}, nil
+	start, end := renewalWindow(c.NotBefore, c.NotAfter)
+	return &RenewalInfo{Start: start, End: end, RetryAfter: ariRetryAfter(c.NotAfter.Sub(c.NotBefore))}, nil
+}
+
+// shortLifeARI is the validity below which a certificate is renewed at
+// half its life rather than with a third of it left.
+const shortLifeARI = 10 * 24 * time.Hour
+
+// renewalWindow is the suggested renewal window of a certificate valid
+// from notBefore to notAfter: around the time a third of its life is left
+// (half, for a life under shortLifeARI, which leaves more room to retry),
+// a day wide on each side at most, and a thirtieth of the life for a
+// shorter one. A client picks a time in it at random (RFC 9773 §4.2), so
+// the CA's load spreads, and certificates are not renewed with half their
+// life still ahead.
+func renewalWindow(notBefore, notAfter time.Time) (start, end time.Time) {
+	life := notAfter.Sub(notBefore)
+	left := life / 3
+	if life < shortLifeARI {
+		left = life / 2
+	}
+	ideal := notAfter.Add(-left)
+	half := min(24*time.Hour, life/30)
+	return ideal.Add(-half), ideal.Add(half)
 }
 
 // ariRetryAfter is the Retry-After of a renewalInfo answer for a
