@@ -41,6 +41,8 @@ type (
 	Finding = diagnose.Finding
 	// Certificate is an issued certificate (and, once, its generated key).
 	Certificate = order.CertificateView
+	// RevokeRequest asks for a certificate's revocation, with its reason.
+	RevokeRequest = order.RevokeRequest
 	// Account is an API account.
 	Account = order.AccountView
 	// EABKey is a new ACME External Account Binding key, with its HMAC key.
@@ -223,6 +225,12 @@ func (c *Client) Check(ctx context.Context, id string) (*CheckResult, []byte, er
 // first time only, the private key dcv generated.
 func (c *Client) Certificate(ctx context.Context, id string) (*Certificate, []byte, error) {
 	return call[Certificate](ctx, c, http.MethodGet, "/api/v1/orders/"+url.PathEscape(id)+"/certificate", nil)
+}
+
+// Revoke revokes an order's certificate, with an RFC 5280 reason by name
+// or code ("" for unspecified), and returns the certificate as revoked.
+func (c *Client) Revoke(ctx context.Context, id, reason string) (*Certificate, []byte, error) {
+	return call[Certificate](ctx, c, http.MethodPost, "/api/v1/orders/"+url.PathEscape(id)+"/certificate/revoke", RevokeRequest{Reason: reason})
 }
 
 // RotateAPIKey replaces an account's API key: the caller's own when

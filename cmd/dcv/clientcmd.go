@@ -308,7 +308,7 @@ expired, or it was refused: create a new order), 1 on other errors.`,
 }
 
 func newCertCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "cert", Short: "Download issued certificates"}
+	cmd := &cobra.Command{Use: "cert", Short: "Download and revoke issued certificates"}
 	var cf clientFlags
 	var out, keyOut string
 	get := &cobra.Command{
@@ -418,7 +418,32 @@ func newCertCmd() *cobra.Command {
 	cf.register(get)
 	get.Flags().StringVar(&out, "out", "", "write the PEM chain to FILE instead of standard output (- for standard output)")
 	get.Flags().StringVar(&keyOut, "key-out", "", "where to write the generated private key (default ORDER_ID.key, in --out's directory when --out is given)")
-	cmd.AddCommand(get)
+
+	var rf clientFlags
+	var reason string
+	revoke := &cobra.Command{
+		Use:   "revoke ORDER_ID [--reason REASON]",
+		Short: "Revoke an order's certificate (its account; an admin any order's): the next CRL lists it",
+		Long: `Revoke an order's certificate. REASON is an RFC 5280 reason, by name or code:
+unspecified (the default), keyCompromise, affiliationChanged, superseded or
+cessationOfOperation; an admin may also give privilegeWithdrawn. An admin's
+keyCompromise blocks the key: no certificate is issued for it again, and its
+other certificates are revoked.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := rf.client()
+			if err != nil {
+				return err
+			}
+			crt, raw, err := c.Revoke(cmd.Context(), args[0], reason)
+			return rf.finish(cmd.OutOrStdout(), raw, err, func() {
+				fmt.Fprintf(cmd.OutOrStdout(), "certificate %s of order %s revoked at %s (%s)\n", crt.Serial, crt.Order, crt.RevokedAt.Format(time.RFC3339), crt.RevocationReason)
+			})
+		},
+	}
+	rf.register(revoke)
+	revoke.Flags().StringVar(&reason, "reason", "", "RFC 5280 revocation reason, by name or code (default unspecified)")
+	cmd.AddCommand(get, revoke)
 	return cmd
 }
 

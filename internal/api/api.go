@@ -85,6 +85,7 @@ func New(cfg Config) *Handler {
 	h.mux.HandleFunc("POST /api/v1/orders/{id}/checks", h.auth(h.check))
 	h.mux.HandleFunc("GET /api/v1/orders/{id}/checks", h.auth(h.listChecks))
 	h.mux.HandleFunc("GET /api/v1/orders/{id}/certificate", h.auth(h.certificate))
+	h.mux.HandleFunc("POST /api/v1/orders/{id}/certificate/revoke", h.auth(h.revoke))
 	registerChecks(h)
 	h.mux.HandleFunc("POST /api/v1/eab-keys", h.auth(h.createEABKey))
 	h.mux.HandleFunc("GET /api/v1/eab-keys", h.auth(h.listEABKeys))
@@ -522,6 +523,22 @@ func (h *Handler) listChecks(w http.ResponseWriter, r *http.Request, acct *store
 // key the first time it is asked for. A HEAD (served by the GET pattern)
 // sends no body, so it never takes the key: taking it starts the key's
 // redelivery window, after which it is erased unseen.
+// revoke revokes an order's certificate (its account, or an admin), with
+// an optional {"reason": "keyCompromise"}; an empty body is unspecified.
+// It answers the certificate's view, revoked_at and revocation_reason set.
+func (h *Handler) revoke(w http.ResponseWriter, r *http.Request, acct *store.Account) {
+	var req order.RevokeRequest
+	if r.ContentLength != 0 && !decode(w, r, &req) {
+		return
+	}
+	v, err := h.cfg.Orders.Revoke(r.Context(), acct, r.PathValue("id"), req)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
 func (h *Handler) certificate(w http.ResponseWriter, r *http.Request, acct *store.Account) {
 	asJSON := prefersJSON(r.Header.Values("Accept"))
 	v, err := h.cfg.Orders.Certificate(r.Context(), acct, r.PathValue("id"), asJSON && r.Method != http.MethodHead)

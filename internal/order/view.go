@@ -119,7 +119,8 @@ type CertificateView struct {
 	// applicant's, and dcv never had it.
 	HasCSR bool `json:"has_csr,omitempty"`
 	// RevokedAt and RevocationReason are set when the certificate was
-	// revoked (through ACME's revokeCert): it must not be deployed.
+	// revoked (through ACME's revokeCert or the API): it must not be
+	// deployed.
 	// RevocationReason is the RFC 5280 §5.3.1 name (keyCompromise, ...).
 	RevokedAt        *time.Time `json:"revoked_at,omitempty"`
 	RevocationReason string     `json:"revocation_reason,omitempty"`
