@@ -204,7 +204,20 @@ func (c *Client) Orders(ctx context.Context) ([]Order, []byte, error) {
 // limit (0 for the server's default) after cursor ("" for the newest). next
 // is the cursor of the following page, "" after the last.
 func (c *Client) OrdersPage(ctx context.Context, cursor string, limit int) (orders []Order, next string, raw []byte, err error) {
+	return c.AccountOrdersPage(ctx, "", cursor, limit)
+}
+
+// AccountOrdersPage is OrdersPage for account: "" for the caller's own
+// orders; as an admin, "all" for every account's, or an account's id.
+func (c *Client) AccountOrdersPage(ctx context.Context, account, cursor string, limit int) (orders []Order, next string, raw []byte, err error) {
 	path := pagePath("/api/v1/orders", cursor, limit)
+	if account != "" {
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		path += sep + "account=" + url.QueryEscape(account)
+	}
 	v, raw, err := call[struct {
 		Orders []Order `json:"orders"`
 		Next   string  `json:"next_cursor"`

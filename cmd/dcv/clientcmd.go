@@ -165,14 +165,28 @@ func newOrderShowCmd() *cobra.Command {
 }
 
 func newOrderListCmd() *cobra.Command {
-	return newListCmd(listSpec[client.Order]{
-		short: "List your orders, newest first, a page at a time", what: "orders", path: "dcv order list",
+	var account string
+	cmd := newListCmd(listSpec[client.Order]{
+		short: "List your orders (an admin: every account's, or one account's), newest first, a page at a time", what: "orders", path: "dcv order list",
 		defaultLimit: order.DefaultListLimit, maxLimit: order.MaxListLimit,
 		page: func(ctx context.Context, c *client.Client, cursor string, limit int) ([]client.Order, string, []byte, error) {
-			return c.OrdersPage(ctx, cursor, limit)
+			return c.AccountOrdersPage(ctx, account, cursor, limit)
 		},
-		line: orderLine,
+		line: func(o client.Order) string {
+			if account == "" {
+				return orderLine(o)
+			}
+			return orderLine(o) + "  account " + o.Account
+		},
+		hint: func() string {
+			if account == "" {
+				return ""
+			}
+			return " --account " + account
+		},
 	})
+	cmd.Flags().StringVar(&account, "account", "", "admin: list every account's orders (all) or one account's (its id), read-only")
+	return cmd
 }
 
 // orderLine is one order in dcv order list.
@@ -195,6 +209,8 @@ type listSpec[T any] struct {
 	defaultLimit, maxLimit int
 	page                   func(ctx context.Context, c *client.Client, cursor string, limit int) ([]T, string, []byte, error)
 	line                   func(T) string
+	// hint, if set, gives the flags the next page's command repeats.
+	hint func() string
 }
 
 // newListCmd builds "list [--limit N] [--cursor C | --all]" for spec: one
@@ -243,6 +259,9 @@ func newListCmd[T any](spec listSpec[T]) *cobra.Command {
 					more := "--cursor " + next
 					if limit != 0 {
 						more += fmt.Sprintf(" --limit %d", limit)
+					}
+					if spec.hint != nil {
+						more += spec.hint()
 					}
 					fmt.Fprintf(cmd.ErrOrStderr(), "more %s: %s %s (or --all)\n", spec.what, spec.path, more)
 				}

@@ -15,7 +15,6 @@ import (
 	"math/big"
 	"mime"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -441,7 +440,9 @@ func (h *Handler) listOrders(w http.ResponseWriter, r *http.Request, acct *store
 		return
 	}
 	cursor := r.URL.Query().Get("cursor")
-	vs, next, err := h.cfg.Orders.List(r.Context(), acct, cursor, limit)
+	// ?account=all lists every account's orders, ?account=ID one
+	// account's (an admin's listing).
+	vs, next, err := h.cfg.Orders.ListOrders(r.Context(), acct, r.URL.Query().Get("account"), cursor, limit)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -471,7 +472,9 @@ func writePage[T any](w http.ResponseWriter, r *http.Request, limit int, key str
 	body := map[string]any{key: items}
 	if next != "" {
 		body["next_cursor"] = next
-		nq := url.Values{"cursor": {next}}
+		// The listing's other parameters (?account=) stay.
+		nq := r.URL.Query()
+		nq.Set("cursor", next)
 		if limit != 0 {
 			nq.Set("limit", strconv.Itoa(limit))
 		}

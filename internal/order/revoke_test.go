@@ -5,7 +5,10 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/dcvhq/dcv/internal/ca"
 	"github.com/dcvhq/dcv/internal/order"
@@ -54,13 +57,6 @@ func TestRevokeThroughTheAPI(t *testing.T) {
 	pending, err := s.Service.Create(ctx, acct, order.CreateRequest{Domains: []string{"pending.applicant.com"}, Method: "dns"})
 	if err != nil {
 		t.Fatal(err)
-	}
-	code := func(err error) string {
-		var oe *order.Error
-		if errors.As(err, &oe) {
-			return oe.Code
-		}
-		return "no order error: " + fmtErr(err)
 	}
 	refusals := []struct {
 		name   string
@@ -112,4 +108,73 @@ func fmtErr(err error) string {
 		return "nil"
 	}
 	return err.Error()
+}
+
+// TestAdminListsEveryAccountsOrders: an admin lists every account's orders
+// (?account=all), or one account's, read-only and a page at a time; an
+// account lists only its own (operator run: no listing across accounts).
+func TestAdminListsEveryAccountsOrders(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := ordertest.New(t, ordertest.Options{})
+	a := s.NewAccount(t, "applicant")
+	b := s.NewAccount(t, "other")
+	av, err := s.Service.EnsureAdmin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := s.Service.Authenticate(ctx, av.APIKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string // newest first
+	for i, who := range []*store.Account{a, b, a} {
+		o, err := s.Service.Create(ctx, who, order.CreateRequest{Domains: []string{fmt.Sprintf("l%d.applicant.com", i)}, Method: "dns"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append([]string{o.ID}, ids...)
+		s.Clock.Add(time.Second) // ids begin with their creation time
+	}
+	list := func(who *store.Account, account, cursor string, limit int) ([]string, string, error) {
+		vs, next, err := s.Service.ListOrders(ctx, who, account, cursor, limit)
+		var got []string
+		for _, v := range vs {
+			got = append(got, v.ID)
+			if who.Admin && v.Account != a.ID && v.Account != b.ID {
+				t.Errorf("order %s names account %q", v.ID, v.Account)
+			}
+			if who.Admin && !v.ReadOnly {
+				t.Errorf("order %s of another account is not read-only for the admin", v.ID)
+			}
+		}
+		return got, next, err
+	}
+	got, next, err := list(admin, order.AllAccounts, "", 2)
+	if err != nil || !slices.Equal(got, ids[:2]) || next != ids[1] {
+		t.Fatalf("admin, every account, page 1: %v next %q, %v; want %v", got, next, err, ids[:2])
+	}
+	if got, next, err = list(admin, order.AllAccounts, next, 2); err != nil || !slices.Equal(got, ids[2:]) || next != "" {
+		t.Fatalf("admin, every account, page 2: %v next %q, %v; want %v", got, next, err, ids[2:])
+	}
+	if got, _, err = list(admin, b.ID, "", 10); err != nil || !slices.Equal(got, []string{ids[1]}) {
+		t.Errorf("admin, account b: %v, %v; want %v", got, err, ids[1:2])
+	}
+	if _, _, err := list(admin, b.ID, ids[0], 10); code(err) != "INVALID_CURSOR" {
+		t.Errorf("admin, account b, a cursor of account a: %v; want INVALID_CURSOR", err)
+	}
+	if _, _, err := list(a, order.AllAccounts, "", 10); code(err) != "ADMIN_REQUIRED" {
+		t.Errorf("an account listing every account: %v; want ADMIN_REQUIRED", err)
+	}
+	if got, _, err := list(a, a.ID, "", 10); err != nil || !slices.Equal(got, []string{ids[0], ids[2]}) {
+		t.Errorf("an account naming itself: %v, %v", got, err)
+	}
+}
+
+func code(err error) string {
+	var oe *order.Error
+	if errors.As(err, &oe) {
+		return oe.Code
+	}
+	return "no order error: " + fmtErr(err)
 }

@@ -665,23 +665,57 @@ func (s *Service) acmeOverlay(ctx context.Context, o *store.Order, v *View) *Vie
 
 // List returns the account's orders, newest first.
 func (s *Service) List(ctx context.Context, acct *store.Account, cursor string, limit int) (views []*View, next string, err error) {
+	return s.ListOrders(ctx, acct, "", cursor, limit)
+}
+
+// AllAccounts is the account of ListOrders that lists every account's
+// orders (an admin's).
+const AllAccounts = "all"
+
+// ListOrders is List for account: "" (or the caller's id) for the
+// caller's own orders, AllAccounts for every account's, or another
+// account's id; only an admin lists another's (read-only views). Every
+// account's orders come newest first by id, which begins with the
+// creation time.
+func (s *Service) ListOrders(ctx context.Context, acct *store.Account, account, cursor string, limit int) (views []*View, next string, err error) {
 	switch {
 	case limit == 0:
 		limit = DefaultListLimit
 	case limit < 1 || limit > MaxListLimit:
 		return nil, "", invalid("INVALID_LIMIT", "limit must be between 1 and %d", MaxListLimit)
 	}
+	if account == acct.ID {
+		account = ""
+	}
+	if account != "" && !acct.Admin {
+		return nil, "", &Error{Kind: KindForbidden, Code: "ADMIN_REQUIRED", Message: "only an admin lists the orders of other accounts"}
+	}
 	if cursor != "" {
-		// A cursor is an order of the account: the last of a page.
-		if _, err := s.load(ctx, acct, cursor); err != nil {
-			var oe *Error
-			if errors.As(err, &oe) && (oe.Kind == KindNotFound || oe.Kind == KindForbidden) {
-				return nil, "", invalid("INVALID_CURSOR", "cursor %q is not one of your orders: use the next_cursor of a list answer", cursor)
-			}
+		// A cursor is an order of the listing: the last of a page.
+		var o *store.Order
+		if account == "" {
+			o, err = s.load(ctx, acct, cursor)
+		} else {
+			o, err = s.loadToRead(ctx, acct, cursor)
+		}
+		var oe *Error
+		switch {
+		case errors.As(err, &oe) && (oe.Kind == KindNotFound || oe.Kind == KindForbidden),
+			err == nil && account != "" && account != AllAccounts && o.AccountID != account:
+			return nil, "", invalid("INVALID_CURSOR", "cursor %q is not an order of this listing: use the next_cursor of a list answer", cursor)
+		case err != nil:
 			return nil, "", err
 		}
 	}
-	os, err := s.cfg.Store.OrderListByAccount(ctx, acct.ID, cursor, limit+1)
+	var os []*store.Order
+	switch account {
+	case "":
+		os, err = s.cfg.Store.OrderListByAccount(ctx, acct.ID, cursor, limit+1)
+	case AllAccounts:
+		os, err = s.cfg.Store.OrderListAll(ctx, cursor, limit+1)
+	default:
+		os, err = s.cfg.Store.OrderListByAccount(ctx, account, cursor, limit+1)
+	}
 	if err != nil {
 		return nil, "", fmt.Errorf("listing orders: %w", err)
 	}
@@ -761,6 +795,7 @@ func (s *Service) view(o *store.Order) *View {
 	now := s.now()
 	v := &View{
 		ID:          o.ID,
+		Account:     o.AccountID,
 		Status:      o.Status,
 		Method:      o.Method,
 		CreatedAt:   o.CreatedAt.UTC(),

@@ -18,7 +18,9 @@ const (
 
 // View is an order as the API shows it.
 type View struct {
-	ID          string     `json:"id"`
+	ID string `json:"id"`
+	// Account is the id of the account the order belongs to.
+	Account     string     `json:"account"`
 	Status      string     `json:"status"`
 	Method      string     `json:"method"`
 	CreatedAt   time.Time  `json:"created_at"`

@@ -178,6 +178,10 @@ type Store interface {
 	// after the order after ("" for the newest, an order of the account
 	// otherwise), at most limit.
 	OrderListByAccount(ctx context.Context, accountID, after string, limit int) ([]*Order, error)
+	// OrderListAll returns the orders of every account, newest first (by
+	// id, which begins with the creation time), those after the order
+	// after ("" for the newest), at most limit: an admin's listing.
+	OrderListAll(ctx context.Context, after string, limit int) ([]*Order, error)
 	// OrderListApprovedIDs returns the ids of the orders in status
 	// "approved" with no error text (waiting for their certificate, not
 	// for an operator after a permanent failure), oldest first, at most

@@ -57,6 +57,15 @@ WHERE order_id IN (SELECT id FROM orders WHERE account_id = ?1
 AND (?2 = '' OR (created_at, id) < (SELECT created_at, id FROM orders WHERE id = ?2))
 ORDER BY created_at DESC, id DESC LIMIT ?3)
 ORDER BY order_id, position`
+	// qOrderAll lists every account's orders by id, newest first: ids
+	// begin with the creation time. The primary key's index is read in
+	// order, from the cursor on.
+	qOrderAll = `SELECT ` + orderColumns + ` FROM orders WHERE id < ?1 ORDER BY id DESC LIMIT ?2`
+	// qAuthzAll returns the authorizations of exactly the orders qOrderAll
+	// returns, given the same arguments.
+	qAuthzAll = `SELECT ` + authzColumns + ` FROM authorizations
+WHERE order_id IN (SELECT id FROM orders WHERE id < ?1 ORDER BY id DESC LIMIT ?2)
+ORDER BY order_id, position`
 	// qOrderApprovedIDs repeats the condition of the partial index
 	// orders_approved_created, which it reads in order.
 	qOrderApprovedIDs     = `SELECT id FROM orders WHERE status = 'approved' AND error = '' ORDER BY created_at, id LIMIT ?`
@@ -291,12 +300,35 @@ func orderAuthzsLoad(ctx context.Context, tx querier, o *store.Order) error {
 // newest first (by CreatedAt, then id), those after the order after (""
 // for the newest), at most limit; none when limit < 1.
 func (s *Store) OrderListByAccount(ctx context.Context, accountID, after string, limit int) ([]*store.Order, error) {
+	out, err := s.orderList(ctx, qOrderByAccount, qAuthzByAccount, []any{accountID, after, limit}, limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing orders of account %s: %w", accountID, err)
+	}
+	return out, nil
+}
+
+// OrderListAll returns every account's orders, newest first by id, after
+// the order after ("" for the newest), at most limit.
+func (s *Store) OrderListAll(ctx context.Context, after string, limit int) ([]*store.Order, error) {
+	if after == "" {
+		after = "\U0010FFFF" // above every id
+	}
+	out, err := s.orderList(ctx, qOrderAll, qAuthzAll, []any{after, limit}, limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing orders: %w", err)
+	}
+	return out, nil
+}
+
+// orderList reads the orders of qOrders and their authorizations, of
+// qAuthz (the same orders, given the same args), in one read transaction.
+func (s *Store) orderList(ctx context.Context, qOrders, qAuthz string, args []any, limit int) ([]*store.Order, error) {
 	if limit < 1 {
 		return nil, nil
 	}
 	var out []*store.Order
 	err := s.read(ctx, func(tx *txn) error {
-		rows, err := tx.QueryContext(ctx, qOrderByAccount, accountID, after, limit)
+		rows, err := tx.QueryContext(ctx, qOrders, args...)
 		if err != nil {
 			return err
 		}
@@ -314,7 +346,7 @@ func (s *Store) OrderListByAccount(ctx context.Context, accountID, after string,
 			return err
 		}
 		rows.Close()
-		arows, err := tx.QueryContext(ctx, qAuthzByAccount, accountID, after, limit)
+		arows, err := tx.QueryContext(ctx, qAuthz, args...)
 		if err != nil {
 			return err
 		}
@@ -327,10 +359,7 @@ func (s *Store) OrderListByAccount(ctx context.Context, accountID, after string,
 			return nil
 		})
 	})
-	if err != nil {
-		return nil, fmt.Errorf("listing orders of account %s: %w", accountID, err)
-	}
-	return out, nil
+	return out, err
 }
 
 // OrderListApprovedIDs returns the ids of the orders in status

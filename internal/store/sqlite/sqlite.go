@@ -572,6 +572,8 @@ var preparedQueries = map[string]string{
 	"qOrderStatusGet":               qOrderStatusGet,
 	"qOrderUnapprove":               qOrderUnapprove,
 	"qOrderByAccount":               qOrderByAccount,
+	"qOrderAll":                     qOrderAll,
+	"qAuthzAll":                     qAuthzAll,
 	"qOrderGet":                     qOrderGet,
 	"qOrderApprovedIDs":             qOrderApprovedIDs,
 	"qOrderInsert":                  qOrderInsert,

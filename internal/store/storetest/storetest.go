@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OrderCreateErrors", testOrderCreateErrors},
 		{"OrderGetNotFound", testOrderGetNotFound},
 		{"OrderListByAccount", testOrderListByAccount},
+		{"OrderListAll", testOrderListAll},
 		{"OrderListApprovedIDs", testOrderListApprovedIDs},
 		{"OrderRecheck", testOrderRecheck},
 		{"OrderSetRecheckIfDue", testOrderSetRecheckIfDue},
@@ -470,6 +471,44 @@ func testOrderGetNotFound(t *testing.T, open func(t *testing.T) store.Store) {
 	f := setup(t, open)
 	_, err := f.s.OrderGet(f.ctx, "missing")
 	wantErr(t, "OrderGet(missing)", err, store.ErrNotFound)
+}
+
+// testOrderListAll: every account's orders, newest first by id (ids
+// begin with the creation time), a page at a time.
+func testOrderListAll(t *testing.T, open func(t *testing.T) store.Store) {
+	f := setup(t, open)
+	f.account("a", false)
+	f.account("b", false)
+	o1 := f.order(newOrder("o1", "a", "pending", t0, "one.example", "two.example"))
+	o2 := f.order(newOrder("o2", "b", "issued", t0.Add(time.Second), "three.example"))
+	o3 := f.order(newOrder("o3", "a", "pending", t0.Add(2*time.Second), "four.example"))
+	tests := []struct {
+		name  string
+		after string
+		limit int
+		want  []*store.Order
+	}{
+		{"newest first, every account", "", 10, []*store.Order{o3, o2, o1}},
+		{"limit", "", 2, []*store.Order{o3, o2}},
+		{"the page after o2", "o2", 10, []*store.Order{o1}},
+		{"after the oldest", "o1", 10, nil},
+		{"zero limit", "", 0, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := f.s.OrderListAll(f.ctx, tt.after, tt.limit)
+			if err != nil {
+				t.Fatalf("OrderListAll: %v", err)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("OrderListAll returned %d orders, want %d", len(got), len(tt.want))
+			}
+			for i := range got {
+				wantOrder(t, got[i], tt.want[i])
+			}
+		})
+	}
 }
 
 func testOrderListByAccount(t *testing.T, open func(t *testing.T) store.Store) {
