@@ -937,7 +937,7 @@ func (c *msgCheck) denyType(sname string, qtype uint16) denial {
 		// closest encloser lacks the type.
 		if cover := c.nsecCover(sname); cover != nil {
 			ce := nsecClosestEncloser(sname, cover)
-			if w := c.nsecMatch("*." + ce); w != nil && usable(w.TypeBitMap) {
+			if w := c.nsecMatch(wildcardAt(ce)); w != nil && usable(w.TypeBitMap) {
 				return denyProven
 			}
 		}
@@ -949,7 +949,7 @@ func (c *msgCheck) denyType(sname string, qtype uint16) denial {
 		return denyFailed
 	}
 	if ce, cover := c.closestEncloser(sname); cover != nil {
-		if w := c.nsec3Match("*." + ce); w != nil && usable(w.TypeBitMap) {
+		if w := c.nsec3Match(wildcardAt(ce)); w != nil && usable(w.TypeBitMap) {
 			return denyProven
 		}
 		if qtype == dns.TypeDS && cover.Flags&1 == 1 {
@@ -962,6 +962,17 @@ func (c *msgCheck) denyType(sname string, qtype uint16) denial {
 	return denyFailed
 }
 
+// wildcardAt is the wildcard name whose closest encloser is ce, fully
+// qualified: "*.example.com." for "example.com.", "*." for the root (not
+// "*..", which no NSEC covers: a name under a TLD that does not exist
+// was taken for a bogus denial).
+func wildcardAt(ce string) string {
+	if ce == "." {
+		return "*."
+	}
+	return "*." + ce
+}
+
 // denyName proves that sname does not exist (NXDOMAIN): RFC 4035 §5.4 for
 // NSEC, RFC 5155 §8.4 for NSEC3.
 func (c *msgCheck) denyName(sname string) denial {
@@ -969,12 +980,12 @@ func (c *msgCheck) denyName(sname string) denial {
 		ce := nsecClosestEncloser(sname, cover)
 		// "an NSEC RR proving that there is no wildcard RRset that
 		// could have been used to generate a positive response"
-		if c.nsecCover("*."+ce) != nil {
+		if c.nsecCover(wildcardAt(ce)) != nil {
 			return denyProven
 		}
 	}
 	if ce, cover := c.closestEncloser(sname); cover != nil {
-		if c.nsec3Cover("*."+ce) != nil {
+		if c.nsec3Cover(wildcardAt(ce)) != nil {
 			if cover.Flags&1 == 1 {
 				// The next closer name may be an unsigned delegation.
 				return denyOptOut

@@ -69,6 +69,10 @@ func TestValidateOnTheWire(t *testing.T) {
 		{name: "secure TXT", qname: "_dnsauth.example.test.", qtype: dns.TypeTXT, wantStatus: dnsclient.Secure, wantRcode: "NOERROR"},
 		{name: "secure NXDOMAIN", qname: "nope.example.test.", qtype: dns.TypeTXT, wantStatus: dnsclient.Secure, wantRcode: "NXDOMAIN"},
 		{name: "secure NODATA", qname: "www.example.test.", qtype: dns.TypeTXT, wantStatus: dnsclient.Secure, wantRcode: "NOERROR"},
+		// The root's denial: the closest encloser is the root, whose
+		// wildcard is "*." (verification run: taken for a bogus denial).
+		{name: "secure NXDOMAIN under a TLD that does not exist", qname: "gone.nxtld.", qtype: dns.TypeTXT, wantStatus: dnsclient.Secure, wantRcode: "NXDOMAIN"},
+		{name: "secure CNAME into a TLD that does not exist", qname: "cn.example.test.", qtype: dns.TypeTXT, wantStatus: dnsclient.Secure, wantRcode: "NXDOMAIN"},
 		{name: "insecure delegation", qname: "_dnsauth.insecure.test.", qtype: dns.TypeTXT, wantStatus: dnsclient.Insecure, wantReason: "insecure.test. is not signed", wantRcode: "NOERROR"},
 		{name: "unsupported algorithm", leaf: testenv.SignOptions{Algorithm: dns.RSASHA1}, qname: "_dnsauth.example.test.", qtype: dns.TypeTXT, wantStatus: dnsclient.Insecure, wantReason: "example.test. is treated as unsigned", wantRcode: "NOERROR"},
 		{name: "expired RRSIG", leaf: testenv.SignOptions{Inception: time.Now().Add(-40 * 24 * time.Hour), Expiration: time.Now().Add(-10 * 24 * time.Hour)},
@@ -90,7 +94,7 @@ func TestValidateOnTheWire(t *testing.T) {
 			tld := w.AddZone("test.", "", 1)
 			leaf := w.AddZone("example.test.", "test.", 1)
 			w.AddZone("insecure.test.", "test.", 1).Add(`_dnsauth.insecure.test. 300 IN TXT "plain"`)
-			leaf.Add(`_dnsauth.example.test. 300 IN TXT "token-1"`, `www.example.test. 300 IN A 192.0.2.1`)
+			leaf.Add(`_dnsauth.example.test. 300 IN TXT "token-1"`, `www.example.test. 300 IN A 192.0.2.1`, `cn.example.test. 300 IN CNAME gone.nxtld.`)
 
 			leafSigner := testenv.NewZoneSigner(t, "example.test.", tc.leaf)
 			signServed(t, leaf, leafSigner)
