@@ -778,11 +778,18 @@ func hostZone(n *validation.DNSObservation, host string) string {
 	switch {
 	case n.Authoritative != nil && n.Authoritative.Zone != "":
 		zone = n.Authoritative.Zone
-	case n.Record.Response != nil:
+	case n.Record.Response != nil && len(n.Record.Response.CNAMEs) == 0:
+		// The SOA of a negative answer names the zone that gave it: the
+		// host's, unless a CNAME led elsewhere (then it is the target's).
 		zone = n.Record.Response.Zone
 	}
 	zone = trimDot(strings.ToLower(zone))
 	if zone == "" || zone != host && !strings.HasSuffix(host, "."+zone) {
+		return ""
+	}
+	if _, reg := relativeHost(host); reg != "" && zone != reg && !strings.HasSuffix(zone, "."+reg) {
+		// A zone above the registered domain (a TLD's negative answer):
+		// not where the applicant types the record.
 		return ""
 	}
 	return zone

@@ -394,6 +394,21 @@ func TestDomainDNS(t *testing.T) {
 				"Remove the CNAME record at host `_dnsauth.a` and add a TXT record there with value `"+testValue+"` (a name with a CNAME record can hold no other record), or add that TXT record at dcv.provider.example.net.")},
 		},
 		{
+			// A recursive resolver's NXDOMAIN through the CNAME carries
+			// the SOA of the target's parent (com): the host's zone is not
+			// that (verification run: "host `_dnsauth.a.example`").
+			name: "CNAME into a domain that is not registered, through a resolver",
+			obs: dnsObs(func() *dnsclient.Response {
+				r := resp(host, "NXDOMAIN")
+				r.CNAMEs = []string{"gone.nxzone.com."}
+				r.Zone, r.Resolver = "com.", true
+				return r
+			}(), nil),
+			want: []Finding{errF(CodeDNSWrongType,
+				"_dnsauth.a.example.com has no TXT record but other records: CNAME to gone.nxzone.com (answer from 192.0.2.53:53). The CNAME's target gone.nxzone.com does not exist (NXDOMAIN): the CNAME points nowhere. Its domain nxzone.com is not registered: the servers of com answered that it does not exist.",
+				"Remove the CNAME record at host `_dnsauth.a` and add a TXT record there with value `"+testValue+"`; or, if the CNAME hands validation to your DNS provider, ask it for the right target (nxzone.com does not exist, so nothing can be published there).")},
+		},
+		{
 			name: "A and AAAA records instead of TXT",
 			obs: dnsObs(func() *dnsclient.Response {
 				r := resp(host, "NOERROR")
