@@ -741,7 +741,13 @@ func (d *diagnoser) wrongType(resp *dnsclient.Response, host, rel, value string)
 			// A dangling CNAME: validation delegated to a name that does
 			// not exist (a provider's record removed, or a typo).
 			f.Message = join(f.Message, d.c.f(noteCNAMEDangling, target))
-			if _, reg := relativeHost(target); reg != "" && reg != target {
+			if resp.Zone == "." {
+				// The root servers answered: the top-level domain itself
+				// does not exist (a typo such as .con).
+				tld := target[strings.LastIndexByte(target, '.')+1:]
+				f.Message = join(f.Message, d.c.f(noteCNAMENoTLD, Truncate(tld, maxNameShown)))
+				f.Fix = d.c.f(fixWrongTypeCNAMEUnregistered, rel, value, Truncate(target, maxNameShown))
+			} else if _, reg := relativeHost(target); reg != "" && reg != target {
 				if zone := trimDot(resp.Zone); zone != "" && zone != reg && strings.HasSuffix(reg, "."+zone) {
 					// The registry's servers answered: the target's
 					// domain itself is not registered, and no record

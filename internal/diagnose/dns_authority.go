@@ -97,6 +97,7 @@ const (
 	noteTargetOfCNAME             msg = "noteTargetOfCNAME"
 	noteCNAMEDangling             msg = "noteCNAMEDangling"
 	noteCNAMEUnregistered         msg = "noteCNAMEUnregistered"
+	noteCNAMENoTLD                msg = "noteCNAMENoTLD"
 	fixWrongTypeCNAMEUnregistered msg = "fixWrongTypeCNAMEUnregistered"
 	noteFromCache                 msg = "noteFromCache"
 	fixMismatchCNAME              msg = "fixMismatchCNAME"
@@ -213,6 +214,7 @@ func init() {
 			noteFromCache:                 "This answer came from dcv's own cache (--resolver-cache-max-ttl), which keeps it %[1]s more; the resolver dcv forwards to may keep it for its TTL: a record changed since is seen by %[2]s at the latest.",
 			noteCNAMEDangling:             "The CNAME's target %[1]s does not exist (NXDOMAIN): the CNAME points nowhere.",
 			noteCNAMEUnregistered:         "Its domain %[1]s is not registered: the servers of %[2]s answered that it does not exist.",
+			noteCNAMENoTLD:                "Its top-level domain .%[1]s does not exist: the root servers answered so (a typo in the target?).",
 			fixWrongTypeCNAMEUnregistered: "Remove the CNAME record at host `%[1]s` and add a TXT record there with value `%[2]s`; or, if the CNAME hands validation to your DNS provider, ask it for the right target (%[3]s does not exist, so nothing can be published there).",
 			noteMismatchCNAME:             "%[1]s is a CNAME to %[2]s: these are the records of %[2]s, where validation is delegated.",
 			noteTargetOfCNAME:             "%[1]s is where the CNAME at %[2]s leads: its record is the one that counts.",

@@ -409,6 +409,18 @@ func TestDomainDNS(t *testing.T) {
 				"Remove the CNAME record at host `_dnsauth.a` and add a TXT record there with value `"+testValue+"`; or, if the CNAME hands validation to your DNS provider, ask it for the right target (nxzone.com does not exist, so nothing can be published there).")},
 		},
 		{
+			name: "CNAME into a top-level domain that does not exist",
+			obs: dnsObs(func() *dnsclient.Response {
+				r := resp(host, "NXDOMAIN")
+				r.CNAMEs = []string{"gone.nxtld."}
+				r.Zone = "."
+				return r
+			}(), nil),
+			want: []Finding{errF(CodeDNSWrongType,
+				"_dnsauth.a.example.com has no TXT record but other records: CNAME to gone.nxtld (answer from 192.0.2.53:53). The CNAME's target gone.nxtld does not exist (NXDOMAIN): the CNAME points nowhere. Its top-level domain .nxtld does not exist: the root servers answered so (a typo in the target?).",
+				"Remove the CNAME record at host `_dnsauth.a` and add a TXT record there with value `"+testValue+"`; or, if the CNAME hands validation to your DNS provider, ask it for the right target (gone.nxtld does not exist, so nothing can be published there).")},
+		},
+		{
 			name: "A and AAAA records instead of TXT",
 			obs: dnsObs(func() *dnsclient.Response {
 				r := resp(host, "NOERROR")
