@@ -7,6 +7,7 @@ import (
 
 	"github.com/dcvhq/dcv/internal/caa"
 	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/validation"
 )
 
 // caaFlagCritical is the Issuer Critical flag bit of a CAA record's flags
@@ -122,6 +123,14 @@ func (d *diagnoser) caaFinding(r *caa.Result) Finding {
 		failed := Truncate(trimDot(r.FailedName), maxNameShown)
 		if failed == "" {
 			failed = name
+		}
+		for _, s := range r.Trace {
+			if s.Name == r.FailedName && s.Response != nil && strings.HasPrefix(s.Response.DNSSECReason, dnsclient.ReasonAnchorMismatch) {
+				// dcv's own trust anchor fails, for every name: the CA's
+				// side, as for the TXT record (dnssecBogus).
+				af, _ := d.dnssecBogus(&validation.Lookup{Name: s.Name, Response: s.Response}, failed)
+				return af
+			}
 		}
 		f.Message = join(d.c.f(msgCAALookupFailed, failed, d.caaFailure(r)), d.resolverTimeout(r.Failure))
 		f.Fix = d.c.f(fixCAALookupFailed, failed)

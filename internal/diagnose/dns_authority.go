@@ -98,6 +98,9 @@ const (
 	noteCNAMEDangling             msg = "noteCNAMEDangling"
 	noteCNAMEUnregistered         msg = "noteCNAMEUnregistered"
 	noteCNAMENoTLD                msg = "noteCNAMENoTLD"
+	msgAnchorMismatch             msg = "msgAnchorMismatch"
+	fixAnchorMismatch             msg = "fixAnchorMismatch"
+	bogusAnchorMismatch           msg = "bogusAnchorMismatch"
 	fixWrongTypeCNAMEUnregistered msg = "fixWrongTypeCNAMEUnregistered"
 	noteFromCache                 msg = "noteFromCache"
 	fixMismatchCNAME              msg = "fixMismatchCNAME"
@@ -214,6 +217,9 @@ func init() {
 			noteFromCache:                 "This answer came from dcv's own cache (--resolver-cache-max-ttl), which keeps it %[1]s more; the resolver dcv forwards to may keep it for its TTL: a record changed since is seen by %[2]s at the latest.",
 			noteCNAMEDangling:             "The CNAME's target %[1]s does not exist (NXDOMAIN): the CNAME points nowhere.",
 			noteCNAMEUnregistered:         "Its domain %[1]s is not registered: the servers of %[2]s answered that it does not exist.",
+			msgAnchorMismatch:             "dcv could not validate the DNSSEC signatures of the answers for %[1]s: its own trust anchor does not match the keys of the root zone (%[2]s). This is the certificate authority's configuration (its trust anchor, or a root key change it has not followed), not your domain.",
+			fixAnchorMismatch:             "Nothing needs to change at %[1]s: the certificate authority's operator must correct dcv's DNSSEC trust anchor (--trust-anchor). Check again later.",
+			bogusAnchorMismatch:           "dcv's own trust anchor does not match the keys of the root zone (the certificate authority's configuration)",
 			noteCNAMENoTLD:                "Its top-level domain .%[1]s does not exist: the root servers answered so (a typo in the target?).",
 			fixWrongTypeCNAMEUnregistered: "Remove the CNAME record at host `%[1]s` and add a TXT record there with value `%[2]s`; or, if the CNAME hands validation to your DNS provider, ask it for the right target (%[3]s does not exist, so nothing can be published there).",
 			noteMismatchCNAME:             "%[1]s is a CNAME to %[2]s: these are the records of %[2]s, where validation is delegated.",
@@ -235,6 +241,16 @@ func (d *diagnoser) dnssecBogus(l *validation.Lookup, fallbackName string) (Find
 	}
 	r := l.Response
 	name := Truncate(trimDot(cmp.Or(l.Name, r.Name, fallbackName)), maxNameShown)
+	if strings.HasPrefix(r.DNSSECReason, dnsclient.ReasonAnchorMismatch) {
+		// dcv's own trust anchor fails, for every name: the CA's side.
+		return Finding{
+			Code:      CodeResolverUnavailable,
+			Severity:  SeverityError,
+			Message:   d.c.f(msgAnchorMismatch, name, Truncate(r.DNSSECReason, maxDetailShown)),
+			Fix:       d.c.f(fixAnchorMismatch, name),
+			Retryable: true,
+		}, true
+	}
 	words, fix := d.bogusWords(r.DNSSECReason, r.EDE)
 	_, zone := relativeHost(trimDot(cmp.Or(l.Name, r.Name, fallbackName)))
 	note := ""
@@ -277,6 +293,7 @@ func (d *diagnoser) bogusWords(reason string, ede []dnsclient.EDE) (string, msg)
 		{dnsclient.ReasonDNSKEYNotSigned, bogusDNSKEYNotSigned, fixDNSSECDS},
 		{dnsclient.ReasonParentDenies, bogusParentDenies, fixDNSSECDS},
 		{dnsclient.ReasonUnverifiable, bogusUnverifiable, fixDNSSECUnverifiable},
+		{dnsclient.ReasonAnchorMismatch, bogusAnchorMismatch, fixAnchorMismatch},
 	}
 	for _, r := range rules {
 		if strings.HasPrefix(reason, r.prefix) {

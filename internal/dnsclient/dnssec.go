@@ -75,6 +75,10 @@ const (
 	ReasonDenialNotCovering = "NSEC/NSEC3 proof of non-existence does not cover "
 	ReasonDNSKEYNotSigned   = "DNSKEY set of "
 	ReasonParentDenies      = "the parent zone proves that there is no zone "
+	// ReasonAnchorMismatch: the DNSKEY set of a zone with a trust anchor
+	// (the root) matches no anchor: the validator's configuration fails,
+	// whatever the name looked up.
+	ReasonAnchorMismatch = "trust anchor mismatch at "
 	// ReasonNoDNSKEY: the parent has a DS record for the zone, which
 	// publishes no DNSKEY at all: an unsigned zone whose DS was left (or
 	// put) at the registrar.
@@ -399,7 +403,7 @@ func (v *DNSSECValidator) anchorTrust(ctx context.Context, q Querier, zone strin
 		tr := &zoneTrust{zone: zone, insecure: "the trust anchor of " + zone + " uses only algorithms this validator does not support", expires: v.now().Add(maxTrustCacheTTL)}
 		return tr, Insecure, tr.insecure
 	}
-	return v.fetchKeys(ctx, q, zone, ds, keys, v.now().Add(maxTrustCacheTTL))
+	return v.fetchKeys(ctx, q, zone, ds, keys, true, v.now().Add(maxTrustCacheTTL))
 }
 
 // childTrust asks the servers of parent.zone for the DS RRset of child
@@ -443,7 +447,7 @@ func (v *DNSSECValidator) childTrust(ctx context.Context, q Querier, parent *zon
 				"%s is treated as unsigned: its DS records use only algorithms or digests this validator does not support (%s; RFC 4035 §5.2)", child, dsAlgorithms(ds))}
 			return tr, Insecure, tr.insecure
 		}
-		return v.fetchKeys(ctx, q, child, usable, nil, expires)
+		return v.fetchKeys(ctx, q, child, usable, nil, false, expires)
 	}
 	// No DS: a signed denial must show either that child is not a zone cut
 	// or that it is an unsigned delegation.
@@ -475,7 +479,9 @@ func (v *DNSSECValidator) childTrust(ctx context.Context, q Querier, parent *zon
 
 // fetchKeys fetches zone's DNSKEY set and validates it with the DS records
 // of its parent (or DS anchors) and DNSKEY anchors (RFC 4035 §5.2).
-func (v *DNSSECValidator) fetchKeys(ctx context.Context, q Querier, zone string, ds []*dns.DS, anchorKeys []*dns.DNSKEY, expires time.Time) (*zoneTrust, DNSSECStatus, string) {
+// anchored is set when ds and anchorKeys are the validator's trust
+// anchors for zone, not records of its parent.
+func (v *DNSSECValidator) fetchKeys(ctx context.Context, q Querier, zone string, ds []*dns.DS, anchorKeys []*dns.DNSKEY, anchored bool, expires time.Time) (*zoneTrust, DNSSECStatus, string) {
 	msg, err := q.QueryZone(ctx, zone, zone, dns.TypeDNSKEY)
 	if err != nil {
 		return nil, Indeterminate, fmt.Sprintf("could not get the DNSKEY records of %s: %v", zone, err)
@@ -515,6 +521,13 @@ func (v *DNSSECValidator) fetchKeys(ctx context.Context, q Querier, zone string,
 				break
 			}
 		}
+	}
+	if len(trusted) == 0 && anchored && len(keys) > 0 {
+		// The zone's keys are there, and none is the validator's own
+		// anchor: dcv's configuration (its --trust-anchor, or the
+		// built-in IANA one after a root key rollover) fails, not the
+		// zone, whatever the name looked up.
+		return nil, Bogus, fmt.Sprintf("%s%s: the trust anchor matches none of its DNSKEY records", ReasonAnchorMismatch, zone)
 	}
 	if len(trusted) == 0 {
 		if len(ds) > 0 && len(keys) == 0 {
