@@ -33,6 +33,7 @@ import (
 	"github.com/dcvhq/dcv/internal/api"
 	"github.com/dcvhq/dcv/internal/ca"
 	"github.com/dcvhq/dcv/internal/caa"
+	"github.com/dcvhq/dcv/internal/clientaddr"
 	"github.com/dcvhq/dcv/internal/dnsclient"
 	"github.com/dcvhq/dcv/internal/jobs"
 	"github.com/dcvhq/dcv/internal/order"
@@ -221,6 +222,8 @@ type serveFlags struct {
 	// preflightPerKey and preflightPerClient are --preflight-limit-per-key
 	// and --preflight-limit-per-client, COUNT/PERIOD.
 	preflightPerKey, preflightPerClient string
+	// trustedProxies is --trusted-proxies, CIDR[,CIDR...].
+	trustedProxies string
 	perspectiveFlags
 	validationFlags
 	acmeFlags
@@ -263,6 +266,7 @@ Every flag can also be set as DCV_<FLAG> (DCV_CHECK_INTERVAL=1m).`,
 	fs.StringVar(&f.apiLimitNewOrders, "api-limit-new-orders", "", "new orders per account (not an admin) through the API, as COUNT/PERIOD (default 1000/1h)")
 	fs.StringVar(&f.preflightPerKey, "preflight-limit-per-key", "", "pre-flight checks (POST /api/v1/checks) per API key, as COUNT/PERIOD (default 30/1m)")
 	fs.StringVar(&f.preflightPerClient, "preflight-limit-per-client", "", "pre-flight checks per client address (an IPv6 client by its /64), as COUNT/PERIOD (default 60/1m; raise it for a console that sends its users' checks from one address)")
+	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "reverse proxies (CIDR[,CIDR...]) whose X-Forwarded-For names the client: a request from one of them is counted and logged as the right-most address of the header that is not a trusted proxy's (default none: the TCP peer)")
 	fs.StringVar(&f.pprofListen, "pprof-listen", "", "DIAGNOSTICS: serve Go's net/http/pprof profiles at http://ADDR/debug/pprof/ (loopback addresses only; off when empty)")
 	f.perspectiveFlags.register(cmd)
 	f.validationFlags.register(cmd)
@@ -332,6 +336,11 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	if err != nil {
 		return usageError(err)
 	}
+	trusted, err := clientaddr.ParsePrefixes(f.trustedProxies)
+	if err != nil {
+		return usageError(fmt.Errorf("--trusted-proxies: %w", err))
+	}
+	clients := clientaddr.New(trusted)
 	if err := f.tlsFlags.check(f.publicURL, f.aiaURL, f.crlURL, time.Now()); err != nil {
 		return err
 	}
@@ -530,7 +539,7 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	apiHandler := api.New(api.Config{Orders: orders, CA: authority, Logger: logger, Version: version,
 		PreflightPerKey: preflightPerKey, PreflightPerClient: preflightPerClient})
 	srv := &http.Server{
-		Handler:           mountACME(apiHandler, acmeHandler),
+		Handler:           clients.Handler(mountACME(apiHandler, acmeHandler)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      3 * time.Minute, // a check observes every domain
@@ -549,7 +558,7 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	var caSrv *http.Server
 	if caLn != nil {
 		caSrv = &http.Server{
-			Handler:           caOnly(apiHandler, public),
+			Handler:           clients.Handler(caOnly(apiHandler, public)),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
 			WriteTimeout:      time.Minute,

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/dcvhq/dcv/internal/clientaddr"
 	"github.com/dcvhq/dcv/internal/order"
 	"github.com/dcvhq/dcv/internal/ratelimit"
 	"github.com/dcvhq/dcv/internal/store"
@@ -71,9 +72,11 @@ func (h *Handler) newAccount(w http.ResponseWriter, r *http.Request) {
 	h.writeJSON(w, status, h.accountJSON(acct))
 }
 
+// clientIP is the key the new-accounts limit counts r's client by: its
+// address (behind a trusted reverse proxy, the one it forwarded for), an
+// IPv6 client by its /64, any address of which it picks at will.
 func clientIP(r *http.Request) string {
-	// An IPv6 client picks any address of its /64: it is counted by it.
-	return ratelimit.ClientKey(r.RemoteAddr)
+	return ratelimit.ClientKey(clientaddr.From(r))
 }
 
 // accountUpdate is the payload of an account update (RFC 8555 §7.3.2,

@@ -93,6 +93,13 @@ func setupWith(t testing.TB, opt func(*order.ACMEConfig)) *world {
 // and the tls-alpn-01 responder are always set).
 func setupStack(t testing.TB, o ordertest.Options, opt func(*order.ACMEConfig)) *world {
 	t.Helper()
+	return setupFront(t, o, opt, nil)
+}
+
+// setupFront is setupStack with the server's handler wrapped by front
+// (when not nil), as dcv serve wraps it (a trusted-proxies resolver).
+func setupFront(t testing.TB, o ordertest.Options, opt func(*order.ACMEConfig), front func(http.Handler) http.Handler) *world {
+	t.Helper()
 	ctx := context.Background()
 	ln, err := testenv.ListenTCP(0)
 	if err != nil {
@@ -107,13 +114,17 @@ func setupStack(t testing.TB, o ordertest.Options, opt func(*order.ACMEConfig)) 
 	w := &world{st: s.Store, ca: s.CA, dns: s.DNS, web: s.Web, alpnLn: ln, alpn: alpn, orders: s.Service}
 	var h http.Handler
 	apiHandler := api.New(api.Config{Orders: w.orders, CA: w.ca, Logger: quietLogger})
-	w.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+	var root http.Handler = http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/acme/") {
 			h.ServeHTTP(rw, r)
 			return
 		}
 		apiHandler.ServeHTTP(rw, r)
-	}))
+	})
+	if front != nil {
+		root = front(root)
+	}
+	w.srv = httptest.NewServer(root)
 	t.Cleanup(w.srv.Close)
 	admin, err := w.orders.EnsureAdmin(ctx)
 	if err != nil {

@@ -3,6 +3,7 @@ package acme_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	xacme "golang.org/x/crypto/acme"
 
+	"github.com/dcvhq/dcv/internal/clientaddr"
 	"github.com/dcvhq/dcv/internal/order"
 	"github.com/dcvhq/dcv/internal/order/ordertest"
 	"github.com/dcvhq/dcv/internal/ratelimit"
@@ -180,6 +182,62 @@ func TestRateLimits(t *testing.T) {
 		assertRateLimited(t, st, h, m, "new accounts per IP address", time.Hour)
 		w.assertNoAccount(t, k)
 	})
+
+	// Behind a reverse proxy every request comes from the proxy's address:
+	// a trusted proxy's X-Forwarded-For names the client counted, while an
+	// untrusted peer's header is ignored (a client cannot pick the address
+	// it is counted by).
+	for _, tt := range []struct {
+		name    string
+		trusted string
+		limited bool // the 4th account, from a 4th forwarded address
+	}{
+		{"new accounts per forwarded IP behind a trusted proxy", "127.0.0.0/8,::1", false},
+		{"new accounts per IP: X-Forwarded-For of an untrusted peer ignored", "192.0.2.0/24", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			prefixes, err := clientaddr.ParsePrefixes(tt.trusted)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := setupFront(t, ordertest.Options{}, func(c *order.ACMEConfig) { c.Limits = limits }, clientaddr.New(prefixes).Handler)
+			for i := range 4 {
+				c := &xacme.Client{Key: newKey(t), DirectoryURL: w.srv.URL + "/acme/directory",
+					HTTPClient: &http.Client{Transport: forwardedFor{base: w.srv.Client().Transport, addr: fmt.Sprintf("198.51.100.%d", i+1)}},
+					RetryBackoff: func(n int, _ *http.Request, resp *http.Response) time.Duration {
+						if n > 3 || resp == nil || resp.StatusCode == http.StatusTooManyRequests {
+							return 0 // a 429 is the answer looked for
+						}
+						return 10 * time.Millisecond
+					}}
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				_, err := c.Register(ctx, &xacme.Account{}, xacme.AcceptTOS)
+				cancel()
+				var p *xacme.Error
+				limited := errors.As(err, &p) && p.ProblemType == "urn:ietf:params:acme:error:rateLimited"
+				if err != nil && !limited {
+					t.Fatalf("account %d: %v", i+1, err)
+				}
+				if want := tt.limited && i == 3; limited != want {
+					t.Errorf("account %d from 198.51.100.%d: rate limited %v, want %v", i+1, i+1, limited, want)
+				}
+			}
+		})
+	}
+}
+
+// forwardedFor is a transport that adds X-Forwarded-For: addr to every
+// request, as a reverse proxy in front of dcv does.
+type forwardedFor struct {
+	base http.RoundTripper
+	addr string
+}
+
+func (f forwardedFor) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Add("X-Forwarded-For", f.addr)
+	return f.base.RoundTrip(r)
 }
 
 // http01Of orders name with c and returns the http-01 challenge of its

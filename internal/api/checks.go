@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/dcvhq/dcv/internal/clientaddr"
 	"github.com/dcvhq/dcv/internal/order"
 	"github.com/dcvhq/dcv/internal/ratelimit"
 	"github.com/dcvhq/dcv/internal/store"
@@ -65,8 +66,9 @@ func (c *checks) create(w http.ResponseWriter, r *http.Request, acct *store.Acco
 // they both pass.)
 func (c *checks) allow(w http.ResponseWriter, r *http.Request, acct *store.Account) bool {
 	now := c.now()
-	// An IPv6 client is counted by its /64 (ratelimit.ClientKey).
-	client := ratelimit.ClientKey(r.RemoteAddr)
+	// An IPv6 client is counted by its /64 (ratelimit.ClientKey); behind
+	// a trusted reverse proxy, the client is the one it forwarded for.
+	client := ratelimit.ClientKey(clientaddr.From(r))
 	limits := []struct {
 		limit ratelimit.Limit
 		key   string
