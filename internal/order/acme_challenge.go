@@ -284,12 +284,31 @@ func (a *ACME) recorded(ctx context.Context, acct *store.ACMEAccount, z *store.A
 		Type string `json:"type"`
 	}
 	if json.Unmarshal(res.Error, &prob) == nil && prob.Type == ACMEServerInternal {
+		a.logCASide(z, res)
 		return
 	}
 	l := a.cfg.Limits.FailedValidationsPerDomain
 	if _, err := a.cfg.Limiter.Spend(ctx, l, acct.ID+"|"+baseName(z.Identifier), 1, res.At); err != nil {
 		a.s.cfg.Logger.Error("rate limit", "limit", l.Name, "err", err)
 	}
+}
+
+// logCASide logs, at WARN, a recorded validation that failed on the
+// certificate authority's side (answered serverInternal): the client is
+// told it is not the applicant's fault, and the operator is told here what
+// failed, from the validation's evidence (unredacted). An ACME
+// authorization may serve several orders: it names the validation.
+func (a *ACME) logCASide(z *store.ACMEAuthz, res *store.ACMEChallengeResult) {
+	var ev struct {
+		Findings []diagnose.Finding `json:"findings"`
+	}
+	_ = json.Unmarshal(res.Evidence, &ev) // unreadable: no finding named
+	f, ok := caSideFinding(ev.Findings)
+	if !ok {
+		f.Message = "the validation failed without a diagnosis"
+	}
+	a.s.cfg.Logger.Warn("acme validation failed on the CA's own side: the client is told to contact the operator",
+		"authz", z.ID, "domain", z.Identifier, "challenge", res.Type, "code", f.Code, "message", f.Message)
 }
 
 // findingProblem is findingProblem as an ACME client reads it: an applicant,

@@ -402,10 +402,52 @@ func (s *Service) checkOrder(ctx context.Context, o *store.Order) (*CheckResult,
 	if err != nil {
 		return nil, fmt.Errorf("recording check: %w", err)
 	}
+	if res.Status == StatusPending && caSideOnly(res.Domains) {
+		s.logCASide(o.ID, res.Domains)
+	}
 	if res.Status == StatusApproved {
 		s.schedule(ctx, o.ID)
 	}
 	return res, nil
+}
+
+// logCASide logs, at WARN, a recorded check of order orderID blocked only
+// by the certificate authority's own failure (caSideOnly): the applicant is
+// told to check again later or to contact the operator, who is told here
+// what failed (the first such finding, unredacted: the message names dcv's
+// own resolvers and perspectives). An applicant's failures are not the
+// operator's to act on, and are not logged.
+func (s *Service) logCASide(orderID string, ds []DomainCheck) {
+	n := 0
+	var domain string
+	var first diagnose.Finding
+	for _, d := range ds {
+		if d.Status != StatusPending {
+			continue
+		}
+		if f, ok := caSideFinding(d.Findings); ok {
+			if n == 0 {
+				domain, first = d.Domain, f
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	s.cfg.Logger.Warn("check blocked by the CA's own failure: the applicant is told to contact the operator",
+		"order", orderID, "domain", domain, "code", first.Code, "message", first.Message, "domains_blocked", n)
+}
+
+// caSideFinding returns the first blocking finding of fs that is the
+// certificate authority's own failure (diagnose.CASide).
+func caSideFinding(fs []diagnose.Finding) (diagnose.Finding, bool) {
+	for _, f := range fs {
+		if f.Blocking() && diagnose.CASide(f.Code) {
+			return f, true
+		}
+	}
+	return diagnose.Finding{}, false
 }
 
 // checkDomain observes and diagnoses one domain. A domain is approved
