@@ -30,6 +30,7 @@ import (
 	"github.com/miekg/dns"
 	"github.com/spf13/cobra"
 
+	"github.com/dcvhq/dcv/internal/accesslog"
 	"github.com/dcvhq/dcv/internal/api"
 	"github.com/dcvhq/dcv/internal/ca"
 	"github.com/dcvhq/dcv/internal/caa"
@@ -539,7 +540,7 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	apiHandler := api.New(api.Config{Orders: orders, CA: authority, Logger: logger, Version: version,
 		PreflightPerKey: preflightPerKey, PreflightPerClient: preflightPerClient})
 	srv := &http.Server{
-		Handler:           clients.Handler(mountACME(apiHandler, acmeHandler)),
+		Handler:           clients.Handler(accesslog.Handler(mountACME(apiHandler, acmeHandler), logger)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      3 * time.Minute, // a check observes every domain
@@ -558,7 +559,7 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	var caSrv *http.Server
 	if caLn != nil {
 		caSrv = &http.Server{
-			Handler:           clients.Handler(caOnly(apiHandler, public)),
+			Handler:           clients.Handler(accesslog.Handler(caOnly(apiHandler, public), logger)),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
 			WriteTimeout:      time.Minute,

@@ -6,6 +6,7 @@ package api
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dcvhq/dcv/internal/clientaddr"
 	"github.com/dcvhq/dcv/internal/diagnose"
 	"github.com/dcvhq/dcv/internal/jsontype"
 	"github.com/dcvhq/dcv/internal/order"
@@ -226,13 +228,29 @@ func (h *Handler) auth(next func(http.ResponseWriter, *http.Request, *store.Acco
 		if !ok {
 			key = ""
 		}
-		acct, err := h.cfg.Orders.Authenticate(r.Context(), strings.TrimSpace(key))
+		key = strings.TrimSpace(key)
+		acct, err := h.cfg.Orders.Authenticate(r.Context(), key)
 		if err != nil {
+			var oe *order.Error
+			if key != "" && errors.As(err, &oe) && oe.Kind == order.KindUnauthorized {
+				h.logAuthFailure(r, key)
+			}
 			h.fail(w, r, err)
 			return
 		}
 		next(w, r, acct)
 	}
+}
+
+// logAuthFailure logs, at INFO, a request whose API key no account has
+// (unknown, mistyped, or replaced by a rotation: keys are stored hashed, so
+// these cannot be told apart). The key is never logged: only the first 8
+// hex digits of its SHA-256, the stored form, which tell one key's
+// repeated attempts apart without revealing it.
+func (h *Handler) logAuthFailure(r *http.Request, key string) {
+	h.cfg.Logger.Info("API key authentication failed: no account has this key",
+		"key_sha256_prefix", hex.EncodeToString(order.HashAPIKey(key))[:8],
+		"method", r.Method, "path", r.URL.Path, "client", clientaddr.From(r))
 }
 
 // decode reads a JSON body strictly: bounded, unknown fields refused, one
