@@ -5,6 +5,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
@@ -400,7 +401,27 @@ type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
-func (h *Handler) health(w http.ResponseWriter, _ *http.Request) {
+// healthTimeout bounds the database read of a health check: a database
+// that takes longer is unhealthy for a load balancer's probe.
+const healthTimeout = 2 * time.Second
+
+// health serves GET /api/v1/health: 200 {"status":"ok"} when the database
+// answers a cheap read within healthTimeout, else 503
+// {"status":"unavailable","reason":...}, so that a load balancer stops
+// sending requests that would all fail. The reason is a sentence; the
+// error itself (which may name files) goes to the log.
+func (h *Handler) health(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
+	defer cancel()
+	if err := h.cfg.Orders.Ping(ctx); err != nil {
+		reason := "the database cannot be read"
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			reason = "the database did not answer a read within " + healthTimeout.String()
+		}
+		h.cfg.Logger.Error("health check: "+reason, "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": reason, "version": h.cfg.Version})
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": h.cfg.Version})
 }
 

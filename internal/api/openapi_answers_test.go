@@ -44,6 +44,7 @@ func TestAnswersMatchOpenAPI(t *testing.T) {
 		status                 int
 		key                    string // the API key; alice's when ""
 	}{
+		{"GET", "/api/v1/health", "/api/v1/health", "", "", http.StatusOK, ""},
 		{"GET", "/api/v1/account", "/api/v1/account", "", "", http.StatusOK, ""},
 		{"GET", "/api/v1/orders", "/api/v1/orders", "", "", http.StatusOK, ""},
 		{"GET", "/api/v1/orders?limit=1", "/api/v1/orders", "", "", http.StatusOK, ""},

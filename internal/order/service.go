@@ -262,6 +262,12 @@ func newID(prefix string, now time.Time) string {
 	return prefix + sortableTime.EncodeToString(t[:7])[:10] + randomToken(10)
 }
 
+// Ping makes a cheap read of the store (store.Store.Ping): nil when the
+// database answers before ctx ends. The health check calls it.
+func (s *Service) Ping(ctx context.Context) error {
+	return s.cfg.Store.Ping(ctx)
+}
+
 // HashAPIKey returns the stored form of an API key. Keys carry 256 random
 // bits, so one SHA-256 is enough: nothing to guess, nothing to stretch.
 func HashAPIKey(key string) []byte {

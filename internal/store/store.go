@@ -155,6 +155,11 @@ type Store interface {
 	PerspectiveStore
 	ACMEStore
 
+	// Ping makes a cheap read of the database (a row of a table, not a
+	// constant): nil when the database answers it before ctx ends. Health
+	// checks call it.
+	Ping(ctx context.Context) error
+
 	// AccountCreate stores a new account and the SHA-256 hash of its API key.
 	AccountCreate(ctx context.Context, a Account, keyHash []byte) error
 	// AccountGetByKeyHash returns the account owning an API key hash, or ErrNotFound.

@@ -154,6 +154,18 @@ func (s *Store) CertificateCount(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// Ping reads a row of the accounts table on a read connection: it fails
+// when the database is closed, cannot be read (an I/O error, a corrupt
+// page), or does not answer before ctx ends.
+func (s *Store) Ping(ctx context.Context) error {
+	var id string
+	err := s.rd.db.QueryRowContext(ctx, `SELECT id FROM accounts LIMIT 1`).Scan(&id)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("reading the database: %w", err)
+	}
+	return nil
+}
+
 // SchemaChange returns the schema version of the database before Open
 // migrated it and after: equal when no migration was applied; from is 0
 // for a database Open created.

@@ -1,0 +1,39 @@
+package sqlite
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestPing: Ping answers nil while the database reads, and an error once
+// it is closed or when its deadline has passed.
+func TestPing(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		prepare func(t *testing.T, s *Store) context.Context
+		wantErr bool
+	}{
+		{"open", func(*testing.T, *Store) context.Context { return context.Background() }, false},
+		{"closed", func(_ *testing.T, s *Store) context.Context {
+			s.Close()
+			return context.Background()
+		}, true},
+		{"deadline passed", func(t *testing.T, _ *Store) context.Context {
+			ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+			t.Cleanup(cancel)
+			return ctx
+		}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, _ := openTemp(t)
+			err := s.Ping(tt.prepare(t, s))
+			if (err != nil) != tt.wantErr {
+				t.Errorf("Ping = %v, want error %v", err, tt.wantErr)
+			}
+		})
+	}
+}
