@@ -105,6 +105,7 @@ const (
 	msgMismatch                  msg = "msgMismatch"
 	fixMismatch                  msg = "fixMismatch"
 	noteResolverCache            msg = "noteResolverCache"
+	noteResolverCacheNeg         msg = "noteResolverCacheNeg"
 	noteSplitExtra               msg = "noteSplitExtra"
 	noteSplitPadded              msg = "noteSplitPadded"
 	noteSplitRecords             msg = "noteSplitRecords"

@@ -98,16 +98,17 @@ var catalogEN = catalog{
 		fixWrongHostDoubledPrefix: "Publish the TXT record at host `%[1]s` (full name `%[2]s`): leave `%[3]s.` out of the name you give your DNS provider or hook when it adds the prefix itself.",
 
 		// the record with the wrong value
-		msgMismatch:       "No TXT record at %[1]s holds the expected value; %[2]s answered: %[3]s.",
-		fixMismatch:       "Set the TXT record at host `%[1]s` to exactly `%[2]s`. Several TXT records at that host are fine: the others are ignored.",
-		noteResolverCache: "%[1]s is a recursive resolver, which may answer from its cache: if you changed the record recently, this may be its earlier value, kept for at most %[2]s more (until %[3]s), when it asks your nameservers again.",
-		noteSplitExtra:    "One record is made of %[1]d strings, which are joined into one value without spaces: the expected value is one of them, but the record must hold it alone.",
-		noteSplitRecords:  "Two of these records, joined, make the expected value: the value was cut into two TXT records, but each record is a value of its own (only the strings of one record are joined).",
-		noteSplitPadded:   "One record splits the value into %[1]d strings with spaces or quotation marks around the parts; the strings are joined without any separator, so the parts must add up to the value exactly.",
-		noteSpace:         "One value is the expected value with spaces or line breaks around it.",
-		noteQuoted:        "One value is the expected value wrapped in quotation marks: enter the value without quotes (some DNS providers add their own).",
-		noteCase:          "One value differs from the expected value only in letter case; the value is case-sensitive.",
-		noteContained:     "One value contains the expected value with other text around it; the record must hold the value alone.",
+		msgMismatch:          "No TXT record at %[1]s holds the expected value; %[2]s answered: %[3]s.",
+		fixMismatch:          "Set the TXT record at host `%[1]s` to exactly `%[2]s`. Several TXT records at that host are fine: the others are ignored.",
+		noteResolverCacheNeg: "%[1]s is a recursive resolver, which may answer from its cache: if you added the record recently, it may still hold the earlier answer that there was none, for at most %[2]s more (until %[3]s).",
+		noteResolverCache:    "%[1]s is a recursive resolver, which may answer from its cache: if you changed the record recently, this may be its earlier value, kept for at most %[2]s more (until %[3]s), when it asks your nameservers again.",
+		noteSplitExtra:       "One record is made of %[1]d strings, which are joined into one value without spaces: the expected value is one of them, but the record must hold it alone.",
+		noteSplitRecords:     "Two of these records, joined, make the expected value: the value was cut into two TXT records, but each record is a value of its own (only the strings of one record are joined).",
+		noteSplitPadded:      "One record splits the value into %[1]d strings with spaces or quotation marks around the parts; the strings are joined without any separator, so the parts must add up to the value exactly.",
+		noteSpace:            "One value is the expected value with spaces or line breaks around it.",
+		noteQuoted:           "One value is the expected value wrapped in quotation marks: enter the value without quotes (some DNS providers add their own).",
+		noteCase:             "One value differs from the expected value only in letter case; the value is case-sensitive.",
+		noteContained:        "One value contains the expected value with other text around it; the record must hold the value alone.",
 
 		// no TXT record
 		msgWrongType:        "%[1]s has no TXT record but other records: %[2]s (answer from %[3]s).",

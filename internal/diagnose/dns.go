@@ -323,6 +323,18 @@ func (d *diagnoser) dnsMiss(o *validation.Observation, z *zoneAnalysis, t cnameT
 	if wildcardA {
 		f.Message = join(f.Message, d.c.f(noteWildcardAddress, host))
 	}
+	if resp.Resolver && resp.NegativeTTL > 0 {
+		// Forward mode: the resolver may hold this "no record" in its
+		// cache (RFC 2308) for up to the negative TTL after it asked.
+		eta := o.StartedAt.Add(time.Duration(resp.NegativeTTL) * time.Second)
+		if resp.CacheUntil.After(eta) {
+			eta = resp.CacheUntil
+		}
+		if eta.After(d.now) {
+			f.Message = join(f.Message, d.c.f(noteResolverCacheNeg, d.server(resp.Server), d.formatDuration(eta.Sub(d.now)), eta.UTC().Format(time.RFC3339)))
+			f.ETA = &eta
+		}
+	}
 	return noted(f)
 }
 

@@ -378,3 +378,28 @@ func TestForwardMismatchMayBeCached(t *testing.T) {
 		t.Errorf("finding %+v; want retryable, ETA about %v, and the resolver's cache named", f, want)
 	}
 }
+
+// TestForwardNotFoundMayBeCached: in forward mode, "no record" may be the
+// recursive resolver's cached negative answer: the finding says so, with
+// the time it expires (verification run).
+func TestForwardNotFoundMayBeCached(t *testing.T) {
+	t.Parallel()
+	w := setupDNS(t, "", 0)
+	obs, err := w.v.Observe(t.Context(), validation.Request{Domain: "a.example.com", Method: validation.MethodDNS, Value: testValue})
+	if err != nil {
+		t.Fatal(err)
+	}
+	neg := obs.DNS.Record.Response.NegativeTTL
+	if neg == 0 {
+		t.Fatal("the test zone's negative answer has no SOA TTL")
+	}
+	r := diagnose.Domain([]validation.Observation{obs}, obs.StartedAt)
+	if len(r.Findings) == 0 || r.Findings[0].Code != diagnose.CodeDNSRecordNotFound {
+		t.Fatalf("findings %+v, want DNS_RECORD_NOT_FOUND", r.Findings)
+	}
+	f := r.Findings[0]
+	want := obs.StartedAt.Add(time.Duration(neg) * time.Second)
+	if f.ETA == nil || f.ETA.Sub(want).Abs() > 2*time.Second || !strings.Contains(f.Message, "may still hold the earlier answer that there was none") {
+		t.Errorf("finding %+v; want the resolver's cached negative answer named, ETA about %v", f, want)
+	}
+}
