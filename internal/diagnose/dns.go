@@ -291,16 +291,32 @@ func (d *diagnoser) dnsMiss(o *validation.Observation, z *zoneAnalysis, t cnameT
 		}
 		return noted(f)
 	}
+	if len(resp.CNAMEs) > 0 && n.Wildcard != nil && n.Wildcard.Response != nil && len(n.Wildcard.Response.CNAMEs) > 0 &&
+		n.Wildcard.Response.CNAMEs[0] == resp.CNAMEs[0] {
+		// A random name beside the host gets the same CNAME: a wildcard
+		// CNAME answers there, no record of the host's (verification
+		// run: "remove the CNAME" that is not there).
+		f := d.wrongType(resp, host, rel, value)
+		f.Message = join(f.Message, d.c.f(noteWildcardCNAME, host))
+		f.Fix = d.c.f(fixWildcardCNAME, rel, value, Truncate(lastCNAME(resp), maxNameShown))
+		if dom := n.Domain; dom != nil && dom.Response != nil && len(dom.Response.CNAMEs) > 0 && dom.Response.CNAMEs[0] == resp.CNAMEs[0] {
+			f.Fix = join(f.Fix, d.c.f(noteWildcardParent, host, Truncate(baseDomain(o.Domain), maxNameShown)))
+		}
+		return noted(f)
+	}
 	if len(resp.CNAMEs) > 0 || len(resp.Other) > 0 {
 		return noted(d.wrongType(resp, host, rel, value))
 	}
-	var wildcardA bool
+	var wildcardA, domainFromWildcard bool
 	for _, p := range n.Probes {
 		if p.Kind == validation.ProbeHostAddress && resp.Rcode == rcodeNoError && p.Lookup.Response != nil && len(p.Lookup.Response.Answer) > 0 {
 			if sameAnswer(&p.Lookup, p.Wildcard) {
 				// A wildcard A record answers at the host, as at any
 				// name: no record of another type is there to replace.
 				wildcardA = true
+				// The domain itself gets the same addresses: the same
+				// wildcard answers for it, most likely.
+				domainFromWildcard = sameAnswer(&p.Lookup, n.Domain)
 				break
 			}
 			// NODATA for TXT, but an address record at the host.
@@ -322,6 +338,9 @@ func (d *diagnoser) dnsMiss(o *validation.Observation, z *zoneAnalysis, t cnameT
 	}
 	if wildcardA {
 		f.Message = join(f.Message, d.c.f(noteWildcardAddress, host))
+		if domainFromWildcard {
+			f.Fix = join(f.Fix, d.c.f(noteWildcardParent, host, Truncate(baseDomain(o.Domain), maxNameShown)))
+		}
 	}
 	if resp.Resolver && resp.NegativeTTL > 0 {
 		// Forward mode: the resolver may hold this "no record" in its

@@ -116,6 +116,9 @@ const (
 	fixWrongHostWWW               msg = "fixWrongHostWWW"
 	noteWildcard                  msg = "noteWildcard"
 	noteWildcardAddress           msg = "noteWildcardAddress"
+	noteWildcardCNAME             msg = "noteWildcardCNAME"
+	fixWildcardCNAME              msg = "fixWildcardCNAME"
+	noteWildcardParent            msg = "noteWildcardParent"
 	noteOtherOrderDNS             msg = "noteOtherOrderDNS"
 	noteSibling                   msg = "noteSibling"
 	noteSiblingSameHost           msg = "noteSiblingSameHost"
@@ -209,6 +212,9 @@ func init() {
 			msgWrongHostWWW:               "The value was found at %[1]s, the record host of %[2]s, not at %[3]s: each name has its own record host.",
 			fixWrongHostWWW:               "Add a TXT record with host `%[1]s` (full name `%[2]s`) and value `%[3]s`.",
 			noteWildcard:                  "These values come from a wildcard TXT record (a random name beside the host returns them too), not from a record at the host.",
+			noteWildcardCNAME:             "That CNAME is a wildcard's (a random name beside %[1]s gets it too): no record of its own is at %[1]s.",
+			fixWildcardCNAME:              "Add a TXT record at host `%[1]s` with value `%[2]s`: a record put there takes precedence over the wildcard. Or add that TXT record at %[3]s, where the wildcard points.",
+			noteWildcardParent:            "Mind that %[2]s seems to get its own address from the same wildcard: a record at %[1]s makes %[2]s exist (with no records of its own), and the wildcard then no longer answers for it (RFC 4592). Add the address (or CNAME) record of %[2]s explicitly when you add the TXT record, or the site stops resolving.",
 			noteWildcardAddress:           "A wildcard address record answers at %[1]s, as at any name of the zone that has no records of its own (a random name beside it gets the same addresses); it holds no TXT record, and a TXT record put at %[1]s takes precedence over it.",
 			wordAt:                        "at %[1]s",
 			wordLastAsked:                 "the last one asked was %[1]s",

@@ -307,6 +307,24 @@ func TestTruthFindingsOnTheWire(t *testing.T) {
 			words: []string{"A wildcard address record answers at _dnsauth.a.applicant.com", "takes precedence over it"},
 		},
 		{
+			// The domain itself has no record: the wildcard answers for
+			// it too, and a record under it would end that (RFC 4592).
+			name:   "wildcard A record answering for the domain as well",
+			domain: "s2.applicant.com",
+			setup:  func(_ *testing.T, tw *truthWorld) { tw.app.Add("*.applicant.com. 300 IN A 192.0.2.7") },
+			status: diagnose.StatusPending, code: diagnose.CodeDNSRecordNotFound,
+			words: []string{"A wildcard address record answers at _dnsauth.s2.applicant.com", "s2.applicant.com seems to get its own address from the same wildcard", "or the site stops resolving"},
+		},
+		{
+			name:   "wildcard CNAME",
+			domain: "q.cn.applicant.com",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				tw.app.Add("*.cn.applicant.com. 300 IN CNAME www.applicant.com.", "www.applicant.com. 300 IN A 192.0.2.7")
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeDNSWrongType,
+			words: []string{"That CNAME is a wildcard's", "Add a TXT record at host `_dnsauth.q.cn`", "q.cn.applicant.com seems to get its own address from the same wildcard"},
+		},
+		{
 			name: "A record where TXT is expected, beside a wildcard A record",
 			setup: func(_ *testing.T, tw *truthWorld) {
 				tw.app.Add("*.a.applicant.com. 300 IN A 192.0.2.7", host+". 300 IN A 192.0.2.8")
