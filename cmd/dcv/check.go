@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,7 +58,7 @@ POST /api/v1/checks) for scripts.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return runCheck(ctx, f, args[0], cmd.OutOrStdout())
+			return runCheck(ctx, f, args[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	fs := cmd.Flags()
@@ -68,7 +69,7 @@ POST /api/v1/checks) for scripts.`,
 	return cmd
 }
 
-func runCheck(ctx context.Context, f checkFlags, domain string, out io.Writer) error {
+func runCheck(ctx context.Context, f checkFlags, domain string, out, errOut io.Writer) error {
 	res, err := f.dnsResolver()
 	if err != nil {
 		return exitError{code: exitUsage, msg: err.Error()}
@@ -93,6 +94,12 @@ func runCheck(ctx context.Context, f checkFlags, domain string, out io.Writer) e
 	}
 	if err != nil {
 		return err
+	}
+	if f.caaIdentity == defaultCAAIdentity && slices.ContainsFunc(result.Findings, func(fd diagnose.Finding) bool { return strings.HasPrefix(string(fd.Code), "CAA_") }) {
+		// A CAA finding judged for dcv.invalid, which no record names,
+		// would ask to name it: said, not an error (the domain's other
+		// findings stand).
+		fmt.Fprintln(errOut, "dcv check: note: the CAA records were checked for the default --caa-identity "+defaultCAAIdentity+", which no CAA record names: pass the issuer domain name of the CA you will order from (--caa-identity)")
 	}
 	if f.json {
 		enc := json.NewEncoder(out)
