@@ -96,6 +96,15 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 	if f.directory == "" {
 		return exitError{code: exitUsage, msg: "bench: --directory is required"}
 	}
+	// Zero means the library's default; a user who types 0 means none.
+	for _, z := range []struct {
+		flag string
+		zero bool
+	}{{"concurrency", f.concurrency == 0}, {"duration", f.duration == 0}, {"names", f.names == 0}} {
+		if z.zero && cmd.Flags().Changed(z.flag) {
+			return exitError{code: exitUsage, msg: fmt.Sprintf("bench: --%s 0: must be positive (see dcv bench --help)", z.flag)}
+		}
+	}
 	cfg := bench.Config{
 		DirectoryURL:  f.directory,
 		Concurrency:   f.concurrency,
