@@ -116,7 +116,11 @@ func (d *diagnoser) http01(o *validation.Observation) []Finding {
 	for i := range fs {
 		switch fs[i].Code {
 		case CodeFileNotFound:
-			fs[i].Fix = d.c.f(fixHTTP01NotFound, Truncate(o.Domain, maxNameShown), u)
+			if !strings.Contains(fs[i].Message, d.c.f(wordErrorStatusValue)) {
+				// The key authorization served with an error status has
+				// the status fix already (file.go): kept.
+				fs[i].Fix = d.c.f(fixHTTP01NotFound, Truncate(o.Domain, maxNameShown), u)
+			}
 		case CodeFileContentMismatch:
 			fs[i].Fix = d.c.f(fixHTTP01Content, Truncate(o.Expected, maxSnippetShown), u)
 			if to := redirectedTo(o.File); to != "" {

@@ -100,6 +100,10 @@ func TestHTTP01Fixes(t *testing.T) {
 			"Answer " + chalURL + " directly with status 200 and exactly the key authorization `tok.thumb`: it redirects to https://example.com/, which does not serve the challenge. Exempt /.well-known/acme-challenge/ from the redirect."},
 		{"not found", trace(chalURL, answer(ip4, http.StatusNotFound, "")), CodeFileNotFound,
 			"Make " + chalURL + " return the key authorization: the ACME client must answer on port 80 itself, or write the challenge file into .well-known/acme-challenge/ at the web root of the site answering for example.com."},
+		// The key authorization is served, with the wrong status: the
+		// status is the fix (verification run).
+		{"404 with the key authorization", trace(chalURL, answer(ip4, http.StatusNotFound, keyAuth)), CodeFileNotFound,
+			"Make the web server answer " + chalURL + " with status 200 OK, not 404 Not Found, with the same content (serve it as a file, or give the rule that answers it status 200); then check again."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

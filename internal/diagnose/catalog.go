@@ -157,6 +157,7 @@ const (
 	fixFileBadStatus             msg = "fixFileBadStatus"
 	noteErrorStatusValue         msg = "noteErrorStatusValue"
 	fixErrorStatusValue          msg = "fixErrorStatusValue"
+	wordErrorStatusValue         msg = "wordErrorStatusValue"
 	noteRetryAfter               msg = "noteRetryAfter"
 	noteCDN                      msg = "noteCDN"
 	fixCDN                       msg = "fixCDN"

@@ -210,7 +210,7 @@ func TestDomainFileMore(t *testing.T) {
 			// the wrong status (console run).
 			name: "404 whose body is the value: the status is what to fix",
 			obs:  fileObs(hops(httpURL, answer(ip4, 404, testValue+"\n"))),
-			want: []Finding{errF(CodeFileNotFound, "The server at 192.0.2.10 answered 404 Not Found for "+httpURL+". Its body is the expected value, but sent with the status 404 Not Found: the content is there, the status is wrong (an error page or a rewrite rule that answers with this content, such as nginx `return 404 \"...\"`).",
+			want: []Finding{errF(CodeFileNotFound, "The server at 192.0.2.10 answered 404 Not Found for "+httpURL+". Its body is the expected value, but sent with the status 404 Not Found: the content is there, the status is wrong (an error page, or a rule that answers with this content and that status, such as nginx `return`).",
 				"Make the web server answer "+httpURL+" with status 200 OK, not 404 Not Found, with the same content (serve it as a file, or give the rule that answers it status 200); then check again.")},
 		},
 		{
