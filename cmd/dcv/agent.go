@@ -56,7 +56,7 @@ func runAgent(ctx context.Context, f agentFlags, out io.Writer) error {
 		return usageError(fmt.Errorf("--log-level: %w", err))
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	defer ignoreHangup(logger)()
+	defer ignoreHangup(logger, "a new credentials file takes a restart")()
 	if f.credentials == "" {
 		return exitError{code: exitUsage, msg: "agent: --credentials is required"}
 	}

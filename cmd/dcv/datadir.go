@@ -35,8 +35,12 @@ func openData(ctx context.Context, data string, caCfg ca.Config, newDatabase boo
 		return nil, nil, fmt.Errorf("checking the database: %w", err)
 	}
 	if hasCA && !hasDB && !newDatabase {
+		hint := "to start an empty database under this CA on purpose, start dcv serve with --new-database"
 		return nil, nil, exitError{code: exitFailure, msg: fmt.Sprintf("%s holds a CA, but its database %s is missing: the CA's certificates and revocations are in that database, and a new one would publish a CRL without them. "+
-			"Restore the database that belongs with this CA (dcv.db, with dcv.db-wal if there is one); or, to start an empty database under this CA on purpose, pass --new-database. Nothing was changed", caCfg.Dir, dbPath)}
+			"Restore the database that belongs with this CA (dcv.db, with dcv.db-wal if there is one); or, %s. Nothing was changed", caCfg.Dir, dbPath, hint)}
+	}
+	if hasDB && newDatabase {
+		return nil, nil, exitError{code: exitUsage, msg: fmt.Sprintf("--new-database: %s exists already; it is for a CA whose database is missing, and dcv replaces no database (move it away first if you mean to). Nothing was changed", dbPath)}
 	}
 	st, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
@@ -58,8 +62,8 @@ func openData(ctx context.Context, data string, caCfg ca.Config, newDatabase boo
 			return nil, nil, err
 		}
 		if bound != "" || n > 0 {
-			return refuse(fmt.Sprintf("the database %s holds %d certificates of a CA (intermediate SHA-256 %s), but %s holds no CA: a new one would sign under another name and leave those certificates without their CRL. "+
-				"Restore the CA directory that belongs with this database", dbPath, n, orUnknown(bound), caCfg.Dir))
+			return refuse(fmt.Sprintf("the database %s belongs to a CA (intermediate SHA-256 %s; %d certificates issued), but %s holds no CA: a new one would issue under another name, and the CRL of the database's certificates could no longer be signed. "+
+				"Restore the CA directory that belongs with this database", dbPath, orUnknown(bound), n, caCfg.Dir))
 		}
 	}
 	authority, err := ca.LoadOrCreate(caCfg)

@@ -20,6 +20,7 @@ func TestWarnUnknownEnv(t *testing.T) {
 		{name: "the test suite's own", env: []string{"DCV_REQUIRE_PEERS=1"}},
 		{name: "not dcv's", env: []string{"HOME=/root", "DCVX=1"}},
 		{name: "mistyped", env: []string{"DCV_CHEK_INTERVAL=1m"}, want: "the environment variable DCV_CHEK_INTERVAL names no flag of any dcv command, and is ignored (did you mean DCV_CHECK_INTERVAL?)"},
+		{name: "mistyped letter case", env: []string{"DCV_api_key=x"}, want: "DCV_api_key names no flag of any dcv command, and is ignored (did you mean DCV_API_KEY?)"},
 		{name: "unknown, nothing close", env: []string{"DCV_FROBNICATE=1"}, want: "the environment variable DCV_FROBNICATE names no flag of any dcv command, and is ignored\n"},
 	}
 	for _, tt := range tests {

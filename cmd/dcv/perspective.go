@@ -147,16 +147,27 @@ func newPerspectiveCmd() *cobra.Command {
 // serve), and w is told so. Without it, such a directory is refused: a
 // mistyped --data does not make a new CA.
 func openPrimary(ctx context.Context, data string, create bool, w io.Writer) (*sqlite.Store, *ca.CA, error) {
+	creating := false
 	if _, err := os.Stat(filepath.Join(data, "dcv.db")); errors.Is(err, fs.ErrNotExist) {
 		if !create {
-			return nil, nil, exitError{code: exitUsage, msg: fmt.Sprintf("no dcv database in %s: pass the --data of the primary's dcv serve (or, with dcv perspective add, --init to create the primary there before its first start)", data)}
+			msg := fmt.Sprintf("no dcv database in %s: pass the --data of the primary's dcv serve", data)
+			if w != nil {
+				// perspective add, which may create it.
+				msg += ", or --init to create the primary there before its first start"
+			}
+			return nil, nil, exitError{code: exitUsage, msg: msg}
 		}
-		fmt.Fprintf(w, "no dcv database in %s: creating a new primary there (its dcv serve must run with --data %s)\n", data, data)
+		creating = true
 	}
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("creating data directory: %w", err)
 	}
-	return openData(ctx, data, ca.Config{Dir: filepath.Join(data, "ca")}, false)
+	st, authority, err := openData(ctx, data, ca.Config{Dir: filepath.Join(data, "ca")}, false)
+	if err == nil && creating {
+		// Said once made (a refusal changes nothing).
+		fmt.Fprintf(w, "no dcv database in %s: created a new primary there (its dcv serve must run with --data %s)\n", data, data)
+	}
+	return st, authority, err
 }
 
 func perspectiveAdd(ctx context.Context, data, name, url, rir, out string, initData bool, w, errOut io.Writer) error {

@@ -51,9 +51,9 @@ func usageError(err error) error {
 // the message to print on standard error ("" for none).
 // ignoreHangup keeps SIGHUP, which would end the process without its
 // graceful shutdown (a closed terminal, a reload habit), from stopping a
-// server: it is logged, with what reloads on its own. The returned
-// function stops it.
-func ignoreHangup(logger *slog.Logger) (stop func()) {
+// server: it is logged, with what reloads on its own (reloads). The
+// returned function stops it.
+func ignoreHangup(logger *slog.Logger, reloads string) (stop func()) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	done := make(chan struct{})
@@ -61,7 +61,7 @@ func ignoreHangup(logger *slog.Logger) (stop func()) {
 		for {
 			select {
 			case <-hup:
-				logger.Warn("SIGHUP ignored: nothing to reload (TLS certificate files are read again when they change; other settings take a restart); stop with SIGTERM")
+				logger.Warn("SIGHUP ignored: nothing to reload (" + reloads + "); stop with SIGTERM")
 			case <-done:
 				return
 			}
@@ -193,7 +193,7 @@ func warnUnknownEnv(root *cobra.Command, env []string, w io.Writer) {
 		hint := ""
 		best := 3 // suggest at an edit distance of at most 2
 		for k := range known {
-			if d := editDistance(name, k); d < best || (d == best && hint != "" && k < hint) {
+			if d := editDistance(strings.ToUpper(name), k); d < best || (d == best && hint != "" && k < hint) {
 				best, hint = d, k
 			}
 		}

@@ -82,7 +82,7 @@ func (f *validationFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.resolver, "resolver", "", "forward DNS lookups to these recursive resolvers (host:port[,host:port]) instead of resolving iteratively from the root servers (the default)")
 	fs.StringVar(&f.rootHints, "root-hints", "", "root hints file (named.root format) replacing the built-in IANA root servers of the iterative resolver")
 	fs.StringVar(&f.trustAnchor, "trust-anchor", "", "DNSSEC trust anchors file (DS or DNSKEY records) replacing the built-in IANA root keys of the iterative resolver")
-	fs.StringVar(&f.caaIdentity, "caa-identity", defaultCAAIdentity, "the CA's issuer domain name matched against CAA issue/issuewild records")
+	fs.StringVar(&f.caaIdentity, "caa-identity", defaultCAAIdentity, "the CA's issuer domain name matched against CAA issue/issuewild records (an agent checks for the one its primary sends)")
 	fs.IntVar(&f.httpPort, "validation-http-port", 80, "TEST KNOB: port dialled for http:// validation URLs")
 	fs.IntVar(&f.httpsPort, "validation-https-port", 443, "TEST KNOB: port dialled for https:// validation URLs")
 	fs.BoolVar(&f.allowLoopback, "allow-loopback-targets", false, "TEST KNOB: allow validation targets on loopback addresses (other special-purpose ranges stay refused)")
@@ -178,6 +178,8 @@ func (f *validationFlags) dnsResolver() (dnsclient.Resolver, error) {
 func (f *validationFlags) validatorWith(res dnsclient.Resolver) (*validation.Validator, error) {
 	// An empty identity would make the validator skip CAA (BRs §3.2.2.8
 	// require it): every domain would pass, whatever its CAA records say.
+	// A final dot and capitals are the same name.
+	f.caaIdentity = strings.ToLower(strings.TrimSuffix(f.caaIdentity, "."))
 	if err := caa.CheckIssuerDomain(f.caaIdentity); err != nil {
 		return nil, usageError(fmt.Errorf("--caa-identity: %w; it is the CA's issuer domain name that CAA issue records are matched against, and CAA cannot be skipped", err))
 	}
@@ -285,7 +287,7 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		return usageError(fmt.Errorf("--log-level: %w", err))
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	defer ignoreHangup(logger)()
+	defer ignoreHangup(logger, "TLS certificate files are read again when they change; other settings take a restart")()
 	if max := ca.MaxValidityAt(time.Now()); f.certValidity < 0 || f.certValidity > max || (f.certValidity > 0 && f.certValidity < ca.MinValidity) {
 		return usageError(fmt.Errorf("--cert-validity %s is outside [0 (the default), %s], and 0 or at least 1h (CA/B Forum BRs §6.3.2: the longest a certificate issued now should last; a leaf is backdated by a minute)", durationValue{&f.certValidity}, ca.Days(max)))
 	}
