@@ -152,7 +152,7 @@ func init() {
 			unavTLS:                "mutual TLS handshake failed",
 			unavAgentNetwork:       "its own network failed (its resolver could not be reached, or its source address is not usable)",
 			unavProtocol:           "unusable answer",
-			unavDNSSEC:             "its DNSSEC validation failed (%[1]s) on the answer that dcv's primary perspective validated: that perspective's own trust anchor, or its network, fails, not your zone",
+			unavDNSSEC:             "its DNSSEC validation failed on the answer that dcv's primary perspective validated: that perspective's own trust anchor, or its network, fails, not your zone; %[1]s",
 			seenDNSSECBogus:        "an answer that fails DNSSEC validation (%[1]s)",
 			unavCut:                "no answer within the grace period after the quorum was decided",
 			unavSkipped:            "not asked",
@@ -880,6 +880,11 @@ func Matrix(obs []validation.Observation) []PerspectiveRow {
 			r.Verdict = VerdictUnavailable
 			r.Seen = d.unavailableWord(o.Unavailable)
 			r.Detail = Truncate(o.UnavailableDetail, maxDetailShown)
+		case i > 0 && remoteBogus(&obs[0], o) != "":
+			// As the findings count it (perspectives): the remote's
+			// own DNSSEC failure, not a disagreement.
+			r.Verdict = VerdictUnavailable
+			r.Seen = d.c.f(seenDNSSECBogus, Truncate(remoteBogus(&obs[0], o), maxDetailShown))
 		case Corroborates(o):
 			r.Verdict = VerdictPass
 			r.Seen = d.c.f(seenRecordFound)

@@ -157,7 +157,7 @@ func TestDomainPerspectives(t *testing.T) {
 			obs:    fiveSecure(pRemote(bogus, "af-1", "AFRINIC"), pRemote(bogus, "sa-1", "LACNIC")),
 			status: StatusPending,
 			want: []Finding{{Code: CodePerspectiveUnavailable, Severity: SeverityError, Retryable: true, Fix: fixUnav,
-				Message: "dcv could not obtain the view of 2 remote perspectives: sa-1 (LACNIC) (its DNSSEC validation failed (DS record at the parent (key tag 63094) matches no DNSKEY in .) on the answer that dcv's primary perspective validated: that perspective's own trust anchor, or its network, fails, not your zone); af-1 (AFRINIC) (its DNSSEC validation failed (DS record at the parent (key tag 63094) matches no DNSKEY in .) on the answer that dcv's primary perspective validated: that perspective's own trust anchor, or its network, fails, not your zone). This is a problem on the certificate authority's side, not with your domain; without them the quorum of corroborating perspectives is not met."}},
+				Message: "dcv could not obtain the view of 2 remote perspectives: sa-1 (LACNIC) (its DNSSEC validation failed on the answer that dcv's primary perspective validated: that perspective's own trust anchor, or its network, fails, not your zone; DS record at the parent (key tag 63094) matches no DNSKEY in .); af-1 (AFRINIC) (its DNSSEC validation failed on the answer that dcv's primary perspective validated: that perspective's own trust anchor, or its network, fails, not your zone; DS record at the parent (key tag 63094) matches no DNSKEY in .). This is a problem on the certificate authority's side, not with your domain; without them the quorum of corroborating perspectives is not met."}},
 		},
 		{
 			// Without the primary's validation nothing tells whose the
@@ -654,5 +654,21 @@ func TestSeenCAAFailure(t *testing.T) {
 	res := Domain([]validation.Observation{pass, pRemote(pass, "eu-1", "RIPE"), pRemote(forbids, "us-1", "ARIN")}, testNow)
 	if len(res.Findings) == 0 || !strings.Contains(res.Findings[0].Message, "only 1 of 2 remote perspectives corroborate it (2 needed)") {
 		t.Errorf("findings %+v, want the count to need both remotes", res.Findings)
+	}
+}
+
+// TestMatrixRemoteDNSSEC: a remote whose DNSSEC validation failed where the
+// primary's passed is unavailable in the table, as in the findings, not a
+// failure of the domain (verification run).
+func TestMatrixRemoteDNSSEC(t *testing.T) {
+	t.Parallel()
+	const host = "_dnsauth.a.example.com"
+	secure := dnsObs(resp(host, "NOERROR", txt(host, testValue)), nil)
+	secure.DNS.Record.Response.DNSSEC = dnsclient.Secure.String()
+	bogus := dnsObs(resp(host, "NOERROR", txt(host, testValue)), nil)
+	bogus.DNS.Record.Response.DNSSEC, bogus.DNS.Record.Response.DNSSECReason = dnsclient.Bogus.String(), "DNSKEY set of . matches no anchor"
+	rows := Matrix([]validation.Observation{secure, pRemote(bogus, "eu-1", "RIPE")})
+	if r := rows[1]; r.Verdict != VerdictUnavailable || r.Seen != "an answer that fails DNSSEC validation (DNSKEY set of . matches no anchor)" {
+		t.Errorf("row %+v; want unavailable, naming the DNSSEC failure", r)
 	}
 }
