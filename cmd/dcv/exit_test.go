@@ -110,6 +110,7 @@ func TestExitStatus(t *testing.T) {
 		{"serve --listen notanaddr --public-url", []string{"serve", "--listen", "notanaddr", "--public-url", "http://ca.example"}, exitUsage, "--listen notanaddr: address notanaddr: missing port"},
 		{"serve --listen port out of range", []string{"serve", "--listen", "127.0.0.1:99999"}, exitUsage, "--listen 127.0.0.1:99999: address 99999: invalid port"},
 		{"serve --ca-listen notanaddr", []string{"serve", "--ca-listen", "notanaddr", "--public-url", "https://ca.example"}, exitUsage, "--ca-listen notanaddr: address notanaddr: missing port"},
+		{"serve --metrics-listen notanaddr", []string{"serve", "--metrics-listen", "notanaddr"}, exitUsage, "--metrics-listen notanaddr: address notanaddr: missing port"},
 		{"serve --pprof-listen not loopback", []string{"serve", "--pprof-listen", "192.0.2.1:6060"}, exitUsage, "--pprof-listen 192.0.2.1:6060: the host must be a loopback IP address"},
 		{"serve --gc-percent 0", []string{"serve", "--gc-percent", "0"}, exitUsage, "--gc-percent 0: must be between 1 and"},
 		{"serve --min-remote-perspectives -1", []string{"serve", "--min-remote-perspectives", "-1"}, exitUsage, "--min-remote-perspectives must not be negative"},

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dcvhq/dcv/internal/ca"
+	"github.com/dcvhq/dcv/internal/metrics"
 	"github.com/dcvhq/dcv/internal/perspective"
 	"github.com/dcvhq/dcv/internal/store"
 	"github.com/dcvhq/dcv/internal/store/sqlite"
@@ -44,7 +45,7 @@ var errMinRemoteNegative = errors.New("--min-remote-perspectives must not be neg
 // runner builds the perspective runner: the primary validator, and the
 // remote perspectives enrolled in st, reached with the agent CA of
 // authority.
-func (f *perspectiveFlags) runner(v *validation.Validator, st store.PerspectiveStore, authority *ca.CA, logger *slog.Logger) (*perspective.Runner, error) {
+func (f *perspectiveFlags) runner(v *validation.Validator, st store.PerspectiveStore, authority *ca.CA, logger *slog.Logger, mets *metrics.Metrics) (*perspective.Runner, error) {
 	if f.minRemote < 0 {
 		return nil, usageError(errMinRemoteNegative)
 	}
@@ -59,6 +60,7 @@ func (f *perspectiveFlags) runner(v *validation.Validator, st store.PerspectiveS
 		MinRemotes: f.minRemote,
 		PublicCA:   f.publicCA,
 		Logger:     logger,
+		Metrics:    mets,
 	})
 	if err != nil {
 		return nil, err

@@ -37,6 +37,7 @@ import (
 	"github.com/dcvhq/dcv/internal/clientaddr"
 	"github.com/dcvhq/dcv/internal/dnsclient"
 	"github.com/dcvhq/dcv/internal/jobs"
+	"github.com/dcvhq/dcv/internal/metrics"
 	"github.com/dcvhq/dcv/internal/order"
 	"github.com/dcvhq/dcv/internal/store/sqlite"
 	"github.com/dcvhq/dcv/internal/validation"
@@ -219,6 +220,7 @@ type serveFlags struct {
 	resetAdminKey bool
 	newDatabase   bool
 	pprofListen   string
+	metricsListen string
 	gcPercent     int
 	// apiLimitNewOrders is --api-limit-new-orders, COUNT/PERIOD.
 	apiLimitNewOrders string
@@ -270,6 +272,7 @@ Every flag can also be set as DCV_<FLAG> (DCV_CHECK_INTERVAL=1m).`,
 	fs.StringVar(&f.preflightPerKey, "preflight-limit-per-key", "", "pre-flight checks (POST /api/v1/checks) per API key, as COUNT/PERIOD (default 30/1m)")
 	fs.StringVar(&f.preflightPerClient, "preflight-limit-per-client", "", "pre-flight checks per client address (an IPv6 client by its /64), as COUNT/PERIOD (default 60/1m; raise it for a console that sends its users' checks from one address)")
 	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "reverse proxies (CIDR[,CIDR...]) whose X-Forwarded-For names the client: a request from one of them is counted and logged as the right-most address of the header that is not a trusted proxy's (default none: the TCP peer)")
+	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve Prometheus metrics at http://ADDR/metrics (checks and their blocking findings, the CA's own failures, issuance, revocations, ACME validations, HTTP requests, remote perspectives; off when empty). Bind it to an address only your monitoring reaches")
 	fs.StringVar(&f.pprofListen, "pprof-listen", "", "DIAGNOSTICS: serve Go's net/http/pprof profiles at http://ADDR/debug/pprof/ (loopback addresses only; off when empty)")
 	f.perspectiveFlags.register(cmd)
 	f.validationFlags.register(cmd)
@@ -317,6 +320,11 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	}
 	if f.pprofListen != "" {
 		if err := checkPprofListen(f.pprofListen); err != nil {
+			return err
+		}
+	}
+	if f.metricsListen != "" {
+		if err := checkListenAddr("--metrics-listen", f.metricsListen); err != nil {
 			return err
 		}
 	}
@@ -424,6 +432,15 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		}
 		defer stopPprof()
 	}
+	var mets *metrics.Metrics // nil: nothing counted
+	if f.metricsListen != "" {
+		mets = metrics.New()
+		stopMetrics, err := serveMetrics(f.metricsListen, mets, logger)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
 
 	dbPath := filepath.Join(f.data, "dcv.db")
 	st, authority, err := openData(ctx, f.data, caCfg, f.newDatabase)
@@ -439,7 +456,7 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	if f.caaIdentity == defaultCAAIdentity {
 		logger.Warn("--caa-identity is the default " + defaultCAAIdentity + ": every domain that publishes CAA records fails validation; set it to the issuer domain name your CAA records name")
 	}
-	runner, err := f.perspectiveFlags.runner(v, st, authority, logger)
+	runner, err := f.perspectiveFlags.runner(v, st, authority, logger, mets)
 	if err != nil {
 		return err
 	}
@@ -449,7 +466,7 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	ownResolvers, _ := dnsclient.ParseServers(f.resolver)
 	orders, err := order.New(order.Config{
 		Store: st, Observer: runner, Issuer: authority,
-		CheckInterval: f.checkInterval, ValueValidity: f.valueValidity, Logger: logger,
+		CheckInterval: f.checkInterval, ValueValidity: f.valueValidity, Logger: logger, Metrics: mets,
 		NewOrderLimit: newOrderLimit, OwnResolvers: ownResolvers,
 	})
 	if err != nil {
@@ -539,10 +556,14 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		}
 	}
 
+	var observe accesslog.Observer // the requests' metrics, when served
+	if mets != nil {
+		observe = func(r *http.Request, status int, took time.Duration) { mets.Request(routeClass(r), status, took) }
+	}
 	apiHandler := api.New(api.Config{Orders: orders, CA: authority, Logger: logger, Version: version,
 		PreflightPerKey: preflightPerKey, PreflightPerClient: preflightPerClient})
 	srv := &http.Server{
-		Handler:           clients.Handler(accesslog.Handler(mountACME(apiHandler, acmeHandler), logger)),
+		Handler:           clients.Handler(accesslog.Handler(mountACME(apiHandler, acmeHandler), logger, observe)),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      3 * time.Minute, // a check observes every domain
@@ -561,7 +582,7 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	var caSrv *http.Server
 	if caLn != nil {
 		caSrv = &http.Server{
-			Handler:           clients.Handler(accesslog.Handler(caOnly(apiHandler, public), logger)),
+			Handler:           clients.Handler(accesslog.Handler(caOnly(apiHandler, public), logger, observe)),
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
 			WriteTimeout:      time.Minute,
@@ -596,6 +617,39 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 // loopback address: profiles show internals (goroutine stacks, allocation
 // sites) that no remote party should read. It returns a function that stops
 // the listener.
+// serveMetrics serves m at http://addr/metrics until the returned function
+// is called.
+func serveMetrics(addr string, m *metrics.Metrics, logger *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Warn("metrics listener", "err", err)
+		}
+	}()
+	logger.Info("metrics served", "url", "http://"+ln.Addr().String()+"/metrics")
+	return func() { srv.Close() }, nil
+}
+
+// routeClass is the route class of a request in the metrics: a small
+// fixed set (no path, id or domain is a label).
+func routeClass(r *http.Request) string {
+	switch p := r.URL.Path; {
+	case strings.HasPrefix(p, "/api/"):
+		return "api"
+	case strings.HasPrefix(p, "/acme/"):
+		return "acme"
+	case strings.HasPrefix(p, "/ca/"):
+		return "ca"
+	}
+	return "other"
+}
+
 func servePprof(addr string, logger *slog.Logger) (func(), error) {
 	if err := checkPprofListen(addr); err != nil {
 		return nil, err

@@ -11,28 +11,41 @@ import (
 	"github.com/dcvhq/dcv/internal/clientaddr"
 )
 
+// Observer is told of each request answered: its status and how long it
+// took (the metrics of a server).
+type Observer func(r *http.Request, status int, took time.Duration)
+
 // Handler returns next with every request logged to logger at debug level
 // once answered: its method, its path without the query string, the
 // status sent (200 when the handler wrote none), how long it took, and the
-// client address (clientaddr.From). When logger does not log debug, the
+// client address (clientaddr.From); observe, when not nil, is told of it
+// too. When logger does not log debug and there is no observer, the
 // request goes to next untouched.
-func Handler(next http.Handler, logger *slog.Logger) http.Handler {
+func Handler(next http.Handler, logger *slog.Logger, observe Observer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		if !logger.Enabled(ctx, slog.LevelDebug) {
+		debug := logger.Enabled(ctx, slog.LevelDebug)
+		if !debug && observe == nil {
 			next.ServeHTTP(w, r)
 			return
 		}
 		start := time.Now()
 		rec := &recorder{ResponseWriter: w}
 		// Deferred: a handler that panics (http.ErrAbortHandler) is
-		// logged too.
+		// logged and counted too.
 		defer func() {
+			took := time.Since(start)
+			if observe != nil {
+				observe(r, rec.statusSent(), took)
+			}
+			if !debug {
+				return
+			}
 			logger.LogAttrs(ctx, slog.LevelDebug, "http request",
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.Path),
 				slog.Int("status", rec.statusSent()),
-				slog.Duration("duration", time.Since(start)),
+				slog.Duration("duration", took),
 				slog.String("client", clientaddr.From(r)))
 		}()
 		next.ServeHTTP(rec, r)

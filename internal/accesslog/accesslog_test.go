@@ -49,7 +49,7 @@ func TestHandler(t *testing.T) {
 			t.Parallel()
 			var logs bytes.Buffer
 			logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: tt.level}))
-			h := clientaddr.New([]netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}).Handler(accesslog.Handler(tt.handler, logger))
+			h := clientaddr.New([]netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}).Handler(accesslog.Handler(tt.handler, logger, nil))
 			req := httptest.NewRequest(tt.method, tt.target, strings.NewReader(`{"key":"body-secret"}`))
 			req.RemoteAddr = "192.0.2.1:5555"
 			req.Header.Set("Authorization", secret)

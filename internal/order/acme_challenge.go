@@ -277,16 +277,20 @@ func (a *ACME) record(ctx context.Context, acct *store.ACMEAccount, z *store.ACM
 // certificate authority's side (serverInternal: a remote perspective
 // unavailable, no observation), which is no fault of the applicant's.
 func (a *ACME) recorded(ctx context.Context, acct *store.ACMEAccount, z *store.ACMEAuthz, res *store.ACMEChallengeResult) {
+	m := a.s.cfg.Metrics
 	if res.Status == store.ACMEStatusValid {
+		m.ACMEValidation(res.Type, "valid")
 		return
 	}
 	var prob struct {
 		Type string `json:"type"`
 	}
 	if json.Unmarshal(res.Error, &prob) == nil && prob.Type == ACMEServerInternal {
+		m.ACMEValidation(res.Type, "ca_side")
 		a.logCASide(z, res)
 		return
 	}
+	m.ACMEValidation(res.Type, "invalid")
 	l := a.cfg.Limits.FailedValidationsPerDomain
 	if _, err := a.cfg.Limiter.Spend(ctx, l, acct.ID+"|"+baseName(z.Identifier), 1, res.At); err != nil {
 		a.s.cfg.Logger.Error("rate limit", "limit", l.Name, "err", err)
@@ -306,6 +310,8 @@ func (a *ACME) logCASide(z *store.ACMEAuthz, res *store.ACMEChallengeResult) {
 	f, ok := caSideFinding(ev.Findings)
 	if !ok {
 		f.Message = "the validation failed without a diagnosis"
+	} else {
+		a.s.cfg.Metrics.CASide(string(f.Code))
 	}
 	a.s.cfg.Logger.Warn("acme validation failed on the CA's own side: the client is told to contact the operator",
 		"authz", z.ID, "domain", z.Identifier, "challenge", res.Type, "code", f.Code, "message", f.Message)

@@ -129,6 +129,7 @@ func (a *ACME) Finalize(ctx context.Context, acct *store.ACMEAccount, acctKey cr
 		return nil, notReady(orderID, cur.Status)
 	case lintErr != nil:
 		a.s.cfg.Logger.Error("acme issuance failed", "order", orderID, "err", lintErr)
+		a.s.cfg.Metrics.IssuanceFailed(methodACME)
 		if serr := a.st.OrderSetStatus(ctx, orderID, StatusInvalid, "", "issuance failed: "+lintErr.Error()); serr != nil {
 			a.s.cfg.Logger.Error("recording issuance failure", "order", orderID, "err", serr)
 		}
@@ -137,6 +138,7 @@ func (a *ACME) Finalize(ctx context.Context, acct *store.ACMEAccount, acctKey cr
 		return nil, fmt.Errorf("finalizing order %s: %w", orderID, err)
 	}
 	a.s.cfg.Logger.Info("acme certificate issued", "order", orderID)
+	a.s.cfg.Metrics.CertificateIssued(methodACME)
 	// The finalization changed only the order's status, CSR and
 	// certificate (its authorizations were valid and stay so): answer from
 	// the order loaded above instead of reading it again.
@@ -282,6 +284,7 @@ func (a *ACME) Revoke(ctx context.Context, acct *store.ACMEAccount, signer crypt
 		return fmt.Errorf("revoking certificate: %w", err)
 	}
 	a.s.cfg.Logger.Info("certificate revoked", "serial", serial, "reason", code)
+	a.s.cfg.Metrics.Revoked(reasonName(code))
 	if proven {
 		// Not cut short by a client that goes away: the revocation is
 		// committed, and its block must follow.

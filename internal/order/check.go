@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -405,10 +406,40 @@ func (s *Service) checkOrder(ctx context.Context, o *store.Order) (*CheckResult,
 	if res.Status == StatusPending && caSideOnly(res.Domains) {
 		s.logCASide(o.ID, res.Domains)
 	}
+	s.countCheck(o, res.Domains, observed)
 	if res.Status == StatusApproved {
 		s.schedule(ctx, o.ID)
 	}
 	return res, nil
+}
+
+// countCheck counts, in the metrics, each domain of order o this check
+// observed, with its status and blocking findings, and a domain blocked
+// only by the CA's own failure as such.
+func (s *Service) countCheck(o *store.Order, ds []DomainCheck, observed []bool) {
+	m := s.cfg.Metrics
+	if m == nil {
+		return
+	}
+	for i, d := range ds {
+		if i < len(observed) && !observed[i] {
+			continue
+		}
+		var blocking []string
+		for _, f := range d.Findings {
+			if f.Blocking() {
+				blocking = append(blocking, string(f.Code))
+			}
+		}
+		method := o.Method
+		if i < len(o.Authorizations) && o.Authorizations[i].Method != "" {
+			method = o.Authorizations[i].Method
+		}
+		m.DomainChecked(method, d.Status, blocking)
+		if f, ok := caSideFinding(d.Findings); ok && d.Status == StatusPending && !slices.ContainsFunc(d.Findings, func(f diagnose.Finding) bool { return f.Blocking() && !diagnose.CASide(f.Code) }) {
+			m.CASide(string(f.Code))
+		}
+	}
 }
 
 // logCASide logs, at WARN, a recorded check of order orderID blocked only

@@ -127,6 +127,11 @@ func (s *Service) Issue(ctx context.Context, orderID string) error {
 	case err == nil:
 		if stored {
 			s.cfg.Logger.Info("certificate issued", "order", orderID)
+			via := "api"
+			if o.Method == methodACME {
+				via = methodACME // finished by the sweep after a finalize cut short
+			}
+			s.cfg.Metrics.CertificateIssued(via)
 		}
 		return nil
 	case errors.Is(err, store.ErrKeyBlocked):
@@ -146,6 +151,11 @@ func (s *Service) Issue(ctx context.Context, orderID string) error {
 // invalid, as finalize makes it, so that its client stops polling.
 func (s *Service) failIssuance(ctx context.Context, o *store.Order, err error) error {
 	s.cfg.Logger.Error("issuance failed", "order", o.ID, "err", err)
+	via := "api"
+	if o.Method == methodACME {
+		via = methodACME
+	}
+	s.cfg.Metrics.IssuanceFailed(via)
 	status := StatusApproved
 	if o.Method == methodACME {
 		status = StatusInvalid

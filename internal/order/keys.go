@@ -162,6 +162,8 @@ func (a *ACME) sweep(ctx context.Context, h []byte) (int, error) {
 				// Revoked before for another reason: keyCompromise, now
 				// proven, supersedes it.
 				err = a.st.RevocationSetReason(ctx, c.Serial, reasonKeyCompromise)
+			} else if err == nil {
+				a.s.cfg.Metrics.Revoked(reasonName(reasonKeyCompromise))
 			}
 			if err != nil {
 				return revoked, err

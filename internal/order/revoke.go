@@ -91,6 +91,7 @@ func (s *Service) Revoke(ctx context.Context, acct *store.Account, id string, re
 		return nil, fmt.Errorf("revoking certificate: %w", err)
 	}
 	s.cfg.Logger.Info("certificate revoked", "serial", c.Serial, "order", o.ID, "reason", reasonName(code), "by", acct.ID, "admin", acct.Admin)
+	s.cfg.Metrics.Revoked(reasonName(code))
 	if code == reasonKeyCompromise && acct.Admin {
 		// The operator attests the compromise: the key is blocked, and
 		// the key sweeper revokes its other certificates. Not cut short

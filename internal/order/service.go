@@ -31,6 +31,7 @@ import (
 	"github.com/dcvhq/dcv/internal/ca"
 	"github.com/dcvhq/dcv/internal/diagnose"
 	"github.com/dcvhq/dcv/internal/ident"
+	"github.com/dcvhq/dcv/internal/metrics"
 	"github.com/dcvhq/dcv/internal/ratelimit"
 	"github.com/dcvhq/dcv/internal/store"
 	"github.com/dcvhq/dcv/internal/validation"
@@ -113,6 +114,8 @@ type Config struct {
 	ValueValidity time.Duration
 	// Logger; if nil, slog.Default().
 	Logger *slog.Logger
+	// Metrics counts checks, issuance and revocations; nil counts nothing.
+	Metrics *metrics.Metrics
 	// NewOrderLimit bounds the orders an account that is not an admin
 	// makes through the API; if zero, DefaultNewOrderLimit. Every order is
 	// observed, by dcv on its own too: the limit bounds the queries anyone

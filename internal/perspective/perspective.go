@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dcvhq/dcv/internal/diagnose"
+	dcvmetrics "github.com/dcvhq/dcv/internal/metrics"
 	"github.com/dcvhq/dcv/internal/validation"
 )
 
@@ -69,6 +70,9 @@ type Config struct {
 	Now func() time.Time
 	// Logger; if nil, slog.Default().
 	Logger *slog.Logger
+	// Metrics counts each remote observation's outcome; nil counts
+	// nothing.
+	Metrics *dcvmetrics.Metrics
 }
 
 // Runner observes from the primary and the remote perspectives. It is safe
@@ -254,7 +258,12 @@ func (r *Runner) Observe(ctx context.Context, req validation.Request) ([]validat
 		})
 	}
 	for _, o := range out[1:] {
-		if o.Unavailable != "" && o.Unavailable != validation.UnavailableSkipped && o.Unavailable != validation.UnavailableNotConfigured {
+		switch o.Unavailable {
+		case validation.UnavailableSkipped, validation.UnavailableNotConfigured:
+		case "":
+			r.cfg.Metrics.PerspectiveObserved(o.Perspective, "answered")
+		default:
+			r.cfg.Metrics.PerspectiveObserved(o.Perspective, o.Unavailable)
 			r.cfg.Logger.Warn("remote perspective unavailable", "perspective", o.Perspective, "agent", o.Agent, "kind", o.Unavailable, "detail", o.UnavailableDetail)
 		}
 	}

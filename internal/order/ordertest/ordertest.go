@@ -18,6 +18,7 @@ import (
 
 	"github.com/dcvhq/dcv/internal/ca"
 	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/metrics"
 	"github.com/dcvhq/dcv/internal/order"
 	"github.com/dcvhq/dcv/internal/perspective"
 	"github.com/dcvhq/dcv/internal/store"
@@ -71,6 +72,8 @@ type Options struct {
 	Logger *slog.Logger
 	// TLSALPN configures the validator's tls-alpn-01 observations.
 	TLSALPN validation.TLSALPNConfig
+	// Metrics is the service's; nil counts nothing.
+	Metrics *metrics.Metrics
 	// MinRemotes is the runner's least number of remote perspectives.
 	// None are enrolled, so with MinRemotes > 0 every observation fails
 	// closed on the certificate authority's side (PERSPECTIVE_UNAVAILABLE).
@@ -170,7 +173,7 @@ func (s *Stack) NewService(t testing.TB) *order.Service {
 	t.Helper()
 	cfg := order.Config{
 		Store: s.Store, Observer: s.Runner, Issuer: s.Issuer,
-		CheckInterval: s.opts.CheckInterval, Logger: s.opts.Logger,
+		CheckInterval: s.opts.CheckInterval, Logger: s.opts.Logger, Metrics: s.opts.Metrics,
 	}
 	if s.Clock != nil {
 		cfg.Clock = s.Clock
