@@ -560,11 +560,6 @@ func (h *Handler) listChecks(w http.ResponseWriter, r *http.Request, acct *store
 	writePage(w, r, limit, "checks", cs, next)
 }
 
-// certificate answers the PEM chain, or, when the client accepts
-// application/json, a JSON object that also carries the generated private
-// key the first time it is asked for. A HEAD (served by the GET pattern)
-// sends no body, so it never takes the key: taking it starts the key's
-// redelivery window, after which it is erased unseen.
 // revoke revokes an order's certificate (its account, or an admin), with
 // an optional {"reason": "keyCompromise"}; an empty body is unspecified.
 // It answers the certificate's view, revoked_at and revocation_reason set.
@@ -581,6 +576,11 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request, acct *store.Acc
 	writeJSON(w, http.StatusOK, v)
 }
 
+// certificate answers the PEM chain, or, when the client accepts
+// application/json, a JSON object that also carries the generated private
+// key the first time it is asked for. A HEAD (served by the GET pattern)
+// sends no body, so it never takes the key: taking it starts the key's
+// redelivery window, after which it is erased unseen.
 func (h *Handler) certificate(w http.ResponseWriter, r *http.Request, acct *store.Account) {
 	asJSON := prefersJSON(r.Header.Values("Accept"))
 	v, err := h.cfg.Orders.Certificate(r.Context(), acct, r.PathValue("id"), asJSON && r.Method != http.MethodHead)

@@ -190,15 +190,15 @@ func checkLoopback(addr string) error {
 	return nil
 }
 
+// ErrConfig is the error of a Config that cannot run, which every such
+// error wraps: the caller's input, not a failure of the load.
+var ErrConfig = errors.New("bench: config")
+
 // Run runs the load described by cfg and returns its report. It fails
 // before any load if the responder or DNS server cannot listen, the
 // directory cannot be fetched, or no account can be registered; errors
 // during the load are counted in the report, not returned. Run stops early,
 // with a report of what was done, when ctx is cancelled.
-// ErrConfig is the error of a Config that cannot run, which every such
-// error wraps: the caller's input, not a failure of the load.
-var ErrConfig = errors.New("bench: config")
-
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg, err := cfg.fill()
 	if err != nil {

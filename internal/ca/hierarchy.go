@@ -48,7 +48,6 @@ func init() {
 
 var hierarchyFiles = []string{RootKeyFile, RootCertFile, IntermediateKeyFile, IntermediateCertFile}
 
-// inventory reports which of the hierarchy's files exist in dir.
 // HasHierarchy reports whether dir holds a CA hierarchy (its four files),
 // as LoadOrCreate would load it: false when it holds none of them (or
 // does not exist), an error naming the missing files when it holds some.
@@ -65,6 +64,7 @@ func HasHierarchy(dir string) (bool, error) {
 	return false, fmt.Errorf("ca: incomplete hierarchy in %s: missing %v (present %v)", dir, missing, present)
 }
 
+// inventory reports which of the hierarchy's files exist in dir.
 func inventory(dir string) (present, missing []string, err error) {
 	for _, name := range hierarchyFiles {
 		_, err := os.Lstat(filepath.Join(dir, name))

@@ -100,12 +100,6 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// Open opens the SQLite database at path, creating the file with mode 0600
-// when it does not exist (its directory must), and brings its schema up to
-// date by applying the embedded migrations that it lacks, each in its own
-// transaction. Open refuses, with an error wrapping ErrSchemaNewer, a
-// database whose schema is newer than this binary's. ctx bounds the
-// migrations only. The caller must Close the Store.
 // CABinding returns the SHA-256 fingerprint (hex) of the intermediate
 // certificate whose certificates and revocations the database holds, or ""
 // when none is recorded (a new database, or one from before migration 014).
@@ -171,6 +165,12 @@ func (s *Store) Ping(ctx context.Context) error {
 // for a database Open created.
 func (s *Store) SchemaChange() (from, to int) { return s.schemaFrom, s.schemaTo }
 
+// Open opens the SQLite database at path, creating the file with mode 0600
+// when it does not exist (its directory must), and brings its schema up to
+// date by applying the embedded migrations that it lacks, each in its own
+// transaction. Open refuses, with an error wrapping ErrSchemaNewer, a
+// database whose schema is newer than this binary's. ctx bounds the
+// migrations only. The caller must Close the Store.
 func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: opening database: empty path")
