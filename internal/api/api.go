@@ -384,6 +384,12 @@ func prefersJSON(accept []string) bool {
 // (malformed JSON, an unknown field), so that a mistyped request does not
 // act as if it had been understood.
 func decodeNone(w http.ResponseWriter, r *http.Request) bool {
+	return decodeOptional(w, r, &struct{}{})
+}
+
+// decodeOptional is decode for a body that may be left out: an empty one
+// (also sent chunked, of unknown length) leaves v as it is.
+func decodeOptional(w http.ResponseWriter, r *http.Request, v any) bool {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err == nil && len(bytes.TrimSpace(body)) == 0 {
 		return true
@@ -393,7 +399,7 @@ func decodeNone(w http.ResponseWriter, r *http.Request) bool {
 	} else {
 		r.Body = io.NopCloser(errReader{err})
 	}
-	return decode(w, r, &struct{}{})
+	return decode(w, r, v)
 }
 
 // errReader returns err at the first read.
@@ -565,7 +571,7 @@ func (h *Handler) listChecks(w http.ResponseWriter, r *http.Request, acct *store
 // It answers the certificate's view, revoked_at and revocation_reason set.
 func (h *Handler) revoke(w http.ResponseWriter, r *http.Request, acct *store.Account) {
 	var req order.RevokeRequest
-	if r.ContentLength != 0 && !decode(w, r, &req) {
+	if !decodeOptional(w, r, &req) {
 		return
 	}
 	v, err := h.cfg.Orders.Revoke(r.Context(), acct, r.PathValue("id"), req)
