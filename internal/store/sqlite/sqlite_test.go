@@ -890,7 +890,9 @@ func TestErasedKeyLeavesNoTrace(t *testing.T) {
 	if n, err := st.OrderEraseKeys(ctx, now.Add(time.Hour), now); err != nil || n != 1 {
 		t.Fatalf("OrderEraseKeys = %d, %v", n, err)
 	}
-	// The write-ahead log's frames are copied into the file and dropped.
+	// The write-ahead log's frames are copied into the file and dropped
+	// (a checkpoint; the log itself keeps old pages until it is reused,
+	// which the README says).
 	if _, err := rawDB(t, path).Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 		t.Fatal(err)
 	}
