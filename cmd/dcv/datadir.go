@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -42,46 +45,75 @@ func openData(ctx context.Context, data string, caCfg ca.Config, newDatabase boo
 	if hasDB && newDatabase {
 		return nil, nil, exitError{code: exitUsage, msg: fmt.Sprintf("--new-database: %s exists already; it is for a CA whose database is missing, and dcv replaces no database (move it away first if you mean to). Nothing was changed", dbPath)}
 	}
+	// Read before anything is changed (Open migrates): a refusal below
+	// leaves the database as it was, for the version it came from.
+	var info sqlite.Inspection
+	if hasDB {
+		if info, err = sqlite.Inspect(ctx, dbPath); err != nil {
+			return nil, nil, err
+		}
+	}
+	refuse := func(msg string) (*sqlite.Store, *ca.CA, error) {
+		return nil, nil, exitError{code: exitFailure, msg: msg + ". Nothing was changed"}
+	}
+	if !hasCA && (info.Binding != "" || info.Certificates > 0) {
+		return refuse(fmt.Sprintf("the database %s belongs to a CA (intermediate SHA-256 %s; %d certificates issued), but %s holds no CA: a new one would issue under another name, and the CRL of the database's certificates could no longer be signed. "+
+			"Restore the CA directory that belongs with this database", dbPath, orUnknown(info.Binding), info.Certificates, caCfg.Dir))
+	}
+	var authority *ca.CA
+	if hasCA {
+		// Loaded (not created): it must be the database's CA.
+		if authority, err = ca.LoadOrCreate(caCfg); err != nil {
+			return nil, nil, err
+		}
+		fp := authority.Fingerprint()
+		switch {
+		case info.Binding != "" && info.Binding != fp:
+			return refuse(fmt.Sprintf("the database %s belongs to the CA whose intermediate has SHA-256 %s, but %s holds another CA (%s): restore the CA directory and the database that belong together", dbPath, info.Binding, caCfg.Dir, fp))
+		case info.Binding == "" && info.SomeChainPEM != "" && !issuedBy(info.SomeChainPEM, authority):
+			// A database from before the binding (migration 014): its
+			// certificates say which CA issued them.
+			return refuse(fmt.Sprintf("the certificates in the database %s were not issued by the CA in %s (intermediate SHA-256 %s): restore the CA directory and the database that belong together", dbPath, caCfg.Dir, fp))
+		}
+	}
 	st, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
 		return nil, nil, err
 	}
-	refuse := func(msg string) (*sqlite.Store, *ca.CA, error) {
-		st.Close()
-		return nil, nil, exitError{code: exitFailure, msg: msg + ". Nothing was changed"}
-	}
-	bound, err := st.CABinding(ctx)
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	if !hasCA {
-		n, err := st.CertificateCount(ctx)
-		if err != nil {
+	if authority == nil {
+		if authority, err = ca.LoadOrCreate(caCfg); err != nil {
 			st.Close()
 			return nil, nil, err
 		}
-		if bound != "" || n > 0 {
-			return refuse(fmt.Sprintf("the database %s belongs to a CA (intermediate SHA-256 %s; %d certificates issued), but %s holds no CA: a new one would issue under another name, and the CRL of the database's certificates could no longer be signed. "+
-				"Restore the CA directory that belongs with this database", dbPath, orUnknown(bound), n, caCfg.Dir))
-		}
 	}
-	authority, err := ca.LoadOrCreate(caCfg)
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	fp := authority.Fingerprint()
-	if bound != "" && bound != fp {
-		return refuse(fmt.Sprintf("the database %s belongs to the CA whose intermediate has SHA-256 %s, but %s holds another CA (%s): restore the CA directory and the database that belong together", dbPath, bound, caCfg.Dir, fp))
-	}
-	if bound == "" {
-		if err := st.BindCA(ctx, fp); err != nil {
+	if info.Binding == "" {
+		if err := st.BindCA(ctx, authority.Fingerprint()); err != nil {
 			st.Close()
 			return nil, nil, err
 		}
 	}
 	return st, authority, nil
+}
+
+// issuedBy reports whether the PEM chain of a stored certificate is of
+// authority: it holds authority's intermediate (a stored chain is the leaf
+// and its intermediate), or its first certificate is signed by it.
+func issuedBy(chainPEM string, authority *ca.CA) bool {
+	rest := []byte(chainPEM)
+	for first := true; ; first = false {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			return false
+		}
+		if bytes.Equal(b.Bytes, authority.IntermediateDER()) {
+			return true
+		}
+		if first {
+			if leaf, err := x509.ParseCertificate(b.Bytes); err == nil && leaf.CheckSignatureFrom(authority.Intermediate()) == nil {
+				return true
+			}
+		}
+	}
 }
 
 func orUnknown(s string) string {

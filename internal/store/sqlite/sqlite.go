@@ -827,3 +827,52 @@ func DSN(path string) string {
 	q.Set("_txlock", "immediate")
 	return path + "?" + q.Encode()
 }
+
+// Inspection is what Inspect reads of a database without changing it.
+type Inspection struct {
+	// Binding is the fingerprint of the database's CA (see CABinding), ""
+	// when none is recorded.
+	Binding string
+	// Certificates is how many certificates the database holds.
+	Certificates int
+	// SomeChainPEM is the PEM chain of one of its certificates, "" when it
+	// holds none: whose CA issued them, for a database bound to none.
+	SomeChainPEM string
+}
+
+// Inspect reads, read-only and without migrating it, the CA binding and
+// the certificates of the database at path, of any schema version, so
+// that a caller can refuse a database before Open changes it.
+func Inspect(ctx context.Context, path string) (Inspection, error) {
+	var in Inspection
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma="+url.QueryEscape(fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds())))
+	if err != nil {
+		return in, fmt.Errorf("inspecting %s: %w", path, err)
+	}
+	defer db.Close()
+	exists := func(table string) (bool, error) {
+		var n int
+		err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?`, table).Scan(&n)
+		return n > 0, err
+	}
+	if ok, err := exists("dcv_meta"); err != nil {
+		return in, fmt.Errorf("inspecting %s: %w", path, err)
+	} else if ok {
+		err := db.QueryRowContext(ctx, `SELECT value FROM dcv_meta WHERE key = 'ca_intermediate_sha256'`).Scan(&in.Binding)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return in, fmt.Errorf("inspecting %s: %w", path, err)
+		}
+	}
+	if ok, err := exists("certificates"); err != nil {
+		return in, fmt.Errorf("inspecting %s: %w", path, err)
+	} else if ok {
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM certificates`).Scan(&in.Certificates); err != nil {
+			return in, fmt.Errorf("inspecting %s: %w", path, err)
+		}
+		err := db.QueryRowContext(ctx, `SELECT chain_pem FROM certificates LIMIT 1`).Scan(&in.SomeChainPEM)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return in, fmt.Errorf("inspecting %s: %w", path, err)
+		}
+	}
+	return in, nil
+}

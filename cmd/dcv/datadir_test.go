@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/dcvhq/dcv/internal/ca"
+)
+
+// oldDataDir makes, in data, a database and its CA holding one certificate
+// of that CA, then takes the database back to schema 13, as every database
+// from before the binding (migration 014) is.
+func oldDataDir(t *testing.T, data string) {
+	t.Helper()
+	st, authority, err := openData(context.Background(), data, ca.Config{Dir: filepath.Join(data, "ca")}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	db := rawSQLite(t, filepath.Join(data, "dcv.db"))
+	for _, q := range []string{
+		`INSERT INTO accounts (id, name, admin, created_at) VALUES ('acct_1', 'a', 0, '2026-01-01T00:00:00Z')`,
+		`INSERT INTO orders (id, account_id, method, status, created_at) VALUES ('ord_1', 'acct_1', 'dns', 'issued', '2026-01-01T00:00:00Z')`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	// A stored chain ends with its intermediate.
+	if _, err := db.Exec(`INSERT INTO certificates (serial, order_id, chain_pem, not_before, not_after, created_at) VALUES ('01', 'ord_1', ?, '2026-01-01T00:00:00Z', '2099-01-01T00:00:00Z', '2026-01-01T00:00:00Z')`, string(authority.IntermediatePEM())); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DROP INDEX orders_keys_held`, `DROP TABLE dcv_meta`, `DELETE FROM dcv_migration WHERE version >= 14`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+func rawSQLite(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func schemaVersion(t *testing.T, path string) int {
+	t.Helper()
+	var v int
+	if err := rawSQLite(t, path).QueryRow(`SELECT max(version) FROM dcv_migration`).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestOldDatabaseRefusalChangesNothing: a database from before the binding
+// whose CA directory is gone is refused before it is migrated, so the
+// older dcv the operator may go back to still opens it (review).
+func TestOldDatabaseRefusalChangesNothing(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	oldDataDir(t, data)
+	if err := os.RemoveAll(filepath.Join(data, "ca")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := openData(context.Background(), data, ca.Config{Dir: filepath.Join(data, "ca")}, false); err == nil {
+		t.Fatal("a database without its CA was accepted")
+	}
+	if v := schemaVersion(t, filepath.Join(data, "dcv.db")); v != 13 {
+		t.Errorf("refused, yet the database was migrated from schema 13 to %d", v)
+	}
+	if _, err := os.Stat(filepath.Join(data, "ca", ca.RootKeyFile)); err == nil {
+		t.Error("refused, yet a new CA was made")
+	}
+}
+
+// TestOldDatabaseWithAnotherCA: a database from before the binding that
+// holds certificates of one CA, paired with another, is refused (its
+// certificates name their CA), not bound to the wrong one for good; with
+// its own CA it starts, and is bound to it (review).
+func TestOldDatabaseWithAnotherCA(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	data, other := t.TempDir(), t.TempDir()
+	oldDataDir(t, data)
+	if _, err := ca.LoadOrCreate(ca.Config{Dir: filepath.Join(other, "ca")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(data, "ca"), filepath.Join(data, "ca-own")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(other, "ca"), filepath.Join(data, "ca")); err != nil {
+		t.Fatal(err)
+	}
+	if st, _, err := openData(ctx, data, ca.Config{Dir: filepath.Join(data, "ca")}, false); err == nil {
+		st.Close()
+		t.Fatal("a database holding one CA's certificates was started with another")
+	}
+	if v := schemaVersion(t, filepath.Join(data, "dcv.db")); v != 13 {
+		t.Errorf("refused, yet the database was migrated to %d", v)
+	}
+	if err := os.RemoveAll(filepath.Join(data, "ca")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(data, "ca-own"), filepath.Join(data, "ca")); err != nil {
+		t.Fatal(err)
+	}
+	st, authority, err := openData(ctx, data, ca.Config{Dir: filepath.Join(data, "ca")}, false)
+	if err != nil {
+		t.Fatalf("the database with its own CA: %v", err)
+	}
+	defer st.Close()
+	if fp, err := st.CABinding(ctx); err != nil || fp != authority.Fingerprint() {
+		t.Errorf("binding %q, %v; want its own CA's %s", fp, err, authority.Fingerprint())
+	}
+}
