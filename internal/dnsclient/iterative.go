@@ -841,7 +841,10 @@ func (r *Iterative) resolveNS(ctx context.Context, st *lookupState, n string, de
 		lastErr *Error
 	)
 	for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
-		if len(out) > 0 && !all {
+		if !all && slices.ContainsFunc(out, func(a netip.Addr) bool { return !r.refused(a) }) {
+			// An address to query: the AAAA lookup is spared. One at a
+			// refused address (a private A beside a public AAAA) is not
+			// one (review).
 			break
 		}
 		if (t == dns.TypeA && r.source.Is6()) || (t == dns.TypeAAAA && r.source.Is4()) {
