@@ -243,7 +243,7 @@ func (c *Client) Certificate(ctx context.Context, id string) (*Certificate, []by
 // Revoke revokes an order's certificate, with an RFC 5280 reason by name
 // or code ("" for unspecified), and returns the certificate as revoked.
 func (c *Client) Revoke(ctx context.Context, id, reason string) (*Certificate, []byte, error) {
-	return call[Certificate](ctx, c, http.MethodPost, "/api/v1/orders/"+url.PathEscape(id)+"/certificate/revoke", RevokeRequest{Reason: reason})
+	return call[Certificate](ctx, c, http.MethodPost, "/api/v1/orders/"+url.PathEscape(id)+"/certificate/revoke", RevokeRequest{Reason: order.RevocationReason(reason)})
 }
 
 // RotateAPIKey replaces an account's API key: the caller's own when

@@ -450,6 +450,10 @@ keyCompromise blocks the key: no certificate is issued for it again, and its
 other certificates are revoked.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, ok := order.ParseRevocationReason(reason); !ok {
+				// Refused before anything is sent.
+				return usageError(fmt.Errorf("--reason %q is no RFC 5280 reason: use keyCompromise, affiliationChanged, superseded, cessationOfOperation or unspecified (an admin also privilegeWithdrawn), or their codes", reason))
+			}
 			c, err := rf.client()
 			if err != nil {
 				return err

@@ -136,6 +136,7 @@ func TestExitStatus(t *testing.T) {
 		{"check --caa-identity empty", []string{"check", "--caa-identity", "", "a.example.com"}, exitUsage, "--caa-identity: the issuer domain name is empty"},
 		// 10 per 5 ns rounds to no interval: it would allow everything.
 		{"serve --api-limit-new-orders no limit", []string{"serve", "--api-limit-new-orders", "10/5ns"}, exitUsage, "--api-limit-new-orders 10/5ns: more than one request a microsecond is no limit"},
+		{"cert revoke --reason bogus", []string{"cert", "revoke", "ord_x", "--reason", "bogus", "--api-key", "k"}, exitUsage, `--reason "bogus" is no RFC 5280 reason`},
 		{"bench --concurrency 0", []string{"bench", "--directory", "http://127.0.0.1:9/acme/directory", "--concurrency", "0"}, exitUsage, "bench: --concurrency 0: must be positive"},
 		{"bench --concurrency out of range", []string{"bench", "--directory", "http://127.0.0.1:9/acme/directory", "--concurrency", "100000"}, exitUsage, "bench: config: concurrency 100000 outside [1, 1024]"},
 		{"serve --validation-http-port 0", []string{"serve", "--validation-http-port", "0"}, exitUsage, "validation port 0 is not in 1..65535"},

@@ -36,7 +36,7 @@ func (s *Service) keyBlocked(ctx context.Context, pub crypto.PublicKey) (bool, e
 }
 
 // compromisedKeyMessage is the refusal of a key shown compromised.
-const compromisedKeyMessage = "this key was shown to be compromised (a certificate of it was revoked for keyCompromise with a request signed by the key) and is certified no more: generate a new key"
+const compromisedKeyMessage = "this key is known to be compromised (a certificate of it was revoked for keyCompromise by its subscriber, the certificate authority, or a request signed by the key) and is certified no more: generate a new key"
 
 // checkAccountKey refuses, as badPublicKey, a new account key that is
 // compromised: one shown so, or an RSA key whose modulus Fermat's method

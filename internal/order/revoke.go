@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -18,9 +19,33 @@ import (
 // RevokeRequest asks for the certificate of an order to be revoked.
 type RevokeRequest struct {
 	// Reason is the RFC 5280 §5.3.1 reason, by name (keyCompromise) or
-	// code ("1"); empty is unspecified.
-	Reason string `json:"reason,omitempty"`
+	// code (1, in JSON a number or a string); empty is unspecified.
+	Reason RevocationReason `json:"reason,omitempty"`
 }
+
+// RevocationReason is a revocation reason as a client gives it: a name or
+// a code, which JSON may carry as a string or a number.
+type RevocationReason string
+
+// UnmarshalJSON takes a string or an integer.
+func (r *RevocationReason) UnmarshalJSON(b []byte) error {
+	var n int
+	if err := json.Unmarshal(b, &n); err == nil {
+		*r = RevocationReason(strconv.Itoa(n))
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return errors.New("reason: want an RFC 5280 reason name (keyCompromise) or code (1)")
+	}
+	*r = RevocationReason(s)
+	return nil
+}
+
+// ParseRevocationReason returns the RFC 5280 code of a reason given by
+// name (any letter case) or code; "" is unspecified (0). ok is false for
+// a name that is none, not for a code this CA refuses (Revoke decides).
+func ParseRevocationReason(s string) (code int, ok bool) { return parseReason(s) }
 
 // reasonPrivilegeWithdrawn is RFC 5280's privilegeWithdrawn: the CA's own
 // reason (BRs §4.9.1.1), which only an admin gives.
@@ -53,7 +78,7 @@ func parseReason(s string) (int, bool) {
 // its other certificates; an account's is a claim, recorded as its reason
 // (as ACME takes one signed without the key). The next CRL lists it.
 func (s *Service) Revoke(ctx context.Context, acct *store.Account, id string, req RevokeRequest) (*CertificateView, error) {
-	code, ok := parseReason(req.Reason)
+	code, ok := parseReason(string(req.Reason))
 	allowed := slices.Clone(revocationReasons)
 	if acct.Admin {
 		allowed = append(allowed, reasonPrivilegeWithdrawn)
@@ -84,23 +109,74 @@ func (s *Service) Revoke(ctx context.Context, acct *store.Account, id string, re
 		return nil, &Error{Kind: KindConflict, Code: "CERTIFICATE_EXPIRED", Message: fmt.Sprintf("the certificate %s of order %s expired on %s: an expired certificate is no longer revoked (nor listed in the CRL)", c.Serial, o.ID, c.NotAfter.UTC().Format("2006-01-02T15:04:05Z"))}
 	}
 	err = s.cfg.Store.CertificateRevoke(ctx, store.Revocation{Serial: c.Serial, Reason: code, RevokedAt: now})
-	if errors.Is(err, store.ErrConflict) {
+	switch {
+	case errors.Is(err, store.ErrConflict) && code == reasonKeyCompromise:
+		// Revoked before: a compromise reported now still blocks the
+		// key (unless it is blocked already), and supersedes the reason
+		// recorded (verification run: the admin could no longer block a
+		// key its subscriber had reported).
+		if done, err := s.keyCompromisedAgain(ctx, c, now); err != nil {
+			return nil, err
+		} else if done {
+			return nil, &Error{Kind: KindConflict, Code: "ALREADY_REVOKED", Message: fmt.Sprintf("the certificate %s of order %s is already revoked for keyCompromise, and its key blocked", c.Serial, o.ID)}
+		}
+		s.cfg.Logger.Info("revocation reason changed to keyCompromise", "serial", c.Serial, "order", o.ID, "by", acct.ID, "admin", acct.Admin)
+		return s.Certificate(ctx, &store.Account{ID: o.AccountID}, o.ID, false)
+	case errors.Is(err, store.ErrConflict):
 		return nil, &Error{Kind: KindConflict, Code: "ALREADY_REVOKED", Message: fmt.Sprintf("the certificate %s of order %s is already revoked", c.Serial, o.ID)}
-	}
-	if err != nil {
+	case err != nil:
 		return nil, fmt.Errorf("revoking certificate: %w", err)
 	}
 	s.cfg.Logger.Info("certificate revoked", "serial", c.Serial, "order", o.ID, "reason", reasonName(code), "by", acct.ID, "admin", acct.Admin)
 	s.cfg.Metrics.Revoked(reasonName(code))
-	if code == reasonKeyCompromise && acct.Admin {
-		// The operator attests the compromise: the key is blocked, and
-		// the key sweeper revokes its other certificates. Not cut short
-		// by a client that goes away: the revocation is committed.
+	if code == reasonKeyCompromise {
+		// Reported by the certificate's own subscriber (the holder of the
+		// key, which dcv mostly generated for it) or attested by the
+		// operator: the key is blocked, and the key sweeper revokes its
+		// other certificates (BRs §4.9.1.1, §6.1.1.3). Not cut short by a
+		// client that goes away: the revocation is committed.
 		if err := s.blockKey(context.WithoutCancel(ctx), c, now); err != nil {
 			return nil, err
 		}
 	}
 	return s.Certificate(ctx, &store.Account{ID: o.AccountID}, o.ID, false)
+}
+
+// keyCompromisedAgain handles a keyCompromise for certificate c revoked
+// before: it records keyCompromise as the reason and blocks the key. done
+// reports that both were so already (nothing to do).
+func (s *Service) keyCompromisedAgain(ctx context.Context, c *store.Certificate, now time.Time) (done bool, err error) {
+	prev, err := s.cfg.Store.RevocationGet(ctx, c.Serial)
+	if err != nil {
+		return false, fmt.Errorf("loading the revocation: %w", err)
+	}
+	leaf, err := x509.ParseCertificate(leafDER(c.ChainPEM))
+	if err != nil {
+		return false, fmt.Errorf("parsing certificate %s: %w", c.Serial, err)
+	}
+	h, err := ca.SPKIHash(leaf.PublicKey)
+	if err != nil {
+		return false, err
+	}
+	blocked, err := s.cfg.Store.KeyBlocked(ctx, h)
+	if err != nil {
+		return false, err
+	}
+	if blocked && prev.Reason == reasonKeyCompromise {
+		return true, nil
+	}
+	ctx = context.WithoutCancel(ctx)
+	if prev.Reason != reasonKeyCompromise {
+		if err := s.cfg.Store.RevocationSetReason(ctx, c.Serial, reasonKeyCompromise); err != nil {
+			return false, fmt.Errorf("recording keyCompromise: %w", err)
+		}
+	}
+	if !blocked {
+		if err := s.blockKey(ctx, c, now); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
 }
 
 // blockKey blocks the key of certificate c as compromised.

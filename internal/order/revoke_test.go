@@ -3,6 +3,7 @@ package order_test
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -72,7 +73,7 @@ func TestRevokeThroughTheAPI(t *testing.T) {
 		{"no certificate yet", acct, pending.ID, "", "CERTIFICATE_NOT_READY"},
 	}
 	for _, tt := range refusals {
-		if _, err := s.Service.Revoke(ctx, tt.who, tt.id, order.RevokeRequest{Reason: tt.reason}); code(err) != tt.want {
+		if _, err := s.Service.Revoke(ctx, tt.who, tt.id, order.RevokeRequest{Reason: order.RevocationReason(tt.reason)}); code(err) != tt.want {
 			t.Errorf("%s: %v, want %s", tt.name, err, tt.want)
 		}
 	}
@@ -177,4 +178,66 @@ func code(err error) string {
 		return oe.Code
 	}
 	return "no order error: " + fmtErr(err)
+}
+
+// TestRevokeKeyCompromiseBlocks: a keyCompromise from the certificate's own
+// account blocks its key, and one given for a certificate revoked before
+// for another reason records keyCompromise and blocks the key, instead of
+// ALREADY_REVOKED leaving the key certifiable (verification run).
+func TestRevokeKeyCompromiseBlocks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := ordertest.New(t, ordertest.Options{WallClock: true})
+	acct := s.NewAccount(t, "applicant")
+	keyOf := func(cv *order.CertificateView) []byte {
+		b, _ := pem.Decode([]byte(cv.Certificate))
+		leaf, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, _ := ca.SPKIHash(leaf.PublicKey)
+		return h
+	}
+	for _, tt := range []struct {
+		name  string
+		first string // a revocation before the keyCompromise; "" for none
+	}{{"reported by the subscriber", ""}, {"after a revocation for another reason", "superseded"}} {
+		t.Run(tt.name, func(t *testing.T) {
+			o := issuedOrder(t, s, acct, fmt.Sprintf("kc%d.applicant.com", len(tt.first)))
+			if tt.first != "" {
+				if _, err := s.Service.Revoke(ctx, acct, o.ID, order.RevokeRequest{Reason: order.RevocationReason(tt.first)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cv, err := s.Service.Revoke(ctx, acct, o.ID, order.RevokeRequest{Reason: "1"})
+			if err != nil || cv.RevocationReason != "keyCompromise" {
+				t.Fatalf("keyCompromise: %+v, %v", cv, err)
+			}
+			if blocked, err := s.Store.KeyBlocked(ctx, keyOf(cv)); err != nil || !blocked {
+				t.Errorf("key blocked %v, %v; want blocked", blocked, err)
+			}
+			if _, err := s.Service.Revoke(ctx, acct, o.ID, order.RevokeRequest{Reason: "keyCompromise"}); code(err) != "ALREADY_REVOKED" {
+				t.Errorf("again: %v, want ALREADY_REVOKED", err)
+			}
+		})
+	}
+}
+
+// TestRevocationReasonJSON: a reason is a name or a code, and JSON may
+// carry a code as a number (verification run: {"reason":1} was refused).
+func TestRevocationReasonJSON(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		in, want string
+		ok       bool
+	}{{`{"reason":"keyCompromise"}`, "keyCompromise", true}, {`{"reason":1}`, "1", true}, {`{"reason":"1"}`, "1", true}, {`{}`, "", true}, {`{"reason":true}`, "", false}} {
+		var r order.RevokeRequest
+		err := json.Unmarshal([]byte(tt.in), &r)
+		if (err == nil) != tt.ok || string(r.Reason) != tt.want {
+			t.Errorf("%s: %q, %v; want %q, ok %v", tt.in, r.Reason, err, tt.want, tt.ok)
+		}
+		if code, ok := order.ParseRevocationReason(string(r.Reason)); tt.ok && (!ok || (tt.want != "" && code != 1)) {
+			t.Errorf("%s: code %d, %v; want 1", tt.in, code, ok)
+		}
+	}
 }
