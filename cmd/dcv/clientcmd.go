@@ -445,9 +445,9 @@ func newCertCmd() *cobra.Command {
 		Short: "Revoke an order's certificate (its account; an admin any order's): the next CRL lists it",
 		Long: `Revoke an order's certificate. REASON is an RFC 5280 reason, by name or code:
 unspecified (the default), keyCompromise, affiliationChanged, superseded or
-cessationOfOperation; an admin may also give privilegeWithdrawn. An admin's
-keyCompromise blocks the key: no certificate is issued for it again, and its
-other certificates are revoked.`,
+cessationOfOperation; an admin may also give privilegeWithdrawn. keyCompromise
+blocks the key: no certificate is issued for it again, and its other
+certificates are revoked.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, ok := order.ParseRevocationReason(reason); !ok {
