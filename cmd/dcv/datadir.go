@@ -42,7 +42,7 @@ func openData(ctx context.Context, data string, caCfg ca.Config, newDatabase boo
 		return nil, nil, exitError{code: exitFailure, msg: fmt.Sprintf("%s holds a CA, but its database %s is missing: the CA's certificates and revocations are in that database, and a new one would publish a CRL without them. "+
 			"Restore the database that belongs with this CA (dcv.db, with dcv.db-wal if there is one); or, %s. Nothing was changed", caCfg.Dir, dbPath, hint)}
 	}
-	if hasDB && newDatabase {
+	if hasDB && newDatabase && !emptyFile(dbPath) {
 		return nil, nil, exitError{code: exitUsage, msg: fmt.Sprintf("--new-database: %s exists already; it is for a CA whose database is missing, and dcv replaces no database (move it away first if you mean to). Nothing was changed", dbPath)}
 	}
 	// Read before anything is changed (Open migrates): a refusal below
@@ -55,6 +55,15 @@ func openData(ctx context.Context, data string, caCfg ca.Config, newDatabase boo
 	}
 	refuse := func(msg string) (*sqlite.Store, *ca.CA, error) {
 		return nil, nil, exitError{code: exitFailure, msg: msg + ". Nothing was changed"}
+	}
+	switch {
+	case hasDB && info.Schema == 0 && info.Tables > 0:
+		return refuse(fmt.Sprintf("%s is not a dcv database: it holds another program's tables", dbPath))
+	case hasDB && info.Schema == 0 && hasCA && !newDatabase:
+		// An empty file is no database: as if it were missing
+		// (verification run: a truncated dcv.db was adopted).
+		return refuse(fmt.Sprintf("%s holds a CA, but its database %s is empty: the CA's certificates and revocations were in it, and an empty one would publish a CRL without them. "+
+			"Restore the database that belongs with this CA; or, to start an empty database under this CA on purpose, start dcv serve with --new-database", caCfg.Dir, dbPath))
 	}
 	if !hasCA && (info.Binding != "" || info.Certificates > 0) {
 		return refuse(fmt.Sprintf("the database %s belongs to a CA (intermediate SHA-256 %s; %d certificates issued), but %s holds no CA: a new one would issue under another name, and the CRL of the database's certificates could no longer be signed. "+
@@ -114,6 +123,12 @@ func issuedBy(chainPEM string, authority *ca.CA) bool {
 			}
 		}
 	}
+}
+
+// emptyFile reports whether path is a file of no bytes.
+func emptyFile(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Size() == 0
 }
 
 func orUnknown(s string) string {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/dcvhq/dcv/internal/ca"
@@ -118,5 +119,59 @@ func TestOldDatabaseWithAnotherCA(t *testing.T) {
 	defer st.Close()
 	if fp, err := st.CABinding(ctx); err != nil || fp != authority.Fingerprint() {
 		t.Errorf("binding %q, %v; want its own CA's %s", fp, err, authority.Fingerprint())
+	}
+}
+
+// TestEmptyOrForeignDatabase: an empty dcv.db beside a CA is as good as
+// missing (refused unless --new-database), and another program's SQLite
+// database is never adopted (verification run).
+func TestEmptyOrForeignDatabase(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tests := []struct {
+		name        string
+		make        func(t *testing.T, path string)
+		newDatabase bool
+		want        string // "" when accepted
+	}{
+		{"empty file", func(t *testing.T, path string) {
+			if err := os.WriteFile(path, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, false, "its database " + "%s is empty"},
+		{"empty file, on purpose", func(t *testing.T, path string) {
+			if err := os.WriteFile(path, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, true, ""},
+		{"another program's database", func(t *testing.T, path string) {
+			if _, err := rawSQLite(t, path).Exec(`CREATE TABLE x (a)`); err != nil {
+				t.Fatal(err)
+			}
+		}, false, "is not a dcv database"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			data := t.TempDir()
+			if _, err := ca.LoadOrCreate(ca.Config{Dir: filepath.Join(data, "ca")}); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(data, "dcv.db")
+			tt.make(t, path)
+			st, _, err := openData(ctx, data, ca.Config{Dir: filepath.Join(data, "ca")}, tt.newDatabase)
+			want := strings.ReplaceAll(tt.want, "%s", path)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.want == "":
+				st.Close()
+			case err == nil:
+				st.Close()
+				t.Fatalf("accepted, want %q", want)
+			case !strings.Contains(err.Error(), want):
+				t.Fatalf("refused with %v, want %q", err, want)
+			}
+		})
 	}
 }

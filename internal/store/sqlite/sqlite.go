@@ -838,6 +838,11 @@ type Inspection struct {
 	// SomeChainPEM is the PEM chain of one of its certificates, "" when it
 	// holds none: whose CA issued them, for a database bound to none.
 	SomeChainPEM string
+	// Schema is its schema version, 0 when it has no dcv schema (an empty
+	// file, or another program's database).
+	Schema int
+	// Tables is how many tables it holds: 0 for an empty database.
+	Tables int
 }
 
 // Inspect reads, read-only and without migrating it, the CA binding and
@@ -854,6 +859,16 @@ func Inspect(ctx context.Context, path string) (Inspection, error) {
 		var n int
 		err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?`, table).Scan(&n)
 		return n > 0, err
+	}
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table'`).Scan(&in.Tables); err != nil {
+		return in, fmt.Errorf("inspecting %s: %w", path, err)
+	}
+	if ok, err := exists("dcv_migration"); err != nil {
+		return in, fmt.Errorf("inspecting %s: %w", path, err)
+	} else if ok {
+		if err := db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM dcv_migration`).Scan(&in.Schema); err != nil {
+			return in, fmt.Errorf("inspecting %s: %w", path, err)
+		}
 	}
 	if ok, err := exists("dcv_meta"); err != nil {
 		return in, fmt.Errorf("inspecting %s: %w", path, err)
