@@ -2,12 +2,13 @@ package sqlite
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 )
 
 // TestPing: Ping answers nil while the database reads, and an error once
-// it is closed or when its deadline has passed.
+// it is closed, its file moved or deleted, or its deadline has passed.
 func TestPing(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -18,6 +19,20 @@ func TestPing(t *testing.T) {
 		{"open", func(*testing.T, *Store) context.Context { return context.Background() }, false},
 		{"closed", func(_ *testing.T, s *Store) context.Context {
 			s.Close()
+			return context.Background()
+		}, true},
+		// Still readable through the open file, but what is written now
+		// is lost at the next start (verification run).
+		{"file moved away", func(t *testing.T, s *Store) context.Context {
+			if err := os.Rename(s.path, s.path+".moved"); err != nil {
+				t.Fatal(err)
+			}
+			return context.Background()
+		}, true},
+		{"file deleted", func(t *testing.T, s *Store) context.Context {
+			if err := os.Remove(s.path); err != nil {
+				t.Fatal(err)
+			}
 			return context.Background()
 		}, true},
 		{"deadline passed", func(t *testing.T, _ *Store) context.Context {

@@ -82,6 +82,12 @@ type Store struct {
 	stopped chan struct{}  // closed when the committer has returned
 	once    sync.Once
 
+	// path and file are the database file as opened: Ping tells when the
+	// path no longer leads to it (moved, deleted or replaced while open,
+	// when every write would go to a file no restart finds).
+	path string
+	file os.FileInfo
+
 	// schemaFrom and schemaTo are the schema versions before and after
 	// the migrations Open applied (equal when none was).
 	schemaFrom, schemaTo int
@@ -152,6 +158,11 @@ func (s *Store) CertificateCount(ctx context.Context) (int, error) {
 // when the database is closed, cannot be read (an I/O error, a corrupt
 // page), or does not answer before ctx ends.
 func (s *Store) Ping(ctx context.Context) error {
+	if fi, err := os.Stat(s.path); err != nil || !os.SameFile(fi, s.file) {
+		// Still readable through the open file, but what is written now
+		// is lost at the next start.
+		return fmt.Errorf("the database file %s was moved, deleted or replaced while open", s.path)
+	}
 	var id string
 	err := s.rd.db.QueryRowContext(ctx, `SELECT id FROM accounts LIMIT 1`).Scan(&id)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -190,6 +201,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: opening database: %w", err)
 	}
+	file, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("sqlite: opening database: %w", err)
+	}
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("sqlite: opening database: %w", err)
 	}
@@ -207,7 +223,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	rdb.SetMaxOpenConns(readConns)
 	rdb.SetMaxIdleConns(readConns)
-	s := &Store{wr: newPool(wdb), rd: newPool(rdb),
+	s := &Store{wr: newPool(wdb), rd: newPool(rdb), path: path, file: file,
 		writes: make(chan *writeReq), closing: make(chan struct{}), stopped: make(chan struct{}),
 		accounts: newAccountCache(time.Now), authzs: newAuthzCache(time.Now), certs: newCertCache(time.Now)}
 	go s.commitLoop()
