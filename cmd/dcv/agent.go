@@ -53,7 +53,7 @@ comes from "dcv perspective add" on the primary. Every endpoint (/v1/observe,
 func runAgent(ctx context.Context, f agentFlags, out io.Writer) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return usageError(fmt.Errorf("--log-level: %w", err))
+		return usageError(fmt.Errorf("--log-level %q: want debug, info, warn or error", f.logLevel))
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	defer ignoreHangup(logger, "a new credentials file takes a restart")()

@@ -66,7 +66,7 @@ func openData(ctx context.Context, data string, caCfg ca.Config, newDatabase boo
 			"Restore the database that belongs with this CA; or, to start an empty database under this CA on purpose, start dcv serve with --new-database", caCfg.Dir, dbPath))
 	}
 	if !hasCA && (info.Binding != "" || info.Certificates > 0) {
-		return refuse(fmt.Sprintf("the database %s belongs to a CA (intermediate SHA-256 %s; %d certificates issued), but %s holds no CA: a new one would issue under another name, and the CRL of the database's certificates could no longer be signed. "+
+		return refuse(fmt.Sprintf("the database %s belongs to a CA (intermediate SHA-256 %s; certificates issued: %d), but %s holds no CA: a new one would issue under another name, and the CRL of the database's certificates could no longer be signed. "+
 			"Restore the CA directory that belongs with this database", dbPath, orUnknown(info.Binding), info.Certificates, caCfg.Dir))
 	}
 	var authority *ca.CA

@@ -287,7 +287,7 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	// load, an address in use) stays a failure (1).
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return usageError(fmt.Errorf("--log-level: %w", err))
+		return usageError(fmt.Errorf("--log-level %q: want debug, info, warn or error", f.logLevel))
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	defer ignoreHangup(logger, "TLS certificate files are read again when they change; other settings take a restart")()
@@ -352,6 +352,13 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		return usageError(fmt.Errorf("--trusted-proxies: %w", err))
 	}
 	clients := clientaddr.New(trusted)
+	for _, p := range trusted {
+		if p.Bits() == 0 {
+			// Every peer may then name its own address: the per-client
+			// limits count whatever a client claims.
+			logger.Warn("--trusted-proxies trusts every address: any client can choose the address it is counted and logged as; list your proxies' addresses", "prefix", p.String())
+		}
+	}
 	if err := f.tlsFlags.check(f.publicURL, f.aiaURL, f.crlURL, time.Now()); err != nil {
 		return err
 	}

@@ -283,7 +283,7 @@ func (a *ACME) Revoke(ctx context.Context, acct *store.ACMEAccount, signer crypt
 	case err != nil:
 		return fmt.Errorf("revoking certificate: %w", err)
 	}
-	a.s.cfg.Logger.Info("certificate revoked", "serial", serial, "reason", code)
+	a.s.cfg.Logger.Info("certificate revoked", "serial", serial, "order", stored.OrderID, "reason", reasonName(code), "via", "acme")
 	a.s.cfg.Metrics.Revoked(reasonName(code))
 	if proven {
 		// Not cut short by a client that goes away: the revocation is

@@ -696,6 +696,9 @@ func (s *Service) ListOrders(ctx context.Context, acct *store.Account, account, 
 	if account == acct.ID {
 		account = ""
 	}
+	if strings.EqualFold(account, AllAccounts) {
+		account = AllAccounts
+	}
 	if account != "" && !acct.Admin {
 		return nil, "", &Error{Kind: KindForbidden, Code: "ADMIN_REQUIRED", Message: "only an admin lists the orders of other accounts"}
 	}
