@@ -1,6 +1,7 @@
 package dnsclient
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -64,3 +65,9 @@ func TestCacheEvictsLeastRecentlyUsed(t *testing.T) {
 		})
 	}
 }
+
+// SetRefused makes r refuse to query the nameservers at the addresses
+// refuse reports, in place of the special-purpose address policy, so
+// that the external tests on loopback can tell refused servers from the
+// others.
+func SetRefused(r *Iterative, refuse func(netip.Addr) bool) { r.refuse = refuse }
