@@ -278,6 +278,20 @@ func (c *Client) EABKeysPage(ctx context.Context, cursor string, limit int) (key
 	return v.Keys, v.Next, raw, nil
 }
 
+// AccountsPage lists a page of the accounts by id (admin only): limit of
+// them (0: the server's default) after cursor ("" for the first); next is
+// "" on the last page.
+func (c *Client) AccountsPage(ctx context.Context, cursor string, limit int) (accounts []Account, next string, raw []byte, err error) {
+	v, raw, err := call[struct {
+		Accounts []Account `json:"accounts"`
+		Next     string    `json:"next_cursor"`
+	}](ctx, c, http.MethodGet, pagePath("/api/v1/accounts", cursor, limit), nil)
+	if err != nil {
+		return nil, "", raw, err
+	}
+	return v.Accounts, v.Next, raw, nil
+}
+
 // DeleteEABKey withdraws an EAB key that bound no account (admin only);
 // raw is the answer's body (an error's, as a success has none).
 func (c *Client) DeleteEABKey(ctx context.Context, id string) (raw []byte, err error) {

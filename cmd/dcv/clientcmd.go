@@ -516,7 +516,21 @@ func newAccountCmd() *cobra.Command {
 		},
 	}
 	rf.register(rotate)
-	cmd.AddCommand(create, rotate)
+	list := newListCmd(listSpec[client.Account]{
+		short: "List the accounts by id, a page at a time (admin)", what: "accounts", path: "dcv account list",
+		defaultLimit: order.DefaultListLimit, maxLimit: order.MaxListLimit,
+		page: func(ctx context.Context, c *client.Client, cursor string, limit int) ([]client.Account, string, []byte, error) {
+			return c.AccountsPage(ctx, cursor, limit)
+		},
+		line: func(a client.Account) string {
+			role := "account"
+			if a.Admin {
+				role = "admin"
+			}
+			return fmt.Sprintf("%s  %-7s  %s  %s", a.ID, role, a.CreatedAt.Format(time.RFC3339), a.Name)
+		},
+	})
+	cmd.AddCommand(create, rotate, list)
 	return cmd
 }
 

@@ -78,6 +78,7 @@ func New(cfg Config) *Handler {
 		_, _ = w.Write(cfg.CA.IntermediateDER())
 	})
 	h.mux.HandleFunc("POST /api/v1/accounts", h.auth(h.createAccount))
+	h.mux.HandleFunc("GET /api/v1/accounts", h.auth(h.listAccounts))
 	h.mux.HandleFunc("GET /api/v1/account", h.auth(h.whoami))
 	h.mux.HandleFunc("POST /api/v1/account/key", h.auth(h.rotateKey))
 	h.mux.HandleFunc("POST /api/v1/accounts/{id}/key", h.auth(h.rotateKey))
@@ -455,6 +456,21 @@ func (h *Handler) createAccount(w http.ResponseWriter, r *http.Request, acct *st
 		return
 	}
 	writeJSON(w, http.StatusCreated, v)
+}
+
+// listAccounts answers a page of the accounts by id (admin): ?limit= and
+// ?cursor=, as the orders' listing.
+func (h *Handler) listAccounts(w http.ResponseWriter, r *http.Request, acct *store.Account) {
+	limit, ok := pageLimit(w, r, order.MaxListLimit)
+	if !ok {
+		return
+	}
+	vs, next, err := h.cfg.Orders.ListAccounts(r.Context(), acct, r.URL.Query().Get("cursor"), limit)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writePage(w, r, limit, "accounts", vs, next)
 }
 
 func (h *Handler) whoami(w http.ResponseWriter, _ *http.Request, acct *store.Account) {

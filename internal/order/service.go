@@ -278,6 +278,36 @@ func HashAPIKey(key string) []byte {
 	return h[:]
 }
 
+// ListAccounts returns, for an admin, a page of the accounts by id: limit
+// of them (DefaultListLimit when 0, at most MaxListLimit) after the account
+// cursor (the next of the page before, "" for the first); next is the
+// cursor of the following page, "" when none remains. ACME accounts' orders
+// belong to accounts too (ids acme_…).
+func (s *Service) ListAccounts(ctx context.Context, caller *store.Account, cursor string, limit int) (views []*AccountView, next string, err error) {
+	if !caller.Admin {
+		return nil, "", &Error{Kind: KindForbidden, Code: "ADMIN_REQUIRED", Message: "only an admin lists the accounts"}
+	}
+	switch {
+	case limit == 0:
+		limit = DefaultListLimit
+	case limit < 1 || limit > MaxListLimit:
+		return nil, "", invalid("INVALID_LIMIT", "limit must be between 1 and %d", MaxListLimit)
+	}
+	as, err := s.cfg.Store.AccountList(ctx, cursor, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(as) > limit {
+		as = as[:limit]
+		next = as[limit-1].ID
+	}
+	views = make([]*AccountView, 0, len(as))
+	for _, a := range as {
+		views = append(views, &AccountView{ID: a.ID, Name: a.Name, Admin: a.Admin, CreatedAt: a.CreatedAt.UTC()})
+	}
+	return views, next, nil
+}
+
 // CreateAccount creates an account and returns it with its API key, shown
 // this once. Only an admin may create accounts; a nil caller means the
 // server itself (first start).

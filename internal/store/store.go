@@ -166,6 +166,9 @@ type Store interface {
 	AccountGetByKeyHash(ctx context.Context, keyHash []byte) (*Account, error)
 	// AccountAdminExists reports whether an admin account exists.
 	AccountAdminExists(ctx context.Context) (bool, error)
+	// AccountList returns the accounts by id, those after the account
+	// after ("" for the first), at most limit: an admin's listing.
+	AccountList(ctx context.Context, after string, limit int) ([]*Account, error)
 	// AccountFirstAdminID returns the id of the oldest admin account, or
 	// ErrNotFound.
 	AccountFirstAdminID(ctx context.Context) (string, error)

@@ -36,6 +36,7 @@ const (
 FROM api_keys k JOIN accounts a ON a.id = k.account_id
 WHERE k.key_hash = ?`
 	qAccountAdminExists = `SELECT EXISTS (SELECT 1 FROM accounts WHERE admin = 1)`
+	qAccountList        = `SELECT id, name, admin, created_at FROM accounts WHERE id > ? ORDER BY id LIMIT ?`
 
 	qOrderInsert = `INSERT INTO orders (id, account_id, method, status, csr_pem, key_pem, key_delivered,
 	created_at, expires_at, last_check_at, next_check_at, error)
@@ -174,6 +175,31 @@ func (s *Store) AccountGetByKeyHash(ctx context.Context, keyHash []byte) (*store
 		return nil, fmt.Errorf("getting account by key: %w", notFound(err))
 	}
 	return &a, nil
+}
+
+// AccountList returns the accounts by id after the account after, at most
+// limit.
+func (s *Store) AccountList(ctx context.Context, after string, limit int) ([]*store.Account, error) {
+	if limit < 1 {
+		return nil, nil
+	}
+	rows, err := s.rd.QueryContext(ctx, qAccountList, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("listing accounts: %w", err)
+	}
+	defer rows.Close()
+	var out []*store.Account
+	for rows.Next() {
+		var a store.Account
+		if err := rows.Scan(&a.ID, &a.Name, &a.Admin, nullTime{&a.CreatedAt}); err != nil {
+			return nil, fmt.Errorf("listing accounts: %w", err)
+		}
+		out = append(out, &a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("listing accounts: %w", err)
+	}
+	return out, nil
 }
 
 // APIKeyReplace replaces the account's API keys with keyHash in one write.

@@ -569,6 +569,7 @@ var preparedQueries = map[string]string{
 	"qAPIKeysDelete":                qAPIKeysDelete,
 	"qAccountGet":                   qAccountGet,
 	"qAccountAdminExists":           qAccountAdminExists,
+	"qAccountList":                  qAccountList,
 	"qAccountGetByKeyHash":          qAccountGetByKeyHash,
 	"qAccountInsert":                qAccountInsert,
 	"qAuthzByAccount":               qAuthzByAccount,

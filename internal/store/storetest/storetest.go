@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OrderGetNotFound", testOrderGetNotFound},
 		{"OrderListByAccount", testOrderListByAccount},
 		{"OrderListAll", testOrderListAll},
+		{"AccountList", testAccountList},
 		{"OrderListApprovedIDs", testOrderListApprovedIDs},
 		{"OrderRecheck", testOrderRecheck},
 		{"OrderSetRecheckIfDue", testOrderSetRecheckIfDue},
@@ -471,6 +472,25 @@ func testOrderGetNotFound(t *testing.T, open func(t *testing.T) store.Store) {
 	f := setup(t, open)
 	_, err := f.s.OrderGet(f.ctx, "missing")
 	wantErr(t, "OrderGet(missing)", err, store.ErrNotFound)
+}
+
+// testAccountList: the accounts by id, a page at a time.
+func testAccountList(t *testing.T, open func(t *testing.T) store.Store) {
+	f := setup(t, open)
+	for _, id := range []string{"c", "a", "b"} {
+		f.account(id, id == "b")
+	}
+	got, err := f.s.AccountList(f.ctx, "", 2)
+	if err != nil || len(got) != 2 || got[0].ID != "a" || got[1].ID != "b" || !got[1].Admin || got[0].Admin {
+		t.Fatalf("AccountList first page = %+v, %v; want a, then b (admin)", got, err)
+	}
+	got, err = f.s.AccountList(f.ctx, "b", 2)
+	if err != nil || len(got) != 1 || got[0].ID != "c" {
+		t.Fatalf("AccountList after b = %+v, %v; want c", got, err)
+	}
+	if got, err := f.s.AccountList(f.ctx, "", 0); err != nil || got != nil {
+		t.Errorf("AccountList with limit 0 = %+v, %v; want none", got, err)
+	}
 }
 
 // testOrderListAll: every account's orders, newest first by id (ids
