@@ -43,6 +43,8 @@ type (
 	Certificate = order.CertificateView
 	// RevokeRequest asks for a certificate's revocation, with its reason.
 	RevokeRequest = order.RevokeRequest
+	// RevocationReason is a revocation reason: an RFC 5280 name or code.
+	RevocationReason = order.RevocationReason
 	// Account is an API account.
 	Account = order.AccountView
 	// EABKey is a new ACME External Account Binding key, with its HMAC key.

@@ -446,8 +446,10 @@ func newCertCmd() *cobra.Command {
 		Long: `Revoke an order's certificate. REASON is an RFC 5280 reason, by name or code:
 unspecified (the default), keyCompromise, affiliationChanged, superseded or
 cessationOfOperation; an admin may also give privilegeWithdrawn. keyCompromise
-blocks the key: no certificate is issued for it again, and its other
-certificates are revoked.`,
+blocks the key (no certificate is issued for it again, and its other
+certificates are revoked) when an admin gives it, or the order's account for a
+key dcv generated; for the key of your own CSR it is recorded as the reason,
+until an admin confirms it.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, ok := order.ParseRevocationReason(reason); !ok {

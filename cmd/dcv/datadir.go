@@ -42,9 +42,6 @@ func openData(ctx context.Context, data string, caCfg ca.Config, newDatabase boo
 		return nil, nil, exitError{code: exitFailure, msg: fmt.Sprintf("%s holds a CA, but its database %s is missing: the CA's certificates and revocations are in that database, and a new one would publish a CRL without them. "+
 			"Restore the database that belongs with this CA (dcv.db, with dcv.db-wal if there is one); or, %s. Nothing was changed", caCfg.Dir, dbPath, hint)}
 	}
-	if hasDB && newDatabase && !emptyFile(dbPath) {
-		return nil, nil, exitError{code: exitUsage, msg: fmt.Sprintf("--new-database: %s exists already; it is for a CA whose database is missing, and dcv replaces no database (move it away first if you mean to). Nothing was changed", dbPath)}
-	}
 	// Read before anything is changed (Open migrates): a refusal below
 	// leaves the database as it was, for the version it came from.
 	var info sqlite.Inspection
@@ -52,6 +49,10 @@ func openData(ctx context.Context, data string, caCfg ca.Config, newDatabase boo
 		if info, err = sqlite.Inspect(ctx, dbPath); err != nil {
 			return nil, nil, err
 		}
+	}
+	empty := info.Schema == 0 && info.Tables == 0 // no file, an empty one, or a first start cut short
+	if hasDB && newDatabase && !empty {
+		return nil, nil, exitError{code: exitUsage, msg: fmt.Sprintf("--new-database: %s exists already; it is for a CA whose database is missing, and dcv replaces no database (move it away first if you mean to). Nothing was changed", dbPath)}
 	}
 	refuse := func(msg string) (*sqlite.Store, *ca.CA, error) {
 		return nil, nil, exitError{code: exitFailure, msg: msg + ". Nothing was changed"}
@@ -123,12 +124,6 @@ func issuedBy(chainPEM string, authority *ca.CA) bool {
 			}
 		}
 	}
-}
-
-// emptyFile reports whether path is a file of no bytes.
-func emptyFile(path string) bool {
-	fi, err := os.Stat(path)
-	return err == nil && fi.Size() == 0
 }
 
 func orUnknown(s string) string {

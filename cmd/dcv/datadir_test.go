@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -173,5 +174,73 @@ func TestEmptyOrForeignDatabase(t *testing.T) {
 				t.Fatalf("refused with %v, want %q", err, want)
 			}
 		})
+	}
+}
+
+// TestDataDirRestarts: a data directory restarts as it started, whatever
+// its name holds ('#' and '%' once cut or changed the path Inspect read,
+// and made a stray empty file outside it), and after a first start cut
+// short before the first migration (only dcv's migration table exists).
+// Both were refused at every later start (review).
+func TestDataDirRestarts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		dir     string
+		prepare func(t *testing.T, data string)
+	}{
+		{"a '#' in the name", "dcv#1", nil},
+		{"a '%' in the name", "dcv%41", nil},
+		{"a first start cut short", "data", func(t *testing.T, data string) {
+			if err := os.MkdirAll(data, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := rawSQLite(t, filepath.Join(data, "dcv.db")).Exec(`CREATE TABLE dcv_migration (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL) STRICT`); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			parent := t.TempDir()
+			data := filepath.Join(parent, tt.dir)
+			if err := os.MkdirAll(data, 0o700); err != nil { // as serve makes it
+				t.Fatal(err)
+			}
+			if tt.prepare != nil {
+				tt.prepare(t, data)
+			}
+			cfg := ca.Config{Dir: filepath.Join(data, "ca")}
+			for _, start := range []string{"first", "second"} {
+				st, _, err := openData(ctx, data, cfg, false)
+				if err != nil {
+					t.Fatalf("%s start refused: %v", start, err)
+				}
+				st.Close()
+			}
+			if entries, _ := os.ReadDir(parent); len(entries) != 1 {
+				t.Errorf("%d entries beside the data directory, want none", len(entries)-1)
+			}
+		})
+	}
+}
+
+// TestPerspectiveRemoveOpensAsServe: dcv perspective remove opens the data
+// as serve does: a pair serve refuses (a database from before the binding,
+// its CA gone) is refused, not migrated (review).
+func TestPerspectiveRemoveOpensAsServe(t *testing.T) {
+	t.Parallel()
+	data := t.TempDir()
+	oldDataDir(t, data)
+	if err := os.RemoveAll(filepath.Join(data, "ca")); err != nil {
+		t.Fatal(err)
+	}
+	if err := perspectiveRemove(context.Background(), data, "nope", io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "holds no CA") {
+		t.Errorf("perspective remove = %v, want the refusal serve gives", err)
+	}
+	if v := schemaVersion(t, filepath.Join(data, "dcv.db")); v != 13 {
+		t.Errorf("the refused database was migrated from 13 to %d", v)
 	}
 }

@@ -294,10 +294,9 @@ func perspectiveList(ctx context.Context, data string, w io.Writer) error {
 }
 
 func perspectiveRemove(ctx context.Context, data, name string, w, errOut io.Writer) error {
-	if _, err := os.Stat(filepath.Join(data, "dcv.db")); errors.Is(err, fs.ErrNotExist) {
-		return exitError{code: exitUsage, msg: fmt.Sprintf("no dcv database in %s: pass the --data of the primary's dcv serve", data)}
-	}
-	st, err := sqlite.Open(ctx, filepath.Join(data, "dcv.db"))
+	// As serve opens it: a database refused there is not migrated here
+	// (review).
+	st, _, err := openPrimary(ctx, data, false, nil)
 	if err != nil {
 		return err
 	}

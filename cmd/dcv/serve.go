@@ -620,10 +620,6 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	return nil
 }
 
-// servePprof serves net/http/pprof's handlers on addr, which must be a
-// loopback address: profiles show internals (goroutine stacks, allocation
-// sites) that no remote party should read. It returns a function that stops
-// the listener.
 // serveMetrics serves m at http://addr/metrics until the returned function
 // is called.
 func serveMetrics(addr string, m *metrics.Metrics, logger *slog.Logger) (func(), error) {
@@ -657,6 +653,10 @@ func routeClass(r *http.Request) string {
 	return "other"
 }
 
+// servePprof serves net/http/pprof's handlers on addr, which must be a
+// loopback address: profiles show internals (goroutine stacks, allocation
+// sites) that no remote party should read. It returns a function that stops
+// the listener.
 func servePprof(addr string, logger *slog.Logger) (func(), error) {
 	if err := checkPprofListen(addr); err != nil {
 		return nil, err

@@ -73,10 +73,13 @@ func parseReason(s string) (int, bool) {
 // its key, erased after delivery): its account may, with a subscriber's
 // reason (unspecified, keyCompromise, affiliationChanged, superseded,
 // cessationOfOperation: BRs §4.9.1.1, §7.2.2), and an admin may revoke any
-// certificate, privilegeWithdrawn too. An admin's keyCompromise blocks the
-// key: no certificate is issued for it again, and the key sweeper revokes
-// its other certificates; an account's is a claim, recorded as its reason
-// (as ACME takes one signed without the key). The next CRL lists it.
+// certificate, privilegeWithdrawn too. A keyCompromise blocks the key (no
+// certificate is issued for it again, and the key sweeper revokes its
+// other certificates) when the admin attests it, or when the account
+// reports it for a key dcv generated and handed to it; for a key of the
+// account's own CSR it is a claim, recorded as the reason, as ACME takes
+// one signed without the key (a CSR proves no more than that someone once
+// held the key). The next CRL lists it.
 func (s *Service) Revoke(ctx context.Context, acct *store.Account, id string, req RevokeRequest) (*CertificateView, error) {
 	code, ok := parseReason(string(req.Reason))
 	allowed := slices.Clone(revocationReasons)
@@ -110,7 +113,7 @@ func (s *Service) Revoke(ctx context.Context, acct *store.Account, id string, re
 	}
 	err = s.cfg.Store.CertificateRevoke(ctx, store.Revocation{Serial: c.Serial, Reason: code, RevokedAt: now})
 	switch {
-	case errors.Is(err, store.ErrConflict) && code == reasonKeyCompromise:
+	case errors.Is(err, store.ErrConflict) && code == reasonKeyCompromise && mayBlock(acct, o):
 		// Revoked before: a compromise reported now still blocks the
 		// key (unless it is blocked already), and supersedes the reason
 		// recorded (verification run: the admin could no longer block a
@@ -120,7 +123,7 @@ func (s *Service) Revoke(ctx context.Context, acct *store.Account, id string, re
 		} else if done {
 			return nil, &Error{Kind: KindConflict, Code: "ALREADY_REVOKED", Message: fmt.Sprintf("the certificate %s of order %s is already revoked for keyCompromise, and its key blocked", c.Serial, o.ID)}
 		}
-		s.cfg.Logger.Info("revocation reason changed to keyCompromise", "serial", c.Serial, "order", o.ID, "by", acct.ID, "admin", acct.Admin)
+		s.cfg.Logger.Info("revoked certificate: keyCompromise recorded and its key blocked", "serial", c.Serial, "order", o.ID, "by", acct.ID, "admin", acct.Admin)
 		return s.Certificate(ctx, &store.Account{ID: o.AccountID}, o.ID, false)
 	case errors.Is(err, store.ErrConflict):
 		return nil, &Error{Kind: KindConflict, Code: "ALREADY_REVOKED", Message: fmt.Sprintf("the certificate %s of order %s is already revoked", c.Serial, o.ID)}
@@ -129,10 +132,9 @@ func (s *Service) Revoke(ctx context.Context, acct *store.Account, id string, re
 	}
 	s.cfg.Logger.Info("certificate revoked", "serial", c.Serial, "order", o.ID, "reason", reasonName(code), "by", acct.ID, "admin", acct.Admin)
 	s.cfg.Metrics.Revoked(reasonName(code))
-	if code == reasonKeyCompromise {
-		// Reported by the certificate's own subscriber (the holder of the
-		// key, which dcv mostly generated for it) or attested by the
-		// operator: the key is blocked, and the key sweeper revokes its
+	if code == reasonKeyCompromise && mayBlock(acct, o) {
+		// Attested by the operator, or reported by the account dcv gave
+		// the key to: the key is blocked, and the key sweeper revokes its
 		// other certificates (BRs §4.9.1.1, §6.1.1.3). Not cut short by a
 		// client that goes away: the revocation is committed.
 		if err := s.blockKey(context.WithoutCancel(ctx), c, now); err != nil {
@@ -140,6 +142,13 @@ func (s *Service) Revoke(ctx context.Context, acct *store.Account, id string, re
 		}
 	}
 	return s.Certificate(ctx, &store.Account{ID: o.AccountID}, o.ID, false)
+}
+
+// mayBlock reports whether acct's keyCompromise for order o blocks the
+// key: an admin's, or the order's account's when dcv generated the key
+// (no CSR) and handed it to that account alone.
+func mayBlock(acct *store.Account, o *store.Order) bool {
+	return acct.Admin || (o.AccountID == acct.ID && o.CSRPEM == "")
 }
 
 // keyCompromisedAgain handles a keyCompromise for certificate c revoked

@@ -2,6 +2,9 @@ package order_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -239,5 +242,51 @@ func TestRevocationReasonJSON(t *testing.T) {
 		if code, ok := order.ParseRevocationReason(string(r.Reason)); tt.ok && (!ok || (tt.want != "" && code != 1)) {
 			t.Errorf("%s: code %d, %v; want 1", tt.in, code, ok)
 		}
+	}
+}
+
+// TestRevokeKeyCompromiseOfACSRKey: an account's keyCompromise for the key
+// of its own CSR is a claim, recorded as the reason, not a block (a CSR
+// proves only that someone once held the key, as ACME takes an account's
+// claim); an admin's blocks it (review).
+func TestRevokeKeyCompromiseOfACSRKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := ordertest.New(t, ordertest.Options{WallClock: true})
+	acct := s.NewAccount(t, "applicant")
+	av, err := s.Service.EnsureAdmin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := s.Service.Authenticate(ctx, av.APIKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	h, _ := ca.SPKIHash(key.Public())
+	const name = "csr.applicant.com"
+	o, err := s.Service.Create(ctx, acct, order.CreateRequest{Domains: []string{name}, Method: "dns", CSR: csrPEM(t, key, name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.DNS.Add(`_dnsauth.` + name + `. TXT "` + o.Domains[0].Instructions.Value + `"`)
+	if cr, err := s.Service.Check(ctx, acct, o.ID); err != nil || cr.Status != order.StatusApproved {
+		t.Fatalf("check: %+v, %v", cr, err)
+	}
+	if err := s.Service.Issue(ctx, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	if cv, err := s.Service.Revoke(ctx, acct, o.ID, order.RevokeRequest{Reason: "keyCompromise"}); err != nil || cv.RevocationReason != "keyCompromise" {
+		t.Fatalf("revoke: %+v, %v", cv, err)
+	}
+	if blocked, err := s.Store.KeyBlocked(ctx, h); err != nil || blocked {
+		t.Errorf("the CSR's key blocked on the account's claim: %v, %v", blocked, err)
+	}
+	// The operator attests it: blocked now.
+	if _, err := s.Service.Revoke(ctx, admin, o.ID, order.RevokeRequest{Reason: "keyCompromise"}); err != nil {
+		t.Fatalf("admin: %v", err)
+	}
+	if blocked, err := s.Store.KeyBlocked(ctx, h); err != nil || !blocked {
+		t.Errorf("the key not blocked after the admin's keyCompromise: %v, %v", blocked, err)
 	}
 }

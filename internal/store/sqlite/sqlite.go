@@ -858,7 +858,8 @@ type Inspection struct {
 	// Schema is its schema version, 0 when it has no dcv schema (an empty
 	// file, or another program's database).
 	Schema int
-	// Tables is how many tables it holds: 0 for an empty database.
+	// Tables is how many tables it holds besides dcv's migration record:
+	// 0 for an empty database.
 	Tables int
 }
 
@@ -867,7 +868,14 @@ type Inspection struct {
 // that a caller can refuse a database before Open changes it.
 func Inspect(ctx context.Context, path string) (Inspection, error) {
 	var in Inspection
-	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma="+url.QueryEscape(fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds())))
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return in, fmt.Errorf("inspecting %s: %w", path, err)
+	}
+	// A file: URI, its path escaped: a '#' or '%' in a directory's name
+	// would cut or change the path (review).
+	u := url.URL{Scheme: "file", Path: abs, RawQuery: "mode=ro&_pragma=" + url.QueryEscape(fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))}
+	db, err := sql.Open("sqlite", u.String())
 	if err != nil {
 		return in, fmt.Errorf("inspecting %s: %w", path, err)
 	}
@@ -877,7 +885,9 @@ func Inspect(ctx context.Context, path string) (Inspection, error) {
 		err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?`, table).Scan(&n)
 		return n > 0, err
 	}
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table'`).Scan(&in.Tables); err != nil {
+	// dcv_migration alone is a first start cut short before the first
+	// migration (review): no schema yet.
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name <> 'dcv_migration'`).Scan(&in.Tables); err != nil {
 		return in, fmt.Errorf("inspecting %s: %w", path, err)
 	}
 	if ok, err := exists("dcv_migration"); err != nil {
