@@ -385,6 +385,14 @@ func TestAdminViewOfACMEOrder(t *testing.T) {
 		t.Errorf("admin view: status %s, read-only %v, certificate %q, domains %+v; want ACME's valid, read-only, no link, no instructions", v.Status, v.ReadOnly, v.Certificate, v.Domains)
 	}
 
+	// Its certificate is its ACME client's to download: the refusal says
+	// so, and that the admin may revoke it.
+	_, err := w.Service.Certificate(ctx, admin, v.ID, false)
+	var oe *order.Error
+	if !errors.As(err, &oe) || oe.Code != "NOT_YOUR_ORDER" || !strings.Contains(oe.Message, "is an ACME order of another account") || !strings.Contains(oe.Message, "revoke its certificate") {
+		t.Errorf("admin download of an ACME order's certificate: %v; want NOT_YOUR_ORDER naming its ACME client and the admin's revocation", err)
+	}
+
 	// An order whose challenge failed is invalid there too, saying why:
 	// its REST rows, which ACME does not update, said pending.
 	ov2, err := a.NewOrder(ctx, acct, order.ACMENewOrder{Identifiers: []order.ACMEIdentifier{{Type: "dns", Value: "nothing." + name}}})

@@ -658,7 +658,11 @@ func (s *Service) load(ctx context.Context, acct *store.Account, id string) (*st
 	o, err := s.cfg.Store.OrderGet(ctx, id)
 	if err == nil && o.AccountID != acct.ID && acct.Admin {
 		// An admin sees the order exists: it may read it, not act on it.
-		return nil, &Error{Kind: KindForbidden, Code: "NOT_YOUR_ORDER", Message: fmt.Sprintf("order %s belongs to another account: an admin may read it (its view and stored checks), but only that account checks it or downloads its certificate", id)}
+		msg := fmt.Sprintf("order %s belongs to another account: an admin may read it (its view and stored checks) and revoke its certificate, but only that account checks it or downloads its certificate", id)
+		if o.Method == methodACME {
+			msg = fmt.Sprintf("order %s is an ACME order of another account: an admin may read it and revoke its certificate, but its ACME client answers its challenges, finalizes it and downloads its certificate", id)
+		}
+		return nil, &Error{Kind: KindForbidden, Code: "NOT_YOUR_ORDER", Message: msg}
 	}
 	if errors.Is(err, store.ErrNotFound) || (err == nil && o.AccountID != acct.ID) {
 		return nil, notFound(id)
