@@ -3,16 +3,71 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+
+	"github.com/spf13/cobra"
 )
 
 func main() {
-	code, msg := exitStatus(newRootCmd().Execute())
+	root := newRootCmd()
+	stdout := &countingWriter{w: os.Stdout}
+	root.SetOut(stdout)
+	cmd, err := root.ExecuteC()
+	code, msg := exitStatus(err)
 	if msg != "" {
+		if wantsJSON(cmd) && stdout.n == 0 {
+			// A script reading --json on standard output gets JSON there
+			// for a refusal of the command itself too, in the shape of
+			// the API's errors (unless the command printed its JSON
+			// already: one document only).
+			writeJSONError(os.Stdout, code, msg)
+		}
 		fmt.Fprintln(os.Stderr, "dcv:", msg)
 	}
 	if code != 0 {
 		os.Exit(code)
 	}
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += n
+	return n, err
+}
+
+// wantsJSON reports whether cmd was asked for --json.
+func wantsJSON(cmd *cobra.Command) bool {
+	if cmd == nil {
+		return false
+	}
+	f := cmd.Flags().Lookup("json")
+	return f != nil && f.Value.String() == "true"
+}
+
+// writeJSONError writes a refusal of the command itself (not the API's:
+// those print the API's JSON) as {"error":{"code","message"}}: code
+// USAGE for a wrong flag or argument (exit status 2), FAILED otherwise.
+func writeJSONError(w io.Writer, status int, msg string) {
+	code := "FAILED"
+	if status == exitUsage {
+		code = "USAGE"
+	}
+	var body struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	body.Error.Code, body.Error.Message = code, msg
+	b, _ := json.Marshal(body)
+	fmt.Fprintf(w, "%s\n", b)
 }
