@@ -52,6 +52,7 @@ type acmeFlags struct {
 	limitNewOrders   string
 	limitFailed      string
 	limitNewAccounts string
+	limitNewNonces   string
 }
 
 func (f *acmeFlags) register(cmd *cobra.Command) {
@@ -68,6 +69,7 @@ func (f *acmeFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.limitNewOrders, "acme-limit-new-orders", "", "new orders per account, as COUNT/PERIOD (default 300/3h)")
 	fs.StringVar(&f.limitFailed, "acme-limit-failed-validations", "", "failed validations per domain per account, as COUNT/PERIOD (default 5/1h)")
 	fs.StringVar(&f.limitNewAccounts, "acme-limit-new-accounts", "", "new accounts per client IP address (an IPv6 client by its /64), as COUNT/PERIOD (default 300/3h)")
+	fs.StringVar(&f.limitNewNonces, "acme-limit-new-nonces", "", "newNonce requests per client IP address (an IPv6 client by its /64), as COUNT/PERIOD (default 60000/1m): a client needs one per flow at most")
 }
 
 // parseLimit reads a COUNT/PERIOD limit flag; empty keeps the default.
@@ -113,6 +115,9 @@ func (f *acmeFlags) limits() (ratelimit.Limiter, order.ACMELimits, error) {
 		return nil, ls, err
 	}
 	if ls.NewAccountsPerIP, err = parseLimit("acme-limit-new-accounts", f.limitNewAccounts, "new accounts per IP address"); err != nil {
+		return nil, ls, err
+	}
+	if ls.NewNoncesPerIP, err = parseLimit("acme-limit-new-nonces", f.limitNewNonces, "new nonces per IP address"); err != nil {
 		return nil, ls, err
 	}
 	return lim, ls, nil

@@ -91,6 +91,36 @@ func TestRateLimits(t *testing.T) {
 		}
 	})
 
+	t.Run("new nonces per IP address", func(t *testing.T) {
+		t.Parallel()
+		// A limit of its own: the other tests' clients take nonces too.
+		w := setupWith(t, func(c *order.ACMEConfig) {
+			c.Limits = order.ACMELimits{NewNoncesPerIP: ratelimit.Limit{Count: 3, Period: time.Minute}}
+		})
+		head := func() *http.Response {
+			t.Helper()
+			req, _ := http.NewRequest(http.MethodHead, w.srv.URL+"/acme/new-nonce", nil)
+			resp, err := w.srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp
+		}
+		for range 3 {
+			if resp := head(); resp.StatusCode != http.StatusOK || resp.Header.Get("Replay-Nonce") == "" {
+				t.Fatalf("newNonce within the limit: %s, nonce %q", resp.Status, resp.Header.Get("Replay-Nonce"))
+			}
+		}
+		// Over it: refused, and without a nonce (the refusals would mint
+		// what the limit withholds).
+		resp := head()
+		ra, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Replay-Nonce") != "" || ra < 15 || ra > 21 {
+			t.Errorf("newNonce over the limit: %s, nonce %q, Retry-After %q; want 429, no nonce, about 20 s", resp.Status, resp.Header.Get("Replay-Nonce"), resp.Header.Get("Retry-After"))
+		}
+	})
+
 	t.Run("failed validations per domain per account", func(t *testing.T) {
 		t.Parallel()
 		w := setupLimited(t)

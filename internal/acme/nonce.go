@@ -145,6 +145,13 @@ func (h *Handler) setNonce(w http.ResponseWriter) {
 // newNonce serves HEAD and GET newNonce (RFC 8555 §7.2): 200 for HEAD, 204
 // for GET.
 func (h *Handler) newNonce(w http.ResponseWriter, r *http.Request) {
+	if err := h.cfg.ACME.AllowNewNonce(r.Context(), clientIP(r)); err != nil {
+		// A client minting nonces by the thousand (a flood would push
+		// every client's outstanding nonce out of the window): refused,
+		// without a nonce.
+		h.writeProblemNonce(w, r, err, false)
+		return
+	}
 	h.setNonce(w)
 	h.linkIndex(w)
 	if r.Method == http.MethodHead {

@@ -166,8 +166,17 @@ func (h *Handler) toProblem(r *http.Request, err error) *Problem {
 // used only to log an error that is not a problem, and may be nil when err
 // is a *Problem.
 func (h *Handler) writeProblem(w http.ResponseWriter, r *http.Request, err error) {
+	h.writeProblemNonce(w, r, err, true)
+}
+
+// writeProblemNonce is writeProblem, with a fresh nonce when withNonce: a
+// refused newNonce carries none (RFC 8555 §6.5 makes it a SHOULD), or the
+// refusals would mint the nonces the limit withholds.
+func (h *Handler) writeProblemNonce(w http.ResponseWriter, r *http.Request, err error, withNonce bool) {
 	p := h.toProblem(r, err)
-	h.setNonce(w)
+	if withNonce {
+		h.setNonce(w)
+	}
 	h.linkIndex(w) // RFC 8555 §7.1: every answer but the directory's links it
 	if p.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(p.retryAfter.Seconds()))))

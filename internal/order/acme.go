@@ -81,6 +81,12 @@ type ACMELimits struct {
 	// NewAccountsPerIP; default 300 per 3 hours (a private CA serves many
 	// clients behind one NAT or proxy address).
 	NewAccountsPerIP ratelimit.Limit
+	// NewNoncesPerIP bounds the newNonce requests of one client address;
+	// default 60000 per minute. A client needs one per flow at most (each
+	// answer carries the next nonce): the limit keeps one address from
+	// minting the millions of nonces that would push every client's
+	// outstanding nonce out of the server's window.
+	NewNoncesPerIP ratelimit.Limit
 }
 
 // ACMEConfig configures the ACME decisions. The zero value of each field but
@@ -189,7 +195,8 @@ func NewACME(s *Service, cfg ACMEConfig) (*ACME, error) {
 	l.NewOrdersPerAccount = defLimit(l.NewOrdersPerAccount, ratelimit.Limit{Name: "new orders per account", Count: 300, Period: 3 * time.Hour})
 	l.FailedValidationsPerDomain = defLimit(l.FailedValidationsPerDomain, ratelimit.Limit{Name: "failed validations per domain per account", Count: 5, Period: time.Hour})
 	l.NewAccountsPerIP = defLimit(l.NewAccountsPerIP, ratelimit.Limit{Name: "new accounts per IP address", Count: 300, Period: 3 * time.Hour})
-	for _, lim := range []ratelimit.Limit{l.NewOrdersPerAccount, l.FailedValidationsPerDomain, l.NewAccountsPerIP} {
+	l.NewNoncesPerIP = defLimit(l.NewNoncesPerIP, ratelimit.Limit{Name: "new nonces per IP address", Count: 60000, Period: time.Minute})
+	for _, lim := range []ratelimit.Limit{l.NewOrdersPerAccount, l.FailedValidationsPerDomain, l.NewAccountsPerIP, l.NewNoncesPerIP} {
 		if err := lim.Valid(); err != nil {
 			return nil, fmt.Errorf("order: acme: %w", err)
 		}
@@ -374,6 +381,12 @@ func randomB64(n int) string {
 }
 
 // spend applies a rate limit, returning a rateLimited error naming it.
+// AllowNewNonce spends one newNonce request of clientIP (see
+// ACMELimits.NewNoncesPerIP), or answers rateLimited.
+func (a *ACME) AllowNewNonce(ctx context.Context, clientIP string) error {
+	return a.spend(ctx, a.cfg.Limits.NewNoncesPerIP, clientIP, a.now())
+}
+
 func (a *ACME) spend(ctx context.Context, l ratelimit.Limit, key string, now time.Time) error {
 	d, err := a.cfg.Limiter.Spend(ctx, l, key, 1, now)
 	if err != nil {
