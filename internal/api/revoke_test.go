@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/dcvhq/dcv/internal/api"
-	"github.com/dcvhq/dcv/internal/order"
 	"github.com/dcvhq/dcv/internal/order/ordertest"
 )
 
@@ -19,39 +17,13 @@ import (
 // sends it), not 400 "the request body is empty" (review).
 func TestRevokeEmptyChunkedBody(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	s := ordertest.New(t, ordertest.Options{WallClock: true})
-	av, err := s.Service.EnsureAdmin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := s.Service.Authenticate(ctx, av.APIKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	acctView, err := s.Service.CreateAccount(ctx, admin, "applicant", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	acct, err := s.Service.Authenticate(ctx, acctView.APIKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o, err := s.Service.Create(ctx, acct, order.CreateRequest{Domains: []string{"rv.applicant.com"}, Method: "dns"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.DNS.Add(`_dnsauth.rv.applicant.com. TXT "` + o.Domains[0].Instructions.Value + `"`)
-	if cr, err := s.Service.Check(ctx, acct, o.ID); err != nil || cr.Status != order.StatusApproved {
-		t.Fatalf("check: %+v, %v", cr, err)
-	}
-	if err := s.Service.Issue(ctx, o.ID); err != nil {
-		t.Fatal(err)
-	}
+	acct, key := s.AccountWithKey(t, "applicant", false)
+	o := s.IssuedOrder(t, acct, "rv.applicant.com", "")
 	srv := httptest.NewServer(api.New(api.Config{Orders: s.Service, CA: s.CA, Logger: slog.New(slog.DiscardHandler)}))
 	t.Cleanup(srv.Close)
 	req, _ := http.NewRequest("POST", srv.URL+"/api/v1/orders/"+o.ID+"/certificate/revoke", io.NopCloser(strings.NewReader("")))
-	req.Header.Set("Authorization", "Bearer "+acctView.APIKey)
+	req.Header.Set("Authorization", "Bearer "+key)
 	resp, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -26,6 +26,28 @@ func warnings(logs string) []string {
 	return out
 }
 
+// checkWarned checks that logs hold no WARN line when want is empty
+// (what names the applicant-side failure for the message), and otherwise
+// exactly one WARN line holding every string in want.
+func checkWarned(t *testing.T, logs, what string, want []string) {
+	t.Helper()
+	ws := warnings(logs)
+	if len(want) == 0 {
+		if len(ws) != 0 {
+			t.Errorf("%s logged at WARN:\n%s", what, strings.Join(ws, "\n"))
+		}
+		return
+	}
+	if len(ws) != 1 {
+		t.Fatalf("%d WARN lines, want 1:\n%s", len(ws), logs)
+	}
+	for _, w := range want {
+		if !strings.Contains(ws[0], w) {
+			t.Errorf("WARN line %q lacks %q", ws[0], w)
+		}
+	}
+}
+
 // TestCASideCheckIsLogged: a check blocked only by the CA's own failure
 // (no remote perspective enrolled where one is required) tells the
 // applicant to contact the operator, and logs one WARN naming the order,
@@ -66,21 +88,11 @@ func TestCASideCheckIsLogged(t *testing.T) {
 			if res, err := svc.Check(ctx, b.acct, o.ID); err != nil || res.Status != order.StatusPending {
 				t.Fatalf("check: %+v, %v", res, err)
 			}
-			ws := warnings(logs.String())
-			if len(tt.want) == 0 {
-				if len(ws) != 0 {
-					t.Errorf("a check blocked by the domain logged at WARN:\n%s", strings.Join(ws, "\n"))
-				}
-				return
+			want := tt.want
+			if len(want) > 0 {
+				want = append(want, "order="+o.ID)
 			}
-			if len(ws) != 1 {
-				t.Fatalf("%d WARN lines, want 1:\n%s", len(ws), logs.String())
-			}
-			for _, want := range append(tt.want, "order="+o.ID) {
-				if !strings.Contains(ws[0], want) {
-					t.Errorf("WARN line %q lacks %q", ws[0], want)
-				}
-			}
+			checkWarned(t, logs.String(), "a check blocked by the domain", want)
 		})
 	}
 }
@@ -126,21 +138,11 @@ func TestCASideACMEValidationIsLogged(t *testing.T) {
 				t.Fatalf("challenge: %+v, %v; want invalid", res, err)
 			}
 			a.Wait()
-			ws := warnings(logs.String())
-			if len(tt.want) == 0 {
-				if len(ws) != 0 {
-					t.Errorf("a validation failed by the applicant logged at WARN:\n%s", strings.Join(ws, "\n"))
-				}
-				return
+			want := tt.want
+			if len(want) > 0 {
+				want = append(want, "authz="+z.ID)
 			}
-			if len(ws) != 1 {
-				t.Fatalf("%d WARN lines, want 1:\n%s", len(ws), logs.String())
-			}
-			for _, want := range append(tt.want, "authz="+z.ID) {
-				if !strings.Contains(ws[0], want) {
-					t.Errorf("WARN line %q lacks %q", ws[0], want)
-				}
-			}
+			checkWarned(t, logs.String(), "a validation failed by the applicant", want)
 		})
 	}
 }

@@ -29,7 +29,7 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 		t.Fatalf("first check: %+v, %v", res, err)
 	}
 	s.DNS.Add(`_dnsauth.m.applicant.com. TXT "` + o.Domains[0].Instructions.Value + `"`)
-	o2 := issuedOrder(t, s, acct, "m2.applicant.com")
+	o2 := s.IssuedOrder(t, acct, "m2.applicant.com", "")
 	if _, err := s.Service.Revoke(ctx, acct, o2.ID, order.RevokeRequest{Reason: "superseded"}); err != nil {
 		t.Fatal(err)
 	}

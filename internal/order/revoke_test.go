@@ -20,24 +20,6 @@ import (
 	"github.com/dcvhq/dcv/internal/store"
 )
 
-// issuedOrder orders, validates and issues a certificate for name.
-func issuedOrder(t *testing.T, s *ordertest.Stack, acct *store.Account, name string) *order.View {
-	t.Helper()
-	ctx := context.Background()
-	o, err := s.Service.Create(ctx, acct, order.CreateRequest{Domains: []string{name}, Method: "dns"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.DNS.Add(`_dnsauth.` + name + `. TXT "` + o.Domains[0].Instructions.Value + `"`)
-	if cr, err := s.Service.Check(ctx, acct, o.ID); err != nil || cr.Status != order.StatusApproved {
-		t.Fatalf("check: %+v, %v", cr, err)
-	}
-	if err := s.Service.Issue(ctx, o.ID); err != nil {
-		t.Fatal(err)
-	}
-	return o
-}
-
 // TestRevokeThroughTheAPI: an order's account revokes its certificate (a
 // certificate issued through the API has no other way: its key is erased
 // after delivery), an admin any order's; the reason is checked, the CRL
@@ -48,16 +30,9 @@ func TestRevokeThroughTheAPI(t *testing.T) {
 	s := ordertest.New(t, ordertest.Options{WallClock: true})
 	acct := s.NewAccount(t, "applicant")
 	other := s.NewAccount(t, "other")
-	av, err := s.Service.EnsureAdmin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := s.Service.Authenticate(ctx, av.APIKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mine := issuedOrder(t, s, acct, "mine.applicant.com")
-	theirs := issuedOrder(t, s, acct, "theirs.applicant.com")
+	admin := s.NewAdmin(t, "operator")
+	mine := s.IssuedOrder(t, acct, "mine.applicant.com", "")
+	theirs := s.IssuedOrder(t, acct, "theirs.applicant.com", "")
 	pending, err := s.Service.Create(ctx, acct, order.CreateRequest{Domains: []string{"pending.applicant.com"}, Method: "dns"})
 	if err != nil {
 		t.Fatal(err)
@@ -123,14 +98,7 @@ func TestAdminListsEveryAccountsOrders(t *testing.T) {
 	s := ordertest.New(t, ordertest.Options{})
 	a := s.NewAccount(t, "applicant")
 	b := s.NewAccount(t, "other")
-	av, err := s.Service.EnsureAdmin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := s.Service.Authenticate(ctx, av.APIKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := s.NewAdmin(t, "operator")
 	var ids []string // newest first
 	for i, who := range []*store.Account{a, b, a} {
 		o, err := s.Service.Create(ctx, who, order.CreateRequest{Domains: []string{fmt.Sprintf("l%d.applicant.com", i)}, Method: "dns"})
@@ -206,7 +174,7 @@ func TestRevokeKeyCompromiseBlocks(t *testing.T) {
 		first string // a revocation before the keyCompromise; "" for none
 	}{{"reported by the subscriber", ""}, {"after a revocation for another reason", "superseded"}} {
 		t.Run(tt.name, func(t *testing.T) {
-			o := issuedOrder(t, s, acct, fmt.Sprintf("kc%d.applicant.com", len(tt.first)))
+			o := s.IssuedOrder(t, acct, fmt.Sprintf("kc%d.applicant.com", len(tt.first)), "")
 			if tt.first != "" {
 				if _, err := s.Service.Revoke(ctx, acct, o.ID, order.RevokeRequest{Reason: order.RevocationReason(tt.first)}); err != nil {
 					t.Fatal(err)
@@ -254,28 +222,11 @@ func TestRevokeKeyCompromiseOfACSRKey(t *testing.T) {
 	ctx := context.Background()
 	s := ordertest.New(t, ordertest.Options{WallClock: true})
 	acct := s.NewAccount(t, "applicant")
-	av, err := s.Service.EnsureAdmin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := s.Service.Authenticate(ctx, av.APIKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := s.NewAdmin(t, "operator")
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	h, _ := ca.SPKIHash(key.Public())
 	const name = "csr.applicant.com"
-	o, err := s.Service.Create(ctx, acct, order.CreateRequest{Domains: []string{name}, Method: "dns", CSR: csrPEM(t, key, name)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.DNS.Add(`_dnsauth.` + name + `. TXT "` + o.Domains[0].Instructions.Value + `"`)
-	if cr, err := s.Service.Check(ctx, acct, o.ID); err != nil || cr.Status != order.StatusApproved {
-		t.Fatalf("check: %+v, %v", cr, err)
-	}
-	if err := s.Service.Issue(ctx, o.ID); err != nil {
-		t.Fatal(err)
-	}
+	o := s.IssuedOrder(t, acct, name, csrPEM(t, key, name))
 	if cv, err := s.Service.Revoke(ctx, acct, o.ID, order.RevokeRequest{Reason: "keyCompromise"}); err != nil || cv.RevocationReason != "keyCompromise" {
 		t.Fatalf("revoke: %+v, %v", cv, err)
 	}

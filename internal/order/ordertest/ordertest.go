@@ -185,12 +185,21 @@ func (s *Stack) NewService(t testing.TB) *order.Service {
 	return svc
 }
 
-// NewAccount creates a non-admin account named name through the service
-// and returns it as its API key authenticates.
-func (s *Stack) NewAccount(t testing.TB, name string) *store.Account {
+// NewAdmin creates an admin account named name and returns it
+// authenticated.
+func (s *Stack) NewAdmin(t testing.TB, name string) *store.Account {
+	t.Helper()
+	a, _ := s.AccountWithKey(t, name, true)
+	return a
+}
+
+// AccountWithKey creates an account named name (an admin when admin is
+// true) through the service and returns it as its API key authenticates,
+// with the key, for tests that send the key over HTTP.
+func (s *Stack) AccountWithKey(t testing.TB, name string, admin bool) (*store.Account, string) {
 	t.Helper()
 	ctx := context.Background()
-	av, err := s.Service.CreateAccount(ctx, nil, name, false)
+	av, err := s.Service.CreateAccount(ctx, nil, name, admin)
 	if err != nil {
 		t.Fatalf("ordertest: creating account %s: %v", name, err)
 	}
@@ -198,5 +207,33 @@ func (s *Stack) NewAccount(t testing.TB, name string) *store.Account {
 	if err != nil {
 		t.Fatalf("ordertest: authenticating account %s: %v", name, err)
 	}
+	return a, av.APIKey
+}
+
+// IssuedOrder orders a certificate for name by acct (with the PEM CSR csr,
+// or a key dcv generates when csr is ""), publishes its DNS record, checks
+// it and issues it, and returns the order as created.
+func (s *Stack) IssuedOrder(t testing.TB, acct *store.Account, name, csr string) *order.View {
+	t.Helper()
+	ctx := context.Background()
+	o, err := s.Service.Create(ctx, acct, order.CreateRequest{Domains: []string{name}, Method: "dns", CSR: csr})
+	if err != nil {
+		t.Fatalf("ordertest: ordering %s: %v", name, err)
+	}
+	s.DNS.Add(`_dnsauth.` + name + `. TXT "` + o.Domains[0].Instructions.Value + `"`)
+	if cr, err := s.Service.Check(ctx, acct, o.ID); err != nil || cr.Status != order.StatusApproved {
+		t.Fatalf("ordertest: checking %s: %+v, %v", name, cr, err)
+	}
+	if err := s.Service.Issue(ctx, o.ID); err != nil {
+		t.Fatalf("ordertest: issuing %s: %v", name, err)
+	}
+	return o
+}
+
+// NewAccount creates a non-admin account named name through the service
+// and returns it as its API key authenticates.
+func (s *Stack) NewAccount(t testing.TB, name string) *store.Account {
+	t.Helper()
+	a, _ := s.AccountWithKey(t, name, false)
 	return a
 }
