@@ -114,7 +114,7 @@ func runCheck(ctx context.Context, f checkFlags, domain string, out, errOut io.W
 		printPreflight(out, result)
 	}
 	if result.Blocked() {
-		if couldNotRun(result) {
+		if result.CASideOnly() {
 			// Nothing was learnt of the domain: the resolution this
 			// machine was given failed, which is no verdict on it.
 			return exitError{code: exitFailure, msg: "check: the domain could not be observed from this machine (its resolver or root servers, or its network, failed): no verdict on the domain"}
@@ -122,24 +122,6 @@ func runCheck(ctx context.Context, f checkFlags, domain string, out, errOut io.W
 		return exitError{code: exitBlocked}
 	}
 	return nil
-}
-
-// couldNotRun reports whether every blocking finding of r is a failure on
-// the checking side (diagnose.CASide: here, the resolution dcv check was
-// given, or an observation it could not make): the check could not run,
-// and says nothing of the domain.
-func couldNotRun(r *order.PreflightResult) bool {
-	found := false
-	for _, f := range r.Findings {
-		if !f.Blocking() {
-			continue
-		}
-		if !diagnose.CASide(f.Code) {
-			return false
-		}
-		found = true
-	}
-	return found
 }
 
 // isTerminal reports whether w is a character device (a terminal), where

@@ -107,3 +107,20 @@ func CASide(code Code) bool {
 	}
 	return false
 }
+
+// BlockingSides reports whether fs hold a blocking finding on the
+// certificate authority's side (ca, by CASide) and one on the applicant's
+// (applicant).
+func BlockingSides(fs []Finding) (ca, applicant bool) {
+	for _, f := range fs {
+		if !f.Blocking() {
+			continue
+		}
+		if CASide(f.Code) {
+			ca = true
+		} else {
+			applicant = true
+		}
+	}
+	return ca, applicant
+}

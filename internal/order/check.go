@@ -194,15 +194,11 @@ func caSideOnly(ds []DomainCheck) bool {
 		if d.Status != StatusPending {
 			continue
 		}
-		for _, f := range d.Findings {
-			if !f.Blocking() {
-				continue
-			}
-			if !diagnose.CASide(f.Code) {
-				return false
-			}
-			found = true
+		ca, applicant := diagnose.BlockingSides(d.Findings)
+		if applicant {
+			return false
 		}
+		found = found || ca
 	}
 	return found
 }

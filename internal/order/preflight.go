@@ -117,3 +117,12 @@ func (s *Service) Preflight(ctx context.Context, acct *store.Account, req Prefli
 	}
 	return res, err
 }
+
+// CASideOnly reports whether every blocking finding of r is a failure on
+// the checking side (diagnose.CASide: the resolution the check was given,
+// or an observation it could not make), and there is one: the check could
+// not run, and says nothing of the domain.
+func (r *PreflightResult) CASideOnly() bool {
+	ca, applicant := diagnose.BlockingSides(r.Findings)
+	return ca && !applicant
+}
