@@ -596,8 +596,8 @@ type msgCheck struct {
 	nsec3s []*dns.NSEC3
 	// minTTL is the smallest TTL of the verified authority RRsets.
 	minTTL uint32
-	// insecureReason is set when denial records came from an unsigned
-	// zone or use too many NSEC3 iterations.
+	// insecureReason is set when the zone's own NSEC3 records use too
+	// many iterations to be checked.
 	insecureReason string
 	// hashes memoizes NSEC3 hashes by name and parameters.
 	hashes map[string]string
@@ -786,6 +786,13 @@ func (c *msgCheck) verify(set *rrset) (DNSSECStatus, string, *dns.RRSIG) {
 
 // verifyAuthority verifies the NSEC, NSEC3 and SOA RRsets of the authority
 // section and keeps the denial records.
+//
+// Only records of the zone being answered, signed by that zone, prove
+// anything (RFC 4035 §5.4). A set owned outside it, or signed by another
+// zone, is ignored: another signed zone's NSEC (anyone can sign their own)
+// would otherwise deny names of this one, and an unsigned set of some
+// unsigned zone would turn a forged denial from this signed zone into an
+// insecure answer, which callers take like any unsigned one.
 func (c *msgCheck) verifyAuthority() (DNSSECStatus, string) {
 	auth := groupRRsets(c.msg.Ns)
 	denials := 0
@@ -795,17 +802,22 @@ func (c *msgCheck) verifyAuthority() (DNSSECStatus, string) {
 		default:
 			continue
 		}
+		if !dns.IsSubDomain(c.zone, set.name) {
+			continue
+		}
 		if set.rrtype == dns.TypeNSEC || set.rrtype == dns.TypeNSEC3 {
 			if denials++; denials > maxDenialRecords {
 				continue
 			}
 		}
-		st, reason, _ := c.verify(set)
+		st, reason, sig := c.verify(set)
 		switch st {
 		case Secure:
+			if canonicalName(sig.SignerName) != c.zone {
+				continue // a signed zone below this one: not its proof
+			}
 		case Insecure:
-			c.insecureReason = reason
-			continue
+			continue // below an unsigned delegation: not this zone's proof
 		default:
 			return st, reason
 		}
@@ -1013,14 +1025,21 @@ func (c *msgCheck) denyName(sname string) denial {
 }
 
 // proveWildcardAnswer checks the proof that owner, answered from the
-// wildcard at closest, does not exist itself.
+// wildcard at closest, does not exist itself: that no name exists between
+// closest and owner, so that the wildcard at closest is the one that
+// applies. That is the proof that the next closer name (the ancestor of
+// owner one label below closest) does not exist, for NSEC (RFC 4035
+// §5.3.4, RFC 4592 §4.5) as for NSEC3 (RFC 5155 §8.8). A proof for owner
+// alone would let a wildcard's signed answer be replayed under a name
+// below an existing one (q.sub.example.com from *.example.com when
+// sub.example.com exists and has a wildcard of its own).
 func (c *msgCheck) proveWildcardAnswer(owner, closest string) bool {
-	if cover := c.nsecCover(owner); cover != nil && !c.nsecEmptyNonTerminal(owner) {
+	nc := lastLabels(owner, dns.CountLabel(closest)+1)
+	if cover := c.nsecCover(nc); cover != nil && !c.nsecEmptyNonTerminal(nc) {
 		return true
 	}
 	// RFC 5155 §8.8: "the validator MUST verify that there is an NSEC3 RR
 	// that covers the "next closer" name to QNAME present in the response."
-	nc := lastLabels(owner, dns.CountLabel(closest)+1)
 	return c.nsec3Cover(nc) != nil || c.insecureReason != ""
 }
 

@@ -71,9 +71,10 @@ type chain struct {
 }
 
 type world struct {
-	q       *fakeZones
-	anchors []dns.RR
-	rootKSK *dns.DNSKEY
+	q        *fakeZones
+	anchors  []dns.RR
+	rootKSK  *dns.DNSKEY
+	attacker *testenv.ZoneSigner
 }
 
 func buildChain(t testing.TB, c chain) *world {
@@ -83,6 +84,10 @@ func buildChain(t testing.TB, c chain) *world {
 		`www.example.test. 300 IN A 192.0.2.1`,
 		`a.b.example.test. 300 IN TXT "deep"`,
 		`*.wild.example.test. 300 IN TXT "wild"`,
+		// A name under the wildcard's closest encloser, with a wildcard
+		// of its own: q.sub.wild.example.test. is answered from it.
+		`sub.wild.example.test. 300 IN A 192.0.2.9`,
+		`*.sub.wild.example.test. 300 IN TXT "subwild"`,
 	)...)
 	leafSigner := testenv.NewZoneSigner(t, "example.test.", c.leaf)
 	leaf := leafRRs
@@ -94,9 +99,15 @@ func buildChain(t testing.TB, c chain) *world {
 		`ns1.example.test. 3600 IN A 192.0.2.53`,
 		`insecure.test. 3600 IN NS ns1.insecure.test.`,
 		`ns1.insecure.test. 3600 IN A 192.0.2.54`,
+		`attacker.test. 3600 IN NS ns1.attacker.test.`,
+		`ns1.attacker.test. 3600 IN A 192.0.2.66`,
 		`signed.test. 300 IN TXT "in the tld"`,
 	)
 	tldRRs := mustRRs(t, tldLines...)
+	// attacker.test. is a signed zone like any other, whose keys the
+	// forgeries below use.
+	attacker := testenv.NewZoneSigner(t, "attacker.test.", testenv.SignOptions{})
+	tldRRs = append(tldRRs, attacker.DS())
 	if !c.leafUnsigned {
 		ds := leafSigner.DS()
 		if c.leafDS != nil {
@@ -117,11 +128,27 @@ func buildChain(t testing.TB, c chain) *world {
 				"test.":          tldSigner.Sign(tldRRs),
 				"example.test.":  leaf,
 				"insecure.test.": insecure,
+				"attacker.test.": attacker.Sign(mustRRs(t, zoneBase("attacker.test.")...)),
 			},
 		},
-		anchors: []dns.RR{rootSigner.DS()},
-		rootKSK: rootSigner.KSK,
+		anchors:  []dns.RR{rootSigner.DS()},
+		rootKSK:  rootSigner.KSK,
+		attacker: attacker,
 	}
+}
+
+// forgeDenial turns m into a negative answer of rcode whose authority
+// section is ns.
+func forgeDenial(m *dns.Msg, rcode int, ns ...dns.RR) {
+	m.Answer, m.Ns, m.Rcode = nil, ns, rcode
+}
+
+// attackerNSEC is an NSEC that attacker.test. signs in its own zone, with a
+// next name in example.test.: valid, but no proof of anything in
+// example.test. (RFC 4035 §5.4).
+func attackerNSEC(t *testing.T, w *world) []dns.RR {
+	nsec := mustRRs(t, `a.attacker.test. 300 IN NSEC zzz.example.test. TXT RRSIG NSEC`)[0]
+	return []dns.RR{nsec, w.attacker.SignRRset(nsec)}
 }
 
 func newValidator(t testing.TB, anchors []dns.RR) *dnsclient.DNSSECValidator {
@@ -167,6 +194,9 @@ func TestValidate(t *testing.T) {
 		{name: "empty non-terminal with NSEC3", chain: chain{leaf: nsec3}, zone: "example.test.", qname: "b.example.test.", qtype: dns.TypeTXT, wantStatus: dnsclient.Secure},
 		{name: "wildcard answer with NSEC", zone: "example.test.", qname: "x.wild.example.test.", qtype: dns.TypeTXT, wantStatus: dnsclient.Secure},
 		{name: "wildcard answer with NSEC3", chain: chain{leaf: nsec3}, zone: "example.test.", qname: "x.wild.example.test.", qtype: dns.TypeTXT, wantStatus: dnsclient.Secure},
+		{name: "wildcard answer from a nested wildcard with NSEC", zone: "example.test.", qname: "q.sub.wild.example.test.", qtype: dns.TypeTXT, wantStatus: dnsclient.Secure},
+		{name: "wildcard answer from a nested wildcard with NSEC3", chain: chain{leaf: nsec3}, zone: "example.test.", qname: "q.sub.wild.example.test.", qtype: dns.TypeTXT, wantStatus: dnsclient.Secure},
+		{name: "wildcard answer two labels below its encloser with NSEC", zone: "example.test.", qname: "a.b.wild.example.test.", qtype: dns.TypeTXT, wantStatus: dnsclient.Secure},
 		{name: "wildcard NODATA with NSEC", zone: "example.test.", qname: "x.wild.example.test.", qtype: dns.TypeA, wantStatus: dnsclient.Secure},
 		{name: "wildcard NODATA with NSEC3", chain: chain{leaf: nsec3}, zone: "example.test.", qname: "x.wild.example.test.", qtype: dns.TypeA, wantStatus: dnsclient.Secure},
 		{name: "DNSKEY anchor", zone: "example.test.", qname: "_dnsauth.example.test.", qtype: dns.TypeTXT,
@@ -255,6 +285,52 @@ func TestValidate(t *testing.T) {
 				m.Ns = m.Ns[:1] // the SOA without its RRSIG nor NSECs
 			},
 			wantStatus: dnsclient.Bogus, wantReason: dnsclient.ReasonNoRRSIG, wantWords: []string{"example.test. SOA"}},
+
+		// Forgeries of an attacker on the path, who holds the keys of a
+		// signed zone of its own (security review).
+		{name: "NODATA proved by another signed zone's NSEC", zone: "example.test.", qname: "example.test.", qtype: dns.TypeCAA,
+			mutate: func(t *testing.T, w *world, m *dns.Msg) {
+				// The genuine NODATA, its example.test. NSEC swapped for
+				// the attacker's.
+				forgeDenial(m, dns.RcodeSuccess, attackerNSEC(t, w)...)
+			},
+			wantStatus: dnsclient.Bogus, wantReason: dnsclient.ReasonDenialNotCovering, wantWords: []string{"example.test. CAA"}},
+		{name: "NXDOMAIN proved by another signed zone's NSEC", zone: "example.test.", qname: "_dnsauth.example.test.", qtype: dns.TypeTXT,
+			mutate: func(t *testing.T, w *world, m *dns.Msg) {
+				forgeDenial(m, dns.RcodeNameError, attackerNSEC(t, w)...)
+			},
+			wantStatus: dnsclient.Bogus, wantReason: dnsclient.ReasonDenialNotCovering, wantWords: []string{"_dnsauth.example.test. TXT"}},
+		{name: "NODATA whose only proof is an unsigned zone's SOA", zone: "example.test.", qname: "_dnsauth.example.test.", qtype: dns.TypeTXT,
+			mutate: func(t *testing.T, w *world, m *dns.Msg) {
+				forgeDenial(m, dns.RcodeSuccess, mustRRs(t, zoneBase("insecure.test.")[0])...)
+			},
+			wantStatus: dnsclient.Bogus, wantReason: dnsclient.ReasonDenialNotCovering},
+		{name: "NXDOMAIN whose only proof is an unsigned zone's SOA", zone: "example.test.", qname: "_dnsauth.example.test.", qtype: dns.TypeTXT,
+			mutate: func(t *testing.T, w *world, m *dns.Msg) {
+				forgeDenial(m, dns.RcodeNameError, mustRRs(t, zoneBase("insecure.test.")[0])...)
+			},
+			wantStatus: dnsclient.Bogus, wantReason: dnsclient.ReasonDenialNotCovering},
+		{name: "wildcard answer replayed below a name that exists", zone: "example.test.", qname: "q.sub.wild.example.test.", qtype: dns.TypeTXT,
+			mutate: func(t *testing.T, w *world, m *dns.Msg) {
+				// *.wild's signed answer under q.sub.wild, with the genuine
+				// NSEC that covers q.sub.wild: but sub.wild exists, and
+				// *.sub.wild is the wildcard that applies.
+				wild, _ := w.q.QueryZone(context.Background(), "example.test.", "other.wild.example.test.", dns.TypeTXT)
+				m.Answer = nil
+				for _, rr := range wild.Answer {
+					rr = dns.Copy(rr)
+					rr.Header().Name = "q.sub.wild.example.test."
+					m.Answer = append(m.Answer, rr)
+				}
+				at, _ := w.q.QueryZone(context.Background(), "example.test.", "*.sub.wild.example.test.", dns.TypeA)
+				m.Ns = nil
+				for _, rr := range at.Ns {
+					if strings.EqualFold(rr.Header().Name, "*.sub.wild.example.test.") {
+						m.Ns = append(m.Ns, rr)
+					}
+				}
+			},
+			wantStatus: dnsclient.Bogus, wantReason: dnsclient.ReasonDenialNotCovering, wantWords: []string{"q.sub.wild.example.test.", "wildcard"}},
 
 		{name: "no anchor covers the zone", zone: "example.test.", qname: "_dnsauth.example.test.", qtype: dns.TypeTXT,
 			mutate: func(t *testing.T, w *world, m *dns.Msg) {

@@ -2,6 +2,7 @@ package dnsclient_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +66,8 @@ func TestValidateOnTheWire(t *testing.T) {
 		wantStatus dnsclient.DNSSECStatus
 		wantReason string
 		wantRcode  string
+		// wantAnswer, when set, is the data of the answer's records.
+		wantAnswer []string
 	}{
 		{name: "secure TXT", qname: "_dnsauth.example.test.", qtype: dns.TypeTXT, wantStatus: dnsclient.Secure, wantRcode: "NOERROR"},
 		{name: "secure NXDOMAIN", qname: "nope.example.test.", qtype: dns.TypeTXT, wantStatus: dnsclient.Secure, wantRcode: "NXDOMAIN"},
@@ -84,6 +87,14 @@ func TestValidateOnTheWire(t *testing.T) {
 				w.Zone("example.test.").Remove("_dnsauth.example.test.", dns.TypeRRSIG)
 			},
 			wantStatus: dnsclient.Bogus, wantReason: dnsclient.ReasonNoRRSIG, wantRcode: "NOERROR"},
+		// A record of another class beside the signed answer: the
+		// validator checks IN records only, so it must not be answer data
+		// (security review).
+		{name: "a record of another class beside a signed answer", qname: "_dnsauth.example.test.", qtype: dns.TypeTXT,
+			after: func(t *testing.T, w *testenv.World) {
+				w.Zone("example.test.").Add(`_dnsauth.example.test. 300 CH TXT "forged"`)
+			},
+			wantStatus: dnsclient.Secure, wantRcode: "NOERROR", wantAnswer: []string{"token-1"}},
 		{name: "corrupted signature", leaf: testenv.SignOptions{BreakSignatureOf: "_dnsauth.example.test."}, qname: "_dnsauth.example.test.", qtype: dns.TypeTXT,
 			wantStatus: dnsclient.Bogus, wantReason: dnsclient.ReasonBadSignature, wantRcode: "NOERROR"},
 	}
@@ -125,6 +136,15 @@ func TestValidateOnTheWire(t *testing.T) {
 			}
 			if !strings.HasPrefix(resp.DNSSECReason, tc.wantReason) {
 				t.Errorf("reason %q does not start with %q", resp.DNSSECReason, tc.wantReason)
+			}
+			if tc.wantAnswer != nil {
+				var got []string
+				for _, rec := range resp.Answer {
+					got = append(got, rec.Data)
+				}
+				if !slices.Equal(got, tc.wantAnswer) {
+					t.Errorf("answer %q, want %q", got, tc.wantAnswer)
+				}
 			}
 		})
 	}

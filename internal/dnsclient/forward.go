@@ -221,7 +221,7 @@ func (f *Forwarder) lookup(ctx context.Context, start time.Time, name string, qt
 		resp.Answer, resp.Other, resp.NegativeTTL = nil, nil, 0
 		// msg comes off the wire, so its names are fully qualified, as
 		// fillChain makes them.
-		end, lerr := fillChain(resp, msg, target, qtype, seen, maxCNAMEChain)
+		end, lerr := fillChain(resp, msg, target, qtype, seen, maxCNAMEChain, "")
 		if lerr != nil {
 			lerr.Name, lerr.Type, lerr.Server = name, typ, server
 			return nil, lerr
@@ -480,7 +480,7 @@ func (f *Forwarder) queryUDP(ctx context.Context, i int, qs []question) []reply 
 			out[k].err = classify(ctx, "udp", server, err)
 			continue
 		}
-		if d := mismatch(qs[k].q, msg); d != "" {
+		if d := screen(qs[k].q, msg); d != "" {
 			out[k].err = &Error{Kind: KindMalformed, Server: server, Detail: "udp: " + d}
 			continue
 		}
@@ -517,10 +517,34 @@ func (f *Forwarder) queryNet(ctx context.Context, network, server string, q *dns
 	if err != nil {
 		return nil, classify(ctx, network, server, err)
 	}
-	if d := mismatch(q, msg); d != "" {
+	if d := screen(q, msg); d != "" {
 		return nil, &Error{Kind: KindMalformed, Server: server, Detail: network + ": " + d}
 	}
 	return msg, nil
+}
+
+// screen returns why msg is not an answer to q, or "" after dropping from
+// msg the records of a class other than IN (but the OPT pseudo-record,
+// whose class field holds a size). dcv asks IN questions only, and the
+// DNSSEC validator verifies IN records only: a record of another class
+// added to a signed answer ("_dnsauth.example.com. CH TXT ...") would
+// otherwise be taken as answer data that no signature covers (RFC 4035 §5:
+// only validated data is authenticated).
+func screen(q, msg *dns.Msg) string {
+	if d := mismatch(q, msg); d != "" {
+		return d
+	}
+	keep := func(rrs []dns.RR) []dns.RR {
+		out := rrs[:0]
+		for _, rr := range rrs {
+			if h := rr.Header(); h.Class == dns.ClassINET || h.Rrtype == dns.TypeOPT {
+				out = append(out, rr)
+			}
+		}
+		return out
+	}
+	msg.Answer, msg.Ns, msg.Extra = keep(msg.Answer), keep(msg.Ns), keep(msg.Extra)
+	return ""
 }
 
 // mismatch returns why msg is not an answer to q, or "".

@@ -249,7 +249,7 @@ func (r *Iterative) Lookup(ctx context.Context, name string, qtype uint16) (*Res
 		}
 		resp.Server, resp.Rcode = a.server, rcodeString(a.msg.Rcode)
 		resp.Answer, resp.Other, resp.NegativeTTL = nil, nil, 0
-		end, ferr := fillChain(resp, a.msg, target, qtype, seen, r.maxCNAME)
+		end, ferr := fillChain(resp, a.msg, target, qtype, seen, r.maxCNAME, a.zone)
 		if ferr != nil {
 			ferr.Server = a.server
 			return fail(ferr)
@@ -261,9 +261,11 @@ func (r *Iterative) Lookup(ctx context.Context, name string, qtype uint16) (*Res
 		}
 		// An authoritative server gives the chain inside its zone; a chain
 		// that leaves it stops at a CNAME whose target is resolved anew,
-		// unless the answer is negative for the target (RFC 1034 §4.3.2).
-		if end == target || len(resp.Answer) > 0 || len(resp.Other) > 0 ||
-			a.msg.Rcode != dns.RcodeSuccess || hasSOA(a.msg.Ns) {
+		// whatever the server said of the target (fillChain). Inside the
+		// zone, a chain that ends with no data ends the lookup: its rcode
+		// and SOA are the zone's answer for the target (RFC 1034 §4.3.2).
+		if end == target || (dns.IsSubDomain(a.zone, end) && (len(resp.Answer) > 0 || len(resp.Other) > 0 ||
+			a.msg.Rcode != dns.RcodeSuccess || hasSOA(a.msg.Ns))) {
 			break
 		}
 		target = end
@@ -1043,7 +1045,7 @@ func (r *Iterative) exchangeNet(ctx context.Context, network string, server neti
 	if err != nil {
 		return nil, classify(ctx, network, srv, err)
 	}
-	if d := mismatch(q, msg); d != "" {
+	if d := screen(q, msg); d != "" {
 		return nil, &Error{Kind: KindMalformed, Server: srv, Detail: network + ": " + d}
 	}
 	// draft-vixie-dnsext-dns0x20: the question must come back in the exact
@@ -1078,13 +1080,21 @@ func randomCase(name string) string {
 // fillChain follows the CNAME chain of msg's answer section from target, and
 // sets resp's CNAMEs, Answer, Other and NegativeTTL. It returns the chain's
 // end. seen holds the names of the chain so far, across messages.
-func fillChain(resp *Response, msg *dns.Msg, target string, qtype uint16, seen map[string]bool, maxCNAME int) (string, *Error) {
+//
+// When zone is not "", msg comes from zone's authoritative servers, which
+// speak for names in zone only (bailiwick): the chain stops at the first
+// name outside it, and nothing is taken about that name, neither records
+// nor a negative answer; the caller resolves it anew from its own servers
+// (RFC 6604 §3: the rcode of a chain that leaves the zone says nothing of
+// the target). "" (a recursive resolver's answer) follows the whole chain.
+func fillChain(resp *Response, msg *dns.Msg, target string, qtype uint16, seen map[string]bool, maxCNAME int, zone string) (string, *Error) {
 	if len(msg.Answer) > maxAnswerRecords {
 		return "", &Error{Kind: KindTooLarge, Detail: fmt.Sprintf("%d answer records, at most %d accepted", len(msg.Answer), maxAnswerRecords)}
 	}
 	end := target
+	outside := func(name string) bool { return zone != "" && !dns.IsSubDomain(zone, name) }
 	if qtype != dns.TypeCNAME {
-		for {
+		for !outside(end) {
 			var next string
 			for _, rr := range msg.Answer {
 				if c, ok := rr.(*dns.CNAME); ok && strings.EqualFold(c.Hdr.Name, end) {
@@ -1105,6 +1115,9 @@ func fillChain(resp *Response, msg *dns.Msg, target string, qtype uint16, seen m
 			resp.CNAMEs = append(resp.CNAMEs, next)
 			end = next
 		}
+	}
+	if outside(end) {
+		return end, nil
 	}
 	if err := collectAnswer(resp, msg, end, qtype); err != nil {
 		return "", err
@@ -1297,7 +1310,8 @@ func (r *Iterative) askServer(ctx context.Context, zone, ns string, addr netip.A
 		sv.AnswerErr = ansErr
 	} else {
 		resp := &Response{Name: name, Type: typeString(qtype), Server: srv.String(), Rcode: rcodeString(ansMsg.Rcode), Duration: ansTime}
-		if _, ferr := fillChain(resp, ansMsg, name, qtype, map[string]bool{name: true}, r.maxCNAME); ferr != nil {
+		// A view of one server: everything it said, out of its zone too.
+		if _, ferr := fillChain(resp, ansMsg, name, qtype, map[string]bool{name: true}, r.maxCNAME, ""); ferr != nil {
 			ferr.Name, ferr.Type, ferr.Server = name, typeString(qtype), srv.String()
 			sv.AnswerErr = ferr
 		} else {

@@ -161,6 +161,29 @@ func TestIterativeLookup(t *testing.T) {
 			want: "_dnsauth.x.example.com. TXT NOERROR cname:x.example.net. an:x.example.net./TXT/60/delegated", queries: 6,
 		},
 		{
+			// The servers of example.com speak for example.com only: their
+			// NXDOMAIN for the CNAME's target in example.net, and records
+			// they add for it, are not example.net's answer (RFC 6604 §3,
+			// bailiwick), which is asked of its own servers.
+			name: "cname across zones, a negative answer for the target from the first zone",
+			setup: func(w *iterWorld) {
+				w.exNet.Add(`x.example.net. 60 IN TXT "delegated"`)
+				w.exCom.SetHook(outOfZoneChain(`_dnsauth.x.example.com. 300 IN CNAME x.example.net.`, dns.RcodeNameError))
+			},
+			qname: "_dnsauth.x.example.com", qtype: dns.TypeTXT,
+			want: "_dnsauth.x.example.com. TXT NOERROR cname:x.example.net. an:x.example.net./TXT/60/delegated", queries: 6,
+		},
+		{
+			name: "cname across zones, records for the target from the first zone",
+			setup: func(w *iterWorld) {
+				w.exNet.Add(`x.example.net. 60 IN TXT "delegated"`)
+				w.exCom.SetHook(outOfZoneChain(`_dnsauth.x.example.com. 300 IN CNAME x.example.net.`, dns.RcodeSuccess,
+					`x.example.net. 300 IN TXT "forged"`))
+			},
+			qname: "_dnsauth.x.example.com", qtype: dns.TypeTXT,
+			want: "_dnsauth.x.example.com. TXT NOERROR cname:x.example.net. an:x.example.net./TXT/60/delegated", queries: 6,
+		},
+		{
 			name: "glueless delegation",
 			setup: func(w *iterWorld) {
 				z := w.AddGluelessZone("glueless.com", "com", w.exNet, 1)
@@ -319,6 +342,38 @@ func TestIterativeLookup(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// outOfZoneChain returns a server hook that answers every query for the
+// CNAME's owner with the CNAME, the extra records and rcode (with the SOA
+// of example.com when negative), as a server that speaks beyond its zone
+// would.
+func outOfZoneChain(cname string, rcode int, extra ...string) func(req *dns.Msg) *dns.Msg {
+	rrs := make([]dns.RR, 0, 1+len(extra))
+	for _, l := range append([]string{cname}, extra...) {
+		rr, err := dns.NewRR(l)
+		if err != nil {
+			panic(err)
+		}
+		rrs = append(rrs, rr)
+	}
+	soa, err := dns.NewRR(`example.com. 300 IN SOA ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 300`)
+	if err != nil {
+		panic(err)
+	}
+	return func(req *dns.Msg) *dns.Msg {
+		if !strings.EqualFold(req.Question[0].Name, rrs[0].Header().Name) {
+			return nil
+		}
+		m := new(dns.Msg)
+		m.SetRcode(req, rcode)
+		m.Authoritative = true
+		m.Answer = rrs
+		if rcode != dns.RcodeSuccess {
+			m.Ns = []dns.RR{soa}
+		}
+		return m
 	}
 }
 

@@ -187,6 +187,14 @@ func (s *ZoneSigner) Sign(rrs []dns.RR) []dns.RR {
 	return append(out, sigs...)
 }
 
+// SignRRset returns the RRSIG of set, one RRset as given, by the zone's
+// keys as Sign would make it: for tests of forgeries, where whoever runs a
+// signed zone signs any record of it, a crafted NSEC included.
+func (s *ZoneSigner) SignRRset(set ...dns.RR) dns.RR {
+	s.t.Helper()
+	return s.sign(set)
+}
+
 // sign returns the RRSIG of set: by the KSK for DNSKEY, else by the ZSK.
 func (s *ZoneSigner) sign(set []dns.RR) dns.RR {
 	s.t.Helper()

@@ -834,6 +834,13 @@ func (z *Zone) Add(rrs ...string) {
 	}
 }
 
+// SetHook installs h on every server of the zone (AuthServer.SetHook).
+func (z *Zone) SetHook(h func(req *dns.Msg) *dns.Msg) {
+	for _, s := range z.Servers {
+		s.SetHook(h)
+	}
+}
+
 // Remove deletes the records of type qtype at name on every server of the
 // zone (dns.TypeANY: all of them).
 func (z *Zone) Remove(name string, qtype uint16) {
