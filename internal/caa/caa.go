@@ -130,14 +130,18 @@ func evaluate(ctx context.Context, r dnsclient.Resolver, name string, p Params) 
 		case resp.Rcode == "NOERROR":
 		case resp.Rcode == "NXDOMAIN":
 			continue
-		case resp.Rcode == "REFUSED" && isPublicSuffix(n):
+		case resp.Rcode == "REFUSED" && resp.Resolver && isPublicSuffix(n):
 			// A resolver that refuses a public suffix (a TLD, co.uk) is an
 			// authoritative-only server configured as dcv's resolver, not a
 			// failure of the domain's DNS: no recursive resolver refuses
 			// "com". The domain's own zone was answered; treat the suffix's
 			// set as empty and say so in the trace (CA/B Forum BR 3.2.2.8
 			// lets a CA treat lookup failures outside its zone of control
-			// as permission; dcv takes only this narrow case).
+			// as permission; dcv takes only this narrow case). Only the
+			// REFUSED of dcv's own resolver (forward mode) counts: in
+			// iterative mode it would be the suffix's authoritative server
+			// speaking, or anyone on the path forging it, which DNSSEC
+			// does not cover, and a suffix may publish CAA (github.io).
 			res.Trace[len(res.Trace)-1].Note = NoteRefusedSuffix
 			continue
 		default:

@@ -19,6 +19,9 @@ type answer struct {
 	cnames []string
 	err    error
 	block  bool // wait for ctx to end, then return its error
+	// resolver marks the answer as given by dcv's own recursive resolver
+	// (forward mode, Response.Resolver).
+	resolver bool
 }
 
 // fakeResolver answers CAA lookups from a map keyed by fully qualified
@@ -56,7 +59,7 @@ func (f *fakeResolver) Lookup(ctx context.Context, name string, qtype uint16) (*
 	if a.err != nil {
 		return nil, a.err
 	}
-	resp := &dnsclient.Response{Name: name, Type: "CAA", Rcode: a.rcode, CNAMEs: a.cnames}
+	resp := &dnsclient.Response{Name: name, Type: "CAA", Rcode: a.rcode, CNAMEs: a.cnames, Resolver: a.resolver}
 	if resp.Rcode == "" {
 		resp.Rcode = "NOERROR"
 	}
@@ -455,7 +458,7 @@ func TestEvaluate(t *testing.T) {
 			// TLD: the suffix is taken as having no CAA set, and the trace
 			// says so.
 			name:      "refused at a public suffix is no CAA set",
-			answers:   map[string]answer{"dev.": {rcode: "REFUSED"}},
+			answers:   map[string]answer{"dev.": {rcode: "REFUSED", resolver: true}},
 			domain:    "shop.dev",
 			params:    dnsAuth,
 			permitted: true,
@@ -463,11 +466,23 @@ func TestEvaluate(t *testing.T) {
 		},
 		{
 			name:      "refused at a private-section suffix too",
-			answers:   map[string]answer{"github.io.": {rcode: "REFUSED"}, "io.": {rcode: "REFUSED"}},
+			answers:   map[string]answer{"github.io.": {rcode: "REFUSED", resolver: true}, "io.": {rcode: "REFUSED", resolver: true}},
 			domain:    "me.github.io",
 			params:    dnsAuth,
 			permitted: true,
 			trace:     []string{"me.github.io", "github.io", "io"},
+		},
+		{
+			// In iterative mode the REFUSED is the suffix's own server (or
+			// anyone on the path forging it): no permission (security review).
+			name:        "refused at a public suffix by its own server fails closed",
+			answers:     map[string]answer{"github.io.": {rcode: "REFUSED"}},
+			domain:      "me.github.io",
+			params:      dnsAuth,
+			reason:      ReasonLookupFailed,
+			failedName:  "github.io",
+			failedRcode: "REFUSED",
+			trace:       []string{"me.github.io", "github.io"},
 		},
 		{
 			name:        "servfail at the tld fails closed",
@@ -666,7 +681,7 @@ func TestEvaluateTimeoutFromContext(t *testing.T) {
 
 func TestRefusedSuffixNoted(t *testing.T) {
 	t.Parallel()
-	f := &fakeResolver{t: t, answers: map[string]answer{"dev.": {rcode: "REFUSED"}}}
+	f := &fakeResolver{t: t, answers: map[string]answer{"dev.": {rcode: "REFUSED", resolver: true}}}
 	r := Evaluate(context.Background(), f, "shop.dev", Params{Identity: "dcv.example"})
 	if !r.Permitted || len(r.Trace) != 2 {
 		t.Fatalf("permitted %v, trace %+v", r.Permitted, r.Trace)
