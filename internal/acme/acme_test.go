@@ -880,6 +880,12 @@ func altChainOf(authority *ca.CA) string {
 // same name to read, other bytes.
 func reencodedSubject(t *testing.T, inter *x509.Certificate) string {
 	t.Helper()
+	return crossCert(t, inter, utf8Subject(t, inter), nil)
+}
+
+// utf8Subject returns inter's subject with its names as UTF8Strings.
+func utf8Subject(t *testing.T, inter *x509.Certificate) []byte {
+	t.Helper()
 	var rdns pkix.RDNSequence
 	for _, n := range inter.Subject.Names {
 		v, err := asn1.MarshalWithParams(fmt.Sprint(n.Value), "utf8")
@@ -895,8 +901,16 @@ func reencodedSubject(t *testing.T, inter *x509.Certificate) string {
 	if bytes.Equal(raw, inter.RawSubject) {
 		t.Fatal("the re-encoded subject is the same bytes")
 	}
+	return raw
+}
+
+// crossCert returns, PEM, a CA certificate of inter's key with the subject
+// rawSubject and the subject key identifier ski (nil: crypto/x509's own),
+// signed by a key of its own: a cross-certificate.
+func crossCert(t *testing.T, inter *x509.Certificate, rawSubject, ski []byte) string {
+	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), RawSubject: raw, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), RawSubject: rawSubject, SubjectKeyId: ski, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, &x509.Certificate{Subject: pkix.Name{CommonName: "cross-signer"}}, inter.PublicKey, key)
 	if err != nil {
 		t.Fatal(err)
@@ -920,6 +934,12 @@ func TestAlternateChainChecked(t *testing.T) {
 		{"the intermediate, then another root", string(w.ca.IntermediatePEM()) + string(other.ca.RootPEM()), "is not signed by certificate 2"},
 		{"no certificate", "not a PEM file\n", "holds no certificate"},
 		{"the intermediate's name in UTF8String", reencodedSubject(t, w.ca.Intermediate()), "reads like the leaves' issuer's but is encoded differently"},
+		// A cross-certificate made with OpenSSL's default
+		// subjectKeyIdentifier=hash (ACME run): the leaves' authority key
+		// identifier names another key identifier.
+		{"a cross-certificate with another key identifier", crossCert(t, w.ca.Intermediate(), w.ca.Intermediate().RawSubject, []byte{1, 2, 3, 4}),
+			fmt.Sprintf("subject key identifier (01020304) is not the leaves' issuer's (%X)", w.ca.Intermediate().SubjectKeyId)},
+		{"a cross-certificate with the intermediate's key identifier", crossCert(t, w.ca.Intermediate(), w.ca.Intermediate().RawSubject, w.ca.Intermediate().SubjectKeyId), ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -287,8 +287,8 @@ func (h *Handler) directory(w http.ResponseWriter, _ *http.Request) {
 }
 
 // checkAltChain checks that chainPEM continues a leaf of issuerDER: its
-// first certificate has the issuer's subject and public key, and each next
-// one signs the one before.
+// first certificate has the issuer's subject, public key and subject key
+// identifier (when both have one), and each next one signs the one before.
 func checkAltChain(chainPEM string, issuerDER []byte) error {
 	issuer, err := x509.ParseCertificate(issuerDER)
 	if err != nil {
@@ -325,6 +325,11 @@ func checkAltChain(chainPEM string, issuerDER []byte) error {
 		return fmt.Errorf("its first certificate's subject (%s) reads like the leaves' issuer's but is encoded differently (DER %x against %x, e.g. UTF8String against PrintableString): clients compare the bytes, and a leaf would not chain to it; cross-sign with the intermediate's subject copied byte for byte", first.Subject, first.RawSubject, issuer.RawSubject)
 	case !bytes.Equal(first.RawSubject, issuer.RawSubject):
 		return fmt.Errorf("its first certificate (%s) is not of the issuer of the leaves (%s, the same subject and key): a leaf would not chain to it", first.Subject, issuer.Subject)
+	case len(first.SubjectKeyId) > 0 && len(issuer.SubjectKeyId) > 0 && !bytes.Equal(first.SubjectKeyId, issuer.SubjectKeyId):
+		// Every leaf names the issuer's key identifier as its authority
+		// key identifier, and OpenSSL, among others, passes over an issuer
+		// whose subject key identifier differs (RFC 5280 §4.2.1.1).
+		return fmt.Errorf("its first certificate's subject key identifier (%X) is not the leaves' issuer's (%X), which every leaf names as its authority key identifier: OpenSSL and other clients would not chain a leaf to it; cross-sign with the intermediate's identifier copied (OpenSSL: subjectKeyIdentifier = %X)", first.SubjectKeyId, issuer.SubjectKeyId, issuer.SubjectKeyId)
 	}
 	for i := 1; i < len(certs); i++ {
 		if err := certs[i-1].CheckSignatureFrom(certs[i]); err != nil {

@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	"github.com/zmap/zlint/v3/util"
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 // MaxCSRSize is the largest CSR, PEM or DER, that ParseCSR reads. An RSA 8192
@@ -101,7 +103,8 @@ func SPKIHash(pub crypto.PublicKey) ([]byte, error) {
 }
 
 // CSRError is why a CSR or a public key was refused. Code is one of the CSR*
-// constants; Message is a lowercase sentence fit to show the applicant.
+// constants; Message is a sentence fit to show the applicant, without a
+// capital at its start (it follows a prefix).
 type CSRError struct {
 	Code    string
 	Message string
@@ -118,23 +121,29 @@ func (e *CSRError) Error() string { return "invalid csr: " + e.Code + ": " + e.M
 // CSRNames).
 func ParseCSR(pemOrDER []byte) (*x509.CertificateRequest, error) {
 	if len(pemOrDER) > MaxCSRSize {
-		return nil, &CSRError{CSRTooLarge, fmt.Sprintf("the csr is %d bytes, more than the limit of %d", len(pemOrDER), MaxCSRSize)}
+		return nil, &CSRError{CSRTooLarge, fmt.Sprintf("the CSR is %d bytes, more than the limit of %d", len(pemOrDER), MaxCSRSize)}
 	}
 	der := pemOrDER
 	if trimmed := bytes.TrimSpace(pemOrDER); bytes.HasPrefix(trimmed, []byte("-----BEGIN")) {
 		block, _ := pem.Decode(trimmed)
 		if block == nil {
-			return nil, &CSRError{CSRMalformed, "the pem encoding is not valid"}
+			return nil, &CSRError{CSRMalformed, "the PEM encoding is not valid"}
 		}
 		if block.Type != "CERTIFICATE REQUEST" && block.Type != "NEW CERTIFICATE REQUEST" {
-			return nil, &CSRError{CSRMalformed, fmt.Sprintf("the pem block is %q, want \"CERTIFICATE REQUEST\"", block.Type)}
+			return nil, &CSRError{CSRMalformed, fmt.Sprintf("the PEM block is %q, want \"CERTIFICATE REQUEST\"", block.Type)}
 		}
 		der = block.Bytes
 	}
 	csr, err := x509.ParseCertificateRequest(der)
 	if err != nil {
+		// crypto/x509 refuses an ECDSA key on a curve it does not
+		// implement (secp256k1, brainpool) as a parse error: a valid
+		// request with a key this CA does not accept.
+		if curve, ok := unsupportedCurve(der); ok {
+			return nil, &CSRError{CSRKeyUnsupported, fmt.Sprintf("the ECDSA curve %s is not accepted; use P-256 or P-384", curve)}
+		}
 		// The parser's own words (an ASN.1 detail) help no applicant.
-		return nil, &CSRError{CSRMalformed, "the csr is not a valid pkcs#10 request: send a PEM \"CERTIFICATE REQUEST\" block (openssl req -new) or its DER bytes"}
+		return nil, &CSRError{CSRMalformed, "the CSR is not a valid PKCS#10 request: send a PEM \"CERTIFICATE REQUEST\" block (openssl req -new) or its DER bytes"}
 	}
 	if err := CheckPublicKey(csr.PublicKey); err != nil {
 		return nil, err
@@ -145,20 +154,60 @@ func ParseCSR(pemOrDER []byte) (*x509.CertificateRequest, error) {
 	if detail, weak, err := weakKeyByLint(csr.PublicKey); err != nil {
 		return nil, err
 	} else if weak {
-		return nil, &CSRError{CSRKeyTooWeak, "the csr's key: " + detail}
+		return nil, &CSRError{CSRKeyTooWeak, "the CSR's key: " + detail}
 	}
 	for _, e := range csr.Extensions {
 		if e.Id.Equal(oidTLSFeature) {
-			return nil, &CSRError{CSRMustStaple, "the csr asks for the ocsp must-staple (tls feature) extension, but this ca runs no ocsp responder and issues no must-staple certificates: request one without it"}
+			return nil, &CSRError{CSRMustStaple, "the CSR asks for the OCSP must-staple (TLS feature) extension, but this CA runs no OCSP responder and issues no must-staple certificates: request one without it"}
 		}
 	}
 	if kinds := nonDNSNames(csr); len(kinds) > 0 {
-		return nil, &CSRError{CSRNonDNSName, "the csr's subjectAltName holds " + strings.Join(kinds, ", ") + ", not only DNS names: this ca validates and certifies DNS names alone, and issues nothing else a csr asks for; request one whose subjectAltNames are the order's DNS names"}
+		return nil, &CSRError{CSRNonDNSName, "the CSR's subjectAltName holds " + strings.Join(kinds, ", ") + ", not only DNS names: this CA validates and certifies DNS names alone, and issues nothing else a CSR asks for; request one whose subjectAltNames are the order's DNS names"}
 	}
 	if err := csr.CheckSignature(); err != nil {
-		return nil, &CSRError{CSRBadSignature, "the csr signature does not verify with its own public key: " + err.Error()}
+		return nil, &CSRError{CSRBadSignature, "the CSR signature does not verify with its own public key: " + err.Error()}
 	}
 	return csr, nil
+}
+
+// oidECPublicKey is id-ecPublicKey (RFC 5480 §2.1.1).
+var oidECPublicKey = asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}
+
+// curveNames names the elliptic curves a CSR may carry that crypto/x509
+// does not parse, by their OIDs (SEC 2, RFC 5639).
+var curveNames = map[string]string{
+	"1.3.132.0.10":          "secp256k1",
+	"1.2.840.10045.3.1.1":   "P-192",
+	"1.3.132.0.33":          "P-224",
+	"1.3.36.3.3.2.8.1.1.7":  "brainpoolP256r1",
+	"1.3.36.3.3.2.8.1.1.11": "brainpoolP384r1",
+	"1.3.36.3.3.2.8.1.1.13": "brainpoolP512r1",
+}
+
+// unsupportedCurve returns the name of the named curve of der's public key
+// (its OID when unnamed here) when der is a PKCS#10 request (RFC 2986 §4)
+// whose key is ECDSA on a curve other than P-256, P-384 and P-521, which
+// crypto/x509 parses.
+func unsupportedCurve(der []byte) (string, bool) {
+	in := cryptobyte.String(der)
+	var req, info, spki, alg cryptobyte.String
+	var algOID, curveOID asn1.ObjectIdentifier
+	if !in.ReadASN1(&req, cbasn1.SEQUENCE) || !req.ReadASN1(&info, cbasn1.SEQUENCE) ||
+		!info.SkipASN1(cbasn1.INTEGER) || !info.SkipASN1(cbasn1.SEQUENCE) ||
+		!info.ReadASN1(&spki, cbasn1.SEQUENCE) || !spki.ReadASN1(&alg, cbasn1.SEQUENCE) ||
+		!alg.ReadASN1ObjectIdentifier(&algOID) || !algOID.Equal(oidECPublicKey) ||
+		!alg.ReadASN1ObjectIdentifier(&curveOID) {
+		return "", false
+	}
+	switch id := curveOID.String(); id {
+	case "1.2.840.10045.3.1.7", "1.3.132.0.34", "1.3.132.0.35": // P-256, P-384, P-521
+		return "", false
+	default:
+		if name, ok := curveNames[id]; ok {
+			return name, true
+		}
+		return "with OID " + id, true
+	}
 }
 
 // oidSubjectAltName is the subjectAltName extension (RFC 5280 §4.2.1.6).
@@ -220,23 +269,23 @@ func CheckPublicKey(pub crypto.PublicKey) error {
 		bits := k.N.BitLen()
 		switch {
 		case bits < MinRSABits:
-			return &CSRError{CSRKeyTooWeak, fmt.Sprintf("the rsa key has %d bits; at least %d are required", bits, MinRSABits)}
+			return &CSRError{CSRKeyTooWeak, fmt.Sprintf("the RSA key has %d bits; at least %d are required", bits, MinRSABits)}
 		case bits > MaxRSABits:
-			return &CSRError{CSRKeyUnsupported, fmt.Sprintf("the rsa key has %d bits; at most %d are accepted", bits, MaxRSABits)}
+			return &CSRError{CSRKeyUnsupported, fmt.Sprintf("the RSA key has %d bits; at most %d are accepted", bits, MaxRSABits)}
 		case bits%8 != 0:
-			return &CSRError{CSRKeyUnsupported, fmt.Sprintf("the rsa key has %d bits, which is not a multiple of 8", bits)}
+			return &CSRError{CSRKeyUnsupported, fmt.Sprintf("the RSA key has %d bits, which is not a multiple of 8", bits)}
 		case k.E < 3 || k.E%2 == 0:
-			return &CSRError{CSRKeyUnsupported, fmt.Sprintf("the rsa public exponent %d is not an odd number of at least 3", k.E)}
+			return &CSRError{CSRKeyUnsupported, fmt.Sprintf("the RSA public exponent %d is not an odd number of at least 3", k.E)}
 		case k.E < minRSAExponent:
 			// BRs §6.1.6: "SHOULD be in the range between 2^16+1 and
 			// 2^256-1"; zlint warns below it, and a warning blocks.
-			return &CSRError{CSRKeyTooWeak, fmt.Sprintf("the rsa public exponent %d is below %d, which the CA/B Forum BRs (§6.1.6) ask for: generate a key with the usual exponent 65537", k.E, minRSAExponent)}
+			return &CSRError{CSRKeyTooWeak, fmt.Sprintf("the RSA public exponent %d is below %d, which the CA/B Forum BRs (§6.1.6) ask for: generate a key with the usual exponent 65537", k.E, minRSAExponent)}
 		case !util.PrimeNoSmallerThan752(k.N):
 			// zlint's w_rsa_mod_factors_smaller_than_752 (a warning, which
 			// blocks), asked up front.
-			return &CSRError{CSRKeyTooWeak, "the rsa modulus has a prime factor smaller than 752: generate a new key"}
+			return &CSRError{CSRKeyTooWeak, "the RSA modulus has a prime factor smaller than 752: generate a new key"}
 		case fermatFactorable(k.N, fermatRounds):
-			return &CSRError{CSRKeyTooWeak, "the rsa modulus can be factored by fermat's method (its two primes are too close to each other): generate a new key"}
+			return &CSRError{CSRKeyTooWeak, "the RSA modulus can be factored by Fermat's method (its two primes are too close to each other): generate a new key"}
 		}
 		return nil
 	case *ecdsa.PublicKey:
@@ -244,7 +293,7 @@ func CheckPublicKey(pub crypto.PublicKey) error {
 		case elliptic.P256(), elliptic.P384():
 			return nil
 		}
-		return &CSRError{CSRKeyUnsupported, fmt.Sprintf("the ecdsa curve %s is not accepted; use P-256 or P-384", k.Curve.Params().Name)}
+		return &CSRError{CSRKeyUnsupported, fmt.Sprintf("the ECDSA curve %s is not accepted; use P-256 or P-384", k.Curve.Params().Name)}
 	case nil:
 		return &CSRError{CSRKeyUnsupported, "the public key algorithm is not recognised; use ECDSA P-256 or P-384, or RSA"}
 	default:

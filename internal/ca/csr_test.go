@@ -14,10 +14,13 @@ import (
 	"net"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/zmap/zlint/v3/util"
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
 
 func makeCSR(t *testing.T, key crypto.Signer, cn string, names ...string) []byte {
@@ -55,16 +58,22 @@ func TestParseCSR(t *testing.T) {
 		{"good p384", pemCSR(makeCSR(t, ks.p384, "example.com")), "", ""},
 		{"good rsa 2048", pemCSR(makeCSR(t, ks.rsa2048, "", "example.com")), "", ""},
 		{"new certificate request pem type", pem.EncodeToMemory(&pem.Block{Type: "NEW CERTIFICATE REQUEST", Bytes: good}), "", ""},
-		{"rsa 1024", pemCSR(makeCSR(t, ks.rsa1024, "", "example.com")), CSRKeyTooWeak, "1024 bits; at least 2048"},
-		{"p521", pemCSR(makeCSR(t, ks.p521, "", "example.com")), CSRKeyUnsupported, "P-521 is not accepted"},
+		{"rsa 1024", pemCSR(makeCSR(t, ks.rsa1024, "", "example.com")), CSRKeyTooWeak, "the RSA key has 1024 bits; at least 2048"},
+		{"p521", pemCSR(makeCSR(t, ks.p521, "", "example.com")), CSRKeyUnsupported, "the ECDSA curve P-521 is not accepted"},
 		{"ed25519", pemCSR(makeCSR(t, ks.ed, "", "example.com")), CSRKeyUnsupported, "ed25519 keys are not allowed"},
-		{"tampered signature", tampered, CSRBadSignature, "signature does not verify"},
-		{"garbage", []byte("hello, this is not a csr"), CSRMalformed, "not a valid pkcs#10"},
-		{"empty", nil, CSRMalformed, "not a valid pkcs#10"},
-		{"broken pem", []byte("-----BEGIN CERTIFICATE REQUEST-----\n!!!\n"), CSRMalformed, "pem encoding is not valid"},
+		{"tampered signature", tampered, CSRBadSignature, "the CSR signature does not verify"},
+		// crypto/x509 does not parse a key on a curve it lacks: the
+		// request is valid, its key is refused (ACME run: "not a valid
+		// PKCS#10 request" for secp256k1).
+		{"p192", curveCSR(t, good, "1.2.840.10045.3.1.1"), CSRKeyUnsupported, "the ECDSA curve P-192 is not accepted; use P-256 or P-384"},
+		{"secp256k1", curveCSR(t, good, "1.3.132.0.10"), CSRKeyUnsupported, "the ECDSA curve secp256k1 is not accepted; use P-256 or P-384"},
+		{"an unnamed curve", curveCSR(t, good, "1.2.3.4"), CSRKeyUnsupported, "the ECDSA curve with OID 1.2.3.4 is not accepted"},
+		{"garbage", []byte("hello, this is not a csr"), CSRMalformed, "not a valid PKCS#10"},
+		{"empty", nil, CSRMalformed, "not a valid PKCS#10"},
+		{"broken pem", []byte("-----BEGIN CERTIFICATE REQUEST-----\n!!!\n"), CSRMalformed, "PEM encoding is not valid"},
 		{"certificate pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: good}), CSRMalformed, `"CERTIFICATE", want "CERTIFICATE REQUEST"`},
 		{"too large", make([]byte, MaxCSRSize+1), CSRTooLarge, "65537 bytes, more than the limit of 65536"},
-		{"must-staple", pemCSR(mustStapleCSR(t, ks.p256)), CSRMustStaple, "no ocsp responder"},
+		{"must-staple", pemCSR(mustStapleCSR(t, ks.p256)), CSRMustStaple, "the CSR asks for the OCSP must-staple (TLS feature) extension, but this CA runs no OCSP responder"},
 		{"an ip address beside the dns name", pemCSR(sanCSR(t, ks.p256, func(r *x509.CertificateRequest) { r.IPAddresses = []net.IP{net.ParseIP("192.0.2.1")} })),
 			CSRNonDNSName, "holds an IP address, not only DNS names"},
 		{"e-mail and uri", pemCSR(sanCSR(t, ks.p256, func(r *x509.CertificateRequest) {
@@ -251,4 +260,58 @@ func ExampleCSRNames() {
 	}
 	fmt.Println(CSRNames(csr))
 	// Output: [example.com www.example.com]
+}
+
+// curveCSR returns the DER of der, a P-256 request, with the curve of its
+// key replaced by the OID curve: a request whose key crypto/x509 cannot
+// parse (its point and signature are P-256's, which is never reached).
+func curveCSR(t *testing.T, der []byte, curve string) []byte {
+	t.Helper()
+	in := cryptobyte.String(der)
+	var req, info, sigAlg cryptobyte.String
+	var version int64
+	var subject, spki, rest cryptobyte.String
+	var sig asn1.BitString
+	if !in.ReadASN1(&req, cbasn1.SEQUENCE) || !req.ReadASN1(&info, cbasn1.SEQUENCE) ||
+		!req.ReadASN1Element(&sigAlg, cbasn1.SEQUENCE) || !req.ReadASN1BitString(&sig) ||
+		!info.ReadASN1Integer(&version) || !info.ReadASN1Element(&subject, cbasn1.SEQUENCE) ||
+		!info.ReadASN1(&spki, cbasn1.SEQUENCE) {
+		t.Fatal("curveCSR: not a request")
+	}
+	rest = info
+	var alg cryptobyte.String
+	var point asn1.BitString
+	if !spki.ReadASN1(&alg, cbasn1.SEQUENCE) || !spki.ReadASN1BitString(&point) {
+		t.Fatal("curveCSR: no public key")
+	}
+	var oid asn1.ObjectIdentifier
+	for part := range strings.SplitSeq(curve, ".") {
+		n, err := strconv.Atoi(part)
+		if err != nil {
+			t.Fatal(err)
+		}
+		oid = append(oid, n)
+	}
+	var b cryptobyte.Builder
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1Int64(version)
+			b.AddBytes(subject)
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+					b.AddASN1ObjectIdentifier(oidECPublicKey)
+					b.AddASN1ObjectIdentifier(oid)
+				})
+				b.AddASN1BitString(point.Bytes)
+			})
+			b.AddBytes(rest)
+		})
+		b.AddBytes(sigAlg)
+		b.AddASN1BitString(sig.Bytes)
+	})
+	out, err := b.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -136,9 +136,9 @@ func p256BaseMult(k uint64) (x, y []byte) {
 func weakKeyMessage(d *big.Int) string {
 	if d.Cmp(big.NewInt(smallKeyMax)) > 0 {
 		small := new(big.Int).Sub(elliptic.P256().Params().N, d)
-		return fmt.Sprintf("the p-256 private key is the group order minus %s, so anyone can compute it from the public key; generate a new random key", small)
+		return fmt.Sprintf("the P-256 private key is the group order minus %s, so anyone can compute it from the public key; generate a new random key", small)
 	}
-	return fmt.Sprintf("the p-256 private key is %s, so anyone can compute it from the public key; generate a new random key", d)
+	return fmt.Sprintf("the P-256 private key is %s, so anyone can compute it from the public key; generate a new random key", d)
 }
 
 // weakKeyByLint runs zlint's small-private-key lint (smallKeyLint) on an

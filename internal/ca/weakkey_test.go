@@ -296,11 +296,11 @@ func TestParseCSRRefusesWeakKey(t *testing.T) {
 		wantCode string // "" for success
 		want     string
 	}{
-		{name: "d=12345", curve: p256, d: big.NewInt(12345), wantCode: CSRKeyTooWeak, want: "the p-256 private key is 12345, so anyone can compute it"},
-		{name: "d=n-12345", curve: p256, d: orderMinus(p256, 12345), wantCode: CSRKeyTooWeak, want: "the p-256 private key is the group order minus 12345, so anyone"},
+		{name: "d=12345", curve: p256, d: big.NewInt(12345), wantCode: CSRKeyTooWeak, want: "the P-256 private key is 12345, so anyone can compute it"},
+		{name: "d=n-12345", curve: p256, d: orderMinus(p256, 12345), wantCode: CSRKeyTooWeak, want: "the P-256 private key is the group order minus 12345, so anyone"},
 		{name: "d=65537", curve: p256, d: big.NewInt(smallKeyMax + 1)},
 		// Other curves go through zlint's own lint, up front too.
-		{name: "p-384 d=5", curve: p384, d: big.NewInt(5), wantCode: CSRKeyTooWeak, want: "the csr's key:"},
+		{name: "p-384 d=5", curve: p384, d: big.NewInt(5), wantCode: CSRKeyTooWeak, want: "the CSR's key:"},
 		{name: "p-384 d=65537", curve: p384, d: big.NewInt(smallKeyMax + 1)},
 	}
 	for _, tt := range tests {
