@@ -66,6 +66,7 @@ POST /api/v1/checks) for scripts.`,
 	fs.StringVar(&f.value, "value", "", "the value expected in the TXT record or the file; without it nothing is compared")
 	fs.BoolVar(&f.json, "json", false, "print the result as JSON")
 	f.validationFlags.register(cmd)
+	f.validationFlags.registerNames(cmd)
 	return cmd
 }
 
@@ -87,7 +88,7 @@ func runCheck(ctx context.Context, f checkFlags, domain string, out, errOut io.W
 	if err != nil {
 		return err
 	}
-	result, err := order.Preflight(ctx, runner, order.PreflightRequest{Domain: domain, Method: f.method, Value: f.value}, time.Now())
+	result, err := order.Preflight(ctx, runner, f.names(), order.PreflightRequest{Domain: domain, Method: f.method, Value: f.value}, time.Now())
 	var oe *order.Error
 	if errors.As(err, &oe) {
 		return exitError{code: exitUsage, msg: oe.Message}

@@ -36,6 +36,7 @@ import (
 	"github.com/dcvhq/dcv/internal/caa"
 	"github.com/dcvhq/dcv/internal/clientaddr"
 	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/ident"
 	"github.com/dcvhq/dcv/internal/jobs"
 	"github.com/dcvhq/dcv/internal/metrics"
 	"github.com/dcvhq/dcv/internal/order"
@@ -66,6 +67,10 @@ type validationFlags struct {
 	httpPort      int
 	httpsPort     int
 	allowLoopback bool
+	// allowPrivate: --allow-private-targets; internalNames:
+	// --allow-internal-names (serve and check only, registerNames).
+	allowPrivate  bool
+	internalNames bool
 	maxRedirects  int
 	rootHints     string
 	trustAnchor   string
@@ -87,8 +92,18 @@ func (f *validationFlags) register(cmd *cobra.Command) {
 	fs.IntVar(&f.httpPort, "validation-http-port", 80, "TEST KNOB: port dialled for http:// validation URLs")
 	fs.IntVar(&f.httpsPort, "validation-https-port", 443, "TEST KNOB: port dialled for https:// validation URLs")
 	fs.BoolVar(&f.allowLoopback, "allow-loopback-targets", false, "TEST KNOB: allow validation targets on loopback addresses (other special-purpose ranges stay refused)")
+	fs.BoolVar(&f.allowPrivate, "allow-private-targets", false, "internal CA: allow validation targets and nameservers on private-use addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7); link-local and other special-purpose ranges stay refused. Not for a publicly-trusted CA")
 	fs.IntVar(&f.maxRedirects, "file-max-redirects", 0, "redirects followed when fetching a validation file (0-10): only 301/302/307/308 to http/https on ports 80/443 within the same registered domain")
 }
+
+// registerNames registers --allow-internal-names, which concerns the names
+// a command accepts (serve, check), not an agent.
+func (f *validationFlags) registerNames(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.internalNames, "allow-internal-names", false, "internal CA: accept names under internal domains (internal, corp, lan, home.arpa, local, test...) and under top-level domains IANA's root does not hold; localhost, invalid, example, onion, alt and arpa stay refused. Not for a publicly-trusted CA")
+}
+
+// names is the name policy of the flags.
+func (f *validationFlags) names() ident.Policy { return ident.Policy{InternalNames: f.internalNames} }
 
 // validator builds the primary validator from the flags.
 func (f *validationFlags) validator() (*validation.Validator, error) {
@@ -168,7 +183,7 @@ func (f *validationFlags) dnsResolver() (dnsclient.Resolver, error) {
 	// IANA root, which serves the public Internet; under the operator's
 	// own root hints (a private tree) its addresses are the operator's.
 	it, err := dnsclient.NewIterative(dnsclient.IterativeConfig{RootHints: hints, Source: f.source, Validator: validator,
-		AllowLoopbackServers: f.allowLoopback, AllowReservedServers: f.rootHints != ""})
+		AllowLoopbackServers: f.allowLoopback, AllowPrivateServers: f.allowPrivate, AllowReservedServers: f.rootHints != ""})
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +204,7 @@ func (f *validationFlags) validatorWith(res dnsclient.Resolver) (*validation.Val
 			return nil, usageError(fmt.Errorf("validation port %d is not in 1..65535", p))
 		}
 	}
-	fc := webfetch.Config{Resolver: res, HTTPPort: f.httpPort, HTTPSPort: f.httpsPort, AllowLoopback: f.allowLoopback, Perspective: f.perspective, Source: f.source, MaxRedirects: f.maxRedirects}
+	fc := webfetch.Config{Resolver: res, HTTPPort: f.httpPort, HTTPSPort: f.httpsPort, AllowLoopback: f.allowLoopback, AllowPrivate: f.allowPrivate, Perspective: f.perspective, Source: f.source, MaxRedirects: f.maxRedirects}
 	fetcher, err := webfetch.New(fc)
 	if err != nil {
 		// It refuses only a configuration: --file-max-redirects out of
@@ -204,7 +219,7 @@ func (f *validationFlags) validatorWith(res dnsclient.Resolver) (*validation.Val
 		return nil, err
 	}
 	return validation.New(validation.Config{Perspective: f.perspective, Resolver: res, Fetcher: fetcher, HTTP01Fetcher: http01, CAAIdentity: f.caaIdentity,
-		TLSALPN: validation.TLSALPNConfig{Port: f.httpsPort, AllowLoopback: f.allowLoopback, Source: f.source}})
+		TLSALPN: validation.TLSALPNConfig{Port: f.httpsPort, AllowLoopback: f.allowLoopback, AllowPrivate: f.allowPrivate, Source: f.source}})
 }
 
 type serveFlags struct {
@@ -276,6 +291,7 @@ Every flag can also be set as DCV_<FLAG> (DCV_CHECK_INTERVAL=1m).`,
 	fs.StringVar(&f.pprofListen, "pprof-listen", "", "DIAGNOSTICS: serve Go's net/http/pprof profiles at http://ADDR/debug/pprof/ (loopback addresses only; off when empty)")
 	f.perspectiveFlags.register(cmd)
 	f.validationFlags.register(cmd)
+	f.validationFlags.registerNames(cmd)
 	f.acmeFlags.register(cmd)
 	return cmd
 }
@@ -359,6 +375,12 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 			logger.Warn("--trusted-proxies trusts every address: any client can choose the address it is counted and logged as; list your proxies' addresses", "prefix", p.String())
 		}
 	}
+	if f.publicCA && (f.internalNames || f.allowPrivate) {
+		return usageError(errors.New("--public-ca cannot be combined with --allow-internal-names or --allow-private-targets: a publicly-trusted CA validates and certifies public names only (CA/B Forum BRs §4.2.2, §3.2.2.4)"))
+	}
+	if f.internalNames || f.allowPrivate {
+		logger.Warn("internal CA: --allow-internal-names or --allow-private-targets is on; its certificates do not meet the CA/B Forum BRs and must not chain to a publicly-trusted root", "internal_names", f.internalNames, "private_targets", f.allowPrivate)
+	}
 	if err := f.tlsFlags.check(f.publicURL, f.aiaURL, f.crlURL, time.Now()); err != nil {
 		return err
 	}
@@ -404,6 +426,9 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		Validity:     f.certValidity,
 		AIAIssuerURL: cmp.Or(f.aiaURL, caBase+"/ca/intermediate.cer"),
 		CRLURL:       cmp.Or(f.crlURL, caBase+"/ca/intermediate.crl"),
+		// Internal names fail the BR lint of top-level domains, which
+		// such a CA waives (ca.Config.InternalNames).
+		InternalNames: f.internalNames,
 	}
 	if err := lintsPass(caCfg); err != nil {
 		return exitError{code: exitUsage, msg: err.Error()}
@@ -474,7 +499,7 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	orders, err := order.New(order.Config{
 		Store: st, Observer: runner, Issuer: authority,
 		CheckInterval: f.checkInterval, ValueValidity: f.valueValidity, Logger: logger, Metrics: mets,
-		NewOrderLimit: newOrderLimit, OwnResolvers: ownResolvers,
+		NewOrderLimit: newOrderLimit, OwnResolvers: ownResolvers, Names: f.names(),
 	})
 	if err != nil {
 		return err

@@ -122,6 +122,13 @@ type Config struct {
 	// Organization is the subject O of the root and the intermediate. If
 	// empty, "dcv".
 	Organization string
+	// InternalNames waives the lints that refuse names outside the public
+	// DNS (e_dnsname_not_valid_tld, w_sub_cert_aia_contains_internal_names
+	// for its own URLs), for a CA that certifies an
+	// organisation's internal names (ident.Policy.InternalNames). Its
+	// certificates do not meet the CA/B Forum BRs and must not chain to a
+	// publicly-trusted root.
+	InternalNames bool
 	// Now returns the current time. If nil, time.Now.
 	Now func() time.Time
 }

@@ -109,6 +109,26 @@ func TestIssueProfileVerifiesAndLintsClean(t *testing.T) {
 			wantKU:   x509.KeyUsageDigitalSignature,
 		},
 		{
+			name: "internal names, internal names on",
+			cfg: func(dir string) Config {
+				c := loopbackURLs(dir)
+				c.InternalNames = true
+				return c
+			},
+			key:    ks.p256.Public(),
+			names:  []string{"git.corp", "*.svc.internal", "nas.home.arpa", "dc1.ad.local", "build.mycompany"},
+			wantKU: x509.KeyUsageDigitalSignature,
+		},
+		{
+			name: "internal names and urls, internal names on",
+			cfg: func(dir string) Config {
+				return Config{Dir: dir, AIAIssuerURL: "http://pki.corp/i.der", CRLURL: "http://pki.corp/i.crl", Now: fixedNow, InternalNames: true}
+			},
+			key:    ks.p256.Public(),
+			names:  []string{"git.corp"},
+			wantKU: x509.KeyUsageDigitalSignature,
+		},
+		{
 			name:   "first name longer than 64 characters",
 			cfg:    loopbackURLs,
 			key:    ks.p256.Public(),
@@ -278,6 +298,17 @@ func TestIssueLintRefusals(t *testing.T) {
 			cfg:   loopbackURLs,
 			names: []string{"example.com", "host.invalid"},
 			want:  []string{"e_dnsname_not_valid_tld"},
+		},
+		{
+			// A CA of internal names waives the TLD lint, and that alone.
+			name: "a bad character under an internal name, internal names on",
+			cfg: func(dir string) Config {
+				c := loopbackURLs(dir)
+				c.InternalNames = true
+				return c
+			},
+			names: []string{"host.corp", "bad!name.corp"},
+			want:  []string{"e_dnsname_bad_character_in_label"},
 		},
 		{
 			// e_dnsname_bad_character_in_label is one of the sharedLints.

@@ -208,8 +208,11 @@ var keyLintRegistry = sync.OnceValues(func() (lint.Registry, error) {
 })
 
 // lintWaivers returns the lints whose findings do not block issuance under
-// cfg, each with the reason. Only two are ever waived, both because no
-// certificate could satisfy zlint otherwise:
+// cfg, each with the reason. e_dnsname_not_valid_tld and
+// w_sub_cert_aia_contains_internal_names are waived for a CA of internal
+// names (cfg.InternalNames), whose names and URLs are outside the public
+// DNS by design. Two are waived because no certificate could satisfy
+// zlint otherwise:
 //
 //   - w_ext_subject_key_identifier_missing_sub_cert (RFC 5280 §4.2.1.2: end
 //     entity certificates SHOULD carry a subjectKeyIdentifier) contradicts
@@ -239,6 +242,12 @@ func lintWaivers(cfg Config) map[string]string {
 	}
 	if anyURL && allIP {
 		w["w_sub_cert_aia_contains_internal_names"] = "zlint misreads IP-literal hosts with a port"
+	}
+	if cfg.InternalNames {
+		// Its names, and the URLs of its issuer and CRL, are internal by
+		// design.
+		w["e_dnsname_not_valid_tld"] = "a CA of internal names (--allow-internal-names)"
+		w["w_sub_cert_aia_contains_internal_names"] = "a CA of internal names (--allow-internal-names)"
 	}
 	return w
 }

@@ -84,6 +84,10 @@ type IterativeConfig struct {
 	// AllowLoopbackServers permits queries to nameservers a delegation
 	// places at loopback addresses (tests, a lab on one machine).
 	AllowLoopbackServers bool
+	// AllowPrivateServers permits queries to nameservers a delegation
+	// places at private-use addresses (ident.IsPrivate): a CA that serves
+	// an organisation's own network, whose zones its own servers hold.
+	AllowPrivateServers bool
 	// AllowReservedServers permits queries to nameservers a delegation
 	// places at any special-purpose address (ident.IsReserved): a private
 	// DNS tree under the operator's own root hints. Without it, such a
@@ -109,9 +113,9 @@ type Iterative struct {
 	maxQueries int
 	maxCNAME   int
 	source     netip.Addr
-	// allowLoopback and allowReserved: see IterativeConfig's
-	// AllowLoopbackServers and AllowReservedServers.
-	allowLoopback bool
+	// targets and allowReserved: see IterativeConfig's
+	// AllowLoopbackServers, AllowPrivateServers and AllowReservedServers.
+	targets       ident.Targets
 	allowReserved bool
 	// refuse, when set, replaces the special-purpose address policy
 	// (tests of the refusal on loopback, export_test.go).
@@ -147,7 +151,7 @@ func NewIterative(cfg IterativeConfig) (*Iterative, error) {
 		maxQueries:    cmp.Or(cfg.MaxQueries, DefaultMaxQueries),
 		maxCNAME:      cmp.Or(cfg.MaxCNAME, DefaultMaxCNAME),
 		source:        cfg.Source.Unmap(),
-		allowLoopback: cfg.AllowLoopbackServers,
+		targets:       ident.Targets{Loopback: cfg.AllowLoopbackServers, Private: cfg.AllowPrivateServers},
 		allowReserved: cfg.AllowReservedServers,
 		validator:     cfg.Validator,
 		now:           cfg.Now,
@@ -186,7 +190,7 @@ func (r *Iterative) refused(a netip.Addr) bool {
 	if r.refuse != nil {
 		return r.refuse(a)
 	}
-	return !r.allowReserved && ident.Refused(a, r.allowLoopback)
+	return !r.allowReserved && r.targets.Refused(a)
 }
 
 // Lookup resolves name and qtype from the closest cached delegation, or the

@@ -60,7 +60,9 @@ func IsWildcard(name string) bool { return strings.HasPrefix(name, "*.") }
 // (wildcards need DNS validation) and per-order rules are in ParseOrderNames.
 //
 // Normalize is idempotent: Normalize(n) == n for every n it returns.
-func Normalize(s string) (string, error) {
+func Normalize(s string) (string, error) { return normalize(s, Policy{}) }
+
+func normalize(s string, p Policy) (string, error) {
 	input := strings.TrimSpace(s)
 	if input == "" {
 		return "", refuse(CodeNameEmpty, input, "a name is empty")
@@ -160,7 +162,7 @@ func Normalize(s string) (string, error) {
 	if looksLikeIPv4(base) {
 		return "", refuse(CodeIPAddress, input, "%s looks like an IP address (its last label is numeric): IP addresses are not supported yet", q(input))
 	}
-	if err := checkPolicy(input, base, wildcard); err != nil {
+	if err := checkPolicy(input, base, wildcard, p); err != nil {
 		return "", err
 	}
 	return full, nil

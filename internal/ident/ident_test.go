@@ -169,6 +169,58 @@ func TestNormalizeRefuses(t *testing.T) {
 	}
 }
 
+// TestInternalNames: under Policy.InternalNames the names an organisation
+// serves on its own network are accepted; names no network serves, the
+// internal domains themselves and a wildcard over one stay refused, and
+// everything else is judged as for a public CA.
+func TestInternalNames(t *testing.T) {
+	t.Parallel()
+	internal := Policy{InternalNames: true}
+	tests := []struct {
+		name, in string
+		want     string // the normal form, or "" when refused with code
+		code     string
+	}{
+		{name: "private-use tld", in: "DB.Internal", want: "db.internal"},
+		{name: "corp", in: "git.corp", want: "git.corp"},
+		{name: "lan wildcard", in: "*.k8s.lan", want: "*.k8s.lan"},
+		{name: "home.arpa", in: "nas.home.arpa", want: "nas.home.arpa"},
+		{name: "an Active Directory domain under local", in: "dc1.ad.local", want: "dc1.ad.local"},
+		{name: "test", in: "ci.test", want: "ci.test"},
+		{name: "a tld IANA does not hold", in: "box.localdomain", want: "box.localdomain"},
+		{name: "public names unchanged", in: "www.example.com", want: "www.example.com"},
+		{name: "the internal domain itself", in: "home.arpa", code: CodeReservedName},
+		{name: "a wildcard over an internal tld", in: "*.corp", code: CodeReservedName},
+		{name: "single label", in: "intranetbox", code: CodeSingleLabel},
+		{name: "localhost", in: "app.localhost", code: CodeReservedName},
+		{name: "invalid", in: "x.invalid", code: CodeReservedName},
+		{name: "example", in: "www.example", code: CodeReservedName},
+		{name: "onion", in: "abc.onion", code: CodeReservedName},
+		{name: "alt", in: "name.alt", code: CodeReservedName},
+		{name: "reverse zones", in: "1.0.0.10.in-addr.arpa", code: CodeReservedName},
+		{name: "a public suffix", in: "co.uk", code: CodePublicSuffix},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := internal.Normalize(tt.in)
+			if tt.code != "" {
+				assertRefused(t, got, err, tt.code, nil)
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("Normalize(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+			}
+			if _, err := Normalize(tt.in); err == nil && tt.want != "www.example.com" {
+				t.Errorf("Normalize(%q) without the policy accepted it", tt.in)
+			}
+			if names, err := internal.ParseOrderNames([]string{tt.in}, MethodDNS); err != nil || names[0] != tt.want {
+				t.Errorf("ParseOrderNames(%q) = %q, %v", tt.in, names, err)
+			}
+		})
+	}
+}
+
 func assertRefused(t *testing.T, got string, err error, code string, words []string) {
 	t.Helper()
 	if err == nil {

@@ -30,6 +30,10 @@ const (
 // thing is wrong, or, when several names are refused, the errors.Join of one
 // *PolicyError per refused name, in order (errors.As finds the first).
 func ParseOrderNames(names []string, method string) ([]string, error) {
+	return parseOrderNames(names, method, Policy{})
+}
+
+func parseOrderNames(names []string, method string, p Policy) ([]string, error) {
 	if method != MethodDNS && method != MethodFile {
 		return nil, refuse(CodeUnknownMethod, "", "%s is not a validation method: use \"dns\" or \"file\"", q(method))
 	}
@@ -43,7 +47,7 @@ func ParseOrderNames(names []string, method string) ([]string, error) {
 	seen := make(map[string]string, len(names))
 	var errs []error
 	for _, raw := range names {
-		n, err := Normalize(raw)
+		n, err := normalize(raw, p)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -74,45 +78,69 @@ func ParseOrderNames(names []string, method string) ([]string, error) {
 	}
 }
 
+// Policy is which names, beyond those of the public DNS, may get a
+// certificate. The zero Policy is a public CA's (CA/B Forum BRs §4.2.2: no
+// internal names).
+type Policy struct {
+	// InternalNames permits names under the domains that organisations
+	// serve on their own networks (internal, corp, lan, home.arpa, local,
+	// test...) and under top-level domains that IANA's root zone does not
+	// hold, for a CA that serves an organisation's own network
+	// (--allow-internal-names). Names no network serves (localhost,
+	// invalid, example, onion, alt, arpa) stay refused.
+	InternalNames bool
+}
+
+// Normalize is the package-level Normalize under p.
+func (p Policy) Normalize(s string) (string, error) { return normalize(s, p) }
+
+// ParseOrderNames is the package-level ParseOrderNames under p.
+func (p Policy) ParseOrderNames(names []string, method string) ([]string, error) {
+	return parseOrderNames(names, method, p)
+}
+
 // reserved is a domain that no one can get a certificate for, nor for any
 // name under it.
 type reserved struct {
 	domain string
 	what   string // "special-use domain", ...
 	ref    string // where it is reserved
+	// internal: an organisation may serve it on its own network, and an
+	// internal CA certify names under it (Policy.InternalNames).
+	internal bool
 }
 
 // reservedDomains are special-use and reserved names. Names are matched
 // most specific first (home.arpa before arpa).
 var reservedDomains = []reserved{
 	// RFC 6761 §6.2-6.5: test, localhost, invalid, example.
-	{"test", "special-use domain", "RFC 6761"},
-	{"localhost", "special-use domain", "RFC 6761"},
-	{"invalid", "special-use domain", "RFC 6761"},
-	{"example", "special-use domain", "RFC 6761"},
+	{"test", "special-use domain", "RFC 6761", true},
+	{"localhost", "special-use domain", "RFC 6761", false},
+	{"invalid", "special-use domain", "RFC 6761", false},
+	{"example", "special-use domain", "RFC 6761", false},
 	// example.com, .net and .org (RFC 2606 §3) are not refused: RFC 6761
 	// §6.5 asks software not to treat them as special, and validation
 	// proves control like for any other name (only a lab that serves
 	// them can pass it).
 	// RFC 6762 §3: multicast DNS.
-	{"local", "special-use domain", "RFC 6762"},
+	{"local", "special-use domain", "RFC 6762", true},
 	// RFC 8375: the home network's domain.
-	{"home.arpa", "special-use domain", "RFC 8375"},
+	{"home.arpa", "special-use domain", "RFC 8375", true},
 	// RFC 3172: infrastructure; RFC 6303: the locally served reverse zones
 	// (in-addr.arpa, ip6.arpa) under it.
-	{"arpa", "infrastructure domain", "RFC 3172, RFC 6303"},
+	{"arpa", "infrastructure domain", "RFC 3172, RFC 6303", false},
 	// RFC 7686: Tor onion services.
-	{"onion", "special-use domain", "RFC 7686"},
+	{"onion", "special-use domain", "RFC 7686", false},
 	// RFC 9476: non-DNS name spaces.
-	{"alt", "special-use domain", "RFC 9476"},
+	{"alt", "special-use domain", "RFC 9476", false},
 	// ICANN board resolution 2024.07.29.06: reserved for private use.
-	{"internal", "private-use domain", "ICANN, 2024"},
+	{"internal", "private-use domain", "ICANN, 2024", true},
 	// RFC 6762 Appendix G: top-level names in private use, not delegated.
-	{"intranet", "private-use domain", "RFC 6762 Appendix G"},
-	{"private", "private-use domain", "RFC 6762 Appendix G"},
-	{"corp", "private-use domain", "RFC 6762 Appendix G"},
-	{"home", "private-use domain", "RFC 6762 Appendix G"},
-	{"lan", "private-use domain", "RFC 6762 Appendix G"},
+	{"intranet", "private-use domain", "RFC 6762 Appendix G", true},
+	{"private", "private-use domain", "RFC 6762 Appendix G", true},
+	{"corp", "private-use domain", "RFC 6762 Appendix G", true},
+	{"home", "private-use domain", "RFC 6762 Appendix G", true},
+	{"lan", "private-use domain", "RFC 6762 Appendix G", true},
 }
 
 // findReserved returns the most specific reserved domain that base is or is
@@ -130,10 +158,10 @@ func findReserved(base string) (reserved, bool) {
 	return best, found
 }
 
-// checkPolicy applies the issuance policy to a syntactically valid name:
+// checkPolicy applies the issuance policy p to a syntactically valid name:
 // base is its normal form without "*.".
-func checkPolicy(input, base string, wildcard bool) *PolicyError {
-	if r, ok := findReserved(base); ok {
+func checkPolicy(input, base string, wildcard bool, p Policy) *PolicyError {
+	if r, ok := findReserved(base); ok && !(p.InternalNames && r.internal && base != r.domain) {
 		if base == r.domain {
 			return refuse(CodeReservedName, input, "%s is the %s %q (%s) and cannot get a certificate", q(input), r.what, r.domain, r.ref)
 		}
@@ -148,7 +176,7 @@ func checkPolicy(input, base string, wildcard bool) *PolicyError {
 	if !strings.Contains(base, ".") {
 		return refuse(CodeSingleLabel, input, "%s is a single-label name: certificates are issued only for fully qualified domain names under a registered domain", q(input))
 	}
-	if tld := base[strings.LastIndexByte(base, '.')+1:]; !zlintutil.IsInTLDMap(tld) {
+	if tld := base[strings.LastIndexByte(base, '.')+1:]; !p.InternalNames && !zlintutil.IsInTLDMap(tld) {
 		// The certificate's lints refuse it (e_dnsname_not_valid_tld):
 		// refused here, before anything is validated.
 		return refuse(CodeUnknownTLD, input, "%s is under %q, which is not a top-level domain of the DNS (IANA's root zone) and cannot get a certificate", q(input), "."+tld)

@@ -92,10 +92,55 @@ func IsLoopback(a netip.Addr) bool {
 	return (a.Is4() && a.As4()[0] == 127) || a == netip.IPv6Loopback()
 }
 
+// privateRanges are the private-use blocks of an organisation's own
+// network (IsPrivate).
+var privateRanges = []netip.Prefix{
+	netip.MustParsePrefix("10.0.0.0/8"),     // RFC 1918
+	netip.MustParsePrefix("172.16.0.0/12"),  // RFC 1918
+	netip.MustParsePrefix("192.168.0.0/16"), // RFC 1918
+	netip.MustParsePrefix("100.64.0.0/10"),  // shared address space, RFC 6598 (carrier NAT, overlay networks)
+	netip.MustParsePrefix("fc00::/7"),       // unique local addresses, RFC 4193
+}
+
+// IsPrivate reports whether a is in a private-use block an organisation
+// numbers its own network from: 10/8, 172.16/12 and 192.168/16 (RFC 1918),
+// 100.64/10 (RFC 6598) and fc00::/7 (RFC 4193), an IPv4-mapped address by
+// its IPv4 address. Link-local addresses (169.254/16, where clouds serve
+// instance metadata, and fe80::/10) are not private ones.
+func IsPrivate(a netip.Addr) bool {
+	a = a.WithZone("").Unmap()
+	for _, p := range privateRanges {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// Targets says which special-purpose addresses, beyond public ones, a
+// validation's traffic may reach. The zero Targets is a public CA's: none.
+type Targets struct {
+	// Loopback permits 127.0.0.0/8 and ::1 (IsLoopback): a test knob
+	// (--allow-loopback-targets).
+	Loopback bool
+	// Private permits the private-use blocks (IsPrivate), for a CA that
+	// serves an organisation's own network (--allow-private-targets).
+	Private bool
+}
+
 // Refused reports whether dcv must not send a validation's traffic (an
 // HTTP fetch, a TLS handshake, a DNS query to a nameserver a delegation
-// names) to a: it is reserved (IsReserved), and not a loopback address
-// that allowLoopback permits.
-func Refused(a netip.Addr, allowLoopback bool) bool {
-	return IsReserved(a) && !(allowLoopback && IsLoopback(a))
+// names) to a: it is reserved (IsReserved), and not a loopback or private
+// address that t permits. Every other special-purpose address (link-local,
+// multicast, documentation...) is refused whatever t says.
+func (t Targets) Refused(a netip.Addr) bool {
+	switch {
+	case !IsReserved(a):
+		return false
+	case t.Loopback && IsLoopback(a):
+		return false
+	case t.Private && IsPrivate(a):
+		return false
+	}
+	return true
 }

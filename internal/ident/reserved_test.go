@@ -89,3 +89,43 @@ func TestIsLoopback(t *testing.T) {
 		})
 	}
 }
+
+func TestTargetsRefused(t *testing.T) {
+	t.Parallel()
+	none, loop, priv, both := Targets{}, Targets{Loopback: true}, Targets{Private: true}, Targets{Loopback: true, Private: true}
+	tests := []struct {
+		addr string
+		// want is Refused under none, loop, priv and both.
+		want [4]bool
+	}{
+		{"93.184.215.14", [4]bool{false, false, false, false}},
+		{"127.0.0.1", [4]bool{true, false, true, false}},
+		{"::1", [4]bool{true, false, true, false}},
+		{"10.1.2.3", [4]bool{true, true, false, false}},
+		{"172.16.0.1", [4]bool{true, true, false, false}},
+		{"192.168.1.1", [4]bool{true, true, false, false}},
+		{"100.100.100.100", [4]bool{true, true, false, false}},
+		{"fd12:3456::1", [4]bool{true, true, false, false}},
+		{"::ffff:10.1.2.3", [4]bool{true, true, false, false}},
+		// Never: instance metadata, link-local, documentation, multicast,
+		// "this network", and private addresses behind NAT64 or 6to4.
+		{"169.254.169.254", [4]bool{true, true, true, true}},
+		{"fe80::1", [4]bool{true, true, true, true}},
+		{"192.0.2.1", [4]bool{true, true, true, true}},
+		{"224.0.0.251", [4]bool{true, true, true, true}},
+		{"0.0.0.0", [4]bool{true, true, true, true}},
+		{"64:ff9b::a00:1", [4]bool{true, true, true, true}},
+		{"2002:c0a8:0101::1", [4]bool{true, true, true, true}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.addr, func(t *testing.T) {
+			t.Parallel()
+			a := netip.MustParseAddr(tc.addr)
+			for i, tg := range []Targets{none, loop, priv, both} {
+				if got := tg.Refused(a); got != tc.want[i] {
+					t.Errorf("%+v.Refused(%s) = %v, want %v", tg, tc.addr, got, tc.want[i])
+				}
+			}
+		})
+	}
+}

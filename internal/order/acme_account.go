@@ -84,7 +84,7 @@ func (a *ACME) Register(ctx context.Context, r ACMERegistration) (*store.ACMEAcc
 	if err := a.checkAccountKey(ctx, r.Key); err != nil {
 		return nil, false, err
 	}
-	contact, err := checkContacts(r.Contact)
+	contact, err := checkContacts(r.Contact, a.s.cfg.Names)
 	if err != nil {
 		return nil, false, err
 	}
@@ -135,7 +135,7 @@ const maxMailLocalPart = 64
 
 // checkContacts validates contact URLs (RFC 8555 §7.3): only mailto: URLs
 // with one plain address are supported.
-func checkContacts(cs []string) ([]string, error) {
+func checkContacts(cs []string, names ident.Policy) ([]string, error) {
 	if len(cs) > maxContacts {
 		return nil, acmeErr(ACMEInvalidContact, "at most %d contacts are accepted, not %d", maxContacts, len(cs))
 	}
@@ -175,7 +175,7 @@ func checkContacts(cs []string) ([]string, error) {
 		if strings.HasPrefix(domain, "[") {
 			return nil, acmeErr(ACMEInvalidContact, "contact %q: an address at an IP literal is not accepted; use an address at a domain name", c)
 		}
-		if _, err := ident.Normalize(domain); err != nil {
+		if _, err := names.Normalize(domain); err != nil {
 			// ident's words are about certificates: say it of mail.
 			return nil, acmeErr(ACMEInvalidContact, "contact %q: the domain %q cannot receive mail from the internet (an IP address, or a reserved, special-use or invalid domain name)", c, domain)
 		}
@@ -230,7 +230,7 @@ type ACMEAccountUpdate struct {
 func (a *ACME) UpdateAccount(ctx context.Context, acct *store.ACMEAccount, u ACMEAccountUpdate) (*store.ACMEAccount, error) {
 	next := *acct
 	if u.Contact != nil {
-		c, err := checkContacts(*u.Contact)
+		c, err := checkContacts(*u.Contact, a.s.cfg.Names)
 		if err != nil {
 			return nil, err
 		}

@@ -130,7 +130,7 @@ func (a *ACME) NewOrder(ctx context.Context, acct *store.ACMEAccount, req ACMENe
 			unsupported = append(unsupported, &ACMEError{Type: ACMEUnsupportedIdentifier, Detail: fmt.Sprintf("identifier type %q is not supported; only \"dns\" is", id.Type), Identifier: id.Value, IdentifierType: id.Type})
 			continue
 		}
-		if why := rewrittenIdentifier(id.Value); why != "" {
+		if why := rewrittenIdentifier(id.Value, a.s.cfg.Names); why != "" {
 			// The order's identifiers are the request's (RFC 8555 §7.4):
 			// a name rewritten without its final dot or its spaces would
 			// not be the one the client asked for, nor match it.
@@ -143,7 +143,7 @@ func (a *ACME) NewOrder(ctx context.Context, acct *store.ACMEAccount, req ACMENe
 	var refused []*ACMEError
 	if len(raw) > 0 {
 		var err error
-		if names, err = ident.ParseOrderNames(raw, ident.MethodDNS); err != nil {
+		if names, err = a.s.cfg.Names.ParseOrderNames(raw, ident.MethodDNS); err != nil {
 			refused = rejectedSubproblems(err)
 		}
 		for _, n := range names {
@@ -312,7 +312,7 @@ func inRequestOrder(subs []*ACMEError, ids []ACMEIdentifier) []*ACMEError {
 // than taken as it is: spaces around it, a final dot (ASCII, or a full
 // stop UTS #46 maps to one), or a U-label, naming the name to send when that one would
 // be accepted; "" otherwise (other refusals are ParseOrderNames').
-func rewrittenIdentifier(v string) string {
+func rewrittenIdentifier(v string, names ident.Policy) string {
 	trimmed := strings.TrimSpace(v)
 	why := ""
 	switch {
@@ -328,8 +328,8 @@ func rewrittenIdentifier(v string) string {
 	default:
 		return ""
 	}
-	if n, err := ident.Normalize(trimmed); err == nil {
-		if _, err := ident.ParseOrderNames([]string{n}, ident.MethodDNS); err == nil {
+	if n, err := names.Normalize(trimmed); err == nil {
+		if _, err := names.ParseOrderNames([]string{n}, ident.MethodDNS); err == nil {
 			return why + ": send the name as " + n
 		}
 	}

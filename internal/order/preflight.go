@@ -62,8 +62,8 @@ func (r *PreflightResult) Blocked() bool {
 // local validator, Service.Preflight with the service's observer. It
 // returns a KindInvalid *Error for a refused name, an unknown method, a
 // wildcard with the file method or an over-long value, and an error when
-// obs cannot serve the request.
-func Preflight(ctx context.Context, obs Observer, req PreflightRequest, now time.Time) (*PreflightResult, error) {
+// obs cannot serve the request. names is which names may be checked.
+func Preflight(ctx context.Context, obs Observer, names ident.Policy, req PreflightRequest, now time.Time) (*PreflightResult, error) {
 	method := req.Method
 	if method == "" {
 		method = string(validation.MethodDNS)
@@ -71,20 +71,21 @@ func Preflight(ctx context.Context, obs Observer, req PreflightRequest, now time
 	if err := checkMethod(method); err != nil {
 		return nil, err
 	}
-	names, err := ident.ParseOrderNames([]string{req.Domain}, method)
+	parsed, err := names.ParseOrderNames([]string{req.Domain}, method)
 	if err != nil {
 		return nil, policyError(err)
 	}
-	if host := validation.DNSPrefix + "." + ident.Base(names[0]); method == string(validation.MethodDNS) && len(host) > ident.MaxNameLength {
-		return nil, invalid(ident.CodeNameTooLong, "%q is too long for DNS validation: its TXT record would be at %s, %d characters, and a DNS name has at most %d", names[0], host, len(host), ident.MaxNameLength)
+	domain := parsed[0]
+	if host := validation.DNSPrefix + "." + ident.Base(domain); method == string(validation.MethodDNS) && len(host) > ident.MaxNameLength {
+		return nil, invalid(ident.CodeNameTooLong, "%q is too long for DNS validation: its TXT record would be at %s, %d characters, and a DNS name has at most %d", domain, host, len(host), ident.MaxNameLength)
 	}
 	if len(req.Value) > maxPreflightValue {
 		return nil, invalid("VALUE_TOO_LONG", "the value is longer than %d characters", maxPreflightValue)
 	}
-	res := &PreflightResult{Domain: names[0], Method: method, Value: req.Value, CheckedAt: now.UTC()}
-	observed, err := obs.Observe(ctx, validation.Request{Domain: names[0], Method: validation.Method(method), Value: req.Value})
+	res := &PreflightResult{Domain: domain, Method: method, Value: req.Value, CheckedAt: now.UTC()}
+	observed, err := obs.Observe(ctx, validation.Request{Domain: domain, Method: validation.Method(method), Value: req.Value})
 	if err != nil {
-		return nil, fmt.Errorf("observing %s: %w", names[0], err)
+		return nil, fmt.Errorf("observing %s: %w", domain, err)
 	}
 	r := diagnose.Preflight(observed, now)
 	res.Status, res.Findings, res.Evidence = r.Status, r.Findings, observed
@@ -108,7 +109,7 @@ func (s *Service) Preflight(ctx context.Context, acct *store.Account, req Prefli
 	if acct == nil {
 		return nil, &Error{Kind: KindUnauthorized, Code: "UNAUTHORIZED", Message: "an API key is required"}
 	}
-	res, err := Preflight(ctx, s.cfg.Observer, req, s.now())
+	res, err := Preflight(ctx, s.cfg.Observer, s.cfg.Names, req, s.now())
 	if err == nil && !acct.Admin {
 		res.Redact()
 		if err := s.hidePreflightResolvers(res); err != nil {

@@ -123,6 +123,9 @@ type Config struct {
 	NewOrderLimit ratelimit.Limit
 	// Limiter keeps the limit's counts; if nil, in memory (per process).
 	Limiter ratelimit.Limiter
+	// Names is which names may get a certificate: the zero Policy is a
+	// public CA's; InternalNames serves an organisation's own network.
+	Names ident.Policy
 	// OwnResolvers are the addresses of dcv's own recursive resolvers
 	// (forward mode), as answers name them: an applicant's view names
 	// them "dcv's resolver" (see ownResolverText).
@@ -436,7 +439,7 @@ type CreateRequest struct {
 // Create validates and stores a new order. Nothing is stored when the
 // request is refused.
 func (s *Service) Create(ctx context.Context, acct *store.Account, req CreateRequest) (*View, error) {
-	domains, methods, err := orderNames(req)
+	domains, methods, err := orderNames(req, s.cfg.Names)
 	if err != nil {
 		return nil, err
 	}
@@ -531,24 +534,26 @@ func checkMethod(m string) error {
 // CheckCreateRequest reports what Create would refuse of req's domains and
 // methods (an *Error of KindInvalid), without a store: the CLI refuses
 // them before sending anything, with the server's codes and words. The
-// CSR is not looked at.
+// CSR is not looked at. Names are judged under the most permissive policy
+// a server may have (internal names permitted): whether the server takes
+// them is the server's to say.
 func CheckCreateRequest(req CreateRequest) error {
-	_, _, err := orderNames(req)
+	_, _, err := orderNames(req, ident.Policy{InternalNames: true})
 	return err
 }
 
-// orderNames returns req's domains, normalized, and the method of each, or
-// the *Error refusing them.
-func orderNames(req CreateRequest) (domains, methods []string, err error) {
+// orderNames returns req's domains, normalized under names, and the method
+// of each, or the *Error refusing them.
+func orderNames(req CreateRequest, names ident.Policy) (domains, methods []string, err error) {
 	if err := checkMethod(req.Method); err != nil {
 		return nil, nil, err
 	}
 	// Wildcards need DNS validation: judge each name with its own method.
-	domains, err = ident.ParseOrderNames(req.Domains, "dns")
+	domains, err = names.ParseOrderNames(req.Domains, "dns")
 	if err != nil {
 		return nil, nil, policyError(err)
 	}
-	methods, err = domainMethods(domains, req.Method, req.Methods)
+	methods, err = domainMethods(domains, req.Method, req.Methods, names)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -567,12 +572,12 @@ func policyError(err error) error {
 // Every override must name a domain of the order, once (two spellings of
 // one name, "A.example." and "a.example", are refused rather than one
 // picked at random); a wildcard cannot use file validation.
-func domainMethods(domains []string, def string, overrides map[string]string) ([]string, error) {
+func domainMethods(domains []string, def string, overrides map[string]string, names ident.Policy) ([]string, error) {
 	byName := make(map[string]string, len(overrides))
 	spelled := make(map[string]string, len(overrides))
 	for _, name := range slices.Sorted(maps.Keys(overrides)) {
 		m := overrides[name]
-		n, err := ident.Normalize(name)
+		n, err := names.Normalize(name)
 		if err != nil {
 			return nil, policyError(err)
 		}

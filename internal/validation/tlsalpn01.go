@@ -52,8 +52,11 @@ type TLSALPNConfig struct {
 	// Port is the port dialled. If zero, 443 (RFC 8737 §3: "on port 443").
 	Port int
 	// AllowLoopback permits 127.0.0.0/8 and ::1 targets. For tests only;
-	// every other special-purpose range stays refused (ident.Refused).
+	// every other special-purpose range stays refused (ident.Targets).
 	AllowLoopback bool
+	// AllowPrivate permits targets in the private-use ranges
+	// (ident.IsPrivate): a CA that serves an organisation's own network.
+	AllowPrivate bool
 	// Timeout bounds the TCP and TLS handshakes with one address. If zero, 5s.
 	Timeout time.Duration
 	// Source is the local address connections are made from (a remote
@@ -133,7 +136,7 @@ func (v *Validator) observeTLSALPN01(ctx context.Context, req Request) *TLSALPNO
 	}
 	var tried []netip.Addr
 	for _, a := range addrs {
-		if ident.Refused(a, cfg.AllowLoopback) {
+		if (ident.Targets{Loopback: cfg.AllowLoopback, Private: cfg.AllowPrivate}).Refused(a) {
 			continue
 		}
 		tried = append(tried, a)

@@ -90,6 +90,9 @@ type Config struct {
 	// AllowLoopback permits 127.0.0.0/8 and ::1 targets. It exists for tests
 	// only; every other special-purpose range stays refused.
 	AllowLoopback bool
+	// AllowPrivate permits targets in the private-use ranges
+	// (ident.IsPrivate): a CA that serves an organisation's own network.
+	AllowPrivate bool
 	// ConnectTimeout bounds the TCP and TLS handshakes with one address. If
 	// zero, 5s.
 	ConnectTimeout time.Duration
@@ -630,7 +633,7 @@ type attemptState struct {
 func (f *Fetcher) attempt(ctx context.Context, t *target, ip netip.Addr) (att Attempt) {
 	addr := netip.AddrPortFrom(ip, uint16(t.port)).String()
 	att = Attempt{URL: t.url, Address: addr}
-	if ident.Refused(ip, f.cfg.AllowLoopback) {
+	if (ident.Targets{Loopback: f.cfg.AllowLoopback, Private: f.cfg.AllowPrivate}).Refused(ip) {
 		att.Err = &Error{Kind: ErrReservedAddress, Address: addr, Detail: "address in a special-purpose range; not dialled"}
 		return att
 	}
