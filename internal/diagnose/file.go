@@ -56,6 +56,11 @@ func (d *diagnoser) file(o *validation.Observation) []Finding {
 		return out
 	}
 	first, status := d.fetchOrDiscrepancy(fo.Fetches[0], o)
+	if o.Method == validation.MethodFile && len(fo.Fetches) == 1 && first.Code == CodeFileNotFound && !validation.HTTPSFallback(fo.Fetches[0]) && !bodyIsValue(fo.Fetches[0], o.Expected) {
+		// An applicant who put the file on the https site alone would
+		// otherwise wonder why dcv did not look there.
+		first.Message = join(first.Message, d.c.f(noteNoHTTPSFallback, Truncate(o.Domain, maxNameShown)))
+	}
 	out := []Finding{first}
 	if len(fo.Fetches) > 1 && fo.Fetches[1] != nil {
 		second, status2 := d.fetchOrDiscrepancy(fo.Fetches[1], o)
@@ -89,6 +94,13 @@ func (d *diagnoser) file(o *validation.Observation) []Finding {
 		out = append(out, f)
 	}
 	return out
+}
+
+// bodyIsValue reports whether the final answer of fetch t holds the value,
+// whatever its status.
+func bodyIsValue(t *webfetch.Trace, value string) bool {
+	a := t.Final()
+	return a != nil && validation.FileContentMatches(a.Body, value)
 }
 
 // nothingListens reports whether every connection of fetch t was refused:

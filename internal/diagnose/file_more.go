@@ -62,6 +62,7 @@ const (
 	noteViaRedirects         msg = "noteViaRedirects"
 	ruleStatus               msg = "ruleStatus"
 	ruleNoLocation           msg = "ruleNoLocation"
+	ruleManyLocations        msg = "ruleManyLocations"
 	ruleBadLocation          msg = "ruleBadLocation"
 	ruleIPLocation           msg = "ruleIPLocation"
 	ruleSpecialLocation      msg = "ruleSpecialLocation"
@@ -73,6 +74,7 @@ const (
 	ruleOther                msg = "ruleOther"
 	noteOtherOrder           msg = "noteOtherOrder"
 	noteAddrDiscrepancyElse  msg = "noteAddrDiscrepancyElse"
+	noteNoHTTPSFallback      msg = "noteNoHTTPSFallback"
 )
 
 func init() {
@@ -113,8 +115,10 @@ func init() {
 			noteRedirectRefused:      "The redirect from %[1]s was not followed: %[2]s.",
 			fixFileRedirectChain:     "Serve the file with status 200 at %[1]s, directly or through 301, 302, 307 or 308 redirects to http or https URLs on ports 80 and 443 within %[2]s, without loops.",
 			noteViaRedirects:         "dcv reached it through redirects: %[1]s.",
+			noteNoHTTPSFallback:      "The web server answered over http, so dcv did not ask https: the site that answers http://%[1]s must serve the file (or redirect to https).",
 			ruleStatus:               "dcv follows only 301, 302, 307 and 308 redirects, not %[1]s",
 			ruleNoLocation:           "it has no Location header",
+			ruleManyLocations:        "it has more than one Location header, so where it leads is ambiguous: send one",
 			ruleBadLocation:          "its Location %[1]s is not a URL dcv may fetch",
 			ruleIPLocation:           "its Location %[1]s names an IP address: dcv follows redirects only to domain names, which it looks up and checks",
 			ruleSpecialLocation:      "its Location %[1]s names %[2]s, a special-use name (RFC 6761) that no public web server answers for",
@@ -312,7 +316,9 @@ func renderChain(c []webfetch.Attempt) string {
 		}
 		parts = append(parts, s)
 	}
-	if last := &c[len(c)-1]; last.Status >= 300 && last.Status < 400 && last.Location != "" && len(parts) <= maxChainShown {
+	// The refused Location ends the chain, but for several of them: none
+	// is where it leads.
+	if last := &c[len(c)-1]; last.Status >= 300 && last.Status < 400 && last.Location != "" && last.RedirectRefused != webfetch.RedirectManyLocations && len(parts) <= maxChainShown {
 		parts = append(parts, Truncate(resolveLocation(last.URL, last.Location), maxURLShown))
 	}
 	return strings.Join(parts, " → ")
@@ -351,6 +357,8 @@ func (d *diagnoser) rule(t *webfetch.Trace, a *webfetch.Attempt) string {
 		return d.c.f(ruleStatus, statusText(a.Status))
 	case webfetch.RedirectNoLocation:
 		return d.c.f(ruleNoLocation)
+	case webfetch.RedirectManyLocations:
+		return d.c.f(ruleManyLocations)
 	case webfetch.RedirectBadLocation:
 		host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
 		switch {

@@ -192,7 +192,7 @@ func TestDomainFileMore(t *testing.T) {
 					a.Err = &webfetch.Error{Kind: webfetch.ErrTimeoutAfterConn, Address: ip4}
 					return a
 				}())}),
-			want: []Finding{errF(CodeFileNotFound, "The server at 192.0.2.10 answered 404 Not Found for "+httpURL+".",
+			want: []Finding{errF(CodeFileNotFound, "The server at 192.0.2.10 answered 404 Not Found for "+httpURL+". The web server answered over http, so dcv did not ask https: the site that answers http://example.com must serve the file (or redirect to https).",
 				"Upload fileauth.txt into .well-known/pki-validation/ at the web root of the site answering for example.com, so that "+httpURL+" returns the value.")},
 		},
 		{
@@ -202,7 +202,7 @@ func TestDomainFileMore(t *testing.T) {
 			noValue: true,
 			obs: withProbes(wwwObs(hostTrace(wwwURL, "www.example.com", answer(ip4, 404, ""))),
 				validation.FileProbe{Kind: validation.FileProbeApex, Trace: hostTrace(httpURL, "example.com", answer(ip4, 200, "some other file\n"))}),
-			want: []Finding{errF(CodeFileNotFound, "The server at 192.0.2.10 answered 404 Not Found for "+wwwURL+".",
+			want: []Finding{errF(CodeFileNotFound, "The server at 192.0.2.10 answered 404 Not Found for "+wwwURL+". The web server answered over http, so dcv did not ask https: the site that answers http://www.example.com must serve the file (or redirect to https).",
 				"Upload fileauth.txt into .well-known/pki-validation/ at the web root of the site answering for www.example.com, so that "+wwwURL+" returns the value.")},
 		},
 		{
@@ -218,7 +218,7 @@ func TestDomainFileMore(t *testing.T) {
 			obs: withProbes(fileObs(hops(httpURL, answer(ip4, 404, ""))),
 				validation.FileProbe{Kind: validation.FileProbeRoot, Trace: hops(root, answer(ip4, 200, "other"))},
 				validation.FileProbe{Kind: validation.FileProbeWWW, Trace: nil}),
-			want: []Finding{errF(CodeFileNotFound, "The server at 192.0.2.10 answered 404 Not Found for "+httpURL+".",
+			want: []Finding{errF(CodeFileNotFound, "The server at 192.0.2.10 answered 404 Not Found for "+httpURL+". The web server answered over http, so dcv did not ask https: the site that answers http://example.com must serve the file (or redirect to https).",
 				"Upload fileauth.txt into .well-known/pki-validation/ at the web root of the site answering for example.com, so that "+httpURL+" returns the value.")},
 		},
 		{
@@ -240,6 +240,11 @@ func TestDomainFileMore(t *testing.T) {
 			name: "redirect: no location",
 			obs:  fileObs(hops(httpURL, at(answer(ip4, 302, ""), httpURL, 0, webfetch.RedirectNoLocation))),
 			want: []Finding{errF(CodeFileRedirected, redirected(httpURL+" (302 Found)", httpURL, "it has no Location header"), chainFix)},
+		},
+		{
+			name: "redirect: two locations",
+			obs:  fileObs(hops(httpURL, at(answer(ip4, 302, "", "Location", "/a", "Location", "/b"), httpURL, 0, webfetch.RedirectManyLocations))),
+			want: []Finding{errF(CodeFileRedirected, redirected(httpURL+" (302 Found)", httpURL, "it has more than one Location header, so where it leads is ambiguous: send one"), chainFix)},
 		},
 		{
 			name: "redirect: to an ip address",

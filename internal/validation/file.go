@@ -19,7 +19,8 @@ import (
 const MaxFileProbes = 6
 
 // observeFile fetches the validation file over http and, when that did not
-// serve the value, over https too. CA/B BR 3.2.2.4.18: the file "MUST be
+// serve the value and no web server answered it otherwise than with a
+// redirect (HTTPSFallback), over https too. CA/B BR 3.2.2.4.18: the file "MUST be
 // retrieved via either the "http" or "https" scheme" and "MUST be accessed
 // over an Authorized Port" (the fetcher dials only its configured ports).
 // Each fetch asks every address of the domain (webfetch FetchEach), so that
@@ -47,13 +48,36 @@ func (v *Validator) observeFile(ctx context.Context, req Request) *FileObservati
 	if FetchMatches(tr, req.Value) {
 		return obs
 	}
-	tr = v.cfg.Fetcher.FetchEach(ctx, "https://"+req.Domain+FilePath)
-	obs.Fetches = append(obs.Fetches, tr)
-	if FetchMatches(tr, req.Value) {
-		return obs
+	if HTTPSFallback(tr) {
+		tr = v.cfg.Fetcher.FetchEach(ctx, "https://"+req.Domain+FilePath)
+		obs.Fetches = append(obs.Fetches, tr)
+		if FetchMatches(tr, req.Value) {
+			return obs
+		}
 	}
 	obs.Probes = v.probeFile(ctx, req.Domain, obs.Fetches)
 	return obs
+}
+
+// HTTPSFallback reports whether the file may be asked over https after tr,
+// the http fetch, did not serve the value: when no address's web server
+// answered it, or each that did answered with a redirect (as sites that
+// serve https only do). A web server that answered http otherwise (a 404,
+// other content, an error) gave the domain's answer, and https is not
+// asked: on a shared host the https side of the same address may be
+// another customer's site (the default one, for a name it has no
+// certificate of), and BR 3.2.2.4.18 asks no certificate check that would
+// tell (security review).
+func HTTPSFallback(tr *webfetch.Trace) bool {
+	if tr == nil {
+		return true
+	}
+	for _, c := range tr.Chains() {
+		if last := &c[len(c)-1]; last.Status != 0 && (last.Status < 300 || last.Status > 399) {
+			return false
+		}
+	}
+	return true
 }
 
 // maxAddressViewHops bounds the CNAME targets whose zones addressViews

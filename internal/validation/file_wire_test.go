@@ -420,7 +420,7 @@ func TestFileFindingsOnTheWire(t *testing.T) {
 			probes: 0, conns: 2,
 		},
 		{
-			name: "tls handshake failure after http 404",
+			name: "http 404: the https side (a TLS failure) is not asked",
 			setup: func(t *testing.T, w *fwWorld) {
 				ip := rawServer(t, map[int]func(net.Conn){
 					w.web.HTTPSPort: tlsAlert,
@@ -431,9 +431,9 @@ func TestFileFindingsOnTheWire(t *testing.T) {
 				})
 				w.point(fwDomain, ip)
 			},
-			// The http 404 is what to fix; the https fallback's TLS failure
-			// follows as a warning.
-			codes:  []diagnose.Code{diagnose.CodeFileNotFound, diagnose.CodeFileUnreachable},
+			// The http 404 is the web server's answer: https is not asked
+			// (validation.HTTPSFallback).
+			codes:  []diagnose.Code{diagnose.CodeFileNotFound},
 			msg:    []string{"404 Not Found", fwURL},
 			fix:    []string{"Upload fileauth.txt"},
 			probes: 6, conns: 0,
@@ -476,7 +476,7 @@ func TestFileFindingsOnTheWire(t *testing.T) {
 			},
 			codes:  []diagnose.Code{diagnose.CodeFileUnreachable},
 			msg:    []string{"answered 200 OK, but sent only ", " of the body (of 100 announced) within"}, // 1 or 2 bytes: timing
-			probes: 0, within: 2*fwFetchTimeout + time.Second, conns: 2,
+			probes: 0, within: 2*fwFetchTimeout + time.Second, conns: 1,
 		},
 
 		// FILE_BAD_STATUS.
@@ -493,14 +493,14 @@ func TestFileFindingsOnTheWire(t *testing.T) {
 			codes:  []diagnose.Code{diagnose.CodeFileBadStatus},
 			msg:    []string{"403 Forbidden", "Cloudflare"},
 			fix:    []string{"allow-list requests to /.well-known/pki-validation/"},
-			probes: 0, conns: 2,
+			probes: 0, conns: 1,
 		},
 		{
 			name:   "503",
 			setup:  func(_ *testing.T, w *fwWorld) { w.point(fwDomain); w.file("", validation.FilePath, 503, "down") },
 			codes:  []diagnose.Code{diagnose.CodeFileBadStatus},
 			msg:    []string{"503 Service Unavailable"},
-			probes: 0, conns: 2,
+			probes: 0, conns: 1,
 		},
 
 		// FILE_CONTENT_MISMATCH.
@@ -515,7 +515,7 @@ func TestFileFindingsOnTheWire(t *testing.T) {
 			},
 			codes:  []diagnose.Code{diagnose.CodeFileContentMismatch},
 			msg:    []string{"soft 404"},
-			probes: 0, conns: 2,
+			probes: 0, conns: 1,
 		},
 		{
 			// dcv sends no Accept-Encoding: a server that gzips the file
@@ -539,7 +539,7 @@ func TestFileFindingsOnTheWire(t *testing.T) {
 			codes:  []diagnose.Code{diagnose.CodeFileContentMismatch},
 			msg:    []string{"compressed the content (Content-Encoding: gzip) although dcv did not ask for it", "Uncompressed, the content is the expected value"},
 			fix:    []string{"send fileauth.txt uncompressed"},
-			probes: 0, conns: 2,
+			probes: 0, conns: 1,
 		},
 		{
 			name: "byte order mark",
@@ -549,7 +549,7 @@ func TestFileFindingsOnTheWire(t *testing.T) {
 			},
 			codes:  []diagnose.Code{diagnose.CodeFileContentMismatch},
 			msg:    []string{"byte order mark"},
-			probes: 0, conns: 2,
+			probes: 0, conns: 1,
 		},
 		{
 			name: "crlf and a second line",
@@ -559,7 +559,7 @@ func TestFileFindingsOnTheWire(t *testing.T) {
 			},
 			codes:  []diagnose.Code{diagnose.CodeFileContentMismatch},
 			msg:    []string{"carriage returns"},
-			probes: 0, conns: 2,
+			probes: 0, conns: 1,
 		},
 		{
 			name: "the value of another order",
@@ -571,7 +571,7 @@ func TestFileFindingsOnTheWire(t *testing.T) {
 			codes:  []diagnose.Code{diagnose.CodeFileContentMismatch},
 			msg:    []string{fwOtherValue, "value of another of your orders"},
 			fix:    []string{fwValue},
-			probes: 0, conns: 2,
+			probes: 0, conns: 1,
 		},
 		{
 			name: "bounds: a 1 GiB body",
@@ -581,7 +581,7 @@ func TestFileFindingsOnTheWire(t *testing.T) {
 			},
 			codes:  []diagnose.Code{diagnose.CodeFileContentMismatch},
 			msg:    []string{"longer than the 4096 bytes dcv reads"},
-			probes: 0, within: 2*fwFetchTimeout + time.Second, conns: 2,
+			probes: 0, within: 2*fwFetchTimeout + time.Second, conns: 1,
 		},
 
 		// ADDRESS_DISCREPANCY: two A records answering differently.
@@ -595,7 +595,7 @@ func TestFileFindingsOnTheWire(t *testing.T) {
 			codes:  []diagnose.Code{diagnose.CodeAddressDiscrepancy},
 			msg:    []string{"The addresses of " + fwDomain + " do not answer " + fwURL + " alike: {web} served the value, but {other} answered 404 Not Found."},
 			fix:    []string{"(" + "{other}" + ")"},
-			probes: -1, conns: 2,
+			probes: -1, conns: 1,
 		},
 		{
 			name: "two addresses: one serves the value, the other is refused",
@@ -618,7 +618,7 @@ func TestFileFindingsOnTheWire(t *testing.T) {
 			},
 			codes:  []diagnose.Code{diagnose.CodeAddressDiscrepancy},
 			msg:    []string{"{other} answered 200 OK with other content (\"" + fwOtherValue + "\")"},
-			probes: 0, conns: 2,
+			probes: 0, conns: 1,
 		},
 
 		// ADDRESS_RESERVED.

@@ -256,7 +256,10 @@ func alternate(addrs []netip.Addr, n int) []netip.Addr {
 }
 
 // chain makes the attempt at ip and follows its redirects under the policy
-// of Config.MaxRedirects. At each later hop the new host is resolved and
+// of Config.MaxRedirects. A hop to the same host stays on the address that
+// answered the hop before (http to https on one host is one server: another
+// address of the host, which FetchEach asks in a chain of its own, must not
+// stand in for it); at a hop to another host, that host is resolved and
 // its addresses are tried, in order, until one answers. The result starts
 // with the Hop 0 attempt and is never empty.
 func (f *Fetcher) chain(ctx context.Context, t *target, ip netip.Addr) []Attempt {
@@ -266,7 +269,7 @@ func (f *Fetcher) chain(ctx context.Context, t *target, ip netip.Addr) []Attempt
 	}
 	origin := registeredDomain(t.host)
 	visited := map[string]bool{canonicalURL(t.u): true}
-	cur := t
+	cur, curIP := t, ip
 	for hop := 1; ; hop++ {
 		last := &out[len(out)-1]
 		if last.Status < 300 || last.Status > 399 || last.Err != nil || expired(ctx) {
@@ -278,15 +281,19 @@ func (f *Fetcher) chain(ctx context.Context, t *target, ip netip.Addr) []Attempt
 			return out
 		}
 		visited[canonicalURL(next.u)] = true
-		addrs, rerr := f.resolve(ctx, next.host)
-		if rerr != nil {
-			out = append(out, Attempt{URL: next.url, Hop: hop, Err: rerr})
-			return out
+		addrs := []netip.Addr{curIP}
+		if next.host != cur.host {
+			var rerr *Error
+			if addrs, rerr = f.resolve(ctx, next.host); rerr != nil {
+				out = append(out, Attempt{URL: next.url, Hop: hop, Err: rerr})
+				return out
+			}
 		}
 		for _, a := range addrs {
 			att := f.attempt(ctx, next, a)
 			att.Hop = hop
 			out = append(out, att)
+			curIP = a
 			if att.Status != 0 || expired(ctx) {
 				break
 			}
@@ -309,6 +316,9 @@ func (f *Fetcher) nextHop(cur *target, a *Attempt, origin string, visited map[st
 	}
 	if a.Location == "" {
 		return nil, RedirectNoLocation
+	}
+	if len(a.Header.Values("Location")) > 1 {
+		return nil, RedirectManyLocations
 	}
 	if len(a.Location) > maxURLLen {
 		return nil, RedirectBadLocation

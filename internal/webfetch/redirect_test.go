@@ -112,6 +112,17 @@ func TestFetchRedirectPolicy(t *testing.T) {
 			hops:  []hop{{base + "/f", 307, "", RedirectScheme}},
 		},
 		{
+			name: "two Location headers",
+			setup: func(w *testenv.WebServer) {
+				w.Handle("", "/f", func(rw http.ResponseWriter, _ *http.Request) {
+					rw.Header().Add("Location", "/g")
+					rw.Header().Add("Location", "https://"+testHost+"/h")
+					rw.WriteHeader(302)
+				})
+			},
+			hops: []hop{{base + "/f", 302, "", RedirectManyLocations}},
+		},
+		{
 			name:  "ip address location",
 			setup: func(w *testenv.WebServer) { w.Handle("", "/f", redirect(307, "http://"+w.IP.String()+"/f")) },
 			hops:  []hop{{base + "/f", 307, "", RedirectBadLocation}},
@@ -344,5 +355,45 @@ func TestChainsAndFinal(t *testing.T) {
 				t.Errorf("Final() = %+v, want attempt %d", got, tc.final)
 			}
 		})
+	}
+}
+
+// TestRedirectToTheSameHostStaysOnItsAddress: a hop to the same host (http
+// to https) asks the address that redirected, never another address of the
+// host, which FetchEach judges in a chain of its own; a hop to another host
+// resolves it (security review: an address whose https served the value
+// stood in for the one whose http redirected).
+func TestRedirectToTheSameHostStaysOnItsAddress(t *testing.T) {
+	t.Parallel()
+	w1 := testenv.NewWebServer(t)
+	w2 := testenv.NewWebServerPorts(t, w1.HTTPPort, w1.HTTPSPort)
+	// w1 redirects to https, where nothing answers; w2 serves the value
+	// over https (and 404 over http).
+	w1.Handle("", "/f", redirect(301, "https://"+testHost+"/f"))
+	w1.SetMode(w1.HTTPSPort, testenv.ModeReset)
+	w2.Handle("", "/f", func(rw http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil {
+			http.NotFound(rw, r)
+			return
+		}
+		fmt.Fprint(rw, "v")
+	})
+	f := newRedirectFetcher(t, w1, addrs(testHost+".", w1.IP, w2.IP), 2)
+	tr := f.FetchEach(t.Context(), "http://"+testHost+"/f")
+	chains := tr.Chains()
+	if len(chains) != 2 {
+		t.Fatalf("%d chains, want 2: %+v", len(chains), tr.Attempts)
+	}
+	c := chains[0]
+	if len(c) != 2 {
+		t.Fatalf("chain of w1 = %+v, want the redirect and its hop", c)
+	}
+	for _, a := range c {
+		if ip, _, _ := strings.Cut(a.Address, ":"); ip != w1.IP.String() {
+			t.Errorf("chain of w1 asked %s (%d %v), want only %s", a.Address, a.Status, a.Err, w1.IP)
+		}
+	}
+	if last := c[len(c)-1]; last.Status != 0 || last.Err == nil {
+		t.Errorf("hop = %d %v, want w1's https failure", last.Status, last.Err)
 	}
 }

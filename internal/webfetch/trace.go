@@ -74,6 +74,10 @@ const (
 	RedirectStatus RedirectRule = "status"
 	// RedirectNoLocation: the response has no Location header.
 	RedirectNoLocation RedirectRule = "no location"
+	// RedirectManyLocations: the response has more than one Location
+	// header, which RFC 9110 §10.2.2 allows one of: which is "the final
+	// value of the Location" (BR 3.2.2.4.18) is ambiguous.
+	RedirectManyLocations RedirectRule = "several locations"
 	// RedirectBadLocation: the Location is not a URL dcv may fetch (it does
 	// not parse, carries userinfo, or its host is an IP address or not a
 	// valid DNS name).
