@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"slices"
 	"strings"
@@ -104,6 +106,9 @@ type agentSpec struct {
 	caaIdentity string
 	// caa is a CAA record its DNS world holds, or "".
 	caa string
+	// tamper, when set, changes each observation the agent answers (an
+	// agent of another version, or a buggy one).
+	tamper func(*validation.Observation)
 }
 
 // testAgent is a running agent: its Remote and its outgoing address.
@@ -154,6 +159,24 @@ func startAgent(t testing.TB, agentCA *ca.AgentCA, spec agentSpec, web netip.Add
 			})}
 		go srv.ServeTLS(ln, "", "")
 		t.Cleanup(func() { close(hung); srv.Close() })
+		return ta
+	}
+	if spec.tamper != nil {
+		h := a.Handler()
+		srv := &http.Server{TLSConfig: a.TLSConfig(), ErrorLog: slog.NewLogLogger(quiet.Handler(), slog.LevelDebug),
+			Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, r)
+				var obs validation.Observation
+				if rec.Code != http.StatusOK && rec.Code != http.StatusProcessing || json.Unmarshal(rec.Body.Bytes(), &obs) != nil {
+					http.Error(w, rec.Body.String(), http.StatusInternalServerError)
+					return
+				}
+				spec.tamper(&obs)
+				json.NewEncoder(w).Encode(obs)
+			})}
+		go srv.ServeTLS(ln, "", "")
+		t.Cleanup(func() { srv.Close() })
 		return ta
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -996,5 +1019,69 @@ func TestRemotesCheckThePrimarysCAAIdentity(t *testing.T) {
 	}
 	if r := diagnose.Domain(obs, time.Now()); r.Status != diagnose.StatusApproved {
 		t.Errorf("status %s, findings %+v; want approved", r.Status, r.Findings)
+	}
+}
+
+// TestRemoteAnswerBoundToTheRequest: an agent's observation counts only
+// when it is of the request made, its CAA verdict included (RFC 8657: the
+// account and the method decide); one of another account, method or name
+// is no corroboration (security review).
+func TestRemoteAnswerBoundToTheRequest(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		tamper func(*validation.Observation)
+	}{
+		{"a CAA check for another account", func(o *validation.Observation) { o.CAA.AccountURI = "https://ca.example/acct/other" }},
+		{"a CAA check for another method", func(o *validation.Observation) { o.CAA.Method = "http-01" }},
+		{"a CAA check for another name", func(o *validation.Observation) { o.CAA.Domain = "other.example.com" }},
+		{"a CAA check for the wildcard", func(o *validation.Observation) { o.CAA.Wildcard = true }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, setupOpts{primaryTXT: testValue, min: 2, primaryCAA: "ca.primary.example", agents: []agentSpec{
+				{name: "us-1", rir: "ARIN", txt: testValue},
+				{name: "eu-1", rir: "RIPE", txt: testValue, tamper: tt.tamper},
+			}})
+			req := validation.Request{Domain: testDomain, Method: validation.MethodDNS, Value: testValue, AccountURI: "https://ca.example/acct/1"}
+			obs, err := b.runner.Observe(t.Context(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o := obs[2]; o.Unavailable != validation.UnavailableProtocol || !strings.Contains(o.UnavailableDetail, "CAA check is not of the request made") {
+				t.Errorf("eu-1: unavailable %q (%s), want its answer refused", o.Unavailable, o.UnavailableDetail)
+			}
+			if r := diagnose.Domain(obs, time.Now()); r.Status == diagnose.StatusApproved {
+				t.Errorf("approved on a tampered corroboration")
+			}
+		})
+	}
+}
+
+// TestLargeOrderReachesTheAgents: a dns-method order of ident.MaxNames
+// names sends the other names' values to every agent; the request stays
+// within what agents accept (8 KiB refused orders of 70 names or more,
+// security review).
+func TestLargeOrderReachesTheAgents(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{primaryTXT: testValue, agents: five(5)})
+	var ov []validation.DomainValue
+	for i := range 99 {
+		// The longest names a domain may have.
+		label := strings.Repeat("a", 60)
+		ov = append(ov, validation.DomainValue{Domain: fmt.Sprintf("%s.%s.%s.x%02d.example.com", label, label, label, i), Value: testValue})
+	}
+	obs, err := b.runner.Observe(t.Context(), validation.Request{Domain: testDomain, Method: validation.MethodDNS, Value: testValue, OrderValues: ov})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range obs[1:] {
+		if o.Unavailable != "" {
+			t.Errorf("%s: unavailable %q (%s)", o.Perspective, o.Unavailable, o.UnavailableDetail)
+		}
+	}
+	if r := diagnose.Domain(obs, time.Now()); r.Status != diagnose.StatusApproved {
+		t.Errorf("status %s, findings %+v", r.Status, r.Findings)
 	}
 }

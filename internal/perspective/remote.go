@@ -33,8 +33,14 @@ const (
 // Limits of the agent protocol.
 const (
 	// maxRequestBytes bounds a POST /v1/observe body: a domain (at most 255
-	// octets), a method and a value of a few dozen characters.
-	maxRequestBytes = 8 << 10
+	// octets), a method, a value, a token and an account URL of a few dozen
+	// characters each, up to validation.MaxOtherValues other values (32 of
+	// about 40 bytes in JSON) and the order's other domains with their
+	// values (99 of at most 255 + 32 + 30 bytes in JSON: about 31 KiB for
+	// an order of ident.MaxNames names). 64 KiB holds the largest request
+	// with room; 8 KiB refused every order of 70 names or more, whose
+	// checks then failed on every agent (security review).
+	maxRequestBytes = 64 << 10
 	// maxObservationBytes bounds an observation read from an agent. Its
 	// evidence is bounded upstream (64 KiB of TXT data per DNS answer, a
 	// few KiB of body per fetch attempt, a handful of lookups and
@@ -183,6 +189,12 @@ func (c *agentClient) do(ctx context.Context, req validation.Request, timeout, a
 	}
 	if obs.Domain != req.Domain || obs.Method != req.Method || obs.Expected != req.Value || obs.CAAOnly != req.CAAOnly {
 		return validation.Observation{}, validation.UnavailableProtocol, "the observation is not of the request made"
+	}
+	if c := obs.CAA; c != nil && (c.Domain != strings.TrimPrefix(req.Domain, "*.") || c.Wildcard != strings.HasPrefix(req.Domain, "*.") ||
+		c.AccountURI != req.AccountURI || c.Method != validation.CAAMethodName(req.Method)) {
+		// RFC 8657: accounturi and validationmethods decide with the
+		// account and the method; a verdict for others is no verdict.
+		return validation.Observation{}, validation.UnavailableProtocol, "the agent's CAA check is not of the request made (another name, account or method)"
 	}
 	if want := req.CAAIdentity; want != "" && (obs.CAA == nil || !strings.EqualFold(obs.CAA.Identity, want)) {
 		got := "no CAA check"
