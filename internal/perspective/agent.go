@@ -25,10 +25,19 @@ import (
 
 // Limits of the agent's server.
 const (
-	// DefaultMaxInFlight bounds the observations an agent runs at once;
-	// more are refused with 503 (the primary records the perspective as
-	// unavailable) rather than queued past the primary's deadline.
+	// DefaultMaxInFlight bounds the observations an agent runs at once.
+	// As many more wait in line for a free one, for at most SlotWait;
+	// beyond, a request is refused with 503 (the primary records the
+	// perspective as unavailable).
 	DefaultMaxInFlight = 64
+	// DefaultSlotWait is how long a request waits in line for a free
+	// observation slot: the primary's margin beyond an observation's own
+	// deadline (DefaultRemoteTimeout - validation.DefaultTimeout), so that
+	// one that waited and then takes its whole time still answers in time.
+	// A burst (an order of 100 names checked at once, another applicant's
+	// slow web servers) then waits instead of failing every domain past the
+	// 64th (security review).
+	DefaultSlotWait = DefaultRemoteTimeout - validation.DefaultTimeout
 	// DefaultHeartbeat is how often an agent repeats 102 Processing while
 	// it observes: well within the primary's DefaultAckTimeout.
 	DefaultHeartbeat = 2 * time.Second
@@ -41,7 +50,7 @@ const (
 	// each connection; the write timeout covers one observation.
 	agentReadHeaderTimeout = 10 * time.Second
 	agentReadTimeout       = 30 * time.Second
-	agentWriteTimeout      = validation.DefaultTimeout + 10*time.Second
+	agentWriteTimeout      = validation.DefaultTimeout + DefaultSlotWait + 10*time.Second
 	agentIdleTimeout       = 2 * time.Minute
 	agentMaxHeaderBytes    = 16 << 10
 )
@@ -54,8 +63,11 @@ type AgentConfig struct {
 	// and cache. Required.
 	Validator *validation.Validator
 	// MaxInFlight bounds concurrent observations. If zero,
-	// DefaultMaxInFlight.
+	// DefaultMaxInFlight. As many more requests wait for a slot.
 	MaxInFlight int
+	// SlotWait bounds a request's wait for a slot. If zero,
+	// DefaultSlotWait.
+	SlotWait time.Duration
 	// Heartbeat is how often the agent repeats its interim 102 Processing
 	// while it observes, so that the primary tells a long observation from
 	// a hung agent (Config.AckTimeout). If zero, DefaultHeartbeat.
@@ -78,6 +90,8 @@ type Agent struct {
 	started time.Time
 	m       metrics
 	slots   chan struct{}
+	// queued counts the requests waiting for a slot.
+	queued atomic.Int64
 	// ownFailure is the detail of the last observation that failed on
 	// the agent's own side (see agentOwnFailure), or nil once one has
 	// not: the agent's health reports it.
@@ -97,6 +111,9 @@ func NewAgent(cfg AgentConfig) (*Agent, error) {
 	}
 	if cfg.Heartbeat <= 0 {
 		cfg.Heartbeat = DefaultHeartbeat
+	}
+	if cfg.SlotWait <= 0 {
+		cfg.SlotWait = DefaultSlotWait
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -182,14 +199,10 @@ func (a *Agent) Handler() http.Handler {
 }
 
 func (a *Agent) observe(w http.ResponseWriter, r *http.Request) {
-	select {
-	case a.slots <- struct{}{}:
-		defer func() { <-a.slots }()
-	default:
-		a.m.outcome(outcomeBusy)
-		http.Error(w, "too many observations in progress", http.StatusServiceUnavailable)
+	if !a.takeSlot(w, r) {
 		return
 	}
+	defer func() { <-a.slots }()
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
 	if err != nil || len(body) > maxRequestBytes {
 		a.m.outcome(outcomeBadRequest)
@@ -250,6 +263,43 @@ func (a *Agent) observe(w http.ResponseWriter, r *http.Request) {
 	a.m.outcome(outcomeOK)
 	w.Header().Set("Content-Type", "application/json")
 	w.Write(b)
+}
+
+// takeSlot takes an observation slot for r, waiting in line when all are
+// busy: acknowledged with 102 Processing, and again every Heartbeat, so
+// that the primary knows the agent alive. It answers 503 and returns false
+// when the line is full (MaxInFlight waiting already) or no slot frees
+// within SlotWait, and returns false when the primary gave up.
+func (a *Agent) takeSlot(w http.ResponseWriter, r *http.Request) bool {
+	select {
+	case a.slots <- struct{}{}:
+		return true
+	default:
+	}
+	if a.queued.Add(1) > int64(a.cfg.MaxInFlight) {
+		a.queued.Add(-1)
+		a.m.outcome(outcomeBusy)
+		http.Error(w, "too many observations in progress", http.StatusServiceUnavailable)
+		return false
+	}
+	defer a.queued.Add(-1)
+	w.WriteHeader(http.StatusProcessing)
+	stop := a.heartbeat(w)
+	t := time.NewTimer(a.cfg.SlotWait)
+	defer t.Stop()
+	select {
+	case a.slots <- struct{}{}:
+		stop()
+		return true
+	case <-t.C:
+		stop()
+		a.m.outcome(outcomeBusy)
+		http.Error(w, fmt.Sprintf("too many observations in progress (no slot free within %s)", a.cfg.SlotWait), http.StatusServiceUnavailable)
+		return false
+	case <-r.Context().Done():
+		stop()
+		return false
+	}
 }
 
 // heartbeat repeats 102 Processing on w every Heartbeat until the

@@ -17,6 +17,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -109,6 +110,8 @@ type agentSpec struct {
 	// tamper, when set, changes each observation the agent answers (an
 	// agent of another version, or a buggy one).
 	tamper func(*validation.Observation)
+	// maxInFlight is the agent's MaxInFlight (0: the default).
+	maxInFlight int
 }
 
 // testAgent is a running agent: its Remote and its outgoing address.
@@ -144,7 +147,8 @@ func startAgent(t testing.TB, agentCA *ca.AgentCA, spec agentSpec, web netip.Add
 	if spec.deadResolver {
 		resolver = netip.AddrPortFrom(testenv.NewLoopbackAddr(), 53).String() // nothing listens there
 	}
-	a, err := NewAgent(AgentConfig{Credentials: creds, Validator: newValidatorCAA(t, spec.name, resolver, webPort, source, spec.caaIdentity), Logger: quiet, Heartbeat: testHeartbeat})
+	a, err := NewAgent(AgentConfig{Credentials: creds, Validator: newValidatorCAA(t, spec.name, resolver, webPort, source, spec.caaIdentity), Logger: quiet, Heartbeat: testHeartbeat,
+		MaxInFlight: spec.maxInFlight})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1083,5 +1087,42 @@ func TestLargeOrderReachesTheAgents(t *testing.T) {
 	}
 	if r := diagnose.Domain(obs, time.Now()); r.Status != diagnose.StatusApproved {
 		t.Errorf("status %s, findings %+v", r.Status, r.Findings)
+	}
+}
+
+// TestAgentQueuesWhenBusy: requests beyond an agent's MaxInFlight wait in
+// line for a slot, acknowledged, instead of being refused: a burst (an
+// order of 100 names checked at once, another applicant's slow servers)
+// no longer fails every observation past the agent's capacity (security
+// review). A line longer than MaxInFlight is refused.
+func TestAgentQueuesWhenBusy(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{primaryTXT: testValue, min: 2, agents: []agentSpec{
+		{name: "us-1", rir: "ARIN", txt: testValue, maxInFlight: 2},
+		{name: "eu-1", rir: "RIPE", txt: testValue, maxInFlight: 2},
+	}})
+	for _, a := range b.agents {
+		a.dns.SetDelay(testHost, 300*time.Millisecond) // each observation holds its slot a while
+	}
+	// Four at once: two observe, two wait; a fifth and sixth would find
+	// the line full.
+	const n = 4
+	results := make([]diagnose.Result, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			obs, err := b.runner.Observe(t.Context(), validation.Request{Domain: testDomain, Method: validation.MethodDNS, Value: testValue})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			results[i] = diagnose.Domain(obs, time.Now())
+		})
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.Status != diagnose.StatusApproved {
+			t.Errorf("observation %d: %s %+v", i, r.Status, r.Findings)
+		}
 	}
 }
