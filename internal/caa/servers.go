@@ -52,6 +52,10 @@ type ServerRecords struct {
 	// Serial is the zone's SOA serial on this server (0: unknown).
 	Serial  uint32             `json:"serial,omitempty"`
 	Records []dnsclient.Record `json:"records,omitempty"`
+	// Verdict is what this version of the records decides: as the
+	// relevant set, or, when it is empty, what the climb above decides
+	// (without Trace). Set when the Disagreement is compared.
+	Verdict *Result `json:"verdict,omitempty"`
 }
 
 // FailingServer is an authoritative server of a zone on the climb that
@@ -191,28 +195,40 @@ func disagreement(s Step, view *dnsclient.ZoneView) *Disagreement {
 // the relevant name) sends the climb further up: the rest of the climb is
 // looked up through r and decided, and a lookup that fails there counts as
 // another verdict (the check fails closed).
+// Each server's version gets its verdict (ServerRecords.Verdict), so that
+// the diagnosis can say which version forbids, and why.
 func decidesOtherwise(ctx context.Context, r dnsclient.Resolver, res *Result, s Step, d *Disagreement, p Params) bool {
 	var above *Result // the verdict of the climb past s.Name, once looked up
-	for _, sv := range d.Servers {
+	otherwise := false
+	for i := range d.Servers {
+		sv := &d.Servers[i]
 		if len(sv.Records) == 0 {
 			if s.Name != res.RelevantName {
-				continue // empty where the resolver's answer was empty too
+				// Empty where the resolver's answer was empty too: the
+				// climb goes on as it did.
+				same := *res
+				same.Trace, same.Disagreement, same.FailingServers = nil, nil, nil
+				sv.Verdict = &same
+				continue
 			}
 			if above == nil {
 				above = climbAbove(ctx, r, res, s.Name, p)
 			}
+			sv.Verdict = above
 			if above.Reason == ReasonLookupFailed || above.Permitted != res.Permitted {
-				return true
+				otherwise = true
 			}
 			continue
 		}
 		alt := &Result{Domain: res.Domain, Wildcard: res.Wildcard, Identity: res.Identity, AccountURI: res.AccountURI, Method: res.Method}
 		decide(alt, sv.Records, p)
+		alt.RelevantName, alt.Records = s.Name, sv.Records
+		sv.Verdict = alt
 		if alt.Permitted != res.Permitted {
-			return true
+			otherwise = true
 		}
 	}
-	return false
+	return otherwise
 }
 
 // climbAbove is the verdict of the climb from the parent of name, for res's

@@ -23,6 +23,10 @@ const (
 	fixCAADisagree         msg = "fixCAADisagree"
 	wordCAAServer          msg = "wordCAAServer"
 	wordCAANone            msg = "wordCAANone"
+	wordCAAPermits         msg = "wordCAAPermits"
+	wordCAAForbids         msg = "wordCAAForbids"
+	noteCAANewestForbids   msg = "noteCAANewestForbids"
+	fixCAANewestForbids    msg = "fixCAANewestForbids"
 	msgCAAServerFailing    msg = "msgCAAServerFailing"
 	fixCAAServerFailing    msg = "fixCAAServerFailing"
 	fixCAAServersFailing   msg = "fixCAAServersFailing"
@@ -44,6 +48,10 @@ func init() {
 			fixCAADisagree:         "If you changed the CAA records of %[2]s recently, wait until every nameserver of %[1]s serves the change (the one with the highest SOA serial has the newest version), then check again; otherwise correct the records on the servers that differ, so that all serve the same ones.",
 			wordCAAServer:          "%[1]s serves %[2]s",
 			wordCAANone:            "no CAA record",
+			wordCAAPermits:         "%[1]s (with it, %[2]s may issue)",
+			wordCAAForbids:         "%[1]s (with it, %[2]s may not)",
+			noteCAANewestForbids:   "The newest version (SOA serial %[1]d) forbids issuance: %[2]s",
+			fixCAANewestForbids:    "%[1]s Every nameserver of %[2]s will serve it once they catch up: correct it on the primary, then check again.",
 			msgCAAServerFailing:    "Not every nameserver answers CAA queries: %[1]s. dcv got its CAA answer from another nameserver, so this does not block issuance, but a CAA lookup that reaches only a failing server fails, and certificate authorities (dcv included) do not issue when a CAA lookup fails.",
 			fixCAAServerFailing:    "Configure %[1]s to answer CAA queries for every name of %[2]s with authority (an empty answer is fine; SERVFAIL, REFUSED or silence is not), or remove it from the NS records of %[2]s (at the registrar and in the zone).",
 			fixCAAServersFailing:   "Configure %[1]s to answer CAA queries for every name of %[2]s with authority (an empty answer is fine; SERVFAIL, REFUSED or silence is not), or remove them from the NS records of %[2]s (at the registrar and in the zone).",
@@ -155,14 +163,64 @@ func (d *diagnoser) caaFailingServers(fs []caa.FailingServer, reported []*dnscli
 	}, true
 }
 
+// newestVersion returns the server of the newest version of the records:
+// the servers of the highest SOA serial, when some other has a lower one
+// and they all serve the same records; nil when that cannot be told.
+func newestVersion(ss []caa.ServerRecords) *caa.ServerRecords {
+	var newest *caa.ServerRecords
+	older := false
+	for i := range ss {
+		s := &ss[i]
+		switch {
+		case s.Serial == 0:
+			return nil // unknown: no order
+		case newest == nil || s.Serial > newest.Serial:
+			older = older || newest != nil
+			newest = s
+		case s.Serial < newest.Serial:
+			older = true
+		}
+	}
+	if newest == nil || !older {
+		return nil
+	}
+	for i := range ss {
+		if ss[i].Serial == newest.Serial && caaSetKey(ss[i].Records) != caaSetKey(newest.Records) {
+			return nil // two versions at the highest serial
+		}
+	}
+	return newest
+}
+
+// newestVerdict is the verdict of s's version, or nil.
+func newestVerdict(s *caa.ServerRecords) *caa.Result {
+	if s == nil {
+		return nil
+	}
+	return s.Verdict
+}
+
+// caaSetKey is a comparable form of a CAA RRset (its records in order).
+func caaSetKey(rs []dnsclient.Record) string {
+	keys := make([]string, len(rs))
+	for i, r := range rs {
+		keys[i] = fmt.Sprintf("%d %s %q", r.Flag, strings.ToLower(r.Tag), r.Value)
+	}
+	slices.Sort(keys)
+	return strings.Join(keys, "\n")
+}
+
 // caaDisagree renders r.Disagreement: blocking (and retryable: servers
 // catch up) when its versions decide differently, a warning otherwise.
 func (d *diagnoser) caaDisagree(r *caa.Result) Finding {
 	g := r.Disagreement
 	zone := Truncate(trimDot(g.Zone), maxNameShown)
 	name := Truncate(trimDot(g.Name), maxNameShown)
+	identity := Truncate(r.Identity, maxNameShown)
 	parts := make([]string, 0, len(g.Servers))
-	for _, s := range g.Servers {
+	newest := newestVersion(g.Servers)
+	for i := range g.Servers {
+		s := &g.Servers[i]
 		records := d.c.f(wordCAANone)
 		if len(s.Records) > 0 {
 			rs := make([]string, len(s.Records))
@@ -170,6 +228,15 @@ func (d *diagnoser) caaDisagree(r *caa.Result) Finding {
 				rs[i] = Truncate(fmt.Sprintf("%d %s %q", rec.Flag, rec.Tag, rec.Value), maxDetailShown)
 			}
 			records = strings.Join(rs, d.c.f(wordListSep))
+		}
+		if g.Blocking && s.Verdict != nil {
+			// Which version forbids: the applicant's records decide, not
+			// the servers' disagreement alone.
+			w := wordCAAPermits
+			if !s.Verdict.Permitted {
+				w = wordCAAForbids
+			}
+			records = d.c.f(w, records, identity)
 		}
 		sv := dnsclient.ServerView{NS: s.NS, Address: s.Address, SOASerial: s.Serial}
 		parts = append(parts, d.c.f(wordCAAServer, d.serversWithSerials([]dnsclient.ServerView{sv}), records))
@@ -184,6 +251,14 @@ func (d *diagnoser) caaDisagree(r *caa.Result) Finding {
 		f.Severity = SeverityError
 		f.Message = d.c.f(msgCAADisagree, zone, name, strings.Join(parts, "; "), Truncate(r.Identity, maxNameShown))
 		f.Retryable = true
+		if v := newestVerdict(newest); v != nil && !v.Permitted && v.Reason != caa.ReasonLookupFailed {
+			// Waiting for the servers to catch up would end in this
+			// refusal: it is what to fix.
+			refusal := d.caa(v)
+			f.Message = join(f.Message, d.c.f(noteCAANewestForbids, newest.Serial, refusal.Message))
+			f.Fix = d.c.f(fixCAANewestForbids, refusal.Fix, zone)
+			f.Retryable = false
+		}
 	}
 	return f
 }

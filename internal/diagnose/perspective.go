@@ -73,6 +73,7 @@ const (
 	seenTimeoutAfter       msg = "seenTimeoutAfter"
 	seenNetwork            msg = "seenNetwork"
 	seenCAAForbids         msg = "seenCAAForbids"
+	seenCAAForbidsAt       msg = "seenCAAForbidsAt"
 	seenCAAFailed          msg = "seenCAAFailed"
 	unavNotConfigured      msg = "unavNotConfigured"
 	unavConnect            msg = "unavConnect"
@@ -145,6 +146,7 @@ func init() {
 			seenSlowBody:           "HTTP %[1]d, then too slow a body (%[2]d bytes within the deadline)",
 			seenNetwork:            "a network error to %[1]s",
 			seenCAAForbids:         "CAA records that forbid issuance",
+			seenCAAForbidsAt:       "CAA records at %[1]s that forbid issuance (%[2]s)",
 			seenCAAFailed:          "a CAA lookup that failed",
 			unavNotConfigured:      "not configured",
 			unavConnect:            "unreachable",
@@ -617,7 +619,12 @@ func (d *diagnoser) seen(o *validation.Observation) (string, int, time.Time) {
 			// Not a refusal: the lookup did not complete.
 			return d.c.f(seenCAAFailed), seenKindOther, time.Time{}
 		}
-		return d.c.f(seenCAAForbids), seenKindCAA, time.Time{}
+		if len(o.CAA.Records) == 0 || o.CAA.RelevantName == "" {
+			return d.c.f(seenCAAForbids), seenKindCAA, time.Time{}
+		}
+		// The applicant's own view may show no CAA record at all: name
+		// what this perspective saw, and where.
+		return d.c.f(seenCAAForbidsAt, Truncate(o.CAA.RelevantName, maxNameShown), caaRecordsShown(o.CAA.Records)), seenKindCAA, time.Time{}
 	}
 	// Fall back on the title of the worst finding.
 	fs := d.observation(o)
@@ -626,6 +633,23 @@ func (d *diagnoser) seen(o *validation.Observation) (string, int, time.Time) {
 		return strings.ToLower(Title(fs[0].Code)), seenKindOther, time.Time{}
 	}
 	return d.c.f(seenRecordFound), seenKindOther, time.Time{}
+}
+
+// maxCAAShown bounds the CAA records a perspective's view quotes.
+const maxCAAShown = 3
+
+// caaRecordsShown quotes CAA records as published ("0 issue \"ca.example\""),
+// at most maxCAAShown of them.
+func caaRecordsShown(rs []dnsclient.Record) string {
+	var out []string
+	for i, r := range rs {
+		if i == maxCAAShown {
+			out = append(out, ellipsis)
+			break
+		}
+		out = append(out, Truncate(r.Data, maxTXTShown))
+	}
+	return strings.Join(out, "; ")
 }
 
 func (d *diagnoser) seenDNS(o *validation.Observation) (string, int, time.Time, bool) {

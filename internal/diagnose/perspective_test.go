@@ -113,7 +113,8 @@ func TestDomainPerspectives(t *testing.T) {
 	}()
 	old := dnsObs(resp(host, "NOERROR", txt(host, "old-value")), nil) // TTL 300
 	caaNo := pass
-	caaNo.CAA = &caa.Result{Identity: "ca.dcv.example", RelevantName: "example.com", Reason: caa.ReasonEmptyIssuer, Tag: "issue"}
+	caaNo.CAA = &caa.Result{Identity: "ca.dcv.example", RelevantName: "example.com", Reason: caa.ReasonEmptyIssuer, Tag: "issue",
+		Records: []dnsclient.Record{{Name: "example.com.", Type: "CAA", TTL: 300, Data: `0 issue ";"`}}}
 	fixUnav := "Nothing needs to change on your side: check again later, or contact the operator if it persists."
 	fixCache := "Nothing needs to change if the record is correct: check again after the cached answers expire. Make sure every nameserver of the domain serves the new record."
 	eta := testNow.Add(300 * time.Second)
@@ -229,7 +230,7 @@ func TestDomainPerspectives(t *testing.T) {
 			obs:    []validation.Observation{pass, pRemote(caaNo, "eu-1", "RIPE"), pRemote(pass, "us-1", "ARIN"), pRemote(caaNo, "ap-1", "APNIC")},
 			status: StatusPending,
 			want: []Finding{{Code: CodeRemotePerspectivesDisagree, Severity: SeverityError, Retryable: true, Fix: "Make sure the domain answers the same way from every network, then check again.",
-				Message: "dcv's primary perspective sees the expected value, but only 1 of 3 remote perspectives corroborate it (2 needed): eu-1 (RIPE) saw CAA records that forbid issuance; ap-1 (APNIC) saw CAA records that forbid issuance. " +
+				Message: "dcv's primary perspective sees the expected value, but only 1 of 3 remote perspectives corroborate it (2 needed): eu-1 (RIPE) saw CAA records at example.com that forbid issuance (0 issue \";\"); ap-1 (APNIC) saw CAA records at example.com that forbid issuance (0 issue \";\"). " +
 					"Some perspectives see CAA records that do not permit issuance: the CAA records have just changed, or your nameservers answer differently by location."}},
 		},
 		{

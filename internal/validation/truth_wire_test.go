@@ -248,6 +248,21 @@ func TestTruthFindingsOnTheWire(t *testing.T) {
 				"wait until every nameserver of applicant.com serves the change"},
 		},
 		{
+			// The newest version forbids: waiting for the other server
+			// would end in that refusal, which is what to fix (console
+			// run).
+			name: "CAA record forbidding on the newer nameserver only",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				tw.app.Add(txt(host, truthValue))
+				tw.app.Server(1).Add("applicant.com.", `a.applicant.com. 300 IN CAA 0 issue "other.ca"`)
+				tw.app.Server(0).SetSerial("applicant.com.", 2024060101)
+				tw.app.Server(1).SetSerial("applicant.com.", 2024060102)
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeCAANameserversDisagree,
+			words: []string{"serves no CAA record (with it, " + wireCAAIdentity + " may issue)", `serves 0 issue "other.ca" (with it, ` + wireCAAIdentity + ` may not)`,
+				"The newest version (SOA serial 2024060102) forbids issuance: ", "correct it on the primary"},
+		},
+		{
 			// The record that counts is the CNAME target's: its zone's
 			// servers are compared too, and one without the value blocks
 			// whichever server the lookup reached.
