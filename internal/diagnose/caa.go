@@ -134,6 +134,14 @@ func (d *diagnoser) caaFinding(r *caa.Result) Finding {
 		}
 		f.Message = join(d.c.f(msgCAALookupFailed, failed, d.caaFailure(r)), d.resolverTimeout(r.Failure))
 		f.Fix = d.c.f(fixCAALookupFailed, failed)
+		if r.Failure != nil && r.Failure.Kind == dnsclient.KindLoop {
+			if at, limit := cnameChainDetail(stripFollowing(r.Failure.Detail)); at != "" || limit != "" {
+				// The nameservers answered: the CNAMEs are what to fix.
+				f.Fix = d.c.f(fixCAACNAMEChain, failed)
+				f.Retryable = false
+				return f
+			}
+		}
 		if fix, zone, ok := d.caaBogusFix(r); ok {
 			// A DNSSEC failure: its own fix, at the zone that fails.
 			f.Fix = d.c.f(fix, zone)
@@ -189,6 +197,14 @@ func (d *diagnoser) caaFailure(r *caa.Result) string {
 		if s.Name == r.FailedName && s.Response != nil && s.Response.DNSSEC == dnsclient.Bogus.String() {
 			words, _ := d.bogusWords(s.Response.DNSSECReason, s.Response.EDE)
 			return d.c.f(wordCAABogus, srv, words)
+		}
+	}
+	if r.Failure != nil && r.Failure.Kind == dnsclient.KindLoop {
+		switch at, limit := cnameChainDetail(stripFollowing(r.Failure.Detail)); {
+		case at != "":
+			return d.c.f(wordCAACNAMELoopAt, at)
+		case limit != "":
+			return d.c.f(wordCAACNAMETooLong, limit)
 		}
 	}
 	switch {

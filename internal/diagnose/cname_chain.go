@@ -9,6 +9,9 @@ const (
 	fixDomainCNAMETooLong msg = "fixDomainCNAMETooLong"
 	msgRecordCNAMETooLong msg = "msgRecordCNAMETooLong"
 	fixRecordCNAMETooLong msg = "fixRecordCNAMETooLong"
+	wordCAACNAMELoopAt    msg = "wordCAACNAMELoopAt"
+	wordCAACNAMETooLong   msg = "wordCAACNAMETooLong"
+	fixCAACNAMEChain      msg = "fixCAACNAMEChain"
 )
 
 // detailCNAMETooLong starts the dnsclient error detail of a CNAME chain
@@ -22,6 +25,9 @@ func init() {
 		fixDomainCNAMETooLong: "Shorten the CNAME chain starting at %[1]s: point its CNAME closer to the name with the A or AAAA records, so that it is reached in at most %[2]s steps.",
 		msgRecordCNAMETooLong: "The TXT lookup of %[1]s failed: its CNAME chain is longer than the %[2]s links dcv follows.",
 		fixRecordCNAMETooLong: "Shorten the CNAME chain starting at %[1]s: point its CNAME closer to the name that holds the TXT record, so that it is reached in at most %[2]s steps.",
+		wordCAACNAMELoopAt:    "its CNAME chain loops: it comes back to %[1]s",
+		wordCAACNAMETooLong:   "its CNAME chain is longer than the %[1]s links dcv follows",
+		fixCAACNAMEChain:      "Fix the CNAME records starting at %[1]s so that the chain ends, in a few steps, at a name that exists: CAA is looked up along it, and a chain that loops or does not end answers nothing.",
 	})
 }
 

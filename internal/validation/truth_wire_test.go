@@ -248,6 +248,17 @@ func TestTruthFindingsOnTheWire(t *testing.T) {
 				"wait until every nameserver of applicant.com serves the change"},
 		},
 		{
+			// The nameservers answer: the CNAMEs loop, and they are what
+			// the CAA finding names (console run: "the lookup at ...
+			// failed", and a fix blaming the nameservers).
+			name: "CAA at a name whose CNAME chain loops",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				tw.app.Add(txt(host, truthValue), "a.applicant.com. 300 IN CNAME b.applicant.com.", "b.applicant.com. 300 IN CNAME a.applicant.com.")
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeCAALookupFailed,
+			words: []string{"The CAA lookup of a.applicant.com failed: its CNAME chain loops: it comes back to", "Fix the CNAME records starting at a.applicant.com"},
+		},
+		{
 			// The newest version forbids: waiting for the other server
 			// would end in that refusal, which is what to fix (console
 			// run).
