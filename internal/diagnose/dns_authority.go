@@ -40,6 +40,9 @@ const (
 // Message ids of this file.
 const (
 	msgNotPropagatedPartial       msg = "msgNotPropagatedPartial"
+	msgNotPropagatedStaleNS       msg = "msgNotPropagatedStaleNS"
+	fixNotPropagatedStaleNS       msg = "fixNotPropagatedStaleNS"
+	noteNotPropagatedStaleNS      msg = "noteNotPropagatedStaleNS"
 	msgNotPropagatedSeen          msg = "msgNotPropagatedSeen"
 	msgNotPropagatedDiverged      msg = "msgNotPropagatedDiverged"
 	noteRefreshETA                msg = "noteRefreshETA"
@@ -179,6 +182,9 @@ func init() {
 		},
 		map[msg]string{
 			msgNotPropagatedPartial:      "The expected value is at %[1]s on %[2]s, but not on %[3]s: the zone's nameservers are not in sync yet.",
+			msgNotPropagatedStaleNS:      "The expected value is at %[1]s on %[2]s, but not on %[3]s, which the parent zone still lists as a nameserver of %[4]s although the zone itself no longer does (its NS records name %[5]s): a leftover of an earlier set of nameservers, which no longer gets the zone's changes.",
+			fixNotPropagatedStaleNS:      "Remove %[1]s from the nameservers of %[2]s at your registrar (the delegation in the parent zone), so that it lists only %[3]s; or, if it should serve %[2]s, add it to the zone's NS records and make it load the zone from your primary. Waiting does not help.",
+			noteNotPropagatedStaleNS:     "%[1]s is no longer among the zone's own NS records (%[2]s) but still in its delegation at the registrar: remove it there, as waiting will not bring it the record.",
 			msgNotPropagatedSeen:         "The expected value is at %[1]s on %[2]s, but not on %[3]s. dcv's lookup happened to reach a server with it, but a lookup reaches one of them at random (and remote perspectives, other ones), so the record is not validated until every nameserver serves it.",
 			msgNotPropagatedDiverged:     "The expected value is at %[1]s on %[2]s, but not on %[3]s, which serve the same SOA serial or a later one: the zone differs between its nameservers, and waiting will not bring the record (a secondary loads a new version of the zone only when its serial grows).",
 			fixNotPropagatedDiverged:     "Correct the zone on the nameservers without the record (%[1]s), or on the primary they transfer it from: publish the record there (with several primaries that do not transfer the zone to each other, add it on each) and increase the zone's SOA serial, so that every secondary loads the new version. Also check that a later change did not remove the record.",
@@ -423,6 +429,9 @@ func (d *diagnoser) partial(z *zoneAnalysis, host string, seen bool) (Finding, b
 		}
 		return f, true
 	}
+	if f, ok := d.staleNS(z, host); ok {
+		return f, true
+	}
 	m := msgNotPropagatedPartial
 	if seen {
 		m = msgNotPropagatedSeen
@@ -452,13 +461,68 @@ func (d *diagnoser) partial(z *zoneAnalysis, host string, seen bool) (Finding, b
 			fix = join(fix, d.c.f(noteRefreshPassed, prev.UTC().Format(time.RFC3339), d.formatDuration(refresh)))
 		}
 	}
+	msg := d.c.f(m, host, d.serversWithSerials(z.have), d.serversWithSerials(z.lack))
+	if stale, zoneNS := staleServers(z); len(stale) > 0 {
+		msg = join(msg, d.c.f(noteNotPropagatedStaleNS, strings.Join(stale, sep), strings.Join(zoneNS, sep)))
+	}
 	return Finding{
 		Code:      CodeDNSRecordNotPropagated,
 		Severity:  SeverityError,
-		Message:   d.c.f(m, host, d.serversWithSerials(z.have), d.serversWithSerials(z.lack)),
+		Message:   msg,
 		Fix:       fix,
 		Retryable: true,
 		ETA:       eta,
+	}, true
+}
+
+// staleServers returns the names of the servers of z without the value
+// that the zone's own NS records (as the servers with the value serve
+// them) do not list, with those records; none when they are not known.
+// The parent's delegation still names such a server: a leftover, which no
+// transfer will bring the record to (console run: told to wait for it).
+func staleServers(z *zoneAnalysis) (stale, zoneNS []string) {
+	for _, sv := range z.have {
+		for _, n := range sv.ZoneNS {
+			if n := trimDot(n); !slices.Contains(zoneNS, n) {
+				zoneNS = append(zoneNS, n)
+			}
+		}
+	}
+	if len(zoneNS) == 0 {
+		return nil, nil
+	}
+	for _, sv := range z.lack {
+		n := trimDot(strings.ToLower(sv.NS))
+		if n != "" && !slices.Contains(zoneNS, n) && !slices.Contains(stale, n) {
+			stale = append(stale, n)
+		}
+	}
+	for i, n := range zoneNS {
+		zoneNS[i] = Truncate(n, maxNameShown)
+	}
+	for i, n := range stale {
+		stale[i] = Truncate(n, maxNameShown)
+	}
+	return stale, zoneNS
+}
+
+// staleNS is the finding of a record missing only on servers the zone
+// itself no longer lists (staleServers): not a lag, a leftover delegation,
+// fixed at the registrar; no ETA, not retryable.
+func (d *diagnoser) staleNS(z *zoneAnalysis, host string) (Finding, bool) {
+	stale, zoneNS := staleServers(z)
+	if len(stale) == 0 || slices.ContainsFunc(z.lack, func(sv dnsclient.ServerView) bool {
+		return !slices.Contains(stale, Truncate(trimDot(strings.ToLower(sv.NS)), maxNameShown))
+	}) {
+		return Finding{}, false // some lack it that the zone lists: a lag too
+	}
+	sep := d.c.f(wordListSep)
+	zone := Truncate(trimDot(z.view.Zone), maxNameShown)
+	return Finding{
+		Code:     CodeDNSRecordNotPropagated,
+		Severity: SeverityError,
+		Message:  d.c.f(msgNotPropagatedStaleNS, host, d.serversWithSerials(z.have), d.serversWithSerials(z.lack), zone, strings.Join(zoneNS, sep)),
+		Fix:      d.c.f(fixNotPropagatedStaleNS, strings.Join(stale, sep), zone, strings.Join(zoneNS, sep)),
 	}, true
 }
 

@@ -1222,6 +1222,11 @@ type ServerView struct {
 	// how often a secondary asks its primary for a new version of the zone
 	// when no NOTIFY comes.
 	SOARefresh uint32 `json:"soa_refresh,omitempty"`
+	// ZoneNS is the NS RRset this server serves at the zone's apex
+	// (lowercase, fully qualified), when it answered one: the zone's own
+	// list of its servers, which may differ from the parent's delegation
+	// (ZoneView.NS).
+	ZoneNS []string `json:"zone_ns,omitempty"`
 	// Lame is set when the server is delegated but does not serve the zone;
 	// LameReason is "refused", "timeout", "servfail", "not authoritative
 	// (AA=0)", "unreachable", "malformed answer", "no address",
@@ -1291,7 +1296,8 @@ func (r *Iterative) Authoritative(ctx context.Context, name string, qtype uint16
 	return view, nil
 }
 
-// askServer asks one server for name/qtype and for zone's SOA, in parallel.
+// askServer asks one server for name/qtype, for zone's SOA and for zone's
+// NS set, in parallel.
 func (r *Iterative) askServer(ctx context.Context, zone, ns string, addr netip.Addr, name string, qtype uint16) ServerView {
 	srv := netip.AddrPortFrom(addr, r.port)
 	sv := ServerView{NS: ns, Address: srv.String()}
@@ -1307,6 +1313,17 @@ func (r *Iterative) askServer(ctx context.Context, zone, ns string, addr netip.A
 		ansTime = time.Since(ansStart)
 	})
 	wg.Go(func() { soaMsg, _, soaErr = r.exchange(ctx, srv, zone, dns.TypeSOA, nil) })
+	wg.Go(func() {
+		// Only what the server says of its zone matters: a failure here
+		// is no lameness (the SOA and the answer tell that).
+		if m, _, err := r.exchange(ctx, srv, zone, dns.TypeNS, nil); err == nil && m.Authoritative && m.Rcode == dns.RcodeSuccess {
+			for _, rr := range m.Answer {
+				if n, ok := rr.(*dns.NS); ok && strings.EqualFold(n.Hdr.Name, zone) && len(sv.ZoneNS) < maxAuthServers {
+					sv.ZoneNS = append(sv.ZoneNS, strings.ToLower(dns.Fqdn(n.Ns)))
+				}
+			}
+		}
+	})
 	wg.Wait()
 
 	if ansErr != nil {

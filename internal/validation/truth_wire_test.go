@@ -248,6 +248,24 @@ func TestTruthFindingsOnTheWire(t *testing.T) {
 				"wait until every nameserver of applicant.com serves the change"},
 		},
 		{
+			// ns2 is still delegated by com. but no longer listed by the
+			// zone: no transfer will bring it the record, so no ETA, and
+			// the fix is at the registrar (console run: told to wait).
+			name: "the record missing on a nameserver the zone no longer lists",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				s0 := tw.app.Server(0)
+				s0.Add("applicant.com.", txt(host, truthValue))
+				s0.Remove("applicant.com.", "applicant.com.", dns.TypeNS)
+				s0.Add("applicant.com.", "applicant.com. 3600 IN NS ns1.applicant.com.")
+				s0.SetSerial("applicant.com.", 2024060102)
+				tw.app.Server(1).SetSerial("applicant.com.", 2024060101)
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeDNSRecordNotPropagated,
+			words: []string{"but not on ns2.applicant.com at {ns2} (SOA serial 2024060101), which the parent zone still lists as a nameserver of applicant.com although the zone itself no longer does (its NS records name ns1.applicant.com)",
+				"Remove ns2.applicant.com from the nameservers of applicant.com at your registrar", "Waiting does not help"},
+			notRetryable: true,
+		},
+		{
 			// The nameservers answer: the CNAMEs loop, and they are what
 			// the CAA finding names (console run: "the lookup at ...
 			// failed", and a fix blaming the nameservers).
