@@ -66,7 +66,7 @@ func init() {
 		CodeTLSALPNBadExtension:     "Challenge certificate lacks the right acmeIdentifier",
 	}, map[msg]string{
 		fixHTTP01NotFound:              "Make %[2]s return the key authorization: the ACME client must answer on port 80 itself, or write the challenge file into .well-known/acme-challenge/ at the web root of the site answering for %[1]s.",
-		fixHTTP01Content:               "Serve exactly the key authorization `%[1]s` at %[2]s and nothing else (spaces and line breaks after it are fine).",
+		fixHTTP01Content:               "Serve exactly the key authorization `%[1]s` at %[2]s and nothing else (a few spaces or line breaks after it are fine).",
 		fixHTTP01ContentRedirected:     "Serve exactly the key authorization `%[1]s` at %[2]s, where %[3]s redirects, and nothing else; or answer %[3]s directly with status 200 and the key authorization, without the redirect.",
 		noteDNS01OtherValue:            "A value there is another dns-01 challenge's: an earlier attempt's, or that of the other name of an order for both %[1]s and *.%[1]s, which validate at this same host.",
 		fixDNS01OtherValue:             "Add a TXT record at host `%[1]s` with the value `%[2]s` beside the one there while its challenge is pending: each name validated at this host needs its own record, so an ACME client's DNS hook must add records, not replace them. Remove the values of finished challenges.",

@@ -93,7 +93,7 @@ func TestHTTP01Fixes(t *testing.T) {
 		fix  string
 	}{
 		{"wrong content", trace(chalURL, answer(ip4, http.StatusOK, "TEST")), CodeFileContentMismatch,
-			"Serve exactly the key authorization `tok.thumb` at " + chalURL + " and nothing else (spaces and line breaks after it are fine)."},
+			"Serve exactly the key authorization `tok.thumb` at " + chalURL + " and nothing else (a few spaces or line breaks after it are fine)."},
 		{"wrong content through a redirect", redirected, CodeFileContentMismatch,
 			"Serve exactly the key authorization `tok.thumb` at " + otherURL + ", where " + chalURL + " redirects, and nothing else; or answer " + chalURL + " directly with status 200 and the key authorization, without the redirect."},
 		{"wrong content through a redirect to the home page", home, CodeFileContentMismatch,

@@ -164,7 +164,7 @@ var catalogEN = catalog{
 		noteCDN:              "The answer came through %[1]s (%[2]s), whose firewall or bot protection may be blocking dcv.",
 		fixCDN:               "In %[1]s, allow-list requests to /.well-known/pki-validation/ (firewall rules, bot protection, challenge pages).",
 		msgFileContent:       "The server at %[2]s answered 200 OK for %[1]s, but the content is not the expected value: \"%[3]s\".",
-		fixFileContent:       "Make fileauth.txt contain exactly `%[1]s` and nothing else (spaces and line breaks after it are fine), saved as plain text without a byte order mark.",
+		fixFileContent:       "Make fileauth.txt contain exactly `%[1]s` and nothing else (a few spaces or line breaks after it are fine), saved as plain text without a byte order mark.",
 		fixFileContentHTML:   "If this is not your file, upload fileauth.txt into .well-known/pki-validation/ at the web root of the site answering for %[1]s.",
 		noteFileTooLarge:     "The file is longer than the %[1]d bytes dcv reads; it must hold only the value.",
 		noteFileEmpty:        "The file is empty.",

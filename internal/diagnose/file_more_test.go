@@ -163,7 +163,7 @@ func TestDomainFileMore(t *testing.T) {
 				"A file at "+httpURL+" holds the expected value, but it is not at "+wwwURL+", where dcv looks for it, and its content would not pass validation as it is. "+
 					"The file starts with a UTF-8 byte order mark (BOM).",
 				"example.com and www.example.com are served by different sites or folders: put fileauth.txt on the site answering for www.example.com too, so that "+wwwURL+" returns the value. "+
-					"Make fileauth.txt contain exactly `"+testValue+"` and nothing else (spaces and line breaks after it are fine), saved as plain text without a byte order mark.")},
+					"Make fileauth.txt contain exactly `"+testValue+"` and nothing else (a few spaces or line breaks after it are fine), saved as plain text without a byte order mark.")},
 		},
 		{
 			name: "wrong location: a near miss in the web root names the extra text",
@@ -173,7 +173,7 @@ func TestDomainFileMore(t *testing.T) {
 				"A file at "+root+" holds the expected value, but it is not at "+httpURL+", where dcv looks for it, and its content would not pass validation as it is. "+
 					"The file contains the value, but also other text.",
 				"Move fileauth.txt from the web root into the folder .well-known/pki-validation/ (create it; the first folder's name starts with a dot), so that "+httpURL+" returns the value. "+
-					"Make fileauth.txt contain exactly `"+testValue+"` and nothing else (spaces and line breaks after it are fine), saved as plain text without a byte order mark.")},
+					"Make fileauth.txt contain exactly `"+testValue+"` and nothing else (a few spaces or line breaks after it are fine), saved as plain text without a byte order mark.")},
 		},
 		{
 			name: "wrong location: a file that would pass comes before a near miss",
@@ -289,7 +289,7 @@ func TestDomainFileMore(t *testing.T) {
 				at(answer("192.0.2.10:443", 200, "nope"), "https://example.com/f", 1, ""))),
 			want: []Finding{errF(CodeFileContentMismatch,
 				`The server at 192.0.2.10 answered 200 OK for https://example.com/f, but the content is not the expected value: "nope". dcv reached it through redirects: `+httpURL+" (301 Moved Permanently) → https://example.com/f (200 OK).",
-				"Make fileauth.txt contain exactly `"+testValue+"` and nothing else (spaces and line breaks after it are fine), saved as plain text without a byte order mark.")},
+				"Make fileauth.txt contain exactly `"+testValue+"` and nothing else (a few spaces or line breaks after it are fine), saved as plain text without a byte order mark.")},
 		},
 		{
 			name: "the value of another order",
@@ -300,7 +300,7 @@ func TestDomainFileMore(t *testing.T) {
 			}(),
 			want: []Finding{errF(CodeFileContentMismatch,
 				`The server at 192.0.2.10 answered 200 OK for `+httpURL+`, but the content is not the expected value: "\ufeffother-order-value\r\n". The file starts with a UTF-8 byte order mark (BOM). This is the value of another of your orders (a pending one, or an earlier one already issued), not of this one: each order, a renewal too, has its own value.`,
-				"Make fileauth.txt contain exactly `"+testValue+"` and nothing else (spaces and line breaks after it are fine), saved as plain text without a byte order mark.")},
+				"Make fileauth.txt contain exactly `"+testValue+"` and nothing else (a few spaces or line breaks after it are fine), saved as plain text without a byte order mark.")},
 		},
 		{
 			name: "a 200 whose body timed out is unreachable, not a mismatch",

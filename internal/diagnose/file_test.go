@@ -60,7 +60,7 @@ func resolveFailed(u string, kind webfetch.ErrorKind) *webfetch.Trace {
 func TestDomainFile(t *testing.T) {
 	t.Parallel()
 	const ip4 = "192.0.2.10:80"
-	fixContent := "Make fileauth.txt contain exactly `" + testValue + "` and nothing else (spaces and line breaks after it are fine), saved as plain text without a byte order mark."
+	fixContent := "Make fileauth.txt contain exactly `" + testValue + "` and nothing else (a few spaces or line breaks after it are fine), saved as plain text without a byte order mark."
 	fixHTML := " If this is not your file, upload fileauth.txt into .well-known/pki-validation/ at the web root of the site answering for example.com."
 	content := func(snippet string) string {
 		return `The server at 192.0.2.10 answered 200 OK for ` + httpURL + `, but the content is not the expected value: "` + snippet + `".`
