@@ -115,7 +115,7 @@ func runCheck(ctx context.Context, f checkFlags, domain string, out, errOut io.W
 		printPreflight(out, result)
 	}
 	if result.Blocked() {
-		if result.CASideOnly() {
+		if result.NoVerdict {
 			// Nothing was learnt of the domain: the resolution this
 			// machine was given failed, which is no verdict on it.
 			return exitError{code: exitFailure, msg: "check: the domain could not be observed from this machine (its resolver or root servers, or its network, failed): no verdict on the domain"}
@@ -310,7 +310,9 @@ func printPreflight(w io.Writer, r *order.PreflightResult) {
 			fmt.Fprintf(w, "          expected by: %s\n", f.ETA.UTC().Format(time.RFC3339))
 		}
 	}
-	if r.Blocked() {
+	if r.NoVerdict {
+		fmt.Fprintln(w, "\nresult: NO VERDICT (this machine's DNS resolution or network failed: nothing was learnt of the domain)")
+	} else if r.Blocked() {
 		fmt.Fprintln(w, "\nresult: NOT VALIDATED (a finding blocks)")
 	} else if r.Value != "" {
 		fmt.Fprintln(w, "\nresult: validated from here")

@@ -39,8 +39,13 @@ type PreflightResult struct {
 	// (the domain would be validated now), "unverified" when none was
 	// given and no finding blocks (nothing was compared: not a pass), else
 	// "pending".
-	Status   string             `json:"status"`
-	Findings []diagnose.Finding `json:"findings"`
+	Status string `json:"status"`
+	// NoVerdict is set when only the CA's side blocks (CASideOnly): the
+	// observation failed on dcv's side (its resolver, its perspectives),
+	// nothing was learnt of the domain, and Status "pending" says nothing
+	// of it.
+	NoVerdict bool               `json:"no_verdict,omitempty"`
+	Findings  []diagnose.Finding `json:"findings"`
 	// Matrix says, per perspective, what was seen, as in a check.
 	Matrix []diagnose.PerspectiveRow `json:"matrix"`
 	// Evidence holds the raw observations, the primary's first (the
@@ -92,6 +97,7 @@ func Preflight(ctx context.Context, obs Observer, names ident.Policy, req Prefli
 	if req.Value == "" && res.Status == diagnose.StatusApproved {
 		res.Status = PreflightUnverified
 	}
+	res.NoVerdict = res.Blocked() && res.CASideOnly()
 	res.Matrix = diagnose.Matrix(observed)
 	if res.Evidence == nil {
 		res.Evidence = []validation.Observation{}
