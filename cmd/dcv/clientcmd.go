@@ -103,8 +103,8 @@ func newOrderCreateCmd() *cobra.Command {
 			req := client.CreateOrderRequest{Domains: append(append([]string{}, args...), domains...), Method: method, Methods: perDomain}
 			if err := order.CheckCreateRequest(req); err != nil {
 				// A name the server would refuse, refused before anything
-				// is sent, with its code and words.
-				return exitError{code: exitUsage, msg: fmt.Sprintf("%s: %v", cmd.CommandPath(), err)}
+				// is sent, with its code and words (--json: its code).
+				return refusedHere(cmd, err)
 			}
 			c, err := cf.client()
 			if err != nil {
@@ -286,7 +286,9 @@ and the findings that block it, worst first, each with a fix.
 Exit status: 0 when every domain is validated (or the certificate is issued),
 3 when some domain is not validated yet, 4 when checked too often (retry after
 the time given), 5 when the order can no longer be validated (its value
-expired, or it was refused: create a new order), 1 on other errors.`,
+expired, or it was refused: create a new order), 6 when its certificate was
+issued but revoked (do not deploy it: create a new order; --json has
+revoked_at), 1 on other errors.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := cf.client()
@@ -313,6 +315,11 @@ expired, or it was refused: create a new order), 1 on other errors.`,
 					return exitError{code: exitBlocked}
 				}
 			case order.StatusIssued:
+				if msg, ok := checkRevoked(res); ok {
+					// Issued, but not to be deployed: `dcv order check X
+					// && deploy` must stop.
+					return exitError{code: exitRevoked, msg: msg}
+				}
 			case order.StatusExpired, order.StatusInvalid:
 				// Checking again cannot help: a poller must stop.
 				return exitError{code: exitFinal}
@@ -333,7 +340,15 @@ func newCertCmd() *cobra.Command {
 	get := &cobra.Command{
 		Use:   "get ORDER_ID [--out FILE] [--key-out FILE]",
 		Short: "Download an order's certificate chain (and the key dcv generated, at the first download and for 10 minutes after)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Download an order's certificate chain (and the key dcv generated, at the
+first download and for 10 minutes after).
+
+Exit status: 0 when the chain (and the key, when one comes) is saved; 6 when
+the certificate was revoked: the files are written as for any download, but
+it must not be deployed (create a new order; --json has revoked_at); 2 on a
+usage error, 1 on other errors (an explicit --key-out that gets no key
+included).`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "-" {
 				out = "" // "-" is standard output, as for most tools
@@ -374,9 +389,6 @@ func newCertCmd() *cobra.Command {
 				return err
 			}
 			crt, raw, err := c.Certificate(cmd.Context(), args[0])
-			if err == nil && crt.RevokedAt != nil {
-				fmt.Fprintf(cmd.ErrOrStderr(), "warning: certificate %s was revoked at %s (%s): do not deploy it; order again for a new one\n", crt.Serial, crt.RevokedAt.Format(time.RFC3339), crt.RevocationReason)
-			}
 			if err == nil && crt.PrivateKey != "" {
 				// The server hands the key out for a short while only: keep
 				// it before anything else.
@@ -431,6 +443,14 @@ func newCertCmd() *cobra.Command {
 			}); ferr != nil {
 				return ferr
 			}
+			if crt.RevokedAt != nil {
+				// Written as any download is (told above), but not a
+				// success: `dcv cert get X && deploy` must stop.
+				if keyErr != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "dcv: %v\n", keyErr)
+				}
+				return exitError{code: exitRevoked, msg: fmt.Sprintf("certificate %s of order %s was revoked at %s (%s): do not deploy it; order again for a new one", crt.Serial, crt.Order, crt.RevokedAt.Format(time.RFC3339), crt.RevocationReason)}
+			}
 			return keyErr
 		},
 	}
@@ -482,8 +502,9 @@ func newAccountCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := order.CheckAccountName(args[0]); err != nil {
-				// Refused before anything is sent, with the server's words.
-				return exitError{code: exitUsage, msg: fmt.Sprintf("%s: %v", cmd.CommandPath(), err)}
+				// Refused before anything is sent, with the server's code
+				// and words.
+				return refusedHere(cmd, err)
 			}
 			c, err := cf.client()
 			if err != nil {
@@ -865,6 +886,23 @@ func checkChainOut(out, keyPath string) error {
 		}
 	}
 	return nil
+}
+
+// checkRevoked reports whether a check's answer says that the order's
+// certificate was revoked (revoked_at, or the CERTIFICATE_REVOKED finding),
+// and the message that says so.
+func checkRevoked(res *client.CheckResult) (msg string, revoked bool) {
+	if res.RevokedAt != nil {
+		return fmt.Sprintf("the certificate of order %s was revoked at %s (%s): do not deploy it; order again for a new one", res.Order, res.RevokedAt.Format(time.RFC3339), res.RevocationReason), true
+	}
+	for _, d := range res.Domains {
+		for _, f := range d.Findings {
+			if f.Code == diagnose.CodeCertificateRevoked {
+				return fmt.Sprintf("the certificate of order %s was revoked: do not deploy it; order again for a new one", res.Order), true
+			}
+		}
+	}
+	return "", false
 }
 
 // issuanceFailed reports whether a check's answer says that the CA could

@@ -4,6 +4,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -23,7 +24,7 @@ func main() {
 			// for a refusal of the command itself too, in the shape of
 			// the API's errors (unless the command printed its JSON
 			// already: one document only).
-			writeJSONError(os.Stdout, code, msg)
+			writeJSONError(os.Stdout, jsonErrorCode(err, code), msg)
 		}
 		fmt.Fprintln(os.Stderr, "dcv:", msg)
 	}
@@ -53,14 +54,27 @@ func wantsJSON(cmd *cobra.Command) bool {
 	return f != nil && f.Value.String() == "true"
 }
 
-// writeJSONError writes a refusal of the command itself (not the API's:
-// those print the API's JSON) as {"error":{"code","message"}}: code
-// USAGE for a wrong flag or argument (exit status 2), FAILED otherwise.
-func writeJSONError(w io.Writer, status int, msg string) {
-	code := "FAILED"
-	if status == exitUsage {
-		code = "USAGE"
+// jsonErrorCode is the code --json reports for err, a refusal of the
+// command itself that exits with status: the API's own code for a request
+// refused before it was sent as the server would refuse it
+// (INVALID_CHARACTER), else USAGE for a wrong flag or argument (exit
+// status 2), FAILED otherwise.
+func jsonErrorCode(err error, status int) string {
+	var ee exitError
+	switch {
+	case errors.As(err, &ee) && ee.apiCode != "":
+		return ee.apiCode
+	case status == exitUsage:
+		return "USAGE"
+	default:
+		return "FAILED"
 	}
+}
+
+// writeJSONError writes a refusal of the command itself (not the API's:
+// those print the API's JSON) as {"error":{"code","message"}}, in the
+// shape of the API's errors.
+func writeJSONError(w io.Writer, code, msg string) {
 	var body struct {
 		Error struct {
 			Code    string `json:"code"`

@@ -13,6 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/dcvhq/dcv/internal/order"
 )
 
 // Exit codes of client commands.
@@ -22,6 +24,7 @@ const (
 	exitBlocked   = 3 // a check ran and some domain is not validated yet
 	exitThrottled = 4 // checked too often; retry later
 	exitFinal     = 5 // the order can no longer be validated (expired or invalid): order again
+	exitRevoked   = 6 // the order's certificate was revoked: do not deploy it; order again
 )
 
 // exitError carries a process exit code up to main; msg, when set, is
@@ -29,6 +32,23 @@ const (
 type exitError struct {
 	code int
 	msg  string
+	// apiCode, when set, is the API's stable error code (INVALID_CHARACTER)
+	// of a request refused here, before anything was sent, as the server
+	// would refuse it: --json reports it rather than USAGE or FAILED.
+	apiCode string
+}
+
+// refusedHere is the usage error (exit status 2) of cmd for err, a request
+// the server would refuse, found before anything is sent: its message is
+// err's, after the command's name, and when err is an *order.Error its
+// stable code is the one --json reports, as the API would.
+func refusedHere(cmd *cobra.Command, err error) error {
+	ee := exitError{code: exitUsage, msg: fmt.Sprintf("%s: %v", cmd.CommandPath(), err)}
+	var oe *order.Error
+	if errors.As(err, &oe) {
+		ee.apiCode = oe.Code
+	}
+	return ee
 }
 
 func (e exitError) Error() string { return e.msg }

@@ -285,7 +285,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		case errors.As(err, &se):
 			writeError(w, http.StatusBadRequest, "MALFORMED_JSON", fmt.Sprintf("the request body is not valid JSON (at byte %d)", se.Offset))
 		case errors.As(err, &te):
-			msg := jsontype.Mismatch(te)
+			// Named down to the array element (domains[0]), which
+			// te.Field leaves out.
+			at := *te
+			at.Field = jsontype.FieldPath(body, te)
+			msg := jsontype.Mismatch(&at)
 			if te.Field == "" {
 				msg = "the request body " + msg
 			}

@@ -24,6 +24,112 @@ func Mismatch(te *json.UnmarshalTypeError) string {
 	return fmt.Sprintf("field %q must be a JSON %s, not a JSON %s", te.Field, Kind(te.Type), te.Value)
 }
 
+// FieldPath returns the path of the value te, a mismatch found decoding
+// the JSON document doc, is about: te.Field with the index of each array
+// element on the way ("domains[0]", "identifiers[1].type"), which
+// encoding/json leaves out of Field. It returns te.Field as it is when doc
+// does not lead to that value through te.Field's names alone (through a
+// map's key, or doc is not the document te came from), and "" for the
+// document itself. Callers set the result as Field of a copy of te, for
+// Mismatch.
+func FieldPath(doc []byte, te *json.UnmarshalTypeError) string {
+	if te.Field == "" {
+		return ""
+	}
+	steps, ok := valuePath(doc, te.Offset)
+	if !ok {
+		return te.Field
+	}
+	names := strings.Split(te.Field, ".")
+	var b strings.Builder
+	for _, st := range steps {
+		if st.index >= 0 {
+			fmt.Fprintf(&b, "[%d]", st.index)
+			continue
+		}
+		// encoding/json matches a member to a field without case, and
+		// names the field in Field.
+		if len(names) == 0 || !strings.EqualFold(names[0], st.name) {
+			return te.Field
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(names[0])
+		names = names[1:]
+	}
+	if len(names) > 0 {
+		return te.Field
+	}
+	return b.String()
+}
+
+// step is one step of a path into a JSON document: an object's member
+// (name) or an array's element (index, -1 for a member).
+type step struct {
+	name  string
+	index int
+}
+
+// valuePath returns the steps from the top of the JSON document doc to the
+// value that ends at byte offset end (an object or array: whose opening
+// bracket ends there), as encoding/json's UnmarshalTypeError.Offset gives
+// it; false when no value of doc ends there, or doc is not valid JSON up to
+// it.
+func valuePath(doc []byte, end int64) ([]step, bool) {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	type frame struct {
+		object bool
+		name   string // the member being read, in an object
+		isName bool   // the next token of an object is a member's name
+		index  int    // the element being read, in an array
+	}
+	var stack []frame
+	// done moves the innermost container past the value just read.
+	done := func() {
+		if len(stack) == 0 {
+			return
+		}
+		if f := &stack[len(stack)-1]; f.object {
+			f.isName = true
+		} else {
+			f.index++
+		}
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil || dec.InputOffset() > end {
+			return nil, false
+		}
+		if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].isName {
+			if name, ok := tok.(string); ok {
+				stack[n-1].name, stack[n-1].isName = name, false
+				continue
+			}
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			done()
+			continue
+		}
+		if dec.InputOffset() == end {
+			steps := make([]step, len(stack))
+			for i, f := range stack {
+				steps[i] = step{name: f.name, index: -1}
+				if !f.object {
+					steps[i] = step{index: f.index}
+				}
+			}
+			return steps, true
+		}
+		if d, ok := tok.(json.Delim); ok {
+			stack = append(stack, frame{object: d == '{', isName: d == '{'})
+			continue
+		}
+		done()
+	}
+}
+
 // Kind names the JSON value a Go type decodes from: string, boolean,
 // array, object or number.
 func Kind(t reflect.Type) string {

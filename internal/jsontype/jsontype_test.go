@@ -33,6 +33,70 @@ func TestMismatch(t *testing.T) {
 	}
 }
 
+func TestFieldPath(t *testing.T) {
+	t.Parallel()
+	type ident struct {
+		Type  string `json:"type"`
+		Value string `json:"value"`
+	}
+	type req struct {
+		Domains     []string          `json:"domains"`
+		Methods     map[string]string `json:"methods"`
+		Identifiers []ident           `json:"identifiers"`
+		Grid        [][]int           `json:"grid"`
+		Nested      struct {
+			Tags []string `json:"tags"`
+		} `json:"nested"`
+		Lists map[string][]string `json:"lists"`
+	}
+	tests := []struct {
+		name, doc, want string
+	}{
+		{"an array's element", `{"domains":[1]}`, "domains[0]"},
+		{"a later element", `{"domains":["a", "b" ,true]}`, "domains[2]"},
+		{"an object for an element", `{"domains":["a",{"x":[1]}]}`, "domains[1]"},
+		{"an array for an element", `{"domains":[[ "a" ]]}`, "domains[0]"},
+		{"the array itself", `{"domains":"a"}`, "domains"},
+		{"a field of an element", `{"identifiers":[{"type":"dns","value":"a"},{"type":"dns","value":7}]}`, "identifiers[1].value"},
+		{"an element of an element", `{"grid":[[1,2],[3,"x"]]}`, "grid[1][1]"},
+		{"an element in a nested object", `{"nested":{"tags":["a",null,2]}}`, "nested.tags[2]"},
+		{"a member named in another case", `{"DOMAINS":[1]}`, "domains[0]"},
+		{"after other members and arrays", `{"grid":[[1]],"domains":["a"],"identifiers":[{},{"TYPE":false}]}`, "identifiers[1].type"},
+		// A map's key is no field: the map is named, as encoding/json does.
+		{"a map's value", `{"methods":{"a.example":1}}`, "methods"},
+		{"an element of a map's value", `{"lists":{"a.example":["x",1]}}`, "lists"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var te *json.UnmarshalTypeError
+			if err := json.Unmarshal([]byte(tt.doc), new(req)); !errors.As(err, &te) {
+				t.Fatalf("Unmarshal: %v, want a type mismatch", err)
+			}
+			if got := FieldPath([]byte(tt.doc), te); got != tt.want {
+				t.Errorf("FieldPath = %q, want %q (Field %q)", got, tt.want, te.Field)
+			}
+		})
+	}
+	t.Run("not the document", func(t *testing.T) {
+		t.Parallel()
+		te := &json.UnmarshalTypeError{Field: "domains", Offset: 3}
+		if got := FieldPath([]byte(`{"x":[1]}`), te); got != "domains" {
+			t.Errorf("FieldPath = %q, want the Field as it is", got)
+		}
+	})
+	t.Run("the document itself", func(t *testing.T) {
+		t.Parallel()
+		var te *json.UnmarshalTypeError
+		if err := json.Unmarshal([]byte(`[1]`), new(req)); !errors.As(err, &te) {
+			t.Fatalf("Unmarshal: %v, want a type mismatch", err)
+		}
+		if got := FieldPath([]byte(`[1]`), te); got != "" {
+			t.Errorf("FieldPath = %q, want \"\"", got)
+		}
+	})
+}
+
 func TestDuplicateKey(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -535,11 +535,20 @@ func (s *Service) stateResult(o *store.Order, now time.Time) *CheckResult {
 	// The view's status: the stored one, or expired once a pending
 	// value is.
 	res := &CheckResult{Order: o.ID, CheckedAt: now, Status: v.Status}
+	var issued []diagnose.Finding
+	if o.Status == StatusIssued {
+		serial, rv := s.certificateOf(o.ID)
+		issued = issuedFindings(serial, rv)
+		if rv != nil {
+			at := rv.RevokedAt.UTC()
+			res.RevokedAt, res.RevocationReason = &at, reasonName(rv.Reason)
+		}
+	}
 	for _, d := range v.Domains {
 		fs := d.Findings
 		switch o.Status {
 		case StatusIssued:
-			fs = s.issuedFindings(o.ID)
+			fs = slices.Clone(issued)
 		case StatusApproved:
 			if strings.HasPrefix(o.Error, issuanceFailedPrefix) {
 				fs = []diagnose.Finding{diagnose.IssuanceFailed(issuanceFailedReason)}
@@ -554,9 +563,22 @@ func (s *Service) stateResult(o *store.Order, now time.Time) *CheckResult {
 // CERTIFICATE_ISSUED, and CERTIFICATE_REVOKED once its certificate was
 // revoked.
 func (s *Service) issuedFindings(orderID string) []diagnose.Finding {
-	serial := s.serialOf(orderID)
+	return issuedFindings(s.certificateOf(orderID))
+}
+
+// certificateOf returns the serial of order orderID's certificate ("" when
+// none is readable) and its revocation (nil when it is not revoked, or
+// none is readable).
+func (s *Service) certificateOf(orderID string) (serial string, rv *store.Revocation) {
+	serial = s.serialOf(orderID)
+	return serial, s.revocationOf(serial)
+}
+
+// issuedFindings are the findings of a domain whose certificate serial was
+// issued: CERTIFICATE_ISSUED, and CERTIFICATE_REVOKED when rv is set.
+func issuedFindings(serial string, rv *store.Revocation) []diagnose.Finding {
 	fs := []diagnose.Finding{diagnose.Issued(serial)}
-	if rv := s.revocationOf(serial); rv != nil {
+	if rv != nil {
 		fs = append(fs, diagnose.Revoked(serial, rv.RevokedAt, reasonName(rv.Reason)))
 		diagnose.Sort(fs)
 	}

@@ -271,6 +271,9 @@ func TestRevokedCertificateSaysSo(t *testing.T) {
 	if err != nil || cv.RevokedAt != nil {
 		t.Fatalf("before revocation: %+v, %v", cv, err)
 	}
+	if res, err := s.Service.Check(ctx, acct, o.ID); err != nil || res.RevokedAt != nil || res.RevocationReason != "" {
+		t.Fatalf("check before revocation: %+v, %v; want no revocation", res, err)
+	}
 	at := time.Now().UTC().Truncate(time.Second)
 	if err := s.Store.CertificateRevoke(ctx, store.Revocation{Serial: cv.Serial, Reason: 1, RevokedAt: at, NotAfter: cv.NotAfter}); err != nil {
 		t.Fatal(err)
@@ -289,5 +292,10 @@ func TestRevokedCertificateSaysSo(t *testing.T) {
 	res, err := s.Service.Check(ctx, acct, o.ID)
 	if err != nil || !slices.ContainsFunc(res.Domains[0].Findings, func(f diagnose.Finding) bool { return f.Code == diagnose.CodeCertificateRevoked }) {
 		t.Errorf("check after revocation: %+v, %v; want CERTIFICATE_REVOKED", res, err)
+	}
+	// At the top of the check too, as in the certificate, for a script
+	// (dcv order check --json): the status stays issued.
+	if err != nil || res.Status != order.StatusIssued || res.RevokedAt == nil || !res.RevokedAt.Equal(at) || res.RevocationReason != "keyCompromise" {
+		t.Errorf("check after revocation: status %q, revoked_at %v, revocation_reason %q; want issued, %s, keyCompromise", res.Status, res.RevokedAt, res.RevocationReason, at)
 	}
 }

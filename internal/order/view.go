@@ -83,6 +83,12 @@ type CheckResult struct {
 	// RecheckAt is when dcv checks a still-pending order again on its own.
 	RecheckAt *time.Time    `json:"recheck_at,omitempty"`
 	Domains   []DomainCheck `json:"domains"`
+	// RevokedAt and RevocationReason are set, as in CertificateView, when
+	// the order is issued and its certificate was revoked: it must not be
+	// deployed (Status stays "issued", and each domain also carries the
+	// CERTIFICATE_REVOKED finding).
+	RevokedAt        *time.Time `json:"revoked_at,omitempty"`
+	RevocationReason string     `json:"revocation_reason,omitempty"`
 }
 
 // DomainCheck is one domain's part of a check.
