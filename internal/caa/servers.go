@@ -170,7 +170,7 @@ func disagreement(s Step, view *dnsclient.ZoneView) *Disagreement {
 	if view == nil {
 		return nil
 	}
-	want := rrsetKey(caaRecords(s.Response.Answer))
+	want := RRsetKey(caaRecords(s.Response.Answer))
 	d := &Disagreement{Name: s.Name, Zone: strings.TrimSuffix(view.Zone, ".")}
 	differs := false
 	for _, sv := range view.Servers {
@@ -179,7 +179,7 @@ func disagreement(s Step, view *dnsclient.ZoneView) *Disagreement {
 		}
 		set := caaRecords(sv.Answer.Answer)
 		d.Servers = append(d.Servers, ServerRecords{NS: strings.TrimSuffix(sv.NS, "."), Address: sv.Address, Serial: sv.SOASerial, Records: set})
-		if rrsetKey(set) != want {
+		if RRsetKey(set) != want {
 			differs = true
 		}
 	}
@@ -245,10 +245,10 @@ func climbAbove(ctx context.Context, r dnsclient.Resolver, res *Result, name str
 	return evaluate(ctx, r, up, p)
 }
 
-// rrsetKey is a canonical form of a CAA RRset, for comparison: its records'
+// RRsetKey is a canonical form of a CAA RRset, for comparison: its records'
 // flag, tag and value, sorted (tags compare case-insensitively, RFC 8659
-// §4.1).
-func rrsetKey(set []dnsclient.Record) string {
+// §4.1). Two RRsets with the same key decide alike.
+func RRsetKey(set []dnsclient.Record) string {
 	keys := make([]string, len(set))
 	for i, r := range set {
 		keys[i] = fmt.Sprintf("%d %s %q", r.Flag, strings.ToLower(r.Tag), r.Value)

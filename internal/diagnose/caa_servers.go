@@ -185,7 +185,7 @@ func newestVersion(ss []caa.ServerRecords) *caa.ServerRecords {
 		return nil
 	}
 	for i := range ss {
-		if ss[i].Serial == newest.Serial && caaSetKey(ss[i].Records) != caaSetKey(newest.Records) {
+		if ss[i].Serial == newest.Serial && caa.RRsetKey(ss[i].Records) != caa.RRsetKey(newest.Records) {
 			return nil // two versions at the highest serial
 		}
 	}
@@ -198,16 +198,6 @@ func newestVerdict(s *caa.ServerRecords) *caa.Result {
 		return nil
 	}
 	return s.Verdict
-}
-
-// caaSetKey is a comparable form of a CAA RRset (its records in order).
-func caaSetKey(rs []dnsclient.Record) string {
-	keys := make([]string, len(rs))
-	for i, r := range rs {
-		keys[i] = fmt.Sprintf("%d %s %q", r.Flag, strings.ToLower(r.Tag), r.Value)
-	}
-	slices.Sort(keys)
-	return strings.Join(keys, "\n")
 }
 
 // caaDisagree renders r.Disagreement: blocking (and retryable: servers
