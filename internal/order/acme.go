@@ -118,6 +118,9 @@ type ACMEConfig struct {
 	// ValidationBudget; if zero, DefaultValidationBudget. Negative means do
 	// not wait at all.
 	ValidationBudget time.Duration
+	// AccountValidations bounds the validations of one account that run
+	// at once (more wait in line); if zero, DefaultAccountValidations.
+	AccountValidations int
 	// OrdersPerPage is how many orders one page of an account's orders
 	// list holds. If zero, 1000.
 	OrdersPerPage int
@@ -141,8 +144,11 @@ type ACME struct {
 	// and has not recorded yet (markRunning).
 	running sync.Map
 
-	sweepMu   sync.Mutex
-	sweeping  map[string]bool // SPKI hashes being swept
+	sweepMu  sync.Mutex
+	sweeping map[string]bool // SPKI hashes being swept
+
+	// slots bounds each account's validations at once.
+	slots     accountSlots
 	sweepBase context.Context // the sweeps' parent context (StartKeySweeper's)
 }
 
@@ -204,7 +210,10 @@ func NewACME(s *Service, cfg ACMEConfig) (*ACME, error) {
 	if cfg.ValidationBudget == 0 {
 		cfg.ValidationBudget = DefaultValidationBudget
 	}
-	a := &ACME{s: s, st: s.cfg.Store, cfg: cfg, started: s.now()}
+	a := &ACME{s: s, st: s.cfg.Store, cfg: cfg, started: s.now(), slots: accountSlots{max: DefaultAccountValidations}}
+	if cfg.AccountValidations > 0 {
+		a.slots.max = cfg.AccountValidations
+	}
 	s.mu.Lock()
 	s.acmeValidity = a.validity
 	s.acmeState = a.restState

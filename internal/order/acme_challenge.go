@@ -94,9 +94,7 @@ func (a *ACME) runChallenge(ctx context.Context, acct *store.ACMEAccount, z *sto
 	a.validations.Add(1)
 	go func() {
 		defer a.validations.Done()
-		vctx, cancel := context.WithTimeout(context.Background(), acmeValidationTimeout)
-		defer cancel()
-		done <- a.observe(vctx, acct, z, typ)
+		done <- a.observeInTurn(acct, z, typ)
 	}()
 	t := time.NewTimer(a.cfg.ValidationBudget)
 	defer t.Stop()
@@ -200,9 +198,9 @@ func (a *ACME) launch(acct *store.ACMEAccount, z *store.ACMEAuthz, typ string) {
 	go func() {
 		defer a.validations.Done()
 		defer a.running.Delete(key)
+		res := a.observeInTurn(acct, z, typ)
 		ctx, cancel := context.WithTimeout(context.Background(), acmeValidationTimeout)
 		defer cancel()
-		res := a.observe(ctx, acct, z, typ)
 		a.record(ctx, acct, z, &res)
 	}()
 }
