@@ -233,4 +233,5 @@ const (
 	msgValueExpiring             msg = "msgValueExpiring"
 	msgTooFrequentExpiring       msg = "msgTooFrequentExpiring"
 	fixValueExpiring             msg = "fixValueExpiring"
+	fixValueExpiringFirst        msg = "fixValueExpiringFirst"
 )

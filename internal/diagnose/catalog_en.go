@@ -240,6 +240,7 @@ var catalogEN = catalog{
 		fixValueExpired:        "Create a new order to get a new value, publish that value, and check again.",
 		msgValueExpiring:       "The validation value expires at %[1]s, before the next check of this order can run (from %[2]s, by you or by dcv on its own): the domain can no longer be validated with it.",
 		fixValueExpiring:       "Create a new order to get a new value, and publish that value.",
+		fixValueExpiringFirst:  "This order's value expires at %[1]s, before its next check: create a new order and apply this to its new value instead.",
 		msgTooFrequentExpiring: "This order was checked recently (by you, or by dcv on its own), and one check is allowed per check interval; the next is allowed at %[1]s, but the validation value expires at %[2]s, before then: no later check of this order can pass.",
 	},
 }

@@ -124,6 +124,26 @@ func ValueExpiring(expiresAt, next, now time.Time) Finding {
 	}
 }
 
+// WithValueExpiring returns fs, the findings of a domain still pending
+// whose value expires at expiresAt, before next, when the next check may
+// run, with the ValueExpiring warning, and each blocking finding made
+// final: no check can pass with this value any more, so none is
+// retryable nor has an ETA, and each fix starts with a new order (console
+// run: "add the record" under a value that could no longer be used).
+func WithValueExpiring(fs []Finding, expiresAt, next, now time.Time) []Finding {
+	out := make([]Finding, 0, len(fs)+1)
+	for _, f := range fs {
+		if f.Blocking() {
+			f.Retryable, f.ETA = false, nil
+			f.Fix = join(catalogEN.f(fixValueExpiringFirst, formatClock(expiresAt, now)), f.Fix)
+		}
+		out = append(out, f)
+	}
+	out = append(out, ValueExpiring(expiresAt, next, now))
+	Sort(out)
+	return out
+}
+
 // ceilSecond is t rounded up to a whole second: the earliest time shown
 // for something allowed from t.
 func ceilSecond(t time.Time) time.Time {

@@ -346,8 +346,7 @@ func (s *Service) checkOrder(ctx context.Context, o *store.Order) (*CheckResult,
 		if res.Status == StatusPending && res.Domains[i].Status == StatusPending && a.ExpiresAt.Before(next) {
 			// No check may run again while the value is good: say so
 			// now, not at a check that can only find it expired.
-			res.Domains[i].Findings = append(res.Domains[i].Findings, diagnose.ValueExpiring(a.ExpiresAt, next, now))
-			diagnose.Sort(res.Domains[i].Findings)
+			res.Domains[i].Findings = diagnose.WithValueExpiring(res.Domains[i].Findings, a.ExpiresAt, next, now)
 			b, err := json.Marshal(res.Domains[i].Findings)
 			if err != nil {
 				return nil, fmt.Errorf("encoding findings: %w", err)

@@ -425,6 +425,11 @@ func TestValueExpiringWarned(t *testing.T) {
 				// API's eta, the CLI's "expected by"): none will.
 				t.Errorf("%s: VALUE_EXPIRING has an ETA, %s, as if a retry would pass then", tt.name, f.ETA)
 			}
+			if got && f.Blocking() && (f.Retryable || f.ETA != nil || !strings.HasPrefix(f.Fix, "This order's value expires at ")) {
+				// The record to add would be checked after the value
+				// expired (console run: "add the record", retryable).
+				t.Errorf("%s: %s retryable %v, ETA %v, fix %q; want final, and a new order first", tt.name, f.Code, f.Retryable, f.ETA, f.Fix)
+			}
 		}
 		if got {
 			// Stored with the check: the order shows it too.
