@@ -211,10 +211,20 @@ func FetchMatches(tr *webfetch.Trace, value string) bool {
 }
 
 // AttemptMatches reports whether a is a complete 200 response (no error,
-// body not truncated) whose body matches value by FileContentMatches.
+// body not truncated, no content coding) whose body matches value by
+// FileContentMatches. A body labelled with a Content-Encoding (gzip...)
+// is that coding of the content, not the content, whatever its bytes: a
+// plain value labelled gzip decodes to nothing (console run: accepted).
 func AttemptMatches(a *webfetch.Attempt, value string) bool {
-	return a != nil && a.Status == 200 && a.Err == nil && !a.BodyTruncated &&
+	return a != nil && a.Status == 200 && a.Err == nil && !a.BodyTruncated && !ContentEncoded(a) &&
 		FileContentMatches(a.Body, value)
+}
+
+// ContentEncoded reports whether a's answer declares a content coding
+// other than identity (RFC 9110 §8.4).
+func ContentEncoded(a *webfetch.Attempt) bool {
+	enc := strings.TrimSpace(a.Header.Get("Content-Encoding"))
+	return enc != "" && !strings.EqualFold(enc, "identity")
 }
 
 // FileContentMatches reports whether body, with trailing whitespace (space,

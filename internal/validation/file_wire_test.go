@@ -518,6 +518,22 @@ func TestFileFindingsOnTheWire(t *testing.T) {
 			probes: 0, conns: 1,
 		},
 		{
+			// The value as sent, labelled gzip: its content (the gzip
+			// decoding) is not the value (console run: approved).
+			name: "the value labelled as compressed",
+			setup: func(_ *testing.T, w *fwWorld) {
+				w.point(fwDomain)
+				w.web.Handle("", validation.FilePath, func(rw http.ResponseWriter, r *http.Request) {
+					rw.Header().Set("Content-Encoding", "gzip")
+					rw.Write([]byte(fwValue))
+				})
+			},
+			codes:  []diagnose.Code{diagnose.CodeFileContentMismatch},
+			msg:    []string{"Content-Encoding: gzip", "The body as sent is the expected value, but labelled as compressed"},
+			fix:    []string{"uncompressed"},
+			probes: 0, conns: 1,
+		},
+		{
 			// dcv sends no Accept-Encoding: a server that gzips the file
 			// anyway sends bytes that are not the value.
 			name: "compressed although not asked",
