@@ -9,6 +9,7 @@ import (
 	"golang.org/x/net/publicsuffix"
 
 	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/ident"
 	"github.com/dcvhq/dcv/internal/validation"
 )
 
@@ -824,9 +825,11 @@ func hostZone(n *validation.DNSObservation, host string) string {
 	if zone == "" || zone != host && !strings.HasSuffix(host, "."+zone) {
 		return ""
 	}
-	if _, reg := relativeHost(host); reg != "" && zone != reg && !strings.HasSuffix(zone, "."+reg) {
+	if _, reg := relativeHost(host); reg != "" && zone != reg && !strings.HasSuffix(zone, "."+reg) && ident.IsPublicSuffix(zone) {
 		// A zone above the registered domain (a TLD's negative answer):
-		// not where the applicant types the record.
+		// not where the applicant types the record. An unlisted one is
+		// an organisation's internal zone (corp.), where git.corp's
+		// record is typed as _dnsauth.git (verification run).
 		return ""
 	}
 	return zone

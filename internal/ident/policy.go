@@ -167,7 +167,7 @@ func checkPolicy(input, base string, wildcard bool, p Policy) *PolicyError {
 		}
 		return refuse(CodeReservedName, input, "%s is under the %s %q (%s) and cannot get a certificate", q(input), r.what, r.domain, r.ref)
 	}
-	if isPublicSuffix(base) {
+	if IsPublicSuffix(base) {
 		if wildcard {
 			return refuse(CodePublicSuffix, input, "%s would cover every name under the public suffix %q, which belong to many different owners, and cannot get a certificate", q(input), base)
 		}
@@ -184,11 +184,12 @@ func checkPolicy(input, base string, wildcard bool, p Policy) *PolicyError {
 	return nil
 }
 
-// isPublicSuffix reports whether name is listed in the Public Suffix List,
+// IsPublicSuffix reports whether name is listed in the Public Suffix List,
 // ICANN or private section. The library applies the default rule "*" to an
 // unlisted top-level domain; such a name is not counted as listed (it is
-// refused as a single label instead).
-func isPublicSuffix(name string) bool {
+// refused as a single label instead, and may be an organisation's own
+// internal domain).
+func IsPublicSuffix(name string) bool {
 	ps, icann := publicsuffix.PublicSuffix(name)
 	return ps == name && (icann || strings.Contains(ps, "."))
 }
