@@ -52,6 +52,9 @@ type ServerRecords struct {
 	// Serial is the zone's SOA serial on this server (0: unknown).
 	Serial  uint32             `json:"serial,omitempty"`
 	Records []dnsclient.Record `json:"records,omitempty"`
+	// ZoneNS is the zone's NS set as this server serves it
+	// (dnsclient.ServerView.ZoneNS).
+	ZoneNS []string `json:"zone_ns,omitempty"`
 	// Verdict is what this version of the records decides: as the
 	// relevant set, or, when it is empty, what the climb above decides
 	// (without Trace). Set when the Disagreement is compared.
@@ -178,7 +181,7 @@ func disagreement(s Step, view *dnsclient.ZoneView) *Disagreement {
 			continue
 		}
 		set := caaRecords(sv.Answer.Answer)
-		d.Servers = append(d.Servers, ServerRecords{NS: strings.TrimSuffix(sv.NS, "."), Address: sv.Address, Serial: sv.SOASerial, Records: set})
+		d.Servers = append(d.Servers, ServerRecords{NS: strings.TrimSuffix(sv.NS, "."), Address: sv.Address, Serial: sv.SOASerial, Records: set, ZoneNS: sv.ZoneNS})
 		if RRsetKey(set) != want {
 			differs = true
 		}

@@ -26,6 +26,8 @@ const (
 	wordCAAPermits         msg = "wordCAAPermits"
 	wordCAAForbids         msg = "wordCAAForbids"
 	noteCAANewestForbids   msg = "noteCAANewestForbids"
+	noteCAAStaleNS         msg = "noteCAAStaleNS"
+	fixCAAStaleNS          msg = "fixCAAStaleNS"
 	fixCAANewestForbids    msg = "fixCAANewestForbids"
 	msgCAAServerFailing    msg = "msgCAAServerFailing"
 	fixCAAServerFailing    msg = "fixCAAServerFailing"
@@ -51,6 +53,8 @@ func init() {
 			wordCAAPermits:         "%[1]s (with it, %[2]s may issue)",
 			wordCAAForbids:         "%[1]s (with it, %[2]s may not)",
 			noteCAANewestForbids:   "The newest version (SOA serial %[1]d) forbids issuance: %[2]s",
+			noteCAAStaleNS:         "%[1]s is no longer among the zone's own NS records (%[2]s) but still in its delegation at the registrar: a leftover, which keeps serving an old copy of the zone.",
+			fixCAAStaleNS:          "Remove %[1]s from the nameservers of %[2]s at your registrar (the delegation in the parent zone), so that it lists only %[3]s; waiting does not help, as it no longer gets the zone's changes.",
 			fixCAANewestForbids:    "%[1]s Every nameserver of %[2]s will serve it once they catch up: correct it on the primary, then check again.",
 			msgCAAServerFailing:    "Not every nameserver answers CAA queries: %[1]s. dcv got its CAA answer from another nameserver, so this does not block issuance, but a CAA lookup that reaches only a failing server fails, and certificate authorities (dcv included) do not issue when a CAA lookup fails.",
 			fixCAAServerFailing:    "Configure %[1]s to answer CAA queries for every name of %[2]s with authority (an empty answer is fine; SERVFAIL, REFUSED or silence is not), or remove it from the NS records of %[2]s (at the registrar and in the zone).",
@@ -192,6 +196,38 @@ func newestVersion(ss []caa.ServerRecords) *caa.ServerRecords {
 	return newest
 }
 
+// staleCAAServers reports servers of g that the zone no longer lists
+// (dnsclient.UnlistedServers) when they explain the disagreement: the
+// servers the zone lists all serve one version, so every server serving
+// another is such a leftover. It returns the leftovers' names and the
+// zone's NS records.
+func staleCAAServers(g *caa.Disagreement) (stale, zoneNS []string, ok bool) {
+	svs := make([]dnsclient.ServerView, len(g.Servers))
+	for i, s := range g.Servers {
+		svs[i] = dnsclient.ServerView{NS: s.NS, Address: s.Address, ZoneNS: s.ZoneNS}
+	}
+	stale, zoneNS = unlisted(svs)
+	if len(stale) == 0 {
+		return nil, nil, false
+	}
+	isStale := func(s caa.ServerRecords) bool {
+		return slices.Contains(stale, Truncate(trimDot(strings.ToLower(s.NS)), maxNameShown))
+	}
+	listed := ""
+	first := true
+	for _, s := range g.Servers {
+		if isStale(s) {
+			continue
+		}
+		if k := caa.RRsetKey(s.Records); first {
+			listed, first = k, false
+		} else if k != listed {
+			return nil, nil, false // the listed servers disagree too
+		}
+	}
+	return stale, zoneNS, !first
+}
+
 // newestVerdict is the verdict of s's version, or nil.
 func newestVerdict(s *caa.ServerRecords) *caa.Result {
 	if s == nil {
@@ -241,6 +277,15 @@ func (d *diagnoser) caaDisagree(r *caa.Result) Finding {
 		f.Severity = SeverityError
 		f.Message = d.c.f(msgCAADisagree, zone, name, strings.Join(parts, "; "), Truncate(r.Identity, maxNameShown))
 		f.Retryable = true
+		if stale, zoneNS, ok := staleCAAServers(g); ok {
+			// The odd version is a leftover server's: the registrar, not
+			// a wait nor the newest serial, is the answer.
+			sep := d.c.f(wordListSep)
+			f.Message = join(f.Message, d.c.f(noteCAAStaleNS, strings.Join(stale, sep), strings.Join(zoneNS, sep)))
+			f.Fix = d.c.f(fixCAAStaleNS, strings.Join(stale, sep), zone, strings.Join(zoneNS, sep))
+			f.Retryable = false
+			return f
+		}
 		if v := newestVerdict(newest); v != nil && !v.Permitted && v.Reason != caa.ReasonLookupFailed {
 			// Waiting for the servers to catch up would end in this
 			// refusal: it is what to fix.

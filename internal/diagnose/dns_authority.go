@@ -403,6 +403,9 @@ func (d *diagnoser) partial(z *zoneAnalysis, host string, seen bool) (Finding, b
 	if z == nil || z.delegated || len(z.have) == 0 || len(z.lack) == 0 {
 		return Finding{}, false
 	}
+	if f, ok := d.staleNS(z, host); ok {
+		return f, true
+	}
 	sep := d.c.f(wordListSep)
 	if diverged, lagging := splitLack(z); len(diverged) > 0 {
 		names := make([]string, len(diverged))
@@ -427,9 +430,6 @@ func (d *diagnoser) partial(z *zoneAnalysis, host string, seen bool) (Finding, b
 		if len(lagging) > 0 {
 			f.Message = join(f.Message, d.c.f(noteNotPropagatedAlsoLagging, d.serversWithSerials(lagging)))
 		}
-		return f, true
-	}
-	if f, ok := d.staleNS(z, host); ok {
 		return f, true
 	}
 	m := msgNotPropagatedPartial
@@ -462,7 +462,9 @@ func (d *diagnoser) partial(z *zoneAnalysis, host string, seen bool) (Finding, b
 		}
 	}
 	msg := d.c.f(m, host, d.serversWithSerials(z.have), d.serversWithSerials(z.lack))
-	if stale, zoneNS := staleServers(z); len(stale) > 0 {
+	if stale, zoneNS := staleServers(z); len(stale) > 0 && slices.ContainsFunc(z.lack, func(sv dnsclient.ServerView) bool {
+		return slices.Contains(stale, Truncate(trimDot(strings.ToLower(sv.NS)), maxNameShown))
+	}) {
 		msg = join(msg, d.c.f(noteNotPropagatedStaleNS, strings.Join(stale, sep), strings.Join(zoneNS, sep)))
 	}
 	return Finding{
@@ -475,33 +477,34 @@ func (d *diagnoser) partial(z *zoneAnalysis, host string, seen bool) (Finding, b
 	}, true
 }
 
-// staleServers returns the names of the servers of z without the value
-// that the zone's own NS records (as the servers with the value serve
-// them) do not list, with those records; none when they are not known.
-// The parent's delegation still names such a server: a leftover, which no
-// transfer will bring the record to (console run: told to wait for it).
+// staleServers returns the names of the servers of z's zone that the
+// zone's own NS records no longer list (dnsclient.UnlistedServers), and
+// those records as the other servers serve them; none when that is not
+// known. The parent's delegation still names such a server: a leftover,
+// which no transfer brings the record to, whatever its SOA serial
+// (console and verification runs: told to wait, or to raise the serial).
 func staleServers(z *zoneAnalysis) (stale, zoneNS []string) {
-	for _, sv := range z.have {
+	return unlisted(z.view.Servers)
+}
+
+// unlisted is staleServers over servers, names truncated for messages.
+func unlisted(servers []dnsclient.ServerView) (stale, zoneNS []string) {
+	raw := dnsclient.UnlistedServers(servers)
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	for _, sv := range servers {
+		if slices.Contains(raw, trimDot(strings.ToLower(sv.NS))) {
+			continue
+		}
 		for _, n := range sv.ZoneNS {
-			if n := trimDot(n); !slices.Contains(zoneNS, n) {
+			if n := Truncate(trimDot(n), maxNameShown); !slices.Contains(zoneNS, n) {
 				zoneNS = append(zoneNS, n)
 			}
 		}
 	}
-	if len(zoneNS) == 0 {
-		return nil, nil
-	}
-	for _, sv := range z.lack {
-		n := trimDot(strings.ToLower(sv.NS))
-		if n != "" && !slices.Contains(zoneNS, n) && !slices.Contains(stale, n) {
-			stale = append(stale, n)
-		}
-	}
-	for i, n := range zoneNS {
-		zoneNS[i] = Truncate(n, maxNameShown)
-	}
-	for i, n := range stale {
-		stale[i] = Truncate(n, maxNameShown)
+	for _, n := range raw {
+		stale = append(stale, Truncate(n, maxNameShown))
 	}
 	return stale, zoneNS
 }

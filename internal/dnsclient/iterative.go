@@ -1235,6 +1235,44 @@ type ServerView struct {
 	LameReason string `json:"lame_reason,omitempty"`
 }
 
+// UnlistedServers returns the NS names (lowercase, without the final dot)
+// of the servers of one zone that no other server of it lists in its
+// ZoneNS: still delegated to by the parent, but gone from the zone's own
+// NS records (a leftover, which no transfer updates any more). A server's
+// own ZoneNS, an old copy perhaps, does not vouch for it. None when no
+// other server told its NS set, or when no server at all is listed.
+func UnlistedServers(servers []ServerView) []string {
+	var out []string
+	listedAny := false
+	for i, s := range servers {
+		name := strings.ToLower(dns.Fqdn(s.NS))
+		if s.NS == "" {
+			continue
+		}
+		known, listed := false, false
+		for j, o := range servers {
+			if j == i || len(o.ZoneNS) == 0 || strings.EqualFold(dns.Fqdn(o.NS), name) {
+				continue // no NS set told, or another address of the same server
+			}
+			known = true
+			if slices.Contains(o.ZoneNS, name) {
+				listed = true
+				break
+			}
+		}
+		switch n := strings.TrimSuffix(name, "."); {
+		case listed:
+			listedAny = true
+		case known && !slices.Contains(out, n):
+			out = append(out, n)
+		}
+	}
+	if !listedAny {
+		return nil
+	}
+	return out
+}
+
 // Authoritative finds the zone of name (its closest enclosing zone cut, by
 // iterative resolution without the answer cache), its NS set, and the
 // addresses of every NS name (glue, or resolved for glueless names), then

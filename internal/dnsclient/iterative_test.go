@@ -1266,3 +1266,33 @@ func TestReservedNameserversNotQueried(t *testing.T) {
 		}
 	})
 }
+
+func TestUnlistedServers(t *testing.T) {
+	t.Parallel()
+	sv := func(ns string, zoneNS ...string) dnsclient.ServerView {
+		return dnsclient.ServerView{NS: ns, ZoneNS: zoneNS}
+	}
+	all := []string{"ns1.example.com.", "ns2.example.com.", "ns3.example.com."}
+	tests := []struct {
+		name    string
+		servers []dnsclient.ServerView
+		want    []string
+	}{
+		{"every server listed", []dnsclient.ServerView{sv("ns1.example.com.", all...), sv("ns2.example.com.", all...), sv("ns3.example.com.", all...)}, nil},
+		{"a leftover, its old copy listing itself", []dnsclient.ServerView{
+			sv("ns1.example.com.", all[:2]...), sv("ns2.example.com.", all[:2]...), sv("ns3.example.com.", all...)}, []string{"ns3.example.com"}},
+		{"another address of the leftover does not vouch for it", []dnsclient.ServerView{
+			sv("ns1.example.com.", all[:1]...), sv("ns2.example.com.", all...), sv("ns2.example.com.", all...)}, []string{"ns2.example.com"}},
+		{"no NS set told", []dnsclient.ServerView{sv("ns1.example.com."), sv("ns2.example.com.")}, nil},
+		{"none listed: nothing to tell", []dnsclient.ServerView{sv("ns1.example.com.", "other.example.net."), sv("ns2.example.com.", "other.example.net.")}, nil},
+		{"case and final dot", []dnsclient.ServerView{sv("NS1.Example.com", all[:2]...), sv("ns2.example.com.", all[:2]...), sv("NS3.example.com", all[:2]...)}, []string{"ns3.example.com"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := dnsclient.UnlistedServers(tt.servers); !slices.Equal(got, tt.want) {
+				t.Errorf("UnlistedServers = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

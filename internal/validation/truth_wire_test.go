@@ -266,6 +266,39 @@ func TestTruthFindingsOnTheWire(t *testing.T) {
 			notRetryable: true,
 		},
 		{
+			// The same leftover with a later serial (another DNS host's
+			// numbering): still a leftover, not a zone to re-serial
+			// (verification run).
+			name: "the record missing on a nameserver the zone no longer lists, with a later serial",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				s0 := tw.app.Server(0)
+				s0.Add("applicant.com.", txt(host, truthValue))
+				s0.Remove("applicant.com.", "applicant.com.", dns.TypeNS)
+				s0.Add("applicant.com.", "applicant.com. 3600 IN NS ns1.applicant.com.")
+				s0.SetSerial("applicant.com.", 5)
+				tw.app.Server(1).SetSerial("applicant.com.", 2026112701)
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeDNSRecordNotPropagated,
+			words:        []string{"which the parent zone still lists as a nameserver of applicant.com although the zone itself no longer does", "Remove ns2.applicant.com"},
+			notRetryable: true,
+		},
+		{
+			// A leftover server with an old CAA record: removing it at
+			// the registrar is the fix, not waiting (verification run).
+			name: "CAA on a nameserver the zone no longer lists",
+			setup: func(_ *testing.T, tw *truthWorld) {
+				tw.app.Add(txt(host, truthValue))
+				s0 := tw.app.Server(0)
+				s0.Remove("applicant.com.", "applicant.com.", dns.TypeNS)
+				s0.Add("applicant.com.", "applicant.com. 3600 IN NS ns1.applicant.com.")
+				tw.app.Server(1).Add("applicant.com.", `a.applicant.com. 300 IN CAA 0 issue "other.ca"`)
+				tw.app.Server(1).SetSerial("applicant.com.", 2026112701)
+			},
+			status: diagnose.StatusPending, code: diagnose.CodeCAANameserversDisagree,
+			words:        []string{"ns2.applicant.com is no longer among the zone's own NS records (ns1.applicant.com)", "Remove ns2.applicant.com from the nameservers of applicant.com at your registrar"},
+			notRetryable: true,
+		},
+		{
 			// The nameservers answer: the CNAMEs loop, and they are what
 			// the CAA finding names (console run: "the lookup at ...
 			// failed", and a fix blaming the nameservers).
