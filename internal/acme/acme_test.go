@@ -904,13 +904,26 @@ func utf8Subject(t *testing.T, inter *x509.Certificate) []byte {
 	return raw
 }
 
+// expiredCross is crossCert with the intermediate's subject and key
+// identifier, expired an hour ago.
+func expiredCross(t *testing.T, inter *x509.Certificate) string {
+	t.Helper()
+	return crossCertAt(t, inter, inter.RawSubject, inter.SubjectKeyId, time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour))
+}
+
 // crossCert returns, PEM, a CA certificate of inter's key with the subject
 // rawSubject and the subject key identifier ski (nil: crypto/x509's own),
 // signed by a key of its own: a cross-certificate.
 func crossCert(t *testing.T, inter *x509.Certificate, rawSubject, ski []byte) string {
 	t.Helper()
+	return crossCertAt(t, inter, rawSubject, ski, time.Now(), time.Now().Add(time.Hour))
+}
+
+// crossCertAt is crossCert valid from notBefore to notAfter.
+func crossCertAt(t *testing.T, inter *x509.Certificate, rawSubject, ski []byte, notBefore, notAfter time.Time) string {
+	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), RawSubject: rawSubject, SubjectKeyId: ski, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), RawSubject: rawSubject, SubjectKeyId: ski, NotBefore: notBefore, NotAfter: notAfter, IsCA: true, BasicConstraintsValid: true}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, &x509.Certificate{Subject: pkix.Name{CommonName: "cross-signer"}}, inter.PublicKey, key)
 	if err != nil {
 		t.Fatal(err)
@@ -940,6 +953,8 @@ func TestAlternateChainChecked(t *testing.T) {
 		{"a cross-certificate with another key identifier", crossCert(t, w.ca.Intermediate(), w.ca.Intermediate().RawSubject, []byte{1, 2, 3, 4}),
 			fmt.Sprintf("subject key identifier (01020304) is not the leaves' issuer's (%X)", w.ca.Intermediate().SubjectKeyId)},
 		{"a cross-certificate with the intermediate's key identifier", crossCert(t, w.ca.Intermediate(), w.ca.Intermediate().RawSubject, w.ca.Intermediate().SubjectKeyId), ""},
+		// Verification run: an expired one started silently.
+		{"an expired cross-certificate", expiredCross(t, w.ca.Intermediate()), "certificate 1 (" + w.ca.Intermediate().Subject.String() + ") expired at "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -80,7 +80,7 @@ func New(cfg Config) (*Handler, error) {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.AlternateChainPEM != "" {
-		if err := checkAltChain(cfg.AlternateChainPEM, cfg.IssuerDER); err != nil {
+		if err := checkAltChain(cfg.AlternateChainPEM, cfg.IssuerDER, cfg.Now()); err != nil {
 			return nil, fmt.Errorf("acme: alternate chain: %w", err)
 		}
 	}
@@ -288,8 +288,10 @@ func (h *Handler) directory(w http.ResponseWriter, _ *http.Request) {
 
 // checkAltChain checks that chainPEM continues a leaf of issuerDER: its
 // first certificate has the issuer's subject, public key and subject key
-// identifier (when both have one), and each next one signs the one before.
-func checkAltChain(chainPEM string, issuerDER []byte) error {
+// identifier (when both have one), each next one signs the one before, and
+// each is valid at now (an expired cross-certificate breaks the chain for
+// every client that prefers it).
+func checkAltChain(chainPEM string, issuerDER []byte, now time.Time) error {
 	issuer, err := x509.ParseCertificate(issuerDER)
 	if err != nil {
 		return fmt.Errorf("the leaves' issuer is needed to check it: %w", err)
@@ -330,6 +332,14 @@ func checkAltChain(chainPEM string, issuerDER []byte) error {
 		// key identifier, and OpenSSL, among others, passes over an issuer
 		// whose subject key identifier differs (RFC 5280 §4.2.1.1).
 		return fmt.Errorf("its first certificate's subject key identifier (%X) is not the leaves' issuer's (%X), which every leaf names as its authority key identifier: OpenSSL and other clients would not chain a leaf to it; cross-sign with the intermediate's identifier copied (OpenSSL: subjectKeyIdentifier = %X)", first.SubjectKeyId, issuer.SubjectKeyId, issuer.SubjectKeyId)
+	}
+	for i, c := range certs {
+		switch {
+		case now.After(c.NotAfter):
+			return fmt.Errorf("certificate %d (%s) expired at %s", i+1, c.Subject, c.NotAfter.UTC().Format(time.RFC3339))
+		case now.Before(c.NotBefore):
+			return fmt.Errorf("certificate %d (%s) is not valid before %s", i+1, c.Subject, c.NotBefore.UTC().Format(time.RFC3339))
+		}
 	}
 	for i := 1; i < len(certs); i++ {
 		if err := certs[i-1].CheckSignatureFrom(certs[i]); err != nil {
