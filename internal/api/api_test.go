@@ -236,7 +236,7 @@ func TestAPIRefusesBadInput(t *testing.T) {
 		// An element of an array is named by its index, not the array's name.
 		{name: "wrong type in an array", body: `{"domains":[1],"method":"dns"}`, status: 400, code: "MALFORMED_JSON", words: []string{`field "domains[0]" must be a JSON string, not a JSON number`}},
 		{name: "wrong type later in an array", body: `{"domains":["a.applicant.com", {"name":"b"}],"method":"dns"}`, status: 400, code: "MALFORMED_JSON", words: []string{`field "domains[1]" must be a JSON string, not a JSON object`}},
-		{name: "wrong type in an object", body: `{"domains":["a.applicant.com"],"method":"dns","methods":{"a.applicant.com":1}}`, status: 400, code: "MALFORMED_JSON", words: []string{`field "methods" must be a JSON string, not a JSON number`}},
+		{name: "wrong type in an object", body: `{"domains":["a.applicant.com"],"method":"dns","methods":{"a.applicant.com":1}}`, status: 400, code: "MALFORMED_JSON", words: []string{`field "methods[a.applicant.com]" must be a JSON string, not a JSON number`}},
 		{name: "two json objects", body: valid + valid, status: 400, code: "MALFORMED_JSON", words: []string{"exactly one JSON object"}},
 		{name: "wrong content type", contentType: "text/plain", body: valid, status: 415, code: "UNSUPPORTED_MEDIA_TYPE", words: []string{"application/json"}},
 		{name: "json null", body: "null", status: 400, code: "MALFORMED_JSON", words: []string{"null"}},

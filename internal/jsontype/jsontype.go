@@ -26,12 +26,12 @@ func Mismatch(te *json.UnmarshalTypeError) string {
 
 // FieldPath returns the path of the value te, a mismatch found decoding
 // the JSON document doc, is about: te.Field with the index of each array
-// element on the way ("domains[0]", "identifiers[1].type"), which
-// encoding/json leaves out of Field. It returns te.Field as it is when doc
-// does not lead to that value through te.Field's names alone (through a
-// map's key, or doc is not the document te came from), and "" for the
-// document itself. Callers set the result as Field of a copy of te, for
-// Mismatch.
+// element on the way ("domains[0]", "identifiers[1].type") and each key of
+// a map past them ("methods[a.example]"), which encoding/json leaves out
+// of Field. It returns te.Field as it is when doc does not lead to that
+// value through te.Field's names (doc is not the document te came from),
+// and "" for the document itself. Callers set the result as Field of a
+// copy of te, for Mismatch.
 func FieldPath(doc []byte, te *json.UnmarshalTypeError) string {
 	if te.Field == "" {
 		return ""
@@ -47,9 +47,15 @@ func FieldPath(doc []byte, te *json.UnmarshalTypeError) string {
 			fmt.Fprintf(&b, "[%d]", st.index)
 			continue
 		}
+		if len(names) == 0 {
+			// Past te.Field's names: a map's key, which encoding/json
+			// leaves out; named as Go would index the map.
+			fmt.Fprintf(&b, "[%s]", st.name)
+			continue
+		}
 		// encoding/json matches a member to a field without case, and
 		// names the field in Field.
-		if len(names) == 0 || !strings.EqualFold(names[0], st.name) {
+		if !strings.EqualFold(names[0], st.name) {
 			return te.Field
 		}
 		if b.Len() > 0 {
