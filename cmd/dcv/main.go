@@ -24,7 +24,7 @@ func main() {
 			// for a refusal of the command itself too, in the shape of
 			// the API's errors (unless the command printed its JSON
 			// already: one document only).
-			writeJSONError(os.Stdout, jsonErrorCode(err, code), msg)
+			writeJSONError(os.Stdout, jsonErrorCode(err, code), jsonErrorMessage(err, msg))
 		}
 		fmt.Fprintln(os.Stderr, "dcv:", msg)
 	}
@@ -69,6 +69,17 @@ func jsonErrorCode(err error, status int) string {
 	default:
 		return "FAILED"
 	}
+}
+
+// jsonErrorMessage is the message --json reports for err: the API's own
+// message of a request refused here as the server would refuse it (its
+// code is said apart), else msg.
+func jsonErrorMessage(err error, msg string) string {
+	var ee exitError
+	if errors.As(err, &ee) && ee.apiMsg != "" {
+		return ee.apiMsg
+	}
+	return msg
 }
 
 // writeJSONError writes a refusal of the command itself (not the API's:

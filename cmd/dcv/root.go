@@ -34,8 +34,9 @@ type exitError struct {
 	msg  string
 	// apiCode, when set, is the API's stable error code (INVALID_CHARACTER)
 	// of a request refused here, before anything was sent, as the server
-	// would refuse it: --json reports it rather than USAGE or FAILED.
-	apiCode string
+	// would refuse it: --json reports it rather than USAGE or FAILED, with
+	// apiMsg, the API's message, as its message.
+	apiCode, apiMsg string
 }
 
 // refusedHere is the usage error (exit status 2) of cmd for err, a request
@@ -46,7 +47,10 @@ func refusedHere(cmd *cobra.Command, err error) error {
 	ee := exitError{code: exitUsage, msg: fmt.Sprintf("%s: %v", cmd.CommandPath(), err)}
 	var oe *order.Error
 	if errors.As(err, &oe) {
-		ee.apiCode = oe.Code
+		// The error line starts with "dcv:" already; --json says the
+		// code apart, and its message without it.
+		ee.apiCode, ee.apiMsg = oe.Code, oe.Message
+		ee.msg = fmt.Sprintf("%s: %v", strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" "), err)
 	}
 	return ee
 }
