@@ -451,7 +451,7 @@ func (v *DNSSECValidator) childTrust(ctx context.Context, q Querier, parent *zon
 	}
 	// No DS: a signed denial must show either that child is not a zone cut
 	// or that it is an unsigned delegation.
-	st, reason := c.verifyAuthority()
+	st, reason := c.verifyAuthority(child)
 	if st != Secure {
 		return nil, st, reason
 	}
@@ -668,7 +668,7 @@ func (c *msgCheck) run() (DNSSECStatus, string) {
 		}
 		return Secure, ""
 	}
-	if st, reason := c.verifyAuthority(); st != Secure {
+	if st, reason := c.verifyAuthority(sname); st != Secure {
 		return st, reason
 	}
 	for _, w := range wildcards {
@@ -785,15 +785,18 @@ func (c *msgCheck) verify(set *rrset) (DNSSECStatus, string, *dns.RRSIG) {
 }
 
 // verifyAuthority verifies the NSEC, NSEC3 and SOA RRsets of the authority
-// section and keeps the denial records.
+// section of an answer about sname and keeps the denial records.
 //
 // Only records of the zone being answered, signed by that zone, prove
 // anything (RFC 4035 §5.4). A set owned outside it, or signed by another
 // zone, is ignored: another signed zone's NSEC (anyone can sign their own)
 // would otherwise deny names of this one, and an unsigned set of some
 // unsigned zone would turn a forged denial from this signed zone into an
-// insecure answer, which callers take like any unsigned one.
-func (c *msgCheck) verifyAuthority() (DNSSECStatus, string) {
+// insecure answer, which callers take like any unsigned one. An unsigned
+// set of a zone proven unsigned that holds sname itself (a CNAME into an
+// unsigned child the same servers serve, whose SOA comes with the denial)
+// makes the answer insecure: sname lies where nothing is signed.
+func (c *msgCheck) verifyAuthority(sname string) (DNSSECStatus, string) {
 	auth := groupRRsets(c.msg.Ns)
 	denials := 0
 	for _, set := range auth.sets {
@@ -817,6 +820,9 @@ func (c *msgCheck) verifyAuthority() (DNSSECStatus, string) {
 				continue // a signed zone below this one: not its proof
 			}
 		case Insecure:
+			if dns.IsSubDomain(set.name, sname) {
+				c.insecureReason = reason // sname's own unsigned zone
+			}
 			continue // below an unsigned delegation: not this zone's proof
 		default:
 			return st, reason

@@ -514,3 +514,38 @@ func TestDNSSECStatusString(t *testing.T) {
 		}
 	}
 }
+
+// A signed zone whose CNAME points into an unsigned child zone served by
+// the same servers: the negative answer for the target carries the
+// child's unsigned SOA. The target lies in an unsigned zone, so the answer
+// is Insecure, not Bogus (review: the forged-denial fix made it Bogus).
+func TestValidateCNAMEIntoUnsignedChildOnSameServer(t *testing.T) {
+	t.Parallel()
+	for _, rcode := range []int{dns.RcodeNameError, dns.RcodeSuccess} {
+		tld := testenv.NewZoneSigner(t, "test.", testenv.SignOptions{})
+		root := testenv.NewZoneSigner(t, ".", testenv.SignOptions{})
+		tldRRs := mustRRs(t, append(zoneBase("test."),
+			`child.test. 3600 IN NS ns1.child.test.`,
+			`ns1.child.test. 3600 IN A 192.0.2.54`,
+			`cn.test. 300 IN CNAME nope.child.test.`,
+		)...)
+		rootRRs := append(mustRRs(t, zoneBase(".")...), mustRRs(t, `test. 3600 IN NS ns1.test.`)...)
+		rootRRs = append(rootRRs, tld.DS())
+		child := mustRRs(t, zoneBase("child.test.")...)
+		q := &fakeZones{queries: map[uint16]int{}, zones: map[string][]dns.RR{
+			".":           root.Sign(rootRRs),
+			"test.":       tld.Sign(tldRRs),
+			"child.test.": child,
+		}}
+		cname := mustRRs(t, `cn.test. 300 IN CNAME nope.child.test.`)[0]
+		m := new(dns.Msg)
+		m.SetQuestion("cn.test.", dns.TypeTXT)
+		m.Response, m.Authoritative, m.Rcode = true, true, rcode
+		m.Answer = []dns.RR{cname, tld.SignRRset(cname)}
+		m.Ns = mustRRs(t, zoneBase("child.test.")[0])
+		st, reason := newValidator(t, []dns.RR{root.DS()}).Validate(context.Background(), q, "test.", m)
+		if st != dnsclient.Insecure {
+			t.Errorf("rcode %s: status %v (%s), want Insecure: the target is in the unsigned child.test.", dns.RcodeToString[rcode], st, reason)
+		}
+	}
+}
