@@ -65,7 +65,7 @@ func New() *Metrics {
 		}, []string{"reason"}),
 		acmeValidations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dcv_acme_validations_total",
-			Help: "ACME challenge validations recorded, by challenge type and result (valid, invalid, ca_side).",
+			Help: "ACME challenge validations recorded, by challenge type and result (valid, invalid, ca_side, rate_limited).",
 		}, []string{"type", "result"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "dcv_http_requests_total",
@@ -138,7 +138,7 @@ func (m *Metrics) Revoked(reason string) {
 }
 
 // ACMEValidation counts a recorded ACME validation of challengeType with
-// its result: "valid", "invalid" or "ca_side".
+// its result: "valid", "invalid", "ca_side" or "rate_limited" (it waited too long for a slot of its account and did not run).
 func (m *Metrics) ACMEValidation(challengeType, result string) {
 	if m == nil {
 		return

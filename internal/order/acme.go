@@ -210,7 +210,7 @@ func NewACME(s *Service, cfg ACMEConfig) (*ACME, error) {
 	if cfg.ValidationBudget == 0 {
 		cfg.ValidationBudget = DefaultValidationBudget
 	}
-	a := &ACME{s: s, st: s.cfg.Store, cfg: cfg, started: s.now(), slots: accountSlots{max: DefaultAccountValidations}}
+	a := &ACME{s: s, st: s.cfg.Store, cfg: cfg, started: s.now(), slots: accountSlots{max: DefaultAccountValidations, wait: accountSlotWait}}
 	if cfg.AccountValidations > 0 {
 		a.slots.max = cfg.AccountValidations
 	}

@@ -288,6 +288,12 @@ func (a *ACME) recorded(ctx context.Context, acct *store.ACMEAccount, z *store.A
 		a.logCASide(z, res)
 		return
 	}
+	if prob.Type == ACMERateLimited {
+		// No validation ran (observeInTurn): nothing was learnt of the
+		// domain to count against it (review).
+		m.ACMEValidation(res.Type, "rate_limited")
+		return
+	}
 	m.ACMEValidation(res.Type, "invalid")
 	l := a.cfg.Limits.FailedValidationsPerDomain
 	if _, err := a.cfg.Limiter.Spend(ctx, l, acct.ID+"|"+baseName(z.Identifier), 1, res.At); err != nil {

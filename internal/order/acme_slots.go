@@ -19,8 +19,11 @@ const (
 	// remote perspectives' for every other applicant.
 	DefaultAccountValidations = 16
 	// accountSlotWait bounds a validation's wait for a slot of its
-	// account: past it, the challenge is invalid with rateLimited.
-	accountSlotWait = 2 * time.Minute
+	// account: past it, the challenge is invalid with rateLimited. With
+	// the validation's own acmeValidationTimeout after it, it stays within
+	// the time after which a "processing" challenge counts as left by a
+	// crash (staleBefore; review: 2 minutes went past it).
+	accountSlotWait = time.Minute
 )
 
 // accountSlots hands out the validation slots of each account: at most
@@ -28,6 +31,8 @@ const (
 // hold no memory.
 type accountSlots struct {
 	max int
+	// wait bounds a validation's wait for a slot (accountSlotWait).
+	wait time.Duration
 
 	mu sync.Mutex
 	m  map[string]*accountSlot
@@ -73,12 +78,12 @@ func (s *accountSlots) acquire(ctx context.Context, account string) (func(), err
 // A challenge that waits past accountSlotWait is invalid with rateLimited:
 // the account answered more challenges at once than it lets finish.
 func (a *ACME) observeInTurn(acct *store.ACMEAccount, z *store.ACMEAuthz, typ string) store.ACMEChallengeResult {
-	wctx, cancel := context.WithTimeout(context.Background(), accountSlotWait)
+	wctx, cancel := context.WithTimeout(context.Background(), a.slots.wait)
 	release, err := a.slots.acquire(wctx, acct.ID)
 	cancel()
 	if err != nil {
 		prob := acmeErr(ACMERateLimited, "more than %d validations of this account were under way for %s: this one did not start; answer fewer challenges at once, or wait for those under way, then place a new order for %s",
-			a.slots.max, accountSlotWait, z.Identifier)
+			a.slots.max, a.slots.wait, z.Identifier)
 		res := store.ACMEChallengeResult{AuthzID: z.ID, Type: typ, At: a.now(), Status: store.ACMEStatusInvalid}
 		if res.Error, err = json.Marshal(prob); err != nil {
 			a.s.cfg.Logger.Error("encoding acme problem", "authz", z.ID, "err", err)

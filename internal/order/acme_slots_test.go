@@ -2,9 +2,13 @@ package order
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/dcvhq/dcv/internal/store"
 )
 
 // TestAccountSlots: an account runs at most max validations at once, the
@@ -52,5 +56,40 @@ func TestAccountSlots(t *testing.T) {
 	defer s.mu.Unlock()
 	if len(s.m) != 0 {
 		t.Errorf("%d accounts still held after every release", len(s.m))
+	}
+}
+
+// TestValidationThatNeverRanIsNotAFailure: a validation that waited past
+// its account's slot wait is invalid with rateLimited, and does not count
+// against the failed-validations limit of its domain (review: it did, and
+// could lock the account out of the domain for an hour).
+func TestValidationThatNeverRanIsNotAFailure(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	a, err := NewACME(&Service{cfg: Config{Clock: atClock(now), Logger: slog.New(slog.DiscardHandler)}},
+		ACMEConfig{AccountURL: func(id string) string { return "https://ca.example/acme/acct/" + id }, AccountValidations: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.slots.wait = 10 * time.Millisecond
+	acct := &store.ACMEAccount{ID: "acct_1"}
+	z := &store.ACMEAuthz{ID: "az_1", Identifier: "a.example.com"}
+	release, err := a.slots.acquire(t.Context(), acct.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	res := a.observeInTurn(acct, z, "http-01")
+	var prob ACMEError
+	if res.Status != store.ACMEStatusInvalid || json.Unmarshal(res.Error, &prob) != nil || prob.Type != ACMERateLimited {
+		t.Fatalf("result %s %s, want invalid with rateLimited", res.Status, res.Error)
+	}
+	a.recorded(t.Context(), acct, z, &res)
+	l := a.cfg.Limits.FailedValidationsPerDomain
+	for i := range l.Count {
+		d, err := a.cfg.Limiter.Spend(t.Context(), l, acct.ID+"|"+baseName(z.Identifier), 1, now)
+		if err != nil || !d.Allowed {
+			t.Fatalf("failure %d of %d refused (%v): the validation that never ran was counted", i+1, l.Count, err)
+		}
 	}
 }
