@@ -1237,10 +1237,13 @@ type ServerView struct {
 
 // UnlistedServers returns the NS names (lowercase, without the final dot)
 // of the servers of one zone that no other server of it lists in its
-// ZoneNS: still delegated to by the parent, but gone from the zone's own
-// NS records (a leftover, which no transfer updates any more). A server's
-// own ZoneNS, an old copy perhaps, does not vouch for it. None when no
-// other server told its NS set, or when no server at all is listed.
+// ZoneNS, while they themselves list one of those: still delegated to by
+// the parent, but gone from the zone's own NS records (a leftover of the
+// same zone, which no transfer updates any more). A server's own ZoneNS,
+// an old copy perhaps, does not vouch for it; a server that lists none of
+// the others serves another zone's copy (a move between DNS hosts under
+// way), of which neither side is the leftover. None when no other server
+// told its NS set, or when no server at all is listed.
 func UnlistedServers(servers []ServerView) []string {
 	var out []string
 	listedAny := false
@@ -1249,7 +1252,7 @@ func UnlistedServers(servers []ServerView) []string {
 		if s.NS == "" {
 			continue
 		}
-		known, listed := false, false
+		known, listed, lineage := false, false, false
 		for j, o := range servers {
 			if j == i || len(o.ZoneNS) == 0 || strings.EqualFold(dns.Fqdn(o.NS), name) {
 				continue // no NS set told, or another address of the same server
@@ -1259,11 +1262,13 @@ func UnlistedServers(servers []ServerView) []string {
 				listed = true
 				break
 			}
+			// s knows o: s serves an (older) copy of o's zone.
+			lineage = lineage || slices.Contains(s.ZoneNS, strings.ToLower(dns.Fqdn(o.NS)))
 		}
 		switch n := strings.TrimSuffix(name, "."); {
 		case listed:
 			listedAny = true
-		case known && !slices.Contains(out, n):
+		case known && lineage && !slices.Contains(out, n):
 			out = append(out, n)
 		}
 	}

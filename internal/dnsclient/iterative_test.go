@@ -1286,6 +1286,10 @@ func TestUnlistedServers(t *testing.T) {
 		{"no NS set told", []dnsclient.ServerView{sv("ns1.example.com."), sv("ns2.example.com.")}, nil},
 		{"none listed: nothing to tell", []dnsclient.ServerView{sv("ns1.example.com.", "other.example.net."), sv("ns2.example.com.", "other.example.net.")}, nil},
 		{"case and final dot", []dnsclient.ServerView{sv("NS1.Example.com", all[:2]...), sv("ns2.example.com.", all[:2]...), sv("NS3.example.com", all[:2]...)}, []string{"ns3.example.com"}},
+		// A move between DNS hosts under way: each zone lists its own
+		// servers; neither side is the leftover (review).
+		{"two hosts' zones", []dnsclient.ServerView{sv("ns1.old.example.", "ns1.old.example.", "ns2.old.example."), sv("ns2.old.example.", "ns1.old.example.", "ns2.old.example."),
+			sv("ns1.new.example.", "ns1.new.example.")}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
