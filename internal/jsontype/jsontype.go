@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Mismatch describes te: `field "x" must be a JSON array, not a JSON
@@ -50,7 +51,7 @@ func FieldPath(doc []byte, te *json.UnmarshalTypeError) string {
 		if len(names) == 0 {
 			// Past te.Field's names: a map's key, which encoding/json
 			// leaves out; named as Go would index the map.
-			fmt.Fprintf(&b, "[%s]", st.name)
+			fmt.Fprintf(&b, "[%s]", shortKey(st.name))
 			continue
 		}
 		// encoding/json matches a member to a field without case, and
@@ -68,6 +69,22 @@ func FieldPath(doc []byte, te *json.UnmarshalTypeError) string {
 		return te.Field
 	}
 	return b.String()
+}
+
+// maxKeyShown bounds a map key quoted in a path: a key is the client's
+// input, as long as the body allows.
+const maxKeyShown = 64
+
+// shortKey is key, cut to maxKeyShown bytes (at a rune boundary) with "…".
+func shortKey(key string) string {
+	if len(key) <= maxKeyShown {
+		return key
+	}
+	cut := maxKeyShown
+	for cut > 0 && !utf8.RuneStart(key[cut]) {
+		cut--
+	}
+	return key[:cut] + "…"
 }
 
 // step is one step of a path into a JSON document: an object's member

@@ -3,6 +3,7 @@ package jsontype
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -66,6 +67,8 @@ func TestFieldPath(t *testing.T) {
 		// "methods" alone named the object).
 		{"a map's value", `{"methods":{"a.example":1}}`, `methods[a.example]`},
 		{"an element of a map's value", `{"lists":{"a.example":["x",1]}}`, `lists[a.example][1]`},
+		// The key is the client's: cut (review: echoed whole).
+		{"a long map key", `{"methods":{"` + strings.Repeat("k", 100) + `":1}}`, `methods[` + strings.Repeat("k", 64) + `…]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
