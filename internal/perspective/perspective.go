@@ -233,7 +233,13 @@ func (r *Runner) Observe(ctx context.Context, req validation.Request) ([]validat
 	remoteReq.CAAIdentity = cmp.Or(req.CAAIdentity, r.cfg.Primary.CAAIdentity())
 	for i, c := range clients {
 		go func() {
-			answers <- answer{i, c.observe(rctx, remoteReq, r.cfg.RemoteTimeout, r.cfg.AckTimeout, now, cut.Load)}
+			obs := c.observe(rctx, remoteReq, r.cfg.RemoteTimeout, r.cfg.AckTimeout, now, cut.Load)
+			if why := r.cfg.Primary.Foreign(&obs); obs.Unavailable == "" && why != "" {
+				// Made another way than the primary's validation (an
+				// agent's test knobs): no corroboration of it.
+				obs.Unavailable, obs.UnavailableDetail = validation.UnavailableProtocol, why
+			}
+			answers <- answer{i, obs}
 		}()
 	}
 	primary, err := r.cfg.Primary.Observe(ctx, req)

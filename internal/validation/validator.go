@@ -1,12 +1,16 @@
 package validation
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/dcvhq/dcv/internal/caa"
 	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/ident"
 	"github.com/dcvhq/dcv/internal/webfetch"
 )
 
@@ -71,6 +75,41 @@ func New(cfg Config) (*Validator, error) {
 // CAAIdentity returns the issuer domain name the validator matches CAA
 // records against when a request names none.
 func (v *Validator) CAAIdentity() string { return v.cfg.CAAIdentity }
+
+// Foreign returns why o, another perspective's observation, was made in a
+// way v would not have made it: a web fetch or a TLS-ALPN handshake
+// dialled at a port or an address v does not dial (an agent run with
+// --validation-http-port, --allow-loopback-targets or
+// --allow-private-targets that this validator does not have); "" when
+// none. Such a view is of another validation than v's: no corroboration
+// (security review).
+func (v *Validator) Foreign(o *Observation) string {
+	if o.File != nil && v.cfg.Fetcher != nil {
+		for _, tr := range o.File.Fetches {
+			if tr == nil {
+				continue
+			}
+			for _, a := range tr.Attempts {
+				if a.Address == "" || a.Err != nil && (a.Err.Kind == webfetch.ErrReservedAddress || a.Err.Kind == webfetch.ErrSourceAddress) {
+					continue // not dialled
+				}
+				ap, err := netip.ParseAddrPort(a.Address)
+				scheme, _, _ := strings.Cut(a.URL, "://")
+				if err == nil && !v.cfg.Fetcher.Permits(scheme, ap) {
+					return fmt.Sprintf("it fetched %s from %s, which this CA's primary perspective does not dial (another port or a special-purpose address: the agent's settings differ)", a.URL, a.Address)
+				}
+			}
+		}
+	}
+	if t := o.TLSALPN; t != nil && t.Address != "" {
+		c := v.cfg.TLSALPN
+		ap, err := netip.ParseAddrPort(t.Address)
+		if err == nil && (int(ap.Port()) != cmp.Or(c.Port, 443) || (ident.Targets{Loopback: c.AllowLoopback, Private: c.AllowPrivate}).Refused(ap.Addr())) {
+			return fmt.Sprintf("it made the tls-alpn-01 handshake with %s, which this CA's primary perspective does not dial (another port or a special-purpose address: the agent's settings differ)", t.Address)
+		}
+	}
+	return ""
+}
 
 // Observe observes one domain by its method and, when a CAA identity is
 // configured, its CAA records. It always returns an Observation: failures

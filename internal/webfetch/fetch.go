@@ -168,6 +168,19 @@ type target struct {
 	port  int // the port dialled
 }
 
+// Permits reports whether f would dial addr for a URL of scheme ("http"
+// or "https"): at the port it dials for that scheme, and an address its
+// target policy does not refuse. A fetch another fetcher made (a remote
+// perspective's) that f would not have made is no view of the same
+// validation.
+func (f *Fetcher) Permits(scheme string, addr netip.AddrPort) bool {
+	port := f.cfg.HTTPPort
+	if scheme == "https" {
+		port = f.cfg.HTTPSPort
+	}
+	return int(addr.Port()) == port && !(ident.Targets{Loopback: f.cfg.AllowLoopback, Private: f.cfg.AllowPrivate}).Refused(addr.Addr())
+}
+
 // Fetch fetches rawURL with one GET per resolved address (IPv6 first, then
 // IPv4) until one of them returns an HTTP response, follows that response's
 // redirects as far as Config.MaxRedirects allows, and returns the Trace of
