@@ -64,6 +64,17 @@ func newTruthWorld(t *testing.T) *truthWorld {
 	return tw
 }
 
+// leftoverNS2 makes ns2.applicant.com a leftover: com. still delegates to
+// it, but the zone on ns1 lists ns1 alone (ns2 keeps its old copy).
+// serial1 and serial2 are the zone's SOA serials on ns1 and ns2.
+func (tw *truthWorld) leftoverNS2(serial1, serial2 uint32) {
+	s0 := tw.app.Server(0)
+	s0.Remove("applicant.com.", "applicant.com.", dns.TypeNS)
+	s0.Add("applicant.com.", "applicant.com. 3600 IN NS ns1.applicant.com.")
+	s0.SetSerial("applicant.com.", serial1)
+	tw.app.Server(1).SetSerial("applicant.com.", serial2)
+}
+
 func (tw *truthWorld) resolver(t *testing.T) *dnsclient.Iterative {
 	t.Helper()
 	cfg := dnsclient.IterativeConfig{RootHints: tw.w.RootHints, Timeout: truthQueryTimeout, Now: tw.clock.Now, AllowLoopbackServers: true}
@@ -253,12 +264,8 @@ func TestTruthFindingsOnTheWire(t *testing.T) {
 			// the fix is at the registrar (console run: told to wait).
 			name: "the record missing on a nameserver the zone no longer lists",
 			setup: func(_ *testing.T, tw *truthWorld) {
-				s0 := tw.app.Server(0)
-				s0.Add("applicant.com.", txt(host, truthValue))
-				s0.Remove("applicant.com.", "applicant.com.", dns.TypeNS)
-				s0.Add("applicant.com.", "applicant.com. 3600 IN NS ns1.applicant.com.")
-				s0.SetSerial("applicant.com.", 2024060102)
-				tw.app.Server(1).SetSerial("applicant.com.", 2024060101)
+				tw.app.Server(0).Add("applicant.com.", txt(host, truthValue))
+				tw.leftoverNS2(2024060102, 2024060101)
 			},
 			status: diagnose.StatusPending, code: diagnose.CodeDNSRecordNotPropagated,
 			words: []string{"but not on ns2.applicant.com at {ns2} (SOA serial 2024060101), which the parent zone still lists as a nameserver of applicant.com although the zone itself no longer does (its NS records name ns1.applicant.com)",
@@ -271,12 +278,8 @@ func TestTruthFindingsOnTheWire(t *testing.T) {
 			// (verification run).
 			name: "the record missing on a nameserver the zone no longer lists, with a later serial",
 			setup: func(_ *testing.T, tw *truthWorld) {
-				s0 := tw.app.Server(0)
-				s0.Add("applicant.com.", txt(host, truthValue))
-				s0.Remove("applicant.com.", "applicant.com.", dns.TypeNS)
-				s0.Add("applicant.com.", "applicant.com. 3600 IN NS ns1.applicant.com.")
-				s0.SetSerial("applicant.com.", 5)
-				tw.app.Server(1).SetSerial("applicant.com.", 2026112701)
+				tw.app.Server(0).Add("applicant.com.", txt(host, truthValue))
+				tw.leftoverNS2(5, 2026112701)
 			},
 			status: diagnose.StatusPending, code: diagnose.CodeDNSRecordNotPropagated,
 			words:        []string{"which the parent zone still lists as a nameserver of applicant.com although the zone itself no longer does", "Remove ns2.applicant.com"},
@@ -288,11 +291,8 @@ func TestTruthFindingsOnTheWire(t *testing.T) {
 			name: "CAA on a nameserver the zone no longer lists",
 			setup: func(_ *testing.T, tw *truthWorld) {
 				tw.app.Add(txt(host, truthValue))
-				s0 := tw.app.Server(0)
-				s0.Remove("applicant.com.", "applicant.com.", dns.TypeNS)
-				s0.Add("applicant.com.", "applicant.com. 3600 IN NS ns1.applicant.com.")
 				tw.app.Server(1).Add("applicant.com.", `a.applicant.com. 300 IN CAA 0 issue "other.ca"`)
-				tw.app.Server(1).SetSerial("applicant.com.", 2026112701)
+				tw.leftoverNS2(2024060101, 2026112701)
 			},
 			status: diagnose.StatusPending, code: diagnose.CodeCAANameserversDisagree,
 			words:        []string{"ns2.applicant.com is no longer among the zone's own NS records (ns1.applicant.com)", "Remove ns2.applicant.com from the nameservers of applicant.com at your registrar"},
