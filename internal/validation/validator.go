@@ -77,36 +77,64 @@ func New(cfg Config) (*Validator, error) {
 func (v *Validator) CAAIdentity() string { return v.cfg.CAAIdentity }
 
 // Foreign returns why o, another perspective's observation, was made in a
-// way v would not have made it: a web fetch or a TLS-ALPN handshake
-// dialled at a port or an address v does not dial (an agent run with
-// --validation-http-port, --allow-loopback-targets or
-// --allow-private-targets that this validator does not have); "" when
-// none. Such a view is of another validation than v's: no corroboration
-// (security review).
+// way v would not have made it: a web fetch or a TLS-ALPN handshake at
+// another port than v's, at an address v does not dial, or an address v
+// dials left undialled (an agent run with other --validation-http-port,
+// --allow-loopback-targets or --allow-private-targets than this
+// validator); "" when none. Such a view is of another validation than
+// v's: no corroboration, and no disagreement either (security review,
+// verification run).
 func (v *Validator) Foreign(o *Observation) string {
 	if o.File != nil && v.cfg.Fetcher != nil {
+		f := v.cfg.Fetcher
 		for _, tr := range o.File.Fetches {
 			if tr == nil {
 				continue
 			}
 			for _, a := range tr.Attempts {
-				if a.Address == "" || a.Err != nil && (a.Err.Kind == webfetch.ErrReservedAddress || a.Err.Kind == webfetch.ErrSourceAddress) {
-					continue // not dialled
+				if a.Address == "" || a.Err != nil && a.Err.Kind == webfetch.ErrSourceAddress {
+					continue // not dialled, for want of a source address
 				}
 				ap, err := netip.ParseAddrPort(a.Address)
+				if err != nil {
+					continue
+				}
 				scheme, _, _ := strings.Cut(a.URL, "://")
-				if err == nil && !v.cfg.Fetcher.Permits(scheme, ap) {
-					return fmt.Sprintf("it fetched %s from %s, which this CA's primary perspective does not dial (another port or a special-purpose address: the agent's settings differ)", a.URL, a.Address)
+				refused := a.Err != nil && a.Err.Kind == webfetch.ErrReservedAddress
+				if why := foreignDial(a.URL, ap, f.Port(scheme), refused, f.Refuses(ap.Addr())); why != "" {
+					return why
 				}
 			}
 		}
 	}
-	if t := o.TLSALPN; t != nil && t.Address != "" {
+	if t := o.TLSALPN; t != nil {
 		c := v.cfg.TLSALPN
-		ap, err := netip.ParseAddrPort(t.Address)
-		if err == nil && (int(ap.Port()) != cmp.Or(c.Port, 443) || (ident.Targets{Loopback: c.AllowLoopback, Private: c.AllowPrivate}).Refused(ap.Addr())) {
-			return fmt.Sprintf("it made the tls-alpn-01 handshake with %s, which this CA's primary perspective does not dial (another port or a special-purpose address: the agent's settings differ)", t.Address)
+		targets := ident.Targets{Loopback: c.AllowLoopback, Private: c.AllowPrivate}
+		addr, refused := t.Address, false
+		if t.Error != nil && t.Error.Kind == webfetch.ErrReservedAddress {
+			addr, refused = t.Error.Address, true
 		}
+		if ap, err := netip.ParseAddrPort(addr); err == nil {
+			if why := foreignDial("tls-alpn-01", ap, cmp.Or(c.Port, 443), refused, targets.Refused(ap.Addr())); why != "" {
+				return why
+			}
+		}
+	}
+	return ""
+}
+
+// foreignDial says why a dial of what (a URL, or "tls-alpn-01") at ap,
+// refused there as a special-purpose address or not, differs from this
+// validator's, which dials port and refuses ap's address or not; "" when
+// it does not.
+func foreignDial(what string, ap netip.AddrPort, port int, refused, wouldRefuse bool) string {
+	switch {
+	case int(ap.Port()) != port:
+		return fmt.Sprintf("for %s it dialled port %d, where this CA's primary perspective dials %d (the agent's --validation-http-port or --validation-https-port differ)", what, ap.Port(), port)
+	case !refused && wouldRefuse:
+		return fmt.Sprintf("for %s it dialled %s, a special-purpose address this CA's primary perspective does not dial (the agent's target flags differ)", what, ap)
+	case refused && !wouldRefuse:
+		return fmt.Sprintf("for %s it did not dial %s, which this CA's primary perspective dials (the agent's target flags differ: --allow-loopback-targets or --allow-private-targets)", what, ap)
 	}
 	return ""
 }

@@ -168,17 +168,20 @@ type target struct {
 	port  int // the port dialled
 }
 
-// Permits reports whether f would dial addr for a URL of scheme ("http"
-// or "https"): at the port it dials for that scheme, and an address its
-// target policy does not refuse. A fetch another fetcher made (a remote
-// perspective's) that f would not have made is no view of the same
-// validation.
-func (f *Fetcher) Permits(scheme string, addr netip.AddrPort) bool {
-	port := f.cfg.HTTPPort
+// Port is the port f dials for a URL of scheme ("http" or "https").
+func (f *Fetcher) Port(scheme string) int {
 	if scheme == "https" {
-		port = f.cfg.HTTPSPort
+		return f.cfg.HTTPSPort
 	}
-	return int(addr.Port()) == port && !(ident.Targets{Loopback: f.cfg.AllowLoopback, Private: f.cfg.AllowPrivate}).Refused(addr.Addr())
+	return f.cfg.HTTPPort
+}
+
+// Refuses reports whether f's target policy refuses to dial a (a
+// special-purpose address it is not allowed). With Port, it tells whether
+// a fetch another fetcher made (a remote perspective's) is one f would
+// have made the same way.
+func (f *Fetcher) Refuses(a netip.Addr) bool {
+	return (ident.Targets{Loopback: f.cfg.AllowLoopback, Private: f.cfg.AllowPrivate}).Refused(a)
 }
 
 // Fetch fetches rawURL with one GET per resolved address (IPv6 first, then
