@@ -418,7 +418,11 @@ var answerBufs = sync.Pool{New: func() any { b := make([]byte, ednsUDPSize); ret
 // from now, and is cut short when ctx is canceled. An error of the socket
 // or a datagram shorter than a header ends the exchange and is the answer
 // of every query not answered yet; an answer that cannot be unpacked or
-// does not match its query is the error of that query alone.
+// does not match its query is the error of that query alone. Queries not
+// answered within a third of the time are sent again, once, on the same
+// socket (as stub resolvers retransmit, RFC 1035 §4.2.1): one datagram
+// lost on the way to a live resolver is no timeout (verification run: a
+// remote perspective's lost query was blamed on the domain).
 func (f *Forwarder) queryUDP(ctx context.Context, i int, qs []question) []reply {
 	server := f.servers[i]
 	out := make([]reply, len(qs))
@@ -442,7 +446,12 @@ func (f *Forwarder) queryUDP(ctx context.Context, i int, qs []question) []reply 
 		return fail(err)
 	}
 	defer conn.Close()
-	if err := conn.SetDeadline(deadline); err != nil {
+	// The first wait ends early, for the retransmission.
+	resend := time.Now().Add(f.timeout / 3)
+	if !resend.Before(deadline) {
+		resend = time.Time{} // no time for a second try
+	}
+	if err := conn.SetDeadline(cmp.Or(resend, deadline)); err != nil {
 		return fail(err)
 	}
 	// Set after the deadline above, so that a ctx canceled already wins.
@@ -460,6 +469,26 @@ func (f *Forwarder) queryUDP(ctx context.Context, i int, qs []question) []reply 
 	buf := *bufp
 	for left > 0 {
 		n, err := conn.Read(buf)
+		var ne net.Error
+		if err != nil && !resend.IsZero() && ctx.Err() == nil && errors.As(err, &ne) && ne.Timeout() {
+			resend = time.Time{}
+			if err := conn.SetDeadline(deadline); err != nil {
+				return fail(err)
+			}
+			if ctx.Err() != nil {
+				// Canceled meanwhile: its cut of the deadline may have
+				// come before the one just set.
+				return fail(ctx.Err())
+			}
+			for k, q := range qs {
+				if out[k].msg == nil && out[k].err == nil {
+					if _, err := conn.Write(q.wire); err != nil {
+						return fail(err)
+					}
+				}
+			}
+			continue
+		}
 		if err != nil {
 			return fail(err)
 		}

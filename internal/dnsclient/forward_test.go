@@ -705,3 +705,67 @@ func TestForwarderTCPFallbackFails(t *testing.T) {
 		})
 	}
 }
+
+// TestForwarderRetransmits: a query that gets no answer within a third of
+// the timeout is sent again, once, from the same socket: one datagram lost
+// on the way to a live resolver is no timeout (verification run: a remote
+// perspective's lost query was blamed on the domain). A resolver that
+// never answers still times out at the timeout.
+func TestForwarderRetransmits(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		drop    int // queries dropped before one is answered
+		want    string
+		queries int
+	}{
+		{"the first query lost", 1, "NOERROR", 2},
+		{"both lost", 2, "timeout", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			seen := 0
+			addr := serveFunc(t, func(w dns.ResponseWriter, req *dns.Msg) {
+				if req.Question[0].Qtype != dns.TypeTXT {
+					return // the liveness question after a timeout
+				}
+				mu.Lock()
+				seen++
+				n := seen
+				mu.Unlock()
+				if n <= tt.drop {
+					return // lost
+				}
+				m := new(dns.Msg)
+				m.SetReply(req)
+				m.Answer = []dns.RR{&dns.TXT{Hdr: dns.RR_Header{Name: req.Question[0].Name, Rrtype: dns.TypeTXT, Class: dns.ClassINET, Ttl: 60}, Txt: []string{"v"}}}
+				w.WriteMsg(m)
+			})
+			f := newForwarder(t, 600*time.Millisecond, addr)
+			start := time.Now()
+			resp, err := f.Lookup(t.Context(), "_dnsauth.example.test.", dns.TypeTXT)
+			got := ""
+			switch {
+			case err != nil && strings.Contains(err.Error(), "timeout"):
+				got = "timeout"
+			case err == nil:
+				got = resp.Rcode
+			default:
+				got = err.Error()
+			}
+			if got != tt.want {
+				t.Errorf("lookup = %q, want %q", got, tt.want)
+			}
+			if el := time.Since(start); el > 2*time.Second {
+				t.Errorf("lookup took %v", el)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if seen != tt.queries {
+				t.Errorf("the resolver saw %d queries, want %d", seen, tt.queries)
+			}
+		})
+	}
+}
