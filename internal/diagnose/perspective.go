@@ -157,7 +157,7 @@ func init() {
 			unavDNSSEC:             "its DNSSEC validation failed on the answer that dcv's primary perspective validated: that perspective's own trust anchor, or its network, fails, not your zone; %[1]s",
 			seenDNSSECBogus:        "an answer that fails DNSSEC validation (%[1]s)",
 			unavCut:                "no answer within the grace period after the quorum was decided",
-			unavSkipped:            "not asked",
+			unavSkipped:            "not counted: the primary perspective failed first",
 		},
 		CodeRemotePerspectivesDisagree, CodePerspectiveUnavailable)
 }
