@@ -91,8 +91,6 @@ type Agent struct {
 	started time.Time
 	m       metrics
 	slots   chan struct{}
-	// queued counts the requests waiting for a slot.
-	queued atomic.Int64
 	// ownFailure is the detail of the last observation that failed on
 	// the agent's own side (see agentOwnFailure), or nil once one has
 	// not: the agent's health reports it.
@@ -284,13 +282,13 @@ func (a *Agent) takeSlot(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	default:
 	}
-	if a.queued.Add(1) > int64(a.cfg.MaxInFlight) {
-		a.queued.Add(-1)
+	if a.m.queued.Add(1) > int64(a.cfg.MaxInFlight) {
+		a.m.queued.Add(-1)
 		a.m.outcome(outcomeBusy)
 		http.Error(w, "too many observations in progress", http.StatusServiceUnavailable)
 		return false
 	}
-	defer a.queued.Add(-1)
+	defer a.m.queued.Add(-1)
 	w.WriteHeader(http.StatusProcessing)
 	stop := a.heartbeat(w)
 	t := time.NewTimer(a.cfg.SlotWait)

@@ -29,6 +29,8 @@ var durationBuckets = []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
 // histogram do not justify a client library.
 type metrics struct {
 	inFlight atomic.Int64
+	// queued counts the requests waiting for an observation slot.
+	queued   atomic.Int64
 	rejected atomic.Uint64 // TLS connections or requests without the primary's certificate
 
 	mu       sync.Mutex
@@ -95,6 +97,8 @@ func (m *metrics) write(w io.Writer, name, rir string, started time.Time) {
 	fmt.Fprintf(w, "dcv_agent_start_time_seconds %d\n", started.Unix())
 	fmt.Fprintf(w, "# HELP dcv_agent_in_flight Observations in progress.\n# TYPE dcv_agent_in_flight gauge\n")
 	fmt.Fprintf(w, "dcv_agent_in_flight %d\n", m.inFlight.Load())
+	fmt.Fprintf(w, "# HELP dcv_agent_queued Observation requests waiting for a slot (MaxInFlight are running).\n# TYPE dcv_agent_queued gauge\n")
+	fmt.Fprintf(w, "dcv_agent_queued %d\n", m.queued.Load())
 	fmt.Fprintf(w, "# HELP dcv_agent_rejected_total Connections or requests refused for lack of the primary's client certificate.\n# TYPE dcv_agent_rejected_total counter\n")
 	fmt.Fprintf(w, "dcv_agent_rejected_total %d\n", m.rejected.Load())
 	fmt.Fprintf(w, "# HELP dcv_agent_requests_total Observation requests by outcome.\n# TYPE dcv_agent_requests_total counter\n")

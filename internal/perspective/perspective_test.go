@@ -672,8 +672,9 @@ func TestAgentAuthentication(t *testing.T) {
 					if resp.StatusCode != http.StatusOK {
 						t.Fatalf("GET %s = %s", path, resp.Status)
 					}
-					if path == PathMetrics && !strings.Contains(string(body), `dcv_agent_info{perspective="us-1",rir="ARIN"} 1`) {
-						t.Errorf("metrics lack dcv_agent_info:\n%s", body)
+					if path == PathMetrics && (!strings.Contains(string(body), `dcv_agent_info{perspective="us-1",rir="ARIN"} 1`) ||
+						!strings.Contains(string(body), "\ndcv_agent_queued 0\n")) {
+						t.Errorf("metrics lack dcv_agent_info or dcv_agent_queued:\n%s", body)
 					}
 					continue
 				}
