@@ -760,7 +760,11 @@ func lintsPass(cfg ca.Config) error {
 	_, err = authority.Prepare(ca.IssueRequest{DNSNames: []string{"dcv-configuration-check.example.com"}, PublicKey: key.Public()})
 	var le *ca.LintError
 	if errors.As(err, &le) {
-		return fmt.Errorf("every certificate would fail the lints with this configuration (check --public-url, --aia-url and --crl-url: use an IP address or a public name): %w", err)
+		hint := "use an IP address or a public name"
+		if !cfg.InternalNames {
+			hint += ", or, for an internal CA, --allow-internal-names"
+		}
+		return fmt.Errorf("every certificate would fail the lints with this configuration (check --public-url, --aia-url and --crl-url: %s): %w", hint, err)
 	}
 	return err
 }
