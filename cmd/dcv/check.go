@@ -20,6 +20,7 @@ import (
 
 	"github.com/dcvhq/dcv/internal/diagnose"
 	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/ident"
 	"github.com/dcvhq/dcv/internal/order"
 	"github.com/dcvhq/dcv/internal/perspective"
 	"github.com/dcvhq/dcv/internal/validation"
@@ -91,7 +92,13 @@ func runCheck(ctx context.Context, f checkFlags, domain string, out, errOut io.W
 	result, err := order.Preflight(ctx, runner, f.names(), order.PreflightRequest{Domain: domain, Method: f.method, Value: f.value}, time.Now())
 	var oe *order.Error
 	if errors.As(err, &oe) {
-		return exitError{code: exitUsage, msg: oe.Message}
+		msg := oe.Message
+		if _, ierr := (ident.Policy{InternalNames: true}).Normalize(domain); ierr == nil && !f.internalNames {
+			// dcv check is the operator's tool too: say how an internal
+			// CA takes the name.
+			msg += " (an internal CA checks it with --allow-internal-names)"
+		}
+		return exitError{code: exitUsage, msg: msg}
 	}
 	if err != nil {
 		return err
