@@ -288,7 +288,7 @@ Exit status: 0 when every domain is validated (or the certificate is issued),
 the time given), 5 when the order can no longer be validated (its value
 expired, or it was refused: create a new order), 6 when its certificate was
 issued but revoked (do not deploy it: create a new order; --json has
-revoked_at), 1 on other errors.`,
+revoked_at), 2 on a usage error (nothing sent), 1 on other errors.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := cf.client()
