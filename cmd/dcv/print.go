@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/dcvhq/dcv/client"
+	"github.com/dcvhq/dcv/internal/diagnose"
+	"github.com/dcvhq/dcv/internal/order"
 )
 
 // orderMethod is how the order's domains are validated: their one method,
@@ -49,13 +51,14 @@ func printOrder(w io.Writer, o *client.Order) {
 		}
 		switch {
 		case d.Method == "acme":
-			fmt.Fprintf(w, "  validated through ACME challenges (the ACME client answers them)\n")
+			fmt.Fprintf(w, "  %s\n", acmeChallengeLine(d.Challenge))
 		case in.Type != "":
 			fmt.Fprintf(w, "  %-21s  %s  %s  %q\n", dnsVerb, in.Host, in.Type, in.Value)
 		default:
 			fmt.Fprintf(w, "  %-16s  %s\n  with content:     %s\n", fileVerb, in.URL, in.Content)
 		}
 		printFindings(w, d.Findings)
+		printMatrix(w, d.Matrix)
 	}
 	switch {
 	case o.Certificate != "":
@@ -86,21 +89,7 @@ func printCheck(w io.Writer, r *client.CheckResult) {
 		}
 		fmt.Fprintf(w, "\n%s  [%s]\n", name, d.Status)
 		printFindings(w, d.Findings)
-		if len(d.Matrix) > 1 {
-			// Which vantage point saw what (CA/B Forum BR 3.2.2.9).
-			fmt.Fprintf(w, "  perspectives:\n")
-			for _, m := range d.Matrix {
-				name := m.Perspective
-				if m.RIR != "" {
-					name += " (" + m.RIR + ")"
-				}
-				seen := m.Seen
-				if m.Detail != "" {
-					seen += ": " + m.Detail // an operator's view
-				}
-				fmt.Fprintf(w, "    %-24s %-11s %-8s %s\n", name, m.Verdict, m.Latency.Round(time.Millisecond), seen)
-			}
-		}
+		printMatrix(w, d.Matrix)
 	}
 	if r.NextCheck != nil && r.Status == "pending" {
 		fmt.Fprintf(w, "\nnext check allowed at %s\n", r.NextCheck.Format(time.RFC3339))
@@ -119,5 +108,51 @@ func printFindings(w io.Writer, fs []client.Finding) {
 		if f.ETA != nil {
 			fmt.Fprintf(w, "          expected by: %s\n", f.ETA.Format(time.RFC3339))
 		}
+	}
+}
+
+// printMatrix prints which vantage point saw what (CA/B Forum BR 3.2.2.9),
+// when there was more than the primary.
+func printMatrix(w io.Writer, rows []diagnose.PerspectiveRow) {
+	if len(rows) < 2 {
+		return
+	}
+	fmt.Fprintf(w, "  perspectives:\n")
+	for _, m := range rows {
+		name := m.Perspective
+		if m.RIR != "" {
+			name += " (" + m.RIR + ")"
+		}
+		seen := m.Seen
+		if m.Detail != "" {
+			seen += ": " + m.Detail // an operator's view
+		}
+		fmt.Fprintf(w, "    %-24s %-11s %-8s %s\n", name, m.Verdict, m.Latency.Round(time.Millisecond), seen)
+	}
+}
+
+// acmeChallengeLine says how a domain of an ACME order is being
+// validated: by which challenge, with what outcome, when.
+func acmeChallengeLine(c *order.DomainChallenge) string {
+	if c == nil {
+		return "no challenge answered yet (the ACME client answers them)"
+	}
+	at := func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return " at " + t.Format(time.RFC3339)
+	}
+	switch c.Status {
+	case "valid":
+		return "validated by ACME " + c.Type + at(c.ValidatedAt)
+	case "invalid":
+		return "ACME " + c.Type + " failed" + at(c.ValidatedAt) + " (its client was told why, below)"
+	default:
+		s := "ACME " + c.Type + " being validated"
+		if c.StartedAt != nil {
+			s += " since " + c.StartedAt.Format(time.RFC3339)
+		}
+		return s
 	}
 }

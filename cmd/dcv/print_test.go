@@ -36,8 +36,25 @@ func TestPrintOrderKinds(t *testing.T) {
 		{
 			name:  "invalid acme order read by an admin",
 			o:     client.Order{ID: "ord_2", Status: "invalid", Method: "acme", ReadOnly: true, Error: "connection: the authorizations of 2 identifiers failed", Domains: []order.DomainView{{Domain: "b.example.com", Status: "invalid", Method: "acme"}}},
-			want:  []string{"status invalid", "validated through ACME challenges", "its ACME client answers the challenges", "error: connection: the authorizations"},
-			never: []string{"dcv cert get", "DNS record", "with content", "dcv order check"},
+			want:  []string{"status invalid", "no challenge answered yet (the ACME client answers them)", "its ACME client answers the challenges", "error: connection: the authorizations"},
+			never: []string{"dcv cert get", "DNS record", "with content", "dcv order check", "perspectives:"},
+		},
+		{
+			name: "acme order with a failed and a validated domain, seen by two perspectives",
+			o: client.Order{ID: "ord_7", Status: "invalid", Method: "acme", ReadOnly: true, Domains: []order.DomainView{
+				{Domain: "g.example.com", Status: "invalid", Method: "acme",
+					Challenge: &order.DomainChallenge{Type: "http-01", Status: "invalid", ValidatedAt: new(time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC))},
+					Findings:  []diagnose.Finding{{Code: "FILE_NOT_FOUND", Severity: diagnose.SeverityError, Message: "The web server answered 404.", Fix: "Serve the file."}},
+					Matrix: []diagnose.PerspectiveRow{{Perspective: "primary", Seen: "HTTP 404", Verdict: diagnose.VerdictFail},
+						{Perspective: "eu-1", RIR: "RIPE", Seen: "HTTP 404", Verdict: diagnose.VerdictFail}}},
+				{Domain: "h.example.com", Status: "valid", Method: "acme",
+					Challenge: &order.DomainChallenge{Type: "dns-01", Status: "valid", ValidatedAt: new(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))}},
+				{Domain: "i.example.com", Status: "pending", Method: "acme",
+					Challenge: &order.DomainChallenge{Type: "tls-alpn-01", Status: "processing", StartedAt: new(time.Date(2026, 11, 27, 11, 0, 0, 0, time.UTC))}},
+			}},
+			want: []string{"ACME http-01 failed at 2026-11-27T10:00:00Z", "ERROR   FILE_NOT_FOUND: The web server answered 404.", "fix: Serve the file.",
+				"perspectives:", "eu-1 (RIPE)", "validated by ACME dns-01 at 2026-11-27T09:00:00Z", "ACME tls-alpn-01 being validated since 2026-11-27T11:00:00Z"},
+			never: []string{"no challenge answered yet"},
 		},
 		{
 			name:  "another account's pending order read by an admin",

@@ -75,6 +75,7 @@ const (
 	seenCAAForbids         msg = "seenCAAForbids"
 	seenCAAForbidsAt       msg = "seenCAAForbidsAt"
 	seenCAAFailed          msg = "seenCAAFailed"
+	seenCAAAllows          msg = "seenCAAAllows"
 	unavNotConfigured      msg = "unavNotConfigured"
 	unavConnect            msg = "unavConnect"
 	unavTimeout            msg = "unavTimeout"
@@ -148,6 +149,7 @@ func init() {
 			seenCAAForbids:         "CAA records that forbid issuance",
 			seenCAAForbidsAt:       "CAA records at %[1]s that forbid issuance (%[2]s)",
 			seenCAAFailed:          "a CAA lookup that failed",
+			seenCAAAllows:          "CAA that allows issuance (CAA alone rechecked)",
 			unavNotConfigured:      "not configured",
 			unavConnect:            "unreachable",
 			unavTimeout:            "no answer within its deadline",
@@ -911,9 +913,15 @@ func Matrix(obs []validation.Observation) []PerspectiveRow {
 			r.Seen = d.c.f(seenDNSSECBogus, Truncate(remoteBogus(&obs[0], o), maxDetailShown))
 		case Corroborates(o):
 			r.Verdict = VerdictPass
-			r.Seen = d.c.f(seenRecordFound)
-			if o.Method == validation.MethodFile {
+			switch {
+			case o.CAAOnly:
+				// No value was looked for: the domain was validated
+				// before, and only CAA was checked again.
+				r.Seen = d.c.f(seenCAAAllows)
+			case o.Method == validation.MethodFile:
 				r.Seen = d.c.f(seenFileOK)
+			default:
+				r.Seen = d.c.f(seenRecordFound)
 			}
 		case o.Expected == "" && (o.DNS != nil || o.File != nil):
 			// Nothing to compare with: what was seen, without a verdict

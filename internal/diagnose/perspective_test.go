@@ -673,3 +673,32 @@ func TestMatrixRemoteDNSSEC(t *testing.T) {
 		t.Errorf("row %+v; want unavailable, naming the DNSSEC failure", r)
 	}
 }
+
+// TestMatrixCAAOnly: a domain validated before whose CAA alone was checked
+// again says so in its row, not that the value was seen (none was looked
+// for).
+func TestMatrixCAAOnly(t *testing.T) {
+	t.Parallel()
+	caaOnly := func(permitted bool) validation.Observation {
+		return validation.Observation{Perspective: "primary", Domain: "a.example.com", Method: validation.MethodDNS,
+			Expected: testValue, CAAOnly: true, CAA: &caa.Result{Domain: "a.example.com", Permitted: permitted}}
+	}
+	tests := []struct {
+		name    string
+		obs     validation.Observation
+		verdict string
+		seen    string
+	}{
+		{"allowed", caaOnly(true), VerdictPass, "CAA that allows issuance (CAA alone rechecked)"},
+		{"forbidden", caaOnly(false), VerdictFail, "CAA records that forbid issuance"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := Matrix([]validation.Observation{tt.obs})[0]
+			if r.Verdict != tt.verdict || r.Seen != tt.seen {
+				t.Errorf("row %+v; want %s, seen %q", r, tt.verdict, tt.seen)
+			}
+		})
+	}
+}

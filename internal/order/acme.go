@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -240,8 +241,12 @@ func (a *ACME) validity(ctx context.Context, orderID string) (time.Duration, err
 // restState is ACME order orderID's state as the REST view of it shows:
 // its status, the problem that made it invalid ("type: detail"), and its
 // authorizations' statuses by id.
-func (a *ACME) restState(ctx context.Context, orderID string) (status, problem string, authz map[string]string, err error) {
-	o, err := a.st.ACMEOrderGet(ctx, orderID)
+func (a *ACME) restState(ctx context.Context, orderID string, full bool) (status, problem string, authz map[string]acmeDomain, err error) {
+	get := a.st.ACMEOrderGet
+	if full {
+		get = a.st.ACMEOrderGetWithChallenges
+	}
+	o, err := get(ctx, orderID)
 	if err != nil {
 		return "", "", nil, fmt.Errorf("loading acme order %s: %w", orderID, err)
 	}
@@ -250,11 +255,63 @@ func (a *ACME) restState(ctx context.Context, orderID string) (status, problem s
 	if v.Error != nil {
 		problem = v.Error.Type + ": " + v.Error.Detail
 	}
-	authz = make(map[string]string, len(o.Authzs))
+	authz = make(map[string]acmeDomain, len(o.Authzs))
 	for i := range o.Authzs {
-		authz[o.Authzs[i].ID] = authzStatus(&o.Authzs[i], now, a.validatedSince(now))
+		z := &o.Authzs[i]
+		d := acmeDomain{Status: authzStatus(z, now, a.validatedSince(now))}
+		if full {
+			a.decidingChallenge(z, &d)
+		}
+		authz[z.ID] = d
 	}
 	return v.Status, problem, authz, nil
+}
+
+// decidingChallenge gives d the challenge of z that decided it (valid or
+// invalid: an authorization stops at its first failure, RFC 8555 §7.1.6),
+// else the one being validated, with the findings and matrix of its
+// validation's evidence.
+func (a *ACME) decidingChallenge(z *store.ACMEAuthz, d *acmeDomain) {
+	var c *store.ACMEChallenge
+	for i := range z.Challenges {
+		ch := &z.Challenges[i]
+		switch ch.Status {
+		case store.ACMEStatusValid, store.ACMEStatusInvalid:
+			if c == nil || c.Status == store.ACMEStatusProcessing || ch.ValidatedAt.After(c.ValidatedAt) {
+				c = ch
+			}
+		case store.ACMEStatusProcessing:
+			if c == nil {
+				c = ch
+			}
+		}
+	}
+	if c == nil {
+		return
+	}
+	dc := &DomainChallenge{Type: c.Type, Status: c.Status}
+	if !c.StartedAt.IsZero() {
+		t := c.StartedAt
+		dc.StartedAt = &t
+	}
+	if !c.ValidatedAt.IsZero() && c.Status != store.ACMEStatusProcessing {
+		t := c.ValidatedAt
+		dc.ValidatedAt = &t
+	}
+	d.Challenge = dc
+	if c.Status == store.ACMEStatusProcessing || len(c.Evidence) == 0 {
+		return
+	}
+	var ev validationEvidence
+	if err := json.Unmarshal(c.Evidence, &ev); err != nil {
+		a.s.cfg.Logger.Error("decoding acme evidence", "authz", z.ID, "type", c.Type, "err", err)
+		return
+	}
+	d.Findings = ev.Findings
+	if d.Findings == nil {
+		d.Findings = []diagnose.Finding{}
+	}
+	d.Matrix = diagnose.Matrix(ev.Observations)
 }
 
 // profileWithdrawn is the error of an ACME order whose profile is no

@@ -384,6 +384,18 @@ func TestAdminViewOfACMEOrder(t *testing.T) {
 	if v.Status != order.ACMEOrderValid || !v.ReadOnly || v.Certificate != "" || len(v.Domains) != 1 || v.Domains[0].Status != "valid" || v.Domains[0].Instructions != (order.Instructions{}) {
 		t.Errorf("admin view: status %s, read-only %v, certificate %q, domains %+v; want ACME's valid, read-only, no link, no instructions", v.Status, v.ReadOnly, v.Certificate, v.Domains)
 	}
+	// Each domain says which challenge validated it, when, what its
+	// validation found and what each perspective saw, then that the
+	// certificate was issued.
+	if d := v.Domains[0]; d.Challenge == nil || d.Challenge.Status != "valid" || d.Challenge.ValidatedAt == nil || d.LastCheckAt == nil ||
+		!d.LastCheckAt.Equal(*d.Challenge.ValidatedAt) || len(d.Matrix) != 1 || d.Matrix[0].Verdict != diagnose.VerdictPass ||
+		len(d.Findings) == 0 || d.Findings[len(d.Findings)-1].Code != diagnose.CodeIssued {
+		t.Errorf("admin view of a validated domain: challenge %+v, last check %v, matrix %+v, findings %+v; want the valid challenge, its time, the primary's pass, its findings then CERTIFICATE_ISSUED",
+			d.Challenge, d.LastCheckAt, d.Matrix, d.Findings)
+	}
+	if vs, _, err := w.Service.ListOrders(ctx, admin, order.AllAccounts, "", 10); err != nil || len(vs) == 0 || vs[0].Domains[0].Matrix != nil || vs[0].Domains[0].Challenge != nil {
+		t.Errorf("admin list: %+v, %v; want no challenge or matrix in a list", vs, err)
+	}
 
 	// Its certificate is its ACME client's to download: the refusal says
 	// so, and that the admin may revoke it.
@@ -408,6 +420,14 @@ func TestAdminViewOfACMEOrder(t *testing.T) {
 	}
 	if v.Status != order.ACMEOrderInvalid || !strings.Contains(v.Error, "nothing."+name) || v.Domains[0].Status != "invalid" || v.RecheckAt != nil {
 		t.Errorf("admin view of a failed ACME order: status %s, error %q, domains %+v; want ACME's invalid, saying why", v.Status, v.Error, v.Domains)
+	}
+	// The failed challenge's findings are the diagnosis its client was
+	// given, with the fix.
+	if d := v.Domains[0]; d.Challenge == nil || d.Challenge.Type != "dns-01" || d.Challenge.Status != "invalid" || len(d.Matrix) != 1 ||
+		d.Matrix[0].Verdict != diagnose.VerdictFail || !slices.ContainsFunc(d.Findings, func(f diagnose.Finding) bool {
+		return f.Severity == diagnose.SeverityError && f.Fix != "" && strings.Contains(v.Error, f.Message)
+	}) {
+		t.Errorf("admin view of a failed domain: challenge %+v, matrix %+v, findings %+v; want dns-01 invalid, the primary's failure, and the blocking finding the problem quotes", d.Challenge, d.Matrix, d.Findings)
 	}
 }
 

@@ -152,9 +152,11 @@ type Service struct {
 	acmeLate func(ctx context.Context, orderID string) error
 
 	// acmeState gives an ACME order's status, its problem and its
-	// authorizations' statuses by id, as ACME shows them (set by
-	// NewACME); nil without ACME.
-	acmeState func(ctx context.Context, orderID string) (status, problem string, authz map[string]string, err error)
+	// authorizations' state by id, as ACME shows them (set by NewACME);
+	// nil without ACME.
+	// With full, each authorization's state has its deciding challenge,
+	// findings and matrix too.
+	acmeState func(ctx context.Context, orderID string, full bool) (status, problem string, authz map[string]acmeDomain, err error)
 
 	// finalizing counts, by order id, the ACME finalize requests running
 	// in this process, each from before its reservation to after its
@@ -684,31 +686,136 @@ func (s *Service) Get(ctx context.Context, acct *store.Account, id string) (*Vie
 	if err != nil {
 		return nil, err
 	}
-	return s.acmeOverlay(ctx, o, s.viewFor(acct, o)), nil
+	v := s.viewFor(acct, o)
+	if o.Method == methodACME {
+		return s.acmeOverlay(ctx, acct, o, v, true), nil
+	}
+	s.lastMatrices(ctx, acct, o, v)
+	return v, nil
 }
 
 // acmeOverlay gives v, the view of ACME order o, the state ACME shows (the
 // REST rows of its authorizations stay as created: ACME keeps its own);
 // other orders' views are returned as they are.
-func (s *Service) acmeOverlay(ctx context.Context, o *store.Order, v *View) *View {
+//
+// With full, each domain also gets, from its authorization, the challenge
+// that validated it or failed (or is being validated), with the findings
+// and the per-perspective matrix of that validation: what the ACME client
+// was told, with the fix, for the operator or applicant reading the
+// order. A reader other than an admin gets the applicant's view of them
+// (see CheckResult.Redact).
+func (s *Service) acmeOverlay(ctx context.Context, acct *store.Account, o *store.Order, v *View, full bool) *View {
 	s.mu.Lock()
 	state := s.acmeState
 	s.mu.Unlock()
 	if o.Method != methodACME || state == nil {
 		return v
 	}
-	status, problem, authz, err := state(ctx, o.ID)
+	status, problem, authz, err := state(ctx, o.ID, full)
 	if err != nil {
 		s.cfg.Logger.Error("reading the acme state of an order", "order", o.ID, "err", err)
 		return v
 	}
 	v.Status, v.Error, v.RecheckAt = status, problem, nil
+	if !acct.Admin {
+		v.Error = s.hideText(v.Error)
+	}
 	for i := range v.Domains {
-		if st, ok := authz[o.Authorizations[i].Value]; ok {
-			v.Domains[i].Status = st
+		z, ok := authz[o.Authorizations[i].Value]
+		if !ok {
+			continue
+		}
+		d := &v.Domains[i]
+		d.Status, d.Challenge = z.Status, z.Challenge
+		if z.Challenge != nil && z.Challenge.ValidatedAt != nil {
+			d.LastCheckAt = z.Challenge.ValidatedAt
+		}
+		if z.Findings != nil {
+			// The validation's own findings, then the order's (its
+			// certificate issued or revoked).
+			fs := slices.Clone(z.Findings)
+			for _, f := range d.Findings {
+				if !slices.ContainsFunc(fs, func(g diagnose.Finding) bool { return g.Code == f.Code }) {
+					fs = append(fs, f)
+				}
+			}
+			d.Findings = fs
+		}
+		d.Matrix = slices.Clone(z.Matrix)
+		if !acct.Admin {
+			if s.hideResolvers != nil {
+				hideInFindings(s.hideResolvers, d.Findings)
+			}
+			s.redactMatrix(d.Matrix)
 		}
 	}
 	return v
+}
+
+// redactMatrix gives rows, a domain's per-perspective matrix, the
+// applicant's view: without dcv's own resolvers' addresses, and without
+// the remote perspectives' infrastructure (CheckResult.Redact).
+func (s *Service) redactMatrix(rows []diagnose.PerspectiveRow) {
+	for j := range rows {
+		if j > 0 {
+			redactRow(&rows[j])
+		}
+	}
+	if s.hideResolvers != nil {
+		hideInRows(s.hideResolvers, rows)
+	}
+}
+
+// matrixChecks is how many of an order's latest checks lastMatrices reads
+// to find each domain's last observation.
+const matrixChecks = 20
+
+// lastMatrices gives each domain of v, the view of order o, the
+// per-perspective matrix of the latest of the order's stored checks that
+// observed it (a check observes only the domains still pending), among
+// the last matrixChecks; none when none of them did. An order's page thus
+// shows which vantage points approved each domain, also once issued.
+func (s *Service) lastMatrices(ctx context.Context, acct *store.Account, o *store.Order, v *View) {
+	if o.LastCheckAt.IsZero() {
+		return // never checked
+	}
+	checks, err := s.cfg.Store.CheckListByOrder(ctx, o.ID, "", matrixChecks)
+	if err != nil {
+		s.cfg.Logger.Error("reading the checks of an order", "order", o.ID, "err", err)
+		return
+	}
+	left := len(v.Domains)
+	for _, c := range checks {
+		if left == 0 {
+			break
+		}
+		var r struct {
+			Domains []struct {
+				Domain string                    `json:"domain"`
+				Matrix []diagnose.PerspectiveRow `json:"matrix"`
+			} `json:"domains"`
+		}
+		if err := json.Unmarshal(c.Result, &r); err != nil {
+			s.cfg.Logger.Error("decoding a stored check", "check", c.ID, "err", err)
+			continue
+		}
+		for _, cd := range r.Domains {
+			if len(cd.Matrix) == 0 {
+				continue
+			}
+			for i := range v.Domains {
+				if d := &v.Domains[i]; d.Domain == cd.Domain && d.Matrix == nil {
+					d.Matrix = cd.Matrix
+					left--
+				}
+			}
+		}
+	}
+	if !acct.Admin {
+		for i := range v.Domains {
+			s.redactMatrix(v.Domains[i].Matrix)
+		}
+	}
 }
 
 // List returns the account's orders, newest first.
@@ -776,7 +883,7 @@ func (s *Service) ListOrders(ctx context.Context, acct *store.Account, account, 
 	}
 	views = make([]*View, 0, len(os))
 	for _, o := range os {
-		views = append(views, s.acmeOverlay(ctx, o, s.viewFor(acct, o)))
+		views = append(views, s.acmeOverlay(ctx, acct, o, s.viewFor(acct, o), false))
 	}
 	return views, next, nil
 }

@@ -59,6 +59,35 @@ type DomainView struct {
 	ExpiresAt    time.Time          `json:"expires_at"`
 	LastCheckAt  *time.Time         `json:"last_check_at,omitempty"`
 	Findings     []diagnose.Finding `json:"findings"`
+	// Challenge is, for a domain of an ACME order, the challenge that
+	// validated it, failed, or is being validated; absent when its client
+	// has answered none. Findings are then that validation's, and
+	// LastCheckAt when it ended.
+	Challenge *DomainChallenge `json:"challenge,omitempty"`
+	// Matrix says what each perspective saw at the domain's last
+	// observation (an order's: the latest stored check that observed it;
+	// an ACME order's: its challenge's validation); absent when there was
+	// none. Only an order read alone has it, not a list.
+	Matrix []diagnose.PerspectiveRow `json:"matrix,omitempty"`
+}
+
+// DomainChallenge is the ACME challenge that decided, or is deciding, a
+// domain of an ACME order.
+type DomainChallenge struct {
+	// Type is http-01, dns-01 or tls-alpn-01.
+	Type string `json:"type"`
+	// Status is the challenge's: processing, valid or invalid.
+	Status      string     `json:"status"`
+	StartedAt   *time.Time `json:"started_at,omitempty"`
+	ValidatedAt *time.Time `json:"validated_at,omitempty"`
+}
+
+// acmeDomain is an ACME authorization's part in its order's view.
+type acmeDomain struct {
+	Status    string
+	Challenge *DomainChallenge
+	Findings  []diagnose.Finding
+	Matrix    []diagnose.PerspectiveRow
 }
 
 // Instructions say what the applicant must publish for one domain. DNS

@@ -197,6 +197,11 @@ type ACMEStore interface {
 	// Challenges is nil, and ACMEAuthzGet reads an authorization's
 	// challenges.
 	ACMEOrderGet(ctx context.Context, id string) (*ACMEOrder, error)
+	// ACMEOrderGetWithChallenges is ACMEOrderGet with every
+	// authorization's Challenges loaded, each with its Error and Evidence:
+	// an operator's or applicant's view of how each identifier was
+	// validated, or why it failed, read from one snapshot.
+	ACMEOrderGetWithChallenges(ctx context.Context, id string) (*ACMEOrder, error)
 	// ACMEOrderListLive returns the ids of the account's ACME orders that
 	// are not invalid at now, newest first (by CreatedAt, then id), at most
 	// limit (RFC 8555 §7.1.2.1: the orders list "SHOULD NOT include orders

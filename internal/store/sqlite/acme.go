@@ -504,6 +504,17 @@ func authzIDs(zs []store.ACMEAuthz) string {
 // challenges only when some authorization is neither pending nor valid
 // (see store.ACMEStore).
 func (s *Store) ACMEOrderGet(ctx context.Context, id string) (*store.ACMEOrder, error) {
+	return s.acmeOrderGet(ctx, id, false)
+}
+
+// ACMEOrderGetWithChallenges implements store.Store.
+func (s *Store) ACMEOrderGetWithChallenges(ctx context.Context, id string) (*store.ACMEOrder, error) {
+	return s.acmeOrderGet(ctx, id, true)
+}
+
+// acmeOrderGet reads an ACME order with its authorizations; their
+// challenges always with full, else only when one of them failed.
+func (s *Store) acmeOrderGet(ctx context.Context, id string, full bool) (*store.ACMEOrder, error) {
 	var out *store.ACMEOrder
 	err := s.read(ctx, func(tx *txn) error {
 		ao := &store.ACMEOrder{}
@@ -515,7 +526,11 @@ func (s *Store) ACMEOrderGet(ctx context.Context, id string) (*store.ACMEOrder, 
 		if err := orderAuthzsLoad(ctx, tx, &ao.Order); err != nil {
 			return err
 		}
-		if ao.Authzs, err = acmeAuthzsLoad(ctx, tx, qACMEOrderAuthzs, id); err != nil {
+		q := qACMEOrderAuthzs
+		if full {
+			q = qACMEOrderAuthzsFull
+		}
+		if ao.Authzs, err = acmeAuthzsLoad(ctx, tx, q, id); err != nil {
 			return err
 		}
 		// Challenges explain a failed authorization; a pending or valid
@@ -523,7 +538,7 @@ func (s *Store) ACMEOrderGet(ctx context.Context, id string) (*store.ACMEOrder, 
 		// its challenges. In the same transaction (one snapshot), read
 		// them all when some authorization is in another status.
 		for _, z := range ao.Authzs {
-			if z.Status != store.ACMEStatusPending && z.Status != store.ACMEStatusValid {
+			if !full && z.Status != store.ACMEStatusPending && z.Status != store.ACMEStatusValid {
 				if ao.Authzs, err = acmeAuthzsLoad(ctx, tx, qACMEOrderAuthzsFull, id); err != nil {
 					return err
 				}

@@ -300,6 +300,13 @@ func testACMEOrders(t *testing.T, f *fixture) {
 	if z, err := f.s.ACMEAuthzGet(f.ctx, r.ID); err != nil || len(z.Challenges) != 2 || z.Challenges[0].Status != "valid" {
 		t.Fatalf("ACMEAuthzGet(%s) = %+v, %v", r.ID, z, err)
 	}
+	// ...and with the order when asked for, evidence included.
+	if g, err := f.s.ACMEOrderGetWithChallenges(f.ctx, "o2"); err != nil || len(g.Authzs) != 1 || len(g.Authzs[0].Challenges) != 2 ||
+		g.Authzs[0].Challenges[0].Status != "valid" || string(g.Authzs[0].Challenges[0].Evidence) != `{"ok":true}` {
+		t.Fatalf("ACMEOrderGetWithChallenges(o2) = %+v, %v; want its one authorization with both challenges and the evidence", g, err)
+	}
+	_, err = f.s.ACMEOrderGetWithChallenges(f.ctx, "nosuch")
+	wantIs(t, "unknown order, with challenges", err, store.ErrNotFound)
 	if err := f.s.ACMEAuthzDeactivate(f.ctx, r.ID); err != nil {
 		t.Fatal(err)
 	}
