@@ -25,6 +25,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -58,6 +59,9 @@ type world struct {
 	// handler is the ACME handler the server mounts, for benchmarks that
 	// call it without the network.
 	handler *acme.Handler
+	// skew moves the handler's clock (nanoseconds ahead of the wall
+	// clock), for what it alone decides by the time.
+	skew atomic.Int64
 }
 
 // quietLogger drops the logs of the handlers, which report the refusals
@@ -143,7 +147,8 @@ func setupFront(t testing.TB, o ordertest.Options, opt func(*order.ACMEConfig), 
 		t.Fatal(err)
 	}
 	t.Cleanup(w.acmeSvc.Wait)
-	w.handler, err = acme.New(acme.Config{ACME: w.acmeSvc, BaseURL: w.srv.URL, CAAIdentities: []string{ordertest.CAAIdentity}, AlternateChainPEM: altChainOf(w.ca), IssuerDER: w.ca.IntermediateDER(), Logger: quietLogger})
+	w.handler, err = acme.New(acme.Config{ACME: w.acmeSvc, BaseURL: w.srv.URL, CAAIdentities: []string{ordertest.CAAIdentity}, AlternateChainPEM: altChainOf(w.ca), IssuerDER: w.ca.IntermediateDER(), Logger: quietLogger,
+		Now: func() time.Time { return time.Now().Add(time.Duration(w.skew.Load())) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,6 +320,22 @@ func TestFlowHTTP01RevokeCRLAndARI(t *testing.T) {
 	if links := resp.Header.Values("Link"); !slices.Contains(links, "<"+certURL+`>;rel="alternate"`) {
 		t.Errorf("alternate chain does not link the default one %s back: %v", certURL, links)
 	}
+
+	// Once the alternate chain has expired, it is no longer offered: its
+	// link goes, and its URL says why.
+	w.skew.Store(int64(time.Until(w.ca.Intermediate().NotAfter) + time.Hour))
+	resp = w.postAsGet(t, c, certURL)
+	resp.Body.Close()
+	if links := resp.Header.Values("Link"); resp.StatusCode != http.StatusOK || slices.ContainsFunc(links, func(l string) bool { return strings.Contains(l, "alternate") }) {
+		t.Errorf("certificate answer once the alternate chain expired: %d, links %v; want 200 without the alternate link", resp.StatusCode, links)
+	}
+	resp = w.postAsGetAny(t, c, altURL)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(b), "expired or not yet valid") {
+		t.Errorf("alternate chain once expired: %d %s; want 404 saying why", resp.StatusCode, b)
+	}
+	w.skew.Store(0)
 
 	// ARI: around the time a third of the validity is left.
 	certID := base64.RawURLEncoding.EncodeToString(leaf.AuthorityKeyId) + "." + base64.RawURLEncoding.EncodeToString(leaf.SerialNumber.Bytes())
@@ -718,6 +739,17 @@ func (w *world) send(t *testing.T, r raw) (int, http.Header, map[string]any) {
 
 func (w *world) postAsGet(t *testing.T, c *xacme.Client, url string) *http.Response {
 	t.Helper()
+	resp := w.postAsGetAny(t, c, url)
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		t.Fatalf("POST-as-GET %s: %d %s", url, resp.StatusCode, b)
+	}
+	return resp
+}
+
+// postAsGetAny is postAsGet whatever the answer's status.
+func (w *world) postAsGetAny(t *testing.T, c *xacme.Client, url string) *http.Response {
+	t.Helper()
 	kid := c.KID
 	opts := &jose.SignerOptions{}
 	opts.WithHeader("nonce", w.nonce(t)).WithHeader("url", url).WithHeader("kid", string(kid))
@@ -738,10 +770,6 @@ func (w *world) postAsGet(t *testing.T, c *xacme.Client, url string) *http.Respo
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { resp.Body.Close() })
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(resp.Body)
-		t.Fatalf("POST-as-GET %s: %d %s", url, resp.StatusCode, b)
-	}
 	return resp
 }
 
@@ -965,6 +993,38 @@ func TestAlternateChainChecked(t *testing.T) {
 				t.Fatalf("New: %v", err)
 			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
 				t.Fatalf("New = %v, want an error with %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestAlternateChainExpiringWarned: dcv serve warns at start of an
+// alternate chain that expires within 30 days, when it will stop being
+// offered; not of one valid for longer.
+func TestAlternateChainExpiringWarned(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	inter := w.ca.Intermediate()
+	tests := []struct {
+		name     string
+		notAfter time.Time
+		warned   bool
+	}{
+		{"expires in 10 days", time.Now().Add(10 * 24 * time.Hour), true},
+		{"expires in a year", time.Now().Add(365 * 24 * time.Hour), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var logs bytes.Buffer
+			chain := crossCertAt(t, inter, inter.RawSubject, inter.SubjectKeyId, time.Now().Add(-time.Hour), tt.notAfter)
+			_, err := acme.New(acme.Config{ACME: w.acmeSvc, BaseURL: w.srv.URL, AlternateChainPEM: chain, IssuerDER: w.ca.IntermediateDER(),
+				Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(logs.String(), "expires soon") && strings.Contains(logs.String(), tt.notAfter.UTC().Format("2006-01-02T15")); got != tt.warned {
+				t.Errorf("warned %v, want %v; logs:\n%s", got, tt.warned, logs.String())
 			}
 		})
 	}

@@ -8,8 +8,9 @@ import (
 
 // cert serves a certificate chain (RFC 8555 §7.4.2) by POST-as-GET:
 // application/pem-certificate-chain, leaf first. With an alternate chain
-// configured, the default answer links it (Link rel="alternate") and
-// /acme/cert/{serial}/1 serves the leaf with it, linking the default back.
+// configured, and valid now, the default answer links it (Link
+// rel="alternate") and /acme/cert/{serial}/1 serves the leaf with it,
+// linking the default back.
 func (h *Handler) cert(w http.ResponseWriter, r *http.Request) {
 	s, err := h.verify(r, needKID)
 	if err != nil {
@@ -22,7 +23,12 @@ func (h *Handler) cert(w http.ResponseWriter, r *http.Request) {
 	}
 	serial := r.PathValue("serial")
 	alt := r.PathValue("alt")
-	if alt != "" && (alt != "1" || h.cfg.AlternateChainPEM == "") {
+	altPEM := h.altChain(h.cfg.Now())
+	switch {
+	case alt == "1" && h.cfg.AlternateChainPEM != "" && altPEM == "":
+		h.writeProblem(w, r, notFound("the alternate chain is not offered now: a certificate of it is expired or not yet valid (fetch the default chain, without /1)"))
+		return
+	case alt != "" && (alt != "1" || altPEM == ""):
 		h.writeProblem(w, r, notFound("no alternate chain "+alt))
 		return
 	}
@@ -37,11 +43,11 @@ func (h *Handler) cert(w http.ResponseWriter, r *http.Request) {
 			h.writeProblem(w, r, serverInternal())
 			return
 		}
-		chain = string(pem.EncodeToMemory(leaf)) + strings.TrimLeft(h.cfg.AlternateChainPEM, "\n")
+		chain = string(pem.EncodeToMemory(leaf)) + strings.TrimLeft(altPEM, "\n")
 		// Each chain links the other (RFC 8555 §7.4.2: "one or more link
 		// relation header fields with relation 'alternate'").
 		w.Header().Add("Link", `<`+h.url("cert", serial)+`>;rel="alternate"`)
-	} else if h.cfg.AlternateChainPEM != "" {
+	} else if altPEM != "" {
 		w.Header().Add("Link", `<`+h.url("cert", serial, "1")+`>;rel="alternate"`)
 	}
 	h.setNonce(w)

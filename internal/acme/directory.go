@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dcvhq/dcv/internal/order"
@@ -60,6 +61,11 @@ type Handler struct {
 	// linkIndexValue is the Link header value to the directory, the same on
 	// every answer.
 	linkIndexValue string
+	// altFrom and altUntil bound when every certificate of the alternate
+	// chain is valid: it is offered only then (see altChain).
+	altFrom, altUntil time.Time
+	// altLapsed is set once the lapse of the alternate chain was logged.
+	altLapsed atomic.Bool
 }
 
 // AccountURL returns the account URL of account id under baseURL; order's
@@ -79,12 +85,17 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	h := &Handler{cfg: cfg, base: strings.TrimSuffix(cfg.BaseURL, "/"), mux: http.NewServeMux(), nonces: newNonces(cfg.Now)}
 	if cfg.AlternateChainPEM != "" {
-		if err := checkAltChain(cfg.AlternateChainPEM, cfg.IssuerDER, cfg.Now()); err != nil {
+		var err error
+		if h.altFrom, h.altUntil, err = checkAltChain(cfg.AlternateChainPEM, cfg.IssuerDER, cfg.Now()); err != nil {
 			return nil, fmt.Errorf("acme: alternate chain: %w", err)
 		}
+		if left := h.altUntil.Sub(cfg.Now()); left < altChainWarning {
+			cfg.Logger.Warn("the alternate chain (--acme-alt-chain) expires soon: from then on it is no longer offered, and clients that prefer it get the default chain; replace it with a renewed cross-certificate",
+				"expires", h.altUntil.UTC().Format(time.RFC3339), "in", left.Round(time.Hour).String())
+		}
 	}
-	h := &Handler{cfg: cfg, base: strings.TrimSuffix(cfg.BaseURL, "/"), mux: http.NewServeMux(), nonces: newNonces(cfg.Now)}
 	h.linkIndexValue = `<` + h.url("directory") + `>;rel="index"`
 	h.mux.HandleFunc("GET /acme/directory", h.directory)
 	h.mux.HandleFunc("HEAD /acme/new-nonce", h.newNonce)
@@ -286,15 +297,40 @@ func (h *Handler) directory(w http.ResponseWriter, _ *http.Request) {
 	})
 }
 
+// altChainWarning is how long before the alternate chain expires dcv
+// serve warns of it at start.
+const altChainWarning = 30 * 24 * time.Hour
+
+// altChain returns the alternate chain if one is configured and every
+// certificate of it is valid at now, else "" (none to offer: an expired
+// cross-certificate would break the chain of every client that prefers
+// it). The first request that finds it lapsed logs it, once.
+func (h *Handler) altChain(now time.Time) string {
+	if h.cfg.AlternateChainPEM == "" {
+		return ""
+	}
+	if now.Before(h.altFrom) || now.After(h.altUntil) {
+		if !h.altLapsed.Swap(true) {
+			h.cfg.Logger.Warn("the alternate chain (--acme-alt-chain) is not valid now: it is no longer offered, and clients get the default chain; replace it with a renewed cross-certificate and restart",
+				"valid_from", h.altFrom.UTC().Format(time.RFC3339), "valid_until", h.altUntil.UTC().Format(time.RFC3339))
+		}
+		return ""
+	}
+	return h.cfg.AlternateChainPEM
+}
+
 // checkAltChain checks that chainPEM continues a leaf of issuerDER: its
 // first certificate has the issuer's subject, public key and subject key
 // identifier (when both have one), each next one signs the one before, and
 // each is valid at now (an expired cross-certificate breaks the chain for
 // every client that prefers it).
-func checkAltChain(chainPEM string, issuerDER []byte, now time.Time) error {
+//
+// It returns when the chain's validity starts and ends: the latest
+// NotBefore and the earliest NotAfter of its certificates.
+func checkAltChain(chainPEM string, issuerDER []byte, now time.Time) (from, until time.Time, err error) {
 	issuer, err := x509.ParseCertificate(issuerDER)
 	if err != nil {
-		return fmt.Errorf("the leaves' issuer is needed to check it: %w", err)
+		return from, until, fmt.Errorf("the leaves' issuer is needed to check it: %w", err)
 	}
 	var certs []*x509.Certificate
 	rest := []byte(chainPEM)
@@ -305,46 +341,52 @@ func checkAltChain(chainPEM string, issuerDER []byte, now time.Time) error {
 			break
 		}
 		if b.Type != "CERTIFICATE" {
-			return fmt.Errorf("it holds a %q PEM block; only certificates belong in a chain", b.Type)
+			return from, until, fmt.Errorf("it holds a %q PEM block; only certificates belong in a chain", b.Type)
 		}
 		c, err := x509.ParseCertificate(b.Bytes)
 		if err != nil {
-			return fmt.Errorf("certificate %d does not parse: %w", len(certs)+1, err)
+			return from, until, fmt.Errorf("certificate %d does not parse: %w", len(certs)+1, err)
 		}
 		certs = append(certs, c)
 	}
 	if len(certs) == 0 {
-		return errors.New("it holds no certificate")
+		return from, until, errors.New("it holds no certificate")
 	}
 	first := certs[0]
 	switch {
 	case !bytes.Equal(first.RawSubjectPublicKeyInfo, issuer.RawSubjectPublicKeyInfo):
-		return fmt.Errorf("its first certificate (%s) is not of the issuer of the leaves (%s, the same subject and key): its key differs, and a leaf would not chain to it", first.Subject, issuer.Subject)
+		return from, until, fmt.Errorf("its first certificate (%s) is not of the issuer of the leaves (%s, the same subject and key): its key differs, and a leaf would not chain to it", first.Subject, issuer.Subject)
 	case !bytes.Equal(first.RawSubject, issuer.RawSubject) && first.Subject.String() == issuer.Subject.String():
 		// Names that read alike but are encoded differently (a
 		// UTF8String against a PrintableString): clients compare the
 		// bytes, so a leaf's issuer would not match.
-		return fmt.Errorf("its first certificate's subject (%s) reads like the leaves' issuer's but is encoded differently (DER %x against %x, e.g. UTF8String against PrintableString): clients compare the bytes, and a leaf would not chain to it; cross-sign with the intermediate's subject copied byte for byte", first.Subject, first.RawSubject, issuer.RawSubject)
+		return from, until, fmt.Errorf("its first certificate's subject (%s) reads like the leaves' issuer's but is encoded differently (DER %x against %x, e.g. UTF8String against PrintableString): clients compare the bytes, and a leaf would not chain to it; cross-sign with the intermediate's subject copied byte for byte", first.Subject, first.RawSubject, issuer.RawSubject)
 	case !bytes.Equal(first.RawSubject, issuer.RawSubject):
-		return fmt.Errorf("its first certificate (%s) is not of the issuer of the leaves (%s, the same subject and key): a leaf would not chain to it", first.Subject, issuer.Subject)
+		return from, until, fmt.Errorf("its first certificate (%s) is not of the issuer of the leaves (%s, the same subject and key): a leaf would not chain to it", first.Subject, issuer.Subject)
 	case len(first.SubjectKeyId) > 0 && len(issuer.SubjectKeyId) > 0 && !bytes.Equal(first.SubjectKeyId, issuer.SubjectKeyId):
 		// Every leaf names the issuer's key identifier as its authority
 		// key identifier, and OpenSSL, among others, passes over an issuer
 		// whose subject key identifier differs (RFC 5280 §4.2.1.1).
-		return fmt.Errorf("its first certificate's subject key identifier (%X) is not the leaves' issuer's (%X), which every leaf names as its authority key identifier: OpenSSL and other clients would not chain a leaf to it; cross-sign with the intermediate's identifier copied (OpenSSL: subjectKeyIdentifier = %X)", first.SubjectKeyId, issuer.SubjectKeyId, issuer.SubjectKeyId)
+		return from, until, fmt.Errorf("its first certificate's subject key identifier (%X) is not the leaves' issuer's (%X), which every leaf names as its authority key identifier: OpenSSL and other clients would not chain a leaf to it; cross-sign with the intermediate's identifier copied (OpenSSL: subjectKeyIdentifier = %X)", first.SubjectKeyId, issuer.SubjectKeyId, issuer.SubjectKeyId)
 	}
 	for i, c := range certs {
+		if i == 0 || c.NotBefore.After(from) {
+			from = c.NotBefore
+		}
+		if i == 0 || c.NotAfter.Before(until) {
+			until = c.NotAfter
+		}
 		switch {
 		case now.After(c.NotAfter):
-			return fmt.Errorf("certificate %d (%s) expired at %s", i+1, c.Subject, c.NotAfter.UTC().Format(time.RFC3339))
+			return from, until, fmt.Errorf("certificate %d (%s) expired at %s", i+1, c.Subject, c.NotAfter.UTC().Format(time.RFC3339))
 		case now.Before(c.NotBefore):
-			return fmt.Errorf("certificate %d (%s) is not valid before %s", i+1, c.Subject, c.NotBefore.UTC().Format(time.RFC3339))
+			return from, until, fmt.Errorf("certificate %d (%s) is not valid before %s", i+1, c.Subject, c.NotBefore.UTC().Format(time.RFC3339))
 		}
 	}
 	for i := 1; i < len(certs); i++ {
 		if err := certs[i-1].CheckSignatureFrom(certs[i]); err != nil {
-			return fmt.Errorf("certificate %d (%s) is not signed by certificate %d (%s): %w", i, certs[i-1].Subject, i+1, certs[i].Subject, err)
+			return from, until, fmt.Errorf("certificate %d (%s) is not signed by certificate %d (%s): %w", i, certs[i-1].Subject, i+1, certs[i].Subject, err)
 		}
 	}
-	return nil
+	return from, until, nil
 }
