@@ -545,6 +545,21 @@ func TestFailedChallengeDetailIsDiagnosis(t *testing.T) {
 	if raw.Error["status"] != float64(http.StatusForbidden) {
 		t.Fatalf("challenge error status member %v, want %d", raw.Error["status"], http.StatusForbidden)
 	}
+	// The order's error is the same problem document, status included
+	// (interop run: lacme prints "status (detail)" from the order's).
+	resp = w.postAsGet(t, c, o.URI)
+	var ord struct {
+		Status string         `json:"status"`
+		Error  map[string]any `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&ord); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"type", "detail", "status", "dcvCode", "dcvFix"} {
+		if ord.Status != "invalid" || fmt.Sprint(ord.Error[k]) != fmt.Sprint(raw.Error[k]) {
+			t.Errorf("order %s, error member %q = %v; want invalid, the challenge's %v", ord.Status, k, ord.Error[k], raw.Error[k])
+		}
+	}
 }
 
 func TestKeyChange(t *testing.T) {

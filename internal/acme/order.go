@@ -35,9 +35,6 @@ func (h *Handler) orderJSON(v *order.ACMEOrderView) orderJSON {
 		Replaces:       v.Replaces,
 		Error:          fromACMEError(v.Error),
 	}
-	if o.Error != nil {
-		o.Error.Status = 0
-	}
 	for _, n := range v.Identifiers {
 		o.Identifiers = append(o.Identifiers, Identifier{Type: "dns", Value: n})
 	}
