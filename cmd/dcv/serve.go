@@ -394,8 +394,17 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(f.gcPercent)
 	}
-	// The addresses are taken before the data directory is made: one in
+	// A data directory that exists is locked first: a second serve on it
+	// is told so, not that its address is in use (interop run). The
+	// addresses are taken before a new data directory is made: one in
 	// use leaves nothing behind.
+	var unlock func()
+	if st, err := os.Stat(f.data); err == nil && st.IsDir() {
+		if unlock, err = lockDataDir(f.data); err != nil {
+			return err
+		}
+		defer unlock()
+	}
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return fmt.Errorf("--listen: %w", err)
@@ -433,14 +442,15 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	if err := lintsPass(caCfg); err != nil {
 		return exitError{code: exitUsage, msg: err.Error()}
 	}
-	if err := os.MkdirAll(f.data, 0o700); err != nil {
-		return fmt.Errorf("creating data directory: %w", err)
+	if unlock == nil {
+		if err := os.MkdirAll(f.data, 0o700); err != nil {
+			return fmt.Errorf("creating data directory: %w", err)
+		}
+		if unlock, err = lockDataDir(f.data); err != nil {
+			return err
+		}
+		defer unlock()
 	}
-	unlock, err := lockDataDir(f.data)
-	if err != nil {
-		return err
-	}
-	defer unlock()
 	var certs *certReloader
 	if f.tlsFlags.on() {
 		if certs, err = newCertReloader(f.tlsCert, f.tlsKey, time.Now, logger); err != nil {
@@ -622,7 +632,10 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          serverErrorLog(logger),
 		}
-		fmt.Fprintf(out, "the CA's certificates and CRL over http on %s\n", caBase)
+		fmt.Fprintf(out, "the CA's certificates and CRL over http on %s; certificates name %s and %s\n", caLn.Addr(), caCfg.AIAIssuerURL, caCfg.CRLURL)
+		if w := caURLUnreachable(caCfg.AIAIssuerURL, caLn.Addr()); w != "" && f.aiaURL == "" {
+			logger.Warn(w)
+		}
 		go func() { errc <- caSrv.Serve(caLn) }()
 	}
 	select {

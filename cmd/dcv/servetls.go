@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -261,6 +262,35 @@ func caURL(public string, port int) string {
 		return "http://" + host
 	}
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+// caURLUnreachable warns when the CA's URL put in certificates names an IP
+// address that --ca-listen does not bind (nor every address): relying
+// parties would reach nothing there unless something forwards it (a
+// proxy), which --aia-url and --crl-url then name better. A URL with a
+// host name is not checked (it is not resolved here).
+func caURLUnreachable(certURL string, bound net.Addr) string {
+	u, err := url.Parse(certURL)
+	if err != nil {
+		return ""
+	}
+	named, err := netip.ParseAddr(u.Hostname())
+	if err != nil {
+		return ""
+	}
+	tcp, ok := bound.(*net.TCPAddr)
+	if !ok || tcp.IP.IsUnspecified() {
+		return ""
+	}
+	listen, ok := netip.AddrFromSlice(tcp.IP)
+	port := u.Port()
+	if port == "" {
+		port = "80"
+	}
+	if ok && listen.Unmap() == named.Unmap() && port == strconv.Itoa(tcp.Port) {
+		return ""
+	}
+	return fmt.Sprintf("certificates name %s, but --ca-listen binds %s: clients fetching the CA's certificate or CRL reach nothing there unless a proxy forwards it; bind that address with --ca-listen, or name the right URLs with --aia-url and --crl-url", certURL, bound)
 }
 
 // caOnly serves the CA's certificates and CRL (paths under /ca/) from h,

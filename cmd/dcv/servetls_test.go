@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -287,5 +288,35 @@ func TestCheckPublicURL(t *testing.T) {
 		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
 			t.Errorf("checkPublicURL(%q, %q, %t) = %v, want an error with %q", tt.listen, tt.public, tt.https, err, tt.want)
 		}
+	}
+}
+
+// TestCAURLUnreachable: dcv serve warns when the CA URL it puts in
+// certificates (the public URL's host, --ca-listen's port) names an IP
+// address --ca-listen does not bind (interop run: a TLS proxy on another
+// address); a host name, or a bind on every address, is not checked.
+func TestCAURLUnreachable(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, url string
+		bound     net.Addr
+		warn      bool
+	}{
+		{"the bound address", "http://127.0.1.1:8081/ca/intermediate.cer", &net.TCPAddr{IP: net.ParseIP("127.0.1.1"), Port: 8081}, false},
+		{"another address", "http://127.0.1.2:8081/ca/intermediate.cer", &net.TCPAddr{IP: net.ParseIP("127.0.1.1"), Port: 8081}, true},
+		{"another port", "http://127.0.1.1/ca/intermediate.cer", &net.TCPAddr{IP: net.ParseIP("127.0.1.1"), Port: 8081}, true},
+		{"port 80 left out", "http://127.0.1.1/ca/intermediate.cer", &net.TCPAddr{IP: net.ParseIP("127.0.1.1"), Port: 80}, false},
+		{"every address bound", "http://127.0.1.2:8081/ca/intermediate.cer", &net.TCPAddr{IP: net.IPv4zero, Port: 8081}, false},
+		{"a host name", "http://ca.example.net:8081/ca/intermediate.cer", &net.TCPAddr{IP: net.ParseIP("127.0.1.1"), Port: 8081}, false},
+		{"IPv6", "http://[::1]:8081/ca/intermediate.cer", &net.TCPAddr{IP: net.ParseIP("::1"), Port: 8081}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := caURLUnreachable(tt.url, tt.bound)
+			if (w != "") != tt.warn || (tt.warn && !strings.Contains(w, "--aia-url")) {
+				t.Errorf("caURLUnreachable(%s, %s) = %q; want a warning: %v", tt.url, tt.bound, w, tt.warn)
+			}
+		})
 	}
 }

@@ -859,6 +859,26 @@ func TestProtocolNegatives(t *testing.T) {
 		})
 	}
 
+	// An account URL of this server under another base URL (the
+	// operator changed --public-url; interop run): refused, saying the
+	// account exists, its URL now, and how to go on. An unknown account
+	// under another base is refused plainly.
+	oldKID := "http://old.example.net:8080/acme/acct/" + strings.TrimPrefix(kid, w.srv.URL+"/acme/acct/")
+	for _, tt := range []struct {
+		kid  string
+		want []string
+	}{
+		{oldKID, []string{"names an account of this server under another URL", "that account's URL is now " + kid, "onlyReturnExisting"}},
+		{"http://old.example.net:8080/acme/acct/acme_nosuch", []string{"is not an account URL of this server"}},
+	} {
+		st, m := w.post(t, raw{alg: jose.ES256, key: c.Key, kid: tt.kid, nonce: w.nonce(t), url: newOrder, payload: payload})
+		for _, want := range tt.want {
+			if st != http.StatusBadRequest || m["type"] != "urn:ietf:params:acme:error:accountDoesNotExist" || !strings.Contains(fmt.Sprint(m["detail"]), want) {
+				t.Errorf("kid %s: %d %v; want accountDoesNotExist saying %q", tt.kid, st, m, want)
+			}
+		}
+	}
+
 	// A payload that is not a JSON object is refused in JSON's words.
 	st, m := w.post(t, raw{alg: jose.ES256, key: c.Key, kid: kid, nonce: w.nonce(t), url: newOrder, payload: `[]`})
 	if st != http.StatusBadRequest || m["detail"] != "the JWS payload must be a JSON object, not a JSON array" {

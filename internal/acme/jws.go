@@ -162,7 +162,7 @@ func (h *Handler) verify(r *http.Request, mode keyMode) (*signed, error) {
 		}
 		id, ok := strings.CutPrefix(hdr.KID, h.base+"/acme/acct/")
 		if !ok || id == "" || strings.Contains(id, "/") {
-			return nil, newProblem("accountDoesNotExist", http.StatusBadRequest, fmt.Sprintf("the kid %q is not an account URL of this server", hdr.KID))
+			return nil, h.foreignKID(r, hdr.KID)
 		}
 		acct, err := h.cfg.ACME.Account(r.Context(), id)
 		if err != nil {
@@ -418,3 +418,29 @@ func contentCoding(h http.Header) string {
 	}
 	return ""
 }
+
+// foreignKID is the refusal of a kid that is no account URL of this
+// server. When it is one of this server's account URLs under another base
+// URL (the operator changed --public-url, and the client kept the URL it
+// was given), the detail says so and how to go on: RFC 8555 §6.2 makes
+// the kid the account URL, which changed with the base.
+func (h *Handler) foreignKID(r *http.Request, kid string) *Problem {
+	p := newProblem("accountDoesNotExist", http.StatusBadRequest, fmt.Sprintf("the kid %q is not an account URL of this server", kid))
+	k := strings.LastIndex(kid, "/acme/acct/")
+	if k < 0 || len(kid) > maxKIDShown {
+		return p
+	}
+	id := kid[k+len("/acme/acct/"):]
+	if id == "" || strings.Contains(id, "/") {
+		return p
+	}
+	if _, err := h.cfg.ACME.Account(r.Context(), id); err != nil {
+		return p
+	}
+	p.Detail = fmt.Sprintf("the kid %q names an account of this server under another URL: the server's URL is now %s (its operator changed it), and that account's URL is now %s; use the directory %s and have the client look its account up again (newAccount with the same key and onlyReturnExisting returns the new URL), or register a new account",
+		kid, h.base, h.url("acct", id), h.url("directory"))
+	return p
+}
+
+// maxKIDShown bounds a kid whose account foreignKID looks up.
+const maxKIDShown = 512
