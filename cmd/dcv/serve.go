@@ -31,6 +31,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dcvhq/dcv/internal/accesslog"
+	"github.com/dcvhq/dcv/internal/acme"
 	"github.com/dcvhq/dcv/internal/api"
 	"github.com/dcvhq/dcv/internal/ca"
 	"github.com/dcvhq/dcv/internal/caa"
@@ -425,6 +426,9 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	if public == "" {
 		public = scheme + "://" + ln.Addr().String()
 	}
+	// Without a default port (https://h, not https://h:443): the form
+	// clients write, and the one ACME compares (acme.CanonicalURL).
+	public = acme.CanonicalURL(public)
 	// The base of the http:// URLs put in certificates.
 	caBase := public
 	if caLn != nil {

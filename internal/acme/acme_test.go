@@ -1064,3 +1064,45 @@ func TestAlternateChainExpiringWarned(t *testing.T) {
 		})
 	}
 }
+
+// TestDefaultPortURLs: a server whose URL has its scheme's default port
+// hands out URLs without it, and accepts a JWS url written either way
+// (interop run: Ruby's acme-client signed https://h/… for a directory of
+// https://h:443/…, and was refused).
+func TestDefaultPortURLs(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	h, err := acme.New(acme.Config{ACME: w.acmeSvc, BaseURL: "https://acme.example.net:443/", Logger: quietLogger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "https://acme.example.net/acme/directory", nil))
+	var dir map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &dir); err != nil || dir["newAccount"] != "https://acme.example.net/acme/new-account" {
+		t.Fatalf("directory %s (%v); want URLs without :443", rec.Body, err)
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	for i, signed := range []string{"https://acme.example.net:443/acme/new-account", "https://acme.example.net/acme/new-account"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodHead, "https://acme.example.net/acme/new-nonce", nil))
+		opts := &jose.SignerOptions{EmbedJWK: true}
+		opts.WithHeader("nonce", rec.Header().Get("Replay-Nonce")).WithHeader("url", signed)
+		s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jws, err := s.Sign([]byte(`{"termsOfServiceAgreed":true}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest(http.MethodPost, "https://acme.example.net/acme/new-account", strings.NewReader(jws.FullSerialize()))
+		req.Header.Set("Content-Type", "application/jose+json")
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		want := []int{http.StatusCreated, http.StatusOK}[i] // then the same account
+		if rec.Code != want || !strings.HasPrefix(rec.Header().Get("Location"), "https://acme.example.net/acme/acct/") {
+			t.Errorf("newAccount signed for %s: %d %s, Location %q; want %d, an account URL without :443", signed, rec.Code, rec.Body, rec.Header().Get("Location"), want)
+		}
+	}
+}

@@ -85,7 +85,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	h := &Handler{cfg: cfg, base: strings.TrimSuffix(cfg.BaseURL, "/"), mux: http.NewServeMux(), nonces: newNonces(cfg.Now)}
+	h := &Handler{cfg: cfg, base: CanonicalURL(strings.TrimSuffix(cfg.BaseURL, "/")), mux: http.NewServeMux(), nonces: newNonces(cfg.Now)}
 	if cfg.AlternateChainPEM != "" {
 		var err error
 		if h.altFrom, h.altUntil, err = checkAltChain(cfg.AlternateChainPEM, cfg.IssuerDER, cfg.Now()); err != nil {
