@@ -852,6 +852,13 @@ func TestProtocolNegatives(t *testing.T) {
 			if !slices.Equal(subs, tt.subs) {
 				t.Fatalf("subproblems %q, want %q", subs, tt.subs)
 			}
+			// The reasons are repeated in the detail, which some
+			// clients show alone (interop run).
+			for _, sp := range sps {
+				if d := fmt.Sprint(sp.(map[string]any)["detail"]); !strings.Contains(fmt.Sprint(m["detail"]), strings.TrimSuffix(d, ".")) {
+					t.Errorf("detail %q does not repeat the subproblem's %q", m["detail"], d)
+				}
+			}
 			after, _ := w.st.OrderListByAccount(ctx, strings.TrimPrefix(kid, w.srv.URL+"/acme/acct/"), "", 100)
 			if len(after) != len(before) {
 				t.Fatalf("the refused request stored an order")

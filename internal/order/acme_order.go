@@ -355,8 +355,34 @@ func refusal(subs []*ACMEError) error {
 			top.Type = ACMEMalformed
 		}
 	}
-	top.Detail = fmt.Sprintf("the order is refused for %d reasons; see subproblems", len(subs))
+	top.Detail = fmt.Sprintf("the order is refused for %d reasons: %s", len(subs), subDetails(subs))
 	return top
+}
+
+// shownSubproblems is how many subproblems a problem's detail repeats.
+const shownSubproblems = 3
+
+// subDetails repeats the details of subs, each with its identifier unless
+// it names it already, the first shownSubproblems of them: clients that
+// show a problem's detail alone (Ruby's acme-client, acmetool) would
+// otherwise show no reason (interop run).
+func subDetails(subs []*ACMEError) string {
+	parts := make([]string, 0, shownSubproblems)
+	for i, s := range subs {
+		if i == shownSubproblems {
+			break
+		}
+		d := strings.TrimSuffix(s.Detail, ".")
+		if s.Identifier != "" && !strings.Contains(d, s.Identifier) {
+			d = s.Identifier + ": " + d
+		}
+		parts = append(parts, d)
+	}
+	tail := " (see subproblems)"
+	if n := len(subs) - len(parts); n > 0 {
+		tail = fmt.Sprintf("; and %d more (see subproblems)", n)
+	}
+	return strings.Join(parts, "; ") + tail
 }
 
 // loadOrder returns one of the account's ACME orders; any other id is not
@@ -468,17 +494,22 @@ func (a *ACME) orderView(o *store.ACMEOrder, now time.Time) *ACMEOrderView {
 // they share it, else "compound".
 func ordersFailure(failed []*ACMEError) *ACMEError {
 	if len(failed) == 1 {
-		return failed[0]
+		// RFC 8555 §6.7.1 places "identifier" in subproblems; the
+		// order's error names it in its detail.
+		e := *failed[0]
+		if e.Identifier != "" && !strings.Contains(e.Detail, e.Identifier) {
+			e.Detail = e.Identifier + ": " + e.Detail
+		}
+		e.Identifier, e.IdentifierType = "", ""
+		return &e
 	}
 	top := &ACMEError{Type: failed[0].Type, Subproblems: failed}
-	names := make([]string, len(failed))
-	for i, f := range failed {
-		names[i] = f.Identifier
+	for _, f := range failed {
 		if f.Type != top.Type {
 			top.Type = ACMECompound
 		}
 	}
-	top.Detail = fmt.Sprintf("the authorizations of %d identifiers failed (%s); see subproblems", len(failed), strings.Join(names, ", "))
+	top.Detail = fmt.Sprintf("the authorizations of %d identifiers failed: %s", len(failed), subDetails(failed))
 	return top
 }
 

@@ -81,15 +81,19 @@ func TestOrdersFailure(t *testing.T) {
 		subs     int
 	}{
 		{"one", []*ACMEError{a}, ACMEDNS, "a.example.com does not exist", 0},
-		{"two of one type", []*ACMEError{a, b}, ACMEDNS, "the authorizations of 2 identifiers failed (a.example.com, b.example.com); see subproblems", 2},
-		{"types differ", []*ACMEError{a, b, c}, ACMECompound, "the authorizations of 3 identifiers failed (a.example.com, b.example.com, c.example.com); see subproblems", 3},
+		{"one whose detail does not name it", []*ACMEError{c}, ACMEIncorrectResponse, "c.example.com: other value", 0},
+		// Each reason is repeated in the detail, which some clients show
+		// alone (interop run).
+		{"two of one type", []*ACMEError{a, b}, ACMEDNS, "the authorizations of 2 identifiers failed: a.example.com does not exist; b.example.com does not exist (see subproblems)", 2},
+		{"types differ", []*ACMEError{a, b, c}, ACMECompound, "the authorizations of 3 identifiers failed: a.example.com does not exist; b.example.com does not exist; c.example.com: other value (see subproblems)", 3},
+		{"more than three", []*ACMEError{a, b, c, a}, ACMECompound, "the authorizations of 4 identifiers failed: a.example.com does not exist; b.example.com does not exist; c.example.com: other value; and 1 more (see subproblems)", 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			got := ordersFailure(tt.failed)
-			if got.Type != tt.wantType || got.Detail != tt.detail || len(got.Subproblems) != tt.subs {
-				t.Errorf("ordersFailure = %s %q with %d subproblems; want %s %q with %d", got.Type, got.Detail, len(got.Subproblems), tt.wantType, tt.detail, tt.subs)
+			if got.Type != tt.wantType || got.Detail != tt.detail || len(got.Subproblems) != tt.subs || got.Identifier != "" {
+				t.Errorf("ordersFailure = %s %q with %d subproblems, identifier %q; want %s %q with %d, the identifier in subproblems only", got.Type, got.Detail, len(got.Subproblems), got.Identifier, tt.wantType, tt.detail, tt.subs)
 			}
 		})
 	}
