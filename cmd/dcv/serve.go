@@ -31,7 +31,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dcvhq/dcv/internal/accesslog"
-	"github.com/dcvhq/dcv/internal/acme"
 	"github.com/dcvhq/dcv/internal/api"
 	"github.com/dcvhq/dcv/internal/ca"
 	"github.com/dcvhq/dcv/internal/caa"
@@ -42,6 +41,7 @@ import (
 	"github.com/dcvhq/dcv/internal/metrics"
 	"github.com/dcvhq/dcv/internal/order"
 	"github.com/dcvhq/dcv/internal/store/sqlite"
+	"github.com/dcvhq/dcv/internal/urlnorm"
 	"github.com/dcvhq/dcv/internal/validation"
 	"github.com/dcvhq/dcv/internal/webfetch"
 )
@@ -427,8 +427,8 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		public = scheme + "://" + ln.Addr().String()
 	}
 	// Without a default port (https://h, not https://h:443): the form
-	// clients write, and the one ACME compares (acme.CanonicalURL).
-	public = acme.CanonicalURL(public)
+	// clients write, and the one ACME compares (urlnorm.Canonical).
+	public = urlnorm.Canonical(public)
 	// The base of the http:// URLs put in certificates.
 	caBase := public
 	if caLn != nil {

@@ -1089,27 +1089,67 @@ func TestDefaultPortURLs(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &dir); err != nil || dir["newAccount"] != "https://acme.example.net/acme/new-account" {
 		t.Fatalf("directory %s (%v); want URLs without :443", rec.Body, err)
 	}
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	for i, signed := range []string{"https://acme.example.net:443/acme/new-account", "https://acme.example.net/acme/new-account"} {
+	// sign returns a JWS of payload by key, for url, with kid (or the
+	// key itself when kid is "").
+	sign := func(key crypto.Signer, kid, url, payload string) string {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodHead, "https://acme.example.net/acme/new-nonce", nil))
-		opts := &jose.SignerOptions{EmbedJWK: true}
-		opts.WithHeader("nonce", rec.Header().Get("Replay-Nonce")).WithHeader("url", signed)
+		opts := &jose.SignerOptions{EmbedJWK: kid == ""}
+		opts.WithHeader("nonce", rec.Header().Get("Replay-Nonce")).WithHeader("url", url)
+		if kid != "" {
+			opts.WithHeader("kid", kid)
+		}
 		s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key}, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		jws, err := s.Sign([]byte(`{"termsOfServiceAgreed":true}`))
+		jws, err := s.Sign([]byte(payload))
 		if err != nil {
 			t.Fatal(err)
 		}
-		req := httptest.NewRequest(http.MethodPost, "https://acme.example.net/acme/new-account", strings.NewReader(jws.FullSerialize()))
+		return jws.FullSerialize()
+	}
+	post := func(path, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, "https://acme.example.net"+path, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/jose+json")
-		rec = httptest.NewRecorder()
+		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
+		return rec
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	var acctURL string
+	for i, signed := range []string{"https://acme.example.net:443/acme/new-account", "https://acme.example.net/acme/new-account"} {
+		rec := post("/acme/new-account", sign(key, "", signed, `{"termsOfServiceAgreed":true}`))
 		want := []int{http.StatusCreated, http.StatusOK}[i] // then the same account
-		if rec.Code != want || !strings.HasPrefix(rec.Header().Get("Location"), "https://acme.example.net/acme/acct/") {
-			t.Errorf("newAccount signed for %s: %d %s, Location %q; want %d, an account URL without :443", signed, rec.Code, rec.Body, rec.Header().Get("Location"), want)
+		acctURL = rec.Header().Get("Location")
+		if rec.Code != want || !strings.HasPrefix(acctURL, "https://acme.example.net/acme/acct/") {
+			t.Fatalf("newAccount signed for %s: %d %s, Location %q; want %d, an account URL without :443", signed, rec.Code, rec.Body, acctURL, want)
 		}
+	}
+	// A kid with the port names the same account, for a request as for
+	// a key change's inner account.
+	oldKID := strings.Replace(acctURL, "acme.example.net", "acme.example.net:443", 1)
+	if rec := post(strings.TrimPrefix(acctURL, "https://acme.example.net"), sign(key, oldKID, acctURL, ``)); rec.Code != http.StatusOK {
+		t.Errorf("account read with the kid %s: %d %s; want 200", oldKID, rec.Code, rec.Body)
+	}
+	newKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	oldJWK, _ := json.Marshal(jose.JSONWebKey{Key: key.Public()})
+	innerOpts := &jose.SignerOptions{EmbedJWK: true}
+	innerOpts.WithHeader("url", "https://acme.example.net/acme/key-change")
+	innerSigner, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: newKey}, innerOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	innerJWS, err := innerSigner.Sign(fmt.Appendf(nil, `{"account":%q,"oldKey":%s}`, oldKID, oldJWK))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner := innerJWS.FullSerialize()
+	if rec := post("/acme/key-change", sign(key, oldKID, "https://acme.example.net/acme/key-change", inner)); rec.Code != http.StatusOK {
+		t.Errorf("key change naming the account %s: %d %s; want 200", oldKID, rec.Code, rec.Body)
+	}
+	// Another port is another URL.
+	if rec := post("/acme/new-account", sign(key, "", "https://acme.example.net:8443/acme/new-account", `{"termsOfServiceAgreed":true}`)); rec.Code != http.StatusForbidden {
+		t.Errorf("newAccount signed for port 8443: %d %s; want 403", rec.Code, rec.Body)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/dcvhq/dcv/internal/order"
+	"github.com/dcvhq/dcv/internal/urlnorm"
 )
 
 // Config configures a Handler.
@@ -85,7 +86,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	h := &Handler{cfg: cfg, base: CanonicalURL(strings.TrimSuffix(cfg.BaseURL, "/")), mux: http.NewServeMux(), nonces: newNonces(cfg.Now)}
+	h := &Handler{cfg: cfg, base: urlnorm.Canonical(strings.TrimSuffix(cfg.BaseURL, "/")), mux: http.NewServeMux(), nonces: newNonces(cfg.Now)}
 	if cfg.AlternateChainPEM != "" {
 		var err error
 		if h.altFrom, h.altUntil, err = checkAltChain(cfg.AlternateChainPEM, cfg.IssuerDER, cfg.Now()); err != nil {

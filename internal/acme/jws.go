@@ -25,6 +25,7 @@ import (
 
 	"github.com/dcvhq/dcv/internal/jsontype"
 	"github.com/dcvhq/dcv/internal/store"
+	"github.com/dcvhq/dcv/internal/urlnorm"
 )
 
 // maxJWSSize bounds a request body: the largest payload is a finalize with
@@ -149,7 +150,7 @@ func (h *Handler) verify(r *http.Request, mode keyMode) (*signed, error) {
 		// (a page of the orders list).
 		want += "?" + r.URL.RawQuery
 	}
-	if hdr.URL != want && CanonicalURL(hdr.URL) != want {
+	if hdr.URL != want && urlnorm.Canonical(hdr.URL) != want {
 		return nil, unauthorized(fmt.Sprintf("the JWS url %q is not the request URL %q", hdr.URL, want))
 	}
 	s := &signed{url: hdr.URL}
@@ -160,7 +161,7 @@ func (h *Handler) verify(r *http.Request, mode keyMode) (*signed, error) {
 		if mode == needJWK {
 			return nil, malformed("this request must carry the account key in \"jwk\", not \"kid\"")
 		}
-		id, ok := strings.CutPrefix(CanonicalURL(hdr.KID), h.base+"/acme/acct/")
+		id, ok := strings.CutPrefix(urlnorm.Canonical(hdr.KID), h.base+"/acme/acct/")
 		if !ok || id == "" || strings.Contains(id, "/") {
 			return nil, h.foreignKID(r, hdr.KID)
 		}

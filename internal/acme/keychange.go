@@ -5,6 +5,8 @@ import (
 	"net/http"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/dcvhq/dcv/internal/urlnorm"
 )
 
 // keyChangeInner is the inner JWS payload of a key change (RFC 8555 §7.3.5).
@@ -67,7 +69,7 @@ func (h *Handler) keyChange(w http.ResponseWriter, r *http.Request) {
 		h.writeProblem(w, r, err)
 		return
 	}
-	if in.Account != AccountURL(h.base, s.acct.ID) {
+	if urlnorm.Canonical(in.Account) != AccountURL(h.base, s.acct.ID) {
 		h.writeProblem(w, r, unauthorized("the inner JWS account is not the account of the outer JWS"))
 		return
 	}

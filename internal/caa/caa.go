@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/urlnorm"
 )
 
 // Params says who wants to issue and how.
@@ -309,7 +310,9 @@ func paramsAllow(v issueValue, p Params) bool { return paramsExclude(v, p) == ""
 func paramsExclude(v issueValue, p Params) string {
 	// RFC 8657 §3: with an accounturi parameter, the property authorises
 	// only the account whose URI is equal to it.
-	if uri, ok := v.get(paramAccountURI); ok && (p.AccountURI == "" || uri != p.AccountURI) {
+	// A default port written or left out is the same URI (RFC 3986
+	// §6.2.3): dcv's account URIs leave it out, older ones had it.
+	if uri, ok := v.get(paramAccountURI); ok && (p.AccountURI == "" || urlnorm.Canonical(uri) != urlnorm.Canonical(p.AccountURI)) {
 		return ReasonAccountMismatch
 	}
 	// RFC 8657 §4: with a validationmethods parameter, the property

@@ -348,6 +348,25 @@ func TestEvaluate(t *testing.T) {
 			trace: []string{"shop.dev"},
 		},
 		{
+			// An account URI from before dcv left out default ports
+			// (review): the same URI.
+			name:      "accounturi with the default port",
+			answers:   map[string]answer{"shop.dev.": {caa: []string{`0 issue "dcv.example; accounturi=https://dcv.example:443/acct/1"`}}},
+			domain:    "shop.dev",
+			params:    dnsAuth,
+			permitted: true, relevant: "shop.dev", tag: "issue", allowed: []string{"dcv.example"},
+			trace: []string{"shop.dev"},
+		},
+		{
+			name:     "accounturi with another port",
+			answers:  map[string]answer{"shop.dev.": {caa: []string{`0 issue "dcv.example; accounturi=https://dcv.example:8443/acct/1"`}}},
+			domain:   "shop.dev",
+			params:   dnsAuth,
+			reason:   ReasonAccountMismatch,
+			relevant: "shop.dev", tag: "issue", allowed: []string{"dcv.example"},
+			trace: []string{"shop.dev"},
+		},
+		{
 			name:     "accounturi compared exactly",
 			answers:  map[string]answer{"shop.dev.": {caa: []string{`0 issue "dcv.example; accounturi=https://DCV.example/acct/1"`}}},
 			domain:   "shop.dev",

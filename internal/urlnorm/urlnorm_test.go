@@ -1,8 +1,8 @@
-package acme
+package urlnorm
 
 import "testing"
 
-func TestCanonicalURL(t *testing.T) {
+func TestCanonical(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ in, want string }{
 		{"https://127.0.3.1:443/acme/new-account", "https://127.0.3.1/acme/new-account"},
@@ -17,8 +17,8 @@ func TestCanonicalURL(t *testing.T) {
 		{"not a url\x7f", "not a url\x7f"},
 	}
 	for _, tt := range tests {
-		if got := CanonicalURL(tt.in); got != tt.want {
-			t.Errorf("CanonicalURL(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := Canonical(tt.in); got != tt.want {
+			t.Errorf("Canonical(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

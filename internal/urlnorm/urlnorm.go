@@ -1,17 +1,19 @@
-package acme
+// Package urlnorm compares URLs as RFC 3986 §6.2.3 makes them equal.
+package urlnorm
 
 import (
 	"net/url"
 	"strings"
 )
 
-// CanonicalURL returns u without its port when the port is its scheme's
+// Canonical returns u without its port when the port is its scheme's
 // default (443 for https, 80 for http): RFC 3986 §6.2.3 makes the two the
 // same URL, and clients write them either way (Ruby's acme-client drops
 // the port it was given). dcv serve's public URL, and so every ACME URL it
-// hands out, is canonical; a JWS url is compared in canonical form. A URL
+// hands out, is canonical; a JWS url, a kid and a CAA accounturi are
+// compared in canonical form. A URL
 // that does not parse, or has user information, is returned as it is.
-func CanonicalURL(u string) string {
+func Canonical(u string) string {
 	p, err := url.Parse(u)
 	if err != nil || p.User != nil || p.Port() == "" {
 		return u
