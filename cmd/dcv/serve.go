@@ -637,8 +637,11 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 			ErrorLog:          serverErrorLog(logger),
 		}
 		fmt.Fprintf(out, "the CA's certificates and CRL over http on %s; certificates name %s and %s\n", caLn.Addr(), caCfg.AIAIssuerURL, caCfg.CRLURL)
-		if w := caURLUnreachable(caCfg.AIAIssuerURL, caLn.Addr()); w != "" && f.aiaURL == "" {
-			logger.Warn(w)
+		// Each URL left to its default (review: the CRL's too).
+		for _, u := range []struct{ url, flag string }{{caCfg.AIAIssuerURL, f.aiaURL}, {caCfg.CRLURL, f.crlURL}} {
+			if w := caURLUnreachable(u.url, caLn.Addr()); w != "" && u.flag == "" {
+				logger.Warn(w)
+			}
 		}
 		go func() { errc <- caSrv.Serve(caLn) }()
 	}

@@ -89,10 +89,17 @@ func New(cfg Config) (*Handler, error) {
 	h := &Handler{cfg: cfg, base: urlnorm.Canonical(strings.TrimSuffix(cfg.BaseURL, "/")), mux: http.NewServeMux(), nonces: newNonces(cfg.Now)}
 	if cfg.AlternateChainPEM != "" {
 		var err error
-		if h.altFrom, h.altUntil, err = checkAltChain(cfg.AlternateChainPEM, cfg.IssuerDER, cfg.Now()); err != nil {
+		if h.altFrom, h.altUntil, err = checkAltChain(cfg.AlternateChainPEM, cfg.IssuerDER); err != nil {
 			return nil, fmt.Errorf("acme: alternate chain: %w", err)
 		}
-		if left := h.altUntil.Sub(cfg.Now()); left < altChainWarning {
+		now := cfg.Now()
+		if now.Before(h.altFrom) || now.After(h.altUntil) {
+			// Not refused: a restart after it lapsed would take the whole
+			// CA down for a chain clients may do without (review).
+			h.altLapsed.Store(true)
+			cfg.Logger.Error("the alternate chain (--acme-alt-chain) is not valid now: it is not offered, and clients get the default chain; replace it with a renewed cross-certificate and restart",
+				"valid_from", h.altFrom.UTC().Format(time.RFC3339), "valid_until", h.altUntil.UTC().Format(time.RFC3339))
+		} else if left := h.altUntil.Sub(now); left < altChainWarning {
 			cfg.Logger.Warn("the alternate chain (--acme-alt-chain) expires soon: from then on it is no longer offered, and clients that prefer it get the default chain; replace it with a renewed cross-certificate",
 				"expires", h.altUntil.UTC().Format(time.RFC3339), "in", left.Round(time.Hour).String())
 		}
@@ -322,13 +329,12 @@ func (h *Handler) altChain(now time.Time) string {
 
 // checkAltChain checks that chainPEM continues a leaf of issuerDER: its
 // first certificate has the issuer's subject, public key and subject key
-// identifier (when both have one), each next one signs the one before, and
-// each is valid at now (an expired cross-certificate breaks the chain for
-// every client that prefers it).
-//
-// It returns when the chain's validity starts and ends: the latest
-// NotBefore and the earliest NotAfter of its certificates.
-func checkAltChain(chainPEM string, issuerDER []byte, now time.Time) (from, until time.Time, err error) {
+// identifier (when both have one), and each next one signs the one before.
+// It returns when the chain's validity starts and ends, the latest
+// NotBefore and the earliest NotAfter of its certificates: an expired
+// cross-certificate breaks the chain for every client that prefers it, so
+// the chain is offered only between the two (see altChain).
+func checkAltChain(chainPEM string, issuerDER []byte) (from, until time.Time, err error) {
 	issuer, err := x509.ParseCertificate(issuerDER)
 	if err != nil {
 		return from, until, fmt.Errorf("the leaves' issuer is needed to check it: %w", err)
@@ -376,12 +382,6 @@ func checkAltChain(chainPEM string, issuerDER []byte, now time.Time) (from, unti
 		}
 		if i == 0 || c.NotAfter.Before(until) {
 			until = c.NotAfter
-		}
-		switch {
-		case now.After(c.NotAfter):
-			return from, until, fmt.Errorf("certificate %d (%s) expired at %s", i+1, c.Subject, c.NotAfter.UTC().Format(time.RFC3339))
-		case now.Before(c.NotBefore):
-			return from, until, fmt.Errorf("certificate %d (%s) is not valid before %s", i+1, c.Subject, c.NotBefore.UTC().Format(time.RFC3339))
 		}
 	}
 	for i := 1; i < len(certs); i++ {

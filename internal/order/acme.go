@@ -240,7 +240,8 @@ func (a *ACME) validity(ctx context.Context, orderID string) (time.Duration, err
 
 // restState is ACME order orderID's state as the REST view of it shows:
 // its status, the problem that made it invalid ("type: detail"), and its
-// authorizations' statuses by id.
+// authorizations' states by id (with full, each with its deciding
+// challenge and that validation's findings and matrix).
 func (a *ACME) restState(ctx context.Context, orderID string, full bool) (status, problem string, authz map[string]acmeDomain, err error) {
 	get := a.st.ACMEOrderGet
 	if full {

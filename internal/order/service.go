@@ -766,56 +766,86 @@ func (s *Service) redactMatrix(rows []diagnose.PerspectiveRow) {
 	}
 }
 
-// matrixChecks is how many of an order's latest checks lastMatrices reads
-// to find each domain's last observation.
-const matrixChecks = 20
+// matrixChecks bounds how many of an order's latest checks lastMatrices
+// reads, matrixPage at a time, to find each domain's last observation.
+const (
+	matrixChecks = 40
+	matrixPage   = 4
+)
 
 // lastMatrices gives each domain of v, the view of order o, the
 // per-perspective matrix of the latest of the order's stored checks that
-// observed it (a check observes only the domains still pending), among
-// the last matrixChecks; none when none of them did. An order's page thus
-// shows which vantage points approved each domain, also once issued.
+// observed its value (a check observes only the domains still pending,
+// and the one that approves the order rechecks CAA alone for those
+// approved before: such a row stands only for a domain no earlier check
+// observed), among the last matrixChecks; none when none of them did. An
+// order's page thus shows which vantage points approved each domain, also
+// once issued. The checks are read a few at a time, newest first, until
+// every domain has its matrix.
 func (s *Service) lastMatrices(ctx context.Context, acct *store.Account, o *store.Order, v *View) {
 	if o.LastCheckAt.IsZero() {
 		return // never checked
 	}
-	checks, err := s.cfg.Store.CheckListByOrder(ctx, o.ID, "", matrixChecks)
-	if err != nil {
-		s.cfg.Logger.Error("reading the checks of an order", "order", o.ID, "err", err)
-		return
-	}
+	caaOnly := make([]bool, len(v.Domains)) // the matrix found is a CAA recheck's
 	left := len(v.Domains)
-	for _, c := range checks {
-		if left == 0 {
+	after := ""
+	for read := 0; left > 0 && read < matrixChecks; read += matrixPage {
+		checks, err := s.cfg.Store.CheckListByOrder(ctx, o.ID, after, matrixPage)
+		if err != nil {
+			s.cfg.Logger.Error("reading the checks of an order", "order", o.ID, "err", err)
 			break
 		}
-		var r struct {
-			Domains []struct {
-				Domain string                    `json:"domain"`
-				Matrix []diagnose.PerspectiveRow `json:"matrix"`
-			} `json:"domains"`
+		for _, c := range checks {
+			left -= s.matricesOf(c, v, caaOnly)
 		}
-		if err := json.Unmarshal(c.Result, &r); err != nil {
-			s.cfg.Logger.Error("decoding a stored check", "check", c.ID, "err", err)
-			continue
+		if len(checks) < matrixPage {
+			break
 		}
-		for _, cd := range r.Domains {
-			if len(cd.Matrix) == 0 {
-				continue
-			}
-			for i := range v.Domains {
-				if d := &v.Domains[i]; d.Domain == cd.Domain && d.Matrix == nil {
-					d.Matrix = cd.Matrix
-					left--
-				}
-			}
-		}
+		after = checks[len(checks)-1].ID
 	}
 	if !acct.Admin {
 		for i := range v.Domains {
 			s.redactMatrix(v.Domains[i].Matrix)
 		}
 	}
+}
+
+// matricesOf gives the domains of v still without a matrix of a value's
+// observation the matrix of stored check c, and returns how many it gave
+// one; a CAA recheck's matrix is kept only until an observation of the
+// value replaces it (caaOnly marks them).
+func (s *Service) matricesOf(c store.Check, v *View, caaOnly []bool) int {
+	var r struct {
+		Domains []struct {
+			Domain   string                    `json:"domain"`
+			Matrix   []diagnose.PerspectiveRow `json:"matrix"`
+			Evidence []struct {
+				CAAOnly bool `json:"caa_only"`
+			} `json:"evidence"`
+		} `json:"domains"`
+	}
+	if err := json.Unmarshal(c.Result, &r); err != nil {
+		s.cfg.Logger.Error("decoding a stored check", "check", c.ID, "err", err)
+		return 0
+	}
+	done := 0
+	for _, cd := range r.Domains {
+		if len(cd.Matrix) == 0 {
+			continue
+		}
+		recheck := len(cd.Evidence) > 0 && cd.Evidence[0].CAAOnly
+		for i := range v.Domains {
+			d := &v.Domains[i]
+			if d.Domain != cd.Domain || (d.Matrix != nil && (!caaOnly[i] || recheck)) {
+				continue
+			}
+			d.Matrix, caaOnly[i] = cd.Matrix, recheck
+			if !recheck {
+				done++
+			}
+		}
+	}
+	return done
 }
 
 // List returns the account's orders, newest first.

@@ -65,9 +65,10 @@ type DomainView struct {
 	// LastCheckAt when it ended.
 	Challenge *DomainChallenge `json:"challenge,omitempty"`
 	// Matrix says what each perspective saw at the domain's last
-	// observation (an order's: the latest stored check that observed it;
-	// an ACME order's: its challenge's validation); absent when there was
-	// none. Only an order read alone has it, not a list.
+	// observation (an order's: the latest of its last 40 stored checks
+	// that observed its value; an ACME order's: its challenge's
+	// validation); absent when there was none. Only an order read alone
+	// has it, not a list.
 	Matrix []diagnose.PerspectiveRow `json:"matrix,omitempty"`
 }
 

@@ -74,6 +74,9 @@ type Options struct {
 	TLSALPN validation.TLSALPNConfig
 	// Metrics is the service's; nil counts nothing.
 	Metrics *metrics.Metrics
+	// OwnResolvers is the service's (the addresses of dcv's own
+	// resolvers, hidden in applicants' views).
+	OwnResolvers []string
 	// MinRemotes is the runner's least number of remote perspectives.
 	// None are enrolled, so with MinRemotes > 0 every observation fails
 	// closed on the certificate authority's side (PERSPECTIVE_UNAVAILABLE).
@@ -174,6 +177,7 @@ func (s *Stack) NewService(t testing.TB) *order.Service {
 	cfg := order.Config{
 		Store: s.Store, Observer: s.Runner, Issuer: s.Issuer,
 		CheckInterval: s.opts.CheckInterval, Logger: s.opts.Logger, Metrics: s.opts.Metrics,
+		OwnResolvers: s.opts.OwnResolvers,
 	}
 	if s.Clock != nil {
 		cfg.Clock = s.Clock
