@@ -57,7 +57,7 @@ type acmeFlags struct {
 
 func (f *acmeFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
-	fs.BoolVar(&f.eabRequired, "acme-eab-required", false, "refuse ACME accounts without External Account Binding (keys from POST /api/v1/eab-keys)")
+	fs.BoolVar(&f.eabRequired, "acme-eab-required", false, "refuse new ACME accounts without External Account Binding (keys from POST /api/v1/eab-keys); accounts made before keep working")
 	durationFlag(fs, &f.authzReuse, "acme-authz-reuse", order.DefaultAuthzReuse, "how long a valid ACME authorization is reused for the same account, at most 398d; shortened to what CA/B Forum BRs §4.2.1 allow at each moment: 200d until 15 March 2027, then 100d, 10d from 15 March 2029")
 	fs.StringVar(&f.profiles, "acme-profiles", "", "certificate profiles offered, as name=validity[,name=validity] (validity 0 = --cert-validity); default: default=0,shortlived=7d")
 	fs.StringVar(&f.defaultProfile, "acme-default-profile", "", "profile of orders that name none (default: the first profile)")

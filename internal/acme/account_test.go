@@ -98,10 +98,11 @@ func TestExternalAccountBinding(t *testing.T) {
 	}
 	_, eab := w.createEABKey(t, w.admin)
 
-	// Without EAB: externalAccountRequired, 401.
+	// Without EAB: externalAccountRequired, 403 (a 401 would need a
+	// WWW-Authenticate header ACME has no scheme for).
 	k := newKey(t)
 	_, err = w.newClient(k).Register(ctx, &xacme.Account{}, xacme.AcceptTOS)
-	assertProblem(t, err, "externalAccountRequired", http.StatusUnauthorized)
+	assertProblem(t, err, "externalAccountRequired", http.StatusForbidden)
 	assertDetail(t, err, "External Account Binding")
 	w.assertNoAccount(t, k)
 

@@ -88,16 +88,18 @@ func notFound(detail string) *Problem {
 
 // statusOf is the HTTP status of each ACME error type order raises.
 var statusOf = map[string]int{
-	order.ACMEMalformed:               http.StatusBadRequest,
-	order.ACMEUnauthorized:            http.StatusForbidden,
-	order.ACMEAccountDoesNotExist:     http.StatusBadRequest,
-	order.ACMEBadCSR:                  http.StatusBadRequest,
-	order.ACMEBadPublicKey:            http.StatusBadRequest,
-	order.ACMEOrderNotReady:           http.StatusForbidden,
-	order.ACMERejectedIdentifier:      http.StatusBadRequest,
-	order.ACMEUnsupportedIdentifier:   http.StatusBadRequest,
-	order.ACMERateLimited:             http.StatusTooManyRequests,
-	order.ACMEExternalAccountRequired: http.StatusUnauthorized,
+	order.ACMEMalformed:             http.StatusBadRequest,
+	order.ACMEUnauthorized:          http.StatusForbidden,
+	order.ACMEAccountDoesNotExist:   http.StatusBadRequest,
+	order.ACMEBadCSR:                http.StatusBadRequest,
+	order.ACMEBadPublicKey:          http.StatusBadRequest,
+	order.ACMEOrderNotReady:         http.StatusForbidden,
+	order.ACMERejectedIdentifier:    http.StatusBadRequest,
+	order.ACMEUnsupportedIdentifier: http.StatusBadRequest,
+	order.ACMERateLimited:           http.StatusTooManyRequests,
+	// 403, as Boulder answers: a 401 must carry WWW-Authenticate (RFC
+	// 9110 §15.5.2), and ACME has no such scheme (interop run).
+	order.ACMEExternalAccountRequired: http.StatusForbidden,
 	order.ACMEInvalidContact:          http.StatusBadRequest,
 	order.ACMEUnsupportedContact:      http.StatusBadRequest,
 	order.ACMEUserActionRequired:      http.StatusForbidden,

@@ -229,7 +229,7 @@ func (a *ACME) NewOrder(ctx context.Context, acct *store.ACMEAccount, req ACMENe
 	}
 	if err := a.st.ACMEOrderCreate(ctx, o, fresh); err != nil {
 		if errors.Is(err, store.ErrConflict) && replacesSerial != "" {
-			return nil, acmeErr(ACMEAlreadyReplaced, "the certificate %s is already being replaced by another order", req.Replaces)
+			return nil, acmeErr(ACMEAlreadyReplaced, "the certificate %s is already being replaced by another order that is not invalid (RFC 9773 §5): finalize that order, or let it expire, or create this one without \"replaces\"", req.Replaces)
 		}
 		return nil, fmt.Errorf("storing acme order: %w", err)
 	}
