@@ -236,6 +236,11 @@ func (c *Client) Check(ctx context.Context, id string) (*CheckResult, []byte, er
 	return call[CheckResult](ctx, c, http.MethodPost, "/api/v1/orders/"+url.PathEscape(id)+"/checks", struct{}{})
 }
 
+// Cancel cancels a pending order for good.
+func (c *Client) Cancel(ctx context.Context, id string) (*Order, []byte, error) {
+	return call[Order](ctx, c, http.MethodPost, "/api/v1/orders/"+url.PathEscape(id)+"/cancel", struct{}{})
+}
+
 // Certificate returns an order's certificate as JSON: the chain and, the
 // first time only, the private key dcv generated.
 func (c *Client) Certificate(ctx context.Context, id string) (*Certificate, []byte, error) {

@@ -79,7 +79,7 @@ func (f *clientFlags) finish(w io.Writer, raw []byte, err error, human func()) e
 
 func newOrderCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "order", Short: "Create, show, list and check certificate orders"}
-	cmd.AddCommand(newOrderCreateCmd(), newOrderShowCmd(), newOrderListCmd(), newOrderCheckCmd())
+	cmd.AddCommand(newOrderCreateCmd(), newOrderShowCmd(), newOrderListCmd(), newOrderCheckCmd(), newOrderCancelCmd())
 	return cmd
 }
 
@@ -157,6 +157,31 @@ func newOrderShowCmd() *cobra.Command {
 				return err
 			}
 			o, raw, err := c.Order(cmd.Context(), args[0])
+			return cf.finish(cmd.OutOrStdout(), raw, err, func() { printOrder(cmd.OutOrStdout(), o) })
+		},
+	}
+	cf.register(cmd)
+	return cmd
+}
+
+func newOrderCancelCmd() *cobra.Command {
+	var cf clientFlags
+	cmd := &cobra.Command{
+		Use:   "cancel ORDER_ID",
+		Short: "Cancel a pending order for good: dcv stops checking it, and its values are no longer usable",
+		Long: `cancel refuses one of your pending orders for good (an admin: any
+account's). dcv stops checking it, its values (TXT records, files) are no
+longer usable, and it no longer counts against the most pending orders an
+account may have (dcv serve --api-max-pending-orders). An order that is not
+pending is refused, saying what to do instead (an issued certificate is
+revoked with dcv cert revoke).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := cf.client()
+			if err != nil {
+				return err
+			}
+			o, raw, err := c.Cancel(cmd.Context(), args[0])
 			return cf.finish(cmd.OutOrStdout(), raw, err, func() { printOrder(cmd.OutOrStdout(), o) })
 		},
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -147,7 +148,9 @@ func acmeChallengeLine(c *order.DomainChallenge) string {
 	case "valid":
 		return "validated by ACME " + c.Type + at(c.ValidatedAt)
 	case "invalid":
-		return "ACME " + c.Type + " failed" + at(c.ValidatedAt) + " (its client was told why, below)"
+		// A failure has no validated time: its validation's start
+		// (verification run).
+		return "ACME " + c.Type + " failed" + at(cmp.Or(c.ValidatedAt, c.StartedAt)) + " (its client was told why, below)"
 	default:
 		s := "ACME " + c.Type + " being validated"
 		if c.StartedAt != nil {

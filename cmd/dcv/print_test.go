@@ -43,7 +43,7 @@ func TestPrintOrderKinds(t *testing.T) {
 			name: "acme order with a failed and a validated domain, seen by two perspectives",
 			o: client.Order{ID: "ord_7", Status: "invalid", Method: "acme", ReadOnly: true, Domains: []order.DomainView{
 				{Domain: "g.example.com", Status: "invalid", Method: "acme",
-					Challenge: &order.DomainChallenge{Type: "http-01", Status: "invalid", ValidatedAt: new(time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC))},
+					Challenge: &order.DomainChallenge{Type: "http-01", Status: "invalid", StartedAt: new(time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC))},
 					Findings:  []diagnose.Finding{{Code: "FILE_NOT_FOUND", Severity: diagnose.SeverityError, Message: "The web server answered 404.", Fix: "Serve the file."}},
 					Matrix: []diagnose.PerspectiveRow{{Perspective: "primary", Seen: "HTTP 404", Verdict: diagnose.VerdictFail},
 						{Perspective: "eu-1", RIR: "RIPE", Seen: "HTTP 404", Verdict: diagnose.VerdictFail}}},

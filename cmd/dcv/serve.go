@@ -240,6 +240,8 @@ type serveFlags struct {
 	gcPercent     int
 	// apiLimitNewOrders is --api-limit-new-orders, COUNT/PERIOD.
 	apiLimitNewOrders string
+	// apiMaxPendingOrders is --api-max-pending-orders.
+	apiMaxPendingOrders int
 	// preflightPerKey and preflightPerClient are --preflight-limit-per-key
 	// and --preflight-limit-per-client, COUNT/PERIOD.
 	preflightPerKey, preflightPerClient string
@@ -285,6 +287,7 @@ Every flag can also be set as DCV_<FLAG> (DCV_CHECK_INTERVAL=1m).`,
 	fs.IntVar(&f.gcPercent, "gc-percent", defaultGCPercent, "Go garbage collector target (as GOGC): heap growth in percent before a collection; a GOGC environment variable takes precedence, and GOMEMLIMIT bounds memory")
 	durationFlag(fs, &f.resolverCacheMaxTTL, "resolver-cache-max-ttl", 0, "with --resolver: cache its answers for their TTL, at most this long (at most 60s; negative answers at most 5s; 0, the default, caches nothing)")
 	fs.StringVar(&f.apiLimitNewOrders, "api-limit-new-orders", "", "new orders per account (not an admin) through the API, as COUNT/PERIOD (default 1000/1h)")
+	fs.IntVar(&f.apiMaxPendingOrders, "api-max-pending-orders", order.DefaultMaxPendingOrders, "the most pending orders an account (not an admin) may have through the API at once, those whose values expired aside (dcv checks each on its own); past it, 429 TOO_MANY_PENDING_ORDERS until one is canceled or expires; 0: no limit")
 	fs.StringVar(&f.preflightPerKey, "preflight-limit-per-key", "", "pre-flight checks (POST /api/v1/checks) per API key, as COUNT/PERIOD (default 30/1m)")
 	fs.StringVar(&f.preflightPerClient, "preflight-limit-per-client", "", "pre-flight checks per client address (an IPv6 client by its /64), as COUNT/PERIOD (default 60/1m; raise it for a console that sends its users' checks from one address)")
 	fs.StringVar(&f.trustedProxies, "trusted-proxies", "", "reverse proxies (CIDR[,CIDR...]) whose X-Forwarded-For names the client: a request from one of them is counted and logged as the right-most address of the header that is not a trusted proxy's (default none: the TCP peer)")
@@ -355,6 +358,9 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	newOrderLimit, err := parseLimit("api-limit-new-orders", f.apiLimitNewOrders, "new orders per account")
 	if err != nil {
 		return usageError(err)
+	}
+	if f.apiMaxPendingOrders < 0 {
+		return usageError(fmt.Errorf("--api-max-pending-orders %d: want a count of orders, or 0 for no limit", f.apiMaxPendingOrders))
 	}
 	preflightPerKey, err := parseLimit("preflight-limit-per-key", f.preflightPerKey, "pre-flight checks per API key")
 	if err != nil {
@@ -513,7 +519,7 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	orders, err := order.New(order.Config{
 		Store: st, Observer: runner, Issuer: authority,
 		CheckInterval: f.checkInterval, ValueValidity: f.valueValidity, Logger: logger, Metrics: mets,
-		NewOrderLimit: newOrderLimit, OwnResolvers: ownResolvers, Names: f.names(),
+		NewOrderLimit: newOrderLimit, OwnResolvers: ownResolvers, Names: f.names(), MaxPendingOrders: maxPending(f.apiMaxPendingOrders),
 	})
 	if err != nil {
 		return err
@@ -813,4 +819,13 @@ func checkWritable(path string) error {
 	name := f.Name()
 	f.Close()
 	return os.Remove(name)
+}
+
+// maxPending is order.Config.MaxPendingOrders for --api-max-pending-orders,
+// whose 0 is no limit (order's 0 is its default).
+func maxPending(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

@@ -86,6 +86,7 @@ func New(cfg Config) *Handler {
 	h.mux.HandleFunc("GET /api/v1/orders", h.auth(h.listOrders))
 	h.mux.HandleFunc("GET /api/v1/orders/{id}", h.auth(h.getOrder))
 	h.mux.HandleFunc("POST /api/v1/orders/{id}/checks", h.auth(h.check))
+	h.mux.HandleFunc("POST /api/v1/orders/{id}/cancel", h.auth(h.cancel))
 	h.mux.HandleFunc("GET /api/v1/orders/{id}/checks", h.auth(h.listChecks))
 	h.mux.HandleFunc("GET /api/v1/orders/{id}/certificate", h.auth(h.certificate))
 	h.mux.HandleFunc("POST /api/v1/orders/{id}/certificate/revoke", h.auth(h.revoke))
@@ -550,6 +551,19 @@ func writePage[T any](w http.ResponseWriter, r *http.Request, limit int, key str
 
 func (h *Handler) getOrder(w http.ResponseWriter, r *http.Request, acct *store.Account) {
 	v, err := h.cfg.Orders.Get(r.Context(), acct, r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// cancel refuses a pending order for good, for its account.
+func (h *Handler) cancel(w http.ResponseWriter, r *http.Request, acct *store.Account) {
+	if !decodeNone(w, r) {
+		return
+	}
+	v, err := h.cfg.Orders.Cancel(r.Context(), acct, r.PathValue("id"))
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -424,6 +424,7 @@ func TestAdminViewOfACMEOrder(t *testing.T) {
 	// The failed challenge's findings are the diagnosis its client was
 	// given, with the fix.
 	if d := v.Domains[0]; d.Challenge == nil || d.Challenge.Type != "dns-01" || d.Challenge.Status != "invalid" || len(d.Matrix) != 1 ||
+		d.Challenge.StartedAt == nil || d.LastCheckAt == nil || !d.LastCheckAt.Equal(*d.Challenge.StartedAt) ||
 		d.Matrix[0].Verdict != diagnose.VerdictFail || !slices.ContainsFunc(d.Findings, func(f diagnose.Finding) bool {
 		return f.Severity == diagnose.SeverityError && f.Fix != "" && strings.Contains(v.Error, f.Message)
 	}) {

@@ -121,6 +121,11 @@ type Config struct {
 	// observed, by dcv on its own too: the limit bounds the queries anyone
 	// can make dcv send to a domain's servers.
 	NewOrderLimit ratelimit.Limit
+	// MaxPendingOrders is the most pending orders (whose values have not
+	// expired) an account that is not an admin may have through the API
+	// at once: each is observed by dcv on its own for days. If zero,
+	// DefaultMaxPendingOrders; if negative, no limit.
+	MaxPendingOrders int
 	// Limiter keeps the limit's counts; if nil, in memory (per process).
 	Limiter ratelimit.Limiter
 	// Names is which names may get a certificate: the zero Policy is a
@@ -131,6 +136,9 @@ type Config struct {
 	// them "dcv's resolver" (see ownResolverText).
 	OwnResolvers []string
 }
+
+// DefaultMaxPendingOrders is Config.MaxPendingOrders' default.
+const DefaultMaxPendingOrders = 5000
 
 // DefaultNewOrderLimit is the API's limit of new orders per account.
 var DefaultNewOrderLimit = ratelimit.Limit{Name: "new orders per account", Count: 1000, Period: time.Hour}
@@ -509,7 +517,24 @@ func (s *Service) Create(ctx context.Context, acct *store.Account, req CreateReq
 				Message: fmt.Sprintf("too many %s: at most %d per %s; retry after %s (at %s)", l.Name, l.Count, fmtPeriod(l.Period), retry, now.Add(retry).UTC().Format(time.RFC3339))}
 		}
 	}
-	if err := s.cfg.Store.OrderCreate(ctx, o); err != nil {
+	maxPending := 0 // an admin's orders are not counted
+	if !acct.Admin {
+		maxPending = cmp.Or(s.cfg.MaxPendingOrders, DefaultMaxPendingOrders)
+		if maxPending < 0 {
+			maxPending = 0
+		}
+	}
+	if err := s.cfg.Store.OrderCreate(ctx, o, maxPending); err != nil {
+		if pe := (*store.PendingLimitError)(nil); errors.As(err, &pe) {
+			e := &Error{Kind: KindThrottled, Code: "TOO_MANY_PENDING_ORDERS",
+				Message: fmt.Sprintf("account %s has %d pending orders, the most it may have: cancel those it no longer needs (dcv order cancel ID; dcv order list shows them), or wait until one expires", acct.ID, pe.Pending)}
+			if pe.NextExpiry.After(now) {
+				e.RetryAfter = retryAfter(pe.NextExpiry.Sub(now))
+				e.RetryAt = now.Add(e.RetryAfter)
+				e.Message += fmt.Sprintf(" (the first at %s)", pe.NextExpiry.UTC().Format(time.RFC3339))
+			}
+			return nil, e
+		}
 		return nil, fmt.Errorf("storing order: %w", err)
 	}
 	// dcv checks it on its own too, once the applicant has had time to
@@ -694,6 +719,56 @@ func (s *Service) Get(ctx context.Context, acct *store.Account, id string) (*Vie
 	return v, nil
 }
 
+// cancelText is the error of an order its account canceled.
+const cancelText = "canceled by its account"
+
+// Cancel refuses one of the account's pending orders for good (an admin:
+// any account's): dcv stops checking it, its values are no longer
+// usable, and it no longer counts against MaxPendingOrders. An order that
+// is not pending is refused with ORDER_NOT_PENDING, saying what to do
+// instead; an ACME order is its client's (ACME_ORDER).
+func (s *Service) Cancel(ctx context.Context, acct *store.Account, id string) (*View, error) {
+	o, err := s.loadToRead(ctx, acct, id)
+	if err != nil {
+		return nil, err
+	}
+	if o.AccountID != acct.ID && !acct.Admin {
+		return nil, notFound(id)
+	}
+	if o.Method == methodACME {
+		return nil, &Error{Kind: KindConflict, Code: "ACME_ORDER", Message: fmt.Sprintf("order %s is an ACME order: its ACME client drives it (it may deactivate its authorizations); an unfinished one expires on its own", id)}
+	}
+	notPending := func(status string) error {
+		how := map[string]string{
+			StatusApproved: "every domain is validated and its certificate is being issued; once issued, revoke it if it is not wanted (dcv cert revoke)",
+			StatusIssued:   "its certificate is issued; revoke it if it is not wanted (dcv cert revoke)",
+			StatusInvalid:  "it is refused already",
+			StatusExpired:  "its values expired already",
+		}[status]
+		return &Error{Kind: KindConflict, Code: "ORDER_NOT_PENDING", Message: fmt.Sprintf("order %s is %s, not pending: %s", id, status, how)}
+	}
+	now := s.now()
+	if o.Status == StatusPending && !now.Before(o.ExpiresAt) {
+		return nil, notPending(StatusExpired)
+	}
+	if o.Status != StatusPending {
+		return nil, notPending(o.Status)
+	}
+	err = s.cfg.Store.OrderCancel(ctx, id, fmt.Sprintf("%s at %s", cancelText, now.UTC().Format(time.RFC3339)))
+	if errors.Is(err, store.ErrConflict) {
+		// Approved (or issued) meanwhile, by a check.
+		cur, gerr := s.cfg.Store.OrderGet(ctx, id)
+		if gerr != nil {
+			return nil, fmt.Errorf("loading order: %w", gerr)
+		}
+		return nil, notPending(cur.Status)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.Get(ctx, acct, id)
+}
+
 // acmeOverlay gives v, the view of ACME order o, the state ACME shows (the
 // REST rows of its authorizations stay as created: ACME keeps its own);
 // other orders' views are returned as they are.
@@ -727,8 +802,10 @@ func (s *Service) acmeOverlay(ctx context.Context, acct *store.Account, o *store
 		}
 		d := &v.Domains[i]
 		d.Status, d.Challenge = z.Status, z.Challenge
-		if z.Challenge != nil && z.Challenge.ValidatedAt != nil {
-			d.LastCheckAt = z.Challenge.ValidatedAt
+		if c := z.Challenge; c != nil && c.ValidatedAt != nil {
+			d.LastCheckAt = c.ValidatedAt
+		} else if c != nil && c.Status == store.ACMEStatusInvalid {
+			d.LastCheckAt = c.StartedAt // a failure's only time
 		}
 		if z.Findings != nil {
 			// The validation's own findings, then the order's (its

@@ -78,8 +78,10 @@ type DomainChallenge struct {
 	// Type is http-01, dns-01 or tls-alpn-01.
 	Type string `json:"type"`
 	// Status is the challenge's: processing, valid or invalid.
-	Status      string     `json:"status"`
-	StartedAt   *time.Time `json:"started_at,omitempty"`
+	Status    string     `json:"status"`
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	// ValidatedAt is when a valid challenge was validated; a failed one
+	// has StartedAt alone.
 	ValidatedAt *time.Time `json:"validated_at,omitempty"`
 }
 

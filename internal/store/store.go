@@ -17,6 +17,20 @@ var ErrNotFound = errors.New("store: not found")
 // duplicate key, or a state that is no longer the expected one).
 var ErrConflict = errors.New("store: conflict")
 
+// PendingLimitError is returned by OrderCreate when the account already
+// has the most pending orders it may have.
+type PendingLimitError struct {
+	// Pending is how many live pending orders the account has.
+	Pending int
+	// NextExpiry is when the first of them expires (its values), freeing
+	// a place.
+	NextExpiry time.Time
+}
+
+func (e *PendingLimitError) Error() string {
+	return fmt.Sprintf("store: %d pending orders, the most allowed", e.Pending)
+}
+
 // ErrNameTaken is returned by AccountCreate for a name in use; it is an
 // ErrConflict.
 var ErrNameTaken = fmt.Errorf("%w: the name is in use", ErrConflict)
@@ -178,8 +192,18 @@ type Store interface {
 	// such account.
 	APIKeyReplace(ctx context.Context, accountID string, keyHash []byte, at time.Time) (*Account, error)
 
-	// OrderCreate stores a new order with its authorizations.
-	OrderCreate(ctx context.Context, o *Order) error
+	// OrderCreate stores a new order with its authorizations. With
+	// maxPending > 0, an account that already has maxPending pending
+	// orders through the API (not ACME's) whose values have not expired
+	// at o.CreatedAt gets a *PendingLimitError instead, atomically with
+	// the count.
+	OrderCreate(ctx context.Context, o *Order, maxPending int) error
+	// OrderCancel refuses a pending order for good, for its account: it
+	// becomes invalid with errText, and so do its pending authorizations
+	// (their values no longer usable). An order that is not pending
+	// (approved and being issued, issued, invalid, or an ACME order) is
+	// ErrConflict, and is left as it is.
+	OrderCancel(ctx context.Context, id, errText string) error
 	// OrderGet returns an order with its authorizations, or ErrNotFound.
 	OrderGet(ctx context.Context, id string) (*Order, error)
 	// OrderListByAccount returns an account's orders, newest first, those

@@ -74,6 +74,8 @@ type Options struct {
 	TLSALPN validation.TLSALPNConfig
 	// Metrics is the service's; nil counts nothing.
 	Metrics *metrics.Metrics
+	// MaxPendingOrders is the service's.
+	MaxPendingOrders int
 	// OwnResolvers is the service's (the addresses of dcv's own
 	// resolvers, hidden in applicants' views).
 	OwnResolvers []string
@@ -177,7 +179,7 @@ func (s *Stack) NewService(t testing.TB) *order.Service {
 	cfg := order.Config{
 		Store: s.Store, Observer: s.Runner, Issuer: s.Issuer,
 		CheckInterval: s.opts.CheckInterval, Logger: s.opts.Logger, Metrics: s.opts.Metrics,
-		OwnResolvers: s.opts.OwnResolvers,
+		OwnResolvers: s.opts.OwnResolvers, MaxPendingOrders: s.opts.MaxPendingOrders,
 	}
 	if s.Clock != nil {
 		cfg.Clock = s.Clock

@@ -44,6 +44,7 @@ func TestQueryPlans(t *testing.T) {
 		"qCertificateBySerial":   "USING INDEX sqlite_autoindex_certificates_1",
 		"qOrderApprovedIDs":      "USING COVERING INDEX orders_approved_created",
 		"qKeyBlocksUnswept":      "USING INDEX blocked_keys_unswept",
+		"qOrderPendingCount":     "USING INDEX orders_account_pending",
 	}
 	ctx := context.Background()
 	conn, err := s.rd.db.Conn(ctx)

@@ -38,6 +38,13 @@ WHERE k.key_hash = ?`
 	qAccountAdminExists = `SELECT EXISTS (SELECT 1 FROM accounts WHERE admin = 1)`
 	qAccountList        = `SELECT id, name, admin, created_at FROM accounts WHERE id > ? ORDER BY id LIMIT ?`
 
+	// qOrderPendingCount counts an account's live pending API orders (the
+	// partial index orders_account_pending), with the first to expire.
+	qOrderPendingCount = `SELECT count(*), min(expires_at) FROM orders
+WHERE account_id = ? AND status = 'pending' AND method <> 'acme' AND expires_at > ?`
+	// qOrderCancel refuses a pending API order.
+	qOrderCancel = `UPDATE orders SET status = 'invalid', error = ?, recheck_at = NULL
+WHERE id = ? AND status = 'pending' AND method <> 'acme'`
 	qOrderInsert = `INSERT INTO orders (id, account_id, method, status, csr_pem, key_pem, key_delivered,
 	created_at, expires_at, last_check_at, next_check_at, error)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
@@ -253,7 +260,7 @@ func (s *Store) AccountAdminExists(ctx context.Context) (bool, error) {
 // OrderCreate stores a new order with its authorizations, in slice order. A
 // duplicate order id, or a domain listed twice, is store.ErrConflict; an
 // unknown account is store.ErrNotFound.
-func (s *Store) OrderCreate(ctx context.Context, o *store.Order) error {
+func (s *Store) OrderCreate(ctx context.Context, o *store.Order, maxPending int) error {
 	ts, err := encodeTimes(o.CreatedAt, o.ExpiresAt, o.LastCheckAt, o.NextCheckAt)
 	if err != nil {
 		return fmt.Errorf("creating order %s: %w", o.ID, err)
@@ -268,6 +275,20 @@ func (s *Store) OrderCreate(ctx context.Context, o *store.Order) error {
 		azs[i] = authzRow{t[0], t[1]}
 	}
 	err = s.write(ctx, func(tx *txn) error {
+		if maxPending > 0 {
+			var n int
+			var first sql.NullString
+			if err := tx.QueryRowContext(ctx, qOrderPendingCount, o.AccountID, ts[0]).Scan(&n, &first); err != nil {
+				return err
+			}
+			if n >= maxPending {
+				next, err := decodeTime(first)
+				if err != nil {
+					return err
+				}
+				return &store.PendingLimitError{Pending: n, NextExpiry: next}
+			}
+		}
 		_, err := tx.ExecContext(ctx, qOrderInsert, o.ID, o.AccountID, o.Method, o.Status, o.CSRPEM, o.KeyPEM,
 			o.KeyDelivered, ts[0], ts[1], ts[2], ts[3], o.Error)
 		if err != nil {
@@ -569,6 +590,29 @@ func (s *Store) OrderSetStatus(ctx context.Context, id, status, authzStatus, err
 	})
 	if err != nil {
 		return fmt.Errorf("setting status of order %s: %w", id, err)
+	}
+	return nil
+}
+
+// OrderCancel implements store.Store.
+func (s *Store) OrderCancel(ctx context.Context, id, errText string) error {
+	err := s.write(ctx, func(tx *txn) error {
+		err := execOne(ctx, tx, qOrderCancel, errText, id)
+		if errors.Is(err, store.ErrNotFound) {
+			var cur string
+			if err := tx.QueryRowContext(ctx, qOrderStatusGet, id).Scan(&cur); err != nil {
+				return notFound(err)
+			}
+			return fmt.Errorf("order is %s: %w", cur, store.ErrConflict)
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, qAuthzSetPendingStatus, "invalid", id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("canceling order %s: %w", id, err)
 	}
 	return nil
 }

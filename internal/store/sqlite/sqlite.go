@@ -540,6 +540,8 @@ func (s *Store) read(ctx context.Context, fn func(tx *txn) error) error {
 // (TestPreparedQueriesComplete checks it); one that is missing still
 // works, unprepared, parsed again on every call.
 var preparedQueries = map[string]string{
+	"qOrderPendingCount":            qOrderPendingCount,
+	"qOrderCancel":                  qOrderCancel,
 	"qACMEAccountGet":               qACMEAccountGet,
 	"qACMEAccountGetByThumbprint":   qACMEAccountGetByThumbprint,
 	"qACMEAccountInsert":            qACMEAccountInsert,

@@ -278,7 +278,7 @@ func TestMigration010PlansPendingOrders(t *testing.T) {
 		age                time.Duration
 	}{{"api", "dns", "pending", 0}, {"acme", "acme", "pending", 0}, {"done", "dns", "issued", 0}, {"old", "dns", "pending", 4 * 24 * time.Hour}} {
 		err := st.OrderCreate(ctx, &store.Order{ID: o.id, AccountID: "a", Method: o.method, Status: o.status, CreatedAt: time.Now().Add(-o.age), ExpiresAt: time.Now().Add(time.Hour),
-			Authorizations: []store.Authorization{{Domain: o.id + ".example", Method: "dns", Status: o.status, Value: "v", ExpiresAt: time.Now().Add(time.Hour)}}})
+			Authorizations: []store.Authorization{{Domain: o.id + ".example", Method: "dns", Status: o.status, Value: "v", ExpiresAt: time.Now().Add(time.Hour)}}}, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -319,7 +319,7 @@ func TestMigration013FreesWaitingOrders(t *testing.T) {
 		{"parked", "issuance failed: a lint"},
 	} {
 		err := st.OrderCreate(ctx, &store.Order{ID: o.id, AccountID: "a", Method: "dns", Status: "approved", Error: o.errText, CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour),
-			Authorizations: []store.Authorization{{Domain: o.id + ".example", Method: "dns", Status: "approved", Value: "v", ExpiresAt: time.Now().Add(time.Hour)}}})
+			Authorizations: []store.Authorization{{Domain: o.id + ".example", Method: "dns", Status: "approved", Value: "v", ExpiresAt: time.Now().Add(time.Hour)}}}, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -409,7 +409,7 @@ func benchOrder(b *testing.B, s *Store, id string, n int) {
 			Domain: fmt.Sprintf("d%d.example", i), Status: "approved", Value: "v",
 		})
 	}
-	if err := s.OrderCreate(ctx, o); err != nil {
+	if err := s.OrderCreate(ctx, o, 0); err != nil {
 		b.Fatal(err)
 	}
 }
@@ -880,7 +880,7 @@ func TestErasedKeyLeavesNoTrace(t *testing.T) {
 	now := time.Now()
 	err := st.OrderCreate(ctx, &store.Order{ID: "o", AccountID: "a", Method: "dns", Status: "issued", CreatedAt: now, ExpiresAt: now.Add(time.Hour),
 		KeyPEM:         "-----BEGIN PRIVATE KEY-----\n" + strings.Repeat(marker, 8) + "\n-----END PRIVATE KEY-----\n",
-		Authorizations: []store.Authorization{{Domain: "o.example", Method: "dns", Status: "issued", Value: "v", ExpiresAt: now.Add(time.Hour)}}})
+		Authorizations: []store.Authorization{{Domain: "o.example", Method: "dns", Status: "issued", Value: "v", ExpiresAt: now.Add(time.Hour)}}}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

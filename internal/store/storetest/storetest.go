@@ -62,6 +62,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OrderTakeKey", testOrderTakeKey},
 		{"OrderTakeKeyConcurrent", testOrderTakeKeyConcurrent},
 		{"OrderEraseKeys", testOrderEraseKeys},
+		{"OrderCreatePendingLimit", testOrderCreatePendingLimit},
+		{"OrderCancel", testOrderCancel},
 		{"CheckRecord", testCheckRecord},
 		{"CheckRecordAtomic", testCheckRecordAtomic},
 		{"CheckRecordReserved", testCheckRecordReserved},
@@ -153,7 +155,7 @@ func newOrder(id, accountID, status string, created time.Time, domains ...string
 // order stores o.
 func (f *fixture) order(o *store.Order) *store.Order {
 	f.t.Helper()
-	if err := f.s.OrderCreate(f.ctx, o); err != nil {
+	if err := f.s.OrderCreate(f.ctx, o, 0); err != nil {
 		f.t.Fatalf("OrderCreate(%s): %v", o.ID, err)
 	}
 	return o
@@ -455,7 +457,7 @@ func testOrderCreateErrors(t *testing.T, open func(t *testing.T) store.Store) {
 			f.account("acct", false)
 			existing := f.order(newOrder("exists", "acct", "pending", t0, "old.example"))
 
-			err := f.s.OrderCreate(f.ctx, tt.order)
+			err := f.s.OrderCreate(f.ctx, tt.order, 0)
 			wantErr(t, "OrderCreate", err, tt.target)
 
 			// Nothing of the failed order was stored.
@@ -1641,4 +1643,68 @@ func testContextCanceled(t *testing.T, open func(t *testing.T) store.Store) {
 	if got := f.get("o"); got.Status != "pending" {
 		t.Errorf("status after canceled calls = %q, want pending", got.Status)
 	}
+}
+
+// testOrderCreatePendingLimit: with maxPending, an account's live pending
+// API orders are counted at creation (not its others', not its ACME
+// orders, nor orders whose values expired, nor other statuses); at the
+// limit nothing is stored and the error says how many and when the first
+// expires.
+func testOrderCreatePendingLimit(t *testing.T, open func(t *testing.T) store.Store) {
+	f := setup(t, open)
+	f.account("acct", false)
+	f.account("other", false)
+	f.order(newOrder("p1", "acct", "pending", t0, "p1.example"))
+	f.order(newOrder("p2", "acct", "pending", t0.Add(time.Hour), "p2.example"))
+	f.order(newOrder("issued", "acct", "issued", t0, "i.example"))
+	f.order(newOrder("theirs", "other", "pending", t0, "t.example"))
+	expired := newOrder("expired", "acct", "pending", t0.Add(-40*24*time.Hour), "e.example")
+	f.order(expired)
+	acme := newOrder("acme", "acct", "pending", t0, "a.example")
+	acme.Method = "acme"
+	f.order(acme)
+
+	at := t0.Add(2 * time.Hour)
+	err := f.s.OrderCreate(f.ctx, newOrder("p3", "acct", "pending", at, "p3.example"), 2)
+	var pe *store.PendingLimitError
+	if !errors.As(err, &pe) || pe.Pending != 2 || !pe.NextExpiry.Equal(t0.Add(30*24*time.Hour)) {
+		t.Fatalf("OrderCreate at the limit = %v (%+v); want a PendingLimitError of 2, the first expiring at %v", err, pe, t0.Add(30*24*time.Hour))
+	}
+	if _, err := f.s.OrderGet(f.ctx, "p3"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("refused order stored: %v", err)
+	}
+	if err := f.s.OrderCreate(f.ctx, newOrder("p3", "acct", "pending", at, "p3.example"), 3); err != nil {
+		t.Fatalf("OrderCreate under the limit: %v", err)
+	}
+	if err := f.s.OrderCreate(f.ctx, newOrder("t2", "other", "pending", at, "t2.example"), 2); err != nil {
+		t.Fatalf("OrderCreate for another account: %v", err)
+	}
+	if err := f.s.OrderCreate(f.ctx, newOrder("p4", "acct", "pending", at, "p4.example"), 0); err != nil {
+		t.Fatalf("OrderCreate without a limit: %v", err)
+	}
+}
+
+// testOrderCancel: a pending order is canceled with its pending
+// authorizations, once; any other is a conflict, and unchanged.
+func testOrderCancel(t *testing.T, open func(t *testing.T) store.Store) {
+	f := setup(t, open)
+	f.account("acct", false)
+	o := f.order(newOrder("o", "acct", "pending", t0, "a.example", "b.example"))
+	f.order(newOrder("issued", "acct", "issued", t0, "i.example"))
+	acme := newOrder("acme", "acct", "pending", t0, "c.example")
+	acme.Method = "acme"
+	f.order(acme)
+	if err := f.s.OrderCancel(f.ctx, o.ID, "canceled"); err != nil {
+		t.Fatalf("OrderCancel: %v", err)
+	}
+	got := f.get(o.ID)
+	if got.Status != "invalid" || got.Error != "canceled" || got.Authorizations[0].Status != "invalid" || got.Authorizations[1].Status != "invalid" {
+		t.Fatalf("canceled order = %+v; want it and its authorizations invalid", got)
+	}
+	for _, id := range []string{o.ID, "issued", "acme"} {
+		before := f.get(id)
+		wantErr(t, "OrderCancel("+id+")", f.s.OrderCancel(f.ctx, id, "again"), store.ErrConflict)
+		wantOrder(t, f.get(id), before)
+	}
+	wantErr(t, "OrderCancel(unknown)", f.s.OrderCancel(f.ctx, "nosuch", "x"), store.ErrNotFound)
 }

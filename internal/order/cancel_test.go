@@ -1,0 +1,127 @@
+package order_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/order"
+	"github.com/dcvhq/dcv/internal/order/ordertest"
+)
+
+// TestPendingOrdersLimit: an account may have at most MaxPendingOrders
+// pending orders through the API; past it, TOO_MANY_PENDING_ORDERS says
+// how many, how to free a place and when the first expires, and stores
+// nothing; canceling one frees a place. An admin is not counted.
+func TestPendingOrdersLimit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := ordertest.New(t, ordertest.Options{MaxPendingOrders: 2})
+	acct := w.NewAccount(t, "applicant")
+	create := func(name string) (*order.View, error) {
+		return w.Service.Create(ctx, acct, order.CreateRequest{Domains: []string{name}, Method: "dns"})
+	}
+	first, err := create("a.pending.applicant.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := create("b.pending.applicant.com"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = create("c.pending.applicant.com")
+	var oe *order.Error
+	if !errors.As(err, &oe) || oe.Kind != order.KindThrottled || oe.Code != "TOO_MANY_PENDING_ORDERS" || oe.RetryAfter <= 0 ||
+		!strings.Contains(oe.Message, "2 pending orders") || !strings.Contains(oe.Message, "dcv order cancel") || !strings.Contains(oe.Message, first.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z")) {
+		t.Fatalf("third pending order: %v; want TOO_MANY_PENDING_ORDERS naming the count, the way out and the first expiry", err)
+	}
+	if vs, _, err := w.Service.List(ctx, acct, "", 10); err != nil || len(vs) != 2 {
+		t.Fatalf("orders after the refusal: %d, %v; want 2", len(vs), err)
+	}
+	if _, err := w.Service.Cancel(ctx, acct, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := create("c.pending.applicant.com"); err != nil {
+		t.Fatalf("after a cancel: %v", err)
+	}
+	av, err := w.Service.EnsureAdmin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := w.Service.Authenticate(ctx, av.APIKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"x.admin.applicant.com", "y.admin.applicant.com", "z.admin.applicant.com"} {
+		if _, err := w.Service.Create(ctx, admin, order.CreateRequest{Domains: []string{n}, Method: "dns"}); err != nil {
+			t.Fatalf("admin's order %s: %v", n, err)
+		}
+	}
+}
+
+// TestCancel: a pending order is canceled for good, by its account or an
+// admin: invalid, saying so, its domains too, and dcv no longer checks
+// it; any other order is refused, saying what to do instead.
+func TestCancel(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := ordertest.New(t, ordertest.Options{})
+	acct := w.NewAccount(t, "applicant")
+	other := w.NewAccount(t, "other")
+	o, err := w.Service.Create(ctx, acct, order.CreateRequest{Domains: []string{"a.cancel.applicant.com", "b.cancel.applicant.com"}, Method: "dns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Service.Cancel(ctx, other, o.ID); !isCode(err, "ORDER_NOT_FOUND") {
+		t.Errorf("another account's cancel: %v; want ORDER_NOT_FOUND", err)
+	}
+	v, err := w.Service.Cancel(ctx, acct, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Status != order.StatusInvalid || !strings.HasPrefix(v.Error, "canceled by its account at ") || v.Domains[0].Status != order.StatusInvalid || v.Domains[1].Status != order.StatusInvalid || v.RecheckAt != nil {
+		t.Errorf("canceled order: %+v; want invalid, saying so, its domains too, no recheck", v)
+	}
+	if ids, err := w.Store.OrderListRecheckDue(ctx, w.Clock.Now().Add(365*24*time.Hour), 10); err != nil || len(ids) != 0 {
+		t.Errorf("rechecks due after the cancel: %v, %v; want none", ids, err)
+	}
+	if _, err := w.Service.Cancel(ctx, acct, o.ID); !isCode(err, "ORDER_NOT_PENDING") || !strings.Contains(err.Error(), "refused already") {
+		t.Errorf("second cancel: %v; want ORDER_NOT_PENDING", err)
+	}
+
+	// Approved: being issued; the message says to revoke once issued.
+	p, err := w.Service.Create(ctx, acct, order.CreateRequest{Domains: []string{"c.cancel.applicant.com"}, Method: "dns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.DNS.Add(`_dnsauth.c.cancel.applicant.com. TXT "` + p.Domains[0].Instructions.Value + `"`)
+	if res, err := w.Service.Check(ctx, acct, p.ID); err != nil || res.Status != order.StatusApproved {
+		t.Fatalf("check: %+v, %v", res, err)
+	}
+	if _, err := w.Service.Cancel(ctx, acct, p.ID); !isCode(err, "ORDER_NOT_PENDING") || !strings.Contains(err.Error(), "dcv cert revoke") {
+		t.Errorf("cancel of an approved order: %v; want ORDER_NOT_PENDING pointing at revocation", err)
+	}
+
+	// An admin cancels any account's pending order.
+	q, err := w.Service.Create(ctx, other, order.CreateRequest{Domains: []string{"d.cancel.applicant.com"}, Method: "dns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	av, err := w.Service.EnsureAdmin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := w.Service.Authenticate(ctx, av.APIKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := w.Service.Cancel(ctx, admin, q.ID); err != nil || v.Status != order.StatusInvalid {
+		t.Errorf("admin's cancel: %+v, %v", v, err)
+	}
+}
+
+func isCode(err error, code string) bool {
+	var oe *order.Error
+	return errors.As(err, &oe) && oe.Code == code
+}
