@@ -161,7 +161,11 @@ func (h *Handler) verify(r *http.Request, mode keyMode) (*signed, error) {
 		if mode == needJWK {
 			return nil, malformed("this request must carry the account key in \"jwk\", not \"kid\"")
 		}
-		id, ok := strings.CutPrefix(urlnorm.Canonical(hdr.KID), h.base+"/acme/acct/")
+		id, ok := strings.CutPrefix(hdr.KID, h.base+"/acme/acct/")
+		if !ok {
+			// Written with its default port (urlnorm): the same URL.
+			id, ok = strings.CutPrefix(urlnorm.Canonical(hdr.KID), h.base+"/acme/acct/")
+		}
 		if !ok || id == "" || strings.Contains(id, "/") {
 			return nil, h.foreignKID(r, hdr.KID)
 		}
