@@ -31,16 +31,22 @@ const healthTimeout = 5 * time.Second
 type perspectiveFlags struct {
 	minRemote int
 	publicCA  bool
+	// maxObservations is --max-concurrent-observations.
+	maxObservations int
 }
 
 func (f *perspectiveFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.IntVar(&f.minRemote, "min-remote-perspectives", 0, "least number of remote perspectives (dcv agents); with fewer enrolled every check fails closed")
+	fs.IntVar(&f.maxObservations, "max-concurrent-observations", perspective.DefaultMaxConcurrent, "observations of domains (each with every remote perspective) run at once; more wait in line, each account's in turn with the others', while a whole observation still fits in their time (as many as an agent runs: more would queue at the agents, or be refused)")
 	fs.BoolVar(&f.publicCA, "public-ca", false, "apply the CA/B Forum BR 3.2.2.9 minimum of remote perspectives in force (4 from 2026-06-15, 5 from 2026-12-15) when above --min-remote-perspectives")
 }
 
 // errMinRemoteNegative refuses a negative --min-remote-perspectives.
 var errMinRemoteNegative = errors.New("--min-remote-perspectives must not be negative")
+
+// errMaxObservations refuses a --max-concurrent-observations below 1.
+var errMaxObservations = errors.New("--max-concurrent-observations must be at least 1")
 
 // runner builds the perspective runner: the primary validator, and the
 // remote perspectives enrolled in st, reached with the agent CA of
@@ -54,13 +60,14 @@ func (f *perspectiveFlags) runner(v *validation.Validator, st store.PerspectiveS
 		return nil, err
 	}
 	r, err := perspective.NewRunner(perspective.Config{
-		Primary:    v,
-		Remotes:    perspective.NewCachedSource(storeRemotes{st}, remotesCacheTTL, time.Now),
-		Identity:   perspective.NewPrimaryIdentity(agentCA, nil),
-		MinRemotes: f.minRemote,
-		PublicCA:   f.publicCA,
-		Logger:     logger,
-		Metrics:    mets,
+		Primary:       v,
+		Remotes:       perspective.NewCachedSource(storeRemotes{st}, remotesCacheTTL, time.Now),
+		Identity:      perspective.NewPrimaryIdentity(agentCA, nil),
+		MinRemotes:    f.minRemote,
+		PublicCA:      f.publicCA,
+		Logger:        logger,
+		Metrics:       mets,
+		MaxConcurrent: f.maxObservations,
 	})
 	if err != nil {
 		return nil, err

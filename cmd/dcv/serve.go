@@ -330,6 +330,9 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	if f.minRemote < 0 {
 		return usageError(errMinRemoteNegative)
 	}
+	if f.maxObservations < 1 {
+		return usageError(errMaxObservations)
+	}
 	if err := checkListenAddr("--listen", f.listen); err != nil {
 		return err
 	}

@@ -92,6 +92,22 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Timeout: 10 * time.Second})
 }
 
+// ObservationsQueued exports queued, called at each scrape, as
+// dcv_observations_queued: the observations waiting for a slot because as
+// many as may run at once are running (dcv serve
+// --max-concurrent-observations).
+func (m *Metrics) ObservationsQueued(queued func() int) {
+	if m == nil {
+		return
+	}
+	// One runner per process exports it; a second one (a test's) is not
+	// exported.
+	_ = m.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "dcv_observations_queued",
+		Help: "Observations of domains waiting for a slot: as many as may run at once are running.",
+	}, func() float64 { return float64(queued()) }))
+}
+
 // DomainChecked counts one domain checked by method, with its resulting
 // status and the codes of its blocking findings.
 func (m *Metrics) DomainChecked(method, status string, blocking []string) {

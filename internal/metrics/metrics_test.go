@@ -21,6 +21,7 @@ func TestNilCountsNothing(t *testing.T) {
 	m.ACMEValidation("http-01", "valid")
 	m.PerspectiveObserved("eu-1", "answered")
 	m.Request("api", 200, time.Millisecond)
+	m.ObservationsQueued(func() int { return 1 })
 }
 
 func TestCounts(t *testing.T) {
@@ -31,6 +32,8 @@ func TestCounts(t *testing.T) {
 	m.ACMEValidation("dns-01", "ca_side")
 	m.PerspectiveObserved("eu-1", "timeout")
 	m.Request("acme", 201, 3*time.Millisecond)
+	m.ObservationsQueued(func() int { return 3 })
+	m.ObservationsQueued(func() int { return 9 }) // a second runner: not exported
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	b, _ := io.ReadAll(rec.Body)
@@ -42,6 +45,7 @@ func TestCounts(t *testing.T) {
 		`dcv_acme_validations_total{result="ca_side",type="dns-01"} 1`,
 		`dcv_perspective_observations_total{outcome="timeout",perspective="eu-1"} 1`,
 		`dcv_http_requests_total{class="acme",code="201"} 1`,
+		"dcv_observations_queued 3\n",
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("metrics lack %s", want)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dcvhq/dcv/internal/diagnose"
+	"github.com/dcvhq/dcv/internal/perspective"
 	"github.com/dcvhq/dcv/internal/store"
 	"github.com/dcvhq/dcv/internal/validation"
 )
@@ -230,7 +231,7 @@ func (a *ACME) observe(ctx context.Context, acct *store.ACMEAccount, z *store.AC
 		Token:      z.Token,
 		AccountURI: a.cfg.AccountURL(acct.ID),
 	}
-	obs, err := a.s.cfg.Observer.Observe(ctx, req)
+	obs, err := a.s.cfg.Observer.Observe(perspective.WithTenant(ctx, tenantACME+acct.ID), req)
 	if err != nil {
 		// diagnose fails closed on no observation.
 		log.Error("acme observation failed", "authz", z.ID, "type", typ, "err", err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/dcvhq/dcv/internal/ca"
 	"github.com/dcvhq/dcv/internal/diagnose"
+	"github.com/dcvhq/dcv/internal/perspective"
 	"github.com/dcvhq/dcv/internal/store"
 	"github.com/dcvhq/dcv/internal/validation"
 	jose "github.com/go-jose/go-jose/v4"
@@ -550,7 +551,7 @@ func (a *ACME) recheckAuthzCAA(ctx context.Context, acct *store.ACMEAccount, ord
 	if method == "" {
 		return nil, fmt.Errorf("authorization %s is valid without a valid challenge", id)
 	}
-	obs, err := a.s.cfg.Observer.Observe(ctx, validation.Request{
+	obs, err := a.s.cfg.Observer.Observe(perspective.WithTenant(ctx, tenantACME+acct.ID), validation.Request{
 		Domain: z.Identifier, Method: validation.Method(method), Value: z.Token,
 		AccountURI: a.cfg.AccountURL(acct.ID), CAAOnly: true,
 	})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dcvhq/dcv/internal/diagnose"
 	"github.com/dcvhq/dcv/internal/ident"
+	"github.com/dcvhq/dcv/internal/perspective"
 	"github.com/dcvhq/dcv/internal/store"
 	"github.com/dcvhq/dcv/internal/validation"
 )
@@ -206,6 +207,9 @@ func caSideOnly(ds []DomainCheck) bool {
 // checkOrder checks the pending domains of o: the check of Check and of
 // Recheck.
 func (s *Service) checkOrder(ctx context.Context, o *store.Order) (*CheckResult, error) {
+	// The account's observations take their turn with other accounts'
+	// when more wait than may run at once.
+	ctx = perspective.WithTenant(ctx, tenantAPI+o.AccountID)
 	now := s.now()
 	if o.Status != StatusPending {
 		// Nothing left to observe: report the state without spending the

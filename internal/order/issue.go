@@ -12,6 +12,7 @@ import (
 
 	"github.com/dcvhq/dcv/internal/ca"
 	"github.com/dcvhq/dcv/internal/diagnose"
+	"github.com/dcvhq/dcv/internal/perspective"
 	"github.com/dcvhq/dcv/internal/store"
 	"github.com/dcvhq/dcv/internal/validation"
 )
@@ -300,6 +301,7 @@ func (s *Service) EraseDeliveredKeys(ctx context.Context) (int, error) {
 // to run a check (which rechecks CAA and approves it again), and is
 // permanent for this job.
 func (s *Service) recheckCAA(ctx context.Context, o *store.Order) error {
+	ctx = perspective.WithTenant(ctx, tenantAPI+o.AccountID)
 	now := s.now()
 	for _, a := range o.Authorizations {
 		if a.Status != StatusApproved || now.Sub(a.LastCheckAt) <= CAARecheckAfter {

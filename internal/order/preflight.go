@@ -7,6 +7,7 @@ import (
 
 	"github.com/dcvhq/dcv/internal/diagnose"
 	"github.com/dcvhq/dcv/internal/ident"
+	"github.com/dcvhq/dcv/internal/perspective"
 	"github.com/dcvhq/dcv/internal/store"
 	"github.com/dcvhq/dcv/internal/validation"
 )
@@ -115,7 +116,7 @@ func (s *Service) Preflight(ctx context.Context, acct *store.Account, req Prefli
 	if acct == nil {
 		return nil, &Error{Kind: KindUnauthorized, Code: "UNAUTHORIZED", Message: "an API key is required"}
 	}
-	res, err := Preflight(ctx, s.cfg.Observer, s.cfg.Names, req, s.now())
+	res, err := Preflight(perspective.WithTenant(ctx, tenantPreflight+acct.ID), s.cfg.Observer, s.cfg.Names, req, s.now())
 	if err == nil && !acct.Admin {
 		res.Redact()
 		if err := s.hidePreflightResolvers(res); err != nil {

@@ -137,6 +137,14 @@ type Config struct {
 	OwnResolvers []string
 }
 
+// Tenants of observations (perspective.WithTenant): when more wait than
+// may run at once, each account's take their turn with the others'.
+const (
+	tenantAPI       = "api/"
+	tenantACME      = "acme/"
+	tenantPreflight = "preflight/"
+)
+
 // DefaultMaxPendingOrders is Config.MaxPendingOrders' default.
 const DefaultMaxPendingOrders = 5000
 

@@ -70,9 +70,15 @@ type Config struct {
 	Now func() time.Time
 	// Logger; if nil, slog.Default().
 	Logger *slog.Logger
-	// Metrics counts each remote observation's outcome; nil counts
-	// nothing.
+	// Metrics counts each remote observation's outcome, and exports the
+	// observations queued; nil counts nothing.
 	Metrics *dcvmetrics.Metrics
+	// MaxConcurrent bounds the observations (each with every remote
+	// perspective) that run at once; more wait in line, served by tenant
+	// in turn (WithTenant), as long as the time left to their context
+	// still holds a whole observation (RemoteTimeout). If zero,
+	// DefaultMaxConcurrent; if negative, no limit.
+	MaxConcurrent int
 }
 
 // Runner observes from the primary and the remote perspectives. It is safe
@@ -82,6 +88,8 @@ type Runner struct {
 
 	mu      sync.Mutex
 	clients map[string]*agentClient // by name; rebuilt when a Remote changes
+
+	fair fairSlots // MaxConcurrent
 }
 
 // New returns a Runner observing through the primary validator only.
@@ -115,7 +123,31 @@ func NewRunner(cfg Config) (*Runner, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Runner{cfg: cfg, clients: map[string]*agentClient{}}, nil
+	r := &Runner{cfg: cfg, clients: map[string]*agentClient{}, fair: fairSlots{max: cmp.Or(cfg.MaxConcurrent, DefaultMaxConcurrent)}}
+	cfg.Metrics.ObservationsQueued(r.Queued)
+	return r, nil
+}
+
+// Queued returns how many observations wait for a slot (MaxConcurrent).
+func (r *Runner) Queued() int { return r.fair.queued() }
+
+// slot waits for an observation slot for ctx's tenant, while the time
+// left to ctx still holds a whole observation, and returns its release.
+// Past that, the observation is refused on the CA's side: it would
+// otherwise start with too little time and blame its timeouts on the
+// domain.
+func (r *Runner) slot(ctx context.Context) (func(), error) {
+	wctx := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithDeadline(ctx, dl.Add(-r.cfg.RemoteTimeout))
+		defer cancel()
+	}
+	release, err := r.fair.acquire(wctx, Tenant(ctx))
+	if err != nil && ctx.Err() == nil {
+		return nil, fmt.Errorf("perspective: no observation slot came free in time (%d run at once, %d wait): this CA is overloaded", r.fair.max, r.fair.queued())
+	}
+	return release, err
 }
 
 // BR 3.2.2.9 phase-in of the minimum number of remote perspectives.
@@ -201,6 +233,11 @@ func QuorumImpossible(rirs []string) bool {
 // grace period are cut (UnavailableCut). An error is returned only when
 // the primary cannot serve the request or the remotes cannot be listed.
 func (r *Runner) Observe(ctx context.Context, req validation.Request) ([]validation.Observation, error) {
+	release, err := r.slot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	now := r.cfg.Now()
 	var remotes []Remote
 	if r.cfg.Remotes != nil {

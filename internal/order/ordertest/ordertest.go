@@ -76,6 +76,9 @@ type Options struct {
 	Metrics *metrics.Metrics
 	// MaxPendingOrders is the service's.
 	MaxPendingOrders int
+	// WrapObserver, when not nil, wraps the service's observer (the
+	// Runner), for a test that looks at each observation's request.
+	WrapObserver func(order.Observer) order.Observer
 	// OwnResolvers is the service's (the addresses of dcv's own
 	// resolvers, hidden in applicants' views).
 	OwnResolvers []string
@@ -176,8 +179,12 @@ func New(t testing.TB, opts Options) *Stack {
 // clock, as after a restart. It has no scheduler.
 func (s *Stack) NewService(t testing.TB) *order.Service {
 	t.Helper()
+	var obs order.Observer = s.Runner
+	if s.opts.WrapObserver != nil {
+		obs = s.opts.WrapObserver(obs)
+	}
 	cfg := order.Config{
-		Store: s.Store, Observer: s.Runner, Issuer: s.Issuer,
+		Store: s.Store, Observer: obs, Issuer: s.Issuer,
 		CheckInterval: s.opts.CheckInterval, Logger: s.opts.Logger, Metrics: s.opts.Metrics,
 		OwnResolvers: s.opts.OwnResolvers, MaxPendingOrders: s.opts.MaxPendingOrders,
 	}
