@@ -149,3 +149,79 @@ func TestValidateOnTheWire(t *testing.T) {
 		})
 	}
 }
+
+// TestBogusMendedSeenAtOnce: a zone found bogus on DS or DNSKEY answers
+// kept from an earlier lookup is judged again on fresh ones, so that the
+// operator's fix (the right DS at the parent, a zone signed anew) is seen
+// at the next lookup, not after the kept answers' TTL (black-box run: a
+// day for a .com DS).
+func TestBogusMendedSeenAtOnce(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		reason string
+		// broken and mended sign the world: first broken, then fixed.
+		broken, mended func(t *testing.T, w *testenv.World, tld, leaf *testenv.ZoneSigner)
+	}{
+		{
+			name:   "a DS that matches no DNSKEY",
+			reason: dnsclient.ReasonDSMismatch,
+			broken: func(t *testing.T, w *testenv.World, tld, leaf *testenv.ZoneSigner) {
+				ds := leaf.DS()
+				ds.Digest = strings.Repeat("CD", 32)
+				signServed(t, w.Zone("test."), tld, ds)
+			},
+			mended: func(t *testing.T, w *testenv.World, tld, leaf *testenv.ZoneSigner) {
+				signServed(t, w.Zone("test."), tld, leaf.DS())
+			},
+		},
+		{
+			name:   "expired signatures",
+			reason: dnsclient.ReasonSignatureExpired,
+			broken: func(t *testing.T, w *testenv.World, tld, leaf *testenv.ZoneSigner) {
+				old := testenv.NewZoneSigner(t, "example.test.", testenv.SignOptions{Inception: time.Now().Add(-40 * 24 * time.Hour), Expiration: time.Now().Add(-10 * 24 * time.Hour)})
+				signServed(t, w.Zone("example.test."), old)
+				signServed(t, w.Zone("test."), tld, old.DS())
+			},
+			mended: func(t *testing.T, w *testenv.World, tld, leaf *testenv.ZoneSigner) {
+				signServed(t, w.Zone("example.test."), leaf)
+				signServed(t, w.Zone("test."), tld, leaf.DS())
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := testenv.NewWorld(t)
+			tldZone := w.AddZone("test.", "", 1)
+			leafZone := w.AddZone("example.test.", "test.", 1)
+			leafZone.Add(`_dnsauth.example.test. 300 IN TXT "token-1"`)
+			// Long TTLs, so that only the fix can make the answers fresh.
+			leaf := testenv.NewZoneSigner(t, "example.test.", testenv.SignOptions{})
+			signServed(t, leafZone, leaf)
+			tld := testenv.NewZoneSigner(t, "test.", testenv.SignOptions{})
+			signServed(t, tldZone, tld, leaf.DS())
+			root := testenv.NewZoneSigner(t, ".", testenv.SignOptions{})
+			signServed(t, w.RootZone, root, tld.DS())
+			tc.broken(t, w, tld, leaf)
+
+			r := newValidatingResolver(t, w, []dns.RR{root.DS()})
+			lookup := func() *dnsclient.Response {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				resp, err := r.Lookup(ctx, "_dnsauth.example.test.", dns.TypeTXT)
+				if err != nil {
+					t.Fatalf("Lookup: %v", err)
+				}
+				return resp
+			}
+			if resp := lookup(); resp.DNSSEC != dnsclient.Bogus.String() || !strings.HasPrefix(resp.DNSSECReason, tc.reason) {
+				t.Fatalf("broken: %s (%s), want bogus: %s", resp.DNSSEC, resp.DNSSECReason, tc.reason)
+			}
+			tc.mended(t, w, tld, leaf)
+			if resp := lookup(); resp.DNSSEC != dnsclient.Secure.String() {
+				t.Fatalf("mended: %s (%s), want secure at once", resp.DNSSEC, resp.DNSSECReason)
+			}
+		})
+	}
+}

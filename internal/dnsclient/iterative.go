@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -250,6 +251,15 @@ func (r *Iterative) Lookup(ctx context.Context, name string, qtype uint16) (*Res
 		}
 		if r.validator != nil && !a.validated {
 			r.validate(ctx, querier, target, qtype, a)
+			if a.status == Bogus && querier.fromCache.Load() {
+				// Judged on DS or DNSKEY answers kept from before: the
+				// zone's operator may have mended them since (a new DS
+				// at the parent, a re-signed zone). Asked anew, they
+				// replace the kept ones, and the answer is judged
+				// again, so that a fix is seen at the next check, not
+				// after those answers' TTL (black-box run).
+				r.validate(ctx, &lookupQuerier{r: r, st: st, fresh: true}, target, qtype, a)
+			}
 		}
 		resp.Server, resp.Rcode = a.server, rcodeString(a.msg.Rcode)
 		resp.Answer, resp.Other, resp.NegativeTTL = nil, nil, 0
@@ -1144,6 +1154,10 @@ func (r *Iterative) QueryZone(ctx context.Context, zone, name string, qtype uint
 type lookupQuerier struct {
 	r  *Iterative
 	st *lookupState
+	// fresh asks every query of the servers, never of the cache.
+	fresh bool
+	// fromCache is set once a query was answered from the cache.
+	fromCache atomic.Bool
 }
 
 func (q *lookupQuerier) QueryZone(ctx context.Context, zone, name string, qtype uint16) (*dns.Msg, error) {
@@ -1154,8 +1168,11 @@ func (q *lookupQuerier) QueryZone(ctx context.Context, zone, name string, qtype 
 		return nil, e
 	}
 	key := cacheKey{name: name, qtype: qtype, zone: zone}
-	if a := r.cachedAnswer(key); a != nil {
-		return a.msg, nil
+	if !q.fresh {
+		if a := r.cachedAnswer(key); a != nil {
+			q.fromCache.Store(true)
+			return a.msg, nil
+		}
 	}
 	d, err := r.zoneDelegation(ctx, q.st, zone)
 	if err != nil {
