@@ -134,6 +134,12 @@ func (d *diagnoser) caaFinding(r *caa.Result) Finding {
 		}
 		f.Message = join(d.c.f(msgCAALookupFailed, failed, d.caaFailure(r)), d.resolverTimeout(r.Failure))
 		f.Fix = d.c.f(fixCAALookupFailed, failed)
+		if ns := glueless(r.Failure); ns != "" {
+			// A delegation without glue: the registrar's to mend.
+			f.Fix = d.c.f(fixGlueMissing, ns)
+			f.Retryable = false
+			return f
+		}
 		if r.Failure != nil && r.Failure.Kind == dnsclient.KindLoop {
 			if at, limit := cnameChainDetail(stripFollowing(r.Failure.Detail)); at != "" || limit != "" {
 				// The nameservers answered: the CNAMEs are what to fix.
@@ -198,6 +204,9 @@ func (d *diagnoser) caaFailure(r *caa.Result) string {
 			words, _ := d.bogusWords(s.Response.DNSSECReason, s.Response.EDE)
 			return d.c.f(wordCAABogus, srv, words)
 		}
+	}
+	if ns := glueless(r.Failure); ns != "" {
+		return d.c.f(wordCAAGlueMissing, ns)
 	}
 	if r.Failure != nil && r.Failure.Kind == dnsclient.KindLoop {
 		switch at, limit := cnameChainDetail(stripFollowing(r.Failure.Detail)); {

@@ -177,6 +177,15 @@ func TestDomainCAA(t *testing.T) {
 				"Make sure the nameservers of example.com answer CAA queries (an empty answer is fine; SERVFAIL, REFUSED or silence is not) and, if DNSSEC is enabled, that the signatures are valid.")},
 		},
 		{
+			// Black-box run: generic before.
+			name: "lookup behind a nameserver without glue",
+			res: &caa.Result{Domain: "a.example.com", Identity: id, Reason: caa.ReasonLookupFailed, FailedName: "a.example.com.",
+				Failure: &dnsclient.Error{Kind: dnsclient.KindLoop, Name: "ns1.example.com.", Detail: "name server ns1.example.com. needs itself to be resolved (glueless loop)"}},
+			want: []Finding{errF(CodeCAALookupFailed,
+				"The CAA lookup of a.example.com failed: the nameserver ns1.example.com lies inside the zone it serves, and the delegation gives no address (glue) for it. dcv does not issue without a CAA answer.",
+				"At the registrar of the zone that ns1.example.com serves, add a glue record: the IPv4 (and IPv6) address of ns1.example.com, as the zone itself publishes it. Or delegate the zone to nameservers outside it.")},
+		},
+		{
 			name: "lookup failed, unknown cause",
 			res:  &caa.Result{Domain: "a.example.com", Identity: id, Reason: caa.ReasonLookupFailed, FailedName: "example.com."},
 			want: []Finding{retryF(CodeCAALookupFailed,

@@ -789,6 +789,9 @@ func (d *diagnoser) resolverLame(e *dnsclient.Error, host string) (Finding, bool
 	detail := stripFollowing(e.Detail)
 	f := Finding{Code: CodeDNSLameDelegation, Severity: SeverityError, Fix: d.c.f(fixLameAll, host)}
 	switch {
+	case glueless(e) != "":
+		ns := glueless(e)
+		f = Finding{Code: CodeDNSGlueMissing, Severity: SeverityError, Message: d.c.f(msgRecordGlueMissing, host, ns), Fix: d.c.f(fixGlueMissing, ns)}
 	case e.Kind == dnsclient.KindLoop && strings.HasPrefix(detail, detailReferralLoop):
 		f.Message = d.c.f(msgLameLoop, host, d.server(e.Server))
 	case e.Kind == dnsclient.KindMalformed && strings.HasPrefix(detail, detailLame):

@@ -190,6 +190,17 @@ func TestDomainDNS(t *testing.T) {
 				"Shorten the CNAME chain starting at _dnsauth.a.example.com: point its CNAME closer to the name that holds the TXT record, so that it is reached in at most 8 steps.")},
 		},
 		{
+			// A delegation without glue (black-box run: said to be a
+			// CNAME loop).
+			name: "record behind a nameserver without glue",
+			obs: dnsObs(nil, func(n *validation.DNSObservation) {
+				n.Record.Err = &dnsclient.Error{Kind: dnsclient.KindLoop, Name: "ns1.a.example.com.", Detail: "name server ns1.a.example.com. needs itself to be resolved (glueless loop)"}
+			}),
+			want: []Finding{errF(CodeDNSGlueMissing,
+				"The TXT lookup of _dnsauth.a.example.com failed: the nameserver ns1.a.example.com lies inside the zone it serves, and the delegation to that zone gives no address (glue) for it, so it can only be found by asking itself.",
+				"At the registrar of the zone that ns1.a.example.com serves, add a glue record: the IPv4 (and IPv6) address of ns1.a.example.com, as the zone itself publishes it. Or delegate the zone to nameservers outside it.")},
+		},
+		{
 			name: "record unknown error",
 			obs:  withErr(dnsclient.KindUnknown),
 			want: []Finding{errF(CodeDNSLookupFailed, "The TXT lookup of _dnsauth.a.example.com at 192.0.2.53:53 failed.", fixLF)},

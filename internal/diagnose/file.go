@@ -299,6 +299,13 @@ func (d *diagnoser) resolveError(e *webfetch.Error, host string, o *validation.O
 		f.Message = d.c.f(msgNoAddress, host)
 		f.Fix = d.c.f(fixNoAddress, host)
 	case webfetch.ErrDNSError:
+		if ns := gluelessIn(e.Detail); ns != "" {
+			// A delegation without glue (black-box run: told as a
+			// CNAME loop).
+			f.Message = d.c.f(msgDomainGlueMissing, host, ns)
+			f.Fix = d.c.f(fixGlueMissing, ns)
+			return f
+		}
 		if strings.Contains(e.Detail, "cname chain") {
 			// A CNAME loop, or a chain too long: the applicant's records.
 			f.Message = d.c.f(msgDomainCNAMELoop, host, Truncate(e.Detail, maxDetailShown))

@@ -200,6 +200,16 @@ func TestDomainFile(t *testing.T) {
 				"Fix the CNAME records starting at example.com so that the chain ends, in a few steps, at a name with A or AAAA records.")},
 		},
 		{
+			// Black-box run: a delegation without glue was said to be
+			// a CNAME loop.
+			name: "host behind a nameserver without glue",
+			obs: fileObs(&webfetch.Trace{URL: httpURL, Host: "example.com", ResolveError: &webfetch.Error{
+				Kind: webfetch.ErrDNSError, Detail: "dns A example.com.: loop: name server ns1.example.com. needs itself to be resolved (glueless loop)"}}),
+			want: []Finding{errF(CodeDomainUnresolvable,
+				"example.com could not be resolved: the nameserver ns1.example.com lies inside the zone it serves, and the delegation to that zone gives no address (glue) for it, so it can only be found by asking itself.",
+				"At the registrar of the zone that ns1.example.com serves, add a glue record: the IPv4 (and IPv6) address of ns1.example.com, as the zone itself publishes it. Or delegate the zone to nameservers outside it.")},
+		},
+		{
 			name: "host CNAME chain too long",
 			obs: fileObs(&webfetch.Trace{URL: httpURL, Host: "example.com", ResolveError: &webfetch.Error{
 				Kind: webfetch.ErrDNSError, Detail: "dns A example.com.: loop: cname chain longer than 8"}}),
