@@ -1300,3 +1300,28 @@ func TestUnlistedServers(t *testing.T) {
 		})
 	}
 }
+
+// TestIterativeInZoneNameserverWithoutGlue: a zone delegated to a
+// nameserver inside it, without glue, cannot be resolved; the error says
+// which nameserver needs itself to be found, in the words package
+// diagnose tells apart from a CNAME loop (black-box run).
+func TestIterativeInZoneNameserverWithoutGlue(t *testing.T) {
+	t.Parallel()
+	w := newIterWorld(t)
+	z := w.AddZone("noglue.com", "com", 1)
+	z.Add(`_dnsauth.noglue.com. 300 IN TXT "v"`)
+	for _, ns := range z.NSNames {
+		if !dns.IsSubDomain(z.Name, ns) {
+			t.Fatalf("nameserver %s is outside %s", ns, z.Name)
+		}
+		w.com.Remove(ns, dns.TypeA)
+		w.com.Remove(ns, dns.TypeAAAA)
+	}
+	r := newIterative(t, w.World, dnsclient.IterativeConfig{})
+	_, err := r.Lookup(t.Context(), "_dnsauth.noglue.com", dns.TypeTXT)
+	var e *dnsclient.Error
+	want := "name server " + strings.ToLower(z.NSNames[0]) + " needs itself to be resolved (glueless loop)"
+	if !errors.As(err, &e) || e.Kind != dnsclient.KindLoop || !strings.Contains(e.Detail, want) {
+		t.Fatalf("Lookup = %v; want KindLoop with %q", err, want)
+	}
+}
