@@ -273,6 +273,12 @@ func (d *diagnoser) dnsMiss(o *validation.Observation, z *zoneAnalysis, t cnameT
 			// beside it, not replace it.
 			f.Fix = d.c.f(fixMismatchSibling, rel, value, sameHost)
 		}
+		if explainedBy(wild, &n.Record) && lookupAnswered(n.Domain) {
+			// The values are a wildcard's, and the domain resolves: most
+			// likely from the same wildcard, which a record at host stops
+			// answering for the domain (black-box run: the site broke).
+			f.Fix = join(f.Fix, d.c.f(noteWildcardParent, host, Truncate(baseDomain(o.Domain), maxNameShown)))
+		}
 		if len(resp.CNAMEs) > 0 {
 			// The records are the CNAME target's: a CNAME cannot hold a
 			// TXT record beside it (RFC 1034 §3.6.2).
@@ -427,6 +433,12 @@ func (d *diagnoser) siblingNotes(txt []dnsclient.Record, siblings []validation.D
 		notes = append(notes, d.c.f(noteSibling, name, Truncate(validation.DNSPrefix+"."+baseDomain(s.Domain), maxNameShown)))
 	}
 	return notes, sameHost
+}
+
+// lookupAnswered reports whether l got records in answer (an address, for
+// the domain's lookup).
+func lookupAnswered(l *validation.Lookup) bool {
+	return l != nil && l.Response != nil && l.Response.Rcode == rcodeNoError && len(l.Response.Answer) > 0
 }
 
 // wildcardValues returns the TXT values of the wildcard probe, or nil.

@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/dcvhq/dcv/internal/dnsclient"
@@ -88,6 +89,44 @@ func TestWildcardProbeHits(t *testing.T) {
 			checkFindings(t, r.Findings, tc.want)
 			if r.Status != StatusPending {
 				t.Errorf("status %s, want pending: the value is not at the record host", r.Status)
+			}
+		})
+	}
+}
+
+// TestWildcardTXTAtHostWarnsOfTheDomain: other values at the record host
+// that a wildcard gives (a random name beside it gets them too), for a
+// domain that resolves: the fix warns that a record at the host stops the
+// wildcard answering for the domain, whose address it most likely gives
+// (black-box run: followed literally, the site stopped resolving). A
+// domain without address gets no such warning.
+func TestWildcardTXTAtHostWarnsOfTheDomain(t *testing.T) {
+	t.Parallel()
+	const host = "_dnsauth.a.example.com"
+	const other = "google-site-verification=abc123"
+	warning := "Mind that a.example.com seems to get its own address from the same wildcard"
+	tests := []struct {
+		name   string
+		domain *dnsclient.Response
+		warned bool
+	}{
+		{"the domain resolves", resp("a.example.com", "NOERROR", dnsclient.Record{Name: "a.example.com.", Type: "A", TTL: 300, Data: "192.0.2.10"}), true},
+		{"the domain has no address", resp("a.example.com", "NOERROR"), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			o := dnsObs(resp(host, "NOERROR", txt(host+".", other)), func(n *validation.DNSObservation) {
+				w := "_dnsauth-fedcba9876543210.a.example.com"
+				n.Wildcard = &validation.Lookup{Name: w, Type: "TXT", Response: resp(w, "NOERROR", txt(w+".", other))}
+				n.Domain = &validation.Lookup{Name: "a.example.com", Type: "A", Response: tc.domain}
+			})
+			r := Domain([]validation.Observation{o}, testNow)
+			if len(r.Findings) != 1 || r.Findings[0].Code != CodeDNSRecordMismatch {
+				t.Fatalf("findings %+v, want one DNS_RECORD_MISMATCH", r.Findings)
+			}
+			if got := strings.Contains(r.Findings[0].Fix, warning); got != tc.warned {
+				t.Errorf("fix %q: warned %v, want %v", r.Findings[0].Fix, got, tc.warned)
 			}
 		})
 	}
