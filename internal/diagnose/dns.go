@@ -804,6 +804,15 @@ func (d *diagnoser) wrongType(resp *dnsclient.Response, host, rel, value string)
 	} else {
 		f.Fix = d.c.f(fixWrongType, rel, value, strings.Join(types, d.c.f(wordListSep)))
 	}
+	if len(resp.DNAMEs) > 0 {
+		// The CNAME is synthesized from a DNAME (RFC 6672): there is no
+		// CNAME record to remove, and no record can be added below the
+		// DNAME's owner (black-box run).
+		dn := resp.DNAMEs[0]
+		owner, target := Truncate(trimDot(dn.Owner), maxNameShown), Truncate(trimDot(dn.Target), maxNameShown)
+		f.Message = join(f.Message, d.c.f(noteDNAME, owner, target))
+		f.Fix = d.c.f(fixWrongTypeDNAME, owner, rel, value, Truncate(lastCNAME(resp), maxNameShown))
+	}
 	return f
 }
 

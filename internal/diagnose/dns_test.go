@@ -405,6 +405,20 @@ func TestDomainDNS(t *testing.T) {
 				"Remove the CNAME record at host `_dnsauth.a` and add a TXT record there with value `"+testValue+"` (a name with a CNAME record can hold no other record), or add that TXT record at dcv.provider.example.net.")},
 		},
 		{
+			// Black-box run: "remove the CNAME record" that a DNAME
+			// synthesized, and a TXT record the zone cannot hold.
+			name: "CNAME synthesized from a DNAME, without TXT",
+			obs: dnsObs(func() *dnsclient.Response {
+				r := resp(host, "NOERROR")
+				r.CNAMEs = []string{"_dnsauth.a.legacy.example.net."}
+				r.DNAMEs = []dnsclient.DNAME{{Owner: "a.example.com.", Target: "a.legacy.example.net."}}
+				return r
+			}(), nil),
+			want: []Finding{errF(CodeDNSWrongType,
+				"_dnsauth.a.example.com has no TXT record but other records: CNAME to _dnsauth.a.legacy.example.net (answer from 192.0.2.53:53). No CNAME record is there: a DNAME record at a.example.com redirects every name below it to the same name below a.legacy.example.net, and the resolver synthesized that CNAME from it (RFC 6672).",
+				"No record can be added below a.example.com while its DNAME is there: add the TXT record with value `"+testValue+"` at _dnsauth.a.legacy.example.net, where the DNAME leads, or remove the DNAME and add the TXT record at host `_dnsauth.a`.")},
+		},
+		{
 			// A recursive resolver's NXDOMAIN through the CNAME carries
 			// the SOA of the target's parent (com): the host's zone is not
 			// that (verification run: "host `_dnsauth.a.example`").

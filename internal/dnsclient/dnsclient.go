@@ -39,6 +39,10 @@ type Response struct {
 	Answer []Record `json:"answer,omitempty"`
 	// CNAMEs is the CNAME chain followed from Name, in order (targets, fully qualified).
 	CNAMEs []string `json:"cnames,omitempty"`
+	// DNAMEs are the DNAME records (RFC 6672) that the CNAMEs of the chain
+	// were synthesized from, in order: no CNAME record exists at those
+	// names, and none can be added below a DNAME's owner.
+	DNAMEs []DNAME `json:"dnames,omitempty"`
 	// Other holds answer-section records of other types found at the end of
 	// the chain (for example an A record where TXT was asked).
 	Other []Record `json:"other,omitempty"`
@@ -111,6 +115,13 @@ func IsDNSSECBogus(code uint16) bool {
 		return true
 	}
 	return false
+}
+
+// DNAME is a DNAME record met along a CNAME chain: every name below
+// Owner is redirected to the same name below Target.
+type DNAME struct {
+	Owner  string `json:"owner"`
+	Target string `json:"target"`
 }
 
 // Record is one resource record in a form fit for evidence and diagnosis.

@@ -1091,8 +1091,29 @@ func randomCase(name string) string {
 	return string(b)
 }
 
+// dnameOf returns the DNAME of msg's answer that the CNAME from name to
+// next was synthesized from (RFC 6672 §2.2: next is name with the DNAME's
+// owner replaced by its target), if any.
+func dnameOf(msg *dns.Msg, name, next string) (DNAME, bool) {
+	for _, rr := range msg.Answer {
+		d, ok := rr.(*dns.DNAME)
+		if !ok {
+			continue
+		}
+		owner, target := strings.ToLower(dns.Fqdn(d.Hdr.Name)), strings.ToLower(dns.Fqdn(d.Target))
+		if owner == name || !dns.IsSubDomain(owner, name) {
+			continue
+		}
+		if strings.TrimSuffix(name, owner)+target == next || (target == "." && strings.TrimSuffix(name, "."+owner)+"." == next) {
+			return DNAME{Owner: owner, Target: target}, true
+		}
+	}
+	return DNAME{}, false
+}
+
 // fillChain follows the CNAME chain of msg's answer section from target, and
-// sets resp's CNAMEs, Answer, Other and NegativeTTL. It returns the chain's
+// sets resp's CNAMEs (with the DNAMEs they come from), Answer, Other and
+// NegativeTTL. It returns the chain's
 // end. seen holds the names of the chain so far, across messages.
 //
 // When zone is not "", msg comes from zone's authoritative servers, which
@@ -1127,6 +1148,9 @@ func fillChain(resp *Response, msg *dns.Msg, target string, qtype uint16, seen m
 			}
 			seen[next] = true
 			resp.CNAMEs = append(resp.CNAMEs, next)
+			if d, ok := dnameOf(msg, end, next); ok && !slices.Contains(resp.DNAMEs, d) {
+				resp.DNAMEs = append(resp.DNAMEs, d)
+			}
 			end = next
 		}
 	}

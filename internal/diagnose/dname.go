@@ -1,0 +1,14 @@
+package diagnose
+
+// Message ids of a record host below a DNAME (RFC 6672).
+const (
+	noteDNAME         msg = "noteDNAME"
+	fixWrongTypeDNAME msg = "fixWrongTypeDNAME"
+)
+
+func init() {
+	extend("", nil, map[msg]string{
+		noteDNAME:         "No CNAME record is there: a DNAME record at %[1]s redirects every name below it to the same name below %[2]s, and the resolver synthesized that CNAME from it (RFC 6672).",
+		fixWrongTypeDNAME: "No record can be added below %[1]s while its DNAME is there: add the TXT record with value `%[3]s` at %[4]s, where the DNAME leads, or remove the DNAME and add the TXT record at host `%[2]s`.",
+	})
+}
