@@ -218,7 +218,12 @@ func newOrderListCmd() *cobra.Command {
 func orderLine(o client.Order) string {
 	names := make([]string, 0, len(o.Domains))
 	for _, d := range o.Domains {
-		names = append(names, d.Domain)
+		n := d.Domain
+		if d.Unicode != "" {
+			// As order show prints it (black-box run: A-labels alone).
+			n = d.Unicode + " (" + d.Domain + ")"
+		}
+		names = append(names, n)
 	}
 	line := fmt.Sprintf("%s  %-8s  %-4s  %s  %s", o.ID, o.Status, orderMethod(&o), o.CreatedAt.Format(time.RFC3339), strings.Join(names, ","))
 	if o.Status == order.StatusApproved && o.Error != "" {

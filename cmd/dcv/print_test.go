@@ -129,3 +129,15 @@ func TestOrderLine(t *testing.T) {
 		}
 	}
 }
+
+// TestOrderLineUnicode: dcv order list shows an internationalised name as
+// order show does, in Unicode with its A-label form (black-box run: the
+// A-label alone).
+func TestOrderLineUnicode(t *testing.T) {
+	t.Parallel()
+	o := client.Order{ID: "ord_1", Status: "pending", Method: "dns", Domains: []order.DomainView{
+		{Domain: "www.xn--bcher-kva.com", Unicode: "www.bücher.com", Method: "dns"}, {Domain: "a.example.com", Method: "dns"}}}
+	if got := orderLine(o); !strings.HasSuffix(got, "www.bücher.com (www.xn--bcher-kva.com),a.example.com") {
+		t.Errorf("line %q; want the Unicode name with its A-labels, then the ASCII one", got)
+	}
+}

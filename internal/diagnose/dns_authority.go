@@ -113,6 +113,7 @@ const (
 	msgTXTPresent                 msg = "msgTXTPresent"
 	msgTXTAbsent                  msg = "msgTXTAbsent"
 	fixTXTPresent                 msg = "fixTXTPresent"
+	fixTXTPresentCNAME            msg = "fixTXTPresentCNAME"
 	msgRecordLoopAt               msg = "msgRecordLoopAt"
 	msgRecordTooManyQueries       msg = "msgRecordTooManyQueries"
 	msgWrongHostWWW               msg = "msgWrongHostWWW"
@@ -213,6 +214,7 @@ func init() {
 			msgTXTPresent:                 "TXT records at %[1]s (answer from %[2]s): %[3]s.",
 			msgTXTAbsent:                  "No TXT record at %[1]s yet (answer from %[2]s).",
 			fixTXTPresent:                 "To validate, publish a TXT record at host `%[1]s` with the value of your order.",
+			fixTXTPresentCNAME:            "To validate, publish a TXT record with the value of your order at %[2]s, where the CNAME at host `%[1]s` leads (a name with a CNAME record can hold no other record).",
 			msgRecordLoopAt:               "The TXT lookup of %[1]s failed: its CNAME chain loops (%[2]s).",
 			msgRecordTooManyQueries:       "The TXT lookup of %[1]s failed: resolving it took more queries than dcv allows (%[2]s); the delegation chain or its CNAMEs go in circles.",
 			msgWrongHostWWW:               "The value was found at %[1]s, the record host of %[2]s, not at %[3]s: each name has its own record host.",
@@ -877,6 +879,11 @@ func (d *diagnoser) txtPresent(rec *validation.Lookup, host string) Finding {
 	}
 	if len(values) == 0 {
 		f.Message = d.c.f(msgTXTAbsent, host, d.server(server))
+		if r := rec.Response; r != nil && len(r.CNAMEs) > 0 {
+			// host is a CNAME: no record can go beside it; the TXT
+			// record belongs where it leads (black-box run).
+			f.Fix = d.c.f(fixTXTPresentCNAME, rel, Truncate(lastCNAME(r), maxNameShown))
+		}
 		return f
 	}
 	var shown []string

@@ -141,3 +141,26 @@ func TestSubzoneApexNote(t *testing.T) {
 		})
 	}
 }
+
+// TestPreflightHostIsCNAME: without a value, a record host that is a CNAME
+// gets the fix to publish where the CNAME leads, not at the host, which
+// can hold no other record (black-box run).
+func TestPreflightHostIsCNAME(t *testing.T) {
+	t.Parallel()
+	const host = "_dnsauth.www.example.com"
+	r := resp(host, "NOERROR")
+	r.CNAMEs = []string{"www.example.com.validation.example.net."}
+	o := validation.Observation{
+		Domain: "www.example.com", Method: validation.MethodDNS, StartedAt: testNow,
+		DNS: &validation.DNSObservation{
+			Host:   host,
+			Record: validation.Lookup{Name: host + ".", Type: "TXT", Response: r},
+			Domain: &validation.Lookup{Name: "www.example.com.", Type: "A", Response: resp("www.example.com", "NOERROR")},
+		},
+	}
+	checkFindings(t, Preflight([]validation.Observation{o}, testNow).Findings, []Finding{{
+		Code: CodeDNSTXTPresent, Severity: SeverityInfo,
+		Message: "No TXT record at " + host + " yet (answer from 192.0.2.53:53).",
+		Fix:     "To validate, publish a TXT record with the value of your order at www.example.com.validation.example.net, where the CNAME at host `_dnsauth.www` leads (a name with a CNAME record can hold no other record).",
+	}})
+}
