@@ -144,6 +144,12 @@ type ACME struct {
 	// running holds the challenges whose validation this process runs
 	// and has not recorded yet (markRunning).
 	running sync.Map
+	// claims holds, by authorization id, the challenge POST validating
+	// the authorization in this process before anything is stored
+	// (*challengeClaim): a second POST meanwhile waits for its outcome
+	// instead of running a validation of its own, which no limit would
+	// count (security review).
+	claims sync.Map
 
 	sweepMu  sync.Mutex
 	sweeping map[string]bool // SPKI hashes being swept

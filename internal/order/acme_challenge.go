@@ -75,9 +75,12 @@ func (a *ACME) StartChallenge(ctx context.Context, acct *store.ACMEAccount, auth
 // start in one durable write (ACMEChallengeComplete), so the usual case
 // costs one write, not two. When the budget runs out, the start is stored
 // (the challenge is "processing", and a crash leaves it to resumeStale)
-// and the outcome is recorded when it comes. Either write is a
-// compare-and-set: of concurrent challenge POSTs on one authorization,
-// one alone records its validation; the others report the state.
+// and the outcome is recorded when it comes. In this process, a challenge
+// POST on an authorization another POST is validating waits for that
+// outcome and answers it, validating nothing itself (ACME.claims). Either
+// write is a compare-and-set besides: of concurrent challenge POSTs on one
+// authorization, one alone records its validation; the others report the
+// state.
 func (a *ACME) runChallenge(ctx context.Context, acct *store.ACMEAccount, z *store.ACMEAuthz, ci int, now time.Time) (*store.ACMEAuthz, error) {
 	typ := z.Challenges[ci].Type
 	staleBefore := a.staleBefore(now)
@@ -91,6 +94,23 @@ func (a *ACME) runChallenge(ctx context.Context, acct *store.ACMEAccount, z *sto
 		}
 		return a.loadAuthz(ctx, acct, z.ID)
 	}
+	claim := &challengeClaim{done: make(chan struct{})}
+	if prev, taken := a.claims.LoadOrStore(z.ID, claim); taken {
+		// Another POST validates the authorization right now: its
+		// outcome, or "processing" past the budget, is this one's too.
+		t := time.NewTimer(a.cfg.ValidationBudget + claimGrace)
+		defer t.Stop()
+		select {
+		case <-prev.(*challengeClaim).done:
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		return a.loadAuthz(ctx, acct, z.ID)
+	}
+	defer func() {
+		a.claims.Delete(z.ID)
+		close(claim.done)
+	}()
 	done := make(chan store.ACMEChallengeResult, 1)
 	a.validations.Add(1)
 	go func() {
@@ -137,6 +157,15 @@ func (a *ACME) runChallenge(ctx context.Context, acct *store.ACMEAccount, z *sto
 	}
 	return a.loadAuthz(ctx, acct, z.ID)
 }
+
+// challengeClaim is a challenge POST validating its authorization before
+// anything is stored (ACME.claims); done is closed once the outcome, or
+// the start past the budget, is stored.
+type challengeClaim struct{ done chan struct{} }
+
+// claimGrace is how much longer than the validation budget a second
+// challenge POST waits for the first's outcome: the time to store it.
+const claimGrace = 5 * time.Second
 
 // applyResult sets on z (loaded before the challenge started) what
 // ACMEChallengeStart and ACMEChallengeFinish stored for challenge ci.

@@ -1,0 +1,73 @@
+package order_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dcvhq/dcv/internal/order"
+	"github.com/dcvhq/dcv/internal/order/ordertest"
+	"github.com/dcvhq/dcv/internal/validation"
+)
+
+// countingObserver counts observations, each held a moment so that
+// concurrent challenge POSTs overlap.
+type countingObserver struct {
+	order.Observer
+	n atomic.Int32
+}
+
+func (c *countingObserver) Observe(ctx context.Context, req validation.Request) ([]validation.Observation, error) {
+	c.n.Add(1)
+	time.Sleep(100 * time.Millisecond)
+	return c.Observer.Observe(ctx, req)
+}
+
+// TestConcurrentChallengePostsValidateOnce: many concurrent POSTs to one
+// challenge run one validation, whose outcome each of them answers; the
+// others do not observe the domain again, uncounted by any limit
+// (security review: 300 POSTs made 300 fetches).
+func TestConcurrentChallengePostsValidateOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	obs := &countingObserver{}
+	w := ordertest.New(t, ordertest.Options{WrapObserver: func(o order.Observer) order.Observer { obs.Observer = o; return obs }})
+	a := newTestACME(t, w, 5*time.Second)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	jwk := fmt.Sprintf(`{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}`,
+		base64.RawURLEncoding.EncodeToString(key.X.FillBytes(make([]byte, 32))), base64.RawURLEncoding.EncodeToString(key.Y.FillBytes(make([]byte, 32))))
+	acct, _ := registerACME(t, a, jwk)
+	ov, err := a.NewOrder(ctx, acct, order.ACMENewOrder{Identifiers: []order.ACMEIdentifier{{Type: "dns", Value: "dup.applicant.com"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const posts = 20
+	var wg sync.WaitGroup
+	statuses := make([]string, posts)
+	for i := range posts {
+		wg.Go(func() {
+			r, err := a.StartChallenge(ctx, acct, ov.AuthzIDs[0], "dns-01")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			statuses[i] = r.Challenge.Status
+		})
+	}
+	wg.Wait()
+	if n := obs.n.Load(); n != 1 {
+		t.Errorf("%d observations for %d concurrent POSTs, want 1", n, posts)
+	}
+	for i, s := range statuses {
+		if s != "invalid" {
+			t.Errorf("POST %d answered %q, want the outcome, invalid (nothing published)", i, s)
+		}
+	}
+}
