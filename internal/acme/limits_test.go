@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -118,6 +119,41 @@ func TestRateLimits(t *testing.T) {
 		ra, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
 		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Replay-Nonce") != "" || ra < 15 || ra > 21 {
 			t.Errorf("newNonce over the limit: %s, nonce %q, Retry-After %q; want 429, no nonce, about 20 s", resp.Status, resp.Header.Get("Replay-Nonce"), resp.Header.Get("Retry-After"))
+		}
+		// Nor do refusals mint them past it: a POST to no resource, or
+		// one that is no JWS (security review: 2000 nonces in 117 ms).
+		for _, path := range []string{"/acme/no-such-resource", "/acme/new-order"} {
+			req, _ := http.NewRequest(http.MethodPost, w.srv.URL+path, strings.NewReader("{}"))
+			req.Header.Set("Content-Type", "application/jose+json")
+			resp, err := w.srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode < 400 || resp.Header.Get("Replay-Nonce") != "" {
+				t.Errorf("POST %s over the nonce limit: %s, nonce %q; want a refusal without a nonce", path, resp.Status, resp.Header.Get("Replay-Nonce"))
+			}
+		}
+	})
+
+	t.Run("refusals count as new nonces", func(t *testing.T) {
+		t.Parallel()
+		w := setupWith(t, func(c *order.ACMEConfig) {
+			c.Limits = order.ACMELimits{NewNoncesPerIP: ratelimit.Limit{Count: 2, Period: time.Minute}}
+		})
+		var got []bool
+		for range 3 {
+			req, _ := http.NewRequest(http.MethodPost, w.srv.URL+"/acme/no-such-resource", strings.NewReader("{}"))
+			req.Header.Set("Content-Type", "application/jose+json")
+			resp, err := w.srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			got = append(got, resp.Header.Get("Replay-Nonce") != "")
+		}
+		if !slices.Equal(got, []bool{true, true, false}) {
+			t.Errorf("refusals with a nonce: %v; want the first 2 (the limit), not the third", got)
 		}
 	})
 

@@ -176,6 +176,13 @@ func (h *Handler) writeProblem(w http.ResponseWriter, r *http.Request, err error
 // refusals would mint the nonces the limit withholds.
 func (h *Handler) writeProblemNonce(w http.ResponseWriter, r *http.Request, err error, withNonce bool) {
 	p := h.toProblem(r, err)
+	if withNonce && r != nil && h.cfg.ACME.AllowNewNonce(r.Context(), clientIP(r)) != nil {
+		// A refusal spends no nonce, yet hands one out: each counts as a
+		// newNonce of the client's, or refusals (a POST to no resource,
+		// a JWS that does not parse) would mint what the limit withholds
+		// (security review). Past the limit, refusals carry none.
+		withNonce = false
+	}
 	if withNonce {
 		h.setNonce(w)
 	}
