@@ -6,7 +6,9 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -68,6 +70,45 @@ func TestConcurrentChallengePostsValidateOnce(t *testing.T) {
 	for i, s := range statuses {
 		if s != "invalid" {
 			t.Errorf("POST %d answered %q, want the outcome, invalid (nothing published)", i, s)
+		}
+	}
+}
+
+// TestNewOrderTooManyIdentifiers: an order of more identifiers than a
+// certificate holds is refused at once, with one problem, whatever they
+// are (security review: thousands of unsupported ones cost 200 ms each
+// refusal, each a subproblem).
+func TestNewOrderTooManyIdentifiers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := ordertest.New(t, ordertest.Options{})
+	a := newTestACME(t, w, 5*time.Second)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	jwk := fmt.Sprintf(`{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}`,
+		base64.RawURLEncoding.EncodeToString(key.X.FillBytes(make([]byte, 32))), base64.RawURLEncoding.EncodeToString(key.Y.FillBytes(make([]byte, 32))))
+	acct, _ := registerACME(t, a, jwk)
+	tests := []struct {
+		name string
+		n    int
+		typ  string
+		ok   bool
+	}{
+		{"100 names", 100, "dns", true},
+		{"101 names", 101, "dns", false},
+		{"5000 identifiers of an unknown type", 5000, "x", false},
+	}
+	for _, tt := range tests {
+		ids := make([]order.ACMEIdentifier, tt.n)
+		for i := range ids {
+			ids[i] = order.ACMEIdentifier{Type: tt.typ, Value: fmt.Sprintf("n%d.many.applicant.com", i)}
+		}
+		_, err := a.NewOrder(ctx, acct, order.ACMENewOrder{Identifiers: ids})
+		var ae *order.ACMEError
+		switch {
+		case tt.ok && err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case !tt.ok && (!errors.As(err, &ae) || ae.Type != order.ACMERejectedIdentifier || len(ae.Subproblems) != 0 || !strings.Contains(ae.Detail, "at most 100 names")):
+			t.Errorf("%s: %v; want one rejectedIdentifier naming the limit, no subproblems", tt.name, err)
 		}
 	}
 }

@@ -120,6 +120,12 @@ func (a *ACME) NewOrder(ctx context.Context, acct *store.ACMEAccount, req ACMENe
 	if len(req.Identifiers) == 0 {
 		return nil, acmeErr(ACMEMalformed, "the order has no identifiers")
 	}
+	if n := len(req.Identifiers); n > ident.MaxNames {
+		// Refused before each is looked at: thousands of identifiers,
+		// each a subproblem, cost a refusal no limit counts (security
+		// review).
+		return nil, acmeErr(ACMERejectedIdentifier, "the order has %d identifiers; a certificate holds at most %d names: split it into several orders", n, ident.MaxNames)
+	}
 	// Every refused identifier is reported, each in its own subproblem
 	// (RFC 8555 §6.7.1), whatever the reason: an unsupported type and a
 	// malformed name in one order are both named.
