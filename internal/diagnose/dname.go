@@ -12,3 +12,17 @@ func init() {
 		fixWrongTypeDNAME: "No record can be added below %[1]s while its DNAME is there: add the TXT record with value `%[3]s` at %[4]s, where the DNAME leads, or remove the DNAME and add the TXT record at host `%[2]s`.",
 	})
 }
+
+// Message ids of a record published with its prefix at the target of the
+// CNAME that delegates validation.
+const (
+	msgWrongHostCNAMEPrefixed msg = "msgWrongHostCNAMEPrefixed"
+	fixWrongHostCNAMEPrefixed msg = "fixWrongHostCNAMEPrefixed"
+)
+
+func init() {
+	extend("", nil, map[msg]string{
+		msgWrongHostCNAMEPrefixed: "The value was found at %[1]s, but %[2]s is a CNAME to %[3]s: the record belongs at %[3]s itself, where the CNAME leads, without another %[4]s in front.",
+		fixWrongHostCNAMEPrefixed: "Add the TXT record with value `%[2]s` at %[1]s (the name the CNAME points to); the record at %[3]s can go.",
+	})
+}

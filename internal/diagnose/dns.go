@@ -631,6 +631,12 @@ func (d *diagnoser) wrongHost(p validation.Probe, host, value string) Finding {
 		prefix, _, _ := strings.Cut(host, ".")
 		f.Message = d.c.f(msgWrongHostDoubledPrefix, Truncate(at, maxNameShown), prefix, host)
 		f.Fix = d.c.f(fixWrongHostDoubledPrefix, rel, host, prefix)
+	case validation.ProbeCNAMEPrefixed:
+		// Validation delegated by CNAME, and the record published with
+		// the prefix at the delegated end (black-box run).
+		prefix, target, _ := strings.Cut(at, ".")
+		f.Message = d.c.f(msgWrongHostCNAMEPrefixed, Truncate(at, maxNameShown), host, Truncate(target, maxNameShown), prefix)
+		f.Fix = d.c.f(fixWrongHostCNAMEPrefixed, Truncate(target, maxNameShown), value, Truncate(at, maxNameShown))
 	case validation.ProbeBareDomain:
 		rel, _ := d.relativeHost(host)
 		f.Message = d.c.f(msgWrongHostBare, Truncate(at, maxNameShown), host)

@@ -245,6 +245,19 @@ func TestDomainDNS(t *testing.T) {
 				"Add a TXT record with host `_dnsauth.a` (full name `_dnsauth.a.example.com`) and value `"+testValue+"`.")},
 		},
 		{
+			// Black-box run: validation delegated by CNAME, the record
+			// published with the prefix at the delegated end.
+			name: "value at the prefixed target of the host's CNAME",
+			obs: dnsObs(func() *dnsclient.Response {
+				r := resp(host, "NOERROR")
+				r.CNAMEs = []string{"a.validation.example.net."}
+				return r
+			}(), probe(validation.ProbeCNAMEPrefixed, "_dnsauth.a.validation.example.net", txt("_dnsauth.a.validation.example.net", testValue))),
+			want: []Finding{errF(CodeDNSWrongHost,
+				"The value was found at _dnsauth.a.validation.example.net, but _dnsauth.a.example.com is a CNAME to a.validation.example.net: the record belongs at a.validation.example.net itself, where the CNAME leads, without another _dnsauth in front.",
+				"Add the TXT record with value `"+testValue+"` at a.validation.example.net (the name the CNAME points to); the record at _dnsauth.a.validation.example.net can go.")},
+		},
+		{
 			name: "value at the parent's host",
 			obs:  dnsObs(resp(host, "NXDOMAIN"), probe(validation.ProbeParent, "_dnsauth.example.com", txt("_dnsauth.example.com", testValue))),
 			want: []Finding{errF(CodeDNSWrongHost,

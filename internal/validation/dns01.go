@@ -40,6 +40,9 @@ func (v *Validator) observeDNS01(ctx context.Context, req Request) *DNSObservati
 	if name, ok := reversedHost(DNS01Prefix, base); ok {
 		probes = append(probes, probe{ProbeReversed, name})
 	}
+	if name, ok := cnamePrefixed(&obs.Record, DNS01Prefix); ok {
+		probes = append(probes, probe{ProbeCNAMEPrefixed, name})
+	}
 	probes = slices.DeleteFunc(probes, func(p probe) bool {
 		_, ok := dns.IsDomainName(p.name)
 		return !ok

@@ -100,6 +100,9 @@ func (v *Validator) observeDNSAuth(ctx context.Context, req Request) *DNSObserva
 	if name, ok := reversedHost(DNSPrefix, base); ok {
 		probes = append(probes, probe{ProbeReversed, name, dns.TypeTXT})
 	}
+	if name, ok := cnamePrefixed(&obs.Record, DNSPrefix); ok {
+		probes = append(probes, probe{ProbeCNAMEPrefixed, name, dns.TypeTXT})
+	}
 	// A doubled name may exceed the 255 octets of RFC 1035 §2.3.4; it
 	// cannot hold a record then, so it is not asked.
 	probes = slices.DeleteFunc(probes, func(p probe) bool {
@@ -314,4 +317,20 @@ func (v *Validator) lookup(ctx context.Context, name string, qtype uint16) Looku
 		l.Response = resp
 	}
 	return l
+}
+
+// cnamePrefixed returns prefix put before the end of the CNAME chain of
+// rec, the record host's lookup, when there is one: where an applicant who
+// delegated validation by CNAME may have published the record with its
+// prefix (black-box run), instead of at the CNAME's target itself.
+func cnamePrefixed(rec *Lookup, prefix string) (string, bool) {
+	r := rec.Response
+	if r == nil || len(r.CNAMEs) == 0 {
+		return "", false
+	}
+	target := strings.TrimSuffix(r.CNAMEs[len(r.CNAMEs)-1], ".")
+	if target == "" || strings.HasPrefix(target, prefix+".") {
+		return "", false
+	}
+	return prefix + "." + target, true
 }

@@ -115,6 +115,30 @@ reversed a._dnsauth.example.com TXT NXDOMAIN[]
 wildcard TXT NXDOMAIN[]`,
 		},
 		{
+			// Black-box run: validation delegated by CNAME, the record
+			// published with the prefix at the CNAME's target.
+			name:   "host a CNAME, the value at the prefixed target",
+			domain: "a.example.com",
+			records: []string{
+				`a.example.com. A 192.0.2.1`,
+				`_dnsauth.a.example.com. CNAME a.validation.example.com.`,
+				`_dnsauth.a.validation.example.com. TXT "` + testValue + `"`,
+			},
+			want: `host _dnsauth.a.example.com
+record _dnsauth.a.example.com TXT NOERROR[]
+domain a.example.com A NOERROR[]
+doubled_zone _dnsauth.a.example.com.example.com TXT NXDOMAIN[]
+doubled_domain _dnsauth.a.example.com.a.example.com TXT NXDOMAIN[]
+bare_domain a.example.com TXT NOERROR[]
+doubled_prefix _dnsauth._dnsauth.a.example.com TXT NXDOMAIN[]
+www _dnsauth.www.a.example.com TXT NXDOMAIN[]
+parent _dnsauth.example.com TXT NXDOMAIN[]
+other_prefix _acme-challenge.a.example.com TXT NXDOMAIN[]
+reversed a._dnsauth.example.com TXT NXDOMAIN[]
+cname_prefixed _dnsauth.a.validation.example.com TXT NOERROR["` + testValue + `"]
+wildcard TXT NXDOMAIN[]`,
+		},
+		{
 			name:   "wrong value",
 			domain: "a.example.com",
 			records: []string{

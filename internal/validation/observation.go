@@ -207,6 +207,12 @@ const (
 	// prefix: _acme-challenge.<domain> (ACME dns-01) for the dns method,
 	// _dnsauth.<domain> for dns-01.
 	ProbeOtherPrefix = "other_prefix"
+	// ProbeCNAMEPrefixed is the record host's prefix put before the
+	// target of the CNAME at the record host (_dnsauth.<target> for
+	// _dnsauth.example.com CNAME <target>): a record published with the
+	// prefix at the delegated end of the CNAME, where the record itself
+	// belongs.
+	ProbeCNAMEPrefixed = "cname_prefixed"
 	// ProbeReversed is the record host with the prefix and the domain's
 	// first label swapped (www._dnsauth.example.com for
 	// _dnsauth.www.example.com): a host typed in the wrong order.
