@@ -9,7 +9,7 @@ const (
 func init() {
 	extend("", nil, map[msg]string{
 		noteDNAME:         "No CNAME record is there: a DNAME record at %[1]s redirects every name below it to the same name below %[2]s, and the resolver synthesized that CNAME from it (RFC 6672).",
-		fixWrongTypeDNAME: "No record can be added below %[1]s while its DNAME is there: add the TXT record with value `%[3]s` at %[4]s, where the DNAME leads, or remove the DNAME and add the TXT record at host `%[2]s`.",
+		fixWrongTypeDNAME: "No record can be added below %[1]s while its DNAME is there: add the TXT record with value `%[3]s` at %[4]s, where the DNAME leads. Or remove the DNAME and add the TXT record at host `%[2]s`; every name below %[1]s then needs records of its own, or it stops resolving.",
 	})
 }
 

@@ -511,7 +511,7 @@ func (d *diagnoser) domainUnresolvable(l *validation.Lookup, domain string) (Fin
 		return d.dnssecBogus(l, name)
 	case l.Response.Rcode == rcodeNXDomain && len(l.Response.CNAMEs) > 0:
 		// The domain exists: its CNAME's target does not.
-		return d.danglingCNAME(name, l.Response.CNAMEs, l.Response.Server), true
+		return d.danglingCNAME(name, l.Response.CNAMEs, l.Response.DNAMEs, l.Response.Server), true
 	case l.Response.Rcode == rcodeNXDomain:
 		if zone := trimDot(l.Response.Zone); zone != "" && zone != name && strings.HasSuffix(name, "."+zone) {
 			// The servers of a registered zone above the name answered:

@@ -59,6 +59,18 @@ func TestDomainDNS(t *testing.T) {
 				"Point the CNAME record of a.example.com at a name that exists (check the spelling of nowhere.example.net, and that the service it names is still set up for your domain), or replace the CNAME with A or AAAA records pointing at the public address of the web server of a.example.com.")},
 		},
 		{
+			// Verification run: a DNAME was told as a CNAME to change.
+			name: "domain below a DNAME to a name that does not exist",
+			obs: dnsObs(resp(host, "NXDOMAIN"), func(n *validation.DNSObservation) {
+				n.Domain.Response = resp("a.example.com", "NXDOMAIN")
+				n.Domain.Response.CNAMEs = []string{"a.legacy.example.net."}
+				n.Domain.Response.DNAMEs = []dnsclient.DNAME{{Owner: "example.com.", Target: "legacy.example.net."}}
+			}),
+			want: []Finding{errF(CodeDomainUnresolvable,
+				"a.example.com lies below a DNAME record at example.com, which redirects every name below it to the same name below legacy.example.net: to a.legacy.example.net, which does not exist in DNS (192.0.2.53:53 answered NXDOMAIN), so a.example.com has no address. No CNAME record is there to change (RFC 6672).",
+				"Add the address (A or AAAA) records at a.legacy.example.net, where the DNAME leads. Or remove the DNAME at example.com and give a.example.com its own address records; every other name below example.com then needs its own records too, or it stops resolving.")},
+		},
+		{
 			name: "domain SERVFAIL",
 			obs: dnsObs(resp(host, "SERVFAIL"), func(n *validation.DNSObservation) {
 				n.Domain.Response = resp("a.example.com", "SERVFAIL")
@@ -429,7 +441,7 @@ func TestDomainDNS(t *testing.T) {
 			}(), nil),
 			want: []Finding{errF(CodeDNSWrongType,
 				"_dnsauth.a.example.com has no TXT record but other records: CNAME to _dnsauth.a.legacy.example.net (answer from 192.0.2.53:53). No CNAME record is there: a DNAME record at a.example.com redirects every name below it to the same name below a.legacy.example.net, and the resolver synthesized that CNAME from it (RFC 6672).",
-				"No record can be added below a.example.com while its DNAME is there: add the TXT record with value `"+testValue+"` at _dnsauth.a.legacy.example.net, where the DNAME leads, or remove the DNAME and add the TXT record at host `_dnsauth.a`.")},
+				"No record can be added below a.example.com while its DNAME is there: add the TXT record with value `"+testValue+"` at _dnsauth.a.legacy.example.net, where the DNAME leads. Or remove the DNAME and add the TXT record at host `_dnsauth.a`; every name below a.example.com then needs records of its own, or it stops resolving.")},
 		},
 		{
 			// A recursive resolver's NXDOMAIN through the CNAME carries

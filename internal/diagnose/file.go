@@ -263,7 +263,7 @@ func (d *diagnoser) resolveError(e *webfetch.Error, host string, o *validation.O
 		}
 	}
 	if e.Kind == webfetch.ErrDNSNXDomain && len(e.CNAMEs) > 0 {
-		return d.danglingCNAME(host, e.CNAMEs, cmp.Or(e.Address, detailServer(e.Detail)))
+		return d.danglingCNAME(host, e.CNAMEs, e.DNAMEs, cmp.Or(e.Address, detailServer(e.Detail)))
 	}
 	f := Finding{Code: CodeDomainUnresolvable, Severity: SeverityError}
 	server := d.server(e.Address)

@@ -105,22 +105,32 @@ func TestWildcardTXTAtHostWarnsOfTheDomain(t *testing.T) {
 	const host = "_dnsauth.a.example.com"
 	const other = "google-site-verification=abc123"
 	warning := "Mind that a.example.com seems to get its own address from the same wildcard"
+	addr := resp("a.example.com", "NOERROR", dnsclient.Record{Name: "a.example.com.", Type: "A", TTL: 300, Data: "192.0.2.10"})
 	tests := []struct {
 		name   string
+		method validation.Method
 		domain *dnsclient.Response
 		warned bool
 	}{
-		{"the domain resolves", resp("a.example.com", "NOERROR", dnsclient.Record{Name: "a.example.com.", Type: "A", TTL: 300, Data: "192.0.2.10"}), true},
-		{"the domain has no address", resp("a.example.com", "NOERROR"), false},
+		{"the domain resolves", validation.MethodDNS, addr, true},
+		{"the domain has no address", validation.MethodDNS, resp("a.example.com", "NOERROR"), false},
+		// Verification run: dns-01 got neither note.
+		{"ACME dns-01, the domain resolves", validation.MethodDNS01, addr, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			o := dnsObs(resp(host, "NOERROR", txt(host+".", other)), func(n *validation.DNSObservation) {
+			h := host
+			if tc.method == validation.MethodDNS01 {
+				h = "_acme-challenge.a.example.com"
+			}
+			o := dnsObs(resp(h, "NOERROR", txt(h+".", other)), func(n *validation.DNSObservation) {
+				n.Host, n.Record.Name = h, h+"."
 				w := "_dnsauth-fedcba9876543210.a.example.com"
 				n.Wildcard = &validation.Lookup{Name: w, Type: "TXT", Response: resp(w, "NOERROR", txt(w+".", other))}
 				n.Domain = &validation.Lookup{Name: "a.example.com", Type: "A", Response: tc.domain}
 			})
+			o.Method = tc.method
 			r := Domain([]validation.Observation{o}, testNow)
 			if len(r.Findings) != 1 || r.Findings[0].Code != CodeDNSRecordMismatch {
 				t.Fatalf("findings %+v, want one DNS_RECORD_MISMATCH", r.Findings)

@@ -61,6 +61,15 @@ func (v *Validator) observeDNS01(ctx context.Context, req Request) *DNSObservati
 	for i, p := range probes {
 		wg.Go(func() { obs.Probes[i] = Probe{Kind: p.kind, Lookup: v.lookup(ctx, p.name, dns.TypeTXT)} })
 	}
+	// A random name beside the record host, as for the dns method: values
+	// a wildcard gives there too are the wildcard's, and the fix warns of
+	// what a record at the host does to it (verification run).
+	if name := wildcardProbeName(base); name != "" {
+		wg.Go(func() {
+			l := v.lookup(ctx, name, dns.TypeTXT)
+			obs.Wildcard = &l
+		})
+	}
 	wg.Wait()
 	obs.Domain = &domain
 	v.askProbeWildcards(ctx, obs.Probes, req.Value)

@@ -137,3 +137,18 @@ func TestDNS01OnTheWire(t *testing.T) {
 		})
 	}
 }
+
+// TestDNS01AsksBesideTheHost: a dns-01 observation that misses the value
+// asks a random name beside the record host too, as the dns method does,
+// so that values a wildcard gives are told as the wildcard's, with the
+// warning of what a record at the host does to it (verification run).
+func TestDNS01AsksBesideTheHost(t *testing.T) {
+	t.Parallel()
+	w := setupWire(t)
+	k := newACMEKeys(t)
+	w.dns.Add("a.applicant.com. A 127.0.0.1", `_acme-challenge.a.applicant.com. TXT "other"`)
+	obs, _ := diagnoseOne(t, w.v, validation.Request{Domain: "a.applicant.com", Method: validation.MethodDNS01, Value: validation.KeyAuthorizationDigest(k.keyAuth), Token: acmeToken})
+	if obs.DNS == nil || obs.DNS.Wildcard == nil || !strings.HasPrefix(obs.DNS.Wildcard.Name, "_dnsauth-") || !strings.HasSuffix(obs.DNS.Wildcard.Name, ".a.applicant.com") {
+		t.Fatalf("wildcard lookup %+v; want one of a random name beside _acme-challenge.a.applicant.com", obs.DNS.Wildcard)
+	}
+}

@@ -642,6 +642,7 @@ func lookupError(r lookupResult) *Error {
 func withChain(e *Error, resp *dnsclient.Response) *Error {
 	if len(resp.CNAMEs) > 0 {
 		e.CNAMEs = slices.Clone(resp.CNAMEs)
+		e.DNAMEs = slices.Clone(resp.DNAMEs)
 	}
 	e.DNSSEC, e.DNSSECReason, e.DNSSECZone = resp.DNSSEC, resp.DNSSECReason, resp.DNSSECZone
 	return e

@@ -3,6 +3,8 @@ package webfetch
 import (
 	"net/http"
 	"time"
+
+	"github.com/dcvhq/dcv/internal/dnsclient"
 )
 
 // Trace is everything observed while fetching one URL: the addresses its
@@ -187,6 +189,9 @@ type Error struct {
 	// qualified): the name that does not exist is then its last target,
 	// not the host.
 	CNAMEs []string `json:"cnames,omitempty"`
+	// DNAMEs are the DNAME records those CNAMEs were synthesized from
+	// (dnsclient.Response.DNAMEs).
+	DNAMEs []dnsclient.DNAME `json:"dnames,omitempty"`
 	// DNSSEC, DNSSECReason and DNSSECZone are the validation status of
 	// that answer, why, and the zone that gave it (see dnsclient.Response):
 	// a "bogus" NXDOMAIN proves nothing about the name.
