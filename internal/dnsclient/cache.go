@@ -114,6 +114,18 @@ func (c *cache) put(e *cacheEntry, now time.Time, ttl time.Duration) {
 	c.byKey[e.key] = c.order.PushFront(e)
 }
 
+// drop removes the entry for k, if any, and reports whether there was one.
+func (c *cache) drop(k cacheKey) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.byKey[k]
+	if ok {
+		c.order.Remove(el)
+		delete(c.byKey, k)
+	}
+	return ok
+}
+
 // len returns the number of entries, expired ones included.
 func (c *cache) len() int {
 	c.mu.Lock()

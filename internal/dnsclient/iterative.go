@@ -246,6 +246,17 @@ func (r *Iterative) Lookup(ctx context.Context, name string, qtype uint16) (*Res
 		// corrected, must not wait for the TTL of the answer seen
 		// before (up to a day), nor a removed CAA record for its own.
 		a, err := r.resolve(ctx, st, target, qtype, 0, false)
+		if err != nil && brokenDelegation(err) && r.dropDelegations(target) {
+			// Failed on delegations kept from before (a nameserver
+			// without glue, a lame one): the operator may have mended
+			// them since, at the registrar. Asked anew from the root,
+			// the fix is seen at the next check, not after the kept
+			// referrals' TTL (up to a day; black-box run). The retry
+			// has a budget of its own, and its trace is the lookup's.
+			st = &lookupState{max: r.maxQueries}
+			querier = &lookupQuerier{r: r, st: st}
+			a, err = r.resolve(ctx, st, target, qtype, 0, false)
+		}
 		if err != nil {
 			return fail(err)
 		}
@@ -460,6 +471,32 @@ func (r *Iterative) resolve(ctx context.Context, st *lookupState, qname string, 
 			r.now(), time.Duration(res.referralTTL)*time.Second)
 		d = next
 	}
+}
+
+// brokenDelegation reports whether e is a failure of the delegations
+// followed rather than of the answer: a nameserver needed to find its own
+// address (no glue), a referral loop, or no server answering with
+// authority (lame). Timeouts are not: asking again would double the wait.
+func brokenDelegation(e *Error) bool {
+	switch e.Kind {
+	case KindLoop:
+		return strings.Contains(e.Detail, "(glueless loop)") || strings.Contains(e.Detail, "referral loop")
+	case KindMalformed:
+		return strings.Contains(e.Detail, "lame delegation")
+	}
+	return false
+}
+
+// dropDelegations removes the cached delegations of qname's ancestors
+// (the root's hints aside), and reports whether there was one.
+func (r *Iterative) dropDelegations(qname string) bool {
+	dropped := false
+	for n := qname; n != "."; n = upName(n) {
+		if r.cache.drop(cacheKey{name: n, deleg: true}) {
+			dropped = true
+		}
+	}
+	return dropped
 }
 
 func cacheableRcode(rc int) bool { return rc == dns.RcodeSuccess || rc == dns.RcodeNameError }

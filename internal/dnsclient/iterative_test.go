@@ -1324,4 +1324,13 @@ func TestIterativeInZoneNameserverWithoutGlue(t *testing.T) {
 	if !errors.As(err, &e) || e.Kind != dnsclient.KindLoop || !strings.Contains(e.Detail, want) {
 		t.Fatalf("Lookup = %v; want KindLoop with %q", err, want)
 	}
+	// The glue added at the parent is seen at the next lookup, not once
+	// the referral kept from the first has expired (black-box run).
+	for i, ns := range z.NSNames {
+		w.com.Add(fmt.Sprintf("%s 3600 IN A %s", ns, z.Servers[i].Addr))
+	}
+	resp, err := r.Lookup(t.Context(), "_dnsauth.noglue.com", dns.TypeTXT)
+	if err != nil || len(resp.Answer) != 1 {
+		t.Fatalf("Lookup after the glue was added: %+v, %v; want the TXT record at once", resp, err)
+	}
 }
