@@ -141,6 +141,13 @@ func (d *diagnoser) caaFinding(r *caa.Result) Finding {
 			return f
 		}
 		if r.Failure != nil && r.Failure.Kind == dnsclient.KindLoop {
+			if ns, zone := nsCycle(r.Failure.Detail); ns != "" {
+				f.Fix = d.c.f(fixNSCycle, ns, zone)
+				f.Retryable = false
+				return f
+			}
+		}
+		if r.Failure != nil && r.Failure.Kind == dnsclient.KindLoop {
 			if at, limit := cnameChainDetail(stripFollowing(r.Failure.Detail)); at != "" || limit != "" {
 				// The nameservers answered: the CNAMEs are what to fix.
 				f.Fix = d.c.f(fixCAACNAMEChain, failed)
@@ -207,6 +214,11 @@ func (d *diagnoser) caaFailure(r *caa.Result) string {
 	}
 	if ns := glueless(r.Failure); ns != "" {
 		return d.c.f(wordCAAGlueMissing, ns)
+	}
+	if r.Failure != nil && r.Failure.Kind == dnsclient.KindLoop {
+		if ns, zone := nsCycle(r.Failure.Detail); ns != "" {
+			return d.c.f(wordCAANSCycle, ns, zone)
+		}
 	}
 	if r.Failure != nil && r.Failure.Kind == dnsclient.KindLoop {
 		switch at, limit := cnameChainDetail(stripFollowing(r.Failure.Detail)); {

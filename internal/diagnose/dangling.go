@@ -34,10 +34,10 @@ func (d *diagnoser) danglingCNAME(host string, cnames []string, dnames []dnsclie
 		chain[i] = Truncate(trimDot(c), maxNameShown)
 	}
 	target := chain[len(chain)-1]
-	if len(dnames) > 0 {
+	if dn, ok := hostDNAME(&dnsclient.Response{DNAMEs: dnames}, host); ok {
 		// Synthesized from a DNAME: no CNAME to point elsewhere, and no
 		// record to add below the DNAME (verification run).
-		owner, to := Truncate(trimDot(dnames[0].Owner), maxNameShown), Truncate(trimDot(dnames[0].Target), maxNameShown)
+		owner, to := Truncate(trimDot(dn.Owner), maxNameShown), Truncate(trimDot(dn.Target), maxNameShown)
 		return Finding{
 			Code:     CodeDomainUnresolvable,
 			Severity: SeverityError,

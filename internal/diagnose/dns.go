@@ -273,7 +273,7 @@ func (d *diagnoser) dnsMiss(o *validation.Observation, z *zoneAnalysis, t cnameT
 			// beside it, not replace it.
 			f.Fix = d.c.f(fixMismatchSibling, rel, value, sameHost)
 		}
-		if explainedBy(wild, &n.Record) && lookupAnswered(n.Domain) {
+		if explainedBy(wild, &n.Record) && lookupAnswered(n.Domain) && !isRegistered(baseDomain(o.Domain)) {
 			// The values are a wildcard's, and the domain resolves: most
 			// likely from the same wildcard, which a record at host stops
 			// answering for the domain (black-box run: the site broke).
@@ -435,6 +435,15 @@ func (d *diagnoser) siblingNotes(txt []dnsclient.Record, siblings []validation.D
 	return notes, sameHost
 }
 
+// isRegistered reports whether name is a registered domain (a public
+// suffix plus one label), the apex of its zone most likely: it exists
+// whatever is added below it, and a wildcard never answers for it
+// (review).
+func isRegistered(name string) bool {
+	_, reg := relativeHost(name)
+	return reg != "" && reg == name
+}
+
 // lookupAnswered reports whether l got records in answer (an address, for
 // the domain's lookup).
 func lookupAnswered(l *validation.Lookup) bool {
@@ -572,6 +581,9 @@ func (d *diagnoser) recordError(e *dnsclient.Error, host string) Finding {
 	case dnsclient.KindLoop:
 		f.Message = d.loopMessage(e, host)
 		f.Fix = d.c.f(fixRecordLoop, host)
+		if ns, zone := nsCycle(e.Detail); ns != "" {
+			f.Fix = d.c.f(fixNSCycle, ns, zone)
+		}
 		if detail := stripFollowing(e.Detail); strings.HasPrefix(detail, detailCNAMETooLong) {
 			_, limit := cnameChainDetail(detail)
 			f.Fix = d.c.f(fixRecordCNAMETooLong, host, limit)
@@ -810,16 +822,28 @@ func (d *diagnoser) wrongType(resp *dnsclient.Response, host, rel, value string)
 	} else {
 		f.Fix = d.c.f(fixWrongType, rel, value, strings.Join(types, d.c.f(wordListSep)))
 	}
-	if len(resp.DNAMEs) > 0 {
+	if dn, ok := hostDNAME(resp, host); ok {
 		// The CNAME is synthesized from a DNAME (RFC 6672): there is no
 		// CNAME record to remove, and no record can be added below the
 		// DNAME's owner (black-box run).
-		dn := resp.DNAMEs[0]
 		owner, target := Truncate(trimDot(dn.Owner), maxNameShown), Truncate(trimDot(dn.Target), maxNameShown)
 		f.Message = join(f.Message, d.c.f(noteDNAME, owner, target))
 		f.Fix = d.c.f(fixWrongTypeDNAME, owner, rel, value, Truncate(lastCNAME(resp), maxNameShown))
 	}
 	return f
+}
+
+// hostDNAME returns the DNAME that synthesized the first CNAME of resp's
+// chain, the one at host itself: its owner lies above host. A DNAME met
+// further down the chain leaves host's own CNAME a record (review).
+func hostDNAME(resp *dnsclient.Response, host string) (dnsclient.DNAME, bool) {
+	for _, dn := range resp.DNAMEs {
+		owner := trimDot(strings.ToLower(dn.Owner))
+		if owner != "" && strings.HasSuffix(strings.ToLower(host), "."+owner) {
+			return dn, true
+		}
+	}
+	return dnsclient.DNAME{}, false
 }
 
 // server names the DNS server that answered, or a generic phrase.

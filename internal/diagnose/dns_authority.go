@@ -854,6 +854,9 @@ func splitFollowing(detail string) (target, rest string) {
 // loopMessage words a KindLoop failure of the TXT lookup of host.
 func (d *diagnoser) loopMessage(e *dnsclient.Error, host string) string {
 	detail := stripFollowing(e.Detail)
+	if ns, zone := nsCycle(detail); ns != "" {
+		return d.c.f(msgRecordNSCycle, host, ns, zone)
+	}
 	switch {
 	case strings.HasPrefix(detail, detailCNAMELoop):
 		at := Truncate(trimDot(strings.TrimPrefix(detail, detailCNAMELoop)), maxNameShown)

@@ -213,6 +213,17 @@ func TestDomainDNS(t *testing.T) {
 				"At the registrar of the zone that ns1.a.example.com serves, add a glue record: the IPv4 (and IPv6) address of ns1.a.example.com, as the zone itself publishes it. Or delegate the zone to nameservers outside it.")},
 		},
 		{
+			// Review: two zones whose nameservers are named in each
+			// other are no missing glue.
+			name: "record behind two zones that depend on each other",
+			obs: dnsObs(nil, func(n *validation.DNSObservation) {
+				n.Record.Err = &dnsclient.Error{Kind: dnsclient.KindLoop, Server: testServer, Detail: "no server of a.example.com. answered: name server ns1.other.net. needs itself to be resolved (glueless loop)"}
+			}),
+			want: []Finding{errF(CodeDNSLookupFailed,
+				"The TXT lookup of _dnsauth.a.example.com failed: the nameserver ns1.other.net of a.example.com can only be found by asking nameservers that themselves depend on a.example.com (a circular delegation), so none is reached.",
+				"Give a.example.com at least one nameserver whose address can be found without it: one inside a.example.com with a glue record at its registrar, or one in a zone that does not depend on a.example.com; or give the zone of ns1.other.net nameservers that do not depend on a.example.com.")},
+		},
+		{
 			name: "record unknown error",
 			obs:  withErr(dnsclient.KindUnknown),
 			want: []Finding{errF(CodeDNSLookupFailed, "The TXT lookup of _dnsauth.a.example.com at 192.0.2.53:53 failed.", fixLF)},
@@ -442,6 +453,20 @@ func TestDomainDNS(t *testing.T) {
 			want: []Finding{errF(CodeDNSWrongType,
 				"_dnsauth.a.example.com has no TXT record but other records: CNAME to _dnsauth.a.legacy.example.net (answer from 192.0.2.53:53). No CNAME record is there: a DNAME record at a.example.com redirects every name below it to the same name below a.legacy.example.net, and the resolver synthesized that CNAME from it (RFC 6672).",
 				"No record can be added below a.example.com while its DNAME is there: add the TXT record with value `"+testValue+"` at _dnsauth.a.legacy.example.net, where the DNAME leads. Or remove the DNAME and add the TXT record at host `_dnsauth.a`; every name below a.example.com then needs records of its own, or it stops resolving.")},
+		},
+		{
+			// Review: a DNAME further down the chain leaves the host's
+			// own CNAME a record to change.
+			name: "CNAME record, then a DNAME further down the chain",
+			obs: dnsObs(func() *dnsclient.Response {
+				r := resp(host, "NOERROR")
+				r.CNAMEs = []string{"x.legacy.example.org.", "x.elsewhere.example.net."}
+				r.DNAMEs = []dnsclient.DNAME{{Owner: "legacy.example.org.", Target: "elsewhere.example.net."}}
+				return r
+			}(), nil),
+			want: []Finding{errF(CodeDNSWrongType,
+				"_dnsauth.a.example.com has no TXT record but other records: CNAME to x.legacy.example.org → x.elsewhere.example.net (answer from 192.0.2.53:53).",
+				"Remove the CNAME record at host `_dnsauth.a` and add a TXT record there with value `"+testValue+"` (a name with a CNAME record can hold no other record), or add that TXT record at x.elsewhere.example.net.")},
 		},
 		{
 			// A recursive resolver's NXDOMAIN through the CNAME carries

@@ -299,6 +299,11 @@ func (d *diagnoser) resolveError(e *webfetch.Error, host string, o *validation.O
 		f.Message = d.c.f(msgNoAddress, host)
 		f.Fix = d.c.f(fixNoAddress, host)
 	case webfetch.ErrDNSError:
+		if ns, zone := nsCycle(e.Detail); ns != "" {
+			f.Message = d.c.f(msgDomainNSCycle, host, ns, zone)
+			f.Fix = d.c.f(fixNSCycle, ns, zone)
+			return f
+		}
 		if ns := gluelessIn(e.Detail); ns != "" {
 			// A delegation without glue (black-box run: told as a
 			// CNAME loop).

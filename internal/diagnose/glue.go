@@ -15,6 +15,10 @@ const CodeDNSGlueMissing Code = "DNS_GLUE_MISSING"
 const (
 	msgRecordGlueMissing msg = "msgRecordGlueMissing"
 	msgDomainGlueMissing msg = "msgDomainGlueMissing"
+	msgRecordNSCycle     msg = "msgRecordNSCycle"
+	msgDomainNSCycle     msg = "msgDomainNSCycle"
+	fixNSCycle           msg = "fixNSCycle"
+	wordCAANSCycle       msg = "wordCAANSCycle"
 	fixGlueMissing       msg = "fixGlueMissing"
 	wordCAAGlueMissing   msg = "wordCAAGlueMissing"
 )
@@ -31,6 +35,10 @@ func init() {
 	extend(CodeDNSTimeout, map[Code]string{CodeDNSGlueMissing: "Nameserver without glue"}, map[msg]string{
 		msgRecordGlueMissing: "The TXT lookup of %[1]s failed: the nameserver %[2]s lies inside the zone it serves, and the delegation to that zone gives no address (glue) for it, so it can only be found by asking itself.",
 		msgDomainGlueMissing: "%[1]s could not be resolved: the nameserver %[2]s lies inside the zone it serves, and the delegation to that zone gives no address (glue) for it, so it can only be found by asking itself.",
+		msgRecordNSCycle:     "The TXT lookup of %[1]s failed: the nameserver %[2]s of %[3]s can only be found by asking nameservers that themselves depend on %[3]s (a circular delegation), so none is reached.",
+		msgDomainNSCycle:     "%[1]s could not be resolved: the nameserver %[2]s of %[3]s can only be found by asking nameservers that themselves depend on %[3]s (a circular delegation), so none is reached.",
+		fixNSCycle:           "Give %[2]s at least one nameserver whose address can be found without it: one inside %[2]s with a glue record at its registrar, or one in a zone that does not depend on %[2]s; or give the zone of %[1]s nameservers that do not depend on %[2]s.",
+		wordCAANSCycle:       "the nameserver %[1]s of %[2]s can only be found through nameservers that depend on %[2]s (a circular delegation)",
 		fixGlueMissing:       "At the registrar of the zone that %[1]s serves, add a glue record: the IPv4 (and IPv6) address of %[1]s, as the zone itself publishes it. Or delegate the zone to nameservers outside it.",
 		wordCAAGlueMissing:   "the nameserver %[1]s lies inside the zone it serves, and the delegation gives no address (glue) for it",
 	}, CodeDNSGlueMissing)
@@ -45,16 +53,56 @@ func glueless(e *dnsclient.Error) string {
 	return gluelessIn(e.Detail)
 }
 
-// gluelessIn is glueless for an error's detail alone.
+// gluelessIn is glueless for an error's detail alone. Only a nameserver
+// inside the zone whose servers failed counts: a cycle between two zones
+// (each one's nameservers named in the other) is no missing glue, and
+// gets the generic finding (review).
 func gluelessIn(detail string) string {
 	detail = stripFollowing(detail)
 	i := strings.Index(detail, detailGluelessLoop)
 	if i < 0 {
 		return ""
 	}
-	ns := detail[:i]
+	before := detail[:i]
+	ns := before
 	if j := strings.LastIndex(ns, detailGluelessPrefix); j >= 0 {
 		ns = ns[j+len(detailGluelessPrefix):]
 	}
-	return Truncate(trimDot(strings.ToLower(ns)), maxNameShown)
+	ns = trimDot(strings.ToLower(ns))
+	if k := strings.LastIndex(before, detailNoServerOf); k >= 0 {
+		zone, _, _ := strings.Cut(before[k+len(detailNoServerOf):], " ")
+		zone = trimDot(strings.ToLower(zone))
+		if zone != "" && ns != zone && !strings.HasSuffix(ns, "."+zone) {
+			return ""
+		}
+	}
+	return Truncate(ns, maxNameShown)
 }
+
+// nsCycle returns, for a resolver error's detail, the nameserver that
+// needs itself to be found and the zone whose servers failed, when the
+// nameserver lies outside that zone: two zones whose nameservers are named
+// in each other, neither reachable first (a circular delegation). Both ""
+// otherwise.
+func nsCycle(detail string) (ns, zone string) {
+	detail = stripFollowing(detail)
+	i := strings.Index(detail, detailGluelessLoop)
+	if i < 0 || gluelessIn(detail) != "" {
+		return "", ""
+	}
+	before := detail[:i]
+	k := strings.LastIndex(before, detailNoServerOf)
+	if k < 0 {
+		return "", ""
+	}
+	zone, _, _ = strings.Cut(before[k+len(detailNoServerOf):], " ")
+	ns = before
+	if j := strings.LastIndex(ns, detailGluelessPrefix); j >= 0 {
+		ns = ns[j+len(detailGluelessPrefix):]
+	}
+	return Truncate(trimDot(strings.ToLower(ns)), maxNameShown), Truncate(trimDot(strings.ToLower(zone)), maxNameShown)
+}
+
+// detailNoServerOf starts the part of a resolver error naming the zone
+// whose servers all failed ("no server of Z answered: ...").
+const detailNoServerOf = "no server of "

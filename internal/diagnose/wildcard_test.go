@@ -116,13 +116,18 @@ func TestWildcardTXTAtHostWarnsOfTheDomain(t *testing.T) {
 		{"the domain has no address", validation.MethodDNS, resp("a.example.com", "NOERROR"), false},
 		// Verification run: dns-01 got neither note.
 		{"ACME dns-01, the domain resolves", validation.MethodDNS01, addr, true},
+		// Review: an apex always exists, and no wildcard answers for it.
+		{"the registered domain itself", validation.MethodDNS, addr, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			h := host
+			h, domain := host, "a.example.com"
 			if tc.method == validation.MethodDNS01 {
 				h = "_acme-challenge.a.example.com"
+			}
+			if tc.name == "the registered domain itself" {
+				h, domain = "_dnsauth.example.com", "example.com"
 			}
 			o := dnsObs(resp(h, "NOERROR", txt(h+".", other)), func(n *validation.DNSObservation) {
 				n.Host, n.Record.Name = h, h+"."
@@ -130,7 +135,7 @@ func TestWildcardTXTAtHostWarnsOfTheDomain(t *testing.T) {
 				n.Wildcard = &validation.Lookup{Name: w, Type: "TXT", Response: resp(w, "NOERROR", txt(w+".", other))}
 				n.Domain = &validation.Lookup{Name: "a.example.com", Type: "A", Response: tc.domain}
 			})
-			o.Method = tc.method
+			o.Method, o.Domain = tc.method, domain
 			r := Domain([]validation.Observation{o}, testNow)
 			if len(r.Findings) != 1 || r.Findings[0].Code != CodeDNSRecordMismatch {
 				t.Fatalf("findings %+v, want one DNS_RECORD_MISMATCH", r.Findings)
