@@ -3,11 +3,15 @@ package perspective
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dcvhq/dcv/internal/testenv"
+	"github.com/dcvhq/dcv/internal/validation"
 )
 
 // TestFairSlotsTurns: with every slot taken, freed slots go to the tenants
@@ -201,5 +205,30 @@ func TestRunnerSlotLeavesTimeToObserve(t *testing.T) {
 	hold()
 	if err := <-got; err != nil {
 		t.Fatalf("slot without a deadline: %v", err)
+	}
+}
+
+// TestPrimaryAloneIsNotQueued: a primary without remote perspectives
+// observes without taking a slot, whatever MaxConcurrent says (review: a
+// cap there let many cheap ACME accounts hold every slot).
+func TestPrimaryAloneIsNotQueued(t *testing.T) {
+	t.Parallel()
+	dns := testenv.NewDNSServer(t)
+	dns.AddZone("example.com")
+	dns.Add(`_dnsauth.a.example.com. TXT "v"`)
+	r, err := NewRunner(Config{Primary: newValidator(t, "primary", dns.Addr, 80, netip.Addr{}), MaxConcurrent: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hold, err := r.fair.acquire(context.Background(), "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	obs, err := r.Observe(ctx, validation.Request{Domain: "a.example.com", Method: validation.MethodDNS, Value: "v"})
+	if err != nil || len(obs) != 1 {
+		t.Fatalf("Observe with every slot taken, no remote perspective: %v, %v; want the primary's observation at once", obs, err)
 	}
 }

@@ -73,10 +73,11 @@ type Config struct {
 	// Metrics counts each remote observation's outcome, and exports the
 	// observations queued; nil counts nothing.
 	Metrics *dcvmetrics.Metrics
-	// MaxConcurrent bounds the observations (each with every remote
-	// perspective) that run at once; more wait in line, served by tenant
-	// in turn (WithTenant), as long as the time left to their context
-	// still holds a whole observation (RemoteTimeout). If zero,
+	// MaxConcurrent bounds the observations with remote perspectives
+	// that run at once; more wait in line, served by tenant in turn
+	// (WithTenant), as long as the time left to their context still holds
+	// a whole observation (RemoteTimeout), a minute at most. A primary
+	// without remote perspectives is not bounded here. If zero,
 	// DefaultMaxConcurrent; if negative, no limit.
 	MaxConcurrent int
 }
@@ -128,6 +129,9 @@ func NewRunner(cfg Config) (*Runner, error) {
 	return r, nil
 }
 
+// maxSlotWait bounds an observation's wait for a slot (MaxConcurrent).
+const maxSlotWait = time.Minute
+
 // Queued returns how many observations wait for a slot (MaxConcurrent).
 func (r *Runner) Queued() int { return r.fair.queued() }
 
@@ -137,12 +141,14 @@ func (r *Runner) Queued() int { return r.fair.queued() }
 // otherwise start with too little time and blame its timeouts on the
 // domain.
 func (r *Runner) slot(ctx context.Context) (func(), error) {
-	wctx := ctx
-	if dl, ok := ctx.Deadline(); ok {
-		var cancel context.CancelFunc
-		wctx, cancel = context.WithDeadline(ctx, dl.Add(-r.cfg.RemoteTimeout))
-		defer cancel()
+	// Without a deadline (an API check), the wait is bounded all the
+	// same: a check holds its order's slot meanwhile (review).
+	until := time.Now().Add(maxSlotWait)
+	if dl, ok := ctx.Deadline(); ok && dl.Add(-r.cfg.RemoteTimeout).Before(until) {
+		until = dl.Add(-r.cfg.RemoteTimeout)
 	}
+	wctx, cancel := context.WithDeadline(ctx, until)
+	defer cancel()
 	release, err := r.fair.acquire(wctx, Tenant(ctx))
 	if err != nil && ctx.Err() == nil {
 		return nil, fmt.Errorf("perspective: no observation slot came free in time (%d run at once, %d wait): this CA is overloaded", r.fair.max, r.fair.queued())
@@ -233,11 +239,6 @@ func QuorumImpossible(rirs []string) bool {
 // grace period are cut (UnavailableCut). An error is returned only when
 // the primary cannot serve the request or the remotes cannot be listed.
 func (r *Runner) Observe(ctx context.Context, req validation.Request) ([]validation.Observation, error) {
-	release, err := r.slot(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer release()
 	now := r.cfg.Now()
 	var remotes []Remote
 	if r.cfg.Remotes != nil {
@@ -245,6 +246,17 @@ func (r *Runner) Observe(ctx context.Context, req validation.Request) ([]validat
 		if remotes, err = r.cfg.Remotes.Remotes(ctx); err != nil {
 			return nil, fmt.Errorf("perspective: listing remote perspectives: %w", err)
 		}
+	}
+	if len(remotes) > 0 {
+		// The line protects the agents' slots, which every applicant
+		// shares; a primary alone bounds its validations per ACME account
+		// (review: a cap there let many cheap accounts hold every slot).
+		release, err := r.slot(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+		now = r.cfg.Now()
 	}
 	min := r.MinRemotes(now)
 	if len(remotes) == 0 && min == 0 {
