@@ -375,6 +375,29 @@ func (v *DNSSECValidator) cached(zone string, now time.Time) *zoneTrust {
 	return tr
 }
 
+// Forget drops the validated trust of zone and of the zones above it but
+// the anchor's, and reports whether there was any: keys that failed may
+// have been replaced since (an emergency key roll with a new DS), and are
+// fetched and checked anew at the next validation.
+func (v *DNSSECValidator) Forget(zone string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	dropped := false
+	for name := strings.ToLower(dns.Fqdn(zone)); ; name = parentName(name) {
+		if _, anchor := v.anchors[name]; anchor {
+			break
+		}
+		if _, ok := v.cache[name]; ok {
+			delete(v.cache, name)
+			dropped = true
+		}
+		if name == "." {
+			break
+		}
+	}
+	return dropped
+}
+
 func (v *DNSSECValidator) store(tr *zoneTrust) {
 	v.mu.Lock()
 	defer v.mu.Unlock()

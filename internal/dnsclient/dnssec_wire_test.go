@@ -225,3 +225,40 @@ func TestBogusMendedSeenAtOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestEmergencyKeyRollSeenAtOnce: a zone validated before, whose keys
+// are replaced at once (new keys, new DS at the parent), is secure at the
+// next lookup: the keys kept from before fail, and are fetched anew
+// (review: it stayed bogus for the hour they are kept).
+func TestEmergencyKeyRollSeenAtOnce(t *testing.T) {
+	t.Parallel()
+	w := testenv.NewWorld(t)
+	tldZone := w.AddZone("test.", "", 1)
+	leafZone := w.AddZone("example.test.", "test.", 1)
+	leafZone.Add(`_dnsauth.example.test. 300 IN TXT "token-1"`)
+	leaf := testenv.NewZoneSigner(t, "example.test.", testenv.SignOptions{})
+	signServed(t, leafZone, leaf)
+	tld := testenv.NewZoneSigner(t, "test.", testenv.SignOptions{})
+	signServed(t, tldZone, tld, leaf.DS())
+	root := testenv.NewZoneSigner(t, ".", testenv.SignOptions{})
+	signServed(t, w.RootZone, root, tld.DS())
+	r := newValidatingResolver(t, w, []dns.RR{root.DS()})
+	lookup := func() *dnsclient.Response {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		resp, err := r.Lookup(ctx, "_dnsauth.example.test.", dns.TypeTXT)
+		if err != nil {
+			t.Fatalf("Lookup: %v", err)
+		}
+		return resp
+	}
+	if resp := lookup(); resp.DNSSEC != dnsclient.Secure.String() {
+		t.Fatalf("before: %s (%s), want secure", resp.DNSSEC, resp.DNSSECReason)
+	}
+	rolled := testenv.NewZoneSigner(t, "example.test.", testenv.SignOptions{})
+	signServed(t, leafZone, rolled)
+	signServed(t, tldZone, tld, rolled.DS())
+	if resp := lookup(); resp.DNSSEC != dnsclient.Secure.String() {
+		t.Fatalf("after the key roll: %s (%s), want secure at once", resp.DNSSEC, resp.DNSSECReason)
+	}
+}

@@ -262,7 +262,13 @@ func (r *Iterative) Lookup(ctx context.Context, name string, qtype uint16) (*Res
 		}
 		if r.validator != nil && !a.validated {
 			r.validate(ctx, querier, target, qtype, a)
-			if a.status == Bogus && querier.fromCache.Load() {
+			forgot := false
+			if f, ok := r.validator.(interface{ Forget(string) bool }); ok && a.status == Bogus {
+				// Keys validated before and kept (review: an emergency
+				// key roll stayed bogus for their hour).
+				forgot = f.Forget(a.zone)
+			}
+			if a.status == Bogus && (querier.fromCache.Load() || forgot) {
 				// Judged on DS or DNSKEY answers kept from before: the
 				// zone's operator may have mended them since (a new DS
 				// at the parent, a re-signed zone). Asked anew, they
