@@ -116,8 +116,8 @@ func TestCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, err := w.Service.Cancel(ctx, admin, q.ID); err != nil || v.Status != order.StatusInvalid {
-		t.Errorf("admin's cancel: %+v, %v", v, err)
+	if v, err := w.Service.Cancel(ctx, admin, q.ID); err != nil || v.Status != order.StatusInvalid || !strings.HasPrefix(v.Error, "canceled by an administrator at ") {
+		t.Errorf("admin's cancel: %+v, %v; want invalid, saying an administrator canceled it", v, err)
 	}
 }
 

@@ -534,6 +534,12 @@ func (s *Service) Create(ctx context.Context, acct *store.Account, req CreateReq
 	}
 	if err := s.cfg.Store.OrderCreate(ctx, o, maxPending); err != nil {
 		if pe := (*store.PendingLimitError)(nil); errors.As(err, &pe) {
+			// Refused before it was made: it gives back the new-order
+			// allowance it took (review: an account retrying at the cap
+			// burnt it, and was then rate-limited after a cancel).
+			if _, rerr := s.cfg.Limiter.Spend(ctx, s.cfg.NewOrderLimit, "order|"+acct.ID, -1, now); rerr != nil {
+				s.cfg.Logger.Error("rate limit refund", "limit", s.cfg.NewOrderLimit.Name, "err", rerr)
+			}
 			e := &Error{Kind: KindThrottled, Code: "TOO_MANY_PENDING_ORDERS",
 				Message: fmt.Sprintf("account %s has %d pending orders, the most it may have: cancel those it no longer needs (dcv order cancel ID; dcv order list shows them), or wait until one expires", acct.ID, pe.Pending)}
 			if pe.NextExpiry.After(now) {
@@ -727,8 +733,12 @@ func (s *Service) Get(ctx context.Context, acct *store.Account, id string) (*Vie
 	return v, nil
 }
 
-// cancelText is the error of an order its account canceled.
-const cancelText = "canceled by its account"
+// cancelText and cancelTextAdmin are the error of an order its account,
+// or an admin, canceled.
+const (
+	cancelText      = "canceled by its account"
+	cancelTextAdmin = "canceled by an administrator"
+)
 
 // Cancel refuses one of the account's pending orders for good (an admin:
 // any account's): dcv stops checking it, its values are no longer
@@ -762,7 +772,11 @@ func (s *Service) Cancel(ctx context.Context, acct *store.Account, id string) (*
 	if o.Status != StatusPending {
 		return nil, notPending(o.Status)
 	}
-	err = s.cfg.Store.OrderCancel(ctx, id, fmt.Sprintf("%s at %s", cancelText, now.UTC().Format(time.RFC3339)))
+	by := cancelText
+	if o.AccountID != acct.ID {
+		by = cancelTextAdmin // review: an admin's cancel said its account's
+	}
+	err = s.cfg.Store.OrderCancel(ctx, id, fmt.Sprintf("%s at %s", by, now.UTC().Format(time.RFC3339)))
 	if errors.Is(err, store.ErrConflict) {
 		// Approved (or issued) meanwhile, by a check.
 		cur, gerr := s.cfg.Store.OrderGet(ctx, id)

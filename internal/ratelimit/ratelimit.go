@@ -55,6 +55,8 @@ type Decision struct {
 type Limiter interface {
 	// Spend takes cost units from key's allowance under l when they are
 	// available, and reports the decision; a denied request spends nothing.
+	// A negative cost gives units back (a request refused for another
+	// reason after it was counted), up to a whole allowance.
 	Spend(ctx context.Context, l Limit, key string, cost int, now time.Time) (Decision, error)
 	// Check reports the decision Spend would make, spending nothing.
 	Check(ctx context.Context, l Limit, key string, cost int, now time.Time) (Decision, error)

@@ -80,6 +80,39 @@ func TestCheckSpendsNothing(t *testing.T) {
 	}
 }
 
+// TestSpendGivesBack: a negative cost gives units back, up to a whole
+// allowance and no further.
+func TestSpendGivesBack(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := Limit{Name: "new orders", Count: 2, Period: time.Hour}
+	m := NewMemory()
+	ctx := context.Background()
+	for range 2 {
+		if d, _ := m.Spend(ctx, l, "k", 1, t0); !d.Allowed {
+			t.Fatal("spend within the allowance denied")
+		}
+	}
+	if d, _ := m.Check(ctx, l, "k", 1, t0); d.Allowed {
+		t.Fatal("allowance not spent")
+	}
+	if d, _ := m.Spend(ctx, l, "k", -1, t0); !d.Allowed || d.Remaining != 1 {
+		t.Fatalf("give back one: %+v; want 1 remaining", d)
+	}
+	if d, _ := m.Spend(ctx, l, "k", 1, t0); !d.Allowed {
+		t.Fatal("the unit given back cannot be spent")
+	}
+	// Nothing more than a whole allowance comes back.
+	for range 5 {
+		m.Spend(ctx, l, "k", -1, t0)
+	}
+	for i := range 3 {
+		if d, _ := m.Spend(ctx, l, "k", 1, t0); d.Allowed != (i < 2) {
+			t.Fatalf("spend %d after giving back more than was taken: %+v", i, d)
+		}
+	}
+}
+
 // TestMemoryBounded: a backend full of keys in use (a flood of distinct
 // clients) stays within its bound, scans for replenished keys at most once
 // per pruneEvery, and drops replenished keys before any in use.
