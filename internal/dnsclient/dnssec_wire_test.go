@@ -192,29 +192,7 @@ func TestBogusMendedSeenAtOnce(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			w := testenv.NewWorld(t)
-			tldZone := w.AddZone("test.", "", 1)
-			leafZone := w.AddZone("example.test.", "test.", 1)
-			leafZone.Add(`_dnsauth.example.test. 300 IN TXT "token-1"`)
-			// Long TTLs, so that only the fix can make the answers fresh.
-			leaf := testenv.NewZoneSigner(t, "example.test.", testenv.SignOptions{})
-			signServed(t, leafZone, leaf)
-			tld := testenv.NewZoneSigner(t, "test.", testenv.SignOptions{})
-			signServed(t, tldZone, tld, leaf.DS())
-			root := testenv.NewZoneSigner(t, ".", testenv.SignOptions{})
-			signServed(t, w.RootZone, root, tld.DS())
-			tc.broken(t, w, tld, leaf)
-
-			r := newValidatingResolver(t, w, []dns.RR{root.DS()})
-			lookup := func() *dnsclient.Response {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				resp, err := r.Lookup(ctx, "_dnsauth.example.test.", dns.TypeTXT)
-				if err != nil {
-					t.Fatalf("Lookup: %v", err)
-				}
-				return resp
-			}
+			w, tld, leaf, lookup := signedLeaf(t, func(w *testenv.World, tld, leaf *testenv.ZoneSigner) { tc.broken(t, w, tld, leaf) })
 			if resp := lookup(); resp.DNSSEC != dnsclient.Bogus.String() || !strings.HasPrefix(resp.DNSSECReason, tc.reason) {
 				t.Fatalf("broken: %s (%s), want bogus: %s", resp.DNSSEC, resp.DNSSECReason, tc.reason)
 			}
@@ -232,6 +210,25 @@ func TestBogusMendedSeenAtOnce(t *testing.T) {
 // (review: it stayed bogus for the hour they are kept).
 func TestEmergencyKeyRollSeenAtOnce(t *testing.T) {
 	t.Parallel()
+	w, tld, _, lookup := signedLeaf(t, nil)
+	if resp := lookup(); resp.DNSSEC != dnsclient.Secure.String() {
+		t.Fatalf("before: %s (%s), want secure", resp.DNSSEC, resp.DNSSECReason)
+	}
+	rolled := testenv.NewZoneSigner(t, "example.test.", testenv.SignOptions{})
+	signServed(t, w.Zone("example.test."), rolled)
+	signServed(t, w.Zone("test."), tld, rolled.DS())
+	if resp := lookup(); resp.DNSSEC != dnsclient.Secure.String() {
+		t.Fatalf("after the key roll: %s (%s), want secure at once", resp.DNSSEC, resp.DNSSECReason)
+	}
+}
+
+// signedLeaf returns a world whose zone example.test. (holding a TXT
+// record at _dnsauth) is signed under a signed test. and root, changed by
+// change (when not nil) once signed; the signers of test. and of the
+// leaf; and a lookup of that TXT record through a resolver validating
+// from the root.
+func signedLeaf(t *testing.T, change func(w *testenv.World, tld, leaf *testenv.ZoneSigner)) (*testenv.World, *testenv.ZoneSigner, *testenv.ZoneSigner, func() *dnsclient.Response) {
+	t.Helper()
 	w := testenv.NewWorld(t)
 	tldZone := w.AddZone("test.", "", 1)
 	leafZone := w.AddZone("example.test.", "test.", 1)
@@ -242,8 +239,12 @@ func TestEmergencyKeyRollSeenAtOnce(t *testing.T) {
 	signServed(t, tldZone, tld, leaf.DS())
 	root := testenv.NewZoneSigner(t, ".", testenv.SignOptions{})
 	signServed(t, w.RootZone, root, tld.DS())
+	if change != nil {
+		change(w, tld, leaf)
+	}
 	r := newValidatingResolver(t, w, []dns.RR{root.DS()})
-	lookup := func() *dnsclient.Response {
+	return w, tld, leaf, func() *dnsclient.Response {
+		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		resp, err := r.Lookup(ctx, "_dnsauth.example.test.", dns.TypeTXT)
@@ -251,14 +252,5 @@ func TestEmergencyKeyRollSeenAtOnce(t *testing.T) {
 			t.Fatalf("Lookup: %v", err)
 		}
 		return resp
-	}
-	if resp := lookup(); resp.DNSSEC != dnsclient.Secure.String() {
-		t.Fatalf("before: %s (%s), want secure", resp.DNSSEC, resp.DNSSECReason)
-	}
-	rolled := testenv.NewZoneSigner(t, "example.test.", testenv.SignOptions{})
-	signServed(t, leafZone, rolled)
-	signServed(t, tldZone, tld, rolled.DS())
-	if resp := lookup(); resp.DNSSEC != dnsclient.Secure.String() {
-		t.Fatalf("after the key roll: %s (%s), want secure at once", resp.DNSSEC, resp.DNSSECReason)
 	}
 }

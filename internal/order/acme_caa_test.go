@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"database/sql"
-	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -34,10 +33,7 @@ func validatedACMEOrder(t *testing.T, name string, opts ordertest.Options) (*ord
 	ctx := context.Background()
 	w := ordertest.New(t, opts)
 	a := newTestACME(t, w, 5*time.Second)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	jwk := fmt.Sprintf(`{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}`,
-		base64.RawURLEncoding.EncodeToString(key.X.FillBytes(make([]byte, 32))), base64.RawURLEncoding.EncodeToString(key.Y.FillBytes(make([]byte, 32))))
-	acct, thumb := registerACME(t, a, jwk)
+	acct, key, thumb := newACMEAccount(t, a)
 	ov, err := a.NewOrder(ctx, acct, order.ACMENewOrder{Identifiers: []order.ACMEIdentifier{{Type: "dns", Value: name}}})
 	if err != nil {
 		t.Fatal(err)
@@ -357,14 +353,7 @@ func adminViewOfIssuedACMEOrder(t *testing.T, name string) (*ordertest.Stack, *o
 	if _, err := a.Finalize(ctx, acct, nil, ov.ID, csr); err != nil {
 		t.Fatal(err)
 	}
-	av, err := w.Service.EnsureAdmin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := w.Service.Authenticate(ctx, av.APIKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := adminOf(t, w)
 	v, err := w.Service.Get(ctx, admin, ov.ID)
 	if err != nil {
 		t.Fatal(err)

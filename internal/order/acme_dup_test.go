@@ -2,10 +2,6 @@ package order_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -42,10 +38,7 @@ func TestConcurrentChallengePostsValidateOnce(t *testing.T) {
 	obs := &countingObserver{}
 	w := ordertest.New(t, ordertest.Options{WrapObserver: func(o order.Observer) order.Observer { obs.Observer = o; return obs }})
 	a := newTestACME(t, w, 5*time.Second)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	jwk := fmt.Sprintf(`{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}`,
-		base64.RawURLEncoding.EncodeToString(key.X.FillBytes(make([]byte, 32))), base64.RawURLEncoding.EncodeToString(key.Y.FillBytes(make([]byte, 32))))
-	acct, _ := registerACME(t, a, jwk)
+	acct, _, _ := newACMEAccount(t, a)
 	ov, err := a.NewOrder(ctx, acct, order.ACMENewOrder{Identifiers: []order.ACMEIdentifier{{Type: "dns", Value: "dup.applicant.com"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -83,10 +76,7 @@ func TestNewOrderTooManyIdentifiers(t *testing.T) {
 	ctx := context.Background()
 	w := ordertest.New(t, ordertest.Options{})
 	a := newTestACME(t, w, 5*time.Second)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	jwk := fmt.Sprintf(`{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}`,
-		base64.RawURLEncoding.EncodeToString(key.X.FillBytes(make([]byte, 32))), base64.RawURLEncoding.EncodeToString(key.Y.FillBytes(make([]byte, 32))))
-	acct, _ := registerACME(t, a, jwk)
+	acct, _, _ := newACMEAccount(t, a)
 	tests := []struct {
 		name string
 		n    int

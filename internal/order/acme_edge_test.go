@@ -2,6 +2,9 @@ package order_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -34,6 +37,36 @@ func newTestACME(t *testing.T, w *ordertest.Stack, budget time.Duration) *order.
 	}
 	t.Cleanup(a.Wait)
 	return a
+}
+
+// newACMEAccount registers a fresh P-256 account key with a and returns
+// the account, the key and the key's thumbprint.
+func newACMEAccount(t *testing.T, a *order.ACME) (*store.ACMEAccount, *ecdsa.PrivateKey, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwk := fmt.Sprintf(`{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}`,
+		base64.RawURLEncoding.EncodeToString(key.X.FillBytes(make([]byte, 32))), base64.RawURLEncoding.EncodeToString(key.Y.FillBytes(make([]byte, 32))))
+	acct, thumb := registerACME(t, a, jwk)
+	return acct, key, thumb
+}
+
+// adminOf returns the admin account of w's service, as its API key
+// authenticates it.
+func adminOf(t *testing.T, w *ordertest.Stack) *store.Account {
+	t.Helper()
+	ctx := context.Background()
+	av, err := w.Service.EnsureAdmin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := w.Service.Authenticate(ctx, av.APIKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return admin
 }
 
 // registerACME registers the account of jwk with a and returns it with

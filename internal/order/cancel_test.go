@@ -45,14 +45,7 @@ func TestPendingOrdersLimit(t *testing.T) {
 	if _, err := create("c.pending.applicant.com"); err != nil {
 		t.Fatalf("after a cancel: %v", err)
 	}
-	av, err := w.Service.EnsureAdmin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := w.Service.Authenticate(ctx, av.APIKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := adminOf(t, w)
 	for _, n := range []string{"x.admin.applicant.com", "y.admin.applicant.com", "z.admin.applicant.com"} {
 		if _, err := w.Service.Create(ctx, admin, order.CreateRequest{Domains: []string{n}, Method: "dns"}); err != nil {
 			t.Fatalf("admin's order %s: %v", n, err)
@@ -108,14 +101,7 @@ func TestCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	av, err := w.Service.EnsureAdmin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := w.Service.Authenticate(ctx, av.APIKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := adminOf(t, w)
 	if v, err := w.Service.Cancel(ctx, admin, q.ID); err != nil || v.Status != order.StatusInvalid || !strings.HasPrefix(v.Error, "canceled by an administrator at ") {
 		t.Errorf("admin's cancel: %+v, %v; want invalid, saying an administrator canceled it", v, err)
 	}

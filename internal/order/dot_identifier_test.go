@@ -2,12 +2,7 @@ package order_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -25,10 +20,7 @@ func TestRewrittenIdentifiersRefused(t *testing.T) {
 	ctx := context.Background()
 	w := ordertest.New(t, ordertest.Options{})
 	a := newTestACME(t, w, 5*time.Second)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	jwk := fmt.Sprintf(`{"crv":"P-256","kty":"EC","x":"%s","y":"%s"}`,
-		base64.RawURLEncoding.EncodeToString(key.X.FillBytes(make([]byte, 32))), base64.RawURLEncoding.EncodeToString(key.Y.FillBytes(make([]byte, 32))))
-	acct, _ := registerACME(t, a, jwk)
+	acct, _, _ := newACMEAccount(t, a)
 	for _, v := range []string{"dot.applicant.com.", "dot2.applicant.com\u3002", "dot3.applicant.com. ", "dot4.applicant.com\uff0e"} {
 		ov, err := a.NewOrder(ctx, acct, order.ACMENewOrder{Identifiers: []order.ACMEIdentifier{{Type: "dns", Value: v}}})
 		if err == nil {

@@ -111,14 +111,7 @@ func TestOrderViewMatrixRedacted(t *testing.T) {
 		strings.Contains(string(b), resolver) || m[0].Via != "dcv's resolver" || m[1].Verdict != diagnose.VerdictUnavailable || m[1].RIR != "RIPE" {
 		t.Errorf("applicant's view: %s; want the remote row without agent, address or detail, and dcv's resolver unnamed", b)
 	}
-	av, err := w.Service.EnsureAdmin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin, err := w.Service.Authenticate(ctx, av.APIKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := adminOf(t, w)
 	if v, err := w.Service.Get(ctx, admin, o.ID); err != nil || len(v.Domains[0].Matrix) != 2 || v.Domains[0].Matrix[1] != rows[1] || v.Domains[0].Matrix[0] != rows[0] {
 		t.Errorf("admin's view: %+v, %v; want the rows whole", v, err)
 	}

@@ -573,11 +573,7 @@ func (s *Store) OrderSetStatus(ctx context.Context, id, status, authzStatus, err
 	err := s.write(ctx, func(tx *txn) error {
 		err := execOne(ctx, tx, qOrderSetStatus, status, errText, id)
 		if errors.Is(err, store.ErrNotFound) {
-			var cur string
-			if err := tx.QueryRowContext(ctx, qOrderStatusGet, id).Scan(&cur); err != nil {
-				return notFound(err)
-			}
-			return fmt.Errorf("order is %s, with its certificate: %w", cur, store.ErrConflict)
+			return statusConflict(ctx, tx, id, ", with its certificate")
 		}
 		if err != nil {
 			return err
@@ -594,16 +590,23 @@ func (s *Store) OrderSetStatus(ctx context.Context, id, status, authzStatus, err
 	return nil
 }
 
+// statusConflict is the error of a conditional update of order id that
+// changed nothing: ErrNotFound when there is no such order, else
+// ErrConflict naming its status (and why, when given).
+func statusConflict(ctx context.Context, tx *txn, id, why string) error {
+	var cur string
+	if err := tx.QueryRowContext(ctx, qOrderStatusGet, id).Scan(&cur); err != nil {
+		return notFound(err)
+	}
+	return fmt.Errorf("order is %s%s: %w", cur, why, store.ErrConflict)
+}
+
 // OrderCancel implements store.Store.
 func (s *Store) OrderCancel(ctx context.Context, id, errText string) error {
 	err := s.write(ctx, func(tx *txn) error {
 		err := execOne(ctx, tx, qOrderCancel, errText, id)
 		if errors.Is(err, store.ErrNotFound) {
-			var cur string
-			if err := tx.QueryRowContext(ctx, qOrderStatusGet, id).Scan(&cur); err != nil {
-				return notFound(err)
-			}
-			return fmt.Errorf("order is %s: %w", cur, store.ErrConflict)
+			return statusConflict(ctx, tx, id, "")
 		}
 		if err != nil {
 			return err
