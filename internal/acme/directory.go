@@ -187,6 +187,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.writeProblem(w, r, serverInternal())
 		}
 	}()
+	delete(r.Header, nonceSpentHeader) // only verify sets it
 	h.mux.ServeHTTP(w, r)
 }
 

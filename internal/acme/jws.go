@@ -235,8 +235,18 @@ func (h *Handler) verify(r *http.Request, mode keyMode) (*signed, error) {
 	if hdr.Nonce == "" || !h.nonces.redeem(hdr.Nonce) {
 		return nil, badNonce("the JWS nonce is missing, unknown, expired or already used; retry with the Replay-Nonce of this answer")
 	}
+	// Whatever the answer, it replaces a nonce spent (writeProblemNonce).
+	r.Header[nonceSpentHeader] = nonceSpent
 	return s, nil
 }
+
+// nonceSpentHeader marks, in the request's own header map, a request whose
+// JWS spent a nonce: its answer hands one out for the one spent, and is
+// not counted as a new one. ServeHTTP removes any a client sent.
+const nonceSpentHeader = "Dcv-Internal-Nonce-Spent"
+
+// nonceSpent is nonceSpentHeader's value, shared: it is only read.
+var nonceSpent = []string{"1"}
 
 // notAccountKey is the problem of a "kid" request whose signature does not
 // verify with the account's current key: most often a key the account had

@@ -2,6 +2,9 @@ package acme_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
@@ -133,6 +136,26 @@ func TestRateLimits(t *testing.T) {
 			if resp.StatusCode < 400 || resp.Header.Get("Replay-Nonce") != "" {
 				t.Errorf("POST %s over the nonce limit: %s, nonce %q; want a refusal without a nonce", path, resp.Status, resp.Header.Get("Replay-Nonce"))
 			}
+		}
+	})
+
+	t.Run("a refusal after a spent nonce replaces it, past the limit too", func(t *testing.T) {
+		t.Parallel()
+		w := setupWith(t, func(c *order.ACMEConfig) {
+			c.Limits = order.ACMELimits{NewNoncesPerIP: ratelimit.Limit{Count: 2, Period: time.Minute}}
+		})
+		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		st, h, m := w.send(t, raw{alg: jose.ES256, key: key, jwk: true, nonce: w.nonce(t), url: w.srv.URL + "/acme/new-account", payload: `{"termsOfServiceAgreed":true}`})
+		if st != http.StatusCreated {
+			t.Fatalf("newAccount: %d %v", st, m)
+		}
+		kid, next := h.Get("Location"), h.Get("Replay-Nonce")
+		w.nonce(t) // the second and last of the minute
+		// The newOrder spends next, and its refusal (a name refused)
+		// hands out the one that replaces it.
+		st, h, _ = w.send(t, raw{alg: jose.ES256, key: key, kid: kid, nonce: next, url: w.srv.URL + "/acme/new-order", payload: `{"identifiers":[{"type":"dns","value":"localhost"}]}`})
+		if st != http.StatusBadRequest || h.Get("Replay-Nonce") == "" {
+			t.Errorf("refused newOrder past the nonce limit: %d, nonce %q; want 400 with a nonce replacing the one spent", st, h.Get("Replay-Nonce"))
 		}
 	})
 

@@ -176,11 +176,14 @@ func (h *Handler) writeProblem(w http.ResponseWriter, r *http.Request, err error
 // refusals would mint the nonces the limit withholds.
 func (h *Handler) writeProblemNonce(w http.ResponseWriter, r *http.Request, err error, withNonce bool) {
 	p := h.toProblem(r, err)
-	if withNonce && r != nil && h.cfg.ACME.AllowNewNonce(r.Context(), clientIP(r)) != nil {
-		// A refusal spends no nonce, yet hands one out: each counts as a
-		// newNonce of the client's, or refusals (a POST to no resource,
-		// a JWS that does not parse) would mint what the limit withholds
-		// (security review). Past the limit, refusals carry none.
+	if withNonce && r != nil && r.Header[nonceSpentHeader] == nil && h.cfg.ACME.AllowNewNonce(r.Context(), clientIP(r)) != nil {
+		// A refusal before a nonce was spent (a POST to no resource, a
+		// JWS that does not parse or verify, a bad nonce) hands one out
+		// all the same: each counts as a newNonce of the client's, or
+		// such refusals would mint what the limit withholds (security
+		// review). Past the limit, they carry none. A refusal after a
+		// verified JWS spent its nonce replaces it, like any answer, and
+		// is not counted (review).
 		withNonce = false
 	}
 	if withNonce {
