@@ -3,6 +3,7 @@ package perspective
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,6 +54,11 @@ func (m *metrics) outcome(o string) {
 	m.requests[o]++
 }
 
+// countedMethods are the methods an agent observes: the console's and
+// ACME's (verification run: ACME validations went uncounted).
+var countedMethods = []validation.Method{validation.MethodDNS, validation.MethodFile,
+	validation.MethodHTTP01, validation.MethodDNS01, validation.MethodTLSALPN01}
+
 func (m *metrics) observed(method validation.Method, d time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -61,7 +67,7 @@ func (m *metrics) observed(method validation.Method, d time.Duration) {
 	}
 	h := m.byMethod[method]
 	if h == nil {
-		if method != validation.MethodDNS && method != validation.MethodFile {
+		if !slices.Contains(countedMethods, method) {
 			return // unknown methods are refused; keep the label set bounded
 		}
 		h = &histogram{counts: make([]uint64, len(durationBuckets))}
