@@ -217,7 +217,7 @@ func (d *diagnoser) caaFailure(r *caa.Result) string {
 	}
 	if r.Failure != nil && r.Failure.Kind == dnsclient.KindLoop {
 		if ns, zone := nsCycle(r.Failure.Detail); ns != "" {
-			return d.c.f(wordCAANSCycle, ns, zone)
+			return d.c.f(wordCAANSCycle, ns, zone, nsZone(ns))
 		}
 	}
 	if r.Failure != nil && r.Failure.Kind == dnsclient.KindLoop {

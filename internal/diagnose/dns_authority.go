@@ -855,7 +855,7 @@ func splitFollowing(detail string) (target, rest string) {
 func (d *diagnoser) loopMessage(e *dnsclient.Error, host string) string {
 	detail := stripFollowing(e.Detail)
 	if ns, zone := nsCycle(detail); ns != "" {
-		return d.c.f(msgRecordNSCycle, host, ns, zone)
+		return d.c.f(msgRecordNSCycle, host, ns, zone, nsZone(ns))
 	}
 	switch {
 	case strings.HasPrefix(detail, detailCNAMELoop):

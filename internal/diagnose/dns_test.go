@@ -220,7 +220,7 @@ func TestDomainDNS(t *testing.T) {
 				n.Record.Err = &dnsclient.Error{Kind: dnsclient.KindLoop, Server: testServer, Detail: "no server of a.example.com. answered: name server ns1.other.net. needs itself to be resolved (glueless loop)"}
 			}),
 			want: []Finding{errF(CodeDNSLookupFailed,
-				"The TXT lookup of _dnsauth.a.example.com failed: the nameserver ns1.other.net of a.example.com can only be found by asking nameservers that themselves depend on a.example.com (a circular delegation), so none is reached.",
+				"The TXT lookup of _dnsauth.a.example.com failed: the nameserver ns1.other.net of a.example.com lies in other.net, whose own nameservers can only be found through a.example.com (a circular delegation), so none is reached.",
 				"Give a.example.com at least one nameserver whose address can be found without it: one inside a.example.com with a glue record at its registrar, or one in a zone that does not depend on a.example.com; or give the zone of ns1.other.net nameservers that do not depend on a.example.com.")},
 		},
 		{

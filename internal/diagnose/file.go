@@ -300,7 +300,7 @@ func (d *diagnoser) resolveError(e *webfetch.Error, host string, o *validation.O
 		f.Fix = d.c.f(fixNoAddress, host)
 	case webfetch.ErrDNSError:
 		if ns, zone := nsCycle(e.Detail); ns != "" {
-			f.Message = d.c.f(msgDomainNSCycle, host, ns, zone)
+			f.Message = d.c.f(msgDomainNSCycle, host, ns, zone, nsZone(ns))
 			f.Fix = d.c.f(fixNSCycle, ns, zone)
 			return f
 		}

@@ -35,10 +35,10 @@ func init() {
 	extend(CodeDNSTimeout, map[Code]string{CodeDNSGlueMissing: "Nameserver without glue"}, map[msg]string{
 		msgRecordGlueMissing: "The TXT lookup of %[1]s failed: the nameserver %[2]s lies inside the zone it serves, and the delegation to that zone gives no address (glue) for it, so it can only be found by asking itself.",
 		msgDomainGlueMissing: "%[1]s could not be resolved: the nameserver %[2]s lies inside the zone it serves, and the delegation to that zone gives no address (glue) for it, so it can only be found by asking itself.",
-		msgRecordNSCycle:     "The TXT lookup of %[1]s failed: the nameserver %[2]s of %[3]s can only be found by asking nameservers that themselves depend on %[3]s (a circular delegation), so none is reached.",
-		msgDomainNSCycle:     "%[1]s could not be resolved: the nameserver %[2]s of %[3]s can only be found by asking nameservers that themselves depend on %[3]s (a circular delegation), so none is reached.",
+		msgRecordNSCycle:     "The TXT lookup of %[1]s failed: the nameserver %[2]s of %[3]s lies in %[4]s, whose own nameservers can only be found through %[3]s (a circular delegation), so none is reached.",
+		msgDomainNSCycle:     "%[1]s could not be resolved: the nameserver %[2]s of %[3]s lies in %[4]s, whose own nameservers can only be found through %[3]s (a circular delegation), so none is reached.",
 		fixNSCycle:           "Give %[2]s at least one nameserver whose address can be found without it: one inside %[2]s with a glue record at its registrar, or one in a zone that does not depend on %[2]s; or give the zone of %[1]s nameservers that do not depend on %[2]s.",
-		wordCAANSCycle:       "the nameserver %[1]s of %[2]s can only be found through nameservers that depend on %[2]s (a circular delegation)",
+		wordCAANSCycle:       "the nameserver %[1]s of %[2]s lies in %[3]s, whose own nameservers can only be found through %[2]s (a circular delegation)",
 		fixGlueMissing:       "At the registrar of the zone that %[1]s serves, add a glue record: the IPv4 (and IPv6) address of %[1]s, as the zone itself publishes it. Or delegate the zone to nameservers outside it.",
 		wordCAAGlueMissing:   "the nameserver %[1]s lies inside the zone it serves, and the delegation gives no address (glue) for it",
 	}, CodeDNSGlueMissing)
@@ -101,6 +101,15 @@ func nsCycle(detail string) (ns, zone string) {
 		ns = ns[j+len(detailGluelessPrefix):]
 	}
 	return Truncate(trimDot(strings.ToLower(ns)), maxNameShown), Truncate(trimDot(strings.ToLower(zone)), maxNameShown)
+}
+
+// nsZone is the registered domain a nameserver's name lies in, the zone
+// that serves it most likely; the name itself when none is known.
+func nsZone(ns string) string {
+	if _, reg := relativeHost(ns); reg != "" {
+		return reg
+	}
+	return ns
 }
 
 // detailNoServerOf starts the part of a resolver error naming the zone
