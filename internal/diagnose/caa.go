@@ -223,6 +223,9 @@ func (d *diagnoser) caaFailure(r *caa.Result) string {
 	if r.Failure != nil && r.Failure.Kind == dnsclient.KindLoop {
 		switch at, limit := cnameChainDetail(stripFollowing(r.Failure.Detail)); {
 		case at != "":
+			if c := loopChain(r.Failure.Detail); c != "" {
+				return d.c.f(wordCAACNAMELoopAt, at) + " (" + c + ")"
+			}
 			return d.c.f(wordCAACNAMELoopAt, at)
 		case limit != "":
 			return d.c.f(wordCAACNAMETooLong, limit)

@@ -859,8 +859,9 @@ func (d *diagnoser) loopMessage(e *dnsclient.Error, host string) string {
 	}
 	switch {
 	case strings.HasPrefix(detail, detailCNAMELoop):
-		at := Truncate(trimDot(strings.TrimPrefix(detail, detailCNAMELoop)), maxNameShown)
-		return d.c.f(msgRecordLoopAt, host, d.c.f(wordAt, at))
+		at, _, _ := strings.Cut(strings.TrimPrefix(detail, detailCNAMELoop), " ")
+		at = Truncate(trimDot(at), maxNameShown)
+		return join(d.c.f(msgRecordLoopAt, host, d.c.f(wordAt, at)), d.loopChainNote(detail))
 	case strings.HasPrefix(detail, detailCNAMETooLong):
 		_, limit := cnameChainDetail(detail)
 		return d.c.f(msgRecordCNAMETooLong, host, limit)

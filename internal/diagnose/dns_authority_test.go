@@ -196,6 +196,9 @@ func TestDomainDNSAuthority(t *testing.T) {
 			codes: []Code{CodeDNSLameDelegation}, words: []string{"(lame delegation): the last one asked was " + testServer}},
 		{name: "cname loop names where", obs: loopErr("cname chain loops at x.example.com."), status: StatusPending,
 			codes: []Code{CodeDNSLookupFailed}, words: []string{"CNAME chain loops (at x.example.com)"}},
+		// Black-box run: the point alone did not say which link to change.
+		{name: "cname loop names the chain", obs: loopErr("cname chain loops at x.example.net. (_dnsauth.a.example.com -> x.example.net -> y.example.org -> x.example.net)"), status: StatusPending,
+			codes: []Code{CodeDNSLookupFailed}, words: []string{"CNAME chain loops (at x.example.net). The chain: _dnsauth.a.example.com → x.example.net → y.example.org → x.example.net."}},
 		{name: "www host instead of the apex", obs: probeHit(validation.ProbeWWW, "_dnsauth.www.a.example.com", false), status: StatusPending,
 			codes: []Code{CodeDNSWrongHost}, words: []string{"_dnsauth.www.a.example.com, the record host of www.a.example.com", "`_dnsauth.a`"}},
 		{name: "wildcard explains the probe: no wrong host", obs: probeHit(validation.ProbeDoubledZone, "_dnsauth.a.example.com.example.com", true), status: StatusPending,

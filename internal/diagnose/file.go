@@ -317,7 +317,7 @@ func (d *diagnoser) resolveError(e *webfetch.Error, host string, o *validation.O
 			f.Fix = d.c.f(fixDomainCNAMELoop, host)
 			switch at, limit := cnameChainDetail(e.Detail); {
 			case at != "":
-				f.Message = d.c.f(msgDomainCNAMELoopAt, host, at)
+				f.Message = join(d.c.f(msgDomainCNAMELoopAt, host, at), d.loopChainNote(e.Detail))
 			case limit != "":
 				f.Message = d.c.f(msgDomainCNAMETooLong, host, limit)
 				f.Fix = d.c.f(fixDomainCNAMETooLong, host, limit)

@@ -210,6 +210,14 @@ func TestDomainFile(t *testing.T) {
 				"At the registrar of the zone that ns1.example.com serves, add a glue record: the IPv4 (and IPv6) address of ns1.example.com, as the zone itself publishes it. Or delegate the zone to nameservers outside it.")},
 		},
 		{
+			name: "host CNAME loop, with its chain",
+			obs: fileObs(&webfetch.Trace{URL: httpURL, Host: "example.com", ResolveError: &webfetch.Error{
+				Kind: webfetch.ErrDNSError, Detail: "dns A example.com.: loop: cname chain loops at www.example.com. (example.com -> www.example.com -> cdn.example.net -> www.example.com)"}}),
+			want: []Finding{errF(CodeDomainUnresolvable,
+				"example.com could not be resolved: its CNAME chain loops: it comes back to www.example.com. The chain: example.com → www.example.com → cdn.example.net → www.example.com.",
+				"Fix the CNAME records starting at example.com so that the chain ends, in a few steps, at a name with A or AAAA records.")},
+		},
+		{
 			name: "host CNAME chain too long",
 			obs: fileObs(&webfetch.Trace{URL: httpURL, Host: "example.com", ResolveError: &webfetch.Error{
 				Kind: webfetch.ErrDNSError, Detail: "dns A example.com.: loop: cname chain longer than 8"}}),

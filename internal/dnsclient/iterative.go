@@ -1134,6 +1134,9 @@ func randomCase(name string) string {
 	return string(b)
 }
 
+// trimFinalDot is name without its final dot.
+func trimFinalDot(name string) string { return strings.TrimSuffix(name, ".") }
+
 // dnameOf returns the DNAME of msg's answer that the CNAME from name to
 // next was synthesized from (RFC 6672 §2.2: next is name with the DNAME's
 // owner replaced by its target), if any.
@@ -1184,7 +1187,15 @@ func fillChain(resp *Response, msg *dns.Msg, target string, qtype uint16, seen m
 				break
 			}
 			if seen[next] {
-				return "", &Error{Kind: KindLoop, Detail: "cname chain loops at " + next}
+				// The whole chain, for the applicant to find the link to
+				// change (black-box run: the point alone).
+				var links []string
+				for _, l := range append([]string{resp.Name}, resp.CNAMEs...) {
+					if l != "" {
+						links = append(links, trimFinalDot(l))
+					}
+				}
+				return "", &Error{Kind: KindLoop, Detail: "cname chain loops at " + next + " (" + strings.Join(append(links, trimFinalDot(next)), " -> ") + ")"}
 			}
 			if len(resp.CNAMEs) >= maxCNAME {
 				return "", &Error{Kind: KindLoop, Detail: fmt.Sprintf("cname chain longer than %d", maxCNAME)}

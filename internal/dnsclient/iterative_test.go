@@ -201,7 +201,7 @@ func TestIterativeLookup(t *testing.T) {
 				w.exNet.Add(`l.example.net. 300 IN CNAME l.example.com.`)
 			},
 			qname: "l.example.com", qtype: dns.TypeTXT,
-			errKind: "loop", errText: "cname chain loops at l.example.com.",
+			errKind: "loop", errText: "cname chain loops at l.example.com. (l.example.com -> l.example.net -> l.example.com)",
 		},
 		{
 			name: "cname loop inside a zone",
@@ -209,7 +209,7 @@ func TestIterativeLookup(t *testing.T) {
 				w.exCom.Add(`p.example.com. 300 IN CNAME q.example.com.`, `q.example.com. 300 IN CNAME p.example.com.`)
 			},
 			qname: "p.example.com", qtype: dns.TypeTXT,
-			errKind: "loop", errText: "cname chain loops at p.example.com.",
+			errKind: "loop", errText: "cname chain loops at p.example.com. (p.example.com -> q.example.com -> p.example.com)",
 		},
 		{
 			name: "cname chain too long",
