@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/dcvhq/dcv/internal/diagnose"
 	"github.com/dcvhq/dcv/internal/order"
 	"github.com/dcvhq/dcv/internal/order/ordertest"
+	"github.com/dcvhq/dcv/internal/validation"
 )
 
 // TestPendingOrdersLimit: an account may have at most MaxPendingOrders
@@ -79,8 +82,15 @@ func TestCancel(t *testing.T) {
 	if ids, err := w.Store.OrderListRecheckDue(ctx, w.Clock.Now().Add(365*24*time.Hour), 10); err != nil || len(ids) != 0 {
 		t.Errorf("rechecks due after the cancel: %v, %v; want none", ids, err)
 	}
-	if _, err := w.Service.Cancel(ctx, acct, o.ID); !isCode(err, "ORDER_NOT_PENDING") || !strings.Contains(err.Error(), "refused already") {
-		t.Errorf("second cancel: %v; want ORDER_NOT_PENDING", err)
+	if _, err := w.Service.Cancel(ctx, acct, o.ID); !isCode(err, "ORDER_NOT_PENDING") || !strings.Contains(err.Error(), "is canceled by its account at ") {
+		t.Errorf("second cancel: %v; want ORDER_NOT_PENDING saying it is canceled already", err)
+	}
+	// Its check says it was canceled, not the findings of before as if
+	// still to follow (console run).
+	res, err := w.Service.Check(ctx, acct, o.ID)
+	if err != nil || res.Status != order.StatusInvalid || len(res.Domains) != 2 || len(res.Domains[0].Findings) != 1 || res.Domains[0].Findings[0].Code != diagnose.CodeOrderCanceled ||
+		!strings.Contains(res.Domains[0].Findings[0].Message, "canceled by its account at ") {
+		t.Errorf("check of a canceled order: %+v, %v; want invalid, each domain ORDER_CANCELED saying when", res, err)
 	}
 
 	// Approved: being issued; the message says to revoke once issued.
@@ -110,4 +120,44 @@ func TestCancel(t *testing.T) {
 func isCode(err error, code string) bool {
 	var oe *order.Error
 	return errors.As(err, &oe) && oe.Code == code
+}
+
+// hookObserver runs during each observation, before it.
+type hookObserver struct {
+	order.Observer
+	during func()
+}
+
+func (h *hookObserver) Observe(ctx context.Context, req validation.Request) ([]validation.Observation, error) {
+	h.during()
+	return h.Observer.Observe(ctx, req)
+}
+
+// TestCancelDuringCheck: an order canceled while its check runs answers
+// that check with ORDER_NOT_PENDING, saying so, not CHECK_SUPERSEDED
+// (console run), and records nothing.
+func TestCancelDuringCheck(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var once sync.Once
+	var cancel func()
+	hook := &hookObserver{during: func() { once.Do(func() { cancel() }) }}
+	w := ordertest.New(t, ordertest.Options{WrapObserver: func(o order.Observer) order.Observer { hook.Observer = o; return hook }})
+	acct := w.NewAccount(t, "applicant")
+	o, err := w.Service.Create(ctx, acct, order.CreateRequest{Domains: []string{"during.applicant.com"}, Method: "dns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel = func() {
+		if _, err := w.Service.Cancel(ctx, acct, o.ID); err != nil {
+			t.Errorf("cancel during the check: %v", err)
+		}
+	}
+	_, err = w.Service.Check(ctx, acct, o.ID)
+	if !isCode(err, "ORDER_NOT_PENDING") || !strings.Contains(err.Error(), "was canceled by its account at ") || !strings.Contains(err.Error(), "while this check ran") {
+		t.Errorf("check: %v; want ORDER_NOT_PENDING saying the order was canceled while it ran", err)
+	}
+	if cs, err := w.Store.CheckListByOrder(ctx, o.ID, "", 10); err != nil || len(cs) != 0 {
+		t.Errorf("checks stored: %d, %v; want none", len(cs), err)
+	}
 }

@@ -396,6 +396,11 @@ func (s *Service) checkOrder(ctx context.Context, o *store.Order) (*CheckResult,
 		NextCheckAt:    next,
 	})
 	if errors.Is(err, store.ErrConflict) {
+		if cur, gerr := s.cfg.Store.OrderGet(rctx, o.ID); gerr == nil && canceled(cur) {
+			// Canceled while it ran, not superseded (console run).
+			return nil, &Error{Kind: KindConflict, Code: "ORDER_NOT_PENDING",
+				Message: fmt.Sprintf("order %s was %s, while this check ran: nothing was recorded", o.ID, cur.Error)}
+		}
 		return nil, &Error{Kind: KindConflict, Code: "CHECK_SUPERSEDED",
 			Message: fmt.Sprintf("this check of order %s took longer than the check interval, and a later check, or the order's issuance, came first: its result stands (show the order)", o.ID)}
 	}
@@ -555,6 +560,12 @@ func (s *Service) stateResult(o *store.Order, now time.Time) *CheckResult {
 		case StatusApproved:
 			if strings.HasPrefix(o.Error, issuanceFailedPrefix) {
 				fs = []diagnose.Finding{diagnose.IssuanceFailed(issuanceFailedReason)}
+			}
+		case StatusInvalid:
+			if canceled(o) {
+				// Not the findings of before, as if still to follow
+				// (console run).
+				fs = []diagnose.Finding{diagnose.OrderCanceled(o.Error)}
 			}
 		}
 		res.Domains = append(res.Domains, DomainCheck{Domain: d.Domain, Unicode: d.Unicode, Status: d.Status, Findings: fs, Matrix: []diagnose.PerspectiveRow{}, Evidence: []json.RawMessage{}})

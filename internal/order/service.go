@@ -740,6 +740,11 @@ const (
 	cancelTextAdmin = "canceled by an administrator"
 )
 
+// canceled reports whether o was canceled (Cancel), by its error text.
+func canceled(o *store.Order) bool {
+	return o.Status == StatusInvalid && (strings.HasPrefix(o.Error, cancelText) || strings.HasPrefix(o.Error, cancelTextAdmin))
+}
+
 // Cancel refuses one of the account's pending orders for good (an admin:
 // any account's): dcv stops checking it, its values are no longer
 // usable, and it no longer counts against MaxPendingOrders. An order that
@@ -768,6 +773,9 @@ func (s *Service) Cancel(ctx context.Context, acct *store.Account, id string) (*
 	now := s.now()
 	if o.Status == StatusPending && !now.Before(o.ExpiresAt) {
 		return nil, notPending(StatusExpired)
+	}
+	if canceled(o) {
+		return nil, &Error{Kind: KindConflict, Code: "ORDER_NOT_PENDING", Message: fmt.Sprintf("order %s is %s already", id, o.Error)}
 	}
 	if o.Status != StatusPending {
 		return nil, notPending(o.Status)
