@@ -295,6 +295,10 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 				msg = "the request body " + msg
 			}
 			writeError(w, http.StatusBadRequest, "MALFORMED_JSON", msg)
+		case errors.As(err, new(fieldError)):
+			// A field's own decoder refused its value (the revocation
+			// reason): its words, not "not valid JSON" (console run).
+			writeError(w, http.StatusBadRequest, "MALFORMED_JSON", "field "+err.Error())
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			// encoding/json has no typed error for unknown fields.
 			writeError(w, http.StatusBadRequest, "UNKNOWN_FIELD", "the request has an unknown field "+strings.TrimPrefix(err.Error(), "json: unknown field "))
@@ -383,6 +387,13 @@ func prefersJSON(accept []string) bool {
 		}
 	}
 	return qJSON > 0 && qJSON > qPEM
+}
+
+// fieldError is an error a field's UnmarshalJSON returns, naming the field
+// and what it wants (order.RevocationReason).
+type fieldError interface {
+	error
+	FieldError()
 }
 
 // decodeNone accepts the body of a request that takes no parameters: none,

@@ -34,3 +34,30 @@ func TestRevokeEmptyChunkedBody(t *testing.T) {
 		t.Errorf("empty chunked body: %d %s; want 200, revoked as unspecified", resp.StatusCode, b)
 	}
 }
+
+// TestRevokeReasonOfAnotherType: a reason that is neither a name nor a
+// code is refused naming the field and what it wants, not as a body that
+// is not JSON (console run), and nothing is revoked.
+func TestRevokeReasonOfAnotherType(t *testing.T) {
+	t.Parallel()
+	s := ordertest.New(t, ordertest.Options{WallClock: true})
+	acct, key := s.AccountWithKey(t, "applicant", false)
+	o := s.IssuedOrder(t, acct, "rt.applicant.com", "")
+	srv := httptest.NewServer(api.New(api.Config{Orders: s.Service, CA: s.CA, Logger: slog.New(slog.DiscardHandler)}))
+	t.Cleanup(srv.Close)
+	req, _ := http.NewRequest("POST", srv.URL+"/api/v1/orders/"+o.ID+"/certificate/revoke", strings.NewReader(`{"reason":true}`))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), `field \"reason\" must be an RFC 5280 reason name (keyCompromise) or code (1)`) {
+		t.Errorf("reason true: %d %s; want 400 naming the field", resp.StatusCode, b)
+	}
+	if c, err := s.Service.Certificate(t.Context(), acct, o.ID, false); err != nil || c.RevokedAt != nil {
+		t.Errorf("certificate after the refusal: %+v, %v; want it not revoked", c, err)
+	}
+}

@@ -350,7 +350,7 @@ func (s *Service) EABKeys(ctx context.Context, caller *store.Account, cursor str
 		// A cursor is a key of a page: a deleted one still orders the
 		// list, but one that was never an id would silently end it.
 		if !strings.HasPrefix(cursor, "eab_") || !validEABKeyID(cursor) {
-			return nil, "", invalid("INVALID_CURSOR", "cursor %q is not an EAB key id: use the next_cursor of a list answer", cursor)
+			return nil, "", invalid("INVALID_CURSOR", "cursor %q is not an EAB key id: use the next_cursor of a list answer", shown(cursor))
 		}
 	}
 	ks, err := s.cfg.Store.EABKeyList(ctx, cursor, limit+1)

@@ -161,3 +161,21 @@ func TestCancelDuringCheck(t *testing.T) {
 		t.Errorf("checks stored: %d, %v; want none", len(cs), err)
 	}
 }
+
+// TestLongIDsCutInErrors: an order id or a cursor of thousands of
+// characters is cut where an error echoes it (console run).
+func TestLongIDsCutInErrors(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := ordertest.New(t, ordertest.Options{})
+	acct := w.NewAccount(t, "applicant")
+	long := "ord_" + strings.Repeat("x", 5000)
+	_, err := w.Service.Get(ctx, acct, long)
+	if !isCode(err, "ORDER_NOT_FOUND") || len(err.Error()) > 200 || !strings.Contains(err.Error(), "…") {
+		t.Errorf("unknown long order id: %d bytes: %.120s; want ORDER_NOT_FOUND with the id cut", len(err.Error()), err)
+	}
+	_, _, err = w.Service.List(ctx, acct, long, 10)
+	if !isCode(err, "INVALID_CURSOR") || len(err.Error()) > 300 {
+		t.Errorf("unknown long cursor: %d bytes: %.120s; want INVALID_CURSOR with the cursor cut", len(err.Error()), err)
+	}
+}

@@ -3,6 +3,7 @@ package order
 import (
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dcvhq/dcv/internal/diagnose"
 )
@@ -46,5 +47,21 @@ func invalid(code, format string, args ...any) *Error {
 }
 
 func notFound(id string) *Error {
-	return &Error{Kind: KindNotFound, Code: "ORDER_NOT_FOUND", Message: fmt.Sprintf("order %q was not found", id)}
+	return &Error{Kind: KindNotFound, Code: "ORDER_NOT_FOUND", Message: fmt.Sprintf("order %q was not found", shown(id))}
+}
+
+// maxIDShown bounds an identifier a client sent, echoed in an error: an id
+// or a cursor of thousands of characters is cut (console run).
+const maxIDShown = 64
+
+// shown is s as an error echoes it: cut to maxIDShown bytes, marked.
+func shown(s string) string {
+	if len(s) <= maxIDShown {
+		return s
+	}
+	cut := maxIDShown
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }

@@ -36,11 +36,22 @@ func (r *RevocationReason) UnmarshalJSON(b []byte) error {
 	}
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return errors.New("reason: want an RFC 5280 reason name (keyCompromise) or code (1)")
+		return reasonTypeError{}
 	}
 	*r = RevocationReason(s)
 	return nil
 }
+
+// reasonTypeError is the refusal of a reason that is neither a string nor
+// an integer; the API words it as a field's error (FieldError).
+type reasonTypeError struct{}
+
+func (reasonTypeError) Error() string {
+	return `"reason" must be an RFC 5280 reason name (keyCompromise) or code (1)`
+}
+
+// FieldError marks the error as a field's, for the API's words.
+func (reasonTypeError) FieldError() {}
 
 // ParseRevocationReason returns the RFC 5280 code of a reason given by
 // name (any letter case) or code; "" is unspecified (0). ok is false for

@@ -997,7 +997,7 @@ func (s *Service) ListOrders(ctx context.Context, acct *store.Account, account, 
 		switch {
 		case errors.As(err, &oe) && (oe.Kind == KindNotFound || oe.Kind == KindForbidden),
 			err == nil && account != "" && account != AllAccounts && o.AccountID != account:
-			return nil, "", invalid("INVALID_CURSOR", "cursor %q is not an order of this listing: use the next_cursor of a list answer", cursor)
+			return nil, "", invalid("INVALID_CURSOR", "cursor %q is not an order of this listing: use the next_cursor of a list answer", shown(cursor))
 		case err != nil:
 			return nil, "", err
 		}
@@ -1052,7 +1052,7 @@ func (s *Service) Checks(ctx context.Context, acct *store.Account, id, cursor st
 		n := min(checkBatch, limit+1-len(cs))
 		batch, err := s.cfg.Store.CheckListByOrder(ctx, id, after, n)
 		if errors.Is(err, store.ErrNotFound) && after == cursor {
-			return nil, "", invalid("INVALID_CURSOR", "cursor %q is not a check of order %s: use the next_cursor of a list answer", cursor, id)
+			return nil, "", invalid("INVALID_CURSOR", "cursor %q is not a check of order %s: use the next_cursor of a list answer", shown(cursor), id)
 		}
 		if err != nil {
 			return nil, "", fmt.Errorf("listing checks: %w", err)
