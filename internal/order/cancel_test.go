@@ -179,3 +179,32 @@ func TestLongIDsCutInErrors(t *testing.T) {
 		t.Errorf("unknown long cursor: %d bytes: %.120s; want INVALID_CURSOR with the cursor cut", len(err.Error()), err)
 	}
 }
+
+// TestCheckWhileCheckRuns: a check refused as too frequent while the
+// order's check runs says that one is still running, whose answer carries
+// the result (console run: the retry time invited a second check).
+func TestCheckWhileCheckRuns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var once sync.Once
+	var during func()
+	hook := &hookObserver{during: func() { once.Do(func() { during() }) }}
+	w := ordertest.New(t, ordertest.Options{WrapObserver: func(o order.Observer) order.Observer { hook.Observer = o; return hook }})
+	acct := w.NewAccount(t, "applicant")
+	o, err := w.Service.Create(ctx, acct, order.CreateRequest{Domains: []string{"running.applicant.com"}, Method: "dns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var second error
+	during = func() { _, second = w.Service.Check(ctx, acct, o.ID) }
+	if _, err := w.Service.Check(ctx, acct, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	if !isCode(second, "CHECK_TOO_FREQUENT") || !strings.Contains(second.Error(), "is still running") {
+		t.Errorf("check during a check: %v; want CHECK_TOO_FREQUENT saying the first still runs", second)
+	}
+	// Once it ended, a check too early says nothing of one running.
+	if _, err := w.Service.Check(ctx, acct, o.ID); !isCode(err, "CHECK_TOO_FREQUENT") || strings.Contains(err.Error(), "still running") {
+		t.Errorf("check after the check: %v; want CHECK_TOO_FREQUENT alone", err)
+	}
+}

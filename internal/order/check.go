@@ -228,8 +228,16 @@ func (s *Service) checkOrder(ctx context.Context, o *store.Order) (*CheckResult,
 			return s.stateResult(o, now), nil
 		}
 		f := diagnose.CheckTooFrequent(retryAt, pendingExpiry(o), now)
+		if started, running := s.checking.Load(o.ID); running {
+			// Not finished yet: a retry at the time said would start a
+			// second check, which the first then supersedes (console run).
+			f.Message += fmt.Sprintf(" A check of this order started at %s is still running: its answer carries the result, also shown by the order once it ends.",
+				started.(time.Time).UTC().Format(time.RFC3339))
+		}
 		return nil, &Error{Kind: KindThrottled, Code: string(diagnose.CodeCheckTooFrequent), Message: f.Message, RetryAt: retryAt, RetryAfter: retryAt.Sub(now), Finding: &f}
 	}
+	s.checking.Store(o.ID, now)
+	defer s.checking.CompareAndDelete(o.ID, now)
 
 	// Values of the account's other orders, pending ones first, then
 	// issued ones (a renewal's file or record left with the value of the

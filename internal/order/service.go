@@ -163,6 +163,11 @@ type Service struct {
 	// acmeValidity gives the profile validity of an ACME order (set by
 	// NewACME); nil without ACME.
 	acmeValidity func(ctx context.Context, orderID string) (time.Duration, error)
+	// checking holds, by order id, the start of each check this process
+	// runs (time.Time): a check refused as too frequent meanwhile says
+	// that one is still running (console run).
+	checking sync.Map
+
 	// acmeLate checks an ACME order whose issuance the sweep finishes
 	// (set by NewACME); nil without ACME.
 	acmeLate func(ctx context.Context, orderID string) error
