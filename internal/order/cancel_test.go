@@ -208,3 +208,20 @@ func TestCheckWhileCheckRuns(t *testing.T) {
 		t.Errorf("check after the check: %v; want CHECK_TOO_FREQUENT alone", err)
 	}
 }
+
+// TestListUnknownAccount: an admin listing the orders of an account that
+// does not exist is told so (404 ACCOUNT_NOT_FOUND), not given an empty
+// list (console run); an account's own orders list as before.
+func TestListUnknownAccount(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := ordertest.New(t, ordertest.Options{})
+	acct := w.NewAccount(t, "applicant")
+	admin := adminOf(t, w)
+	if _, _, err := w.Service.ListOrders(ctx, admin, "acct_nonexistent", "", 10); !isCode(err, "ACCOUNT_NOT_FOUND") {
+		t.Errorf("list of an unknown account: %v; want ACCOUNT_NOT_FOUND", err)
+	}
+	if vs, _, err := w.Service.ListOrders(ctx, admin, acct.ID, "", 10); err != nil || len(vs) != 0 {
+		t.Errorf("list of an account without orders: %v, %v; want an empty list", vs, err)
+	}
+}

@@ -990,6 +990,14 @@ func (s *Service) ListOrders(ctx context.Context, acct *store.Account, account, 
 	if account != "" && !acct.Admin {
 		return nil, "", &Error{Kind: KindForbidden, Code: "ADMIN_REQUIRED", Message: "only an admin lists the orders of other accounts"}
 	}
+	if account != "" && account != AllAccounts {
+		// An account that does not exist is no empty list (console run).
+		if _, err := s.cfg.Store.AccountGet(ctx, account); errors.Is(err, store.ErrNotFound) {
+			return nil, "", &Error{Kind: KindNotFound, Code: "ACCOUNT_NOT_FOUND", Message: fmt.Sprintf("account %q was not found", shown(account))}
+		} else if err != nil {
+			return nil, "", fmt.Errorf("loading account: %w", err)
+		}
+	}
 	if cursor != "" {
 		// A cursor is an order of the listing: the last of a page.
 		var o *store.Order

@@ -178,6 +178,8 @@ type Store interface {
 	AccountCreate(ctx context.Context, a Account, keyHash []byte) error
 	// AccountGetByKeyHash returns the account owning an API key hash, or ErrNotFound.
 	AccountGetByKeyHash(ctx context.Context, keyHash []byte) (*Account, error)
+	// AccountGet returns the account id, or ErrNotFound.
+	AccountGet(ctx context.Context, id string) (*Account, error)
 	// AccountAdminExists reports whether an admin account exists.
 	AccountAdminExists(ctx context.Context) (bool, error)
 	// AccountList returns the accounts by id, those after the account

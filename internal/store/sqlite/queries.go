@@ -184,6 +184,16 @@ func (s *Store) AccountGetByKeyHash(ctx context.Context, keyHash []byte) (*store
 	return &a, nil
 }
 
+// AccountGet implements store.Store.
+func (s *Store) AccountGet(ctx context.Context, id string) (*store.Account, error) {
+	var a store.Account
+	err := s.rd.QueryRowContext(ctx, qAccountGet, id).Scan(&a.ID, &a.Name, &a.Admin, nullTime{&a.CreatedAt})
+	if err != nil {
+		return nil, fmt.Errorf("getting account %s: %w", id, notFound(err))
+	}
+	return &a, nil
+}
+
 // AccountList returns the accounts by id after the account after, at most
 // limit.
 func (s *Store) AccountList(ctx context.Context, after string, limit int) ([]*store.Account, error) {

@@ -333,6 +333,16 @@ func testAccountCreate(t *testing.T, open func(t *testing.T) store.Store) {
 
 			_, err = f.s.AccountGetByKeyHash(f.ctx, hash[:31])
 			wantErr(t, "AccountGetByKeyHash(unknown)", err, store.ErrNotFound)
+			byID, err := f.s.AccountGet(f.ctx, tt.acct.ID)
+			if err != nil {
+				t.Fatalf("AccountGet: %v", err)
+			}
+			byID.CreatedAt = normTime(byID.CreatedAt)
+			if *byID != want {
+				t.Errorf("AccountGet = %+v, want %+v", *byID, want)
+			}
+			_, err = f.s.AccountGet(f.ctx, "nosuch")
+			wantErr(t, "AccountGet(unknown)", err, store.ErrNotFound)
 
 			other := store.Account{ID: "other", Name: "Other", CreatedAt: t0}
 			err = f.s.AccountCreate(f.ctx, tt.acct, []byte("fresh key"))
