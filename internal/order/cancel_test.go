@@ -225,3 +225,24 @@ func TestListUnknownAccount(t *testing.T) {
 		t.Errorf("list of an account without orders: %v, %v; want an empty list", vs, err)
 	}
 }
+
+// TestKeyCompromiseErasesTheGeneratedKey: once the certificate of an
+// order whose key dcv generated is revoked for key compromise, the key is
+// not handed out again, even within its redelivery window (console run).
+func TestKeyCompromiseErasesTheGeneratedKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := ordertest.New(t, ordertest.Options{WallClock: true})
+	acct, _ := w.AccountWithKey(t, "applicant", false)
+	o := w.IssuedOrder(t, acct, "kc.applicant.com", "")
+	if c, err := w.Service.Certificate(ctx, acct, o.ID, true); err != nil || c.PrivateKey == "" {
+		t.Fatalf("first download: %+v, %v; want the key", c, err)
+	}
+	if _, err := w.Service.Revoke(ctx, acct, o.ID, order.RevokeRequest{Reason: "keyCompromise"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := w.Service.Certificate(ctx, acct, o.ID, true)
+	if err != nil || c.PrivateKey != "" || !c.PrivateKeyErased {
+		t.Errorf("download after the key compromise: key %d bytes, erased %v, %v; want it erased", len(c.PrivateKey), c.PrivateKeyErased, err)
+	}
+}

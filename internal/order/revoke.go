@@ -135,6 +135,7 @@ func (s *Service) Revoke(ctx context.Context, acct *store.Account, id string, re
 			return nil, &Error{Kind: KindConflict, Code: "ALREADY_REVOKED", Message: fmt.Sprintf("the certificate %s of order %s is already revoked for keyCompromise, and its key blocked", c.Serial, o.ID)}
 		}
 		s.cfg.Logger.Info("revoked certificate: keyCompromise recorded and its key blocked", "serial", c.Serial, "order", o.ID, "by", acct.ID, "admin", acct.Admin)
+		s.eraseCompromisedKey(context.WithoutCancel(ctx), o)
 		return s.Certificate(ctx, &store.Account{ID: o.AccountID}, o.ID, false)
 	case errors.Is(err, store.ErrConflict):
 		return nil, &Error{Kind: KindConflict, Code: "ALREADY_REVOKED", Message: fmt.Sprintf("the certificate %s of order %s is already revoked", c.Serial, o.ID)}
@@ -152,7 +153,24 @@ func (s *Service) Revoke(ctx context.Context, acct *store.Account, id string, re
 			return nil, err
 		}
 	}
+	if code == reasonKeyCompromise {
+		s.eraseCompromisedKey(context.WithoutCancel(ctx), o)
+	}
 	return s.Certificate(ctx, &store.Account{ID: o.AccountID}, o.ID, false)
+}
+
+// eraseCompromisedKey erases the key dcv generated for order o, if it
+// still holds it, once its certificate is revoked for key compromise: it
+// is not handed out again, even within its redelivery window (console
+// run). A failure is logged: the revocation stands, and the key sweeper
+// erases the key with its window.
+func (s *Service) eraseCompromisedKey(ctx context.Context, o *store.Order) {
+	if o.CSRPEM != "" {
+		return // the applicant's own key: dcv never had it
+	}
+	if _, err := s.cfg.Store.OrderEraseKey(ctx, o.ID); err != nil {
+		s.cfg.Logger.Error("erasing the key of a certificate revoked for key compromise", "order", o.ID, "err", err)
+	}
 }
 
 // mayBlock reports whether acct's keyCompromise for order o blocks the

@@ -263,6 +263,10 @@ type Store interface {
 	// those of orders that will never be issued (expired, invalid), and
 	// those of orders whose certificate expired by now, never downloaded.
 	OrderEraseKeys(ctx context.Context, deliveredBefore, now time.Time) (int, error)
+	// OrderEraseKey erases the generated key of order id now, if it holds
+	// one (its certificate revoked for key compromise), and reports
+	// whether it did; an unknown order is ErrNotFound.
+	OrderEraseKey(ctx context.Context, id string) (bool, error)
 
 	// CheckRecord stores a check and the states it produced, atomically.
 	CheckRecord(ctx context.Context, p CheckRecordParams) error

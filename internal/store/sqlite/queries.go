@@ -97,6 +97,7 @@ WHERE id = ? AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.order_id = ord
 	qAuthzSetPendingStatus = `UPDATE authorizations SET status = ? WHERE order_id = ? AND status = 'pending'`
 	qOrderKeyGet           = `SELECT status, key_pem, key_delivered_at FROM orders WHERE id = ?`
 	qOrderKeyDelivered     = `UPDATE orders SET key_delivered = 1, key_delivered_at = ? WHERE id = ?`
+	qOrderKeyEraseHeld     = `UPDATE orders SET key_pem = '' WHERE id = ? AND key_pem <> ''`
 	qOrderKeysErase        = `UPDATE orders SET key_pem = '' WHERE key_pem <> '' AND key_delivered_at IS NOT NULL AND key_delivered_at <= ?`
 	qOrderKeysEraseUnused  = `UPDATE orders SET key_pem = '' WHERE key_pem <> '' AND status IN ('expired', 'invalid')`
 	qOrderKeysEraseExpired = `UPDATE orders SET key_pem = '' WHERE key_pem <> '' AND status = 'issued'
@@ -681,6 +682,30 @@ func (s *Store) OrderTakeKey(ctx context.Context, id string, now time.Time, keep
 
 // OrderEraseKeys erases the generated keys no one needs any more (see
 // store.Store.OrderEraseKeys).
+// OrderEraseKey implements store.Store.
+func (s *Store) OrderEraseKey(ctx context.Context, id string) (bool, error) {
+	var erased bool
+	err := s.write(ctx, func(tx *txn) error {
+		res, err := tx.ExecContext(ctx, qOrderKeyEraseHeld, id)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if erased = n > 0; !erased {
+			var cur string
+			return notFound(tx.QueryRowContext(ctx, qOrderStatusGet, id).Scan(&cur))
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("erasing the key of order %s: %w", id, err)
+	}
+	return erased, nil
+}
+
 func (s *Store) OrderEraseKeys(ctx context.Context, deliveredBefore, now time.Time) (int, error) {
 	ts, err := encodeTimes(deliveredBefore, now)
 	if err != nil || !ts[0].Valid || !ts[1].Valid {

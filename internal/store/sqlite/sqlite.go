@@ -542,6 +542,7 @@ func (s *Store) read(ctx context.Context, fn func(tx *txn) error) error {
 var preparedQueries = map[string]string{
 	"qOrderPendingCount":            qOrderPendingCount,
 	"qOrderCancel":                  qOrderCancel,
+	"qOrderKeyEraseHeld":            qOrderKeyEraseHeld,
 	"qACMEAccountGet":               qACMEAccountGet,
 	"qACMEAccountGetByThumbprint":   qACMEAccountGetByThumbprint,
 	"qACMEAccountInsert":            qACMEAccountInsert,

@@ -64,6 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OrderEraseKeys", testOrderEraseKeys},
 		{"OrderCreatePendingLimit", testOrderCreatePendingLimit},
 		{"OrderCancel", testOrderCancel},
+		{"OrderEraseKey", testOrderEraseKey},
 		{"CheckRecord", testCheckRecord},
 		{"CheckRecordAtomic", testCheckRecordAtomic},
 		{"CheckRecordReserved", testCheckRecordReserved},
@@ -1717,4 +1718,24 @@ func testOrderCancel(t *testing.T, open func(t *testing.T) store.Store) {
 		wantOrder(t, f.get(id), before)
 	}
 	wantErr(t, "OrderCancel(unknown)", f.s.OrderCancel(f.ctx, "nosuch", "x"), store.ErrNotFound)
+}
+
+// testOrderEraseKey: an order's generated key is erased at once, once;
+// an unknown order is ErrNotFound.
+func testOrderEraseKey(t *testing.T, open func(t *testing.T) store.Store) {
+	f := setup(t, open)
+	f.account("acct", false)
+	o := newOrder("k", "acct", "issued", t0, "k.example")
+	o.KeyPEM = "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n"
+	f.order(o)
+	for i, want := range []bool{true, false} {
+		if erased, err := f.s.OrderEraseKey(f.ctx, "k"); err != nil || erased != want {
+			t.Fatalf("OrderEraseKey #%d = %v, %v; want %v", i+1, erased, err, want)
+		}
+	}
+	if got := f.get("k"); got.KeyPEM != "" {
+		t.Errorf("key after erasure: %q", got.KeyPEM)
+	}
+	_, err := f.s.OrderEraseKey(f.ctx, "nosuch")
+	wantErr(t, "OrderEraseKey(unknown)", err, store.ErrNotFound)
 }
