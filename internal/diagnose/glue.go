@@ -55,26 +55,12 @@ func glueless(e *dnsclient.Error) string {
 
 // gluelessIn is glueless for an error's detail alone. Only a nameserver
 // inside the zone whose servers failed counts: a cycle between two zones
-// (each one's nameservers named in the other) is no missing glue, and
-// gets the generic finding (review).
+// (each one's nameservers named in the other) is no missing glue, and is
+// nsCycle's (review).
 func gluelessIn(detail string) string {
-	detail = stripFollowing(detail)
-	i := strings.Index(detail, detailGluelessLoop)
-	if i < 0 {
+	ns, zone, ok := gluelessLoop(detail)
+	if !ok || (zone != "" && ns != zone && !strings.HasSuffix(ns, "."+zone)) {
 		return ""
-	}
-	before := detail[:i]
-	ns := before
-	if j := strings.LastIndex(ns, detailGluelessPrefix); j >= 0 {
-		ns = ns[j+len(detailGluelessPrefix):]
-	}
-	ns = trimDot(strings.ToLower(ns))
-	if k := strings.LastIndex(before, detailNoServerOf); k >= 0 {
-		zone, _, _ := strings.Cut(before[k+len(detailNoServerOf):], " ")
-		zone = trimDot(strings.ToLower(zone))
-		if zone != "" && ns != zone && !strings.HasSuffix(ns, "."+zone) {
-			return ""
-		}
 	}
 	return Truncate(ns, maxNameShown)
 }
@@ -85,22 +71,33 @@ func gluelessIn(detail string) string {
 // in each other, neither reachable first (a circular delegation). Both ""
 // otherwise.
 func nsCycle(detail string) (ns, zone string) {
+	ns, zone, ok := gluelessLoop(detail)
+	if !ok || zone == "" || ns == zone || strings.HasSuffix(ns, "."+zone) {
+		return "", ""
+	}
+	return Truncate(ns, maxNameShown), Truncate(zone, maxNameShown)
+}
+
+// gluelessLoop parses the detail of a nameserver needed to find its own
+// address ("no server of Z answered: ... name server X needs itself to be
+// resolved (glueless loop)"): X, and Z when the detail names it (else
+// ""), both lowercase without the final dot; ok is false for another
+// detail.
+func gluelessLoop(detail string) (ns, zone string, ok bool) {
 	detail = stripFollowing(detail)
 	i := strings.Index(detail, detailGluelessLoop)
-	if i < 0 || gluelessIn(detail) != "" {
-		return "", ""
+	if i < 0 {
+		return "", "", false
 	}
 	before := detail[:i]
-	k := strings.LastIndex(before, detailNoServerOf)
-	if k < 0 {
-		return "", ""
-	}
-	zone, _, _ = strings.Cut(before[k+len(detailNoServerOf):], " ")
 	ns = before
 	if j := strings.LastIndex(ns, detailGluelessPrefix); j >= 0 {
 		ns = ns[j+len(detailGluelessPrefix):]
 	}
-	return Truncate(trimDot(strings.ToLower(ns)), maxNameShown), Truncate(trimDot(strings.ToLower(zone)), maxNameShown)
+	if k := strings.LastIndex(before, detailNoServerOf); k >= 0 {
+		zone, _, _ = strings.Cut(before[k+len(detailNoServerOf):], " ")
+	}
+	return trimDot(strings.ToLower(ns)), trimDot(strings.ToLower(zone)), true
 }
 
 // nsZone is the registered domain a nameserver's name lies in, the zone
