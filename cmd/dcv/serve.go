@@ -92,8 +92,8 @@ func (f *validationFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.caaIdentity, "caa-identity", defaultCAAIdentity, "the CA's issuer domain name matched against CAA issue/issuewild records (an agent checks for the one its primary sends)")
 	fs.IntVar(&f.httpPort, "validation-http-port", 80, "TEST KNOB: port dialled for http:// validation URLs")
 	fs.IntVar(&f.httpsPort, "validation-https-port", 443, "TEST KNOB: port dialled for https:// validation URLs")
-	fs.BoolVar(&f.allowLoopback, "allow-loopback-targets", false, "TEST KNOB: allow validation targets on loopback addresses (other special-purpose ranges stay refused)")
-	fs.BoolVar(&f.allowPrivate, "allow-private-targets", false, "internal CA: allow validation targets and nameservers on private-use addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7); link-local and other special-purpose ranges stay refused. Not for a publicly-trusted CA")
+	fs.BoolVar(&f.allowLoopback, "allow-loopback-targets", false, "TEST KNOB: allow validation targets on loopback addresses, and ACME orders for them as IP addresses (other special-purpose ranges stay refused)")
+	fs.BoolVar(&f.allowPrivate, "allow-private-targets", false, "internal CA: allow validation targets and nameservers on private-use addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7), and ACME orders for such IP addresses; link-local and other special-purpose ranges stay refused. Not for a publicly-trusted CA")
 	fs.IntVar(&f.maxRedirects, "file-max-redirects", 0, "redirects followed when fetching a validation file (0-10): only 301/302/307/308 to http/https on ports 80/443 within the same registered domain")
 }
 
@@ -104,7 +104,11 @@ func (f *validationFlags) registerNames(cmd *cobra.Command) {
 }
 
 // names is the name policy of the flags.
-func (f *validationFlags) names() ident.Policy { return ident.Policy{InternalNames: f.internalNames} }
+func (f *validationFlags) names() ident.Policy {
+	// IP address identifiers (ACME, RFC 8738) are the addresses a
+	// validation may connect to.
+	return ident.Policy{InternalNames: f.internalNames, IPs: ident.Targets{Loopback: f.allowLoopback, Private: f.allowPrivate}}
+}
 
 // validator builds the primary validator from the flags.
 func (f *validationFlags) validator() (*validation.Validator, error) {
@@ -451,6 +455,9 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		// Internal names fail the BR lint of top-level domains, which
 		// such a CA waives (ca.Config.InternalNames).
 		InternalNames: f.internalNames,
+		// So do the private (or, in a lab, loopback) addresses such a CA
+		// certifies (ca.Config.ReservedIPs).
+		ReservedIPs: f.allowPrivate || f.allowLoopback,
 	}
 	if err := lintsPass(caCfg); err != nil {
 		return exitError{code: exitUsage, msg: err.Error()}

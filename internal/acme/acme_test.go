@@ -823,7 +823,9 @@ func TestProtocolNegatives(t *testing.T) {
 		{"notAfter", raw{alg: jose.ES256, key: c.Key, kid: kid, url: newOrder, payload: `{"identifiers":[{"type":"dns","value":"x.applicant.com"}],"notAfter":"2030-01-01T00:00:00Z"}`}, "malformed", 400, nil},
 		{"rejected identifiers", raw{alg: jose.ES256, key: c.Key, kid: kid, url: newOrder, payload: `{"identifiers":[{"type":"dns","value":"COM."},{"type":"dns","value":"a..b.com"}]}`}, "rejectedIdentifier", 400,
 			[]string{"rejectedIdentifier dns:COM.", "rejectedIdentifier dns:a..b.com"}},
-		{"unsupported identifier", raw{alg: jose.ES256, key: c.Key, kid: kid, url: newOrder, payload: `{"identifiers":[{"type":"ip","value":"192.0.2.1"}]}`}, "unsupportedIdentifier", 400, nil},
+		{"unsupported identifier", raw{alg: jose.ES256, key: c.Key, kid: kid, url: newOrder, payload: `{"identifiers":[{"type":"email","value":"a@applicant.com"}]}`}, "unsupportedIdentifier", 400, nil},
+		{"reserved ip identifier", raw{alg: jose.ES256, key: c.Key, kid: kid, url: newOrder, payload: `{"identifiers":[{"type":"ip","value":"192.0.2.1"}]}`}, "rejectedIdentifier", 400, nil},
+		{"ip identifier not canonical", raw{alg: jose.ES256, key: c.Key, kid: kid, url: newOrder, payload: `{"identifiers":[{"type":"ip","value":"2001:DB8::1"}]}`}, "rejectedIdentifier", 400, nil},
 		// The order's identifiers are the request's: one with a final dot
 		// would be rewritten, and not be the client's any more.
 		{"public suffix", raw{alg: jose.ES256, key: c.Key, kid: kid, url: newOrder, payload: `{"identifiers":[{"type":"dns","value":"com"}]}`}, "rejectedIdentifier", 400, nil},

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/dcvhq/dcv/internal/ident"
 	"github.com/dcvhq/dcv/internal/order"
 )
 
@@ -19,7 +20,7 @@ type authzJSON struct {
 
 func (h *Handler) authzJSON(v *order.ACMEAuthzView) authzJSON {
 	a := authzJSON{
-		Identifier: Identifier{Type: "dns", Value: v.Identifier},
+		Identifier: Identifier{Type: ident.IdentifierType(v.Identifier), Value: v.Identifier},
 		Status:     v.Status,
 		Expires:    v.Expires.UTC().Format(time.RFC3339),
 		Challenges: make([]challengeJSON, 0, len(v.Challenges)),

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/dcvhq/dcv/internal/ident"
 	"github.com/dcvhq/dcv/internal/order"
 )
 
@@ -36,7 +37,7 @@ func (h *Handler) orderJSON(v *order.ACMEOrderView) orderJSON {
 		Error:          fromACMEError(v.Error),
 	}
 	for _, n := range v.Identifiers {
-		o.Identifiers = append(o.Identifiers, Identifier{Type: "dns", Value: n})
+		o.Identifiers = append(o.Identifiers, Identifier{Type: ident.IdentifierType(n), Value: n})
 	}
 	for _, id := range v.AuthzIDs {
 		o.Authorizations = append(o.Authorizations, h.url("authz", id))

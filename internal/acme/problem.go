@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/dcvhq/dcv/internal/ident"
 	"github.com/dcvhq/dcv/internal/order"
 	jose "github.com/go-jose/go-jose/v4"
 )
@@ -137,7 +138,7 @@ func fromACMEError(e *order.ACMEError) *Problem {
 	p.DCVCode, p.DCVFix = string(e.Code), e.Fix
 	p.retryAfter = e.RetryAfter
 	if e.Identifier != "" && e.Type != order.ACMEConflict {
-		p.Identifier = &Identifier{Type: cmp.Or(e.IdentifierType, "dns"), Value: e.Identifier}
+		p.Identifier = &Identifier{Type: cmp.Or(e.IdentifierType, ident.IdentifierType(e.Identifier)), Value: e.Identifier}
 	}
 	for _, s := range e.Subproblems {
 		sp := fromACMEError(s)

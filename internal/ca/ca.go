@@ -129,6 +129,12 @@ type Config struct {
 	// certificates do not meet the CA/B Forum BRs and must not chain to a
 	// publicly-trusted root.
 	InternalNames bool
+	// ReservedIPs waives the lint that refuses IP addresses of reserved
+	// blocks in a certificate (e_ext_san_contains_reserved_ip), for a CA
+	// that certifies an organisation's private addresses (or a lab's
+	// loopback ones: ident.Policy.IPs). Like InternalNames, its
+	// certificates must not chain to a publicly-trusted root.
+	ReservedIPs bool
 	// Now returns the current time. If nil, time.Now.
 	Now func() time.Time
 }

@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -162,7 +163,7 @@ func ParseCSR(pemOrDER []byte) (*x509.CertificateRequest, error) {
 		}
 	}
 	if kinds := nonDNSNames(csr); len(kinds) > 0 {
-		return nil, &CSRError{CSRNonDNSName, "the CSR's subjectAltName holds " + strings.Join(kinds, ", ") + ", not only DNS names: this CA validates and certifies DNS names alone, and issues nothing else a CSR asks for; request one whose subjectAltNames are the order's DNS names"}
+		return nil, &CSRError{CSRNonDNSName, "the CSR's subjectAltName holds " + strings.Join(kinds, ", ") + ", not only DNS names and IP addresses: this CA validates and certifies DNS names and IP addresses alone, and issues nothing else a CSR asks for; request one whose subjectAltNames are the order's identifiers"}
 	}
 	if err := csr.CheckSignature(); err != nil {
 		return nil, &CSRError{CSRBadSignature, "the CSR signature does not verify with its own public key: " + err.Error()}
@@ -214,15 +215,16 @@ func unsupportedCurve(der []byte) (string, bool) {
 var oidSubjectAltName = asn1.ObjectIdentifier{2, 5, 29, 17}
 
 // generalNameKinds names the GeneralName choices of RFC 5280 §4.2.1.6 by
-// context tag; 2 (dNSName) is the only one a TLS server certificate of dcv
-// holds.
+// context tag; 2 (dNSName) and 7 (iPAddress) are the only ones a TLS server
+// certificate of dcv holds.
 var generalNameKinds = map[int]string{
 	0: "an otherName", 1: "an e-mail address (rfc822Name)", 3: "an x400Address", 4: "a directoryName",
-	5: "an ediPartyName", 6: "a URI", 7: "an IP address", 8: "a registeredID",
+	5: "an ediPartyName", 6: "a URI", 8: "a registeredID",
 }
 
 // nonDNSNames lists, once each, the kinds of the subjectAltName entries of
-// csr that are no dNSName, read from the extension itself: crypto/x509
+// csr that are neither a dNSName nor an iPAddress, read from the extension
+// itself: crypto/x509
 // keeps IP addresses, e-mail addresses and URIs, and silently drops every
 // other type. A subjectAltName that does not parse is left to the parser.
 func nonDNSNames(csr *x509.CertificateRequest) []string {
@@ -246,7 +248,7 @@ func nonDNSNames(csr *x509.CertificateRequest) []string {
 			if b, err = asn1.Unmarshal(b, &gn); err != nil {
 				break
 			}
-			if gn.Class != asn1.ClassContextSpecific || gn.Tag == 2 {
+			if gn.Class != asn1.ClassContextSpecific || gn.Tag == 2 || gn.Tag == 7 {
 				continue
 			}
 			if k, ok := generalNameKinds[gn.Tag]; ok {
@@ -310,16 +312,27 @@ func keyTypeName(pub crypto.PublicKey) string {
 	return s
 }
 
-// CSRNames returns the names a CSR asks for: its DNS subjectAltNames and its
-// subject common name if non-empty, lowercased, deduplicated and sorted.
+// CSRNames returns the identifiers a CSR asks for: its DNS subjectAltNames,
+// lowercased, its IP address subjectAltNames in their canonical text form
+// (RFC 5952 for IPv6), and its subject common name if non-empty (an IP
+// address in canonical form, a name lowercased), deduplicated and sorted.
 // It does not validate them; that is package ident's job.
 func CSRNames(csr *x509.CertificateRequest) []string {
-	names := make([]string, 0, len(csr.DNSNames)+1)
+	names := make([]string, 0, len(csr.DNSNames)+len(csr.IPAddresses)+1)
 	for _, n := range csr.DNSNames {
 		names = append(names, strings.ToLower(n))
 	}
+	for _, ip := range csr.IPAddresses {
+		if a, ok := netip.AddrFromSlice(ip); ok {
+			names = append(names, a.Unmap().String())
+		}
+	}
 	if cn := csr.Subject.CommonName; cn != "" {
-		names = append(names, strings.ToLower(cn))
+		if a, err := netip.ParseAddr(cn); err == nil && a.Zone() == "" {
+			names = append(names, a.Unmap().String())
+		} else {
+			names = append(names, strings.ToLower(cn))
+		}
 	}
 	slices.Sort(names)
 	return slices.Compact(names)

@@ -74,8 +74,11 @@ func TestParseCSR(t *testing.T) {
 		{"certificate pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: good}), CSRMalformed, `"CERTIFICATE", want "CERTIFICATE REQUEST"`},
 		{"too large", make([]byte, MaxCSRSize+1), CSRTooLarge, "65537 bytes, more than the limit of 65536"},
 		{"must-staple", pemCSR(mustStapleCSR(t, ks.p256)), CSRMustStaple, "the CSR asks for the OCSP must-staple (TLS feature) extension, but this CA runs no OCSP responder"},
-		{"an ip address beside the dns name", pemCSR(sanCSR(t, ks.p256, func(r *x509.CertificateRequest) { r.IPAddresses = []net.IP{net.ParseIP("192.0.2.1")} })),
-			CSRNonDNSName, "holds an IP address, not only DNS names"},
+		{"an ip address beside the dns name", pemCSR(sanCSR(t, ks.p256, func(r *x509.CertificateRequest) { r.IPAddresses = []net.IP{net.ParseIP("192.0.2.1")} })), "", ""},
+		{"an ip address and a uri", pemCSR(sanCSR(t, ks.p256, func(r *x509.CertificateRequest) {
+			r.IPAddresses = []net.IP{net.ParseIP("2001:db8::1")}
+			r.URIs = []*url.URL{{Scheme: "https", Host: "example.com"}}
+		})), CSRNonDNSName, "holds a URI, not only DNS names and IP addresses"},
 		{"e-mail and uri", pemCSR(sanCSR(t, ks.p256, func(r *x509.CertificateRequest) {
 			r.EmailAddresses = []string{"a@example.com"}
 			r.URIs = []*url.URL{{Scheme: "https", Host: "example.com"}}
@@ -232,17 +235,26 @@ func TestCSRNames(t *testing.T) {
 		name  string
 		cn    string
 		sans  []string
+		ips   []net.IP
 		wantN []string
 	}{
-		{"sans sorted and lowercased", "", []string{"WWW.Example.com", "a.example.com"}, []string{"a.example.com", "www.example.com"}},
-		{"cn duplicate of a san", "Example.COM", []string{"example.com", "www.example.com"}, []string{"example.com", "www.example.com"}},
-		{"cn only", "only.example.com", nil, []string{"only.example.com"}},
-		{"nothing", "", nil, []string{}},
+		{"sans sorted and lowercased", "", []string{"WWW.Example.com", "a.example.com"}, nil, []string{"a.example.com", "www.example.com"}},
+		{"cn duplicate of a san", "Example.COM", []string{"example.com", "www.example.com"}, nil, []string{"example.com", "www.example.com"}},
+		{"cn only", "only.example.com", nil, nil, []string{"only.example.com"}},
+		{"nothing", "", nil, nil, []string{}},
+		{"ip addresses in canonical form", "", []string{"example.com"}, []net.IP{net.ParseIP("192.0.2.1"), net.ParseIP("2001:DB8:0:0::1")}, []string{"192.0.2.1", "2001:db8::1", "example.com"}},
+		{"ip common name", "2001:0DB8::1", nil, []net.IP{net.ParseIP("2001:db8::1")}, []string{"2001:db8::1"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			csr, err := ParseCSR(makeCSR(t, key, tc.cn, tc.sans...))
+			der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
+				Subject: pkix.Name{CommonName: tc.cn}, DNSNames: tc.sans, IPAddresses: tc.ips,
+			}, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			csr, err := ParseCSR(der)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,6 +9,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -25,6 +27,10 @@ type IssueRequest struct {
 	// most 100. They must already be validated and normalised (package
 	// ident); zlint refuses malformed ones.
 	DNSNames []string
+	// IPAddresses are the subjectAltName iPAddresses, in order, after the
+	// DNS names (RFC 8738). Together with DNSNames, at least one and at
+	// most 100. They must already be validated (ident.Policy.ParseIP).
+	IPAddresses []netip.Addr
 	// PublicKey is the subscriber's key; see CheckPublicKey.
 	PublicKey crypto.PublicKey
 	// Validity is this leaf's validity; if zero, Config.Validity. More than
@@ -116,15 +122,20 @@ func (p *Prepared) Serial() string { return p.serial }
 // Prepare builds the leaf Issue describes and lints it, signing nothing: a
 // lint failure is a *LintError, a refused public key a *CSRError.
 func (c *CA) Prepare(req IssueRequest) (*Prepared, error) {
-	if len(req.DNSNames) == 0 {
-		return nil, errors.New("ca: issue: no DNS names")
+	if len(req.DNSNames)+len(req.IPAddresses) == 0 {
+		return nil, errors.New("ca: issue: no DNS names and no IP addresses")
 	}
-	if len(req.DNSNames) > maxDNSNames {
-		return nil, fmt.Errorf("ca: issue: %d DNS names, at most %d allowed", len(req.DNSNames), maxDNSNames)
+	if n := len(req.DNSNames) + len(req.IPAddresses); n > maxDNSNames {
+		return nil, fmt.Errorf("ca: issue: %d names, at most %d allowed", n, maxDNSNames)
 	}
 	for i, n := range req.DNSNames {
 		if n == "" {
 			return nil, fmt.Errorf("ca: issue: DNS name %d is empty", i)
+		}
+	}
+	for i, a := range req.IPAddresses {
+		if !a.IsValid() || a.Zone() != "" || a.Is4In6() {
+			return nil, fmt.Errorf("ca: issue: IP address %d (%s) is not a plain IPv4 or IPv6 address", i, a)
 		}
 	}
 	validity := cmp.Or(req.Validity, c.cfg.Validity)
@@ -163,6 +174,7 @@ func (c *CA) Prepare(req IssueRequest) (*Prepared, error) {
 		NotBefore:             notBefore,
 		NotAfter:              notAfter,
 		DNSNames:              req.DNSNames,
+		IPAddresses:           netIPs(req.IPAddresses),
 		KeyUsage:              ku,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
@@ -231,9 +243,34 @@ func (c *CA) Sign(p *Prepared, req IssueRequest) (*Issued, error) {
 	return c.issued(der, p.serial, p.notBefore, p.notAfter), nil
 }
 
+// netIPs converts addresses to crypto/x509's form: 4 bytes for IPv4, 16
+// for IPv6, as the iPAddress GeneralName encodes them (RFC 5280 §4.2.1.6).
+func netIPs(as []netip.Addr) []net.IP {
+	if len(as) == 0 {
+		return nil
+	}
+	out := make([]net.IP, len(as))
+	for i, a := range as {
+		out[i] = net.IP(a.AsSlice())
+	}
+	return out
+}
+
+// LeafIPs returns the subjectAltName IP addresses of c as encoded: 4
+// bytes, an IPv4 address; 16, an IPv6 one.
+func LeafIPs(c *x509.Certificate) []netip.Addr {
+	var out []netip.Addr
+	for _, ip := range c.IPAddresses {
+		if a, ok := netip.AddrFromSlice(ip); ok {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // sameRequest reports whether a and b ask for the same leaf.
 func sameRequest(a, b IssueRequest) bool {
-	if a.Validity != b.Validity || !slices.Equal(a.DNSNames, b.DNSNames) {
+	if a.Validity != b.Validity || !slices.Equal(a.DNSNames, b.DNSNames) || !slices.Equal(a.IPAddresses, b.IPAddresses) {
 		return false
 	}
 	k, ok := a.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
@@ -262,6 +299,8 @@ func (c *CA) checkStored(p *Prepared, req IssueRequest) error {
 		return fmt.Errorf("ca: issue: stored certificate %s has a notBefore of %s, in the future", serial, leaf.NotBefore.UTC().Format(time.RFC3339))
 	case !slices.Equal(leaf.DNSNames, req.DNSNames):
 		return fmt.Errorf("ca: issue: stored certificate %s is for %v, not %v", serial, leaf.DNSNames, req.DNSNames)
+	case !slices.Equal(LeafIPs(leaf), req.IPAddresses):
+		return fmt.Errorf("ca: issue: stored certificate %s is for the addresses %v, not %v", serial, LeafIPs(leaf), req.IPAddresses)
 	}
 	if k, ok := leaf.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !k.Equal(req.PublicKey) {
 		return fmt.Errorf("ca: issue: stored certificate %s is for another public key", serial)

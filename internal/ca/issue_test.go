@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -393,6 +394,77 @@ func TestIssueLongestValidity(t *testing.T) {
 	}
 }
 
+// TestIssueIPAddresses: IP address identifiers (RFC 8738) become iPAddress
+// subjectAltNames, after the DNS names, that verify and lint clean; an
+// address of a reserved block fails the lints unless the CA certifies
+// private addresses (Config.ReservedIPs).
+func TestIssueIPAddresses(t *testing.T) {
+	t.Parallel()
+	ks := testKeys()
+	addrs := func(ss ...string) []netip.Addr {
+		var out []netip.Addr
+		for _, s := range ss {
+			out = append(out, netip.MustParseAddr(s))
+		}
+		return out
+	}
+	tests := []struct {
+		name     string
+		reserved bool
+		dns      []string
+		ips      []netip.Addr
+		lint     string // the lint that refuses, if any
+	}{
+		{name: "public addresses only", ips: addrs("8.8.8.8", "2606:4700::1111")},
+		{name: "names and an address", dns: []string{"example.com"}, ips: addrs("8.8.8.8")},
+		{name: "loopback refused by lint", ips: addrs("127.0.0.1"), lint: "e_ext_san_contains_reserved_ip"},
+		{name: "private refused by lint", ips: addrs("10.0.0.1"), lint: "e_ext_san_contains_reserved_ip"},
+		{name: "loopback, reserved waived", reserved: true, ips: addrs("127.0.0.1", "::1")},
+		{name: "private, reserved waived", reserved: true, dns: []string{"example.com"}, ips: addrs("10.0.0.1", "fd00::1")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := loopbackURLs(t.TempDir())
+			cfg.ReservedIPs = tc.reserved
+			c := newTestCA(t, cfg)
+			iss, err := c.Issue(IssueRequest{DNSNames: tc.dns, IPAddresses: tc.ips, PublicKey: ks.p256.Public()})
+			if tc.lint != "" {
+				var le *LintError
+				if !errors.As(err, &le) || !strings.Contains(err.Error(), tc.lint) {
+					t.Fatalf("Issue = %v, want a LintError of %s", err, tc.lint)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Issue: %v", err)
+			}
+			leaf, err := x509.ParseCertificate(iss.DER)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := LeafIPs(leaf); !slices.Equal(got, tc.ips) {
+				t.Errorf("IP addresses = %v, want %v", got, tc.ips)
+			}
+			if !slices.Equal(leaf.DNSNames, tc.dns) {
+				t.Errorf("DNSNames = %v, want %v", leaf.DNSNames, tc.dns)
+			}
+			for _, a := range tc.ips {
+				if _, err := leaf.Verify(x509.VerifyOptions{Roots: c.Roots(), Intermediates: c.Intermediates(), CurrentTime: testNow, DNSName: a.String()}); err != nil {
+					t.Errorf("Verify(%s): %v", a, err)
+				}
+			}
+			if len(tc.dns) == 0 {
+				for _, e := range leaf.Extensions {
+					if e.Id.Equal(asn1.ObjectIdentifier{2, 5, 29, 17}) && !e.Critical {
+						t.Error("subjectAltName not critical in a certificate with an empty subject (RFC 5280 §4.2.1.6)")
+					}
+				}
+			}
+		})
+	}
+}
+
 func TestIssueRefusesRequest(t *testing.T) {
 	t.Parallel()
 	ks := testKeys()
@@ -411,7 +483,9 @@ func TestIssueRefusesRequest(t *testing.T) {
 		{"negative validity", IssueRequest{DNSNames: []string{"example.com"}, PublicKey: ks.p256.Public(), Validity: -time.Hour}, "", "negative validity"},
 		{"no names", IssueRequest{PublicKey: ks.p256.Public()}, "", "no DNS names"},
 		{"empty name", IssueRequest{DNSNames: []string{"example.com", ""}, PublicKey: ks.p256.Public()}, "", "DNS name 1 is empty"},
-		{"too many names", IssueRequest{DNSNames: many, PublicKey: ks.p256.Public()}, "", "101 DNS names, at most 100"},
+		{"too many with addresses", IssueRequest{DNSNames: many[:99], IPAddresses: []netip.Addr{netip.MustParseAddr("8.8.8.8"), netip.MustParseAddr("8.8.4.4")}, PublicKey: ks.p256.Public()}, "", "101 names, at most 100"},
+		{"mapped address", IssueRequest{IPAddresses: []netip.Addr{netip.MustParseAddr("::ffff:8.8.8.8")}, PublicKey: ks.p256.Public()}, "", "not a plain IPv4 or IPv6 address"},
+		{"too many names", IssueRequest{DNSNames: many, PublicKey: ks.p256.Public()}, "", "101 names, at most 100"},
 		{"rsa 1024", IssueRequest{DNSNames: []string{"example.com"}, PublicKey: ks.rsa1024.Public()}, CSRKeyTooWeak, "1024 bits"},
 		{"ed25519", IssueRequest{DNSNames: []string{"example.com"}, PublicKey: ks.ed.Public()}, CSRKeyUnsupported, "ed25519 keys are not allowed"},
 		{"nil key", IssueRequest{DNSNames: []string{"example.com"}}, CSRKeyUnsupported, "not recognised"},

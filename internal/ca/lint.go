@@ -249,6 +249,11 @@ func lintWaivers(cfg Config) map[string]string {
 		w["e_dnsname_not_valid_tld"] = "a CA of internal names (--allow-internal-names)"
 		w["w_sub_cert_aia_contains_internal_names"] = "a CA of internal names (--allow-internal-names)"
 	}
+	if cfg.ReservedIPs {
+		// Its IP address identifiers are private (or loopback) ones by
+		// design; ident.Policy.ParseIP refused every other reserved block.
+		w["e_ext_san_contains_reserved_ip"] = "a CA of private addresses (--allow-private-targets or --allow-loopback-targets)"
+	}
 	return w
 }
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -296,9 +297,10 @@ func (d *diagnoser) tlsALPN(o *validation.Observation) []Finding {
 		}
 		return []Finding{{Code: CodeTLSALPNNotNegotiated, Severity: SeverityError, Message: m, Fix: d.c.f(fixTLSALPNProtocol, port)}}
 	}
-	if len(t.SANs) != 1 || t.OtherSANs != 0 || t.SANs[0] != o.Domain {
-		names := make([]string, 0, len(t.SANs))
-		for i, n := range t.SANs {
+	if !t.NamesMatch(o.Domain) {
+		all := slices.Concat(t.SANs, t.IPSANs)
+		names := make([]string, 0, len(all))
+		for i, n := range all {
 			if i == maxTXTListed {
 				break
 			}
@@ -308,7 +310,7 @@ func (d *diagnoser) tlsALPN(o *validation.Observation) []Finding {
 		if list == "" {
 			list = d.c.f(wordTLSALPNNoNames)
 		}
-		if extra := len(t.SANs) + t.OtherSANs - len(names); extra > 0 {
+		if extra := len(all) + t.OtherSANs - len(names); extra > 0 {
 			list = d.c.f(wordAndMore, list, extra)
 		}
 		return []Finding{{Code: CodeTLSALPNWrongCertificate, Severity: SeverityError,

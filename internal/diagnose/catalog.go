@@ -177,6 +177,8 @@ const (
 	fixConnectTimeout            msg = "fixConnectTimeout"
 	msgConnectionRefused         msg = "msgConnectionRefused"
 	fixConnectionRefused         msg = "fixConnectionRefused"
+	fixConnectTimeoutIP          msg = "fixConnectTimeoutIP"
+	fixConnectionRefusedIP       msg = "fixConnectionRefusedIP"
 	msgConnectionReset           msg = "msgConnectionReset"
 	fixConnectionReset           msg = "fixConnectionReset"
 	msgTimeoutAfterConnect       msg = "msgTimeoutAfterConnect"

@@ -181,6 +181,8 @@ var catalogEN = catalog{
 		fixConnectTimeout:            "Allow incoming connections to port %[1]s from the internet in the firewall in front of %[3]s, and check that %[3]s is the current public address of the web server of %[2]s.",
 		msgConnectionRefused:         "Connection refused by %[1]s: nothing listens on port %[2]s.",
 		fixConnectionRefused:         "Start a web server on port %[1]s of %[2]s, or point the A/AAAA records of %[3]s at the public address of the web server.",
+		fixConnectTimeoutIP:          "Allow incoming connections to port %[1]s of %[2]s from the internet in the firewall in front of it: an IP address is validated at the address itself.",
+		fixConnectionRefusedIP:       "Start a web server (or the ACME client's own responder) on port %[1]s of %[2]s: an IP address is validated at the address itself, so the server must listen there.",
 		msgConnectionReset:           "The connection to %[1]s was reset (often a firewall or an overloaded server).",
 		fixConnectionReset:           "Check the firewall and intrusion-prevention rules in front of %[1]s; then check again.",
 		msgTimeoutAfterConnect:       "Connected to %[1]s but got no complete answer within %[2]s.",

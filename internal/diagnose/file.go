@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/ident"
 	"github.com/dcvhq/dcv/internal/validation"
 	"github.com/dcvhq/dcv/internal/webfetch"
 )
@@ -747,10 +748,16 @@ func (d *diagnoser) attemptError(a *webfetch.Attempt, u, host string) Finding {
 	case webfetch.ErrConnectTimeout:
 		f.Message = d.c.f(msgConnectTimeout, addr)
 		f.Fix = d.c.f(fixConnectTimeout, port, host, ip)
+		if ident.IsIP(host) {
+			f.Fix = d.c.f(fixConnectTimeoutIP, port, host)
+		}
 		f.Retryable = true
 	case webfetch.ErrConnectionRefused:
 		f.Message = d.c.f(msgConnectionRefused, addr, port)
 		f.Fix = d.c.f(fixConnectionRefused, port, ip, host)
+		if ident.IsIP(host) {
+			f.Fix = d.c.f(fixConnectionRefusedIP, port, host)
+		}
 	case webfetch.ErrConnectionReset:
 		f.Message = d.c.f(msgConnectionReset, addr)
 		f.Fix = d.c.f(fixConnectionReset, addr)

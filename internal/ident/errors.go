@@ -16,6 +16,8 @@ const (
 	CodeInvalidHyphen    = "INVALID_HYPHEN"    // a label starts or ends with a hyphen, or has "--" at positions 3-4
 	CodeInvalidIDN       = "INVALID_IDN"       // an internationalised name that IDNA refuses
 	CodeIPAddress        = "IP_ADDRESS"        // an IP address, or a name that looks like one
+	CodeInvalidIP        = "INVALID_IP"        // an IP address identifier that is not one canonical address
+	CodeReservedIP       = "RESERVED_IP"       // an IP address identifier in a special-purpose block
 	CodeWildcardPosition = "WILDCARD_POSITION" // "*" anywhere but as the whole left-most label
 	CodeWildcardMethod   = "WILDCARD_METHOD"   // a wildcard with a method that cannot prove it
 	CodePublicSuffix     = "PUBLIC_SUFFIX"     // the name (or the wildcard's base) is a public suffix

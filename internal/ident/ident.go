@@ -3,7 +3,8 @@
 // §3.5, RFC 1123 §2.1, RFC 5890-5893 IDNA via UTS #46), wildcards, public
 // suffixes, and special-use names. It does no I/O.
 //
-// Only DNS names are supported; IP addresses are refused for now.
+// DNS names go through Normalize and ParseOrderNames; IP addresses, which
+// only ACME certifies (RFC 8738), through Policy.ParseIP.
 package ident
 
 import (
@@ -71,7 +72,7 @@ func normalize(s string, p Policy) (string, error) {
 		return "", refuse(CodeNameTooLong, input, "%s is longer than %d characters", q(input), MaxNameLength)
 	}
 	if isIPLiteral(input) {
-		return "", refuse(CodeIPAddress, input, "%s is an IP address: IP addresses are not supported yet", q(input))
+		return "", refuse(CodeIPAddress, input, "%s is an IP address, not a domain name: an IP address is validated through ACME, as an identifier of type \"ip\" (RFC 8738)", q(input))
 	}
 
 	// UTS #46 maps the ideographic and fullwidth full stops to "."; do it
@@ -160,7 +161,7 @@ func normalize(s string, p Policy) (string, error) {
 		return "", refuse(CodeNameTooLong, input, "%s is %d characters long in ASCII; a domain name may have at most %d", q(input), len(full), MaxNameLength)
 	}
 	if looksLikeIPv4(base) {
-		return "", refuse(CodeIPAddress, input, "%s looks like an IP address (its last label is numeric): IP addresses are not supported yet", q(input))
+		return "", refuse(CodeIPAddress, input, "%s looks like an IP address (its last label is numeric, and no top-level domain is): an IP address is validated through ACME, as an identifier of type \"ip\" (RFC 8738), written in full (192.0.2.1)", q(input))
 	}
 	if err := checkPolicy(input, base, wildcard, p); err != nil {
 		return "", err

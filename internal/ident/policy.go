@@ -89,6 +89,10 @@ type Policy struct {
 	// (--allow-internal-names). Names no network serves (localhost,
 	// invalid, example, onion, alt, arpa) stay refused.
 	InternalNames bool
+	// IPs are the special-purpose addresses, beyond public ones, that may
+	// be IP address identifiers (ParseIP): those a validation may connect
+	// to (--allow-loopback-targets, --allow-private-targets).
+	IPs Targets
 }
 
 // Normalize is the package-level Normalize under p.

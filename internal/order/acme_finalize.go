@@ -17,6 +17,7 @@ import (
 
 	"github.com/dcvhq/dcv/internal/ca"
 	"github.com/dcvhq/dcv/internal/diagnose"
+	"github.com/dcvhq/dcv/internal/ident"
 	"github.com/dcvhq/dcv/internal/perspective"
 	"github.com/dcvhq/dcv/internal/store"
 	"github.com/dcvhq/dcv/internal/validation"
@@ -61,8 +62,8 @@ func (a *ACME) Finalize(ctx context.Context, acct *store.ACMEAccount, acctKey cr
 	} else if blocked {
 		return nil, acmeErr(ACMEBadCSR, "the CSR's key: %s", compromisedKeyMessage)
 	}
-	if len(csr.IPAddresses)+len(csr.EmailAddresses)+len(csr.URIs) > 0 {
-		return nil, acmeErr(ACMEBadCSR, "the CSR asks for IP addresses, e-mail addresses or URIs; only DNS names are certified")
+	if len(csr.EmailAddresses)+len(csr.URIs) > 0 {
+		return nil, acmeErr(ACMEBadCSR, "the CSR asks for e-mail addresses or URIs; only DNS names and IP addresses are certified")
 	}
 	if err := csrMatches(ca.CSRNames(csr), v.Identifiers); err != nil {
 		var oe *Error
@@ -89,7 +90,7 @@ func (a *ACME) Finalize(ctx context.Context, acct *store.ACMEAccount, acctKey cr
 	// to-be-signed bytes, so that a crash before the certificate is stored
 	// leaves the issuance sweep the same certificate to sign (see
 	// Service.signOrder).
-	req := ca.IssueRequest{DNSNames: domainsOf(&o.Order), PublicKey: csr.PublicKey, Validity: p.Validity}
+	req := issueRequest(&o.Order, csr.PublicKey, p.Validity)
 	prep, err := a.s.cfg.Issuer.Prepare(req)
 	var lintErr error
 	if err != nil {
@@ -108,7 +109,7 @@ func (a *ACME) Finalize(ctx context.Context, acct *store.ACMEAccount, acctKey cr
 			if err != nil {
 				return nil, err
 			}
-			a.s.logSigned(so.ID, req.DNSNames, iss)
+			a.s.logSigned(so.ID, domainsOf(&o.Order), iss)
 			return &store.Certificate{Serial: iss.Serial, OrderID: so.ID, ChainPEM: iss.ChainPEM, NotBefore: iss.NotBefore, NotAfter: iss.NotAfter, CreatedAt: a.now(), SPKIHash: spki}, nil
 		})
 	}
@@ -303,8 +304,8 @@ func (a *ACME) mayRevoke(ctx context.Context, acct *store.ACMEAccount, stored *s
 		return nil
 	}
 	now := a.now()
-	for _, n := range cert.DNSNames {
-		_, err := a.st.ACMEAuthzFindReusable(ctx, acct.ID, strings.ToLower(n), now.Add(-a.authzReuse(now)), now)
+	for _, n := range leafIdentifiers(cert) {
+		_, err := a.st.ACMEAuthzFindReusable(ctx, acct.ID, n, now.Add(-a.authzReuse(now)), now)
 		if err != nil {
 			return acmeErr(ACMEUnauthorized, "this account did not order the certificate and holds no valid authorization for %s", n)
 		}
@@ -472,8 +473,8 @@ func (a *ACME) checkReplaces(ctx context.Context, acct *store.ACMEAccount, certI
 	if c.AccountID != acct.ID {
 		return "", acmeErr(ACMEUnauthorized, "the certificate %s was not ordered by this account", certID)
 	}
-	for _, n := range leaf.DNSNames {
-		if slices.Contains(names, strings.ToLower(n)) {
+	for _, n := range leafIdentifiers(leaf) {
+		if slices.Contains(names, n) {
 			return c.Serial, nil
 		}
 	}
@@ -495,6 +496,9 @@ const CAARecheckAfter = 7 * time.Hour
 func (a *ACME) recheckCAA(ctx context.Context, acct *store.ACMEAccount, o *store.ACMEOrder, now time.Time) error {
 	var stale []store.ACMEAuthz
 	for _, z := range o.Authzs {
+		if ident.IsIP(z.Identifier) {
+			continue // CAA concerns domain names only
+		}
 		// No recorded time counts as old: the recheck fails safe.
 		if z.ValidatedAt.IsZero() || now.Sub(z.ValidatedAt) > CAARecheckAfter {
 			stale = append(stale, z)

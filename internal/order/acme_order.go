@@ -89,6 +89,11 @@ type ACMENewOrder struct {
 // A name whose _acme-challenge host would exceed 253 characters gets no
 // dns-01: no TXT record can be published there.
 func challengeTypes(name string) []string {
+	if ident.IsIP(name) {
+		// RFC 8738: dns-01 cannot prove control of an IP address, which has
+		// no name to publish a TXT record under.
+		return []string{string(validation.MethodHTTP01), string(validation.MethodTLSALPN01)}
+	}
 	dns01 := !dns01TooLong(name)
 	if ident.IsWildcard(name) {
 		if !dns01 {
@@ -130,10 +135,30 @@ func (a *ACME) NewOrder(ctx context.Context, acct *store.ACMEAccount, req ACMENe
 	// (RFC 8555 §6.7.1), whatever the reason: an unsupported type and a
 	// malformed name in one order are both named.
 	raw := make([]string, 0, len(req.Identifiers))
+	var ips []string
 	var unsupported []*ACMEError
 	for _, id := range req.Identifiers {
+		if id.Type == "ip" {
+			addr, perr := a.s.cfg.Names.ParseIP(id.Value)
+			switch {
+			case perr != nil:
+				unsupported = append(unsupported, &ACMEError{Type: ACMERejectedIdentifier, Detail: perr.Message, Identifier: id.Value, IdentifierType: "ip"})
+			case slices.Contains(ips, addr.String()):
+				unsupported = append(unsupported, &ACMEError{Type: ACMEMalformed, Detail: fmt.Sprintf("the IP address %s is listed more than once", addr), Identifier: id.Value, IdentifierType: "ip"})
+			default:
+				ips = append(ips, addr.String())
+			}
+			continue
+		}
 		if id.Type != "dns" {
-			unsupported = append(unsupported, &ACMEError{Type: ACMEUnsupportedIdentifier, Detail: fmt.Sprintf("identifier type %q is not supported; only \"dns\" is", id.Type), Identifier: id.Value, IdentifierType: id.Type})
+			unsupported = append(unsupported, &ACMEError{Type: ACMEUnsupportedIdentifier, Detail: fmt.Sprintf("identifier type %q is not supported; only \"dns\" and \"ip\" are", id.Type), Identifier: id.Value, IdentifierType: id.Type})
+			continue
+		}
+		if ident.IsIP(strings.Trim(id.Value, "[]")) {
+			// RFC 8738 §3: an address is an identifier of type "ip". A
+			// client that sends it as "dns" does not know that type.
+			unsupported = append(unsupported, &ACMEError{Type: ACMERejectedIdentifier, Identifier: id.Value,
+				Detail: fmt.Sprintf("%q is an IP address, sent as an identifier of type \"dns\": send it as {\"type\": \"ip\"} (RFC 8738); an ACME client that sends addresses as DNS names does not support IP address certificates (upgrade it, or use one that does)", id.Value)})
 			continue
 		}
 		if why := rewrittenIdentifier(id.Value, a.s.cfg.Names); why != "" {
@@ -163,6 +188,9 @@ func (a *ACME) NewOrder(ctx context.Context, acct *store.ACMEAccount, req ACMENe
 	if err := refusal(inRequestOrder(slices.Concat(unsupported, refused), req.Identifiers)); err != nil {
 		return nil, err
 	}
+	// The certificate names the DNS names, then the addresses (RFC 8738):
+	// the order's identifiers come in the same order.
+	names = append(names, ips...)
 	profile := a.cfg.DefaultProfile
 	if req.Profile != "" {
 		if _, ok := profileByName(a.cfg.Profiles, req.Profile); !ok {
@@ -300,7 +328,7 @@ func (a *ACME) checkFailedValidations(ctx context.Context, acct *store.ACMEAccou
 func inRequestOrder(subs []*ACMEError, ids []ACMEIdentifier) []*ACMEError {
 	pos := func(s *ACMEError) int {
 		for i, id := range ids {
-			if s.Identifier != "" && cmp.Or(s.IdentifierType, "dns") == id.Type && s.Identifier == id.Value {
+			if s.Identifier != "" && cmp.Or(s.IdentifierType, ident.IdentifierType(s.Identifier)) == id.Type && s.Identifier == id.Value {
 				return i
 			}
 		}

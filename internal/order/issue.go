@@ -3,9 +3,12 @@ package order
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -389,6 +392,34 @@ func domainsOf(o *store.Order) []string {
 	return names
 }
 
+// issueRequest is the leaf order o asks for: its DNS names as dNSNames
+// and its IP address identifiers (RFC 8738) as iPAddresses, each in the
+// order's order.
+func issueRequest(o *store.Order, pub crypto.PublicKey, validity time.Duration) ca.IssueRequest {
+	req := ca.IssueRequest{PublicKey: pub, Validity: validity}
+	for _, a := range o.Authorizations {
+		if ip, err := netip.ParseAddr(a.Domain); err == nil {
+			req.IPAddresses = append(req.IPAddresses, ip)
+			continue
+		}
+		req.DNSNames = append(req.DNSNames, a.Domain)
+	}
+	return req
+}
+
+// leafIdentifiers are the identifiers a certificate names: its dNSNames,
+// lowercased, then its IP addresses in text form.
+func leafIdentifiers(c *x509.Certificate) []string {
+	out := make([]string, 0, len(c.DNSNames)+len(c.IPAddresses))
+	for _, n := range c.DNSNames {
+		out = append(out, strings.ToLower(n))
+	}
+	for _, a := range ca.LeafIPs(c) {
+		out = append(out, a.String())
+	}
+	return out
+}
+
 // signOrder signs the certificate of approved order o. The leaf is built
 // and linted (a lint failure is ErrPermanent), its to-be-signed bytes are
 // kept in the store, then signed. When the store kept other bytes before
@@ -408,7 +439,7 @@ func (s *Service) signOrder(ctx context.Context, o *store.Order, validity time.D
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrPermanent, err)
 	}
-	req := ca.IssueRequest{DNSNames: domainsOf(o), PublicKey: pub, Validity: validity}
+	req := issueRequest(o, pub, validity)
 	prep, err := s.cfg.Issuer.Prepare(req)
 	if err != nil {
 		return nil, nil, permanentIfLint(err)
@@ -433,7 +464,7 @@ func (s *Service) signOrder(ctx context.Context, o *store.Order, validity time.D
 		if err != nil {
 			return nil, nil, permanentIfLint(err)
 		}
-		s.logSigned(o.ID, req.DNSNames, iss)
+		s.logSigned(o.ID, domainsOf(o), iss)
 		return iss, spki, nil
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"net/netip"
 
 	"github.com/dcvhq/dcv/internal/webfetch"
 )
@@ -33,8 +34,12 @@ func IsACME(m Method) bool {
 }
 
 // HTTP01URL returns the URL fetched for http-01 (RFC 8555 §8.3):
-// "http://{domain}/.well-known/acme-challenge/{token}".
+// "http://{domain}/.well-known/acme-challenge/{token}". An IPv6 address
+// identifier is written in brackets (RFC 3986 §3.2.2).
 func HTTP01URL(domain, token string) string {
+	if a, err := netip.ParseAddr(domain); err == nil && a.Is6() {
+		domain = "[" + domain + "]"
+	}
 	return "http://" + domain + HTTP01Path + token
 }
 

@@ -82,8 +82,11 @@ type TLSALPNObservation struct {
 	Protocol string `json:"protocol,omitempty"`
 	// SANs are the dNSName subjectAltNames of the certificate presented.
 	SANs []string `json:"sans,omitempty"`
-	// OtherSANs counts subjectAltNames of other types (IP, e-mail, URI,
-	// and any other GeneralName: otherName, directoryName, ...).
+	// IPSANs are its iPAddress subjectAltNames, in text form (RFC 5952
+	// for IPv6).
+	IPSANs []string `json:"ip_sans,omitempty"`
+	// OtherSANs counts subjectAltNames of other types (e-mail, URI, and
+	// any other GeneralName: otherName, directoryName, ...).
 	OtherSANs int `json:"other_sans,omitempty"`
 	// ExtensionFound reports an acmeIdentifier extension in the certificate.
 	ExtensionFound bool `json:"extension_found"`
@@ -105,10 +108,36 @@ type TLSALPNObservation struct {
 // (RFC 5280 §7.2, RFC 4343), so a certificate naming T.Example.COM proves
 // control of t.example.com.
 func (o *TLSALPNObservation) Matches(domain string) bool {
-	return o != nil && o.Error == nil && o.Protocol == ALPNProtocol &&
-		len(o.SANs) == 1 && o.OtherSANs == 0 && strings.EqualFold(o.SANs[0], domain) &&
+	return o != nil && o.Error == nil && o.Protocol == ALPNProtocol && o.NamesMatch(domain) &&
 		o.ExtensionFound && o.ExtensionCritical && !o.ExtensionMalformed &&
 		o.ExpectedValue != "" && o.ExtensionValue == o.ExpectedValue
+}
+
+// NamesMatch reports whether the certificate presented names the
+// identifier alone: a domain as its only subjectAltName, a dNSName (RFC
+// 8737 §3), or an IP address as its only one, an iPAddress (RFC 8738 §6).
+func (o *TLSALPNObservation) NamesMatch(identifier string) bool {
+	if o.OtherSANs != 0 {
+		return false
+	}
+	if ident.IsIP(identifier) {
+		return len(o.SANs) == 0 && len(o.IPSANs) == 1 && o.IPSANs[0] == identifier
+	}
+	return len(o.IPSANs) == 0 && len(o.SANs) == 1 && strings.EqualFold(o.SANs[0], identifier)
+}
+
+// tlsALPNServerName is the SNI of a tls-alpn-01 handshake: the domain, or
+// for an IP address identifier its reverse mapping name (RFC 8738 §6:
+// "4.3.2.1.in-addr.arpa" for 1.2.3.4), since SNI carries no addresses.
+func tlsALPNServerName(identifier string) string {
+	if !ident.IsIP(identifier) {
+		return identifier
+	}
+	r, err := dns.ReverseAddr(identifier)
+	if err != nil {
+		return identifier
+	}
+	return strings.TrimSuffix(r, ".")
 }
 
 // observeTLSALPN01 resolves the domain, connects to the configured port of
@@ -123,16 +152,21 @@ func (v *Validator) observeTLSALPN01(ctx context.Context, req Request) *TLSALPNO
 	obs := &TLSALPNObservation{Port: port, ExpectedValue: hex.EncodeToString(digest[:])}
 	domain := req.Domain
 
-	var wg sync.WaitGroup
-	obs.Lookups = make([]Lookup, 2)
-	wg.Go(func() { obs.Lookups[0] = v.lookup(ctx, domain, dns.TypeA) })
-	wg.Go(func() { obs.Lookups[1] = v.lookup(ctx, domain, dns.TypeAAAA) })
-	wg.Wait()
-
-	addrs, rerr := tlsALPNAddresses(obs.Lookups)
-	if rerr != nil {
-		obs.Error = rerr
-		return obs
+	var addrs []netip.Addr
+	if a, err := netip.ParseAddr(domain); err == nil {
+		// An IP address identifier is dialled as it is (RFC 8738 §6).
+		addrs = []netip.Addr{a}
+	} else {
+		var wg sync.WaitGroup
+		obs.Lookups = make([]Lookup, 2)
+		wg.Go(func() { obs.Lookups[0] = v.lookup(ctx, domain, dns.TypeA) })
+		wg.Go(func() { obs.Lookups[1] = v.lookup(ctx, domain, dns.TypeAAAA) })
+		wg.Wait()
+		var rerr *webfetch.Error
+		if addrs, rerr = tlsALPNAddresses(obs.Lookups); rerr != nil {
+			obs.Error = rerr
+			return obs
+		}
 	}
 	var tried []netip.Addr
 	for _, a := range addrs {
@@ -170,7 +204,7 @@ func (v *Validator) observeTLSALPN01(ctx context.Context, req Request) *TLSALPNO
 	for _, a := range pick {
 		obs.Address = net.JoinHostPort(a.String(), strconv.Itoa(port))
 		obs.Error = nil
-		state, err := tlsALPNHandshake(ctx, obs.Address, domain, cmp.Or(cfg.Timeout, defaultTLSALPNTimeout), cfg.Source)
+		state, err := tlsALPNHandshake(ctx, obs.Address, tlsALPNServerName(domain), cmp.Or(cfg.Timeout, defaultTLSALPNTimeout), cfg.Source)
 		if err != nil {
 			obs.Error = err
 			if err.Kind == webfetch.ErrConnectTimeout || err.Kind == webfetch.ErrConnectionRefused || err.Kind == webfetch.ErrNetwork {
@@ -315,13 +349,22 @@ func recordCertificate(obs *TLSALPNObservation, c *x509.Certificate) {
 		}
 		obs.SANs = append(obs.SANs, n)
 	}
+	for _, ip := range c.IPAddresses {
+		if len(obs.IPSANs) == maxSANsKept {
+			obs.OtherSANs++
+			continue
+		}
+		if a, ok := netip.AddrFromSlice(ip); ok {
+			obs.IPSANs = append(obs.IPSANs, a.String())
+		}
+	}
 	// RFC 8737 §3: the subjectAltName holds the dNSName "and no other
 	// entries". crypto/x509 keeps only four GeneralName types and drops
 	// the others (otherName, directoryName, ...): count them all.
 	if n, ok := generalNames(c); ok {
-		obs.OtherSANs += n - len(c.DNSNames)
+		obs.OtherSANs += n - len(c.DNSNames) - len(c.IPAddresses)
 	} else {
-		obs.OtherSANs += len(c.IPAddresses) + len(c.EmailAddresses) + len(c.URIs)
+		obs.OtherSANs += len(c.EmailAddresses) + len(c.URIs)
 	}
 	for _, ext := range c.Extensions {
 		if !ext.Id.Equal(OIDACMEIdentifier) {

@@ -166,6 +166,11 @@ func (v *Validator) Observe(ctx context.Context, req Request) (Observation, erro
 	if req.CAAIdentity == "" {
 		req.CAAIdentity = v.cfg.CAAIdentity
 	}
+	if ident.IsIP(req.Domain) {
+		// CAA (RFC 8659) concerns domain names; an IP address has no CAA
+		// records to look up (RFC 8738).
+		req.CAAIdentity = ""
+	}
 	if req.CAAOnly {
 		obs.CAAOnly = true
 		if req.CAAIdentity != "" {

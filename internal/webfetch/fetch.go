@@ -162,8 +162,9 @@ func New(cfg Config) (*Fetcher, error) {
 // target is a parsed, accepted URL.
 type target struct {
 	u     *url.URL
-	url   string // the URL as requested
-	host  string // lowercase DNS name without trailing dot
+	url   string     // the URL as requested
+	host  string     // lowercase DNS name without trailing dot, or ip's text
+	ip    netip.Addr // an IP address host (RFC 8738), dialled as it is
 	https bool
 	port  int // the port dialled
 }
@@ -211,7 +212,7 @@ func (f *Fetcher) fetch(ctx context.Context, rawURL string, each bool) *Trace {
 	tr := &Trace{URL: rawURL}
 	defer func() { tr.Duration = time.Since(start) }()
 
-	t, perr := f.parse(rawURL)
+	t, perr := f.parse(rawURL, true)
 	if perr != nil {
 		tr.ResolveError = perr
 		return tr
@@ -359,7 +360,11 @@ func (f *Fetcher) nextHop(cur *target, a *Attempt, origin string, visited map[st
 			return nil, RedirectPort
 		}
 	}
-	next, perr := f.parse(u.String())
+	// A redirect names a DNS name, unless the validation started at an IP
+	// address: then it may name that address again (http to https on
+	// the same server), or another one where redirects to other domains
+	// are followed.
+	next, perr := f.parse(u.String(), cur.ip.IsValid())
 	if perr != nil {
 		return nil, RedirectBadLocation
 	}
@@ -410,8 +415,10 @@ func expired(ctx context.Context) bool {
 	return ctx.Err() != nil || ok && !time.Now().Before(dl)
 }
 
-// parse accepts http and https URLs whose host is a DNS name.
-func (f *Fetcher) parse(raw string) (*target, *Error) {
+// parse accepts http and https URLs whose host is a DNS name or, when
+// allowIP is set, an IP address in its canonical text form (RFC 5952,
+// bracketed in the URL).
+func (f *Fetcher) parse(raw string, allowIP bool) (*target, *Error) {
 	bad := func(format string, args ...any) (*target, *Error) {
 		return nil, &Error{Kind: ErrInvalidURL, Detail: truncate(fmt.Sprintf(format, args...))}
 	}
@@ -445,6 +452,12 @@ func (f *Fetcher) parse(raw string) (*target, *Error) {
 		}
 	}
 	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	if a, err := netip.ParseAddr(u.Hostname()); err == nil && allowIP && a.Zone() == "" && a.String() == u.Hostname() {
+		// An IP address identifier (RFC 8738): the address is
+		// dialled as it is, nothing is resolved.
+		t.host, t.ip = a.String(), a
+		return t, nil
+	}
 	if _, err := netip.ParseAddr(host); err == nil || strings.HasPrefix(u.Host, "[") {
 		return bad("host %q is an ip address, not a dns name", u.Hostname())
 	}
@@ -511,6 +524,10 @@ type lookupResult struct {
 // first, deduplicated, at most maxAddresses; or the resolution error when
 // there is no address at all.
 func (f *Fetcher) resolve(ctx context.Context, host string) ([]netip.Addr, *Error) {
+	if a, err := netip.ParseAddr(host); err == nil {
+		// An IP address host (parse let it through): nothing to resolve.
+		return []netip.Addr{a}, nil
+	}
 	fqdn := host + "."
 	res := [2]lookupResult{{qtype: "AAAA"}, {qtype: "A"}}
 	qtypes := [2]uint16{qtypeAAAA, qtypeA}
@@ -684,6 +701,9 @@ func (f *Fetcher) attempt(ctx context.Context, t *target, ip netip.Addr) (att At
 		return att
 	}
 	req.Host = t.host
+	if t.ip.Is6() {
+		req.Host = "[" + t.host + "]" // RFC 9110 §7.2, RFC 3986 §3.2.2
+	}
 	req.Header.Set("User-Agent", f.cfg.UserAgent)
 	req.Header.Set("Accept", "*/*")
 	req.Close = true // "Connection: close": one request per connection

@@ -18,6 +18,7 @@ import (
 
 	"github.com/dcvhq/dcv/internal/ca"
 	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/ident"
 	"github.com/dcvhq/dcv/internal/metrics"
 	"github.com/dcvhq/dcv/internal/order"
 	"github.com/dcvhq/dcv/internal/perspective"
@@ -86,6 +87,10 @@ type Options struct {
 	// None are enrolled, so with MinRemotes > 0 every observation fails
 	// closed on the certificate authority's side (PERSPECTIVE_UNAVAILABLE).
 	MinRemotes int
+	// Names is the service's identifier policy. When it permits IP
+	// addresses of reserved blocks, the CA waives their lint, as dcv
+	// serve's does.
+	Names ident.Policy
 }
 
 // Stack is the real stack of an order.Service, every piece exposed so that
@@ -131,6 +136,7 @@ func New(t testing.TB, opts Options) *Stack {
 		Dir:          filepath.Join(dir, "ca"),
 		AIAIssuerURL: "http://127.0.0.1:8080/ca/intermediate.cer",
 		CRLURL:       "http://127.0.0.1:8080/ca/intermediate.crl",
+		ReservedIPs:  opts.Names.IPs.Loopback || opts.Names.IPs.Private,
 	})
 	if err != nil {
 		t.Fatalf("ordertest: %v", err)
@@ -186,7 +192,7 @@ func (s *Stack) NewService(t testing.TB) *order.Service {
 	cfg := order.Config{
 		Store: s.Store, Observer: obs, Issuer: s.Issuer,
 		CheckInterval: s.opts.CheckInterval, Logger: s.opts.Logger, Metrics: s.opts.Metrics,
-		OwnResolvers: s.opts.OwnResolvers, MaxPendingOrders: s.opts.MaxPendingOrders,
+		OwnResolvers: s.opts.OwnResolvers, MaxPendingOrders: s.opts.MaxPendingOrders, Names: s.opts.Names,
 	}
 	if s.Clock != nil {
 		cfg.Clock = s.Clock

@@ -1,0 +1,81 @@
+package ident
+
+import (
+	"net/netip"
+	"strings"
+)
+
+// IsIP reports whether an identifier dcv stores is an IP address (RFC 8738)
+// rather than a DNS name. Normalize refuses every IP literal as a name, so
+// the two never overlap: an identifier that parses as an address is one.
+func IsIP(identifier string) bool {
+	_, err := netip.ParseAddr(identifier)
+	return err == nil
+}
+
+// IdentifierType is the ACME identifier type of an identifier dcv stores:
+// "ip" for an IP address, "dns" for a name.
+func IdentifierType(identifier string) string {
+	if IsIP(identifier) {
+		return "ip"
+	}
+	return "dns"
+}
+
+// ParseIP checks an IP address identifier (RFC 8738 §3) under p and returns
+// its address. The text must be the address's one canonical form, so that
+// the order's identifier is the one the client sent (RFC 8555 §7.4) and
+// compares equal to what it holds: IPv4 in dotted decimal without leading
+// zeros, IPv6 as RFC 5952 §4 writes it (lowercase, zeros compressed), with
+// no zone, no brackets and no port. An IPv4-mapped IPv6 address is refused
+// in favour of its IPv4 form. Addresses in special-purpose blocks (IsReserved)
+// are refused unless p.IPs permits them (loopback, private use), as dcv
+// would refuse to connect to them.
+func (p Policy) ParseIP(s string) (netip.Addr, *PolicyError) {
+	if s == "" {
+		return netip.Addr{}, refuse(CodeNameEmpty, s, "an IP address identifier is empty")
+	}
+	if len(s) > maxIPLength {
+		return netip.Addr{}, refuse(CodeInvalidIP, s, "%s is not an IP address", q(s))
+	}
+	in := s
+	if strings.HasPrefix(in, "[") && strings.HasSuffix(in, "]") {
+		in = in[1 : len(in)-1]
+	}
+	a, err := netip.ParseAddr(in)
+	switch {
+	case err != nil:
+		return netip.Addr{}, refuse(CodeInvalidIP, s, "%s is not an IP address: write an IPv4 address in dotted decimal (192.0.2.1) or an IPv6 address as RFC 5952 writes it (2001:db8::1), without brackets, port or zone", q(s))
+	case a.Zone() != "":
+		return netip.Addr{}, refuse(CodeInvalidIP, s, "%s carries a zone (%%%s), which only means something on one host: send the address without it", q(s), a.Zone())
+	case a.Is4In6():
+		return netip.Addr{}, refuse(CodeInvalidIP, s, "%s is an IPv4-mapped IPv6 address: send the IPv4 address %s itself", q(s), a.Unmap())
+	case a.String() != s:
+		return netip.Addr{}, refuse(CodeInvalidIP, s, "%s is not written in its canonical form: send %q (RFC 5952 for IPv6), the form the certificate and the order will name", q(s), a.String())
+	case p.IPs.Refused(a):
+		return netip.Addr{}, refuse(CodeReservedIP, s, "%s is %s, not a public address, and cannot get a certificate from this CA", q(s), addrKind(a))
+	}
+	return a, nil
+}
+
+// maxIPLength bounds the text of an IP address identifier: the longest
+// IPv6 text form (45 characters, with an embedded IPv4 address) and
+// brackets.
+const maxIPLength = 47
+
+// addrKind names the special-purpose block a reserved address is in.
+func addrKind(a netip.Addr) string {
+	switch {
+	case IsLoopback(a):
+		return "a loopback address (RFC 1122, RFC 4291)"
+	case IsPrivate(a):
+		return "a private-use address (RFC 1918, RFC 6598, RFC 4193), which only an internal CA (--allow-private-targets) certifies"
+	case a.IsLinkLocalUnicast():
+		return "a link-local address (RFC 3927, RFC 4291)"
+	case a.IsMulticast():
+		return "a multicast address"
+	case a.IsUnspecified():
+		return "the unspecified address"
+	}
+	return "in a special-purpose block (IANA's special-purpose address registries)"
+}

@@ -1,0 +1,76 @@
+package ident
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseIP(t *testing.T) {
+	public := Policy{}
+	lab := Policy{IPs: Targets{Loopback: true}}
+	internal := Policy{IPs: Targets{Private: true}}
+	tests := []struct {
+		name   string
+		p      Policy
+		in     string
+		want   string
+		code   string
+		inText string
+	}{
+		{name: "ipv4", p: public, in: "8.8.8.8", want: "8.8.8.8"},
+		{name: "ipv6 canonical", p: public, in: "2606:4700::1111", want: "2606:4700::1111"},
+		{name: "ipv6 uppercase", p: public, in: "2606:4700::ABCD", code: CodeInvalidIP, inText: `"2606:4700::abcd"`},
+		{name: "ipv6 uncompressed", p: public, in: "2606:4700:0:0:0:0:0:1", code: CodeInvalidIP, inText: `"2606:4700::1"`},
+		{name: "ipv6 bracketed", p: public, in: "[2606:4700::1]", code: CodeInvalidIP, inText: `"2606:4700::1"`},
+		{name: "ipv4 leading zero", p: public, in: "8.8.8.08", code: CodeInvalidIP, inText: "dotted decimal"},
+		{name: "ipv4 short", p: public, in: "127.1", code: CodeInvalidIP, inText: "dotted decimal"},
+		{name: "with port", p: public, in: "8.8.8.8:443", code: CodeInvalidIP, inText: "without brackets, port or zone"},
+		{name: "zone", p: public, in: "fe80::1%eth0", code: CodeInvalidIP, inText: "zone"},
+		{name: "mapped", p: public, in: "::ffff:8.8.8.8", code: CodeInvalidIP, inText: "send the IPv4 address 8.8.8.8"},
+		{name: "name", p: public, in: "example.com", code: CodeInvalidIP, inText: "not an IP address"},
+		{name: "empty", p: public, in: "", code: CodeNameEmpty},
+		{name: "long", p: public, in: strings.Repeat("1", 500), code: CodeInvalidIP, inText: "…"},
+		{name: "loopback public", p: public, in: "127.0.0.1", code: CodeReservedIP, inText: "loopback"},
+		{name: "loopback lab", p: lab, in: "127.0.0.1", want: "127.0.0.1"},
+		{name: "loopback v6 lab", p: lab, in: "::1", want: "::1"},
+		{name: "private public", p: public, in: "10.1.2.3", code: CodeReservedIP, inText: "--allow-private-targets"},
+		{name: "private internal", p: internal, in: "10.1.2.3", want: "10.1.2.3"},
+		{name: "ula internal", p: internal, in: "fd00::1", want: "fd00::1"},
+		{name: "link-local internal", p: internal, in: "169.254.169.254", code: CodeReservedIP, inText: "link-local"},
+		{name: "documentation", p: internal, in: "192.0.2.1", code: CodeReservedIP, inText: "special-purpose"},
+		{name: "multicast", p: public, in: "ff02::1", code: CodeReservedIP, inText: "multicast"},
+		{name: "unspecified", p: public, in: "0.0.0.0", code: CodeReservedIP, inText: "unspecified"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, perr := tc.p.ParseIP(tc.in)
+			if tc.code == "" {
+				if perr != nil {
+					t.Fatalf("ParseIP(%q) = %v", tc.in, perr)
+				}
+				if a.String() != tc.want {
+					t.Fatalf("ParseIP(%q) = %s, want %s", tc.in, a, tc.want)
+				}
+				if !IsIP(a.String()) || IdentifierType(a.String()) != "ip" {
+					t.Fatalf("IsIP(%s) false", a)
+				}
+				return
+			}
+			if perr == nil {
+				t.Fatalf("ParseIP(%q) = %s, want %s", tc.in, a, tc.code)
+			}
+			if perr.Code != tc.code || !strings.Contains(perr.Message, tc.inText) {
+				t.Fatalf("ParseIP(%q) = %s %q, want %s containing %q", tc.in, perr.Code, perr.Message, tc.code, tc.inText)
+			}
+		})
+	}
+}
+
+// A name Normalize accepts is never taken for an IP address identifier.
+func TestIdentifierTypeOfNames(t *testing.T) {
+	for _, n := range []string{"example.com", "*.example.com", "xn--bcher-kva.example", "1.2.3.example"} {
+		if IsIP(n) || IdentifierType(n) != "dns" {
+			t.Errorf("%s taken for an IP address", n)
+		}
+	}
+}

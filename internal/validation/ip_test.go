@@ -1,0 +1,217 @@
+package validation_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"math/big"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/dcvhq/dcv/internal/diagnose"
+	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/testenv"
+	"github.com/dcvhq/dcv/internal/validation"
+	"github.com/dcvhq/dcv/internal/webfetch"
+)
+
+// ipChallengeCert is a tls-alpn-01 certificate whose subjectAltName holds
+// the given IP addresses and dNSNames.
+func ipChallengeCert(t *testing.T, ips []string, names []string, ext *pkix.Extension) tls.Certificate {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), DNSNames: names}
+	for _, s := range ips {
+		tmpl.IPAddresses = append(tmpl.IPAddresses, net.ParseIP(s))
+	}
+	if ext != nil {
+		tmpl.ExtraExtensions = []pkix.Extension{*ext}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: k}
+}
+
+// TestTLSALPN01IPAddress: an IP address identifier (RFC 8738 §6) is dialled
+// without a lookup, with its reverse mapping name as SNI, and proved by a
+// certificate whose only subjectAltName is that address as an iPAddress.
+func TestTLSALPN01IPAddress(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		cert  func(t *testing.T, ip string, k acmeKeys) tls.Certificate
+		ips   []string
+		sans  []string
+		code  diagnose.Code
+		words []string
+	}{
+		{
+			name: "valid",
+			cert: func(t *testing.T, ip string, k acmeKeys) tls.Certificate {
+				return ipChallengeCert(t, []string{ip}, nil, acmeIdentifier(t, k.keyAuth, true))
+			},
+		},
+		{
+			name: "the address as a dNSName",
+			cert: func(t *testing.T, ip string, k acmeKeys) tls.Certificate {
+				return ipChallengeCert(t, nil, []string{ip}, acmeIdentifier(t, k.keyAuth, true))
+			},
+			code: diagnose.CodeTLSALPNWrongCertificate, words: []string{"exactly {ip}"},
+		},
+		{
+			name: "a name beside the address",
+			cert: func(t *testing.T, ip string, k acmeKeys) tls.Certificate {
+				return ipChallengeCert(t, []string{ip}, []string{"www.applicant.com"}, acmeIdentifier(t, k.keyAuth, true))
+			},
+			code: diagnose.CodeTLSALPNWrongCertificate, words: []string{"www.applicant.com", "{ip}"},
+		},
+		{
+			name: "another address",
+			cert: func(t *testing.T, _ string, k acmeKeys) tls.Certificate {
+				return ipChallengeCert(t, []string{"192.0.2.7"}, nil, acmeIdentifier(t, k.keyAuth, true))
+			},
+			code: diagnose.CodeTLSALPNWrongCertificate, words: []string{"names 192.0.2.7", "exactly {ip}"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			w := setupALPN(t)
+			k := newACMEKeys(t)
+			var mu sync.Mutex
+			var sni []string
+			cert := tc.cert(t, w.ip, k)
+			w.serve(&tls.Config{GetConfigForClient: func(hi *tls.ClientHelloInfo) (*tls.Config, error) {
+				mu.Lock()
+				sni = append(sni, hi.ServerName)
+				mu.Unlock()
+				return &tls.Config{NextProtos: []string{validation.ALPNProtocol}, Certificates: []tls.Certificate{cert}}, nil
+			}})
+			obs, res := diagnoseOne(t, w.v, validation.Request{Domain: w.ip, Method: validation.MethodTLSALPN01, Value: k.keyAuth, Token: acmeToken})
+			o := obs.TLSALPN
+			if o == nil || len(o.Lookups) != 0 {
+				t.Fatalf("observation %+v; want one without lookups", o)
+			}
+			rev, _ := dns.ReverseAddr(w.ip)
+			mu.Lock()
+			if len(sni) != 1 || sni[0] != strings.TrimSuffix(rev, ".") {
+				t.Errorf("SNI %q, want the reverse mapping name %q", sni, rev)
+			}
+			mu.Unlock()
+			if o.Matches(w.ip) != (tc.code == "") {
+				t.Errorf("Matches = %v; SANs %v, IP SANs %v", o.Matches(w.ip), o.SANs, o.IPSANs)
+			}
+			checkVerdict(t, res, tc.code, expandAll(strings.NewReplacer("{ip}", w.ip).Replace, tc.words), nil)
+		})
+	}
+}
+
+// A DNS name is not proved by a certificate that also names an address.
+func TestTLSALPN01NameWithAnAddressBeside(t *testing.T) {
+	t.Parallel()
+	const domain = "t.applicant.com"
+	w := setupALPN(t)
+	k := newACMEKeys(t)
+	w.dns.Add(domain + ". A " + w.ip)
+	w.serve(&tls.Config{NextProtos: []string{validation.ALPNProtocol},
+		Certificates: []tls.Certificate{ipChallengeCert(t, []string{"192.0.2.7"}, []string{domain}, acmeIdentifier(t, k.keyAuth, true))}})
+	obs, res := diagnoseOne(t, w.v, validation.Request{Domain: domain, Method: validation.MethodTLSALPN01, Value: k.keyAuth, Token: acmeToken})
+	if obs.TLSALPN.Matches(domain) || len(obs.TLSALPN.IPSANs) != 1 {
+		t.Fatalf("matched, or IP SANs %v", obs.TLSALPN.IPSANs)
+	}
+	checkVerdict(t, res, diagnose.CodeTLSALPNWrongCertificate, []string{"192.0.2.7", "exactly " + domain}, nil)
+}
+
+// TestHTTP01IPAddress: http-01 for an IP address identifier fetches
+// http://<address>/.well-known/acme-challenge/<token> from the address
+// itself, with the address as Host, and looks nothing up, not even CAA.
+func TestHTTP01IPAddress(t *testing.T) {
+	t.Parallel()
+	web := testenv.NewWebServer(t)
+	k := newACMEKeys(t)
+	var host string
+	var mu sync.Mutex
+	web.Handle("", validation.HTTP01Path+acmeToken, func(rw http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		host = r.Host
+		mu.Unlock()
+		_, _ = rw.Write([]byte(k.keyAuth))
+	})
+	f, err := webfetch.New(webfetch.Config{Resolver: refuseLookups{t}, HTTPPort: web.HTTPPort, HTTPSPort: web.HTTPSPort, AllowLoopback: true,
+		ConnectTimeout: time.Second, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := validation.New(validation.Config{Resolver: refuseLookups{t}, Fetcher: f, Timeout: wireObserveLimit, CAAIdentity: "dcv.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip := web.IP.String()
+	obs, res := diagnoseOne(t, v, validation.Request{Domain: ip, Method: validation.MethodHTTP01, Value: k.keyAuth, Token: acmeToken})
+	checkVerdict(t, res, "", nil, nil)
+	if obs.CAA != nil {
+		t.Errorf("CAA looked up for an IP address: %+v", obs.CAA)
+	}
+	if want := "http://" + ip + validation.HTTP01Path + acmeToken; obs.File.URL != want {
+		t.Errorf("URL %s, want %s", obs.File.URL, want)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if host != ip {
+		t.Errorf("Host %q, want %q", host, ip)
+	}
+	if got := validation.HTTP01URL("2001:db8::1", "tok"); got != "http://[2001:db8::1]"+validation.HTTP01Path+"tok" {
+		t.Errorf("HTTP01URL(IPv6) = %s", got)
+	}
+}
+
+// refuseLookups is a resolver that fails the test when asked anything.
+type refuseLookups struct{ t *testing.T }
+
+func (r refuseLookups) Lookup(_ context.Context, name string, qtype uint16) (*dnsclient.Response, error) {
+	r.t.Errorf("looked %s %s up", name, dns.TypeToString[qtype])
+	return nil, errors.New("no lookups expected")
+}
+
+// An IP address whose http-01 port refuses the connection is told to run a
+// server at the address itself, not to change DNS records it has none of.
+func TestHTTP01IPAddressRefused(t *testing.T) {
+	t.Parallel()
+	ln, err := testenv.ListenTCP(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := ln.Addr().(*net.TCPAddr)
+	ln.Close() // nothing listens there now
+	f, err := webfetch.New(webfetch.Config{Resolver: refuseLookups{t}, HTTPPort: a.Port, HTTPSPort: a.Port, AllowLoopback: true,
+		ConnectTimeout: time.Second, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := validation.New(validation.Config{Resolver: refuseLookups{t}, Fetcher: f, Timeout: wireObserveLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip := a.IP.String()
+	_, res := diagnoseOne(t, v, validation.Request{Domain: ip, Method: validation.MethodHTTP01, Value: "ka", Token: acmeToken})
+	checkVerdict(t, res, diagnose.CodeFileUnreachable, []string{"Connection refused by " + ip}, []string{"on port", "of " + ip, "validated at the address itself"})
+	if strings.Contains(res.Findings[0].Fix, "A/AAAA") {
+		t.Errorf("fix %q speaks of DNS records", res.Findings[0].Fix)
+	}
+}
