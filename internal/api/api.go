@@ -644,5 +644,11 @@ func (h *Handler) certificate(w http.ResponseWriter, r *http.Request, acct *stor
 		return
 	}
 	w.Header().Set("Content-Type", "application/pem-certificate-chain")
+	if v.RevokedAt != nil {
+		// The PEM form has no place to say it: a client that fetched it
+		// (curl) still learns that the certificate must not be deployed.
+		w.Header().Set("Dcv-Revoked-At", v.RevokedAt.UTC().Format(time.RFC3339))
+		w.Header().Set("Dcv-Revocation-Reason", v.RevocationReason)
+	}
 	_, _ = io.WriteString(w, v.Certificate)
 }
