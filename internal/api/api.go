@@ -586,12 +586,68 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, acct *store.Acco
 	if !decodeNone(w, r) {
 		return
 	}
+	evidence, ok := evidenceParam(w, r)
+	if !ok {
+		return
+	}
 	res, err := h.cfg.Orders.Check(r.Context(), acct, r.PathValue("id"))
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	if !evidence {
+		dropEvidence(res)
+	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// evidenceParam reads ?evidence=: true (the default) answers each domain's
+// raw observations, false leaves them out (empty arrays; the check stores
+// them either way). A console that shows findings and the matrix need not
+// receive the megabytes of a 100-domain order's evidence.
+func evidenceParam(w http.ResponseWriter, r *http.Request) (bool, bool) {
+	switch v := r.URL.Query().Get("evidence"); v {
+	case "", "true":
+		return true, true
+	case "false":
+		return false, true
+	default:
+		writeError(w, http.StatusBadRequest, "INVALID_EVIDENCE", fmt.Sprintf("evidence %.16q is not true or false", v))
+		return false, false
+	}
+}
+
+// dropStoredEvidence is dropEvidence for a stored check, as the store keeps
+// it; one that does not decode is answered as it is.
+func dropStoredEvidence(c json.RawMessage) json.RawMessage {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(c, &top) != nil {
+		return c
+	}
+	var domains []map[string]json.RawMessage
+	if json.Unmarshal(top["domains"], &domains) != nil {
+		return c
+	}
+	for _, d := range domains {
+		d["evidence"] = json.RawMessage("[]")
+	}
+	b, err := json.Marshal(domains)
+	if err != nil {
+		return c
+	}
+	top["domains"] = b
+	out, err := json.Marshal(top)
+	if err != nil {
+		return c
+	}
+	return out
+}
+
+// dropEvidence empties each domain's evidence of res.
+func dropEvidence(res *order.CheckResult) {
+	for i := range res.Domains {
+		res.Domains[i].Evidence = []json.RawMessage{}
+	}
 }
 
 // listChecks answers a page of an order's stored checks, newest first:
@@ -603,10 +659,19 @@ func (h *Handler) listChecks(w http.ResponseWriter, r *http.Request, acct *store
 	if !ok {
 		return
 	}
+	evidence, ok := evidenceParam(w, r)
+	if !ok {
+		return
+	}
 	cs, next, err := h.cfg.Orders.Checks(r.Context(), acct, r.PathValue("id"), r.URL.Query().Get("cursor"), limit)
 	if err != nil {
 		h.fail(w, r, err)
 		return
+	}
+	if !evidence {
+		for i, c := range cs {
+			cs[i] = dropStoredEvidence(c)
+		}
 	}
 	writePage(w, r, limit, "checks", cs, next)
 }
