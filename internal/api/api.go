@@ -320,6 +320,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeError(w, http.StatusBadRequest, "DUPLICATE_FIELD", msg)
 		return false
 	}
+	if sent, want, bad := jsontype.MisspelledField(body, v); bad {
+		// encoding/json would take it for the field, whatever its case.
+		writeError(w, http.StatusBadRequest, "UNKNOWN_FIELD", fmt.Sprintf("the request has an unknown field %q: field names are case-sensitive; did you mean %q?", sent, want))
+		return false
+	}
 	return true
 }
 

@@ -295,6 +295,7 @@ func TestAPIRefusesBadInput(t *testing.T) {
 		{name: "eab key, malformed body", path: "/api/v1/eab-keys", key: "admin", body: `{`, status: 400, code: "MALFORMED_JSON"},
 		{name: "eab key, a field", path: "/api/v1/eab-keys", key: "admin", body: `{"x":1}`, status: 400, code: "UNKNOWN_FIELD", words: []string{`"x"`}},
 		{name: "check, a field", path: "/api/v1/orders/ord_x/checks", body: `{"force":true}`, status: 400, code: "UNKNOWN_FIELD", words: []string{`"force"`}},
+		{name: "a field name in another case", path: "/api/v1/orders", body: `{"Domains":["a.applicant.com"],"method":"dns"}`, status: 400, code: "UNKNOWN_FIELD", words: []string{`"Domains"`, "case-sensitive", `did you mean "domains"`}},
 	}
 	// The cases run in sequence, so that the list below sees all of them done.
 	for _, tc := range tests {
