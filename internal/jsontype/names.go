@@ -3,8 +3,8 @@ package jsontype
 import (
 	"encoding/json"
 	"maps"
-	"slices"
 	"reflect"
+	"slices"
 	"strings"
 )
 
