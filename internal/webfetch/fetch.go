@@ -382,8 +382,13 @@ func (f *Fetcher) nextHop(cur *target, a *Attempt, origin string, visited map[st
 
 // registeredDomain returns the registered domain of host (its public suffix
 // and one more label), or host itself when it has none (host is itself a
-// public suffix).
+// public suffix, or an IP address).
 func registeredDomain(host string) string {
+	if _, err := netip.ParseAddr(host); err == nil {
+		// An address is its own origin, said here rather than left to
+		// publicsuffix's refusal of addresses.
+		return host
+	}
 	if d, err := publicsuffix.EffectiveTLDPlusOne(host); err == nil {
 		return d
 	}

@@ -36,6 +36,10 @@ func TestFetchIPAddressHost(t *testing.T) {
 	w.Handle("", "/host", func(rw http.ResponseWriter, r *http.Request) { fmt.Fprint(rw, r.Host) })
 	w.Handle("", "/to-https", redirect(http.StatusMovedPermanently, "https://"+w.IP.String()+"/host"))
 	w.Handle("", "/to-name", redirect(http.StatusMovedPermanently, "http://other.example/host"))
+	// Another address ending in the same two numbers is another origin.
+	other := w.IP.As4()
+	other[1]++
+	w.Handle("", "/to-other-ip", redirect(http.StatusMovedPermanently, "http://"+netip.AddrFrom4(other).String()+"/host"))
 	ip := w.IP.String()
 
 	tests := []struct {
@@ -52,6 +56,7 @@ func TestFetchIPAddressHost(t *testing.T) {
 		{name: "reserved refused", url: "http://" + ip + "/host", kind: ErrReservedAddress, hops: 1},
 		{name: "same address over https followed", url: "http://" + ip + "/to-https", loopback: true, status: 200, body: ip, hops: 2},
 		{name: "another domain refused", url: "http://" + ip + "/to-name", loopback: true, status: 301, rule: RedirectOtherDomain, hops: 1},
+		{name: "another address refused", url: "http://" + ip + "/to-other-ip", loopback: true, status: 301, rule: RedirectOtherDomain, hops: 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
