@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dcvhq/dcv/internal/diagnose"
+	"github.com/dcvhq/dcv/internal/ident"
 	dcvmetrics "github.com/dcvhq/dcv/internal/metrics"
 	"github.com/dcvhq/dcv/internal/validation"
 )
@@ -280,6 +281,11 @@ func (r *Runner) Observe(ctx context.Context, req validation.Request) ([]validat
 	// every domain with CAA records disagree).
 	remoteReq := req
 	remoteReq.CAAIdentity = cmp.Or(req.CAAIdentity, r.cfg.Primary.CAAIdentity())
+	if ident.IsIP(req.Domain) {
+		// An IP address has no CAA records (RFC 8659 concerns domain
+		// names): no perspective looks any up, and none is expected.
+		remoteReq.CAAIdentity = ""
+	}
 	for i, c := range clients {
 		go func() {
 			obs := c.observe(rctx, remoteReq, r.cfg.RemoteTimeout, r.cfg.AckTimeout, now, cut.Load)

@@ -1127,3 +1127,44 @@ func TestAgentQueuesWhenBusy(t *testing.T) {
 		}
 	}
 }
+
+// TestRemotesValidateAnIPAddress: every perspective validates an IP address
+// identifier (RFC 8738) over http-01 at the address itself, and none is
+// asked for a CAA check (an address has no CAA records), also when the
+// primary checks CAA for its identity: the agents' answers corroborate it
+// (review: they were refused as "no CAA check", so no IP could pass with
+// agents enrolled).
+func TestRemotesValidateAnIPAddress(t *testing.T) {
+	t.Parallel()
+	ln, err := testenv.ListenTCP(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	web, _ := netip.ParseAddrPort(ln.Addr().String())
+	const token, keyAuth = "tok-ip", "tok-ip.thumbprint"
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == validation.HTTP01Path+token && r.Host == web.Addr().String() {
+			io.WriteString(w, keyAuth)
+			return
+		}
+		http.NotFound(w, r)
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	b := setup(t, setupOpts{agents: five(0)[:2], web: web.Addr(), webPort: int(web.Port()), min: 2, primaryCAA: "ca.primary.example"})
+	obs, err := b.runner.Observe(t.Context(), validation.Request{Domain: web.Addr().String(), Method: validation.MethodHTTP01, Value: keyAuth, Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(obs) != 3 {
+		t.Fatalf("%d observations, want the primary's and two agents'", len(obs))
+	}
+	for _, o := range obs {
+		if o.Unavailable != "" || o.CAA != nil {
+			t.Errorf("%s: unavailable %q (%s), CAA %+v; want an observation without CAA", o.Perspective, o.Unavailable, o.UnavailableDetail, o.CAA)
+		}
+	}
+	if r := diagnose.Domain(obs, time.Now()); r.Status != diagnose.StatusApproved {
+		t.Errorf("status %s, findings %+v; want approved", r.Status, r.Findings)
+	}
+}
