@@ -456,8 +456,8 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		// such a CA waives (ca.Config.InternalNames).
 		InternalNames: f.internalNames,
 		// So do the private (or, in a lab, loopback) addresses such a CA
-		// certifies (ca.Config.ReservedIPs).
-		ReservedIPs: f.allowPrivate || f.allowLoopback,
+		// certifies (ca.Config.IPs).
+		IPs: f.names().IPs,
 	}
 	if err := lintsPass(caCfg); err != nil {
 		return exitError{code: exitUsage, msg: err.Error()}

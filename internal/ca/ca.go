@@ -21,6 +21,8 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"github.com/dcvhq/dcv/internal/ident"
 )
 
 // MaxValidityAt returns the longest leaf validity the package accepts for
@@ -129,12 +131,14 @@ type Config struct {
 	// certificates do not meet the CA/B Forum BRs and must not chain to a
 	// publicly-trusted root.
 	InternalNames bool
-	// ReservedIPs waives the lint that refuses IP addresses of reserved
-	// blocks in a certificate (e_ext_san_contains_reserved_ip), for a CA
-	// that certifies an organisation's private addresses (or a lab's
-	// loopback ones: ident.Policy.IPs). Like InternalNames, its
-	// certificates must not chain to a publicly-trusted root.
-	ReservedIPs bool
+	// IPs are the reserved IP addresses this CA certifies, for an
+	// organisation's private network (or a lab's loopback): the lint that
+	// refuses addresses of reserved blocks (e_ext_san_contains_reserved_ip)
+	// is waived for a certificate whose every such address is one IPs
+	// permits (loopback, private use), and only then (ident.Policy.IPs).
+	// Like InternalNames, its certificates must not chain to a
+	// publicly-trusted root.
+	IPs ident.Targets
 	// Now returns the current time. If nil, time.Now.
 	Now func() time.Time
 }

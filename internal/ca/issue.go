@@ -203,7 +203,7 @@ func (c *CA) Prepare(req IssueRequest) (*Prepared, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ca: issue: %w", err)
 	}
-	if err := lintCertificate(linted, c.waivers); err != nil {
+	if err := lintCertificate(linted, c.waiversFor(req.IPAddresses)); err != nil {
 		return nil, fmt.Errorf("ca: issue: %w", err)
 	}
 	return &Prepared{TBS: tbs, by: c, req: &req, serial: fmt.Sprintf("%032x", serial), notBefore: notBefore, notAfter: notAfter}, nil
@@ -308,7 +308,7 @@ func (c *CA) checkStored(p *Prepared, req IssueRequest) error {
 	if validity := leaf.NotAfter.Sub(leaf.NotBefore) + time.Second; validity > MaxValidityAt(leaf.NotBefore) {
 		return fmt.Errorf("ca: issue: stored certificate %s has a validity of %s, more than the maximum of %s", serial, Days(validity), Days(MaxValidityAt(leaf.NotBefore)))
 	}
-	if err := lintCertificate(linted, c.waivers); err != nil {
+	if err := lintCertificate(linted, c.waiversFor(LeafIPs(leaf))); err != nil {
 		return fmt.Errorf("ca: issue: %w", err)
 	}
 	p.serial, p.notBefore, p.notAfter = serial, leaf.NotBefore, leaf.NotAfter

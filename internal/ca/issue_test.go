@@ -23,6 +23,8 @@ import (
 	zx509 "github.com/zmap/zcrypto/x509"
 	"github.com/zmap/zlint/v3"
 	"github.com/zmap/zlint/v3/lint"
+
+	"github.com/dcvhq/dcv/internal/ident"
 )
 
 type keySet struct {
@@ -396,8 +398,8 @@ func TestIssueLongestValidity(t *testing.T) {
 
 // TestIssueIPAddresses: IP address identifiers (RFC 8738) become iPAddress
 // subjectAltNames, after the DNS names, that verify and lint clean; an
-// address of a reserved block fails the lints unless the CA certifies
-// private addresses (Config.ReservedIPs).
+// address of a reserved block fails the lints unless it is one the CA
+// permits (Config.IPs: loopback, private use), and only then.
 func TestIssueIPAddresses(t *testing.T) {
 	t.Parallel()
 	ks := testKeys()
@@ -409,24 +411,30 @@ func TestIssueIPAddresses(t *testing.T) {
 		return out
 	}
 	tests := []struct {
-		name     string
-		reserved bool
-		dns      []string
-		ips      []netip.Addr
-		lint     string // the lint that refuses, if any
+		name   string
+		permit ident.Targets
+		dns    []string
+		ips    []netip.Addr
+		lint   string // the lint that refuses, if any
 	}{
 		{name: "public addresses only", ips: addrs("8.8.8.8", "2606:4700::1111")},
 		{name: "names and an address", dns: []string{"example.com"}, ips: addrs("8.8.8.8")},
 		{name: "loopback refused by lint", ips: addrs("127.0.0.1"), lint: "e_ext_san_contains_reserved_ip"},
 		{name: "private refused by lint", ips: addrs("10.0.0.1"), lint: "e_ext_san_contains_reserved_ip"},
-		{name: "loopback, reserved waived", reserved: true, ips: addrs("127.0.0.1", "::1")},
-		{name: "private, reserved waived", reserved: true, dns: []string{"example.com"}, ips: addrs("10.0.0.1", "fd00::1")},
+		{name: "loopback, loopback permitted", permit: ident.Targets{Loopback: true}, ips: addrs("127.0.0.1", "::1")},
+		{name: "private, private permitted", permit: ident.Targets{Private: true}, dns: []string{"example.com"}, ips: addrs("10.0.0.1", "fd00::1")},
+		{name: "private and public, private permitted", permit: ident.Targets{Private: true}, ips: addrs("10.0.0.1", "8.8.8.8")},
+		// The waiver is for the addresses the CA permits, not for every
+		// reserved block.
+		{name: "loopback, private permitted", permit: ident.Targets{Private: true}, ips: addrs("127.0.0.1"), lint: "e_ext_san_contains_reserved_ip"},
+		{name: "link-local beside private", permit: ident.Targets{Private: true, Loopback: true}, ips: addrs("10.0.0.1", "169.254.169.254"), lint: "e_ext_san_contains_reserved_ip"},
+		{name: "nat64 with both permitted", permit: ident.Targets{Private: true, Loopback: true}, ips: addrs("64:ff9b::a00:1"), lint: "e_ext_san_contains_reserved_ip"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			cfg := loopbackURLs(t.TempDir())
-			cfg.ReservedIPs = tc.reserved
+			cfg.IPs = tc.permit
 			c := newTestCA(t, cfg)
 			iss, err := c.Issue(IssueRequest{DNSNames: tc.dns, IPAddresses: tc.ips, PublicKey: ks.p256.Public()})
 			if tc.lint != "" {

@@ -8,7 +8,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"fmt"
+	"maps"
 	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -17,6 +19,9 @@ import (
 	zx509 "github.com/zmap/zcrypto/x509"
 	"github.com/zmap/zlint/v3"
 	"github.com/zmap/zlint/v3/lint"
+	"github.com/zmap/zlint/v3/util"
+
+	"github.com/dcvhq/dcv/internal/ident"
 )
 
 // LintResult is one zlint finding that blocked issuance.
@@ -249,11 +254,26 @@ func lintWaivers(cfg Config) map[string]string {
 		w["e_dnsname_not_valid_tld"] = "a CA of internal names (--allow-internal-names)"
 		w["w_sub_cert_aia_contains_internal_names"] = "a CA of internal names (--allow-internal-names)"
 	}
-	if cfg.ReservedIPs {
-		// Its IP address identifiers are private (or loopback) ones by
-		// design; ident.Policy.ParseIP refused every other reserved block.
-		w["e_ext_san_contains_reserved_ip"] = "a CA of private addresses (--allow-private-targets or --allow-loopback-targets)"
+	return w
+}
+
+// waiversFor returns the waivers of a leaf naming ips: c's, and, when
+// every reserved one is an address c.cfg.IPs permits (loopback, private
+// use), e_ext_san_contains_reserved_ip. Any other reserved address (link
+// local, documentation, NAT64...) keeps the lint's refusal.
+func (c *CA) waiversFor(ips []netip.Addr) map[string]string {
+	t := c.cfg.IPs
+	if !t.Loopback && !t.Private || len(ips) == 0 {
+		return c.waivers
 	}
+	for _, a := range ips {
+		permitted := t.Loopback && ident.IsLoopback(a) || t.Private && ident.IsPrivate(a)
+		if !permitted && util.IsIANAReserved(net.IP(a.AsSlice())) {
+			return c.waivers
+		}
+	}
+	w := maps.Clone(c.waivers)
+	w["e_ext_san_contains_reserved_ip"] = "a CA of private addresses (--allow-private-targets or --allow-loopback-targets), for addresses it permits"
 	return w
 }
 

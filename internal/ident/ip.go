@@ -1,8 +1,11 @@
 package ident
 
 import (
+	"net"
 	"net/netip"
 	"strings"
+
+	zlintutil "github.com/zmap/zlint/v3/util"
 )
 
 // IsIP reports whether an identifier dcv stores is an IP address (RFC 8738)
@@ -29,8 +32,8 @@ func IdentifierType(identifier string) string {
 // zeros, IPv6 as RFC 5952 §4 writes it (lowercase, zeros compressed), with
 // no zone, no brackets and no port. An IPv4-mapped IPv6 address is refused
 // in favour of its IPv4 form. Addresses in special-purpose blocks (IsReserved)
-// are refused unless p.IPs permits them (loopback, private use), as dcv
-// would refuse to connect to them.
+// (IANA's registries) are refused unless p.IPs permits them (loopback,
+// private use).
 func (p Policy) ParseIP(s string) (netip.Addr, *PolicyError) {
 	if s == "" {
 		return netip.Addr{}, refuse(CodeNameEmpty, s, "an IP address identifier is empty")
@@ -52,10 +55,23 @@ func (p Policy) ParseIP(s string) (netip.Addr, *PolicyError) {
 		return netip.Addr{}, refuse(CodeInvalidIP, s, "%s is an IPv4-mapped IPv6 address: send the IPv4 address %s itself", q(s), a.Unmap())
 	case a.String() != s:
 		return netip.Addr{}, refuse(CodeInvalidIP, s, "%s is not written in its canonical form: send %q (RFC 5952 for IPv6), the form the certificate and the order will name", q(s), a.String())
-	case p.IPs.Refused(a):
+	case !p.certifiable(a):
 		return netip.Addr{}, refuse(CodeReservedIP, s, "%s is %s, not a public address, and cannot get a certificate from this CA", q(s), addrKind(a))
 	}
 	return a, nil
+}
+
+// certifiable reports whether a may be certified under p: a public address,
+// outside every block of IANA's special-purpose registries (as zlint's
+// e_ext_san_contains_reserved_ip judges, which includes NAT64, 6to4, AS112
+// and AMT blocks that IsReserved judges by where a packet ends up), or a
+// loopback or private one that p.IPs permits.
+func (p Policy) certifiable(a netip.Addr) bool {
+	switch {
+	case p.IPs.Loopback && IsLoopback(a), p.IPs.Private && IsPrivate(a):
+		return true
+	}
+	return !IsReserved(a) && !zlintutil.IsIANAReserved(net.IP(a.AsSlice()))
 }
 
 // maxIPLength bounds the text of an IP address identifier: the longest

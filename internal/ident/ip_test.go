@@ -40,6 +40,15 @@ func TestParseIP(t *testing.T) {
 		{name: "documentation", p: internal, in: "192.0.2.1", code: CodeReservedIP, inText: "special-purpose"},
 		{name: "multicast", p: public, in: "ff02::1", code: CodeReservedIP, inText: "multicast"},
 		{name: "unspecified", p: public, in: "0.0.0.0", code: CodeReservedIP, inText: "unspecified"},
+		// Blocks IsReserved lets a packet reach (it judges NAT64 and 6to4
+		// by the embedded address) but the certificate lints refuse.
+		{name: "nat64 of a public address", p: public, in: "64:ff9b::808:808", code: CodeReservedIP, inText: "special-purpose"},
+		{name: "6to4 of a public address", p: public, in: "2002:808:808::1", code: CodeReservedIP, inText: "special-purpose"},
+		{name: "as112", p: internal, in: "192.175.48.1", code: CodeReservedIP, inText: "special-purpose"},
+		{name: "as112 v6", p: public, in: "2620:4f:8000::1", code: CodeReservedIP, inText: "special-purpose"},
+		{name: "amt", p: public, in: "192.52.193.1", code: CodeReservedIP, inText: "special-purpose"},
+		{name: "loopback on an internal CA", p: internal, in: "127.0.0.1", code: CodeReservedIP, inText: "loopback"},
+		{name: "private on a lab", p: lab, in: "10.0.0.1", code: CodeReservedIP, inText: "private-use"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -136,7 +136,7 @@ func New(t testing.TB, opts Options) *Stack {
 		Dir:          filepath.Join(dir, "ca"),
 		AIAIssuerURL: "http://127.0.0.1:8080/ca/intermediate.cer",
 		CRLURL:       "http://127.0.0.1:8080/ca/intermediate.crl",
-		ReservedIPs:  opts.Names.IPs.Loopback || opts.Names.IPs.Private,
+		IPs:          opts.Names.IPs,
 	})
 	if err != nil {
 		t.Fatalf("ordertest: %v", err)
