@@ -833,6 +833,11 @@ func TestProtocolNegatives(t *testing.T) {
 		// Every refused identifier is named, whatever the reason.
 		{"unsupported and rejected identifiers", raw{alg: jose.ES256, key: c.Key, kid: kid, url: newOrder, payload: `{"identifiers":[{"type":"dns","value":"ok.applicant.com"},{"type":"dns","value":"Bad..Name.applicant.com"},{"type":"foo","value":"x"}]}`}, "malformed", 400,
 			[]string{"rejectedIdentifier dns:Bad..Name.applicant.com", "unsupportedIdentifier foo:x"}},
+		// Each subproblem names the identifier with the type the client
+		// sent, in the request's order (review: an address sent as "dns"
+		// was named "ip" and sorted last).
+		{"subproblems keep the types sent", raw{alg: jose.ES256, key: c.Key, kid: kid, url: newOrder, payload: `{"identifiers":[{"type":"dns","value":"8.8.8.8"},{"type":"ip","value":"127.0.0.1"},{"type":"dns","value":"127.1"}]}`}, "rejectedIdentifier", 400,
+			[]string{"rejectedIdentifier dns:8.8.8.8", "rejectedIdentifier ip:127.0.0.1", "rejectedIdentifier dns:127.1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -157,7 +157,7 @@ func (a *ACME) NewOrder(ctx context.Context, acct *store.ACMEAccount, req ACMENe
 		if ident.IsIP(strings.Trim(id.Value, "[]")) {
 			// RFC 8738 §3: an address is an identifier of type "ip". A
 			// client that sends it as "dns" does not know that type.
-			unsupported = append(unsupported, &ACMEError{Type: ACMERejectedIdentifier, Identifier: id.Value,
+			unsupported = append(unsupported, &ACMEError{Type: ACMERejectedIdentifier, Identifier: id.Value, IdentifierType: "dns",
 				Detail: fmt.Sprintf("%q is an IP address, sent as an identifier of type \"dns\": send it as {\"type\": \"ip\"} (RFC 8738); an ACME client that sends addresses as DNS names does not support IP address certificates (upgrade it, or use one that does)", id.Value)})
 			continue
 		}
@@ -165,7 +165,7 @@ func (a *ACME) NewOrder(ctx context.Context, acct *store.ACMEAccount, req ACMENe
 			// The order's identifiers are the request's (RFC 8555 §7.4):
 			// a name rewritten without its final dot or its spaces would
 			// not be the one the client asked for, nor match it.
-			unsupported = append(unsupported, &ACMEError{Type: ACMERejectedIdentifier, Detail: why, Identifier: id.Value})
+			unsupported = append(unsupported, &ACMEError{Type: ACMERejectedIdentifier, Detail: why, Identifier: id.Value, IdentifierType: "dns"})
 			continue
 		}
 		raw = append(raw, id.Value)
@@ -298,7 +298,7 @@ func rejectedSubproblems(err error) []*ACMEError {
 		if pe.Name == "" {
 			typ = ACMEMalformed
 		}
-		out = append(out, &ACMEError{Type: typ, Detail: pe.Message, Identifier: pe.Name})
+		out = append(out, &ACMEError{Type: typ, Detail: pe.Message, Identifier: pe.Name, IdentifierType: "dns"})
 	}
 	return out
 }
