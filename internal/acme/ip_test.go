@@ -164,7 +164,7 @@ func TestIPAddressRefusals(t *testing.T) {
 		ids   []xacme.AuthzID
 		words []string
 	}{
-		{"loopback on a public CA", []xacme.AuthzID{{Type: "ip", Value: "127.0.0.1"}}, []string{"rejectedIdentifier", "loopback", "cannot get a certificate"}},
+		{"loopback on a public CA", []xacme.AuthzID{{Type: "ip", Value: "127.0.0.1"}}, []string{"rejectedIdentifier", "loopback", "this CA certifies public addresses only"}},
 		{"address as a dns name", []xacme.AuthzID{{Type: "dns", Value: "192.0.2.1"}}, []string{"rejectedIdentifier", `sent as an identifier of type "dns"`, "RFC 8738"}},
 		{"not canonical", []xacme.AuthzID{{Type: "ip", Value: "2606:4700:0:0::1"}}, []string{"rejectedIdentifier", "canonical", "2606:4700::1"}},
 		{"twice", []xacme.AuthzID{{Type: "ip", Value: "8.8.8.8"}, {Type: "ip", Value: "8.8.8.8"}}, []string{"more than once"}},
@@ -191,6 +191,37 @@ func TestIPAddressCSRMismatch(t *testing.T) {
 	c := w.client(t)
 	ctx := context.Background()
 	ip := w.web.IP.String()
+	o := validIPOrder(t, w, c, ip)
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	csr, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{IPAddresses: []net.IP{net.ParseIP("127.0.0.2")}}, k)
+	_, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csr, true)
+	if err == nil || !strings.Contains(err.Error(), "badCSR") || !strings.Contains(err.Error(), "127.0.0.2") || !strings.Contains(err.Error(), ip) {
+		t.Fatalf("finalize = %v, want badCSR naming both addresses", err)
+	}
+}
+
+// A CSR naming the ordered address as a DNS name is badCSR, saying where
+// the address belongs (black-box run: it was issued as an iPAddress).
+func TestIPAddressCSRAsDNSName(t *testing.T) {
+	t.Parallel()
+	w := setupStack(t, ordertest.Options{Names: ident.Policy{IPs: ident.Targets{Loopback: true}}}, nil)
+	c := w.client(t)
+	ctx := context.Background()
+	ip := w.web.IP.String()
+	o := validIPOrder(t, w, c, ip)
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	csr, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: []string{ip}}, k)
+	_, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csr, true)
+	if err == nil || !strings.Contains(err.Error(), "badCSR") || !strings.Contains(err.Error(), "as a DNS name") || !strings.Contains(err.Error(), "iPAddress") {
+		t.Fatalf("finalize = %v, want badCSR saying the address belongs in an iPAddress", err)
+	}
+}
+
+// validIPOrder returns an order for ip alone whose authorization is valid
+// (http-01 answered by the world's web server at ip).
+func validIPOrder(t *testing.T, w *world, c *xacme.Client, ip string) *xacme.Order {
+	t.Helper()
+	ctx := context.Background()
 	o, err := c.AuthorizeOrder(ctx, []xacme.AuthzID{{Type: "ip", Value: ip}})
 	if err != nil {
 		t.Fatal(err)
@@ -199,22 +230,19 @@ func TestIPAddressCSRMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, ch := range z.Challenges {
-		if ch.Type == "http-01" {
-			ka, _ := c.HTTP01ChallengeResponse(ch.Token)
-			w.web.SetFile(ip, c.HTTP01ChallengePath(ch.Token), 200, ka)
-			if _, err := c.Accept(ctx, ch); err != nil {
-				t.Fatal(err)
+	if z.Status != xacme.StatusValid {
+		for _, ch := range z.Challenges {
+			if ch.Type == "http-01" {
+				ka, _ := c.HTTP01ChallengeResponse(ch.Token)
+				w.web.SetFile(ip, c.HTTP01ChallengePath(ch.Token), 200, ka)
+				if _, err := c.Accept(ctx, ch); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
+		if _, err := c.WaitAuthorization(ctx, o.AuthzURLs[0]); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, err := c.WaitAuthorization(ctx, o.AuthzURLs[0]); err != nil {
-		t.Fatal(err)
-	}
-	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	csr, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{IPAddresses: []net.IP{net.ParseIP("127.0.0.2")}}, k)
-	_, _, err = c.CreateOrderCert(ctx, o.FinalizeURL, csr, true)
-	if err == nil || !strings.Contains(err.Error(), "badCSR") || !strings.Contains(err.Error(), "127.0.0.2") || !strings.Contains(err.Error(), ip) {
-		t.Fatalf("finalize = %v, want badCSR naming both addresses", err)
-	}
+	return o
 }

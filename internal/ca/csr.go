@@ -48,12 +48,25 @@ const (
 	CSRKeyUnsupported = "CSR_KEY_UNSUPPORTED"
 	CSRTooLarge       = "CSR_TOO_LARGE"
 	CSRMustStaple     = "CSR_MUST_STAPLE"
-	// CSRNonDNSName: a subjectAltName that is no DNS name (an IP
-	// address, e-mail address, URI, or any other GeneralName), which a
-	// DNS-validated certificate cannot hold and dcv would otherwise drop
-	// without a word.
+	// CSRNonDNSName: a subjectAltName that is neither a DNS name nor an
+	// IP address (an e-mail address, URI, or any other GeneralName), which
+	// a domain-validated certificate cannot hold and dcv would otherwise
+	// drop without a word.
 	CSRNonDNSName = "CSR_NON_DNS_NAME"
 )
+
+// AddressAsName returns the first dNSName subjectAltName of csr that is an
+// IP address ("192.0.2.1" written as a DNS name): RFC 8738 wants an IP
+// address in an iPAddress entry, and a certificate naming it as a dNSName
+// would be refused by every relying party and lint.
+func AddressAsName(csr *x509.CertificateRequest) (string, bool) {
+	for _, n := range csr.DNSNames {
+		if _, err := netip.ParseAddr(strings.Trim(n, "[]")); err == nil {
+			return n, true
+		}
+	}
+	return "", false
+}
 
 // oidTLSFeature is the TLS Feature extension (RFC 7633) that, with
 // status_request, makes a certificate "must-staple".

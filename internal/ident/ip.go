@@ -47,18 +47,55 @@ func (p Policy) ParseIP(s string) (netip.Addr, *PolicyError) {
 	}
 	a, err := netip.ParseAddr(in)
 	switch {
+	case err != nil && leadingZero(in):
+		return netip.Addr{}, refuse(CodeInvalidIP, s, "%s has a number with a leading zero, which some software reads as octal: write each number of the address without leading zeros", q(s))
 	case err != nil:
 		return netip.Addr{}, refuse(CodeInvalidIP, s, "%s is not an IP address: write an IPv4 address in dotted decimal (192.0.2.1) or an IPv6 address as RFC 5952 writes it (2001:db8::1), without brackets, port or zone", q(s))
 	case a.Zone() != "":
 		return netip.Addr{}, refuse(CodeInvalidIP, s, "%s carries a zone (%%%s), which only means something on one host: send the address without it", q(s), a.Zone())
 	case a.Is4In6():
 		return netip.Addr{}, refuse(CodeInvalidIP, s, "%s is an IPv4-mapped IPv6 address: send the IPv4 address %s itself", q(s), a.Unmap())
+	case a.String() != s && a.Is4():
+		return netip.Addr{}, refuse(CodeInvalidIP, s, "%s is not written in its canonical form: send %q, the form the certificate and the order will name", q(s), a.String())
 	case a.String() != s:
-		return netip.Addr{}, refuse(CodeInvalidIP, s, "%s is not written in its canonical form: send %q (RFC 5952 for IPv6), the form the certificate and the order will name", q(s), a.String())
+		return netip.Addr{}, refuse(CodeInvalidIP, s, "%s is not written in its canonical form: send %q (RFC 5952), the form the certificate and the order will name", q(s), a.String())
 	case !p.certifiable(a):
-		return netip.Addr{}, refuse(CodeReservedIP, s, "%s is %s, not a public address, and cannot get a certificate from this CA", q(s), addrKind(a))
+		return netip.Addr{}, refuse(CodeReservedIP, s, "%s is %s; this CA certifies %s", q(s), addrKind(a), p.certifies())
 	}
 	return a, nil
+}
+
+// certifies says which addresses p certifies.
+func (p Policy) certifies() string {
+	switch {
+	case p.IPs.Private && p.IPs.Loopback:
+		return "public, private-use and loopback addresses only"
+	case p.IPs.Private:
+		return "public and private-use addresses only"
+	case p.IPs.Loopback:
+		return "public and loopback addresses only"
+	}
+	return "public addresses only"
+}
+
+// leadingZero reports whether s looks like a dotted IPv4 address one of
+// whose numbers has a leading zero ("010.0.0.1"), which netip refuses and
+// inet_aton reads as octal.
+func leadingZero(s string) bool {
+	parts := strings.Split(s, ".")
+	if len(parts) != 4 {
+		return false
+	}
+	zero := false
+	for _, p := range parts {
+		if p == "" || strings.Trim(p, "0123456789") != "" {
+			return false
+		}
+		if len(p) > 1 && p[0] == '0' {
+			zero = true
+		}
+	}
+	return zero
 }
 
 // certifiable reports whether a may be certified under p: a public address,

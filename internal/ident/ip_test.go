@@ -22,7 +22,9 @@ func TestParseIP(t *testing.T) {
 		{name: "ipv6 uppercase", p: public, in: "2606:4700::ABCD", code: CodeInvalidIP, inText: `"2606:4700::abcd"`},
 		{name: "ipv6 uncompressed", p: public, in: "2606:4700:0:0:0:0:0:1", code: CodeInvalidIP, inText: `"2606:4700::1"`},
 		{name: "ipv6 bracketed", p: public, in: "[2606:4700::1]", code: CodeInvalidIP, inText: `"2606:4700::1"`},
-		{name: "ipv4 leading zero", p: public, in: "8.8.8.08", code: CodeInvalidIP, inText: "dotted decimal"},
+		{name: "ipv4 leading zero", p: public, in: "8.8.8.08", code: CodeInvalidIP, inText: "leading zero"},
+		{name: "ipv4 leading zeros", p: public, in: "127.000.000.001", code: CodeInvalidIP, inText: "octal"},
+		{name: "ipv4 bracketed", p: public, in: "[8.8.8.8]", code: CodeInvalidIP, inText: `send "8.8.8.8", the form`},
 		{name: "ipv4 short", p: public, in: "127.1", code: CodeInvalidIP, inText: "dotted decimal"},
 		{name: "with port", p: public, in: "8.8.8.8:443", code: CodeInvalidIP, inText: "without brackets, port or zone"},
 		{name: "zone", p: public, in: "fe80::1%eth0", code: CodeInvalidIP, inText: "zone"},
@@ -30,7 +32,7 @@ func TestParseIP(t *testing.T) {
 		{name: "name", p: public, in: "example.com", code: CodeInvalidIP, inText: "not an IP address"},
 		{name: "empty", p: public, in: "", code: CodeNameEmpty},
 		{name: "long", p: public, in: strings.Repeat("1", 500), code: CodeInvalidIP, inText: "…"},
-		{name: "loopback public", p: public, in: "127.0.0.1", code: CodeReservedIP, inText: "loopback"},
+		{name: "loopback public", p: public, in: "127.0.0.1", code: CodeReservedIP, inText: "loopback address (RFC 1122, RFC 4291); this CA certifies public addresses only"},
 		{name: "loopback lab", p: lab, in: "127.0.0.1", want: "127.0.0.1"},
 		{name: "loopback v6 lab", p: lab, in: "::1", want: "::1"},
 		{name: "private public", p: public, in: "10.1.2.3", code: CodeReservedIP, inText: "--allow-private-targets"},
@@ -47,8 +49,8 @@ func TestParseIP(t *testing.T) {
 		{name: "as112", p: internal, in: "192.175.48.1", code: CodeReservedIP, inText: "special-purpose"},
 		{name: "as112 v6", p: public, in: "2620:4f:8000::1", code: CodeReservedIP, inText: "special-purpose"},
 		{name: "amt", p: public, in: "192.52.193.1", code: CodeReservedIP, inText: "special-purpose"},
-		{name: "loopback on an internal CA", p: internal, in: "127.0.0.1", code: CodeReservedIP, inText: "loopback"},
-		{name: "private on a lab", p: lab, in: "10.0.0.1", code: CodeReservedIP, inText: "private-use"},
+		{name: "loopback on an internal CA", p: internal, in: "127.0.0.1", code: CodeReservedIP, inText: "this CA certifies public and private-use addresses only"},
+		{name: "private on a lab", p: lab, in: "10.0.0.1", code: CodeReservedIP, inText: "this CA certifies public and loopback addresses only"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -65,6 +65,9 @@ func (a *ACME) Finalize(ctx context.Context, acct *store.ACMEAccount, acctKey cr
 	if len(csr.EmailAddresses)+len(csr.URIs) > 0 {
 		return nil, acmeErr(ACMEBadCSR, "the CSR asks for e-mail addresses or URIs; only DNS names and IP addresses are certified")
 	}
+	if n, ok := ca.AddressAsName(csr); ok {
+		return nil, acmeErr(ACMEBadCSR, "the CSR names the IP address %.64q as a DNS name (a dNSName subjectAltName): put it in the subjectAltName as an IP address (iPAddress), as RFC 8738 asks", n)
+	}
 	if err := csrMatches(ca.CSRNames(csr), v.Identifiers); err != nil {
 		var oe *Error
 		if errors.As(err, &oe) {

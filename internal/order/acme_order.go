@@ -154,7 +154,7 @@ func (a *ACME) NewOrder(ctx context.Context, acct *store.ACMEAccount, req ACMENe
 			unsupported = append(unsupported, &ACMEError{Type: ACMEUnsupportedIdentifier, Detail: fmt.Sprintf("identifier type %q is not supported; only \"dns\" and \"ip\" are", id.Type), Identifier: id.Value, IdentifierType: id.Type})
 			continue
 		}
-		if ident.IsIP(strings.Trim(id.Value, "[]")) {
+		if ident.IsIP(strings.Trim(strings.TrimSuffix(id.Value, "."), "[]")) {
 			// RFC 8738 §3: an address is an identifier of type "ip". A
 			// client that sends it as "dns" does not know that type.
 			unsupported = append(unsupported, &ACMEError{Type: ACMERejectedIdentifier, Identifier: id.Value, IdentifierType: "dns",

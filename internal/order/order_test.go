@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -326,6 +327,11 @@ func TestCreateRefusalsStoreNothing(t *testing.T) {
 		{"override for another name", order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns", Methods: map[string]string{"b.applicant.com": "file"}}, "METHOD_FOR_UNKNOWN_DOMAIN"},
 		{"two overrides for one name", order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns", Methods: map[string]string{"a.applicant.com": "file", "a.applicant.com.": "dns"}}, "DUPLICATE_NAME"},
 		{"csr names differ", order.CreateRequest{Domains: []string{"a.applicant.com", "b.applicant.com"}, Method: "dns", CSR: good}, "CSR_NAMES_MISMATCH"},
+		{"csr with an ip address", order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "file", CSR: func() string {
+			k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			der, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: []string{"a.applicant.com"}, IPAddresses: []net.IP{net.ParseIP("192.0.2.1")}}, k)
+			return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
+		}()}, "CSR_IP_ADDRESS"},
 		{"csr rsa 1024", order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns", CSR: csrPEM(t, weak, "a.applicant.com")}, "CSR_KEY_TOO_WEAK"},
 		{"csr bad signature", order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns", CSR: tampered}, "CSR_BAD_SIGNATURE"},
 		{"csr garbage", order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns", CSR: "hello"}, "CSR_MALFORMED"},

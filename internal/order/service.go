@@ -484,6 +484,9 @@ func (s *Service) Create(ctx context.Context, acct *store.Account, req CreateReq
 			}
 			return nil, invalid("CSR_MALFORMED", "the CSR could not be parsed")
 		}
+		if len(csr.IPAddresses) > 0 {
+			return nil, invalid("CSR_IP_ADDRESS", "the CSR asks for the IP address %s: orders through this API certify domain names; IP addresses are validated and certified through ACME (RFC 8738)", csr.IPAddresses[0])
+		}
 		if err := csrMatches(ca.CSRNames(csr), domains); err != nil {
 			return nil, err
 		}
@@ -675,7 +678,7 @@ func csrMatches(csrNames, domains []string) error {
 			missing = append(missing, n)
 		}
 	}
-	msg := "the CSR's names differ from the order's domains"
+	msg := "the CSR's names differ from the order's identifiers"
 	if len(extra) > 0 {
 		msg += "; in the CSR but not the order: " + strings.Join(extra, ", ")
 	}
