@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/dcvhq/dcv/internal/ident"
 	"github.com/dcvhq/dcv/internal/validation"
 	"github.com/dcvhq/dcv/internal/webfetch"
 )
@@ -52,6 +53,10 @@ const (
 	msgTLSALPNNames                msg = "msgTLSALPNNames"
 	wordTLSALPNNoNames             msg = "wordTLSALPNNoNames"
 	fixTLSALPNNames                msg = "fixTLSALPNNames"
+	msgTLSALPNNamesIP              msg = "msgTLSALPNNamesIP"
+	fixTLSALPNNamesIP              msg = "fixTLSALPNNamesIP"
+	wordAsDNSName                  msg = "wordAsDNSName"
+	wordAsIPAddress                msg = "wordAsIPAddress"
 	msgTLSALPNNoExt                msg = "msgTLSALPNNoExt"
 	msgTLSALPNNotCrit              msg = "msgTLSALPNNotCrit"
 	msgTLSALPNMalformed            msg = "msgTLSALPNMalformed"
@@ -86,6 +91,10 @@ func init() {
 		msgTLSALPNNames:                "The certificate presented at %[1]s names %[2]s; for tls-alpn-01 it must name exactly %[3]s.",
 		wordTLSALPNNoNames:             "no DNS name",
 		fixTLSALPNNames:                "Serve the ACME client's challenge certificate, whose only subjectAltName is %[1]s, to connections offering acme-tls/1.",
+		msgTLSALPNNamesIP:              "The certificate presented at %[1]s names %[2]s; for tls-alpn-01 of an IP address it must name exactly %[3]s, as an IP address (an iPAddress subjectAltName, RFC 8738 §6).",
+		fixTLSALPNNamesIP:              "Serve the ACME client's challenge certificate, whose only subjectAltName is the IP address %[1]s as an iPAddress entry (not a dNSName), to connections offering acme-tls/1 whose SNI is the address's reverse name.",
+		wordAsDNSName:                  "%[1]s (as a DNS name)",
+		wordAsIPAddress:                "%[1]s (an IP address)",
 		msgTLSALPNNoExt:                "The certificate presented at %[1]s has no acmeIdentifier extension: it is not the tls-alpn-01 challenge certificate.",
 		msgTLSALPNNotCrit:              "The acmeIdentifier extension of the certificate at %[1]s is not marked critical (RFC 8737 §3 requires it).",
 		msgTLSALPNMalformed:            "The acmeIdentifier extension of the certificate at %[1]s is not a 32-byte OCTET STRING.",
@@ -267,8 +276,7 @@ func (d *diagnoser) tlsALPN(o *validation.Observation) []Finding {
 			} else if i := strings.LastIndexByte(addr, ':'); i > 0 {
 				ip = addr[:i]
 			}
-			return []Finding{{Code: CodeAddressReserved, Severity: SeverityError,
-				Message: d.c.f(msgReserved, domain, d.describeAddr(ip)), Fix: d.c.f(fixReserved, domain)}}
+			return []Finding{d.reservedFinding(domain, d.describeAddr(ip))}
 		case webfetch.ErrTLS, webfetch.ErrPlainOnTLS:
 			return []Finding{{Code: CodeTLSALPNUnreachable, Severity: SeverityError,
 				Message: d.c.f(msgTLSALPNHandshake, addr, Truncate(cmp.Or(e.Detail, string(e.Kind)), maxDetailShown)),
@@ -300,11 +308,21 @@ func (d *diagnoser) tlsALPN(o *validation.Observation) []Finding {
 	if !t.NamesMatch(o.Domain) {
 		all := slices.Concat(t.SANs, t.IPSANs)
 		names := make([]string, 0, len(all))
+		isIP := ident.IsIP(o.Domain)
 		for i, n := range all {
 			if i == maxTXTListed {
 				break
 			}
-			names = append(names, Truncate(n, maxNameShown))
+			n = Truncate(n, maxNameShown)
+			switch {
+			case i < len(t.SANs) && (isIP || ident.IsIP(n)):
+				// An address written as a DNS name, or a name where an
+				// address is validated: the kind is what is wrong.
+				n = d.c.f(wordAsDNSName, n)
+			case i >= len(t.SANs) && !isIP:
+				n = d.c.f(wordAsIPAddress, n)
+			}
+			names = append(names, n)
 		}
 		list := strings.Join(names, d.c.f(wordListSep))
 		if list == "" {
@@ -312,6 +330,10 @@ func (d *diagnoser) tlsALPN(o *validation.Observation) []Finding {
 		}
 		if extra := len(all) + t.OtherSANs - len(names); extra > 0 {
 			list = d.c.f(wordAndMore, list, extra)
+		}
+		if isIP {
+			return []Finding{{Code: CodeTLSALPNWrongCertificate, Severity: SeverityError,
+				Message: d.c.f(msgTLSALPNNamesIP, addr, list, domain), Fix: d.c.f(fixTLSALPNNamesIP, domain)}}
 		}
 		return []Finding{{Code: CodeTLSALPNWrongCertificate, Severity: SeverityError,
 			Message: d.c.f(msgTLSALPNNames, addr, list, domain), Fix: d.c.f(fixTLSALPNNames, domain)}}

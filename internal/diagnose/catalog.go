@@ -128,6 +128,8 @@ const (
 	fixNoAddress                 msg = "fixNoAddress"
 	msgReserved                  msg = "msgReserved"
 	fixReserved                  msg = "fixReserved"
+	msgReservedIP                msg = "msgReservedIP"
+	fixReservedIP                msg = "fixReservedIP"
 	wordAddrInRange              msg = "wordAddrInRange"
 	wordAddrSpecial              msg = "wordAddrSpecial"
 	rangeThisNetwork             msg = "rangeThisNetwork"

@@ -128,6 +128,8 @@ var catalogEN = catalog{
 		fixNoAddress:       "Add an A (IPv4) or AAAA (IPv6) record for %[1]s pointing at the public address of its web server.",
 		msgReserved:        "%[1]s resolves only to addresses that are not reachable from the internet, which dcv does not connect to: %[2]s.",
 		fixReserved:        "Point the A/AAAA records of %[1]s at the public address of the web server that should answer for it.",
+		msgReservedIP:      "%[1]s is an address dcv does not connect to: %[2]s.",
+		fixReservedIP:      "Serve it from a public address, in its own form (an IPv4 address as such, not IPv4-mapped), or from a domain name.",
 		wordAddrInRange:    "%[1]s (%[2]s, %[3]s)",
 		wordAddrSpecial:    "%[1]s (special-purpose address)",
 		rangeThisNetwork:   "\"this network\"",

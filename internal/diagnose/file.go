@@ -448,12 +448,19 @@ func (d *diagnoser) reserved(as []webfetch.Attempt, host string) Finding {
 		seen[ip] = true
 		items = append(items, d.describeAddr(ip))
 	}
-	return Finding{
-		Code:     CodeAddressReserved,
-		Severity: SeverityError,
-		Message:  d.c.f(msgReserved, host, strings.Join(items, d.c.f(wordListSep))),
-		Fix:      d.c.f(fixReserved, host),
+	return d.reservedFinding(host, strings.Join(items, d.c.f(wordListSep)))
+}
+
+// reservedFinding is ADDRESS_RESERVED for host and the addresses described:
+// a name that resolves to them, or an address itself (an RFC 8738
+// identifier, or where a redirect from one led).
+func (d *diagnoser) reservedFinding(host, described string) Finding {
+	f := Finding{Code: CodeAddressReserved, Severity: SeverityError,
+		Message: d.c.f(msgReserved, host, described), Fix: d.c.f(fixReserved, host)}
+	if ident.IsIP(host) {
+		f.Message, f.Fix = d.c.f(msgReservedIP, host, described), d.c.f(fixReservedIP)
 	}
+	return f
 }
 
 // describeAddr renders ip with the special-purpose range it is in.
@@ -813,9 +820,8 @@ func (d *diagnoser) attemptError(a *webfetch.Attempt, u, host string) Finding {
 		f.Fix = d.c.f(fixNetworkError, addr, host)
 		f.Retryable = true
 	case webfetch.ErrReservedAddress:
-		f.Code = CodeAddressReserved
-		f.Message = d.c.f(msgReserved, host, d.describeAddr(ip))
-		f.Fix = d.c.f(fixReserved, host)
+		r := d.reservedFinding(host, d.describeAddr(ip))
+		f.Code, f.Message, f.Fix = r.Code, r.Message, r.Fix
 	default:
 		f.Message = d.c.f(msgFetchFailed, Truncate(u, maxURLShown), addr)
 		f.Fix = d.c.f(fixNetworkError, addr, host)

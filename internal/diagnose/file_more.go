@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"cmp"
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 
 	"golang.org/x/net/publicsuffix"
 
+	"github.com/dcvhq/dcv/internal/ident"
 	"github.com/dcvhq/dcv/internal/validation"
 	"github.com/dcvhq/dcv/internal/webfetch"
 )
@@ -65,6 +67,8 @@ const (
 	ruleManyLocations        msg = "ruleManyLocations"
 	ruleBadLocation          msg = "ruleBadLocation"
 	ruleIPLocation           msg = "ruleIPLocation"
+	ruleIPLocationForm       msg = "ruleIPLocationForm"
+	ruleOtherAddress         msg = "ruleOtherAddress"
 	ruleSpecialLocation      msg = "ruleSpecialLocation"
 	ruleScheme               msg = "ruleScheme"
 	rulePort                 msg = "rulePort"
@@ -125,6 +129,8 @@ func init() {
 			ruleScheme:               "it leads to the scheme %[1]s; only http and https are allowed",
 			rulePort:                 "it leads to port %[1]s; only ports 80 (http) and 443 (https) are allowed",
 			ruleOtherDomain:          "it leads to %[1]s, outside the registered domain %[2]s",
+			ruleIPLocationForm:       "its Location %[1]s names an IP address in another form than its canonical one (%[2]s), which dcv does not follow",
+			ruleOtherAddress:         "it leads to %[1]s, another host than the address %[2]s validated",
 			ruleLoop:                 "it leads back to %[1]s, already requested (a redirect loop)",
 			ruleTooMany:              "following it would exceed the limit of redirects (%[1]d)",
 			ruleOther:                "%[1]s",
@@ -364,6 +370,11 @@ func (d *diagnoser) rule(t *webfetch.Trace, a *webfetch.Attempt) string {
 		switch {
 		case host == "":
 		case net.ParseIP(host) != nil:
+			if a, err := netip.ParseAddr(host); err == nil && ident.IsIP(t.Host) {
+				// From an address, another address is followed in its
+				// one canonical form only.
+				return d.c.f(ruleIPLocationForm, shownLoc, a.WithZone("").Unmap().String())
+			}
 			return d.c.f(ruleIPLocation, shownLoc)
 		case host == "localhost" || strings.HasSuffix(host, ".localhost") || host == "invalid" || strings.HasSuffix(host, ".invalid"):
 			return d.c.f(ruleSpecialLocation, shownLoc, Truncate(host, maxNameShown))
@@ -374,6 +385,9 @@ func (d *diagnoser) rule(t *webfetch.Trace, a *webfetch.Attempt) string {
 	case webfetch.RedirectPort:
 		return d.c.f(rulePort, Truncate(u.Port(), maxNameShown))
 	case webfetch.RedirectOtherDomain:
+		if ident.IsIP(t.Host) {
+			return d.c.f(ruleOtherAddress, Truncate(u.Hostname(), maxNameShown), Truncate(t.Host, maxNameShown))
+		}
 		return d.c.f(ruleOtherDomain, Truncate(u.Hostname(), maxNameShown), Truncate(registered(t.Host), maxNameShown))
 	case webfetch.RedirectLoop:
 		return d.c.f(ruleLoop, shownLoc)

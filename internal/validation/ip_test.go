@@ -72,14 +72,14 @@ func TestTLSALPN01IPAddress(t *testing.T) {
 			cert: func(t *testing.T, ip string, k acmeKeys) tls.Certificate {
 				return ipChallengeCert(t, nil, []string{ip}, acmeIdentifier(t, k.keyAuth, true))
 			},
-			code: diagnose.CodeTLSALPNWrongCertificate, words: []string{"exactly {ip}"},
+			code: diagnose.CodeTLSALPNWrongCertificate, words: []string{"names {ip} (as a DNS name)", "exactly {ip}, as an IP address (an iPAddress subjectAltName"},
 		},
 		{
 			name: "a name beside the address",
 			cert: func(t *testing.T, ip string, k acmeKeys) tls.Certificate {
 				return ipChallengeCert(t, []string{ip}, []string{"www.applicant.com"}, acmeIdentifier(t, k.keyAuth, true))
 			},
-			code: diagnose.CodeTLSALPNWrongCertificate, words: []string{"www.applicant.com", "{ip}"},
+			code: diagnose.CodeTLSALPNWrongCertificate, words: []string{"www.applicant.com (as a DNS name), {ip};"},
 		},
 		{
 			name: "another address",
@@ -135,7 +135,7 @@ func TestTLSALPN01NameWithAnAddressBeside(t *testing.T) {
 	if obs.TLSALPN.Matches(domain) || len(obs.TLSALPN.IPSANs) != 1 {
 		t.Fatalf("matched, or IP SANs %v", obs.TLSALPN.IPSANs)
 	}
-	checkVerdict(t, res, diagnose.CodeTLSALPNWrongCertificate, []string{"192.0.2.7", "exactly " + domain}, nil)
+	checkVerdict(t, res, diagnose.CodeTLSALPNWrongCertificate, []string{domain + ", 192.0.2.7 (an IP address)", "exactly " + domain}, nil)
 }
 
 // TestHTTP01IPAddress: http-01 for an IP address identifier fetches
@@ -213,5 +213,55 @@ func TestHTTP01IPAddressRefused(t *testing.T) {
 	checkVerdict(t, res, diagnose.CodeFileUnreachable, []string{"Connection refused by " + ip}, []string{"on port", "of " + ip, "validated at the address itself"})
 	if strings.Contains(res.Findings[0].Fix, "A/AAAA") {
 		t.Errorf("fix %q speaks of DNS records", res.Findings[0].Fix)
+	}
+}
+
+// TestHTTP01IPAddressRedirects: where a redirect from an address leads is
+// told in an address's terms, not a domain's: another host is not the
+// address validated, and a special-purpose address is one dcv does not
+// connect to (nothing is sent to it), with no DNS record to change.
+func TestHTTP01IPAddressRedirects(t *testing.T) {
+	t.Parallel()
+	web := testenv.NewWebServer(t)
+	web.Handle("", validation.HTTP01Path+"to-name", func(rw http.ResponseWriter, r *http.Request) {
+		http.Redirect(rw, r, "http://www.applicant.com/x", http.StatusFound)
+	})
+	web.Handle("", validation.HTTP01Path+"to-metadata", func(rw http.ResponseWriter, r *http.Request) {
+		http.Redirect(rw, r, "http://169.254.169.254/latest/meta-data/", http.StatusFound)
+	})
+	web.Handle("", validation.HTTP01Path+"to-odd-form", func(rw http.ResponseWriter, r *http.Request) {
+		http.Redirect(rw, r, "http://[0:0::1]/x", http.StatusFound)
+	})
+	ip := web.IP.String()
+	tests := []struct {
+		token      string
+		any        bool // redirects to other domains followed, as for http-01
+		code       diagnose.Code
+		msg, notIn []string
+	}{
+		{token: "to-name", code: diagnose.CodeFileRedirected, msg: []string{"leads to www.applicant.com, another host than the address " + ip}, notIn: []string{"registered domain"}},
+		{token: "to-metadata", any: true, code: diagnose.CodeAddressReserved, msg: []string{"169.254.169.254 is an address dcv does not connect to"}, notIn: []string{"A/AAAA"}},
+		{token: "to-odd-form", code: diagnose.CodeFileRedirected, msg: []string{"another form than its canonical one (::1)"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.token, func(t *testing.T) {
+			t.Parallel()
+			f, err := webfetch.New(webfetch.Config{Resolver: refuseLookups{t}, HTTPPort: web.HTTPPort, HTTPSPort: web.HTTPSPort, AllowLoopback: true,
+				ConnectTimeout: time.Second, Timeout: 2 * time.Second, MaxRedirects: 3, AnyDomainRedirects: tc.any})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := validation.New(validation.Config{Resolver: refuseLookups{t}, Fetcher: f, Timeout: wireObserveLimit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, res := diagnoseOne(t, v, validation.Request{Domain: ip, Method: validation.MethodHTTP01, Value: "ka", Token: tc.token})
+			checkVerdict(t, res, tc.code, tc.msg, nil)
+			for _, w := range tc.notIn {
+				if strings.Contains(res.Findings[0].Message+res.Findings[0].Fix, w) {
+					t.Errorf("finding speaks of %q: %+v", w, res.Findings[0])
+				}
+			}
+		})
 	}
 }
