@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -501,6 +502,19 @@ func fmtPeriod(d time.Duration) string {
 
 // baseName strips a wildcard label.
 func baseName(n string) string { return strings.TrimPrefix(n, "*.") }
+
+// limitKey is what the failed-validations limit counts an identifier
+// under: a name without "*.", an IPv4 address itself, and an IPv6 address
+// by its /64, which one subscriber holds whole (RFC 4291 §2.5.1: an
+// interface identifier is 64 bits), so that cycling through its 2^64
+// addresses does not escape the limit.
+func limitKey(n string) string {
+	if a, err := netip.ParseAddr(n); err == nil && a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return baseName(n)
+}
 
 // methodACME is the Method of the orders behind ACME orders.
 const methodACME = "acme"

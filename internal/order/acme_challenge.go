@@ -329,7 +329,7 @@ func (a *ACME) recorded(ctx context.Context, acct *store.ACMEAccount, z *store.A
 	}
 	m.ACMEValidation(res.Type, "invalid")
 	l := a.cfg.Limits.FailedValidationsPerDomain
-	if _, err := a.cfg.Limiter.Spend(ctx, l, acct.ID+"|"+baseName(z.Identifier), 1, res.At); err != nil {
+	if _, err := a.cfg.Limiter.Spend(ctx, l, acct.ID+"|"+limitKey(z.Identifier), 1, res.At); err != nil {
 		a.s.cfg.Logger.Error("rate limit", "limit", l.Name, "err", err)
 	}
 }

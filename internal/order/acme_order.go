@@ -310,12 +310,12 @@ func rejectedSubproblems(err error) []*ACMEError {
 // at the same time may exceed the limit by their number.
 func (a *ACME) checkFailedValidations(ctx context.Context, acct *store.ACMEAccount, name string, now time.Time) error {
 	l := a.cfg.Limits.FailedValidationsPerDomain
-	d, err := a.cfg.Limiter.Check(ctx, l, acct.ID+"|"+baseName(name), 1, now)
+	d, err := a.cfg.Limiter.Check(ctx, l, acct.ID+"|"+limitKey(name), 1, now)
 	if err != nil {
 		return fmt.Errorf("rate limit %s: %w", l.Name, err)
 	}
 	if err := limited(l, d, now); err != nil {
-		err.(*ACMEError).Detail = fmt.Sprintf("%s (for %s)", err.(*ACMEError).Detail, baseName(name))
+		err.(*ACMEError).Detail = fmt.Sprintf("%s (for %s)", err.(*ACMEError).Detail, limitKey(name))
 		return err
 	}
 	return nil
