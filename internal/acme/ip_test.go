@@ -10,13 +10,19 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/base64"
+	"io"
 	"math/big"
 	"net"
+	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/miekg/dns"
 	xacme "golang.org/x/crypto/acme"
 
@@ -245,4 +251,115 @@ func validIPOrder(t *testing.T, w *world, c *xacme.Client, ip string) *xacme.Ord
 		}
 	}
 	return o
+}
+
+// issueIP has c order, validate and finalize a certificate for ip alone,
+// and returns the leaf.
+func issueIP(t *testing.T, w *world, c *xacme.Client, ip string) *x509.Certificate {
+	t.Helper()
+	o := validIPOrder(t, w, c, ip)
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	csr, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{IPAddresses: []net.IP{net.ParseIP(ip)}}, k)
+	ders, _, err := c.CreateOrderCert(context.Background(), o.FinalizeURL, csr, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(ders[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return leaf
+}
+
+// TestIPAddressRevocationAndRenewal: an account that did not order an
+// IP-only certificate may revoke it only once it holds a valid
+// authorization for the address (RFC 8555 §7.6), and the certificate's
+// own account renews it with "replaces" (RFC 9773), which must share an
+// identifier with it: the address (review: both compared DNS names alone,
+// and an IP-only certificate has none).
+func TestIPAddressRevocationAndRenewal(t *testing.T) {
+	t.Parallel()
+	w := setupStack(t, ordertest.Options{Names: ident.Policy{IPs: ident.Targets{Loopback: true}}}, nil)
+	owner, stranger := w.client(t), w.client(t)
+	ctx := context.Background()
+	ip := w.web.IP.String()
+	leaf := issueIP(t, w, owner, ip)
+
+	certID := base64.RawURLEncoding.EncodeToString(leaf.AuthorityKeyId) + "." + base64.RawURLEncoding.EncodeToString(leaf.SerialNumber.Bytes())
+	renew := `{"identifiers":[{"type":"ip","value":"` + ip + `"}],"replaces":"` + certID + `"}`
+	if st, m := w.post(t, raw{alg: jose.ES256, key: owner.Key, kid: string(owner.KID), nonce: w.nonce(t), url: w.srv.URL + "/acme/new-order", payload: renew}); st != http.StatusCreated {
+		t.Fatalf("renewal replacing the IP certificate: %d %v", st, m)
+	}
+
+	err := stranger.RevokeCert(ctx, nil, leaf.Raw, xacme.CRLReasonUnspecified)
+	if err == nil || !strings.Contains(err.Error(), "unauthorized") || !strings.Contains(err.Error(), ip) {
+		t.Fatalf("revocation by an account without an authorization: %v; want unauthorized naming %s", err, ip)
+	}
+	validIPOrder(t, w, stranger, ip)
+	if err := stranger.RevokeCert(ctx, nil, leaf.Raw, xacme.CRLReasonUnspecified); err != nil {
+		t.Fatalf("revocation by an account holding the address's authorization: %v", err)
+	}
+	w.acmeSvc.Wait()
+}
+
+// TestIPv6AddressFlow: an IPv6 address (::1) is validated over http-01 at
+// http://[::1]/ and certified as a 16-byte iPAddress.
+func TestIPv6AddressFlow(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	w := setupStack(t, ordertest.Options{Names: ident.Policy{IPs: ident.Targets{Loopback: true}}, HTTPPort: ln.Addr().(*net.TCPAddr).Port}, nil)
+	var mu sync.Mutex
+	answers := map[string]string{}
+	srv := &http.Server{ReadHeaderTimeout: time.Second, Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		ka, ok := answers[r.URL.Path]
+		mu.Unlock()
+		if !ok || r.Host != "[::1]" {
+			http.NotFound(rw, r)
+			return
+		}
+		_, _ = io.WriteString(rw, ka)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	c := w.client(t)
+	ctx := context.Background()
+	o, err := c.AuthorizeOrder(ctx, []xacme.AuthzID{{Type: "ip", Value: "::1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := c.GetAuthorization(ctx, o.AuthzURLs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range z.Challenges {
+		if ch.Type == "http-01" {
+			ka, _ := c.HTTP01ChallengeResponse(ch.Token)
+			mu.Lock()
+			answers[c.HTTP01ChallengePath(ch.Token)] = ka
+			mu.Unlock()
+			if _, err := c.Accept(ctx, ch); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := c.WaitAuthorization(ctx, o.AuthzURLs[0]); err != nil {
+		t.Fatalf("authorization of ::1: %v", err)
+	}
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	csr, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{IPAddresses: []net.IP{net.IPv6loopback}}, k)
+	ders, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csr, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(ders[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ca.LeafIPs(leaf); len(got) != 1 || got[0] != netip.IPv6Loopback() {
+		t.Fatalf("leaf addresses %v, want [::1] in 16 bytes", got)
+	}
 }

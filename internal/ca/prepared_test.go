@@ -3,6 +3,7 @@ package ca
 import (
 	"bytes"
 	"errors"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -77,6 +78,7 @@ func TestSignStoredChecks(t *testing.T) {
 		{name: "another intermediate", signer: other, tbs: p.TBS, req: req, stale: true, wantErr: "another issuer"},
 		{name: "other names", signer: c, tbs: p.TBS, req: IssueRequest{DNSNames: []string{"example.com", "www.example.com"}, PublicKey: req.PublicKey}, wantErr: "is for [www.example.com example.com], not [example.com www.example.com]"},
 		{name: "another key", signer: c, tbs: p.TBS, req: IssueRequest{DNSNames: req.DNSNames, PublicKey: testKeys().p384.Public()}, wantErr: "another public key"},
+		{name: "an address more", signer: c, tbs: p.TBS, req: IssueRequest{DNSNames: req.DNSNames, IPAddresses: []netip.Addr{netip.MustParseAddr("8.8.8.8")}, PublicKey: req.PublicKey}, wantErr: "is for the addresses [], not [8.8.8.8]"},
 		{name: "not DER", signer: c, tbs: []byte("not a certificate"), req: req, wantErr: "do not parse"},
 	}
 	for _, tt := range tests {

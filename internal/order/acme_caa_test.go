@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/dcvhq/dcv/internal/ca"
 	"github.com/dcvhq/dcv/internal/diagnose"
+	"github.com/dcvhq/dcv/internal/ident"
 	"github.com/dcvhq/dcv/internal/order"
 	"github.com/dcvhq/dcv/internal/order/ordertest"
 	"github.com/dcvhq/dcv/internal/store"
@@ -469,5 +471,43 @@ func TestFailedIssuanceIsToldAndRetriedAtStart(t *testing.T) {
 	}
 	if v, err := w.Service.Get(ctx, acct, o.ID); err != nil || v.Status != order.StatusIssued {
 		t.Fatalf("order after the restart: %+v, %v; want issued", v, err)
+	}
+}
+
+// TestFinalizeIPAddressNoCAARecheck: an IP address has no CAA records, so
+// an authorization for one validated long ago is finalized without a CAA
+// recheck (review: no test held the skip).
+func TestFinalizeIPAddressNoCAARecheck(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := ordertest.New(t, ordertest.Options{Names: ident.Policy{IPs: ident.Targets{Loopback: true}}})
+	a := newTestACME(t, w, 5*time.Second)
+	acct, key, thumb := newACMEAccount(t, a)
+	ip := w.Web.IP.String()
+	ov, err := a.NewOrder(ctx, acct, order.ACMENewOrder{Identifiers: []order.ACMEIdentifier{{Type: "ip", Value: ip}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := a.Authz(ctx, acct, ov.AuthzIDs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := z.Challenges[0].Token
+	w.Web.SetFile(ip, validation.HTTP01Path+tok, 200, order.KeyAuthorization(tok, thumb))
+	if r, err := a.StartChallenge(ctx, acct, z.ID, "http-01"); err != nil || r.Challenge.Status != "valid" {
+		t.Fatalf("challenge: %+v, %v", r, err)
+	}
+	w.Clock.Add(8 * time.Hour)
+	certKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{IPAddresses: []net.IP{net.ParseIP(ip)}}, certKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := a.Finalize(ctx, acct, &key.PublicKey, ov.ID, csr)
+	if err != nil || got.Status != "valid" {
+		t.Fatalf("Finalize = %+v, %v; want the certificate issued", got, err)
+	}
+	if rechecks, err := w.Store.CAARechecksByOrder(ctx, ov.ID); err != nil || len(rechecks) != 0 {
+		t.Errorf("CAA rechecks kept: %+v, %v; want none for an address", rechecks, err)
 	}
 }

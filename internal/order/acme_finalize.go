@@ -307,7 +307,13 @@ func (a *ACME) mayRevoke(ctx context.Context, acct *store.ACMEAccount, stored *s
 		return nil
 	}
 	now := a.now()
-	for _, n := range leafIdentifiers(cert) {
+	ids := leafIdentifiers(cert)
+	if len(ids) == 0 {
+		// No identifier to hold an authorization for: never a pass by an
+		// empty loop.
+		return acmeErr(ACMEUnauthorized, "this account did not order the certificate, which names nothing this account could hold an authorization for")
+	}
+	for _, n := range ids {
 		_, err := a.st.ACMEAuthzFindReusable(ctx, acct.ID, n, now.Add(-a.authzReuse(now)), now)
 		if err != nil {
 			return acmeErr(ACMEUnauthorized, "this account did not order the certificate and holds no valid authorization for %s", n)

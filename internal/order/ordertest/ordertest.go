@@ -10,6 +10,7 @@
 package ordertest
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"path/filepath"
@@ -87,6 +88,9 @@ type Options struct {
 	// None are enrolled, so with MinRemotes > 0 every observation fails
 	// closed on the certificate authority's side (PERSPECTIVE_UNAVAILABLE).
 	MinRemotes int
+	// HTTPPort is the port validations fetch http:// URLs from; if zero,
+	// the stack's web server's (a test serving ::1 itself sets its own).
+	HTTPPort int
 	// Names is the service's identifier policy. When it permits IP
 	// addresses of reserved blocks, the CA waives their lint, as dcv
 	// serve's does.
@@ -155,7 +159,7 @@ func New(t testing.TB, opts Options) *Stack {
 		t.Fatalf("ordertest: %v", err)
 	}
 	s.Fetcher, err = webfetch.New(webfetch.Config{
-		Resolver: s.Resolver, HTTPPort: s.Web.HTTPPort, HTTPSPort: s.Web.HTTPSPort,
+		Resolver: s.Resolver, HTTPPort: cmp.Or(opts.HTTPPort, s.Web.HTTPPort), HTTPSPort: s.Web.HTTPSPort,
 		AllowLoopback: true, Timeout: fetchTimeout,
 	})
 	if err != nil {
