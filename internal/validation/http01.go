@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"net/netip"
 
+	"github.com/dcvhq/dcv/internal/ident"
 	"github.com/dcvhq/dcv/internal/webfetch"
 )
 
@@ -59,5 +60,9 @@ func KeyAuthorizationDigest(keyAuth string) string {
 func (v *Validator) observeHTTP01(ctx context.Context, req Request) *FileObservation {
 	u := HTTP01URL(req.Domain, req.Token)
 	f := cmp.Or(v.cfg.HTTP01Fetcher, v.cfg.Fetcher)
-	return &FileObservation{URL: u, Fetches: []*webfetch.Trace{f.Fetch(ctx, u)}}
+	fetch := f.Fetch
+	if ident.IsIP(req.Domain) {
+		fetch = f.FetchAddress // RFC 8738: the address itself
+	}
+	return &FileObservation{URL: u, Fetches: []*webfetch.Trace{fetch(ctx, u)}}
 }

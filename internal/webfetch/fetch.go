@@ -192,9 +192,19 @@ func (f *Fetcher) Refuses(a netip.Addr) bool {
 // with MaxRedirects 0 it is not followed. Failures are in the Trace:
 // ResolveError when the URL is invalid or its host has no address,
 // Attempt.Err per address (a later hop's resolution failure is an Attempt
-// without Address). ctx bounds the whole fetch.
+// without Address). ctx bounds the whole fetch. The URL's host must be a
+// DNS name: an IP address is refused (see FetchAddress).
 func (f *Fetcher) Fetch(ctx context.Context, rawURL string) *Trace {
-	return f.fetch(ctx, rawURL, false)
+	return f.fetch(ctx, rawURL, false, false)
+}
+
+// FetchAddress is Fetch for the URL of an IP address identifier (RFC 8738):
+// its host may also be an IP address in its canonical form (IPv6 in
+// brackets), which is dialled as it is, under the same address policy, and
+// then a redirect may name an address too. Only a URL built from an
+// identifier the issuance policy accepted may be given here.
+func (f *Fetcher) FetchAddress(ctx context.Context, rawURL string) *Trace {
+	return f.fetch(ctx, rawURL, false, true)
 }
 
 // FetchEach is Fetch, but it fetches rawURL from each resolved address
@@ -204,15 +214,15 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string) *Trace {
 // of redirects (see Trace.Chains); the chains are recorded in address order.
 // ctx bounds the whole fetch.
 func (f *Fetcher) FetchEach(ctx context.Context, rawURL string) *Trace {
-	return f.fetch(ctx, rawURL, true)
+	return f.fetch(ctx, rawURL, true, false)
 }
 
-func (f *Fetcher) fetch(ctx context.Context, rawURL string, each bool) *Trace {
+func (f *Fetcher) fetch(ctx context.Context, rawURL string, each, allowIP bool) *Trace {
 	start := time.Now()
 	tr := &Trace{URL: rawURL}
 	defer func() { tr.Duration = time.Since(start) }()
 
-	t, perr := f.parse(rawURL, true)
+	t, perr := f.parse(rawURL, allowIP)
 	if perr != nil {
 		tr.ResolveError = perr
 		return tr

@@ -465,8 +465,8 @@ func TestFetchInvalidURL(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ name, url, detail string }{
 		{"ftp scheme", "ftp://example.test/f", "not http or https"},
-		{"ipv6 literal not canonical", "http://[2001:DB8:0::1]/f", "ip address"},
-		{"ipv6 literal with zone", "http://[fe80::1%25eth0]/f", "ip address"},
+		{"ipv4 literal", "http://192.0.2.1/f", "ip address"},
+		{"ipv6 literal", "http://[2001:db8::1]/f", "ip address"},
 		{"numeric form", "http://127.1/f", "numeric top label"},
 		{"localhost", "http://localhost/f", "special-use name"},
 		{"under localhost", "http://www.localhost./f", "special-use name"},

@@ -66,7 +66,10 @@ func TestFetchIPAddressHost(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tr := f.Fetch(t.Context(), tc.url)
+			if tr := f.Fetch(t.Context(), tc.url); tr.ResolveError == nil || tr.ResolveError.Kind != ErrInvalidURL || len(tr.Attempts) != 0 {
+				t.Fatalf("Fetch of an address URL = %+v; want it refused, only FetchAddress takes one", tr)
+			}
+			tr := f.FetchAddress(t.Context(), tc.url)
 			if tr.ResolveError != nil {
 				t.Fatalf("ResolveError = %+v", tr.ResolveError)
 			}
@@ -105,7 +108,7 @@ func TestFetchIPv6AddressHost(t *testing.T) {
 	t.Cleanup(func() { _ = srv.Close() })
 	port := ln.Addr().(*net.TCPAddr).Port
 	f := fetcherOn(t, noLookups{t: t}, port, 0, true)
-	tr := f.Fetch(t.Context(), "http://[::1]/x")
+	tr := f.FetchAddress(t.Context(), "http://[::1]/x")
 	if tr.ResolveError != nil || len(tr.Attempts) != 1 {
 		t.Fatalf("trace %+v", tr)
 	}
@@ -115,5 +118,19 @@ func TestFetchIPv6AddressHost(t *testing.T) {
 	}
 	if want := netip.AddrPortFrom(netip.IPv6Loopback(), uint16(port)).String(); a.Address != want {
 		t.Errorf("dialled %s, want %s", a.Address, want)
+	}
+}
+
+// FetchAddress takes an address only in its canonical form, without a zone.
+func TestFetchAddressRefusesOtherForms(t *testing.T) {
+	t.Parallel()
+	f, err := New(Config{Resolver: noLookups{t: t}, AllowLoopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"http://[2001:DB8:0::1]/f", "http://[fe80::1%25eth0]/f", "http://[::ffff:127.0.0.1]/f"} {
+		if tr := f.FetchAddress(t.Context(), u); tr.ResolveError == nil || tr.ResolveError.Kind != ErrInvalidURL {
+			t.Errorf("FetchAddress(%s) = %+v; want invalid_url", u, tr.ResolveError)
+		}
 	}
 }
