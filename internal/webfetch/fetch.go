@@ -467,7 +467,7 @@ func (f *Fetcher) parse(raw string, allowIP bool) (*target, *Error) {
 		}
 	}
 	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
-	if a, err := netip.ParseAddr(u.Hostname()); err == nil && allowIP && a.Zone() == "" && a.String() == u.Hostname() {
+	if a, err := netip.ParseAddr(u.Hostname()); err == nil && allowIP && a.Zone() == "" && !a.Is4In6() && a.String() == u.Hostname() {
 		// An IP address identifier (RFC 8738): the address is
 		// dialled as it is, nothing is resolved.
 		t.host, t.ip = a.String(), a
