@@ -1,6 +1,8 @@
 package ident
 
 import (
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -83,5 +85,53 @@ func TestIdentifierTypeOfNames(t *testing.T) {
 		if IsIP(n) || IdentifierType(n) != "dns" {
 			t.Errorf("%s taken for an IP address", n)
 		}
+	}
+}
+
+// An order's identifiers may be IP addresses: by file, not by a DNS record.
+func TestParseOrderNamesWithAddresses(t *testing.T) {
+	lab := Policy{IPs: Targets{Loopback: true}}
+	tests := []struct {
+		name   string
+		method string // "" for ParseOrderIdentifiers
+		in     []string
+		want   []string
+		code   string
+	}{
+		{name: "file", method: MethodFile, in: []string{"www.example.com", " 127.0.0.1 ", "::1"}, want: []string{"www.example.com", "127.0.0.1", "::1"}},
+		{name: "dns", method: MethodDNS, in: []string{"127.0.0.1"}, code: CodeIPAddress},
+		{name: "twice", method: MethodFile, in: []string{"127.0.0.1", "127.0.0.1"}, code: CodeDuplicateName},
+		{name: "not canonical", method: MethodFile, in: []string{"[::1]"}, code: CodeInvalidIP},
+		{name: "identifiers", in: []string{"*.example.com", "127.0.0.1"}, want: []string{"*.example.com", "127.0.0.1"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			var err error
+			if tc.method == "" {
+				got, err = lab.ParseOrderIdentifiers(tc.in)
+			} else {
+				got, err = lab.ParseOrderNames(tc.in, tc.method)
+			}
+			if tc.code != "" {
+				var pe *PolicyError
+				if !errors.As(err, &pe) || pe.Code != tc.code {
+					t.Fatalf("= %v, %v; want %s", got, err, tc.code)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Fatalf("= %v, %v; want %v", got, err, tc.want)
+			}
+		})
+	}
+	if n, err := lab.NormalizeIdentifier(" 127.0.0.1"); err != nil || n != "127.0.0.1" {
+		t.Errorf("NormalizeIdentifier = %q, %v", n, err)
+	}
+	if _, err := (Policy{}).ParseOrderNames([]string{"example.com"}, anyMethod); err != nil {
+		t.Errorf("anyMethod refused: %v", err)
+	}
+	if _, err := ParseOrderNames([]string{"example.com"}, ""); err == nil {
+		t.Error(`ParseOrderNames with method "" accepted`)
 	}
 }

@@ -34,7 +34,7 @@ func ParseOrderNames(names []string, method string) ([]string, error) {
 }
 
 func parseOrderNames(names []string, method string, p Policy) ([]string, error) {
-	if method != MethodDNS && method != MethodFile {
+	if method != MethodDNS && method != MethodFile && method != anyMethod {
 		return nil, refuse(CodeUnknownMethod, "", "%s is not a validation method: use \"dns\" or \"file\"", q(method))
 	}
 	if len(names) == 0 {
@@ -47,13 +47,29 @@ func parseOrderNames(names []string, method string, p Policy) ([]string, error) 
 	seen := make(map[string]string, len(names))
 	var errs []error
 	for _, raw := range names {
-		n, err := normalize(raw, p)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
 		input := strings.TrimSpace(raw)
-		if IsWildcard(n) && method != MethodDNS {
+		var n string
+		if isIPLiteral(input) {
+			// An IP address: the file method can prove control of it (CA/B
+			// BR 3.2.2.5.1, at the address itself), a DNS record cannot.
+			if method == MethodDNS {
+				errs = append(errs, refuse(CodeIPAddress, input, "%s is an IP address: it has no name to publish a TXT record under; validate it by file (or through ACME, as an identifier of type \"ip\")", q(input)))
+				continue
+			}
+			a, perr := p.ParseIP(input)
+			if perr != nil {
+				errs = append(errs, perr)
+				continue
+			}
+			n = a.String()
+		} else {
+			var err error
+			if n, err = normalize(raw, p); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+		}
+		if IsWildcard(n) && method == MethodFile {
 			errs = append(errs, refuse(CodeWildcardMethod, input, "%s is a wildcard: wildcards can be validated only with the \"dns\" method, not %s", q(input), q(method)))
 			continue
 		}
@@ -97,6 +113,31 @@ type Policy struct {
 
 // Normalize is the package-level Normalize under p.
 func (p Policy) Normalize(s string) (string, error) { return normalize(s, p) }
+
+// NormalizeIdentifier is Normalize for a name, and ParseIP's canonical form
+// for an IP address.
+func (p Policy) NormalizeIdentifier(s string) (string, error) {
+	if in := strings.TrimSpace(s); isIPLiteral(in) {
+		a, perr := p.ParseIP(in)
+		if perr != nil {
+			return "", perr
+		}
+		return a.String(), nil
+	}
+	return normalize(s, p)
+}
+
+// anyMethod lets ParseOrderIdentifiers leave the method rules to its
+// caller.
+const anyMethod = "\x00any"
+
+// ParseOrderIdentifiers is ParseOrderNames for an order whose identifiers
+// each have their own method, which the caller checks: wildcards and IP
+// addresses are both accepted here (a wildcard needs "dns", an address
+// "file").
+func (p Policy) ParseOrderIdentifiers(names []string) ([]string, error) {
+	return parseOrderNames(names, anyMethod, p)
+}
 
 // ParseOrderNames is the package-level ParseOrderNames under p.
 func (p Policy) ParseOrderNames(names []string, method string) ([]string, error) {

@@ -305,8 +305,8 @@ func (s *Service) checkOrder(ctx context.Context, o *store.Order) (*CheckResult,
 		// would show the record forbidding issuance: what this check
 		// says and what dcv issues come from the same observations.
 		for i, a := range o.Authorizations {
-			if a.Status != StatusApproved {
-				continue
+			if a.Status != StatusApproved || ident.IsIP(a.Domain) {
+				continue // an IP address has no CAA records to look up again
 			}
 			observed[i] = true
 			wg.Go(func() {

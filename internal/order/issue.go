@@ -15,6 +15,7 @@ import (
 
 	"github.com/dcvhq/dcv/internal/ca"
 	"github.com/dcvhq/dcv/internal/diagnose"
+	"github.com/dcvhq/dcv/internal/ident"
 	"github.com/dcvhq/dcv/internal/perspective"
 	"github.com/dcvhq/dcv/internal/store"
 	"github.com/dcvhq/dcv/internal/validation"
@@ -307,8 +308,8 @@ func (s *Service) recheckCAA(ctx context.Context, o *store.Order) error {
 	ctx = perspective.WithTenant(ctx, tenantAPI+o.AccountID)
 	now := s.now()
 	for _, a := range o.Authorizations {
-		if a.Status != StatusApproved || now.Sub(a.LastCheckAt) <= CAARecheckAfter {
-			continue
+		if a.Status != StatusApproved || now.Sub(a.LastCheckAt) <= CAARecheckAfter || ident.IsIP(a.Domain) {
+			continue // an IP address has no CAA records
 		}
 		obs, err := s.cfg.Observer.Observe(ctx, validation.Request{Domain: a.Domain, Method: validation.Method(a.Method), Value: a.Value, CAAOnly: true})
 		if err != nil {

@@ -10,7 +10,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -315,7 +314,10 @@ func TestCreateRefusalsStoreNothing(t *testing.T) {
 		{"unknown method", order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "email"}, "UNKNOWN_METHOD"},
 		{"public suffix", order.CreateRequest{Domains: []string{"co.uk"}, Method: "dns"}, "PUBLIC_SUFFIX"},
 		{"special use", order.CreateRequest{Domains: []string{"a.test"}, Method: "dns"}, "RESERVED_NAME"},
-		{"ip address", order.CreateRequest{Domains: []string{"192.0.2.1"}, Method: "dns"}, "IP_ADDRESS"},
+		{"ip address by dns", order.CreateRequest{Domains: []string{"8.8.8.8"}, Method: "dns"}, "IP_ADDRESS"},
+		{"ip address by dns through an override", order.CreateRequest{Domains: []string{"a.applicant.com", "8.8.8.8"}, Method: "file", Methods: map[string]string{"8.8.8.8": "dns"}}, "IP_ADDRESS"},
+		{"reserved ip address", order.CreateRequest{Domains: []string{"192.0.2.1"}, Method: "file"}, "RESERVED_IP"},
+		{"ip address not canonical", order.CreateRequest{Domains: []string{"2606:4700::ABCD"}, Method: "file"}, "INVALID_IP"},
 		{"wildcard inside", order.CreateRequest{Domains: []string{"a.*.applicant.com"}, Method: "dns"}, "WILDCARD_POSITION"},
 		{"wildcard by file", order.CreateRequest{Domains: []string{"*.applicant.com"}, Method: "file"}, "WILDCARD_METHOD"},
 		{"label too long", order.CreateRequest{Domains: []string{"a234567890123456789012345678901234567890123456789012345678901234.applicant.com"}, Method: "dns"}, "LABEL_TOO_LONG"},
@@ -329,7 +331,7 @@ func TestCreateRefusalsStoreNothing(t *testing.T) {
 		{"csr names differ", order.CreateRequest{Domains: []string{"a.applicant.com", "b.applicant.com"}, Method: "dns", CSR: good}, "CSR_NAMES_MISMATCH"},
 		{"csr with an ip address", order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "file", CSR: func() string {
 			k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-			der, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: []string{"a.applicant.com"}, IPAddresses: []net.IP{net.ParseIP("192.0.2.1")}}, k)
+			der, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: []string{"a.applicant.com", "8.8.8.8"}}, k)
 			return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
 		}()}, "CSR_IP_ADDRESS"},
 		{"csr rsa 1024", order.CreateRequest{Domains: []string{"a.applicant.com"}, Method: "dns", CSR: csrPEM(t, weak, "a.applicant.com")}, "CSR_KEY_TOO_WEAK"},

@@ -484,8 +484,8 @@ func (s *Service) Create(ctx context.Context, acct *store.Account, req CreateReq
 			}
 			return nil, invalid("CSR_MALFORMED", "the CSR could not be parsed")
 		}
-		if len(csr.IPAddresses) > 0 {
-			return nil, invalid("CSR_IP_ADDRESS", "the CSR asks for the IP address %s: orders through this API certify domain names; IP addresses are validated and certified through ACME (RFC 8738)", csr.IPAddresses[0])
+		if n, ok := ca.AddressAsName(csr); ok {
+			return nil, invalid("CSR_IP_ADDRESS", "the CSR names the IP address %.64q as a DNS name (a dNSName subjectAltName): put it in the subjectAltName as an IP address (iPAddress)", n)
 		}
 		if err := csrMatches(ca.CSRNames(csr), domains); err != nil {
 			return nil, err
@@ -597,8 +597,9 @@ func orderNames(req CreateRequest, names ident.Policy) (domains, methods []strin
 	if err := checkMethod(req.Method); err != nil {
 		return nil, nil, err
 	}
-	// Wildcards need DNS validation: judge each name with its own method.
-	domains, err = names.ParseOrderNames(req.Domains, "dns")
+	// Wildcards need DNS validation, IP addresses the file: judge each
+	// identifier with its own method.
+	domains, err = names.ParseOrderIdentifiers(req.Domains)
 	if err != nil {
 		return nil, nil, policyError(err)
 	}
@@ -626,7 +627,7 @@ func domainMethods(domains []string, def string, overrides map[string]string, na
 	spelled := make(map[string]string, len(overrides))
 	for _, name := range slices.Sorted(maps.Keys(overrides)) {
 		m := overrides[name]
-		n, err := names.Normalize(name)
+		n, err := names.NormalizeIdentifier(name)
 		if err != nil {
 			return nil, policyError(err)
 		}
@@ -647,6 +648,9 @@ func domainMethods(domains []string, def string, overrides map[string]string, na
 		out[i] = cmp.Or(byName[d], def)
 		if out[i] == string(validation.MethodFile) && ident.IsWildcard(d) {
 			return nil, invalid("WILDCARD_METHOD", "%q is a wildcard: only DNS validation can prove control of every name under %s", d, ident.Base(d))
+		}
+		if out[i] == string(validation.MethodDNS) && ident.IsIP(d) {
+			return nil, invalid(ident.CodeIPAddress, "%q is an IP address: it has no name to publish a TXT record under; validate it by file (\"method\": \"file\", or \"methods\": {%q: \"file\"})", d, d)
 		}
 		if host := validation.DNSPrefix + "." + ident.Base(d); out[i] == string(validation.MethodDNS) && len(host) > ident.MaxNameLength {
 			alt := "validate it by file"
@@ -1165,7 +1169,7 @@ func instructions(m validation.Method, domain, value string) Instructions {
 	}
 	base := ident.Base(domain)
 	if m == validation.MethodFile {
-		return Instructions{URL: "http://" + base + validation.FilePath, Content: value}
+		return Instructions{URL: "http://" + validation.URLHost(base) + validation.FilePath, Content: value}
 	}
 	return Instructions{Type: "TXT", Host: validation.DNSPrefix + "." + base, Value: value}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/dcvhq/dcv/internal/dnsclient"
+	"github.com/dcvhq/dcv/internal/ident"
 	"github.com/dcvhq/dcv/internal/webfetch"
 )
 
@@ -31,25 +32,33 @@ const MaxFileProbes = 6
 // concurrently). A wildcard domain yields an invalid_url trace: this method
 // cannot validate wildcards.
 func (v *Validator) observeFile(ctx context.Context, req Request) *FileObservation {
-	url := "http://" + req.Domain + FilePath
+	host := URLHost(req.Domain)
+	url := "http://" + host + FilePath
 	obs := &FileObservation{URL: url}
+	// An IP address (CA/B BR 3.2.2.5.1) is fetched at the address itself:
+	// nothing to resolve, one address to ask.
+	isIP := ident.IsIP(req.Domain)
+	fetch := v.cfg.Fetcher.FetchEach
+	if isIP {
+		fetch = v.cfg.Fetcher.FetchAddress
+	}
 	if len(req.OtherValues) > 0 {
 		obs.OtherValues = append([]string(nil), req.OtherValues[:min(len(req.OtherValues), MaxOtherValues)]...)
 	}
 	// Beside the fetches: every authoritative server's addresses for the
 	// domain, which tell a fetch that reached a stale address.
 	var wg sync.WaitGroup
-	if av, ok := v.cfg.Resolver.(authoritativeViewer); ok && !strings.HasPrefix(req.Domain, "*.") {
+	if av, ok := v.cfg.Resolver.(authoritativeViewer); ok && !strings.HasPrefix(req.Domain, "*.") && !isIP {
 		wg.Go(func() { obs.AddressViews = addressViews(ctx, av, req.Domain) })
 	}
 	defer wg.Wait()
-	tr := v.cfg.Fetcher.FetchEach(ctx, url)
+	tr := fetch(ctx, url)
 	obs.Fetches = append(obs.Fetches, tr)
 	if FetchMatches(tr, req.Value) {
 		return obs
 	}
 	if HTTPSFallback(tr) {
-		tr = v.cfg.Fetcher.FetchEach(ctx, "https://"+req.Domain+FilePath)
+		tr = fetch(ctx, "https://"+host+FilePath)
 		obs.Fetches = append(obs.Fetches, tr)
 		if FetchMatches(tr, req.Value) {
 			return obs
@@ -161,8 +170,9 @@ func (v *Validator) probeFile(ctx context.Context, domain string, fetches []*web
 	}
 	type probe struct{ kind, url string }
 	var probes []probe
+	isIP := ident.IsIP(domain)
 	if scheme != "" {
-		base := scheme + "://" + domain
+		base := scheme + "://" + URLHost(domain)
 		probes = append(probes,
 			probe{FileProbeRoot, base + "/fileauth.txt"},
 			probe{FileProbeDoubledExt, base + FilePath + ".txt"},
@@ -170,7 +180,7 @@ func (v *Validator) probeFile(ctx context.Context, domain string, fetches []*web
 			probe{FileProbePKIValidation, base + "/pki-validation/fileauth.txt"},
 			probe{FileProbeNoDot, base + "/well-known/pki-validation/fileauth.txt"})
 	}
-	if scheme != "" || unresolved {
+	if (scheme != "" || unresolved) && !isIP {
 		s := cmp.Or(scheme, "http")
 		if twin, ok := strings.CutPrefix(domain, "www."); ok && strings.Contains(twin, ".") {
 			probes = append(probes, probe{FileProbeApex, s + "://" + twin + FilePath})
@@ -182,7 +192,11 @@ func (v *Validator) probeFile(ctx context.Context, domain string, fetches []*web
 	out := make([]FileProbe, len(probes))
 	var wg sync.WaitGroup
 	for i, p := range probes {
-		wg.Go(func() { out[i] = FileProbe{Kind: p.kind, Trace: v.cfg.Fetcher.Fetch(ctx, p.url)} })
+		fetch := v.cfg.Fetcher.Fetch
+		if isIP {
+			fetch = v.cfg.Fetcher.FetchAddress
+		}
+		wg.Go(func() { out[i] = FileProbe{Kind: p.kind, Trace: fetch(ctx, p.url)} })
 	}
 	wg.Wait()
 	return out

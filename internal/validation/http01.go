@@ -38,10 +38,16 @@ func IsACME(m Method) bool {
 // "http://{domain}/.well-known/acme-challenge/{token}". An IPv6 address
 // identifier is written in brackets (RFC 3986 §3.2.2).
 func HTTP01URL(domain, token string) string {
-	if a, err := netip.ParseAddr(domain); err == nil && a.Is6() {
-		domain = "[" + domain + "]"
+	return "http://" + URLHost(domain) + HTTP01Path + token
+}
+
+// URLHost is an identifier as a URL's host: a name or an IPv4 address as
+// it is, an IPv6 address in brackets (RFC 3986 §3.2.2).
+func URLHost(identifier string) string {
+	if a, err := netip.ParseAddr(identifier); err == nil && a.Is6() {
+		return "[" + identifier + "]"
 	}
-	return "http://" + domain + HTTP01Path + token
+	return identifier
 }
 
 // KeyAuthorizationDigest returns the base64url (unpadded) SHA-256 digest of a

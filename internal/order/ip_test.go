@@ -1,0 +1,77 @@
+package order_test
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"strings"
+	"testing"
+
+	"github.com/dcvhq/dcv/internal/diagnose"
+	"github.com/dcvhq/dcv/internal/ident"
+	"github.com/dcvhq/dcv/internal/order"
+	"github.com/dcvhq/dcv/internal/order/ordertest"
+	"github.com/dcvhq/dcv/internal/validation"
+)
+
+// TestFileValidationOfAnIPAddress: an order through the API for a name and
+// an IP address, the address validated by file at the address itself
+// (CA/B BR 3.2.2.5.1: http://<address>/.well-known/pki-validation/), is
+// told where to put the file, diagnosed in an address's terms while the
+// file is missing, approved once it is there, and issued with the address
+// as an iPAddress subjectAltName after the name.
+func TestFileValidationOfAnIPAddress(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := ordertest.New(t, ordertest.Options{Names: ident.Policy{IPs: ident.Targets{Loopback: true}}})
+	acct := s.NewAccount(t, "applicant")
+	ip := s.Web.IP.String()
+	const name = "web.applicant.com"
+	o, err := s.Service.Create(ctx, acct, order.CreateRequest{Domains: []string{name, ip}, Method: "dns", Methods: map[string]string{ip: "file"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Domains) != 2 || o.Domains[1].Domain != ip || o.Domains[1].Method != "file" {
+		t.Fatalf("domains %+v", o.Domains)
+	}
+	in := o.Domains[1].Instructions
+	if want := "http://" + ip + validation.FilePath; in.URL != want {
+		t.Fatalf("instructions URL %s, want %s", in.URL, want)
+	}
+	s.DNS.Add(`_dnsauth.` + name + `. TXT "` + o.Domains[0].Instructions.Value + `"`)
+
+	cr, err := s.Service.Check(ctx, acct, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := cr.Domains[1]
+	if d.Status != order.StatusPending || len(d.Findings) == 0 || d.Findings[0].Code != diagnose.CodeFileNotFound {
+		t.Fatalf("file missing: %+v", d)
+	}
+	for _, f := range d.Findings {
+		if strings.Contains(f.Message+f.Fix, "A/AAAA") || strings.Contains(f.Message+f.Fix, "www."+ip) {
+			t.Errorf("finding speaks of DNS for an address: %+v", f)
+		}
+	}
+
+	s.Web.SetFile(ip, validation.FilePath, 200, in.Content)
+	s.Clock.Add(order.DefaultCheckInterval)
+	if cr, err = s.Service.Check(ctx, acct, o.ID); err != nil || cr.Status != order.StatusApproved {
+		t.Fatalf("file in place: %+v, %v", cr, err)
+	}
+	if err := s.Service.Issue(ctx, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Service.Certificate(ctx, acct, o.ID, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := pem.Decode([]byte(c.Certificate))
+	leaf, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(leaf.DNSNames) != 1 || leaf.DNSNames[0] != name || len(leaf.IPAddresses) != 1 || leaf.IPAddresses[0].String() != ip {
+		t.Fatalf("leaf names %v, addresses %v", leaf.DNSNames, leaf.IPAddresses)
+	}
+}
