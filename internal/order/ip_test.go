@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"strings"
 	"testing"
 
@@ -73,5 +74,30 @@ func TestFileValidationOfAnIPAddress(t *testing.T) {
 	}
 	if len(leaf.DNSNames) != 1 || leaf.DNSNames[0] != name || len(leaf.IPAddresses) != 1 || leaf.IPAddresses[0].String() != ip {
 		t.Fatalf("leaf names %v, addresses %v", leaf.DNSNames, leaf.IPAddresses)
+	}
+}
+
+// The client's own check of an order before sending it leaves private and
+// loopback addresses to the server, as it does internal names, and still
+// refuses what no server takes.
+func TestCheckCreateRequestAddresses(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		req  order.CreateRequest
+		code string
+	}{
+		{order.CreateRequest{Domains: []string{"10.1.2.3"}, Method: "file"}, ""},
+		{order.CreateRequest{Domains: []string{"127.0.0.1"}, Method: "file"}, ""},
+		{order.CreateRequest{Domains: []string{"10.1.2.3"}, Method: "dns"}, "IP_ADDRESS"},
+		{order.CreateRequest{Domains: []string{"169.254.169.254"}, Method: "file"}, "RESERVED_IP"},
+	} {
+		err := order.CheckCreateRequest(tc.req)
+		var oe *order.Error
+		switch {
+		case tc.code == "" && err != nil:
+			t.Errorf("%v: %v", tc.req.Domains, err)
+		case tc.code != "" && (!errors.As(err, &oe) || oe.Code != tc.code):
+			t.Errorf("%v %s: %v, want %s", tc.req.Domains, tc.req.Method, err, tc.code)
+		}
 	}
 }

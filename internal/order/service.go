@@ -584,10 +584,10 @@ func checkMethod(m string) error {
 // methods (an *Error of KindInvalid), without a store: the CLI refuses
 // them before sending anything, with the server's codes and words. The
 // CSR is not looked at. Names are judged under the most permissive policy
-// a server may have (internal names permitted): whether the server takes
-// them is the server's to say.
+// a server may have (internal names, private and loopback addresses
+// permitted): whether the server takes them is the server's to say.
 func CheckCreateRequest(req CreateRequest) error {
-	_, _, err := orderNames(req, ident.Policy{InternalNames: true})
+	_, _, err := orderNames(req, ident.Policy{InternalNames: true, IPs: ident.Targets{Loopback: true, Private: true}})
 	return err
 }
 
