@@ -190,36 +190,37 @@ func TestIPAddressRefusals(t *testing.T) {
 	}
 }
 
-// A CSR naming another address than the order's is badCSR, naming both.
-func TestIPAddressCSRMismatch(t *testing.T) {
+// TestIPAddressBadCSR: a CSR naming another address than the order's, or
+// the ordered address as a DNS name, is badCSR saying so (black-box run: the
+// latter was issued as an iPAddress).
+func TestIPAddressBadCSR(t *testing.T) {
 	t.Parallel()
 	w := setupStack(t, ordertest.Options{Names: ident.Policy{IPs: ident.Targets{Loopback: true}}}, nil)
 	c := w.client(t)
-	ctx := context.Background()
 	ip := w.web.IP.String()
-	o := validIPOrder(t, w, c, ip)
-	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	csr, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{IPAddresses: []net.IP{net.ParseIP("127.0.0.2")}}, k)
-	_, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csr, true)
-	if err == nil || !strings.Contains(err.Error(), "badCSR") || !strings.Contains(err.Error(), "127.0.0.2") || !strings.Contains(err.Error(), ip) {
-		t.Fatalf("finalize = %v, want badCSR naming both addresses", err)
+	tests := []struct {
+		name  string
+		req   x509.CertificateRequest
+		words []string
+	}{
+		{"another address", x509.CertificateRequest{IPAddresses: []net.IP{net.ParseIP("127.0.0.2")}}, []string{"127.0.0.2", ip}},
+		{"the address as a DNS name", x509.CertificateRequest{DNSNames: []string{ip}}, []string{"as a DNS name", "iPAddress"}},
 	}
-}
-
-// A CSR naming the ordered address as a DNS name is badCSR, saying where
-// the address belongs (black-box run: it was issued as an iPAddress).
-func TestIPAddressCSRAsDNSName(t *testing.T) {
-	t.Parallel()
-	w := setupStack(t, ordertest.Options{Names: ident.Policy{IPs: ident.Targets{Loopback: true}}}, nil)
-	c := w.client(t)
-	ctx := context.Background()
-	ip := w.web.IP.String()
-	o := validIPOrder(t, w, c, ip)
-	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	csr, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: []string{ip}}, k)
-	_, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csr, true)
-	if err == nil || !strings.Contains(err.Error(), "badCSR") || !strings.Contains(err.Error(), "as a DNS name") || !strings.Contains(err.Error(), "iPAddress") {
-		t.Fatalf("finalize = %v, want badCSR saying the address belongs in an iPAddress", err)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := validIPOrder(t, w, c, ip)
+			k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			csr, _ := x509.CreateCertificateRequest(rand.Reader, &tc.req, k)
+			_, _, err := c.CreateOrderCert(context.Background(), o.FinalizeURL, csr, true)
+			if err == nil || !strings.Contains(err.Error(), "badCSR") {
+				t.Fatalf("finalize = %v, want badCSR", err)
+			}
+			for _, wd := range tc.words {
+				if !strings.Contains(err.Error(), wd) {
+					t.Errorf("finalize = %v, lacks %q", err, wd)
+				}
+			}
+		})
 	}
 }
 
