@@ -378,7 +378,7 @@ func printObservation(w io.Writer, o *validation.Observation) {
 				case a.Err != nil:
 					fmt.Fprintf(w, "  %s via %s: %s\n", a.URL, a.Address, clip(string(a.Err.Kind)))
 				default:
-					fmt.Fprintf(w, "  %s via %s: %d, %q\n", a.URL, a.Address, a.Status, clip(string(a.Body)))
+					fmt.Fprintf(w, "  %s via %s: %d, \"%s\"\n", a.URL, a.Address, a.Status, strings.ReplaceAll(clip(string(a.Body)), `"`, `\"`))
 				}
 			}
 		}

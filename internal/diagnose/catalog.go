@@ -154,6 +154,7 @@ const (
 	fixFileNotFound              msg = "fixFileNotFound"
 	msgFileRedirected            msg = "msgFileRedirected"
 	fixFileRedirected            msg = "fixFileRedirected"
+	fixFileRedirectedIP          msg = "fixFileRedirectedIP"
 	wordNoLocation               msg = "wordNoLocation"
 	msgFileBadStatus             msg = "msgFileBadStatus"
 	fixFileBadStatus             msg = "fixFileBadStatus"

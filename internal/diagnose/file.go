@@ -451,6 +451,15 @@ func (d *diagnoser) reserved(as []webfetch.Attempt, host string) Finding {
 	return d.reservedFinding(host, strings.Join(items, d.c.f(wordListSep)))
 }
 
+// fixFileRedirectedOf is the fix of a redirected file of host: an address
+// has no www twin to redirect to.
+func fixFileRedirectedOf(host string) msg {
+	if ident.IsIP(host) {
+		return fixFileRedirectedIP
+	}
+	return fixFileRedirected
+}
+
 // reservedFinding is ADDRESS_RESERVED for host and the addresses described:
 // a name that resolves to them, or an address itself (an RFC 8738
 // identifier, or where a redirect from one led).
@@ -539,7 +548,7 @@ func (d *diagnoser) status(a *webfetch.Attempt, u, host, value string) Finding {
 			Code:     CodeFileRedirected,
 			Severity: SeverityError,
 			Message:  d.c.f(msgFileRedirected, us, ip, st, loc),
-			Fix:      d.c.f(fixFileRedirected, us),
+			Fix:      d.c.f(fixFileRedirectedOf(host), us),
 		}
 	}
 	f := Finding{

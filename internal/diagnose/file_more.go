@@ -68,6 +68,8 @@ const (
 	ruleBadLocation          msg = "ruleBadLocation"
 	ruleIPLocation           msg = "ruleIPLocation"
 	ruleIPLocationForm       msg = "ruleIPLocationForm"
+	ruleIPLocationOdd        msg = "ruleIPLocationOdd"
+	fixReservedRedirect      msg = "fixReservedRedirect"
 	ruleOtherAddress         msg = "ruleOtherAddress"
 	ruleSpecialLocation      msg = "ruleSpecialLocation"
 	ruleScheme               msg = "ruleScheme"
@@ -131,6 +133,8 @@ func init() {
 			ruleOtherDomain:          "it leads to %[1]s, outside the registered domain %[2]s",
 			ruleIPLocationForm:       "its Location %[1]s names an IP address in another form than its canonical one (%[2]s), which dcv does not follow",
 			ruleOtherAddress:         "it leads to %[1]s, another host than the address %[2]s validated",
+			ruleIPLocationOdd:        "its Location %[1]s names an address in a form dcv does not follow (a number with a leading zero, or fewer than four numbers): write it as four numbers in dotted decimal",
+			fixReservedRedirect:      "Do not redirect the validation path to %[1]s: serve it directly where it is asked.",
 			ruleLoop:                 "it leads back to %[1]s, already requested (a redirect loop)",
 			ruleTooMany:              "following it would exceed the limit of redirects (%[1]d)",
 			ruleOther:                "%[1]s",
@@ -369,6 +373,9 @@ func (d *diagnoser) rule(t *webfetch.Trace, a *webfetch.Attempt) string {
 		host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
 		switch {
 		case host == "":
+		case ident.IsIP(t.Host) && ident.LooksLikeIPv4(host):
+			// An address in a form some software reads as IPv4.
+			return d.c.f(ruleIPLocationOdd, shownLoc)
 		case net.ParseIP(host) != nil:
 			if a, err := netip.ParseAddr(host); err == nil && ident.IsIP(t.Host) {
 				// From an address, another address is followed in its
@@ -440,6 +447,10 @@ func (d *diagnoser) hop(t *webfetch.Trace, a *webfetch.Attempt, o *validation.Ob
 		f = d.resolveError(a.Err, host, o) // the hop's host did not resolve
 	default:
 		f = d.attemptError(a, a.URL, host)
+		if f.Code == CodeAddressReserved {
+			// A redirect led there: the path is what to change.
+			f.Fix = d.c.f(fixReservedRedirect, host)
+		}
 	}
 	if c := chainOf(t, a); len(c) > 1 {
 		f.Message = join(f.Message, d.c.f(noteViaRedirects, renderChain(c)))

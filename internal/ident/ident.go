@@ -72,7 +72,7 @@ func normalize(s string, p Policy) (string, error) {
 		return "", refuse(CodeNameTooLong, input, "%s is longer than %d characters", q(input), MaxNameLength)
 	}
 	if isIPLiteral(input) {
-		return "", refuse(CodeIPAddress, input, "%s is an IP address, not a domain name: an IP address is validated through ACME, as an identifier of type \"ip\" (RFC 8738)", q(input))
+		return "", refuse(CodeIPAddress, input, "%s is an IP address, not a domain name: an IP address is validated at the address itself, by the file method or through ACME (an identifier of type \"ip\", RFC 8738)", q(input))
 	}
 
 	// UTS #46 maps the ideographic and fullwidth full stops to "."; do it
@@ -161,7 +161,7 @@ func normalize(s string, p Policy) (string, error) {
 		return "", refuse(CodeNameTooLong, input, "%s is %d characters long in ASCII; a domain name may have at most %d", q(input), len(full), MaxNameLength)
 	}
 	if looksLikeIPv4(base) {
-		return "", refuse(CodeIPAddress, input, "%s looks like an IP address (its last label is numeric, and no top-level domain is): an IP address is validated through ACME, as an identifier of type \"ip\" (RFC 8738), written in full (192.0.2.1)", q(input))
+		return "", refuse(CodeIPAddress, input, "%s looks like an IP address (its last label is numeric, and no top-level domain is): write an IP address as four numbers in dotted decimal without leading zeros (192.0.2.1), or an IPv6 address as RFC 5952 does; a wildcard covers names, not addresses", q(input))
 	}
 	if err := checkPolicy(input, base, wildcard, p); err != nil {
 		return "", err
@@ -227,6 +227,13 @@ func isIPLiteral(s string) bool {
 		return true
 	}
 	return false
+}
+
+// LooksLikeIPv4 reports whether name, not an IP address itself, is one in a
+// form some software reads as IPv4 ("127.1", "010.0.0.1", "0x7f.1"): its
+// last label is numeric or hexadecimal.
+func LooksLikeIPv4(name string) bool {
+	return name != "" && looksLikeIPv4(strings.TrimSuffix(name, "."))
 }
 
 // looksLikeIPv4 reports whether the last label of name is all digits or a

@@ -102,6 +102,7 @@ func TestParseOrderNamesWithAddresses(t *testing.T) {
 		{name: "dns", method: MethodDNS, in: []string{"127.0.0.1"}, code: CodeIPAddress},
 		{name: "twice", method: MethodFile, in: []string{"127.0.0.1", "127.0.0.1"}, code: CodeDuplicateName},
 		{name: "not canonical", method: MethodFile, in: []string{"[::1]"}, code: CodeInvalidIP},
+		{name: "leading zero", method: MethodFile, in: []string{"010.0.0.1"}, code: CodeInvalidIP},
 		{name: "identifiers", in: []string{"*.example.com", "127.0.0.1"}, want: []string{"*.example.com", "127.0.0.1"}},
 	}
 	for _, tc := range tests {

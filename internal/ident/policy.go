@@ -49,11 +49,11 @@ func parseOrderNames(names []string, method string, p Policy) ([]string, error) 
 	for _, raw := range names {
 		input := strings.TrimSpace(raw)
 		var n string
-		if isIPLiteral(input) {
+		if isIPLiteral(input) || leadingZero(input) {
 			// An IP address: the file method can prove control of it (CA/B
 			// BR 3.2.2.5.1, at the address itself), a DNS record cannot.
 			if method == MethodDNS {
-				errs = append(errs, refuse(CodeIPAddress, input, "%s is an IP address: it has no name to publish a TXT record under; validate it by file (or through ACME, as an identifier of type \"ip\")", q(input)))
+				errs = append(errs, refuse(CodeIPAddress, input, "%s is an IP address: it has no name to publish a TXT record under; validate it by the file method (or through ACME, as an identifier of type \"ip\")", q(input)))
 				continue
 			}
 			a, perr := p.ParseIP(input)

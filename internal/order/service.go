@@ -650,7 +650,7 @@ func domainMethods(domains []string, def string, overrides map[string]string, na
 			return nil, invalid("WILDCARD_METHOD", "%q is a wildcard: only DNS validation can prove control of every name under %s", d, ident.Base(d))
 		}
 		if out[i] == string(validation.MethodDNS) && ident.IsIP(d) {
-			return nil, invalid(ident.CodeIPAddress, "%q is an IP address: it has no name to publish a TXT record under; validate it by file (\"method\": \"file\", or \"methods\": {%q: \"file\"})", d, d)
+			return nil, invalid(ident.CodeIPAddress, "%q is an IP address: it has no name to publish a TXT record under; validate it by the file method (dcv order create --method file, or --domain-method %s=file; in the API \"methods\": {%q: \"file\"})", d, d, d)
 		}
 		if host := validation.DNSPrefix + "." + ident.Base(d); out[i] == string(validation.MethodDNS) && len(host) > ident.MaxNameLength {
 			alt := "validate it by file"

@@ -232,15 +232,19 @@ func TestHTTP01IPAddressRedirects(t *testing.T) {
 	web.Handle("", validation.HTTP01Path+"to-odd-form", func(rw http.ResponseWriter, r *http.Request) {
 		http.Redirect(rw, r, "http://[0:0::1]/x", http.StatusFound)
 	})
+	web.Handle("", validation.HTTP01Path+"to-octal", func(rw http.ResponseWriter, r *http.Request) {
+		http.Redirect(rw, r, "http://127.0.0.010/x", http.StatusFound)
+	})
 	ip := web.IP.String()
 	tests := []struct {
-		token      string
-		any        bool // redirects to other domains followed, as for http-01
-		code       diagnose.Code
-		msg, notIn []string
+		token           string
+		any             bool // redirects to other domains followed, as for http-01
+		code            diagnose.Code
+		msg, fix, notIn []string
 	}{
 		{token: "to-name", code: diagnose.CodeFileRedirected, msg: []string{"leads to www.applicant.com, another host than the address " + ip}, notIn: []string{"registered domain"}},
-		{token: "to-metadata", any: true, code: diagnose.CodeAddressReserved, msg: []string{"169.254.169.254 is an address dcv does not connect to"}, notIn: []string{"A/AAAA"}},
+		{token: "to-metadata", any: true, code: diagnose.CodeAddressReserved, msg: []string{"169.254.169.254 is an address dcv does not connect to"}, fix: []string{"Do not redirect the validation path to 169.254.169.254"}, notIn: []string{"A/AAAA"}},
+		{token: "to-octal", code: diagnose.CodeFileRedirected, msg: []string{"a number with a leading zero", "dotted decimal"}, fix: []string{"exempt /.well-known/acme-challenge/ from the redirect"}, notIn: []string{"www"}},
 		{token: "to-odd-form", code: diagnose.CodeFileRedirected, msg: []string{"another form than its canonical one (::1)"}},
 	}
 	for _, tc := range tests {
@@ -256,12 +260,42 @@ func TestHTTP01IPAddressRedirects(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, res := diagnoseOne(t, v, validation.Request{Domain: ip, Method: validation.MethodHTTP01, Value: "ka", Token: tc.token})
-			checkVerdict(t, res, tc.code, tc.msg, nil)
+			checkVerdict(t, res, tc.code, tc.msg, tc.fix)
 			for _, w := range tc.notIn {
 				if strings.Contains(res.Findings[0].Message+res.Findings[0].Fix, w) {
 					t.Errorf("finding speaks of %q: %+v", w, res.Findings[0])
 				}
 			}
 		})
+	}
+}
+
+// The file method at an address that redirects is told to exempt the path
+// from the redirect, with no www twin to speak of.
+func TestFileIPAddressRedirected(t *testing.T) {
+	t.Parallel()
+	web := testenv.NewWebServer(t)
+	web.Handle("", validation.FilePath, func(rw http.ResponseWriter, r *http.Request) {
+		http.Redirect(rw, r, "https://"+r.Host+"/elsewhere", http.StatusMovedPermanently)
+	})
+	f, err := webfetch.New(webfetch.Config{Resolver: refuseLookups{t}, HTTPPort: web.HTTPPort, HTTPSPort: web.HTTPSPort, AllowLoopback: true,
+		ConnectTimeout: time.Second, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := validation.New(validation.Config{Resolver: refuseLookups{t}, Fetcher: f, Timeout: wireObserveLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip := web.IP.String()
+	obs, res := diagnoseOne(t, v, validation.Request{Domain: ip, Method: validation.MethodFile, Value: "v"})
+	checkVerdict(t, res, diagnose.CodeFileRedirected, []string{"http://" + ip + validation.FilePath}, []string{"from the redirect"})
+	if strings.Contains(res.Findings[0].Fix, "www") {
+		t.Errorf("fix %q speaks of www", res.Findings[0].Fix)
+	}
+	for _, p := range obs.File.Probes {
+		if strings.Contains(p.Trace.URL, "www.") {
+			t.Errorf("probed %s for an address", p.Trace.URL)
+		}
 	}
 }
