@@ -51,6 +51,7 @@ looked at, the file fetch, and the findings with their fixes.
 
 Without --value it diagnoses what can be: whether the domain resolves, the
 nameservers, DNSSEC, CAA and, for the dns method, the TXT values published.
+An IP address is checked with --method file, at the address itself.
 Exit status 3 when a finding blocks validation; 1 when the check could not
 run (the resolver or root servers it was given, or the network, failed:
 no verdict on the domain); --json prints the result (the same shape as

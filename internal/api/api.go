@@ -634,7 +634,9 @@ func dropStoredEvidence(c json.RawMessage) json.RawMessage {
 		return c
 	}
 	for _, d := range domains {
-		d["evidence"] = json.RawMessage("[]")
+		if d != nil {
+			d["evidence"] = json.RawMessage("[]")
+		}
 	}
 	b, err := json.Marshal(domains)
 	if err != nil {

@@ -252,7 +252,7 @@ func TestAPIRefusesBadInput(t *testing.T) {
 		{name: "no names", body: dnsOrder(), status: 400, code: "NO_NAMES"},
 		{name: "public suffix", body: dnsOrder("co.uk"), status: 400, code: "PUBLIC_SUFFIX", words: []string{"co.uk"}},
 		{name: "reserved name", body: dnsOrder("www.shop.test"), status: 400, code: "RESERVED_NAME", words: []string{"shop.test", "RFC 6761"}},
-		{name: "ip address by dns", body: dnsOrder("8.8.8.8"), status: 400, code: "IP_ADDRESS", words: []string{"8.8.8.8", "validate it by file"}},
+		{name: "ip address by dns", body: dnsOrder("8.8.8.8"), status: 400, code: "IP_ADDRESS", words: []string{"8.8.8.8", "validate it by the file method", "--method file"}},
 		{name: "wildcard position", body: dnsOrder("a.*.applicant.com"), status: 400, code: "WILDCARD_POSITION", words: []string{"a.*.applicant.com"}},
 		{name: "wildcard with file", body: orderBody(t, order.CreateRequest{Domains: []string{"*.applicant.com"}, Method: "file"}), status: 400, code: "WILDCARD_METHOD", words: []string{"*.applicant.com"}},
 		{name: "label too long", body: dnsOrder(strings.Repeat("a", 64) + ".applicant.com"), status: 400, code: "LABEL_TOO_LONG", words: []string{"64 characters"}},

@@ -10,6 +10,7 @@ import (
 	"github.com/dcvhq/dcv/internal/order"
 	"github.com/dcvhq/dcv/internal/ratelimit"
 	"github.com/dcvhq/dcv/internal/store"
+	"github.com/dcvhq/dcv/internal/validation"
 )
 
 // Limits of POST /api/v1/checks. A pre-flight check sends dozens of DNS
@@ -43,6 +44,10 @@ func registerChecks(h *Handler) {
 // order. The body is order.PreflightRequest; the answer
 // order.PreflightResult. Nothing is stored.
 func (c *checks) create(w http.ResponseWriter, r *http.Request, acct *store.Account) {
+	evidence, ok := evidenceParam(w, r)
+	if !ok {
+		return
+	}
 	if !c.allow(w, r, acct) {
 		return
 	}
@@ -54,6 +59,9 @@ func (c *checks) create(w http.ResponseWriter, r *http.Request, acct *store.Acco
 	if err != nil {
 		c.h.fail(w, r, err)
 		return
+	}
+	if !evidence {
+		res.Evidence = []validation.Observation{}
 	}
 	writeJSON(w, http.StatusOK, res)
 }

@@ -68,3 +68,17 @@ func TestCheckWithoutEvidence(t *testing.T) {
 		t.Fatalf("CheckWithoutEvidence = %+v, %v", cr, err)
 	}
 }
+
+// A pre-flight check (POST /api/v1/checks) takes ?evidence=false too.
+func TestPreflightWithoutEvidence(t *testing.T) {
+	t.Parallel()
+	s := setup(t)
+	body := `{"domain":"pf.applicant.com","method":"dns","value":"v"}`
+	var full, lean order.PreflightResult
+	s.wantJSON(t, s.do(t, "POST", "/api/v1/checks", s.alice, body), http.StatusOK, &full)
+	s.wantJSON(t, s.do(t, "POST", "/api/v1/checks?evidence=false", s.alice, body), http.StatusOK, &lean)
+	if len(full.Evidence) == 0 || len(lean.Evidence) != 0 || len(lean.Findings) == 0 {
+		t.Fatalf("evidence %d then %d, findings %d; want some, none, the findings", len(full.Evidence), len(lean.Evidence), len(lean.Findings))
+	}
+	wantError(t, s.do(t, "POST", "/api/v1/checks?evidence=0", s.alice, body), http.StatusBadRequest, "INVALID_EVIDENCE")
+}

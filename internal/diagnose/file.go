@@ -60,7 +60,7 @@ func (d *diagnoser) file(o *validation.Observation) []Finding {
 	if o.Method == validation.MethodFile && len(fo.Fetches) == 1 && first.Code == CodeFileNotFound && !validation.HTTPSFallback(fo.Fetches[0]) && !bodyIsValue(fo.Fetches[0], o.Expected) {
 		// An applicant who put the file on the https site alone would
 		// otherwise wonder why dcv did not look there.
-		first.Message = join(first.Message, d.c.f(noteNoHTTPSFallback, Truncate(o.Domain, maxNameShown)))
+		first.Message = join(first.Message, d.c.f(noteNoHTTPSFallback, Truncate(validation.URLHost(o.Domain), maxNameShown)))
 	}
 	out := []Finding{first}
 	if len(fo.Fetches) > 1 && fo.Fetches[1] != nil {

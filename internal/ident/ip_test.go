@@ -129,10 +129,12 @@ func TestParseOrderNamesWithAddresses(t *testing.T) {
 	if n, err := lab.NormalizeIdentifier(" 127.0.0.1"); err != nil || n != "127.0.0.1" {
 		t.Errorf("NormalizeIdentifier = %q, %v", n, err)
 	}
-	if _, err := (Policy{}).ParseOrderNames([]string{"example.com"}, anyMethod); err != nil {
-		t.Errorf("anyMethod refused: %v", err)
-	}
 	if _, err := ParseOrderNames([]string{"example.com"}, ""); err == nil {
 		t.Error(`ParseOrderNames with method "" accepted`)
+	}
+	// Brackets around no address are no address sent by DNS record.
+	var pe *PolicyError
+	if _, err := lab.ParseOrderNames([]string{"[zz:zz]"}, MethodDNS); !errors.As(err, &pe) || pe.Code != CodeInvalidIP {
+		t.Errorf("[zz:zz] by dns: %v, want %s", err, CodeInvalidIP)
 	}
 }

@@ -3,6 +3,7 @@ package ident
 import (
 	"errors"
 	zlintutil "github.com/zmap/zlint/v3/util"
+	"net/netip"
 	"strings"
 
 	"golang.org/x/net/publicsuffix"
@@ -30,11 +31,15 @@ const (
 // thing is wrong, or, when several names are refused, the errors.Join of one
 // *PolicyError per refused name, in order (errors.As finds the first).
 func ParseOrderNames(names []string, method string) ([]string, error) {
-	return parseOrderNames(names, method, Policy{})
+	return parseOrderNames(names, method, false, Policy{})
 }
 
-func parseOrderNames(names []string, method string, p Policy) ([]string, error) {
-	if method != MethodDNS && method != MethodFile && method != anyMethod {
+// parseOrderNames is ParseOrderNames; with perIdentifier, method is not
+// asked for and its rules are left to the caller (ParseOrderIdentifiers).
+func parseOrderNames(names []string, method string, perIdentifier bool, p Policy) ([]string, error) {
+	if perIdentifier {
+		method = ""
+	} else if method != MethodDNS && method != MethodFile {
 		return nil, refuse(CodeUnknownMethod, "", "%s is not a validation method: use \"dns\" or \"file\"", q(method))
 	}
 	if len(names) == 0 {
@@ -52,7 +57,7 @@ func parseOrderNames(names []string, method string, p Policy) ([]string, error) 
 		if isIPLiteral(input) || leadingZero(input) {
 			// An IP address: the file method can prove control of it (CA/B
 			// BR 3.2.2.5.1, at the address itself), a DNS record cannot.
-			if method == MethodDNS {
+			if _, err := netip.ParseAddr(strings.Trim(input, "[]")); err == nil && method == MethodDNS {
 				errs = append(errs, refuse(CodeIPAddress, input, "%s is an IP address: it has no name to publish a TXT record under; validate it by the file method (or through ACME, as an identifier of type \"ip\")", q(input)))
 				continue
 			}
@@ -127,21 +132,17 @@ func (p Policy) NormalizeIdentifier(s string) (string, error) {
 	return normalize(s, p)
 }
 
-// anyMethod lets ParseOrderIdentifiers leave the method rules to its
-// caller.
-const anyMethod = "\x00any"
-
 // ParseOrderIdentifiers is ParseOrderNames for an order whose identifiers
 // each have their own method, which the caller checks: wildcards and IP
 // addresses are both accepted here (a wildcard needs "dns", an address
 // "file").
 func (p Policy) ParseOrderIdentifiers(names []string) ([]string, error) {
-	return parseOrderNames(names, anyMethod, p)
+	return parseOrderNames(names, "", true, p)
 }
 
 // ParseOrderNames is the package-level ParseOrderNames under p.
 func (p Policy) ParseOrderNames(names []string, method string) ([]string, error) {
-	return parseOrderNames(names, method, p)
+	return parseOrderNames(names, method, false, p)
 }
 
 // reserved is a domain that no one can get a certificate for, nor for any
