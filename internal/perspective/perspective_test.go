@@ -937,6 +937,10 @@ func TestAgentOwnFailure(t *testing.T) {
 			{Err: &webfetch.Error{Kind: webfetch.ErrConnectionRefused, Address: "192.0.2.1:80", Detail: "connection refused"}}}}), false},
 		{"tls-alpn: no source address of the domain's family", &validation.Observation{TLSALPN: &validation.TLSALPNObservation{Error: &webfetch.Error{Kind: webfetch.ErrSourceAddress, Address: "[2001:db8::1]:443", Detail: "not dialled"}}}, true},
 		{"tls-alpn: refused", &validation.Observation{TLSALPN: &validation.TLSALPNObservation{Error: &webfetch.Error{Kind: webfetch.ErrConnectionRefused, Address: "192.0.2.1:443"}}}, false},
+		// An agent from before IP address identifiers refuses their URL.
+		{"http-01 of an address, refused as a URL", &validation.Observation{Domain: "192.0.2.1", File: &validation.FileObservation{Fetches: []*webfetch.Trace{{ResolveError: &webfetch.Error{Kind: webfetch.ErrInvalidURL, Detail: `host "192.0.2.1" is an ip address, not a dns name`}}}}}, true},
+		{"tls-alpn-01 of an address looked up as a name", &validation.Observation{Domain: "192.0.2.1", TLSALPN: &validation.TLSALPNObservation{Lookups: []validation.Lookup{{}}, Error: &webfetch.Error{Kind: webfetch.ErrDNSNXDomain}}}, true},
+		{"a name's URL refused", &validation.Observation{Domain: "a.example.com", File: &validation.FileObservation{Fetches: []*webfetch.Trace{{ResolveError: &webfetch.Error{Kind: webfetch.ErrInvalidURL}}}}}, false},
 		{"file: redirected to a host of the other family only", fileObs(&webfetch.Trace{Attempts: []webfetch.Attempt{
 			{Address: "192.0.2.1:80", Status: 301},
 			{Hop: 1, Err: &webfetch.Error{Kind: webfetch.ErrSourceAddress, Address: "[2001:db8::2]:443", Detail: "not dialled"}}}}), true},

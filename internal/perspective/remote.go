@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/dcvhq/dcv/internal/caa"
+	"github.com/dcvhq/dcv/internal/ident"
 	"github.com/dcvhq/dcv/internal/validation"
 	"github.com/dcvhq/dcv/internal/webfetch"
 )
@@ -245,6 +246,11 @@ func agentOwnFailure(o *validation.Observation) (string, bool) {
 		if e := o.TLSALPN.Error; e != nil && e.Kind == webfetch.ErrSourceAddress {
 			return sourceDetail(e), true
 		}
+		if ident.IsIP(o.Domain) && len(o.TLSALPN.Lookups) > 0 {
+			// An agent from before IP address identifiers looks the
+			// address up as a name.
+			return "the agent looked the IP address " + o.Domain + " up as a name: upgrade it", true
+		}
 	case o.File != nil:
 		for _, t := range o.File.Fetches {
 			if t == nil {
@@ -252,6 +258,11 @@ func agentOwnFailure(o *validation.Observation) (string, bool) {
 			}
 			if e := t.ResolveError; e != nil && own(e.Upstream, e.Detail) {
 				return "the agent's resolution of " + t.Host + " failed on its side: " + e.Error(), true
+			}
+			if e := t.ResolveError; e != nil && e.Kind == webfetch.ErrInvalidURL && ident.IsIP(o.Domain) {
+				// The URL of an IP address identifier, which the primary
+				// fetched: an agent from before IP addresses refuses it.
+				return "the agent does not fetch the URL of an IP address (" + e.Error() + "): upgrade it", true
 			}
 			if e, ok := sourceOnly(t, own); ok {
 				return sourceDetail(e), true
