@@ -32,7 +32,7 @@ func TestFileValidationOfAnIPAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(o.Domains) != 2 || o.Domains[1].Domain != ip || o.Domains[1].Method != "file" {
+	if len(o.Domains) != 2 || o.Domains[1].Domain != ip || o.Domains[1].Method != "file" || o.Domains[1].Type != "ip" || o.Domains[0].Type != "dns" {
 		t.Fatalf("domains %+v", o.Domains)
 	}
 	in := o.Domains[1].Instructions

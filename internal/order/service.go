@@ -1129,6 +1129,7 @@ func (s *Service) view(o *store.Order) *View {
 	for _, a := range o.Authorizations {
 		d := DomainView{
 			Domain:       a.Domain,
+			Type:         ident.IdentifierType(a.Domain),
 			Unicode:      ident.Unicode(a.Domain),
 			Status:       a.Status,
 			Method:       a.Method,

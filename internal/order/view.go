@@ -49,6 +49,9 @@ type View struct {
 // DomainView is one domain of an order.
 type DomainView struct {
 	Domain string `json:"domain"`
+	// Type is what Domain is: "dns", a domain name, or "ip", an IP
+	// address (RFC 8738's identifier types).
+	Type string `json:"type"`
 	// Unicode is the domain in Unicode (U-labels) when it is an
 	// internationalised name; Domain is its ASCII form (A-labels), the
 	// one in the certificate and the DNS.

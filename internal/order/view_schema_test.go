@@ -32,12 +32,16 @@ func TestACMEViewMatchesOpenAPI(t *testing.T) {
 	orderEnum := doc.Components.Schemas["Order"].Properties["status"].Enum
 	domainEnum := doc.Components.Schemas["Domain"].Properties["status"].Enum
 	methodEnum := doc.Components.Schemas["Domain"].Properties["method"].Enum
+	typeEnum := doc.Components.Schemas["Domain"].Properties["type"].Enum
 	if !slices.Contains(orderEnum, v.Status) {
 		t.Errorf("GET /api/v1/orders/%s answers status %q, not in the documented enum %v", v.ID, v.Status, orderEnum)
 	}
 	for _, d := range v.Domains {
 		if !slices.Contains(methodEnum, d.Method) {
 			t.Errorf("domain %s: method %q, not in the documented enum %v", d.Domain, d.Method, methodEnum)
+		}
+		if !slices.Contains(typeEnum, d.Type) {
+			t.Errorf("domain %s: type %q, not in the documented enum %v", d.Domain, d.Type, typeEnum)
 		}
 		if !slices.Contains(domainEnum, d.Status) {
 			t.Errorf("domain %s: status %q, not in the documented enum %v", d.Domain, d.Status, domainEnum)
