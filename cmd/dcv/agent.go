@@ -79,7 +79,7 @@ func runAgent(ctx context.Context, f agentFlags, out io.Writer) error {
 		return fmt.Errorf("%s: %w", f.credentials, err)
 	}
 	if soon {
-		logger.Warn("the agent certificate expires soon: enrol the perspective again (dcv perspective add) and restart the agent with the new credentials", "credentials", f.credentials, "not_after", notAfter.UTC())
+		logger.Warn("the agent certificate expires soon: renew its credentials on the primary (dcv perspective renew NAME) and restart the agent with them", "credentials", f.credentials, "not_after", notAfter.UTC())
 	}
 	if f.source != "" {
 		f.validationFlags.source = source

@@ -102,7 +102,7 @@ func (s storeRemotes) Remotes(ctx context.Context) ([]perspective.Remote, error)
 	}
 	out := make([]perspective.Remote, len(ps))
 	for i, p := range ps {
-		out[i] = perspective.Remote{Name: p.Name, URL: p.URL, RIR: p.RIR, CertSHA256: p.CertSHA256}
+		out[i] = perspective.Remote{Name: p.Name, URL: p.URL, RIR: p.RIR, CertSHA256: p.CertSHA256, NextCertSHA256: p.NextCertSHA256}
 	}
 	return out, nil
 }
@@ -111,7 +111,7 @@ func newPerspectiveCmd() *cobra.Command {
 	var data string
 	cmd := &cobra.Command{
 		Use:   "perspective",
-		Short: "Enrol, list and remove remote perspectives (dcv agents); run on the primary's machine",
+		Short: "Enrol, list, renew and remove remote perspectives (dcv agents); run on the primary's machine",
 	}
 	cmd.PersistentFlags().StringVar(&data, "data", "dcv-data", "the primary's data directory (database, CA keys)")
 
@@ -146,8 +146,70 @@ func newPerspectiveCmd() *cobra.Command {
 			return perspectiveRemove(cmd.Context(), data, args[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	cmd.AddCommand(add, list, remove)
+	var renewOut string
+	renew := &cobra.Command{
+		Use:   "renew NAME",
+		Short: "Issue new credentials for an enrolled perspective (its certificate expires after a year); the present ones stay accepted until the agent switches",
+		Long: `Issue new credentials for the enrolled perspective NAME, with its URL and
+region, and write them for its agent. The primary accepts the new certificate
+at once, beside the present one, which stays accepted until it expires or
+until the next renewal: copy the file to the agent's machine and restart the
+agent with it, without a moment in which checks miss the perspective. For
+credentials that may have leaked, remove the perspective and add it again
+instead: that refuses the old certificate at once.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return perspectiveRenew(cmd.Context(), data, args[0], renewOut, cmd.OutOrStdout())
+		},
+	}
+	renew.Flags().StringVar(&renewOut, "out", "", "credentials file to write (default NAME.credentials in the current folder)")
+	cmd.AddCommand(add, list, remove, renew)
 	return cmd
+}
+
+func perspectiveRenew(ctx context.Context, data, name, out string, w io.Writer) error {
+	if out == "" {
+		out = name + ".credentials"
+	}
+	if _, err := os.Lstat(out); err == nil {
+		return exitError{code: exitFailure, msg: fmt.Sprintf("perspective renew: %s exists; choose another --out or remove it", out)}
+	}
+	st, authority, err := openPrimary(ctx, data, false, nil)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	p, err := st.PerspectiveGet(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return exitError{code: exitFailure, msg: fmt.Sprintf("perspective renew: no perspective named %s (dcv perspective list names them)", name)}
+	}
+	if err != nil {
+		return err
+	}
+	agentCA, err := authority.AgentCA()
+	if err != nil {
+		return err
+	}
+	creds, remote, err := perspective.Enrol(agentCA, p.Name, p.URL, p.RIR)
+	if err != nil {
+		return exitError{code: exitFailure, msg: "perspective renew: " + err.Error()}
+	}
+	// The file first: a pin the primary accepts for credentials no one
+	// holds would be harmless, but credentials it does not accept are
+	// removed at once.
+	if err := creds.WriteFile(out); err != nil {
+		return err
+	}
+	if err := st.PerspectiveRenew(ctx, name, remote.CertSHA256); err != nil {
+		if rerr := os.Remove(out); rerr != nil {
+			return fmt.Errorf("%w (and removing %s again: %v)", err, out, rerr)
+		}
+		return err
+	}
+	fmt.Fprintf(w, "renewed the credentials of perspective %s (%s, %s); written to %s\n", p.Name, p.RIR, p.URL, out)
+	fmt.Fprintf(w, "copy that file to the agent's machine and restart it: dcv agent --credentials %s --listen ADDR\n", filepath.Base(out))
+	fmt.Fprintln(w, "its present credentials stay accepted until they expire, or until the next renewal")
+	return nil
 }
 
 // openPrimary opens the primary's database and CA in data, as serve does.

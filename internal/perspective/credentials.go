@@ -37,8 +37,13 @@ type Remote struct {
 	// RIR is the perspective's registry region (see RIRs).
 	RIR string
 	// CertSHA256 is the lowercase hex SHA-256 of the agent's certificate;
-	// the primary accepts no other certificate from it.
+	// the primary accepts no other certificate from it, but
+	// NextCertSHA256's.
 	CertSHA256 string
+	// NextCertSHA256, if set, is that of the certificate of the agent's
+	// renewed credentials (dcv perspective renew), accepted beside
+	// CertSHA256 so that the agent switches to them without downtime.
+	NextCertSHA256 string
 }
 
 // Credentials is what an agent needs to serve: its key and certificate,
@@ -232,7 +237,7 @@ func (c *Credentials) CheckValidity(now time.Time) (notAfter time.Time, soon boo
 	case now.Before(leaf.NotBefore):
 		return leaf.NotAfter, false, fmt.Errorf("agent certificate: not valid before %s (check this machine's clock)", leaf.NotBefore.UTC().Format(time.RFC3339))
 	case now.After(leaf.NotAfter):
-		return leaf.NotAfter, false, fmt.Errorf("agent certificate: expired at %s: enrol the perspective again (dcv perspective add on the primary) and start the agent with its new credentials", leaf.NotAfter.UTC().Format(time.RFC3339))
+		return leaf.NotAfter, false, fmt.Errorf("agent certificate: expired at %s: renew the perspective's credentials on the primary (dcv perspective renew NAME) and start the agent with them", leaf.NotAfter.UTC().Format(time.RFC3339))
 	}
 	return leaf.NotAfter, leaf.NotAfter.Sub(now) < agentCertWarn, nil
 }

@@ -79,6 +79,7 @@ func (e *pinError) Error() string {
 // and the primary's client certificate.
 func (p *PrimaryIdentity) tlsConfig(remote Remote, serverName string) *tls.Config {
 	pin, _ := hex.DecodeString(remote.CertSHA256)
+	next, _ := hex.DecodeString(remote.NextCertSHA256)
 	roots := p.ca.Pool()
 	return &tls.Config{
 		MinVersion:           tls.VersionTLS13,
@@ -91,7 +92,7 @@ func (p *PrimaryIdentity) tlsConfig(remote Remote, serverName string) *tls.Confi
 			}
 			leaf := cs.PeerCertificates[0]
 			sum := sha256.Sum256(leaf.Raw)
-			if !bytes.Equal(sum[:], pin) {
+			if !bytes.Equal(sum[:], pin) && (len(next) == 0 || !bytes.Equal(sum[:], next)) {
 				return &pinError{name: remote.Name, got: hex.EncodeToString(sum[:])}
 			}
 			if !slices.ContainsFunc(leaf.URIs, func(u *url.URL) bool { return u.String() == ca.AgentURI(remote.Name) }) {

@@ -835,7 +835,7 @@ func TestCredentialsValidity(t *testing.T) {
 	}{
 		{name: "valid now", c: creds, at: time.Now()},
 		{name: "expires within a month", c: creds, at: notAfter.Add(-10 * 24 * time.Hour), soon: true},
-		{name: "expired", c: creds, at: notAfter.Add(time.Second), err: "expired at " + notAfter.UTC().Format(time.RFC3339) + ": enrol the perspective again"},
+		{name: "expired", c: creds, at: notAfter.Add(time.Second), err: "expired at " + notAfter.UTC().Format(time.RFC3339) + ": renew the perspective's credentials on the primary (dcv perspective renew NAME)"},
 		{name: "not yet valid", c: creds, at: time.Now().Add(-48 * time.Hour), err: "not valid before"},
 		{name: "another CA", c: &foreign, at: time.Now(), err: "not issued by the credentials' CA"},
 		{name: "the CA expired", c: creds, at: caNotAfter.Add(time.Second), err: "agent CA certificate: expired at"},
@@ -1170,5 +1170,49 @@ func TestRemotesValidateAnIPAddress(t *testing.T) {
 	}
 	if r := diagnose.Domain(obs, time.Now()); r.Status != diagnose.StatusApproved {
 		t.Errorf("status %s, findings %+v; want approved", r.Status, r.Findings)
+	}
+}
+
+// TestRenewedCredentialsAccepted: after dcv perspective renew, the primary
+// accepts the agent's certificate whether it is the one pinned before or
+// the renewed one, so that the agent switches without downtime; any other
+// certificate of the same name stays refused.
+func TestRenewedCredentialsAccepted(t *testing.T) {
+	t.Parallel()
+	agentCA := newAgentCA(t)
+	ta := startAgent(t, agentCA, agentSpec{name: "eu-1", rir: "RIPE", txt: testValue}, netip.Addr{}, 0)
+	_, other, err := Enrol(agentCA, "eu-1", ta.remote.URL, "RIPE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	primaryWorld := newWorld(t, testValue, netip.Addr{})
+	tests := []struct {
+		name   string
+		remote Remote
+		ok     bool
+	}{
+		{"the agent's certificate pinned", ta.remote, true},
+		{"the agent's certificate renewed beside another", Remote{Name: "eu-1", URL: ta.remote.URL, RIR: "RIPE", CertSHA256: other.CertSHA256, NextCertSHA256: ta.remote.CertSHA256}, true},
+		{"the agent's certificate pinned, another renewed", Remote{Name: "eu-1", URL: ta.remote.URL, RIR: "RIPE", CertSHA256: ta.remote.CertSHA256, NextCertSHA256: other.CertSHA256}, true},
+		{"another certificate only", Remote{Name: "eu-1", URL: ta.remote.URL, RIR: "RIPE", CertSHA256: other.CertSHA256}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := NewRunner(Config{
+				Primary: newValidator(t, "primary", primaryWorld.Addr, 0, netip.Addr{}), Remotes: staticRemotes{tc.remote},
+				Identity: NewPrimaryIdentity(agentCA, nil), MinRemotes: 1, RemoteTimeout: 8 * time.Second, Logger: quiet,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			obs, err := r.Observe(t.Context(), validation.Request{Domain: testDomain, Method: validation.MethodDNS, Value: testValue})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := obs[1].Unavailable == ""; got != tc.ok {
+				t.Errorf("agent's observation usable %v (%s %s), want %v", got, obs[1].Unavailable, obs[1].UnavailableDetail, tc.ok)
+			}
+		})
 	}
 }

@@ -79,7 +79,7 @@ func newAgentClient(id *PrimaryIdentity, remote Remote) (*agentClient, error) {
 		MaxResponseHeaderBytes: 64 << 10,
 		DialContext:            (&net.Dialer{Timeout: tlsHandshakeTimeout}).DialContext,
 	}
-	return &agentClient{remote: Remote{Name: remote.Name, URL: u.String(), RIR: remote.RIR, CertSHA256: remote.CertSHA256}, http: &http.Client{Transport: tr}}, nil
+	return &agentClient{remote: Remote{Name: remote.Name, URL: u.String(), RIR: remote.RIR, CertSHA256: remote.CertSHA256, NextCertSHA256: remote.NextCertSHA256}, http: &http.Client{Transport: tr}}, nil
 }
 
 func (c *agentClient) close() { c.http.CloseIdleConnections() }

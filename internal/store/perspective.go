@@ -19,7 +19,12 @@ type Perspective struct {
 	// issued at enrolment; the primary accepts only that certificate from
 	// the agent, so enrolling again or removing the perspective retires it.
 	CertSHA256 string
-	CreatedAt  time.Time
+	// NextCertSHA256 is that of the certificate issued when the
+	// perspective's credentials were last renewed, if they were: the
+	// primary accepts it beside CertSHA256, whose certificate stays valid
+	// until it expires, so that the agent switches without downtime.
+	NextCertSHA256 string
+	CreatedAt      time.Time
 }
 
 // PerspectiveStore keeps the enrolled remote perspectives. Implementations
@@ -35,4 +40,10 @@ type PerspectiveStore interface {
 	// PerspectiveDelete removes the perspective named name, or returns
 	// ErrNotFound.
 	PerspectiveDelete(ctx context.Context, name string) error
+	// PerspectiveRenew records certSHA256 as the certificate of the
+	// perspective's renewed credentials: the one renewed before, if any,
+	// becomes its CertSHA256 (the certificate enrolled first is then no
+	// longer accepted), and certSHA256 its NextCertSHA256. A name that no
+	// perspective has is ErrNotFound.
+	PerspectiveRenew(ctx context.Context, name, certSHA256 string) error
 }

@@ -9,8 +9,11 @@ import (
 
 // The SQL of the perspectives table (migrations/002_perspectives.up.sql).
 const (
-	perspectiveColumns = `name, url, rir, cert_sha256, created_at`
-	qPerspectiveInsert = `INSERT INTO perspectives (` + perspectiveColumns + `) VALUES (?, ?, ?, ?, ?)`
+	perspectiveColumns = `name, url, rir, cert_sha256, coalesce(next_cert_sha256, ''), created_at`
+	qPerspectiveInsert = `INSERT INTO perspectives (name, url, rir, cert_sha256, created_at) VALUES (?, ?, ?, ?, ?)`
+	// qPerspectiveRenew keeps the certificate renewed before (when there is
+	// one) as the accepted one, and pins the new one beside it.
+	qPerspectiveRenew = `UPDATE perspectives SET cert_sha256 = coalesce(next_cert_sha256, cert_sha256), next_cert_sha256 = ?2 WHERE name = ?1`
 	qPerspectiveGet    = `SELECT ` + perspectiveColumns + ` FROM perspectives WHERE name = ?`
 	qPerspectiveList   = `SELECT ` + perspectiveColumns + ` FROM perspectives ORDER BY name`
 	qPerspectiveDelete = `DELETE FROM perspectives WHERE name = ?`
@@ -65,9 +68,21 @@ func (s *Store) PerspectiveDelete(ctx context.Context, name string) error {
 	return nil
 }
 
+// PerspectiveRenew pins certSHA256 as the perspective's renewed
+// certificate (see store.PerspectiveStore), or returns store.ErrNotFound.
+func (s *Store) PerspectiveRenew(ctx context.Context, name, certSHA256 string) error {
+	err := s.write(ctx, func(tx *txn) error {
+		return execOne(ctx, tx, qPerspectiveRenew, name, certSHA256)
+	})
+	if err != nil {
+		return fmt.Errorf("renewing perspective %s: %w", name, err)
+	}
+	return nil
+}
+
 func scanPerspective(row scanner) (*store.Perspective, error) {
 	var p store.Perspective
-	if err := row.Scan(&p.Name, &p.URL, &p.RIR, &p.CertSHA256, nullTime{&p.CreatedAt}); err != nil {
+	if err := row.Scan(&p.Name, &p.URL, &p.RIR, &p.CertSHA256, &p.NextCertSHA256, nullTime{&p.CreatedAt}); err != nil {
 		return nil, err
 	}
 	return &p, nil

@@ -629,6 +629,7 @@ var preparedQueries = map[string]string{
 	"qOrderExists":                  qOrderExists,
 	"qOrderSetRecheckIfDue":         qOrderSetRecheckIfDue,
 	"qPerspectiveDelete":            qPerspectiveDelete,
+	"qPerspectiveRenew":             qPerspectiveRenew,
 	"qPerspectiveGet":               qPerspectiveGet,
 	"qPerspectiveInsert":            qPerspectiveInsert,
 	"qPerspectiveList":              qPerspectiveList,

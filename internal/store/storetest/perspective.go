@@ -9,8 +9,9 @@ import (
 	"github.com/dcvhq/dcv/internal/store"
 )
 
-// testPerspective covers PerspectiveCreate, Get, List and Delete: round
-// trip, ordering by name, duplicate names and missing perspectives.
+// testPerspective covers PerspectiveCreate, Get, List, Delete and Renew:
+// round trip, ordering by name, duplicate names, missing perspectives and
+// renewed credentials.
 func testPerspective(t *testing.T, open func(t *testing.T) store.Store) {
 	f := setup(t, open)
 	s, ctx := f.s, f.ctx
@@ -62,6 +63,31 @@ func testPerspective(t *testing.T, open func(t *testing.T) store.Store) {
 	got, err = s.PerspectiveList(ctx)
 	if err != nil || len(got) != 2 || got[0].Name != "ap-1" || got[1].Name != "us-1" {
 		t.Errorf("PerspectiveList after delete = %+v, %v; want ap-1, us-1", got, err)
+	}
+
+	// Renewal: the new certificate beside the enrolled one; renewed again,
+	// the one renewed before becomes the accepted one.
+	first, second := strings.Repeat("cd", 32), strings.Repeat("ef", 32)
+	if err := s.PerspectiveRenew(ctx, "ap-1", first); err != nil {
+		t.Fatalf("PerspectiveRenew: %v", err)
+	}
+	want[0].NextCertSHA256 = first
+	p, err = s.PerspectiveGet(ctx, "ap-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPerspective(t, "PerspectiveGet after a renewal", p, &want[0])
+	if err := s.PerspectiveRenew(ctx, "ap-1", second); err != nil {
+		t.Fatalf("second PerspectiveRenew: %v", err)
+	}
+	want[0].CertSHA256, want[0].NextCertSHA256 = first, second
+	got, err = s.PerspectiveList(ctx)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("PerspectiveList after renewals = %+v, %v", got, err)
+	}
+	checkPerspective(t, "PerspectiveList after two renewals", &got[0], &want[0])
+	if err := s.PerspectiveRenew(ctx, "eu-1", first); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("PerspectiveRenew of a removed perspective = %v, want ErrNotFound", err)
 	}
 }
 

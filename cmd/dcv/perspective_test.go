@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dcvhq/dcv/internal/perspective"
+	"github.com/dcvhq/dcv/internal/store/sqlite"
+)
+
+// TestPerspectiveRenew: dcv perspective renew writes new credentials for an
+// enrolled perspective, with its URL and region, and pins their certificate
+// beside the one enrolled; a second renewal retires the first; an unknown
+// name or an existing file is refused and changes nothing.
+func TestPerspectiveRenew(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	file := func(n string) string { return filepath.Join(dir, n) }
+	if code, msg, _ := runDCV(t, "perspective", "add", "eu-1", "--url", "https://127.0.0.1:8443", "--rir", "RIPE", "--data", data, "--init", "--out", file("a")); code != 0 {
+		t.Fatalf("perspective add: %d %s", code, msg)
+	}
+	pins := func() (string, string) {
+		st, err := sqlite.Open(context.Background(), filepath.Join(data, "dcv.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		p, err := st.PerspectiveGet(context.Background(), "eu-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.CertSHA256, p.NextCertSHA256
+	}
+	certOf := func(name string) string {
+		c, err := perspective.LoadCredentials(file(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Name != "eu-1" || c.URL != "https://127.0.0.1:8443" || c.RIR != "RIPE" {
+			t.Fatalf("credentials %s are for %s %s %s", name, c.Name, c.URL, c.RIR)
+		}
+		cert, err := c.TLSCertificate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(cert.Certificate[0])
+		return hex.EncodeToString(sum[:])
+	}
+	enrolled, _ := pins()
+	if enrolled != certOf("a") {
+		t.Fatal("the enrolled pin is not the first credentials' certificate")
+	}
+
+	if code, msg, _ := runDCV(t, "perspective", "renew", "eu-1", "--data", data, "--out", file("b")); code != 0 {
+		t.Fatalf("perspective renew: %d %s", code, msg)
+	}
+	if cur, next := pins(); cur != enrolled || next != certOf("b") {
+		t.Fatalf("after a renewal: pins %s, %s; want the enrolled one and the renewed one", cur, next)
+	}
+	if code, msg, _ := runDCV(t, "perspective", "renew", "eu-1", "--data", data, "--out", file("c")); code != 0 {
+		t.Fatalf("second perspective renew: %d %s", code, msg)
+	}
+	if cur, next := pins(); cur != certOf("b") || next != certOf("c") {
+		t.Fatalf("after two renewals: pins %s, %s; want the two renewed ones", cur, next)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"perspective", "renew", "us-1", "--data", data, "--out", file("d")}, "no perspective named us-1"},
+		{[]string{"perspective", "renew", "eu-1", "--data", data, "--out", file("a")}, "exists; choose another --out"},
+	} {
+		code, msg, _ := runDCV(t, tc.args...)
+		if code != exitFailure || !strings.Contains(msg, tc.msg) {
+			t.Errorf("%v: %d %q, want %d with %q", tc.args, code, msg, exitFailure, tc.msg)
+		}
+	}
+	if _, err := os.Stat(file("d")); err == nil {
+		t.Error("a refused renewal wrote credentials")
+	}
+	if cur, next := pins(); cur != certOf("b") || next != certOf("c") {
+		t.Error("a refused renewal changed the pins")
+	}
+}

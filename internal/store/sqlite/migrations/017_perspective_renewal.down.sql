@@ -1,0 +1,1 @@
+ALTER TABLE perspectives DROP COLUMN next_cert_sha256;
