@@ -35,7 +35,7 @@ func oldDataDir(t *testing.T, data string) {
 	if _, err := db.Exec(`INSERT INTO certificates (serial, order_id, chain_pem, not_before, not_after, created_at) VALUES ('01', 'ord_1', ?, '2026-01-01T00:00:00Z', '2099-01-01T00:00:00Z', '2026-01-01T00:00:00Z')`, string(authority.IntermediatePEM())); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{`DROP INDEX orders_account_pending`, `DROP INDEX orders_keys_held`, `DROP TABLE dcv_meta`, `DELETE FROM dcv_migration WHERE version >= 14`} {
+	for _, q := range []string{`ALTER TABLE perspectives DROP COLUMN next_cert_sha256`, `DROP INDEX orders_account_pending`, `DROP INDEX orders_keys_held`, `DROP TABLE dcv_meta`, `DELETE FROM dcv_migration WHERE version >= 14`} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}

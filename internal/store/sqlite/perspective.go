@@ -13,7 +13,7 @@ const (
 	qPerspectiveInsert = `INSERT INTO perspectives (name, url, rir, cert_sha256, created_at) VALUES (?, ?, ?, ?, ?)`
 	// qPerspectiveRenew keeps the certificate renewed before (when there is
 	// one) as the accepted one, and pins the new one beside it.
-	qPerspectiveRenew = `UPDATE perspectives SET cert_sha256 = coalesce(next_cert_sha256, cert_sha256), next_cert_sha256 = ?2 WHERE name = ?1`
+	qPerspectiveRenew  = `UPDATE perspectives SET cert_sha256 = coalesce(next_cert_sha256, cert_sha256), next_cert_sha256 = ?2 WHERE name = ?1`
 	qPerspectiveGet    = `SELECT ` + perspectiveColumns + ` FROM perspectives WHERE name = ?`
 	qPerspectiveList   = `SELECT ` + perspectiveColumns + ` FROM perspectives ORDER BY name`
 	qPerspectiveDelete = `DELETE FROM perspectives WHERE name = ?`
