@@ -147,6 +147,7 @@ func newPerspectiveCmd() *cobra.Command {
 		},
 	}
 	var renewOut string
+	var renewForce bool
 	renew := &cobra.Command{
 		Use:   "renew NAME",
 		Short: "Issue new credentials for an enrolled perspective (its certificate expires after a year); the present ones stay accepted until the agent switches",
@@ -154,20 +155,23 @@ func newPerspectiveCmd() *cobra.Command {
 region, and write them for its agent. The primary accepts the new certificate
 at once, beside the present one, which stays accepted until it expires or
 until the next renewal: copy the file to the agent's machine and restart the
-agent with it, without a moment in which checks miss the perspective. For
-credentials that may have leaked, remove the perspective and add it again
-instead: that refuses the old certificate at once.`,
+agent with it; the primary never refuses the agent meanwhile. A second
+renewal before the first is in use would retire the certificate the agent
+may still present, and is refused without --force. For credentials that may
+have leaked, remove the perspective and add it again instead: that refuses
+the old certificate at once.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return perspectiveRenew(cmd.Context(), data, args[0], renewOut, cmd.OutOrStdout())
+			return perspectiveRenew(cmd.Context(), data, args[0], renewOut, renewForce, cmd.OutOrStdout())
 		},
 	}
 	renew.Flags().StringVar(&renewOut, "out", "", "credentials file to write (default NAME.credentials in the current folder)")
+	renew.Flags().BoolVar(&renewForce, "force", false, "renew although a renewal is pending: the credentials enrolled before the pending renewal stop being accepted")
 	cmd.AddCommand(add, list, remove, renew)
 	return cmd
 }
 
-func perspectiveRenew(ctx context.Context, data, name, out string, w io.Writer) error {
+func perspectiveRenew(ctx context.Context, data, name, out string, force bool, w io.Writer) error {
 	if out == "" {
 		out = name + ".credentials"
 	}
@@ -185,6 +189,9 @@ func perspectiveRenew(ctx context.Context, data, name, out string, w io.Writer) 
 	}
 	if err != nil {
 		return err
+	}
+	if p.NextCertSHA256 != "" && !force {
+		return exitError{code: exitFailure, msg: fmt.Sprintf("perspective renew: the credentials of %s were renewed already, and its agent may still present the ones enrolled before, which a second renewal would stop accepting: start the agent with the renewed credentials first, or renew again with --force", name)}
 	}
 	agentCA, err := authority.AgentCA()
 	if err != nil {

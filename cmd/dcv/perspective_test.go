@@ -15,8 +15,9 @@ import (
 
 // TestPerspectiveRenew: dcv perspective renew writes new credentials for an
 // enrolled perspective, with its URL and region, and pins their certificate
-// beside the one enrolled; a second renewal retires the first; an unknown
-// name or an existing file is refused and changes nothing.
+// beside the one enrolled; a second renewal, which retires the first, wants
+// --force; an unknown name or an existing file is refused and changes
+// nothing.
 func TestPerspectiveRenew(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -63,8 +64,16 @@ func TestPerspectiveRenew(t *testing.T) {
 	if cur, next := pins(); cur != enrolled || next != certOf("b") {
 		t.Fatalf("after a renewal: pins %s, %s; want the enrolled one and the renewed one", cur, next)
 	}
-	if code, msg, _ := runDCV(t, "perspective", "renew", "eu-1", "--data", data, "--out", file("c")); code != 0 {
-		t.Fatalf("second perspective renew: %d %s", code, msg)
+	// A second renewal would retire the certificate the agent may still
+	// present: refused without --force, and nothing changes.
+	if code, msg, _ := runDCV(t, "perspective", "renew", "eu-1", "--data", data, "--out", file("c")); code != exitFailure || !strings.Contains(msg, "--force") {
+		t.Fatalf("second perspective renew: %d %q, want a refusal naming --force", code, msg)
+	}
+	if _, err := os.Stat(file("c")); err == nil {
+		t.Fatal("a refused renewal wrote credentials")
+	}
+	if code, msg, _ := runDCV(t, "perspective", "renew", "eu-1", "--data", data, "--out", file("c"), "--force"); code != 0 {
+		t.Fatalf("second perspective renew --force: %d %s", code, msg)
 	}
 	if cur, next := pins(); cur != certOf("b") || next != certOf("c") {
 		t.Fatalf("after two renewals: pins %s, %s; want the two renewed ones", cur, next)
@@ -75,7 +84,7 @@ func TestPerspectiveRenew(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"perspective", "renew", "us-1", "--data", data, "--out", file("d")}, "no perspective named us-1"},
-		{[]string{"perspective", "renew", "eu-1", "--data", data, "--out", file("a")}, "exists; choose another --out"},
+		{[]string{"perspective", "renew", "eu-1", "--data", data, "--out", file("a"), "--force"}, "exists; choose another --out"},
 	} {
 		code, msg, _ := runDCV(t, tc.args...)
 		if code != exitFailure || !strings.Contains(msg, tc.msg) {

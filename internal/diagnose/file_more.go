@@ -373,7 +373,7 @@ func (d *diagnoser) rule(t *webfetch.Trace, a *webfetch.Attempt) string {
 		host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
 		switch {
 		case host == "":
-		case ident.IsIP(t.Host) && ident.LooksLikeIPv4(host):
+		case ident.IsIP(t.Host) && net.ParseIP(host) == nil && ident.LooksLikeIPv4(host):
 			// An address in a form some software reads as IPv4.
 			return d.c.f(ruleIPLocationOdd, shownLoc)
 		case net.ParseIP(host) != nil:

@@ -46,6 +46,11 @@ func (p Policy) ParseIP(s string) (netip.Addr, *PolicyError) {
 		in = in[1 : len(in)-1]
 	}
 	a, err := netip.ParseAddr(in)
+	if t, ok := strings.CutSuffix(in, "."); ok && err != nil {
+		if _, terr := netip.ParseAddr(t); terr == nil {
+			return netip.Addr{}, refuse(CodeInvalidIP, s, "%s ends with a dot, which an IP address has none of: send %q", q(s), t)
+		}
+	}
 	switch {
 	case err != nil && leadingZero(in):
 		return netip.Addr{}, refuse(CodeInvalidIP, s, "%s has a number with a leading zero, which some software reads as octal: write each number of the address without leading zeros", q(s))

@@ -27,6 +27,7 @@ func TestParseIP(t *testing.T) {
 		{name: "ipv4 leading zero", p: public, in: "8.8.8.08", code: CodeInvalidIP, inText: "leading zero"},
 		{name: "ipv4 leading zeros", p: public, in: "127.000.000.001", code: CodeInvalidIP, inText: "octal"},
 		{name: "ipv4 bracketed", p: public, in: "[8.8.8.8]", code: CodeInvalidIP, inText: `send "8.8.8.8", the form`},
+		{name: "final dot", p: public, in: "8.8.8.8.", code: CodeInvalidIP, inText: `ends with a dot, which an IP address has none of: send "8.8.8.8"`},
 		{name: "ipv4 short", p: public, in: "127.1", code: CodeInvalidIP, inText: "dotted decimal"},
 		{name: "with port", p: public, in: "8.8.8.8:443", code: CodeInvalidIP, inText: "without brackets, port or zone"},
 		{name: "zone", p: public, in: "fe80::1%eth0", code: CodeInvalidIP, inText: "zone"},
@@ -100,6 +101,7 @@ func TestParseOrderNamesWithAddresses(t *testing.T) {
 	}{
 		{name: "file", method: MethodFile, in: []string{"www.example.com", " 127.0.0.1 ", "::1"}, want: []string{"www.example.com", "127.0.0.1", "::1"}},
 		{name: "dns", method: MethodDNS, in: []string{"127.0.0.1"}, code: CodeIPAddress},
+		{name: "dns, final dot", method: MethodDNS, in: []string{"127.0.0.1."}, code: CodeIPAddress},
 		{name: "twice", method: MethodFile, in: []string{"127.0.0.1", "127.0.0.1"}, code: CodeDuplicateName},
 		{name: "not canonical", method: MethodFile, in: []string{"[::1]"}, code: CodeInvalidIP},
 		{name: "leading zero", method: MethodFile, in: []string{"010.0.0.1"}, code: CodeInvalidIP},

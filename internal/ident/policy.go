@@ -57,7 +57,7 @@ func parseOrderNames(names []string, method string, perIdentifier bool, p Policy
 		if isIPLiteral(input) || leadingZero(input) {
 			// An IP address: the file method can prove control of it (CA/B
 			// BR 3.2.2.5.1, at the address itself), a DNS record cannot.
-			if _, err := netip.ParseAddr(strings.Trim(input, "[]")); err == nil && method == MethodDNS {
+			if _, err := netip.ParseAddr(strings.Trim(strings.TrimSuffix(input, "."), "[]")); err == nil && method == MethodDNS {
 				errs = append(errs, refuse(CodeIPAddress, input, "%s is an IP address: it has no name to publish a TXT record under; validate it by the file method (or through ACME, as an identifier of type \"ip\")", q(input)))
 				continue
 			}

@@ -266,7 +266,7 @@ func (s *Service) checkOrder(ctx context.Context, o *store.Order) (*CheckResult,
 	sem := make(chan struct{}, maxParallelObservations)
 	for i, a := range o.Authorizations {
 		updates[i] = a
-		res.Domains[i] = DomainCheck{Domain: a.Domain, Unicode: ident.Unicode(a.Domain), Status: a.Status, Findings: []diagnose.Finding{}, Matrix: []diagnose.PerspectiveRow{}, Evidence: []json.RawMessage{}}
+		res.Domains[i] = DomainCheck{Domain: a.Domain, Type: ident.IdentifierType(a.Domain), Unicode: ident.Unicode(a.Domain), Status: a.Status, Findings: []diagnose.Finding{}, Matrix: []diagnose.PerspectiveRow{}, Evidence: []json.RawMessage{}}
 		if a.Status != StatusPending {
 			continue
 		}
@@ -496,7 +496,7 @@ func caSideFinding(fs []diagnose.Finding) (diagnose.Finding, bool) {
 // checkDomain observes and diagnoses one domain. A domain is approved
 // exactly when diagnose finds no blocking finding.
 func (s *Service) checkDomain(ctx context.Context, req validation.Request, now time.Time, prev []diagnose.Finding) DomainCheck {
-	dc := DomainCheck{Domain: req.Domain, Unicode: ident.Unicode(req.Domain), Status: StatusPending, Evidence: []json.RawMessage{}}
+	dc := DomainCheck{Domain: req.Domain, Type: ident.IdentifierType(req.Domain), Unicode: ident.Unicode(req.Domain), Status: StatusPending, Evidence: []json.RawMessage{}}
 	obs, err := s.cfg.Observer.Observe(ctx, req)
 	if err != nil {
 		// diagnose fails closed on no observation: the domain stays pending
@@ -576,7 +576,7 @@ func (s *Service) stateResult(o *store.Order, now time.Time) *CheckResult {
 				fs = []diagnose.Finding{diagnose.OrderCanceled(o.Error)}
 			}
 		}
-		res.Domains = append(res.Domains, DomainCheck{Domain: d.Domain, Unicode: d.Unicode, Status: d.Status, Findings: fs, Matrix: []diagnose.PerspectiveRow{}, Evidence: []json.RawMessage{}})
+		res.Domains = append(res.Domains, DomainCheck{Domain: d.Domain, Type: d.Type, Unicode: d.Unicode, Status: d.Status, Findings: fs, Matrix: []diagnose.PerspectiveRow{}, Evidence: []json.RawMessage{}})
 	}
 	return res
 }

@@ -46,6 +46,9 @@ func TestFileValidationOfAnIPAddress(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := cr.Domains[1]
+	if d.Type != "ip" || cr.Domains[0].Type != "dns" {
+		t.Errorf("check domain types %q, %q; want dns, ip", cr.Domains[0].Type, d.Type)
+	}
 	if d.Status != order.StatusPending || len(d.Findings) == 0 || d.Findings[0].Code != diagnose.CodeFileNotFound {
 		t.Fatalf("file missing: %+v", d)
 	}

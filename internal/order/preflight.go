@@ -32,7 +32,9 @@ type PreflightRequest struct {
 
 // PreflightResult is the diagnosis of a pre-flight check.
 type PreflightResult struct {
-	Domain    string    `json:"domain"`
+	Domain string `json:"domain"`
+	// Type is "dns" or "ip", as in DomainView.
+	Type      string    `json:"type"`
 	Method    string    `json:"method"`
 	Value     string    `json:"value,omitempty"`
 	CheckedAt time.Time `json:"checked_at"`
@@ -88,7 +90,7 @@ func Preflight(ctx context.Context, obs Observer, names ident.Policy, req Prefli
 	if len(req.Value) > maxPreflightValue {
 		return nil, invalid("VALUE_TOO_LONG", "the value is longer than %d characters", maxPreflightValue)
 	}
-	res := &PreflightResult{Domain: domain, Method: method, Value: req.Value, CheckedAt: now.UTC()}
+	res := &PreflightResult{Domain: domain, Type: ident.IdentifierType(domain), Method: method, Value: req.Value, CheckedAt: now.UTC()}
 	observed, err := obs.Observe(ctx, validation.Request{Domain: domain, Method: validation.Method(method), Value: req.Value})
 	if err != nil {
 		return nil, fmt.Errorf("observing %s: %w", domain, err)

@@ -129,6 +129,8 @@ type CheckResult struct {
 // DomainCheck is one domain's part of a check.
 type DomainCheck struct {
 	Domain string `json:"domain"`
+	// Type is "dns" or "ip", as in DomainView.
+	Type string `json:"type"`
 	// Unicode is the domain in Unicode (U-labels) when it is an
 	// internationalised name, as in DomainView.
 	Unicode  string             `json:"unicode,omitempty"`

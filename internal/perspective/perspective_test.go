@@ -937,10 +937,6 @@ func TestAgentOwnFailure(t *testing.T) {
 			{Err: &webfetch.Error{Kind: webfetch.ErrConnectionRefused, Address: "192.0.2.1:80", Detail: "connection refused"}}}}), false},
 		{"tls-alpn: no source address of the domain's family", &validation.Observation{TLSALPN: &validation.TLSALPNObservation{Error: &webfetch.Error{Kind: webfetch.ErrSourceAddress, Address: "[2001:db8::1]:443", Detail: "not dialled"}}}, true},
 		{"tls-alpn: refused", &validation.Observation{TLSALPN: &validation.TLSALPNObservation{Error: &webfetch.Error{Kind: webfetch.ErrConnectionRefused, Address: "192.0.2.1:443"}}}, false},
-		// An agent from before IP address identifiers refuses their URL.
-		{"http-01 of an address, refused as a URL", &validation.Observation{Domain: "192.0.2.1", File: &validation.FileObservation{Fetches: []*webfetch.Trace{{ResolveError: &webfetch.Error{Kind: webfetch.ErrInvalidURL, Detail: `host "192.0.2.1" is an ip address, not a dns name`}}}}}, true},
-		{"tls-alpn-01 of an address looked up as a name", &validation.Observation{Domain: "192.0.2.1", TLSALPN: &validation.TLSALPNObservation{Lookups: []validation.Lookup{{}}, Error: &webfetch.Error{Kind: webfetch.ErrDNSNXDomain}}}, true},
-		{"a name's URL refused", &validation.Observation{Domain: "a.example.com", File: &validation.FileObservation{Fetches: []*webfetch.Trace{{ResolveError: &webfetch.Error{Kind: webfetch.ErrInvalidURL}}}}}, false},
 		{"file: redirected to a host of the other family only", fileObs(&webfetch.Trace{Attempts: []webfetch.Attempt{
 			{Address: "192.0.2.1:80", Status: 301},
 			{Hop: 1, Err: &webfetch.Error{Kind: webfetch.ErrSourceAddress, Address: "[2001:db8::2]:443", Detail: "not dialled"}}}}), true},
@@ -1214,5 +1210,31 @@ func TestRenewedCredentialsAccepted(t *testing.T) {
 				t.Errorf("agent's observation usable %v (%s %s), want %v", got, obs[1].Unavailable, obs[1].UnavailableDetail, tc.ok)
 			}
 		})
+	}
+}
+
+// TestOutdatedAgent: an agent from before IP address identifiers, which
+// refuses an address's URL or looks the address up as a name, is told to
+// be upgraded (an unusable answer, not the agent's network, review), and
+// nothing of a name's observation is taken for it.
+func TestOutdatedAgent(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		obs  *validation.Observation
+		want bool
+	}{
+		{"http-01 of an address, refused as a URL", &validation.Observation{Domain: "192.0.2.1", File: &validation.FileObservation{Fetches: []*webfetch.Trace{{ResolveError: &webfetch.Error{Kind: webfetch.ErrInvalidURL, Detail: `host "192.0.2.1" is an ip address, not a dns name`}}}}}, true},
+		{"tls-alpn-01 of an address looked up as a name", &validation.Observation{Domain: "192.0.2.1", TLSALPN: &validation.TLSALPNObservation{Lookups: []validation.Lookup{{}}, Error: &webfetch.Error{Kind: webfetch.ErrDNSNXDomain}}}, true},
+		{"tls-alpn-01 of an address refused", &validation.Observation{Domain: "192.0.2.1", TLSALPN: &validation.TLSALPNObservation{Error: &webfetch.Error{Kind: webfetch.ErrConnectionRefused}}}, false},
+		{"a name's URL refused", &validation.Observation{Domain: "a.example.com", File: &validation.FileObservation{Fetches: []*webfetch.Trace{{ResolveError: &webfetch.Error{Kind: webfetch.ErrInvalidURL}}}}}, false},
+	}
+	for _, tc := range tests {
+		if detail, got := outdatedAgent(tc.obs); got != tc.want || got && !strings.Contains(detail, "upgrade it") {
+			t.Errorf("%s: outdated %v (%q), want %v", tc.name, got, detail, tc.want)
+		}
+		if _, own := agentOwnFailure(tc.obs); own {
+			t.Errorf("%s: taken for the agent's own network failure", tc.name)
+		}
 	}
 }

@@ -207,10 +207,35 @@ func (c *agentClient) do(ctx context.Context, req validation.Request, timeout, a
 	if obs.Unavailable != "" {
 		return validation.Observation{}, validation.UnavailableProtocol, "the agent relayed an unavailable observation"
 	}
+	if detail, ok := outdatedAgent(&obs); ok {
+		return validation.Observation{}, validation.UnavailableProtocol, detail
+	}
 	if detail, ok := agentOwnFailure(&obs); ok {
 		return validation.Observation{}, validation.UnavailableAgentNetwork, detail
 	}
 	return obs, "", ""
+}
+
+// outdatedAgent reports an observation of an IP address identifier made by
+// an agent from before IP addresses: it refused the address's URL (which
+// the primary built from an identifier its policy accepted), or looked the
+// address up as a name. That agent is to be upgraded; the applicant is no
+// cause.
+func outdatedAgent(o *validation.Observation) (string, bool) {
+	if !ident.IsIP(o.Domain) {
+		return "", false
+	}
+	if o.TLSALPN != nil && len(o.TLSALPN.Lookups) > 0 {
+		return "the agent looked the IP address " + o.Domain + " up as a name: upgrade it", true
+	}
+	if o.File != nil {
+		for _, t := range o.File.Fetches {
+			if t != nil && t.ResolveError != nil && t.ResolveError.Kind == webfetch.ErrInvalidURL {
+				return "the agent does not fetch the URL of an IP address (" + t.ResolveError.Error() + "): upgrade it", true
+			}
+		}
+	}
+	return "", false
 }
 
 // agentOwnFailure reports an observation whose main lookup failed on the
@@ -246,11 +271,7 @@ func agentOwnFailure(o *validation.Observation) (string, bool) {
 		if e := o.TLSALPN.Error; e != nil && e.Kind == webfetch.ErrSourceAddress {
 			return sourceDetail(e), true
 		}
-		if ident.IsIP(o.Domain) && len(o.TLSALPN.Lookups) > 0 {
-			// An agent from before IP address identifiers looks the
-			// address up as a name.
-			return "the agent looked the IP address " + o.Domain + " up as a name: upgrade it", true
-		}
+
 	case o.File != nil:
 		for _, t := range o.File.Fetches {
 			if t == nil {
@@ -259,11 +280,7 @@ func agentOwnFailure(o *validation.Observation) (string, bool) {
 			if e := t.ResolveError; e != nil && own(e.Upstream, e.Detail) {
 				return "the agent's resolution of " + t.Host + " failed on its side: " + e.Error(), true
 			}
-			if e := t.ResolveError; e != nil && e.Kind == webfetch.ErrInvalidURL && ident.IsIP(o.Domain) {
-				// The URL of an IP address identifier, which the primary
-				// fetched: an agent from before IP addresses refuses it.
-				return "the agent does not fetch the URL of an IP address (" + e.Error() + "): upgrade it", true
-			}
+
 			if e, ok := sourceOnly(t, own); ok {
 				return sourceDetail(e), true
 			}
