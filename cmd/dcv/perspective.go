@@ -357,6 +357,7 @@ func perspectiveList(ctx context.Context, data string, w io.Writer) error {
 				if h.Detail != "" {
 					health[i] += ": " + h.Detail
 				}
+				health[i] += "; " + credentialsState(rm, h, time.Now())
 			}
 		})
 	}
@@ -367,6 +368,23 @@ func perspectiveList(ctx context.Context, data string, w io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", rm.Name, rm.RIR, rm.URL, health[i])
 	}
 	return tw.Flush()
+}
+
+// credentialsState says which credentials the agent of rm presented (h),
+// until when, and what to do when they expire within 30 days or a renewal
+// is pending.
+func credentialsState(rm perspective.Remote, h *perspective.Health, now time.Time) string {
+	s := "certificate valid until " + h.CertNotAfter.UTC().Format(time.DateOnly)
+	switch {
+	case rm.NextCertSHA256 != "" && h.CertSHA256 == rm.NextCertSHA256:
+		s += ", the renewed one"
+	case rm.NextCertSHA256 != "":
+		s += "; renewed credentials not in use yet: start the agent with them"
+	}
+	if left := h.CertNotAfter.Sub(now); left < 30*24*time.Hour {
+		s += fmt.Sprintf("; expires in %d days: dcv perspective renew %s", max(0, int(left.Hours()/24)), rm.Name)
+	}
+	return s
 }
 
 func perspectiveRemove(ctx context.Context, data, name string, w, errOut io.Writer) error {

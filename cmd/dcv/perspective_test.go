@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dcvhq/dcv/internal/perspective"
 	"github.com/dcvhq/dcv/internal/store/sqlite"
@@ -96,5 +97,40 @@ func TestPerspectiveRenew(t *testing.T) {
 	}
 	if cur, next := pins(); cur != certOf("b") || next != certOf("c") {
 		t.Error("a refused renewal changed the pins")
+	}
+}
+
+// TestCredentialsState: dcv perspective list says which credentials each
+// agent runs with, until when, and what to do before they expire or when
+// renewed ones are not in use yet.
+func TestCredentialsState(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	rm := perspective.Remote{Name: "eu-1", CertSHA256: "old", NextCertSHA256: ""}
+	renewed := perspective.Remote{Name: "eu-1", CertSHA256: "old", NextCertSHA256: "new"}
+	tests := []struct {
+		name  string
+		rm    perspective.Remote
+		h     perspective.Health
+		words []string
+		not   []string
+	}{
+		{"enrolled, far from expiry", rm, perspective.Health{CertSHA256: "old", CertNotAfter: now.AddDate(0, 6, 0)}, []string{"valid until 2027-05-27"}, []string{"renew", "renewed"}},
+		{"enrolled, expiring", rm, perspective.Health{CertSHA256: "old", CertNotAfter: now.AddDate(0, 0, 10)}, []string{"expires in 10 days: dcv perspective renew eu-1"}, nil},
+		{"renewed, not in use", renewed, perspective.Health{CertSHA256: "old", CertNotAfter: now.AddDate(0, 0, 10)}, []string{"renewed credentials not in use yet", "expires in 10 days"}, nil},
+		{"renewed, in use", renewed, perspective.Health{CertSHA256: "new", CertNotAfter: now.AddDate(1, 0, 0)}, []string{"the renewed one"}, []string{"expires in", "not in use"}},
+	}
+	for _, tc := range tests {
+		got := credentialsState(tc.rm, &tc.h, now)
+		for _, w := range tc.words {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: %q lacks %q", tc.name, got, w)
+			}
+		}
+		for _, w := range tc.not {
+			if strings.Contains(got, w) {
+				t.Errorf("%s: %q has %q", tc.name, got, w)
+			}
+		}
 	}
 }

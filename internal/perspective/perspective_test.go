@@ -695,7 +695,11 @@ func TestProbe(t *testing.T) {
 	id := NewPrimaryIdentity(b.agentCA, nil)
 	h, rt, err := Probe(t.Context(), id, b.agents[0].remote, 5*time.Second)
 	if err != nil || h.Status != "ok" || h.Name != "eu-1" || h.RIR != "RIPE" || rt <= 0 {
-		t.Errorf("Probe(eu-1) = %+v, %v, %v", h, rt, err)
+		t.Fatalf("Probe(eu-1) = %+v, %v, %v", h, rt, err)
+	}
+	// Which credentials the agent runs with, and until when.
+	if h.CertSHA256 != b.agents[0].remote.CertSHA256 || time.Until(h.CertNotAfter) < 300*24*time.Hour {
+		t.Errorf("Probe(eu-1) certificate %s until %v; want the enrolled one, about a year", h.CertSHA256, h.CertNotAfter)
 	}
 	if _, _, err := Probe(t.Context(), id, b.agents[1].remote, 5*time.Second); err == nil || !strings.Contains(err.Error(), "connect") {
 		t.Errorf("Probe of a down agent = %v, want a connect error", err)

@@ -3,8 +3,10 @@ package perspective
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -377,6 +379,11 @@ type Health struct {
 	Observations uint64 `json:"observations"`
 	// InFlight is the number of observations in progress.
 	InFlight int64 `json:"in_flight"`
+	// CertSHA256 and CertNotAfter are those of the certificate the agent
+	// presented (set by Probe, not sent by the agent): which credentials
+	// it runs with, and until when.
+	CertSHA256   string    `json:"-"`
+	CertNotAfter time.Time `json:"-"`
 }
 
 // Probe asks the agent of remote for its health over mutual TLS, within
@@ -410,6 +417,11 @@ func Probe(ctx context.Context, id *PrimaryIdentity, remote Remote, timeout time
 	var h Health
 	if err := json.Unmarshal(b, &h); err != nil {
 		return nil, rt, fmt.Errorf("agent %s: decoding health: %w", remote.Name, err)
+	}
+	if resp.TLS != nil && len(resp.TLS.PeerCertificates) > 0 {
+		leaf := resp.TLS.PeerCertificates[0]
+		sum := sha256.Sum256(leaf.Raw)
+		h.CertSHA256, h.CertNotAfter = hex.EncodeToString(sum[:]), leaf.NotAfter
 	}
 	return &h, rt, nil
 }
