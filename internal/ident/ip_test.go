@@ -140,3 +140,9 @@ func TestParseOrderNamesWithAddresses(t *testing.T) {
 		t.Errorf("[zz:zz] by dns: %v, want %s", err, CodeInvalidIP)
 	}
 }
+
+func BenchmarkIsIPName(b *testing.B) {
+	for b.Loop() {
+		IsIP("www.applicant.com")
+	}
+}
