@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -129,6 +130,9 @@ func NewAgent(cfg AgentConfig) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{cfg: cfg, cert: cert, started: cfg.Now(), slots: make(chan struct{}, cfg.MaxInFlight)}
+	if leaf, err := x509.ParseCertificate(cert.Certificate[0]); err == nil {
+		a.m.certNotAfter = leaf.NotAfter
+	}
 	a.tlsConf = &tls.Config{
 		MinVersion:   tls.VersionTLS13,
 		Certificates: []tls.Certificate{cert},

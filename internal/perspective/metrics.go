@@ -33,6 +33,8 @@ type metrics struct {
 	// queued counts the requests waiting for an observation slot.
 	queued   atomic.Int64
 	rejected atomic.Uint64 // TLS connections or requests without the primary's certificate
+	// certNotAfter is when the agent's certificate expires (set once).
+	certNotAfter time.Time
 
 	mu       sync.Mutex
 	requests map[string]uint64 // by outcome
@@ -101,6 +103,10 @@ func (m *metrics) write(w io.Writer, name, rir string, started time.Time) {
 	fmt.Fprintf(w, "dcv_agent_info{perspective=%q,rir=%q} 1\n", name, rir)
 	fmt.Fprintf(w, "# HELP dcv_agent_start_time_seconds When the agent started, in Unix seconds.\n# TYPE dcv_agent_start_time_seconds gauge\n")
 	fmt.Fprintf(w, "dcv_agent_start_time_seconds %d\n", started.Unix())
+	if !m.certNotAfter.IsZero() {
+		fmt.Fprintf(w, "# HELP dcv_agent_certificate_expiry_seconds When the agent's certificate expires, in Unix seconds: renew its credentials before (dcv perspective renew on the primary).\n# TYPE dcv_agent_certificate_expiry_seconds gauge\n")
+		fmt.Fprintf(w, "dcv_agent_certificate_expiry_seconds %d\n", m.certNotAfter.Unix())
+	}
 	fmt.Fprintf(w, "# HELP dcv_agent_in_flight Observations in progress.\n# TYPE dcv_agent_in_flight gauge\n")
 	fmt.Fprintf(w, "dcv_agent_in_flight %d\n", m.inFlight.Load())
 	fmt.Fprintf(w, "# HELP dcv_agent_queued Observation requests waiting for a slot (MaxInFlight are running).\n# TYPE dcv_agent_queued gauge\n")

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -673,8 +674,8 @@ func TestAgentAuthentication(t *testing.T) {
 						t.Fatalf("GET %s = %s", path, resp.Status)
 					}
 					if path == PathMetrics && (!strings.Contains(string(body), `dcv_agent_info{perspective="us-1",rir="ARIN"} 1`) ||
-						!strings.Contains(string(body), "\ndcv_agent_queued 0\n")) {
-						t.Errorf("metrics lack dcv_agent_info or dcv_agent_queued:\n%s", body)
+						!strings.Contains(string(body), "\ndcv_agent_queued 0\n") || !regexp.MustCompile(`\ndcv_agent_certificate_expiry_seconds 1[0-9]{9}\n`).Match(body)) {
+						t.Errorf("metrics lack dcv_agent_info, dcv_agent_queued or dcv_agent_certificate_expiry_seconds:\n%s", body)
 					}
 					continue
 				}
