@@ -114,6 +114,7 @@ func TestExitStatus(t *testing.T) {
 		{"serve --pprof-listen not loopback", []string{"serve", "--pprof-listen", "192.0.2.1:6060"}, exitUsage, "--pprof-listen 192.0.2.1:6060: the host must be a loopback IP address"},
 		{"serve --gc-percent 0", []string{"serve", "--gc-percent", "0"}, exitUsage, "--gc-percent 0: must be between 1 and"},
 		{"serve --min-remote-perspectives -1", []string{"serve", "--min-remote-perspectives", "-1"}, exitUsage, "--min-remote-perspectives must not be negative"},
+		{"serve --ip-max-validity 1m", []string{"serve", "--ip-max-validity", "1m"}, exitUsage, "must be 0 (no bound) or at least 1h"},
 		{"serve --max-concurrent-observations 0", []string{"serve", "--max-concurrent-observations", "0"}, exitUsage, "--max-concurrent-observations must be at least 1"},
 		{"serve --acme-authz-reuse 400d", []string{"serve", "--acme-authz-reuse", "400d"}, exitUsage, "--acme-authz-reuse 400d is outside (0, 398d]"},
 		{"serve --acme-profiles", []string{"serve", "--acme-profiles", "long=200d"}, exitUsage, `profile "long": validity 200d is outside`},

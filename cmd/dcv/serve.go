@@ -236,6 +236,7 @@ type serveFlags struct {
 	checkInterval time.Duration
 	valueValidity time.Duration
 	certValidity  time.Duration
+	ipMaxValidity time.Duration
 	logLevel      string
 	resetAdminKey bool
 	newDatabase   bool
@@ -285,6 +286,7 @@ Every flag can also be set as DCV_<FLAG> (DCV_CHECK_INTERVAL=1m).`,
 	durationFlag(fs, &f.checkInterval, "check-interval", order.DefaultCheckInterval, "least time between two checks of one order (0: the default)")
 	durationFlag(fs, &f.valueValidity, "value-validity", order.DefaultValueValidity, "how long a random value stays valid (at most 30d)")
 	durationFlag(fs, &f.certValidity, "cert-validity", 0, "certificate validity; 0: 90d, or less once the CA/B Forum BRs §6.3.2 require it (46d from 15 March 2029); at most 199d until 15 March 2027, then 99d")
+	durationFlag(fs, &f.ipMaxValidity, "ip-max-validity", 0, "the longest a certificate naming an IP address is valid, whatever --cert-validity or its ACME profile say (an address changes hands more readily than a domain; Let's Encrypt issues them for about 6 days); 0: no such bound")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.BoolVar(&f.newDatabase, "new-database", false, "start an empty database beside an existing CA (DATA/ca without DATA/dcv.db), on purpose: the CA's earlier certificates and revocations are not in it, and its CRL lists none of them")
 	fs.BoolVar(&f.resetAdminKey, "reset-admin-key", false, "give the admin account a new API key at start, written to DATA/admin.key and printed once (the old one stops working): for an operator who lost it")
@@ -317,6 +319,9 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	defer ignoreHangup(logger, "TLS certificate files are read again when they change; other settings take a restart")()
 	if max := ca.MaxValidityAt(time.Now()); f.certValidity < 0 || f.certValidity > max || (f.certValidity > 0 && f.certValidity < ca.MinValidity) {
 		return usageError(fmt.Errorf("--cert-validity %s is outside [0 (the default), %s], and 0 or at least 1h (CA/B Forum BRs §6.3.2: the longest a certificate issued now should last; a leaf is backdated by a minute)", durationValue{&f.certValidity}, ca.Days(max)))
+	}
+	if f.ipMaxValidity < 0 || (f.ipMaxValidity > 0 && f.ipMaxValidity < ca.MinValidity) {
+		return usageError(fmt.Errorf("--ip-max-validity %s must be 0 (no bound) or at least %s", durationValue{&f.ipMaxValidity}, durationValue{new(ca.MinValidity)}))
 	}
 	if f.valueValidity < 0 || f.valueValidity > order.MaxValueValidity {
 		return usageError(fmt.Errorf("--value-validity %s is outside [0 (the default), %s]", durationValue{&f.valueValidity}, durationValue{new(order.MaxValueValidity)}))
@@ -528,7 +533,7 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	ownResolvers, _ := dnsclient.ParseServers(f.resolver)
 	orders, err := order.New(order.Config{
 		Store: st, Observer: runner, Issuer: authority,
-		CheckInterval: f.checkInterval, ValueValidity: f.valueValidity, Logger: logger, Metrics: mets,
+		CheckInterval: f.checkInterval, ValueValidity: f.valueValidity, IPMaxValidity: f.ipMaxValidity, Logger: logger, Metrics: mets,
 		NewOrderLimit: newOrderLimit, OwnResolvers: ownResolvers, Names: f.names(), MaxPendingOrders: maxPending(f.apiMaxPendingOrders),
 	})
 	if err != nil {

@@ -36,6 +36,10 @@ type IssueRequest struct {
 	// Validity is this leaf's validity; if zero, Config.Validity. More than
 	// MaxValidityAt(now) is an error.
 	Validity time.Duration
+	// MaxValidity, if set, bounds the validity the leaf gets, whatever
+	// Validity and Config.Validity say (a policy for some identifiers:
+	// certificates naming IP addresses kept short-lived).
+	MaxValidity time.Duration
 }
 
 // Issued is a signed, lint-clean leaf.
@@ -142,6 +146,9 @@ func (c *CA) Prepare(req IssueRequest) (*Prepared, error) {
 	max := MaxValidityAt(c.cfg.Now())
 	if validity == 0 {
 		validity = min(DefaultValidity, max)
+	}
+	if req.MaxValidity > 0 {
+		validity = min(validity, req.MaxValidity)
 	}
 	switch {
 	case validity < 0:
@@ -270,7 +277,7 @@ func LeafIPs(c *x509.Certificate) []netip.Addr {
 
 // sameRequest reports whether a and b ask for the same leaf.
 func sameRequest(a, b IssueRequest) bool {
-	if a.Validity != b.Validity || !slices.Equal(a.DNSNames, b.DNSNames) || !slices.Equal(a.IPAddresses, b.IPAddresses) {
+	if a.Validity != b.Validity || a.MaxValidity != b.MaxValidity || !slices.Equal(a.DNSNames, b.DNSNames) || !slices.Equal(a.IPAddresses, b.IPAddresses) {
 		return false
 	}
 	k, ok := a.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
@@ -304,6 +311,10 @@ func (c *CA) checkStored(p *Prepared, req IssueRequest) error {
 	}
 	if k, ok := leaf.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !k.Equal(req.PublicKey) {
 		return fmt.Errorf("ca: issue: stored certificate %s is for another public key", serial)
+	}
+	if validity := leaf.NotAfter.Sub(leaf.NotBefore) + time.Second; req.MaxValidity > 0 && validity > req.MaxValidity {
+		// Prepared under an older, longer policy: built again.
+		return fmt.Errorf("%w: certificate %s has a validity of %s, more than the %s now allowed", ErrStalePrepared, serial, Days(validity), Days(req.MaxValidity))
 	}
 	if validity := leaf.NotAfter.Sub(leaf.NotBefore) + time.Second; validity > MaxValidityAt(leaf.NotBefore) {
 		return fmt.Errorf("ca: issue: stored certificate %s has a validity of %s, more than the maximum of %s", serial, Days(validity), Days(MaxValidityAt(leaf.NotBefore)))

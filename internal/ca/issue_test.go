@@ -658,3 +658,28 @@ func TestIssueDefaultValidity(t *testing.T) {
 		})
 	}
 }
+
+// TestIssueMaxValidity: IssueRequest.MaxValidity bounds the validity,
+// whatever Validity says; a stored leaf longer than it is stale, built
+// again.
+func TestIssueMaxValidity(t *testing.T) {
+	t.Parallel()
+	ks := testKeys()
+	c := newTestCA(t, loopbackURLs(t.TempDir()))
+	req := IssueRequest{IPAddresses: []netip.Addr{netip.MustParseAddr("8.8.8.8")}, PublicKey: ks.p256.Public(), Validity: 90 * 24 * time.Hour}
+	long, err := c.Prepare(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.MaxValidity = 6 * 24 * time.Hour
+	iss, err := c.Issue(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := iss.NotAfter.Sub(iss.NotBefore) + time.Second; got != req.MaxValidity {
+		t.Errorf("validity %v, want %v", got, req.MaxValidity)
+	}
+	if _, err := c.Sign(&Prepared{TBS: long.TBS}, req); !errors.Is(err, ErrStalePrepared) {
+		t.Errorf("signing a 90-day leaf kept from before under a 6-day bound: %v, want ErrStalePrepared", err)
+	}
+}

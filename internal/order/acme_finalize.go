@@ -93,7 +93,7 @@ func (a *ACME) Finalize(ctx context.Context, acct *store.ACMEAccount, acctKey cr
 	// to-be-signed bytes, so that a crash before the certificate is stored
 	// leaves the issuance sweep the same certificate to sign (see
 	// Service.signOrder).
-	req := issueRequest(&o.Order, csr.PublicKey, p.Validity)
+	req := a.s.issueRequest(&o.Order, csr.PublicKey, p.Validity)
 	prep, err := a.s.cfg.Issuer.Prepare(req)
 	var lintErr error
 	if err != nil {

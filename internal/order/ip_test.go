@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dcvhq/dcv/internal/diagnose"
 	"github.com/dcvhq/dcv/internal/ident"
@@ -102,5 +103,47 @@ func TestCheckCreateRequestAddresses(t *testing.T) {
 		case tc.code != "" && (!errors.As(err, &oe) || oe.Code != tc.code):
 			t.Errorf("%v %s: %v, want %s", tc.req.Domains, tc.req.Method, err, tc.code)
 		}
+	}
+}
+
+// TestIPMaxValidity: with Config.IPMaxValidity, a certificate naming an IP
+// address is valid that long at most, whatever the CA's validity; one
+// naming names only is not bound by it.
+func TestIPMaxValidity(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const week = 7 * 24 * time.Hour
+	s := ordertest.New(t, ordertest.Options{Names: ident.Policy{IPs: ident.Targets{Loopback: true}}, IPMaxValidity: week})
+	acct := s.NewAccount(t, "applicant")
+	ip := s.Web.IP.String()
+	o, err := s.Service.Create(ctx, acct, order.CreateRequest{Domains: []string{ip}, Method: "file"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Web.SetFile(ip, validation.FilePath, 200, o.Domains[0].Instructions.Content)
+	if cr, err := s.Service.Check(ctx, acct, o.ID); err != nil || cr.Status != order.StatusApproved {
+		t.Fatalf("check: %+v, %v", cr, err)
+	}
+	if err := s.Service.Issue(ctx, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	leafOf := func(id string) *x509.Certificate {
+		c, err := s.Service.Certificate(ctx, acct, id, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := pem.Decode([]byte(c.Certificate))
+		leaf, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return leaf
+	}
+	if got := leafOf(o.ID).NotAfter.Sub(leafOf(o.ID).NotBefore) + time.Second; got != week {
+		t.Errorf("address certificate valid %v, want %v", got, week)
+	}
+	named := s.IssuedOrder(t, acct, "long.applicant.com", "")
+	if got := leafOf(named.ID).NotAfter.Sub(leafOf(named.ID).NotBefore) + time.Second; got <= week {
+		t.Errorf("name certificate valid %v, want the CA's longer validity", got)
 	}
 }

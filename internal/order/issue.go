@@ -395,8 +395,9 @@ func domainsOf(o *store.Order) []string {
 
 // issueRequest is the leaf order o asks for: its DNS names as dNSNames
 // and its IP address identifiers (RFC 8738) as iPAddresses, each in the
-// order's order.
-func issueRequest(o *store.Order, pub crypto.PublicKey, validity time.Duration) ca.IssueRequest {
+// order's order; a leaf naming an address is valid at most
+// Config.IPMaxValidity.
+func (s *Service) issueRequest(o *store.Order, pub crypto.PublicKey, validity time.Duration) ca.IssueRequest {
 	req := ca.IssueRequest{PublicKey: pub, Validity: validity}
 	for _, a := range o.Authorizations {
 		if ip, err := netip.ParseAddr(a.Domain); err == nil {
@@ -404,6 +405,9 @@ func issueRequest(o *store.Order, pub crypto.PublicKey, validity time.Duration) 
 			continue
 		}
 		req.DNSNames = append(req.DNSNames, a.Domain)
+	}
+	if len(req.IPAddresses) > 0 {
+		req.MaxValidity = s.cfg.IPMaxValidity
 	}
 	return req
 }
@@ -440,7 +444,7 @@ func (s *Service) signOrder(ctx context.Context, o *store.Order, validity time.D
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrPermanent, err)
 	}
-	req := issueRequest(o, pub, validity)
+	req := s.issueRequest(o, pub, validity)
 	prep, err := s.cfg.Issuer.Prepare(req)
 	if err != nil {
 		return nil, nil, permanentIfLint(err)

@@ -112,6 +112,11 @@ type Config struct {
 	CheckInterval time.Duration
 	// ValueValidity; if zero, DefaultValueValidity; at most MaxValueValidity.
 	ValueValidity time.Duration
+	// IPMaxValidity, if set, is the longest a certificate naming an IP
+	// address is valid, whatever its profile or the CA's validity: an
+	// address changes hands more readily than a domain, and its
+	// certificate is not revoked when it does.
+	IPMaxValidity time.Duration
 	// Logger; if nil, slog.Default().
 	Logger *slog.Logger
 	// Metrics counts checks, issuance and revocations; nil counts nothing.

@@ -91,6 +91,8 @@ type Options struct {
 	// HTTPPort is the port validations fetch http:// URLs from; if zero,
 	// the stack's web server's (a test serving ::1 itself sets its own).
 	HTTPPort int
+	// IPMaxValidity is the service's.
+	IPMaxValidity time.Duration
 	// Names is the service's identifier policy. When it permits IP
 	// addresses of reserved blocks, the CA waives their lint, as dcv
 	// serve's does.
@@ -196,7 +198,7 @@ func (s *Stack) NewService(t testing.TB) *order.Service {
 	cfg := order.Config{
 		Store: s.Store, Observer: obs, Issuer: s.Issuer,
 		CheckInterval: s.opts.CheckInterval, Logger: s.opts.Logger, Metrics: s.opts.Metrics,
-		OwnResolvers: s.opts.OwnResolvers, MaxPendingOrders: s.opts.MaxPendingOrders, Names: s.opts.Names,
+		OwnResolvers: s.opts.OwnResolvers, MaxPendingOrders: s.opts.MaxPendingOrders, Names: s.opts.Names, IPMaxValidity: s.opts.IPMaxValidity,
 	}
 	if s.Clock != nil {
 		cfg.Clock = s.Clock
