@@ -244,3 +244,28 @@ func TestPerspectiveRemoveOpensAsServe(t *testing.T) {
 		t.Errorf("the refused database was migrated from 13 to %d", v)
 	}
 }
+
+// TestServeWithRootKeyOffline: once the root key is moved out of the data
+// directory (kept offline), dcv serve's data opens as before, bound to the
+// same CA.
+func TestServeWithRootKeyOffline(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	data := t.TempDir()
+	st, first, err := openData(ctx, data, ca.Config{Dir: filepath.Join(data, "ca")}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if err := os.Rename(filepath.Join(data, "ca", ca.RootKeyFile), filepath.Join(t.TempDir(), ca.RootKeyFile)); err != nil {
+		t.Fatal(err)
+	}
+	st, again, err := openData(ctx, data, ca.Config{Dir: filepath.Join(data, "ca")}, false)
+	if err != nil {
+		t.Fatalf("opening with the root key offline: %v", err)
+	}
+	defer st.Close()
+	if !again.RootOffline() || again.Fingerprint() != first.Fingerprint() {
+		t.Errorf("RootOffline %v, CA %s; want true and the same CA %s", again.RootOffline(), again.Fingerprint(), first.Fingerprint())
+	}
+}

@@ -515,6 +515,9 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 		return err
 	}
 	defer st.Close()
+	if !authority.RootOffline() {
+		logger.Info("the CA's root key is in the data directory; once the intermediate is signed it is needed no more here: keep it offline (move "+filepath.Join(f.data, "ca", ca.RootKeyFile)+" to offline storage; dcv serve runs without it)", "root_key", filepath.Join(f.data, "ca", ca.RootKeyFile))
+	}
 	if from, to := st.SchemaChange(); from != 0 && from != to {
 		// An upgrade changed the database: said, for the operator who
 		// keeps backups (an older binary refuses it from now on).

@@ -144,7 +144,9 @@ type Config struct {
 }
 
 // CA is a loaded hierarchy: a root and an intermediate with its private key.
-// The root key is read and checked by LoadOrCreate but not kept in memory.
+// The root key is read and checked by LoadOrCreate but not kept in memory;
+// it may be absent from the directory altogether (RootOffline): the server
+// signs with the intermediate alone.
 type CA struct {
 	cfg     Config
 	waivers map[string]string
@@ -154,14 +156,21 @@ type CA struct {
 	inter        *x509.Certificate
 	interPEM     []byte
 	interKey     crypto.Signer
+	rootOffline  bool              // the root key is not in Dir (kept offline)
 	lintKey      *ecdsa.PrivateKey // signs what zlint lints before interKey signs it
 	roots        *x509.CertPool
 	intermediate *x509.CertPool
 }
 
+// RootOffline reports whether the root key was absent from the CA's
+// directory: kept offline, as an operator does once the intermediate is
+// signed.
+func (c *CA) RootOffline() bool { return c.rootOffline }
+
 // LoadOrCreate opens the hierarchy kept in cfg.Dir, or creates it if the
 // directory holds none of its four files (RootKeyFile, RootCertFile,
-// IntermediateKeyFile, IntermediateCertFile).
+// IntermediateKeyFile, IntermediateCertFile). A hierarchy whose root key
+// alone is missing is loaded as one whose root key is kept offline.
 //
 // Loading checks that each key matches its certificate, that both
 // certificates are CA certificates, that the root is self-signed and that the
@@ -210,8 +219,8 @@ func LoadOrCreate(cfg Config) (*CA, error) {
 	}
 	var c *CA
 	switch {
-	case len(missing) == 0:
-		c, err = load(cfg)
+	case len(missing) == 0 || rootOffline(missing):
+		c, err = load(cfg, rootOffline(missing))
 	case len(present) == 0:
 		c, err = create(cfg)
 	default:

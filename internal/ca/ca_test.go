@@ -311,3 +311,38 @@ func TestGenerateKey(t *testing.T) {
 		t.Errorf("generated key refused: %v", err)
 	}
 }
+
+// TestRootKeyOffline: a hierarchy whose root key alone was moved away (kept
+// offline) loads, says so, and issues leaves that chain to its root; with
+// another file missing too, it is refused as incomplete.
+func TestRootKeyOffline(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	first := newTestCA(t, loopbackURLs(dir))
+	if first.RootOffline() {
+		t.Fatal("a hierarchy holding its root key said offline")
+	}
+	remove(t, dir, RootKeyFile)
+	if ok, err := HasHierarchy(dir); !ok || err != nil {
+		t.Fatalf("HasHierarchy without the root key = %v, %v; want a hierarchy", ok, err)
+	}
+	c, err := LoadOrCreate(loopbackURLs(dir))
+	if err != nil {
+		t.Fatalf("loading with the root key offline: %v", err)
+	}
+	if !c.RootOffline() || c.Fingerprint() != first.Fingerprint() {
+		t.Fatalf("RootOffline %v, fingerprint %s; want true, the same CA %s", c.RootOffline(), c.Fingerprint(), first.Fingerprint())
+	}
+	iss, err := c.Issue(IssueRequest{DNSNames: []string{"offline.example.com"}, PublicKey: testKeys().p256.Public()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(iss.DER)
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: c.Roots(), Intermediates: c.Intermediates(), CurrentTime: testNow, DNSName: "offline.example.com"}); err != nil {
+		t.Fatalf("leaf does not chain to the root: %v", err)
+	}
+	remove(t, dir, IntermediateKeyFile)
+	if _, err := LoadOrCreate(loopbackURLs(dir)); err == nil || !strings.Contains(err.Error(), "incomplete hierarchy") {
+		t.Fatalf("without the root and intermediate keys: %v, want incomplete", err)
+	}
+}

@@ -48,15 +48,16 @@ func init() {
 
 var hierarchyFiles = []string{RootKeyFile, RootCertFile, IntermediateKeyFile, IntermediateCertFile}
 
-// HasHierarchy reports whether dir holds a CA hierarchy (its four files),
-// as LoadOrCreate would load it: false when it holds none of them (or
-// does not exist), an error naming the missing files when it holds some.
+// HasHierarchy reports whether dir holds a CA hierarchy (its four files, or
+// all but the root key, kept offline), as LoadOrCreate would load it: false
+// when it holds none of them (or does not exist), an error naming the
+// missing files when it holds some.
 func HasHierarchy(dir string) (bool, error) {
 	present, missing, err := inventory(dir)
 	switch {
 	case err != nil:
 		return false, err
-	case len(missing) == 0:
+	case len(missing) == 0 || rootOffline(missing):
 		return true, nil
 	case len(present) == 0:
 		return false, nil
@@ -80,10 +81,20 @@ func inventory(dir string) (present, missing []string, err error) {
 	return present, missing, nil
 }
 
-func load(cfg Config) (*CA, error) {
-	rootKey, err := readKey(cfg.Dir, RootKeyFile)
-	if err != nil {
-		return nil, err
+// rootOffline reports whether the files missing from a hierarchy are the
+// root key alone: the root key kept offline, as it should be once the
+// intermediate is signed. The server signs with the intermediate only.
+func rootOffline(missing []string) bool {
+	return len(missing) == 1 && missing[0] == RootKeyFile
+}
+
+func load(cfg Config, offline bool) (*CA, error) {
+	var rootKey crypto.Signer
+	if !offline {
+		var err error
+		if rootKey, err = readKey(cfg.Dir, RootKeyFile); err != nil {
+			return nil, err
+		}
 	}
 	root, rootPEM, err := readCert(cfg.Dir, RootCertFile)
 	if err != nil {
@@ -97,8 +108,10 @@ func load(cfg Config) (*CA, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkKeyMatches(rootKey, root, RootKeyFile, RootCertFile); err != nil {
-		return nil, err
+	if rootKey != nil {
+		if err := checkKeyMatches(rootKey, root, RootKeyFile, RootCertFile); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkKeyMatches(interKey, inter, IntermediateKeyFile, IntermediateCertFile); err != nil {
 		return nil, err
@@ -118,7 +131,7 @@ func load(cfg Config) (*CA, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("ca: loading hierarchy: %s does not chain to %s: %w", IntermediateCertFile, RootCertFile, err)
 	}
-	return &CA{cfg: cfg, root: root, rootPEM: rootPEM, inter: inter, interPEM: interPEM, interKey: interKey}, nil
+	return &CA{cfg: cfg, root: root, rootPEM: rootPEM, inter: inter, interPEM: interPEM, interKey: interKey, rootOffline: rootKey == nil}, nil
 }
 
 func checkKeyMatches(key crypto.Signer, cert *x509.Certificate, keyName, certName string) error {
@@ -207,7 +220,7 @@ func create(cfg Config) (*CA, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &CA{cfg: cfg, root: root, rootPEM: rootPEM, inter: inter, interPEM: interPEM, interKey: interKey}, nil
+	return &CA{cfg: cfg, root: root, rootPEM: rootPEM, inter: inter, interPEM: interPEM, interKey: interKey, rootOffline: rootKey == nil}, nil
 }
 
 // signCert signs tmpl with signer as parent's key, certifying pub, and
