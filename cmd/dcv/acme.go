@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -121,6 +122,27 @@ func (f *acmeFlags) limits() (ratelimit.Limiter, order.ACMELimits, error) {
 		return nil, ls, err
 	}
 	return lim, ls, nil
+}
+
+// boundForAddresses adds to the description of each profile whose
+// certificates last longer than ipMax (--ip-max-validity) that those
+// naming an IP address get ipMax: the directory's meta.profiles states what
+// a client gets. certValidity is --cert-validity, a profile of validity 0's.
+func boundForAddresses(ps []ca.Profile, certValidity, ipMax time.Duration) []ca.Profile {
+	if ipMax <= 0 {
+		return ps
+	}
+	caValidity := certValidity
+	if caValidity == 0 {
+		caValidity = min(ca.DefaultValidity, ca.MaxValidityAt(time.Now()))
+	}
+	out := slices.Clone(ps)
+	for i, p := range out {
+		if cmp.Or(p.Validity, caValidity) > ipMax {
+			out[i].Description += "; " + ca.ValidityWords(ipMax) + " for one naming an IP address"
+		}
+	}
+	return out
 }
 
 // parseProfiles reads --acme-profiles. Each description states the

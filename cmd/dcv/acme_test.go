@@ -93,3 +93,23 @@ func TestProfileDescriptions(t *testing.T) {
 		})
 	}
 }
+
+// The directory's profiles say what a certificate naming an IP address
+// gets under --ip-max-validity (black-box run: "90 days" for a 7-day one).
+func TestProfilesBoundForAddresses(t *testing.T) {
+	t.Parallel()
+	ps, err := parseProfiles("", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := boundForAddresses(ps, 0, 7*24*time.Hour)
+	if got[0].Description != "TLS server certificate valid for 90 days; 7 days for one naming an IP address" && !strings.HasSuffix(got[0].Description, "; 7 days for one naming an IP address") {
+		t.Errorf("default: %q", got[0].Description)
+	}
+	if got[1].Description != ps[1].Description {
+		t.Errorf("shortlived (7 days, within the bound) changed: %q", got[1].Description)
+	}
+	if same := boundForAddresses(ps, 0, 0); same[0].Description != ps[0].Description {
+		t.Errorf("no bound changed the description: %q", same[0].Description)
+	}
+}

@@ -48,6 +48,27 @@ var errMinRemoteNegative = errors.New("--min-remote-perspectives must not be neg
 // errMaxObservations refuses a --max-concurrent-observations below 1.
 var errMaxObservations = errors.New("--max-concurrent-observations must be at least 1")
 
+// agentCAOf returns the primary's agent CA, which signs the agents'
+// certificates and the primary's own. It is made on first use; made anew
+// while perspectives are enrolled, it would silently cut the primary off
+// from every agent (black-box run): refused then.
+func agentCAOf(ctx context.Context, authority *ca.CA, st store.PerspectiveStore) (*ca.AgentCA, error) {
+	has, err := authority.HasAgentCA()
+	if err != nil {
+		return nil, err
+	}
+	if !has {
+		ps, err := st.PerspectiveList(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if len(ps) > 0 {
+			return nil, fmt.Errorf("the agent CA (%s and %s, beside the CA's files) is missing while %d remote perspectives are enrolled, whose agents' certificates it signed: restore it from a backup, or remove the perspectives and enrol them again", ca.AgentCAKeyFile, ca.AgentCACertFile, len(ps))
+		}
+	}
+	return authority.AgentCA()
+}
+
 // runner builds the perspective runner: the primary validator, and the
 // remote perspectives enrolled in st, reached with the agent CA of
 // authority.
@@ -55,7 +76,7 @@ func (f *perspectiveFlags) runner(v *validation.Validator, st store.PerspectiveS
 	if f.minRemote < 0 {
 		return nil, usageError(errMinRemoteNegative)
 	}
-	agentCA, err := authority.AgentCA()
+	agentCA, err := agentCAOf(context.Background(), authority, st)
 	if err != nil {
 		return nil, err
 	}
@@ -153,11 +174,11 @@ func newPerspectiveCmd() *cobra.Command {
 		Short: "Issue new credentials for an enrolled perspective (its certificate expires after a year); the present ones stay accepted until the agent switches",
 		Long: `Issue new credentials for the enrolled perspective NAME, with its URL and
 region, and write them for its agent. The primary accepts the new certificate
-at once, beside the present one, which stays accepted until it expires or
-until the next renewal: copy the file to the agent's machine and restart the
-agent with it; the primary never refuses the agent meanwhile. A second
-renewal before the first is in use would retire the certificate the agent
-may still present, and is refused without --force. For credentials that may
+beside the present one (a running dcv serve within 2 s), which stays accepted
+until it expires or until the next renewal: copy the file to the agent's
+machine and restart the agent with it; the primary never refuses the agent
+meanwhile. A second renewal while the agent does not present the renewed
+certificate yet would retire the one it uses, and is refused without --force. For credentials that may
 have leaked, remove the perspective and add it again instead: that refuses
 the old certificate at once.`,
 		Args: cobra.ExactArgs(1),
@@ -190,12 +211,25 @@ func perspectiveRenew(ctx context.Context, data, name, out string, force bool, w
 	if err != nil {
 		return err
 	}
-	if p.NextCertSHA256 != "" && !force {
-		return exitError{code: exitFailure, msg: fmt.Sprintf("perspective renew: the credentials of %s were renewed already, and its agent may still present the ones enrolled before, which a second renewal would stop accepting: start the agent with the renewed credentials first, or renew again with --force", name)}
-	}
-	agentCA, err := authority.AgentCA()
+	agentCA, err := agentCAOf(ctx, authority, st)
 	if err != nil {
 		return err
+	}
+	retired := ""
+	if p.NextCertSHA256 != "" {
+		// A renewal is pending: this one retires the certificate pinned
+		// before it. Fine once the agent presents the renewed one.
+		rm := perspective.Remote{Name: p.Name, URL: p.URL, RIR: p.RIR, CertSHA256: p.CertSHA256, NextCertSHA256: p.NextCertSHA256}
+		h, _, perr := perspective.Probe(ctx, perspective.NewPrimaryIdentity(agentCA, nil), rm, healthTimeout)
+		switch {
+		case perr == nil && h.CertSHA256 == p.NextCertSHA256:
+		case force:
+			retired = "the credentials in use before the last renewal are no longer accepted: an agent still started with them is refused from now on"
+		case perr != nil:
+			return exitError{code: exitFailure, msg: fmt.Sprintf("perspective renew: the credentials of %s were renewed already, and its agent could not be asked which ones it uses (%v); a second renewal would stop accepting the ones from before: start the agent with the renewed credentials first, or renew again with --force", name, perr)}
+		default:
+			return exitError{code: exitFailure, msg: fmt.Sprintf("perspective renew: the agent of %s still presents the credentials from before its last renewal, which a second renewal would stop accepting: start it with the renewed credentials first, or renew again with --force", name)}
+		}
 	}
 	creds, remote, err := perspective.Enrol(agentCA, p.Name, p.URL, p.RIR)
 	if err != nil {
@@ -215,7 +249,10 @@ func perspectiveRenew(ctx context.Context, data, name, out string, force bool, w
 	}
 	fmt.Fprintf(w, "renewed the credentials of perspective %s (%s, %s); written to %s\n", p.Name, p.RIR, p.URL, out)
 	fmt.Fprintf(w, "copy that file to the agent's machine and restart it: dcv agent --credentials %s --listen ADDR\n", filepath.Base(out))
-	fmt.Fprintln(w, "its present credentials stay accepted until they expire, or until the next renewal")
+	if retired != "" {
+		fmt.Fprintln(w, retired)
+	}
+	fmt.Fprintln(w, "the credentials the agent uses now stay accepted until they expire, or until the renewal after this one")
 	return nil
 }
 
@@ -279,7 +316,7 @@ func perspectiveAdd(ctx context.Context, data, name, url, rir, out string, initD
 			return exitError{code: exitFailure, msg: fmt.Sprintf("perspective add: perspective %s already uses %s; one agent serves one perspective", p.Name, p.URL)}
 		}
 	}
-	agentCA, err := authority.AgentCA()
+	agentCA, err := agentCAOf(ctx, authority, st)
 	if err != nil {
 		return err
 	}
@@ -339,7 +376,7 @@ func perspectiveList(ctx context.Context, data string, w io.Writer) error {
 		fmt.Fprintln(w, "no remote perspective enrolled")
 		return nil
 	}
-	agentCA, err := authority.AgentCA()
+	agentCA, err := agentCAOf(ctx, authority, st)
 	if err != nil {
 		return err
 	}

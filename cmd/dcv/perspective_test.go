@@ -4,14 +4,19 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/dcvhq/dcv/internal/dnsclient"
 	"github.com/dcvhq/dcv/internal/perspective"
 	"github.com/dcvhq/dcv/internal/store/sqlite"
+	"github.com/dcvhq/dcv/internal/testenv"
+	"github.com/dcvhq/dcv/internal/validation"
 )
 
 // TestPerspectiveRenew: dcv perspective renew writes new credentials for an
@@ -24,7 +29,13 @@ func TestPerspectiveRenew(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	file := func(n string) string { return filepath.Join(dir, n) }
-	if code, msg, _ := runDCV(t, "perspective", "add", "eu-1", "--url", "https://127.0.0.1:8443", "--rir", "RIPE", "--data", data, "--init", "--out", file("a")); code != 0 {
+	ln, err := testenv.ListenTCP(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agentURL := "https://" + ln.Addr().String()
+	ln.Close() // no agent at first: it cannot be asked which credentials it uses
+	if code, msg, _ := runDCV(t, "perspective", "add", "eu-1", "--url", agentURL, "--rir", "RIPE", "--data", data, "--init", "--out", file("a")); code != 0 {
 		t.Fatalf("perspective add: %d %s", code, msg)
 	}
 	pins := func() (string, string) {
@@ -44,7 +55,7 @@ func TestPerspectiveRenew(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.Name != "eu-1" || c.URL != "https://127.0.0.1:8443" || c.RIR != "RIPE" {
+		if c.Name != "eu-1" || c.URL != agentURL || c.RIR != "RIPE" {
 			t.Fatalf("credentials %s are for %s %s %s", name, c.Name, c.URL, c.RIR)
 		}
 		cert, err := c.TLSCertificate()
@@ -65,19 +76,35 @@ func TestPerspectiveRenew(t *testing.T) {
 	if cur, next := pins(); cur != enrolled || next != certOf("b") {
 		t.Fatalf("after a renewal: pins %s, %s; want the enrolled one and the renewed one", cur, next)
 	}
-	// A second renewal would retire the certificate the agent may still
-	// present: refused without --force, and nothing changes.
-	if code, msg, _ := runDCV(t, "perspective", "renew", "eu-1", "--data", data, "--out", file("c")); code != exitFailure || !strings.Contains(msg, "--force") {
+	// A second renewal while the agent cannot be seen to present the
+	// renewed certificate would retire the one it may use: refused without
+	// --force, and nothing changes.
+	if code, msg, _ := runDCV(t, "perspective", "renew", "eu-1", "--data", data, "--out", file("c")); code != exitFailure || !strings.Contains(msg, "could not be asked") || !strings.Contains(msg, "--force") {
 		t.Fatalf("second perspective renew: %d %q, want a refusal naming --force", code, msg)
 	}
 	if _, err := os.Stat(file("c")); err == nil {
 		t.Fatal("a refused renewal wrote credentials")
 	}
-	if code, msg, _ := runDCV(t, "perspective", "renew", "eu-1", "--data", data, "--out", file("c"), "--force"); code != 0 {
-		t.Fatalf("second perspective renew --force: %d %s", code, msg)
+	// Once the agent runs with the renewed credentials, the next renewal
+	// needs no --force (black-box run: every later one did).
+	startAgentWith(t, file("b"), agentURL)
+	if code, msg, _ := runDCV(t, "perspective", "renew", "eu-1", "--data", data, "--out", file("c")); code != 0 {
+		t.Fatalf("renewal with the agent on the renewed credentials: %d %s", code, msg)
 	}
 	if cur, next := pins(); cur != certOf("b") || next != certOf("c") {
 		t.Fatalf("after two renewals: pins %s, %s; want the two renewed ones", cur, next)
+	}
+
+	// The agent still on b: a third renewal is refused, --force does it.
+	if code, msg, _ := runDCV(t, "perspective", "renew", "eu-1", "--data", data, "--out", file("e")); code != exitFailure || !strings.Contains(msg, "still presents the credentials from before") {
+		t.Fatalf("renewal with the agent on older credentials: %d %q", code, msg)
+	}
+	code, msg, _ := runDCV(t, "perspective", "renew", "eu-1", "--data", data, "--out", file("e"), "--force")
+	if code != 0 {
+		t.Fatalf("renew --force: %d %s", code, msg)
+	}
+	if cur, next := pins(); cur != certOf("c") || next != certOf("e") {
+		t.Fatalf("after renew --force: pins %s, %s; want c and e", cur, next)
 	}
 
 	for _, tc := range []struct {
@@ -95,9 +122,39 @@ func TestPerspectiveRenew(t *testing.T) {
 	if _, err := os.Stat(file("d")); err == nil {
 		t.Error("a refused renewal wrote credentials")
 	}
-	if cur, next := pins(); cur != certOf("b") || next != certOf("c") {
+	if cur, next := pins(); cur != certOf("c") || next != certOf("e") {
 		t.Error("a refused renewal changed the pins")
 	}
+}
+
+// startAgentWith serves an agent with the credentials in file on the
+// address of url until the test ends.
+func startAgentWith(t *testing.T, file, url string) {
+	t.Helper()
+	creds, err := perspective.LoadCredentials(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := dnsclient.NewForwarder(dnsclient.ForwarderConfig{Servers: []string{"127.0.0.1:1"}, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := validation.New(validation.Config{Resolver: res, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := perspective.NewAgent(perspective.AgentConfig{Credentials: creds, Validator: v, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", strings.TrimPrefix(url, "https://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = a.Serve(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-done })
 }
 
 // TestCredentialsState: dcv perspective list says which credentials each
@@ -132,5 +189,40 @@ func TestCredentialsState(t *testing.T) {
 				t.Errorf("%s: %q has %q", tc.name, got, w)
 			}
 		}
+	}
+}
+
+// TestAgentCALostWithPerspectivesEnrolled: with perspectives enrolled, a
+// missing agent CA is refused, saying what to do, not made anew (which
+// would cut the primary off from every agent); without any, it is made.
+func TestAgentCALostWithPerspectivesEnrolled(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if code, msg, _ := runDCV(t, "perspective", "add", "eu-1", "--url", "https://127.0.0.1:1", "--rir", "RIPE", "--data", data, "--init", "--out", filepath.Join(dir, "a")); code != 0 {
+		t.Fatalf("perspective add: %d %s", code, msg)
+	}
+	for _, f := range []string{"agent-ca.key", "agent-ca.pem"} {
+		if err := os.Remove(filepath.Join(data, "ca", f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{
+		{"perspective", "list", "--data", data},
+		{"perspective", "add", "us-1", "--url", "https://127.0.0.1:2", "--rir", "ARIN", "--data", data, "--out", filepath.Join(dir, "b")},
+	} {
+		code, msg, _ := runDCV(t, args...)
+		if code == 0 || !strings.Contains(msg, "agent CA") || !strings.Contains(msg, "restore it from a backup") {
+			t.Errorf("%v: %d %q, want a refusal saying to restore the agent CA", args, code, msg)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(data, "ca", "agent-ca.key")); err == nil {
+		t.Error("a new agent CA was made")
+	}
+	if code, msg, _ := runDCV(t, "perspective", "remove", "eu-1", "--data", data); code != 0 {
+		t.Fatalf("perspective remove: %d %s", code, msg)
+	}
+	if code, msg, _ := runDCV(t, "perspective", "list", "--data", data); code != 0 {
+		t.Fatalf("perspective list with none enrolled: %d %s", code, msg)
 	}
 }

@@ -364,6 +364,7 @@ func serve(ctx context.Context, f serveFlags, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	acmeSet.profiles = boundForAddresses(acmeSet.profiles, f.certValidity, f.ipMaxValidity)
 	if err := checkPublicURL(f.listen, f.publicURL, f.tlsFlags.on()); err != nil {
 		return usageError(err)
 	}

@@ -77,6 +77,21 @@ type AgentCA struct {
 
 var agentCAMu sync.Mutex // serialises loading and creating the agent CA files
 
+// HasAgentCA reports whether the CA's directory holds an agent CA (its key
+// or its certificate), which AgentCA would load rather than create.
+func (c *CA) HasAgentCA() (bool, error) {
+	for _, name := range []string{AgentCAKeyFile, AgentCACertFile} {
+		_, err := os.Lstat(filepath.Join(c.cfg.Dir, name))
+		switch {
+		case err == nil:
+			return true, nil
+		case !errors.Is(err, fs.ErrNotExist):
+			return false, fmt.Errorf("ca: checking %s: %w", name, err)
+		}
+	}
+	return false, nil
+}
+
 // AgentCA loads the agent CA from Config.Dir, creating its key (mode 0600)
 // and self-signed certificate (P-256, 10 years) on first use. A directory
 // holding only one of the two files is an error.

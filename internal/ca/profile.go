@@ -54,6 +54,10 @@ func DescribeProfiles(ps []Profile, caValidity time.Duration) []Profile {
 	return out
 }
 
+// ValidityWords says a validity in words, as profile descriptions do: "90
+// days", "1 day", "12 hours".
+func ValidityWords(d time.Duration) string { return validityWords(d) }
+
 // validityWords says a validity in words: "90 days", "1 day", "12 hours",
 // or Go's duration form when it is not a whole number of hours.
 func validityWords(d time.Duration) string {

@@ -71,7 +71,7 @@ func (p *PrimaryIdentity) clientCertificate(*tls.CertificateRequestInfo) (*tls.C
 type pinError struct{ name, got string }
 
 func (e *pinError) Error() string {
-	return fmt.Sprintf("agent %s presented certificate sha256 %s, not the enrolled one", e.name, e.got)
+	return fmt.Sprintf("agent %s presented certificate sha256 %s, which the primary does not accept (not the enrolled one, nor a renewed one; a renewal since retired it, or the agent runs another perspective's credentials): start the agent with its latest credentials file (dcv perspective renew writes one)", e.name, e.got)
 }
 
 // tlsConfig returns the client TLS configuration for talking to remote:
