@@ -80,10 +80,12 @@ func (f *perspectiveFlags) runner(v *validation.Validator, st store.PerspectiveS
 	if err != nil {
 		return nil, err
 	}
+	id := perspective.NewPrimaryIdentity(agentCA, nil)
+	id.OnAgentCertificate = mets.PerspectiveCertificate
 	r, err := perspective.NewRunner(perspective.Config{
 		Primary:       v,
 		Remotes:       perspective.NewCachedSource(storeRemotes{st}, remotesCacheTTL, time.Now),
-		Identity:      perspective.NewPrimaryIdentity(agentCA, nil),
+		Identity:      id,
 		MinRemotes:    f.minRemote,
 		PublicCA:      f.publicCA,
 		Logger:        logger,

@@ -33,6 +33,7 @@ type Metrics struct {
 	requests        *prometheus.CounterVec
 	duration        *prometheus.HistogramVec
 	perspectives    *prometheus.CounterVec
+	agentExpiry     *prometheus.GaugeVec
 }
 
 // New returns the metrics, registered.
@@ -80,9 +81,13 @@ func New() *Metrics {
 			Name: "dcv_perspective_observations_total",
 			Help: "Observations asked of remote perspectives, by perspective and outcome (answered, or why unavailable).",
 		}, []string{"perspective", "outcome"}),
+		agentExpiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "dcv_perspective_certificate_expiry_seconds",
+			Help: "When the certificate a remote perspective's agent last presented expires, in Unix seconds: renew its credentials before (dcv perspective renew).",
+		}, []string{"perspective"}),
 	}
 	m.reg.MustRegister(m.checks, m.findings, m.caSide, m.issued, m.issuanceFailed, m.revoked, m.acmeValidations,
-		m.requests, m.duration, m.perspectives,
+		m.requests, m.duration, m.perspectives, m.agentExpiry,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -169,6 +174,15 @@ func (m *Metrics) PerspectiveObserved(name, outcome string) {
 		return
 	}
 	m.perspectives.WithLabelValues(name, outcome).Inc()
+}
+
+// PerspectiveCertificate records when the certificate the agent of
+// perspective name presented expires.
+func (m *Metrics) PerspectiveCertificate(name string, notAfter time.Time) {
+	if m == nil {
+		return
+	}
+	m.agentExpiry.WithLabelValues(name).Set(float64(notAfter.Unix()))
 }
 
 // Request counts a request answered, with its route class (a small fixed

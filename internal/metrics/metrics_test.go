@@ -20,6 +20,7 @@ func TestNilCountsNothing(t *testing.T) {
 	m.Revoked("keyCompromise")
 	m.ACMEValidation("http-01", "valid")
 	m.PerspectiveObserved("eu-1", "answered")
+	m.PerspectiveCertificate("eu-1", time.Unix(1, 0))
 	m.Request("api", 200, time.Millisecond)
 	m.ObservationsQueued(func() int { return 1 })
 }
@@ -31,6 +32,7 @@ func TestCounts(t *testing.T) {
 	m.CASide("PERSPECTIVE_UNAVAILABLE")
 	m.ACMEValidation("dns-01", "ca_side")
 	m.PerspectiveObserved("eu-1", "timeout")
+	m.PerspectiveCertificate("eu-1", time.Unix(1827339901, 0))
 	m.Request("acme", 201, 3*time.Millisecond)
 	m.ObservationsQueued(func() int { return 3 })
 	m.ObservationsQueued(func() int { return 9 }) // a second runner: not exported
@@ -43,6 +45,7 @@ func TestCounts(t *testing.T) {
 		`dcv_blocking_findings_total{code="FILE_NOT_FOUND"} 1`,
 		`dcv_ca_side_failures_total{code="PERSPECTIVE_UNAVAILABLE"} 1`,
 		`dcv_acme_validations_total{result="ca_side",type="dns-01"} 1`,
+		`dcv_perspective_certificate_expiry_seconds{perspective="eu-1"} 1.827339901e+09`,
 		`dcv_perspective_observations_total{outcome="timeout",perspective="eu-1"} 1`,
 		`dcv_http_requests_total{class="acme",code="201"} 1`,
 		"dcv_observations_queued 3\n",

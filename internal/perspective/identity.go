@@ -27,6 +27,11 @@ const primaryCertValidity = 24 * time.Hour
 type PrimaryIdentity struct {
 	ca  *ca.AgentCA
 	now func() time.Time
+	// OnAgentCertificate, if set before the identity is used, is told the
+	// perspective and the expiry of each agent certificate the primary
+	// accepts (a metric, to alert before the agent's credentials need
+	// renewing).
+	OnAgentCertificate func(perspective string, notAfter time.Time)
 
 	mu   sync.Mutex
 	cert *tls.Certificate
@@ -97,6 +102,9 @@ func (p *PrimaryIdentity) tlsConfig(remote Remote, serverName string) *tls.Confi
 			}
 			if !slices.ContainsFunc(leaf.URIs, func(u *url.URL) bool { return u.String() == ca.AgentURI(remote.Name) }) {
 				return fmt.Errorf("agent certificate does not name perspective %s", remote.Name)
+			}
+			if p.OnAgentCertificate != nil {
+				p.OnAgentCertificate(remote.Name, leaf.NotAfter)
 			}
 			return nil
 		},

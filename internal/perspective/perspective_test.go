@@ -694,6 +694,9 @@ func TestProbe(t *testing.T) {
 	t.Parallel()
 	b := setup(t, setupOpts{primaryTXT: testValue, agents: []agentSpec{{name: "eu-1", rir: "RIPE", txt: testValue}, {name: "us-1", rir: "ARIN", down: true}}})
 	id := NewPrimaryIdentity(b.agentCA, nil)
+	var seenName string
+	var seenExpiry time.Time
+	id.OnAgentCertificate = func(name string, notAfter time.Time) { seenName, seenExpiry = name, notAfter }
 	h, rt, err := Probe(t.Context(), id, b.agents[0].remote, 5*time.Second)
 	if err != nil || h.Status != "ok" || h.Name != "eu-1" || h.RIR != "RIPE" || rt <= 0 {
 		t.Fatalf("Probe(eu-1) = %+v, %v, %v", h, rt, err)
@@ -701,6 +704,9 @@ func TestProbe(t *testing.T) {
 	// Which credentials the agent runs with, and until when.
 	if h.CertSHA256 != b.agents[0].remote.CertSHA256 || time.Until(h.CertNotAfter) < 300*24*time.Hour {
 		t.Errorf("Probe(eu-1) certificate %s until %v; want the enrolled one, about a year", h.CertSHA256, h.CertNotAfter)
+	}
+	if seenName != "eu-1" || !seenExpiry.Equal(h.CertNotAfter) {
+		t.Errorf("OnAgentCertificate told %q, %v; want eu-1, %v", seenName, seenExpiry, h.CertNotAfter)
 	}
 	if _, _, err := Probe(t.Context(), id, b.agents[1].remote, 5*time.Second); err == nil || !strings.Contains(err.Error(), "connect") {
 		t.Errorf("Probe of a down agent = %v, want a connect error", err)
