@@ -264,8 +264,16 @@ func TestServeWithRootKeyOffline(t *testing.T) {
 	if err != nil {
 		t.Fatalf("opening with the root key offline: %v", err)
 	}
-	defer st.Close()
 	if !again.RootOffline() || again.Fingerprint() != first.Fingerprint() {
 		t.Errorf("RootOffline %v, CA %s; want true and the same CA %s", again.RootOffline(), again.Fingerprint(), first.Fingerprint())
+	}
+	st.Close()
+	// Another file missing: only it is asked back (review: the offline
+	// root key was too).
+	if err := os.Remove(filepath.Join(data, "ca", ca.IntermediateKeyFile)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := openData(ctx, data, ca.Config{Dir: filepath.Join(data, "ca")}, false); err == nil || !strings.Contains(err.Error(), "missing [intermediate.key] (root.key may stay offline)") {
+		t.Errorf("without the intermediate key: %v", err)
 	}
 }

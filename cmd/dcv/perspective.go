@@ -243,9 +243,12 @@ func perspectiveRenew(ctx context.Context, data, name, out string, force bool, w
 	if err := creds.WriteFile(out); err != nil {
 		return err
 	}
-	if err := st.PerspectiveRenew(ctx, name, remote.CertSHA256); err != nil {
+	if err := st.PerspectiveRenew(ctx, name, p.NextCertSHA256, remote.CertSHA256); err != nil {
 		if rerr := os.Remove(out); rerr != nil {
 			return fmt.Errorf("%w (and removing %s again: %v)", err, out, rerr)
+		}
+		if errors.Is(err, store.ErrConflict) {
+			return exitError{code: exitFailure, msg: fmt.Sprintf("perspective renew: %s was renewed by another command meanwhile; nothing was changed: run dcv perspective list, then renew again if needed", name)}
 		}
 		return err
 	}
@@ -380,6 +383,16 @@ func perspectiveList(ctx context.Context, data string, w io.Writer) error {
 	}
 	agentCA, err := agentCAOf(ctx, authority, st)
 	if err != nil {
+		// The perspectives are listed all the same: the operator may have
+		// to remove them.
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tRIR\tURL\tHEALTH")
+		for _, rm := range remotes {
+			fmt.Fprintf(tw, "%s\t%s\t%s\tnot asked\n", rm.Name, rm.RIR, rm.URL)
+		}
+		if ferr := tw.Flush(); ferr != nil {
+			return ferr
+		}
 		return err
 	}
 	id := perspective.NewPrimaryIdentity(agentCA, nil)
@@ -421,7 +434,12 @@ func credentialsState(rm perspective.Remote, h *perspective.Health, now time.Tim
 		s += "; renewed credentials not in use yet: start the agent with them"
 	}
 	if left := h.CertNotAfter.Sub(now); left < 30*24*time.Hour {
-		s += fmt.Sprintf("; expires in %d days: dcv perspective renew %s", max(0, int(left.Hours()/24)), rm.Name)
+		s += fmt.Sprintf("; expires in %d days", max(0, int(left.Hours()/24)))
+		if rm.NextCertSHA256 == "" || h.CertSHA256 == rm.NextCertSHA256 {
+			// With renewed credentials not in use yet, starting the
+			// agent with them is the fix, said above.
+			s += ": dcv perspective renew " + rm.Name
+		}
 	}
 	return s
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -174,7 +175,7 @@ func TestCredentialsState(t *testing.T) {
 	}{
 		{"enrolled, far from expiry", rm, perspective.Health{CertSHA256: "old", CertNotAfter: now.AddDate(0, 6, 0)}, []string{"valid until 2027-05-27"}, []string{"renew", "renewed"}},
 		{"enrolled, expiring", rm, perspective.Health{CertSHA256: "old", CertNotAfter: now.AddDate(0, 0, 10)}, []string{"expires in 10 days: dcv perspective renew eu-1"}, nil},
-		{"renewed, not in use", renewed, perspective.Health{CertSHA256: "old", CertNotAfter: now.AddDate(0, 0, 10)}, []string{"renewed credentials not in use yet", "expires in 10 days"}, nil},
+		{"renewed, not in use", renewed, perspective.Health{CertSHA256: "old", CertNotAfter: now.AddDate(0, 0, 10)}, []string{"renewed credentials not in use yet", "expires in 10 days"}, []string{"dcv perspective renew"}},
 		{"renewed, in use", renewed, perspective.Health{CertSHA256: "new", CertNotAfter: now.AddDate(1, 0, 0)}, []string{"the renewed one"}, []string{"expires in", "not in use"}},
 	}
 	for _, tc := range tests {
@@ -206,6 +207,11 @@ func TestAgentCALostWithPerspectivesEnrolled(t *testing.T) {
 		if err := os.Remove(filepath.Join(data, "ca", f)); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// The list still names them (whom to remove), and fails.
+	var out bytes.Buffer
+	if err := perspectiveList(context.Background(), data, &out); err == nil || !strings.Contains(out.String(), "eu-1") || !strings.Contains(out.String(), "not asked") {
+		t.Errorf("perspective list without the agent CA: %v, printed %q", err, out.String())
 	}
 	for _, args := range [][]string{
 		{"perspective", "list", "--data", data},

@@ -224,13 +224,7 @@ func LoadOrCreate(cfg Config) (*CA, error) {
 	case len(present) == 0:
 		c, err = create(cfg)
 	default:
-		note := ""
-		if i := slices.Index(missing, RootKeyFile); i >= 0 && slices.Contains(present, RootCertFile) {
-			// The root key may stay offline: not asked back.
-			missing = slices.Delete(missing, i, i+1)
-			note = " (" + RootKeyFile + " may stay offline)"
-		}
-		return nil, fmt.Errorf("ca: incomplete hierarchy in %s: missing %v%s (present %v); refusing to create keys over it, restore the missing files or empty the directory", cfg.Dir, missing, note, present)
+		return nil, incomplete(cfg.Dir, missing, present, "; refusing to create keys over it, restore the missing files or empty the directory")
 	}
 	if err != nil {
 		return nil, err

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -62,7 +63,19 @@ func HasHierarchy(dir string) (bool, error) {
 	case len(present) == 0:
 		return false, nil
 	}
-	return false, fmt.Errorf("ca: incomplete hierarchy in %s: missing %v (present %v)", dir, missing, present)
+	return false, incomplete(dir, missing, present, "")
+}
+
+// incomplete is the error of a hierarchy in dir missing some of its files,
+// with then (what is refused, and how to mend it). The root key, which may
+// stay offline, is not asked back when the root certificate is there.
+func incomplete(dir string, missing, present []string, then string) error {
+	note := ""
+	if i := slices.Index(missing, RootKeyFile); i >= 0 && slices.Contains(present, RootCertFile) {
+		missing = slices.Delete(slices.Clone(missing), i, i+1)
+		note = " (" + RootKeyFile + " may stay offline)"
+	}
+	return fmt.Errorf("ca: incomplete hierarchy in %s: missing %v%s (present %v)%s", dir, missing, note, present, then)
 }
 
 // inventory reports which of the hierarchy's files exist in dir.

@@ -233,10 +233,11 @@ const MaxSignDelay = 47 * time.Hour
 // after a crash, wrapped in a Prepared with only TBS set) is parsed and
 // checked first: issued by the loaded intermediate (else ErrStalePrepared),
 // with a notBefore within MaxSignDelay (else ErrStalePrepared), exactly
-// req's DNS names and public key, and a validity within what Issue allows
-// now; it is then linted again, as Prepare does. The validity is the
-// stored bytes' own: a profile's or the CA's validity changed since does
-// not change the certificate that may have been signed before.
+// req's DNS names, IP addresses and public key, and a validity within what
+// Issue allows now; it is then linted again, as Prepare does. The validity
+// is the stored bytes' own: a profile's or the CA's validity changed since
+// does not change the certificate that may have been signed before, but a
+// validity above req.MaxValidity (a bound set since) is ErrStalePrepared.
 func (c *CA) Sign(p *Prepared, req IssueRequest) (*Issued, error) {
 	if p.by != c || p.req == nil || !sameRequest(*p.req, req) {
 		if err := c.checkStored(p, req); err != nil {

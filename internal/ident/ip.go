@@ -12,10 +12,12 @@ import (
 // rather than a DNS name. Normalize refuses every IP literal as a name, so
 // the two never overlap: an identifier that parses as an address is one.
 func IsIP(identifier string) bool {
-	// Most names have a letter past "f": answered before any parse (the
-	// hot path asks this of every identifier several times).
-	for i := 0; i < len(identifier); i++ {
-		switch c := identifier[i]; {
+	// Most names have a letter past "f" or a hyphen: answered before any
+	// parse (the hot path asks this of every identifier several times). A
+	// zone's name after '%' is parsed, not scanned.
+	scan, _, _ := strings.Cut(identifier, "%")
+	for i := 0; i < len(scan); i++ {
+		switch c := scan[i]; {
 		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F', c == '.', c == ':':
 		default:
 			return false

@@ -80,6 +80,15 @@ func TestParseIP(t *testing.T) {
 	}
 }
 
+// IsIP knows an address with a zone (client input), and uppercase hex.
+func TestIsIPForms(t *testing.T) {
+	for in, want := range map[string]bool{"fe80::1%eth0": true, "2001:DB8::1": true, "::ffff:1.2.3.4": true, "192.0.2.1": true, "a.b": false, "fe80::1%": false, "cafe.example": false} {
+		if got := IsIP(in); got != want {
+			t.Errorf("IsIP(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
 // A name Normalize accepts is never taken for an IP address identifier.
 func TestIdentifierTypeOfNames(t *testing.T) {
 	for _, n := range []string{"example.com", "*.example.com", "xn--bcher-kva.example", "1.2.3.example"} {

@@ -185,6 +185,15 @@ func (m *Metrics) PerspectiveCertificate(name string, notAfter time.Time) {
 	m.agentExpiry.WithLabelValues(name).Set(float64(notAfter.Unix()))
 }
 
+// PerspectiveRemoved drops what is exported of perspective name, no longer
+// enrolled: its certificate's expiry would otherwise stay, and alert.
+func (m *Metrics) PerspectiveRemoved(name string) {
+	if m == nil {
+		return
+	}
+	m.agentExpiry.DeleteLabelValues(name)
+}
+
 // Request counts a request answered, with its route class (a small fixed
 // set: no path, id or domain is a label), status and duration.
 func (m *Metrics) Request(class string, status int, took time.Duration) {

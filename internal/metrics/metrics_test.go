@@ -21,6 +21,7 @@ func TestNilCountsNothing(t *testing.T) {
 	m.ACMEValidation("http-01", "valid")
 	m.PerspectiveObserved("eu-1", "answered")
 	m.PerspectiveCertificate("eu-1", time.Unix(1, 0))
+	m.PerspectiveRemoved("eu-1")
 	m.Request("api", 200, time.Millisecond)
 	m.ObservationsQueued(func() int { return 1 })
 }
@@ -53,5 +54,20 @@ func TestCounts(t *testing.T) {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+}
+
+// A removed perspective's certificate expiry is no longer exported.
+func TestPerspectiveRemoved(t *testing.T) {
+	t.Parallel()
+	m := New()
+	m.PerspectiveCertificate("eu-1", time.Unix(1827339901, 0))
+	m.PerspectiveCertificate("us-1", time.Unix(1827339901, 0))
+	m.PerspectiveRemoved("eu-1")
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	b, _ := io.ReadAll(rec.Body)
+	if strings.Contains(string(b), `perspective="eu-1"`) || !strings.Contains(string(b), `dcv_perspective_certificate_expiry_seconds{perspective="us-1"}`) {
+		t.Errorf("metrics after removing eu-1:\n%s", b)
 	}
 }

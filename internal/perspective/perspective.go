@@ -417,6 +417,7 @@ func (r *Runner) clientsFor(remotes []Remote) ([]*agentClient, error) {
 		if !keep[name] {
 			c.close()
 			delete(r.clients, name)
+			r.cfg.Metrics.PerspectiveRemoved(name)
 		}
 	}
 	return out, nil

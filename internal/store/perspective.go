@@ -43,7 +43,9 @@ type PerspectiveStore interface {
 	// PerspectiveRenew records certSHA256 as the certificate of the
 	// perspective's renewed credentials: the one renewed before, if any,
 	// becomes its CertSHA256 (the certificate enrolled first is then no
-	// longer accepted), and certSHA256 its NextCertSHA256. A name that no
+	// longer accepted), and certSHA256 its NextCertSHA256. pending is the
+	// NextCertSHA256 the caller decided on ("" for none): another renewal
+	// made since is ErrConflict, and nothing changes. A name that no
 	// perspective has is ErrNotFound.
-	PerspectiveRenew(ctx context.Context, name, certSHA256 string) error
+	PerspectiveRenew(ctx context.Context, name, pending, certSHA256 string) error
 }

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/dcvhq/dcv/internal/store"
@@ -13,7 +14,9 @@ const (
 	qPerspectiveInsert = `INSERT INTO perspectives (name, url, rir, cert_sha256, created_at) VALUES (?, ?, ?, ?, ?)`
 	// qPerspectiveRenew keeps the certificate renewed before (when there is
 	// one) as the accepted one, and pins the new one beside it.
-	qPerspectiveRenew  = `UPDATE perspectives SET cert_sha256 = coalesce(next_cert_sha256, cert_sha256), next_cert_sha256 = ?2 WHERE name = ?1`
+	qPerspectiveRenew = `UPDATE perspectives SET cert_sha256 = coalesce(next_cert_sha256, cert_sha256), next_cert_sha256 = ?2
+WHERE name = ?1 AND coalesce(next_cert_sha256, '') = ?3`
+	qPerspectiveExists = `SELECT 1 FROM perspectives WHERE name = ?`
 	qPerspectiveGet    = `SELECT ` + perspectiveColumns + ` FROM perspectives WHERE name = ?`
 	qPerspectiveList   = `SELECT ` + perspectiveColumns + ` FROM perspectives ORDER BY name`
 	qPerspectiveDelete = `DELETE FROM perspectives WHERE name = ?`
@@ -69,10 +72,19 @@ func (s *Store) PerspectiveDelete(ctx context.Context, name string) error {
 }
 
 // PerspectiveRenew pins certSHA256 as the perspective's renewed
-// certificate (see store.PerspectiveStore), or returns store.ErrNotFound.
-func (s *Store) PerspectiveRenew(ctx context.Context, name, certSHA256 string) error {
+// certificate (see store.PerspectiveStore), or returns store.ErrNotFound,
+// or store.ErrConflict when another renewal came since pending.
+func (s *Store) PerspectiveRenew(ctx context.Context, name, pending, certSHA256 string) error {
 	err := s.write(ctx, func(tx *txn) error {
-		return execOne(ctx, tx, qPerspectiveRenew, name, certSHA256)
+		err := execOne(ctx, tx, qPerspectiveRenew, name, certSHA256, pending)
+		if errors.Is(err, store.ErrNotFound) {
+			// No such perspective, or renewed since the caller looked.
+			var one int
+			if qerr := tx.QueryRowContext(ctx, qPerspectiveExists, name).Scan(&one); qerr == nil {
+				return store.ErrConflict
+			}
+		}
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("renewing perspective %s: %w", name, err)

@@ -630,6 +630,7 @@ var preparedQueries = map[string]string{
 	"qOrderSetRecheckIfDue":         qOrderSetRecheckIfDue,
 	"qPerspectiveDelete":            qPerspectiveDelete,
 	"qPerspectiveRenew":             qPerspectiveRenew,
+	"qPerspectiveExists":            qPerspectiveExists,
 	"qPerspectiveGet":               qPerspectiveGet,
 	"qPerspectiveInsert":            qPerspectiveInsert,
 	"qPerspectiveList":              qPerspectiveList,

@@ -68,7 +68,7 @@ func testPerspective(t *testing.T, open func(t *testing.T) store.Store) {
 	// Renewal: the new certificate beside the enrolled one; renewed again,
 	// the one renewed before becomes the accepted one.
 	first, second := strings.Repeat("cd", 32), strings.Repeat("ef", 32)
-	if err := s.PerspectiveRenew(ctx, "ap-1", first); err != nil {
+	if err := s.PerspectiveRenew(ctx, "ap-1", "", first); err != nil {
 		t.Fatalf("PerspectiveRenew: %v", err)
 	}
 	want[0].NextCertSHA256 = first
@@ -77,7 +77,11 @@ func testPerspective(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Fatal(err)
 	}
 	checkPerspective(t, "PerspectiveGet after a renewal", p, &want[0])
-	if err := s.PerspectiveRenew(ctx, "ap-1", second); err != nil {
+	// Decided on before the first renewal: another came since.
+	if err := s.PerspectiveRenew(ctx, "ap-1", "", second); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("PerspectiveRenew over a renewal made since = %v, want ErrConflict", err)
+	}
+	if err := s.PerspectiveRenew(ctx, "ap-1", first, second); err != nil {
 		t.Fatalf("second PerspectiveRenew: %v", err)
 	}
 	want[0].CertSHA256, want[0].NextCertSHA256 = first, second
@@ -86,7 +90,7 @@ func testPerspective(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Fatalf("PerspectiveList after renewals = %+v, %v", got, err)
 	}
 	checkPerspective(t, "PerspectiveList after two renewals", &got[0], &want[0])
-	if err := s.PerspectiveRenew(ctx, "eu-1", first); !errors.Is(err, store.ErrNotFound) {
+	if err := s.PerspectiveRenew(ctx, "eu-1", "", first); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("PerspectiveRenew of a removed perspective = %v, want ErrNotFound", err)
 	}
 }
