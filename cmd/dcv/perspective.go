@@ -218,20 +218,13 @@ func perspectiveRenew(ctx context.Context, data, name, out string, force bool, w
 		return err
 	}
 	retired := ""
-	if p.NextCertSHA256 != "" {
-		// A renewal is pending: this one retires the certificate pinned
-		// before it. Fine once the agent presents the renewed one.
-		rm := perspective.Remote{Name: p.Name, URL: p.URL, RIR: p.RIR, CertSHA256: p.CertSHA256, NextCertSHA256: p.NextCertSHA256}
-		h, _, perr := perspective.Probe(ctx, perspective.NewPrimaryIdentity(agentCA, nil), rm, healthTimeout)
-		switch {
-		case perr == nil && h.CertSHA256 == p.NextCertSHA256:
-		case force:
-			retired = "the credentials in use before the last renewal are no longer accepted: an agent still started with them is refused from now on"
-		case perr != nil:
-			return exitError{code: exitFailure, msg: fmt.Sprintf("perspective renew: the credentials of %s were renewed already, and its agent could not be asked which ones it uses (%v); a second renewal would stop accepting the ones from before: start the agent with the renewed credentials first, or renew again with --force", name, perr)}
-		default:
-			return exitError{code: exitFailure, msg: fmt.Sprintf("perspective renew: the agent of %s still presents the credentials from before its last renewal, which a second renewal would stop accepting: start it with the renewed credentials first, or renew again with --force", name)}
-		}
+	rm := perspective.Remote{Name: p.Name, URL: p.URL, RIR: p.RIR, CertSHA256: p.CertSHA256, NextCertSHA256: p.NextCertSHA256}
+	retires, err := perspective.CheckRenewal(ctx, perspective.NewPrimaryIdentity(agentCA, nil), rm, healthTimeout, force)
+	if err != nil {
+		return exitError{code: exitFailure, msg: "perspective renew: " + err.Error()}
+	}
+	if retires {
+		retired = "the credentials in use before the last renewal are no longer accepted: an agent still started with them is refused from now on"
 	}
 	creds, remote, err := perspective.Enrol(agentCA, p.Name, p.URL, p.RIR)
 	if err != nil {

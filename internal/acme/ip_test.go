@@ -120,25 +120,10 @@ func TestFlowIPAddress(t *testing.T) {
 					t.Fatalf("authorization of %s: %v", z.Identifier.Value, err)
 				}
 			}
-			k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-			if err != nil {
-				t.Fatal(err)
-			}
 			// The address as the CSR's common name too, as some clients
 			// write it.
-			csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: ip},
-				DNSNames: []string{name}, IPAddresses: []net.IP{net.ParseIP(ip)}}, k)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ders, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csr, true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			leaf, err := x509.ParseCertificate(ders[0])
-			if err != nil {
-				t.Fatal(err)
-			}
+			leaf, ders := finalizeWith(t, c, o, &x509.CertificateRequest{Subject: pkix.Name{CommonName: ip},
+				DNSNames: []string{name}, IPAddresses: []net.IP{net.ParseIP(ip)}})
 			if !slices.Equal(leaf.DNSNames, []string{name}) || len(leaf.IPAddresses) != 1 || leaf.IPAddresses[0].String() != ip || leaf.Subject.String() != "" {
 				t.Fatalf("leaf names %v, addresses %v, subject %q", leaf.DNSNames, leaf.IPAddresses, leaf.Subject)
 			}
@@ -258,9 +243,22 @@ func validIPOrder(t *testing.T, w *world, c *xacme.Client, ip string) *xacme.Ord
 // and returns the leaf.
 func issueIP(t *testing.T, w *world, c *xacme.Client, ip string) *x509.Certificate {
 	t.Helper()
-	o := validIPOrder(t, w, c, ip)
-	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	csr, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{IPAddresses: []net.IP{net.ParseIP(ip)}}, k)
+	leaf, _ := finalizeWith(t, c, validIPOrder(t, w, c, ip), &x509.CertificateRequest{IPAddresses: []net.IP{net.ParseIP(ip)}})
+	return leaf
+}
+
+// finalizeWith finalizes the ready order o with a CSR of a fresh key made
+// from req, and returns the leaf issued and the chain served (DER).
+func finalizeWith(t *testing.T, c *xacme.Client, o *xacme.Order, req *x509.CertificateRequest) (*x509.Certificate, [][]byte) {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr, err := x509.CreateCertificateRequest(rand.Reader, req, k)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ders, _, err := c.CreateOrderCert(context.Background(), o.FinalizeURL, csr, true)
 	if err != nil {
 		t.Fatal(err)
@@ -269,7 +267,7 @@ func issueIP(t *testing.T, w *world, c *xacme.Client, ip string) *x509.Certifica
 	if err != nil {
 		t.Fatal(err)
 	}
-	return leaf
+	return leaf, ders
 }
 
 // TestIPAddressRevocationAndRenewal: an account that did not order an
@@ -309,7 +307,7 @@ func TestIPv6AddressFlow(t *testing.T) {
 	t.Parallel()
 	ln, err := net.Listen("tcp", "[::1]:0")
 	if err != nil {
-		t.Skipf("no IPv6 loopback: %v", err)
+		t.Fatalf("no IPv6 loopback (::1), which the test machine has: %v", err)
 	}
 	w := setupStack(t, ordertest.Options{Names: ident.Policy{IPs: ident.Targets{Loopback: true}}, HTTPPort: ln.Addr().(*net.TCPAddr).Port}, nil)
 	var mu sync.Mutex
@@ -350,16 +348,7 @@ func TestIPv6AddressFlow(t *testing.T) {
 	if _, err := c.WaitAuthorization(ctx, o.AuthzURLs[0]); err != nil {
 		t.Fatalf("authorization of ::1: %v", err)
 	}
-	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	csr, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{IPAddresses: []net.IP{net.IPv6loopback}}, k)
-	ders, _, err := c.CreateOrderCert(ctx, o.FinalizeURL, csr, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(ders[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	leaf, _ := finalizeWith(t, c, o, &x509.CertificateRequest{IPAddresses: []net.IP{net.IPv6loopback}})
 	if got := ca.LeafIPs(leaf); len(got) != 1 || got[0] != netip.IPv6Loopback() {
 		t.Fatalf("leaf addresses %v, want [::1] in 16 bytes", got)
 	}

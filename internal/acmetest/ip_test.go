@@ -42,16 +42,7 @@ func TestUacmeIPAddress(t *testing.T) {
 	t.Parallel()
 	uacme := needClient(t, "uacme", "uacme")
 	w := newWorld(t)
-	h := w.newHookServer()
-	h.serveHTTP01()
-	dir := t.TempDir()
-	hook := h.script(t.TempDir(), "uacme-hook", `case "$1" in
-begin)
-	[ "$2" = http-01 ] || exit 1
-	send http "$4" "$5" ;;
-esac`)
-	conf := filepath.Join(dir, "conf")
-	base := []string{"--acme-url", w.directory, "--confdir", conf, "--hook", hook, "--no-ocsp", "--verbose"}
+	dir, conf, base := uacmeHTTP01(t, w)
 	w.run(dir, nil, false, uacme, append(slices.Clone(base), "--yes", "new")...)
 	w.run(dir, nil, false, uacme, append(slices.Clone(base), "issue", w.ip)...)
 	leaf := w.checkChain(readFile(t, filepath.Join(conf, w.ip, "cert.pem")), w.ip)

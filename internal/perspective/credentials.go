@@ -2,6 +2,7 @@ package perspective
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -264,4 +265,25 @@ func (c *Credentials) CAPool() (*x509.CertPool, error) {
 	p := x509.NewCertPool()
 	p.AddCert(cert)
 	return p, nil
+}
+
+// CheckRenewal decides whether the credentials of remote may be renewed
+// again. A renewal while none is pending is always fine. With one pending,
+// the new renewal retires the certificate pinned before it: fine once the
+// agent presents the renewed one (it is asked, within timeout); otherwise
+// refused, unless force, and then retires says so.
+func CheckRenewal(ctx context.Context, id *PrimaryIdentity, remote Remote, timeout time.Duration, force bool) (retires bool, err error) {
+	if remote.NextCertSHA256 == "" {
+		return false, nil
+	}
+	h, _, perr := Probe(ctx, id, remote, timeout)
+	switch {
+	case perr == nil && h.CertSHA256 == remote.NextCertSHA256:
+		return false, nil
+	case force:
+		return true, nil
+	case perr != nil:
+		return false, fmt.Errorf("the credentials of %s were renewed already, and its agent could not be asked which ones it uses (%v); a second renewal would stop accepting the ones from before: start the agent with the renewed credentials first, or renew again with --force", remote.Name, perr)
+	}
+	return false, fmt.Errorf("the agent of %s still presents the credentials from before its last renewal, which a second renewal would stop accepting: start it with the renewed credentials first, or renew again with --force", remote.Name)
 }
