@@ -72,34 +72,6 @@ func AddressAsName(csr *x509.CertificateRequest) (string, bool) {
 // status_request, makes a certificate "must-staple".
 var oidTLSFeature = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 24}
 
-// fermatRounds is how many steps of Fermat's factorization a modulus must
-// survive: primes closer than about 2^(bits/4) apart fall within them, as
-// a careless key generator makes (the check zlint and Boulder make).
-const fermatRounds = 100
-
-// fermatFactorable reports whether n = p*q with p and q close enough for
-// Fermat's method to find them within rounds steps: a = ceil(sqrt(n)),
-// then a, a+1, ... until a^2 - n is a square.
-func fermatFactorable(n *big.Int, rounds int) bool {
-	if n.Sign() <= 0 || n.Bit(0) == 0 {
-		return false
-	}
-	a := new(big.Int).Sqrt(n)
-	if new(big.Int).Mul(a, a).Cmp(n) < 0 {
-		a.Add(a, big.NewInt(1))
-	}
-	b2, b := new(big.Int), new(big.Int)
-	for range rounds {
-		b2.Mul(a, a).Sub(b2, n)
-		b.Sqrt(b2)
-		if new(big.Int).Mul(b, b).Cmp(b2) == 0 {
-			return true
-		}
-		a.Add(a, big.NewInt(1))
-	}
-	return false
-}
-
 // WeakRSAModulus reports whether the RSA modulus n factors by Fermat's
 // method within the rounds dcv tries (see CheckPublicKey), for keys that
 // CheckPublicKey does not see (ACME account keys).
