@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
 	"encoding/pem"
@@ -612,17 +613,81 @@ func TestNewLeafSerial(t *testing.T) {
 	}
 }
 
+// BenchmarkCertificateFloor is the cryptography and lint that every ACME
+// certificate for two names costs the server, whatever else it does: seven
+// ES256 JWS verifications (newOrder, two authorizations, two challenges,
+// finalize, the download; an account made once serves many certificates),
+// the parse and self-signature check of the CSR, and Issue (zlint, the lint
+// key's and the intermediate's signatures, the check of the latter). The
+// server CPU per certificate that `dcv bench` reports cannot fall below its
+// ns/op on the same machine (docs/performance.md).
+func BenchmarkCertificateFloor(b *testing.B) {
+	c, err := LoadOrCreate(loopbackURLs(b.TempDir()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	names := []string{"www.example.com", "example.com"}
+	account := testKeys().p256
+	leaf, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	csr, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{DNSNames: names}, leaf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// A JWS signing input of a typical size: base64url of the protected
+	// header and of the payload.
+	input := []byte(strings.Repeat("eyJhbGciOiJFUzI1NiIsImtpZCI6Imh0dHA6Ly8xMjcuMC4wLjE6ODA4MC9hY21lL2FjY3QvIn0", 4))
+	digest := sha256.Sum256(input)
+	sig, err := ecdsa.SignASN1(rand.Reader, account, digest[:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := IssueRequest{DNSNames: names, PublicKey: leaf.Public()}
+	b.ReportAllocs()
+	for b.Loop() {
+		for range 7 {
+			d := sha256.Sum256(input)
+			if !ecdsa.VerifyASN1(&account.PublicKey, d[:], sig) {
+				b.Fatal("JWS signature does not verify")
+			}
+		}
+		parsed, err := x509.ParseCertificateRequest(csr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := parsed.CheckSignature(); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.Issue(req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkIssue(b *testing.B) {
 	c, err := LoadOrCreate(loopbackURLs(b.TempDir()))
 	if err != nil {
 		b.Fatal(err)
 	}
-	req := IssueRequest{DNSNames: []string{"www.example.com", "example.com"}, PublicKey: testKeys().p256.Public()}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := c.Issue(req); err != nil {
-			b.Fatal(err)
-		}
+	for _, k := range []struct {
+		name string
+		key  crypto.PublicKey
+	}{
+		{"P-256", testKeys().p256.Public()},
+		{"P-384", testKeys().p384.Public()},
+		{"RSA-2048", testKeys().rsa2048.Public()},
+	} {
+		b.Run(k.name, func(b *testing.B) {
+			req := IssueRequest{DNSNames: []string{"www.example.com", "example.com"}, PublicKey: k.key}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.Issue(req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
