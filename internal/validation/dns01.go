@@ -13,7 +13,9 @@ const DNS01Prefix = "_acme-challenge"
 
 // observeDNS01 looks up the TXT records at _acme-challenge.<domain> (the base
 // domain for a wildcard, RFC 8555 §8.4 and §7.1.3) and expects
-// req.Value, the key authorization digest, among them. When it is missing it
+// req.Value, the key authorization digest, among them. Where the resolver
+// can, it asks every authoritative server of the zone for the record too,
+// whether or not the value was seen. When it is missing it
 // also looks at the domain itself and at the hosts where the record is
 // commonly put by mistake, exactly as the dns method does (a random name
 // beside each probed name that has the value included), so that diagnose
@@ -22,9 +24,18 @@ func (v *Validator) observeDNS01(ctx context.Context, req Request) *DNSObservati
 	base := baseDomain(req.Domain)
 	host := DNS01Prefix + "." + base
 	obs := &DNSObservation{Host: host, Record: v.lookup(ctx, host, dns.TypeTXT)}
+	// Every authoritative server of the zone (and of a CNAME target's, as
+	// for acme-dns) is asked for the record, found or not, as by the dns
+	// method: a lookup reaches one server at random, so a record that a DNS
+	// hook published on one server and not yet on another would pass or
+	// fail by chance (black-box run); diagnose blocks it either way, and
+	// names the server that lags.
+	var wg sync.WaitGroup
+	v.askAuthorities(ctx, &wg, obs)
 	// As the dns method: a value in a bogus answer is no value found, and
 	// the probes tell the rest.
 	if recordHolds(&obs.Record, req.Value) {
+		wg.Wait()
 		return obs
 	}
 	type probe struct{ kind, name string }
@@ -47,17 +58,9 @@ func (v *Validator) observeDNS01(ctx context.Context, req Request) *DNSObservati
 		_, ok := dns.IsDomainName(p.name)
 		return !ok
 	})
-	var (
-		wg     sync.WaitGroup
-		domain Lookup
-	)
+	var domain Lookup
 	obs.Probes = make([]Probe, len(probes))
 	wg.Go(func() { domain = v.lookup(ctx, base, dns.TypeA) })
-	// On a miss only: every authoritative server of the zone (and of a
-	// CNAME target's, as for acme-dns), asked for the record, tells a
-	// nameserver that lags (a DNS hook that published on one server) from
-	// a record missing everywhere.
-	v.askAuthorities(ctx, &wg, obs)
 	for i, p := range probes {
 		wg.Go(func() { obs.Probes[i] = Probe{Kind: p.kind, Lookup: v.lookup(ctx, p.name, dns.TypeTXT)} })
 	}
