@@ -545,11 +545,15 @@ func (v *DNSSECValidator) fetchKeys(ctx context.Context, q Querier, zone string,
 			}
 		}
 	}
-	if len(trusted) == 0 && anchored && len(keys) > 0 {
-		// The zone's keys are there, and none is the validator's own
-		// anchor: dcv's configuration (its --trust-anchor, or the
+	if len(trusted) == 0 && anchored {
+		// None of the zone's keys is the validator's own anchor, or the
+		// zone has none (a private root that is not signed, given a
+		// trust anchor): dcv's configuration (its --trust-anchor, or the
 		// built-in IANA one after a root key rollover) fails, not the
 		// zone, whatever the name looked up.
+		if len(keys) == 0 {
+			return nil, Bogus, fmt.Sprintf("%s%s: the zone publishes no DNSKEY record (it is not signed), so no trust anchor for it can match", ReasonAnchorMismatch, zone)
+		}
 		return nil, Bogus, fmt.Sprintf("%s%s: the trust anchor matches none of its DNSKEY records", ReasonAnchorMismatch, zone)
 	}
 	if len(trusted) == 0 {

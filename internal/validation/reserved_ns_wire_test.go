@@ -81,38 +81,52 @@ func findingOf(fs []diagnose.Finding, code diagnose.Code) (diagnose.Finding, boo
 
 // TestTrustAnchorMismatchIsTheCAs: a trust anchor that matches none of the
 // root's keys (the operator's --trust-anchor, or a root key change the CA
-// did not follow) fails every name: every blocking finding is the CA's
-// side (RESOLVER_UNAVAILABLE), none blames the applicant's DNSSEC or asks
-// for a DS record at their registrar (verification run).
+// did not follow), or a trust anchor for a root that is not signed at all (a
+// private root, black-box run), fails every name: every blocking finding is
+// the CA's side (RESOLVER_UNAVAILABLE), none blames the applicant's DNSSEC
+// or asks for a DS record at their registrar (verification run).
 func TestTrustAnchorMismatchIsTheCAs(t *testing.T) {
 	t.Parallel()
-	tw := newTruthWorld(t)
-	tw.app.Add(fmt.Sprintf(`_dnsauth.a.applicant.com. 300 IN TXT "%s"`, truthValue))
-	tw.signWorld(t, testenv.SignOptions{}, nil)
-	// Another root key than the one that signs the root.
-	tw.anchors = []dns.RR{testenv.NewZoneSigner(t, ".", testenv.SignOptions{}).DS()}
-	v := tw.validator(t, tw.resolver(t))
-	obs, err := v.Observe(t.Context(), validation.Request{Domain: "a.applicant.com", Method: validation.MethodDNS, Value: truthValue})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := diagnose.Domain([]validation.Observation{obs}, tw.clock.Now())
-	if r.Status == diagnose.StatusApproved {
-		t.Fatal("approved")
-	}
-	found := false
-	for _, f := range r.Findings {
-		if f.Blocking() && !diagnose.CASide(f.Code) {
-			t.Errorf("%s blocks, blaming the domain: %s | %s", f.Code, f.Message, f.Fix)
-		}
-		if f.Code == diagnose.CodeResolverUnavailable && strings.Contains(f.Message, "its own trust anchor does not match the keys of the zone it anchors (trust anchor mismatch at .:") {
-			found = true
-		}
-		if strings.Contains(f.Fix, "registrar") {
-			t.Errorf("%s asks for a change at the registrar: %s", f.Code, f.Fix)
-		}
-	}
-	if !found {
-		t.Errorf("no RESOLVER_UNAVAILABLE naming the trust anchor in %+v", r.Findings)
+	for _, tt := range []struct {
+		name   string
+		signed bool
+	}{
+		{"another root key", true},
+		{"unsigned root", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tw := newTruthWorld(t)
+			tw.app.Add(fmt.Sprintf(`_dnsauth.a.applicant.com. 300 IN TXT "%s"`, truthValue))
+			if tt.signed {
+				tw.signWorld(t, testenv.SignOptions{}, nil)
+			}
+			// Another root key than the one that signs the root, if any.
+			tw.anchors = []dns.RR{testenv.NewZoneSigner(t, ".", testenv.SignOptions{}).DS()}
+			v := tw.validator(t, tw.resolver(t))
+			obs, err := v.Observe(t.Context(), validation.Request{Domain: "a.applicant.com", Method: validation.MethodDNS, Value: truthValue})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := diagnose.Domain([]validation.Observation{obs}, tw.clock.Now())
+			if r.Status == diagnose.StatusApproved {
+				t.Fatal("approved")
+			}
+			found := false
+			for _, f := range r.Findings {
+				if f.Blocking() && !diagnose.CASide(f.Code) {
+					t.Errorf("%s blocks, blaming the domain: %s | %s", f.Code, f.Message, f.Fix)
+				}
+				if f.Code == diagnose.CodeResolverUnavailable && strings.Contains(f.Message, "its own trust anchor does not match the keys of the zone it anchors (trust anchor mismatch at .:") {
+					found = true
+				}
+				if strings.Contains(f.Fix, "registrar") {
+					t.Errorf("%s asks for a change at the registrar: %s", f.Code, f.Fix)
+				}
+			}
+			if !found {
+				t.Errorf("no RESOLVER_UNAVAILABLE naming the trust anchor in %+v", r.Findings)
+			}
+		})
 	}
 }
