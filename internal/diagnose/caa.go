@@ -155,6 +155,16 @@ func (d *diagnoser) caaFinding(r *caa.Result) Finding {
 				return f
 			}
 		}
+		for _, s := range r.Trace {
+			if s.Name != r.FailedName || s.Response == nil || s.Response.Rcode != rcodeServfail {
+				continue
+			}
+			if zone, ok := authoritativeServfail(s.Response); ok {
+				// The zone's own server fails to serve it: nothing
+				// of DNSSEC, which it does not validate.
+				f.Fix = d.c.f(fixServfailAuth, d.server(s.Response.Server), zone)
+			}
+		}
 		if fix, zone, ok := d.caaBogusFix(r); ok {
 			// A DNSSEC failure: its own fix, at the zone that fails.
 			f.Fix = d.c.f(fix, zone)

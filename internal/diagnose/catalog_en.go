@@ -72,8 +72,13 @@ var catalogEN = catalog{
 		fixDomainTimeout:   "Check that the nameservers of %[1]s are reachable on UDP and TCP port 53 and answer for the domain; then check again.",
 
 		// the TXT lookup
-		msgRecordServfail:     "The TXT lookup of %[1]s failed: %[2]s answered SERVFAIL (the nameservers are failing or DNSSEC is broken).",
-		fixRecordServfail:     "This is often temporary; check again in a few minutes. If it persists, check the nameservers serving %[1]s and, if DNSSEC is enabled, the zone's signatures.",
+		msgRecordServfail: "The TXT lookup of %[1]s failed: %[2]s answered SERVFAIL (the nameservers are failing or DNSSEC is broken).",
+		fixRecordServfail: "This is often temporary; check again in a few minutes. If it persists, check the nameservers serving %[1]s and, if DNSSEC is enabled, the zone's signatures.",
+		// SERVFAIL from one of the zone's own nameservers (iterative
+		// mode): it does not serve the zone; DNSSEC is not its concern.
+		msgDomainServfailAuth: "%[1]s could not be resolved: %[2]s, a nameserver of %[3]s, answered SERVFAIL: it does not serve that zone (not loaded, expired, or failing to load).",
+		msgRecordServfailAuth: "The TXT lookup of %[1]s failed: %[2]s, a nameserver of %[3]s, answered SERVFAIL: it does not serve that zone (not loaded, expired, or failing to load).",
+		fixServfailAuth:       "On the nameserver at %[1]s, make it serve the zone %[2]s again (its logs say why the zone failed to load or expired; a secondary must reach its primary), or remove that server from the zone's NS records, at the registrar too, if it no longer serves it. Then check again.",
 		msgRecordTimeout:      "The TXT lookup of %[1]s got no answer from %[2]s within the deadline.",
 		fixRecordTimeout:      "This is often temporary; check again in a few minutes. If it persists, check that the nameservers serving %[1]s are reachable on UDP and TCP port 53.",
 		msgRecordRcode:        "The TXT lookup of %[1]s failed: %[2]s answered %[3]s.",

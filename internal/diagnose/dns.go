@@ -121,18 +121,42 @@ func (d *diagnoser) partialTarget(t cnameTarget, host string, seen bool) (Findin
 	return f, ok
 }
 
+// authoritativeServfail returns the zone whose own nameserver answered
+// resp's SERVFAIL, when dcv resolved iteratively (not through a recursive
+// resolver, whose SERVFAIL may be its DNSSEC validation failing): an
+// authoritative server's SERVFAIL is about its zone alone, which it does not
+// serve (not loaded, or expired), never about DNSSEC, which authoritative
+// servers do not validate (black-box run: the fix spoke of the DS record of
+// a zone without one).
+func authoritativeServfail(resp *dnsclient.Response) (string, bool) {
+	if resp.Resolver || len(resp.Trace) == 0 {
+		return "", false
+	}
+	for i := len(resp.Trace) - 1; i >= 0; i-- {
+		if st := resp.Trace[i]; st.Server == resp.Server && st.Rcode == rcodeServfail && st.Zone != "" {
+			return Truncate(trimDot(st.Zone), maxNameShown), true
+		}
+	}
+	return "", false
+}
+
 // rcodeFinding diagnoses a TXT lookup at name answered with a failing
 // rcode (SERVFAIL, REFUSED from the name's servers, or another).
 func (d *diagnoser) rcodeFinding(resp *dnsclient.Response, name string) Finding {
 	switch resp.Rcode {
 	case rcodeServfail:
-		return Finding{
+		f := Finding{
 			Code:      CodeDNSServfail,
 			Severity:  SeverityError,
 			Message:   d.c.f(msgRecordServfail, name, d.server(resp.Server)),
 			Fix:       d.c.f(fixRecordServfail, name),
 			Retryable: true,
 		}
+		if zone, ok := authoritativeServfail(resp); ok {
+			f.Message = d.c.f(msgRecordServfailAuth, name, d.server(resp.Server), zone)
+			f.Fix = d.c.f(fixServfailAuth, d.server(resp.Server), zone)
+		}
+		return f
 	}
 	return Finding{
 		Code:     CodeDNSLookupFailed,
@@ -536,6 +560,10 @@ func (d *diagnoser) domainUnresolvable(l *validation.Lookup, domain string) (Fin
 	case l.Response.Rcode == rcodeServfail:
 		f.Message = d.c.f(msgDomainServfail, name, d.server(l.Response.Server))
 		f.Fix = d.c.f(fixDomainServfail, name)
+		if zone, ok := authoritativeServfail(l.Response); ok {
+			f.Message = d.c.f(msgDomainServfailAuth, name, d.server(l.Response.Server), zone)
+			f.Fix = d.c.f(fixServfailAuth, d.server(l.Response.Server), zone)
+		}
 		f.Retryable = true
 	default:
 		return Finding{}, false

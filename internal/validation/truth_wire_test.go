@@ -1116,3 +1116,45 @@ func TestFileAddressTCPFallback(t *testing.T) {
 	}
 	t.Fatalf("no DOMAIN_UNRESOLVABLE among %+v", res.Findings)
 }
+
+// TestAuthoritativeServfail: the zone's own nameservers answering SERVFAIL
+// (a zone not loaded, or expired on a secondary) are told apart from a
+// resolver's SERVFAIL: the findings name the zone the server fails to
+// serve, and say nothing of DNSSEC, which authoritative servers do not
+// validate (black-box run: the fix asked to check a DS record that did not
+// exist).
+func TestAuthoritativeServfail(t *testing.T) {
+	t.Parallel()
+	tw := newTruthWorld(t)
+	tw.app.Server(0).SetMode(testenv.AuthServfail)
+	tw.app.Server(1).SetMode(testenv.AuthServfail)
+	v := tw.validator(t, tw.resolver(t))
+	for _, m := range []validation.Method{validation.MethodDNS, validation.MethodDNS01} {
+		obs, err := v.Observe(t.Context(), validation.Request{Domain: "a.applicant.com", Method: m, Value: truthValue})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := diagnose.Domain([]validation.Observation{obs}, tw.clock.Now())
+		servfails := 0
+		for _, f := range res.Findings {
+			if f.Code != diagnose.CodeDomainUnresolvable && f.Code != diagnose.CodeCAALookupFailed {
+				continue
+			}
+			servfails++
+			if f.Code == diagnose.CodeDomainUnresolvable && !strings.Contains(f.Message, "a nameserver of applicant.com, answered SERVFAIL: it does not serve that zone") {
+				t.Errorf("%s: %s: message %q does not say which zone the server fails to serve", m, f.Code, f.Message)
+			}
+			if !strings.Contains(f.Fix, "make it serve the zone applicant.com again") {
+				t.Errorf("%s: %s: fix %q", m, f.Code, f.Fix)
+			}
+			for _, w := range []string{"DNSSEC", "DS record"} {
+				if strings.Contains(f.Message+f.Fix, w) {
+					t.Errorf("%s: %s speaks of %s: %s | %s", m, f.Code, w, f.Message, f.Fix)
+				}
+			}
+		}
+		if servfails < 2 {
+			t.Errorf("%s: want a DOMAIN_UNRESOLVABLE and a CAA_LOOKUP_FAILED finding in %+v", m, res.Findings)
+		}
+	}
+}
