@@ -109,6 +109,7 @@ const (
 	fixMismatch                  msg = "fixMismatch"
 	noteResolverCache            msg = "noteResolverCache"
 	noteResolverCacheNeg         msg = "noteResolverCacheNeg"
+	fixResolverCacheNeg          msg = "fixResolverCacheNeg"
 	noteSplitExtra               msg = "noteSplitExtra"
 	noteSplitPadded              msg = "noteSplitPadded"
 	noteSplitRecords             msg = "noteSplitRecords"

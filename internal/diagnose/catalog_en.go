@@ -106,6 +106,7 @@ var catalogEN = catalog{
 		msgMismatch:          "No TXT record at %[1]s holds the expected value; %[2]s answered: %[3]s.",
 		fixMismatch:          "Set the TXT record at host `%[1]s` to exactly `%[2]s`. Several TXT records at that host are fine: the others are ignored.",
 		noteResolverCacheNeg: "%[1]s is a recursive resolver, which may answer from its cache: if you added the record recently, it may still hold the earlier answer that there was none, for at most %[2]s more (until %[3]s).",
+		fixResolverCacheNeg:  "If you have added the record already, nothing needs to change: check again after %[1]s, when that cached answer has expired. If not:",
 		noteResolverCache:    "%[1]s is a recursive resolver, which may answer from its cache: if you changed the record recently, this may be its earlier value, kept for at most %[2]s more (until %[3]s), when it asks your nameservers again.",
 		noteSplitExtra:       "One record is made of %[1]d strings, which are joined into one value without spaces: the expected value is one of them, but the record must hold it alone.",
 		noteSplitRecords:     "Two of these records, joined, make the expected value: the value was cut into two TXT records, but each record is a value of its own (only the strings of one record are joined).",

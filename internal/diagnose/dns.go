@@ -382,6 +382,9 @@ func (d *diagnoser) dnsMiss(o *validation.Observation, z *zoneAnalysis, t cnameT
 		}
 		if eta.After(d.now) {
 			f.Message = join(f.Message, d.c.f(noteResolverCacheNeg, d.server(resp.Server), d.formatDuration(eta.Sub(d.now)), eta.UTC().Format(time.RFC3339)))
+			// The record may be there already: waiting is the fix then,
+			// and it comes first (black-box run).
+			f.Fix = join(d.c.f(fixResolverCacheNeg, eta.UTC().Format(time.RFC3339)), f.Fix)
 			f.ETA = &eta
 		}
 	}

@@ -405,7 +405,8 @@ func TestForwardMismatchMayBeCached(t *testing.T) {
 
 // TestForwardNotFoundMayBeCached: in forward mode, "no record" may be the
 // recursive resolver's cached negative answer: the finding says so, with
-// the time it expires (verification run).
+// the time it expires (verification run), and its fix says to check again
+// then before it says to add the record.
 func TestForwardNotFoundMayBeCached(t *testing.T) {
 	t.Parallel()
 	w := setupDNS(t, "", 0)
@@ -425,5 +426,11 @@ func TestForwardNotFoundMayBeCached(t *testing.T) {
 	want := obs.StartedAt.Add(time.Duration(neg) * time.Second)
 	if f.ETA == nil || f.ETA.Sub(want).Abs() > 2*time.Second || !strings.Contains(f.Message, "may still hold the earlier answer that there was none") {
 		t.Errorf("finding %+v; want the resolver's cached negative answer named, ETA about %v", f, want)
+	}
+	// The record may be published already: the fix says first to wait
+	// until then, and only then to add it (black-box run).
+	wait := "If you have added the record already, nothing needs to change: check again after " + f.ETA.UTC().Format(time.RFC3339)
+	if !strings.HasPrefix(f.Fix, wait) || !strings.Contains(f.Fix, "If not: Add a TXT record") {
+		t.Errorf("fix %q; want it to begin %q, then say to add the record", f.Fix, wait)
 	}
 }
