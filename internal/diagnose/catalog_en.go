@@ -119,7 +119,7 @@ var catalogEN = catalog{
 		// no TXT record
 		msgWrongType:        "%[1]s has no TXT record but other records: %[2]s (answer from %[3]s).",
 		wordCNAMETo:         "CNAME to %[1]s",
-		fixWrongTypeCNAME:   "Remove the CNAME record at host `%[1]s` and add a TXT record there with value `%[2]s` (a name with a CNAME record can hold no other record), or add that TXT record at %[3]s.",
+		fixWrongTypeCNAME:   "Add a TXT record with value `%[2]s` at %[3]s, where the CNAME record at host `%[1]s` leads (as a delegation of validation to another zone wants); or remove that CNAME record and add the TXT record at host `%[1]s` itself (a name with a CNAME record can hold no other record).",
 		fixWrongType:        "Add a record of type TXT (not %[3]s) with host `%[1]s` and value `%[2]s`.",
 		msgNotFoundNXDomain: "No TXT record at %[1]s: %[2]s answered NXDOMAIN.",
 		msgNotFoundNoData:   "No TXT record at %[1]s: %[2]s answered with no TXT record.",

@@ -438,7 +438,7 @@ func TestDomainDNS(t *testing.T) {
 			}(), nil),
 			want: []Finding{errF(CodeDNSWrongType,
 				"_dnsauth.a.example.com has no TXT record but other records: CNAME to dcv.provider.example.net (answer from 192.0.2.53:53).",
-				"Remove the CNAME record at host `_dnsauth.a` and add a TXT record there with value `"+testValue+"` (a name with a CNAME record can hold no other record), or add that TXT record at dcv.provider.example.net.")},
+				"Add a TXT record with value `"+testValue+"` at dcv.provider.example.net, where the CNAME record at host `_dnsauth.a` leads (as a delegation of validation to another zone wants); or remove that CNAME record and add the TXT record at host `_dnsauth.a` itself (a name with a CNAME record can hold no other record).")},
 		},
 		{
 			// Black-box run: "remove the CNAME record" that a DNAME
@@ -466,7 +466,7 @@ func TestDomainDNS(t *testing.T) {
 			}(), nil),
 			want: []Finding{errF(CodeDNSWrongType,
 				"_dnsauth.a.example.com has no TXT record but other records: CNAME to x.legacy.example.org → x.elsewhere.example.net (answer from 192.0.2.53:53).",
-				"Remove the CNAME record at host `_dnsauth.a` and add a TXT record there with value `"+testValue+"` (a name with a CNAME record can hold no other record), or add that TXT record at x.elsewhere.example.net.")},
+				"Add a TXT record with value `"+testValue+"` at x.elsewhere.example.net, where the CNAME record at host `_dnsauth.a` leads (as a delegation of validation to another zone wants); or remove that CNAME record and add the TXT record at host `_dnsauth.a` itself (a name with a CNAME record can hold no other record).")},
 		},
 		{
 			// A recursive resolver's NXDOMAIN through the CNAME carries
