@@ -187,6 +187,8 @@ const (
 	fixConnectTimeoutIP          msg = "fixConnectTimeoutIP"
 	fixConnectionRefusedIP       msg = "fixConnectionRefusedIP"
 	msgConnectionReset           msg = "msgConnectionReset"
+	msgClosedBeforeResponse      msg = "msgClosedBeforeResponse"
+	fixClosedBeforeResponse      msg = "fixClosedBeforeResponse"
 	fixConnectionReset           msg = "fixConnectionReset"
 	msgTimeoutAfterConnect       msg = "msgTimeoutAfterConnect"
 	msgTimeoutAfterConnectNoTime msg = "msgTimeoutAfterConnectNoTime"

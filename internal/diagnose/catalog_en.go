@@ -194,6 +194,8 @@ var catalogEN = catalog{
 		fixConnectionRefusedIP:       "Start a web server on port %[1]s of %[2]s: an IP address is validated at the address itself, so the server must listen there.",
 		msgConnectionReset:           "The connection to %[1]s was reset (often a firewall or an overloaded server).",
 		fixConnectionReset:           "Check the firewall and intrusion-prevention rules in front of %[1]s; then check again.",
+		msgClosedBeforeResponse:      "%[1]s accepted the connection and the request, then closed the connection without answering: the web server dropped the request on purpose (nginx's `return 444`, a web application firewall or bot-protection rule) or its process failed on it.",
+		fixClosedBeforeResponse:      "Check the configuration and the error log of the web server at %[1]s for what drops or fails on %[2]s (a rule matching /.well-known/, a user agent or the client's address; a crash), and any web application firewall in front of it; then check again.",
 		msgTimeoutAfterConnect:       "Connected to %[1]s but got no complete answer within %[2]s.",
 		msgTimeoutAfterConnectNoTime: "Connected to %[1]s but got no complete answer in time.",
 		fixTimeoutAfterConnect:       "Check that the web server at %[1]s answers the request promptly (a stalled backend, or a proxy waiting on one, is the usual cause).",

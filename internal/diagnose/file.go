@@ -777,6 +777,13 @@ func (d *diagnoser) attemptError(a *webfetch.Attempt, u, host string) Finding {
 	case webfetch.ErrConnectionReset:
 		f.Message = d.c.f(msgConnectionReset, addr)
 		f.Fix = d.c.f(fixConnectionReset, addr)
+		if strings.HasPrefix(detail, webfetch.DetailClosedBeforeResponse) {
+			// An orderly close after the request: the web server chose
+			// not to answer, or died; no firewall resets (black-box run:
+			// nginx's return 444).
+			f.Message = d.c.f(msgClosedBeforeResponse, addr)
+			f.Fix = d.c.f(fixClosedBeforeResponse, addr, Truncate(u, maxURLShown))
+		}
 		f.Retryable = true
 	case webfetch.ErrTimeoutAfterConn:
 		f.Retryable = true

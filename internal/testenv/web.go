@@ -45,6 +45,9 @@ const (
 	// ModeSlowHead reads the request, then sends a status line one byte
 	// every slowHeadInterval, until the client gives up.
 	ModeSlowHead
+	// ModeClose reads the request, then closes the connection without a
+	// byte of answer (an orderly close, FIN): nginx's "return 444".
+	ModeClose
 )
 
 // slowHeadInterval is how ModeSlowHead dribbles its status line.
@@ -261,6 +264,9 @@ func (w *WebServer) serveConn(c *trackedConn, mode Mode, https bool) {
 		c.Close()
 	case ModeHang:
 		io.Copy(io.Discard, c) // until the client or the cleanup closes it
+		c.Close()
+	case ModeClose:
+		readRequestHead(c)
 		c.Close()
 	case ModeHTTP2:
 		readRequestHead(c)

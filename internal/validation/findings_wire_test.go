@@ -368,6 +368,28 @@ func TestFindingsOnTheWire(t *testing.T) {
 			fix:  []string{"{http}", "firewall"},
 		},
 		{
+			name:   "file: closed without an answer (nginx return 444)",
+			method: validation.MethodFile,
+			setup: func(w *wireWorld, a addrs) {
+				w.dns.Add(domain + ". A " + a.web)
+				w.web.SetMode(w.web.HTTPPort, testenv.ModeClose)
+			},
+			code: diagnose.CodeFileUnreachable,
+			msg:  []string{"{http} accepted the connection and the request, then closed the connection without answering", "return 444"},
+			fix:  []string{"error log of the web server at {http}", httpURL},
+		},
+		{
+			name:   "http-01: closed without an answer (nginx return 444)",
+			method: validation.MethodHTTP01,
+			setup: func(w *wireWorld, a addrs) {
+				w.dns.Add(domain + ". A " + a.web)
+				w.web.SetMode(w.web.HTTPPort, testenv.ModeClose)
+			},
+			code: diagnose.CodeFileUnreachable,
+			msg:  []string{"{http} accepted the connection and the request, then closed the connection without answering"},
+			fix:  []string{"error log of the web server at {http}"},
+		},
+		{
 			name:   "file: tls on port 80",
 			method: validation.MethodFile,
 			setup: func(w *wireWorld, a addrs) {

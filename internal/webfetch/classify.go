@@ -130,7 +130,7 @@ func classify(err error, addr string, p phase) *Error {
 			return set(ErrProtocol, "connection closed before the end of the body")
 		}
 		if len(p.head) == 0 {
-			return set(ErrConnectionReset, "connection closed before any response")
+			return set(ErrConnectionReset, DetailClosedBeforeResponse)
 		}
 		return set(ErrProtocol, "connection closed in the middle of the response")
 	}
@@ -139,6 +139,12 @@ func classify(err error, addr string, p phase) *Error {
 	}
 	return set(ErrProtocol, "")
 }
+
+// DetailClosedBeforeResponse is the Detail of an ErrConnectionReset whose
+// server accepted the connection and the request, then closed it without
+// a byte of answer (an orderly close, not a reset): a server that drops the
+// request on purpose (nginx's return 444, a WAF rule) or crashes on it.
+const DetailClosedBeforeResponse = "connection closed before any response"
 
 // isTimeout reports whether err is a deadline: the attempt's or the
 // connection's, as a context error, os.ErrDeadlineExceeded or a net.Error.
