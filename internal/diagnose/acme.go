@@ -34,6 +34,7 @@ const (
 
 const (
 	fixHTTP01NotFound              msg = "fixHTTP01NotFound"
+	fixHTTP01NotFoundRedirected    msg = "fixHTTP01NotFoundRedirected"
 	fixHTTP01Content               msg = "fixHTTP01Content"
 	fixHTTP01ContentRedirected     msg = "fixHTTP01ContentRedirected"
 	fixHTTP01ContentRedirectedAway msg = "fixHTTP01ContentRedirectedAway"
@@ -72,6 +73,7 @@ func init() {
 		CodeTLSALPNBadExtension:     "Challenge certificate lacks the right acmeIdentifier",
 	}, map[msg]string{
 		fixHTTP01NotFound:              "Make %[2]s return the key authorization: the ACME client must answer on port 80 itself, or write the challenge file into .well-known/acme-challenge/ at the web root of the site answering for %[1]s.",
+		fixHTTP01NotFoundRedirected:    "%[2]s redirects to %[1]s, which has no challenge file: write the file into .well-known/acme-challenge/ at the web root of the site that serves %[1]s (for a redirect to https, the https site, which may have a web root of its own); or exempt /.well-known/acme-challenge/ from the redirect, so that %[2]s answers with the key authorization itself.",
 		fixHTTP01Content:               "Serve exactly the key authorization `%[1]s` at %[2]s and nothing else (a few spaces or line breaks after it are fine).",
 		fixHTTP01ContentRedirected:     "Serve exactly the key authorization `%[1]s` at %[2]s, where %[3]s redirects, and nothing else; or answer %[3]s directly with status 200 and the key authorization, without the redirect.",
 		noteDNS01OtherValue:            "A value there is another dns-01 challenge's: an earlier attempt's, or that of the other name of an order for both %[1]s and *.%[1]s, which validate at this same host.",
@@ -130,6 +132,12 @@ func (d *diagnoser) http01(o *validation.Observation) []Finding {
 				// The key authorization served with an error status has
 				// the status fix already (file.go): kept.
 				fs[i].Fix = d.c.f(fixHTTP01NotFound, Truncate(o.Domain, maxNameShown), u)
+				if to := redirectedTo(o.File); to != "" {
+					// The 404 came from where u redirects: the site
+					// to serve the file is that one (black-box run: the
+					// fix named the site of the redirecting name).
+					fs[i].Fix = d.c.f(fixHTTP01NotFoundRedirected, Truncate(to, maxURLShown), u)
+				}
 			}
 		case CodeFileContentMismatch:
 			fs[i].Fix = d.c.f(fixHTTP01Content, Truncate(o.Expected, maxSnippetShown), u)

@@ -100,6 +100,10 @@ func TestHTTP01Fixes(t *testing.T) {
 			"Answer " + chalURL + " directly with status 200 and exactly the key authorization `tok.thumb`: it redirects to https://example.com/, which does not serve the challenge. Exempt /.well-known/acme-challenge/ from the redirect."},
 		{"not found", trace(chalURL, answer(ip4, http.StatusNotFound, "")), CodeFileNotFound,
 			"Make " + chalURL + " return the key authorization: the ACME client must answer on port 80 itself, or write the challenge file into .well-known/acme-challenge/ at the web root of the site answering for example.com."},
+		// The 404 came from where the challenge URL redirects: the fix
+		// names that site, not the redirecting one (black-box run).
+		{"not found through a redirect", followed(otherURL, answer("198.51.100.7:80", http.StatusNotFound, "")), CodeFileNotFound,
+			chalURL + " redirects to " + otherURL + ", which has no challenge file: write the file into .well-known/acme-challenge/ at the web root of the site that serves " + otherURL + " (for a redirect to https, the https site, which may have a web root of its own); or exempt /.well-known/acme-challenge/ from the redirect, so that " + chalURL + " answers with the key authorization itself."},
 		// The key authorization is served, with the wrong status: the
 		// status is the fix (verification run).
 		{"404 with the key authorization", trace(chalURL, answer(ip4, http.StatusNotFound, keyAuth)), CodeFileNotFound,
