@@ -35,6 +35,7 @@ const (
 const (
 	fixHTTP01NotFound              msg = "fixHTTP01NotFound"
 	fixHTTP01NotFoundRedirected    msg = "fixHTTP01NotFoundRedirected"
+	noteHTTP01AddressOrder         msg = "noteHTTP01AddressOrder"
 	fixHTTP01Content               msg = "fixHTTP01Content"
 	fixHTTP01ContentRedirected     msg = "fixHTTP01ContentRedirected"
 	fixHTTP01ContentRedirectedAway msg = "fixHTTP01ContentRedirectedAway"
@@ -73,6 +74,7 @@ func init() {
 		CodeTLSALPNBadExtension:     "Challenge certificate lacks the right acmeIdentifier",
 	}, map[msg]string{
 		fixHTTP01NotFound:              "Make %[2]s return the key authorization: the ACME client must answer on port 80 itself, or write the challenge file into .well-known/acme-challenge/ at the web root of the site answering for %[1]s.",
+		noteHTTP01AddressOrder:         "dcv, as Let's Encrypt, asks the IPv6 addresses (AAAA records) first and goes on to the IPv4 ones only when an address cannot be reached: an address that answers otherwise decides.",
 		fixHTTP01NotFoundRedirected:    "%[2]s redirects to %[1]s, which has no challenge file: write the file into .well-known/acme-challenge/ at the web root of the site that serves %[1]s (for a redirect to https, the https site, which may have a web root of its own); or exempt /.well-known/acme-challenge/ from the redirect, so that %[2]s answers with the key authorization itself.",
 		fixHTTP01Content:               "Serve exactly the key authorization `%[1]s` at %[2]s and nothing else (a few spaces or line breaks after it are fine).",
 		fixHTTP01ContentRedirected:     "Serve exactly the key authorization `%[1]s` at %[2]s, where %[3]s redirects, and nothing else; or answer %[3]s directly with status 200 and the key authorization, without the redirect.",
@@ -124,6 +126,12 @@ func (d *diagnoser) acme(o *validation.Observation) []Finding {
 // replaced by their http-01 counterparts.
 func (d *diagnoser) http01(o *validation.Observation) []Finding {
 	fs := d.file(o)
+	if f, ok := d.http01Discrepancy(o, fs); ok {
+		// The answer that decided came from an address that does not
+		// serve the challenge, while another does: that is the cause,
+		// and it comes first.
+		fs = append([]Finding{f}, fs...)
+	}
 	u := Truncate(o.File.URL, maxURLShown)
 	for i := range fs {
 		switch fs[i].Code {
@@ -160,6 +168,30 @@ func (d *diagnoser) http01(o *validation.Observation) []Finding {
 		}
 	}
 	return fs
+}
+
+// http01Discrepancy is the ADDRESS_DISCREPANCY finding of a failed http-01
+// challenge whose URL, fetched from each address of its name
+// (validation.FileProbeEachAddress), was served with the key authorization
+// by one address and not by another: the validation fetch, which asks the
+// IPv6 addresses first and goes on only when one cannot be reached, got
+// its answer from one that does not serve it.
+func (d *diagnoser) http01Discrepancy(o *validation.Observation, fs []Finding) (Finding, bool) {
+	if len(fs) == 0 || !fs[0].Blocking() {
+		return Finding{}, false
+	}
+	for _, p := range o.File.Probes {
+		if p.Kind != validation.FileProbeEachAddress || p.Trace == nil {
+			continue
+		}
+		f, ok := d.discrepancy(p.Trace, o)
+		if !ok || !f.Blocking() {
+			return Finding{}, false
+		}
+		f.Message = join(f.Message, d.c.f(noteHTTP01AddressOrder))
+		return f, true
+	}
+	return Finding{}, false
 }
 
 // dns01 is the DNS diagnosis of dns-01. When the TXT record holds another

@@ -238,8 +238,8 @@ func (d *diagnoser) wrongLocation(o *validation.Observation) (Finding, bool) {
 	var first, near *validation.FileProbe
 	for i := range o.File.Probes {
 		p := &o.File.Probes[i]
-		if p.Trace == nil {
-			continue
+		if p.Trace == nil || p.Kind == validation.FileProbeEachAddress {
+			continue // the same URL, from each address: no other place
 		}
 		a := p.Trace.Final()
 		if a == nil || a.Status != 200 {

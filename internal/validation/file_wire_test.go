@@ -744,3 +744,58 @@ func codesText(cs []diagnose.Code) []string {
 	}
 	return out
 }
+
+// TestHTTP01AddressDiscrepancy: an http-01 challenge whose name's AAAA
+// record points at a server that answers 404, while the A record's serves
+// the key authorization, fails as Let's Encrypt fails it (the IPv6 address,
+// asked first, answered), and is diagnosed as the addresses answering
+// differently, naming both, rather than as a file missing (black-box run).
+func TestHTTP01AddressDiscrepancy(t *testing.T) {
+	t.Parallel()
+	const (
+		domain  = "v6.applicant.com"
+		keyAuth = acmeToken + ".thumbprint"
+	)
+	// ::1 on the web server's http port, answering 404 to everything.
+	var (
+		w   *fwWorld
+		ln6 net.Listener
+		err error
+	)
+	for range 10 {
+		w = setupFW(t)
+		if ln6, err = net.Listen("tcp", net.JoinHostPort("::1", strconv.Itoa(w.web.HTTPPort))); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("::1 (every test machine has it): %v", err)
+	}
+	srv := &http.Server{Handler: http.NotFoundHandler(), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln6)
+	t.Cleanup(func() { srv.Close() })
+	w.point(domain)
+	w.dns.Add(domain + ". AAAA ::1")
+	w.file(domain, validation.HTTP01Path+acmeToken, http.StatusOK, keyAuth)
+	v := w.validator(t, fwOptions{})
+	obs, err := v.Observe(t.Context(), validation.Request{Domain: domain, Method: validation.MethodHTTP01, Value: keyAuth, Token: acmeToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := diagnose.Domain([]validation.Observation{obs}, obs.StartedAt)
+	if r.Status == diagnose.StatusApproved {
+		t.Fatal("approved: the IPv6 address, asked first, answered 404")
+	}
+	if len(r.Findings) == 0 || r.Findings[0].Code != diagnose.CodeAddressDiscrepancy {
+		t.Fatalf("findings %+v, want ADDRESS_DISCREPANCY first", r.Findings)
+	}
+	f := r.Findings[0]
+	for _, want := range []string{w.web.IP.String() + " served the value", "::1 answered 404 Not Found", "asks the IPv6 addresses (AAAA records) first"} {
+		if !strings.Contains(f.Message, want) {
+			t.Errorf("message %q lacks %q", f.Message, want)
+		}
+	}
+	if !strings.Contains(f.Fix, "::1") {
+		t.Errorf("fix %q does not name ::1", f.Fix)
+	}
+}

@@ -63,12 +63,35 @@ func KeyAuthorizationDigest(keyAuth string) string {
 // policy (ports, reserved addresses, redirects) applies as for the file
 // method. The evidence is a FileObservation, so diagnose explains failures
 // in the same terms.
+//
+// Like Let's Encrypt, the fetch asks the name's addresses in turn (IPv6
+// first) until one answers, and that answer decides. When it is not the key
+// authorization, the URL is fetched once more from each address
+// (FileProbeEachAddress), for diagnosis alone: an AAAA record pointing at a
+// server that does not serve the challenge, while the IPv4 one does, is
+// then named as such instead of as a file missing (black-box run).
 func (v *Validator) observeHTTP01(ctx context.Context, req Request) *FileObservation {
 	u := HTTP01URL(req.Domain, req.Token)
 	f := cmp.Or(v.cfg.HTTP01Fetcher, v.cfg.Fetcher)
-	fetch := f.Fetch
 	if ident.IsIP(req.Domain) {
-		fetch = f.FetchAddress // RFC 8738: the address itself
+		// RFC 8738: the address itself.
+		return &FileObservation{URL: u, Fetches: []*webfetch.Trace{f.FetchAddress(ctx, u)}}
 	}
-	return &FileObservation{URL: u, Fetches: []*webfetch.Trace{fetch(ctx, u)}}
+	tr := f.Fetch(ctx, u)
+	obs := &FileObservation{URL: u, Fetches: []*webfetch.Trace{tr}}
+	if !FetchMatches(tr, req.Value) && answered(tr) {
+		obs.Probes = []FileProbe{{Kind: FileProbeEachAddress, Trace: f.FetchEach(ctx, u)}}
+	}
+	return obs
+}
+
+// answered reports whether an address of tr's first hop gave an HTTP
+// answer.
+func answered(tr *webfetch.Trace) bool {
+	for _, a := range tr.Attempts {
+		if a.Hop == 0 && a.Status != 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -316,4 +316,11 @@ const (
 	FileProbeWWW = "www"
 	// FileProbeApex is FilePath at <domain> without its leading "www.".
 	FileProbeApex = "apex"
+	// FileProbeEachAddress is an http-01 challenge URL fetched again from
+	// each address of its name (webfetch.Fetcher.FetchEach), after the
+	// validation fetch, which stops at the first address that answers,
+	// got a wrong answer: whether another address serves the key
+	// authorization. It is evidence for diagnosis only, never for the
+	// verdict.
+	FileProbeEachAddress = "each_address"
 )
