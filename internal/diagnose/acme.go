@@ -165,6 +165,13 @@ func (d *diagnoser) http01(o *validation.Observation) []Finding {
 			fs[i].Fix = d.c.f(fixHTTP01Redirected, u)
 		case CodeFileBadStatus:
 			fs[i].Fix = d.c.f(fixHTTP01BadStatus, u)
+			if a := o.File.Fetches[0].Final(); a != nil {
+				if cdn, _ := detectCDN(a.Header); cdn == "" {
+					if h := statusHint(a.Status); h != "" {
+						fs[i].Fix = join(fs[i].Fix, d.c.f(h))
+					}
+				}
+			}
 		}
 	}
 	return fs

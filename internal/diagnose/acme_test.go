@@ -100,6 +100,9 @@ func TestHTTP01Fixes(t *testing.T) {
 			"Answer " + chalURL + " directly with status 200 and exactly the key authorization `tok.thumb`: it redirects to https://example.com/, which does not serve the challenge. Exempt /.well-known/acme-challenge/ from the redirect."},
 		{"not found", trace(chalURL, answer(ip4, http.StatusNotFound, "")), CodeFileNotFound,
 			"Make " + chalURL + " return the key authorization: the ACME client must answer on port 80 itself, or write the challenge file into .well-known/acme-challenge/ at the web root of the site answering for example.com."},
+		// A 403 that no CDN gave: the web server's own causes follow.
+		{"forbidden", trace(chalURL, answer(ip4, http.StatusForbidden, "")), CodeFileBadStatus,
+			"Make the web server answer " + chalURL + " with status 200 and the key authorization; if a CDN or firewall is in front of it, allow-list /.well-known/acme-challenge/. " + hint403},
 		// The 404 came from where the challenge URL redirects: the fix
 		// names that site, not the redirecting one (black-box run).
 		{"not found through a redirect", followed(otherURL, answer("198.51.100.7:80", http.StatusNotFound, "")), CodeFileNotFound,

@@ -576,8 +576,28 @@ func (d *diagnoser) status(a *webfetch.Attempt, u, host, value string) Finding {
 	if cdn, evidence := detectCDN(a.Header); cdn != "" {
 		f.Message = join(f.Message, d.c.f(noteCDN, cdn, evidence))
 		f.Fix = join(f.Fix, d.c.f(fixCDN, cdn))
+	} else if h := statusHint(a.Status); h != "" {
+		// No CDN answered: the web server's own causes.
+		f.Fix = join(f.Fix, d.c.f(h))
 	}
 	return f
+}
+
+// statusHint returns the hint that names the usual causes of an error
+// status (black-box run: a 403 from file permissions or a rule denying
+// dot-paths, a 502 from a proxy's backend, told only of CDNs), or "".
+func statusHint(status int) msg {
+	switch status {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return hintStatusForbidden
+	case http.StatusInternalServerError:
+		return hintStatusServerError
+	case http.StatusBadGateway, http.StatusGatewayTimeout:
+		return hintStatusBadGateway
+	case http.StatusServiceUnavailable:
+		return hintStatusUnavailable
+	}
+	return ""
 }
 
 // httpsOnlyMarks are what web servers answer a plain HTTP request sent to

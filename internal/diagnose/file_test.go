@@ -57,6 +57,9 @@ func resolveFailed(u string, kind webfetch.ErrorKind) *webfetch.Trace {
 	return &webfetch.Trace{URL: u, Host: "example.com", ResolveError: &webfetch.Error{Kind: kind}}
 }
 
+// hint403 is the fix's hint for a 401 or 403 that no CDN gave.
+const hint403 = "A 401 or 403 usually comes from the web server's own rules: check that its user can read the file and the folders above it (permissions), that no rule denies paths that begin with a dot such as /.well-known/ (nginx `location ~ /\\. { deny all; }`, an Apache FilesMatch or .htaccess rule), and that the path asks for no password."
+
 func TestDomainFile(t *testing.T) {
 	t.Parallel()
 	const ip4 = "192.0.2.10:80"
@@ -342,8 +345,16 @@ func TestDomainFile(t *testing.T) {
 			want: []Finding{
 				errF(CodeFileNotFound, "The server at 2001:db8::10 answered 410 Gone for "+httpURL+".", fixNotFound),
 				warnF(CodeFileBadStatus, "The server at 2001:db8::10 answered 403 Forbidden for "+httpsURL+".",
-					"Make the web server answer "+httpsURL+" with status 200 and the file's content."),
+					"Make the web server answer "+httpsURL+" with status 200 and the file's content. "+hint403),
 			},
+		},
+		{
+			// No CDN answered: the usual causes of a 502 at the web
+			// server's side (black-box run).
+			name: "502 from a proxy",
+			obs:  fileObs(trace(httpURL, answer(ip4, 502, "<html>Bad Gateway</html>"))),
+			want: []Finding{retryF(CodeFileBadStatus, "The server at 192.0.2.10 answered 502 Bad Gateway for "+httpURL+".",
+				"Make the web server answer "+httpURL+" with status 200 and the file's content. A 502 or 504 comes from a reverse proxy or load balancer that got no valid answer in time from the server behind it: check that the backend (the application server) runs and is reachable from the proxy, or serve /.well-known/ from the proxy itself.")},
 		},
 		{
 			name: "redirect to https, https refused",
