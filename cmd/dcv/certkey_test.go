@@ -27,6 +27,8 @@ func TestCertGetKeyOutWithoutKey(t *testing.T) {
 		{name: "csr, --key-out", answer: `"has_csr":true`, keyOut: true, code: exitFailure, want: "came with a CSR, whose key is yours"},
 		{name: "erased, --key-out", answer: `"private_key_erased":true`, keyOut: true, code: exitFailure, want: "was erased 10m0s after its first download"},
 		{name: "erased, default key file", answer: `"private_key_erased":true`, want: "no private key: the key dcv generated for this order was erased"},
+		{name: "erased by a keyCompromise revocation", answer: `"private_key_erased":true,"revoked_at":"2026-11-27T19:10:36Z","revocation_reason":"keyCompromise"`, code: exitRevoked,
+			want: "was erased when the certificate was revoked for keyCompromise, at 2026-11-27T19:10:36Z"},
 		{name: "csr, default key file", answer: `"has_csr":true`},
 	}
 	for _, tt := range tests {

@@ -454,9 +454,9 @@ included).`,
 			case crt.HasCSR && keyOut != "":
 				keyErr = fmt.Errorf("no private key written to %s: order %s came with a CSR, whose key is yours (dcv never had it)", keyOut, args[0])
 			case crt.PrivateKeyErased && keyOut != "":
-				keyErr = fmt.Errorf("no private key written to %s: the key dcv generated for order %s was erased %s after its first download (it was saved then, by whoever downloaded it)", keyOut, args[0], order.KeyRedeliveryWindow)
+				keyErr = fmt.Errorf("no private key written to %s: the key dcv generated for order %s %s", keyOut, args[0], keyErasedWhy(crt))
 			case crt.PrivateKeyErased:
-				fmt.Fprintf(cmd.ErrOrStderr(), "no private key: the key dcv generated for this order was erased %s after its first download (it was saved then, by whoever downloaded it)\n", order.KeyRedeliveryWindow)
+				fmt.Fprintf(cmd.ErrOrStderr(), "no private key: the key dcv generated for this order %s\n", keyErasedWhy(crt))
 			case keyOut != "":
 				keyErr = fmt.Errorf("no private key written to %s: the server sent none for order %s", keyOut, args[0])
 			}
@@ -521,6 +521,12 @@ until an admin confirms it.`,
 			crt, raw, err := c.Revoke(cmd.Context(), args[0], reason)
 			return rf.finish(cmd.OutOrStdout(), raw, err, func() {
 				fmt.Fprintf(cmd.OutOrStdout(), "certificate %s of order %s revoked at %s (%s)\n", crt.Serial, crt.Order, crt.RevokedAt.Format(time.RFC3339), crt.RevocationReason)
+				switch {
+				case crt.KeyBlocked:
+					fmt.Fprintln(cmd.OutOrStdout(), "its key is blocked as compromised: dcv issues no certificate for it again, and is revoking the other certificates of that key (keyCompromise)")
+				case crt.RevocationReason == "keyCompromise":
+					fmt.Fprintln(cmd.OutOrStdout(), "its key is not blocked: the key is your CSR's, and a compromise you report is recorded as the reason until an admin revokes with keyCompromise too")
+				}
 			})
 		},
 	}
@@ -955,4 +961,15 @@ func issuanceFailed(res *client.CheckResult) bool {
 		}
 	}
 	return false
+}
+
+// keyErasedWhy says why the server erased the key it generated for an
+// order: the certificate's revocation for keyCompromise erases it at once,
+// else it goes KeyRedeliveryWindow after its first download (black-box run:
+// a revoked certificate's key was said to have gone with the window).
+func keyErasedWhy(crt *client.Certificate) string {
+	if crt.RevocationReason == "keyCompromise" && crt.RevokedAt != nil {
+		return fmt.Sprintf("was erased when the certificate was revoked for keyCompromise, at %s: a compromised key is not kept", crt.RevokedAt.UTC().Format(time.RFC3339))
+	}
+	return fmt.Sprintf("was erased %s after its first download (it was saved then, by whoever downloaded it)", order.KeyRedeliveryWindow)
 }

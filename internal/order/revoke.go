@@ -136,7 +136,7 @@ func (s *Service) Revoke(ctx context.Context, acct *store.Account, id string, re
 		}
 		s.cfg.Logger.Info("revoked certificate: keyCompromise recorded and its key blocked", "serial", c.Serial, "order", o.ID, "by", acct.ID, "admin", acct.Admin)
 		s.eraseCompromisedKey(context.WithoutCancel(ctx), o)
-		return s.Certificate(ctx, &store.Account{ID: o.AccountID}, o.ID, false)
+		return s.revokedView(ctx, o, true)
 	case errors.Is(err, store.ErrConflict):
 		return nil, &Error{Kind: KindConflict, Code: "ALREADY_REVOKED", Message: fmt.Sprintf("the certificate %s of order %s is already revoked", c.Serial, o.ID)}
 	case err != nil:
@@ -144,6 +144,7 @@ func (s *Service) Revoke(ctx context.Context, acct *store.Account, id string, re
 	}
 	s.cfg.Logger.Info("certificate revoked", "serial", c.Serial, "order", o.ID, "reason", reasonName(code), "by", acct.ID, "admin", acct.Admin)
 	s.cfg.Metrics.Revoked(reasonName(code))
+	blocked := false
 	if code == reasonKeyCompromise && mayBlock(acct, o) {
 		// Attested by the operator, or reported by the account dcv gave
 		// the key to: the key is blocked, and the key sweeper revokes its
@@ -152,11 +153,25 @@ func (s *Service) Revoke(ctx context.Context, acct *store.Account, id string, re
 		if err := s.blockKey(context.WithoutCancel(ctx), c, now); err != nil {
 			return nil, err
 		}
+		blocked = true
 	}
 	if code == reasonKeyCompromise {
 		s.eraseCompromisedKey(context.WithoutCancel(ctx), o)
 	}
-	return s.Certificate(ctx, &store.Account{ID: o.AccountID}, o.ID, false)
+	return s.revokedView(ctx, o, blocked)
+}
+
+// revokedView is the answer of a revocation of order o's certificate: the
+// certificate as Certificate shows it, with KeyBlocked set when this
+// revocation blocked its key (black-box run: the admin who confirmed a
+// compromise was not told that the key was blocked).
+func (s *Service) revokedView(ctx context.Context, o *store.Order, blocked bool) (*CertificateView, error) {
+	v, err := s.Certificate(ctx, &store.Account{ID: o.AccountID}, o.ID, false)
+	if err != nil {
+		return nil, err
+	}
+	v.KeyBlocked = blocked
+	return v, nil
 }
 
 // eraseCompromisedKey erases the key dcv generated for order o, if it

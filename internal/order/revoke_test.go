@@ -181,8 +181,8 @@ func TestRevokeKeyCompromiseBlocks(t *testing.T) {
 				}
 			}
 			cv, err := s.Service.Revoke(ctx, acct, o.ID, order.RevokeRequest{Reason: "1"})
-			if err != nil || cv.RevocationReason != "keyCompromise" {
-				t.Fatalf("keyCompromise: %+v, %v", cv, err)
+			if err != nil || cv.RevocationReason != "keyCompromise" || !cv.KeyBlocked {
+				t.Fatalf("keyCompromise: %+v, %v; want the answer to say the key is blocked", cv, err)
 			}
 			if blocked, err := s.Store.KeyBlocked(ctx, keyOf(cv)); err != nil || !blocked {
 				t.Errorf("key blocked %v, %v; want blocked", blocked, err)
@@ -227,15 +227,15 @@ func TestRevokeKeyCompromiseOfACSRKey(t *testing.T) {
 	h, _ := ca.SPKIHash(key.Public())
 	const name = "csr.applicant.com"
 	o := s.IssuedOrder(t, acct, name, csrPEM(t, key, name))
-	if cv, err := s.Service.Revoke(ctx, acct, o.ID, order.RevokeRequest{Reason: "keyCompromise"}); err != nil || cv.RevocationReason != "keyCompromise" {
-		t.Fatalf("revoke: %+v, %v", cv, err)
+	if cv, err := s.Service.Revoke(ctx, acct, o.ID, order.RevokeRequest{Reason: "keyCompromise"}); err != nil || cv.RevocationReason != "keyCompromise" || cv.KeyBlocked {
+		t.Fatalf("revoke: %+v, %v; want keyCompromise, the key not blocked", cv, err)
 	}
 	if blocked, err := s.Store.KeyBlocked(ctx, h); err != nil || blocked {
 		t.Errorf("the CSR's key blocked on the account's claim: %v, %v", blocked, err)
 	}
-	// The operator attests it: blocked now.
-	if _, err := s.Service.Revoke(ctx, admin, o.ID, order.RevokeRequest{Reason: "keyCompromise"}); err != nil {
-		t.Fatalf("admin: %v", err)
+	// The operator attests it: blocked now, and the answer says so.
+	if cv, err := s.Service.Revoke(ctx, admin, o.ID, order.RevokeRequest{Reason: "keyCompromise"}); err != nil || !cv.KeyBlocked {
+		t.Fatalf("admin: %+v, %v; want the key blocked", cv, err)
 	}
 	if blocked, err := s.Store.KeyBlocked(ctx, h); err != nil || !blocked {
 		t.Errorf("the key not blocked after the admin's keyCompromise: %v, %v", blocked, err)
