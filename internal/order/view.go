@@ -124,10 +124,6 @@ type CheckResult struct {
 	// CERTIFICATE_REVOKED finding).
 	RevokedAt        *time.Time `json:"revoked_at,omitempty"`
 	RevocationReason string     `json:"revocation_reason,omitempty"`
-	// KeyBlocked is set in the answer of a keyCompromise revocation that
-	// blocked the certificate's key: no certificate is issued for it
-	// again, and its other certificates are being revoked.
-	KeyBlocked bool `json:"key_blocked,omitempty"`
 }
 
 // DomainCheck is one domain's part of a check.
