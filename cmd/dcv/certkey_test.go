@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -28,7 +29,7 @@ func TestCertGetKeyOutWithoutKey(t *testing.T) {
 		{name: "erased, --key-out", answer: `"private_key_erased":true`, keyOut: true, code: exitFailure, want: "was erased 10m0s after its first download"},
 		{name: "erased, default key file", answer: `"private_key_erased":true`, want: "no private key: the key dcv generated for this order was erased"},
 		{name: "erased by a keyCompromise revocation", answer: `"private_key_erased":true,"revoked_at":"2026-11-27T19:10:36Z","revocation_reason":"keyCompromise"`, code: exitRevoked,
-			want: "was erased when the certificate was revoked for keyCompromise, at 2026-11-27T19:10:36Z"},
+			want: "at the latest when the certificate was revoked for keyCompromise (at 2026-11-27T19:10:36Z)"},
 		{name: "csr, default key file", answer: `"has_csr":true`},
 	}
 	for _, tt := range tests {
@@ -80,5 +81,52 @@ func TestCertGetKeyBesideChain(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "ord_1.key")); err != nil || string(b) != key {
 		t.Fatalf("key beside the chain: %q, %v", b, err)
+	}
+}
+
+// TestCertRevokeSaysWhetherTheKeyIsBlocked: after a keyCompromise, dcv cert
+// revoke says that the key is blocked when the answer says so, and that it
+// is not only for the key of the account's own CSR (black-box run: the
+// admin was told nothing of the key).
+func TestCertRevokeSaysWhetherTheKeyIsBlocked(t *testing.T) {
+	t.Parallel()
+	const (
+		blocked    = "its key is blocked as compromised"
+		notBlocked = "its key is not blocked: the key is your CSR's"
+	)
+	tests := []struct {
+		name    string
+		answer  string
+		want    string
+		notWant []string
+	}{
+		{"blocked", `"revocation_reason":"keyCompromise","key_blocked":true`, blocked, []string{notBlocked}},
+		{"the CSR's key, a claim", `"revocation_reason":"keyCompromise","has_csr":true`, notBlocked, []string{blocked}},
+		{"no key_blocked field (an older server)", `"revocation_reason":"keyCompromise"`, "", []string{blocked, notBlocked}},
+		{"another reason", `"revocation_reason":"superseded"`, "", []string{blocked, notBlocked}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = io.WriteString(w, `{"order":"ord_1","serial":"01","not_before":"2026-11-27T00:00:00Z","not_after":"2027-02-25T00:00:00Z","certificate":"","revoked_at":"2026-11-27T19:10:36Z",`+tt.answer+`}`)
+			}))
+			t.Cleanup(srv.Close)
+			cmd := newRootCmd()
+			cmd.SetArgs([]string{"cert", "revoke", "ord_1", "--reason", "keyCompromise", "--server", srv.URL, "--api-key", "k"})
+			var out, errOut bytes.Buffer
+			cmd.SetOut(&out)
+			cmd.SetErr(&errOut)
+			if err := cmd.ExecuteContext(t.Context()); err != nil || !strings.Contains(out.String(), "revoked at") || !strings.Contains(out.String(), tt.want) {
+				t.Fatalf("%v, output %q, stderr %q; want %q", err, out.String(), errOut.String(), tt.want)
+			}
+			for _, nw := range tt.notWant {
+				if strings.Contains(out.String(), nw) {
+					t.Errorf("output %q says %q", out.String(), nw)
+				}
+			}
+		})
 	}
 }

@@ -524,7 +524,7 @@ until an admin confirms it.`,
 				switch {
 				case crt.KeyBlocked:
 					fmt.Fprintln(cmd.OutOrStdout(), "its key is blocked as compromised: dcv issues no certificate for it again, and is revoking the other certificates of that key (keyCompromise)")
-				case crt.RevocationReason == "keyCompromise":
+				case crt.RevocationReason == "keyCompromise" && crt.HasCSR:
 					fmt.Fprintln(cmd.OutOrStdout(), "its key is not blocked: the key is your CSR's, and a compromise you report is recorded as the reason until an admin revokes with keyCompromise too")
 				}
 			})
@@ -964,12 +964,13 @@ func issuanceFailed(res *client.CheckResult) bool {
 }
 
 // keyErasedWhy says why the server erased the key it generated for an
-// order: the certificate's revocation for keyCompromise erases it at once,
-// else it goes KeyRedeliveryWindow after its first download (black-box run:
-// a revoked certificate's key was said to have gone with the window).
+// order: it goes KeyRedeliveryWindow after its first download, and at once
+// when the certificate is revoked for keyCompromise (black-box run: the key
+// of a certificate so revoked was said to have gone with the window alone).
+// The answer says neither when nor which came first.
 func keyErasedWhy(crt *client.Certificate) string {
 	if crt.RevocationReason == "keyCompromise" && crt.RevokedAt != nil {
-		return fmt.Sprintf("was erased when the certificate was revoked for keyCompromise, at %s: a compromised key is not kept", crt.RevokedAt.UTC().Format(time.RFC3339))
+		return fmt.Sprintf("was erased: dcv erases it %s after its first download, and at the latest when the certificate was revoked for keyCompromise (at %s)", order.KeyRedeliveryWindow, crt.RevokedAt.UTC().Format(time.RFC3339))
 	}
 	return fmt.Sprintf("was erased %s after its first download (it was saved then, by whoever downloaded it)", order.KeyRedeliveryWindow)
 }

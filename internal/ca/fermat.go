@@ -36,8 +36,9 @@ func fermatFactorable(n *big.Int, rounds int) bool {
 	}
 	a.Add(a, bigOne)
 	b2.Mul(a, a).Sub(b2, n)
-	// b2's and a's residues modulo 2^w (w the word size, a multiple of
-	// 64) and modulo squareResidueModulus, carried from step to step.
+	// b2's and a's residues modulo 2^w (w the word size, 32 or 64 bits:
+	// either keeps residues modulo 64 exact) and modulo
+	// squareResidueModulus, carried from step to step.
 	low, aLow := lowWord(b2), lowWord(a)
 	r, aR := remWord(b2), remWord(a)
 	for i := range rounds {

@@ -312,7 +312,10 @@ func lintCertificate(der []byte, waived map[string]string) error {
 
 // fermatResult is the result fermatLint gives on zc, computed by
 // fermatFactorable over the lint's hundred steps: not applicable unless the
-// subject key is RSA, as the lint's CheckApplies says.
+// subject key is RSA, as the lint's CheckApplies says. The two differ only
+// on moduli that CheckPublicKey refuses before any leaf is built: a perfect
+// square (flagged here, not by zlint) and an even modulus (never flagged
+// here), which has a prime factor below 752.
 func fermatResult(zc *zx509.Certificate) *lint.LintResult {
 	k, ok := zc.PublicKey.(*zrsa.PublicKey)
 	if !ok || zc.PublicKeyAlgorithm != zx509.RSA {

@@ -143,8 +143,13 @@ func (d *diagnoser) http01(o *validation.Observation) []Finding {
 				if to := redirectedTo(o.File); to != "" {
 					// The 404 came from where u redirects: the site
 					// to serve the file is that one (black-box run: the
-					// fix named the site of the redirecting name).
-					fs[i].Fix = d.c.f(fixHTTP01NotFoundRedirected, Truncate(to, maxURLShown), u)
+					// fix named the site of the redirecting name), when
+					// the redirect keeps the challenge's path; one to a
+					// home or login page must go.
+					fs[i].Fix = d.c.f(fixHTTP01ContentRedirectedAway, Truncate(o.Expected, maxSnippetShown), Truncate(to, maxURLShown), u)
+					if keepsChallengePath(to, o.File.URL) {
+						fs[i].Fix = d.c.f(fixHTTP01NotFoundRedirected, Truncate(to, maxURLShown), u)
+					}
 				}
 			}
 		case CodeFileContentMismatch:
@@ -156,7 +161,7 @@ func (d *diagnoser) http01(o *validation.Observation) []Finding {
 				// host, https) may be served there; one to a home or login
 				// page must go.
 				m := fixHTTP01ContentRedirectedAway
-				if tu, err := url.Parse(to); err == nil && strings.HasSuffix(tu.Path, "/.well-known/acme-challenge/"+path.Base(o.File.URL)) {
+				if keepsChallengePath(to, o.File.URL) {
 					m = fixHTTP01ContentRedirected
 				}
 				fs[i].Fix = d.c.f(m, Truncate(o.Expected, maxSnippetShown), Truncate(to, maxURLShown), u)
@@ -192,13 +197,41 @@ func (d *diagnoser) http01Discrepancy(o *validation.Observation, fs []Finding) (
 			continue
 		}
 		f, ok := d.discrepancy(p.Trace, o)
-		if !ok || !f.Blocking() {
+		if !ok || !f.Blocking() || !failedAgain(o.File.Fetches[0], p.Trace, o.Expected) {
 			return Finding{}, false
 		}
 		f.Message = join(f.Message, d.c.f(noteHTTP01AddressOrder))
 		return f, true
 	}
 	return Finding{}, false
+}
+
+// keepsChallengePath reports whether the redirect target to ends with the
+// challenge URL chal's path (/.well-known/acme-challenge/<token>): another
+// host, or https, that may serve the challenge, unlike a home or login
+// page.
+func keepsChallengePath(to, chal string) bool {
+	tu, err := url.Parse(to)
+	return err == nil && strings.HasSuffix(tu.Path, validation.HTTP01Path+path.Base(chal))
+}
+
+// failedAgain reports whether the address that answered the validation
+// fetch tr (its first hop's) failed to serve want in the fetch from each
+// address, each: a file written between the two fetches is no discrepancy.
+func failedAgain(tr, each *webfetch.Trace, want string) bool {
+	var decided string
+	for i := range tr.Attempts {
+		if a := &tr.Attempts[i]; a.Hop == 0 && a.Status != 0 {
+			decided = attemptIP(a)
+			break
+		}
+	}
+	for _, c := range each.Chains() {
+		if attemptIP(&c[0]) == decided {
+			return !validation.AttemptMatches(&c[len(c)-1], want)
+		}
+	}
+	return false
 }
 
 // dns01 is the DNS diagnosis of dns-01. When the TXT record holds another

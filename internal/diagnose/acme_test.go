@@ -107,6 +107,10 @@ func TestHTTP01Fixes(t *testing.T) {
 		// names that site, not the redirecting one (black-box run).
 		{"not found through a redirect", followed(otherURL, answer("198.51.100.7:80", http.StatusNotFound, "")), CodeFileNotFound,
 			chalURL + " redirects to " + otherURL + ", which has no challenge file: write the file into .well-known/acme-challenge/ at the web root of the site that serves " + otherURL + " (for a redirect to https, the https site, which may have a web root of its own); or exempt /.well-known/acme-challenge/ from the redirect, so that " + chalURL + " answers with the key authorization itself."},
+		// A 404 from a page the redirect leads to that is not the
+		// challenge's path: the redirect must go.
+		{"not found through a redirect to the home page", followed("https://example.com/", answer("192.0.2.10:443", http.StatusNotFound, "")), CodeFileNotFound,
+			"Answer " + chalURL + " directly with status 200 and exactly the key authorization `tok.thumb`: it redirects to https://example.com/, which does not serve the challenge. Exempt /.well-known/acme-challenge/ from the redirect."},
 		// The key authorization is served, with the wrong status: the
 		// status is the fix (verification run).
 		{"404 with the key authorization", trace(chalURL, answer(ip4, http.StatusNotFound, keyAuth)), CodeFileNotFound,

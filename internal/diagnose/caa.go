@@ -160,9 +160,10 @@ func (d *diagnoser) caaFinding(r *caa.Result) Finding {
 				continue
 			}
 			if zone, ok := authoritativeServfail(s.Response); ok {
-				// The zone's own server fails to serve it: nothing
-				// of DNSSEC, which it does not validate.
-				f.Fix = d.c.f(fixServfailAuth, d.server(s.Response.Server), zone)
+				// The zone's own server fails, on the zone or on CAA
+				// queries: nothing of DNSSEC, which it does not
+				// validate.
+				f.Fix = d.c.f(fixServfailAuth, d.server(s.Response.Server), zone, failed, "CAA")
 			}
 		}
 		if fix, zone, ok := d.caaBogusFix(r); ok {

@@ -76,9 +76,9 @@ var catalogEN = catalog{
 		fixRecordServfail: "This is often temporary; check again in a few minutes. If it persists, check the nameservers serving %[1]s and, if DNSSEC is enabled, the zone's signatures.",
 		// SERVFAIL from one of the zone's own nameservers (iterative
 		// mode): it does not serve the zone; DNSSEC is not its concern.
-		msgDomainServfailAuth: "%[1]s could not be resolved: %[2]s, a nameserver of %[3]s, answered SERVFAIL: it does not serve that zone (not loaded, expired, or failing to load).",
-		msgRecordServfailAuth: "The TXT lookup of %[1]s failed: %[2]s, a nameserver of %[3]s, answered SERVFAIL: it does not serve that zone (not loaded, expired, or failing to load).",
-		fixServfailAuth:       "On the nameserver at %[1]s, make it serve the zone %[2]s again (its logs say why the zone failed to load or expired; a secondary must reach its primary), or remove that server from the zone's NS records, at the registrar too, if it no longer serves it. Then check again.",
+		msgDomainServfailAuth: "%[1]s could not be resolved: %[2]s, a nameserver of %[3]s, answered SERVFAIL: that server fails to serve the zone (not loaded, or expired) or fails on this query.",
+		msgRecordServfailAuth: "The TXT lookup of %[1]s failed: %[2]s, a nameserver of %[3]s, answered SERVFAIL: that server fails to serve the zone (not loaded, or expired) or fails on this query.",
+		fixServfailAuth:       "On the nameserver at %[1]s, find in its log why it fails for %[3]s: make it serve the zone %[2]s (loaded and current; a secondary must reach its primary) and answer %[4]s queries (an empty answer is fine), or remove that server from the zone's NS records, at the registrar too, if it no longer serves the zone. Then check again.",
 		msgRecordTimeout:      "The TXT lookup of %[1]s got no answer from %[2]s within the deadline.",
 		fixRecordTimeout:      "This is often temporary; check again in a few minutes. If it persists, check that the nameservers serving %[1]s are reachable on UDP and TCP port 53.",
 		msgRecordRcode:        "The TXT lookup of %[1]s failed: %[2]s answered %[3]s.",
@@ -198,8 +198,8 @@ var catalogEN = catalog{
 		fixConnectionRefusedIP:       "Start a web server on port %[1]s of %[2]s: an IP address is validated at the address itself, so the server must listen there.",
 		msgConnectionReset:           "The connection to %[1]s was reset (often a firewall or an overloaded server).",
 		fixConnectionReset:           "Check the firewall and intrusion-prevention rules in front of %[1]s; then check again.",
-		msgClosedBeforeResponse:      "%[1]s accepted the connection and the request, then closed the connection without answering: the web server dropped the request on purpose (nginx's `return 444`, a web application firewall or bot-protection rule) or its process failed on it.",
-		fixClosedBeforeResponse:      "Check the configuration and the error log of the web server at %[1]s for what drops or fails on %[2]s (a rule matching /.well-known/, a user agent or the client's address; a crash), and any web application firewall in front of it; then check again.",
+		msgClosedBeforeResponse:      "%[1]s accepted the connection, then closed it without answering: the web server dropped the request on purpose (nginx's `return 444`, a web application firewall or bot-protection rule) or failed on it, or a TCP proxy or port forwarder in front of it (a load balancer, docker-proxy) has no backend to pass it to.",
+		fixClosedBeforeResponse:      "Check the configuration and the error log of the web server at %[1]s for what drops or fails on %[2]s (a rule matching /.well-known/, a user agent or the client's address; a crash), any web application firewall in front of it, and that the backend of any proxy or port forwarding there is up; then check again.",
 		msgTimeoutAfterConnect:       "Connected to %[1]s but got no complete answer within %[2]s.",
 		msgTimeoutAfterConnectNoTime: "Connected to %[1]s but got no complete answer in time.",
 		fixTimeoutAfterConnect:       "Check that the web server at %[1]s answers the request promptly (a stalled backend, or a proxy waiting on one, is the usual cause).",

@@ -124,10 +124,11 @@ func (d *diagnoser) partialTarget(t cnameTarget, host string, seen bool) (Findin
 // authoritativeServfail returns the zone whose own nameserver answered
 // resp's SERVFAIL, when dcv resolved iteratively (not through a recursive
 // resolver, whose SERVFAIL may be its DNSSEC validation failing): an
-// authoritative server's SERVFAIL is about its zone alone, which it does not
-// serve (not loaded, or expired), never about DNSSEC, which authoritative
-// servers do not validate (black-box run: the fix spoke of the DS record of
-// a zone without one).
+// authoritative server's SERVFAIL is about that server, which fails to
+// serve the zone (not loaded, or expired) or fails on the query's type (as
+// some fail on CAA), never about DNSSEC, which authoritative servers do not
+// validate (black-box run: the fix spoke of the DS record of a zone without
+// one).
 func authoritativeServfail(resp *dnsclient.Response) (string, bool) {
 	if resp.Resolver || len(resp.Trace) == 0 {
 		return "", false
@@ -154,7 +155,7 @@ func (d *diagnoser) rcodeFinding(resp *dnsclient.Response, name string) Finding 
 		}
 		if zone, ok := authoritativeServfail(resp); ok {
 			f.Message = d.c.f(msgRecordServfailAuth, name, d.server(resp.Server), zone)
-			f.Fix = d.c.f(fixServfailAuth, d.server(resp.Server), zone)
+			f.Fix = d.c.f(fixServfailAuth, d.server(resp.Server), zone, name, "TXT")
 		}
 		return f
 	}
@@ -565,7 +566,7 @@ func (d *diagnoser) domainUnresolvable(l *validation.Lookup, domain string) (Fin
 		f.Fix = d.c.f(fixDomainServfail, name)
 		if zone, ok := authoritativeServfail(l.Response); ok {
 			f.Message = d.c.f(msgDomainServfailAuth, name, d.server(l.Response.Server), zone)
-			f.Fix = d.c.f(fixServfailAuth, d.server(l.Response.Server), zone)
+			f.Fix = d.c.f(fixServfailAuth, d.server(l.Response.Server), zone, name, "A and AAAA")
 		}
 		f.Retryable = true
 	default:

@@ -389,7 +389,9 @@ func findingType(c diagnose.Code) string {
 		diagnose.CodeDNSSECBogus, diagnose.CodeDNSLameDelegation:
 		return ACMEDNS
 	case diagnose.CodeDNSWrongHost, diagnose.CodeDNSWrongType, diagnose.CodeDNSRecordNotFound,
-		diagnose.CodeFileNotFound, diagnose.CodeFileBadStatus, diagnose.CodeFileRedirected:
+		diagnose.CodeFileNotFound, diagnose.CodeFileBadStatus, diagnose.CodeFileRedirected,
+		// The address that decided did not serve the key authorization.
+		diagnose.CodeAddressDiscrepancy:
 		return ACMEUnauthorized
 	case diagnose.CodeDNSRecordMismatch, diagnose.CodeFileContentMismatch, diagnose.CodeTLSALPNBadExtension, diagnose.CodeTLSALPNWrongCertificate:
 		// The response came, and is not the one asked for: the same

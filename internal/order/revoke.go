@@ -136,7 +136,7 @@ func (s *Service) Revoke(ctx context.Context, acct *store.Account, id string, re
 		}
 		s.cfg.Logger.Info("revoked certificate: keyCompromise recorded and its key blocked", "serial", c.Serial, "order", o.ID, "by", acct.ID, "admin", acct.Admin)
 		s.eraseCompromisedKey(context.WithoutCancel(ctx), o)
-		return s.revokedView(ctx, o, true)
+		return s.revokedView(ctx, o, c)
 	case errors.Is(err, store.ErrConflict):
 		return nil, &Error{Kind: KindConflict, Code: "ALREADY_REVOKED", Message: fmt.Sprintf("the certificate %s of order %s is already revoked", c.Serial, o.ID)}
 	case err != nil:
@@ -144,7 +144,6 @@ func (s *Service) Revoke(ctx context.Context, acct *store.Account, id string, re
 	}
 	s.cfg.Logger.Info("certificate revoked", "serial", c.Serial, "order", o.ID, "reason", reasonName(code), "by", acct.ID, "admin", acct.Admin)
 	s.cfg.Metrics.Revoked(reasonName(code))
-	blocked := false
 	if code == reasonKeyCompromise && mayBlock(acct, o) {
 		// Attested by the operator, or reported by the account dcv gave
 		// the key to: the key is blocked, and the key sweeper revokes its
@@ -153,24 +152,34 @@ func (s *Service) Revoke(ctx context.Context, acct *store.Account, id string, re
 		if err := s.blockKey(context.WithoutCancel(ctx), c, now); err != nil {
 			return nil, err
 		}
-		blocked = true
 	}
 	if code == reasonKeyCompromise {
 		s.eraseCompromisedKey(context.WithoutCancel(ctx), o)
 	}
-	return s.revokedView(ctx, o, blocked)
+	return s.revokedView(ctx, o, c)
 }
 
-// revokedView is the answer of a revocation of order o's certificate: the
-// certificate as Certificate shows it, with KeyBlocked set when this
-// revocation blocked its key (black-box run: the admin who confirmed a
-// compromise was not told that the key was blocked).
-func (s *Service) revokedView(ctx context.Context, o *store.Order, blocked bool) (*CertificateView, error) {
+// revokedView is the answer of a revocation of order o's certificate c: the
+// certificate as Certificate shows it, with KeyBlocked set, after a
+// keyCompromise, when its key is blocked, by this revocation or an earlier
+// one (black-box run: the admin who confirmed a compromise was not told
+// that the key was blocked).
+func (s *Service) revokedView(ctx context.Context, o *store.Order, c *store.Certificate) (*CertificateView, error) {
 	v, err := s.Certificate(ctx, &store.Account{ID: o.AccountID}, o.ID, false)
+	if err != nil || v.RevocationReason != reasonName(reasonKeyCompromise) {
+		return v, err
+	}
+	leaf, err := x509.ParseCertificate(leafDER(c.ChainPEM))
+	if err != nil {
+		return nil, fmt.Errorf("parsing certificate %s: %w", c.Serial, err)
+	}
+	h, err := ca.SPKIHash(leaf.PublicKey)
 	if err != nil {
 		return nil, err
 	}
-	v.KeyBlocked = blocked
+	if v.KeyBlocked, err = s.cfg.Store.KeyBlocked(ctx, h); err != nil {
+		return nil, fmt.Errorf("reading whether the key is blocked: %w", err)
+	}
 	return v, nil
 }
 

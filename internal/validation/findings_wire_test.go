@@ -375,7 +375,7 @@ func TestFindingsOnTheWire(t *testing.T) {
 				w.web.SetMode(w.web.HTTPPort, testenv.ModeClose)
 			},
 			code: diagnose.CodeFileUnreachable,
-			msg:  []string{"{http} accepted the connection and the request, then closed the connection without answering", "return 444"},
+			msg:  []string{"{http} accepted the connection, then closed it without answering", "return 444", "port forwarder"},
 			fix:  []string{"error log of the web server at {http}", httpURL},
 		},
 		{
@@ -386,7 +386,7 @@ func TestFindingsOnTheWire(t *testing.T) {
 				w.web.SetMode(w.web.HTTPPort, testenv.ModeClose)
 			},
 			code: diagnose.CodeFileUnreachable,
-			msg:  []string{"{http} accepted the connection and the request, then closed the connection without answering"},
+			msg:  []string{"{http} accepted the connection, then closed it without answering"},
 			fix:  []string{"error log of the web server at {http}"},
 		},
 		{

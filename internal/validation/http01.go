@@ -66,7 +66,8 @@ func KeyAuthorizationDigest(keyAuth string) string {
 //
 // Like Let's Encrypt, the fetch asks the name's addresses in turn (IPv6
 // first) until one answers, and that answer decides. When it is not the key
-// authorization, the URL is fetched once more from each address
+// authorization, and the name has several addresses, the URL is fetched
+// once more from each address
 // (FileProbeEachAddress), for diagnosis alone: an AAAA record pointing at a
 // server that does not serve the challenge, while the IPv4 one does, is
 // then named as such instead of as a file missing (black-box run).
@@ -79,7 +80,7 @@ func (v *Validator) observeHTTP01(ctx context.Context, req Request) *FileObserva
 	}
 	tr := f.Fetch(ctx, u)
 	obs := &FileObservation{URL: u, Fetches: []*webfetch.Trace{tr}}
-	if !FetchMatches(tr, req.Value) && answered(tr) {
+	if !FetchMatches(tr, req.Value) && answered(tr) && len(tr.Addresses) > 1 {
 		obs.Probes = []FileProbe{{Kind: FileProbeEachAddress, Trace: f.FetchEach(ctx, u)}}
 	}
 	return obs
