@@ -36,6 +36,11 @@ const (
 	fixHTTP01NotFound              msg = "fixHTTP01NotFound"
 	fixHTTP01NotFoundRedirected    msg = "fixHTTP01NotFoundRedirected"
 	noteHTTP01AddressOrder         msg = "noteHTTP01AddressOrder"
+	noteHTTP01TokenAlone           msg = "noteHTTP01TokenAlone"
+	noteHTTP01ThumbprintAlone      msg = "noteHTTP01ThumbprintAlone"
+	noteHTTP01OtherThumbprint      msg = "noteHTTP01OtherThumbprint"
+	fixHTTP01Thumbprint            msg = "fixHTTP01Thumbprint"
+	fixHTTP01OtherThumbprint       msg = "fixHTTP01OtherThumbprint"
 	fixHTTP01Content               msg = "fixHTTP01Content"
 	fixHTTP01ContentRedirected     msg = "fixHTTP01ContentRedirected"
 	fixHTTP01ContentRedirectedAway msg = "fixHTTP01ContentRedirectedAway"
@@ -74,6 +79,11 @@ func init() {
 		CodeTLSALPNBadExtension:     "Challenge certificate lacks the right acmeIdentifier",
 	}, map[msg]string{
 		fixHTTP01NotFound:              "Make %[2]s return the key authorization: the ACME client must answer on port 80 itself, or write the challenge file into .well-known/acme-challenge/ at the web root of the site answering for %[1]s.",
+		noteHTTP01TokenAlone:           "The answer is the challenge token alone: the key authorization is the token, a dot, then the thumbprint of the ACME account's key.",
+		noteHTTP01ThumbprintAlone:      "The answer is the account key's thumbprint alone: the key authorization is the challenge token, a dot, then that thumbprint.",
+		noteHTTP01OtherThumbprint:      "The answer is the token with the thumbprint of another account key (`%[1]s`): a responder configured for another ACME account, or for this account's key before it was changed.",
+		fixHTTP01Thumbprint:            "Serve the token, a dot and the thumbprint `%[1]s` at %[2]s (a responder that answers every token, as nginx `return 200 \"$1.%[1]s\";`, must append exactly that).",
+		fixHTTP01OtherThumbprint:       "Use this account key's thumbprint `%[1]s` where the responder serving %[2]s appends one (a stateless configuration), or run the ACME client with the account key its configuration was made for.",
 		noteHTTP01AddressOrder:         "dcv, as Let's Encrypt, asks the IPv6 addresses (AAAA records) first and goes on to the IPv4 ones only when an address cannot be reached: an address that answers otherwise decides.",
 		fixHTTP01NotFoundRedirected:    "%[2]s redirects to %[1]s, which has no challenge file: write the file into .well-known/acme-challenge/ at the web root of the site that serves %[1]s (for a redirect to https, the https site, which may have a web root of its own); or exempt /.well-known/acme-challenge/ from the redirect, so that %[2]s answers with the key authorization itself.",
 		fixHTTP01Content:               "Serve exactly the key authorization `%[1]s` at %[2]s and nothing else (a few spaces or line breaks after it are fine).",
@@ -154,6 +164,13 @@ func (d *diagnoser) http01(o *validation.Observation) []Finding {
 			}
 		case CodeFileContentMismatch:
 			fs[i].Fix = d.c.f(fixHTTP01Content, Truncate(o.Expected, maxSnippetShown), u)
+			if note, fix, ok := d.keyAuthNearMiss(o); ok {
+				// A stateless responder's usual mistakes: the token
+				// alone, or another account key's thumbprint.
+				fs[i].Message = join(fs[i].Message, note)
+				fs[i].Fix = fix
+				continue
+			}
 			if to := redirectedTo(o.File); to != "" {
 				// The wrong content came from where u redirects: serving
 				// the right one at u changes nothing while it redirects.
@@ -204,6 +221,35 @@ func (d *diagnoser) http01Discrepancy(o *validation.Observation, fs []Finding) (
 		return f, true
 	}
 	return Finding{}, false
+}
+
+// keyAuthNearMiss words an http-01 answer that is part of the key
+// authorization "token.thumbprint" (RFC 8555 §8.1), or that of another
+// account key: what a stateless responder configured by hand serves (nginx
+// `return 200 "$1.<thumbprint>"`) when the thumbprint is left out, or is
+// another account's (made for another account, or before a keyChange).
+func (d *diagnoser) keyAuthNearMiss(o *validation.Observation) (note, fix string, ok bool) {
+	token, thumb, found := strings.Cut(o.Expected, ".")
+	if !found || token == "" || thumb == "" || len(o.File.Fetches) == 0 || o.File.Fetches[0] == nil {
+		return "", "", false
+	}
+	a := o.File.Fetches[0].Final()
+	if a == nil || a.Status != 200 {
+		return "", "", false
+	}
+	body := strings.TrimRight(string(a.Body), " \t\r\n")
+	u := Truncate(o.File.URL, maxURLShown)
+	switch {
+	case body == token:
+		return d.c.f(noteHTTP01TokenAlone), d.c.f(fixHTTP01Thumbprint, thumb, u), true
+	case body == thumb:
+		return d.c.f(noteHTTP01ThumbprintAlone), d.c.f(fixHTTP01Thumbprint, thumb, u), true
+	}
+	other, ok := strings.CutPrefix(body, token+".")
+	if ok && len(other) == len(thumb) && strings.Trim(other, base64URLAlphabet) == "" {
+		return d.c.f(noteHTTP01OtherThumbprint, Truncate(other, maxSnippetShown)), d.c.f(fixHTTP01OtherThumbprint, thumb, u), true
+	}
+	return "", "", false
 }
 
 // keepsChallengePath reports whether the redirect target to ends with the

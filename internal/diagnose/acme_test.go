@@ -100,6 +100,12 @@ func TestHTTP01Fixes(t *testing.T) {
 			"Answer " + chalURL + " directly with status 200 and exactly the key authorization `tok.thumb`: it redirects to https://example.com/, which does not serve the challenge. Exempt /.well-known/acme-challenge/ from the redirect."},
 		{"not found", trace(chalURL, answer(ip4, http.StatusNotFound, "")), CodeFileNotFound,
 			"Make " + chalURL + " return the key authorization: the ACME client must answer on port 80 itself, or write the challenge file into .well-known/acme-challenge/ at the web root of the site answering for example.com."},
+		// A stateless responder's mistakes (black-box run): the token
+		// alone, another account key's thumbprint.
+		{"the token alone", trace(chalURL, answer(ip4, http.StatusOK, "tok\n")), CodeFileContentMismatch,
+			"Serve the token, a dot and the thumbprint `thumb` at " + chalURL + " (a responder that answers every token, as nginx `return 200 \"$1.thumb\";`, must append exactly that)."},
+		{"another account's thumbprint", trace(chalURL, answer(ip4, http.StatusOK, "tok.other")), CodeFileContentMismatch,
+			"Use this account key's thumbprint `thumb` where the responder serving " + chalURL + " appends one (a stateless configuration), or run the ACME client with the account key its configuration was made for."},
 		// A 403 that no CDN gave: the web server's own causes follow.
 		{"forbidden", trace(chalURL, answer(ip4, http.StatusForbidden, "")), CodeFileBadStatus,
 			"Make the web server answer " + chalURL + " with status 200 and the key authorization; if a CDN or firewall is in front of it, allow-list /.well-known/acme-challenge/. " + hint403},

@@ -161,8 +161,8 @@ func TestHTTP01OnTheWire(t *testing.T) {
 			serve:  func(w *wireWorld, k acmeKeys) { w.web.SetFile(domain, validation.HTTP01Path+acmeToken, 200, k.other) },
 			status: 200,
 			code:   diagnose.CodeFileContentMismatch,
-			msg:    []string{url, "{web}", "{other}"},
-			fix:    []string{"exactly the key authorization `{ka}`", url},
+			msg:    []string{url, "{web}", "{other}", "the token with the thumbprint of another account key"},
+			fix:    []string{"Use this account key's thumbprint", url},
 		},
 		{
 			name:   "404",
