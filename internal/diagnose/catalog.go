@@ -192,6 +192,8 @@ const (
 	fixConnectionRefusedIP       msg = "fixConnectionRefusedIP"
 	msgConnectionReset           msg = "msgConnectionReset"
 	msgClosedBeforeResponse      msg = "msgClosedBeforeResponse"
+	msgPartialHead               msg = "msgPartialHead"
+	fixPartialHead               msg = "fixPartialHead"
 	fixClosedBeforeResponse      msg = "fixClosedBeforeResponse"
 	fixConnectionReset           msg = "fixConnectionReset"
 	msgTimeoutAfterConnect       msg = "msgTimeoutAfterConnect"

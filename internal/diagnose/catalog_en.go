@@ -198,6 +198,8 @@ var catalogEN = catalog{
 		fixConnectionRefusedIP:       "Start a web server on port %[1]s of %[2]s: an IP address is validated at the address itself, so the server must listen there.",
 		msgConnectionReset:           "The connection to %[1]s was reset (often a firewall or an overloaded server).",
 		fixConnectionReset:           "Check the firewall and intrusion-prevention rules in front of %[1]s; then check again.",
+		msgPartialHead:               "%[1]s began to answer, but had not sent its whole status line and headers when dcv's deadline passed: it sends very slowly (a rate limit such as nginx's limit_rate, a bandwidth cap, a congested link), or stalled in the middle of its answer.",
+		fixPartialHead:               "Check the rate limits and bandwidth caps of the web server at %[1]s (nginx limit_rate, limit_rate_after) and the network path to it: the answer to a validation request must come at once; then check again.",
 		msgClosedBeforeResponse:      "%[1]s accepted the connection, then closed it without answering: the web server dropped the request on purpose (nginx's `return 444`, a web application firewall or bot-protection rule) or failed on it, or a TCP proxy or port forwarder in front of it (a load balancer, docker-proxy) has no backend to pass it to.",
 		fixClosedBeforeResponse:      "Check the configuration and the error log of the web server at %[1]s for what drops or fails on %[2]s (a rule matching /.well-known/, a user agent or the client's address; a crash), any web application firewall in front of it, and that the backend of any proxy or port forwarding there is up; then check again.",
 		msgTimeoutAfterConnect:       "Connected to %[1]s but got no complete answer within %[2]s.",

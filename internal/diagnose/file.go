@@ -831,6 +831,12 @@ func (d *diagnoser) attemptError(a *webfetch.Attempt, u, host string) Finding {
 			f.Message = d.c.f(msgTimeoutAfterConnectNoTime, addr)
 		}
 		f.Fix = d.c.f(fixTimeoutAfterConnect, addr)
+		if strings.HasPrefix(detail, webfetch.DetailPartialHead) {
+			// It began to answer: a trickle, not a stall (black-box
+			// run: nginx limit_rate).
+			f.Message = d.c.f(msgPartialHead, addr)
+			f.Fix = d.c.f(fixPartialHead, addr)
+		}
 		f.Retryable = true
 	case webfetch.ErrTLS:
 		if detail != "" {

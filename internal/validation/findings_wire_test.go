@@ -379,6 +379,17 @@ func TestFindingsOnTheWire(t *testing.T) {
 			fix:  []string{"error log of the web server at {http}", httpURL},
 		},
 		{
+			name:   "http-01: the status line trickles (nginx limit_rate)",
+			method: validation.MethodHTTP01,
+			setup: func(w *wireWorld, a addrs) {
+				w.dns.Add(domain + ". A " + a.web)
+				w.web.SetMode(w.web.HTTPPort, testenv.ModeSlowHead)
+			},
+			code: diagnose.CodeFileUnreachable,
+			msg:  []string{"{http} began to answer, but had not sent its whole status line and headers", "limit_rate"},
+			fix:  []string{"rate limits and bandwidth caps of the web server at {http}"},
+		},
+		{
 			name:   "http-01: closed without an answer (nginx return 444)",
 			method: validation.MethodHTTP01,
 			setup: func(w *wireWorld, a addrs) {

@@ -78,6 +78,10 @@ func classify(err error, addr string, p phase) *Error {
 		case stageTLS:
 			return set(ErrTimeoutAfterConn, "timeout during tls handshake")
 		case stageHTTP:
+			if len(p.head) > 0 {
+				// Some of the answer came, too slowly: a trickle.
+				return set(ErrTimeoutAfterConn, fmt.Sprintf("%s (%d bytes)", DetailPartialHead, len(p.head)))
+			}
 			return set(ErrTimeoutAfterConn, "timeout waiting for response headers")
 		default:
 			return set(ErrTimeoutAfterConn, "timeout reading body")
@@ -139,6 +143,12 @@ func classify(err error, addr string, p phase) *Error {
 	}
 	return set(ErrProtocol, "")
 }
+
+// DetailPartialHead starts the Detail of an ErrTimeoutAfterConn whose server
+// had begun its answer but had not sent the whole status line and headers
+// by the deadline: a server sending very slowly (a rate limit), not one
+// that never answered.
+const DetailPartialHead = "timeout with only part of the response headers received"
 
 // DetailClosedBeforeResponse is the Detail of an ErrConnectionReset whose
 // server accepted the connection and the request, then closed it without

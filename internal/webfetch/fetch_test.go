@@ -190,7 +190,7 @@ func TestFetchOnTheWire(t *testing.T) {
 			name:     "slow status line ends at the deadline",
 			setup:    func(w *testenv.WebServer) { w.SetMode(w.HTTPPort, testenv.ModeSlowHead) },
 			kind:     ErrTimeoutAfterConn,
-			detail:   "timeout waiting for response headers",
+			detail:   DetailPartialHead,
 			attempts: 1, conns: 1,
 		},
 		{
