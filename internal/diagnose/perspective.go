@@ -29,67 +29,69 @@ const (
 )
 
 const (
-	msgRemoteDisagree      msg = "msgRemoteDisagree"
-	msgRemoteDisagreeRIR   msg = "msgRemoteDisagreeRIR"
-	noteRemoteCache        msg = "noteRemoteCache"
-	noteRemoteCacheETA     msg = "noteRemoteCacheETA"
-	noteRemoteBlocked      msg = "noteRemoteBlocked"
-	noteRemoteCAA          msg = "noteRemoteCAA"
-	fixRemoteCache         msg = "fixRemoteCache"
-	fixRemoteBlocked       msg = "fixRemoteBlocked"
-	fixRemoteOther         msg = "fixRemoteOther"
-	msgUnavailable         msg = "msgUnavailable"
-	msgUnavailableQuorumOK msg = "msgUnavailableQuorumOK"
-	msgNotConfigured       msg = "msgNotConfigured"
-	msgRIRSpan             msg = "msgRIRSpan"
-	fixUnavailable         msg = "fixUnavailable"
-	noteRemoteAddress      msg = "noteRemoteAddress"
-	noteRemoteNameserver   msg = "noteRemoteNameserver"
-	fixRemoteNameserver    msg = "fixRemoteNameserver"
-	noteRemoteGeoDNS       msg = "noteRemoteGeoDNS"
-	fixRemoteGeoDNS        msg = "fixRemoteGeoDNS"
-	noteRemoteGeoMaybe     msg = "noteRemoteGeoMaybe"
-	fixRemoteGeoMaybe      msg = "fixRemoteGeoMaybe"
-	noteRemoteCacheExpired msg = "noteRemoteCacheExpired"
-	fixRemoteAddress       msg = "fixRemoteAddress"
-	wordPerspectiveRIR     msg = "wordPerspectiveRIR"
-	wordSaw                msg = "wordSaw"
-	wordListEnd            msg = "wordListEnd"
-	seenRecordNotFound     msg = "seenRecordNotFound"
-	seenRecordOld          msg = "seenRecordOld"
-	seenDNSTimeout         msg = "seenDNSTimeout"
-	seenDNSFailed          msg = "seenDNSFailed"
-	seenRecordFound        msg = "seenRecordFound"
-	seenHTTPStatus         msg = "seenHTTPStatus"
-	seenFileOther          msg = "seenFileOther"
-	seenValues             msg = "seenValues"
-	seenFileServed         msg = "seenFileServed"
-	seenFileServedLarge    msg = "seenFileServedLarge"
-	seenNotResolved        msg = "seenNotResolved"
-	seenFileOK             msg = "seenFileOK"
-	seenConnectTimeout     msg = "seenConnectTimeout"
-	seenRefused            msg = "seenRefused"
-	seenReset              msg = "seenReset"
-	seenTimeoutAfter       msg = "seenTimeoutAfter"
-	seenNetwork            msg = "seenNetwork"
-	seenCAAForbids         msg = "seenCAAForbids"
-	seenCAAForbidsAt       msg = "seenCAAForbidsAt"
-	seenCAAFailed          msg = "seenCAAFailed"
-	seenCAAAllows          msg = "seenCAAAllows"
-	unavNotConfigured      msg = "unavNotConfigured"
-	unavConnect            msg = "unavConnect"
-	unavTimeout            msg = "unavTimeout"
-	unavTLS                msg = "unavTLS"
-	unavProtocol           msg = "unavProtocol"
-	unavAgentNetwork       msg = "unavAgentNetwork"
-	unavDNSSEC             msg = "unavDNSSEC"
-	wordRemoteOne          msg = "wordRemoteOne"
-	wordRemoteMany         msg = "wordRemoteMany"
-	fixUnavailableQuorumOK msg = "fixUnavailableQuorumOK"
-	seenDNSSECBogus        msg = "seenDNSSECBogus"
-	seenSlowBody           msg = "seenSlowBody"
-	unavCut                msg = "unavCut"
-	unavSkipped            msg = "unavSkipped"
+	msgRemoteDisagree           msg = "msgRemoteDisagree"
+	msgRemoteDisagreeRIR        msg = "msgRemoteDisagreeRIR"
+	noteRemoteCache             msg = "noteRemoteCache"
+	noteRemoteCacheETA          msg = "noteRemoteCacheETA"
+	noteRemoteBlocked           msg = "noteRemoteBlocked"
+	noteRemoteCAA               msg = "noteRemoteCAA"
+	fixRemoteCache              msg = "fixRemoteCache"
+	fixRemoteBlocked            msg = "fixRemoteBlocked"
+	fixRemoteOther              msg = "fixRemoteOther"
+	noteDisagreeUndecided       msg = "noteDisagreeUndecided"
+	noteUnavailableAlsoDisagree msg = "noteUnavailableAlsoDisagree"
+	msgUnavailable              msg = "msgUnavailable"
+	msgUnavailableQuorumOK      msg = "msgUnavailableQuorumOK"
+	msgNotConfigured            msg = "msgNotConfigured"
+	msgRIRSpan                  msg = "msgRIRSpan"
+	fixUnavailable              msg = "fixUnavailable"
+	noteRemoteAddress           msg = "noteRemoteAddress"
+	noteRemoteNameserver        msg = "noteRemoteNameserver"
+	fixRemoteNameserver         msg = "fixRemoteNameserver"
+	noteRemoteGeoDNS            msg = "noteRemoteGeoDNS"
+	fixRemoteGeoDNS             msg = "fixRemoteGeoDNS"
+	noteRemoteGeoMaybe          msg = "noteRemoteGeoMaybe"
+	fixRemoteGeoMaybe           msg = "fixRemoteGeoMaybe"
+	noteRemoteCacheExpired      msg = "noteRemoteCacheExpired"
+	fixRemoteAddress            msg = "fixRemoteAddress"
+	wordPerspectiveRIR          msg = "wordPerspectiveRIR"
+	wordSaw                     msg = "wordSaw"
+	wordListEnd                 msg = "wordListEnd"
+	seenRecordNotFound          msg = "seenRecordNotFound"
+	seenRecordOld               msg = "seenRecordOld"
+	seenDNSTimeout              msg = "seenDNSTimeout"
+	seenDNSFailed               msg = "seenDNSFailed"
+	seenRecordFound             msg = "seenRecordFound"
+	seenHTTPStatus              msg = "seenHTTPStatus"
+	seenFileOther               msg = "seenFileOther"
+	seenValues                  msg = "seenValues"
+	seenFileServed              msg = "seenFileServed"
+	seenFileServedLarge         msg = "seenFileServedLarge"
+	seenNotResolved             msg = "seenNotResolved"
+	seenFileOK                  msg = "seenFileOK"
+	seenConnectTimeout          msg = "seenConnectTimeout"
+	seenRefused                 msg = "seenRefused"
+	seenReset                   msg = "seenReset"
+	seenTimeoutAfter            msg = "seenTimeoutAfter"
+	seenNetwork                 msg = "seenNetwork"
+	seenCAAForbids              msg = "seenCAAForbids"
+	seenCAAForbidsAt            msg = "seenCAAForbidsAt"
+	seenCAAFailed               msg = "seenCAAFailed"
+	seenCAAAllows               msg = "seenCAAAllows"
+	unavNotConfigured           msg = "unavNotConfigured"
+	unavConnect                 msg = "unavConnect"
+	unavTimeout                 msg = "unavTimeout"
+	unavTLS                     msg = "unavTLS"
+	unavProtocol                msg = "unavProtocol"
+	unavAgentNetwork            msg = "unavAgentNetwork"
+	unavDNSSEC                  msg = "unavDNSSEC"
+	wordRemoteOne               msg = "wordRemoteOne"
+	wordRemoteMany              msg = "wordRemoteMany"
+	fixUnavailableQuorumOK      msg = "fixUnavailableQuorumOK"
+	seenDNSSECBogus             msg = "seenDNSSECBogus"
+	seenSlowBody                msg = "seenSlowBody"
+	unavCut                     msg = "unavCut"
+	unavSkipped                 msg = "unavSkipped"
 )
 
 func init() {
@@ -99,67 +101,69 @@ func init() {
 			CodePerspectiveUnavailable:     "Remote perspective unavailable (operator problem)",
 		},
 		map[msg]string{
-			msgRemoteDisagree:      "dcv's primary perspective sees the expected value, but only %[1]d of %[2]d remote perspectives corroborate it (%[3]d needed): %[4]s.",
-			msgRemoteDisagreeRIR:   "dcv's primary perspective sees the expected value, but the %[1]d remote perspectives that corroborate it are all in one registry region (%[2]s), and at least two regions are required: %[3]s.",
-			noteRemoteCache:        "The likely cause is DNS caching: resolvers near those perspectives still hold the previous answer, or one of your nameservers has not been updated yet.",
-			noteRemoteCacheETA:     "The likely cause is DNS caching: resolvers near those perspectives still hold the previous answer (it expires in at most %[1]s, at %[2]s), or one of your nameservers has not been updated yet.",
-			noteRemoteBlocked:      "The likely cause is geo-blocking or a firewall that filters by source address: the web server answers dcv's primary perspective but not those networks.",
-			noteRemoteCAA:          "Some perspectives see CAA records that do not permit issuance: the CAA records have just changed, or your nameservers answer differently by location.",
-			fixRemoteCache:         "Nothing needs to change if the record is correct: check again after the cached answers expire. Make sure every nameserver of the domain serves the new record.",
-			noteRemoteCacheExpired: "A previous check expected the answers cached near those perspectives to expire by %[1]s; they have, and those perspectives still see another answer: your nameservers answer differently by location (GeoDNS, split horizon), or one of them still lacks the record.",
-			noteRemoteAddress:      "From %[1]s the name resolves to %[2]s, not to %[3]s as for dcv's primary perspective: another server answers there (GeoDNS, a CDN's regional address, split-horizon DNS).",
-			fixRemoteAddress:       "Serve the file from every address the name resolves to in every region, or make the name resolve to the same servers everywhere, then check again.",
-			noteRemoteNameserver:   "The answer %[1]s saw came from %[2]s, which is not one of the nameservers of %[3]s that dcv's primary perspective asked (%[4]s): the name is answered by other servers there (split-horizon DNS, GeoDNS, a different delegation, or an interception), and waiting will not change that.",
-			fixRemoteNameserver:    "Publish the record on every nameserver that answers for the name from any network (each view of split-horizon or GeoDNS, every provider), or make the name answered by the same nameservers everywhere, then check again.",
-			noteRemoteGeoDNS:       "The answer %[1]s saw came straight from %[2]s, a nameserver of %[3]s, not from a cache; the same server gave dcv's primary perspective the expected value: it answers according to the network a query comes from (GeoDNS, split-horizon DNS), and waiting will not change that.",
-			fixRemoteGeoDNS:        "Publish the record in every view of your nameservers: every location or region of your DNS provider's GeoDNS (or traffic steering) and every view of split-horizon DNS, so that every network gets it, then check again.",
-			noteRemoteGeoMaybe:     "The answer %[1]s saw came straight from %[2]s, a nameserver of %[3]s, not from a cache; the same server gave dcv's primary perspective the expected value: it answers differently by where a query comes from. A record just changed may not have reached every location of an anycast nameserver yet (usually minutes); if the answers still differ after %[4]s, the server answers according to the network a query comes from (GeoDNS, split-horizon DNS), and waiting will not change that.",
-			fixRemoteGeoMaybe:      "If you changed the record in the last minutes, check again after the time given. If not, publish the record in every view of your nameservers: every location or region of your DNS provider's GeoDNS (or traffic steering) and every view of split-horizon DNS.",
-			fixRemoteBlocked:       "Allow requests to /.well-known/pki-validation/ from every country and network (firewall, geo-blocking, CDN and bot-protection rules), then check again.",
-			fixRemoteOther:         "Make sure the domain answers the same way from every network, then check again.",
-			msgUnavailable:         "dcv could not obtain the view of %[1]s: %[2]s. This is a problem on the certificate authority's side, not with your domain; without them the quorum of corroborating perspectives is not met.",
-			msgUnavailableQuorumOK: "dcv could not obtain the view of %[1]s: %[2]s. This is a problem on the certificate authority's side, not with your domain; the quorum was met without them.",
-			msgNotConfigured:       "Remote perspectives configured: %[1]d; required: at least %[2]d. Validation fails closed. This is a problem on the certificate authority's side, not with your domain.",
-			wordRemoteOne:          "1 remote perspective",
-			wordRemoteMany:         "%[1]d remote perspectives",
-			fixUnavailableQuorumOK: "Nothing needs to change on your side: the domain is validated without them. The certificate authority's operator should bring those perspectives back.",
-			msgRIRSpan:             "The remote perspectives that corroborate are all in one registry region (%[1]s), and at least two regions are required. This is a problem on the certificate authority's side, not with your domain.",
-			fixUnavailable:         "Nothing needs to change on your side: check again later, or contact the operator if it persists.",
-			wordPerspectiveRIR:     "%[1]s (%[2]s)",
-			wordSaw:                "%[1]s saw %[2]s",
-			wordListEnd:            "; ",
-			seenRecordNotFound:     "no record (%[1]s)",
-			seenRecordOld:          "another value, %[1]s",
-			seenDNSTimeout:         "a DNS timeout",
-			seenDNSFailed:          "a failed DNS lookup (%[1]s)",
-			seenRecordFound:        "the expected value",
-			seenHTTPStatus:         "HTTP %[1]d",
-			seenFileOther:          "HTTP 200 with other content",
-			seenValues:             "TXT %[1]s",
-			seenFileServed:         "HTTP 200, %[1]d bytes",
-			seenFileServedLarge:    "HTTP 200, more than %[1]d bytes",
-			seenNotResolved:        "a name that does not resolve (%[1]s)",
-			seenFileOK:             "the expected file",
-			seenConnectTimeout:     "a timeout during connect to %[1]s",
-			seenRefused:            "connection refused by %[1]s",
-			seenReset:              "connection reset by %[1]s",
-			seenTimeoutAfter:       "no answer in time from %[1]s",
-			seenSlowBody:           "HTTP %[1]d, then too slow a body (%[2]d bytes within the deadline)",
-			seenNetwork:            "a network error to %[1]s",
-			seenCAAForbids:         "CAA records that forbid issuance",
-			seenCAAForbidsAt:       "CAA records at %[1]s that forbid issuance (%[2]s)",
-			seenCAAFailed:          "a CAA lookup that failed",
-			seenCAAAllows:          "CAA that allows issuance (CAA alone rechecked)",
-			unavNotConfigured:      "not configured",
-			unavConnect:            "unreachable",
-			unavTimeout:            "no answer within its deadline",
-			unavTLS:                "mutual TLS handshake failed",
-			unavAgentNetwork:       "its own network failed (its resolver could not be reached, or its source address is not usable)",
-			unavProtocol:           "unusable answer",
-			unavDNSSEC:             "its DNSSEC validation failed on the answer that dcv's primary perspective validated: that perspective's own trust anchor, or its network, fails, not your zone; %[1]s",
-			seenDNSSECBogus:        "an answer that fails DNSSEC validation (%[1]s)",
-			unavCut:                "no answer within the grace period after the quorum was decided",
-			unavSkipped:            "not counted: the primary perspective failed first",
+			msgRemoteDisagree:           "dcv's primary perspective sees the expected value, but only %[1]d of %[2]d remote perspectives corroborate it (%[3]d needed): %[4]s.",
+			msgRemoteDisagreeRIR:        "dcv's primary perspective sees the expected value, but the %[1]d remote perspectives that corroborate it are all in one registry region (%[2]s), and at least two regions are required: %[3]s.",
+			noteRemoteCache:             "The likely cause is DNS caching: resolvers near those perspectives still hold the previous answer, or one of your nameservers has not been updated yet.",
+			noteRemoteCacheETA:          "The likely cause is DNS caching: resolvers near those perspectives still hold the previous answer (it expires in at most %[1]s, at %[2]s), or one of your nameservers has not been updated yet.",
+			noteRemoteBlocked:           "The likely cause is geo-blocking or a firewall that filters by source address: the web server answers dcv's primary perspective but not those networks.",
+			noteRemoteCAA:               "Some perspectives see CAA records that do not permit issuance: the CAA records have just changed, or your nameservers answer differently by location.",
+			fixRemoteCache:              "Nothing needs to change if the record is correct: check again after the cached answers expire. Make sure every nameserver of the domain serves the new record.",
+			noteRemoteCacheExpired:      "A previous check expected the answers cached near those perspectives to expire by %[1]s; they have, and those perspectives still see another answer: your nameservers answer differently by location (GeoDNS, split horizon), or one of them still lacks the record.",
+			noteRemoteAddress:           "From %[1]s the name resolves to %[2]s, not to %[3]s as for dcv's primary perspective: another server answers there (GeoDNS, a CDN's regional address, split-horizon DNS).",
+			fixRemoteAddress:            "Serve the file from every address the name resolves to in every region, or make the name resolve to the same servers everywhere, then check again.",
+			noteRemoteNameserver:        "The answer %[1]s saw came from %[2]s, which is not one of the nameservers of %[3]s that dcv's primary perspective asked (%[4]s): the name is answered by other servers there (split-horizon DNS, GeoDNS, a different delegation, or an interception), and waiting will not change that.",
+			fixRemoteNameserver:         "Publish the record on every nameserver that answers for the name from any network (each view of split-horizon or GeoDNS, every provider), or make the name answered by the same nameservers everywhere, then check again.",
+			noteRemoteGeoDNS:            "The answer %[1]s saw came straight from %[2]s, a nameserver of %[3]s, not from a cache; the same server gave dcv's primary perspective the expected value: it answers according to the network a query comes from (GeoDNS, split-horizon DNS), and waiting will not change that.",
+			fixRemoteGeoDNS:             "Publish the record in every view of your nameservers: every location or region of your DNS provider's GeoDNS (or traffic steering) and every view of split-horizon DNS, so that every network gets it, then check again.",
+			noteRemoteGeoMaybe:          "The answer %[1]s saw came straight from %[2]s, a nameserver of %[3]s, not from a cache; the same server gave dcv's primary perspective the expected value: it answers differently by where a query comes from. A record just changed may not have reached every location of an anycast nameserver yet (usually minutes); if the answers still differ after %[4]s, the server answers according to the network a query comes from (GeoDNS, split-horizon DNS), and waiting will not change that.",
+			fixRemoteGeoMaybe:           "If you changed the record in the last minutes, check again after the time given. If not, publish the record in every view of your nameservers: every location or region of your DNS provider's GeoDNS (or traffic steering) and every view of split-horizon DNS.",
+			fixRemoteBlocked:            "Allow requests to /.well-known/pki-validation/ from every country and network (firewall, geo-blocking, CDN and bot-protection rules), then check again.",
+			fixRemoteOther:              "Make sure the domain answers the same way from every network, then check again.",
+			noteUnavailableAlsoDisagree: "Besides, %[1]s answered otherwise: if that remains so once the others answer, the domain's answers differing by network will be what to fix.",
+			noteDisagreeUndecided:       "This does not decide alone: the quorum could still be met once the unavailable remote perspectives answer.",
+			msgUnavailable:              "dcv could not obtain the view of %[1]s: %[2]s. This is a problem on the certificate authority's side, not with your domain; without them the quorum of corroborating perspectives is not met.",
+			msgUnavailableQuorumOK:      "dcv could not obtain the view of %[1]s: %[2]s. This is a problem on the certificate authority's side, not with your domain; the quorum was met without them.",
+			msgNotConfigured:            "Remote perspectives configured: %[1]d; required: at least %[2]d. Validation fails closed. This is a problem on the certificate authority's side, not with your domain.",
+			wordRemoteOne:               "1 remote perspective",
+			wordRemoteMany:              "%[1]d remote perspectives",
+			fixUnavailableQuorumOK:      "Nothing needs to change on your side: the domain is validated without them. The certificate authority's operator should bring those perspectives back.",
+			msgRIRSpan:                  "The remote perspectives that corroborate are all in one registry region (%[1]s), and at least two regions are required. This is a problem on the certificate authority's side, not with your domain.",
+			fixUnavailable:              "Nothing needs to change on your side: check again later, or contact the operator if it persists.",
+			wordPerspectiveRIR:          "%[1]s (%[2]s)",
+			wordSaw:                     "%[1]s saw %[2]s",
+			wordListEnd:                 "; ",
+			seenRecordNotFound:          "no record (%[1]s)",
+			seenRecordOld:               "another value, %[1]s",
+			seenDNSTimeout:              "a DNS timeout",
+			seenDNSFailed:               "a failed DNS lookup (%[1]s)",
+			seenRecordFound:             "the expected value",
+			seenHTTPStatus:              "HTTP %[1]d",
+			seenFileOther:               "HTTP 200 with other content",
+			seenValues:                  "TXT %[1]s",
+			seenFileServed:              "HTTP 200, %[1]d bytes",
+			seenFileServedLarge:         "HTTP 200, more than %[1]d bytes",
+			seenNotResolved:             "a name that does not resolve (%[1]s)",
+			seenFileOK:                  "the expected file",
+			seenConnectTimeout:          "a timeout during connect to %[1]s",
+			seenRefused:                 "connection refused by %[1]s",
+			seenReset:                   "connection reset by %[1]s",
+			seenTimeoutAfter:            "no answer in time from %[1]s",
+			seenSlowBody:                "HTTP %[1]d, then too slow a body (%[2]d bytes within the deadline)",
+			seenNetwork:                 "a network error to %[1]s",
+			seenCAAForbids:              "CAA records that forbid issuance",
+			seenCAAForbidsAt:            "CAA records at %[1]s that forbid issuance (%[2]s)",
+			seenCAAFailed:               "a CAA lookup that failed",
+			seenCAAAllows:               "CAA that allows issuance (CAA alone rechecked)",
+			unavNotConfigured:           "not configured",
+			unavConnect:                 "unreachable",
+			unavTimeout:                 "no answer within its deadline",
+			unavTLS:                     "mutual TLS handshake failed",
+			unavAgentNetwork:            "its own network failed (its resolver could not be reached, or its source address is not usable)",
+			unavProtocol:                "unusable answer",
+			unavDNSSEC:                  "its DNSSEC validation failed on the answer that dcv's primary perspective validated: that perspective's own trust anchor, or its network, fails, not your zone; %[1]s",
+			seenDNSSECBogus:             "an answer that fails DNSSEC validation (%[1]s)",
+			unavCut:                     "no answer within the grace period after the quorum was decided",
+			unavSkipped:                 "not counted: the primary perspective failed first",
 		},
 		CodeRemotePerspectivesDisagree, CodePerspectiveUnavailable)
 }
@@ -279,8 +283,29 @@ func (d *diagnoser) perspectives(obs []validation.Observation) Result {
 	if primaryPasses {
 		met, _ := QuorumStatus(corroborating, nil, len(remotes)-len(corroborating))
 		met = met && notConfigured == 0
+		// Undecided: had the perspectives that could not answer
+		// corroborated, the quorum would hold. The outcome then waits on
+		// the certificate authority's side, and the disagreement is told
+		// as a warning: it is not yet why the domain fails, and a check
+		// decided by the CA's outage must not count against the domain
+		// (black-box run: ACME's failed-validations limit refused the
+		// applicant while an agent was down).
+		undecided := false
+		if !met && len(unavailable) > 0 && notConfigured == 0 {
+			rirs := make([]string, len(unavailable))
+			for i, o := range unavailable {
+				rirs[i] = o.RIR
+			}
+			_, impossible := QuorumStatus(corroborating, rirs, len(disagreeing))
+			undecided = !impossible
+		}
 		if len(disagreeing) > 0 && !met {
-			all = append(all, d.disagree(&obs[0], remotes, corroborating, disagreeing))
+			f := d.disagree(&obs[0], remotes, corroborating, disagreeing)
+			if undecided {
+				f.Severity = SeverityWarning
+				f.Message = join(f.Message, d.c.f(noteDisagreeUndecided))
+			}
+			all = append(all, f)
 		}
 		if len(unavailable) > 0 {
 			f := Finding{
@@ -294,6 +319,15 @@ func (d *diagnoser) perspectives(obs []validation.Observation) Result {
 				f.Severity = SeverityError
 				f.Message = d.c.f(msgUnavailable, d.remotes(len(unavailable)), d.unavailableList(unavailable))
 				f.Fix = d.c.f(fixUnavailable)
+				if undecided && len(disagreeing) > 0 {
+					// An ACME client sees this finding alone: it names
+					// the perspectives that answered otherwise too.
+					names := make([]string, len(disagreeing))
+					for i, o := range disagreeing {
+						names[i] = d.perspectiveName(o)
+					}
+					f.Message = join(f.Message, d.c.f(noteUnavailableAlsoDisagree, strings.Join(names, d.c.f(wordListSep))))
+				}
 			}
 			all = append(all, f)
 		}

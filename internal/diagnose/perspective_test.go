@@ -192,12 +192,31 @@ func TestDomainPerspectives(t *testing.T) {
 				Message: "dcv could not obtain the view of 1 remote perspective: af-1 (AFRINIC) (unreachable). This is a problem on the certificate authority's side, not with your domain; the quorum was met without them."}},
 		},
 		{
-			name:   "one agent down and one disagreeing: both block",
+			// Had the agent that is down corroborated, the quorum would
+			// hold: the CA's outage decides, and the disagreement is a
+			// warning (black-box run: it counted against the domain).
+			name:   "one agent down and one disagreeing, the quorum within reach: the CA's side blocks",
 			obs:    five(pUnavailable("af-1", "AFRINIC", validation.UnavailableTimeout), pRemote(missing, "sa-1", "LACNIC")),
 			status: StatusPending,
 			want: []Finding{
-				{Code: CodeRemotePerspectivesDisagree, Severity: SeverityError, Retryable: true, ETA: &eta, Fix: fixCache,
+				{Code: CodePerspectiveUnavailable, Severity: SeverityError, Retryable: true, Fix: fixUnav,
+					Message: "dcv could not obtain the view of 1 remote perspective: af-1 (AFRINIC) (no answer within its deadline). This is a problem on the certificate authority's side, not with your domain; without them the quorum of corroborating perspectives is not met. " +
+						"Besides, sa-1 (LACNIC) answered otherwise: if that remains so once the others answer, the domain's answers differing by network will be what to fix."},
+				{Code: CodeRemotePerspectivesDisagree, Severity: SeverityWarning, Retryable: true, ETA: &eta, Fix: fixCache,
 					Message: "dcv's primary perspective sees the expected value, but only 3 of 5 remote perspectives corroborate it (4 needed): sa-1 (LACNIC) saw no record (NXDOMAIN). " +
+						"The likely cause is DNS caching: resolvers near those perspectives still hold the previous answer (it expires in at most 5 minutes, at 2025-06-01T18:05:50Z), or one of your nameservers has not been updated yet. " +
+						"This does not decide alone: the quorum could still be met once the unavailable remote perspectives answer."},
+			},
+		},
+		{
+			// Even had the agent that is down corroborated, too few would:
+			// the disagreement decides, and blocks.
+			name:   "one agent down and two disagreeing, the quorum out of reach: the disagreement blocks",
+			obs:    five(pUnavailable("af-1", "AFRINIC", validation.UnavailableTimeout), pRemote(missing, "sa-1", "LACNIC"), pRemote(missing, "ap-1", "APNIC")),
+			status: StatusPending,
+			want: []Finding{
+				{Code: CodeRemotePerspectivesDisagree, Severity: SeverityError, Retryable: true, ETA: &eta, Fix: fixCache,
+					Message: "dcv's primary perspective sees the expected value, but only 2 of 5 remote perspectives corroborate it (4 needed): ap-1 (APNIC) saw no record (NXDOMAIN); sa-1 (LACNIC) saw no record (NXDOMAIN). " +
 						"The likely cause is DNS caching: resolvers near those perspectives still hold the previous answer (it expires in at most 5 minutes, at 2025-06-01T18:05:50Z), or one of your nameservers has not been updated yet."},
 				{Code: CodePerspectiveUnavailable, Severity: SeverityError, Retryable: true, Fix: fixUnav,
 					Message: "dcv could not obtain the view of 1 remote perspective: af-1 (AFRINIC) (no answer within its deadline). This is a problem on the certificate authority's side, not with your domain; without them the quorum of corroborating perspectives is not met."},
