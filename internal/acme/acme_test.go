@@ -620,6 +620,46 @@ func TestOldKeyAfterKeyChange(t *testing.T) {
 	}
 }
 
+// TestNotAccountKeySaysWhy: a "kid" request that the account's key did not
+// sign is told the account key's type and algorithm and what failed, the
+// algorithm or the signature, and not only of key changes (black-box run:
+// a corrupt signature sent a client looking for a key change).
+func TestNotAccountKeySaysWhy(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	c := w.client(t)
+	acct, err := c.GetReg(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tests := []struct {
+		name string
+		r    raw
+		why  string
+	}{
+		{"an algorithm that does not fit the key", raw{alg: jose.ES384, key: p384}, `its algorithm "ES384" does not fit that key`},
+		{"a signature that does not verify", raw{alg: jose.ES256, key: other}, "its signature does not verify with that key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := tt.r
+			r.kid, r.nonce, r.url, r.payload = acct.URI, w.nonce(t), acct.URI, `{}`
+			st, m := w.post(t, r)
+			detail := fmt.Sprint(m["detail"])
+			for _, want := range []string{"(ECDSA P-256, which signs with ES256)", tt.why, "computed the signature wrongly", "keyChange"} {
+				if !strings.Contains(detail, want) {
+					t.Errorf("detail %q lacks %q", detail, want)
+				}
+			}
+			if st != http.StatusBadRequest || m["type"] != "urn:ietf:params:acme:error:malformed" {
+				t.Errorf("%d %v; want 400 malformed", st, m["type"])
+			}
+		})
+	}
+}
+
 func TestFinalizeRace(t *testing.T) {
 	t.Parallel()
 	w := setup(t)

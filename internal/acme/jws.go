@@ -194,9 +194,10 @@ func (h *Handler) verify(r *http.Request, mode keyMode) (*signed, error) {
 	if err := checkKeyAlg(s.key, hdr.Alg); err != nil {
 		if s.acct != nil {
 			// An accepted algorithm that is not the account key's: the
-			// request is signed by another key, not with a wrong
-			// algorithm.
-			return nil, notAccountKey(hdr.KID)
+			// request is most often signed by another key (the one the
+			// account had before a key change), or the client names
+			// the wrong algorithm.
+			return nil, notAccountKey(hdr.KID, s.key, fmt.Sprintf("its algorithm %q does not fit that key", hdr.Alg))
 		}
 		return nil, err
 	}
@@ -220,7 +221,7 @@ func (h *Handler) verify(r *http.Request, mode keyMode) (*signed, error) {
 	buf.WriteString(*f.Payload)
 	if !verifySignature(s.key, hdr.Alg, buf.Bytes(), sig) {
 		if s.acct != nil {
-			return nil, notAccountKey(hdr.KID)
+			return nil, notAccountKey(hdr.KID, s.key, "its signature does not verify with that key")
 		}
 		return nil, malformed("the JWS signature does not verify")
 	}
@@ -249,13 +250,44 @@ const nonceSpentHeader = "Dcv-Internal-Nonce-Spent"
 var nonceSpent = []string{"1"}
 
 // notAccountKey is the problem of a "kid" request whose signature does not
-// verify with the account's current key: most often a key the account had
-// before a key change, which no longer speaks for it. It is malformed, as
-// Boulder answers a JWS that does not verify with the account's key.
-func notAccountKey(kid string) *Problem {
-	return malformed(fmt.Sprintf("the JWS is not signed by the current key of the account %s: "+
-		"if the account's key was changed (rolled over with keyChange, RFC 8555 §7.3.5), the old key is no longer the account's; "+
-		"sign with the key it was changed to", kid))
+// verify with the account's current key, key (why says how): a key the
+// account had before a key change, which no longer speaks for it, or a
+// client that signs wrongly (black-box run: a corrupt signature was told
+// only of key changes). It is malformed, as Boulder answers a JWS that does
+// not verify with the account's key.
+func notAccountKey(kid string, key crypto.PublicKey, why string) *Problem {
+	return malformed(fmt.Sprintf("the JWS is not signed by the current key of the account %s (%s, which signs with %s): %s. "+
+		"Either another key signed it (if the account's key was changed, rolled over with keyChange, RFC 8555 §7.3.5, the old key is no longer the account's: sign with the key it was changed to), "+
+		"or the client computed the signature wrongly", kid, keyDescription(key), keyAlg(key), why))
+}
+
+// keyDescription names an account key's type and size, for messages.
+func keyDescription(key crypto.PublicKey) string {
+	switch k := key.(type) {
+	case *ecdsa.PublicKey:
+		return "ECDSA " + k.Curve.Params().Name
+	case *rsa.PublicKey:
+		return fmt.Sprintf("RSA %d", k.N.BitLen())
+	case ed25519.PublicKey:
+		return "Ed25519"
+	}
+	return fmt.Sprintf("%T", key)
+}
+
+// keyAlg is the JWS algorithm an account key signs with (checkKeyAlg).
+func keyAlg(key crypto.PublicKey) string {
+	switch k := key.(type) {
+	case *ecdsa.PublicKey:
+		if k.Curve == elliptic.P384() {
+			return string(jose.ES384)
+		}
+		return string(jose.ES256)
+	case *rsa.PublicKey:
+		return string(jose.RS256)
+	case ed25519.PublicKey:
+		return string(jose.EdDSA)
+	}
+	return "?"
 }
 
 // isJOSEJSON reports whether a Content-Type is application/jose+json (RFC
