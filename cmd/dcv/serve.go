@@ -91,7 +91,7 @@ func (f *validationFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.trustAnchor, "trust-anchor", "", "DNSSEC trust anchors file (DS or DNSKEY records) replacing the built-in IANA root keys of the iterative resolver")
 	fs.StringVar(&f.caaIdentity, "caa-identity", defaultCAAIdentity, "the CA's issuer domain name matched against CAA issue/issuewild records (an agent checks for the one its primary sends)")
 	fs.IntVar(&f.httpPort, "validation-http-port", 80, "TEST KNOB: port dialled for http:// validation URLs")
-	fs.IntVar(&f.httpsPort, "validation-https-port", 443, "TEST KNOB: port dialled for https:// validation URLs")
+	fs.IntVar(&f.httpsPort, "validation-https-port", 443, "TEST KNOB: port dialled for https:// validation URLs, and for ACME tls-alpn-01 (RFC 8737's port 443)")
 	fs.BoolVar(&f.allowLoopback, "allow-loopback-targets", false, "TEST KNOB: allow validation targets on loopback addresses, and ACME orders for them as IP addresses (other special-purpose ranges stay refused)")
 	fs.BoolVar(&f.allowPrivate, "allow-private-targets", false, "internal CA: allow validation targets and nameservers on private-use addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7), and ACME orders for such IP addresses; link-local and other special-purpose ranges stay refused. Not for a publicly-trusted CA")
 	fs.IntVar(&f.maxRedirects, "file-max-redirects", 0, "redirects followed when fetching a validation file (0-10): only 301/302/307/308 to http/https on ports 80/443 within the same registered domain (for an IP address, to the same address)")
