@@ -258,11 +258,15 @@ func (a *Agent) observe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	obs.Perspective = a.cfg.Credentials.Name
-	if detail, own := agentOwnFailure(&obs); own {
+	detail, own := agentOwnFailure(&obs)
+	if own {
 		a.ownFailure.Store(&detail)
 	} else {
 		a.ownFailure.Store(nil)
 	}
+	// One line per observation, for an operator following a perspective
+	// (black-box run: an agent logged nothing past its start).
+	a.cfg.Logger.Debug("observation", "domain", req.Domain, "method", req.Method, "elapsed", time.Since(start).Round(time.Millisecond), "own_failure", detail)
 	b, err := json.Marshal(obs)
 	if err != nil {
 		a.m.outcome(outcomeError)

@@ -1,6 +1,7 @@
 package perspective
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -113,6 +114,8 @@ type agentSpec struct {
 	tamper func(*validation.Observation)
 	// maxInFlight is the agent's MaxInFlight (0: the default).
 	maxInFlight int
+	// logger is the agent's Logger (nil: quiet).
+	logger *slog.Logger
 }
 
 // testAgent is a running agent: its Remote and its outgoing address.
@@ -148,7 +151,11 @@ func startAgent(t testing.TB, agentCA *ca.AgentCA, spec agentSpec, web netip.Add
 	if spec.deadResolver {
 		resolver = netip.AddrPortFrom(testenv.NewLoopbackAddr(), 53).String() // nothing listens there
 	}
-	a, err := NewAgent(AgentConfig{Credentials: creds, Validator: newValidatorCAA(t, spec.name, resolver, webPort, source, spec.caaIdentity), Logger: quiet, Heartbeat: testHeartbeat,
+	logger := quiet
+	if spec.logger != nil {
+		logger = spec.logger
+	}
+	a, err := NewAgent(AgentConfig{Credentials: creds, Validator: newValidatorCAA(t, spec.name, resolver, webPort, source, spec.caaIdentity), Logger: logger, Heartbeat: testHeartbeat,
 		MaxInFlight: spec.maxInFlight})
 	if err != nil {
 		t.Fatal(err)
@@ -1222,6 +1229,50 @@ func TestRenewedCredentialsAccepted(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAgentLogsObservations: an agent logs each observation at debug level,
+// naming the domain and the method, for an operator following one
+// perspective (black-box run: it logged nothing past its start).
+func TestAgentLogsObservations(t *testing.T) {
+	t.Parallel()
+	agentCA := newAgentCA(t)
+	var buf syncBuffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ta := startAgent(t, agentCA, agentSpec{name: "eu-1", rir: "RIPE", txt: testValue, logger: logger}, netip.Addr{}, 0)
+	primaryWorld := newWorld(t, testValue, netip.Addr{})
+	r, err := NewRunner(Config{
+		Primary: newValidator(t, "primary", primaryWorld.Addr, 0, netip.Addr{}), Remotes: staticRemotes{ta.remote},
+		Identity: NewPrimaryIdentity(agentCA, nil), MinRemotes: 1, RemoteTimeout: 8 * time.Second, Logger: quiet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := r.Observe(t.Context(), validation.Request{Domain: testDomain, Method: validation.MethodDNS, Value: testValue}); err != nil {
+		t.Fatal(err)
+	}
+	if out := buf.String(); !strings.Contains(out, "msg=observation domain="+testDomain+" method=dns") {
+		t.Errorf("agent log %q has no line for the observation", out)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // TestOutdatedAgent: an agent from before IP address identifiers, which
