@@ -169,11 +169,7 @@ func (s *Service) revokedView(ctx context.Context, o *store.Order, c *store.Cert
 	if err != nil || v.RevocationReason != reasonName(reasonKeyCompromise) {
 		return v, err
 	}
-	leaf, err := x509.ParseCertificate(leafDER(c.ChainPEM))
-	if err != nil {
-		return nil, fmt.Errorf("parsing certificate %s: %w", c.Serial, err)
-	}
-	h, err := ca.SPKIHash(leaf.PublicKey)
+	h, err := certKeyHash(c)
 	if err != nil {
 		return nil, err
 	}
@@ -212,11 +208,7 @@ func (s *Service) keyCompromisedAgain(ctx context.Context, c *store.Certificate,
 	if err != nil {
 		return false, fmt.Errorf("loading the revocation: %w", err)
 	}
-	leaf, err := x509.ParseCertificate(leafDER(c.ChainPEM))
-	if err != nil {
-		return false, fmt.Errorf("parsing certificate %s: %w", c.Serial, err)
-	}
-	h, err := ca.SPKIHash(leaf.PublicKey)
+	h, err := certKeyHash(c)
 	if err != nil {
 		return false, err
 	}
@@ -243,11 +235,7 @@ func (s *Service) keyCompromisedAgain(ctx context.Context, c *store.Certificate,
 
 // blockKey blocks the key of certificate c as compromised.
 func (s *Service) blockKey(ctx context.Context, c *store.Certificate, now time.Time) error {
-	leaf, err := x509.ParseCertificate(leafDER(c.ChainPEM))
-	if err != nil {
-		return fmt.Errorf("parsing certificate %s: %w", c.Serial, err)
-	}
-	h, err := ca.SPKIHash(leaf.PublicKey)
+	h, err := certKeyHash(c)
 	if err != nil {
 		return fmt.Errorf("hashing the compromised key: %w", err)
 	}
@@ -256,4 +244,14 @@ func (s *Service) blockKey(ctx context.Context, c *store.Certificate, now time.T
 	}
 	s.cfg.Logger.Warn("key blocked as compromised", "spki_sha256", hex.EncodeToString(h), "serial", c.Serial)
 	return nil
+}
+
+// certKeyHash returns the SPKI hash (ca.SPKIHash) of the key of stored
+// certificate c, which names the key in the blocked keys.
+func certKeyHash(c *store.Certificate) ([]byte, error) {
+	leaf, err := x509.ParseCertificate(leafDER(c.ChainPEM))
+	if err != nil {
+		return nil, fmt.Errorf("parsing certificate %s: %w", c.Serial, err)
+	}
+	return ca.SPKIHash(leaf.PublicKey)
 }

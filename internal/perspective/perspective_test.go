@@ -1,7 +1,6 @@
 package perspective
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -1237,7 +1236,7 @@ func TestRenewedCredentialsAccepted(t *testing.T) {
 func TestAgentLogsObservations(t *testing.T) {
 	t.Parallel()
 	agentCA := newAgentCA(t)
-	var buf syncBuffer
+	var buf testenv.SyncBuffer
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ta := startAgent(t, agentCA, agentSpec{name: "eu-1", rir: "RIPE", txt: testValue, logger: logger}, netip.Addr{}, 0)
 	primaryWorld := newWorld(t, testValue, netip.Addr{})
@@ -1255,24 +1254,6 @@ func TestAgentLogsObservations(t *testing.T) {
 	if out := buf.String(); !strings.Contains(out, "msg=observation domain="+testDomain+" method=dns") {
 		t.Errorf("agent log %q has no line for the observation", out)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestOutdatedAgent: an agent from before IP address identifiers, which
