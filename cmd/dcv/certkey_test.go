@@ -35,13 +35,7 @@ func TestCertGetKeyOutWithoutKey(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				_, _ = io.Copy(io.Discard, r.Body)
-				w.Header().Set("Content-Type", "application/json")
-				_, _ = io.WriteString(w, `{"order":"ord_1","serial":"01","not_before":"2026-11-27T00:00:00Z","not_after":"2027-02-25T00:00:00Z","certificate":`+
-					`"`+strings.ReplaceAll(chain, "\n", `\n`)+`",`+tt.answer+`}`)
-			}))
-			t.Cleanup(srv.Close)
+			srv := certServer(t, `"certificate":"`+strings.ReplaceAll(chain, "\n", `\n`)+`",`+tt.answer)
 			dir := t.TempDir()
 			args := []string{"cert", "get", "ord_1", "--out", filepath.Join(dir, "chain.pem"), "--server", srv.URL, "--api-key", "k"}
 			if tt.keyOut {
@@ -108,12 +102,7 @@ func TestCertRevokeSaysWhetherTheKeyIsBlocked(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				_, _ = io.Copy(io.Discard, r.Body)
-				w.Header().Set("Content-Type", "application/json")
-				_, _ = io.WriteString(w, `{"order":"ord_1","serial":"01","not_before":"2026-11-27T00:00:00Z","not_after":"2027-02-25T00:00:00Z","certificate":"","revoked_at":"2026-11-27T19:10:36Z",`+tt.answer+`}`)
-			}))
-			t.Cleanup(srv.Close)
+			srv := certServer(t, `"certificate":"","revoked_at":"2026-11-27T19:10:36Z",`+tt.answer)
 			cmd := newRootCmd()
 			cmd.SetArgs([]string{"cert", "revoke", "ord_1", "--reason", "keyCompromise", "--server", srv.URL, "--api-key", "k"})
 			var out, errOut bytes.Buffer
@@ -129,4 +118,18 @@ func TestCertRevokeSaysWhetherTheKeyIsBlocked(t *testing.T) {
 			}
 		})
 	}
+}
+
+// certServer is an API server that answers every request with the
+// certificate of order ord_1, serial 01, with fields (JSON members after
+// its validity).
+func certServer(t *testing.T, fields string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"order":"ord_1","serial":"01","not_before":"2026-11-27T00:00:00Z","not_after":"2027-02-25T00:00:00Z",`+fields+`}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
 }
