@@ -638,9 +638,10 @@ func TestNotAccountKeySaysWhy(t *testing.T) {
 		name string
 		r    raw
 		why  string
+		or   string
 	}{
-		{"an algorithm that does not fit the key", raw{alg: jose.ES384, key: p384}, `its algorithm "ES384" does not fit that key`},
-		{"a signature that does not verify", raw{alg: jose.ES256, key: other}, "its signature does not verify with that key"},
+		{"an algorithm that does not fit the key", raw{alg: jose.ES384, key: p384}, `its algorithm "ES384" does not fit that key`, "named the wrong algorithm"},
+		{"a signature that does not verify", raw{alg: jose.ES256, key: other}, "its signature does not verify with that key", "computed the signature wrongly"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -648,7 +649,7 @@ func TestNotAccountKeySaysWhy(t *testing.T) {
 			r.kid, r.nonce, r.url, r.payload = acct.URI, w.nonce(t), acct.URI, `{}`
 			st, m := w.post(t, r)
 			detail := fmt.Sprint(m["detail"])
-			for _, want := range []string{"(ECDSA P-256, which signs with ES256)", tt.why, "computed the signature wrongly", "keyChange"} {
+			for _, want := range []string{"(ECDSA P-256, which signs with ES256)", tt.why, tt.or, "keyChange"} {
 				if !strings.Contains(detail, want) {
 					t.Errorf("detail %q lacks %q", detail, want)
 				}

@@ -197,7 +197,7 @@ func (h *Handler) verify(r *http.Request, mode keyMode) (*signed, error) {
 			// request is most often signed by another key (the one the
 			// account had before a key change), or the client names
 			// the wrong algorithm.
-			return nil, notAccountKey(hdr.KID, s.key, fmt.Sprintf("its algorithm %q does not fit that key", hdr.Alg))
+			return nil, notAccountKey(hdr.KID, s.key, fmt.Sprintf("its algorithm %q does not fit that key", hdr.Alg), "the client named the wrong algorithm")
 		}
 		return nil, err
 	}
@@ -221,7 +221,7 @@ func (h *Handler) verify(r *http.Request, mode keyMode) (*signed, error) {
 	buf.WriteString(*f.Payload)
 	if !verifySignature(s.key, hdr.Alg, buf.Bytes(), sig) {
 		if s.acct != nil {
-			return nil, notAccountKey(hdr.KID, s.key, "its signature does not verify with that key")
+			return nil, notAccountKey(hdr.KID, s.key, "its signature does not verify with that key", "the client computed the signature wrongly")
 		}
 		return nil, malformed("the JWS signature does not verify")
 	}
@@ -250,15 +250,16 @@ const nonceSpentHeader = "Dcv-Internal-Nonce-Spent"
 var nonceSpent = []string{"1"}
 
 // notAccountKey is the problem of a "kid" request whose signature does not
-// verify with the account's current key, key (why says how): a key the
+// verify with the account's current key, key (why says how, orElse the
+// client's other likely mistake): a key the
 // account had before a key change, which no longer speaks for it, or a
 // client that signs wrongly (black-box run: a corrupt signature was told
 // only of key changes). It is malformed, as Boulder answers a JWS that does
 // not verify with the account's key.
-func notAccountKey(kid string, key crypto.PublicKey, why string) *Problem {
+func notAccountKey(kid string, key crypto.PublicKey, why, orElse string) *Problem {
 	return malformed(fmt.Sprintf("the JWS is not signed by the current key of the account %s (%s, which signs with %s): %s. "+
 		"Either another key signed it (if the account's key was changed, rolled over with keyChange, RFC 8555 §7.3.5, the old key is no longer the account's: sign with the key it was changed to), "+
-		"or the client computed the signature wrongly", kid, keyDescription(key), keyAlg(key), why))
+		"or %s", kid, keyDescription(key), keyAlg(key), why, orElse))
 }
 
 // keyDescription names an account key's type and size, for messages.

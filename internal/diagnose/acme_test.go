@@ -104,6 +104,8 @@ func TestHTTP01Fixes(t *testing.T) {
 		// alone, another account key's thumbprint.
 		{"the token alone", trace(chalURL, answer(ip4, http.StatusOK, "tok\n")), CodeFileContentMismatch,
 			"Serve the token, a dot and the thumbprint `thumb` at " + chalURL + " (a responder that answers every token, as nginx `return 200 \"$1.thumb\";`, must append exactly that)."},
+		{"the thumbprint alone", trace(chalURL, answer(ip4, http.StatusOK, "thumb")), CodeFileContentMismatch,
+			"Serve the token, a dot and the thumbprint `thumb` at " + chalURL + " (a responder that answers every token, as nginx `return 200 \"$1.thumb\";`, must append exactly that)."},
 		{"another account's thumbprint", trace(chalURL, answer(ip4, http.StatusOK, "tok.other")), CodeFileContentMismatch,
 			"Use this account key's thumbprint `thumb` where the responder serving " + chalURL + " appends one (a stateless configuration), or run the ACME client with the account key its configuration was made for."},
 		// A 403 that no CDN gave: the web server's own causes follow.

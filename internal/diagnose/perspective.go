@@ -39,6 +39,9 @@ const (
 	fixRemoteBlocked            msg = "fixRemoteBlocked"
 	fixRemoteOther              msg = "fixRemoteOther"
 	noteDisagreeUndecided       msg = "noteDisagreeUndecided"
+	msgUnavailableDecided       msg = "msgUnavailableDecided"
+	fixUnavailableDecided       msg = "fixUnavailableDecided"
+	noteDisagreeNotConfigured   msg = "noteDisagreeNotConfigured"
 	noteUnavailableAlsoDisagree msg = "noteUnavailableAlsoDisagree"
 	msgUnavailable              msg = "msgUnavailable"
 	msgUnavailableQuorumOK      msg = "msgUnavailableQuorumOK"
@@ -119,7 +122,10 @@ func init() {
 			fixRemoteGeoMaybe:           "If you changed the record in the last minutes, check again after the time given. If not, publish the record in every view of your nameservers: every location or region of your DNS provider's GeoDNS (or traffic steering) and every view of split-horizon DNS.",
 			fixRemoteBlocked:            "Allow requests to /.well-known/pki-validation/ from every country and network (firewall, geo-blocking, CDN and bot-protection rules), then check again.",
 			fixRemoteOther:              "Make sure the domain answers the same way from every network, then check again.",
-			noteUnavailableAlsoDisagree: "Besides, %[1]s answered otherwise: if that remains so once the others answer, the domain's answers differing by network will be what to fix.",
+			noteUnavailableAlsoDisagree: "Besides, %[1]s answered otherwise: that alone does not fail the check, but it will if the perspectives that could not answer do not corroborate.",
+			noteDisagreeNotConfigured:   "This does not decide alone: the certificate authority has fewer remote perspectives than required, which fails every check until it has them.",
+			msgUnavailableDecided:       "dcv could not obtain the view of %[1]s: %[2]s. This is a problem on the certificate authority's side, and it does not decide: even had they corroborated, too few remote perspectives would.",
+			fixUnavailableDecided:       "Nothing needs to change on your side for them: the certificate authority's operator should bring those perspectives back.",
 			noteDisagreeUndecided:       "This does not decide alone: the quorum could still be met once the unavailable remote perspectives answer.",
 			msgUnavailable:              "dcv could not obtain the view of %[1]s: %[2]s. This is a problem on the certificate authority's side, not with your domain; without them the quorum of corroborating perspectives is not met.",
 			msgUnavailableQuorumOK:      "dcv could not obtain the view of %[1]s: %[2]s. This is a problem on the certificate authority's side, not with your domain; the quorum was met without them.",
@@ -290,7 +296,9 @@ func (d *diagnoser) perspectives(obs []validation.Observation) Result {
 		// decided by the CA's outage must not count against the domain
 		// (black-box run: ACME's failed-validations limit refused the
 		// applicant while an agent was down).
-		undecided := false
+		// A remote slot not configured fails every check, whatever the
+		// others answer: the CA's side decides too (review).
+		undecided := !met && notConfigured > 0
 		if !met && len(unavailable) > 0 && notConfigured == 0 {
 			rirs := make([]string, len(unavailable))
 			for i, o := range unavailable {
@@ -303,7 +311,11 @@ func (d *diagnoser) perspectives(obs []validation.Observation) Result {
 			f := d.disagree(&obs[0], remotes, corroborating, disagreeing)
 			if undecided {
 				f.Severity = SeverityWarning
-				f.Message = join(f.Message, d.c.f(noteDisagreeUndecided))
+				note := noteDisagreeUndecided
+				if notConfigured > 0 {
+					note = noteDisagreeNotConfigured
+				}
+				f.Message = join(f.Message, d.c.f(note))
 			}
 			all = append(all, f)
 		}
@@ -319,7 +331,14 @@ func (d *diagnoser) perspectives(obs []validation.Observation) Result {
 				f.Severity = SeverityError
 				f.Message = d.c.f(msgUnavailable, d.remotes(len(unavailable)), d.unavailableList(unavailable))
 				f.Fix = d.c.f(fixUnavailable)
-				if undecided && len(disagreeing) > 0 {
+				if !undecided && len(disagreeing) > 0 && notConfigured == 0 {
+					// The quorum fails whatever they would have said:
+					// the disagreement decides, and they do not (review).
+					f.Severity = SeverityWarning
+					f.Message = d.c.f(msgUnavailableDecided, d.remotes(len(unavailable)), d.unavailableList(unavailable))
+					f.Fix = d.c.f(fixUnavailableDecided)
+				}
+				if undecided && len(disagreeing) > 0 && notConfigured == 0 {
 					// An ACME client sees this finding alone: it names
 					// the perspectives that answered otherwise too.
 					names := make([]string, len(disagreeing))

@@ -201,7 +201,7 @@ func TestDomainPerspectives(t *testing.T) {
 			want: []Finding{
 				{Code: CodePerspectiveUnavailable, Severity: SeverityError, Retryable: true, Fix: fixUnav,
 					Message: "dcv could not obtain the view of 1 remote perspective: af-1 (AFRINIC) (no answer within its deadline). This is a problem on the certificate authority's side, not with your domain; without them the quorum of corroborating perspectives is not met. " +
-						"Besides, sa-1 (LACNIC) answered otherwise: if that remains so once the others answer, the domain's answers differing by network will be what to fix."},
+						"Besides, sa-1 (LACNIC) answered otherwise: that alone does not fail the check, but it will if the perspectives that could not answer do not corroborate."},
 				{Code: CodeRemotePerspectivesDisagree, Severity: SeverityWarning, Retryable: true, ETA: &eta, Fix: fixCache,
 					Message: "dcv's primary perspective sees the expected value, but only 3 of 5 remote perspectives corroborate it (4 needed): sa-1 (LACNIC) saw no record (NXDOMAIN). " +
 						"The likely cause is DNS caching: resolvers near those perspectives still hold the previous answer (it expires in at most 5 minutes, at 2025-06-01T18:05:50Z), or one of your nameservers has not been updated yet. " +
@@ -218,8 +218,8 @@ func TestDomainPerspectives(t *testing.T) {
 				{Code: CodeRemotePerspectivesDisagree, Severity: SeverityError, Retryable: true, ETA: &eta, Fix: fixCache,
 					Message: "dcv's primary perspective sees the expected value, but only 2 of 5 remote perspectives corroborate it (4 needed): ap-1 (APNIC) saw no record (NXDOMAIN); sa-1 (LACNIC) saw no record (NXDOMAIN). " +
 						"The likely cause is DNS caching: resolvers near those perspectives still hold the previous answer (it expires in at most 5 minutes, at 2025-06-01T18:05:50Z), or one of your nameservers has not been updated yet."},
-				{Code: CodePerspectiveUnavailable, Severity: SeverityError, Retryable: true, Fix: fixUnav,
-					Message: "dcv could not obtain the view of 1 remote perspective: af-1 (AFRINIC) (no answer within its deadline). This is a problem on the certificate authority's side, not with your domain; without them the quorum of corroborating perspectives is not met."},
+				{Code: CodePerspectiveUnavailable, Severity: SeverityWarning, Retryable: true, Fix: "Nothing needs to change on your side for them: the certificate authority's operator should bring those perspectives back.",
+					Message: "dcv could not obtain the view of 1 remote perspective: af-1 (AFRINIC) (no answer within its deadline). This is a problem on the certificate authority's side, and it does not decide: even had they corroborated, too few remote perspectives would."},
 			},
 		},
 		{
@@ -228,6 +228,21 @@ func TestDomainPerspectives(t *testing.T) {
 			status: StatusPending,
 			want: []Finding{{Code: CodePerspectiveUnavailable, Severity: SeverityError, Fix: fixUnav,
 				Message: "Remote perspectives configured: 2; required: at least 3. Validation fails closed. This is a problem on the certificate authority's side, not with your domain."}},
+		},
+		{
+			// A slot not configured fails every check: the CA's side
+			// decides, and a disagreement is a warning (review).
+			name:   "a remote not configured and one disagreeing: the CA's side blocks",
+			obs:    []validation.Observation{pass, pRemote(pass, "us-1", "ARIN"), pRemote(missing, "eu-1", "RIPE"), pUnavailable("remote-3", "", validation.UnavailableNotConfigured)},
+			status: StatusPending,
+			want: []Finding{
+				{Code: CodePerspectiveUnavailable, Severity: SeverityError, Fix: fixUnav,
+					Message: "Remote perspectives configured: 2; required: at least 3. Validation fails closed. This is a problem on the certificate authority's side, not with your domain."},
+				{Code: CodeRemotePerspectivesDisagree, Severity: SeverityWarning, Retryable: true, ETA: &eta, Fix: fixCache,
+					Message: "dcv's primary perspective sees the expected value, but only 1 of 3 remote perspectives corroborate it (2 needed): eu-1 (RIPE) saw no record (NXDOMAIN). " +
+						"The likely cause is DNS caching: resolvers near those perspectives still hold the previous answer (it expires in at most 5 minutes, at 2025-06-01T18:05:50Z), or one of your nameservers has not been updated yet. " +
+						"This does not decide alone: the certificate authority has fewer remote perspectives than required, which fails every check until it has them."},
+			},
 		},
 		{
 			name:   "all corroborate in one region: operator problem",

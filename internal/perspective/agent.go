@@ -253,6 +253,7 @@ func (a *Agent) observe(w http.ResponseWriter, r *http.Request) {
 	a.m.inFlight.Add(-1)
 	a.m.observed(req.Method, time.Since(start))
 	if err != nil {
+		a.cfg.Logger.Debug("observation refused", "domain", req.Domain, "method", req.Method, "err", err)
 		a.m.outcome(outcomeBadRequest)
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return

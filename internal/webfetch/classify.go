@@ -78,9 +78,11 @@ func classify(err error, addr string, p phase) *Error {
 		case stageTLS:
 			return set(ErrTimeoutAfterConn, "timeout during tls handshake")
 		case stageHTTP:
-			if len(p.head) > 0 {
-				// Some of the answer came, too slowly: a trickle.
-				return set(ErrTimeoutAfterConn, fmt.Sprintf("%s (%d bytes)", DetailPartialHead, len(p.head)))
+			if len(p.head) > 0 && !p.tls {
+				// Some of the answer came, too slowly: a trickle. Over
+				// TLS the bytes recorded are the handshake's, which
+				// tell nothing of the answer (review).
+				return set(ErrTimeoutAfterConn, fmt.Sprintf("%s (at least %d bytes)", DetailPartialHead, len(p.head)))
 			}
 			return set(ErrTimeoutAfterConn, "timeout waiting for response headers")
 		default:

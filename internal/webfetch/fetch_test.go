@@ -175,6 +175,18 @@ func TestFetchOnTheWire(t *testing.T) {
 			attempts: 1, conns: 1,
 		},
 		{
+			// Over TLS the handshake's bytes are no part of the answer:
+			// a handler that never answers is no trickle (review).
+			name:  "https handler that never answers: timeout waiting for headers",
+			https: true,
+			setup: func(w *testenv.WebServer) {
+				w.Handle("", "/f", func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+			},
+			kind:     ErrTimeoutAfterConn,
+			detail:   "timeout waiting for response headers",
+			attempts: 1, conns: 1,
+		},
+		{
 			name:     "slow body ends at the deadline",
 			setup:    func(w *testenv.WebServer) { w.Handle("", "/f", testenv.SlowBody) },
 			status:   200,
