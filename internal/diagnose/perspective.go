@@ -624,9 +624,18 @@ func geoNameserver(primary, o *validation.Observation) (zone, server string) {
 }
 
 // fileAddresses returns the IP addresses the first fetch of a file
-// observation connected to (or tried), in order, once each; none for
-// another method.
+// observation connected to (or tried), in order, once each, or the one a
+// tls-alpn-01 observation dialled last; none for another method.
 func fileAddresses(o *validation.Observation) []string {
+	if t := o.TLSALPN; t != nil && t.Address != "" {
+		// tls-alpn-01 keeps the address it dialled last (black-box run:
+		// its disagreement did not say where a perspective's name led).
+		host := t.Address
+		if h, _, err := net.SplitHostPort(t.Address); err == nil {
+			host = h
+		}
+		return []string{host}
+	}
 	if o.File == nil || len(o.File.Fetches) == 0 || o.File.Fetches[0] == nil {
 		return nil
 	}

@@ -736,3 +736,28 @@ func TestMatrixCAAOnly(t *testing.T) {
 		})
 	}
 }
+
+// TestTLSALPNDisagreementNamesTheAddress: a remote perspective whose
+// tls-alpn-01 connection went to another address than the primary's is
+// told where its name led, as for http-01 (black-box run: the message
+// only said "unreachable").
+func TestTLSALPNDisagreementNamesTheAddress(t *testing.T) {
+	t.Parallel()
+	const domain = "a.example.com"
+	obs := func(addr string, ok bool) validation.Observation {
+		tl := &validation.TLSALPNObservation{Address: addr + ":443", Protocol: validation.ALPNProtocol, SANs: []string{domain},
+			ExtensionFound: true, ExtensionCritical: true, ExpectedValue: "abcd", ExtensionValue: "abcd"}
+		if !ok {
+			tl = &validation.TLSALPNObservation{Address: addr + ":443", Error: &webfetch.Error{Kind: webfetch.ErrConnectionRefused, Address: addr + ":443"}}
+		}
+		return validation.Observation{Perspective: "primary", Domain: domain, Method: validation.MethodTLSALPN01, Expected: "tok.thumb", StartedAt: testNow, TLSALPN: tl}
+	}
+	r := Domain([]validation.Observation{obs("192.0.2.10", true),
+		pRemote(obs("192.0.2.10", true), "us-1", "ARIN"), pRemote(obs("198.51.100.7", false), "eu-1", "RIPE"), pRemote(obs("198.51.100.7", false), "ap-1", "APNIC")}, testNow)
+	if r.Status == StatusApproved || len(r.Findings) == 0 || r.Findings[0].Code != CodeRemotePerspectivesDisagree {
+		t.Fatalf("findings %s; want REMOTE_PERSPECTIVES_DISAGREE", dump(r.Findings))
+	}
+	if want := "From eu-1 (RIPE) the name resolves to 198.51.100.7, not to 192.0.2.10"; !strings.Contains(r.Findings[0].Message, want) {
+		t.Errorf("message %q lacks %q", r.Findings[0].Message, want)
+	}
+}
