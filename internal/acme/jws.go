@@ -275,20 +275,24 @@ func keyDescription(key crypto.PublicKey) string {
 	return fmt.Sprintf("%T", key)
 }
 
-// keyAlg is the JWS algorithm an account key signs with (checkKeyAlg).
+// keyAlg is the one JWS algorithm an account key may sign with, which
+// checkKeyAlg requires; "" for a key of no accepted kind.
 func keyAlg(key crypto.PublicKey) string {
 	switch k := key.(type) {
 	case *ecdsa.PublicKey:
-		if k.Curve == elliptic.P384() {
+		switch k.Curve {
+		case elliptic.P256():
+			return string(jose.ES256)
+		case elliptic.P384():
 			return string(jose.ES384)
 		}
-		return string(jose.ES256)
+		return ""
 	case *rsa.PublicKey:
 		return string(jose.RS256)
 	case ed25519.PublicKey:
 		return string(jose.EdDSA)
 	}
-	return "?"
+	return ""
 }
 
 // isJOSEJSON reports whether a Content-Type is application/jose+json (RFC
@@ -321,27 +325,21 @@ func decodeProtected(p string) (*protectedHeader, error) {
 func checkKeyAlg(key crypto.PublicKey, alg string) error {
 	switch k := key.(type) {
 	case *ecdsa.PublicKey:
-		switch {
-		case k.Curve == elliptic.P256() && alg == string(jose.ES256), k.Curve == elliptic.P384() && alg == string(jose.ES384):
-			return nil
-		case k.Curve != elliptic.P256() && k.Curve != elliptic.P384():
+		if k.Curve != elliptic.P256() && k.Curve != elliptic.P384() {
 			return badPublicKey("ECDSA account keys must be on P-256 or P-384")
 		}
 	case *rsa.PublicKey:
 		if n := k.N.BitLen(); n < minRSABits || n > maxRSABits {
 			return badPublicKey(fmt.Sprintf("the RSA key has %d bits; %d to %d are accepted", n, minRSABits, maxRSABits))
 		}
-		if alg == string(jose.RS256) {
-			return nil
-		}
 	case ed25519.PublicKey:
-		if alg == string(jose.EdDSA) {
-			return nil
-		}
 	default:
 		return badPublicKey(fmt.Sprintf("keys of type %T are not accepted", key))
 	}
-	return badSignatureAlgorithm(fmt.Sprintf("the JWS algorithm %q does not match the key", alg))
+	if alg != keyAlg(key) {
+		return badSignatureAlgorithm(fmt.Sprintf("the JWS algorithm %q does not match the key", alg))
+	}
+	return nil
 }
 
 func thumbprint(k *jose.JSONWebKey) (string, error) {
